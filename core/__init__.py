@@ -1,0 +1,47 @@
+"""Campaign's core: hook specifications, plugin base classes, configuration, data and jobs.
+
+A plugin author needs only ``hookimpl`` and the base classes exported here.
+"""
+
+from pluggy import HookimplMarker
+
+from core.events import ItemEvent, MenuItem, RunEvent
+from core.plugin_kinds import (
+    Action,
+    Channel,
+    DataSource,
+    DocumentStore,
+    Group,
+    Outcome,
+    Plugin,
+    Recipient,
+    RecipientFilter,
+    Scope,
+    SettingsError,
+    SmsGateway,
+    UploadTarget,
+    Workflow,
+)
+
+hookimpl = HookimplMarker("campaign")
+
+__all__ = [
+    "Action",
+    "Channel",
+    "DataSource",
+    "DocumentStore",
+    "Group",
+    "ItemEvent",
+    "MenuItem",
+    "Outcome",
+    "Plugin",
+    "Recipient",
+    "RecipientFilter",
+    "RunEvent",
+    "Scope",
+    "SettingsError",
+    "SmsGateway",
+    "UploadTarget",
+    "Workflow",
+    "hookimpl",
+]

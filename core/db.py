@@ -1,0 +1,79 @@
+"""Database engines and sessions, safe across the worker's fork."""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.config import ConfigError
+
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _forget_connections_after_fork() -> None:
+    """A pooled connection must never be used by two processes: drop the parent's in the child."""
+    for engine in list(_engines):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_connections_after_fork)
+
+
+def _configure_sqlite(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the settings each backend needs for several processes at once."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _configure_sqlite)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True)
+    _engines.add(engine)
+    return engine
+
+
+class Database:
+    """An engine and the session factory bound to it."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back on error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def check(self) -> None:
+        """Fail fast, naming the variable, when the server cannot be reached."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise ConfigError(
+                "CAMPAIGN_DATABASE_URL",
+                f"cannot connect to {make_url(self.url).render_as_string()}: {reason}",
+            ) from None
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,95 @@
+"""Every hook a Campaign plugin can implement.
+
+Implement a hook with a function of the same name decorated with
+``core.hookimpl``; arguments may be left out from the right.
+``register_*`` hooks receive a ``register`` callable: call it once per class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pluggy import HookspecMarker
+
+if TYPE_CHECKING:
+    import click
+    from flask import Blueprint
+
+    from core.events import ItemEvent, MenuItem, RunEvent
+    from core.plugin_kinds import (
+        Action,
+        DataSource,
+        DocumentStore,
+        RecipientFilter,
+        SmsGateway,
+        UploadTarget,
+        Workflow,
+    )
+
+hookspec = HookspecMarker("campaign")
+
+
+@hookspec
+def register_datasources(register: Callable[[type[DataSource]], None]) -> None:
+    """Register data source classes that turn campaign settings into recipients."""
+
+
+@hookspec
+def register_recipient_filters(register: Callable[[type[RecipientFilter]], None]) -> None:
+    """Register recipient filter classes that narrow a campaign's recipients."""
+
+
+@hookspec
+def register_actions(register: Callable[[type[Action]], None]) -> None:
+    """Register action classes that a campaign run performs per recipient or group."""
+
+
+@hookspec
+def register_workflows(register: Callable[[type[Workflow]], None]) -> None:
+    """Register background campaign-process workflows run by the scheduler."""
+
+
+@hookspec
+def register_sms_gateways(register: Callable[[type[SmsGateway]], None]) -> None:
+    """Register SMS gateway classes the SMS action can send through."""
+
+
+@hookspec
+def register_upload_targets(register: Callable[[type[UploadTarget]], None]) -> None:
+    """Register upload target classes that run files can be delivered to."""
+
+
+@hookspec
+def register_document_stores(register: Callable[[type[DocumentStore]], None]) -> None:
+    """Register storage back-ends for the bytes of archived documents."""
+
+
+@hookspec
+def register_blueprints(register: Callable[[Blueprint], None]) -> None:
+    """Register extra Flask blueprints for the web panel (login is enforced for them)."""
+
+
+@hookspec
+def register_menu_items(register: Callable[[MenuItem], None]) -> None:
+    """Register entries for the web panel's navigation menu."""
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add sub-commands to the ``campaign`` command line."""
+
+
+@hookspec
+def run_started(run: RunEvent) -> None:
+    """Called when a campaign run starts working after targeting."""
+
+
+@hookspec
+def item_processed(run: RunEvent, item: ItemEvent) -> None:
+    """Called after the action's outcome for one recipient or group is recorded."""
+
+
+@hookspec
+def run_finished(run: RunEvent) -> None:
+    """Called once when a run reaches a final state (completed, failed or cancelled)."""

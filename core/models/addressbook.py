@@ -1,0 +1,147 @@
+"""The address book campaigns draw from: contacts, sales partners, products and contracts."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.models.base import Base, Timestamped, enum_column
+
+
+class ContactKind(enum.StrEnum):
+    PERSON = "person"
+    COMPANY = "company"
+
+
+class ContactStatus(enum.StrEnum):
+    PROSPECT = "prospect"
+    CUSTOMER = "customer"
+
+
+class DispatchChannel(enum.StrEnum):
+    """How a contact prefers to receive mail."""
+
+    POST = "post"
+    EMAIL = "email"
+    WEB = "web"
+
+
+class ContractStatus(enum.StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+class SalesPartner(Timestamped, Base):
+    """A broker who looks after contacts and earns commission on their contracts."""
+
+    __tablename__ = "sales_partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    company: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    street: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(100))
+    commission_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    contacts: Mapped[list[Contact]] = relationship(back_populates="partner")
+    contracts: Mapped[list[Contract]] = relationship(back_populates="partner")
+
+
+class Contact(Timestamped, Base):
+    """A person or company that campaigns can reach by post, e-mail, SMS or phone."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[ContactKind] = mapped_column(
+        enum_column(ContactKind, "contact_kind"), default=ContactKind.PERSON
+    )
+    salutation: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str | None] = mapped_column(String(40))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100), index=True)
+    company_name: Mapped[str | None] = mapped_column(String(200), index=True)
+    street: Mapped[str | None] = mapped_column(String(200))
+    address_extra: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(10), index=True)
+    city: Mapped[str | None] = mapped_column(String(100), index=True)
+    country: Mapped[str] = mapped_column(String(2), default="DE")
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    mobile: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(5), default="de")
+    birth_date: Mapped[date | None]
+    status: Mapped[ContactStatus] = mapped_column(
+        enum_column(ContactStatus, "contact_status"), default=ContactStatus.PROSPECT, index=True
+    )
+    preferred_channel: Mapped[DispatchChannel] = mapped_column(
+        enum_column(DispatchChannel, "dispatch_channel"), default=DispatchChannel.POST
+    )
+    dispatch_block: Mapped[bool] = mapped_column(default=False)
+    opt_out_post: Mapped[bool] = mapped_column(default=False)
+    opt_out_email: Mapped[bool] = mapped_column(default=False)
+    opt_out_sms: Mapped[bool] = mapped_column(default=False)
+    opt_out_phone: Mapped[bool] = mapped_column(default=False)
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sales_partners.id", ondelete="SET NULL"), index=True
+    )
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    partner: Mapped[SalesPartner | None] = relationship(back_populates="contacts")
+    contracts: Mapped[list[Contract]] = relationship(back_populates="contact")
+
+    @property
+    def display_name(self) -> str:
+        if self.kind is ContactKind.COMPANY and self.company_name:
+            return self.company_name
+        return " ".join(part for part in (self.title, self.first_name, self.last_name) if part)
+
+
+class Product(Timestamped, Base):
+    """Something a contact can hold a contract for."""
+
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(100))
+    monthly_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    contracts: Mapped[list[Contract]] = relationship(back_populates="product")
+
+
+class Contract(Timestamped, Base):
+    """A contact's contract for a product, brokered by a sales partner."""
+
+    __tablename__ = "contracts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sales_partners.id", ondelete="SET NULL"), index=True
+    )
+    signed_on: Mapped[date] = mapped_column(index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    status: Mapped[ContractStatus] = mapped_column(
+        enum_column(ContractStatus, "contract_status"), default=ContractStatus.ACTIVE
+    )
+    cancelled_on: Mapped[date | None]
+
+    contact: Mapped[Contact] = relationship(back_populates="contracts")
+    product: Mapped[Product] = relationship(back_populates="contracts")
+    partner: Mapped[SalesPartner | None] = relationship(back_populates="contracts")

@@ -1,0 +1,53 @@
+"""Users of the web panel and the roles that decide what they may do."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from core.models.base import Base, Timestamped, enum_column
+
+
+class Role(enum.StrEnum):
+    """Roles from least to most powerful; each includes what the ones before it may do."""
+
+    VIEWER = "viewer"
+    REVIEWER = "reviewer"
+    CAMPAIGN_MANAGER = "campaign_manager"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def includes(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+MIN_PASSWORD_LENGTH = 10
+
+
+class User(Timestamped, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), default=Role.VIEWER)
+    language: Mapped[str] = mapped_column(String(5), default="de")
+    active: Mapped[bool] = mapped_column(default=True)
+    last_login_at: Mapped[datetime | None]
+
+    def set_password(self, password: str) -> None:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ValueError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)

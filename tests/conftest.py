@@ -1,0 +1,116 @@
+"""Shared fixtures: a clean database per test on SQLite and PostgreSQL, and a real Redis.
+
+Where ``CI=true``, a PostgreSQL or Redis server that cannot be reached fails the
+tests that need it instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from core.config import Settings
+from core.db import Database
+from core.models import Base
+from core.schema import upgrade
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CAMPAIGN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_TEST_URL = os.environ.get("CAMPAIGN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def unavailable(what: str, reason: object) -> None:
+    message = f"{what} is not reachable: {reason}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: a missing service is a failure)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies, so migrations run once per session."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "campaign.db"
+    database = Database(f"sqlite:///{path}")
+    upgrade(database.engine)
+    database.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A migrated PostgreSQL database of its own for this test session."""
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"campaign_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        unavailable("PostgreSQL", exc)
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    database = Database(url)
+    upgrade(database.engine)
+    database.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a clean, migrated database; every test using it runs on both backends."""
+    if request.param == "sqlite":
+        path = tmp_path / "campaign.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    yield url
+    engine = create_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A real Redis database emptied before and after the test."""
+    connection = redis.Redis.from_url(REDIS_TEST_URL)
+    try:
+        connection.ping()
+    except redis.RedisError as exc:
+        unavailable("Redis", exc)
+    connection.flushdb()
+    yield REDIS_TEST_URL
+    connection.flushdb()
+    connection.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings for an installation living in this test's temporary directory."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        redis_url=REDIS_TEST_URL,
+        secret_key="test-secret-key",
+    )
