@@ -1,0 +1,68 @@
+"""Creating and finding web panel users, shared by the CLI, the panel and the demo set-up."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.models import Role, User
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,80}$")
+
+
+class AccountError(ValueError):
+    """A user cannot be created or changed as asked; the message says why."""
+
+
+def find_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: Role | str = Role.VIEWER,
+    display_name: str = "",
+    email: str | None = None,
+    language: str = "de",
+) -> User:
+    """Add a user with a hashed password; usernames are unique regardless of case."""
+    if not USERNAME_PATTERN.match(username):
+        raise AccountError(
+            f"username {username!r} must be 2-80 letters, digits or the characters _ . @ -"
+        )
+    try:
+        role = Role(role)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise AccountError(f"unknown role {role!r} (one of {allowed})") from None
+    if find_user(session, username) is not None:
+        raise AccountError(f"a user named {username!r} already exists")
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        email=email,
+        role=role,
+        language=language,
+    )
+    try:
+        user.set_password(password)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from None
+    session.add(user)
+    session.flush()
+    return user
+
+
+def ensure_admin(session: Session, username: str = "admin") -> tuple[str, str | None]:
+    """Create the first administrator if there is none; return its name and new password."""
+    existing = session.scalar(select(User).where(User.role == Role.ADMIN).limit(1))
+    if existing is not None:
+        return existing.username, None
+    password = secrets.token_urlsafe(12)
+    create_user(session, username, password, Role.ADMIN, display_name="Administrator")
+    return username, password
