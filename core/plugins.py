@@ -80,9 +80,7 @@ class Registry(Generic[P]):
             return self._entries[name].cls
         except KeyError:
             known = ", ".join(sorted(self._entries)) or "none"
-            raise UnknownPluginError(
-                f"unknown {self.kind} {name!r} (available: {known})"
-            ) from None
+            raise UnknownPluginError(f"unknown {self.kind} {name!r} (available: {known})") from None
 
     def provided_by(self, name: str) -> str:
         return self._entries[name].plugin
@@ -203,7 +201,9 @@ class PluginHost:
                 impl.function(**{arg: collected.append for arg in impl.argnames})
                 for cls in collected:
                     if not (isinstance(cls, type) and issubclass(cls, base)):
-                        raise TypeError(f"{hook_name} got {cls!r}, not a {base.__name__} subclass")
+                        raise TypeError(
+                            f"{hook_name} got {cls!r}, which is not a subclass of {base.__name__}"
+                        )
                     cls.check_definition()
                     yield kind, cls
 
@@ -212,9 +212,7 @@ class PluginHost:
         result = []
         for name, plugin in self.manager.list_name_plugin():
             hooks = sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or [])
-            result.append(
-                LoadedPlugin(name, self._sources[name], hooks, self._registrations[name])
-            )
+            result.append(LoadedPlugin(name, self._sources[name], hooks, self._registrations[name]))
         return result
 
 
@@ -244,7 +242,9 @@ def load_plugins(
         try:
             module = importlib.import_module(module_name)
         except Exception as exc:
-            host.errors.append(LoadError(module_name, f"import failed: {type(exc).__name__}: {exc}"))
+            host.errors.append(
+                LoadError(module_name, f"import failed: {type(exc).__name__}: {exc}")
+            )
             continue
         host.add(module, module_name, "built-in")
     if entry_points:

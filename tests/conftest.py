@@ -78,6 +78,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     url = request.getfixturevalue("postgres_url")
     yield url
     engine = create_engine(url)
+    upgrade(engine)  # restores the schema if the test migrated it down
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -114,3 +115,25 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         redis_url=REDIS_TEST_URL,
         secret_key="test-secret-key",
     )
+
+
+@pytest.fixture
+def runtime_factory(settings: Settings, redis_url: str):
+    """Build runtimes whose plugins are the given (name, plugin object) pairs."""
+    from core.plugins import PluginHost
+    from core.runtime import Runtime
+
+    runtimes = []
+
+    def build(*plugins: tuple[str, object]) -> Runtime:
+        host = PluginHost()
+        for name, plugin in plugins:
+            host.add(plugin, name, "test")
+        assert host.errors == []
+        runtime = Runtime.start(settings, host)
+        runtimes.append(runtime)
+        return runtime
+
+    yield build
+    for runtime in runtimes:
+        runtime.close()

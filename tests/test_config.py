@@ -1,0 +1,50 @@
+import pytest
+
+from core.config import ConfigError, Settings
+
+
+def env(tmp_path, **values):
+    return {"CAMPAIGN_DATA_DIR": str(tmp_path)} | {f"CAMPAIGN_{k}": v for k, v in values.items()}
+
+
+def test_defaults_need_nothing_installed(tmp_path):
+    settings = Settings.from_env(env(tmp_path))
+    assert settings.database_url == f"sqlite:///{tmp_path}/campaign.db"
+    assert settings.embedded_redis
+    assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 5000, 1)
+
+
+def test_generated_secret_key_is_kept_for_the_next_start(tmp_path):
+    first = Settings.from_env(env(tmp_path)).secret_key
+    assert len(first) >= 32
+    assert Settings.from_env(env(tmp_path)).secret_key == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_plain_postgresql_urls_use_psycopg_3(tmp_path):
+    settings = Settings.from_env(env(tmp_path, DATABASE_URL="postgresql://u:p@db:5432/campaign"))
+    assert settings.database_url == "postgresql+psycopg://u:p@db:5432/campaign"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DATABASE_URL", "not a url", "CAMPAIGN_DATABASE_URL: 'not a url' is not a database URL"),
+        ("DATABASE_URL", "mysql://x@y/z", "CAMPAIGN_DATABASE_URL: unsupported database 'mysql'"),
+        ("DATABASE_URL", "postgresql://x@y", "CAMPAIGN_DATABASE_URL: the PostgreSQL URL names no"),
+        ("REDIS_URL", "localhost:6379", "CAMPAIGN_REDIS_URL: 'localhost:6379' is not a redis://"),
+        ("PORT", "eighty", "CAMPAIGN_PORT: 'eighty' is not a whole number"),
+        ("PORT", "70000", "CAMPAIGN_PORT: 70000 is outside 1..65535"),
+        ("LOG_LEVEL", "loud", "CAMPAIGN_LOG_LEVEL: 'loud' is not one of"),
+    ],
+)
+def test_bad_values_fail_fast_naming_the_variable(tmp_path, name, value, message):
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env(env(tmp_path, **{name: value}))
+    assert str(error.value).startswith(message)
+    assert error.value.variable == f"CAMPAIGN_{name}"
+
+
+def test_disabled_plugins_are_a_comma_separated_list(tmp_path):
+    settings = Settings.from_env(env(tmp_path, DISABLE_PLUGINS=" hello, plugins.x ,,"))
+    assert settings.disabled_plugins == ("hello", "plugins.x")

@@ -1,0 +1,185 @@
+import sys
+import types
+
+import pytest
+from pydantic import BaseModel, Field
+
+from core import Action, Outcome, SettingsError, Workflow, hookimpl
+from core.plugins import PluginConflictError, PluginHost, UnknownPluginError, load_plugins
+
+
+class Wave(Action):
+    name = "wave"
+    title = "Wave at each recipient"
+
+    class Params(BaseModel):
+        times: int = Field(ge=1, le=5, description="How often to wave")
+
+    def process(self, recipient, context):
+        return Outcome.done()
+
+
+class OtherWave(Wave):
+    title = "A second wave"
+
+
+class Tidy(Workflow):
+    name = "tidy"
+    title = "Tidy up"
+
+    def run(self, context):
+        return "tidied"
+
+
+def plugin_module(name: str, **hooks) -> types.ModuleType:
+    """A real module object, like the ones DEFAULT_PLUGINS names, holding the given hooks."""
+    module = types.ModuleType(name)
+    for hook_name, function in hooks.items():
+        setattr(module, hook_name, hookimpl(function))
+    sys.modules[name] = module
+    return module
+
+
+@pytest.fixture
+def host() -> PluginHost:
+    return PluginHost()
+
+
+def test_plugin_classes_land_in_registries_keyed_by_name(host):
+    host.add(
+        plugin_module("wave_plugin", register_actions=lambda register: register(Wave)),
+        "wave_plugin",
+        "built-in",
+    )
+    assert host.actions.get("wave") is Wave
+    assert host.actions.provided_by("wave") == "wave_plugin"
+    assert [p.registrations for p in host.loaded()] == [[("action", "wave")]]
+
+
+def test_a_duplicate_name_is_an_error_naming_both_plugins(host):
+    host.add(
+        plugin_module("first", register_actions=lambda register: register(Wave)),
+        "first",
+        "built-in",
+    )
+    with pytest.raises(PluginConflictError, match=r"action 'wave'.*'first' and 'second'"):
+        host.add(
+            plugin_module("second", register_actions=lambda register: register(OtherWave)),
+            "second",
+            "built-in",
+        )
+
+
+def test_a_plugin_that_fails_to_register_is_reported_and_the_rest_loads(host):
+    def broken(register):
+        raise RuntimeError("database of greetings missing")
+
+    host.add(plugin_module("broken", register_actions=broken), "broken", "built-in")
+    host.add(
+        plugin_module("good", register_workflows=lambda register: register(Tidy)),
+        "good",
+        "built-in",
+    )
+    assert [(e.plugin, e.reason) for e in host.errors] == [
+        ("broken", "registration failed: RuntimeError: database of greetings missing")
+    ]
+    assert "tidy" in host.workflows
+    assert [p.name for p in host.loaded()] == ["good"]
+
+
+def test_a_misspelt_hook_is_rejected_with_a_suggestion(host):
+    host.add(
+        plugin_module("typo", register_actoins=lambda register: register(Wave)), "typo", "built-in"
+    )
+    assert len(host.actions) == 0
+    assert host.errors[0].plugin == "typo"
+    assert "unknown hook 'register_actoins' (did you mean 'register_actions'?)" in (
+        host.errors[0].reason
+    )
+
+
+def test_a_class_of_the_wrong_kind_is_refused(host):
+    host.add(
+        plugin_module("wrong", register_actions=lambda register: register(Tidy)),
+        "wrong",
+        "built-in",
+    )
+    assert "which is not a subclass of Action" in host.errors[0].reason
+    assert len(host.actions) == 0
+
+
+def test_a_class_without_name_or_method_is_refused(host):
+    class Nameless(Action):
+        title = "No name"
+
+        def process(self, recipient, context):
+            return Outcome.done()
+
+    class Lazy(Action):
+        name = "lazy"
+        title = "Does nothing"
+
+    host.add(
+        plugin_module("nameless", register_actions=lambda register: register(Nameless)),
+        "nameless",
+        "built-in",
+    )
+    host.add(
+        plugin_module("lazy", register_actions=lambda register: register(Lazy)), "lazy", "built-in"
+    )
+    assert "needs a 'name'" in host.errors[0].reason
+    assert "does not implement process" in host.errors[1].reason
+
+
+def test_a_plugin_module_that_fails_to_import_is_reported():
+    host = load_plugins(modules=["plugins.no_such_module"], entry_points=False)
+    assert host.errors[0].plugin == "plugins.no_such_module"
+    assert "import failed: ModuleNotFoundError" in host.errors[0].reason
+
+
+def test_disabled_plugins_are_not_imported_and_are_listed():
+    host = load_plugins(
+        disabled=["plugins.no_such_module"], modules=["plugins.no_such_module"], entry_points=False
+    )
+    assert host.errors == []
+    assert host.disabled == ["plugins.no_such_module"]
+
+
+def test_built_in_plugins_load_without_errors():
+    host = load_plugins(entry_points=False)
+    assert host.errors == []
+    assert all(p.source == "built-in" for p in host.loaded())
+
+
+def test_unknown_plugin_names_say_what_is_available(host):
+    host.add(
+        plugin_module("wave_plugin2", register_actions=lambda register: register(Wave)),
+        "wave_plugin2",
+        "built-in",
+    )
+    with pytest.raises(UnknownPluginError, match=r"unknown action 'print' \(available: wave\)"):
+        host.actions.get("print")
+
+
+def test_settings_are_validated_by_the_parameter_model():
+    assert Wave({"times": 2}).params.times == 2
+    with pytest.raises(SettingsError) as error:
+        Wave({"times": 9, "colour": "red"})
+    message = str(error.value)
+    assert "action 'wave'" in message and "times:" in message
+    assert Wave.params_schema()["properties"]["times"]["description"] == "How often to wave"
+    with pytest.raises(SettingsError, match="colour"):
+        Tidy({"colour": "red"})
+
+
+def test_lifecycle_hooks_reach_plugins(host):
+    seen = []
+    host.add(
+        plugin_module("listener", run_finished=lambda run: seen.append(run.state)),
+        "listener",
+        "built-in",
+    )
+    from core import RunEvent
+
+    host.hook.run_finished(run=RunEvent(1, 2, "Info", "wave", "completed"))
+    assert seen == ["completed"]
