@@ -58,6 +58,18 @@ def create_user(
     return user
 
 
+def set_password(session: Session, username: str, password: str) -> User:
+    """Give an existing user a new password."""
+    user = find_user(session, username)
+    if user is None:
+        raise AccountError(f"no user named {username!r}")
+    try:
+        user.set_password(password)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from None
+    return user
+
+
 def ensure_admin(session: Session, username: str = "admin") -> tuple[str, str | None]:
     """Create the first administrator if there is none; return its name and new password."""
     existing = session.scalar(select(User).where(User.role == Role.ADMIN).limit(1))

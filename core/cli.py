@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import click
 
-from core.accounts import AccountError, create_user, ensure_admin
+from core.accounts import AccountError, create_user, ensure_admin, set_password
 from core.config import ConfigError, Settings
 from core.db import Database
 from core.models import Role
@@ -137,9 +137,27 @@ def users_ensure_admin(state: CliState) -> None:
     with database.session() as session:
         username, password = ensure_admin(session)
     if password is None:
-        click.echo(f"administrator {username!r} exists already")
+        click.echo(
+            f"administrator {username!r} exists already "
+            f"(new password: campaign users set-password {username})"
+        )
     else:
         click.echo(f"created administrator: username {username!r}, password {password!r}")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.password_option(prompt_required=True)
+@pass_state
+def users_set_password(state: CliState, username: str, password: str) -> None:
+    """Set a new password for a user."""
+    database = Database(state.settings.database_url)
+    try:
+        with database.session() as session:
+            set_password(session, username, password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"password of {username!r} changed")
 
 
 @cli.command("plugins")

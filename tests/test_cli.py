@@ -1,0 +1,136 @@
+import json
+import os
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from core import hookimpl
+from core.accounts import find_user
+from core.cli import CliState, cli
+from core.db import Database
+from core.plugins import PluginHost, load_plugins
+
+
+@pytest.fixture
+def invoke(settings):
+    def run(*args, plugins=None, input=None):
+        state = CliState(settings, plugins or load_plugins())
+        return CliRunner().invoke(cli, list(args), obj=state, input=input)
+
+    return run
+
+
+def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path, settings):
+    import dataclasses
+
+    fresh = dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path}/fresh.db")
+    result = CliRunner().invoke(cli, ["db", "upgrade"], obj=CliState(fresh, PluginHost()))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("database at revision 0001")
+
+
+def test_users_create_hashes_the_password_and_refuses_duplicates(invoke, settings):
+    result = invoke("users", "create", "erika", "--role", "reviewer", "--password", "geheim-1234")
+    assert result.exit_code == 0, result.output
+    with Database(settings.database_url).session() as session:
+        user = find_user(session, "Erika")
+        assert user.role == "reviewer"
+        assert user.password_hash != "geheim-1234" and user.check_password("geheim-1234")
+    again = invoke("users", "create", "ERIKA", "--password", "anderes-1234")
+    assert again.exit_code == 1
+    assert "a user named 'ERIKA' already exists" in again.output
+
+
+def test_users_create_refuses_a_short_password(invoke):
+    result = invoke("users", "create", "max", "--password", "kurz")
+    assert result.exit_code == 1
+    assert "password must have at least 10 characters" in result.output
+
+
+def test_ensure_admin_prints_credentials_once(invoke, settings):
+    first = invoke("users", "ensure-admin")
+    assert "created administrator: username 'admin', password '" in first.output
+    password = first.output.rsplit("password '", 1)[1].split("'")[0]
+    with Database(settings.database_url).session() as session:
+        assert find_user(session, "admin").check_password(password)
+    second = invoke("users", "ensure-admin")
+    assert "exists already" in second.output
+
+
+def test_set_password_changes_it(invoke, settings):
+    invoke("users", "create", "max", "--password", "erstes-passwort")
+    result = invoke("users", "set-password", "max", "--password", "zweites-passwort")
+    assert result.exit_code == 0
+    with Database(settings.database_url).session() as session:
+        assert find_user(session, "max").check_password("zweites-passwort")
+    assert (
+        "no user named 'nobody'"
+        in invoke("users", "set-password", "nobody", "--password", "0123456789x").output
+    )
+
+
+def test_plugins_lists_what_each_plugin_registers_and_load_errors(invoke):
+    class Broken:
+        @staticmethod
+        @hookimpl
+        def register_actoins(register):
+            pass
+
+    host = load_plugins()
+    host.add(Broken, "broken-plugin", "test")
+    output = invoke("plugins", plugins=host).output
+    assert "hello  (campaign-hello 0.1.0)" in output
+    assert "action           greeting_file" in output
+    assert "broken-plugin  NOT LOADED: unknown hook 'register_actoins'" in output
+    data = json.loads(invoke("plugins", "--json", plugins=host).output)
+    assert {"kind": "action", "name": "greeting_file"} in [
+        entry for plugin in data["plugins"] for entry in plugin["registers"]
+    ]
+    assert data["errors"][0]["plugin"] == "broken-plugin"
+
+
+def test_plugins_can_add_commands(settings):
+    class Extra:
+        @staticmethod
+        @hookimpl
+        def register_commands(cli):
+            @cli.command()
+            def hello():
+                """Say hello."""
+                click.echo("Hallo Welt")
+
+    host = PluginHost()
+    host.add(Extra, "extra", "test")
+    group = click.Group(commands=dict(cli.commands))
+    host.hook.register_commands(cli=group)
+    result = CliRunner().invoke(group, ["hello"], obj=CliState(settings, host))
+    assert result.output == "Hallo Welt\n"
+
+
+def test_a_bad_setting_stops_the_command_with_the_variable_named(tmp_path):
+    env = {**os.environ, "CAMPAIGN_DATA_DIR": str(tmp_path), "CAMPAIGN_PORT": "zero"}
+    result = subprocess.run(
+        [sys.executable, "-m", "core.cli", "plugins"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "CAMPAIGN_PORT: 'zero' is not a whole number" in result.stderr
+
+
+def test_the_worker_refuses_to_start_on_an_outdated_schema(tmp_path):
+    env = {
+        **os.environ,
+        "CAMPAIGN_DATA_DIR": str(tmp_path),
+        "CAMPAIGN_REDIS_URL": "redis://127.0.0.1:6379/15",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "core.cli", "worker", "--burst"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "run 'campaign db upgrade'" in result.stderr
