@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> None:
     except (ConfigError, PluginConflictError) as exc:
         click.secho(f"Error: {exc}", fg="red", err=True)
         sys.exit(2)
-    plugins.hook.register_commands(cli=cli)
+    plugins.add_commands(cli)
     cli.main(args=argv, obj=CliState(settings, plugins), prog_name="campaign")
 
 

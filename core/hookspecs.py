@@ -1,7 +1,7 @@
 """Every hook a Campaign plugin can implement.
 
 Implement a hook with a function of the same name decorated with
-``core.hookimpl``; arguments may be left out from the right.
+``core.hookimpl``; it may accept any subset of the arguments, by name.
 ``register_*`` hooks receive a ``register`` callable: call it once per class.
 """
 

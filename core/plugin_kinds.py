@@ -212,6 +212,7 @@ class Action(Plugin):
             "channel": cls.channel.value,
             "cost_unit": cls.cost_unit,
             "stock_items": list(cls.stock_items),
+            "external_effects": cls.external_effects,
         }
 
 

@@ -58,6 +58,13 @@ class Registered(Generic[P]):
     plugin: str
 
 
+def conflict_message(kind: str, name: str, first: str, second: str) -> str:
+    return (
+        f"{kind} {name!r} is registered by both {first!r} and {second!r}; "
+        "disable one of them with CAMPAIGN_DISABLE_PLUGINS"
+    )
+
+
 class Registry(Generic[P]):
     """Plugin classes of one kind keyed by their ``name``."""
 
@@ -70,8 +77,7 @@ class Registry(Generic[P]):
         existing = self._entries.get(cls.name)
         if existing is not None:
             raise PluginConflictError(
-                f"{self.kind} {cls.name!r} is registered by both {existing.plugin!r} and "
-                f"{plugin!r}; disable one of them with CAMPAIGN_DISABLE_PLUGINS"
+                conflict_message(self.kind, cls.name, existing.plugin, plugin)
             )
         self._entries[cls.name] = Registered(cls, plugin)
 
@@ -187,10 +193,48 @@ class PluginHost:
             self.manager.unregister(plugin)
             self.errors.append(LoadError(name, f"registration failed: {type(exc).__name__}: {exc}"))
             return
+        try:
+            self._check_conflicts(staged, name)
+        except PluginConflictError:
+            self.manager.unregister(plugin)
+            raise
         for kind, cls in staged:
             self.registries[kind].add(cls, name)
         self._sources[name] = source
         self._registrations[name] = [(kind, cls.name) for kind, cls in staged]
+
+    def _check_conflicts(self, staged: list[tuple[str, type[Plugin]]], plugin: str) -> None:
+        """Refuse the whole plugin before adding anything, so no registry is left half-filled."""
+        seen: set[tuple[str, str]] = set()
+        for kind, cls in staged:
+            registry = self.registries[kind]
+            if cls.name in registry:
+                raise PluginConflictError(
+                    conflict_message(kind, cls.name, registry.provided_by(cls.name), plugin)
+                )
+            if (kind, cls.name) in seen:
+                raise PluginConflictError(conflict_message(kind, cls.name, plugin, plugin))
+            seen.add((kind, cls.name))
+
+    def add_commands(self, cli: Any) -> None:
+        """Let each plugin add CLI commands; one that fails or clashes is reported, not fatal."""
+        for impl in self.manager.hook.register_commands.get_hookimpls():
+            before = dict(cli.commands)
+            try:
+                impl.function(**{arg: cli for arg in impl.argnames})
+            except Exception as exc:
+                cli.commands = before
+                self.errors.append(LoadError(impl.plugin_name, f"register_commands failed: {exc}"))
+                continue
+            clashes = sorted(name for name in before if cli.commands.get(name) is not before[name])
+            if clashes:
+                cli.commands = {**cli.commands, **{name: before[name] for name in clashes}}
+                self.errors.append(
+                    LoadError(
+                        impl.plugin_name,
+                        f"register_commands: {', '.join(clashes)} already exists; not replaced",
+                    )
+                )
 
     def _collect_classes(self, plugin: object) -> Iterator[tuple[str, type[Plugin]]]:
         for hook_name, (kind, base) in REGISTER_HOOKS.items():
@@ -211,6 +255,8 @@ class PluginHost:
         """Every loaded plugin with the hooks it implements and what it registered."""
         result = []
         for name, plugin in self.manager.list_name_plugin():
+            if plugin is None:  # a blocked (disabled) name
+                continue
             hooks = sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or [])
             result.append(LoadedPlugin(name, self._sources[name], hooks, self._registrations[name]))
         return result
@@ -262,4 +308,9 @@ def load_plugins(
                 )
                 continue
             host.add(plugin, entry_point.name, source)
+    for name in disabled:
+        if name not in host.disabled:
+            host.errors.append(
+                LoadError(name, "named in CAMPAIGN_DISABLE_PLUGINS, but no such plugin exists")
+            )
     return host

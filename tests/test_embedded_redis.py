@@ -52,5 +52,5 @@ def test_runtime_uses_the_embedded_server_without_a_redis_url(settings, short_di
 
 def test_a_data_dir_too_deep_for_a_socket_is_a_clear_error(tmp_path):
     deep = tmp_path / ("x" * 120)
-    with pytest.raises(ConfigError, match="^CAMPAIGN_DATA_DIR: the embedded Redis socket path"):
+    with pytest.raises(ConfigError, match=r"^CAMPAIGN_DATA_DIR: the embedded Redis socket path"):
         embedded_redis.start_or_reuse(deep)

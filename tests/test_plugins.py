@@ -183,3 +183,50 @@ def test_lifecycle_hooks_reach_plugins(host):
 
     host.hook.run_finished(run=RunEvent(1, 2, "Info", "wave", "completed"))
     assert seen == ["completed"]
+
+
+def test_a_conflicting_plugin_leaves_nothing_half_registered(host):
+    host.add(
+        plugin_module("first_wave", register_actions=lambda register: register(Wave)),
+        "first_wave",
+        "built-in",
+    )
+
+    mixed = plugin_module(
+        "mixed",
+        register_workflows=lambda register: register(Tidy),
+        register_actions=lambda register: register(OtherWave),
+    )
+    with pytest.raises(PluginConflictError):
+        host.add(mixed, "mixed", "built-in")
+    assert "tidy" not in host.workflows
+    assert [p.name for p in host.loaded()] == ["first_wave"]
+
+
+def test_a_misspelt_disabled_name_is_reported():
+    host = load_plugins(disabled=["helo"], modules=(), entry_points=False)
+    assert host.errors[0].plugin == "helo"
+    assert "no such plugin exists" in host.errors[0].reason
+
+
+def test_plugin_commands_that_fail_or_clash_are_reported_not_fatal(host):
+    import click
+
+    def clash(cli):
+        @cli.command("plugins")
+        def impostor():
+            """Pretends to be the real command."""
+
+    def broken(cli):
+        raise RuntimeError("no commands today")
+
+    host.add(plugin_module("clash", register_commands=clash), "clash", "built-in")
+    host.add(plugin_module("broken_cli", register_commands=broken), "broken_cli", "built-in")
+    real = click.Command("plugins")
+    group = click.Group(commands={"plugins": real})
+    host.add_commands(group)
+    assert group.commands == {"plugins": real}
+    assert sorted((e.plugin, e.reason) for e in host.errors) == [
+        ("broken_cli", "register_commands failed: no commands today"),
+        ("clash", "register_commands: plugins already exists; not replaced"),
+    ]

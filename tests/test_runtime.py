@@ -26,7 +26,7 @@ def test_an_outdated_schema_is_refused_with_the_command_to_fix_it(settings, redi
 
 def test_an_unreachable_redis_names_the_variable(settings):
     broken = dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0")
-    with pytest.raises(ConfigError, match="^CAMPAIGN_REDIS_URL: cannot reach Redis"):
+    with pytest.raises(ConfigError, match=r"^CAMPAIGN_REDIS_URL: cannot reach Redis"):
         Runtime.start(broken)
 
 
@@ -34,5 +34,5 @@ def test_an_unreachable_database_names_the_variable(settings):
     broken = dataclasses.replace(
         settings, database_url="postgresql+psycopg://postgres@127.0.0.1:1/campaign"
     )
-    with pytest.raises(ConfigError, match="^CAMPAIGN_DATABASE_URL: cannot connect"):
+    with pytest.raises(ConfigError, match=r"^CAMPAIGN_DATABASE_URL: cannot connect"):
         Runtime.start(broken)
