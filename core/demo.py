@@ -39,6 +39,7 @@ REFERENCE_DATE = date(2026, 1, 1)
 """"Today" for the demo data: dates never depend on when the data is loaded."""
 
 CONTRACT_YEARS = 8
+OLD_TARIFFS_CLOSED = REFERENCE_DATE - timedelta(days=6 * 365)
 PARTNER_COUNT = 40
 _LOOKUP_CHUNK = 500  # keeps IN (...) lists far below SQLite's bound-parameter limit
 
@@ -93,7 +94,7 @@ Roth, Beck, Lorenz, Baumann, Franke, Albrecht, Schuster, Simon, Ludwig, Böhm, W
 Martin, Schumacher, Krämer, Vogt, Stein, Jäger, Otto, Sommer, Groß, Seidel, Heinrich, Brandt,
 Haas, Schreiber, Graf, Schulte, Dietrich, Ziegler, Kuhn, Kühn, Pohl, Engel, Horn, Busch,
 Bergmann, Thomas, Voigt, Sauer, Arnold, Wolff, Pfeiffer, Ernst, Hansen, Jansen, Petersen, Nowak,
-Kowalski, Yılmaz, Kaya, Öztürk, Demir, Brinkmann, Thiel, Ebert, Wendt, Kolb, Kurz, Reuter, Heß,
+Kowalski, Yilmaz, Kaya, Öztürk, Demir, Brinkmann, Thiel, Ebert, Wendt, Kolb, Kurz, Reuter, Heß,
 Voß, Gärtner, Bühler, Lührs, Dreßler, Strauß, Großmann, Fröhlich, Jürgens, Nußbaum, Rößler,
 Eßer, Förster, Büttner, Kröger, Lindner, Hübner, Wenzel, Ott, Marx, Kuhlmann, Seifert, Haase,
 Schüler, Pietsch, Ahrens, Behrens, Frey, Hein, Stolz, Schwab, Wirth, Dörr, Jakobs, Hinz,
@@ -139,7 +140,6 @@ COMPANY_PREFIXES = _items("""
 Nordlicht, Rheintal, Alpenblick, Hansetor, Elbufer, Spreewerk, Mainufer, Weserstein, Sonnenhof,
 Lindenhof, Süderelbe, Schwarzwald, Ostsee, Isartal, Neckarwerk, Brückenkopf
 """)
-ENGLISH_CONTACT_PERSON_PREFIX = {"female": "z. Hd. Frau", "male": "z. Hd. Herrn"}
 
 EMAIL_PROVIDERS = _items("""
 gmx.de, web.de, t-online.de, gmail.com, outlook.de, yahoo.de, freenet.de, posteo.de, icloud.com,
@@ -308,9 +308,8 @@ PRODUCTS = (
     _ProductSpec("WGV", "Wohngebäudeversicherung", "Sachversicherung", "32.50", True, 5, 15),
     _ProductSpec("BSP", "Bausparvertrag", "Finanzierung", "40.00", True, 5, 0),
     _ProductSpec("BHV", "Betriebshaftpflichtversicherung", "Gewerbe", "89.00", True, 0, 30),
-    _ProductSpec("KLV", "Kapitallebensversicherung (Alttarif)", "Altersvorsorge", "75.00", False,
-                 3, 0),
-)  # fmt: skip
+    _ProductSpec("KLV", "Kapitallebensversicherung", "Altersvorsorge", "75.00", False, 3, 0),
+)
 """The catalogue of a typical insurance broker; the inactive old tariff only has old contracts."""
 
 PERSON_TITLE_SHARE = 0.045
@@ -322,8 +321,17 @@ MISSING_STREET_SHARE = 0.005
 MALFORMED_EMAIL_SHARE = 0.02
 CANCELLED_SHARE = 0.12
 CONTRACTS_PER_CUSTOMER = ((1, 58), (2, 27), (3, 10), (4, 4), (5, 1))  # mean 1.63
-SOURCES = (("Messe", 12), ("Empfehlung", 25), ("Website", 20), ("Kaltakquise", 8),
-           ("Bestandsübernahme", 10), ("Import", 15), ("Partner", 10))  # fmt: skip
+CUSTOMER_SEGMENTS = (("A", 30), ("B", 45), ("C", 25))
+PROSPECT_SEGMENTS = (("A", 5), ("B", 30), ("C", 65))
+SOURCES = (
+    ("Messe", 12),
+    ("Empfehlung", 25),
+    ("Website", 20),
+    ("Kaltakquise", 8),
+    ("Bestandsübernahme", 10),
+    ("Import", 15),
+    ("Partner", 10),
+)
 
 
 @dataclass(frozen=True)
@@ -361,7 +369,8 @@ def load_demo(session: Session, seed: int = 2026, contacts: int = 2000) -> DemoS
     """Insert the demo data set for ``seed`` that is not there yet; the caller commits.
 
     Existing records are matched by number or code and left exactly as they are, even if they
-    came from another seed or were edited since.
+    came from another seed or were edited since; the demo contracts of a contact that already
+    existed are not added.
     """
     if contacts < 0:
         raise ValueError("contacts must not be negative")
@@ -378,8 +387,16 @@ def load_demo(session: Session, seed: int = 2026, contacts: int = 2000) -> DemoS
     new_contacts = _missing(session, Contact.number, data.contacts)
     _insert(session, Contact, [_resolve(row, partner_id=partner_ids) for row in new_contacts])
 
-    new_contracts = _missing(session, Contract.number, data.contracts)
-    contact_ids = _ids(session, Contact.number, {row["_contact"] for row in new_contracts})
+    # Contracts only come with their contact: a contact that was already there, perhaps a
+    # real one with the same number, must not suddenly hold demo contracts.
+    created = {row["number"] for row in new_contacts}
+    new_contracts = [
+        row
+        for row in _missing(session, Contract.number, data.contracts)
+        if row["_contact"] in created
+    ]
+    contracts_present = len(_ids(session, Contract.number, [r["number"] for r in data.contracts]))
+    contact_ids = _ids(session, Contact.number, created)
     product_ids = _ids(session, Product.code, [product.code for product in PRODUCTS])
     _insert(
         session,
@@ -398,7 +415,7 @@ def load_demo(session: Session, seed: int = 2026, contacts: int = 2000) -> DemoS
         products_created=len(products),
         products_present=len(data.products) - len(products),
         contracts_created=len(new_contracts),
-        contracts_present=len(data.contracts) - len(new_contracts),
+        contracts_present=contracts_present,
     )
 
 
@@ -407,12 +424,15 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + _LOOKUP_CHUNK]
 
 
-def _ids(session: Session, key: InstrumentedAttribute[str], values: Iterable[str]) -> dict:
+def _ids(
+    session: Session, key: InstrumentedAttribute[str], values: Iterable[str]
+) -> dict[str, int]:
     """Map business keys to primary keys, because generated rows refer to each other by key."""
     model = key.class_
     found: dict[str, int] = {}
     for chunk in _chunks(sorted(set(values))):
-        found.update(session.execute(select(key, model.id).where(key.in_(chunk))).tuples())
+        rows = session.execute(select(key, model.id).where(key.in_(chunk)))
+        found.update((number, id_) for number, id_ in rows)
     return found
 
 
@@ -433,13 +453,18 @@ def _resolve(row: dict[str, Any], **lookups: dict[str, int]) -> dict[str, Any]:
 
 
 def _insert(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """``render_nulls`` keeps the batch whole: by default the ORM splits rows by which columns are
+    ``None``, which turned one multi-row INSERT into about a thousand small ones."""
     if rows:
-        session.execute(insert(model), rows)
+        session.execute(insert(model).execution_options(render_nulls=True), rows)
 
 
 _TRANSLITERATION = str.maketrans(
-    {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "é": "e", "è": "e", "ş": "s", "ı": "i", "'": ""}
+    {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "é": "e", "è": "e", "ş": "s", "'": ""}
 )
+
+
+_LEGAL_FORM = re.compile(r" (GmbH & Co\. KG|GmbH|AG|KG|OHG|e\.K\.)$")
 
 
 def _slug(text: str, separator: str = "-") -> str:
@@ -480,7 +505,7 @@ class _DemoGenerator:
         ]
         partners = [self.partner(index) for index in range(PARTNER_COUNT)]
         self.partner_numbers = [row["number"] for row in partners]
-        self.partner_weights = _cumulative(self.rng.paretovariate(1.2) for _ in partners)
+        self.partner_weights = _cumulative(self.rng.lognormvariate(0, 0.7) for _ in partners)
         self.partners_by_city: dict[str, list[str]] = {}
         for row in partners:
             self.partners_by_city.setdefault(row["city"], []).append(row["number"])
@@ -593,12 +618,12 @@ class _DemoGenerator:
                 f"Versicherungsbüro {last}",
                 f"{last} Finanzberatung GmbH",
                 f"{last} & {rng.choice(SURNAMES)} Versicherungsmakler",
-                f"Finanzkontor {city.name.split()[0]}",
+                f"Finanzkontor {city.name.split(' (')[0]}",
                 f"Agentur {first} {last}",
                 None,
             )
         )
-        domain = f"{_slug(company or last + ' finanz')}.de"
+        domain = f"{_slug(_LEGAL_FORM.sub('', company or last + ' Finanz'))}.de"
         return {
             "number": f"VP-{1001 + index}",
             "name": f"{first} {last}",
@@ -608,7 +633,7 @@ class _DemoGenerator:
             "street": self.street(),
             "postcode": self.postcode(city),
             "city": city.name,
-            "commission_rate": Decimal(rng.randrange(1500, 3501, 50)) / 100,
+            "commission_rate": Decimal(rng.randrange(1500, 3501, 50)).scaleb(-2),
             "active": not self.chance(0.06),
         }
 
@@ -734,22 +759,26 @@ class _DemoGenerator:
     def contracts(self, contact: dict[str, Any]) -> list[dict[str, Any]]:
         rng = self.rng
         count = rng.choices(*zip(*CONTRACTS_PER_CUSTOMER, strict=True))[0]
-        weights = [spec.company_weight if contact["_company"] else spec.person_weight
-                   for spec in PRODUCTS]  # fmt: skip
         partner = self.partner_for(contact["city"])
         birth = contact["_birth"]
         earliest = REFERENCE_DATE - timedelta(days=CONTRACT_YEARS * 365)
-        if birth is not None:
+        if birth is not None:  # nobody signs before coming of age
             earliest = max(earliest, date(birth.year + 18, birth.month, min(birth.day, 28)))
+        weights = [
+            0
+            if not spec.active and earliest >= OLD_TARIFFS_CLOSED
+            else spec.company_weight
+            if contact["_company"]
+            else spec.person_weight
+            for spec in PRODUCTS
+        ]
         contracts = []
         for _ in range(count):
             spec = rng.choices(PRODUCTS, weights=weights)[0]
-            if spec.code not in ("KFZ",):  # a second car is common, a second household is not
+            if spec.code != "KFZ":  # a second car is common, a second household is not
                 weights[PRODUCTS.index(spec)] = 0
-            span = (REFERENCE_DATE - earliest).days
-            if not spec.active:  # the old tariff was sold only in the first years
-                span = min(span, 2 * 365)
-            signed_on = earliest + timedelta(days=rng.randrange(span))
+            until = REFERENCE_DATE if spec.active else OLD_TARIFFS_CLOSED
+            signed_on = earliest + timedelta(days=rng.randrange((until - earliest).days))
             factor = rng.uniform(0.6, 3.0) if spec.code == "KFZ" else rng.uniform(0.7, 1.8)
             self.contract_number += 1
             contract = {
@@ -767,7 +796,9 @@ class _DemoGenerator:
             days_left = (REFERENCE_DATE - signed_on).days
             if days_left > 120 and self.chance(CANCELLED_SHARE):
                 contract["status"] = ContractStatus.CANCELLED
-                contract["cancelled_on"] = signed_on + timedelta(days=rng.randint(90, days_left))
+                contract["cancelled_on"] = signed_on + timedelta(
+                    days=rng.randint(90, days_left - 1)
+                )
             contracts.append(contract)
         contracts[0]["_partner"] = partner
         return contracts
@@ -787,8 +818,7 @@ class _DemoGenerator:
         row["opt_out_email"] = bool(email) and self.chance(0.06)
         row["opt_out_sms"] = bool(row["mobile"]) and self.chance(0.05)
         row["opt_out_phone"] = bool(row["phone"] or row["mobile"]) and self.chance(0.08)
-        segments = (("A", 30), ("B", 45), ("C", 25)) if customer else (("A", 5), ("B", 30),
-                                                                         ("C", 65))  # fmt: skip
+        segments = CUSTOMER_SEGMENTS if customer else PROSPECT_SEGMENTS
         row["attributes"].update(
             source=rng.choices(*zip(*SOURCES, strict=True))[0],
             newsletter=bool(email) and not row["opt_out_email"] and self.chance(0.45),
