@@ -16,7 +16,7 @@ from core.accounts import AccountError, create_user, ensure_admin, set_password
 from core.config import ConfigError, Settings
 from core.db import Database
 from core.models import Role
-from core.plugins import REGISTER_HOOKS, PluginConflictError, PluginHost, load_plugins
+from core.plugins import REGISTER_HOOKS, PluginConflictError, PluginHost, plugins_for
 from core.queue import QUEUE_NAMES
 from core.runtime import Runtime, SchemaOutdatedError
 
@@ -287,7 +287,7 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
 def main(argv: list[str] | None = None) -> None:
     try:
         settings = Settings.from_env()
-        plugins = load_plugins(disabled=settings.disabled_plugins)
+        plugins = plugins_for(settings)
     except (ConfigError, PluginConflictError) as exc:
         click.secho(f"Error: {exc}", fg="red", err=True)
         sys.exit(2)

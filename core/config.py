@@ -36,6 +36,7 @@ class Settings:
     redis_url: str | None
     secret_key: str
     disabled_plugins: tuple[str, ...] = ()
+    extra_plugins: tuple[str, ...] = ()
     host: str = "127.0.0.1"
     port: int = 5000
     workers: int = 1
@@ -59,14 +60,17 @@ class Settings:
             database_url=_database_url(get("DATABASE_URL"), data_dir),
             redis_url=_redis_url(get("REDIS_URL")),
             secret_key=get("SECRET_KEY") or _stored_secret_key(data_dir),
-            disabled_plugins=tuple(
-                name.strip() for name in (get("DISABLE_PLUGINS") or "").split(",") if name.strip()
-            ),
+            disabled_plugins=_names(get("DISABLE_PLUGINS")),
+            extra_plugins=_names(get("PLUGINS")),
             host=get("HOST") or "127.0.0.1",
             port=_integer("PORT", get("PORT"), 5000, 1, 65535),
             workers=_integer("WORKERS", get("WORKERS"), 1, 0, 64),
             log_level=_log_level(get("LOG_LEVEL")),
         )
+
+
+def _names(raw: str | None) -> tuple[str, ...]:
+    return tuple(name.strip() for name in (raw or "").split(",") if name.strip())
 
 
 def _database_url(raw: str | None, data_dir: Path) -> str:

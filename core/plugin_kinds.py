@@ -11,12 +11,13 @@ import enum
 import inspect
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import Select
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")
 
@@ -105,13 +106,18 @@ class Plugin(ABC):
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """One record a data source yields: a stable key, its entity and the fields actions use."""
+    """One record a data source yields: a stable key, its entity and the fields actions use.
+
+    ``data`` holds the record's fields by their query-builder paths ("email",
+    "partner.number", "contact.email" ...). ``held_out`` marks a control-group member.
+    """
 
     key: str
     entity: str
     id: int | None
     data: Mapping[str, Any] = field(default_factory=dict)
     group: str | None = None
+    held_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,30 +129,87 @@ class Group:
     count: int
 
 
+BATCH_SIZE = 1000
+
+
 class DataSource(Plugin):
-    """Turns a campaign's settings into a stream of recipients, optionally split into groups."""
+    """Turns a campaign's settings into recipients, optionally split into groups.
+
+    A source implements ``select`` (recipients as SQL, so filters and targeting run in
+    the database) or ``iter_recipients`` (a stream), or both. ``context`` is a
+    ``core.engine.RunContext``: it carries the open ``session``.
+    """
 
     kind = "datasource"
+    dynamic: ClassVar[bool] = True
+    """False when the recipients were stored once (static data, an imported file)."""
 
     @abstractmethod
-    def iter_recipients(
-        self, session: Any, groups: Iterable[str] | None = None
-    ) -> Iterator[Recipient]:
-        """Yield recipients one by one (never a full list), restricted to ``groups`` if given."""
+    def entity(self) -> str:
+        """The entity the recipients are records of, e.g. "contacts" (see ``core.query``)."""
 
-    def list_groups(self, session: Any) -> list[Group]:
-        """The groups this source splits into; a source without groups returns none."""
+    def select(self, context: Any) -> Select | None:
+        """A select over the entity's table with columns ``id`` and ``group_key``, or None."""
+        return None
+
+    def load(self, context: Any, ids: Sequence[int]) -> dict[int, Recipient]:
+        """The recipients with these ids and their data, for a chunk of work."""
+        from core.query.records import load_records
+
+        entity = self.entity()
+        return {
+            record_id: Recipient(f"{entity}:{record_id}", entity, record_id, data)
+            for record_id, data in load_records(context.session, entity, ids).items()
+        }
+
+    def iter_recipients(self, context: Any) -> Iterator[Recipient]:
+        """Yield recipients one by one, never a full list; the default reads ``select``."""
+        query = self.select(context)
+        if query is None:
+            raise NotImplementedError(f"{self.name} implements neither select nor iter_recipients")
+        return self.iter_selected(query, context)
+
+    def iter_selected(self, query: Select, context: Any) -> Iterator[Recipient]:
+        """Stream the recipients of ``query`` (``select`` narrowed by filters) in batches."""
+        rows = context.session.execute(query.execution_options(yield_per=BATCH_SIZE))
+        for batch in rows.partitions():
+            loaded = self.load(context, [row.id for row in batch])
+            for row in batch:
+                recipient = loaded.get(row.id)
+                if recipient is not None:
+                    yield replace(recipient, group=row.group_key)
+
+    def list_groups(self, context: Any) -> list[Group]:
+        """The groups this source splits into with their sizes; none by default."""
         return []
+
+    @classmethod
+    def check_definition(cls) -> None:
+        super().check_definition()
+        if cls.select is DataSource.select and cls.iter_recipients is DataSource.iter_recipients:
+            raise PluginDefinitionError(
+                f"{cls.__qualname__} ({cls.name}) must implement select or iter_recipients"
+            )
 
 
 class RecipientFilter(Plugin):
-    """Narrows a stream of recipients; it must stream and never hold them all in memory."""
+    """Narrows recipients: in SQL through ``narrow`` where it can, else as a stream.
+
+    ``apply`` must stream and never hold all recipients in memory. A filter with
+    ``holds_out`` is a control group: the recipients it leaves out are recorded as
+    held out instead of being dropped, and it must be the last filter.
+    """
 
     kind = "recipient_filter"
+    holds_out: ClassVar[bool] = False
+
+    def narrow(self, query: Select, context: Any) -> Select | None:
+        """Return ``query`` narrowed in SQL (same columns, same root table), or None."""
+        return None
 
     @abstractmethod
     def apply(self, recipients: Iterator[Recipient], context: Any) -> Iterator[Recipient]:
-        """Yield the recipients that pass."""
+        """Yield the recipients that pass (a ``holds_out`` filter yields all, marking some)."""
 
 
 class Scope(enum.StrEnum):
@@ -197,10 +260,16 @@ class Action(Plugin):
     stock_items: ClassVar[tuple[str, ...]] = ()
     external_effects: ClassVar[bool] = False
     """True when the effect leaves our database (SMS, e-mail, upload) and must be claimed first."""
+    chunk_size: ClassVar[int] = 200
+    """Recipients per worker job: large enough to amortise a job, small enough to spread."""
 
     @abstractmethod
     def process(self, recipient: Recipient, context: Any) -> Outcome:
         """Perform the action for one recipient or group and say what happened."""
+
+    def preview(self, recipient: Recipient, context: Any) -> str:
+        """Describe, without any side effect, what ``process`` would do (for dry runs)."""
+        return f"{self.title}: {recipient.key}"
 
     def finish(self, context: Any) -> None:
         """Run once after every item of a run is processed (merge files, send a summary)."""

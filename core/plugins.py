@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 import pluggy
 
 from core import hookspecs
+from core.config import Settings
 from core.plugin_kinds import (
     Action,
     DataSource,
@@ -270,6 +271,13 @@ def _describe_unknown_hooks(names: Iterable[str]) -> str:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         parts.append(f"unknown hook {name!r}{hint}")
     return "; ".join(parts)
+
+
+def plugins_for(settings: Settings) -> PluginHost:
+    """The plugins of an installation: built-ins, ``CAMPAIGN_PLUGINS`` modules, entry points."""
+    return load_plugins(
+        disabled=settings.disabled_plugins, modules=(*DEFAULT_PLUGINS, *settings.extra_plugins)
+    )
 
 
 def load_plugins(

@@ -17,7 +17,7 @@ from core import embedded_redis
 from core.clock import Clock
 from core.config import Settings
 from core.db import Database
-from core.plugins import PluginHost, load_plugins
+from core.plugins import PluginHost, plugins_for
 from core.queue import check, connect
 from core.schema import current_revision, head_revision
 
@@ -57,7 +57,7 @@ class Runtime:
         redis = connect(redis_url)
         check(redis)
         if plugins is None:
-            plugins = load_plugins(disabled=settings.disabled_plugins)
+            plugins = plugins_for(settings)
         for error in plugins.errors:
             log.warning("plugin %s not loaded: %s", error.plugin, error.reason)
         return cls(settings, database, plugins, redis, redis_url, server)

@@ -137,3 +137,79 @@ def runtime_factory(settings: Settings, redis_url: str):
     yield build
     for runtime in runtimes:
         runtime.close()
+
+
+class EngineHarness:
+    """A runtime with the engine test plugins, and shortcuts to set up and run campaigns."""
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+
+    def add_contacts(self, count: int, **overrides) -> list[int]:
+        from sqlalchemy import insert
+
+        from core.models import Contact
+
+        cities = ["Köln", "Berlin", "München"]
+        rows = [
+            {
+                "number": f"T-{index:06d}",
+                "last_name": f"Name{index}",
+                "email": None if index % 4 == 0 else f"p{index}@example.de",
+                "city": cities[index % 3],
+                "attributes": {},
+                **overrides,
+            }
+            for index in range(1, count + 1)
+        ]
+        with self.runtime.database.session() as session:
+            return list(session.scalars(insert(Contact).returning(Contact.id), rows))
+
+    def campaign(self, action="test_tag", action_settings=None, datasource="test_contacts",
+                 filters=(), group_keys=(), name=None) -> int:
+        from core.engine.campaigns import CampaignConfig, create_campaign
+
+        config = CampaignConfig(
+            datasource=datasource,
+            action=action,
+            action_settings=action_settings or {},
+            filters=tuple(filters),
+            group_keys=tuple(group_keys),
+        )
+        with self.runtime.database.session() as session:
+            return create_campaign(
+                session, self.runtime.plugins, config, self.runtime.clock.now(), name=name
+            ).id
+
+    def work(self) -> None:
+        """Run a real forking RQ worker until the queues are empty."""
+        from core.worker import build_worker
+
+        build_worker(self.runtime).work(burst=True)
+
+    def run(self, run_id: int):
+        from core.models import Run
+
+        with self.runtime.database.session() as session:
+            return session.get(Run, run_id)
+
+    def items(self, run_id: int):
+        from sqlalchemy import select
+
+        from core.models import RunItem
+
+        with self.runtime.database.session() as session:
+            return session.scalars(
+                select(RunItem).where(RunItem.run_id == run_id).order_by(RunItem.id)
+            ).all()
+
+
+@pytest.fixture
+def engine(runtime_factory) -> EngineHarness:
+    from core.jobs import install_runtime
+
+    import engine_plugins
+
+    runtime = runtime_factory(("engine_plugins", engine_plugins))
+    install_runtime(runtime)
+    return EngineHarness(runtime)

@@ -14,7 +14,7 @@ from core.clock import utcnow
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
@@ -38,7 +38,12 @@ def enum_column(enum_class: type[enum.Enum], name: str) -> Enum:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSONType, datetime: DateTime(timezone=True)}
+    type_annotation_map = {
+        dict[str, Any]: JSONType,
+        list[str]: JSONType,
+        list[dict[str, Any]]: JSONType,
+        datetime: DateTime(timezone=True),
+    }
 
 
 class Timestamped:

@@ -1,0 +1,237 @@
+"""Campaign configurations: validated by each plugin's parameter model, copied, named."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.models import Campaign, CampaignRecord, Run
+from core.plugin_kinds import Action, DataSource, RecipientFilter, SettingsError
+from core.plugins import PluginHost, UnknownPluginError
+
+
+class CampaignError(ValueError):
+    """A campaign cannot be saved or started as given; the message names the field."""
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    """Everything a run needs to know about its campaign; stored as the run's snapshot."""
+
+    datasource: str
+    action: str
+    datasource_settings: Mapping[str, Any] = field(default_factory=dict)
+    action_settings: Mapping[str, Any] = field(default_factory=dict)
+    filters: tuple[Mapping[str, Any], ...] = ()
+    group_keys: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> CampaignConfig:
+        return cls(
+            datasource=campaign.datasource,
+            action=campaign.action,
+            datasource_settings=campaign.datasource_settings or {},
+            action_settings=campaign.action_settings or {},
+            filters=tuple(campaign.filters or ()),
+            group_keys=tuple(campaign.group_keys or ()),
+        )
+
+    @classmethod
+    def from_snapshot(cls, data: Mapping[str, Any]) -> CampaignConfig:
+        return cls(
+            datasource=data["datasource"],
+            action=data["action"],
+            datasource_settings=data.get("datasource_settings", {}),
+            action_settings=data.get("action_settings", {}),
+            filters=tuple(data.get("filters", ())),
+            group_keys=tuple(data.get("group_keys", ())),
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "datasource": self.datasource,
+            "datasource_settings": dict(self.datasource_settings),
+            "filters": [dict(entry) for entry in self.filters],
+            "group_keys": list(self.group_keys),
+            "action": self.action,
+            "action_settings": dict(self.action_settings),
+        }
+
+
+@dataclass
+class CampaignPlugins:
+    """The plugin instances one campaign configuration describes."""
+
+    datasource: DataSource
+    filters: list[RecipientFilter]
+    action: Action
+
+
+def _instance(registry: Any, name: str, settings: Mapping[str, Any], where: str) -> Any:
+    try:
+        cls = registry.get(name)
+    except UnknownPluginError as exc:
+        raise CampaignError(f"{where}: {exc}") from None
+    try:
+        return cls(settings)
+    except SettingsError as exc:
+        details = "; ".join(f"{where}.settings.{loc}: {msg}" for loc, msg in exc.problems)
+        raise CampaignError(details) from None
+
+
+def build_plugins(plugins: PluginHost, config: CampaignConfig) -> CampaignPlugins:
+    """Instantiate and validate every plugin of a configuration, naming the first bad field."""
+    datasource = _instance(
+        plugins.datasources, config.datasource, config.datasource_settings, "datasource"
+    )
+    filters = []
+    for position, entry in enumerate(config.filters):
+        where = f"filters[{position}]"
+        if not isinstance(entry, Mapping) or "name" not in entry:
+            raise CampaignError(f"{where}: needs a 'name' and 'settings'")
+        filters.append(
+            _instance(plugins.recipient_filters, entry["name"], entry.get("settings", {}), where)
+        )
+    for position, entry in enumerate(filters[:-1]):
+        if entry.holds_out:
+            raise CampaignError(
+                f"filters[{position}]: {entry.name!r} holds out a control group and must be last"
+            )
+    action = _instance(plugins.actions, config.action, config.action_settings, "action")
+    return CampaignPlugins(datasource, filters, action)
+
+
+def normalized(plugins: PluginHost, config: CampaignConfig) -> CampaignConfig:
+    """The configuration with every plugin's settings as its parameter model stores them."""
+    built = build_plugins(plugins, config)
+    return CampaignConfig(
+        datasource=config.datasource,
+        action=config.action,
+        datasource_settings=built.datasource.params.model_dump(mode="json"),
+        action_settings=built.action.params.model_dump(mode="json"),
+        filters=tuple(
+            {"name": entry.name, "settings": entry.params.model_dump(mode="json")}
+            for entry in built.filters
+        ),
+        group_keys=config.group_keys,
+    )
+
+
+def apply_config(campaign: Campaign, config: CampaignConfig) -> None:
+    campaign.datasource = config.datasource
+    campaign.datasource_settings = dict(config.datasource_settings)
+    campaign.filters = [dict(entry) for entry in config.filters]
+    campaign.group_keys = list(config.group_keys)
+    campaign.action = config.action
+    campaign.action_settings = dict(config.action_settings)
+
+
+def default_name(session: Session, now: datetime) -> str:
+    """An automatically generated, unique name such as "Kampagne 2026-11-23 #2"."""
+    base = f"Kampagne {now:%Y-%m-%d}"
+    taken = set(session.scalars(select(Campaign.name).where(Campaign.name.like(f"{base}%"))))
+    number = 1
+    while f"{base} #{number}" in taken:
+        number += 1
+    return f"{base} #{number}"
+
+
+def _check_name(session: Session, name: str, campaign_id: int | None = None) -> str:
+    name = name.strip()
+    if not name:
+        raise CampaignError("name: must not be empty")
+    if len(name) > 200:
+        raise CampaignError("name: at most 200 characters")
+    clash = session.scalar(select(Campaign.id).where(Campaign.name == name))
+    if clash is not None and clash != campaign_id:
+        raise CampaignError(f"name: a campaign named {name!r} already exists")
+    return name
+
+
+def create_campaign(
+    session: Session,
+    plugins: PluginHost,
+    config: CampaignConfig,
+    now: datetime,
+    name: str | None = None,
+    description: str = "",
+    created_by: str | None = None,
+) -> Campaign:
+    campaign = Campaign(
+        name=_check_name(session, name or default_name(session, now)),
+        description=description,
+        created_by=created_by,
+    )
+    apply_config(campaign, normalized(plugins, config))
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def update_campaign(
+    session: Session,
+    plugins: PluginHost,
+    campaign: Campaign,
+    config: CampaignConfig,
+    name: str | None = None,
+    description: str | None = None,
+) -> Campaign:
+    """Change a campaign; nothing is stored unless all of it validates."""
+    new_config = normalized(plugins, config)
+    if name is not None:
+        campaign.name = _check_name(session, name, campaign.id)
+    if description is not None:
+        campaign.description = description
+    apply_config(campaign, new_config)
+    session.flush()
+    return campaign
+
+
+def copy_campaign(session: Session, campaign: Campaign, name: str | None = None) -> Campaign:
+    """A new campaign with the same settings and static records, and no runs."""
+    if name is None:
+        base = f"{campaign.name} (Kopie)"
+        name, number = base, 2
+        while session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
+            name, number = f"{base} {number}", number + 1
+    copy = Campaign(
+        name=_check_name(session, name),
+        description=campaign.description,
+        created_by=campaign.created_by,
+    )
+    apply_config(copy, CampaignConfig.of(campaign))
+    session.add(copy)
+    session.flush()
+    records = session.execute(
+        select(
+            CampaignRecord.entity,
+            CampaignRecord.entity_id,
+            CampaignRecord.data,
+            CampaignRecord.source,
+            CampaignRecord.line_number,
+        ).where(CampaignRecord.campaign_id == campaign.id)
+    )
+    batch = [{"campaign_id": copy.id, **row._mapping} for row in records]
+    if batch:
+        session.execute(CampaignRecord.__table__.insert(), batch)
+    return copy
+
+
+def find_campaign(session: Session, name_or_id: str | int) -> Campaign:
+    if isinstance(name_or_id, int) or str(name_or_id).isdigit():
+        campaign = session.get(Campaign, int(name_or_id))
+    else:
+        campaign = session.scalar(select(Campaign).where(Campaign.name == name_or_id))
+    if campaign is None:
+        raise CampaignError(f"no campaign {name_or_id!r}")
+    return campaign
+
+
+def last_execution(session: Session, campaign_id: int) -> datetime | None:
+    """When the campaign last started a run (derived from its runs, never stored twice)."""
+    return session.scalar(select(func.max(Run.created_at)).where(Run.campaign_id == campaign_id))

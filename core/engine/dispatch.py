@@ -1,0 +1,366 @@
+"""Chunk jobs: the action for each ledger row, exactly once, and the finishing step.
+
+Actions whose effects live in our database (``external_effects = False``) process a
+batch of rows in one transaction: claim, effects and outcomes commit together or not
+at all, so a killed worker leaves the rows pending and a retry does them once.
+Actions with outside effects claim each row in its own commit before the effect;
+a row left claimed by a dead worker is reported as unclear, never repeated.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
+from core.engine.context import RunContext
+from core.engine.events import notify
+from core.engine.runs import enqueue_chunks, enqueue_finish
+from core.events import ItemEvent
+from core.jobs import current_runtime
+from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
+from core.plugin_kinds import Outcome, Recipient
+from core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+STALE_CLAIM = timedelta(minutes=2)
+STALLED_RUN = timedelta(minutes=2)
+COUNTER = {
+    ItemStatus.DONE: "done",
+    ItemStatus.FAILED: "failed",
+    ItemStatus.SKIPPED: "skipped",
+    ItemStatus.UNCLEAR: "unclear",
+}
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def process_chunk(run_id: int, chunk: int) -> str:
+    """RQ job: run the action for the pending rows of one chunk."""
+    runtime = current_runtime()
+    with runtime.database.session() as session:
+        run = session.get(Run, run_id)
+        if run is None or run.state != RunState.RUNNING:
+            return f"run {run_id} chunk {chunk}: skipped, run is {run.state if run else 'gone'}"
+        built = build_plugins(runtime.plugins, CampaignConfig.from_snapshot(run.config))
+        campaign_name = session.get(Campaign, run.campaign_id).name
+        item_ids = list(
+            session.scalars(
+                select(RunItem.id)
+                .where(
+                    RunItem.run_id == run_id,
+                    RunItem.chunk == chunk,
+                    RunItem.status == ItemStatus.PENDING,
+                )
+                .order_by(RunItem.id)
+            )
+        )
+    listeners = bool(runtime.plugins.hook.item_processed.get_hookimpls())
+    worker = Dispatcher(runtime, run, campaign_name, built, listeners)
+    processed = (
+        worker.run_claimed_one_by_one(item_ids)
+        if built.action.external_effects
+        else worker.run_in_batches(item_ids)
+    )
+    finish_if_complete(runtime, run_id)
+    return f"run {run_id} chunk {chunk}: {processed} processed"
+
+
+class Dispatcher:
+    """Runs one chunk's rows through the action and records each outcome."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        run: Run,
+        campaign_name: str,
+        built: CampaignPlugins,
+        listeners: bool,
+    ):
+        self.runtime = runtime
+        self.run = run
+        self.campaign_name = campaign_name
+        self.built = built
+        self.listeners = listeners
+        self.identity = worker_identity()
+
+    def context(self, session: Session) -> RunContext:
+        return RunContext(
+            runtime=self.runtime,
+            session=session,
+            campaign_id=self.run.campaign_id,
+            campaign_name=self.campaign_name,
+            run_id=self.run.id,
+            channel=self.built.action.channel,
+            entity=self.built.datasource.entity(),
+        )
+
+    def still_running(self, session: Session) -> bool:
+        return session.scalar(select(Run.state).where(Run.id == self.run.id)) == RunState.RUNNING
+
+    def run_in_batches(self, item_ids: Sequence[int]) -> int:
+        processed = 0
+        for start in range(0, len(item_ids), BATCH):
+            batch = item_ids[start : start + BATCH]
+            with self.runtime.database.session() as session:
+                if not self.still_running(session):
+                    break
+                claimed = self._claim(session, batch)
+                items = self._items(session, claimed)
+                context = self.context(session)
+                recipients = load_recipients(context, self.built, items)
+                outcomes = []
+                for item in items:
+                    savepoint = session.begin_nested()
+                    outcome = self._outcome(context, item, recipients.get(item.id))
+                    if outcome.status == ItemStatus.DONE:
+                        savepoint.commit()
+                    else:  # a failed or skipped recipient leaves no half-done effect
+                        savepoint.rollback()
+                    outcomes.append((item, outcome))
+                self._record(session, outcomes)
+            self._announce(outcomes)
+            processed += len(outcomes)
+        return processed
+
+    def run_claimed_one_by_one(self, item_ids: Sequence[int]) -> int:
+        processed = 0
+        for item_id in item_ids:
+            with self.runtime.database.session() as session:
+                if not self.still_running(session) or not self._claim(session, [item_id]):
+                    continue
+            with self.runtime.database.session() as session:
+                items = self._items(session, [item_id])
+                context = self.context(session)
+                recipients = load_recipients(context, self.built, items)
+                outcome = self._outcome(context, items[0], recipients.get(item_id))
+                self._record(session, [(items[0], outcome)])
+            self._announce([(items[0], outcome)])
+            processed += 1
+        return processed
+
+    def _claim(self, session: Session, item_ids: Sequence[int]) -> list[int]:
+        """Take rows that are still pending; rows another worker took are left alone."""
+        now = self.runtime.clock.now()
+        claimed = session.scalars(
+            update(RunItem)
+            .where(RunItem.id.in_(item_ids), RunItem.status == ItemStatus.PENDING)
+            .values(status=ItemStatus.CLAIMED, claimed_by=self.identity, claimed_at=now)
+            .returning(RunItem.id)
+        ).all()
+        return sorted(claimed)
+
+    def _items(self, session: Session, item_ids: Sequence[int]) -> list[RunItem]:
+        return list(
+            session.scalars(select(RunItem).where(RunItem.id.in_(item_ids)).order_by(RunItem.id))
+        )
+
+    def _outcome(self, context: RunContext, item: RunItem, recipient: Recipient | None) -> Outcome:
+        if recipient is None:
+            return Outcome.skipped("the record no longer exists")
+        try:
+            outcome = self.built.action.process(recipient, context)
+        except Exception as exc:
+            log.warning("run %s item %s failed", self.run.id, item.key, exc_info=True)
+            return Outcome.failed(f"{type(exc).__name__}: {exc}")
+        if not isinstance(outcome, Outcome):
+            return Outcome.failed(f"the action returned {outcome!r}, not an Outcome")
+        return outcome
+
+    def _record(self, session: Session, outcomes: list[tuple[RunItem, Outcome]]) -> None:
+        now = self.runtime.clock.now()
+        increments: dict[str, int] = {}
+        for item, outcome in outcomes:
+            status = ItemStatus(outcome.status)
+            item.status = status
+            item.detail = outcome.detail or None
+            item.units = outcome.units
+            item.reference = outcome.reference
+            item.finished_at = now
+            if item.kind == ItemKind.GROUP:
+                session.execute(
+                    update(RunItem)
+                    .where(
+                        RunItem.run_id == self.run.id,
+                        RunItem.kind == ItemKind.MEMBER,
+                        RunItem.group_key == item.group_key,
+                        RunItem.status == ItemStatus.PENDING,
+                    )
+                    .values(status=status, finished_at=now)
+                )
+            column = COUNTER[status]
+            increments[column] = increments.get(column, 0) + 1
+        session.execute(
+            update(Run)
+            .where(Run.id == self.run.id)
+            .values(
+                heartbeat_at=now,
+                **{column: getattr(Run, column) + count for column, count in increments.items()},
+            )
+        )
+
+    def _announce(self, outcomes: list[tuple[RunItem, Outcome]]) -> None:
+        if not self.listeners:
+            return
+        from core.engine.events import run_event
+
+        event = run_event(self.run, self.campaign_name)
+        for item, outcome in outcomes:
+            try:
+                self.runtime.plugins.hook.item_processed(
+                    run=event, item=ItemEvent(item.key, outcome.status, outcome.detail)
+                )
+            except Exception:
+                log.exception("an item_processed listener failed")
+
+
+def load_recipients(
+    context: RunContext, built: CampaignPlugins, items: Sequence[RunItem]
+) -> dict[int, Recipient]:
+    """The recipient of each ledger row, loaded in one go; groups become group recipients."""
+    wanted = [item.entity_id for item in items if item.kind != ItemKind.GROUP]
+    loaded = built.datasource.load(context, wanted) if wanted else {}
+    result = {}
+    for item in items:
+        if item.kind == ItemKind.GROUP:
+            result[item.id] = Recipient(
+                item.key, "group", None, {"group": item.group_key}, group=item.group_key
+            )
+        elif item.entity_id in loaded:
+            result[item.id] = loaded[item.entity_id]
+    return result
+
+
+def iter_group_members(context: RunContext, group_key: str) -> Iterator[Recipient]:
+    """Members of one group of the current run, loaded in batches."""
+    built = build_plugins(
+        context.runtime.plugins,
+        CampaignConfig.from_snapshot(context.session.get(Run, context.run_id).config),
+    )
+    ids = context.session.scalars(
+        select(RunItem.entity_id)
+        .where(
+            RunItem.run_id == context.run_id,
+            RunItem.kind == ItemKind.MEMBER,
+            RunItem.group_key == group_key,
+        )
+        .order_by(RunItem.id)
+    ).all()
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        loaded = built.datasource.load(context, batch)
+        for entity_id in batch:
+            if entity_id in loaded:
+                yield loaded[entity_id]
+
+
+def finish_if_complete(runtime: Runtime, run_id: int) -> bool:
+    """Hand the run to the finishing step once no row is pending or claimed (only once)."""
+    with runtime.database.session() as session:
+        open_rows = session.scalar(
+            select(func.count())
+            .select_from(RunItem)
+            .where(
+                RunItem.run_id == run_id,
+                RunItem.status.in_([ItemStatus.PENDING, ItemStatus.CLAIMED]),
+                RunItem.kind != ItemKind.MEMBER,
+            )
+        )
+        if open_rows:
+            return False
+        moved = session.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.state == RunState.RUNNING)
+            .values(state=RunState.FINISHING, heartbeat_at=runtime.clock.now())
+        ).rowcount
+    if moved:
+        enqueue_finish(runtime, run_id)
+    return bool(moved)
+
+
+def finish_run(run_id: int) -> str:
+    """RQ job: the action's finishing step, then the final state."""
+    runtime = current_runtime()
+    with runtime.database.session() as session:
+        run = session.get(Run, run_id)
+        if run is None or run.state != RunState.FINISHING:
+            return f"run {run_id}: not finishing"
+        built = build_plugins(runtime.plugins, CampaignConfig.from_snapshot(run.config))
+        campaign_name = session.get(Campaign, run.campaign_id).name
+    error = None
+    if not run.dry_run:
+        try:
+            with runtime.database.session() as session:
+                context = Dispatcher(runtime, run, campaign_name, built, False).context(session)
+                built.action.finish(context)
+        except Exception as exc:
+            log.exception("finishing run %s failed", run_id)
+            error = f"finishing step failed: {type(exc).__name__}: {exc}"
+    with runtime.database.session() as session:
+        run = session.get(Run, run_id)
+        if error:
+            run.state, run.error = RunState.FAILED, error
+        elif run.failed or run.unclear:
+            run.state = RunState.COMPLETED_WITH_ERRORS
+        else:
+            run.state = RunState.COMPLETED
+        run.finished_at = runtime.clock.now()
+        state = run.state
+    notify(runtime, run_id, "run_finished")
+    return f"run {run_id}: {state}"
+
+
+def recover_runs(runtime: Runtime) -> list[str]:
+    """Scheduler duty: settle rows of dead workers and restart stalled runs.
+
+    A row claimed longer ago than ``STALE_CLAIM`` belonged to a worker that died between
+    claim and outcome: its effect may or may not have happened, so it becomes unclear.
+    A running run whose heartbeat is older than ``STALLED_RUN`` gets its open chunks
+    enqueued again; the ledger makes a duplicate job harmless.
+    """
+    now = runtime.clock.now()
+    actions = []
+    with runtime.database.session() as session:
+        running = session.scalars(select(Run).where(Run.state == RunState.RUNNING)).all()
+        for run in running:
+            stale = session.execute(
+                update(RunItem)
+                .where(
+                    RunItem.run_id == run.id,
+                    RunItem.status == ItemStatus.CLAIMED,
+                    RunItem.claimed_at < now - STALE_CLAIM,
+                )
+                .values(
+                    status=ItemStatus.UNCLEAR,
+                    finished_at=now,
+                    detail="the worker stopped after claiming this row; "
+                    "whether the action happened is unknown",
+                )
+            ).rowcount
+            if stale:
+                run.unclear += stale
+                actions.append(f"run {run.id}: {stale} rows unclear")
+    for run in running:
+        if finish_if_complete(runtime, run.id):
+            actions.append(f"run {run.id}: finishing")
+            continue
+        heartbeat = run.heartbeat_at or run.targeted_at
+        if heartbeat is not None and heartbeat < now - STALLED_RUN:
+            from core.engine.runs import _open_chunks
+
+            with runtime.database.session() as session:
+                chunks = _open_chunks(session, run.id)
+                session.execute(update(Run).where(Run.id == run.id).values(heartbeat_at=now))
+            enqueue_chunks(runtime, run.id, chunks)
+            actions.append(f"run {run.id}: {len(chunks)} chunks enqueued again")
+    return actions

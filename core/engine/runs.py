@@ -1,0 +1,247 @@
+"""Starting, cancelling, resuming and retrying runs; the work itself happens in jobs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from rq import Retry
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from core.engine.campaigns import CampaignConfig, CampaignError, build_plugins
+from core.models import ACTIVE_RUN_STATES, Campaign, ItemStatus, Run, RunItem, RunState
+from core.queue import BULK, get_queue
+from core.runtime import Runtime
+
+JOB_TIMEOUT_SECONDS = 3600
+TARGETING_TIMEOUT_SECONDS = 4 * 3600
+JOB_RETRY = Retry(max=5, interval=[5, 15, 30, 60, 120])
+
+
+class RunError(ValueError):
+    """A run cannot be started or changed as asked; the message says why."""
+
+
+class RunAlreadyActiveError(RunError):
+    """The campaign already has a run in progress."""
+
+
+def _job_id(run_id: int, step: str) -> str:
+    return f"run-{run_id}-{step}-{uuid.uuid4().hex[:8]}"
+
+
+def enqueue_targeting(runtime: Runtime, run_id: int) -> None:
+    get_queue(runtime.redis, BULK).enqueue(
+        "core.engine.targeting.target_run",
+        run_id,
+        job_id=_job_id(run_id, "target"),
+        job_timeout=TARGETING_TIMEOUT_SECONDS,
+        retry=JOB_RETRY,
+    )
+
+
+def enqueue_chunks(runtime: Runtime, run_id: int, chunks: Iterable[int]) -> int:
+    """One job per chunk, enqueued in one round trip."""
+    queue = get_queue(runtime.redis, BULK)
+    jobs = [
+        queue.prepare_data(
+            "core.engine.dispatch.process_chunk",
+            args=(run_id, chunk),
+            job_id=_job_id(run_id, f"chunk-{chunk}"),
+            timeout=JOB_TIMEOUT_SECONDS,
+            retry=JOB_RETRY,
+        )
+        for chunk in chunks
+    ]
+    if jobs:
+        queue.enqueue_many(jobs)
+    return len(jobs)
+
+
+def enqueue_finish(runtime: Runtime, run_id: int) -> None:
+    get_queue(runtime.redis, BULK).enqueue(
+        "core.engine.dispatch.finish_run",
+        run_id,
+        job_id=_job_id(run_id, "finish"),
+        job_timeout=JOB_TIMEOUT_SECONDS,
+        retry=JOB_RETRY,
+    )
+
+
+def _active_run(session, campaign_id: int) -> Run | None:
+    return session.scalar(
+        select(Run).where(
+            Run.campaign_id == campaign_id, Run.exclusive, Run.state.in_(ACTIVE_RUN_STATES)
+        )
+    )
+
+
+def start_run(
+    runtime: Runtime,
+    campaign_id: int,
+    started_by: str | None = None,
+    dry_run: bool = False,
+    limit: int | None = None,
+    allow_parallel: bool = False,
+    preview_count: int = 5,
+) -> Run:
+    """Create a queued run with a snapshot of the campaign and hand it to a worker."""
+    if limit is not None and limit < 1:
+        raise RunError("limit: must be at least 1")
+    for _attempt in range(3):
+        try:
+            with runtime.database.session() as session:
+                campaign = session.get(Campaign, campaign_id)
+                if campaign is None:
+                    raise RunError(f"no campaign with id {campaign_id}")
+                config = CampaignConfig.of(campaign)
+                try:
+                    build_plugins(runtime.plugins, config)
+                except CampaignError as exc:
+                    raise RunError(f"campaign {campaign.name!r} cannot start: {exc}") from None
+                number = (
+                    session.scalar(
+                        select(func.max(Run.number)).where(Run.campaign_id == campaign_id)
+                    )
+                    or 0
+                ) + 1
+                run = Run(
+                    campaign_id=campaign_id,
+                    number=number,
+                    state=RunState.QUEUED,
+                    exclusive=not allow_parallel,
+                    dry_run=dry_run,
+                    limit=limit,
+                    config=config.snapshot() | {"preview_count": preview_count},
+                    started_by=started_by,
+                    created_at=runtime.clock.now(),
+                )
+                session.add(run)
+                session.flush()
+            break
+        except IntegrityError:
+            with runtime.database.session() as session:
+                active = _active_run(session, campaign_id)
+                if active is not None:
+                    raise RunAlreadyActiveError(
+                        f"run #{active.number} of this campaign is still {active.state}; "
+                        "wait for it, cancel it, or start with allow_parallel"
+                    ) from None
+    else:
+        raise RunError("could not allocate a run number; try again")
+    enqueue_targeting(runtime, run.id)
+    return run
+
+
+def cancel_run(runtime: Runtime, run_id: int) -> None:
+    """Stop a run between recipients; what is done stays done, the rest stays pending."""
+    with runtime.database.session() as session:
+        changed = session.execute(
+            update(Run)
+            .where(
+                Run.id == run_id,
+                Run.state.in_([RunState.QUEUED, RunState.TARGETING, RunState.RUNNING]),
+            )
+            .values(state=RunState.CANCELLED, finished_at=runtime.clock.now())
+        ).rowcount
+        if not changed:
+            raise RunError(_cannot(session, run_id, "cancelled"))
+    _notify_finished(runtime, run_id)
+
+
+def resume_run(runtime: Runtime, run_id: int) -> None:
+    """Continue a cancelled run where it stopped (targeting again if it never finished)."""
+    with runtime.database.session() as session:
+        run = session.get(Run, run_id)
+        if run is None or run.state != RunState.CANCELLED:
+            raise RunError(_cannot(session, run_id, "resumed"))
+        if run.exclusive and _active_run(session, run.campaign_id) is not None:
+            raise RunAlreadyActiveError("another run of this campaign is in progress")
+        retarget = run.targeted_at is None
+        if retarget:
+            session.execute(delete(RunItem).where(RunItem.run_id == run_id))
+        run.state = RunState.QUEUED if retarget else RunState.RUNNING
+        run.finished_at = None
+        chunks = [] if retarget else _open_chunks(session, run_id)
+    if retarget:
+        enqueue_targeting(runtime, run_id)
+    elif chunks:
+        enqueue_chunks(runtime, run_id, chunks)
+    else:
+        from core.engine.dispatch import finish_if_complete
+
+        finish_if_complete(runtime, run_id)
+
+
+def retry_failed(runtime: Runtime, run_id: int, include_unclear: bool = False) -> int:
+    """Put the failed rows (and, if asked, the unclear ones) back to work; return how many."""
+    statuses = [ItemStatus.FAILED] + ([ItemStatus.UNCLEAR] if include_unclear else [])
+    with runtime.database.session() as session:
+        run = session.get(Run, run_id)
+        if run is None or run.state not in (
+            RunState.COMPLETED_WITH_ERRORS,
+            RunState.COMPLETED,
+            RunState.CANCELLED,
+        ):
+            raise RunError(_cannot(session, run_id, "retried"))
+        if run.dry_run:
+            raise RunError("a dry run has nothing to retry")
+        if run.exclusive and _active_run(session, run.campaign_id) is not None:
+            raise RunAlreadyActiveError("another run of this campaign is in progress")
+        counts = dict(
+            session.execute(
+                select(RunItem.status, func.count())
+                .where(RunItem.run_id == run_id, RunItem.status.in_(statuses))
+                .group_by(RunItem.status)
+            ).all()
+        )
+        total = sum(counts.values())
+        if not total:
+            return 0
+        session.execute(
+            update(RunItem)
+            .where(RunItem.run_id == run_id, RunItem.status.in_(statuses))
+            .values(
+                status=ItemStatus.PENDING,
+                detail=None,
+                claimed_by=None,
+                claimed_at=None,
+                attempts=RunItem.attempts + 1,
+            )
+        )
+        run.failed -= counts.get(ItemStatus.FAILED, 0)
+        run.unclear -= counts.get(ItemStatus.UNCLEAR, 0)
+        run.state = RunState.RUNNING
+        run.finished_at = None
+        chunks = _open_chunks(session, run_id)
+    enqueue_chunks(runtime, run_id, chunks)
+    return total
+
+
+def _open_chunks(session, run_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(RunItem.chunk)
+            .where(
+                RunItem.run_id == run_id,
+                RunItem.status == ItemStatus.PENDING,
+                RunItem.chunk.is_not(None),
+            )
+            .distinct()
+            .order_by(RunItem.chunk)
+        )
+    )
+
+
+def _cannot(session, run_id: int, verb: str) -> str:
+    run = session.get(Run, run_id)
+    if run is None:
+        return f"no run with id {run_id}"
+    return f"run #{run.number} is {run.state} and cannot be {verb}"
+
+
+def _notify_finished(runtime: Runtime, run_id: int) -> None:
+    from core.engine.events import notify
+
+    notify(runtime, run_id, "run_finished")

@@ -1,0 +1,195 @@
+"""Campaigns, saved queries, static records, runs and the send-once ledger."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.clock import utcnow
+from core.models.base import Base, Timestamped, enum_column
+
+
+class SavedQuery(Timestamped, Base):
+    """A query from the query editor; flagged ones are offered as distribution lists."""
+
+    __tablename__ = "saved_queries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    definition: Mapped[dict[str, Any]]
+    is_distribution_list: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class Campaign(Timestamped, Base):
+    """What to select, how to filter it, and which action to run; validated by each plugin."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    datasource: Mapped[str] = mapped_column(String(63))
+    datasource_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    group_keys: Mapped[list[str]] = mapped_column(default=list)
+    filters: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    action: Mapped[str] = mapped_column(String(63))
+    action_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[str | None] = mapped_column(String(80))
+
+    runs: Mapped[list[Run]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
+    )
+    records: Mapped[list[CampaignRecord]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class CampaignRecord(Base):
+    """A static recipient of one campaign: a reference to a record, or an imported row."""
+
+    __tablename__ = "campaign_records"
+    __table_args__ = (UniqueConstraint("campaign_id", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None]
+    data: Mapped[dict[str, Any] | None]
+    source: Mapped[str] = mapped_column(String(40), default="manual")
+    line_number: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="records")
+
+
+class RunState(enum.StrEnum):
+    QUEUED = "queued"
+    TARGETING = "targeting"
+    RUNNING = "running"
+    FINISHING = "finishing"
+    COMPLETED = "completed"
+    COMPLETED_WITH_ERRORS = "completed_with_errors"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_RUN_STATES = (RunState.QUEUED, RunState.TARGETING, RunState.RUNNING, RunState.FINISHING)
+FINAL_RUN_STATES = (
+    RunState.COMPLETED,
+    RunState.COMPLETED_WITH_ERRORS,
+    RunState.FAILED,
+    RunState.CANCELLED,
+)
+
+
+class ItemStatus(enum.StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    HELD_OUT = "held_out"
+    UNCLEAR = "unclear"
+
+
+class ItemKind(enum.StrEnum):
+    """A recipient processed on its own, a group processed as one, or a member of such a group."""
+
+    RECIPIENT = "recipient"
+    GROUP = "group"
+    MEMBER = "member"
+
+
+class Run(Base):
+    """One execution of a campaign with the configuration it used and its counts."""
+
+    __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("campaign_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int]
+    state: Mapped[RunState] = mapped_column(
+        enum_column(RunState, "run_state"), default=RunState.QUEUED
+    )
+    exclusive: Mapped[bool] = mapped_column(default=True)
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    limit: Mapped[int | None]
+    config: Mapped[dict[str, Any]]
+    started_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    targeted_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    targeted: Mapped[int] = mapped_column(default=0)
+    held_out: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    unclear: Mapped[int] = mapped_column(default=0)
+    chunks: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="runs")
+
+
+class RunItem(Base):
+    """The send-once ledger: one row per (run, recipient or group, action)."""
+
+    __tablename__ = "run_items"
+    __table_args__ = (
+        UniqueConstraint("run_id", "key", "action"),
+        Index("ix_run_items_run_id_chunk", "run_id", "chunk"),
+        Index("ix_run_items_run_id_status", "run_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(63))
+    kind: Mapped[ItemKind] = mapped_column(
+        enum_column(ItemKind, "item_kind"), default=ItemKind.RECIPIENT
+    )
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None]
+    group_key: Mapped[str | None] = mapped_column(String(200))
+    chunk: Mapped[int | None]
+    status: Mapped[ItemStatus] = mapped_column(
+        enum_column(ItemStatus, "item_status"), default=ItemStatus.PENDING
+    )
+    detail: Mapped[str | None] = mapped_column(Text)
+    units: Mapped[int] = mapped_column(default=0)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+_one_active_run = and_(
+    Run.exclusive == true(), Run.state.in_([state.value for state in ACTIVE_RUN_STATES])
+)
+Index(
+    "ux_runs_one_active_per_campaign",
+    Run.campaign_id,
+    unique=True,
+    sqlite_where=_one_active_run,
+    postgresql_where=_one_active_run,
+)

@@ -1,0 +1,190 @@
+"""Small real plugins the engine tests run campaigns with (also loaded by worker processes
+through CAMPAIGN_PLUGINS=engine_plugins)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from pydantic import BaseModel
+from sqlalchemy import select, update
+
+from core import Action, Channel, DataSource, Outcome, Recipient, RecipientFilter, Scope, hookimpl
+from core.models import Contact
+
+
+def contact_recipient(contact_id: int, last_name: str | None, email: str | None, city: str | None):
+    return Recipient(
+        f"contacts:{contact_id}",
+        "contacts",
+        contact_id,
+        {"last_name": last_name, "email": email, "city": city},
+        group=city,
+    )
+
+
+class AllContacts(DataSource):
+    name = "test_contacts"
+    title = "Every contact, grouped by city"
+
+    def entity(self):
+        return "contacts"
+
+    def select(self, context):
+        return select(Contact.id.label("id"), Contact.city.label("group_key"))
+
+    def load(self, context, ids):
+        rows = context.session.execute(
+            select(Contact.id, Contact.last_name, Contact.email, Contact.city).where(
+                Contact.id.in_(ids)
+            )
+        )
+        return {row.id: contact_recipient(*row) for row in rows}
+
+
+class StreamedContacts(AllContacts):
+    name = "test_streamed_contacts"
+    title = "Every contact, as a stream"
+
+    def select(self, context):
+        return None
+
+    def iter_recipients(self, context):
+        rows = context.session.execute(
+            select(Contact.id, Contact.last_name, Contact.email, Contact.city).order_by(Contact.id)
+        )
+        for row in rows:
+            yield contact_recipient(*row)
+
+
+class HasEmail(RecipientFilter):
+    name = "test_has_email"
+    title = "Has an e-mail address"
+
+    def narrow(self, query, context):
+        return query.where(Contact.email.is_not(None))
+
+    def apply(self, recipients, context):
+        return (r for r in recipients if r.data.get("email"))
+
+
+class HasEmailStreaming(HasEmail):
+    name = "test_has_email_streaming"
+    title = "Has an e-mail address (checked in Python)"
+
+    def narrow(self, query, context):
+        return None
+
+
+class EvenHeldOut(RecipientFilter):
+    name = "test_even_held_out"
+    title = "Hold out contacts with an even id"
+    holds_out = True
+
+    def narrow(self, query, context):
+        return query.where(Contact.id % 2 == 1)
+
+    def apply(self, recipients, context):
+        for recipient in recipients:
+            if recipient.id % 2 == 0:
+                yield Recipient(**{**_fields(recipient), "held_out": True})
+            else:
+                yield recipient
+
+
+def _fields(recipient):
+    return {name: getattr(recipient, name) for name in recipient.__dataclass_fields__}
+
+
+class TagParams(BaseModel):
+    delay_ms: int = 0
+    fail_for: list[str] = []
+
+
+class Tag(Action):
+    name = "test_tag"
+    title = "Count a tag on the contact (an effect inside the database)"
+    Params = TagParams
+    chunk_size = 10
+
+    def process(self, recipient, context):
+        time.sleep(self.params.delay_ms / 1000)
+        contact = context.session.get(Contact, recipient.id)
+        contact.attributes = {**contact.attributes, "tags": contact.attributes.get("tags", 0) + 1}
+        context.session.flush()
+        if recipient.data["last_name"] in self.params.fail_for:
+            raise RuntimeError(f"no tag for {recipient.data['last_name']}")
+        return Outcome.done()
+
+
+class NotifyParams(BaseModel):
+    path: str
+    delay_ms: int = 0
+
+
+class Notify(Action):
+    name = "test_notify"
+    title = "Append a line per recipient to a file (an effect outside the database)"
+    Params = NotifyParams
+    channel = Channel.EMAIL
+    external_effects = True
+    chunk_size = 10
+
+    def process(self, recipient, context):
+        time.sleep(self.params.delay_ms / 1000)
+        with Path(self.params.path).open("a") as handle:
+            handle.write(f"{recipient.key}\n")
+        return Outcome.done(reference=f"line-{recipient.key}")
+
+
+class CityParams(BaseModel):
+    path: str
+
+
+class CityCount(Action):
+    name = "test_city_count"
+    title = "Write one line per city with its member count"
+    Params = CityParams
+    scope = Scope.GROUP
+    external_effects = True
+
+    def process(self, recipient, context):
+        members = sum(1 for _ in context.members(recipient.group))
+        with Path(self.params.path).open("a") as handle:
+            handle.write(f"{recipient.group}={members}\n")
+        return Outcome.done()
+
+    def finish(self, context):
+        with Path(self.params.path).open("a") as handle:
+            handle.write("finished\n")
+
+
+def tag_counts(session) -> dict[int, int]:
+    return {
+        contact.id: contact.attributes.get("tags", 0)
+        for contact in session.scalars(select(Contact).order_by(Contact.id))
+    }
+
+
+def reset_tags(session) -> None:
+    session.execute(update(Contact).values(attributes={}))
+
+
+@hookimpl
+def register_datasources(register):
+    register(AllContacts)
+    register(StreamedContacts)
+
+
+@hookimpl
+def register_recipient_filters(register):
+    register(HasEmail)
+    register(HasEmailStreaming)
+    register(EvenHeldOut)
+
+
+@hookimpl
+def register_actions(register):
+    register(Tag)
+    register(Notify)
+    register(CityCount)

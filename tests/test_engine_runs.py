@@ -1,0 +1,151 @@
+import pytest
+
+from core.engine.runs import (
+    RunAlreadyActiveError,
+    RunError,
+    cancel_run,
+    resume_run,
+    retry_failed,
+    start_run,
+)
+from core.models import ItemStatus, RunState
+
+from engine_plugins import tag_counts
+
+
+def test_a_run_tags_every_contact_exactly_once(engine):
+    engine.add_contacts(25)
+    campaign = engine.campaign()
+    run = start_run(engine.runtime, campaign, started_by="erika")
+    assert run.state == RunState.QUEUED and run.number == 1
+    engine.work()
+    run = engine.run(run.id)
+    assert run.state == RunState.COMPLETED
+    assert (run.targeted, run.done, run.failed, run.chunks) == (25, 25, 0, 3)
+    assert run.started_by == "erika" and run.finished_at is not None
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {1}
+
+
+def test_the_run_keeps_the_configuration_it_started_with(engine):
+    engine.add_contacts(3)
+    campaign = engine.campaign(action_settings={"delay_ms": 0})
+    run = start_run(engine.runtime, campaign)
+    assert run.config["action"] == "test_tag"
+    assert run.config["action_settings"] == {"delay_ms": 0, "fail_for": []}
+
+
+def test_two_starts_never_overlap_unless_asked(engine):
+    campaign = engine.campaign()
+    first = start_run(engine.runtime, campaign)
+    with pytest.raises(RunAlreadyActiveError, match="run #1 of this campaign is still queued"):
+        start_run(engine.runtime, campaign)
+    parallel = start_run(engine.runtime, campaign, allow_parallel=True)
+    assert (first.number, parallel.number) == (1, 2)
+    engine.work()
+    assert start_run(engine.runtime, campaign).number == 3
+
+
+def test_failed_recipients_are_reported_and_retry_reruns_only_them(engine):
+    engine.add_contacts(12)
+    campaign = engine.campaign(action_settings={"fail_for": ["Name3", "Name7"]})
+    run = start_run(engine.runtime, campaign)
+    engine.work()
+    run = engine.run(run.id)
+    assert run.state == RunState.COMPLETED_WITH_ERRORS
+    assert (run.done, run.failed) == (10, 2)
+    failed = [item for item in engine.items(run.id) if item.status == ItemStatus.FAILED]
+    assert [item.detail for item in failed] == [
+        "RuntimeError: no tag for Name3",
+        "RuntimeError: no tag for Name7",
+    ]
+    with engine.runtime.database.session() as session:
+        counts = tag_counts(session)
+    assert sorted(counts.values()) == [0, 0] + [1] * 10  # a failed item leaves no effect
+
+    with engine.runtime.database.session() as session:
+        from core.models import Campaign
+
+        session.get(Campaign, campaign).action_settings = {"fail_for": []}
+    assert retry_failed(engine.runtime, run.id) == 2
+    engine.work()
+    run = engine.run(run.id)
+    # The retry uses the run's own snapshot, so the two still fail: nothing else is redone.
+    assert (run.state, run.done, run.failed) == (RunState.COMPLETED_WITH_ERRORS, 10, 2)
+    assert {item.attempts for item in engine.items(run.id) if item.status == "failed"} == {1}
+
+
+def test_cancel_stops_and_resume_finishes_the_rest(engine):
+    engine.add_contacts(30)
+    campaign = engine.campaign()
+    run = start_run(engine.runtime, campaign)
+    cancel_run(engine.runtime, run.id)
+    engine.work()
+    run = engine.run(run.id)
+    assert run.state == RunState.CANCELLED and run.done == 0
+    with pytest.raises(RunError, match="is cancelled and cannot be cancelled"):
+        cancel_run(engine.runtime, run.id)
+    resume_run(engine.runtime, run.id)
+    engine.work()
+    run = engine.run(run.id)
+    assert (run.state, run.done) == (RunState.COMPLETED, 30)
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {1}
+
+
+def test_cancel_between_chunks_keeps_what_is_done(engine):
+    engine.add_contacts(30)
+    campaign = engine.campaign()
+    run = start_run(engine.runtime, campaign)
+    from core.engine.dispatch import process_chunk
+    from core.engine.targeting import target_run
+
+    target_run(run.id)
+    process_chunk(run.id, 0)
+    cancel_run(engine.runtime, run.id)
+    engine.work()  # the queued chunk jobs find the run cancelled
+    run = engine.run(run.id)
+    assert (run.state, run.done) == (RunState.CANCELLED, 10)
+    statuses = [item.status for item in engine.items(run.id)]
+    assert statuses.count(ItemStatus.PENDING) == 20
+    resume_run(engine.runtime, run.id)
+    engine.work()
+    assert engine.run(run.id).done == 30
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {1}
+
+
+def test_a_limit_runs_only_the_first_n(engine):
+    engine.add_contacts(20)
+    run = start_run(engine.runtime, engine.campaign(), limit=5)
+    engine.work()
+    run = engine.run(run.id)
+    assert (run.targeted, run.done) == (5, 5)
+    with pytest.raises(RunError, match="limit: must be at least 1"):
+        start_run(engine.runtime, engine.campaign(name="other"), limit=0)
+
+
+def test_a_dry_run_previews_without_side_effects(engine):
+    engine.add_contacts(8)
+    run = start_run(engine.runtime, engine.campaign(), dry_run=True, preview_count=2)
+    engine.work()
+    run = engine.run(run.id)
+    assert (run.state, run.targeted, run.done, run.skipped) == (RunState.COMPLETED, 8, 0, 8)
+    details = [item.detail for item in engine.items(run.id)]
+    assert details[:2] == [
+        "preview: Count a tag on the contact (an effect inside the database): contacts:1",
+        "preview: Count a tag on the contact (an effect inside the database): contacts:2",
+    ]
+    assert set(details[2:]) == {"dry run"}
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {0}
+
+
+def test_a_campaign_whose_plugin_disappeared_cannot_start(engine):
+    campaign = engine.campaign()
+    with engine.runtime.database.session() as session:
+        from core.models import Campaign
+
+        session.get(Campaign, campaign).action = "print"
+    with pytest.raises(RunError, match=r"cannot start: action: unknown action 'print'"):
+        start_run(engine.runtime, campaign)
