@@ -1,4 +1,5 @@
-"""The scheduler process: enqueues each registered workflow when its interval has passed.
+"""The scheduler process: enqueues each registered workflow when its interval has passed,
+and settles campaign runs whose workers died (``core.engine.dispatch.recover_runs``).
 
 Only one scheduler leads at a time (a Redis key with a short expiry), and
 ``core.jobs.run_workflow`` holds a lock per workflow, so however many schedulers
@@ -13,6 +14,7 @@ import threading
 import uuid
 from datetime import datetime
 
+from core.engine.dispatch import recover_runs
 from core.jobs import run_workflow
 from core.queue import DEFAULT, get_queue
 from core.runtime import Runtime
@@ -53,9 +55,11 @@ class Scheduler:
         return due
 
     def tick(self) -> list[str]:
-        """Enqueue what is due; return the names enqueued."""
+        """Recover stalled runs, then enqueue the workflows that are due; return their names."""
         if not self.is_leader():
             return []
+        for action in recover_runs(self.runtime):
+            log.info("recovery: %s", action)
         now = self.runtime.clock.now()
         queue = get_queue(self.runtime.redis, DEFAULT)
         due = self.due_workflows(now)

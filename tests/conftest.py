@@ -92,27 +92,52 @@ def database(database_url: str) -> Iterator[Database]:
     database.dispose()
 
 
+REDIS_LOCK_KEY = "campaign:test-session"
+
+
+@pytest.fixture(scope="session")
+def redis_session_url() -> Iterator[str]:
+    """A Redis database no other test session on this machine is using (tests may run twice
+    at once, and each test empties its database)."""
+    server, preferred = REDIS_TEST_URL.rsplit("/", 1)
+    owner = uuid.uuid4().hex
+    for index in [int(preferred), *range(15, 0, -1)]:
+        url = f"{server}/{index}"
+        connection = redis.Redis.from_url(url)
+        try:
+            taken = not connection.set(REDIS_LOCK_KEY, owner, nx=True, ex=3 * 3600)
+        except redis.RedisError as exc:
+            unavailable("Redis", exc)
+        if not taken:
+            yield url
+            if connection.get(REDIS_LOCK_KEY) == owner.encode():
+                connection.flushdb()
+            connection.close()
+            return
+        connection.close()
+    pytest.fail("every Redis database is used by another test session")
+
+
 @pytest.fixture
-def redis_url() -> Iterator[str]:
+def redis_url(redis_session_url: str) -> Iterator[str]:
     """A real Redis database emptied before and after the test."""
-    connection = redis.Redis.from_url(REDIS_TEST_URL)
-    try:
-        connection.ping()
-    except redis.RedisError as exc:
-        unavailable("Redis", exc)
+    connection = redis.Redis.from_url(redis_session_url)
+    lock = connection.get(REDIS_LOCK_KEY)
     connection.flushdb()
-    yield REDIS_TEST_URL
+    connection.set(REDIS_LOCK_KEY, lock, ex=3 * 3600)
+    yield redis_session_url
     connection.flushdb()
+    connection.set(REDIS_LOCK_KEY, lock, ex=3 * 3600)
     connection.close()
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(tmp_path: Path, database_url: str, redis_session_url: str) -> Settings:
     """Settings for an installation living in this test's temporary directory."""
     return Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
-        redis_url=REDIS_TEST_URL,
+        redis_url=redis_session_url,
         secret_key="test-secret-key",
     )
 
@@ -165,8 +190,15 @@ class EngineHarness:
         with self.runtime.database.session() as session:
             return list(session.scalars(insert(Contact).returning(Contact.id), rows))
 
-    def campaign(self, action="test_tag", action_settings=None, datasource="test_contacts",
-                 filters=(), group_keys=(), name=None) -> int:
+    def campaign(
+        self,
+        action="test_tag",
+        action_settings=None,
+        datasource="test_contacts",
+        filters=(),
+        group_keys=(),
+        name=None,
+    ) -> int:
         from core.engine.campaigns import CampaignConfig, create_campaign
 
         config = CampaignConfig(

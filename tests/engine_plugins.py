@@ -57,6 +57,14 @@ class StreamedContacts(AllContacts):
             yield contact_recipient(*row)
 
 
+class Offline(AllContacts):
+    name = "test_offline"
+    title = "A source whose server is down"
+
+    def select(self, context):
+        raise ConnectionError("the CRM is offline")
+
+
 class HasEmail(RecipientFilter):
     name = "test_has_email"
     title = "Has an e-mail address"
@@ -174,6 +182,7 @@ def reset_tags(session) -> None:
 def register_datasources(register):
     register(AllContacts)
     register(StreamedContacts)
+    register(Offline)
 
 
 @hookimpl

@@ -1,0 +1,130 @@
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+
+from core import hookimpl
+from core.clock import FrozenClock
+from core.engine.dispatch import recover_runs
+from core.engine.runs import retry_failed, start_run
+from core.engine.targeting import target_run
+from core.models import ItemStatus, Run, RunItem, RunState
+
+from engine_plugins import tag_counts
+
+
+def test_external_effects_happen_once_and_carry_the_ledger_reference(engine, tmp_path):
+    engine.add_contacts(23)
+    out = tmp_path / "sent.txt"
+    run = start_run(
+        engine.runtime, engine.campaign(action="test_notify", action_settings={"path": str(out)})
+    )
+    engine.work()
+    run = engine.run(run.id)
+    assert (run.state, run.done) == (RunState.COMPLETED, 23)
+    lines = out.read_text().splitlines()
+    assert sorted(lines) == sorted(f"contacts:{n}" for n in range(1, 24))
+    assert {item.reference for item in engine.items(run.id)} == {
+        f"line-contacts:{n}" for n in range(1, 24)
+    }
+
+
+def test_lifecycle_hooks_see_the_run_and_every_item(engine, tmp_path):
+    seen = []
+
+    class Listener:
+        @staticmethod
+        @hookimpl
+        def run_started(run):
+            seen.append(("started", run.state, run.counts["targeted"]))
+
+        @staticmethod
+        @hookimpl
+        def item_processed(run, item):
+            seen.append(("item", item.key, item.status))
+
+        @staticmethod
+        @hookimpl
+        def run_finished(run):
+            seen.append(("finished", run.state, run.counts["done"]))
+
+    engine.runtime.plugins.add(Listener, "listener", "test")
+    engine.add_contacts(2)
+    run = start_run(engine.runtime, engine.campaign())
+    target_run(run.id)
+    from core.engine.dispatch import finish_run, process_chunk
+
+    process_chunk(run.id, 0)
+    finish_run(run.id)
+    assert seen == [
+        ("started", "running", 2),
+        ("item", "contacts:1", "done"),
+        ("item", "contacts:2", "done"),
+        ("finished", "completed", 2),
+    ]
+
+
+def claim_as_dead_worker(engine, run_id, keys, when):
+    with engine.runtime.database.session() as session:
+        session.execute(
+            update(RunItem)
+            .where(RunItem.run_id == run_id, RunItem.key.in_(keys))
+            .values(status=ItemStatus.CLAIMED, claimed_by="dead:1", claimed_at=when)
+        )
+
+
+def test_rows_a_dead_worker_claimed_become_unclear_not_repeated(engine, tmp_path):
+    engine.add_contacts(5)
+    out = tmp_path / "sent.txt"
+    run = start_run(
+        engine.runtime, engine.campaign(action="test_notify", action_settings={"path": str(out)})
+    )
+    target_run(run.id)
+    now = datetime.now(UTC)
+    claim_as_dead_worker(engine, run.id, ["contacts:2"], now)
+    engine.work()
+    assert engine.run(run.id).state == RunState.RUNNING  # waits for the claimed row
+    engine.runtime.clock = FrozenClock(now + timedelta(minutes=3))
+    assert recover_runs(engine.runtime) == [
+        f"run {run.id}: 1 rows unclear",
+        f"run {run.id}: finishing",
+    ]
+    engine.work()
+    run = engine.run(run.id)
+    assert (run.state, run.done, run.unclear) == (RunState.COMPLETED_WITH_ERRORS, 4, 1)
+    assert "contacts:2" not in out.read_text().splitlines()
+    unclear = [item for item in engine.items(run.id) if item.status == ItemStatus.UNCLEAR]
+    assert unclear[0].detail.startswith("the worker stopped after claiming this row")
+    assert retry_failed(engine.runtime, run.id) == 0  # unclear rows are not silently redone
+    assert retry_failed(engine.runtime, run.id, include_unclear=True) == 1
+    engine.work()
+    assert engine.run(run.id).state == RunState.COMPLETED
+    assert out.read_text().splitlines().count("contacts:2") == 1
+
+
+def test_a_recent_claim_is_left_to_its_worker(engine):
+    engine.add_contacts(3)
+    run = start_run(
+        engine.runtime, engine.campaign(action="test_notify", action_settings={"path": "/dev/null"})
+    )
+    target_run(run.id)
+    now = datetime.now(UTC)
+    claim_as_dead_worker(engine, run.id, ["contacts:1"], now)
+    engine.runtime.clock = FrozenClock(now + timedelta(seconds=30))
+    assert recover_runs(engine.runtime) == []
+
+
+def test_a_stalled_run_gets_its_open_chunks_back(engine):
+    engine.add_contacts(25)
+    run = start_run(engine.runtime, engine.campaign())
+    target_run(run.id)
+    engine.runtime.redis.flushdb()  # every queued chunk job is lost
+    engine.work()
+    assert engine.run(run.id).done == 0
+    engine.runtime.clock = FrozenClock(datetime.now(UTC) + timedelta(minutes=3))
+    assert recover_runs(engine.runtime) == [f"run {run.id}: 3 chunks enqueued again"]
+    engine.work()
+    run = engine.run(run.id)
+    assert (run.state, run.done) == (RunState.COMPLETED, 25)
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {1}
+        assert session.get(Run, run.id).heartbeat_at is not None
