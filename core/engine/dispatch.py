@@ -15,6 +15,7 @@ import socket
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from core.events import ItemEvent
 from core.jobs import current_runtime
 from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
 from core.plugin_kinds import Outcome, Recipient
+from core.queue import BULK, get_queue
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -325,11 +327,13 @@ def recover_runs(runtime: Runtime) -> list[str]:
 
     A row claimed longer ago than ``STALE_CLAIM`` belonged to a worker that died between
     claim and outcome: its effect may or may not have happened, so it becomes unclear.
-    A running run whose heartbeat is older than ``STALLED_RUN`` gets its open chunks
-    enqueued again; the ledger makes a duplicate job harmless.
+    A running run whose heartbeat is older than ``STALLED_RUN`` and that has no job
+    waiting, scheduled for retry or held by a live worker gets its open chunks enqueued
+    again; the ledger would make a duplicate job harmless, but a busy queue stays lean.
     """
     now = runtime.clock.now()
     actions = []
+    outstanding = _runs_with_outstanding_jobs(runtime)
     with runtime.database.session() as session:
         running = session.scalars(select(Run).where(Run.state == RunState.RUNNING)).all()
         for run in running:
@@ -355,7 +359,8 @@ def recover_runs(runtime: Runtime) -> list[str]:
             actions.append(f"run {run.id}: finishing")
             continue
         heartbeat = run.heartbeat_at or run.targeted_at
-        if heartbeat is not None and heartbeat < now - STALLED_RUN:
+        stalled = heartbeat is not None and heartbeat < now - STALLED_RUN
+        if stalled and run.id not in outstanding:
             from core.engine.runs import _open_chunks
 
             with runtime.database.session() as session:
@@ -364,3 +369,18 @@ def recover_runs(runtime: Runtime) -> list[str]:
             enqueue_chunks(runtime, run.id, chunks)
             actions.append(f"run {run.id}: {len(chunks)} chunks enqueued again")
     return actions
+
+
+def _runs_with_outstanding_jobs(runtime: Runtime) -> set[int]:
+    """Runs with a job queued, waiting for a retry, or started by a worker that still lives."""
+    queue = get_queue(runtime.redis, BULK)
+    started = StartedJobRegistry(queue=queue)
+    alive = set(started.get_job_ids(cleanup=False)) - set(
+        started.get_expired_job_ids(runtime.clock.now().timestamp())
+    )
+    job_ids = (
+        set(queue.get_job_ids())
+        | set(ScheduledJobRegistry(queue=queue).get_job_ids(cleanup=False))
+        | alive
+    )
+    return {int(job_id.split("-")[1]) for job_id in job_ids if job_id.startswith("run-")}

@@ -1,0 +1,100 @@
+"""SIGKILL of real worker processes in the middle of a run, on SQLite and PostgreSQL."""
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from core.clock import FrozenClock
+from core.engine.dispatch import recover_runs
+from core.engine.runs import start_run
+from core.models import ItemStatus, RunState
+
+from engine_plugins import tag_counts
+
+TESTS = Path(__file__).parent
+
+
+def start_worker(settings, log: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
+        "CAMPAIGN_DATABASE_URL": settings.database_url,
+        "CAMPAIGN_REDIS_URL": settings.redis_url,
+        "CAMPAIGN_SECRET_KEY": settings.secret_key,
+        "CAMPAIGN_PLUGINS": "engine_plugins",
+        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "worker"],
+        env=env,
+        start_new_session=True,  # its own process group: the worker and its work horse
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_for(condition, timeout: float, what: str, log: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}; worker log:\n{log.read_text()[-3000:]}")
+
+
+@pytest.mark.parametrize("action", ["test_tag", "test_notify"])
+def test_killed_workers_leave_every_recipient_processed_once(engine, tmp_path, action):
+    engine.add_contacts(150)
+    out = tmp_path / "sent.txt"
+    settings = {"delay_ms": 20} | ({"path": str(out)} if action == "test_notify" else {})
+    run = start_run(engine.runtime, engine.campaign(action=action, action_settings=settings))
+    log = tmp_path / "worker.log"
+    first = start_worker(engine.runtime.settings, log)
+    wait_for(lambda: engine.run(run.id).done >= 40, 60, "the first recipients", log)
+    os.killpg(first.pid, signal.SIGKILL)  # worker and work horse, mid-chunk
+    first.wait()
+    killed_at = engine.run(run.id).done
+    assert killed_at < 150
+
+    second = start_worker(engine.runtime.settings, log)
+    try:
+        # What the scheduler does once the run has had no heartbeat for two minutes.
+        engine.runtime.clock = FrozenClock(datetime.now(UTC) + timedelta(minutes=3))
+        recover_runs(engine.runtime)
+        final = wait_for(
+            lambda: (
+                (r := engine.run(run.id)).state
+                in (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
+                and r
+            ),
+            120,
+            "the run to finish",
+            log,
+        )
+    finally:
+        os.killpg(second.pid, signal.SIGTERM)
+        second.wait(timeout=30)
+
+    statuses = collections.Counter(item.status for item in engine.items(run.id))
+    if action == "test_tag":
+        # Effects inside the database commit with the ledger: exactly once, nothing unclear.
+        assert (final.state, final.done, final.unclear) == (RunState.COMPLETED, 150, 0)
+        with engine.runtime.database.session() as session:
+            assert set(tag_counts(session).values()) == {1}
+    else:
+        # Outside effects: never twice; the row in flight at the kill is reported unclear.
+        lines = collections.Counter(out.read_text().splitlines())
+        assert max(lines.values()) == 1
+        done = {item.key for item in engine.items(run.id) if item.status == ItemStatus.DONE}
+        assert done <= set(lines)
+        assert final.done + final.unclear == 150
+        assert final.unclear <= 1
+        assert statuses[ItemStatus.UNCLEAR] == final.unclear
