@@ -204,6 +204,74 @@ def plugins_command(state: CliState, as_json: bool) -> None:
         click.secho(f"{error.plugin}  NOT LOADED: {error.reason}", fg="red")
 
 
+@cli.command("run")
+@click.argument("campaign")
+@click.option("--dry-run", is_flag=True, help="Target and preview without side effects.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N.")
+@click.option("--parallel", is_flag=True, help="Allow it to overlap a run already in progress.")
+@click.option("--wait", is_flag=True, help="Show progress until the run ends.")
+@pass_state
+def run_command(
+    state: CliState, campaign: str, dry_run: bool, limit: int | None, parallel: bool, wait: bool
+) -> None:
+    """Start a run of CAMPAIGN (its name or id); a worker does the work."""
+    from core.engine.campaigns import CampaignError, find_campaign
+    from core.engine.runs import RunError, start_run
+
+    runtime = _start_runtime(state)
+    try:
+        with runtime.database.session() as session:
+            campaign_id = find_campaign(session, campaign).id
+        run = start_run(
+            runtime,
+            campaign_id,
+            started_by=os.environ.get("USER", "cli"),
+            dry_run=dry_run,
+            limit=limit,
+            allow_parallel=parallel,
+        )
+    except (CampaignError, RunError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"run #{run.number} of {campaign!r} queued (id {run.id})")
+    if wait:
+        _follow(runtime, run.id)
+
+
+def _follow(runtime: Runtime, run_id: int) -> None:
+    """A progress bar fed by the run's counters until it reaches a final state."""
+    import time
+
+    from core.models import FINAL_RUN_STATES, Run, RunState
+
+    def snapshot() -> Run:
+        with runtime.database.session() as session:
+            return session.get(Run, run_id)
+
+    run = snapshot()
+    while run.state in (RunState.QUEUED, RunState.TARGETING):
+        time.sleep(0.5)
+        run = snapshot()
+    total = max(run.targeted - run.held_out, 0)
+    with click.progressbar(length=total, label=f"run #{run.number}", show_pos=True) as bar:
+        shown = 0
+        while True:
+            run = snapshot()
+            progressed = min(run.done + run.failed + run.skipped + run.unclear, total)
+            bar.update(progressed - shown)
+            shown = progressed
+            if run.state in FINAL_RUN_STATES:
+                break
+            time.sleep(0.5)
+    click.echo(
+        f"{run.state}: {run.targeted} targeted, {run.done} done, {run.failed} failed, "
+        f"{run.skipped} skipped, {run.unclear} unclear, {run.held_out} held out"
+    )
+    if run.error:
+        click.echo(run.error)
+    if run.state != RunState.COMPLETED:
+        raise SystemExit(1)
+
+
 @cli.command()
 @click.option(
     "--queue",

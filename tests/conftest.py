@@ -219,6 +219,30 @@ class EngineHarness:
 
         build_worker(self.runtime).work(burst=True)
 
+    def start_worker_process(self, log: Path):
+        """A real ``campaign worker`` process in its own process group (worker + work horse)."""
+        import subprocess
+        import sys
+
+        settings = self.runtime.settings
+        tests = Path(__file__).parent
+        env = {
+            **os.environ,
+            "CAMPAIGN_DATA_DIR": str(settings.data_dir),
+            "CAMPAIGN_DATABASE_URL": settings.database_url,
+            "CAMPAIGN_REDIS_URL": settings.redis_url,
+            "CAMPAIGN_SECRET_KEY": settings.secret_key,
+            "CAMPAIGN_PLUGINS": "engine_plugins",
+            "PYTHONPATH": os.pathsep.join([str(tests), os.environ.get("PYTHONPATH", "")]),
+        }
+        return subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "worker"],
+            env=env,
+            start_new_session=True,
+            stdout=log.open("a"),
+            stderr=subprocess.STDOUT,
+        )
+
     def run(self, run_id: int):
         from core.models import Run
 

@@ -136,3 +136,31 @@ def test_the_worker_refuses_to_start_on_an_outdated_schema(tmp_path):
     )
     assert result.returncode == 1
     assert "run 'campaign db upgrade'" in result.stderr
+
+
+def test_run_starts_a_campaign_and_waits_with_a_progress_bar(engine, tmp_path):
+    import signal
+
+    from core.engine.campaigns import find_campaign
+
+    engine.add_contacts(30)
+    engine.campaign(name="Informationskampagne")
+    state = CliState(engine.runtime.settings, engine.runtime.plugins)
+    worker = engine.start_worker_process(tmp_path / "worker.log")
+    try:
+        result = CliRunner().invoke(cli, ["run", "Informationskampagne", "--wait"], obj=state)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert "run #1 of 'Informationskampagne' queued" in result.output
+    assert "completed: 30 targeted, 30 done, 0 failed" in result.output
+    with engine.runtime.database.session() as session:
+        assert find_campaign(session, "Informationskampagne").runs[0].done == 30
+
+
+def test_run_names_an_unknown_campaign(engine):
+    state = CliState(engine.runtime.settings, engine.runtime.plugins)
+    result = CliRunner().invoke(cli, ["run", "Sommeraktion"], obj=state)
+    assert result.exit_code == 1
+    assert "no campaign 'Sommeraktion'" in result.output

@@ -3,8 +3,6 @@
 import collections
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,27 +15,6 @@ from core.engine.runs import start_run
 from core.models import ItemStatus, RunState
 
 from engine_plugins import tag_counts
-
-TESTS = Path(__file__).parent
-
-
-def start_worker(settings, log: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.database_url,
-        "CAMPAIGN_REDIS_URL": settings.redis_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
-        "CAMPAIGN_PLUGINS": "engine_plugins",
-        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "worker"],
-        env=env,
-        start_new_session=True,  # its own process group: the worker and its work horse
-        stdout=log.open("a"),
-        stderr=subprocess.STDOUT,
-    )
 
 
 def wait_for(condition, timeout: float, what: str, log: Path):
@@ -57,14 +34,14 @@ def test_killed_workers_leave_every_recipient_processed_once(engine, tmp_path, a
     settings = {"delay_ms": 20} | ({"path": str(out)} if action == "test_notify" else {})
     run = start_run(engine.runtime, engine.campaign(action=action, action_settings=settings))
     log = tmp_path / "worker.log"
-    first = start_worker(engine.runtime.settings, log)
+    first = engine.start_worker_process(log)
     wait_for(lambda: engine.run(run.id).done >= 40, 60, "the first recipients", log)
     os.killpg(first.pid, signal.SIGKILL)  # worker and work horse, mid-chunk
     first.wait()
     killed_at = engine.run(run.id).done
     assert killed_at < 150
 
-    second = start_worker(engine.runtime.settings, log)
+    second = engine.start_worker_process(log)
     try:
         # What the scheduler does once the run has had no heartbeat for two minutes.
         engine.runtime.clock = FrozenClock(datetime.now(UTC) + timedelta(minutes=3))

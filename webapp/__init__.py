@@ -1,0 +1,216 @@
+"""The web admin panel: a Flask application built by :func:`create_app`.
+
+Each area is a blueprint in its own package with its own templates
+(``webapp/auth``, ``webapp/dashboard``); plugins add blueprints and menu entries
+through the ``register_blueprints`` and ``register_menu_items`` hooks. Every
+endpoint but the login page and static files requires a logged-in user.
+
+What views use::
+
+    from webapp import current_user, db_session, role_required, t
+    from core.models import Role
+
+    @bp.get("/things")
+    @role_required(Role.CAMPAIGN_MANAGER)
+    def things():
+        rows = db_session().scalars(select(Thing)).all()
+        ...
+
+Configuration beyond :class:`core.config.Settings` goes in ``overrides`` (Flask
+config keys), among them:
+
+``SESSION_COOKIE_SECURE``
+    True forces the ``Secure`` cookie flag (and ``https`` URLs) for every request;
+    otherwise the flag is set whenever the request itself came over HTTPS.
+``CAMPAIGN_TRUSTED_PROXIES``
+    Number of reverse proxies in front of the app whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` headers are trusted (default 0).
+``CAMPAIGN_LOGIN_LIMITER``
+    "auto"/"redis" (default: shared count in ``settings.redis_url`` or the embedded
+    Redis, in-process if that is unreachable), "memory", or a
+    :class:`webapp.ratelimit.LoginRateLimiter` instance.
+``CAMPAIGN_LOGIN_MAX_FAILURES`` / ``CAMPAIGN_LOGIN_FAILURE_WINDOW``
+    5 failed logins per username and address within 15 minutes by default.
+``CAMPAIGN_LOGIN_LIMITER_PREFIX``
+    Prefix of the Redis keys of the login limiter.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from core.config import Settings
+from core.db import Database
+from core.plugins import PluginHost, plugins_for
+from webapp.context import (
+    CampaignWeb,
+    close_db_session,
+    current_user,
+    db_session,
+    get_campaign,
+    get_plugins,
+    get_settings,
+    login_user,
+    logout_user,
+)
+from webapp.i18n import LANGUAGE_NAMES, get_language, t
+from webapp.menu import check_menu_items, collect_menu_items, visible_menu
+from webapp.ratelimit import DEFAULT_MAX_FAILURES, DEFAULT_WINDOW, make_login_limiter
+from webapp.security import csrf, has_role, init_security, role_required
+
+__all__ = [
+    "CampaignWeb",
+    "create_app",
+    "csrf",
+    "current_user",
+    "db_session",
+    "get_campaign",
+    "get_plugins",
+    "get_settings",
+    "has_role",
+    "login_user",
+    "logout_user",
+    "role_required",
+    "t",
+]
+
+log = logging.getLogger(__name__)
+
+SESSION_LIFETIME = timedelta(hours=8)
+ERROR_PAGES = (400, 403, 404, 405, 413, 429)
+
+
+def create_app(
+    settings: Settings | None = None,
+    plugins: PluginHost | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Flask:
+    """Build the panel for one installation.
+
+    ``settings`` default to ``Settings.from_env()``; ``plugins`` to the installation's
+    plugins without the disabled ones; ``overrides`` are Flask config values applied
+    last (e.g. ``{"TESTING": True}``).
+    """
+    if settings is None:
+        settings = Settings.from_env()
+    if plugins is None:
+        plugins = plugins_for(settings)
+
+    app = Flask(__name__)
+    _configure(app, settings, overrides or {})
+    proxies = int(app.config["CAMPAIGN_TRUSTED_PROXIES"])
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+
+    campaign = CampaignWeb(
+        settings=settings,
+        database=Database(settings.database_url),
+        plugins=plugins,
+        limiter=make_login_limiter(settings, app.config),
+    )
+    app.extensions["campaign"] = campaign
+
+    init_security(app)
+    app.teardown_appcontext(close_db_session)
+    _init_templates(app)
+    _init_error_pages(app)
+
+    from webapp import auth, dashboard
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
+    _register_plugin_blueprints(app, plugins, campaign.errors)
+    campaign.menu_items = check_menu_items(
+        app, collect_menu_items(plugins, campaign.errors), campaign.errors
+    )
+    return app
+
+
+def _configure(app: Flask, settings: Settings, overrides: Mapping[str, Any]) -> None:
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="campaign_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False,
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        CAMPAIGN_TRUSTED_PROXIES=0,
+        CAMPAIGN_LOGIN_LIMITER="auto",
+        CAMPAIGN_LOGIN_MAX_FAILURES=DEFAULT_MAX_FAILURES,
+        CAMPAIGN_LOGIN_FAILURE_WINDOW=DEFAULT_WINDOW,
+    )
+    app.config.update(overrides)
+    # Derived values, unless given explicitly.
+    if "PREFERRED_URL_SCHEME" not in overrides:
+        app.config["PREFERRED_URL_SCHEME"] = (
+            "https" if app.config["SESSION_COOKIE_SECURE"] else "http"
+        )
+    if "WTF_CSRF_TIME_LIMIT" not in overrides:  # a login form may stay open all day
+        app.config["WTF_CSRF_TIME_LIMIT"] = int(app.permanent_session_lifetime.total_seconds())
+
+
+def _init_templates(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        t=t,
+        has_role=has_role,
+        current_language=get_language,
+        language_names=LANGUAGE_NAMES,
+    )
+
+    @app.context_processor
+    def panel_context() -> dict[str, Any]:
+        user = current_user()
+        return {"current_user": user, "menu": visible_menu(user)}
+
+
+def _init_error_pages(app: Flask) -> None:
+    def error_page(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        message = t("error.csrf") if isinstance(error, CSRFError) else t(f"error.{code}.text")
+        page = render_template(
+            "error.html", code=code, title=t(f"error.{code}.title"), message=message
+        )
+        return page, code
+
+    for code in ERROR_PAGES:
+        app.register_error_handler(code, error_page)
+
+
+def _register_plugin_blueprints(app: Flask, plugins: PluginHost, errors: list[str]) -> None:
+    """Register each plugin's blueprints; one broken plugin does not take the panel down."""
+    for impl in plugins.hook.register_blueprints.get_hookimpls():
+        collected: list[object] = []
+        try:
+            impl.function(**{arg: collected.append for arg in impl.argnames})
+        except Exception as exc:
+            _plugin_error(
+                errors, f"plugin {impl.plugin_name!r}: register_blueprints failed: {exc!r}"
+            )
+            continue
+        for blueprint in collected:
+            if not isinstance(blueprint, Blueprint):
+                _plugin_error(
+                    errors, f"plugin {impl.plugin_name!r}: {blueprint!r} is not a Flask Blueprint"
+                )
+                continue
+            try:
+                app.register_blueprint(blueprint)
+            except Exception as exc:  # e.g. a name already taken
+                _plugin_error(
+                    errors,
+                    f"plugin {impl.plugin_name!r}: blueprint "
+                    f"{blueprint.name!r} not registered: {exc}",
+                )
+
+
+def _plugin_error(errors: list[str], message: str) -> None:
+    log.error("web panel: %s", message)
+    errors.append(message)

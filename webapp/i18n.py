@@ -1,0 +1,135 @@
+"""The panel's texts in German (the default) and English, and ``t(key)`` to look them up.
+
+The language is the logged-in user's ``language``; anonymous visitors (the login
+page) see German unless they chose English with ``?lang=en`` on the login page.
+``t`` is available in every template. A key without a text is returned as it is,
+so plugin menu titles (plain strings) pass through ``t`` unchanged.
+"""
+
+from __future__ import annotations
+
+from flask import g, has_request_context, session
+
+from webapp.context import _LANGUAGE, LANGUAGE_KEY, current_user
+
+DEFAULT_LANGUAGE = "de"
+SUPPORTED_LANGUAGES = ("de", "en")
+LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "app.name": {"de": "Campaign", "en": "Campaign"},
+    "app.tagline": {"de": "Kampagnen-Verwaltung", "en": "Campaign management"},
+    "nav.label": {"de": "Hauptnavigation", "en": "Main navigation"},
+    "nav.skip": {"de": "Zum Inhalt springen", "en": "Skip to content"},
+    "nav.logout": {"de": "Abmelden", "en": "Sign out"},
+    "nav.signed_in_as": {"de": "Angemeldet als", "en": "Signed in as"},
+    "menu.dashboard": {"de": "Übersicht", "en": "Dashboard"},
+    "login.title": {"de": "Anmelden", "en": "Sign in"},
+    "login.intro": {
+        "de": "Bitte melden Sie sich mit Ihrem Benutzerkonto an.",
+        "en": "Please sign in with your user account.",
+    },
+    "login.username": {"de": "Benutzername", "en": "Username"},
+    "login.password": {"de": "Passwort", "en": "Password"},
+    "login.submit": {"de": "Anmelden", "en": "Sign in"},
+    "login.invalid": {
+        "de": "Ungültiger Benutzername oder ungültiges Passwort.",
+        "en": "Invalid username or password.",
+    },
+    "login.missing": {
+        "de": "Bitte Benutzername und Passwort eingeben.",
+        "en": "Please enter your username and password.",
+    },
+    "login.rate_limited": {
+        "de": "Zu viele fehlgeschlagene Anmeldeversuche. "
+        "Bitte versuchen Sie es in {minutes} Minuten erneut.",
+        "en": "Too many failed sign-in attempts. Please try again in {minutes} minutes.",
+    },
+    "logout.done": {"de": "Sie wurden abgemeldet.", "en": "You have been signed out."},
+    "dashboard.title": {"de": "Übersicht", "en": "Dashboard"},
+    "dashboard.greeting": {"de": "Willkommen, {name}!", "en": "Welcome, {name}!"},
+    "dashboard.role": {"de": "Ihre Rolle: {role}", "en": "Your role: {role}"},
+    "dashboard.empty": {
+        "de": "Hier erscheinen bald Ihre Kampagnen und Aufgaben.",
+        "en": "Your campaigns and tasks will appear here soon.",
+    },
+    "role.viewer": {"de": "Betrachter", "en": "Viewer"},
+    "role.reviewer": {"de": "Prüfer", "en": "Reviewer"},
+    "role.campaign_manager": {"de": "Kampagnenmanager", "en": "Campaign manager"},
+    "role.admin": {"de": "Administrator", "en": "Administrator"},
+    "error.back": {"de": "Zur Übersicht", "en": "Back to the dashboard"},
+    "error.to_login": {"de": "Zur Anmeldung", "en": "Go to sign-in"},
+    "error.csrf": {
+        "de": "Das Formular ist abgelaufen oder ungültig. Bitte laden Sie die Seite neu "
+        "und versuchen Sie es erneut.",
+        "en": "The form has expired or is invalid. Please reload the page and try again.",
+    },
+    "error.400.title": {"de": "Ungültige Anfrage", "en": "Bad request"},
+    "error.400.text": {
+        "de": "Die Anfrage konnte nicht verarbeitet werden.",
+        "en": "The request could not be processed.",
+    },
+    "error.403.title": {"de": "Keine Berechtigung", "en": "Access denied"},
+    "error.403.text": {
+        "de": "Ihre Rolle erlaubt den Zugriff auf diese Seite nicht.",
+        "en": "Your role does not allow access to this page.",
+    },
+    "error.404.title": {"de": "Seite nicht gefunden", "en": "Page not found"},
+    "error.404.text": {
+        "de": "Die angeforderte Seite existiert nicht.",
+        "en": "The requested page does not exist.",
+    },
+    "error.405.title": {"de": "Methode nicht erlaubt", "en": "Method not allowed"},
+    "error.405.text": {
+        "de": "Diese Seite kann so nicht aufgerufen werden.",
+        "en": "This page cannot be requested this way.",
+    },
+    "error.413.title": {"de": "Anfrage zu groß", "en": "Request too large"},
+    "error.413.text": {
+        "de": "Die gesendeten Daten sind zu groß.",
+        "en": "The data sent is too large.",
+    },
+    "error.429.title": {"de": "Zu viele Anfragen", "en": "Too many requests"},
+    "error.429.text": {
+        "de": "Bitte warten Sie einen Moment und versuchen Sie es erneut.",
+        "en": "Please wait a moment and try again.",
+    },
+}
+
+
+def normalize_language(value: object) -> str | None:
+    """Turn "en", "en-GB" or "EN_us" into "en"; None for anything not supported."""
+    if not isinstance(value, str):
+        return None
+    code = value.strip().lower().replace("_", "-").split("-", 1)[0]
+    return code if code in SUPPORTED_LANGUAGES else None
+
+
+def get_language() -> str:
+    """The language of this request: the user's, else the one chosen on the login page."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    language = g.get(_LANGUAGE)
+    if language is None:
+        user = current_user()
+        chosen = user.language if user is not None else session.get(LANGUAGE_KEY)
+        language = normalize_language(chosen) or DEFAULT_LANGUAGE
+        setattr(g, _LANGUAGE, language)
+    return language
+
+
+def set_anonymous_language(value: object) -> None:
+    """Remember a language choice of a visitor who is not logged in (ignored if unsupported)."""
+    language = normalize_language(value)
+    if language is not None:
+        session[LANGUAGE_KEY] = language
+        setattr(g, _LANGUAGE, language)
+
+
+def t(key: str, /, **params: object) -> str:
+    """The text for ``key`` in the request's language, with ``{name}`` fields filled in."""
+    texts = MESSAGES.get(key)
+    if texts is None:
+        return key
+    text = texts.get(get_language()) or texts[DEFAULT_LANGUAGE]
+    return text.format(**params) if params else text

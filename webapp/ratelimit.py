@@ -1,0 +1,236 @@
+"""Counting failed logins per username and client address, to slow down password guessing.
+
+Two implementations share one interface, :class:`LoginRateLimiter`:
+
+``RedisLoginRateLimiter``
+    The default. The failures live in Redis (``settings.redis_url``, or else the
+    installation's embedded server on its Unix socket in the data directory), so
+    every gunicorn/werkzeug process and every host of the installation sees the
+    same count. Should Redis be unreachable (e.g. the embedded server is not
+    running), the limiter logs a warning and counts in the process's memory until
+    Redis answers again: failing open would let an outage switch the protection
+    off, failing closed would lock everybody out.
+
+``MemoryLoginRateLimiter``
+    The fallback, and the choice with ``CAMPAIGN_LOGIN_LIMITER = "memory"``. The
+    count lives in the memory of one process: with N worker processes an attacker
+    gets up to N times the allowance (requests are spread over the workers), and a
+    restart forgets the count. Acceptable for a single process and for tests.
+
+Both use a sliding window: an attempt is refused while ``max_failures`` failures
+lie within the last ``window``. Refused attempts are not counted (the password is
+not even checked), and a successful login clears the count. Time comes from
+``core.clock`` so tests can move it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import secrets
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+import redis
+
+from core.clock import utcnow
+from core.config import Settings
+from core.embedded_redis import socket_path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_FAILURES = 5
+DEFAULT_WINDOW = timedelta(minutes=15)
+DEFAULT_REDIS_PREFIX = "campaign:login-failures:"
+
+
+def limiter_key(username: str, address: str | None) -> str:
+    """The key counting failures of one username (case-insensitive) from one client address."""
+    raw = f"{username.strip().lower()}\0{address or 'unknown'}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class LoginRateLimiter(ABC):
+    """Allows ``max_failures`` failed logins per key within a sliding ``window``."""
+
+    def __init__(
+        self, max_failures: int = DEFAULT_MAX_FAILURES, window: timedelta = DEFAULT_WINDOW
+    ):
+        if max_failures < 1:
+            raise ValueError("max_failures must be at least 1")
+        if window <= timedelta(0):
+            raise ValueError("window must be positive")
+        self.max_failures = max_failures
+        self.window = window.total_seconds()
+
+    @abstractmethod
+    def retry_after(self, key: str) -> int:
+        """Seconds until the next attempt for ``key`` is allowed; 0 when it is allowed now."""
+
+    @abstractmethod
+    def record_failure(self, key: str) -> None:
+        """Count one failed attempt for ``key``."""
+
+    @abstractmethod
+    def reset(self, key: str) -> None:
+        """Forget the failures of ``key`` (after a successful login)."""
+
+    @staticmethod
+    def _now() -> float:
+        return utcnow().timestamp()
+
+    def _wait(self, failures: Sequence[float], now: float) -> int:
+        """How long until fewer than ``max_failures`` of the sorted ``failures`` are recent."""
+        if len(failures) < self.max_failures:
+            return 0
+        # The attempt is allowed again once the failure that fills the allowance has expired.
+        deciding = failures[len(failures) - self.max_failures]
+        return max(1, math.ceil(deciding + self.window - now))
+
+
+class MemoryLoginRateLimiter(LoginRateLimiter):
+    """Failures kept in this process only (see the module docstring for the limits of that)."""
+
+    def __init__(
+        self,
+        max_failures: int = DEFAULT_MAX_FAILURES,
+        window: timedelta = DEFAULT_WINDOW,
+        max_keys: int = 100_000,
+    ):
+        super().__init__(max_failures, window)
+        self.max_keys = max_keys
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float] | None:
+        failures = self._failures.get(key)
+        if failures is None:
+            return None
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        if not failures:
+            del self._failures[key]
+            return None
+        return failures
+
+    def retry_after(self, key: str) -> int:
+        now = self._now()
+        with self._lock:
+            failures = self._recent(key, now)
+            return self._wait(list(failures), now) if failures else 0
+
+    def record_failure(self, key: str) -> None:
+        now = self._now()
+        with self._lock:
+            failures = self._recent(key, now)
+            if failures is None:
+                if len(self._failures) >= self.max_keys:
+                    self._prune(now)
+                failures = self._failures[key] = deque()
+            failures.append(now)
+            while len(failures) > self.max_failures:  # older entries can no longer matter
+                failures.popleft()
+
+    def reset(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+    def _prune(self, now: float) -> None:
+        """Drop expired keys; if memory is still full, drop the oldest ones (bounded memory)."""
+        for key in list(self._failures):
+            self._recent(key, now)
+        overflow = len(self._failures) - self.max_keys + 1
+        if overflow > 0:
+            oldest = sorted(self._failures, key=lambda k: self._failures[k][-1])[:overflow]
+            for key in oldest:
+                del self._failures[key]
+
+
+class RedisLoginRateLimiter(LoginRateLimiter):
+    """Failures kept in a Redis sorted set per key, shared by all processes of an installation."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        max_failures: int = DEFAULT_MAX_FAILURES,
+        window: timedelta = DEFAULT_WINDOW,
+        prefix: str = DEFAULT_REDIS_PREFIX,
+    ):
+        super().__init__(max_failures, window)
+        self.client = client
+        self.prefix = prefix
+        self.fallback = MemoryLoginRateLimiter(max_failures, window)
+        self._warned_at: float | None = None
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> RedisLoginRateLimiter:
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        return cls(client, **kwargs)
+
+    def retry_after(self, key: str) -> int:
+        now = self._now()
+        try:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.zremrangebyscore(self.prefix + key, "-inf", now - self.window)
+            pipe.zrange(self.prefix + key, 0, -1, withscores=True)
+            _, entries = pipe.execute()
+        except redis.RedisError as exc:
+            self._warn(exc)
+            return self.fallback.retry_after(key)
+        return max(self._wait([score for _, score in entries], now), self.fallback.retry_after(key))
+
+    def record_failure(self, key: str) -> None:
+        now = self._now()
+        try:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.zremrangebyscore(self.prefix + key, "-inf", now - self.window)
+            pipe.zadd(self.prefix + key, {f"{now:.6f}:{secrets.token_hex(4)}": now})
+            pipe.expire(self.prefix + key, math.ceil(self.window) + 1)
+            pipe.execute()
+        except redis.RedisError as exc:
+            self._warn(exc)
+            self.fallback.record_failure(key)
+
+    def reset(self, key: str) -> None:
+        self.fallback.reset(key)
+        try:
+            self.client.delete(self.prefix + key)
+        except redis.RedisError as exc:
+            self._warn(exc)
+
+    def _warn(self, exc: Exception) -> None:
+        """Log the outage at most once a minute (every login attempt would notice it)."""
+        now = time.monotonic()
+        if self._warned_at is None or now - self._warned_at > 60:
+            self._warned_at = now
+            log.warning("login rate limiter: Redis unavailable (%s); counting in this process", exc)
+
+
+def make_login_limiter(settings: Settings, config: Mapping[str, Any]) -> LoginRateLimiter:
+    """The limiter chosen by ``CAMPAIGN_LOGIN_LIMITER``: "auto", "redis", "memory" or an instance.
+
+    "auto" (the default) and "redis" mean Redis: ``settings.redis_url``, or the embedded
+    server's socket when no URL is set. Creating the limiter does not connect.
+    """
+    choice = config.get("CAMPAIGN_LOGIN_LIMITER", "auto")
+    if isinstance(choice, LoginRateLimiter):
+        return choice
+    max_failures = int(config.get("CAMPAIGN_LOGIN_MAX_FAILURES", DEFAULT_MAX_FAILURES))
+    window = config.get("CAMPAIGN_LOGIN_FAILURE_WINDOW", DEFAULT_WINDOW)
+    if not isinstance(window, timedelta):
+        window = timedelta(seconds=window)
+    if choice == "memory":
+        return MemoryLoginRateLimiter(max_failures, window)
+    if choice in ("auto", "redis"):
+        url = settings.redis_url or f"unix://{socket_path(settings.data_dir)}"
+        prefix = config.get("CAMPAIGN_LOGIN_LIMITER_PREFIX", DEFAULT_REDIS_PREFIX)
+        return RedisLoginRateLimiter.from_url(
+            url, max_failures=max_failures, window=window, prefix=prefix
+        )
+    raise ValueError(f"unknown CAMPAIGN_LOGIN_LIMITER {choice!r} (auto, redis or memory)")
