@@ -164,3 +164,69 @@ def test_run_names_an_unknown_campaign(engine):
     result = CliRunner().invoke(cli, ["run", "Sommeraktion"], obj=state)
     assert result.exit_code == 1
     assert "no campaign 'Sommeraktion'" in result.output
+
+
+def test_serve_runs_panel_worker_and_scheduler_on_embedded_defaults(tmp_path):
+    """What `make run` does for a new user: no Redis URL, SQLite, log in, see the dashboard."""
+    import http.cookiejar
+    import signal
+    import socket
+    import time
+    import urllib.parse
+    import urllib.request
+
+    from webapp.testing import csrf_token_from
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CAMPAIGN_")} | {
+        "CAMPAIGN_DATA_DIR": str(tmp_path / "var"),
+        "CAMPAIGN_PORT": str(port),
+    }
+    campaign = [sys.executable, "-m", "core.cli"]
+    subprocess.run([*campaign, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*campaign, "users", "create", "erika", "--role", "admin", "--password", "Kampagne-2026"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [*campaign, "serve"], env=env, stdout=log, stderr=log, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    try:
+        for _ in range(100):
+            try:
+                page = browser.open(f"{base}/login").read().decode()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail((tmp_path / "serve.log").read_text())
+        form = {
+            "csrf_token": csrf_token_from(page),
+            "username": "erika",
+            "password": "Kampagne-2026",
+        }
+        dashboard = browser.open(f"{base}/login", urllib.parse.urlencode(form).encode())
+        assert dashboard.url == f"{base}/"
+        assert "erika" in dashboard.read().decode()
+        assert (tmp_path / "var" / "redis" / "redis.sock").exists()
+        time.sleep(1)
+        children = subprocess.run(
+            ["pgrep", "-g", str(server.pid)], capture_output=True, text=True
+        ).stdout.split()
+        assert len(children) >= 3  # the panel, a worker and the scheduler (and Redis)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    time.sleep(0.5)
+    leftovers = subprocess.run(["pgrep", "-g", str(server.pid)], capture_output=True, text=True)
+    assert leftovers.stdout.split() == []
+    assert "Campaign is running on" in (tmp_path / "serve.log").read_text()
