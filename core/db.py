@@ -26,7 +26,14 @@ def _forget_connections_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_connections_after_fork)
 
 
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def _configure_sqlite(dbapi_connection, _record) -> None:
+    # SQLite's lower() folds ASCII only; the query compiler (core/query) uses this one so that
+    # "müller" finds "Müller" as PostgreSQL's lower() does.
+    dbapi_connection.create_function("unicode_lower", 1, _unicode_lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from rq.registry import StartedJobRegistry
 
 from core.clock import FrozenClock
 from core.engine.dispatch import recover_runs
 from core.engine.runs import start_run
 from core.models import ItemStatus, RunState
+from core.queue import BULK, get_queue
 
 from engine_plugins import tag_counts
 
@@ -43,16 +45,24 @@ def test_killed_workers_leave_every_recipient_processed_once(engine, tmp_path, a
 
     second = engine.start_worker_process(log)
     try:
-        # What the scheduler does once the run has had no heartbeat for two minutes.
+        # The surviving worker does everything it can; the killed chunk waits.
+        queue = get_queue(engine.runtime.redis, BULK)
+
+        def settled():
+            before = engine.run(run.id)
+            time.sleep(0.5)
+            after = engine.run(run.id)
+            idle = queue.count == 0 and StartedJobRegistry(queue=queue).count == 0
+            return after.state != RunState.RUNNING or (idle and after.done == before.done)
+
+        wait_for(settled, 60, "the surviving worker to run out of work", log)
+        # Two minutes later the scheduler's recovery finds the run stalled.
         engine.runtime.clock = FrozenClock(datetime.now(UTC) + timedelta(minutes=3))
         recover_runs(engine.runtime)
+        final_states = (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
         final = wait_for(
-            lambda: (
-                (r := engine.run(run.id)).state
-                in (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
-                and r
-            ),
-            120,
+            lambda: (now := engine.run(run.id)).state in final_states and now,
+            60,
             "the run to finish",
             log,
         )

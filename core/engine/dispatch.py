@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
@@ -33,6 +33,7 @@ from core.runtime import Runtime
 log = logging.getLogger(__name__)
 
 BATCH = 100
+run_items = RunItem.__table__
 STALE_CLAIM = timedelta(minutes=2)
 STALLED_RUN = timedelta(minutes=2)
 COUNTER = {
@@ -114,60 +115,79 @@ class Dispatcher:
         processed = 0
         for start in range(0, len(item_ids), BATCH):
             batch = item_ids[start : start + BATCH]
-            with self.runtime.database.session() as session:
-                if not self.still_running(session):
-                    break
-                claimed = self._claim(session, batch)
-                items = self._items(session, claimed)
-                context = self.context(session)
-                recipients = load_recipients(context, self.built, items)
-                outcomes = []
-                for item in items:
-                    savepoint = session.begin_nested()
-                    outcome = self._outcome(context, item, recipients.get(item.id))
-                    if outcome.status == ItemStatus.DONE:
-                        savepoint.commit()
-                    else:  # a failed or skipped recipient leaves no half-done effect
-                        savepoint.rollback()
-                    outcomes.append((item, outcome))
-                self._record(session, outcomes)
+            outcomes = self._batch(batch, isolate=False)
+            if outcomes is None:  # the fast path saw a failure: redo it item by item
+                outcomes = self._batch(batch, isolate=True)
+            if outcomes is None:
+                break
             self._announce(outcomes)
             processed += len(outcomes)
         return processed
+
+    def _batch(self, batch: Sequence[int], isolate: bool) -> list[tuple[Row, Outcome]] | None:
+        """Claim, process and record one batch in one transaction.
+
+        Without ``isolate`` nothing guards one recipient's effects from another's, so the
+        first outcome other than done rolls the whole batch back (returning None) and the
+        caller repeats it with a savepoint per recipient.
+        """
+        with self.runtime.database.sessions() as session, session.begin():
+            if not self.still_running(session):
+                return None
+            items = self._claim(session, batch)
+            context = self.context(session)
+            recipients = load_recipients(context, self.built, items)
+            outcomes = []
+            for item in items:
+                savepoint = session.begin_nested() if isolate else None
+                outcome = self._outcome(context, item, recipients.get(item.id))
+                if outcome.status != ItemStatus.DONE:
+                    if savepoint is None:
+                        session.rollback()
+                        return None
+                    savepoint.rollback()  # a failed recipient leaves no half-done effect
+                elif savepoint is not None:
+                    savepoint.commit()
+                outcomes.append((item, outcome))
+            self._record(session, outcomes)
+        return outcomes
 
     def run_claimed_one_by_one(self, item_ids: Sequence[int]) -> int:
         processed = 0
         for item_id in item_ids:
             with self.runtime.database.session() as session:
-                if not self.still_running(session) or not self._claim(session, [item_id]):
-                    continue
+                if not self.still_running(session):
+                    break
+                items = self._claim(session, [item_id])
+            if not items:
+                continue
             with self.runtime.database.session() as session:
-                items = self._items(session, [item_id])
                 context = self.context(session)
                 recipients = load_recipients(context, self.built, items)
                 outcome = self._outcome(context, items[0], recipients.get(item_id))
-                self._record(session, [(items[0], outcome)])
+                self._record_claimed(session, items[0], outcome)
             self._announce([(items[0], outcome)])
             processed += 1
         return processed
 
-    def _claim(self, session: Session, item_ids: Sequence[int]) -> list[int]:
-        """Take rows that are still pending; rows another worker took are left alone."""
+    def _claim(self, session: Session, item_ids: Sequence[int]) -> list[Row]:
+        """Take the rows that are still pending; rows another worker took are left alone."""
         now = self.runtime.clock.now()
-        claimed = session.scalars(
-            update(RunItem)
-            .where(RunItem.id.in_(item_ids), RunItem.status == ItemStatus.PENDING)
-            .values(status=ItemStatus.CLAIMED, claimed_by=self.identity, claimed_at=now)
-            .returning(RunItem.id)
+        rows = session.execute(
+            run_items.update()
+            .where(run_items.c.id.in_(item_ids), run_items.c.status == ItemStatus.PENDING.value)
+            .values(status=ItemStatus.CLAIMED.value, claimed_by=self.identity, claimed_at=now)
+            .returning(
+                run_items.c.id,
+                run_items.c.key,
+                run_items.c.kind,
+                run_items.c.entity_id,
+                run_items.c.group_key,
+            )
         ).all()
-        return sorted(claimed)
+        return sorted(rows, key=lambda row: row.id)
 
-    def _items(self, session: Session, item_ids: Sequence[int]) -> list[RunItem]:
-        return list(
-            session.scalars(select(RunItem).where(RunItem.id.in_(item_ids)).order_by(RunItem.id))
-        )
-
-    def _outcome(self, context: RunContext, item: RunItem, recipient: Recipient | None) -> Outcome:
+    def _outcome(self, context: RunContext, item: Row, recipient: Recipient | None) -> Outcome:
         if recipient is None:
             return Outcome.skipped("the record no longer exists")
         try:
@@ -179,39 +199,92 @@ class Dispatcher:
             return Outcome.failed(f"the action returned {outcome!r}, not an Outcome")
         return outcome
 
-    def _record(self, session: Session, outcomes: list[tuple[RunItem, Outcome]]) -> None:
+    def _record(self, session: Session, outcomes: list[tuple[Row, Outcome]]) -> None:
         now = self.runtime.clock.now()
         increments: dict[str, int] = {}
         for item, outcome in outcomes:
-            status = ItemStatus(outcome.status)
-            item.status = status
-            item.detail = outcome.detail or None
-            item.units = outcome.units
-            item.reference = outcome.reference
-            item.finished_at = now
             if item.kind == ItemKind.GROUP:
                 session.execute(
-                    update(RunItem)
+                    run_items.update()
                     .where(
-                        RunItem.run_id == self.run.id,
-                        RunItem.kind == ItemKind.MEMBER,
-                        RunItem.group_key == item.group_key,
-                        RunItem.status == ItemStatus.PENDING,
+                        run_items.c.run_id == self.run.id,
+                        run_items.c.kind == ItemKind.MEMBER.value,
+                        run_items.c.group_key == item.group_key,
+                        run_items.c.status == ItemStatus.PENDING.value,
                     )
-                    .values(status=status, finished_at=now)
+                    .values(status=outcome.status, finished_at=now)
                 )
-            column = COUNTER[status]
+            column = COUNTER[ItemStatus(outcome.status)]
             increments[column] = increments.get(column, 0) + 1
+        if outcomes:
+            session.execute(
+                run_items.update()
+                .where(run_items.c.id == bindparam("item_id"))
+                .values(
+                    status=bindparam("new_status"),
+                    detail=bindparam("new_detail"),
+                    units=bindparam("new_units"),
+                    reference=bindparam("new_reference"),
+                    finished_at=now,
+                ),
+                [
+                    {
+                        "item_id": item.id,
+                        "new_status": outcome.status,
+                        "new_detail": outcome.detail or None,
+                        "new_units": outcome.units,
+                        "new_reference": outcome.reference,
+                    }
+                    for item, outcome in outcomes
+                ],
+            )
+        self._count(session, increments)
+
+    def _record_claimed(self, session: Session, item: Row, outcome: Outcome) -> None:
+        """Record the outcome of a row claimed in its own commit, if it is still ours.
+
+        Recovery may have reported the row unclear meanwhile (the effect took longer than
+        ``STALE_CLAIM``); the worker then knows better, so its outcome replaces that report.
+        """
+        values = {
+            "status": outcome.status,
+            "detail": outcome.detail or None,
+            "units": outcome.units,
+            "reference": outcome.reference,
+            "finished_at": self.runtime.clock.now(),
+        }
+        mine = (run_items.c.id == item.id, run_items.c.claimed_by == self.identity)
+        if session.execute(
+            run_items.update()
+            .where(*mine, run_items.c.status == ItemStatus.CLAIMED.value)
+            .values(**values)
+        ).rowcount:
+            self._count(session, {COUNTER[ItemStatus(outcome.status)]: 1})
+        elif session.execute(
+            run_items.update()
+            .where(*mine, run_items.c.status == ItemStatus.UNCLEAR.value)
+            .values(**values)
+        ).rowcount:
+            self._count(session, {COUNTER[ItemStatus(outcome.status)]: 1, "unclear": -1})
+        else:
+            log.warning(
+                "run %s: %s was taken from this worker; outcome %s not recorded",
+                self.run.id,
+                item.key,
+                outcome.status,
+            )
+
+    def _count(self, session: Session, increments: dict[str, int]) -> None:
         session.execute(
             update(Run)
             .where(Run.id == self.run.id)
             .values(
-                heartbeat_at=now,
+                heartbeat_at=self.runtime.clock.now(),
                 **{column: getattr(Run, column) + count for column, count in increments.items()},
             )
         )
 
-    def _announce(self, outcomes: list[tuple[RunItem, Outcome]]) -> None:
+    def _announce(self, outcomes: list[tuple[Row, Outcome]]) -> None:
         if not self.listeners:
             return
         from core.engine.events import run_event
@@ -227,7 +300,7 @@ class Dispatcher:
 
 
 def load_recipients(
-    context: RunContext, built: CampaignPlugins, items: Sequence[RunItem]
+    context: RunContext, built: CampaignPlugins, items: Sequence[Row | RunItem]
 ) -> dict[int, Recipient]:
     """The recipient of each ledger row, loaded in one go; groups become group recipients."""
     wanted = [item.entity_id for item in items if item.kind != ItemKind.GROUP]

@@ -1,0 +1,93 @@
+"""Shared set-up for the benchmarks: a fresh database of a chosen size on either backend."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, insert, text
+
+from core.db import Database
+from core.models import Contact
+from core.schema import upgrade
+
+POSTGRES_ADMIN = os.environ.get(
+    "CAMPAIGN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+CITIES = ["Köln", "Berlin", "München", "Hamburg", "Leipzig", "Dresden", "Bremen", "Essen"]
+
+
+def arguments(description: str, default_count: int) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--count", type=int, default=default_count)
+    return parser.parse_args()
+
+
+def fresh_database(backend: str, workdir: Path) -> str:
+    if backend == "sqlite":
+        url = f"sqlite:///{workdir / 'bench.db'}"
+    else:
+        name = f"campaign_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(Database(url).engine)
+    return url
+
+
+def drop_database(url: str) -> None:
+    if url.startswith("postgresql"):
+        name = url.rsplit("/", 1)[1]
+        admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def fill_contacts(database: Database, count: int, seed: int = 7) -> None:
+    """Contacts with a realistic mix of statuses, e-mails, opt-outs and cities."""
+    rng = random.Random(seed)
+    batch = []
+    with database.session() as session:
+        for index in range(1, count + 1):
+            batch.append(
+                {
+                    "number": f"B-{index:08d}",
+                    "last_name": f"Name{index}",
+                    "first_name": "Erika" if index % 2 else "Max",
+                    "email": None if rng.random() < 0.3 else f"p{index}@example.de",
+                    "postcode": f"{rng.randint(1000, 99999):05d}",
+                    "city": rng.choice(CITIES),
+                    "status": "customer" if rng.random() < 0.4 else "prospect",
+                    "opt_out_email": rng.random() < 0.05,
+                    "dispatch_block": rng.random() < 0.02,
+                    "attributes": {},
+                }
+            )
+            if len(batch) == 20000:
+                session.execute(insert(Contact), batch)
+                batch.clear()
+        if batch:
+            session.execute(insert(Contact), batch)
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Stopwatch:
+    def __enter__(self) -> Stopwatch:
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.start

@@ -1,0 +1,108 @@
+"""Dispatch throughput: a no-op action over N recipients with one and two real workers,
+next to the same work as a raw loop in one process.
+
+    .venv/bin/python bench/dispatch.py --backend sqlite --count 100000
+    .venv/bin/python bench/dispatch.py --backend postgresql --count 100000
+
+Needs Redis (CAMPAIGN_BENCH_REDIS_URL, default redis://127.0.0.1:6379/14, emptied).
+Worker time includes starting the worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import redis  # noqa: E402
+from common import Stopwatch, arguments, drop_database, fill_contacts, fresh_database  # noqa: E402
+
+from core.config import Settings  # noqa: E402
+from core.db import Database  # noqa: E402
+from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
+from core.engine.context import RunContext  # noqa: E402
+from core.engine.runs import start_run  # noqa: E402
+from core.engine.targeting import target_run  # noqa: E402
+from core.jobs import install_runtime  # noqa: E402
+from core.models import Run  # noqa: E402
+from core.plugins import load_plugins  # noqa: E402
+from core.runtime import Runtime  # noqa: E402
+
+REDIS_URL = os.environ.get("CAMPAIGN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def raw_loop(runtime: Runtime, campaign_name: str) -> float:
+    """The action over every recipient in one process, loading them in the same batches."""
+    source = runtime.plugins.datasources.get("bench_contacts")()
+    action = runtime.plugins.actions.get("bench_noop")()
+    with runtime.database.session() as session, Stopwatch() as watch:
+        context = RunContext(runtime, session, None, campaign_name, None, action.channel)
+        ids = [row.id for row in session.execute(source.select(context))]
+        for start in range(0, len(ids), action.chunk_size):
+            for recipient in source.load(context, ids[start : start + action.chunk_size]).values():
+                action.process(recipient, context)
+    return len(ids) / watch.seconds
+
+
+def with_workers(runtime: Runtime, campaign_id: int, workers: int, count: int) -> float:
+    run = start_run(runtime, campaign_id, allow_parallel=True)
+    redis.Redis.from_url(REDIS_URL).flushdb()  # targeting runs here, not in a worker
+    target_run(run.id)
+    env = {
+        **os.environ,
+        "CAMPAIGN_DATA_DIR": str(runtime.settings.data_dir),
+        "CAMPAIGN_DATABASE_URL": runtime.settings.database_url,
+        "CAMPAIGN_REDIS_URL": REDIS_URL,
+        "CAMPAIGN_PLUGINS": "bench_plugins",
+        "CAMPAIGN_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(BENCH),
+    }
+    with Stopwatch() as watch:
+        processes = [
+            subprocess.Popen([sys.executable, "-m", "core.cli", "worker", "--burst"], env=env)
+            for _ in range(workers)
+        ]
+        for process in processes:
+            process.wait()
+    with runtime.database.session() as session:
+        finished = session.get(Run, run.id)
+        assert finished.done == count, (finished.state, finished.done)
+    return count / watch.seconds
+
+
+def main() -> None:
+    args = arguments("dispatch throughput", 100_000)
+    with tempfile.TemporaryDirectory(prefix="cb-") as workdir:
+        url = fresh_database(args.backend, Path(workdir))
+        try:
+            fill_contacts(Database(url), args.count)
+            settings = Settings(
+                Path(workdir), url, REDIS_URL, "bench", extra_plugins=("bench_plugins",)
+            )
+            runtime = Runtime.start(settings, load_plugins(modules=("bench_plugins",)))
+            install_runtime(runtime)
+            config = CampaignConfig(datasource="bench_contacts", action="bench_noop")
+            with runtime.database.session() as session:
+                campaign = create_campaign(session, runtime.plugins, config, runtime.clock.now())
+                campaign_id, name = campaign.id, campaign.name
+            raw = raw_loop(runtime, name)
+            print(f"{args.backend}, {args.count} recipients")
+            print(f"  raw loop, one process:   {raw:10,.0f} recipients/s")
+            for workers in (1, 2):
+                rate = with_workers(runtime, campaign_id, workers, args.count)
+                print(
+                    f"  {workers} worker(s):            {rate:10,.0f} recipients/s "
+                    f"({rate / workers:,.0f} per worker)"
+                )
+            runtime.close()
+        finally:
+            drop_database(url)
+
+
+if __name__ == "__main__":
+    main()

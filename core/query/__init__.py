@@ -1,0 +1,58 @@
+"""The query builder behind "individual query" data sources, field-condition filters and the
+query editor: JSON definitions (``definition``), checked against a whitelist (``entities``) and
+compiled to SQLAlchemy expressions (``compiler``); ``records`` loads whole rows for actions.
+"""
+
+from core.query.compiler import ALLOWED_TYPES, CompiledQuery, compile_query, condition_expression
+from core.query.definition import (
+    Block,
+    Condition,
+    ConditionType,
+    QueryDefinition,
+    SortKey,
+    dump_definition,
+    parse_definition,
+    parse_node,
+)
+from core.query.entities import (
+    ENTITIES,
+    MAX_DEPTH,
+    EntitySpec,
+    FieldSpec,
+    FieldType,
+    RelationSpec,
+    ResolvedField,
+    field_tree,
+    get_entity,
+    resolve_path,
+)
+from core.query.errors import QueryError
+from core.query.records import load_records, record_fields
+
+__all__ = [
+    "ALLOWED_TYPES",
+    "ENTITIES",
+    "MAX_DEPTH",
+    "Block",
+    "CompiledQuery",
+    "Condition",
+    "ConditionType",
+    "EntitySpec",
+    "FieldSpec",
+    "FieldType",
+    "QueryDefinition",
+    "QueryError",
+    "RelationSpec",
+    "ResolvedField",
+    "SortKey",
+    "compile_query",
+    "condition_expression",
+    "dump_definition",
+    "field_tree",
+    "get_entity",
+    "load_records",
+    "parse_definition",
+    "parse_node",
+    "record_fields",
+    "resolve_path",
+]

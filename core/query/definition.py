@@ -1,0 +1,299 @@
+"""The stored form of a query: plain JSON data, checked here for shape and value counts.
+
+Whether a field exists and whether a value fits it is checked by the compiler, which knows
+the entity; this module only refuses what is wrong whatever the entity is.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from core.query.errors import QueryError
+
+MAX_VALUES = 1000
+"""Values per condition: more belong in a static list, not in an IN clause."""
+MAX_NESTING = 10
+"""Blocks inside blocks."""
+
+
+class ConditionType(enum.StrEnum):
+    """The 16 condition types of the query editor."""
+
+    EQUALS = "equals"
+    CONTAINS = "contains"
+    ENDS_WITH = "ends_with"
+    BEGINS_WITH = "begins_with"
+    IS_EMPTY = "is_empty"
+    NOT_EQUALS = "not_equals"
+    NOT_CONTAINS = "not_contains"
+    NOT_ENDS_WITH = "not_ends_with"
+    NOT_BEGINS_WITH = "not_begins_with"
+    NOT_EMPTY = "not_empty"
+    ON_DAYS = "on_days"
+    BETWEEN = "between"
+    AT_MOST = "at_most"
+    AT_LEAST = "at_least"
+    NOT_ON_DAYS = "not_on_days"
+    NOT_BETWEEN = "not_between"
+
+    @property
+    def negated(self) -> bool:
+        """True for the types that are exactly NOT of another type (``is_empty`` included)."""
+        return self in _POSITIVE_OF
+
+    @property
+    def positive(self) -> ConditionType:
+        """The type this one negates, or itself."""
+        return _POSITIVE_OF.get(self, self)
+
+
+_POSITIVE_OF = {
+    ConditionType.NOT_EQUALS: ConditionType.EQUALS,
+    ConditionType.NOT_CONTAINS: ConditionType.CONTAINS,
+    ConditionType.NOT_ENDS_WITH: ConditionType.ENDS_WITH,
+    ConditionType.NOT_BEGINS_WITH: ConditionType.BEGINS_WITH,
+    ConditionType.IS_EMPTY: ConditionType.NOT_EMPTY,
+    ConditionType.NOT_ON_DAYS: ConditionType.ON_DAYS,
+    ConditionType.NOT_BETWEEN: ConditionType.BETWEEN,
+}
+
+# (smallest, largest, how to say it); None = no upper bound
+_ARITY: dict[ConditionType, tuple[int, int | None, str]] = {
+    ConditionType.IS_EMPTY: (0, 0, "takes no values"),
+    ConditionType.NOT_EMPTY: (0, 0, "takes no values"),
+    ConditionType.BETWEEN: (2, 2, "needs exactly 2 values (from, to)"),
+    ConditionType.NOT_BETWEEN: (2, 2, "needs exactly 2 values (from, to)"),
+    ConditionType.AT_MOST: (1, 1, "needs exactly 1 value"),
+    ConditionType.AT_LEAST: (1, 1, "needs exactly 1 value"),
+}
+_AT_LEAST_ONE = (1, None, "needs at least 1 value")
+
+
+def _check_value(value: Any) -> Any:
+    if isinstance(value, str):
+        if value == "":
+            raise QueryError("empty value; use is_empty or not_empty to test for empty fields")
+        return value
+    if isinstance(value, float | Decimal) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise QueryError(f"{value} is not a finite number")
+        return value
+    if isinstance(value, bool | int | date):
+        return value
+    raise QueryError(f"expected text, a number, true/false or a date, not {type(value).__name__}")
+
+
+ConditionValue = Annotated[Any, AfterValidator(_check_value)]
+"""A value as typed in the editor: text, number, boolean or date (parsed per field later)."""
+
+
+class Condition(BaseModel):
+    """Field + condition type + values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(min_length=1)
+    type: ConditionType
+    values: list[ConditionValue] = Field(default=[], validate_default=True)
+
+    @field_validator("values")
+    @classmethod
+    def _arity(cls, values: list[Any], info: ValidationInfo) -> list[Any]:
+        condition_type = info.data.get("type")
+        if condition_type is None:
+            return values
+        smallest, largest, wording = _ARITY.get(condition_type, _AT_LEAST_ONE)
+        if len(values) < smallest or (largest is not None and len(values) > largest):
+            raise QueryError(f"{condition_type.value} {wording}")
+        if len(values) > MAX_VALUES:
+            raise QueryError(f"at most {MAX_VALUES} values per condition")
+        return values
+
+
+def _node_kind(node: Any) -> str:
+    if isinstance(node, Block):
+        return "block"
+    if isinstance(node, Mapping) and ("conditions" in node or "op" in node):
+        return "block"
+    return "condition"
+
+
+Node = Annotated[
+    Annotated[Condition, Tag("condition")] | Annotated["Block", Tag("block")],
+    Discriminator(_node_kind),
+]
+"""A condition or a nested block; told apart by the block's ``op``/``conditions`` keys."""
+
+
+class Block(BaseModel):
+    """Conditions combined with AND ("every condition holds") or OR ("one or more hold")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    op: Literal["and", "or"] = "and"
+    conditions: list[Node] = []
+
+
+class SortKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(min_length=1)
+    descending: bool = False
+
+
+class QueryDefinition(BaseModel):
+    """A whole query: which records (root + where), which columns (output), in which order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    root: str
+    where: Block | None = None
+    output: list[Annotated[str, Field(min_length=1)]] = []
+    sort: list[SortKey] = []
+
+    @field_validator("output")
+    @classmethod
+    def _distinct_output(cls, output: list[str]) -> list[str]:
+        seen = set()
+        for index, path in enumerate(output):
+            if path in seen:
+                raise QueryError(f"{path!r} is listed twice", f"[{index}]")
+            seen.add(path)
+        return output
+
+    @model_validator(mode="after")
+    def _not_too_deep(self) -> QueryDefinition:
+        if self.where is not None and _nesting(self.where) > MAX_NESTING:
+            raise QueryError(f"blocks nest at most {MAX_NESTING} deep", "where")
+        return self
+
+
+def _nesting(block: Block) -> int:
+    inner = [_nesting(node) for node in block.conditions if isinstance(node, Block)]
+    return 1 + max(inner, default=0)
+
+
+Block.model_rebuild()
+_NODE_ADAPTER: TypeAdapter[Condition | Block] = TypeAdapter(Node)
+
+
+def parse_definition(data: QueryDefinition | Mapping[str, Any] | str | bytes) -> QueryDefinition:
+    """A QueryDefinition from a model, a dict or JSON text; QueryError naming every problem."""
+    if isinstance(data, QueryDefinition):
+        return data
+    try:
+        if isinstance(data, str | bytes):
+            return QueryDefinition.model_validate_json(data)
+        return QueryDefinition.model_validate(data)
+    except ValidationError as exc:
+        raise as_query_error(exc) from None
+
+
+def parse_node(
+    data: Condition | Block | Mapping[str, Any], location: str = ""
+) -> Condition | Block:
+    """A condition or block (for the field-condition filter), validated like a query's where."""
+    if isinstance(data, Condition | Block):
+        return data
+    try:
+        return _NODE_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise as_query_error(exc, location) from None
+
+
+def as_query_error(exc: ValidationError, location: str = "") -> QueryError:
+    """pydantic's errors as one QueryError: "where.conditions[2].values: between needs ..."."""
+    problems: list[tuple[str, str]] = []
+    for error in exc.errors():
+        where = _format_location(error["loc"], location)
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, QueryError):
+            where = join_location(where, cause.location)
+            problem = cause.problem
+        else:
+            problem = _pydantic_problem(error)
+        if (where, problem) not in problems:
+            problems.append((where, problem))
+    if len(problems) == 1:
+        where, problem = problems[0]
+        return QueryError(problem, where or None)
+    return QueryError(
+        "; ".join(f"{where}: {problem}" if where else problem for where, problem in problems)
+    )
+
+
+def join_location(outer: str | None, inner: str | None) -> str:
+    """``where.conditions[0]`` + ``values[1]``, or + ``[1]`` without a dot."""
+    if not outer or not inner:
+        return outer or inner or ""
+    return f"{outer}{inner}" if inner.startswith("[") else f"{outer}.{inner}"
+
+
+def _pydantic_problem(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "enum":
+        return f"{error.get('input')!r} is not one of: {', '.join(ConditionType)}"
+    if kind == "literal_error":
+        return f"{error.get('input')!r} is not one of: and, or"
+    return str(error["msg"])
+
+
+def _format_location(loc: tuple[Any, ...], prefix: str = "") -> str:
+    text = prefix
+    after_index = True  # a union's tag may also come first (parse_node)
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+            after_index = True
+            continue
+        if after_index and part in ("condition", "block"):
+            after_index = False  # the union's tag, not a key of the data
+            continue
+        text = f"{text}.{part}" if text else str(part)
+        after_index = False
+    return text
+
+
+def dump_definition(definition: QueryDefinition) -> dict[str, Any]:
+    """The JSON-ready form to store (dates as yyyy-mm-dd, decimals as strings)."""
+    return definition.model_dump(mode="json")
+
+
+__all__ = [
+    "MAX_NESTING",
+    "MAX_VALUES",
+    "Block",
+    "Condition",
+    "ConditionType",
+    "ConditionValue",
+    "Node",
+    "QueryDefinition",
+    "SortKey",
+    "as_query_error",
+    "dump_definition",
+    "parse_definition",
+    "parse_node",
+]

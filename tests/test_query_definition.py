@@ -1,0 +1,266 @@
+"""The stored JSON form of queries: shape, value counts and error locations."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from core.query import (
+    Block,
+    Condition,
+    ConditionType,
+    QueryDefinition,
+    QueryError,
+    SortKey,
+    dump_definition,
+    parse_definition,
+    parse_node,
+)
+
+PROSPECTS_WITH_EMAIL = {
+    "root": "contacts",
+    "where": {
+        "op": "and",
+        "conditions": [
+            {"field": "status", "type": "equals", "values": ["prospect"]},
+            {"field": "email", "type": "not_empty"},
+        ],
+    },
+    "output": ["number", "first_name", "last_name", "email"],
+    "sort": [{"field": "last_name"}],
+}
+
+
+def test_exactly_the_sixteen_condition_types():
+    assert [member.value for member in ConditionType] == [
+        "equals",
+        "contains",
+        "ends_with",
+        "begins_with",
+        "is_empty",
+        "not_equals",
+        "not_contains",
+        "not_ends_with",
+        "not_begins_with",
+        "not_empty",
+        "on_days",
+        "between",
+        "at_most",
+        "at_least",
+        "not_on_days",
+        "not_between",
+    ]
+
+
+def test_every_negated_type_has_a_positive_one():
+    pairs = {t.value: t.positive.value for t in ConditionType if t.negated}
+    assert pairs == {
+        "not_equals": "equals",
+        "not_contains": "contains",
+        "not_ends_with": "ends_with",
+        "not_begins_with": "begins_with",
+        "is_empty": "not_empty",
+        "not_on_days": "on_days",
+        "not_between": "between",
+    }
+    assert ConditionType.AT_MOST.positive is ConditionType.AT_MOST
+
+
+def test_parse_the_worked_example():
+    definition = parse_definition(PROSPECTS_WITH_EMAIL)
+    assert definition.root == "contacts"
+    assert definition.where == Block(
+        op="and",
+        conditions=[
+            Condition(field="status", type=ConditionType.EQUALS, values=["prospect"]),
+            Condition(field="email", type=ConditionType.NOT_EMPTY),
+        ],
+    )
+    assert definition.sort == [SortKey(field="last_name")]
+    assert parse_definition(json.dumps(PROSPECTS_WITH_EMAIL)) == definition
+    assert parse_definition(definition) is definition
+
+
+def test_round_trip_through_json():
+    definition = parse_definition(
+        {
+            "root": "contracts",
+            "where": {
+                "op": "or",
+                "conditions": [
+                    {"field": "amount", "type": "between", "values": [Decimal("10.5"), 20]},
+                    {"field": "signed_on", "type": "on_days", "values": [date(2024, 2, 29)]},
+                    {"op": "and", "conditions": [{"field": "product.name", "type": "is_empty"}]},
+                ],
+            },
+        }
+    )
+    stored = json.dumps(dump_definition(definition))
+    again = parse_definition(stored)
+    assert dump_definition(again) == dump_definition(definition)
+    assert json.loads(stored)["where"]["conditions"][1]["values"] == ["2024-02-29"]
+    assert isinstance(again.where.conditions[2], Block)
+
+
+def test_defaults():
+    definition = parse_definition({"root": "contacts"})
+    assert definition.where is None
+    assert definition.output == []
+    assert definition.sort == []
+    assert Block().op == "and"
+
+
+@pytest.mark.parametrize(
+    ("type_", "values", "message"),
+    [
+        ("between", ["1"], "between needs exactly 2 values (from, to)"),
+        ("not_between", ["1", "2", "3"], "not_between needs exactly 2 values (from, to)"),
+        ("between", [], "between needs exactly 2 values (from, to)"),
+        ("at_most", [], "at_most needs exactly 1 value"),
+        ("at_least", ["1", "2"], "at_least needs exactly 1 value"),
+        ("equals", [], "equals needs at least 1 value"),
+        ("on_days", [], "on_days needs at least 1 value"),
+        ("contains", [], "contains needs at least 1 value"),
+        ("is_empty", ["x"], "is_empty takes no values"),
+        ("not_empty", ["x"], "not_empty takes no values"),
+    ],
+)
+def test_value_counts(type_: str, values: list, message: str):
+    data = {
+        "root": "contacts",
+        "where": {
+            "conditions": [
+                {"field": "city", "type": "not_empty"},
+                {"field": "city", "type": "is_empty"},
+                {"field": "city", "type": type_, "values": values},
+            ]
+        },
+    }
+    with pytest.raises(QueryError) as error:
+        parse_definition(data)
+    assert str(error.value) == f"where.conditions[2].values: {message}"
+    assert error.value.location == "where.conditions[2].values"
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        QueryDefinition.model_validate(data)
+
+
+def test_missing_values_are_checked_too():
+    with pytest.raises(QueryError, match=r"^where.conditions\[0\].values: between needs"):
+        parse_definition(
+            {"root": "contacts", "where": {"conditions": [{"field": "city", "type": "between"}]}}
+        )
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            {"root": "contacts", "where": {"conditions": [{"field": "a", "type": "like"}]}},
+            "where.conditions[0].type: 'like' is not one of: equals, contains,",
+        ),
+        (
+            {"root": "contacts", "where": {"op": "xor", "conditions": []}},
+            "where.op: 'xor' is not one of: and, or",
+        ),
+        (
+            {
+                "root": "contacts",
+                "where": {
+                    "conditions": [
+                        {
+                            "op": "or",
+                            "conditions": [{"field": "a", "type": "equals", "values": [""]}],
+                        }
+                    ]
+                },
+            },
+            "where.conditions[0].conditions[0].values[0]: empty value; use is_empty or not_empty",
+        ),
+        (
+            {
+                "root": "contacts",
+                "where": {
+                    "conditions": [{"field": "a", "type": "equals", "values": ["x", {"$ne": 1}]}]
+                },
+            },
+            "where.conditions[0].values[1]: expected text, a number, true/false or a date",
+        ),
+        (
+            {
+                "root": "contacts",
+                "where": {
+                    "conditions": [{"field": "a", "type": "equals", "values": ["x"], "sql": "1=1"}]
+                },
+            },
+            "where.conditions[0].sql: unknown key",
+        ),
+        ({"root": "contacts", "limit": 5}, "limit: unknown key"),
+        ({"where": None}, "root: required"),
+        (
+            {"root": "contacts", "where": {"conditions": [{"type": "equals", "values": ["x"]}]}},
+            "where.conditions[0].field: required",
+        ),
+        (
+            {"root": "contacts", "output": ["city", "email", "city"]},
+            "output[2]: 'city' is listed twice",
+        ),
+        (
+            {"root": "contacts", "sort": [{"field": ""}]},
+            "sort[0].field: String should have at least 1",
+        ),
+    ],
+)
+def test_shape_errors_name_the_location(data: dict, expected: str):
+    with pytest.raises(QueryError) as error:
+        parse_definition(data)
+    assert str(error.value).startswith(expected)
+
+
+def test_several_problems_are_reported_together():
+    with pytest.raises(QueryError) as error:
+        parse_definition(
+            {
+                "root": "contacts",
+                "where": {
+                    "conditions": [
+                        {"field": "a", "type": "between", "values": ["1"]},
+                        {"field": "b", "type": "is_empty", "values": ["1"]},
+                    ]
+                },
+            }
+        )
+    assert str(error.value) == (
+        "where.conditions[0].values: between needs exactly 2 values (from, to); "
+        "where.conditions[1].values: is_empty takes no values"
+    )
+
+
+def test_nesting_is_limited():
+    where: dict = {"field": "city", "type": "not_empty"}
+    for _ in range(11):
+        where = {"op": "or", "conditions": [where]}
+    with pytest.raises(QueryError, match=r"^where: blocks nest at most 10 deep"):
+        parse_definition({"root": "contacts", "where": where})
+
+
+def test_invalid_json_text():
+    with pytest.raises(QueryError, match="Invalid JSON"):
+        parse_definition("{not json")
+
+
+def test_parse_node_for_a_single_condition_or_block():
+    assert parse_node({"field": "city", "type": "is_empty"}) == Condition(
+        field="city", type=ConditionType.IS_EMPTY
+    )
+    block = parse_node({"op": "or", "conditions": []})
+    assert isinstance(block, Block)
+    with pytest.raises(QueryError) as error:
+        parse_node({"field": "city", "type": "between", "values": [1]}, "settings.condition")
+    assert str(error.value) == (
+        "settings.condition.values: between needs exactly 2 values (from, to)"
+    )
