@@ -34,7 +34,7 @@ class BenchContacts(DataSource):
 class NoOp(Action):
     name = "bench_noop"
     title = "Do nothing (benchmark)"
-    chunk_size = 500
+    chunk_size = 2000
 
     def process(self, recipient, context):
         return Outcome.done()

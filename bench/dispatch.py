@@ -59,7 +59,7 @@ def with_workers(runtime: Runtime, campaign_id: int, workers: int, count: int) -
         "CAMPAIGN_DATABASE_URL": runtime.settings.database_url,
         "CAMPAIGN_REDIS_URL": REDIS_URL,
         "CAMPAIGN_PLUGINS": "bench_plugins",
-        "CAMPAIGN_LOG_LEVEL": "WARNING",
+        "CAMPAIGN_LOG_LEVEL": os.environ.get("CAMPAIGN_LOG_LEVEL", "WARNING"),
         "PYTHONPATH": str(BENCH),
     }
     with Stopwatch() as watch:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 
 from rq import Worker
@@ -14,8 +15,14 @@ MAINTENANCE_INTERVAL_SECONDS = 30
 """Short, so jobs of a killed worker are found in seconds rather than RQ's ten minutes."""
 
 
+JOB_MODULES = ("core.engine.targeting", "core.engine.dispatch")
+"""Imported once before forking, so no work horse pays for importing them again."""
+
+
 def build_worker(runtime: Runtime, queues: Sequence[str] = QUEUE_NAMES) -> Worker:
     jobs.install_runtime(runtime)
+    for module in JOB_MODULES:
+        importlib.import_module(module)
     return Worker(
         [get_queue(runtime.redis, name) for name in queues],
         connection=runtime.redis,

@@ -9,6 +9,7 @@ a row left claimed by a dead worker is reported as unclear, never repeated.
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
 import socket
@@ -16,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
@@ -79,6 +80,14 @@ def process_chunk(run_id: int, chunk: int) -> str:
     return f"run {run_id} chunk {chunk}: {processed} processed"
 
 
+class BatchResult(enum.Enum):
+    """Why a batch produced no outcomes."""
+
+    STOPPED = "the run is no longer running"
+    ISOLATE = "a recipient failed: repeat with a savepoint each"
+    RACED = "another worker claimed some rows: read the batch again"
+
+
 class Dispatcher:
     """Runs one chunk's rows through the action and records each outcome."""
 
@@ -115,26 +124,35 @@ class Dispatcher:
         processed = 0
         for start in range(0, len(item_ids), BATCH):
             batch = item_ids[start : start + BATCH]
-            outcomes = self._batch(batch, isolate=False)
-            if outcomes is None:  # the fast path saw a failure: redo it item by item
-                outcomes = self._batch(batch, isolate=True)
-            if outcomes is None:
+            isolate = False
+            while True:
+                result = self._batch(batch, isolate)
+                if result is BatchResult.ISOLATE:
+                    isolate = True
+                elif result is not BatchResult.RACED:
+                    break
+            if result is BatchResult.STOPPED:
                 break
-            self._announce(outcomes)
-            processed += len(outcomes)
+            self._announce(result)
+            processed += len(result)
         return processed
 
-    def _batch(self, batch: Sequence[int], isolate: bool) -> list[tuple[Row, Outcome]] | None:
-        """Claim, process and record one batch in one transaction.
+    def _batch(
+        self, batch: Sequence[int], isolate: bool
+    ) -> list[tuple[Row, Outcome]] | BatchResult:
+        """Process one batch and record it in one transaction, claiming its rows last.
 
-        Without ``isolate`` nothing guards one recipient's effects from another's, so the
-        first outcome other than done rolls the whole batch back (returning None) and the
-        caller repeats it with a savepoint per recipient.
+        The action runs first and the rows are claimed just before the outcomes are
+        written, so SQLite's single write lock is held for milliseconds, not for the
+        whole batch. If another worker claimed some of the rows meanwhile, everything is
+        rolled back and the batch is read again (RACED). Without ``isolate`` nothing keeps
+        one recipient's effects apart from another's, so the first outcome other than
+        done rolls the batch back and asks for a run with a savepoint per recipient.
         """
         with self.runtime.database.sessions() as session, session.begin():
             if not self.still_running(session):
-                return None
-            items = self._claim(session, batch)
+                return BatchResult.STOPPED
+            items = self._pending(session, batch)
             context = self.context(session)
             recipients = load_recipients(context, self.built, items)
             outcomes = []
@@ -144,13 +162,28 @@ class Dispatcher:
                 if outcome.status != ItemStatus.DONE:
                     if savepoint is None:
                         session.rollback()
-                        return None
+                        return BatchResult.ISOLATE
                     savepoint.rollback()  # a failed recipient leaves no half-done effect
                 elif savepoint is not None:
                     savepoint.commit()
                 outcomes.append((item, outcome))
-            self._record(session, outcomes)
+            if not self._claim_and_record(session, outcomes):
+                session.rollback()
+                return BatchResult.RACED
         return outcomes
+
+    def _pending(self, session: Session, item_ids: Sequence[int]) -> list[Row]:
+        return session.execute(
+            select(
+                run_items.c.id,
+                run_items.c.key,
+                run_items.c.kind,
+                run_items.c.entity_id,
+                run_items.c.group_key,
+            )
+            .where(run_items.c.id.in_(item_ids), run_items.c.status == ItemStatus.PENDING.value)
+            .order_by(run_items.c.id)
+        ).all()
 
     def run_claimed_one_by_one(self, item_ids: Sequence[int]) -> int:
         processed = 0
@@ -199,46 +232,65 @@ class Dispatcher:
             return Outcome.failed(f"the action returned {outcome!r}, not an Outcome")
         return outcome
 
-    def _record(self, session: Session, outcomes: list[tuple[Row, Outcome]]) -> None:
+    def _claim_and_record(self, session: Session, outcomes: list[tuple[Row, Outcome]]) -> bool:
+        """Claim the batch's rows and write their outcomes in one round of updates.
+
+        Each update only touches a row still pending, so the summed row count tells
+        whether another worker claimed any of them first; the caller then rolls back.
+        """
+        if not outcomes:
+            return True
         now = self.runtime.clock.now()
+        claimed = session.execute(
+            run_items.update()
+            .where(
+                run_items.c.id == bindparam("item_id"),
+                run_items.c.status == ItemStatus.PENDING.value,
+            )
+            .values(
+                status=bindparam("new_status"),
+                detail=bindparam("new_detail"),
+                units=bindparam("new_units"),
+                reference=bindparam("new_reference"),
+                claimed_by=self.identity,
+                claimed_at=now,
+                finished_at=now,
+            ),
+            [
+                {
+                    "item_id": item.id,
+                    "new_status": outcome.status,
+                    "new_detail": outcome.detail or None,
+                    "new_units": outcome.units,
+                    "new_reference": outcome.reference,
+                }
+                for item, outcome in outcomes
+            ],
+        ).rowcount
+        if claimed != len(outcomes):
+            return False
         increments: dict[str, int] = {}
         for item, outcome in outcomes:
-            if item.kind == ItemKind.GROUP:
-                session.execute(
-                    run_items.update()
-                    .where(
-                        run_items.c.run_id == self.run.id,
-                        run_items.c.kind == ItemKind.MEMBER.value,
-                        run_items.c.group_key == item.group_key,
-                        run_items.c.status == ItemStatus.PENDING.value,
-                    )
-                    .values(status=outcome.status, finished_at=now)
-                )
-            column = COUNTER[ItemStatus(outcome.status)]
-            increments[column] = increments.get(column, 0) + 1
-        if outcomes:
-            session.execute(
-                run_items.update()
-                .where(run_items.c.id == bindparam("item_id"))
-                .values(
-                    status=bindparam("new_status"),
-                    detail=bindparam("new_detail"),
-                    units=bindparam("new_units"),
-                    reference=bindparam("new_reference"),
-                    finished_at=now,
-                ),
-                [
-                    {
-                        "item_id": item.id,
-                        "new_status": outcome.status,
-                        "new_detail": outcome.detail or None,
-                        "new_units": outcome.units,
-                        "new_reference": outcome.reference,
-                    }
-                    for item, outcome in outcomes
-                ],
-            )
+            self._settle_members(session, item, outcome)
+            counter = COUNTER[ItemStatus(outcome.status)]
+            increments[counter] = increments.get(counter, 0) + 1
         self._count(session, increments)
+        return True
+
+    def _settle_members(self, session: Session, item: Row, outcome: Outcome) -> None:
+        """The members of a group share the outcome of their group."""
+        if item.kind != ItemKind.GROUP:
+            return
+        session.execute(
+            run_items.update()
+            .where(
+                run_items.c.run_id == self.run.id,
+                run_items.c.kind == ItemKind.MEMBER.value,
+                run_items.c.group_key == item.group_key,
+                run_items.c.status == ItemStatus.PENDING.value,
+            )
+            .values(status=outcome.status, finished_at=self.runtime.clock.now())
+        )
 
     def _record_claimed(self, session: Session, item: Row, outcome: Outcome) -> None:
         """Record the outcome of a row claimed in its own commit, if it is still ours.
@@ -253,6 +305,7 @@ class Dispatcher:
             "reference": outcome.reference,
             "finished_at": self.runtime.clock.now(),
         }
+        self._settle_members(session, item, outcome)
         mine = (run_items.c.id == item.id, run_items.c.claimed_by == self.identity)
         if session.execute(
             run_items.update()
@@ -342,16 +395,16 @@ def iter_group_members(context: RunContext, group_key: str) -> Iterator[Recipien
 def finish_if_complete(runtime: Runtime, run_id: int) -> bool:
     """Hand the run to the finishing step once no row is pending or claimed (only once)."""
     with runtime.database.session() as session:
-        open_rows = session.scalar(
-            select(func.count())
-            .select_from(RunItem)
+        open_row = session.scalar(
+            select(RunItem.id)
             .where(
                 RunItem.run_id == run_id,
                 RunItem.status.in_([ItemStatus.PENDING, ItemStatus.CLAIMED]),
                 RunItem.kind != ItemKind.MEMBER,
             )
+            .limit(1)
         )
-        if open_rows:
+        if open_row is not None:
             return False
         moved = session.execute(
             update(Run)

@@ -74,6 +74,7 @@ def target_run(run_id: int) -> str:
         log.exception("targeting run %s failed", run_id)
         _fail(runtime, run_id, f"targeting failed: {type(exc).__name__}: {exc}")
         return f"run {run_id}: targeting failed"
+    _refresh_statistics(runtime)
     notify(runtime, run_id, "run_started")
     if run.dry_run or pending == 0:
         from core.engine.dispatch import finish_if_complete
@@ -82,6 +83,15 @@ def target_run(run_id: int) -> str:
     else:
         enqueue_chunks(runtime, run_id, range(chunk_count))
     return f"run {run_id}: {pending} recipients in {chunk_count} chunks, {held_out} held out"
+
+
+def _refresh_statistics(runtime: Runtime) -> None:
+    """PostgreSQL plans the chunk queries from table statistics; a large targeting makes
+    them stale until autovacuum comes by, and stale ones mean sequential scans."""
+    if runtime.database.engine.dialect.name == "postgresql":
+        with runtime.database.engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE run_items")
+            connection.commit()
 
 
 def _context(runtime: Runtime, session: Session, run: Run) -> RunContext:
