@@ -28,6 +28,7 @@ from core.query.entities import (
 )
 from core.query.errors import QueryError
 from core.query.records import load_records, record_fields
+from core.query.saved import compile_saved_query
 
 __all__ = [
     "ALLOWED_TYPES",
@@ -46,6 +47,7 @@ __all__ = [
     "ResolvedField",
     "SortKey",
     "compile_query",
+    "compile_saved_query",
     "condition_expression",
     "dump_definition",
     "field_tree",

@@ -36,11 +36,13 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    cast,
     exists,
     func,
     literal,
     literal_column,
     not_,
+    null,
     or_,
     outerjoin,
     select,
@@ -563,6 +565,29 @@ class CompiledQuery:
             .where(self.where)
             .group_by(key)
             .order_by(key.asc().nulls_last())
+        )
+
+    def select_targets(self, group_by: str | None = None) -> Select[Any]:
+        """Root ids (``id``) and their group as text (``group_key``) for the campaign engine.
+
+        FROM stays the root table (to-one relations of ``group_by`` are outer-joined to it),
+        so ``.where(...)`` on the root table composes. Empty values form the group ``''``,
+        so every record belongs to a group that can be ticked; without ``group_by`` the
+        key is NULL.
+        """
+        joins = _Joins(self.root)
+        if group_by is None:
+            key: ColumnElement[Any] = cast(null(), String)
+        else:
+            resolved = _resolve_single(self.root, group_by, "group_by")
+            column = joins.column(resolved)
+            text = column if resolved.type is FieldType.TEXT else cast(column, String)
+            key = func.coalesce(text, EMPTY_TEXT)
+        return (
+            select(self.root.id_column.label("id"), key.label("group_key"))
+            .select_from(joins.source)
+            .where(self.where)
+            .order_by(self.root.id_column)
         )
 
     def sql(self, dialect_name: str, limit: int | None = None) -> str:

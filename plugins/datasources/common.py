@@ -1,0 +1,91 @@
+"""What the built-in data sources share: settings checks that name the field, and groups."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from core import DataSource, Group
+from core.query import ENTITIES, QueryDefinition, QueryError, compile_query
+
+EMPTY_GROUP_LABEL = "(empty)"
+"""Label of the group ``''``: the records without a value in the group field."""
+
+EntityName = Annotated[
+    str,
+    Field(
+        description="What the recipients are records of: " + ", ".join(ENTITIES) + ".",
+    ),
+]
+GroupBy = Annotated[
+    str | None,
+    Field(
+        description=(
+            "Split the recipients into groups by this field of the records or of a to-one "
+            "relation (e.g. city, partner.name); the campaign then runs on the ticked groups."
+        ),
+    ),
+]
+
+
+def invalid(location: str | None, problem: str) -> ValidationError:
+    """A validation error at ``location`` (dotted text such as "where.conditions[0].field", kept
+    whole); raised inside a validator, pydantic puts it under the field being validated, so the
+    campaign's error reads "datasource.settings.definition.where.conditions[0].field: ..."."""
+    error = PydanticCustomError("datasource_settings", "{problem}", {"problem": problem})
+    return ValidationError.from_exception_data(
+        "settings",
+        [{"type": error, "loc": (location,) if location else (), "input": None}],
+    )
+
+
+def root_targets(entity: str, group_by: str | None) -> Select[Any]:
+    """Every record of ``entity`` as the engine's targets (``id``, ``group_key``)."""
+    return compile_query(QueryDefinition(root=entity)).select_targets(group_by)
+
+
+def check_targets(entity: str, group_by: str | None) -> None:
+    """Refuse an unknown entity or a group field it does not have, naming the setting."""
+    if entity not in ENTITIES:
+        raise invalid("entity", f"unknown entity {entity!r}; known: {', '.join(ENTITIES)}")
+    try:
+        root_targets(entity, group_by)
+    except QueryError as exc:
+        raise invalid(exc.location, exc.problem) from None
+
+
+class TargetParams(BaseModel):
+    """Settings of a source whose records are of one entity, optionally grouped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entity: EntityName = "contacts"
+    group_by: GroupBy = None
+
+    @model_validator(mode="after")
+    def _known_entity_and_group(self) -> TargetParams:
+        check_targets(self.entity, self.group_by)
+        return self
+
+
+def count_groups(session: Session, targets: Select[Any]) -> list[Group]:
+    """The groups of a targets select with their sizes, by key; the empty group last."""
+    rows = targets.order_by(None).subquery("targets")
+    key = rows.c.group_key
+    counted = session.execute(
+        select(key, func.count()).group_by(key).order_by(key == "", key)
+    ).all()
+    return [Group(value, value or EMPTY_GROUP_LABEL, count) for value, count in counted]
+
+
+class GroupedSource(DataSource):
+    """A source with a ``group_by`` setting whose ``select`` carries the group key."""
+
+    def list_groups(self, context: Any) -> list[Group]:
+        if self.params.group_by is None:
+            return []
+        return count_groups(context.session, self.select(context))

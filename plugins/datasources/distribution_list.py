@@ -1,0 +1,37 @@
+"""Data source "predefined distribution list": a saved query flagged for campaigns, reusable
+by any number of campaigns and read again at every start."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import Field
+from sqlalchemy.orm import Session
+
+from core import DataSource, hookimpl
+from core.query import CompiledQuery, compile_saved_query
+from plugins.datasources.common import TargetParams
+from plugins.datasources.query import QueryDataSource
+
+
+class DistributionListParams(TargetParams):
+    list_id: int = Field(description='A saved query flagged "distribution list for campaign".')
+
+
+class DistributionList(QueryDataSource):
+    name = "distribution_list"
+    title = "Predefined distribution list"
+    description = (
+        'A saved query flagged "distribution list for campaign"; the list is read again at '
+        "every start, so every campaign using it gets its current records."
+    )
+    Params = DistributionListParams
+    params: DistributionListParams
+
+    def compiled(self, session: Session) -> CompiledQuery:
+        return compile_saved_query(session, self.params.list_id, distribution_list=True)
+
+
+@hookimpl
+def register_datasources(register: Callable[[type[DataSource]], None]) -> None:
+    register(DistributionList)

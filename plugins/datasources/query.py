@@ -1,0 +1,104 @@
+"""Data source "individual query": a query from the query editor, run again at every start."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from core import DataSource, hookimpl
+from core.query import (
+    CompiledQuery,
+    QueryDefinition,
+    QueryError,
+    compile_query,
+    compile_saved_query,
+)
+from plugins.datasources.common import EntityName, GroupBy, GroupedSource, check_targets, invalid
+
+
+class QueryParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    saved_query_id: int | None = Field(
+        default=None, description="A query saved in the query editor; read again at every start."
+    )
+    definition: QueryDefinition | None = Field(
+        default=None, description="A query written for this campaign alone."
+    )
+    entity: EntityName = Field(
+        default="contacts",
+        description=(
+            "What the saved query returns (checked at every start, since the engine must know "
+            "it before the query is read); an inline definition sets it to its root."
+        ),
+    )
+    group_by: GroupBy = None
+
+    @field_validator("definition", mode="before")
+    @classmethod
+    def _compiles(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return compile_query(value).definition
+        except QueryError as exc:
+            raise invalid(exc.location, exc.problem) from None
+
+    @model_validator(mode="after")
+    def _one_query(self) -> QueryParams:
+        if (self.saved_query_id is None) == (self.definition is None):
+            raise invalid(None, "give exactly one of saved_query_id and definition")
+        if self.definition is not None:
+            root = self.definition.root
+            if "entity" in self.model_fields_set and self.entity != root:
+                raise invalid("entity", f"the definition returns {root}, not {self.entity}")
+            self.entity = root
+        check_targets(self.entity, self.group_by)
+        return self
+
+
+class QueryDataSource(GroupedSource):
+    """Recipients of a query compiled at every start, so changes to the data (and to a saved
+    query) show up in the next run."""
+
+    def entity(self) -> str:
+        return self.params.entity
+
+    @abstractmethod
+    def compiled(self, session: Session) -> CompiledQuery:
+        """The query as it is now."""
+
+    def select(self, context: Any) -> Select[Any]:
+        query = self.compiled(context.session)
+        if query.root.name != self.entity():
+            raise ValueError(
+                f"the query now returns {query.root.name}, but the campaign expects "
+                f"{self.entity()}; save the campaign with entity {query.root.name!r}"
+            )
+        return query.select_targets(self.params.group_by)
+
+
+class QuerySource(QueryDataSource):
+    name = "query"
+    title = "Individual query"
+    description = (
+        "Records selected by a query from the query editor, saved or written for this "
+        "campaign; the query runs again at every start."
+    )
+    Params = QueryParams
+    params: QueryParams
+
+    def compiled(self, session: Session) -> CompiledQuery:
+        if self.params.definition is not None:
+            return compile_query(self.params.definition)
+        return compile_saved_query(session, self.params.saved_query_id)
+
+
+@hookimpl
+def register_datasources(register: Callable[[type[DataSource]], None]) -> None:
+    register(QuerySource)
