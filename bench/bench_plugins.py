@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from core import Action, DataSource, Outcome, Recipient, hookimpl
+from core import Action, Channel, DataSource, Outcome, Recipient, hookimpl
 from core.models import Contact
 
 
@@ -48,3 +48,10 @@ def register_datasources(register):
 @hookimpl
 def register_actions(register):
     register(NoOp)
+    register(NoOpEmail)
+
+
+class NoOpEmail(NoOp):
+    name = "bench_noop_email"
+    title = "Do nothing, as if sending e-mail (benchmark)"
+    channel = Channel.EMAIL

@@ -10,7 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, text
 
 from core.db import Database
 from core.models import Contact
@@ -73,10 +73,10 @@ def fill_contacts(database: Database, count: int, seed: int = 7) -> None:
                 }
             )
             if len(batch) == 20000:
-                session.execute(insert(Contact), batch)
+                session.execute(Contact.__table__.insert(), batch)
                 batch.clear()
         if batch:
-            session.execute(insert(Contact), batch)
+            session.execute(Contact.__table__.insert(), batch)
 
 
 def peak_memory_mb() -> float:

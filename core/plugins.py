@@ -30,7 +30,19 @@ from core.plugin_kinds import (
 
 ENTRY_POINT_GROUP = "campaign"
 
-DEFAULT_PLUGINS: tuple[str, ...] = ()
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "plugins.datasources.query",
+    "plugins.datasources.distribution_list",
+    "plugins.datasources.static",
+    "plugins.datasources.file_import",
+    "plugins.filters.channel",
+    "plugins.filters.consent",
+    "plugins.filters.dedupe",
+    "plugins.filters.exclusion",
+    "plugins.filters.condition",
+    "plugins.filters.limit",
+    "plugins.filters.control_group",
+)
 
 P = TypeVar("P", bound=Plugin)
 

@@ -1,0 +1,73 @@
+"""Keep a reproducible random sample, the top N after sorting, or a percentage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import Select
+
+from core import Recipient, RecipientFilter, hookimpl
+from core.query import SortKey
+from plugins.filters._common import Selection, check_mode, query_root
+
+
+class LimitParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["random", "top", "percentage"] = Field(
+        "random",
+        description="random: a sample of count; top: the first count after sort; "
+        "percentage: a random percentage (at most count if given)",
+    )
+    count: int | None = Field(None, ge=1, description="How many recipients to keep")
+    percentage: float | None = Field(None, gt=0, le=100, description="Share to keep, in %")
+    sort: SortKey | None = Field(None, description="Field path and direction for mode top")
+    seed: int = Field(0, description="Another seed draws another sample; the same one, the same")
+
+    @model_validator(mode="after")
+    def _fits_mode(self) -> LimitParams:
+        check_mode(
+            self,
+            required={
+                "random": ("count",),
+                "top": ("count", "sort"),
+                "percentage": ("percentage",),
+            },
+            only_for={"percentage": ("percentage",), "sort": ("top",)},
+        )
+        return self
+
+
+class Limit(RecipientFilter):
+    name = "limit"
+    title = "Limit"
+    description = (
+        "Keeps a random sample of N, the first N after sorting by a field, or a random "
+        "percentage. Samples depend only on the ids and the seed, so they are reproducible."
+    )
+    Params = LimitParams
+    params: LimitParams
+
+    @property
+    def selection(self) -> Selection:
+        return Selection(
+            "limit", self.params.seed, self.params.count, self.params.percentage, self.params.sort
+        )
+
+    def narrow(self, query: Select, context: Any) -> Select | None:
+        root = query_root(context.entity)
+        return None if root is None else query.where(self.selection.chosen(query, root))
+
+    def apply(self, recipients: Iterator[Recipient], context: Any) -> Iterator[Recipient]:
+        return (
+            recipient
+            for recipient, chosen in self.selection.partition(recipients, context)
+            if chosen
+        )
+
+
+@hookimpl
+def register_recipient_filters(register):
+    register(Limit)
