@@ -365,6 +365,11 @@ class Selection:
     def threshold(self) -> int | None:
         return None if self.percentage is None else round(PRIME * self.percentage / 100)
 
+    @property
+    def picks_from_population(self) -> bool:
+        """True when ``chosen`` is an ``IN`` over ``query`` itself (a count or a sort)."""
+        return not (self.sort is None and self.count is None)
+
     def chosen(self, query: Select, root: EntitySpec) -> ColumnElement[bool]:
         """SQL over the root table: the record is one of those picked from ``query``."""
         if self.sort is None and self.count is None:
@@ -445,3 +450,10 @@ def check_mode(
     for name, modes in only_for.items():
         if getattr(params, name) is not None and params.mode not in modes:
             raise ValueError(f"{name} only applies to mode {' or '.join(map(repr, modes))}")
+
+
+def restricted(query: Select, condition: ColumnElement[bool]) -> Select:
+    """``query``'s columns and tables with only ``condition``, for a condition that is an
+    ``IN`` over ``query`` itself: repeating its conditions would make the database
+    evaluate them twice."""
+    return select(*query.selected_columns).select_from(*query.get_final_froms()).where(condition)

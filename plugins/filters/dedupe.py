@@ -22,6 +22,7 @@ from plugins.filters._common import (
     entity_batches,
     has_complete_address,
     query_root,
+    restricted,
     single_value_field,
 )
 
@@ -125,7 +126,7 @@ class Dedupe(RecipientFilter):
             return None
         ranked = self._ranked(root, query.order_by(None).subquery())
         kept = select(ranked.c.id).where(or_(ranked.c.key.is_(None), ranked.c.position == 1))
-        return query.where(root.id_column.in_(kept))
+        return restricted(query, root.id_column.in_(kept))
 
     # -- streaming ------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from sqlalchemy import Select
 
 from core import Recipient, RecipientFilter, hookimpl
 from core.query import SortKey
-from plugins.filters._common import Selection, check_mode, query_root
+from plugins.filters._common import Selection, check_mode, query_root, restricted
 
 
 class LimitParams(BaseModel):
@@ -58,7 +58,12 @@ class Limit(RecipientFilter):
 
     def narrow(self, query: Select, context: Any) -> Select | None:
         root = query_root(context.entity)
-        return None if root is None else query.where(self.selection.chosen(query, root))
+        if root is None:
+            return None
+        chosen = self.selection.chosen(query, root)
+        if self.selection.picks_from_population:
+            return restricted(query, chosen)
+        return query.where(chosen)
 
     def apply(self, recipients: Iterator[Recipient], context: Any) -> Iterator[Recipient]:
         return (
