@@ -42,6 +42,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.filters.condition",
     "plugins.filters.limit",
     "plugins.filters.control_group",
+    "plugins.actions.sms",
+    "plugins.gateways.http_sms",
+    "plugins.gateways.outbox_sms",
 )
 
 P = TypeVar("P", bound=Plugin)

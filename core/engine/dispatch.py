@@ -13,6 +13,7 @@ import enum
 import logging
 import os
 import socket
+import time
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
@@ -34,6 +35,7 @@ from core.runtime import Runtime
 log = logging.getLogger(__name__)
 
 BATCH = 100
+STATE_CHECK_SECONDS = 0.5
 run_items = RunItem.__table__
 STALE_CLAIM = timedelta(minutes=2)
 STALLED_RUN = timedelta(minutes=2)
@@ -186,21 +188,32 @@ class Dispatcher:
         ).all()
 
     def run_claimed_one_by_one(self, item_ids: Sequence[int]) -> int:
+        """Claim each row in its own commit, act, then record the outcome in another.
+
+        Recipients are loaded a batch at a time and the run's state is checked at most
+        every ``STATE_CHECK_SECONDS``, so a row costs two short commits and the effect.
+        """
         processed = 0
-        for item_id in item_ids:
-            with self.runtime.database.session() as session:
-                if not self.still_running(session):
-                    break
-                items = self._claim(session, [item_id])
-            if not items:
-                continue
-            with self.runtime.database.session() as session:
-                context = self.context(session)
-                recipients = load_recipients(context, self.built, items)
-                outcome = self._outcome(context, items[0], recipients.get(item_id))
-                self._record_claimed(session, items[0], outcome)
-            self._announce([(items[0], outcome)])
-            processed += 1
+        last_check = 0.0
+        with self.runtime.database.sessions() as session:
+            for start in range(0, len(item_ids), BATCH):
+                with session.begin():
+                    items = self._pending(session, item_ids[start : start + BATCH])
+                    recipients = load_recipients(self.context(session), self.built, items)
+                for item in items:
+                    with session.begin():
+                        if time.monotonic() - last_check > STATE_CHECK_SECONDS:
+                            if not self.still_running(session):
+                                return processed
+                            last_check = time.monotonic()
+                        if not self._claim(session, [item.id]):
+                            continue
+                    with session.begin():
+                        context = self.context(session)
+                        outcome = self._outcome(context, item, recipients.get(item.id))
+                        self._record_claimed(session, item, outcome)
+                    self._announce([(item, outcome)])
+                    processed += 1
         return processed
 
     def _claim(self, session: Session, item_ids: Sequence[int]) -> list[Row]:

@@ -1,0 +1,162 @@
+"""SMS throughput: N messages through the engine with one real worker and the "http" gateway
+against a loopback provider started in this process, next to the gateway alone.
+
+    .venv/bin/python bench/sms.py --backend sqlite --count 20000
+    .venv/bin/python bench/sms.py --backend postgresql --count 20000
+
+Needs Redis on CAMPAIGN_BENCH_REDIS_SERVER (default redis://127.0.0.1:6379): it takes an
+empty database there under the test suite's lock key, so it shares no queue with a test
+session or another benchmark running at the same time. Worker time includes starting
+the worker process. The provider is the test suite's
+stand-in (tests/test_gateways_http_sms.py): it records every request, so the run is
+also checked for exactly one request per message.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCH), str(BENCH.parent / "tests")]
+
+import redis  # noqa: E402
+from common import Stopwatch, arguments, drop_database, fill_contacts, fresh_database  # noqa: E402
+from sqlalchemy import select, update  # noqa: E402
+from test_gateways_http_sms import FakeProvider  # noqa: E402
+
+from core.config import Settings  # noqa: E402
+from core.db import Database  # noqa: E402
+from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
+from core.engine.runs import start_run  # noqa: E402
+from core.engine.targeting import target_run  # noqa: E402
+from core.jobs import install_runtime  # noqa: E402
+from core.models import Contact, Run  # noqa: E402
+from core.plugins import DEFAULT_PLUGINS, load_plugins  # noqa: E402
+from core.queue import QUEUE_NAMES, get_queue  # noqa: E402
+from core.runtime import Runtime  # noqa: E402
+from plugins.gateways.http_sms import HttpGateway  # noqa: E402
+
+REDIS_SERVER = os.environ.get("CAMPAIGN_BENCH_REDIS_SERVER", "redis://127.0.0.1:6379")
+REDIS_LOCK_KEY = "campaign:test-session"  # as tests/conftest.py
+WORKER_TIME_LIMIT = 1800
+SMS_MODULES = ("plugins.actions.sms", "plugins.gateways.http_sms")
+EXTRA = (*(name for name in SMS_MODULES if name not in DEFAULT_PLUGINS), "bench_sms_plugins")
+TEMPLATE = "Hallo {{ first_name }}, Ihr Gutschein wartet in {{ city }}! Code {{ number }}"
+GATEWAY_ALONE = 2000
+
+
+def claim_redis() -> str:
+    """The URL of an empty Redis database, locked for this process until it exits."""
+    for index in range(13, 0, -1):
+        url = f"{REDIS_SERVER}/{index}"
+        connection = redis.Redis.from_url(url)
+        if connection.set(REDIS_LOCK_KEY, f"bench-sms-{os.getpid()}", nx=True, ex=3600):
+            if connection.dbsize() == 1:
+                return url
+            connection.delete(REDIS_LOCK_KEY)
+    raise RuntimeError("no empty Redis database is free")
+
+
+def release_redis(url: str) -> None:
+    redis.Redis.from_url(url).flushdb()  # our own database: jobs, results and the lock
+
+
+def give_mobiles(database: Database) -> None:
+    with database.session() as session:
+        ids = session.scalars(select(Contact.id)).all()
+        session.execute(
+            update(Contact),
+            [{"id": i, "mobile": f"0151 {10_000_000 + i:08d}"} for i in ids],
+        )
+
+
+def gateway_alone(provider: FakeProvider) -> float:
+    """The HTTP round trips alone, one process, one kept-alive connection."""
+    gateway = HttpGateway({"url": provider.url, "message_id_path": "messages.0.id"})
+    with Stopwatch() as watch:
+        for n in range(GATEWAY_ALONE):
+            gateway.send("+4915112345678", "Hallo Erika", f"alone-{n}")
+    gateway.close()
+    return GATEWAY_ALONE / watch.seconds
+
+
+def with_worker(runtime: Runtime, campaign_id: int, count: int) -> float:
+    run = start_run(runtime, campaign_id, allow_parallel=True)
+    for name in QUEUE_NAMES:  # targeting runs here, not in the worker
+        get_queue(runtime.redis, name).empty()
+    target_run(run.id)
+    env = {
+        **os.environ,
+        "CAMPAIGN_DATA_DIR": str(runtime.settings.data_dir),
+        "CAMPAIGN_DATABASE_URL": runtime.settings.database_url,
+        "CAMPAIGN_REDIS_URL": runtime.settings.redis_url,
+        "CAMPAIGN_PLUGINS": ",".join(EXTRA),
+        "CAMPAIGN_LOG_LEVEL": os.environ.get("CAMPAIGN_LOG_LEVEL", "WARNING"),
+        "PYTHONPATH": str(BENCH),
+    }
+    with Stopwatch() as watch:
+        subprocess.run(
+            [sys.executable, "-m", "core.cli", "worker", "--burst"],
+            env=env,
+            check=True,
+            timeout=WORKER_TIME_LIMIT,
+        )
+    with runtime.database.session() as session:
+        finished = session.get(Run, run.id)
+        assert finished.done == count, (finished.state, finished.done, finished.failed)
+    return count / watch.seconds
+
+
+def main() -> None:
+    args = arguments("SMS throughput", 20_000)
+    provider = FakeProvider()
+    redis_url = claim_redis()
+    with tempfile.TemporaryDirectory(prefix="cb-") as workdir:
+        url = fresh_database(args.backend, Path(workdir))
+        try:
+            database = Database(url)
+            fill_contacts(database, args.count)
+            give_mobiles(database)
+            settings = Settings(Path(workdir), url, redis_url, "bench", extra_plugins=EXTRA)
+            runtime = Runtime.start(settings, load_plugins(modules=(*SMS_MODULES, *EXTRA[-1:])))
+            install_runtime(runtime)
+            config = CampaignConfig(
+                datasource="bench_mobiles",
+                action="sms",
+                action_settings={
+                    "gateway": "http",
+                    "gateway_settings": {"url": provider.url, "message_id_path": "messages.0.id"},
+                    "template": TEMPLATE,
+                    "sender": "Campaign",
+                },
+            )
+            with runtime.database.session() as session:
+                campaign_id = create_campaign(
+                    session, runtime.plugins, config, runtime.clock.now()
+                ).id
+            alone = gateway_alone(provider)
+            before, connections = len(provider.requests), provider.connections
+            rate = with_worker(runtime, campaign_id, args.count)
+            sent = provider.requests[before:]
+            keys = {seen.headers["Idempotency-Key"] for seen in sent}
+            assert len(sent) == len(keys) == args.count, (len(sent), len(keys))
+            print(f"{args.backend}, {args.count} messages")
+            print(f"  gateway alone, one process: {alone:10,.0f} messages/s")
+            print(
+                f"  engine, 1 worker:           {rate:10,.0f} messages/s "
+                f"({provider.connections - connections} connections, "
+                f"{len(sent)} requests, one per message)"
+            )
+            runtime.close()
+        finally:
+            provider.close()
+            release_redis(redis_url)
+            drop_database(url)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Text-message rules every SMS action and gateway shares: numbers, encodings, segments, errors.
+
+Providers bill per segment, so the segment count is computed exactly as handsets split a
+message: GSM-7 (3GPP TS 23.038) when every character is in its alphabet, UCS-2 otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+"""Sent as an escape plus a character: two septets each."""
+
+SINGLE = {"GSM-7": 160, "UCS-2": 70}
+PER_PART = {"GSM-7": 153, "UCS-2": 67}
+"""A concatenated message loses room to the user data header in every part."""
+
+MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
+"""FIXED_LINE_OR_MOBILE: numbering plans such as the US one do not tell the two apart."""
+
+ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 .\-]{1,11}$")
+NUMERIC_SENDER = re.compile(r"^\+?[0-9]{1,15}$")
+
+
+class DeliveryError(Exception):
+    """The provider did not take the message: it was not sent."""
+
+
+class DeliveryUnclear(Exception):
+    """The provider may or may not have taken the message: report it, never resend silently."""
+
+
+@dataclass(frozen=True, slots=True)
+class SmsEncoding:
+    """How a text goes over the air.
+
+    ``characters`` is what the segment limits count: septets for GSM-7 (an extension
+    character is two), UTF-16 code units for UCS-2 (an emoji is two).
+    """
+
+    encoding: Literal["GSM-7", "UCS-2"]
+    characters: int
+    segments: int
+
+
+def _weights(text: str) -> tuple[Literal["GSM-7", "UCS-2"], list[int]]:
+    if all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text):
+        return "GSM-7", [2 if char in GSM7_EXTENSION else 1 for char in text]
+    return "UCS-2", [2 if ord(char) > 0xFFFF else 1 for char in text]
+
+
+def encode_info(text: str) -> SmsEncoding:
+    """Encoding, length and segment count of ``text`` (an empty text has no segment).
+
+    Parts are filled the way handsets fill them: an escape pair or a surrogate pair is
+    never split, so a part may carry one unit less than its limit.
+    """
+    encoding, weights = _weights(text)
+    total = sum(weights)
+    if total <= SINGLE[encoding]:
+        return SmsEncoding(encoding, total, 1 if total else 0)
+    limit, segments, used = PER_PART[encoding], 1, 0
+    for weight in weights:
+        if used + weight > limit:
+            segments, used = segments + 1, 0
+        used += weight
+    return SmsEncoding(encoding, total, segments)
+
+
+def normalise_mobile(raw: str | None, default_region: str = "DE") -> str:
+    """The mobile number ``raw`` in E.164, or a ValueError saying why it cannot get an SMS.
+
+    National formats are read in ``default_region``; "+49 (0)171-…", "0049 171…" and
+    "0171/…" all work. "Valid" means the number fits its country's numbering plan.
+    """
+    if raw is None or not str(raw).strip():
+        raise ValueError("no mobile number")
+    try:
+        number = phonenumbers.parse(str(raw), default_region)
+    except phonenumbers.NumberParseException:
+        raise ValueError(f"{raw!r} is not a valid number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"{raw!r} is not a valid number")
+    kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.FIXED_LINE:
+        raise ValueError(f"{raw!r} is a landline, not a mobile number")
+    if kind not in MOBILE_TYPES:
+        label = PhoneNumberType.to_string(kind).lower().replace("_", " ")
+        raise ValueError(f"{raw!r} is not a mobile number ({label})")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_sender(sender: str) -> str:
+    """Return ``sender`` if networks accept it as originator, else a ValueError.
+
+    Alphanumeric senders have at most 11 characters and at least one letter; numeric
+    senders are phone numbers of at most 15 digits.
+    """
+    if ALPHANUMERIC_SENDER.match(sender) or NUMERIC_SENDER.match(sender):
+        return sender
+    raise ValueError(
+        "a sender is up to 11 letters, digits, spaces, '.' or '-' with at least one letter, "
+        "or a number of up to 15 digits"
+    )

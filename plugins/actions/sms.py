@@ -1,0 +1,215 @@
+"""Action "sms": one text message per recipient, through a registered SMS gateway.
+
+The text is a sandboxed template filled from the recipient's record; the number is
+normalised to E.164 and must be a mobile number. The ledger reference of the row goes to
+the gateway as idempotency key, and the segment count is recorded as the row's units,
+which is what providers bill.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import Action, Channel, Outcome, Recipient, SettingsError, SmsGateway, hookimpl
+from core.models import ItemStatus, RunItem
+from core.sms import (
+    PER_PART,
+    DeliveryError,
+    DeliveryUnclear,
+    SmsEncoding,
+    check_sender,
+    encode_info,
+    normalise_mobile,
+)
+from core.templating import TextTemplate, nest
+
+MOBILE_FIELDS = ("mobile", "contact.mobile")
+"""Where the number is: on a contact, or on the contact of a contract."""
+MAX_SEGMENTS = 10
+MAX_TEXT = MAX_SEGMENTS * PER_PART["GSM-7"]
+"""No text longer than this fits in MAX_SEGMENTS segments, whatever its encoding."""
+MAX_TEMPLATE = 2000
+RECEIPT_STATUSES = ("delivered", "failed")
+RECEIPT_MARK = "; receipt: "
+LEDGER_REFERENCE = re.compile(r"^run(\d+)-(.+)$")
+
+
+@functools.lru_cache(maxsize=64)
+def compiled(template: str) -> TextTemplate:
+    """Compile each distinct template once per process (validation and every chunk reuse it)."""
+    return TextTemplate(template, max_source=MAX_TEMPLATE, max_output=MAX_TEXT)
+
+
+def ledger_reference(run_id: int | None, key: str) -> str:
+    """The idempotency key of one ledger row: the same for every attempt and every retry."""
+    return f"run{run_id}-{key}"
+
+
+class SmsParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gateway: str = Field(min_length=1, description="Name of a registered SMS gateway.")
+    gateway_settings: dict[str, Any] = Field(
+        default_factory=dict, description="Settings of the gateway, checked when sending."
+    )
+    template: str = Field(
+        min_length=1,
+        max_length=MAX_TEMPLATE,
+        description="Text with placeholders such as {{ first_name }}.",
+    )
+    sender: str = Field("", description="Sender name (up to 11 characters) or number.")
+    region: str = Field("DE", description="Country whose national number format is assumed.")
+    max_segments: int = Field(3, ge=1, le=MAX_SEGMENTS)
+
+    @field_validator("template")
+    @classmethod
+    def _compiles(cls, template: str) -> str:
+        compiled(template)
+        return template
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, sender: str) -> str:
+        return check_sender(sender) if sender else sender
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, region: str) -> str:
+        if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {region!r}; use a country code such as DE")
+        return region.upper()
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    number: str
+    text: str
+    encoding: SmsEncoding
+
+
+def mobile_of(data: Mapping[str, Any]) -> Any:
+    for field in MOBILE_FIELDS:
+        if field in data:
+            return data[field]
+    raise ValueError(f"the record has no mobile number field ({' or '.join(MOBILE_FIELDS)})")
+
+
+class Sms(Action):
+    name = "sms"
+    title = "SMS"
+    description = (
+        "Sends a text message to each recipient's mobile number through an SMS gateway; "
+        "costs are counted in segments."
+    )
+    Params = SmsParams
+    params: SmsParams
+    channel = Channel.MOBILE
+    cost_unit = "segments"
+    external_effects = True
+    chunk_size = 200
+
+    def __init__(self, params: Any = None):
+        super().__init__(params)
+        self.template = compiled(self.params.template)
+        self._gateway: SmsGateway | None = None
+
+    def gateway(self, context: Any) -> SmsGateway:
+        """The configured gateway, built on first use: its settings are checked when sending
+        because the process that saves a campaign need not have the gateway plugin."""
+        if self._gateway is None:
+            cls = context.runtime.plugins.sms_gateways.get(self.params.gateway)
+            settings = dict(self.params.gateway_settings)
+            if self.params.sender:
+                if "sender" not in cls.Params.model_fields:
+                    problem = f"the gateway {cls.name!r} takes no sender"
+                    raise SettingsError(self.kind, self.name, [("sender", problem)])
+                settings["sender"] = self.params.sender
+            self._gateway = cls(settings)
+        return self._gateway
+
+    def compose(self, recipient: Recipient) -> Message:
+        """The message for ``recipient``, or a ValueError saying why none can be sent."""
+        number = normalise_mobile(mobile_of(recipient.data), self.params.region)
+        text = self.template.render(nest(recipient.data))
+        if not text.strip():
+            raise ValueError("the text is empty")
+        encoding = encode_info(text)
+        if encoding.segments > self.params.max_segments:
+            raise ValueError(
+                f"the text needs {encoding.segments} segments ({encoding.encoding}, "
+                f"{encoding.characters} characters), more than the {self.params.max_segments} "
+                "allowed"
+            )
+        return Message(number, text, encoding)
+
+    def process(self, recipient: Recipient, context: Any) -> Outcome:
+        try:
+            message = self.compose(recipient)
+        except ValueError as exc:
+            return Outcome.failed(str(exc))
+        reference = ledger_reference(context.run_id, recipient.key)
+        try:
+            message_id = self.gateway(context).send(message.number, message.text, reference)
+        except DeliveryUnclear as exc:
+            return Outcome(ItemStatus.UNCLEAR.value, str(exc), 0)
+        except DeliveryError as exc:
+            return Outcome.failed(str(exc))
+        encoding = message.encoding
+        return Outcome.done(
+            f"{encoding.encoding}, {encoding.segments} segment(s), "
+            f"message id {message_id or 'unknown'}",
+            units=encoding.segments,
+            reference=message_id or None,
+        )
+
+    def preview(self, recipient: Recipient, context: Any) -> str:
+        try:
+            message = self.compose(recipient)
+        except ValueError as exc:
+            return f"no SMS: {exc}"
+        encoding = message.encoding
+        return (
+            f"SMS to {message.number} via {self.params.gateway} ({encoding.encoding}, "
+            f"{encoding.segments} segment(s)): {message.text}"
+        )
+
+
+def record_receipt(session: Session, reference: str, status: str) -> bool:
+    """Note a provider's delivery receipt on the ledger row of its message; False if none.
+
+    ``reference`` is the provider's message id (the row's reference) or the ledger
+    reference sent as idempotency key. The row stays done, since the message was sent and
+    is billed; the receipt goes into its detail and replaces an earlier one.
+    """
+    if status not in RECEIPT_STATUSES:
+        raise ValueError(f"a receipt status is one of {', '.join(RECEIPT_STATUSES)}")
+    item = session.scalars(
+        select(RunItem).where(RunItem.action == Sms.name, RunItem.reference == reference).limit(1)
+    ).first()
+    match = LEDGER_REFERENCE.match(reference)
+    if item is None and match:
+        item = session.scalars(
+            select(RunItem).where(
+                RunItem.run_id == int(match[1]),
+                RunItem.key == match[2],
+                RunItem.action == Sms.name,
+            )
+        ).first()
+    if item is None:
+        return False
+    item.detail = (item.detail or "").split(RECEIPT_MARK)[0] + RECEIPT_MARK + status
+    return True
+
+
+@hookimpl
+def register_actions(register: Callable[[type[Action]], None]) -> None:
+    register(Sms)

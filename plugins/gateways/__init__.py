@@ -1,0 +1,1 @@
+"""Built-in SMS gateways: "http" for providers with a JSON API, "outbox" for development."""

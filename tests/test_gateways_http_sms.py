@@ -1,0 +1,399 @@
+"""The "http" SMS gateway against a real provider stand-in on 127.0.0.1.
+
+Timings are checked with generous margins only: they prove that a wait happened, not how
+precisely.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import itertools
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from core import SettingsError
+from core.sms import DeliveryError, DeliveryUnclear
+from plugins.gateways.http_sms import HttpGateway, retry_after
+
+REFERENCE = "run7-contacts:1"
+
+
+@dataclass(frozen=True)
+class Seen:
+    at: float
+    connection: int
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """A client that gave up on a slow answer is expected here, not an error."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    disable_nagle_algorithm = True  # headers and body go out in two writes
+
+    def setup(self):
+        super().setup()
+        self.connection_number = self.server.provider.connected()
+
+    def do_POST(self):
+        self.server.provider.handle(self)
+
+    do_PUT = do_POST
+
+    def log_message(self, format, *args):
+        pass
+
+
+class FakeProvider:
+    """A loopback SMS provider: records every request and answers as scripted.
+
+    Scripted answers are used in order, then every request is accepted. Answers:
+    ``("status", code[, headers])``, ``("slow", seconds)`` (accepts, then answers late),
+    ``("drop",)`` (closes the connection without an answer) and ``("ok_then_close",)``
+    (accepts, then closes the kept-alive connection without saying so). Accepting
+    deduplicates by the Idempotency-Key header, as a good provider does.
+    """
+
+    def __init__(self):
+        self.requests: list[Seen] = []
+        self.accepted: dict[str, str] = {}
+        self.connections = 0
+        self.script: list[tuple] = []
+        self.lock = threading.Lock()
+        self.server = _Server(("127.0.0.1", 0), _Handler)
+        self.server.provider = self
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1/sms"
+
+    def answer(self, *answers: tuple) -> None:
+        with self.lock:
+            self.script.extend(answers)
+
+    def connected(self) -> int:
+        with self.lock:
+            self.connections += 1
+            return self.connections
+
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        raw = handler.rfile.read(int(handler.headers.get("Content-Length", 0)))
+        with self.lock:
+            self.requests.append(
+                Seen(
+                    time.monotonic(),
+                    handler.connection_number,
+                    handler.command,
+                    handler.path,
+                    dict(handler.headers),
+                    json.loads(raw) if raw else None,
+                )
+            )
+            answer = self.script.pop(0) if self.script else ("ok",)
+        kind = answer[0]
+        if kind == "drop":
+            handler.close_connection = True
+            return
+        if kind == "status":
+            self.reply(handler, answer[1], {"error": "scripted"}, answer[2] if answer[2:] else {})
+            return
+        message_id = self.accept(handler.headers.get("Idempotency-Key") or f"none-{len(raw)}")
+        if kind == "slow":
+            time.sleep(answer[1])
+        self.reply(handler, 200, {"messages": [{"id": message_id}]}, {})
+        if kind == "ok_then_close":
+            handler.close_connection = True
+
+    def accept(self, key: str) -> str:
+        with self.lock:
+            return self.accepted.setdefault(key, f"msg-{len(self.accepted) + 1}")
+
+    @staticmethod
+    def reply(handler, status: int, document: Any, headers: dict[str, str]) -> None:
+        body = json.dumps(document).encode()
+        try:
+            handler.send_response(status)
+            for name, value in {"Content-Type": "application/json", **headers}.items():
+                handler.send_header(name, value)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+        except OSError:
+            handler.close_connection = True
+
+    def keys(self) -> list[str]:
+        return [seen.headers.get("Idempotency-Key") for seen in self.requests]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def provider():
+    provider = FakeProvider()
+    yield provider
+    provider.close()
+
+
+@pytest.fixture
+def make_gateway(provider):
+    gateways = []
+
+    def make(**settings) -> HttpGateway:
+        gateway = HttpGateway(
+            {
+                "url": provider.url,
+                "message_id_path": "messages.0.id",
+                "backoff": 0.05,
+                "timeout": 2,
+                **settings,
+            }
+        )
+        gateways.append(gateway)
+        return gateway
+
+    yield make
+    for gateway in gateways:
+        gateway.close()
+
+
+def test_a_message_is_posted_as_the_rendered_body_with_the_idempotency_key(provider, make_gateway):
+    gateway = make_gateway(
+        sender="Campaign",
+        headers={"X-Account": "42"},
+        body={
+            "recipient": {"msisdn": "{number}", "all": ["{number}", 7]},
+            "message": "Text: {text}",
+            "ref": "{reference}",
+            "from": "{sender}",
+            "flash": False,
+        },
+    )
+    text = 'Hallo {number} {{ x }} "€" 😀'
+    assert gateway.send("+491712345678", text, REFERENCE) == "msg-1"
+    (seen,) = provider.requests
+    assert (seen.method, seen.path) == ("POST", "/v1/sms")
+    assert seen.body == {
+        "recipient": {"msisdn": "+491712345678", "all": ["+491712345678", 7]},
+        "message": f"Text: {text}",  # braces in the text are not placeholders
+        "ref": REFERENCE,
+        "from": "Campaign",
+        "flash": False,
+    }
+    assert seen.headers["Idempotency-Key"] == REFERENCE
+    assert seen.headers["Content-Type"] == "application/json"
+    assert seen.headers["X-Account"] == "42"
+    assert "Authorization" not in seen.headers
+
+
+def test_the_default_body_and_no_message_id_path(provider, make_gateway):
+    gateway = make_gateway(message_id_path="", method="PUT", idempotency_header="X-Ref")
+    assert gateway.send("+491712345678", "Hi", REFERENCE) == ""
+    (seen,) = provider.requests
+    assert seen.method == "PUT"
+    assert seen.headers["X-Ref"] == REFERENCE
+    assert seen.body == {"to": "+491712345678", "from": "", "text": "Hi", "reference": REFERENCE}
+
+
+def test_a_missing_message_id_is_reported_as_unknown(provider, make_gateway):
+    assert make_gateway(message_id_path="data.id").send("+491712345678", "Hi", REFERENCE) == ""
+
+
+def test_basic_auth(provider, make_gateway):
+    make_gateway(auth="basic", username="shop", secret="s3cret").send("+4917", "x", REFERENCE)
+    expected = base64.b64encode(b"shop:s3cret").decode()
+    assert provider.requests[0].headers["Authorization"] == f"Basic {expected}"
+
+
+def test_bearer_auth_with_the_secret_in_the_environment(provider, make_gateway, monkeypatch):
+    monkeypatch.setenv("SMS_TOKEN", "tok-123")
+    make_gateway(auth="bearer", secret_env="SMS_TOKEN").send("+4917", "x", REFERENCE)
+    assert provider.requests[0].headers["Authorization"] == "Bearer tok-123"
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ({"url": "ftp://example.org"}, "url: Value error, needs an http:// or https:// URL"),
+        ({"body": {"to": "{msisdn}"}}, "unknown placeholder(s) msisdn"),
+        ({"auth": "basic", "secret": "x"}, "basic auth needs a username"),
+        ({"auth": "bearer"}, "bearer auth needs a secret or secret_env"),
+        ({"secret_env": "SURELY_NOT_SET_ANYWHERE"}, "SURELY_NOT_SET_ANYWHERE is not set"),
+        ({"sender": "Much too long a sender"}, "sender: Value error, a sender is up to 11"),
+        ({"rate_limit": 0}, "rate_limit: Input should be greater than 0"),
+        ({"surprise": 1}, "surprise: Extra inputs are not permitted"),
+    ],
+)
+def test_settings_are_checked_with_a_clear_message(settings, problem):
+    with pytest.raises(SettingsError) as caught:
+        HttpGateway({"url": "http://127.0.0.1:9/sms", **settings})
+    assert problem in str(caught.value)
+
+
+def test_server_errors_are_retried_with_backoff_and_the_same_key(provider, make_gateway):
+    provider.answer(("status", 500), ("status", 503))
+    assert make_gateway(backoff=0.1).send("+491712345678", "Hi", REFERENCE) == "msg-1"
+    assert provider.keys() == [REFERENCE] * 3
+    first, second, third = (seen.at for seen in provider.requests)
+    assert second - first >= 0.08  # 0.1 s
+    assert third - second >= 0.16  # doubled: 0.2 s
+
+
+def test_too_many_requests_waits_as_long_as_the_provider_asks(provider, make_gateway):
+    provider.answer(("status", 429, {"Retry-After": "1"}))
+    assert make_gateway(backoff=0.01).send("+491712345678", "Hi", REFERENCE) == "msg-1"
+    first, second = (seen.at for seen in provider.requests)
+    assert second - first >= 0.9
+    assert provider.keys() == [REFERENCE] * 2
+
+
+def test_a_retry_after_beyond_max_wait_gives_up_at_once(provider, make_gateway):
+    provider.answer(("status", 429, {"Retry-After": "120"}))
+    started = time.monotonic()
+    with pytest.raises(DeliveryError, match="asks to wait 120 s, more than max_wait"):
+        make_gateway(max_wait=5).send("+491712345678", "Hi", REFERENCE)
+    assert time.monotonic() - started < 5
+    assert len(provider.requests) == 1
+
+
+def test_retry_after_as_an_http_date():
+    when = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 25 <= retry_after(when) <= 31
+    assert retry_after("7") == 7
+    assert retry_after("soon") is None
+    assert retry_after(None) is None
+
+
+def test_retries_end_after_max_retries(provider, make_gateway):
+    provider.answer(*[("status", 502)] * 5)
+    with pytest.raises(DeliveryError, match=r"answered 502: .*\(attempt 3\)"):
+        make_gateway(max_retries=2).send("+491712345678", "Hi", REFERENCE)
+    assert len(provider.requests) == 3
+
+
+def test_a_refusal_is_not_retried(provider, make_gateway):
+    provider.answer(("status", 400))
+    with pytest.raises(DeliveryError, match=r"answered 400: \{\"error\": \"scripted\"\}"):
+        make_gateway().send("+491712345678", "Hi", REFERENCE)
+    assert len(provider.requests) == 1
+
+
+@pytest.mark.parametrize("answer", [("slow", 1.0), ("drop",)])
+def test_an_unanswered_request_is_retried_when_the_provider_deduplicates(
+    provider, make_gateway, answer
+):
+    provider.answer(answer)
+    gateway = make_gateway(timeout=0.3)
+    assert gateway.send("+491712345678", "Hi", REFERENCE) == "msg-1"
+    assert provider.keys() == [REFERENCE] * 2
+    assert len(provider.accepted) <= 1  # the provider delivered it once
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (("slow", 1.0), "no answer within 0.3 s"),
+        (("drop",), "the provider closed the connection without an answer"),
+    ],
+)
+def test_an_unanswered_request_is_unclear_without_retry_unclear(
+    provider, make_gateway, answer, problem
+):
+    provider.answer(answer)
+    with pytest.raises(DeliveryUnclear, match=f"{problem} .*may have reached the provider"):
+        make_gateway(timeout=0.3, retry_unclear=False).send("+491712345678", "Hi", REFERENCE)
+    assert len(provider.requests) == 1
+
+
+def test_an_earlier_unclear_attempt_makes_a_later_refusal_unclear(provider, make_gateway):
+    provider.answer(("drop",), ("status", 409))
+    with pytest.raises(DeliveryUnclear, match="answered 409"):
+        make_gateway().send("+491712345678", "Hi", REFERENCE)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_refused_connection_is_retried_even_without_retry_unclear():
+    gateway = HttpGateway(
+        {"url": f"http://127.0.0.1:{free_port()}/sms", "backoff": 0.01, "retry_unclear": False}
+    )
+    with pytest.raises(DeliveryError, match=r"ConnectionRefusedError.*\(attempt 4\)") as caught:
+        gateway.send("+491712345678", "Hi", REFERENCE)
+    assert not isinstance(caught.value, DeliveryUnclear)
+
+
+def test_one_connection_carries_many_messages(provider, make_gateway):
+    gateway = make_gateway()
+    ids = [gateway.send("+491712345678", "Hi", f"run1-contacts:{n}") for n in range(5)]
+    assert ids == [f"msg-{n}" for n in range(1, 6)]
+    assert provider.connections == 1
+    assert {seen.connection for seen in provider.requests} == {1}
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_without_doubt(
+    provider, make_gateway
+):
+    provider.answer(("ok_then_close",))
+    gateway = make_gateway(retry_unclear=False)
+    gateway.send("+491712345678", "Hi", "run1-contacts:1")
+    time.sleep(0.1)  # the server's close reaches the client
+    assert gateway.send("+491712345678", "Hi", "run1-contacts:2") == "msg-2"
+    assert provider.connections == 2
+    assert len(provider.requests) == 2
+
+
+def test_the_rate_limit_spaces_messages(provider, make_gateway):
+    gateway = make_gateway(rate_limit=20)
+    started = time.monotonic()
+    for n in range(10):
+        gateway.send("+491712345678", "Hi", f"run1-contacts:{n}")
+    assert time.monotonic() - started >= 0.4  # nine gaps of 0.05 s
+    arrivals = [seen.at for seen in provider.requests]
+    assert min(b - a for a, b in itertools.pairwise(arrivals)) >= 0.025
+
+
+def test_the_rate_limit_is_shared_by_the_gateways_of_one_process(provider, make_gateway):
+    gateways = [make_gateway(rate_limit=20) for _ in range(2)]
+
+    def send_five(gateway, worker):
+        for n in range(5):
+            gateway.send("+491712345678", "Hi", f"run1-contacts:{worker}-{n}")
+
+    threads = [
+        threading.Thread(target=send_five, args=(gateway, index))
+        for index, gateway in enumerate(gateways)
+    ]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(provider.requests) == 10
+    assert time.monotonic() - started >= 0.4
+    assert provider.connections == 2

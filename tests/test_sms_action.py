@@ -1,0 +1,385 @@
+"""The "sms" action: settings, composing a message, and whole campaigns through the engine with
+a real worker and the "http" gateway against a loopback provider (or the outbox)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from pydantic import BaseModel
+from sqlalchemy import select, update
+from test_gateways_http_sms import FakeProvider
+
+import plugins.actions.sms as sms_action
+import plugins.gateways.http_sms as http_sms
+import plugins.gateways.outbox_sms as outbox_sms
+from core import DataSource, Recipient, SettingsError, SmsGateway, hookimpl
+from core.engine.dispatch import process_chunk
+from core.engine.runs import start_run
+from core.models import Contact, ItemStatus, Run, RunState
+from core.plugins import PluginHost, UnknownPluginError
+from core.sms import DeliveryError, DeliveryUnclear
+from plugins.actions.sms import Sms, record_receipt
+
+TEMPLATE = "Hallo {{ first_name }}, Ihr Gutschein wartet in {{ city }}!"
+
+
+class Recorder(SmsGateway):
+    """A gateway that keeps what it was given and raises what it is told to."""
+
+    name = "recorder"
+    title = "Recorder"
+
+    class Params(BaseModel):
+        sender: str = ""
+        fail_with: str = ""
+
+    sent: list[tuple[str, str, str, str]] = []
+
+    def send(self, number, text, reference):
+        if self.params.fail_with == "refused":
+            raise DeliveryError("the provider answered 400: bad number")
+        if self.params.fail_with == "unclear":
+            raise DeliveryUnclear("no answer within 1 s")
+        self.sent.append((number, text, reference, self.params.sender))
+        return f"id-{len(self.sent)}"
+
+
+class Silent(Recorder):
+    """A gateway whose provider has no sender setting."""
+
+    name = "silent"
+    title = "Silent"
+    Params = BaseModel
+
+
+class SmsTestPlugins:
+    """The recorder gateways and a contact source whose records carry every field."""
+
+    class Contacts(DataSource):
+        name = "sms_test_contacts"
+        title = "Every contact with all fields"
+
+        def entity(self):
+            return "contacts"
+
+        def select(self, context):
+            return select(Contact.id.label("id"), Contact.city.label("group_key"))
+
+    @staticmethod
+    @hookimpl
+    def register_datasources(register):
+        register(SmsTestPlugins.Contacts)
+
+    @staticmethod
+    @hookimpl
+    def register_sms_gateways(register):
+        register(Recorder)
+        register(Silent)
+
+
+@pytest.fixture
+def context():
+    Recorder.sent.clear()
+    host = PluginHost()
+    for name, plugin in [("sms_gateways", http_sms), ("test", SmsTestPlugins)]:
+        host.add(plugin, name, "test")
+    assert host.errors == []
+    return SimpleNamespace(runtime=SimpleNamespace(plugins=host), run_id=7)
+
+
+def contact(number="0171 2345678", **data):
+    return Recipient(
+        "contacts:3",
+        "contacts",
+        3,
+        {"mobile": number, "first_name": "Erika", "city": "Köln", **data},
+    )
+
+
+def action(**settings):
+    return Sms({"gateway": "recorder", "template": TEMPLATE, **settings})
+
+
+def test_a_message_goes_to_the_normalised_number_with_the_ledger_reference(context):
+    outcome = action(sender="Campaign").process(contact("+49 (0)171-2345678"), context)
+    assert Recorder.sent == [
+        (
+            "+491712345678",
+            "Hallo Erika, Ihr Gutschein wartet in Köln!",
+            "run7-contacts:3",
+            "Campaign",
+        )
+    ]
+    assert (outcome.status, outcome.units, outcome.reference) == ("done", 1, "id-1")
+    assert outcome.detail == "GSM-7, 1 segment(s), message id id-1"
+
+
+def test_the_segment_count_is_the_cost(context):
+    outcome = action().process(contact(first_name="Łucja Małgorzata Wiśniewska-Kowalczyk"), context)
+    assert (outcome.status, outcome.units) == ("done", 2)
+    assert outcome.detail.startswith("UCS-2, 2 segment(s)")
+
+
+def test_a_contract_reaches_its_contact(context):
+    contract = Recipient(
+        "contracts:5",
+        "contracts",
+        5,
+        {"number": "V-5", "contact.mobile": "0151 12345678", "contact.first_name": "Max"},
+    )
+    sms = action(template="{{ contact.first_name }}, Vertrag {{ number }} endet bald.")
+    assert sms.process(contract, context).status == "done"
+    assert Recorder.sent[0][:2] == ("+4915112345678", "Max, Vertrag V-5 endet bald.")
+
+
+@pytest.mark.parametrize(
+    ("recipient", "settings", "reason"),
+    [
+        (contact("0221 123456"), {}, "'0221 123456' is a landline, not a mobile number"),
+        (contact("12345"), {}, "'12345' is not a valid number"),
+        (contact(None), {}, "no mobile number"),
+        (contact("0171 2345678", city="Paris"), {"region": "FR"}, "is not a valid number"),
+        (
+            Recipient("contacts:3", "contacts", 3, {"email": "a@b.de"}),
+            {},
+            "the record has no mobile number field (mobile or contact.mobile)",
+        ),
+        (contact(), {"template": "Hallo {{ frist_name }}"}, "unknown placeholder: 'frist_name'"),
+        (contact(last_name=None), {"template": "{{ last_name }} "}, "the text is empty"),
+        (
+            contact(),
+            {"template": "{{ 'Langer Text. ' * 13 }}", "max_segments": 1},
+            "the text needs 2 segments (GSM-7, 169 characters), more than the 1 allowed",
+        ),
+    ],
+)
+def test_a_recipient_that_cannot_get_the_message_fails_with_the_reason(
+    context, recipient, settings, reason
+):
+    outcome = action(**settings).process(recipient, context)
+    assert (outcome.status, outcome.units) == ("failed", 0)
+    assert reason in outcome.detail
+    assert Recorder.sent == []
+
+
+def test_delivery_errors_fail_and_doubt_is_reported_as_unclear(context):
+    refused = action(gateway_settings={"fail_with": "refused"}).process(contact(), context)
+    assert (refused.status, refused.detail) == ("failed", "the provider answered 400: bad number")
+    unclear = action(gateway_settings={"fail_with": "unclear"}).process(contact(), context)
+    assert (unclear.status, unclear.units) == (ItemStatus.UNCLEAR, 0)
+    assert unclear.detail == "no answer within 1 s"
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "message"),
+    [
+        ({"gateway": "nope"}, UnknownPluginError, "unknown sms_gateway 'nope' (available: http,"),
+        (
+            {"gateway": "http", "gateway_settings": {"method": "GET"}},
+            SettingsError,
+            "invalid settings for sms_gateway 'http': url: Field required; method: Input "
+            "should be 'POST' or 'PUT'",
+        ),
+        (
+            {"gateway": "silent", "sender": "Campaign"},
+            SettingsError,
+            "invalid settings for action 'sms': sender: the gateway 'silent' takes no sender",
+        ),
+    ],
+)
+def test_gateway_settings_are_checked_when_sending(context, settings, error, message):
+    with pytest.raises(error) as caught:
+        action(**settings).process(contact(), context)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ({"template": "Hallo {{ first_name }"}, "template: Value error, line 1: unexpected '}'"),
+        ({"template": "x" * 2001}, "template: String should have at most 2000 characters"),
+        ({"sender": "Far too long sender"}, "sender: Value error, a sender is up to 11"),
+        ({"region": "XX"}, "region: Value error, unknown region 'XX'"),
+        ({"max_segments": 11}, "max_segments: Input should be less than or equal to 10"),
+        ({"gateway": ""}, "gateway: String should have at least 1 character"),
+    ],
+)
+def test_settings_are_checked_when_the_campaign_is_saved(settings, problem):
+    with pytest.raises(SettingsError) as caught:
+        action(**settings)
+    assert problem in str(caught.value)
+
+
+def test_preview_renders_without_sending(context):
+    sms = action()
+    assert sms.preview(contact(), context) == (
+        "SMS to +491712345678 via recorder (GSM-7, 1 segment(s)): "
+        "Hallo Erika, Ihr Gutschein wartet in Köln!"
+    )
+    assert sms.preview(contact("0221 123456"), context) == (
+        "no SMS: '0221 123456' is a landline, not a mobile number"
+    )
+    assert Recorder.sent == []
+
+
+# --- whole campaigns through the engine, with a real worker -----------------------------
+
+MOBILES = {
+    1: ("0171 2345678", "Erika"),
+    2: ("+49 (0)151-12345678", "Łucja Małgorzata Wiśniewska-Kowalczyk"),  # UCS-2, 2 segments
+    3: ("0049 176 12345678", None),
+    4: ("0221 123456", "Hans"),  # a landline
+    5: ("12345", "Eva"),
+    6: (None, "Paul"),
+    7: ("+44 7400 123456", "Amy"),
+}
+VALID = {1: "+491712345678", 2: "+4915112345678", 3: "+4917612345678", 7: "+447400123456"}
+
+
+@pytest.fixture
+def sms_engine(engine):
+    for name, plugin in [
+        ("plugins.actions.sms", sms_action),
+        ("plugins.gateways.http_sms", http_sms),
+        ("plugins.gateways.outbox_sms", outbox_sms),
+        ("sms_test_plugins", SmsTestPlugins),
+    ]:
+        engine.runtime.plugins.add(plugin, name, "test")
+    assert engine.runtime.plugins.errors == []
+    ids = engine.add_contacts(len(MOBILES))
+    with engine.runtime.database.session() as session:
+        for contact_id, (mobile, first_name) in zip(ids, MOBILES.values(), strict=True):
+            session.execute(
+                update(Contact)
+                .where(Contact.id == contact_id)
+                .values(mobile=mobile, first_name=first_name)
+            )
+    return engine
+
+
+@pytest.fixture
+def provider():
+    provider = FakeProvider()
+    yield provider
+    provider.close()
+
+
+def sms_campaign(engine, gateway, gateway_settings):
+    return engine.campaign(
+        action="sms",
+        datasource="sms_test_contacts",
+        action_settings={
+            "gateway": gateway,
+            "gateway_settings": gateway_settings,
+            "template": TEMPLATE,
+            "sender": "Campaign",
+        },
+    )
+
+
+def test_an_sms_campaign_sends_once_to_every_mobile(sms_engine, provider):
+    engine = sms_engine
+    campaign = sms_campaign(
+        engine, "http", {"url": provider.url, "message_id_path": "messages.0.id"}
+    )
+    run = start_run(engine.runtime, campaign)
+    engine.work()
+
+    finished = engine.run(run.id)
+    assert (finished.state, finished.done, finished.failed) == (
+        RunState.COMPLETED_WITH_ERRORS,
+        4,
+        3,
+    )
+    assert sorted(provider.keys()) == sorted(f"run{run.id}-contacts:{n}" for n in VALID)
+    assert {seen.body["to"]: seen.body["text"] for seen in provider.requests} == {
+        number: TEMPLATE.replace("{{ first_name }}", MOBILES[n][1] or "").replace(
+            "{{ city }}", ["Köln", "Berlin", "München"][n % 3]
+        )
+        for n, number in VALID.items()
+    }
+    assert {seen.body["from"] for seen in provider.requests} == {"Campaign"}
+
+    items = {item.key: item for item in engine.items(run.id)}
+    done = {key: (item.units, item.reference) for key, item in items.items() if item.units}
+    assert done == {
+        f"contacts:{n}": (2 if n == 2 else 1, provider.accepted[f"run{run.id}-contacts:{n}"])
+        for n in VALID
+    }
+    assert items["contacts:1"].detail == (
+        f"GSM-7, 1 segment(s), message id {items['contacts:1'].reference}"
+    )
+    assert items["contacts:2"].detail.startswith("UCS-2, 2 segment(s)")
+    assert [items[f"contacts:{n}"].detail for n in (4, 5, 6)] == [
+        "'0221 123456' is a landline, not a mobile number",
+        "'12345' is not a valid number",
+        "no mobile number",
+    ]
+
+    assert process_chunk(run.id, 0).endswith("skipped, run is completed_with_errors")
+    with engine.runtime.database.session() as session:  # even a run put back to work
+        session.execute(update(Run).where(Run.id == run.id).values(state=RunState.RUNNING))
+    assert process_chunk(run.id, 0).endswith("0 processed")
+    assert len(provider.requests) == len(VALID)
+
+
+def test_delivery_receipts_are_noted_on_the_ledger(sms_engine, provider):
+    engine = sms_engine
+    run = start_run(engine.runtime, sms_campaign(engine, "http", {"url": provider.url}))
+    engine.work()
+    first = next(item for item in engine.items(run.id) if item.key == "contacts:1")
+    assert first.reference is None  # no message id path: known by the ledger reference
+    with engine.runtime.database.session() as session:
+        assert record_receipt(session, f"run{run.id}-contacts:1", "failed")
+        assert record_receipt(session, f"run{run.id}-contacts:1", "delivered")
+        assert not record_receipt(session, "msg-unknown", "delivered")
+        assert not record_receipt(session, f"run{run.id}-contacts:99", "delivered")
+        with pytest.raises(ValueError, match="one of delivered, failed"):
+            record_receipt(session, f"run{run.id}-contacts:1", "read")
+    item = next(item for item in engine.items(run.id) if item.key == "contacts:1")
+    assert item.detail == "GSM-7, 1 segment(s), message id unknown; receipt: delivered"
+    assert item.status == ItemStatus.DONE
+
+
+def test_a_receipt_is_found_by_the_providers_message_id(sms_engine, provider):
+    engine = sms_engine
+    settings = {"url": provider.url, "message_id_path": "messages.0.id"}
+    run = start_run(engine.runtime, sms_campaign(engine, "http", settings))
+    engine.work()
+    message_id = provider.accepted[f"run{run.id}-contacts:7"]
+    with engine.runtime.database.session() as session:
+        assert record_receipt(session, message_id, "delivered")
+    item = next(item for item in engine.items(run.id) if item.key == "contacts:7")
+    assert item.detail.endswith(f"message id {message_id}; receipt: delivered")
+
+
+def test_a_message_whose_fate_is_unknown_is_reported_unclear(sms_engine, provider):
+    engine = sms_engine
+    provider.answer(("slow", 1.5))
+    settings = {"url": provider.url, "timeout": 0.3, "retry_unclear": False}
+    run = start_run(engine.runtime, sms_campaign(engine, "http", settings))
+    engine.work()
+    finished = engine.run(run.id)
+    assert (finished.state, finished.done, finished.unclear) == (
+        RunState.COMPLETED_WITH_ERRORS,
+        3,
+        1,
+    )
+    (unclear,) = [item for item in engine.items(run.id) if item.status == ItemStatus.UNCLEAR]
+    assert "no answer within 0.3 s" in unclear.detail
+    assert len(provider.requests) == len(VALID)
+
+
+def test_an_sms_campaign_through_the_outbox(sms_engine):
+    engine = sms_engine
+    run = start_run(engine.runtime, sms_campaign(engine, "outbox", {"file": "dev.jsonl"}))
+    engine.work()
+    assert engine.run(run.id).done == len(VALID)
+    outbox = engine.runtime.settings.data_dir / "outbox" / "dev.jsonl"
+    written = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
+    assert sorted(line["number"] for line in written) == sorted(VALID.values())
+    assert {line["sender"] for line in written} == {"Campaign"}
+    references = {item.key: item.reference for item in engine.items(run.id) if item.reference}
+    assert sorted(references.values()) == sorted(line["id"] for line in written)
