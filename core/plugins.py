@@ -42,9 +42,11 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.filters.condition",
     "plugins.filters.limit",
     "plugins.filters.control_group",
+    "plugins.actions.print_reports",
     "plugins.actions.sms",
     "plugins.gateways.http_sms",
     "plugins.gateways.outbox_sms",
+    "plugins.stores.filesystem",
 )
 
 P = TypeVar("P", bound=Plugin)

@@ -1,0 +1,230 @@
+"""Mass print: N one-page letters (default report "Informationsschreiben": logo, embedded
+font, DIN 5008 address window) through real campaign runs with one and two workers, next to
+the raw renderer (the same report through xhtml2pdf in a plain loop in one process).
+
+    .venv/bin/python bench/print.py --count 10000
+    .venv/bin/python bench/print.py --backend postgresql --count 1000
+
+A run's time starts with the worker processes and ends when they are done, so it includes
+archiving every letter and the finishing step (collection PDF and manifest). A worker's peak
+memory is the largest resident size any of its processes (the worker or a work horse) had,
+sampled from /proc every 20 ms: ru_maxrss from os.wait4 would not do, because exec keeps the
+high-water mark of the process it replaces, so a worker started from this (large) process
+would report this process's peak. The raw renderer runs in a forked child; its peak is
+ru_maxrss. Needs Redis (CAMPAIGN_BENCH_REDIS_URL, default redis://127.0.0.1:6379/14, emptied).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import redis  # noqa: E402
+from common import Stopwatch, arguments, drop_database, fill_contacts, fresh_database  # noqa: E402
+from pypdf import PdfReader  # noqa: E402
+from sqlalchemy import literal, select  # noqa: E402
+
+from core import DataSource, hookimpl  # noqa: E402
+from core.archive import open_store, read_document, run_documents  # noqa: E402
+from core.config import Settings  # noqa: E402
+from core.db import Database  # noqa: E402
+from core.default_reports import install_default_reports  # noqa: E402
+from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
+from core.engine.runs import start_run  # noqa: E402
+from core.engine.targeting import target_run  # noqa: E402
+from core.jobs import install_runtime  # noqa: E402
+from core.models import Contact, Run  # noqa: E402
+from core.plugins import load_plugins  # noqa: E402
+from core.query.records import load_records  # noqa: E402
+from core.rendering import PdfCollection, ReportRenderer  # noqa: E402
+from core.runtime import Runtime  # noqa: E402
+
+REDIS_URL = os.environ.get("CAMPAIGN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+REPORT = "Informationsschreiben"
+PLUGINS = ("plugins.actions.print_reports", "plugins.stores.filesystem", "print")
+"""This module is a plugin too (its data source), loaded by the workers as ``print``."""
+
+
+class PrintBenchContacts(DataSource):
+    name = "bench_print_contacts"
+    title = "Every contact, whole records (benchmark)"
+
+    def entity(self):
+        return "contacts"
+
+    def select(self, context):
+        return select(Contact.id.label("id"), literal(None).label("group_key"))
+
+
+@hookimpl
+def register_datasources(register):
+    register(PrintBenchContacts)
+
+
+def peak_mb(pid: int) -> float:
+    """Wait for the forked ``pid``; its peak resident memory in MB."""
+    _, status, usage = os.wait4(pid, 0)
+    if status:
+        raise SystemExit(f"process {pid} failed with status {status}")
+    return usage.ru_maxrss / 1024
+
+
+def resident_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    return next(
+        (int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS:")),
+        0.0,
+    )
+
+
+def process_tree(pid: int) -> list[int]:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return [pid]
+    return [pid] + [member for child in children for member in process_tree(int(child))]
+
+
+class PeakSampler(threading.Thread):
+    """The largest resident size of any process under the given ones, while they run."""
+
+    def __init__(self, pids: list[int]):
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.peak = 0.0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.02):
+            for pid in self.pids:
+                for member in process_tree(pid):
+                    self.peak = max(self.peak, resident_mb(member))
+
+
+def raw_loop(runtime: Runtime, count: int) -> tuple[float, float]:
+    """The report for every contact in one forked process: letters/s and peak MB."""
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            with runtime.database.session() as session:
+                renderer = ReportRenderer(session, REPORT, runtime.settings.data_dir / "cache")
+                ids = list(session.scalars(select(Contact.id).order_by(Contact.id)))
+                for start in range(0, len(ids), 500):
+                    for record in load_records(
+                        session, "contacts", ids[start : start + 500]
+                    ).values():
+                        renderer.render(
+                            record,
+                            "contacts",
+                            number=start,
+                            day=date(2026, 11, 23),
+                            campaign={"id": 1, "name": "Benchmark"},
+                        )
+        finally:
+            os._exit(0)
+    peak = peak_mb(pid)
+    return count / (time.perf_counter() - started), peak
+
+
+def with_workers(
+    runtime: Runtime, campaign_id: int, workers: int, count: int
+) -> tuple[float, float, int, int]:
+    """A whole run with ``workers`` worker processes: letters/s, peak MB, collection pages
+    and the run's id."""
+    run = start_run(runtime, campaign_id, allow_parallel=True)
+    redis.Redis.from_url(REDIS_URL).flushdb()  # targeting runs here, not in a worker
+    target_run(run.id)
+    env = {
+        **os.environ,
+        "CAMPAIGN_DATA_DIR": str(runtime.settings.data_dir),
+        "CAMPAIGN_DATABASE_URL": runtime.settings.database_url,
+        "CAMPAIGN_REDIS_URL": REDIS_URL,
+        "CAMPAIGN_PLUGINS": ",".join(PLUGINS),
+        "CAMPAIGN_LOG_LEVEL": os.environ.get("CAMPAIGN_LOG_LEVEL", "WARNING"),
+        "PYTHONPATH": str(BENCH),
+    }
+    with Stopwatch() as watch:
+        processes = [
+            subprocess.Popen([sys.executable, "-m", "core.cli", "worker", "--burst"], env=env)
+            for _ in range(workers)
+        ]
+        sampler = PeakSampler([process.pid for process in processes])
+        sampler.start()
+        if any(process.wait() for process in processes):
+            raise SystemExit("a worker failed")
+        sampler.stopped.set()
+    peak = sampler.peak
+    with runtime.database.session() as session:
+        finished = session.get(Run, run.id)
+        assert (finished.state, finished.done) == ("completed", count), (
+            finished.state,
+            finished.done,
+            finished.error,
+        )
+    collection = runtime.settings.data_dir / "runs" / str(run.id) / "collection.pdf"
+    return count / watch.seconds, peak, len(PdfReader(collection).pages), run.id
+
+
+def merge_rate(runtime: Runtime, run_id: int) -> float:
+    """The finishing step's merge alone: the run's archived letters into one collection."""
+    store = open_store(runtime.plugins, runtime.settings, "filesystem")
+    with runtime.database.session() as session:
+        documents = run_documents(session, run_id)
+    with Stopwatch() as watch, PdfCollection(runtime.settings.data_dir / "merge.pdf") as merged:
+        for document in documents:
+            merged.append(read_document(store, document))
+    return len(documents) / watch.seconds
+
+
+def main() -> None:
+    args = arguments("mass print throughput", 10_000)
+    with tempfile.TemporaryDirectory(prefix="cb-print-") as workdir:
+        url = fresh_database(args.backend, Path(workdir))
+        try:
+            database = Database(url)
+            fill_contacts(database, args.count)
+            with database.session() as session:
+                install_default_reports(session)
+            settings = Settings(Path(workdir), url, REDIS_URL, "bench", extra_plugins=PLUGINS)
+            runtime = Runtime.start(settings, load_plugins(modules=PLUGINS))
+            install_runtime(runtime)
+            config = CampaignConfig(
+                datasource="bench_print_contacts",
+                action="print_reports",
+                action_settings={"report": REPORT},
+            )
+            with runtime.database.session() as session:
+                campaign_id = create_campaign(
+                    session, runtime.plugins, config, runtime.clock.now()
+                ).id
+            print(f"{args.backend}, {args.count} one-page letters ({REPORT}: logo, TTF font)")
+            rate, peak = raw_loop(runtime, args.count)
+            print(f"  raw renderer, one process: {rate:7.1f} letters/s, peak {peak:5.0f} MB")
+            for workers in (1, 2):
+                rate, peak, pages, run_id = with_workers(runtime, campaign_id, workers, args.count)
+                print(
+                    f"  run with {workers} worker(s):     {rate:7.1f} letters/s, "
+                    f"peak {peak:5.0f} MB per process, collection of {pages} pages"
+                )
+            rate = merge_rate(runtime, run_id)
+            print(f"  collection merge alone:    {rate:7.1f} letters/s")
+            runtime.close()
+        finally:
+            drop_database(url)
+
+
+if __name__ == "__main__":
+    main()

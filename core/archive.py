@@ -1,0 +1,214 @@
+"""The document archive: letters and other documents filed with the contact they went to.
+
+The metadata lives in ``archived_documents``; the bytes go to a document store plugin
+(``register_document_stores``; built in: ``filesystem``). A document is stored before its
+row commits, under a key its caller derives from what it is (run and recipient for a
+printed letter), so a retried transaction writes the same key again instead of a second
+copy. A transaction that rolls back for good can leave a stored file no row points to: an
+orphan that costs disk space and nothing else.
+
+Deleting goes the other way round: the rows and the audit record (``ArchiveDeletion``)
+commit together, and the stored files are deleted only after that commit, so a rollback
+never leaves a row without its file. A crash between the commit and the file deletions
+leaves orphans again, never a dangling row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, event, select
+from sqlalchemy.orm import Session
+
+from core.config import Settings
+from core.models import ArchivedDocument, ArchiveDeletion, DocumentKind, Run
+from core.plugin_kinds import DocumentStore
+from core.plugins import PluginHost
+
+log = logging.getLogger(__name__)
+
+DELETE_BATCH = 500
+_PENDING_DELETES = "archive.pending_file_deletes"
+
+
+class ArchiveIntegrityError(RuntimeError):
+    """Stored bytes no longer match the checksum recorded when they were archived."""
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write ``target`` so that it is never seen partially written: a temporary file in the
+    same directory, flushed to disk, then renamed over the name."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def open_store(plugins: PluginHost, settings: Settings, name: str) -> DocumentStore:
+    """The document store plugin ``name``, given the data directory if it asks for one."""
+    store_class = plugins.document_stores.get(name)
+    wants_data_dir = "data_dir" in store_class.Params.model_fields
+    return store_class({"data_dir": str(settings.data_dir)} if wants_data_dir else {})
+
+
+def archive_document(
+    session: Session,
+    store: DocumentStore,
+    *,
+    contact_id: int | None,
+    campaign_id: int | None,
+    run_id: int | None,
+    report_id: int | None,
+    kind: DocumentKind,
+    title: str,
+    filename: str,
+    data: bytes,
+    content_type: str = "application/pdf",
+    source_key: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+    created_by: str | None = None,
+) -> ArchivedDocument:
+    """Store ``data`` and record it for the contact; the caller's transaction commits it.
+
+    With ``run_id`` and ``source_key`` (the ledger key of the recipient) the stored key is
+    derived from them, so doing it again overwrites the same file, and the row is unique.
+    The row is added, not flushed (its id comes with the next flush): on SQLite an INSERT
+    takes the database's write lock until the commit, and a print batch renders for
+    seconds after each letter's row, so a flush here would make the workers take turns.
+    """
+    key = f"run-{run_id}/{source_key}" if source_key else f"document-{uuid.uuid4().hex}"
+    reference = store.put(f"{key}/{filename}", data)
+    document = ArchivedDocument(
+        contact_id=contact_id,
+        campaign_id=campaign_id,
+        run_id=run_id,
+        report_id=report_id,
+        source_key=source_key,
+        kind=kind,
+        title=title,
+        filename=filename,
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        store=store.name,
+        store_ref=reference,
+        meta=dict(meta or {}),
+        created_by=created_by,
+    )
+    session.add(document)
+    return document
+
+
+def read_document(store: DocumentStore, document: ArchivedDocument) -> bytes:
+    """The stored bytes, checked against the recorded checksum."""
+    data = store.get(document.store_ref)
+    if hashlib.sha256(data).hexdigest() != document.sha256:
+        raise ArchiveIntegrityError(
+            f"document {document.id} ({document.filename}) does not match its checksum"
+        )
+    return data
+
+
+def contact_documents(session: Session, contact_id: int) -> Sequence[ArchivedDocument]:
+    """A contact's documents, newest first (as the contact's record shows them)."""
+    return session.scalars(
+        select(ArchivedDocument)
+        .where(ArchivedDocument.contact_id == contact_id)
+        .order_by(ArchivedDocument.created_at.desc(), ArchivedDocument.id.desc())
+    ).all()
+
+
+def run_documents(session: Session, run_id: int) -> Sequence[ArchivedDocument]:
+    """The documents one campaign run created, in the order it created them."""
+    return session.scalars(
+        select(ArchivedDocument)
+        .where(ArchivedDocument.run_id == run_id)
+        .order_by(ArchivedDocument.id)
+    ).all()
+
+
+def delete_run_documents(
+    session: Session,
+    stores: Callable[[str], DocumentStore],
+    run_id: int,
+    document_ids: Sequence[int] | None = None,
+    *,
+    by: str,
+    reason: str = "",
+) -> ArchiveDeletion:
+    """Delete a run's documents (all, or those of ``document_ids``) and log who did it.
+
+    ``stores`` gives the store of a name (``functools.partial(open_store, plugins,
+    settings)``). The rows and the log entry go with the caller's commit; the files are
+    deleted after it. Ids that are not documents of this run are refused.
+    """
+    query = select(ArchivedDocument.id, ArchivedDocument.store, ArchivedDocument.store_ref).where(
+        ArchivedDocument.run_id == run_id
+    )
+    if document_ids is not None:
+        query = query.where(ArchivedDocument.id.in_(document_ids))
+    rows = session.execute(query.order_by(ArchivedDocument.id)).all()
+    if document_ids is not None:
+        foreign = sorted(set(document_ids) - {row.id for row in rows})
+        if foreign:
+            raise ValueError(f"documents {foreign} are not archived documents of run {run_id}")
+    ids = [row.id for row in rows]
+    for start in range(0, len(ids), DELETE_BATCH):
+        batch = ids[start : start + DELETE_BATCH]
+        session.execute(delete(ArchivedDocument).where(ArchivedDocument.id.in_(batch)))
+    run = session.get(Run, run_id)
+    entry = ArchiveDeletion(
+        run_id=run_id,
+        campaign_id=run.campaign_id if run else None,
+        deleted_by=by,
+        count=len(ids),
+        reason=reason,
+        document_ids=ids,
+    )
+    session.add(entry)
+    session.flush()
+    _after_commit(session, [(row.store, row.store_ref) for row in rows], stores)
+    return entry
+
+
+def _after_commit(
+    session: Session,
+    files: list[tuple[str, str]],
+    stores: Callable[[str], DocumentStore],
+) -> None:
+    if _PENDING_DELETES not in session.info:
+        session.info[_PENDING_DELETES] = []
+        event.listen(session, "after_commit", _delete_committed)
+        event.listen(session, "after_rollback", _forget_rolled_back)
+    session.info[_PENDING_DELETES].append((files, stores))
+
+
+def _delete_committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the outer transaction may still roll back
+    pending, session.info[_PENDING_DELETES] = session.info[_PENDING_DELETES], []
+    for files, stores in pending:
+        for store_name, reference in files:
+            try:
+                stores(store_name).delete(reference)
+            except Exception:
+                log.warning("archived file %s/%s not deleted (orphan)", store_name, reference)
+
+
+def _forget_rolled_back(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info[_PENDING_DELETES] = []

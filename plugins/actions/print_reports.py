@@ -1,0 +1,338 @@
+"""Action "print_reports" ("Berichte drucken"): a personalised letter per recipient, filed in
+the contact's document archive, and one collection file for the print service.
+
+Each letter is rendered from a report (``core.rendering``) with the recipient's record, the
+address block of the report's address pattern, the text blocks it names, the run's date, the
+campaign's name and a running number: the recipient's position in the run's ledger, so the
+numbers follow the order of the collection file (a skipped recipient leaves its number
+unused; a dry run prints "test" letters without numbers).
+
+The archive record and the stored file are the action's only effects, and both are inside
+the engine's transaction or keyed by run and recipient: a retried chunk neither archives a
+letter twice nor leaves a second file. ``finish`` appends every letter of the run, in ledger
+order, page by page to one collection PDF with a CSV manifest beside it, in constant memory
+(``PdfCollection``), and hands the file to a CUPS printer if one is named and ``lp`` exists.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
+
+from core import Action, Channel, Outcome, Recipient, hookimpl
+from core.archive import archive_document, open_store, read_document, write_atomically
+from core.models import ArchivedDocument, DocumentKind, ItemStatus, RunItem
+from core.plugin_kinds import DocumentStore
+from core.query.entities import get_entity
+from core.rendering import (
+    LOCAL_TIME,
+    PdfCollection,
+    RenderedLetter,
+    ReportError,
+    ReportRenderer,
+    contact_fields,
+)
+
+log = logging.getLogger(__name__)
+
+PRINTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,126}$")
+MANIFEST_COLUMNS = (
+    "number",
+    "contact_number",
+    "name",
+    "postcode",
+    "city",
+    "pages",
+    "document_id",
+    "sha256",
+)
+COLLECTION = "collection.pdf"
+MANIFEST = "manifest.csv"
+PRINT_NOTE = "printer.txt"
+PAGE = 200
+"""Ledger rows read at a time while the collection file is built."""
+
+
+class PrintParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    report: str | int = Field(description="The report, by name or id; usable for mass print.")
+    archive: bool = Field(default=True, description="File every letter with its contact.")
+    archive_only: bool = Field(
+        default=False, description="Only archive: no collection file, nothing printed."
+    )
+    route_email_preferring_to_email: bool = Field(
+        default=False,
+        description="Skip recipients who prefer e-mail, so that an e-mail campaign takes them.",
+    )
+    printer: str | None = Field(
+        default=None,
+        description="CUPS printer for the collection file (lp -d); ignored where lp is missing.",
+    )
+    store: str = Field(default="filesystem", description="Document store for the archive.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PrintParams:
+        if self.archive_only and not self.archive:
+            raise ValueError("archive_only needs archive")
+        if self.printer is not None and not PRINTER_NAME.match(self.printer):
+            raise ValueError(f"{self.printer!r} is not a printer name")
+        return self
+
+
+@dataclass(frozen=True)
+class _Filed:
+    """A letter of the run as the collection and the manifest need it."""
+
+    meta: dict[str, Any]
+    document_id: int | None
+    sha256: str
+    pdf: bytes
+
+
+class PrintReports(Action):
+    name = "print_reports"
+    title = "Berichte drucken"
+    description = (
+        "Prints a report as a personal letter for every recipient, archives it with the "
+        "contact and builds one collection file with a manifest for the print service."
+    )
+    Params = PrintParams
+    channel = Channel.POSTAL
+    cost_unit = "pages"
+    stock_items = ("paper_a4", "envelope_dl")
+    external_effects = False
+    chunk_size = 50
+
+    def __init__(self, params: Any = None):
+        super().__init__(params)
+        self._renderer: ReportRenderer | None = None
+        self._store: DocumentStore | None = None
+        self._numbers: dict[str, int] = {}
+
+    def process(self, recipient: Recipient, context: Any) -> Outcome:
+        reason = self._skip_reason(recipient)
+        if reason:
+            return Outcome.skipped(reason)
+        number = self._number(context, recipient.key)
+        letter = self._letter(recipient, context, number)
+        contact = contact_fields(recipient.data, recipient.entity)
+        meta = {
+            "number": number,
+            "contact_number": contact.get("number"),
+            "name": _display_name(contact),
+            "postcode": contact.get("postcode"),
+            "city": contact.get("city"),
+            "pages": letter.pages,
+        }
+        detail = f"{letter.pages} page(s)"
+        if self.params.archive:
+            report = self._renderer
+            filename = f"{_slug(report.name)}-{_slug(meta['contact_number'] or recipient.key)}.pdf"
+            has_contact = get_entity(recipient.entity).contact_path is not None
+            document = archive_document(
+                context.session,
+                self._archive(context),
+                contact_id=contact.get("id") if has_contact else None,
+                campaign_id=context.campaign_id,
+                run_id=context.run_id,
+                report_id=report.report_id,
+                kind=DocumentKind.LETTER,
+                title=report.name,
+                filename=filename,
+                data=letter.pdf,
+                source_key=recipient.key,
+                meta=meta,
+            )
+            reference = f"{document.store}:{document.store_ref}"
+            return Outcome.done(detail, units=letter.pages, reference=reference)
+        spool = _spool(context) / _slug(recipient.key)
+        write_atomically(spool.with_suffix(".pdf"), letter.pdf)
+        sidecar = {"meta": meta, "sha256": hashlib.sha256(letter.pdf).hexdigest()}
+        write_atomically(spool.with_suffix(".json"), json.dumps(sidecar).encode())
+        return Outcome.done(detail, units=letter.pages, reference=f"spool:{spool.name}")
+
+    def preview(self, recipient: Recipient, context: Any) -> str:
+        """Render the letter (without a running number) to ``preview-KEY.pdf`` in the run's
+        directory and return that path; a recipient that would be skipped says why."""
+        reason = self._skip_reason(recipient)
+        if reason:
+            return f"skipped: {reason}"
+        try:
+            letter = self._letter(recipient, context, None)
+        except (ReportError, ValueError, RuntimeError) as exc:
+            return f"cannot print: {exc}"
+        path = context.run_dir / f"preview-{_slug(recipient.key)}.pdf"
+        write_atomically(path, letter.pdf)
+        return str(path)
+
+    def finish(self, context: Any) -> None:
+        if self.params.archive_only:
+            return
+        run_dir: Path = context.run_dir
+        manifest = run_dir / MANIFEST
+        partial = run_dir / f".{MANIFEST}.part"
+        try:
+            with (
+                PdfCollection(run_dir / COLLECTION) as collection,
+                partial.open("w", newline="", encoding="utf-8") as file,
+            ):
+                writer = csv.DictWriter(file, MANIFEST_COLUMNS, extrasaction="ignore")
+                writer.writeheader()
+                for filed in self._filed(context):
+                    collection.append(filed.pdf)
+                    writer.writerow(
+                        filed.meta | {"document_id": filed.document_id, "sha256": filed.sha256}
+                    )
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        os.replace(partial, manifest)
+        if self.params.printer and collection.pages:
+            self._print(run_dir, context)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _skip_reason(self, recipient: Recipient) -> str | None:
+        contact = contact_fields(recipient.data, recipient.entity)
+        if (
+            self.params.route_email_preferring_to_email
+            and contact.get("preferred_channel") == "email"
+        ):
+            return "prefers e-mail"
+        has_name = contact.get("last_name") or contact.get("company_name") or contact.get("name")
+        if not (has_name and contact.get("postcode") and contact.get("city")):
+            return "incomplete postal address"
+        return None
+
+    def _letter(self, recipient: Recipient, context: Any, number: int | None) -> RenderedLetter:
+        if self._renderer is None:
+            cache = context.settings.data_dir / "cache" / "report-assets"
+            renderer = ReportRenderer(context.session, self.params.report, cache)
+            if not renderer.usable_for_mass_print:
+                raise ReportError(f"the report {renderer.name!r} is not usable for mass print")
+            self._renderer = renderer
+        return self._renderer.render(
+            recipient.data,
+            recipient.entity,
+            number=number,
+            day=context.now.astimezone(LOCAL_TIME).date(),
+            campaign={"id": context.campaign_id, "name": context.campaign_name},
+        )
+
+    def _number(self, context: Any, key: str) -> int:
+        """The recipient's position in the ledger: earlier chunks are full by construction,
+        so it is the chunk's start plus the position within the chunk (one query a chunk)."""
+        if key not in self._numbers:
+            of_run = (RunItem.run_id == context.run_id, RunItem.action == self.name)
+            chunk = context.session.scalar(select(RunItem.chunk).where(*of_run, RunItem.key == key))
+            keys = context.session.scalars(
+                select(RunItem.key).where(*of_run, RunItem.chunk == chunk).order_by(RunItem.id)
+            )
+            start = chunk * self.chunk_size + 1
+            self._numbers.update({item: start + index for index, item in enumerate(keys)})
+        return self._numbers[key]
+
+    def _archive(self, context: Any) -> DocumentStore:
+        if self._store is None:
+            self._store = open_store(context.runtime.plugins, context.settings, self.params.store)
+        return self._store
+
+    def _filed(self, context: Any) -> Iterator[_Filed]:
+        """The run's letters in ledger order, a page of rows at a time."""
+        session, last = context.session, 0
+        while True:
+            items = session.execute(
+                select(RunItem.id, RunItem.key, RunItem.reference)
+                .where(
+                    RunItem.run_id == context.run_id,
+                    RunItem.status == ItemStatus.DONE,
+                    RunItem.id > last,
+                )
+                .order_by(RunItem.id)
+                .limit(PAGE)
+            ).all()
+            if not items:
+                return
+            last = items[-1].id
+            if self.params.archive:
+                yield from self._from_archive(context, [item.key for item in items])
+            else:
+                for item in items:
+                    spool = _spool(context) / item.reference.removeprefix("spool:")
+                    sidecar = json.loads(spool.with_suffix(".json").read_text())
+                    pdf = spool.with_suffix(".pdf").read_bytes()
+                    yield _Filed(sidecar["meta"], None, sidecar["sha256"], pdf)
+
+    def _from_archive(self, context: Any, keys: list[str]) -> Iterator[_Filed]:
+        documents = {
+            row.source_key: row
+            for row in context.session.execute(
+                select(
+                    ArchivedDocument.id,
+                    ArchivedDocument.source_key,
+                    ArchivedDocument.filename,
+                    ArchivedDocument.store_ref,
+                    ArchivedDocument.sha256,
+                    ArchivedDocument.meta,
+                ).where(
+                    ArchivedDocument.run_id == context.run_id,
+                    ArchivedDocument.source_key.in_(keys),
+                )
+            )
+        }
+        store = self._archive(context)
+        for key in keys:
+            document = documents.get(key)
+            if document is None:  # deleted from the archive before the run finished
+                continue
+            pdf = read_document(store, document)
+            yield _Filed(document.meta, document.id, document.sha256, pdf)
+
+    def _print(self, run_dir: Path, context: Any) -> None:
+        lp = shutil.which("lp")
+        if lp is None:
+            note = f"printer {self.params.printer!r} ignored: lp (CUPS) is not installed"
+            log.warning("run %s: %s", context.run_id, note)
+        else:
+            title = f"{context.campaign_name} (run {context.run_id})"
+            command = [lp, "-d", self.params.printer, "-t", title, str(run_dir / COLLECTION)]
+            result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+            if result.returncode:
+                raise RuntimeError(f"lp failed: {result.stderr.strip() or result.returncode}")
+            note = result.stdout.strip() or f"sent to {self.params.printer}"
+        (run_dir / PRINT_NOTE).write_text(note + "\n", encoding="utf-8")
+
+
+def _spool(context: Any) -> Path:
+    """Where letters wait for the collection file when they are not archived."""
+    return context.run_dir / "letters"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "letter"
+
+
+def _display_name(contact: dict[str, Any]) -> str:
+    if contact.get("kind") == "company" and contact.get("company_name"):
+        return contact["company_name"]
+    parts = (contact.get("first_name"), contact.get("last_name") or contact.get("name"))
+    return " ".join(part for part in parts if part)
+
+
+@hookimpl
+def register_actions(register):
+    register(PrintReports)

@@ -1,0 +1,1 @@
+"""Built-in document stores: where the bytes of archived documents are kept."""

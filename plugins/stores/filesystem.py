@@ -1,0 +1,63 @@
+"""Document store "filesystem": archived documents as files under ``<data_dir>/archive/``.
+
+A key is hashed into two levels of directories (256 by 256), so no directory grows past a
+few thousand files even with millions of documents. A file is written under a temporary
+name, flushed and renamed, so it is never visible half-written, and writing the same key
+again replaces it whole: that is what makes a retried archive write idempotent. On several
+machines, ``data_dir`` must be a shared file system.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path, PurePosixPath
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core import DocumentStore, hookimpl
+from core.archive import write_atomically
+
+REFERENCE = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}(\.[a-z0-9]{1,8})?$")
+SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
+
+
+class FilesystemParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data_dir: Path = Field(description="The installation's data directory.")
+
+
+class FilesystemStore(DocumentStore):
+    name = "filesystem"
+    title = "Files in the data directory"
+    description = "Keeps archived documents under <data_dir>/archive/ in sharded directories."
+    Params = FilesystemParams
+
+    @property
+    def root(self) -> Path:
+        return self.params.data_dir / "archive"
+
+    def put(self, key: str, data: bytes) -> str:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        suffix = PurePosixPath(key).suffix.lower()
+        reference = f"{digest[:2]}/{digest[2:4]}/{digest}{suffix if SUFFIX.match(suffix) else ''}"
+        write_atomically(self.root / reference, data)
+        return reference
+
+    def get(self, reference: str) -> bytes:
+        return self._path(reference).read_bytes()
+
+    def delete(self, reference: str) -> None:
+        self._path(reference).unlink(missing_ok=True)
+
+    def _path(self, reference: str) -> Path:
+        """Only references this store made: nothing can name a file outside its root."""
+        if not REFERENCE.match(reference):
+            raise ValueError(f"{reference!r} is not a reference of the filesystem store")
+        return self.root / reference
+
+
+@hookimpl
+def register_document_stores(register):
+    register(FilesystemStore)

@@ -1,0 +1,171 @@
+import hashlib
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from core.archive import (
+    ArchiveIntegrityError,
+    archive_document,
+    contact_documents,
+    delete_run_documents,
+    open_store,
+    read_document,
+    run_documents,
+)
+from core.clock import FrozenClock, install
+from core.config import Settings
+from core.models import (
+    ArchivedDocument,
+    ArchiveDeletion,
+    Campaign,
+    Contact,
+    DocumentKind,
+    Run,
+)
+from core.plugins import load_plugins
+from plugins.stores.filesystem import FilesystemStore
+
+
+@pytest.fixture
+def store(tmp_path) -> FilesystemStore:
+    return FilesystemStore({"data_dir": str(tmp_path)})
+
+
+@pytest.fixture
+def clock():
+    frozen = FrozenClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    previous = install(frozen)
+    yield frozen
+    install(previous)
+
+
+@pytest.fixture
+def run_ids(database) -> tuple[int, int, int]:
+    """(contact, campaign, run): what archived letters point to."""
+    with database.session() as session:
+        contact = Contact(number="K-1", last_name="Weiß")
+        campaign = Campaign(name="Informationskampagne", datasource="query", action="print")
+        session.add_all([contact, campaign])
+        session.flush()
+        run = Run(campaign_id=campaign.id, number=1, config={})
+        session.add(run)
+        session.flush()
+        return contact.id, campaign.id, run.id
+
+
+def archive(session, store, ids, key, data=b"%PDF-1.7 letter", **extra):
+    contact_id, campaign_id, run_id = ids
+    return archive_document(
+        session,
+        store,
+        contact_id=contact_id,
+        campaign_id=campaign_id,
+        run_id=run_id,
+        report_id=None,
+        kind=DocumentKind.LETTER,
+        title="Informationsschreiben",
+        filename=f"brief-{key}.pdf",
+        data=data,
+        source_key=key,
+        **extra,
+    )
+
+
+def test_a_document_goes_in_and_comes_back_checked(database, store, run_ids, tmp_path):
+    data = "Brief an Jürgen Weiß: 12,50 €".encode()
+    with database.session() as session:
+        document = archive(session, store, run_ids, "contacts:1", data, meta={"pages": 1})
+    assert document.sha256 == hashlib.sha256(data).hexdigest()
+    assert (document.size, document.store, document.meta) == (len(data), "filesystem", {"pages": 1})
+    with database.session() as session:
+        stored = session.get(ArchivedDocument, document.id)
+        assert read_document(store, stored) == data
+    path = tmp_path / "archive" / document.store_ref
+    assert path.read_bytes() == data
+    assert len(path.parent.relative_to(tmp_path / "archive").parts) == 2  # sharded
+    assert not list((tmp_path / "archive").rglob(".tmp-*"))  # nothing half-written left
+    path.write_bytes(b"changed")
+    with database.session() as session, pytest.raises(ArchiveIntegrityError):
+        read_document(store, session.get(ArchivedDocument, document.id))
+
+
+def test_archiving_the_same_recipient_again_reuses_the_file_and_is_refused(
+    database, store, run_ids, tmp_path
+):
+    with database.session() as session:
+        first = archive(session, store, run_ids, "contacts:1").store_ref
+    with pytest.raises(IntegrityError), database.session() as session:
+        assert archive(session, store, run_ids, "contacts:1").store_ref == first
+    files = [path for path in (tmp_path / "archive").rglob("*") if path.is_file()]
+    assert [path.relative_to(tmp_path / "archive").as_posix() for path in files] == [first]
+
+
+def test_a_contacts_documents_are_listed_newest_first(database, store, run_ids, clock):
+    documents = []
+    for key in ("contacts:1", "contacts:1b", "contacts:1c"):
+        with database.session() as session:
+            documents.append(archive(session, store, run_ids, key))
+        clock.advance(timedelta(days=1))
+    ids = [document.id for document in documents]
+    with database.session() as session:
+        assert [d.id for d in contact_documents(session, run_ids[0])] == ids[::-1]
+        assert [d.id for d in run_documents(session, run_ids[2])] == ids
+        assert contact_documents(session, run_ids[0] + 1) == []
+
+
+def test_the_store_only_reads_its_own_references(store):
+    reference = store.put("run-1/contacts:1/brief.pdf", b"x")
+    assert reference.endswith(".pdf") and store.get(reference) == b"x"
+    for bad in ("../../etc/passwd", "/etc/passwd", "ab/cd/../../../x"):
+        with pytest.raises(ValueError):
+            store.get(bad)
+    store.delete(reference)
+    store.delete(reference)  # already gone: not an error
+
+
+def test_deleting_chosen_documents_of_a_run_is_logged(database, store, run_ids, tmp_path):
+    with database.session() as session:
+        documents = [archive(session, store, run_ids, f"contacts:{n}") for n in (1, 2, 3)]
+    stores = partial(open_store, load_plugins(modules=("plugins.stores.filesystem",)))
+    stores = partial(stores, Settings(tmp_path, "sqlite://", None, "secret"))
+    chosen = [documents[0].id, documents[2].id]
+    with database.session() as session:
+        entry = delete_run_documents(
+            session, stores, run_ids[2], chosen, by="admin", reason="falscher Bericht"
+        )
+        assert all((tmp_path / "archive" / d.store_ref).exists() for d in documents)
+    with database.session() as session:
+        assert [d.id for d in run_documents(session, run_ids[2])] == [documents[1].id]
+        logged = session.get(ArchiveDeletion, entry.id)
+        assert (logged.run_id, logged.campaign_id, logged.deleted_by) == (
+            run_ids[2],
+            run_ids[1],
+            "admin",
+        )
+        assert (logged.count, logged.reason, logged.document_ids) == (2, "falscher Bericht", chosen)
+    assert [(tmp_path / "archive" / d.store_ref).exists() for d in documents] == [
+        False,
+        True,
+        False,
+    ]
+
+
+def test_a_deletion_that_rolls_back_keeps_every_file(database, store, run_ids, tmp_path):
+    with database.session() as session:
+        document = archive(session, store, run_ids, "contacts:1")
+    stores = partial(open_store, load_plugins(modules=("plugins.stores.filesystem",)))
+    stores = partial(stores, Settings(tmp_path, "sqlite://", None, "secret"))
+    with pytest.raises(RuntimeError), database.session() as session:
+        delete_run_documents(session, stores, run_ids[2], by="admin")
+        raise RuntimeError("changed my mind")
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ArchiveDeletion)) == 0
+        assert read_document(store, session.get(ArchivedDocument, document.id))
+    with (
+        pytest.raises(ValueError, match="not archived documents of run"),
+        database.session() as session,
+    ):
+        delete_run_documents(session, stores, run_ids[2], [document.id + 1], by="admin")

@@ -1,0 +1,241 @@
+import csv
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, insert, literal, select
+
+import plugins.actions.print_reports as print_reports
+import plugins.stores.filesystem as filesystem
+from core import DataSource, hookimpl
+from core.default_reports import install_default_reports
+from core.engine.dispatch import finish_run, load_recipients, process_chunk
+from core.engine.runs import start_run
+from core.engine.targeting import target_run
+from core.models import ArchivedDocument, Contact, ItemStatus, Run, RunState
+
+FIRST_NAMES = ("Jürgen", "Grete", "Özlem", "Björn", "Änne")
+
+
+class PrintableContacts(DataSource):
+    """Every contact with its whole record (the engine's test source loads three fields)."""
+
+    name = "test_printable_contacts"
+    title = "Every contact, whole records"
+
+    def entity(self):
+        return "contacts"
+
+    def select(self, context):
+        return select(Contact.id.label("id"), literal(None).label("group_key"))
+
+
+@hookimpl
+def register_datasources(register):
+    register(PrintableContacts)
+
+
+@pytest.fixture
+def printing(engine):
+    plugins = engine.runtime.plugins
+    plugins.add(print_reports, "plugins.actions.print_reports", "test")
+    plugins.add(filesystem, "plugins.stores.filesystem", "test")
+    plugins.add(sys.modules[__name__], "printable_contacts", "test")
+    assert plugins.errors == []
+    with engine.runtime.database.session() as session:
+        install_default_reports(session)
+    return engine
+
+
+def add_people(engine, numbers, **overrides) -> list[int]:
+    rows = [
+        {
+            "number": f"K-{n:05d}",
+            "salutation": "Frau" if n % 2 else "Herr",
+            "first_name": FIRST_NAMES[n % len(FIRST_NAMES)],
+            "last_name": f"Weiß{n}",
+            "street": f"Große Straße {n}",
+            "postcode": f"{50000 + n}",
+            "city": "Köln",
+            "attributes": {},
+        }
+        | overrides
+        for n in numbers
+    ]
+    with engine.runtime.database.session() as session:
+        return list(session.scalars(insert(Contact).returning(Contact.id), rows))
+
+
+def print_campaign(engine, **settings) -> int:
+    return engine.campaign(
+        action="print_reports",
+        action_settings={"report": "Informationsschreiben"} | settings,
+        datasource="test_printable_contacts",
+        name="Informationskampagne",
+    )
+
+
+def run_dir(engine, run_id) -> Path:
+    return engine.runtime.settings.data_dir / "runs" / str(run_id)
+
+
+def archived(engine, run_id) -> list[ArchivedDocument]:
+    with engine.runtime.database.session() as session:
+        return session.scalars(
+            select(ArchivedDocument)
+            .where(ArchivedDocument.run_id == run_id)
+            .order_by(ArchivedDocument.id)
+        ).all()
+
+
+def stored_files(engine) -> list[Path]:
+    root = engine.runtime.settings.data_dir / "archive"
+    return [path for path in root.rglob("*") if path.is_file()]
+
+
+def test_a_print_run_archives_every_letter_and_collects_them_in_ledger_order(printing):
+    contact_ids = add_people(printing, range(1, 61))  # two chunks of 50 and 10
+    run = start_run(printing.runtime, print_campaign(printing))
+    printing.work()
+    assert (printing.run(run.id).state, printing.run(run.id).done) == (RunState.COMPLETED, 60)
+    items = printing.items(run.id)
+    assert [item.units for item in items] == [1] * 60
+    documents = {document.source_key: document for document in archived(printing, run.id)}
+    assert [item.reference for item in items] == [
+        f"filesystem:{documents[item.key].store_ref}" for item in items
+    ]
+    assert {document.contact_id for document in documents.values()} == set(contact_ids)
+    assert len(stored_files(printing)) == 60
+
+    reader = PdfReader(run_dir(printing, run.id) / "collection.pdf")
+    assert len(reader.pages) == 60
+    for position, (item, page) in enumerate(zip(items, reader.pages, strict=True), start=1):
+        text = page.extract_text()
+        number = f"K-{item.entity_id - contact_ids[0] + 1:05d}"
+        assert f"Kundennummer\n{number}\nLaufende Nummer\n{position}\n" in text
+        assert "Informationskampagne" in text
+
+    with (run_dir(printing, run.id) / "manifest.csv").open(encoding="utf-8") as file:
+        manifest = list(csv.DictReader(file))
+    assert [row["number"] for row in manifest] == [str(n) for n in range(1, 61)]
+    first = documents[items[0].key]
+    assert manifest[0] == {
+        "number": "1",
+        "contact_number": "K-00001",
+        "name": "Grete Weiß1",
+        "postcode": "50001",
+        "city": "Köln",
+        "pages": "1",
+        "document_id": str(first.id),
+        "sha256": first.sha256,
+    }
+
+
+def test_a_chunk_done_again_archives_nothing_twice(printing):
+    add_people(printing, range(1, 56))
+    run = start_run(printing.runtime, print_campaign(printing))
+    target_run(run.id)
+    # a transaction that stored a letter and then rolled back, as a killed worker's would
+    with printing.runtime.database.sessions() as session, session.begin():
+        from core.engine.campaigns import CampaignConfig, build_plugins
+        from core.engine.dispatch import Dispatcher
+
+        stored = session.get(Run, run.id)
+        built = build_plugins(printing.runtime.plugins, CampaignConfig.from_snapshot(stored.config))
+        context = Dispatcher(
+            printing.runtime, stored, "Informationskampagne", built, False
+        ).context(session)
+        first = printing.items(run.id)[0]
+        recipient = load_recipients(context, built, [first])[first.id]
+        assert built.action.process(recipient, context).status == "done"
+        session.rollback()
+    assert len(stored_files(printing)) == 1 and archived(printing, run.id) == []
+
+    assert process_chunk(run.id, 0).endswith("50 processed")
+    assert process_chunk(run.id, 0).endswith(" 0 processed")
+    assert len(archived(printing, run.id)) == 50
+    assert len(stored_files(printing)) == 50  # the rolled-back letter's file was reused
+    process_chunk(run.id, 1)
+    assert process_chunk(run.id, 1).startswith(f"run {run.id} chunk 1: skipped")
+    printing.work()  # the finishing step
+    assert printing.run(run.id).state == RunState.COMPLETED
+    assert len(archived(printing, run.id)) == 55
+    assert len(PdfReader(run_dir(printing, run.id) / "collection.pdf").pages) == 55
+    finish_run(run.id)  # a second finishing job changes nothing
+    with printing.runtime.database.session() as session:
+        count = session.scalar(select(func.count()).select_from(ArchivedDocument))
+    assert count == 55
+
+
+def test_email_recipients_are_left_to_email_and_letters_need_not_be_archived(
+    printing, tmp_path, monkeypatch
+):
+    add_people(printing, range(1, 4))
+    add_people(printing, range(4, 6), preferred_channel="email")
+    add_people(printing, range(6, 7), postcode=None)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    lp = bin_dir / "lp"
+    lp.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/lp-args\necho "request id is collect-7"\n')
+    lp.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    campaign = print_campaign(
+        printing,
+        report="Einladung",
+        archive=False,
+        route_email_preferring_to_email=True,
+        printer="collect",
+    )
+    run = start_run(printing.runtime, campaign)
+    printing.work()
+    run = printing.run(run.id)
+    assert (run.state, run.done, run.skipped) == (RunState.COMPLETED, 3, 3)
+    details = [item.detail for item in printing.items(run.id)]
+    assert details[3:] == ["prefers e-mail", "prefers e-mail", "incomplete postal address"]
+    assert archived(printing, run.id) == [] and stored_files(printing) == []
+    folder = run_dir(printing, run.id)
+    reader = PdfReader(folder / "collection.pdf")
+    assert [
+        page.extract_text().count("Einladung zu unserem Kundenabend") for page in reader.pages
+    ] == [
+        1,
+        1,
+        1,
+    ]
+    with (folder / "manifest.csv").open(encoding="utf-8") as file:
+        assert [row["document_id"] for row in csv.DictReader(file)] == ["", "", ""]
+    assert (tmp_path / "lp-args").read_text().split()[:2] == ["-d", "collect"]
+    assert (folder / "printer.txt").read_text() == "request id is collect-7\n"
+
+
+def test_archive_only_files_the_letters_without_a_collection(printing):
+    add_people(printing, range(1, 3))
+    run = start_run(printing.runtime, print_campaign(printing, archive_only=True))
+    printing.work()
+    assert printing.run(run.id).done == 2
+    assert len(archived(printing, run.id)) == 2
+    assert not (run_dir(printing, run.id) / "collection.pdf").exists()
+
+
+def test_a_dry_run_previews_letters_without_numbers_or_archive(printing):
+    add_people(printing, range(1, 4))
+    run = start_run(printing.runtime, print_campaign(printing), dry_run=True, preview_count=2)
+    printing.work()
+    details = [item.detail for item in printing.items(run.id)]
+    assert details[2] == "dry run"
+    for detail in details[:2]:
+        path = Path(detail.removeprefix("preview: "))
+        assert path.parent == run_dir(printing, run.id) and path.name.startswith("preview-")
+        assert "Laufende Nummer\nProbedruck" in PdfReader(path).pages[0].extract_text()
+    assert archived(printing, run.id) == []
+
+
+def test_a_report_not_meant_for_mass_print_fails_every_recipient(printing):
+    add_people(printing, range(1, 3))
+    run = start_run(printing.runtime, print_campaign(printing, report="Briefbogen"))
+    printing.work()
+    items = printing.items(run.id)
+    assert {item.status for item in items} == {ItemStatus.FAILED}
+    assert "not usable for mass print" in items[0].detail
