@@ -83,13 +83,17 @@ def db_current(state: CliState) -> None:
 @click.option("--contacts", default=2000, show_default=True)
 @pass_state
 def demo(state: CliState, seed: int, contacts: int) -> None:
-    """Load the German demo address book (safe to run again)."""
+    """Load the German demo address book and the default reports (safe to run again)."""
+    from core.default_reports import install_default_reports
     from core.demo import load_demo
 
     database = Database(state.settings.database_url)
     with database.session() as session:
         summary = load_demo(session, seed=seed, contacts=contacts)
+        installed = install_default_reports(session)
     click.echo(summary.describe())
+    if installed:
+        click.echo(f"default reports installed: {', '.join(installed)}")
 
 
 @cli.group()
