@@ -198,11 +198,13 @@ class EngineHarness:
         filters=(),
         group_keys=(),
         name=None,
+        datasource_settings=None,
     ) -> int:
         from core.engine.campaigns import CampaignConfig, create_campaign
 
         config = CampaignConfig(
             datasource=datasource,
+            datasource_settings=datasource_settings or {},
             action=action,
             action_settings=action_settings or {},
             filters=tuple(filters),

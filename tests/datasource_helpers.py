@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy import insert
 
-from core.engine.campaigns import CampaignConfig, build_plugins, create_campaign
+from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.context import RunContext
 from core.engine.runs import start_run
 from core.models import Campaign, Contact, Run, SavedQuery
@@ -40,29 +40,9 @@ def save_query(engine, definition: dict, name: str = "query", distribution_list=
         return saved.id
 
 
-def create(
-    engine,
-    datasource: str,
-    settings: dict,
-    *,
-    action="test_tag",
-    action_settings=None,
-    filters=(),
-    group_keys=(),
-    name=None,
-) -> int:
-    config = CampaignConfig(
-        datasource=datasource,
-        datasource_settings=settings,
-        action=action,
-        action_settings=action_settings or {},
-        filters=tuple(filters),
-        group_keys=tuple(group_keys),
-    )
-    with engine.runtime.database.session() as session:
-        return create_campaign(
-            session, engine.runtime.plugins, config, engine.runtime.clock.now(), name=name
-        ).id
+def create(engine, datasource: str, settings: dict, **options) -> int:
+    """A campaign on one of the built-in sources (options as for the harness's campaign)."""
+    return engine.campaign(datasource=datasource, datasource_settings=settings, **options)
 
 
 def run(engine, campaign_id: int) -> Run:
