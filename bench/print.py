@@ -43,7 +43,7 @@ from core.engine.runs import start_run  # noqa: E402
 from core.engine.targeting import target_run  # noqa: E402
 from core.jobs import install_runtime  # noqa: E402
 from core.models import Contact, Run  # noqa: E402
-from core.plugins import load_plugins  # noqa: E402
+from core.plugins import DEFAULT_PLUGINS, load_plugins  # noqa: E402
 from core.query.records import load_records  # noqa: E402
 from core.rendering import PdfCollection, ReportRenderer  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
@@ -52,6 +52,8 @@ REDIS_URL = os.environ.get("CAMPAIGN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/1
 REPORT = "Informationsschreiben"
 PLUGINS = ("plugins.actions.print_reports", "plugins.stores.filesystem", "print")
 """This module is a plugin too (its data source), loaded by the workers as ``print``."""
+EXTRA_PLUGINS = tuple(module for module in PLUGINS if module not in DEFAULT_PLUGINS)
+"""What the workers load on top of the built-in plugins."""
 
 
 class PrintBenchContacts(DataSource):
@@ -152,7 +154,7 @@ def with_workers(
         "CAMPAIGN_DATA_DIR": str(runtime.settings.data_dir),
         "CAMPAIGN_DATABASE_URL": runtime.settings.database_url,
         "CAMPAIGN_REDIS_URL": REDIS_URL,
-        "CAMPAIGN_PLUGINS": ",".join(PLUGINS),
+        "CAMPAIGN_PLUGINS": ",".join(EXTRA_PLUGINS),
         "CAMPAIGN_LOG_LEVEL": os.environ.get("CAMPAIGN_LOG_LEVEL", "WARNING"),
         "PYTHONPATH": str(BENCH),
     }
@@ -198,7 +200,7 @@ def main() -> None:
             fill_contacts(database, args.count)
             with database.session() as session:
                 install_default_reports(session)
-            settings = Settings(Path(workdir), url, REDIS_URL, "bench", extra_plugins=PLUGINS)
+            settings = Settings(Path(workdir), url, REDIS_URL, "bench", extra_plugins=EXTRA_PLUGINS)
             runtime = Runtime.start(settings, load_plugins(modules=PLUGINS))
             install_runtime(runtime)
             config = CampaignConfig(
