@@ -124,12 +124,12 @@ class PrintReports(Action):
         self._numbers: dict[str, int] = {}
 
     def process(self, recipient: Recipient, context: Any) -> Outcome:
-        reason = self._skip_reason(recipient)
+        contact = contact_fields(recipient.data, recipient.entity)
+        reason = self._skip_reason(contact)
         if reason:
             return Outcome.skipped(reason)
         number = self._number(context, recipient.key)
         letter = self._letter(recipient, context, number)
-        contact = contact_fields(recipient.data, recipient.entity)
         meta = {
             "number": number,
             "contact_number": contact.get("number"),
@@ -168,7 +168,7 @@ class PrintReports(Action):
     def preview(self, recipient: Recipient, context: Any) -> str:
         """Render the letter (without a running number) to ``preview-KEY.pdf`` in the run's
         directory and return that path; a recipient that would be skipped says why."""
-        reason = self._skip_reason(recipient)
+        reason = self._skip_reason(contact_fields(recipient.data, recipient.entity))
         if reason:
             return f"skipped: {reason}"
         try:
@@ -206,8 +206,7 @@ class PrintReports(Action):
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _skip_reason(self, recipient: Recipient) -> str | None:
-        contact = contact_fields(recipient.data, recipient.entity)
+    def _skip_reason(self, contact: dict[str, Any]) -> str | None:
         if (
             self.params.route_email_preferring_to_email
             and contact.get("preferred_channel") == "email"
