@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
 from core.engine.context import RunContext
 from core.engine.events import notify
-from core.engine.runs import enqueue_chunks, enqueue_finish
+from core.engine.runs import enqueue_chunks, enqueue_finish, open_chunks
 from core.events import ItemEvent
 from core.jobs import current_runtime
 from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
@@ -500,10 +500,8 @@ def recover_runs(runtime: Runtime) -> list[str]:
         heartbeat = run.heartbeat_at or run.targeted_at
         stalled = heartbeat is not None and heartbeat < now - STALLED_RUN
         if stalled and run.id not in outstanding:
-            from core.engine.runs import _open_chunks
-
             with runtime.database.session() as session:
-                chunks = _open_chunks(session, run.id)
+                chunks = open_chunks(session, run.id)
                 session.execute(update(Run).where(Run.id == run.id).values(heartbeat_at=now))
             enqueue_chunks(runtime, run.id, chunks)
             actions.append(f"run {run.id}: {len(chunks)} chunks enqueued again")

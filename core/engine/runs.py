@@ -163,7 +163,7 @@ def resume_run(runtime: Runtime, run_id: int) -> None:
             session.execute(delete(RunItem).where(RunItem.run_id == run_id))
         run.state = RunState.QUEUED if retarget else RunState.RUNNING
         run.finished_at = None
-        chunks = [] if retarget else _open_chunks(session, run_id)
+        chunks = [] if retarget else open_chunks(session, run_id)
     if retarget:
         enqueue_targeting(runtime, run_id)
     elif chunks:
@@ -214,12 +214,13 @@ def retry_failed(runtime: Runtime, run_id: int, include_unclear: bool = False) -
         run.unclear -= counts.get(ItemStatus.UNCLEAR, 0)
         run.state = RunState.RUNNING
         run.finished_at = None
-        chunks = _open_chunks(session, run_id)
+        chunks = open_chunks(session, run_id)
     enqueue_chunks(runtime, run_id, chunks)
     return total
 
 
-def _open_chunks(session, run_id: int) -> list[int]:
+def open_chunks(session, run_id: int) -> list[int]:
+    """The chunks that still have pending rows."""
     return list(
         session.scalars(
             select(RunItem.chunk)
