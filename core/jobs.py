@@ -6,6 +6,7 @@ import logging
 
 from core.config import Settings
 from core.runtime import Runtime
+from core.workflow_context import WorkflowContext
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def run_workflow(name: str) -> str:
     if not lock.acquire(blocking=False):
         return f"{name}: skipped, another instance is running"
     try:
-        summary = workflow.run(runtime)
+        summary = workflow.run(WorkflowContext.start(runtime, name))
     finally:
         lock.release()
     log.info("workflow %s: %s", name, summary)

@@ -293,7 +293,12 @@ class Workflow(Plugin):
 
     @abstractmethod
     def run(self, context: Any) -> str:
-        """Do one pass of the process and return a one-line summary of what it did."""
+        """Do one pass of the process and return a one-line summary of what it did.
+
+        ``context`` is a ``core.workflow_context.WorkflowContext``: the runtime's parts,
+        ``now`` and ``log(message)``. A pass must be idempotent: a second pass right
+        after the first changes nothing.
+        """
 
 
 class SmsGateway(Plugin):
