@@ -297,3 +297,14 @@ def test_every_text_exists_in_every_language():
         assert set(texts) == set(SUPPORTED_LANGUAGES), key
     assert t("login.title") == "Anmelden"  # German outside a request
     assert t("A plugin's own title") == "A plugin's own title"
+
+
+def test_an_area_text_without_every_language_or_defined_twice_is_refused():
+    import pytest
+
+    from webapp.i18n import add_messages
+
+    with pytest.raises(ValueError, match=r"test-area: the text 'x.only_german' has no en"):
+        add_messages({"x.only_german": {"de": "Nur Deutsch"}}, "test-area")
+    with pytest.raises(ValueError, match=r"test-area: the text 'login.title' is already"):
+        add_messages({"login.title": {"de": "Einloggen", "en": "Log in"}}, "test-area")

@@ -1,8 +1,9 @@
 """The web admin panel: a Flask application built by :func:`create_app`.
 
-Each area is a blueprint in its own package with its own templates
-(``webapp/auth``, ``webapp/dashboard``); plugins add blueprints and menu entries
-through the ``register_blueprints`` and ``register_menu_items`` hooks. Every
+Each area is a blueprint in its own package with its own templates and texts
+(``webapp/auth``, ``webapp/dashboard``, listed in ``PANEL_AREAS``); plugins add
+blueprints and menu entries through the ``register_blueprints`` and
+``register_menu_items`` hooks. Every
 endpoint but the login page and static files requires a logged-in user.
 
 What views use::
@@ -37,6 +38,7 @@ config keys), among them:
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -61,7 +63,7 @@ from webapp.context import (
     login_user,
     logout_user,
 )
-from webapp.i18n import LANGUAGE_NAMES, get_language, t
+from webapp.i18n import LANGUAGE_NAMES, add_messages, get_language, t
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
 from webapp.ratelimit import DEFAULT_MAX_FAILURES, DEFAULT_WINDOW, make_login_limiter
 from webapp.security import csrf, has_role, init_security, role_required
@@ -85,6 +87,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SESSION_LIFETIME = timedelta(hours=8)
+PANEL_AREAS = ("webapp.auth", "webapp.dashboard")
+"""The panel's own areas: packages with a blueprint ``bp`` and optionally ``MESSAGES``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)
 
 
@@ -123,10 +127,10 @@ def create_app(
     _init_templates(app)
     _init_error_pages(app)
 
-    from webapp import auth, dashboard
-
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(dashboard.bp)
+    for module_name in PANEL_AREAS:
+        area = importlib.import_module(module_name)
+        add_messages(getattr(area, "MESSAGES", {}), module_name)
+        app.register_blueprint(area.bp)
     _register_plugin_blueprints(app, plugins, campaign.errors)
     campaign.menu_items = check_menu_items(
         app, collect_menu_items(plugins, campaign.errors), campaign.errors

@@ -1,5 +1,9 @@
 """The panel's texts in German (the default) and English, and ``t(key)`` to look them up.
 
+The texts shared by every page live here; each area of the panel keeps its own in a
+``MESSAGES`` dict of its package (``webapp/<area>/messages.py``), added by
+:func:`add_messages` when the app is built.
+
 The language is the logged-in user's ``language``; anonymous visitors (the login
 page) see German unless they chose English with ``?lang=en`` on the login page.
 ``t`` is available in every template. A key without a text is returned as it is,
@@ -7,6 +11,8 @@ so plugin menu titles (plain strings) pass through ``t`` unchanged.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from flask import g, has_request_context, session
 
@@ -46,13 +52,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Too many failed sign-in attempts. Please try again in {minutes} minutes.",
     },
     "logout.done": {"de": "Sie wurden abgemeldet.", "en": "You have been signed out."},
-    "dashboard.title": {"de": "Übersicht", "en": "Dashboard"},
-    "dashboard.greeting": {"de": "Willkommen, {name}!", "en": "Welcome, {name}!"},
-    "dashboard.role": {"de": "Ihre Rolle: {role}", "en": "Your role: {role}"},
-    "dashboard.empty": {
-        "de": "Hier erscheinen bald Ihre Kampagnen und Aufgaben.",
-        "en": "Your campaigns and tasks will appear here soon.",
-    },
     "role.viewer": {"de": "Betrachter", "en": "Viewer"},
     "role.reviewer": {"de": "Prüfer", "en": "Reviewer"},
     "role.campaign_manager": {"de": "Kampagnenmanager", "en": "Campaign manager"},
@@ -95,6 +94,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Please wait a moment and try again.",
     },
 }
+
+
+def add_messages(catalog: Mapping[str, Mapping[str, str]], origin: str) -> None:
+    """Add an area's texts; a text missing a language, or a key another area already
+    defines differently, stops the app from starting with a message naming both."""
+    for key, texts in catalog.items():
+        missing = [language for language in SUPPORTED_LANGUAGES if not texts.get(language)]
+        if missing:
+            raise ValueError(f"{origin}: the text {key!r} has no {', '.join(missing)} version")
+        existing = MESSAGES.get(key)
+        if existing is not None and existing != texts:
+            raise ValueError(f"{origin}: the text {key!r} is already defined differently")
+        MESSAGES[key] = dict(texts)
 
 
 def normalize_language(value: object) -> str | None:
