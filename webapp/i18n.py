@@ -56,6 +56,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "role.reviewer": {"de": "Prüfer", "en": "Reviewer"},
     "role.campaign_manager": {"de": "Kampagnenmanager", "en": "Campaign manager"},
     "role.admin": {"de": "Administrator", "en": "Administrator"},
+    "pagination.label": {"de": "Seiten", "en": "Pages"},
+    "pagination.summary": {
+        "de": "{first} bis {last} von {total}",
+        "en": "{first} to {last} of {total}",
+    },
+    "pagination.previous": {"de": "Zurück", "en": "Previous"},
+    "pagination.next": {"de": "Weiter", "en": "Next"},
     "error.back": {"de": "Zur Übersicht", "en": "Back to the dashboard"},
     "error.to_login": {"de": "Zur Anmeldung", "en": "Go to sign-in"},
     "error.csrf": {

@@ -10,6 +10,7 @@ from core.models.addressbook import (
     Product,
     SalesPartner,
 )
+from core.models.audit import AuditEntry
 from core.models.base import Base
 from core.models.campaigns import (
     ACTIVE_RUN_STATES,
@@ -46,6 +47,7 @@ __all__ = [
     "ArchiveDeletion",
     "ArchivedDocument",
     "AssetKind",
+    "AuditEntry",
     "Base",
     "Campaign",
     "CampaignRecord",

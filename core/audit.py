@@ -1,0 +1,64 @@
+"""Recording and reading the audit log.
+
+An entry is added to the caller's session, so it commits together with the change it
+describes or not at all: the log never claims something that was rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from core.models import AuditEntry
+
+ACTION_MAX = 80
+
+
+def record_audit(
+    session: Session,
+    actor: str | None,
+    action: str,
+    target_type: str,
+    target_id: object = None,
+    summary: str = "",
+    details: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Add an entry such as ``record_audit(s, "anna", "run.start", "campaign", 7, "run #3")``.
+
+    ``action`` is a dotted verb ("campaign.update", "approval.approve"); ``details`` must be
+    plain JSON data (ids, names, counts), never secrets.
+    """
+    if not action or len(action) > ACTION_MAX:
+        raise ValueError(f"an audit action needs 1 to {ACTION_MAX} characters, got {action!r}")
+    entry = AuditEntry(
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+        summary=summary,
+        details=dict(details or {}),
+    )
+    session.add(entry)
+    return entry
+
+
+def audit_query(
+    actor: str | None = None,
+    action_prefix: str | None = None,
+    target_type: str | None = None,
+    target_id: object = None,
+) -> Select[tuple[AuditEntry]]:
+    """Entries matching every given criterion, newest first (paginate the result)."""
+    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    if actor is not None:
+        query = query.where(AuditEntry.actor == actor)
+    if action_prefix:
+        query = query.where(AuditEntry.action.startswith(action_prefix, autoescape=True))
+    if target_type is not None:
+        query = query.where(AuditEntry.target_type == target_type)
+    if target_id is not None:
+        query = query.where(AuditEntry.target_id == str(target_id))
+    return query

@@ -1,0 +1,61 @@
+import pytest
+from sqlalchemy import insert, select
+
+from core.models import Contact
+from webapp.pagination import Page, page_arguments, paginate
+
+
+@pytest.fixture
+def contacts(database):
+    rows = [
+        {"number": f"K-{n:04d}", "last_name": f"Name{n}", "attributes": {}} for n in range(1, 124)
+    ]
+    with database.session() as session:
+        session.execute(insert(Contact), rows)
+    return database
+
+
+def test_a_page_holds_its_slice_of_the_ordered_list_and_the_total(contacts):
+    with contacts.session() as session:
+        page = paginate(session, select(Contact).order_by(Contact.id), 3, 50)
+        assert [c.number for c in page.items] == [f"K-{n:04d}" for n in range(101, 124)]
+        assert (page.total, page.pages, page.first_index, page.last_index) == (123, 3, 101, 123)
+        assert page.has_previous and not page.has_next
+
+
+def test_a_page_past_the_end_shows_the_last_page(contacts):
+    with contacts.session() as session:
+        page = paginate(session, select(Contact.number).order_by(Contact.number), 99, 100)
+    assert page.number == 2
+    assert page.items[0] == "K-0101"
+
+
+def test_selecting_several_columns_gives_rows(contacts):
+    with contacts.session() as session:
+        page = paginate(session, select(Contact.id, Contact.number).order_by(Contact.id), 1, 2)
+    assert [row.number for row in page.items] == ["K-0001", "K-0002"]
+
+
+def test_an_empty_list_is_one_empty_page(database):
+    with database.session() as session:
+        page = paginate(session, select(Contact).order_by(Contact.id), 1, 50)
+    assert (page.items, page.total, page.pages, page.first_index) == ([], 0, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({}, (1, 50)),
+        ({"page": "4", "per_page": "20"}, (4, 20)),
+        ({"page": "-3", "per_page": "100000"}, (1, 500)),
+        ({"page": "abc", "per_page": ""}, (1, 50)),
+    ],
+)
+def test_page_arguments_fall_back_instead_of_failing(args, expected):
+    assert page_arguments(args) == expected
+
+
+def test_the_navigation_window_marks_gaps():
+    page = Page(items=[1], number=10, size=10, total=200)
+    assert page.window() == [1, None, 8, 9, 10, 11, 12, None, 20]
+    assert Page(items=[1], number=1, size=10, total=30).window() == [1, 2, 3]
