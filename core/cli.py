@@ -409,9 +409,9 @@ def _change_workflow(state: CliState, change, name: str, *args, **kwargs):
 @pass_state
 def workflows_start(state: CliState, name: str) -> None:
     """Let the scheduler run workflow NAME again."""
-    from core.workflows import start_workflow
+    from core.workflows import set_started
 
-    _change_workflow(state, start_workflow, name)
+    _change_workflow(state, set_started, name, True)
 
 
 @workflows.command("stop")
@@ -419,9 +419,9 @@ def workflows_start(state: CliState, name: str) -> None:
 @pass_state
 def workflows_stop(state: CliState, name: str) -> None:
     """Stop scheduling workflow NAME (a pass already running finishes)."""
-    from core.workflows import stop_workflow
+    from core.workflows import set_started
 
-    _change_workflow(state, stop_workflow, name)
+    _change_workflow(state, set_started, name, False)
 
 
 @workflows.command("schedule")

@@ -192,37 +192,21 @@ def _first_due(row: WorkflowSchedule, settings: Settings, now: datetime) -> date
     )
 
 
-def start_workflow(
+def set_started(
     session: Session,
     plugins: PluginHost,
     settings: Settings,
     name: str,
+    started: bool,
     changed_by: str,
     now: datetime,
 ) -> WorkflowSchedule:
-    """Let the scheduler run it again; an interval that has passed since its last run is
-    due at once."""
+    """Start a workflow (an interval that has passed since its last run makes it due at
+    once) or stop it (the scheduler enqueues no more runs; a pass already running ends)."""
     _workflow, row = _schedule_row(session, plugins, settings, name, now)
-    if not row.enabled:
-        row.enabled = True
-        row.next_run_at = _first_due(row, settings, now)
-        row.changed_by, row.changed_at = changed_by, now
-    return row
-
-
-def stop_workflow(
-    session: Session,
-    plugins: PluginHost,
-    settings: Settings,
-    name: str,
-    changed_by: str,
-    now: datetime,
-) -> WorkflowSchedule:
-    """The scheduler stops enqueueing it; a pass already running finishes."""
-    _workflow, row = _schedule_row(session, plugins, settings, name, now)
-    if row.enabled:
-        row.enabled = False
-        row.next_run_at = None
+    if row.enabled != started:
+        row.enabled = started
+        row.next_run_at = _first_due(row, settings, now) if started else None
         row.changed_by, row.changed_at = changed_by, now
     return row
 

@@ -5,27 +5,26 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rq import Queue
 from sqlalchemy import select
-from workflow_plugins import Broken, CountContacts, Hourly, Nightly, Only
+from workflow_plugins import (
+    START,
+    Broken,
+    CountContacts,
+    Hourly,
+    Nightly,
+    Only,
+    change,
+    runtime_with,
+)
 
-from core.clock import FrozenClock
-from core.jobs import install_runtime
 from core.models import WorkflowRun, WorkflowRunStatus, WorkflowSchedule, WorkflowTrigger
 from core.scheduler import Scheduler
 from core.worker import build_worker
-from core.workflows import enqueue_due, set_schedule, start_workflow, stop_workflow
-
-START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+from core.workflows import enqueue_due, set_schedule, set_started
 
 
 @pytest.fixture
 def build(runtime_factory):
-    def build(*workflows):
-        runtime = runtime_factory(("workflows", Only(*workflows)))
-        runtime.clock = FrozenClock(START)
-        install_runtime(runtime)
-        return runtime
-
-    return build
+    return lambda *workflows: runtime_with(runtime_factory, *workflows)
 
 
 def queued_jobs(runtime) -> int:
@@ -43,20 +42,6 @@ def runs(runtime, name=None) -> list[WorkflowRun]:
 def schedule_row(runtime, name) -> WorkflowSchedule:
     with runtime.database.session() as session:
         return session.scalar(select(WorkflowSchedule).where(WorkflowSchedule.name == name))
-
-
-def change(runtime, function, *args, **kwargs):
-    """What the web panel does: its own session, its own commit."""
-    with runtime.database.session() as session:
-        return function(
-            session,
-            runtime.plugins,
-            runtime.settings,
-            *args,
-            "carla",
-            runtime.clock.now(),
-            **kwargs,
-        )
 
 
 def test_a_workflow_is_enqueued_once_per_interval_and_its_next_run_is_kept(build):
@@ -111,10 +96,10 @@ def test_changes_from_the_panel_apply_at_the_next_tick_without_a_restart(build):
     assert scheduler.tick() == ["hourly"]
     build_worker(runtime).work(burst=True)
 
-    change(runtime, stop_workflow, "hourly")
+    change(runtime, set_started, "hourly", False)
     runtime.clock.advance(timedelta(hours=2))
     assert scheduler.tick() == []
-    change(runtime, start_workflow, "hourly")
+    change(runtime, set_started, "hourly", True)
     assert scheduler.tick() == ["hourly"]  # its interval has long passed
     build_worker(runtime).work(burst=True)
 
@@ -191,7 +176,7 @@ def test_leadership_passes_on_when_the_leader_stops(build):
 
 def test_the_scheduler_warns_at_start_when_a_workflow_is_stopped(build, caplog):
     runtime = build(Hourly, Broken)
-    change(runtime, stop_workflow, "broken")
+    change(runtime, set_started, "broken", False)
     stop = threading.Event()
     stop.set()
     with caplog.at_level(logging.WARNING, logger="core.workflows"):

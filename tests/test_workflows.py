@@ -4,11 +4,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from workflow_plugins import Broken, CountContacts, Hourly, Nightly, Only, WaitForRelease
+from workflow_plugins import (
+    START,
+    Broken,
+    CountContacts,
+    Hourly,
+    Nightly,
+    WaitForRelease,
+    change,
+    runtime_with,
+)
 
 from core import Workflow
-from core.clock import FrozenClock
-from core.jobs import install_runtime, workflow_job_id, workflow_lock_key
+from core.jobs import workflow_job_id, workflow_lock_key
 from core.models import WorkflowRun, WorkflowRunStatus, WorkflowSchedule, WorkflowTrigger
 from core.plugins import UnknownPluginError
 from core.queue import get_queue
@@ -23,13 +31,10 @@ from core.workflows import (
     run_history,
     run_inline,
     set_schedule,
-    start_workflow,
-    stop_workflow,
+    set_started,
     stopped_warning,
     stopped_workflows,
 )
-
-START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
 class Eager(Workflow):
@@ -52,22 +57,12 @@ class EagerCron(Workflow):
 
 @pytest.fixture
 def build(runtime_factory):
-    def build(*workflows):
-        runtime = runtime_factory(("workflows", Only(*workflows)))
-        runtime.clock = FrozenClock(START)
-        install_runtime(runtime)
-        return runtime
-
-    return build
+    return lambda *workflows: runtime_with(runtime_factory, *workflows)
 
 
 def call(runtime, function, *args, **kwargs):
     with runtime.database.session() as session:
         return function(session, runtime.plugins, runtime.settings, *args, **kwargs)
-
-
-def change(runtime, function, *args, **kwargs):
-    return call(runtime, function, *args, "carla", runtime.clock.now(), **kwargs)
 
 
 def listing(runtime):
@@ -133,7 +128,7 @@ def test_stopping_and_starting_are_recorded_with_who_and_when(build):
     runtime = build(Hourly, Broken)
     listing(runtime)
     runtime.clock.advance(timedelta(minutes=3))
-    stopped = change(runtime, stop_workflow, "broken")
+    stopped = change(runtime, set_started, "broken", False)
     assert (stopped.enabled, stopped.next_run_at) == (False, None)
     assert (stopped.changed_by, stopped.changed_at) == ("carla", START + timedelta(minutes=3))
     with runtime.database.session() as session:
@@ -143,7 +138,7 @@ def test_stopping_and_starting_are_recorded_with_who_and_when(build):
         "started again (campaign workflows start NAME)."
     )
     assert stopped_warning([]) is None
-    started = change(runtime, start_workflow, "broken")
+    started = change(runtime, set_started, "broken", True)
     assert started.enabled and started.next_run_at == runtime.clock.now()
     with runtime.database.session() as session:
         assert stopped_workflows(session, runtime.plugins) == []
@@ -170,7 +165,7 @@ def test_a_new_schedule_is_validated_and_kept_with_its_zone(build):
 def test_an_unknown_workflow_is_named_with_the_known_ones(build):
     runtime = build(Hourly)
     with pytest.raises(UnknownPluginError, match=r"unknown workflow 'hurly' \(available: hourly\)"):
-        change(runtime, stop_workflow, "hurly")
+        change(runtime, set_started, "hurly", False)
     with pytest.raises(UnknownPluginError):
         request_run(runtime, "hurly", None)
 

@@ -6,14 +6,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from core import Workflow, hookimpl
+from core.clock import FrozenClock
+from core.jobs import install_runtime
 from core.models import Contact
 
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 RELEASE_KEY = "test:workflow-release"
 TESTS = Path(__file__).parent
 
@@ -109,3 +112,19 @@ def start_worker_process(settings, log: Path) -> subprocess.Popen:
         stdout=log.open("a"),
         stderr=subprocess.STDOUT,
     )
+
+
+def runtime_with(runtime_factory, *workflows: type[Workflow]):
+    """A runtime with just these workflows, a clock frozen at START, installed for jobs."""
+    runtime = runtime_factory(("workflows", Only(*workflows)))
+    runtime.clock = FrozenClock(START)
+    install_runtime(runtime)
+    return runtime
+
+
+def change(runtime, function, *args, **kwargs):
+    """Call a ``core.workflows`` function as the web panel does: its own session and
+    commit, the user "carla", the runtime's clock."""
+    now = runtime.clock.now()
+    with runtime.database.session() as session:
+        return function(session, runtime.plugins, runtime.settings, *args, "carla", now, **kwargs)

@@ -53,6 +53,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Hier erscheinen bald Ihre Kampagnen und Aufgaben.",
         "en": "Your campaigns and tasks will appear here soon.",
     },
+    "dashboard.workflows_stopped.title": {
+        "de": "Workflows gestoppt:",
+        "en": "Workflows stopped:",
+    },
+    "dashboard.workflows_stopped.text": {
+        "de": "{names}. Solange sie gestoppt sind, laufen die Kampagnenprozesse nicht "
+        "(starten mit: campaign workflows start NAME).",
+        "en": "{names}. Campaign processes will not run until they are started again "
+        "(campaign workflows start NAME).",
+    },
     "role.viewer": {"de": "Betrachter", "en": "Viewer"},
     "role.reviewer": {"de": "Prüfer", "en": "Reviewer"},
     "role.campaign_manager": {"de": "Kampagnenmanager", "en": "Campaign manager"},
