@@ -471,11 +471,11 @@ def _lost_job_reason(runtime: Runtime, run_id: int) -> str | None:
     try:
         job = Job.fetch(workflow_job_id(run_id), connection=runtime.redis)
     except NoSuchJobError:
-        return "its job is no longer in the queue (Redis lost it or it was deleted)"
+        return "it has no job (Redis lost or deleted it, or the command running it stopped)"
     except RedisError:
         return None
     status = job.get_status(refresh=False)
-    if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+    if status in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
         result = job.latest_result()
         detail = f": {result.exc_string}" if result is not None and result.exc_string else ""
         return f"its job {status.value} before the pass began{detail}"

@@ -224,7 +224,7 @@ def test_a_queued_run_whose_job_is_gone_is_settled_after_a_grace_period(build):
     actions = recover_workflow_runs(runtime)
     assert actions == [
         f"workflow hourly run {lost.id}: failed, "
-        "its job is no longer in the queue (Redis lost it or it was deleted)"
+        "it has no job (Redis lost or deleted it, or the command running it stopped)"
     ]
     build_worker(runtime).work(burst=True)
     with runtime.database.session() as session:
