@@ -246,11 +246,10 @@ def list_workflows(
 ) -> list[WorkflowState]:
     """Every registered workflow with its state, schedule, last run and next run."""
     rows = ensure_schedules(session, plugins, settings, now)
-    latest = (
-        select(func.max(WorkflowRun.id))
-        .where(WorkflowRun.workflow.in_(list(rows)))
-        .group_by(WorkflowRun.workflow)
-    )
+    latest = [  # one index lookup per workflow, however many runs are kept
+        select(func.max(WorkflowRun.id)).where(WorkflowRun.workflow == name).scalar_subquery()
+        for name in rows
+    ]
     last_runs = {
         run.workflow: run
         for run in session.scalars(select(WorkflowRun).where(WorkflowRun.id.in_(latest)))
