@@ -10,13 +10,19 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from core.schedules import ScheduleError, load_zone, parse_duration
+
 PREFIX = "CAMPAIGN_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_TIMEZONE = "Europe/Berlin"
+DEFAULT_WORKFLOW_MIN_INTERVAL = timedelta(minutes=15)
+"""The vendor of the original campaign processes advises no workflow more often than this."""
 
 
 class ConfigError(ValueError):
@@ -41,6 +47,9 @@ class Settings:
     port: int = 5000
     workers: int = 1
     log_level: str = "INFO"
+    timezone: str = DEFAULT_TIMEZONE
+    """Where cron schedules are read and where the command line shows times."""
+    workflow_min_interval: timedelta = DEFAULT_WORKFLOW_MIN_INTERVAL
 
     @property
     def embedded_redis(self) -> bool:
@@ -66,6 +75,10 @@ class Settings:
             port=_integer("PORT", get("PORT"), 5000, 1, 65535),
             workers=_integer("WORKERS", get("WORKERS"), 1, 0, 64),
             log_level=_log_level(get("LOG_LEVEL")),
+            timezone=_timezone(get("TIMEZONE")),
+            workflow_min_interval=_duration(
+                "WORKFLOW_MIN_INTERVAL", get("WORKFLOW_MIN_INTERVAL"), DEFAULT_WORKFLOW_MIN_INTERVAL
+            ),
         )
 
 
@@ -119,6 +132,25 @@ def _log_level(raw: str | None) -> str:
     if level not in LOG_LEVELS:
         raise ConfigError(PREFIX + "LOG_LEVEL", f"{raw!r} is not one of {', '.join(LOG_LEVELS)}")
     return level
+
+
+def _timezone(raw: str | None) -> str:
+    if raw is None:
+        return DEFAULT_TIMEZONE
+    try:
+        load_zone(raw)
+    except ScheduleError as exc:
+        raise ConfigError(PREFIX + "TIMEZONE", str(exc)) from None
+    return raw
+
+
+def _duration(name: str, raw: str | None, default: timedelta) -> timedelta:
+    if raw is None:
+        return default
+    try:
+        return parse_duration(raw)
+    except ScheduleError as exc:
+        raise ConfigError(PREFIX + name, str(exc)) from None
 
 
 def _stored_secret_key(data_dir: Path) -> str:

@@ -1,10 +1,29 @@
-"""Job functions the RQ workers execute; they receive ids and names only, never objects."""
+"""Job functions the RQ workers execute; they receive ids and names only, never objects.
+
+``execute_workflow_run`` is the one path every workflow pass takes, scheduled or asked
+for by hand, on a worker (the job ``run_workflow``) or inline in ``campaign workflows
+run``: it records the pass, holds the workflow's lock so one instance runs at a time
+anywhere, and records the outcome, with the traceback when the workflow raised.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
+from sqlalchemy import update
 
 from core.config import Settings
+from core.models import WorkflowRun, WorkflowRunStatus
+from core.plugins import UnknownPluginError
 from core.runtime import Runtime
 from core.workflow_context import WorkflowContext
 
@@ -12,7 +31,11 @@ log = logging.getLogger(__name__)
 
 _runtime: Runtime | None = None
 
-WORKFLOW_LOCK_SECONDS = 3600
+WORKFLOW_LOCK_SECONDS = 60
+"""A lock not renewed for this long belonged to a worker that died; it lapses by itself."""
+WORKFLOW_HEARTBEAT_SECONDS = 15
+WORKFLOW_JOB_TIMEOUT_SECONDS = 3600
+"""RQ stops a pass that runs longer; the run is recorded as failed with the timeout."""
 
 
 def install_runtime(runtime: Runtime) -> None:
@@ -29,20 +52,139 @@ def current_runtime() -> Runtime:
     return _runtime
 
 
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def workflow_lock_key(name: str) -> str:
     return f"campaign:workflow-lock:{name}"
 
 
-def run_workflow(name: str) -> str:
-    """Run one pass of a workflow unless another instance of it is running anywhere."""
-    runtime = current_runtime()
-    workflow = runtime.plugins.workflows.get(name)()
-    lock = runtime.redis.lock(workflow_lock_key(name), timeout=WORKFLOW_LOCK_SECONDS)
-    if not lock.acquire(blocking=False):
-        return f"{name}: skipped, another instance is running"
+def workflow_lock_token(run_id: int) -> str:
+    """What the lock holds while run ``run_id`` has it, so anyone can tell who runs."""
+    return f"run-{run_id}"
+
+
+def workflow_job_id(run_id: int) -> str:
+    return f"workflow-run-{run_id}"
+
+
+def run_workflow(run_id: int) -> str:
+    """RQ job: one recorded pass of the workflow run ``run_id`` was created for."""
+    run = execute_workflow_run(current_runtime(), run_id)
+    return f"{run.workflow} run {run.id}: {run.status}"
+
+
+def execute_workflow_run(runtime: Runtime, run_id: int) -> WorkflowRun:
+    """Run the pass recorded as ``run_id`` (status queued) and return its final record.
+
+    A run that is no longer queued was settled elsewhere and is left alone, so a job
+    delivered twice never runs a pass twice. If another instance of the workflow holds
+    the lock, this run is recorded as skipped. An exception from the workflow is
+    recorded with its traceback and does not propagate: the next run goes ahead.
+    """
+    with runtime.database.session() as session:
+        run = session.get(WorkflowRun, run_id)
+        if run is None:
+            raise LookupError(f"there is no workflow run {run_id}")
+        if run.status != WorkflowRunStatus.QUEUED:
+            return run
+        name = run.workflow
+    worker = worker_identity()
     try:
-        summary = workflow.run(WorkflowContext.start(runtime, name))
+        workflow_class = runtime.plugins.workflows.get(name)
+    except UnknownPluginError as exc:
+        _settle_queued(runtime, run_id, WorkflowRunStatus.FAILED, worker, error=str(exc))
+        return _load(runtime, run_id)
+    lock = runtime.redis.lock(
+        workflow_lock_key(name), timeout=WORKFLOW_LOCK_SECONDS, thread_local=False
+    )
+    if not lock.acquire(blocking=False, token=workflow_lock_token(run_id)):
+        holder = runtime.redis.get(workflow_lock_key(name))
+        holder_text = holder.decode().replace("run-", "run ") if holder else "another run"
+        summary = f"skipped: {holder_text} of {name} was still running"
+        _settle_queued(runtime, run_id, WorkflowRunStatus.SKIPPED, worker, summary=summary)
+        log.info("workflow %s run %s %s", name, run_id, summary)
+        return _load(runtime, run_id)
+    try:
+        with runtime.database.session() as session:
+            started = session.execute(
+                update(WorkflowRun)
+                .where(WorkflowRun.id == run_id, WorkflowRun.status == WorkflowRunStatus.QUEUED)
+                .values(
+                    status=WorkflowRunStatus.RUNNING,
+                    started_at=runtime.clock.now(),
+                    worker=worker,
+                )
+            ).rowcount
+        if started:
+            _run_pass(runtime, run_id, name, workflow_class, lock)
     finally:
-        lock.release()
-    log.info("workflow %s: %s", name, summary)
-    return summary
+        try:
+            lock.release()
+        except LockError:
+            log.warning("workflow %s run %s: its lock had lapsed before the end", name, run_id)
+    return _load(runtime, run_id)
+
+
+def _run_pass(runtime: Runtime, run_id: int, name: str, workflow_class: type, lock: Lock) -> None:
+    context = WorkflowContext.start(runtime, name)
+    outcome: dict[str, Any]
+    with _renewed(lock, name):
+        try:
+            summary = workflow_class().run(context)
+        except Exception as exc:
+            outcome = {"status": WorkflowRunStatus.FAILED, "error": traceback.format_exc()}
+            log.warning("workflow %s run %s failed (see its record): %r", name, run_id, exc)
+        else:
+            outcome = {"status": WorkflowRunStatus.SUCCEEDED, "summary": str(summary)}
+            log.info("workflow %s run %s: %s", name, run_id, summary)
+    with runtime.database.session() as session:
+        session.execute(
+            update(WorkflowRun)
+            .where(WorkflowRun.id == run_id)
+            .values(finished_at=runtime.clock.now(), log=list(context.lines), **outcome)
+        )
+
+
+@contextmanager
+def _renewed(lock: Lock, name: str) -> Iterator[None]:
+    """Keep renewing the lock while the pass runs, so only a dead worker's lock lapses."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(WORKFLOW_HEARTBEAT_SECONDS):
+            try:
+                lock.extend(WORKFLOW_LOCK_SECONDS, replace_ttl=True)
+            except LockError:
+                log.error("workflow %s lost its lock; another instance may start", name)
+                return
+            except RedisError as exc:
+                log.warning("workflow %s could not renew its lock: %s", name, exc)
+
+    renewer = threading.Thread(target=renew, name=f"lock-{name}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+
+
+def _settle_queued(
+    runtime: Runtime, run_id: int, status: WorkflowRunStatus, worker: str, **values: str
+) -> None:
+    now = runtime.clock.now()
+    with runtime.database.session() as session:
+        session.execute(
+            update(WorkflowRun)
+            .where(WorkflowRun.id == run_id, WorkflowRun.status == WorkflowRunStatus.QUEUED)
+            .values(status=status, started_at=now, finished_at=now, worker=worker, **values)
+        )
+
+
+def _load(runtime: Runtime, run_id: int) -> WorkflowRun:
+    with runtime.database.session() as session:
+        run = session.get(WorkflowRun, run_id)
+        assert run is not None
+        return run

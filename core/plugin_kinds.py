@@ -19,6 +19,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import Select
 
+from core.schedules import ScheduleError, check_cron
+
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -286,10 +288,33 @@ class Action(Plugin):
 
 
 class Workflow(Plugin):
-    """A background campaign process run on a schedule by the scheduler."""
+    """A background campaign process run on a schedule by the scheduler.
+
+    ``default_interval`` (or ``default_cron``, a five-field cron expression read in
+    the installation's time zone, which wins when set) is the schedule a new
+    installation starts with; operators change it later (``campaign workflows``).
+    """
 
     kind = "workflow"
     default_interval: ClassVar[timedelta] = timedelta(minutes=15)
+    default_cron: ClassVar[str | None] = None
+
+    @classmethod
+    def check_definition(cls) -> None:
+        super().check_definition()
+        interval = cls.default_interval
+        if not isinstance(interval, timedelta) or interval <= timedelta(0):
+            raise PluginDefinitionError(
+                f"{cls.__qualname__} ({cls.name}): 'default_interval' must be a positive "
+                f"timedelta, got {interval!r}"
+            )
+        if cls.default_cron is not None:
+            try:
+                check_cron(cls.default_cron)
+            except ScheduleError as exc:
+                raise PluginDefinitionError(
+                    f"{cls.__qualname__} ({cls.name}): 'default_cron': {exc}"
+                ) from None
 
     @abstractmethod
     def run(self, context: Any) -> str:

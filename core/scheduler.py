@@ -1,28 +1,27 @@
-"""The scheduler process: enqueues each registered workflow when its interval has passed,
-and settles campaign runs whose workers died (``core.engine.dispatch.recover_runs``).
+"""The scheduler process: enqueues each started workflow when its schedule says so, and
+settles campaign runs and workflow runs whose workers died.
 
-Only one scheduler leads at a time (a Redis key with a short expiry), and
-``core.jobs.run_workflow`` holds a lock per workflow, so however many schedulers
-and workers run, one instance of a workflow runs at a time.
+Schedules are read from the database at every tick (``core.workflows.enqueue_due``),
+so the web panel changes them without a restart. Only one scheduler leads at a time
+(a Redis key with a short expiry); even two leaders at once would enqueue a due
+workflow once, because the database claims each due time. ``core.jobs`` holds a lock
+per workflow, so however many schedulers and workers run, one instance of a workflow
+runs at a time. Why this is not RQ's ``CronScheduler``: docs/workflows.md.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import uuid
-from datetime import datetime
 
 from core.engine.dispatch import recover_runs
-from core.jobs import run_workflow
-from core.queue import DEFAULT, get_queue
 from core.runtime import Runtime
+from core.workflows import enqueue_due, recover_workflow_runs, warn_about_stopped
 
 log = logging.getLogger(__name__)
 
 LEADER_KEY = "campaign:scheduler:leader"
-LAST_ENQUEUED_KEY = "campaign:scheduler:last-enqueued"
 TICK_SECONDS = 10
 
 
@@ -43,36 +42,18 @@ class Scheduler:
             return True
         return False
 
-    def due_workflows(self, now: datetime) -> list[str]:
-        last = self.runtime.redis.hgetall(LAST_ENQUEUED_KEY)
-        due = []
-        for workflow in self.runtime.plugins.workflows:
-            previous = last.get(workflow.name.encode())
-            if previous is None or (
-                now - datetime.fromisoformat(previous.decode()) >= workflow.default_interval
-            ):
-                due.append(workflow.name)
-        return due
-
     def tick(self) -> list[str]:
-        """Recover stalled runs, then enqueue the workflows that are due; return their names."""
+        """Settle stalled runs, then enqueue the workflows that are due; return their names."""
         if not self.is_leader():
             return []
-        for action in recover_runs(self.runtime):
+        for action in recover_runs(self.runtime) + recover_workflow_runs(self.runtime):
             log.info("recovery: %s", action)
-        now = self.runtime.clock.now()
-        queue = get_queue(self.runtime.redis, DEFAULT)
-        due = self.due_workflows(now)
-        for name in due:
-            job_id = f"workflow-{re.sub(r'[^A-Za-z0-9_-]', '-', name)}-{int(now.timestamp())}"
-            queue.enqueue(run_workflow, name, job_id=job_id)
-            self.runtime.redis.hset(LAST_ENQUEUED_KEY, name, now.isoformat())
-            log.info("enqueued workflow %s", name)
-        return due
+        return enqueue_due(self.runtime)
 
     def run_forever(self, stop: threading.Event | None = None) -> None:
         stop = stop or threading.Event()
         log.info("scheduler %s started", self.identity)
+        warn_about_stopped(self.runtime)
         while not stop.is_set():
             try:
                 self.tick()

@@ -14,6 +14,18 @@ def test_defaults_need_nothing_installed(tmp_path):
     assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 5000, 1)
 
 
+def test_workflow_timing_settings(tmp_path):
+    from datetime import timedelta
+
+    defaults = Settings.from_env(env(tmp_path))
+    assert (defaults.timezone, defaults.workflow_min_interval) == (
+        "Europe/Berlin",
+        timedelta(minutes=15),
+    )
+    chosen = Settings.from_env(env(tmp_path, TIMEZONE="UTC", WORKFLOW_MIN_INTERVAL="1h30m"))
+    assert (chosen.timezone, chosen.workflow_min_interval) == ("UTC", timedelta(minutes=90))
+
+
 def test_generated_secret_key_is_kept_for_the_next_start(tmp_path):
     first = Settings.from_env(env(tmp_path)).secret_key
     assert len(first) >= 32
@@ -36,6 +48,9 @@ def test_plain_postgresql_urls_use_psycopg_3(tmp_path):
         ("PORT", "eighty", "CAMPAIGN_PORT: 'eighty' is not a whole number"),
         ("PORT", "70000", "CAMPAIGN_PORT: 70000 is outside 1..65535"),
         ("LOG_LEVEL", "loud", "CAMPAIGN_LOG_LEVEL: 'loud' is not one of"),
+        ("TIMEZONE", "Berlin", "CAMPAIGN_TIMEZONE: 'Berlin' is not a known time zone"),
+        ("WORKFLOW_MIN_INTERVAL", "15", "CAMPAIGN_WORKFLOW_MIN_INTERVAL: '15' is not a duration"),
+        ("WORKFLOW_MIN_INTERVAL", "0m", "CAMPAIGN_WORKFLOW_MIN_INTERVAL: '0m' must be longer"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable(tmp_path, name, value, message):

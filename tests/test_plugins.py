@@ -131,6 +131,32 @@ def test_a_class_without_name_or_method_is_refused(host):
     assert "does not implement process" in host.errors[1].reason
 
 
+def test_a_workflow_with_an_unusable_default_schedule_is_refused(host):
+    from datetime import timedelta
+
+    class Never(Tidy):
+        name = "never"
+        default_interval = timedelta(0)
+
+    class BadCron(Tidy):
+        name = "badCron"
+        default_cron = "every morning"
+
+    for workflow in (Never, BadCron):
+        host.add(
+            plugin_module(
+                workflow.name, register_workflows=lambda register, cls=workflow: register(cls)
+            ),
+            workflow.name,
+            "built-in",
+        )
+    assert "'default_interval' must be a positive timedelta, got datetime.timedelta(0)" in (
+        host.errors[0].reason
+    )
+    assert "'default_cron': 'every morning' is not a schedule" in host.errors[1].reason
+    assert len(host.workflows) == 0
+
+
 def test_a_plugin_module_that_fails_to_import_is_reported():
     host = load_plugins(modules=["plugins.no_such_module"], entry_points=False)
     assert host.errors[0].plugin == "plugins.no_such_module"

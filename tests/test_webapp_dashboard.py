@@ -308,3 +308,42 @@ def test_an_area_text_without_every_language_or_defined_twice_is_refused():
         add_messages({"x.only_german": {"de": "Nur Deutsch"}}, "test-area")
     with pytest.raises(ValueError, match=r"test-area: the text 'login.title' is already"):
         add_messages({"login.title": {"de": "Einloggen", "en": "Log in"}}, "test-area")
+
+
+# -- the stopped-workflows banner -----------------------------------------------------------------
+
+
+def test_the_dashboard_warns_when_a_workflow_is_stopped(settings: Settings, database):
+    from workflow_plugins import Broken, Hourly, Nightly, Only
+
+    from core.clock import utcnow
+    from core.workflows import set_started
+
+    host = plugin_host((Only(Broken, Hourly, Nightly), "workflows"))
+    app = create_app(
+        settings, plugins=host, overrides={"TESTING": True, "CAMPAIGN_LOGIN_LIMITER": "memory"}
+    )
+    try:
+        add_user(database, "viola", Role.VIEWER)
+        add_user(database, "edward", Role.ADMIN, language="en")
+        german, english = app.test_client(), app.test_client()
+        login(german, "viola", PASSWORD)
+        login(english, "edward", PASSWORD)
+        assert 'id="stopped-workflows"' not in body(german.get("/"))
+
+        for name in ("nightly", "broken"):
+            with database.session() as session:
+                set_started(session, host, settings, name, False, "carla", utcnow())
+        html = body(german.get("/"))
+        assert "Workflows gestoppt:</strong>" in html
+        assert "broken, nightly. Solange sie gestoppt sind, laufen die Kampagnenprozesse" in html
+        html = body(english.get("/"))
+        assert "Workflows stopped:</strong>" in html
+        assert "broken, nightly. Campaign processes will not run until they are started" in html
+
+        with database.session() as session:
+            for name in ("nightly", "broken"):
+                set_started(session, host, settings, name, True, "carla", utcnow())
+        assert 'id="stopped-workflows"' not in body(german.get("/"))
+    finally:
+        get_campaign(app).database.dispose()

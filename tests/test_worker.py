@@ -3,9 +3,9 @@ import os
 from sqlalchemy import func, select
 
 from core import Workflow, hookimpl
-from core.models import Contact
-from core.queue import get_queue
+from core.models import Contact, WorkflowRun
 from core.worker import build_worker
+from core.workflows import request_run
 
 
 class ReportPid(Workflow):
@@ -29,11 +29,12 @@ def test_a_forked_work_horse_runs_a_job_with_its_own_database_connection(runtime
     runtime = runtime_factory(("pid", PidPlugin))
     with runtime.database.session() as session:  # the parent's pool now holds a connection
         session.add(Contact(number="K-1", last_name="Müller"))
-    job = get_queue(runtime.redis).enqueue("core.jobs.run_workflow", "reportPid")
+    queued = request_run(runtime, "reportPid", None)
     worker = build_worker(runtime)
     assert worker.work(burst=True)
-    job.refresh()
-    assert job.get_status() == "finished", job.latest_result().exc_string
-    pid, count = job.return_value().split(":")
+    with runtime.database.session() as session:
+        run = session.get(WorkflowRun, queued.id)
+    assert run.status == "succeeded", run.error
+    pid, count = run.summary.split(":")
     assert int(pid) != os.getpid()
     assert count == "1"

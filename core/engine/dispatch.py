@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import os
-import socket
 import time
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
@@ -26,7 +24,7 @@ from core.engine.context import RunContext
 from core.engine.events import notify
 from core.engine.runs import enqueue_chunks, enqueue_finish, open_chunks
 from core.events import ItemEvent
-from core.jobs import current_runtime
+from core.jobs import current_runtime, worker_identity
 from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
 from core.plugin_kinds import Outcome, Recipient
 from core.queue import BULK, get_queue
@@ -45,10 +43,6 @@ COUNTER = {
     ItemStatus.SKIPPED: "skipped",
     ItemStatus.UNCLEAR: "unclear",
 }
-
-
-def worker_identity() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def process_chunk(run_id: int, chunk: int) -> str:

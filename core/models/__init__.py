@@ -38,10 +38,18 @@ from core.models.documents import (
     TextBlock,
 )
 from core.models.users import Role, User
+from core.models.workflows import (
+    FINAL_WORKFLOW_RUN_STATUSES,
+    WorkflowRun,
+    WorkflowRunStatus,
+    WorkflowSchedule,
+    WorkflowTrigger,
+)
 
 __all__ = [
     "ACTIVE_RUN_STATES",
     "FINAL_RUN_STATES",
+    "FINAL_WORKFLOW_RUN_STATUSES",
     "AddressKind",
     "AddressPattern",
     "ArchiveDeletion",
@@ -73,4 +81,8 @@ __all__ = [
     "SavedQuery",
     "TextBlock",
     "User",
+    "WorkflowRun",
+    "WorkflowRunStatus",
+    "WorkflowSchedule",
+    "WorkflowTrigger",
 ]
