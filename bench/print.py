@@ -43,9 +43,10 @@ from core.engine.runs import start_run  # noqa: E402
 from core.engine.targeting import target_run  # noqa: E402
 from core.jobs import install_runtime  # noqa: E402
 from core.models import Contact, Run  # noqa: E402
+from core.pdf_collection import PdfCollection  # noqa: E402
 from core.plugins import DEFAULT_PLUGINS, load_plugins  # noqa: E402
 from core.query.records import load_records  # noqa: E402
-from core.rendering import PdfCollection, ReportRenderer  # noqa: E402
+from core.rendering import ReportRenderer  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 
 REDIS_URL = os.environ.get("CAMPAIGN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
