@@ -4,8 +4,10 @@ The metadata lives in ``archived_documents``; the bytes go to a document store p
 (``register_document_stores``; built in: ``filesystem``). A document is stored before its
 row commits, under a key its caller derives from what it is (run and recipient for a
 printed letter), so a retried transaction writes the same key again instead of a second
-copy. A transaction that rolls back for good can leave a stored file no row points to: an
-orphan that costs disk space and nothing else.
+copy; the store makes its files durable (``DocumentStore.sync``) just before that commit,
+once per transaction rather than once per document. A transaction that rolls back for
+good can leave a stored file no row points to: an orphan that costs disk space and nothing
+else.
 
 Deleting goes the other way round: the rows and the audit record (``ArchiveDeletion``)
 commit together, and the stored files are deleted only after that commit, so a rollback
@@ -20,7 +22,7 @@ import logging
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,26 +38,55 @@ log = logging.getLogger(__name__)
 
 DELETE_BATCH = 500
 _PENDING_DELETES = "archive.pending_file_deletes"
+_UNSYNCED_STORES = "archive.unsynced_stores"
 
 
 class ArchiveIntegrityError(RuntimeError):
     """Stored bytes no longer match the checksum recorded when they were archived."""
 
 
-def write_atomically(target: Path, data: bytes) -> None:
+def write_atomically(target: Path, data: bytes, *, durable: bool = True) -> None:
     """Write ``target`` so that it is never seen partially written: a temporary file in the
-    same directory, flushed to disk, then renamed over the name."""
+    same directory, renamed over the name once complete.
+
+    ``durable`` flushes the file to disk before the rename and the directory after it; a
+    caller that writes many files may pass False and call :func:`sync_files` once for all
+    of them before it relies on them.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
+            if durable:
+                file.flush()
+                os.fsync(file.fileno())
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    if durable:
+        sync_files([], [target.parent])
+
+
+def sync_files(files: Iterable[Path], directories: Iterable[Path]) -> None:
+    """Flush files and then the directories naming them to disk (a rename is only durable
+    once its directory is); a file deleted meanwhile needs nothing."""
+    for path in files:
+        try:
+            descriptor = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    for path in directories:
+        descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 def open_store(plugins: PluginHost, settings: Settings, name: str) -> DocumentStore:
@@ -92,6 +123,7 @@ def archive_document(
     """
     key = f"run-{run_id}/{source_key}" if source_key else f"document-{uuid.uuid4().hex}"
     reference = store.put(f"{key}/{filename}", data)
+    _sync_before_commit(session, store)
     document = ArchivedDocument(
         contact_id=contact_id,
         campaign_id=campaign_id,
@@ -111,6 +143,31 @@ def archive_document(
     )
     session.add(document)
     return document
+
+
+def _sync_before_commit(session: Session, store: DocumentStore) -> None:
+    """Have ``store`` make its files durable before the rows naming them commit: a row
+    never outlives a crash that its file did not survive."""
+    stores = session.info.get(_UNSYNCED_STORES)
+    if stores is None:
+        stores = session.info[_UNSYNCED_STORES] = []
+        event.listen(session, "before_commit", _sync_stores)
+        event.listen(session, "after_rollback", _forget_unsynced)
+    if not any(known is store for known in stores):
+        stores.append(store)
+
+
+def _sync_stores(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the files are synced when the transaction itself commits
+    stores, session.info[_UNSYNCED_STORES] = session.info[_UNSYNCED_STORES], []
+    for store in stores:
+        store.sync()
+
+
+def _forget_unsynced(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info[_UNSYNCED_STORES] = []
 
 
 def read_document(store: DocumentStore, document: ArchivedDocument) -> bytes:

@@ -362,3 +362,11 @@ class DocumentStore(Plugin):
     @abstractmethod
     def delete(self, reference: str) -> None:
         """Remove the stored bytes; deleting what is already gone is not an error."""
+
+    def sync(self) -> None:
+        """Make everything ``put`` so far durable.
+
+        The archive calls this just before the transaction that records the documents
+        commits, so a store may defer flushing to disk to one call per transaction instead
+        of one per document. A store whose ``put`` is durable by itself does nothing.
+        """

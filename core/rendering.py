@@ -1,7 +1,7 @@
 """Reports as PDF: sandboxed templates, a confined PDF renderer and a streaming merge.
 
 Templates are written in the web panel, so they are untrusted, and so is the data they
-show. Three layers keep a template inside its lane:
+show. Two layers keep a template inside its lane:
 
 1. **Templates** compile in Jinja2's ``ImmutableSandboxedEnvironment`` with autoescaping and
    strict placeholders. The sandbox refuses attribute tricks and mutation but not a template
@@ -18,8 +18,8 @@ show. Three layers keep a template inside its lane:
    directory and refuses the network. Both gates are needed: a falsy return from the
    callback keeps the original URL, and some fetches bypass the callback. A template that
    names anything else is an error (``ResourceRefusedError``), not a letter without a logo.
-3. **Collections** (``PdfCollection``) append the pages of many PDFs to one file object by
-   object, keeping only offsets, so memory stays flat for 100,000 letters.
+
+Collecting many letters into one file is ``core.pdf_collection``.
 """
 
 from __future__ import annotations
@@ -27,11 +27,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import os
 import re
 import time
-from array import array
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -60,7 +57,6 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 from jinja2.utils import Namespace, missing, object_type_repr
 from markupsafe import Markup, escape
 from pypdf import PdfReader
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, PdfObject
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from xhtml2pdf import pisa
@@ -603,114 +599,6 @@ def html_to_pdf(html: str, folder: AssetFolder) -> bytes:
 
 def page_count(pdf: bytes) -> int:
     return len(PdfReader(io.BytesIO(pdf)).pages)
-
-
-class PdfCollection:
-    """One PDF made of the pages of many, written as they come, in constant memory.
-
-    pypdf's ``PdfWriter`` keeps every object in memory until it writes the file: gigabytes
-    for 100,000 letters. Here each appended page's objects (content, fonts, images) are
-    renumbered and written to the file at once; only their offsets (8 bytes an object) and
-    the page numbers stay in memory until ``close`` writes the page tree, the catalogue and
-    the cross-reference table. The file appears under its name only when it is complete.
-    """
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.pages = 0
-        self._partial = path.with_name(f".{path.name}.part")
-        self._file = self._partial.open("wb")
-        self._file.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-        self._offsets = array("Q", [0, 0, 0])  # 1: catalogue, 2: page tree, both written last
-        self._page_numbers = array("Q")
-
-    def __enter__(self) -> PdfCollection:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self._file.close()
-            self._partial.unlink(missing_ok=True)
-
-    def append(self, pdf: bytes) -> int:
-        """Add every page of ``pdf``; returns how many."""
-        reader = PdfReader(io.BytesIO(pdf))
-        numbers: dict[int, int] = {}
-        pending: deque[tuple[int, PdfObject]] = deque()
-
-        def renumber(reference: IndirectObject) -> _Reference:
-            if reference.idnum not in numbers:
-                numbers[reference.idnum] = self._allocate()
-                pending.append((numbers[reference.idnum], reference))
-            return _Reference(numbers[reference.idnum])
-
-        for page in reader.pages:  # pages carry their inherited attributes here
-            number = numbers[page.indirect_reference.idnum] = self._allocate()
-            page[NameObject("/Parent")] = _Reference(2)
-            pending.append((number, page))
-            self._page_numbers.append(number)
-        while pending:
-            number, item = pending.popleft()
-            value = item.get_object() if isinstance(item, IndirectObject) else item
-            self._write(number, _renumbered(value, renumber))
-        self.pages += len(reader.pages)
-        return len(reader.pages)
-
-    def _allocate(self) -> int:
-        self._offsets.append(0)
-        return len(self._offsets) - 1
-
-    def _write(self, number: int, value: PdfObject) -> None:
-        self._offsets[number] = self._file.tell()
-        self._file.write(b"%d 0 obj\n" % number)
-        value.write_to_stream(self._file)
-        self._file.write(b"\nendobj\n")
-
-    def close(self) -> None:
-        file = self._file
-        self._offsets[2] = file.tell()
-        file.write(b"2 0 obj\n<< /Type /Pages /Count %d /Kids [" % len(self._page_numbers))
-        for start in range(0, len(self._page_numbers), 1000):
-            chunk = self._page_numbers[start : start + 1000]
-            file.write(b"".join(b"%d 0 R " % number for number in chunk))
-        file.write(b"] >>\nendobj\n")
-        self._offsets[1] = file.tell()
-        file.write(b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n")
-        xref = file.tell()
-        file.write(b"xref\n0 %d\n0000000000 65535 f \n" % len(self._offsets))
-        for start in range(1, len(self._offsets), 1000):
-            chunk = self._offsets[start : start + 1000]
-            file.write(b"".join(b"%010d 00000 n \n" % offset for offset in chunk))
-        file.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % len(self._offsets))
-        file.write(b"startxref\n%d\n%%%%EOF\n" % xref)
-        file.flush()
-        os.fsync(file.fileno())
-        file.close()
-        os.replace(self._partial, self.path)
-
-
-class _Reference(IndirectObject):
-    """A reference already renumbered into the collection."""
-
-    def __init__(self, number: int):
-        super().__init__(number, 0, None)  # type: ignore[arg-type]
-
-
-def _renumbered(value: Any, renumber: Callable[[Any], Any]) -> Any:
-    """``value`` with every reference renumbered, changed in place (the reader is discarded)."""
-    if isinstance(value, _Reference):
-        return value
-    if isinstance(value, IndirectObject):
-        return renumber(value)
-    if isinstance(value, DictionaryObject):  # streams too: their data stays as it is
-        for key, item in value.items():
-            value[key] = _renumbered(item, renumber)
-    elif isinstance(value, ArrayObject):
-        for index, item in enumerate(value):
-            value[index] = _renumbered(item, renumber)
-    return value
 
 
 # --- reports -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
 from core.archive import (
@@ -169,3 +169,54 @@ def test_a_deletion_that_rolls_back_keeps_every_file(database, store, run_ids, t
         database.session() as session,
     ):
         delete_run_documents(session, stores, run_ids[2], [document.id + 1], by="admin")
+
+
+class RecordingStore(FilesystemStore):
+    """The filesystem store, noting when it is asked to make its files durable."""
+
+    name = "recording"
+
+    def __init__(self, params, events, failing=False):
+        super().__init__(params)
+        self.events = events
+        self.failing = failing
+
+    def put(self, key, data):
+        self.events.append("put")
+        return super().put(key, data)
+
+    def sync(self):
+        self.events.append("sync")
+        if self.failing:
+            raise OSError("disk full")
+        super().sync()
+
+
+def test_files_are_made_durable_once_per_transaction_before_it_commits(database, run_ids, tmp_path):
+    events = []
+    store = RecordingStore({"data_dir": str(tmp_path)}, events)
+    with database.session() as session:
+        event.listen(
+            session,
+            "after_commit",
+            lambda s: None if s.in_nested_transaction() else events.append("commit"),
+        )
+        with session.begin_nested():
+            archive(session, store, run_ids, "contacts:1")
+        archive(session, store, run_ids, "contacts:2")
+    assert events == ["put", "put", "sync", "commit"]
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 2
+
+
+def test_a_store_that_cannot_make_its_files_durable_stops_the_commit(database, run_ids, tmp_path):
+    store = RecordingStore({"data_dir": str(tmp_path)}, [], failing=True)
+    with pytest.raises(OSError, match="disk full"), database.session() as session:
+        archive(session, store, run_ids, "contacts:1")
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 0
+    store.failing = False
+    with database.session() as session:
+        archive(session, store, run_ids, "contacts:1")  # a retry writes and commits it
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 1

@@ -1,4 +1,3 @@
-import gc
 import http.server
 import io
 import threading
@@ -9,13 +8,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfReader
 from xhtml2pdf import pisa
 
 from core import rendering
 from core.rendering import (
     AssetFolder,
-    PdfCollection,
     ResourceRefusedError,
     TemplateError,
     TemplateLimitError,
@@ -302,57 +300,3 @@ def test_asset_folders_are_shared_by_content(tmp_path):
     assert AssetFolder({"a.png": b"1"}, tmp_path).path == first.path
     assert AssetFolder({"a.png": b"2"}, tmp_path).path != first.path
     assert sorted(path.name for path in first.path.iterdir()) == ["a.png"]
-
-
-# --- collection ----------------------------------------------------------------------------
-
-
-def letter(fonts, text: str, pages: int = 1) -> bytes:
-    body = f"<p>{text}</p>" + (f"<pdf:nextpage/><p>{text} (2)</p>" if pages == 2 else "")
-    return html_to_pdf(document(body + '<img src="asset:logo.png"/>'), fonts)
-
-
-def test_a_collection_holds_every_page_in_order(tmp_path, fonts):
-    path = tmp_path / "collection.pdf"
-    with PdfCollection(path) as collection:
-        assert collection.append(letter(fonts, "Brief eins für Jürgen")) == 1
-        assert collection.append(letter(fonts, "Brief zwei für Grete", pages=2)) == 2
-        collection.append(letter(fonts, "Brief drei für Özlem"))
-    reader = PdfReader(path, strict=True)
-    texts = [page.extract_text() for page in reader.pages]
-    assert len(texts) == 4
-    assert texts[0].startswith("Brief eins für Jürgen")
-    assert texts[1].startswith("Brief zwei für Grete") and "(2)" in texts[2]
-    assert texts[3].startswith("Brief drei für Özlem")
-    assert all(abs(float(page.mediabox.height) - 841.89) < 0.01 for page in reader.pages)
-    assert images_in(path.read_bytes()) == 3  # the two-page letter has its logo on page 2
-    PdfWriter(clone_from=reader).write(io.BytesIO())  # a second library can rewrite it
-    assert not list(tmp_path.glob(".*.part"))
-
-
-def test_a_failed_collection_leaves_no_file(tmp_path, fonts):
-    path = tmp_path / "collection.pdf"
-    with pytest.raises(RuntimeError), PdfCollection(path) as collection:
-        collection.append(letter(fonts, "eins"))
-        raise RuntimeError("stop")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
-
-
-def test_a_collection_keeps_memory_flat(tmp_path, fonts):
-    one = letter(fonts, "Ein Brief mit Logo und eingebetteter Schrift")
-    with PdfCollection(tmp_path / "collection.pdf") as collection:
-        for _ in range(20):
-            collection.append(one)
-        gc.collect()
-        tracemalloc.start()
-        try:
-            for _ in range(500):
-                collection.append(one)
-            _, peak = tracemalloc.get_traced_memory()
-            gc.collect()  # pypdf's readers hold reference cycles: freed by the collector
-            kept, _ = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-    assert kept < 500 * 300  # offsets only: 8 bytes an object, ~15 objects a letter
-    assert peak < 10_000_000  # a few readers waiting for the collector, not 500 letters
-    assert len(PdfReader(tmp_path / "collection.pdf").pages) == 520

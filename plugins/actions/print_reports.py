@@ -35,11 +35,11 @@ from sqlalchemy import select
 from core import Action, Channel, Outcome, Recipient, hookimpl
 from core.archive import archive_document, open_store, read_document, write_atomically
 from core.models import ArchivedDocument, DocumentKind, ItemStatus, RunItem
+from core.pdf_collection import PdfCollection
 from core.plugin_kinds import DocumentStore
 from core.query.entities import get_entity
 from core.rendering import (
     LOCAL_TIME,
-    PdfCollection,
     RenderedLetter,
     ReportError,
     ReportRenderer,
