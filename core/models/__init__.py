@@ -23,6 +23,7 @@ from core.models.campaigns import (
     RunState,
     SavedQuery,
 )
+from core.models.commission import BookingKind, CommissionBooking
 from core.models.documents import (
     AddressKind,
     AddressPattern,
@@ -47,8 +48,10 @@ __all__ = [
     "ArchivedDocument",
     "AssetKind",
     "Base",
+    "BookingKind",
     "Campaign",
     "CampaignRecord",
+    "CommissionBooking",
     "Contact",
     "ContactKind",
     "ContactStatus",
