@@ -37,8 +37,7 @@ from core.commission import ReversalError, reverse_run, run_bookings, run_revers
 from core.db import Database
 from core.models import CommissionBooking, Run
 from core.models.commission import AMOUNT_DIGITS, AMOUNT_PLACES
-from core.query.entities import ENTITIES, FieldType, resolve_path
-from core.query.records import record_fields
+from core.query.entities import ENTITIES, EntitySpec, FieldType
 from core.rendering import LOCAL_TIME, format_date
 from core.templating import TextTemplate, nest
 
@@ -59,14 +58,24 @@ def compiled(template: str) -> TextTemplate:
 
 @functools.lru_cache(maxsize=1)
 def numeric_fields() -> tuple[str, ...]:
-    """The numeric fields records carry (``core.query.records``: the entity's own fields and
-    those of its to-one relations), ids left out."""
-    names = {
-        key
-        for root in ENTITIES
-        for key in record_fields(root)
-        if key.rsplit(".", 1)[-1] != "id" and resolve_path(root, key).type is FieldType.NUMBER
-    }
+    """The numeric fields records carry (see ``core.query.records``: an entity's own fields
+    and, as ``relation.field``, those of its to-one relations), ids left out."""
+
+    def numbers(entity: EntitySpec) -> list[str]:
+        return [
+            name
+            for name, spec in entity.fields.items()
+            if spec.type is FieldType.NUMBER and name != "id"
+        ]
+
+    names = set()
+    for entity in ENTITIES.values():
+        names.update(numbers(entity))
+        for relation in entity.relations.values():
+            if not relation.to_many:
+                names.update(
+                    f"{relation.name}.{name}" for name in numbers(ENTITIES[relation.target])
+                )
     return tuple(sorted(names))
 
 
