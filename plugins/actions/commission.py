@@ -91,8 +91,9 @@ def legal_tender() -> frozenset[str]:
     )
 
 
-def decimal_places(amount: Decimal) -> int:
-    return max(-amount.as_tuple().exponent, 0)  # type: ignore[operator]
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount of ``currency``: 0.01 for EUR, 1 for JPY."""
+    return Decimal(1).scaleb(-get_currency_precision(currency))
 
 
 class CommissionParams(BaseModel):
@@ -168,10 +169,9 @@ class CommissionParams(BaseModel):
     @classmethod
     def _amount_fits_currency(cls, amount: Decimal | None, info: ValidationInfo) -> Any:
         currency = info.data.get("currency")
-        if amount is not None and currency:
+        if amount is not None and currency and amount != amount.quantize(minor_unit(currency)):
             places = get_currency_precision(currency)
-            if decimal_places(amount.normalize()) > places:
-                raise ValueError(f"{currency} amounts have at most {places} decimal places")
+            raise ValueError(f"{currency} amounts have at most {places} decimal places")
         return amount
 
     @field_validator("rate_field")
@@ -277,7 +277,7 @@ class Commission(Action):
     def __init__(self, params: Any = None):
         super().__init__(params)
         self.template = compiled(self.params.text)
-        self.quantum = Decimal(1).scaleb(-get_currency_precision(self.params.currency))
+        self.quantum = minor_unit(self.params.currency)
         self._run: RunFacts | None = None
 
     def process(self, recipient: Recipient, context: Any) -> Outcome:
