@@ -6,12 +6,17 @@ import argparse
 import os
 import random
 import resource
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
+import redis
 from sqlalchemy import create_engine, text
 
+from core.config import Settings
 from core.db import Database
 from core.models import Contact
 from core.schema import upgrade
@@ -19,6 +24,8 @@ from core.schema import upgrade
 POSTGRES_ADMIN = os.environ.get(
     "CAMPAIGN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+REDIS_SERVER = os.environ.get("CAMPAIGN_BENCH_REDIS_SERVER", "redis://127.0.0.1:6379")
+REDIS_LOCK_KEY = "campaign:test-session"  # as tests/conftest.py
 CITIES = ["Köln", "Berlin", "München", "Hamburg", "Leipzig", "Dresden", "Bremen", "Essen"]
 
 
@@ -91,3 +98,42 @@ class Stopwatch:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+def burst_workers(settings: Settings, workers: int, plugins: Sequence[str] = ()) -> float:
+    """Seconds ``workers`` real ``campaign worker --burst`` processes take to empty the queues,
+    their start included; ``plugins`` are extra modules for CAMPAIGN_PLUGINS, found in bench/."""
+    env = {
+        **os.environ,
+        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
+        "CAMPAIGN_DATABASE_URL": settings.database_url,
+        "CAMPAIGN_REDIS_URL": settings.redis_url,
+        "CAMPAIGN_PLUGINS": ",".join(plugins),
+        "CAMPAIGN_LOG_LEVEL": os.environ.get("CAMPAIGN_LOG_LEVEL", "WARNING"),
+        "PYTHONPATH": str(Path(__file__).resolve().parent),
+    }
+    with Stopwatch() as watch:
+        processes = [
+            subprocess.Popen([sys.executable, "-m", "core.cli", "worker", "--burst"], env=env)
+            for _ in range(workers)
+        ]
+        for process in processes:
+            process.wait()
+    return watch.seconds
+
+
+def claim_redis() -> str:
+    """The URL of an empty Redis database, locked (as test sessions lock theirs) for this
+    process until it exits, so no test session or other benchmark shares its queues."""
+    for index in range(13, 0, -1):
+        url = f"{REDIS_SERVER}/{index}"
+        connection = redis.Redis.from_url(url)
+        if connection.set(REDIS_LOCK_KEY, f"bench-{os.getpid()}", nx=True, ex=3600):
+            if connection.dbsize() == 1:
+                return url
+            connection.delete(REDIS_LOCK_KEY)
+    raise RuntimeError("no empty Redis database is free")
+
+
+def release_redis(url: str) -> None:
+    redis.Redis.from_url(url).flushdb()  # our own database: jobs, results and the lock

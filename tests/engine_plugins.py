@@ -7,10 +7,11 @@ import time
 from pathlib import Path
 
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, update
 
 from core import Action, Channel, DataSource, Outcome, Recipient, RecipientFilter, Scope, hookimpl
 from core.models import Contact
+from core.query import get_entity
 
 
 def contact_recipient(contact_id: int, last_name: str | None, email: str | None, city: str | None):
@@ -63,6 +64,31 @@ class Offline(AllContacts):
 
     def select(self, context):
         raise ConnectionError("the CRM is offline")
+
+
+class RecordsParams(BaseModel):
+    entity: str = "contracts"
+    delay_ms: int = 0
+
+
+class Records(DataSource):
+    """Whole records of an entity; ``delay_ms`` slows down every load of a batch, so that a
+    test can kill a worker while the batch's transaction is open."""
+
+    name = "test_records"
+    title = "Every record of an entity, whole"
+    Params = RecordsParams
+
+    def entity(self):
+        return self.params.entity
+
+    def select(self, context):
+        model = get_entity(self.params.entity).model
+        return select(model.id.label("id"), literal(None).label("group_key"))
+
+    def load(self, context, ids):
+        time.sleep(self.params.delay_ms / 1000)
+        return super().load(context, ids)
 
 
 class HasEmail(RecipientFilter):
@@ -183,6 +209,7 @@ def register_datasources(register):
     register(AllContacts)
     register(StreamedContacts)
     register(Offline)
+    register(Records)
 
 
 @hookimpl

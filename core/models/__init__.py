@@ -24,6 +24,7 @@ from core.models.campaigns import (
     RunState,
     SavedQuery,
 )
+from core.models.commission import BookingKind, CommissionBooking
 from core.models.documents import (
     AddressKind,
     AddressPattern,
@@ -57,8 +58,10 @@ __all__ = [
     "AssetKind",
     "AuditEntry",
     "Base",
+    "BookingKind",
     "Campaign",
     "CampaignRecord",
+    "CommissionBooking",
     "Contact",
     "ContactKind",
     "ContactStatus",
