@@ -1,7 +1,7 @@
 """commission bookings of campaign runs and their reversals
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0009
 Create Date: 2026-11-27
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
