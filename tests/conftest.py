@@ -271,3 +271,12 @@ def engine(runtime_factory) -> EngineHarness:
     runtime = runtime_factory(("engine_plugins", engine_plugins))
     install_runtime(runtime)
     return EngineHarness(runtime)
+
+
+@pytest.fixture
+def panel(settings: Settings, redis_url: str):
+    """The web panel with every installed plugin, one user per role (``panel.client(role)``
+    logs in) and ``panel.work()`` to run what it started with a real RQ worker."""
+    from panel_helpers import open_panel
+
+    yield from open_panel(settings)
