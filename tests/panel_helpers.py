@@ -78,10 +78,15 @@ def post(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
 def field_errors(html: str, name: str) -> list[str]:
     """The error messages shown under the input named ``name``."""
     element = "sf-" + name.replace(".", "-") if "." in name else name
-    found = re.search(rf'<ul class="field-errors" id="{re.escape(element)}-errors">(.*?)</ul>', html, re.S)
+    found = re.search(
+        rf'<ul class="field-errors" id="{re.escape(element)}-errors">(.*?)</ul>', html, re.S
+    )
     if not found:
         return []
-    return [re.sub(r"\s+", " ", item).strip() for item in re.findall(r"<li>(.*?)</li>", found.group(1), re.S)]
+    return [
+        re.sub(r"\s+", " ", item).strip()
+        for item in re.findall(r"<li>(.*?)</li>", found.group(1), re.S)
+    ]
 
 
 @dataclass
@@ -119,3 +124,12 @@ def open_panel(settings: Settings) -> Iterator[Panel]:
     finally:
         runtime.close()
         web.database.dispose()
+
+
+def input_value(html: str, name: str) -> str | None:
+    """The value of the text input named ``name`` (None if the page has none)."""
+    for tag in re.findall(r"<input\b[^>]*>", html):
+        if f'name="{name}"' in tag:
+            found = re.search(r'value="([^"]*)"', tag)
+            return found.group(1) if found else ""
+    return None
