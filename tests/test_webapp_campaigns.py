@@ -13,8 +13,8 @@ from core.audit import audit_query
 from core.engine.campaigns import CampaignConfig, create_campaign
 from core.engine.runs import start_run
 from core.models import (
-    ArchiveDeletion,
     ArchivedDocument,
+    ArchiveDeletion,
     Campaign,
     CampaignRecord,
     Contact,
@@ -24,6 +24,7 @@ from core.models import (
     RunState,
     SavedQuery,
 )
+
 from panel_helpers import body, field_errors, input_value, post
 
 PRINT = {"report": "Informationsschreiben"}
