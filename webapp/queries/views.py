@@ -175,7 +175,10 @@ def _preview(compiled: CompiledQuery, page_number: int) -> dict[str, Any]:
         "count": page.total,
         "sql": compiled.sql(session.get_bind().dialect.name, PREVIEW_PAGE_SIZE),
         "columns": [field_title(compiled.root.name, path) for path in paths],
-        "rows": [[_cell(value) for value in row] for row in page.items],
+        # paginate hands single-column results back as plain values
+        "rows": [
+            [_cell(value) for value in (row if len(paths) > 1 else (row,))] for row in page.items
+        ],
         "page": page,
     }
 
