@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select
 from core.audit import audit_query
 from core.engine.campaigns import CampaignConfig, create_campaign
 from core.models import Campaign, CampaignRecord, Contact, Role, SavedQuery
+
 from panel_helpers import body, field_errors, post
 
 PROSPECTS_WITH_EMAIL = {
@@ -106,17 +107,17 @@ def test_the_preview_is_paginated(panel):
     [
         (
             {"field": "birth_date", "type": "contains", "values": ["1970"]},
-            "Block 2 › Bedingung 1 (Feld „Geburtsdatum“, enthält): contains does not fit the "
+            "Block 2 \u203a Bedingung 1 (Feld „Geburtsdatum“, enthält): contains does not fit the "
             "date field",
         ),
         (
             {"field": "birth_date", "type": "equals", "values": ["1.2.1970"]},
-            "Block 2 › Bedingung 1 (Feld „Geburtsdatum“, ist gleich einem der Werte), Wert 1: "
+            "Block 2 \u203a Bedingung 1 (Feld „Geburtsdatum“, ist gleich einem der Werte), Wert 1: "
             "&#39;1.2.1970&#39; is not a date (yyyy-mm-dd)",
         ),
         (
             {"field": "ort", "type": "equals", "values": ["Köln"]},
-            "Block 2 › Bedingung 1 (Feld „ort“, ist gleich einem der Werte): unknown field "
+            "Block 2 \u203a Bedingung 1 (Feld „ort“, ist gleich einem der Werte): unknown field "
             "&#39;ort&#39; on contacts",
         ),
     ],
