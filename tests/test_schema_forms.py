@@ -128,7 +128,8 @@ def test_empty_optional_fields_are_none_and_empty_required_ones_are_reported_as_
     assert problems == [
         (
             "extra",
-            "not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+            "not valid JSON: Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1)",
         )
     ]
 
