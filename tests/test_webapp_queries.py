@@ -190,17 +190,19 @@ def test_the_export_streams_every_row_as_csv(panel, people):
         "/queries/export.csv",
         {"definition": json.dumps(PROSPECTS_WITH_EMAIL), "name": "Interessenten"},
     )
-    assert response.mimetype == "text/csv"
-    assert response.is_streamed
-    assert 'filename="Interessenten.csv"' in response.headers["Content-Disposition"]
-    text = response.get_data().decode("utf-8-sig")
+    with response:  # closing a streamed response ends its request (and database session)
+        assert response.mimetype == "text/csv"
+        assert response.is_streamed
+        assert 'filename="Interessenten.csv"' in response.headers["Content-Disposition"]
+        text = response.get_data().decode("utf-8-sig")
     assert list(csv.reader(io.StringIO(text), delimiter=";")) == [
         ["Nummer", "Nachname", "Ort"],
         ["K-1", "Anders", "Köln"],
         ["K-2", "Böhm", "Bonn"],
     ]
     saved_id = saved_query(panel)
-    assert client.get(f"/queries/{saved_id}/export.csv").get_data().count(b"\r\n") == 3
+    with client.get(f"/queries/{saved_id}/export.csv") as saved_export:
+        assert saved_export.get_data().count(b"\r\n") == 3
     assert panel.client(Role.VIEWER).get(f"/queries/{saved_id}/export.csv").status_code == 403
 
 

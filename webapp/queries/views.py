@@ -48,7 +48,7 @@ from core.query import (
     resolve_path,
 )
 from core.query.compiler import ci_text
-from webapp.context import current_user, db_session, get_plugins
+from webapp.context import current_user, db_session, get_campaign, get_plugins
 from webapp.i18n import MESSAGES, format_datetime, format_number, get_language, t
 from webapp.pagination import page_arguments, paginate
 from webapp.queries.messages import GERMAN_TITLES
@@ -397,8 +397,12 @@ def delete(saved_query_id: int) -> Response:
 
 def _csv_response(compiled: CompiledQuery, filename: str) -> Response:
     """The whole result as CSV (semicolons, UTF-8 with BOM, as Excel expects in Germany),
-    streamed in batches so a large result never sits in memory."""
-    session = db_session()
+    streamed in batches so a large result never sits in memory.
+
+    The rows are read in a session of their own, closed when the stream ends: the request's
+    session is torn down as soon as the view returns, before the stream is read.
+    """
+    database = get_campaign().database
     headers = [field_title(compiled.root.name, path) for path in compiled.output_paths]
 
     def rows() -> Iterator[str]:
@@ -406,13 +410,19 @@ def _csv_response(compiled: CompiledQuery, filename: str) -> Response:
         writer = csv.writer(buffer, delimiter=";")
         writer.writerow(headers)
         yield "\ufeff" + buffer.getvalue()
-        result = session.execute(compiled.select_rows().execution_options(yield_per=EXPORT_BATCH))
-        for batch in result.partitions():
-            buffer.seek(0)
-            buffer.truncate()
-            for row in batch:
-                writer.writerow([_cell(value) for value in row])
-            yield buffer.getvalue()
+        session = database.sessions()
+        try:
+            result = session.execute(
+                compiled.select_rows().execution_options(yield_per=EXPORT_BATCH)
+            )
+            for batch in result.partitions():
+                buffer.seek(0)
+                buffer.truncate()
+                for row in batch:
+                    writer.writerow([_cell(value) for value in row])
+                yield buffer.getvalue()
+        finally:
+            session.close()
 
     response = Response(stream_with_context(rows()), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
