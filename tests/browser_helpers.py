@@ -25,6 +25,7 @@ from pathlib import Path
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from core.models import Role
+
 from panel_helpers import PASSWORD, ROLE_USERS, Panel
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
