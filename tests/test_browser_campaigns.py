@@ -182,8 +182,10 @@ def test_screenshots_of_the_main_screens(live_panel, page_as, database_url):
     page = page_as(Role.CAMPAIGN_MANAGER)
     page.goto(live_panel.url(f"/campaigns/{demo_id}"))
     page.screenshot(path=folder / "campaigns-general.png")
+    page.set_viewport_size({"width": 1440, "height": 2700})  # the sticky save bar at the end
     page.goto(live_panel.url(f"/campaigns/{demo_id}/setup"))
     page.screenshot(path=folder / "campaigns-setup.png", full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(live_panel.url(f"/campaigns/{demo_id}/setup"))
     page.click('button[name="mode"][value="start"]')
     page.wait_for_url(re.compile(r".*/runs/\d+"))

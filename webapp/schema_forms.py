@@ -31,6 +31,7 @@ from werkzeug.datastructures import MultiDict
 from core.models import Campaign, Report, SavedQuery
 from core.plugins import PluginHost
 from core.query import ENTITIES
+from webapp.i18n import get_language
 
 TEXTAREA_MIN_LENGTH = 200
 """A string that may be longer than this gets a text area."""
@@ -115,12 +116,21 @@ OPTION_SOURCES: dict[str, Callable[[Session, PluginHost], Choices]] = {
     "saved_queries": _saved_queries,
     "distribution_lists": lambda session, plugins: _saved_queries(session, plugins, True),
     "campaigns": _campaigns,
-    "entities": lambda session, plugins: [(n, spec.title) for n, spec in ENTITIES.items()],
+    "entities": lambda session, plugins: [(n, entity_title(n)) for n in ENTITIES],
     "sms_gateways": _registry("sms_gateways"),
     "document_stores": _registry("document_stores"),
     "upload_targets": _registry("upload_targets"),
 }
 """Named lists of (value, label) a schema field can offer with ``x-options``."""
+
+
+def entity_title(name: str) -> str:
+    """An entity's name in the user's language (German titles live with the query editor)."""
+    from webapp.queries.messages import GERMAN_TITLES
+
+    if get_language() == "de":
+        return GERMAN_TITLES.get(f"entity.{name}", ENTITIES[name].title)
+    return ENTITIES[name].title
 
 
 class OptionResolver:
