@@ -83,17 +83,22 @@ def db_current(state: CliState) -> None:
 @click.option("--contacts", default=2000, show_default=True)
 @pass_state
 def demo(state: CliState, seed: int, contacts: int) -> None:
-    """Load the German demo address book and the default reports (safe to run again)."""
+    """Load the German demo address book, the default reports and the ready campaign
+    "Informationskampagne" (safe to run again)."""
+    from core.clock import utcnow
     from core.default_reports import install_default_reports
-    from core.demo import load_demo
+    from core.demo import install_demo_campaign, load_demo
 
     database = Database(state.settings.database_url)
     with database.session() as session:
         summary = load_demo(session, seed=seed, contacts=contacts)
         installed = install_default_reports(session)
+        campaign = install_demo_campaign(session, state.plugins, utcnow())
     click.echo(summary.describe())
     if installed:
         click.echo(f"default reports installed: {', '.join(installed)}")
+    if campaign:
+        click.echo(f"demo campaign installed: {', '.join(campaign)}")
 
 
 @cli.group()

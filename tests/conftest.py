@@ -271,3 +271,47 @@ def engine(runtime_factory) -> EngineHarness:
     runtime = runtime_factory(("engine_plugins", engine_plugins))
     install_runtime(runtime)
     return EngineHarness(runtime)
+
+
+@pytest.fixture
+def panel(settings: Settings, redis_url: str):
+    """The web panel with every installed plugin, one user per role (``panel.client(role)``
+    logs in) and ``panel.work()`` to run what it started with a real RQ worker."""
+    from panel_helpers import open_panel
+
+    yield from open_panel(settings)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright, one per test session; the browser tests skip
+    where chromium is missing, and fail with CI=true."""
+    from browser_helpers import chromium_path, launch_browser
+
+    executable = chromium_path()
+    if executable is None:
+        unavailable("chromium", "no chromium binary (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright, executable)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_panel(panel, browser, tmp_path: Path):
+    """The panel served on a free loopback port with a real ``campaign worker`` beside it."""
+    from browser_helpers import serve
+
+    yield from serve(panel, tmp_path / "worker.log")
+
+
+@pytest.fixture
+def page_as(browser, live_panel):
+    """``page_as(Role.CAMPAIGN_MANAGER)``: a new browser page logged in with that role."""
+    from browser_helpers import page_factory
+
+    factory, close = page_factory(browser, live_panel)
+    yield factory
+    close()

@@ -314,3 +314,60 @@ def test_the_caller_decides_whether_the_data_is_kept(database: Database):
 def test_a_negative_number_of_contacts_is_refused(database: Database):
     with database.session() as session, pytest.raises(ValueError):
         load_demo(session, contacts=-1)
+
+
+def test_the_ready_campaign_is_installed_once_and_selects_prospects_with_email(database):
+    from datetime import UTC, datetime
+
+    from core.default_reports import install_default_reports
+    from core.demo import DEMO_CAMPAIGN, DEMO_QUERY, install_demo_campaign
+    from core.engine.campaigns import CampaignConfig, build_plugins
+    from core.models import Campaign, SavedQuery
+    from core.plugins import load_plugins
+    from core.query import compile_saved_query
+
+    plugins = load_plugins(entry_points=False)
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    load(database, contacts=200)
+    with database.session() as session:
+        install_default_reports(session)
+        assert install_demo_campaign(session, plugins, now) == [DEMO_QUERY, DEMO_CAMPAIGN]
+    with database.session() as session:
+        assert install_demo_campaign(session, plugins, now) == []
+        campaign = session.scalar(select(Campaign))
+        saved = session.scalar(select(SavedQuery))
+        assert (session.scalar(select(func.count()).select_from(Campaign)), campaign.name) == (
+            1,
+            "Informationskampagne",
+        )
+        assert (saved.name, saved.is_distribution_list) == ("Interessenten mit E-Mail", True)
+        assert campaign.datasource_settings["saved_query_id"] == saved.id
+        assert (campaign.action, campaign.action_settings["report"]) == (
+            "print_reports",
+            "Informationsschreiben",
+        )
+        assert campaign.action_settings["archive"] is True
+        build_plugins(plugins, CampaignConfig.of(campaign))  # it can start as it is
+        selected = set(session.scalars(compile_saved_query(session, saved.id).select_ids()))
+        expected = set(
+            session.scalars(
+                select(Contact.id).where(
+                    Contact.status == ContactStatus.PROSPECT,
+                    Contact.email.is_not(None),
+                    Contact.email != "",
+                )
+            )
+        )
+        assert selected == expected and len(selected) > 10
+
+
+def test_the_ready_campaign_is_left_out_when_its_plugins_are_disabled(database):
+    from datetime import UTC, datetime
+
+    from core.demo import DEMO_QUERY, install_demo_campaign
+    from core.plugins import load_plugins
+
+    plugins = load_plugins(disabled=["plugins.actions.print_reports"], entry_points=False)
+    with database.session() as session:
+        added = install_demo_campaign(session, plugins, datetime(2026, 1, 2, tzinfo=UTC))
+    assert added == [DEMO_QUERY]

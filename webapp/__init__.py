@@ -59,11 +59,19 @@ from webapp.context import (
     db_session,
     get_campaign,
     get_plugins,
+    get_runtime,
     get_settings,
     login_user,
     logout_user,
 )
-from webapp.i18n import LANGUAGE_NAMES, add_messages, get_language, t
+from webapp.i18n import (
+    LANGUAGE_NAMES,
+    add_messages,
+    format_datetime,
+    format_number,
+    get_language,
+    t,
+)
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
 from webapp.ratelimit import DEFAULT_MAX_FAILURES, DEFAULT_WINDOW, make_login_limiter
 from webapp.security import csrf, has_role, init_security, role_required
@@ -76,6 +84,7 @@ __all__ = [
     "db_session",
     "get_campaign",
     "get_plugins",
+    "get_runtime",
     "get_settings",
     "has_role",
     "login_user",
@@ -87,7 +96,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SESSION_LIFETIME = timedelta(hours=8)
-PANEL_AREAS = ("webapp.auth", "webapp.dashboard")
+PANEL_AREAS = ("webapp.auth", "webapp.dashboard", "webapp.campaigns", "webapp.queries")
 """The panel's own areas: packages with a blueprint ``bp`` and optionally ``MESSAGES``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)
 
@@ -168,6 +177,7 @@ def _init_templates(app: Flask) -> None:
         current_language=get_language,
         language_names=LANGUAGE_NAMES,
     )
+    app.jinja_env.filters.update(datetime=format_datetime, number=format_number)
 
     @app.context_processor
     def panel_context() -> dict[str, Any]:

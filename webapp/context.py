@@ -29,6 +29,7 @@ from core.db import Database
 from core.events import MenuItem
 from core.models import User
 from core.plugins import PluginHost
+from core.runtime import Runtime
 from webapp.ratelimit import LoginRateLimiter
 
 EXTENSION_KEY = "campaign"
@@ -57,6 +58,8 @@ class CampaignWeb:
     public_endpoints: set[str] = field(default_factory=lambda: {"auth.login", "static"})
     errors: list[str] = field(default_factory=list)
     """Problems with plugin blueprints or menu items found at start-up (also logged)."""
+    runtime: Runtime | None = None
+    """Built on first use by :func:`get_runtime` (views that enqueue jobs need Redis)."""
 
 
 def get_campaign(app: Flask | None = None) -> CampaignWeb:
@@ -70,6 +73,23 @@ def get_settings() -> Settings:
 
 def get_plugins() -> PluginHost:
     return get_campaign().plugins
+
+
+def get_runtime() -> Runtime:
+    """The installation's runtime for views that start jobs (runs, workflows).
+
+    It shares the panel's database and plugins; Redis is ``settings.redis_url`` or the
+    embedded server's socket, connected on first use, so building it costs nothing.
+    """
+    campaign = get_campaign()
+    if campaign.runtime is None:
+        from core.embedded_redis import socket_path
+        from core.queue import connect
+
+        settings = campaign.settings
+        url = settings.redis_url or f"unix://{socket_path(settings.data_dir)}"
+        campaign.runtime = Runtime(settings, campaign.database, campaign.plugins, connect(url), url)
+    return campaign.runtime
 
 
 def db_session() -> Session:

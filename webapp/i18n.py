@@ -13,6 +13,9 @@ so plugin menu titles (plain strings) pass through ``t`` unchanged.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask import g, has_request_context, session
 
@@ -63,6 +66,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "pagination.previous": {"de": "Zurück", "en": "Previous"},
     "pagination.next": {"de": "Weiter", "en": "Next"},
+    "forms.optional": {"de": "optional", "en": "optional"},
+    "forms.none_selected": {"de": "(bitte wählen)", "en": "(please choose)"},
+    "forms.no_choices": {"de": "Keine Einträge vorhanden.", "en": "Nothing to choose from."},
+    "forms.no_settings": {"de": "Keine Einstellungen.", "en": "No settings."},
+    "forms.one_per_line": {"de": "Ein Wert pro Zeile.", "en": "One value per line."},
+    "forms.json_hint": {"de": "Als JSON.", "en": "As JSON."},
     "error.back": {"de": "Zur Übersicht", "en": "Back to the dashboard"},
     "error.to_login": {"de": "Zur Anmeldung", "en": "Go to sign-in"},
     "error.csrf": {
@@ -152,3 +161,29 @@ def t(key: str, /, **params: object) -> str:
         return key
     text = texts.get(get_language()) or texts[DEFAULT_LANGUAGE]
     return text.format(**params) if params else text
+
+
+DISPLAY_TIME_ZONE = ZoneInfo("Europe/Berlin")
+"""Dates and times are shown in the installation's local time."""
+_DATE_FORMATS = {"de": "%d.%m.%Y", "en": "%Y-%m-%d"}
+
+
+def format_datetime(value: datetime | date | None, with_time: bool = True) -> str:
+    """``23.11.2026 14:05`` in German, ``2026-11-23 14:05`` in English; "" for None."""
+    if value is None:
+        return ""
+    pattern = _DATE_FORMATS[get_language()]
+    if isinstance(value, datetime):
+        local = value.astimezone(DISPLAY_TIME_ZONE) if value.tzinfo else value
+        return local.strftime(f"{pattern} %H:%M" if with_time else pattern)
+    return value.strftime(pattern)
+
+
+def format_number(value: int | float | Decimal | None, decimals: int | None = None) -> str:
+    """``12.345,5`` in German, ``12,345.5`` in English."""
+    if value is None:
+        return ""
+    text = f"{value:,}" if decimals is None else f"{value:,.{decimals}f}"
+    if get_language() == "de":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return text

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 CORE_MENU_ITEMS: tuple[MenuItem, ...] = (
     MenuItem(title="menu.dashboard", endpoint="dashboard.index", role=Role.VIEWER.value, order=0),
+    MenuItem(title="menu.campaigns", endpoint="campaigns.index", role=Role.VIEWER.value, order=10),
+    MenuItem(title="menu.queries", endpoint="queries.index", role=Role.VIEWER.value, order=20),
 )
 """The core's own entries; titles are ``webapp.i18n`` keys."""
 

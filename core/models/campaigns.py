@@ -158,6 +158,7 @@ class RunItem(Base):
         UniqueConstraint("run_id", "key", "action"),
         Index("ix_run_items_run_id_chunk", "run_id", "chunk"),
         Index("ix_run_items_run_id_status", "run_id", "status"),
+        Index("ix_run_items_run_id_id", "run_id", "id"),  # a run's results, page by page
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

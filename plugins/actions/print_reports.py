@@ -69,7 +69,10 @@ PAGE = 200
 class PrintParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    report: str | int = Field(description="The report, by name or id; usable for mass print.")
+    report: str | int = Field(
+        description="The report, by name or id; usable for mass print.",
+        json_schema_extra={"x-options": "reports"},
+    )
     archive: bool = Field(default=True, description="File every letter with its contact.")
     archive_only: bool = Field(
         default=False, description="Only archive: no collection file, nothing printed."
@@ -82,7 +85,11 @@ class PrintParams(BaseModel):
         default=None,
         description="CUPS printer for the collection file (lp -d); ignored where lp is missing.",
     )
-    store: str = Field(default="filesystem", description="Document store for the archive.")
+    store: str = Field(
+        default="filesystem",
+        description="Document store for the archive.",
+        json_schema_extra={"x-options": "document_stores"},
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> PrintParams:

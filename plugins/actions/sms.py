@@ -57,7 +57,11 @@ def ledger_reference(run_id: int | None, key: str) -> str:
 class SmsParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    gateway: str = Field(min_length=1, description="Name of a registered SMS gateway.")
+    gateway: str = Field(
+        min_length=1,
+        description="Name of a registered SMS gateway.",
+        json_schema_extra={"x-options": "sms_gateways"},
+    )
     gateway_settings: dict[str, Any] = Field(
         default_factory=dict, description="Settings of the gateway, checked when sending."
     )

@@ -19,6 +19,7 @@ EntityName = Annotated[
     str,
     Field(
         description="What the recipients are records of: " + ", ".join(ENTITIES) + ".",
+        json_schema_extra={"x-options": "entities"},
     ),
 ]
 GroupBy = Annotated[

@@ -15,7 +15,10 @@ from plugins.datasources.query import QueryDataSource
 
 
 class DistributionListParams(TargetParams):
-    list_id: int = Field(description='A saved query flagged "distribution list for campaign".')
+    list_id: int = Field(
+        description='A saved query flagged "distribution list for campaign".',
+        json_schema_extra={"x-options": "distribution_lists"},
+    )
 
 
 class DistributionList(QueryDataSource):

@@ -25,7 +25,9 @@ class QueryParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     saved_query_id: int | None = Field(
-        default=None, description="A query saved in the query editor; read again at every start."
+        default=None,
+        description="A query saved in the query editor; read again at every start.",
+        json_schema_extra={"x-options": "saved_queries"},
     )
     definition: QueryDefinition | None = Field(
         default=None, description="A query written for this campaign alone."

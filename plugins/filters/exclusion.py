@@ -17,7 +17,11 @@ from plugins.filters._common import RecordFilter, require_ids
 class ExclusionParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    campaign_ids: list[int] = Field([], description="Leave out recipients of these campaigns' runs")
+    campaign_ids: list[int] = Field(
+        [],
+        description="Leave out recipients of these campaigns' runs",
+        json_schema_extra={"x-options": "campaigns"},
+    )
     run_ids: list[int] = Field([], description="Leave out recipients of these runs")
     only_done: bool = Field(
         True, description="Only recipients the action was done for; otherwise any ledger entry"

@@ -1,0 +1,135 @@
+"""Shared set-up of panel tests: the real app with the installation's plugins, one user per
+role, a logged-in test client per role, and the engine's worker to run what the panel
+started. Used by the Flask test-client tests and by the browser tests."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from core.accounts import create_user
+from core.config import Settings
+from core.db import Database
+from core.default_reports import install_default_reports
+from core.models import Role
+from core.plugins import PluginHost, load_plugins
+from core.runtime import Runtime
+from webapp import create_app, get_campaign
+from webapp.testing import csrf_token_from, login
+
+PASSWORD = "correct horse battery staple"
+ROLE_USERS = {
+    Role.VIEWER: "viola",
+    Role.REVIEWER: "rita",
+    Role.CAMPAIGN_MANAGER: "mia",
+    Role.ADMIN: "adam",
+}
+"""One user per role, all with ``PASSWORD``."""
+
+
+def panel_plugins() -> PluginHost:
+    """The built-in plugins and the installed third-party ones (``make install`` installs
+    examples/campaign-hello), as an installation loads them."""
+    host = load_plugins()
+    assert not host.errors, host.errors
+    return host
+
+
+def build_panel(settings: Settings, plugins: PluginHost | None = None) -> Flask:
+    return create_app(
+        settings,
+        plugins=plugins or panel_plugins(),
+        overrides={"TESTING": True, "CAMPAIGN_LOGIN_LIMITER": "memory"},
+    )
+
+
+def add_role_users(database: Database, language: str = "de") -> None:
+    with database.session() as session:
+        for role, username in ROLE_USERS.items():
+            create_user(session, username, PASSWORD, role=role, language=language)
+        install_default_reports(session)
+
+
+def client_for(app: Flask, role: Role) -> FlaskClient:
+    client = app.test_client()
+    response = login(client, ROLE_USERS[role], PASSWORD)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def body(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def token(client: FlaskClient, path: str = "/") -> str:
+    """A CSRF token of the client's session (every page with a form has one)."""
+    return csrf_token_from(body(client.get(path)))
+
+
+def post(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
+    """A form post with the session's CSRF token, not following redirects."""
+    return client.post(path, data={"csrf_token": token(client), **(data or {})}, **kwargs)
+
+
+def field_errors(html: str, name: str) -> list[str]:
+    """The error messages shown under the input named ``name``."""
+    element = "sf-" + name.replace(".", "-") if "." in name else name
+    found = re.search(
+        rf'<ul class="field-errors" id="{re.escape(element)}-errors">(.*?)</ul>', html, re.S
+    )
+    if not found:
+        return []
+    return [
+        re.sub(r"\s+", " ", item).strip()
+        for item in re.findall(r"<li>(.*?)</li>", found.group(1), re.S)
+    ]
+
+
+@dataclass
+class Panel:
+    """The app, its runtime (for running the worker) and a client per role."""
+
+    app: Flask
+    runtime: Runtime
+    clients: dict[Role, FlaskClient] = field(default_factory=dict)
+
+    def client(self, role: Role = Role.CAMPAIGN_MANAGER) -> FlaskClient:
+        if role not in self.clients:
+            self.clients[role] = client_for(self.app, role)
+        return self.clients[role]
+
+    def work(self) -> None:
+        """Run a real forking RQ worker until the queues are empty."""
+        from core.worker import build_worker
+
+        build_worker(self.runtime).work(burst=True)
+
+
+def open_panel(settings: Settings) -> Iterator[Panel]:
+    """A panel on the test's database and Redis with users for every role."""
+    from core.jobs import install_runtime
+
+    plugins = panel_plugins()
+    app = build_panel(settings, plugins)
+    web = get_campaign(app)
+    add_role_users(web.database)
+    runtime = Runtime.start(settings, plugins)
+    install_runtime(runtime)
+    try:
+        yield Panel(app, runtime)
+    finally:
+        runtime.close()
+        web.database.dispose()
+
+
+def input_value(html: str, name: str) -> str | None:
+    """The value of the text input named ``name`` (None if the page has none)."""
+    for tag in re.findall(r"<input\b[^>]*>", html):
+        if f'name="{name}"' in tag:
+            found = re.search(r'value="([^"]*)"', tag)
+            return found.group(1) if found else ""
+    return None

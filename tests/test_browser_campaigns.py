@@ -1,0 +1,202 @@
+"""The panel in a real browser (Debian's chromium through Playwright), on the real app with a
+real worker process: build a query with a nested OR block, make a campaign of it, start it,
+watch the progress bar reach 100 % and open an archived letter.
+
+With ``CAMPAIGN_SCREENSHOTS=<folder>`` the last test also saves screenshots of the main
+screens there (``docs/screenshots/`` in the README).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import insert, select
+
+from core.clock import utcnow
+from core.demo import install_demo_campaign, load_demo
+from core.models import ArchivedDocument, Campaign, Contact, Role, Run, RunState, SavedQuery
+
+from browser_helpers import RUN_TIMEOUT_MS
+
+SCREENSHOTS = os.environ.get("CAMPAIGN_SCREENSHOTS")
+
+
+def add_contacts(panel) -> None:
+    people = [
+        ("K-1", "Anna", "Anders", "Köln", "anna@gmx.de", "prospect"),
+        ("K-2", "Bernd", "Böhm", "Bonn", "bernd@web.de", "prospect"),
+        ("K-3", "Clara", "Cordes", "Bonn", "clara@gmx.de", "prospect"),
+        ("K-4", "Dieter", "Dreßler", "Köln", "dieter@gmx.de", "customer"),
+    ]
+    rows = [
+        {
+            "number": number,
+            "salutation": "Frau" if first in ("Anna", "Clara") else "Herr",
+            "first_name": first,
+            "last_name": last,
+            "street": "Hauptstraße 1",
+            "postcode": "50667" if city == "Köln" else "53111",
+            "city": city,
+            "email": email,
+            "status": status,
+            "attributes": {},
+        }
+        for number, first, last, city, email, status in people
+    ]
+    with panel.runtime.database.session() as session:
+        session.execute(insert(Contact), rows)
+
+
+def add_condition(block, field: str, type_: str | None = None):
+    block.locator(':scope > .block-tools [data-add="condition"]').click()
+    condition = block.locator(":scope > .block-body > .condition").last
+    condition.locator(".field-select").select_option(field)
+    if type_ is not None:
+        condition.locator(".type-select").select_option(type_)
+    return condition
+
+
+def test_log_in_build_a_query_run_a_campaign_and_open_the_letter(live_panel, page_as):
+    add_contacts(live_panel.panel)
+    page = page_as(Role.CAMPAIGN_MANAGER)
+    expect(page.locator("nav.nav")).to_contain_text("Kampagnen")
+
+    # the query editor: status = prospect AND (city = Köln OR e-mail ends with @web.de)
+    page.goto(live_panel.url("/queries/new"))
+    page.wait_for_selector("#query-builder[data-ready]")
+    root = page.locator('[data-block="root"]')
+    status = add_condition(root, "status")
+    status.locator("label.chip", has_text="prospect").locator("input").check()
+    root.locator(':scope > .block-tools [data-add="block"]').click()
+    either = root.locator(":scope > .block-body > .block").first
+    expect(either.locator(":scope > .block-head .op-select")).to_have_value("or")
+    add_condition(either, "city").locator(".value-input").fill("Köln")
+    add_condition(either, "email", "ends_with").locator(".value-input").fill("@web.de")
+    page.click("[data-preview]")
+    expect(page.locator("[data-count]")).to_have_text("2")
+    expect(page.locator(".preview tbody tr")).to_have_count(2)
+    expect(page.locator(".sql")).to_contain_text("FROM contacts")
+
+    # saved and handed to a new campaign as its dynamic data source
+    page.fill("#name", "Interessenten Köln oder web.de")
+    page.click('button[value="campaign_dynamic"]')
+    page.wait_for_url(re.compile(r".*/campaigns/new\?saved_query_id=\d+"))
+    page.select_option("#sf-act-report", "Informationsschreiben")
+    page.fill("#name", "Informationskampagne")
+    page.click('button[value="save"]')
+    page.wait_for_url(re.compile(r".*/campaigns/\d+/setup"))
+    expect(page.locator(".record-count")).to_contain_text("2")
+
+    # start, and watch the progress bar until the run is done
+    page.click('button[name="mode"][value="start"]')
+    page.wait_for_url(re.compile(r".*/campaigns/\d+/runs/\d+"))
+    expect(page.locator('.run-progress-large [data-field="percent"]')).to_have_text(
+        "100 %", timeout=RUN_TIMEOUT_MS
+    )
+    expect(page.locator('.run-summary [data-state="completed"]')).to_be_visible()
+    expect(page.locator('[data-field="done"]')).to_have_text("2")
+
+    # the archived letter of a recipient
+    link = page.locator("a[data-document]").first
+    letter = page.request.get(live_panel.url(link.get_attribute("href")))
+    assert letter.status == 200
+    assert letter.headers["content-type"] == "application/pdf"
+    assert letter.body().startswith(b"%PDF")
+
+    with live_panel.panel.runtime.database.session() as session:
+        saved = session.scalar(select(SavedQuery))
+        assert saved.definition["where"]["conditions"][1]["op"] == "or"
+        run = session.scalar(select(Run))
+        assert (run.state, run.done, run.started_by) == (RunState.COMPLETED, 2, "mia")
+        assert len(session.scalars(select(ArchivedDocument)).all()) == 2
+
+
+def test_without_javascript_the_campaign_form_still_works(live_panel, page_as):
+    """Buttons redraw the form on the server; the JSON of a query is edited as text."""
+    add_contacts(live_panel.panel)
+    page = page_as(Role.CAMPAIGN_MANAGER, java_script_enabled=False)
+    page.goto(live_panel.url("/campaigns/new"))
+    page.select_option("#new_filter", "consent")
+    page.click('button[value="add_filter"]')
+    expect(page.locator(".filter-card")).to_have_count(1)
+    page.select_option("#sf-ds-saved_query_id", "")
+    page.fill("#sf-ds-definition", '{"root": "contacts"}')
+    page.select_option("#sf-act-report", "Einladung")
+    page.click('button[value="save"]')
+    page.wait_for_url(re.compile(r".*/campaigns/\d+/setup"))
+    with live_panel.panel.runtime.database.session() as session:
+        campaign = session.scalar(select(Campaign))
+    assert campaign.filters == [{"name": "consent", "settings": {"channel": "action"}}]
+    assert campaign.action_settings["report"] == "Einladung"
+
+
+@pytest.mark.skipif(not SCREENSHOTS, reason="set CAMPAIGN_SCREENSHOTS=<folder> to take them")
+def test_screenshots_of_the_main_screens(live_panel, page_as, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("one set of screenshots is enough")
+    folder = Path(SCREENSHOTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    panel = live_panel.panel
+    with panel.runtime.database.session() as session:
+        load_demo(session, contacts=400)
+        install_demo_campaign(session, panel.runtime.plugins, utcnow())
+        demo = session.scalar(select(Campaign).where(Campaign.name == "Informationskampagne"))
+        demo_id = demo.id
+        saved = session.scalar(select(SavedQuery))
+        saved.definition = {
+            **saved.definition,
+            "where": {
+                "op": "and",
+                "conditions": [
+                    *saved.definition["where"]["conditions"],
+                    {
+                        "op": "or",
+                        "conditions": [
+                            {"field": "city", "type": "equals", "values": ["Köln", "Bonn"]},
+                            {
+                                "field": "partner.name",
+                                "type": "contains",
+                                "values": ["Versicherung"],
+                            },
+                        ],
+                    },
+                ],
+            },
+        }
+        saved_id = saved.id
+        for name in ("Einladung Kundenabend", "Jubiläum 2026", "Tarifwechsel Hausrat"):
+            session.add(
+                Campaign(
+                    name=name,
+                    datasource="static",
+                    action="print_reports",
+                    datasource_settings={"entity": "contacts"},
+                    action_settings={"report": "Einladung"},
+                    created_by="mia",
+                )
+            )
+    page = page_as(Role.CAMPAIGN_MANAGER)
+    page.goto(live_panel.url(f"/campaigns/{demo_id}"))
+    page.screenshot(path=folder / "campaigns-general.png")
+    page.set_viewport_size({"width": 1440, "height": 2700})  # the sticky save bar at the end
+    page.goto(live_panel.url(f"/campaigns/{demo_id}/setup"))
+    page.screenshot(path=folder / "campaigns-setup.png", full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(live_panel.url(f"/campaigns/{demo_id}/setup"))
+    page.click('button[name="mode"][value="start"]')
+    page.wait_for_url(re.compile(r".*/runs/\d+"))
+    page.wait_for_timeout(2500)
+    page.screenshot(path=folder / "run-progress.png")
+    expect(page.locator('.run-progress-large [data-field="percent"]')).to_have_text(
+        "100 %", timeout=RUN_TIMEOUT_MS
+    )
+    page.screenshot(path=folder / "run-results.png", full_page=True)
+    page.goto(live_panel.url(f"/campaigns/{demo_id}/runs"))
+    page.screenshot(path=folder / "campaigns-runs.png")
+    page.goto(live_panel.url(f"/queries/{saved_id}"))
+    page.wait_for_selector("#query-builder[data-ready]")
+    page.screenshot(path=folder / "query-editor.png", full_page=True)

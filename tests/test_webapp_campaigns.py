@@ -1,0 +1,625 @@
+"""The campaign screen through the Flask test client: list, tabs, configuration form, start,
+runs with their results, files and archived letters, static data, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from core.audit import audit_query
+from core.engine.campaigns import CampaignConfig, create_campaign
+from core.engine.runs import start_run
+from core.models import (
+    ArchivedDocument,
+    ArchiveDeletion,
+    Campaign,
+    CampaignRecord,
+    Contact,
+    Role,
+    Run,
+    RunItem,
+    RunState,
+    SavedQuery,
+)
+
+from panel_helpers import body, field_errors, input_value, post
+
+PRINT = {"report": "Informationsschreiben"}
+
+
+def add_people(panel, count: int, **overrides) -> list[int]:
+    rows = [
+        {
+            "number": f"K-{n:05d}",
+            "salutation": "Frau" if n % 2 else "Herr",
+            "first_name": "Jürgen" if n % 2 == 0 else "Änne",
+            "last_name": f"Weiß{n}",
+            "street": f"Große Straße {n}",
+            "postcode": f"{50600 + n}",
+            "city": "Köln" if n % 3 else "Bonn",
+            "email": f"p{n}@example.de",
+            "status": "prospect",
+            "attributes": {},
+        }
+        | overrides
+        for n in range(1, count + 1)
+    ]
+    with panel.runtime.database.session() as session:
+        return list(session.scalars(insert(Contact).returning(Contact.id), rows))
+
+
+def make_campaign(panel, name="Informationskampagne", **config) -> int:
+    values = {
+        "datasource": "query",
+        "datasource_settings": {"definition": {"root": "contacts"}},
+        "action": "print_reports",
+        "action_settings": PRINT,
+    } | config
+    with panel.runtime.database.session() as session:
+        return create_campaign(
+            session,
+            panel.runtime.plugins,
+            CampaignConfig(**values),
+            panel.runtime.clock.now(),
+            name=name,
+        ).id
+
+
+def campaign_form(**overrides) -> dict:
+    """The Campaign tab's form as a browser sends it for an individual query and print."""
+    return {
+        "datasource": "query",
+        "ds.__plugin": "query",
+        "ds.definition": json.dumps({"root": "contacts"}),
+        "ds.entity": "contacts",
+        "filter_count": "0",
+        "action": "print_reports",
+        "act.__plugin": "print_reports",
+        "act.report": "Informationsschreiben",
+        "act.archive": "true",
+        "act.store": "filesystem",
+        "intent": "save",
+        **overrides,
+    }
+
+
+def stored(panel, campaign_id: int) -> Campaign:
+    with panel.runtime.database.session() as session:
+        campaign = session.get(Campaign, campaign_id)
+        session.expunge(campaign)
+        return campaign
+
+
+def audit_actions(panel) -> list[str]:
+    with panel.runtime.database.session() as session:
+        return [entry.action for entry in session.scalars(audit_query())]
+
+
+# -- the list -------------------------------------------------------------------------------------
+
+
+def test_the_list_searches_filters_by_status_and_pages(panel):
+    for number in range(30):
+        make_campaign(panel, name=f"Frühjahr {number:02d}")
+    done = make_campaign(panel, name="Sommerfest")
+    with panel.runtime.database.session() as session:
+        session.add(Run(campaign_id=done, number=1, state=RunState.COMPLETED, config={}))
+    client = panel.client(Role.VIEWER)
+
+    first = body(client.get("/campaigns/"))
+    assert first.count('class="campaign-item"') == 25
+    assert "1 bis 25 von 31" in first
+    assert "Frühjahr 25" in body(client.get("/campaigns/?lp=2"))
+
+    found = body(client.get("/campaigns/?q=SOMMER"))
+    assert "Sommerfest" in found and "Frühjahr" not in found
+    completed = body(client.get("/campaigns/?status=completed"))
+    assert "Sommerfest" in completed and "Frühjahr" not in completed
+    never = body(client.get("/campaigns/?status=never"))
+    assert "Sommerfest" not in never and "Frühjahr 00" in never
+
+
+def test_tabs_keep_the_lists_search(panel):
+    campaign_id = make_campaign(panel)
+    html = body(panel.client(Role.VIEWER).get(f"/campaigns/{campaign_id}?q=Info&lp=1"))
+    assert f'href="/campaigns/{campaign_id}/runs?q=Info&amp;lp=1"' in html
+    assert "Letzte Ausführung" in html and "Noch nie ausgeführt" in html
+
+
+# -- general tab, new, copy, delete ---------------------------------------------------------------
+
+
+def test_the_general_tab_saves_name_and_description_and_names_a_clash(panel):
+    first = make_campaign(panel, name="Erste")
+    make_campaign(panel, name="Zweite")
+    client = panel.client()
+    response = post(client, f"/campaigns/{first}", {"name": "Zweite", "description": "x"})
+    assert response.status_code == 422
+    assert field_errors(body(response), "name") == [
+        "a campaign named &#39;Zweite&#39; already exists"
+    ]
+    assert stored(panel, first).name == "Erste"
+
+    response = post(client, f"/campaigns/{first}", {"name": "Neu", "description": "Für alle"})
+    assert response.status_code == 302
+    assert (stored(panel, first).name, stored(panel, first).description) == ("Neu", "Für alle")
+    assert "campaign.update" in audit_actions(panel)
+
+
+def test_a_new_campaign_gets_a_generated_name_and_shows_errors_next_to_the_field(panel):
+    client = panel.client()
+    page = body(client.get("/campaigns/new"))
+    assert re.fullmatch(r"Kampagne \d{4}-\d{2}-\d{2} #1", input_value(page, "name"))
+
+    form = campaign_form(name="Kampagne A")
+    del form["act.report"]
+    response = post(client, "/campaigns/new", form)
+    assert response.status_code == 422
+    assert field_errors(body(response), "act.report") == ["Field required"]
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Campaign)) == 0
+
+    response = post(client, "/campaigns/new", campaign_form(name="Kampagne A"))
+    assert response.status_code == 302
+    with panel.runtime.database.session() as session:
+        campaign = session.scalar(select(Campaign))
+        assert (campaign.name, campaign.action, campaign.created_by) == (
+            "Kampagne A",
+            "print_reports",
+            "mia",
+        )
+        assert campaign.action_settings["report"] == "Informationsschreiben"
+    assert "campaign.create" in audit_actions(panel)
+
+
+def test_copy_and_delete_with_confirmation(panel):
+    campaign_id = make_campaign(panel)
+    client = panel.client()
+    response = post(client, f"/campaigns/{campaign_id}/copy")
+    assert response.status_code == 302
+    with panel.runtime.database.session() as session:
+        names = sorted(session.scalars(select(Campaign.name)))
+    assert names == ["Informationskampagne", "Informationskampagne (Kopie)"]
+
+    confirm = body(client.get(f"/campaigns/{campaign_id}/delete"))
+    assert "Endgültig löschen" in confirm
+    assert post(client, f"/campaigns/{campaign_id}/delete").status_code == 302
+    with panel.runtime.database.session() as session:
+        assert session.get(Campaign, campaign_id) is None
+    assert "campaign.delete" in audit_actions(panel)
+
+
+def test_a_campaign_with_an_active_run_is_not_deleted(panel):
+    add_people(panel, 2)
+    campaign_id = make_campaign(panel)
+    run = start_run(panel.runtime, campaign_id)
+    client = panel.client()
+    assert f"Lauf #{run.number} ist noch aktiv" in body(
+        client.get(f"/campaigns/{campaign_id}/delete")
+    )
+    response = post(client, f"/campaigns/{campaign_id}/delete")
+    assert response.status_code == 302
+    assert stored(panel, campaign_id) is not None
+    assert "ist noch aktiv" in body(client.get(response.location))
+
+
+# -- the Campaign tab -----------------------------------------------------------------------------
+
+
+def test_filters_are_added_moved_and_removed_without_storing_until_saved(panel):
+    campaign_id = make_campaign(panel)
+    client = panel.client()
+    url = f"/campaigns/{campaign_id}/setup"
+    form = campaign_form(intent="add_filter", new_filter="consent")
+    html = body(post(client, url, form))
+    assert 'name="filter-0-name" value="consent"' in html
+    assert stored(panel, campaign_id).filters == []
+
+    form = campaign_form(
+        intent="filter_up:1",
+        filter_count="2",
+        **{
+            "filter-0-name": "consent",
+            "f0.__plugin": "consent",
+            "f0.channel": "action",
+            "filter-1-name": "dedupe",
+            "f1.__plugin": "dedupe",
+            "f1.key": "email",
+            "f1.keep": "newest",
+        },
+    )
+    html = body(post(client, url, form))
+    assert html.index('value="dedupe"') < html.index('value="consent"')
+    assert 'value="newest" selected' in html  # the moved filter keeps its settings
+
+    form.update(intent="save")
+    form["f1.keep"] = "nonsense"
+    response = post(client, url, form)
+    assert response.status_code == 422
+    assert "Input should be &#39;lowest_id&#39;, &#39;newest&#39; or &#39;oldest&#39;" in " ".join(
+        field_errors(body(response), "f1.keep")
+    )
+    form["f1.keep"] = "newest"
+    assert post(client, url, form).status_code == 302
+    assert stored(panel, campaign_id).filters == [
+        {"name": "consent", "settings": {"channel": "action"}},
+        {"name": "dedupe", "settings": {"key": "email", "keep": "newest"}},
+    ]
+
+
+def test_a_control_group_that_is_not_last_is_refused_with_the_engines_reason(panel):
+    campaign_id = make_campaign(panel)
+    form = campaign_form(
+        filter_count="2",
+        **{
+            "filter-0-name": "control_group",
+            "f0.__plugin": "control_group",
+            "f0.percentage": "10",
+            "filter-1-name": "consent",
+            "f1.__plugin": "consent",
+        },
+    )
+    response = post(panel.client(), f"/campaigns/{campaign_id}/setup", form)
+    assert response.status_code == 422
+    assert "holds out a control group and must be last" in body(response)
+    assert stored(panel, campaign_id).filters == []
+
+
+def test_groups_are_counted_and_ticked(panel):
+    add_people(panel, 6)
+    campaign_id = make_campaign(
+        panel, datasource_settings={"definition": {"root": "contacts"}, "group_by": "city"}
+    )
+    client = panel.client()
+    html = body(client.get(f"/campaigns/{campaign_id}/setup"))
+    assert "<strong>6</strong> Datensätze" in html
+    assert re.search(
+        r'value="Bonn">\s*<span class="group-label">Bonn</span>\s*'
+        r'<span class="badge badge-count">2</span>',
+        html,
+    )
+    form = campaign_form(**{"ds.group_by": "city", "group_keys": "Köln"})
+    assert post(client, f"/campaigns/{campaign_id}/setup", form).status_code == 302
+    assert stored(panel, campaign_id).group_keys == ["Köln"]
+
+
+def test_a_third_party_action_gets_a_working_form(panel, tmp_path):
+    """examples/campaign-hello's action: no template code, a form from its schema."""
+    add_people(panel, 2)
+    campaign_id = make_campaign(panel)
+    client = panel.client()
+    form = campaign_form(action="greeting_file", intent="refresh")
+    html = body(post(client, f"/campaigns/{campaign_id}/setup", form))
+    assert (input_value(html, "act.path"), input_value(html, "act.greeting")) == ("", "Hallo")
+    assert "Text file the greetings are appended to" in html
+
+    form = {k: v for k, v in campaign_form(action="greeting_file").items() if k[:4] != "act."}
+    form["act.__plugin"] = "greeting_file"
+    response = post(client, f"/campaigns/{campaign_id}/setup", form)
+    assert field_errors(body(response), "act.path") == ["Field required"]
+
+    greetings = tmp_path / "greetings.txt"
+    form.update({"act.path": str(greetings), "act.greeting": "Moin"})
+    assert post(client, f"/campaigns/{campaign_id}/setup", form).status_code == 302
+    assert stored(panel, campaign_id).action_settings == {
+        "path": str(greetings),
+        "greeting": "Moin",
+    }
+    post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
+    panel.work()
+    assert greetings.read_text(encoding="utf-8").splitlines() == [
+        "Moin Änne Weiß1",
+        "Moin Jürgen Weiß2",
+    ]
+
+
+# -- start, runs, files, documents ----------------------------------------------------------------
+
+
+def test_start_a_print_run_watch_it_and_open_its_letters_and_files(panel):
+    add_people(panel, 3)
+    campaign_id = make_campaign(panel)
+    client = panel.client()
+    response = post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
+    assert response.status_code == 302
+    with panel.runtime.database.session() as session:
+        run = session.scalar(select(Run))
+    assert response.location.endswith(f"/campaigns/{campaign_id}/runs/{run.id}")
+    status = client.get(f"/campaigns/{campaign_id}/runs/{run.id}/status").get_json()
+    assert (status["state"], status["active"], status["percent"]) == ("queued", True, -1)
+
+    panel.work()
+    status = client.get(f"/campaigns/{campaign_id}/runs/{run.id}/status").get_json()
+    assert status | {"state_label": None} == {
+        "state": "completed",
+        "state_label": None,
+        "active": False,
+        "percent": 100,
+        "settled": 3,
+        "targeted": 3,
+        "done": 3,
+        "failed": 0,
+        "skipped": 0,
+        "unclear": 0,
+        "held_out": 0,
+    }
+    viewer = panel.client(Role.VIEWER)
+    page = body(viewer.get(f"/campaigns/{campaign_id}/runs/{run.id}"))
+    assert "Abgeschlossen" in page and 'value="100"' in page
+    assert "Änne Weiß1" in page
+    documents = re.findall(r'href="(/campaigns/documents/\d+)"[^>]*data-document', page)
+    assert len(documents) == 3
+    letter = viewer.get(documents[0])
+    assert letter.mimetype == "application/pdf"
+    assert letter.data.startswith(b"%PDF")
+    assert letter.headers["Content-Disposition"].startswith("inline;")
+
+    collection = viewer.get(f"/campaigns/{campaign_id}/runs/{run.id}/files/collection.pdf")
+    assert collection.status_code == 200 and collection.data.startswith(b"%PDF")
+    assert "attachment" in collection.headers["Content-Disposition"]
+    manifest = viewer.get(f"/campaigns/{campaign_id}/runs/{run.id}/files/manifest.csv")
+    assert manifest.data.decode("utf-8").startswith("number,")
+    secret = panel.runtime.settings.data_dir / "secret.txt"
+    secret.write_text("not for download")
+    for name in ("../../secret.txt", "..%2F..%2Fsecret.txt", "/etc/passwd", "missing.pdf"):
+        url = f"/campaigns/{campaign_id}/runs/{run.id}/files/{name}"
+        assert viewer.get(url, follow_redirects=True).status_code == 404, name
+    assert "run.start" in audit_actions(panel)
+
+
+def test_results_are_paginated_and_filtered_by_status(panel):
+    add_people(panel, 60)
+    add_people(panel, 1, number="K-NOADDR", postcode=None, street=None)
+    campaign_id = make_campaign(panel)
+    run = start_run(panel.runtime, campaign_id)
+    panel.work()
+    client = panel.client(Role.VIEWER)
+    first = body(client.get(f"/campaigns/{campaign_id}/runs/{run.id}"))
+    assert first.count('class="badge item item-') == 50
+    assert "1 bis 50 von 61" in first
+    skipped = body(client.get(f"/campaigns/{campaign_id}/runs/{run.id}?status=skipped"))
+    assert skipped.count('class="badge item item-skipped"') == 1
+    tab = body(client.get(f"/campaigns/{campaign_id}/runs"))
+    assert f'href="/campaigns/{campaign_id}/runs/{run.id}">#1</a>' in tab
+
+
+def test_a_dry_run_with_a_limit_archives_nothing(panel):
+    add_people(panel, 5)
+    campaign_id = make_campaign(panel)
+    post(panel.client(), f"/campaigns/{campaign_id}/start", {"mode": "dry_run", "limit": "2"})
+    panel.work()
+    with panel.runtime.database.session() as session:
+        run = session.scalar(select(Run))
+        assert (run.dry_run, run.limit, run.targeted, run.skipped) == (True, 2, 2, 2)
+        assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 0
+    response = post(panel.client(), f"/campaigns/{campaign_id}/start", {"limit": "zwei"})
+    assert "„zwei“ ist keine ganze Zahl." in body(panel.client().get(response.location))
+
+
+def test_cancel_resume_and_retry_failed(panel, tmp_path):
+    add_people(panel, 2)
+    add_people(panel, 1, number="K-NONAME", first_name=None, last_name=None)
+    campaign_id = make_campaign(
+        panel, action="greeting_file", action_settings={"path": str(tmp_path / "g.txt")}
+    )
+    client = panel.client()
+    post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
+    with panel.runtime.database.session() as session:
+        run_id = session.scalar(select(Run.id))
+    base = f"/campaigns/{campaign_id}/runs/{run_id}"
+    assert post(client, f"{base}/cancel").status_code == 302
+    assert "abgebrochen" in body(client.get(base))
+    assert post(client, f"{base}/resume").status_code == 302
+    panel.work()
+    page = body(client.get(base))
+    assert "Mit Fehlern abgeschlossen" in page and "no name" in page
+    assert "Fehlgeschlagene wiederholen (1)" in page
+    response = post(client, f"{base}/retry")
+    assert "1 Empfänger werden erneut bearbeitet." in body(client.get(response.location))
+    panel.work()
+    with panel.runtime.database.session() as session:
+        run = session.get(Run, run_id)
+        assert (run.state, run.done, run.failed) == (RunState.COMPLETED_WITH_ERRORS, 2, 1)
+        failed = session.scalar(select(RunItem).where(RunItem.status == "failed"))
+        assert failed.attempts == 1
+    refused = post(client, f"{base}/cancel")
+    assert "Nicht abgebrochen" in body(client.get(refused.location))
+    assert {"run.cancel", "run.resume", "run.retry"} <= set(audit_actions(panel))
+
+
+def test_archive_entries_are_deleted_selectively_and_logged(panel):
+    add_people(panel, 3)
+    campaign_id = make_campaign(panel)
+    run = start_run(panel.runtime, campaign_id)
+    panel.work()
+    with panel.runtime.database.session() as session:
+        ids = list(session.scalars(select(ArchivedDocument.id).order_by(ArchivedDocument.id)))
+    client = panel.client()
+    url = f"/campaigns/{campaign_id}/runs/{run.id}/archive/delete"
+    response = post(
+        client, url, {"scope": "selected", "document_ids": [str(ids[0])], "reason": "Test"}
+    )
+    assert "1 Archiveinträge gelöscht." in body(client.get(response.location))
+    foreign = post(client, url, {"scope": "selected", "document_ids": ["999999"]})
+    assert "are not archived documents of run" in body(client.get(foreign.location))
+    with panel.runtime.database.session() as session:
+        left = list(session.scalars(select(ArchivedDocument.id).order_by(ArchivedDocument.id)))
+        deletion = session.scalar(select(ArchiveDeletion))
+    assert left == ids[1:]
+    assert (deletion.deleted_by, deletion.document_ids, deletion.reason) == (
+        "mia",
+        [ids[0]],
+        "Test",
+    )
+    post(client, url, {"scope": "all"})
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 0
+    assert client.get(f"/campaigns/documents/{ids[0]}").status_code == 404
+
+
+# -- static data ----------------------------------------------------------------------------------
+
+
+def static_campaign(panel) -> int:
+    return make_campaign(panel, datasource="static", datasource_settings={"entity": "contacts"})
+
+
+def test_static_records_are_added_frozen_and_removed(panel):
+    ids = add_people(panel, 4)
+    campaign_id = static_campaign(panel)
+    client = panel.client()
+    base = f"/campaigns/{campaign_id}/data"
+    assert "Daten</a>" in body(client.get(f"/campaigns/{campaign_id}"))
+
+    bad = post(client, f"{base}/add", {"entity": "contacts", "ids": "1, zwei"})
+    assert bad.status_code == 422
+    assert field_errors(body(bad), "add-ids") == [
+        "Nur ganze Zahlen als IDs, getrennt durch Komma oder Zeilen."
+    ]
+    missing = post(client, f"{base}/add", {"entity": "contacts", "ids": "999999"})
+    assert "1 contacts do not exist: ids 999999" in body(missing)
+
+    post(client, f"{base}/add", {"entity": "contacts", "ids": f"{ids[0]}\n{ids[1]}"})
+    html = body(client.get(base))
+    assert "Änne Weiß1" in html and "von Hand" in html
+
+    with panel.runtime.database.session() as session:
+        saved = SavedQuery(
+            name="Köln",
+            definition={
+                "root": "contacts",
+                "where": {"conditions": [{"field": "city", "type": "equals", "values": ["Köln"]}]},
+            },
+        )
+        session.add(saved)
+        session.flush()
+        saved_id = saved.id
+    response = post(client, f"{base}/freeze", {"saved_query_id": str(saved_id)})
+    assert "Datensätze aus der Abfrage gespeichert." in body(client.get(response.location))
+
+    post(client, f"{base}/remove", {"records": [f"contacts:{ids[0]}"]})
+    with panel.runtime.database.session() as session:
+        left = sorted((r.entity_id, r.source) for r in session.scalars(select(CampaignRecord)))
+    assert left == [(ids[1], "manual"), (ids[3], "frozen")]  # Köln: 1, 2, 4; 2 was by hand
+    assert {"campaign.records.add", "campaign.records.freeze", "campaign.records.remove"} <= set(
+        audit_actions(panel)
+    )
+
+
+def test_a_csv_import_shows_a_preview_with_each_rows_problems_before_it_imports(panel):
+    campaign_id = make_campaign(panel, datasource="file_import", datasource_settings={})
+    client = panel.client()
+    base = f"/campaigns/{campaign_id}/data"
+    wrong = post(
+        client,
+        f"{base}/import",
+        {"file": (__import__("io").BytesIO(b"x"), "bild.png")},
+        content_type="multipart/form-data",
+    )
+    assert field_errors(body(wrong), "import") == [
+        "„bild.png“ ist keine CSV-Datei (.csv oder .txt)."
+    ]
+    csv = (
+        "Vorname;Nachname;PLZ;Ort;E-Mail\nAnna;Schmidt;50667;Köln;anna@example.de\n"
+        "Bernd;Meyer;5066;Köln;kein-mail\n"
+    )
+    from io import BytesIO
+
+    preview = post(
+        client,
+        f"{base}/import",
+        {"file": (BytesIO(csv.encode("cp1252")), "adressen.csv")},
+        content_type="multipart/form-data",
+    )
+    html = body(preview)
+    assert preview.status_code == 200
+    assert "Vorschau: adressen.csv" in html and "cp1252" in html
+    assert "Zeile 3:</strong> email: &#39;kein-mail&#39; is not an e-mail address" in html
+    assert "1 Zeilen importieren" in html
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(CampaignRecord)) == 0
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    response = post(
+        client, f"{base}/import/confirm", {"token": token, "upload_name": "adressen.csv"}
+    )
+    assert "1 Zeilen importiert, 1 fehlerhafte ausgelassen." in body(client.get(response.location))
+    with panel.runtime.database.session() as session:
+        row = session.scalar(select(CampaignRecord))
+    assert (row.entity, row.data["last_name"], row.line_number) == ("import", "Schmidt", 2)
+    again = post(client, f"{base}/import/confirm", {"token": token})
+    assert "nicht mehr vorhanden" in body(again)
+
+
+# -- roles ----------------------------------------------------------------------------------------
+
+STATE_CHANGES = [
+    "/campaigns/new",
+    "/campaigns/{c}",
+    "/campaigns/{c}/setup",
+    "/campaigns/{c}/start",
+    "/campaigns/{c}/copy",
+    "/campaigns/{c}/delete",
+    "/campaigns/{c}/runs/{r}/cancel",
+    "/campaigns/{c}/runs/{r}/resume",
+    "/campaigns/{c}/runs/{r}/retry",
+    "/campaigns/{c}/runs/{r}/archive/delete",
+    "/campaigns/{c}/data/add",
+    "/campaigns/{c}/data/remove",
+    "/campaigns/{c}/data/freeze",
+    "/campaigns/{c}/data/import",
+    "/campaigns/{c}/data/import/confirm",
+]
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.REVIEWER])
+def test_only_campaign_managers_change_campaigns(panel, role):
+    campaign_id = static_campaign(panel)
+    with panel.runtime.database.session() as session:
+        run = Run(campaign_id=campaign_id, number=1, state=RunState.CANCELLED, config={})
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    client = panel.client(role)
+    for path in STATE_CHANGES:
+        url = path.format(c=campaign_id, r=run_id)
+        assert post(client, url, {"intent": "save"}).status_code == 403, url
+    for path in (
+        "/campaigns/",
+        f"/campaigns/{campaign_id}",
+        f"/campaigns/{campaign_id}/setup",
+        f"/campaigns/{campaign_id}/runs",
+        f"/campaigns/{campaign_id}/runs/{run_id}",
+        f"/campaigns/{campaign_id}/data",
+    ):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/campaigns/new").status_code == 403
+    page = body(client.get(f"/campaigns/{campaign_id}/setup"))
+    assert "Nur Kampagnenmanager können Läufe starten." in page
+    assert 'name="intent" value="save"' not in page
+
+
+def test_an_admin_may_do_what_a_campaign_manager_may(panel):
+    campaign_id = make_campaign(panel)
+    assert post(panel.client(Role.ADMIN), f"/campaigns/{campaign_id}/copy").status_code == 302
+
+
+def test_pages_speak_english_and_need_no_inline_scripts(panel):
+    campaign_id = make_campaign(panel)
+    with panel.runtime.database.session() as session:
+        from core.accounts import find_user
+
+        find_user(session, "mia").language = "en"
+    client = panel.client()
+    for path in (
+        "/campaigns/",
+        f"/campaigns/{campaign_id}/setup",
+        f"/campaigns/{campaign_id}/runs",
+    ):
+        html = body(client.get(path))
+        assert '<html lang="en">' in html and "Campaigns" in html
+        assert "<script>" not in html and " style=" not in html
+        assert not re.search(r"\son[a-z]+=", html)
+    assert "Print reports" not in html

@@ -1,0 +1,302 @@
+"""The query editor through the Flask test client: preview with count, SQL and rows, errors
+that name the condition, field and value, saving, CSV export, handing the result to a
+campaign, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from core.audit import audit_query
+from core.engine.campaigns import CampaignConfig, create_campaign
+from core.models import Campaign, CampaignRecord, Contact, Role, SavedQuery
+
+from panel_helpers import body, field_errors, post
+
+PROSPECTS_WITH_EMAIL = {
+    "root": "contacts",
+    "where": {
+        "op": "and",
+        "conditions": [
+            {"field": "status", "type": "equals", "values": ["prospect"]},
+            {
+                "op": "or",
+                "conditions": [
+                    {"field": "city", "type": "equals", "values": ["Köln"]},
+                    {"field": "email", "type": "ends_with", "values": ["@web.de"]},
+                ],
+            },
+        ],
+    },
+    "output": ["number", "last_name", "city"],
+    "sort": [{"field": "number"}],
+}
+
+
+@pytest.fixture
+def people(panel) -> list[int]:
+    rows = [
+        ("K-1", "Anders", "Köln", "a@gmx.de", "prospect"),
+        ("K-2", "Böhm", "Bonn", "b@web.de", "prospect"),
+        ("K-3", "Cordes", "Bonn", "c@gmx.de", "prospect"),
+        ("K-4", "Dreßler", "Köln", "d@gmx.de", "customer"),
+    ]
+    with panel.runtime.database.session() as session:
+        return list(
+            session.scalars(
+                insert(Contact).returning(Contact.id),
+                [
+                    {
+                        "number": number,
+                        "last_name": name,
+                        "city": city,
+                        "email": email,
+                        "status": status,
+                        "attributes": {},
+                    }
+                    for number, name, city, email, status in rows
+                ],
+            )
+        )
+
+
+def submit(client, path="/queries/new", definition=PROSPECTS_WITH_EMAIL, **fields):
+    return post(
+        client,
+        path,
+        {"definition": json.dumps(definition) if not isinstance(definition, str) else definition}
+        | fields,
+    )
+
+
+def saved_query(panel, name="Interessenten", definition=PROSPECTS_WITH_EMAIL, **kw) -> int:
+    with panel.runtime.database.session() as session:
+        saved = SavedQuery(name=name, definition=definition, **kw)
+        session.add(saved)
+        session.flush()
+        return saved.id
+
+
+def test_the_preview_shows_count_sql_and_rows(panel, people):
+    html = body(submit(panel.client(Role.VIEWER), intent="preview"))
+    assert re.search(r"data-count>2</span>", html)
+    rows = re.findall(r"<tr><td>(K-\d)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", html)
+    assert rows == [("K-1", "Anders", "Köln"), ("K-2", "Böhm", "Bonn")]
+    assert '<th scope="col">Nummer</th><th scope="col">Nachname</th>' in html
+    assert "FROM contacts" in html and "LIMIT 25" in html
+
+
+def test_the_preview_is_paginated(panel):
+    with panel.runtime.database.session() as session:
+        session.execute(
+            insert(Contact),
+            [{"number": f"N-{n:03d}", "last_name": "X", "attributes": {}} for n in range(60)],
+        )
+    definition = {"root": "contacts", "output": ["number"], "sort": [{"field": "number"}]}
+    html = body(submit(panel.client(Role.VIEWER), definition=definition, page="3"))
+    assert "51 bis 60 von 60" in html and "<td>N-050</td>" in html
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        (
+            {"field": "birth_date", "type": "contains", "values": ["1970"]},
+            "Block 2 \u203a Bedingung 1 (Feld „Geburtsdatum“, enthält): contains does not fit the "
+            "date field",
+        ),
+        (
+            {"field": "birth_date", "type": "equals", "values": ["1.2.1970"]},
+            "Block 2 \u203a Bedingung 1 (Feld „Geburtsdatum“, ist gleich einem der Werte), Wert 1: "
+            "&#39;1.2.1970&#39; is not a date (yyyy-mm-dd)",
+        ),
+        (
+            {"field": "ort", "type": "equals", "values": ["Köln"]},
+            "Block 2 \u203a Bedingung 1 (Feld „ort“, ist gleich einem der Werte): unknown field "
+            "&#39;ort&#39; on contacts",
+        ),
+    ],
+)
+def test_errors_name_the_condition_field_operator_and_value(panel, condition, message):
+    definition = {
+        "root": "contacts",
+        "where": {
+            "conditions": [
+                {"field": "city", "type": "not_empty"},
+                {"op": "or", "conditions": [condition]},
+            ]
+        },
+    }
+    response = submit(panel.client(Role.VIEWER), definition=definition)
+    assert response.status_code == 422
+    assert message in body(response)
+
+
+def test_broken_json_is_reported_and_kept_for_editing(panel):
+    response = submit(panel.client(Role.VIEWER), definition='{"root": "contacts",')
+    assert response.status_code == 422
+    assert "Die Abfrage ist kein gültiges JSON" in body(response)
+    assert "{&#34;root&#34;: &#34;contacts&#34;,</textarea>" in body(response)
+
+
+def test_saving_creates_and_updates_a_query_and_names_a_clash(panel, people):
+    client = panel.client()
+    response = submit(client, intent="save", name="", description="")
+    assert field_errors(body(response), "name") == ["Bitte geben Sie einen Namen ein."]
+    response = submit(client, intent="save", name="Interessenten", is_distribution_list="true")
+    assert response.status_code == 302
+    with panel.runtime.database.session() as session:
+        saved = session.scalar(select(SavedQuery))
+        assert (saved.name, saved.is_distribution_list, saved.created_by) == (
+            "Interessenten",
+            True,
+            "mia",
+        )
+        assert saved.definition["where"]["conditions"][1]["op"] == "or"
+        saved_id = saved.id
+    assert response.location.endswith(f"/queries/{saved_id}")
+    page = body(client.get(f"/queries/{saved_id}"))
+    assert re.search(r"data-count>2</span>", page)
+
+    other = saved_query(panel, "Andere")
+    clash = submit(client, f"/queries/{other}", intent="save", name="Interessenten")
+    assert field_errors(body(clash), "name") == [
+        "Eine Abfrage namens „Interessenten“ gibt es schon."
+    ]
+    with panel.runtime.database.session() as session:
+        actions = [entry.action for entry in session.scalars(audit_query())]
+    assert actions == ["query.create"]
+
+
+def test_the_list_is_searchable_and_marks_distribution_lists(panel):
+    saved_query(panel, "Interessenten", is_distribution_list=True)
+    saved_query(panel, "Kunden Köln")
+    client = panel.client(Role.VIEWER)
+    html = body(client.get("/queries/"))
+    assert 'Interessenten</a> <span class="badge badge-count">Verteiler' in html
+    assert "Kunden Köln" in body(client.get("/queries/?q=köln"))
+    assert "Kunden Köln" not in body(client.get("/queries/?lists=1"))
+
+
+def test_the_export_streams_every_row_as_csv(panel, people):
+    client = panel.client()
+    response = post(
+        client,
+        "/queries/export.csv",
+        {"definition": json.dumps(PROSPECTS_WITH_EMAIL), "name": "Interessenten"},
+    )
+    with response:  # closing a streamed response ends its request (and database session)
+        assert response.mimetype == "text/csv"
+        assert response.is_streamed
+        assert 'filename="Interessenten.csv"' in response.headers["Content-Disposition"]
+        text = response.get_data().decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text), delimiter=";")) == [
+        ["Nummer", "Nachname", "Ort"],
+        ["K-1", "Anders", "Köln"],
+        ["K-2", "Böhm", "Bonn"],
+    ]
+    saved_id = saved_query(panel)
+    with client.get(f"/queries/{saved_id}/export.csv") as saved_export:
+        assert saved_export.get_data().count(b"\r\n") == 3
+    assert panel.client(Role.VIEWER).get(f"/queries/{saved_id}/export.csv").status_code == 403
+
+
+def test_a_query_used_by_a_campaign_is_not_deleted(panel):
+    saved_id = saved_query(panel)
+    with panel.runtime.database.session() as session:
+        create_campaign(
+            session,
+            panel.runtime.plugins,
+            CampaignConfig(
+                datasource="query",
+                datasource_settings={"saved_query_id": saved_id},
+                action="print_reports",
+                action_settings={"report": "Informationsschreiben"},
+            ),
+            panel.runtime.clock.now(),
+            name="Informationskampagne",
+        )
+    client = panel.client()
+    assert "Informationskampagne</a>" in body(client.get(f"/queries/{saved_id}"))
+    response = post(client, f"/queries/{saved_id}/delete")
+    assert "Die Kampagnen Informationskampagne nutzen diese Abfrage." in body(
+        client.get(response.location)
+    )
+    unused = saved_query(panel, "Übrig")
+    assert post(client, f"/queries/{unused}/delete").status_code == 302
+    with panel.runtime.database.session() as session:
+        assert sorted(session.scalars(select(SavedQuery.name))) == ["Interessenten"]
+
+
+def test_the_result_goes_to_a_new_campaign_dynamic_or_as_the_current_list(panel, people):
+    client = panel.client()
+    response = submit(client, intent="campaign_dynamic", name="Interessenten")
+    with panel.runtime.database.session() as session:
+        saved_id = session.scalar(select(SavedQuery.id))
+    assert response.location.endswith(f"/campaigns/new?saved_query_id={saved_id}")
+    html = body(client.get(response.location))
+    assert f'<option value="{saved_id}" selected>Interessenten</option>' in html
+
+    handed = submit(client, "/campaigns/new", intent="from_query_static")
+    html = body(handed)
+    assert 'name="freeze"' in html and 'value="static" selected' in html
+    freeze = re.search(r'name="freeze" value="([^"]+)"', html).group(1).replace("&#34;", '"')
+    form = {
+        "intent": "save",
+        "name": "Statisch",
+        "freeze": freeze,
+        "datasource": "static",
+        "ds.__plugin": "static",
+        "ds.entity": "contacts",
+        "filter_count": "0",
+        "action": "print_reports",
+        "act.__plugin": "print_reports",
+        "act.report": "Informationsschreiben",
+        "act.archive": "true",
+        "act.store": "filesystem",
+    }
+    response = post(client, "/campaigns/new", form)
+    assert response.status_code == 302
+    with panel.runtime.database.session() as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.name == "Statisch"))
+        frozen = sorted(session.scalars(select(CampaignRecord.entity_id)))
+    assert campaign.datasource == "static"
+    assert frozen == people[:2]
+    assert "2 Datensätze aus der Abfrage gespeichert." in body(client.get(response.location))
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.REVIEWER])
+def test_only_campaign_managers_save_export_and_delete(panel, role):
+    saved_id = saved_query(panel)
+    client = panel.client(role)
+    assert submit(client, intent="save", name="X").status_code == 403
+    assert submit(client, f"/queries/{saved_id}", intent="save", name="X").status_code == 403
+    assert submit(client, intent="campaign_dynamic", name="X").status_code == 403
+    assert post(client, f"/queries/{saved_id}/delete").status_code == 403
+    assert post(client, "/queries/export.csv", {"definition": "{}"}).status_code == 403
+    assert submit(client, intent="preview").status_code == 200
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(SavedQuery)) == 1
+
+
+def test_the_editor_schema_lists_fields_types_and_texts(panel):
+    data = panel.client(Role.VIEWER).get("/queries/schema.json").get_json()
+    contacts = data["roots"]["contacts"]
+    assert contacts["title"] == "Kontakte"
+    partner = next(node for node in contacts["fields"] if node["name"] == "partner")
+    assert partner["title"] == "Vertriebspartner"
+    assert {
+        "kind": "field",
+        "name": "name",
+        "path": "partner.name",
+        "title": "Name",
+        "type": "text",
+    } in partner["children"]
+    assert data["types"]["boolean"] == ["equals", "is_empty", "not_equals", "not_empty"]
+    assert len(data["type_labels"]) == 16
+    assert data["texts"]["op_or"].startswith("ODER")

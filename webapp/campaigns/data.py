@@ -1,0 +1,231 @@
+"""The Data tab of campaigns whose data source stores records: add records by id or from a
+saved query's current result ("store current list"), remove them, import a CSV file after a
+preview with every row's problems (``core.campaign_data``).
+
+An uploaded file waits for the confirmation in the data directory under a random token,
+for at most a day.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from core.audit import record_audit
+from core.campaign_data import (
+    MAX_BYTES,
+    CampaignDataError,
+    CsvImportError,
+    add_records,
+    freeze_query,
+    import_csv,
+    list_records,
+    preview_csv,
+    remove_records,
+)
+from core.models import Role
+from core.query import ENTITIES, QueryError
+from webapp.campaigns.views import bp, list_args, load_campaign, render_screen, username
+from webapp.context import db_session, get_plugins, get_settings
+from webapp.i18n import t
+from webapp.pagination import Page, page_arguments
+from webapp.schema_forms import OptionResolver
+from webapp.security import role_required
+
+RECORDS_PAGE_SIZE = 50
+PREVIEW_ROWS = 20
+UPLOAD_LIFETIME_SECONDS = 24 * 3600
+CSV_SUFFIXES = (".csv", ".txt")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+_ID_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def _uploads() -> Path:
+    path = get_settings().data_dir / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - UPLOAD_LIFETIME_SECONDS
+    for old in path.glob("*.csv"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    return path
+
+
+def _upload_path(token: str) -> Path:
+    if not _TOKEN.match(token):
+        abort(400)
+    return _uploads() / f"{token}.csv"
+
+
+def _back(campaign_id: int) -> Response:
+    return redirect(url_for(".data", campaign_id=campaign_id, **list_args()))
+
+
+def _render_data(campaign_id: int, status: int = 200, **context: Any) -> tuple[str, int]:
+    campaign = load_campaign(campaign_id)
+    session = db_session()
+    number, _size = page_arguments(request.args)
+    total = list_records(session, campaign.id, 0, 1).total
+    number = min(number, max(1, -(-total // RECORDS_PAGE_SIZE)))
+    listed = list_records(session, campaign.id, (number - 1) * RECORDS_PAGE_SIZE, RECORDS_PAGE_SIZE)
+    page = render_screen(
+        "campaigns/data.html",
+        campaign,
+        "data",
+        records=Page(listed.records, number, RECORDS_PAGE_SIZE, listed.total),
+        entities=ENTITIES,
+        saved_queries=OptionResolver(session, get_plugins())("saved_queries"),
+        **context,
+    )
+    return page, status
+
+
+@bp.get("/<int:campaign_id>/data")
+@role_required(Role.VIEWER)
+def data(campaign_id: int) -> tuple[str, int]:
+    return _render_data(campaign_id)
+
+
+def _audit_and_commit(campaign_id: int, action: str, summary: str, **details: Any) -> None:
+    session = db_session()
+    record_audit(session, username(), action, "campaign", campaign_id, summary, details)
+    session.commit()
+
+
+@bp.post("/<int:campaign_id>/data/add")
+@role_required(Role.CAMPAIGN_MANAGER)
+def add(campaign_id: int) -> Response | tuple[str, int]:
+    campaign = load_campaign(campaign_id)
+    entity = request.form.get("entity", "")
+    text = request.form.get("ids", "")
+    try:
+        ids = [int(part) for part in _ID_SEPARATORS.split(text.strip()) if part]
+    except ValueError:
+        return _render_data(
+            campaign.id, 422, add_error=t("campaigns.data.bad_ids"), add_values=request.form
+        )
+    if not ids:
+        return _render_data(
+            campaign.id, 422, add_error=t("campaigns.data.no_ids"), add_values=request.form
+        )
+    session = db_session()
+    try:
+        added = add_records(session, campaign.id, entity, ids)
+    except CampaignDataError as exc:
+        session.rollback()
+        return _render_data(campaign.id, 422, add_error=str(exc), add_values=request.form)
+    _audit_and_commit(
+        campaign.id, "campaign.records.add", f"{campaign.name}: {added} {entity}", ids=ids[:1000]
+    )
+    flash(t("campaigns.data.added", count=added), "success")
+    return _back(campaign.id)
+
+
+@bp.post("/<int:campaign_id>/data/remove")
+@role_required(Role.CAMPAIGN_MANAGER)
+def remove(campaign_id: int) -> Response:
+    campaign = load_campaign(campaign_id)
+    by_entity: dict[str, list[int]] = {}
+    for value in request.form.getlist("records"):
+        entity, _, record_id = value.partition(":")
+        if entity in ENTITIES and record_id.isdigit():
+            by_entity.setdefault(entity, []).append(int(record_id))
+    if not by_entity:
+        flash(t("campaigns.data.none_selected"), "error")
+        return _back(campaign.id)
+    session = db_session()
+    removed = sum(
+        remove_records(session, campaign.id, entity, ids) for entity, ids in by_entity.items()
+    )
+    _audit_and_commit(
+        campaign.id, "campaign.records.remove", f"{campaign.name}: {removed}", records=by_entity
+    )
+    flash(t("campaigns.data.removed", count=removed), "success")
+    return _back(campaign.id)
+
+
+@bp.post("/<int:campaign_id>/data/freeze")
+@role_required(Role.CAMPAIGN_MANAGER)
+def freeze(campaign_id: int) -> Response:
+    campaign = load_campaign(campaign_id)
+    saved_query_id = request.form.get("saved_query_id", type=int)
+    if saved_query_id is None:
+        flash(t("campaigns.data.choose_query"), "error")
+        return _back(campaign.id)
+    session = db_session()
+    try:
+        stored = freeze_query(session, campaign.id, saved_query_id)
+    except (LookupError, QueryError, CampaignDataError) as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return _back(campaign.id)
+    _audit_and_commit(
+        campaign.id,
+        "campaign.records.freeze",
+        f"{campaign.name}: {stored} records",
+        saved_query_id=saved_query_id,
+    )
+    flash(t("campaigns.data.frozen", count=stored), "success")
+    return _back(campaign.id)
+
+
+@bp.post("/<int:campaign_id>/data/import")
+@role_required(Role.CAMPAIGN_MANAGER)
+def upload(campaign_id: int) -> Response | tuple[str, int]:
+    """Check an uploaded CSV file and show what an import would do."""
+    campaign = load_campaign(campaign_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _render_data(campaign.id, 422, import_error=t("campaigns.import.no_file"))
+    if not upload.filename.lower().endswith(CSV_SUFFIXES):
+        return _render_data(
+            campaign.id, 422, import_error=t("campaigns.import.not_csv", name=upload.filename)
+        )
+    raw = upload.stream.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        return _render_data(
+            campaign.id,
+            422,
+            import_error=t("campaigns.import.too_large", megabytes=MAX_BYTES // 2**20),
+        )
+    try:
+        preview = preview_csv(raw, rows=PREVIEW_ROWS)
+    except CsvImportError as exc:
+        return _render_data(campaign.id, 422, import_error=str(exc))
+    token = secrets.token_urlsafe(24)
+    _upload_path(token).write_bytes(raw)
+    return _render_data(campaign.id, preview=preview, token=token, upload_name=upload.filename)
+
+
+@bp.post("/<int:campaign_id>/data/import/confirm")
+@role_required(Role.CAMPAIGN_MANAGER)
+def confirm_import(campaign_id: int) -> Response | tuple[str, int]:
+    campaign = load_campaign(campaign_id)
+    path = _upload_path(request.form.get("token", ""))
+    if not path.is_file():
+        return _render_data(campaign.id, 422, import_error=t("campaigns.import.expired"))
+    session = db_session()
+    try:
+        report = import_csv(session, campaign.id, path.read_bytes())
+    except (CsvImportError, CampaignDataError) as exc:
+        session.rollback()
+        return _render_data(campaign.id, 422, import_error=str(exc))
+    _audit_and_commit(
+        campaign.id,
+        "campaign.records.import",
+        f"{campaign.name}: {report.imported} rows",
+        imported=report.imported,
+        errors=len(report.errors),
+        file=request.form.get("upload_name", ""),
+    )
+    path.unlink(missing_ok=True)
+    flash(
+        t("campaigns.import.done", count=report.imported, errors=len(report.errors)),
+        "success" if not report.errors else "warning",
+    )
+    return _back(campaign.id)

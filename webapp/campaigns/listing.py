@@ -1,0 +1,81 @@
+"""The campaign list on the left of the campaign screen: search, status, last execution."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from core.models import ACTIVE_RUN_STATES, Campaign, Run, RunState
+from core.query.compiler import ci_text
+from webapp.pagination import Page, paginate
+
+STATUS_FILTERS = (
+    "never",
+    "active",
+    *(state.value for state in RunState if state not in ACTIVE_RUN_STATES),
+)
+"""What the list can be filtered by: the state of each campaign's latest run."""
+LIST_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class ListedCampaign:
+    id: int
+    name: str
+    status: str
+    """"never" or the state of the latest run."""
+    last_execution: datetime | None
+
+
+def _latest_state():
+    return (
+        select(Run.state)
+        .where(Run.campaign_id == Campaign.id)
+        .order_by(Run.number.desc())
+        .limit(1)
+        .correlate(Campaign)
+        .scalar_subquery()
+    )
+
+
+def campaign_list_query(search: str, status: str) -> Select[Any]:
+    """Campaigns by name (the unique index orders them), with their latest run's state and
+    when they last ran; each subquery reads the runs index of one campaign."""
+    state = _latest_state()
+    last = (
+        select(func.max(Run.created_at))
+        .where(Run.campaign_id == Campaign.id)
+        .correlate(Campaign)
+        .scalar_subquery()
+    )
+    query = select(Campaign.id, Campaign.name, state.label("state"), last.label("last"))
+    if search:
+        query = query.where(ci_text(Campaign.name).contains(search.lower(), autoescape=True))
+    if status == "never":
+        query = query.where(state.is_(None))
+    elif status == "active":
+        query = query.where(state.in_([s.value for s in ACTIVE_RUN_STATES]))
+    elif status in STATUS_FILTERS:
+        query = query.where(state == status)
+    return query.order_by(Campaign.name, Campaign.id)
+
+
+def campaign_list(session: Session, args: Mapping[str, str], page: int) -> Page[ListedCampaign]:
+    search = (args.get("q") or "").strip()[:200]
+    status = args.get("status") or ""
+    result = paginate(session, campaign_list_query(search, status), page, LIST_PAGE_SIZE)
+    items = [
+        ListedCampaign(
+            row.id,
+            row.name,
+            RunState(row.state).value if row.state else "never",
+            row.last,
+        )
+        for row in result.items
+    ]
+    return Page(items, result.number, result.size, result.total)

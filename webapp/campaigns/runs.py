@@ -1,0 +1,356 @@
+"""The Runs tab: every run with its counts and progress, per-recipient results, the run's
+files, the archived letters, and cancel / resume / retry / delete archive entries.
+
+``run_status`` is the small JSON endpoint ``run_progress.js`` polls while a run is active;
+without JavaScript the page shows the state as of its last reload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from flask import abort, flash, jsonify, redirect, request, send_file, url_for
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from core.archive import (
+    ArchiveIntegrityError,
+    delete_run_documents,
+    open_store,
+    read_document,
+)
+from core.audit import record_audit
+from core.engine.runs import RunError, cancel_run, resume_run, retry_failed
+from core.models import (
+    ACTIVE_RUN_STATES,
+    ArchivedDocument,
+    ItemStatus,
+    Role,
+    Run,
+    RunItem,
+    RunState,
+)
+from core.query import ENTITIES, load_records
+from webapp.campaigns.views import (
+    bp,
+    list_args,
+    load_campaign,
+    render_screen,
+    username,
+)
+from webapp.context import db_session, get_plugins, get_runtime, get_settings
+from webapp.i18n import t
+from webapp.pagination import page_arguments, paginate
+from webapp.security import role_required
+
+RUNS_PAGE_SIZE = 20
+ITEMS_PAGE_SIZE = 50
+DOCUMENTS_PAGE_SIZE = 50
+ITEM_STATUSES = tuple(status.value for status in ItemStatus)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the progress bar and the counters show."""
+
+    state: str
+    active: bool
+    targeted: int
+    settled: int
+    percent: int
+    """0 to 100; -1 while targeting has not counted the recipients yet."""
+    counts: dict[str, int]
+
+    @classmethod
+    def of(cls, run: Run) -> Progress:
+        counts = {
+            "targeted": run.targeted,
+            "done": run.done,
+            "failed": run.failed,
+            "skipped": run.skipped,
+            "unclear": run.unclear,
+            "held_out": run.held_out,
+        }
+        settled = run.done + run.failed + run.skipped + run.unclear + run.held_out
+        active = run.state in ACTIVE_RUN_STATES
+        if run.targeted:
+            percent = min(100, settled * 100 // run.targeted)
+        elif run.state in (RunState.QUEUED, RunState.TARGETING):
+            percent = -1
+        else:
+            percent = 100
+        if active and percent == 100:
+            percent = 99  # finishing: the collection file is not there yet
+        return cls(run.state.value, active, run.targeted, settled, percent, counts)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "state_label": t(f"runs.state.{self.state}"),
+            "active": self.active,
+            "percent": self.percent,
+            "settled": self.settled,
+            **self.counts,
+        }
+
+
+def load_run(campaign_id: int, run_id: int) -> Run:
+    run = db_session().get(Run, run_id)
+    if run is None or run.campaign_id != campaign_id:
+        abort(404)
+    return run
+
+
+def run_dir(run: Run) -> Path:
+    return get_settings().data_dir / "runs" / str(run.id)
+
+
+def run_files(run: Run) -> list[tuple[str, int]]:
+    """The files the run wrote into its directory (relative paths and sizes), hidden and
+    temporary files left out."""
+    root = run_dir(run)
+    if not root.is_dir():
+        return []
+    found = []
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+            found.append((relative.as_posix(), path.stat().st_size))
+    return found
+
+
+@bp.get("/<int:campaign_id>/runs")
+@role_required(Role.VIEWER)
+def runs(campaign_id: int) -> str:
+    campaign = load_campaign(campaign_id)
+    number, _size = page_arguments(request.args)
+    page = paginate(
+        db_session(),
+        select(Run).where(Run.campaign_id == campaign.id).order_by(Run.number.desc()),
+        number,
+        RUNS_PAGE_SIZE,
+    )
+    return render_screen(
+        "campaigns/runs.html",
+        campaign,
+        "runs",
+        runs=page,
+        progress={run.id: Progress.of(run) for run in page.items},
+    )
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    item: RunItem
+    name: str
+    document_id: int | None
+
+
+def _display_name(data: dict[str, Any] | None) -> str:
+    if not data:
+        return ""
+    person = " ".join(str(data[k]) for k in ("first_name", "last_name") if data.get(k))
+    return person or str(data.get("company_name") or data.get("name") or data.get("code") or "")
+
+
+def _item_rows(run: Run, items: list[RunItem]) -> list[ItemRow]:
+    """The page's ledger rows with the recipient's name and archived document."""
+    session = db_session()
+    by_entity: dict[str, list[int]] = {}
+    for item in items:
+        if item.entity in ENTITIES and item.entity_id is not None:
+            by_entity.setdefault(item.entity, []).append(item.entity_id)
+    records = {entity: load_records(session, entity, ids) for entity, ids in by_entity.items()}
+    keys = [item.key for item in items]
+    documents = (
+        dict(
+            session.execute(
+                select(ArchivedDocument.source_key, ArchivedDocument.id).where(
+                    ArchivedDocument.run_id == run.id, ArchivedDocument.source_key.in_(keys)
+                )
+            ).all()
+        )
+        if keys
+        else {}
+    )
+    return [
+        ItemRow(
+            item,
+            _display_name(records.get(item.entity, {}).get(item.entity_id)),
+            documents.get(item.key),
+        )
+        for item in items
+    ]
+
+
+@bp.get("/<int:campaign_id>/runs/<int:run_id>")
+@role_required(Role.VIEWER)
+def run(campaign_id: int, run_id: int) -> str:
+    campaign = load_campaign(campaign_id)
+    run = load_run(campaign.id, run_id)
+    session = db_session()
+    status = request.args.get("status", "")
+    query = select(RunItem).where(RunItem.run_id == run.id)
+    if status in ITEM_STATUSES:
+        query = query.where(RunItem.status == status)
+    number, _size = page_arguments(request.args)
+    items = paginate(session, query.order_by(RunItem.id), number, ITEMS_PAGE_SIZE)
+    documents = paginate(
+        session,
+        select(ArchivedDocument)
+        .where(ArchivedDocument.run_id == run.id)
+        .order_by(ArchivedDocument.id),
+        page_arguments({"page": request.args.get("documents_page", 1)})[0],
+        DOCUMENTS_PAGE_SIZE,
+    )
+    return render_screen(
+        "campaigns/run.html",
+        campaign,
+        "runs",
+        run=run,
+        progress=Progress.of(run),
+        items=items,
+        rows=_item_rows(run, items.items),
+        status=status if status in ITEM_STATUSES else "",
+        item_statuses=ITEM_STATUSES,
+        files=run_files(run),
+        documents=documents,
+    )
+
+
+@bp.get("/<int:campaign_id>/runs/<int:run_id>/status")
+@role_required(Role.VIEWER)
+def run_status(campaign_id: int, run_id: int) -> Response:
+    return jsonify(Progress.of(load_run(campaign_id, run_id)).as_json())
+
+
+def _run_action(campaign_id: int, run_id: int, verb: str, act) -> Response:
+    campaign = load_campaign(campaign_id)
+    run = load_run(campaign.id, run_id)
+    try:
+        result = act(get_runtime(), run.id)
+    except RunError as exc:
+        flash(t(f"runs.{verb}.refused", reason=str(exc)), "error")
+    except RedisError as exc:
+        flash(t("campaigns.start.queue_down", reason=str(exc)), "error")
+    else:
+        session = db_session()
+        record_audit(
+            session,
+            username(),
+            f"run.{verb}",
+            "run",
+            run.id,
+            f"{campaign.name}: run #{run.number}",
+            {"campaign_id": campaign.id, "result": result},
+        )
+        session.commit()
+        flash(t(f"runs.{verb}.done", number=run.number, count=result or 0), "success")
+    return redirect(url_for(".run", campaign_id=campaign.id, run_id=run.id, **list_args()))
+
+
+@bp.post("/<int:campaign_id>/runs/<int:run_id>/cancel")
+@role_required(Role.CAMPAIGN_MANAGER)
+def cancel(campaign_id: int, run_id: int) -> Response:
+    return _run_action(campaign_id, run_id, "cancel", cancel_run)
+
+
+@bp.post("/<int:campaign_id>/runs/<int:run_id>/resume")
+@role_required(Role.CAMPAIGN_MANAGER)
+def resume(campaign_id: int, run_id: int) -> Response:
+    return _run_action(campaign_id, run_id, "resume", resume_run)
+
+
+@bp.post("/<int:campaign_id>/runs/<int:run_id>/retry")
+@role_required(Role.CAMPAIGN_MANAGER)
+def retry(campaign_id: int, run_id: int) -> Response:
+    include_unclear = request.form.get("include_unclear") == "true"
+    return _run_action(
+        campaign_id,
+        run_id,
+        "retry",
+        partial(retry_failed, include_unclear=include_unclear),
+    )
+
+
+@bp.get("/<int:campaign_id>/runs/<int:run_id>/files/<path:name>")
+@role_required(Role.VIEWER)
+def run_file(campaign_id: int, run_id: int, name: str) -> Response:
+    """A file of the run's directory; nothing outside it, however the name is written."""
+    run = load_run(campaign_id, run_id)
+    listed = dict(run_files(run))
+    if name not in listed:
+        abort(404)
+    root = run_dir(run).resolve()
+    path = (root / name).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        abort(404)
+    return send_file(path, as_attachment=True, download_name=path.name)
+
+
+@bp.get("/documents/<int:document_id>")
+@role_required(Role.VIEWER)
+def document(document_id: int) -> Response:
+    """An archived document, read from its store and checked against its checksum."""
+    found = db_session().get(ArchivedDocument, document_id)
+    if found is None:
+        abort(404)
+    try:
+        store = open_store(get_plugins(), get_settings(), found.store)
+        data = read_document(store, found)
+    except ArchiveIntegrityError:
+        abort(409)
+    except (LookupError, OSError):
+        abort(404)
+    response = Response(data, mimetype=found.content_type)
+    response.headers["Content-Disposition"] = _inline(found.filename)
+    return response
+
+
+def _inline(filename: str) -> str:
+    from urllib.parse import quote
+
+    fallback = filename.encode("ascii", "replace").decode().replace('"', "")
+    return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+
+
+@bp.post("/<int:campaign_id>/runs/<int:run_id>/archive/delete")
+@role_required(Role.CAMPAIGN_MANAGER)
+def delete_archive(campaign_id: int, run_id: int) -> Response:
+    campaign = load_campaign(campaign_id)
+    run = load_run(campaign.id, run_id)
+    back = url_for(".run", campaign_id=campaign.id, run_id=run.id, **list_args())
+    every = request.form.get("scope") == "all"
+    try:
+        ids = None if every else [int(v) for v in request.form.getlist("document_ids")]
+    except ValueError:
+        abort(400)
+    if ids is not None and not ids:
+        flash(t("runs.archive.none_selected"), "error")
+        return redirect(back)
+    session = db_session()
+    stores = partial(open_store, get_plugins(), get_settings())
+    try:
+        entry = delete_run_documents(
+            session, stores, run.id, ids, by=username(), reason=request.form.get("reason", "")
+        )
+    except ValueError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(back)
+    record_audit(
+        session,
+        username(),
+        "archive.delete",
+        "run",
+        run.id,
+        f"{campaign.name}: run #{run.number}, {entry.count} documents",
+        {"campaign_id": campaign.id, "document_ids": entry.document_ids, "reason": entry.reason},
+    )
+    session.commit()
+    flash(t("runs.archive.deleted", count=entry.count), "success")
+    return redirect(back)

@@ -1,0 +1,447 @@
+"""The campaign screen: the list on the left, the selected campaign's tabs on the right.
+
+Tabs: General (name, description, last execution), Campaign (data source, groups,
+filters, action, start) and Runs (``webapp.campaigns.runs``); static data has its own tab
+(``webapp.campaigns.data``) when the data source stores records.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from redis.exceptions import RedisError
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from core.audit import record_audit
+from core.campaign_data import CampaignDataError, freeze_query
+from core.engine.campaigns import (
+    CampaignConfig,
+    CampaignError,
+    copy_campaign,
+    create_campaign,
+    default_name,
+    last_execution,
+    update_campaign,
+)
+from core.engine.runs import RunError, start_run
+from core.models import ACTIVE_RUN_STATES, Campaign, Role, Run, SavedQuery
+from core.query import QueryError, compile_query, dump_definition
+from webapp.campaigns.config_form import (
+    ConfigDraft,
+    PluginPart,
+    config_view,
+    default_draft,
+    draft_from_form,
+    plugin_text,
+    validate_draft,
+)
+from webapp.campaigns.listing import STATUS_FILTERS, campaign_list
+from webapp.context import current_user, db_session, get_plugins, get_runtime
+from webapp.i18n import t
+from webapp.pagination import page_arguments
+from webapp.security import role_required
+
+bp = Blueprint(
+    "campaigns",
+    __name__,
+    url_prefix="/campaigns",
+    template_folder="templates",
+    static_folder="static",
+)
+
+LIST_ARGUMENTS = ("q", "status", "lp")
+"""The list's search, status filter and page ("lp": the tabs have lists of their own)."""
+
+
+def list_args() -> dict[str, str]:
+    """The list's search, status and page, kept on every link of the screen."""
+    return {key: request.args[key] for key in LIST_ARGUMENTS if request.args.get(key)}
+
+
+def username() -> str:
+    user = current_user()
+    assert user is not None  # every view here requires a login
+    return user.username
+
+
+def load_campaign(campaign_id: int) -> Campaign:
+    campaign = db_session().get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def active_run(campaign_id: int) -> Run | None:
+    return db_session().scalar(
+        select(Run)
+        .where(Run.campaign_id == campaign_id, Run.state.in_(ACTIVE_RUN_STATES))
+        .order_by(Run.number.desc())
+        .limit(1)
+    )
+
+
+def render_screen(template: str, campaign: Campaign | None, tab: str, **context: Any) -> str:
+    """A page of the campaign screen: the list, and the campaign's tab if one is selected."""
+    number, _size = page_arguments({"page": request.args.get("lp", 1)})
+    page = campaign_list(db_session(), request.args, number)
+    return render_template(
+        template,
+        campaigns=page,
+        campaign=campaign,
+        tab=tab,
+        list_args=list_args(),
+        status_filters=STATUS_FILTERS,
+        static_data=campaign is not None and _stores_records(campaign),
+        **context,
+    )
+
+
+def _stores_records(campaign: Campaign) -> bool:
+    try:
+        return not get_plugins().datasources.get(campaign.datasource).dynamic
+    except LookupError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# The list
+
+
+@bp.get("/")
+@role_required(Role.VIEWER)
+def index() -> str:
+    return render_screen("campaigns/index.html", None, "")
+
+
+# ---------------------------------------------------------------------------------------------
+# General tab
+
+
+@bp.get("/<int:campaign_id>")
+@role_required(Role.VIEWER)
+def general(campaign_id: int) -> str:
+    return _render_general(load_campaign(campaign_id))
+
+
+def _render_general(campaign: Campaign, errors: dict[str, str] | None = None, **values) -> str:
+    session = db_session()
+    plugins = get_plugins()
+
+    def title(registry: Any, name: str) -> str:
+        try:
+            return plugin_text(registry.get(name), "title")
+        except LookupError:
+            return name
+
+    return render_screen(
+        "campaigns/general.html",
+        campaign,
+        "general",
+        last_execution=last_execution(session, campaign.id),
+        run_count=session.scalar(
+            select(func.count()).select_from(Run).where(Run.campaign_id == campaign.id)
+        ),
+        datasource_title=title(plugins.datasources, campaign.datasource),
+        action_title=title(plugins.actions, campaign.action),
+        errors=errors or {},
+        values={"name": campaign.name, "description": campaign.description, **values},
+    )
+
+
+@bp.post("/<int:campaign_id>")
+@role_required(Role.CAMPAIGN_MANAGER)
+def save_general(campaign_id: int) -> str | Response:
+    campaign = load_campaign(campaign_id)
+    name = request.form.get("name", "")
+    description = request.form.get("description", "").strip()
+    session = db_session()
+    try:
+        update_campaign(
+            session,
+            get_plugins(),
+            campaign,
+            CampaignConfig.of(campaign),
+            name=name,
+            description=description,
+        )
+    except CampaignError as exc:
+        session.rollback()
+        field, _, message = str(exc).partition(": ")
+        errors = {"name": message} if field == "name" else {"form": str(exc)}
+        return _render_general(campaign, errors, name=name, description=description), 422
+    record_audit(
+        session, username(), "campaign.update", "campaign", campaign.id, f"{campaign.name}: general"
+    )
+    session.commit()
+    flash(t("campaigns.saved"), "success")
+    return redirect(url_for(".general", campaign_id=campaign.id, **list_args()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Campaign tab: the configuration and the start
+
+
+@bp.get("/<int:campaign_id>/setup")
+@role_required(Role.VIEWER)
+def setup(campaign_id: int) -> str:
+    campaign = load_campaign(campaign_id)
+    return _render_setup(campaign, ConfigDraft.of(CampaignConfig.of(campaign)))
+
+
+def _render_setup(campaign: Campaign | None, draft: ConfigDraft, **context: Any) -> str:
+    view = config_view(
+        draft,
+        db_session(),
+        get_runtime(),
+        campaign.id if campaign else None,
+        campaign.name if campaign else "",
+    )
+    template = "campaigns/setup.html" if campaign else "campaigns/new.html"
+    return render_screen(
+        template,
+        campaign,
+        "setup",
+        config=view,
+        plugin_text=plugin_text,
+        active=active_run(campaign.id) if campaign else None,
+        **context,
+    )
+
+
+def _save_draft(campaign: Campaign | None, draft: ConfigDraft, **create_args: Any) -> Campaign:
+    """Store the draft (CampaignError names what is wrong across plugins)."""
+    session = db_session()
+    plugins = get_plugins()
+    if campaign is None:
+        return create_campaign(
+            session,
+            plugins,
+            draft.config(),
+            get_runtime().clock.now(),
+            created_by=username(),
+            **create_args,
+        )
+    return update_campaign(session, plugins, campaign, draft.config())
+
+
+@bp.post("/<int:campaign_id>/setup")
+@role_required(Role.CAMPAIGN_MANAGER)
+def save_setup(campaign_id: int) -> str | tuple[str, int] | Response:
+    campaign = load_campaign(campaign_id)
+    draft = draft_from_form(request.form, get_plugins())
+    if request.form.get("intent") != "save":
+        return _render_setup(campaign, draft)
+    validate_draft(draft, get_plugins())
+    session = db_session()
+    if not draft.has_problems:
+        before = CampaignConfig.of(campaign).snapshot()
+        try:
+            _save_draft(campaign, draft)
+        except CampaignError as exc:
+            session.rollback()
+            campaign = load_campaign(campaign_id)
+            draft.general_errors.append(str(exc))
+        else:
+            record_audit(
+                session,
+                username(),
+                "campaign.update",
+                "campaign",
+                campaign.id,
+                f"{campaign.name}: configuration",
+                {"before": before, "after": CampaignConfig.of(campaign).snapshot()},
+            )
+            session.commit()
+            flash(t("campaigns.saved"), "success")
+            return redirect(url_for(".setup", campaign_id=campaign.id, **list_args()))
+    return _render_setup(campaign, draft, failed=True), 422
+
+
+@bp.post("/<int:campaign_id>/start")
+@role_required(Role.CAMPAIGN_MANAGER)
+def start(campaign_id: int) -> Response:
+    campaign = load_campaign(campaign_id)
+    dry_run = request.form.get("mode") == "dry_run"
+    limit_text = request.form.get("limit", "").strip()
+    back = url_for(".setup", campaign_id=campaign.id, **list_args())
+    limit = None
+    if limit_text:
+        try:
+            limit = int(limit_text)
+        except ValueError:
+            flash(t("campaigns.start.bad_limit", value=limit_text), "error")
+            return redirect(back)
+    try:
+        run = start_run(
+            get_runtime(), campaign.id, started_by=username(), dry_run=dry_run, limit=limit
+        )
+    except RunError as exc:
+        flash(t("campaigns.start.refused", reason=str(exc)), "error")
+        return redirect(back)
+    except RedisError as exc:
+        flash(t("campaigns.start.queue_down", reason=str(exc)), "error")
+        return redirect(back)
+    session = db_session()
+    record_audit(
+        session,
+        username(),
+        "run.start",
+        "campaign",
+        campaign.id,
+        f"{campaign.name}: run #{run.number}" + (" (dry run)" if dry_run else ""),
+        {"run_id": run.id, "dry_run": dry_run, "limit": limit},
+    )
+    session.commit()
+    flash(t("campaigns.start.started", number=run.number), "success")
+    return redirect(url_for(".run", campaign_id=campaign.id, run_id=run.id, **list_args()))
+
+
+# ---------------------------------------------------------------------------------------------
+# New, copy, delete
+
+
+def _new_draft() -> tuple[ConfigDraft, str | None]:
+    """A new campaign's configuration, prefilled from the query editor if it sent one."""
+    plugins = get_plugins()
+    draft = default_draft(plugins)
+    freeze = None
+    saved_id = request.values.get("saved_query_id", type=int)
+    if saved_id is not None and "query" in plugins.datasources:
+        saved = db_session().get(SavedQuery, saved_id)
+        if saved is not None:
+            entity = (saved.definition or {}).get("root", "contacts")
+            draft.datasource = PluginPart("query", {"saved_query_id": saved.id, "entity": entity})
+    definition = request.form.get("definition") if request.method == "POST" else None
+    if request.form.get("intent") == "from_query_static" and definition:
+        try:
+            compiled = compile_query(definition)
+        except QueryError as exc:
+            flash(t("campaigns.new.bad_query", reason=str(exc)), "error")
+        else:
+            freeze = json.dumps(dump_definition(compiled.definition))
+            if "static" in plugins.datasources:
+                draft.datasource = PluginPart("static", {"entity": compiled.root.name})
+    return draft, freeze
+
+
+@bp.get("/new")
+@role_required(Role.CAMPAIGN_MANAGER)
+def new() -> str:
+    draft, _freeze = _new_draft()
+    return _render_new(draft, default_name(db_session(), get_runtime().clock.now()), "", None)
+
+
+def _render_new(draft: ConfigDraft, name: str, description: str, freeze: str | None, **kw):
+    return _render_setup(
+        None, draft, values={"name": name, "description": description}, freeze=freeze, **kw
+    )
+
+
+@bp.post("/new")
+@role_required(Role.CAMPAIGN_MANAGER)
+def create() -> str | tuple[str, int] | Response:
+    session = db_session()
+    if request.form.get("intent") == "from_query_static":
+        draft, freeze = _new_draft()
+        return _render_new(draft, default_name(session, get_runtime().clock.now()), "", freeze)
+    draft = draft_from_form(request.form, get_plugins())
+    name = request.form.get("name", "").strip()
+    description = request.form.get("description", "").strip()
+    freeze = request.form.get("freeze") or None
+    if request.form.get("intent") != "save":
+        return _render_new(draft, name, description, freeze)
+    validate_draft(draft, get_plugins())
+    if not draft.has_problems:
+        try:
+            campaign = _save_draft(draft=draft, campaign=None, name=name, description=description)
+            frozen = freeze_query(session, campaign.id, json.loads(freeze)) if freeze else None
+        except (CampaignError, CampaignDataError, QueryError) as exc:
+            session.rollback()
+            draft.general_errors.append(str(exc))
+        else:
+            record_audit(
+                session,
+                username(),
+                "campaign.create",
+                "campaign",
+                campaign.id,
+                campaign.name,
+                {"config": CampaignConfig.of(campaign).snapshot(), "frozen_records": frozen},
+            )
+            session.commit()
+            flash(t("campaigns.created", name=campaign.name), "success")
+            if frozen is not None:
+                flash(t("campaigns.data.frozen", count=frozen), "success")
+            return redirect(url_for(".setup", campaign_id=campaign.id))
+    return _render_new(draft, name, description, freeze, failed=True), 422
+
+
+@bp.post("/<int:campaign_id>/copy")
+@role_required(Role.CAMPAIGN_MANAGER)
+def copy(campaign_id: int) -> Response:
+    campaign = load_campaign(campaign_id)
+    session = db_session()
+    duplicate = copy_campaign(session, campaign)
+    record_audit(
+        session,
+        username(),
+        "campaign.copy",
+        "campaign",
+        duplicate.id,
+        f"{duplicate.name} (copy of {campaign.name})",
+        {"source_id": campaign.id},
+    )
+    session.commit()
+    flash(t("campaigns.copied", name=duplicate.name), "success")
+    return redirect(url_for(".general", campaign_id=duplicate.id, **list_args()))
+
+
+@bp.get("/<int:campaign_id>/delete")
+@role_required(Role.CAMPAIGN_MANAGER)
+def confirm_delete(campaign_id: int) -> str:
+    campaign = load_campaign(campaign_id)
+    session = db_session()
+    return render_screen(
+        "campaigns/delete.html",
+        campaign,
+        "general",
+        active=active_run(campaign.id),
+        run_count=session.scalar(
+            select(func.count()).select_from(Run).where(Run.campaign_id == campaign.id)
+        ),
+    )
+
+
+@bp.post("/<int:campaign_id>/delete")
+@role_required(Role.CAMPAIGN_MANAGER)
+def delete(campaign_id: int) -> Response:
+    campaign = load_campaign(campaign_id)
+    running = active_run(campaign.id)
+    if running is not None:
+        flash(t("campaigns.delete.refused", number=running.number), "error")
+        return redirect(url_for(".confirm_delete", campaign_id=campaign.id, **list_args()))
+    session = db_session()
+    record_audit(
+        session,
+        username(),
+        "campaign.delete",
+        "campaign",
+        campaign.id,
+        campaign.name,
+        {"config": CampaignConfig.of(campaign).snapshot()},
+    )
+    session.delete(campaign)
+    session.commit()
+    flash(t("campaigns.deleted", name=campaign.name), "success")
+    return redirect(url_for(".index", **list_args()))

@@ -1,0 +1,508 @@
+"""The query editor ("queries and lists"): build a query from the field tree, see its count,
+its SQL and its result, export it as CSV, save it, and hand it to a campaign.
+
+The definition travels as JSON in the form field ``definition``; ``query_editor.js`` builds
+it in the browser (nested AND/OR blocks), and without JavaScript the JSON is edited as text.
+The server always checks it with ``core.query`` and names the condition, field and value of
+any problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from core.audit import record_audit
+from core.models import Campaign, Role, SavedQuery
+from core.query import (
+    ALLOWED_TYPES,
+    ENTITIES,
+    CompiledQuery,
+    ConditionType,
+    FieldType,
+    QueryError,
+    compile_query,
+    dump_definition,
+    field_tree,
+    resolve_path,
+)
+from core.query.compiler import ci_text
+from webapp.context import current_user, db_session, get_campaign, get_plugins
+from webapp.i18n import MESSAGES, format_datetime, format_number, get_language, t
+from webapp.pagination import page_arguments, paginate
+from webapp.queries.messages import GERMAN_TITLES
+from webapp.schema_forms import root_spec
+from webapp.security import has_role, role_required
+
+bp = Blueprint(
+    "queries",
+    __name__,
+    url_prefix="/queries",
+    template_folder="templates",
+    static_folder="static",
+)
+
+PREVIEW_PAGE_SIZE = 25
+LIST_PAGE_SIZE = 25
+EXPORT_BATCH = 1000
+QUERY_OPTION_SOURCES = ("saved_queries", "distribution_lists")
+"""Settings fields marked with these ``x-options`` hold a saved query's id."""
+SEPARATOR = " \u203a "
+"""Between the steps of a path in titles and error locations (a single right angle quote)."""
+DEFAULT_DEFINITION = {"root": "contacts", "where": {"op": "and", "conditions": []}}
+
+
+def _username() -> str:
+    user = current_user()
+    assert user is not None
+    return user.username
+
+
+def field_title(root: str, path: str) -> str:
+    """``Vertriebspartner / Name`` for ``partner.name`` on contacts, in the user's language."""
+    try:
+        resolved = resolve_path(root, path)
+    except QueryError:
+        return path
+    parts = [_text("query.rel", relation.name, relation.title) for relation in resolved.relations]
+    parts.append(_text("query.f", resolved.field.name, resolved.field.title))
+    return SEPARATOR.join(parts)
+
+
+def _text(prefix: str, name: str, fallback: str) -> str:
+    """The German title of an entity, relation or field; English keeps the whitelist's."""
+    if get_language() != "de":
+        return fallback
+    return GERMAN_TITLES.get(f"{prefix.removeprefix('query.')}.{name}", fallback)
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors that name the condition, the field and the value
+
+_STEP = re.compile(r"conditions\[(\d+)\]")
+
+
+def describe_error(error: QueryError, definition: Mapping[str, Any] | None) -> str:
+    """The compiler's message with its location told in the editor's words: "Bedingung 2 in
+    Block 1 (Feld „Stadt“, „beginnt mit“), Wert 1: ..."."""
+    location = error.location or ""
+    if not location.startswith("where") or not isinstance(definition, Mapping):
+        return str(error)
+    node: Any = definition.get("where")
+    steps = []
+    for match in _STEP.finditer(location):
+        index = int(match.group(1))
+        conditions = node.get("conditions") if isinstance(node, Mapping) else None
+        if not isinstance(conditions, list) or index >= len(conditions):
+            break
+        node = conditions[index]
+        is_block = isinstance(node, Mapping) and ("conditions" in node or "op" in node)
+        steps.append(
+            t("queries.error.block" if is_block else "queries.error.condition", n=index + 1)
+        )
+    where = SEPARATOR.join(steps) or t("queries.error.where")
+    if isinstance(node, Mapping) and "field" in node:
+        root = str(definition.get("root", ""))
+        label = field_title(root, str(node.get("field"))) if root in ENTITIES else node["field"]
+        where += f" ({t('queries.error.field', field=label)}"
+        if node.get("type") in ConditionType.__members__.values():
+            where += f", {t('queries.type.' + str(node['type']))}"
+        where += ")"
+    value = re.search(r"values\[(\d+)\]", location)
+    if value:
+        where += f", {t('queries.error.value', n=int(value.group(1)) + 1)}"
+    return f"{where}: {error.problem}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The editor's state
+
+
+def _parse(text: str) -> tuple[CompiledQuery | None, dict[str, Any] | None, str | None]:
+    """The compiled query, the JSON as sent, and the error in the editor's words."""
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        return None, None, t("queries.error.json", reason=str(exc))
+    try:
+        return compile_query(raw), raw, None
+    except QueryError as exc:
+        return None, raw if isinstance(raw, dict) else None, describe_error(exc, raw)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return t("queries.yes") if value else t("queries.no")
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, date):
+        return format_datetime(value, with_time=False)
+    if isinstance(value, Decimal | float):
+        return format_number(value, 2)
+    if isinstance(value, int):
+        return str(value)
+    return str(getattr(value, "value", value))
+
+
+def _preview(compiled: CompiledQuery, page_number: int) -> dict[str, Any]:
+    session = db_session()
+    paths = compiled.output_paths
+    page = paginate(session, compiled.select_rows(), page_number, PREVIEW_PAGE_SIZE)
+    return {
+        "count": page.total,
+        "sql": compiled.sql(session.get_bind().dialect.name, PREVIEW_PAGE_SIZE),
+        "columns": [field_title(compiled.root.name, path) for path in paths],
+        # paginate hands single-column results back as plain values
+        "rows": [
+            [_cell(value) for value in (row if len(paths) > 1 else (row,))] for row in page.items
+        ],
+        "page": page,
+    }
+
+
+def _render(
+    saved: SavedQuery | None,
+    definition_text: str,
+    values: Mapping[str, Any],
+    *,
+    preview_page: int | None = 1,
+    errors: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    compiled, _raw, query_error = _parse(definition_text)
+    preview = _preview(compiled, preview_page) if compiled and preview_page else None
+    page = render_template(
+        "queries/editor.html",
+        saved=saved,
+        definition=definition_text,
+        values=values,
+        query_error=query_error,
+        preview=preview,
+        errors=errors or {},
+        roots=[(name, _text("query.entity", name, spec.title)) for name, spec in ENTITIES.items()],
+        usage=_campaigns_using(saved.id) if saved else [],
+    )
+    return page, 422 if (query_error or errors) and status == 200 else status
+
+
+def _form_values() -> dict[str, Any]:
+    return {
+        "name": request.form.get("name", "").strip(),
+        "description": request.form.get("description", "").strip(),
+        "is_distribution_list": request.form.get("is_distribution_list") == "true",
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Which campaigns use a saved query
+
+
+def _query_fields() -> list[tuple[str, str]]:
+    """(data source, settings field) pairs whose value is a saved query's id."""
+    pairs = []
+    for cls in get_plugins().datasources:
+        spec = root_spec(cls.params_schema())
+        for name, prop in spec.properties.items():
+            if prop.options in QUERY_OPTION_SOURCES:
+                pairs.append((cls.name, name))
+    return pairs
+
+
+def _campaigns_using(saved_query_id: int) -> list[tuple[int, str]]:
+    pairs = _query_fields()
+    if not pairs:
+        return []
+    conditions = [
+        (Campaign.datasource == source)
+        & (Campaign.datasource_settings[name].as_integer() == saved_query_id)
+        for source, name in pairs
+    ]
+    rows = db_session().execute(
+        select(Campaign.id, Campaign.name).where(or_(*conditions)).order_by(Campaign.name)
+    )
+    return [(row.id, row.name) for row in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Views
+
+
+@bp.get("/")
+@role_required(Role.VIEWER)
+def index() -> str:
+    search = (request.args.get("q") or "").strip()[:200]
+    query = select(SavedQuery)
+    if search:
+        query = query.where(ci_text(SavedQuery.name).contains(search.lower(), autoescape=True))
+    if request.args.get("lists") == "1":
+        query = query.where(SavedQuery.is_distribution_list)
+    number, _size = page_arguments(request.args)
+    page = paginate(
+        db_session(), query.order_by(SavedQuery.name, SavedQuery.id), number, LIST_PAGE_SIZE
+    )
+    return render_template(
+        "queries/index.html",
+        page=page,
+        search=search,
+        entity_titles={
+            name: _text("query.entity", name, spec.title) for name, spec in ENTITIES.items()
+        },
+    )
+
+
+@bp.get("/new")
+@role_required(Role.VIEWER)
+def new() -> tuple[str, int]:
+    return _render(
+        None,
+        json.dumps(DEFAULT_DEFINITION),
+        {"name": "", "description": "", "is_distribution_list": False},
+        preview_page=None,
+    )
+
+
+def _load(saved_query_id: int) -> SavedQuery:
+    saved = db_session().get(SavedQuery, saved_query_id)
+    if saved is None:
+        abort(404)
+    return saved
+
+
+@bp.get("/<int:saved_query_id>")
+@role_required(Role.VIEWER)
+def edit(saved_query_id: int) -> tuple[str, int]:
+    saved = _load(saved_query_id)
+    number, _size = page_arguments(request.args)
+    return _render(
+        saved,
+        json.dumps(saved.definition, ensure_ascii=False),
+        {
+            "name": saved.name,
+            "description": saved.description,
+            "is_distribution_list": saved.is_distribution_list,
+        },
+        preview_page=number,
+    )
+
+
+@bp.post("/new")
+@role_required(Role.VIEWER)
+def submit_new() -> Response | tuple[str, int]:
+    return _submit(None)
+
+
+@bp.post("/<int:saved_query_id>")
+@role_required(Role.VIEWER)
+def submit(saved_query_id: int) -> Response | tuple[str, int]:
+    return _submit(_load(saved_query_id))
+
+
+def _submit(saved: SavedQuery | None) -> Response | tuple[str, int]:
+    """Preview (any role), or save / hand to a campaign (campaign managers)."""
+    intent = request.form.get("intent", "preview")
+    definition = request.form.get("definition", "")
+    values = _form_values()
+    page = request.form.get("page", type=int) or 1
+    if intent == "preview":
+        return _render(saved, definition, values, preview_page=page)
+    if intent not in ("save", "campaign_dynamic"):
+        abort(400)
+    if not has_role(Role.CAMPAIGN_MANAGER):
+        abort(403)
+    compiled, _raw, _error = _parse(definition)
+    errors = {}
+    if not values["name"]:
+        errors["name"] = t("queries.error.name_required")
+    elif len(values["name"]) > 200:
+        errors["name"] = t("queries.error.name_long")
+    if compiled is None or errors:
+        return _render(saved, definition, values, preview_page=page, errors=errors)
+    session = db_session()
+    creating = saved is None
+    target = saved or SavedQuery(created_by=_username())
+    target.name = values["name"]
+    target.description = values["description"]
+    target.is_distribution_list = values["is_distribution_list"]
+    target.definition = dump_definition(compiled.definition)
+    if creating:
+        session.add(target)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        errors["name"] = t("queries.error.name_taken", name=values["name"])
+        return _render(saved, definition, values, preview_page=page, errors=errors)
+    record_audit(
+        session,
+        _username(),
+        "query.create" if creating else "query.update",
+        "saved_query",
+        target.id,
+        target.name,
+        {"definition": target.definition, "distribution_list": target.is_distribution_list},
+    )
+    session.commit()
+    flash(t("queries.saved", name=target.name), "success")
+    if intent == "campaign_dynamic":
+        return redirect(url_for("campaigns.new", saved_query_id=target.id))
+    return redirect(url_for(".edit", saved_query_id=target.id))
+
+
+@bp.post("/<int:saved_query_id>/delete")
+@role_required(Role.CAMPAIGN_MANAGER)
+def delete(saved_query_id: int) -> Response:
+    saved = _load(saved_query_id)
+    users = _campaigns_using(saved.id)
+    if users:
+        flash(t("queries.delete.refused", names=", ".join(name for _id, name in users)), "error")
+        return redirect(url_for(".edit", saved_query_id=saved.id))
+    session = db_session()
+    record_audit(
+        session,
+        _username(),
+        "query.delete",
+        "saved_query",
+        saved.id,
+        saved.name,
+        {"definition": saved.definition},
+    )
+    session.delete(saved)
+    session.commit()
+    flash(t("queries.deleted", name=saved.name), "success")
+    return redirect(url_for(".index"))
+
+
+def _csv_response(compiled: CompiledQuery, filename: str) -> Response:
+    """The whole result as CSV (semicolons, UTF-8 with BOM, as Excel expects in Germany),
+    streamed in batches so a large result never sits in memory.
+
+    The rows are read in a session of their own, closed when the stream ends: the request's
+    session is torn down as soon as the view returns, before the stream is read.
+    """
+    database = get_campaign().database
+    headers = [field_title(compiled.root.name, path) for path in compiled.output_paths]
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";")
+        writer.writerow(headers)
+        yield "\ufeff" + buffer.getvalue()
+        session = database.sessions()
+        try:
+            result = session.execute(
+                compiled.select_rows().execution_options(yield_per=EXPORT_BATCH)
+            )
+            for batch in result.partitions():
+                buffer.seek(0)
+                buffer.truncate()
+                for row in batch:
+                    writer.writerow([_cell(value) for value in row])
+                yield buffer.getvalue()
+        finally:
+            session.close()
+
+    response = Response(stream_with_context(rows()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _export_name(name: str) -> str:
+    return (re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "abfrage") + ".csv"
+
+
+@bp.get("/<int:saved_query_id>/export.csv")
+@role_required(Role.CAMPAIGN_MANAGER)
+def export_saved(saved_query_id: int) -> Response:
+    saved = _load(saved_query_id)
+    try:
+        compiled = compile_query(saved.definition)
+    except QueryError as exc:
+        flash(describe_error(exc, saved.definition), "error")
+        return redirect(url_for(".edit", saved_query_id=saved.id))
+    _audit_export(saved.name, saved.definition)
+    return _csv_response(compiled, _export_name(saved.name))
+
+
+@bp.post("/export.csv")
+@role_required(Role.CAMPAIGN_MANAGER)
+def export() -> Response | tuple[str, int]:
+    compiled, _raw, _error = _parse(request.form.get("definition", ""))
+    if compiled is None:
+        return _render(None, request.form.get("definition", ""), _form_values(), preview_page=1)
+    _audit_export(_form_values()["name"], dump_definition(compiled.definition))
+    return _csv_response(compiled, _export_name(_form_values()["name"]))
+
+
+def _audit_export(name: str, definition: Mapping[str, Any]) -> None:
+    session = db_session()
+    record_audit(
+        session,
+        _username(),
+        "query.export",
+        "saved_query",
+        None,
+        name,
+        {"definition": dict(definition)},
+    )
+    session.commit()
+
+
+@bp.get("/schema.json")
+@role_required(Role.VIEWER)
+def schema() -> Response:
+    """What the editor's JavaScript needs: the field trees, the condition types per field
+    type, and its texts in the user's language."""
+
+    def translate(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for node in nodes:
+            if node["kind"] == "field":
+                node["title"] = _text("query.f", node["name"], node["title"])
+            else:
+                node["title"] = _text("query.rel", node["name"], node["title"])
+                translate(node["children"])
+        return nodes
+
+    return jsonify(
+        {
+            "roots": {
+                name: {
+                    "title": _text("query.entity", name, spec.title),
+                    "fields": translate(field_tree(name)),
+                }
+                for name, spec in ENTITIES.items()
+            },
+            "types": {
+                field_type.value: [c.value for c in ConditionType if c in ALLOWED_TYPES[field_type]]
+                for field_type in FieldType
+            },
+            "type_labels": {c.value: t(f"queries.type.{c.value}") for c in ConditionType},
+            "texts": {
+                key.removeprefix("queries.js."): t(key)
+                for key in MESSAGES
+                if key.startswith("queries.js.")
+            },
+        }
+    )
