@@ -1,7 +1,7 @@
 """run items by run and id, for the panel's per-recipient results
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0005
 Create Date: 2026-11-27
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0010"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
