@@ -188,21 +188,5 @@ def test_a_delivery_whose_cost_type_is_undecided_keeps_its_consumption(harness):
     assert line(harness, world.envelope_line_id)[1:] == (10, 120)
 
 
-def test_an_open_alert_per_line_is_unique_in_the_database(harness):
-    from sqlalchemy.exc import IntegrityError
-
-    world, *_ = setup(harness)
-    with harness.runtime.database.session() as session:
-        session.add(StockAlert(stock_line_id=world.envelope_line_id, alert_level=80,
-                               in_stock=70, raised_at=NOW))  # fmt: skip
-    with pytest.raises(IntegrityError), harness.runtime.database.session() as session:
-        session.add(StockAlert(stock_line_id=world.envelope_line_id, alert_level=80,
-                               in_stock=60, raised_at=NOW))  # fmt: skip
-    with harness.runtime.database.session() as session:
-        session.scalar(select(StockAlert)).resolved_at = NOW
-        session.add(StockAlert(stock_line_id=world.envelope_line_id, alert_level=80,
-                               in_stock=60, raised_at=NOW))  # fmt: skip
-
-
 def test_the_workflow_is_registered_with_its_documented_name_and_title(harness):
     assert harness.runtime.plugins.workflows.get("stockMgt").title == "Stock: orders and alerts"
