@@ -253,16 +253,30 @@ def submit(
 
 
 def approve(
-    session: Session, approval_id: int, user: User, now: datetime, comment: str = ""
+    session: Session,
+    approval_id: int,
+    user: User,
+    now: datetime,
+    comment: str = "",
+    seen_round: int | None = None,
 ) -> Approval:
-    return _answer(session, approval_id, user, now, ApprovalState.APPROVED, comment)
+    """Approve the submission; ``seen_round`` is the round the reviewer looked at (the
+    panel passes it), so an approval never lands on a resubmission nobody has seen."""
+    return _answer(session, approval_id, user, now, ApprovalState.APPROVED, comment, seen_round)
 
 
-def reject(session: Session, approval_id: int, user: User, now: datetime, comment: str) -> Approval:
+def reject(
+    session: Session,
+    approval_id: int,
+    user: User,
+    now: datetime,
+    comment: str,
+    seen_round: int | None = None,
+) -> Approval:
     """Reject with a reason (required, so the submitter knows what to change)."""
     if not comment.strip():
         raise ApprovalError("comment: say why the step is rejected")
-    return _answer(session, approval_id, user, now, ApprovalState.REJECTED, comment)
+    return _answer(session, approval_id, user, now, ApprovalState.REJECTED, comment, seen_round)
 
 
 def _answer(
@@ -272,15 +286,16 @@ def _answer(
     now: datetime,
     answer: ApprovalState,
     comment: str,
+    seen_round: int | None,
 ) -> Approval:
     approval = session.get(Approval, approval_id)
     if approval is None:
         raise ApprovalError(f"no approval with id {approval_id}")
-    if approval.state is not ApprovalState.PENDING:
-        raise _not_pending(session, approval)
+    answered_round = approval.round if seen_round is None else seen_round
+    if approval.state is not ApprovalState.PENDING or approval.round != answered_round:
+        raise _not_pending(session, approval, answered_round)
     if not may_answer(session, approval, user):
         raise NotAReviewerError(f"{user.username} may not answer the {_about(approval)}")
-    answered_round = approval.round
     result = session.execute(
         update(Approval)
         .where(
@@ -299,12 +314,9 @@ def _answer(
     )
     session.refresh(approval)
     if result.rowcount != 1:
-        raise _not_pending(session, approval)
-    kind = (
-        ApprovalEventKind.APPROVED
-        if answer is ApprovalState.APPROVED
-        else (ApprovalEventKind.REJECTED)
-    )
+        raise _not_pending(session, approval, answered_round)
+    approved = answer is ApprovalState.APPROVED
+    kind = ApprovalEventKind.APPROVED if approved else ApprovalEventKind.REJECTED
     _log(session, approval, kind, now, user, comment)
     informed = {approval.submitted_by_id, approval.delivery.campaign.manager_id} - {None, user.id}
     if informed:
@@ -321,9 +333,14 @@ def _answer(
     return approval
 
 
-def _not_pending(session: Session, approval: Approval) -> ApprovalError:
+def _not_pending(session: Session, approval: Approval, seen_round: int) -> ApprovalError:
     if approval.state is ApprovalState.NOT_SUBMITTED:
         return ApprovalError(f"the {_about(approval)} has not been submitted")
+    if approval.round != seen_round:
+        return AlreadyAnsweredError(
+            f"the {_about(approval)} was submitted again (round {approval.round}) after "
+            f"round {seen_round} was shown; look at the new submission"
+        )
     who = session.get(User, approval.answered_by_id) if approval.answered_by_id else None
     by = f" by {who.username}" if who is not None else " automatically"
     when = f" at {approval.answered_at:%Y-%m-%d %H:%M}" if approval.answered_at else ""
