@@ -75,37 +75,26 @@ def notify(
     if len(subject) > 300:
         raise NotificationError("subject: at most 300 characters")
     object_type, object_id = about if about is not None else (None, None)
-    rows = [
-        Notification(
-            user_id=user.id,
-            kind=kind,
-            subject=subject,
-            body=body,
-            created_at=now,
-            object_type=object_type,
-            object_id=object_id,
-        )
-        for user in users_for(session, users, roles, groups)
+    message = {
+        "kind": kind,
+        "subject": subject,
+        "body": body,
+        "created_at": now,
+        "object_type": object_type,
+        "object_id": object_id,
+    }
+    recipients: list[dict[str, object]] = [
+        {"user_id": user.id} for user in users_for(session, users, roles, groups)
     ]
     seen: set[str] = set()
     for address in addresses:
         address = address.strip()
         if "@" not in address or len(address) > 254:
             raise NotificationError(f"addresses: {address!r} is not an e-mail address")
-        if address.lower() in seen:
-            continue
-        seen.add(address.lower())
-        rows.append(
-            Notification(
-                address=address,
-                kind=kind,
-                subject=subject,
-                body=body,
-                created_at=now,
-                object_type=object_type,
-                object_id=object_id,
-            )
-        )
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            recipients.append({"address": address})
+    rows = [Notification(**recipient, **message) for recipient in recipients]
     session.add_all(rows)
     session.flush()
     return rows
