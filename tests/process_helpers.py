@@ -11,7 +11,9 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from core.costs import Basis, Structure
+from core.db import Database
 from core.models import (
+    Base,
     Campaign,
     CampaignStatus,
     CostCategory,
@@ -174,3 +176,15 @@ def campaign(session: Session, name: str = "Infobrief", **fields) -> Campaign:
     session.add(row)
     session.flush()
     return row
+
+
+def every_row(database: Database) -> dict[str, list[tuple]]:
+    """Every row of every table, ids and timestamps included: equal means nothing changed."""
+    with database.engine.connect() as connection:
+        return {
+            table.name: [
+                tuple(row)
+                for row in connection.execute(table.select().order_by(*table.primary_key.columns))
+            ]
+            for table in Base.metadata.sorted_tables
+        }

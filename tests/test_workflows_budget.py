@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from conftest import EngineHarness
-from process_helpers import build_world, campaign
+from process_helpers import build_world, campaign, every_row
 from sqlalchemy import func, select
 
 from core.clock import FrozenClock
@@ -14,7 +14,6 @@ from core.costs import Structure, split_pro_rata
 from core.engine.runs import start_run
 from core.jobs import install_runtime, run_workflow
 from core.models import (
-    Base,
     Budget,
     BudgetExpense,
     BudgetStatus,
@@ -248,24 +247,12 @@ def test_a_second_pass_changes_nothing(harness):
     change(harness, Delivery, letter_id, real_cost=D("66.10"))
     first = run_workflow("budgetMgt")
     assert "over their allocation: Infobrief" in first
-    before = everything(harness)
+    before = every_row(harness.runtime.database)
 
     second = run_workflow("budgetMgt")
 
-    assert everything(harness) == before
+    assert every_row(harness.runtime.database) == before
     assert "; 0 changes" in second
-
-
-def everything(harness: EngineHarness) -> dict[str, list]:
-    """Every row of every table, ids and timestamps included."""
-    with harness.runtime.database.engine.connect() as connection:
-        return {
-            table.name: [
-                tuple(row)
-                for row in connection.execute(table.select().order_by(*table.primary_key.columns))
-            ]
-            for table in Base.metadata.sorted_tables
-        }
 
 
 def test_only_specified_campaigns_are_booked_and_rolled_up(harness):

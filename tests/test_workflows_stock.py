@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from conftest import EngineHarness
-from process_helpers import build_world, campaign
+from process_helpers import build_world, campaign, every_row
 from sqlalchemy import select
 
 from core.clock import FrozenClock
@@ -186,6 +186,18 @@ def test_a_delivery_whose_cost_type_is_undecided_keeps_its_consumption(harness):
         "requires a cost type: choose one of 'C5', 'DL'"
     ]
     assert line(harness, world.envelope_line_id)[1:] == (10, 120)
+
+
+def test_a_second_pass_changes_nothing(harness):
+    _, campaign_id, (first, _) = setup(harness)
+    harness.add_contacts(60)
+    send(harness, campaign_id, first)
+    assert "1 alert(s) raised" in run_workflow("stockMgt")  # 100 + 30 ordered - 60 sent <= 80
+    before = every_row(harness.runtime.database)
+
+    assert run_workflow("stockMgt").endswith("; 0 changes")
+
+    assert every_row(harness.runtime.database) == before
 
 
 def test_the_workflow_is_registered_with_its_documented_name_and_title(harness):
