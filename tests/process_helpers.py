@@ -188,3 +188,11 @@ def every_row(database: Database) -> dict[str, list[tuple]]:
             ]
             for table in Base.metadata.sorted_tables
         }
+
+
+def run_pass(name: str) -> str:
+    """One pass of a workflow as the scheduler's job runs it (``core.jobs.run_workflow``, on
+    the installed runtime), returning its summary."""
+    from core.jobs import run_workflow
+
+    return run_workflow(name)

@@ -1,18 +1,18 @@
-"""budgetMgt through ``core.jobs.run_workflow`` on a real runtime, with deliveries performed
-by real runs of the engine."""
+"""budgetMgt through the scheduler's job (``process_helpers.run_pass``) on a real runtime,
+with deliveries performed by real runs of the engine."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from conftest import EngineHarness
-from process_helpers import build_world, campaign, every_row
+from process_helpers import build_world, campaign, every_row, run_pass
 from sqlalchemy import func, select
 
 from core.clock import FrozenClock
 from core.costs import Structure, split_pro_rata
 from core.engine.runs import start_run
-from core.jobs import install_runtime, run_workflow
+from core.jobs import install_runtime
 from core.models import (
     Budget,
     BudgetExpense,
@@ -156,7 +156,7 @@ def test_costs_go_from_estimate_to_targeted_to_sent_to_real(harness):
     world, campaign_id, letter_id, task_id = setup_letter_campaign(harness)
 
     # nothing analysed yet: the estimates count
-    summary = run_workflow("budgetMgt")
+    summary = run_pass("budgetMgt")
     assert summary.startswith("costed 1 deliveries, 1 tasks, 1 campaigns and 2 budgets")
     assert expense_line(harness, letter_id) is None
     assert cost_of(harness, Delivery, letter_id) is None
@@ -167,7 +167,7 @@ def test_costs_go_from_estimate_to_targeted_to_sent_to_real(harness):
 
     # analysed (the extraction run targeted 12 letters of 2 pages): structures x targeted
     send(harness, campaign_id, letter_id)
-    run_workflow("budgetMgt")
+    run_pass("budgetMgt")
     line = expense_line(harness, letter_id)
     assert (line.basis, line.messages, line.units) == (ExpenseBasis.TARGETED, 12, 24)
     assert {cost.name: cost.amount for cost in line.cost_lines} == {
@@ -192,7 +192,7 @@ def test_costs_go_from_estimate_to_targeted_to_sent_to_real(harness):
          S.FILE_SENT)  # fmt: skip
     move(harness, Task, task_id, TaskState.IN_PROGRESS, TaskState.FINISHED)
     change(harness, Task, task_id, days_worked=D(5))
-    run_workflow("budgetMgt")
+    run_pass("budgetMgt")
     assert expense_line(harness, letter_id).basis == ExpenseBasis.SENT
     assert cost_of(harness, Task, task_id) == D("1500.00")  # 300 x 5 days
     assert cost_of(harness, Campaign, campaign_id) == D("1564.08")
@@ -200,7 +200,7 @@ def test_costs_go_from_estimate_to_targeted_to_sent_to_real(harness):
 
     # the provider's invoice: the real cost wins and is spread over the categories
     change(harness, Delivery, letter_id, real_cost=D(70))
-    run_workflow("budgetMgt")
+    run_pass("budgetMgt")
     line = expense_line(harness, letter_id)
     assert (line.calculated, line.real_cost, line.amount) == (D("64.08"), D(70), D(70))
     plan_budget = budget(harness, "Plan 2026")
@@ -219,7 +219,7 @@ def test_the_campaign_budget_is_flagged_once_per_crossing(harness):
     move(harness, Task, task_id, TaskState.IN_PROGRESS, TaskState.FINISHED)
     change(harness, Task, task_id, days_worked=D(5))
 
-    assert "over their allocation: Infobrief" in run_workflow("budgetMgt")  # 400 + 1500 > 1500
+    assert "over their allocation: Infobrief" in run_pass("budgetMgt")  # 400 + 1500 > 1500
     flagged = budget(harness, "Infobrief")
     assert (flagged.over_allocated, flagged.over_allocated_since) == (True, NOW)
     alerts = notifications(harness, "budget_over_allocated")
@@ -228,14 +228,14 @@ def test_the_campaign_budget_is_flagged_once_per_crossing(harness):
     ]
     assert "Booked 1900.00 EUR" in alerts[0].body
 
-    run_workflow("budgetMgt")
+    run_pass("budgetMgt")
     assert len(notifications(harness, "budget_over_allocated")) == 1  # still over: no news
 
     change(harness, Budget, flagged.id, allocated=D(5000))
-    run_workflow("budgetMgt")
+    run_pass("budgetMgt")
     assert budget(harness, "Infobrief").over_allocated is False
     change(harness, Budget, flagged.id, allocated=D(1000))
-    run_workflow("budgetMgt")
+    run_pass("budgetMgt")
     assert len(notifications(harness, "budget_over_allocated")) == 2  # crossed anew
 
 
@@ -245,11 +245,11 @@ def test_a_second_pass_changes_nothing(harness):
     move(harness, Task, task_id, TaskState.IN_PROGRESS, TaskState.FINISHED)
     change(harness, Task, task_id, days_worked=D("5.5"))
     change(harness, Delivery, letter_id, real_cost=D("66.10"))
-    first = run_workflow("budgetMgt")
+    first = run_pass("budgetMgt")
     assert "over their allocation: Infobrief" in first
     before = every_row(harness.runtime.database)
 
-    second = run_workflow("budgetMgt")
+    second = run_pass("budgetMgt")
 
     assert every_row(harness.runtime.database) == before
     assert "; 0 changes" in second
@@ -269,25 +269,25 @@ def test_only_specified_campaigns_are_booked_and_rolled_up(harness):
         session.add(
             Delivery(campaign=draft, label="SMS", channel=DeliveryChannel.SMS, estimated_cost=D(50))
         )
-    run_workflow("budgetMgt")
+    run_pass("budgetMgt")
     assert cost_of(harness, Campaign, draft.id) == D("800.00")  # its own estimate
     assert cost_of(harness, Program, world.program_id) == D("1400.00")  # without the draft
     assert amounts(budget(harness, "Plan 2026"))[:3] == (0, D("1400.00"), 0)
 
     change(harness, Campaign, draft.id, budget_status=BudgetStatus.SPECIFIED)
-    run_workflow("budgetMgt")
+    run_pass("budgetMgt")
     assert cost_of(harness, Program, world.program_id) == D("2200.00")
     assert amounts(budget(harness, "Plan 2026"))[:3] == (D("800.00"), D("1400.00"), 0)
 
     change(harness, Campaign, draft.id, status=CampaignStatus.IN_PROGRESS)
-    run_workflow("budgetMgt")
+    run_pass("budgetMgt")
     assert cost_of(harness, Campaign, draft.id) == D("50.00")  # now the sum of its children
 
 
 def test_a_missing_cost_type_is_reported_and_keeps_the_last_calculation(harness):
     _, campaign_id, letter_id, _ = setup_letter_campaign(harness)
     send(harness, campaign_id, letter_id)
-    run_workflow("budgetMgt")
+    run_pass("budgetMgt")
     before = expense_line(harness, letter_id)
     with harness.runtime.database.session() as session:
         session.get(Delivery, letter_id).cost_types = []
@@ -328,7 +328,7 @@ def test_an_online_delivery_counts_what_was_sent_and_a_cancelled_task_nothing(ha
     move(harness, Task, dropped.id, TaskState.CANCELLED)
     send(harness, mailing.id, newsletter.id, contacts=7)
 
-    run_workflow("budgetMgt")
+    run_pass("budgetMgt")
 
     line = expense_line(harness, newsletter.id)
     assert (line.basis, line.messages, line.amount) == (ExpenseBasis.SENT, 7, D("0.07"))

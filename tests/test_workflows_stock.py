@@ -1,17 +1,17 @@
-"""stockMgt through ``core.jobs.run_workflow`` on a real runtime: order lines, consumption of
-real delivery runs, and alerts once per crossing."""
+"""stockMgt through the scheduler's job (``process_helpers.run_pass``) on a real runtime:
+order lines, consumption of real delivery runs, and alerts once per crossing."""
 
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from conftest import EngineHarness
-from process_helpers import build_world, campaign, every_row
+from process_helpers import build_world, campaign, every_row, run_pass
 from sqlalchemy import select
 
 from core.clock import FrozenClock
 from core.consumption import stock_warnings
 from core.engine.runs import start_run
-from core.jobs import install_runtime, run_workflow
+from core.jobs import install_runtime
 from core.models import (
     CostType,
     Delivery,
@@ -112,16 +112,16 @@ def test_orders_consumption_and_alerts_over_two_crossings(harness):
     world, campaign_id, (first, second) = setup(harness)
     envelopes = world.envelope_line_id
 
-    assert run_workflow("stockMgt").startswith("booked 1 order line(s) (+30)")
+    assert run_pass("stockMgt").startswith("booked 1 order line(s) (+30)")
     assert line(harness, envelopes) == (30, 0, 130)
 
     harness.add_contacts(50)
     send(harness, campaign_id, first, confirmed=False)
-    run_workflow("stockMgt")
+    run_pass("stockMgt")
     assert line(harness, envelopes) == (30, 0, 130)  # extracted, not yet sent to the router
 
     confirm(harness, first)
-    summary = run_workflow("stockMgt")
+    summary = run_pass("stockMgt")
     assert "1 alert(s) raised" in summary
     assert line(harness, envelopes) == (30, 50, 80)  # reaching the alert level is an alert
     assert line(harness, world.paper_line_id) == (0, 100, 900)  # 2 pages per letter
@@ -138,21 +138,21 @@ def test_orders_consumption_and_alerts_over_two_crossings(harness):
         assert (warning.stock_line, warning.in_stock, warning.needed) == ("Kuvert DL", 80, None)
         assert stock_warnings(session, first)[0].needed == 50
 
-    assert run_workflow("stockMgt").endswith("0 alert(s) raised, 0 resolved; 0 changes")
+    assert run_pass("stockMgt").endswith("0 alert(s) raised, 0 resolved; 0 changes")
     assert len(notified(harness)) == 2
 
     harness.runtime.clock.advance(timedelta(days=1))
-    assert run_workflow("stockMgt").startswith(
+    assert run_pass("stockMgt").startswith(
         "booked 1 order line(s) (+50); 0 alert(s) raised, 1 resolved"
     )
     assert line(harness, envelopes) == (80, 50, 130)
     assert alerts(harness)[0].resolved_at == NOW + timedelta(days=1)
-    assert run_workflow("stockMgt").startswith("booked 0 order line(s) (+0)")
+    assert run_pass("stockMgt").startswith("booked 0 order line(s) (+0)")
     with harness.runtime.database.session() as session:
         assert stock_warnings(session, second) == []
 
     send(harness, campaign_id, second)
-    run_workflow("stockMgt")
+    run_pass("stockMgt")
     assert line(harness, envelopes) == (80, 100, 80)
     assert [alert.resolved_at is None for alert in alerts(harness)] == [False, True]
     assert len(notified(harness)) == 4
@@ -173,7 +173,7 @@ def test_a_delivery_whose_cost_type_is_undecided_keeps_its_consumption(harness):
     world, campaign_id, (first, _) = setup(harness)
     harness.add_contacts(10)
     send(harness, campaign_id, first)
-    run_workflow("stockMgt")
+    run_pass("stockMgt")
     assert line(harness, world.envelope_line_id)[1:] == (10, 120)
     with harness.runtime.database.session() as session:
         session.get(Delivery, first).cost_types = []
@@ -192,10 +192,10 @@ def test_a_second_pass_changes_nothing(harness):
     _, campaign_id, (first, _) = setup(harness)
     harness.add_contacts(60)
     send(harness, campaign_id, first)
-    assert "1 alert(s) raised" in run_workflow("stockMgt")  # 100 + 30 ordered - 60 sent <= 80
+    assert "1 alert(s) raised" in run_pass("stockMgt")  # 100 + 30 ordered - 60 sent <= 80
     before = every_row(harness.runtime.database)
 
-    assert run_workflow("stockMgt").endswith("; 0 changes")
+    assert run_pass("stockMgt").endswith("; 0 changes")
 
     assert every_row(harness.runtime.database) == before
 
