@@ -83,22 +83,26 @@ def db_current(state: CliState) -> None:
 @click.option("--contacts", default=2000, show_default=True)
 @pass_state
 def demo(state: CliState, seed: int, contacts: int) -> None:
-    """Load the German demo address book, the default reports and the ready campaign
-    "Informationskampagne" (safe to run again)."""
+    """Load the German demo address book, the default reports, the ready campaign
+    "Informationskampagne" and the campaign processes (plan, budgets, providers, stock);
+    safe to run again."""
     from core.clock import utcnow
     from core.default_reports import install_default_reports
     from core.demo import install_demo_campaign, load_demo
+    from core.demo_processes import load_process_demo
 
     database = Database(state.settings.database_url)
     with database.session() as session:
         summary = load_demo(session, seed=seed, contacts=contacts)
         installed = install_default_reports(session)
         campaign = install_demo_campaign(session, state.plugins, utcnow())
+        processes = load_process_demo(session, state.plugins)
     click.echo(summary.describe())
     if installed:
         click.echo(f"default reports installed: {', '.join(installed)}")
     if campaign:
         click.echo(f"demo campaign installed: {', '.join(campaign)}")
+    click.echo(processes.describe())
 
 
 @cli.group()

@@ -48,6 +48,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.gateways.http_sms",
     "plugins.gateways.outbox_sms",
     "plugins.stores.filesystem",
+    "plugins.workflows.budget",
+    "plugins.workflows.stock",
 )
 
 P = TypeVar("P", bound=Plugin)

@@ -193,6 +193,24 @@ class CityCount(Action):
             handle.write("finished\n")
 
 
+class LetterParams(BaseModel):
+    pages: int = 1
+
+
+class Letter(Action):
+    name = "test_letter"
+    title = "A letter of some pages per recipient with a city (an effect inside the database)"
+    Params = LetterParams
+    channel = Channel.POSTAL
+    cost_unit = "pages"
+    chunk_size = 10
+
+    def process(self, recipient, context):
+        if not recipient.data.get("city"):
+            return Outcome.skipped("no address")
+        return Outcome.done(units=self.params.pages)
+
+
 def tag_counts(session) -> dict[int, int]:
     return {
         contact.id: contact.attributes.get("tags", 0)
@@ -224,3 +242,4 @@ def register_actions(register):
     register(Tag)
     register(Notify)
     register(CityCount)
+    register(Letter)

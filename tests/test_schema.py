@@ -32,3 +32,51 @@ def test_models_and_migrations_agree(database: Database):
     with database.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_copying_a_table_keeps_the_rows_that_refer_to_it(database: Database):
+    """Migration 0008 copies ``campaigns`` and ``runs`` on SQLite; their runs and ledger rows
+    must survive the way down and up again."""
+    from sqlalchemy import text
+
+    downgrade(database.engine, "0003")
+    with database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO campaigns (id, name, description, datasource, datasource_settings,"
+                " group_keys, filters, action, action_settings, created_at, updated_at)"
+                " VALUES (1, 'Infobrief', '', 'query', '{}', '[]', '[]', 'print_reports', '{}',"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO runs (id, campaign_id, number, state, exclusive, dry_run, config,"
+                " created_at, targeted, held_out, done, failed, skipped, unclear, chunks)"
+                " VALUES (1, 1, 1, 'completed', true, false, '{}', CURRENT_TIMESTAMP,"
+                " 1, 0, 1, 0, 0, 0, 1)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO run_items (run_id, key, action, kind, entity, status, units,"
+                " attempts) VALUES (1, 'contacts:1', 'print_reports', 'recipient', 'contacts',"
+                " 'done', 2, 0)"
+            )
+        )
+
+    def counts() -> tuple[int, int, int]:
+        with database.engine.connect() as connection:
+            return tuple(
+                connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+                for table in ("campaigns", "runs", "run_items")
+            )
+
+    upgrade(database.engine)
+    assert counts() == (1, 1, 1)
+    with database.engine.connect() as connection:
+        status = connection.execute(text("SELECT status, commitment_level FROM campaigns"))
+        assert status.one() == ("editing", 1)
+    downgrade(database.engine, "0003")
+    assert counts() == (1, 1, 1)
+    upgrade(database.engine)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.models import Campaign, CampaignRecord, Run
+from core.models import Campaign, CampaignRecord, Delivery, Run
 from core.plugin_kinds import Action, DataSource, RecipientFilter, SettingsError
 from core.plugins import PluginHost, UnknownPluginError
 
@@ -31,12 +31,17 @@ class CampaignConfig:
     group_keys: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, campaign: Campaign) -> CampaignConfig:
+    def of(cls, campaign: Campaign, delivery: Delivery | None = None) -> CampaignConfig:
+        """The campaign's configuration; a delivery with an action of its own replaces the
+        campaign's action and its settings."""
+        own_action = delivery is not None and delivery.action is not None
         return cls(
             datasource=campaign.datasource,
-            action=campaign.action,
+            action=delivery.action if own_action else campaign.action,
             datasource_settings=campaign.datasource_settings or {},
-            action_settings=campaign.action_settings or {},
+            action_settings=(
+                (delivery.action_settings or {}) if own_action else campaign.action_settings or {}
+            ),
             filters=tuple(campaign.filters or ()),
             group_keys=tuple(campaign.group_keys or ()),
         )

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.engine.campaigns import CampaignConfig, CampaignError, build_plugins
-from core.models import ACTIVE_RUN_STATES, Campaign, ItemStatus, Run, RunItem, RunState
+from core.models import ACTIVE_RUN_STATES, Campaign, Delivery, ItemStatus, Run, RunItem, RunState
 from core.queue import BULK, get_queue
 from core.runtime import Runtime
 
@@ -85,8 +85,13 @@ def start_run(
     limit: int | None = None,
     allow_parallel: bool = False,
     preview_count: int = 5,
+    delivery_id: int | None = None,
 ) -> Run:
-    """Create a queued run with a snapshot of the campaign and hand it to a worker."""
+    """Create a queued run with a snapshot of the campaign and hand it to a worker.
+
+    With ``delivery_id`` the run performs that delivery of the campaign: the delivery's
+    action and settings, if it has its own, replace the campaign's in the snapshot.
+    """
     if limit is not None and limit < 1:
         raise RunError("limit: must be at least 1")
     for _attempt in range(3):
@@ -95,7 +100,14 @@ def start_run(
                 campaign = session.get(Campaign, campaign_id)
                 if campaign is None:
                     raise RunError(f"no campaign with id {campaign_id}")
-                config = CampaignConfig.of(campaign)
+                delivery = None
+                if delivery_id is not None:
+                    delivery = session.get(Delivery, delivery_id)
+                    if delivery is None or delivery.campaign_id != campaign_id:
+                        raise RunError(
+                            f"campaign {campaign.name!r} has no delivery with id {delivery_id}"
+                        )
+                config = CampaignConfig.of(campaign, delivery)
                 try:
                     build_plugins(runtime.plugins, config)
                 except CampaignError as exc:
@@ -108,6 +120,7 @@ def start_run(
                 ) + 1
                 run = Run(
                     campaign_id=campaign_id,
+                    delivery_id=delivery_id,
                     number=number,
                     state=RunState.QUEUED,
                     exclusive=not allow_parallel,

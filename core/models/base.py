@@ -6,7 +6,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, MetaData, TypeDecorator
+from sqlalchemy import JSON, CheckConstraint, DateTime, Enum, MetaData, Numeric, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -21,6 +21,18 @@ NAMING_CONVENTION = {
 }
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+Money = Numeric(14, 2)
+"""Amounts in euros and cents: budgets, costs, estimates."""
+Price = Numeric(12, 4)
+"""Prices per message, unit or day, which go below the cent (0.0450 per SMS)."""
+
+
+def period_check() -> CheckConstraint:
+    """A table's ``end_date`` may not come before its ``start_date``."""
+    return CheckConstraint(
+        "start_date IS NULL OR end_date IS NULL OR end_date >= start_date", name="period"
+    )
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    CheckConstraint,
     ForeignKey,
     Index,
     String,
@@ -18,7 +20,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from core.models.base import Base, Timestamped, enum_column
+from core.models.base import Base, Money, Timestamped, enum_column
+from core.models.budgets import BudgetStatus, CommitmentLevel
+
+if TYPE_CHECKING:
+    from core.models.deliveries import Delivery
+    from core.models.plans import Program
+    from core.models.tasks import Task
 
 
 class SavedQuery(Timestamped, Base):
@@ -34,10 +42,24 @@ class SavedQuery(Timestamped, Base):
     created_by: Mapped[str | None] = mapped_column(String(80))
 
 
+class CampaignStatus(enum.StrEnum):
+    """Where a campaign is in its life; it decides which of its costs counts."""
+
+    EDITING = "editing"
+    IN_PROGRESS = "in_progress"
+    FINISHED = "finished"
+
+
 class Campaign(Timestamped, Base):
-    """What to select, how to filter it, and which action to run; validated by each plugin."""
+    """What to select, how to filter it, and which action to run; validated by each plugin.
+
+    Within the campaign processes a campaign also belongs to a program (optional, so that a
+    mass-print campaign needs none), has a period, a manager, a budget status and a
+    commitment level, and performs its deliveries and tasks.
+    """
 
     __tablename__ = "campaigns"
+    __table_args__ = (CheckConstraint("commitment_level BETWEEN 1 AND 3", name="commitment_level"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -49,12 +71,47 @@ class Campaign(Timestamped, Base):
     action: Mapped[str] = mapped_column(String(63))
     action_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_by: Mapped[str | None] = mapped_column(String(80))
+    program_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programs.id", ondelete="SET NULL"), index=True
+    )
+    start_date: Mapped[date | None]
+    end_date: Mapped[date | None]
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[CampaignStatus] = mapped_column(
+        enum_column(CampaignStatus, "campaign_status"),
+        default=CampaignStatus.EDITING,
+        server_default=CampaignStatus.EDITING.value,
+    )
+    budget_status: Mapped[BudgetStatus] = mapped_column(
+        enum_column(BudgetStatus, "budget_status"),
+        default=BudgetStatus.EDITING,
+        server_default=BudgetStatus.EDITING.value,
+    )
+    commitment_level: Mapped[int] = mapped_column(
+        default=CommitmentLevel.PLANNED, server_default=str(int(CommitmentLevel.PLANNED))
+    )
+    estimated_cost: Mapped[Decimal | None] = mapped_column(Money)
+    calculated_cost: Mapped[Decimal | None] = mapped_column(Money)
+    """The campaign's cost by the rules of docs/processes.md, written by the cost calculation."""
 
     runs: Mapped[list[Run]] = relationship(
         back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
     )
     records: Mapped[list[CampaignRecord]] = relationship(
         back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
+    )
+    program: Mapped[Program | None] = relationship(back_populates="campaigns")
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="campaign",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Delivery.id",
+    )
+    tasks: Mapped[list[Task]] = relationship(
+        back_populates="campaign",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Task.id",
     )
 
 
@@ -124,6 +181,10 @@ class Run(Base):
     campaign_id: Mapped[int] = mapped_column(
         ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL"), index=True
+    )
+    """The delivery this run performs, whose action replaced the campaign's in ``config``."""
     number: Mapped[int]
     state: Mapped[RunState] = mapped_column(
         enum_column(RunState, "run_state"), default=RunState.QUEUED

@@ -1,12 +1,13 @@
-"""Users of the web panel and the roles that decide what they may do."""
+"""Users of the web panel, the roles that decide what they may do, and groups of operators
+that approvals and notifications can name."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.models.base import Base, Timestamped, enum_column
@@ -51,3 +52,23 @@ class User(Timestamped, Base):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+
+user_group_members = Table(
+    "user_group_members",
+    Base.metadata,
+    Column("group_id", ForeignKey("user_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class UserGroup(Timestamped, Base):
+    """A named group of operators (e.g. "Lager", "Druckfreigabe") to notify or ask for approval."""
+
+    __tablename__ = "user_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    members: Mapped[list[User]] = relationship(secondary=user_group_members, order_by=User.id)

@@ -1,0 +1,248 @@
+"""What deliveries and tasks consume: the counts their runs recorded, the cost types and cost
+structures that apply to them, and the stock lines they draw on.
+
+Shared by the cost calculation, the stock workflow and the approval screen, so that a
+delivery is priced and takes from stock by the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from core.costs import Basis, CostError, Quantities
+from core.models import (
+    CostCategory,
+    CostStructure,
+    CostType,
+    Delivery,
+    DeliveryState,
+    ExpenseBasis,
+    ItemKind,
+    ItemStatus,
+    ProviderService,
+    Run,
+    RunItem,
+    StockAlert,
+    StockLine,
+)
+from core.models.deliveries import SENDING_STATES
+
+CONFIRMED_STATES = frozenset(
+    {DeliveryState.FILE_SENT, DeliveryState.FINISHED, DeliveryState.STOPPED, DeliveryState.FAILED}
+)
+"""Direct mail and print count as sent once the file went to the router (or it ended)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCounts:
+    """What the engine recorded for a delivery's runs (dry runs left out).
+
+    ``targeted`` is the latest analysed run's recipients without the held-out ones;
+    ``sent`` and ``units`` add up the done rows of all runs, because a second run after a
+    cancelled one sends only to the recipients the first one did not reach.
+    """
+
+    targeted: int = 0
+    sent: int = 0
+    units: int = 0
+    analysed_at: datetime | None = None
+
+
+def delivery_counts(
+    session: Session, delivery_ids: Iterable[int] | None = None
+) -> dict[int, DeliveryCounts]:
+    """The counts of every delivery that has runs (or of the given ones), in two queries."""
+    runs = select(
+        Run.id, Run.delivery_id, Run.targeted, Run.held_out, Run.done, Run.targeted_at
+    ).where(Run.delivery_id.is_not(None), Run.dry_run.is_(False))
+    if delivery_ids is not None:
+        runs = runs.where(Run.delivery_id.in_(list(delivery_ids)))
+    rows = session.execute(runs.order_by(Run.id)).all()
+    if not rows:
+        return {}
+    units = dict(
+        session.execute(
+            select(RunItem.run_id, func.coalesce(func.sum(RunItem.units), 0))
+            .where(
+                RunItem.run_id.in_([row.id for row in rows]),
+                RunItem.status == ItemStatus.DONE,
+                RunItem.kind != ItemKind.MEMBER,
+            )
+            .group_by(RunItem.run_id)
+        ).all()
+    )
+    counts: dict[int, DeliveryCounts] = {}
+    for row in rows:
+        previous = counts.get(row.delivery_id, DeliveryCounts())
+        analysed = row.targeted_at is not None
+        counts[row.delivery_id] = DeliveryCounts(
+            targeted=row.targeted - row.held_out if analysed else previous.targeted,
+            sent=previous.sent + row.done,
+            units=previous.units + int(units.get(row.id, 0)),
+            analysed_at=row.targeted_at if analysed else previous.analysed_at,
+        )
+    return counts
+
+
+def delivery_quantities(
+    delivery: Delivery, counts: DeliveryCounts
+) -> tuple[ExpenseBasis, Quantities] | None:
+    """What a delivery's structures price now, or None while only its estimate counts.
+
+    Once it has sent (an online delivery with sent messages or in a sending state; a direct
+    mail or print delivery whose file is confirmed) only what was actually sent counts.
+    Before that, after analysis, the recipients targeted count, with the units known from
+    the rows already processed and one unit for each other recipient.
+    """
+    state = DeliveryState(delivery.state)
+    if delivery.channel.online:
+        has_sent = counts.sent > 0 or state in SENDING_STATES
+    else:
+        has_sent = state in CONFIRMED_STATES
+    if has_sent:
+        return ExpenseBasis.SENT, Quantities(messages=counts.sent, units=counts.units)
+    if counts.analysed_at is None and delivery.analysed_at is None:
+        return None
+    remaining = max(counts.targeted - counts.sent, 0)
+    return ExpenseBasis.TARGETED, Quantities(
+        messages=counts.targeted, units=counts.units + remaining
+    )
+
+
+def chosen_cost_types(category: CostCategory, chosen_ids: set[int]) -> list[CostType]:
+    """The cost types of a category that apply: the ones chosen, or all of them when the
+    category requires no choice. A required choice not made is a CostError."""
+    chosen = [cost_type for cost_type in category.cost_types if cost_type.id in chosen_ids]
+    if chosen:
+        return chosen
+    if category.cost_type_required:
+        names = ", ".join(repr(cost_type.name) for cost_type in category.cost_types)
+        raise CostError(
+            f"cost category {category.name!r} of service {category.service.name!r} requires "
+            f"a cost type: choose one of {names or '(none defined)'}"
+        )
+    return list(category.cost_types)
+
+
+def applicable_structures(
+    category: CostCategory, cost_types: Iterable[CostType]
+) -> list[CostStructure]:
+    """The category's structures for every use plus those of the applicable cost types."""
+    type_ids = {cost_type.id for cost_type in cost_types}
+    return [
+        structure
+        for structure in category.structures
+        if structure.cost_type_id is None or structure.cost_type_id in type_ids
+    ]
+
+
+def delivery_categories(delivery: Delivery) -> list[CostCategory]:
+    """The cost categories of the delivery's service that price its channel."""
+    service = delivery.provider_service
+    if service is None:
+        return []
+    kind = delivery.channel.cost_kind
+    return [category for category in service.cost_categories if category.kind == kind]
+
+
+def delivery_cost_types(delivery: Delivery) -> list[CostType]:
+    """Every cost type that applies to the delivery (CostError if a required one is missing)."""
+    chosen = {cost_type.id for cost_type in delivery.cost_types}
+    return [
+        cost_type
+        for category in delivery_categories(delivery)
+        for cost_type in chosen_cost_types(category, chosen)
+    ]
+
+
+def stock_quantity(cost_type: CostType, quantities: Quantities) -> int:
+    """How much of its stock line a cost type takes for these quantities."""
+    return (
+        quantities.messages
+        if Basis(cost_type.stock_basis) is Basis.MESSAGES
+        else (quantities.units)
+    )
+
+
+SERVICE_LOADING = (
+    selectinload(Delivery.provider_service)
+    .selectinload(ProviderService.cost_categories)
+    .options(
+        selectinload(CostCategory.cost_types),
+        selectinload(CostCategory.structures),
+    ),
+    selectinload(Delivery.cost_types),
+)
+"""Loader options that fetch what pricing a delivery needs in a few queries."""
+
+
+@dataclass(frozen=True, slots=True)
+class StockWarning:
+    """A stock line a delivery uses that is at or below its alert level."""
+
+    stock: str
+    stock_line: str
+    stock_line_id: int
+    in_stock: int
+    alert_level: int
+    raised_at: datetime
+    needed: int | None
+    """What the delivery will take from it, once it is analysed."""
+
+
+def stock_warnings(session: Session, delivery_id: int) -> list[StockWarning]:
+    """The open stock alerts of the lines a delivery uses, for its approval screen."""
+    delivery = session.scalar(
+        select(Delivery).where(Delivery.id == delivery_id).options(*SERVICE_LOADING)
+    )
+    if delivery is None:
+        return []
+    try:
+        cost_types = [t for t in delivery_cost_types(delivery) if t.stock_line_id is not None]
+    except CostError:
+        cost_types = [
+            t
+            for category in delivery_categories(delivery)
+            for t in category.cost_types
+            if t.stock_line_id is not None
+        ]
+    if not cost_types:
+        return []
+    alerts = session.execute(
+        select(StockAlert, StockLine)
+        .join(StockLine, StockAlert.stock_line_id == StockLine.id)
+        .where(
+            StockAlert.resolved_at.is_(None),
+            StockAlert.stock_line_id.in_({t.stock_line_id for t in cost_types}),
+        )
+        .options(selectinload(StockLine.stock))
+        .order_by(StockLine.id)
+    ).all()
+    counts = delivery_counts(session, [delivery.id]).get(delivery.id, DeliveryCounts())
+    priced = delivery_quantities(delivery, counts)
+    warnings = []
+    for alert, line in alerts:
+        needed = None
+        if priced is not None:
+            needed = sum(
+                stock_quantity(cost_type, priced[1])
+                for cost_type in cost_types
+                if cost_type.stock_line_id == line.id
+            )
+        warnings.append(
+            StockWarning(
+                stock=line.stock.name,
+                stock_line=line.name,
+                stock_line_id=line.id,
+                in_stock=line.in_stock,
+                alert_level=alert.alert_level,
+                raised_at=alert.raised_at,
+                needed=needed,
+            )
+        )
+    return warnings

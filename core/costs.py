@@ -1,0 +1,248 @@
+"""Cost calculation: what a provider's cost structures charge for a number of messages, units
+or days, and which of a delivery's or task's three costs counts.
+
+Pure functions over Decimal, no database: the budget workflow feeds them the structures of
+a provider service and the counts the engine recorded. Every amount a structure charges is
+rounded to the cent (half up) on its own, so a cost line is the sum of the amounts shown.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+class CostError(ValueError):
+    """A cost cannot be calculated as configured; the message names the structure and field."""
+
+
+class StructureKind(enum.StrEnum):
+    """How a cost structure turns a count into an amount."""
+
+    FIXED = "fixed"
+    """A fixed amount, whatever the count."""
+    LINEAR = "linear"
+    """A price per message (or unit), or per started batch of ``batch_size``."""
+    LINEAR_THRESHOLD = "linear_threshold"
+    """The whole count priced at the per-message price of the bracket the count falls in."""
+    CONSTANT_THRESHOLD = "constant_threshold"
+    """A fixed amount that depends on the bracket the count falls in."""
+    DAILY = "daily"
+    """A rate per day worked (tasks)."""
+    SURCHARGE = "surcharge"
+    """A percentage added to the other structures of the same cost category."""
+
+
+class Basis(enum.StrEnum):
+    """What a structure counts: messages (letters, SMS, e-mails), units (pages, SMS
+    segments) or days worked."""
+
+    MESSAGES = "messages"
+    UNITS = "units"
+    DAYS = "days"
+
+
+COUNTED_KINDS = (
+    StructureKind.LINEAR,
+    StructureKind.LINEAR_THRESHOLD,
+    StructureKind.CONSTANT_THRESHOLD,
+)
+
+
+class Bracket(BaseModel):
+    """One bracket of a threshold structure: counts up to ``up_to`` (inclusive; ``None`` for
+    everything above the previous bracket) cost ``price``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    up_to: int | None = Field(default=None, ge=1, description="Largest count in the bracket.")
+    price: Decimal = Field(ge=0, description="Price per message, or the bracket's fixed amount.")
+
+
+class Structure(BaseModel):
+    """One cost structure of a cost category, validated so that every kind has what it needs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: StructureKind
+    basis: Basis = Basis.MESSAGES
+    amount: Decimal | None = Field(default=None, ge=0)
+    batch_size: int | None = Field(default=None, ge=1)
+    brackets: tuple[Bracket, ...] = ()
+    percent: Decimal | None = Field(default=None, ge=0)
+    label: str = ""
+
+    @model_validator(mode="after")
+    def _complete(self) -> Structure:
+        kind = self.kind
+        needs_amount = kind in (StructureKind.FIXED, StructureKind.LINEAR, StructureKind.DAILY)
+        if needs_amount and self.amount is None:
+            raise ValueError(f"a {kind} structure needs an amount")
+        if not needs_amount and self.amount is not None:
+            raise ValueError(f"a {kind} structure takes no amount")
+        if self.batch_size is not None and kind is not StructureKind.LINEAR:
+            raise ValueError("only a linear structure takes a batch size")
+        thresholds = kind in (StructureKind.LINEAR_THRESHOLD, StructureKind.CONSTANT_THRESHOLD)
+        if thresholds:
+            _check_brackets(self.brackets)
+        elif self.brackets:
+            raise ValueError(f"a {kind} structure takes no brackets")
+        if (kind is StructureKind.SURCHARGE) != (self.percent is not None):
+            raise ValueError("a surcharge structure, and only it, needs a percent")
+        if kind is StructureKind.DAILY and self.basis is not Basis.DAYS:
+            raise ValueError("a daily structure counts days (basis 'days')")
+        if kind in COUNTED_KINDS and self.basis is Basis.DAYS:
+            raise ValueError(f"a {kind} structure counts messages or units, not days")
+        return self
+
+    @classmethod
+    def parse(cls, data: dict[str, Any], where: str) -> Structure:
+        """Validate stored structure settings; the error names ``where`` and each bad field."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            details = "; ".join(
+                f"{'.'.join(str(part) for part in error['loc']) or 'structure'}: "
+                f"{error['msg'].removeprefix('Value error, ')}"
+                for error in exc.errors()
+            )
+            raise CostError(f"{where}: {details}") from None
+
+
+def _check_brackets(brackets: Sequence[Bracket]) -> None:
+    if not brackets:
+        raise ValueError("a threshold structure needs at least one bracket")
+    if brackets[-1].up_to is not None:
+        raise ValueError("the last bracket must be open (up_to empty) so every count has a price")
+    previous = 0
+    for position, bracket in enumerate(brackets[:-1]):
+        if bracket.up_to is None:
+            raise ValueError(f"brackets[{position}]: only the last bracket may be open")
+        if bracket.up_to <= previous:
+            raise ValueError(
+                f"brackets[{position}]: up_to {bracket.up_to} must be above {previous}"
+            )
+        previous = bracket.up_to
+
+
+@dataclass(frozen=True, slots=True)
+class Quantities:
+    """What is being priced: messages, units (pages or SMS segments) and days worked."""
+
+    messages: int = 0
+    units: int = 0
+    days: Decimal = Decimal(0)
+
+    def of(self, basis: Basis) -> Decimal:
+        return Decimal({"messages": self.messages, "units": self.units, "days": self.days}[basis])
+
+
+def round_money(value: Decimal) -> Decimal:
+    """To the cent, half up (0.005 → 0.01), as invoices round."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def bracket_for(brackets: Sequence[Bracket], count: Decimal) -> Bracket:
+    """The bracket ``count`` falls in: the first whose ``up_to`` is at least the count."""
+    for bracket in brackets:
+        if bracket.up_to is None or count <= bracket.up_to:
+            return bracket
+    raise CostError(f"count {count} is above the last bracket")  # unreachable once validated
+
+
+def structure_amount(structure: Structure, quantities: Quantities) -> Decimal:
+    """What one structure (not a surcharge) charges, rounded to the cent.
+
+    A count of zero costs nothing except a fixed amount, which is charged whenever the
+    delivery or task is costed at all.
+    """
+    kind = structure.kind
+    if kind is StructureKind.SURCHARGE:
+        raise CostError("a surcharge is a percentage of its category, not an amount of its own")
+    if kind is StructureKind.FIXED:
+        return round_money(structure.amount)
+    count = quantities.of(structure.basis)
+    if count < 0:
+        raise CostError(f"{structure.basis}: a count cannot be negative, got {count}")
+    if count == 0:
+        return ZERO
+    if kind is StructureKind.DAILY:
+        return round_money(structure.amount * count)
+    if kind is StructureKind.LINEAR:
+        if structure.batch_size is None:
+            return round_money(structure.amount * count)
+        batches = math.ceil(count / structure.batch_size)
+        return round_money(structure.amount * batches)
+    bracket = bracket_for(structure.brackets, count)
+    if kind is StructureKind.LINEAR_THRESHOLD:
+        return round_money(bracket.price * count)
+    return round_money(bracket.price)
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryCost:
+    """The amount of one cost category and the amounts that make it up, for the cost line."""
+
+    amount: Decimal
+    parts: tuple[tuple[str, Decimal], ...]
+
+    def describe(self) -> str:
+        return "; ".join(f"{label}: {amount}" for label, amount in self.parts)
+
+
+def category_cost(structures: Iterable[Structure], quantities: Quantities) -> CategoryCost:
+    """Sum a category's structures, then add its surcharges as percentages of that sum."""
+    structures = list(structures)
+    parts = [
+        (structure.label or structure.kind.value, structure_amount(structure, quantities))
+        for structure in structures
+        if structure.kind is not StructureKind.SURCHARGE
+    ]
+    subtotal = sum((amount for _, amount in parts), ZERO)
+    for structure in structures:
+        if structure.kind is StructureKind.SURCHARGE:
+            surcharge = round_money(subtotal * structure.percent / 100)
+            parts.append((structure.label or f"surcharge {structure.percent}%", surcharge))
+    return CategoryCost(sum((amount for _, amount in parts), ZERO), tuple(parts))
+
+
+def effective_cost(
+    real: Decimal | None, calculated: Decimal | None, estimate: Decimal | None
+) -> Decimal:
+    """The cost that counts: a real cost wins, then a calculated one, then the estimate."""
+    for value in (real, calculated, estimate):
+        if value is not None:
+            return round_money(value)
+    return ZERO
+
+
+def split_pro_rata(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
+    """Share ``total`` out in proportion to ``weights``, in cents that add up exactly.
+
+    The cents lost to rounding go to the largest remainders (earlier weights win ties), so a
+    real cost spread over the calculated cost lines never gains or loses a cent. With no
+    positive weight everything goes to the first share.
+    """
+    if not weights:
+        return []
+    total = round_money(total)
+    weight_sum = sum(weights, Decimal(0))
+    if weight_sum <= 0:
+        return [total] + [ZERO] * (len(weights) - 1)
+    cents = int(total / CENT)
+    exact = [Decimal(cents) * weight / weight_sum for weight in weights]
+    floors = [math.floor(value) for value in exact]
+    leftover = cents - sum(floors)
+    order = sorted(range(len(weights)), key=lambda index: (floors[index] - exact[index], index))
+    for index in order[:leftover]:
+        floors[index] += 1
+    return [Decimal(value) * CENT for value in floors]

@@ -1,0 +1,90 @@
+"""Setting up a delivery: its own action (validated by that action plugin) and the cost types
+it chooses from its provider service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import CostCategory, CostType, Delivery, DeliveryChannel
+from core.plugin_kinds import Channel, SettingsError
+from core.plugins import PluginHost, UnknownPluginError
+
+ACTION_CHANNEL = {
+    DeliveryChannel.EMAIL: Channel.EMAIL,
+    DeliveryChannel.SMS: Channel.MOBILE,
+    DeliveryChannel.DIRECT_MAIL: Channel.POSTAL,
+    DeliveryChannel.PRINT: Channel.POSTAL,
+}
+"""The recipient channel an action must reach for a delivery of each channel (an action
+reaching no channel at all, e.g. a file export, fits every delivery)."""
+
+
+class DeliveryError(ValueError):
+    """A delivery cannot be set up as asked; the message names the field."""
+
+
+def set_action(
+    plugins: PluginHost,
+    delivery: Delivery,
+    action: str | None,
+    settings: Mapping[str, Any] | None = None,
+) -> None:
+    """Give the delivery an action of its own (None: the campaign's), storing the settings as
+    the plugin's parameter model normalises them; nothing changes if they do not validate."""
+    if action is None:
+        if settings:
+            raise DeliveryError("action_settings: a delivery without its own action takes none")
+        delivery.action = None
+        delivery.action_settings = None
+        return
+    try:
+        cls = plugins.actions.get(action)
+    except UnknownPluginError as exc:
+        raise DeliveryError(f"action: {exc}") from None
+    expected = ACTION_CHANNEL[DeliveryChannel(delivery.channel)]
+    if cls.channel is not Channel.NONE and cls.channel is not expected:
+        raise DeliveryError(
+            f"action: {action!r} reaches recipients by {cls.channel.value}, but delivery "
+            f"{delivery.label!r} is {DeliveryChannel(delivery.channel).value}"
+        )
+    try:
+        params = cls.validate_params(settings or {})
+    except SettingsError as exc:
+        details = "; ".join(
+            f"action_settings.{field}: {message}" for field, message in exc.problems
+        )
+        raise DeliveryError(details) from None
+    delivery.action = action
+    delivery.action_settings = params.model_dump(mode="json")
+
+
+def choose_cost_types(session: Session, delivery: Delivery, cost_type_ids: Iterable[int]) -> None:
+    """Replace the delivery's chosen cost types; each must belong to a cost category of its
+    provider service that prices the delivery's channel."""
+    ids = list(dict.fromkeys(cost_type_ids))
+    if not ids:
+        delivery.cost_types = []
+        return
+    if delivery.provider_service_id is None:
+        raise DeliveryError(f"cost_types: delivery {delivery.label!r} has no provider service")
+    rows = session.execute(
+        select(CostType, CostCategory)
+        .join(CostCategory, CostType.cost_category_id == CostCategory.id)
+        .where(CostType.id.in_(ids))
+    ).all()
+    found = {cost_type.id: (cost_type, category) for cost_type, category in rows}
+    kind = DeliveryChannel(delivery.channel).cost_kind
+    for cost_type_id in ids:
+        if cost_type_id not in found:
+            raise DeliveryError(f"cost_types: no cost type with id {cost_type_id}")
+        cost_type, category = found[cost_type_id]
+        if category.service_id != delivery.provider_service_id or category.kind != kind:
+            raise DeliveryError(
+                f"cost_types: {cost_type.name!r} ({category.name}) is not a {kind.value} cost "
+                f"type of the delivery's provider service"
+            )
+    delivery.cost_types = [found[cost_type_id][0] for cost_type_id in ids]

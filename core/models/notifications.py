@@ -1,0 +1,45 @@
+"""The notification outbox: one row per recipient and message, shown in the web panel and
+sent by e-mail by whoever drains the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models.base import Base
+
+
+class Notification(Base):
+    """A message for one user (panel and e-mail) or one bare e-mail address.
+
+    ``object_type``/``object_id`` point at what it is about ("delivery", 12), so the panel
+    can link to it. ``email_sent_at`` and ``email_error`` belong to the sender.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint(
+            "(CASE WHEN user_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN address IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_recipient",
+        ),
+        Index("ix_notifications_user_id_read_at", "user_id", "read_at"),
+        Index("ix_notifications_email_sent_at", "email_sent_at"),
+        Index("ix_notifications_object", "object_type", "object_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    address: Mapped[str | None] = mapped_column(String(254))
+    kind: Mapped[str] = mapped_column(String(63))
+    """What it is about, for filtering: "approval_request", "stock_alert", ..."""
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[int | None]
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+    email_sent_at: Mapped[datetime | None]
+    email_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,100 @@
+"""Recording notifications in the outbox, in the caller's transaction.
+
+A notification exists only if what it reports was committed with it, and a rolled-back
+change notifies nobody. Sending the outbox by e-mail is someone else's job; this module
+only decides who gets a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from core.models import Notification, Role, User, UserGroup
+from core.models.users import user_group_members
+
+
+class NotificationError(ValueError):
+    """A notification cannot be recorded as asked; the message says which part is wrong."""
+
+
+def users_for(
+    session: Session,
+    users: Iterable[int | User] = (),
+    roles: Iterable[Role | str] = (),
+    groups: Iterable[int | UserGroup] = (),
+) -> list[User]:
+    """The active users named, holding one of the roles (or a higher one), or in one of the
+    groups; each once, ordered by id."""
+    user_ids = {user.id if isinstance(user, User) else user for user in users}
+    group_ids = {group.id if isinstance(group, UserGroup) else group for group in groups}
+    try:
+        wanted_roles = {Role(role) for role in roles}
+    except ValueError as exc:
+        raise NotificationError(f"roles: {exc}") from None
+    ranks = [role for role in Role if any(role.includes(wanted) for wanted in wanted_roles)]
+    conditions = []
+    if user_ids:
+        conditions.append(User.id.in_(user_ids))
+    if ranks:
+        conditions.append(User.role.in_(ranks))
+    if group_ids:
+        members = select(user_group_members.c.user_id).where(
+            user_group_members.c.group_id.in_(group_ids)
+        )
+        conditions.append(User.id.in_(members))
+    if not conditions:
+        return []
+    return list(
+        session.scalars(select(User).where(User.active, or_(*conditions)).order_by(User.id))
+    )
+
+
+def notify(
+    session: Session,
+    *,
+    kind: str,
+    subject: str,
+    now: datetime,
+    body: str = "",
+    users: Iterable[int | User] = (),
+    roles: Iterable[Role | str] = (),
+    groups: Iterable[int | UserGroup] = (),
+    addresses: Iterable[str] = (),
+    about: tuple[str, int] | None = None,
+) -> list[Notification]:
+    """Add one outbox row per recipient: every user found by ``users_for`` and every bare
+    e-mail address (deduplicated). ``about`` is the object it concerns, e.g. ("delivery", 12).
+    Nothing is committed here."""
+    subject = subject.strip()
+    if not subject:
+        raise NotificationError("subject: must not be empty")
+    if len(subject) > 300:
+        raise NotificationError("subject: at most 300 characters")
+    object_type, object_id = about if about is not None else (None, None)
+    message = {
+        "kind": kind,
+        "subject": subject,
+        "body": body,
+        "created_at": now,
+        "object_type": object_type,
+        "object_id": object_id,
+    }
+    recipients: list[dict[str, object]] = [
+        {"user_id": user.id} for user in users_for(session, users, roles, groups)
+    ]
+    seen: set[str] = set()
+    for address in addresses:
+        address = address.strip()
+        if "@" not in address or len(address) > 254:
+            raise NotificationError(f"addresses: {address!r} is not an e-mail address")
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            recipients.append({"address": address})
+    rows = [Notification(**recipient, **message) for recipient in recipients]
+    session.add_all(rows)
+    session.flush()
+    return rows

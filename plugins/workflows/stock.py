@@ -1,0 +1,235 @@
+"""stockMgt, "Stock: orders and alerts": books due order lines into stock, recomputes what
+every delivery consumed and what is left, and raises an alert once per crossing of a stock
+line's alert level.
+
+An order line is booked by a conditional update (``WHERE booked = false``), so it is added
+to the stock exactly once. Consumption and levels are recomputed from the deliveries every
+pass and written only where they differ; an alert stays open (one per line, enforced by a
+partial unique index) until the stock is above its level again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from core import Workflow, hookimpl
+from core.consumption import (
+    SERVICE_LOADING,
+    DeliveryCounts,
+    delivery_cost_types,
+    delivery_counts,
+    delivery_quantities,
+    stock_quantity,
+)
+from core.costs import CostError
+from core.models import (
+    Delivery,
+    ExpenseBasis,
+    StockAlert,
+    StockConsumption,
+    StockLine,
+    StockOrder,
+)
+from core.notifications import notify
+
+
+@dataclass
+class StockPassResult:
+    orders_booked: int = 0
+    quantity_booked: int = 0
+    alerts_raised: list[str] = field(default_factory=list)
+    alerts_resolved: int = 0
+    changes: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = (
+            f"booked {self.orders_booked} order line(s) (+{self.quantity_booked}); "
+            f"{len(self.alerts_raised)} alert(s) raised, {self.alerts_resolved} resolved; "
+            f"{self.changes} changes"
+        )
+        if self.alerts_raised:
+            text += f"; low: {', '.join(self.alerts_raised)}"
+        if self.problems:
+            text += f"; {len(self.problems)} problem(s), see the log"
+        return text
+
+
+class StockPass:
+    def __init__(self, session: Session, now: datetime):
+        self.session = session
+        self.now = now
+        self.result = StockPassResult()
+
+    def run(self) -> StockPassResult:
+        self.book_due_orders()
+        self.recompute_consumption()
+        lines = self.session.scalars(
+            select(StockLine).options(selectinload(StockLine.stock)).order_by(StockLine.id)
+        ).all()
+        self.recompute_levels(lines)
+        self.check_alerts(lines)
+        return self.result
+
+    def book_due_orders(self) -> None:
+        """Orders whose delivery date has come (UTC date of the pass) join the stock, once."""
+        booked = self.session.execute(
+            update(StockOrder)
+            .where(StockOrder.booked.is_(False), StockOrder.delivery_date <= self.now.date())
+            .values(booked=True, booked_at=self.now)
+            .returning(StockOrder.quantity)
+            .execution_options(synchronize_session=False)
+        ).all()
+        self.result.orders_booked = len(booked)
+        self.result.quantity_booked = sum(row.quantity for row in booked)
+        self.result.changes += len(booked)
+
+    def recompute_consumption(self) -> None:
+        """One consumption row per (stock line, delivery) with what the delivery sent."""
+        deliveries = self.session.scalars(
+            select(Delivery)
+            .where(Delivery.provider_service_id.is_not(None))
+            .options(*SERVICE_LOADING)
+            .order_by(Delivery.id)
+        ).all()
+        counts = delivery_counts(self.session)
+        wanted: dict[tuple[int, int], int] = defaultdict(int)
+        campaign_of: dict[int, int] = {}
+        undecided: set[int] = set()
+        for delivery in deliveries:
+            try:
+                cost_types = [t for t in delivery_cost_types(delivery) if t.stock_line_id]
+            except CostError as exc:
+                self.result.problems.append(f"delivery {delivery.id} {delivery.label!r}: {exc}")
+                undecided.add(delivery.id)
+                continue
+            measured = delivery_quantities(delivery, counts.get(delivery.id, DeliveryCounts()))
+            if not cost_types or measured is None or measured[0] is not ExpenseBasis.SENT:
+                continue
+            campaign_of[delivery.id] = delivery.campaign_id
+            for cost_type in cost_types:
+                quantity = stock_quantity(cost_type, measured[1])
+                if quantity:
+                    wanted[cost_type.stock_line_id, delivery.id] += quantity
+        for row in self.session.scalars(select(StockConsumption)):
+            key = (row.stock_line_id, row.delivery_id)
+            if key in wanted:
+                quantity = wanted.pop(key)
+                if row.quantity != quantity:
+                    row.quantity = quantity
+                    self.result.changes += 1
+            elif row.delivery_id not in undecided:
+                self.session.delete(row)
+                self.result.changes += 1
+        for (line_id, delivery_id), quantity in sorted(wanted.items()):
+            self.session.add(
+                StockConsumption(
+                    stock_line_id=line_id,
+                    delivery_id=delivery_id,
+                    campaign_id=campaign_of[delivery_id],
+                    quantity=quantity,
+                )
+            )
+            self.result.changes += 1
+        self.session.flush()
+
+    def recompute_levels(self, lines: list[StockLine]) -> None:
+        consumed = dict(
+            self.session.execute(
+                select(
+                    StockConsumption.stock_line_id, func.sum(StockConsumption.quantity)
+                ).group_by(StockConsumption.stock_line_id)
+            ).all()
+        )
+        ordered = dict(
+            self.session.execute(
+                select(StockOrder.stock_line_id, func.sum(StockOrder.quantity))
+                .where(StockOrder.booked.is_(True))
+                .group_by(StockOrder.stock_line_id)
+            ).all()
+        )
+        for line in lines:
+            values = {
+                "consumed": int(consumed.get(line.id, 0)),
+                "ordered_in": int(ordered.get(line.id, 0)),
+            }
+            values["in_stock"] = line.initial + values["ordered_in"] - values["consumed"]
+            for name, value in values.items():
+                if getattr(line, name) != value:
+                    setattr(line, name, value)
+                    self.result.changes += 1
+        self.session.flush()
+
+    def check_alerts(self, lines: list[StockLine]) -> None:
+        """Raise an alert when a line reaches its level, resolve it when it is above again."""
+        open_alerts = {
+            alert.stock_line_id: alert
+            for alert in self.session.scalars(
+                select(StockAlert).where(StockAlert.resolved_at.is_(None))
+            )
+        }
+        for line in lines:
+            low = line.alert_level is not None and line.in_stock <= line.alert_level
+            alert = open_alerts.get(line.id)
+            if low and alert is None:
+                self.raise_alert(line)
+            elif not low and alert is not None:
+                alert.resolved_at = self.now
+                self.result.alerts_resolved += 1
+                self.result.changes += 1
+        self.session.flush()
+
+    def raise_alert(self, line: StockLine) -> None:
+        self.session.add(
+            StockAlert(
+                stock_line_id=line.id,
+                alert_level=line.alert_level,
+                in_stock=line.in_stock,
+                raised_at=self.now,
+            )
+        )
+        self.result.alerts_raised.append(f"{line.stock.name}/{line.name} ({line.in_stock})")
+        self.result.changes += 1
+        if line.alert_group_id is not None:
+            notify(
+                self.session,
+                kind="stock_alert",
+                subject=(
+                    f"Stock low: {line.name} in {line.stock.name}: {line.in_stock} left "
+                    f"(alert level {line.alert_level})"
+                ),
+                body=(
+                    "Deliveries that use this stock show the warning on their approval "
+                    "screen until the stock is above its alert level again."
+                ),
+                now=self.now,
+                groups=[line.alert_group_id],
+                about=("stock_line", line.id),
+            )
+
+
+class StockManagement(Workflow):
+    name = "stockMgt"
+    title = "Stock: orders and alerts"
+    description = (
+        "Books due order lines into stock, computes what deliveries consumed and what is "
+        "left, and alerts the stock's group once when a line reaches its alert level."
+    )
+
+    def run(self, context) -> str:
+        with context.database.session() as session:
+            result = StockPass(session, context.now).run()
+        for problem in result.problems:
+            context.log(problem)
+        return result.summary()
+
+
+@hookimpl
+def register_workflows(register: Callable[[type[Workflow]], None]) -> None:
+    register(StockManagement)

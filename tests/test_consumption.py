@@ -1,0 +1,110 @@
+"""What deliveries consume: run counts, the quantities priced at each stage, and the cost
+types and structures that apply."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from process_helpers import build_world, campaign
+
+from core.consumption import (
+    DeliveryCounts,
+    applicable_structures,
+    chosen_cost_types,
+    delivery_cost_types,
+    delivery_counts,
+    delivery_quantities,
+)
+from core.costs import CostError, Quantities
+from core.engine.runs import start_run
+from core.models import (
+    CostCategory,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    ExpenseBasis,
+)
+
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+S = DeliveryState
+
+
+def test_counts_add_up_a_deliverys_real_runs_and_leave_out_the_held_out(engine):
+    engine.add_contacts(6)
+    campaign = engine.campaign(filters=[{"name": "test_even_held_out", "settings": {}}])
+    with engine.runtime.database.session() as session:
+        letter = Delivery(campaign_id=campaign, label="Brief", channel=DeliveryChannel.PRINT,
+                          action="test_letter", action_settings={"pages": 2})  # fmt: skip
+        other = Delivery(campaign_id=campaign, label="Ohne Lauf", channel=DeliveryChannel.SMS)
+        session.add_all([letter, other])
+    for dry_run in (False, True, False):
+        start_run(engine.runtime, campaign, delivery_id=letter.id, dry_run=dry_run)
+        engine.work()
+    start_run(engine.runtime, campaign)  # the campaign's own run belongs to no delivery
+    engine.work()
+
+    with engine.runtime.database.session() as session:
+        counts = delivery_counts(session)
+        assert delivery_counts(session, [other.id]) == {}
+    assert set(counts) == {letter.id}
+    assert (counts[letter.id].targeted, counts[letter.id].sent, counts[letter.id].units) == (
+        3, 6, 12,
+    )  # fmt: skip
+    assert counts[letter.id].analysed_at is not None
+
+
+def delivery(channel: DeliveryChannel, *path: DeliveryState, **fields) -> Delivery:
+    row = Delivery(label="X", channel=channel, **fields)
+    for state in path:
+        row.move_to(state, NOW)
+    return row
+
+
+ANALYSED = DeliveryCounts(targeted=100, sent=40, units=90, analysed_at=NOW)
+FILE_SENT = (S.APPROVED, S.EXTRACTION_PENDING, S.FILE_TO_APPROVE, S.FILE_SENT)
+
+
+@pytest.mark.parametrize(
+    ("row", "counts", "expected"),
+    [
+        (delivery(DeliveryChannel.SMS), DeliveryCounts(), None),
+        (delivery(DeliveryChannel.SMS), DeliveryCounts(targeted=100, analysed_at=NOW),
+         (ExpenseBasis.TARGETED, Quantities(100, 100))),
+        # an online delivery that sent counts what it sent, whatever its state says
+        (delivery(DeliveryChannel.EMAIL), ANALYSED, (ExpenseBasis.SENT, Quantities(40, 90))),
+        # a direct-mail file counts as sent only once it went to the router
+        (delivery(DeliveryChannel.DIRECT_MAIL, S.APPROVED, S.EXTRACTION_PENDING,
+                  S.FILE_TO_APPROVE), ANALYSED,
+         (ExpenseBasis.TARGETED, Quantities(100, 90 + 60))),
+        (delivery(DeliveryChannel.PRINT, *FILE_SENT), ANALYSED,
+         (ExpenseBasis.SENT, Quantities(40, 90))),
+        (delivery(DeliveryChannel.DIRECT_MAIL, analysed_at=NOW), DeliveryCounts(),
+         (ExpenseBasis.TARGETED, Quantities(0, 0))),
+    ],
+    ids=["estimate", "targeted", "online sent", "file to approve", "file sent", "analysed by hand"],
+)  # fmt: skip
+def test_quantities_follow_the_stage_of_the_delivery(row, counts, expected):
+    assert delivery_quantities(row, counts) == expected
+
+
+def test_cost_types_apply_as_chosen_or_all_unless_a_choice_is_required(database):
+    with database.session() as session:
+        world = build_world(session)
+        envelope = session.get(CostCategory, world.envelope_category_id)
+        printing = session.get(CostCategory, world.print_category_id)
+        assert [t.name for t in chosen_cost_types(envelope, {world.envelope_c5_id})] == ["C5"]
+        with pytest.raises(CostError, match="requires a cost type: choose one of 'C5', 'DL'"):
+            chosen_cost_types(envelope, set())
+        assert [t.name for t in chosen_cost_types(printing, set())] == ["Papier A4"]
+        c5 = chosen_cost_types(envelope, {world.envelope_c5_id})
+        assert [s.amount for s in applicable_structures(envelope, c5)] == [Decimal("0.12")]
+
+        letter = Delivery(campaign=campaign(session), label="Brief", channel=DeliveryChannel.PRINT,
+                          provider_service_id=world.print_service_id)  # fmt: skip
+        session.add(letter)
+        session.flush()
+        with pytest.raises(CostError):
+            delivery_cost_types(letter)
+        sms = Delivery(label="SMS", channel=DeliveryChannel.SMS,
+                       provider_service_id=world.print_service_id)  # fmt: skip
+        assert delivery_cost_types(sms) == []  # the print service prices no mobile messages

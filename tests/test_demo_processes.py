@@ -1,0 +1,138 @@
+"""The demo's campaign processes: complete, deterministic, and loaded only once."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from core.db import Database
+from core.default_reports import install_default_reports
+from core.demo import load_demo
+from core.demo_processes import CAMPAIGN, load_process_demo
+from core.engine.campaigns import CampaignConfig, build_plugins
+from core.models import (
+    Base,
+    Budget,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    Plan,
+    StockLine,
+)
+from core.plugins import load_plugins
+from plugins.workflows.budget import CostCalculation
+from plugins.workflows.stock import StockPass
+
+D = Decimal
+PROCESS_TABLES = (
+    "plans", "programs", "budgets", "budget_expenses", "expense_categories", "providers",
+    "provider_services", "cost_categories", "cost_types", "cost_structures",
+    "service_processes", "stocks", "stock_lines", "stock_orders", "deliveries",
+    "delivery_cost_types", "tasks", "campaigns", "user_groups",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def plugins():
+    return load_plugins(entry_points=False)
+
+
+def load(database: Database, plugins):
+    with database.session() as session:
+        load_demo(session, contacts=200)
+        install_default_reports(session)
+        return load_process_demo(session, plugins)
+
+
+def rows(database: Database) -> dict[str, list]:
+    with database.engine.connect() as connection:
+        return {
+            table.name: [
+                tuple(row)
+                for row in connection.execute(table.select().order_by(*table.primary_key.columns))
+            ]
+            for table in Base.metadata.sorted_tables
+            if table.name in PROCESS_TABLES
+        }
+
+
+def test_the_demo_plans_budgets_prices_stocks_and_the_seed_campaign(database, plugins):
+    summary = load(database, plugins)
+
+    assert summary.skipped == []
+    assert "budgets: Marketingbudget 2026" in summary.created
+    with database.session() as session:
+        plan = session.scalar(select(Plan))
+        [program] = plan.programs
+        campaign = session.scalar(select(Campaign).where(Campaign.name == CAMPAIGN))
+        assert (campaign.program_id, campaign.status, campaign.budget_status) == (
+            program.id, CampaignStatus.IN_PROGRESS, "specified",
+        )  # fmt: skip
+        assert campaign.action_settings["report"] == "Informationsschreiben"
+        letter, reminder = campaign.deliveries
+        assert (letter.channel, [t.name for t in letter.cost_types]) == (
+            "direct_mail",
+            ["DIN lang"],
+        )
+        assert (reminder.channel, reminder.action) == ("sms", "sms")
+        assert [task.name for task in campaign.tasks] == ["Konzeption und Text"]
+        budgets = {b.name: b for b in session.scalars(select(Budget))}
+        assert budgets["Marketingbudget 2026"].plan_id == plan.id
+        assert budgets["Informationskampagne"].campaign_id == campaign.id
+        lines = {line.name: line for line in session.scalars(select(StockLine))}
+        assert lines["Kuvert DIN lang"].in_stock == 5000
+        assert lines["Kuvert DIN lang"].alert_group_id is not None
+
+
+def test_loading_again_adds_and_changes_nothing(database, plugins):
+    load(database, plugins)
+    before = rows(database)
+
+    summary = load(database, plugins)
+
+    assert (summary.created, summary.skipped) == ([], [])
+    assert rows(database) == before
+
+
+def test_the_workflows_give_the_same_figures_on_every_backend(database, plugins):
+    load(database, plugins)
+    march = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    with database.session() as session:
+        costs = CostCalculation(session, march).run()
+        stock = StockPass(session, march).run()
+    assert costs.problems == stock.problems == []
+    with database.session() as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.name == CAMPAIGN))
+        # in progress and nothing analysed yet: the estimates of letter, SMS and task
+        assert campaign.calculated_cost == D("4850.00")
+        budget = session.scalar(select(Budget).where(Budget.name == "Marketingbudget 2026"))
+        assert (budget.reserved, budget.booked, budget.over_allocated) == (
+            D("4850.00"), D("4850.00"), False,
+        )  # fmt: skip
+        lines = {line.name: line.in_stock for line in session.scalars(select(StockLine))}
+    assert lines == {"Kuvert DIN lang": 10000, "Papier DIN A4 80 g": 30000}
+    assert stock.orders_booked == 2
+
+
+def test_the_letter_delivery_runs_the_campaigns_print_action(database, plugins):
+    load(database, plugins)
+    with database.session() as session:
+        letter = session.scalar(select(Delivery).where(Delivery.label == "Infobrief Interessenten"))
+        built = build_plugins(plugins, CampaignConfig.of(letter.campaign, letter))
+    assert (built.action.name, built.action.params.report) == (
+        "print_reports", "Informationsschreiben",
+    )  # fmt: skip
+
+
+def test_without_the_sms_plugin_the_reminder_is_left_out(database):
+    without_sms = load_plugins(disabled=["plugins.actions.sms"], entry_points=False)
+
+    summary = load(database, without_sms)
+
+    assert summary.skipped == [
+        "delivery 'SMS-Erinnerung': action: unknown action 'sms' (available: print_reports)"
+    ]
+    with database.session() as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.name == CAMPAIGN))
+        assert [d.label for d in campaign.deliveries] == ["Infobrief Interessenten"]

@@ -1,0 +1,341 @@
+"""budgetMgt through the scheduler's job (``process_helpers.run_pass``) on a real runtime,
+with deliveries performed by real runs of the engine."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from conftest import EngineHarness
+from process_helpers import build_world, campaign, every_row, run_pass
+from sqlalchemy import func, select
+
+from core.clock import FrozenClock
+from core.costs import Structure, split_pro_rata
+from core.engine.runs import start_run
+from core.jobs import install_runtime
+from core.models import (
+    Budget,
+    BudgetExpense,
+    BudgetStatus,
+    Campaign,
+    CampaignStatus,
+    CommitmentLevel,
+    CostCategory,
+    CostCategoryKind,
+    CostStructure,
+    CostType,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    ExpenseBasis,
+    ExpenseLine,
+    Notification,
+    Plan,
+    Program,
+    Task,
+    TaskState,
+)
+from core.workflow_context import WorkflowContext
+from plugins.workflows.budget import BudgetManagement
+
+import engine_plugins
+
+D = Decimal
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+S = DeliveryState
+
+
+@pytest.fixture
+def harness(runtime_factory) -> EngineHarness:
+    from plugins.workflows import budget, stock
+
+    runtime = runtime_factory(
+        ("engine_plugins", engine_plugins), ("budget", budget), ("stock", stock)
+    )
+    runtime.clock = FrozenClock(NOW)
+    install_runtime(runtime)
+    return EngineHarness(runtime)
+
+
+def setup_letter_campaign(harness: EngineHarness, **campaign_fields):
+    """A specified, reserved campaign with a 2-page letter (envelope DL, surcharge 10,
+    estimate 400) and a concept task (estimate 1000); budgets on the plan (2000, Druck 500)
+    and on the campaign (1500)."""
+    with harness.runtime.database.session() as session:
+        world = build_world(session)
+        fields = {
+            "program_id": world.program_id,
+            "budget_status": BudgetStatus.SPECIFIED,
+            "commitment_level": CommitmentLevel.RESERVED,
+            "manager_id": world.manager_id,
+            **campaign_fields,
+        }
+        infobrief = campaign(session, **fields)
+        letter = Delivery(
+            campaign_id=infobrief.id,
+            label="Brief",
+            channel=DeliveryChannel.PRINT,
+            action="test_letter",
+            action_settings={"pages": 2},
+            provider_service_id=world.print_service_id,
+            estimated_cost=D(400),
+            surcharge=D(10),
+        )
+        letter.cost_types = [session.get(CostType, world.envelope_dl_id)]
+        task = Task(
+            campaign_id=infobrief.id,
+            name="Konzept",
+            provider_service_id=world.agency_service_id,
+            estimated_cost=D(1000),
+        )
+        plan_budget = Budget(
+            name="Plan 2026",
+            plan_id=world.plan_id,
+            allocated=D(2000),
+            expenses=[BudgetExpense(expense_category_id=world.druck_id, allocated=D(500))],
+        )
+        campaign_budget = Budget(name="Infobrief", campaign_id=infobrief.id, allocated=D(1500))
+        session.add_all([letter, task, plan_budget, campaign_budget])
+    return world, infobrief.id, letter.id, task.id
+
+
+def send(harness: EngineHarness, campaign_id: int, delivery_id: int, contacts: int = 12):
+    harness.add_contacts(contacts)
+    start_run(harness.runtime, campaign_id, delivery_id=delivery_id)
+    harness.work()
+
+
+def move(harness: EngineHarness, model, row_id: int, *states) -> None:
+    with harness.runtime.database.session() as session:
+        row = session.get(model, row_id)
+        for state in states:
+            row.move_to(state, NOW)
+
+
+def change(harness: EngineHarness, model, row_id: int, **values) -> None:
+    with harness.runtime.database.session() as session:
+        row = session.get(model, row_id)
+        for name, value in values.items():
+            setattr(row, name, value)
+
+
+def budget(harness: EngineHarness, name: str) -> Budget:
+    with harness.runtime.database.session() as session:
+        row = session.scalars(select(Budget).where(Budget.name == name)).one()
+        row.expenses  # noqa: B018 - loaded for the caller
+        return row
+
+
+def amounts(row) -> tuple:
+    return (row.planned, row.reserved, row.committed, row.spent, row.invoiced)
+
+
+def expense_line(harness: EngineHarness, delivery_id: int) -> ExpenseLine | None:
+    with harness.runtime.database.session() as session:
+        line = session.scalar(select(ExpenseLine).where(ExpenseLine.delivery_id == delivery_id))
+        if line is not None:
+            line.cost_lines  # noqa: B018 - loaded for the caller
+        return line
+
+
+def cost_of(harness: EngineHarness, model, row_id: int) -> Decimal | None:
+    with harness.runtime.database.session() as session:
+        return session.get(model, row_id).calculated_cost
+
+
+def notifications(harness: EngineHarness, kind: str) -> list[Notification]:
+    with harness.runtime.database.session() as session:
+        return list(
+            session.scalars(
+                select(Notification).where(Notification.kind == kind).order_by(Notification.id)
+            )
+        )
+
+
+def test_costs_go_from_estimate_to_targeted_to_sent_to_real(harness):
+    world, campaign_id, letter_id, task_id = setup_letter_campaign(harness)
+
+    # nothing analysed yet: the estimates count
+    summary = run_pass("budgetMgt")
+    assert summary.startswith("costed 1 deliveries, 1 tasks, 1 campaigns and 2 budgets")
+    assert expense_line(harness, letter_id) is None
+    assert cost_of(harness, Delivery, letter_id) is None
+    assert cost_of(harness, Campaign, campaign_id) == D("1400.00")
+    assert cost_of(harness, Program, world.program_id) == D("1400.00")
+    assert cost_of(harness, Plan, world.plan_id) == D("1400.00")
+    assert amounts(budget(harness, "Plan 2026")) == (0, D("1400.00"), 0, 0, 0)
+
+    # analysed (the extraction run targeted 12 letters of 2 pages): structures x targeted
+    send(harness, campaign_id, letter_id)
+    run_pass("budgetMgt")
+    line = expense_line(harness, letter_id)
+    assert (line.basis, line.messages, line.units) == (ExpenseBasis.TARGETED, 12, 24)
+    assert {cost.name: cost.amount for cost in line.cost_lines} == {
+        "Druck": D("51.92"),  # 50 setup + 24 pages x 0.08
+        "Porto": D("1.56"),  # 12 x 0.13 (first bracket)
+        "Kuvert": D("0.60"),  # 12 x 0.05 (DL)
+    }
+    assert (line.surcharge, line.calculated, line.amount) == (D(10), D("64.08"), D("64.08"))
+    assert cost_of(harness, Delivery, letter_id) == D("64.08")
+    assert cost_of(harness, Campaign, campaign_id) == D("1064.08")
+    plan_budget = budget(harness, "Plan 2026")
+    assert amounts(plan_budget) == (0, D("1064.08"), 0, 0, 0)
+    by_category = {row.expense_category_id: row for row in plan_budget.expenses}
+    assert by_category[world.druck_id].reserved == D("52.52")  # Druck + Kuvert
+    assert (by_category[world.porto_id].allocated, by_category[world.porto_id].reserved) == (
+        0,
+        D("1.56"),
+    )
+
+    # the file went to the router: only what was sent counts, and it is spent
+    move(harness, Delivery, letter_id, S.APPROVED, S.EXTRACTION_PENDING, S.FILE_TO_APPROVE,
+         S.FILE_SENT)  # fmt: skip
+    move(harness, Task, task_id, TaskState.IN_PROGRESS, TaskState.FINISHED)
+    change(harness, Task, task_id, days_worked=D(5))
+    run_pass("budgetMgt")
+    assert expense_line(harness, letter_id).basis == ExpenseBasis.SENT
+    assert cost_of(harness, Task, task_id) == D("1500.00")  # 300 x 5 days
+    assert cost_of(harness, Campaign, campaign_id) == D("1564.08")
+    assert amounts(budget(harness, "Plan 2026")) == (0, D("1564.08"), 0, D("1564.08"), 0)
+
+    # the provider's invoice: the real cost wins and is spread over the categories
+    change(harness, Delivery, letter_id, real_cost=D(70))
+    run_pass("budgetMgt")
+    line = expense_line(harness, letter_id)
+    assert (line.calculated, line.real_cost, line.amount) == (D("64.08"), D(70), D(70))
+    plan_budget = budget(harness, "Plan 2026")
+    assert amounts(plan_budget) == (0, D("1570.00"), 0, D("1570.00"), D("70.00"))
+    druck, porto, kuvert, surcharge = split_pro_rata(
+        D(70), [D("51.92"), D("1.56"), D("0.60"), D(10)]
+    )
+    by_category = {row.expense_category_id: row for row in plan_budget.expenses}
+    assert by_category[world.druck_id].invoiced == druck + kuvert
+    assert by_category[world.porto_id].invoiced == porto
+    assert druck + porto + kuvert + surcharge == D(70)
+
+
+def test_the_campaign_budget_is_flagged_once_per_crossing(harness):
+    world, _, _, task_id = setup_letter_campaign(harness)
+    move(harness, Task, task_id, TaskState.IN_PROGRESS, TaskState.FINISHED)
+    change(harness, Task, task_id, days_worked=D(5))
+
+    assert "over their allocation: Infobrief" in run_pass("budgetMgt")  # 400 + 1500 > 1500
+    flagged = budget(harness, "Infobrief")
+    assert (flagged.over_allocated, flagged.over_allocated_since) == (True, NOW)
+    alerts = notifications(harness, "budget_over_allocated")
+    assert [(n.user_id, n.object_type, n.object_id) for n in alerts] == [
+        (world.manager_id, "budget", flagged.id)
+    ]
+    assert "Booked 1900.00 EUR" in alerts[0].body
+
+    run_pass("budgetMgt")
+    assert len(notifications(harness, "budget_over_allocated")) == 1  # still over: no news
+
+    change(harness, Budget, flagged.id, allocated=D(5000))
+    run_pass("budgetMgt")
+    assert budget(harness, "Infobrief").over_allocated is False
+    change(harness, Budget, flagged.id, allocated=D(1000))
+    run_pass("budgetMgt")
+    assert len(notifications(harness, "budget_over_allocated")) == 2  # crossed anew
+
+
+def test_a_second_pass_changes_nothing(harness):
+    _, campaign_id, letter_id, task_id = setup_letter_campaign(harness)
+    send(harness, campaign_id, letter_id)
+    move(harness, Task, task_id, TaskState.IN_PROGRESS, TaskState.FINISHED)
+    change(harness, Task, task_id, days_worked=D("5.5"))
+    change(harness, Delivery, letter_id, real_cost=D("66.10"))
+    first = run_pass("budgetMgt")
+    assert "over their allocation: Infobrief" in first
+    before = every_row(harness.runtime.database)
+
+    second = run_pass("budgetMgt")
+
+    assert every_row(harness.runtime.database) == before
+    assert "; 0 changes" in second
+
+
+def test_only_specified_campaigns_are_booked_and_rolled_up(harness):
+    world, *_ = setup_letter_campaign(harness)
+    with harness.runtime.database.session() as session:
+        draft = campaign(
+            session,
+            "Entwurf",
+            program_id=world.program_id,
+            status=CampaignStatus.EDITING,
+            estimated_cost=D(800),
+            commitment_level=CommitmentLevel.PLANNED,
+        )
+        session.add(
+            Delivery(campaign=draft, label="SMS", channel=DeliveryChannel.SMS, estimated_cost=D(50))
+        )
+    run_pass("budgetMgt")
+    assert cost_of(harness, Campaign, draft.id) == D("800.00")  # its own estimate
+    assert cost_of(harness, Program, world.program_id) == D("1400.00")  # without the draft
+    assert amounts(budget(harness, "Plan 2026"))[:3] == (0, D("1400.00"), 0)
+
+    change(harness, Campaign, draft.id, budget_status=BudgetStatus.SPECIFIED)
+    run_pass("budgetMgt")
+    assert cost_of(harness, Program, world.program_id) == D("2200.00")
+    assert amounts(budget(harness, "Plan 2026"))[:3] == (D("800.00"), D("1400.00"), 0)
+
+    change(harness, Campaign, draft.id, status=CampaignStatus.IN_PROGRESS)
+    run_pass("budgetMgt")
+    assert cost_of(harness, Campaign, draft.id) == D("50.00")  # now the sum of its children
+
+
+def test_a_missing_cost_type_is_reported_and_keeps_the_last_calculation(harness):
+    _, campaign_id, letter_id, _ = setup_letter_campaign(harness)
+    send(harness, campaign_id, letter_id)
+    run_pass("budgetMgt")
+    before = expense_line(harness, letter_id)
+    with harness.runtime.database.session() as session:
+        session.get(Delivery, letter_id).cost_types = []
+
+    context = WorkflowContext.start(harness.runtime, "budgetMgt")
+    summary = BudgetManagement().run(context)
+
+    assert "1 problem(s), see the log" in summary
+    assert context.lines == [
+        f"delivery {letter_id} 'Brief': cost category 'Kuvert' of service 'Brief A4' requires "
+        "a cost type: choose one of 'C5', 'DL'"
+    ]
+    after = expense_line(harness, letter_id)
+    assert (after.id, after.amount, len(after.cost_lines)) == (before.id, D("64.08"), 3)
+    assert cost_of(harness, Campaign, campaign_id) == D("1064.08")
+
+
+def test_an_online_delivery_counts_what_was_sent_and_a_cancelled_task_nothing(harness, tmp_path):
+    with harness.runtime.database.session() as session:
+        world = build_world(session)
+        mailing = campaign(session, "Newsletter", budget_status=BudgetStatus.SPECIFIED)
+        service = session.get(CostCategory, world.print_category_id).service
+        email = CostCategory(service=service, name="E-Mail", kind=CostCategoryKind.EMAIL)
+        session.add(
+            CostStructure.of(Structure(kind="linear", amount=D("0.01")), cost_category=email)
+        )
+        newsletter = Delivery(
+            campaign_id=mailing.id,
+            label="Newsletter",
+            channel=DeliveryChannel.EMAIL,
+            action="test_notify",
+            action_settings={"path": str(tmp_path / "sent.txt")},
+            provider_service_id=world.print_service_id,
+            estimated_cost=D(20),
+        )
+        dropped = Task(campaign_id=mailing.id, name="Fotos", estimated_cost=D(300))
+        session.add_all([newsletter, dropped])
+    move(harness, Task, dropped.id, TaskState.CANCELLED)
+    send(harness, mailing.id, newsletter.id, contacts=7)
+
+    run_pass("budgetMgt")
+
+    line = expense_line(harness, newsletter.id)
+    assert (line.basis, line.messages, line.amount) == (ExpenseBasis.SENT, 7, D("0.07"))
+    assert cost_of(harness, Campaign, mailing.id) == D("0.07")
+    with harness.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ExpenseLine)) == 1
+
+
+def test_the_workflow_is_registered_with_its_documented_name_and_title(harness):
+    assert harness.runtime.plugins.workflows.get("budgetMgt").title == "Cost calculation"
