@@ -63,6 +63,7 @@ from webapp.context import (
     login_user,
     logout_user,
 )
+from webapp.formatting import init_formatting
 from webapp.i18n import LANGUAGE_NAMES, add_messages, get_language, t
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
 from webapp.ratelimit import DEFAULT_MAX_FAILURES, DEFAULT_WINDOW, make_login_limiter
@@ -87,7 +88,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SESSION_LIFETIME = timedelta(hours=8)
-PANEL_AREAS = ("webapp.auth", "webapp.dashboard")
+PANEL_AREAS = (
+    "webapp.auth",
+    "webapp.dashboard",
+    "webapp.profile",
+    "webapp.reports",
+    "webapp.contacts",
+    "webapp.archive",
+    "webapp.admin",
+)
 """The panel's own areas: packages with a blueprint ``bp`` and optionally ``MESSAGES``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)
 
@@ -162,6 +171,7 @@ def _configure(app: Flask, settings: Settings, overrides: Mapping[str, Any]) -> 
 
 
 def _init_templates(app: Flask) -> None:
+    init_formatting(app)
     app.jinja_env.globals.update(
         t=t,
         has_role=has_role,
