@@ -171,11 +171,8 @@ def plan_contact_import(
     numbers = list(first_line)
     for start in range(0, len(numbers), BATCH):
         batch = numbers[start : start + BATCH]
-        existing.update(
-            session.execute(
-                select(Contact.number, Contact.id).where(Contact.number.in_(batch))
-            ).tuples()
-        )
+        rows = session.execute(select(Contact.number, Contact.id).where(Contact.number.in_(batch)))
+        existing.update({number: contact_id for number, contact_id in rows})
     for row in unique:
         contact_id = existing.get(str(row.data["number"]))
         if contact_id is None:

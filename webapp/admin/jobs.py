@@ -140,7 +140,7 @@ def failed_jobs(queue_name: str, start: int, count: int) -> tuple[int, list[Fail
                     id=job.id,
                     queue=queue_name,
                     function=job.func_name or "",
-                    failed_at=job.ended_at,
+                    failed_at=job.ended_at or (result.created_at if result else None),
                     error="\n".join(error.strip().splitlines()[-EXCEPTION_LINES:]),
                 )
             )

@@ -149,9 +149,10 @@ MESSAGES = {
     },
     "admin.queues.queue": {"de": "Warteschlange {name}", "en": "Queue {name}"},
     "admin.queues.counts": {
-        "de": "wartend · {running} laufend · {failed} fehlgeschlagen",
-        "en": "waiting · {running} running · {failed} failed",
+        "de": "wartend · {running} laufend",
+        "en": "waiting · {running} running",
     },
+    "admin.queues.failed_count": {"de": "{count} fehlgeschlagen", "en": "{count} failed"},
     "admin.queues.workers": {"de": "Worker", "en": "Workers"},
     "admin.queues.worker": {"de": "Name", "en": "Name"},
     "admin.queues.state": {"de": "Zustand", "en": "State"},

@@ -134,7 +134,7 @@ def _names(model: type, ids: set[int], column: str = "name") -> dict[int, str]:
     if not ids:
         return {}
     rows = db_session().execute(select(model.id, getattr(model, column)).where(model.id.in_(ids)))
-    return dict(rows.tuples())
+    return {key: value for key, value in rows}
 
 
 @bp.get("/")

@@ -16,7 +16,13 @@ from sqlalchemy import Select, func, or_, select
 from core.models import Contact, ContactKind, ContactStatus, DispatchChannel
 
 SORTS = {
-    "name": (Contact.last_name, Contact.first_name, Contact.id),
+    # people by name, then companies (no last name) by company name
+    "name": (
+        Contact.last_name.asc().nulls_last(),
+        Contact.first_name,
+        Contact.company_name,
+        Contact.id,
+    ),
     "number": (Contact.number,),
     "city": (Contact.city, Contact.id),
 }

@@ -51,7 +51,7 @@ class ReportForm(PanelForm):
     stylesheet = TextAreaField()
     sample = StringField(validators=[Optional(), Length(max=200)])
     """The contact the preview is rendered for (number or name); never stored."""
-    layout_error_line: int | None = None
+    layout_error: TemplateError | None = None
 
     def offer_sub_reports(self, session: Session, report_id: int | None) -> None:
         """Every other report may serve as letterhead, header or footer."""
@@ -97,7 +97,7 @@ class ReportForm(PanelForm):
             report.layout = self.layout.data or ""
         except TemplateError as exc:
             add_error(self.layout, template_error_text(exc))
-            self.layout_error_line = exc.lineno
+            self.layout_error = exc
             ok = False
         if not ok:
             return False

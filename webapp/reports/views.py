@@ -194,8 +194,11 @@ def preview(report_id: int | None = None) -> ResponseReturnValue:
     try:
         if not form.validate() or not form.fill(report, session):
             wrong = next(field for field in form if field.errors)
-            line = form.layout_error_line if wrong is form.layout else None
-            problem = PreviewProblem("; ".join(map(str, wrong.errors)), wrong.name, line)
+            if wrong is form.layout and form.layout_error is not None:
+                error = form.layout_error
+                problem = PreviewProblem(error.reason, "layout", error.lineno)
+            else:
+                problem = PreviewProblem("; ".join(map(str, wrong.errors)), wrong.name)
             return _preview_failed(problem)
         return _preview_response(report, form.sample.data)
     finally:

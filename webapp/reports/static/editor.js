@@ -45,6 +45,7 @@ function setUpTabs() {
   const withError = panels.findIndex((panel) => panel && panel.querySelector(".has-error"));
   const fromHash = tabs.findIndex((tab) => tab.getAttribute("href") === window.location.hash);
   show(withError >= 0 ? withError : fromHash >= 0 ? fromHash : 0);
+  window.scrollTo(0, 0); // the address's #section must not scroll the tabs away
 }
 
 function setUpPlaceholders() {
@@ -108,8 +109,8 @@ function setUpPreview() {
   const hint = document.getElementById("preview-hint");
   if (!frame) return;
   const texts = document.documentElement.lang === "de"
-    ? { busy: "Wird erstellt …", ok: "Aktuell", failed: "Fehler", line: "Zeile", go: "Zur Zeile" }
-    : { busy: "Rendering …", ok: "Up to date", failed: "Error", line: "Line", go: "Go to line" };
+    ? { busy: "Wird erstellt …", ok: "Aktuell", failed: "Fehler", where: "Fehler in Zeile", go: "Zur Zeile" }
+    : { busy: "Rendering …", ok: "Up to date", failed: "Error", where: "Error in line", go: "Go to line" };
 
   frame.addEventListener("load", () => {
     let error = null;
@@ -129,11 +130,14 @@ function setUpPreview() {
       state.className = "badge badge-success";
       return;
     }
-    const message = error.querySelector(".preview-error-message").textContent;
     const line = Number(error.dataset.line) || null;
     const field = error.dataset.field && document.getElementById(error.dataset.field);
+    const label = field && document.querySelector(`label[for="${field.id}"]`);
     const text = document.createElement("span");
-    text.textContent = line ? `${texts.line} ${line}: ${message}` : message;
+    // The message itself is in the frame below; this box says where, and jumps there.
+    text.textContent = line
+      ? `${texts.where} ${line}${label ? " · " + label.textContent : ""}`
+      : texts.failed;
     problem.replaceChildren(text);
     if (field && line && field.tagName === "TEXTAREA") {
       // Never move the caret by itself: the user may be typing in that very field.
