@@ -1,22 +1,15 @@
-"""Shared set-up for the web panel's area tests: an app on the test database, users per role,
-and logged-in clients (through the real login form, CSRF included)."""
+"""Helpers for the web panel's area tests (the fixtures ``panel_app``, ``panel_users`` and
+``client_for`` are in conftest.py): form posts with the session's CSRF token, errors shown
+next to fields."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
-from core.accounts import create_user
-from core.config import Settings
-from core.db import Database
 from core.models import Role
-from core.plugins import load_plugins
-from webapp import create_app, get_campaign
-from webapp.testing import csrf_token, login
+from webapp.testing import csrf_token
 
 PASSWORD = "correct horse battery staple"
 ROLES = {
@@ -26,42 +19,6 @@ ROLES = {
     "admin": Role.ADMIN,
 }
 """Usernames of the users ``panel_users`` creates, one per role."""
-
-
-@pytest.fixture
-def panel_app(settings: Settings) -> Iterator[Flask]:
-    """The panel with the installation's built-in plugins (no entry points)."""
-    app = create_app(
-        settings,
-        plugins=load_plugins(entry_points=False),
-        overrides={"TESTING": True, "CAMPAIGN_LOGIN_LIMITER": "memory"},
-    )
-    yield app
-    get_campaign(app).database.dispose()
-
-
-@pytest.fixture
-def panel_users(database: Database) -> dict[str, Role]:
-    with database.session() as session:
-        for username, role in ROLES.items():
-            create_user(session, username, PASSWORD, role=role, display_name=username.title())
-    return ROLES
-
-
-@pytest.fixture
-def client_for(panel_app: Flask, panel_users: dict[str, Role]):
-    """``client_for("manager")``: a client logged in as that user."""
-    clients: dict[str, FlaskClient] = {}
-
-    def make(username: str) -> FlaskClient:
-        if username not in clients:
-            client = panel_app.test_client()
-            response = login(client, username, PASSWORD)
-            assert response.status_code == 302, f"login of {username} failed"
-            clients[username] = client
-        return clients[username]
-
-    return make
 
 
 def body(response) -> str:
