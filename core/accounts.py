@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from core.models import Role, User
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,80}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+LANGUAGES = ("de", "en")
 
 
 class AccountError(ValueError):
@@ -40,7 +42,8 @@ def create_user(
     """Add a user with a hashed password; usernames are unique regardless of case."""
     if not USERNAME_PATTERN.match(username):
         raise AccountError(
-            f"username {username!r} must be 2-80 letters, digits or the characters _ . @ -"
+            f"username {username!r} must be 2-80 letters, digits or the characters _ . @ -",
+            "username",
         )
     try:
         role = Role(role)
@@ -48,7 +51,9 @@ def create_user(
         allowed = ", ".join(r.value for r in Role)
         raise AccountError(f"unknown role {role!r} (one of {allowed})") from None
     if find_user(session, username) is not None:
-        raise AccountError(f"a user named {username!r} already exists")
+        raise AccountError(f"a user named {username!r} already exists", "username_taken")
+    if email and not EMAIL_PATTERN.match(email):
+        raise AccountError(f"{email!r} is not an e-mail address", "email")
     user = User(
         username=username,
         display_name=display_name or username,
@@ -59,7 +64,7 @@ def create_user(
     try:
         user.set_password(password)
     except ValueError as exc:
-        raise AccountError(str(exc)) from None
+        raise AccountError(str(exc), "password") from None
     session.add(user)
     session.flush()
     return user
@@ -85,10 +90,6 @@ def ensure_admin(session: Session, username: str = "admin") -> tuple[str, str | 
     password = secrets.token_urlsafe(12)
     create_user(session, username, password, Role.ADMIN, display_name="Administrator")
     return username, password
-
-
-LANGUAGES = ("de", "en")
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
 def update_user(

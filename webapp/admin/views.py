@@ -23,6 +23,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 
 FAILED_PAGE = 25
 FIELD_OF_RULE = {"self_admin": "role", "self_deactivate": "active", "email": "email"}
+"""The form field next to which a rule of ``core.accounts`` is explained."""
 
 
 @bp.before_request
@@ -99,8 +100,8 @@ def new_user() -> ResponseReturnValue:
         user.active = bool(form.active.data)
     except AccountError as exc:
         session.rollback()
-        field = form.password if "password" in str(exc) else form.username
-        add_error(field, _create_error_text(exc))
+        field = {"email": form.email, "password": form.password}.get(exc.code or "", form.username)
+        add_error(field, _account_error_text(exc))
         return render_template("admin/user_new.html", form=form), 422
     record_audit(
         session,
@@ -114,17 +115,6 @@ def new_user() -> ResponseReturnValue:
     session.commit()
     flash(t("admin.flash.user_created", name=user.username), "success")
     return redirect(url_for("admin.users"))
-
-
-def _create_error_text(exc: AccountError) -> str:
-    message = str(exc)
-    if "already exists" in message:
-        return t("admin.error.username_taken")
-    if message.startswith("username"):
-        return t("admin.error.username")
-    if "password" in message:
-        return t("admin.error.password")
-    return message
 
 
 def _user(user_id: int) -> User:
