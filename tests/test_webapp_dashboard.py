@@ -330,3 +330,97 @@ def test_an_area_text_without_every_language_or_defined_twice_is_refused():
         add_messages({"x.only_german": {"de": "Nur Deutsch"}}, "test-area")
     with pytest.raises(ValueError, match=r"test-area: the text 'login.title' is already"):
         add_messages({"login.title": {"de": "Einloggen", "en": "Log in"}}, "test-area")
+
+
+# -- the dashboard's panels -----------------------------------------------------------------------
+
+
+def test_running_campaigns_show_their_progress(client_for, database):
+    from core.models import Campaign, Run, RunState
+
+    with database.session() as session:
+        campaign = Campaign(name="Herbst <Aktion>", datasource="query", action="sms")
+        done = Campaign(name="Fertig", datasource="query", action="sms")
+        session.add_all([campaign, done])
+        session.flush()
+        session.add_all(
+            [
+                Run(
+                    campaign_id=campaign.id,
+                    number=2,
+                    state=RunState.RUNNING,
+                    config={},
+                    targeted=400,
+                    done=290,
+                    failed=6,
+                    skipped=4,
+                ),
+                Run(campaign_id=done.id, number=1, state=RunState.COMPLETED, config={}),
+            ]
+        )
+    html = body(client_for("viewer").get("/"))
+    assert "Herbst &lt;Aktion&gt;" in html and "Fertig" not in html
+    assert '<progress class="progress" max="400" value="300">' in html
+    assert "75 %" in html and "6 fehlgeschlagen" in html
+
+
+def test_failed_jobs_are_counted_for_administrators_only(client_for, redis_url):
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    connection = Redis.from_url(redis_url)
+    queue = Queue("bulk", connection=connection)
+    queue.enqueue("builtins.int", "x")
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    admin = body(client_for("admin").get("/"))
+    assert re.search(r'id="failed-jobs">\s*<span class="stat-value">1</span>', admin)
+    assert 'id="failed-jobs"' not in body(client_for("manager").get("/"))
+
+
+def test_recently_archived_documents_are_listed(client_for, database, settings):
+    from core.archive import archive_document
+    from core.models import Contact, DocumentKind
+    from plugins.stores.filesystem import FilesystemStore
+
+    store = FilesystemStore({"data_dir": str(settings.data_dir)})
+    with database.session() as session:
+        contact = Contact(number="K-9", first_name="Ida", last_name="Ihle")
+        session.add(contact)
+        session.flush()
+        archive_document(
+            session,
+            store,
+            contact_id=contact.id,
+            campaign_id=None,
+            run_id=None,
+            report_id=None,
+            kind=DocumentKind.LETTER,
+            title="Willkommensbrief",
+            filename="w.pdf",
+            data=b"%PDF-1.4",
+        )
+    html = body(client_for("viewer").get("/"))
+    assert "Willkommensbrief" in html and "Ida Ihle" in html
+
+
+def test_other_areas_add_panels_for_their_roles(client_for, panel_app):
+    from webapp.dashboard.panels import PANELS, Panel, add_panel
+
+    panel_app.jinja_loader.searchpath.append(str(Path(__file__).parent / "panel_templates"))
+    before = list(PANELS)
+    add_panel(
+        Panel(
+            "stopped",
+            "stopped_banner.html",
+            lambda: {"name": "budgetMgt"},
+            role=Role.CAMPAIGN_MANAGER,
+            placement="banner",
+        )
+    )
+    add_panel(Panel("empty", "stopped_banner.html", lambda: None, placement="banner"))
+    try:
+        assert "Workflow budgetMgt steht" in body(client_for("manager").get("/"))
+        assert "Workflow budgetMgt steht" not in body(client_for("viewer").get("/"))
+        assert body(client_for("manager").get("/")).count("steht") == 1  # None hides a panel
+    finally:
+        PANELS[:] = before

@@ -152,3 +152,9 @@ def t(key: str, /, **params: object) -> str:
         return key
     text = texts.get(get_language()) or texts[DEFAULT_LANGUAGE]
     return text.format(**params) if params else text
+
+
+def forget_language() -> None:
+    """Work out the request's language again, e.g. after the user chose another one."""
+    if has_request_context():
+        g.pop(_LANGUAGE, None)

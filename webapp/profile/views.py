@@ -12,7 +12,7 @@ from core.audit import record_audit
 from core.models import Role
 from webapp.context import current_user, db_session, login_user
 from webapp.forms import PanelForm, add_error
-from webapp.i18n import t
+from webapp.i18n import forget_language, t
 from webapp.security import role_required
 
 bp = Blueprint("profile", __name__, url_prefix="/profile", template_folder="templates")
@@ -58,6 +58,7 @@ def save_language() -> ResponseReturnValue:
         )
         user.language = form.language.data
         session.commit()
+        forget_language()  # the confirmation is already in the new language
     flash(t("profile.flash.language"), "success")
     return redirect(url_for("profile.index"))
 
