@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Numeric, String
+from sqlalchemy import ForeignKey, Index, Numeric, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, Timestamped, enum_column
@@ -110,6 +110,26 @@ class Contact(Timestamped, Base):
         if self.kind is ContactKind.COMPANY and self.company_name:
             return self.company_name
         return " ".join(part for part in (self.title, self.first_name, self.last_name) if part)
+
+
+SEARCH_PREFIX_FIELDS = (
+    "number",
+    "last_name",
+    "first_name",
+    "company_name",
+    "postcode",
+    "city",
+    "email",
+)
+"""Contact fields the panel's search matches by their start, case-insensitively: each has an
+index on ``lower(field)`` (with ``text_pattern_ops`` on PostgreSQL, so ``LIKE 'abc%'`` uses it
+whatever the database's collation)."""
+for _name in SEARCH_PREFIX_FIELDS:
+    Index(
+        f"ix_contacts_lower_{_name}",
+        func.lower(getattr(Contact, _name)).label(f"lower_{_name}"),
+        postgresql_ops={f"lower_{_name}": "text_pattern_ops"},
+    )
 
 
 class Product(Timestamped, Base):

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 
 from core.archive import (
     ArchiveIntegrityError,
@@ -33,6 +33,7 @@ from core.models import (
 )
 from core.rendering import LOCAL_TIME
 from webapp.archive.viewing import INLINE_TYPES, email_view, is_email, is_text
+from webapp.contacts.search import dialect_of, matching_contact_ids
 from webapp.context import current_username, db_session, get_plugins, get_settings
 from webapp.i18n import t
 from webapp.pagination import page_arguments, paginate
@@ -99,20 +100,14 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), LOCAL_TIME)
 
 
-def document_query(filters: ArchiveFilters) -> Select[tuple[ArchivedDocument]]:
-    """Newest first: ``ix_archived_documents_created_at`` (or the contact's index) serves it."""
+def document_query(filters: ArchiveFilters, dialect: str) -> Select[tuple[ArchivedDocument]]:
+    """Newest first: ``ix_archived_documents_created_at_id`` (or the contact's index) serves it;
+    the contact is found as the contact list's search finds it."""
     query = select(ArchivedDocument).order_by(
         ArchivedDocument.created_at.desc(), ArchivedDocument.id.desc()
     )
     if filters.contact:
-        text = filters.contact.lower().replace("%", "").replace("_", "")
-        matching = select(Contact.id).where(
-            or_(
-                Contact.number == filters.contact,
-                func.lower(Contact.last_name).like(f"{text}%"),
-                func.lower(Contact.company_name).like(f"{text}%"),
-            )
-        )
+        matching = matching_contact_ids(filters.contact, dialect)
         query = query.where(ArchivedDocument.contact_id.in_(matching))
     if filters.campaign is not None:
         query = query.where(ArchivedDocument.campaign_id == filters.campaign)
@@ -142,7 +137,8 @@ def _names(model: type, ids: set[int], column: str = "name") -> dict[int, str]:
 def index() -> str:
     session = db_session()
     filters = ArchiveFilters.from_args(request.args)
-    page = paginate(session, document_query(filters), *page_arguments(request.args))
+    query = document_query(filters, dialect_of(session))
+    page = paginate(session, query, *page_arguments(request.args))
     documents = page.items
     contacts = {
         row.id: row

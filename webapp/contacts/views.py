@@ -26,7 +26,7 @@ from core.models import (
     Role,
 )
 from webapp.contacts.forms import DELIMITERS, ConsentForm, ImportForm
-from webapp.contacts.search import ContactFilters, contact_query
+from webapp.contacts.search import ContactFilters, contact_query, dialect_of
 from webapp.contacts.uploads import drop_upload, keep_upload, load_upload
 from webapp.context import current_user, current_username, db_session
 from webapp.forms import add_error
@@ -53,7 +53,9 @@ PREVIEW_ROWS = 20
 @role_required(Role.VIEWER)
 def index() -> str:
     filters = ContactFilters.from_args(request.args)
-    page = paginate(db_session(), contact_query(filters), *page_arguments(request.args))
+    session = db_session()
+    query = contact_query(filters, dialect_of(session))
+    page = paginate(session, query, *page_arguments(request.args))
     return render_template(
         "contacts/list.html",
         page=page,
@@ -71,7 +73,8 @@ def lookup() -> ResponseReturnValue:
     filters = ContactFilters.from_args({"q": request.args.get("q", "")})
     if len(filters.text) < 2:
         return jsonify([])
-    contacts = db_session().scalars(contact_query(filters).limit(LOOKUP_LIMIT))
+    session = db_session()
+    contacts = session.scalars(contact_query(filters, dialect_of(session)).limit(LOOKUP_LIMIT))
     return jsonify(
         [
             {"id": c.id, "number": c.number, "name": c.display_name, "city": c.city or ""}

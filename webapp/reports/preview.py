@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
@@ -24,6 +24,7 @@ from core.rendering import (
     TemplateError,
     compile_template,
 )
+from webapp.contacts.search import ContactFilters, contact_query, dialect_of
 
 ENTITY = "contacts"
 SAMPLE_RECIPIENT = {
@@ -54,22 +55,12 @@ class PreviewProblem(Exception):
 
 
 def find_sample(session: Session, text: str) -> int | None:
-    """A contact by its number, else the first whose name or company starts with ``text``."""
+    """A contact by its number, else the first (by number) the contact search finds."""
     text = text.strip()
     found = session.scalar(select(Contact.id).where(Contact.number == text))
     if found is None:
-        prefix = text.lower().replace("%", "").replace("_", "") + "%"
-        found = session.scalar(
-            select(Contact.id)
-            .where(
-                or_(
-                    func.lower(Contact.last_name).like(prefix),
-                    func.lower(Contact.company_name).like(prefix),
-                )
-            )
-            .order_by(Contact.number)
-            .limit(1)
-        )
+        search = contact_query(ContactFilters(text=text, sort="number"), dialect_of(session))
+        found = session.scalar(search.with_only_columns(Contact.id).limit(1))
     return found
 
 
