@@ -40,6 +40,14 @@ from core.schema import upgrade
 from webapp import create_app
 
 PASSWORD = "demo-password-2026"
+IMPORT_FILE = (
+    "Kundennummer;Anrede;Vorname;Nachname;Straße;PLZ;Ort;E-Mail;Versandweg\n"
+    "K-900001;Frau;Greta;Hollmann;Lindenallee 4;50668;Köln;greta.hollmann@example.de;E-Mail\n"
+    "K-900002;Herr;Jonas;Brandt;Am Markt 2;04109;Leipzig;jonas.brandt@example.de;Post\n"
+    "K-900003;Frau;Lea;Vogt;Gartenweg 9;1067;Dresden;lea.vogt@example;Post\n"
+    "K-900004;Herr;Tim;Kraus;Bahnhofstr. 1;80335;München;tim.kraus@example.de;Fax\n"
+    "K-000012;Frau;Stefanie;Ritter;Friedrichstraße 28;12061;Berlin;;Post\n"
+).encode()
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -183,7 +191,8 @@ def shoot(base: str, out: Path, chromium: str) -> None:
         report_id = page.locator("a.row-title", has_text="Informationsschreiben").get_attribute(
             "href"
         )
-        page.goto(base + report_id + "#design")
+        page.goto(base + report_id)
+        page.click("a[href='#design']")
         page.wait_for_timeout(4000)
         page.screenshot(path=str(out / "report-editor.png"), full_page=False)
         layout = page.locator("#layout")
@@ -194,15 +203,20 @@ def shoot(base: str, out: Path, chromium: str) -> None:
         page.screenshot(path=str(out / "report-editor-error.png"), full_page=False)
         snap("/reports/address-patterns/", "reports-address-patterns")
         snap("/contacts/?q=koeln", "contacts-search")
-        snap("/contacts/", "contacts-list")
-        first = page.locator("a.row-title").first.get_attribute("href")
+        snap("/contacts/", "contacts-list", full=False)
         snap("/archive/", "archive-list")
         document = page.locator("a.row-title").first.get_attribute("href")
         snap(document, "archive-document", wait=2500)
         contact = page.locator("dd a").first.get_attribute("href")
         snap(contact, "contact-detail")
-        snap(first, "contact-detail-plain")
         snap("/contacts/import", "contacts-import")
+        page.set_input_files(
+            "#file",
+            files=[{"name": "neue-kontakte.csv", "mimeType": "text/csv", "buffer": IMPORT_FILE}],
+        )
+        page.click("button[type=submit].button-primary")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(out / "contacts-import-preview.png"), full_page=True)
         snap("/admin/users", "admin-users")
         snap("/admin/plugins", "admin-plugins")
         snap("/admin/queues", "admin-queues")

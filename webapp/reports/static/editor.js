@@ -45,7 +45,8 @@ function setUpTabs() {
   const withError = panels.findIndex((panel) => panel && panel.querySelector(".has-error"));
   const fromHash = tabs.findIndex((tab) => tab.getAttribute("href") === window.location.hash);
   show(withError >= 0 ? withError : fromHash >= 0 ? fromHash : 0);
-  window.scrollTo(0, 0); // the address's #section must not scroll the tabs away
+  // the address's #section picks the tab; it must not scroll the tabs out of sight
+  window.addEventListener("load", () => window.scrollTo(0, 0), { once: true });
 }
 
 function setUpPlaceholders() {
