@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import func, or_, select
 
 from core.accounts import AccountError, create_user, update_user
-from core.audit import audit_query, record_audit
+from core.audit import audit_query, change_summary, record_audit
 from core.models import AuditEntry, Role, User
 from core.plugins import REGISTER_HOOKS
 from core.queue import QUEUE_NAMES
@@ -170,7 +170,7 @@ def save_user(user_id: int) -> ResponseReturnValue:
         )
         return _user_page(_user(user_id), form, PasswordForm(formdata=None), 422)
     if changed:
-        summary = ", ".join(f"{name}: {old} → {new}" for name, (old, new) in changed.items())
+        summary = change_summary(changed)
         record_audit(
             session, current_user().username, "user.update", "user", user.id, summary, changed
         )

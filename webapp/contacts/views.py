@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core.audit import record_audit
+from core.audit import change_summary, record_audit
 from core.contact_import import CONTACT_FIELDS, import_contacts, plan_contact_import
 from core.csv_import import CsvImportError
 from core.models import (
@@ -167,7 +167,7 @@ def save_consent(contact_id: int) -> ResponseReturnValue:
         name: [before[name], after[name]] for name in CONSENT_FIELDS if before[name] != after[name]
     }
     if changed:
-        summary = ", ".join(f"{name}: {old} → {new}" for name, (old, new) in changed.items())
+        summary = change_summary(changed)
         record_audit(
             session, current_username(), "contact.consent", "contact", contact.id, summary, changed
         )
