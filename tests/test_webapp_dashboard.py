@@ -424,3 +424,17 @@ def test_other_areas_add_panels_for_their_roles(client_for, panel_app):
         assert body(client_for("manager").get("/")).count("steht") == 1  # None hides a panel
     finally:
         PANELS[:] = before
+
+
+def test_every_text_a_template_names_exists(app: Flask):
+    """Templates name their texts as t("area.key"); a typo would show the key to the user."""
+    from webapp.i18n import MESSAGES
+
+    webapp = Path(__file__).resolve().parent.parent / "webapp"
+    missing = []
+    for template in webapp.rglob("*.html"):
+        source = re.sub(r"\{#.*?#\}", "", template.read_text(), flags=re.S)  # not comments
+        for key in re.findall(r"""\bt\(\s*["']([a-z_.0-9]+)["']""", source):
+            if key not in MESSAGES and not key.endswith("."):  # "role." ~ value is built
+                missing.append(f"{template.relative_to(webapp)}: {key}")
+    assert missing == []
