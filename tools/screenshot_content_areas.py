@@ -202,7 +202,7 @@ def shoot(base: str, out: Path, chromium: str) -> None:
         page.wait_for_timeout(4000)
         page.screenshot(path=str(out / "report-editor-error.png"), full_page=False)
         snap("/reports/address-patterns/", "reports-address-patterns")
-        snap("/contacts/?q=koeln", "contacts-search")
+        snap("/contacts/?q=K%C3%B6ln&status=customer", "contacts-search")
         snap("/contacts/", "contacts-list", full=False)
         snap("/archive/", "archive-list")
         document = page.locator("a.row-title").first.get_attribute("href")
