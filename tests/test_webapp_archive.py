@@ -282,3 +282,17 @@ def test_deleting_documents_that_are_gone_changes_nothing(client_for, database, 
     )
     assert "es wurde nichts gelöscht" in body(response)
     assert count(database) == 5
+
+
+def test_document_titles_and_reasons_are_escaped(client_for, database, archive):
+    with database.session() as session:
+        session.get(ArchivedDocument, archive["old"]).title = "<script>alert(1)</script>"
+    html = body(client_for("viewer").get("/archive/"))
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    post(
+        client_for("manager"),
+        "/archive/delete",
+        {"document": [archive["old"]], "reason": "<b>weg</b>"},
+    )
+    log = body(client_for("viewer").get("/archive/deletions"))
+    assert "&lt;b&gt;weg&lt;/b&gt;" in log and "<b>weg" not in log

@@ -381,3 +381,43 @@ def test_address_patterns_check_countries_and_template(client_for, reports):
     )
     assert ok.status_code == 302
     assert "AT, CH" in body(client_for("viewer").get("/reports/address-patterns/"))
+
+
+def test_building_blocks_are_read_by_everybody_and_changed_by_managers(
+    client_for, database, reports
+):
+    from core.models import AddressPattern
+
+    with database.session() as session:
+        pattern = session.scalar(select(AddressPattern.id))
+        block = session.scalar(select(TextBlock.id).where(TextBlock.name == "briefanrede"))
+    viewer = client_for("viewer")
+    for path in (
+        "/reports/address-patterns/",
+        f"/reports/address-patterns/{pattern}",
+        "/reports/text-blocks/",
+        f"/reports/text-blocks/{block}",
+    ):
+        page = viewer.get(path)
+        assert page.status_code == 200, path
+        assert "<script>" not in body(page)
+    for path in (
+        "/reports/address-patterns/new",
+        f"/reports/address-patterns/{pattern}",
+        f"/reports/address-patterns/{pattern}/delete",
+        "/reports/text-blocks/new",
+        f"/reports/text-blocks/{block}",
+        f"/reports/text-blocks/{block}/delete",
+    ):
+        for user in ("viewer", "reviewer"):
+            assert post(client_for(user), path, {"name": "x", "body": "x"}).status_code == 403
+    saved = post(
+        client_for("manager"),
+        f"/reports/text-blocks/{block}",
+        {"name": "briefanrede", "body": "<p>Hallo {{ contact.first_name }},</p>"},
+    )
+    assert saved.status_code == 302
+    deleted = post(client_for("manager"), f"/reports/address-patterns/{pattern}/delete")
+    assert deleted.status_code == 302
+    with database.session() as session:
+        assert session.get(AddressPattern, pattern) is None
