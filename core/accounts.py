@@ -11,10 +11,19 @@ from sqlalchemy.orm import Session
 from core.models import Role, User
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,80}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+LANGUAGES = ("de", "en")
 
 
 class AccountError(ValueError):
-    """A user cannot be created or changed as asked; the message says why."""
+    """A user cannot be created or changed as asked; the message says why.
+
+    ``code`` names the rule for callers that explain it in their own words (the panel).
+    """
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code
 
 
 def find_user(session: Session, username: str) -> User | None:
@@ -33,7 +42,8 @@ def create_user(
     """Add a user with a hashed password; usernames are unique regardless of case."""
     if not USERNAME_PATTERN.match(username):
         raise AccountError(
-            f"username {username!r} must be 2-80 letters, digits or the characters _ . @ -"
+            f"username {username!r} must be 2-80 letters, digits or the characters _ . @ -",
+            "username",
         )
     try:
         role = Role(role)
@@ -41,7 +51,9 @@ def create_user(
         allowed = ", ".join(r.value for r in Role)
         raise AccountError(f"unknown role {role!r} (one of {allowed})") from None
     if find_user(session, username) is not None:
-        raise AccountError(f"a user named {username!r} already exists")
+        raise AccountError(f"a user named {username!r} already exists", "username_taken")
+    if email and not EMAIL_PATTERN.match(email):
+        raise AccountError(f"{email!r} is not an e-mail address", "email")
     user = User(
         username=username,
         display_name=display_name or username,
@@ -52,7 +64,7 @@ def create_user(
     try:
         user.set_password(password)
     except ValueError as exc:
-        raise AccountError(str(exc)) from None
+        raise AccountError(str(exc), "password") from None
     session.add(user)
     session.flush()
     return user
@@ -78,3 +90,50 @@ def ensure_admin(session: Session, username: str = "admin") -> tuple[str, str | 
     password = secrets.token_urlsafe(12)
     create_user(session, username, password, Role.ADMIN, display_name="Administrator")
     return username, password
+
+
+def update_user(
+    user: User,
+    actor: User,
+    *,
+    role: Role | str,
+    display_name: str,
+    email: str | None,
+    language: str,
+    active: bool,
+) -> dict[str, list[object]]:
+    """Change a user's settings; returns what changed as ``{field: [old, new]}``.
+
+    An administrator can neither take the administrator role from themselves nor deactivate
+    themselves, so the panel always keeps the administrator who is changing it.
+    """
+    try:
+        role = Role(role)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise AccountError(f"unknown role {role!r} (one of {allowed})") from None
+    if user.id == actor.id and user.role is Role.ADMIN and role is not Role.ADMIN:
+        raise AccountError("you cannot take the administrator role from yourself", "self_admin")
+    if user.id == actor.id and not active:
+        raise AccountError("you cannot deactivate yourself", "self_deactivate")
+    if email and not EMAIL_PATTERN.match(email):
+        raise AccountError(f"{email!r} is not an e-mail address", "email")
+    if language not in LANGUAGES:
+        raise AccountError(f"unknown language {language!r} (one of {', '.join(LANGUAGES)})")
+    wanted = {
+        "role": role,
+        "display_name": display_name.strip() or user.username,
+        "email": email or None,
+        "language": language,
+        "active": active,
+    }
+    changed: dict[str, list[object]] = {}
+    for name, value in wanted.items():
+        old = getattr(user, name)
+        if old != value:
+            changed[name] = [
+                str(old) if isinstance(old, Role) else old,
+                str(value) if isinstance(value, Role) else value,
+            ]
+            setattr(user, name, value)
+    return changed

@@ -223,14 +223,67 @@ def delete_run_documents(
         foreign = sorted(set(document_ids) - {row.id for row in rows})
         if foreign:
             raise ValueError(f"documents {foreign} are not archived documents of run {run_id}")
+    run = session.get(Run, run_id)
+    campaign_id = run.campaign_id if run else None
+    return _delete(session, stores, rows, run_id, campaign_id, by=by, reason=reason)
+
+
+def delete_documents(
+    session: Session,
+    stores: Callable[[str], DocumentStore],
+    document_ids: Sequence[int],
+    *,
+    by: str,
+    reason: str = "",
+) -> list[ArchiveDeletion]:
+    """Delete the chosen documents, whatever run made them (if any), and log who did it.
+
+    One ``ArchiveDeletion`` per run (and one for documents of no run), so the log of a
+    run lists everything deleted from it. Unknown ids are refused; files go after commit.
+    """
+    wanted = sorted(set(document_ids))
+    rows = []
+    for start in range(0, len(wanted), DELETE_BATCH):
+        rows += session.execute(
+            select(
+                ArchivedDocument.id,
+                ArchivedDocument.run_id,
+                ArchivedDocument.campaign_id,
+                ArchivedDocument.store,
+                ArchivedDocument.store_ref,
+            ).where(ArchivedDocument.id.in_(wanted[start : start + DELETE_BATCH]))
+        ).all()
+    unknown = sorted(set(wanted) - {row.id for row in rows})
+    if unknown:
+        raise ValueError(f"documents {unknown} are not in the archive")
+    by_run: dict[int | None, list[Any]] = {}
+    for row in sorted(rows, key=lambda row: row.id):
+        by_run.setdefault(row.run_id, []).append(row)
+    entries = []
+    for run_id, group in by_run.items():
+        campaigns = {row.campaign_id for row in group}
+        campaign_id = campaigns.pop() if len(campaigns) == 1 else None
+        entries.append(_delete(session, stores, group, run_id, campaign_id, by=by, reason=reason))
+    return entries
+
+
+def _delete(
+    session: Session,
+    stores: Callable[[str], DocumentStore],
+    rows: Sequence[Any],
+    run_id: int | None,
+    campaign_id: int | None,
+    *,
+    by: str,
+    reason: str,
+) -> ArchiveDeletion:
     ids = [row.id for row in rows]
     for start in range(0, len(ids), DELETE_BATCH):
         batch = ids[start : start + DELETE_BATCH]
         session.execute(delete(ArchivedDocument).where(ArchivedDocument.id.in_(batch)))
-    run = session.get(Run, run_id)
     entry = ArchiveDeletion(
         run_id=run_id,
-        campaign_id=run.campaign_id if run else None,
+        campaign_id=campaign_id,
         deleted_by=by,
         count=len(ids),
         reason=reason,

@@ -62,3 +62,8 @@ def audit_query(
     if target_id is not None:
         query = query.where(AuditEntry.target_id == str(target_id))
     return query
+
+
+def change_summary(changes: Mapping[str, Any]) -> str:
+    """``{"role": ["viewer", "admin"]}`` as ``role: viewer → admin`` for an entry's summary."""
+    return ", ".join(f"{name}: {old} → {new}" for name, (old, new) in changes.items())

@@ -181,24 +181,7 @@ def plugins_command(state: CliState, as_json: bool) -> None:
     host = state.plugins
     loaded = host.loaded()
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "plugins": [
-                        {
-                            "name": p.name,
-                            "source": p.source,
-                            "hooks": p.hooks,
-                            "registers": [{"kind": k, "name": n} for k, n in p.registrations],
-                        }
-                        for p in loaded
-                    ],
-                    "errors": [{"plugin": e.plugin, "reason": e.reason} for e in host.errors],
-                    "disabled": host.disabled,
-                },
-                indent=2,
-            )
-        )
+        click.echo(json.dumps(host.describe(), indent=2))
         return
     for plugin in loaded:
         click.secho(plugin.name, bold=True, nl=False)

@@ -25,6 +25,11 @@ def socket_path(data_dir: Path) -> Path:
     return data_dir / "redis" / "redis.sock"
 
 
+def installation_url(redis_url: str | None, data_dir: Path) -> str:
+    """``CAMPAIGN_REDIS_URL``, or else the embedded server's socket in the data directory."""
+    return redis_url or f"unix://{socket_path(data_dir)}"
+
+
 def _answers(path: Path) -> bool:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:

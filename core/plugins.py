@@ -272,6 +272,25 @@ class PluginHost:
                     cls.check_definition()
                     yield kind, cls
 
+    def describe(self) -> dict[str, Any]:
+        """Plain data about every plugin, as ``campaign plugins --json`` and the panel show it:
+        the loaded ones with their hooks and registrations, load errors, disabled names."""
+        return {
+            "plugins": [
+                {
+                    "name": plugin.name,
+                    "source": plugin.source,
+                    "hooks": plugin.hooks,
+                    "registers": [
+                        {"kind": kind, "name": name} for kind, name in plugin.registrations
+                    ],
+                }
+                for plugin in self.loaded()
+            ],
+            "errors": [{"plugin": error.plugin, "reason": error.reason} for error in self.errors],
+            "disabled": list(self.disabled),
+        }
+
     def loaded(self) -> list[LoadedPlugin]:
         """Every loaded plugin with the hooks it implements and what it registered."""
         result = []

@@ -663,10 +663,12 @@ class ReportRenderer:
     Sub-reports (letterhead on the first page, header on the following pages, footer on
     every page) render with the same data as the report, and their images and fonts count
     as the report's own. Only the text blocks a layout names (``text.NAME``) are rendered.
+    ``report`` may be a ``Report`` that is not stored (yet): the editor's preview of
+    unsaved changes.
     """
 
-    def __init__(self, session: Session, report: int | str, cache_dir: Path):
-        row = find_report(session, report)
+    def __init__(self, session: Session, report: int | str | Report, cache_dir: Path):
+        row = report if isinstance(report, Report) else find_report(session, report)
         self.report_id = row.id
         self.name = row.name
         self.usable_for_mass_print = row.usable_for_mass_print

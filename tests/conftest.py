@@ -315,3 +315,54 @@ def page_as(browser, live_panel):
     factory, close = page_factory(browser, live_panel)
     yield factory
     close()
+
+
+# -- the web panel: an app on the test database, a user per role, logged-in clients -------------
+
+
+@pytest.fixture
+def panel_app(settings: Settings):
+    """The panel with the built-in plugins (no entry points), on this test's database."""
+    from core.plugins import load_plugins
+    from webapp import create_app, get_campaign
+
+    app = create_app(
+        settings,
+        plugins=load_plugins(entry_points=False),
+        overrides={"TESTING": True, "CAMPAIGN_LOGIN_LIMITER": "memory"},
+    )
+    yield app
+    get_campaign(app).database.dispose()
+
+
+@pytest.fixture
+def panel_users(database: Database):
+    """One user per role: viewer, reviewer, manager (campaign manager) and admin."""
+    from core.accounts import create_user
+
+    from panel_helpers import PASSWORD, ROLES
+
+    with database.session() as session:
+        for username, role in ROLES.items():
+            create_user(session, username, PASSWORD, role=role, display_name=username.title())
+    return ROLES
+
+
+@pytest.fixture
+def client_for(panel_app, panel_users):
+    """``client_for("manager")``: a test client logged in as that user (real login form)."""
+    from webapp.testing import login
+
+    from panel_helpers import PASSWORD
+
+    clients = {}
+
+    def make(username: str):
+        if username not in clients:
+            client = panel_app.test_client()
+            response = login(client, username, PASSWORD)
+            assert response.status_code == 302, f"login of {username} failed"
+            clients[username] = client
+        return clients[username]
+
+    return make

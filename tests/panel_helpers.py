@@ -28,7 +28,14 @@ ROLE_USERS = {
     Role.CAMPAIGN_MANAGER: "mia",
     Role.ADMIN: "adam",
 }
-"""One user per role, all with ``PASSWORD``."""
+"""One user per role, all with ``PASSWORD`` (the ``panel`` fixture)."""
+ROLES = {
+    "viewer": Role.VIEWER,
+    "reviewer": Role.REVIEWER,
+    "manager": Role.CAMPAIGN_MANAGER,
+    "admin": Role.ADMIN,
+}
+"""Usernames of the users the ``panel_users`` fixture creates, one per role."""
 
 
 def panel_plugins() -> PluginHost:
@@ -75,8 +82,10 @@ def post(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
     return client.post(path, data={"csrf_token": token(client), **(data or {})}, **kwargs)
 
 
-def field_errors(html: str, name: str) -> list[str]:
-    """The error messages shown under the input named ``name``."""
+def field_errors(html: str, name: str | None = None) -> list[str]:
+    """The error messages shown under the input named ``name``, or under every field."""
+    if name is None:
+        return re.findall(r'<ul class="field-errors"[^>]*>\s*<li>(.*?)</li>', html, re.S)
     element = "sf-" + name.replace(".", "-") if "." in name else name
     found = re.search(
         rf'<ul class="field-errors" id="{re.escape(element)}-errors">(.*?)</ul>', html, re.S

@@ -220,3 +220,39 @@ def test_a_store_that_cannot_make_its_files_durable_stops_the_commit(database, r
         archive(session, store, run_ids, "contacts:1")  # a retry writes and commits it
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 1
+
+
+def test_documents_of_any_runs_are_deleted_with_one_log_entry_per_run(database, store, run_ids):
+    from core.archive import delete_documents
+
+    contact_id, campaign_id, run_id = run_ids
+    with database.session() as session:
+        letter = archive(session, store, run_ids, "contacts:1")
+        loose = archive_document(
+            session,
+            store,
+            contact_id=contact_id,
+            campaign_id=None,
+            run_id=None,
+            report_id=None,
+            kind=DocumentKind.EMAIL,
+            title="Mail",
+            filename="m.eml",
+            data=b"Subject: x\n\nx",
+        )
+        session.flush()
+        ids = [letter.id, loose.id]
+    with (
+        database.session() as session,
+        pytest.raises(ValueError, match=r"documents \[999\] are not in the archive"),
+    ):
+        delete_documents(session, lambda name: store, [*ids, 999], by="anna")
+    with database.session() as session:
+        entries = delete_documents(session, lambda name: store, ids, by="anna", reason="test")
+        assert [(e.run_id, e.campaign_id, e.count) for e in entries] == [
+            (run_id, campaign_id, 1),
+            (None, None, 1),
+        ]
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 0
+    assert not list(store.root.rglob("*.pdf")) and not list(store.root.rglob("*.eml"))

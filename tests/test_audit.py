@@ -38,3 +38,11 @@ def test_entries_are_found_by_actor_action_and_target_newest_first(database):
 def test_an_action_needs_a_name():
     with pytest.raises(ValueError, match="an audit action needs 1 to 80 characters"):
         record_audit(None, "anna", "", "campaign")
+
+
+def test_a_change_is_summarised_field_by_field():
+    from core.audit import change_summary
+
+    assert change_summary({"role": ["viewer", "admin"], "active": [True, False]}) == (
+        "role: viewer → admin, active: True → False"
+    )

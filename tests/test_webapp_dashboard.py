@@ -32,40 +32,45 @@ from webapp import (
 from webapp.testing import login
 
 PASSWORD = "correct horse battery staple"
-CORE_MENU = ["Übersicht", "Kampagnen", "Abfragen und Listen"]
+CORE_MENU = [
+    "Übersicht",
+    "Kampagnen",
+    "Abfragen und Listen",
+    "Kontakte",
+    "Berichte",
+    "Dokumentenarchiv",
+]
 
 # -- a test plugin with a page for everybody and one for administrators ---------------------------
 
-reports = Blueprint("reports", __name__, url_prefix="/reports")
+letters = Blueprint("letters", __name__, url_prefix="/letters")
 
 
-PAGE = """{% extends "base.html" %}{% block title %}Berichte{% endblock %}
-{% block content %}<p id="report">reports for {{ current_user.username }}</p>{% endblock %}"""
+PAGE = """{% extends "base.html" %}{% block title %}Serienbriefe{% endblock %}
+{% block content %}<p id="letters">letters for {{ current_user.username }}</p>{% endblock %}"""
 
 
-@reports.get("/")
+@letters.get("/")
 def overview() -> str:
     assert current_user() is not None
     return render_template_string(PAGE)
 
 
-@reports.get("/settings")
+@letters.get("/settings")
 @role_required(Role.ADMIN)
 def admin_settings() -> str:
     return "report settings"
 
 
-class ReportsPlugin:
+class LettersPlugin:
     @hookimpl
     def register_blueprints(self, register):
-        register(reports)
+        register(letters)
 
     @hookimpl
     def register_menu_items(self, register):
-        register(MenuItem(title="Berichte", endpoint="reports.overview", order=50))
-        register(
-            MenuItem(title="Berichtsverwaltung", endpoint="reports.admin_settings", role="admin")
-        )
+        register(MenuItem(title="Serienbriefe", endpoint="letters.overview", order=60))
+        register(MenuItem(title="Briefverwaltung", endpoint="letters.admin_settings", role="admin"))
 
 
 class BrokenPlugin:
@@ -77,7 +82,7 @@ class BrokenPlugin:
     @hookimpl
     def register_menu_items(self, register):
         register(MenuItem(title="Nirgendwo", endpoint="nowhere.index"))
-        register(MenuItem(title="Falsche Rolle", endpoint="reports.overview", role="boss"))
+        register(MenuItem(title="Falsche Rolle", endpoint="letters.overview", role="boss"))
 
 
 def plugin_host(*plugins: tuple[object, str]) -> PluginHost:
@@ -92,7 +97,7 @@ def plugin_host(*plugins: tuple[object, str]) -> PluginHost:
 def app(settings: Settings) -> Iterator[Flask]:
     app = create_app(
         settings,
-        plugins=plugin_host((ReportsPlugin(), "reports")),
+        plugins=plugin_host((LettersPlugin(), "letters")),
         overrides={"TESTING": True, "CAMPAIGN_LOGIN_LIMITER": "memory"},
     )
     yield app
@@ -151,7 +156,7 @@ def test_pages_need_no_inline_scripts_or_styles(client: FlaskClient, database):
     login(client, "alice", PASSWORD)
     pages += [body(client.get("/")), body(client.get("/no-such-page"))]
     for html in pages:
-        assert "<script" not in html
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html)  # scripts only from files
         assert "<style" not in html
         assert " style=" not in html
         assert not re.search(r"\son[a-z]+=", html)  # no event-handler attributes
@@ -164,17 +169,17 @@ def test_pages_need_no_inline_scripts_or_styles(client: FlaskClient, database):
 
 
 def test_a_plugin_blueprint_and_menu_item_appear_for_logged_in_users(client: FlaskClient, database):
-    response = client.get("/reports/")
+    response = client.get("/letters/")
     assert response.status_code == 302
     assert urlsplit(response.location).path == "/login"
 
     add_user(database, "alice")
     login(client, "alice", PASSWORD)
-    assert menu_titles(body(client.get("/"))) == [*CORE_MENU, "Berichte"]
-    page = client.get("/reports/")
+    assert menu_titles(body(client.get("/"))) == [*CORE_MENU, "Serienbriefe"]
+    page = client.get("/letters/")
     assert page.status_code == 200
-    assert '<p id="report">reports for alice</p>' in body(page)
-    assert 'aria-current="page">Berichte' in body(page)  # plugins can use the base layout
+    assert '<p id="letters">letters for alice</p>' in body(page)
+    assert 'aria-current="page">Serienbriefe' in body(page)  # plugins can use the base layout
 
 
 def test_admin_entries_are_hidden_from_a_viewer(app: Flask, database):
@@ -183,16 +188,21 @@ def test_admin_entries_are_hidden_from_a_viewer(app: Flask, database):
 
     viewer = app.test_client()
     login(viewer, "viola", PASSWORD)
-    assert "Berichtsverwaltung" not in menu_titles(body(viewer.get("/")))
-    denied = viewer.get("/reports/settings")
+    assert "Briefverwaltung" not in menu_titles(body(viewer.get("/")))
+    denied = viewer.get("/letters/settings")
     assert denied.status_code == 403
     assert "Keine Berechtigung" in body(denied)
-    assert menu_titles(body(denied)) == [*CORE_MENU, "Berichte"]
+    assert menu_titles(body(denied)) == [*CORE_MENU, "Serienbriefe"]
 
     admin = app.test_client()
     login(admin, "adam", PASSWORD)
-    assert menu_titles(body(admin.get("/"))) == [*CORE_MENU, "Berichte", "Berichtsverwaltung"]
-    assert body(admin.get("/reports/settings")) == "report settings"
+    assert menu_titles(body(admin.get("/"))) == [
+        *CORE_MENU,
+        "Serienbriefe",
+        "Administration",
+        "Briefverwaltung",
+    ]
+    assert body(admin.get("/letters/settings")) == "report settings"
 
 
 def test_role_required_checks_the_role_hierarchy(app: Flask, database):
@@ -215,7 +225,7 @@ def test_role_required_checks_the_role_hierarchy(app: Flask, database):
 def test_a_broken_plugin_does_not_take_the_panel_down(settings: Settings, database):
     app = create_app(
         settings,
-        plugins=plugin_host((ReportsPlugin(), "reports"), (BrokenPlugin(), "broken")),
+        plugins=plugin_host((LettersPlugin(), "letters"), (BrokenPlugin(), "broken")),
         overrides={"TESTING": True, "CAMPAIGN_LOGIN_LIMITER": "memory"},
     )
     try:
@@ -229,8 +239,9 @@ def test_a_broken_plugin_does_not_take_the_panel_down(settings: Settings, databa
         login(client, "adam", PASSWORD)
         assert menu_titles(body(client.get("/"))) == [
             *CORE_MENU,
-            "Berichte",
-            "Berichtsverwaltung",
+            "Serienbriefe",
+            "Administration",
+            "Briefverwaltung",
         ]
     finally:
         get_campaign(app).database.dispose()
@@ -244,7 +255,7 @@ def test_the_extension_holds_settings_database_and_plugins(app: Flask, settings:
     assert campaign is get_campaign(app)
     assert campaign.settings is settings
     assert campaign.database.url == settings.database_url
-    assert "reports" in dict(campaign.plugins.manager.list_name_plugin())
+    assert "letters" in dict(campaign.plugins.manager.list_name_plugin())
     assert app.config["SECRET_KEY"] == settings.secret_key
     with app.test_request_context():
         assert get_settings() is settings
@@ -348,3 +359,111 @@ def test_the_dashboard_warns_when_a_workflow_is_stopped(settings: Settings, data
         assert 'id="stopped-workflows"' not in body(german.get("/"))
     finally:
         get_campaign(app).database.dispose()
+
+
+# -- the dashboard's panels -----------------------------------------------------------------------
+
+
+def test_running_campaigns_show_their_progress(client_for, database):
+    from core.models import Campaign, Run, RunState
+
+    with database.session() as session:
+        campaign = Campaign(name="Herbst <Aktion>", datasource="query", action="sms")
+        done = Campaign(name="Fertig", datasource="query", action="sms")
+        session.add_all([campaign, done])
+        session.flush()
+        session.add_all(
+            [
+                Run(
+                    campaign_id=campaign.id,
+                    number=2,
+                    state=RunState.RUNNING,
+                    config={},
+                    targeted=400,
+                    done=290,
+                    failed=6,
+                    skipped=4,
+                ),
+                Run(campaign_id=done.id, number=1, state=RunState.COMPLETED, config={}),
+            ]
+        )
+    html = body(client_for("viewer").get("/"))
+    assert "Herbst &lt;Aktion&gt;" in html and "Fertig" not in html
+    assert '<progress class="progress" max="400" value="300">' in html
+    assert "75 %" in html and "6 fehlgeschlagen" in html
+
+
+def test_failed_jobs_are_counted_for_administrators_only(client_for, redis_url):
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    connection = Redis.from_url(redis_url)
+    queue = Queue("bulk", connection=connection)
+    queue.enqueue("builtins.int", "x")
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    admin = body(client_for("admin").get("/"))
+    assert re.search(r'id="failed-jobs">\s*<span class="stat-value">1</span>', admin)
+    assert 'id="failed-jobs"' not in body(client_for("manager").get("/"))
+
+
+def test_recently_archived_documents_are_listed(client_for, database, settings):
+    from core.archive import archive_document
+    from core.models import Contact, DocumentKind
+    from plugins.stores.filesystem import FilesystemStore
+
+    store = FilesystemStore({"data_dir": str(settings.data_dir)})
+    with database.session() as session:
+        contact = Contact(number="K-9", first_name="Ida", last_name="Ihle")
+        session.add(contact)
+        session.flush()
+        archive_document(
+            session,
+            store,
+            contact_id=contact.id,
+            campaign_id=None,
+            run_id=None,
+            report_id=None,
+            kind=DocumentKind.LETTER,
+            title="Willkommensbrief",
+            filename="w.pdf",
+            data=b"%PDF-1.4",
+        )
+    html = body(client_for("viewer").get("/"))
+    assert "Willkommensbrief" in html and "Ida Ihle" in html
+
+
+def test_other_areas_add_panels_for_their_roles(client_for, panel_app):
+    from webapp.dashboard.panels import PANELS, Panel, add_panel
+
+    panel_app.jinja_loader.searchpath.append(str(Path(__file__).parent / "panel_templates"))
+    before = list(PANELS)
+    add_panel(
+        Panel(
+            "stopped",
+            "stopped_banner.html",
+            lambda: {"name": "budgetMgt"},
+            role=Role.CAMPAIGN_MANAGER,
+            placement="banner",
+        )
+    )
+    add_panel(Panel("empty", "stopped_banner.html", lambda: None, placement="banner"))
+    try:
+        assert "Workflow budgetMgt steht" in body(client_for("manager").get("/"))
+        assert "Workflow budgetMgt steht" not in body(client_for("viewer").get("/"))
+        assert body(client_for("manager").get("/")).count("steht") == 1  # None hides a panel
+    finally:
+        PANELS[:] = before
+
+
+def test_every_text_a_template_names_exists(app: Flask):
+    """Templates name their texts as t("area.key"); a typo would show the key to the user."""
+    from webapp.i18n import MESSAGES
+
+    webapp = Path(__file__).resolve().parent.parent / "webapp"
+    missing = []
+    for template in webapp.rglob("*.html"):
+        source = re.sub(r"\{#.*?#\}", "", template.read_text(), flags=re.S)  # not comments
+        for key in re.findall(r"""\bt\(\s*["']([a-z_.0-9]+)["']""", source):
+            if key not in MESSAGES and not key.endswith("."):  # "role." ~ value is built
+                missing.append(f"{template.relative_to(webapp)}: {key}")
+    assert missing == []

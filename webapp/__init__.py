@@ -64,14 +64,8 @@ from webapp.context import (
     login_user,
     logout_user,
 )
-from webapp.i18n import (
-    LANGUAGE_NAMES,
-    add_messages,
-    format_datetime,
-    format_number,
-    get_language,
-    t,
-)
+from webapp.formatting import init_formatting
+from webapp.i18n import LANGUAGE_NAMES, add_messages, get_language, t
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
 from webapp.ratelimit import DEFAULT_MAX_FAILURES, DEFAULT_WINDOW, make_login_limiter
 from webapp.security import csrf, has_role, init_security, role_required
@@ -96,7 +90,17 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SESSION_LIFETIME = timedelta(hours=8)
-PANEL_AREAS = ("webapp.auth", "webapp.dashboard", "webapp.campaigns", "webapp.queries")
+PANEL_AREAS = (
+    "webapp.auth",
+    "webapp.dashboard",
+    "webapp.campaigns",
+    "webapp.queries",
+    "webapp.profile",
+    "webapp.reports",
+    "webapp.contacts",
+    "webapp.archive",
+    "webapp.admin",
+)
 """The panel's own areas: packages with a blueprint ``bp`` and optionally ``MESSAGES``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)
 
@@ -171,13 +175,13 @@ def _configure(app: Flask, settings: Settings, overrides: Mapping[str, Any]) -> 
 
 
 def _init_templates(app: Flask) -> None:
+    init_formatting(app)
     app.jinja_env.globals.update(
         t=t,
         has_role=has_role,
         current_language=get_language,
         language_names=LANGUAGE_NAMES,
     )
-    app.jinja_env.filters.update(datetime=format_datetime, number=format_number)
 
     @app.context_processor
     def panel_context() -> dict[str, Any]:

@@ -172,3 +172,11 @@ def logout_user() -> None:
     session.clear()
     setattr(g, _USER, None)
     g.pop(_LANGUAGE, None)
+
+
+def current_username() -> str:
+    """The logged-in user's name, for audit entries and ``created_by`` columns."""
+    user = current_user()
+    if user is None:
+        raise RuntimeError("no user is logged in")
+    return user.username

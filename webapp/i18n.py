@@ -13,9 +13,6 @@ so plugin menu titles (plain strings) pass through ``t`` unchanged.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import g, has_request_context, session
 
@@ -163,27 +160,7 @@ def t(key: str, /, **params: object) -> str:
     return text.format(**params) if params else text
 
 
-DISPLAY_TIME_ZONE = ZoneInfo("Europe/Berlin")
-"""Dates and times are shown in the installation's local time."""
-_DATE_FORMATS = {"de": "%d.%m.%Y", "en": "%Y-%m-%d"}
-
-
-def format_datetime(value: datetime | date | None, with_time: bool = True) -> str:
-    """``23.11.2026 14:05`` in German, ``2026-11-23 14:05`` in English; "" for None."""
-    if value is None:
-        return ""
-    pattern = _DATE_FORMATS[get_language()]
-    if isinstance(value, datetime):
-        local = value.astimezone(DISPLAY_TIME_ZONE) if value.tzinfo else value
-        return local.strftime(f"{pattern} %H:%M" if with_time else pattern)
-    return value.strftime(pattern)
-
-
-def format_number(value: int | float | Decimal | None, decimals: int | None = None) -> str:
-    """``12.345,5`` in German, ``12,345.5`` in English."""
-    if value is None:
-        return ""
-    text = f"{value:,}" if decimals is None else f"{value:,.{decimals}f}"
-    if get_language() == "de":
-        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-    return text
+def forget_language() -> None:
+    """Work out the request's language again, e.g. after the user chose another one."""
+    if has_request_context():
+        g.pop(_LANGUAGE, None)

@@ -25,6 +25,10 @@ CORE_MENU_ITEMS: tuple[MenuItem, ...] = (
     MenuItem(title="menu.dashboard", endpoint="dashboard.index", role=Role.VIEWER.value, order=0),
     MenuItem(title="menu.campaigns", endpoint="campaigns.index", role=Role.VIEWER.value, order=10),
     MenuItem(title="menu.queries", endpoint="queries.index", role=Role.VIEWER.value, order=20),
+    MenuItem(title="menu.contacts", endpoint="contacts.index", role=Role.VIEWER.value, order=30),
+    MenuItem(title="menu.reports", endpoint="reports.index", role=Role.VIEWER.value, order=40),
+    MenuItem(title="menu.archive", endpoint="archive.index", role=Role.VIEWER.value, order=50),
+    MenuItem(title="menu.admin", endpoint="admin.index", role=Role.ADMIN.value, order=90),
 )
 """The core's own entries; titles are ``webapp.i18n`` keys."""
 

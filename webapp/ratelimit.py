@@ -41,7 +41,7 @@ import redis
 
 from core.clock import utcnow
 from core.config import Settings
-from core.embedded_redis import socket_path
+from core.embedded_redis import installation_url
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ def make_login_limiter(settings: Settings, config: Mapping[str, Any]) -> LoginRa
     if choice == "memory":
         return MemoryLoginRateLimiter(max_failures, window)
     if choice in ("auto", "redis"):
-        url = settings.redis_url or f"unix://{socket_path(settings.data_dir)}"
+        url = installation_url(settings.redis_url, settings.data_dir)
         prefix = config.get("CAMPAIGN_LOGIN_LIMITER_PREFIX", DEFAULT_REDIS_PREFIX)
         return RedisLoginRateLimiter.from_url(
             url, max_failures=max_failures, window=window, prefix=prefix

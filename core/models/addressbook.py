@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Numeric, String
+from sqlalchemy import ForeignKey, Index, Numeric, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, Timestamped, enum_column
@@ -61,6 +61,10 @@ class Contact(Timestamped, Base):
     """A person or company that campaigns can reach by post, e-mail, SMS or phone."""
 
     __tablename__ = "contacts"
+    __table_args__ = (
+        # the contact list's default order (by name, the id breaking ties) and name lookups
+        Index("ix_contacts_last_name_first_name_id", "last_name", "first_name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -70,7 +74,7 @@ class Contact(Timestamped, Base):
     salutation: Mapped[str | None] = mapped_column(String(40))
     title: Mapped[str | None] = mapped_column(String(40))
     first_name: Mapped[str | None] = mapped_column(String(100))
-    last_name: Mapped[str | None] = mapped_column(String(100), index=True)
+    last_name: Mapped[str | None] = mapped_column(String(100))
     company_name: Mapped[str | None] = mapped_column(String(200), index=True)
     street: Mapped[str | None] = mapped_column(String(200))
     address_extra: Mapped[str | None] = mapped_column(String(200))
@@ -106,6 +110,26 @@ class Contact(Timestamped, Base):
         if self.kind is ContactKind.COMPANY and self.company_name:
             return self.company_name
         return " ".join(part for part in (self.title, self.first_name, self.last_name) if part)
+
+
+SEARCH_PREFIX_FIELDS = (
+    "number",
+    "last_name",
+    "first_name",
+    "company_name",
+    "postcode",
+    "city",
+    "email",
+)
+"""Contact fields the panel's search matches by their start, case-insensitively: each has an
+index on ``lower(field)`` (with ``text_pattern_ops`` on PostgreSQL, so ``LIKE 'abc%'`` uses it
+whatever the database's collation)."""
+for _name in SEARCH_PREFIX_FIELDS:
+    Index(
+        f"ix_contacts_lower_{_name}",
+        func.lower(getattr(Contact, _name)).label(f"lower_{_name}"),
+        postgresql_ops={f"lower_{_name}": "text_pattern_ops"},
+    )
 
 
 class Product(Timestamped, Base):

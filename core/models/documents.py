@@ -255,6 +255,7 @@ class ArchivedDocument(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "source_key"),
         Index("ix_archived_documents_contact_id_created_at", "contact_id", "created_at"),
+        Index("ix_archived_documents_created_at_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -263,7 +264,9 @@ class ArchivedDocument(Base):
         ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
     )
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
-    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reports.id", ondelete="SET NULL"), index=True
+    )
     source_key: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[DocumentKind] = mapped_column(enum_column(DocumentKind, "document_kind"))
     title: Mapped[str] = mapped_column(String(200))

@@ -1,20 +1,97 @@
-"""The dashboard at "/": a greeting, the user's role, the navigation, and a warning when
-a background workflow is stopped (campaign processes stall until it runs again)."""
+"""The dashboard at "/": what needs attention now, as panels (``webapp.dashboard.panels``).
+
+Built in: a warning when a background workflow is stopped (campaign processes stall until
+it runs again), campaign runs in progress with their progress, the failed background jobs
+(administrators) and the documents archived last.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from typing import Any
 
+from flask import Blueprint, render_template
+from sqlalchemy import select
+
+from core.models import ACTIVE_RUN_STATES, ArchivedDocument, Campaign, Contact, Role, Run
 from core.workflows import stopped_workflows
+from webapp.admin import jobs
 from webapp.context import current_user, db_session, get_plugins
+from webapp.dashboard.panels import Panel, add_panel, panels_for
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
+
+RECENT_DOCUMENTS = 8
+ACTIVE_RUNS = 20
+
+
+def stopped_workflow_names() -> dict[str, Any] | None:
+    names = stopped_workflows(db_session(), get_plugins())
+    return {"names": names} if names else None
+
+
+def active_runs() -> dict[str, Any]:
+    rows = (
+        db_session()
+        .execute(
+            select(Run, Campaign.name)
+            .join(Campaign, Campaign.id == Run.campaign_id)
+            .where(Run.state.in_(ACTIVE_RUN_STATES))
+            .order_by(Run.created_at.desc(), Run.id.desc())
+            .limit(ACTIVE_RUNS)
+        )
+        .all()
+    )
+    return {"runs": [(run, name) for run, name in rows]}
+
+
+def failed_jobs() -> dict[str, Any]:
+    try:
+        return {"failed": jobs.failed_count(), "error": None}
+    except jobs.QueuesUnavailable as exc:
+        return {"failed": None, "error": str(exc)}
+
+
+def recent_documents() -> dict[str, Any]:
+    session = db_session()
+    rows = session.execute(
+        select(ArchivedDocument, Contact)
+        .outerjoin(Contact, Contact.id == ArchivedDocument.contact_id)
+        .order_by(ArchivedDocument.created_at.desc(), ArchivedDocument.id.desc())
+        .limit(RECENT_DOCUMENTS)
+    ).all()
+    return {"documents": [(document, contact) for document, contact in rows]}
+
+
+add_panel(
+    Panel(
+        "stopped_workflows",
+        "dashboard/_stopped_workflows.html",
+        stopped_workflow_names,
+        placement="banner",
+        order=0,
+    )
+)
+add_panel(Panel("active_runs", "dashboard/_active_runs.html", active_runs, order=10))
+add_panel(
+    Panel(
+        "failed_jobs",
+        "dashboard/_failed_jobs.html",
+        failed_jobs,
+        role=Role.ADMIN,
+        placement="side",
+        order=10,
+    )
+)
+add_panel(Panel("recent_documents", "dashboard/_recent_documents.html", recent_documents, order=20))
 
 
 @bp.get("/")
 def index() -> str:
+    user = current_user()
     return render_template(
         "dashboard/index.html",
-        user=current_user(),
-        stopped_workflows=stopped_workflows(db_session(), get_plugins()),
+        user=user,
+        banners=panels_for(user, "banner"),
+        main=panels_for(user, "main"),
+        side=panels_for(user, "side"),
     )

@@ -49,7 +49,8 @@ from core.query import (
 )
 from core.query.compiler import ci_text
 from webapp.context import current_user, db_session, get_campaign, get_plugins
-from webapp.i18n import MESSAGES, format_datetime, format_number, get_language, t
+from webapp.formatting import format_date, format_datetime, format_number
+from webapp.i18n import MESSAGES, get_language, t
 from webapp.pagination import page_arguments, paginate
 from webapp.queries.messages import GERMAN_TITLES
 from webapp.schema_forms import root_spec
@@ -159,7 +160,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, datetime):
         return format_datetime(value)
     if isinstance(value, date):
-        return format_datetime(value, with_time=False)
+        return format_date(value)
     if isinstance(value, Decimal | float):
         return format_number(value, 2)
     if isinstance(value, int):

@@ -1,7 +1,7 @@
 """How long the panel's long lists take with 100,000 rows: a run's per-recipient results (first
 and last page, filtered by status) and the campaign list.
 
-    .venv/bin/python bench/panel_lists.py [DATABASE_URL]
+    .venv/bin/python bench/panel_campaign_lists.py [DATABASE_URL]
 
 Without an argument it uses a SQLite file in a temporary directory. It needs Redis only to
 build the app (the login limiter is in memory). Prints milliseconds per request (best of 5).

@@ -1,0 +1,309 @@
+"""Administration: users and roles, plugins, queues and failed jobs, the audit log."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.registry import FailedJobRegistry
+from sqlalchemy import select
+
+from core.accounts import find_user
+from core.audit import record_audit
+from core.models import AuditEntry, Role
+from core.plugins import DEFAULT_PLUGINS, load_plugins
+from webapp import create_app, get_campaign
+from webapp.testing import login
+
+from panel_helpers import PASSWORD, body, field_errors, post
+
+ADMIN_PAGES = (
+    "/admin/",
+    "/admin/users",
+    "/admin/users/new",
+    "/admin/plugins",
+    "/admin/queues",
+    "/admin/audit",
+)
+
+
+def test_only_administrators_reach_the_administration(client_for, panel_users, database):
+    with database.session() as session:
+        viewer_id = find_user(session, "viewer").id
+    for user in ("viewer", "reviewer", "manager"):
+        client = client_for(user)
+        for path in (*ADMIN_PAGES, f"/admin/users/{viewer_id}"):
+            assert client.get(path).status_code == 403, (user, path)
+        for path in (
+            "/admin/users/new",
+            f"/admin/users/{viewer_id}",
+            f"/admin/users/{viewer_id}/password",
+            "/admin/queues/requeue",
+            "/admin/queues/delete",
+        ):
+            assert post(client, path, {"role": "admin"}).status_code == 403, (user, path)
+        assert "Administration" not in body(client.get("/"))
+    for path in ADMIN_PAGES:
+        assert client_for("admin").get(path).status_code in (200, 503), path
+
+
+# -- users ------------------------------------------------------------------------------------
+
+
+def test_an_admin_creates_a_user_who_can_then_sign_in(client_for, panel_app, database):
+    data = {
+        "username": "neu",
+        "display_name": "Nora Neu",
+        "email": "nora@example.de",
+        "role": "reviewer",
+        "language": "en",
+        "active": "y",
+        "password": "ein langes Passwort",
+        "password_repeat": "ein langes Passwort",
+    }
+    response = post(client_for("admin"), "/admin/users/new", data)
+    assert response.status_code == 302
+    with database.session() as session:
+        user = find_user(session, "neu")
+        assert (user.role, user.language, user.email) == (Role.REVIEWER, "en", "nora@example.de")
+        assert session.scalar(
+            select(AuditEntry.summary).where(AuditEntry.action == "user.create")
+        ) == ("neu (reviewer)")
+    assert login(panel_app.test_client(), "neu", "ein langes Passwort").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"username": "viewer"}, "Diesen Benutzernamen gibt es schon."),
+        ({"username": "a b"}, "2 bis 80 Buchstaben"),
+        ({"password": "kurz", "password_repeat": "kurz"}, "mindestens 10 Zeichen"),
+        ({"password_repeat": "anders als oben"}, "Feld muss gleich wie password sein"),
+        ({"email": "kein-at"}, "keine gültige E-Mail-Adresse"),
+    ],
+)
+def test_invalid_new_users_are_explained_next_to_the_field(client_for, changes, message):
+    data = {
+        "username": "neu",
+        "role": "viewer",
+        "language": "de",
+        "password": "ein langes Passwort",
+        "password_repeat": "ein langes Passwort",
+        **changes,
+    }
+    response = post(client_for("admin"), "/admin/users/new", data)
+    assert response.status_code == 422
+    errors = field_errors(body(response))
+    assert any(message in error for error in errors), errors
+
+
+def user_id(database, name: str) -> int:
+    with database.session() as session:
+        return find_user(session, name).id
+
+
+def settings_form(**changes) -> dict[str, str]:
+    return {
+        "display_name": "X",
+        "email": "",
+        "role": "viewer",
+        "language": "de",
+        "active": "y",
+        **changes,
+    }
+
+
+def test_an_admin_changes_role_and_deactivates_a_user_and_it_is_audited(
+    client_for, panel_app, database
+):
+    viewer = client_for("viewer")
+    target = user_id(database, "viewer")
+    response = post(
+        client_for("admin"),
+        f"/admin/users/{target}",
+        settings_form(role="campaign_manager", display_name="Vera", active=""),
+    )
+    assert response.status_code == 302
+    with database.session() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "user.update"))
+        assert entry.details["role"] == ["viewer", "campaign_manager"]
+        assert entry.details["active"] == [True, False]
+    assert viewer.get("/").status_code == 302  # a deactivated user's session ends
+    assert login(panel_app.test_client(), "viewer", PASSWORD).status_code == 200  # refused
+
+
+def test_an_admin_cannot_demote_or_deactivate_themselves(client_for, database):
+    admin = client_for("admin")
+    me = user_id(database, "admin")
+    demoted = post(admin, f"/admin/users/{me}", settings_form(role="viewer"))
+    assert demoted.status_code == 422
+    assert "Sie können sich die Administratorrolle nicht selbst nehmen." in field_errors(
+        body(demoted)
+    )
+    deactivated = post(admin, f"/admin/users/{me}", settings_form(role="admin", active=""))
+    assert "Sie können sich nicht selbst deaktivieren." in field_errors(body(deactivated))
+    with database.session() as session:
+        user = find_user(session, "admin")
+        assert user.role is Role.ADMIN and user.active
+    assert "Das ist Ihr eigenes Konto" in body(admin.get(f"/admin/users/{me}"))
+
+
+def test_an_admin_resets_a_password_with_the_policy(client_for, panel_app, database):
+    target = user_id(database, "reviewer")
+    short = post(
+        client_for("admin"),
+        f"/admin/users/{target}/password",
+        {"password": "kurz", "password_repeat": "kurz"},
+    )
+    assert "Das Passwort braucht mindestens 10 Zeichen." in field_errors(body(short))
+    reviewer = client_for("reviewer")
+    done = post(
+        client_for("admin"),
+        f"/admin/users/{target}/password",
+        {"password": "ganz neues Passwort", "password_repeat": "ganz neues Passwort"},
+    )
+    assert done.status_code == 302
+    assert reviewer.get("/").status_code == 302  # signed out everywhere
+    assert login(panel_app.test_client(), "reviewer", "ganz neues Passwort").status_code == 302
+
+
+def test_the_user_list_searches_and_escapes(client_for, database):
+    with database.session() as session:
+        find_user(session, "viewer").display_name = "<img src=x onerror=alert(1)>"
+    html = body(client_for("admin").get("/admin/users?q=view"))  # reviewer, viewer
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img src=x" not in html
+    assert re.findall(r'class="row-title"[^>]*>([^<]+)<', html) == ["reviewer", "viewer"]
+
+
+# -- plugins ----------------------------------------------------------------------------------
+
+
+def test_the_plugin_page_shows_registrations_disabled_plugins_and_load_errors(
+    settings, panel_users
+):
+    plugins = load_plugins(
+        disabled=["plugins.actions.sms"],
+        modules=(*DEFAULT_PLUGINS, "plugins.does_not_exist"),
+        entry_points=False,
+    )
+    app = create_app(
+        settings, plugins=plugins, overrides={"TESTING": True, "CAMPAIGN_LOGIN_LIMITER": "memory"}
+    )
+    try:
+        client = app.test_client()
+        login(client, "admin", PASSWORD)
+        html = body(client.get("/admin/plugins"))
+        assert "plugins.actions.print_reports" in html and "print_reports" in html
+        assert "Berichte drucken" in html  # the registered class's title
+        assert "Abgeschaltet mit CAMPAIGN_DISABLE_PLUGINS: plugins.actions.sms" in html
+        assert "plugins.does_not_exist" in html and "import failed: ModuleNotFoundError" in html
+        described = plugins.describe()
+        for plugin in described["plugins"]:
+            assert plugin["name"] in html
+    finally:
+        get_campaign(app).database.dispose()
+
+
+# -- queues -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def failed_job(settings, redis_url) -> str:
+    """A job that really failed in a real worker: int("kein Betrag")."""
+    connection = Redis.from_url(redis_url)
+    queue = Queue("default", connection=connection)
+    job = queue.enqueue("builtins.int", "kein Betrag")
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert FailedJobRegistry(queue=queue).get_job_ids() == [job.id]
+    connection.close()
+    return job.id
+
+
+def test_queues_workers_and_failed_jobs_are_shown(client_for, failed_job):
+    html = body(client_for("admin").get("/admin/queues"))
+    assert "Fehlgeschlagene Jobs in „default“" in html
+    assert failed_job in html and "builtins.int" in html
+    assert "ValueError: invalid literal for int() with base 10: &#39;kein Betrag&#39;" in html
+    assert "1 fehlgeschlagen" in html
+    assert "Kein Worker läuft" in html
+
+
+def test_a_failed_job_is_requeued_and_audited(client_for, database, failed_job, redis_url):
+    response = post(
+        client_for("admin"),
+        "/admin/queues/requeue",
+        {"queue": "default", "job": failed_job},
+        follow_redirects=True,
+    )
+    assert f"Job {failed_job} wurde erneut eingereiht." in body(response)
+    queue = Queue("default", connection=Redis.from_url(redis_url))
+    assert queue.job_ids == [failed_job]
+    assert FailedJobRegistry(queue=queue).count == 0
+    with database.session() as session:
+        assert session.scalar(
+            select(AuditEntry.target_id).where(AuditEntry.action == "job.requeue")
+        ) == (failed_job)
+    again = post(
+        client_for("admin"),
+        "/admin/queues/requeue",
+        {"queue": "default", "job": failed_job},
+        follow_redirects=True,
+    )
+    assert "ist kein fehlgeschlagener Job mehr" in body(again)
+
+
+def test_a_failed_job_is_deleted(client_for, failed_job, redis_url):
+    response = post(
+        client_for("admin"),
+        "/admin/queues/delete",
+        {"queue": "default", "job": failed_job},
+        follow_redirects=True,
+    )
+    assert f"Job {failed_job} wurde gelöscht." in body(response)
+    connection = Redis.from_url(redis_url)
+    assert FailedJobRegistry(queue=Queue("default", connection=connection)).count == 0
+    assert not connection.exists(f"rq:job:{failed_job}")
+    assert (
+        post(client_for("admin"), "/admin/queues/delete", {"queue": "nope", "job": "x"}).status_code
+        == 400
+    )
+
+
+def test_an_unreachable_redis_is_explained(settings, panel_users):
+    unreachable = dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0")
+    app = create_app(
+        unreachable,
+        plugins=load_plugins(entry_points=False),
+        overrides={"TESTING": True, "CAMPAIGN_LOGIN_LIMITER": "memory"},
+    )
+    try:
+        client = app.test_client()
+        login(client, "admin", PASSWORD)
+        response = client.get("/admin/queues")
+        assert response.status_code == 503
+        assert "Redis ist nicht erreichbar" in body(response)
+        assert "?" in body(client.get("/"))  # the dashboard still works, count unknown
+    finally:
+        get_campaign(app).database.dispose()
+
+
+# -- audit log --------------------------------------------------------------------------------
+
+
+def test_the_audit_log_filters_by_actor_action_and_target(client_for, database):
+    with database.session() as session:
+        record_audit(session, "manager", "report.update", "report", 7, "Einladung geändert")
+        record_audit(session, "manager", "contact.consent", "contact", 3, "<b>opt-out</b>")
+        record_audit(session, "admin", "report.delete", "report", 8, "Alt gelöscht")
+    admin = client_for("admin")
+
+    def summaries(query: str) -> list[str]:
+        html = body(admin.get(f"/admin/audit{query}"))
+        return re.findall(r"<td>([^<]*(?:geändert|gelöscht|opt-out[^<]*))</td>", html)
+
+    assert summaries("?actor=manager&action=report.") == ["Einladung geändert"]
+    assert summaries("?target_type=report&target_id=8") == ["Alt gelöscht"]
+    assert "&lt;b&gt;opt-out&lt;/b&gt;" in body(admin.get("/admin/audit?action=contact"))

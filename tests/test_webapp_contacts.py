@@ -1,0 +1,310 @@
+"""The contacts area: search and filters, the contact's page, consent changes and CSV import."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import insert, select
+
+from core.archive import archive_document
+from core.audit import record_audit
+from core.models import (
+    AuditEntry,
+    Contact,
+    ContactKind,
+    ContactStatus,
+    Contract,
+    DispatchChannel,
+    DocumentKind,
+    Product,
+    SalesPartner,
+)
+from plugins.stores.filesystem import FilesystemStore
+
+from panel_helpers import body, field_errors, post
+
+
+@pytest.fixture
+def people(database) -> dict[str, int]:
+    with database.session() as session:
+        partner = SalesPartner(number="VP-1", name="Petra Partner", city="Köln")
+        product = Product(code="HR", name="Hausratversicherung")
+        session.add_all([partner, product])
+        session.flush()
+        contacts = {
+            "anna": Contact(
+                number="K-001",
+                first_name="Anna",
+                last_name="Schmidt",
+                city="Köln",
+                postcode="50667",
+                email="anna@example.de",
+                status=ContactStatus.CUSTOMER,
+                partner_id=partner.id,
+            ),
+            "bernd": Contact(
+                number="K-002",
+                first_name="Bernd",
+                last_name="Schmitz",
+                city="Bonn",
+                preferred_channel=DispatchChannel.EMAIL,
+                dispatch_block=True,
+            ),
+            "firma": Contact(
+                number="K-003",
+                kind=ContactKind.COMPANY,
+                company_name="Kölner Bau GmbH",
+                city="Köln",
+                email="info@koelnerbau.de",
+            ),
+        }
+        session.add_all(contacts.values())
+        session.flush()
+        session.add(
+            Contract(
+                number="V-1",
+                contact_id=contacts["anna"].id,
+                product_id=product.id,
+                partner_id=partner.id,
+                signed_on=date(2024, 3, 1),
+                amount=Decimal("12.50"),
+            )
+        )
+        return {name: contact.id for name, contact in contacts.items()}
+
+
+def names(html: str) -> list[str]:
+    return re.findall(r'class="row-title" href="/contacts/\d+">([^<]+)</a>', html)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["Anna Schmidt", "Bernd Schmitz", "Kölner Bau GmbH"]),
+        ("?q=schmi", ["Anna Schmidt", "Bernd Schmitz"]),
+        ("?q=K-003", ["Kölner Bau GmbH"]),
+        ("?q=Köl", ["Anna Schmidt", "Kölner Bau GmbH"]),  # city and company name
+        ("?q=info@koeln", ["Kölner Bau GmbH"]),
+        ("?q=anna schmi", ["Anna Schmidt"]),
+        ("?q=schmidt bonn", []),
+        ("?q=bau", []),  # words match the start of a field, not any part
+        ("?q=50667", ["Anna Schmidt"]),
+        ("?q=100%25", []),
+        ("?kind=company", ["Kölner Bau GmbH"]),
+        ("?status=customer", ["Anna Schmidt"]),
+        ("?channel=email", ["Bernd Schmitz"]),
+        ("?blocked=yes", ["Bernd Schmitz"]),
+        ("?has_email=no", ["Bernd Schmitz"]),
+        ("?has_email=yes&city=ignored&sort=number", ["Anna Schmidt", "Kölner Bau GmbH"]),
+        ("?sort=city", ["Bernd Schmitz", "Anna Schmidt", "Kölner Bau GmbH"]),
+    ],
+)
+def test_search_and_filters(client_for, people, query, expected):
+    assert names(body(client_for("viewer").get(f"/contacts/{query}"))) == expected
+
+
+def test_a_long_list_is_paginated_by_name(client_for, database):
+    rows = [
+        {"number": f"N-{i:05d}", "last_name": f"Name{i:05d}", "first_name": "X", "attributes": {}}
+        for i in range(1, 2501)
+    ]
+    with database.session() as session:
+        session.execute(insert(Contact), rows)
+    viewer = client_for("viewer")
+    first = body(viewer.get("/contacts/"))
+    assert "2.500 Kontakte" in first and "1 bis 50 von 2500" in first
+    page = body(viewer.get("/contacts/?page=40&q=name"))
+    assert names(page)[0] == "X Name01951" and names(page)[-1] == "X Name02000"
+    assert 'href="/contacts/?page=41&amp;q=name"' in page
+
+
+def test_the_lookup_answers_json_for_the_sample_search(client_for, people):
+    found = client_for("viewer").get("/contacts/lookup?q=schmi").get_json()
+    assert [contact["number"] for contact in found] == ["K-001", "K-002"]
+    assert found[0] == {
+        "id": people["anna"],
+        "number": "K-001",
+        "name": "Anna Schmidt",
+        "city": "Köln",
+    }
+    assert client_for("viewer").get("/contacts/lookup?q=s").get_json() == []
+
+
+def test_the_contact_page_shows_master_data_partner_contracts_and_history(
+    client_for, database, people, tmp_path
+):
+    store = FilesystemStore({"data_dir": str(tmp_path)})
+    now = datetime.now(UTC)
+    with database.session() as session:
+        for days, title in ((3, "Einladung"), (1, "Informationsschreiben")):
+            document = archive_document(
+                session,
+                store,
+                contact_id=people["anna"],
+                campaign_id=None,
+                run_id=None,
+                report_id=None,
+                kind=DocumentKind.LETTER,
+                title=title,
+                filename=f"{title}.pdf",
+                data=b"%PDF-1.7 " + title.encode(),
+            )
+            document.created_at = now - timedelta(days=days)
+        entry = record_audit(
+            session,
+            "manager",
+            "contact.consent",
+            "contact",
+            people["anna"],
+            "opt_out_email: False → True",
+        )
+        entry.at = now - timedelta(days=2)
+    html = body(client_for("viewer").get(f"/contacts/{people['anna']}"))
+    assert "Petra Partner" in html and "Hausratversicherung" in html and "12,50 €" in html
+    order = [html.index(text) for text in ("Informationsschreiben", "contact.consent", "Einladung")]
+    assert order == sorted(order)  # newest first
+    assert '<fieldset class="plain" disabled>' in html  # a viewer cannot change consent
+    assert client_for("viewer").get("/contacts/999999").status_code == 404
+
+
+def test_a_manager_changes_consent_and_it_is_audited(client_for, database, people):
+    path = f"/contacts/{people['anna']}/consent"
+    data = {"preferred_channel": "email", "opt_out_post": "y", "dispatch_block": "y"}
+    assert post(client_for("viewer"), path, data).status_code == 403
+    assert post(client_for("reviewer"), path, data).status_code == 403
+    response = post(client_for("manager"), path, data, follow_redirects=True)
+    assert "Die Einwilligungen wurden gespeichert." in body(response)
+    with database.session() as session:
+        anna = session.get(Contact, people["anna"])
+        assert anna.preferred_channel is DispatchChannel.EMAIL
+        assert anna.opt_out_post and anna.dispatch_block and not anna.opt_out_email
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "contact.consent"))
+        assert entry.details == {
+            "preferred_channel": ["post", "email"],
+            "dispatch_block": [False, True],
+            "opt_out_post": [False, True],
+        }
+    bad = post(client_for("manager"), path, {"preferred_channel": "fax"})
+    assert bad.status_code == 422 and field_errors(body(bad))
+
+
+def test_contact_data_is_escaped(client_for, database):
+    with database.session() as session:
+        contact = Contact(
+            number="K-<b>", last_name='<script>alert("x")</script>', city="<i>Köln</i>"
+        )
+        session.add(contact)
+        session.flush()
+        contact_id = contact.id
+    for path in ("/contacts/", f"/contacts/{contact_id}"):
+        html = body(client_for("viewer").get(path))
+        assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+        assert "<i>Köln" not in html
+
+
+# -- CSV import -------------------------------------------------------------------------------
+
+CSV = (
+    "Kundennummer;Vorname;Nachname;PLZ;Ort;E-Mail\n"
+    "K-100;Clara;Neu;50667;Köln;clara@example.de\n"
+    "K-101;Dieter;Falsch;123;Köln;dieter@example\n"
+    "K-001;Anna;Schmidt;50667;Köln;\n"
+).encode()
+
+
+def upload(client, data: bytes, name: str = "kontakte.csv", **fields):
+    return post(
+        client,
+        "/contacts/import",
+        {"file": (io.BytesIO(data), name), **fields},
+        content_type="multipart/form-data",
+    )
+
+
+def test_the_import_shows_a_preview_with_row_errors_and_then_imports(client_for, database, people):
+    manager = client_for("manager")
+    preview = upload(manager, CSV)
+    html = body(preview)
+    assert preview.status_code == 200
+    assert "Import prüfen" in html and "Clara" in html
+    assert (
+        '<td class="numeric">3</td><td>email: &#39;dieter@example&#39; is not an e-mail address; '
+        "postcode: &#39;123&#39; is not 5 digits</td>"
+    ) in html
+    assert "contact &#39;K-001&#39; exists already" in html
+    assert "1 Kontakte importieren" in html
+    with database.session() as session:  # nothing imported yet
+        assert session.scalar(select(Contact).where(Contact.number == "K-100")) is None
+    token = re.search(r'action="/contacts/import/([0-9a-f]{32})"', html).group(1)
+    done = post(
+        manager,
+        f"/contacts/import/{token}",
+        {
+            "action": "import",
+            "filename": "kontakte.csv",
+            "map:Kundennummer": "number",
+            "map:Vorname": "first_name",
+            "map:Nachname": "last_name",
+            "map:PLZ": "postcode",
+            "map:Ort": "city",
+            "map:E-Mail": "email",
+        },
+    )
+    assert done.status_code == 200 and "Import abgeschlossen" in body(done)
+    with database.session() as session:
+        assert session.scalar(select(Contact.city).where(Contact.number == "K-100")) == "Köln"
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "contact.import"))
+        assert entry.details["created"] == 1 and entry.details["errors"] == 2
+    again = post(manager, f"/contacts/import/{token}", {"action": "import"}, follow_redirects=True)
+    assert "nicht mehr vorhanden" in body(again)  # a token imports once
+
+
+def test_the_preview_can_update_existing_contacts_and_change_the_mapping(
+    client_for, database, people
+):
+    manager = client_for("manager")
+    html = body(upload(manager, CSV, update_existing="y"))
+    assert "1 Kontakte importieren" not in html and "2 Kontakte importieren" in html
+    token = re.search(r'action="/contacts/import/([0-9a-f]{32})"', html).group(1)
+    remapped = post(
+        manager,
+        f"/contacts/import/{token}",
+        {
+            "action": "preview",
+            "update_existing": "y",
+            "map:Kundennummer": "number",
+            "map:Ort": "city",
+        },
+    )
+    assert "Zuordnung der Spalten" in body(remapped)
+    assert '<option value="city" selected>' in body(remapped)
+    assert '<option value="first_name" selected>' not in body(remapped)
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (b"Vorname\nAnna\n", "a.csv", "a column must hold the contact number"),
+        (b"Kundennummer\nK-1\n", "bild.png", "Nur CSV-Dateien"),
+        (b"", "leer.csv", "the file is empty"),
+    ],
+)
+def test_a_file_that_cannot_be_imported_is_refused_next_to_the_field(
+    client_for, data, name, message
+):
+    response = upload(client_for("manager"), data, name)
+    assert response.status_code == 422
+    assert any(message in error for error in field_errors(body(response)))
+
+
+def test_only_managers_import(client_for):
+    assert client_for("viewer").get("/contacts/import").status_code == 403
+    assert upload(client_for("reviewer"), CSV).status_code == 403
+    assert (
+        post(client_for("viewer"), "/contacts/import/" + "0" * 32, {"action": "import"}).status_code
+        == 403
+    )

@@ -1,0 +1,79 @@
+"""The user's own settings: interface language and password."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.accounts import find_user
+from core.models import AuditEntry
+from webapp.testing import login
+
+from panel_helpers import PASSWORD, body, field_errors, post
+
+
+def test_every_role_switches_the_interface_language(client_for, database):
+    for user in ("viewer", "reviewer", "manager", "admin"):
+        client = client_for(user)
+        assert "Eigene Einstellungen" in body(client.get("/profile/"))
+        response = post(client, "/profile/language", {"language": "en"}, follow_redirects=True)
+        html = body(response)
+        assert '<html lang="en">' in html and "The language was saved." in html
+        assert "Interface language" in html
+    with database.session() as session:
+        assert find_user(session, "viewer").language == "en"
+        assert (
+            session.scalar(select(AuditEntry.summary).where(AuditEntry.actor == "viewer"))
+            == "de → en"
+        )
+
+
+def test_an_unknown_language_is_refused(client_for):
+    response = post(client_for("viewer"), "/profile/language", {"language": "fr"})
+    assert response.status_code == 422 and field_errors(body(response)) == [
+        "Keine gültige Auswahl."
+    ]
+
+
+def test_the_password_changes_only_with_the_current_one(client_for, panel_app, database):
+    viewer = client_for("viewer")
+    wrong = post(
+        viewer,
+        "/profile/password",
+        {
+            "current_password": "falsch falsch",
+            "new_password": "mein neues Passwort",
+            "new_password_repeat": "mein neues Passwort",
+        },
+    )
+    assert wrong.status_code == 422
+    assert field_errors(body(wrong)) == ["Das aktuelle Passwort stimmt nicht."]
+    short = post(
+        viewer,
+        "/profile/password",
+        {"current_password": PASSWORD, "new_password": "kurz", "new_password_repeat": "kurz"},
+    )
+    assert field_errors(body(short)) == ["Das neue Passwort braucht mindestens 10 Zeichen."]
+    other_session = panel_app.test_client()
+    login(other_session, "viewer", PASSWORD)
+    done = post(
+        viewer,
+        "/profile/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": "mein neues Passwort",
+            "new_password_repeat": "mein neues Passwort",
+        },
+        follow_redirects=True,
+    )
+    assert "Ihr Passwort wurde geändert." in body(done)
+    assert viewer.get("/profile/").status_code == 200  # this session goes on
+    assert other_session.get("/profile/").status_code == 302  # the other one ended
+    assert login(panel_app.test_client(), "viewer", "mein neues Passwort").status_code == 302
+    with database.session() as session:
+        assert session.scalar(
+            select(AuditEntry.action).where(AuditEntry.action == "user.password_change")
+        )
+
+
+def test_the_profile_is_reached_from_the_top_bar(client_for):
+    assert 'href="/profile/"' in body(client_for("reviewer").get("/"))

@@ -1,0 +1,41 @@
+"""Forms of the administration."""
+
+from __future__ import annotations
+
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from core.accounts import LANGUAGES
+from core.models import Role
+from webapp.forms import PanelForm
+
+ROLES = [role.value for role in Role]
+
+
+class UserForm(PanelForm):
+    display_name = StringField(validators=[Optional(), Length(max=200)])
+    email = EmailField(validators=[Optional(), Length(max=254)])
+    role = SelectField(choices=ROLES)
+    language = SelectField(choices=list(LANGUAGES))
+    active = BooleanField(default=True)
+
+
+class NewUserForm(UserForm):
+    username = StringField(validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(validators=[DataRequired(), Length(max=1024)])
+    password_repeat = PasswordField(validators=[DataRequired(), EqualTo("password")])
+
+
+class PasswordForm(PanelForm):
+    password = PasswordField(validators=[DataRequired(), Length(max=1024)])
+    password_repeat = PasswordField(validators=[DataRequired(), EqualTo("password")])
+
+
+class AuditFilterForm(PanelForm):
+    class Meta:
+        csrf = False
+
+    actor = StringField(validators=[Optional(), Length(max=80)])
+    action = StringField(validators=[Optional(), Length(max=80)])
+    target_type = StringField(validators=[Optional(), Length(max=40)])
+    target_id = StringField(validators=[Optional(), Length(max=80)])

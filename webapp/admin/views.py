@@ -1,0 +1,313 @@
+"""Administration (administrators only): users and roles, plugins, queues and the audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import func, or_, select
+
+from core.accounts import AccountError, create_user, update_user
+from core.audit import audit_query, change_summary, record_audit
+from core.models import AuditEntry, Role, User
+from core.plugins import REGISTER_HOOKS
+from core.queue import QUEUE_NAMES
+from webapp.admin import jobs
+from webapp.admin.forms import AuditFilterForm, NewUserForm, PasswordForm, UserForm
+from webapp.context import current_user, db_session, get_plugins
+from webapp.forms import add_error
+from webapp.i18n import t
+from webapp.pagination import page_arguments, paginate
+from webapp.security import role_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+
+FAILED_PAGE = 25
+FIELD_OF_RULE = {"self_admin": "role", "self_deactivate": "active", "email": "email"}
+"""The form field next to which a rule of ``core.accounts`` is explained."""
+
+
+@bp.before_request
+@role_required(Role.ADMIN)
+def _administrators_only() -> None:
+    """Every page and action of this area is for administrators."""
+
+
+def _account_error_text(exc: AccountError) -> str:
+    return t(f"admin.error.{exc.code}") if exc.code else str(exc)
+
+
+@bp.get("/")
+def index() -> str:
+    session = db_session()
+    users = session.scalar(select(func.count()).select_from(User).where(User.active.is_(True)))
+    host = get_plugins()
+    try:
+        failed = jobs.failed_count()
+        queue_error = None
+    except jobs.QueuesUnavailable as exc:
+        failed, queue_error = None, str(exc)
+    latest = session.scalars(
+        select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(8)
+    ).all()
+    return render_template(
+        "admin/index.html",
+        users=users,
+        plugins=len(host.loaded()),
+        plugin_errors=len(host.errors),
+        failed=failed,
+        queue_error=queue_error,
+        latest=latest,
+    )
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+@bp.get("/users")
+def users() -> str:
+    search = request.args.get("q", "").strip()
+    query = select(User).order_by(User.username)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(User.username).like(pattern),
+                func.lower(User.display_name).like(pattern),
+                func.lower(User.email).like(pattern),
+            )
+        )
+    page = paginate(db_session(), query, *page_arguments(request.args))
+    return render_template("admin/users.html", page=page, search=search)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user() -> ResponseReturnValue:
+    form = NewUserForm()
+    if request.method == "GET" or not form.validate():
+        status = 422 if request.method == "POST" else 200
+        return render_template("admin/user_new.html", form=form), status
+    session = db_session()
+    try:
+        user = create_user(
+            session,
+            form.username.data.strip(),
+            form.password.data,
+            role=form.role.data,
+            display_name=(form.display_name.data or "").strip(),
+            email=form.email.data or None,
+            language=form.language.data,
+        )
+        user.active = bool(form.active.data)
+    except AccountError as exc:
+        session.rollback()
+        field = {"email": form.email, "password": form.password}.get(exc.code or "", form.username)
+        add_error(field, _account_error_text(exc))
+        return render_template("admin/user_new.html", form=form), 422
+    record_audit(
+        session,
+        current_user().username,
+        "user.create",
+        "user",
+        user.id,
+        f"{user.username} ({user.role.value})",
+        {"role": user.role.value},
+    )
+    session.commit()
+    flash(t("admin.flash.user_created", name=user.username), "success")
+    return redirect(url_for("admin.users"))
+
+
+def _user(user_id: int) -> User:
+    user = db_session().get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _user_page(user: User, form: UserForm, password_form: PasswordForm, status: int = 200):
+    page = render_template(
+        "admin/user_edit.html",
+        user=user,
+        form=form,
+        password_form=password_form,
+        myself=user.id == current_user().id,
+        history=db_session()
+        .scalars(audit_query(target_type="user", target_id=user.id).limit(10))
+        .all(),
+    )
+    return page, status
+
+
+@bp.get("/users/<int:user_id>")
+def edit_user(user_id: int) -> ResponseReturnValue:
+    user = _user(user_id)
+    form = UserForm(formdata=None, obj=user)
+    form.role.data = user.role.value
+    return _user_page(user, form, PasswordForm(formdata=None))
+
+
+@bp.post("/users/<int:user_id>")
+def save_user(user_id: int) -> ResponseReturnValue:
+    session = db_session()
+    user = _user(user_id)
+    form = UserForm()
+    if not form.validate():
+        return _user_page(user, form, PasswordForm(formdata=None), 422)
+    try:
+        changed = update_user(
+            user,
+            current_user(),
+            role=form.role.data,
+            display_name=form.display_name.data or "",
+            email=form.email.data or None,
+            language=form.language.data,
+            active=bool(form.active.data),
+        )
+    except AccountError as exc:
+        session.rollback()
+        add_error(
+            getattr(form, FIELD_OF_RULE.get(exc.code or "", "role")), _account_error_text(exc)
+        )
+        return _user_page(_user(user_id), form, PasswordForm(formdata=None), 422)
+    if changed:
+        summary = change_summary(changed)
+        record_audit(
+            session, current_user().username, "user.update", "user", user.id, summary, changed
+        )
+        session.commit()
+        flash(t("admin.flash.user_saved", name=user.username), "success")
+    else:
+        flash(t("admin.flash.unchanged"), "info")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/password")
+def reset_password(user_id: int) -> ResponseReturnValue:
+    session = db_session()
+    user = _user(user_id)
+    password_form = PasswordForm()
+    form = UserForm(formdata=None, obj=user)
+    form.role.data = user.role.value
+    if not password_form.validate():
+        return _user_page(user, form, password_form, 422)
+    try:
+        user.set_password(password_form.password.data)
+    except ValueError:
+        add_error(password_form.password, t("admin.error.password"))
+        return _user_page(user, form, password_form, 422)
+    record_audit(
+        session, current_user().username, "user.password_reset", "user", user.id, user.username
+    )
+    session.commit()
+    flash(t("admin.flash.password_reset", name=user.username), "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+# --- plugins -----------------------------------------------------------------------------
+
+
+@bp.get("/plugins")
+def plugins() -> str:
+    host = get_plugins()
+    data = host.describe()
+    titles = {
+        (entry["kind"], entry["name"]): host.registries[entry["kind"]].get(entry["name"]).title
+        for plugin in data["plugins"]
+        for entry in plugin["registers"]
+    }
+    return render_template(
+        "admin/plugins.html",
+        data=data,
+        titles=titles,
+        register_hooks=set(REGISTER_HOOKS),
+    )
+
+
+# --- queues ------------------------------------------------------------------------------
+
+
+@bp.get("/queues")
+def queues() -> ResponseReturnValue:
+    queue_name = request.args.get("queue", "")
+    if queue_name not in QUEUE_NAMES:
+        queue_name = ""
+    number, _size = page_arguments(request.args)
+    try:
+        overview = jobs.queue_overview()
+        worker_list = jobs.workers()
+        shown = queue_name or next((q.name for q in overview if q.failed), QUEUE_NAMES[0])
+        total, failed = jobs.failed_jobs(shown, (number - 1) * FAILED_PAGE, FAILED_PAGE)
+    except jobs.QueuesUnavailable as exc:
+        return render_template("admin/queues.html", error=str(exc)), 503
+    pages = max(1, -(-total // FAILED_PAGE))
+    return render_template(
+        "admin/queues.html",
+        error=None,
+        overview=overview,
+        workers=worker_list,
+        shown=shown,
+        failed=failed,
+        total=total,
+        number=min(number, pages),
+        pages=pages,
+    )
+
+
+def _job_action(action: str) -> ResponseReturnValue:
+    queue_name = request.form.get("queue", "")
+    job_id = request.form.get("job", "")
+    if queue_name not in QUEUE_NAMES or not job_id:
+        abort(400)
+    try:
+        done = (
+            jobs.requeue(queue_name, job_id)
+            if action == "requeue"
+            else jobs.delete_failed(queue_name, job_id)
+        )
+    except jobs.QueuesUnavailable as exc:
+        flash(t("admin.queues.unavailable", reason=str(exc)), "error")
+        return redirect(url_for("admin.queues"))
+    if done:
+        session = db_session()
+        record_audit(
+            session,
+            current_user().username,
+            f"job.{action}",
+            "job",
+            job_id,
+            f"{queue_name}: {job_id}",
+            {"queue": queue_name},
+        )
+        session.commit()
+        flash(t(f"admin.flash.job_{action}", job=job_id), "success")
+    else:
+        flash(t("admin.flash.job_gone", job=job_id), "warning")
+    return redirect(url_for("admin.queues", queue=queue_name))
+
+
+@bp.post("/queues/requeue")
+def requeue_job() -> ResponseReturnValue:
+    return _job_action("requeue")
+
+
+@bp.post("/queues/delete")
+def delete_job() -> ResponseReturnValue:
+    return _job_action("delete")
+
+
+# --- audit log ---------------------------------------------------------------------------
+
+
+@bp.get("/audit")
+def audit() -> str:
+    form = AuditFilterForm(request.args)
+    form.validate()
+    query = audit_query(
+        actor=(form.actor.data or "").strip() or None,
+        action_prefix=(form.action.data or "").strip() or None,
+        target_type=(form.target_type.data or "").strip() or None,
+        target_id=(form.target_id.data or "").strip() or None,
+    )
+    page = paginate(db_session(), query, *page_arguments(request.args))
+    actors = db_session().scalars(select(User.username).order_by(User.username)).all()
+    return render_template("admin/audit.html", page=page, form=form, actors=actors)

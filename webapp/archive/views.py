@@ -1,0 +1,361 @@
+"""The document archive: search, view and download (checksum verified), selective deletion
+with confirmation, and the log of deletions."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import Select, func, select
+
+from core.archive import (
+    ArchiveIntegrityError,
+    delete_documents,
+    delete_run_documents,
+    open_store,
+    read_document,
+)
+from core.audit import record_audit
+from core.models import (
+    ArchivedDocument,
+    ArchiveDeletion,
+    Campaign,
+    Contact,
+    DocumentKind,
+    Report,
+    Role,
+    Run,
+)
+from core.rendering import LOCAL_TIME
+from webapp.archive.viewing import INLINE_TYPES, email_view, is_email, is_text
+from webapp.contacts.search import dialect_of, matching_contact_ids
+from webapp.context import current_username, db_session, get_plugins, get_settings
+from webapp.i18n import t
+from webapp.pagination import page_arguments, paginate
+from webapp.security import role_required
+
+bp = Blueprint(
+    "archive", __name__, url_prefix="/archive", template_folder="templates", static_folder="static"
+)
+
+MAX_SELECTED = 5000
+"""Documents one confirmation page deletes; a whole run goes through its own button."""
+
+
+@dataclass(frozen=True)
+class ArchiveFilters:
+    contact: str = ""
+    campaign: int | None = None
+    run: int | None = None
+    report: int | None = None
+    kind: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> ArchiveFilters:
+        def number(name: str) -> int | None:
+            value = args.get(name, "")
+            return int(value) if value.isdigit() else None
+
+        def day(name: str) -> date | None:
+            try:
+                return date.fromisoformat(args.get(name, ""))
+            except ValueError:
+                return None
+
+        kinds = [kind.value for kind in DocumentKind]
+        return cls(
+            contact=args.get("contact", "").strip()[:200],
+            campaign=number("campaign"),
+            run=number("run"),
+            report=number("report"),
+            kind=args.get("kind", "") if args.get("kind", "") in kinds else "",
+            date_from=day("from"),
+            date_to=day("to"),
+        )
+
+    @property
+    def active(self) -> bool:
+        return any(
+            value not in ("", None)
+            for value in (
+                self.contact,
+                self.campaign,
+                self.run,
+                self.report,
+                self.kind,
+                self.date_from,
+                self.date_to,
+            )
+        )
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), LOCAL_TIME)
+
+
+def document_query(filters: ArchiveFilters, dialect: str) -> Select[tuple[ArchivedDocument]]:
+    """Newest first: ``ix_archived_documents_created_at_id`` (or the contact's index) serves it;
+    the contact is found as the contact list's search finds it."""
+    query = select(ArchivedDocument).order_by(
+        ArchivedDocument.created_at.desc(), ArchivedDocument.id.desc()
+    )
+    if filters.contact:
+        matching = matching_contact_ids(filters.contact, dialect)
+        query = query.where(ArchivedDocument.contact_id.in_(matching))
+    if filters.campaign is not None:
+        query = query.where(ArchivedDocument.campaign_id == filters.campaign)
+    if filters.run is not None:
+        query = query.where(ArchivedDocument.run_id == filters.run)
+    if filters.report is not None:
+        query = query.where(ArchivedDocument.report_id == filters.report)
+    if filters.kind:
+        query = query.where(ArchivedDocument.kind == DocumentKind(filters.kind))
+    if filters.date_from is not None:
+        query = query.where(ArchivedDocument.created_at >= _local_midnight(filters.date_from))
+    if filters.date_to is not None:
+        end = _local_midnight(filters.date_to + timedelta(days=1))
+        query = query.where(ArchivedDocument.created_at < end)
+    return query
+
+
+def _names(model: type, ids: set[int], column: str = "name") -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = db_session().execute(select(model.id, getattr(model, column)).where(model.id.in_(ids)))
+    return {key: value for key, value in rows}
+
+
+@bp.get("/")
+@role_required(Role.VIEWER)
+def index() -> str:
+    session = db_session()
+    filters = ArchiveFilters.from_args(request.args)
+    query = document_query(filters, dialect_of(session))
+    page = paginate(session, query, *page_arguments(request.args))
+    documents = page.items
+    contacts = {
+        row.id: row
+        for row in session.scalars(
+            select(Contact).where(Contact.id.in_({d.contact_id for d in documents if d.contact_id}))
+        )
+    }
+    run_numbers = _names(Run, {d.run_id for d in documents if d.run_id}, "number")
+    return render_template(
+        "archive/list.html",
+        page=page,
+        filters=filters,
+        contacts=contacts,
+        campaign_names=_names(Campaign, {d.campaign_id for d in documents if d.campaign_id}),
+        report_names=_names(Report, {d.report_id for d in documents if d.report_id}),
+        run_numbers=run_numbers,
+        campaigns=session.execute(select(Campaign.id, Campaign.name).order_by(Campaign.name)).all(),
+        reports=session.execute(select(Report.id, Report.name).order_by(Report.name)).all(),
+        kinds=[kind.value for kind in DocumentKind],
+    )
+
+
+def _document(document_id: int) -> ArchivedDocument:
+    document = db_session().get(ArchivedDocument, document_id)
+    if document is None:
+        abort(404)
+    return document
+
+
+class DocumentUnreadable(Exception):
+    """The stored bytes are missing or do not match the checksum recorded at archiving."""
+
+    def __init__(self, document: ArchivedDocument, reason: str):
+        super().__init__(reason)
+        self.document = document
+        self.reason = reason
+
+
+def _read(document: ArchivedDocument) -> bytes:
+    try:
+        store = open_store(get_plugins(), get_settings(), document.store)
+        return read_document(store, document)
+    except ArchiveIntegrityError:
+        raise DocumentUnreadable(document, t("archive.error.checksum")) from None
+    except (OSError, LookupError, ValueError):
+        raise DocumentUnreadable(document, t("archive.error.missing")) from None
+
+
+@bp.errorhandler(DocumentUnreadable)
+def unreadable(error: DocumentUnreadable) -> ResponseReturnValue:
+    page = render_template("archive/unreadable.html", document=error.document, reason=error.reason)
+    return page, 409
+
+
+@bp.get("/<int:document_id>")
+@role_required(Role.VIEWER)
+def detail(document_id: int) -> str:
+    session = db_session()
+    document = _document(document_id)
+    data = _read(document)
+    view = None
+    text = None
+    if is_email(document.content_type, document.filename):
+        view = email_view(data)
+    elif is_text(document.content_type):
+        text = data.decode("utf-8", "replace")
+    return render_template(
+        "archive/detail.html",
+        document=document,
+        contact=session.get(Contact, document.contact_id) if document.contact_id else None,
+        campaign=session.get(Campaign, document.campaign_id) if document.campaign_id else None,
+        run=session.get(Run, document.run_id) if document.run_id else None,
+        report=session.get(Report, document.report_id) if document.report_id else None,
+        inline=document.content_type in INLINE_TYPES,
+        email=view,
+        text=text,
+    )
+
+
+@bp.get("/<int:document_id>/inline")
+@role_required(Role.VIEWER)
+def inline(document_id: int) -> Response:
+    document = _document(document_id)
+    if document.content_type not in INLINE_TYPES:
+        abort(404)
+    return Response(
+        _read(document),
+        mimetype=document.content_type,
+        headers={
+            "Content-Disposition": _disposition("inline", document.filename),
+            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
+            "X-Frame-Options": "SAMEORIGIN",
+        },
+    )
+
+
+@bp.get("/<int:document_id>/download")
+@role_required(Role.VIEWER)
+def download(document_id: int) -> Response:
+    document = _document(document_id)
+    return Response(
+        _read(document),
+        mimetype="application/octet-stream",
+        headers={"Content-Disposition": _disposition("attachment", document.filename)},
+    )
+
+
+def _disposition(kind: str, filename: str) -> str:
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "")
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+# --- deleting ----------------------------------------------------------------------------
+
+
+def _stores():
+    return functools.partial(open_store, get_plugins(), get_settings())
+
+
+def _selected_ids() -> list[int]:
+    ids = sorted({int(value) for value in request.form.getlist("document") if value.isdigit()})
+    return ids[:MAX_SELECTED]
+
+
+@bp.post("/delete/confirm")
+@role_required(Role.CAMPAIGN_MANAGER)
+def confirm_delete() -> ResponseReturnValue:
+    ids = _selected_ids()
+    if not ids:
+        flash(t("archive.delete.nothing"), "warning")
+        return redirect(request.referrer or url_for("archive.index"))
+    documents = (
+        db_session()
+        .scalars(
+            select(ArchivedDocument)
+            .where(ArchivedDocument.id.in_(ids))
+            .order_by(ArchivedDocument.id)
+        )
+        .all()
+    )
+    return render_template("archive/delete.html", documents=documents, run=None)
+
+
+@bp.post("/delete")
+@role_required(Role.CAMPAIGN_MANAGER)
+def delete() -> ResponseReturnValue:
+    session = db_session()
+    ids = _selected_ids()
+    reason = request.form.get("reason", "").strip()[:2000]
+    try:
+        entries = delete_documents(session, _stores(), ids, by=current_username(), reason=reason)
+    except ValueError:
+        flash(t("archive.delete.gone"), "error")
+        return redirect(url_for("archive.index"))
+    count = sum(entry.count for entry in entries)
+    record_audit(
+        session,
+        current_username(),
+        "archive.delete",
+        "archived_document",
+        None,
+        f"{count} documents deleted",
+        {"documents": ids, "deletions": [entry.id for entry in entries], "reason": reason},
+    )
+    session.commit()
+    flash(t("archive.delete.done", count=count), "success")
+    return redirect(url_for("archive.deletions"))
+
+
+@bp.get("/runs/<int:run_id>/delete")
+@role_required(Role.CAMPAIGN_MANAGER)
+def confirm_delete_run(run_id: int) -> str:
+    session = db_session()
+    run = session.get(Run, run_id)
+    count = session.scalar(
+        select(func.count()).select_from(ArchivedDocument).where(ArchivedDocument.run_id == run_id)
+    )
+    if run is None and not count:
+        abort(404)
+    campaign = session.get(Campaign, run.campaign_id) if run else None
+    return render_template(
+        "archive/delete.html",
+        documents=None,
+        run_id=run_id,
+        run=run,
+        campaign=campaign,
+        count=count,
+    )
+
+
+@bp.post("/runs/<int:run_id>/delete")
+@role_required(Role.CAMPAIGN_MANAGER)
+def delete_run(run_id: int) -> ResponseReturnValue:
+    session = db_session()
+    reason = request.form.get("reason", "").strip()[:2000]
+    entry = delete_run_documents(session, _stores(), run_id, by=current_username(), reason=reason)
+    record_audit(
+        session,
+        current_username(),
+        "archive.delete_run",
+        "run",
+        run_id,
+        f"{entry.count} documents of run {run_id} deleted",
+        {"deletion": entry.id, "reason": reason},
+    )
+    session.commit()
+    flash(t("archive.delete.done", count=entry.count), "success")
+    return redirect(url_for("archive.deletions"))
+
+
+@bp.get("/deletions")
+@role_required(Role.VIEWER)
+def deletions() -> str:
+    session = db_session()
+    query = select(ArchiveDeletion).order_by(
+        ArchiveDeletion.deleted_at.desc(), ArchiveDeletion.id.desc()
+    )
+    page = paginate(session, query, *page_arguments(request.args))
+    campaign_names = _names(Campaign, {d.campaign_id for d in page.items if d.campaign_id})
+    return render_template("archive/deletions.html", page=page, campaign_names=campaign_names)

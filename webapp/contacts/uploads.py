@@ -1,0 +1,51 @@
+"""Uploaded import files kept between the preview and the import, for their uploader only."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from pathlib import Path
+
+from core.archive import write_atomically
+from webapp.context import get_settings
+
+KEEP_SECONDS = 24 * 3600
+TOKEN = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _folder() -> Path:
+    return get_settings().data_dir / "cache" / "contact-imports"
+
+
+def _path(user_id: int, token: str) -> Path | None:
+    if not TOKEN.match(token):
+        return None
+    return _folder() / f"{user_id}-{token}.csv"
+
+
+def keep_upload(user_id: int, data: bytes) -> str:
+    """Store the file until it is imported (or a day has passed); returns its token."""
+    folder = _folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - KEEP_SECONDS
+    for old in folder.glob("*.csv"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    token = secrets.token_hex(16)
+    write_atomically(folder / f"{user_id}-{token}.csv", data)
+    return token
+
+
+def load_upload(user_id: int, token: str) -> bytes | None:
+    """The file behind ``token`` if this user uploaded it and it is still kept."""
+    path = _path(user_id, token)
+    if path is None or not path.exists():
+        return None
+    return path.read_bytes()
+
+
+def drop_upload(user_id: int, token: str) -> None:
+    path = _path(user_id, token)
+    if path is not None:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,283 @@
+"""Contacts: search and filters, the contact's page with its documents and events, the
+consent settings, and the CSV import with a preview and a per-row error report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core.audit import change_summary, record_audit
+from core.contact_import import CONTACT_FIELDS, import_contacts, plan_contact_import
+from core.csv_import import CsvImportError
+from core.models import (
+    ArchivedDocument,
+    AuditEntry,
+    Contact,
+    ContactKind,
+    ContactStatus,
+    Contract,
+    DispatchChannel,
+    Role,
+)
+from webapp.contacts.forms import DELIMITERS, ConsentForm, ImportForm
+from webapp.contacts.search import ContactFilters, contact_query, dialect_of
+from webapp.contacts.uploads import drop_upload, keep_upload, load_upload
+from webapp.context import current_user, current_username, db_session
+from webapp.forms import add_error
+from webapp.i18n import t
+from webapp.pagination import page_arguments, paginate
+from webapp.security import role_required
+
+bp = Blueprint("contacts", __name__, url_prefix="/contacts", template_folder="templates")
+
+CONSENT_FIELDS = (
+    "preferred_channel",
+    "dispatch_block",
+    "opt_out_post",
+    "opt_out_email",
+    "opt_out_sms",
+    "opt_out_phone",
+)
+LOOKUP_LIMIT = 10
+TIMELINE_LIMIT = 200
+PREVIEW_ROWS = 20
+
+
+@bp.get("/")
+@role_required(Role.VIEWER)
+def index() -> str:
+    filters = ContactFilters.from_args(request.args)
+    session = db_session()
+    query = contact_query(filters, dialect_of(session))
+    page = paginate(session, query, *page_arguments(request.args))
+    return render_template(
+        "contacts/list.html",
+        page=page,
+        filters=filters,
+        kinds=[kind.value for kind in ContactKind],
+        statuses=[status.value for status in ContactStatus],
+        channels=[channel.value for channel in DispatchChannel],
+    )
+
+
+@bp.get("/lookup")
+@role_required(Role.VIEWER)
+def lookup() -> ResponseReturnValue:
+    """A few contacts for a search box (JSON): number, name and city."""
+    filters = ContactFilters.from_args({"q": request.args.get("q", "")})
+    if len(filters.text) < 2:
+        return jsonify([])
+    session = db_session()
+    contacts = session.scalars(contact_query(filters, dialect_of(session)).limit(LOOKUP_LIMIT))
+    return jsonify(
+        [
+            {"id": c.id, "number": c.number, "name": c.display_name, "city": c.city or ""}
+            for c in contacts
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of the contact's history: an archived document or a recorded change."""
+
+    at: datetime
+    kind: str
+    title: str
+    detail: str
+    document: ArchivedDocument | None = None
+    actor: str | None = None
+
+
+def _timeline(contact: Contact) -> list[Event]:
+    session = db_session()
+    documents = session.scalars(
+        select(ArchivedDocument)
+        .where(ArchivedDocument.contact_id == contact.id)
+        .order_by(ArchivedDocument.created_at.desc(), ArchivedDocument.id.desc())
+        .limit(TIMELINE_LIMIT)
+    )
+    changes = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.target_type == "contact", AuditEntry.target_id == str(contact.id))
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(TIMELINE_LIMIT)
+    )
+    events = [
+        Event(d.created_at, d.kind.value, d.title, d.filename, document=d, actor=d.created_by)
+        for d in documents
+    ] + [Event(e.at, "change", e.action, e.summary, actor=e.actor) for e in changes]
+    events.sort(key=lambda event: event.at, reverse=True)
+    return events[:TIMELINE_LIMIT]
+
+
+def _contact(contact_id: int) -> Contact:
+    contact = db_session().get(
+        Contact,
+        contact_id,
+        options=[selectinload(Contact.contracts).selectinload(Contract.product)],
+    )
+    if contact is None:
+        abort(404)
+    return contact
+
+
+def _detail(contact: Contact, form: ConsentForm, status: int = 200) -> ResponseReturnValue:
+    page = render_template(
+        "contacts/detail.html",
+        contact=contact,
+        form=form,
+        events=_timeline(contact),
+        timeline_limit=TIMELINE_LIMIT,
+        contracts=sorted(contact.contracts, key=lambda c: (c.signed_on, c.id), reverse=True),
+        can_edit=current_user().role.includes(Role.CAMPAIGN_MANAGER),
+    )
+    return page, status
+
+
+@bp.get("/<int:contact_id>")
+@role_required(Role.VIEWER)
+def detail(contact_id: int) -> ResponseReturnValue:
+    contact = _contact(contact_id)
+    form = ConsentForm(formdata=None, obj=contact)
+    form.preferred_channel.data = contact.preferred_channel.value
+    return _detail(contact, form)
+
+
+@bp.post("/<int:contact_id>/consent")
+@role_required(Role.CAMPAIGN_MANAGER)
+def save_consent(contact_id: int) -> ResponseReturnValue:
+    session = db_session()
+    contact = _contact(contact_id)
+    form = ConsentForm()
+    if not form.validate():
+        return _detail(contact, form, 422)
+    before = _consent(contact)
+    contact.preferred_channel = DispatchChannel(form.preferred_channel.data)
+    for name in CONSENT_FIELDS[1:]:
+        setattr(contact, name, bool(getattr(form, name).data))
+    after = _consent(contact)
+    changed = {
+        name: [before[name], after[name]] for name in CONSENT_FIELDS if before[name] != after[name]
+    }
+    if changed:
+        summary = change_summary(changed)
+        record_audit(
+            session, current_username(), "contact.consent", "contact", contact.id, summary, changed
+        )
+        session.commit()
+        flash(t("contacts.flash.consent_saved"), "success")
+    else:
+        flash(t("contacts.flash.consent_unchanged"), "info")
+    return redirect(url_for("contacts.detail", contact_id=contact.id, _anchor="consent"))
+
+
+def _consent(contact: Contact) -> dict[str, Any]:
+    values = {name: getattr(contact, name) for name in CONSENT_FIELDS}
+    values["preferred_channel"] = contact.preferred_channel.value
+    return values
+
+
+# --- CSV import --------------------------------------------------------------------------
+
+
+def _options(source: Any) -> dict[str, Any]:
+    """Encoding, delimiter, update flag and column mapping as the import functions take them."""
+    delimiter = DELIMITERS.get(source.get("delimiter", ""), "")
+    mapping = {
+        key[len("map:") :]: value
+        for key, value in source.items()
+        if key.startswith("map:") and value in CONTACT_FIELDS
+    }
+    return {
+        "encoding": source.get("encoding") or None,
+        "delimiter": delimiter or None,
+        "mapping": mapping or None,
+        "update_existing": source.get("update_existing") in ("y", "on", "1", "true"),
+    }
+
+
+@bp.get("/import")
+@role_required(Role.CAMPAIGN_MANAGER)
+def import_form() -> str:
+    return render_template("contacts/import.html", form=ImportForm())
+
+
+@bp.post("/import")
+@role_required(Role.CAMPAIGN_MANAGER)
+def import_upload() -> ResponseReturnValue:
+    form = ImportForm()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        add_error(form.file, t("contacts.import.error.missing"))
+        return render_template("contacts/import.html", form=form), 422
+    if not upload.filename.lower().endswith((".csv", ".txt")):
+        add_error(form.file, t("contacts.import.error.type"))
+        return render_template("contacts/import.html", form=form), 422
+    data = upload.read()
+    options = _options(request.form)
+    try:
+        plan = plan_contact_import(db_session(), data, **options)
+    except CsvImportError as exc:
+        add_error(form.file, t("contacts.import.error.fatal", reason=str(exc)))
+        return render_template("contacts/import.html", form=form), 422
+    token = keep_upload(current_user().id, data)
+    return _preview(plan, token, request.form, upload.filename)
+
+
+def _preview(plan: Any, token: str, source: Any, filename: str) -> str:
+    return render_template(
+        "contacts/import_preview.html",
+        plan=plan,
+        token=token,
+        filename=filename,
+        rows=plan.new[:PREVIEW_ROWS] + [row for _id, row in plan.updates[:PREVIEW_ROWS]],
+        fields=CONTACT_FIELDS,
+        encoding=source.get("encoding", ""),
+        delimiter=source.get("delimiter", ""),
+        update_existing=_options(source)["update_existing"],
+    )
+
+
+@bp.post("/import/<token>")
+@role_required(Role.CAMPAIGN_MANAGER)
+def import_run(token: str) -> ResponseReturnValue:
+    session = db_session()
+    user = current_user()
+    data = load_upload(user.id, token)
+    if data is None:
+        flash(t("contacts.import.error.expired"), "error")
+        return redirect(url_for("contacts.import_form"))
+    filename = request.form.get("filename", "")
+    try:
+        plan = plan_contact_import(session, data, **_options(request.form))
+    except CsvImportError as exc:
+        flash(t("contacts.import.error.fatal", reason=str(exc)), "error")
+        return redirect(url_for("contacts.import_form"))
+    if request.form.get("action") != "import":
+        return _preview(plan, token, request.form, filename)
+    report = import_contacts(session, plan)
+    record_audit(
+        session,
+        user.username,
+        "contact.import",
+        "contact",
+        None,
+        f"{filename}: {report.created} new, {report.updated} updated, "
+        f"{len(report.errors)} rows left out",
+        {
+            "file": filename,
+            "created": report.created,
+            "updated": report.updated,
+            "errors": len(report.errors),
+        },
+    )
+    session.commit()
+    drop_upload(user.id, token)
+    return render_template("contacts/import_done.html", report=report, filename=filename)
