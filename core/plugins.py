@@ -44,9 +44,13 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.filters.control_group",
     "plugins.actions.print_reports",
     "plugins.actions.sms",
+    "plugins.actions.file_upload",
     "plugins.gateways.http_sms",
     "plugins.gateways.outbox_sms",
     "plugins.stores.filesystem",
+    "plugins.targets.folder",
+    "plugins.targets.sftp",
+    "plugins.targets.http_upload",
 )
 
 P = TypeVar("P", bound=Plugin)

@@ -321,7 +321,11 @@ def _preview(session: Session, context: RunContext, run: Run, built: CampaignPlu
     wanted = int(run.config.get("preview_count", 5))
     items = session.scalars(
         select(RunItem)
-        .where(RunItem.run_id == run.id, RunItem.status == ItemStatus.PENDING)
+        .where(
+            RunItem.run_id == run.id,
+            RunItem.status == ItemStatus.PENDING,
+            RunItem.kind != ItemKind.MEMBER,
+        )
         .order_by(RunItem.id)
         .limit(wanted)
     ).all()

@@ -23,6 +23,7 @@ from core.models.campaigns import (
     RunState,
     SavedQuery,
 )
+from core.models.deliveries import Delivery, DeliveryStatus
 from core.models.documents import (
     AddressKind,
     AddressPattern,
@@ -54,6 +55,8 @@ __all__ = [
     "ContactStatus",
     "Contract",
     "ContractStatus",
+    "Delivery",
+    "DeliveryStatus",
     "DispatchChannel",
     "DocumentKind",
     "ItemKind",
