@@ -40,7 +40,7 @@ def test_an_existing_file_is_replaced_only_with_overwrite(tmp_path, payload):
     inbox.mkdir()
     (inbox / "collection.pdf").write_bytes(b"yesterday's file")
 
-    with pytest.raises(UploadError, match="collection.pdf already exists") as caught:
+    with pytest.raises(UploadError, match=r"collection\.pdf already exists") as caught:
         Folder({"path": str(inbox)}).upload(payload)
     assert not caught.value.transient
     assert listing(inbox) == {"collection.pdf": b"yesterday's file"}

@@ -88,7 +88,7 @@ def test_a_slow_answer_within_the_timeout_counts(server, payload):
 def test_an_answer_later_than_the_timeout_never_counts_as_delivered(server, payload):
     server.answer(("slow", 3), ("slow", 3), ("slow", 3))
 
-    with pytest.raises(UploadError, match="no progress within 0.5 s while waiting") as put:
+    with pytest.raises(UploadError, match=r"no progress within 0\.5 s while waiting") as put:
         target(server, timeout=0.5).upload(payload)
     assert put.value.transient  # putting the same bytes again is harmless
 
