@@ -23,7 +23,7 @@ import logging
 import mimetypes
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -46,6 +46,9 @@ READ_BLOCK = 1 << 20
 STALE_DELIVERY = timedelta(minutes=2)
 """A claimed delivery without a heartbeat for this long belonged to a process that died."""
 MANIFEST_SUFFIX = ".manifest.json"
+PLACEHOLDER = re.compile(r"\{([A-Za-z_0-9]*)\}")
+"""``{name}`` in a file name pattern or a URL template; no format specs, so a value with
+braces of its own cannot break out."""
 REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=@,-]{0,199}$")
 """A file name every target can take as it is: no path, no spaces, no leading dot (the
 temporary names start with one)."""
@@ -118,6 +121,20 @@ def check_remote_name(name: str) -> str:
             "starting with a letter or digit, at most 200 characters"
         )
     return name
+
+
+def check_placeholders(template: str, known: Sequence[str]) -> str:
+    """Refuse a ``{name}`` the template's user does not fill, naming those it does."""
+    unknown = set(PLACEHOLDER.findall(template)) - set(known)
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder(s) {', '.join(sorted(unknown))}; available: {', '.join(known)}"
+        )
+    return template
+
+
+def fill_placeholders(template: str, values: Mapping[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda match: values[match[1]], template)
 
 
 def file_digest(path: Path) -> tuple[int, str]:
@@ -219,7 +236,7 @@ def _transfer(instance: UploadTarget, upload: Upload, described: str, claim: _Cl
     attempt = 0
     while True:
         attempt += 1
-        claim.tries += 1
+        claim.count_try()
         try:
             return instance.upload(upload)
         except UploadUnclear as exc:
@@ -344,6 +361,14 @@ class _Claim:
                 .values(heartbeat_at=self.runtime.clock.now())
             )
 
+    def count_try(self) -> None:
+        """Counted before the try, so a try a dead process never finished still counts."""
+        self.tries += 1
+        with self.runtime.database.session() as session:
+            session.execute(
+                update(Delivery).where(*self._mine()).values(attempts=Delivery.attempts + 1)
+            )
+
     def note_landed(self, location: str) -> None:
         """The file is there: a retry of the manifest alone must not send it again."""
         with self.runtime.database.session() as session:
@@ -365,7 +390,6 @@ class _Claim:
                 .values(
                     status=status,
                     detail=detail,
-                    attempts=Delivery.attempts + self.tries,
                     manifest_location=manifest_location,
                     finished_at=self.runtime.clock.now(),
                 )

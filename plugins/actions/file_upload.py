@@ -58,11 +58,18 @@ from core.plugin_kinds import DocumentStore
 from core.plugins import UnknownPluginError
 from core.query import ENTITIES, QueryDefinition, QueryError, compile_query, get_entity
 from core.rendering import LOCAL_TIME, PdfCollection
-from core.uploads import UploadError, UploadUnclear, check_remote_name, deliver, open_target
+from core.uploads import (
+    UploadError,
+    UploadUnclear,
+    check_placeholders,
+    check_remote_name,
+    deliver,
+    fill_placeholders,
+    open_target,
+)
 
 Content = Literal["extraction", "collection_pdf", "documents_zip"]
 EXTENSIONS = {"extraction": "csv", "collection_pdf": "pdf", "documents_zip": "zip"}
-PLACEHOLDER = re.compile(r"\{([A-Za-z_]*)\}")
 NAME_PLACEHOLDERS = ("campaign", "run", "run_id", "date", "time", "group", "ext")
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "iso-8859-15")
 PAGE = 500
@@ -147,13 +154,8 @@ class FileUploadParams(BaseModel):
     @field_validator("remote_name")
     @classmethod
     def _name_pattern(cls, pattern: str) -> str:
-        unknown = set(PLACEHOLDER.findall(pattern)) - set(NAME_PLACEHOLDERS)
-        if unknown:
-            raise ValueError(
-                f"unknown placeholder(s) {', '.join(sorted(unknown))}; "
-                f"available: {', '.join(NAME_PLACEHOLDERS)}"
-            )
-        check_remote_name(render_name(pattern, dict.fromkeys(NAME_PLACEHOLDERS, "x")))
+        check_placeholders(pattern, NAME_PLACEHOLDERS)
+        check_remote_name(fill_placeholders(pattern, dict.fromkeys(NAME_PLACEHOLDERS, "x")))
         return pattern
 
     @model_validator(mode="after")
@@ -163,10 +165,6 @@ class FileUploadParams(BaseModel):
         if self.content != "extraction" and self.documents is None:
             raise ValueError(f"content {self.content!r} needs a documents selection")
         return self
-
-
-def render_name(pattern: str, values: dict[str, str]) -> str:
-    return PLACEHOLDER.sub(lambda match: values[match[1]], pattern)
 
 
 def file_slug(text: str) -> str:
@@ -304,7 +302,7 @@ class FileUpload(Action):
             "group": file_slug(group or "") or "all",
             "ext": EXTENSIONS[self.params.content],
         }
-        return check_remote_name(render_name(self.params.remote_name, values))
+        return check_remote_name(fill_placeholders(self.params.remote_name, values))
 
     def _retried(self, context: Any, key: str) -> bool:
         """A row put back to work by a person (retry of failed or unclear rows)."""

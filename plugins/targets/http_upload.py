@@ -16,40 +16,35 @@ cut off, a 5xx or a timeout never does. What is tried again follows from what is
 
 from __future__ import annotations
 
-import base64
-import email.utils
 import http.client
-import os
-import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from core import UploadTarget, hookimpl
+from core.http_requests import HttpCredentials, retry_after
 from core.plugin_kinds import UploadTargetParams
-from core.uploads import Upload, UploadError, UploadUnclear
+from core.uploads import (
+    Upload,
+    UploadError,
+    UploadUnclear,
+    check_placeholders,
+    fill_placeholders,
+)
 
-PLACEHOLDER = re.compile(r"\{([A-Za-z_0-9]*)\}")
 PLACEHOLDERS = ("file", "sha256", "size", "reference")
 SEND_BLOCK = 1 << 16
 RETRIED_STATUSES = frozenset({408, 429})
 
 
-class HttpUploadParams(UploadTargetParams):
+class HttpUploadParams(UploadTargetParams, HttpCredentials):
     url: str = Field(
         description="Where the file goes, e.g. https://provider.example/inbox/{file}; "
         "placeholders: {file}, {sha256}, {size}, {reference}."
     )
     method: Literal["PUT", "POST"] = "PUT"
-    auth: Literal["none", "basic", "bearer"] = "none"
-    username: str = Field("", description="User name for basic auth.")
-    secret: SecretStr = Field(SecretStr(""), description="Password or token.")
-    secret_env: str = Field(
-        "", description="Environment variable holding the secret, so it is not stored here."
-    )
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
     checksum_header: str = Field(
         "X-Checksum-SHA256", description="Header carrying the SHA-256 (hex); empty: none."
@@ -70,30 +65,11 @@ class HttpUploadParams(UploadTargetParams):
     @field_validator("url")
     @classmethod
     def _url_template(cls, url: str) -> str:
-        unknown = set(PLACEHOLDER.findall(url)) - set(PLACEHOLDERS)
-        if unknown:
-            raise ValueError(
-                f"unknown placeholder(s) {', '.join(sorted(unknown))}; "
-                f"available: {', '.join(PLACEHOLDERS)}"
-            )
-        parts = urlsplit(PLACEHOLDER.sub("x", url))
+        check_placeholders(url, PLACEHOLDERS)
+        parts = urlsplit(fill_placeholders(url, dict.fromkeys(PLACEHOLDERS, "x")))
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("needs an http:// or https:// URL with a host")
         return url
-
-    @model_validator(mode="after")
-    def _credentials(self) -> HttpUploadParams:
-        if self.auth == "basic" and not self.username:
-            raise ValueError("basic auth needs a username")
-        if self.secret_env and self.secret_env not in os.environ:
-            raise ValueError(f"the environment variable {self.secret_env} is not set")
-        if self.auth != "none" and not self.secret_value:
-            raise ValueError(f"{self.auth} auth needs a secret or secret_env")
-        return self
-
-    @property
-    def secret_value(self) -> str:
-        return os.environ[self.secret_env] if self.secret_env else self.secret.get_secret_value()
 
 
 class _NotSent(Exception):
@@ -145,15 +121,11 @@ class HttpUpload(UploadTarget):
             "size": str(upload.size),
             "reference": quote(upload.reference, safe=""),
         }
-        return PLACEHOLDER.sub(lambda match: values[match[1]], self.params.url)
+        return fill_placeholders(self.params.url, values)
 
     def _headers(self, upload: Upload) -> dict[str, str]:
         headers = {"Content-Type": upload.content_type, "Content-Length": str(upload.size)}
-        if self.params.auth == "basic":
-            pair = f"{self.params.username}:{self.params.secret_value}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        elif self.params.auth == "bearer":
-            headers["Authorization"] = f"Bearer {self.params.secret_value}"
+        headers |= self.params.authorization()
         if self.params.checksum_header:
             headers[self.params.checksum_header] = upload.sha256
         if self.params.idempotency_header:
@@ -196,19 +168,6 @@ def _describe(exc: BaseException, timeout: float, doing: str) -> str:
         return f"the server closed the connection while {doing}"
     detail = str(exc)
     return f"{type(exc).__name__} while {doing}" + (f": {detail}" if detail else "")
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds asked for by a Retry-After header (seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 @hookimpl
