@@ -55,11 +55,11 @@ class RunContext:
 
         return iter_group_members(self, group_key)
 
-    def member_ids(self, group_key: str | None) -> Iterator[list[int]]:
-        """The entity ids of one group's members, in ledger order, a batch at a time."""
+    def member_ids(self, group_key: str | None, size: int = 100) -> Iterator[list[int]]:
+        """The entity ids of one group's members, in ledger order, ``size`` at a time."""
         from core.engine.dispatch import group_member_pages
 
-        return group_member_pages(self, group_key)
+        return group_member_pages(self, group_key, size)
 
     @contextmanager
     def claim_kept(self, key: str) -> Iterator[None]:

@@ -382,27 +382,25 @@ def load_recipients(
     return result
 
 
-def group_member_pages(context: RunContext, group_key: str | None) -> Iterator[list[int]]:
-    """The entity ids of one group's members in ledger order, a batch at a time (keyset
-    pages, so memory stays flat however large the group); held-out members are left out."""
-    last = 0
-    while True:
-        page = context.session.execute(
-            select(RunItem.id, RunItem.entity_id)
-            .where(
-                RunItem.run_id == context.run_id,
-                RunItem.kind == ItemKind.MEMBER,
-                RunItem.group_key == group_key,
-                RunItem.status != ItemStatus.HELD_OUT,
-                RunItem.id > last,
-            )
-            .order_by(RunItem.id)
-            .limit(BATCH)
-        ).all()
-        if not page:
-            return
-        last = page[-1].id
-        yield [row.entity_id for row in page]
+def group_member_pages(
+    context: RunContext, group_key: str | None, size: int = BATCH
+) -> Iterator[list[int]]:
+    """The entity ids of one group's members in ledger order, ``size`` at a time, streamed
+    from one query so memory stays flat however large the group; held-out members are left
+    out."""
+    rows = context.session.execute(
+        select(RunItem.entity_id)
+        .where(
+            RunItem.run_id == context.run_id,
+            RunItem.kind == ItemKind.MEMBER,
+            RunItem.group_key == group_key,
+            RunItem.status != ItemStatus.HELD_OUT,
+        )
+        .order_by(RunItem.id)
+        .execution_options(yield_per=size)
+    )
+    for batch in rows.partitions():
+        yield [row.entity_id for row in batch]
 
 
 def iter_group_members(context: RunContext, group_key: str | None) -> Iterator[Recipient]:

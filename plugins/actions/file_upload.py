@@ -74,6 +74,8 @@ NAME_PLACEHOLDERS = ("campaign", "run", "run_id", "date", "time", "group", "ext"
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "iso-8859-15")
 PAGE = 500
 """Documents read at a time while a PDF or ZIP is built."""
+ROWS_PER_QUERY = 500
+"""Recipients whose columns one query of the extraction file reads."""
 INDEX_COLUMNS = ("entry", "document_id", "contact_id", "title", "filename", "size", "sha256")
 GERMAN_LETTERS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
 GERMAN_LETTERS[ord("ß")] = "ss"
@@ -360,12 +362,13 @@ class FileUpload(Action):
         paths = [column.field for column in self.params.extraction.columns]
         if entity in ENTITIES:
             statement, unique = self._extraction_query(entity)
-            for ids in context.member_ids(group):
+            positions = [unique.index(path) for path in paths]
+            for ids in context.member_ids(group, ROWS_PER_QUERY):
                 found = {row[-1]: row for row in context.session.execute(statement, {"ids": ids})}
                 for record_id in ids:
-                    if record_id in found:
-                        row = dict(zip(unique, found[record_id], strict=False))
-                        yield f"{entity}:{record_id}", [cell(row[path]) for path in paths]
+                    row = found.get(record_id)
+                    if row is not None:
+                        yield f"{entity}:{record_id}", [cell(row[i]) for i in positions]
         else:
             for recipient in context.members(group):
                 yield recipient.key, [cell(recipient.data.get(path)) for path in paths]
