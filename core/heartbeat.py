@@ -19,8 +19,10 @@ BEAT_SECONDS = 20.0
 
 
 @contextmanager
-def beating(beat: Callable[[], object], every: float = BEAT_SECONDS) -> Iterator[None]:
-    """Call ``beat`` every ``every`` seconds while the block runs; a failing beat is logged."""
+def beating(beat: Callable[[], object], every: float | None = None) -> Iterator[None]:
+    """Call ``beat`` every ``every`` seconds (``BEAT_SECONDS``) while the block runs; a
+    failing beat is logged."""
+    every = BEAT_SECONDS if every is None else every
     stop = threading.Event()
 
     def loop() -> None:

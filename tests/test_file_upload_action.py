@@ -509,3 +509,16 @@ def test_settings_are_checked_when_the_campaign_is_saved(settings, problem):
     with pytest.raises(SettingsError, match="invalid settings for action 'file_upload'") as caught:
         FileUpload(valid | settings)
     assert problem in str(caught.value)
+
+
+def test_a_long_upload_keeps_the_ledger_claim_alive(uploading, server, monkeypatch):
+    monkeypatch.setattr("core.heartbeat.BEAT_SECONDS", 0.05)
+    server.answer(("slow", 1))
+    run = start_run(uploading.runtime, upload_campaign(uploading, "http", {"url": server.url()}))
+    uploading.work()
+
+    (item,) = group_rows(uploading, run.id)
+    with uploading.runtime.database.session() as session:
+        delivery = session.scalars(select(Delivery)).one()
+    assert item.status == ItemStatus.DONE
+    assert item.claimed_at > delivery.claimed_at  # renewed while the upload was under way

@@ -207,3 +207,20 @@ def test_bad_settings_or_names_stop_before_anything_is_recorded(runtime, local, 
         )
     with runtime.database.session() as session:
         assert session.scalars(select(Delivery)).all() == []
+
+
+def test_a_long_transfer_keeps_its_claim_alive(runtime, local, server, monkeypatch):
+    monkeypatch.setattr("core.heartbeat.BEAT_SECONDS", 0.05)
+    server.answer(("slow", 1))
+
+    deliver(
+        runtime,
+        key=KEY,
+        target="http",
+        settings={"url": server.url()},
+        path=local,
+        remote_name="Kampagne-3.csv",
+    )
+
+    stored = record(runtime)
+    assert stored.heartbeat_at > stored.claimed_at
