@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -66,6 +67,13 @@ def test_a_file_arrives_whole_under_its_name_and_nothing_else_is_left(server, pa
     assert location == f"sftp://127.0.0.1:{server.port}/incoming/extraction.csv"
     assert server.files() == {"incoming/extraction.csv": payload.path.read_bytes()}
     assert hashlib.sha256(server.files()["incoming/extraction.csv"]).hexdigest() == payload.sha256
+    (opened,), (renamed,) = [
+        [operation for operation in server.operations if operation[0] == kind]
+        for kind in ("open", "rename")
+    ]
+    temporary = opened[1]
+    assert re.fullmatch(r"incoming/\.extraction\.csv\.[0-9a-f]{8}\.part", temporary)
+    assert renamed == ("rename", temporary, "incoming/extraction.csv")
 
 
 def test_the_server_key_can_be_pinned_by_its_fingerprint_or_a_known_hosts_file(
@@ -124,6 +132,7 @@ def test_an_existing_file_is_replaced_only_with_overwrite(server, payload):
 
     upload(target(server, overwrite=True), payload)
     assert server.files() == {"incoming/extraction.csv": payload.path.read_bytes()}
+    assert server.operations[-1][0] == "posix_rename"  # atomic replacement
 
 
 def test_a_write_refused_midway_leaves_nothing_behind(server, payload):

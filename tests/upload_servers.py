@@ -144,11 +144,25 @@ class _Accounts(asyncssh.SSHServer):
 
 
 class _RootedSftp(asyncssh.SFTPServer):
-    """SFTP into the test's directory; with ``quota`` set, writes past it fail, and with
-    ``drop_after`` the connection is cut once that many bytes have been written."""
+    """SFTP into the test's directory that notes the files it opens and renames; with
+    ``quota`` set, writes past it fail, and with ``drop_after`` the connection is cut once
+    that many bytes have been written."""
 
     quota: int | None = None
     drop_after: int | None = None
+    operations: list[tuple[str, ...]]
+
+    def open(self, path, pflags, attrs):
+        self.operations.append(("open", path.decode()))
+        return super().open(path, pflags, attrs)
+
+    def rename(self, oldpath, newpath):
+        self.operations.append(("rename", oldpath.decode(), newpath.decode()))
+        return super().rename(oldpath, newpath)
+
+    def posix_rename(self, oldpath, newpath):
+        self.operations.append(("posix_rename", oldpath.decode(), newpath.decode()))
+        return super().posix_rename(oldpath, newpath)
 
     def write(self, file_obj, offset, data):
         end = offset + len(data)
@@ -168,6 +182,7 @@ class SftpTestServer:
         self.host_key = asyncssh.generate_private_key("ssh-ed25519")
         self.quota: int | None = None
         self.drop_after: int | None = None
+        self.operations: list[tuple[str, ...]] = []
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -187,6 +202,7 @@ class SftpTestServer:
     def _sftp(self, channel):
         session = _RootedSftp(channel, chroot=str(self.root).encode())
         session.quota, session.drop_after = self.quota, self.drop_after
+        session.operations = self.operations
         return session
 
     @property
