@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 KEEPALIVE_SECONDS = 15
 KEEPALIVE_MISSES = 4
 """A silent server is given up after about a minute, even in the middle of a file."""
+BLOCK_SIZE = 64 * 1024
+REQUESTS_IN_FLIGHT = 32
+"""At most 2 MiB on its way at a time: a server offering 4 MiB writes would otherwise have
+the client hold 64 MiB of the file in memory."""
 NO_TRUST = ((), (), ())
 """known_hosts with nothing in it: every key goes to the client's own check."""
 
@@ -182,7 +186,9 @@ class Sftp(UploadTarget):
                 await sftp.makedirs(directory, exist_ok=True)
             if not self.params.overwrite and await sftp.exists(final):
                 raise UploadError(f"{final} already exists on the server (overwrite is off)")
-            await sftp.put(upload.path, temporary)
+            await sftp.put(
+                upload.path, temporary, block_size=BLOCK_SIZE, max_requests=REQUESTS_IN_FLIGHT
+            )
             size = (await sftp.stat(temporary)).size
             if size != upload.size:
                 raise UploadError(
