@@ -148,7 +148,7 @@ def sftp_transfer(path: Path, root: Path) -> tuple[float, float]:
             target.close()
 
     result = in_child(transfer)
-    server.close()
+    loop.call_soon_threadsafe(server.close)
     loop.call_soon_threadsafe(loop.stop)
     assert (root / "transfer.csv").stat().st_size == upload.size
     return result

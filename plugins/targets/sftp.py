@@ -262,6 +262,7 @@ class Sftp(UploadTarget):
     def _run(self, work: Coroutine[Any, Any, str]) -> str:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
+            self._loop.set_exception_handler(_unread_task_error)
         try:
             return self._loop.run_until_complete(work)
         except UploadError:
@@ -288,6 +289,12 @@ class Sftp(UploadTarget):
         except (TimeoutError, OSError, asyncssh.Error) as exc:
             self._loop.run_until_complete(self._disconnect())
             raise UploadError(_describe(exc), transient=True) from None
+
+
+def _unread_task_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """When one of the parallel writes of a transfer fails, asyncssh raises its error and
+    leaves those of the others unread; they repeat it, so they are only worth a debug line."""
+    log.debug("sftp: %s: %r", context.get("message"), context.get("exception"))
 
 
 def _describe(exc: BaseException) -> str:
