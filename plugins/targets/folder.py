@@ -19,8 +19,7 @@ from typing import Any
 
 from pydantic import Field
 
-from core import UploadTarget, hookimpl
-from core.plugin_kinds import UploadTargetParams
+from core import UploadTarget, UploadTargetParams, hookimpl
 from core.uploads import READ_BLOCK, Upload, UploadError
 
 TRANSIENT_ERRORS = frozenset(

@@ -23,9 +23,8 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import Field, field_validator
 
-from core import UploadTarget, hookimpl
+from core import UploadTarget, UploadTargetParams, hookimpl
 from core.http_requests import HttpCredentials, retry_after
-from core.plugin_kinds import UploadTargetParams
 from core.uploads import (
     Upload,
     UploadError,

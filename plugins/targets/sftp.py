@@ -28,8 +28,7 @@ from typing import Any
 import asyncssh
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from core import UploadTarget, hookimpl
-from core.plugin_kinds import UploadTargetParams
+from core import UploadTarget, UploadTargetParams, hookimpl
 from core.uploads import Upload, UploadError, UploadUnclear
 
 log = logging.getLogger(__name__)
