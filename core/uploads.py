@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from core.archive import write_atomically
 from core.engine.dispatch import worker_identity
 from core.heartbeat import beating
-from core.models import Delivery, DeliveryStatus
+from core.models import FileDelivery, FileDeliveryStatus
 from core.plugin_kinds import UploadTarget
 from core.plugins import PluginHost
 from core.runtime import Runtime
@@ -205,18 +205,22 @@ def deliver(
             if manifest_upload is not None:
                 manifest_location = _transfer(instance, manifest_upload, described, claim)
     except UploadError as exc:
-        status = DeliveryStatus.UNCLEAR if isinstance(exc, UploadUnclear) else DeliveryStatus.FAILED
+        status = (
+            FileDeliveryStatus.UNCLEAR
+            if isinstance(exc, UploadUnclear)
+            else FileDeliveryStatus.FAILED
+        )
         claim.settle(status, str(exc))
         raise
     except BaseException as exc:
         problem = f"{described}: {remote_name}: {type(exc).__name__}: {exc}; it may have arrived"
-        claim.settle(DeliveryStatus.UNCLEAR, problem)
+        claim.settle(FileDeliveryStatus.UNCLEAR, problem)
         if isinstance(exc, Exception):
             raise UploadUnclear(problem) from exc
         raise
     finally:
         instance.close()
-    claim.settle(DeliveryStatus.DONE, None, manifest_location=manifest_location)
+    claim.settle(FileDeliveryStatus.DONE, None, manifest_location=manifest_location)
     return Delivered(
         claim.id,
         key,
@@ -281,7 +285,7 @@ class _Claim:
         """Claim the delivery, or return the earlier one that is done; raise if it is open."""
         now = self.runtime.clock.now()
         claimed = {
-            "status": DeliveryStatus.CLAIMED,
+            "status": FileDeliveryStatus.CLAIMED,
             "target": target,
             "remote_name": upload.remote_name,
             "size": upload.size,
@@ -296,7 +300,7 @@ class _Claim:
         for _race in range(3):
             try:
                 with self.runtime.database.session() as session:
-                    row = Delivery(key=self.key, run_id=run_id, attempts=0, **claimed)
+                    row = FileDelivery(key=self.key, run_id=run_id, attempts=0, **claimed)
                     session.add(row)
                     session.flush()
                     self.id = row.id
@@ -304,10 +308,10 @@ class _Claim:
             except IntegrityError:
                 pass
             with self.runtime.database.session() as session:
-                row = session.scalar(select(Delivery).where(Delivery.key == self.key))
+                row = session.scalar(select(FileDelivery).where(FileDelivery.key == self.key))
                 if row is None:
                     continue
-                if row.status == DeliveryStatus.DONE:
+                if row.status == FileDeliveryStatus.DONE:
                     return _delivered(row)
                 # A refusal is raised after the commit: a dead process's claim stays unclear.
                 refusal = self._refusal(row, now)
@@ -319,8 +323,8 @@ class _Claim:
                     )
                     landed = row.file_location if same_file else None
                     taken = session.execute(
-                        update(Delivery)
-                        .where(Delivery.id == row.id, Delivery.status == row.status)
+                        update(FileDelivery)
+                        .where(FileDelivery.id == row.id, FileDelivery.status == row.status)
                         .values(**claimed, file_location=landed)
                     ).rowcount
                     if taken:
@@ -330,23 +334,23 @@ class _Claim:
                 raise refusal
         raise UploadError(f"delivery {self.key}: claimed by another process meanwhile")
 
-    def _refusal(self, row: Delivery, now: Any) -> UploadError | None:
+    def _refusal(self, row: FileDelivery, now: Any) -> UploadError | None:
         """Why an open delivery must not be repeated: it is under way elsewhere, or its
         fate is unknown and nobody asked to ``resend``. A claim whose process stopped
         beating is marked unclear on the way."""
-        if row.status == DeliveryStatus.CLAIMED:
+        if row.status == FileDeliveryStatus.CLAIMED:
             if row.heartbeat_at is not None and row.heartbeat_at > now - STALE_DELIVERY:
                 return UploadError(
                     f"{row.remote_name} is being delivered to {row.target} by "
                     f"{row.claimed_by} right now (since {row.claimed_at:%Y-%m-%d %H:%M:%S} UTC)"
                 )
-            row.status = DeliveryStatus.UNCLEAR
+            row.status = FileDeliveryStatus.UNCLEAR
             row.detail = (
                 f"the process {row.claimed_by} stopped while delivering {row.remote_name} to "
                 f"{row.target}; whether it arrived is unknown"
             )
             row.finished_at = now
-        if row.status == DeliveryStatus.UNCLEAR and not self.resend:
+        if row.status == FileDeliveryStatus.UNCLEAR and not self.resend:
             return UploadUnclear(
                 f"{row.detail or 'an earlier delivery is unclear'}; check the target, then "
                 "deliver again with resend if it is not there"
@@ -356,8 +360,8 @@ class _Claim:
     def beat(self) -> None:
         with self.runtime.database.session() as session:
             session.execute(
-                update(Delivery)
-                .where(*self._mine(), Delivery.status == DeliveryStatus.CLAIMED)
+                update(FileDelivery)
+                .where(*self._mine(), FileDelivery.status == FileDeliveryStatus.CLAIMED)
                 .values(heartbeat_at=self.runtime.clock.now())
             )
 
@@ -366,26 +370,30 @@ class _Claim:
         self.tries += 1
         with self.runtime.database.session() as session:
             session.execute(
-                update(Delivery).where(*self._mine()).values(attempts=Delivery.attempts + 1)
+                update(FileDelivery).where(*self._mine()).values(attempts=FileDelivery.attempts + 1)
             )
 
     def note_landed(self, location: str) -> None:
         """The file is there: a retry of the manifest alone must not send it again."""
         with self.runtime.database.session() as session:
-            session.execute(update(Delivery).where(*self._mine()).values(file_location=location))
+            session.execute(
+                update(FileDelivery).where(*self._mine()).values(file_location=location)
+            )
 
     def settle(
         self,
-        status: DeliveryStatus,
+        status: FileDeliveryStatus,
         detail: str | None,
         manifest_location: str | None = None,
     ) -> None:
         with self.runtime.database.session() as session:
             session.execute(
-                update(Delivery)
+                update(FileDelivery)
                 .where(
                     *self._mine(),
-                    Delivery.status.in_([DeliveryStatus.CLAIMED, DeliveryStatus.UNCLEAR]),
+                    FileDelivery.status.in_(
+                        [FileDeliveryStatus.CLAIMED, FileDeliveryStatus.UNCLEAR]
+                    ),
                 )
                 .values(
                     status=status,
@@ -396,10 +404,10 @@ class _Claim:
             )
 
     def _mine(self) -> tuple[Any, ...]:
-        return (Delivery.id == self.id, Delivery.claimed_by == self.identity)
+        return (FileDelivery.id == self.id, FileDelivery.claimed_by == self.identity)
 
 
-def _delivered(row: Delivery) -> Delivered:
+def _delivered(row: FileDelivery) -> Delivered:
     return Delivered(
         row.id,
         row.key,

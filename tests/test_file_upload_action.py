@@ -32,8 +32,8 @@ from core.engine.dispatch import process_chunk, recover_runs
 from core.engine.runs import retry_failed, start_run
 from core.models import (
     Contact,
-    Delivery,
-    DeliveryStatus,
+    FileDelivery,
+    FileDeliveryStatus,
     ItemKind,
     ItemStatus,
     Run,
@@ -459,8 +459,8 @@ def test_a_worker_killed_mid_upload_is_reported_unclear_and_never_uploads_twice(
     )
     assert manifest.path == second.path + ".manifest.json"
     with uploading.runtime.database.session() as session:
-        record = session.scalars(select(Delivery)).one()
-    assert (record.status, record.attempts) == (DeliveryStatus.DONE, 3)  # the killed try too
+        record = session.scalars(select(FileDelivery)).one()
+    assert (record.status, record.attempts) == (FileDeliveryStatus.DONE, 3)  # the killed try too
 
 
 def test_a_delivery_finished_before_the_crash_is_not_uploaded_again(uploading, inbox):
@@ -519,6 +519,6 @@ def test_a_long_upload_keeps_the_ledger_claim_alive(uploading, server, monkeypat
 
     (item,) = group_rows(uploading, run.id)
     with uploading.runtime.database.session() as session:
-        delivery = session.scalars(select(Delivery)).one()
+        delivery = session.scalars(select(FileDelivery)).one()
     assert item.status == ItemStatus.DONE
     assert item.claimed_at > delivery.claimed_at  # renewed while the upload was under way

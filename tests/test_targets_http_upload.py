@@ -13,7 +13,7 @@ import pytest
 
 import plugins.targets.http_upload as http_upload
 from core import SettingsError
-from core.models import Delivery, DeliveryStatus
+from core.models import FileDelivery, FileDeliveryStatus
 from core.uploads import Upload, UploadError, UploadUnclear, deliver
 from plugins.targets.http_upload import HttpUpload
 
@@ -164,8 +164,8 @@ def test_deliver_retries_a_failing_server_until_it_takes_the_file(runtime, serve
     assert server.files["/inbox/Kampagne-1-20261124.csv"] == payload.path.read_bytes()
     assert delivered.attempts == 4
     with runtime.database.session() as session:
-        record = session.get(Delivery, delivered.id)
-        assert (record.status, record.attempts) == (DeliveryStatus.DONE, 4)
+        record = session.get(FileDelivery, delivered.id)
+        assert (record.status, record.attempts) == (FileDeliveryStatus.DONE, 4)
 
 
 def test_deliver_names_the_target_when_the_server_keeps_failing(runtime, server, payload):

@@ -13,7 +13,7 @@ import plugins.targets.folder as folder
 import plugins.targets.http_upload as http_upload
 from core import SettingsError
 from core.clock import FrozenClock
-from core.models import Delivery, DeliveryStatus
+from core.models import FileDelivery, FileDeliveryStatus
 from core.uploads import MANIFEST_SUFFIX, UploadError, UploadUnclear, deliver, file_digest
 
 from upload_servers import RecordingHttpServer
@@ -43,9 +43,9 @@ def local(tmp_path):
     return path
 
 
-def record(runtime) -> Delivery:
+def record(runtime) -> FileDelivery:
     with runtime.database.session() as session:
-        return session.scalars(select(Delivery).where(Delivery.key == KEY)).one()
+        return session.scalars(select(FileDelivery).where(FileDelivery.key == KEY)).one()
 
 
 def to_folder(runtime, local, inbox, **options):
@@ -82,7 +82,7 @@ def test_a_file_and_its_manifest_arrive_and_are_recorded(runtime, local, tmp_pat
     assert (delivered.size, delivered.sha256, delivered.repeated) == (size, sha256, False)
     stored = record(runtime)
     assert (stored.status, stored.attempts, stored.manifest) == (
-        DeliveryStatus.DONE,
+        FileDeliveryStatus.DONE,
         2,
         manifest,
     )
@@ -116,7 +116,7 @@ def test_a_failed_delivery_is_tried_again_and_a_landed_file_is_not_sent_twice(
     with pytest.raises(UploadError, match=r"Kampagne-3.csv.manifest.json: the server answered 403"):
         deliver(runtime, **options)
     failed = record(runtime)
-    assert failed.status == DeliveryStatus.FAILED
+    assert failed.status == FileDeliveryStatus.FAILED
     assert failed.file_location == server.url("/inbox/Kampagne-3.csv")
     assert "403" in failed.detail
 
@@ -128,7 +128,7 @@ def test_a_failed_delivery_is_tried_again_and_a_landed_file_is_not_sent_twice(
         "/inbox/Kampagne-3.csv.manifest.json",
     ]
     assert delivered.attempts == 3
-    assert record(runtime).status == DeliveryStatus.DONE
+    assert record(runtime).status == FileDeliveryStatus.DONE
 
 
 def test_an_unclear_delivery_is_repeated_only_on_request(runtime, local, server):
@@ -143,7 +143,7 @@ def test_an_unclear_delivery_is_repeated_only_on_request(runtime, local, server)
 
     with pytest.raises(UploadUnclear, match="the server may have taken the file"):
         deliver(runtime, **options)
-    assert record(runtime).status == DeliveryStatus.UNCLEAR
+    assert record(runtime).status == FileDeliveryStatus.UNCLEAR
     with pytest.raises(UploadUnclear, match="deliver again with resend"):
         deliver(runtime, **options)
     assert len(server.requests) == 1
@@ -152,7 +152,7 @@ def test_an_unclear_delivery_is_repeated_only_on_request(runtime, local, server)
 
     assert len(server.requests) == 2
     assert {request.headers["Idempotency-Key"] for request in server.requests} == {KEY}
-    assert record(runtime).status == DeliveryStatus.DONE
+    assert record(runtime).status == FileDeliveryStatus.DONE
 
 
 def test_a_delivery_whose_process_died_is_unclear_and_one_under_way_is_left_alone(
@@ -164,11 +164,11 @@ def test_a_delivery_whose_process_died_is_unclear_and_one_under_way_is_left_alon
     size, sha256 = file_digest(local)
     with runtime.database.session() as session:
         session.add(
-            Delivery(
+            FileDelivery(
                 key=KEY,
                 target="folder",
                 remote_name="Kampagne-3.csv",
-                status=DeliveryStatus.CLAIMED,
+                status=FileDeliveryStatus.CLAIMED,
                 size=size,
                 sha256=sha256,
                 attempts=1,
@@ -185,12 +185,12 @@ def test_a_delivery_whose_process_died_is_unclear_and_one_under_way_is_left_alon
     runtime.clock = FrozenClock(started + timedelta(minutes=3))
     with pytest.raises(UploadUnclear, match="worker-1:4242 stopped while delivering"):
         to_folder(runtime, local, inbox)
-    assert record(runtime).status == DeliveryStatus.UNCLEAR
+    assert record(runtime).status == FileDeliveryStatus.UNCLEAR
     assert list(inbox.iterdir()) == []
 
     to_folder(runtime, local, inbox, resend=True)
     assert [path.name for path in inbox.iterdir()] == ["Kampagne-3.csv"]
-    assert (record(runtime).status, record(runtime).attempts) == (DeliveryStatus.DONE, 2)
+    assert (record(runtime).status, record(runtime).attempts) == (FileDeliveryStatus.DONE, 2)
 
 
 def test_bad_settings_or_names_stop_before_anything_is_recorded(runtime, local, tmp_path):
@@ -206,7 +206,7 @@ def test_bad_settings_or_names_stop_before_anything_is_recorded(runtime, local, 
             remote_name="../x.csv",
         )
     with runtime.database.session() as session:
-        assert session.scalars(select(Delivery)).all() == []
+        assert session.scalars(select(FileDelivery)).all() == []
 
 
 def test_a_long_transfer_keeps_its_claim_alive(runtime, local, server, monkeypatch):

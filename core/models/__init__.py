@@ -23,7 +23,6 @@ from core.models.campaigns import (
     RunState,
     SavedQuery,
 )
-from core.models.deliveries import Delivery, DeliveryStatus
 from core.models.documents import (
     AddressKind,
     AddressPattern,
@@ -37,6 +36,7 @@ from core.models.documents import (
     ReportAsset,
     TextBlock,
 )
+from core.models.file_deliveries import FileDelivery, FileDeliveryStatus
 from core.models.users import Role, User
 
 __all__ = [
@@ -55,10 +55,10 @@ __all__ = [
     "ContactStatus",
     "Contract",
     "ContractStatus",
-    "Delivery",
-    "DeliveryStatus",
     "DispatchChannel",
     "DocumentKind",
+    "FileDelivery",
+    "FileDeliveryStatus",
     "ItemKind",
     "ItemStatus",
     "Orientation",

@@ -11,7 +11,7 @@ What is uploaded:
 The upload is an outside effect, so the action is group-scoped: the run's ledger has one
 row for the file (one per group when the source is grouped), and the engine claims that
 row before ``process`` runs and records its outcome after. Inside, ``core.uploads.deliver``
-claims a delivery record keyed by run and row before the transfer. A worker killed while
+claims a file delivery record keyed by run and row before the transfer. A worker killed while
 building or uploading leaves the row claimed; recovery reports it unclear and nothing is
 uploaded again until a person retries the unclear rows (which is what ``resend`` means
 here). A failed upload fails the row with the target's message and is retried with the
@@ -45,9 +45,9 @@ from core.archive import ArchiveIntegrityError, open_store, read_document
 from core.models import (
     ArchivedDocument,
     Campaign,
-    Delivery,
-    DeliveryStatus,
     DocumentKind,
+    FileDelivery,
+    FileDeliveryStatus,
     ItemKind,
     ItemStatus,
     Report,
@@ -208,8 +208,8 @@ class FileUpload(Action):
 
     def process(self, recipient: Recipient, context: Any) -> Outcome:
         key = delivery_key(context.run_id, recipient.key)
-        earlier = context.session.scalar(select(Delivery).where(Delivery.key == key))
-        if earlier is not None and earlier.status == DeliveryStatus.DONE:
+        earlier = context.session.scalar(select(FileDelivery).where(FileDelivery.key == key))
+        if earlier is not None and earlier.status == FileDeliveryStatus.DONE:
             return _done(earlier.remote_name, earlier.file_location, earlier.id, "")
         try:
             remote_name = self.remote_name(context, recipient.group)
@@ -536,7 +536,7 @@ class FileUpload(Action):
 
 
 def delivery_key(run_id: int, item_key: str) -> str:
-    """The delivery record's key of one ledger row: fits the column whatever the group."""
+    """The file delivery record's key of one ledger row: fits the column whatever the group."""
     key = f"run-{run_id}/{item_key}"
     if len(key) <= 200:
         return key
@@ -569,7 +569,7 @@ def _find_id(context: Any, model: Any, wanted: str | int) -> int:
 
 def _done(remote_name: str, location: str | None, delivery_id: int, summary: str) -> Outcome:
     detail = f"{remote_name} delivered to {location}" + (f" ({summary})" if summary else "")
-    return Outcome.done(detail, units=1, reference=f"delivery:{delivery_id}")
+    return Outcome.done(detail, units=1, reference=f"file-delivery:{delivery_id}")
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from core.clock import utcnow
 from core.models.base import Base, enum_column
 
 
-class DeliveryStatus(enum.StrEnum):
+class FileDeliveryStatus(enum.StrEnum):
     CLAIMED = "claimed"
     """A transfer is under way, or its process died: ``heartbeat_at`` tells which."""
     DONE = "done"
@@ -23,7 +23,7 @@ class DeliveryStatus(enum.StrEnum):
     """It may have arrived; only an explicit resend repeats it."""
 
 
-class Delivery(Base):
+class FileDelivery(Base):
     """One file (and its manifest) delivered to an upload target, claimed before the transfer.
 
     ``key`` names what is delivered (``run-12/group:`` for a run's file), so asking twice
@@ -32,7 +32,7 @@ class Delivery(Base):
     not send the file a second time.
     """
 
-    __tablename__ = "deliveries"
+    __tablename__ = "file_deliveries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -41,8 +41,8 @@ class Delivery(Base):
     )
     target: Mapped[str] = mapped_column(String(63))
     remote_name: Mapped[str] = mapped_column(String(300))
-    status: Mapped[DeliveryStatus] = mapped_column(
-        enum_column(DeliveryStatus, "delivery_status"), default=DeliveryStatus.CLAIMED
+    status: Mapped[FileDeliveryStatus] = mapped_column(
+        enum_column(FileDeliveryStatus, "file_delivery_status"), default=FileDeliveryStatus.CLAIMED
     )
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))

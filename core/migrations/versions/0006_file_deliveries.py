@@ -1,4 +1,4 @@
-"""deliveries: the record of files delivered to upload targets
+"""file_deliveries: the record of files delivered to upload targets
 
 Revision ID: 0006
 Revises: 0003
@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "deliveries",
+        "file_deliveries",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=True),
@@ -32,7 +32,7 @@ def upgrade() -> None:
                 "done",
                 "failed",
                 "unclear",
-                name="delivery_status",
+                name="file_delivery_status",
                 native_enum=False,
                 create_constraint=True,
             ),
@@ -55,17 +55,20 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name=op.f("fk_deliveries_run_id_runs"), ondelete="SET NULL"
+            ["run_id"],
+            ["runs.id"],
+            name=op.f("fk_file_deliveries_run_id_runs"),
+            ondelete="SET NULL",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
-        sa.UniqueConstraint("key", name=op.f("uq_deliveries_key")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_file_deliveries")),
+        sa.UniqueConstraint("key", name=op.f("uq_file_deliveries_key")),
     )
-    with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_deliveries_run_id"), ["run_id"], unique=False)
+    with op.batch_alter_table("file_deliveries", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_file_deliveries_run_id"), ["run_id"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_deliveries_run_id"))
+    with op.batch_alter_table("file_deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_file_deliveries_run_id"))
 
-    op.drop_table("deliveries")
+    op.drop_table("file_deliveries")
