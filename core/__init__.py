@@ -20,6 +20,7 @@ from core.plugin_kinds import (
     SettingsError,
     SmsGateway,
     UploadTarget,
+    UploadTargetParams,
     Workflow,
 )
 
@@ -42,6 +43,7 @@ __all__ = [
     "SettingsError",
     "SmsGateway",
     "UploadTarget",
+    "UploadTargetParams",
     "Workflow",
     "hookimpl",
 ]

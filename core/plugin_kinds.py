@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Select
 
 from core.schedules import ScheduleError, check_cron
@@ -336,14 +336,54 @@ class SmsGateway(Plugin):
         """Send one message; return the provider's message id. ``reference`` is idempotent."""
 
 
+class UploadTargetParams(BaseModel):
+    """Settings every upload target has: how often a transient failure is tried again.
+
+    A target's own ``Params`` derive from this model so that ``core.uploads.deliver``
+    finds the retry policy whatever else the target needs.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    retries: int = Field(3, ge=0, le=10, description="Further tries after a transient failure.")
+    backoff: float = Field(
+        2.0, ge=0, le=300, description="Seconds before the first retry; doubles each time."
+    )
+    max_backoff: float = Field(60.0, ge=0, le=3600, description="Longest wait between tries.")
+
+
 class UploadTarget(Plugin):
-    """A place a run's files can be delivered to."""
+    """A place files are delivered to: a folder, an SFTP server, an HTTP endpoint.
+
+    ``upload`` gets a ``core.uploads.Upload`` (local path, remote name, size, SHA-256 and
+    the delivery's key) and must deliver it complete or not at all: write under a
+    temporary name and rename, or let the receiver refuse a partial body. It raises
+    ``core.uploads.UploadError`` (``transient=True`` when trying again may help) when the
+    file did not arrive, and ``UploadUnclear`` when it may have. ``core.uploads.deliver``
+    does the retries, the checksum, the manifest and the record; a target only transfers.
+    """
 
     kind = "upload_target"
+    Params: ClassVar[type[BaseModel]] = UploadTargetParams
 
     @abstractmethod
-    def upload(self, local_path: Any, remote_name: str) -> str:
-        """Deliver one file complete or not at all; return where it landed."""
+    def upload(self, upload: Any) -> str:
+        """Deliver one file complete or not at all; return where it landed (a URL or path)."""
+
+    def where(self) -> str:
+        """Where this target delivers to, for messages (never with a password)."""
+        return self.name
+
+    def close(self) -> None:
+        """Release connections kept between uploads (one delivery uploads up to two files)."""
+
+    @classmethod
+    def check_definition(cls) -> None:
+        super().check_definition()
+        if not issubclass(cls.Params, UploadTargetParams):
+            raise PluginDefinitionError(
+                f"{cls.__qualname__} ({cls.name}): 'Params' must derive from UploadTargetParams"
+            )
 
 
 class DocumentStore(Plugin):

@@ -45,9 +45,13 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.actions.print_reports",
     "plugins.actions.sms",
     "plugins.actions.commission",
+    "plugins.actions.file_upload",
     "plugins.gateways.http_sms",
     "plugins.gateways.outbox_sms",
     "plugins.stores.filesystem",
+    "plugins.targets.folder",
+    "plugins.targets.sftp",
+    "plugins.targets.http_upload",
     "plugins.workflows.budget",
     "plugins.workflows.stock",
 )

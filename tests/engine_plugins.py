@@ -173,6 +173,7 @@ class Notify(Action):
 
 class CityParams(BaseModel):
     path: str
+    fail_for: list[str] = []
 
 
 class CityCount(Action):
@@ -183,6 +184,8 @@ class CityCount(Action):
     external_effects = True
 
     def process(self, recipient, context):
+        if recipient.group in self.params.fail_for:
+            return Outcome.failed(f"no count for {recipient.group}")
         members = sum(1 for _ in context.members(recipient.group))
         with Path(self.params.path).open("a") as handle:
             handle.write(f"{recipient.group}={members}\n")

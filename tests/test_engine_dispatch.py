@@ -4,7 +4,7 @@ from sqlalchemy import update
 
 from core import hookimpl
 from core.clock import FrozenClock
-from core.engine.dispatch import recover_runs
+from core.engine.dispatch import keep_claimed, recover_runs, worker_identity
 from core.engine.runs import retry_failed, start_run
 from core.engine.targeting import target_run
 from core.models import ItemStatus, Run, RunItem, RunState
@@ -128,3 +128,44 @@ def test_a_stalled_run_gets_its_open_chunks_back(engine):
     with engine.runtime.database.session() as session:
         assert set(tag_counts(session).values()) == {1}
         assert session.get(Run, run.id).heartbeat_at is not None
+
+
+def test_held_out_members_are_not_members_of_their_group(engine, tmp_path):
+    engine.add_contacts(9)
+    out = tmp_path / "cities.txt"
+    campaign = engine.campaign(
+        action="test_city_count",
+        action_settings={"path": str(out)},
+        filters=[{"name": "test_even_held_out"}],
+    )
+    run = start_run(engine.runtime, campaign)
+    engine.work()
+
+    # ids 1-9 by city (index % 3): Berlin 1, 4, 7; Köln 3, 6, 9; München 2, 5, 8.
+    assert out.read_text().splitlines() == ["Berlin=2", "Köln=2", "München=1", "finished"]
+    held_out = [item for item in engine.items(run.id) if item.status == ItemStatus.HELD_OUT]
+    assert len(held_out) == 4
+
+
+def test_a_kept_claim_is_not_taken_for_a_dead_workers(engine):
+    engine.add_contacts(2)
+    run = start_run(
+        engine.runtime, engine.campaign(action="test_notify", action_settings={"path": "/dev/null"})
+    )
+    target_run(run.id)
+    claimed_at = datetime.now(UTC)
+    claim_as_dead_worker(engine, run.id, ["contacts:2"], claimed_at)
+    with engine.runtime.database.session() as session:
+        session.execute(
+            update(RunItem)
+            .where(RunItem.run_id == run.id, RunItem.key == "contacts:1")
+            .values(status=ItemStatus.CLAIMED, claimed_by=worker_identity(), claimed_at=claimed_at)
+        )
+    engine.runtime.clock = FrozenClock(claimed_at + timedelta(minutes=3))
+
+    keep_claimed(engine.runtime, run.id, "contacts:1")
+    keep_claimed(engine.runtime, run.id, "contacts:2")  # another worker's claim stays as it was
+
+    assert recover_runs(engine.runtime) == [f"run {run.id}: 1 rows unclear"]
+    statuses = {item.key: item.status for item in engine.items(run.id)}
+    assert statuses == {"contacts:1": ItemStatus.CLAIMED, "contacts:2": ItemStatus.UNCLEAR}

@@ -197,3 +197,23 @@ def test_a_delivery_of_another_campaign_or_with_bad_settings_cannot_start(engine
         start_run(engine.runtime, first, delivery_id=foreign.id)
     with pytest.raises(RunError, match=r"action\.settings\.pages"):
         start_run(engine.runtime, first, delivery_id=broken.id)
+
+
+def test_retrying_a_failed_group_counts_the_group_not_its_members(engine, tmp_path):
+    engine.add_contacts(6)
+    out = tmp_path / "cities.txt"
+    campaign = engine.campaign(
+        action="test_city_count", action_settings={"path": str(out), "fail_for": ["Köln"]}
+    )
+    run = start_run(engine.runtime, campaign)
+    engine.work()
+    assert (engine.run(run.id).done, engine.run(run.id).failed) == (2, 1)
+
+    assert retry_failed(engine.runtime, run.id) == 1
+    engine.work()
+
+    run = engine.run(run.id)  # the run's snapshot still fails Köln, and is counted once
+    assert (run.state, run.done, run.failed) == (RunState.COMPLETED_WITH_ERRORS, 2, 1)
+    koeln = [item for item in engine.items(run.id) if item.group_key == "Köln"]
+    assert {item.status for item in koeln} == {ItemStatus.FAILED}
+    assert {item.attempts for item in koeln} == {1}

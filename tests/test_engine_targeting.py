@@ -109,3 +109,21 @@ def test_a_source_that_breaks_fails_the_run_with_the_reason(engine):
     run = engine.run(run.id)
     assert run.state == RunState.FAILED
     assert run.error == "targeting failed: ConnectionError: the CRM is offline"
+
+
+def test_a_dry_run_of_a_group_action_previews_and_counts_its_groups(engine, tmp_path):
+    engine.add_contacts(9)
+    out = tmp_path / "cities.txt"
+    campaign = engine.campaign(action="test_city_count", action_settings={"path": str(out)})
+    run = start_run(engine.runtime, campaign, dry_run=True, preview_count=2)
+    engine.work()
+
+    run = engine.run(run.id)
+    assert (run.state, run.targeted, run.skipped) == (RunState.COMPLETED, 3, 3)
+    groups = [item.detail for item in engine.items(run.id) if item.kind == ItemKind.GROUP]
+    assert groups == [
+        "preview: Write one line per city with its member count: group:Berlin",
+        "preview: Write one line per city with its member count: group:Köln",
+        "dry run",
+    ]
+    assert not out.exists()

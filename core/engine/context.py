@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,8 +49,28 @@ class RunContext:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def members(self, group_key: str) -> Iterator[Recipient]:
+    def members(self, group_key: str | None) -> Iterator[Recipient]:
         """The recipients of one group, for actions that run once per group."""
         from core.engine.dispatch import iter_group_members
 
         return iter_group_members(self, group_key)
+
+    def member_ids(self, group_key: str | None, size: int = 100) -> Iterator[list[int]]:
+        """The entity ids of one group's members, in ledger order, ``size`` at a time."""
+        from core.engine.dispatch import group_member_pages
+
+        return group_member_pages(self, group_key, size)
+
+    @contextmanager
+    def claim_kept(self, key: str) -> Iterator[None]:
+        """Keep this worker's claim on the row ``key`` fresh while the block runs.
+
+        An action with outside effects whose work for one row can take minutes (a large
+        upload) wraps it in this, so recovery does not report the row unclear while the
+        worker is still at it. A worker that dies stops beating, and the claim goes stale.
+        """
+        from core.engine.dispatch import keep_claimed
+        from core.heartbeat import beating
+
+        with beating(lambda: keep_claimed(self.runtime, self.run_id, key)):
+            yield

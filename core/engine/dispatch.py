@@ -376,27 +376,54 @@ def load_recipients(
     return result
 
 
-def iter_group_members(context: RunContext, group_key: str) -> Iterator[Recipient]:
-    """Members of one group of the current run, loaded in batches."""
-    built = build_plugins(
-        context.runtime.plugins,
-        CampaignConfig.from_snapshot(context.session.get(Run, context.run_id).config),
-    )
-    ids = context.session.scalars(
+def group_member_pages(
+    context: RunContext, group_key: str | None, size: int = BATCH
+) -> Iterator[list[int]]:
+    """The entity ids of one group's members in ledger order, ``size`` at a time, streamed
+    from one query so memory stays flat however large the group; held-out members are left
+    out."""
+    rows = context.session.execute(
         select(RunItem.entity_id)
         .where(
             RunItem.run_id == context.run_id,
             RunItem.kind == ItemKind.MEMBER,
             RunItem.group_key == group_key,
+            RunItem.status != ItemStatus.HELD_OUT,
         )
         .order_by(RunItem.id)
-    ).all()
-    for start in range(0, len(ids), BATCH):
-        batch = ids[start : start + BATCH]
+        .execution_options(yield_per=size)
+    )
+    for batch in rows.partitions():
+        yield [row.entity_id for row in batch]
+
+
+def iter_group_members(context: RunContext, group_key: str | None) -> Iterator[Recipient]:
+    """Members of one group of the current run, loaded in batches."""
+    built = build_plugins(
+        context.runtime.plugins,
+        CampaignConfig.from_snapshot(context.session.get(Run, context.run_id).config),
+    )
+    for batch in group_member_pages(context, group_key):
         loaded = built.datasource.load(context, batch)
         for entity_id in batch:
             if entity_id in loaded:
                 yield loaded[entity_id]
+
+
+def keep_claimed(runtime: Runtime, run_id: int, key: str) -> None:
+    """Renew this worker's claim on a row, so that recovery does not take a long outside
+    effect (a large upload) for the claim of a worker that died."""
+    with runtime.database.session() as session:
+        session.execute(
+            update(RunItem)
+            .where(
+                RunItem.run_id == run_id,
+                RunItem.key == key,
+                RunItem.status == ItemStatus.CLAIMED,
+                RunItem.claimed_by == worker_identity(),
+            )
+            .values(claimed_at=runtime.clock.now())
+        )
 
 
 def finish_if_complete(runtime: Runtime, run_id: int) -> bool:

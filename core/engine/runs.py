@@ -10,7 +10,16 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.engine.campaigns import CampaignConfig, CampaignError, build_plugins
-from core.models import ACTIVE_RUN_STATES, Campaign, Delivery, ItemStatus, Run, RunItem, RunState
+from core.models import (
+    ACTIVE_RUN_STATES,
+    Campaign,
+    Delivery,
+    ItemKind,
+    ItemStatus,
+    Run,
+    RunItem,
+    RunState,
+)
 from core.queue import BULK, get_queue
 from core.runtime import Runtime
 
@@ -202,10 +211,14 @@ def retry_failed(runtime: Runtime, run_id: int, include_unclear: bool = False) -
             raise RunError("a dry run has nothing to retry")
         if run.exclusive and _active_run(session, run.campaign_id) is not None:
             raise RunAlreadyActiveError("another run of this campaign is in progress")
-        counts = dict(
+        counts = dict(  # members share their group's outcome and are not counted on their own
             session.execute(
                 select(RunItem.status, func.count())
-                .where(RunItem.run_id == run_id, RunItem.status.in_(statuses))
+                .where(
+                    RunItem.run_id == run_id,
+                    RunItem.status.in_(statuses),
+                    RunItem.kind != ItemKind.MEMBER,
+                )
                 .group_by(RunItem.status)
             ).all()
         )

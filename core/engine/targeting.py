@@ -321,7 +321,11 @@ def _preview(session: Session, context: RunContext, run: Run, built: CampaignPlu
     wanted = int(run.config.get("preview_count", 5))
     items = session.scalars(
         select(RunItem)
-        .where(RunItem.run_id == run.id, RunItem.status == ItemStatus.PENDING)
+        .where(
+            RunItem.run_id == run.id,
+            RunItem.status == ItemStatus.PENDING,
+            RunItem.kind != ItemKind.MEMBER,
+        )
         .order_by(RunItem.id)
         .limit(wanted)
     ).all()
@@ -333,9 +337,10 @@ def _preview(session: Session, context: RunContext, run: Run, built: CampaignPlu
             if recipient is not None
             else "preview: the record no longer exists"
         )
-    skipped = session.execute(
-        update(RunItem)
-        .where(RunItem.run_id == run.id, RunItem.status == ItemStatus.PENDING)
-        .values(status=ItemStatus.SKIPPED, detail=func.coalesce(RunItem.detail, "dry run"))
-    ).rowcount
+    not_sent = update(RunItem).values(
+        status=ItemStatus.SKIPPED, detail=func.coalesce(RunItem.detail, "dry run")
+    )
+    pending = (RunItem.run_id == run.id, RunItem.status == ItemStatus.PENDING)
+    skipped = session.execute(not_sent.where(*pending, RunItem.kind != ItemKind.MEMBER)).rowcount
+    session.execute(not_sent.where(*pending, RunItem.kind == ItemKind.MEMBER))
     session.execute(update(Run).where(Run.id == run.id).values(skipped=skipped))

@@ -64,6 +64,7 @@ from core.models.documents import (
     ReportAsset,
     TextBlock,
 )
+from core.models.file_deliveries import FileDelivery, FileDeliveryStatus
 from core.models.notifications import Notification
 from core.models.plans import Plan, Program
 from core.models.providers import (
@@ -141,6 +142,8 @@ __all__ = [
     "ExpenseBasis",
     "ExpenseCategory",
     "ExpenseLine",
+    "FileDelivery",
+    "FileDeliveryStatus",
     "Frequency",
     "ItemKind",
     "ItemStatus",

@@ -19,25 +19,22 @@ up to N times ``rate_limit``.
 
 from __future__ import annotations
 
-import base64
-import email.utils
 import http.client
 import json
 import logging
-import os
 import re
 import select
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from core import SmsGateway, hookimpl
+from core.http_requests import HttpCredentials, retry_after
 from core.sms import DeliveryError, DeliveryUnclear, check_sender
 
 log = logging.getLogger(__name__)
@@ -69,17 +66,11 @@ def render_body(template: Any, values: Mapping[str, str]) -> Any:
     return template
 
 
-class HttpParams(BaseModel):
+class HttpParams(HttpCredentials):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(description="The provider's endpoint for sending one message (http/https).")
     method: Literal["POST", "PUT"] = "POST"
-    auth: Literal["none", "basic", "bearer"] = "none"
-    username: str = Field("", description="User name for basic auth.")
-    secret: SecretStr = Field(SecretStr(""), description="Password or token.")
-    secret_env: str = Field(
-        "", description="Environment variable holding the secret, so it is not stored here."
-    )
     sender: str = ""
     headers: dict[str, str] = Field(default_factory=dict)
     body: dict[str, Any] = Field(
@@ -129,20 +120,6 @@ class HttpParams(BaseModel):
                 f"available: {', '.join(PLACEHOLDERS)}"
             )
         return body
-
-    @model_validator(mode="after")
-    def _credentials(self) -> HttpParams:
-        if self.auth == "basic" and not self.username:
-            raise ValueError("basic auth needs a username")
-        if self.secret_env and self.secret_env not in os.environ:
-            raise ValueError(f"the environment variable {self.secret_env} is not set")
-        if self.auth != "none" and not self.secret_value:
-            raise ValueError(f"{self.auth} auth needs a secret or secret_env")
-        return self
-
-    @property
-    def secret_value(self) -> str:
-        return os.environ[self.secret_env] if self.secret_env else self.secret.get_secret_value()
 
 
 class TokenBucket:
@@ -197,19 +174,6 @@ def _is_dropped(sock: socket.socket) -> bool:
         return True
 
 
-def retry_after(value: str | None) -> float | None:
-    """Seconds asked for by a Retry-After header (seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def find_path(document: Any, path: str) -> Any:
     """The value at a dotted path ("messages.0.id") in parsed JSON, or None."""
     for part in path.split("."):
@@ -246,12 +210,7 @@ class HttpGateway(SmsGateway):
 
     def _fixed_headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.params.auth == "basic":
-            pair = f"{self.params.username}:{self.params.secret_value}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        elif self.params.auth == "bearer":
-            headers["Authorization"] = f"Bearer {self.params.secret_value}"
-        return headers | self.params.headers
+        return headers | self.params.authorization() | self.params.headers
 
     def send(self, number: str, text: str, reference: str) -> str:
         values = {

@@ -1,0 +1,41 @@
+"""A background beat that tells others a long piece of work is still alive.
+
+Claims (a ledger row, a delivery) are judged stale by the age of their last sign of life.
+A transfer of a large file can take longer than that age without being dead, so the
+process doing it beats from a thread of its own while the work runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+log = logging.getLogger(__name__)
+
+BEAT_SECONDS = 20.0
+"""Well inside the two minutes after which a claim counts as a dead worker's."""
+
+
+@contextmanager
+def beating(beat: Callable[[], object], every: float | None = None) -> Iterator[None]:
+    """Call ``beat`` every ``every`` seconds (``BEAT_SECONDS``) while the block runs; a
+    failing beat is logged."""
+    every = BEAT_SECONDS if every is None else every
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            try:
+                beat()
+            except Exception:
+                log.warning("a heartbeat failed", exc_info=True)
+
+    thread = threading.Thread(target=loop, name="heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

@@ -1,0 +1,422 @@
+"""Delivering a file to an upload target: claimed first, retried, checksummed, recorded.
+
+``deliver`` is what every caller uses (the ``file_upload`` action, and workflows that hand
+a provider its extraction file): it records the delivery under a key before anything is
+transferred, so asking twice for the same key never transfers twice:
+
+- a delivery that is done is not repeated; the record is returned;
+- a failed one (it did not arrive) is tried again, and a file that already landed before
+  its manifest failed is not sent again;
+- one whose process died mid-transfer, or whose target could not tell whether it
+  arrived, is unclear, and only ``resend=True`` (a person's decision) repeats it.
+
+Targets (``core.UploadTarget`` plugins) only transfer one file complete or not at all;
+the retries with backoff on transient failures, the SHA-256, the manifest beside the
+file and the messages that name the target and the problem are done here, once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import mimetypes
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from core.archive import write_atomically
+from core.engine.dispatch import worker_identity
+from core.heartbeat import beating
+from core.models import FileDelivery, FileDeliveryStatus
+from core.plugin_kinds import UploadTarget
+from core.plugins import PluginHost
+from core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+READ_BLOCK = 1 << 20
+STALE_DELIVERY = timedelta(minutes=2)
+"""A claimed delivery without a heartbeat for this long belonged to a process that died."""
+MANIFEST_SUFFIX = ".manifest.json"
+PLACEHOLDER = re.compile(r"\{([A-Za-z_0-9]*)\}")
+"""``{name}`` in a file name pattern or a URL template; no format specs, so a value with
+braces of its own cannot break out."""
+REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=@,-]{0,199}$")
+"""A file name every target can take as it is: no path, no spaces, no leading dot (the
+temporary names start with one)."""
+
+
+class UploadError(Exception):
+    """The file did not arrive. ``transient``: trying again may help (a timeout, a 503).
+
+    ``retry_after`` is a wait the receiver asked for, in seconds.
+    """
+
+    def __init__(self, problem: str, *, transient: bool = False, retry_after: float | None = None):
+        super().__init__(problem)
+        self.transient = transient
+        self.retry_after = retry_after
+
+
+class UploadUnclear(UploadError):
+    """The file may or may not have arrived: report it, never repeat it silently."""
+
+    def __init__(self, problem: str):
+        super().__init__(problem, transient=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """One file as a target receives it.
+
+    ``reference`` is the delivery's key: the same for every try and every retry, so a
+    receiver that deduplicates (an HTTP idempotency key) can recognise a repetition.
+    """
+
+    path: Path
+    remote_name: str
+    size: int
+    sha256: str
+    reference: str
+    content_type: str = "application/octet-stream"
+
+    @classmethod
+    def of(cls, path: Path, remote_name: str, reference: str) -> Upload:
+        """Describe ``path``, reading it once for its size and SHA-256."""
+        check_remote_name(remote_name)
+        size, sha256 = file_digest(path)
+        content_type = mimetypes.guess_type(remote_name)[0] or "application/octet-stream"
+        return cls(Path(path), remote_name, size, sha256, reference, content_type)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What ``deliver`` did; ``repeated`` when an earlier call had already delivered it."""
+
+    id: int
+    key: str
+    target: str
+    remote_name: str
+    size: int
+    sha256: str
+    location: str
+    manifest_location: str | None
+    attempts: int
+    repeated: bool = False
+
+
+def check_remote_name(name: str) -> str:
+    """Refuse a remote file name a target could misread (a path, a hidden or odd name)."""
+    if not REMOTE_NAME.match(name) or ".." in name:
+        raise ValueError(
+            f"{name!r} is not a usable file name: letters, digits and . _ + = @ , - only, "
+            "starting with a letter or digit, at most 200 characters"
+        )
+    return name
+
+
+def check_placeholders(template: str, known: Sequence[str]) -> str:
+    """Refuse a ``{name}`` the template's user does not fill, naming those it does."""
+    unknown = set(PLACEHOLDER.findall(template)) - set(known)
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder(s) {', '.join(sorted(unknown))}; available: {', '.join(known)}"
+        )
+    return template
+
+
+def fill_placeholders(template: str, values: Mapping[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda match: values[match[1]], template)
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """Size and SHA-256 (hex) of a file, read in blocks."""
+    digest = hashlib.sha256()
+    size = 0
+    with Path(path).open("rb") as file:
+        while block := file.read(READ_BLOCK):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()
+
+
+def open_target(plugins: PluginHost, name: str, settings: Mapping[str, Any]) -> UploadTarget:
+    """The target plugin ``name`` with its settings (UnknownPluginError, SettingsError)."""
+    return plugins.upload_targets.get(name)(dict(settings))
+
+
+def deliver(
+    runtime: Runtime,
+    *,
+    key: str,
+    target: str,
+    settings: Mapping[str, Any],
+    path: Path,
+    remote_name: str,
+    manifest: Mapping[str, Any] | None = None,
+    run_id: int | None = None,
+    resend: bool = False,
+) -> Delivered:
+    """Deliver ``path`` as ``remote_name`` to the target ``target`` once per ``key``.
+
+    With ``manifest`` (extra fields such as ``{"rows": 1200}``) a JSON manifest with the
+    file's name, size and SHA-256 is uploaded beside it, after it, so a receiver that
+    waits for the manifest never picks up a file still being written. Raises
+    ``UploadError`` when it did not arrive and ``UploadUnclear`` when that is unknown;
+    both messages name the target and the problem, and both are kept in the record.
+    Bad settings or an unknown target raise before anything is recorded.
+    """
+    instance = open_target(runtime.plugins, target, settings)
+    upload = Upload.of(path, remote_name, key)
+    manifest_upload = None
+    document = None
+    if manifest is not None:
+        document = {
+            "file": remote_name,
+            "size": upload.size,
+            "sha256": upload.sha256,
+            **manifest,
+            "created_at": runtime.clock.now().isoformat(),
+        }
+        manifest_path = upload.path.with_name(upload.path.name + MANIFEST_SUFFIX)
+        write_atomically(manifest_path, json.dumps(document, indent=2).encode() + b"\n")
+        manifest_upload = Upload.of(manifest_path, remote_name + MANIFEST_SUFFIX, key)
+    claim = _Claim(runtime, key, resend)
+    earlier = claim.take(target, upload, document, run_id)
+    if earlier is not None:
+        instance.close()
+        return earlier
+    location = claim.landed
+    described = f"{target} ({instance.where()})"
+    try:
+        with beating(claim.beat):
+            if location is None:
+                location = _transfer(instance, upload, described, claim)
+                claim.note_landed(location)
+            manifest_location = None
+            if manifest_upload is not None:
+                manifest_location = _transfer(instance, manifest_upload, described, claim)
+    except UploadError as exc:
+        status = (
+            FileDeliveryStatus.UNCLEAR
+            if isinstance(exc, UploadUnclear)
+            else FileDeliveryStatus.FAILED
+        )
+        claim.settle(status, str(exc))
+        raise
+    except BaseException as exc:
+        problem = f"{described}: {remote_name}: {type(exc).__name__}: {exc}; it may have arrived"
+        claim.settle(FileDeliveryStatus.UNCLEAR, problem)
+        if isinstance(exc, Exception):
+            raise UploadUnclear(problem) from exc
+        raise
+    finally:
+        instance.close()
+    claim.settle(FileDeliveryStatus.DONE, None, manifest_location=manifest_location)
+    return Delivered(
+        claim.id,
+        key,
+        target,
+        remote_name,
+        upload.size,
+        upload.sha256,
+        location,
+        manifest_location,
+        claim.attempts + claim.tries,
+    )
+
+
+def _transfer(instance: UploadTarget, upload: Upload, described: str, claim: _Claim) -> str:
+    """Upload with retries and exponential backoff; return where it landed."""
+    params: Any = instance.params
+    attempt = 0
+    while True:
+        attempt += 1
+        claim.count_try()
+        try:
+            return instance.upload(upload)
+        except UploadUnclear as exc:
+            raise UploadUnclear(_message(described, upload, exc, attempt)) from exc
+        except UploadError as exc:
+            wait = exc.retry_after
+            if wait is None:
+                wait = min(params.backoff * 2 ** (attempt - 1), params.max_backoff)
+            give_up = not exc.transient or attempt > params.retries
+            if not give_up and wait > params.max_backoff:
+                give_up = True
+                exc = UploadError(f"{exc}; it asks to wait {wait:.0f} s, more than max_backoff")
+            if give_up:
+                raise UploadError(_message(described, upload, exc, attempt)) from exc
+            log.warning(
+                "%s: %s: %s; trying again in %.1f s", described, upload.remote_name, exc, wait
+            )
+            time.sleep(wait)
+
+
+def _message(described: str, upload: Upload, exc: Exception, attempts: int) -> str:
+    return f"{described}: {upload.remote_name}: {exc} (after {attempts} attempt(s))"
+
+
+class _Claim:
+    """The delivery's record: claimed before the transfer, settled after it."""
+
+    def __init__(self, runtime: Runtime, key: str, resend: bool):
+        self.runtime = runtime
+        self.key = key
+        self.resend = resend
+        self.identity = worker_identity()
+        self.id = 0
+        self.attempts = 0
+        """Transfer tries of earlier calls; ``tries`` counts this call's."""
+        self.tries = 0
+        self.landed: str | None = None
+
+    def take(
+        self, target: str, upload: Upload, manifest: dict[str, Any] | None, run_id: int | None
+    ) -> Delivered | None:
+        """Claim the delivery, or return the earlier one that is done; raise if it is open."""
+        now = self.runtime.clock.now()
+        claimed = {
+            "status": FileDeliveryStatus.CLAIMED,
+            "target": target,
+            "remote_name": upload.remote_name,
+            "size": upload.size,
+            "sha256": upload.sha256,
+            "manifest": manifest,
+            "detail": None,
+            "claimed_by": self.identity,
+            "claimed_at": now,
+            "heartbeat_at": now,
+            "finished_at": None,
+        }
+        for _race in range(3):
+            try:
+                with self.runtime.database.session() as session:
+                    row = FileDelivery(key=self.key, run_id=run_id, attempts=0, **claimed)
+                    session.add(row)
+                    session.flush()
+                    self.id = row.id
+                return None
+            except IntegrityError:
+                pass
+            with self.runtime.database.session() as session:
+                row = session.scalar(select(FileDelivery).where(FileDelivery.key == self.key))
+                if row is None:
+                    continue
+                if row.status == FileDeliveryStatus.DONE:
+                    return _delivered(row)
+                # A refusal is raised after the commit: a dead process's claim stays unclear.
+                refusal = self._refusal(row, now)
+                if refusal is None:
+                    same_file = (row.target, row.remote_name, row.sha256) == (
+                        target,
+                        upload.remote_name,
+                        upload.sha256,
+                    )
+                    landed = row.file_location if same_file else None
+                    taken = session.execute(
+                        update(FileDelivery)
+                        .where(FileDelivery.id == row.id, FileDelivery.status == row.status)
+                        .values(**claimed, file_location=landed)
+                    ).rowcount
+                    if taken:
+                        self.id, self.attempts, self.landed = row.id, row.attempts, landed
+                        return None
+            if refusal is not None:
+                raise refusal
+        raise UploadError(f"delivery {self.key}: claimed by another process meanwhile")
+
+    def _refusal(self, row: FileDelivery, now: Any) -> UploadError | None:
+        """Why an open delivery must not be repeated: it is under way elsewhere, or its
+        fate is unknown and nobody asked to ``resend``. A claim whose process stopped
+        beating is marked unclear on the way."""
+        if row.status == FileDeliveryStatus.CLAIMED:
+            if row.heartbeat_at is not None and row.heartbeat_at > now - STALE_DELIVERY:
+                return UploadError(
+                    f"{row.remote_name} is being delivered to {row.target} by "
+                    f"{row.claimed_by} right now (since {row.claimed_at:%Y-%m-%d %H:%M:%S} UTC)"
+                )
+            row.status = FileDeliveryStatus.UNCLEAR
+            row.detail = (
+                f"the process {row.claimed_by} stopped while delivering {row.remote_name} to "
+                f"{row.target}; whether it arrived is unknown"
+            )
+            row.finished_at = now
+        if row.status == FileDeliveryStatus.UNCLEAR and not self.resend:
+            return UploadUnclear(
+                f"{row.detail or 'an earlier delivery is unclear'}; check the target, then "
+                "deliver again with resend if it is not there"
+            )
+        return None
+
+    def beat(self) -> None:
+        with self.runtime.database.session() as session:
+            session.execute(
+                update(FileDelivery)
+                .where(*self._mine(), FileDelivery.status == FileDeliveryStatus.CLAIMED)
+                .values(heartbeat_at=self.runtime.clock.now())
+            )
+
+    def count_try(self) -> None:
+        """Counted before the try, so a try a dead process never finished still counts."""
+        self.tries += 1
+        with self.runtime.database.session() as session:
+            session.execute(
+                update(FileDelivery).where(*self._mine()).values(attempts=FileDelivery.attempts + 1)
+            )
+
+    def note_landed(self, location: str) -> None:
+        """The file is there: a retry of the manifest alone must not send it again."""
+        with self.runtime.database.session() as session:
+            session.execute(
+                update(FileDelivery).where(*self._mine()).values(file_location=location)
+            )
+
+    def settle(
+        self,
+        status: FileDeliveryStatus,
+        detail: str | None,
+        manifest_location: str | None = None,
+    ) -> None:
+        with self.runtime.database.session() as session:
+            session.execute(
+                update(FileDelivery)
+                .where(
+                    *self._mine(),
+                    FileDelivery.status.in_(
+                        [FileDeliveryStatus.CLAIMED, FileDeliveryStatus.UNCLEAR]
+                    ),
+                )
+                .values(
+                    status=status,
+                    detail=detail,
+                    manifest_location=manifest_location,
+                    finished_at=self.runtime.clock.now(),
+                )
+            )
+
+    def _mine(self) -> tuple[Any, ...]:
+        return (FileDelivery.id == self.id, FileDelivery.claimed_by == self.identity)
+
+
+def _delivered(row: FileDelivery) -> Delivered:
+    return Delivered(
+        row.id,
+        row.key,
+        row.target,
+        row.remote_name,
+        row.size,
+        row.sha256,
+        row.file_location or "",
+        row.manifest_location,
+        row.attempts,
+        repeated=True,
+    )

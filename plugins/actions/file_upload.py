@@ -1,0 +1,590 @@
+"""Action "file_upload" ("Datei Upload"): one file per run (or per group) to an upload target.
+
+What is uploaded:
+
+- ``extraction``: the provider's extraction file, a CSV of the recipients with chosen
+  columns (query-builder field paths, header names, delimiter, encoding);
+- ``collection_pdf``: the recipients' archived documents (a report's letters, a campaign's
+  or a run's documents) merged page by page into one PDF;
+- ``documents_zip``: the same documents as files in a ZIP, with an ``index.csv``.
+
+The upload is an outside effect, so the action is group-scoped: the run's ledger has one
+row for the file (one per group when the source is grouped), and the engine claims that
+row before ``process`` runs and records its outcome after. Inside, ``core.uploads.deliver``
+claims a file delivery record keyed by run and row before the transfer. A worker killed while
+building or uploading leaves the row claimed; recovery reports it unclear and nothing is
+uploaded again until a person retries the unclear rows (which is what ``resend`` means
+here). A failed upload fails the row with the target's message and is retried with the
+failed rows. docs/uploads.md explains the choice.
+
+Files are built in the run's directory in constant memory: members are read a page at a
+time (``context.member_ids``) and every row or document is written as it comes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm import aliased
+
+from core import Action, Outcome, Recipient, Scope, SettingsError, hookimpl
+from core.archive import ArchiveIntegrityError, open_store, read_document
+from core.models import (
+    ArchivedDocument,
+    Campaign,
+    DocumentKind,
+    FileDelivery,
+    FileDeliveryStatus,
+    ItemKind,
+    ItemStatus,
+    Report,
+    Run,
+    RunItem,
+)
+from core.pdf_collection import PdfCollection
+from core.plugin_kinds import DocumentStore
+from core.plugins import UnknownPluginError
+from core.query import ENTITIES, QueryDefinition, QueryError, compile_query, get_entity
+from core.rendering import LOCAL_TIME
+from core.uploads import (
+    UploadError,
+    UploadUnclear,
+    check_placeholders,
+    check_remote_name,
+    deliver,
+    fill_placeholders,
+    open_target,
+)
+
+Content = Literal["extraction", "collection_pdf", "documents_zip"]
+EXTENSIONS = {"extraction": "csv", "collection_pdf": "pdf", "documents_zip": "zip"}
+NAME_PLACEHOLDERS = ("campaign", "run", "run_id", "date", "time", "group", "ext")
+ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "iso-8859-15")
+PAGE = 500
+"""Documents read at a time while a PDF or ZIP is built."""
+ROWS_PER_QUERY = 500
+"""Recipients whose columns one query of the extraction file reads."""
+INDEX_COLUMNS = ("entry", "document_id", "contact_id", "title", "filename", "size", "sha256")
+GERMAN_LETTERS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+GERMAN_LETTERS[ord("ß")] = "ss"
+
+
+class Column(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(
+        min_length=1,
+        description="Field path of the query builder, e.g. last_name or partner.number; for "
+        "imported rows the column name of the import.",
+    )
+    header: str = Field("", description="Column heading in the file; the field path if empty.")
+
+    @property
+    def heading(self) -> str:
+        return self.header or self.field
+
+
+class ExtractionSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    columns: list[Column] = Field(min_length=1, description="The file's columns, in order.")
+    delimiter: str = Field(";", min_length=1, max_length=1)
+    encoding: Literal[ENCODINGS] = "utf-8"  # type: ignore[valid-type]
+    header: bool = Field(True, description="Write a first line with the column headings.")
+
+    @field_validator("delimiter")
+    @classmethod
+    def _usable_delimiter(cls, delimiter: str) -> str:
+        if delimiter in '"\r\n' or delimiter.isalnum():
+            raise ValueError(f"{delimiter!r} cannot separate CSV columns")
+        return delimiter
+
+
+class DocumentSelection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    report: str | int | None = Field(None, description="Only documents of this report.")
+    campaign: str | int | None = Field(None, description="Only documents of this campaign.")
+    run: int | None = Field(None, description="Only documents of this run (its id).")
+    kind: DocumentKind | None = Field(DocumentKind.LETTER, description="Only this kind.")
+    latest_only: bool = Field(False, description="Only each recipient's newest match.")
+
+    @model_validator(mode="after")
+    def _narrowed(self) -> DocumentSelection:
+        if self.report is None and self.campaign is None and self.run is None:
+            raise ValueError(
+                "name a report, campaign or run: every document a recipient ever got is "
+                "rarely what a provider should receive"
+            )
+        return self
+
+
+class FileUploadParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content: Content = Field(
+        "extraction",
+        description="extraction: a CSV of the recipients; collection_pdf: their archived "
+        "documents in one PDF; documents_zip: those documents in a ZIP.",
+    )
+    extraction: ExtractionSettings | None = None
+    documents: DocumentSelection | None = None
+    target: str = Field(min_length=1, description="Name of a registered upload target.")
+    target_settings: dict[str, Any] = Field(
+        default_factory=dict, description="Settings of the target, checked when uploading."
+    )
+    remote_name: str = Field(
+        "{campaign}-{run}-{date}.{ext}",
+        description="File name at the target; placeholders: " + ", ".join(NAME_PLACEHOLDERS),
+    )
+    manifest: bool = Field(
+        True, description="Upload NAME.manifest.json (size, SHA-256, counts) beside the file."
+    )
+
+    @field_validator("remote_name")
+    @classmethod
+    def _name_pattern(cls, pattern: str) -> str:
+        check_placeholders(pattern, NAME_PLACEHOLDERS)
+        check_remote_name(fill_placeholders(pattern, dict.fromkeys(NAME_PLACEHOLDERS, "x")))
+        return pattern
+
+    @model_validator(mode="after")
+    def _content_settings(self) -> FileUploadParams:
+        if self.content == "extraction" and self.extraction is None:
+            raise ValueError("content 'extraction' needs extraction settings with columns")
+        if self.content != "extraction" and self.documents is None:
+            raise ValueError(f"content {self.content!r} needs a documents selection")
+        return self
+
+
+def file_slug(text: str) -> str:
+    """Text as a file-name part: umlauts spelt out, anything unusual a dash."""
+    ascii_text = (
+        unicodedata.normalize("NFKD", text.translate(GERMAN_LETTERS))
+        .encode("ascii", "ignore")
+        .decode()
+    )
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_text).strip("-.")
+
+
+@dataclass
+class Built:
+    """The file made for one ledger row and what the manifest says about it."""
+
+    path: Path
+    counts: dict[str, int] = field(default_factory=dict)
+    note: str = ""
+
+
+class FileUpload(Action):
+    name = "file_upload"
+    title = "Datei Upload"
+    description = (
+        "Uploads the run's extraction file (CSV with chosen columns), a collection PDF or a "
+        "ZIP of the recipients' archived documents to a folder, SFTP server or HTTP endpoint, "
+        "with a checksum and a manifest; one file per run, or per group."
+    )
+    Params = FileUploadParams
+    params: FileUploadParams
+    scope = Scope.GROUP
+    external_effects = True
+    chunk_size = 1
+
+    def __init__(self, params: Any = None):
+        super().__init__(params)
+        self._stores: dict[str, DocumentStore] = {}
+
+    def process(self, recipient: Recipient, context: Any) -> Outcome:
+        key = delivery_key(context.run_id, recipient.key)
+        earlier = context.session.scalar(select(FileDelivery).where(FileDelivery.key == key))
+        if earlier is not None and earlier.status == FileDeliveryStatus.DONE:
+            return _done(earlier.remote_name, earlier.file_location, earlier.id, "")
+        try:
+            remote_name = self.remote_name(context, recipient.group)
+        except ValueError as exc:
+            return Outcome.failed(str(exc))
+        with context.claim_kept(recipient.key):
+            try:
+                built = self.build(context, recipient.group, remote_name)
+            except (ValueError, LookupError, OSError, ArchiveIntegrityError) as exc:
+                return Outcome.failed(f"cannot build {remote_name}: {exc}")
+            if not built.counts.get(self.counted):
+                return Outcome.skipped(f"nothing to upload: {built.note}")
+            manifest = None
+            if self.params.manifest:
+                manifest = {
+                    "content": self.params.content,
+                    "campaign": context.campaign_name,
+                    "run_id": context.run_id,
+                    "group": recipient.group,
+                    **built.counts,
+                }
+            try:
+                delivered = deliver(
+                    context.runtime,
+                    key=key,
+                    target=self.params.target,
+                    settings=self.params.target_settings,
+                    path=built.path,
+                    remote_name=remote_name,
+                    manifest=manifest,
+                    run_id=context.run_id,
+                    resend=self._retried(context, recipient.key),
+                )
+            except UploadUnclear as exc:
+                return Outcome(ItemStatus.UNCLEAR.value, str(exc), 0)
+            except (UploadError, SettingsError, UnknownPluginError) as exc:
+                return Outcome.failed(str(exc))
+        summary = ", ".join(f"{count} {what}" for what, count in built.counts.items())
+        summary += f", {delivered.size} bytes, sha256 {delivered.sha256[:12]}"
+        if delivered.manifest_location:
+            summary += ", with manifest"
+        if built.note:
+            summary += f"; {built.note}"
+        return _done(remote_name, delivered.location, delivered.id, summary)
+
+    def preview(self, recipient: Recipient, context: Any) -> str:
+        try:
+            remote_name = self.remote_name(context, recipient.group)
+            target = open_target(
+                context.runtime.plugins, self.params.target, self.params.target_settings
+            )
+            if self.params.content == "extraction":
+                self._extraction_query(context.entity)
+            else:
+                self._contact_ids(context, recipient.group)
+        except (ValueError, LookupError) as exc:
+            return f"cannot upload: {exc}"
+        members = sum(len(page) for page in context.member_ids(recipient.group))
+        manifest = " with a manifest" if self.params.manifest else ""
+        return (
+            f"{self.params.content} of {members} recipient(s) as {remote_name} to "
+            f"{target.name} ({target.where()}){manifest}"
+        )
+
+    @property
+    def counted(self) -> str:
+        return "rows" if self.params.content == "extraction" else "documents"
+
+    # --- names ---------------------------------------------------------------------------
+
+    def remote_name(self, context: Any, group: str | None) -> str:
+        """The file's name at the target, the same for every retry of the run."""
+        session = context.session
+        run = session.get(Run, context.run_id)
+        groups = session.scalar(
+            select(func.count()).where(
+                RunItem.run_id == context.run_id, RunItem.kind == ItemKind.GROUP
+            )
+        )
+        if groups > 1 and "{group}" not in self.params.remote_name:
+            raise ValueError(
+                f"the run has {groups} groups but remote_name has no {{group}}: "
+                "their files would replace each other"
+            )
+        started = run.created_at.astimezone(LOCAL_TIME)
+        values = {
+            "campaign": file_slug(context.campaign_name) or "campaign",
+            "run": str(run.number),
+            "run_id": str(run.id),
+            "date": started.strftime("%Y%m%d"),
+            "time": started.strftime("%H%M%S"),
+            "group": file_slug(group or "") or "all",
+            "ext": EXTENSIONS[self.params.content],
+        }
+        return check_remote_name(fill_placeholders(self.params.remote_name, values))
+
+    def _retried(self, context: Any, key: str) -> bool:
+        """A row put back to work by a person (retry of failed or unclear rows)."""
+        attempts = context.session.scalar(
+            select(RunItem.attempts).where(
+                RunItem.run_id == context.run_id, RunItem.key == key, RunItem.action == self.name
+            )
+        )
+        return bool(attempts)
+
+    # --- building ------------------------------------------------------------------------
+
+    def build(self, context: Any, group: str | None, remote_name: str) -> Built:
+        path = context.run_dir / "uploads" / remote_name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self.params.content == "extraction":
+            return self._write_extraction(context, group, path)
+        if self.params.content == "collection_pdf":
+            return self._write_collection(context, group, path)
+        return self._write_zip(context, group, path)
+
+    def _write_extraction(self, context: Any, group: str | None, path: Path) -> Built:
+        settings = self.params.extraction
+        rows = 0
+        with (
+            _partial(path) as partial,
+            partial.open("w", encoding=settings.encoding, newline="") as file,
+        ):
+            writer = csv.writer(file, delimiter=settings.delimiter, lineterminator="\r\n")
+            if settings.header:
+                self._write_row(writer, [c.heading for c in settings.columns], "the header")
+            for key, values in self._extraction_rows(context, group):
+                rows += 1
+                self._write_row(writer, values, f"row {rows} ({key})")
+        return Built(path, {"rows": rows}, "" if rows else "none of the records exists any more")
+
+    def _write_row(self, writer: Any, values: list[str], where: str) -> None:
+        try:
+            writer.writerow(values)
+        except UnicodeEncodeError:
+            encoding = self.params.extraction.encoding
+            for column, value in zip(self.params.extraction.columns, values, strict=True):
+                try:
+                    value.encode(encoding)
+                except UnicodeEncodeError:
+                    raise ValueError(
+                        f"{where}, column {column.heading!r}: {value!r} cannot be written "
+                        f"in {encoding}"
+                    ) from None
+            raise
+
+    def _extraction_rows(self, context: Any, group: str | None) -> Iterator[tuple[str, list[str]]]:
+        """(recipient key, cells) per member in ledger order, a page of members per query."""
+        entity = context.entity
+        paths = [column.field for column in self.params.extraction.columns]
+        if entity in ENTITIES:
+            statement, unique = self._extraction_query(entity)
+            positions = [unique.index(path) for path in paths]
+            for ids in context.member_ids(group, ROWS_PER_QUERY):
+                found = {row[-1]: row for row in context.session.execute(statement, {"ids": ids})}
+                for record_id in ids:
+                    row = found.get(record_id)
+                    if row is not None:
+                        yield f"{entity}:{record_id}", [cell(row[i]) for i in positions]
+        else:
+            for recipient in context.members(group):
+                yield recipient.key, [cell(recipient.data.get(path)) for path in paths]
+
+    def _extraction_query(self, entity: str | None) -> tuple[Select[Any], list[str]]:
+        """The chosen columns of a page of records (``:ids``), each column checked on its own
+        so that an error names the column."""
+        if entity not in ENTITIES:
+            return select(), []
+        columns = self.params.extraction.columns
+        for index, column in enumerate(columns):
+            try:
+                compile_query(QueryDefinition(root=entity, output=[column.field]))
+            except QueryError as exc:
+                raise ValueError(f"extraction.columns[{index}].field: {exc.problem}") from None
+        unique = list(dict.fromkeys(column.field for column in columns))
+        root = get_entity(entity)
+        statement = (
+            compile_query(QueryDefinition(root=entity, output=unique))
+            .select_rows()
+            .add_columns(root.id_column.label("record_id"))
+            .where(root.id_column.in_(bindparam("ids", expanding=True)))
+        )
+        return statement, unique
+
+    def _write_collection(self, context: Any, group: str | None, path: Path) -> Built:
+        documents = 0
+        with PdfCollection(path) as collection:
+            for _, data in self._documents(context, group):
+                collection.append(data)
+                documents += 1
+        counts = {"documents": documents, "pages": collection.pages}
+        if not documents:
+            path.unlink(missing_ok=True)
+        return Built(path, counts, self._coverage(context, group, documents))
+
+    def _write_zip(self, context: Any, group: str | None, path: Path) -> Built:
+        documents = 0
+        index_path = path.with_name(f".{path.name}.index.csv")
+        try:
+            with (
+                _partial(path) as partial,
+                zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive,
+            ):
+                with index_path.open("w", encoding="utf-8", newline="") as index_file:
+                    index = csv.writer(index_file, lineterminator="\r\n")
+                    index.writerow(INDEX_COLUMNS)
+                    for document, data in self._documents(context, group):
+                        documents += 1
+                        entry = f"{documents:06d}-{document.filename}"
+                        archive.writestr(entry, data)
+                        index.writerow(
+                            [
+                                entry,
+                                document.id,
+                                document.contact_id,
+                                document.title,
+                                document.filename,
+                                document.size,
+                                document.sha256,
+                            ]
+                        )
+                archive.write(index_path, "index.csv")
+        finally:
+            index_path.unlink(missing_ok=True)
+        return Built(path, {"documents": documents}, self._coverage(context, group, documents))
+
+    def _documents(self, context: Any, group: str | None) -> Iterator[tuple[Any, bytes]]:
+        """The matching archived documents of the group's recipients, in archive order, a page
+        of rows at a time; each one's bytes are checked against its checksum."""
+        query = self._document_query(context, group)
+        last = 0
+        while True:
+            page = context.session.execute(
+                query.where(ArchivedDocument.id > last).order_by(ArchivedDocument.id).limit(PAGE)
+            ).all()
+            if not page:
+                return
+            last = page[-1].id
+            for document in page:
+                yield document, read_document(self._store(context, document.store), document)
+
+    def _document_query(self, context: Any, group: str | None) -> Select[Any]:
+        wanted = self._document_conditions(context, ArchivedDocument)
+        query = select(
+            ArchivedDocument.id,
+            ArchivedDocument.contact_id,
+            ArchivedDocument.title,
+            ArchivedDocument.filename,
+            ArchivedDocument.size,
+            ArchivedDocument.sha256,
+            ArchivedDocument.store,
+            ArchivedDocument.store_ref,
+        ).where(ArchivedDocument.contact_id.in_(self._contact_ids(context, group)), *wanted)
+        if self.params.documents.latest_only:
+            newer = aliased(ArchivedDocument)
+            newest = (
+                select(func.max(newer.id))
+                .where(
+                    newer.contact_id == ArchivedDocument.contact_id,
+                    *self._document_conditions(context, newer),
+                )
+                .scalar_subquery()
+            )
+            query = query.where(ArchivedDocument.id == newest)
+        return query
+
+    def _document_conditions(self, context: Any, table: Any) -> list[Any]:
+        selection = self.params.documents
+        conditions = []
+        if selection.kind is not None:
+            conditions.append(table.kind == selection.kind)
+        if selection.report is not None:
+            conditions.append(table.report_id == _find_id(context, Report, selection.report))
+        if selection.campaign is not None:
+            conditions.append(table.campaign_id == _find_id(context, Campaign, selection.campaign))
+        if selection.run is not None:
+            conditions.append(table.run_id == selection.run)
+        return conditions
+
+    def _contact_ids(self, context: Any, group: str | None) -> Select[Any]:
+        """The contacts of the group's members, as a subquery."""
+        members = select(RunItem.entity_id).where(
+            RunItem.run_id == context.run_id,
+            RunItem.kind == ItemKind.MEMBER,
+            RunItem.group_key == group,
+            RunItem.status != ItemStatus.HELD_OUT,
+        )
+        entity = context.entity
+        contact_path = ENTITIES[entity].contact_path if entity in ENTITIES else None
+        if contact_path is None:
+            raise ValueError(
+                f"documents are filed with contacts, and this run's recipients ({entity}) have none"
+            )
+        if contact_path == "":
+            return members
+        root = get_entity(entity)
+        return (
+            compile_query(QueryDefinition(root=entity, output=[f"{contact_path}.id"]))
+            .select_rows()
+            .order_by(None)
+            .where(root.id_column.in_(members))
+        )
+
+    def _coverage(self, context: Any, group: str | None, documents: int) -> str:
+        members = context.session.scalar(
+            select(func.count()).select_from(self._contact_ids(context, group).subquery())
+        )
+        covered = context.session.scalar(
+            select(func.count(func.distinct(ArchivedDocument.contact_id))).where(
+                ArchivedDocument.contact_id.in_(self._contact_ids(context, group)),
+                *self._document_conditions(context, ArchivedDocument),
+            )
+        )
+        if documents == 0:
+            return f"no archived document matches for any of the {members} recipient(s)"
+        if covered < members:
+            return f"{members - covered} of {members} recipient(s) have no matching document"
+        return ""
+
+    def _store(self, context: Any, name: str) -> DocumentStore:
+        if name not in self._stores:
+            self._stores[name] = open_store(context.runtime.plugins, context.settings, name)
+        return self._stores[name]
+
+
+def delivery_key(run_id: int, item_key: str) -> str:
+    """The file delivery record's key of one ledger row: fits the column whatever the group."""
+    key = f"run-{run_id}/{item_key}"
+    if len(key) <= 200:
+        return key
+    return f"run-{run_id}/sha1-{hashlib.sha1(item_key.encode()).hexdigest()}"
+
+
+def cell(value: Any) -> str:
+    """A value as CSV text: dates ISO, date-times in local time, nothing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _find_id(context: Any, model: Any, wanted: str | int) -> int:
+    """The id of a report or campaign named by id or by name (LookupError if none)."""
+    if isinstance(wanted, int) or wanted.isdigit():
+        found = context.session.scalar(select(model.id).where(model.id == int(wanted)))
+    else:
+        found = context.session.scalar(select(model.id).where(model.name == wanted))
+    if found is None:
+        raise LookupError(f"there is no {model.__tablename__[:-1]} {wanted!r}")
+    return found
+
+
+def _done(remote_name: str, location: str | None, delivery_id: int, summary: str) -> Outcome:
+    detail = f"{remote_name} delivered to {location}" + (f" ({summary})" if summary else "")
+    return Outcome.done(detail, units=1, reference=f"file-delivery:{delivery_id}")
+
+
+@contextmanager
+def _partial(path: Path) -> Iterator[Path]:
+    """A temporary name beside ``path`` that becomes ``path`` when the block succeeds."""
+    partial = path.with_name(f".{path.name}.part")
+    try:
+        yield partial
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, path)
+
+
+@hookimpl
+def register_actions(register: Callable[[type[Action]], None]) -> None:
+    register(FileUpload)

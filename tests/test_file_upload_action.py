@@ -1,0 +1,524 @@
+"""The "file_upload" action end to end: campaign runs on real workers delivering to a folder,
+a real SFTP server and a real HTTP server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import signal
+import time
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import insert, select, update
+
+import plugins.actions.file_upload as file_upload
+import plugins.actions.print_reports as print_reports
+import plugins.datasources.query as query_source
+import plugins.stores.filesystem as filesystem
+import plugins.targets.folder as folder
+import plugins.targets.http_upload as http_upload
+import plugins.targets.sftp as sftp
+from core import SettingsError
+from core.clock import FrozenClock
+from core.default_reports import install_default_reports
+from core.engine.dispatch import process_chunk, recover_runs
+from core.engine.runs import retry_failed, start_run
+from core.models import (
+    Contact,
+    FileDelivery,
+    FileDeliveryStatus,
+    ItemKind,
+    ItemStatus,
+    Run,
+    RunItem,
+    RunState,
+)
+from core.rendering import LOCAL_TIME
+from plugins.actions.file_upload import FileUpload
+
+from upload_servers import RecordingHttpServer, SftpTestServer
+
+PEOPLE = [
+    ("Jürgen", "Weiß", "Köln"),
+    ("Grete", "Müller", "Berlin"),
+    ("Özlem", "Öztürk", "München"),
+    ("Björn", "Groß", "Köln"),
+    ("Änne", "Schäfer", "Berlin"),
+]
+COLUMNS = [
+    {"field": "number", "header": "Kundennummer"},
+    {"field": "last_name", "header": "Name"},
+    {"field": "postcode", "header": "PLZ"},
+    {"field": "city", "header": "Ort"},
+    {"field": "partner.number", "header": "Vermittler"},
+]
+EVERYONE = {"definition": {"root": "contacts"}}
+BY_CITY = {"definition": {"root": "contacts"}, "group_by": "city"}
+
+
+@pytest.fixture
+def uploading(engine):
+    for name, module in [
+        ("plugins.datasources.query", query_source),
+        ("plugins.actions.file_upload", file_upload),
+        ("plugins.actions.print_reports", print_reports),
+        ("plugins.stores.filesystem", filesystem),
+        ("plugins.targets.folder", folder),
+        ("plugins.targets.sftp", sftp),
+        ("plugins.targets.http_upload", http_upload),
+    ]:
+        engine.runtime.plugins.add(module, name, "test")
+    assert engine.runtime.plugins.errors == []
+    rows = [
+        {
+            "number": f"K-{n:05d}",
+            "first_name": first,
+            "last_name": last,
+            "street": f"Hauptstraße {n}",
+            "postcode": f"{50600 + n}",
+            "city": city,
+            "attributes": {},
+        }
+        for n, (first, last, city) in enumerate(PEOPLE, start=1)
+    ]
+    with engine.runtime.database.session() as session:
+        engine.contact_ids = list(session.scalars(insert(Contact).returning(Contact.id), rows))
+    return engine
+
+
+@pytest.fixture
+def inbox(tmp_path):
+    path = tmp_path / "provider-inbox"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def server():
+    server = RecordingHttpServer()
+    yield server
+    server.close()
+
+
+def upload_campaign(
+    engine, target, target_settings, name="Frühjahrsaktion", source=EVERYONE, **settings
+):
+    return engine.campaign(
+        action="file_upload",
+        action_settings={
+            "content": "extraction",
+            "extraction": {"columns": COLUMNS, "encoding": "cp1252"},
+            "target": target,
+            "target_settings": target_settings,
+        }
+        | settings,
+        datasource="query",
+        datasource_settings=source,
+        name=name,
+    )
+
+
+def run_day(engine, run_id) -> str:
+    return engine.run(run_id).created_at.astimezone(LOCAL_TIME).strftime("%Y%m%d")
+
+
+def group_rows(engine, run_id):
+    return [item for item in engine.items(run_id) if item.kind == ItemKind.GROUP]
+
+
+def test_an_extraction_file_reaches_the_folder_with_its_manifest(uploading, inbox):
+    run = start_run(uploading.runtime, upload_campaign(uploading, "folder", {"path": str(inbox)}))
+    uploading.work()
+
+    finished = uploading.run(run.id)
+    assert (finished.state, finished.done, finished.failed) == (RunState.COMPLETED, 1, 0)
+    name = f"Fruehjahrsaktion-1-{run_day(uploading, run.id)}.csv"
+    assert sorted(path.name for path in inbox.iterdir()) == [name, f"{name}.manifest.json"]
+    data = (inbox / name).read_bytes()
+    lines = list(csv.reader(io.StringIO(data.decode("cp1252")), delimiter=";"))
+    assert lines[0] == ["Kundennummer", "Name", "PLZ", "Ort", "Vermittler"]
+    assert lines[1:] == [
+        [f"K-{n:05d}", last, f"{50600 + n}", city, ""]
+        for n, (_, last, city) in enumerate(PEOPLE, start=1)
+    ]
+    manifest = json.loads((inbox / f"{name}.manifest.json").read_text())
+    assert manifest | {"created_at": None} == {
+        "file": name,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "content": "extraction",
+        "campaign": "Frühjahrsaktion",
+        "run_id": run.id,
+        "group": None,
+        "rows": 5,
+        "created_at": None,
+    }
+    (item,) = group_rows(uploading, run.id)
+    assert item.detail == (
+        f"{name} delivered to {inbox / name} (5 rows, {len(data)} bytes, "
+        f"sha256 {hashlib.sha256(data).hexdigest()[:12]}, with manifest)"
+    )
+    members = [i.status for i in uploading.items(run.id) if i.kind == ItemKind.MEMBER]
+    assert members == [ItemStatus.DONE] * 5
+
+
+def test_a_grouped_source_uploads_one_file_per_group_named_by_it(uploading, inbox):
+    campaign = upload_campaign(
+        uploading,
+        "folder",
+        {"path": str(inbox)},
+        source=BY_CITY,
+        remote_name="{campaign}-{group}.{ext}",
+        manifest=False,
+    )
+    run = start_run(uploading.runtime, campaign)
+    uploading.work()
+
+    assert (uploading.run(run.id).state, uploading.run(run.id).done) == (RunState.COMPLETED, 3)
+    files = {path.name: path.read_text("cp1252") for path in inbox.iterdir()}
+    assert sorted(files) == [
+        "Fruehjahrsaktion-Berlin.csv",
+        "Fruehjahrsaktion-Koeln.csv",
+        "Fruehjahrsaktion-Muenchen.csv",
+    ]
+    assert [line.split(";")[1] for line in files["Fruehjahrsaktion-Koeln.csv"].splitlines()] == [
+        "Name",
+        "Weiß",
+        "Groß",
+    ]
+
+
+def test_groups_without_group_in_the_name_fail_instead_of_replacing_each_other(uploading, inbox):
+    run = start_run(
+        uploading.runtime,
+        upload_campaign(uploading, "folder", {"path": str(inbox)}, source=BY_CITY),
+    )
+    uploading.work()
+
+    assert uploading.run(run.id).failed == 3
+    assert {item.detail for item in group_rows(uploading, run.id)} == {
+        "the run has 3 groups but remote_name has no {group}: their files would replace each other"
+    }
+    assert list(inbox.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("columns", "encoding", "problem"),
+    [
+        (
+            [{"field": "last_name"}, {"field": "partner.nickname"}],
+            "utf-8",
+            "extraction.columns[1].field: unknown field 'nickname' on partners",
+        ),
+        (
+            [{"field": "number"}, {"field": "last_name", "header": "Name"}],
+            "iso-8859-15",
+            "row 3 (contacts:{id}), column 'Name': 'Łukasiewicz' cannot be written in iso-8859-15",
+        ),
+    ],
+)
+def test_a_file_that_cannot_be_built_fails_with_the_reason_and_uploads_nothing(
+    uploading, inbox, columns, encoding, problem
+):
+    with uploading.runtime.database.session() as session:
+        session.execute(
+            update(Contact)
+            .where(Contact.id == uploading.contact_ids[2])
+            .values(last_name="Łukasiewicz")
+        )
+    campaign = upload_campaign(
+        uploading,
+        "folder",
+        {"path": str(inbox)},
+        extraction={"columns": columns, "encoding": encoding},
+    )
+    run = start_run(uploading.runtime, campaign)
+    uploading.work()
+
+    (item,) = group_rows(uploading, run.id)
+    assert item.status == ItemStatus.FAILED
+    assert problem.format(id=uploading.contact_ids[2]) in item.detail
+    assert list(inbox.iterdir()) == []
+    assert not list((uploading.runtime.settings.data_dir / "runs").rglob("*.part"))
+
+
+def test_an_extraction_reaches_an_sftp_server(uploading, tmp_path):
+    root = tmp_path / "sftp"
+    (root / "inbox").mkdir(parents=True)
+    server = SftpTestServer(root, {"druckerei": "Geheim-123"})
+    try:
+        settings = {
+            "host": "127.0.0.1",
+            "port": server.port,
+            "username": "druckerei",
+            "password": "Geheim-123",
+            "directory": "inbox",
+            "host_key_fingerprint": server.fingerprint,
+        }
+        run = start_run(uploading.runtime, upload_campaign(uploading, "sftp", settings))
+        uploading.work()
+        files = server.files()
+    finally:
+        server.close()
+
+    name = f"Fruehjahrsaktion-1-{run_day(uploading, run.id)}.csv"
+    assert sorted(files) == [f"inbox/{name}", f"inbox/{name}.manifest.json"]
+    manifest = json.loads(files[f"inbox/{name}.manifest.json"])
+    assert manifest["sha256"] == hashlib.sha256(files[f"inbox/{name}"]).hexdigest()
+    assert manifest["rows"] == 5
+    (item,) = group_rows(uploading, run.id)
+    assert item.detail.startswith(f"{name} delivered to sftp://127.0.0.1:{server.port}/inbox/")
+
+
+def test_a_failed_upload_is_reported_and_delivered_when_the_failed_rows_are_retried(
+    uploading, server
+):
+    server.answer(*[("status", 503)] * 2)
+    settings = {"url": server.url(), "retries": 1, "backoff": 0.01}
+    run = start_run(uploading.runtime, upload_campaign(uploading, "http", settings))
+    uploading.work()
+
+    failed = uploading.run(run.id)
+    assert (failed.state, failed.failed) == (RunState.COMPLETED_WITH_ERRORS, 1)
+    (item,) = group_rows(uploading, run.id)
+    assert item.detail.startswith(f"http (PUT {server.url()}): Fruehjahrsaktion-1-")
+    assert item.detail.endswith("the server answered 503: scripted failure (after 2 attempt(s))")
+    assert server.files == {}
+
+    assert retry_failed(uploading.runtime, run.id) == 1
+    uploading.work()
+
+    assert (uploading.run(run.id).state, uploading.run(run.id).done) == (RunState.COMPLETED, 1)
+    assert len(server.files) == 2  # the file and its manifest, once each
+
+
+def test_a_dry_run_describes_the_upload_and_sends_nothing(uploading, inbox):
+    campaign = upload_campaign(uploading, "folder", {"path": str(inbox)})
+    run = start_run(uploading.runtime, campaign, dry_run=True)
+    uploading.work()
+
+    (item,) = group_rows(uploading, run.id)
+    name = f"Fruehjahrsaktion-1-{run_day(uploading, run.id)}.csv"
+    assert item.detail == (
+        f"preview: extraction of 5 recipient(s) as {name} to folder ({inbox}) with a manifest"
+    )
+    assert list(inbox.iterdir()) == []
+
+
+def print_letters(engine, count: int) -> int:
+    """A print campaign that archives a letter for the first ``count`` contacts."""
+    with engine.runtime.database.session() as session:
+        install_default_reports(session)
+    campaign = engine.campaign(
+        action="print_reports",
+        action_settings={"report": "Informationsschreiben", "archive_only": True},
+        datasource="query",
+        datasource_settings={
+            "definition": {
+                "root": "contacts",
+                "where": {
+                    "conditions": [
+                        {
+                            "field": "number",
+                            "type": "equals",
+                            "values": [f"K-{n:05d}" for n in range(1, count + 1)],
+                        }
+                    ]
+                },
+            }
+        },
+        name="Informationskampagne",
+    )
+    start_run(engine.runtime, campaign)
+    engine.work()
+    return campaign
+
+
+def test_archived_letters_go_up_as_a_zip_and_as_one_collection_pdf(uploading, inbox):
+    print_letters(uploading, 4)
+    selection = {"campaign": "Informationskampagne"}
+    for content in ("documents_zip", "collection_pdf"):
+        campaign = upload_campaign(
+            uploading,
+            "folder",
+            {"path": str(inbox)},
+            name=f"Versand {content}",
+            content=content,
+            extraction=None,
+            documents=selection,
+            remote_name="{campaign}.{ext}",
+        )
+        start_run(uploading.runtime, campaign)
+    uploading.work()
+
+    with zipfile.ZipFile(inbox / "Versand-documents_zip.zip") as archive:
+        names = archive.namelist()
+        index = list(csv.DictReader(io.StringIO(archive.read("index.csv").decode())))
+        letters = [archive.read(name) for name in names[:-1]]
+    assert len(names) == 5 and names[-1] == "index.csv"
+    assert [row["entry"] for row in index] == names[:-1]
+    assert [row["sha256"] for row in index] == [hashlib.sha256(pdf).hexdigest() for pdf in letters]
+    assert all(pdf.startswith(b"%PDF") for pdf in letters)
+    zip_manifest = json.loads((inbox / "Versand-documents_zip.zip.manifest.json").read_text())
+    assert zip_manifest["documents"] == 4
+
+    reader = PdfReader(inbox / "Versand-collection_pdf.pdf")
+    assert len(reader.pages) == 4
+    assert "Weiß" in reader.pages[0].extract_text()
+    with uploading.runtime.database.session() as session:
+        details = session.scalars(
+            select(RunItem.detail).where(RunItem.kind == ItemKind.GROUP).order_by(RunItem.id)
+        ).all()
+    assert all("1 of 5 recipient(s) have no matching document" in detail for detail in details)
+
+
+def test_a_run_whose_documents_are_all_missing_skips_the_upload(uploading, inbox):
+    campaign = upload_campaign(
+        uploading,
+        "folder",
+        {"path": str(inbox)},
+        content="documents_zip",
+        extraction=None,
+        documents={"run": 999},
+    )
+    run = start_run(uploading.runtime, campaign)
+    uploading.work()
+
+    (item,) = group_rows(uploading, run.id)
+    assert (item.status, item.detail) == (
+        ItemStatus.SKIPPED,
+        "nothing to upload: no archived document matches for any of the 5 recipient(s)",
+    )
+    assert list(inbox.iterdir()) == []
+
+
+def wait_for(condition, timeout: float, what: str, log):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}; worker log:\n{log.read_text()[-3000:]}")
+
+
+def kill_with_work_horse(worker) -> None:
+    """SIGKILL a worker and its work horse (RQ puts the horse in a process group of its own)."""
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    for pid in [int(child) for child in children]:
+        os.kill(pid, signal.SIGKILL)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+
+
+def test_a_worker_killed_mid_upload_is_reported_unclear_and_never_uploads_twice(
+    uploading, server, tmp_path
+):
+    server.answer(("hold",))
+    settings = {"url": server.url(), "retries": 0}
+    run = start_run(uploading.runtime, upload_campaign(uploading, "http", settings))
+    log = tmp_path / "worker.log"
+    worker = uploading.start_worker_process(log)
+    try:
+        wait_for(lambda: len(server.requests) == 1, 60, "the file to reach the server", log)
+    finally:
+        kill_with_work_horse(worker)  # during the upload
+    server.release()
+
+    # RQ runs the killed chunk's job again: the claimed row is not taken a second time.
+    assert process_chunk(run.id, 0).endswith(" 0 processed")
+    # Two minutes later the scheduler's recovery reports it unclear and the run finishes.
+    uploading.runtime.clock = FrozenClock(datetime.now(UTC) + timedelta(minutes=3))
+    recover_runs(uploading.runtime)
+    uploading.work()
+    reported = uploading.run(run.id)
+    assert (reported.state, reported.done, reported.unclear) == (
+        RunState.COMPLETED_WITH_ERRORS,
+        0,
+        1,
+    )
+    # The server did get the file, but nobody learned so: one request, nothing repeated.
+    assert len(server.requests) == 1
+
+    # A person asks for the unclear file again (the provider deduplicates by the key).
+    assert retry_failed(uploading.runtime, run.id, include_unclear=True) == 1
+    uploading.work()
+
+    assert (uploading.run(run.id).state, uploading.run(run.id).done) == (RunState.COMPLETED, 1)
+    first, second, manifest = server.requests
+    assert (first.path, first.body, first.headers["Idempotency-Key"]) == (
+        second.path,
+        second.body,
+        second.headers["Idempotency-Key"],
+    )
+    assert manifest.path == second.path + ".manifest.json"
+    with uploading.runtime.database.session() as session:
+        record = session.scalars(select(FileDelivery)).one()
+    assert (record.status, record.attempts) == (FileDeliveryStatus.DONE, 3)  # the killed try too
+
+
+def test_a_delivery_finished_before_the_crash_is_not_uploaded_again(uploading, inbox):
+    run = start_run(uploading.runtime, upload_campaign(uploading, "folder", {"path": str(inbox)}))
+    uploading.work()
+    # The worker died after the delivery was recorded but before the ledger outcome was:
+    # recovery reported the row unclear, and a person retries it.
+    with uploading.runtime.database.session() as session:
+        session.execute(
+            update(RunItem)
+            .where(RunItem.run_id == run.id, RunItem.kind == ItemKind.GROUP)
+            .values(status=ItemStatus.UNCLEAR)
+        )
+        session.execute(
+            update(Run)
+            .where(Run.id == run.id)
+            .values(done=0, unclear=1, state=RunState.COMPLETED_WITH_ERRORS)
+        )
+    for path in inbox.iterdir():
+        path.unlink()  # the provider has picked the files up meanwhile
+
+    assert retry_failed(uploading.runtime, run.id, include_unclear=True) == 1
+    uploading.work()
+
+    assert (uploading.run(run.id).state, uploading.run(run.id).done) == (RunState.COMPLETED, 1)
+    assert list(inbox.iterdir()) == []
+    (item,) = group_rows(uploading, run.id)
+    assert item.detail.endswith(f"delivered to {inbox / item.detail.split()[0]}")
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ({"remote_name": "{customer}.csv"}, "unknown placeholder(s) customer; available: campaign"),
+        ({"remote_name": "../{campaign}.csv"}, "is not a usable file name"),
+        ({"extraction": None}, "content 'extraction' needs extraction settings with columns"),
+        ({"content": "documents_zip"}, "content 'documents_zip' needs a documents selection"),
+        ({"documents": {}, "content": "collection_pdf"}, "name a report, campaign or run"),
+        ({"extraction": {"columns": []}}, "columns: List should have at least 1 item"),
+        ({"extraction": {"columns": [{"field": "x"}], "delimiter": '"'}}, "cannot separate"),
+        ({"extraction": {"columns": [{"field": "x"}], "encoding": "ebcdic"}}, "encoding: Input"),
+    ],
+)
+def test_settings_are_checked_when_the_campaign_is_saved(settings, problem):
+    valid = {"target": "folder", "extraction": {"columns": [{"field": "number"}]}}
+    with pytest.raises(SettingsError, match="invalid settings for action 'file_upload'") as caught:
+        FileUpload(valid | settings)
+    assert problem in str(caught.value)
+
+
+def test_a_long_upload_keeps_the_ledger_claim_alive(uploading, server, monkeypatch):
+    monkeypatch.setattr("core.heartbeat.BEAT_SECONDS", 0.05)
+    server.answer(("slow", 1))
+    run = start_run(uploading.runtime, upload_campaign(uploading, "http", {"url": server.url()}))
+    uploading.work()
+
+    (item,) = group_rows(uploading, run.id)
+    with uploading.runtime.database.session() as session:
+        delivery = session.scalars(select(FileDelivery)).one()
+    assert item.status == ItemStatus.DONE
+    assert item.claimed_at > delivery.claimed_at  # renewed while the upload was under way
