@@ -146,7 +146,7 @@ def test_a_contract_reaches_its_contact(context):
             {},
             "the record has no mobile number field (mobile or contact.mobile)",
         ),
-        (contact(), {"template": "Hallo {{ frist_name }}"}, "unknown placeholder: 'frist_name'"),
+        (contact(), {"template": "Hallo {{ frist_name }}"}, "line 1: unknown placeholder 'frist_name'"),
         (contact(last_name=None), {"template": "{{ last_name }} "}, "the text is empty"),
         (
             contact(),

@@ -38,13 +38,13 @@ from core.models import ArchivedDocument, DocumentKind, ItemStatus, RunItem
 from core.plugin_kinds import DocumentStore
 from core.query.entities import get_entity
 from core.rendering import (
-    LOCAL_TIME,
     PdfCollection,
     RenderedLetter,
     ReportError,
     ReportRenderer,
     contact_fields,
 )
+from core.templating import LOCAL_TIME
 
 log = logging.getLogger(__name__)
 
