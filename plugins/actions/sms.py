@@ -19,11 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import Action, Channel, Outcome, Recipient, SettingsError, SmsGateway, hookimpl
+from core.delivery import DeliveryError, DeliveryUnclear
 from core.models import ItemStatus, RunItem
 from core.sms import (
     PER_PART,
-    DeliveryError,
-    DeliveryUnclear,
     SmsEncoding,
     check_sender,
     encode_info,

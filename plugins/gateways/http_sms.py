@@ -38,7 +38,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from core import SmsGateway, hookimpl
-from core.sms import DeliveryError, DeliveryUnclear, check_sender
+from core.delivery import DeliveryError, DeliveryUnclear
+from core.sms import check_sender
 
 log = logging.getLogger(__name__)
 
