@@ -14,3 +14,8 @@ class DeliveryError(Exception):
 
 class DeliveryUnclear(Exception):
     """The receiver may or may not have taken the message: report it, never resend silently."""
+
+
+def ledger_reference(run_id: int | None, key: str) -> str:
+    """The idempotency key of one ledger row: the same for every attempt and every retry."""
+    return f"run{run_id}-{key}"

@@ -44,6 +44,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.filters.control_group",
     "plugins.actions.print_reports",
     "plugins.actions.sms",
+    "plugins.actions.email",
     "plugins.gateways.http_sms",
     "plugins.gateways.outbox_sms",
     "plugins.stores.filesystem",

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import Action, Channel, Outcome, Recipient, SettingsError, SmsGateway, hookimpl
-from core.delivery import DeliveryError, DeliveryUnclear
+from core.delivery import DeliveryError, DeliveryUnclear, ledger_reference
 from core.models import ItemStatus, RunItem
 from core.sms import (
     PER_PART,
@@ -44,11 +44,6 @@ LEDGER_REFERENCE = re.compile(r"^run(\d+)-(.+)$")
 def compiled(template: str) -> CompiledTemplate:
     """The text template, compiled once per process (validation and every chunk reuse it)."""
     return compile_template(template, html=False, max_source=MAX_TEMPLATE, max_output=MAX_TEXT)
-
-
-def ledger_reference(run_id: int | None, key: str) -> str:
-    """The idempotency key of one ledger row: the same for every attempt and every retry."""
-    return f"run{run_id}-{key}"
 
 
 class SmsParams(BaseModel):
