@@ -69,14 +69,19 @@ def mailbox(raw: str) -> Address:
     return Address(display_name=name.strip(), username=local, domain=domain)
 
 
-def message_id(reference: str, domain: str) -> str:
-    """A Message-ID derived from ``reference`` alone: the same reference, the same id.
+def message_id(reference: str, domain: str, tag: str = "") -> str:
+    """A Message-ID made of ``reference`` (and ``tag``): the same reference, the same id.
 
-    Characters a Message-ID may not hold are written as ``=XX`` (their UTF-8 bytes).
+    Characters of the reference a Message-ID may not hold are written as ``=XX`` (their
+    UTF-8 bytes); ``tag`` (letters and digits) follows after a dot.
     """
     left = _NOT_ID_TEXT.sub(
         lambda match: "".join(f"={byte:02X}" for byte in match[0].encode()), reference
     )
+    if tag:
+        if not tag.isalnum() or not tag.isascii():
+            raise ValueError(f"a Message-ID tag is letters and digits, not {tag!r}")
+        left += f".{tag}"
     return f"<{left}@{domain}>"
 
 

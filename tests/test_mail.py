@@ -51,8 +51,8 @@ def test_a_mailbox_may_carry_a_display_name():
 
 
 def test_a_message_id_is_derived_from_its_reference_alone():
-    assert message_id("run12-contacts:3.5f1", "example.de") == (
-        "<run12-contacts=3A3=2E5f1@example.de>"
+    assert message_id("run12-contacts:3", "example.de", "5f1") == (
+        "<run12-contacts=3A3.5f1@example.de>"
     )
     assert message_id("import:Jörg", "example.de") == "<import=3AJ=C3=B6rg@example.de>"
 

@@ -274,12 +274,12 @@ class Email(Action):
         if self.params.attachment is not None:
             attachments.append(self._letter(recipient, contact, context))
         sender = mailbox(self.params.sender or context.settings.mail_from)
-        reference = f"{ledger_reference(context.run_id, recipient.key)}.{self._run_token(context)}"
+        reference = ledger_reference(context.run_id, recipient.key)
         message = build_message(
             sender=sender,
             to=address,
             subject=subject,
-            message_id=message_id(reference, sender.domain),
+            message_id=message_id(reference, sender.domain, self._run_token(context)),
             date=context.now,
             text=text,
             html=html,
