@@ -10,6 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
+import redis
 from sqlalchemy import create_engine, text
 
 from core.db import Database
@@ -19,6 +20,8 @@ from core.schema import upgrade
 POSTGRES_ADMIN = os.environ.get(
     "CAMPAIGN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+REDIS_SERVER = os.environ.get("CAMPAIGN_BENCH_REDIS_SERVER", "redis://127.0.0.1:6379")
+REDIS_LOCK_KEY = "campaign:test-session"  # as tests/conftest.py
 CITIES = ["Köln", "Berlin", "München", "Hamburg", "Leipzig", "Dresden", "Bremen", "Essen"]
 
 
@@ -91,3 +94,19 @@ class Stopwatch:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+def claim_redis(purpose: str) -> str:
+    """The URL of an empty Redis database, locked for this process until it exits."""
+    for index in range(13, 0, -1):
+        url = f"{REDIS_SERVER}/{index}"
+        connection = redis.Redis.from_url(url)
+        if connection.set(REDIS_LOCK_KEY, f"bench-{purpose}-{os.getpid()}", nx=True, ex=3600):
+            if connection.dbsize() == 1:
+                return url
+            connection.delete(REDIS_LOCK_KEY)
+    raise RuntimeError("no empty Redis database is free")
+
+
+def release_redis(url: str) -> None:
+    redis.Redis.from_url(url).flushdb()  # our own database: jobs, results and the lock

@@ -51,11 +51,13 @@ class Mailer(ABC):
     """Sends messages one by one; use it as a context manager or call ``close``."""
 
     @abstractmethod
-    def send(self, message: EmailMessage) -> dict[str, str]:
+    def send(self, message: EmailMessage, data: bytes | None = None) -> dict[str, str]:
         """Send ``message``; return the recipients refused (address: the server's answer).
 
-        Raises ``DeliveryError`` when nothing was sent (every recipient refused included)
-        and ``DeliveryUnclear`` when the message may have been sent.
+        ``data`` is ``message_bytes(message)`` when the caller has it already (turning a
+        message into bytes takes about as long as sending it). Raises ``DeliveryError``
+        when nothing was sent (every recipient refused included) and ``DeliveryUnclear``
+        when the message may have been sent.
         """
 
     @abstractmethod
@@ -86,9 +88,9 @@ class SmtpMailer(Mailer):
         self._connection: smtplib.SMTP | None = None
         self._unreachable: tuple[float, str] | None = None
 
-    def send(self, message: EmailMessage) -> dict[str, str]:
+    def send(self, message: EmailMessage, data: bytes | None = None) -> dict[str, str]:
         sender, recipients = envelope(message)
-        data = message_bytes(message)
+        data = message_bytes(message) if data is None else data
         utf8 = needs_smtputf8(message)
         try:
             return self._transaction(self._connect(), sender, recipients, data, utf8)
@@ -259,7 +261,7 @@ class OutboxMailer(Mailer):
     def __init__(self, directory: Path):
         self.directory = directory
 
-    def send(self, message: EmailMessage) -> dict[str, str]:
+    def send(self, message: EmailMessage, data: bytes | None = None) -> dict[str, str]:
         envelope(message)
         identifier = message["Message-ID"]
         if not identifier:
@@ -267,7 +269,7 @@ class OutboxMailer(Mailer):
         name = _NOT_FILENAME.sub("_", str(identifier).strip("<> "))[:200] + ".eml"
         path = self.directory / name
         if not path.exists():
-            write_atomically(path, message_bytes(message))
+            write_atomically(path, message_bytes(message) if data is None else data)
         return {}
 
     def close(self) -> None:

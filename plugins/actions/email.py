@@ -207,6 +207,7 @@ class Email(Action):
         except ValueError as exc:
             return Outcome.failed(str(exc))
         message = composed.message
+        data = message_bytes(message)
         store = self._store(context, self.params.store)
         document = archive_document(
             context.session,
@@ -218,13 +219,13 @@ class Email(Action):
             kind=DocumentKind.EMAIL,
             title=str(message["Subject"])[:200],
             filename=f"{_slug(contact.get('number') or recipient.key)}.eml",
-            data=message_bytes(message),
+            data=data,
             content_type="message/rfc822",
             source_key=recipient.key,
             meta={"to": composed.address, "message_id": message["Message-ID"]},
         )
         try:
-            self.mailer(context).send(message)
+            self.mailer(context).send(message, data)
         except DeliveryError as exc:
             context.session.expunge(document)  # not sent: no archive entry, no file
             store.delete(document.store_ref)
