@@ -8,18 +8,17 @@ import collections
 import dataclasses
 import os
 import signal
-import sys
-import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, literal, select, update
+import test_print_action
+from sqlalchemy import insert, select, update
+from test_engine_kill import wait_for
 
 import plugins.actions.email as email_action
 import plugins.actions.print_reports as print_reports
 import plugins.stores.filesystem as filesystem
-from core import DataSource, SettingsError, hookimpl
+from core import SettingsError
 from core.archive import open_store, read_document
 from core.clock import FrozenClock
 from core.config import DEVELOPMENT_SENDER, Settings
@@ -34,24 +33,6 @@ from smtp_server import SmtpServer
 SUBJECT = "Neuigkeiten für {{ first_name or 'Sie' }} aus {{ city }}"
 TEXT = "Hallo {{ first_name }} {{ last_name }},\nwir haben Neuigkeiten.\n{{ campaign.name }}"
 HTML = "<p>Hallo <b>{{ first_name }} {{ last_name }}</b>,</p><p>wir haben Neuigkeiten.</p>"
-
-
-class EmailContacts(DataSource):
-    """Every contact with its whole record (the engine's test source loads three fields)."""
-
-    name = "test_email_contacts"
-    title = "Every contact, whole records"
-
-    def entity(self):
-        return "contacts"
-
-    def select(self, context):
-        return select(Contact.id.label("id"), literal(None).label("group_key"))
-
-
-@hookimpl
-def register_datasources(register):
-    register(EmailContacts)
 
 
 @pytest.fixture
@@ -90,7 +71,7 @@ def mailing(engine):
         ("plugins.actions.email", email_action),
         ("plugins.actions.print_reports", print_reports),
         ("plugins.stores.filesystem", filesystem),
-        ("email_contacts", sys.modules[__name__]),
+        ("printable_contacts", test_print_action),
     ]:
         plugins.add(module, name, "test")
     assert plugins.errors == []
@@ -119,7 +100,7 @@ SHORT = {"subject": "Hallo {{ last_name }}", "text": "Neuigkeiten aus {{ city }}
 """For the engine's test source, whose records have last_name, email and city only."""
 
 
-def email_campaign(engine, datasource="test_email_contacts", name=None, **settings) -> int:
+def email_campaign(engine, datasource="test_printable_contacts", name=None, **settings) -> int:
     return engine.campaign(
         action="email",
         action_settings={"subject": SUBJECT, "text": TEXT, "html": HTML} | settings,
@@ -258,7 +239,7 @@ def test_the_worked_example_prints_the_letters_and_emails_them(mailing, smtp):
     printing = mailing.campaign(
         action="print_reports",
         action_settings={"report": "Informationsschreiben", "archive_only": True},
-        datasource="test_email_contacts",
+        datasource="test_printable_contacts",
         name="Informationskampagne",
     )
     printed = start_run(mailing.runtime, printing)
@@ -309,7 +290,7 @@ def test_a_print_and_an_email_campaign_reach_everyone_once(mailing, smtp):
             "archive_only": True,
             "route_email_preferring_to_email": True,
         },
-        datasource="test_email_contacts",
+        datasource="test_printable_contacts",
     )
     printed = start_run(mailing.runtime, printing)
     mailed = start_run(mailing.runtime, email_campaign(mailing, only_preferring_email=True))
@@ -370,16 +351,6 @@ def test_without_a_mail_server_the_messages_go_to_the_outbox(mailing, smtp):
 
 
 # --- a worker killed while a message is on its way --------------------------------------------
-
-
-def wait_for(condition, timeout: float, what: str, log: Path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}; worker log:\n{log.read_text()[-3000:]}")
 
 
 def test_a_killed_worker_sends_nothing_twice(mailing, smtp, tmp_path, monkeypatch):
