@@ -4,7 +4,10 @@
 action, the notifications of the campaign processes). An ``SmtpMailer`` keeps **one**
 connection for as many messages as it sends: connected on first use (plain, STARTTLS or
 implicit TLS, the certificate verified against the system's or a given CA file, then the
-login) and connected again when the server dropped it.
+login) and connected again when the server dropped it. A server that offers PIPELINING
+(RFC 2920) gets ``MAIL``, ``RCPT`` and ``DATA`` in one write, so a message costs two round
+trips instead of four: with a server 10 ms away, the difference between 25 and 50 messages
+per second and connection.
 
 What a failure means for one message is decided by when it happened:
 
@@ -190,22 +193,10 @@ class SmtpMailer(Mailer):
                 f"the mail server {self._where} does not take non-ASCII addresses (no SMTPUTF8)"
             )
         try:
-            code, answer = connection.mail(sender, ["SMTPUTF8"] if utf8 else [])
-            self._check(connection, code, answer, f"refused the sender {sender}")
-            refused = {}
-            for recipient in recipients:
-                code, answer = connection.rcpt(recipient)
-                if code == CLOSING:
-                    raise _NothingSent(f"{code} {answer.decode(errors='replace')}")
-                if code not in ACCEPTED:
-                    refused[recipient] = f"{code} {answer.decode(errors='replace')}"
-            if len(refused) == len(recipients):
-                self._reset(connection)
-                listed = "; ".join(f"{address}: {why}" for address, why in refused.items())
-                raise DeliveryError(f"the mail server refused the recipient {listed}")
-            code, answer = connection.docmd("DATA")
-            if code != 354:
-                self._check(connection, code, answer, "refused the message")
+            if connection.has_extn("pipelining"):
+                refused = self._pipelined_envelope(connection, sender, recipients, utf8)
+            else:
+                refused = self._envelope(connection, sender, recipients, utf8)
             # a message cut short is never delivered: until its last byte is out, retrying
             # on a new connection is safe
             ending = b"" if data.endswith(b"\r\n") else b"\r\n"
@@ -221,14 +212,73 @@ class SmtpMailer(Mailer):
                 f"message: {exc}"
             ) from None
         if code != 250:
-            text = answer.decode(errors="replace")
             if code == CLOSING:
                 self._discard()
-            raise DeliveryError(f"the mail server refused the message: {code} {text}")
+            raise DeliveryError(f"the mail server refused the message: {_text(code, answer)}")
         return refused
 
+    def _envelope(
+        self, connection: smtplib.SMTP, sender: str, recipients: list[str], utf8: bool
+    ) -> dict[str, str]:
+        """MAIL, each RCPT and DATA, each waiting for its answer; returns the refused
+        recipients once the server waits for the content."""
+        code, answer = connection.mail(sender, ["SMTPUTF8"] if utf8 else [])
+        self._check(connection, code, answer, f"refused the sender {sender}")
+        refused = {}
+        for recipient in recipients:
+            code, answer = connection.rcpt(recipient)
+            if code == CLOSING:
+                raise _NothingSent(_text(code, answer))
+            if code not in ACCEPTED:
+                refused[recipient] = _text(code, answer)
+        self._check_recipients(connection, refused, recipients)
+        code, answer = connection.docmd("DATA")
+        if code != 354:
+            self._check(connection, code, answer, "refused the message")
+        return refused
+
+    def _pipelined_envelope(
+        self, connection: smtplib.SMTP, sender: str, recipients: list[str], utf8: bool
+    ) -> dict[str, str]:
+        """The same in one round trip (RFC 2920 PIPELINING): MAIL, RCPT and DATA are sent
+        together and their answers read afterwards."""
+        lines = [
+            f"MAIL FROM:{smtplib.quoteaddr(sender)}{' SMTPUTF8' if utf8 else ''}",
+            *(f"RCPT TO:{smtplib.quoteaddr(recipient)}" for recipient in recipients),
+            "DATA",
+        ]
+        connection.send(
+            "".join(f"{line}\r\n" for line in lines).encode("utf-8" if utf8 else "ascii")
+        )
+        (mail_code, mail_answer), *answers, (data_code, data_answer) = [
+            connection.getreply() for _ in lines
+        ]
+        if CLOSING in (mail_code, data_code, *(code for code, _ in answers)):
+            raise _NothingSent("421 the server is closing the connection")
+        refused = {
+            recipient: _text(code, answer)
+            for recipient, (code, answer) in zip(recipients, answers, strict=True)
+            if code not in ACCEPTED
+        }
+        if data_code == 354 and (mail_code not in ACCEPTED or len(refused) == len(recipients)):
+            connection.send(b".\r\n")  # a server that should not have started a message
+            connection.getreply()
+        self._check(connection, mail_code, mail_answer, f"refused the sender {sender}")
+        self._check_recipients(connection, refused, recipients)
+        if data_code != 354:
+            self._check(connection, data_code, data_answer, "refused the message")
+        return refused
+
+    def _check_recipients(
+        self, connection: smtplib.SMTP, refused: dict[str, str], recipients: list[str]
+    ) -> None:
+        if len(refused) == len(recipients):
+            self._reset(connection)
+            listed = "; ".join(f"{address}: {why}" for address, why in refused.items())
+            raise DeliveryError(f"the mail server refused the recipient {listed}")
+
     def _check(self, connection: smtplib.SMTP, code: int, answer: bytes, what: str) -> None:
-        text = f"{code} {answer.decode(errors='replace')}"
+        text = _text(code, answer)
         if code == CLOSING:
             raise _NothingSent(text)
         if code not in ACCEPTED:
@@ -241,6 +291,10 @@ class SmtpMailer(Mailer):
             connection.rset()
         except (OSError, smtplib.SMTPException):
             self._discard()
+
+
+def _text(code: int, answer: bytes) -> str:
+    return f"{code} {answer.decode(errors='replace')}"
 
 
 def _answer(error: BaseException) -> str:

@@ -1,6 +1,7 @@
 """A real SMTP server on loopback for the tests and the benchmark (aiosmtpd in a thread).
 
-It records every message it accepts and counts connections; it can offer STARTTLS or
+It records every message it accepts and counts connections; it offers PIPELINING (or not),
+and it can offer STARTTLS or
 implicit TLS with a self-signed certificate made here, require a login, refuse chosen
 recipients, drop every open connection, hold a message without answering, or end the
 connection after a message instead of confirming it.
@@ -86,6 +87,12 @@ class _Handler:
     def __init__(self, server: SmtpServer):
         self.server = server
 
+    async def handle_EHLO(self, smtp, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.server.pipelining:  # aiosmtpd reads pipelined commands, but does not say so
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_MAIL(self, smtp, session, envelope, address, options):
         if not getattr(session, "counted", False):  # a connection that sends mail
             session.counted = True
@@ -126,6 +133,7 @@ class SmtpServer:
         *,
         tls: str | None = None,
         users: dict[str, str] | None = None,
+        pipelining: bool = True,
     ):
         self.messages: list[Received] = []
         self.connections = 0
@@ -136,6 +144,7 @@ class SmtpServer:
         self.lock = threading.Lock()
         self.users = users or {}
         self.tls = tls
+        self.pipelining = pipelining
         self.port = free_port()
         self._open: set[SMTP] = set()
         self.ca_file: Path | None = None

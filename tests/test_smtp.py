@@ -41,9 +41,9 @@ def message(to="erika@example.de", number=1, **fields):
     )
 
 
-@pytest.fixture
-def plain(tmp_path):
-    server = SmtpServer(tmp_path / "plain")
+@pytest.fixture(params=["pipelining", "one command at a time"])
+def plain(tmp_path, request):
+    server = SmtpServer(tmp_path / "plain", pipelining=request.param == "pipelining")
     yield server
     server.close()
 
