@@ -208,6 +208,7 @@ class Email(Action):
             return Outcome.failed(str(exc))
         message = composed.message
         data = message_bytes(message)
+        identifier = str(message["Message-ID"])
         store = self._store(context, self.params.store)
         document = archive_document(
             context.session,
@@ -222,7 +223,7 @@ class Email(Action):
             data=data,
             content_type="message/rfc822",
             source_key=recipient.key,
-            meta={"to": composed.address, "message_id": message["Message-ID"]},
+            meta={"to": composed.address, "message_id": identifier},
         )
         try:
             self.mailer(context).send(message, data)
@@ -239,7 +240,7 @@ class Email(Action):
         detail = f"sent to {composed.address}"
         if composed.attachment:
             detail += f" with {composed.attachment}"
-        return Outcome.done(detail, reference=message["Message-ID"])
+        return Outcome.done(detail, reference=identifier)
 
     def preview(self, recipient: Recipient, context: Any) -> str:
         contact = contact_of(recipient)
