@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import os
 import secrets
+import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from core.mail import mailbox
 from core.schedules import ScheduleError, load_zone, parse_duration
 
 PREFIX = "CAMPAIGN_"
@@ -23,6 +26,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_TIMEZONE = "Europe/Berlin"
 DEFAULT_WORKFLOW_MIN_INTERVAL = timedelta(minutes=15)
 """The vendor of the original campaign processes advises no workflow more often than this."""
+DEVELOPMENT_SENDER = "Campaign <campaign@localhost.localdomain>"
+"""The sender of e-mails when no mail server is configured (they go to the outbox)."""
+SMTP_PORTS = {"plain": 25, "starttls": 587, "tls": 465}
+SWITCHES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 class ConfigError(ValueError):
@@ -31,6 +38,25 @@ class ConfigError(ValueError):
     def __init__(self, variable: str, problem: str):
         self.variable = variable
         super().__init__(f"{variable}: {problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class MailServer:
+    """The installation's SMTP server (``CAMPAIGN_SMTP_URL``).
+
+    ``security`` is ``starttls`` (``smtp://``, the default: the session must be upgraded
+    with a verified certificate), ``tls`` (``smtps://``, implicit TLS) or ``plain``
+    (``smtp://…?starttls=0``, for a relay on the same machine or network).
+    """
+
+    host: str
+    port: int
+    security: str = "starttls"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    ca_file: Path | None = None
+    """CA certificates (PEM) to verify the server with, instead of the system's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +76,9 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     """Where cron schedules are read and where the command line shows times."""
     workflow_min_interval: timedelta = DEFAULT_WORKFLOW_MIN_INTERVAL
+    mail_server: MailServer | None = None
+    """None: e-mails are written to the outbox directory (development)."""
+    mail_from: str = DEVELOPMENT_SENDER
 
     @property
     def embedded_redis(self) -> bool:
@@ -64,6 +93,7 @@ class Settings:
             return value or None
 
         data_dir = Path(get("DATA_DIR") or "var").expanduser().resolve()
+        mail_server = _mail_server(get("SMTP_URL"), _ca_file(get("SMTP_CA_FILE")))
         return cls(
             data_dir=data_dir,
             database_url=_database_url(get("DATABASE_URL"), data_dir),
@@ -79,6 +109,8 @@ class Settings:
             workflow_min_interval=_duration(
                 "WORKFLOW_MIN_INTERVAL", get("WORKFLOW_MIN_INTERVAL"), DEFAULT_WORKFLOW_MIN_INTERVAL
             ),
+            mail_server=mail_server,
+            mail_from=_mail_from(get("MAIL_FROM"), mail_server),
         )
 
 
@@ -151,6 +183,89 @@ def _duration(name: str, raw: str | None, default: timedelta) -> timedelta:
         return parse_duration(raw)
     except ScheduleError as exc:
         raise ConfigError(PREFIX + name, str(exc)) from None
+
+
+def _mail_server(raw: str | None, ca_file: Path | None) -> MailServer | None:
+    """``smtp://user:pass@host:587?starttls=1&timeout=30`` or ``smtps://…`` parsed."""
+    if raw is None:
+        return None
+    variable = PREFIX + "SMTP_URL"
+    shown = _without_password(raw)
+    try:
+        url = urlsplit(raw)
+        port = url.port
+    except ValueError as exc:
+        raise ConfigError(variable, f"{shown!r} is not a URL: {exc}") from None
+    if url.scheme not in ("smtp", "smtps"):
+        raise ConfigError(variable, f"{shown!r} is not an smtp:// or smtps:// URL")
+    if not url.hostname:
+        raise ConfigError(variable, f"{shown!r} names no host")
+    if url.path not in ("", "/"):
+        raise ConfigError(variable, f"{shown!r}: a mail server URL has no path")
+    options = dict(parse_qsl(url.query, keep_blank_values=True))
+    unknown = sorted(set(options) - {"starttls", "timeout"})
+    if unknown:
+        raise ConfigError(
+            variable, f"unknown option(s) {', '.join(unknown)}; known: starttls, timeout"
+        )
+    security = "tls" if url.scheme == "smtps" else "starttls"
+    if "starttls" in options:
+        switch = SWITCHES.get(options["starttls"].lower())
+        if switch is None:
+            raise ConfigError(variable, f"starttls={options['starttls']!r} is not 1 or 0")
+        if url.scheme == "smtps":
+            raise ConfigError(variable, "smtps:// is TLS from the start; starttls does not apply")
+        security = "starttls" if switch else "plain"
+    timeout = 30.0
+    if "timeout" in options:
+        try:
+            timeout = float(options["timeout"])
+        except ValueError:
+            timeout = 0.0
+        if not 0 < timeout <= 600:
+            raise ConfigError(variable, f"timeout={options['timeout']!r} is not 0 < seconds <= 600")
+    return MailServer(
+        host=url.hostname,
+        port=port or SMTP_PORTS[security],
+        security=security,
+        username=unquote(url.username) if url.username else None,
+        password=unquote(url.password) if url.password is not None else None,
+        timeout=timeout,
+        ca_file=ca_file,
+    )
+
+
+def _without_password(raw: str) -> str:
+    scheme, at, rest = raw.partition("://")
+    credentials, found, host = rest.rpartition("@")
+    if not at or not found or ":" not in credentials:
+        return raw
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def _ca_file(raw: str | None) -> Path | None:
+    if raw is None:
+        return None
+    path = Path(raw).expanduser().resolve()
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            PREFIX + "SMTP_CA_FILE", f"{raw!r} is not a readable PEM file of CA certificates: {exc}"
+        ) from None
+    return path
+
+
+def _mail_from(raw: str | None, server: MailServer | None) -> str:
+    variable = PREFIX + "MAIL_FROM"
+    if raw is None:
+        if server is not None:
+            raise ConfigError(variable, "the sender address is needed with CAMPAIGN_SMTP_URL")
+        return DEVELOPMENT_SENDER
+    try:
+        return str(mailbox(raw))
+    except ValueError as exc:
+        raise ConfigError(variable, str(exc)) from None
 
 
 def _stored_secret_key(data_dir: Path) -> str:

@@ -45,6 +45,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.actions.print_reports",
     "plugins.actions.sms",
     "plugins.actions.commission",
+    "plugins.actions.email",
     "plugins.actions.file_upload",
     "plugins.gateways.http_sms",
     "plugins.gateways.outbox_sms",

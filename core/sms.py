@@ -31,14 +31,6 @@ ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 .\-]{1,11}$")
 NUMERIC_SENDER = re.compile(r"^\+?[0-9]{1,15}$")
 
 
-class DeliveryError(Exception):
-    """The provider did not take the message: it was not sent."""
-
-
-class DeliveryUnclear(Exception):
-    """The provider may or may not have taken the message: report it, never resend silently."""
-
-
 @dataclass(frozen=True, slots=True)
 class SmsEncoding:
     """How a text goes over the air.

@@ -1,70 +1,195 @@
-"""Sandboxed plain-text templates: ``{{ first_name }}`` filled from a record.
+"""The one template sandbox: report layouts, e-mail bodies and subjects, SMS texts.
 
-Templates are written in the web panel, so they are untrusted. Jinja's
-``ImmutableSandboxedEnvironment`` refuses attribute tricks and mutation, but not a
-template that builds a huge value or loops for long ("'a' * 10**8"). So here the source
-has a size limit, every value a template computes and the output have a length limit,
-number arguments (widths, counts, ``range``) are capped, loops nest at most two deep, and
-rendering stops at a deadline checked on every call, attribute, operator and output piece.
+Templates are written in the web panel, so they are untrusted, and so is the data they show.
+Every template compiles in one Jinja2 ``ImmutableSandboxedEnvironment`` with strict
+placeholders; autoescaping is chosen per template (``html=True`` for report layouts and
+e-mail HTML bodies, ``html=False`` for SMS texts, e-mail subjects and plain-text bodies).
+The sandbox refuses attribute tricks and mutation but not a template that builds a huge
+value or runs for long, so on top of it:
+
+- the source, every value a template builds (``*``, ``**``, ``+``, ``~``, buffered blocks,
+  filters) and the output have size limits, per template, checked *before* the value exists;
+- only a short list of filters, functions and methods may be called;
+- rendering stops at a deadline that is checked on every call, attribute, operator and
+  output piece, and every few iterations of every ``{% for %}`` (the code generator wraps
+  each loop's iterable in a guard), so even nested loops with empty bodies over a stored
+  ``range`` cannot run on;
+- errors name the unknown placeholder or the limit, with the template line.
+
+Each distinct template is compiled once per process (``compile_template``, ~2 ms) and
+rendered per recipient in tens of microseconds.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Mapping, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from types import TracebackType
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
+from jinja2 import (
+    StrictUndefined,
+    TemplateRuntimeError,
+    TemplateSyntaxError,
+    Undefined,
+    nodes,
+    pass_context,
+    pass_environment,
+    pass_eval_context,
+)
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.filters import do_join, do_replace, do_sum, make_attrgetter
+from jinja2.runtime import LoopContext, Macro, markup_join, str_join
+from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
+from jinja2.utils import Namespace, missing, object_type_repr
+from markupsafe import Markup, escape
 
-MAX_LOOP_DEPTH = 2
-MAX_EXPONENT = 100
+MAX_TEMPLATE_CHARS = 100_000
+MAX_OUTPUT_CHARS = 1_000_000
+"""The default limit of a template's output and of every value it builds."""
+MAX_INT_BITS = 4096
+RENDER_SECONDS = 2.0
+"""Templates render in well under a millisecond; this only stops abuse."""
+LOCAL_TIME = ZoneInfo("Europe/Berlin")
+"""Letters are dated in German time."""
 
 
 class TemplateError(ValueError):
-    """A template cannot be compiled or rendered; the message says why, for the user."""
+    """A template cannot be compiled or rendered; the message says why, and where."""
+
+    def __init__(self, reason: str, *, lineno: int | None = None):
+        self.reason = reason
+        self.lineno = lineno
+        super().__init__(f"line {lineno}: {reason}" if lineno else reason)
+
+    def at_line(self, lineno: int | None) -> TemplateError:
+        return self if self.lineno or not lineno else type(self)(self.reason, lineno=lineno)
 
 
-_limits: ContextVar[tuple[float, int]] = ContextVar("template_limits")
-"""(deadline, longest value) of the render in progress."""
+class UnknownPlaceholderError(TemplateError):
+    """A template names a placeholder (variable or field) the data does not have."""
+
+
+class TemplateLimitError(TemplateError):
+    """A template went past a size or time limit, or tried what the sandbox refuses."""
+
+
+# --- the sandbox -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """The limits of the render in progress."""
+
+    deadline: float
+    seconds: float
+    longest: int
+
+
+_limits: ContextVar[_Limits | None] = ContextVar("template_limits", default=None)
 
 
 def _check_time() -> None:
-    deadline, _ = _limits.get()
-    if time.monotonic() > deadline:
-        raise TemplateError("rendering took too long")
+    limits = _limits.get()
+    if limits is not None and time.monotonic() > limits.deadline:
+        raise TemplateLimitError(f"rendering took longer than {limits.seconds:g} seconds")
 
 
-def _check_length(length: int) -> None:
-    _, longest = _limits.get()
-    if length > longest:
-        raise TemplateError(f"a value longer than {longest} characters or items")
+def _check_size(size: int) -> None:
+    limits = _limits.get()
+    longest = MAX_OUTPUT_CHARS if limits is None else limits.longest
+    if size > longest:
+        raise TemplateLimitError(f"a value of {size} characters or items (at most {longest})")
 
 
-def _bounded(value: Any) -> Any:
-    if isinstance(value, Sized):
-        _check_length(len(value))
+def _sized(value: Any) -> Any:
+    if isinstance(value, str | list | tuple | dict):
+        _check_size(len(value))
     return value
 
 
-def _check_numbers(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
-    _, longest = _limits.get()
-    for value in (*args, *kwargs.values()):
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > longest:
-            raise TemplateError(f"a number argument above {longest}")
+def _check_bits(bits: int) -> None:
+    if bits > MAX_INT_BITS:
+        raise TemplateLimitError(f"a number of more than {MAX_INT_BITS} bits")
 
 
-def _guarded_filter(function: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(function)  # keeps Jinja's pass_context/pass_environment marker
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        _check_time()
-        _check_numbers(args[1:], kwargs)
-        return _bounded(function(*args, **kwargs))
+LOOP_GUARD = "_loop_guard"
 
-    return guarded
+
+@pass_context  # keeps the optimizer from running it at compile time
+def _loop_guard(_context: Any, iterable: Iterable[Any]) -> Iterator[Any]:
+    """Wraps every ``{% for %}`` iterable: the deadline is checked every 64 iterations."""
+    for index, item in enumerate(iterable):
+        if not index & 63:
+            _check_time()
+        yield item
+
+
+class _GuardedCodeGenerator(CodeGenerator):
+    """Jinja's code generator with a guard around every loop and every ``~``."""
+
+    def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
+        for loop in list(node.find_all(nodes.For)):  # before the filters are looked up
+            if not (isinstance(loop.iter, nodes.Filter) and loop.iter.name == LOOP_GUARD):
+                loop.iter = nodes.Filter(
+                    loop.iter, LOOP_GUARD, [], [], None, None, lineno=loop.lineno
+                )
+        super().visit_Template(node, frame)
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.join_values((")
+        for argument in node.nodes:
+            self.visit(argument, frame)
+            self.write(", ")
+        self.write("), context.eval_ctx.autoescape)")
+
+
+def _names(text: str) -> frozenset[str]:
+    """Whitespace-separated names, so that long lists stay short in the source."""
+    return frozenset(text.split())
+
+
+STR_METHODS = _names(
+    "upper lower title capitalize casefold strip lstrip rstrip startswith endswith split rsplit "
+    "splitlines partition rpartition count find rfind isdigit isalpha isalnum isspace isupper "
+    "islower"
+)
+FUNCTIONS = {"range": safe_range, "dict": dict, "namespace": Namespace}
+"""The only functions a template has; ``range`` is the sandbox's, capped at 100,000 items."""
+DICT_METHODS = frozenset({"get", "items", "keys", "values"})
+SEQUENCE_METHODS = frozenset({"count", "index"})
+LOOP_METHODS = frozenset({"cycle", "changed"})
+
+
+def _may_call(value: Any) -> bool:
+    if isinstance(value, Macro | LoopContext) or any(value is f for f in FUNCTIONS.values()):
+        return True
+    owner, name = getattr(value, "__self__", None), getattr(value, "__name__", "")
+    if isinstance(owner, str):
+        return name in STR_METHODS
+    if isinstance(owner, dict):
+        return name in DICT_METHODS
+    if isinstance(owner, list | tuple):
+        return name in SEQUENCE_METHODS
+    if isinstance(owner, LoopContext):
+        return name in LOOP_METHODS
+    return False
+
+
+HTML_TEMPLATE = "html"
+TEXT_TEMPLATE = "text"
+"""The names templates compile under: Jinja decides autoescaping by a template's name."""
+
+
+def _autoescaped(name: str | None) -> bool:
+    return name != TEXT_TEMPLATE
 
 
 def _blank_none(value: Any) -> Any:
@@ -74,36 +199,56 @@ def _blank_none(value: Any) -> Any:
 
 class _Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%"})
+    code_generator_class = _GuardedCodeGenerator
 
     def __init__(self) -> None:
         super().__init__(
-            undefined=StrictUndefined,
-            autoescape=False,
-            keep_trailing_newline=True,
+            autoescape=_autoescaped,
+            undefined=_Undefined,
             finalize=_blank_none,
+            trim_blocks=True,
+            lstrip_blocks=True,
         )
-        self.filters = {
-            name: _guarded_filter(function)
-            for name, function in self.filters.items()
-            if name != "format"  # printf-style widths would bypass the number cap
+        self.globals = dict(FUNCTIONS)
+        builtin = self.filters
+        self.filters = {name: _sized_filter(builtin[name]) for name in SAFE_FILTERS}
+        self.filters |= {
+            "join": _join,
+            "replace": _replace,
+            "sum": _sum,
+            "date": format_date,
+            "number": format_number,
+            "money": format_money,
+            "country_name": country_name,
+            "nl2br": nl2br,
+            LOOP_GUARD: _loop_guard,
         }
+        self.tests = {name: self.tests[name] for name in SAFE_TESTS}
 
-    def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         _check_time()
-        if op == "%" and isinstance(left, str):
-            raise TemplateError("'%' string formatting is not available; use placeholders")
-        if op == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
-            raise TemplateError(f"an exponent above {MAX_EXPONENT}")
-        if op == "*":
-            sequence, count = (left, right) if isinstance(left, Sized) else (right, left)
-            if isinstance(sequence, Sized) and isinstance(count, int):
-                _check_length(len(sequence) * count)  # before the value exists
-        return _bounded(super().call_binop(context, op, left, right))
+        if operator == "%" and isinstance(left, str):
+            raise TemplateLimitError("'%' formatting of text is not available; use the filters")
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0:
+            _check_bits(right * max(abs(left).bit_length(), 1))
+        elif operator == "*":
+            _check_product(left, right)
+        elif (
+            operator == "+"
+            and isinstance(left, str | list | tuple)
+            and isinstance(right, str | list | tuple)
+        ):
+            _check_size(len(left) + len(right))
+        return _sized(super().call_binop(context, operator, left, right))
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _check_time()
-        _check_numbers(args, kwargs)
-        return _bounded(super().call(__context, __obj, *args, **kwargs))
+        if isinstance(__obj, Undefined):
+            __obj._fail_with_undefined_error()
+        if not _may_call(__obj):
+            name = getattr(__obj, "__qualname__", None) or object_type_repr(__obj)
+            raise TemplateLimitError(f"calling {name} is not available in templates")
+        return _sized(super().call(__context, __obj, *args, **kwargs))
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         _check_time()
@@ -113,66 +258,307 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         _check_time()
         return super().getitem(obj, argument)
 
-    def wrap_str_format(self, value: Any) -> None:
-        if super().wrap_str_format(value) is not None:
-            raise SecurityError("str.format is not available; use placeholders")
-        return None
+    @staticmethod
+    def concat(pieces: Iterable[str]) -> str:  # type: ignore[override]
+        """Joins buffered output (macros, ``{% set %}`` blocks): measured before joining."""
+        pieces = list(pieces)
+        _check_time()
+        _check_size(sum(map(len, pieces)))
+        return "".join(pieces)
+
+    @staticmethod
+    def join_values(values: tuple[Any, ...], autoescape: bool) -> str:
+        """The ``~`` operator, measured before joining."""
+        _check_size(sum(len(str(value)) for value in values))
+        return _sized((markup_join if autoescape else str_join)(values))
+
+
+def _check_product(left: Any, right: Any) -> None:
+    if isinstance(left, int) and isinstance(right, int):
+        _check_bits(left.bit_length() + right.bit_length())
+        return
+    sequence, count = (left, right) if isinstance(right, int) else (right, left)
+    if isinstance(sequence, str | list | tuple) and isinstance(count, int):
+        _check_size(len(sequence) * count)
+
+
+class _Undefined(StrictUndefined):
+    """Any use of an unknown placeholder fails, naming it."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        hint: str | None = None,
+        obj: Any = missing,
+        name: str | None = None,
+        exc: type[Exception] = UnknownPlaceholderError,
+    ):
+        super().__init__(hint, obj, name, exc)
+
+    @property
+    def _undefined_message(self) -> str:
+        if self._undefined_hint:
+            return self._undefined_hint
+        name = self._undefined_name
+        if self._undefined_obj is missing:
+            return f"unknown placeholder {name!r}"
+        owner = object_type_repr(self._undefined_obj)
+        return f"unknown placeholder {name!r}: {owner} has no such field"
+
+
+SAFE_FILTERS = _names(
+    "abs capitalize count d default dictsort e escape first float forceescape groupby int items "
+    "last length list lower map max min reject rejectattr reverse round safe select selectattr "
+    "sort string striptags title trim truncate unique upper wordcount"
+)
+"""Filters whose result is at most about as large as their input. ``center``, ``indent``,
+``format``, ``batch``, ``slice``, ``wordwrap``, ``urlize``, ``tojson``, ``pprint``,
+``filesizeformat``, ``random`` and ``xmlattr`` are left out."""
+SAFE_TESTS = _names(
+    "defined undefined none boolean true false integer float number string mapping sequence "
+    "iterable odd even divisibleby eq ne lt le gt ge in lower upper"
+)
+
+
+def _sized_filter(function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)  # keeps Jinja's pass_context/pass_eval_context marker
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _check_time()
+        return _sized(function(*args, **kwargs))
+
+    return guarded
+
+
+@pass_eval_context
+def _join(eval_ctx: Any, value: Iterable[Any], separator: str = "", attribute: Any = None) -> str:
+    """Jinja's ``join``, measured item by item before anything is joined."""
+    items = list(value)
+    if attribute is not None:
+        items = list(map(make_attrgetter(eval_ctx.environment, attribute), items))
+    size = len(str(separator)) * max(len(items) - 1, 0)
+    for item in items:
+        size += len(str(item))
+        _check_size(size)
+    return _sized(do_join(eval_ctx, items, separator))
+
+
+@pass_eval_context
+def _replace(eval_ctx: Any, value: Any, old: str, new: str, count: int | None = None) -> str:
+    """Jinja's ``replace``, refused before it runs when the result would be too long."""
+    text, old_text = str(value), str(old)
+    occurrences = text.count(old_text) if count is None else min(count, text.count(old_text))
+    _check_size(len(text) + occurrences * (len(str(new)) - len(old_text)))
+    return _sized(do_replace(eval_ctx, value, old, new, count))
+
+
+@pass_environment
+def _sum(environment: Any, values: Iterable[Any], attribute: Any = None, start: Any = 0) -> Any:
+    """Jinja's ``sum`` for numbers only: adding lists would build one list of all of them."""
+    if not isinstance(start, int | float | Decimal):
+        raise TemplateLimitError("sum adds numbers only")
+    return do_sum(environment, values, attribute, start)
+
+
+MONTHS = (
+    *("Januar", "Februar", "März", "April", "Mai", "Juni"),
+    *("Juli", "August", "September", "Oktober", "November", "Dezember"),
+)
+
+
+def format_date(value: date | datetime | str | None, style: str = "short") -> str:
+    """``23.11.2026`` or, with ``"long"``, ``23. November 2026``; times in German time."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = (value.astimezone(LOCAL_TIME) if value.tzinfo else value).date()
+    if style == "long":
+        return f"{value.day}. {MONTHS[value.month - 1]} {value.year}"
+    return f"{value.day:02d}.{value.month:02d}.{value.year}"
+
+
+def format_number(value: Any, decimals: int = 0) -> str:
+    """German digit grouping: ``1.234,50``."""
+    if value is None or value == "":
+        return ""
+    if not 0 <= decimals <= 10:
+        raise TemplateLimitError("number shows 0 to 10 decimals")
+    quantum = Decimal(1).scaleb(-decimals)
+    rounded = Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)
+    text = f"{rounded:,.{decimals}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def format_money(value: Any, currency: str = "€") -> str:
+    text = format_number(value, 2)
+    return f"{text} {currency}" if text else ""
+
+
+COUNTRY_NAMES = {
+    "AT": "Österreich",
+    "BE": "Belgien",
+    "CH": "Schweiz",
+    "CZ": "Tschechien",
+    "DE": "Deutschland",
+    "DK": "Dänemark",
+    "ES": "Spanien",
+    "FR": "Frankreich",
+    "GB": "Vereinigtes Königreich",
+    "IT": "Italien",
+    "LI": "Liechtenstein",
+    "LU": "Luxemburg",
+    "NL": "Niederlande",
+    "PL": "Polen",
+    "US": "Vereinigte Staaten",
+}
+
+
+def country_name(code: str | None) -> str:
+    """The German name of a country code, for the last line of a foreign address."""
+    return COUNTRY_NAMES.get((code or "").upper(), code or "")
+
+
+def nl2br(value: Any) -> Markup:
+    return Markup("<br/>").join(escape(line) for line in str(value).splitlines())
 
 
 _ENVIRONMENT = _Sandbox()
+_TEMPLATE_FILE = "<template>"
 
 
-def _loop_depth(node: nodes.Node) -> int:
-    inner = max((_loop_depth(child) for child in node.iter_child_nodes()), default=0)
-    return inner + 1 if isinstance(node, nodes.For) else inner
+def _template_line(traceback: TracebackType | None) -> int | None:
+    """The template line of the innermost template frame (Jinja rewrites the frames)."""
+    line = None
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == _TEMPLATE_FILE:
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
 
 
-class TextTemplate:
-    """One compiled template: compile once (~2 ms), render per recipient (tens of µs)."""
+PLAIN_SCALARS = (str, int, float, Decimal, bool, date, type(None))
+
+
+def check_plain(value: Any, path: str = "data") -> None:
+    """Only plain data reaches a template: no objects with methods or lazy loading."""
+    if isinstance(value, PLAIN_SCALARS):
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{path}: keys must be text, not {key!r}")
+            check_plain(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_plain(item, f"{path}[{index}]")
+    else:
+        raise TypeError(f"{path}: {type(value).__name__} is not plain data")
+
+
+class CompiledTemplate:
+    """One template compiled once; rendering it costs tens of microseconds.
+
+    ``html`` escapes every placeholder for HTML and renders to ``Markup``; without it the
+    output is plain text. ``max_output`` limits the output and every value the template
+    builds.
+    """
 
     def __init__(
-        self, source: str, *, max_source: int = 2000, max_output: int = 10_000, timeout: float = 1.0
+        self,
+        source: str,
+        *,
+        html: bool = True,
+        max_source: int = MAX_TEMPLATE_CHARS,
+        max_output: int = MAX_OUTPUT_CHARS,
     ):
         if len(source) > max_source:
-            raise TemplateError(f"the template is longer than {max_source} characters")
-        try:
-            tree = _ENVIRONMENT.parse(source)
-            if _loop_depth(tree) > MAX_LOOP_DEPTH:
-                raise TemplateError(f"loops nest more than {MAX_LOOP_DEPTH} deep")
-            self._template = _ENVIRONMENT.from_string(tree)
-        except TemplateSyntaxError as exc:
-            raise TemplateError(f"line {exc.lineno}: {exc.message}") from None
+            raise TemplateLimitError(
+                f"the template has {len(source)} characters (at most {max_source})"
+            )
         self.source = source
+        self.html = html
         self.max_output = max_output
-        self.timeout = timeout
-
-    def render(self, values: Mapping[str, Any]) -> str:
-        """The text for ``values``; a TemplateError names an unknown placeholder or a limit."""
-        token = _limits.set((time.monotonic() + self.timeout, self.max_output))
+        name = HTML_TEMPLATE if html else TEXT_TEMPLATE
         try:
-            pieces, length = [], 0
-            for piece in self._template.generate(values):
-                length += len(piece)
-                if length > self.max_output:
-                    raise TemplateError(f"the text is longer than {self.max_output} characters")
+            self._tree = _ENVIRONMENT.parse(source)
+            code = _ENVIRONMENT.compile(self._tree, name=name)
+        except TemplateSyntaxError as exc:
+            raise TemplateError(exc.message or "syntax error", lineno=exc.lineno) from None
+        self._template = _ENVIRONMENT.template_class.from_code(
+            _ENVIRONMENT, code, _ENVIRONMENT.make_globals(None), None
+        )
+
+    def fields_of(self, variable: str) -> frozenset[str] | None:
+        """The fields the template reads from ``variable``; None when it uses it whole."""
+        fields, uses = set(), 0
+        for node in self._tree.find_all((nodes.Getattr, nodes.Getitem)):
+            if not (isinstance(node.node, nodes.Name) and node.node.name == variable):
+                continue
+            if isinstance(node, nodes.Getattr):
+                fields.add(node.attr)
+            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                fields.add(node.arg.value)
+            else:
+                return None
+            uses += 1
+        loads = sum(
+            1
+            for name in self._tree.find_all(nodes.Name)
+            if name.name == variable and name.ctx == "load"
+        )
+        return frozenset(fields) if loads == uses else None
+
+    def render(self, data: Mapping[str, Any]) -> Any:
+        """The output for ``data`` (plain values): ``Markup`` for HTML, else ``str``.
+
+        Errors name the unknown placeholder or the limit, and the template line.
+        """
+        check_plain(data)
+        seconds = RENDER_SECONDS
+        token = _limits.set(_Limits(time.monotonic() + seconds, seconds, self.max_output))
+        try:
+            pieces, size = [], 0
+            for piece in self._template.generate(data):
+                size += len(piece)
+                if size > self.max_output:
+                    raise TemplateLimitError(
+                        f"the output is longer than {self.max_output} characters"
+                    )
                 _check_time()
                 pieces.append(piece)
-            return "".join(pieces)
-        except UndefinedError as exc:
-            raise TemplateError(f"unknown placeholder: {exc}") from None
-        except TemplateError:
-            raise
+            text = "".join(pieces)
+            return Markup(text) if self.html else text
+        except TemplateError as exc:
+            raise exc.at_line(_template_line(exc.__traceback__)) from None
+        except SecurityError as exc:
+            line = _template_line(exc.__traceback__)
+            raise TemplateLimitError(str(exc), lineno=line) from None
         except (
-            SecurityError,
             ArithmeticError,
             LookupError,
             TypeError,
             ValueError,
             RecursionError,
+            TemplateRuntimeError,
         ) as exc:
-            raise TemplateError(f"{type(exc).__name__}: {exc}") from None
+            line = _template_line(exc.__traceback__)
+            raise TemplateError(f"{type(exc).__name__}: {exc}", lineno=line) from None
         finally:
             _limits.reset(token)
+
+
+@functools.lru_cache(maxsize=512)
+def compile_template(
+    source: str,
+    *,
+    html: bool = True,
+    max_source: int = MAX_TEMPLATE_CHARS,
+    max_output: int = MAX_OUTPUT_CHARS,
+) -> CompiledTemplate:
+    """The compiled template for ``source``, compiled once per process and reused."""
+    return CompiledTemplate(source, html=html, max_source=max_source, max_output=max_output)
 
 
 def nest(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -190,6 +576,3 @@ def nest(record: Mapping[str, Any]) -> dict[str, Any]:
         else:
             target.setdefault(leaf, value)
     return nested
-
-
-__all__ = ["TemplateError", "TextTemplate", "nest"]

@@ -63,3 +63,54 @@ def test_bad_values_fail_fast_naming_the_variable(tmp_path, name, value, message
 def test_disabled_plugins_are_a_comma_separated_list(tmp_path):
     settings = Settings.from_env(env(tmp_path, DISABLE_PLUGINS=" hello, plugins.x ,,"))
     assert settings.disabled_plugins == ("hello", "plugins.x")
+
+
+def test_without_a_mail_server_e_mails_go_to_the_outbox(tmp_path):
+    settings = Settings.from_env(env(tmp_path))
+    assert settings.mail_server is None
+    assert settings.mail_from == "Campaign <campaign@localhost.localdomain>"
+
+
+def test_the_mail_server_url_says_how_to_connect(tmp_path, tmp_path_factory):
+    settings = Settings.from_env(
+        env(
+            tmp_path,
+            SMTP_URL="smtp://news%40example.de:p%3Ass@mail.example.de?timeout=5",
+            MAIL_FROM="Kundenservice <service@example.de>",
+        )
+    )
+    server = settings.mail_server
+    assert (server.host, server.port, server.security) == ("mail.example.de", 587, "starttls")
+    assert (server.username, server.password, server.timeout) == ("news@example.de", "p:ss", 5.0)
+    assert "p:ss" not in repr(settings)
+    assert settings.mail_from == "Kundenservice <service@example.de>"
+    implicit = Settings.from_env(
+        env(tmp_path, SMTP_URL="smtps://mail.example.de", MAIL_FROM="a@example.de")
+    )
+    assert (implicit.mail_server.port, implicit.mail_server.security) == (465, "tls")
+    relay = Settings.from_env(
+        env(tmp_path, SMTP_URL="smtp://127.0.0.1:2525?starttls=0", MAIL_FROM="a@example.de")
+    )
+    assert (relay.mail_server.port, relay.mail_server.security) == (2525, "plain")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"SMTP_URL": "http://mail.example.de"}, "CAMPAIGN_SMTP_URL: 'http://mail.example.de' is"),
+        ({"SMTP_URL": "smtp://:25"}, "CAMPAIGN_SMTP_URL: 'smtp://:25' names no host"),
+        ({"SMTP_URL": "smtp://h:99999"}, "CAMPAIGN_SMTP_URL: 'smtp://h:99999' is not a URL"),
+        ({"SMTP_URL": "smtp://u:secret@h?tls=1"}, "CAMPAIGN_SMTP_URL: unknown option(s) tls"),
+        ({"SMTP_URL": "smtp://h?starttls=maybe"}, "CAMPAIGN_SMTP_URL: starttls='maybe' is not"),
+        ({"SMTP_URL": "smtps://h?starttls=1"}, "CAMPAIGN_SMTP_URL: smtps:// is TLS from"),
+        ({"SMTP_URL": "smtp://h?timeout=-1"}, "CAMPAIGN_SMTP_URL: timeout='-1' is not"),
+        ({"SMTP_URL": "smtp://h"}, "CAMPAIGN_MAIL_FROM: the sender address is needed"),
+        ({"MAIL_FROM": "Kampagne"}, "CAMPAIGN_MAIL_FROM: 'Kampagne' is not an e-mail address"),
+        ({"SMTP_CA_FILE": "/nonexistent/ca.pem"}, "CAMPAIGN_SMTP_CA_FILE: '/nonexistent/ca.pem'"),
+    ],
+)
+def test_bad_mail_settings_fail_fast_naming_the_variable(tmp_path, values, message):
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env(env(tmp_path, **values))
+    assert str(error.value).startswith(message)
+    assert "secret" not in str(error.value)

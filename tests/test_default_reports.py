@@ -17,7 +17,8 @@ from core.models import (
     TextBlock,
 )
 from core.query.records import load_records
-from core.rendering import ReportError, ReportRenderer, TemplateError
+from core.rendering import ReportError, ReportRenderer
+from core.templating import TemplateError
 
 POINTS_PER_MM = 72 / 25.4
 DAY = date(2026, 11, 23)

@@ -40,7 +40,7 @@ from core.models import (
     RunItem,
     RunState,
 )
-from core.rendering import LOCAL_TIME
+from core.templating import LOCAL_TIME
 from plugins.actions.file_upload import FileUpload
 
 from upload_servers import RecordingHttpServer, SftpTestServer

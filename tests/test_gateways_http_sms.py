@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from core import SettingsError
-from core.sms import DeliveryError, DeliveryUnclear
+from core.delivery import DeliveryError, DeliveryUnclear
 from plugins.gateways.http_sms import HttpGateway, retry_after
 
 REFERENCE = "run7-contacts:1"

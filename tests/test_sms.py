@@ -1,9 +1,8 @@
-"""Segment counting, number normalisation and the sandboxed text templates SMS relies on."""
+"""Segment counting and number normalisation for SMS."""
 
 import pytest
 
 from core.sms import SmsEncoding, check_sender, encode_info, normalise_mobile
-from core.templating import TemplateError, TextTemplate, nest
 
 
 @pytest.mark.parametrize(
@@ -105,66 +104,3 @@ def test_valid_senders(sender):
 def test_invalid_senders(sender):
     with pytest.raises(ValueError, match="up to 11"):
         check_sender(sender)
-
-
-def test_templates_fill_placeholders_from_nested_records():
-    record = nest({"first_name": "Erika", "contact.first_name": "Max", "contact.city": "Köln"})
-    assert TextTemplate("Hallo {{ first_name }}, {{ contact.first_name }} aus {{ contact.city }}")
-    rendered = TextTemplate("{{ first_name }}/{{ contact.first_name }}/{{ contact.city }}").render(
-        record
-    )
-    assert rendered == "Erika/Max/Köln"
-    assert TextTemplate("{{ name|default('Kunde') }}").render({}) == "Kunde"
-
-
-def test_an_unknown_placeholder_is_named():
-    with pytest.raises(TemplateError, match="unknown placeholder: 'frist_name' is undefined"):
-        TextTemplate("Hallo {{ frist_name }}").render({"first_name": "Erika"})
-
-
-@pytest.mark.parametrize(
-    ("source", "reason"),
-    [
-        ("{{ 'a' * 10**8 }}", "a value longer than"),
-        ("{{ 2 ** 100000 }}", "an exponent above"),
-        ("{{ '%0999999d' % 1 }}", "string formatting is not available"),
-        ("{{ '{:>99999999}'.format(1) }}", "str.format is not available"),
-        ("{{ 'x'|center(1000000000) }}", "a number argument above"),
-        ("{% for i in range(10**7) %}{% endfor %}", "a number argument above"),
-        ("{{ lipsum(1000) }}", "a value longer than"),
-        ("{% for i in range(1000) %}{{ 'long text ' }}{% endfor %}", "the text is longer"),
-        (
-            "{% for a in range(999) %}{% for b in range(999) %}{% set c = a * b %}"
-            "{% endfor %}{% endfor %}",
-            "rendering took too long",
-        ),
-        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "RecursionError"),
-        ("{{ ''.__class__.__mro__ }}", "unsafe"),
-        ("{{ x.append(1) }}", "unsafe"),
-    ],
-)
-def test_templates_that_would_exhaust_the_worker_are_stopped(source, reason):
-    template = TextTemplate(source, max_output=1000, timeout=0.2)
-    with pytest.raises(TemplateError, match=reason):
-        template.render({"x": []})
-
-
-@pytest.mark.parametrize(
-    ("source", "reason"),
-    [
-        ("x" * 2001, "longer than 2000 characters"),
-        ("{{ first_name }", "line 1: unexpected '}'"),
-        (
-            "{% for a in b %}{% for c in d %}{% for e in f %}{% endfor %}{% endfor %}{% endfor %}",
-            "loops nest more than 2 deep",
-        ),
-    ],
-)
-def test_templates_are_refused_when_compiled(source, reason):
-    with pytest.raises(TemplateError, match=reason):
-        TextTemplate(source)
-
-
-def test_an_empty_field_prints_nothing():
-    assert TextTemplate("Hallo {{ first_name }}!").render({"first_name": None}) == "Hallo !"
-    assert TextTemplate("{{ first_name or 'Kunde' }}").render({"first_name": None}) == "Kunde"

@@ -15,11 +15,11 @@ import plugins.actions.sms as sms_action
 import plugins.gateways.http_sms as http_sms
 import plugins.gateways.outbox_sms as outbox_sms
 from core import DataSource, Recipient, SettingsError, SmsGateway, hookimpl
+from core.delivery import DeliveryError, DeliveryUnclear
 from core.engine.dispatch import process_chunk
 from core.engine.runs import start_run
 from core.models import Contact, ItemStatus, Run, RunState
 from core.plugins import PluginHost, UnknownPluginError
-from core.sms import DeliveryError, DeliveryUnclear
 from plugins.actions.sms import Sms, record_receipt
 
 TEMPLATE = "Hallo {{ first_name }}, Ihr Gutschein wartet in {{ city }}!"
@@ -146,7 +146,11 @@ def test_a_contract_reaches_its_contact(context):
             {},
             "the record has no mobile number field (mobile or contact.mobile)",
         ),
-        (contact(), {"template": "Hallo {{ frist_name }}"}, "unknown placeholder: 'frist_name'"),
+        (
+            contact(),
+            {"template": "Hallo {{ frist_name }}"},
+            "line 1: unknown placeholder 'frist_name'",
+        ),
         (contact(last_name=None), {"template": "{{ last_name }} "}, "the text is empty"),
         (
             contact(),

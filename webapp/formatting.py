@@ -1,6 +1,6 @@
 """Numbers, dates and sizes as the user's language writes them (template filters).
 
-Times are shown in German time (``core.rendering.LOCAL_TIME``), where the users are, whatever
+Times are shown in German time (``core.templating.LOCAL_TIME``), where the users are, whatever
 the server's zone: ``23.11.2026 09:30`` in German, ``23 Nov 2026, 09:30`` in English.
 """
 
@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from flask import Flask
 
-from core.rendering import LOCAL_TIME
+from core.templating import LOCAL_TIME
 from webapp.i18n import get_language
 
 MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -38,8 +38,7 @@ from core.db import Database
 from core.models import CommissionBooking, Run
 from core.models.commission import AMOUNT_DIGITS, AMOUNT_PLACES
 from core.query.entities import ENTITIES, EntitySpec, FieldType
-from core.rendering import LOCAL_TIME, format_date
-from core.templating import TextTemplate, nest
+from core.templating import LOCAL_TIME, CompiledTemplate, compile_template, format_date, nest
 
 MAX_TEMPLATE = 1000
 TEXT_LENGTH = CommissionBooking.__table__.c.text.type.length
@@ -50,10 +49,10 @@ PARTNER_ENTITY = "partners"
 LIST_PAGE = 1000
 
 
-@functools.lru_cache(maxsize=64)
-def compiled(template: str) -> TextTemplate:
-    """Compile each distinct template once per process (validation and every chunk reuse it)."""
-    return TextTemplate(template, max_source=MAX_TEMPLATE, max_output=TEXT_LENGTH)
+def compiled(template: str) -> CompiledTemplate:
+    """The booking text's template, compiled once per process (validation and every chunk
+    reuse it): plain text, at most as long as the bookings table holds."""
+    return compile_template(template, html=False, max_source=MAX_TEMPLATE, max_output=TEXT_LENGTH)
 
 
 @functools.lru_cache(maxsize=1)

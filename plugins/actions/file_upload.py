@@ -58,7 +58,7 @@ from core.pdf_collection import PdfCollection
 from core.plugin_kinds import DocumentStore
 from core.plugins import UnknownPluginError
 from core.query import ENTITIES, QueryDefinition, QueryError, compile_query, get_entity
-from core.rendering import LOCAL_TIME
+from core.templating import LOCAL_TIME
 from core.uploads import (
     UploadError,
     UploadUnclear,

@@ -39,12 +39,12 @@ from core.pdf_collection import PdfCollection
 from core.plugin_kinds import DocumentStore
 from core.query.entities import get_entity
 from core.rendering import (
-    LOCAL_TIME,
     RenderedLetter,
     ReportError,
     ReportRenderer,
     contact_fields,
 )
+from core.templating import LOCAL_TIME
 
 log = logging.getLogger(__name__)
 

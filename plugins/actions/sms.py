@@ -8,7 +8,6 @@ which is what providers bill.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,17 +19,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import Action, Channel, Outcome, Recipient, SettingsError, SmsGateway, hookimpl
+from core.delivery import DeliveryError, DeliveryUnclear, ledger_reference
 from core.models import ItemStatus, RunItem
 from core.sms import (
     PER_PART,
-    DeliveryError,
-    DeliveryUnclear,
     SmsEncoding,
     check_sender,
     encode_info,
     normalise_mobile,
 )
-from core.templating import TextTemplate, nest
+from core.templating import CompiledTemplate, compile_template, nest
 
 MOBILE_FIELDS = ("mobile", "contact.mobile")
 """Where the number is: on a contact, or on the contact of a contract."""
@@ -43,15 +41,9 @@ RECEIPT_MARK = "; receipt: "
 LEDGER_REFERENCE = re.compile(r"^run(\d+)-(.+)$")
 
 
-@functools.lru_cache(maxsize=64)
-def compiled(template: str) -> TextTemplate:
-    """Compile each distinct template once per process (validation and every chunk reuse it)."""
-    return TextTemplate(template, max_source=MAX_TEMPLATE, max_output=MAX_TEXT)
-
-
-def ledger_reference(run_id: int | None, key: str) -> str:
-    """The idempotency key of one ledger row: the same for every attempt and every retry."""
-    return f"run{run_id}-{key}"
+def compiled(template: str) -> CompiledTemplate:
+    """The text template, compiled once per process (validation and every chunk reuse it)."""
+    return compile_template(template, html=False, max_source=MAX_TEMPLATE, max_output=MAX_TEXT)
 
 
 class SmsParams(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, Select
 
 from core import Channel, Recipient, hookimpl
+from core.mail import valid_email
 from core.query import EntitySpec
 from plugins.filters._common import (
     ChannelChoice,
@@ -27,34 +27,9 @@ PURPOSE = "the channel filter"
 FIELDS = {Channel.EMAIL: "email", Channel.MOBILE: "mobile"}
 """The contact field each electronic channel is reached through."""
 
-_ATOM = r"[\w!#$%&'*+/=?^`{|}~-]+"
-_LOCAL_PART = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
-_DOMAIN_LABEL = re.compile(r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?")
-_TOP_LEVEL = re.compile(r"[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59}", re.IGNORECASE)
 MOBILE_TYPES = frozenset(
     {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 )
-
-
-def valid_email(value: Any) -> bool:
-    """A dot-atom local part (letters incl. umlauts allowed) @ a domain with a real TLD.
-
-    Quoted local parts and IP-literal domains are legal but refused: no mail system a
-    campaign sends through accepts them reliably. Surrounding spaces are ignored.
-    """
-    if not isinstance(value, str):
-        return False
-    address = value.strip()
-    local, at, domain = address.rpartition("@")
-    if not at or len(address) > 254 or len(local) > 64 or len(domain) > 253:
-        return False
-    labels = domain.split(".")
-    return (
-        _LOCAL_PART.fullmatch(local) is not None
-        and len(labels) >= 2
-        and all(_DOMAIN_LABEL.fullmatch(label) for label in labels[:-1])
-        and _TOP_LEVEL.fullmatch(labels[-1]) is not None
-    )
 
 
 def valid_mobile(value: Any, region: str) -> bool:

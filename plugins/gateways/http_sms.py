@@ -34,8 +34,9 @@ from urllib.parse import urlsplit
 from pydantic import ConfigDict, Field, field_validator
 
 from core import SmsGateway, hookimpl
+from core.delivery import DeliveryError, DeliveryUnclear
 from core.http_requests import HttpCredentials, retry_after
-from core.sms import DeliveryError, DeliveryUnclear, check_sender
+from core.sms import check_sender
 
 log = logging.getLogger(__name__)
 

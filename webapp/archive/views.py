@@ -31,7 +31,7 @@ from core.models import (
     Role,
     Run,
 )
-from core.rendering import LOCAL_TIME
+from core.templating import LOCAL_TIME
 from webapp.archive.viewing import INLINE_TYPES, email_view, is_email, is_text
 from webapp.contacts.search import dialect_of, matching_contact_ids
 from webapp.context import current_username, db_session, get_plugins, get_settings

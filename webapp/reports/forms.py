@@ -15,7 +15,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from core.models import AddressKind, Orientation, PageFormat, Report
-from core.rendering import ADDRESS_ELEMENT, SUB_REPORTS, TemplateError
+from core.rendering import ADDRESS_ELEMENT, SUB_REPORTS
+from core.templating import TemplateError
 from webapp.forms import PanelForm, add_error
 from webapp.i18n import t
 

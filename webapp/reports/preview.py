@@ -16,14 +16,8 @@ from sqlalchemy.orm import Session
 from core.clock import utcnow
 from core.models import Contact, Report, ReportAsset
 from core.query import load_records, record_fields
-from core.rendering import (
-    LOCAL_TIME,
-    PdfError,
-    ReportError,
-    ReportRenderer,
-    TemplateError,
-    compile_template,
-)
+from core.rendering import PdfError, ReportError, ReportRenderer
+from core.templating import LOCAL_TIME, TemplateError, compile_template
 from webapp.contacts.search import ContactFilters, contact_query, dialect_of
 
 ENTITY = "contacts"

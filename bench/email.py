@@ -1,0 +1,222 @@
+"""E-mail throughput: N messages through a real campaign run against the loopback SMTP server
+of the tests (aiosmtpd, started in this process), with one worker and then with two, next to
+a raw smtplib loop on one connection and the action's own steps timed one by one.
+
+    .venv/bin/python bench/email.py --backend sqlite --count 20000
+    .venv/bin/python bench/email.py --backend postgresql --count 20000
+
+Needs Redis on CAMPAIGN_BENCH_REDIS_SERVER (default redis://127.0.0.1:6379), like
+bench/sms.py. Worker time includes starting the worker processes. The server records every
+message, so each run is also checked for exactly one message per recipient.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+# This file's name shadows the standard library's ``email`` package, which smtplib and
+# aiosmtpd import: keep its folder behind the standard library on the path.
+BENCH = Path(__file__).resolve().parent
+sys.path[:] = [
+    str(BENCH.parent / "tests"),
+    *(entry for entry in sys.path if Path(entry or ".").resolve() != BENCH),
+    str(BENCH),
+]
+
+import smtplib  # noqa: E402
+
+from common import (  # noqa: E402
+    Stopwatch,
+    arguments,
+    claim_redis,
+    drop_database,
+    fill_contacts,
+    fresh_database,
+    release_redis,
+)
+from sqlalchemy import select, update  # noqa: E402
+
+from core import Channel  # noqa: E402
+from core.config import Settings  # noqa: E402
+from core.db import Database  # noqa: E402
+from core.engine.campaigns import CampaignConfig, build_plugins, create_campaign  # noqa: E402
+from core.engine.context import RunContext  # noqa: E402
+from core.engine.dispatch import load_recipients  # noqa: E402
+from core.engine.runs import start_run  # noqa: E402
+from core.engine.targeting import target_run  # noqa: E402
+from core.jobs import install_runtime  # noqa: E402
+from core.mail import build_message, message_bytes, message_id  # noqa: E402
+from core.models import Contact, Run, RunItem  # noqa: E402
+from core.plugins import load_plugins  # noqa: E402
+from core.queue import QUEUE_NAMES, get_queue  # noqa: E402
+from core.runtime import Runtime  # noqa: E402
+from plugins.actions.email import contact_of  # noqa: E402
+
+from smtp_server import SmtpServer  # noqa: E402
+
+WORKER_TIME_LIMIT = 3600
+RAW = 2000
+STEPS = 1000
+SUBJECT = "Neuigkeiten für {{ first_name }} aus {{ city }}"
+TEXT = "Hallo {{ first_name }} {{ last_name }},\n\nwir haben Neuigkeiten für Sie.\n"
+HTML = "<p>Hallo <b>{{ first_name }} {{ last_name }}</b>,</p><p>wir haben Neuigkeiten.</p>"
+
+
+def mail_settings(server: SmtpServer) -> dict[str, str]:
+    return {
+        "CAMPAIGN_SMTP_URL": server.url,
+        "CAMPAIGN_MAIL_FROM": "Kampagne <kampagne@example.de>",
+    }
+
+
+def give_addresses(database: Database) -> None:
+    with database.session() as session:
+        ids = session.scalars(select(Contact.id)).all()
+        session.execute(update(Contact), [{"id": i, "email": f"p{i}@example.de"} for i in ids])
+
+
+def raw_loop(server: SmtpServer) -> float:
+    """smtplib alone: one connection, one prepared message sent RAW times."""
+    data = message_bytes(
+        build_message(
+            sender="kampagne@example.de",
+            to="erika@example.de",
+            subject="Neuigkeiten",
+            message_id=message_id("raw", "example.de"),
+            date=datetime.now(UTC),
+            text="Hallo Erika,\n\nwir haben Neuigkeiten für Sie.\n",
+        )
+    )
+    with smtplib.SMTP("127.0.0.1", server.port) as connection, Stopwatch() as watch:
+        for _ in range(RAW):
+            connection.sendmail("kampagne@example.de", ["erika@example.de"], data)
+    return RAW / watch.seconds
+
+
+def action_steps(runtime: Runtime, campaign_id: int) -> dict[str, float]:
+    """The action's steps for STEPS recipients in this process, in ms per message."""
+    with runtime.database.session() as session:
+        config = CampaignConfig.from_snapshot(
+            session.get(Run, session.scalar(select(Run.id).limit(1))).config
+        )
+        built = build_plugins(runtime.plugins, config)
+        items = session.execute(
+            select(RunItem.id, RunItem.kind, RunItem.entity_id, RunItem.group_key)
+            .order_by(RunItem.id)
+            .limit(STEPS)
+        ).all()
+        context = RunContext(runtime, session, campaign_id, "Bench", None, Channel.EMAIL)
+        spent: dict[str, float] = defaultdict(float)
+        started = time.perf_counter()
+        recipients = load_recipients(context, built, items)
+        spent["load recipients (one query)"] = time.perf_counter() - started
+        action = built.action
+        store = action._store(context, action.params.store)
+        mailer = action.mailer(context)
+        for number, recipient in enumerate(recipients.values()):
+            started = time.perf_counter()
+            composed = action.compose(recipient, contact_of(recipient), context)
+            spent["templates + EmailMessage"] += time.perf_counter() - started
+            started = time.perf_counter()
+            data = message_bytes(composed.message)
+            spent["message to bytes"] += time.perf_counter() - started
+            started = time.perf_counter()
+            store.put(f"bench/{number}.eml", data)
+            spent["archive file (write + fsync)"] += time.perf_counter() - started
+            started = time.perf_counter()
+            mailer.send(composed.message, data)
+            spent["SMTP transaction"] += time.perf_counter() - started
+        mailer.close()
+        session.rollback()
+    return {step: seconds * 1000 / STEPS for step, seconds in spent.items()}
+
+
+def with_workers(runtime: Runtime, campaign_id: int, count: int, workers: int, env) -> float:
+    run = start_run(runtime, campaign_id, allow_parallel=True)
+    for name in QUEUE_NAMES:  # targeting runs here, not in the workers
+        get_queue(runtime.redis, name).empty()
+    target_run(run.id)
+    with Stopwatch() as watch:
+        processes = [
+            subprocess.Popen([sys.executable, "-m", "core.cli", "worker", "--burst"], env=env)
+            for _ in range(workers)
+        ]
+        for process in processes:
+            assert process.wait(timeout=WORKER_TIME_LIMIT) == 0
+    with runtime.database.session() as session:
+        finished = session.get(Run, run.id)
+        assert finished.done == count, (finished.state, finished.done, finished.failed)
+    return count / watch.seconds
+
+
+def main() -> None:
+    args = arguments("E-mail throughput", 20_000)
+    redis_url = claim_redis()
+    with tempfile.TemporaryDirectory(prefix="cb-") as workdir:
+        server = SmtpServer(Path(workdir) / "smtp")
+        url = fresh_database(args.backend, Path(workdir))
+        try:
+            database = Database(url)
+            fill_contacts(database, args.count)
+            give_addresses(database)
+            env = {
+                "CAMPAIGN_DATA_DIR": str(Path(workdir) / "data"),
+                "CAMPAIGN_DATABASE_URL": url,
+                "CAMPAIGN_REDIS_URL": redis_url,
+                "CAMPAIGN_SECRET_KEY": "bench",
+                **mail_settings(server),
+            }
+            settings = Settings.from_env(env)
+            runtime = Runtime.start(settings, load_plugins())
+            install_runtime(runtime)
+            config = CampaignConfig(
+                datasource="query",
+                datasource_settings={"definition": {"root": "contacts"}},
+                action="email",
+                action_settings={"subject": SUBJECT, "text": TEXT, "html": HTML},
+            )
+            with runtime.database.session() as session:
+                campaign_id = create_campaign(
+                    session, runtime.plugins, config, runtime.clock.now()
+                ).id
+            raw = raw_loop(server)
+            worker_env = {
+                **os.environ,
+                **env,
+                "CAMPAIGN_LOG_LEVEL": os.environ.get("CAMPAIGN_LOG_LEVEL", "WARNING"),
+            }
+            results = []
+            for workers in (1, 2):
+                before, connections = len(server.messages), server.connections
+                rate = with_workers(runtime, campaign_id, args.count, workers, worker_env)
+                sent = server.messages[before:]
+                ids = {received.message["Message-ID"] for received in sent}
+                assert len(sent) == len(ids) == args.count, (len(sent), len(ids))
+                results.append((workers, rate, server.connections - connections))
+            steps = action_steps(runtime, campaign_id)
+            print(f"{args.backend}, {args.count} messages per run")
+            print(f"  smtplib alone, one connection:  {raw:8,.0f} messages/s")
+            for workers, rate, connections in results:
+                print(
+                    f"  engine, {workers} worker(s):            {rate:8,.0f} messages/s "
+                    f"({connections} connections, one message per recipient)"
+                )
+            print(f"  the action's steps in one process ({STEPS} messages), ms per message:")
+            for step, milliseconds in steps.items():
+                print(f"    {step:32} {milliseconds:7.3f}")
+            runtime.close()
+        finally:
+            server.close()
+            release_redis(redis_url)
+            drop_database(url)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,412 @@
+"""Action "email": one e-mail per recipient through the installation's mail server.
+
+Subject, HTML body and plain-text body are templates filled from the recipient's record
+(``core.templating``: the subject and the text are plain text, the HTML body escapes every
+placeholder). The recipient's archived letter can go along as an attachment: the latest
+letter of a report, of a campaign or of a run, for this contact (the worked example: print
+the information letter, then e-mail it to everyone who prefers e-mail).
+
+Sending leaves our database, so the engine claims each row before ``process`` runs. The
+Message-ID is derived from the ledger key (run and recipient) and goes to the row as its
+reference: a message sent again after an explicit retry of an unclear row carries the same
+Message-ID, so the receiving side can tell it is the same message. Every sent message is
+filed as ``.eml`` with the contact (document kind ``email``) in the same commit as the row's
+outcome; a refused message leaves nothing in the archive.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import Action, Channel, Outcome, Recipient, hookimpl
+from core.archive import archive_document, open_store, read_document
+from core.delivery import DeliveryError, DeliveryUnclear, ledger_reference
+from core.mail import (
+    Attachment,
+    build_message,
+    mailbox,
+    message_bytes,
+    message_id,
+    recipient_address,
+)
+from core.models import ArchivedDocument, Campaign, DocumentKind, ItemStatus, Run
+from core.plugin_kinds import DocumentStore
+from core.query.entities import ENTITIES
+from core.rendering import contact_fields, find_report
+from core.smtp import Mailer, open_mailer
+from core.templating import (
+    LOCAL_TIME,
+    CompiledTemplate,
+    TemplateError,
+    compile_template,
+    nest,
+)
+
+MAX_SUBJECT_TEMPLATE = 1000
+MAX_SUBJECT = 500
+MAX_BODY_TEMPLATE = 100_000
+PREFERRED_EMAIL = "email"
+
+
+def subject_template(source: str) -> CompiledTemplate:
+    return compile_template(
+        source, html=False, max_source=MAX_SUBJECT_TEMPLATE, max_output=MAX_SUBJECT
+    )
+
+
+def body_template(source: str, *, html: bool) -> CompiledTemplate:
+    return compile_template(source, html=html, max_source=MAX_BODY_TEMPLATE)
+
+
+class LetterAttachment(BaseModel):
+    """Which archived letter of the contact goes along: the latest that matches all given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    report: str | int | None = Field(None, description="A letter of this report (name or id).")
+    campaign: str | int | None = Field(
+        None, description="A letter a run of this campaign archived (name or id)."
+    )
+    run: int | None = Field(None, description="The letter this run archived.")
+    when_missing: Literal["fail", "skip"] = Field(
+        "fail",
+        description="A recipient without such a letter fails (with the reason) or is skipped.",
+    )
+
+    @model_validator(mode="after")
+    def _names_a_letter(self) -> LetterAttachment:
+        if self.report is None and self.campaign is None and self.run is None:
+            raise ValueError("name the letter's report, campaign or run")
+        return self
+
+
+class EmailParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(
+        min_length=1,
+        max_length=MAX_SUBJECT_TEMPLATE,
+        description="Subject with placeholders such as {{ first_name }} (plain text, one line).",
+    )
+    html: str = Field(
+        "",
+        max_length=MAX_BODY_TEMPLATE,
+        description="HTML body; placeholders are escaped. Empty: a plain-text message.",
+    )
+    text: str = Field(
+        "",
+        max_length=MAX_BODY_TEMPLATE,
+        description="Plain-text body, the alternative to the HTML one. Empty: HTML only.",
+    )
+    sender: str = Field(
+        "",
+        description="From, e.g. 'Kundenservice <service@example.de>'; empty: CAMPAIGN_MAIL_FROM.",
+    )
+    reply_to: str = Field("", description="Reply-To address; empty: replies go to the sender.")
+    attachment: LetterAttachment | None = Field(
+        None, description="Attach the contact's archived letter."
+    )
+    only_preferring_email: bool = Field(
+        False,
+        description=(
+            "Skip recipients who prefer post or web, so that a print campaign with "
+            "route_email_preferring_to_email takes them."
+        ),
+    )
+    store: str = Field("filesystem", description="Document store for the archived messages.")
+
+    @field_validator("subject")
+    @classmethod
+    def _subject_compiles(cls, source: str) -> str:
+        subject_template(source)
+        return source
+
+    @field_validator("html")
+    @classmethod
+    def _html_compiles(cls, source: str) -> str:
+        if source:
+            body_template(source, html=True)
+        return source
+
+    @field_validator("text")
+    @classmethod
+    def _text_compiles(cls, source: str) -> str:
+        if source:
+            body_template(source, html=False)
+        return source
+
+    @field_validator("sender", "reply_to")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return str(mailbox(value)) if value else value
+
+    @model_validator(mode="after")
+    def _has_a_body(self) -> EmailParams:
+        if not (self.html or self.text):
+            raise ValueError("give an HTML body, a plain-text body or both")
+        return self
+
+
+class MissingLetter(LookupError):
+    """The recipient has no archived letter of the kind the campaign attaches."""
+
+
+@dataclass(frozen=True)
+class Composed:
+    address: str
+    message: EmailMessage
+    attachment: str | None
+
+
+class Email(Action):
+    name = "email"
+    title = "E-Mail"
+    description = (
+        "Sends an e-mail from templates to each recipient's address through the "
+        "installation's mail server, optionally with the contact's archived letter attached, "
+        "and files every sent message with the contact."
+    )
+    Params = EmailParams
+    params: EmailParams
+    channel = Channel.EMAIL
+    cost_unit = "messages"
+    external_effects = True
+    chunk_size = 200
+
+    def __init__(self, params: Any = None):
+        super().__init__(params)
+        self.subject = subject_template(self.params.subject)
+        self.html = body_template(self.params.html, html=True) if self.params.html else None
+        self.text = body_template(self.params.text, html=False) if self.params.text else None
+        self._mailer: Mailer | None = None
+        self._stores: dict[str, DocumentStore] = {}
+        self._run_tokens: dict[int | None, str] = {}
+        self._letter_filter: tuple[Any, ...] | None = None
+
+    # --- per recipient ---------------------------------------------------------------------
+
+    def process(self, recipient: Recipient, context: Any) -> Outcome:
+        contact = contact_of(recipient)
+        reason = self._skip_reason(contact)
+        if reason:
+            return Outcome.skipped(reason)
+        try:
+            composed = self.compose(recipient, contact, context)
+        except MissingLetter as exc:
+            if self.params.attachment and self.params.attachment.when_missing == "skip":
+                return Outcome.skipped(str(exc))
+            return Outcome.failed(str(exc))
+        except ValueError as exc:
+            return Outcome.failed(str(exc))
+        message = composed.message
+        data = message_bytes(message)
+        identifier = str(message["Message-ID"])
+        store = self._store(context, self.params.store)
+        document = archive_document(
+            context.session,
+            store,
+            contact_id=contact_id(recipient, contact),
+            campaign_id=context.campaign_id,
+            run_id=context.run_id,
+            report_id=None,
+            kind=DocumentKind.EMAIL,
+            title=str(message["Subject"])[:200],
+            filename=f"{_slug(contact.get('number') or recipient.key)}.eml",
+            data=data,
+            content_type="message/rfc822",
+            source_key=recipient.key,
+            meta={"to": composed.address, "message_id": identifier},
+        )
+        try:
+            self.mailer(context).send(message, data)
+        except DeliveryError as exc:
+            context.session.expunge(document)  # not sent: no archive entry, no file
+            store.delete(document.store_ref)
+            return Outcome.failed(str(exc))
+        except Exception as exc:  # DeliveryUnclear, or a surprise while sending
+            context.session.expunge(document)  # the file stays: the message may be out
+            reason = (
+                str(exc) if isinstance(exc, DeliveryUnclear) else f"{type(exc).__name__}: {exc}"
+            )
+            return Outcome(ItemStatus.UNCLEAR.value, reason, 0)
+        detail = f"sent to {composed.address}"
+        if composed.attachment:
+            detail += f" with {composed.attachment}"
+        return Outcome.done(detail, reference=identifier)
+
+    def preview(self, recipient: Recipient, context: Any) -> str:
+        contact = contact_of(recipient)
+        reason = self._skip_reason(contact)
+        if reason:
+            return f"skipped: {reason}"
+        try:
+            composed = self.compose(recipient, contact, context)
+        except (MissingLetter, ValueError) as exc:
+            return f"no e-mail: {exc}"
+        message = composed.message
+        attached = f", attached {composed.attachment}" if composed.attachment else ""
+        return (
+            f"E-mail to {composed.address} from {message['From']}: {message['Subject']!r}"
+            f"{attached}, {len(message_bytes(message))} bytes"
+        )
+
+    def compose(self, recipient: Recipient, contact: Mapping[str, Any], context: Any) -> Composed:
+        """The message for ``recipient``; a ValueError (or MissingLetter) says why none."""
+        address = recipient_address(contact.get("email"))
+        values = {
+            **nest(recipient.data),
+            "contact": dict(contact),
+            "campaign": {"id": context.campaign_id, "name": context.campaign_name},
+            "date": context.now.astimezone(LOCAL_TIME).date(),
+        }
+        subject = " ".join(_render("subject", self.subject, values).split())
+        if not subject:
+            raise ValueError("the subject is empty")
+        text = _render("text body", self.text, values) if self.text else None
+        html = _render("HTML body", self.html, values) if self.html else None
+        attachments = []
+        if self.params.attachment is not None:
+            attachments.append(self._letter(recipient, contact, context))
+        sender = mailbox(self.params.sender or context.settings.mail_from)
+        reference = ledger_reference(context.run_id, recipient.key)
+        message = build_message(
+            sender=sender,
+            to=address,
+            subject=subject,
+            message_id=message_id(reference, sender.domain, self._run_token(context)),
+            date=context.now,
+            text=text,
+            html=html,
+            reply_to=self.params.reply_to or None,
+            attachments=attachments,
+        )
+        return Composed(address, message, attachments[0].filename if attachments else None)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def mailer(self, context: Any) -> Mailer:
+        """One mailer, so one connection, for every message of this chunk."""
+        if self._mailer is None:
+            self._mailer = open_mailer(context.settings)
+        return self._mailer
+
+    def _skip_reason(self, contact: Mapping[str, Any]) -> str | None:
+        if not self.params.only_preferring_email:
+            return None
+        preferred = contact.get("preferred_channel") or "post"
+        return None if preferred == PREFERRED_EMAIL else f"prefers {preferred}"
+
+    def _store(self, context: Any, name: str) -> DocumentStore:
+        if name not in self._stores:
+            self._stores[name] = open_store(context.runtime.plugins, context.settings, name)
+        return self._stores[name]
+
+    def _run_token(self, context: Any) -> str:
+        """Part of every Message-ID: the run's creation time, so that two installations
+        (say, a test system) never make the same Message-ID for their run 12."""
+        if context.run_id not in self._run_tokens:
+            created = context.session.scalar(select(Run.created_at).where(Run.id == context.run_id))
+            micros = int(created.timestamp() * 1_000_000) if created else 0
+            self._run_tokens[context.run_id] = f"{micros:x}"
+        return self._run_tokens[context.run_id]
+
+    def _letter(self, recipient: Recipient, contact: Mapping[str, Any], context: Any) -> Attachment:
+        session = context.session
+        wanted = self._letter_conditions(session)
+        owner = contact_id(recipient, contact)
+        if owner is None:
+            raise MissingLetter("the recipient is no contact, so it has no archived letter")
+        document = session.scalars(
+            select(ArchivedDocument)
+            .where(
+                ArchivedDocument.contact_id == owner,
+                ArchivedDocument.kind == DocumentKind.LETTER,
+                *wanted,
+            )
+            .order_by(ArchivedDocument.created_at.desc(), ArchivedDocument.id.desc())
+            .limit(1)
+        ).first()
+        if document is None:
+            raise MissingLetter(f"no archived letter {self._letter_description()}")
+        data = read_document(self._store(context, document.store), document)
+        return Attachment(document.filename, data, document.content_type)
+
+    def _letter_conditions(self, session: Session) -> tuple[Any, ...]:
+        """The attachment's report and campaign looked up once (by name or id)."""
+        if self._letter_filter is None:
+            wanted = self.params.attachment
+            conditions: list[Any] = []
+            if wanted.report is not None:
+                conditions.append(
+                    ArchivedDocument.report_id == find_report(session, wanted.report).id
+                )
+            if wanted.campaign is not None:
+                conditions.append(
+                    ArchivedDocument.campaign_id == find_campaign(session, wanted.campaign)
+                )
+            if wanted.run is not None:
+                conditions.append(ArchivedDocument.run_id == wanted.run)
+            self._letter_filter = tuple(conditions)
+        return self._letter_filter
+
+    def _letter_description(self) -> str:
+        wanted = self.params.attachment
+        parts = [
+            f"{label} {value!r}"
+            for label, value in (
+                ("of report", wanted.report),
+                ("of campaign", wanted.campaign),
+                ("of run", wanted.run),
+            )
+            if value is not None
+        ]
+        return " ".join(parts)
+
+
+def contact_of(recipient: Recipient) -> dict[str, Any]:
+    """The contact's fields of the recipient; a record of no known entity is its own."""
+    if recipient.entity in ENTITIES:
+        return contact_fields(recipient.data, recipient.entity)
+    return dict(recipient.data)
+
+
+def contact_id(recipient: Recipient, contact: Mapping[str, Any]) -> int | None:
+    entity = ENTITIES.get(recipient.entity)
+    if entity is None or entity.contact_path is None:
+        return None
+    return contact.get("id", recipient.id if entity.contact_path == "" else None)
+
+
+def find_campaign(session: Session, campaign: int | str) -> int:
+    """A campaign's id, by id or by name."""
+    if isinstance(campaign, int) or campaign.isdigit():
+        found = session.scalar(select(Campaign.id).where(Campaign.id == int(campaign)))
+    else:
+        found = session.scalar(select(Campaign.id).where(Campaign.name == campaign))
+    if found is None:
+        raise ValueError(f"there is no campaign {campaign!r}")
+    return found
+
+
+def _render(part: str, template: CompiledTemplate, values: Mapping[str, Any]) -> str:
+    try:
+        return str(template.render(values))
+    except TemplateError as exc:
+        raise ValueError(f"{part}, {exc}" if exc.lineno else f"{part}: {exc}") from None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-").lower() or "email"
+
+
+@hookimpl
+def register_actions(register: Callable[[type[Action]], None]) -> None:
+    register(Email)

@@ -1,0 +1,399 @@
+"""The "email" action: settings, and whole campaigns through real workers against a real SMTP
+server on loopback (STARTTLS with a self-signed certificate and a login), on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import signal
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import test_print_action
+from sqlalchemy import insert, select, update
+from test_engine_kill import wait_for
+
+import plugins.actions.email as email_action
+import plugins.actions.print_reports as print_reports
+import plugins.stores.filesystem as filesystem
+from core import SettingsError
+from core.archive import open_store, read_document
+from core.clock import FrozenClock
+from core.config import DEVELOPMENT_SENDER, Settings
+from core.default_reports import install_default_reports
+from core.engine.dispatch import process_chunk, recover_runs
+from core.engine.runs import retry_failed, start_run
+from core.models import ArchivedDocument, Contact, DocumentKind, ItemStatus, Run, RunState
+from plugins.actions.email import Email
+
+from smtp_server import SmtpServer
+
+SUBJECT = "Neuigkeiten für {{ first_name or 'Sie' }} aus {{ city }}"
+TEXT = "Hallo {{ first_name }} {{ last_name }},\nwir haben Neuigkeiten.\n{{ campaign.name }}"
+HTML = "<p>Hallo <b>{{ first_name }} {{ last_name }}</b>,</p><p>wir haben Neuigkeiten.</p>"
+
+
+@pytest.fixture
+def smtp(tmp_path):
+    server = SmtpServer(tmp_path / "smtp", tls="starttls", users={"campaign": "g3heim!"})
+    yield server
+    server.close()
+
+
+def mail_env(smtp: SmtpServer) -> dict[str, str]:
+    return {
+        "CAMPAIGN_SMTP_URL": smtp.url + "&timeout=10",
+        "CAMPAIGN_SMTP_CA_FILE": str(smtp.ca_file),
+        "CAMPAIGN_MAIL_FROM": "Kampagne <kampagne@example.de>",
+    }
+
+
+@pytest.fixture
+def settings(tmp_path, database_url, redis_session_url, smtp) -> Settings:
+    """The conftest's settings, with the loopback server as the installation's mail server."""
+    return Settings.from_env(
+        {
+            "CAMPAIGN_DATA_DIR": str(tmp_path / "data"),
+            "CAMPAIGN_DATABASE_URL": database_url,
+            "CAMPAIGN_REDIS_URL": redis_session_url,
+            "CAMPAIGN_SECRET_KEY": "test-secret-key",
+            **mail_env(smtp),
+        }
+    )
+
+
+@pytest.fixture
+def mailing(engine):
+    plugins = engine.runtime.plugins
+    for name, module in [
+        ("plugins.actions.email", email_action),
+        ("plugins.actions.print_reports", print_reports),
+        ("plugins.stores.filesystem", filesystem),
+        ("printable_contacts", test_print_action),
+    ]:
+        plugins.add(module, name, "test")
+    assert plugins.errors == []
+    return engine
+
+
+def add_people(engine, people: list[dict]) -> list[int]:
+    rows = [
+        {
+            "number": f"K-{index:05d}",
+            "first_name": "Erika",
+            "last_name": f"Weiß{index}",
+            "street": f"Große Straße {index}",
+            "postcode": f"{50000 + index}",
+            "city": "Köln",
+            "attributes": {},
+        }
+        | person
+        for index, person in enumerate(people, start=1)
+    ]
+    with engine.runtime.database.session() as session:
+        return list(session.scalars(insert(Contact).returning(Contact.id), rows))
+
+
+SHORT = {"subject": "Hallo {{ last_name }}", "text": "Neuigkeiten aus {{ city }}", "html": ""}
+"""For the engine's test source, whose records have last_name, email and city only."""
+
+
+def email_campaign(engine, datasource="test_printable_contacts", name=None, **settings) -> int:
+    return engine.campaign(
+        action="email",
+        action_settings={"subject": SUBJECT, "text": TEXT, "html": HTML} | settings,
+        datasource=datasource,
+        name=name,
+    )
+
+
+def items(engine, run_id):
+    return {item.key: item for item in engine.items(run_id)}
+
+
+def archived(engine, run_id, kind=DocumentKind.EMAIL) -> list[ArchivedDocument]:
+    with engine.runtime.database.session() as session:
+        return session.scalars(
+            select(ArchivedDocument)
+            .where(ArchivedDocument.run_id == run_id, ArchivedDocument.kind == kind)
+            .order_by(ArchivedDocument.id)
+        ).all()
+
+
+def stored(engine, document: ArchivedDocument) -> bytes:
+    store = open_store(engine.runtime.plugins, engine.runtime.settings, document.store)
+    return read_document(store, document)
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ({"subject": "Hallo {{ first_name }"}, "subject: Value error, line 1: unexpected '}'"),
+        (
+            {"html": "<p>\n{% if x %}\n</p>"},
+            "html: Value error, line 3: Unexpected end of template",
+        ),
+        ({"text": "{{ x|center(9) }}"}, "text: Value error, line 1: No filter named 'center'"),
+        ({"text": "", "html": ""}, "give an HTML body, a plain-text body or both"),
+        ({"sender": "Kampagne"}, "sender: Value error, 'Kampagne' is not an e-mail address"),
+        ({"reply_to": "a@b"}, "reply_to: Value error, 'a@b' is not an e-mail address"),
+        ({"attachment": {}}, "attachment: Value error, name the letter's report, campaign or run"),
+    ],
+)
+def test_settings_are_checked_when_the_campaign_is_saved(settings, problem):
+    with pytest.raises(SettingsError) as caught:
+        Email({"subject": SUBJECT, "text": TEXT} | settings)
+    assert problem in str(caught.value)
+
+
+# --- whole campaigns -----------------------------------------------------------------------
+
+
+def test_an_email_campaign_reaches_every_valid_address_once(mailing, smtp):
+    smtp.refuse = {"weg@example.de"}
+    ids = add_people(
+        mailing,
+        [
+            {"email": "erika@example.de", "last_name": "Müller & <Söhne>"},
+            {"email": "max@example.de", "first_name": "Max"},
+            {"email": None},
+            {"email": "kein-at-zeichen.example.de"},
+            {"email": "weg@example.de"},
+            {"email": "jörg@müller.de", "first_name": "Jörg"},
+        ],
+    )
+    campaign = email_campaign(mailing, name="Frühjahr", reply_to="Service <service@example.de>")
+    run = start_run(mailing.runtime, campaign)
+    mailing.work()
+
+    finished = mailing.run(run.id)
+    assert (finished.state, finished.done, finished.failed) == (
+        RunState.COMPLETED_WITH_ERRORS,
+        3,
+        3,
+    )
+    rows = items(mailing, run.id)
+    key = {n: f"contacts:{contact_id}" for n, contact_id in enumerate(ids, start=1)}
+    assert [rows[key[n]].detail for n in (3, 4, 5)] == [
+        "no e-mail address",
+        "'kein-at-zeichen.example.de' is not a valid e-mail address",
+        "the mail server refused the recipient weg@example.de: "
+        "550 5.1.1 <weg@example.de>: no such mailbox",
+    ]
+    assert rows[key[1]].detail == "sent to erika@example.de"
+
+    assert smtp.connections == 1  # one chunk: one connection for every message
+    inbox = {received.recipients[0]: received for received in smtp.messages}
+    assert sorted(inbox) == ["erika@example.de", "jörg@müller.de", "max@example.de"]
+    assert len(smtp.messages) == 3
+    erika = inbox["erika@example.de"].message
+    assert erika["From"] == "Kampagne <kampagne@example.de>"
+    assert erika["To"] == "erika@example.de"
+    assert erika["Reply-To"] == "Service <service@example.de>"
+    assert erika["Subject"] == "Neuigkeiten für Erika aus Köln"
+    assert erika["Message-ID"] == rows[key[1]].reference
+    assert erika["Message-ID"].startswith(f"<run{run.id}-contacts=3A{ids[0]}.")
+    assert erika["Message-ID"].endswith("@example.de>")
+    plain = erika.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert plain == "Hallo Erika Müller & <Söhne>,\nwir haben Neuigkeiten.\nFrühjahr\n"
+    html = erika.get_body(("html",)).get_content()
+    assert "<b>Erika Müller &amp; &lt;Söhne&gt;</b>" in html
+    assert inbox["max@example.de"].message["Subject"] == "Neuigkeiten für Max aus Köln"
+
+    documents = archived(mailing, run.id)
+    assert [(d.contact_id, d.content_type, d.filename) for d in documents] == [
+        (ids[0], "message/rfc822", "k-00001.eml"),
+        (ids[1], "message/rfc822", "k-00002.eml"),
+        (ids[5], "message/rfc822", "k-00006.eml"),
+    ]
+    for document in documents:
+        received = inbox[document.meta["to"]]
+        assert stored(mailing, document) == received.data
+        assert document.title == received.message["Subject"]
+    files = list((mailing.runtime.settings.data_dir / "archive").rglob("*.eml"))
+    assert len(files) == 3  # the refused message left no file
+
+    with mailing.runtime.database.session() as session:  # even a run put back to work
+        session.execute(update(Run).where(Run.id == run.id).values(state=RunState.RUNNING))
+    assert process_chunk(run.id, 0).endswith("0 processed")
+    assert len(smtp.messages) == 3
+
+
+def test_the_worked_example_prints_the_letters_and_emails_them(mailing, smtp):
+    """Print the information letter for every prospect, then e-mail each their letter."""
+    with mailing.runtime.database.session() as session:
+        install_default_reports(session)
+    ids = add_people(
+        mailing,
+        [
+            {"email": "erika@example.de"},
+            {"email": "max@example.de", "first_name": "Max"},
+            {"email": "ohne.brief@example.de", "postcode": None},  # print skips it
+        ],
+    )
+    printing = mailing.campaign(
+        action="print_reports",
+        action_settings={"report": "Informationsschreiben", "archive_only": True},
+        datasource="test_printable_contacts",
+        name="Informationskampagne",
+    )
+    printed = start_run(mailing.runtime, printing)
+    mailing.work()
+    assert mailing.run(printed.id).done == 2
+    letters = {d.contact_id: d for d in archived(mailing, printed.id, DocumentKind.LETTER)}
+
+    attach = {"campaign": "Informationskampagne"}
+    run = start_run(mailing.runtime, email_campaign(mailing, attachment=attach))
+    mailing.work()
+    rows = items(mailing, run.id)
+    assert rows[f"contacts:{ids[2]}"].detail == (
+        "no archived letter of campaign 'Informationskampagne'"
+    )
+    assert rows[f"contacts:{ids[2]}"].status == ItemStatus.FAILED
+    assert rows[f"contacts:{ids[0]}"].detail == (
+        f"sent to erika@example.de with {letters[ids[0]].filename}"
+    )
+    inbox = {received.recipients[0]: received.message for received in smtp.messages}
+    for contact_id, address in zip(ids, ["erika@example.de", "max@example.de"], strict=False):
+        (attachment,) = inbox[address].iter_attachments()
+        assert attachment.get_content_type() == "application/pdf"
+        assert attachment.get_filename() == letters[contact_id].filename
+        assert attachment.get_content() == stored(mailing, letters[contact_id])
+
+    skipping = email_campaign(mailing, attachment=attach | {"when_missing": "skip"})
+    again = start_run(mailing.runtime, skipping)
+    mailing.work()
+    assert (mailing.run(again.id).done, mailing.run(again.id).skipped) == (2, 1)
+
+
+def test_a_print_and_an_email_campaign_reach_everyone_once(mailing, smtp):
+    """The hand-over by preferred channel: post and web get the letter, e-mail the e-mail."""
+    with mailing.runtime.database.session() as session:
+        install_default_reports(session)
+    channels = ["post", "email", "web", "email", "post"]
+    add_people(
+        mailing,
+        [
+            {"email": f"p{n}@example.de", "preferred_channel": channel}
+            for n, channel in enumerate(channels)
+        ],
+    )
+    printing = mailing.campaign(
+        action="print_reports",
+        action_settings={
+            "report": "Informationsschreiben",
+            "archive_only": True,
+            "route_email_preferring_to_email": True,
+        },
+        datasource="test_printable_contacts",
+    )
+    printed = start_run(mailing.runtime, printing)
+    mailed = start_run(mailing.runtime, email_campaign(mailing, only_preferring_email=True))
+    mailing.work()
+
+    reached = collections.Counter()
+    for run in (printed, mailed):
+        for item in mailing.items(run.id):
+            if item.status == ItemStatus.DONE:
+                reached[item.key] += 1
+    assert sorted(reached.values()) == [1] * len(channels)
+    assert sorted(m.recipients[0] for m in smtp.messages) == ["p1@example.de", "p3@example.de"]
+    skipped = {i.detail for i in mailing.items(mailed.id) if i.status == ItemStatus.SKIPPED}
+    assert skipped == {"prefers post", "prefers web"}
+
+
+def test_a_dry_run_previews_without_sending(mailing, smtp):
+    add_people(mailing, [{"email": "erika@example.de"}, {"email": None}])
+    run = start_run(mailing.runtime, email_campaign(mailing), dry_run=True, preview_count=2)
+    mailing.work()
+    details = [item.detail for item in mailing.items(run.id)]
+    assert details[0].startswith(
+        "preview: E-mail to erika@example.de from Kampagne <kampagne@example.de>: "
+        "'Neuigkeiten für Erika aus Köln'"
+    )
+    assert details[1] == "preview: no e-mail: no e-mail address"
+    assert smtp.messages == []
+
+
+def test_an_unknown_placeholder_fails_each_recipient_with_its_line(mailing, smtp):
+    add_people(mailing, [{"email": "erika@example.de"}])
+    campaign = email_campaign(mailing, text="Hallo\n{{ frist_name }}")
+    run = start_run(mailing.runtime, campaign)
+    mailing.work()
+    (item,) = mailing.items(run.id)
+    assert item.detail == "text body, line 2: unknown placeholder 'frist_name'"
+    assert smtp.messages == []
+
+
+def test_without_a_mail_server_the_messages_go_to_the_outbox(mailing, smtp):
+    """``make run`` with nothing configured: the outbox directory under the data dir."""
+    runtime = mailing.runtime
+    runtime.settings = dataclasses.replace(
+        runtime.settings, mail_server=None, mail_from=DEVELOPMENT_SENDER
+    )
+    mailing.add_contacts(4)  # the fourth has no e-mail address
+    run = start_run(runtime, email_campaign(mailing, datasource="test_contacts", **SHORT))
+    mailing.work()
+    assert mailing.run(run.id).done == 3
+    outbox = runtime.settings.data_dir / "outbox" / "mail"
+    files = sorted(outbox.iterdir())
+    assert len(files) == 3
+    assert all(path.name.endswith("@localhost.localdomain.eml") for path in files)
+    assert {path.read_bytes() for path in files} == {
+        stored(mailing, document) for document in archived(mailing, run.id)
+    }
+    assert smtp.messages == []
+
+
+# --- a worker killed while a message is on its way --------------------------------------------
+
+
+def test_a_killed_worker_sends_nothing_twice(mailing, smtp, tmp_path, monkeypatch):
+    for name, value in mail_env(smtp).items():
+        monkeypatch.setenv(name, value)
+    ids = mailing.add_contacts(6)  # p1 … p3, p5, p6 have an address
+    held = "p2@example.de"
+    smtp.hold = {held}
+    run = start_run(mailing.runtime, email_campaign(mailing, datasource="test_contacts", **SHORT))
+    log = tmp_path / "worker.log"
+    first = mailing.start_worker_process(log)
+    wait_for(lambda: smtp.to(held), 60, "the held message to reach the server", log)
+    os.killpg(first.pid, signal.SIGKILL)  # between the message and the server's answer
+    first.wait()
+    smtp.hold = set()
+
+    second = mailing.start_worker_process(log)
+    try:
+        mailing.runtime.clock = FrozenClock(datetime.now(UTC) + timedelta(minutes=3))
+        recover_runs(mailing.runtime)
+        final_states = (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
+        wait_for(lambda: mailing.run(run.id).state in final_states, 60, "the run to end", log)
+        finished = mailing.run(run.id)
+        rows = items(mailing, run.id)
+        unclear = rows[f"contacts:{ids[1]}"]
+        assert (unclear.status, finished.done, finished.unclear, finished.failed) == (
+            ItemStatus.UNCLEAR,
+            4,
+            1,
+            1,
+        )
+        assert "whether the action happened is unknown" in unclear.detail
+        received = collections.Counter(m.recipients[0] for m in smtp.messages)
+        assert received == {f"p{n}@example.de": 1 for n in (1, 2, 3, 5, 6)}
+        assert held not in {d.meta["to"] for d in archived(mailing, run.id)}
+
+        # Sending it again is a human decision, and it goes out as the same message.
+        assert retry_failed(mailing.runtime, run.id, include_unclear=True) == 2
+        wait_for(lambda: mailing.run(run.id).state in final_states, 60, "the retry", log)
+    finally:
+        os.killpg(second.pid, signal.SIGTERM)
+        second.wait(timeout=30)
+    first_copy, second_copy = smtp.to(held)
+    assert first_copy.message["Message-ID"] == second_copy.message["Message-ID"]
+    assert items(mailing, run.id)[f"contacts:{ids[1]}"].status == ItemStatus.DONE
+    assert held in {d.meta["to"] for d in archived(mailing, run.id)}

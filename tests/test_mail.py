@@ -1,0 +1,108 @@
+"""E-mail addresses, Message-IDs and messages with both bodies and attachments."""
+
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+import pytest
+
+from core.mail import (
+    Attachment,
+    build_message,
+    envelope,
+    mailbox,
+    message_bytes,
+    message_id,
+    recipient_address,
+    valid_email,
+)
+
+NOW = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (None, "no e-mail address"),
+        ("  ", "no e-mail address"),
+        ("erika.example.de", "'erika.example.de' is not a valid e-mail address"),
+        ("erika@example", "'erika@example' is not a valid e-mail address"),
+        ("erika@@example.de", "is not a valid e-mail address"),
+        ('"erika mustermann"@example.de', "is not a valid e-mail address"),
+    ],
+)
+def test_addresses_no_mail_can_go_to_are_refused_with_the_reason(raw, reason):
+    with pytest.raises(ValueError, match=reason):
+        recipient_address(raw)
+
+
+def test_a_valid_address_is_stripped():
+    assert recipient_address(" erika@example.de ") == "erika@example.de"
+    assert valid_email("jörg@müller.de")
+
+
+def test_a_mailbox_may_carry_a_display_name():
+    box = mailbox("Kundenservice Müller <service@example.de>")
+    assert (box.display_name, box.addr_spec) == ("Kundenservice Müller", "service@example.de")
+    assert str(mailbox("service@example.de")) == "service@example.de"
+    with pytest.raises(ValueError, match="is not an e-mail address"):
+        mailbox("a@example.de, b@example.de")
+    with pytest.raises(ValueError, match="one line"):
+        mailbox("a@example.de\nBcc: x@example.de")
+
+
+def test_a_message_id_is_derived_from_its_reference_alone():
+    assert message_id("run12-contacts:3", "example.de", "5f1") == (
+        "<run12-contacts=3A3.5f1@example.de>"
+    )
+    assert message_id("import:Jörg", "example.de") == "<import=3AJ=C3=B6rg@example.de>"
+
+
+def test_a_message_has_both_bodies_and_its_attachment():
+    message = build_message(
+        sender=mailbox("Kampagne <kampagne@example.de>"),
+        to="erika@example.de",
+        subject="Ihr Informationsschreiben für März",
+        message_id="<m1@example.de>",
+        date=NOW,
+        text="Hallo Erika,\nanbei Ihr Schreiben.",
+        html="<p>Hallo Erika,</p><p>anbei Ihr Schreiben.</p>",
+        reply_to="service@example.de",
+        attachments=[Attachment("brief.pdf", b"%PDF-1.4 letter", "application/pdf")],
+    )
+    data = message_bytes(message)
+    assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+    parsed = message_from_bytes(data, policy=policy.default)
+    assert parsed["Subject"] == "Ihr Informationsschreiben für März"
+    assert (parsed["From"], parsed["Reply-To"]) == (
+        "Kampagne <kampagne@example.de>",
+        "service@example.de",
+    )
+    assert parsed["Message-ID"] == "<m1@example.de>"
+    assert parsed["Date"] == "Thu, 12 Mar 2026 09:30:00 +0000"
+    assert parsed.get_body(("plain",)).get_content().startswith("Hallo Erika,")
+    assert "<p>Hallo Erika,</p>" in parsed.get_body(("html",)).get_content()
+    (attachment,) = parsed.iter_attachments()
+    assert attachment.get_filename() == "brief.pdf"
+    assert attachment.get_content() == b"%PDF-1.4 letter"
+    assert data.isascii()  # quoted-printable and encoded words: no 8BITMIME needed
+    assert envelope(message) == ("kampagne@example.de", ["erika@example.de"])
+
+
+def test_a_message_needs_a_body_and_one_line_headers():
+    with pytest.raises(ValueError, match="a text or an HTML body"):
+        build_message(
+            sender="a@example.de",
+            to="b@example.de",
+            subject="x",
+            message_id="<1@example.de>",
+            date=NOW,
+        )
+    with pytest.raises(ValueError):
+        build_message(
+            sender="a@example.de",
+            to="b@example.de",
+            subject="x\nBcc: c@example.de",
+            message_id="<1@example.de>",
+            date=NOW,
+            text="x",
+        )
