@@ -10,6 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
+import redis
 from sqlalchemy import create_engine, text
 
 from core.db import Database
@@ -19,6 +20,8 @@ from core.schema import upgrade
 POSTGRES_ADMIN = os.environ.get(
     "CAMPAIGN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+REDIS_SERVER = os.environ.get("CAMPAIGN_BENCH_REDIS_SERVER", "redis://127.0.0.1:6379")
+REDIS_LOCK_KEY = "campaign:test-session"  # as tests/conftest.py
 CITIES = ["Köln", "Berlin", "München", "Hamburg", "Leipzig", "Dresden", "Bremen", "Essen"]
 
 
@@ -27,6 +30,23 @@ def arguments(description: str, default_count: int) -> argparse.Namespace:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--count", type=int, default=default_count)
     return parser.parse_args()
+
+
+def claim_redis(owner: str) -> str:
+    """The URL of an empty Redis database, locked for this process until it exits, so a
+    benchmark shares no queue with a test session or another benchmark running at once."""
+    for index in range(13, 0, -1):
+        url = f"{REDIS_SERVER}/{index}"
+        connection = redis.Redis.from_url(url)
+        if connection.set(REDIS_LOCK_KEY, f"{owner}-{os.getpid()}", nx=True, ex=3600):
+            if connection.dbsize() == 1:
+                return url
+            connection.delete(REDIS_LOCK_KEY)
+    raise RuntimeError("no empty Redis database is free")
+
+
+def release_redis(url: str) -> None:
+    redis.Redis.from_url(url).flushdb()  # our own database: jobs, results and the lock
 
 
 def fresh_database(backend: str, workdir: Path) -> str:

@@ -4,7 +4,8 @@ next to the same work as a raw loop in one process.
     .venv/bin/python bench/dispatch.py --backend sqlite --count 100000
     .venv/bin/python bench/dispatch.py --backend postgresql --count 100000
 
-Needs Redis (CAMPAIGN_BENCH_REDIS_URL, default redis://127.0.0.1:6379/14, emptied).
+Needs Redis on CAMPAIGN_BENCH_REDIS_SERVER (default redis://127.0.0.1:6379): it takes an
+empty database there under the test suite's lock key, as bench/sms.py does.
 Worker time includes starting the worker processes.
 """
 
@@ -19,8 +20,15 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-import redis  # noqa: E402
-from common import Stopwatch, arguments, drop_database, fill_contacts, fresh_database  # noqa: E402
+from common import (  # noqa: E402
+    Stopwatch,
+    arguments,
+    claim_redis,
+    drop_database,
+    fill_contacts,
+    fresh_database,
+    release_redis,
+)
 
 from core.config import Settings  # noqa: E402
 from core.db import Database  # noqa: E402
@@ -31,9 +39,8 @@ from core.engine.targeting import target_run  # noqa: E402
 from core.jobs import install_runtime  # noqa: E402
 from core.models import Run  # noqa: E402
 from core.plugins import load_plugins  # noqa: E402
+from core.queue import QUEUE_NAMES, get_queue  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
-
-REDIS_URL = os.environ.get("CAMPAIGN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def raw_loop(runtime: Runtime, campaign_name: str) -> float:
@@ -51,13 +58,14 @@ def raw_loop(runtime: Runtime, campaign_name: str) -> float:
 
 def with_workers(runtime: Runtime, campaign_id: int, workers: int, count: int) -> float:
     run = start_run(runtime, campaign_id, allow_parallel=True)
-    redis.Redis.from_url(REDIS_URL).flushdb()  # targeting runs here, not in a worker
+    for name in QUEUE_NAMES:  # targeting runs here, not in a worker
+        get_queue(runtime.redis, name).empty()
     target_run(run.id)
     env = {
         **os.environ,
         "CAMPAIGN_DATA_DIR": str(runtime.settings.data_dir),
         "CAMPAIGN_DATABASE_URL": runtime.settings.database_url,
-        "CAMPAIGN_REDIS_URL": REDIS_URL,
+        "CAMPAIGN_REDIS_URL": runtime.settings.redis_url,
         "CAMPAIGN_PLUGINS": "bench_plugins",
         "CAMPAIGN_LOG_LEVEL": os.environ.get("CAMPAIGN_LOG_LEVEL", "WARNING"),
         "PYTHONPATH": str(BENCH),
@@ -77,12 +85,13 @@ def with_workers(runtime: Runtime, campaign_id: int, workers: int, count: int) -
 
 def main() -> None:
     args = arguments("dispatch throughput", 100_000)
+    redis_url = claim_redis("bench-dispatch")
     with tempfile.TemporaryDirectory(prefix="cb-") as workdir:
         url = fresh_database(args.backend, Path(workdir))
         try:
             fill_contacts(Database(url), args.count)
             settings = Settings(
-                Path(workdir), url, REDIS_URL, "bench", extra_plugins=("bench_plugins",)
+                Path(workdir), url, redis_url, "bench", extra_plugins=("bench_plugins",)
             )
             runtime = Runtime.start(settings, load_plugins(modules=("bench_plugins",)))
             install_runtime(runtime)
@@ -101,6 +110,7 @@ def main() -> None:
                 )
             runtime.close()
         finally:
+            release_redis(redis_url)
             drop_database(url)
 
 

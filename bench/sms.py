@@ -23,8 +23,15 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent / "tests")]
 
-import redis  # noqa: E402
-from common import Stopwatch, arguments, drop_database, fill_contacts, fresh_database  # noqa: E402
+from common import (  # noqa: E402
+    Stopwatch,
+    arguments,
+    claim_redis,
+    drop_database,
+    fill_contacts,
+    fresh_database,
+    release_redis,
+)
 from sqlalchemy import select, update  # noqa: E402
 from test_gateways_http_sms import FakeProvider  # noqa: E402
 
@@ -40,29 +47,11 @@ from core.queue import QUEUE_NAMES, get_queue  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 from plugins.gateways.http_sms import HttpGateway  # noqa: E402
 
-REDIS_SERVER = os.environ.get("CAMPAIGN_BENCH_REDIS_SERVER", "redis://127.0.0.1:6379")
-REDIS_LOCK_KEY = "campaign:test-session"  # as tests/conftest.py
 WORKER_TIME_LIMIT = 1800
 SMS_MODULES = ("plugins.actions.sms", "plugins.gateways.http_sms")
 EXTRA = (*(name for name in SMS_MODULES if name not in DEFAULT_PLUGINS), "bench_sms_plugins")
 TEMPLATE = "Hallo {{ first_name }}, Ihr Gutschein wartet in {{ city }}! Code {{ number }}"
 GATEWAY_ALONE = 2000
-
-
-def claim_redis() -> str:
-    """The URL of an empty Redis database, locked for this process until it exits."""
-    for index in range(13, 0, -1):
-        url = f"{REDIS_SERVER}/{index}"
-        connection = redis.Redis.from_url(url)
-        if connection.set(REDIS_LOCK_KEY, f"bench-sms-{os.getpid()}", nx=True, ex=3600):
-            if connection.dbsize() == 1:
-                return url
-            connection.delete(REDIS_LOCK_KEY)
-    raise RuntimeError("no empty Redis database is free")
-
-
-def release_redis(url: str) -> None:
-    redis.Redis.from_url(url).flushdb()  # our own database: jobs, results and the lock
 
 
 def give_mobiles(database: Database) -> None:
@@ -114,7 +103,7 @@ def with_worker(runtime: Runtime, campaign_id: int, count: int) -> float:
 def main() -> None:
     args = arguments("SMS throughput", 20_000)
     provider = FakeProvider()
-    redis_url = claim_redis()
+    redis_url = claim_redis("bench-sms")
     with tempfile.TemporaryDirectory(prefix="cb-") as workdir:
         url = fresh_database(args.backend, Path(workdir))
         try:
