@@ -6,7 +6,8 @@ next to the same work as a raw loop in one process.
 
 Needs Redis on CAMPAIGN_BENCH_REDIS_SERVER (default redis://127.0.0.1:6379): it takes an
 empty database there under the test suite's lock key, as bench/sms.py does.
-Worker time includes starting the worker processes.
+Worker time includes starting the worker processes; the start-up of an idle worker is
+printed on its own.
 """
 
 from __future__ import annotations
@@ -56,11 +57,8 @@ def raw_loop(runtime: Runtime, campaign_name: str) -> float:
     return len(ids) / watch.seconds
 
 
-def with_workers(runtime: Runtime, campaign_id: int, workers: int, count: int) -> float:
-    run = start_run(runtime, campaign_id, allow_parallel=True)
-    for name in QUEUE_NAMES:  # targeting runs here, not in a worker
-        get_queue(runtime.redis, name).empty()
-    target_run(run.id)
+def burst_workers(runtime: Runtime, workers: int) -> float:
+    """Seconds until ``workers`` real worker processes have emptied the queues and exited."""
     env = {
         **os.environ,
         "CAMPAIGN_DATA_DIR": str(runtime.settings.data_dir),
@@ -77,10 +75,19 @@ def with_workers(runtime: Runtime, campaign_id: int, workers: int, count: int) -
         ]
         for process in processes:
             process.wait()
+    return watch.seconds
+
+
+def with_workers(runtime: Runtime, campaign_id: int, workers: int, count: int) -> float:
+    run = start_run(runtime, campaign_id, allow_parallel=True)
+    for name in QUEUE_NAMES:  # targeting runs here, not in a worker
+        get_queue(runtime.redis, name).empty()
+    target_run(run.id)
+    seconds = burst_workers(runtime, workers)
     with runtime.database.session() as session:
         finished = session.get(Run, run.id)
         assert finished.done == count, (finished.state, finished.done)
-    return count / watch.seconds
+    return count / seconds
 
 
 def main() -> None:
@@ -102,6 +109,7 @@ def main() -> None:
             raw = raw_loop(runtime, name)
             print(f"{args.backend}, {args.count} recipients")
             print(f"  raw loop, one process:   {raw:10,.0f} recipients/s")
+            print(f"  worker start-up alone:   {burst_workers(runtime, 1):10.1f} s (counted below)")
             for workers in (1, 2):
                 rate = with_workers(runtime, campaign_id, workers, args.count)
                 print(
