@@ -57,8 +57,8 @@ def raw_loop(runtime: Runtime, campaign_name: str) -> float:
     return len(ids) / watch.seconds
 
 
-def burst_workers(runtime: Runtime, workers: int) -> float:
-    """Seconds until ``workers`` real worker processes have emptied the queues and exited."""
+def burst_workers(runtime: Runtime, workers: int) -> Stopwatch:
+    """Time until ``workers`` real worker processes have emptied the queues and exited."""
     env = {
         **os.environ,
         "CAMPAIGN_DATA_DIR": str(runtime.settings.data_dir),
@@ -75,19 +75,19 @@ def burst_workers(runtime: Runtime, workers: int) -> float:
         ]
         for process in processes:
             process.wait()
-    return watch.seconds
+    return watch
 
 
-def with_workers(runtime: Runtime, campaign_id: int, workers: int, count: int) -> float:
+def with_workers(runtime: Runtime, campaign_id: int, workers: int, count: int) -> Stopwatch:
     run = start_run(runtime, campaign_id, allow_parallel=True)
     for name in QUEUE_NAMES:  # targeting runs here, not in a worker
         get_queue(runtime.redis, name).empty()
     target_run(run.id)
-    seconds = burst_workers(runtime, workers)
+    watch = burst_workers(runtime, workers)
     with runtime.database.session() as session:
         finished = session.get(Run, run.id)
         assert finished.done == count, (finished.state, finished.done)
-    return count / seconds
+    return watch
 
 
 def main() -> None:
@@ -109,12 +109,18 @@ def main() -> None:
             raw = raw_loop(runtime, name)
             print(f"{args.backend}, {args.count} recipients")
             print(f"  raw loop, one process:   {raw:10,.0f} recipients/s")
-            print(f"  worker start-up alone:   {burst_workers(runtime, 1):10.1f} s (counted below)")
+            idle = burst_workers(runtime, 1)
+            print(
+                f"  worker start-up alone:   {idle.seconds:10.1f} s, "
+                f"{idle.children_cpu:.1f} s CPU (counted below)"
+            )
             for workers in (1, 2):
-                rate = with_workers(runtime, campaign_id, workers, args.count)
+                watch = with_workers(runtime, campaign_id, workers, args.count)
+                rate = args.count / watch.seconds
                 print(
                     f"  {workers} worker(s):            {rate:10,.0f} recipients/s "
-                    f"({rate / workers:,.0f} per worker)"
+                    f"({rate / workers:,.0f} per worker; "
+                    f"worker CPU {watch.children_cpu / args.count * 1e6:.0f} µs per recipient)"
                 )
             runtime.close()
         finally:
