@@ -271,14 +271,16 @@ class Dispatcher:
         pending = iter(items)
         positions = {item.id: position for position, item in enumerate(items)}
         recipients: dict[int, Recipient] = {}
+        loaded_until = 0
         with session.begin():
             running = session.scalar(_RUN_STATE, {"run": self.run.id}) == RunState.RUNNING
             item = self._claim_next(session, pending) if running else None
         processed = 0
         while item is not None:
-            if item.id not in recipients:
+            if positions[item.id] >= loaded_until:
+                loaded_until = positions[item.id] + BATCH
                 with session.begin():
-                    window = items[positions[item.id] : positions[item.id] + BATCH]
+                    window = items[positions[item.id] : loaded_until]
                     recipients = load_recipients(self.context(session), self.built, window)
             with session.begin():
                 outcome = self._outcome(self.context(session), item, recipients.get(item.id))
