@@ -57,7 +57,7 @@ def with_workers(runtime: Runtime, campaign_id: int, workers: int, count: int) -
     for name in QUEUE_NAMES:  # targeting runs here, not in a worker
         get_queue(runtime.redis, name).empty()
     target_run(run.id)
-    seconds = burst_workers(runtime.settings, workers)
+    seconds = burst_workers(runtime.settings, workers).seconds
     with runtime.database.session() as session:
         finished = session.get(Run, run.id)
         booked = session.scalar(

@@ -36,6 +36,23 @@ def arguments(description: str, default_count: int) -> argparse.Namespace:
     return parser.parse_args()
 
 
+def claim_redis(owner: str = "bench") -> str:
+    """The URL of an empty Redis database, locked for this process until it exits, so a
+    benchmark shares no queue with a test session or another benchmark running at once."""
+    for index in range(13, 0, -1):
+        url = f"{REDIS_SERVER}/{index}"
+        connection = redis.Redis.from_url(url)
+        if connection.set(REDIS_LOCK_KEY, f"{owner}-{os.getpid()}", nx=True, ex=3600):
+            if connection.dbsize() == 1:
+                return url
+            connection.delete(REDIS_LOCK_KEY)
+    raise RuntimeError("no empty Redis database is free")
+
+
+def release_redis(url: str) -> None:
+    redis.Redis.from_url(url).flushdb()  # our own database: jobs, results and the lock
+
+
 def fresh_database(backend: str, workdir: Path) -> str:
     if backend == "sqlite":
         url = f"sqlite:///{workdir / 'bench.db'}"
@@ -91,18 +108,30 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def children_cpu_seconds() -> float:
+    """User and system time of the finished child processes (and the ones they waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 class Stopwatch:
+    """Wall time of a block, and the CPU time of the child processes that ended in it: on a
+    machine shared with other work the CPU time is the steadier figure."""
+
     def __enter__(self) -> Stopwatch:
         self.start = time.perf_counter()
+        self.children_start = children_cpu_seconds()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
+        self.children_cpu = children_cpu_seconds() - self.children_start
 
 
-def burst_workers(settings: Settings, workers: int, plugins: Sequence[str] = ()) -> float:
-    """Seconds ``workers`` real ``campaign worker --burst`` processes take to empty the queues,
-    their start included; ``plugins`` are extra modules for CAMPAIGN_PLUGINS, found in bench/."""
+def burst_workers(settings: Settings, workers: int, plugins: Sequence[str] = ()) -> Stopwatch:
+    """The time (and the CPU) ``workers`` real ``campaign worker --burst`` processes take to
+    empty the queues, their start included; ``plugins`` are extra modules for
+    CAMPAIGN_PLUGINS, found in bench/."""
     env = {
         **os.environ,
         "CAMPAIGN_DATA_DIR": str(settings.data_dir),
@@ -119,21 +148,4 @@ def burst_workers(settings: Settings, workers: int, plugins: Sequence[str] = ())
         ]
         for process in processes:
             process.wait()
-    return watch.seconds
-
-
-def claim_redis() -> str:
-    """The URL of an empty Redis database, locked (as test sessions lock theirs) for this
-    process until it exits, so no test session or other benchmark shares its queues."""
-    for index in range(13, 0, -1):
-        url = f"{REDIS_SERVER}/{index}"
-        connection = redis.Redis.from_url(url)
-        if connection.set(REDIS_LOCK_KEY, f"bench-{os.getpid()}", nx=True, ex=3600):
-            if connection.dbsize() == 1:
-                return url
-            connection.delete(REDIS_LOCK_KEY)
-    raise RuntimeError("no empty Redis database is free")
-
-
-def release_redis(url: str) -> None:
-    redis.Redis.from_url(url).flushdb()  # our own database: jobs, results and the lock
+    return watch

@@ -4,14 +4,14 @@ next to the same work as a raw loop in one process.
     .venv/bin/python bench/dispatch.py --backend sqlite --count 100000
     .venv/bin/python bench/dispatch.py --backend postgresql --count 100000
 
-Needs Redis (CAMPAIGN_BENCH_REDIS_URL, default redis://127.0.0.1:6379/14, emptied).
-Worker time includes starting the worker processes.
+Needs Redis on CAMPAIGN_BENCH_REDIS_SERVER (default redis://127.0.0.1:6379): it takes an
+empty database there under the test suite's lock key, as bench/sms.py does.
+Worker time includes starting the worker processes; the start-up of an idle worker is
+printed on its own.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -19,8 +19,16 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-import redis  # noqa: E402
-from common import Stopwatch, arguments, drop_database, fill_contacts, fresh_database  # noqa: E402
+from common import (  # noqa: E402
+    Stopwatch,
+    arguments,
+    burst_workers,
+    claim_redis,
+    drop_database,
+    fill_contacts,
+    fresh_database,
+    release_redis,
+)
 
 from core.config import Settings  # noqa: E402
 from core.db import Database  # noqa: E402
@@ -31,9 +39,8 @@ from core.engine.targeting import target_run  # noqa: E402
 from core.jobs import install_runtime  # noqa: E402
 from core.models import Run  # noqa: E402
 from core.plugins import load_plugins  # noqa: E402
+from core.queue import QUEUE_NAMES, get_queue  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
-
-REDIS_URL = os.environ.get("CAMPAIGN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def raw_loop(runtime: Runtime, campaign_name: str) -> float:
@@ -49,40 +56,27 @@ def raw_loop(runtime: Runtime, campaign_name: str) -> float:
     return len(ids) / watch.seconds
 
 
-def with_workers(runtime: Runtime, campaign_id: int, workers: int, count: int) -> float:
+def with_workers(runtime: Runtime, campaign_id: int, workers: int, count: int) -> Stopwatch:
     run = start_run(runtime, campaign_id, allow_parallel=True)
-    redis.Redis.from_url(REDIS_URL).flushdb()  # targeting runs here, not in a worker
+    for name in QUEUE_NAMES:  # targeting runs here, not in a worker
+        get_queue(runtime.redis, name).empty()
     target_run(run.id)
-    env = {
-        **os.environ,
-        "CAMPAIGN_DATA_DIR": str(runtime.settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": runtime.settings.database_url,
-        "CAMPAIGN_REDIS_URL": REDIS_URL,
-        "CAMPAIGN_PLUGINS": "bench_plugins",
-        "CAMPAIGN_LOG_LEVEL": os.environ.get("CAMPAIGN_LOG_LEVEL", "WARNING"),
-        "PYTHONPATH": str(BENCH),
-    }
-    with Stopwatch() as watch:
-        processes = [
-            subprocess.Popen([sys.executable, "-m", "core.cli", "worker", "--burst"], env=env)
-            for _ in range(workers)
-        ]
-        for process in processes:
-            process.wait()
+    watch = burst_workers(runtime.settings, workers, ["bench_plugins"])
     with runtime.database.session() as session:
         finished = session.get(Run, run.id)
         assert finished.done == count, (finished.state, finished.done)
-    return count / watch.seconds
+    return watch
 
 
 def main() -> None:
     args = arguments("dispatch throughput", 100_000)
+    redis_url = claim_redis("bench-dispatch")
     with tempfile.TemporaryDirectory(prefix="cb-") as workdir:
         url = fresh_database(args.backend, Path(workdir))
         try:
             fill_contacts(Database(url), args.count)
             settings = Settings(
-                Path(workdir), url, REDIS_URL, "bench", extra_plugins=("bench_plugins",)
+                Path(workdir), url, redis_url, "bench", extra_plugins=("bench_plugins",)
             )
             runtime = Runtime.start(settings, load_plugins(modules=("bench_plugins",)))
             install_runtime(runtime)
@@ -93,14 +87,22 @@ def main() -> None:
             raw = raw_loop(runtime, name)
             print(f"{args.backend}, {args.count} recipients")
             print(f"  raw loop, one process:   {raw:10,.0f} recipients/s")
+            idle = burst_workers(runtime.settings, 1, ["bench_plugins"])
+            print(
+                f"  worker start-up alone:   {idle.seconds:10.1f} s, "
+                f"{idle.children_cpu:.1f} s CPU (counted below)"
+            )
             for workers in (1, 2):
-                rate = with_workers(runtime, campaign_id, workers, args.count)
+                watch = with_workers(runtime, campaign_id, workers, args.count)
+                rate = args.count / watch.seconds
                 print(
                     f"  {workers} worker(s):            {rate:10,.0f} recipients/s "
-                    f"({rate / workers:,.0f} per worker)"
+                    f"({rate / workers:,.0f} per worker; "
+                    f"worker CPU {watch.children_cpu / args.count * 1e6:.0f} µs per recipient)"
                 )
             runtime.close()
         finally:
+            release_redis(redis_url)
             drop_database(url)
 
 

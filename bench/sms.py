@@ -73,7 +73,7 @@ def gateway_alone(provider: FakeProvider) -> float:
     return GATEWAY_ALONE / watch.seconds
 
 
-def with_worker(runtime: Runtime, campaign_id: int, count: int) -> float:
+def with_worker(runtime: Runtime, campaign_id: int, count: int) -> Stopwatch:
     run = start_run(runtime, campaign_id, allow_parallel=True)
     for name in QUEUE_NAMES:  # targeting runs here, not in the worker
         get_queue(runtime.redis, name).empty()
@@ -97,13 +97,13 @@ def with_worker(runtime: Runtime, campaign_id: int, count: int) -> float:
     with runtime.database.session() as session:
         finished = session.get(Run, run.id)
         assert finished.done == count, (finished.state, finished.done, finished.failed)
-    return count / watch.seconds
+    return watch
 
 
 def main() -> None:
     args = arguments("SMS throughput", 20_000)
     provider = FakeProvider()
-    redis_url = claim_redis()
+    redis_url = claim_redis("bench-sms")
     with tempfile.TemporaryDirectory(prefix="cb-") as workdir:
         url = fresh_database(args.backend, Path(workdir))
         try:
@@ -129,16 +129,17 @@ def main() -> None:
                 ).id
             alone = gateway_alone(provider)
             before, connections = len(provider.requests), provider.connections
-            rate = with_worker(runtime, campaign_id, args.count)
+            watch = with_worker(runtime, campaign_id, args.count)
             sent = provider.requests[before:]
             keys = {seen.headers["Idempotency-Key"] for seen in sent}
             assert len(sent) == len(keys) == args.count, (len(sent), len(keys))
             print(f"{args.backend}, {args.count} messages")
             print(f"  gateway alone, one process: {alone:10,.0f} messages/s")
             print(
-                f"  engine, 1 worker:           {rate:10,.0f} messages/s "
+                f"  engine, 1 worker:           {args.count / watch.seconds:10,.0f} messages/s "
                 f"({provider.connections - connections} connections, "
-                f"{len(sent)} requests, one per message)"
+                f"{len(sent)} requests, one per message; "
+                f"worker CPU {watch.children_cpu / args.count * 1e6:.0f} µs per message)"
             )
             runtime.close()
         finally:

@@ -70,6 +70,18 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def pinned_session(self) -> Iterator[Session]:
+        """A session that keeps one connection for a series of short transactions.
+
+        A plain session hands its connection back to the pool at every commit, and the
+        next checkout pings the server: a round trip per transaction that a loop of
+        one-row transactions cannot afford. Each transaction is still opened with
+        ``session.begin()``.
+        """
+        with self.engine.connect() as connection, self.sessions(bind=connection) as session:
+            yield session
+
     def check(self) -> None:
         """Fail fast, naming the variable, when the server cannot be reached."""
         try:

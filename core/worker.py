@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from rq import Worker
 
 from core import jobs
+from core.query.records import prepare_loading
 from core.queue import QUEUE_NAMES, get_queue
 from core.runtime import Runtime
 
@@ -23,6 +24,8 @@ def build_worker(runtime: Runtime, queues: Sequence[str] = QUEUE_NAMES) -> Worke
     jobs.install_runtime(runtime)
     for module in JOB_MODULES:
         importlib.import_module(module)
+    with runtime.database.session() as session:
+        prepare_loading(session)
     return Worker(
         [get_queue(runtime.redis, name) for name in queues],
         connection=runtime.redis,

@@ -1,11 +1,11 @@
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from core import hookimpl
+from core import Action, Outcome, hookimpl
 from core.clock import FrozenClock
-from core.engine.dispatch import keep_claimed, recover_runs, worker_identity
-from core.engine.runs import retry_failed, start_run
+from core.engine.dispatch import keep_claimed, process_chunk, recover_runs, worker_identity
+from core.engine.runs import cancel_run, resume_run, retry_failed, start_run
 from core.engine.targeting import target_run
 from core.models import ItemStatus, Run, RunItem, RunState
 
@@ -51,7 +51,7 @@ def test_lifecycle_hooks_see_the_run_and_every_item(engine, tmp_path):
     engine.add_contacts(2)
     run = start_run(engine.runtime, engine.campaign())
     target_run(run.id)
-    from core.engine.dispatch import finish_run, process_chunk
+    from core.engine.dispatch import finish_run
 
     process_chunk(run.id, 0)
     finish_run(run.id)
@@ -169,3 +169,111 @@ def test_a_kept_claim_is_not_taken_for_a_dead_workers(engine):
     assert recover_runs(engine.runtime) == [f"run {run.id}: 1 rows unclear"]
     statuses = {item.key: item.status for item in engine.items(run.id)}
     assert statuses == {"contacts:1": ItemStatus.CLAIMED, "contacts:2": ItemStatus.UNCLEAR}
+
+
+def ledger_as_seen_by_another_session(context) -> list[str]:
+    with context.runtime.database.session() as session:
+        return list(
+            session.scalars(
+                select(RunItem.status).where(RunItem.run_id == context.run_id).order_by(RunItem.id)
+            )
+        )
+
+
+class LedgerProbe(Action):
+    """An outside effect that looks at the ledger, as another process would, while it acts."""
+
+    name = "test_ledger_probe"
+    title = "Note what the ledger says at each effect"
+    external_effects = True
+    chunk_size = 10
+    seen: list[list[str]] = []
+    cancel_at: int | None = None
+
+    def process(self, recipient, context):
+        LedgerProbe.seen.append(ledger_as_seen_by_another_session(context))
+        if len(LedgerProbe.seen) == LedgerProbe.cancel_at:
+            cancel_run(context.runtime, context.run_id)
+        return Outcome.done(reference=f"probe-{recipient.key}")
+
+
+class OtherWorker(Action):
+    """An effect inside the database, during which another worker finishes row 4 first."""
+
+    name = "test_other_worker"
+    title = "Race another worker for a row"
+    chunk_size = 10
+    calls: list[str] = []
+
+    def process(self, recipient, context):
+        if not OtherWorker.calls:
+            with context.runtime.database.session() as session:
+                session.execute(
+                    update(RunItem)
+                    .where(RunItem.run_id == context.run_id, RunItem.key == "contacts:4")
+                    .values(status=ItemStatus.DONE, claimed_by="other:1")
+                )
+        OtherWorker.calls.append(recipient.key)
+        return Outcome.done()
+
+
+class ProbePlugin:
+    @staticmethod
+    @hookimpl
+    def register_actions(register):
+        register(LedgerProbe)
+        register(OtherWorker)
+
+
+def probe_run(engine, contacts: int, cancel_at: int | None = None) -> int:
+    LedgerProbe.seen, LedgerProbe.cancel_at = [], cancel_at
+    engine.runtime.plugins.add(ProbePlugin, "probe", "test")
+    engine.add_contacts(contacts)
+    run = start_run(engine.runtime, engine.campaign(action="test_ledger_probe"))
+    target_run(run.id)
+    return run.id
+
+
+def test_an_outside_effect_happens_with_its_row_claimed_and_only_that_one(engine):
+    run_id = probe_run(engine, 4)
+    assert process_chunk(run_id, 0).endswith("4 processed")
+    pending, claimed, done = ItemStatus.PENDING, ItemStatus.CLAIMED, ItemStatus.DONE
+    assert LedgerProbe.seen == [
+        [claimed, pending, pending, pending],
+        [done, claimed, pending, pending],
+        [done, done, claimed, pending],
+        [done, done, done, claimed],
+    ]
+    assert [(item.status, item.reference) for item in engine.items(run_id)] == [
+        (done, f"probe-contacts:{n}") for n in range(1, 5)
+    ]
+    assert engine.run(run_id).done == 4
+
+
+def test_cancel_stops_outside_effects_after_the_current_recipient(engine):
+    run_id = probe_run(engine, 6, cancel_at=2)
+    assert process_chunk(run_id, 0).endswith("2 processed")
+    statuses = [item.status for item in engine.items(run_id)]
+    assert statuses == [ItemStatus.DONE] * 2 + [ItemStatus.PENDING] * 4  # nothing left claimed
+    assert (engine.run(run_id).state, engine.run(run_id).done) == (RunState.CANCELLED, 2)
+
+    LedgerProbe.cancel_at = None
+    resume_run(engine.runtime, run_id)
+    process_chunk(run_id, 0)
+    assert len(LedgerProbe.seen) == 6  # each recipient once
+    assert {item.status for item in engine.items(run_id)} == {ItemStatus.DONE}
+
+
+def test_a_batch_another_worker_raced_is_read_again_and_done_once(engine):
+    OtherWorker.calls = []
+    engine.runtime.plugins.add(ProbePlugin, "probe", "test")
+    engine.add_contacts(6)
+    run = start_run(engine.runtime, engine.campaign(action="test_other_worker"))
+    target_run(run.id)
+    assert process_chunk(run.id, 0).endswith("5 processed")
+    # The first pass was rolled back when row 4 turned out taken; the second left it out.
+    assert OtherWorker.calls == [f"contacts:{n}" for n in (1, 2, 3, 4, 5, 6, 1, 2, 3, 5, 6)]
+    items = engine.items(run.id)
+    assert {item.status for item in items} == {ItemStatus.DONE}
+    assert [item.claimed_by for item in items].count("other:1") == 1
+    assert engine.run(run.id).done == 5

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import event, select
+from sqlalchemy.engine.default import CACHE_HIT
 
 from core.db import Database
 from core.models import (
@@ -20,6 +21,7 @@ from core.models import (
     SalesPartner,
 )
 from core.query import ENTITIES, load_records, record_fields
+from core.query.records import prepare_loading
 
 SIGNED = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -133,3 +135,24 @@ def test_chunks_unknown_and_repeated_ids(database: Database):
     assert sorted(records) == ids
     with database.session() as session:
         assert load_records(session, "contracts", []) == {}
+
+
+def test_prepared_loading_leaves_every_entity_compiled_for_the_forked_work_horses(
+    database: Database,
+):
+    fill(database, contracts=2)
+    with database.session() as session:
+        prepare_loading(session)
+    cache = []
+
+    def note(_conn, _cursor, _statement, _parameters, context, _many) -> None:
+        cache.append(context.cache_hit)
+
+    event.listen(database.engine, "before_cursor_execute", note)
+    try:
+        with database.session() as session:
+            loaded = {root: load_records(session, root, [1, 2]) for root in ENTITIES}
+    finally:
+        event.remove(database.engine, "before_cursor_execute", note)
+    assert cache == [CACHE_HIT] * len(ENTITIES)
+    assert sorted(loaded["contracts"]) == [1, 2]

@@ -3,20 +3,23 @@
 Actions whose effects live in our database (``external_effects = False``) process a
 batch of rows in one transaction: claim, effects and outcomes commit together or not
 at all, so a killed worker leaves the rows pending and a retry does them once.
-Actions with outside effects claim each row in its own commit before the effect;
-a row left claimed by a dead worker is reported as unclear, never repeated.
+Actions with outside effects claim each row in a commit of its own before the effect;
+that commit also records the outcome of the row before, so a worker holds at most one
+claimed row whose outcome is unknown. A row left claimed by a dead worker is reported
+as unclear, never repeated.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import logging
-import time
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
@@ -32,9 +35,10 @@ from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-BATCH = 100
-STATE_CHECK_SECONDS = 0.5
+BATCH = 500
+"""Rows per transaction for in-database effects; also how many recipients load at once."""
 run_items = RunItem.__table__
+runs = Run.__table__
 STALE_CLAIM = timedelta(minutes=2)
 STALLED_RUN = timedelta(minutes=2)
 COUNTER = {
@@ -43,35 +47,109 @@ COUNTER = {
     ItemStatus.SKIPPED: "skipped",
     ItemStatus.UNCLEAR: "unclear",
 }
+LEDGER_FIELDS = (
+    run_items.c.id,
+    run_items.c.key,
+    run_items.c.kind,
+    run_items.c.entity_id,
+    run_items.c.group_key,
+)
+"""What the dispatcher needs of a ledger row to process it."""
+
+# The ledger statements run once per batch or per row: built once, so SQLAlchemy's
+# compiled cache is hit without rebuilding and re-keying an expression every time.
+_PENDING = run_items.c.status == ItemStatus.PENDING.value
+_OUTCOME_VALUES = {
+    "status": bindparam("new_status"),
+    "detail": bindparam("new_detail"),
+    "units": bindparam("new_units"),
+    "reference": bindparam("new_reference"),
+    "finished_at": bindparam("now"),
+}
+_RECORD_SHARED_OUTCOME = (
+    run_items.update()
+    .where(
+        # Integer ids rendered into the statement: binding hundreds of parameters costs
+        # the drivers several times more than the update itself.
+        run_items.c.id.in_(bindparam("item_ids", expanding=True, literal_execute=True)),
+        _PENDING,
+    )
+    .values(**_OUTCOME_VALUES, claimed_by=bindparam("worker"), claimed_at=bindparam("now"))
+)
+_RECORD_OWN_OUTCOME = (
+    run_items.update()
+    .where(run_items.c.id == bindparam("item_id"), _PENDING)
+    .values(**_OUTCOME_VALUES, claimed_by=bindparam("worker"), claimed_at=bindparam("now"))
+)
+_CLAIM = (
+    run_items.update()
+    .where(run_items.c.id == bindparam("item_id"), _PENDING)
+    .values(
+        status=ItemStatus.CLAIMED.value,
+        claimed_by=bindparam("worker"),
+        claimed_at=bindparam("now"),
+    )
+)
+_RECORD_CLAIMED = {
+    status: run_items.update()
+    .where(
+        run_items.c.id == bindparam("item_id"),
+        run_items.c.claimed_by == bindparam("worker"),
+        run_items.c.status == status.value,
+    )
+    .values(**_OUTCOME_VALUES)
+    for status in (ItemStatus.CLAIMED, ItemStatus.UNCLEAR)
+}
+_SETTLE_MEMBERS = (
+    run_items.update()
+    .where(
+        run_items.c.run_id == bindparam("run"),
+        run_items.c.kind == ItemKind.MEMBER.value,
+        run_items.c.group_key.is_not_distinct_from(bindparam("group")),
+        _PENDING,
+    )
+    .values(status=bindparam("new_status"), finished_at=bindparam("now"))
+)
+_RUN_STATE = select(runs.c.state).where(runs.c.id == bindparam("run"))
+
+
+@functools.cache
+def _count_statement(counters: tuple[str, ...]) -> Update:
+    """Add to the run's counters, beat its heartbeat and say whether it still runs."""
+    return (
+        runs.update()
+        .where(runs.c.id == bindparam("run"))
+        .values(
+            heartbeat_at=bindparam("now"),
+            **{name: runs.c[name] + bindparam(f"add_{name}") for name in counters},
+        )
+        .returning(runs.c.state)
+    )
 
 
 def process_chunk(run_id: int, chunk: int) -> str:
     """RQ job: run the action for the pending rows of one chunk."""
     runtime = current_runtime()
-    with runtime.database.session() as session:
-        run = session.get(Run, run_id)
-        if run is None or run.state != RunState.RUNNING:
-            return f"run {run_id} chunk {chunk}: skipped, run is {run.state if run else 'gone'}"
-        built = build_plugins(runtime.plugins, CampaignConfig.from_snapshot(run.config))
-        campaign_name = session.get(Campaign, run.campaign_id).name
-        item_ids = list(
-            session.scalars(
-                select(RunItem.id)
-                .where(
-                    RunItem.run_id == run_id,
-                    RunItem.chunk == chunk,
-                    RunItem.status == ItemStatus.PENDING,
-                )
-                .order_by(RunItem.id)
-            )
+    with runtime.database.pinned_session() as session:
+        with session.begin():
+            run = session.get(Run, run_id)
+            if run is None or run.state != RunState.RUNNING:
+                state = run.state if run else "gone"
+                return f"run {run_id} chunk {chunk}: skipped, run is {state}"
+            built = build_plugins(runtime.plugins, CampaignConfig.from_snapshot(run.config))
+            campaign_name = session.get(Campaign, run.campaign_id).name
+            items = session.execute(
+                select(*LEDGER_FIELDS)
+                .where(run_items.c.run_id == run_id, run_items.c.chunk == chunk, _PENDING)
+                .order_by(run_items.c.id)
+            ).all()
+        listeners = bool(runtime.plugins.hook.item_processed.get_hookimpls())
+        worker = Dispatcher(runtime, run, campaign_name, built, listeners)
+        processed = (
+            worker.run_claimed_one_by_one(session, items)
+            if built.action.external_effects
+            else worker.run_in_batches(session, items)
         )
-    listeners = bool(runtime.plugins.hook.item_processed.get_hookimpls())
-    worker = Dispatcher(runtime, run, campaign_name, built, listeners)
-    processed = (
-        worker.run_claimed_one_by_one(item_ids)
-        if built.action.external_effects
-        else worker.run_in_batches(item_ids)
-    )
     finish_if_complete(runtime, run_id)
     return f"run {run_id} chunk {chunk}: {processed} processed"
 
@@ -79,7 +157,6 @@ def process_chunk(run_id: int, chunk: int) -> str:
 class BatchResult(enum.Enum):
     """Why a batch produced no outcomes."""
 
-    STOPPED = "the run is no longer running"
     ISOLATE = "a recipient failed: repeat with a savepoint each"
     RACED = "another worker claimed some rows: read the batch again"
 
@@ -113,29 +190,31 @@ class Dispatcher:
             entity=self.built.datasource.entity(),
         )
 
-    def still_running(self, session: Session) -> bool:
-        return session.scalar(select(Run.state).where(Run.id == self.run.id)) == RunState.RUNNING
-
-    def run_in_batches(self, item_ids: Sequence[int]) -> int:
+    def run_in_batches(self, session: Session, items: Sequence[Row]) -> int:
+        """Process ``items`` a batch per transaction; stop between batches once cancelled."""
         processed = 0
-        for start in range(0, len(item_ids), BATCH):
-            batch = item_ids[start : start + BATCH]
+        for start in range(0, len(items), BATCH):
+            batch = items[start : start + BATCH]
             isolate = False
             while True:
-                result = self._batch(batch, isolate)
+                result = self._batch(session, batch, isolate)
                 if result is BatchResult.ISOLATE:
                     isolate = True
-                elif result is not BatchResult.RACED:
+                elif result is BatchResult.RACED:
+                    with session.begin():
+                        batch = self._pending(session, [item.id for item in batch])
+                else:
                     break
-            if result is BatchResult.STOPPED:
+            outcomes, state = result
+            self._announce(outcomes)
+            processed += len(outcomes)
+            if state != RunState.RUNNING:
                 break
-            self._announce(result)
-            processed += len(result)
         return processed
 
     def _batch(
-        self, batch: Sequence[int], isolate: bool
-    ) -> list[tuple[Row, Outcome]] | BatchResult:
+        self, session: Session, batch: Sequence[Row], isolate: bool
+    ) -> tuple[list[tuple[Row, Outcome]], str | None] | BatchResult:
         """Process one batch and record it in one transaction, claiming its rows last.
 
         The action runs first and the rows are claimed just before the outcomes are
@@ -144,15 +223,13 @@ class Dispatcher:
         rolled back and the batch is read again (RACED). Without ``isolate`` nothing keeps
         one recipient's effects apart from another's, so the first outcome other than
         done rolls the batch back and asks for a run with a savepoint per recipient.
+        Returns the outcomes and the run's state as of the commit.
         """
-        with self.runtime.database.sessions() as session, session.begin():
-            if not self.still_running(session):
-                return BatchResult.STOPPED
-            items = self._pending(session, batch)
+        with session.begin():
             context = self.context(session)
-            recipients = load_recipients(context, self.built, items)
+            recipients = load_recipients(context, self.built, batch)
             outcomes = []
-            for item in items:
+            for item in batch:
                 savepoint = session.begin_nested() if isolate else None
                 outcome = self._outcome(context, item, recipients.get(item.id))
                 if outcome.status != ItemStatus.DONE:
@@ -166,66 +243,55 @@ class Dispatcher:
             if not self._claim_and_record(session, outcomes):
                 session.rollback()
                 return BatchResult.RACED
-        return outcomes
+            state = self._count(session, outcomes)
+        return outcomes, state
 
     def _pending(self, session: Session, item_ids: Sequence[int]) -> list[Row]:
         return session.execute(
-            select(
-                run_items.c.id,
-                run_items.c.key,
-                run_items.c.kind,
-                run_items.c.entity_id,
-                run_items.c.group_key,
-            )
-            .where(run_items.c.id.in_(item_ids), run_items.c.status == ItemStatus.PENDING.value)
+            select(*LEDGER_FIELDS)
+            .where(run_items.c.id.in_(item_ids), _PENDING)
             .order_by(run_items.c.id)
         ).all()
 
-    def run_claimed_one_by_one(self, item_ids: Sequence[int]) -> int:
-        """Claim each row in its own commit, act, then record the outcome in another.
+    def run_claimed_one_by_one(self, session: Session, items: Sequence[Row]) -> int:
+        """Claim each row in a commit before its effect; record its outcome with the next claim.
 
-        Recipients are loaded a batch at a time and the run's state is checked at most
-        every ``STATE_CHECK_SECONDS``, so a row costs two short commits and the effect.
+        Transaction k runs the action for the row claimed in transaction k-1 (so the
+        action's reads and in-database writes commit with its outcome), records the
+        outcome, and claims the next row unless the run was cancelled meanwhile. At any
+        moment at most one of this worker's rows is claimed without a recorded outcome:
+        the one whose effect is under way. Recipients are loaded ``BATCH`` at a time.
         """
+        pending = iter(items)
+        positions = {item.id: position for position, item in enumerate(items)}
+        recipients: dict[int, Recipient] = {}
+        loaded_until = 0
+        with session.begin():
+            running = session.scalar(_RUN_STATE, {"run": self.run.id}) == RunState.RUNNING
+            item = self._claim_next(session, pending) if running else None
         processed = 0
-        last_check = 0.0
-        with self.runtime.database.sessions() as session:
-            for start in range(0, len(item_ids), BATCH):
+        while item is not None:
+            if positions[item.id] >= loaded_until:
+                loaded_until = positions[item.id] + BATCH
                 with session.begin():
-                    items = self._pending(session, item_ids[start : start + BATCH])
-                    recipients = load_recipients(self.context(session), self.built, items)
-                for item in items:
-                    with session.begin():
-                        if time.monotonic() - last_check > STATE_CHECK_SECONDS:
-                            if not self.still_running(session):
-                                return processed
-                            last_check = time.monotonic()
-                        if not self._claim(session, [item.id]):
-                            continue
-                    with session.begin():
-                        context = self.context(session)
-                        outcome = self._outcome(context, item, recipients.get(item.id))
-                        self._record_claimed(session, item, outcome)
-                    self._announce([(item, outcome)])
-                    processed += 1
+                    window = items[positions[item.id] : loaded_until]
+                    recipients = load_recipients(self.context(session), self.built, window)
+            with session.begin():
+                outcome = self._outcome(self.context(session), item, recipients.get(item.id))
+                running = self._record_claimed(session, item, outcome) == RunState.RUNNING
+                settled, item = item, (self._claim_next(session, pending) if running else None)
+            self._announce([(settled, outcome)])
+            processed += 1
         return processed
 
-    def _claim(self, session: Session, item_ids: Sequence[int]) -> list[Row]:
-        """Take the rows that are still pending; rows another worker took are left alone."""
+    def _claim_next(self, session: Session, pending: Iterator[Row]) -> Row | None:
+        """Claim the next row still pending; rows another worker took are passed over."""
         now = self.runtime.clock.now()
-        rows = session.execute(
-            run_items.update()
-            .where(run_items.c.id.in_(item_ids), run_items.c.status == ItemStatus.PENDING.value)
-            .values(status=ItemStatus.CLAIMED.value, claimed_by=self.identity, claimed_at=now)
-            .returning(
-                run_items.c.id,
-                run_items.c.key,
-                run_items.c.kind,
-                run_items.c.entity_id,
-                run_items.c.group_key,
-            )
-        ).all()
-        return sorted(rows, key=lambda row: row.id)
+        for item in pending:
+            claim = {"item_id": item.id, "worker": self.identity, "now": now}
+            if session.execute(_CLAIM, claim).rowcount:
+                return item
+        return None
 
     def _outcome(self, context: RunContext, item: Row, recipient: Recipient | None) -> Outcome:
         if recipient is None:
@@ -240,48 +306,35 @@ class Dispatcher:
         return outcome
 
     def _claim_and_record(self, session: Session, outcomes: list[tuple[Row, Outcome]]) -> bool:
-        """Claim the batch's rows and write their outcomes in one round of updates.
+        """Claim the batch's rows and write their outcomes, one statement per shared outcome.
 
-        Each update only touches a row still pending, so the summed row count tells
-        whether another worker claimed any of them first; the caller then rolls back.
+        Rows with the same outcome (typically all of them: done, no detail) are written
+        by one ``UPDATE ... WHERE id IN (...)``; rows with an outcome of their own by one
+        executemany. Each update only touches rows still pending, so the summed row
+        count tells whether another worker claimed any of them first; the caller then
+        rolls back.
         """
         if not outcomes:
             return True
         now = self.runtime.clock.now()
-        claimed = session.execute(
-            run_items.update()
-            .where(
-                run_items.c.id == bindparam("item_id"),
-                run_items.c.status == ItemStatus.PENDING.value,
-            )
-            .values(
-                status=bindparam("new_status"),
-                detail=bindparam("new_detail"),
-                units=bindparam("new_units"),
-                reference=bindparam("new_reference"),
-                claimed_by=self.identity,
-                claimed_at=now,
-                finished_at=now,
-            ),
-            [
-                {
-                    "item_id": item.id,
-                    "new_status": outcome.status,
-                    "new_detail": outcome.detail or None,
-                    "new_units": outcome.units,
-                    "new_reference": outcome.reference,
-                }
-                for item, outcome in outcomes
-            ],
-        ).rowcount
+        shared: defaultdict[Outcome, list[int]] = defaultdict(list)
+        for item, outcome in outcomes:
+            shared[outcome].append(item.id)
+        claimed = 0
+        own = []
+        for outcome, item_ids in shared.items():
+            fields = _outcome_fields(outcome) | {"worker": self.identity, "now": now}
+            if len(item_ids) == 1:
+                own.append(fields | {"item_id": item_ids[0]})
+            else:
+                parameters = fields | {"item_ids": item_ids}
+                claimed += session.execute(_RECORD_SHARED_OUTCOME, parameters).rowcount
+        if own:
+            claimed += session.execute(_RECORD_OWN_OUTCOME, own).rowcount
         if claimed != len(outcomes):
             return False
-        increments: dict[str, int] = {}
         for item, outcome in outcomes:
             self._settle_members(session, item, outcome)
-            counter = COUNTER[ItemStatus(outcome.status)]
-            increments[counter] = increments.get(counter, 0) + 1
-        self._count(session, increments)
         return True
 
     def _settle_members(self, session: Session, item: Row, outcome: Outcome) -> None:
@@ -289,60 +342,52 @@ class Dispatcher:
         if item.kind != ItemKind.GROUP:
             return
         session.execute(
-            run_items.update()
-            .where(
-                run_items.c.run_id == self.run.id,
-                run_items.c.kind == ItemKind.MEMBER.value,
-                run_items.c.group_key == item.group_key,
-                run_items.c.status == ItemStatus.PENDING.value,
-            )
-            .values(status=outcome.status, finished_at=self.runtime.clock.now())
+            _SETTLE_MEMBERS,
+            {
+                "run": self.run.id,
+                "group": item.group_key,
+                "new_status": outcome.status,
+                "now": self.runtime.clock.now(),
+            },
         )
 
-    def _record_claimed(self, session: Session, item: Row, outcome: Outcome) -> None:
-        """Record the outcome of a row claimed in its own commit, if it is still ours.
+    def _record_claimed(self, session: Session, item: Row, outcome: Outcome) -> str | None:
+        """Record the outcome of a row claimed in an earlier commit, if it is still ours.
 
         Recovery may have reported the row unclear meanwhile (the effect took longer than
         ``STALE_CLAIM``); the worker then knows better, so its outcome replaces that report.
+        Returns the run's state.
         """
-        values = {
-            "status": outcome.status,
-            "detail": outcome.detail or None,
-            "units": outcome.units,
-            "reference": outcome.reference,
-            "finished_at": self.runtime.clock.now(),
-        }
+        values = _outcome_fields(outcome)
+        values |= {"item_id": item.id, "worker": self.identity, "now": self.runtime.clock.now()}
         self._settle_members(session, item, outcome)
-        mine = (run_items.c.id == item.id, run_items.c.claimed_by == self.identity)
-        if session.execute(
-            run_items.update()
-            .where(*mine, run_items.c.status == ItemStatus.CLAIMED.value)
-            .values(**values)
-        ).rowcount:
-            self._count(session, {COUNTER[ItemStatus(outcome.status)]: 1})
-        elif session.execute(
-            run_items.update()
-            .where(*mine, run_items.c.status == ItemStatus.UNCLEAR.value)
-            .values(**values)
-        ).rowcount:
-            self._count(session, {COUNTER[ItemStatus(outcome.status)]: 1, "unclear": -1})
-        else:
-            log.warning(
-                "run %s: %s was taken from this worker; outcome %s not recorded",
-                self.run.id,
-                item.key,
-                outcome.status,
-            )
-
-    def _count(self, session: Session, increments: dict[str, int]) -> None:
-        session.execute(
-            update(Run)
-            .where(Run.id == self.run.id)
-            .values(
-                heartbeat_at=self.runtime.clock.now(),
-                **{column: getattr(Run, column) + count for column, count in increments.items()},
-            )
+        if session.execute(_RECORD_CLAIMED[ItemStatus.CLAIMED], values).rowcount:
+            return self._count(session, [(item, outcome)])
+        if session.execute(_RECORD_CLAIMED[ItemStatus.UNCLEAR], values).rowcount:
+            return self._count(session, [(item, outcome)], {"unclear": -1})
+        log.warning(
+            "run %s: %s was taken from this worker; outcome %s not recorded",
+            self.run.id,
+            item.key,
+            outcome.status,
         )
+        return session.scalar(_RUN_STATE, {"run": self.run.id})
+
+    def _count(
+        self,
+        session: Session,
+        outcomes: list[tuple[Row, Outcome]],
+        corrections: dict[str, int] | None = None,
+    ) -> str | None:
+        """Add the outcomes to the run's counters in the same transaction; the run's state."""
+        increments = dict(corrections or {})
+        for _item, outcome in outcomes:
+            counter = COUNTER[ItemStatus(outcome.status)]
+            increments[counter] = increments.get(counter, 0) + 1
+        statement = _count_statement(tuple(sorted(increments)))
+        parameters = {f"add_{name}": count for name, count in increments.items()}
+        parameters |= {"run": self.run.id, "now": self.runtime.clock.now()}
+        return session.scalar(statement, parameters)
 
     def _announce(self, outcomes: list[tuple[Row, Outcome]]) -> None:
         if not self.listeners:
@@ -357,6 +402,16 @@ class Dispatcher:
                 )
             except Exception:
                 log.exception("an item_processed listener failed")
+
+
+def _outcome_fields(outcome: Outcome) -> dict[str, object]:
+    """The bound values of ``_OUTCOME_VALUES`` for one outcome."""
+    return {
+        "new_status": outcome.status,
+        "new_detail": outcome.detail or None,
+        "new_units": outcome.units,
+        "new_reference": outcome.reference,
+    }
 
 
 def load_recipients(

@@ -7,6 +7,7 @@ a chunk of hundreds of recipients at one round trip instead of one per recipient
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -43,7 +44,10 @@ def _columns(root: str) -> tuple[list[tuple[str, Any]], Any]:
     return columns, source
 
 
+@functools.cache
 def _statement(root: str) -> tuple[list[str], Select[Any]]:
+    """Built once per process: SQLAlchemy's cache key of its many aliased columns takes
+    longer to work out than loading a chunk of records, and is kept with the statement."""
     columns, source = _columns(root)
     id_column = get_entity(root).id_column
     statement = (
@@ -78,4 +82,11 @@ def load_records(
     return records
 
 
-__all__ = ["CHUNK_SIZE", "load_records", "plain", "record_fields"]
+def prepare_loading(session: Session) -> None:
+    """Build and compile the statement of every entity once, so that processes forked from
+    this one (RQ's work horses, one per job) inherit both instead of paying for them."""
+    for root in ENTITIES:
+        load_records(session, root, [0])
+
+
+__all__ = ["CHUNK_SIZE", "load_records", "plain", "prepare_loading", "record_fields"]
