@@ -6,6 +6,7 @@ tests that need it instead of skipping them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -244,6 +245,20 @@ class EngineHarness:
             stdout=log.open("a"),
             stderr=subprocess.STDOUT,
         )
+
+    @staticmethod
+    def kill_worker(process) -> None:
+        """SIGKILL a ``campaign worker`` and its work horse at once: RQ starts each work horse
+        in a session of its own, so killing the worker's process group alone leaves the
+        horse running its job to the end."""
+        import signal
+
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
     def run(self, run_id: int):
         from core.models import Run

@@ -526,7 +526,7 @@ def test_the_demo_address_book_supports_a_commission_campaign(booking_engine):
 
 def test_a_worker_killed_mid_batch_leaves_every_contract_booked_once(booking_engine, tmp_path):
     engine = booking_engine
-    contracts = 450  # one chunk of five batches
+    contracts = 1500  # three chunks of one batch each (dispatch.BATCH rows)
     with engine.runtime.database.session() as session:
         partner = SalesPartner(number="VP-9", name="Grete Nowak")
         product = Product(code="BUV", name="Berufsunfähigkeitsversicherung")
@@ -558,8 +558,7 @@ def test_a_worker_killed_mid_batch_leaves_every_contract_booked_once(booking_eng
     log = tmp_path / "worker.log"
     first = engine.start_worker_process(log)
     wait_for(lambda: engine.run(run.id).done >= 100, 120, "the first batch", log)
-    os.killpg(first.pid, signal.SIGKILL)  # worker and work horse, inside the next batch
-    first.wait()
+    engine.kill_worker(first)  # worker and work horse, inside the next batch
     assert engine.run(run.id).done < contracts
 
     second = engine.start_worker_process(log)

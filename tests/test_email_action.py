@@ -363,8 +363,7 @@ def test_a_killed_worker_sends_nothing_twice(mailing, smtp, tmp_path, monkeypatc
     log = tmp_path / "worker.log"
     first = mailing.start_worker_process(log)
     wait_for(lambda: smtp.to(held), 60, "the held message to reach the server", log)
-    os.killpg(first.pid, signal.SIGKILL)  # between the message and the server's answer
-    first.wait()
+    mailing.kill_worker(first)  # worker and work horse, between the message and the answer
     smtp.hold = set()
 
     second = mailing.start_worker_process(log)

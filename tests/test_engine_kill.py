@@ -37,8 +37,7 @@ def test_killed_workers_leave_every_recipient_processed_once(engine, tmp_path, a
     log = tmp_path / "worker.log"
     first = engine.start_worker_process(log)
     wait_for(lambda: engine.run(run.id).done >= 40, 60, "the first recipients", log)
-    os.killpg(first.pid, signal.SIGKILL)  # worker and work horse, mid-chunk
-    first.wait()
+    engine.kill_worker(first)  # worker and work horse, mid-chunk
     killed_at = engine.run(run.id).done
     assert killed_at < 150
 

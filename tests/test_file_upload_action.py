@@ -7,12 +7,9 @@ import csv
 import hashlib
 import io
 import json
-import os
-import signal
 import time
 import zipfile
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -408,15 +405,6 @@ def wait_for(condition, timeout: float, what: str, log):
     pytest.fail(f"timed out waiting for {what}; worker log:\n{log.read_text()[-3000:]}")
 
 
-def kill_with_work_horse(worker) -> None:
-    """SIGKILL a worker and its work horse (RQ puts the horse in a process group of its own)."""
-    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
-    for pid in [int(child) for child in children]:
-        os.kill(pid, signal.SIGKILL)
-    os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait()
-
-
 def test_a_worker_killed_mid_upload_is_reported_unclear_and_never_uploads_twice(
     uploading, server, tmp_path
 ):
@@ -428,7 +416,7 @@ def test_a_worker_killed_mid_upload_is_reported_unclear_and_never_uploads_twice(
     try:
         wait_for(lambda: len(server.requests) == 1, 60, "the file to reach the server", log)
     finally:
-        kill_with_work_horse(worker)  # during the upload
+        uploading.kill_worker(worker)  # worker and work horse, during the upload
     server.release()
 
     # RQ runs the killed chunk's job again: the claimed row is not taken a second time.
