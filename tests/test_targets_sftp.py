@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
@@ -74,6 +75,16 @@ def test_a_file_arrives_whole_under_its_name_and_nothing_else_is_left(server, pa
     temporary = opened[1]
     assert re.fullmatch(r"incoming/\.extraction\.csv\.[0-9a-f]{8}\.part", temporary)
     assert renamed == ("rename", temporary, "incoming/extraction.csv")
+
+
+def test_an_upload_works_from_a_thread_that_already_runs_an_event_loop(server, payload):
+    async def inside_a_running_loop() -> str:
+        return upload(target(server), payload)
+
+    location = asyncio.run(inside_a_running_loop())
+
+    assert location.endswith("/incoming/extraction.csv")
+    assert server.files() == {"incoming/extraction.csv": payload.path.read_bytes()}
 
 
 def test_the_server_key_can_be_pinned_by_its_fingerprint_or_a_known_hosts_file(

@@ -21,6 +21,7 @@ import logging
 import os
 import posixpath
 import secrets
+import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,7 @@ class Sftp(UploadTarget):
     def __init__(self, params: Any = None):
         super().__init__(params)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._connection: asyncssh.SSHClientConnection | None = None
         self._sftp: asyncssh.SFTPClient | None = None
         self._client: _CheckedClient | None = None
@@ -169,9 +171,11 @@ class Sftp(UploadTarget):
     def close(self) -> None:
         if self._loop is None:
             return
-        self._loop.run_until_complete(self._disconnect())
-        self._loop.close()
-        self._loop = None
+        self._call(self._disconnect())
+        loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
 
     # --- the transfer --------------------------------------------------------------------
 
@@ -258,35 +262,43 @@ class Sftp(UploadTarget):
             with contextlib.suppress(TimeoutError, OSError, asyncssh.Error):
                 await asyncio.wait_for(connection.wait_closed(), 5)
 
-    def _run(self, work: Coroutine[Any, Any, str]) -> str:
+    def _call(self, work: Coroutine[Any, Any, Any]) -> Any:
+        """Run ``work`` on the target's own event loop, in a thread of its own: the transfer
+        works the same whether or not the calling thread already runs an event loop."""
         if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.set_exception_handler(_unread_task_error)
+            loop = asyncio.new_event_loop()
+            loop.set_exception_handler(_unread_task_error)
+            thread = threading.Thread(target=loop.run_forever, name="sftp-target", daemon=True)
+            thread.start()
+            self._loop, self._thread = loop, thread
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
+
+    def _run(self, work: Coroutine[Any, Any, str]) -> str:
         try:
-            return self._loop.run_until_complete(work)
+            return self._call(work)
         except UploadError:
             raise
         except asyncssh.HostKeyNotVerifiable:
-            self._loop.run_until_complete(self._disconnect())
+            self._call(self._disconnect())
             presented = self._client.presented if self._client else None
             raise UploadError(
                 f"the server's host key is not trusted: it presented {presented or 'a key'}, "
                 "which matches neither host_key, host_key_fingerprint nor known_hosts"
             ) from None
         except asyncssh.PermissionDenied:
-            self._loop.run_until_complete(self._disconnect())
+            self._call(self._disconnect())
             raise UploadError(
                 f"authentication failed for user {self.params.username!r} "
                 "(wrong password or key, or the user may not log in)"
             ) from None
         except asyncssh.SFTPError as exc:
-            self._loop.run_until_complete(self._disconnect())
+            self._call(self._disconnect())
             raise UploadError(
                 f"the server refused: {exc.reason or type(exc).__name__}",
                 transient=isinstance(exc, asyncssh.SFTPFailure),
             ) from None
         except (TimeoutError, OSError, asyncssh.Error) as exc:
-            self._loop.run_until_complete(self._disconnect())
+            self._call(self._disconnect())
             raise UploadError(_describe(exc), transient=True) from None
 
 
