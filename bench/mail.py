@@ -2,8 +2,8 @@
 of the tests (aiosmtpd, started in this process), with one worker and then with two, next to
 a raw smtplib loop on one connection and the action's own steps timed one by one.
 
-    .venv/bin/python bench/email.py --backend sqlite --count 20000
-    .venv/bin/python bench/email.py --backend postgresql --count 20000
+    .venv/bin/python bench/mail.py --backend sqlite --count 20000
+    .venv/bin/python bench/mail.py --backend postgresql --count 20000
 
 Needs Redis on CAMPAIGN_BENCH_REDIS_SERVER (default redis://127.0.0.1:6379), like
 bench/sms.py. Worker time includes starting the worker processes. The server records every
@@ -21,14 +21,8 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-# This file's name shadows the standard library's ``email`` package, which smtplib and
-# aiosmtpd import: keep its folder behind the standard library on the path.
 BENCH = Path(__file__).resolve().parent
-sys.path[:] = [
-    str(BENCH.parent / "tests"),
-    *(entry for entry in sys.path if Path(entry or ".").resolve() != BENCH),
-    str(BENCH),
-]
+sys.path[:0] = [str(BENCH), str(BENCH.parent / "tests")]
 
 import smtplib  # noqa: E402
 
