@@ -245,6 +245,14 @@ class _ParsedSource:
             raise PdfCollectionError(f"object {number} cannot be copied") from None
 
 
+def count_pages(pdf: bytes) -> int:
+    """How many pages ``pdf`` has, read from its page tree without parsing its objects."""
+    try:
+        return len(_SlicedSource(pdf).pages())
+    except _NotPlain:
+        return len(_ParsedSource(pdf).pages())
+
+
 class PdfCollection:
     """Appends the pages of many PDFs to one file (see the module's docstring)."""
 

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup, escape
-from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from xhtml2pdf import pisa
@@ -33,6 +32,7 @@ from xhtml2pdf.config.resources import RenderLimitError, ResourceAccessPolicy
 
 from core.archive import write_atomically
 from core.models import AddressPattern, Orientation, PageFormat, Report, TextBlock
+from core.pdf_collection import count_pages
 from core.query.entities import get_entity
 from core.templating import CompiledTemplate, compile_template, nest
 
@@ -116,10 +116,6 @@ def html_to_pdf(html: str, folder: AssetFolder) -> bytes:
     if status.err:
         raise PdfError(f"xhtml2pdf reported {status.err} error(s)")
     return output.getvalue()
-
-
-def page_count(pdf: bytes) -> int:
-    return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
 # --- reports -----------------------------------------------------------------------------
@@ -293,7 +289,7 @@ class ReportRenderer:
         """The letter for one record as a PDF."""
         values = self.values(data, entity, number=number, day=day, campaign=campaign)
         pdf = html_to_pdf(self.html(values), self._folder)
-        return RenderedLetter(pdf, page_count(pdf))
+        return RenderedLetter(pdf, count_pages(pdf))
 
 
 def _frame(name: str, left: float, top: float, width: float, height: float) -> str:

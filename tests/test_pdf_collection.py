@@ -7,7 +7,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject, TextStringObject
 
-from core.pdf_collection import PdfCollection, PdfCollectionError
+from core.pdf_collection import PdfCollection, PdfCollectionError, count_pages
 from core.rendering import AssetFolder, html_to_pdf
 
 ASSETS = Path(__file__).resolve().parents[1] / "plugins" / "reports" / "assets"
@@ -164,3 +164,12 @@ def test_a_collection_keeps_memory_flat(tmp_path, assets):
     assert kept < 500 * 300  # offsets only: 8 bytes an object, a few objects a letter
     assert peak < 10_000_000  # one letter at a time, not 500
     assert len(PdfReader(tmp_path / "collection.pdf").pages) == 520
+
+
+def test_pages_are_counted_from_the_page_tree(assets):
+    two = letter(assets, "Zwei Seiten", pages=2)
+    assert count_pages(letter(assets, "Eine Seite")) == 1
+    assert count_pages(two) == 2
+    assert count_pages(with_note_on_first_page(two, "später", incremental=True)) == 2
+    with pytest.raises(PdfCollectionError, match="not a readable PDF"):
+        count_pages(b"%PDF-1.4\nnothing here")
