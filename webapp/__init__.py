@@ -96,7 +96,20 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SESSION_LIFETIME = timedelta(hours=8)
-PANEL_AREAS = ("webapp.auth", "webapp.dashboard", "webapp.campaigns", "webapp.queries")
+PANEL_AREAS = (
+    "webapp.auth",
+    "webapp.dashboard",
+    "webapp.campaigns",
+    "webapp.queries",
+    "webapp.plans",
+    "webapp.deliveries",
+    "webapp.approvals",
+    "webapp.budgets",
+    "webapp.providers",
+    "webapp.stocks",
+    "webapp.workflows",
+    "webapp.notifications",
+)
 """The panel's own areas: packages with a blueprint ``bp`` and optionally ``MESSAGES``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)
 

@@ -25,6 +25,17 @@ CORE_MENU_ITEMS: tuple[MenuItem, ...] = (
     MenuItem(title="menu.dashboard", endpoint="dashboard.index", role=Role.VIEWER.value, order=0),
     MenuItem(title="menu.campaigns", endpoint="campaigns.index", role=Role.VIEWER.value, order=10),
     MenuItem(title="menu.queries", endpoint="queries.index", role=Role.VIEWER.value, order=20),
+    MenuItem(title="menu.plans", endpoint="plans.index", role=Role.VIEWER.value, order=22),
+    MenuItem(
+        title="menu.deliveries", endpoint="deliveries.index", role=Role.VIEWER.value, order=24
+    ),
+    MenuItem(
+        title="menu.approvals", endpoint="approvals.inbox", role=Role.REVIEWER.value, order=26
+    ),
+    MenuItem(title="menu.budgets", endpoint="budgets.index", role=Role.VIEWER.value, order=28),
+    MenuItem(title="menu.providers", endpoint="providers.index", role=Role.VIEWER.value, order=30),
+    MenuItem(title="menu.stocks", endpoint="stocks.index", role=Role.VIEWER.value, order=32),
+    MenuItem(title="menu.workflows", endpoint="workflows.index", role=Role.VIEWER.value, order=34),
 )
 """The core's own entries; titles are ``webapp.i18n`` keys."""
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from core.workflows import stopped_workflows
-from webapp.context import current_user, db_session, get_plugins
+from webapp.context import current_user, db_session, get_plugins, get_runtime
+from webapp.dashboard.processes import process_panels
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
@@ -17,4 +18,5 @@ def index() -> str:
         "dashboard/index.html",
         user=current_user(),
         stopped_workflows=stopped_workflows(db_session(), get_plugins()),
+        processes=process_panels(db_session(), current_user(), get_runtime().clock.now()),
     )
