@@ -97,10 +97,9 @@ def compatible_actions(plugins: PluginHost, channel: DeliveryChannel) -> list[ty
     return [cls for cls in plugins.actions if cls.channel in (expected, Channel.NONE)]
 
 
-def _categories(
-    session: Session, service_id: Any, channel: DeliveryChannel
-) -> list[CategoryChoice]:
-    if not service_id:
+def _categories(session: Session, service: Any, channel: DeliveryChannel) -> list[CategoryChoice]:
+    service_id = _int_or_none(str(service or ""))
+    if service_id is None:
         return []
     categories = session.scalars(
         select(CostCategory)
