@@ -107,7 +107,7 @@ def test_a_reviewer_approves_a_delivery_in_the_inbox(live_panel, page_as):
 
     second.fill("#comment", "Bitte Anrede prüfen.")
     second.click('button[name="answer"][value="reject"]')
-    expect(second.locator("#answer-error")).to_contain_text("bereits von Rita")
+    expect(second.locator("#answer-error")).to_contain_text("bereits von rita")
     expect(second.locator("[data-answer]")).to_contain_text("Freigegeben von rita")
 
     reviewer.goto(live_panel.url(f"/deliveries/{delivery_id}"))

@@ -32,7 +32,19 @@ from webapp import (
 from webapp.testing import login
 
 PASSWORD = "correct horse battery staple"
-CORE_MENU = ["Übersicht", "Kampagnen", "Abfragen und Listen"]
+CORE_MENU = [
+    "Übersicht",
+    "Kampagnen",
+    "Abfragen und Listen",
+    "Planung",
+    "Versände",
+    "Budgets",
+    "Dienstleister",
+    "Lager",
+    "Technische Workflows",
+]
+REVIEWER_MENU = [*CORE_MENU[:5], "Freigaben", *CORE_MENU[5:]]
+"""Reviewers and above also see their approvals inbox."""
 
 # -- a test plugin with a page for everybody and one for administrators ---------------------------
 
@@ -191,7 +203,7 @@ def test_admin_entries_are_hidden_from_a_viewer(app: Flask, database):
 
     admin = app.test_client()
     login(admin, "adam", PASSWORD)
-    assert menu_titles(body(admin.get("/"))) == [*CORE_MENU, "Berichte", "Berichtsverwaltung"]
+    assert menu_titles(body(admin.get("/"))) == [*REVIEWER_MENU, "Berichte", "Berichtsverwaltung"]
     assert body(admin.get("/reports/settings")) == "report settings"
 
 
@@ -228,7 +240,7 @@ def test_a_broken_plugin_does_not_take_the_panel_down(settings: Settings, databa
         client = app.test_client()
         login(client, "adam", PASSWORD)
         assert menu_titles(body(client.get("/"))) == [
-            *CORE_MENU,
+            *REVIEWER_MENU,
             "Berichte",
             "Berichtsverwaltung",
         ]
