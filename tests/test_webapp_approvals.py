@@ -73,7 +73,7 @@ def test_the_inbox_lists_what_waits_for_the_user_with_deadlines_and_warnings(pan
     html = body(panel.client(Role.REVIEWER).get("/approvals/"))
     assert f'data-approval="{for_role}" class="is-overdue-row"' in html
     assert "überfällig" in html
-    assert "1 Warnungen" in html  # the plan's budget is over its allocation
+    assert "Warnungen: 1" in html  # the plan's budget is over its allocation
     assert (
         f'data-approval="{for_group}"' not in html
         and f'data-approval="{for_someone_else}"' not in html

@@ -13,7 +13,7 @@ MESSAGES = {
     },
     "inbox.overdue": {"de": "überfällig", "en": "overdue"},
     "inbox.count": {"de": "{count} offen", "en": "{count} pending"},
-    "inbox.warnings": {"de": "{count} Warnungen", "en": "{count} warnings"},
+    "inbox.warnings": {"de": "Warnungen: {count}", "en": "Warnings: {count}"},
     "inbox.open": {"de": "Prüfen", "en": "Review"},
     "inbox.field.delivery": {"de": "Versand", "en": "Delivery"},
     "inbox.field.campaign": {"de": "Kampagne", "en": "Campaign"},
