@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -31,6 +31,8 @@ from werkzeug.datastructures import MultiDict
 from webapp.i18n import DISPLAY_TIME_ZONE, get_language, t
 
 E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
+V = TypeVar("V", int, Decimal)
 
 _GERMAN_THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+$")
 _ENGLISH_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -57,6 +59,13 @@ def parse_decimal(text: str, language: str | None = None) -> Decimal:
     if not value.is_finite():
         raise ValueError(text)
     return value
+
+
+def _whole(text: str) -> int:
+    number = parse_decimal(text)
+    if number != number.to_integral_value():
+        raise ValueError(text)
+    return int(number)
 
 
 def decimal_input(value: Decimal | int | float | None, places: int | None = None) -> str:
@@ -109,6 +118,29 @@ class FormReader:
             self.error(name, t("forms.too_long", limit=max_length))
         return value
 
+    def _present(self, name: str, required: bool) -> str | None:
+        """The typed text, or None for an empty input (an error if it is required)."""
+        text = self.raw(name)
+        if not text and required:
+            self.error(name, t("forms.required"))
+        return text or None
+
+    def _parsed(self, name: str, text: str, parse: Callable[[str], T], message: str) -> T | None:
+        try:
+            return parse(text)
+        except ValueError:
+            self.error(name, t(message, value=text))
+            return None
+
+    def _within(self, name: str, value: V, minimum: V | None, maximum: V) -> V | None:
+        if minimum is not None and value < minimum:
+            self.error(name, t("forms.at_least", minimum=decimal_input(minimum)))
+            return None
+        if value > maximum:
+            self.error(name, t("forms.too_large"))
+            return None
+        return value
+
     def money(
         self, name: str, *, required: bool = False, minimum: Decimal | None = Decimal(0)
     ) -> Decimal | None:
@@ -123,26 +155,16 @@ class FormReader:
         minimum: Decimal | None = Decimal(0),
         places: int = 4,
     ) -> Decimal | None:
-        text = self.raw(name)
-        if not text:
-            if required:
-                self.error(name, t("forms.required"))
-            return None
-        try:
-            value = parse_decimal(text)
-        except ValueError:
-            self.error(name, t("forms.not_a_number", value=text))
-            return None
-        if minimum is not None and value < minimum:
-            self.error(name, t("forms.at_least", minimum=decimal_input(minimum)))
+        text = self._present(name, required)
+        value = (
+            None if text is None else self._parsed(name, text, parse_decimal, "forms.not_a_number")
+        )
+        if value is None:
             return None
         if value.as_tuple().exponent < -places:  # type: ignore[operator]
             self.error(name, t("forms.too_many_places", places=places))
             return None
-        if abs(value) >= Decimal(10) ** (12 if places <= 2 else 8):
-            self.error(name, t("forms.too_large"))
-            return None
-        return value
+        return self._within(name, value, minimum, Decimal(10) ** (12 if places <= 2 else 8))
 
     def integer(
         self,
@@ -152,82 +174,52 @@ class FormReader:
         minimum: int | None = 0,
         maximum: int = 2_000_000_000,
     ) -> int | None:
-        text = self.raw(name)
-        if not text:
-            if required:
-                self.error(name, t("forms.required"))
-            return None
-        try:
-            number = parse_decimal(text)
-        except ValueError:
-            number = None
-        if number is None or number != number.to_integral_value():
-            self.error(name, t("forms.not_an_integer", value=text))
-            return None
-        value = int(number)
-        if minimum is not None and value < minimum:
-            self.error(name, t("forms.at_least", minimum=minimum))
-            return None
-        if value > maximum:
-            self.error(name, t("forms.too_large"))
-            return None
-        return value
+        text = self._present(name, required)
+        value = None if text is None else self._parsed(name, text, _whole, "forms.not_an_integer")
+        return None if value is None else self._within(name, value, minimum, maximum)
 
     def date(self, name: str, *, required: bool = False) -> date | None:
-        text = self.raw(name)
-        if not text:
-            if required:
-                self.error(name, t("forms.required"))
-            return None
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            self.error(name, t("forms.not_a_date", value=text))
-            return None
+        text = self._present(name, required)
+        return (
+            None
+            if text is None
+            else self._parsed(name, text, date.fromisoformat, "forms.not_a_date")
+        )
 
     def local_datetime(self, name: str, *, required: bool = False) -> datetime | None:
         """A local date and time (``2026-02-10T08:00``), returned as aware UTC."""
-        text = self.raw(name)
-        if not text:
-            if required:
-                self.error(name, t("forms.required"))
-            return None
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            self.error(name, t("forms.not_a_datetime", value=text))
+        text = self._present(name, required)
+        value = (
+            None
+            if text is None
+            else self._parsed(name, text, datetime.fromisoformat, "forms.not_a_datetime")
+        )
+        if value is None:
             return None
         if value.tzinfo is None:
             value = value.replace(tzinfo=DISPLAY_TIME_ZONE)
         return value.astimezone(UTC)
 
     def choice(self, name: str, enum_class: type[E], *, required: bool = True) -> E | None:
-        text = self.raw(name)
-        if not text:
-            if required:
-                self.error(name, t("forms.required"))
+        text = self._present(name, required)
+        if text is None:
             return None
-        try:
-            return enum_class(int(text) if issubclass(enum_class, int) else text)
-        except ValueError:
-            self.error(name, t("forms.not_a_choice", value=text))
-            return None
+
+        def member(raw: str) -> E:
+            return enum_class(int(raw) if issubclass(enum_class, int) else raw)
+
+        return self._parsed(name, text, member, "forms.not_a_choice")
 
     def one_of(self, name: str, allowed: Iterable[int], *, required: bool = False) -> int | None:
         """The id of a row offered in a select (anything else is refused)."""
-        text = self.raw(name)
-        if not text:
-            if required:
-                self.error(name, t("forms.required"))
+        text = self._present(name, required)
+        if text is None:
             return None
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value not in set(allowed):
+        choices = {str(value): value for value in allowed}
+        if text not in choices:
             self.error(name, t("forms.not_a_choice", value=text))
             return None
-        return value
+        return choices[text]
 
     def flag(self, name: str) -> bool:
         value = self.form.get(name) in ("true", "on", "1")
