@@ -1,14 +1,17 @@
 """What the campaign-process screens share: who is acting, loading a row or answering 404,
-and the choices their selects offer (managers, programs, provider services)."""
+the choices their selects offer (managers, programs, provider services), and storing a
+form's row with its audit entry."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import abort
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.audit import record_audit
 from core.models import (
     CostCategory,
     CostCategoryKind,
@@ -21,6 +24,8 @@ from core.models import (
     UserGroup,
 )
 from webapp.context import current_user, db_session
+from webapp.forms import FormReader
+from webapp.i18n import t
 
 M = TypeVar("M")
 
@@ -109,3 +114,50 @@ def choice_ids(choices: Choices | GroupedChoices) -> set[int]:
         else:
             ids.add(value)
     return ids
+
+
+def check_unique(reader: FormReader, model: type, row: Any, name: str, **scope: Any) -> None:
+    """Report on the ``name`` input when another row (within ``scope``, e.g. the same plan)
+    already has the submitted value; names are unique in the database too."""
+    column = getattr(model, name)
+    query = select(model.id).where(
+        column == reader.values.get(name),
+        model.id != (row.id if row is not None else -1),
+        *(getattr(model, key) == value for key, value in scope.items()),
+    )
+    if db_session().scalar(query) is not None:
+        reader.error(name, t("forms.taken"))
+
+
+def save_row(
+    model: type[M],
+    row: M | None,
+    fields: dict[str, Any],
+    summary: Callable[[M], str],
+    details: Callable[[M], dict[str, Any]] | None = None,
+    target: str | None = None,
+) -> tuple[M, bool]:
+    """Create the row from ``fields`` (``row`` None) or update it, record
+    ``<target>.create`` or ``<target>.update`` in the audit log and commit; returns the row
+    and whether it was created. ``target`` defaults to the table's name in the singular."""
+    session = db_session()
+    created = row is None
+    if row is None:
+        row = model(**fields)
+        session.add(row)
+    else:
+        for key, value in fields.items():
+            setattr(row, key, value)
+    session.flush()
+    kind = target or model.__tablename__.removesuffix("s")  # type: ignore[attr-defined]
+    record_audit(
+        session,
+        username(),
+        f"{kind}.{'create' if created else 'update'}",
+        kind,
+        row.id,  # type: ignore[attr-defined]
+        summary(row),
+        details(row) if details is not None else None,
+    )
+    session.commit()
+    return row, created

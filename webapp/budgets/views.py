@@ -17,7 +17,6 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from core.audit import record_audit
 from core.models import (
     Budget,
     BudgetExpense,
@@ -37,7 +36,13 @@ from webapp.context import db_session
 from webapp.forms import FormReader, date_input, decimal_input
 from webapp.i18n import t
 from webapp.pagination import page_arguments, paginate
-from webapp.process_common import choice_ids, get_or_404, user_choices, username
+from webapp.process_common import (
+    check_unique,
+    choice_ids,
+    get_or_404,
+    save_row,
+    user_choices,
+)
 from webapp.security import role_required
 
 bp = Blueprint("budgets", __name__, url_prefix="/budgets", template_folder="templates")
@@ -264,56 +269,43 @@ def _save(budget: Budget | None) -> str | tuple[str, int] | Response:
         amount = reader.money(f"alloc-{category.id}")
         if amount is not None:
             allocations[category.id] = amount
-    taken = session.scalar(
-        select(Budget.id).where(
-            Budget.name == fields["name"], Budget.id != (budget.id if budget else -1)
-        )
-    )
-    if taken is not None:
-        reader.error("name", t("forms.taken"))
+    check_unique(reader, Budget, budget, "name")
     if not reader.ok:
         return _render_form(budget, reader.values, reader.errors), 422
-    created = budget is None
-    if budget is None:
-        budget = Budget(**fields)
-        session.add(budget)
-    else:
-        for key, value in fields.items():
-            setattr(budget, key, value)
-    _set_allocations(budget, allocations)
-    session.flush()
-    record_audit(
-        session,
-        username(),
-        "budget.create" if created else "budget.update",
-        "budget",
-        budget.id,
-        budget.name,
-        {
+    fields["expenses"] = _expense_rows(budget, allocations)
+    budget, created = save_row(
+        Budget,
+        budget,
+        fields,
+        lambda row: row.name,
+        lambda row: {
             "owner": owner,
-            "allocated": str(budget.allocated),
+            "allocated": str(row.allocated),
             "by_category": {str(key): str(value) for key, value in allocations.items()},
         },
     )
-    session.commit()
     flash(t("budgets.created" if created else "budgets.saved", name=budget.name), "success")
     return redirect(url_for(".budget", budget_id=budget.id))
 
 
-def _set_allocations(budget: Budget, allocations: dict[int, Decimal]) -> None:
-    """Set each category's allocation; a category left empty keeps its row at 0 when costs
-    were booked to it (so its overrun still shows), else the row goes."""
-    rows = {expense.expense_category_id: expense for expense in budget.expenses}
+def _expense_rows(budget: Budget | None, allocations: dict[int, Decimal]) -> list[BudgetExpense]:
+    """The budget's rows per expense category for these allocations: a category left empty
+    keeps its row at 0 when costs were booked to it (so its overrun still shows), else the
+    row goes."""
+    rows = {expense.expense_category_id: expense for expense in (budget.expenses if budget else [])}
+    kept = []
     for category_id, expense in rows.items():
         if category_id in allocations:
             expense.allocated = allocations[category_id]
+            kept.append(expense)
         elif expense.booked or expense.spent or expense.invoiced:
             expense.allocated = Decimal(0)
-        else:
-            budget.expenses.remove(expense)
-    for category_id, amount in allocations.items():
-        if category_id not in rows:
-            budget.expenses.append(BudgetExpense(expense_category_id=category_id, allocated=amount))
+            kept.append(expense)
+    return kept + [
+        BudgetExpense(expense_category_id=category_id, allocated=amount)
+        for category_id, amount in allocations.items()
+        if category_id not in rows
+    ]
 
 
 # -- expense categories ---------------------------------------------------------------------------
@@ -337,20 +329,18 @@ def categories() -> str:
 @bp.post("/categories")
 @role_required(Role.CAMPAIGN_MANAGER)
 def create_category() -> tuple[str, int] | Response:
-    session = db_session()
     reader = FormReader(request.form)
     name = reader.text("name", required=True, max_length=100)
     description = reader.text("description", max_length=2000)
-    if name and session.scalar(select(ExpenseCategory.id).where(ExpenseCategory.name == name)):
-        reader.error("name", t("forms.taken"))
+    check_unique(reader, ExpenseCategory, None, "name")
     if not reader.ok:
         return _render_categories(reader.values, reader.errors), 422
-    category = ExpenseCategory(name=name, description=description)
-    session.add(category)
-    session.flush()
-    record_audit(
-        session, username(), "expense_category.create", "expense_category", category.id, name
+    save_row(
+        ExpenseCategory,
+        None,
+        {"name": name, "description": description},
+        lambda row: row.name,
+        target="expense_category",
     )
-    session.commit()
     flash(t("budgets.category_created", name=name), "success")
     return redirect(url_for(".categories"))

@@ -38,6 +38,7 @@ from webapp.process_common import (
     get_or_404,
     manager_choices,
     program_choices,
+    save_row,
     service_choices,
     username,
 )
@@ -242,20 +243,10 @@ def _save_task(campaign: Campaign, task: Task | None) -> str | tuple[str, int] |
     state = reader.choice("state", TaskState)
     if state is not None and task is None and state is not TaskState.SCHEDULED:
         reader.error("state", t("forms.not_a_choice", value=t(f"task.state.{state.value}")))
-    if not reader.ok:
-        return _render_task(campaign, task, reader.values, reader.errors), 422
-    created = task is None
-    if task is None:
-        task = Task(campaign_id=campaign.id, **fields)
-        session.add(task)
-    else:
-        for key, value in fields.items():
-            setattr(task, key, value)
+    if task is not None and state is not None and state is not task.state:
         try:
-            if state is not task.state:
-                task.move_to(state, get_runtime().clock.now())
+            task.move_to(state, get_runtime().clock.now())
         except TransitionError:
-            session.rollback()
             reader.error(
                 "state",
                 t(
@@ -264,17 +255,15 @@ def _save_task(campaign: Campaign, task: Task | None) -> str | tuple[str, int] |
                     wanted=t(f"task.state.{state.value}"),
                 ),
             )
-            return _render_task(campaign, task, reader.values, reader.errors), 422
-    session.flush()
-    record_audit(
-        session,
-        username(),
-        "task.create" if created else "task.update",
-        "task",
-        task.id,
-        f"{campaign.name}: {task.name}",
-        {"state": task.state.value, "days_worked": _plain(task.days_worked)},
+    if not reader.ok:
+        session.rollback()
+        return _render_task(campaign, task, reader.values, reader.errors), 422
+    task, created = save_row(
+        Task,
+        task,
+        fields | {"campaign_id": campaign.id},
+        lambda row: f"{campaign.name}: {row.name}",
+        lambda row: {"state": row.state.value, "days_worked": _plain(row.days_worked)},
     )
-    session.commit()
     flash(t("tasks.created" if created else "tasks.saved", name=task.name), "success")
     return redirect(url_for(".campaign", campaign_id=campaign.id))

@@ -15,13 +15,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
-from core.audit import record_audit
 from core.models import Budget, Campaign, Delivery, Plan, Program, Role, User
 from webapp.charts import TimelineRow, timeline
 from webapp.context import db_session, get_runtime
 from webapp.forms import FormReader, date_input
 from webapp.i18n import t
-from webapp.process_common import choice_ids, get_or_404, manager_choices, username
+from webapp.process_common import (
+    check_unique,
+    choice_ids,
+    get_or_404,
+    manager_choices,
+    save_row,
+)
 from webapp.security import role_required
 
 bp = Blueprint("plans", __name__, url_prefix="/plans", template_folder="templates")
@@ -171,6 +176,10 @@ def _user_name(session: Session, user_id: int | None) -> str | None:
     return None if user is None else (user.display_name or user.username)
 
 
+def _period_details(row: Plan | Program) -> dict[str, Any]:
+    return {"start_date": date_input(row.start_date), "end_date": date_input(row.end_date)}
+
+
 def _plan_values(plan: Plan | None) -> dict[str, Any]:
     if plan is None:
         return {}
@@ -224,31 +233,10 @@ def _save_plan(plan: Plan | None) -> str | tuple[str, int] | Response:
     session = db_session()
     reader = FormReader(request.form)
     fields = _read_period_form(reader, session)
-    taken = session.scalar(
-        select(Plan.id).where(Plan.name == fields["name"], Plan.id != (plan.id if plan else -1))
-    )
-    if taken is not None:
-        reader.error("name", t("forms.taken"))
+    check_unique(reader, Plan, plan, "name")
     if not reader.ok:
         return _render_plan_form(plan, reader.values, reader.errors), 422
-    created = plan is None
-    if plan is None:
-        plan = Plan(**fields)
-        session.add(plan)
-    else:
-        for key, value in fields.items():
-            setattr(plan, key, value)
-    session.flush()
-    record_audit(
-        session,
-        username(),
-        "plan.create" if created else "plan.update",
-        "plan",
-        plan.id,
-        plan.name,
-        {"start_date": date_input(plan.start_date), "end_date": date_input(plan.end_date)},
-    )
-    session.commit()
+    plan, created = save_row(Plan, plan, fields, lambda row: row.name, _period_details)
     flash(t("plans.created" if created else "plans.saved", name=plan.name), "success")
     return redirect(url_for(".plan", plan_id=plan.id))
 
@@ -338,35 +326,11 @@ def _save_program(program: Program | None, plan: Plan) -> str | tuple[str, int] 
         "plan_id", [plan_id for plan_id, _ in _plan_choices(session)], required=True
     )
     if plan_id is not None:
-        taken = session.scalar(
-            select(Program.id).where(
-                Program.plan_id == plan_id,
-                Program.name == fields["name"],
-                Program.id != (program.id if program else -1),
-            )
-        )
-        if taken is not None:
-            reader.error("name", t("forms.taken"))
+        check_unique(reader, Program, program, "name", plan_id=plan_id)
     if not reader.ok:
         return _render_program_form(program, plan, reader.values, reader.errors), 422
-    created = program is None
-    if program is None:
-        program = Program(plan_id=plan_id, **fields)
-        session.add(program)
-    else:
-        program.plan_id = plan_id
-        for key, value in fields.items():
-            setattr(program, key, value)
-    session.flush()
-    record_audit(
-        session,
-        username(),
-        "program.create" if created else "program.update",
-        "program",
-        program.id,
-        program.name,
-        {"plan_id": plan_id},
+    program, created = save_row(
+        Program, program, fields | {"plan_id": plan_id}, lambda row: row.name, _period_details
     )
-    session.commit()
     flash(t("programs.created" if created else "programs.saved", name=program.name), "success")
     return redirect(url_for(".program", program_id=program.id))

@@ -33,7 +33,7 @@ from core.models import (
 from webapp.context import db_session
 from webapp.forms import FormReader, decimal_input
 from webapp.i18n import t
-from webapp.process_common import choice_ids, get_or_404, username
+from webapp.process_common import check_unique, choice_ids, get_or_404, save_row, username
 from webapp.providers.views import bp
 from webapp.security import role_required
 
@@ -124,7 +124,6 @@ def _save_category(
                 "cost_type_required": category.cost_type_required,
             }
         return _render_category(service, category, values, {})
-    session = db_session()
     reader = FormReader(request.form)
     fields = {
         "name": reader.text("name", required=True),
@@ -132,35 +131,17 @@ def _save_category(
         "expense_category_id": reader.one_of("expense_category_id", choice_ids(_expense_choices())),
         "cost_type_required": reader.flag("cost_type_required"),
     }
-    taken = session.scalar(
-        select(CostCategory.id).where(
-            CostCategory.service_id == service.id,
-            CostCategory.name == fields["name"],
-            CostCategory.id != (category.id if category else -1),
-        )
-    )
-    if taken is not None:
-        reader.error("name", t("forms.taken"))
+    check_unique(reader, CostCategory, category, "name", service_id=service.id)
     if not reader.ok:
         return _render_category(service, category, reader.values, reader.errors), 422
-    created = category is None
-    if category is None:
-        category = CostCategory(service_id=service.id, **fields)
-        session.add(category)
-    else:
-        for key, value in fields.items():
-            setattr(category, key, value)
-    session.flush()
-    record_audit(
-        session,
-        username(),
-        "cost_category.create" if created else "cost_category.update",
-        "cost_category",
-        category.id,
-        f"{service.name}: {category.name}",
-        {"kind": category.kind.value, "cost_type_required": category.cost_type_required},
+    category, created = save_row(
+        CostCategory,
+        category,
+        fields | {"service_id": service.id},
+        lambda row: f"{service.name}: {row.name}",
+        lambda row: {"kind": row.kind.value, "cost_type_required": row.cost_type_required},
+        target="cost_category",
     )
-    session.commit()
     flash(t("categories.created" if created else "categories.saved", name=category.name), "success")
     return redirect(url_for(".service", service_id=service.id) + f"#category-{category.id}")
 
@@ -219,40 +200,28 @@ def _save_type(
                 "stock_basis": cost_type.stock_basis.value,
             }
         return _render_type(category, cost_type, values, {})
-    session = db_session()
     reader = FormReader(request.form)
     name = reader.text("name", required=True)
     stock_line_id = reader.one_of("stock_line_id", choice_ids(_stock_line_choices()))
     basis = reader.choice("stock_basis", Basis)
     if basis is Basis.DAYS:
         reader.error("stock_basis", t("forms.not_a_choice", value=t("providers.basis.days")))
-    taken = session.scalar(
-        select(CostType.id).where(
-            CostType.cost_category_id == category.id,
-            CostType.name == name,
-            CostType.id != (cost_type.id if cost_type else -1),
-        )
-    )
-    if taken is not None:
-        reader.error("name", t("forms.taken"))
+    check_unique(reader, CostType, cost_type, "name", cost_category_id=category.id)
     if not reader.ok:
         return _render_type(category, cost_type, reader.values, reader.errors), 422
-    created = cost_type is None
-    if cost_type is None:
-        cost_type = CostType(cost_category_id=category.id)
-        session.add(cost_type)
-    cost_type.name, cost_type.stock_line_id, cost_type.stock_basis = name, stock_line_id, basis
-    session.flush()
-    record_audit(
-        session,
-        username(),
-        "cost_type.create" if created else "cost_type.update",
-        "cost_type",
-        cost_type.id,
-        f"{category.name}: {cost_type.name}",
-        {"stock_line_id": stock_line_id, "stock_basis": basis.value},
+    fields = {
+        "cost_category_id": category.id,
+        "name": name,
+        "stock_line_id": stock_line_id,
+        "stock_basis": basis,
+    }
+    cost_type, created = save_row(
+        CostType,
+        cost_type,
+        fields,
+        lambda row: f"{category.name}: {row.name}",
+        lambda row: {"stock_line_id": row.stock_line_id, "stock_basis": row.stock_basis.value},
     )
-    session.commit()
     flash(t("types.created" if created else "types.saved", name=cost_type.name), "success")
     return redirect(
         url_for(".service", service_id=category.service_id) + f"#category-{category.id}"

@@ -30,7 +30,7 @@ from webapp.campaigns.config_form import plugin_text
 from webapp.context import db_session, get_plugins
 from webapp.forms import FormReader
 from webapp.i18n import t
-from webapp.process_common import get_or_404, username
+from webapp.process_common import check_unique, get_or_404, save_row, username
 from webapp.schema_forms import OptionResolver, build_form, parse_form, submitted_plugin
 from webapp.security import role_required
 
@@ -119,7 +119,6 @@ def read_email(reader: FormReader, name: str) -> str | None:
 def _save_provider(provider: Provider | None) -> str | tuple[str, int] | Response:
     if request.method == "GET":
         return _render_provider_form(provider, _provider_values(provider), {})
-    session = db_session()
     reader = FormReader(request.form)
     fields = {
         "name": reader.text("name", required=True),
@@ -128,33 +127,16 @@ def _save_provider(provider: Provider | None) -> str | tuple[str, int] | Respons
         "description": reader.text("description", max_length=5000),
         "active": reader.flag("active"),
     }
-    taken = session.scalar(
-        select(Provider.id).where(
-            Provider.name == fields["name"], Provider.id != (provider.id if provider else -1)
-        )
-    )
-    if taken is not None:
-        reader.error("name", t("forms.taken"))
+    check_unique(reader, Provider, provider, "name")
     if not reader.ok:
         return _render_provider_form(provider, reader.values, reader.errors), 422
-    created = provider is None
-    if provider is None:
-        provider = Provider(**fields)
-        session.add(provider)
-    else:
-        for key, value in fields.items():
-            setattr(provider, key, value)
-    session.flush()
-    record_audit(
-        session,
-        username(),
-        "provider.create" if created else "provider.update",
-        "provider",
-        provider.id,
-        provider.name,
-        {"kind": provider.kind.value, "active": provider.active},
+    provider, created = save_row(
+        Provider,
+        provider,
+        fields,
+        lambda row: row.name,
+        lambda row: {"kind": row.kind.value, "active": row.active},
     )
-    session.commit()
     flash(t("providers.created" if created else "providers.saved", name=provider.name), "success")
     return redirect(url_for(".provider", provider_id=provider.id))
 
@@ -229,37 +211,18 @@ def _save_service(
             {} if service is None else {"name": service.name, "description": service.description}
         )
         return _render_service_form(provider, service, values, {})
-    session = db_session()
     reader = FormReader(request.form)
     name = reader.text("name", required=True)
     description = reader.text("description", max_length=5000)
-    taken = session.scalar(
-        select(ProviderService.id).where(
-            ProviderService.provider_id == provider.id,
-            ProviderService.name == name,
-            ProviderService.id != (service.id if service else -1),
-        )
-    )
-    if taken is not None:
-        reader.error("name", t("forms.taken"))
+    check_unique(reader, ProviderService, service, "name", provider_id=provider.id)
     if not reader.ok:
         return _render_service_form(provider, service, reader.values, reader.errors), 422
-    created = service is None
-    if service is None:
-        service = ProviderService(provider_id=provider.id, name=name, description=description)
-        session.add(service)
-    else:
-        service.name, service.description = name, description
-    session.flush()
-    record_audit(
-        session,
-        username(),
-        "provider_service.create" if created else "provider_service.update",
-        "provider_service",
-        service.id,
-        f"{provider.name}: {service.name}",
+    service, created = save_row(
+        ProviderService,
+        service,
+        {"provider_id": provider.id, "name": name, "description": description},
+        lambda row: f"{provider.name}: {row.name}",
     )
-    session.commit()
     flash(t("services.created" if created else "services.saved", name=service.name), "success")
     return redirect(url_for(".service", service_id=service.id))
 

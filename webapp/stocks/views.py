@@ -28,7 +28,14 @@ from core.models import (
 from webapp.context import db_session
 from webapp.forms import FormReader, date_input
 from webapp.i18n import format_datetime, format_number, t
-from webapp.process_common import choice_ids, get_or_404, group_choices, username
+from webapp.process_common import (
+    check_unique,
+    choice_ids,
+    get_or_404,
+    group_choices,
+    save_row,
+    username,
+)
 from webapp.security import role_required
 
 bp = Blueprint("stocks", __name__, url_prefix="/stocks", template_folder="templates")
@@ -106,28 +113,15 @@ def _save_stock(stock: Stock | None) -> str | tuple[str, int] | Response:
     if request.method == "GET":
         values = {} if stock is None else {"name": stock.name, "description": stock.description}
         return _render_stock_form(stock, values, {})
-    session = db_session()
     reader = FormReader(request.form)
     name = reader.text("name", required=True)
     description = reader.text("description", max_length=5000)
-    taken = session.scalar(
-        select(Stock.id).where(Stock.name == name, Stock.id != (stock.id if stock else -1))
-    )
-    if taken is not None:
-        reader.error("name", t("forms.taken"))
+    check_unique(reader, Stock, stock, "name")
     if not reader.ok:
         return _render_stock_form(stock, reader.values, reader.errors), 422
-    created = stock is None
-    if stock is None:
-        stock = Stock(name=name, description=description)
-        session.add(stock)
-    else:
-        stock.name, stock.description = name, description
-    session.flush()
-    record_audit(
-        session, username(), "stock.create" if created else "stock.update", "stock", stock.id, name
+    stock, created = save_row(
+        Stock, stock, {"name": name, "description": description}, lambda row: row.name
     )
-    session.commit()
     flash(t("stocks.created" if created else "stocks.saved", name=name), "success")
     return redirect(url_for(".index") + f"#stock-{stock.id}")
 
@@ -218,35 +212,29 @@ def _save_line(stock: Stock, line: StockLine | None) -> str | tuple[str, int] | 
     initial = reader.integer("initial", required=True)
     alert_level = reader.integer("alert_level")
     group_id = reader.one_of("alert_group_id", choice_ids(group_choices(session)))
-    taken = session.scalar(
-        select(StockLine.id).where(
-            StockLine.stock_id == stock.id,
-            StockLine.name == name,
-            StockLine.id != (line.id if line else -1),
-        )
-    )
-    if taken is not None:
-        reader.error("name", t("forms.taken"))
+    check_unique(reader, StockLine, line, "name", stock_id=stock.id)
     if not reader.ok:
         return _render_line_form(stock, line, reader.values, reader.errors), 422
-    created = line is None
-    if line is None:
-        line = StockLine(stock_id=stock.id)
-        session.add(line)
-    line.name, line.initial = name, initial
-    line.alert_level, line.alert_group_id = alert_level, group_id
-    line.in_stock = initial + (line.ordered_in or 0) - (line.consumed or 0)
-    session.flush()
-    record_audit(
-        session,
-        username(),
-        "stock_line.create" if created else "stock_line.update",
-        "stock_line",
-        line.id,
-        f"{stock.name}: {name}",
-        {"initial": initial, "alert_level": alert_level, "alert_group_id": group_id},
+    booked, consumed = (0, 0) if line is None else (line.ordered_in, line.consumed)
+    fields = {
+        "stock_id": stock.id,
+        "name": name,
+        "initial": initial,
+        "alert_level": alert_level,
+        "alert_group_id": group_id,
+        "in_stock": initial + booked - consumed,
+    }
+    line, created = save_row(
+        StockLine,
+        line,
+        fields,
+        lambda row: f"{stock.name}: {row.name}",
+        lambda row: {
+            "initial": row.initial,
+            "alert_level": row.alert_level,
+            "alert_group_id": row.alert_group_id,
+        },
     )
-    session.commit()
     flash(t("lines.created" if created else "lines.saved", name=name), "success")
     return redirect(url_for(".line", line_id=line.id))
 
