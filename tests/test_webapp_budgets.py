@@ -20,6 +20,7 @@ from core.models import (
     ExpenseCategory,
     ExpenseLine,
     Role,
+    User,
 )
 
 from panel_helpers import body, field_errors, post
@@ -203,3 +204,14 @@ def test_only_campaign_managers_change_budgets(panel, role):
     for path in ("/budgets/new", "/budgets/1/edit", "/budgets/categories"):
         assert post(client, path, {"name": "X"}).status_code == 403, path
     assert client.get("/budgets/1").status_code == 200
+
+
+def test_the_budget_speaks_english_with_english_numbers(panel):
+    ids = world(panel)
+    with panel.runtime.database.session() as session:
+        session.add(Budget(name="Year", plan_id=ids.plan_id, allocated=D(12500), planned=D(1250)))
+        viewer = session.scalar(select(User).where(User.username == "viola"))
+        viewer.language = "en"
+    html = body(panel.client(Role.VIEWER).get("/budgets/1"))
+    assert "Allocated" in html and "Booked" in html and "within budget" in html
+    assert "12,500.00 €" in html and "1,250.00" in html and "10 %" in html
