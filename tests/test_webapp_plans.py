@@ -225,3 +225,10 @@ def test_tasks_move_through_their_states(panel):
     page = body(manager.get(f"/plans/campaigns/{campaign_id}"))
     assert "Konzept" in page and "Erledigt" in page
     assert audit_actions(panel)[:3] == ["task.update", "task.update", "task.create"]
+
+
+def test_the_campaign_screen_links_to_planning_and_costs(panel):
+    world(panel)
+    campaign_id = add_campaign(panel)
+    html = body(panel.client(Role.VIEWER).get(f"/campaigns/{campaign_id}"))
+    assert f'href="/plans/campaigns/{campaign_id}" id="process-link">Planung und Kosten' in html

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -35,7 +35,7 @@ from webapp.charts import budget_chart
 from webapp.context import db_session
 from webapp.forms import FormReader, date_input, decimal_input
 from webapp.i18n import t
-from webapp.pagination import page_arguments, paginate
+from webapp.pagination import Page, page_arguments, paginate
 from webapp.process_common import (
     check_unique,
     choice_ids,
@@ -96,7 +96,7 @@ def _owner_names(session: Session, budgets: list[Budget]) -> dict[int, tuple[str
     return names
 
 
-def _scope(budget: Budget) -> ColumnElement[bool]:
+def _campaigns_of(budget: Budget) -> Select[tuple[int]]:
     """The campaigns whose costs the budget receives."""
     if budget.campaign_id is not None:
         owner = Campaign.id == budget.campaign_id
@@ -104,7 +104,42 @@ def _scope(budget: Budget) -> ColumnElement[bool]:
         owner = Campaign.program_id == budget.program_id
     else:
         owner = Campaign.program_id.in_(select(Program.id).where(Program.plan_id == budget.plan_id))
-    return owner & (Campaign.budget_status == BudgetStatus.SPECIFIED)
+    return select(Campaign.id).where(owner, Campaign.budget_status == BudgetStatus.SPECIFIED)
+
+
+def _expense_lines(session: Session, budget: Budget, number: int) -> Page[Any]:
+    """A page of the budget's expense lines, newest first, each with the names of its
+    campaign and its delivery or task: the page is read from the expense lines' campaign
+    index alone, the names for its rows only."""
+    page = paginate(
+        session,
+        select(ExpenseLine)
+        .where(ExpenseLine.campaign_id.in_(_campaigns_of(budget)))
+        .order_by(ExpenseLine.id.desc()),
+        number,
+        LINES_PAGE_SIZE,
+    )
+
+    def names(column: Any, ids: set[int | None]) -> dict[int, str]:
+        wanted = ids - {None}
+        if not wanted:
+            return {}
+        key = column.class_.id
+        return dict(session.execute(select(key, column).where(key.in_(wanted))).all())
+
+    campaigns = names(Campaign.name, {line.campaign_id for line in page.items})
+    deliveries = names(Delivery.label, {line.delivery_id for line in page.items})
+    tasks = names(Task.name, {line.task_id for line in page.items})
+    rows = [
+        (
+            line,
+            campaigns.get(line.campaign_id),
+            deliveries.get(line.delivery_id),
+            tasks.get(line.task_id),
+        )
+        for line in page.items
+    ]
+    return Page(rows, page.number, page.size, page.total)
 
 
 @bp.get("/<int:budget_id>")
@@ -113,24 +148,9 @@ def budget(budget_id: int) -> str:
     session = db_session()
     budget = get_or_404(Budget, budget_id)
     number, _size = page_arguments(request.args)
-    lines = paginate(
-        session,
-        select(
-            ExpenseLine,
-            Campaign.name.label("campaign"),
-            Delivery.label.label("delivery"),
-            Task.name.label("task"),
-        )
-        .join(Campaign, ExpenseLine.campaign_id == Campaign.id)
-        .outerjoin(Delivery, ExpenseLine.delivery_id == Delivery.id)
-        .outerjoin(Task, ExpenseLine.task_id == Task.id)
-        .where(_scope(budget))
-        .order_by(ExpenseLine.id.desc()),
-        number,
-        LINES_PAGE_SIZE,
-    )
+    lines = _expense_lines(session, budget, number)
     cost_lines: dict[int, list[CostLine]] = defaultdict(list)
-    line_ids = [row[0].id for row in lines.items]
+    line_ids = [line.id for line, *_names in lines.items]
     if line_ids:
         for cost_line in session.scalars(
             select(CostLine).where(CostLine.expense_line_id.in_(line_ids)).order_by(CostLine.id)
