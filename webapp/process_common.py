@@ -105,6 +105,16 @@ def service_choices(session: Session, kind: CostCategoryKind | None = None) -> G
     return list(grouped.items())
 
 
+def names_by_id(column: Any, ids: set[int | None]) -> dict[int, str]:
+    """``{id: name}`` of the rows with these ids (``column`` is e.g. ``Campaign.name``), for
+    the rows of one page: a list pages through its own table and looks names up after."""
+    wanted = ids - {None}
+    if not wanted:
+        return {}
+    key = column.class_.id
+    return dict(db_session().execute(select(key, column).where(key.in_(wanted))).all())
+
+
 def choice_ids(choices: Choices | GroupedChoices) -> set[int]:
     """The values of flat or grouped choices."""
     ids: set[int] = set()

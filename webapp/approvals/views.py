@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from core.approvals import (
@@ -31,7 +32,6 @@ from core.models import (
     Approval,
     ApprovalEvent,
     ApprovalState,
-    Delivery,
     Role,
     User,
     UserGroup,
@@ -177,9 +177,8 @@ def log() -> str:
     session = db_session()
     number, _size = page_arguments(request.args)
     query = (
-        select(ApprovalEvent, Approval, Delivery)
-        .join(Approval, ApprovalEvent.approval_id == Approval.id)
-        .join(Delivery, Approval.delivery_id == Delivery.id)
+        select(ApprovalEvent)
+        .options(selectinload(ApprovalEvent.approval).selectinload(Approval.delivery))
         .order_by(ApprovalEvent.id.desc())
     )
     return render_template(

@@ -40,6 +40,7 @@ from webapp.process_common import (
     check_unique,
     choice_ids,
     get_or_404,
+    names_by_id,
     save_row,
     user_choices,
 )
@@ -120,16 +121,9 @@ def _expense_lines(session: Session, budget: Budget, number: int) -> Page[Any]:
         LINES_PAGE_SIZE,
     )
 
-    def names(column: Any, ids: set[int | None]) -> dict[int, str]:
-        wanted = ids - {None}
-        if not wanted:
-            return {}
-        key = column.class_.id
-        return dict(session.execute(select(key, column).where(key.in_(wanted))).all())
-
-    campaigns = names(Campaign.name, {line.campaign_id for line in page.items})
-    deliveries = names(Delivery.label, {line.delivery_id for line in page.items})
-    tasks = names(Task.name, {line.task_id for line in page.items})
+    campaigns = names_by_id(Campaign.name, {line.campaign_id for line in page.items})
+    deliveries = names_by_id(Delivery.label, {line.delivery_id for line in page.items})
+    tasks = names_by_id(Task.name, {line.task_id for line in page.items})
     rows = [
         (
             line,

@@ -46,8 +46,8 @@ from webapp.deliveries.form import (
     read_delivery_form,
 )
 from webapp.i18n import t
-from webapp.pagination import page_arguments, paginate
-from webapp.process_common import get_or_404, username
+from webapp.pagination import Page, page_arguments, paginate
+from webapp.process_common import get_or_404, names_by_id, username
 from webapp.security import role_required
 
 bp = Blueprint("deliveries", __name__, url_prefix="/deliveries", template_folder="templates")
@@ -73,15 +73,10 @@ def index() -> str:
     search = (request.args.get("q") or "").strip()[:200]
     state = request.args.get("state") or ""
     channel = request.args.get("channel") or ""
-    query = (
-        select(Delivery, Campaign.name.label("campaign"), ProviderService.name.label("service"))
-        .join(Campaign, Delivery.campaign_id == Campaign.id)
-        .outerjoin(ProviderService, Delivery.provider_service_id == ProviderService.id)
-        .order_by(Delivery.id.desc())
-    )
+    query = select(Delivery).order_by(Delivery.id.desc())
     if search:
         needle = search.lower()
-        query = query.where(
+        query = query.join(Campaign, Delivery.campaign_id == Campaign.id).where(
             ci_text(Delivery.label).contains(needle, autoescape=True)
             | ci_text(Campaign.name).contains(needle, autoescape=True)
         )
@@ -91,6 +86,15 @@ def index() -> str:
         query = query.where(Delivery.channel == DeliveryChannel(channel))
     number, _size = page_arguments(request.args)
     page = paginate(session, query, number, LIST_PAGE_SIZE)
+    campaigns = names_by_id(Campaign.name, {delivery.campaign_id for delivery in page.items})
+    services = names_by_id(
+        ProviderService.name, {delivery.provider_service_id for delivery in page.items}
+    )
+    rows = [
+        (delivery, campaigns.get(delivery.campaign_id), services.get(delivery.provider_service_id))
+        for delivery in page.items
+    ]
+    page = Page(rows, page.number, page.size, page.total)
     return render_template(
         "deliveries/index.html",
         page=page,
