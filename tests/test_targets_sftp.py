@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import socket
+import threading
 from pathlib import Path
 
 import asyncssh
@@ -81,9 +82,12 @@ def test_an_upload_works_from_a_thread_that_already_runs_an_event_loop(server, p
     async def inside_a_running_loop() -> str:
         return upload(target(server), payload)
 
-    location = asyncio.run(inside_a_running_loop())
+    locations = []
+    thread = threading.Thread(target=lambda: locations.append(asyncio.run(inside_a_running_loop())))
+    thread.start()
+    thread.join()
 
-    assert location.endswith("/incoming/extraction.csv")
+    assert locations[0].endswith("/incoming/extraction.csv")
     assert server.files() == {"incoming/extraction.csv": payload.path.read_bytes()}
 
 

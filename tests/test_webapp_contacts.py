@@ -116,7 +116,7 @@ def test_a_long_list_is_paginated_by_name(client_for, database):
         session.execute(insert(Contact), rows)
     viewer = client_for("viewer")
     first = body(viewer.get("/contacts/"))
-    assert "2.500 Kontakte" in first and "1 bis 50 von 2500" in first
+    assert "2.500 Kontakte" in first and "1 bis 50 von 2.500" in first
     page = body(viewer.get("/contacts/?page=40&q=name"))
     assert names(page)[0] == "X Name01951" and names(page)[-1] == "X Name02000"
     assert re.search(r'href="/contacts/\?(?=[^"]*\bpage=41\b)(?=[^"]*\bq=name\b)', page)

@@ -39,7 +39,15 @@ CORE_MENU = [
     "Kontakte",
     "Berichte",
     "Dokumentenarchiv",
+    "Planung",
+    "Versände",
+    "Budgets",
+    "Dienstleister",
+    "Lager",
+    "Technische Workflows",
 ]
+REVIEWER_MENU = [*CORE_MENU[:8], "Freigaben", *CORE_MENU[8:]]
+"""Reviewers and above also see their approvals inbox."""
 
 # -- a test plugin with a page for everybody and one for administrators ---------------------------
 
@@ -69,7 +77,7 @@ class LettersPlugin:
 
     @hookimpl
     def register_menu_items(self, register):
-        register(MenuItem(title="Serienbriefe", endpoint="letters.overview", order=60))
+        register(MenuItem(title="Serienbriefe", endpoint="letters.overview", order=80))
         register(MenuItem(title="Briefverwaltung", endpoint="letters.admin_settings", role="admin"))
 
 
@@ -197,7 +205,7 @@ def test_admin_entries_are_hidden_from_a_viewer(app: Flask, database):
     admin = app.test_client()
     login(admin, "adam", PASSWORD)
     assert menu_titles(body(admin.get("/"))) == [
-        *CORE_MENU,
+        *REVIEWER_MENU,
         "Serienbriefe",
         "Administration",
         "Briefverwaltung",
@@ -238,7 +246,7 @@ def test_a_broken_plugin_does_not_take_the_panel_down(settings: Settings, databa
         client = app.test_client()
         login(client, "adam", PASSWORD)
         assert menu_titles(body(client.get("/"))) == [
-            *CORE_MENU,
+            *REVIEWER_MENU,
             "Serienbriefe",
             "Administration",
             "Briefverwaltung",

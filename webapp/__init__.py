@@ -100,6 +100,14 @@ PANEL_AREAS = (
     "webapp.contacts",
     "webapp.archive",
     "webapp.admin",
+    "webapp.plans",
+    "webapp.deliveries",
+    "webapp.approvals",
+    "webapp.budgets",
+    "webapp.providers",
+    "webapp.stocks",
+    "webapp.workflows",
+    "webapp.notifications",
 )
 """The panel's own areas: packages with a blueprint ``bp`` and optionally ``MESSAGES``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)

@@ -69,6 +69,54 @@ MESSAGES: dict[str, dict[str, str]] = {
     "forms.no_settings": {"de": "Keine Einstellungen.", "en": "No settings."},
     "forms.one_per_line": {"de": "Ein Wert pro Zeile.", "en": "One value per line."},
     "forms.json_hint": {"de": "Als JSON.", "en": "As JSON."},
+    "forms.required": {"de": "Bitte ausfüllen.", "en": "Please fill in."},
+    "forms.too_long": {
+        "de": "Höchstens {limit} Zeichen.",
+        "en": "At most {limit} characters.",
+    },
+    "forms.not_a_number": {
+        "de": "„{value}“ ist keine Zahl.",
+        "en": "“{value}” is not a number.",
+    },
+    "forms.not_an_integer": {
+        "de": "„{value}“ ist keine ganze Zahl.",
+        "en": "“{value}” is not a whole number.",
+    },
+    "forms.at_least": {"de": "Mindestens {minimum}.", "en": "At least {minimum}."},
+    "forms.too_many_places": {
+        "de": "Höchstens {places} Nachkommastellen.",
+        "en": "At most {places} decimal places.",
+    },
+    "forms.too_large": {"de": "Der Wert ist zu groß.", "en": "The value is too large."},
+    "forms.not_a_date": {
+        "de": "„{value}“ ist kein Datum (TT.MM.JJJJ).",
+        "en": "“{value}” is not a date (YYYY-MM-DD).",
+    },
+    "forms.not_a_datetime": {
+        "de": "„{value}“ ist kein Zeitpunkt.",
+        "en": "“{value}” is not a date and time.",
+    },
+    "forms.not_a_choice": {
+        "de": "„{value}“ steht nicht zur Auswahl.",
+        "en": "“{value}” is not one of the choices.",
+    },
+    "forms.end_before_start": {
+        "de": "Das Ende liegt vor dem Beginn.",
+        "en": "The end is before the start.",
+    },
+    "forms.fix_errors": {
+        "de": "Bitte korrigieren Sie die markierten Felder.",
+        "en": "Please correct the marked fields.",
+    },
+    "forms.taken": {
+        "de": "Dieser Name ist bereits vergeben.",
+        "en": "This name is already taken.",
+    },
+    "forms.save": {"de": "Speichern", "en": "Save"},
+    "forms.cancel": {"de": "Abbrechen", "en": "Cancel"},
+    "forms.edit": {"de": "Bearbeiten", "en": "Edit"},
+    "forms.delete": {"de": "Löschen", "en": "Delete"},
+    "forms.none": {"de": "(keine Angabe)", "en": "(none)"},
     "error.back": {"de": "Zur Übersicht", "en": "Back to the dashboard"},
     "error.to_login": {"de": "Zur Anmeldung", "en": "Go to sign-in"},
     "error.csrf": {

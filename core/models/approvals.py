@@ -7,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, Timestamped, enum_column
@@ -62,7 +62,10 @@ class Approval(Timestamped, Base):
     """
 
     __tablename__ = "approvals"
-    __table_args__ = (UniqueConstraint("delivery_id", "step"),)
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "step"),
+        Index("ix_approvals_state", "state"),  # what waits for an answer
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.models.base import Base, Money, Timestamped, enum_column
@@ -205,3 +205,7 @@ class Delivery(Timestamped, Base):
             self.started_at = now
         if state in FINAL_DELIVERY_STATES:
             self.finished_at = now
+
+
+Index("ix_deliveries_state_id", Delivery.state, Delivery.id)
+"""The panel's delivery list filtered by state, newest first."""

@@ -26,6 +26,7 @@ class Notification(Base):
             name="one_recipient",
         ),
         Index("ix_notifications_user_id_read_at", "user_id", "read_at"),
+        Index("ix_notifications_user_id_id", "user_id", "id"),  # a user's list, newest first
         Index("ix_notifications_email_sent_at", "email_sent_at"),
         Index("ix_notifications_object", "object_type", "object_id"),
     )

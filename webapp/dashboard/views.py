@@ -15,8 +15,9 @@ from sqlalchemy import select
 from core.models import ACTIVE_RUN_STATES, ArchivedDocument, Campaign, Contact, Role, Run
 from core.workflows import stopped_workflows
 from webapp.admin import jobs
-from webapp.context import current_user, db_session, get_plugins
+from webapp.context import current_user, db_session, get_plugins, get_runtime
 from webapp.dashboard.panels import Panel, add_panel, panels_for
+from webapp.dashboard.processes import process_panels
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
@@ -82,6 +83,13 @@ add_panel(
         order=10,
     )
 )
+
+
+def campaign_processes() -> dict[str, Any]:
+    return {"processes": process_panels(db_session(), current_user(), get_runtime().clock.now())}
+
+
+add_panel(Panel("processes", "dashboard/_processes_panel.html", campaign_processes, order=15))
 add_panel(Panel("recent_documents", "dashboard/_recent_documents.html", recent_documents, order=20))
 
 

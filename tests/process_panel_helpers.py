@@ -1,0 +1,41 @@
+"""Set-up shared by the tests of the panel's process screens: the process world of
+``process_helpers`` in the panel's database, deliveries, and the users of the panel."""
+
+from __future__ import annotations
+
+from process_helpers import World, build_world, campaign
+from sqlalchemy import select
+
+from core.audit import audit_query
+from core.models import Delivery, DeliveryChannel, Role, User
+
+from panel_helpers import ROLE_USERS
+
+
+def world(panel) -> World:
+    with panel.runtime.database.session() as session:
+        return build_world(session)
+
+
+def user_id(panel, role: Role) -> int:
+    with panel.runtime.database.session() as session:
+        return session.scalar(select(User.id).where(User.username == ROLE_USERS[role]))
+
+
+def add_campaign(panel, name: str = "Infobrief", **fields) -> int:
+    with panel.runtime.database.session() as session:
+        return campaign(session, name, **fields).id
+
+
+def add_delivery(panel, campaign_id: int, label: str = "Brief", **fields) -> int:
+    values = {"channel": DeliveryChannel.DIRECT_MAIL} | fields
+    with panel.runtime.database.session() as session:
+        delivery = Delivery(campaign_id=campaign_id, label=label, **values)
+        session.add(delivery)
+        session.flush()
+        return delivery.id
+
+
+def audit_actions(panel) -> list[str]:
+    with panel.runtime.database.session() as session:
+        return [entry.action for entry in session.scalars(audit_query())]

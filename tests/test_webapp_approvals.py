@@ -1,0 +1,193 @@
+"""The approvals inbox through the Flask test client, on SQLite and PostgreSQL: what waits
+for whom, deadlines, warnings, answers (the first wins, a rejection needs a reason) and the
+log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world
+from sqlalchemy import select
+
+from core.approvals import Reviewers, configure, submit
+from core.models import (
+    Approval,
+    ApprovalMode,
+    ApprovalState,
+    ApprovalStep,
+    Budget,
+    Delivery,
+    Notification,
+    Role,
+    User,
+    UserGroup,
+)
+
+from panel_helpers import body, field_errors, post
+
+
+def waiting(panel, label="Brief", reviewers=None, deadline_in=timedelta(days=3), **fields) -> int:
+    """A delivery whose content step waits for an answer; returns the approval's id."""
+    delivery_id = add_delivery(panel, add_campaign(panel, f"Kampagne {label}", **fields), label)
+    runtime = panel.runtime
+    with runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        now = runtime.clock.now()
+        manager = session.get(User, user_id(panel, Role.CAMPAIGN_MANAGER))
+        configure(
+            session,
+            delivery,
+            ApprovalStep.CONTENT,
+            ApprovalMode.MANUAL,
+            now,
+            reviewers or Reviewers.of(roles=[Role.REVIEWER]),
+            by=manager,
+        )
+        return submit(
+            session, delivery, ApprovalStep.CONTENT, now, by=manager, deadline=now + deadline_in
+        ).id
+
+
+def test_the_inbox_lists_what_waits_for_the_user_with_deadlines_and_warnings(panel):
+    ids = world(panel)
+    for_role = waiting(panel, "Brief", deadline_in=timedelta(days=2), program_id=ids.program_id)
+    with panel.runtime.database.session() as session:
+        session.add(
+            Budget(
+                name="Plan",
+                plan_id=ids.plan_id,
+                allocated=Decimal(10),
+                reserved=Decimal(20),
+                over_allocated=True,
+            )
+        )
+        group = UserGroup(name="Druckfreigabe", members=[session.get(User, ids.reviewer_id)])
+        session.add(group)
+        session.flush()
+        group_id = group.id
+    for_group = waiting(panel, "Flyer", Reviewers.of(groups=[group_id]))
+    for_someone_else = waiting(panel, "SMS", Reviewers.of(users=[ids.reviewer_id]))
+    with panel.runtime.database.session() as session:
+        session.get(Approval, for_role).deadline_at = panel.runtime.clock.now() - timedelta(hours=1)
+    html = body(panel.client(Role.REVIEWER).get("/approvals/"))
+    assert f'data-approval="{for_role}" class="is-overdue-row"' in html
+    assert "überfällig" in html
+    assert "Warnungen: 1" in html  # the plan's budget is over its allocation
+    assert (
+        f'data-approval="{for_group}"' not in html
+        and f'data-approval="{for_someone_else}"' not in html
+    )
+    assert "1 offen" in html
+    admin = body(panel.client(Role.ADMIN).get("/approvals/"))  # holds the reviewer role too
+    assert f'data-approval="{for_role}"' in admin
+    assert panel.client(Role.VIEWER).get("/approvals/").status_code == 403
+    assert "Freigaben" not in body(panel.client(Role.VIEWER).get("/")).split("</nav>")[0]
+
+
+def test_a_reviewer_approves_and_a_second_answer_is_refused_clearly(panel):
+    world(panel)
+    approval_id = waiting(panel)
+    page = body(panel.client(Role.REVIEWER).get(f"/approvals/{approval_id}"))
+    assert 'name="seen_round" value="1"' in page
+    assert "Keine Lager- oder Budgetwarnungen." in page
+    approved = post(
+        panel.client(Role.REVIEWER),
+        f"/approvals/{approval_id}/answer",
+        {"answer": "approve", "comment": "Passt.", "seen_round": "1"},
+    )
+    assert approved.status_code == 302 and approved.headers["Location"] == "/approvals/"
+    late = post(
+        panel.client(Role.ADMIN),
+        f"/approvals/{approval_id}/answer",
+        {"answer": "reject", "comment": "Zu spät?", "seen_round": "1"},
+    )
+    assert late.status_code == 409
+    html = body(late)
+    assert "Diese Freigabe wurde bereits von rita am" in html
+    assert "beantwortet (Freigegeben). Ihre Antwort wurde nicht gespeichert." in html
+    with panel.runtime.database.session() as session:
+        approval = session.get(Approval, approval_id)
+        assert approval.state is ApprovalState.APPROVED
+        assert (approval.comment, approval.answered_by_id) == (
+            "Passt.",
+            user_id(panel, Role.REVIEWER),
+        )
+        answered = session.scalars(
+            select(Notification.user_id).where(Notification.kind == "approval_answer")
+        ).all()
+        assert answered == [user_id(panel, Role.CAMPAIGN_MANAGER)]
+    assert audit_actions(panel) == ["approval.approve"]
+
+
+def test_a_rejection_needs_a_reason_and_an_old_round_is_not_answered(panel):
+    world(panel)
+    approval_id = waiting(panel)
+    reviewer = panel.client(Role.REVIEWER)
+    bare = post(
+        reviewer,
+        f"/approvals/{approval_id}/answer",
+        {"answer": "reject", "comment": " ", "seen_round": "1"},
+    )
+    assert bare.status_code == 422
+    assert field_errors(body(bare), "comment") == ["Bitte begründen Sie die Ablehnung."]
+    assert (
+        post(
+            reviewer,
+            f"/approvals/{approval_id}/answer",
+            {"answer": "reject", "comment": "Anrede fehlt.", "seen_round": "1"},
+        ).status_code
+        == 302
+    )
+    with panel.runtime.database.session() as session:
+        approval = session.get(Approval, approval_id)
+        assert (approval.state, approval.comment) == (ApprovalState.REJECTED, "Anrede fehlt.")
+        submit(session, approval.delivery, ApprovalStep.CONTENT, panel.runtime.clock.now())
+    stale = post(
+        reviewer, f"/approvals/{approval_id}/answer", {"answer": "approve", "seen_round": "1"}
+    )
+    assert stale.status_code == 409
+    assert "erneut eingereicht (Runde 2)" in body(stale)
+    assert 'name="seen_round" value="2"' in body(stale)
+    log = body(reviewer.get(f"/approvals/{approval_id}"))
+    assert "Anrede fehlt." in log and "Runde 2" in log
+
+
+def test_only_named_reviewers_answer(panel):
+    ids = world(panel)
+    approval_id = waiting(panel, reviewers=Reviewers.of(users=[ids.reviewer_id]))
+    page = body(panel.client(Role.REVIEWER).get(f"/approvals/{approval_id}"))
+    assert "wartet auf eine Antwort anderer Prüfer" in page
+    refused = post(
+        panel.client(Role.REVIEWER),
+        f"/approvals/{approval_id}/answer",
+        {"answer": "approve", "seen_round": "1"},
+    )
+    assert refused.status_code == 403
+    assert "Sie gehören nicht zu den Prüfern dieser Freigabe." in body(refused)
+    viewer = panel.client(Role.VIEWER)
+    assert viewer.get(f"/approvals/{approval_id}").status_code == 403
+    answer = post(
+        viewer, f"/approvals/{approval_id}/answer", {"answer": "approve", "seen_round": "1"}
+    )
+    assert answer.status_code == 403
+
+
+def test_the_log_lists_every_event_newest_first_page_by_page(panel):
+    world(panel)
+    for number in range(30):
+        waiting(panel, f"Brief {number:02d}")
+    client = panel.client(Role.REVIEWER)
+    first = body(client.get("/approvals/log"))
+    assert "1 bis 50 von 60" in first  # configured and submitted, for each of 30
+    assert first.index("Brief 29") < first.index("Brief 28")
+    assert "Brief 00" in body(client.get("/approvals/log?page=2"))
+
+
+def test_the_delivery_page_and_inbox_speak_english(panel):
+    world(panel)
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "rita")).language = "en"
+    approval_id = waiting(panel)
+    html = body(panel.client(Role.REVIEWER).get(f"/approvals/{approval_id}"))
+    assert "Approval: Content" in html and "Approve" in html and "Reject" in html

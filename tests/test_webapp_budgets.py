@@ -1,0 +1,217 @@
+"""Budgets through the Flask test client, on SQLite and PostgreSQL: the list, a budget's
+chart and numbers, its split by expense category, its expense and cost lines page by page,
+and the budget and expense category forms."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from process_panel_helpers import add_campaign, add_delivery, audit_actions, world
+from sqlalchemy import select
+
+from core.models import (
+    Budget,
+    BudgetExpense,
+    BudgetStatus,
+    CostLine,
+    ExpenseBasis,
+    ExpenseCategory,
+    ExpenseLine,
+    Role,
+    User,
+)
+
+from panel_helpers import body, field_errors, post
+
+D = Decimal
+
+
+def test_the_list_shows_usage_and_overruns(panel):
+    ids = world(panel)
+    campaign_id = add_campaign(panel)
+    with panel.runtime.database.session() as session:
+        session.add(
+            Budget(
+                name="Jahresbudget",
+                plan_id=ids.plan_id,
+                allocated=D(10000),
+                planned=D(2000),
+                reserved=D(3000),
+                spent=D(1500),
+            )
+        )
+        session.add(
+            Budget(
+                name="Infobrief",
+                campaign_id=campaign_id,
+                allocated=D(1000),
+                committed=D(1250),
+                over_allocated=True,
+            )
+        )
+    html = body(panel.client(Role.VIEWER).get("/budgets/"))
+    jahr = html[html.index("Jahresbudget") :]
+    assert "10.000,00 €" in jahr and "5.000,00 €" in jahr
+    info = html[html.index(">Infobrief</a>") :]
+    assert info.index("überschritten") < info.index("</tr>")
+    assert "-250,00 €" in info
+    assert html.count('class="chart-bar chart-bar-small"') == 2
+    assert "Neues Budget" not in html
+
+
+def test_a_budget_shows_its_chart_categories_and_lines(panel):
+    ids = world(panel)
+    campaign_id = add_campaign(
+        panel, program_id=ids.program_id, budget_status=BudgetStatus.SPECIFIED
+    )
+    editing = add_campaign(panel, "Entwurf", program_id=ids.program_id)
+    deliveries = [add_delivery(panel, campaign_id, f"Brief {number:02d}") for number in range(30)]
+    hidden = add_delivery(panel, editing, "Nicht festgelegt")
+    with panel.runtime.database.session() as session:
+        budget = Budget(
+            name="Kundenbindung",
+            program_id=ids.program_id,
+            allocated=D(1000),
+            planned=D(400),
+            reserved=D(500),
+            committed=D(300),
+            spent=D(200),
+            invoiced=D(70),
+            over_allocated=True,
+        )
+        budget.expenses = [
+            BudgetExpense(expense_category_id=ids.druck_id, allocated=D(600), reserved=D(650)),
+        ]
+        session.add(budget)
+        for number, delivery_id in enumerate(deliveries):
+            line = ExpenseLine(
+                campaign_id=campaign_id,
+                delivery_id=delivery_id,
+                basis=ExpenseBasis.SENT,
+                messages=10 + number,
+                calculated=D("12.34"),
+                amount=D("12.34"),
+            )
+            line.cost_lines = [CostLine(name="Porto", amount=D("12.34"), detail="10 x 0.13")]
+            session.add(line)
+        session.add(
+            ExpenseLine(
+                campaign_id=editing,
+                delivery_id=hidden,
+                basis=ExpenseBasis.SENT,
+                calculated=D(1),
+                amount=D(1),
+            )
+        )
+        session.flush()
+        budget_id = budget.id
+    client = panel.client(Role.VIEWER)
+    html = body(client.get(f"/budgets/{budget_id}"))
+    assert 'data-chart="budget"' in html
+    booked = re.search(r'data-row="booked".*?</tr>', html, re.S).group(0)
+    assert "1.200,00" in booked and "120 %" in booked and 'class="seg-over"' in booked
+    assert "Dieses Budget ist um 200,00 € überschritten." in html
+    categories = html[html.index('id="budget-categories"') :]
+    assert "Druck" in categories and "650,00 €" in categories
+    lines = html[html.index('id="expense-lines"') :]
+    assert lines.count("data-cost-line=") == 25
+    assert "Brief 29" in lines and "Nicht festgelegt" not in lines
+    assert "1 bis 25 von 30" in html
+    assert "Brief 00" in body(client.get(f"/budgets/{budget_id}?page=2"))
+
+
+def test_a_manager_creates_and_edits_a_budget(panel):
+    ids = world(panel)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    form = {
+        "name": "Kundenbindung 2026",
+        "owner": f"program:{ids.program_id}",
+        "start_date": "2026-01-01",
+        "end_date": "2026-06-30",
+        "allocated": "12.000",
+        "responsible_id": str(ids.manager_id),
+        f"alloc-{ids.druck_id}": "8.000,00",
+    }
+    refused = post(
+        manager,
+        "/budgets/new",
+        form | {"owner": "", "allocated": "-5", f"alloc-{ids.porto_id}": "viel"},
+    )
+    assert refused.status_code == 422
+    html = body(refused)
+    assert field_errors(html, "owner") == ["Bitte ausfüllen."]
+    assert field_errors(html, "allocated") == ["Mindestens 0."]
+    assert field_errors(html, f"alloc-{ids.porto_id}") == ["„viel“ ist keine Zahl."]
+    assert post(manager, "/budgets/new", form | {"owner": "plan:999"}).status_code == 422
+    created = post(manager, "/budgets/new", form)
+    assert created.status_code == 302
+    with panel.runtime.database.session() as session:
+        budget = session.scalar(select(Budget))
+        assert (budget.program_id, budget.plan_id, budget.allocated) == (
+            ids.program_id,
+            None,
+            D(12000),
+        )
+        assert [(e.expense_category_id, e.allocated) for e in budget.expenses] == [
+            (ids.druck_id, D(8000))
+        ]
+        budget.expenses[0].reserved = D(100)  # costs booked to it: the row stays
+        budget_id = budget.id
+    edited = post(
+        manager,
+        f"/budgets/{budget_id}/edit",
+        form
+        | {
+            "owner": f"plan:{ids.plan_id}",
+            f"alloc-{ids.druck_id}": "",
+            f"alloc-{ids.porto_id}": "500",
+        },
+    )
+    assert edited.status_code == 302
+    with panel.runtime.database.session() as session:
+        budget = session.get(Budget, budget_id)
+        assert (budget.plan_id, budget.program_id) == (ids.plan_id, None)
+        assert sorted((e.expense_category_id, e.allocated) for e in budget.expenses) == sorted(
+            [(ids.druck_id, D(0)), (ids.porto_id, D(500))]
+        )
+    duplicate = post(manager, "/budgets/new", form)
+    assert field_errors(body(duplicate), "name") == ["Dieser Name ist bereits vergeben."]
+    assert audit_actions(panel) == ["budget.update", "budget.create"]
+    prefilled = body(manager.get(f"/budgets/new?campaign_id={add_campaign(panel)}"))
+    assert re.search(r'<option value="campaign:\d+" selected>Infobrief</option>', prefilled)
+
+
+def test_expense_categories(panel):
+    world(panel)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    taken = post(manager, "/budgets/categories", {"name": "Druck"})
+    assert field_errors(body(taken), "name") == ["Dieser Name ist bereits vergeben."]
+    assert post(manager, "/budgets/categories", {"name": "Agentur"}).status_code == 302
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(ExpenseCategory.id).where(ExpenseCategory.name == "Agentur"))
+    assert "Agentur" in body(panel.client(Role.VIEWER).get("/budgets/categories"))
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.REVIEWER])
+def test_only_campaign_managers_change_budgets(panel, role):
+    ids = world(panel)
+    with panel.runtime.database.session() as session:
+        session.add(Budget(name="B", plan_id=ids.plan_id))
+    client = panel.client(role)
+    assert client.get("/budgets/new").status_code == 403
+    for path in ("/budgets/new", "/budgets/1/edit", "/budgets/categories"):
+        assert post(client, path, {"name": "X"}).status_code == 403, path
+    assert client.get("/budgets/1").status_code == 200
+
+
+def test_the_budget_speaks_english_with_english_numbers(panel):
+    ids = world(panel)
+    with panel.runtime.database.session() as session:
+        session.add(Budget(name="Year", plan_id=ids.plan_id, allocated=D(12500), planned=D(1250)))
+        viewer = session.scalar(select(User).where(User.username == "viola"))
+        viewer.language = "en"
+    html = body(panel.client(Role.VIEWER).get("/budgets/1"))
+    assert "Allocated" in html and "Booked" in html and "within budget" in html
+    assert "12,500.00 €" in html and "1,250.00" in html and "10 %" in html

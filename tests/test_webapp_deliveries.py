@@ -1,0 +1,321 @@
+"""Deliveries through the Flask test client, on SQLite and PostgreSQL: the list with its
+filters, a delivery's page (approvals, runs, counts, costs, warnings), the delivery form with
+an action of its own, setting up approvals and submitting for approval."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world
+from sqlalchemy import func, select
+
+from core.models import (
+    Approval,
+    ApprovalMode,
+    ApprovalState,
+    ApprovalStep,
+    Budget,
+    CostLine,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    ExpenseBasis,
+    ExpenseLine,
+    Notification,
+    Role,
+    Run,
+    RunState,
+    StockAlert,
+    StockLine,
+)
+
+from panel_helpers import body, field_errors, post
+
+SMS_SETTINGS = {
+    "act.__plugin": "sms",
+    "act.gateway": "outbox",
+    "act.template": "Hallo {{ first_name }}!",
+    "act.sender": "VersInfo",
+    "act.region": "DE",
+    "act.max_segments": "2",
+}
+
+
+def test_the_list_filters_by_state_channel_and_name_and_pages(panel):
+    world(panel)
+    first = add_campaign(panel, "Frühjahr")
+    second = add_campaign(panel, "Herbst")
+    for number in range(30):
+        add_delivery(panel, first, f"Brief {number:02d}")
+    add_delivery(
+        panel, second, "SMS Herbst", channel=DeliveryChannel.SMS, state=DeliveryState.EDITING
+    )
+    with panel.runtime.database.session() as session:
+        session.get(Delivery, 1).move_to(DeliveryState.TO_VALIDATE, panel.runtime.clock.now())
+    client = panel.client(Role.VIEWER)
+    html = body(client.get("/deliveries/"))
+    assert len(re.findall(r'href="/deliveries/\d+"', html)) == 25
+    assert "1 bis 25 von 31" in html
+    assert "SMS Herbst" in html  # newest first
+    assert "Brief 00" in body(client.get("/deliveries/?page=2"))
+    sms = body(client.get("/deliveries/?channel=sms"))
+    assert "SMS Herbst" in sms and "Brief 01" not in sms
+    waiting = body(client.get("/deliveries/?state=to_validate"))
+    assert "Brief 00" in waiting and "Brief 01" not in waiting
+    found = body(client.get("/deliveries/?q=herbst"))
+    assert "SMS Herbst" in found and "Brief" not in found.split('id="deliveries"')[1]
+    assert "Keine Versände gefunden." in body(client.get("/deliveries/?q=nichts"))
+
+
+def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):
+    ids = world(panel)
+    campaign_id = add_campaign(panel, program_id=ids.program_id)
+    delivery_id = add_delivery(
+        panel,
+        campaign_id,
+        provider_service_id=ids.print_service_id,
+        estimated_cost=Decimal(300),
+        calculated_cost=Decimal("64.08"),
+    )
+    now = panel.runtime.clock.now()
+    with panel.runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        delivery.cost_types = []
+        session.add(
+            Run(
+                campaign_id=campaign_id,
+                delivery_id=delivery_id,
+                number=1,
+                config={},
+                state=RunState.COMPLETED,
+                targeted=12,
+                done=12,
+                targeted_at=now,
+            )
+        )
+        line = ExpenseLine(
+            campaign_id=campaign_id,
+            delivery_id=delivery_id,
+            basis=ExpenseBasis.TARGETED,
+            messages=12,
+            calculated=Decimal("64.08"),
+            surcharge=Decimal(10),
+            amount=Decimal("64.08"),
+        )
+        line.cost_lines = [
+            CostLine(name="Druck", amount=Decimal("51.92"), detail="Einrichtung: 50.00"),
+            CostLine(name="Porto", amount=Decimal("1.56"), detail="12 x 0.13"),
+        ]
+        session.add(line)
+        session.get(StockLine, ids.envelope_line_id).in_stock = 70
+        session.add(
+            StockAlert(
+                stock_line_id=ids.envelope_line_id, alert_level=80, in_stock=70, raised_at=now
+            )
+        )
+        session.add(
+            Budget(
+                name="Plan 2026",
+                plan_id=ids.plan_id,
+                allocated=Decimal(100),
+                reserved=Decimal(150),
+                over_allocated=True,
+            )
+        )
+    html = body(panel.client(Role.VIEWER).get(f"/deliveries/{delivery_id}"))
+    assert '<dd data-count="targeted">12</dd>' in html
+    assert '<dd data-count="sent">12</dd>' in html
+    assert "Druck" in html and "51,92" in html and "Einrichtung: 50.00" in html
+    assert "64,08" in html
+    assert "Lager „Lager Köln“, Kuvert DL: noch 70 (Meldebestand 80)." in html
+    assert "Dieser Versand benötigt 12." in html
+    assert "Budget „Plan 2026“ ist um 50,00 € überschritten." in html
+    assert 'href="/campaigns/' in html and "#1" in html
+    assert html.count("automatisch (Standard)") == 6  # every step of a letter, none set up
+    assert "Zur Freigabe einreichen" not in html  # a viewer submits nothing
+
+
+def test_a_manager_creates_a_delivery_with_its_own_action(panel):
+    ids = world(panel)
+    campaign_id = add_campaign(panel)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    page = body(manager.get(f"/deliveries/new?campaign_id={campaign_id}"))
+    assert "(Aktion der Kampagne: test_tag)" in page
+    form = {
+        "campaign_id": str(campaign_id),
+        "label": "SMS-Erinnerung",
+        "channel": "sms",
+        "action": "sms",
+        "provider_service_id": str(ids.sms_service_id),
+        "planned_start_at": "2026-02-17T10:00",
+        "surcharge": "5,50",
+        "estimated_cost": "150",
+        "intent": "save",
+    }
+    redrawn = post(manager, "/deliveries/new", form | {"intent": "refresh"})
+    assert redrawn.status_code == 200
+    assert 'name="act.template"' in body(redrawn)  # the action's settings form appeared
+    missing = post(
+        manager, "/deliveries/new", form | {"act.__plugin": "sms", "act.gateway": "outbox"}
+    )
+    assert missing.status_code == 422
+    assert field_errors(body(missing), "act.template") == ["Field required"]
+    wrong_channel = post(
+        manager,
+        "/deliveries/new",
+        form | SMS_SETTINGS | {"channel": "print", "provider_service_id": ""},
+    )
+    assert field_errors(body(wrong_channel), "action") == ["„SMS“ steht nicht zur Auswahl."]
+    wrong_type = post(
+        manager, "/deliveries/new", form | SMS_SETTINGS | {"cost_type_ids": str(ids.envelope_dl_id)}
+    )
+    assert wrong_type.status_code == 422
+    assert "is not a mobile cost type" in field_errors(body(wrong_type), "cost_type_ids")[0]
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Delivery)) == 0
+
+    created = post(manager, "/deliveries/new", form | SMS_SETTINGS)
+    assert created.status_code == 302
+    with panel.runtime.database.session() as session:
+        delivery = session.scalar(select(Delivery))
+        assert (delivery.channel, delivery.action) == (DeliveryChannel.SMS, "sms")
+        assert delivery.action_settings["template"] == "Hallo {{ first_name }}!"
+        assert delivery.action_settings["max_segments"] == 2
+        assert (delivery.surcharge, delivery.estimated_cost) == (Decimal("5.50"), Decimal(150))
+        assert delivery.planned_start_at.hour == 9  # 10:00 in Berlin is 09:00 UTC in February
+    assert created.headers["Location"] == f"/deliveries/{delivery.id}"
+    duplicate = post(manager, "/deliveries/new", form | SMS_SETTINGS)
+    assert field_errors(body(duplicate), "label") == ["Dieser Name ist bereits vergeben."]
+    assert audit_actions(panel) == ["delivery.create"]
+
+
+def test_editing_keeps_the_channel_once_submitted_and_refuses_a_stale_form(panel):
+    ids = world(panel)
+    campaign_id = add_campaign(panel)
+    delivery_id = add_delivery(panel, campaign_id, provider_service_id=ids.print_service_id)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    edit = f"/deliveries/{delivery_id}/edit"
+    form = {
+        "label": "Brief A4",
+        "channel": "direct_mail",
+        "action": "",
+        "provider_service_id": str(ids.print_service_id),
+        "cost_type_ids": [str(ids.envelope_c5_id)],
+        "surcharge": "0",
+        "sent_counting": "result_file",
+        "proof_required": "true",
+        "version": "1",
+        "intent": "save",
+    }
+    assert post(manager, edit, form).status_code == 302
+    stale = post(manager, edit, form | {"label": "Brief alt"})  # version 1 was saved over
+    assert stale.status_code == 422
+    assert "wurde inzwischen geändert" in body(stale)
+    with panel.runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery.label == "Brief A4"
+        assert [t.id for t in delivery.cost_types] == [ids.envelope_c5_id]
+        assert delivery.proof_required and delivery.sent_counting.value == "result_file"
+        delivery.move_to(DeliveryState.TO_VALIDATE, panel.runtime.clock.now())
+        version = delivery.version + 1
+    page = body(manager.get(edit))
+    assert 'id="channel" name="channel" disabled' in page
+    changed = post(manager, edit, form | {"channel": "sms", "version": str(version)})
+    assert changed.status_code == 302
+    with panel.runtime.database.session() as session:
+        assert session.get(Delivery, delivery_id).channel is DeliveryChannel.DIRECT_MAIL
+
+
+def test_setting_up_approvals(panel):
+    world(panel)
+    delivery_id = add_delivery(panel, add_campaign(panel), channel=DeliveryChannel.SMS)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    path = f"/deliveries/{delivery_id}/approvals"
+    budget_alone = post(manager, path, {"step": "budget", "mode": "manual"})
+    assert budget_alone.status_code == 422
+    assert "needs a manual targeting approval" in field_errors(body(budget_alone), "mode")[0]
+    no_proof = post(manager, path, {"step": "proof", "mode": "manual"})
+    assert field_errors(body(no_proof), "step") == ["„Korrekturabzug“ steht nicht zur Auswahl."]
+    rita = user_id(panel, Role.REVIEWER)
+    configured = post(
+        manager,
+        path,
+        {"step": "content", "mode": "manual", "roles": "reviewer", "users": str(rita)},
+    )
+    assert configured.status_code == 302
+    with panel.runtime.database.session() as session:
+        approval = session.scalar(select(Approval))
+        assert (approval.step, approval.mode) == (ApprovalStep.CONTENT, ApprovalMode.MANUAL)
+        assert {(r.role, r.user_id) for r in approval.reviewers} == {
+            (Role.REVIEWER, None),
+            (None, rita),
+        }
+    page = body(manager.get(f"/deliveries/{delivery_id}"))
+    assert "rita, Prüfer" in page
+    assert audit_actions(panel) == ["approval.configure"]
+
+
+def test_submitting_for_approval(panel):
+    world(panel)
+    campaign_id = add_campaign(panel)
+    automatic = add_delivery(panel, campaign_id, "Brief")
+    manual = add_delivery(panel, campaign_id, "SMS", channel=DeliveryChannel.SMS)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    assert post(manager, f"/deliveries/{automatic}/submit").status_code == 302
+    assert (
+        post(
+            manager,
+            f"/deliveries/{manual}/approvals",
+            {"step": "targeting", "mode": "manual", "roles": "reviewer"},
+        ).status_code
+        == 302
+    )
+    past = post(manager, f"/deliveries/{manual}/submit", {"deadline": "2001-01-01T10:00"})
+    assert past.status_code == 422
+    assert field_errors(body(past), "deadline") == ["Die Frist muss in der Zukunft liegen."]
+    assert post(manager, f"/deliveries/{manual}/submit").status_code == 302
+    again = manager.get(f"/deliveries/{manual}")
+    assert "Zur Freigabe eingereicht: Zielgruppe, Versandstart." in body(again)
+    with panel.runtime.database.session() as session:
+        assert session.get(Delivery, automatic).state is DeliveryState.APPROVED
+        assert session.get(Delivery, manual).state is DeliveryState.TO_VALIDATE
+        states = dict(
+            session.execute(
+                select(Approval.step, Approval.state).where(Approval.delivery_id == manual)
+            ).all()
+        )
+        assert states == {
+            ApprovalStep.TARGETING: ApprovalState.PENDING,
+            ApprovalStep.START: ApprovalState.APPROVED,
+        }
+        notified = session.scalars(
+            select(Notification.user_id).where(Notification.kind == "approval_request")
+        ).all()
+        assert user_id(panel, Role.REVIEWER) in notified
+    nothing_new = post(manager, f"/deliveries/{manual}/submit")
+    assert nothing_new.status_code == 302
+    assert "Nichts neu eingereicht" in body(manager.get(f"/deliveries/{manual}"))
+    finished = post(manager, f"/deliveries/{automatic}/submit")
+    assert "kann nicht eingereicht werden" in body(manager.get(finished.headers["Location"]))
+    assert audit_actions(panel).count("delivery.submit") == 3
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.REVIEWER])
+def test_only_campaign_managers_set_up_and_submit_deliveries(panel, role):
+    world(panel)
+    campaign_id = add_campaign(panel)
+    delivery_id = add_delivery(panel, campaign_id)
+    client = panel.client(role)
+    assert client.get(f"/deliveries/new?campaign_id={campaign_id}").status_code == 403
+    assert client.get(f"/deliveries/{delivery_id}/edit").status_code == 403
+    for path in (
+        f"/deliveries/new?campaign_id={campaign_id}",
+        f"/deliveries/{delivery_id}/edit",
+        f"/deliveries/{delivery_id}/approvals",
+        f"/deliveries/{delivery_id}/submit",
+    ):
+        assert post(client, path, {"label": "X", "intent": "save"}).status_code == 403, path
+    assert client.get(f"/deliveries/{delivery_id}").status_code == 200
+    assert panel.client(Role.ADMIN).get(f"/deliveries/{delivery_id}/edit").status_code == 200

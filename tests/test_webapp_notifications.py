@@ -1,0 +1,92 @@
+"""The user's notifications through the Flask test client, on SQLite and PostgreSQL: only
+their own, the unread count in the top bar, links to what they are about, marking read, and
+a list of 100,000 rows paged from the index."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from process_panel_helpers import audit_actions, user_id
+from sqlalchemy import func, insert, select
+
+from core.models import Notification, Role
+
+from panel_helpers import body, post
+
+
+def note(panel, user: int, subject: str, **fields) -> int:
+    values = {"kind": "stock_alert", "created_at": panel.runtime.clock.now()} | fields
+    with panel.runtime.database.session() as session:
+        row = Notification(user_id=user, subject=subject, **values)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def test_the_user_sees_their_own_notifications_with_links_and_the_unread_count(panel):
+    rita = user_id(panel, Role.REVIEWER)
+    note(
+        panel,
+        rita,
+        "Approval needed: content of delivery 'Brief'",
+        kind="approval_request",
+        object_type="delivery",
+        object_id=7,
+    )
+    note(panel, rita, "Stock low", object_type="stock_line", object_id=3, body="Kuvert DL")
+    note(panel, rita, "Old news", read_at=panel.runtime.clock.now())
+    note(panel, user_id(panel, Role.VIEWER), "Not for Rita")
+    client = panel.client(Role.REVIEWER)
+    html = body(client.get("/notifications/"))
+    assert "Not for Rita" not in html
+    assert 'href="/deliveries/7"><strong>Approval needed' in html
+    assert 'href="/stocks/lines/3"' in html and "Kuvert DL" in html
+    assert "Freigabe angefordert" in html and "Lagerwarnung" in html
+    assert html.count('class="is-unread"') == 2
+    assert 'data-unread="2"' in body(client.get("/"))  # the top bar, on every page
+    unread = body(client.get("/notifications/?unread=1"))
+    assert "Old news" not in unread and "Stock low" in unread
+
+
+def test_marking_read_one_or_all(panel):
+    rita = user_id(panel, Role.REVIEWER)
+    first = note(panel, rita, "Eins")
+    note(panel, rita, "Zwei")
+    note(panel, rita, "Drei")
+    other = note(panel, user_id(panel, Role.VIEWER), "Fremd")
+    client = panel.client(Role.REVIEWER)
+    assert post(client, f"/notifications/{other}/read").status_code == 404
+    marked = post(client, f"/notifications/{first}/read", {"unread": "1"})
+    assert marked.headers["Location"] == "/notifications/?unread=1"
+    assert 'data-unread="2"' in body(client.get("/"))
+    assert post(client, "/notifications/read-all").status_code == 302
+    assert "2 Benachrichtigungen als gelesen markiert." in body(client.get("/notifications/"))
+    assert "data-unread" not in body(client.get("/"))
+    with panel.runtime.database.session() as session:
+        assert session.get(Notification, other).read_at is None
+    assert audit_actions(panel) == ["notification.read_all", "notification.read"]
+    assert post(panel.client(Role.VIEWER), "/notifications/read-all").status_code == 302
+
+
+def test_a_hundred_thousand_notifications_page_from_the_index(panel):
+    rita = user_id(panel, Role.REVIEWER)
+    now = panel.runtime.clock.now()
+    rows = [
+        {
+            "user_id": rita,
+            "kind": "approval_reminder",
+            "subject": f"Reminder {number}",
+            "body": "",
+            "created_at": now - timedelta(minutes=number),
+        }
+        for number in range(100_000)
+    ]
+    with panel.runtime.database.session() as session:
+        session.execute(insert(Notification), rows)
+        assert session.scalar(select(func.count()).select_from(Notification)) == 100_000
+    client = panel.client(Role.REVIEWER)
+    first = body(client.get("/notifications/"))
+    assert "1 bis 25 von 100.000" in first and "Reminder 99999" in first
+    deep = body(client.get("/notifications/?page=3000&unread=1"))
+    assert "74.976 bis 75.000 von 100.000" in deep and "Reminder 25000" in deep
+    assert 'data-unread="100000"' in first

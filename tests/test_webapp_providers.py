@@ -1,0 +1,423 @@
+"""Providers, services, cost categories, cost types, prices of every kind and provider
+processes through the Flask test client, on SQLite and PostgreSQL, with the problems of a
+form shown next to the input they concern."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from process_panel_helpers import audit_actions, world
+from pydantic import Field
+from sqlalchemy import select
+
+from core import hookimpl
+from core.costs import Basis, StructureKind
+from core.models import (
+    CostCategory,
+    CostCategoryKind,
+    CostStructure,
+    CostType,
+    Provider,
+    ProviderKind,
+    ProviderService,
+    Role,
+    ServiceProcess,
+)
+from core.plugin_kinds import UploadTarget, UploadTargetParams
+
+from panel_helpers import body, build_panel, client_for, field_errors, panel_plugins, post
+
+D = Decimal
+
+
+def test_providers_and_services(panel):
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    bad = post(manager, "/providers/new", {"name": "", "kind": "print_shop", "email": "druck@"})
+    assert bad.status_code == 422
+    assert field_errors(body(bad), "name") == ["Bitte ausfüllen."]
+    assert field_errors(body(bad), "email") == ["„druck@“ ist keine E-Mail-Adresse."]
+    created = post(
+        manager,
+        "/providers/new",
+        {
+            "name": "Druckhaus West",
+            "kind": "print_shop",
+            "email": "auftrag@druckhaus.de",
+            "active": "true",
+        },
+    )
+    assert created.status_code == 302
+    with panel.runtime.database.session() as session:
+        provider = session.scalar(select(Provider))
+        assert (provider.kind, provider.active) == (ProviderKind.PRINT_SHOP, True)
+        provider_id = provider.id
+    assert (
+        post(
+            manager, f"/providers/{provider_id}/edit", {"name": "Druckhaus West", "kind": "router"}
+        ).status_code
+        == 302
+    )
+    service = post(manager, f"/providers/{provider_id}/services/new", {"name": "Brief A4"})
+    assert service.status_code == 302
+    twice = post(manager, f"/providers/{provider_id}/services/new", {"name": "Brief A4"})
+    assert field_errors(body(twice), "name") == ["Dieser Name ist bereits vergeben."]
+    listing = body(panel.client(Role.VIEWER).get("/providers/"))
+    assert "Druckhaus West" in listing and "inaktiv" in listing  # unticked: inactive now
+    assert "Versanddienstleister (Router)" in listing
+    assert audit_actions(panel) == [
+        "provider_service.create",
+        "provider.update",
+        "provider.create",
+    ]
+
+
+def test_the_service_page_describes_every_price(panel):
+    ids = world(panel)
+    html = body(panel.client(Role.VIEWER).get(f"/providers/services/{ids.print_service_id}"))
+    assert "50 €" in html and "0,08 €" in html
+    assert "≤ 100: 0,13 €; ≤ 1.000: 0,12 €; darüber: 0,11 €" in html
+    assert "Versände müssen eine Kostenart wählen" in html
+    assert "Noch nicht eingerichtet" in html
+    assert "Preis hinzufügen" not in html  # a viewer changes nothing
+
+
+def structure_form(kind: str, **fields) -> dict:
+    return {"kind": kind, "label": "", "position": "0", "intent": "save"} | fields
+
+
+def test_prices_of_every_kind(panel):
+    ids = world(panel)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    path = f"/providers/categories/{ids.postage_category_id}/structures/new"
+    cases = [
+        (
+            structure_form("fixed", amount="12,50", label="Einrichtung"),
+            {"kind": StructureKind.FIXED, "amount": D("12.5")},
+        ),
+        (
+            structure_form("linear", amount="20", batch_size="500", basis="messages"),
+            {"kind": StructureKind.LINEAR, "amount": D(20), "batch_size": 500},
+        ),
+        (
+            structure_form(
+                "linear_threshold",
+                basis="units",
+                bracket_rows="3",
+                **{
+                    "bracket-0-up_to": "100",
+                    "bracket-0-price": "0,13",
+                    "bracket-1-up_to": "1.000",
+                    "bracket-1-price": "0,12",
+                    "bracket-2-price": "0,11",
+                },
+            ),
+            {
+                "kind": StructureKind.LINEAR_THRESHOLD,
+                "basis": Basis.UNITS,
+                "brackets": [
+                    {"up_to": 100, "price": "0.13"},
+                    {"up_to": 1000, "price": "0.12"},
+                    {"up_to": None, "price": "0.11"},
+                ],
+            },
+        ),
+        (
+            structure_form(
+                "constant_threshold",
+                basis="messages",
+                bracket_rows="2",
+                **{"bracket-0-up_to": "100", "bracket-0-price": "12", "bracket-1-price": "100"},
+            ),
+            {
+                "kind": StructureKind.CONSTANT_THRESHOLD,
+                "brackets": [{"up_to": 100, "price": "12"}, {"up_to": None, "price": "100"}],
+            },
+        ),
+        (
+            structure_form("surcharge", percent="10", cost_type_id=""),
+            {"kind": StructureKind.SURCHARGE, "percent": D(10)},
+        ),
+    ]
+    for form, expected in cases:
+        response = post(manager, path, form)
+        assert response.status_code == 302, (form["kind"], body(response)[-2000:])
+        with panel.runtime.database.session() as session:
+            row = session.scalar(select(CostStructure).order_by(CostStructure.id.desc()))
+            for column, value in expected.items():
+                assert getattr(row, column) == value, (form["kind"], column)
+    daily = post(
+        manager,
+        f"/providers/services/{ids.agency_service_id}/categories/new",
+        {"name": "Tage extra", "kind": "task"},
+    )
+    assert daily.status_code == 302
+    with panel.runtime.database.session() as session:
+        task_category = session.scalar(
+            select(CostCategory).where(CostCategory.name == "Tage extra")
+        )
+        task_category_id = task_category.id
+    assert (
+        post(
+            manager,
+            f"/providers/categories/{task_category_id}/structures/new",
+            structure_form("daily", amount="300"),
+        ).status_code
+        == 302
+    )
+    with panel.runtime.database.session() as session:
+        row = session.scalar(select(CostStructure).order_by(CostStructure.id.desc()))
+        assert (row.kind, row.basis, row.amount) == (StructureKind.DAILY, Basis.DAYS, D(300))
+    assert audit_actions(panel).count("cost_structure.create") == 6
+
+
+def test_price_forms_put_each_problem_next_to_its_input(panel):
+    ids = world(panel)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    path = f"/providers/categories/{ids.postage_category_id}/structures/new"
+    no_amount = post(manager, path, structure_form("linear", basis="messages", batch_size="0"))
+    assert no_amount.status_code == 422
+    assert field_errors(body(no_amount), "amount") == ["Bitte ausfüllen."]
+    assert field_errors(body(no_amount), "batch_size") == ["Mindestens 1."]
+    brackets = post(
+        manager,
+        path,
+        structure_form(
+            "linear_threshold",
+            basis="messages",
+            bracket_rows="4",
+            **{
+                "bracket-0-up_to": "1000",
+                "bracket-0-price": "0,13",
+                "bracket-1-up_to": "100",
+                "bracket-1-price": "0,12",
+                "bracket-2-price": "",
+                "bracket-2-up_to": "",
+                "bracket-3-up_to": "5000",
+                "bracket-3-price": "0,10",
+            },
+        ),
+    )
+    html = body(brackets)
+    assert field_errors(html, "bracket-1-up_to") == ["Muss größer sein als 1000 (die Zeile davor)."]
+    assert field_errors(html, "bracket-3-up_to") == [
+        "Die letzte Zeile darf kein „bis“ haben, damit jede Anzahl einen Preis hat."
+    ]
+    open_early = post(
+        manager,
+        path,
+        structure_form(
+            "constant_threshold",
+            basis="messages",
+            bracket_rows="2",
+            **{"bracket-0-price": "5", "bracket-1-up_to": "10", "bracket-1-price": "8"},
+        ),
+    )
+    assert field_errors(body(open_early), "bracket-0-up_to") == [
+        "Nur die letzte Zeile darf ohne „bis“ sein."
+    ]
+    empty = post(
+        manager, path, structure_form("linear_threshold", basis="messages", bracket_rows="2")
+    )
+    assert field_errors(body(empty), "brackets") == ["Mindestens eine Staffelzeile mit Preis."]
+    days = post(manager, path, structure_form("linear", amount="1", basis="days"))
+    assert field_errors(body(days), "basis") == ["„Tage“ steht nicht zur Auswahl."]
+    with panel.runtime.database.session() as session:
+        assert (
+            session.query(CostStructure).filter_by(cost_category_id=ids.postage_category_id).count()
+            == 1
+        )
+
+
+def test_changing_the_kind_redraws_the_price_form_and_more_rows_are_added(panel):
+    ids = world(panel)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    path = f"/providers/categories/{ids.postage_category_id}/structures/new"
+    assert 'name="amount"' in body(manager.get(path))
+    redrawn = body(
+        post(manager, path, structure_form("linear_threshold", intent="refresh", bracket_rows="3"))
+    )
+    assert 'name="amount"' not in redrawn and 'name="bracket-2-price"' in redrawn
+    more = body(
+        post(
+            manager,
+            path,
+            structure_form(
+                "linear_threshold",
+                intent="more_rows",
+                bracket_rows="3",
+                **{"bracket-0-up_to": "100"},
+            ),
+        )
+    )
+    assert 'name="bracket-4-price"' in more and 'value="100"' in more
+    with panel.runtime.database.session() as session:
+        assert session.query(CostStructure).count() == 7  # the world's, nothing added
+
+
+def test_editing_and_deleting_prices_and_cost_types(panel):
+    ids = world(panel)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    with panel.runtime.database.session() as session:
+        structure_id = session.scalar(
+            select(CostStructure.id).where(CostStructure.cost_category_id == ids.print_category_id)
+        )
+    edit = f"/providers/structures/{structure_id}/edit"
+    assert 'value="50"' in body(manager.get(edit))
+    assert (
+        post(manager, edit, structure_form("fixed", amount="55", label="Setup")).status_code == 302
+    )
+    with panel.runtime.database.session() as session:
+        row = session.get(CostStructure, structure_id)  # the same row, changed
+        assert (row.amount, row.label) == (D(55), "Setup")
+    new_type = post(
+        manager,
+        f"/providers/categories/{ids.envelope_category_id}/types/new",
+        {"name": "B4", "stock_line_id": str(ids.paper_line_id), "stock_basis": "units"},
+    )
+    assert new_type.status_code == 302
+    with panel.runtime.database.session() as session:
+        b4 = session.scalar(select(CostType).where(CostType.name == "B4"))
+        assert (b4.stock_line_id, b4.stock_basis) == (ids.paper_line_id, Basis.UNITS)
+    assert post(manager, f"/providers/types/{b4.id}/delete").status_code == 302
+    assert post(manager, f"/providers/structures/{structure_id}/delete").status_code == 302
+    with panel.runtime.database.session() as session:
+        assert session.get(CostType, b4.id) is None
+        assert session.get(CostStructure, structure_id) is None
+    assert audit_actions(panel)[:4] == [
+        "cost_structure.delete",
+        "cost_type.delete",
+        "cost_type.create",
+        "cost_structure.update",
+    ]
+
+
+class FtpTarget(UploadTarget):
+    name = "test_ftp"
+    title = "FTP (Test)"
+
+    class Params(UploadTargetParams):
+        host: str = Field(description="Server name")
+        port: int = Field(21, ge=1, le=65535)
+
+    def upload(self, upload):
+        return upload.remote_name
+
+
+class UploadPlugin:
+    @hookimpl
+    def register_upload_targets(self, register):
+        register(FtpTarget)
+
+
+def test_the_provider_process(panel):
+    ids = world(panel)
+    plugins = panel_plugins()
+    plugins.add(UploadPlugin(), "test_upload", "test")
+    manager = client_for(build_panel(panel.runtime.settings, plugins), Role.CAMPAIGN_MANAGER)
+    path = f"/providers/services/{ids.print_service_id}/process"
+    form = {
+        "column_rows": "3",
+        "column-0-header": "PLZ",
+        "column-0-field": "postcode",
+        "column-1-header": "Ort",
+        "column-1-field": "",
+        "file_name_pattern": "{campaign}-{kunde}.csv",
+        "notification_subject": "Auftrag {{ campaign }",
+        "notification_recipients": "auftrag@druck.de\nkein-empfänger",
+        "upload_target": "test_ftp",
+        "up.__plugin": "test_ftp",
+        "up.port": "99999",
+        "result_enabled": "true",
+        "result_delimiter": ";",
+        "result_key": "",
+        "result_status": "Status",
+        "result_sent": "",
+        "intent": "save",
+    }
+    refused = post(manager, path, form)
+    assert refused.status_code == 422
+    html = body(refused)
+    assert field_errors(html, "column-1-field") == ["Bitte ausfüllen."]
+    assert field_errors(html, "file_name_pattern") == [
+        "Unbekannter Platzhalter oder Formatfehler: &#39;kunde&#39;"
+    ]
+    assert field_errors(html, "notification_subject")[0].startswith("Die Vorlage ist fehlerhaft")
+    assert field_errors(html, "notification_recipients") == [
+        "„kein-empfänger“ ist keine E-Mail-Adresse."
+    ]
+    assert field_errors(html, "up.host") == ["Field required"]
+    assert field_errors(html, "up.port") == ["Input should be less than or equal to 65535"]
+    assert field_errors(html, "result_key") == ["Bitte ausfüllen."]
+    assert field_errors(html, "result_sent") == ["Bitte ausfüllen."]
+    fixed = form | {
+        "column-1-field": "city",
+        "file_name_pattern": "{campaign}-{date:%Y%m%d}.csv",
+        "notification_subject": "Auftrag {{ campaign }}",
+        "notification_template": "{{ count }} Briefe",
+        "notification_recipients": "auftrag@druck.de",
+        "up.host": "ftp.druck.de",
+        "up.port": "2121",
+        "result_key": "Kundennummer",
+        "result_sent": "OK\nversendet",
+    }
+    assert post(manager, path, fixed).status_code == 302
+    with panel.runtime.database.session() as session:
+        process = session.scalar(select(ServiceProcess))
+        assert process.export_columns == [
+            {"header": "PLZ", "field": "postcode"},
+            {"header": "Ort", "field": "city"},
+        ]
+        assert process.upload_target == "test_ftp"
+        assert process.upload_settings == {"host": "ftp.druck.de", "port": 2121} | {
+            "retries": 3,
+            "backoff": 2.0,
+            "max_backoff": 60.0,
+        }
+        assert process.notification_recipients == ["auftrag@druck.de"]
+        assert process.result_format == {
+            "delimiter": ";",
+            "key_column": "Kundennummer",
+            "status_column": "Status",
+            "sent_values": ["OK", "versendet"],
+        }
+    page = body(manager.get(f"/providers/services/{ids.print_service_id}"))
+    assert "FTP (Test)" in page and "PLZ, Ort" in page
+    more = body(post(manager, path, fixed | {"intent": "more_columns"}))
+    assert 'name="column-5-header"' in more
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.REVIEWER])
+def test_only_campaign_managers_change_providers_and_prices(panel, role):
+    ids = world(panel)
+    with panel.runtime.database.session() as session:
+        structure_id = session.scalar(select(CostStructure.id))
+        type_id = session.scalar(select(CostType.id))
+        provider_id = session.scalar(select(Provider.id))
+    client = panel.client(role)
+    for path in (
+        "/providers/new",
+        f"/providers/{provider_id}/edit",
+        f"/providers/{provider_id}/services/new",
+        f"/providers/services/{ids.print_service_id}/edit",
+        f"/providers/services/{ids.print_service_id}/categories/new",
+        f"/providers/services/{ids.print_service_id}/process",
+        f"/providers/categories/{ids.print_category_id}/edit",
+        f"/providers/categories/{ids.print_category_id}/types/new",
+        f"/providers/categories/{ids.print_category_id}/structures/new",
+        f"/providers/structures/{structure_id}/edit",
+        f"/providers/structures/{structure_id}/delete",
+        f"/providers/types/{type_id}/edit",
+        f"/providers/types/{type_id}/delete",
+    ):
+        assert post(client, path, {"name": "X"}).status_code == 403, path
+    assert client.get("/providers/new").status_code == 403
+    assert client.get(f"/providers/services/{ids.print_service_id}").status_code == 200
+    with panel.runtime.database.session() as session:
+        assert (
+            session.scalar(
+                select(ProviderService.name).where(ProviderService.id == ids.print_service_id)
+            )
+            == "Brief A4"
+        )
+        assert session.get(CostCategory, ids.print_category_id).kind is CostCategoryKind.DIRECT_MAIL

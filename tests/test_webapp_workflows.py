@@ -1,0 +1,172 @@
+"""The technical workflows page through the Flask test client, on SQLite and PostgreSQL, with
+a real Redis and a real worker: state, schedules with their errors next to the input, run
+now, the history with logs, and who may do what."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html import unescape
+
+import pytest
+from process_panel_helpers import audit_actions
+from sqlalchemy import select
+
+from core.models import (
+    Role,
+    WorkflowRun,
+    WorkflowRunStatus,
+    WorkflowSchedule,
+    WorkflowTrigger,
+)
+
+from panel_helpers import body, field_errors, post
+
+
+def card(html: str, name: str) -> str:
+    start = html.index(f'id="workflow-{name}"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_every_workflow_with_its_state_schedule_and_last_run(panel):
+    now = panel.runtime.clock.now()
+    with panel.runtime.database.session() as session:
+        session.add(
+            WorkflowRun(
+                workflow="stockMgt",
+                trigger=WorkflowTrigger.SCHEDULED,
+                status=WorkflowRunStatus.FAILED,
+                enqueued_at=now - timedelta(minutes=5),
+                finished_at=now,
+                error="Traceback ...\nValueError: kaputt",
+            )
+        )
+    html = body(panel.client(Role.VIEWER).get("/workflows/"))
+    budget = card(html, "budgetMgt")
+    assert "Kostenberechnung" in budget and 'data-state="started">Gestartet' in budget
+    assert 'data-field="schedule">alle 15m</dd>' in budget
+    assert "noch nie" in budget
+    stock = card(html, "stockMgt")
+    assert "Lager: Bestellungen und Warnungen" in stock
+    assert "Fehlgeschlagen" in stock and "ValueError: kaputt" in stock
+    assert "Jetzt ausführen" not in html and "Stoppen" not in html  # a viewer only reads
+    manager = body(panel.client(Role.CAMPAIGN_MANAGER).get("/workflows/"))
+    assert "Jetzt ausführen" in manager and "Stoppen" not in manager
+    assert "Zeitplan ändern" in body(panel.client(Role.ADMIN).get("/workflows/"))
+
+
+def test_stopping_warns_everywhere_and_starting_again_clears_it(panel):
+    admin = panel.client(Role.ADMIN)
+    assert post(admin, "/workflows/stockMgt/state", {"started": "false"}).status_code == 302
+    html = body(admin.get("/workflows/"))
+    assert "Gestoppt: Lager: Bestellungen und Warnungen." in html
+    assert 'class="card workflow-card is-stopped" id="workflow-stockMgt"' in html
+    assert 'id="stopped-workflows"' in body(admin.get("/"))
+    assert post(admin, "/workflows/stockMgt/state", {"started": "true"}).status_code == 302
+    assert "Gestoppt:" not in body(admin.get("/workflows/"))
+    assert audit_actions(panel) == ["workflow.start", "workflow.stop"]
+
+
+def test_a_new_schedule_is_checked_and_the_problem_shown_next_to_the_input(panel):
+    admin = panel.client(Role.ADMIN)
+    path = "/workflows/budgetMgt/schedule"
+    for expression, zone, field, message in (
+        ("jede Woche", "", "expression", "'jede Woche' is not a schedule"),
+        ("*/5 * * * *", "", "expression", "more often than the minimum of 15m"),
+        ("30m", "Europe/Berlin", "timezone", "a time zone applies to cron expressions only"),
+        ("0 6 * * 1-5", "Mars/Olympus", "timezone", "not a known time zone"),
+        ("", "", "expression", "Bitte ausfüllen."),
+    ):
+        refused = post(admin, path, {"expression": expression, "timezone": zone})
+        assert refused.status_code == 422, expression
+        html = card(body(refused), "budgetMgt")
+        assert 'class="disclosure workflow-schedule" open' in html
+        assert message in unescape(field_errors(html, field)[0]), expression
+    saved = post(admin, path, {"expression": "0 6 * * 1-5", "timezone": "Europe/Berlin"})
+    assert saved.status_code == 302
+    assert "Zeitplan von „Kostenberechnung“: Cron 0 6 * * 1-5 (Europe/Berlin)." in body(
+        admin.get("/workflows/")
+    )
+    with panel.runtime.database.session() as session:
+        row = session.scalar(select(WorkflowSchedule).where(WorkflowSchedule.name == "budgetMgt"))
+        assert (row.cron, row.timezone, row.changed_by) == ("0 6 * * 1-5", "Europe/Berlin", "adam")
+    assert post(admin, path, {"expression": "default"}).status_code == 302
+    assert audit_actions(panel) == ["workflow.schedule", "workflow.schedule"]
+
+
+def test_run_now_hands_the_run_to_a_worker_and_the_history_shows_it(panel):
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    started = post(manager, "/workflows/stockMgt/run")
+    assert started.headers["Location"] == "/workflows/stockMgt"
+    html = body(manager.get("/workflows/stockMgt"))
+    assert "„Lager: Bestellungen und Warnungen“ wartet auf einen Worker" in html
+    assert "data-status-url=" in html and "Wartet" in html
+    with panel.runtime.database.session() as session:
+        run_id = session.scalar(select(WorkflowRun.id))
+    status = manager.get(f"/workflows/stockMgt/runs/{run_id}.json").get_json()
+    assert (status["status"], status["finished"]) == ("queued", False)
+    panel.work()
+    status = manager.get(f"/workflows/stockMgt/runs/{run_id}.json").get_json()
+    assert (status["status"], status["finished"]) == ("succeeded", True)
+    history = body(manager.get("/workflows/stockMgt"))
+    assert "Erfolgreich" in history and "Von Hand" in history and "von mia" in history
+    assert "data-status-url=" not in history
+    assert manager.get(f"/workflows/budgetMgt/runs/{run_id}.json").status_code == 404
+    assert manager.get("/workflows/nosuchWorkflow").status_code == 404
+
+
+def test_the_history_pages_through_runs_with_logs_and_errors(panel):
+    now = panel.runtime.clock.now()
+    with panel.runtime.database.session() as session:
+        for number in range(45):
+            session.add(
+                WorkflowRun(
+                    workflow="budgetMgt",
+                    trigger=WorkflowTrigger.SCHEDULED,
+                    status=WorkflowRunStatus.SUCCEEDED,
+                    enqueued_at=now,
+                    started_at=now,
+                    finished_at=now + timedelta(seconds=2),
+                    summary=f"pass {number:02d}",
+                    log=[f"line {number}"],
+                )
+            )
+        session.add(
+            WorkflowRun(
+                workflow="budgetMgt",
+                trigger=WorkflowTrigger.MANUAL,
+                status=WorkflowRunStatus.FAILED,
+                enqueued_at=now,
+                error="Traceback\nRuntimeError: no prices",
+            )
+        )
+    client = panel.client(Role.VIEWER)
+    first = body(client.get("/workflows/budgetMgt"))
+    assert "1 bis 20 von 46" in first
+    assert "RuntimeError: no prices" in first and "pass 44" in first
+    assert "Protokoll (1 Zeilen)" in first and "2,0 s" in first
+    last = body(client.get("/workflows/budgetMgt?page=99"))
+    assert "pass 00" in last and "41 bis 46 von 46" in last
+    assert re.search(r"Jetzt ausführen", first) is None
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        (Role.VIEWER, set()),
+        (Role.REVIEWER, set()),
+        (Role.CAMPAIGN_MANAGER, {"run"}),
+        (Role.ADMIN, {"run", "state", "schedule"}),
+    ],
+)
+def test_who_may_run_stop_and_reschedule(panel, role, allowed):
+    client = panel.client(role)
+    forms = {
+        "run": ("/workflows/stockMgt/run", {}),
+        "state": ("/workflows/stockMgt/state", {"started": "true"}),
+        "schedule": ("/workflows/stockMgt/schedule", {"expression": "2h"}),
+    }
+    for action, (path, data) in forms.items():
+        status = post(client, path, data).status_code
+        assert (status == 302) == (action in allowed), (role, action, status)
+        assert status in (302, 403)

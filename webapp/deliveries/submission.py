@@ -1,0 +1,199 @@
+"""Setting up a delivery's approvals and submitting it for approval (``core.approvals``).
+
+"Submit for approval" opens a round for every step before the start (targeting, content,
+budget, start) that is not approved or waiting already: automatic steps are approved at
+once, manual ones wait for their reviewers. The delivery then shows "to validate" while an
+answer is missing, or "approved" when none is; moving it on after an answer is the
+delivery workflow's job. Extraction and proof are submitted later, with the file.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from core.approvals import ApprovalError, Reviewers, approval_for, configure, submit
+from core.audit import record_audit
+from core.models import (
+    Approval,
+    ApprovalMode,
+    ApprovalState,
+    ApprovalStep,
+    Delivery,
+    DeliveryState,
+    Role,
+    User,
+)
+from core.models.approvals import DIRECT_MAIL_STEPS
+from webapp.context import db_session, get_runtime
+from webapp.deliveries.views import applicable_steps, bp, render_delivery
+from webapp.form_reader import FormReader
+from webapp.i18n import t
+from webapp.process_common import (
+    acting_user,
+    get_or_404,
+    group_choices,
+    user_choices,
+    username,
+)
+from webapp.security import role_required
+
+BEFORE_START = tuple(step for step in ApprovalStep if step not in DIRECT_MAIL_STEPS)
+"""The steps "submit for approval" submits: everything up to the start."""
+SUBMITTABLE_STATES = (DeliveryState.EDITING, DeliveryState.TO_VALIDATE)
+REVIEWER_ROLES = (Role.REVIEWER, Role.CAMPAIGN_MANAGER, Role.ADMIN)
+ROLE_VALUES = {role.value for role in REVIEWER_ROLES}
+
+
+def approval_form_context(
+    delivery: Delivery, values: dict[str, Any], errors: dict[str, str]
+) -> dict[str, Any]:
+    """What the approval set-up form on the delivery's page needs."""
+    session = db_session()
+    steps = applicable_steps(delivery)
+    return {
+        "approval_values": values or {"step": steps[0].value, "mode": ApprovalMode.MANUAL.value},
+        "approval_errors": errors,
+        "step_choices": [(step.value, t(f"approvals.step.{step.value}")) for step in steps],
+        "mode_choices": [(mode.value, t(f"approvals.mode.{mode.value}")) for mode in ApprovalMode],
+        "role_choices": [(role.value, t(f"role.{role.value}")) for role in REVIEWER_ROLES],
+        "group_choices": group_choices(session),
+        "user_choices": user_choices(session),
+        "can_submit": delivery.state in SUBMITTABLE_STATES,
+    }
+
+
+@bp.post("/<int:delivery_id>/approvals")
+@role_required(Role.CAMPAIGN_MANAGER)
+def configure_approval(delivery_id: int) -> str | tuple[str, int] | Response:
+    session = db_session()
+    delivery = get_or_404(Delivery, delivery_id)
+    reader = FormReader(request.form)
+    step = reader.choice("step", ApprovalStep)
+    mode = reader.choice("mode", ApprovalMode)
+    if step is not None and step not in applicable_steps(delivery):
+        reader.error("step", t("forms.not_a_choice", value=t(f"approvals.step.{step.value}")))
+    roles = [value for value in request.form.getlist("roles") if value in ROLE_VALUES]
+    groups = _ids(
+        request.form.getlist("groups"), {group_id for group_id, _ in group_choices(session)}
+    )
+    users = _ids(request.form.getlist("users"), {user_id for user_id, _ in user_choices(session)})
+    reader.values.update(roles=roles, groups=groups, users=users)
+    if reader.ok:
+        try:
+            configure(
+                session,
+                delivery,
+                step,
+                mode,
+                get_runtime().clock.now(),
+                Reviewers.of(users=users, roles=roles, groups=groups),
+                by=acting_user(),
+            )
+        except ApprovalError as exc:
+            session.rollback()
+            reader.error("mode", str(exc))
+    if not reader.ok:
+        context = approval_form_context(delivery, reader.values, reader.errors)
+        return render_delivery(delivery, approval_open=True, **context), 422
+    record_audit(
+        session,
+        username(),
+        "approval.configure",
+        "delivery",
+        delivery.id,
+        f"{delivery.label}: {step.value} {mode.value}",
+        {"step": step.value, "mode": mode.value, "roles": roles, "groups": groups, "users": users},
+    )
+    session.commit()
+    flash(t("approvals.configured", step=t(f"approvals.step.{step.value}")), "success")
+    return redirect(url_for(".delivery", delivery_id=delivery.id) + "#approvals-heading")
+
+
+def _ids(values: list[str], allowed: set[int]) -> list[int]:
+    return [int(value) for value in values if value.isdigit() and int(value) in allowed]
+
+
+def submit_for_approval(
+    session: Session, delivery: Delivery, now: datetime, by: User, deadline: datetime | None
+) -> list[ApprovalStep]:
+    """Submit every step before the start that is not approved or waiting yet, and show the
+    delivery as to validate (or approved when nothing waits). Returns the steps submitted."""
+    submitted = []
+    for step in BEFORE_START:
+        approval = approval_for(session, delivery.id, step)
+        if approval is None and step is not ApprovalStep.START:
+            continue  # never configured: automatic, nothing to record but the start
+        if approval is not None and approval.state in (
+            ApprovalState.PENDING,
+            ApprovalState.APPROVED,
+        ):
+            continue
+        submit(session, delivery, step, now, by=by, deadline=deadline)
+        submitted.append(step)
+    pending = session.scalar(
+        select(Approval.id)
+        .where(
+            Approval.delivery_id == delivery.id,
+            Approval.step.in_(BEFORE_START),
+            Approval.state == ApprovalState.PENDING,
+        )
+        .limit(1)
+    )
+    target = DeliveryState.TO_VALIDATE if pending is not None else DeliveryState.APPROVED
+    if delivery.state is not target:
+        delivery.move_to(target, now)
+    return submitted
+
+
+@bp.post("/<int:delivery_id>/submit")
+@role_required(Role.CAMPAIGN_MANAGER)
+def submit_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
+    session = db_session()
+    delivery = get_or_404(Delivery, delivery_id)
+    back = url_for(".delivery", delivery_id=delivery.id)
+    if delivery.state not in SUBMITTABLE_STATES:
+        flash(
+            t("approvals.cannot_submit", state=t(f"deliveries.state.{delivery.state.value}")),
+            "error",
+        )
+        return redirect(back)
+    reader = FormReader(request.form)
+    deadline = reader.local_datetime("deadline")
+    now = get_runtime().clock.now()
+    if deadline is not None and deadline <= now:
+        reader.error("deadline", t("approvals.deadline_past"))
+    if not reader.ok:
+        context = approval_form_context(delivery, {}, {})
+        return render_delivery(
+            delivery, submit_values=reader.values, submit_errors=reader.errors, **context
+        ), 422
+    try:
+        steps = submit_for_approval(session, delivery, now, acting_user(), deadline)
+    except ApprovalError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(back)
+    record_audit(
+        session,
+        username(),
+        "delivery.submit",
+        "delivery",
+        delivery.id,
+        f"{delivery.campaign.name}: {delivery.label}",
+        {"steps": [step.value for step in steps], "state": delivery.state.value},
+    )
+    session.commit()
+    if delivery.state is DeliveryState.APPROVED:
+        flash(t("approvals.all_approved"), "success")
+    elif steps:
+        names = ", ".join(t(f"approvals.step.{step.value}") for step in steps)
+        flash(t("approvals.submitted", steps=names), "success")
+    else:
+        flash(t("approvals.nothing_to_submit"), "info")
+    return redirect(back + "#approvals-heading")

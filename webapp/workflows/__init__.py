@@ -1,0 +1,6 @@
+"""The technical workflows: on/off, schedule, last and next run, run now, history."""
+
+from webapp.workflows.messages import MESSAGES
+from webapp.workflows.views import bp
+
+__all__ = ["MESSAGES", "bp"]

@@ -1,0 +1,217 @@
+"""The technical workflows page: every registered workflow with its state, schedule, last
+and next run; start and stop, a new schedule (checked, the problem shown next to the input),
+run now on a worker, and each workflow's history with logs and errors.
+
+Who may do what: everyone reads; campaign managers run a workflow now (starting work is
+theirs); administrators start, stop and reschedule (that changes the installation).
+The service functions are ``core.workflows``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from redis.exceptions import RedisError
+from werkzeug.wrappers import Response
+
+from core.models import Role, WorkflowRun
+from core.plugins import UnknownPluginError
+from core.schedules import Schedule, ScheduleError, format_duration
+from core.workflows import (
+    list_workflows,
+    request_run,
+    run_history,
+    set_schedule,
+    set_started,
+    stopped_workflows,
+)
+from webapp.campaigns.config_form import plugin_text
+from webapp.context import db_session, get_plugins, get_runtime, get_settings
+from webapp.form_reader import FormReader
+from webapp.i18n import t
+from webapp.pagination import Page, page_arguments
+from webapp.process_common import get_or_404, username
+from webapp.security import role_required
+
+bp = Blueprint(
+    "workflows",
+    __name__,
+    url_prefix="/workflows",
+    template_folder="templates",
+    static_folder="static",
+)
+
+HISTORY_PAGE_SIZE = 20
+
+
+def schedule_label(schedule: Schedule) -> str:
+    """``alle 15m`` / ``every 15m``, or ``Cron 0 6 * * 1-5 (Europe/Berlin)``."""
+    if schedule.interval is not None:
+        return t("workflows.every", duration=format_duration(schedule.interval))
+    return t(
+        "workflows.cron", cron=schedule.cron, zone=schedule.timezone or get_settings().timezone
+    )
+
+
+def schedule_expression(schedule: Schedule) -> str:
+    """What the schedule input shows: the interval or the cron expression."""
+    return format_duration(schedule.interval) if schedule.interval is not None else schedule.cron
+
+
+def title_of(name: str) -> str:
+    try:
+        return plugin_text(get_plugins().workflows.get(name), "title")
+    except UnknownPluginError:
+        abort(404)
+
+
+def _render_index(errors: dict[str, dict[str, str]] | None = None, values=None) -> str:
+    session = db_session()
+    states = list_workflows(session, get_plugins(), get_settings(), get_runtime().clock.now())
+    session.commit()  # a workflow seen for the first time gets its default schedule, started
+    return render_template(
+        "workflows/index.html",
+        workflows=states,
+        texts={
+            state.name: (
+                plugin_text(get_plugins().workflows.get(state.name), "title"),
+                plugin_text(get_plugins().workflows.get(state.name), "description"),
+            )
+            for state in states
+        },
+        stopped=[title_of(name) for name in stopped_workflows(session, get_plugins())],
+        errors=errors or {},
+        values=values or {},
+        default_zone=get_settings().timezone,
+        schedule_label=schedule_label,
+        schedule_expression=schedule_expression,
+    )
+
+
+@bp.get("/")
+@role_required(Role.VIEWER)
+def index() -> str:
+    return _render_index()
+
+
+@bp.post("/<name>/run")
+@role_required(Role.CAMPAIGN_MANAGER)
+def run_now(name: str) -> Response:
+    title = title_of(name)
+    try:
+        run = request_run(get_runtime(), name, username())
+    except RedisError as exc:
+        flash(t("workflows.queue_down", reason=str(exc)), "error")
+        return redirect(url_for(".index"))
+    flash(t("workflows.queued", title=title, run=run.id), "success")
+    return redirect(url_for(".history", name=name))
+
+
+@bp.post("/<name>/state")
+@role_required(Role.ADMIN)
+def change_state(name: str) -> Response:
+    title = title_of(name)
+    started = request.form.get("started") == "true"
+    session = db_session()
+    set_started(
+        session,
+        get_plugins(),
+        get_settings(),
+        name,
+        started,
+        username(),
+        get_runtime().clock.now(),
+    )
+    session.commit()
+    flash(t("workflows.started" if started else "workflows.stopped", title=title), "success")
+    return redirect(url_for(".index") + f"#workflow-{name}")
+
+
+@bp.post("/<name>/schedule")
+@role_required(Role.ADMIN)
+def change_schedule(name: str) -> str | tuple[str, int] | Response:
+    title = title_of(name)
+    session = db_session()
+    reader = FormReader(request.form)
+    expression = reader.text("expression", required=True, max_length=120)
+    zone = reader.text("timezone", max_length=64) or None
+    if reader.ok:
+        try:
+            row = set_schedule(
+                session,
+                get_plugins(),
+                get_settings(),
+                name,
+                expression,
+                username(),
+                get_runtime().clock.now(),
+                timezone=zone,
+            )
+        except ScheduleError as exc:
+            session.rollback()
+            message = str(exc)
+            field = "timezone" if zone and "time zone" in message.lower() else "expression"
+            reader.error(field, message)
+    if not reader.ok:
+        return _render_index({name: reader.errors}, {name: reader.values}), 422
+    session.commit()
+    flash(
+        t(
+            "workflows.schedule_saved",
+            title=title,
+            schedule=schedule_label(row.schedule),
+        ),
+        "success",
+    )
+    return redirect(url_for(".index") + f"#workflow-{name}")
+
+
+# -- history --------------------------------------------------------------------------------------
+
+
+@bp.get("/<name>")
+@role_required(Role.VIEWER)
+def history(name: str) -> str:
+    title = title_of(name)
+    number, _size = page_arguments(request.args)
+    session = db_session()
+    runs = run_history(session, name, number, HISTORY_PAGE_SIZE)
+    if not runs.runs and runs.total:  # beyond the end: the last page
+        runs = run_history(session, name, runs.pages, HISTORY_PAGE_SIZE)
+    page = Page(runs.runs, runs.page, runs.per_page, runs.total)
+    state = next(
+        state
+        for state in list_workflows(
+            session, get_plugins(), get_settings(), get_runtime().clock.now()
+        )
+        if state.name == name
+    )
+    session.commit()
+    return render_template(
+        "workflows/history.html",
+        name=name,
+        title=title,
+        state=state,
+        page=page,
+        schedule_label=schedule_label,
+    )
+
+
+@bp.get("/<name>/runs/<int:run_id>.json")
+@role_required(Role.VIEWER)
+def run_status(name: str, run_id: int) -> Response:
+    run = get_or_404(WorkflowRun, run_id)
+    if run.workflow != name:
+        abort(404)
+    return jsonify(_status(run))
+
+
+def _status(run: WorkflowRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "status": run.status.value,
+        "status_label": t(f"workflows.status.{run.status.value}"),
+        "finished": run.finished,
+        "summary": run.summary,
+    }
