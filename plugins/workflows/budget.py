@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import bindparam, select
@@ -506,6 +506,7 @@ class BudgetManagement(Workflow):
         "Computes expense and cost lines for deliveries and tasks, the costs of campaigns, "
         "programs and plans, and books them into budgets by commitment level."
     )
+    default_interval = timedelta(hours=1)
 
     def run(self, context) -> str:
         with context.database.session() as session:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -221,6 +221,7 @@ class StockManagement(Workflow):
         "Books due order lines into stock, computes what deliveries consumed and what is "
         "left, and alerts the stock's group once when a line reaches its alert level."
     )
+    default_interval = timedelta(hours=1)
 
     def run(self, context) -> str:
         with context.database.session() as session:
