@@ -132,7 +132,11 @@ def action_steps(runtime: Runtime, campaign_id: int) -> dict[str, float]:
     return {step: seconds * 1000 / STEPS for step, seconds in spent.items()}
 
 
-def with_workers(runtime: Runtime, campaign_id: int, count: int, workers: int, env) -> float:
+def with_workers(
+    runtime: Runtime, campaign_id: int, count: int, workers: int, env
+) -> tuple[float, float]:
+    """Messages per second of a whole run, and the workers' CPU milliseconds per message (on
+    a machine shared with other work, the steadier figure)."""
     run = start_run(runtime, campaign_id, allow_parallel=True)
     for name in QUEUE_NAMES:  # targeting runs here, not in the workers
         get_queue(runtime.redis, name).empty()
@@ -147,7 +151,7 @@ def with_workers(runtime: Runtime, campaign_id: int, count: int, workers: int, e
     with runtime.database.session() as session:
         finished = session.get(Run, run.id)
         assert finished.done == count, (finished.state, finished.done, finished.failed)
-    return count / watch.seconds
+    return count / watch.seconds, watch.children_cpu * 1000 / count
 
 
 def main() -> None:
@@ -189,18 +193,19 @@ def main() -> None:
             results = []
             for workers in (1, 2):
                 before, connections = len(server.messages), server.connections
-                rate = with_workers(runtime, campaign_id, args.count, workers, worker_env)
+                rate, cpu = with_workers(runtime, campaign_id, args.count, workers, worker_env)
                 sent = server.messages[before:]
                 ids = {received.message["Message-ID"] for received in sent}
                 assert len(sent) == len(ids) == args.count, (len(sent), len(ids))
-                results.append((workers, rate, server.connections - connections))
+                results.append((workers, rate, cpu, server.connections - connections))
             steps = action_steps(runtime, campaign_id)
             print(f"{args.backend}, {args.count} messages per run")
             print(f"  smtplib alone, one connection:  {raw:8,.0f} messages/s")
-            for workers, rate, connections in results:
+            for workers, rate, cpu, connections in results:
                 print(
                     f"  engine, {workers} worker(s):            {rate:8,.0f} messages/s "
-                    f"({connections} connections, one message per recipient)"
+                    f"(worker CPU {cpu:.2f} ms per message, {connections} connections, "
+                    "one message per recipient)"
                 )
             print(f"  the action's steps in one process ({STEPS} messages), ms per message:")
             for step, milliseconds in steps.items():
