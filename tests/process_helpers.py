@@ -37,14 +37,8 @@ D = Decimal
 
 
 def user(session: Session, username: str, role: Role = Role.REVIEWER, **fields) -> User:
-    account = User(
-        username=username,
-        display_name=username.title(),
-        email=f"{username}@example.de",
-        role=role,
-        password_hash="-",
-        **fields,
-    )
+    defaults = {"display_name": username.title(), "email": f"{username}@example.de"}
+    account = User(username=username, role=role, password_hash="-", **(defaults | fields))
     session.add(account)
     session.flush()
     return account
