@@ -225,6 +225,7 @@ def submit(
     approval.comment = ""
     approval.last_reminder_at = None
     approval.reminders_sent = 0
+    approval.overdue_at = None
     session.flush()
     _log(session, approval, ApprovalEventKind.SUBMITTED, now, by)
     if approval.mode is ApprovalMode.AUTOMATIC:

@@ -55,6 +55,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.targets.http_upload",
     "plugins.workflows.budget",
     "plugins.workflows.stock",
+    "plugins.workflows.delivery",
 )
 
 P = TypeVar("P", bound=Plugin)
