@@ -56,6 +56,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.workflows.budget",
     "plugins.workflows.stock",
     "plugins.workflows.delivery",
+    "plugins.workflows.operation",
 )
 
 P = TypeVar("P", bound=Plugin)
