@@ -194,8 +194,7 @@ def test_no_more_jobs_run_at_once_than_the_setting_allows(harness):
 
         log = session.scalars(select(WorkflowRun.log).order_by(WorkflowRun.id.desc())).first()
     assert any(
-        "waits: 1 campaign job(s) are running, at most 1 at once (CAMPAIGN_CONCURRENT_JOBS)"
-        in line
+        "waits: 1 campaign job(s) are running, at most 1 at once (CAMPAIGN_CONCURRENT_JOBS)" in line
         for line in log
     )
 
@@ -276,9 +275,7 @@ def recurring(harness, **fields) -> tuple[int, int]:
 
 def lines(harness) -> list[TemplateOccurrence]:
     with harness.runtime.database.session() as session:
-        return list(
-            session.scalars(select(TemplateOccurrence).order_by(TemplateOccurrence.number))
-        )
+        return list(session.scalars(select(TemplateOccurrence).order_by(TemplateOccurrence.number)))
 
 
 def test_a_recurring_template_gets_its_lines_up_to_the_horizon_and_a_run_at_each_date(harness):
