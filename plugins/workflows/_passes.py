@@ -10,11 +10,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from core.models import Campaign, Delivery, Role
-from core.notifications import notify
+from core.models import Delivery
 
 
 class Pass:
@@ -69,21 +67,3 @@ class Pass:
 
 def describe(delivery: Delivery) -> str:
     return f"delivery {delivery.id} {delivery.label!r} of {delivery.campaign.name!r}"
-
-
-def notify_manager(
-    session: Session,
-    campaign: Campaign,
-    *,
-    kind: str,
-    subject: str,
-    body: str,
-    now: datetime,
-    about: tuple[str, int],
-) -> None:
-    """Tell the campaign's manager (or, without one, everyone managing campaigns)."""
-    if campaign.manager_id is not None:
-        recipients: dict[str, Any] = {"users": [campaign.manager_id]}
-    else:
-        recipients = {"roles": [Role.CAMPAIGN_MANAGER]}
-    notify(session, kind=kind, subject=subject, body=body, now=now, about=about, **recipients)

@@ -36,9 +36,9 @@ from core.models import (
 )
 from core.models.approvals import DIRECT_MAIL_STEPS
 from core.notification_mail import send_notifications
-from core.notifications import notify
+from core.notifications import notify, notify_campaign_manager
 from core.process_runs import start_once
-from plugins.workflows._passes import Pass, describe, notify_manager
+from plugins.workflows._passes import Pass, describe
 
 S = DeliveryState
 ONLINE = (DeliveryChannel.EMAIL, DeliveryChannel.SMS)
@@ -202,7 +202,7 @@ class DeliveryPass:
             delivery = session.get(Delivery, delivery_id)
             self.move(delivery, S.FAILED, "failed")
             self.result.log(f"{describe(delivery)}: {reason}")
-            notify_manager(
+            notify_campaign_manager(
                 session,
                 delivery.campaign,
                 kind="delivery_failed",
@@ -328,7 +328,7 @@ class DeliveryPass:
         if informed:
             notify(session, users=sorted(informed), **message)
         else:
-            notify_manager(session, campaign, **message)
+            notify_campaign_manager(session, campaign, **message)
         self.result.count("overdue", f"overdue: {about(approval)}")
 
 

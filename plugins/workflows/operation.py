@@ -44,8 +44,9 @@ from core.models import (
     TemplateKind,
     TemplateOccurrence,
 )
+from core.notifications import notify_campaign_manager
 from core.process_runs import active_runs_started_by, find_run, start_once
-from plugins.workflows._passes import Pass, describe, notify_manager
+from plugins.workflows._passes import Pass, describe
 
 STARTED_BY = "operationMgt"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -198,7 +199,7 @@ class OperationPass:
             delivery = session.get(Delivery, delivery_id)
             delivery.move_to(DeliveryState.FAILED, self.now)
             self.result.count("failed", f"{describe(delivery)}: {reason}")
-            notify_manager(
+            notify_campaign_manager(
                 session,
                 delivery.campaign,
                 kind="delivery_failed",
