@@ -62,10 +62,17 @@ class RecordColumns:
     ``extraction.columns[1].field: unknown field 'nickname' on partners``.
     """
 
-    def __init__(self, entity: str, paths: Sequence[str], where: str = "columns"):
+    def __init__(
+        self,
+        entity: str,
+        paths: Sequence[str],
+        where: str = "columns",
+        numbers: Sequence[int] | None = None,
+    ):
+        """``numbers``: each path's position in the caller's list of columns, for errors."""
         if entity not in ENTITIES:
             raise ValueError(f"{entity!r} records have no fields to extract")
-        for index, path in enumerate(paths):
+        for index, path in zip(numbers or range(len(paths)), paths, strict=True):
             try:
                 compile_query(QueryDefinition(root=entity, output=[path]))
             except QueryError as exc:

@@ -57,6 +57,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.workflows.stock",
     "plugins.workflows.delivery",
     "plugins.workflows.operation",
+    "plugins.workflows.supplier",
 )
 
 P = TypeVar("P", bound=Plugin)
