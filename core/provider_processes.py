@@ -162,8 +162,7 @@ def _render(where: str, source: str, values: Mapping[str, Any], max_output: int 
         template = compile_template(source, html=False, max_output=max_output)
         return str(template.render(dict(values)))
     except TemplateError as exc:
-        line = f"line {exc.lineno}: " if exc.lineno else ""
-        raise ValueError(f"{where}: {line}{exc}") from None
+        raise ValueError(f"{where}: {exc}") from None
 
 
 class ResultFormat(BaseModel):
