@@ -149,3 +149,20 @@ def burst_workers(settings: Settings, workers: int, plugins: Sequence[str] = ())
         for process in processes:
             process.wait()
     return watch
+
+
+def in_child(work) -> tuple[float, float]:
+    """Run ``work`` in a forked child; its seconds and peak resident MB."""
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            work()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status, usage = os.wait4(pid, 0)
+    if status:
+        raise SystemExit(f"the child failed with status {status}")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024

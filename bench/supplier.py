@@ -13,10 +13,8 @@ bench/dispatch.py). Needs Redis (an empty database is claimed, as the other benc
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +30,7 @@ from common import (  # noqa: E402
     drop_database,
     fill_contacts,
     fresh_database,
+    in_child,
     release_redis,
 )
 from sqlalchemy import insert, select  # noqa: E402
@@ -78,23 +77,6 @@ RESULT_FORMAT = {
     "reason_column": "Grund",
     "cost_column": "Porto",
 }
-
-
-def in_child(work) -> tuple[float, float]:
-    """Run ``work`` in a forked child; its seconds and peak resident MB."""
-    started = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            work()
-            code = 0
-        finally:
-            os._exit(code)
-    _, status, usage = os.wait4(pid, 0)
-    if status:
-        raise SystemExit(f"the child failed with status {status}")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024
 
 
 def letter(runtime: Runtime, count: int, provider_dir: Path) -> tuple[int, int]:

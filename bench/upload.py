@@ -20,7 +20,6 @@ import os
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -28,7 +27,13 @@ sys.path.insert(0, str(BENCH))
 
 import asyncssh  # noqa: E402
 import redis  # noqa: E402
-from common import arguments, drop_database, fill_contacts, fresh_database  # noqa: E402
+from common import (  # noqa: E402
+    arguments,
+    drop_database,
+    fill_contacts,
+    fresh_database,
+    in_child,
+)
 
 from core.config import Settings  # noqa: E402
 from core.db import Database  # noqa: E402
@@ -52,23 +57,6 @@ COLUMNS = [
     {"field": "city", "header": "Ort"},
     {"field": "partner.number", "header": "Vermittler"},
 ]
-
-
-def in_child(work) -> tuple[float, float]:
-    """Run ``work`` in a forked child; its seconds and peak resident MB."""
-    started = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            work()
-            code = 0
-        finally:
-            os._exit(code)
-    _, status, usage = os.wait4(pid, 0)
-    if status:
-        raise SystemExit(f"the child failed with status {status}")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024
 
 
 def extraction_run(runtime: Runtime, inbox: Path, count: int) -> tuple[float, float, Path]:

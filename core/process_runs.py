@@ -10,6 +10,7 @@ active run per campaign: the second one fails and its pass waits for the next ti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 from core.engine.runs import RunAlreadyActiveError, start_run
 from core.models import ACTIVE_RUN_STATES, Run, RunState
 from core.runtime import Runtime
+
+COMPLETED_RUN_STATES = (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -36,17 +39,17 @@ class StartedRun:
 def find_run(
     session: Session,
     campaign_id: int,
-    since: datetime,
+    since: datetime | None,
     *,
     delivery_id: int | None = None,
     dry_run: bool = False,
     started_by: str | None = None,
 ) -> Run | None:
     """The newest run of the campaign (of the delivery, started by ``started_by``) created
-    at or after ``since``."""
-    query = select(Run).where(
-        Run.campaign_id == campaign_id, Run.dry_run.is_(dry_run), Run.created_at >= since
-    )
+    at or after ``since``; with ``since`` None (an owner that never noted when), any."""
+    query = select(Run).where(Run.campaign_id == campaign_id, Run.dry_run.is_(dry_run))
+    if since is not None:
+        query = query.where(Run.created_at >= since)
     if delivery_id is not None:
         query = query.where(Run.delivery_id == delivery_id)
     if started_by is not None:
@@ -57,19 +60,21 @@ def find_run(
 def start_once(
     runtime: Runtime,
     campaign_id: int,
-    since: datetime,
+    since: datetime | None,
     started_by: str,
     *,
     delivery_id: int | None = None,
     dry_run: bool = False,
     allow_parallel: bool = False,
     match_started_by: bool = False,
+    wait_reason: Callable[[], str | None] | None = None,
 ) -> StartedRun:
     """The owner's run since ``since``, started now if there is none.
 
     ``match_started_by`` finds only a run started by ``started_by`` (an owner that is not a
-    delivery, such as a schedule line, is known by it). A campaign that cannot start raises
-    ``core.engine.runs.RunError`` with the reason.
+    delivery, such as a schedule line, is known by it). ``wait_reason`` is asked before a
+    new run starts and may say why it must wait (a limit of runs at once). A campaign that
+    cannot start raises ``core.engine.runs.RunError`` with the reason.
     """
     with runtime.database.session() as session:
         found = find_run(
@@ -82,6 +87,9 @@ def start_once(
         )
         if found is not None:
             return StartedRun(found.id, found.number, found.state)
+    reason = wait_reason() if wait_reason is not None else None
+    if reason is not None:
+        return StartedRun(None, waiting=reason)
     try:
         run = start_run(
             runtime,

@@ -38,6 +38,7 @@ from core.models import (
     ServiceProcess,
 )
 from core.notifications import notify_campaign_manager
+from core.process_runs import COMPLETED_RUN_STATES
 from core.provider_processes import ResultFormat, normalised
 from core.runtime import Runtime
 
@@ -393,7 +394,7 @@ def _recount(session: Session, run_id: int) -> None:
     run = session.get(Run, run_id)
     run.done = counts.get(ItemStatus.DONE, 0)
     run.failed = counts.get(ItemStatus.FAILED, 0)
-    if run.state in (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS):
+    if run.state in COMPLETED_RUN_STATES:
         run.state = (
             RunState.COMPLETED_WITH_ERRORS if run.failed or run.unclear else RunState.COMPLETED
         )

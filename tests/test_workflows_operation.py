@@ -38,6 +38,7 @@ from core.models import (
     TemplateKind,
     TemplateOccurrence,
     User,
+    WorkflowRun,
 )
 from core.process_runs import start_once
 
@@ -190,8 +191,6 @@ def test_no_more_jobs_run_at_once_than_the_setting_allows(harness):
     assert summary.endswith("1 of at most 1 job(s) running")
     assert [run.delivery_id for run in runs_of(harness)] == [first]
     with harness.runtime.database.session() as session:
-        from core.models import WorkflowRun
-
         log = session.scalars(select(WorkflowRun.log).order_by(WorkflowRun.id.desc())).first()
     assert any(
         "waits: 1 campaign job(s) are running, at most 1 at once (CAMPAIGN_CONCURRENT_JOBS)" in line

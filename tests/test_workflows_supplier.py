@@ -307,22 +307,27 @@ def test_a_result_file_with_problems_changes_nothing_and_names_each_line(harness
     assert state(harness, world) is S.FILE_SENT
 
 
+def die_after(monkeypatch, kind: str) -> None:
+    """A pass that dies right after the step ``kind`` happened, before it was recorded."""
+    real_settle = supplier_workflow.SupplierPass.settle
+
+    def settle(self, step, status, detail, **facts):
+        if step.kind == kind and status is ProviderStepStatus.DONE:
+            raise Crash
+        real_settle(self, step, status, detail, **facts)
+
+    monkeypatch.setattr(supplier_workflow.SupplierPass, "settle", settle)
+    with pytest.raises(Crash):
+        run_pass("supplierMgt")
+    monkeypatch.undo()
+
+
 def test_a_crash_after_the_email_was_sent_never_sends_it_twice(
     harness, tmp_path, smtp, monkeypatch
 ):
     world = letter(harness, tmp_path)
     run = extract(harness, world)
-    real_settle = supplier_workflow.SupplierPass.settle
-
-    def die_after_the_email(self, step, status, detail, **facts):
-        if step.kind == "router_email" and status is ProviderStepStatus.DONE:
-            raise Crash
-        real_settle(self, step, status, detail, **facts)
-
-    monkeypatch.setattr(supplier_workflow.SupplierPass, "settle", die_after_the_email)
-    with pytest.raises(Crash):
-        run_pass("supplierMgt")
-    monkeypatch.undo()
+    die_after(monkeypatch, "router_email")
     assert len(smtp.to(PROVIDER)) == 1
 
     assert "1 unclear step(s)" in run_pass("supplierMgt")
@@ -367,17 +372,7 @@ def test_an_unclear_email_a_person_wants_again_is_sent_again_with_its_message_id
 def test_a_crash_after_the_upload_does_not_upload_twice(harness, tmp_path, smtp, monkeypatch):
     world = letter(harness, tmp_path)
     run = extract(harness, world)
-    real_settle = supplier_workflow.SupplierPass.settle
-
-    def die_after_the_upload(self, step, status, detail, **facts):
-        if step.kind == "upload" and status is ProviderStepStatus.DONE:
-            raise Crash
-        real_settle(self, step, status, detail, **facts)
-
-    monkeypatch.setattr(supplier_workflow.SupplierPass, "settle", die_after_the_upload)
-    with pytest.raises(Crash):
-        run_pass("supplierMgt")
-    monkeypatch.undo()
+    die_after(monkeypatch, "upload")
 
     run_pass("supplierMgt")
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from core.models import Delivery
+from core.models import Delivery, DeliveryState
+from core.notifications import notify_campaign_manager
 
 
 class Pass:
@@ -56,6 +57,23 @@ class Pass:
             self.problem(f"{what}: {exc}")
         except Exception as exc:
             self.problem(f"{what}: {type(exc).__name__}: {exc}")
+
+    def fail_delivery(self, delivery_id: int, reason: str) -> None:
+        """The delivery fails (counted as "failed"); the log and its campaign's manager say
+        why."""
+        with self.context.database.session() as session:
+            delivery = session.get(Delivery, delivery_id)
+            delivery.move_to(DeliveryState.FAILED, self.now)
+            self.count("failed", f"{describe(delivery)}: {reason}")
+            notify_campaign_manager(
+                session,
+                delivery.campaign,
+                kind="delivery_failed",
+                subject=f"Delivery failed: {delivery.label} ({delivery.campaign.name})",
+                body=reason,
+                now=self.now,
+                about=("delivery", delivery.id),
+            )
 
     def summary(self, *tail: str) -> str:
         parts = [f"{self.counts[name]} {label}" for name, label in self.labels.items()]

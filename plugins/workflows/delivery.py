@@ -14,7 +14,7 @@ of starting another. docs/processes.md has the rules.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,15 +37,12 @@ from core.models import (
 from core.models.approvals import DIRECT_MAIL_STEPS
 from core.notification_mail import send_notifications
 from core.notifications import notify, notify_campaign_manager
-from core.process_runs import start_once
+from core.process_runs import COMPLETED_RUN_STATES, start_once
 from plugins.workflows._passes import Pass, describe
 
 S = DeliveryState
 ONLINE = (DeliveryChannel.EMAIL, DeliveryChannel.SMS)
-ENDED_WELL = (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
 STARTED_BY = "deliveryMgt"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-"""A delivery whose state change has no time takes any run it has."""
 LABELS = {
     "approved": "approved",
     "editing": "back to editing",
@@ -180,13 +177,13 @@ class DeliveryPass:
     def _start(self, delivery_id: int) -> None:
         with self.runtime.database.session() as session:
             delivery = session.get(Delivery, delivery_id)
-            campaign_id, since = delivery.campaign_id, delivery.state_changed_at or EPOCH
+            campaign_id, since = delivery.campaign_id, delivery.state_changed_at
         try:
             started = start_once(
                 self.runtime, campaign_id, since, STARTED_BY, delivery_id=delivery_id
             )
         except RunError as exc:
-            self.fail(delivery_id, f"its run cannot start: {exc}")
+            self.result.fail_delivery(delivery_id, f"its run cannot start: {exc}")
             return
         with self.runtime.database.session() as session:
             delivery = session.get(Delivery, delivery_id)
@@ -196,21 +193,6 @@ class DeliveryPass:
             self.move(delivery, S.IN_PROGRESS)
             verb = "started" if started.new else "took up"
             self.result.count("started", f"{describe(delivery)}: {verb} run #{started.number}")
-
-    def fail(self, delivery_id: int, reason: str) -> None:
-        with self.runtime.database.session() as session:
-            delivery = session.get(Delivery, delivery_id)
-            self.move(delivery, S.FAILED, "failed")
-            self.result.log(f"{describe(delivery)}: {reason}")
-            notify_campaign_manager(
-                session,
-                delivery.campaign,
-                kind="delivery_failed",
-                subject=f"Delivery failed: {delivery.label} ({delivery.campaign.name})",
-                body=reason,
-                now=self.now,
-                about=("delivery", delivery.id),
-            )
 
     def follow_runs(self) -> None:
         """Online deliveries follow their latest run: finished or failed with it, paused
@@ -234,7 +216,7 @@ class DeliveryPass:
                 return
             if run.targeted_at is not None and delivery.analysed_at is None:
                 delivery.analysed_at = run.targeted_at
-            if run.state in ENDED_WELL:
+            if run.state in COMPLETED_RUN_STATES:
                 if delivery.state is S.PAUSED:
                     self.move(delivery, S.IN_PROGRESS)
                 self.move(delivery, S.FINISHED, "finished")
@@ -244,7 +226,7 @@ class DeliveryPass:
                 self.move(delivery, S.IN_PROGRESS)
             failed = run.state is RunState.FAILED
         if failed:
-            self.fail(delivery_id, f"run #{run.number} failed: {run.error}")
+            self.result.fail_delivery(delivery_id, f"run #{run.number} failed: {run.error}")
 
     def cancel_runs_of_stopped(self) -> None:
         """A delivery stopped by a person takes its run with it."""

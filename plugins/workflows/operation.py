@@ -19,7 +19,7 @@ pass that dies after starting one finds it again instead of starting a second.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -44,16 +44,13 @@ from core.models import (
     TemplateKind,
     TemplateOccurrence,
 )
-from core.notifications import notify_campaign_manager
-from core.process_runs import active_runs_started_by, find_run, start_once
+from core.process_runs import COMPLETED_RUN_STATES, active_runs_started_by, start_once
 from plugins.workflows._passes import Pass, describe
 
 STARTED_BY = "operationMgt"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LATE = timedelta(days=1)
 """A schedule date more than this far in the past gets no new line, and a line that needed
 an approval and has none this long after its date is skipped."""
-ENDED_WELL = (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
 LABELS = {
     "extracting": "extraction run(s) started",
     "extracted": "file(s) to approve",
@@ -97,21 +94,20 @@ class OperationPass:
 
     # --- runs ------------------------------------------------------------------------------
 
-    def slot(self, what: str) -> bool:
-        """Whether another run may start now; a refusal is noted in the log."""
+    def full(self) -> str | None:
+        """Why no further run may start now, if none may."""
         if self.active < self.limit:
-            return True
-        self.result.log(
-            f"{what} waits: {self.active} campaign job(s) are running, at most {self.limit} "
-            "at once (CAMPAIGN_CONCURRENT_JOBS)"
+            return None
+        return (
+            f"{self.active} campaign job(s) are running, at most {self.limit} at once "
+            "(CAMPAIGN_CONCURRENT_JOBS)"
         )
-        return False
 
     def start(
         self,
         what: str,
         campaign_id: int,
-        since: datetime,
+        since: datetime | None,
         counter: str,
         *,
         started_by: str = STARTED_BY,
@@ -122,19 +118,6 @@ class OperationPass:
     ) -> Run | None:
         """The owner's run since ``since``, started when there is none and a job may start;
         None while it waits. A campaign that cannot start raises ``RunError``."""
-        with self.runtime.database.session() as session:
-            found = find_run(
-                session,
-                campaign_id,
-                since,
-                delivery_id=delivery_id,
-                dry_run=dry_run,
-                started_by=started_by if match_started_by else None,
-            )
-        if found is not None:
-            return found
-        if not self.slot(what):
-            return None
         started = start_once(
             self.runtime,
             campaign_id,
@@ -144,12 +127,14 @@ class OperationPass:
             dry_run=dry_run,
             allow_parallel=allow_parallel,
             match_started_by=match_started_by,
+            wait_reason=self.full,
         )
         if started.run_id is None:
             self.result.log(f"{what} waits: {started.waiting}")
             return None
-        self.active += 1
-        self.result.count(counter, f"{what}: run #{started.number} started")
+        if started.new:
+            self.active += 1
+            self.result.count(counter, f"{what}: run #{started.number} started")
         with self.runtime.database.session() as session:
             return session.get(Run, started.run_id)
 
@@ -170,21 +155,25 @@ class OperationPass:
         with self.runtime.database.session() as session:
             delivery = session.get(Delivery, delivery_id)
             what, campaign_id = describe(delivery), delivery.campaign_id
-            since = delivery.state_changed_at or EPOCH
+            since = delivery.state_changed_at
         try:
             run = self.start(what, campaign_id, since, "extracting", delivery_id=delivery_id)
         except RunError as exc:
-            self.fail(delivery_id, f"its extraction cannot start: {exc}")
+            self.result.fail_delivery(delivery_id, f"its extraction cannot start: {exc}")
             return
         if run is None:
             return
         if run.state is RunState.CANCELLED:
             self.result.log(f"{what} waits: its extraction run #{run.number} was cancelled")
         elif run.state is RunState.FAILED:
-            self.fail(delivery_id, f"its extraction run #{run.number} failed: {run.error}")
-        elif run.state in ENDED_WELL and run.done == 0:
-            self.fail(delivery_id, f"its extraction run #{run.number} found nobody to write to")
-        elif run.state in ENDED_WELL:
+            self.result.fail_delivery(
+                delivery_id, f"its extraction run #{run.number} failed: {run.error}"
+            )
+        elif run.state in COMPLETED_RUN_STATES and run.done == 0:
+            self.result.fail_delivery(
+                delivery_id, f"its extraction run #{run.number} found nobody to write to"
+            )
+        elif run.state in COMPLETED_RUN_STATES:
             with self.runtime.database.session() as session:
                 delivery = session.get(Delivery, delivery_id)
                 delivery.analysed_at = delivery.analysed_at or run.targeted_at
@@ -193,21 +182,6 @@ class OperationPass:
                 self.result.count(
                     "extracted", f"{what}: {run.done} letter(s) extracted by run #{run.number}"
                 )
-
-    def fail(self, delivery_id: int, reason: str) -> None:
-        with self.runtime.database.session() as session:
-            delivery = session.get(Delivery, delivery_id)
-            delivery.move_to(DeliveryState.FAILED, self.now)
-            self.result.count("failed", f"{describe(delivery)}: {reason}")
-            notify_campaign_manager(
-                session,
-                delivery.campaign,
-                kind="delivery_failed",
-                subject=f"Delivery failed: {delivery.label} ({delivery.campaign.name})",
-                body=reason,
-                now=self.now,
-                about=("delivery", delivery.id),
-            )
 
     def analyse(self) -> None:
         """A dry run per round of a manual targeting approval, started after submission."""
@@ -324,7 +298,7 @@ class OperationPass:
                     return
                 since = self.now
             else:
-                since = line.started_at or EPOCH
+                since = line.started_at
             label, number = line.label, line.number
             campaign_id = line.template.campaign_id
         run = self.start(

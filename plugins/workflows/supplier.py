@@ -52,13 +52,13 @@ from core.models import (
     ProviderStepStatus,
     Run,
     RunItem,
-    RunState,
     SentCounting,
     ServiceProcess,
 )
 from core.notifications import notify_campaign_manager
 from core.plugin_kinds import SettingsError
 from core.plugins import UnknownPluginError
+from core.process_runs import COMPLETED_RUN_STATES
 from core.provider_processes import (
     REFERENCE_FIELD,
     ExportColumn,
@@ -82,7 +82,6 @@ S = DeliveryState
 KIND = ProviderStepKind
 STATUS = ProviderStepStatus
 ONLINE = (DeliveryChannel.EMAIL, DeliveryChannel.SMS)
-ENDED_WELL = (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
 FOLLOWED = (S.FILE_TO_APPROVE, S.PROOF_TO_SUBMIT, S.PROOF_TO_VALIDATE, S.FILE_SENT)
 DELIMITER, ENCODING = ";", "utf-8"
 PROOF_PREFIX = "[Proof] "
@@ -195,7 +194,7 @@ class SupplierPass:
                 .where(
                     Run.delivery_id == delivery_id,
                     Run.dry_run.is_(False),
-                    Run.state.in_(ENDED_WELL),
+                    Run.state.in_(COMPLETED_RUN_STATES),
                 )
                 .order_by(Run.id.desc())
                 .limit(1)
