@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 import core.process_runs as process_runs
 import plugins.workflows.delivery as delivery_workflow
-from core.approvals import Reviewers, approve, configure, reject, submit
+from core.approvals import Reviewers, approve, configure, reject, submit, submit_for_approval
 from core.clock import FrozenClock
 from core.config import Settings
 from core.engine.runs import cancel_run, resume_run
@@ -40,7 +40,6 @@ import engine_plugins
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 S = DeliveryState
 STEP = ApprovalStep
-BEFORE_START = (STEP.TARGETING, STEP.CONTENT, STEP.BUDGET, STEP.START)
 
 
 class Crash(BaseException):
@@ -88,21 +87,17 @@ def setup(harness, tmp_path, channel=DeliveryChannel.EMAIL, datasource="test_con
 
 
 def submit_all(harness, world: Setup, manual=(), by=None, deadline=None) -> None:
-    """What the panel's "submit for approval" does: every step before the start, the
-    delivery to validate (or approved when nothing waits)."""
+    """The panel's "submit for approval", with ``manual`` steps answered by "reviewer"."""
     with harness.runtime.database.session() as session:
         delivery = session.get(Delivery, world.delivery_id)
-        submitter = session.get(User, by) if by else None
         for step in manual:
             configure(
                 session, delivery, step, ApprovalMode.MANUAL, NOW,
                 Reviewers.of(users=[world.reviewer_id]),
             )  # fmt: skip
-        for step in BEFORE_START:
-            if step is not STEP.BUDGET or STEP.BUDGET in manual:
-                submit(session, delivery, step, harness.runtime.clock.now(), by=submitter,
-                       deadline=deadline)  # fmt: skip
-        delivery.move_to(S.TO_VALIDATE if manual else S.APPROVED, harness.runtime.clock.now())
+        submitter = session.get(User, by) if by else None
+        now = harness.runtime.clock.now()
+        submit_for_approval(session, delivery, now, by=submitter, deadline=deadline)
 
 
 def answer(harness, world: Setup, step: ApprovalStep, approved=True) -> None:

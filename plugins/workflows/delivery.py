@@ -114,8 +114,10 @@ class DeliveryPass:
                     handle(session, delivery)
 
     def move(self, delivery: Delivery, state: DeliveryState, counter: str | None = None) -> None:
+        """The state change is noted at the moment it is made, not when the pass began: a
+        run is taken up as the delivery's only if it was created after that moment."""
         before = delivery.state
-        delivery.move_to(state, self.now)
+        delivery.move_to(state, self.runtime.clock.now())
         if counter:
             self.result.count(counter, f"{describe(delivery)}: {before} → {state}")
 

@@ -285,18 +285,18 @@ class OperationPass:
             if line.state is OccurrenceState.PLANNED:
                 if not self._may_start(line):
                     return
+                since = self.runtime.clock.now()
                 claimed = session.execute(
                     update(TemplateOccurrence)
                     .where(
                         TemplateOccurrence.id == line.id,
                         TemplateOccurrence.state == OccurrenceState.PLANNED,
                     )
-                    .values(state=OccurrenceState.STARTED, started_at=self.now)
+                    .values(state=OccurrenceState.STARTED, started_at=since)
                     .execution_options(synchronize_session=False)
                 ).rowcount
                 if not claimed:
                     return
-                since = self.now
             else:
                 since = line.started_at
             label, number = line.label, line.number
