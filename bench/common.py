@@ -49,6 +49,16 @@ def claim_redis(owner: str = "bench") -> str:
     raise RuntimeError("no empty Redis database is free")
 
 
+def empty_queues(url: str) -> None:
+    """Drop the jobs waiting in a claimed database (e.g. a targeting job this process runs
+    itself), keeping its lock."""
+    from core.queue import QUEUE_NAMES, get_queue
+
+    connection = redis.Redis.from_url(url)
+    for name in QUEUE_NAMES:
+        get_queue(connection, name).empty()
+
+
 def release_redis(url: str) -> None:
     redis.Redis.from_url(url).flushdb()  # our own database: jobs, results and the lock
 
@@ -149,3 +159,20 @@ def burst_workers(settings: Settings, workers: int, plugins: Sequence[str] = ())
         for process in processes:
             process.wait()
     return watch
+
+
+def in_child(work) -> tuple[float, float]:
+    """Run ``work`` in a forked child; its seconds and peak resident MB."""
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            work()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status, usage = os.wait4(pid, 0)
+    if status:
+        raise SystemExit(f"the child failed with status {status}")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024

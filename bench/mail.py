@@ -31,6 +31,7 @@ from common import (  # noqa: E402
     arguments,
     claim_redis,
     drop_database,
+    empty_queues,
     fill_contacts,
     fresh_database,
     release_redis,
@@ -49,7 +50,6 @@ from core.jobs import install_runtime  # noqa: E402
 from core.mail import build_message, message_bytes, message_id  # noqa: E402
 from core.models import Contact, Run, RunItem  # noqa: E402
 from core.plugins import load_plugins  # noqa: E402
-from core.queue import QUEUE_NAMES, get_queue  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 from plugins.actions.email import contact_of  # noqa: E402
 
@@ -138,8 +138,7 @@ def with_workers(
     """Messages per second of a whole run, and the workers' CPU milliseconds per message (on
     a machine shared with other work, the steadier figure)."""
     run = start_run(runtime, campaign_id, allow_parallel=True)
-    for name in QUEUE_NAMES:  # targeting runs here, not in the workers
-        get_queue(runtime.redis, name).empty()
+    empty_queues(runtime.settings.redis_url)  # targeting runs here, not in the workers
     target_run(run.id)
     with Stopwatch() as watch:
         processes = [

@@ -15,7 +15,7 @@ memory is the largest resident size any of its processes (the worker or a work h
 sampled from /proc every 20 ms: ru_maxrss from os.wait4 would not do, because exec keeps the
 high-water mark of the process it replaces, so a worker started from this (large) process
 would report this process's peak. The raw renderer runs in a forked child; its peak is
-ru_maxrss. Needs Redis (CAMPAIGN_BENCH_REDIS_URL, default redis://127.0.0.1:6379/14, emptied).
+ru_maxrss. Needs Redis (a free database of CAMPAIGN_BENCH_REDIS_SERVER, see bench/common.py).
 """
 
 from __future__ import annotations
@@ -32,8 +32,16 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-import redis  # noqa: E402
-from common import Stopwatch, arguments, drop_database, fill_contacts, fresh_database  # noqa: E402
+from common import (  # noqa: E402
+    Stopwatch,
+    arguments,
+    claim_redis,
+    drop_database,
+    empty_queues,
+    fill_contacts,
+    fresh_database,
+    release_redis,
+)
 from pypdf import PdfReader  # noqa: E402
 from sqlalchemy import literal, select  # noqa: E402
 
@@ -53,7 +61,6 @@ from core.query.records import load_records  # noqa: E402
 from core.rendering import ReportRenderer  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 
-REDIS_URL = os.environ.get("CAMPAIGN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 REPORT = "Informationsschreiben"
 PLUGINS = ("plugins.actions.print_reports", "plugins.stores.filesystem", "print")
 """This module is a plugin too (its data source), loaded by the workers as ``print``."""
@@ -154,13 +161,13 @@ def with_workers(
     """A whole run with ``workers`` worker processes: letters/s, CPU ms per letter (workers
     and work horses together), peak MB, collection pages and the run's id."""
     run = start_run(runtime, campaign_id, allow_parallel=True)
-    redis.Redis.from_url(REDIS_URL).flushdb()  # targeting runs here, not in a worker
+    empty_queues(runtime.settings.redis_url)  # targeting runs here, not in a worker
     target_run(run.id)
     env = {
         **os.environ,
         "CAMPAIGN_DATA_DIR": str(runtime.settings.data_dir),
         "CAMPAIGN_DATABASE_URL": runtime.settings.database_url,
-        "CAMPAIGN_REDIS_URL": REDIS_URL,
+        "CAMPAIGN_REDIS_URL": runtime.settings.redis_url,
         "CAMPAIGN_PLUGINS": ",".join(EXTRA_PLUGINS),
         "CAMPAIGN_LOG_LEVEL": os.environ.get("CAMPAIGN_LOG_LEVEL", "WARNING"),
         "PYTHONPATH": str(BENCH),
@@ -203,6 +210,7 @@ def merge_rate(runtime: Runtime, run_id: int) -> float:
 
 def main() -> None:
     args = arguments("mass print throughput", 10_000)
+    redis_url = claim_redis("bench-print")
     with tempfile.TemporaryDirectory(prefix="cb-print-") as workdir:
         url = fresh_database(args.backend, Path(workdir))
         try:
@@ -210,7 +218,7 @@ def main() -> None:
             fill_contacts(database, args.count)
             with database.session() as session:
                 install_default_reports(session)
-            settings = Settings(Path(workdir), url, REDIS_URL, "bench", extra_plugins=EXTRA_PLUGINS)
+            settings = Settings(Path(workdir), url, redis_url, "bench", extra_plugins=EXTRA_PLUGINS)
             runtime = Runtime.start(settings, load_plugins(modules=PLUGINS))
             install_runtime(runtime)
             config = CampaignConfig(
@@ -241,6 +249,7 @@ def main() -> None:
             print(f"  collection merge alone:    {rate:7.1f} letters/s")
             runtime.close()
         finally:
+            release_redis(redis_url)
             drop_database(url)
 
 

@@ -10,16 +10,23 @@ Each measured step runs in a forked child, so its peak memory is its own.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from common import Stopwatch, arguments, drop_database, fill_contacts, fresh_database  # noqa: E402
+from common import (  # noqa: E402
+    Stopwatch,
+    arguments,
+    claim_redis,
+    drop_database,
+    fill_contacts,
+    fresh_database,
+    in_child,
+    release_redis,
+)
 from sqlalchemy import func, select, text  # noqa: E402
 
 from core.config import Settings  # noqa: E402
@@ -32,7 +39,6 @@ from core.models import Run, RunItem  # noqa: E402
 from core.plugins import DEFAULT_PLUGINS, load_plugins  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 
-REDIS_URL = os.environ.get("CAMPAIGN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 CITIES = ["Köln", "Berlin", "München", "Hamburg"]
 QUERY = {
     "root": "contacts",
@@ -64,29 +70,15 @@ WHERE copy = 1
 """
 
 
-def in_child(step) -> tuple[float, float]:
-    """Run ``step`` in a forked child; return its seconds and peak memory in MB."""
-    started = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            step()
-        finally:
-            os._exit(0)
-    _, status, usage = os.wait4(pid, 0)
-    if status:
-        raise SystemExit(f"the measured step failed with status {status}")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024
-
-
 def main() -> None:
     args = arguments("targeting speed and memory", 1_000_000)
+    redis_url = claim_redis("bench-targeting")
     with tempfile.TemporaryDirectory(prefix="ct-") as workdir:
         url = fresh_database(args.backend, Path(workdir))
         try:
             with Stopwatch() as fill:
                 fill_contacts(Database(url), args.count)
-            settings = Settings(Path(workdir), url, REDIS_URL, "bench")
+            settings = Settings(Path(workdir), url, redis_url, "bench")
             plugins = load_plugins(modules=(*DEFAULT_PLUGINS, "bench_plugins"), entry_points=False)
             assert not plugins.errors, plugins.errors
             runtime = Runtime.start(settings, plugins)
@@ -130,6 +122,7 @@ def main() -> None:
             print(f"  ratio to the floor:    {seconds / floor_seconds:7.2f}x")
             runtime.close()
         finally:
+            release_redis(redis_url)
             drop_database(url)
 
 

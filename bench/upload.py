@@ -9,26 +9,32 @@ The run is targeted in this process; the one chunk with the run's one ledger row
 runs in a forked child, as a work horse would, so the child's ru_maxrss is the peak memory
 of building the CSV (six columns, one of them through a relation) and delivering it with
 its manifest to a folder. The SFTP server (asyncssh) runs in this process, the client in a
-forked child. Needs Redis (CAMPAIGN_BENCH_REDIS_URL, default redis://127.0.0.1:6379/14,
-emptied).
+forked child. Needs Redis (a free database of CAMPAIGN_BENCH_REDIS_SERVER, see
+bench/common.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import asyncssh  # noqa: E402
-import redis  # noqa: E402
-from common import arguments, drop_database, fill_contacts, fresh_database  # noqa: E402
+from common import (  # noqa: E402
+    arguments,
+    claim_redis,
+    drop_database,
+    empty_queues,
+    fill_contacts,
+    fresh_database,
+    in_child,
+    release_redis,
+)
 
 from core.config import Settings  # noqa: E402
 from core.db import Database  # noqa: E402
@@ -43,7 +49,6 @@ from core.runtime import Runtime  # noqa: E402
 from core.uploads import Upload  # noqa: E402
 from plugins.targets.sftp import Sftp  # noqa: E402
 
-REDIS_URL = os.environ.get("CAMPAIGN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 COLUMNS = [
     {"field": "number", "header": "Kundennummer"},
     {"field": "first_name", "header": "Vorname"},
@@ -52,23 +57,6 @@ COLUMNS = [
     {"field": "city", "header": "Ort"},
     {"field": "partner.number", "header": "Vermittler"},
 ]
-
-
-def in_child(work) -> tuple[float, float]:
-    """Run ``work`` in a forked child; its seconds and peak resident MB."""
-    started = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            work()
-            code = 0
-        finally:
-            os._exit(code)
-    _, status, usage = os.wait4(pid, 0)
-    if status:
-        raise SystemExit(f"the child failed with status {status}")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024
 
 
 def extraction_run(runtime: Runtime, inbox: Path, count: int) -> tuple[float, float, Path]:
@@ -96,7 +84,7 @@ def extraction_run(runtime: Runtime, inbox: Path, count: int) -> tuple[float, fl
             name=name,
         )
     run = start_run(runtime, campaign.id)
-    redis.Redis.from_url(REDIS_URL).flushdb()  # targeting runs here, not in a worker
+    empty_queues(runtime.settings.redis_url)  # targeting runs here, not in a worker
     target_run(run.id)
     seconds, peak = in_child(lambda: process_chunk(run.id, 0))
     with runtime.database.session() as session:
@@ -156,6 +144,7 @@ def sftp_transfer(path: Path, root: Path) -> tuple[float, float]:
 
 def main() -> None:
     args = arguments("file upload: extraction file and transfer", 200_000)
+    redis_url = claim_redis("bench-upload")
     with tempfile.TemporaryDirectory(prefix="cb-upload-") as workdir:
         work = Path(workdir)
         url = fresh_database(args.backend, work)
@@ -165,7 +154,7 @@ def main() -> None:
             settings = Settings(
                 data_dir=work / "data",
                 database_url=url,
-                redis_url=REDIS_URL,
+                redis_url=redis_url,
                 secret_key="bench",
             )
             runtime = Runtime.start(settings, load_plugins(entry_points=False))
@@ -188,6 +177,7 @@ def main() -> None:
             )
             runtime.close()
         finally:
+            release_redis(redis_url)
             drop_database(url)
 
 

@@ -5,13 +5,12 @@ tick, the listing, a page of history, and the bookkeeping around one recorded pa
     .venv/bin/python bench/workflows.py --backend postgresql --count 200000
 
 ``--count`` runs are spread over five workflows (the five defaults make about 500 a
-day, 200,000 is more than a year). Needs Redis (CAMPAIGN_BENCH_REDIS_URL, default
-redis://127.0.0.1:6379/14, emptied).
+day, 200,000 is more than a year). Needs Redis (a free database of
+CAMPAIGN_BENCH_REDIS_SERVER, see bench/common.py).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -20,8 +19,14 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-import redis  # noqa: E402
-from common import Stopwatch, arguments, drop_database, fresh_database  # noqa: E402
+from common import (  # noqa: E402
+    Stopwatch,
+    arguments,
+    claim_redis,
+    drop_database,
+    fresh_database,
+    release_redis,
+)
 from sqlalchemy import text  # noqa: E402
 
 from core import Workflow, hookimpl  # noqa: E402
@@ -32,7 +37,6 @@ from core.runtime import Runtime  # noqa: E402
 from core.scheduler import Scheduler  # noqa: E402
 from core.workflows import enqueue_due, list_workflows, run_history, run_inline  # noqa: E402
 
-REDIS_URL = os.environ.get("CAMPAIGN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 NAMES = ("budgetMgt", "stockMgt", "deliveryMgt", "operationMgt", "supplierMgt")
 REPEAT = 50
 
@@ -83,10 +87,10 @@ def per_call_ms(function, repeat: int = REPEAT) -> float:
 
 def main() -> None:
     args = arguments("Workflow operations with many recorded runs", 200_000)
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis_url = claim_redis("bench-workflows")
     with tempfile.TemporaryDirectory() as workdir:
         url = fresh_database(args.backend, Path(workdir))
-        settings = Settings(Path(workdir), url, REDIS_URL, "bench")
+        settings = Settings(Path(workdir), url, redis_url, "bench")
         host = PluginHost()
         host.add(FivePlugin, "five", "bench")
         runtime = Runtime.start(settings, host)
@@ -125,6 +129,7 @@ def main() -> None:
             )
         finally:
             runtime.close()
+            release_redis(redis_url)
             drop_database(url)
 
 

@@ -25,6 +25,7 @@ from core.models import (
     ApprovalState,
     ApprovalStep,
     Delivery,
+    DeliveryState,
     Role,
     User,
     UserGroup,
@@ -33,6 +34,8 @@ from core.models.approvals import DIRECT_MAIL_STEPS
 from core.notifications import notify, users_for
 
 DEFAULT_DEADLINE = timedelta(days=3)
+BEFORE_START = tuple(step for step in ApprovalStep if step not in DIRECT_MAIL_STEPS)
+"""The steps "submit for approval" submits; extraction and proof come later, with the file."""
 
 
 class ApprovalError(ValueError):
@@ -225,6 +228,7 @@ def submit(
     approval.comment = ""
     approval.last_reminder_at = None
     approval.reminders_sent = 0
+    approval.overdue_at = None
     session.flush()
     _log(session, approval, ApprovalEventKind.SUBMITTED, now, by)
     if approval.mode is ApprovalMode.AUTOMATIC:
@@ -347,6 +351,43 @@ def _not_pending(session: Session, approval: Approval, seen_round: int) -> Appro
     return AlreadyAnsweredError(
         f"the {_about(approval)} was already {approval.state.value}{by}{when}"
     )
+
+
+def submit_for_approval(
+    session: Session,
+    delivery: Delivery,
+    now: datetime,
+    by: User | None = None,
+    deadline: datetime | None = None,
+) -> list[ApprovalStep]:
+    """Submit every step before the start that is configured (and always the start) and not
+    approved or waiting yet; the delivery then shows "to validate" while an answer is
+    missing, else "approved". Returns the steps submitted."""
+    submitted = []
+    for step in BEFORE_START:
+        approval = approval_for(session, delivery.id, step)
+        if approval is None and step is not ApprovalStep.START:
+            continue
+        if approval is not None and approval.state in (
+            ApprovalState.PENDING,
+            ApprovalState.APPROVED,
+        ):
+            continue
+        submit(session, delivery, step, now, by=by, deadline=deadline)
+        submitted.append(step)
+    waiting = session.scalar(
+        select(Approval.id)
+        .where(
+            Approval.delivery_id == delivery.id,
+            Approval.step.in_(BEFORE_START),
+            Approval.state == ApprovalState.PENDING,
+        )
+        .limit(1)
+    )
+    target = DeliveryState.TO_VALIDATE if waiting is not None else DeliveryState.APPROVED
+    if delivery.state is not target:
+        delivery.move_to(target, now)
+    return submitted
 
 
 def is_approved(session: Session, delivery_id: int, step: ApprovalStep) -> bool:

@@ -26,6 +26,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_TIMEZONE = "Europe/Berlin"
 DEFAULT_WORKFLOW_MIN_INTERVAL = timedelta(minutes=15)
 """The vendor of the original campaign processes advises no workflow more often than this."""
+DEFAULT_APPROVAL_REMINDER = timedelta(days=1)
+"""How long before an approval's deadline its reviewers are reminded."""
+DEFAULT_CONCURRENT_JOBS = 2
+"""How many runs the campaign-jobs workflow keeps going at once."""
 DEVELOPMENT_SENDER = "Campaign <campaign@localhost.localdomain>"
 """The sender of e-mails when no mail server is configured (they go to the outbox)."""
 SMTP_PORTS = {"plain": 25, "starttls": 587, "tls": 465}
@@ -79,6 +83,10 @@ class Settings:
     mail_server: MailServer | None = None
     """None: e-mails are written to the outbox directory (development)."""
     mail_from: str = DEVELOPMENT_SENDER
+    approval_reminder: timedelta = DEFAULT_APPROVAL_REMINDER
+    """deliveryMgt reminds the reviewers of a pending approval this long before its deadline."""
+    concurrent_jobs: int = DEFAULT_CONCURRENT_JOBS
+    """operationMgt starts no run while this many of its runs are active."""
 
     @property
     def embedded_redis(self) -> bool:
@@ -111,6 +119,12 @@ class Settings:
             ),
             mail_server=mail_server,
             mail_from=_mail_from(get("MAIL_FROM"), mail_server),
+            approval_reminder=_duration(
+                "APPROVAL_REMINDER", get("APPROVAL_REMINDER"), DEFAULT_APPROVAL_REMINDER
+            ),
+            concurrent_jobs=_integer(
+                "CONCURRENT_JOBS", get("CONCURRENT_JOBS"), DEFAULT_CONCURRENT_JOBS, 1, 100
+            ),
         )
 
 

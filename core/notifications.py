@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from core.models import Notification, Role, User, UserGroup
+from core.models import Campaign, Notification, Role, User, UserGroup
 from core.models.users import user_group_members
 
 
@@ -98,3 +98,22 @@ def notify(
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def notify_campaign_manager(
+    session: Session,
+    campaign: Campaign,
+    *,
+    kind: str,
+    subject: str,
+    now: datetime,
+    body: str = "",
+    about: tuple[str, int] | None = None,
+) -> list[Notification]:
+    """Tell the campaign's manager or, when it has none, everyone managing campaigns."""
+    whom: dict[str, list] = (
+        {"users": [campaign.manager_id]}
+        if campaign.manager_id is not None
+        else {"roles": [Role.CAMPAIGN_MANAGER]}
+    )
+    return notify(session, kind=kind, subject=subject, body=body, now=now, about=about, **whom)

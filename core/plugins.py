@@ -55,6 +55,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.targets.http_upload",
     "plugins.workflows.budget",
     "plugins.workflows.stock",
+    "plugins.workflows.delivery",
+    "plugins.workflows.operation",
+    "plugins.workflows.supplier",
 )
 
 P = TypeVar("P", bound=Plugin)

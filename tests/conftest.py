@@ -144,6 +144,33 @@ def settings(tmp_path: Path, database_url: str, redis_session_url: str) -> Setti
 
 
 @pytest.fixture
+def smtp(tmp_path: Path):
+    """A real SMTP server on loopback: STARTTLS with a self-signed certificate, a login."""
+    from smtp_server import SmtpServer
+
+    server = SmtpServer(tmp_path / "smtp", tls="starttls", users={"campaign": "g3heim!"})
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def settings_with_mail(tmp_path: Path, database_url: str, redis_session_url: str, smtp) -> Settings:
+    """This test's settings with ``smtp`` as the installation's mail server; a test module
+    that sends mail overrides ``settings`` with it."""
+    from smtp_server import mail_env
+
+    return Settings.from_env(
+        {
+            "CAMPAIGN_DATA_DIR": str(tmp_path / "data"),
+            "CAMPAIGN_DATABASE_URL": database_url,
+            "CAMPAIGN_REDIS_URL": redis_session_url,
+            "CAMPAIGN_SECRET_KEY": "test-secret-key",
+            **mail_env(smtp),
+        }
+    )
+
+
+@pytest.fixture
 def runtime_factory(settings: Settings, redis_url: str):
     """Build runtimes whose plugins are the given (name, plugin object) pairs."""
     from core.plugins import PluginHost

@@ -37,14 +37,8 @@ D = Decimal
 
 
 def user(session: Session, username: str, role: Role = Role.REVIEWER, **fields) -> User:
-    account = User(
-        username=username,
-        display_name=username.title(),
-        email=f"{username}@example.de",
-        role=role,
-        password_hash="-",
-        **fields,
-    )
+    defaults = {"display_name": username.title(), "email": f"{username}@example.de"}
+    account = User(username=username, role=role, password_hash="-", **(defaults | fields))
     session.add(account)
     session.flush()
     return account
@@ -166,13 +160,12 @@ def build_world(session: Session) -> World:
 
 def campaign(session: Session, name: str = "Infobrief", **fields) -> Campaign:
     """A campaign over the engine test plugins' contacts, stored without plugin validation."""
-    row = Campaign(
-        name=name,
-        datasource="test_contacts",
-        action="test_tag",
-        status=fields.pop("status", CampaignStatus.IN_PROGRESS),
-        **fields,
-    )
+    defaults = {
+        "datasource": "test_contacts",
+        "action": "test_tag",
+        "status": CampaignStatus.IN_PROGRESS,
+    }
+    row = Campaign(name=name, **(defaults | fields))
     session.add(row)
     session.flush()
     return row

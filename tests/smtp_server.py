@@ -83,6 +83,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def mail_env(server: SmtpServer) -> dict[str, str]:
+    """The environment that makes ``server`` the installation's mail server."""
+    return {
+        "CAMPAIGN_SMTP_URL": server.url + "&timeout=10",
+        "CAMPAIGN_SMTP_CA_FILE": str(server.ca_file),
+        "CAMPAIGN_MAIL_FROM": "Kampagne <kampagne@example.de>",
+    }
+
+
 class _Handler:
     def __init__(self, server: SmtpServer):
         self.server = server

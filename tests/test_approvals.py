@@ -318,3 +318,32 @@ def test_an_unsubmitted_or_unknown_approval_cannot_be_answered(database, people)
             approve(session, approval.id, manager, NOW)
         with pytest.raises(ApprovalError, match="no approval with id 999"):
             approve(session, 999, manager, NOW)
+
+
+def test_submitting_a_delivery_submits_each_step_before_the_start_once(database, people):
+    from core.approvals import submit_for_approval
+    from core.models import DeliveryState
+
+    with database.session() as session:
+        sms = get(session, Delivery, people["sms"])
+        configure(session, sms, STEP.CONTENT, ApprovalMode.MANUAL, NOW,
+                  Reviewers.of(users=[people["reviewer"]]))  # fmt: skip
+        configure(session, sms, STEP.TARGETING, ApprovalMode.AUTOMATIC, NOW)
+        assert submit_for_approval(session, sms, NOW) == [STEP.TARGETING, STEP.CONTENT, STEP.START]
+        assert sms.state is DeliveryState.TO_VALIDATE
+        assert submit_for_approval(session, sms, NOW) == []  # nothing is submitted twice
+        content = session.scalar(select(Approval).where(Approval.step == STEP.CONTENT))
+        approve(session, content.id, get(session, User, people["reviewer"]), NOW)
+        letter = get(session, Delivery, people["letter"])
+        assert submit_for_approval(session, letter, NOW) == [STEP.START]  # all automatic
+        assert letter.state is DeliveryState.APPROVED
+
+
+def test_a_new_round_clears_the_overdue_mark(database, people):
+    approval_id = manual(database, people, users=[people["reviewer"]])
+    with database.session() as session:
+        approval = get(session, Approval, approval_id)
+        approval.overdue_at = NOW + timedelta(days=4)
+        reject(session, approval_id, get(session, User, people["reviewer"]), NOW, "nein")
+        submit(session, get(session, Delivery, people["letter"]), STEP.CONTENT, NOW)
+        assert approval.overdue_at is None

@@ -26,6 +26,15 @@ def test_workflow_timing_settings(tmp_path):
     assert (chosen.timezone, chosen.workflow_min_interval) == ("UTC", timedelta(minutes=90))
 
 
+def test_campaign_process_settings(tmp_path):
+    from datetime import timedelta
+
+    defaults = Settings.from_env(env(tmp_path))
+    assert (defaults.approval_reminder, defaults.concurrent_jobs) == (timedelta(days=1), 2)
+    chosen = Settings.from_env(env(tmp_path, APPROVAL_REMINDER="6h", CONCURRENT_JOBS="5"))
+    assert (chosen.approval_reminder, chosen.concurrent_jobs) == (timedelta(hours=6), 5)
+
+
 def test_generated_secret_key_is_kept_for_the_next_start(tmp_path):
     first = Settings.from_env(env(tmp_path)).secret_key
     assert len(first) >= 32
@@ -51,6 +60,9 @@ def test_plain_postgresql_urls_use_psycopg_3(tmp_path):
         ("TIMEZONE", "Berlin", "CAMPAIGN_TIMEZONE: 'Berlin' is not a known time zone"),
         ("WORKFLOW_MIN_INTERVAL", "15", "CAMPAIGN_WORKFLOW_MIN_INTERVAL: '15' is not a duration"),
         ("WORKFLOW_MIN_INTERVAL", "0m", "CAMPAIGN_WORKFLOW_MIN_INTERVAL: '0m' must be longer"),
+        ("APPROVAL_REMINDER", "a day", "CAMPAIGN_APPROVAL_REMINDER: 'a day' is not a duration"),
+        ("CONCURRENT_JOBS", "0", "CAMPAIGN_CONCURRENT_JOBS: 0 is outside 1..100"),
+        ("CONCURRENT_JOBS", "many", "CAMPAIGN_CONCURRENT_JOBS: 'many' is not a whole number"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable(tmp_path, name, value, message):

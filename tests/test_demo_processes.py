@@ -137,3 +137,13 @@ def test_without_the_sms_plugin_the_reminder_is_left_out(database):
     with database.session() as session:
         campaign = session.scalar(select(Campaign).where(Campaign.name == CAMPAIGN))
         assert [d.label for d in campaign.deliveries] == ["Infobrief Interessenten"]
+
+
+def test_the_letter_shops_process_is_ready_for_the_supplier_workflow(database, plugins):
+    from core.models import ServiceProcess
+    from core.provider_processes import check_process
+
+    load(database, plugins)
+    with database.session() as session:
+        process = session.scalar(select(ServiceProcess))
+        assert check_process(process, process.service.provider.email) == []

@@ -28,7 +28,7 @@ from core.engine.runs import retry_failed, start_run
 from core.models import ArchivedDocument, Contact, DocumentKind, ItemStatus, Run, RunState
 from plugins.actions.email import Email
 
-from smtp_server import SmtpServer
+from smtp_server import mail_env
 
 SUBJECT = "Neuigkeiten für {{ first_name or 'Sie' }} aus {{ city }}"
 TEXT = "Hallo {{ first_name }} {{ last_name }},\nwir haben Neuigkeiten.\n{{ campaign.name }}"
@@ -36,32 +36,8 @@ HTML = "<p>Hallo <b>{{ first_name }} {{ last_name }}</b>,</p><p>wir haben Neuigk
 
 
 @pytest.fixture
-def smtp(tmp_path):
-    server = SmtpServer(tmp_path / "smtp", tls="starttls", users={"campaign": "g3heim!"})
-    yield server
-    server.close()
-
-
-def mail_env(smtp: SmtpServer) -> dict[str, str]:
-    return {
-        "CAMPAIGN_SMTP_URL": smtp.url + "&timeout=10",
-        "CAMPAIGN_SMTP_CA_FILE": str(smtp.ca_file),
-        "CAMPAIGN_MAIL_FROM": "Kampagne <kampagne@example.de>",
-    }
-
-
-@pytest.fixture
-def settings(tmp_path, database_url, redis_session_url, smtp) -> Settings:
-    """The conftest's settings, with the loopback server as the installation's mail server."""
-    return Settings.from_env(
-        {
-            "CAMPAIGN_DATA_DIR": str(tmp_path / "data"),
-            "CAMPAIGN_DATABASE_URL": database_url,
-            "CAMPAIGN_REDIS_URL": redis_session_url,
-            "CAMPAIGN_SECRET_KEY": "test-secret-key",
-            **mail_env(smtp),
-        }
-    )
+def settings(settings_with_mail: Settings) -> Settings:
+    return settings_with_mail
 
 
 @pytest.fixture

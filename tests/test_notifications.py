@@ -96,3 +96,25 @@ def test_a_notification_has_exactly_one_recipient(database, staff):
     with pytest.raises(IntegrityError), database.session() as session:
         session.add(Notification(user_id=staff["ben"], address="ben@example.de", kind="test",
                                  subject="Hallo", created_at=NOW))  # fmt: skip
+
+
+def test_the_campaign_manager_or_else_everyone_managing_campaigns_is_told(database, staff):
+    from process_helpers import campaign
+
+    from core.notifications import notify_campaign_manager
+
+    with database.session() as session:
+        managed = campaign(session, name="Mit Leitung", manager_id=staff["ben"])
+        unmanaged = campaign(session, name="Ohne Leitung")
+        for owner in (managed, unmanaged):
+            notify_campaign_manager(
+                session, owner, kind="delivery_failed", subject=f"{owner.name}", now=NOW
+            )
+        told = session.execute(
+            select(Notification.subject, Notification.user_id).order_by(Notification.id)
+        ).all()
+    assert [tuple(row) for row in told] == [
+        ("Mit Leitung", staff["ben"]),
+        ("Ohne Leitung", staff["cem"]),
+        ("Ohne Leitung", staff["dora"]),
+    ]

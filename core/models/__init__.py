@@ -67,6 +67,7 @@ from core.models.documents import (
 from core.models.file_deliveries import FileDelivery, FileDeliveryStatus
 from core.models.notifications import Notification
 from core.models.plans import Plan, Program
+from core.models.provider_steps import ProviderStep, ProviderStepKind, ProviderStepStatus
 from core.models.providers import (
     CostCategory,
     CostCategoryKind,
@@ -157,6 +158,9 @@ __all__ = [
     "Provider",
     "ProviderKind",
     "ProviderService",
+    "ProviderStep",
+    "ProviderStepKind",
+    "ProviderStepStatus",
     "Report",
     "ReportAsset",
     "Role",

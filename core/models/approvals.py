@@ -82,6 +82,8 @@ class Approval(Timestamped, Base):
     deadline_at: Mapped[datetime | None]
     last_reminder_at: Mapped[datetime | None]
     reminders_sent: Mapped[int] = mapped_column(default=0)
+    overdue_at: Mapped[datetime | None]
+    """When the delivery workflow found the round past its deadline without an answer."""
     answered_at: Mapped[datetime | None]
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     comment: Mapped[str] = mapped_column(Text, default="")

@@ -15,7 +15,7 @@ class Notification(Base):
     """A message for one user (panel and e-mail) or one bare e-mail address.
 
     ``object_type``/``object_id`` point at what it is about ("delivery", 12), so the panel
-    can link to it. ``email_sent_at`` and ``email_error`` belong to the sender.
+    can link to it. The ``email_*`` columns belong to the sender (``core.notification_mail``).
     """
 
     __tablename__ = "notifications"
@@ -44,3 +44,7 @@ class Notification(Base):
     read_at: Mapped[datetime | None]
     email_sent_at: Mapped[datetime | None]
     email_error: Mapped[str | None] = mapped_column(Text)
+    email_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    email_claimed_at: Mapped[datetime | None]
+    """Set while the e-mail is being sent; a claim left behind belonged to a sender that
+    died, and the message may or may not have gone out."""

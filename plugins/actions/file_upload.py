@@ -25,23 +25,27 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
-import re
-import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
 from core import Action, Outcome, Recipient, Scope, SettingsError, hookimpl
 from core.archive import ArchiveIntegrityError, open_store, read_document
+from core.extraction import (
+    ENCODINGS,
+    ROWS_PER_QUERY,
+    RecordColumns,
+    cell,
+    file_slug,
+    write_csv,
+    written_whole,
+)
 from core.models import (
     ArchivedDocument,
     Campaign,
@@ -57,7 +61,7 @@ from core.models import (
 from core.pdf_collection import PdfCollection
 from core.plugin_kinds import DocumentStore
 from core.plugins import UnknownPluginError
-from core.query import ENTITIES, QueryDefinition, QueryError, compile_query, get_entity
+from core.query import ENTITIES, QueryDefinition, compile_query, get_entity
 from core.templating import LOCAL_TIME
 from core.uploads import (
     UploadError,
@@ -72,14 +76,9 @@ from core.uploads import (
 Content = Literal["extraction", "collection_pdf", "documents_zip"]
 EXTENSIONS = {"extraction": "csv", "collection_pdf": "pdf", "documents_zip": "zip"}
 NAME_PLACEHOLDERS = ("campaign", "run", "run_id", "date", "time", "group", "ext")
-ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "iso-8859-15")
 PAGE = 500
 """Documents read at a time while a PDF or ZIP is built."""
-ROWS_PER_QUERY = 500
-"""Recipients whose columns one query of the extraction file reads."""
 INDEX_COLUMNS = ("entry", "document_id", "contact_id", "title", "filename", "size", "sha256")
-GERMAN_LETTERS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
-GERMAN_LETTERS[ord("ß")] = "ss"
 
 
 class Column(BaseModel):
@@ -170,16 +169,6 @@ class FileUploadParams(BaseModel):
         return self
 
 
-def file_slug(text: str) -> str:
-    """Text as a file-name part: umlauts spelt out, anything unusual a dash."""
-    ascii_text = (
-        unicodedata.normalize("NFKD", text.translate(GERMAN_LETTERS))
-        .encode("ascii", "ignore")
-        .decode()
-    )
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_text).strip("-.")
-
-
 @dataclass
 class Built:
     """The file made for one ledger row and what the manifest says about it."""
@@ -262,8 +251,8 @@ class FileUpload(Action):
             target = open_target(
                 context.runtime.plugins, self.params.target, self.params.target_settings
             )
-            if self.params.content == "extraction":
-                self._extraction_query(context.entity)
+            if self.params.content == "extraction" and context.entity in ENTITIES:
+                self._record_columns(context.entity)
             else:
                 self._contact_ids(context, recipient.group)
         except (ValueError, LookupError) as exc:
@@ -329,71 +318,34 @@ class FileUpload(Action):
 
     def _write_extraction(self, context: Any, group: str | None, path: Path) -> Built:
         settings = self.params.extraction
-        rows = 0
-        with (
-            _partial(path) as partial,
-            partial.open("w", encoding=settings.encoding, newline="") as file,
-        ):
-            writer = csv.writer(file, delimiter=settings.delimiter, lineterminator="\r\n")
-            if settings.header:
-                self._write_row(writer, [c.heading for c in settings.columns], "the header")
-            for key, values in self._extraction_rows(context, group):
-                rows += 1
-                self._write_row(writer, values, f"row {rows} ({key})")
+        rows = write_csv(
+            path,
+            [column.heading for column in settings.columns],
+            self._extraction_rows(context, group),
+            delimiter=settings.delimiter,
+            encoding=settings.encoding,
+            header=settings.header,
+        )
         return Built(path, {"rows": rows}, "" if rows else "none of the records exists any more")
-
-    def _write_row(self, writer: Any, values: list[str], where: str) -> None:
-        try:
-            writer.writerow(values)
-        except UnicodeEncodeError:
-            encoding = self.params.extraction.encoding
-            for column, value in zip(self.params.extraction.columns, values, strict=True):
-                try:
-                    value.encode(encoding)
-                except UnicodeEncodeError:
-                    raise ValueError(
-                        f"{where}, column {column.heading!r}: {value!r} cannot be written "
-                        f"in {encoding}"
-                    ) from None
-            raise
 
     def _extraction_rows(self, context: Any, group: str | None) -> Iterator[tuple[str, list[str]]]:
         """(recipient key, cells) per member in ledger order, a page of members per query."""
         entity = context.entity
         paths = [column.field for column in self.params.extraction.columns]
         if entity in ENTITIES:
-            statement, unique = self._extraction_query(entity)
-            positions = [unique.index(path) for path in paths]
+            columns = self._record_columns(entity)
             for ids in context.member_ids(group, ROWS_PER_QUERY):
-                found = {row[-1]: row for row in context.session.execute(statement, {"ids": ids})}
+                found = columns.cells(context.session, ids)
                 for record_id in ids:
-                    row = found.get(record_id)
-                    if row is not None:
-                        yield f"{entity}:{record_id}", [cell(row[i]) for i in positions]
+                    if record_id in found:
+                        yield f"{entity}:{record_id}", found[record_id]
         else:
             for recipient in context.members(group):
                 yield recipient.key, [cell(recipient.data.get(path)) for path in paths]
 
-    def _extraction_query(self, entity: str | None) -> tuple[Select[Any], list[str]]:
-        """The chosen columns of a page of records (``:ids``), each column checked on its own
-        so that an error names the column."""
-        if entity not in ENTITIES:
-            return select(), []
-        columns = self.params.extraction.columns
-        for index, column in enumerate(columns):
-            try:
-                compile_query(QueryDefinition(root=entity, output=[column.field]))
-            except QueryError as exc:
-                raise ValueError(f"extraction.columns[{index}].field: {exc.problem}") from None
-        unique = list(dict.fromkeys(column.field for column in columns))
-        root = get_entity(entity)
-        statement = (
-            compile_query(QueryDefinition(root=entity, output=unique))
-            .select_rows()
-            .add_columns(root.id_column.label("record_id"))
-            .where(root.id_column.in_(bindparam("ids", expanding=True)))
-        )
-        return statement, unique
+    def _record_columns(self, entity: str) -> RecordColumns:
+        paths = [column.field for column in self.params.extraction.columns]
+        return RecordColumns(entity, paths, where="extraction.columns")
 
     def _write_collection(self, context: Any, group: str | None, path: Path) -> Built:
         documents = 0
@@ -411,7 +363,7 @@ class FileUpload(Action):
         index_path = path.with_name(f".{path.name}.index.csv")
         try:
             with (
-                _partial(path) as partial,
+                written_whole(path) as partial,
                 zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive,
             ):
                 with index_path.open("w", encoding="utf-8", newline="") as index_file:
@@ -544,19 +496,6 @@ def delivery_key(run_id: int, item_key: str) -> str:
     return f"run-{run_id}/sha1-{hashlib.sha1(item_key.encode()).hexdigest()}"
 
 
-def cell(value: Any) -> str:
-    """A value as CSV text: dates ISO, date-times in local time, nothing as empty."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
 def _find_id(context: Any, model: Any, wanted: str | int) -> int:
     """The id of a report or campaign named by id or by name (LookupError if none)."""
     if isinstance(wanted, int) or wanted.isdigit():
@@ -571,18 +510,6 @@ def _find_id(context: Any, model: Any, wanted: str | int) -> int:
 def _done(remote_name: str, location: str | None, delivery_id: int, summary: str) -> Outcome:
     detail = f"{remote_name} delivered to {location}" + (f" ({summary})" if summary else "")
     return Outcome.done(detail, units=1, reference=f"file-delivery:{delivery_id}")
-
-
-@contextmanager
-def _partial(path: Path) -> Iterator[Path]:
-    """A temporary name beside ``path`` that becomes ``path`` when the block succeeds."""
-    partial = path.with_name(f".{path.name}.part")
-    try:
-        yield partial
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    os.replace(partial, path)
 
 
 @hookimpl

@@ -9,27 +9,25 @@ delivery workflow's job. Extraction and proof are submitted later, with the file
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import flash, redirect, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from core.approvals import ApprovalError, Reviewers, approval_for, configure, submit
+from core.approvals import (
+    ApprovalError,
+    Reviewers,
+    configure,
+    submit_for_approval,
+)
 from core.audit import record_audit
 from core.models import (
-    Approval,
     ApprovalMode,
-    ApprovalState,
     ApprovalStep,
     Delivery,
     DeliveryState,
     Role,
-    User,
 )
-from core.models.approvals import DIRECT_MAIL_STEPS
 from webapp.context import db_session, get_runtime
 from webapp.deliveries.views import applicable_steps, bp, render_delivery
 from webapp.form_reader import FormReader
@@ -43,8 +41,6 @@ from webapp.process_common import (
 )
 from webapp.security import role_required
 
-BEFORE_START = tuple(step for step in ApprovalStep if step not in DIRECT_MAIL_STEPS)
-"""The steps "submit for approval" submits: everything up to the start."""
 SUBMITTABLE_STATES = (DeliveryState.EDITING, DeliveryState.TO_VALIDATE)
 REVIEWER_ROLES = (Role.REVIEWER, Role.CAMPAIGN_MANAGER, Role.ADMIN)
 ROLE_VALUES = {role.value for role in REVIEWER_ROLES}
@@ -117,38 +113,6 @@ def configure_approval(delivery_id: int) -> str | tuple[str, int] | Response:
 
 def _ids(values: list[str], allowed: set[int]) -> list[int]:
     return [int(value) for value in values if value.isdigit() and int(value) in allowed]
-
-
-def submit_for_approval(
-    session: Session, delivery: Delivery, now: datetime, by: User, deadline: datetime | None
-) -> list[ApprovalStep]:
-    """Submit every step before the start that is not approved or waiting yet, and show the
-    delivery as to validate (or approved when nothing waits). Returns the steps submitted."""
-    submitted = []
-    for step in BEFORE_START:
-        approval = approval_for(session, delivery.id, step)
-        if approval is None and step is not ApprovalStep.START:
-            continue  # never configured: automatic, nothing to record but the start
-        if approval is not None and approval.state in (
-            ApprovalState.PENDING,
-            ApprovalState.APPROVED,
-        ):
-            continue
-        submit(session, delivery, step, now, by=by, deadline=deadline)
-        submitted.append(step)
-    pending = session.scalar(
-        select(Approval.id)
-        .where(
-            Approval.delivery_id == delivery.id,
-            Approval.step.in_(BEFORE_START),
-            Approval.state == ApprovalState.PENDING,
-        )
-        .limit(1)
-    )
-    target = DeliveryState.TO_VALIDATE if pending is not None else DeliveryState.APPROVED
-    if delivery.state is not target:
-        delivery.move_to(target, now)
-    return submitted
 
 
 @bp.post("/<int:delivery_id>/submit")

@@ -1,0 +1,151 @@
+"""Extraction files: CSV files of recipients with chosen columns, for providers and uploads.
+
+Shared by the ``file_upload`` action and the supplier workflow, so both read the same field
+paths of the query builder, write values the same way and refuse the same things with the
+same messages (the column at fault, the row that cannot be encoded).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam
+from sqlalchemy.orm import Session
+
+from core.query import QueryDefinition, QueryError, compile_query, get_entity
+from core.query.entities import ENTITIES
+from core.templating import LOCAL_TIME
+
+ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "iso-8859-15")
+ROWS_PER_QUERY = 500
+"""Records whose columns one query reads."""
+GERMAN_LETTERS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+GERMAN_LETTERS[ord("ß")] = "ss"
+
+
+def file_slug(text: str) -> str:
+    """Text as a file-name part: umlauts spelt out, anything unusual a dash."""
+    ascii_text = (
+        unicodedata.normalize("NFKD", text.translate(GERMAN_LETTERS))
+        .encode("ascii", "ignore")
+        .decode()
+    )
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_text).strip("-.")
+
+
+def cell(value: Any) -> str:
+    """A value as CSV text: dates ISO, date-times in local time, nothing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+class RecordColumns:
+    """Field paths of the query builder (``last_name``, ``partner.number``) read for pages
+    of records of one entity, one query per page.
+
+    Each path is checked on its own first, so an unknown field is named with its position:
+    ``extraction.columns[1].field: unknown field 'nickname' on partners``.
+    """
+
+    def __init__(
+        self,
+        entity: str,
+        paths: Sequence[str],
+        where: str = "columns",
+        numbers: Sequence[int] | None = None,
+    ):
+        """``numbers``: each path's position in the caller's list of columns, for errors."""
+        if entity not in ENTITIES:
+            raise ValueError(f"{entity!r} records have no fields to extract")
+        for index, path in zip(numbers or range(len(paths)), paths, strict=True):
+            try:
+                compile_query(QueryDefinition(root=entity, output=[path]))
+            except QueryError as exc:
+                raise ValueError(f"{where}[{index}].field: {exc.problem}") from None
+        unique = list(dict.fromkeys(paths))
+        self.positions = [unique.index(path) for path in paths]
+        root = get_entity(entity)
+        self.statement = (
+            compile_query(QueryDefinition(root=entity, output=unique))
+            .select_rows()
+            .add_columns(root.id_column.label("record_id"))
+            .where(root.id_column.in_(bindparam("ids", expanding=True)))
+        )
+
+    def cells(self, session: Session, ids: Sequence[int]) -> dict[int, list[str]]:
+        """The cells of each record of ``ids`` that still exists, by record id."""
+        if not ids:
+            return {}
+        return {
+            row[-1]: [cell(row[position]) for position in self.positions]
+            for row in session.execute(self.statement, {"ids": list(ids)})
+        }
+
+
+@contextmanager
+def written_whole(path: Path) -> Iterator[Path]:
+    """A temporary name beside ``path`` that becomes ``path`` when the block succeeds."""
+    partial = path.with_name(f".{path.name}.part")
+    try:
+        yield partial
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, path)
+
+
+def write_csv(
+    path: Path,
+    headings: Sequence[str],
+    rows: Iterable[tuple[str, Sequence[str]]],
+    *,
+    delimiter: str = ";",
+    encoding: str = "utf-8",
+    header: bool = True,
+) -> int:
+    """Write ``rows`` (a label naming the row in errors, and its cells) as a CSV file that
+    appears complete or not at all; return how many rows were written.
+
+    A value the encoding cannot hold is a ValueError naming the row and the column:
+    ``row 3 (contacts:17), column 'Name': 'Łukasiewicz' cannot be written in iso-8859-15``.
+    """
+    count = 0
+    with written_whole(path) as partial, partial.open("w", encoding=encoding, newline="") as file:
+        writer = csv.writer(file, delimiter=delimiter, lineterminator="\r\n")
+        if header:
+            _write_row(writer, headings, headings, "the header", encoding)
+        for label, cells in rows:
+            count += 1
+            _write_row(writer, headings, cells, f"row {count} ({label})", encoding)
+    return count
+
+
+def _write_row(
+    writer: Any, headings: Sequence[str], cells: Sequence[str], where: str, encoding: str
+) -> None:
+    try:
+        writer.writerow(cells)
+    except UnicodeEncodeError:
+        for heading, value in zip(headings, cells, strict=True):
+            try:
+                value.encode(encoding)
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"{where}, column {heading!r}: {value!r} cannot be written in {encoding}"
+                ) from None
+        raise

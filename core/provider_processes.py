@@ -1,0 +1,252 @@
+"""Reading a provider service's process (``ServiceProcess``): the extraction file's columns and
+name, the e-mail to the provider ("router"), and the format of the provider's result file.
+
+The supplier workflow uses these, and the web panel checks a process with ``check_process``
+before storing it, so a mistake is named when it is made, not at three in the morning.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from core.extraction import ENCODINGS, file_slug
+from core.mail import valid_email
+from core.models import ServiceProcess
+from core.templating import LOCAL_TIME, TemplateError, compile_template
+from core.uploads import check_remote_name
+
+REFERENCE_FIELD = "@reference"
+"""The export field that holds each letter's reference (``<delivery id>-<ledger row id>``),
+which the provider's result file gives back."""
+NAME_PLACEHOLDERS = ("campaign", "delivery", "delivery_id", "run", "run_id", "date", "time")
+DEFAULT_FORMATS = {"date": "%Y%m%d", "time": "%H%M%S"}
+MAIL_FIELDS = (
+    "campaign",
+    "delivery",
+    "count",
+    "file",
+    "planned_start",
+    "provider",
+    "service",
+    "date",
+    "location",
+)
+DEFAULT_SUBJECT = "{{ delivery }} ({{ campaign }}): {{ count }} letters, {{ file }}"
+DEFAULT_TEXT = (
+    "The extraction file {{ file }} of {{ campaign }} / {{ delivery }} with {{ count }} "
+    "letters is attached{% if location %} and was delivered to {{ location }}{% endif %}."
+)
+MAX_SUBJECT = 300
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    header: str
+    field: str
+
+
+def export_columns(process: ServiceProcess) -> list[ExportColumn]:
+    """The extraction file's columns, each ``{"header": …, "field": …}`` (header defaults to
+    the field); ValueError naming the column at fault."""
+    columns = []
+    for index, entry in enumerate(process.export_columns or []):
+        where = f"export_columns[{index}]"
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"{where}: expected {{'header': …, 'field': …}}, got {entry!r}")
+        unknown = set(entry) - {"header", "field"}
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        field = entry.get("field")
+        if not isinstance(field, str) or not field.strip():
+            raise ValueError(f"{where}.field: name a field such as 'last_name' or '@reference'")
+        header = entry.get("header") or field
+        if not isinstance(header, str):
+            raise ValueError(f"{where}.header: must be text")
+        columns.append(ExportColumn(header.strip(), field.strip()))
+    if not columns:
+        raise ValueError("export_columns: the extraction file needs at least one column")
+    return columns
+
+
+def reference(delivery_id: int, item_id: int) -> str:
+    return f"{delivery_id}-{item_id}"
+
+
+def file_name(pattern: str, values: Mapping[str, Any]) -> str:
+    """The extraction file's name from ``file_name_pattern``: ``{campaign}``, ``{delivery}``,
+    ``{delivery_id}``, ``{run}``, ``{run_id}``, ``{date}``, ``{time}``; dates take a format
+    (``{date:%Y%m%d}``, the default). ValueError when the pattern or the name is unusable."""
+    parts = []
+    try:
+        parsed = list(string.Formatter().parse(pattern))
+    except ValueError as exc:
+        raise ValueError(f"file_name_pattern: {exc}") from None
+    for literal, field, spec, conversion in parsed:
+        parts.append(literal)
+        if field is None:
+            continue
+        if field not in NAME_PLACEHOLDERS:
+            raise ValueError(
+                f"file_name_pattern: unknown placeholder {{{field}}}; "
+                f"available: {', '.join(NAME_PLACEHOLDERS)}"
+            )
+        if conversion or "{" in (spec or ""):
+            raise ValueError(f"file_name_pattern: {{{field}}} takes a date format only")
+        value = values[field]
+        try:
+            if isinstance(value, datetime):
+                text = value.strftime(spec or DEFAULT_FORMATS[field])
+            else:
+                text = format(value, spec or "")
+        except (ValueError, KeyError) as exc:
+            raise ValueError(f"file_name_pattern: {{{field}:{spec}}}: {exc}") from None
+        parts.append(text)
+    try:
+        return check_remote_name("".join(parts))
+    except ValueError as exc:
+        raise ValueError(f"file_name_pattern: {exc}") from None
+
+
+def name_values(
+    campaign: str, delivery: str, delivery_id: int, run: int, run_id: int, started: datetime
+) -> dict[str, Any]:
+    """What a file name pattern can say about an extraction run: names as file-name parts,
+    the run's start in local time."""
+    local = started.astimezone(LOCAL_TIME)
+    return {
+        "campaign": file_slug(campaign) or "campaign",
+        "delivery": file_slug(delivery) or "delivery",
+        "delivery_id": delivery_id,
+        "run": run,
+        "run_id": run_id,
+        "date": local,
+        "time": local,
+    }
+
+
+def recipients(process: ServiceProcess, provider_email: str | None) -> list[str]:
+    """Who gets the e-mail about the file: the process's recipients, else the provider's own
+    address; ValueError naming an address that is not one."""
+    addresses = [address.strip() for address in process.notification_recipients or []]
+    if not addresses and provider_email:
+        addresses = [provider_email.strip()]
+    for index, address in enumerate(addresses):
+        if not valid_email(address):
+            raise ValueError(
+                f"notification_recipients[{index}]: {address!r} is not an e-mail address"
+            )
+    return addresses
+
+
+def router_message(process: ServiceProcess, values: Mapping[str, Any]) -> tuple[str, str]:
+    """Subject (one line) and text of the e-mail to the provider, rendered in the template
+    sandbox from ``MAIL_FIELDS``; ValueError naming the template and its line."""
+    subject = _render(
+        "notification_subject",
+        process.notification_subject or DEFAULT_SUBJECT,
+        values,
+        max_output=MAX_SUBJECT,
+    )
+    text = _render("notification_template", process.notification_template or DEFAULT_TEXT, values)
+    return " ".join(subject.split()), text
+
+
+def _render(where: str, source: str, values: Mapping[str, Any], max_output: int = 1_000_000) -> str:
+    try:
+        template = compile_template(source, html=False, max_output=max_output)
+        return str(template.render(dict(values)))
+    except TemplateError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+class ResultFormat(BaseModel):
+    """How to read a provider's result file (``ServiceProcess.result_format``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key_column: str = Field(
+        min_length=1,
+        description="Column with each letter's reference, as the extraction file's "
+        "'@reference' column gave it.",
+    )
+    status_column: str = Field(min_length=1, description="Column with the letter's outcome.")
+    sent_values: list[str] = Field(
+        min_length=1, description="Outcomes that mean sent (case and spaces ignored)."
+    )
+    failed_values: list[str] = Field(
+        default_factory=list,
+        description="Outcomes that mean failed; empty: every outcome not sent is failed.",
+    )
+    reason_column: str | None = Field(None, description="Column with why a letter failed.")
+    cost_column: str | None = Field(
+        None,
+        description="Column with what the provider charges per letter; their sum is "
+        "the delivery's real cost.",
+    )
+    delimiter: str = Field(";", min_length=1, max_length=1)
+    encoding: Literal[ENCODINGS] = "utf-8"  # type: ignore[valid-type]
+    inbox: str | None = Field(
+        None,
+        description="Directory the provider's result files arrive in; empty: "
+        "$CAMPAIGN_DATA_DIR/provider-results/service-<id>.",
+    )
+
+    @field_validator("sent_values", "failed_values")
+    @classmethod
+    def _normalised(cls, values: list[str]) -> list[str]:
+        return [normalised(value) for value in values]
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any] | None) -> ResultFormat:
+        if raw is None:
+            raise ValueError("result_format: the service has no result file format")
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"result_format.{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+                for error in exc.errors()
+            )
+            raise ValueError(problems) from None
+
+
+def normalised(value: str) -> str:
+    return " ".join(str(value).split()).casefold()
+
+
+def check_process(process: ServiceProcess, provider_email: str | None = None) -> list[str]:
+    """Every problem of a process, for the panel to show before it is stored."""
+    problems = []
+    checks = [
+        lambda: export_columns(process),
+        lambda: file_name(
+            process.file_name_pattern,
+            name_values("Kampagne", "Brief", 1, 1, 1, datetime.now(LOCAL_TIME)),
+        ),
+        lambda: recipients(process, provider_email),
+        lambda: router_message(process, dict.fromkeys(MAIL_FIELDS, "x")),
+    ]
+    if process.result_format is not None:
+        checks.append(lambda: check_reference_column(process))
+    for check in checks:
+        try:
+            check()
+        except ValueError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def check_reference_column(process: ServiceProcess) -> None:
+    """A process with a result file needs the reference column in its extraction file."""
+    ResultFormat.of(process.result_format)
+    if not any(column.field == REFERENCE_FIELD for column in export_columns(process)):
+        raise ValueError(
+            f"export_columns: a result file is matched by the letters' references: add a "
+            f"column {{'header': 'Referenz', 'field': '{REFERENCE_FIELD}'}}"
+        )

@@ -1,0 +1,344 @@
+"""deliveryMgt, "Jobs on deliveries in campaigns": moves deliveries on after their approvals
+are answered, starts the ones whose start time has come, follows their runs to the end, hands
+external deliveries to the supplier workflow, reminds reviewers before a deadline, marks
+overdue approvals, and sends the notification outbox by e-mail.
+
+Each delivery is handled in a unit of work of its own. A state change is conditional (the
+delivery's version column: ``UPDATE … WHERE version = n``), so a delivery someone else
+changed meanwhile is left for the next pass. An online delivery is started in two commits:
+first ``pending_confirmation`` → ``start_pending``, then the run (``core.process_runs``),
+then ``in_progress`` with it; a pass that dies in between finds the run it started instead
+of starting another. docs/processes.md has the rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import Workflow, hookimpl
+from core.approvals import approval_for, is_approved, record_reminder
+from core.engine.runs import RunError, cancel_run
+from core.models import (
+    ACTIVE_RUN_STATES,
+    Approval,
+    ApprovalMode,
+    ApprovalState,
+    ApprovalStep,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    Run,
+    RunState,
+)
+from core.models.approvals import DIRECT_MAIL_STEPS
+from core.notification_mail import send_notifications
+from core.notifications import notify, notify_campaign_manager
+from core.process_runs import COMPLETED_RUN_STATES, start_once
+from plugins.workflows._passes import Pass, describe
+
+S = DeliveryState
+ONLINE = (DeliveryChannel.EMAIL, DeliveryChannel.SMS)
+STARTED_BY = "deliveryMgt"
+LABELS = {
+    "approved": "approved",
+    "editing": "back to editing",
+    "extraction": "to extraction",
+    "started": "started",
+    "finished": "finished",
+    "paused": "paused",
+    "failed": "failed",
+    "to_proof": "to proof",
+    "cancelled": "run(s) of stopped deliveries cancelled",
+    "reminded": "reminder(s)",
+    "overdue": "overdue approval(s)",
+}
+
+
+class DeliveryManagement(Workflow):
+    name = "deliveryMgt"
+    title = "Jobs on deliveries in campaigns"
+    description = (
+        "Moves deliveries on after their approvals, starts approved deliveries when their "
+        "start time comes, follows their runs to the end, hands letters to the supplier "
+        "workflow, reminds reviewers, marks overdue approvals and e-mails the notifications."
+    )
+    default_interval = timedelta(minutes=15)
+
+    def run(self, context) -> str:
+        return DeliveryPass(context).run()
+
+
+class DeliveryPass:
+    def __init__(self, context):
+        self.context = context
+        self.runtime = context.runtime
+        self.now = context.now
+        self.result = Pass(context, LABELS)
+
+    def run(self) -> str:
+        self.apply_answers()
+        self.leave_approved()
+        self.confirm_due()
+        self.start_pending()
+        self.follow_runs()
+        self.cancel_runs_of_stopped()
+        self.remind()
+        self.mark_overdue()
+        outbox = send_notifications(self.runtime, self.now)
+        for problem in outbox.problems:
+            self.result.problem(problem)
+        return self.result.summary(outbox.summary())
+
+    # --- deliveries ------------------------------------------------------------------------
+
+    def deliveries(self, *states: DeliveryState, online: bool | None = None) -> list[int]:
+        query = select(Delivery.id).where(Delivery.state.in_(states)).order_by(Delivery.id)
+        if online is not None:
+            channels = Delivery.channel.in_(ONLINE)
+            query = query.where(channels if online else ~channels)
+        with self.runtime.database.session() as session:
+            return list(session.scalars(query))
+
+    def each(self, ids: list[int], handle: Callable[[Session, Delivery], None]) -> None:
+        for delivery_id in ids:
+            with (
+                self.result.handling(f"delivery {delivery_id}"),
+                self.runtime.database.session() as session,
+            ):
+                delivery = session.get(Delivery, delivery_id)
+                if delivery is not None:
+                    handle(session, delivery)
+
+    def move(self, delivery: Delivery, state: DeliveryState, counter: str | None = None) -> None:
+        """The state change is noted at the moment it is made, not when the pass began: a
+        run is taken up as the delivery's only if it was created after that moment."""
+        before = delivery.state
+        delivery.move_to(state, self.runtime.clock.now())
+        if counter:
+            self.result.count(counter, f"{describe(delivery)}: {before} → {state}")
+
+    def due(self, delivery: Delivery) -> bool:
+        return delivery.planned_start_at is None or delivery.planned_start_at <= self.now
+
+    def apply_answers(self) -> None:
+        """Answers move deliveries on: every step before the start approved, a rejected
+        step back to editing; a rejected file to a new extraction, an approved one to its
+        proof when it needs one; a rejected proof back to submission."""
+        ids = self.deliveries(S.TO_VALIDATE, S.FILE_TO_APPROVE, S.PROOF_TO_VALIDATE)
+        self.each(ids, self._apply_answers)
+
+    def _apply_answers(self, session: Session, delivery: Delivery) -> None:
+        if delivery.state is S.TO_VALIDATE:
+            verdict = before_start_verdict(session, delivery.id)
+            if verdict is ApprovalState.APPROVED:
+                self.move(delivery, S.APPROVED, "approved")
+            elif verdict is ApprovalState.REJECTED:
+                self.move(delivery, S.EDITING, "editing")
+        elif delivery.state is S.FILE_TO_APPROVE:
+            extraction = approval_for(session, delivery.id, ApprovalStep.EXTRACTION)
+            if extraction is not None and extraction.state is ApprovalState.REJECTED:
+                self.move(delivery, S.EXTRACTION_PENDING, "extraction")
+            elif delivery.proof_required and is_approved(
+                session, delivery.id, ApprovalStep.EXTRACTION
+            ):
+                self.move(delivery, S.PROOF_TO_SUBMIT, "to_proof")
+        else:
+            proof = approval_for(session, delivery.id, ApprovalStep.PROOF)
+            if proof is not None and proof.state is ApprovalState.REJECTED:
+                self.move(delivery, S.PROOF_TO_SUBMIT, "to_proof")
+
+    def leave_approved(self) -> None:
+        """Approved online deliveries wait for their start as pending confirmation; approved
+        letters go to extraction (the campaign-jobs workflow) when their start time comes."""
+        self.each(self.deliveries(S.APPROVED), self._leave_approved)
+
+    def _leave_approved(self, session: Session, delivery: Delivery) -> None:
+        if delivery.channel.online:
+            self.move(delivery, S.PENDING_CONFIRMATION)
+        elif self.due(delivery):
+            self.move(delivery, S.EXTRACTION_PENDING, "extraction")
+
+    def confirm_due(self) -> None:
+        """An online delivery whose start time has come and whose start is approved is
+        claimed for starting (a conditional update, committed before the run starts)."""
+        self.each(self.deliveries(S.PENDING_CONFIRMATION), self._confirm_due)
+
+    def _confirm_due(self, session: Session, delivery: Delivery) -> None:
+        if self.due(delivery) and is_approved(session, delivery.id, ApprovalStep.START):
+            self.move(delivery, S.START_PENDING)
+
+    def start_pending(self) -> None:
+        for delivery_id in self.deliveries(S.START_PENDING):
+            with self.result.handling(f"delivery {delivery_id}"):
+                self._start(delivery_id)
+
+    def _start(self, delivery_id: int) -> None:
+        with self.runtime.database.session() as session:
+            delivery = session.get(Delivery, delivery_id)
+            campaign_id, since = delivery.campaign_id, delivery.state_changed_at
+        try:
+            started = start_once(
+                self.runtime, campaign_id, since, STARTED_BY, delivery_id=delivery_id
+            )
+        except RunError as exc:
+            self.result.fail_delivery(delivery_id, f"its run cannot start: {exc}")
+            return
+        with self.runtime.database.session() as session:
+            delivery = session.get(Delivery, delivery_id)
+            if started.run_id is None:
+                self.result.log(f"{describe(delivery)} waits: {started.waiting}")
+                return
+            self.move(delivery, S.IN_PROGRESS)
+            verb = "started" if started.new else "took up"
+            self.result.count("started", f"{describe(delivery)}: {verb} run #{started.number}")
+
+    def follow_runs(self) -> None:
+        """Online deliveries follow their latest run: finished or failed with it, paused
+        while it is cancelled, in progress again when it is resumed."""
+        ids = self.deliveries(S.IN_PROGRESS, S.PAUSED, online=True)
+        for delivery_id in ids:
+            with self.result.handling(f"delivery {delivery_id}"):
+                self._follow(delivery_id)
+
+    def _follow(self, delivery_id: int) -> None:
+        with self.runtime.database.session() as session:
+            delivery = session.get(Delivery, delivery_id)
+            run = session.scalar(
+                select(Run)
+                .where(Run.delivery_id == delivery_id, Run.dry_run.is_(False))
+                .order_by(Run.id.desc())
+                .limit(1)
+            )
+            if run is None:
+                self.result.log(f"{describe(delivery)} is {delivery.state} but has no run")
+                return
+            if run.targeted_at is not None and delivery.analysed_at is None:
+                delivery.analysed_at = run.targeted_at
+            if run.state in COMPLETED_RUN_STATES:
+                if delivery.state is S.PAUSED:
+                    self.move(delivery, S.IN_PROGRESS)
+                self.move(delivery, S.FINISHED, "finished")
+            elif run.state is RunState.CANCELLED and delivery.state is S.IN_PROGRESS:
+                self.move(delivery, S.PAUSED, "paused")
+            elif run.state in ACTIVE_RUN_STATES and delivery.state is S.PAUSED:
+                self.move(delivery, S.IN_PROGRESS)
+            failed = run.state is RunState.FAILED
+        if failed:
+            self.result.fail_delivery(delivery_id, f"run #{run.number} failed: {run.error}")
+
+    def cancel_runs_of_stopped(self) -> None:
+        """A delivery stopped by a person takes its run with it."""
+        with self.runtime.database.session() as session:
+            runs = session.execute(
+                select(Run.id, Run.number, Delivery.id.label("delivery_id"))
+                .join(Delivery, Run.delivery_id == Delivery.id)
+                .where(
+                    Delivery.state == S.STOPPED,
+                    Run.state.in_([RunState.QUEUED, RunState.TARGETING, RunState.RUNNING]),
+                )
+                .order_by(Run.id)
+            ).all()
+        for run in runs:
+            with self.result.handling(f"run {run.id}"):
+                cancel_run(self.runtime, run.id)
+                self.result.count(
+                    "cancelled", f"delivery {run.delivery_id} is stopped: run #{run.number}"
+                )
+
+    # --- approvals -------------------------------------------------------------------------
+
+    def pending_approvals(self, *conditions) -> list[int]:
+        with self.runtime.database.session() as session:
+            return list(
+                session.scalars(
+                    select(Approval.id)
+                    .where(
+                        Approval.state == ApprovalState.PENDING,
+                        Approval.deadline_at.is_not(None),
+                        *conditions,
+                    )
+                    .order_by(Approval.id)
+                )
+            )
+
+    def remind(self) -> None:
+        """Once per round, ``approval_reminder`` (one day) before the deadline, unless the
+        round was submitted later than that."""
+        lead = self.runtime.settings.approval_reminder
+        ids = self.pending_approvals(
+            Approval.reminders_sent == 0,
+            Approval.deadline_at > self.now,
+            Approval.deadline_at <= self.now + lead,
+        )
+        for approval_id in ids:
+            with (
+                self.result.handling(f"approval {approval_id}"),
+                self.runtime.database.session() as session,
+            ):
+                approval = session.get(Approval, approval_id)
+                if approval.submitted_at >= approval.deadline_at - lead:
+                    continue
+                record_reminder(session, approval, self.now)
+                self.result.count("reminded", f"reminded: {about(approval)}")
+
+    def mark_overdue(self) -> None:
+        """A round past its deadline without an answer is marked once, and its submitter and
+        the campaign's manager are told; reviewers may still answer."""
+        ids = self.pending_approvals(
+            Approval.overdue_at.is_(None), Approval.deadline_at <= self.now
+        )
+        for approval_id in ids:
+            with (
+                self.result.handling(f"approval {approval_id}"),
+                self.runtime.database.session() as session,
+            ):
+                self._mark_overdue(session, session.get(Approval, approval_id))
+
+    def _mark_overdue(self, session: Session, approval: Approval) -> None:
+        approval.overdue_at = self.now
+        campaign = approval.delivery.campaign
+        message = {
+            "kind": "approval_overdue",
+            "subject": f"Overdue: approval of the {about(approval)}",
+            "body": f"The deadline was {approval.deadline_at:%Y-%m-%d %H:%M} UTC.",
+            "now": self.now,
+            "about": ("delivery", approval.delivery_id),
+        }
+        informed = {approval.submitted_by_id, campaign.manager_id} - {None}
+        if informed:
+            notify(session, users=sorted(informed), **message)
+        else:
+            notify_campaign_manager(session, campaign, **message)
+        self.result.count("overdue", f"overdue: {about(approval)}")
+
+
+def about(approval: Approval) -> str:
+    delivery = approval.delivery
+    return f"{approval.step} step of {describe(delivery)}"
+
+
+def before_start_verdict(session: Session, delivery_id: int) -> ApprovalState:
+    """Rejected when a step before the start was rejected, approved when every such step is
+    approved or automatic, else pending."""
+    approvals = session.scalars(
+        select(Approval).where(
+            Approval.delivery_id == delivery_id, Approval.step.not_in(DIRECT_MAIL_STEPS)
+        )
+    ).all()
+    if any(approval.state is ApprovalState.REJECTED for approval in approvals):
+        return ApprovalState.REJECTED
+    if all(
+        approval.mode is ApprovalMode.AUTOMATIC or approval.state is ApprovalState.APPROVED
+        for approval in approvals
+    ):
+        return ApprovalState.APPROVED
+    return ApprovalState.PENDING
+
+
+@hookimpl
+def register_workflows(register: Callable[[type[Workflow]], None]) -> None:
+    register(DeliveryManagement)

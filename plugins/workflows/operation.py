@@ -1,0 +1,409 @@
+"""operationMgt, "Campaign jobs": the runs behind the campaign processes.
+
+- **File extraction**: a letter pending extraction gets its run (targeting and the
+  delivery's action into the ledger); when the run ends the file waits for its approval
+  (``file_to_approve``, extraction step submitted), or the delivery fails with the reason.
+- **Targeting**: a delivery waiting for a manual targeting approval gets a dry run once per
+  round, so its reviewers approve counts and a sample, not a guess.
+- **Recurring templates**: a schedule line "Name #n" per schedule date up to the template's
+  create-in-advance horizon, and at its date (approved if it has to be) a run of the
+  template's campaign.
+- **Periodic templates**: at a line's date a whole new campaign copied from the template,
+  its deliveries submitted for approval: from there on it is handled like any other.
+
+At most ``CAMPAIGN_CONCURRENT_JOBS`` of the runs this workflow started are active at once;
+the others wait for a later pass. Every run is started through ``core.process_runs``, so a
+pass that dies after starting one finds it again instead of starting a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core import Workflow, hookimpl
+from core.approvals import Reviewers, approval_for, configure, submit, submit_for_approval
+from core.engine.campaigns import copy_campaign
+from core.engine.runs import RunError
+from core.models import (
+    Approval,
+    ApprovalMode,
+    ApprovalState,
+    ApprovalStep,
+    CampaignStatus,
+    CampaignTemplate,
+    Delivery,
+    DeliveryState,
+    OccurrenceState,
+    Run,
+    RunState,
+    Task,
+    TemplateKind,
+    TemplateOccurrence,
+)
+from core.process_runs import COMPLETED_RUN_STATES, active_runs_started_by, start_once
+from plugins.workflows._passes import Pass, describe
+
+STARTED_BY = "operationMgt"
+LATE = timedelta(days=1)
+"""A schedule date more than this far in the past gets no new line, and a line that needed
+an approval and has none this long after its date is skipped."""
+LABELS = {
+    "extracting": "extraction run(s) started",
+    "extracted": "file(s) to approve",
+    "analysing": "targeting dry run(s) started",
+    "lines": "schedule line(s) created",
+    "runs": "recurring run(s) started",
+    "campaigns": "periodic campaign(s) created",
+    "skipped": "line(s) skipped",
+    "failed": "failed",
+}
+
+
+class OperationManagement(Workflow):
+    name = "operationMgt"
+    title = "Campaign jobs"
+    description = (
+        "Runs campaign jobs (the extraction of letters, targeting for approval) and creates "
+        "the runs of recurring campaign templates and the campaigns of periodic ones."
+    )
+    default_interval = timedelta(minutes=15)
+
+    def run(self, context) -> str:
+        return OperationPass(context).run()
+
+
+class OperationPass:
+    def __init__(self, context):
+        self.runtime = context.runtime
+        self.now = context.now
+        self.result = Pass(context, LABELS)
+        self.limit = self.runtime.settings.concurrent_jobs
+        with self.runtime.database.session() as session:
+            self.active = active_runs_started_by(session, STARTED_BY)
+
+    def run(self) -> str:
+        self.extract()
+        self.analyse()
+        self.create_lines()
+        self.start_lines()
+        return self.result.summary(f"{self.active} of at most {self.limit} job(s) running")
+
+    # --- runs ------------------------------------------------------------------------------
+
+    def full(self) -> str | None:
+        """Why no further run may start now, if none may."""
+        if self.active < self.limit:
+            return None
+        return (
+            f"{self.active} campaign job(s) are running, at most {self.limit} at once "
+            "(CAMPAIGN_CONCURRENT_JOBS)"
+        )
+
+    def start(
+        self,
+        what: str,
+        campaign_id: int,
+        since: datetime | None,
+        counter: str,
+        *,
+        started_by: str = STARTED_BY,
+        match_started_by: bool = False,
+        delivery_id: int | None = None,
+        dry_run: bool = False,
+        allow_parallel: bool = False,
+    ) -> Run | None:
+        """The owner's run since ``since``, started when there is none and a job may start;
+        None while it waits. A campaign that cannot start raises ``RunError``."""
+        started = start_once(
+            self.runtime,
+            campaign_id,
+            since,
+            started_by,
+            delivery_id=delivery_id,
+            dry_run=dry_run,
+            allow_parallel=allow_parallel,
+            match_started_by=match_started_by,
+            wait_reason=self.full,
+        )
+        if started.run_id is None:
+            self.result.log(f"{what} waits: {started.waiting}")
+            return None
+        if started.new:
+            self.active += 1
+            self.result.count(counter, f"{what}: run #{started.number} started")
+        with self.runtime.database.session() as session:
+            return session.get(Run, started.run_id)
+
+    def extract(self) -> None:
+        with self.runtime.database.session() as session:
+            ids = list(
+                session.scalars(
+                    select(Delivery.id)
+                    .where(Delivery.state == DeliveryState.EXTRACTION_PENDING)
+                    .order_by(Delivery.id)
+                )
+            )
+        for delivery_id in ids:
+            with self.result.handling(f"delivery {delivery_id}"):
+                self._extract(delivery_id)
+
+    def _extract(self, delivery_id: int) -> None:
+        with self.runtime.database.session() as session:
+            delivery = session.get(Delivery, delivery_id)
+            what, campaign_id = describe(delivery), delivery.campaign_id
+            since = delivery.state_changed_at
+        try:
+            run = self.start(what, campaign_id, since, "extracting", delivery_id=delivery_id)
+        except RunError as exc:
+            self.result.fail_delivery(delivery_id, f"its extraction cannot start: {exc}")
+            return
+        if run is None:
+            return
+        if run.state is RunState.CANCELLED:
+            self.result.log(f"{what} waits: its extraction run #{run.number} was cancelled")
+        elif run.state is RunState.FAILED:
+            self.result.fail_delivery(
+                delivery_id, f"its extraction run #{run.number} failed: {run.error}"
+            )
+        elif run.state in COMPLETED_RUN_STATES and run.done == 0:
+            self.result.fail_delivery(
+                delivery_id, f"its extraction run #{run.number} found nobody to write to"
+            )
+        elif run.state in COMPLETED_RUN_STATES:
+            with self.runtime.database.session() as session:
+                delivery = session.get(Delivery, delivery_id)
+                delivery.analysed_at = delivery.analysed_at or run.targeted_at
+                delivery.move_to(DeliveryState.FILE_TO_APPROVE, self.now)
+                submit(session, delivery, ApprovalStep.EXTRACTION, self.now)
+                self.result.count(
+                    "extracted", f"{what}: {run.done} letter(s) extracted by run #{run.number}"
+                )
+
+    def analyse(self) -> None:
+        """A dry run per round of a manual targeting approval, started after submission."""
+        with self.runtime.database.session() as session:
+            waiting = session.execute(
+                select(Delivery.id, Delivery.campaign_id, Approval.submitted_at)
+                .join(Approval, Approval.delivery_id == Delivery.id)
+                .where(
+                    Delivery.state == DeliveryState.TO_VALIDATE,
+                    Approval.step == ApprovalStep.TARGETING,
+                    Approval.mode == ApprovalMode.MANUAL,
+                    Approval.state == ApprovalState.PENDING,
+                )
+                .order_by(Delivery.id)
+            ).all()
+        for row in waiting:
+            with self.result.handling(f"delivery {row.id}"):
+                self.start(
+                    f"targeting of delivery {row.id}",
+                    row.campaign_id,
+                    row.submitted_at,
+                    "analysing",
+                    delivery_id=row.id,
+                    dry_run=True,
+                    allow_parallel=True,
+                )
+
+    # --- campaign templates ----------------------------------------------------------------
+
+    def create_lines(self) -> None:
+        with self.runtime.database.session() as session:
+            ids = list(
+                session.scalars(
+                    select(CampaignTemplate.id)
+                    .where(
+                        CampaignTemplate.active,
+                        CampaignTemplate.kind != TemplateKind.UNIQUE,
+                    )
+                    .order_by(CampaignTemplate.id)
+                )
+            )
+        for template_id in ids:
+            with (
+                self.result.handling(f"template {template_id}"),
+                self.runtime.database.session() as session,
+            ):
+                self._create_lines(session, session.get(CampaignTemplate, template_id))
+
+    def _create_lines(self, session: Session, template: CampaignTemplate) -> None:
+        """A line per schedule date up to the horizon, after the latest line, never for a
+        date more than ``LATE`` in the past; numbered on."""
+        lines = template.occurrences
+        latest = max((line.planned_at for line in lines), default=None)
+        number = max((line.number for line in lines), default=0)
+        for planned in template.planned_dates(template.horizon(self.now)):
+            if (latest is not None and planned <= latest) or planned < self.now - LATE:
+                continue
+            number += 1
+            line = TemplateOccurrence.for_template(template, number, planned)
+            session.add(line)
+            self.result.count("lines", f"{line.label}: planned for {planned:%Y-%m-%d %H:%M} UTC")
+        session.flush()
+
+    def start_lines(self) -> None:
+        with self.runtime.database.session() as session:
+            lines = session.execute(
+                select(TemplateOccurrence.id, CampaignTemplate.kind)
+                .join(CampaignTemplate, TemplateOccurrence.template_id == CampaignTemplate.id)
+                .where(
+                    CampaignTemplate.active,
+                    TemplateOccurrence.planned_at <= self.now,
+                    (TemplateOccurrence.state == OccurrenceState.PLANNED)
+                    | (
+                        (TemplateOccurrence.state == OccurrenceState.STARTED)
+                        & (CampaignTemplate.kind == TemplateKind.RECURRING)
+                        & TemplateOccurrence.run_id.is_(None)
+                    ),
+                )
+                .order_by(TemplateOccurrence.planned_at, TemplateOccurrence.id)
+            ).all()
+        for line_id, kind in lines:
+            with self.result.handling(f"schedule line {line_id}"):
+                if kind is TemplateKind.RECURRING:
+                    self._start_recurring(line_id)
+                else:
+                    self._create_periodic(line_id)
+
+    def _may_start(self, line: TemplateOccurrence) -> bool:
+        """Planned, due, approved if it has to be (else skipped once ``LATE``), and to be
+        started by the workflow (else an operator decides)."""
+        if line.to_be_approved and line.approved_at is None:
+            if line.planned_at + LATE <= self.now:
+                line.state = OccurrenceState.SKIPPED
+                self.result.count("skipped", f"{line.label}: skipped, it was never approved")
+            return False
+        return line.to_be_started
+
+    def _start_recurring(self, line_id: int) -> None:
+        with self.runtime.database.session() as session:
+            line = session.get(TemplateOccurrence, line_id)
+            if line.state is OccurrenceState.PLANNED:
+                if not self._may_start(line):
+                    return
+                since = self.runtime.clock.now()
+                claimed = session.execute(
+                    update(TemplateOccurrence)
+                    .where(
+                        TemplateOccurrence.id == line.id,
+                        TemplateOccurrence.state == OccurrenceState.PLANNED,
+                    )
+                    .values(state=OccurrenceState.STARTED, started_at=since)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if not claimed:
+                    return
+            else:
+                since = line.started_at
+            label, number = line.label, line.number
+            campaign_id = line.template.campaign_id
+        run = self.start(
+            label,
+            campaign_id,
+            since,
+            "runs",
+            started_by=f"{STARTED_BY} #{number}",
+            match_started_by=True,
+        )
+        if run is not None:
+            with self.runtime.database.session() as session:
+                session.get(TemplateOccurrence, line_id).run_id = run.id
+
+    def _create_periodic(self, line_id: int) -> None:
+        """The campaign, its deliveries, tasks and approval settings, and the line's state
+        commit together: a pass that dies before creates nothing."""
+        with self.runtime.database.session() as session:
+            line = session.get(TemplateOccurrence, line_id)
+            if not self._may_start(line):
+                return
+            campaign = copy_periodic_campaign(session, line, self.now)
+            line.state = OccurrenceState.STARTED
+            line.started_at = self.now
+            line.campaign_id = campaign.id
+            self.result.count(
+                "campaigns",
+                f"{line.label}: campaign {campaign.name!r} created with "
+                f"{len(campaign.deliveries)} delivery(ies)",
+            )
+
+
+def copy_periodic_campaign(session: Session, line: TemplateOccurrence, now: datetime):
+    """A new campaign named after the line, copied from the template's campaign with its
+    static records, deliveries (cost types, approval settings) and tasks, their dates moved
+    by the line's distance from the template's first date; its deliveries are submitted for
+    approval."""
+    template = line.template
+    model = template.campaign
+    shift = line.planned_at - template.first_at
+    campaign = copy_campaign(session, model, name=line.label)
+    campaign.program_id = template.program_id or model.program_id
+    campaign.manager_id = model.manager_id
+    campaign.status = CampaignStatus.IN_PROGRESS
+    campaign.budget_status = model.budget_status
+    campaign.commitment_level = model.commitment_level
+    campaign.estimated_cost = model.estimated_cost
+    campaign.start_date = model.start_date + shift if model.start_date else line.planned_at.date()
+    campaign.end_date = model.end_date + shift if model.end_date else None
+    for task in model.tasks:
+        session.add(
+            Task(
+                campaign_id=campaign.id,
+                name=task.name,
+                description=task.description,
+                start_date=task.start_date + shift if task.start_date else None,
+                end_date=task.end_date + shift if task.end_date else None,
+                provider_service_id=task.provider_service_id,
+                estimated_cost=task.estimated_cost,
+                commitment_level=task.commitment_level,
+            )
+        )
+    for original in model.deliveries:
+        delivery = Delivery(
+            campaign_id=campaign.id,
+            label=original.label,
+            channel=original.channel,
+            action=original.action,
+            action_settings=original.action_settings,
+            provider_service_id=original.provider_service_id,
+            planned_start_at=(
+                original.planned_start_at + shift if original.planned_start_at else None
+            ),
+            estimated_cost=original.estimated_cost,
+            surcharge=original.surcharge,
+            sent_counting=original.sent_counting,
+            proof_required=original.proof_required,
+            cost_types=list(original.cost_types),
+        )
+        session.add(delivery)
+        session.flush()
+        copy_approval_settings(session, original, delivery, now)
+        submit_for_approval(session, delivery, now)
+    session.flush()
+    session.refresh(campaign)
+    return campaign
+
+
+def copy_approval_settings(
+    session: Session, original: Delivery, delivery: Delivery, now: datetime
+) -> None:
+    """The modes and reviewers of the original's steps, in an order the rules accept (the
+    targeting step before the budget step that depends on it)."""
+    for step in ApprovalStep:
+        approval = approval_for(session, original.id, step)
+        if approval is None:
+            continue
+        reviewers = Reviewers.of(
+            users=[r.user_id for r in approval.reviewers if r.user_id is not None],
+            roles=[r.role for r in approval.reviewers if r.role is not None],
+            groups=[r.group_id for r in approval.reviewers if r.group_id is not None],
+        )
+        configure(session, delivery, step, approval.mode, now, reviewers)
+
+
+@hookimpl
+def register_workflows(register: Callable[[type[Workflow]], None]) -> None:
+    register(OperationManagement)

@@ -1,0 +1,698 @@
+"""supplierMgt, "Jobs on service providers": hands an approved letter's file to its provider
+and follows up.
+
+For a direct-mail or print delivery whose extraction file is approved (and, if it needs one,
+whose proof is approved), one pass:
+
+1. writes the extraction file from the provider's export template (``export_columns``,
+   ``file_name_pattern``) with the letters of the extraction run;
+2. delivers it to the provider's upload target (``core.uploads.deliver``);
+3. e-mails the provider ("router") the notification with the file attached;
+4. moves the delivery to ``file_sent``, and on to ``finished`` when letters count as sent on
+   confirmation; otherwise the provider's result file finishes it (read from the service's
+   inbox folder, or uploaded in the panel: ``core.provider_results``).
+
+A delivery that needs a proof gets the router e-mail sent to its proof's reviewers first, and
+its proof step submitted. Every step is recorded under the extraction run
+(``provider_steps``) before and after it happens, so a second pass skips what is done, and a
+step the pass died in the middle of (the e-mail may have gone out) is unclear and waits for a
+person's decision (``core.provider_steps``) instead of being repeated.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core import Workflow, hookimpl
+from core.approvals import approval_for, configure, is_approved, reviewers_of, submit
+from core.delivery import DeliveryError, DeliveryUnclear
+from core.engine.campaigns import CampaignConfig, build_plugins
+from core.engine.context import RunContext
+from core.extraction import ROWS_PER_QUERY, RecordColumns, cell, write_csv
+from core.mail import Attachment, build_message, mailbox, message_id, valid_email
+from core.models import (
+    ApprovalMode,
+    ApprovalState,
+    ApprovalStep,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    ItemKind,
+    ItemStatus,
+    ProviderStep,
+    ProviderStepKind,
+    ProviderStepStatus,
+    Run,
+    RunItem,
+    SentCounting,
+    ServiceProcess,
+)
+from core.notifications import notify_campaign_manager
+from core.plugin_kinds import SettingsError
+from core.plugins import UnknownPluginError
+from core.process_runs import COMPLETED_RUN_STATES
+from core.provider_processes import (
+    REFERENCE_FIELD,
+    ExportColumn,
+    ResultFormat,
+    check_reference_column,
+    export_columns,
+    file_name,
+    name_values,
+    recipients,
+    reference,
+    router_message,
+)
+from core.provider_results import ResultFileError, import_result_file
+from core.query.entities import ENTITIES
+from core.smtp import Mailer, open_mailer
+from core.templating import LOCAL_TIME
+from core.uploads import UploadError, UploadUnclear, deliver, file_digest
+from plugins.workflows._passes import Pass
+
+S = DeliveryState
+KIND = ProviderStepKind
+STATUS = ProviderStepStatus
+ONLINE = (DeliveryChannel.EMAIL, DeliveryChannel.SMS)
+FOLLOWED = (S.FILE_TO_APPROVE, S.PROOF_TO_SUBMIT, S.PROOF_TO_VALIDATE, S.FILE_SENT)
+DELIMITER, ENCODING = ";", "utf-8"
+PROOF_PREFIX = "[Proof] "
+MOVES_PER_PASS = 4
+"""A delivery goes through at most this many states in one pass (proof, send, finish)."""
+LABELS = {
+    "extracted": "extraction file(s) written",
+    "uploaded": "uploaded",
+    "emailed": "router e-mail(s) sent",
+    "proofs": "proof(s) submitted",
+    "sent": "file(s) sent",
+    "released": "released without a provider",
+    "finished": "finished",
+    "results": "result file(s) imported",
+    "rejected": "result file(s) refused",
+    "unclear": "unclear step(s)",
+}
+
+
+class SupplierManagement(Workflow):
+    name = "supplierMgt"
+    title = "Jobs on service providers"
+    description = (
+        "After a letter's file is approved: writes the provider's extraction file, uploads "
+        "it, e-mails the provider with the file attached, and reads the provider's result "
+        "file into the ledger and the real cost."
+    )
+    default_interval = timedelta(minutes=15)
+
+    def run(self, context) -> str:
+        return SupplierPass(context).run()
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one delivery's follow-up needs, read once per step."""
+
+    delivery_id: int
+    label: str
+    state: DeliveryState
+    campaign_id: int
+    campaign_name: str
+    sent_counting: SentCounting
+    proof_required: bool
+    planned_start_at: datetime | None
+    run: Run | None
+    process: ServiceProcess | None
+    provider: str
+    provider_email: str | None
+    service: str
+
+    @property
+    def what(self) -> str:
+        return f"delivery {self.delivery_id} {self.label!r} of {self.campaign_name!r}"
+
+    def key(self, kind: ProviderStepKind, suffix: str = "") -> str:
+        return f"run-{self.run.id}/{kind}{suffix}"
+
+
+@dataclass(frozen=True)
+class Extracted:
+    path: Path
+    name: str
+    rows: int
+
+
+class SupplierPass:
+    def __init__(self, context):
+        self.runtime = context.runtime
+        self.now = context.now
+        self.result = Pass(context, LABELS)
+        self._mailer: Mailer | None = None
+
+    def run(self) -> str:
+        try:
+            with self.runtime.database.session() as session:
+                ids = list(
+                    session.scalars(
+                        select(Delivery.id)
+                        .where(
+                            Delivery.state.in_(FOLLOWED),
+                            Delivery.channel.not_in(ONLINE),
+                        )
+                        .order_by(Delivery.id)
+                    )
+                )
+            for delivery_id in ids:
+                with self.result.handling(f"delivery {delivery_id}"):
+                    for _ in range(MOVES_PER_PASS):
+                        if not self.step(self.job(delivery_id)):
+                            break
+            self.read_inboxes()
+        finally:
+            if self._mailer is not None:
+                self._mailer.close()
+        return self.result.summary()
+
+    @property
+    def mailer(self) -> Mailer:
+        if self._mailer is None:
+            self._mailer = open_mailer(self.runtime.settings)
+        return self._mailer
+
+    def job(self, delivery_id: int) -> Job:
+        with self.runtime.database.session() as session:
+            delivery = session.get(Delivery, delivery_id)
+            service = delivery.provider_service
+            run = session.scalar(
+                select(Run)
+                .where(
+                    Run.delivery_id == delivery_id,
+                    Run.dry_run.is_(False),
+                    Run.state.in_(COMPLETED_RUN_STATES),
+                )
+                .order_by(Run.id.desc())
+                .limit(1)
+            )
+            return Job(
+                delivery_id=delivery.id,
+                label=delivery.label,
+                state=delivery.state,
+                campaign_id=delivery.campaign_id,
+                campaign_name=delivery.campaign.name,
+                sent_counting=delivery.sent_counting,
+                proof_required=delivery.proof_required,
+                planned_start_at=delivery.planned_start_at,
+                run=run,
+                process=service.process if service is not None else None,
+                provider=service.provider.name if service is not None else "",
+                provider_email=service.provider.email if service is not None else None,
+                service=service.name if service is not None else "",
+            )
+
+    def step(self, job: Job) -> bool:
+        """Take the delivery one state further if it may go; whether it moved."""
+        with self.runtime.database.session() as session:
+            extraction_approved = is_approved(session, job.delivery_id, ApprovalStep.EXTRACTION)
+            proof_approved = is_approved(session, job.delivery_id, ApprovalStep.PROOF)
+        if job.state is S.FILE_TO_APPROVE and extraction_approved and not job.proof_required:
+            return self.send(job)
+        if job.state is S.PROOF_TO_VALIDATE and proof_approved:
+            return self.send(job)
+        if job.state is S.PROOF_TO_SUBMIT:
+            return self.submit_proof(job)
+        if job.state is S.FILE_SENT:
+            return self.confirm(job)
+        return False
+
+    def move(self, job: Job, *states: DeliveryState, counter: str, what: str) -> None:
+        with self.runtime.database.session() as session:
+            delivery = session.get(Delivery, job.delivery_id)
+            for state in states:
+                delivery.move_to(state, self.now)
+        self.result.count(counter, f"{job.what}: {what}")
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def send(self, job: Job) -> bool:
+        if job.process is None:
+            states = [S.FILE_SENT] + ([S.FINISHED] if self.on_confirmation(job) else [])
+            self.move(job, *states, counter="released", what="no provider process: released")
+            return False
+        to = recipients(job.process, job.provider_email)
+        if not job.process.upload_target and not to:
+            raise ValueError(
+                f"service {job.service!r} has neither an upload target nor an address to "
+                "e-mail: the file cannot reach the provider"
+            )
+        extracted = self.extraction(job)
+        location = None
+        if job.process.upload_target:
+            location = self.upload(job, extracted)
+            if location is None:
+                return False
+        if to and not self.email(job, extracted, KIND.ROUTER_EMAIL, to, location=location):
+            return False
+        self.move(job, S.FILE_SENT, counter="sent", what=f"{extracted.name} sent to {job.provider}")
+        return True
+
+    def on_confirmation(self, job: Job) -> bool:
+        return SentCounting(job.sent_counting) is SentCounting.ON_CONFIRMATION
+
+    def confirm(self, job: Job) -> bool:
+        if self.on_confirmation(job):
+            self.move(job, S.FINISHED, counter="finished", what="letters count as sent")
+            return False
+        if job.process is None or job.process.result_format is None:
+            raise ValueError(
+                "its letters count by the provider's result file, but its service has no "
+                "result_format"
+            )
+        return False
+
+    def extraction(self, job: Job) -> Extracted:
+        """The extraction file, written once per extraction run and reused after."""
+        if job.run is None:
+            raise ValueError("it has no finished extraction run")
+        key = job.key(KIND.EXTRACTION)
+        with self.runtime.database.session() as session:
+            step = session.scalar(select(ProviderStep).where(ProviderStep.key == key))
+            handed_on = session.scalar(
+                select(ProviderStep.id).where(
+                    ProviderStep.run_id == job.run.id,
+                    ProviderStep.kind.in_([KIND.UPLOAD, KIND.ROUTER_EMAIL, KIND.PROOF_EMAIL]),
+                )
+            )
+        if step is not None and step.status is STATUS.DONE:
+            path = self.file_path(job, step.file_name)
+            if path.is_file() and file_digest(path)[1] == step.sha256:
+                return Extracted(path, step.file_name, step.rows or 0)
+            if handed_on is not None:
+                raise ValueError(
+                    f"the extraction file {path} is gone or changed since it was made and "
+                    "handed on; restore it or extract the delivery again"
+                )
+        columns = export_columns(job.process)
+        if not self.on_confirmation(job):
+            check_reference_column(job.process)
+        run = job.run
+        values = name_values(
+            job.campaign_name, job.label, job.delivery_id, run.number, run.id, run.created_at
+        )
+        name = file_name(job.process.file_name_pattern, values)
+        path = self.file_path(job, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = write_csv(
+            path,
+            [column.header for column in columns],
+            self.rows(job, columns),
+            delimiter=DELIMITER,
+            encoding=ENCODING,
+        )
+        sha256 = file_digest(path)[1]
+        with self.runtime.database.session() as session:
+            record = session.scalar(select(ProviderStep).where(ProviderStep.key == key))
+            if record is None:
+                record = ProviderStep(
+                    key=key, delivery_id=job.delivery_id, run_id=run.id, kind=KIND.EXTRACTION
+                )
+                session.add(record)
+            record.status = STATUS.DONE
+            record.file_name, record.sha256, record.rows = name, sha256, rows
+            record.attempts = (record.attempts or 0) + 1
+            record.started_at = record.finished_at = self.now
+            record.detail = f"{rows} letter(s) from run #{run.number}"
+        self.result.count("extracted", f"{job.what}: {name} with {rows} letter(s)")
+        return Extracted(path, name, rows)
+
+    def file_path(self, job: Job, name: str) -> Path:
+        return self.runtime.settings.data_dir / "runs" / str(job.run.id) / "provider" / name
+
+    def rows(self, job: Job, columns: list[ExportColumn]) -> Iterator[tuple[str, list[str]]]:
+        """Each letter the run did (ledger order), its cells in the template's order."""
+        wanted = [
+            (index, column.field)
+            for index, column in enumerate(columns)
+            if column.field != REFERENCE_FIELD
+        ]
+        built = build_plugins(self.runtime.plugins, CampaignConfig.from_snapshot(job.run.config))
+        entity = built.datasource.entity()
+        with self.runtime.database.session() as session:
+            record_columns = None
+            if entity in ENTITIES and wanted:
+                record_columns = RecordColumns(
+                    entity,
+                    [field for _, field in wanted],
+                    where="export_columns",
+                    numbers=[index for index, _ in wanted],
+                )
+            context = RunContext(
+                runtime=self.runtime,
+                session=session,
+                campaign_id=job.campaign_id,
+                campaign_name=job.campaign_name,
+                run_id=job.run.id,
+                channel=built.action.channel,
+                entity=entity,
+            )
+            last = 0
+            while True:
+                page = session.execute(
+                    select(RunItem.id, RunItem.key, RunItem.entity_id)
+                    .where(
+                        RunItem.run_id == job.run.id,
+                        RunItem.kind != ItemKind.GROUP,
+                        RunItem.status == ItemStatus.DONE,
+                        RunItem.id > last,
+                    )
+                    .order_by(RunItem.id)
+                    .limit(ROWS_PER_QUERY)
+                ).all()
+                if not page:
+                    return
+                last = page[-1].id
+                found = self.cells(context, built, record_columns, wanted, page)
+                for item in page:
+                    cells = found.get(item.entity_id)
+                    if cells is None:
+                        continue
+                    by_field = iter(cells)
+                    yield (
+                        item.key,
+                        [
+                            reference(job.delivery_id, item.id)
+                            if column.field == REFERENCE_FIELD
+                            else next(by_field)
+                            for column in columns
+                        ],
+                    )
+
+    def cells(
+        self,
+        context: RunContext,
+        built: Any,
+        record_columns: RecordColumns | None,
+        wanted: list[tuple[int, str]],
+        page: list[Any],
+    ) -> dict[int, list[str]]:
+        ids = [item.entity_id for item in page]
+        if record_columns is not None:
+            return record_columns.cells(context.session, ids)
+        if not wanted:
+            return {entity_id: [] for entity_id in ids}
+        loaded = built.datasource.load(context, ids)
+        return {
+            entity_id: [cell(recipient.data.get(field)) for _, field in wanted]
+            for entity_id, recipient in loaded.items()
+        }
+
+    # --- steps with an effect outside ------------------------------------------------------
+
+    def claim(self, job: Job, key: str, kind: ProviderStepKind) -> ProviderStep | None:
+        """The step's record, claimed for doing it now; None when it is done, or unclear and
+        waiting for a person. A claim left by an earlier pass makes the step unclear."""
+        with self.runtime.database.session() as session:
+            step = session.scalar(select(ProviderStep).where(ProviderStep.key == key))
+            if step is None:
+                step = ProviderStep(
+                    key=key, delivery_id=job.delivery_id, run_id=job.run.id, kind=kind
+                )
+                session.add(step)
+            elif step.status is STATUS.DONE:
+                return None
+            elif step.status is STATUS.CLAIMED:
+                step.status = STATUS.UNCLEAR
+                step.detail = (
+                    "the pass stopped while doing this step; whether it reached the provider "
+                    "is unknown"
+                )
+                self.unclear(session, step)
+                return None
+            elif step.status is STATUS.UNCLEAR:
+                self.result.log(f"{job.what} waits: {step.key} is unclear: {step.detail}")
+                return None
+            step.status = STATUS.CLAIMED
+            step.attempts = (step.attempts or 0) + 1
+            step.started_at = self.now
+            session.flush()
+            return step
+
+    def settle(self, step: ProviderStep, status: ProviderStepStatus, detail: str, **facts) -> None:
+        with self.runtime.database.session() as session:
+            record = session.get(ProviderStep, step.id)
+            record.status, record.detail = status, detail
+            record.facts = {**(record.facts or {}), **facts}
+            record.finished_at = self.now
+            if status is STATUS.UNCLEAR:
+                self.unclear(session, record)
+
+    def unclear(self, session: Session, step: ProviderStep) -> None:
+        delivery = session.get(Delivery, step.delivery_id)
+        notify_campaign_manager(
+            session,
+            delivery.campaign,
+            kind="provider_step_unclear",
+            subject=f"Unclear: {step.kind} of {delivery.label} ({delivery.campaign.name})",
+            body=f"{step.detail}. Check with the provider, then say whether it arrived.",
+            now=self.now,
+            about=("delivery", delivery.id),
+        )
+        self.result.count("unclear", f"delivery {delivery.id}: {step.key} unclear: {step.detail}")
+
+    def upload(self, job: Job, extracted: Extracted) -> str | None:
+        """Where the file landed, or None while it has not (tried again next pass)."""
+        key = job.key(KIND.UPLOAD)
+        with self.runtime.database.session() as session:
+            earlier = session.scalar(select(ProviderStep).where(ProviderStep.key == key))
+        if earlier is not None and earlier.status is STATUS.DONE:
+            return (earlier.facts or {}).get("location", "")
+        resend = earlier is not None and earlier.resend
+        step = self.claim_upload(job, key, earlier)
+        if step is None:
+            return None
+        try:
+            delivered = deliver(
+                self.runtime,
+                key=f"delivery-{job.delivery_id}/run-{job.run.id}",
+                target=job.process.upload_target,
+                settings=job.process.upload_settings or {},
+                path=extracted.path,
+                remote_name=extracted.name,
+                manifest={
+                    "campaign": job.campaign_name,
+                    "delivery": job.label,
+                    "rows": extracted.rows,
+                },
+                run_id=job.run.id,
+                resend=resend,
+            )
+        except UploadUnclear as exc:
+            self.settle(step, STATUS.UNCLEAR, str(exc))
+            return None
+        except (UploadError, SettingsError, UnknownPluginError) as exc:
+            self.settle(step, STATUS.FAILED, str(exc))
+            self.result.problem(f"{job.what}: upload: {exc}")
+            return None
+        self.settle(
+            step,
+            STATUS.DONE,
+            f"{extracted.name} delivered to {delivered.location}",
+            location=delivered.location,
+            manifest_location=delivered.manifest_location,
+            file_delivery_id=delivered.id,
+        )
+        self.result.count("uploaded", f"{job.what}: {extracted.name} to {delivered.location}")
+        return delivered.location
+
+    def claim_upload(self, job: Job, key: str, earlier: ProviderStep | None):
+        """An upload left claimed is asked again: ``deliver`` keeps its own record of the
+        transfer and says whether it is done, under way or unclear."""
+        if earlier is not None and earlier.status is STATUS.CLAIMED:
+            with self.runtime.database.session() as session:
+                session.execute(
+                    update(ProviderStep)
+                    .where(ProviderStep.id == earlier.id)
+                    .values(status=STATUS.FAILED, detail="the pass stopped during the upload")
+                )
+        return self.claim(job, key, KIND.UPLOAD)
+
+    def email(
+        self,
+        job: Job,
+        extracted: Extracted,
+        kind: ProviderStepKind,
+        to: list[str],
+        location: str | None = None,
+        suffix: str = "",
+    ) -> bool:
+        """The router e-mail with the file attached, sent once; whether it is sent."""
+        values = {
+            "campaign": job.campaign_name,
+            "delivery": job.label,
+            "count": extracted.rows,
+            "file": extracted.name,
+            "planned_start": local_text(job.planned_start_at),
+            "provider": job.provider,
+            "service": job.service,
+            "date": f"{self.now.astimezone(LOCAL_TIME):%d.%m.%Y}",
+            "location": location or "",
+        }
+        subject, text = router_message(job.process, values)
+        if kind is KIND.PROOF_EMAIL:
+            subject = PROOF_PREFIX + subject
+        step = self.claim(job, job.key(kind, suffix), kind)
+        if step is None:
+            return self.step_done(job.key(kind, suffix))
+        sender = mailbox(self.runtime.settings.mail_from)
+        identifier = message_id(
+            f"delivery-{job.delivery_id}-{job.key(kind, suffix)}", sender.domain
+        )
+        message = build_message(
+            sender=sender,
+            to=", ".join(to),
+            subject=subject,
+            message_id=identifier,
+            date=self.runtime.clock.now(),
+            text=text,
+            attachments=[Attachment(extracted.name, extracted.path.read_bytes())],
+        )
+        try:
+            refused = self.mailer.send(message)
+        except DeliveryUnclear as exc:
+            self.settle(step, STATUS.UNCLEAR, str(exc), message_id=identifier)
+            return False
+        except DeliveryError as exc:
+            self.settle(step, STATUS.FAILED, str(exc), message_id=identifier)
+            self.result.problem(f"{job.what}: {kind}: {exc}")
+            return False
+        self.settle(
+            step, STATUS.DONE, f"sent to {', '.join(to)}", message_id=identifier, refused=refused
+        )
+        if kind is KIND.ROUTER_EMAIL:
+            self.result.count("emailed", f"{job.what}: e-mail to {', '.join(to)}")
+        return True
+
+    def step_done(self, key: str) -> bool:
+        with self.runtime.database.session() as session:
+            status = session.scalar(select(ProviderStep.status).where(ProviderStep.key == key))
+        return status is STATUS.DONE
+
+    # --- proof -----------------------------------------------------------------------------
+
+    def submit_proof(self, job: Job) -> bool:
+        """The router e-mail to the proof's reviewers, then the proof step submitted. After a
+        rejection a new proof waits until the provider's notification was changed."""
+        if job.process is None:
+            raise ValueError("a proof is of the e-mail to the provider, and its service has none")
+        with self.runtime.database.session() as session:
+            approval = approval_for(session, job.delivery_id, ApprovalStep.PROOF)
+            if (
+                approval is not None
+                and approval.state is ApprovalState.REJECTED
+                and job.process.updated_at <= approval.answered_at
+            ):
+                self.result.log(
+                    f"{job.what} waits: its proof was rejected ({approval.comment}); change "
+                    "the provider's notification for a new proof"
+                )
+                return False
+            if approval is not None and approval.state is ApprovalState.PENDING:
+                delivery = session.get(Delivery, job.delivery_id)
+                delivery.move_to(S.PROOF_TO_VALIDATE, self.now)
+                return True
+            round_ = (approval.round if approval is not None else 0) + 1
+        extracted = self.extraction(job)
+        with self.runtime.database.session() as session:
+            delivery = session.get(Delivery, job.delivery_id)
+            approval = approval_for(session, job.delivery_id, ApprovalStep.PROOF) or configure(
+                session, delivery, ApprovalStep.PROOF, ApprovalMode.AUTOMATIC, self.now
+            )
+            to = [
+                user.email.strip()
+                for user in reviewers_of(session, approval)
+                if user.email and valid_email(user.email)
+            ]
+        if to:
+            if not self.email(job, extracted, KIND.PROOF_EMAIL, to, suffix=f"-{round_}"):
+                return False
+        else:
+            self.result.log(f"{job.what}: no reviewer of its proof has an e-mail address")
+        with self.runtime.database.session() as session:
+            delivery = session.get(Delivery, job.delivery_id)
+            submit(session, delivery, ApprovalStep.PROOF, self.now)
+            delivery.move_to(S.PROOF_TO_VALIDATE, self.now)
+        self.result.count("proofs", f"{job.what}: proof {round_} sent to {', '.join(to)}")
+        return True
+
+    # --- result files ----------------------------------------------------------------------
+
+    def read_inboxes(self) -> None:
+        with self.runtime.database.session() as session:
+            processes = [
+                (process.service_id, process.result_format)
+                for process in session.scalars(select(ServiceProcess).order_by(ServiceProcess.id))
+                if process.result_format
+            ]
+        for service_id, raw in processes:
+            with self.result.handling(f"result files of service {service_id}"):
+                inbox = self.inbox(service_id, ResultFormat.of(raw))
+                for path in sorted(inbox.iterdir()):
+                    if is_result_file(path):
+                        self.read_result(service_id, path)
+
+    def inbox(self, service_id: int, result_format: ResultFormat) -> Path:
+        if result_format.inbox:
+            inbox = Path(result_format.inbox)
+            if not inbox.is_dir():
+                raise ValueError(f"result_format.inbox: {inbox} is not a directory")
+            return inbox
+        inbox = self.runtime.settings.data_dir / "provider-results" / f"service-{service_id}"
+        inbox.mkdir(parents=True, exist_ok=True)
+        return inbox
+
+    def read_result(self, service_id: int, path: Path) -> None:
+        try:
+            imported = import_result_file(
+                self.runtime, path.read_bytes(), path.name, service_id=service_id, by="supplierMgt"
+            )
+        except ResultFileError as exc:
+            moved = move_into(path, path.parent / "rejected")
+            moved.with_name(moved.name + ".error.txt").write_text(str(exc) + "\n", "utf-8")
+            self.result.count("rejected")
+            self.result.problem(f"result file refused, moved to {moved}: {exc}")
+            return
+        move_into(path, path.parent / "imported")
+        if imported.repeated:
+            self.result.log(imported.summary())
+        else:
+            self.result.count("results", f"delivery {imported.delivery_id}: {imported.summary()}")
+
+
+def is_result_file(path: Path) -> bool:
+    """A CSV file; hidden files are still being written by whoever delivers them."""
+    return path.is_file() and not path.name.startswith(".") and path.suffix.lower() == ".csv"
+
+
+def move_into(path: Path, directory: Path) -> Path:
+    """``path`` moved into ``directory``, under a new name if the name is taken there."""
+    directory.mkdir(exist_ok=True)
+    target, number = directory / path.name, 1
+    while target.exists():
+        number += 1
+        target = directory / f"{path.stem}-{number}{path.suffix}"
+    os.replace(path, target)
+    return target
+
+
+def local_text(moment: datetime | None) -> str:
+    return f"{moment.astimezone(LOCAL_TIME):%d.%m.%Y %H:%M}" if moment else ""
+
+
+@hookimpl
+def register_workflows(register: Callable[[type[Workflow]], None]) -> None:
+    register(SupplierManagement)

@@ -1,0 +1,144 @@
+"""Reading a provider's service process: export columns, file names, the e-mail to the
+provider, the result file format, and the panel's check that names every mistake."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from core.models import ServiceProcess
+from core.provider_processes import (
+    ExportColumn,
+    ResultFormat,
+    check_process,
+    export_columns,
+    file_name,
+    name_values,
+    recipients,
+    router_message,
+)
+
+STARTED = datetime(2026, 3, 2, 8, 5, 9, tzinfo=UTC)
+VALUES = name_values("Frühjahr Köln", "Brief 1/2", 12, 3, 77, STARTED)
+
+
+def process(**fields) -> ServiceProcess:
+    defaults = {
+        "export_columns": [{"header": "PLZ", "field": "postcode"}, {"field": "@reference"}],
+        "file_name_pattern": "{campaign}-{delivery}-{date:%Y%m%d}.csv",
+        "notification_subject": "",
+        "notification_template": "",
+        "notification_recipients": ["auftrag@druckerei.de"],
+        "result_format": None,
+    }
+    return ServiceProcess(**(defaults | fields))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "name"),
+    [
+        ("{campaign}-{delivery}-{date:%Y%m%d}.csv", "Fruehjahr-Koeln-Brief-1-2-20260302.csv"),
+        ("D{delivery_id}_R{run}_{run_id}_{date}_{time}.csv", "D12_R3_77_20260302_090509.csv"),
+        ("auftrag-{date:%d.%m.%Y}.txt", "auftrag-02.03.2026.txt"),
+    ],
+)
+def test_file_names_fill_the_placeholders_with_safe_parts(pattern, name):
+    assert file_name(pattern, VALUES) == name
+
+
+@pytest.mark.parametrize(
+    ("pattern", "problem"),
+    [
+        ("{kunde}.csv", "file_name_pattern: unknown placeholder {kunde}; available: campaign,"),
+        ("{campaign!r}.csv", "file_name_pattern: {campaign} takes a date format only"),
+        ("{date:{time}}.csv", "file_name_pattern: {date} takes a date format only"),
+        ("{campaign.upper}.csv", "file_name_pattern: unknown placeholder {campaign.upper}"),
+        ("{run:%Y}.csv", "file_name_pattern: {run:%Y}: Invalid format specifier"),
+        ("../{campaign}.csv", "file_name_pattern: '../Fruehjahr-Koeln.csv' is not a usable"),
+        ("{campaign.csv", "file_name_pattern: expected '}' before end of string"),
+    ],
+)
+def test_a_bad_file_name_pattern_is_named(pattern, problem):
+    with pytest.raises(ValueError) as error:
+        file_name(pattern, VALUES)
+    assert str(error.value).startswith(problem)
+
+
+def test_export_columns_default_their_header_to_the_field():
+    assert export_columns(process()) == [
+        ExportColumn("PLZ", "postcode"),
+        ExportColumn("@reference", "@reference"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("columns", "problem"),
+    [
+        ([], "export_columns: the extraction file needs at least one column"),
+        (["postcode"], "export_columns[0]: expected {'header': …, 'field': …}, got 'postcode'"),
+        ([{"field": "city", "width": 3}], "export_columns[0]: unknown key(s) width"),
+        ([{"field": "city"}, {"header": "PLZ"}], "export_columns[1].field: name a field"),
+    ],
+)
+def test_bad_export_columns_are_named(columns, problem):
+    with pytest.raises(ValueError) as error:
+        export_columns(process(export_columns=columns))
+    assert str(error.value).startswith(problem)
+
+
+def test_the_provider_is_e_mailed_at_the_process_recipients_or_its_own_address():
+    assert recipients(process(), "info@druckerei.de") == ["auftrag@druckerei.de"]
+    assert recipients(process(notification_recipients=[]), "info@druckerei.de") == [
+        "info@druckerei.de"
+    ]
+    assert recipients(process(notification_recipients=[]), None) == []
+    with pytest.raises(ValueError) as error:
+        recipients(process(notification_recipients=["a@b.de", "druckerei"]), None)
+    assert str(error.value) == "notification_recipients[1]: 'druckerei' is not an e-mail address"
+
+
+def test_the_router_message_is_rendered_in_the_sandbox():
+    values = {"campaign": "Frühjahr", "delivery": "Brief", "count": 3, "file": "a.csv",
+              "location": ""}  # fmt: skip
+    subject, text = router_message(process(), values)
+    assert subject == "Brief (Frühjahr): 3 letters, a.csv"
+    assert text == "The extraction file a.csv of Frühjahr / Brief with 3 letters is attached."
+    own = process(notification_subject="Auftrag\n{{ campaign }}", notification_template="{{ n }}")
+    with pytest.raises(ValueError) as error:
+        router_message(own, values)
+    assert str(error.value) == "notification_template: line 1: unknown placeholder 'n'"
+
+
+def test_a_result_format_is_checked_field_by_field():
+    with pytest.raises(ValueError) as error:
+        ResultFormat.of({"key_column": "Referenz", "sent_values": [], "delimiter": ";;"})
+    assert str(error.value) == (
+        "result_format.status_column: Field required; result_format.sent_values: List should "
+        "have at least 1 item after validation, not 0; result_format.delimiter: String should "
+        "have at most 1 character"
+    )
+    parsed = ResultFormat.of(
+        {"key_column": "Ref", "status_column": "Status", "sent_values": [" Versendet  OK "]}
+    )
+    assert parsed.sent_values == ["versendet ok"]
+
+
+def test_the_panel_gets_every_problem_of_a_process_at_once():
+    bad = process(
+        export_columns=[{"field": "postcode"}],
+        file_name_pattern="{kunde}.csv",
+        notification_recipients=["druckerei"],
+        notification_template="{% if %}",
+        result_format={"key_column": "Ref", "status_column": "Status", "sent_values": ["ok"]},
+    )
+    problems = check_process(bad)
+    assert [problem.split(":")[0] for problem in problems] == [
+        "file_name_pattern",
+        "notification_recipients[0]",
+        "notification_template",
+        "export_columns",
+    ]
+    assert problems[-1] == (
+        "export_columns: a result file is matched by the letters' references: add a column "
+        "{'header': 'Referenz', 'field': '@reference'}"
+    )
+    assert check_process(process()) == []

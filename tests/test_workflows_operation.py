@@ -1,0 +1,446 @@
+"""operationMgt through the scheduler's job (``process_helpers.run_pass``) on a real runtime
+with real runs on a real RQ worker, on SQLite and PostgreSQL: extraction runs, targeting dry
+runs, the limit of concurrent jobs, recurring and periodic campaign templates."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from conftest import EngineHarness
+from process_helpers import build_world, campaign, every_row, run_pass
+from sqlalchemy import select, update
+
+import plugins.workflows.operation as operation_workflow
+from core.approvals import Reviewers, approve, configure, reject, submit
+from core.clock import FrozenClock
+from core.jobs import install_runtime
+from core.models import (
+    Approval,
+    ApprovalMode,
+    ApprovalState,
+    ApprovalStep,
+    Campaign,
+    CampaignTemplate,
+    Contact,
+    CostType,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    Frequency,
+    Notification,
+    OccurrenceState,
+    Run,
+    RunState,
+    Task,
+    TemplateKind,
+    TemplateOccurrence,
+    User,
+    WorkflowRun,
+)
+from core.process_runs import start_once
+
+import engine_plugins
+
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+S = DeliveryState
+STEP = ApprovalStep
+
+
+class Crash(BaseException):
+    """The worker running the pass dies here."""
+
+
+@pytest.fixture
+def harness(runtime_factory) -> EngineHarness:
+    from plugins.workflows import operation
+
+    runtime = runtime_factory(("engine_plugins", engine_plugins), ("operation", operation))
+    runtime.clock = FrozenClock(NOW)
+    install_runtime(runtime)
+    return EngineHarness(runtime)
+
+
+def world_of(harness):
+    with harness.runtime.database.session() as session:
+        return build_world(session)
+
+
+def letter(harness, name="Infobrief", datasource="test_contacts", state=S.EXTRACTION_PENDING):
+    """A letter of a campaign of its own, moved on to ``state``."""
+    with harness.runtime.database.session() as session:
+        owner = campaign(session, name=name, datasource=datasource)
+        delivery = Delivery(
+            campaign_id=owner.id,
+            label="Brief",
+            channel=DeliveryChannel.DIRECT_MAIL,
+            action="test_letter",
+            action_settings={"pages": 2},
+        )
+        session.add(delivery)
+        session.flush()
+        path = (S.TO_VALIDATE,) if state is S.TO_VALIDATE else (S.APPROVED, S.EXTRACTION_PENDING)
+        for step in path:
+            delivery.move_to(step, NOW)
+        return delivery.id
+
+
+def delivery_of(harness, delivery_id) -> Delivery:
+    with harness.runtime.database.session() as session:
+        return session.get(Delivery, delivery_id)
+
+
+def runs_of(harness, **where) -> list[Run]:
+    with harness.runtime.database.session() as session:
+        query = select(Run).order_by(Run.id)
+        for name, value in where.items():
+            query = query.where(getattr(Run, name) == value)
+        return list(session.scalars(query))
+
+
+# --- extraction ------------------------------------------------------------------------------
+
+
+def test_a_letter_pending_extraction_gets_one_run_then_its_file_waits_for_approval(harness):
+    world = world_of(harness)
+    ids = harness.add_contacts(8)
+    with harness.runtime.database.session() as session:  # no address: skipped by the letter
+        session.execute(update(Contact).where(Contact.id.in_(ids[-2:])).values(city=None))
+    delivery_id = letter(harness)
+    with harness.runtime.database.session() as session:
+        configure(
+            session, session.get(Delivery, delivery_id), STEP.EXTRACTION, ApprovalMode.MANUAL,
+            NOW, Reviewers.of(users=[world.reviewer_id]),
+        )  # fmt: skip
+
+    assert run_pass("operationMgt").startswith("1 extraction run(s) started")
+    [run] = runs_of(harness, delivery_id=delivery_id)
+    assert (run.state, run.started_by, run.dry_run) == (RunState.QUEUED, "operationMgt", False)
+    before = every_row(harness.runtime.database)
+    assert run_pass("operationMgt").startswith("0 extraction run(s) started")
+    assert every_row(harness.runtime.database) == before
+
+    harness.work()
+    summary = run_pass("operationMgt")
+    assert "1 file(s) to approve" in summary
+    delivery = delivery_of(harness, delivery_id)
+    assert (delivery.state, delivery.analysed_at) == (S.FILE_TO_APPROVE, NOW)
+    with harness.runtime.database.session() as session:
+        approval = session.scalar(select(Approval).where(Approval.step == STEP.EXTRACTION))
+        assert (approval.state, approval.round) == (ApprovalState.PENDING, 1)
+        requests = session.scalars(
+            select(Notification.user_id).where(Notification.kind == "approval_request")
+        ).all()
+        assert requests == [world.reviewer_id]
+    before = every_row(harness.runtime.database)
+    run_pass("operationMgt")
+    assert every_row(harness.runtime.database) == before
+    assert runs_of(harness, delivery_id=delivery_id)[0].done == 6
+
+
+def test_a_rejected_file_is_extracted_again_by_a_new_run(harness):
+    harness.add_contacts(3)
+    delivery_id = letter(harness)
+    run_pass("operationMgt")
+    harness.work()
+    run_pass("operationMgt")
+    with harness.runtime.database.session() as session:  # what deliveryMgt does after a "no"
+        session.get(Delivery, delivery_id).move_to(S.EXTRACTION_PENDING, NOW + timedelta(hours=1))
+    harness.runtime.clock.advance(timedelta(hours=1))
+
+    assert run_pass("operationMgt").startswith("1 extraction run(s) started")
+    harness.work()
+    run_pass("operationMgt")
+
+    assert [run.number for run in runs_of(harness, delivery_id=delivery_id)] == [1, 2]
+    assert delivery_of(harness, delivery_id).state is S.FILE_TO_APPROVE
+    with harness.runtime.database.session() as session:
+        assert session.scalar(select(Approval.round).where(Approval.step == STEP.EXTRACTION)) == 2
+
+
+def test_an_extraction_that_fails_or_finds_nobody_fails_the_delivery(harness):
+    world_of(harness)
+    offline = letter(harness, "Offline", datasource="test_offline")
+    empty = letter(harness, "Leer")
+
+    run_pass("operationMgt")
+    harness.work()
+    assert "2 failed" in run_pass("operationMgt")
+
+    assert delivery_of(harness, offline).state is S.FAILED
+    assert delivery_of(harness, empty).state is S.FAILED
+    with harness.runtime.database.session() as session:
+        subjects = session.scalars(
+            select(Notification.subject)
+            .where(Notification.kind == "delivery_failed")
+            .order_by(Notification.id)
+        ).all()
+    assert subjects == ["Delivery failed: Brief (Offline)", "Delivery failed: Brief (Leer)"]
+
+
+def test_no_more_jobs_run_at_once_than_the_setting_allows(harness):
+    harness.runtime.settings = dataclasses.replace(harness.runtime.settings, concurrent_jobs=1)
+    harness.add_contacts(3)
+    first, second = letter(harness, "Erster"), letter(harness, "Zweiter")
+
+    summary = run_pass("operationMgt")
+
+    assert summary.startswith("1 extraction run(s) started")
+    assert summary.endswith("1 of at most 1 job(s) running")
+    assert [run.delivery_id for run in runs_of(harness)] == [first]
+    with harness.runtime.database.session() as session:
+        log = session.scalars(select(WorkflowRun.log).order_by(WorkflowRun.id.desc())).first()
+    assert any(
+        "waits: 1 campaign job(s) are running, at most 1 at once (CAMPAIGN_CONCURRENT_JOBS)" in line
+        for line in log
+    )
+
+    harness.work()
+    run_pass("operationMgt")
+    assert [run.delivery_id for run in runs_of(harness)] == [first, second]
+    assert delivery_of(harness, first).state is S.FILE_TO_APPROVE
+
+
+def test_a_crash_after_starting_an_extraction_run_starts_no_second(harness, monkeypatch):
+    harness.add_contacts(3)
+    delivery_id = letter(harness)
+
+    def start_then_die(*args, **kwargs):
+        start_once(*args, **kwargs)
+        raise Crash
+
+    monkeypatch.setattr(operation_workflow, "start_once", start_then_die)
+    with pytest.raises(Crash):
+        run_pass("operationMgt")
+    monkeypatch.undo()
+
+    run_pass("operationMgt")
+    harness.work()
+    run_pass("operationMgt")
+    assert len(runs_of(harness, delivery_id=delivery_id)) == 1
+    assert delivery_of(harness, delivery_id).state is S.FILE_TO_APPROVE
+
+
+def test_a_manual_targeting_approval_gets_one_dry_run_per_round(harness):
+    world = world_of(harness)
+    harness.add_contacts(4)
+    delivery_id = letter(harness, state=S.TO_VALIDATE)
+    with harness.runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        configure(session, delivery, STEP.TARGETING, ApprovalMode.MANUAL, NOW,
+                  Reviewers.of(users=[world.reviewer_id]))  # fmt: skip
+        submit(session, delivery, STEP.TARGETING, NOW)
+
+    assert "1 targeting dry run(s) started" in run_pass("operationMgt")
+    assert "0 targeting dry run(s) started" in run_pass("operationMgt")
+    harness.work()
+    [dry] = runs_of(harness, delivery_id=delivery_id)
+    assert (dry.dry_run, dry.state, dry.targeted, dry.exclusive) == (
+        True, RunState.COMPLETED, 4, False
+    )  # fmt: skip
+    assert "0 targeting dry run(s) started" in run_pass("operationMgt")
+
+    later = NOW + timedelta(hours=1)
+    with harness.runtime.database.session() as session:
+        approval = session.scalar(select(Approval))
+        reject(session, approval.id, session.get(User, world.reviewer_id), later, "zu viele")
+        submit(session, session.get(Delivery, delivery_id), STEP.TARGETING, later)
+    harness.runtime.clock.advance(timedelta(hours=1))
+    assert "1 targeting dry run(s) started" in run_pass("operationMgt")
+    assert len(runs_of(harness, delivery_id=delivery_id)) == 2
+
+
+# --- campaign templates ----------------------------------------------------------------------
+
+
+def recurring(harness, **fields) -> tuple[int, int]:
+    with harness.runtime.database.session() as session:
+        model = campaign(session, name="Newsletter")
+        template = CampaignTemplate(
+            name="Newsletter",
+            kind=TemplateKind.RECURRING,
+            campaign_id=model.id,
+            frequency=Frequency.WEEKLY,
+            first_at=NOW + timedelta(days=1),
+            create_in_advance_days=10,
+            **fields,
+        )
+        session.add(template)
+        session.flush()
+        return template.id, model.id
+
+
+def lines(harness) -> list[TemplateOccurrence]:
+    with harness.runtime.database.session() as session:
+        return list(session.scalars(select(TemplateOccurrence).order_by(TemplateOccurrence.number)))
+
+
+def test_a_recurring_template_gets_its_lines_up_to_the_horizon_and_a_run_at_each_date(harness):
+    harness.add_contacts(3)
+    _, campaign_id = recurring(harness)
+
+    assert "2 schedule line(s) created" in run_pass("operationMgt")
+    assert [(line.label, line.planned_at) for line in lines(harness)] == [
+        ("Newsletter #1", NOW + timedelta(days=1)),
+        ("Newsletter #2", NOW + timedelta(days=8)),
+    ]
+    before = every_row(harness.runtime.database)
+    assert "0 schedule line(s) created" in run_pass("operationMgt")
+    assert every_row(harness.runtime.database) == before
+
+    harness.runtime.clock.advance(timedelta(days=1))
+    summary = run_pass("operationMgt")
+    assert "1 recurring run(s) started" in summary
+    assert "0 schedule line(s) created" in summary  # #3 is 14 days ahead, beyond ten
+    first = lines(harness)[0]
+    [run] = runs_of(harness, campaign_id=campaign_id)
+    assert (first.state, first.run_id, first.started_at) == (
+        OccurrenceState.STARTED, run.id, NOW + timedelta(days=1)
+    )  # fmt: skip
+    assert run.started_by == "operationMgt #1"
+    before = every_row(harness.runtime.database)
+    assert "0 recurring run(s) started" in run_pass("operationMgt")
+    assert every_row(harness.runtime.database) == before
+
+    harness.work()
+    harness.runtime.clock.advance(timedelta(days=7))
+    assert "1 schedule line(s) created" in run_pass("operationMgt")
+    assert [run.started_by for run in runs_of(harness, campaign_id=campaign_id)] == [
+        "operationMgt #1",
+        "operationMgt #2",
+    ]
+    assert [line.number for line in lines(harness)] == [1, 2, 3]
+
+
+def test_a_line_to_be_approved_waits_for_its_approval_and_is_skipped_without_one(harness):
+    world = world_of(harness)
+    _, campaign_id = recurring(harness, to_be_approved=True)
+    run_pass("operationMgt")
+    harness.runtime.clock.advance(timedelta(days=1))
+    run_pass("operationMgt")
+    assert runs_of(harness, campaign_id=campaign_id) == []
+
+    harness.runtime.clock.advance(timedelta(days=1))
+    assert "1 line(s) skipped" in run_pass("operationMgt")
+    assert lines(harness)[0].state is OccurrenceState.SKIPPED
+
+    with harness.runtime.database.session() as session:
+        second = session.scalar(select(TemplateOccurrence).where(TemplateOccurrence.number == 2))
+        second.approved_at, second.approved_by_id = NOW, world.reviewer_id
+    harness.runtime.clock.advance(timedelta(days=6))
+    run_pass("operationMgt")
+    assert [run.started_by for run in runs_of(harness, campaign_id=campaign_id)] == [
+        "operationMgt #2"
+    ]
+
+
+def test_a_line_not_to_be_started_waits_for_an_operator(harness):
+    _, campaign_id = recurring(harness, to_be_started=False)
+    run_pass("operationMgt")
+    harness.runtime.clock.advance(timedelta(days=1))
+    run_pass("operationMgt")
+    assert runs_of(harness, campaign_id=campaign_id) == []
+
+    with harness.runtime.database.session() as session:
+        session.scalar(select(TemplateOccurrence)).to_be_started = True
+    run_pass("operationMgt")
+    assert len(runs_of(harness, campaign_id=campaign_id)) == 1
+
+
+@pytest.mark.parametrize("dies", ["before starting the run", "after starting the run"])
+def test_a_crash_around_a_lines_run_starts_exactly_one(harness, monkeypatch, dies):
+    _, campaign_id = recurring(harness)
+    run_pass("operationMgt")
+    harness.runtime.clock.advance(timedelta(days=1))
+
+    def crash(*args, **kwargs):
+        if dies == "after starting the run":
+            start_once(*args, **kwargs)
+        raise Crash
+
+    monkeypatch.setattr(operation_workflow, "start_once", crash)
+    with pytest.raises(Crash):
+        run_pass("operationMgt")
+    monkeypatch.undo()
+    assert lines(harness)[0].state is OccurrenceState.STARTED
+
+    run_pass("operationMgt")
+    run_pass("operationMgt")
+    [run] = runs_of(harness, campaign_id=campaign_id)
+    assert lines(harness)[0].run_id == run.id
+
+
+def test_a_periodic_template_creates_a_whole_campaign_at_each_date(harness):
+    world = world_of(harness)
+    first = NOW + timedelta(days=1)
+    with harness.runtime.database.session() as session:
+        model = campaign(
+            session, name="Quartalsbrief", manager_id=world.manager_id,
+            estimated_cost=Decimal(900), program_id=world.program_id,
+        )  # fmt: skip
+        model.start_date, model.end_date = first.date(), first.date() + timedelta(days=14)
+        letter_model = Delivery(
+            campaign_id=model.id,
+            label="Brief",
+            channel=DeliveryChannel.DIRECT_MAIL,
+            action="test_letter",
+            provider_service_id=world.print_service_id,
+            planned_start_at=first + timedelta(days=2),
+            cost_types=[session.get(CostType, world.envelope_dl_id)],
+        )
+        session.add_all(
+            [letter_model, Task(campaign_id=model.id, name="Text", estimated_cost=Decimal(300))]
+        )
+        session.flush()
+        configure(session, letter_model, STEP.TARGETING, ApprovalMode.MANUAL, NOW,
+                  Reviewers.of(users=[world.reviewer_id]))  # fmt: skip
+        session.add(
+            CampaignTemplate(
+                name="Quartalsbrief", kind=TemplateKind.PERIODIC, campaign_id=model.id,
+                frequency=Frequency.MONTHLY, every=3, first_at=first,
+            )
+        )  # fmt: skip
+
+    run_pass("operationMgt")
+    harness.runtime.clock.advance(timedelta(days=1))
+    assert "1 periodic campaign(s) created" in run_pass("operationMgt")
+
+    with harness.runtime.database.session() as session:
+        copy = session.scalar(select(Campaign).where(Campaign.name == "Quartalsbrief #1"))
+        assert (copy.manager_id, copy.program_id, copy.estimated_cost) == (
+            world.manager_id, world.program_id, Decimal(900)
+        )  # fmt: skip
+        assert (copy.start_date, copy.end_date) == (model.start_date, model.end_date)
+        [delivery] = copy.deliveries
+        assert (delivery.label, delivery.planned_start_at, delivery.state) == (
+            "Brief", first + timedelta(days=2), S.TO_VALIDATE
+        )  # fmt: skip
+        assert [t.id for t in delivery.cost_types] == [world.envelope_dl_id]
+        assert [task.name for task in copy.tasks] == ["Text"]
+        targeting = session.scalar(
+            select(Approval).where(
+                Approval.delivery_id == delivery.id, Approval.step == STEP.TARGETING
+            )
+        )
+        assert (targeting.mode, targeting.state) == (ApprovalMode.MANUAL, ApprovalState.PENDING)
+        line = session.scalar(select(TemplateOccurrence))
+        assert (line.state, line.campaign_id) == (OccurrenceState.STARTED, copy.id)
+        approve(session, targeting.id, session.get(User, world.reviewer_id), NOW)
+    before = every_row(harness.runtime.database)
+    assert "0 periodic campaign(s) created" in run_pass("operationMgt")
+    assert every_row(harness.runtime.database) == before
+
+    harness.runtime.clock.advance(timedelta(days=92))  # three months on: the next campaign
+    run_pass("operationMgt")
+    with harness.runtime.database.session() as session:
+        second = session.scalar(select(Campaign).where(Campaign.name == "Quartalsbrief #2"))
+        shift = datetime(2026, 6, 3, 8, 0, tzinfo=UTC) - first
+        assert second.start_date == model.start_date + shift
+        assert second.deliveries[0].planned_start_at == first + timedelta(days=2) + shift
+
+
+def test_the_workflow_is_registered_with_its_documented_name_title_and_interval(harness):
+    workflow = harness.runtime.plugins.workflows.get("operationMgt")
+    assert (workflow.title, workflow.default_interval) == ("Campaign jobs", timedelta(minutes=15))
