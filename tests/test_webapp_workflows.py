@@ -44,7 +44,7 @@ def test_every_workflow_with_its_state_schedule_and_last_run(panel):
     html = body(panel.client(Role.VIEWER).get("/workflows/"))
     budget = card(html, "budgetMgt")
     assert "Kostenberechnung" in budget and 'data-state="started">Gestartet' in budget
-    assert 'data-field="schedule">alle 15m</dd>' in budget
+    assert 'data-field="schedule">alle 1h</dd>' in budget
     assert "noch nie" in budget
     stock = card(html, "stockMgt")
     assert "Lager: Bestellungen und Warnungen" in stock
