@@ -32,14 +32,13 @@ import socket
 import ssl
 import time
 from abc import ABC, abstractmethod
-from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
 
 from core.archive import write_atomically
 from core.config import MailServer, Settings
 from core.delivery import DeliveryError, DeliveryUnclear
-from core.mail import envelope, message_bytes, needs_smtputf8
+from core.mail import Mail
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +53,11 @@ class Mailer(ABC):
     """Sends messages one by one; use it as a context manager or call ``close``."""
 
     @abstractmethod
-    def send(self, message: EmailMessage, data: bytes | None = None) -> dict[str, str]:
+    def send(self, message: Mail) -> dict[str, str]:
         """Send ``message``; return the recipients refused (address: the server's answer).
 
-        ``data`` is ``message_bytes(message)`` when the caller has it already (turning a
-        message into bytes takes about as long as sending it). Raises ``DeliveryError``
-        when nothing was sent (every recipient refused included) and ``DeliveryUnclear``
-        when the message may have been sent.
+        Raises ``DeliveryError`` when nothing was sent (every recipient refused included)
+        and ``DeliveryUnclear`` when the message may have been sent.
         """
 
     @abstractmethod
@@ -91,10 +88,9 @@ class SmtpMailer(Mailer):
         self._connection: smtplib.SMTP | None = None
         self._unreachable: tuple[float, str] | None = None
 
-    def send(self, message: EmailMessage, data: bytes | None = None) -> dict[str, str]:
-        sender, recipients = envelope(message)
-        data = message_bytes(message) if data is None else data
-        utf8 = needs_smtputf8(message)
+    def send(self, message: Mail) -> dict[str, str]:
+        sender, recipients = message.sender, list(message.recipients)
+        data, utf8 = message.data, message.smtputf8
         try:
             return self._transaction(self._connect(), sender, recipients, data, utf8)
         except _NothingSent as exc:
@@ -315,15 +311,13 @@ class OutboxMailer(Mailer):
     def __init__(self, directory: Path):
         self.directory = directory
 
-    def send(self, message: EmailMessage, data: bytes | None = None) -> dict[str, str]:
-        envelope(message)
-        identifier = message["Message-ID"]
-        if not identifier:
+    def send(self, message: Mail) -> dict[str, str]:
+        if not message.message_id:
             raise ValueError("an outbox message needs a Message-ID")
-        name = _NOT_FILENAME.sub("_", str(identifier).strip("<> "))[:200] + ".eml"
+        name = _NOT_FILENAME.sub("_", message.message_id.strip("<> "))[:200] + ".eml"
         path = self.directory / name
         if not path.exists():
-            write_atomically(path, message_bytes(message) if data is None else data)
+            write_atomically(path, message.data)
         return {}
 
     def close(self) -> None:

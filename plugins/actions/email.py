@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.headerregistry import Address
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -31,9 +31,9 @@ from core.archive import archive_document, open_store, read_document
 from core.delivery import DeliveryError, DeliveryUnclear, ledger_reference
 from core.mail import (
     Attachment,
+    Mail,
     build_message,
     mailbox,
-    message_bytes,
     message_id,
     recipient_address,
 )
@@ -162,7 +162,8 @@ class MissingLetter(LookupError):
 @dataclass(frozen=True)
 class Composed:
     address: str
-    message: EmailMessage
+    sender: Address
+    message: Mail
     attachment: str | None
 
 
@@ -207,8 +208,7 @@ class Email(Action):
         except ValueError as exc:
             return Outcome.failed(str(exc))
         message = composed.message
-        data = message_bytes(message)
-        identifier = str(message["Message-ID"])
+        identifier = message.message_id
         store = self._store(context, self.params.store)
         document = archive_document(
             context.session,
@@ -218,15 +218,15 @@ class Email(Action):
             run_id=context.run_id,
             report_id=None,
             kind=DocumentKind.EMAIL,
-            title=str(message["Subject"])[:200],
+            title=message.subject[:200],
             filename=f"{_slug(contact.get('number') or recipient.key)}.eml",
-            data=data,
+            data=message.data,
             content_type="message/rfc822",
             source_key=recipient.key,
             meta={"to": composed.address, "message_id": identifier},
         )
         try:
-            self.mailer(context).send(message, data)
+            self.mailer(context).send(message)
         except DeliveryError as exc:
             context.session.expunge(document)  # not sent: no archive entry, no file
             store.delete(document.store_ref)
@@ -254,8 +254,8 @@ class Email(Action):
         message = composed.message
         attached = f", attached {composed.attachment}" if composed.attachment else ""
         return (
-            f"E-mail to {composed.address} from {message['From']}: {message['Subject']!r}"
-            f"{attached}, {len(message_bytes(message))} bytes"
+            f"E-mail to {composed.address} from {composed.sender}: {message.subject!r}"
+            f"{attached}, {len(message.data)} bytes"
         )
 
     def compose(self, recipient: Recipient, contact: Mapping[str, Any], context: Any) -> Composed:
@@ -288,7 +288,8 @@ class Email(Action):
             reply_to=self.params.reply_to or None,
             attachments=attachments,
         )
-        return Composed(address, message, attachments[0].filename if attachments else None)
+        attached = attachments[0].filename if attachments else None
+        return Composed(address, sender, message, attached)
 
     # --- helpers ---------------------------------------------------------------------------
 

@@ -554,7 +554,7 @@ class SupplierPass:
         )
         message = build_message(
             sender=sender,
-            to=", ".join(to),
+            to=to,
             subject=subject,
             message_id=identifier,
             date=self.runtime.clock.now(),
