@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 from collections.abc import Sequence
 
@@ -26,6 +27,7 @@ def build_worker(runtime: Runtime, queues: Sequence[str] = QUEUE_NAMES) -> Worke
         importlib.import_module(module)
     with runtime.database.session() as session:
         prepare_loading(session)
+    gc.freeze()  # a work horse's collections then leave the inherited objects (and pages) alone
     return Worker(
         [get_queue(runtime.redis, name) for name in queues],
         connection=runtime.redis,

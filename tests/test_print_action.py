@@ -18,6 +18,8 @@ from core.models import ArchivedDocument, Contact, ItemStatus, Run, RunState
 
 FIRST_NAMES = ("Jürgen", "Grete", "Özlem", "Björn", "Änne")
 
+CHUNK = print_reports.PrintReports.chunk_size
+
 
 class PrintableContacts(DataSource):
     """Every contact with its whole record (the engine's test source loads three fields)."""
@@ -96,21 +98,22 @@ def stored_files(engine) -> list[Path]:
 
 
 def test_a_print_run_archives_every_letter_and_collects_them_in_ledger_order(printing):
-    contact_ids = add_people(printing, range(1, 61))  # two chunks of 50 and 10
+    count = CHUNK + 10  # a full chunk and the start of the next
+    contact_ids = add_people(printing, range(1, count + 1))
     run = start_run(printing.runtime, print_campaign(printing))
     printing.work()
-    assert (printing.run(run.id).state, printing.run(run.id).done) == (RunState.COMPLETED, 60)
+    assert (printing.run(run.id).state, printing.run(run.id).done) == (RunState.COMPLETED, count)
     items = printing.items(run.id)
-    assert [item.units for item in items] == [1] * 60
+    assert [item.units for item in items] == [1] * count
     documents = {document.source_key: document for document in archived(printing, run.id)}
     assert [item.reference for item in items] == [
         f"filesystem:{documents[item.key].store_ref}" for item in items
     ]
     assert {document.contact_id for document in documents.values()} == set(contact_ids)
-    assert len(stored_files(printing)) == 60
+    assert len(stored_files(printing)) == count
 
     reader = PdfReader(run_dir(printing, run.id) / "collection.pdf")
-    assert len(reader.pages) == 60
+    assert len(reader.pages) == count
     for position, (item, page) in enumerate(zip(items, reader.pages, strict=True), start=1):
         text = page.extract_text()
         number = f"K-{item.entity_id - contact_ids[0] + 1:05d}"
@@ -119,7 +122,7 @@ def test_a_print_run_archives_every_letter_and_collects_them_in_ledger_order(pri
 
     with (run_dir(printing, run.id) / "manifest.csv").open(encoding="utf-8") as file:
         manifest = list(csv.DictReader(file))
-    assert [row["number"] for row in manifest] == [str(n) for n in range(1, 61)]
+    assert [row["number"] for row in manifest] == [str(n) for n in range(1, count + 1)]
     first = documents[items[0].key]
     assert manifest[0] == {
         "number": "1",
@@ -134,7 +137,7 @@ def test_a_print_run_archives_every_letter_and_collects_them_in_ledger_order(pri
 
 
 def test_a_chunk_done_again_archives_nothing_twice(printing):
-    add_people(printing, range(1, 56))
+    add_people(printing, range(1, CHUNK + 6))
     run = start_run(printing.runtime, print_campaign(printing))
     target_run(run.id)
     # a transaction that stored a letter and then rolled back, as a killed worker's would
@@ -153,20 +156,20 @@ def test_a_chunk_done_again_archives_nothing_twice(printing):
         session.rollback()
     assert len(stored_files(printing)) == 1 and archived(printing, run.id) == []
 
-    assert process_chunk(run.id, 0).endswith("50 processed")
+    assert process_chunk(run.id, 0).endswith(f"{CHUNK} processed")
     assert process_chunk(run.id, 0).endswith(" 0 processed")
-    assert len(archived(printing, run.id)) == 50
-    assert len(stored_files(printing)) == 50  # the rolled-back letter's file was reused
+    assert len(archived(printing, run.id)) == CHUNK
+    assert len(stored_files(printing)) == CHUNK  # the rolled-back letter's file was reused
     process_chunk(run.id, 1)
     assert process_chunk(run.id, 1).startswith(f"run {run.id} chunk 1: skipped")
     printing.work()  # the finishing step
     assert printing.run(run.id).state == RunState.COMPLETED
-    assert len(archived(printing, run.id)) == 55
-    assert len(PdfReader(run_dir(printing, run.id) / "collection.pdf").pages) == 55
+    assert len(archived(printing, run.id)) == CHUNK + 5
+    assert len(PdfReader(run_dir(printing, run.id) / "collection.pdf").pages) == CHUNK + 5
     finish_run(run.id)  # a second finishing job changes nothing
     with printing.runtime.database.session() as session:
         count = session.scalar(select(func.count()).select_from(ArchivedDocument))
-    assert count == 55
+    assert count == CHUNK + 5
 
 
 def test_email_recipients_are_left_to_email_and_letters_need_not_be_archived(

@@ -122,7 +122,7 @@ class PrintReports(Action):
     cost_unit = "pages"
     stock_items = ("paper_a4", "envelope_dl")
     external_effects = False
-    chunk_size = 50
+    chunk_size = 200
 
     def __init__(self, params: Any = None):
         super().__init__(params)
