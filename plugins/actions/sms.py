@@ -111,7 +111,8 @@ class Sms(Action):
     channel = Channel.MOBILE
     cost_unit = "segments"
     external_effects = True
-    chunk_size = 200
+    chunk_size = 1000
+    """A message takes ~2 ms: a job's fork and start would cost a 200-message chunk 10%."""
 
     def __init__(self, params: Any = None):
         super().__init__(params)
