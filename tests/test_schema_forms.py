@@ -79,6 +79,14 @@ def test_every_kind_of_field_gets_its_widget_default_and_help():
     assert fields["sort.field"].name == "act.sort.field"
 
 
+def test_choices_are_shown_under_their_translated_names():
+    def label(path: str, what: str) -> str | None:
+        return {("mode", "choice.fast"): "Schnell"}.get((path, what))
+
+    form = build_form(SCHEMA, "act", "demo", {}, options=OPTIONS.get, label=label)
+    assert fields_by_path(form)["mode"].choices == [("fast", "Schnell"), ("exact", "exact")]
+
+
 def test_a_stored_value_missing_from_the_options_stays_selectable():
     form = build_form(SCHEMA, "act", "demo", {"report": 7, "ids": [9]}, options=OPTIONS.get)
     fields = fields_by_path(form)

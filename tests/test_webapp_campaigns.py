@@ -216,6 +216,7 @@ def test_filters_are_added_moved_and_removed_without_storing_until_saved(panel):
     form = campaign_form(intent="add_filter", new_filter="consent")
     html = body(post(client, url, form))
     assert 'name="filter-0-name" value="consent"' in html
+    assert '<option value="action" selected>Kanal der Aktion</option>' in html
     assert stored(panel, campaign_id).filters == []
 
     form = campaign_form(

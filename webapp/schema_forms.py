@@ -256,7 +256,7 @@ def _text(value: Any) -> str:
 
 
 Label = Callable[[str, str], str | None]
-"""(path, "label" or "help") → a translated text, or None for the schema's own."""
+"""(path, "label", "help" or "choice.VALUE") → a translated text, or None for the schema's own."""
 
 
 def build_form(
@@ -296,6 +296,13 @@ def _object_fields(
     return fields
 
 
+def _named(spec: _Spec, path: str, label: Label | None) -> Choices:
+    """The schema's own choices, each under its translated name where there is one."""
+    return [
+        (value, (label and label(path, f"choice.{value}")) or text) for value, text in spec.choices
+    ]
+
+
 def _field(
     spec: _Spec,
     prefix: str,
@@ -331,7 +338,7 @@ def _field(
         items = value if isinstance(value, list) else []
         if listed is not None or spec.choices:
             form_field.widget = "checkboxes"
-            form_field.choices = _with_current(listed or spec.choices, items)
+            form_field.choices = _with_current(listed or _named(spec, path, label), items)
             form_field.value = [_text(item) for item in items]
         else:
             form_field.widget = "lines"
@@ -347,7 +354,8 @@ def _field(
         )
     elif spec.kind == "enum" or listed is not None:
         form_field.widget = "select"
-        form_field.choices = _with_current(listed if listed is not None else spec.choices, [value])
+        choices = listed if listed is not None else _named(spec, path, label)
+        form_field.choices = _with_current(choices, [value])
         form_field.value = _text(value)
     else:
         form_field.widget = {"integer": "integer", "number": "number"}.get(spec.kind, "text")

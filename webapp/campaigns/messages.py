@@ -190,7 +190,23 @@ def _plugin_texts() -> dict[str, dict[str, str]]:
                     "de": help_text,
                     "en": own.get("description", help_text),
                 }
+    for (kind, name, path), names in _CHOICES.items():
+        for value, (german, english) in names.items():
+            texts[f"plugin.{kind}.{name}.{path}.choice.{value}"] = {"de": german, "en": english}
     return texts
+
+
+_CHANNELS = {
+    "action": ("Kanal der Aktion", "The action's channel"),
+    "postal": ("Post", "Post"),
+    "email": ("E-Mail", "E-mail"),
+    "mobile": ("Mobil", "Mobile"),
+}
+# (kind, name, field) → {value: (German, English)}: names for a field's choices
+_CHOICES = {
+    ("recipient_filter", "channel", "channel"): _CHANNELS,
+    ("recipient_filter", "consent", "channel"): _CHANNELS,
+}
 
 
 MESSAGES = {
