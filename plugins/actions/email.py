@@ -180,7 +180,8 @@ class Email(Action):
     channel = Channel.EMAIL
     cost_unit = "messages"
     external_effects = True
-    chunk_size = 200
+    chunk_size = 1000
+    """A message takes ~2 ms: a job's fork and start would cost a 200-message chunk 10%."""
 
     def __init__(self, params: Any = None):
         super().__init__(params)
