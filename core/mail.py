@@ -71,14 +71,11 @@ def recipient_address(raw: Any) -> str:
 
 def mailbox(raw: str) -> Address:
     """``"Name <user@example.de>"`` or ``"user@example.de"`` as an Address, else a ValueError."""
-    if "\n" in raw or "\r" in raw:
-        raise ValueError("an address is one line")
+    _one_line(raw, "an address")
     parsed = getaddresses([raw])
     if len(parsed) != 1 or not valid_email(parsed[0][1]):
         raise ValueError(f"{raw!r} is not an e-mail address such as 'Name <user@example.de>'")
-    name, address = parsed[0]
-    local, _, domain = address.strip().rpartition("@")
-    return Address(display_name=name.strip(), username=local, domain=domain)
+    return _box(*parsed[0])
 
 
 def message_id(reference: str, domain: str, tag: str = "") -> str:
@@ -184,6 +181,11 @@ def _mailboxes(value: Mailboxes, field: str) -> list[Address]:
 def _address(name: str, spec: str, field: str) -> Address:
     if not valid_email(spec):
         raise ValueError(f"{field}: {spec!r} is not a valid e-mail address")
+    return _box(name, spec)
+
+
+def _box(name: str, spec: str) -> Address:
+    """The Address of a display name and a valid address (which refuses line breaks)."""
     local, _, domain = spec.strip().rpartition("@")
     return Address(display_name=name.strip(), username=local, domain=domain)
 
@@ -232,7 +234,6 @@ def _address_list(boxes: Sequence[Address], field: str) -> str:
 
 def _mailbox_text(box: Address) -> str:
     """``Name <user@domain>``: the name quoted or as encoded words, the address as it is."""
-    _one_line(box.display_name, "a display name")
     name = box.display_name
     if not name:
         return box.addr_spec
