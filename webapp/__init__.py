@@ -32,6 +32,9 @@ config keys), among them:
     :class:`webapp.ratelimit.LoginRateLimiter` instance.
 ``CAMPAIGN_LOGIN_MAX_FAILURES`` / ``CAMPAIGN_LOGIN_FAILURE_WINDOW``
     5 failed logins per username and address within 15 minutes by default.
+``CAMPAIGN_LOGIN_MAX_FAILURES_PER_ADDRESS`` / ``CAMPAIGN_LOGIN_MAX_FAILURES_PER_ACCOUNT``
+    10 failed logins from one address whatever the usernames, 20 for one username whatever
+    the addresses, within the same window.
 ``CAMPAIGN_LOGIN_LIMITER_PREFIX``
     Prefix of the Redis keys of the login limiter.
 """
@@ -67,7 +70,13 @@ from webapp.context import (
 from webapp.formatting import init_formatting
 from webapp.i18n import LANGUAGE_NAMES, add_messages, get_language, t
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
-from webapp.ratelimit import DEFAULT_MAX_FAILURES, DEFAULT_WINDOW, make_login_limiter
+from webapp.ratelimit import (
+    DEFAULT_MAX_FAILURES,
+    DEFAULT_MAX_FAILURES_PER_ACCOUNT,
+    DEFAULT_MAX_FAILURES_PER_ADDRESS,
+    DEFAULT_WINDOW,
+    make_login_limiter,
+)
 from webapp.security import csrf, has_role, init_security, role_required
 
 __all__ = [
@@ -171,6 +180,8 @@ def _configure(app: Flask, settings: Settings, overrides: Mapping[str, Any]) -> 
         CAMPAIGN_TRUSTED_PROXIES=0,
         CAMPAIGN_LOGIN_LIMITER="auto",
         CAMPAIGN_LOGIN_MAX_FAILURES=DEFAULT_MAX_FAILURES,
+        CAMPAIGN_LOGIN_MAX_FAILURES_PER_ADDRESS=DEFAULT_MAX_FAILURES_PER_ADDRESS,
+        CAMPAIGN_LOGIN_MAX_FAILURES_PER_ACCOUNT=DEFAULT_MAX_FAILURES_PER_ACCOUNT,
         CAMPAIGN_LOGIN_FAILURE_WINDOW=DEFAULT_WINDOW,
     )
     app.config.update(overrides)

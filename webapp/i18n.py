@@ -137,8 +137,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "error.nul_address": {
         "de": "Die Adresse enthält ein NUL-Zeichen (%00). Dieses Steuerzeichen ist nicht erlaubt.",
-        "en": "The address contains a NUL character (%00). This control character is not "
-        "allowed.",
+        "en": "The address contains a NUL character (%00). This control character is not allowed.",
     },
     "error.403.title": {"de": "Keine Berechtigung", "en": "Access denied"},
     "error.403.text": {
