@@ -7,7 +7,6 @@ the entity; this module only refuses what is wrong whatever the entity is.
 from __future__ import annotations
 
 import enum
-import json
 import math
 from collections.abc import Mapping
 from datetime import date
@@ -28,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from core import json_text
 from core.json_text import MAX_DEPTH, JsonTooDeepError, check_data_depth, check_text_depth
 from core.query.errors import QueryError
 
@@ -222,8 +222,7 @@ def load_json(text: str | bytes) -> Any:
     """A query's JSON text as Python data; QueryError when it is not JSON or nests deeper
     than ``MAX_JSON_DEPTH`` (refused before parsing: JSON parsers recurse)."""
     try:
-        check_text_depth(text, MAX_JSON_DEPTH)
-        return json.loads(text)
+        return json_text.loads(text, MAX_JSON_DEPTH)
     except JsonTooDeepError as exc:
         raise too_deep(exc) from None
     except ValueError as exc:
