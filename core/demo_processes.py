@@ -320,7 +320,7 @@ class _Loader:
             ServiceProcess,
             {"service_id": letter.id},
             export_columns=[{"header": header, "field": name} for header, name in EXPORT_COLUMNS],
-            file_name_pattern="{campaign}-{delivery}-{date:%Y%m%d}.csv",
+            file_name_pattern="{campaign}-{delivery}-{date}.csv",
             notification_subject="Druckauftrag {{ campaign }}: {{ count }} Briefe",
             notification_template=(
                 "Guten Tag,\n\nanbei der Druckauftrag {{ delivery }} mit {{ count }} Briefen "

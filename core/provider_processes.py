@@ -7,7 +7,6 @@ before storing it, so a mistake is named when it is made, not at three in the mo
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,13 +18,23 @@ from core.extraction import ENCODINGS, file_slug
 from core.mail import valid_email
 from core.models import ServiceProcess
 from core.templating import LOCAL_TIME, TemplateError, compile_template
-from core.uploads import check_remote_name
+from core.uploads import fill_name_pattern
 
 REFERENCE_FIELD = "@reference"
 """The export field that holds each letter's reference (``<delivery id>-<ledger row id>``),
 which the provider's result file gives back."""
-NAME_PLACEHOLDERS = ("campaign", "delivery", "delivery_id", "run", "run_id", "date", "time")
-DEFAULT_FORMATS = {"date": "%Y%m%d", "time": "%H%M%S"}
+DATE_PARTS = {
+    "date": "%Y%m%d",
+    "time": "%H%M%S",
+    "year": "%Y",
+    "month": "%m",
+    "day": "%d",
+    "hour": "%H",
+    "minute": "%M",
+    "second": "%S",
+}
+"""The run's start in German time, as file-name placeholders."""
+NAME_PLACEHOLDERS = ("campaign", "delivery", "delivery_id", "run", "run_id", *DATE_PARTS)
 MAIL_FIELDS = (
     "campaign",
     "delivery",
@@ -43,6 +52,21 @@ DEFAULT_TEXT = (
     "letters is attached{% if location %} and was delivered to {{ location }}{% endif %}."
 )
 MAX_SUBJECT = 300
+MAX_NOTIFICATION = 20_000
+"""Characters of the e-mail text template (the panel's limit)."""
+SAMPLE_MAIL_VALUES: dict[str, Any] = {
+    "campaign": "Frühjahrsaktion 2026",
+    "delivery": "Brief 1",
+    "count": 1234,
+    "file": "Fruehjahrsaktion-2026-Brief-1-20260302.csv",
+    "planned_start": "02.03.2026 09:00",
+    "provider": "Druckerei Nord",
+    "service": "Briefdruck",
+    "date": "02.03.2026",
+    "location": "sftp://upload.druckerei-nord.de/auftraege",
+}
+"""What the notification templates are test-rendered with when they are saved: every one of
+``MAIL_FIELDS``, each filled in as the workflow fills it."""
 
 
 @dataclass(frozen=True)
@@ -78,55 +102,36 @@ def reference(delivery_id: int, item_id: int) -> str:
     return f"{delivery_id}-{item_id}"
 
 
-def file_name(pattern: str, values: Mapping[str, Any]) -> str:
-    """The extraction file's name from ``file_name_pattern``: ``{campaign}``, ``{delivery}``,
-    ``{delivery_id}``, ``{run}``, ``{run_id}``, ``{date}``, ``{time}``; dates take a format
-    (``{date:%Y%m%d}``, the default). ValueError when the pattern or the name is unusable."""
-    parts = []
+def file_name(pattern: str, values: Mapping[str, str]) -> str:
+    """The extraction file's name from ``file_name_pattern`` and ``name_values``: ``{name}``
+    placeholders only (``NAME_PLACEHOLDERS``); ValueError when the pattern or the name is
+    unusable."""
     try:
-        parsed = list(string.Formatter().parse(pattern))
+        return fill_name_pattern(pattern, values)
     except ValueError as exc:
         raise ValueError(f"file_name_pattern: {exc}") from None
-    for literal, field, spec, conversion in parsed:
-        parts.append(literal)
-        if field is None:
-            continue
-        if field not in NAME_PLACEHOLDERS:
-            raise ValueError(
-                f"file_name_pattern: unknown placeholder {{{field}}}; "
-                f"available: {', '.join(NAME_PLACEHOLDERS)}"
-            )
-        if conversion or "{" in (spec or ""):
-            raise ValueError(f"file_name_pattern: {{{field}}} takes a date format only")
-        value = values[field]
-        try:
-            if isinstance(value, datetime):
-                text = value.strftime(spec or DEFAULT_FORMATS[field])
-            else:
-                text = format(value, spec or "")
-        except (ValueError, KeyError) as exc:
-            raise ValueError(f"file_name_pattern: {{{field}:{spec}}}: {exc}") from None
-        parts.append(text)
-    try:
-        return check_remote_name("".join(parts))
-    except ValueError as exc:
-        raise ValueError(f"file_name_pattern: {exc}") from None
+
+
+def check_file_name_pattern(pattern: str) -> str:
+    """The name ``pattern`` gives for a sample run; NamePatternError (unprefixed) if none."""
+    return fill_name_pattern(
+        pattern, name_values("Kampagne", "Brief", 1, 1, 1, datetime.now(LOCAL_TIME))
+    )
 
 
 def name_values(
     campaign: str, delivery: str, delivery_id: int, run: int, run_id: int, started: datetime
-) -> dict[str, Any]:
+) -> dict[str, str]:
     """What a file name pattern can say about an extraction run: names as file-name parts,
     the run's start in local time."""
     local = started.astimezone(LOCAL_TIME)
     return {
         "campaign": file_slug(campaign) or "campaign",
         "delivery": file_slug(delivery) or "delivery",
-        "delivery_id": delivery_id,
-        "run": run,
-        "run_id": run_id,
-        "date": local,
-        "time": local,
+        "delivery_id": str(delivery_id),
+        "run": str(run),
+        "run_id": str(run_id),
+        **{name: local.strftime(code) for name, code in DATE_PARTS.items()},
     }
 
 
@@ -159,10 +164,29 @@ def router_message(process: ServiceProcess, values: Mapping[str, Any]) -> tuple[
 
 def _render(where: str, source: str, values: Mapping[str, Any], max_output: int = 1_000_000) -> str:
     try:
-        template = compile_template(source, html=False, max_output=max_output)
-        return str(template.render(dict(values)))
+        return render_notification(where, source, values, max_output)
     except TemplateError as exc:
         raise ValueError(f"{where}: {exc}") from None
+
+
+def render_notification(
+    field: str, source: str, values: Mapping[str, Any], max_output: int | None = None
+) -> str:
+    """``notification_subject`` or ``notification_template`` rendered in the sandbox, with the
+    limits the workflow applies; TemplateError with the line and the reason."""
+    if max_output is None:
+        max_output = MAX_SUBJECT if field == "notification_subject" else 1_000_000
+    template = compile_template(
+        source, html=False, max_source=MAX_NOTIFICATION, max_output=max_output
+    )
+    return str(template.render(dict(values)))
+
+
+def check_notification(field: str, source: str) -> None:
+    """Compile and test-render a notification template as it will be rendered, with
+    ``SAMPLE_MAIL_VALUES``: unknown placeholders, what the sandbox refuses and limits are
+    found when it is saved, not when the workflow runs. TemplateError with line and reason."""
+    render_notification(field, source, SAMPLE_MAIL_VALUES)
 
 
 class ResultFormat(BaseModel):
@@ -230,7 +254,7 @@ def check_process(process: ServiceProcess, provider_email: str | None = None) ->
             name_values("Kampagne", "Brief", 1, 1, 1, datetime.now(LOCAL_TIME)),
         ),
         lambda: recipients(process, provider_email),
-        lambda: router_message(process, dict.fromkeys(MAIL_FIELDS, "x")),
+        lambda: router_message(process, SAMPLE_MAIL_VALUES),
     ]
     if process.result_format is not None:
         checks.append(lambda: check_reference_column(process))

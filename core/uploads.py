@@ -137,6 +137,66 @@ def fill_placeholders(template: str, values: Mapping[str, str]) -> str:
     return PLACEHOLDER.sub(lambda match: values[match[1]], template)
 
 
+MAX_NAME_PART = 60
+"""Characters a placeholder puts into a file name at most (a long campaign name is cut)."""
+MAX_NAME_PATTERN = 200
+BRACES = re.compile(r"\{[^{}]*\}?|\}")
+
+
+class NamePatternError(ValueError):
+    """A file-name pattern that cannot give a usable name. ``code`` and ``params`` say what,
+    for a translated message: ``too_long`` (length, limit), ``unknown`` (names, available),
+    ``not_a_placeholder`` (text, available) or ``unusable`` (name)."""
+
+    def __init__(self, code: str, message: str, **params: Any):
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
+def fill_name_pattern(pattern: str, values: Mapping[str, str]) -> str:
+    """The file name a pattern gives: every file-name pattern goes through here.
+
+    Placeholders are ``{name}`` and nothing else (no attributes, no format specs, no
+    conversions: ``{campaign.x}`` or ``{date:%Y}`` are refused), each fills in at most
+    ``MAX_NAME_PART`` characters, and the result must be a usable file name of at most 200
+    characters.
+    """
+    available = ", ".join(values)
+    if len(pattern) > MAX_NAME_PATTERN:
+        raise NamePatternError(
+            "too_long",
+            f"the pattern has {len(pattern)} characters (at most {MAX_NAME_PATTERN})",
+            length=len(pattern),
+            limit=MAX_NAME_PATTERN,
+        )
+    unknown = sorted(set(PLACEHOLDER.findall(pattern)) - set(values))
+    if unknown:
+        names = ", ".join(f"{{{name}}}" for name in unknown)
+        raise NamePatternError(
+            "unknown",
+            f"unknown placeholder(s) {names}; available: {available}",
+            names=names,
+            available=available,
+        )
+    braces = (match for match in BRACES.finditer(pattern) if not PLACEHOLDER.fullmatch(match[0]))
+    stray = next(braces, None)
+    if stray:
+        raise NamePatternError(
+            "not_a_placeholder",
+            f"{stray.group()!r} is not a placeholder: write {{name}} with one of "
+            f"{available}; no '.', ':' or '!' inside the braces",
+            text=stray.group(),
+            available=available,
+        )
+    parts = {key: value[:MAX_NAME_PART] for key, value in values.items()}
+    name = fill_placeholders(pattern, parts)
+    try:
+        return check_remote_name(name)
+    except ValueError as exc:
+        raise NamePatternError("unusable", str(exc), name=name) from None
+
+
 def file_digest(path: Path) -> tuple[int, str]:
     """Size and SHA-256 (hex) of a file, read in blocks."""
     digest = hashlib.sha256()

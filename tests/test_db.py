@@ -2,6 +2,7 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
+from core.db import NulCharacterError
 from core.models import Contact
 
 
@@ -24,3 +25,20 @@ def test_a_pinned_session_commits_each_transaction_on_one_connection(database):
                 "P-2",
             ]
     assert len(connections) == 1
+
+
+def test_a_nul_character_in_a_text_value_is_refused_with_a_clear_error(database):
+    """PostgreSQL would fail with a raw driver error and SQLite would store it: both refuse."""
+    nul = pytest.raises(NulCharacterError, match=r"contains a NUL character \(\\0\)")
+    with nul, database.session() as session:
+        session.execute(insert(Contact).values(number="N-\0", attributes={}))
+    with pytest.raises(NulCharacterError), database.session() as session:
+        session.scalar(select(Contact).where(Contact.last_name == "Mül\0ler"))
+    with pytest.raises(NulCharacterError), database.session() as session:
+        session.execute(
+            insert(Contact),
+            [{"number": f"B-{n}" + "\0" * (n == 7), "attributes": {}} for n in range(9)],
+        )
+    with database.session() as session:  # nothing half stored, the database still usable
+        session.execute(insert(Contact).values(number="N-1", attributes={}))
+        assert session.scalars(select(Contact.number)).all() == ["N-1"]

@@ -482,8 +482,14 @@ def test_a_delivery_finished_before_the_crash_is_not_uploaded_again(uploading, i
 @pytest.mark.parametrize(
     ("settings", "problem"),
     [
-        ({"remote_name": "{customer}.csv"}, "unknown placeholder(s) customer; available: campaign"),
+        (
+            {"remote_name": "{customer}.csv"},
+            "unknown placeholder(s) {customer}; available: campaign",
+        ),
         ({"remote_name": "../{campaign}.csv"}, "is not a usable file name"),
+        ({"remote_name": "{campaign.zzz}.csv"}, "'{campaign.zzz}' is not a placeholder"),
+        ({"remote_name": "{campaign:>999999999}.csv"}, "'{campaign:>999999999}' is not a"),
+        ({"remote_name": "x" * 201}, "the pattern has 201 characters (at most 200)"),
         ({"extraction": None}, "content 'extraction' needs extraction settings with columns"),
         ({"content": "documents_zip"}, "content 'documents_zip' needs a documents selection"),
         ({"documents": {}, "content": "collection_pdf"}, "name a report, campaign or run"),

@@ -65,7 +65,7 @@ def test_a_service_has_at_most_one_process_for_its_provider(database):
         )
     with database.session() as session:
         process = session.scalar(select(ServiceProcess))
-        assert process.file_name_pattern == "{campaign}-{delivery}-{date:%Y%m%d}.csv"
+        assert process.file_name_pattern == "{campaign}-{delivery}-{date}.csv"
         assert process.service.process is process
     with pytest.raises(IntegrityError), database.session() as session:
         session.add(ServiceProcess(service_id=world.print_service_id))

@@ -7,8 +7,11 @@ import pytest
 
 from core.models import ServiceProcess
 from core.provider_processes import (
+    MAIL_FIELDS,
+    SAMPLE_MAIL_VALUES,
     ExportColumn,
     ResultFormat,
+    check_notification,
     check_process,
     export_columns,
     file_name,
@@ -16,6 +19,7 @@ from core.provider_processes import (
     recipients,
     router_message,
 )
+from core.templating import TemplateError
 
 STARTED = datetime(2026, 3, 2, 8, 5, 9, tzinfo=UTC)
 VALUES = name_values("Frühjahr Köln", "Brief 1/2", 12, 3, 77, STARTED)
@@ -24,7 +28,7 @@ VALUES = name_values("Frühjahr Köln", "Brief 1/2", 12, 3, 77, STARTED)
 def process(**fields) -> ServiceProcess:
     defaults = {
         "export_columns": [{"header": "PLZ", "field": "postcode"}, {"field": "@reference"}],
-        "file_name_pattern": "{campaign}-{delivery}-{date:%Y%m%d}.csv",
+        "file_name_pattern": "{campaign}-{delivery}-{date}.csv",
         "notification_subject": "",
         "notification_template": "",
         "notification_recipients": ["auftrag@druckerei.de"],
@@ -36,9 +40,12 @@ def process(**fields) -> ServiceProcess:
 @pytest.mark.parametrize(
     ("pattern", "name"),
     [
-        ("{campaign}-{delivery}-{date:%Y%m%d}.csv", "Fruehjahr-Koeln-Brief-1-2-20260302.csv"),
+        ("{campaign}-{delivery}-{date}.csv", "Fruehjahr-Koeln-Brief-1-2-20260302.csv"),
         ("D{delivery_id}_R{run}_{run_id}_{date}_{time}.csv", "D12_R3_77_20260302_090509.csv"),
-        ("auftrag-{date:%d.%m.%Y}.txt", "auftrag-02.03.2026.txt"),
+        (
+            "auftrag-{day}.{month}.{year}_{hour}{minute}{second}.txt",
+            "auftrag-02.03.2026_090509.txt",
+        ),
     ],
 )
 def test_file_names_fill_the_placeholders_with_safe_parts(pattern, name):
@@ -48,19 +55,32 @@ def test_file_names_fill_the_placeholders_with_safe_parts(pattern, name):
 @pytest.mark.parametrize(
     ("pattern", "problem"),
     [
-        ("{kunde}.csv", "file_name_pattern: unknown placeholder {kunde}; available: campaign,"),
-        ("{campaign!r}.csv", "file_name_pattern: {campaign} takes a date format only"),
-        ("{date:{time}}.csv", "file_name_pattern: {date} takes a date format only"),
-        ("{campaign.upper}.csv", "file_name_pattern: unknown placeholder {campaign.upper}"),
-        ("{run:%Y}.csv", "file_name_pattern: {run:%Y}: Invalid format specifier"),
+        ("{kunde}.csv", "file_name_pattern: unknown placeholder(s) {kunde}; available: campaign,"),
+        (
+            "{campaign!r}.csv",
+            "file_name_pattern: '{campaign!r}' is not a placeholder: write {name}",
+        ),
+        ("{date:{time}}.csv", "file_name_pattern: '{date:' is not a placeholder"),
+        ("{campaign.zzz}.csv", "file_name_pattern: '{campaign.zzz}' is not a placeholder"),
+        ("{campaign:>999999999}.csv", "file_name_pattern: '{campaign:>999999999}' is not a"),
+        ("{date:%Y%m%d}.csv", "file_name_pattern: '{date:%Y%m%d}' is not a placeholder"),
         ("../{campaign}.csv", "file_name_pattern: '../Fruehjahr-Koeln.csv' is not a usable"),
-        ("{campaign.csv", "file_name_pattern: expected '}' before end of string"),
+        ("{campaign.csv", "file_name_pattern: '{campaign.csv' is not a placeholder"),
+        ("{campaign}}.csv", "file_name_pattern: '}' is not a placeholder"),
+        ("x" * 201, "file_name_pattern: the pattern has 201 characters (at most 200)"),
     ],
 )
 def test_a_bad_file_name_pattern_is_named(pattern, problem):
     with pytest.raises(ValueError) as error:
         file_name(pattern, VALUES)
     assert str(error.value).startswith(problem)
+
+
+def test_a_placeholder_fills_in_at_most_60_characters_and_names_at_most_200():
+    values = name_values("K" * 500, "Brief", 1, 1, 1, STARTED)
+    assert file_name("{campaign}.csv", values) == "K" * 60 + ".csv"
+    with pytest.raises(ValueError, match="is not a usable file name"):
+        file_name("{campaign}" * 4, values)
 
 
 def test_export_columns_default_their_header_to_the_field():
@@ -142,3 +162,46 @@ def test_the_panel_gets_every_problem_of_a_process_at_once():
         "{'header': 'Referenz', 'field': '@reference'}"
     )
     assert check_process(process()) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "source", "line", "reason"),
+    [
+        (
+            "notification_template",
+            "Guten Tag,\n{{ ''.__class__.__mro__ }}",
+            2,
+            "access to attribute '__class__' of 'str' object is unsafe.",
+        ),
+        (
+            "notification_template",
+            "{{ 'a' * 10**8 }}",
+            1,
+            "a value of 100000000 characters or items (at most 1000000)",
+        ),
+        ("notification_subject", "Auftrag {{ kunde }}", 1, "unknown placeholder 'kunde'"),
+        (
+            "notification_subject",
+            "{% for i in range(400) %}{{ campaign }}{% endfor %}",
+            None,
+            "the output is longer than 300 characters",
+        ),
+        ("notification_template", "\n\n{{ count | weg }}", 3, "No filter named 'weg'."),
+    ],
+)
+def test_notification_templates_are_test_rendered_in_the_sandbox_when_saved(
+    field, source, line, reason
+):
+    with pytest.raises(TemplateError) as error:
+        check_notification(field, source)
+    assert (error.value.lineno, error.value.reason) == (line, reason)
+    assert check_process(process(**{field: source})) == [f"{field}: {error.value}"]
+
+
+def test_a_notification_with_every_placeholder_passes_the_check():
+    assert list(SAMPLE_MAIL_VALUES) == list(MAIL_FIELDS)
+    check_notification(
+        "notification_template",
+        "{{ campaign }} {{ delivery }} {{ count }} {{ file }} {{ planned_start }} {{ provider }} "
+        "{{ service }} {{ date }}{% if location %} {{ location }}{% endif %}",
+    )

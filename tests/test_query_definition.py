@@ -16,8 +16,10 @@ from core.query import (
     ConditionType,
     QueryDefinition,
     QueryError,
+    QueryTooDeepError,
     SortKey,
     dump_definition,
+    load_json,
     parse_definition,
     parse_node,
 )
@@ -246,6 +248,59 @@ def test_nesting_is_limited():
         where = {"op": "or", "conditions": [where]}
     with pytest.raises(QueryError, match=r"^where: blocks nest at most 10 deep"):
         parse_definition({"root": "contacts", "where": where})
+
+
+def deeply_nested(depth: int) -> tuple[dict, str]:
+    """A query whose where nests ``depth`` blocks, as data and as JSON text (built without
+    recursion, so any depth can be written)."""
+    where: dict = {"field": "city", "type": "not_empty"}
+    for _ in range(depth):
+        where = {"op": "or", "conditions": [where]}
+    text = '{"root": "contacts", "where": ' + '{"conditions": [' * depth + "]}" * depth + "}"
+    return {"root": "contacts", "where": where}, text
+
+
+@pytest.mark.parametrize("depth", [20, 490, 5000])
+def test_deep_nesting_is_refused_before_parsing_naming_the_limit(depth):
+    data, text = deeply_nested(depth)
+    for query in (data, text, text.encode()):
+        with pytest.raises(QueryTooDeepError) as error:
+            parse_definition(query)
+        assert str(error.value) == (
+            "the query is nested deeper than 32 levels of objects and lists; "
+            "blocks nest at most 10 deep"
+        )
+    with pytest.raises(QueryTooDeepError):
+        load_json(text)
+    with pytest.raises(QueryTooDeepError):
+        parse_node(data["where"])
+
+
+def test_brackets_inside_texts_do_not_count_as_nesting():
+    values = ["[" * 100, '{"\\"' * 50]
+    query = {
+        "root": "contacts",
+        "where": {"conditions": [{"field": "city", "type": "equals", "values": values}]},
+    }
+    assert parse_definition(json.dumps(query)).where.conditions[0].values == values
+    assert load_json(json.dumps(query)) == query
+
+
+def test_a_nul_character_in_a_value_is_refused():
+    with pytest.raises(QueryError) as error:
+        parse_definition(
+            {
+                "root": "contacts",
+                "where": {
+                    "conditions": [
+                        {"field": "city", "type": "equals", "values": ["Köln", "Bo\0nn"]}
+                    ]
+                },
+            }
+        )
+    assert str(error.value) == (
+        "where.conditions[0].values[1]: a value may not contain a NUL character (\\0)"
+    )
 
 
 def test_invalid_json_text():

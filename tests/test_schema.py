@@ -1,6 +1,8 @@
-from sqlalchemy import inspect
+from process_helpers import build_world
+from sqlalchemy import inspect, select
 
 from core.db import Database
+from core.models import ProviderService, ServiceProcess
 from core.schema import current_revision, downgrade, head_revision, is_up_to_date, upgrade
 
 
@@ -80,3 +82,46 @@ def test_copying_a_table_keeps_the_rows_that_refer_to_it(database: Database):
     downgrade(database.engine, "0003")
     assert counts() == (1, 1, 1)
     upgrade(database.engine)
+
+
+def test_stored_file_name_patterns_move_to_the_restricted_placeholders(database: Database):
+    """0020: ``str.format`` patterns become ``{name}``-only ones that name the same file."""
+    downgrade(database.engine, "0014")
+    old = {
+        "{campaign}-{delivery}-{date:%Y%m%d}.csv": "{campaign}-{delivery}-{date}.csv",
+        "a-{date:%d.%m.%Y}_{time:%H-%M}.txt": "a-{day}.{month}.{year}_{hour}-{minute}.txt",
+        "{run!r}-{date:%j}-{time:%H%M%S}.csv": "{run}-{date}-{time}.csv",
+        "{campaign.zzz}.csv": "{campaign.zzz}.csv",
+    }
+    with database.session() as session:
+        world = build_world(session)
+        services = [world.print_service_id, *extra_services(session, world, len(old) - 1)]
+        for service_id, pattern in zip(services, old, strict=True):
+            session.add(ServiceProcess(service_id=service_id, file_name_pattern=pattern))
+    upgrade(database.engine)
+    assert stored_patterns(database) == list(old.values())
+    downgrade(database.engine, "0014")
+    assert stored_patterns(database)[:2] == [
+        "{campaign}-{delivery}-{date}.csv",
+        "a-{date:%d}.{date:%m}.{date:%Y}_{time:%H}-{time:%M}.txt",
+    ]
+    upgrade(database.engine)
+
+
+def extra_services(session, world, count: int) -> list[int]:
+    template = session.get(ProviderService, world.print_service_id)
+    services = [
+        ProviderService(provider_id=template.provider_id, name=f"Dienst {n}") for n in range(count)
+    ]
+    session.add_all(services)
+    session.flush()
+    return [service.id for service in services]
+
+
+def stored_patterns(database: Database) -> list[str]:
+    with database.session() as session:
+        return list(
+            session.scalars(
+                select(ServiceProcess.file_name_pattern).order_by(ServiceProcess.service_id)
+            )
+        )

@@ -142,6 +142,15 @@ def test_empty_optional_fields_are_none_and_empty_required_ones_are_reported_as_
     ]
 
 
+def test_json_nested_too_deep_is_a_problem_of_its_field_not_a_recursion_error():
+    deep = "[" * 5000 + "]" * 5000
+    data, problems = parse_form(SCHEMA, MultiDict([("act.extra", deep)]), "act")
+    assert "extra" not in data
+    assert problems == [
+        ("extra", "not valid JSON: nested deeper than 32 levels of objects and lists")
+    ]
+
+
 def test_problems_land_on_their_fields_and_the_rest_on_the_form():
     problems = [
         ("title", "Field required"),

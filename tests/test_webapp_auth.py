@@ -266,6 +266,72 @@ def test_a_successful_login_clears_the_failure_count(
     assert login(client, "alice", PASSWORD).location == "/"
 
 
+def test_eleven_different_names_from_one_address_are_throttled(
+    client: FlaskClient, database, frozen_clock: FrozenClock
+):
+    add_user(database)
+    for number in range(10):
+        assert INVALID in body(login(client, f"user{number}", "wrong password!"))
+    refused = login(client, "alice", PASSWORD)  # the eleventh name, even with its password
+    assert refused.status_code == 429
+    assert "Zu viele fehlgeschlagene Anmeldeversuche" in body(refused)
+    assert int(refused.headers["Retry-After"]) == 15 * 60
+    elsewhere = login(client, "alice", PASSWORD, environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    assert elsewhere.location == "/"  # only that address is held back
+    logout(client)
+    frozen_clock.advance(timedelta(minutes=15, seconds=1))
+    assert login(client, "alice", PASSWORD).location == "/"
+
+
+def test_one_account_guessed_from_many_addresses_is_throttled(
+    client: FlaskClient, database, frozen_clock: FrozenClock
+):
+    add_user(database)
+    for number in range(20):
+        address = {"REMOTE_ADDR": f"10.0.{number}.1"}
+        assert INVALID in body(login(client, "alice", "wrong password!", environ_base=address))
+    fresh = login(client, "Alice", PASSWORD, environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert fresh.status_code == 429
+    frozen_clock.advance(timedelta(minutes=15, seconds=1))
+    assert login(client, "alice", PASSWORD).location == "/"
+
+
+def test_a_successful_login_does_not_clear_the_count_of_its_address(client: FlaskClient, database):
+    add_user(database)
+    for number in range(5):
+        login(client, f"guess{number}", "wrong password!")
+    assert login(client, "alice", PASSWORD).location == "/"
+    logout(client)
+    for number in range(5, 10):
+        login(client, f"guess{number}", "wrong password!")
+    assert login(client, "alice", PASSWORD).status_code == 429
+
+
+def test_the_limits_per_address_and_per_account_are_settings(settings: Settings, database):
+    app = make_app(
+        settings,
+        CAMPAIGN_LOGIN_MAX_FAILURES_PER_ADDRESS=2,
+        CAMPAIGN_LOGIN_MAX_FAILURES_PER_ACCOUNT=3,
+    )
+    try:
+        limiter = get_campaign(app).limiter
+        assert (limiter.max_failures_per_address, limiter.max_failures_per_account) == (2, 3)
+        client = app.test_client()
+        login(client, "a", "wrong password!")
+        login(client, "b", "wrong password!")
+        assert login(client, "c", "wrong password!").status_code == 429
+    finally:
+        get_campaign(app).database.dispose()
+
+
+def test_a_nul_character_in_the_login_form_is_refused_with_400(client: FlaskClient, database):
+    add_user(database)
+    refused = login(client, "al\0ice", PASSWORD)
+    assert refused.status_code == 400
+    assert "Das Feld „username“ enthält ein NUL-Zeichen (\\0)." in body(refused)
+    assert login(client, "alice", PASSWORD).location == "/"
+
+
 def test_unknown_users_are_rate_limited_too(client: FlaskClient, database):
     for _ in range(5):
         login(client, "nobody", "wrong password!")
@@ -288,7 +354,12 @@ def test_processes_share_the_count_through_redis(settings: Settings, database, r
 
 
 def test_the_memory_limiter_uses_a_sliding_window(frozen_clock: FrozenClock):
-    limiter = MemoryLoginRateLimiter(max_failures=3, window=timedelta(minutes=10))
+    limiter = MemoryLoginRateLimiter(
+        max_failures=3,
+        window=timedelta(minutes=10),
+        max_failures_per_address=3,
+        max_failures_per_account=3,
+    )
     key = limiter_key("Alice", "127.0.0.1")
     assert key == limiter_key(" alice ", "127.0.0.1") != limiter_key("alice", "127.0.0.2")
     for minutes in (0, 3, 3):  # failures at minute 0, 3 and 6

@@ -134,6 +134,18 @@ def test_the_lookup_answers_json_for_the_sample_search(client_for, people):
     assert client_for("viewer").get("/contacts/lookup?q=s").get_json() == []
 
 
+def test_a_nul_character_in_the_lookup_or_any_address_is_refused_with_400(client_for, people):
+    viewer = client_for("viewer")
+    for path in ("/contacts/lookup?q=schmi%00dt", "/contacts/?city=K%00ln", "/contacts/%00"):
+        response = viewer.get(path)
+        assert response.status_code == 400, path
+        assert "NUL-Zeichen" in body(response)
+    assert "Das Feld „q“ enthält ein NUL-Zeichen (\\0)." in body(
+        viewer.get("/contacts/lookup?q=schmi%00dt")
+    )
+    assert viewer.get("/contacts/lookup?q=schmi").status_code == 200
+
+
 def test_the_contact_page_shows_master_data_partner_contracts_and_history(
     client_for, database, people, tmp_path
 ):

@@ -340,9 +340,12 @@ def test_the_provider_process(panel):
     html = body(refused)
     assert field_errors(html, "column-1-field") == ["Bitte ausfüllen."]
     assert field_errors(html, "file_name_pattern") == [
-        "Unbekannter Platzhalter oder Formatfehler: &#39;kunde&#39;"
+        "Unbekannter Platzhalter {kunde}. Verfügbar sind: campaign, delivery, delivery_id, run, "
+        "run_id, date, time, year, month, day, hour, minute, second."
     ]
-    assert field_errors(html, "notification_subject")[0].startswith("Die Vorlage ist fehlerhaft")
+    assert field_errors(html, "notification_subject") == [
+        "Die Vorlage ist in Zeile 1 fehlerhaft: unexpected &#39;}&#39;"
+    ]
     assert field_errors(html, "notification_recipients") == [
         "„kein-empfänger“ ist keine E-Mail-Adresse."
     ]
@@ -352,7 +355,7 @@ def test_the_provider_process(panel):
     assert field_errors(html, "result_sent") == ["Bitte ausfüllen."]
     fixed = form | {
         "column-1-field": "city",
-        "file_name_pattern": "{campaign}-{date:%Y%m%d}.csv",
+        "file_name_pattern": "{campaign}-{date}.csv",
         "notification_subject": "Auftrag {{ campaign }}",
         "notification_template": "{{ count }} Briefe",
         "notification_recipients": "auftrag@druck.de",
@@ -385,6 +388,61 @@ def test_the_provider_process(panel):
     assert "FTP (Test)" in page and "PLZ, Ort" in page
     more = body(post(manager, path, fixed | {"intent": "more_columns"}))
     assert 'name="column-5-header"' in more
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        (
+            {"file_name_pattern": "{campaign.zzz}.csv"},
+            "file_name_pattern",
+            "„{campaign.zzz}“ ist kein Platzhalter.",
+        ),
+        (
+            {"file_name_pattern": "{campaign:>999999999}.csv"},
+            "file_name_pattern",
+            "„{campaign:&gt;999999999}“ ist kein Platzhalter.",
+        ),
+        (
+            {"file_name_pattern": "../{campaign}.csv"},
+            "file_name_pattern",
+            "„../Kampagne.csv“ ist kein verwendbarer Dateiname",
+        ),
+        (
+            {"notification_template": "Guten Tag,\n{{ ''.__class__.__mro__ }}"},
+            "notification_template",
+            "Die Vorlage ist in Zeile 2 fehlerhaft: access to attribute &#39;__class__&#39; of "
+            "&#39;str&#39; object is unsafe.",
+        ),
+        (
+            {"notification_template": "{{ 'a' * 10**8 }}"},
+            "notification_template",
+            "Die Vorlage ist in Zeile 1 fehlerhaft: a value of 100000000 characters",
+        ),
+        (
+            {"notification_subject": "Auftrag {{ kunde }}"},
+            "notification_subject",
+            "Die Vorlage ist in Zeile 1 fehlerhaft: unknown placeholder &#39;kunde&#39;",
+        ),
+    ],
+)
+def test_hostile_patterns_and_templates_are_refused_when_saved_not_when_run(
+    panel, fields, field, message
+):
+    ids = world(panel)
+    manager = panel.client()
+    form = {
+        "column_rows": "1",
+        "column-0-header": "PLZ",
+        "column-0-field": "postcode",
+        "file_name_pattern": "{campaign}-{date}.csv",
+        "intent": "save",
+    }
+    response = post(manager, f"/providers/services/{ids.print_service_id}/process", form | fields)
+    assert response.status_code == 422
+    assert field_errors(body(response), field)[0].startswith(message)
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(ServiceProcess)) is None
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.REVIEWER])

@@ -144,6 +144,41 @@ def test_broken_json_is_reported_and_kept_for_editing(panel):
     assert "{&#34;root&#34;: &#34;contacts&#34;,</textarea>" in body(response)
 
 
+def test_a_query_nested_too_deep_is_refused_with_the_limit_not_a_500(panel):
+    depth = 490
+    text = '{"root": "contacts", "where": ' + '{"conditions": [' * depth + "]}" * depth + "}"
+    client = panel.client()
+    for fields in ({}, {"intent": "save", "name": "Tief"}):
+        response = submit(client, definition=text, **fields)
+        assert response.status_code == 422
+        assert (
+            "Die Abfrage ist tiefer als 32 Ebenen verschachtelt; Blöcke sind höchstens "
+            "10 Ebenen tief erlaubt." in body(response)
+        )
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(SavedQuery)) == 0
+
+
+def test_a_nul_character_in_a_query_value_or_parameter_is_refused_never_a_500(panel, people):
+    definition = json.loads(json.dumps(PROSPECTS_WITH_EMAIL))
+    definition["where"]["conditions"][0]["values"] = ["pro\0spect"]
+    client = panel.client()
+    escaped = submit(client, definition=json.dumps(definition), intent="save", name="Null")
+    assert escaped.status_code == 422  # "\u0000" in the JSON: the query's own check
+    assert (
+        "Bedingung 1 (Feld „Status“, ist gleich einem der Werte), Wert 1: "
+        "a value may not contain a NUL character (\\0)" in body(escaped)
+    )
+    raw = submit(client, definition=json.dumps(definition).replace("\\u0000", "\0"))
+    assert raw.status_code == 400
+    assert "Das Feld „definition“ enthält ein NUL-Zeichen (\\0)." in body(raw)
+    response = client.get("/queries/?q=Inter%00essenten")
+    assert response.status_code == 400
+    assert "Das Feld „q“ enthält ein NUL-Zeichen" in body(response)
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(SavedQuery)) == 0
+
+
 def test_saving_creates_and_updates_a_query_and_names_a_clash(panel, people):
     client = panel.client()
     response = submit(client, intent="save", name="", description="")

@@ -122,7 +122,7 @@ def letter(harness, tmp_path, contacts=4, process=True, **fields) -> Letter:
                 ServiceProcess(
                     service_id=world.print_service_id,
                     export_columns=COLUMNS,
-                    file_name_pattern="{campaign}-{delivery}-{date:%Y%m%d}.csv",
+                    file_name_pattern="{campaign}-{delivery}-{date}.csv",
                     notification_subject="Druckauftrag {{ campaign }}: {{ count }} Briefe",
                     notification_template=(
                         "Guten Tag,\nanbei {{ file }} mit {{ count }} Briefen zum Versand am "

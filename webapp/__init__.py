@@ -32,6 +32,9 @@ config keys), among them:
     :class:`webapp.ratelimit.LoginRateLimiter` instance.
 ``CAMPAIGN_LOGIN_MAX_FAILURES`` / ``CAMPAIGN_LOGIN_FAILURE_WINDOW``
     5 failed logins per username and address within 15 minutes by default.
+``CAMPAIGN_LOGIN_MAX_FAILURES_PER_ADDRESS`` / ``CAMPAIGN_LOGIN_MAX_FAILURES_PER_ACCOUNT``
+    10 failed logins from one address whatever the usernames, 20 for one username whatever
+    the addresses, within the same window.
 ``CAMPAIGN_LOGIN_LIMITER_PREFIX``
     Prefix of the Redis keys of the login limiter.
 """
@@ -44,7 +47,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -67,7 +70,13 @@ from webapp.context import (
 from webapp.formatting import init_formatting
 from webapp.i18n import LANGUAGE_NAMES, add_messages, get_language, t
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
-from webapp.ratelimit import DEFAULT_MAX_FAILURES, DEFAULT_WINDOW, make_login_limiter
+from webapp.ratelimit import (
+    DEFAULT_MAX_FAILURES,
+    DEFAULT_MAX_FAILURES_PER_ACCOUNT,
+    DEFAULT_MAX_FAILURES_PER_ADDRESS,
+    DEFAULT_WINDOW,
+    make_login_limiter,
+)
 from webapp.security import csrf, has_role, init_security, role_required
 
 __all__ = [
@@ -143,6 +152,7 @@ def create_app(
     )
     app.extensions["campaign"] = campaign
 
+    app.before_request(refuse_nul_characters)
     init_security(app)
     app.teardown_appcontext(close_db_session)
     _init_templates(app)
@@ -170,6 +180,8 @@ def _configure(app: Flask, settings: Settings, overrides: Mapping[str, Any]) -> 
         CAMPAIGN_TRUSTED_PROXIES=0,
         CAMPAIGN_LOGIN_LIMITER="auto",
         CAMPAIGN_LOGIN_MAX_FAILURES=DEFAULT_MAX_FAILURES,
+        CAMPAIGN_LOGIN_MAX_FAILURES_PER_ADDRESS=DEFAULT_MAX_FAILURES_PER_ADDRESS,
+        CAMPAIGN_LOGIN_MAX_FAILURES_PER_ACCOUNT=DEFAULT_MAX_FAILURES_PER_ACCOUNT,
         CAMPAIGN_LOGIN_FAILURE_WINDOW=DEFAULT_WINDOW,
     )
     app.config.update(overrides)
@@ -208,6 +220,29 @@ def _init_error_pages(app: Flask) -> None:
 
     for code in ERROR_PAGES:
         app.register_error_handler(code, error_page)
+
+
+def refuse_nul_characters() -> tuple[str, int] | None:
+    """``before_request`` for every endpoint, before login and CSRF: a NUL character in the
+    address, a parameter, a form field or an uploaded file's name is refused with 400.
+
+    No text in the panel may hold one, PostgreSQL refuses it with an error that would
+    become a 500, and SQLite would store it; refusing it here covers every view, the
+    login form and plugin pages alike.
+    """
+    if "\0" in request.path:
+        return _bad_request(t("error.nul_address"))
+    fields = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    fields += [(name, upload.filename or "") for name, upload in request.files.items(multi=True)]
+    for name, value in fields:
+        if "\0" in name or "\0" in value:
+            return _bad_request(t("error.nul_field", field=name.replace("\0", "\\0")))
+    return None
+
+
+def _bad_request(message: str) -> tuple[str, int]:
+    page = render_template("error.html", code=400, title=t("error.400.title"), message=message)
+    return page, 400
 
 
 def _register_plugin_blueprints(app: Flask, plugins: PluginHost, errors: list[str]) -> None:

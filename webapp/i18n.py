@@ -129,6 +129,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Die Anfrage konnte nicht verarbeitet werden.",
         "en": "The request could not be processed.",
     },
+    "error.nul_field": {
+        "de": "Das Feld „{field}“ enthält ein NUL-Zeichen (\\0). Dieses Steuerzeichen ist in "
+        "keiner Eingabe erlaubt; bitte entfernen Sie es.",
+        "en": "The field “{field}” contains a NUL character (\\0). This control character is "
+        "not allowed in any input; please remove it.",
+    },
+    "error.nul_address": {
+        "de": "Die Adresse enthält ein NUL-Zeichen (%00). Dieses Steuerzeichen ist nicht erlaubt.",
+        "en": "The address contains a NUL character (%00). This control character is not allowed.",
+    },
     "error.403.title": {"de": "Keine Berechtigung", "en": "Access denied"},
     "error.403.text": {
         "de": "Ihre Rolle erlaubt den Zugriff auf diese Seite nicht.",

@@ -1,4 +1,18 @@
-"""Counting failed logins per username and client address, to slow down password guessing.
+"""Counting failed logins, to slow down password guessing.
+
+Every failed login counts three times, and a login is refused while any of the three is
+full (the limits are Flask settings, see ``webapp``):
+
+- per account name and client address (``CAMPAIGN_LOGIN_MAX_FAILURES``, 5): somebody who
+  mistypes is slowed down at their own desk;
+- per client address, whatever the account name (``..._PER_ADDRESS``, 10): one machine
+  trying many names (or one password against many names) is stopped;
+- per account name, whatever the address (``..._PER_ACCOUNT``, 20): guessing one account's
+  password from many machines is stopped. It is higher than the first, so that an attacker
+  who knows a name can lock that account for others only with a sustained attack.
+
+A successful login clears the counts of its account, never the address's: else one valid
+account would let a machine reset its count between guesses at other accounts.
 
 Two implementations share one interface, :class:`LoginRateLimiter`:
 
@@ -46,32 +60,87 @@ from core.embedded_redis import installation_url
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FAILURES = 5
+DEFAULT_MAX_FAILURES_PER_ADDRESS = 10
+DEFAULT_MAX_FAILURES_PER_ACCOUNT = 20
 DEFAULT_WINDOW = timedelta(minutes=15)
 DEFAULT_REDIS_PREFIX = "campaign:login-failures:"
 
 
+def _hashed(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _account(username: str) -> str:
+    return username.strip().lower()
+
+
 def limiter_key(username: str, address: str | None) -> str:
     """The key counting failures of one username (case-insensitive) from one client address."""
-    raw = f"{username.strip().lower()}\0{address or 'unknown'}"
-    return hashlib.sha256(raw.encode()).hexdigest()
+    return _hashed(_account(username), address or "unknown")
+
+
+def address_key(address: str | None) -> str:
+    """The key counting failures from one client address, whatever the username."""
+    return "address:" + _hashed(address or "unknown")
+
+
+def account_key(username: str) -> str:
+    """The key counting failures of one username (case-insensitive), whatever the address."""
+    return "account:" + _hashed(_account(username))
 
 
 class LoginRateLimiter(ABC):
-    """Allows ``max_failures`` failed logins per key within a sliding ``window``."""
+    """Allows ``max_failures`` failed logins per key within a sliding ``window``; the
+    ``login_*`` methods apply the three counts of a login (see the module docstring)."""
 
     def __init__(
-        self, max_failures: int = DEFAULT_MAX_FAILURES, window: timedelta = DEFAULT_WINDOW
+        self,
+        max_failures: int = DEFAULT_MAX_FAILURES,
+        window: timedelta = DEFAULT_WINDOW,
+        max_failures_per_address: int = DEFAULT_MAX_FAILURES_PER_ADDRESS,
+        max_failures_per_account: int = DEFAULT_MAX_FAILURES_PER_ACCOUNT,
     ):
-        if max_failures < 1:
-            raise ValueError("max_failures must be at least 1")
+        if min(max_failures, max_failures_per_address, max_failures_per_account) < 1:
+            raise ValueError("the failures allowed must be at least 1")
         if window <= timedelta(0):
             raise ValueError("window must be positive")
         self.max_failures = max_failures
+        self.max_failures_per_address = max_failures_per_address
+        self.max_failures_per_account = max_failures_per_account
         self.window = window.total_seconds()
 
+    def login_keys(self, username: str, address: str | None) -> list[tuple[str, int]]:
+        """The keys a login attempt counts under, each with its limit."""
+        return [
+            (limiter_key(username, address), self.max_failures),
+            (address_key(address), self.max_failures_per_address),
+            (account_key(username), self.max_failures_per_account),
+        ]
+
+    def login_retry_after(self, username: str, address: str | None) -> int:
+        """Seconds until this username may try again from this address; 0: now."""
+        return max(
+            self.retry_after(key, limit) for key, limit in self.login_keys(username, address)
+        )
+
+    def login_failed(self, username: str, address: str | None) -> None:
+        for key, _ in self.login_keys(username, address):
+            self.record_failure(key)
+
+    def login_succeeded(self, username: str, address: str | None) -> None:
+        """Clear the account's counts; the address's stays (see the module docstring)."""
+        self.reset(limiter_key(username, address))
+        self.reset(account_key(username))
+
+    @property
+    def _kept(self) -> int:
+        """Failures per key that can still matter to a limit."""
+        return max(self.max_failures, self.max_failures_per_address, self.max_failures_per_account)
+
     @abstractmethod
-    def retry_after(self, key: str) -> int:
-        """Seconds until the next attempt for ``key`` is allowed; 0 when it is allowed now."""
+    def retry_after(self, key: str, limit: int | None = None) -> int:
+        """Seconds until the next attempt for ``key`` is allowed; 0 when it is allowed now.
+        ``limit`` is the failures allowed (default ``max_failures``)."""
 
     @abstractmethod
     def record_failure(self, key: str) -> None:
@@ -85,12 +154,13 @@ class LoginRateLimiter(ABC):
     def _now() -> float:
         return utcnow().timestamp()
 
-    def _wait(self, failures: Sequence[float], now: float) -> int:
-        """How long until fewer than ``max_failures`` of the sorted ``failures`` are recent."""
-        if len(failures) < self.max_failures:
+    def _wait(self, failures: Sequence[float], now: float, limit: int | None) -> int:
+        """How long until fewer than ``limit`` of the sorted ``failures`` are recent."""
+        limit = limit or self.max_failures
+        if len(failures) < limit:
             return 0
         # The attempt is allowed again once the failure that fills the allowance has expired.
-        deciding = failures[len(failures) - self.max_failures]
+        deciding = failures[len(failures) - limit]
         return max(1, math.ceil(deciding + self.window - now))
 
 
@@ -101,9 +171,11 @@ class MemoryLoginRateLimiter(LoginRateLimiter):
         self,
         max_failures: int = DEFAULT_MAX_FAILURES,
         window: timedelta = DEFAULT_WINDOW,
+        max_failures_per_address: int = DEFAULT_MAX_FAILURES_PER_ADDRESS,
+        max_failures_per_account: int = DEFAULT_MAX_FAILURES_PER_ACCOUNT,
         max_keys: int = 100_000,
     ):
-        super().__init__(max_failures, window)
+        super().__init__(max_failures, window, max_failures_per_address, max_failures_per_account)
         self.max_keys = max_keys
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
@@ -119,11 +191,11 @@ class MemoryLoginRateLimiter(LoginRateLimiter):
             return None
         return failures
 
-    def retry_after(self, key: str) -> int:
+    def retry_after(self, key: str, limit: int | None = None) -> int:
         now = self._now()
         with self._lock:
             failures = self._recent(key, now)
-            return self._wait(list(failures), now) if failures else 0
+            return self._wait(list(failures), now, limit) if failures else 0
 
     def record_failure(self, key: str) -> None:
         now = self._now()
@@ -134,7 +206,7 @@ class MemoryLoginRateLimiter(LoginRateLimiter):
                     self._prune(now)
                 failures = self._failures[key] = deque()
             failures.append(now)
-            while len(failures) > self.max_failures:  # older entries can no longer matter
+            while len(failures) > self._kept:  # older entries can no longer matter
                 failures.popleft()
 
     def reset(self, key: str) -> None:
@@ -160,12 +232,16 @@ class RedisLoginRateLimiter(LoginRateLimiter):
         client: redis.Redis,
         max_failures: int = DEFAULT_MAX_FAILURES,
         window: timedelta = DEFAULT_WINDOW,
+        max_failures_per_address: int = DEFAULT_MAX_FAILURES_PER_ADDRESS,
+        max_failures_per_account: int = DEFAULT_MAX_FAILURES_PER_ACCOUNT,
         prefix: str = DEFAULT_REDIS_PREFIX,
     ):
-        super().__init__(max_failures, window)
+        super().__init__(max_failures, window, max_failures_per_address, max_failures_per_account)
         self.client = client
         self.prefix = prefix
-        self.fallback = MemoryLoginRateLimiter(max_failures, window)
+        self.fallback = MemoryLoginRateLimiter(
+            max_failures, window, max_failures_per_address, max_failures_per_account
+        )
         self._warned_at: float | None = None
 
     @classmethod
@@ -173,7 +249,7 @@ class RedisLoginRateLimiter(LoginRateLimiter):
         client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         return cls(client, **kwargs)
 
-    def retry_after(self, key: str) -> int:
+    def retry_after(self, key: str, limit: int | None = None) -> int:
         now = self._now()
         try:
             pipe = self.client.pipeline(transaction=True)
@@ -182,8 +258,9 @@ class RedisLoginRateLimiter(LoginRateLimiter):
             _, entries = pipe.execute()
         except redis.RedisError as exc:
             self._warn(exc)
-            return self.fallback.retry_after(key)
-        return max(self._wait([score for _, score in entries], now), self.fallback.retry_after(key))
+            return self.fallback.retry_after(key, limit)
+        recent = [score for _, score in entries]
+        return max(self._wait(recent, now, limit), self.fallback.retry_after(key, limit))
 
     def record_failure(self, key: str) -> None:
         now = self._now()
@@ -221,16 +298,21 @@ def make_login_limiter(settings: Settings, config: Mapping[str, Any]) -> LoginRa
     choice = config.get("CAMPAIGN_LOGIN_LIMITER", "auto")
     if isinstance(choice, LoginRateLimiter):
         return choice
-    max_failures = int(config.get("CAMPAIGN_LOGIN_MAX_FAILURES", DEFAULT_MAX_FAILURES))
     window = config.get("CAMPAIGN_LOGIN_FAILURE_WINDOW", DEFAULT_WINDOW)
-    if not isinstance(window, timedelta):
-        window = timedelta(seconds=window)
+    limits: dict[str, Any] = {
+        "max_failures": int(config.get("CAMPAIGN_LOGIN_MAX_FAILURES", DEFAULT_MAX_FAILURES)),
+        "max_failures_per_address": int(
+            config.get("CAMPAIGN_LOGIN_MAX_FAILURES_PER_ADDRESS", DEFAULT_MAX_FAILURES_PER_ADDRESS)
+        ),
+        "max_failures_per_account": int(
+            config.get("CAMPAIGN_LOGIN_MAX_FAILURES_PER_ACCOUNT", DEFAULT_MAX_FAILURES_PER_ACCOUNT)
+        ),
+        "window": window if isinstance(window, timedelta) else timedelta(seconds=window),
+    }
     if choice == "memory":
-        return MemoryLoginRateLimiter(max_failures, window)
+        return MemoryLoginRateLimiter(**limits)
     if choice in ("auto", "redis"):
         url = installation_url(settings.redis_url, settings.data_dir)
         prefix = config.get("CAMPAIGN_LOGIN_LIMITER_PREFIX", DEFAULT_REDIS_PREFIX)
-        return RedisLoginRateLimiter.from_url(
-            url, max_failures=max_failures, window=window, prefix=prefix
-        )
+        return RedisLoginRateLimiter.from_url(url, prefix=prefix, **limits)
     raise ValueError(f"unknown CAMPAIGN_LOGIN_LIMITER {choice!r} (auto, redis or memory)")

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from core import json_text
 from core.models import Campaign, Report, SavedQuery
 from core.plugins import PluginHost
 from core.query import ENTITIES
@@ -466,7 +467,7 @@ def _parse_value(
         if not raw.strip():
             return _EMPTY
         try:
-            return json.loads(raw)
+            return json_text.loads(raw)
         except ValueError as exc:
             problems.append((path, f"not valid JSON: {exc}"))
             return _EMPTY

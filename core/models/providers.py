@@ -223,7 +223,7 @@ class ServiceProcess(Timestamped, Base):
     export_columns: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     """The extraction file's columns: ``{"header": "PLZ", "field": "postcode"}`` each."""
     file_name_pattern: Mapped[str] = mapped_column(
-        String(200), default="{campaign}-{delivery}-{date:%Y%m%d}.csv"
+        String(200), default="{campaign}-{delivery}-{date}.csv"
     )
     notification_subject: Mapped[str] = mapped_column(String(300), default="")
     notification_template: Mapped[str] = mapped_column(Text, default="")

@@ -5,12 +5,15 @@ compiled to SQLAlchemy expressions (``compiler``); ``records`` loads whole rows 
 
 from core.query.compiler import ALLOWED_TYPES, CompiledQuery, compile_query, condition_expression
 from core.query.definition import (
+    MAX_JSON_DEPTH,
     Block,
     Condition,
     ConditionType,
     QueryDefinition,
+    QueryTooDeepError,
     SortKey,
     dump_definition,
+    load_json,
     parse_definition,
     parse_node,
 )
@@ -34,6 +37,7 @@ __all__ = [
     "ALLOWED_TYPES",
     "ENTITIES",
     "MAX_DEPTH",
+    "MAX_JSON_DEPTH",
     "Block",
     "CompiledQuery",
     "Condition",
@@ -43,6 +47,7 @@ __all__ = [
     "FieldType",
     "QueryDefinition",
     "QueryError",
+    "QueryTooDeepError",
     "RelationSpec",
     "ResolvedField",
     "SortKey",
@@ -52,6 +57,7 @@ __all__ = [
     "dump_definition",
     "field_tree",
     "get_entity",
+    "load_json",
     "load_records",
     "parse_definition",
     "parse_node",

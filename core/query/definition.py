@@ -27,12 +27,16 @@ from pydantic import (
     model_validator,
 )
 
+from core import json_text
+from core.json_text import MAX_DEPTH, JsonTooDeepError, check_data_depth, check_text_depth
 from core.query.errors import QueryError
 
 MAX_VALUES = 1000
 """Values per condition: more belong in a static list, not in an IN clause."""
 MAX_NESTING = 10
 """Blocks inside blocks."""
+MAX_JSON_DEPTH = MAX_DEPTH
+"""Objects and lists inside each other in a query's JSON, checked before it is parsed."""
 
 
 class ConditionType(enum.StrEnum):
@@ -92,6 +96,8 @@ def _check_value(value: Any) -> Any:
     if isinstance(value, str):
         if value == "":
             raise QueryError("empty value; use is_empty or not_empty to test for empty fields")
+        if "\0" in value:
+            raise QueryError("a value may not contain a NUL character (\\0)")
         return value
     if isinstance(value, float | Decimal) and not isinstance(value, bool):
         if not math.isfinite(value):
@@ -202,10 +208,33 @@ def parse_definition(data: QueryDefinition | Mapping[str, Any] | str | bytes) ->
         return data
     try:
         if isinstance(data, str | bytes):
+            check_text_depth(data, MAX_JSON_DEPTH)
             return QueryDefinition.model_validate_json(data)
+        check_data_depth(data, MAX_JSON_DEPTH)
         return QueryDefinition.model_validate(data)
     except ValidationError as exc:
         raise as_query_error(exc) from None
+    except JsonTooDeepError as exc:
+        raise too_deep(exc) from None
+
+
+def load_json(text: str | bytes) -> Any:
+    """A query's JSON text as Python data; QueryError when it is not JSON or nests deeper
+    than ``MAX_JSON_DEPTH`` (refused before parsing: JSON parsers recurse)."""
+    try:
+        return json_text.loads(text, MAX_JSON_DEPTH)
+    except JsonTooDeepError as exc:
+        raise too_deep(exc) from None
+    except ValueError as exc:
+        raise QueryError(f"Invalid JSON: {exc}") from None
+
+
+class QueryTooDeepError(QueryError):
+    """A query whose JSON nests deeper than ``MAX_JSON_DEPTH``."""
+
+
+def too_deep(exc: JsonTooDeepError) -> QueryTooDeepError:
+    return QueryTooDeepError(f"the query is {exc}; blocks nest at most {MAX_NESTING} deep")
 
 
 def parse_node(
@@ -215,9 +244,12 @@ def parse_node(
     if isinstance(data, Condition | Block):
         return data
     try:
+        check_data_depth(data, MAX_JSON_DEPTH)
         return _NODE_ADAPTER.validate_python(data)
     except ValidationError as exc:
         raise as_query_error(exc, location) from None
+    except JsonTooDeepError as exc:
+        raise too_deep(exc) from None
 
 
 def as_query_error(exc: ValidationError, location: str = "") -> QueryError:
@@ -283,6 +315,7 @@ def dump_definition(definition: QueryDefinition) -> dict[str, Any]:
 
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "MAX_NESTING",
     "MAX_VALUES",
     "Block",
@@ -291,9 +324,11 @@ __all__ = [
     "ConditionValue",
     "Node",
     "QueryDefinition",
+    "QueryTooDeepError",
     "SortKey",
     "as_query_error",
     "dump_definition",
+    "load_json",
     "parse_definition",
     "parse_node",
 ]

@@ -66,10 +66,8 @@ from core.templating import LOCAL_TIME
 from core.uploads import (
     UploadError,
     UploadUnclear,
-    check_placeholders,
-    check_remote_name,
     deliver,
-    fill_placeholders,
+    fill_name_pattern,
     open_target,
 )
 
@@ -156,8 +154,7 @@ class FileUploadParams(BaseModel):
     @field_validator("remote_name")
     @classmethod
     def _name_pattern(cls, pattern: str) -> str:
-        check_placeholders(pattern, NAME_PLACEHOLDERS)
-        check_remote_name(fill_placeholders(pattern, dict.fromkeys(NAME_PLACEHOLDERS, "x")))
+        fill_name_pattern(pattern, dict.fromkeys(NAME_PLACEHOLDERS, "x"))
         return pattern
 
     @model_validator(mode="after")
@@ -294,7 +291,7 @@ class FileUpload(Action):
             "group": file_slug(group or "") or "all",
             "ext": EXTENSIONS[self.params.content],
         }
-        return check_remote_name(fill_placeholders(self.params.remote_name, values))
+        return fill_name_pattern(self.params.remote_name, values)
 
     def _retried(self, context: Any, key: str) -> bool:
         """A row put back to work by a person (retry of failed or unclear rows)."""

@@ -19,7 +19,6 @@ from core.clock import utcnow
 from core.models import User
 from webapp.context import current_user, db_session, get_campaign, login_user, logout_user
 from webapp.i18n import set_anonymous_language, t
-from webapp.ratelimit import limiter_key
 from webapp.security import client_address, safe_next
 
 log = logging.getLogger(__name__)
@@ -49,15 +48,15 @@ def _dummy_hash() -> str:
 
 
 def authenticate(username: str, password: str, address: str) -> LoginAttempt:
-    """Check the credentials, subject to the rate limit of this username and address.
+    """Check the credentials, subject to the rate limits of this username, this address
+    and both together (``webapp.ratelimit``).
 
     Unknown users, wrong passwords and inactive users fail alike and take about the
     same time (a password hash is checked in every case), so the answer reveals
     nothing about which accounts exist.
     """
     limiter = get_campaign().limiter
-    key = limiter_key(username, address)
-    wait = limiter.retry_after(key)
+    wait = limiter.login_retry_after(username, address)
     if wait:
         log.warning("login refused (rate limit) for %r from %s", username, address)
         return LoginAttempt(None, retry_after=wait)
@@ -65,9 +64,9 @@ def authenticate(username: str, password: str, address: str) -> LoginAttempt:
     if user is None:
         check_password_hash(_dummy_hash(), password)
     elif user.check_password(password) and user.active:
-        limiter.reset(key)
+        limiter.login_succeeded(username, address)
         return LoginAttempt(user)
-    limiter.record_failure(key)
+    limiter.login_failed(username, address)
     log.info("failed login for %r from %s", username, address)
     return LoginAttempt(None)
 

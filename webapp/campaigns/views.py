@@ -36,7 +36,7 @@ from core.engine.campaigns import (
 )
 from core.engine.runs import RunError, start_run
 from core.models import ACTIVE_RUN_STATES, Campaign, Role, Run, SavedQuery
-from core.query import QueryError, compile_query, dump_definition
+from core.query import QueryError, compile_query, dump_definition, load_json
 from webapp.campaigns.config_form import (
     ConfigDraft,
     PluginPart,
@@ -365,7 +365,7 @@ def create() -> str | tuple[str, int] | Response:
     if not draft.has_problems:
         try:
             campaign = _save_draft(draft=draft, campaign=None, name=name, description=description)
-            frozen = freeze_query(session, campaign.id, json.loads(freeze)) if freeze else None
+            frozen = freeze_query(session, campaign.id, load_json(freeze)) if freeze else None
         except (CampaignError, CampaignDataError, QueryError) as exc:
             session.rollback()
             draft.general_errors.append(str(exc))

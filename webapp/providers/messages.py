@@ -204,12 +204,31 @@ MESSAGES = {
     "provider_process.column_field": {"de": "Feld", "en": "Field"},
     "provider_process.file_name_pattern": {"de": "Dateiname", "en": "File name"},
     "provider_process.file_name_help": {
-        "de": "Platzhalter: {campaign}, {delivery}, {date:%Y%m%d}.",
-        "en": "Placeholders: {campaign}, {delivery}, {date:%Y%m%d}.",
+        "de": "Platzhalter: {campaign}, {delivery}, {delivery_id}, {run}, {run_id}, {date} "
+        "(JJJJMMTT), {time} (HHMMSS), {year}, {month}, {day}, {hour}, {minute}, {second}.",
+        "en": "Placeholders: {campaign}, {delivery}, {delivery_id}, {run}, {run_id}, {date} "
+        "(YYYYMMDD), {time} (HHMMSS), {year}, {month}, {day}, {hour}, {minute}, {second}.",
     },
-    "provider_process.bad_pattern": {
-        "de": "Unbekannter Platzhalter oder Formatfehler: {problem}",
-        "en": "Unknown placeholder or format error: {problem}",
+    "provider_process.pattern.too_long": {
+        "de": "Das Muster hat {length} Zeichen; erlaubt sind höchstens {limit}.",
+        "en": "The pattern has {length} characters; at most {limit} are allowed.",
+    },
+    "provider_process.pattern.unknown": {
+        "de": "Unbekannter Platzhalter {names}. Verfügbar sind: {available}.",
+        "en": "Unknown placeholder {names}. Available: {available}.",
+    },
+    "provider_process.pattern.not_a_placeholder": {
+        "de": "„{text}“ ist kein Platzhalter. Schreiben Sie den Namen ohne Punkt, Doppelpunkt "
+        "oder Ausrufezeichen in geschweifte Klammern, einen von: {available}.",
+        "en": "“{text}” is not a placeholder. Write the name in braces without a dot, colon "
+        "or exclamation mark, one of: {available}.",
+    },
+    "provider_process.pattern.unusable": {
+        "de": "„{name}“ ist kein verwendbarer Dateiname: nur Buchstaben, Ziffern und . _ + = @ "
+        ", - (kein Pfad, keine Leerzeichen), am Anfang ein Buchstabe oder eine Ziffer, "
+        "höchstens 200 Zeichen.",
+        "en": "“{name}” is not a usable file name: letters, digits and . _ + = @ , - only (no "
+        "path, no spaces), starting with a letter or digit, at most 200 characters.",
     },
     "provider_process.notification": {
         "de": "Benachrichtigung an den Dienstleister",
@@ -225,6 +244,10 @@ MESSAGES = {
     "provider_process.bad_template": {
         "de": "Die Vorlage ist fehlerhaft: {problem}",
         "en": "The template has an error: {problem}",
+    },
+    "provider_process.bad_template_line": {
+        "de": "Die Vorlage ist in Zeile {line} fehlerhaft: {problem}",
+        "en": "The template has an error in line {line}: {problem}",
     },
     "provider_process.recipients": {
         "de": "Empfänger (Router-Adressen)",

@@ -5,7 +5,6 @@ router, the upload and the result file (``service_processes``, read by supplierM
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -25,7 +24,9 @@ from core.models import (
 )
 from core.plugin_kinds import SettingsError
 from core.plugins import UnknownPluginError
-from core.templating import TemplateError, compile_template
+from core.provider_processes import MAX_NOTIFICATION, check_file_name_pattern, check_notification
+from core.templating import TemplateError
+from core.uploads import NamePatternError
 from webapp.campaigns.config_form import plugin_text
 from webapp.context import db_session, get_plugins
 from webapp.form_reader import FormReader
@@ -38,7 +39,7 @@ bp = Blueprint("providers", __name__, url_prefix="/providers", template_folder="
 
 UPLOAD_PREFIX = "up"
 COLUMN_ROWS_EXTRA = 3
-TEMPLATE_LIMIT = 20_000
+TEMPLATE_LIMIT = MAX_NOTIFICATION
 DEFAULT_FILE_NAME = ServiceProcess.__table__.c.file_name_pattern.default.arg
 
 
@@ -331,6 +332,13 @@ def edit_process(service_id: int) -> str | tuple[str, int] | Response:
     return redirect(url_for(".service", service_id=service.id) + "#process-heading")
 
 
+def template_problem(error: TemplateError) -> str:
+    """The sandbox's reason, with the template line when it has one."""
+    if error.lineno:
+        return t("provider_process.bad_template_line", line=error.lineno, problem=error.reason)
+    return t("provider_process.bad_template", problem=error.reason)
+
+
 def _read_process(reader: FormReader) -> tuple[dict[str, Any], dict[str, Any], list]:
     """The process as submitted: export columns, file name, notification, upload, result."""
     rows = reader.integer("column_rows", minimum=0, maximum=200) or 0
@@ -347,17 +355,19 @@ def _read_process(reader: FormReader) -> tuple[dict[str, Any], dict[str, Any], l
     pattern = reader.text("file_name_pattern", required=True)
     if pattern:
         try:
-            pattern.format(campaign="c", delivery="d", date=datetime.now(UTC))
-        except (KeyError, IndexError, ValueError) as exc:
-            reader.error("file_name_pattern", t("provider_process.bad_pattern", problem=str(exc)))
+            check_file_name_pattern(pattern)
+        except NamePatternError as exc:
+            reader.error(
+                "file_name_pattern", t(f"provider_process.pattern.{exc.code}", **exc.params)
+            )
     subject = reader.text("notification_subject", max_length=300)
     template = reader.text("notification_template", max_length=TEMPLATE_LIMIT)
     for name, source in (("notification_subject", subject), ("notification_template", template)):
         if source and name not in reader.errors:
             try:
-                compile_template(source, html=False, max_source=TEMPLATE_LIMIT)
+                check_notification(name, source)
             except TemplateError as exc:
-                reader.error(name, t("provider_process.bad_template", problem=str(exc)))
+                reader.error(name, template_problem(exc))
     recipients = []
     for line in reader.text("notification_recipients", max_length=5000).splitlines():
         address = line.strip()

@@ -195,6 +195,12 @@ MESSAGES = {
         "de": "Die Abfrage ist kein gültiges JSON: {reason}",
         "en": "The query is not valid JSON: {reason}",
     },
+    "queries.error.too_deep": {
+        "de": "Die Abfrage ist tiefer als {limit} Ebenen verschachtelt; Blöcke sind höchstens "
+        "10 Ebenen tief erlaubt.",
+        "en": "The query is nested deeper than {limit} levels; blocks may be at most 10 "
+        "levels deep.",
+    },
     "queries.error.where": {"de": "Bedingungen", "en": "Conditions"},
     "queries.error.block": {"de": "Block {n}", "en": "Block {n}"},
     "queries.error.condition": {"de": "Bedingung {n}", "en": "Condition {n}"},

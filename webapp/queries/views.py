@@ -38,13 +38,16 @@ from core.models import Campaign, Role, SavedQuery
 from core.query import (
     ALLOWED_TYPES,
     ENTITIES,
+    MAX_JSON_DEPTH,
     CompiledQuery,
     ConditionType,
     FieldType,
     QueryError,
+    QueryTooDeepError,
     compile_query,
     dump_definition,
     field_tree,
+    load_json,
     resolve_path,
 )
 from core.query.compiler import ci_text
@@ -143,9 +146,12 @@ def describe_error(error: QueryError, definition: Mapping[str, Any] | None) -> s
 def _parse(text: str) -> tuple[CompiledQuery | None, dict[str, Any] | None, str | None]:
     """The compiled query, the JSON as sent, and the error in the editor's words."""
     try:
-        raw = json.loads(text)
-    except ValueError as exc:
-        return None, None, t("queries.error.json", reason=str(exc))
+        raw = load_json(text)
+    except QueryTooDeepError:
+        return None, None, t("queries.error.too_deep", limit=MAX_JSON_DEPTH)
+    except QueryError as exc:
+        reason = exc.problem.removeprefix("Invalid JSON: ")
+        return None, None, t("queries.error.json", reason=reason)
     try:
         return compile_query(raw), raw, None
     except QueryError as exc:
