@@ -165,12 +165,14 @@ def reopen_campaign(
 
 def update_task_states(session: Session, today: date, now: datetime) -> list[tuple[Task, str]]:
     """Tasks by their dates: scheduled → in progress on the start date, in progress →
-    finished after the end date. A task waiting for approval, rejected or without dates is
-    left to a person."""
+    finished after the end date. A task waiting for approval, rejected or without dates, or
+    of a cancelled campaign, is left to a person."""
     moved = []
     tasks = session.scalars(
         select(Task)
+        .join(Campaign, Task.campaign_id == Campaign.id)
         .where(
+            Campaign.status != C.CANCELLED,
             Task.state.in_([TaskState.SCHEDULED, TaskState.IN_PROGRESS]),
             Task.start_date.is_not(None),
             Task.start_date <= today,
