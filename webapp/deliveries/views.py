@@ -20,6 +20,7 @@ from core.budget_checks import budget_warnings
 from core.consumption import DeliveryCounts, delivery_counts, stock_warnings
 from core.costs import effective_cost
 from core.deliveries import DeliveryError, choose_cost_types, set_action
+from core.delivery_start import needs_confirmation
 from core.models import (
     Approval,
     ApprovalStep,
@@ -167,6 +168,7 @@ def render_delivery(delivery: Delivery, **context: Any) -> str:
         group_names=dict(session.execute(select(UserGroup.id, UserGroup.name)).all()),
         stock_warnings=stock_warnings(session, delivery.id),
         budget_warnings=budget_warnings(session, delivery.id),
+        awaiting_confirmation=needs_confirmation(session, delivery),
         **context,
     )
 
