@@ -18,6 +18,7 @@ from core.models import (
     ApprovalStep,
     Budget,
     Campaign,
+    CampaignStatus,
     Contact,
     CostLine,
     Delivery,
@@ -70,6 +71,11 @@ def test_the_list_filters_by_state_channel_and_name_and_pages(panel):
     found = body(client.get("/deliveries/?q=herbst"))
     assert "SMS Herbst" in found and "Brief" not in found.split('id="deliveries"')[1]
     assert "Keine Versände gefunden." in body(client.get("/deliveries/?q=nichts"))
+    with panel.runtime.database.session() as session:
+        session.get(Campaign, second).status = CampaignStatus.CANCELLED
+    cancelled = body(client.get("/deliveries/?campaign_state=cancelled"))
+    assert "SMS Herbst" in cancelled and "Brief 00" not in cancelled
+    assert 'data-campaign-state="cancelled">Abgebrochen</span>' in cancelled
 
 
 def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):

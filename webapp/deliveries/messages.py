@@ -98,6 +98,7 @@ MESSAGES = {
     },
     "deliveries.filter.state": {"de": "Status", "en": "State"},
     "deliveries.filter.channel": {"de": "Kanal", "en": "Channel"},
+    "deliveries.filter.campaign_state": {"de": "Kampagnenstatus", "en": "Campaign state"},
     "deliveries.filter.all": {"de": "Alle", "en": "All"},
     "deliveries.filter.apply": {"de": "Filtern", "en": "Filter"},
     "deliveries.field.label": {"de": "Bezeichnung", "en": "Label"},
