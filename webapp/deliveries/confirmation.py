@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from redis.exceptions import RedisError
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
@@ -88,6 +89,10 @@ def confirm_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
     except ConfirmationError as exc:
         session.rollback()
         return _render(get_or_404(Delivery, delivery_id), count, str(exc)), 409
+    except StaleDataError:  # the delivery workflow or another person changed it meanwhile
+        session.rollback()
+        flash(t("confirm.changed"), "error")
+        return redirect(back)
     record_audit(
         session,
         username(),
@@ -97,7 +102,12 @@ def confirm_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
         f"{delivery.campaign.name}: {delivery.label}",
         {"recipients": count, "channel": delivery.channel.value},
     )
-    session.commit()
+    try:
+        session.commit()
+    except StaleDataError:  # the delivery workflow or another person changed it meanwhile
+        session.rollback()
+        flash(t("confirm.changed"), "error")
+        return redirect(back)
     try:
         outcome = start_delivery(get_runtime(), delivery.id, username())
     except RedisError as exc:  # the delivery workflow starts it on its next pass

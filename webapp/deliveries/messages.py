@@ -360,4 +360,8 @@ MESSAGES = {
         "has to confirm the start.",
     },
     "confirm.confirmed": {"de": "Start bestätigt", "en": "Start confirmed"},
+    "confirm.changed": {
+        "de": "Der Versand wurde inzwischen geändert; bitte prüfen Sie ihn erneut.",
+        "en": "The delivery was changed meanwhile; check it again.",
+    },
 }
