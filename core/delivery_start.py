@@ -71,7 +71,7 @@ def needs_confirmation(session: Session, delivery: Delivery) -> bool:
     )
 
 
-def may_confirm(session: Session, user: User, delivery: Delivery) -> bool:
+def may_confirm(user: User, delivery: Delivery) -> bool:
     """The campaign's manager, an admin, or, for a campaign without a manager, anyone with
     the campaign manager role."""
     role = Role(user.role)
@@ -85,7 +85,7 @@ def confirm_start(session: Session, delivery: Delivery, user: User, now: datetim
     """A person's confirmation: the delivery is claimed for starting (``start_pending``,
     a conditional update through its version) and who confirmed it is noted. The caller
     records it in the audit log, commits, and then calls ``start_delivery``."""
-    if not may_confirm(session, user, delivery):
+    if not may_confirm(user, delivery):
         raise ConfirmationError(
             f"{user.username} may not confirm the start of delivery {delivery.label!r}: only "
             "the campaign's manager or an admin may"

@@ -53,7 +53,7 @@ def _render(delivery: Delivery, count: int | None, error: str | None = None) -> 
         count=count,
         dry_run=dry_run,
         approved_at=approvals_completed_at(session, delivery.id),
-        may_confirm=may_confirm(session, acting_user(), delivery),
+        may_confirm=may_confirm(acting_user(), delivery),
         error=error,
     )
 
