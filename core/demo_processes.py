@@ -4,20 +4,24 @@ with order lines, and the seed's "Informationskampagne" (all prospects with an e
 address get the information letter) with a letter delivery, an SMS reminder and a task.
 
 It builds on the demo address book and the default reports. Everything is matched by name and
-only added when missing, nothing that exists is changed, and no value depends on chance or on
-the day it is loaded, so loading it again adds nothing and every backend gets the same data.
+only added when missing, nothing that exists is changed, and no value depends on chance, so
+loading it again adds nothing and every backend gets the same data. The campaign's period,
+its deliveries, its task and the stock orders are dated from the day the demo is loaded
+(``today``, by default the clock's date): the deliveries start in one and two weeks, so
+approving them never starts a send in the past nobody planned.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.costs import Basis, Structure
 from core.deliveries import choose_cost_types, set_action
 from core.demo import DEMO_CAMPAIGN as CAMPAIGN
@@ -229,16 +233,25 @@ class ProcessDemoSummary:
         return text
 
 
-def load_process_demo(session: Session, plugins: PluginHost) -> ProcessDemoSummary:
-    """Add what is missing of the demo's campaign processes; the caller commits."""
-    return _Loader(session, plugins).load()
+def load_process_demo(
+    session: Session, plugins: PluginHost, today: date | None = None
+) -> ProcessDemoSummary:
+    """Add what is missing of the demo's campaign processes, dated from ``today`` (the
+    clock's date by default); the caller commits."""
+    return _Loader(session, plugins, today or utcnow().date()).load()
 
 
 class _Loader:
-    def __init__(self, session: Session, plugins: PluginHost):
+    def __init__(self, session: Session, plugins: PluginHost, today: date):
         self.session = session
         self.plugins = plugins
+        self.today = today
         self.summary = ProcessDemoSummary()
+
+    def day(self, days: int, hour: int | None = None) -> Any:
+        """The load day moved by ``days``; at ``hour`` UTC a time, else a date."""
+        moved = self.today + timedelta(days=days)
+        return moved if hour is None else datetime.combine(moved, time(hour), tzinfo=UTC)
 
     def find_or_add(self, model: type, key: dict[str, Any], **fields: Any) -> Any:
         """The row with these key values, or a new one with the fields as well."""
@@ -285,8 +298,8 @@ class _Loader:
         stock = self.find_or_add(Stock, {"name": "Lager Köln"})
         lines = {}
         for name, initial, alert, order_date, quantity in (
-            ("Kuvert DIN lang", 5000, 1000, date(2026, 2, 15), 5000),
-            ("Papier DIN A4 80 g", 20000, 4000, date(2026, 3, 1), 10000),
+            ("Kuvert DIN lang", 5000, 1000, self.day(10), 5000),
+            ("Papier DIN A4 80 g", 20000, 4000, self.day(24), 10000),
         ):
             line = self.session.scalar(
                 select(StockLine).where(StockLine.stock_id == stock.id, StockLine.name == name)
@@ -401,7 +414,7 @@ class _Loader:
     def campaign(self, program: Program) -> Campaign | None:
         """The seed's worked example (``core.demo.install_demo_campaign``) made part of the
         plan, with its deliveries and task, added only together."""
-        install_demo_campaign(self.session, self.plugins, datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+        install_demo_campaign(self.session, self.plugins, self.day(0, 9))
         campaign = self.session.scalar(select(Campaign).where(Campaign.name == CAMPAIGN))
         if campaign is None:
             self.summary.skipped.append(f"campaign {CAMPAIGN!r}: a plugin it needs is missing")
@@ -409,7 +422,7 @@ class _Loader:
         if campaign.program_id is not None:
             return campaign
         campaign.program_id = program.id
-        campaign.start_date, campaign.end_date = date(2026, 2, 1), date(2026, 3, 31)
+        campaign.start_date, campaign.end_date = self.day(0), self.day(56)
         campaign.status = CampaignStatus.IN_PROGRESS
         campaign.budget_status = BudgetStatus.SPECIFIED
         campaign.commitment_level = CommitmentLevel.RESERVED
@@ -423,8 +436,8 @@ class _Loader:
             Task(
                 campaign_id=campaign.id,
                 name="Konzeption und Text",
-                start_date=date(2026, 1, 12),
-                end_date=date(2026, 1, 16),
+                start_date=self.day(0),
+                end_date=self.day(4),
                 provider_service_id=agency.id,
                 estimated_cost=D(1500),
             )
@@ -441,7 +454,7 @@ class _Loader:
             label="Infobrief Interessenten",
             channel=DeliveryChannel.DIRECT_MAIL,
             provider_service_id=services["Lettershop Brief DIN A4"].id,
-            planned_start_at=datetime(2026, 2, 10, 8, 0, tzinfo=UTC),
+            planned_start_at=self.day(7, 8),
             estimated_cost=D(3200),
         )
         self.session.add(letter)
@@ -454,7 +467,7 @@ class _Loader:
             label="SMS-Erinnerung",
             channel=DeliveryChannel.SMS,
             provider_service_id=services["SMS Versand"].id,
-            planned_start_at=datetime(2026, 2, 17, 9, 0, tzinfo=UTC),
+            planned_start_at=self.day(14, 9),
             estimated_cost=D(150),
         )
         try:

@@ -167,6 +167,18 @@ def test_run_names_an_unknown_campaign(engine):
     assert "no campaign 'Sommeraktion'" in result.output
 
 
+def test_run_refuses_a_cancelled_campaign(engine):
+    from core.models import Campaign, CampaignStatus
+
+    campaign_id = engine.campaign(name="Sommeraktion")
+    with engine.runtime.database.session() as session:
+        session.get(Campaign, campaign_id).status = CampaignStatus.CANCELLED
+    state = CliState(engine.runtime.settings, engine.runtime.plugins)
+    result = CliRunner().invoke(cli, ["run", "Sommeraktion"], obj=state)
+    assert result.exit_code == 1
+    assert "campaign 'Sommeraktion' is cancelled; reopen it before starting a run" in result.output
+
+
 def test_serve_runs_panel_worker_and_scheduler_on_embedded_defaults(tmp_path):
     """What `make run` does for a new user: no Redis URL, SQLite, log in, see the dashboard."""
     import http.cookiejar

@@ -1,6 +1,6 @@
 """The demo's campaign processes: complete, deterministic, and loaded only once."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -25,6 +25,7 @@ from plugins.workflows.budget import CostCalculation
 from plugins.workflows.stock import StockPass
 
 D = Decimal
+LOAD_DAY = date(2026, 2, 1)
 PROCESS_TABLES = (
     "plans", "programs", "budgets", "budget_expenses", "expense_categories", "providers",
     "provider_services", "cost_categories", "cost_types", "cost_structures",
@@ -38,11 +39,11 @@ def plugins():
     return load_plugins(entry_points=False)
 
 
-def load(database: Database, plugins):
+def load(database: Database, plugins, today: date = LOAD_DAY):
     with database.session() as session:
         load_demo(session, contacts=200)
         install_default_reports(session)
-        return load_process_demo(session, plugins)
+        return load_process_demo(session, plugins, today)
 
 
 def rows(database: Database) -> dict[str, list]:
@@ -95,9 +96,44 @@ def test_loading_again_adds_and_changes_nothing(database, plugins):
     assert rows(database) == before
 
 
+def test_the_campaign_is_dated_from_the_day_the_demo_is_loaded(database, plugins):
+    """Its deliveries start in one and two weeks: approving them starts nothing at once."""
+    load(database, plugins, date(2027, 5, 10))
+    with database.session() as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.name == CAMPAIGN))
+        letter, reminder = campaign.deliveries
+        [task] = campaign.tasks
+        orders = sorted(
+            order.delivery_date
+            for line in session.scalars(select(StockLine))
+            for order in line.orders
+        )
+    assert (campaign.start_date, campaign.end_date) == (date(2027, 5, 10), date(2027, 7, 5))
+    assert letter.planned_start_at == datetime(2027, 5, 17, 8, 0, tzinfo=UTC)
+    assert reminder.planned_start_at == datetime(2027, 5, 24, 9, 0, tzinfo=UTC)
+    assert (task.start_date, task.end_date) == (date(2027, 5, 10), date(2027, 5, 14))
+    assert orders == [date(2027, 5, 20), date(2027, 6, 3)]
+
+
+def test_the_clock_gives_the_load_day_by_default(database, plugins):
+    from core.clock import FrozenClock, install
+
+    previous = install(FrozenClock(datetime(2027, 5, 10, 15, 0, tzinfo=UTC)))
+    try:
+        with database.session() as session:
+            load_demo(session, contacts=20)
+            install_default_reports(session)
+            load_process_demo(session, plugins)
+        with database.session() as session:
+            campaign = session.scalar(select(Campaign).where(Campaign.name == CAMPAIGN))
+            assert campaign.start_date == date(2027, 5, 10)
+    finally:
+        install(previous)
+
+
 def test_the_workflows_give_the_same_figures_on_every_backend(database, plugins):
     load(database, plugins)
-    march = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    march = datetime.combine(LOAD_DAY + timedelta(days=30), datetime.min.time(), UTC)
     with database.session() as session:
         costs = CostCalculation(session, march).run()
         stock = StockPass(session, march).run()

@@ -292,6 +292,7 @@ def test_a_dry_run_previews_without_sending(mailing, smtp):
         "preview: E-mail to erika@example.de from Kampagne <kampagne@example.de>: "
         "'Neuigkeiten für Erika aus Köln'"
     )
+    assert " bytes\n\nHallo Erika Weiß1,\nwir haben Neuigkeiten.\n" in details[0]  # the text
     assert details[1] == "preview: no e-mail: no e-mail address"
     assert smtp.messages == []
 

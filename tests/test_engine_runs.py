@@ -1,6 +1,7 @@
 import pytest
 
 from core.engine.runs import (
+    CampaignClosedError,
     RunAlreadyActiveError,
     RunError,
     cancel_run,
@@ -149,6 +150,30 @@ def test_a_campaign_whose_plugin_disappeared_cannot_start(engine):
         session.get(Campaign, campaign).action = "print"
     with pytest.raises(RunError, match=r"cannot start: action: unknown action 'print'"):
         start_run(engine.runtime, campaign)
+
+
+@pytest.mark.parametrize("state", ["finished", "cancelled"])
+def test_a_finished_or_cancelled_campaign_does_not_start_until_reopened(engine, state):
+    from core.models import Campaign, CampaignStatus
+
+    engine.add_contacts(2)
+    campaign = engine.campaign(name="Test")
+    stopped = start_run(engine.runtime, campaign)
+    cancel_run(engine.runtime, stopped.id)
+    with engine.runtime.database.session() as session:
+        session.get(Campaign, campaign).status = CampaignStatus(state)
+
+    refused = f"campaign 'Test' is {state}; reopen it before starting a run"
+    with pytest.raises(CampaignClosedError, match=refused):
+        start_run(engine.runtime, campaign)
+    with pytest.raises(CampaignClosedError, match=refused):
+        resume_run(engine.runtime, stopped.id)
+    assert start_run(engine.runtime, campaign, dry_run=True).dry_run  # sends nothing
+
+    with engine.runtime.database.session() as session:
+        session.get(Campaign, campaign).status = CampaignStatus.IN_PROGRESS
+    engine.work()
+    assert start_run(engine.runtime, campaign).number == 3
 
 
 def test_a_delivery_runs_with_its_own_action_and_is_linked_to_the_run(engine):

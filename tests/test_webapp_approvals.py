@@ -191,3 +191,55 @@ def test_the_delivery_page_and_inbox_speak_english(panel):
     approval_id = waiting(panel)
     html = body(panel.client(Role.REVIEWER).get(f"/approvals/{approval_id}"))
     assert "Approval: Content" in html and "Approve" in html and "Reject" in html
+
+
+def test_a_reviewer_of_the_content_sees_it_rendered_for_sample_recipients(panel):
+    from core.models import ItemStatus, Run, RunItem, RunState
+
+    world(panel)
+    approval_id = waiting(panel)
+    client = panel.client(Role.REVIEWER)
+    page = f"/approvals/{approval_id}"
+    assert "Die Vorschau wird vorbereitet" in body(client.get(page))
+
+    with panel.runtime.database.session() as session:
+        approval = session.get(Approval, approval_id)
+        run = Run(
+            campaign_id=approval.delivery.campaign_id,
+            delivery_id=approval.delivery_id,
+            number=1,
+            dry_run=True,
+            exclusive=False,
+            config={},
+            state=RunState.COMPLETED,
+            targeted=2,
+            created_at=approval.submitted_at,
+            finished_at=approval.submitted_at,
+        )
+        session.add(run)
+        session.flush()
+        letter = panel.runtime.settings.data_dir / "runs" / str(run.id) / "preview-K-1.pdf"
+        letter.parent.mkdir(parents=True, exist_ok=True)
+        letter.write_bytes(b"%PDF-1.4 sample")
+        session.add_all(
+            [
+                RunItem(
+                    run_id=run.id, key="K-1", action="print_reports", entity="contacts",
+                    status=ItemStatus.SKIPPED, detail=f"preview: {letter}",
+                ),
+                RunItem(
+                    run_id=run.id, key="K-2", action="sms", entity="contacts",
+                    status=ItemStatus.SKIPPED,
+                    detail="preview: SMS to +4917012345 via outbox (GSM-7, 1 segment(s)): "
+                    "Hallo Änne, Ihr Schreiben ist unterwegs.",
+                ),
+            ]
+        )  # fmt: skip
+        run_id, campaign_id = run.id, run.campaign_id
+
+    html = body(client.get(page))
+    assert "Aus dem Probelauf #1 (2 Empfänger); er versendet nichts." in html
+    assert "Hallo Änne, Ihr Schreiben ist unterwegs." in html
+    link = f"/campaigns/{campaign_id}/runs/{run_id}/files/preview-K-1.pdf"
+    assert f'href="{link}"' in html
+    assert client.get(link).get_data() == b"%PDF-1.4 sample"

@@ -122,6 +122,27 @@ def test_the_list_searches_filters_by_status_and_pages(panel):
     assert "Sommerfest" not in never and "Frühjahr 00" in never
 
 
+def test_the_list_shows_each_campaigns_state_and_filters_by_it(panel):
+    from core.models import Campaign, CampaignStatus, User
+
+    make_campaign(panel, name="Frühjahr")
+    cancelled = make_campaign(panel, name="Herbst")
+    with panel.runtime.database.session() as session:
+        session.get(Campaign, cancelled).status = CampaignStatus.CANCELLED
+    client = panel.client(Role.VIEWER)
+
+    html = body(client.get("/campaigns/"))
+    assert 'data-campaign-state="editing">In Bearbeitung</span>' in html
+    assert 'data-campaign-state="cancelled">Abgebrochen</span>' in html
+    only = body(client.get("/campaigns/?state=cancelled"))
+    assert "Herbst" in only and "Frühjahr" not in only
+    assert f'href="/campaigns/{cancelled}?state=cancelled"' in only  # kept on every link
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "rita")).language = "en"
+    english = body(panel.client(Role.REVIEWER).get("/campaigns/"))
+    assert ">Being edited</span>" in english and ">Cancelled</span>" in english
+
+
 def test_tabs_keep_the_lists_search(panel):
     campaign_id = make_campaign(panel)
     html = body(panel.client(Role.VIEWER).get(f"/campaigns/{campaign_id}?q=Info&lp=1"))

@@ -17,6 +17,9 @@ from core.models import (
     ApprovalState,
     ApprovalStep,
     Budget,
+    Campaign,
+    CampaignStatus,
+    Contact,
     CostLine,
     Delivery,
     DeliveryChannel,
@@ -29,6 +32,7 @@ from core.models import (
     RunState,
     StockAlert,
     StockLine,
+    User,
 )
 
 from panel_helpers import body, field_errors, post
@@ -67,6 +71,11 @@ def test_the_list_filters_by_state_channel_and_name_and_pages(panel):
     found = body(client.get("/deliveries/?q=herbst"))
     assert "SMS Herbst" in found and "Brief" not in found.split('id="deliveries"')[1]
     assert "Keine Versände gefunden." in body(client.get("/deliveries/?q=nichts"))
+    with panel.runtime.database.session() as session:
+        session.get(Campaign, second).status = CampaignStatus.CANCELLED
+    cancelled = body(client.get("/deliveries/?campaign_state=cancelled"))
+    assert "SMS Herbst" in cancelled and "Brief 00" not in cancelled
+    assert 'data-campaign-state="cancelled">Abgebrochen</span>' in cancelled
 
 
 def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):
@@ -319,3 +328,87 @@ def test_only_campaign_managers_set_up_and_submit_deliveries(panel, role):
         assert post(client, path, {"label": "X", "intent": "save"}).status_code == 403, path
     assert client.get(f"/deliveries/{delivery_id}").status_code == 200
     assert panel.client(Role.ADMIN).get(f"/deliveries/{delivery_id}/edit").status_code == 200
+
+
+def confirmable(panel, contacts: int = 3) -> tuple[int, int]:
+    """An SMS delivery without a planned start, approved and waiting for confirmation, of a
+    campaign over every contact managed by the campaign manager "mia"."""
+    from core.engine.campaigns import CampaignConfig, create_campaign
+    from core.models import Contact
+
+    with panel.runtime.database.session() as session:
+        for n in range(contacts):
+            session.add(Contact(number=f"K-{n}", last_name=f"Weiß{n}", attributes={}))
+        owner = create_campaign(
+            session,
+            panel.runtime.plugins,
+            CampaignConfig(
+                datasource="query",
+                datasource_settings={"definition": {"root": "contacts"}},
+                action="print_reports",
+                action_settings={"report": "Informationsschreiben"},
+            ),
+            panel.runtime.clock.now(),
+            name="Erinnerung",
+        )
+        owner.manager_id = session.scalar(select(User.id).where(User.username == "mia"))
+    delivery_id = add_delivery(panel, owner.id, "SMS", channel=DeliveryChannel.SMS)
+    with panel.runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        for state in (DeliveryState.APPROVED, DeliveryState.PENDING_CONFIRMATION):
+            delivery.move_to(state, panel.runtime.clock.now())
+    return owner.id, delivery_id
+
+
+def test_a_delivery_that_does_not_start_by_itself_is_confirmed_with_the_count_shown(panel):
+    _campaign_id, delivery_id = confirmable(panel)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    page = body(manager.get(f"/deliveries/{delivery_id}"))
+    assert 'id="awaiting-confirmation"' in page
+    assert panel.client(Role.REVIEWER).get(f"/deliveries/{delivery_id}/confirm").status_code == 403
+
+    html = body(manager.get(f"/deliveries/{delivery_id}/confirm"))
+    assert "Start bestätigen: 3 Empfänger per SMS" in html
+    assert '<dd data-field="channel">SMS</dd>' in html
+
+    with panel.runtime.database.session() as session:
+        session.add(Contact(number="K-new", last_name="Neu", attributes={}))
+    changed = post(manager, f"/deliveries/{delivery_id}/confirm", {"seen_count": "3"})
+    assert changed.status_code == 409
+    assert "Die Empfängerzahl hat sich geändert: 3 angezeigt, jetzt 4." in body(changed)
+    assert runs_of(panel, delivery_id) == []
+
+    response = post(manager, f"/deliveries/{delivery_id}/confirm", {"seen_count": "4"})
+
+    assert response.status_code == 302
+    assert "Der Versand an 4 Empfänger läuft." in body(manager.get(response.headers["Location"]))
+    [run] = runs_of(panel, delivery_id)
+    assert (run.started_by, run.dry_run) == ("mia", False)
+    with panel.runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery.state is DeliveryState.IN_PROGRESS
+        assert delivery.confirmed_by_id == user_id(panel, Role.CAMPAIGN_MANAGER)
+    assert "delivery.confirm" in audit_actions(panel)
+    again = post(manager, f"/deliveries/{delivery_id}/confirm", {"seen_count": "4"})
+    assert "wartet nicht auf eine Bestätigung" in body(manager.get(again.headers["Location"]))
+
+
+def test_only_the_campaigns_manager_or_an_admin_confirms(panel):
+    campaign_id, delivery_id = confirmable(panel)
+    with panel.runtime.database.session() as session:
+        session.get(Campaign, campaign_id).manager_id = user_id(panel, Role.ADMIN)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    assert 'id="confirm-not-allowed"' in body(manager.get(f"/deliveries/{delivery_id}/confirm"))
+    refused = post(manager, f"/deliveries/{delivery_id}/confirm", {"seen_count": "3"})
+    assert refused.status_code == 409
+    assert "mia may not confirm the start" in body(refused)
+    assert runs_of(panel, delivery_id) == []
+
+    admin = panel.client(Role.ADMIN)
+    assert post(admin, f"/deliveries/{delivery_id}/confirm", {"seen_count": "3"}).status_code == 302
+    assert [run.started_by for run in runs_of(panel, delivery_id)] == ["adam"]
+
+
+def runs_of(panel, delivery_id: int) -> list[Run]:
+    with panel.runtime.database.session() as session:
+        return list(session.scalars(select(Run).where(Run.delivery_id == delivery_id)))

@@ -5,11 +5,12 @@ may change what."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world
+from sqlalchemy import func, select
 
 from core.models import (
     Budget,
@@ -59,6 +60,10 @@ def test_a_plan_shows_its_programs_campaigns_and_planned_deliveries(panel):
     assert f'href="/plans/campaigns/{campaign_id}"' in html
     program = body(panel.client(Role.VIEWER).get(f"/plans/programs/{ids.program_id}"))
     assert "Infobrief" in program and "Läuft" in program
+    assert '<span class="badge badge-muted" data-campaign-state>Läuft</span>' in html
+    add_campaign(panel, "Herbstbrief", program_id=ids.program_id, status=CampaignStatus.CANCELLED)
+    cancelled = body(panel.client(Role.VIEWER).get(f"/plans/{ids.plan_id}?state=cancelled"))
+    assert "Herbstbrief" in cancelled and ">Infobrief<" not in cancelled
 
 
 def test_a_manager_creates_and_edits_plans_and_programs(panel):
@@ -147,7 +152,7 @@ def test_the_process_fields_of_a_campaign(panel):
         "start_date": "2026-02-01",
         "end_date": "2026-03-31",
         "manager_id": str(ids.manager_id),
-        "status": "in_progress",
+        "status": "finished",  # not a field: the workflow moves it, a person cancels
         "budget_status": "specified",
         "commitment_level": "2",
         "estimated_cost": "4.500,00",
@@ -164,13 +169,59 @@ def test_the_process_fields_of_a_campaign(panel):
     with panel.runtime.database.session() as session:
         campaign = session.get(Campaign, campaign_id)
         assert campaign.program_id == ids.program_id
-        assert campaign.status is CampaignStatus.IN_PROGRESS
+        assert campaign.status is CampaignStatus.EDITING
         assert campaign.budget_status is BudgetStatus.SPECIFIED
         assert (campaign.commitment_level, campaign.estimated_cost) == (2, Decimal("4500.00"))
     assert audit_actions(panel)[0] == "campaign.process"
     viewer_page = body(panel.client(Role.VIEWER).get(f"/plans/campaigns/{campaign_id}"))
     assert 'name="estimated_cost"' not in viewer_page
     assert "2 reserviert" in viewer_page and "4.500,00 €" in viewer_page
+
+
+def test_a_campaign_is_cancelled_and_reopened_and_refuses_to_start_meanwhile(panel):
+    from core.models import Run, RunState
+
+    world(panel)
+    today = panel.runtime.clock.now().date()
+    campaign_id = add_campaign(
+        panel, status=CampaignStatus.IN_PROGRESS, end_date=today - timedelta(days=1)
+    )
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    page = f"/plans/campaigns/{campaign_id}"
+    with panel.runtime.database.session() as session:
+        run = Run(campaign_id=campaign_id, number=1, config={}, state=RunState.RUNNING)
+        session.add(run)
+    refused = post(manager, f"{page}/cancel")
+    assert refused.status_code == 409
+    assert "Die Kampagne hat einen laufenden Lauf" in body(refused)
+    with panel.runtime.database.session() as session:
+        session.scalar(select(Run)).state = RunState.CANCELLED
+
+    assert post(manager, f"{page}/cancel").status_code == 302
+    html = body(manager.get(page))
+    assert "Kampagne „Infobrief“ abgebrochen." in html and "Abgebrochen" in html
+    started = post(manager, f"/campaigns/{campaign_id}/start", {"mode": "start"})
+    assert "hat den Status „Abgebrochen“: Öffnen Sie sie" in body(
+        manager.get(started.headers["Location"])
+    )
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Run)) == 1
+    assert post(manager, f"{page}/cancel").status_code == 409  # already cancelled
+
+    passed = post(manager, f"{page}/reopen", {"reopen_end_date": "2020-01-01"})
+    assert passed.status_code == 409
+    assert "Das Enddatum ist vorbei" in body(passed)
+    later = (today + timedelta(days=30)).isoformat()
+    reopened = post(manager, f"{page}/reopen", {"reopen_end_date": later})
+    assert reopened.status_code == 302
+    assert "wieder geöffnet: Läuft." in body(manager.get(reopened.headers["Location"]))
+    with panel.runtime.database.session() as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert (campaign.status, campaign.end_date) == (
+            CampaignStatus.IN_PROGRESS, today + timedelta(days=30),
+        )  # fmt: skip
+    assert audit_actions(panel)[:2] == ["campaign.reopen", "campaign.cancel"]
+    assert post(panel.client(Role.REVIEWER), f"{page}/cancel").status_code == 403
 
 
 def test_tasks_move_through_their_states(panel):

@@ -152,6 +152,19 @@ def notifications(harness: EngineHarness, kind: str) -> list[Notification]:
         )
 
 
+def test_a_task_finished_by_its_dates_keeps_its_estimate_until_days_are_entered(harness):
+    _world, _campaign_id, _letter_id, task_id = setup_letter_campaign(harness)
+    move(harness, Task, task_id, TaskState.IN_PROGRESS, TaskState.FINISHED)
+
+    run_pass("budgetMgt")
+    assert cost_of(harness, Task, task_id) is None  # the estimate of 1000 counts
+    assert amounts(budget(harness, "Infobrief"))[3] == D("1000.00")  # spent: the task
+
+    change(harness, Task, task_id, days_worked=D(2))
+    run_pass("budgetMgt")
+    assert cost_of(harness, Task, task_id) == D("600.00")
+
+
 def test_costs_go_from_estimate_to_targeted_to_sent_to_real(harness):
     world, campaign_id, letter_id, task_id = setup_letter_campaign(harness)
 

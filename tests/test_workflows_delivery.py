@@ -13,17 +13,19 @@ from conftest import EngineHarness
 from process_helpers import build_world, campaign, every_row, run_pass, user
 from sqlalchemy import func, select
 
+import core.delivery_start as delivery_start
 import core.process_runs as process_runs
-import plugins.workflows.delivery as delivery_workflow
 from core.approvals import Reviewers, approve, configure, reject, submit, submit_for_approval
 from core.clock import FrozenClock
 from core.config import Settings
+from core.delivery_start import ConfirmationError, DeliveryStart, confirm_start, start_delivery
 from core.engine.runs import cancel_run, resume_run
 from core.jobs import install_runtime
 from core.models import (
     Approval,
     ApprovalMode,
     ApprovalStep,
+    CampaignStatus,
     Delivery,
     DeliveryChannel,
     DeliveryState,
@@ -70,8 +72,10 @@ class Setup:
 
 
 def setup(harness, tmp_path, channel=DeliveryChannel.EMAIL, datasource="test_contacts", **fields):
-    """A campaign managed by "manager" with one delivery; the e-mail delivery writes a line
-    per recipient to ``sent.txt`` (an effect outside the database)."""
+    """A campaign managed by "manager" with one delivery planned for NOW (unless told
+    otherwise); the e-mail delivery writes a line per recipient to ``sent.txt`` (an effect
+    outside the database)."""
+    fields.setdefault("planned_start_at", NOW)
     with harness.runtime.database.session() as session:
         world = build_world(session)
         owner = campaign(session, manager_id=world.manager_id, datasource=datasource)
@@ -86,8 +90,10 @@ def setup(harness, tmp_path, channel=DeliveryChannel.EMAIL, datasource="test_con
         return Setup(owner.id, delivery.id, world.manager_id, world.reviewer_id)
 
 
-def submit_all(harness, world: Setup, manual=(), by=None, deadline=None) -> None:
-    """The panel's "submit for approval", with ``manual`` steps answered by "reviewer"."""
+def submit_all(harness, world: Setup, manual=(), by=None, deadline=None, at=None) -> None:
+    """The panel's "submit for approval", with ``manual`` steps answered by "reviewer";
+    ``at`` by default a minute before the clock's time, so that automatic steps are
+    approved before a start planned for NOW and the delivery starts by itself."""
     with harness.runtime.database.session() as session:
         delivery = session.get(Delivery, world.delivery_id)
         for step in manual:
@@ -96,7 +102,7 @@ def submit_all(harness, world: Setup, manual=(), by=None, deadline=None) -> None
                 Reviewers.of(users=[world.reviewer_id]),
             )  # fmt: skip
         submitter = session.get(User, by) if by else None
-        now = harness.runtime.clock.now()
+        now = at or harness.runtime.clock.now() - timedelta(minutes=1)
         submit_for_approval(session, delivery, now, by=submitter, deadline=deadline)
 
 
@@ -217,7 +223,7 @@ def test_a_delivery_without_manual_steps_starts_in_the_first_pass(harness, tmp_p
 
 
 def test_a_start_that_is_not_approved_waits(harness, tmp_path, smtp):
-    world = setup(harness, tmp_path)
+    world = setup(harness, tmp_path, planned_start_at=NOW + timedelta(hours=1))
     with harness.runtime.database.session() as session:
         delivery = session.get(Delivery, world.delivery_id)
         configure(
@@ -233,8 +239,103 @@ def test_a_start_that_is_not_approved_waits(harness, tmp_path, smtp):
     with harness.runtime.database.session() as session:
         submit(session, session.get(Delivery, world.delivery_id), STEP.START, NOW)
     answer(harness, world, STEP.START)
+    harness.runtime.clock.advance(timedelta(hours=1))
     run_pass("deliveryMgt")
     assert state(harness, world) is S.IN_PROGRESS
+
+
+def confirm(harness, world: Setup, username: str = "manager") -> DeliveryStart:
+    """The panel's confirmation: claimed and noted in one commit, then started."""
+    with harness.runtime.database.session() as session:
+        person = session.scalar(select(User).where(User.username == username))
+        delivery = session.get(Delivery, world.delivery_id)
+        confirm_start(session, delivery, person, harness.runtime.clock.now())
+    return start_delivery(harness.runtime, world.delivery_id, username)
+
+
+def test_a_delivery_approved_after_its_planned_start_waits_for_a_persons_confirmation(
+    harness, tmp_path, smtp
+):
+    """The reported case: a reviewer approving a step after the planned start had passed
+    started a real send at once."""
+    world = setup(harness, tmp_path, planned_start_at=NOW - timedelta(hours=1))
+    harness.add_contacts(5)
+    submit_all(harness, world, manual=[STEP.CONTENT], at=NOW - timedelta(hours=2))
+    run_pass("deliveryMgt")
+    answer(harness, world, STEP.CONTENT)  # at NOW, an hour after the planned start
+
+    summary = run_pass("deliveryMgt")
+    harness.runtime.clock.advance(timedelta(days=1))
+    run_pass("deliveryMgt")
+
+    assert "1 waiting for a person's confirmation" in summary
+    assert state(harness, world) is S.PENDING_CONFIRMATION
+    assert runs(harness, world) == []
+    assert not (tmp_path / "sent.txt").exists()
+    assert subjects(smtp, "manager@example.de")[-1] == "Confirm the start: Info (Infobrief)"
+
+    outcome = confirm(harness, world)
+
+    assert (outcome.error, outcome.started.new) == (None, True)
+    assert state(harness, world) is S.IN_PROGRESS
+    [run] = runs(harness, world)
+    assert run.started_by == "manager"
+    with harness.runtime.database.session() as session:
+        delivery = session.get(Delivery, world.delivery_id)
+        assert (delivery.confirmed_at, delivery.confirmed_by_id) == (
+            NOW + timedelta(days=1), world.manager_id,
+        )  # fmt: skip
+    harness.work()
+    run_pass("deliveryMgt")
+    assert state(harness, world) is S.FINISHED
+    assert len((tmp_path / "sent.txt").read_text().splitlines()) == 5
+
+
+def test_a_delivery_without_a_planned_start_waits_for_confirmation(harness, tmp_path, smtp):
+    world = setup(harness, tmp_path, planned_start_at=None)
+    submit_all(harness, world)
+
+    run_pass("deliveryMgt")
+
+    assert (state(harness, world), runs(harness, world)) == (S.PENDING_CONFIRMATION, [])
+
+
+def test_a_delivery_approved_before_its_planned_start_starts_by_itself(harness, tmp_path, smtp):
+    world = setup(harness, tmp_path, planned_start_at=NOW + timedelta(hours=1))
+    submit_all(harness, world, manual=[STEP.CONTENT], at=NOW)
+    answer(harness, world, STEP.CONTENT)  # at NOW, before the start
+    run_pass("deliveryMgt")
+    assert (state(harness, world), runs(harness, world)) == (S.PENDING_CONFIRMATION, [])
+
+    harness.runtime.clock.advance(timedelta(hours=1))
+    run_pass("deliveryMgt")
+
+    assert state(harness, world) is S.IN_PROGRESS
+    assert [run.started_by for run in runs(harness, world)] == ["deliveryMgt"]
+
+
+def test_only_the_campaigns_manager_or_an_admin_confirms_an_open_campaign(harness, tmp_path, smtp):
+    world = setup(harness, tmp_path, planned_start_at=None)
+    submit_all(harness, world)
+    run_pass("deliveryMgt")
+    with harness.runtime.database.session() as session:
+        user(session, "other", Role.CAMPAIGN_MANAGER)
+        user(session, "boss", Role.ADMIN)
+
+    for refused in ("reviewer", "other"):
+        with pytest.raises(ConfirmationError, match="only the campaign's manager or an admin"):
+            confirm(harness, world, refused)
+    with harness.runtime.database.session() as session:
+        session.get(Delivery, world.delivery_id).campaign.status = CampaignStatus.CANCELLED
+    with pytest.raises(ConfirmationError, match="is cancelled; reopen it before starting"):
+        confirm(harness, world, "boss")
+    with harness.runtime.database.session() as session:
+        session.get(Delivery, world.delivery_id).campaign.status = CampaignStatus.IN_PROGRESS
+
+    assert confirm(harness, world, "boss").started.new
+    assert state(harness, world) is S.IN_PROGRESS
+    with pytest.raises(ConfirmationError, match="is in_progress, not waiting for confirmation"):
+        confirm(harness, world, "boss")
 
 
 def test_a_crash_after_starting_the_run_does_not_start_a_second_one(
@@ -248,7 +349,7 @@ def test_a_crash_after_starting_the_run_does_not_start_a_second_one(
         start_once(*args, **kwargs)
         raise Crash
 
-    monkeypatch.setattr(delivery_workflow, "start_once", start_then_die)
+    monkeypatch.setattr(delivery_start, "start_once", start_then_die)
     with pytest.raises(Crash):
         run_pass("deliveryMgt")
     monkeypatch.undo()
@@ -276,7 +377,7 @@ def test_a_crash_before_starting_the_run_starts_it_in_the_next_pass(
     def die(*args, **kwargs):
         raise Crash
 
-    monkeypatch.setattr(delivery_workflow, "start_once", die)
+    monkeypatch.setattr(delivery_start, "start_once", die)
     with pytest.raises(Crash):
         run_pass("deliveryMgt")
     monkeypatch.undo()
@@ -378,7 +479,7 @@ def test_reminders_once_before_the_deadline_and_overdue_once_after(harness, tmp_
     world = setup(harness, tmp_path)
     with harness.runtime.database.session() as session:
         submitter = user(session, "planner", Role.CAMPAIGN_MANAGER)
-    submit_all(harness, world, manual=[STEP.TARGETING], by=submitter.id)
+    submit_all(harness, world, manual=[STEP.TARGETING], by=submitter.id, at=NOW)
     deadline = NOW + timedelta(days=3)
     clock = harness.runtime.clock
 
@@ -404,9 +505,9 @@ def test_reminders_once_before_the_deadline_and_overdue_once_after(harness, tmp_
     for address in ("manager@example.de", "planner@example.de"):
         assert subjects(smtp, address)[-1] == overdue % world.delivery_id
 
-    answer(harness, world, STEP.TARGETING)  # a late answer still counts
-    run_pass("deliveryMgt")
-    assert state(harness, world) is S.IN_PROGRESS
+    answer(harness, world, STEP.TARGETING)  # a late answer still counts, but
+    run_pass("deliveryMgt")  # after the planned start: a person confirms the start
+    assert state(harness, world) is S.PENDING_CONFIRMATION
 
 
 def test_the_reminder_lead_time_is_a_setting(harness, tmp_path, smtp):
@@ -414,7 +515,7 @@ def test_the_reminder_lead_time_is_a_setting(harness, tmp_path, smtp):
         harness.runtime.settings, approval_reminder=timedelta(hours=6)
     )
     world = setup(harness, tmp_path)
-    submit_all(harness, world, manual=[STEP.TARGETING])
+    submit_all(harness, world, manual=[STEP.TARGETING], at=NOW)
 
     harness.runtime.clock.advance(timedelta(days=2, hours=17))
     assert "0 reminder(s)" in run_pass("deliveryMgt")
@@ -424,7 +525,7 @@ def test_the_reminder_lead_time_is_a_setting(harness, tmp_path, smtp):
 
 def test_a_round_shorter_than_the_lead_time_gets_no_reminder(harness, tmp_path, smtp):
     world = setup(harness, tmp_path)
-    submit_all(harness, world, manual=[STEP.TARGETING], deadline=NOW + timedelta(hours=12))
+    submit_all(harness, world, manual=[STEP.TARGETING], deadline=NOW + timedelta(hours=12), at=NOW)
 
     harness.runtime.clock.advance(timedelta(hours=1))
     assert "0 reminder(s)" in run_pass("deliveryMgt")

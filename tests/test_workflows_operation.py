@@ -23,6 +23,7 @@ from core.models import (
     ApprovalState,
     ApprovalStep,
     Campaign,
+    CampaignStatus,
     CampaignTemplate,
     Contact,
     CostType,
@@ -33,8 +34,10 @@ from core.models import (
     Notification,
     OccurrenceState,
     Run,
+    RunItem,
     RunState,
     Task,
+    TaskState,
     TemplateKind,
     TemplateOccurrence,
     User,
@@ -250,6 +253,39 @@ def test_a_manual_targeting_approval_gets_one_dry_run_per_round(harness):
     harness.runtime.clock.advance(timedelta(hours=1))
     assert "1 targeting dry run(s) started" in run_pass("operationMgt")
     assert len(runs_of(harness, delivery_id=delivery_id)) == 2
+
+
+def test_a_manual_content_approval_gets_a_dry_run_that_renders_sample_recipients(harness):
+    world = world_of(harness)
+    harness.add_contacts(3)
+    delivery_id = letter(harness, state=S.TO_VALIDATE)
+    with harness.runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        configure(session, delivery, STEP.CONTENT, ApprovalMode.MANUAL, NOW,
+                  Reviewers.of(users=[world.reviewer_id]))  # fmt: skip
+        submit(session, delivery, STEP.CONTENT, NOW)
+
+    assert "1 targeting dry run(s) started" in run_pass("operationMgt")
+    harness.work()
+    [dry] = runs_of(harness, delivery_id=delivery_id)
+    assert (dry.dry_run, dry.state) == (True, RunState.COMPLETED)
+    with harness.runtime.database.session() as session:
+        details = session.scalars(select(RunItem.detail).where(RunItem.run_id == dry.id)).all()
+    assert all(detail.startswith("preview: ") for detail in details)
+
+
+def test_the_pass_moves_tasks_by_their_dates_and_campaigns_by_what_happened(harness):
+    with harness.runtime.database.session() as session:
+        owner = campaign(session, status=CampaignStatus.EDITING)
+        session.add(Task(campaign_id=owner.id, name="Text", start_date=NOW.date()))
+
+    summary = run_pass("operationMgt")
+
+    assert "1 task(s) moved, 1 campaign(s) moved" in summary
+    with harness.runtime.database.session() as session:
+        assert session.scalar(select(Task.state)) is TaskState.IN_PROGRESS
+        assert session.scalar(select(Campaign.status)) is CampaignStatus.IN_PROGRESS
+    assert "0 task(s) moved, 0 campaign(s) moved" in run_pass("operationMgt")
 
 
 # --- campaign templates ----------------------------------------------------------------------

@@ -120,6 +120,8 @@ class TimelineRow:
     start: date | None
     end: date | None
     css: str = ""
+    state: str | None = None
+    """A campaign's state, as the message key of its label."""
     markers: list[tuple[float, str]] = field(default_factory=list)
     x: float = 0.0
     width: float = 0.0

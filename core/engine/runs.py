@@ -20,6 +20,7 @@ from core.models import (
     RunItem,
     RunState,
 )
+from core.models.campaigns import CLOSED_CAMPAIGN_STATES
 from core.queue import BULK, get_queue
 from core.runtime import Runtime
 
@@ -34,6 +35,18 @@ class RunError(ValueError):
 
 class RunAlreadyActiveError(RunError):
     """The campaign already has a run in progress."""
+
+
+class CampaignClosedError(RunError):
+    """The campaign is finished or cancelled: it starts again only after being reopened."""
+
+
+def check_campaign_open(campaign: Campaign) -> None:
+    """Refuse a real run of a finished or cancelled campaign (dry runs send nothing)."""
+    if campaign.status in CLOSED_CAMPAIGN_STATES:
+        raise CampaignClosedError(
+            f"campaign {campaign.name!r} is {campaign.status}; reopen it before starting a run"
+        )
 
 
 def _job_id(run_id: int, step: str) -> str:
@@ -109,6 +122,8 @@ def start_run(
                 campaign = session.get(Campaign, campaign_id)
                 if campaign is None:
                     raise RunError(f"no campaign with id {campaign_id}")
+                if not dry_run:
+                    check_campaign_open(campaign)
                 delivery = None
                 if delivery_id is not None:
                     delivery = session.get(Delivery, delivery_id)
@@ -178,6 +193,8 @@ def resume_run(runtime: Runtime, run_id: int) -> None:
         run = session.get(Run, run_id)
         if run is None or run.state != RunState.CANCELLED:
             raise RunError(_cannot(session, run_id, "resumed"))
+        if not run.dry_run:
+            check_campaign_open(run.campaign)
         if run.exclusive and _active_run(session, run.campaign_id) is not None:
             raise RunAlreadyActiveError("another run of this campaign is in progress")
         retarget = run.targeted_at is None
@@ -209,6 +226,7 @@ def retry_failed(runtime: Runtime, run_id: int, include_unclear: bool = False) -
             raise RunError(_cannot(session, run_id, "retried"))
         if run.dry_run:
             raise RunError("a dry run has nothing to retry")
+        check_campaign_open(run.campaign)
         if run.exclusive and _active_run(session, run.campaign_id) is not None:
             raise RunAlreadyActiveError("another run of this campaign is in progress")
         counts = dict(  # members share their group's outcome and are not counted on their own

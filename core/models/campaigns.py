@@ -43,11 +43,22 @@ class SavedQuery(Timestamped, Base):
 
 
 class CampaignStatus(enum.StrEnum):
-    """Where a campaign is in its life; it decides which of its costs counts."""
+    """Where a campaign is in its life; it decides which of its costs counts and whether it
+    may start. operationMgt moves it by what its deliveries, runs and tasks did
+    (``core.campaign_states``); cancelling and reopening are a person's decisions."""
 
     EDITING = "editing"
+    TO_VALIDATE = "to_validate"
+    """A delivery was submitted and none has started yet (approvals or a confirmation
+    pending, or waiting for its start time)."""
     IN_PROGRESS = "in_progress"
     FINISHED = "finished"
+    """Every delivery and run ended and the end date passed; reopened to start again."""
+    CANCELLED = "cancelled"
+
+
+CLOSED_CAMPAIGN_STATES = frozenset({CampaignStatus.FINISHED, CampaignStatus.CANCELLED})
+"""A campaign in these states does not start without being reopened."""
 
 
 class Campaign(Timestamped, Base):

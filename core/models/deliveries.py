@@ -160,6 +160,10 @@ class Delivery(Timestamped, Base):
     )
     proof_required: Mapped[bool] = mapped_column(default=False)
     analysed_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+    """When a person confirmed the start of a delivery whose approvals completed after its
+    planned start, or that had none (``core.delivery_start``)."""
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)

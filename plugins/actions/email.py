@@ -16,6 +16,8 @@ outcome; a refused message leaves nothing in the archive.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -256,7 +258,7 @@ class Email(Action):
         attached = f", attached {composed.attachment}" if composed.attachment else ""
         return (
             f"E-mail to {composed.address} from {composed.sender}: {message.subject!r}"
-            f"{attached}, {len(message.data)} bytes"
+            f"{attached}, {len(message.data)} bytes\n\n{_body_text(message.data)}"
         )
 
     def compose(self, recipient: Recipient, contact: Mapping[str, Any], context: Any) -> Composed:
@@ -412,3 +414,15 @@ def _slug(text: str) -> str:
 @hookimpl
 def register_actions(register: Callable[[type[Action]], None]) -> None:
     register(Email)
+
+
+PREVIEW_TEXT = 4000
+"""Characters of a message's body a preview shows (reviewers read it on the approval page)."""
+
+
+def _body_text(data: bytes) -> str:
+    """The plain-text body of a built message (else its HTML), as a reviewer reads it."""
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    body = parsed.get_body(preferencelist=("plain", "html"))
+    text = "" if body is None else "\n".join(body.get_content().strip().splitlines())
+    return text[:PREVIEW_TEXT]

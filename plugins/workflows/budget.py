@@ -290,7 +290,10 @@ class CostCalculation:
         line = self.task_lines.get(task.id)
         calculated = task.calculated_cost
         try:
-            priced = self.price_task(task) if state is TaskState.FINISHED else None
+            # finished by its dates (operationMgt) before anyone entered the days worked:
+            # its estimate counts until they are
+            worked = state is TaskState.FINISHED and task.days_worked is not None
+            priced = self.price_task(task) if worked else None
         except CostError as exc:
             self.result.problems.append(f"task {task.id} {task.name!r}: {exc}")
         else:

@@ -5,10 +5,12 @@ overdue approvals, and sends the notification outbox by e-mail.
 
 Each delivery is handled in a unit of work of its own. A state change is conditional (the
 delivery's version column: ``UPDATE … WHERE version = n``), so a delivery someone else
-changed meanwhile is left for the next pass. An online delivery is started in two commits:
-first ``pending_confirmation`` → ``start_pending``, then the run (``core.process_runs``),
-then ``in_progress`` with it; a pass that dies in between finds the run it started instead
-of starting another. docs/processes.md has the rules.
+changed meanwhile is left for the next pass. An online delivery starts by itself only if its
+approvals were complete before its planned start; otherwise a person confirms it in the
+panel (``core.delivery_start``). It is started in two commits: first
+``pending_confirmation`` → ``start_pending``, then the run and ``in_progress`` with it
+(``core.delivery_start.start_delivery``); a pass that dies in between finds the run it
+started instead of starting another. docs/processes.md has the rules.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
 from core.approvals import approval_for, is_approved, record_reminder
-from core.engine.runs import RunError, cancel_run
+from core.delivery_start import needs_confirmation, start_delivery, starts_by_itself
+from core.engine.runs import cancel_run
 from core.models import (
     ACTIVE_RUN_STATES,
     Approval,
@@ -37,7 +40,7 @@ from core.models import (
 from core.models.approvals import DIRECT_MAIL_STEPS
 from core.notification_mail import send_notifications
 from core.notifications import notify, notify_campaign_manager
-from core.process_runs import COMPLETED_RUN_STATES, start_once
+from core.process_runs import COMPLETED_RUN_STATES
 from plugins.workflows._passes import Pass, describe
 
 S = DeliveryState
@@ -55,6 +58,7 @@ LABELS = {
     "cancelled": "run(s) of stopped deliveries cancelled",
     "reminded": "reminder(s)",
     "overdue": "overdue approval(s)",
+    "to_confirm": "waiting for a person's confirmation",
 }
 
 
@@ -159,40 +163,63 @@ class DeliveryPass:
     def _leave_approved(self, session: Session, delivery: Delivery) -> None:
         if delivery.channel.online:
             self.move(delivery, S.PENDING_CONFIRMATION)
+            if needs_confirmation(session, delivery):
+                self.ask_for_confirmation(session, delivery)
         elif self.due(delivery):
             self.move(delivery, S.EXTRACTION_PENDING, "extraction")
 
+    def ask_for_confirmation(self, session: Session, delivery: Delivery) -> None:
+        """Approved after its planned start, or without one: it waits for its campaign's
+        manager to confirm it with the recipients in front of them, and they are told."""
+        notify_campaign_manager(
+            session,
+            delivery.campaign,
+            kind="delivery_to_confirm",
+            subject=f"Confirm the start: {delivery.label} ({delivery.campaign.name})",
+            body=(
+                "The delivery is approved but does not start by itself: its approvals were "
+                "complete only after its planned start, or it has none. Confirm its start "
+                "in the panel."
+            ),
+            now=self.now,
+            about=("delivery", delivery.id),
+        )
+        self.result.count("to_confirm", f"{describe(delivery)} waits for confirmation")
+
     def confirm_due(self) -> None:
-        """An online delivery whose start time has come and whose start is approved is
-        claimed for starting (a conditional update, committed before the run starts)."""
+        """An online delivery whose start time has come, whose start is approved and whose
+        approvals were complete before that time is claimed for starting (a conditional
+        update, committed before the run starts). Any other waits for a person."""
         self.each(self.deliveries(S.PENDING_CONFIRMATION), self._confirm_due)
 
     def _confirm_due(self, session: Session, delivery: Delivery) -> None:
-        if self.due(delivery) and is_approved(session, delivery.id, ApprovalStep.START):
+        if (
+            self.due(delivery)
+            and starts_by_itself(session, delivery)
+            and is_approved(session, delivery.id, ApprovalStep.START)
+        ):
             self.move(delivery, S.START_PENDING)
 
     def start_pending(self) -> None:
+        """Deliveries claimed for starting, by this pass or by a person's confirmation whose
+        own start did not finish."""
         for delivery_id in self.deliveries(S.START_PENDING):
             with self.result.handling(f"delivery {delivery_id}"):
                 self._start(delivery_id)
 
     def _start(self, delivery_id: int) -> None:
-        with self.runtime.database.session() as session:
-            delivery = session.get(Delivery, delivery_id)
-            campaign_id, since = delivery.campaign_id, delivery.state_changed_at
-        try:
-            started = start_once(
-                self.runtime, campaign_id, since, STARTED_BY, delivery_id=delivery_id
-            )
-        except RunError as exc:
-            self.result.fail_delivery(delivery_id, f"its run cannot start: {exc}")
+        outcome = start_delivery(self.runtime, delivery_id, STARTED_BY)
+        if outcome.error is not None:
+            self.result.fail_delivery(delivery_id, outcome.error)
+            return
+        started = outcome.started
+        if started is None:
             return
         with self.runtime.database.session() as session:
             delivery = session.get(Delivery, delivery_id)
             if started.run_id is None:
                 self.result.log(f"{describe(delivery)} waits: {started.waiting}")
                 return
-            self.move(delivery, S.IN_PROGRESS)
             verb = "started" if started.new else "took up"
             self.result.count("started", f"{describe(delivery)}: {verb} run #{started.number}")
 

@@ -3,13 +3,16 @@
 - **File extraction**: a letter pending extraction gets its run (targeting and the
   delivery's action into the ledger); when the run ends the file waits for its approval
   (``file_to_approve``, extraction step submitted), or the delivery fails with the reason.
-- **Targeting**: a delivery waiting for a manual targeting approval gets a dry run once per
-  round, so its reviewers approve counts and a sample, not a guess.
+- **Targeting and content**: a delivery waiting for a manual targeting or content approval
+  gets a dry run once per round, so its reviewers approve counts and the content rendered
+  for sample recipients, not a guess.
 - **Recurring templates**: a schedule line "Name #n" per schedule date up to the template's
   create-in-advance horizon, and at its date (approved if it has to be) a run of the
   template's campaign.
 - **Periodic templates**: at a line's date a whole new campaign copied from the template,
   its deliveries submitted for approval: from there on it is handled like any other.
+- **States**: tasks move by their dates, campaigns by what their deliveries, runs and tasks
+  did (``core.campaign_states``).
 
 At most ``CAMPAIGN_CONCURRENT_JOBS`` of the runs this workflow started are active at once;
 the others wait for a later pass. Every run is started through ``core.process_runs``, so a
@@ -26,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
 from core.approvals import Reviewers, approval_for, configure, submit, submit_for_approval
+from core.campaign_states import update_campaign_states, update_task_states
 from core.engine.campaigns import copy_campaign
 from core.engine.runs import RunError
 from core.models import (
@@ -60,6 +64,8 @@ LABELS = {
     "campaigns": "periodic campaign(s) created",
     "skipped": "line(s) skipped",
     "failed": "failed",
+    "tasks": "task(s) moved",
+    "campaign_states": "campaign(s) moved",
 }
 
 
@@ -90,6 +96,7 @@ class OperationPass:
         self.analyse()
         self.create_lines()
         self.start_lines()
+        self.update_states()
         return self.result.summary(f"{self.active} of at most {self.limit} job(s) running")
 
     # --- runs ------------------------------------------------------------------------------
@@ -184,14 +191,15 @@ class OperationPass:
                 )
 
     def analyse(self) -> None:
-        """A dry run per round of a manual targeting approval, started after submission."""
+        """A dry run per round of a manual targeting or content approval, started after
+        submission (one for both when they wait together)."""
         with self.runtime.database.session() as session:
             waiting = session.execute(
                 select(Delivery.id, Delivery.campaign_id, Approval.submitted_at)
                 .join(Approval, Approval.delivery_id == Delivery.id)
                 .where(
                     Delivery.state == DeliveryState.TO_VALIDATE,
-                    Approval.step == ApprovalStep.TARGETING,
+                    Approval.step.in_([ApprovalStep.TARGETING, ApprovalStep.CONTENT]),
                     Approval.mode == ApprovalMode.MANUAL,
                     Approval.state == ApprovalState.PENDING,
                 )
@@ -207,6 +215,17 @@ class OperationPass:
                     delivery_id=row.id,
                     dry_run=True,
                     allow_parallel=True,
+                )
+
+    def update_states(self) -> None:
+        """Tasks by their dates, then campaigns by their deliveries, runs and tasks."""
+        with self.result.handling("states"), self.runtime.database.session() as session:
+            today = self.now.date()
+            for task, before in update_task_states(session, today, self.now):
+                self.result.count("tasks", f"task {task.id} {task.name!r}: {before} → {task.state}")
+            for campaign, before in update_campaign_states(session, today):
+                self.result.count(
+                    "campaign_states", f"campaign {campaign.name!r}: {before} → {campaign.status}"
                 )
 
     # --- campaign templates ----------------------------------------------------------------
@@ -342,7 +361,7 @@ def copy_periodic_campaign(session: Session, line: TemplateOccurrence, now: date
     campaign = copy_campaign(session, model, name=line.label)
     campaign.program_id = template.program_id or model.program_id
     campaign.manager_id = model.manager_id
-    campaign.status = CampaignStatus.IN_PROGRESS
+    campaign.status = CampaignStatus.TO_VALIDATE
     campaign.budget_status = model.budget_status
     campaign.commitment_level = model.commitment_level
     campaign.estimated_cost = model.estimated_cost

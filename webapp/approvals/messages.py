@@ -27,6 +27,29 @@ MESSAGES = {
         "en": "Every set-up, submission, answer and reminder, newest first.",
     },
     "approval.title": {"de": "Freigabe: {step}", "en": "Approval: {step}"},
+    "approval.preview": {
+        "de": "Vorschau für Beispielempfänger",
+        "en": "Preview for sample recipients",
+    },
+    "approval.preview_intro": {
+        "de": "Aus dem Probelauf #{number} ({count} Empfänger); er versendet nichts.",
+        "en": "From dry run #{number} ({count} recipients); it sends nothing.",
+    },
+    "approval.preview_letter": {"de": "Brief als PDF öffnen", "en": "Open the letter (PDF)"},
+    "approval.preview_pending": {
+        "de": "Die Vorschau wird vorbereitet: Der Workflow „Kampagnenjobs“ startet für diese "
+        "Einreichung einen Probelauf. Laden Sie die Seite später neu.",
+        "en": "The preview is being prepared: the “Campaign jobs” workflow starts a dry run for "
+        "this submission. Reload the page later.",
+    },
+    "approval.preview_running": {
+        "de": "Der Probelauf #{number} läuft noch; laden Sie die Seite später neu.",
+        "en": "Dry run #{number} is still running; reload the page later.",
+    },
+    "approval.preview_none": {
+        "de": "Der Probelauf #{number} hat keinen Empfänger gefunden, an den etwas ginge.",
+        "en": "Dry run #{number} found no recipient anything would be sent to.",
+    },
     "approval.answer": {"de": "Ihre Antwort", "en": "Your answer"},
     "approval.comment": {"de": "Kommentar", "en": "Comment"},
     "approval.comment_help": {

@@ -8,6 +8,8 @@ answered and when, and a reviewer who looked at an older round is told it was re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -32,10 +34,15 @@ from core.models import (
     Approval,
     ApprovalEvent,
     ApprovalState,
+    ApprovalStep,
     Role,
+    Run,
+    RunItem,
     User,
     UserGroup,
 )
+from core.process_runs import find_run
+from webapp.campaigns.runs import run_dir
 from webapp.context import db_session, get_runtime
 from webapp.form_reader import FormReader
 from webapp.formatting import format_datetime
@@ -72,6 +79,50 @@ def inbox() -> str:
     )
 
 
+PREVIEWS_SHOWN = 5
+PREVIEW_STEPS = (ApprovalStep.TARGETING, ApprovalStep.CONTENT)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the delivery would send one sample recipient, as its dry run rendered it."""
+
+    key: str
+    text: str
+    file: str | None = None
+    """A rendered letter: its name in the dry run's directory."""
+
+
+def _previews(approval: Approval) -> tuple[Run | None, list[Preview]]:
+    """The dry run operationMgt started for this round (the delivery's action rendered for
+    the first recipients) and its previews; none while it has not run."""
+    if approval.step not in PREVIEW_STEPS or approval.submitted_at is None:
+        return None, []
+    session = db_session()
+    delivery = approval.delivery
+    run = find_run(
+        session, delivery.campaign_id, approval.submitted_at, delivery_id=delivery.id, dry_run=True
+    )
+    if run is None:
+        return None, []
+    items = session.scalars(
+        select(RunItem)
+        .where(RunItem.run_id == run.id, RunItem.detail.like("preview: %"))
+        .order_by(RunItem.id)
+        .limit(PREVIEWS_SHOWN)
+    ).all()
+    root = run_dir(run).resolve()
+    previews = []
+    for item in items:
+        text = item.detail.removeprefix("preview: ")
+        path = Path(text)
+        is_file = path.suffix == ".pdf" and path.is_absolute()
+        inside = is_file and path.resolve().is_relative_to(root) and path.is_file()
+        name = path.resolve().relative_to(root).as_posix() if inside else None
+        previews.append(Preview(item.key, "" if name else text, name))
+    return run, previews
+
+
 def _render_approval(approval: Approval, values: dict[str, Any], errors: dict[str, str]) -> str:
     session = db_session()
     delivery = approval.delivery
@@ -83,9 +134,12 @@ def _render_approval(approval: Approval, values: dict[str, Any], errors: dict[st
         key=lambda entry: (entry[0].at, entry[0].id),
         reverse=True,
     )
+    preview_run, previews = _previews(approval)
     return render_template(
         "approvals/approval.html",
         approval=approval,
+        preview_run=preview_run,
+        previews=previews,
         delivery=delivery,
         campaign=delivery.campaign,
         counts=delivery_counts(session, [delivery.id]).get(delivery.id, DeliveryCounts()),

@@ -1,4 +1,6 @@
-"""The campaign list on the left of the campaign screen: search, status, last execution."""
+"""The campaign list on the left of the campaign screen: search, the campaign's state (being
+edited, to validate, in progress, finished, cancelled), its latest run's state, last
+execution."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from core.models import ACTIVE_RUN_STATES, Campaign, Run, RunState
+from core.models import ACTIVE_RUN_STATES, Campaign, CampaignStatus, Run, RunState
 from core.query.compiler import ci_text
 from webapp.pagination import Page, paginate
 
@@ -30,6 +32,8 @@ class ListedCampaign:
     status: str
     """"never" or the state of the latest run."""
     last_execution: datetime | None
+    state: str = CampaignStatus.EDITING.value
+    """The campaign's own state (``CampaignStatus``)."""
 
 
 def _latest_state():
@@ -43,17 +47,21 @@ def _latest_state():
     )
 
 
-def campaign_list_query(search: str, status: str) -> Select[Any]:
+def campaign_list_query(search: str, status: str, state: str = "") -> Select[Any]:
     """Campaigns by name (the unique index orders them), with their latest run's state and
     when they last ran; each subquery reads the runs index of one campaign."""
-    state = _latest_state()
+    state_filter, state = state, _latest_state()
     last = (
         select(func.max(Run.created_at))
         .where(Run.campaign_id == Campaign.id)
         .correlate(Campaign)
         .scalar_subquery()
     )
-    query = select(Campaign.id, Campaign.name, state.label("state"), last.label("last"))
+    query = select(
+        Campaign.id, Campaign.name, Campaign.status, state.label("state"), last.label("last")
+    )
+    if state_filter in {member.value for member in CampaignStatus}:
+        query = query.where(Campaign.status == CampaignStatus(state_filter))
     if search:
         query = query.where(ci_text(Campaign.name).contains(search.lower(), autoescape=True))
     if status == "never":
@@ -68,13 +76,15 @@ def campaign_list_query(search: str, status: str) -> Select[Any]:
 def campaign_list(session: Session, args: Mapping[str, str], page: int) -> Page[ListedCampaign]:
     search = (args.get("q") or "").strip()[:200]
     status = args.get("status") or ""
-    result = paginate(session, campaign_list_query(search, status), page, LIST_PAGE_SIZE)
+    query = campaign_list_query(search, status, args.get("state") or "")
+    result = paginate(session, query, page, LIST_PAGE_SIZE)
     items = [
         ListedCampaign(
             row.id,
             row.name,
             RunState(row.state).value if row.state else "never",
             row.last,
+            CampaignStatus(row.status).value,
         )
         for row in result.items
     ]

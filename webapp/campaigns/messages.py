@@ -220,6 +220,14 @@ MESSAGES = {
     "campaigns.list.label": {"de": "Kampagnenliste", "en": "Campaign list"},
     "campaigns.list.search": {"de": "Kampagnen suchen", "en": "Search campaigns"},
     "campaigns.list.status": {"de": "Status", "en": "Status"},
+    "campaigns.list.state": {"de": "Kampagnenstatus", "en": "Campaign state"},
+    "campaigns.list.all_states": {"de": "Alle Kampagnenstatus", "en": "Every campaign state"},
+    "campaigns.start.closed": {
+        "de": "Die Kampagne hat den Status „{state}“: Öffnen Sie sie unter „Planung und "
+        "Kosten“ wieder, bevor Sie einen Lauf starten.",
+        "en": "The campaign's state is “{state}”: reopen it under “Planning and costs” "
+        "before starting a run.",
+    },
     "campaigns.list.all": {"de": "Alle", "en": "All"},
     "campaigns.list.filter": {"de": "Filtern", "en": "Filter"},
     "campaigns.list.empty": {"de": "Keine Kampagnen gefunden.", "en": "No campaigns found."},

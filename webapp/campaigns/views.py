@@ -34,8 +34,8 @@ from core.engine.campaigns import (
     last_execution,
     update_campaign,
 )
-from core.engine.runs import RunError, start_run
-from core.models import ACTIVE_RUN_STATES, Campaign, Role, Run, SavedQuery
+from core.engine.runs import CampaignClosedError, RunError, start_run
+from core.models import ACTIVE_RUN_STATES, Campaign, CampaignStatus, Role, Run, SavedQuery
 from core.query import QueryError, compile_query, dump_definition, load_json
 from webapp.campaigns.config_form import (
     ConfigDraft,
@@ -60,8 +60,9 @@ bp = Blueprint(
     static_folder="static",
 )
 
-LIST_ARGUMENTS = ("q", "status", "lp")
-"""The list's search, status filter and page ("lp": the tabs have lists of their own)."""
+LIST_ARGUMENTS = ("q", "state", "status", "lp")
+"""The list's search, state and status filters and page ("lp": the tabs have lists of their
+own)."""
 
 
 def list_args() -> dict[str, str]:
@@ -102,6 +103,7 @@ def render_screen(template: str, campaign: Campaign | None, tab: str, **context:
         tab=tab,
         list_args=list_args(),
         status_filters=STATUS_FILTERS,
+        campaign_states=[state.value for state in CampaignStatus],
         static_data=campaign is not None and _stores_records(campaign),
         **context,
     )
@@ -286,6 +288,10 @@ def start(campaign_id: int) -> Response:
         run = start_run(
             get_runtime(), campaign.id, started_by=username(), dry_run=dry_run, limit=limit
         )
+    except CampaignClosedError:
+        state = t(f"process.campaign_status.{campaign.status.value}")
+        flash(t("campaigns.start.closed", state=state), "error")
+        return redirect(back)
     except RunError as exc:
         flash(t("campaigns.start.refused", reason=str(exc)), "error")
         return redirect(back)

@@ -98,6 +98,7 @@ MESSAGES = {
     },
     "deliveries.filter.state": {"de": "Status", "en": "State"},
     "deliveries.filter.channel": {"de": "Kanal", "en": "Channel"},
+    "deliveries.filter.campaign_state": {"de": "Kampagnenstatus", "en": "Campaign state"},
     "deliveries.filter.all": {"de": "Alle", "en": "All"},
     "deliveries.filter.apply": {"de": "Filtern", "en": "Filter"},
     "deliveries.field.label": {"de": "Bezeichnung", "en": "Label"},
@@ -289,4 +290,78 @@ MESSAGES = {
     "approvals.log": {"de": "Freigabeprotokoll", "en": "Approval log"},
     "approvals.no_log": {"de": "Noch keine Einträge.", "en": "No entries yet."},
     "approvals.by_system": {"de": "System", "en": "System"},
+    "confirm.title": {"de": "Start bestätigen", "en": "Confirm the start"},
+    "confirm.question": {
+        "de": "Diesen Versand jetzt starten?",
+        "en": "Start this delivery now?",
+    },
+    "confirm.why": {
+        "de": "Die Freigaben wurden erst nach dem geplanten Start erteilt, oder der Versand hat "
+        "keinen geplanten Start. Er startet deshalb nicht von selbst: Prüfen Sie Kanal und "
+        "Empfängerzahl und bestätigen Sie den Start.",
+        "en": "The approvals were complete only after the planned start, or the delivery has no "
+        "planned start. So it does not start by itself: check the channel and the number of "
+        "recipients and confirm the start.",
+    },
+    "confirm.recipients": {
+        "de": "Empfänger (Datenquelle jetzt)",
+        "en": "Recipients (data source now)",
+    },
+    "confirm.dry_run": {"de": "Letzter Probelauf", "en": "Latest dry run"},
+    "confirm.dry_run_count": {
+        "de": "{count} Empfänger (Lauf #{number})",
+        "en": "{count} recipients (run #{number})",
+    },
+    "confirm.approved_at": {"de": "Freigaben vollständig", "en": "Approvals complete"},
+    "confirm.button": {
+        "de": "Start bestätigen: {count} Empfänger per {channel}",
+        "en": "Confirm the start: {count} recipients by {channel}",
+    },
+    "confirm.not_allowed": {
+        "de": "Nur der Kampagnenverantwortliche oder ein Administrator kann den Start bestätigen.",
+        "en": "Only the campaign's manager or an admin can confirm the start.",
+    },
+    "confirm.not_waiting": {
+        "de": "Dieser Versand wartet nicht auf eine Bestätigung.",
+        "en": "This delivery is not waiting for a confirmation.",
+    },
+    "confirm.no_count": {
+        "de": "Die Empfänger lassen sich gerade nicht zählen; ohne Zahl kein Start.",
+        "en": "The recipients cannot be counted right now; no start without a count.",
+    },
+    "confirm.count_changed": {
+        "de": "Die Empfängerzahl hat sich geändert: {seen} angezeigt, jetzt {count}. Bitte "
+        "prüfen und erneut bestätigen.",
+        "en": "The number of recipients changed: {seen} shown, now {count}. Check and confirm "
+        "again.",
+    },
+    "confirm.started": {
+        "de": "Start bestätigt: Der Versand an {count} Empfänger läuft.",
+        "en": "Start confirmed: the delivery to {count} recipients is running.",
+    },
+    "confirm.waiting": {
+        "de": "Start bestätigt; der Lauf wartet: {reason}",
+        "en": "Start confirmed; the run waits: {reason}",
+    },
+    "confirm.refused": {
+        "de": "Start bestätigt, aber der Lauf kann nicht starten: {reason}",
+        "en": "Start confirmed, but the run cannot start: {reason}",
+    },
+    "confirm.queue_down": {
+        "de": "Start bestätigt; die Warteschlange ist nicht erreichbar ({reason}). Der "
+        "Versand-Workflow startet ihn beim nächsten Durchlauf.",
+        "en": "Start confirmed; the queue is not reachable ({reason}). The delivery workflow "
+        "starts it on its next pass.",
+    },
+    "confirm.waiting_note": {
+        "de": "Dieser Versand ist freigegeben, startet aber nicht von selbst: Der "
+        "Kampagnenverantwortliche muss den Start bestätigen.",
+        "en": "This delivery is approved but does not start by itself: the campaign's manager "
+        "has to confirm the start.",
+    },
+    "confirm.confirmed": {"de": "Start bestätigt", "en": "Start confirmed"},
+    "confirm.changed": {
+        "de": "Der Versand wurde inzwischen geändert; bitte prüfen Sie ihn erneut.",
+        "en": "The delivery was changed meanwhile; check it again.",
+    },
 }

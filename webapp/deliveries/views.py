@@ -20,10 +20,12 @@ from core.budget_checks import budget_warnings
 from core.consumption import DeliveryCounts, delivery_counts, stock_warnings
 from core.costs import effective_cost
 from core.deliveries import DeliveryError, choose_cost_types, set_action
+from core.delivery_start import needs_confirmation
 from core.models import (
     Approval,
     ApprovalStep,
     Campaign,
+    CampaignStatus,
     Delivery,
     DeliveryChannel,
     DeliveryState,
@@ -73,6 +75,7 @@ def index() -> str:
     search = (request.args.get("q") or "").strip()[:200]
     state = request.args.get("state") or ""
     channel = request.args.get("channel") or ""
+    campaign_state = request.args.get("campaign_state") or ""
     query = select(Delivery).order_by(Delivery.id.desc())
     if search:
         needle = search.lower()
@@ -84,9 +87,18 @@ def index() -> str:
         query = query.where(Delivery.state == DeliveryState(state))
     if channel in {member.value for member in DeliveryChannel}:
         query = query.where(Delivery.channel == DeliveryChannel(channel))
+    if campaign_state in {member.value for member in CampaignStatus}:
+        in_state = select(Campaign.id).where(Campaign.status == CampaignStatus(campaign_state))
+        query = query.where(Delivery.campaign_id.in_(in_state))
     number, _size = page_arguments(request.args)
     page = paginate(session, query, number, LIST_PAGE_SIZE)
-    campaigns = names_by_id(Campaign.name, {delivery.campaign_id for delivery in page.items})
+    shown = {delivery.campaign_id for delivery in page.items}
+    campaigns = {
+        row.id: row
+        for row in session.execute(
+            select(Campaign.id, Campaign.name, Campaign.status).where(Campaign.id.in_(shown))
+        )
+    }
     services = names_by_id(
         ProviderService.name, {delivery.provider_service_id for delivery in page.items}
     )
@@ -98,8 +110,14 @@ def index() -> str:
     return render_template(
         "deliveries/index.html",
         page=page,
-        filters={"q": search, "state": state, "channel": channel},
+        filters={
+            "q": search,
+            "state": state,
+            "channel": channel,
+            "campaign_state": campaign_state,
+        },
         states=list(DeliveryState),
+        campaign_states=list(CampaignStatus),
         channels=list(DeliveryChannel),
         cost_of=_cost,
     )
@@ -167,6 +185,7 @@ def render_delivery(delivery: Delivery, **context: Any) -> str:
         group_names=dict(session.execute(select(UserGroup.id, UserGroup.name)).all()),
         stock_warnings=stock_warnings(session, delivery.id),
         budget_warnings=budget_warnings(session, delivery.id),
+        awaiting_confirmation=needs_confirmation(session, delivery),
         **context,
     )
 

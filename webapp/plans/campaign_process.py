@@ -13,26 +13,29 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
+from core.campaign_states import CampaignStateError, cancel_campaign, reopen_campaign
 from core.costs import effective_cost
 from core.models import (
+    ACTIVE_RUN_STATES,
     Budget,
     BudgetStatus,
     Campaign,
-    CampaignStatus,
     CommitmentLevel,
     CostCategoryKind,
     Delivery,
     Role,
+    Run,
     Task,
     TaskState,
     User,
 )
+from core.models.campaigns import CLOSED_CAMPAIGN_STATES
 from core.models.tasks import TASK_TRANSITIONS
 from core.models.transitions import TransitionError
 from webapp.context import db_session, get_runtime
 from webapp.form_reader import FormReader, date_input, decimal_input
 from webapp.i18n import t
-from webapp.plans.views import bp
+from webapp.plans.views import bp, today
 from webapp.process_common import (
     choice_ids,
     get_or_404,
@@ -49,7 +52,6 @@ PROCESS_FIELDS = (
     "start_date",
     "end_date",
     "manager_id",
-    "status",
     "budget_status",
     "commitment_level",
     "estimated_cost",
@@ -62,7 +64,6 @@ def _campaign_values(campaign: Campaign) -> dict[str, Any]:
         "start_date": date_input(campaign.start_date),
         "end_date": date_input(campaign.end_date),
         "manager_id": campaign.manager_id,
-        "status": campaign.status.value,
         "budget_status": campaign.budget_status.value,
         "commitment_level": campaign.commitment_level,
         "estimated_cost": decimal_input(campaign.estimated_cost, 2),
@@ -90,10 +91,7 @@ def _render_campaign(campaign: Campaign, values: dict[str, Any], errors: dict[st
         errors=errors,
         programs=program_choices(session),
         managers=manager_choices(session),
-        statuses=[
-            (status.value, t(f"process.campaign_status.{status.value}"))
-            for status in CampaignStatus
-        ],
+        closed=campaign.status in CLOSED_CAMPAIGN_STATES,
         budget_statuses=[
             (status.value, t(f"process.budget_status.{status.value}")) for status in BudgetStatus
         ],
@@ -123,7 +121,6 @@ def save_campaign(campaign_id: int) -> str | tuple[str, int] | Response:
         "start_date": reader.date("start_date"),
         "end_date": reader.date("end_date"),
         "manager_id": reader.one_of("manager_id", choice_ids(manager_choices(session))),
-        "status": reader.choice("status", CampaignStatus),
         "budget_status": reader.choice("budget_status", BudgetStatus),
         "commitment_level": reader.choice("commitment_level", CommitmentLevel),
         "estimated_cost": reader.money("estimated_cost"),
@@ -147,6 +144,66 @@ def save_campaign(campaign_id: int) -> str | tuple[str, int] | Response:
     session.commit()
     flash(t("process.saved", name=campaign.name), "success")
     return redirect(url_for(".campaign", campaign_id=campaign.id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/cancel")
+@role_required(Role.CAMPAIGN_MANAGER)
+def cancel(campaign_id: int) -> str | tuple[str, int] | Response:
+    """Call the campaign off; refused while one of its runs is active (cancel that first)."""
+    session = db_session()
+    campaign = get_or_404(Campaign, campaign_id)
+    active = session.scalar(
+        select(Run.id).where(Run.campaign_id == campaign.id, Run.state.in_(ACTIVE_RUN_STATES))
+    )
+    if active is not None:
+        return _refuse(campaign, t("process.active_run"))
+    try:
+        cancel_campaign(campaign)
+    except CampaignStateError:
+        return _refuse(campaign, t("process.already_closed"))
+    record_audit(session, username(), "campaign.cancel", "campaign", campaign.id, campaign.name)
+    session.commit()
+    flash(t("process.cancelled", name=campaign.name), "success")
+    return redirect(url_for(".campaign", campaign_id=campaign.id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/reopen")
+@role_required(Role.CAMPAIGN_MANAGER)
+def reopen(campaign_id: int) -> str | tuple[str, int] | Response:
+    """A finished or cancelled campaign back to the state its deliveries say, with an end
+    date that has not passed."""
+    session = db_session()
+    campaign = get_or_404(Campaign, campaign_id)
+    reader = FormReader(request.form)
+    end_date = reader.date("reopen_end_date")
+    if not reader.ok:
+        return _refuse(campaign, reader.errors["reopen_end_date"])
+    if campaign.status not in CLOSED_CAMPAIGN_STATES:
+        return _refuse(campaign, t("process.not_closed"))
+    before = campaign.status.value
+    try:
+        state = reopen_campaign(session, campaign, today(), end_date)
+    except CampaignStateError:
+        return _refuse(campaign, t("process.end_passed"))
+    record_audit(
+        session,
+        username(),
+        "campaign.reopen",
+        "campaign",
+        campaign.id,
+        campaign.name,
+        {"before": before, "after": state.value, "end_date": _plain(end_date)},
+    )
+    session.commit()
+    label = t(f"process.campaign_status.{state.value}")
+    flash(t("process.reopened", name=campaign.name, state=label), "success")
+    return redirect(url_for(".campaign", campaign_id=campaign.id))
+
+
+def _refuse(campaign: Campaign, message: str) -> tuple[str, int]:
+    db_session().rollback()
+    page = _render_campaign(campaign, _campaign_values(campaign), {"state": message})
+    return page, 409
 
 
 def _plain(value: Any) -> Any:

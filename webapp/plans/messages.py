@@ -5,8 +5,10 @@ from webapp.charts import MESSAGES as CHART_MESSAGES
 
 _CAMPAIGN_STATUS = {
     CampaignStatus.EDITING: ("In Bearbeitung", "Being edited"),
+    CampaignStatus.TO_VALIDATE: ("Zu prüfen", "To validate"),
     CampaignStatus.IN_PROGRESS: ("Läuft", "In progress"),
     CampaignStatus.FINISHED: ("Abgeschlossen", "Finished"),
+    CampaignStatus.CANCELLED: ("Abgebrochen", "Cancelled"),
 }
 _BUDGET_STATUS = {
     BudgetStatus.EDITING: ("In Bearbeitung", "Being edited"),
@@ -37,6 +39,49 @@ def _pairs(prefix: str, texts: dict) -> dict[str, dict[str, str]]:
 MESSAGES = {
     **CHART_MESSAGES,
     **_pairs("process.campaign_status", _CAMPAIGN_STATUS),
+    "plans.filter.state": {"de": "Kampagnen im Status", "en": "Campaigns in state"},
+    "plans.filter.all_states": {"de": "Alle", "en": "All"},
+    "process.state_help": {
+        "de": "Der Status folgt den Versänden, Läufen und Aufgaben (Workflow „Kampagnenjobs“); "
+        "abbrechen und wieder öffnen entscheiden Sie hier.",
+        "en": "The state follows the deliveries, runs and tasks (workflow “Campaign jobs”); "
+        "cancelling and reopening are decided here.",
+    },
+    "process.cancel": {"de": "Kampagne abbrechen", "en": "Cancel the campaign"},
+    "process.cancel_help": {
+        "de": "Eine abgebrochene Kampagne startet keine Läufe mehr, bis sie wieder geöffnet wird.",
+        "en": "A cancelled campaign starts no runs until it is reopened.",
+    },
+    "process.cancelled": {
+        "de": "Kampagne „{name}“ abgebrochen.",
+        "en": "Campaign “{name}” cancelled.",
+    },
+    "process.reopen": {"de": "Wieder öffnen", "en": "Reopen"},
+    "process.reopen_help": {
+        "de": "Mit einem Enddatum ab heute (oder keinem), damit sie nicht gleich wieder "
+        "abgeschlossen wird.",
+        "en": "With an end date from today on (or none), so that it does not finish again at once.",
+    },
+    "process.reopened": {
+        "de": "Kampagne „{name}“ wieder geöffnet: {state}.",
+        "en": "Campaign “{name}” reopened: {state}.",
+    },
+    "process.not_closed": {
+        "de": "Die Kampagne ist nicht abgeschlossen oder abgebrochen.",
+        "en": "The campaign is not finished or cancelled.",
+    },
+    "process.already_closed": {
+        "de": "Die Kampagne ist bereits abgeschlossen oder abgebrochen.",
+        "en": "The campaign is already finished or cancelled.",
+    },
+    "process.end_passed": {
+        "de": "Das Enddatum ist vorbei: Geben Sie ein späteres an oder keines.",
+        "en": "The end date has passed: give a later one or none.",
+    },
+    "process.active_run": {
+        "de": "Die Kampagne hat einen laufenden Lauf: Brechen Sie ihn zuerst ab.",
+        "en": "The campaign has a run in progress: cancel it first.",
+    },
     **_pairs("process.budget_status", _BUDGET_STATUS),
     **_pairs("process.level", _LEVELS),
     **_pairs("task.state", _TASK_STATES),

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
-from core.models import Budget, Campaign, Delivery, Plan, Program, Role, User
+from core.models import Budget, Campaign, CampaignStatus, Delivery, Plan, Program, Role, User
 from webapp.charts import TimelineRow, timeline
 from webapp.context import db_session, get_runtime
 from webapp.form_reader import FormReader, date_input
@@ -93,10 +93,13 @@ def _allocations(session: Session, owner_column: Any) -> dict[int, Any]:
 
 
 def _campaign_rows(
-    campaigns: list[Campaign], deliveries: dict[int, list[Delivery]]
+    campaigns: list[Campaign], deliveries: dict[int, list[Delivery]], state: str = ""
 ) -> tuple[list[TimelineRow], list[list[tuple[date, str]]]]:
+    """The campaigns' rows (only those in ``state`` when one is given) and their markers."""
     rows, markers = [], []
     for campaign in campaigns:
+        if state and campaign.status.value != state:
+            continue
         rows.append(
             TimelineRow(
                 2,
@@ -105,6 +108,7 @@ def _campaign_rows(
                 campaign.start_date,
                 campaign.end_date,
                 css=campaign.status.value,
+                state=f"process.campaign_status.{campaign.status.value}",
             )
         )
         markers.append(
@@ -132,6 +136,9 @@ def _deliveries_by_campaign(session: Session, campaign_ids: list[int]) -> dict[i
 def plan(plan_id: int) -> str:
     session = db_session()
     plan = get_or_404(Plan, plan_id)
+    state = request.args.get("state") or ""
+    if state not in {member.value for member in CampaignStatus}:
+        state = ""
     programs = session.scalars(
         select(Program)
         .where(Program.plan_id == plan.id)
@@ -153,7 +160,7 @@ def plan(plan_id: int) -> str:
             )
         )
         markers.append([])
-        campaign_rows, campaign_markers = _campaign_rows(program.campaigns, deliveries)
+        campaign_rows, campaign_markers = _campaign_rows(program.campaigns, deliveries, state)
         rows.extend(campaign_rows)
         markers.extend(campaign_markers)
     shown = timeline(rows, today(), plan.start_date, plan.end_date, markers) if rows else None
@@ -166,6 +173,8 @@ def plan(plan_id: int) -> str:
         manager=_user_name(session, plan.manager_id),
         budgets=session.scalars(select(Budget).where(Budget.plan_id == plan.id)).all(),
         timeline=shown,
+        state=state,
+        campaign_states=list(CampaignStatus),
     )
 
 
