@@ -157,13 +157,15 @@ def test_costs_go_from_estimate_to_targeted_to_sent_to_real(harness):
 
     # nothing analysed yet: the estimates count
     summary = run_pass("budgetMgt")
-    assert summary.startswith("costed 1 deliveries, 1 tasks, 1 campaigns and 2 budgets")
+    assert summary.startswith("costed 1 deliveries, 1 tasks, 0 direct runs, 1 campaigns and 2 ")
     assert expense_line(harness, letter_id) is None
     assert cost_of(harness, Delivery, letter_id) is None
     assert cost_of(harness, Campaign, campaign_id) == D("1400.00")
     assert cost_of(harness, Program, world.program_id) == D("1400.00")
     assert cost_of(harness, Plan, world.plan_id) == D("1400.00")
-    assert amounts(budget(harness, "Plan 2026")) == (0, D("1400.00"), 0, 0, 0)
+    # one budget per cost: the campaign's; the plan shows it only as its roll-up
+    assert amounts(budget(harness, "Infobrief")) == (0, D("1400.00"), 0, 0, 0)
+    assert amounts(budget(harness, "Plan 2026")) == (0, 0, 0, 0, 0)
 
     # analysed (the extraction run targeted 12 letters of 2 pages): structures x targeted
     send(harness, campaign_id, letter_id)
@@ -178,9 +180,9 @@ def test_costs_go_from_estimate_to_targeted_to_sent_to_real(harness):
     assert (line.surcharge, line.calculated, line.amount) == (D(10), D("64.08"), D("64.08"))
     assert cost_of(harness, Delivery, letter_id) == D("64.08")
     assert cost_of(harness, Campaign, campaign_id) == D("1064.08")
-    plan_budget = budget(harness, "Plan 2026")
-    assert amounts(plan_budget) == (0, D("1064.08"), 0, 0, 0)
-    by_category = {row.expense_category_id: row for row in plan_budget.expenses}
+    campaign_budget = budget(harness, "Infobrief")
+    assert amounts(campaign_budget) == (0, D("1064.08"), 0, 0, 0)
+    by_category = {row.expense_category_id: row for row in campaign_budget.expenses}
     assert by_category[world.druck_id].reserved == D("52.52")  # Druck + Kuvert
     assert (by_category[world.porto_id].allocated, by_category[world.porto_id].reserved) == (
         0,
@@ -196,19 +198,19 @@ def test_costs_go_from_estimate_to_targeted_to_sent_to_real(harness):
     assert expense_line(harness, letter_id).basis == ExpenseBasis.SENT
     assert cost_of(harness, Task, task_id) == D("1500.00")  # 300 x 5 days
     assert cost_of(harness, Campaign, campaign_id) == D("1564.08")
-    assert amounts(budget(harness, "Plan 2026")) == (0, D("1564.08"), 0, D("1564.08"), 0)
+    assert amounts(budget(harness, "Infobrief")) == (0, D("1564.08"), 0, D("1564.08"), 0)
 
     # the provider's invoice: the real cost wins and is spread over the categories
     change(harness, Delivery, letter_id, real_cost=D(70))
     run_pass("budgetMgt")
     line = expense_line(harness, letter_id)
     assert (line.calculated, line.real_cost, line.amount) == (D("64.08"), D(70), D(70))
-    plan_budget = budget(harness, "Plan 2026")
-    assert amounts(plan_budget) == (0, D("1570.00"), 0, D("1570.00"), D("70.00"))
+    campaign_budget = budget(harness, "Infobrief")
+    assert amounts(campaign_budget) == (0, D("1570.00"), 0, D("1570.00"), D("70.00"))
     druck, porto, kuvert, surcharge = split_pro_rata(
         D(70), [D("51.92"), D("1.56"), D("0.60"), D(10)]
     )
-    by_category = {row.expense_category_id: row for row in plan_budget.expenses}
+    by_category = {row.expense_category_id: row for row in campaign_budget.expenses}
     assert by_category[world.druck_id].invoiced == druck + kuvert
     assert by_category[world.porto_id].invoiced == porto
     assert druck + porto + kuvert + surcharge == D(70)
@@ -272,12 +274,15 @@ def test_only_specified_campaigns_are_booked_and_rolled_up(harness):
     run_pass("budgetMgt")
     assert cost_of(harness, Campaign, draft.id) == D("800.00")  # its own estimate
     assert cost_of(harness, Program, world.program_id) == D("1400.00")  # without the draft
-    assert amounts(budget(harness, "Plan 2026"))[:3] == (0, D("1400.00"), 0)
+    assert amounts(budget(harness, "Infobrief"))[:3] == (0, D("1400.00"), 0)
+    assert amounts(budget(harness, "Plan 2026"))[:3] == (0, 0, 0)
 
     change(harness, Campaign, draft.id, budget_status=BudgetStatus.SPECIFIED)
     run_pass("budgetMgt")
-    assert cost_of(harness, Program, world.program_id) == D("2200.00")
-    assert amounts(budget(harness, "Plan 2026"))[:3] == (D("800.00"), D("1400.00"), 0)
+    assert cost_of(harness, Program, world.program_id) == D("2200.00")  # the roll-up
+    # the draft has no budget of its own, nor has the program: the plan's receives it
+    assert amounts(budget(harness, "Plan 2026"))[:3] == (D("800.00"), 0, 0)
+    assert amounts(budget(harness, "Infobrief"))[:3] == (0, D("1400.00"), 0)
 
     change(harness, Campaign, draft.id, status=CampaignStatus.IN_PROGRESS)
     run_pass("budgetMgt")
