@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.costs import Basis, CostError, Quantities
+from core.costs import ZERO, Basis, CategoryCost, CostError, Quantities, category_cost
 from core.models import (
     FINAL_RUN_STATES,
     Campaign,
@@ -30,6 +31,7 @@ from core.models import (
     ProviderService,
     Run,
     RunItem,
+    RunState,
     StockAlert,
     StockLine,
 )
@@ -258,6 +260,70 @@ def applicable_structures(
         for structure in category.structures
         if structure.cost_type_id is None or structure.cost_type_id in type_ids
     ]
+
+
+def category_price(
+    category: CostCategory, cost_types: Iterable[CostType], quantities: Quantities
+) -> CategoryCost:
+    """What one category charges for these quantities through its applicable structures
+    (CostError naming a broken structure)."""
+    structures = applicable_structures(category, cost_types)
+    return category_cost([structure.spec() for structure in structures], quantities)
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysedCost:
+    """What a delivery would cost for the recipients its targeting analysis counted, priced
+    by its provider service's structures: what the budget approval is asked about."""
+
+    run_number: int
+    analysed_at: datetime
+    recipients: int
+    lines: tuple[tuple[str, Decimal], ...] = ()
+    surcharge: Decimal = ZERO
+    problem: str | None = None
+    """Why it cannot be priced (a required cost type not chosen, a broken structure)."""
+
+    @property
+    def total(self) -> Decimal:
+        return sum((amount for _, amount in self.lines), ZERO) + self.surcharge
+
+
+def analysis_run(session: Session, delivery_id: int, since: datetime | None = None) -> Run | None:
+    """The delivery's latest finished targeting (a dry run for its approval, or a real run),
+    not voided, analysed at or after ``since``."""
+    query = select(Run).where(
+        Run.delivery_id == delivery_id,
+        Run.superseded_at.is_(None),
+        Run.targeted_at.is_not(None),
+        Run.state.in_([RunState.COMPLETED.value, RunState.COMPLETED_WITH_ERRORS.value]),
+    )
+    if since is not None:
+        query = query.where(Run.targeted_at >= since)
+    return session.scalar(query.order_by(Run.id.desc()).limit(1))
+
+
+def analysed_cost(session: Session, delivery_id: int) -> AnalysedCost | None:
+    """The cost from the provider's structures for the latest analysed count (recipients
+    targeted without the held-out ones, one unit each); None before any analysis."""
+    run = analysis_run(session, delivery_id)
+    if run is None:
+        return None
+    delivery = session.scalar(
+        select(Delivery).where(Delivery.id == delivery_id).options(*SERVICE_LOADING)
+    )
+    recipients = run.targeted - run.held_out
+    quantities = Quantities(messages=recipients, units=recipients)
+    chosen = {cost_type.id for cost_type in delivery.cost_types}
+    try:
+        lines = tuple(
+            (category.name, category_price(category, cost_types, quantities).amount)
+            for category, cost_types in priced_categories(delivery_categories(delivery), chosen)
+        )
+    except CostError as exc:
+        return AnalysedCost(run.number, run.targeted_at, recipients, problem=str(exc))
+    surcharge = delivery.surcharge or ZERO
+    return AnalysedCost(run.number, run.targeted_at, recipients, lines, surcharge)
 
 
 def delivery_categories(delivery: Delivery) -> list[CostCategory]:

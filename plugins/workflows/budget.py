@@ -24,7 +24,7 @@ from core.consumption import (
     DeliveryCounts,
     DirectRun,
     action_cost_kinds,
-    applicable_structures,
+    category_price,
     delivery_categories,
     delivery_counts,
     delivery_quantities,
@@ -32,7 +32,7 @@ from core.consumption import (
     direct_runs,
     priced_categories,
 )
-from core.costs import ZERO, CostError, Quantities, category_cost, effective_cost, split_pro_rata
+from core.costs import ZERO, CostError, Quantities, effective_cost, split_pro_rata
 from core.models import (
     Budget,
     BudgetExpense,
@@ -350,8 +350,7 @@ class CostCalculation:
     def price_category(
         self, category: CostCategory, cost_types: Iterable, quantities: Quantities
     ) -> LineSpec:
-        structures = applicable_structures(category, cost_types)
-        cost = category_cost([structure.spec() for structure in structures], quantities)
+        cost = category_price(category, cost_types, quantities)
         return LineSpec(
             category.id, category.expense_category_id, category.name, cost.amount, cost.describe()
         )
