@@ -151,15 +151,17 @@ def test_the_process_fields_of_a_campaign(panel):
         "budget_status": "specified",
         "commitment_level": "2",
         "estimated_cost": "4.500,00",
+        "provider_service_id": str(ids.print_service_id),
     }
     refused = post(
         manager,
         f"/plans/campaigns/{campaign_id}",
-        form | {"estimated_cost": "viel", "commitment_level": "7"},
+        form | {"estimated_cost": "viel", "commitment_level": "7", "provider_service_id": "999"},
     )
     assert refused.status_code == 422
     assert field_errors(body(refused), "estimated_cost") == ["„viel“ ist keine Zahl."]
     assert field_errors(body(refused), "commitment_level") == ["„7“ steht nicht zur Auswahl."]
+    assert field_errors(body(refused), "provider_service_id") == ["„999“ steht nicht zur Auswahl."]
     assert post(manager, f"/plans/campaigns/{campaign_id}", form).status_code == 302
     with panel.runtime.database.session() as session:
         campaign = session.get(Campaign, campaign_id)
@@ -167,10 +169,12 @@ def test_the_process_fields_of_a_campaign(panel):
         assert campaign.status is CampaignStatus.IN_PROGRESS
         assert campaign.budget_status is BudgetStatus.SPECIFIED
         assert (campaign.commitment_level, campaign.estimated_cost) == (2, Decimal("4500.00"))
+        assert campaign.provider_service_id == ids.print_service_id  # prices its direct runs
     assert audit_actions(panel)[0] == "campaign.process"
     viewer_page = body(panel.client(Role.VIEWER).get(f"/plans/campaigns/{campaign_id}"))
     assert 'name="estimated_cost"' not in viewer_page
     assert "2 reserviert" in viewer_page and "4.500,00 €" in viewer_page
+    assert "Brief A4" in viewer_page
 
 
 def test_tasks_move_through_their_states(panel):

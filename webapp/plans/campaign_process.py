@@ -53,6 +53,7 @@ PROCESS_FIELDS = (
     "budget_status",
     "commitment_level",
     "estimated_cost",
+    "provider_service_id",
 )
 
 
@@ -66,6 +67,7 @@ def _campaign_values(campaign: Campaign) -> dict[str, Any]:
         "budget_status": campaign.budget_status.value,
         "commitment_level": campaign.commitment_level,
         "estimated_cost": decimal_input(campaign.estimated_cost, 2),
+        "provider_service_id": campaign.provider_service_id,
     }
 
 
@@ -98,6 +100,7 @@ def _render_campaign(campaign: Campaign, values: dict[str, Any], errors: dict[st
             (status.value, t(f"process.budget_status.{status.value}")) for status in BudgetStatus
         ],
         levels=_levels(),
+        services=service_choices(session),
     )
 
 
@@ -127,6 +130,9 @@ def save_campaign(campaign_id: int) -> str | tuple[str, int] | Response:
         "budget_status": reader.choice("budget_status", BudgetStatus),
         "commitment_level": reader.choice("commitment_level", CommitmentLevel),
         "estimated_cost": reader.money("estimated_cost"),
+        "provider_service_id": reader.one_of(
+            "provider_service_id", choice_ids(service_choices(session))
+        ),
     }
     reader.period("start_date", "end_date", fields["start_date"], fields["end_date"])
     if not reader.ok:

@@ -113,6 +113,18 @@ MESSAGES = {
     },
     "process.field.commitment_level": {"de": "Verbindlichkeit", "en": "Commitment level"},
     "process.field.estimated_cost": {"de": "Geschätzte Kosten", "en": "Estimated cost"},
+    "process.field.service": {
+        "de": "Dienstleistung für direkte Läufe",
+        "en": "Service for direct runs",
+    },
+    "process.service_help": {
+        "de": "Ein Start ohne Versand wird einmal mit den Preisen dieser Dienstleistung "
+        "gebucht (je Kategorie die Standard-Kostenart) und verbraucht deren Lager; ohne "
+        "Dienstleistung zählt die Schätzung.",
+        "en": "A Start without a delivery is booked once with this service's prices (each "
+        "category's default cost type) and takes from its stock; without a service the "
+        "estimate counts.",
+    },
     "process.field.calculated_cost": {"de": "Berechnete Kosten", "en": "Calculated cost"},
     "process.saved": {
         "de": "Prozessdaten von „{name}“ gespeichert.",
