@@ -236,3 +236,22 @@ def test_the_campaign_screen_links_to_planning_and_costs(panel):
     campaign_id = add_campaign(panel)
     html = body(panel.client(Role.VIEWER).get(f"/campaigns/{campaign_id}"))
     assert f'href="/plans/campaigns/{campaign_id}" id="process-link">Planung und Kosten' in html
+
+
+def test_a_task_chooses_the_one_budget_its_cost_is_charged_to(panel):
+    ids = world(panel)
+    campaign_id = add_campaign(panel)
+    with panel.runtime.database.session() as session:
+        budget = Budget(name="Agenturbudget", program_id=ids.program_id, allocated=Decimal(5))
+        session.add(budget)
+        session.flush()
+        budget_id = budget.id
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    path = f"/plans/campaigns/{campaign_id}/tasks/new"
+    assert "Agenturbudget" in body(manager.get(path))
+    form = {"name": "Konzept", "state": "scheduled"}
+    refused = post(manager, path, form | {"budget_id": "999"})
+    assert field_errors(body(refused), "budget_id") == ["„999“ steht nicht zur Auswahl."]
+    assert post(manager, path, form | {"budget_id": str(budget_id)}).status_code == 302
+    with panel.runtime.database.session() as session:
+        assert session.query(Task).one().budget_id == budget_id

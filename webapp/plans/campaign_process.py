@@ -34,6 +34,7 @@ from webapp.form_reader import FormReader, date_input, decimal_input
 from webapp.i18n import t
 from webapp.plans.views import bp
 from webapp.process_common import (
+    budget_choices,
     choice_ids,
     get_or_404,
     manager_choices,
@@ -181,6 +182,7 @@ def _task_values(task: Task | None) -> dict[str, Any]:
         "real_cost": decimal_input(task.real_cost, 2),
         "provider_service_id": task.provider_service_id,
         "commitment_level": task.commitment_level,
+        "budget_id": task.budget_id,
     }
 
 
@@ -205,6 +207,7 @@ def _render_task(
         states=_state_choices(task),
         services=service_choices(session, CostCategoryKind.TASK),
         levels=_levels(),
+        budgets=budget_choices(session),
     )
 
 
@@ -233,6 +236,7 @@ def _read_task(reader: FormReader, session: Session) -> dict[str, Any]:
         "provider_service_id": reader.one_of(
             "provider_service_id", choice_ids(service_choices(session, CostCategoryKind.TASK))
         ),
+        "budget_id": reader.one_of("budget_id", choice_ids(budget_choices(session))),
     }
     level = reader.choice("commitment_level", CommitmentLevel, required=False)
     fields["commitment_level"] = None if level is None else int(level)

@@ -150,6 +150,15 @@ MESSAGES = {
         "en": "Priced with the provider's daily rate once the task is finished.",
     },
     "tasks.field.service": {"de": "Dienstleistung", "en": "Provider service"},
+    "tasks.field.budget": {"de": "Budget", "en": "Budget"},
+    "tasks.budget_default": {
+        "de": "das der Kampagne (sonst Programm, Plan)",
+        "en": "the campaign's (else program's, plan's)",
+    },
+    "tasks.budget_help": {
+        "de": "Die Kosten zählen in genau diesem einen Budget.",
+        "en": "The cost counts in exactly this one budget.",
+    },
     "tasks.field.estimated_cost": {"de": "Geschätzte Kosten", "en": "Estimated cost"},
     "tasks.field.real_cost": {"de": "Tatsächliche Kosten (Rechnung)", "en": "Real cost (invoice)"},
     "tasks.field.commitment_level": {"de": "Verbindlichkeit", "en": "Commitment level"},
