@@ -115,22 +115,17 @@ def direct_runs(session: Session) -> list[DirectRun]:
     was actually sent counts. Voided runs are listed too (``superseded``), for the books to
     void what they booked."""
     units = (
-        select(RunItem.run_id, func.sum(RunItem.units).label("units"))
-        .where(RunItem.status == ItemStatus.DONE, RunItem.kind != ItemKind.MEMBER)
-        .group_by(RunItem.run_id)
-        .subquery()
+        select(func.coalesce(func.sum(RunItem.units), 0))
+        .where(
+            RunItem.run_id == Run.id,
+            RunItem.status == ItemStatus.DONE,
+            RunItem.kind != ItemKind.MEMBER,
+        )
+        .correlate(Run)
+        .scalar_subquery()
     )
     rows = session.execute(
-        select(
-            Run.id,
-            Run.campaign_id,
-            Run.number,
-            Run.config,
-            Run.done,
-            Run.superseded_at,
-            func.coalesce(units.c.units, 0),
-        )
-        .outerjoin(units, units.c.run_id == Run.id)
+        select(Run.id, Run.campaign_id, Run.number, Run.config, Run.done, Run.superseded_at, units)
         .where(
             Run.delivery_id.is_(None),
             Run.dry_run.is_(False),

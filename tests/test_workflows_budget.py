@@ -448,9 +448,10 @@ def test_a_direct_start_without_a_provider_service_books_the_campaigns_estimate(
     run_pass("budgetMgt")
 
     [line] = run_lines(harness)
-    assert (line.messages, line.calculated, line.amount, line.cost_lines) == (
+    assert (line.messages, line.calculated, line.surcharge, line.amount, line.cost_lines) == (
         3,
         D(120),
+        0,
         D(120),
         [],
     )

@@ -71,16 +71,19 @@ class LineSpec:
 
 @dataclass(frozen=True)
 class Priced:
-    """What a delivery's or task's structures come to, before its real cost is applied."""
+    """What a delivery's, task's or direct run's structures come to, before its real cost is
+    applied."""
 
     basis: ExpenseBasis
     quantities: Quantities
     lines: tuple[LineSpec, ...]
     surcharge: Decimal
+    estimate: Decimal = ZERO
+    """An amount no structure priced: a direct run's campaign estimate (no service)."""
 
     @property
     def calculated(self) -> Decimal:
-        return sum((line.amount for line in self.lines), ZERO) + self.surcharge
+        return sum((line.amount for line in self.lines), ZERO) + self.surcharge + self.estimate
 
 
 @dataclass
@@ -339,7 +342,7 @@ class CostCalculation:
         the campaign's estimate."""
         if campaign.provider_service is None:
             estimate = effective_cost(None, None, campaign.estimated_cost)
-            return Priced(ExpenseBasis.SENT, run.quantities, (), estimate)
+            return Priced(ExpenseBasis.SENT, run.quantities, (), ZERO, estimate)
         kinds = action_cost_kinds(self.plugins, run.action)
         lines = tuple(
             self.price_category(category, cost_types, run.quantities)
