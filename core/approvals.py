@@ -378,6 +378,7 @@ def submit_for_approval(
         ):
             continue
         if step is ApprovalStep.BUDGET and budget_waits_for_analysis(session, delivery.id):
+            approval.state = ApprovalState.NOT_SUBMITTED  # a rejection of an earlier round
             deferred = True
             continue
         submit(session, delivery, step, now, by=by, deadline=deadline)
