@@ -77,7 +77,7 @@ def test_the_service_page_describes_every_price(panel):
     html = body(panel.client(Role.VIEWER).get(f"/providers/services/{ids.print_service_id}"))
     assert "50 €" in html and "0,08 €" in html
     assert "≤ 100: 0,13 €; ≤ 1.000: 0,12 €; darüber: 0,11 €" in html
-    assert "Versände müssen eine Kostenart wählen" in html
+    assert "Eine Kostenart muss gewählt werden" in html
     assert "Noch nicht eingerichtet" in html
     assert "Preis hinzufügen" not in html  # a viewer changes nothing
 
