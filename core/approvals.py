@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.consumption import analysis_run
 from core.models import (
     Approval,
     ApprovalEvent,
@@ -362,8 +363,11 @@ def submit_for_approval(
 ) -> list[ApprovalStep]:
     """Submit every step before the start that is configured (and always the start) and not
     approved or waiting yet; the delivery then shows "to validate" while an answer is
-    missing, else "approved". Returns the steps submitted."""
+    missing, else "approved". A manual budget step is asked only once the targeting is
+    analysed (``budget_waits_for_analysis``); until then operationMgt submits it. Returns
+    the steps submitted."""
     submitted = []
+    deferred = False
     for step in BEFORE_START:
         approval = approval_for(session, delivery.id, step)
         if approval is None and step is not ApprovalStep.START:
@@ -373,9 +377,13 @@ def submit_for_approval(
             ApprovalState.APPROVED,
         ):
             continue
+        if step is ApprovalStep.BUDGET and budget_waits_for_analysis(session, delivery.id):
+            approval.state = ApprovalState.NOT_SUBMITTED  # a rejection of an earlier round
+            deferred = True
+            continue
         submit(session, delivery, step, now, by=by, deadline=deadline)
         submitted.append(step)
-    waiting = session.scalar(
+    waiting = deferred or session.scalar(
         select(Approval.id)
         .where(
             Approval.delivery_id == delivery.id,
@@ -388,6 +396,18 @@ def submit_for_approval(
     if delivery.state is not target:
         delivery.move_to(target, now)
     return submitted
+
+
+def budget_waits_for_analysis(session: Session, delivery_id: int) -> bool:
+    """Whether a manual budget step must wait: it is asked after the targeting of its
+    current round is analysed, so that reviewers approve the cost the provider's structures
+    give for the analysed count (``core.consumption.analysed_cost``), not an estimate."""
+    budget = approval_for(session, delivery_id, ApprovalStep.BUDGET)
+    if budget is None or budget.mode is ApprovalMode.AUTOMATIC:
+        return False
+    targeting = approval_for(session, delivery_id, ApprovalStep.TARGETING)
+    since = targeting.submitted_at if targeting is not None else None
+    return analysis_run(session, delivery_id, since) is None
 
 
 def is_approved(session: Session, delivery_id: int, step: ApprovalStep) -> bool:

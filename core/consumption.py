@@ -10,13 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.costs import Basis, CostError, Quantities
+from core.costs import ZERO, Basis, CategoryCost, CostError, Quantities, category_cost
 from core.models import (
+    FINAL_RUN_STATES,
+    Campaign,
     CostCategory,
+    CostCategoryKind,
     CostStructure,
     CostType,
     Delivery,
@@ -27,10 +31,13 @@ from core.models import (
     ProviderService,
     Run,
     RunItem,
+    RunState,
     StockAlert,
     StockLine,
 )
 from core.models.deliveries import SENDING_STATES
+from core.plugin_kinds import Channel
+from core.plugins import PluginHost, UnknownPluginError
 
 CONFIRMED_STATES = frozenset(
     {DeliveryState.FILE_SENT, DeliveryState.FINISHED, DeliveryState.STOPPED, DeliveryState.FAILED}
@@ -40,7 +47,7 @@ CONFIRMED_STATES = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class DeliveryCounts:
-    """What the engine recorded for a delivery's runs (dry runs left out).
+    """What the engine recorded for a delivery's runs (dry runs and voided runs left out).
 
     ``targeted`` is the latest analysed run's recipients without the held-out ones;
     ``sent`` and ``units`` add up the done rows of all runs, because a second run after a
@@ -59,7 +66,7 @@ def delivery_counts(
     """The counts of every delivery that has runs (or of the given ones), in two queries."""
     runs = select(
         Run.id, Run.delivery_id, Run.targeted, Run.held_out, Run.done, Run.targeted_at
-    ).where(Run.delivery_id.is_not(None), Run.dry_run.is_(False))
+    ).where(Run.delivery_id.is_not(None), Run.dry_run.is_(False), Run.superseded_at.is_(None))
     if delivery_ids is not None:
         runs = runs.where(Run.delivery_id.in_(list(delivery_ids)))
     rows = session.execute(runs.order_by(Run.id)).all()
@@ -89,6 +96,90 @@ def delivery_counts(
     return counts
 
 
+@dataclass(frozen=True, slots=True)
+class DirectRun:
+    """A finished real run without a delivery (a direct Start) that reached recipients: it
+    is booked once on its own, priced by its campaign's provider service."""
+
+    run_id: int
+    campaign_id: int
+    number: int
+    action: str
+    quantities: Quantities
+    superseded: bool
+
+
+def direct_runs(session: Session) -> list[DirectRun]:
+    """Every finished, real (not dry) run without a delivery that did something, with what
+    it did: messages are its done rows, units their units (pages, segments), so only what
+    was actually sent counts. Voided runs are listed too (``superseded``), for the books to
+    void what they booked."""
+    units = (
+        select(func.coalesce(func.sum(RunItem.units), 0))
+        .where(
+            RunItem.run_id == Run.id,
+            RunItem.status == ItemStatus.DONE,
+            RunItem.kind != ItemKind.MEMBER,
+        )
+        .correlate(Run)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Run.id, Run.campaign_id, Run.number, Run.config, Run.done, Run.superseded_at, units)
+        .where(
+            Run.delivery_id.is_(None),
+            Run.dry_run.is_(False),
+            Run.done > 0,
+            Run.state.in_([state.value for state in FINAL_RUN_STATES]),
+        )
+        .order_by(Run.id)
+    ).all()
+    return [
+        DirectRun(
+            run_id=row[0],
+            campaign_id=row[1],
+            number=row[2],
+            action=str((row[3] or {}).get("action", "")),
+            quantities=Quantities(messages=row[4], units=int(row[6])),
+            superseded=row[5] is not None,
+        )
+        for row in rows
+    ]
+
+
+CHANNEL_COST_KINDS = {
+    Channel.POSTAL: CostCategoryKind.DIRECT_MAIL,
+    Channel.EMAIL: CostCategoryKind.EMAIL,
+    Channel.MOBILE: CostCategoryKind.MOBILE,
+}
+
+
+def action_cost_kinds(plugins: PluginHost | None, action: str) -> set[CostCategoryKind]:
+    """The cost categories that price a run of ``action``: those of the channel it reaches;
+    an action that reaches no channel (or is not known here) is priced by every category
+    except the task ones."""
+    try:
+        channel = plugins.actions.get(action).channel if plugins else Channel.NONE
+    except UnknownPluginError:
+        channel = Channel.NONE
+    if channel in CHANNEL_COST_KINDS:
+        return {CHANNEL_COST_KINDS[channel]}
+    return set(CostCategoryKind) - {CostCategoryKind.TASK}
+
+
+def direct_run_categories(
+    campaign: Campaign, kinds: set[CostCategoryKind]
+) -> list[tuple[CostCategory, list[CostType]]]:
+    """The categories of the campaign's provider service that price a direct run, each with
+    its default cost type (a campaign chooses none); CostError for a required choice."""
+    service = campaign.provider_service
+    if service is None:
+        return []
+    return priced_categories(
+        [category for category in service.cost_categories if category.kind in kinds], set()
+    )
+
+
 def delivery_quantities(
     delivery: Delivery, counts: DeliveryCounts
 ) -> tuple[ExpenseBasis, Quantities] | None:
@@ -114,19 +205,44 @@ def delivery_quantities(
     )
 
 
-def chosen_cost_types(category: CostCategory, chosen_ids: set[int]) -> list[CostType]:
-    """The cost types of a category that apply: the ones chosen, or all of them when the
-    category requires no choice. A required choice not made is a CostError."""
+def chosen_cost_types(category: CostCategory, chosen_ids: set[int]) -> list[CostType] | None:
+    """The cost types of a category that apply, or None when the category charges nothing.
+
+    The ones chosen; else the category's default type; a category without cost types has
+    nothing to choose (its structures apply). With types but no choice and no default, a
+    required choice is a CostError naming the choices, and otherwise the category charges
+    nothing: no type is charged that nobody chose.
+    """
     chosen = [cost_type for cost_type in category.cost_types if cost_type.id in chosen_ids]
     if chosen:
         return chosen
+    if category.default_cost_type_id is not None:
+        return [
+            cost_type
+            for cost_type in category.cost_types
+            if cost_type.id == category.default_cost_type_id
+        ]
+    if not category.cost_types:
+        return []
     if category.cost_type_required:
         names = ", ".join(repr(cost_type.name) for cost_type in category.cost_types)
         raise CostError(
             f"cost category {category.name!r} of service {category.service.name!r} requires "
-            f"a cost type: choose one of {names or '(none defined)'}"
+            f"a cost type: choose one of {names}"
         )
-    return list(category.cost_types)
+    return None
+
+
+def priced_categories(
+    categories: Iterable[CostCategory], chosen_ids: set[int]
+) -> list[tuple[CostCategory, list[CostType]]]:
+    """Each category that charges, with its applicable cost types (CostError as above)."""
+    priced = []
+    for category in categories:
+        cost_types = chosen_cost_types(category, chosen_ids)
+        if cost_types is not None:
+            priced.append((category, cost_types))
+    return priced
 
 
 def applicable_structures(
@@ -139,6 +255,70 @@ def applicable_structures(
         for structure in category.structures
         if structure.cost_type_id is None or structure.cost_type_id in type_ids
     ]
+
+
+def category_price(
+    category: CostCategory, cost_types: Iterable[CostType], quantities: Quantities
+) -> CategoryCost:
+    """What one category charges for these quantities through its applicable structures
+    (CostError naming a broken structure)."""
+    structures = applicable_structures(category, cost_types)
+    return category_cost([structure.spec() for structure in structures], quantities)
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysedCost:
+    """What a delivery would cost for the recipients its targeting analysis counted, priced
+    by its provider service's structures: what the budget approval is asked about."""
+
+    run_number: int
+    analysed_at: datetime
+    recipients: int
+    lines: tuple[tuple[str, Decimal], ...] = ()
+    surcharge: Decimal = ZERO
+    problem: str | None = None
+    """Why it cannot be priced (a required cost type not chosen, a broken structure)."""
+
+    @property
+    def total(self) -> Decimal:
+        return sum((amount for _, amount in self.lines), ZERO) + self.surcharge
+
+
+def analysis_run(session: Session, delivery_id: int, since: datetime | None = None) -> Run | None:
+    """The delivery's latest finished targeting (a dry run for its approval, or a real run),
+    not voided, analysed at or after ``since``."""
+    query = select(Run).where(
+        Run.delivery_id == delivery_id,
+        Run.superseded_at.is_(None),
+        Run.targeted_at.is_not(None),
+        Run.state.in_([RunState.COMPLETED.value, RunState.COMPLETED_WITH_ERRORS.value]),
+    )
+    if since is not None:
+        query = query.where(Run.targeted_at >= since)
+    return session.scalar(query.order_by(Run.id.desc()).limit(1))
+
+
+def analysed_cost(session: Session, delivery_id: int) -> AnalysedCost | None:
+    """The cost from the provider's structures for the latest analysed count (recipients
+    targeted without the held-out ones, one unit each); None before any analysis."""
+    run = analysis_run(session, delivery_id)
+    if run is None:
+        return None
+    delivery = session.scalar(
+        select(Delivery).where(Delivery.id == delivery_id).options(*SERVICE_LOADING)
+    )
+    recipients = run.targeted - run.held_out
+    quantities = Quantities(messages=recipients, units=recipients)
+    chosen = {cost_type.id for cost_type in delivery.cost_types}
+    try:
+        lines = tuple(
+            (category.name, category_price(category, cost_types, quantities).amount)
+            for category, cost_types in priced_categories(delivery_categories(delivery), chosen)
+        )
+    except CostError as exc:
+        return AnalysedCost(run.number, run.targeted_at, recipients, problem=str(exc))
+    surcharge = delivery.surcharge or ZERO
+    return AnalysedCost(run.number, run.targeted_at, recipients, lines, surcharge)
 
 
 def delivery_categories(delivery: Delivery) -> list[CostCategory]:
@@ -155,8 +335,8 @@ def delivery_cost_types(delivery: Delivery) -> list[CostType]:
     chosen = {cost_type.id for cost_type in delivery.cost_types}
     return [
         cost_type
-        for category in delivery_categories(delivery)
-        for cost_type in chosen_cost_types(category, chosen)
+        for _, cost_types in priced_categories(delivery_categories(delivery), chosen)
+        for cost_type in cost_types
     ]
 
 

@@ -85,6 +85,8 @@ class _Category:
     structures: tuple[tuple[dict[str, Any], str | None], ...]
     types: tuple[tuple[str, str | None, Basis], ...] = ()
     type_required: bool = False
+    default_type: str | None = None
+    """The cost type that applies when none is chosen (and to a campaign's direct runs)."""
 
 
 def _brackets(bounds: tuple[int, ...], *prices: str) -> list[dict[str, Any]]:
@@ -120,6 +122,7 @@ PRICE_LIST = (
                     ({"kind": "surcharge", "percent": D(3), "label": "Energiezuschlag"}, None),
                 ),
                 (("Papier DIN A4", "Papier DIN A4 80 g", Basis.UNITS),),
+                default_type="Papier DIN A4",
             ),
             _Category(
                 "Kuvertierung",
@@ -143,6 +146,7 @@ PRICE_LIST = (
                 ),
                 (("DIN lang", "Kuvert DIN lang", Basis.MESSAGES), ("C5", None, Basis.MESSAGES)),
                 type_required=True,
+                default_type="DIN lang",
             ),
             _Category(
                 "Porto",
@@ -376,6 +380,8 @@ class _Loader:
                 )
                 for type_name, line, basis in entry.types
             }
+            if entry.default_type is not None:
+                category.default_cost_type = types[entry.default_type]
             for position, (spec, type_name) in enumerate(entry.structures):
                 category.structures.append(
                     CostStructure.of(
@@ -427,6 +433,9 @@ class _Loader:
         campaign.budget_status = BudgetStatus.SPECIFIED
         campaign.commitment_level = CommitmentLevel.RESERVED
         campaign.estimated_cost = D(4500)
+        campaign.provider_service_id = self.session.scalar(
+            select(ProviderService.id).where(ProviderService.name == "Lettershop Brief DIN A4")
+        )
         self.summary.created.append(f"campaigns: {CAMPAIGN}")
         self.deliveries(campaign)
         agency = self.session.scalar(

@@ -46,8 +46,11 @@ def find_run(
     started_by: str | None = None,
 ) -> Run | None:
     """The newest run of the campaign (of the delivery, started by ``started_by``) created
-    at or after ``since``; with ``since`` None (an owner that never noted when), any."""
-    query = select(Run).where(Run.campaign_id == campaign_id, Run.dry_run.is_(dry_run))
+    at or after ``since`` and not voided; with ``since`` None (an owner that never noted
+    when), any."""
+    query = select(Run).where(
+        Run.campaign_id == campaign_id, Run.dry_run.is_(dry_run), Run.superseded_at.is_(None)
+    )
     if since is not None:
         query = query.where(Run.created_at >= since)
     if delivery_id is not None:

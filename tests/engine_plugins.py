@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from sqlalchemy import literal, select, update
 
 from core import Action, Channel, DataSource, Outcome, Recipient, RecipientFilter, Scope, hookimpl
-from core.models import Contact
+from core.archive import archive_document, open_store
+from core.models import Contact, DocumentKind
 from core.query import get_entity
 
 
@@ -214,6 +215,29 @@ class Letter(Action):
         return Outcome.done(units=self.params.pages)
 
 
+class FiledLetter(Letter):
+    name = "test_filed_letter"
+    title = "A letter filed in the recipient's archive (a small document per recipient)"
+
+    def process(self, recipient, context):
+        outcome = super().process(recipient, context)
+        if outcome.status == "done":
+            archive_document(
+                context.session,
+                open_store(context.runtime.plugins, context.settings, "filesystem"),
+                contact_id=recipient.id,
+                campaign_id=context.campaign_id,
+                run_id=context.run_id,
+                report_id=None,
+                kind=DocumentKind.LETTER,
+                title="Brief",
+                filename="brief.pdf",
+                data=f"%PDF letter to {recipient.key}".encode(),
+                source_key=recipient.key,
+            )
+        return outcome
+
+
 def tag_counts(session) -> dict[int, int]:
     return {
         contact.id: contact.attributes.get("tags", 0)
@@ -246,3 +270,4 @@ def register_actions(register):
     register(Notify)
     register(CityCount)
     register(Letter)
+    register(FiledLetter)

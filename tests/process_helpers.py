@@ -73,7 +73,8 @@ class World:
 def build_world(session: Session) -> World:
     """Prices (see docs/processes.md for the same kinds):
 
-    - Brief A4 (print shop), direct mail: Druck 50 setup + 0.08 per page; Porto 0.13/0.12/0.11
+    - Brief A4 (print shop), direct mail: Druck 50 setup + 0.08 per page (its default cost
+      type Papier A4); Porto 0.13/0.12/0.11
       by bracket (whole count); Kuvert (a type must be chosen): C5 0.12, DL 0.05 per letter,
       DL taken from the envelope stock, one per letter; paper from the paper stock, per page.
     - Konzeption (agency), task: 300 per day.
@@ -102,6 +103,7 @@ def build_world(session: Session) -> World:
                             expense_category=druck, cost_type_required=True)  # fmt: skip
     paper_type = CostType(cost_category=printing, name="Papier A4", stock_line=paper,
                           stock_basis=Basis.UNITS)  # fmt: skip
+    printing.default_cost_type = paper_type
     c5 = CostType(cost_category=envelope, name="C5")
     dl = CostType(cost_category=envelope, name="DL", stock_line=envelopes)
     session.add_all(

@@ -13,13 +13,16 @@ from core.approvals import (
     ApprovalError,
     NotAReviewerError,
     Reviewers,
+    approval_for,
     approve,
+    budget_waits_for_analysis,
     configure,
     is_approved,
     pending_for,
     record_reminder,
     reject,
     submit,
+    submit_for_approval,
 )
 from core.models import (
     Approval,
@@ -29,8 +32,11 @@ from core.models import (
     ApprovalStep,
     Delivery,
     DeliveryChannel,
+    DeliveryState,
     Notification,
     Role,
+    Run,
+    RunState,
     User,
     UserGroup,
 )
@@ -347,3 +353,28 @@ def test_a_new_round_clears_the_overdue_mark(database, people):
         reject(session, approval_id, get(session, User, people["reviewer"]), NOW, "nein")
         submit(session, get(session, Delivery, people["letter"]), STEP.CONTENT, NOW)
         assert approval.overdue_at is None
+
+
+def test_a_manual_budget_step_waits_for_the_targeting_analysis(database, people):
+    with database.session() as session:
+        letter = get(session, Delivery, people["letter"])
+        manager = get(session, User, people["manager"])
+        for step in (STEP.TARGETING, STEP.BUDGET):
+            configure(session, letter, step, ApprovalMode.MANUAL, NOW)
+        assert submit_for_approval(session, letter, NOW) == [STEP.TARGETING, STEP.START]
+        assert letter.state is DeliveryState.TO_VALIDATE
+        assert approval_for(session, letter.id, STEP.BUDGET).state is ApprovalState.NOT_SUBMITTED
+        assert budget_waits_for_analysis(session, letter.id)
+        later = NOW + timedelta(minutes=20)
+        session.add(Run(campaign_id=letter.campaign_id, delivery_id=letter.id, number=1,
+                        config={}, dry_run=True, exclusive=False, state=RunState.COMPLETED,
+                        targeted=5, targeted_at=later))  # fmt: skip
+        session.flush()
+        assert not budget_waits_for_analysis(session, letter.id)
+        approve(session, approval_for(session, letter.id, STEP.TARGETING).id, manager, later)
+        budget = submit(session, letter, STEP.BUDGET, later)
+        reject(session, budget.id, manager, later, "zu teuer")
+        letter.move_to(DeliveryState.EDITING, later)
+        # resubmitted: the approved targeting's analysis still holds, the budget is asked again
+        assert submit_for_approval(session, letter, later) == [STEP.BUDGET]
+        assert approval_for(session, letter.id, STEP.BUDGET).round == 2

@@ -14,6 +14,7 @@ from core.consumption import (
     delivery_cost_types,
     delivery_counts,
     delivery_quantities,
+    priced_categories,
 )
 from core.costs import CostError, Quantities
 from core.engine.runs import start_run
@@ -87,7 +88,7 @@ def test_quantities_follow_the_stage_of_the_delivery(row, counts, expected):
     assert delivery_quantities(row, counts) == expected
 
 
-def test_cost_types_apply_as_chosen_or_all_unless_a_choice_is_required(database):
+def test_cost_types_apply_as_chosen_else_the_default_else_a_required_choice_fails(database):
     with database.session() as session:
         world = build_world(session)
         envelope = session.get(CostCategory, world.envelope_category_id)
@@ -95,7 +96,9 @@ def test_cost_types_apply_as_chosen_or_all_unless_a_choice_is_required(database)
         assert [t.name for t in chosen_cost_types(envelope, {world.envelope_c5_id})] == ["C5"]
         with pytest.raises(CostError, match="requires a cost type: choose one of 'C5', 'DL'"):
             chosen_cost_types(envelope, set())
-        assert [t.name for t in chosen_cost_types(printing, set())] == ["Papier A4"]
+        assert [t.name for t in chosen_cost_types(printing, set())] == ["Papier A4"]  # default
+        postage = session.get(CostCategory, world.postage_category_id)
+        assert chosen_cost_types(postage, set()) == []  # no types: its structures apply
         c5 = chosen_cost_types(envelope, {world.envelope_c5_id})
         assert [s.amount for s in applicable_structures(envelope, c5)] == [Decimal("0.12")]
 
@@ -108,3 +111,30 @@ def test_cost_types_apply_as_chosen_or_all_unless_a_choice_is_required(database)
         sms = Delivery(label="SMS", channel=DeliveryChannel.SMS,
                        provider_service_id=world.print_service_id)  # fmt: skip
         assert delivery_cost_types(sms) == []  # the print service prices no mobile messages
+
+
+def test_a_category_nobody_chose_from_charges_nothing(database):
+    """Neither a choice, nor a default, nor a required choice: the category is left out,
+    where before every one of its types was charged."""
+    with database.session() as session:
+        world = build_world(session)
+        envelope = session.get(CostCategory, world.envelope_category_id)
+        postage = session.get(CostCategory, world.postage_category_id)
+        envelope.cost_type_required = False
+        session.flush()
+        assert chosen_cost_types(envelope, set()) is None
+        assert [c.name for c, _ in priced_categories([envelope, postage], set())] == ["Porto"]
+        envelope.default_cost_type_id = world.envelope_c5_id
+        session.flush()
+        session.expire(envelope)
+        priced = priced_categories([envelope, postage], set())
+        assert [(c.name, [t.name for t in types]) for c, types in priced] == [
+            ("Kuvert", ["C5"]),
+            ("Porto", []),
+        ]
+        letter = Delivery(campaign=campaign(session), label="Brief",
+                          channel=DeliveryChannel.PRINT,
+                          provider_service_id=world.print_service_id)  # fmt: skip
+        session.add(letter)
+        session.flush()
+        assert [t.name for t in delivery_cost_types(letter)] == ["Papier A4", "C5"]

@@ -142,10 +142,21 @@ def test_the_workflows_give_the_same_figures_on_every_backend(database, plugins)
         campaign = session.scalar(select(Campaign).where(Campaign.name == CAMPAIGN))
         # in progress and nothing analysed yet: the estimates of letter, SMS and task
         assert campaign.calculated_cost == D("4850.00")
-        budget = session.scalar(select(Budget).where(Budget.name == "Marketingbudget 2026"))
+        # its direct Start (the seed's own flow) is priced by the letter shop's service
+        assert campaign.provider_service.name == "Lettershop Brief DIN A4"
+        defaults = {
+            category.name: category.default_cost_type.name if category.default_cost_type else None
+            for category in campaign.provider_service.cost_categories
+        }
+        assert defaults == {"Druck": "Papier DIN A4", "Kuvertierung": "DIN lang", "Porto": None}
+        # one budget per cost: the campaign's own; the plan shows it only as its roll-up
+        budget = session.scalar(select(Budget).where(Budget.name == "Informationskampagne"))
         assert (budget.reserved, budget.booked, budget.over_allocated) == (
             D("4850.00"), D("4850.00"), False,
         )  # fmt: skip
+        plan_budget = session.scalar(select(Budget).where(Budget.name == "Marketingbudget 2026"))
+        assert plan_budget.booked == 0
+        assert session.get(Plan, plan_budget.plan_id).calculated_cost == D("4850.00")
         lines = {line.name: line.in_stock for line in session.scalars(select(StockLine))}
     assert lines == {"Kuvert DIN lang": 10000, "Papier DIN A4 80 g": 30000}
     assert stock.orders_booked == 2

@@ -17,9 +17,12 @@ from core.models import (
     ApprovalState,
     ApprovalStep,
     Budget,
+    CostType,
     Delivery,
     Notification,
     Role,
+    Run,
+    RunState,
     User,
     UserGroup,
 )
@@ -243,3 +246,44 @@ def test_a_reviewer_of_the_content_sees_it_rendered_for_sample_recipients(panel)
     link = f"/campaigns/{campaign_id}/runs/{run_id}/files/preview-K-1.pdf"
     assert f'href="{link}"' in html
     assert client.get(link).get_data() == b"%PDF-1.4 sample"
+
+
+def test_the_budget_approval_shows_the_cost_for_the_analysed_count(panel):
+    ids = world(panel)
+    delivery_id = add_delivery(
+        panel,
+        add_campaign(panel, "Analysiert"),
+        "Brief",
+        provider_service_id=ids.print_service_id,
+        surcharge=Decimal(10),
+    )
+    runtime = panel.runtime
+    with runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        delivery.cost_types = [session.get(CostType, ids.envelope_dl_id)]
+        now = runtime.clock.now()
+        for step in (ApprovalStep.TARGETING, ApprovalStep.BUDGET):
+            configure(session, delivery, step, ApprovalMode.MANUAL, now,
+                      Reviewers.of(roles=[Role.REVIEWER]))  # fmt: skip
+        budget_id = session.scalar(select(Approval.id).where(Approval.step == "budget"))
+    client = panel.client(Role.REVIEWER)
+    html = body(client.get(f"/approvals/{budget_id}"))
+    assert "Die Zielgruppe ist noch nicht analysiert" in html
+
+    with runtime.database.session() as session:  # the targeting dry run finished
+        session.add(Run(campaign_id=session.get(Delivery, delivery_id).campaign_id,
+                        delivery_id=delivery_id, number=1, config={}, dry_run=True,
+                        exclusive=False, state=RunState.COMPLETED, targeted=120, held_out=20,
+                        targeted_at=runtime.clock.now()))  # fmt: skip
+    html = body(client.get(f"/approvals/{budget_id}"))
+    analysed = html[html.index('id="analysed-cost"') :]
+    assert "100 Empfänger laut Analyse (Lauf #1" in analysed
+    # Druck 50 + 100 x 0.08, Porto 100 x 0.13, Kuvert DL 100 x 0.05, surcharge 10
+    for name, amount in (("Druck", "58,00 €"), ("Porto", "13,00 €"), ("Kuvert", "5,00 €"),
+                         ("Aufschlag", "10,00 €"), ("Summe", "86,00 €")):  # fmt: skip
+        assert analysed.index(name) < analysed.index(amount)
+
+    with runtime.database.session() as session:
+        session.get(Delivery, delivery_id).cost_types = []
+    html = body(client.get(f"/approvals/{budget_id}"))
+    assert "Nicht berechenbar: cost category &#39;Kuvert&#39;" in html

@@ -5,6 +5,7 @@ and the budget and expense category forms."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -16,16 +17,21 @@ from core.models import (
     BudgetExpense,
     BudgetStatus,
     CostLine,
+    Delivery,
     ExpenseBasis,
     ExpenseCategory,
     ExpenseLine,
+    Plan,
     Role,
+    Run,
+    RunState,
     User,
 )
 
 from panel_helpers import body, field_errors, post
 
 D = Decimal
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
 def test_the_list_shows_usage_and_overruns(panel):
@@ -120,6 +126,43 @@ def test_a_budget_shows_its_chart_categories_and_lines(panel):
     assert "Brief 29" in lines and "Nicht festgelegt" not in lines
     assert "1 bis 25 von 30" in html
     assert "Brief 00" in body(client.get(f"/budgets/{budget_id}?page=2"))
+
+
+def test_a_plan_budget_lists_only_the_costs_charged_to_it_and_shows_the_roll_up(panel):
+    ids = world(panel)
+    specified = {"program_id": ids.program_id, "budget_status": BudgetStatus.SPECIFIED}
+    own = add_campaign(panel, "Mit Budget", **specified)
+    bare = add_campaign(panel, "Ohne Budget", **specified)
+    voided = add_campaign(panel, "Storniert", **specified)
+    rows = {
+        "Brief eigen": (own, add_delivery(panel, own, "Brief eigen")),
+        "Brief plan": (bare, add_delivery(panel, bare, "Brief plan")),
+        "Brief gewählt": (own, add_delivery(panel, own, "Brief gewählt")),
+    }
+    with panel.runtime.database.session() as session:
+        plan_budget = Budget(name="Plan", plan_id=ids.plan_id, allocated=D(1000))
+        session.add_all([plan_budget, Budget(name="Eigen", campaign_id=own, allocated=D(500))])
+        session.get(Plan, ids.plan_id).calculated_cost = D(300)
+        session.flush()
+        session.get(Delivery, rows["Brief gewählt"][1]).budget_id = plan_budget.id
+        for owner, delivery_id in rows.values():
+            session.add(ExpenseLine(campaign_id=owner, delivery_id=delivery_id,
+                                    basis=ExpenseBasis.SENT, calculated=D(100),
+                                    amount=D(100)))  # fmt: skip
+        run = Run(campaign_id=voided, number=1, config={}, state=RunState.COMPLETED, done=1)
+        session.add(run)
+        session.flush()
+        session.add(ExpenseLine(campaign_id=voided, run_id=run.id, basis=ExpenseBasis.SENT,
+                                calculated=D(7), amount=D(7), voided_at=NOW))  # fmt: skip
+        session.flush()
+        budget_id = plan_budget.id
+    html = body(panel.client(Role.VIEWER).get(f"/budgets/{budget_id}"))
+    lines = html[html.index('id="expense-lines"') :]
+    assert "Brief plan" in lines and "Brief gewählt" in lines
+    assert "Brief eigen" not in lines  # booked in the campaign's own budget
+    assert "Direkter Lauf" not in lines  # voided: counts nowhere
+    roll_up = html[html.index('id="roll-up"') :]
+    assert roll_up.index("Kosten darunter") < roll_up.index("300,00 €") < roll_up.index("</div>")
 
 
 def test_a_manager_creates_and_edits_a_budget(panel):

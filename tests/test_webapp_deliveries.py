@@ -412,3 +412,28 @@ def test_only_the_campaigns_manager_or_an_admin_confirms(panel):
 def runs_of(panel, delivery_id: int) -> list[Run]:
     with panel.runtime.database.session() as session:
         return list(session.scalars(select(Run).where(Run.delivery_id == delivery_id)))
+
+
+def test_a_delivery_chooses_the_one_budget_its_cost_is_charged_to(panel):
+    ids = world(panel)
+    campaign_id = add_campaign(panel)
+    with panel.runtime.database.session() as session:
+        budget = Budget(name="Sonderbudget", plan_id=ids.plan_id, allocated=Decimal(100))
+        session.add(budget)
+        session.flush()
+        budget_id = budget.id
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    page = body(manager.get(f"/deliveries/new?campaign_id={campaign_id}"))
+    assert "das der Kampagne (sonst Programm, Plan)" in page and "Sonderbudget" in page
+    form = {
+        "campaign_id": str(campaign_id),
+        "label": "Brief",
+        "channel": "print",
+        "surcharge": "0",
+        "intent": "save",
+    }
+    refused = post(manager, "/deliveries/new", form | {"budget_id": "999"})
+    assert field_errors(body(refused), "budget_id") == ["„999“ steht nicht zur Auswahl."]
+    assert post(manager, "/deliveries/new", form | {"budget_id": str(budget_id)}).status_code == 302
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(Delivery.budget_id)) == budget_id

@@ -156,15 +156,17 @@ def test_the_process_fields_of_a_campaign(panel):
         "budget_status": "specified",
         "commitment_level": "2",
         "estimated_cost": "4.500,00",
+        "provider_service_id": str(ids.print_service_id),
     }
     refused = post(
         manager,
         f"/plans/campaigns/{campaign_id}",
-        form | {"estimated_cost": "viel", "commitment_level": "7"},
+        form | {"estimated_cost": "viel", "commitment_level": "7", "provider_service_id": "999"},
     )
     assert refused.status_code == 422
     assert field_errors(body(refused), "estimated_cost") == ["„viel“ ist keine Zahl."]
     assert field_errors(body(refused), "commitment_level") == ["„7“ steht nicht zur Auswahl."]
+    assert field_errors(body(refused), "provider_service_id") == ["„999“ steht nicht zur Auswahl."]
     assert post(manager, f"/plans/campaigns/{campaign_id}", form).status_code == 302
     with panel.runtime.database.session() as session:
         campaign = session.get(Campaign, campaign_id)
@@ -172,10 +174,12 @@ def test_the_process_fields_of_a_campaign(panel):
         assert campaign.status is CampaignStatus.EDITING
         assert campaign.budget_status is BudgetStatus.SPECIFIED
         assert (campaign.commitment_level, campaign.estimated_cost) == (2, Decimal("4500.00"))
+        assert campaign.provider_service_id == ids.print_service_id  # prices its direct runs
     assert audit_actions(panel)[0] == "campaign.process"
     viewer_page = body(panel.client(Role.VIEWER).get(f"/plans/campaigns/{campaign_id}"))
     assert 'name="estimated_cost"' not in viewer_page
     assert "2 reserviert" in viewer_page and "4.500,00 €" in viewer_page
+    assert "Brief A4" in viewer_page
 
 
 def test_a_campaign_is_cancelled_and_reopened_and_refuses_to_start_meanwhile(panel):
@@ -283,3 +287,22 @@ def test_the_campaign_screen_links_to_planning_and_costs(panel):
     campaign_id = add_campaign(panel)
     html = body(panel.client(Role.VIEWER).get(f"/campaigns/{campaign_id}"))
     assert f'href="/plans/campaigns/{campaign_id}" id="process-link">Planung und Kosten' in html
+
+
+def test_a_task_chooses_the_one_budget_its_cost_is_charged_to(panel):
+    ids = world(panel)
+    campaign_id = add_campaign(panel)
+    with panel.runtime.database.session() as session:
+        budget = Budget(name="Agenturbudget", program_id=ids.program_id, allocated=Decimal(5))
+        session.add(budget)
+        session.flush()
+        budget_id = budget.id
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    path = f"/plans/campaigns/{campaign_id}/tasks/new"
+    assert "Agenturbudget" in body(manager.get(path))
+    form = {"name": "Konzept", "state": "scheduled"}
+    refused = post(manager, path, form | {"budget_id": "999"})
+    assert field_errors(body(refused), "budget_id") == ["„999“ steht nicht zur Auswahl."]
+    assert post(manager, path, form | {"budget_id": str(budget_id)}).status_code == 302
+    with panel.runtime.database.session() as session:
+        assert session.query(Task).one().budget_id == budget_id

@@ -77,7 +77,7 @@ def test_the_service_page_describes_every_price(panel):
     html = body(panel.client(Role.VIEWER).get(f"/providers/services/{ids.print_service_id}"))
     assert "50 €" in html and "0,08 €" in html
     assert "≤ 100: 0,13 €; ≤ 1.000: 0,12 €; darüber: 0,11 €" in html
-    assert "Versände müssen eine Kostenart wählen" in html
+    assert "Eine Kostenart muss gewählt werden" in html
     assert "Noch nicht eingerichtet" in html
     assert "Preis hinzufügen" not in html  # a viewer changes nothing
 
@@ -479,3 +479,37 @@ def test_only_campaign_managers_change_providers_and_prices(panel, role):
             == "Brief A4"
         )
         assert session.get(CostCategory, ids.print_category_id).kind is CostCategoryKind.DIRECT_MAIL
+
+
+def test_a_category_gets_a_default_cost_type_and_the_must_choose_switch(panel):
+    ids = world(panel)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    path = f"/providers/categories/{ids.envelope_category_id}/edit"
+    form = body(manager.get(path))
+    assert "Standard-Kostenart" in form and "Eine Kostenart muss gewählt werden" in form
+    with panel.runtime.database.session() as session:
+        foreign = session.get(CostCategory, ids.print_category_id).cost_types[0].id
+    refused = post(
+        manager,
+        path,
+        {"name": "Kuvert", "kind": "direct_mail", "default_cost_type_id": str(foreign)},
+    )
+    assert refused.status_code == 422  # a type of another category is no choice
+    assert field_errors(body(refused), "default_cost_type_id") == [
+        f"„{foreign}“ steht nicht zur Auswahl."
+    ]
+    saved = post(
+        manager,
+        path,
+        {"name": "Kuvert", "kind": "direct_mail", "default_cost_type_id": str(ids.envelope_dl_id)},
+    )
+    assert saved.status_code == 302
+    with panel.runtime.database.session() as session:
+        category = session.get(CostCategory, ids.envelope_category_id)
+        assert (category.default_cost_type_id, category.cost_type_required) == (
+            ids.envelope_dl_id,
+            False,
+        )
+    page = body(manager.get(f"/providers/services/{ids.print_service_id}"))
+    assert "Standard-Kostenart: DL" in page
+    assert "ohne Wahl keine Kosten" not in page  # Druck defaults to Papier A4, Kuvert to DL

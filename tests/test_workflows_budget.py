@@ -32,6 +32,7 @@ from core.models import (
     Notification,
     Plan,
     Program,
+    Run,
     Task,
     TaskState,
 )
@@ -170,13 +171,15 @@ def test_costs_go_from_estimate_to_targeted_to_sent_to_real(harness):
 
     # nothing analysed yet: the estimates count
     summary = run_pass("budgetMgt")
-    assert summary.startswith("costed 1 deliveries, 1 tasks, 1 campaigns and 2 budgets")
+    assert summary.startswith("costed 1 deliveries, 1 tasks, 0 direct runs, 1 campaigns and 2 ")
     assert expense_line(harness, letter_id) is None
     assert cost_of(harness, Delivery, letter_id) is None
     assert cost_of(harness, Campaign, campaign_id) == D("1400.00")
     assert cost_of(harness, Program, world.program_id) == D("1400.00")
     assert cost_of(harness, Plan, world.plan_id) == D("1400.00")
-    assert amounts(budget(harness, "Plan 2026")) == (0, D("1400.00"), 0, 0, 0)
+    # one budget per cost: the campaign's; the plan shows it only as its roll-up
+    assert amounts(budget(harness, "Infobrief")) == (0, D("1400.00"), 0, 0, 0)
+    assert amounts(budget(harness, "Plan 2026")) == (0, 0, 0, 0, 0)
 
     # analysed (the extraction run targeted 12 letters of 2 pages): structures x targeted
     send(harness, campaign_id, letter_id)
@@ -191,9 +194,9 @@ def test_costs_go_from_estimate_to_targeted_to_sent_to_real(harness):
     assert (line.surcharge, line.calculated, line.amount) == (D(10), D("64.08"), D("64.08"))
     assert cost_of(harness, Delivery, letter_id) == D("64.08")
     assert cost_of(harness, Campaign, campaign_id) == D("1064.08")
-    plan_budget = budget(harness, "Plan 2026")
-    assert amounts(plan_budget) == (0, D("1064.08"), 0, 0, 0)
-    by_category = {row.expense_category_id: row for row in plan_budget.expenses}
+    campaign_budget = budget(harness, "Infobrief")
+    assert amounts(campaign_budget) == (0, D("1064.08"), 0, 0, 0)
+    by_category = {row.expense_category_id: row for row in campaign_budget.expenses}
     assert by_category[world.druck_id].reserved == D("52.52")  # Druck + Kuvert
     assert (by_category[world.porto_id].allocated, by_category[world.porto_id].reserved) == (
         0,
@@ -209,19 +212,19 @@ def test_costs_go_from_estimate_to_targeted_to_sent_to_real(harness):
     assert expense_line(harness, letter_id).basis == ExpenseBasis.SENT
     assert cost_of(harness, Task, task_id) == D("1500.00")  # 300 x 5 days
     assert cost_of(harness, Campaign, campaign_id) == D("1564.08")
-    assert amounts(budget(harness, "Plan 2026")) == (0, D("1564.08"), 0, D("1564.08"), 0)
+    assert amounts(budget(harness, "Infobrief")) == (0, D("1564.08"), 0, D("1564.08"), 0)
 
     # the provider's invoice: the real cost wins and is spread over the categories
     change(harness, Delivery, letter_id, real_cost=D(70))
     run_pass("budgetMgt")
     line = expense_line(harness, letter_id)
     assert (line.calculated, line.real_cost, line.amount) == (D("64.08"), D(70), D(70))
-    plan_budget = budget(harness, "Plan 2026")
-    assert amounts(plan_budget) == (0, D("1570.00"), 0, D("1570.00"), D("70.00"))
+    campaign_budget = budget(harness, "Infobrief")
+    assert amounts(campaign_budget) == (0, D("1570.00"), 0, D("1570.00"), D("70.00"))
     druck, porto, kuvert, surcharge = split_pro_rata(
         D(70), [D("51.92"), D("1.56"), D("0.60"), D(10)]
     )
-    by_category = {row.expense_category_id: row for row in plan_budget.expenses}
+    by_category = {row.expense_category_id: row for row in campaign_budget.expenses}
     assert by_category[world.druck_id].invoiced == druck + kuvert
     assert by_category[world.porto_id].invoiced == porto
     assert druck + porto + kuvert + surcharge == D(70)
@@ -285,12 +288,15 @@ def test_only_specified_campaigns_are_booked_and_rolled_up(harness):
     run_pass("budgetMgt")
     assert cost_of(harness, Campaign, draft.id) == D("800.00")  # its own estimate
     assert cost_of(harness, Program, world.program_id) == D("1400.00")  # without the draft
-    assert amounts(budget(harness, "Plan 2026"))[:3] == (0, D("1400.00"), 0)
+    assert amounts(budget(harness, "Infobrief"))[:3] == (0, D("1400.00"), 0)
+    assert amounts(budget(harness, "Plan 2026"))[:3] == (0, 0, 0)
 
     change(harness, Campaign, draft.id, budget_status=BudgetStatus.SPECIFIED)
     run_pass("budgetMgt")
-    assert cost_of(harness, Program, world.program_id) == D("2200.00")
-    assert amounts(budget(harness, "Plan 2026"))[:3] == (D("800.00"), D("1400.00"), 0)
+    assert cost_of(harness, Program, world.program_id) == D("2200.00")  # the roll-up
+    # the draft has no budget of its own, nor has the program: the plan's receives it
+    assert amounts(budget(harness, "Plan 2026"))[:3] == (D("800.00"), 0, 0)
+    assert amounts(budget(harness, "Infobrief"))[:3] == (0, D("1400.00"), 0)
 
     change(harness, Campaign, draft.id, status=CampaignStatus.IN_PROGRESS)
     run_pass("budgetMgt")
@@ -352,3 +358,131 @@ def test_an_online_delivery_counts_what_was_sent_and_a_cancelled_task_nothing(ha
 
 def test_the_workflow_is_registered_with_its_documented_name_and_title(harness):
     assert harness.runtime.plugins.workflows.get("budgetMgt").title == "Cost calculation"
+
+
+def direct_campaign(harness: EngineHarness, **fields):
+    """A specified campaign whose own action prints 2-page letters, priced by "Brief A4"
+    (envelope DL as the Kuvert category's default), with a budget of its own."""
+    with harness.runtime.database.session() as session:
+        world = build_world(session)
+        session.get(
+            CostCategory, world.envelope_category_id
+        ).default_cost_type_id = world.envelope_dl_id
+        defaults = {
+            "program_id": world.program_id,
+            "budget_status": BudgetStatus.SPECIFIED,
+            "commitment_level": CommitmentLevel.COMMITTED,
+            "action": "test_letter",
+            "action_settings": {"pages": 2},
+            "provider_service_id": world.print_service_id,
+        }
+        owner = campaign(session, "Direkt", **(defaults | fields))
+        session.add(Budget(name="Direkt", campaign_id=owner.id, allocated=D(1000)))
+    return world, owner.id
+
+
+def run_lines(harness: EngineHarness) -> list[ExpenseLine]:
+    with harness.runtime.database.session() as session:
+        lines = session.scalars(
+            select(ExpenseLine).where(ExpenseLine.run_id.is_not(None)).order_by(ExpenseLine.id)
+        ).all()
+        for line in lines:
+            line.cost_lines  # noqa: B018 - loaded for the caller
+        return list(lines)
+
+
+def test_a_direct_start_is_booked_once_and_a_dry_run_never(harness):
+    world, campaign_id = direct_campaign(harness)
+    harness.add_contacts(5)
+    real = start_run(harness.runtime, campaign_id)
+    harness.work()
+    start_run(harness.runtime, campaign_id, dry_run=True)
+    harness.work()
+
+    summary = run_pass("budgetMgt")
+
+    assert "1 direct runs" in summary
+    [line] = run_lines(harness)
+    assert (line.run_id, line.basis, line.messages, line.units) == (
+        real.id,
+        ExpenseBasis.SENT,
+        5,
+        10,
+    )
+    assert {cost.name: cost.amount for cost in line.cost_lines} == {
+        "Druck": D("50.80"),  # 50 setup + 10 pages x 0.08
+        "Porto": D("0.65"),  # 5 x 0.13
+        "Kuvert": D("0.25"),  # 5 x 0.05 (DL, the default)
+    }
+    assert line.amount == D("51.70")
+    assert cost_of(harness, Campaign, campaign_id) == D("51.70")
+    assert cost_of(harness, Plan, world.plan_id) == D("51.70")  # the roll-up
+    assert amounts(budget(harness, "Direkt")) == (0, 0, D("51.70"), D("51.70"), 0)
+
+    # booked once: a later price change or a second pass books nothing again
+    with harness.runtime.database.session() as session:
+        porto = session.get(CostCategory, world.postage_category_id)
+        porto.structures[0].brackets = [{"price": "0.50"}]
+    run_pass("budgetMgt")
+    assert [(line.amount, line.voided_at) for line in run_lines(harness)] == [(D("51.70"), None)]
+    before = every_row(harness.runtime.database)
+    assert "; 0 changes" in run_pass("budgetMgt")
+    assert every_row(harness.runtime.database) == before
+
+
+def test_a_voided_direct_run_leaves_the_books_and_keeps_its_line_as_trace(harness):
+    _, campaign_id = direct_campaign(harness)
+    harness.add_contacts(4)
+    first = start_run(harness.runtime, campaign_id)
+    harness.work()
+    second = start_run(harness.runtime, campaign_id)
+    harness.work()
+    run_pass("budgetMgt")
+    assert cost_of(harness, Campaign, campaign_id) == D("102.72")  # 2 x (50.64 + 0.52 + 0.20)
+
+    with harness.runtime.database.session() as session:
+        session.get(Run, first.id).superseded_at = NOW
+    run_pass("budgetMgt")
+
+    lines = run_lines(harness)
+    assert [(line.run_id, line.voided_at) for line in lines] == [(first.id, NOW), (second.id, None)]
+    assert cost_of(harness, Campaign, campaign_id) == D("51.36")
+    assert amounts(budget(harness, "Direkt"))[2:4] == (D("51.36"), D("51.36"))
+
+
+def test_a_direct_start_without_a_provider_service_books_the_campaigns_estimate(harness):
+    _, campaign_id = direct_campaign(
+        harness, provider_service_id=None, estimated_cost=D(120), status=CampaignStatus.EDITING
+    )
+    harness.add_contacts(3)
+    start_run(harness.runtime, campaign_id)
+    harness.work()
+
+    run_pass("budgetMgt")
+
+    [line] = run_lines(harness)
+    assert (line.messages, line.calculated, line.surcharge, line.amount, line.cost_lines) == (
+        3,
+        D(120),
+        0,
+        D(120),
+        [],
+    )
+    assert cost_of(harness, Campaign, campaign_id) == D(120)  # not the estimate a second time
+
+
+def test_a_cost_is_charged_to_its_deliverys_budget_only(harness):
+    world, campaign_id, letter_id, _ = setup_letter_campaign(harness)
+    with harness.runtime.database.session() as session:
+        own = Budget(name="Brief extra", program_id=world.program_id, allocated=D(100))
+        session.add(own)
+        session.flush()
+        session.get(Delivery, letter_id).budget_id = own.id
+    send(harness, campaign_id, letter_id)
+
+    run_pass("budgetMgt")
+
+    assert amounts(budget(harness, "Brief extra"))[:3] == (0, D("64.08"), 0)
+    assert amounts(budget(harness, "Infobrief"))[:3] == (0, D("1000.00"), 0)  # the task
+    assert amounts(budget(harness, "Plan 2026"))[:3] == (0, 0, 0)
+    assert cost_of(harness, Plan, world.plan_id) == D("1064.08")

@@ -14,8 +14,17 @@ from process_helpers import build_world, campaign, every_row, run_pass
 from sqlalchemy import select, update
 
 import plugins.workflows.operation as operation_workflow
-from core.approvals import Reviewers, approve, configure, reject, submit
+from core.approvals import (
+    Reviewers,
+    approval_for,
+    approve,
+    configure,
+    reject,
+    submit,
+    submit_for_approval,
+)
 from core.clock import FrozenClock
+from core.consumption import analysed_cost
 from core.jobs import install_runtime
 from core.models import (
     Approval,
@@ -84,7 +93,9 @@ def letter(harness, name="Infobrief", datasource="test_contacts", state=S.EXTRAC
         )
         session.add(delivery)
         session.flush()
-        path = (S.TO_VALIDATE,) if state is S.TO_VALIDATE else (S.APPROVED, S.EXTRACTION_PENDING)
+        path = {S.EDITING: (), S.TO_VALIDATE: (S.TO_VALIDATE,)}.get(
+            state, (S.APPROVED, S.EXTRACTION_PENDING)
+        )
         for step in path:
             delivery.move_to(step, NOW)
         return delivery.id
@@ -286,6 +297,41 @@ def test_the_pass_moves_tasks_by_their_dates_and_campaigns_by_what_happened(harn
         assert session.scalar(select(Task.state)) is TaskState.IN_PROGRESS
         assert session.scalar(select(Campaign.status)) is CampaignStatus.IN_PROGRESS
     assert "0 task(s) moved, 0 campaign(s) moved" in run_pass("operationMgt")
+
+
+def test_a_manual_budget_approval_is_asked_after_the_targeting_is_analysed(harness):
+    world = world_of(harness)
+    harness.add_contacts(4)
+    delivery_id = letter(harness, state=S.EDITING)
+    with harness.runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        delivery.provider_service_id = world.print_service_id
+        delivery.cost_types = [session.get(CostType, world.envelope_dl_id)]
+        delivery.surcharge = Decimal(10)
+        reviewers = Reviewers.of(users=[world.reviewer_id])
+        for step in (STEP.TARGETING, STEP.BUDGET):
+            configure(session, delivery, step, ApprovalMode.MANUAL, NOW, reviewers)
+        assert submit_for_approval(session, delivery, NOW) == [STEP.TARGETING, STEP.START]
+        assert delivery.state is S.TO_VALIDATE
+        assert approval_for(session, delivery_id, STEP.BUDGET).state is ApprovalState.NOT_SUBMITTED
+        assert analysed_cost(session, delivery_id) is None
+
+    assert "0 budget approval(s) asked" in run_pass("operationMgt")  # the dry run starts
+    harness.work()
+    assert "1 budget approval(s) asked" in run_pass("operationMgt")
+    assert "0 budget approval(s) asked" in run_pass("operationMgt")
+
+    with harness.runtime.database.session() as session:
+        budget = approval_for(session, delivery_id, STEP.BUDGET)
+        assert (budget.state, budget.round) == (ApprovalState.PENDING, 1)
+        cost = analysed_cost(session, delivery_id)
+    # 4 letters, one unit each: Druck 50 + 4 x 0.08, Porto 4 x 0.13, Kuvert DL 4 x 0.05
+    assert (cost.recipients, cost.lines, cost.surcharge) == (
+        4,
+        (("Druck", Decimal("50.32")), ("Porto", Decimal("0.52")), ("Kuvert", Decimal("0.20"))),
+        Decimal(10),
+    )
+    assert cost.total == Decimal("61.04")
 
 
 # --- campaign templates ----------------------------------------------------------------------

@@ -13,11 +13,13 @@ from core.consumption import stock_warnings
 from core.engine.runs import start_run
 from core.jobs import install_runtime
 from core.models import (
+    CostCategory,
     CostType,
     Delivery,
     DeliveryChannel,
     DeliveryState,
     Notification,
+    Run,
     StockAlert,
     StockConsumption,
     StockLine,
@@ -202,3 +204,43 @@ def test_a_second_pass_changes_nothing(harness):
 
 def test_the_workflow_is_registered_with_its_documented_name_and_title(harness):
     assert harness.runtime.plugins.workflows.get("stockMgt").title == "Stock: orders and alerts"
+
+
+def test_a_direct_start_consumes_its_stock_once_and_a_voided_one_gives_it_back(harness):
+    with harness.runtime.database.session() as session:
+        world = build_world(session)
+        session.get(
+            CostCategory, world.envelope_category_id
+        ).default_cost_type_id = world.envelope_dl_id
+        direct = campaign(
+            session,
+            action="test_letter",
+            action_settings={"pages": 2},
+            provider_service_id=world.print_service_id,
+        )
+    harness.add_contacts(6)
+    first = start_run(harness.runtime, direct.id)
+    harness.work()
+    start_run(harness.runtime, direct.id, dry_run=True)
+    harness.work()
+
+    run_pass("stockMgt")
+
+    with harness.runtime.database.session() as session:
+        consumed = session.execute(
+            select(StockConsumption.stock_line_id, StockConsumption.run_id,
+                   StockConsumption.quantity).order_by(StockConsumption.id)
+        ).all()  # fmt: skip
+    assert sorted(consumed) == sorted(
+        [(world.envelope_line_id, first.id, 6), (world.paper_line_id, first.id, 12)]
+    )
+    assert line(harness, world.envelope_line_id) == (0, 6, 94)
+    before = every_row(harness.runtime.database)
+    run_pass("stockMgt")
+    assert every_row(harness.runtime.database) == before
+
+    with harness.runtime.database.session() as session:
+        session.get(Run, first.id).superseded_at = NOW
+    run_pass("stockMgt")
+    assert line(harness, world.envelope_line_id) == (0, 0, 100)
+    assert line(harness, world.paper_line_id) == (0, 0, 1000)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.audit import record_audit
 from core.models import (
+    Budget,
     CostCategory,
     CostCategoryKind,
     Plan,
@@ -85,6 +86,15 @@ def program_choices(session: Session) -> GroupedChoices:
     for row in rows:
         grouped.setdefault(row.plan, []).append((row.id, row.name))
     return list(grouped.items())
+
+
+def budget_choices(session: Session) -> Choices:
+    """Every budget by name: the one a delivery's or task's cost may be charged to instead
+    of its campaign's, program's or plan's."""
+    return [
+        (row.id, row.name)
+        for row in session.execute(select(Budget.id, Budget.name).order_by(Budget.name))
+    ]
 
 
 def service_choices(session: Session, kind: CostCategoryKind | None = None) -> GroupedChoices:

@@ -144,16 +144,22 @@ class ExpenseBasis(enum.StrEnum):
     TARGETED = "targeted"
     """An analysed delivery: the recipients targeted."""
     SENT = "sent"
-    """A delivery that has sent: only what was actually sent."""
+    """A delivery or a direct run that has sent: only what was actually sent."""
     DAYS = "days"
     """A finished task: the days worked."""
 
 
 class ExpenseLine(Timestamped, Base):
-    """The calculated cost of one delivery (once analysed) or one task (once finished)."""
+    """The calculated cost of one delivery (once analysed), one task (once finished) or one
+    direct run (a Start without a delivery, once it reached recipients).
+
+    The unique source columns make each of them booked exactly once, whoever computes it; a
+    voided run's line stays as its trace (``voided_at``) and leaves every sum."""
 
     __tablename__ = "expense_lines"
-    __table_args__ = (CheckConstraint(_exactly_one("delivery_id", "task_id"), name="one_source"),)
+    __table_args__ = (
+        CheckConstraint(_exactly_one("delivery_id", "task_id", "run_id"), name="one_source"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(
@@ -165,6 +171,11 @@ class ExpenseLine(Timestamped, Base):
     task_id: Mapped[int | None] = mapped_column(
         ForeignKey("tasks.id", ondelete="CASCADE"), unique=True
     )
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), unique=True
+    )
+    voided_at: Mapped[datetime | None]
+    """When its run was voided: the line no longer counts anywhere."""
     basis: Mapped[ExpenseBasis] = mapped_column(enum_column(ExpenseBasis, "expense_basis"))
     messages: Mapped[int] = mapped_column(default=0)
     units: Mapped[int] = mapped_column(default=0)

@@ -26,6 +26,7 @@ from core.models.budgets import BudgetStatus, CommitmentLevel
 if TYPE_CHECKING:
     from core.models.deliveries import Delivery
     from core.models.plans import Program
+    from core.models.providers import ProviderService
     from core.models.tasks import Task
 
 
@@ -102,6 +103,10 @@ class Campaign(Timestamped, Base):
         default=CommitmentLevel.PLANNED, server_default=str(int(CommitmentLevel.PLANNED))
     )
     estimated_cost: Mapped[Decimal | None] = mapped_column(Money)
+    provider_service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("provider_services.id", ondelete="SET NULL"), index=True
+    )
+    """The service that prices the campaign's direct runs (a Start without a delivery)."""
     calculated_cost: Mapped[Decimal | None] = mapped_column(Money)
     """The campaign's cost by the rules of docs/processes.md, written by the cost calculation."""
 
@@ -112,6 +117,7 @@ class Campaign(Timestamped, Base):
         back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
     )
     program: Mapped[Program | None] = relationship(back_populates="campaigns")
+    provider_service: Mapped[ProviderService | None] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="campaign",
         cascade="all, delete-orphan",
@@ -218,6 +224,10 @@ class Run(Base):
     unclear: Mapped[int] = mapped_column(default=0)
     chunks: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    superseded_at: Mapped[datetime | None]
+    """When the run was voided (its file rejected, it was replaced): its letters left the
+    archive and its counts the costs and stock."""
+    superseded_reason: Mapped[str | None] = mapped_column(Text)
 
     campaign: Mapped[Campaign] = relationship(back_populates="runs")
 

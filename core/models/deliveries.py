@@ -155,6 +155,10 @@ class Delivery(Timestamped, Base):
     real_cost: Mapped[Decimal | None] = mapped_column(Money)
     calculated_cost: Mapped[Decimal | None] = mapped_column(Money)
     """Structure-based cost written by the cost calculation; None before analysis."""
+    budget_id: Mapped[int | None] = mapped_column(
+        ForeignKey("budgets.id", ondelete="SET NULL"), index=True
+    )
+    """The budget its cost is charged to; None: its campaign's, else program's, else plan's."""
     sent_counting: Mapped[SentCounting] = mapped_column(
         enum_column(SentCounting, "sent_counting"), default=SentCounting.ON_CONFIRMATION
     )

@@ -81,8 +81,10 @@ class ProviderService(Timestamped, Base):
 class CostCategory(Timestamped, Base):
     """What a service charges for one kind of thing (printing, postage, envelopes ...).
 
-    With ``cost_type_required`` a delivery must choose one of the category's cost types
-    (e.g. envelope C5 or DL); otherwise, when nothing is chosen, all of them apply.
+    When a delivery chooses none of the category's cost types, its ``default_cost_type``
+    applies; without one, ``cost_type_required`` makes the missing choice an error (e.g.
+    envelope C5 or DL), and otherwise the category charges nothing. A category without cost
+    types has nothing to choose: its structures always apply.
     """
 
     __tablename__ = "cost_categories"
@@ -98,11 +100,18 @@ class CostCategory(Timestamped, Base):
         ForeignKey("expense_categories.id", ondelete="SET NULL")
     )
     cost_type_required: Mapped[bool] = mapped_column(default=False)
+    default_cost_type_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cost_types.id", ondelete="SET NULL", use_alter=True)
+    )
 
     service: Mapped[ProviderService] = relationship(back_populates="cost_categories")
     expense_category: Mapped[ExpenseCategory | None] = relationship()
+    default_cost_type: Mapped[CostType | None] = relationship(
+        foreign_keys=[default_cost_type_id], post_update=True
+    )
     cost_types: Mapped[list[CostType]] = relationship(
         back_populates="cost_category",
+        foreign_keys="CostType.cost_category_id",
         cascade="all, delete-orphan",
         passive_deletes=True,
         order_by="CostType.id",
@@ -137,7 +146,9 @@ class CostType(Timestamped, Base):
         enum_column(Basis, "cost_basis"), default=Basis.MESSAGES
     )
 
-    cost_category: Mapped[CostCategory] = relationship(back_populates="cost_types")
+    cost_category: Mapped[CostCategory] = relationship(
+        back_populates="cost_types", foreign_keys=[cost_category_id]
+    )
     stock_line: Mapped[StockLine | None] = relationship()
 
 

@@ -87,13 +87,16 @@ class StockOrder(Base):
 
 
 class StockConsumption(Base):
-    """How much of a stock line one delivery (of one campaign) used; recomputed by the stock
-    workflow from what the delivery actually sent."""
+    """How much of a stock line one delivery, or one direct run, of a campaign used;
+    recomputed by the stock workflow from what was actually sent. The unique pairs make each
+    delivery and run consume a line once."""
 
     __tablename__ = "stock_consumptions"
     __table_args__ = (
         UniqueConstraint("stock_line_id", "delivery_id"),
+        UniqueConstraint("stock_line_id", "run_id"),
         CheckConstraint("quantity >= 0", name="quantity"),
+        CheckConstraint("(delivery_id IS NULL) <> (run_id IS NULL)", name="one_source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,9 +104,10 @@ class StockConsumption(Base):
     campaign_id: Mapped[int] = mapped_column(
         ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
-    delivery_id: Mapped[int] = mapped_column(
+    delivery_id: Mapped[int | None] = mapped_column(
         ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
     )
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     quantity: Mapped[int]
 
 

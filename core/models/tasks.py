@@ -67,6 +67,10 @@ class Task(Timestamped, Base):
     provider_service_id: Mapped[int | None] = mapped_column(
         ForeignKey("provider_services.id", ondelete="SET NULL"), index=True
     )
+    budget_id: Mapped[int | None] = mapped_column(
+        ForeignKey("budgets.id", ondelete="SET NULL"), index=True
+    )
+    """The budget its cost is charged to; None: its campaign's, else program's, else plan's."""
     real_cost: Mapped[Decimal | None] = mapped_column(Money)
     calculated_cost: Mapped[Decimal | None] = mapped_column(Money)
     """Daily structures times days worked, written by the cost calculation once finished."""

@@ -18,16 +18,21 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import Workflow, hookimpl
+from core.budget_checks import budget_owners, charged_budget
 from core.consumption import (
     SERVICE_LOADING,
     DeliveryCounts,
-    applicable_structures,
-    chosen_cost_types,
+    DirectRun,
+    action_cost_kinds,
+    category_price,
     delivery_categories,
     delivery_counts,
     delivery_quantities,
+    direct_run_categories,
+    direct_runs,
+    priced_categories,
 )
-from core.costs import ZERO, CostError, Quantities, category_cost, effective_cost, split_pro_rata
+from core.costs import ZERO, CostError, Quantities, effective_cost, split_pro_rata
 from core.models import (
     Budget,
     BudgetExpense,
@@ -50,6 +55,7 @@ from core.models import (
 )
 from core.models.budgets import AMOUNT_FIELDS
 from core.notifications import notify
+from core.plugins import PluginHost
 
 
 @dataclass(frozen=True)
@@ -65,16 +71,19 @@ class LineSpec:
 
 @dataclass(frozen=True)
 class Priced:
-    """What a delivery's or task's structures come to, before its real cost is applied."""
+    """What a delivery's, task's or direct run's structures come to, before its real cost is
+    applied."""
 
     basis: ExpenseBasis
     quantities: Quantities
     lines: tuple[LineSpec, ...]
     surcharge: Decimal
+    estimate: Decimal = ZERO
+    """An amount no structure priced: a direct run's campaign estimate (no service)."""
 
     @property
     def calculated(self) -> Decimal:
-        return sum((line.amount for line in self.lines), ZERO) + self.surcharge
+        return sum((line.amount for line in self.lines), ZERO) + self.surcharge + self.estimate
 
 
 @dataclass
@@ -104,6 +113,9 @@ class Booking:
     invoiced: Decimal
     weights: tuple[tuple[int | None, Decimal], ...] = ()
     """(expense category, amount) shares the amounts are split by; empty: no category."""
+    budget_id: int | None = None
+    """The budget chosen for the delivery or task; None: the campaign's, else the program's,
+    else the plan's."""
 
     def by_category(self) -> dict[int | None, tuple[Decimal, Decimal, Decimal]]:
         if not self.weights:
@@ -126,6 +138,7 @@ class Booking:
 class PassResult:
     deliveries: int = 0
     tasks: int = 0
+    runs: int = 0
     campaigns: int = 0
     budgets: int = 0
     changes: int = 0
@@ -134,8 +147,9 @@ class PassResult:
 
     def summary(self) -> str:
         text = (
-            f"costed {self.deliveries} deliveries, {self.tasks} tasks, {self.campaigns} "
-            f"campaigns and {self.budgets} budgets; {self.changes} changes"
+            f"costed {self.deliveries} deliveries, {self.tasks} tasks, {self.runs} direct "
+            f"runs, {self.campaigns} campaigns and {self.budgets} budgets; "
+            f"{self.changes} changes"
         )
         if self.over_allocated:
             text += f"; over their allocation: {', '.join(self.over_allocated)}"
@@ -156,9 +170,10 @@ def _weights(line: ExpenseLine | None) -> tuple[tuple[int | None, Decimal], ...]
 class CostCalculation:
     """One pass of the cost calculation over every campaign, program, plan and budget."""
 
-    def __init__(self, session: Session, now: datetime):
+    def __init__(self, session: Session, now: datetime, plugins: PluginHost | None = None):
         self.session = session
         self.now = now
+        self.plugins = plugins
         self.result = PassResult()
         self.delivery_costs: list[dict[str, object]] = []
 
@@ -167,6 +182,12 @@ class CostCalculation:
             select(Campaign)
             .options(
                 selectinload(Campaign.deliveries).options(*SERVICE_LOADING),
+                selectinload(Campaign.provider_service)
+                .selectinload(ProviderService.cost_categories)
+                .options(
+                    selectinload(CostCategory.cost_types),
+                    selectinload(CostCategory.structures),
+                ),
                 selectinload(Campaign.tasks)
                 .selectinload(Task.provider_service)
                 .selectinload(ProviderService.cost_categories)
@@ -182,10 +203,14 @@ class CostCalculation:
         ).all()
         self.delivery_lines = {line.delivery_id: line for line in lines if line.delivery_id}
         self.task_lines = {line.task_id: line for line in lines if line.task_id}
+        self.run_lines = {line.run_id: line for line in lines if line.run_id}
         counts = delivery_counts(self.session)
+        runs: dict[int, list[DirectRun]] = defaultdict(list)
+        for run in direct_runs(self.session):
+            runs[run.campaign_id].append(run)
         bookings: dict[int, list[Booking]] = {}
         for campaign in campaigns:
-            bookings[campaign.id] = self.cost_campaign(campaign, counts)
+            bookings[campaign.id] = self.cost_campaign(campaign, counts, runs[campaign.id])
         self.write_delivery_costs()
         self.roll_up(campaigns)
         self.book(campaigns, bookings)
@@ -208,7 +233,9 @@ class CostCalculation:
 
     # deliveries and tasks
 
-    def cost_campaign(self, campaign: Campaign, counts: dict[int, DeliveryCounts]) -> list[Booking]:
+    def cost_campaign(
+        self, campaign: Campaign, counts: dict[int, DeliveryCounts], runs: list[DirectRun]
+    ) -> list[Booking]:
         level = CommitmentLevel(campaign.commitment_level)
         children: list[Booking] = []
         for delivery in campaign.deliveries:
@@ -219,9 +246,17 @@ class CostCalculation:
             booking = self.cost_task(task, level)
             if booking is not None:
                 children.append(booking)
+        performed = [
+            booking
+            for run in runs
+            if (booking := self.cost_direct_run(campaign, run, level)) is not None
+        ]
+        children += performed
         self.result.campaigns += 1
         own_estimate = (
-            campaign.status == CampaignStatus.EDITING and campaign.estimated_cost is not None
+            campaign.status == CampaignStatus.EDITING
+            and campaign.estimated_cost is not None
+            and not performed
         )
         if own_estimate:
             cost = effective_cost(None, None, campaign.estimated_cost)
@@ -261,6 +296,7 @@ class CostCalculation:
             amount if performed else ZERO,
             delivery.real_cost or ZERO,
             _weights(line),
+            delivery.budget_id,
         )
 
     def price_delivery(self, delivery: Delivery, counts: DeliveryCounts) -> Priced | None:
@@ -270,16 +306,54 @@ class CostCalculation:
         basis, quantities = measured
         chosen = {cost_type.id for cost_type in delivery.cost_types}
         lines = tuple(
-            self.price_category(category, chosen_cost_types(category, chosen), quantities)
-            for category in delivery_categories(delivery)
+            self.price_category(category, cost_types, quantities)
+            for category, cost_types in priced_categories(delivery_categories(delivery), chosen)
         )
         return Priced(basis, quantities, lines, delivery.surcharge or ZERO)
+
+    def cost_direct_run(
+        self, campaign: Campaign, run: DirectRun, level: CommitmentLevel
+    ) -> Booking | None:
+        """A direct run is booked once, when it is first seen finished: its line is never
+        priced again (the run cannot change), and it is voided, not deleted, when the run
+        is: the line stays as the trace and leaves every sum. None for a voided run."""
+        self.result.runs += 1
+        line = self.run_lines.get(run.run_id)
+        if run.superseded:
+            if line is not None and line.voided_at is None:
+                line.voided_at = self.now
+                self.result.changes += 1
+            return None
+        if line is None:
+            try:
+                priced = self.price_direct_run(campaign, run)
+            except CostError as exc:
+                self.result.problems.append(
+                    f"run #{run.number} of campaign {campaign.name!r}: {exc}"
+                )
+                return None
+            line = self.sync_line(None, priced, None, campaign_id=campaign.id, run_id=run.run_id)
+        if line.voided_at is not None:
+            return None
+        return Booking(level, line.amount, line.amount, ZERO, _weights(line))
+
+    def price_direct_run(self, campaign: Campaign, run: DirectRun) -> Priced:
+        """The campaign's provider service priced for what the run sent; without a service,
+        the campaign's estimate."""
+        if campaign.provider_service is None:
+            estimate = effective_cost(None, None, campaign.estimated_cost)
+            return Priced(ExpenseBasis.SENT, run.quantities, (), ZERO, estimate)
+        kinds = action_cost_kinds(self.plugins, run.action)
+        lines = tuple(
+            self.price_category(category, cost_types, run.quantities)
+            for category, cost_types in direct_run_categories(campaign, kinds)
+        )
+        return Priced(ExpenseBasis.SENT, run.quantities, lines, ZERO)
 
     def price_category(
         self, category: CostCategory, cost_types: Iterable, quantities: Quantities
     ) -> LineSpec:
-        structures = applicable_structures(category, cost_types)
-        cost = category_cost([structure.spec() for structure in structures], quantities)
+        cost = category_price(category, cost_types, quantities)
         return LineSpec(
             category.id, category.expense_category_id, category.name, cost.amount, cost.describe()
         )
@@ -313,6 +387,7 @@ class CostCalculation:
             amount if performed else ZERO,
             task.real_cost or ZERO,
             _weights(line),
+            task.budget_id,
         )
 
     def price_task(self, task: Task) -> Priced:
@@ -328,8 +403,8 @@ class CostCalculation:
             ]
         )
         lines = tuple(
-            self.price_category(category, chosen_cost_types(category, set()), quantities)
-            for category in categories
+            self.price_category(category, cost_types, quantities)
+            for category, cost_types in priced_categories(categories, set())
         )
         return Priced(ExpenseBasis.DAYS, quantities, lines, ZERO)
 
@@ -406,34 +481,40 @@ class CostCalculation:
     # budgets
 
     def book(self, campaigns: list[Campaign], bookings: dict[int, list[Booking]]) -> None:
-        plan_of_program = dict(self.session.execute(select(Program.id, Program.plan_id)).all())
-        specified = [c for c in campaigns if c.budget_status == BudgetStatus.SPECIFIED]
+        """Each booking of a specified campaign goes to exactly one budget (see
+        ``charged_budget``); a program's or plan's budget shows its campaigns' costs only as
+        the roll-up of ``calculated_cost``, never as a second booking."""
         budgets = self.session.scalars(
             select(Budget).options(selectinload(Budget.expenses)).order_by(Budget.id)
         ).all()
+        owners = budget_owners(budgets)
+        plan_of_program = dict(self.session.execute(select(Program.id, Program.plan_id)).all())
+        totals: dict[int, Amounts] = defaultdict(Amounts)
+        by_category: dict[int, dict[int, Amounts]] = defaultdict(lambda: defaultdict(Amounts))
+        for campaign in campaigns:
+            if campaign.budget_status != BudgetStatus.SPECIFIED:
+                continue
+            for booking in bookings[campaign.id]:
+                program_id = campaign.program_id
+                budget_id = charged_budget(
+                    owners,
+                    chosen=booking.budget_id,
+                    campaign_id=campaign.id,
+                    program_id=program_id,
+                    plan_id=plan_of_program.get(program_id),
+                )
+                if budget_id is None:
+                    continue
+                totals[budget_id].add(
+                    booking.level, booking.amount, booking.spent, booking.invoiced
+                )
+                for category, (amount, spent, invoiced) in booking.by_category().items():
+                    if category is not None:
+                        by_category[budget_id][category].add(booking.level, amount, spent, invoiced)
         for budget in budgets:
             self.result.budgets += 1
-            if budget.campaign_id is not None:
-                scope = [c for c in specified if c.id == budget.campaign_id]
-            elif budget.program_id is not None:
-                scope = [c for c in specified if c.program_id == budget.program_id]
-            else:
-                scope = [
-                    c
-                    for c in specified
-                    if c.program_id is not None
-                    and plan_of_program.get(c.program_id) == budget.plan_id
-                ]
-            totals = Amounts()
-            by_category: dict[int, Amounts] = defaultdict(Amounts)
-            for campaign in scope:
-                for booking in bookings[campaign.id]:
-                    totals.add(booking.level, booking.amount, booking.spent, booking.invoiced)
-                    for category, (amount, spent, invoiced) in booking.by_category().items():
-                        if category is not None:
-                            by_category[category].add(booking.level, amount, spent, invoiced)
-            self._set_amounts(budget, totals)
-            self.book_categories(budget, by_category)
+            self._set_amounts(budget, totals.get(budget.id, Amounts()))
+            self.book_categories(budget, by_category.get(budget.id, {}))
             self.flag(budget)
 
     def book_categories(self, budget: Budget, by_category: dict[int, Amounts]) -> None:
@@ -513,7 +594,7 @@ class BudgetManagement(Workflow):
 
     def run(self, context) -> str:
         with context.database.session() as session:
-            result = CostCalculation(session, context.now).run()
+            result = CostCalculation(session, context.now, context.runtime.plugins).run()
         for problem in result.problems:
             context.log(problem)
         return result.summary()

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
 from core.approvals import approval_for, is_approved, record_reminder
+from core.archive import open_store
 from core.delivery_start import needs_confirmation, start_delivery, starts_by_itself
 from core.engine.runs import cancel_run
 from core.models import (
@@ -41,6 +43,7 @@ from core.models.approvals import DIRECT_MAIL_STEPS
 from core.notification_mail import send_notifications
 from core.notifications import notify, notify_campaign_manager
 from core.process_runs import COMPLETED_RUN_STATES
+from core.run_voiding import void_delivery_runs
 from plugins.workflows._passes import Pass, describe
 
 S = DeliveryState
@@ -145,6 +148,7 @@ class DeliveryPass:
         elif delivery.state is S.FILE_TO_APPROVE:
             extraction = approval_for(session, delivery.id, ApprovalStep.EXTRACTION)
             if extraction is not None and extraction.state is ApprovalState.REJECTED:
+                self.void_rejected_file(session, delivery, extraction)
                 self.move(delivery, S.EXTRACTION_PENDING, "extraction")
             elif delivery.proof_required and is_approved(
                 session, delivery.id, ApprovalStep.EXTRACTION
@@ -154,6 +158,19 @@ class DeliveryPass:
             proof = approval_for(session, delivery.id, ApprovalStep.PROOF)
             if proof is not None and proof.state is ApprovalState.REJECTED:
                 self.move(delivery, S.PROOF_TO_SUBMIT, "to_proof")
+
+    def void_rejected_file(self, session: Session, delivery: Delivery, answer) -> None:
+        """The rejected file's run is voided with the move back to extraction: its letters
+        leave the archive and its counts the books, so the next extraction is counted
+        alone."""
+        reason = f"extraction file rejected (round {answer.round})"
+        if answer.comment:
+            reason += f": {answer.comment}"
+        stores = partial(open_store, self.runtime.plugins, self.runtime.settings)
+        for number in void_delivery_runs(
+            session, stores, delivery.id, now=self.now, by=STARTED_BY, reason=reason
+        ):
+            self.result.log(f"{describe(delivery)}: run #{number} voided ({reason})")
 
     def leave_approved(self) -> None:
         """Approved online deliveries wait for their start as pending confirmation; approved

@@ -5,7 +5,8 @@
   (``file_to_approve``, extraction step submitted), or the delivery fails with the reason.
 - **Targeting and content**: a delivery waiting for a manual targeting or content approval
   gets a dry run once per round, so its reviewers approve counts and the content rendered
-  for sample recipients, not a guess.
+  for sample recipients, not a guess; a manual budget step is asked once that analysis is
+  done, with the cost it gives.
 - **Recurring templates**: a schedule line "Name #n" per schedule date up to the template's
   create-in-advance horizon, and at its date (approved if it has to be) a run of the
   template's campaign.
@@ -28,7 +29,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
-from core.approvals import Reviewers, approval_for, configure, submit, submit_for_approval
+from core.approvals import (
+    Reviewers,
+    approval_for,
+    budget_waits_for_analysis,
+    configure,
+    submit,
+    submit_for_approval,
+)
 from core.campaign_states import update_campaign_states, update_task_states
 from core.engine.campaigns import copy_campaign
 from core.engine.runs import RunError
@@ -59,6 +67,7 @@ LABELS = {
     "extracting": "extraction run(s) started",
     "extracted": "file(s) to approve",
     "analysing": "targeting dry run(s) started",
+    "budgets": "budget approval(s) asked",
     "lines": "schedule line(s) created",
     "runs": "recurring run(s) started",
     "campaigns": "periodic campaign(s) created",
@@ -216,6 +225,35 @@ class OperationPass:
                     dry_run=True,
                     allow_parallel=True,
                 )
+        self.ask_budgets()
+
+    def ask_budgets(self) -> None:
+        """A manual budget step is submitted once its delivery's targeting is analysed, so
+        its reviewers see the cost the provider's structures give for the analysed count."""
+        with self.runtime.database.session() as session:
+            ids = list(
+                session.scalars(
+                    select(Delivery.id)
+                    .join(Approval, Approval.delivery_id == Delivery.id)
+                    .where(
+                        Delivery.state == DeliveryState.TO_VALIDATE,
+                        Approval.step == ApprovalStep.BUDGET,
+                        Approval.mode == ApprovalMode.MANUAL,
+                        Approval.state == ApprovalState.NOT_SUBMITTED,
+                    )
+                    .order_by(Delivery.id)
+                )
+            )
+        for delivery_id in ids:
+            with (
+                self.result.handling(f"delivery {delivery_id}"),
+                self.runtime.database.session() as session,
+            ):
+                if budget_waits_for_analysis(session, delivery_id):
+                    continue
+                delivery = session.get(Delivery, delivery_id)
+                submit(session, delivery, ApprovalStep.BUDGET, self.now)
+                self.result.count("budgets", f"{describe(delivery)}: budget asked after analysis")
 
     def update_states(self) -> None:
         """Tasks by their dates, then campaigns by their deliveries, runs and tasks."""

@@ -22,21 +22,28 @@ from core import Workflow, hookimpl
 from core.consumption import (
     SERVICE_LOADING,
     DeliveryCounts,
+    action_cost_kinds,
     delivery_cost_types,
     delivery_counts,
     delivery_quantities,
+    direct_run_categories,
+    direct_runs,
     stock_quantity,
 )
 from core.costs import CostError
 from core.models import (
+    Campaign,
+    CostCategory,
     Delivery,
     ExpenseBasis,
+    ProviderService,
     StockAlert,
     StockConsumption,
     StockLine,
     StockOrder,
 )
 from core.notifications import notify
+from core.plugins import PluginHost
 
 
 @dataclass
@@ -61,10 +68,15 @@ class StockPassResult:
         return text
 
 
+Source = tuple[str, int]
+"""What consumed: ("delivery", id) or ("run", id) for a direct run."""
+
+
 class StockPass:
-    def __init__(self, session: Session, now: datetime):
+    def __init__(self, session: Session, now: datetime, plugins: PluginHost | None = None):
         self.session = session
         self.now = now
+        self.plugins = plugins
         self.result = StockPassResult()
 
     def run(self) -> StockPassResult:
@@ -91,7 +103,37 @@ class StockPass:
         self.result.changes += len(booked)
 
     def recompute_consumption(self) -> None:
-        """One consumption row per (stock line, delivery) with what the delivery sent."""
+        """One consumption row per (stock line, delivery) with what the delivery sent, and
+        per (stock line, direct run) with what the run sent; a voided run consumes nothing."""
+        wanted: dict[tuple[int, Source], int] = defaultdict(int)
+        campaign_of: dict[Source, int] = {}
+        undecided: set[Source] = set()
+        self.delivery_consumption(wanted, campaign_of, undecided)
+        self.run_consumption(wanted, campaign_of, undecided)
+        for row in self.session.scalars(select(StockConsumption)):
+            source = ("delivery", row.delivery_id) if row.delivery_id else ("run", row.run_id)
+            key = (row.stock_line_id, source)
+            if key in wanted:
+                quantity = wanted.pop(key)
+                if row.quantity != quantity:
+                    row.quantity = quantity
+                    self.result.changes += 1
+            elif source not in undecided:
+                self.session.delete(row)
+                self.result.changes += 1
+        for (line_id, (kind, source_id)), quantity in sorted(wanted.items()):
+            self.session.add(
+                StockConsumption(
+                    stock_line_id=line_id,
+                    campaign_id=campaign_of[kind, source_id],
+                    quantity=quantity,
+                    **{f"{kind}_id": source_id},
+                )
+            )
+            self.result.changes += 1
+        self.session.flush()
+
+    def delivery_consumption(self, wanted, campaign_of, undecided) -> None:
         deliveries = self.session.scalars(
             select(Delivery)
             .where(Delivery.provider_service_id.is_not(None))
@@ -99,45 +141,62 @@ class StockPass:
             .order_by(Delivery.id)
         ).all()
         counts = delivery_counts(self.session)
-        wanted: dict[tuple[int, int], int] = defaultdict(int)
-        campaign_of: dict[int, int] = {}
-        undecided: set[int] = set()
         for delivery in deliveries:
+            source = ("delivery", delivery.id)
             try:
                 cost_types = [t for t in delivery_cost_types(delivery) if t.stock_line_id]
             except CostError as exc:
                 self.result.problems.append(f"delivery {delivery.id} {delivery.label!r}: {exc}")
-                undecided.add(delivery.id)
+                undecided.add(source)
                 continue
             measured = delivery_quantities(delivery, counts.get(delivery.id, DeliveryCounts()))
             if not cost_types or measured is None or measured[0] is not ExpenseBasis.SENT:
                 continue
-            campaign_of[delivery.id] = delivery.campaign_id
+            campaign_of[source] = delivery.campaign_id
             for cost_type in cost_types:
                 quantity = stock_quantity(cost_type, measured[1])
                 if quantity:
-                    wanted[cost_type.stock_line_id, delivery.id] += quantity
-        for row in self.session.scalars(select(StockConsumption)):
-            key = (row.stock_line_id, row.delivery_id)
-            if key in wanted:
-                quantity = wanted.pop(key)
-                if row.quantity != quantity:
-                    row.quantity = quantity
-                    self.result.changes += 1
-            elif row.delivery_id not in undecided:
-                self.session.delete(row)
-                self.result.changes += 1
-        for (line_id, delivery_id), quantity in sorted(wanted.items()):
-            self.session.add(
-                StockConsumption(
-                    stock_line_id=line_id,
-                    delivery_id=delivery_id,
-                    campaign_id=campaign_of[delivery_id],
-                    quantity=quantity,
+                    wanted[cost_type.stock_line_id, source] += quantity
+
+    def run_consumption(self, wanted, campaign_of, undecided) -> None:
+        """Direct runs take from the stock lines of their campaign's service's cost types
+        (each category's default type), by what they sent."""
+        runs = [run for run in direct_runs(self.session) if not run.superseded]
+        if not runs:
+            return
+        campaigns = {
+            campaign.id: campaign
+            for campaign in self.session.scalars(
+                select(Campaign)
+                .where(
+                    Campaign.id.in_({run.campaign_id for run in runs}),
+                    Campaign.provider_service_id.is_not(None),
+                )
+                .options(
+                    selectinload(Campaign.provider_service)
+                    .selectinload(ProviderService.cost_categories)
+                    .selectinload(CostCategory.cost_types)
                 )
             )
-            self.result.changes += 1
-        self.session.flush()
+        }
+        for run in runs:
+            campaign = campaigns.get(run.campaign_id)
+            if campaign is None:
+                continue
+            source = ("run", run.run_id)
+            kinds = action_cost_kinds(self.plugins, run.action)
+            try:
+                categories = direct_run_categories(campaign, kinds)
+            except CostError as exc:
+                self.result.problems.append(f"run #{run.number} of {campaign.name!r}: {exc}")
+                undecided.add(source)
+                continue
+            campaign_of[source] = campaign.id
+            for _, cost_types in categories:
+                for cost_type in cost_types:
+                    quantity = stock_quantity(cost_type, run.quantities)
+                    if cost_type.stock_line_id and quantity:
+                        wanted[cost_type.stock_line_id, source] += quantity
 
     def recompute_levels(self, lines: list[StockLine]) -> None:
         consumed = dict(
@@ -225,7 +284,7 @@ class StockManagement(Workflow):
 
     def run(self, context) -> str:
         with context.database.session() as session:
-            result = StockPass(session, context.now).run()
+            result = StockPass(session, context.now, context.runtime.plugins).run()
         for problem in result.problems:
             context.log(problem)
         return result.summary()

@@ -194,6 +194,7 @@ class SupplierPass:
                 .where(
                     Run.delivery_id == delivery_id,
                     Run.dry_run.is_(False),
+                    Run.superseded_at.is_(None),
                     Run.state.in_(COMPLETED_RUN_STATES),
                 )
                 .order_by(Run.id.desc())

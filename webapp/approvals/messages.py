@@ -100,4 +100,26 @@ MESSAGES = {
     },
     "approval.delivery": {"de": "Versand", "en": "Delivery"},
     "approval.to_delivery": {"de": "Zum Versand", "en": "To the delivery"},
+    "approval.analysed_cost": {
+        "de": "Kosten für die analysierte Zielgruppe",
+        "en": "Cost for the analysed target",
+    },
+    "approval.analysed_cost_help": {
+        "de": "{count} Empfänger laut Analyse (Lauf #{run}, {at}), berechnet mit den "
+        "Preisen des Dienstleisters (eine Einheit je Empfänger).",
+        "en": "{count} recipients by the analysis (run #{run}, {at}), priced with the "
+        "provider's prices (one unit per recipient).",
+    },
+    "approval.analysed_cost_problem": {
+        "de": "Nicht berechenbar: {problem}",
+        "en": "Cannot be priced: {problem}",
+    },
+    "approval.analysed_total": {"de": "Summe", "en": "Total"},
+    "approval.surcharge": {"de": "Aufschlag", "en": "Amount to surcharge"},
+    "approval.not_analysed": {
+        "de": "Die Zielgruppe ist noch nicht analysiert: die Budgetfreigabe wird danach "
+        "mit den berechneten Kosten gestellt.",
+        "en": "The target is not analysed yet: the budget approval is asked afterwards, "
+        "with the cost computed.",
+    },
 }

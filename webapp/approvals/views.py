@@ -28,7 +28,7 @@ from core.approvals import (
 )
 from core.audit import record_audit
 from core.budget_checks import budget_warnings
-from core.consumption import DeliveryCounts, delivery_counts, stock_warnings
+from core.consumption import DeliveryCounts, analysed_cost, delivery_counts, stock_warnings
 from core.costs import effective_cost
 from core.models import (
     Approval,
@@ -146,6 +146,7 @@ def _render_approval(approval: Approval, values: dict[str, Any], errors: dict[st
         cost=effective_cost(delivery.real_cost, delivery.calculated_cost, delivery.estimated_cost),
         stock_warnings=stock_warnings(session, delivery.id),
         budget_warnings=budget_warnings(session, delivery.id),
+        analysed=analysed_cost(session, delivery.id),
         may_answer=approval.state is ApprovalState.PENDING
         and may_answer(session, approval, acting_user()),
         log=log,

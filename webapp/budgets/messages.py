@@ -83,6 +83,16 @@ MESSAGES = {
     "budgets.line.real": {"de": "Rechnung", "en": "Invoice"},
     "budgets.line.amount": {"de": "Zählt", "en": "Counts"},
     "budgets.line.task": {"de": "Aufgabe", "en": "Task"},
+    "budgets.line.run": {"de": "Direkter Lauf #{number}", "en": "Direct run #{number}"},
+    "budgets.field.roll_up": {"de": "Kosten darunter", "en": "Costs below"},
+    "budgets.roll_up_help": {
+        "de": "Kosten darunter: die Summe der festgelegten Kampagnen, zur Übersicht. Gebucht "
+        "ist hier nur, was keinem näheren Budget zufällt: jede Kosten zählen in genau einem "
+        "Budget (dem des Versands oder der Aufgabe, sonst der Kampagne, des Programms, des Plans).",
+        "en": "Costs below: the sum of the specified campaigns, for the overview. Booked here is "
+        "only what falls to no nearer budget: every cost counts in exactly one budget (the "
+        "delivery's or task's, else the campaign's, the program's, the plan's).",
+    },
     "budgets.created": {"de": "Budget „{name}“ angelegt.", "en": "Budget “{name}” created."},
     "budgets.saved": {"de": "Budget „{name}“ gespeichert.", "en": "Budget “{name}” saved."},
     "budgets.categories": {"de": "Ausgabenkategorien", "en": "Expense categories"},

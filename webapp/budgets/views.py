@@ -1,6 +1,7 @@
 """Budgets: each with its allocation against the amounts the cost calculation booked
 (planned, reserved, committed, spent, invoiced) as a chart that is also a table, its split by
-expense category, and the expense lines (with their cost lines) of the campaigns under it.
+expense category, and the expense lines (with their cost lines) charged to it: each cost to
+one budget, a plan's or program's campaigns' costs shown beside as their roll-up.
 
 The amounts are written by the budgetMgt workflow; the panel edits what people decide: the
 owner, the period, the allocation (in total and per expense category), who is responsible.
@@ -13,10 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import Select, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from core.budget_checks import budget_owners, charged_budget
 from core.models import (
     Budget,
     BudgetExpense,
@@ -29,6 +31,7 @@ from core.models import (
     Plan,
     Program,
     Role,
+    Run,
     Task,
 )
 from webapp.charts import budget_chart
@@ -97,15 +100,60 @@ def _owner_names(session: Session, budgets: list[Budget]) -> dict[int, tuple[str
     return names
 
 
-def _campaigns_of(budget: Budget) -> Select[tuple[int]]:
-    """The campaigns whose costs the budget receives."""
-    if budget.campaign_id is not None:
-        owner = Campaign.id == budget.campaign_id
-    elif budget.program_id is not None:
-        owner = Campaign.program_id == budget.program_id
-    else:
-        owner = Campaign.program_id.in_(select(Program.id).where(Program.plan_id == budget.plan_id))
-    return select(Campaign.id).where(owner, Campaign.budget_status == BudgetStatus.SPECIFIED)
+def _charged_here(session: Session, budget: Budget):
+    """The condition on expense lines that selects those charged to this budget: one
+    budget per cost (``core.budget_checks.charged_budget``), the lines of specified
+    campaigns whose cost falls to it, and those of deliveries and tasks that chose it.
+    Voided lines count nowhere."""
+    owners = budget_owners(session.scalars(select(Budget)))
+    plan_of_program = dict(session.execute(select(Program.id, Program.plan_id)).all())
+    campaigns = session.execute(
+        select(Campaign.id, Campaign.program_id).where(
+            Campaign.budget_status == BudgetStatus.SPECIFIED
+        )
+    ).all()
+    falls_here = [
+        row.id
+        for row in campaigns
+        if charged_budget(
+            owners,
+            chosen=None,
+            campaign_id=row.id,
+            program_id=row.program_id,
+            plan_id=plan_of_program.get(row.program_id),
+        )
+        == budget.id
+    ]
+    chose_another = or_(
+        ExpenseLine.delivery_id.in_(
+            select(Delivery.id).where(
+                Delivery.budget_id.is_not(None), Delivery.budget_id != budget.id
+            )
+        ),
+        ExpenseLine.task_id.in_(
+            select(Task.id).where(Task.budget_id.is_not(None), Task.budget_id != budget.id)
+        ),
+    )
+    specified = select(Campaign.id).where(Campaign.budget_status == BudgetStatus.SPECIFIED)
+    return and_(
+        ExpenseLine.voided_at.is_(None),
+        ExpenseLine.campaign_id.in_(specified),
+        or_(
+            and_(ExpenseLine.campaign_id.in_(falls_here), ~chose_another),
+            ExpenseLine.delivery_id.in_(select(Delivery.id).where(Delivery.budget_id == budget.id)),
+            ExpenseLine.task_id.in_(select(Task.id).where(Task.budget_id == budget.id)),
+        ),
+    )
+
+
+def _roll_up(session: Session, budget: Budget) -> Decimal | None:
+    """A plan's or program's campaigns' costs (its ``calculated_cost``): shown beside the
+    budget, never booked into it a second time."""
+    if budget.plan_id is not None:
+        return session.get(Plan, budget.plan_id).calculated_cost
+    if budget.program_id is not None:
+        return session.get(Program, budget.program_id).calculated_cost
+    return None
 
 
 def _expense_lines(session: Session, budget: Budget, number: int) -> Page[Any]:
@@ -114,9 +162,7 @@ def _expense_lines(session: Session, budget: Budget, number: int) -> Page[Any]:
     index alone, the names for its rows only."""
     page = paginate(
         session,
-        select(ExpenseLine)
-        .where(ExpenseLine.campaign_id.in_(_campaigns_of(budget)))
-        .order_by(ExpenseLine.id.desc()),
+        select(ExpenseLine).where(_charged_here(session, budget)).order_by(ExpenseLine.id.desc()),
         number,
         LINES_PAGE_SIZE,
     )
@@ -124,12 +170,13 @@ def _expense_lines(session: Session, budget: Budget, number: int) -> Page[Any]:
     campaigns = names_by_id(Campaign.name, {line.campaign_id for line in page.items})
     deliveries = names_by_id(Delivery.label, {line.delivery_id for line in page.items})
     tasks = names_by_id(Task.name, {line.task_id for line in page.items})
+    runs = names_by_id(Run.number, {line.run_id for line in page.items})
     rows = [
         (
             line,
             campaigns.get(line.campaign_id),
             deliveries.get(line.delivery_id),
-            tasks.get(line.task_id),
+            tasks.get(line.task_id) if line.task_id else runs.get(line.run_id),
         )
         for line in page.items
     ]
@@ -168,6 +215,7 @@ def budget(budget_id: int) -> str:
         lines=lines,
         cost_lines=cost_lines,
         responsible=responsible,
+        roll_up=_roll_up(session, budget),
     )
 
 

@@ -29,7 +29,7 @@ from core.plugins import PluginHost, UnknownPluginError
 from webapp.campaigns.config_form import plugin_text
 from webapp.form_reader import FormReader, datetime_input, decimal_input
 from webapp.i18n import MESSAGES, t
-from webapp.process_common import choice_ids, service_choices
+from webapp.process_common import budget_choices, choice_ids, service_choices
 from webapp.schema_forms import (
     OptionResolver,
     SettingsForm,
@@ -65,6 +65,7 @@ class DeliveryForm:
     services: list[tuple[str, list[tuple[int, str]]]]
     categories: list[CategoryChoice]
     chosen_types: set[int] = field(default_factory=set)
+    budgets: list[tuple[int, str]] = field(default_factory=list)
 
 
 def delivery_values(delivery: Delivery | None) -> dict[str, Any]:
@@ -85,6 +86,7 @@ def delivery_values(delivery: Delivery | None) -> dict[str, Any]:
         "surcharge": decimal_input(delivery.surcharge, 2),
         "estimated_cost": decimal_input(delivery.estimated_cost, 2),
         "real_cost": decimal_input(delivery.real_cost, 2),
+        "budget_id": delivery.budget_id,
         "sent_counting": delivery.sent_counting.value,
         "proof_required": delivery.proof_required,
         "version": delivery.version,
@@ -167,6 +169,7 @@ def build_delivery_form(
         services=service_choices(session, channel.cost_kind),
         categories=_categories(session, values.get("provider_service_id"), channel),
         chosen_types=chosen_types,
+        budgets=budget_choices(session),
     )
 
 
@@ -231,6 +234,7 @@ def read_delivery_form(
         "surcharge": reader.money("surcharge"),
         "estimated_cost": reader.money("estimated_cost"),
         "real_cost": reader.money("real_cost"),
+        "budget_id": reader.one_of("budget_id", choice_ids(budget_choices(session))),
         "sent_counting": reader.choice("sent_counting", SentCounting, required=False)
         or SentCounting.ON_CONFIRMATION,
         "proof_required": reader.flag("proof_required"),

@@ -145,6 +145,15 @@ MESSAGES = {
         "en": "Real cost (invoice)",
     },
     "deliveries.field.cost": {"de": "Kosten", "en": "Cost"},
+    "deliveries.field.budget": {"de": "Budget", "en": "Budget"},
+    "deliveries.budget_default": {
+        "de": "das der Kampagne (sonst Programm, Plan)",
+        "en": "the campaign's (else program's, plan's)",
+    },
+    "deliveries.budget_help": {
+        "de": "Die Kosten zählen in genau diesem einen Budget.",
+        "en": "The cost counts in exactly this one budget.",
+    },
     "deliveries.field.sent_counting": {"de": "Als versendet zählen", "en": "Count as sent"},
     "deliveries.field.proof_required": {
         "de": "Korrekturabzug der Dienstleister-E-Mail erforderlich",

@@ -37,6 +37,7 @@ from webapp.form_reader import FormReader, date_input, decimal_input
 from webapp.i18n import t
 from webapp.plans.views import bp, today
 from webapp.process_common import (
+    budget_choices,
     choice_ids,
     get_or_404,
     manager_choices,
@@ -55,6 +56,7 @@ PROCESS_FIELDS = (
     "budget_status",
     "commitment_level",
     "estimated_cost",
+    "provider_service_id",
 )
 
 
@@ -67,6 +69,7 @@ def _campaign_values(campaign: Campaign) -> dict[str, Any]:
         "budget_status": campaign.budget_status.value,
         "commitment_level": campaign.commitment_level,
         "estimated_cost": decimal_input(campaign.estimated_cost, 2),
+        "provider_service_id": campaign.provider_service_id,
     }
 
 
@@ -96,6 +99,7 @@ def _render_campaign(campaign: Campaign, values: dict[str, Any], errors: dict[st
             (status.value, t(f"process.budget_status.{status.value}")) for status in BudgetStatus
         ],
         levels=_levels(),
+        services=service_choices(session),
     )
 
 
@@ -124,6 +128,9 @@ def save_campaign(campaign_id: int) -> str | tuple[str, int] | Response:
         "budget_status": reader.choice("budget_status", BudgetStatus),
         "commitment_level": reader.choice("commitment_level", CommitmentLevel),
         "estimated_cost": reader.money("estimated_cost"),
+        "provider_service_id": reader.one_of(
+            "provider_service_id", choice_ids(service_choices(session))
+        ),
     }
     reader.period("start_date", "end_date", fields["start_date"], fields["end_date"])
     if not reader.ok:
@@ -232,6 +239,7 @@ def _task_values(task: Task | None) -> dict[str, Any]:
         "real_cost": decimal_input(task.real_cost, 2),
         "provider_service_id": task.provider_service_id,
         "commitment_level": task.commitment_level,
+        "budget_id": task.budget_id,
     }
 
 
@@ -256,6 +264,7 @@ def _render_task(
         states=_state_choices(task),
         services=service_choices(session, CostCategoryKind.TASK),
         levels=_levels(),
+        budgets=budget_choices(session),
     )
 
 
@@ -284,6 +293,7 @@ def _read_task(reader: FormReader, session: Session) -> dict[str, Any]:
         "provider_service_id": reader.one_of(
             "provider_service_id", choice_ids(service_choices(session, CostCategoryKind.TASK))
         ),
+        "budget_id": reader.one_of("budget_id", choice_ids(budget_choices(session))),
     }
     level = reader.choice("commitment_level", CommitmentLevel, required=False)
     fields["commitment_level"] = None if level is None else int(level)

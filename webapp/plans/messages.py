@@ -158,6 +158,18 @@ MESSAGES = {
     },
     "process.field.commitment_level": {"de": "Verbindlichkeit", "en": "Commitment level"},
     "process.field.estimated_cost": {"de": "Geschätzte Kosten", "en": "Estimated cost"},
+    "process.field.service": {
+        "de": "Dienstleistung für direkte Läufe",
+        "en": "Service for direct runs",
+    },
+    "process.service_help": {
+        "de": "Ein Start ohne Versand wird einmal mit den Preisen dieser Dienstleistung "
+        "gebucht (je Kategorie die Standard-Kostenart) und verbraucht deren Lager; ohne "
+        "Dienstleistung zählt die Schätzung.",
+        "en": "A Start without a delivery is booked once with this service's prices (each "
+        "category's default cost type) and takes from its stock; without a service the "
+        "estimate counts.",
+    },
     "process.field.calculated_cost": {"de": "Berechnete Kosten", "en": "Calculated cost"},
     "process.saved": {
         "de": "Prozessdaten von „{name}“ gespeichert.",
@@ -183,6 +195,15 @@ MESSAGES = {
         "en": "Priced with the provider's daily rate once the task is finished.",
     },
     "tasks.field.service": {"de": "Dienstleistung", "en": "Provider service"},
+    "tasks.field.budget": {"de": "Budget", "en": "Budget"},
+    "tasks.budget_default": {
+        "de": "das der Kampagne (sonst Programm, Plan)",
+        "en": "the campaign's (else program's, plan's)",
+    },
+    "tasks.budget_help": {
+        "de": "Die Kosten zählen in genau diesem einen Budget.",
+        "en": "The cost counts in exactly this one budget.",
+    },
     "tasks.field.estimated_cost": {"de": "Geschätzte Kosten", "en": "Estimated cost"},
     "tasks.field.real_cost": {"de": "Tatsächliche Kosten (Rechnung)", "en": "Real cost (invoice)"},
     "tasks.field.commitment_level": {"de": "Verbindlichkeit", "en": "Commitment level"},

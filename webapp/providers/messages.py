@@ -95,8 +95,24 @@ MESSAGES = {
     },
     "categories.field.expense_category": {"de": "Ausgabenkategorie", "en": "Expense category"},
     "categories.field.type_required": {
-        "de": "Versände müssen eine Kostenart wählen",
-        "en": "Deliveries must choose a cost type",
+        "de": "Eine Kostenart muss gewählt werden",
+        "en": "A cost type must be chosen",
+    },
+    "categories.field.default_type": {"de": "Standard-Kostenart", "en": "Default cost type"},
+    "categories.choice": {"de": "Wahl der Kostenart", "en": "Choice of cost type"},
+    "categories.choice_help": {
+        "de": "Wählt ein Versand keine Kostenart dieser Kategorie, gilt die Standard-Kostenart. "
+        "Ohne sie ist die Wahl Pflicht, wenn „Eine Kostenart muss gewählt werden“ gesetzt ist; "
+        "sonst berechnet die Kategorie nichts. Eine Kategorie ohne Kostenarten gilt immer. "
+        "Direkte Läufe einer Kampagne nutzen stets die Standard-Kostenart.",
+        "en": "When a delivery chooses no cost type of this category, the default cost type "
+        "applies. Without one, the choice is required if “A cost type must be chosen” is set; "
+        "otherwise the category charges nothing. A category without cost types always "
+        "applies. A campaign's direct runs always use the default cost type.",
+    },
+    "categories.unchosen_free": {
+        "de": "ohne Wahl keine Kosten",
+        "en": "no cost unless chosen",
     },
     "categories.created": {
         "de": "Kostenkategorie „{name}“ angelegt.",

@@ -84,6 +84,13 @@ def _expense_choices() -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in rows]
 
 
+def _type_choices(category: CostCategory | None) -> list[tuple[int, str]]:
+    """The category's own cost types: the only ones it may default to."""
+    if category is None:
+        return []
+    return [(cost_type.id, cost_type.name) for cost_type in category.cost_types]
+
+
 def _render_category(service, category, values, errors) -> str:
     kinds = [(kind.value, t(f"providers.category_kind.{kind.value}")) for kind in CostCategoryKind]
     return render_template(
@@ -95,6 +102,7 @@ def _render_category(service, category, values, errors) -> str:
         errors=errors,
         kinds=kinds,
         expense_categories=_expense_choices(),
+        cost_types=_type_choices(category),
     )
 
 
@@ -122,6 +130,7 @@ def _save_category(
                 "kind": category.kind.value,
                 "expense_category_id": category.expense_category_id,
                 "cost_type_required": category.cost_type_required,
+                "default_cost_type_id": category.default_cost_type_id,
             }
         return _render_category(service, category, values, {})
     reader = FormReader(request.form)
@@ -130,6 +139,9 @@ def _save_category(
         "kind": reader.choice("kind", CostCategoryKind),
         "expense_category_id": reader.one_of("expense_category_id", choice_ids(_expense_choices())),
         "cost_type_required": reader.flag("cost_type_required"),
+        "default_cost_type_id": reader.one_of(
+            "default_cost_type_id", choice_ids(_type_choices(category))
+        ),
     }
     check_unique(reader, CostCategory, category, "name", service_id=service.id)
     if not reader.ok:
@@ -139,7 +151,11 @@ def _save_category(
         category,
         fields | {"service_id": service.id},
         lambda row: f"{service.name}: {row.name}",
-        lambda row: {"kind": row.kind.value, "cost_type_required": row.cost_type_required},
+        lambda row: {
+            "kind": row.kind.value,
+            "cost_type_required": row.cost_type_required,
+            "default_cost_type_id": row.default_cost_type_id,
+        },
         target="cost_category",
     )
     flash(t("categories.created" if created else "categories.saved", name=category.name), "success")
