@@ -7,6 +7,7 @@ from core.models.addressbook import (
     Contract,
     ContractStatus,
     DispatchChannel,
+    NumberSequence,
     Product,
     SalesPartner,
 )
@@ -139,6 +140,7 @@ __all__ = [
     "DeliveryChannel",
     "DeliveryState",
     "DispatchChannel",
+    "NumberSequence",
     "DocumentKind",
     "ExpenseBasis",
     "ExpenseCategory",

@@ -36,6 +36,7 @@ from core.approvals import approval_for, configure, is_approved, reviewers_of, s
 from core.delivery import DeliveryError, DeliveryUnclear
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.context import RunContext
+from core.csv_export import CsvDialect
 from core.extraction import ROWS_PER_QUERY, RecordColumns, cell, write_csv
 from core.mail import Attachment, build_message, mailbox, message_id, valid_email
 from core.models import (
@@ -311,8 +312,7 @@ class SupplierPass:
             path,
             [column.header for column in columns],
             self.rows(job, columns),
-            delimiter=DELIMITER,
-            encoding=ENCODING,
+            CsvDialect(DELIMITER, ENCODING, raw_values=job.process.raw_values),
         )
         sha256 = file_digest(path)[1]
         with self.runtime.database.session() as session:
