@@ -33,10 +33,10 @@ from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
 from core.approvals import approval_for, configure, is_approved, reviewers_of, submit
+from core.csv_export import CsvDialect
 from core.delivery import DeliveryError, DeliveryUnclear
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.context import RunContext
-from core.csv_export import CsvDialect
 from core.extraction import ROWS_PER_QUERY, RecordColumns, cell, write_csv
 from core.mail import Attachment, build_message, mailbox, message_id, valid_email
 from core.models import (
