@@ -44,9 +44,10 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.config import Settings
@@ -64,7 +65,7 @@ from webapp.context import (
     login_user,
     logout_user,
 )
-from webapp.formatting import init_formatting
+from webapp.formatting import format_bytes, init_formatting
 from webapp.i18n import LANGUAGE_NAMES, add_messages, get_language, t
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
 from webapp.ratelimit import DEFAULT_MAX_FAILURES, DEFAULT_WINDOW, make_login_limiter
@@ -171,6 +172,7 @@ def _configure(app: Flask, settings: Settings, overrides: Mapping[str, Any]) -> 
         CAMPAIGN_LOGIN_LIMITER="auto",
         CAMPAIGN_LOGIN_MAX_FAILURES=DEFAULT_MAX_FAILURES,
         CAMPAIGN_LOGIN_FAILURE_WINDOW=DEFAULT_WINDOW,
+        MAX_CONTENT_LENGTH=settings.max_upload,
     )
     app.config.update(overrides)
     # Derived values, unless given explicitly.
@@ -198,16 +200,32 @@ def _init_templates(app: Flask) -> None:
 
 
 def _init_error_pages(app: Flask) -> None:
-    def error_page(error: HTTPException) -> tuple[str, int]:
+    def error_page(error: HTTPException) -> ResponseReturnValue:
         code = error.code or 500
-        message = t("error.csrf") if isinstance(error, CSRFError) else t(f"error.{code}.text")
-        page = render_template(
-            "error.html", code=code, title=t(f"error.{code}.title"), message=message
-        )
-        return page, code
+        if isinstance(error, CSRFError):
+            message = t("error.csrf")
+        elif isinstance(error, RequestEntityTooLarge):
+            limit = format_bytes(current_app.config["MAX_CONTENT_LENGTH"])
+            message = t("error.413.limit", limit=limit)
+        else:
+            message = t(f"error.{code}.text")
+        title = t(f"error.{code}.title")
+        if _wants_json():
+            return {"error": title, "message": message}, code
+        return render_template("error.html", code=code, title=title, message=message), code
 
     for code in ERROR_PAGES:
         app.register_error_handler(code, error_page)
+
+
+def _wants_json() -> bool:
+    """A script or a page's fetch() call, which reads the answer as JSON, not as a page."""
+    accepted = request.accept_mimetypes
+    return (
+        request.is_json
+        or request.headers.get("X-Requested-With") == "XMLHttpRequest"
+        or accepted.best_match(["text/html", "application/json"]) == "application/json"
+    )
 
 
 def _register_plugin_blueprints(app: Flask, plugins: PluginHost, errors: list[str]) -> None:
