@@ -67,6 +67,8 @@ from webapp.context import (
 )
 from webapp.formatting import format_bytes, init_formatting
 from webapp.i18n import LANGUAGE_NAMES, add_messages, get_language, t
+from webapp.imports import MESSAGES as IMPORT_MESSAGES
+from webapp.imports import describe_row_error
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
 from webapp.ratelimit import DEFAULT_MAX_FAILURES, DEFAULT_WINDOW, make_login_limiter
 from webapp.security import csrf, has_role, init_security, role_required
@@ -146,6 +148,7 @@ def create_app(
 
     init_security(app)
     app.teardown_appcontext(close_db_session)
+    add_messages(IMPORT_MESSAGES, "webapp.imports")
     _init_templates(app)
     _init_error_pages(app)
 
@@ -191,6 +194,7 @@ def _init_templates(app: Flask) -> None:
         has_role=has_role,
         current_language=get_language,
         language_names=LANGUAGE_NAMES,
+        row_problems=describe_row_error,
     )
 
     @app.context_processor
