@@ -68,4 +68,3 @@ def _first_free(session: Session) -> int:
     )
     digits = re.fullmatch(rf"{CONTACT_PREFIX}(\d+)", highest or "")
     return int(digits.group(1)) + 1 if digits else 1
-

@@ -120,7 +120,7 @@ def test_a_chosen_mapping_replaces_the_detected_one(database):
 
 ADDRESS_FILES = {
     "utf-8 with BOM and commas": (
-        '\ufeffAnrede,Vorname,Nachname,Straße,PLZ,Ort,E-Mail\r\n'
+        "\ufeffAnrede,Vorname,Nachname,Straße,PLZ,Ort,E-Mail\r\n"
         'Frau,Jördis,Müller,"Hauptstraße 1",50667,Köln,joerdis@example.de\r\n'
         'Herr,Björn,Groß,"Am Markt 2\r\nHinterhaus",10115,Berlin,bjoern@example.de\r\n'
     ).encode("utf-8"),
