@@ -234,7 +234,8 @@ def plan_contact_import(
     if match_on == "number" and not has_numbers:
         raise CsvImportError(
             "match_on: the file has no column with the contact number; match on the e-mail "
-            "or on name and address"
+            "or on name and address",
+            "no_number_column",
         )
     plan = ContactImportPlan(parsed, match_on, errors=list(parsed.errors))
     match_field = None if match_on == "name_address" else match_on

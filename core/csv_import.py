@@ -96,7 +96,14 @@ def header_aliases(aliases: Mapping[str, str]) -> dict[str, str]:
 
 
 class CsvImportError(ValueError):
-    """The file cannot be imported at all; nothing was imported."""
+    """The file cannot be imported at all; nothing was imported.
+
+    ``code`` and ``params`` say what is wrong for a translated message (the panel's
+    ``import.fatal.<code>``); the exception's text is the English one."""
+
+    def __init__(self, message: str, code: str = "", **params: object):
+        super().__init__(message)
+        self.code, self.params = code, params
 
 
 PROBLEM_TEXTS = {
@@ -261,7 +268,11 @@ def _encoding(file: BinaryIO, encoding: str | None) -> str:
         line, byte = failure
         raise CsvImportError(
             f"line {line}: byte 0x{byte:02x} cannot be read as {encoding}; "
-            "choose the file's encoding (e.g. cp1252 for Excel files from Windows)"
+            "choose the file's encoding (e.g. cp1252 for Excel files from Windows)",
+            "undecodable",
+            line=line,
+            byte=f"0x{byte:02x}",
+            encoding=encoding,
         )
     return "utf-8-sig" if has_bom and name == "utf-8" else encoding
 
@@ -298,7 +309,9 @@ def _mapping(
         if not found:
             raise CsvImportError(
                 "line 1: no column could be mapped; the first line must name the columns "
-                f"(e.g. Vorname, Nachname, E-Mail), found: {', '.join(header)}"
+                f"(e.g. Vorname, Nachname, E-Mail), found: {', '.join(header)}",
+                "not_mapped",
+                found=", ".join(header),
             )
         return found
     if not mapping:
@@ -367,7 +380,10 @@ def read_csv(
     file = io.BytesIO(source) if isinstance(source, bytes) else source
     size = file.seek(0, io.SEEK_END)
     if size > max_bytes:
-        raise CsvImportError(f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+        megabytes = max_bytes // (1024 * 1024)
+        raise CsvImportError(
+            f"the file is larger than {megabytes} MB", "too_large", megabytes=megabytes
+        )
     encoding = _encoding(file, encoding)
     file.seek(0)
     text = io.TextIOWrapper(file, encoding=encoding, newline="")
@@ -387,10 +403,10 @@ def _read_rows(
 ) -> ParsedCsv:
     sample = text.read(SNIFF_SAMPLE + 1)
     if not sample.strip():
-        raise CsvImportError("the file is empty")
+        raise CsvImportError("the file is empty", "empty")
     header_line = _LINE_BREAK.split(sample, maxsplit=1)[0]
     if not header_line.strip():
-        raise CsvImportError("line 1: no header; the first line must name the columns")
+        raise CsvImportError("line 1: no header; the first line must name the columns", "no_header")
     whole_lines = sample[:SNIFF_SAMPLE]
     if len(sample) > SNIFF_SAMPLE:
         whole_lines = whole_lines[: max(whole_lines.rfind("\n"), 0)] or whole_lines
@@ -403,7 +419,10 @@ def _read_rows(
         line = reader.line_num + 1
         duplicates = sorted({column for column in header if column and header.count(column) > 1})
         if duplicates:
-            raise CsvImportError(f"line 1: columns named twice: {', '.join(duplicates)}")
+            named = ", ".join(duplicates)
+            raise CsvImportError(
+                f"line 1: columns named twice: {named}", "named_twice", columns=named
+            )
         columns = _mapping(header, mapping, csv_format)
         parsed = ParsedCsv(
             encoding=encoding,
@@ -419,7 +438,9 @@ def _read_rows(
                 continue  # blank lines, and the empty rows Excel writes as ";;;;"
             parsed.row_count += 1
             if parsed.row_count > max_rows:
-                raise CsvImportError(f"the file has more than {max_rows} rows")
+                raise CsvImportError(
+                    f"the file has more than {max_rows} rows", "too_many_rows", rows=max_rows
+                )
             if len(record) != len(header):
                 params = (("expected", len(header)), ("found", len(record)))
                 parsed.errors.append(RowError(start, (Problem("fields", params=params),)))
@@ -431,5 +452,7 @@ def _read_rows(
             else:
                 parsed.rows.append(ParsedRow(start, data))
     except csv.Error as exc:
-        raise CsvImportError(f"line {line}: {exc} (is a quote left open?)") from None
+        raise CsvImportError(
+            f"line {line}: {exc} (is a quote left open?)", "quote", line=line
+        ) from None
     return parsed

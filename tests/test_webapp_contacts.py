@@ -332,9 +332,10 @@ def test_the_preview_can_update_existing_contacts_and_change_the_mapping(
 @pytest.mark.parametrize(
     ("data", "name", "message"),
     [
-        (b"Foo\nAnna\n", "a.csv", "no column could be mapped"),
+        (b"Foo\nAnna\n", "a.csv", "keine Spalte ließ sich zuordnen"),
         (b"Kundennummer\nK-1\n", "bild.png", "Nur CSV-Dateien"),
-        (b"", "leer.csv", "the file is empty"),
+        (b"", "leer.csv", "die Datei ist leer"),
+        (b'Nachname;Ort\n"offen;K\xc3\xb6ln\n', "q.csv", "Zeile 2: ein Anf\u00fchrungszeichen"),
     ],
 )
 def test_a_file_that_cannot_be_imported_is_refused_next_to_the_field(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 
-from core.csv_import import Problem, RowError
+from core.csv_import import CsvImportError, Problem, RowError
 from webapp.i18n import t
 
 MESSAGES = {
@@ -62,8 +62,55 @@ MESSAGES = {
         "en": "'{value}' matches {count} contacts",
     },
     "import.problem.name_address": {"de": "Name und Anschrift", "en": "name and address"},
+    "import.fatal.undecodable": {
+        "de": "Zeile {line}: das Byte {byte} ist kein gültiges Zeichen in {encoding}; bitte den "
+        "Zeichensatz der Datei wählen (z. B. cp1252 für Excel-Dateien aus Windows)",
+        "en": "line {line}: byte {byte} cannot be read as {encoding}; choose the file's "
+        "encoding (e.g. cp1252 for Excel files from Windows)",
+    },
+    "import.fatal.not_mapped": {
+        "de": "Zeile 1: keine Spalte ließ sich zuordnen; die erste Zeile muss die Spalten "
+        "benennen (z. B. Vorname, Nachname, E-Mail), gefunden: {found}",
+        "en": "line 1: no column could be mapped; the first line must name the columns "
+        "(e.g. Vorname, Nachname, E-Mail), found: {found}",
+    },
+    "import.fatal.too_large": {
+        "de": "die Datei ist größer als {megabytes} MB",
+        "en": "the file is larger than {megabytes} MB",
+    },
+    "import.fatal.empty": {"de": "die Datei ist leer", "en": "the file is empty"},
+    "import.fatal.no_header": {
+        "de": "Zeile 1 ist leer; die erste Zeile muss die Spalten benennen",
+        "en": "line 1: no header; the first line must name the columns",
+    },
+    "import.fatal.named_twice": {
+        "de": "Zeile 1: Spalten doppelt benannt: {columns}",
+        "en": "line 1: columns named twice: {columns}",
+    },
+    "import.fatal.too_many_rows": {
+        "de": "die Datei hat mehr als {rows} Zeilen",
+        "en": "the file has more than {rows} rows",
+    },
+    "import.fatal.quote": {
+        "de": "Zeile {line}: ein Anführungszeichen wird nicht geschlossen",
+        "en": "line {line}: a quote is left open",
+    },
+    "import.fatal.no_number_column": {
+        "de": "keine Spalte enthält die Kundennummer; vorhandene Kontakte an der E-Mail oder "
+        "an Name und Anschrift erkennen",
+        "en": "no column holds the contact number; recognise existing contacts by e-mail or "
+        "by name and address",
+    },
 }
 """The row problems of ``core.csv_import.PROBLEM_TEXTS`` in German and English."""
+
+
+def describe_import_error(error: CsvImportError) -> str:
+    """Why a file cannot be imported at all, in the user's language where the reason is
+    one a person can fix."""
+    if not error.code:
+        return str(error)
+    return t(f"import.fatal.{error.code}", **error.params)
 
 
 def describe_problem(problem: Problem) -> str:

@@ -35,7 +35,7 @@ from core.query import ENTITIES, QueryError
 from webapp.campaigns.views import bp, list_args, load_campaign, render_screen, username
 from webapp.context import db_session, get_plugins, get_settings
 from webapp.i18n import t
-from webapp.imports import save_upload, upload_size
+from webapp.imports import describe_import_error, save_upload, upload_size
 from webapp.pagination import Page, page_arguments
 from webapp.schema_forms import OptionResolver
 from webapp.security import role_required
@@ -197,7 +197,7 @@ def upload(campaign_id: int) -> Response | tuple[str, int]:
     try:
         preview = preview_csv(upload.stream, rows=PREVIEW_ROWS)
     except CsvImportError as exc:
-        return _render_data(campaign.id, 422, import_error=str(exc))
+        return _render_data(campaign.id, 422, import_error=describe_import_error(exc))
     token = secrets.token_urlsafe(24)
     save_upload(upload, _upload_path(token))
     return _render_data(campaign.id, preview=preview, token=token, upload_name=upload.filename)
@@ -231,7 +231,10 @@ def confirm_import(campaign_id: int) -> Response | tuple[str, int]:
             upload_name=upload_name,
             import_error=t("campaigns.import.refused", count=len(refused.errors)),
         )
-    except (CsvImportError, CampaignDataError) as exc:
+    except CsvImportError as exc:
+        session.rollback()
+        return _render_data(campaign.id, 422, import_error=describe_import_error(exc))
+    except CampaignDataError as exc:
         session.rollback()
         return _render_data(campaign.id, 422, import_error=str(exc))
     left_out = [error.line for error in report.errors]

@@ -38,7 +38,7 @@ from webapp.context import current_user, current_username, db_session
 from webapp.formatting import format_bytes
 from webapp.forms import add_error
 from webapp.i18n import t
-from webapp.imports import upload_size
+from webapp.imports import describe_import_error, upload_size
 from webapp.pagination import page_arguments, paginate
 from webapp.security import role_required
 
@@ -238,13 +238,15 @@ def import_upload() -> ResponseReturnValue:
     try:
         plan = plan_contact_import(db_session(), upload.stream, **options)
     except CsvImportError as exc:
-        add_error(form.file, t("contacts.import.error.fatal", reason=str(exc)))
+        add_error(form.file, t("contacts.import.error.fatal", reason=describe_import_error(exc)))
         return render_template("contacts/import.html", form=form), 422
     token = keep_upload(current_user().id, upload)
     return _preview(plan, token, request.form, upload.filename)
 
 
-def _preview(plan: Any, token: str, source: Any, filename: str, status: int = 200):
+def _preview(
+    plan: Any, token: str, source: Any, filename: str, status: int = 200
+) -> tuple[str, int]:
     return render_template(
         "contacts/import_preview.html",
         plan=plan,
@@ -286,7 +288,7 @@ def import_run(token: str) -> ResponseReturnValue:
         return _preview(plan, token, request.form, filename, 422)
     except CsvImportError as exc:
         session.rollback()
-        flash(t("contacts.import.error.fatal", reason=str(exc)), "error")
+        flash(t("contacts.import.error.fatal", reason=describe_import_error(exc)), "error")
         return redirect(url_for("contacts.import_form"))
     left_out = [error.line for error in report.errors]
     record_audit(
