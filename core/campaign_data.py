@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
@@ -24,8 +24,10 @@ from core.csv_import import (
     check_address,
     header_aliases,
     read_csv,
+    refuse_row_errors,
 )
 from core.csv_import import CsvImportError as CsvImportError  # raised here, caught by callers
+from core.csv_import import RowsRefused as RowsRefused
 from core.models import Campaign, CampaignRecord
 from core.query import (
     ENTITIES,
@@ -249,7 +251,7 @@ class ImportReport:
 
 
 def parse_csv(
-    raw: bytes,
+    raw: bytes | BinaryIO,
     encoding: str | None = None,
     delimiter: str | None = None,
     mapping: Mapping[str, str] | None = None,
@@ -267,7 +269,7 @@ def parse_csv(
 
 
 def preview_csv(
-    raw: bytes,
+    raw: bytes | BinaryIO,
     encoding: str | None = None,
     delimiter: str | None = None,
     mapping: Mapping[str, str] | None = None,
@@ -281,19 +283,22 @@ def preview_csv(
 def import_csv(
     session: Session,
     campaign_id: int,
-    raw: bytes,
+    raw: bytes | BinaryIO,
     encoding: str | None = None,
     delimiter: str | None = None,
     mapping: Mapping[str, str] | None = None,
     replace: bool = True,
+    only_valid_rows: bool = False,
 ) -> ImportReport:
-    """Import a CSV upload as the campaign's imported rows; rows with errors are left out.
+    """Import a CSV upload as the campaign's imported rows: every row or none.
 
     The whole file is read and checked before anything is written, so a fatal problem
-    (CsvImportError) leaves earlier imports untouched. ``replace`` drops the rows of
-    earlier imports first.
+    (CsvImportError) leaves earlier imports untouched, and so do rows with problems
+    (``RowsRefused``) unless the user chose ``only_valid_rows``: then those rows are left out
+    and listed in the report. ``replace`` drops the rows of earlier imports first.
     """
     parsed = parse_csv(raw, encoding, delimiter, mapping)
+    refuse_row_errors(parsed.errors, only_valid_rows)
     _require_campaign(session, campaign_id)
     if replace:
         session.execute(

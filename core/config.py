@@ -7,6 +7,7 @@ directory and an embedded Redis server when no Redis URL is given.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import ssl
 from collections.abc import Mapping
@@ -30,6 +31,10 @@ DEFAULT_APPROVAL_REMINDER = timedelta(days=1)
 """How long before an approval's deadline its reviewers are reminded."""
 DEFAULT_CONCURRENT_JOBS = 2
 """How many runs the campaign-jobs workflow keeps going at once."""
+DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
+"""The largest request the web panel accepts (uploads included), in bytes."""
+SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3}
+_SIZE = re.compile(r"(\d+)\s*([a-z]*)")
 DEVELOPMENT_SENDER = "Campaign <campaign@localhost.localdomain>"
 """The sender of e-mails when no mail server is configured (they go to the outbox)."""
 SMTP_PORTS = {"plain": 25, "starttls": 587, "tls": 465}
@@ -87,6 +92,8 @@ class Settings:
     """deliveryMgt reminds the reviewers of a pending approval this long before its deadline."""
     concurrent_jobs: int = DEFAULT_CONCURRENT_JOBS
     """operationMgt starts no run while this many of its runs are active."""
+    max_upload: int = DEFAULT_MAX_UPLOAD
+    """The web panel answers a larger request with 413 before reading it."""
 
     @property
     def embedded_redis(self) -> bool:
@@ -125,6 +132,7 @@ class Settings:
             concurrent_jobs=_integer(
                 "CONCURRENT_JOBS", get("CONCURRENT_JOBS"), DEFAULT_CONCURRENT_JOBS, 1, 100
             ),
+            max_upload=_size("MAX_UPLOAD", get("MAX_UPLOAD"), DEFAULT_MAX_UPLOAD),
         )
 
 
@@ -170,6 +178,19 @@ def _integer(name: str, raw: str | None, default: int, low: int, high: int) -> i
         raise ConfigError(PREFIX + name, f"{raw!r} is not a whole number") from None
     if not low <= value <= high:
         raise ConfigError(PREFIX + name, f"{value} is outside {low}..{high}")
+    return value
+
+
+def _size(name: str, raw: str | None, default: int) -> int:
+    """``"50MB"``, ``"512k"``, ``"1g"`` or a number of bytes: a positive size."""
+    if raw is None:
+        return default
+    match = _SIZE.fullmatch(raw.strip().lower())
+    if match is None or match.group(2) not in SIZE_UNITS:
+        raise ConfigError(PREFIX + name, f"{raw!r} is not a size (examples: 50MB, 512k, 1g)")
+    value = int(match.group(1)) * SIZE_UNITS[match.group(2)]
+    if value <= 0:
+        raise ConfigError(PREFIX + name, f"{raw!r} must be larger than zero")
     return value
 
 

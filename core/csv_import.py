@@ -3,7 +3,13 @@
 Shared by the campaign file import (``core.campaign_data``) and the address book import
 (``core.contact_import``). A file is read and checked whole before anything is stored: a
 problem with the file as such raises ``CsvImportError`` (nothing is imported), a problem
-with one row becomes a ``RowError`` with the row's line number and the row is left out.
+with one row becomes a ``RowError`` with the row's line number. An import stores every row
+or none: rows with errors stop it unless the user explicitly chose to import only the valid
+rows (``refuse_row_errors``).
+
+The file is read from a binary stream (an upload spooled to a temporary file) and never held
+whole in memory. A row's problems are ``Problem`` values naming the column as the file's
+header names it, so the panel can show them in the user's language.
 """
 
 from __future__ import annotations
@@ -14,9 +20,12 @@ import io
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 DELIMITERS = ";,\t|"
 SNIFF_SAMPLE = 64 * 1024
+DECODE_CHUNK = 1024 * 1024
+"""Bytes decoded at a time while the encoding is checked."""
 
 ADDRESS_FIELDS = (
     "number",
@@ -87,15 +96,81 @@ def header_aliases(aliases: Mapping[str, str]) -> dict[str, str]:
 
 
 class CsvImportError(ValueError):
-    """The file cannot be imported at all; nothing was imported."""
+    """The file cannot be imported at all; nothing was imported.
+
+    ``code`` and ``params`` say what is wrong for a translated message (the panel's
+    ``import.fatal.<code>``); the exception's text is the English one."""
+
+    def __init__(self, message: str, code: str = "", **params: object):
+        super().__init__(message)
+        self.code, self.params = code, params
+
+
+PROBLEM_TEXTS = {
+    "fields": "expected {expected} fields, found {found}",
+    "empty": "no value in any mapped column",
+    "email": "{value!r} is not an e-mail address",
+    "country": "{value!r} is not a country code such as DE, AT, CH",
+    "postcode": "{value!r} is not 5 digits",
+    "postcode_zero": "{value!r} is not 5 digits (a leading zero lost in Excel?)",
+    "choice": "{value!r} is not one of {allowed}",
+    "flag": "{value!r} is not yes or no (ja/nein, 1/0, x)",
+    "date": "{value!r} is not a date such as 31.12.1980",
+    "duplicate": "{value!r} appears already on line {line}",
+    "exists": "contact {value!r} exists already",
+    "ambiguous": "{value!r} matches {count} contacts",
+}
+"""The English text of each problem code (the panel shows its own translations)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a row: a code of ``PROBLEM_TEXTS``, the field and the column the
+    file names it by (None for the row as a whole), the value and further parameters."""
+
+    code: str
+    field: str | None = None
+    value: str | None = None
+    params: tuple[tuple[str, object], ...] = ()
+    column: str | None = None
+
+    @property
+    def text(self) -> str:
+        return PROBLEM_TEXTS[self.code].format(value=self.value, **dict(self.params))
+
+    def __str__(self) -> str:
+        name = self.column or self.field
+        return f"{name}: {self.text}" if name else self.text
 
 
 @dataclass(frozen=True)
 class RowError:
-    """A row that was not imported; ``line`` is its first physical line (the header is 1)."""
+    """A row that cannot be imported; ``line`` is its first physical line (the header is 1)."""
 
     line: int
-    message: str
+    problems: tuple[Problem, ...]
+
+    @property
+    def message(self) -> str:
+        return "; ".join(str(problem) for problem in self.problems)
+
+
+class RowsRefused(CsvImportError):
+    """Rows have problems and the user did not choose to import only the valid ones."""
+
+    def __init__(self, errors: Sequence[RowError]):
+        self.errors = list(errors)
+        super().__init__(
+            f"{len(self.errors)} row(s) have problems (first: line {self.errors[0].line}: "
+            f"{self.errors[0].message}); nothing was imported"
+        )
+
+
+def refuse_row_errors(errors: Sequence[RowError], only_valid_rows: bool) -> None:
+    """All or nothing: raise ``RowsRefused`` if any row has a problem, unless the user chose
+    to import only the valid rows."""
+    if errors and not only_valid_rows:
+        raise RowsRefused(errors)
 
 
 @dataclass(frozen=True)
@@ -119,6 +194,26 @@ class ParsedCsv:
     row_count: int = 0
     """Data rows in the file, blank lines not counted."""
 
+    def column_of(self, name: str) -> str | None:
+        """The file's header of the column mapped to field ``name``."""
+        return next((column for column, field in self.mapping.items() if field == name), None)
+
+    def row_error(self, line: int, problems: Sequence[Problem]) -> RowError:
+        """A row's problems with the columns named as the file names them."""
+        named = tuple(
+            problem
+            if problem.field is None
+            else Problem(
+                problem.code,
+                problem.field,
+                problem.value,
+                problem.params,
+                self.column_of(problem.field) or problem.field,
+            )
+            for problem in problems
+        )
+        return RowError(line, named)
+
 
 @dataclass(frozen=True)
 class CsvFormat:
@@ -129,36 +224,57 @@ class CsvFormat:
 
     fields: Sequence[str]
     aliases: Mapping[str, str]
-    check_row: Callable[[dict[str, str | None]], list[str]]
+    check_row: Callable[[dict[str, str | None]], list[Problem]]
 
 
-def _decode(raw: bytes, encoding: str | None) -> tuple[str, str]:
-    """The text and the encoding it was read with: BOM, then UTF-8, else cp1252 (what Excel
-    writes on German Windows), else latin-1, which reads any byte."""
+def _undecodable(file: BinaryIO, encoding: str) -> tuple[int, int] | None:
+    """(line, byte) of the first byte ``encoding`` cannot read, or None; a chunk at a time."""
+    file.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 0
+    while True:
+        chunk = file.read(DECODE_CHUNK)
+        try:
+            decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            position = max(exc.start - len(exc.object) + len(chunk), 0)
+            return lines + chunk[:position].count(b"\n") + 1, chunk[position] if chunk else 0
+        if not chunk:
+            return None
+        lines += chunk.count(b"\n")
+
+
+def _encoding(file: BinaryIO, encoding: str | None) -> str:
+    """The encoding to read the file with: BOM, then UTF-8, else cp1252 (what Excel writes on
+    German Windows), else latin-1, which reads any byte."""
+    file.seek(0)
+    start = file.read(4)
+    has_bom = start.startswith(codecs.BOM_UTF8)
     if encoding is None:
-        if raw.startswith(codecs.BOM_UTF8):
-            encoding = "utf-8-sig"
-        elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            encoding = "utf-16"
-        else:
-            for candidate in ("utf-8", "cp1252"):
-                try:
-                    return raw.decode(candidate), candidate
-                except UnicodeDecodeError:
-                    continue
-            return raw.decode("latin-1"), "latin-1"
+        if has_bom:
+            return "utf-8-sig"
+        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        for candidate in ("utf-8", "cp1252"):
+            if _undecodable(file, candidate) is None:
+                return candidate
+        return "latin-1"
     try:
-        codecs.lookup(encoding)
+        name = codecs.lookup(encoding).name
     except LookupError:
         raise CsvImportError(f"unknown encoding {encoding!r}") from None
-    try:
-        return raw.decode(encoding).removeprefix("\ufeff"), encoding
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+    failure = _undecodable(file, encoding)
+    if failure is not None:
+        line, byte = failure
         raise CsvImportError(
-            f"line {line}: byte 0x{raw[exc.start]:02x} cannot be read as {encoding}; "
-            "choose the file's encoding (e.g. cp1252 for Excel files from Windows)"
-        ) from None
+            f"line {line}: byte 0x{byte:02x} cannot be read as {encoding}; "
+            "choose the file's encoding (e.g. cp1252 for Excel files from Windows)",
+            "undecodable",
+            line=line,
+            byte=f"0x{byte:02x}",
+            encoding=encoding,
+        )
+    return "utf-8-sig" if has_bom and name == "utf-8" else encoding
 
 
 def _delimiter(text: str, header_line: str, delimiter: str | None) -> str:
@@ -193,7 +309,9 @@ def _mapping(
         if not found:
             raise CsvImportError(
                 "line 1: no column could be mapped; the first line must name the columns "
-                f"(e.g. Vorname, Nachname, E-Mail), found: {', '.join(header)}"
+                f"(e.g. Vorname, Nachname, E-Mail), found: {', '.join(header)}",
+                "not_mapped",
+                found=", ".join(header),
             )
         return found
     if not mapping:
@@ -224,29 +342,29 @@ def _country(value: str) -> str | None:
     return code
 
 
-def check_address(data: dict[str, str | None]) -> list[str]:
+def check_address(data: dict[str, str | None]) -> list[Problem]:
     """The problems of a row's address fields; normalises the country to its ISO code."""
     if not any(data.values()):
-        return ["no value in any mapped column"]
+        return [Problem("empty")]
     problems = []
     email = data.get("email")
     if email and not _EMAIL.fullmatch(email):
-        problems.append(f"email: {email!r} is not an e-mail address")
+        problems.append(Problem("email", "email", email))
     country = data.get("country")
     if country:
         code = _country(country)
         if code is None:
-            problems.append(f"country: {country!r} is not a country code such as DE, AT, CH")
+            problems.append(Problem("country", "country", country))
         data["country"] = code or country
     postcode = data.get("postcode")
     if postcode and (data.get("country") or "DE") == "DE" and not _POSTCODE_DE.fullmatch(postcode):
-        hint = " (a leading zero lost in Excel?)" if re.fullmatch(r"\d{4}", postcode) else ""
-        problems.append(f"postcode: {postcode!r} is not 5 digits{hint}")
+        lost_zero = re.fullmatch(r"\d{4}", postcode) is not None
+        problems.append(Problem("postcode_zero" if lost_zero else "postcode", "postcode", postcode))
     return problems
 
 
 def read_csv(
-    raw: bytes,
+    source: bytes | BinaryIO,
     csv_format: CsvFormat,
     *,
     encoding: str | None = None,
@@ -255,24 +373,56 @@ def read_csv(
     max_bytes: int,
     max_rows: int,
 ) -> ParsedCsv:
-    """Read and check a whole file without storing it; CsvImportError if it is unusable."""
-    if len(raw) > max_bytes:
-        raise CsvImportError(f"the file is larger than {max_bytes // (1024 * 1024)} MB")
-    text, encoding = _decode(raw, encoding)
-    if not text.strip():
-        raise CsvImportError("the file is empty")
-    header_line = _LINE_BREAK.split(text, maxsplit=1)[0]
+    """Read and check a whole file without storing it; CsvImportError if it is unusable.
+
+    ``source`` is a seekable binary file (or bytes): it is refused by its size before it is
+    read, and then read as a stream."""
+    file = io.BytesIO(source) if isinstance(source, bytes) else source
+    size = file.seek(0, io.SEEK_END)
+    if size > max_bytes:
+        megabytes = max_bytes // (1024 * 1024)
+        raise CsvImportError(
+            f"the file is larger than {megabytes} MB", "too_large", megabytes=megabytes
+        )
+    encoding = _encoding(file, encoding)
+    file.seek(0)
+    text = io.TextIOWrapper(file, encoding=encoding, newline="")
+    try:
+        return _read_rows(text, csv_format, encoding, delimiter, mapping, max_rows)
+    finally:
+        text.detach()  # the caller's file stays open
+
+
+def _read_rows(
+    text: io.TextIOWrapper,
+    csv_format: CsvFormat,
+    encoding: str,
+    delimiter: str | None,
+    mapping: Mapping[str, str] | None,
+    max_rows: int,
+) -> ParsedCsv:
+    sample = text.read(SNIFF_SAMPLE + 1)
+    if not sample.strip():
+        raise CsvImportError("the file is empty", "empty")
+    header_line = _LINE_BREAK.split(sample, maxsplit=1)[0]
     if not header_line.strip():
-        raise CsvImportError("line 1: no header; the first line must name the columns")
-    delimiter = _delimiter(text, header_line, delimiter)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+        raise CsvImportError("line 1: no header; the first line must name the columns", "no_header")
+    whole_lines = sample[:SNIFF_SAMPLE]
+    if len(sample) > SNIFF_SAMPLE:
+        whole_lines = whole_lines[: max(whole_lines.rfind("\n"), 0)] or whole_lines
+    delimiter = _delimiter(whole_lines, header_line, delimiter)
+    text.seek(0)
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
     line = 1  # the physical line the next record starts on
     try:
         header = [column.strip() for column in next(reader)]
         line = reader.line_num + 1
         duplicates = sorted({column for column in header if column and header.count(column) > 1})
         if duplicates:
-            raise CsvImportError(f"line 1: columns named twice: {', '.join(duplicates)}")
+            named = ", ".join(duplicates)
+            raise CsvImportError(
+                f"line 1: columns named twice: {named}", "named_twice", columns=named
+            )
         columns = _mapping(header, mapping, csv_format)
         parsed = ParsedCsv(
             encoding=encoding,
@@ -288,18 +438,21 @@ def read_csv(
                 continue  # blank lines, and the empty rows Excel writes as ";;;;"
             parsed.row_count += 1
             if parsed.row_count > max_rows:
-                raise CsvImportError(f"the file has more than {max_rows} rows")
-            if len(record) != len(header):
-                parsed.errors.append(
-                    RowError(start, f"expected {len(header)} fields, found {len(record)}")
+                raise CsvImportError(
+                    f"the file has more than {max_rows} rows", "too_many_rows", rows=max_rows
                 )
+            if len(record) != len(header):
+                params = (("expected", len(header)), ("found", len(record)))
+                parsed.errors.append(RowError(start, (Problem("fields", params=params),)))
                 continue
             data = {name: record[position].strip() or None for name, position in positions.items()}
             problems = csv_format.check_row(data)
             if problems:
-                parsed.errors.append(RowError(start, "; ".join(problems)))
+                parsed.errors.append(parsed.row_error(start, problems))
             else:
                 parsed.rows.append(ParsedRow(start, data))
     except csv.Error as exc:
-        raise CsvImportError(f"line {line}: {exc} (is a quote left open?)") from None
+        raise CsvImportError(
+            f"line {line}: {exc} (is a quote left open?)", "quote", line=line
+        ) from None
     return parsed

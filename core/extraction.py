@@ -7,7 +7,6 @@ same messages (the column at fault, the row that cannot be encoded).
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import unicodedata
@@ -20,6 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 
+from core.csv_export import CsvDialect, CsvWriter, open_csv
 from core.query import QueryDefinition, QueryError, compile_query, get_entity
 from core.query.entities import ENTITIES
 from core.templating import LOCAL_TIME
@@ -113,34 +113,34 @@ def write_csv(
     path: Path,
     headings: Sequence[str],
     rows: Iterable[tuple[str, Sequence[str]]],
+    dialect: CsvDialect,
     *,
-    delimiter: str = ";",
-    encoding: str = "utf-8",
     header: bool = True,
 ) -> int:
-    """Write ``rows`` (a label naming the row in errors, and its cells) as a CSV file that
-    appears complete or not at all; return how many rows were written.
+    """Write ``rows`` (a label naming the row in errors, and its cells) as a CSV file in the
+    provider's ``dialect`` that appears complete or not at all; return how many rows were
+    written. Formula cells are neutralised unless the dialect keeps raw values.
 
     A value the encoding cannot hold is a ValueError naming the row and the column:
     ``row 3 (contacts:17), column 'Name': 'Łukasiewicz' cannot be written in iso-8859-15``.
     """
     count = 0
-    with written_whole(path) as partial, partial.open("w", encoding=encoding, newline="") as file:
-        writer = csv.writer(file, delimiter=delimiter, lineterminator="\r\n")
+    with written_whole(path) as partial, open_csv(partial, dialect) as writer:
         if header:
-            _write_row(writer, headings, headings, "the header", encoding)
+            _write_row(writer, headings, headings, "the header")
         for label, cells in rows:
             count += 1
-            _write_row(writer, headings, cells, f"row {count} ({label})", encoding)
+            _write_row(writer, headings, cells, f"row {count} ({label})")
     return count
 
 
 def _write_row(
-    writer: Any, headings: Sequence[str], cells: Sequence[str], where: str, encoding: str
+    writer: CsvWriter, headings: Sequence[str], cells: Sequence[str], where: str
 ) -> None:
     try:
         writer.writerow(cells)
     except UnicodeEncodeError:
+        encoding = writer.dialect.encoding
         for heading, value in zip(headings, cells, strict=True):
             try:
                 value.encode(encoding)

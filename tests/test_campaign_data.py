@@ -9,7 +9,7 @@ from core import campaign_data
 from core.campaign_data import (
     CampaignDataError,
     CsvImportError,
-    RowError,
+    RowsRefused,
     add_records,
     freeze_query,
     import_csv,
@@ -263,16 +263,22 @@ ROWS_WITH_ERRORS = (
 )
 
 
-def test_rows_with_errors_are_reported_by_physical_line(database, campaign):
+def test_rows_with_errors_stop_the_import_and_are_reported_by_physical_line(database, campaign):
     with database.session() as session:
-        report = import_csv(session, campaign, ROWS_WITH_ERRORS.encode())
-    assert report.imported == 2
-    assert report.errors == [
-        RowError(3, "postcode: '1234' is not 5 digits (a leading zero lost in Excel?)"),
-        RowError(5, "email: 'kein-mail' is not an e-mail address"),
-        RowError(7, "expected 4 fields, found 3"),
-        RowError(11, "email: 'fritz@' is not an e-mail address; postcode: '0815x' is not 5 digits"),
+        import_csv(session, campaign, GOOD_FILE)
+    with database.session() as session, pytest.raises(RowsRefused) as refused:
+        import_csv(session, campaign, ROWS_WITH_ERRORS.encode())
+    assert [(error.line, error.message) for error in refused.value.errors] == [
+        (3, "PLZ: '1234' is not 5 digits (a leading zero lost in Excel?)"),
+        (5, "E-Mail: 'kein-mail' is not an e-mail address"),
+        (7, "expected 4 fields, found 3"),
+        (11, "E-Mail: 'fritz@' is not an e-mail address; PLZ: '0815x' is not 5 digits"),
     ]
+    assert len(imported(database, campaign)) == 2  # the earlier import, untouched
+    with database.session() as session:
+        report = import_csv(session, campaign, ROWS_WITH_ERRORS.encode(), only_valid_rows=True)
+    assert report.imported == 2
+    assert [error.line for error in report.errors] == [3, 5, 7, 11]
     assert [(line, data["last_name"]) for line, data in imported(database, campaign)] == [
         (2, "Alt"),
         (8, "Ecke\nKante"),
@@ -289,10 +295,10 @@ def test_countries_are_normalised_and_postcodes_checked_for_germany(database, ca
         "Nirgendwo;12345;Atlantis\n"
     ).encode()
     with database.session() as session:
-        report = import_csv(session, campaign, raw)
-    assert report.errors == [
-        RowError(5, "postcode: '5311' is not 5 digits (a leading zero lost in Excel?)"),
-        RowError(6, "country: 'Atlantis' is not a country code such as DE, AT, CH"),
+        report = import_csv(session, campaign, raw, only_valid_rows=True)
+    assert [(error.line, error.message) for error in report.errors] == [
+        (5, "PLZ: '5311' is not 5 digits (a leading zero lost in Excel?)"),
+        (6, "Land: 'Atlantis' is not a country code such as DE, AT, CH"),
     ]
     assert [data["country"] for _, data in imported(database, campaign)] == ["AT", "CH", "DE"]
 

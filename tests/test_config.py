@@ -35,6 +35,13 @@ def test_campaign_process_settings(tmp_path):
     assert (chosen.approval_reminder, chosen.concurrent_jobs) == (timedelta(hours=6), 5)
 
 
+def test_the_largest_upload_is_a_size(tmp_path):
+    assert Settings.from_env(env(tmp_path)).max_upload == 50 * 1024 * 1024
+    for raw, size in (("200MB", 200 * 1024**2), ("512 k", 512 * 1024), ("1g", 1024**3)):
+        assert Settings.from_env(env(tmp_path, MAX_UPLOAD=raw)).max_upload == size
+    assert Settings.from_env(env(tmp_path, MAX_UPLOAD="1000")).max_upload == 1000
+
+
 def test_generated_secret_key_is_kept_for_the_next_start(tmp_path):
     first = Settings.from_env(env(tmp_path)).secret_key
     assert len(first) >= 32
@@ -63,6 +70,8 @@ def test_plain_postgresql_urls_use_psycopg_3(tmp_path):
         ("APPROVAL_REMINDER", "a day", "CAMPAIGN_APPROVAL_REMINDER: 'a day' is not a duration"),
         ("CONCURRENT_JOBS", "0", "CAMPAIGN_CONCURRENT_JOBS: 0 is outside 1..100"),
         ("CONCURRENT_JOBS", "many", "CAMPAIGN_CONCURRENT_JOBS: 'many' is not a whole number"),
+        ("MAX_UPLOAD", "50 megs", "CAMPAIGN_MAX_UPLOAD: '50 megs' is not a size"),
+        ("MAX_UPLOAD", "0MB", "CAMPAIGN_MAX_UPLOAD: '0MB' must be larger than zero"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable(tmp_path, name, value, message):

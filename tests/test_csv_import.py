@@ -1,8 +1,26 @@
-"""The shared CSV reader: header aliases and the address checks every import applies."""
+"""The shared CSV reader: header aliases, the address checks every import applies, problems
+named by the file's own column headers, and files read as streams."""
 
 from __future__ import annotations
 
-from core.csv_import import ADDRESS_ALIASES, CsvFormat, check_address, header_aliases, read_csv
+import io
+
+import pytest
+
+from core.csv_import import (
+    ADDRESS_ALIASES,
+    ADDRESS_FIELDS,
+    CsvFormat,
+    CsvImportError,
+    Problem,
+    RowsRefused,
+    check_address,
+    header_aliases,
+    read_csv,
+    refuse_row_errors,
+)
+
+ADDRESSES = CsvFormat(ADDRESS_FIELDS, ADDRESS_ALIASES, check_address)
 
 
 def test_headers_are_matched_in_german_and_english():
@@ -13,13 +31,77 @@ def test_headers_are_matched_in_german_and_english():
 
 def test_address_checks_normalise_the_country():
     row = {"email": "a@b.de", "country": "Frankreich", "postcode": "75001"}
-    assert check_address(row) == ["country: 'Frankreich' is not a country code such as DE, AT, CH"]
+    assert [str(problem) for problem in check_address(row)] == [
+        "country: 'Frankreich' is not a country code such as DE, AT, CH"
+    ]
     row = {"country": "Österreich", "postcode": "1010"}
     assert check_address(row) == [] and row["country"] == "AT"
-    assert check_address({"postcode": None}) == ["no value in any mapped column"]
+    assert check_address({"postcode": None}) == [Problem("empty")]
 
 
 def test_a_format_brings_its_own_fields_and_checks():
     csv_format = CsvFormat(("code",), {"code": "code kennung"}, lambda row: [])
     parsed = read_csv(b"Kennung\nA\n\nB\n", csv_format, max_bytes=1000, max_rows=10)
     assert [(row.line, row.data) for row in parsed.rows] == [(2, {"code": "A"}), (4, {"code": "B"})]
+
+
+def test_problems_name_the_column_as_the_file_names_it():
+    raw = b"Postleitzahl;E-Mail-Adresse\n5066;kein-mail\n"
+    [error] = read_csv(raw, ADDRESSES, max_bytes=1000, max_rows=10).errors
+    assert error.line == 2
+    assert error.message == (
+        "E-Mail-Adresse: 'kein-mail' is not an e-mail address; "
+        "Postleitzahl: '5066' is not 5 digits (a leading zero lost in Excel?)"
+    )
+    assert [(problem.code, problem.field) for problem in error.problems] == [
+        ("email", "email"),
+        ("postcode_zero", "postcode"),
+    ]
+
+
+def test_ragged_rows_are_errors_with_their_line_and_refuse_the_import():
+    raw = b"Name;PLZ;Ort\nA;50667;K\xc3\xb6ln\nB;50667\nC;50667;Bonn;zu viel\nD;10115;Berlin\n"
+    parsed = read_csv(raw, ADDRESSES, max_bytes=1000, max_rows=10)
+    assert [row.line for row in parsed.rows] == [2, 5]
+    assert [(error.line, error.message) for error in parsed.errors] == [
+        (3, "expected 3 fields, found 2"),
+        (4, "expected 3 fields, found 4"),
+    ]
+    with pytest.raises(RowsRefused) as refused:
+        refuse_row_errors(parsed.errors, only_valid_rows=False)
+    assert [error.line for error in refused.value.errors] == [3, 4]
+    refuse_row_errors(parsed.errors, only_valid_rows=True)  # the user's explicit choice
+
+
+class ReadOnce(io.BytesIO):
+    """A spooled upload that fails the test if it is read whole in one call."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        assert size is not None and size >= 0, "the upload was read whole"
+        return super().read(size)
+
+    def read1(self, size: int = -1) -> bytes:
+        assert size >= 0, "the upload was read whole"
+        return super().read1(size)
+
+
+def test_a_file_is_read_as_a_stream_and_refused_by_its_size_first():
+    lines = "".join(f"Name{n};50667;Köln\n" for n in range(20_000))
+    raw = ("\ufeffName;PLZ;Ort\n" + lines).encode()
+    parsed = read_csv(ReadOnce(raw), ADDRESSES, max_bytes=len(raw), max_rows=50_000)
+    assert (parsed.encoding, parsed.row_count, parsed.errors) == ("utf-8-sig", 20_000, [])
+    assert parsed.header == ["Name", "PLZ", "Ort"]
+
+    class Unreadable(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            raise AssertionError("a file over the limit was read")
+
+    with pytest.raises(CsvImportError, match="larger than 1 MB"):
+        read_csv(Unreadable(b"x" * (1024 * 1024 + 1)), ADDRESSES, max_bytes=1024**2, max_rows=1)
+
+
+def test_a_byte_the_chosen_encoding_cannot_read_is_named_with_its_line():
+    raw = b"Name;Ort\nA;K\xf6ln\n"
+    with pytest.raises(CsvImportError, match="line 2: byte 0xf6 cannot be read as utf-8"):
+        read_csv(raw, ADDRESSES, encoding="utf-8", max_bytes=1000, max_rows=10)
+    assert read_csv(raw, ADDRESSES, max_bytes=1000, max_rows=10).encoding == "cp1252"

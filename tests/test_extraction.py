@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import insert
 
+from core.csv_export import CsvDialect
 from core.extraction import RecordColumns, cell, file_slug, write_csv
 from core.models import Contact
 
@@ -57,7 +58,7 @@ def test_an_unknown_field_is_named_with_its_position_in_the_callers_columns():
 def test_a_csv_file_is_written_whole(tmp_path):
     path = tmp_path / "out.csv"
     rows = [("contacts:1", ["Weiß", "Köln"]), ("contacts:2", ["Ali; Sohn", ""])]
-    assert write_csv(path, ["Name", "Ort"], rows, delimiter=";", encoding="cp1252") == 2
+    assert write_csv(path, ["Name", "Ort"], rows, CsvDialect(";", "cp1252")) == 2
     assert path.read_bytes() == 'Name;Ort\r\nWeiß;Köln\r\n"Ali; Sohn";\r\n'.encode("cp1252")
 
 
@@ -65,7 +66,7 @@ def test_a_value_the_encoding_cannot_hold_names_row_and_column_and_leaves_no_fil
     path = tmp_path / "out.csv"
     rows = [("contacts:1", ["Weiß", "Köln"]), ("contacts:7", ["Łukasiewicz", "Kraków"])]
     with pytest.raises(ValueError) as error:
-        write_csv(path, ["Name", "Ort"], rows, encoding="iso-8859-15")
+        write_csv(path, ["Name", "Ort"], rows, CsvDialect(";", "iso-8859-15"))
     assert str(error.value) == (
         "row 2 (contacts:7), column 'Name': 'Łukasiewicz' cannot be written in iso-8859-15"
     )

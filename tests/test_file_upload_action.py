@@ -28,6 +28,7 @@ from core.default_reports import install_default_reports
 from core.engine.dispatch import process_chunk, recover_runs
 from core.engine.runs import retry_failed, start_run
 from core.models import (
+    ArchivedDocument,
     Contact,
     FileDelivery,
     FileDeliveryStatus,
@@ -164,6 +165,31 @@ def test_an_extraction_file_reaches_the_folder_with_its_manifest(uploading, inbo
     )
     members = [i.status for i in uploading.items(run.id) if i.kind == ItemKind.MEMBER]
     assert members == [ItemStatus.DONE] * 5
+
+
+def test_formula_cells_are_neutralised_unless_the_format_asks_for_raw_values(uploading, inbox):
+    hostile = '=HYPERLINK("http://evil.example/";"Klick")'
+    with uploading.runtime.database.session() as session:
+        session.get(Contact, uploading.contact_ids[0]).last_name = hostile
+        session.get(Contact, uploading.contact_ids[1]).last_name = "@SUM(1+1)"
+    files = {}
+    for raw_values in (False, True):
+        name = f"raw-{raw_values}.csv"
+        extraction = {"columns": COLUMNS, "encoding": "cp1252", "raw_values": raw_values}
+        campaign = upload_campaign(
+            uploading,
+            "folder",
+            {"path": str(inbox)},
+            name=f"Rohwerte {raw_values}",
+            extraction=extraction,
+            remote_name=name,
+        )
+        start_run(uploading.runtime, campaign)
+        uploading.work()
+        text = (inbox / name).read_bytes().decode("cp1252")
+        files[raw_values] = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert [row[1] for row in files[False][1:3]] == [f"'{hostile}", "'@SUM(1+1)"]
+    assert [row[1] for row in files[True][1:3]] == [hostile, "@SUM(1+1)"]
 
 
 def test_a_grouped_source_uploads_one_file_per_group_named_by_it(uploading, inbox):
@@ -340,6 +366,9 @@ def print_letters(engine, count: int) -> int:
 
 def test_archived_letters_go_up_as_a_zip_and_as_one_collection_pdf(uploading, inbox):
     print_letters(uploading, 4)
+    with uploading.runtime.database.session() as session:
+        first = session.scalar(select(ArchivedDocument).order_by(ArchivedDocument.id))
+        first.title = '=HYPERLINK("http://evil.example/","Klick")'
     selection = {"campaign": "Informationskampagne"}
     for content in ("documents_zip", "collection_pdf"):
         campaign = upload_campaign(
@@ -361,6 +390,7 @@ def test_archived_letters_go_up_as_a_zip_and_as_one_collection_pdf(uploading, in
         letters = [archive.read(name) for name in names[:-1]]
     assert len(names) == 5 and names[-1] == "index.csv"
     assert [row["entry"] for row in index] == names[:-1]
+    assert index[0]["title"] == '\'=HYPERLINK("http://evil.example/","Klick")'
     assert [row["sha256"] for row in index] == [hashlib.sha256(pdf).hexdigest() for pdf in letters]
     assert all(pdf.startswith(b"%PDF") for pdf in letters)
     zip_manifest = json.loads((inbox / "Versand-documents_zip.zip.manifest.json").read_text())

@@ -120,8 +120,8 @@ def test_a_print_run_archives_every_letter_and_collects_them_in_ledger_order(pri
         assert f"Kundennummer\n{number}\nLaufende Nummer\n{position}\n" in text
         assert "Informationskampagne" in text
 
-    with (run_dir(printing, run.id) / "manifest.csv").open(encoding="utf-8") as file:
-        manifest = list(csv.DictReader(file))
+    with (run_dir(printing, run.id) / "manifest.csv").open(encoding="utf-8-sig") as file:
+        manifest = list(csv.DictReader(file, delimiter=";"))
     assert [row["number"] for row in manifest] == [str(n) for n in range(1, count + 1)]
     first = documents[items[0].key]
     assert manifest[0] == {
@@ -207,8 +207,9 @@ def test_email_recipients_are_left_to_email_and_letters_need_not_be_archived(
         1,
         1,
     ]
-    with (folder / "manifest.csv").open(encoding="utf-8") as file:
-        assert [row["document_id"] for row in csv.DictReader(file)] == ["", "", ""]
+    with (folder / "manifest.csv").open(encoding="utf-8-sig") as file:
+        rows = csv.DictReader(file, delimiter=";")
+        assert [row["document_id"] for row in rows] == ["", "", ""]
     assert (tmp_path / "lp-args").read_text().split()[:2] == ["-d", "collect"]
     assert (folder / "printer.txt").read_text() == "request id is collect-7\n"
 
@@ -242,3 +243,18 @@ def test_a_report_not_meant_for_mass_print_fails_every_recipient(printing):
     items = printing.items(run.id)
     assert {item.status for item in items} == {ItemStatus.FAILED}
     assert "not usable for mass print" in items[0].detail
+
+
+def test_the_manifest_neutralises_formulas_for_german_excel(printing):
+    add_people(printing, [1], first_name='=HYPERLINK("http://evil.example/";"Klick")')
+    add_people(printing, [2], first_name="-2+3")
+    run = start_run(printing.runtime, print_campaign(printing))
+    printing.work()
+    assert printing.run(run.id).state is RunState.COMPLETED
+    raw = (run_dir(printing, run.id) / "manifest.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfnumber;contact_number;name;")
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
+    assert [row["name"] for row in rows] == [
+        '\'=HYPERLINK("http://evil.example/";"Klick") Weiß1',
+        "'-2+3 Weiß2",
+    ]

@@ -237,42 +237,85 @@ def upload(client, data: bytes, name: str = "kontakte.csv", **fields):
     )
 
 
-def test_the_import_shows_a_preview_with_row_errors_and_then_imports(client_for, database, people):
+MAPPING = {
+    "filename": "kontakte.csv",
+    "map:Kundennummer": "number",
+    "map:Vorname": "first_name",
+    "map:Nachname": "last_name",
+    "map:PLZ": "postcode",
+    "map:Ort": "city",
+    "map:E-Mail": "email",
+}
+
+
+def test_the_import_shows_every_problem_and_stores_all_rows_or_none(client_for, database, people):
     manager = client_for("manager")
     preview = upload(manager, CSV)
     html = body(preview)
     assert preview.status_code == 200
     assert "Import prüfen" in html and "Clara" in html
-    assert (
-        '<td class="numeric">3</td><td>email: &#39;dieter@example&#39; is not an e-mail address; '
-        "postcode: &#39;123&#39; is not 5 digits</td>"
+    assert (  # the columns as the file names them, in the user's language
+        '<td class="numeric">3</td><td>E-Mail: „dieter@example“ ist keine E-Mail-Adresse; '
+        "PLZ: „123“ hat nicht 5 Ziffern</td>"
     ) in html
-    assert "contact &#39;K-001&#39; exists already" in html
+    assert "Kundennummer: ein Kontakt mit „K-001“ ist schon vorhanden" in html
+    assert "Ein Import übernimmt alle Zeilen oder keine: 2 Zeilen haben Fehler" in html
     assert "1 Kontakte importieren" in html
-    with database.session() as session:  # nothing imported yet
-        assert session.scalar(select(Contact).where(Contact.number == "K-100")) is None
     token = re.search(r'action="/contacts/import/([0-9a-f]{32})"', html).group(1)
+    refused = post(manager, f"/contacts/import/{token}", {"action": "import", **MAPPING})
+    assert refused.status_code == 422
+    assert "Nichts importiert: 2 Zeilen haben Fehler" in body(refused)
+    with database.session() as session:  # nothing imported
+        assert session.scalar(select(Contact).where(Contact.number == "K-100")) is None
     done = post(
         manager,
         f"/contacts/import/{token}",
-        {
-            "action": "import",
-            "filename": "kontakte.csv",
-            "map:Kundennummer": "number",
-            "map:Vorname": "first_name",
-            "map:Nachname": "last_name",
-            "map:PLZ": "postcode",
-            "map:Ort": "city",
-            "map:E-Mail": "email",
-        },
+        {"action": "import", "only_valid_rows": "y", **MAPPING},
     )
-    assert done.status_code == 200 and "Import abgeschlossen" in body(done)
+    page = body(done)
+    assert done.status_code == 200 and "Import abgeschlossen" in page
+    assert "Ausgelassene Zeilen (im Protokoll vermerkt)" in page
+    assert '<td class="numeric">3</td>' in page and '<td class="numeric">4</td>' in page
     with database.session() as session:
         assert session.scalar(select(Contact.city).where(Contact.number == "K-100")) == "Köln"
         entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "contact.import"))
         assert entry.details["created"] == 1 and entry.details["errors"] == 2
+        assert entry.details["only_valid_rows"] is True
+        assert entry.details["left_out_lines"] == [3, 4]
     again = post(manager, f"/contacts/import/{token}", {"action": "import"}, follow_redirects=True)
     assert "nicht mehr vorhanden" in body(again)  # a token imports once
+
+
+def test_an_address_file_without_numbers_is_imported_with_new_numbers(client_for, database, people):
+    manager = client_for("manager")
+    raw = (
+        "\ufeffVorname,Nachname,Straße,PLZ,Ort,E-Mail\r\n"
+        'Clara,Neu,"Am Markt 2\r\nHinterhaus",50667,Köln,clara@example.de\r\n'
+    ).encode()
+    html = body(upload(manager, raw))
+    assert "1 neue Kontakte ohne Kundennummer erhalten eine neue Nummer" in html
+    matching = re.search(r'name="match_on">(.*?)</select>', html, re.S).group(1)
+    assert re.findall(r'<option value="(\w+)"( selected)?', matching) == [
+        ("email", " selected"),  # no column holds the number
+        ("name_address", ""),
+    ]
+    token = re.search(r'action="/contacts/import/([0-9a-f]{32})"', html).group(1)
+    done = post(manager, f"/contacts/import/{token}", {"action": "import", "match_on": "email"})
+    assert done.status_code == 200, body(done)
+    with database.session() as session:
+        clara = session.scalar(select(Contact).where(Contact.email == "clara@example.de"))
+        assert re.fullmatch(r"K-\d{6}", clara.number) and clara.street.endswith("Hinterhaus")
+
+
+def test_a_file_too_large_for_the_import_is_refused_by_its_size(client_for, monkeypatch):
+    import webapp.contacts.views as views
+
+    monkeypatch.setattr(views, "MAX_BYTES", len(CSV) - 1)
+    response = upload(client_for("manager"), CSV)
+    assert response.status_code == 422
+    assert field_errors(body(response)) == [
+        f"Die Datei ist größer als {len(CSV) - 1} B und wurde nicht gelesen."
+    ]
 
 
 def test_the_preview_can_update_existing_contacts_and_change_the_mapping(
@@ -281,6 +324,7 @@ def test_the_preview_can_update_existing_contacts_and_change_the_mapping(
     manager = client_for("manager")
     html = body(upload(manager, CSV, update_existing="y"))
     assert "1 Kontakte importieren" not in html and "2 Kontakte importieren" in html
+    assert re.search(r'name="match_on">\s*<option value="number" selected>', html)
     token = re.search(r'action="/contacts/import/([0-9a-f]{32})"', html).group(1)
     remapped = post(
         manager,
@@ -300,9 +344,10 @@ def test_the_preview_can_update_existing_contacts_and_change_the_mapping(
 @pytest.mark.parametrize(
     ("data", "name", "message"),
     [
-        (b"Vorname\nAnna\n", "a.csv", "a column must hold the contact number"),
+        (b"Foo\nAnna\n", "a.csv", "keine Spalte ließ sich zuordnen"),
         (b"Kundennummer\nK-1\n", "bild.png", "Nur CSV-Dateien"),
-        (b"", "leer.csv", "the file is empty"),
+        (b"", "leer.csv", "die Datei ist leer"),
+        (b'Nachname;Ort\n"offen;K\xc3\xb6ln\n', "q.csv", "Zeile 2: ein Anf\u00fchrungszeichen"),
     ],
 )
 def test_a_file_that_cannot_be_imported_is_refused_next_to_the_field(

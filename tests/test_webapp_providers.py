@@ -444,6 +444,31 @@ def test_hostile_patterns_and_templates_are_refused_when_saved_not_when_run(
     with panel.runtime.database.session() as session:
         assert session.scalar(select(ServiceProcess)) is None
 
+def test_raw_values_for_machines_is_a_choice_per_provider_and_off_by_default(panel):
+    ids = world(panel)
+    manager = panel.client()
+    path = f"/providers/services/{ids.print_service_id}/process"
+    form_page = body(manager.get(path))
+    assert "Rohwerte für Maschinen" in form_page
+    assert 'name="raw_values" value="true" aria-describedby' in form_page  # unchecked
+    form = {
+        "column_rows": "1",
+        "column-0-header": "PLZ",
+        "column-0-field": "postcode",
+        "file_name_pattern": "{campaign}.csv",
+        "intent": "save",
+    }
+    assert post(manager, path, form).status_code == 302
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(ServiceProcess.raw_values)) is False
+    assert post(manager, path, form | {"raw_values": "true"}).status_code == 302
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(ServiceProcess.raw_values)) is True
+    assert "Rohwerte für Maschinen" in body(
+        manager.get(f"/providers/services/{ids.print_service_id}")
+    )
+    assert 'name="raw_values" value="true" checked' in body(manager.get(path))
+
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.REVIEWER])
 def test_only_campaign_managers_change_providers_and_prices(panel, role):

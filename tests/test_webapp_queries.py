@@ -14,9 +14,9 @@ from sqlalchemy import func, insert, select
 
 from core.audit import audit_query
 from core.engine.campaigns import CampaignConfig, create_campaign
-from core.models import Campaign, CampaignRecord, Contact, Role, SavedQuery
+from core.models import Campaign, CampaignRecord, Contact, Role, SavedQuery, User
 
-from panel_helpers import body, field_errors, post
+from panel_helpers import ROLE_USERS, body, field_errors, post
 
 PROSPECTS_WITH_EMAIL = {
     "root": "contacts",
@@ -239,6 +239,43 @@ def test_the_export_streams_every_row_as_csv(panel, people):
     with client.get(f"/queries/{saved_id}/export.csv") as saved_export:
         assert saved_export.get_data().count(b"\r\n") == 3
     assert panel.client(Role.VIEWER).get(f"/queries/{saved_id}/export.csv").status_code == 403
+
+
+def test_both_exports_neutralise_formulas_in_the_dialect_of_the_users_spreadsheet(panel, people):
+    with panel.runtime.database.session() as session:
+        hostile = session.get(Contact, people[0])
+        hostile.last_name = '=HYPERLINK("http://evil.example/", "Klick")'
+        session.get(Contact, people[1]).last_name = "@SUM(1+1)"
+    saved_id = saved_query(panel)
+    client = panel.client()
+    exports = (
+        lambda: client.get(f"/queries/{saved_id}/export.csv"),
+        lambda: post(
+            client,
+            "/queries/export.csv",
+            {"definition": json.dumps(PROSPECTS_WITH_EMAIL), "name": "Interessenten"},
+        ),
+    )
+    for export in exports:
+        with export() as response:
+            data = response.get_data()
+        assert data.startswith(b"\xef\xbb\xbf")  # German Excel reads UTF-8 only with a BOM
+        assert list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";")) == [
+            ["Nummer", "Nachname", "Ort"],
+            ["K-1", '\'=HYPERLINK("http://evil.example/", "Klick")', "Köln"],
+            ["K-2", "'@SUM(1+1)", "Bonn"],
+        ]
+    with panel.runtime.database.session() as session:
+        session.scalar(
+            select(User).where(User.username == ROLE_USERS[Role.CAMPAIGN_MANAGER])
+        ).language = "en"
+    for export in exports:
+        with export() as response:
+            data = response.get_data()
+        assert not data.startswith(b"\xef\xbb\xbf")
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8")), delimiter=","))
+        assert rows[0] == ["Contact number", "Last name", "City"]
+        assert rows[1][1] == '\'=HYPERLINK("http://evil.example/", "Klick")'
 
 
 def test_a_query_used_by_a_campaign_is_not_deleted(panel):

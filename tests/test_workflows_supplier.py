@@ -30,6 +30,7 @@ from core.models import (
     Approval,
     ApprovalMode,
     ApprovalStep,
+    Contact,
     CostType,
     Delivery,
     DeliveryChannel,
@@ -233,6 +234,26 @@ def test_an_approved_letter_goes_to_its_provider_once(harness, tmp_path, smtp):
     assert every_row(harness.runtime.database) == before
     assert len(smtp.messages) == 1
     assert provider_files(world) == [name, name + ".manifest.json"]
+
+
+@pytest.mark.parametrize("raw_values", [False, True], ids=["neutralised", "raw"])
+def test_formula_cells_are_neutralised_unless_the_provider_wants_raw_values(
+    harness, tmp_path, smtp, raw_values
+):
+    world = letter(harness, tmp_path)
+    hostile = '=HYPERLINK("http://evil.example/";"Klick")'
+    with harness.runtime.database.session() as session:
+        session.scalar(select(ServiceProcess)).raw_values = raw_values
+        contacts = session.scalars(select(Contact).order_by(Contact.id)).all()
+        contacts[0].last_name, contacts[1].last_name = hostile, "+1+cmd|' /C calc'!A0"
+    extract(harness, world)
+    run_pass("supplierMgt")
+    name = "Infobrief-Fruehjahrsbrief-20260302.csv"
+    names = [row[1] for row in read_csv((world.provider_dir / name).read_bytes())[1:]]
+    if raw_values:
+        assert names[:2] == [hostile, "+1+cmd|' /C calc'!A0"]
+    else:
+        assert names[:2] == [f"'{hostile}", "'+1+cmd|' /C calc'!A0"]
 
 
 def test_the_provider_result_file_marks_each_letter_and_sets_the_real_cost(harness, tmp_path, smtp):

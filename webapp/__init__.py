@@ -47,9 +47,10 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.config import Settings
@@ -67,8 +68,10 @@ from webapp.context import (
     login_user,
     logout_user,
 )
-from webapp.formatting import init_formatting
+from webapp.formatting import format_bytes, init_formatting
 from webapp.i18n import LANGUAGE_NAMES, add_messages, get_language, t
+from webapp.imports import MESSAGES as IMPORT_MESSAGES
+from webapp.imports import describe_row_error
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
 from webapp.ratelimit import (
     DEFAULT_MAX_FAILURES,
@@ -155,6 +158,7 @@ def create_app(
     app.before_request(refuse_nul_characters)
     init_security(app)
     app.teardown_appcontext(close_db_session)
+    add_messages(IMPORT_MESSAGES, "webapp.imports")
     _init_templates(app)
     _init_error_pages(app)
 
@@ -183,6 +187,7 @@ def _configure(app: Flask, settings: Settings, overrides: Mapping[str, Any]) -> 
         CAMPAIGN_LOGIN_MAX_FAILURES_PER_ADDRESS=DEFAULT_MAX_FAILURES_PER_ADDRESS,
         CAMPAIGN_LOGIN_MAX_FAILURES_PER_ACCOUNT=DEFAULT_MAX_FAILURES_PER_ACCOUNT,
         CAMPAIGN_LOGIN_FAILURE_WINDOW=DEFAULT_WINDOW,
+        MAX_CONTENT_LENGTH=settings.max_upload,
     )
     app.config.update(overrides)
     # Derived values, unless given explicitly.
@@ -201,6 +206,7 @@ def _init_templates(app: Flask) -> None:
         has_role=has_role,
         current_language=get_language,
         language_names=LANGUAGE_NAMES,
+        row_problems=describe_row_error,
     )
 
     @app.context_processor
@@ -210,13 +216,19 @@ def _init_templates(app: Flask) -> None:
 
 
 def _init_error_pages(app: Flask) -> None:
-    def error_page(error: HTTPException) -> tuple[str, int]:
+    def error_page(error: HTTPException) -> ResponseReturnValue:
         code = error.code or 500
-        message = t("error.csrf") if isinstance(error, CSRFError) else t(f"error.{code}.text")
-        page = render_template(
-            "error.html", code=code, title=t(f"error.{code}.title"), message=message
-        )
-        return page, code
+        if isinstance(error, CSRFError):
+            message = t("error.csrf")
+        elif isinstance(error, RequestEntityTooLarge):
+            limit = format_bytes(current_app.config["MAX_CONTENT_LENGTH"])
+            message = t("error.413.limit", limit=limit)
+        else:
+            message = t(f"error.{code}.text")
+        title = t(f"error.{code}.title")
+        if _wants_json():
+            return {"error": title, "message": message}, code
+        return render_template("error.html", code=code, title=title, message=message), code
 
     for code in ERROR_PAGES:
         app.register_error_handler(code, error_page)
@@ -243,6 +255,16 @@ def refuse_nul_characters() -> tuple[str, int] | None:
 def _bad_request(message: str) -> tuple[str, int]:
     page = render_template("error.html", code=400, title=t("error.400.title"), message=message)
     return page, 400
+
+
+def _wants_json() -> bool:
+    """A script or a page's fetch() call, which reads the answer as JSON, not as a page."""
+    accepted = request.accept_mimetypes
+    return (
+        request.is_json
+        or request.headers.get("X-Requested-With") == "XMLHttpRequest"
+        or accepted.best_match(["text/html", "application/json"]) == "application/json"
+    )
 
 
 def _register_plugin_blueprints(app: Flask, plugins: PluginHost, errors: list[str]) -> None:

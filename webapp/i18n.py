@@ -159,6 +159,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Die gesendeten Daten sind zu groß.",
         "en": "The data sent is too large.",
     },
+    "error.413.limit": {
+        "de": "Die gesendeten Daten sind größer als die erlaubten {limit}. Bitte teilen Sie "
+        "die Datei auf oder wenden Sie sich an die Administration.",
+        "en": "The data sent is larger than the {limit} allowed. Please split the file or ask "
+        "your administrator.",
+    },
     "error.429.title": {"de": "Zu viele Anfragen", "en": "Too many requests"},
     "error.429.text": {
         "de": "Bitte warten Sie einen Moment und versuchen Sie es erneut.",

@@ -7,6 +7,7 @@ from core.models.addressbook import (
     Contract,
     ContractStatus,
     DispatchChannel,
+    NumberSequence,
     Product,
     SalesPartner,
 )
@@ -149,6 +150,7 @@ __all__ = [
     "ItemKind",
     "ItemStatus",
     "Notification",
+    "NumberSequence",
     "OccurrenceState",
     "Orientation",
     "PageFormat",

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, func
+from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, Timestamped, enum_column
@@ -171,3 +171,16 @@ class Contract(Timestamped, Base):
     contact: Mapped[Contact] = relationship(back_populates="contracts")
     product: Mapped[Product] = relationship(back_populates="contracts")
     partner: Mapped[SalesPartner | None] = relationship(back_populates="contracts")
+
+
+class NumberSequence(Base):
+    """The product's number sequences (``contact``: new contact numbers ``K-000001``).
+
+    ``next_value`` is advanced with one ``UPDATE … RETURNING`` per block of numbers, which
+    the database serialises: two imports at the same time never get the same number.
+    """
+
+    __tablename__ = "number_sequences"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_value: Mapped[int] = mapped_column(BigInteger)

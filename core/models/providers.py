@@ -7,7 +7,15 @@ import enum
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.costs import Basis, Structure, StructureKind
@@ -236,6 +244,9 @@ class ServiceProcess(Timestamped, Base):
     file_name_pattern: Mapped[str] = mapped_column(
         String(200), default="{campaign}-{delivery}-{date}.csv"
     )
+    raw_values: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """The provider's machine reads the extraction file: cells beginning with ``=``, ``+``,
+    ``-``, ``@`` are written as they are instead of neutralised with a quote."""
     notification_subject: Mapped[str] = mapped_column(String(300), default="")
     notification_template: Mapped[str] = mapped_column(Text, default="")
     """Jinja2 text of the e-mail to the router (sandboxed like every template)."""

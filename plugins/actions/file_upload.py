@@ -23,7 +23,6 @@ time (``context.member_ids``) and every row or document is written as it comes.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import zipfile
 from collections.abc import Callable, Iterator
@@ -37,6 +36,7 @@ from sqlalchemy.orm import aliased
 
 from core import Action, Outcome, Recipient, Scope, SettingsError, hookimpl
 from core.archive import ArchiveIntegrityError, open_store, read_document
+from core.csv_export import CsvDialect, open_csv
 from core.extraction import (
     ENCODINGS,
     ROWS_PER_QUERY,
@@ -77,6 +77,8 @@ NAME_PLACEHOLDERS = ("campaign", "run", "run_id", "date", "time", "group", "ext"
 PAGE = 500
 """Documents read at a time while a PDF or ZIP is built."""
 INDEX_COLUMNS = ("entry", "document_id", "contact_id", "title", "filename", "size", "sha256")
+INDEX_DIALECT = CsvDialect(",", "utf-8")
+"""The ZIP's index.csv: UTF-8 and commas, titles and file names neutralised."""
 
 
 class Column(BaseModel):
@@ -101,6 +103,15 @@ class ExtractionSettings(BaseModel):
     delimiter: str = Field(";", min_length=1, max_length=1)
     encoding: Literal[ENCODINGS] = "utf-8"  # type: ignore[valid-type]
     header: bool = Field(True, description="Write a first line with the column headings.")
+    raw_values: bool = Field(
+        False,
+        description="Raw values for a machine: keep cells that begin with =, +, -, @ as they "
+        "are instead of prefixing a quote (only if the receiver's format needs it).",
+    )
+
+    @property
+    def dialect(self) -> CsvDialect:
+        return CsvDialect(self.delimiter, self.encoding, raw_values=self.raw_values)
 
     @field_validator("delimiter")
     @classmethod
@@ -319,8 +330,7 @@ class FileUpload(Action):
             path,
             [column.heading for column in settings.columns],
             self._extraction_rows(context, group),
-            delimiter=settings.delimiter,
-            encoding=settings.encoding,
+            settings.dialect,
             header=settings.header,
         )
         return Built(path, {"rows": rows}, "" if rows else "none of the records exists any more")
@@ -363,8 +373,7 @@ class FileUpload(Action):
                 written_whole(path) as partial,
                 zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive,
             ):
-                with index_path.open("w", encoding="utf-8", newline="") as index_file:
-                    index = csv.writer(index_file, lineterminator="\r\n")
+                with open_csv(index_path, INDEX_DIALECT) as index:
                     index.writerow(INDEX_COLUMNS)
                     for document, data in self._documents(context, group):
                         documents += 1

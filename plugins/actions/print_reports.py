@@ -16,7 +16,6 @@ order, page by page to one collection PDF with a CSV manifest beside it, in cons
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
@@ -34,6 +33,7 @@ from sqlalchemy import select
 
 from core import Action, Channel, Outcome, Recipient, hookimpl
 from core.archive import archive_document, open_store, read_document, write_atomically
+from core.csv_export import open_csv, spreadsheet_dialect
 from core.models import ArchivedDocument, DocumentKind, ItemStatus, RunItem
 from core.pdf_collection import PdfCollection
 from core.plugin_kinds import DocumentStore
@@ -61,6 +61,8 @@ MANIFEST_COLUMNS = (
 )
 COLLECTION = "collection.pdf"
 MANIFEST = "manifest.csv"
+MANIFEST_DIALECT = spreadsheet_dialect("de")
+"""The print shop opens the manifest in a spreadsheet: German Excel's dialect."""
 PRINT_NOTE = "printer.txt"
 PAGE = 200
 """Ledger rows read at a time while the collection file is built."""
@@ -195,15 +197,13 @@ class PrintReports(Action):
         try:
             with (
                 PdfCollection(run_dir / COLLECTION) as collection,
-                partial.open("w", newline="", encoding="utf-8") as file,
+                open_csv(partial, MANIFEST_DIALECT) as writer,
             ):
-                writer = csv.DictWriter(file, MANIFEST_COLUMNS, extrasaction="ignore")
-                writer.writeheader()
+                writer.writerow(MANIFEST_COLUMNS)
                 for filed in self._filed(context):
                     collection.append(filed.pdf)
-                    writer.writerow(
-                        filed.meta | {"document_id": filed.document_id, "sha256": filed.sha256}
-                    )
+                    row = filed.meta | {"document_id": filed.document_id, "sha256": filed.sha256}
+                    writer.writerow(row.get(column) for column in MANIFEST_COLUMNS)
         except BaseException:
             partial.unlink(missing_ok=True)
             raise

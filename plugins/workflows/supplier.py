@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
 from core.approvals import approval_for, configure, is_approved, reviewers_of, submit
+from core.csv_export import CsvDialect
 from core.delivery import DeliveryError, DeliveryUnclear
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.context import RunContext
@@ -312,8 +313,7 @@ class SupplierPass:
             path,
             [column.header for column in columns],
             self.rows(job, columns),
-            delimiter=DELIMITER,
-            encoding=ENCODING,
+            CsvDialect(DELIMITER, ENCODING, raw_values=job.process.raw_values),
         )
         sha256 = file_digest(path)[1]
         with self.runtime.database.session() as session:

@@ -22,6 +22,7 @@ from core.campaign_data import (
     MAX_BYTES,
     CampaignDataError,
     CsvImportError,
+    RowsRefused,
     add_records,
     freeze_query,
     import_csv,
@@ -34,6 +35,7 @@ from core.query import ENTITIES, QueryError
 from webapp.campaigns.views import bp, list_args, load_campaign, render_screen, username
 from webapp.context import db_session, get_plugins, get_settings
 from webapp.i18n import t
+from webapp.imports import describe_import_error, save_upload, upload_size
 from webapp.pagination import Page, page_arguments
 from webapp.schema_forms import OptionResolver
 from webapp.security import role_required
@@ -186,46 +188,78 @@ def upload(campaign_id: int) -> Response | tuple[str, int]:
         return _render_data(
             campaign.id, 422, import_error=t("campaigns.import.not_csv", name=upload.filename)
         )
-    raw = upload.stream.read(MAX_BYTES + 1)
-    if len(raw) > MAX_BYTES:
+    if upload_size(upload) > MAX_BYTES:  # refused by its size, before it is read
         return _render_data(
             campaign.id,
             422,
             import_error=t("campaigns.import.too_large", megabytes=MAX_BYTES // 2**20),
         )
     try:
-        preview = preview_csv(raw, rows=PREVIEW_ROWS)
+        preview = preview_csv(upload.stream, rows=PREVIEW_ROWS)
     except CsvImportError as exc:
-        return _render_data(campaign.id, 422, import_error=str(exc))
+        return _render_data(campaign.id, 422, import_error=describe_import_error(exc))
     token = secrets.token_urlsafe(24)
-    _upload_path(token).write_bytes(raw)
+    save_upload(upload, _upload_path(token))
     return _render_data(campaign.id, preview=preview, token=token, upload_name=upload.filename)
 
 
 @bp.post("/<int:campaign_id>/data/import/confirm")
 @role_required(Role.CAMPAIGN_MANAGER)
 def confirm_import(campaign_id: int) -> Response | tuple[str, int]:
+    """Import the checked file: every row, or, by the user's explicit choice, only the valid
+    rows (the rows left out are listed and recorded in the audit log)."""
     campaign = load_campaign(campaign_id)
-    path = _upload_path(request.form.get("token", ""))
+    token = request.form.get("token", "")
+    path = _upload_path(token)
     if not path.is_file():
         return _render_data(campaign.id, 422, import_error=t("campaigns.import.expired"))
+    upload_name = request.form.get("upload_name", "")
+    only_valid_rows = request.form.get("only_valid_rows") in ("y", "on", "1", "true")
     session = db_session()
     try:
-        report = import_csv(session, campaign.id, path.read_bytes())
-    except (CsvImportError, CampaignDataError) as exc:
+        with path.open("rb") as file:
+            report = import_csv(session, campaign.id, file, only_valid_rows=only_valid_rows)
+    except RowsRefused as refused:
+        session.rollback()
+        with path.open("rb") as file:
+            preview = preview_csv(file, rows=PREVIEW_ROWS)
+        return _render_data(
+            campaign.id,
+            422,
+            preview=preview,
+            token=token,
+            upload_name=upload_name,
+            import_error=t("campaigns.import.refused", count=len(refused.errors)),
+        )
+    except CsvImportError as exc:
+        session.rollback()
+        return _render_data(campaign.id, 422, import_error=describe_import_error(exc))
+    except CampaignDataError as exc:
         session.rollback()
         return _render_data(campaign.id, 422, import_error=str(exc))
+    left_out = [error.line for error in report.errors]
     _audit_and_commit(
         campaign.id,
         "campaign.records.import",
-        f"{campaign.name}: {report.imported} rows",
+        f"{campaign.name}: {report.imported} rows"
+        + (f", {len(left_out)} rows with errors left out" if left_out else ""),
         imported=report.imported,
         errors=len(report.errors),
-        file=request.form.get("upload_name", ""),
+        only_valid_rows=only_valid_rows,
+        left_out_lines=left_out[:1000],
+        file=upload_name,
     )
     path.unlink(missing_ok=True)
-    flash(
-        t("campaigns.import.done", count=report.imported, errors=len(report.errors)),
-        "success" if not report.errors else "warning",
-    )
+    if left_out:
+        flash(
+            t(
+                "campaigns.import.done_left_out",
+                count=report.imported,
+                errors=len(left_out),
+                lines=", ".join(str(line) for line in left_out),
+            ),
+            "warning",
+        )
+    else:
+        flash(t("campaigns.import.done_all", count=report.imported), "success")
     return _back(campaign.id)

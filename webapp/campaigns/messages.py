@@ -465,16 +465,38 @@ MESSAGES = {
     "campaigns.import.ignored": {"de": "nicht übernommen", "en": "ignored"},
     "campaigns.import.line": {"de": "Zeile", "en": "Line"},
     "campaigns.import.error_report": {
-        "de": "Diese Zeilen werden nicht importiert",
-        "en": "These rows are not imported",
+        "de": "Diese Zeilen haben Fehler",
+        "en": "These rows have errors",
+    },
+    "campaigns.import.all_or_nothing": {
+        "de": "Ein Import übernimmt alle Zeilen oder keine. Korrigieren Sie die Datei, oder "
+        "importieren Sie ausdrücklich nur die fehlerfreien Zeilen.",
+        "en": "An import stores every row or none. Correct the file, or explicitly import only "
+        "the valid rows.",
     },
     "campaigns.import.confirm": {
         "de": "{count} Zeilen importieren",
         "en": "Import {count} rows",
     },
-    "campaigns.import.done": {
-        "de": "{count} Zeilen importiert, {errors} fehlerhafte ausgelassen.",
-        "en": "{count} rows imported, {errors} with errors left out.",
+    "campaigns.import.only_valid": {
+        "de": "Nur die {count} fehlerfreien Zeilen importieren, {errors} Zeilen auslassen",
+        "en": "Import only the {count} valid rows, leave out {errors} rows",
+    },
+    "campaigns.import.refused": {
+        "de": "Nichts importiert: {count} Zeilen haben Fehler. Nur die fehlerfreien Zeilen zu "
+        "importieren müssen Sie ausdrücklich wählen.",
+        "en": "Nothing imported: {count} rows have errors. Importing only the valid rows must "
+        "be chosen explicitly.",
+    },
+    "campaigns.import.done_all": {
+        "de": "Alle {count} Zeilen importiert.",
+        "en": "All {count} rows imported.",
+    },
+    "campaigns.import.done_left_out": {
+        "de": "{count} Zeilen importiert; {errors} Zeilen mit Fehlern ausgelassen (Zeilen "
+        "{lines}), im Protokoll vermerkt.",
+        "en": "{count} rows imported; {errors} rows with errors left out (lines {lines}), "
+        "recorded in the audit log.",
     },
     "runs.heading": {"de": "Alle Läufe", "en": "Every run"},
     "runs.all": {"de": "Alle Läufe", "en": "Every run"},

@@ -154,10 +154,50 @@ MESSAGES = {
         "en": "Update existing contacts",
     },
     "contacts.import.update.help": {
-        "de": "Zeilen mit einer vorhandenen Kundennummer überschreiben deren Felder (leere "
-        "Zellen ändern nichts). Sonst werden sie als Fehler übersprungen.",
-        "en": "Rows with an existing contact number overwrite its fields (empty cells change "
-        "nothing). Otherwise they are left out as errors.",
+        "de": "Zeilen, die zu einem vorhandenen Kontakt passen (Kundennummer, E-Mail oder Name "
+        "und Anschrift), überschreiben dessen Felder (leere Zellen ändern nichts). Sonst sind "
+        "sie Fehler.",
+        "en": "Rows that match an existing contact (contact number, e-mail or name and "
+        "address) overwrite its fields (empty cells change nothing). Otherwise they are errors.",
+    },
+    "contacts.import.match_on": {
+        "de": "Vorhandene Kontakte erkennen an",
+        "en": "Recognise existing contacts by",
+    },
+    "contacts.import.match.number": {"de": "Kundennummer", "en": "Contact number"},
+    "contacts.import.match.email": {"de": "E-Mail-Adresse", "en": "E-mail address"},
+    "contacts.import.match.name_address": {
+        "de": "Name und Anschrift (Vorname, Nachname oder Firma, Straße, PLZ)",
+        "en": "Name and address (first and last name or company, street, postcode)",
+    },
+    "contacts.import.numbers_assigned": {
+        "de": "{count} neue Kontakte ohne Kundennummer erhalten eine neue Nummer (K-…).",
+        "en": "{count} new contacts without a contact number get a new number (K-…).",
+    },
+    "contacts.import.all_or_nothing": {
+        "de": "Ein Import übernimmt alle Zeilen oder keine: {count} Zeilen haben Fehler (unten "
+        "aufgelistet). Korrigieren Sie die Datei, oder importieren Sie ausdrücklich nur die "
+        "fehlerfreien Zeilen.",
+        "en": "An import stores every row or none: {count} rows have errors (listed below). "
+        "Correct the file, or explicitly import only the valid rows.",
+    },
+    "contacts.import.only_valid": {
+        "de": "Nur die fehlerfreien Zeilen importieren; die {count} Zeilen mit Fehlern auslassen",
+        "en": "Import only the valid rows; leave out the {count} rows with errors",
+    },
+    "contacts.import.left_out": {
+        "de": "Ausgelassene Zeilen (im Protokoll vermerkt)",
+        "en": "Rows left out (recorded in the audit log)",
+    },
+    "contacts.import.error.size": {
+        "de": "Die Datei ist größer als {limit} und wurde nicht gelesen.",
+        "en": "The file is larger than {limit} and was not read.",
+    },
+    "contacts.import.error.rows": {
+        "de": "Nichts importiert: {count} Zeilen haben Fehler. Nur die fehlerfreien Zeilen zu "
+        "importieren müssen Sie ausdrücklich wählen.",
+        "en": "Nothing imported: {count} rows have errors. Importing only the valid rows must "
+        "be chosen explicitly.",
     },
     "contacts.import.check": {"de": "Datei prüfen", "en": "Check the file"},
     "contacts.import.columns": {"de": "Erkannte Spalten", "en": "Recognised columns"},
@@ -207,10 +247,6 @@ MESSAGES = {
     "contacts.import.errors": {
         "de": "Zeilen, die nicht importiert werden",
         "en": "Rows that are not imported",
-    },
-    "contacts.import.errors.more": {
-        "de": "… und {count} weitere.",
-        "en": "… and {count} more.",
     },
     "contacts.import.line": {"de": "Zeile", "en": "Line"},
     "contacts.import.problem": {"de": "Problem", "en": "Problem"},

@@ -7,8 +7,10 @@ import secrets
 import time
 from pathlib import Path
 
-from core.archive import write_atomically
+from werkzeug.datastructures import FileStorage
+
 from webapp.context import get_settings
+from webapp.imports import save_upload
 
 KEEP_SECONDS = 24 * 3600
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
@@ -24,8 +26,9 @@ def _path(user_id: int, token: str) -> Path | None:
     return _folder() / f"{user_id}-{token}.csv"
 
 
-def keep_upload(user_id: int, data: bytes) -> str:
-    """Store the file until it is imported (or a day has passed); returns its token."""
+def keep_upload(user_id: int, upload: FileStorage) -> str:
+    """Store the file (copied in pieces) until it is imported or a day has passed; returns
+    its token."""
     folder = _folder()
     folder.mkdir(parents=True, exist_ok=True)
     cutoff = time.time() - KEEP_SECONDS
@@ -33,16 +36,16 @@ def keep_upload(user_id: int, data: bytes) -> str:
         if old.stat().st_mtime < cutoff:
             old.unlink(missing_ok=True)
     token = secrets.token_hex(16)
-    write_atomically(folder / f"{user_id}-{token}.csv", data)
+    save_upload(upload, folder / f"{user_id}-{token}.csv")
     return token
 
 
-def load_upload(user_id: int, token: str) -> bytes | None:
+def kept_upload(user_id: int, token: str) -> Path | None:
     """The file behind ``token`` if this user uploaded it and it is still kept."""
     path = _path(user_id, token)
     if path is None or not path.exists():
         return None
-    return path.read_bytes()
+    return path
 
 
 def drop_upload(user_id: int, token: str) -> None:

@@ -13,8 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.audit import change_summary, record_audit
-from core.contact_import import CONTACT_FIELDS, import_contacts, plan_contact_import
-from core.csv_import import CsvImportError
+from core.contact_import import (
+    CONTACT_FIELDS,
+    MATCH_ON,
+    MAX_BYTES,
+    import_contacts,
+    plan_contact_import,
+)
+from core.csv_import import CsvImportError, RowsRefused
 from core.models import (
     ArchivedDocument,
     AuditEntry,
@@ -27,10 +33,12 @@ from core.models import (
 )
 from webapp.contacts.forms import DELIMITERS, ConsentForm, ImportForm
 from webapp.contacts.search import ContactFilters, contact_query, dialect_of
-from webapp.contacts.uploads import drop_upload, keep_upload, load_upload
+from webapp.contacts.uploads import drop_upload, keep_upload, kept_upload
 from webapp.context import current_user, current_username, db_session
+from webapp.formatting import format_bytes
 from webapp.forms import add_error
 from webapp.i18n import t
+from webapp.imports import describe_import_error, upload_size
 from webapp.pagination import page_arguments, paginate
 from webapp.security import role_required
 
@@ -188,18 +196,21 @@ def _consent(contact: Contact) -> dict[str, Any]:
 
 
 def _options(source: Any) -> dict[str, Any]:
-    """Encoding, delimiter, update flag and column mapping as the import functions take them."""
+    """Encoding, delimiter, update flag, matching and column mapping as the import functions
+    take them."""
     delimiter = DELIMITERS.get(source.get("delimiter", ""), "")
     mapping = {
         key[len("map:") :]: value
         for key, value in source.items()
         if key.startswith("map:") and value in CONTACT_FIELDS
     }
+    match_on = source.get("match_on", "")
     return {
         "encoding": source.get("encoding") or None,
         "delimiter": delimiter or None,
         "mapping": mapping or None,
         "update_existing": source.get("update_existing") in ("y", "on", "1", "true"),
+        "match_on": match_on if match_on in MATCH_ON else None,
     }
 
 
@@ -220,18 +231,22 @@ def import_upload() -> ResponseReturnValue:
     if not upload.filename.lower().endswith((".csv", ".txt")):
         add_error(form.file, t("contacts.import.error.type"))
         return render_template("contacts/import.html", form=form), 422
-    data = upload.read()
+    if upload_size(upload) > MAX_BYTES:  # refused by its size, before it is read
+        add_error(form.file, t("contacts.import.error.size", limit=format_bytes(MAX_BYTES)))
+        return render_template("contacts/import.html", form=form), 422
     options = _options(request.form)
     try:
-        plan = plan_contact_import(db_session(), data, **options)
+        plan = plan_contact_import(db_session(), upload.stream, **options)
     except CsvImportError as exc:
-        add_error(form.file, t("contacts.import.error.fatal", reason=str(exc)))
+        add_error(form.file, t("contacts.import.error.fatal", reason=describe_import_error(exc)))
         return render_template("contacts/import.html", form=form), 422
-    token = keep_upload(current_user().id, data)
+    token = keep_upload(current_user().id, upload)
     return _preview(plan, token, request.form, upload.filename)
 
 
-def _preview(plan: Any, token: str, source: Any, filename: str) -> str:
+def _preview(
+    plan: Any, token: str, source: Any, filename: str, status: int = 200
+) -> tuple[str, int]:
     return render_template(
         "contacts/import_preview.html",
         plan=plan,
@@ -239,10 +254,15 @@ def _preview(plan: Any, token: str, source: Any, filename: str) -> str:
         filename=filename,
         rows=plan.new[:PREVIEW_ROWS] + [row for _id, row in plan.updates[:PREVIEW_ROWS]],
         fields=CONTACT_FIELDS,
+        match_choices=[
+            name
+            for name in MATCH_ON
+            if name != "number" or "number" in plan.parsed.mapping.values()
+        ],
         encoding=source.get("encoding", ""),
         delimiter=source.get("delimiter", ""),
         update_existing=_options(source)["update_existing"],
-    )
+    ), status
 
 
 @bp.post("/import/<token>")
@@ -250,19 +270,27 @@ def _preview(plan: Any, token: str, source: Any, filename: str) -> str:
 def import_run(token: str) -> ResponseReturnValue:
     session = db_session()
     user = current_user()
-    data = load_upload(user.id, token)
-    if data is None:
+    path = kept_upload(user.id, token)
+    if path is None:
         flash(t("contacts.import.error.expired"), "error")
         return redirect(url_for("contacts.import_form"))
     filename = request.form.get("filename", "")
+    only_valid_rows = request.form.get("only_valid_rows") in ("y", "on", "1", "true")
     try:
-        plan = plan_contact_import(session, data, **_options(request.form))
+        with path.open("rb") as file:
+            plan = plan_contact_import(session, file, **_options(request.form))
+        if request.form.get("action") != "import":
+            return _preview(plan, token, request.form, filename)
+        report = import_contacts(session, plan, only_valid_rows=only_valid_rows)
+    except RowsRefused:
+        session.rollback()
+        flash(t("contacts.import.error.rows", count=len(plan.errors)), "error")
+        return _preview(plan, token, request.form, filename, 422)
     except CsvImportError as exc:
-        flash(t("contacts.import.error.fatal", reason=str(exc)), "error")
+        session.rollback()
+        flash(t("contacts.import.error.fatal", reason=describe_import_error(exc)), "error")
         return redirect(url_for("contacts.import_form"))
-    if request.form.get("action") != "import":
-        return _preview(plan, token, request.form, filename)
-    report = import_contacts(session, plan)
+    left_out = [error.line for error in report.errors]
     record_audit(
         session,
         user.username,
@@ -276,6 +304,9 @@ def import_run(token: str) -> ResponseReturnValue:
             "created": report.created,
             "updated": report.updated,
             "errors": len(report.errors),
+            "match_on": plan.match_on,
+            "only_valid_rows": only_valid_rows,
+            "left_out_lines": left_out[:1000],
         },
     )
     session.commit()

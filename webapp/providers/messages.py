@@ -219,6 +219,18 @@ MESSAGES = {
     "provider_process.column_header": {"de": "Überschrift", "en": "Header"},
     "provider_process.column_field": {"de": "Feld", "en": "Field"},
     "provider_process.file_name_pattern": {"de": "Dateiname", "en": "File name"},
+    "provider_process.raw_values": {
+        "de": "Rohwerte für Maschinen",
+        "en": "Raw values for machines",
+    },
+    "provider_process.raw_values_help": {
+        "de": "Nur wenn das Format des Dienstleisters es verlangt: Zellen, die mit =, +, -, @ "
+        "beginnen, werden unverändert geschrieben. Sonst bekommen sie ein Hochkomma "
+        "vorangestellt, damit eine Tabellenkalkulation sie nicht als Formel ausführt.",
+        "en": "Only if the provider's format needs it: cells beginning with =, +, -, @ are "
+        "written unchanged. Otherwise they get a leading single quote so that a spreadsheet "
+        "does not run them as a formula.",
+    },
     "provider_process.file_name_help": {
         "de": "Platzhalter: {campaign}, {delivery}, {delivery_id}, {run}, {run_id}, {date} "
         "(JJJJMMTT), {time} (HHMMSS), {year}, {month}, {day}, {hour}, {minute}, {second}.",

@@ -240,6 +240,7 @@ def _process_values(process: ServiceProcess | None) -> dict[str, Any]:
         )
     values: dict[str, Any] = {
         "file_name_pattern": process.file_name_pattern,
+        "raw_values": bool(process.raw_values),
         "notification_subject": process.notification_subject or "",
         "notification_template": process.notification_template or "",
         "notification_recipients": "\n".join(process.notification_recipients or []),
@@ -409,6 +410,7 @@ def _read_process(reader: FormReader) -> tuple[dict[str, Any], dict[str, Any], l
     fields = {
         "export_columns": columns,
         "file_name_pattern": pattern,
+        "raw_values": reader.flag("raw_values"),
         "notification_subject": subject,
         "notification_template": template,
         "notification_recipients": recipients,

@@ -9,8 +9,6 @@ any problem.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -34,6 +32,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core.audit import record_audit
+from core.csv_export import csv_text, spreadsheet_dialect
 from core.models import Campaign, Role, SavedQuery
 from core.query import (
     ALLOWED_TYPES,
@@ -403,8 +402,9 @@ def delete(saved_query_id: int) -> Response:
 
 
 def _csv_response(compiled: CompiledQuery, filename: str) -> Response:
-    """The whole result as CSV (semicolons, UTF-8 with BOM, as Excel expects in Germany),
-    streamed in batches so a large result never sits in memory.
+    """The whole result as CSV in the dialect of the user's spreadsheet (German: semicolons,
+    UTF-8 with BOM), formula cells neutralised, streamed in batches so a large result never
+    sits in memory.
 
     The rows are read in a session of their own, closed when the stream ends: the request's
     session is torn down as soon as the view returns, before the stream is read.
@@ -412,26 +412,20 @@ def _csv_response(compiled: CompiledQuery, filename: str) -> Response:
     database = get_campaign().database
     headers = [field_title(compiled.root.name, path) for path in compiled.output_paths]
 
-    def rows() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";")
-        writer.writerow(headers)
-        yield "\ufeff" + buffer.getvalue()
+    def batches() -> Iterator[list[list[str]]]:
+        yield [headers]
         session = database.sessions()
         try:
             result = session.execute(
                 compiled.select_rows().execution_options(yield_per=EXPORT_BATCH)
             )
             for batch in result.partitions():
-                buffer.seek(0)
-                buffer.truncate()
-                for row in batch:
-                    writer.writerow([_cell(value) for value in row])
-                yield buffer.getvalue()
+                yield [[_cell(value) for value in row] for row in batch]
         finally:
             session.close()
 
-    response = Response(stream_with_context(rows()), mimetype="text/csv")
+    text = csv_text(batches(), spreadsheet_dialect(get_language()))
+    response = Response(stream_with_context(text), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

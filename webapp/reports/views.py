@@ -14,9 +14,12 @@ from sqlalchemy.orm import load_only
 
 from core.audit import record_audit
 from core.models import Campaign, Report, ReportAsset, Role
+from core.models.documents import MAX_ASSET_BYTES
 from core.rendering import SUB_REPORTS
 from webapp.context import current_user, current_username, db_session, get_settings
+from webapp.formatting import format_bytes
 from webapp.i18n import t
+from webapp.imports import upload_size
 from webapp.pagination import page_arguments, paginate
 from webapp.reports.assets import asset_filename, upload_problem
 from webapp.reports.forms import ConfirmForm, ReportForm
@@ -350,6 +353,13 @@ def upload_asset(report_id: int) -> ResponseReturnValue:
         flash(t("reports.asset.error.missing"), "error")
         return redirect(url_for("reports.edit", report_id=report.id, _anchor="assets"))
     filename = asset_filename(upload.filename)
+    size = upload_size(upload)
+    if size > MAX_ASSET_BYTES:  # refused by its size, before it is read
+        reason = t(
+            "reports.asset.error.size", size=format_bytes(size), limit=format_bytes(MAX_ASSET_BYTES)
+        )
+        flash(t("reports.asset.refused", name=upload.filename, reason=reason), "error")
+        return redirect(url_for("reports.edit", report_id=report.id, _anchor="assets"))
     data = upload.read()
     problem = upload_problem(report, filename, data)
     if problem:
