@@ -444,6 +444,7 @@ def test_hostile_patterns_and_templates_are_refused_when_saved_not_when_run(
     with panel.runtime.database.session() as session:
         assert session.scalar(select(ServiceProcess)) is None
 
+
 def test_raw_values_for_machines_is_a_choice_per_provider_and_off_by_default(panel):
     ids = world(panel)
     manager = panel.client()
