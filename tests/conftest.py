@@ -251,6 +251,11 @@ class EngineHarness:
 
     def start_worker_process(self, log: Path):
         """A real ``campaign worker`` process in its own process group (worker + work horse)."""
+        return self.start_process("worker", log)
+
+    def start_process(self, command: str, log: Path, extra_env: dict[str, str] | None = None):
+        """A real ``campaign <command>`` process (a session of its own) on this installation;
+        ``extra_env`` adds to or overrides its environment ("" removes a variable)."""
         import subprocess
         import sys
 
@@ -265,13 +270,21 @@ class EngineHarness:
             "CAMPAIGN_PLUGINS": "engine_plugins",
             "PYTHONPATH": os.pathsep.join([str(tests), os.environ.get("PYTHONPATH", "")]),
         }
+        env.update(extra_env or {})
+        env = {name: value for name, value in env.items() if value != ""}
         return subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "worker"],
+            [sys.executable, "-m", "core.cli", command],
             env=env,
             start_new_session=True,
             stdout=log.open("a"),
             stderr=subprocess.STDOUT,
         )
+
+    @staticmethod
+    def work_horse(process) -> int | None:
+        """The pid of the work horse a ``campaign worker`` runs a job in, if any."""
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        return int(children[0]) if children else None
 
     @staticmethod
     def kill_worker(process) -> None:
