@@ -7,6 +7,7 @@ tests that need it instead of skipping them.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import shutil
 import uuid
@@ -28,6 +29,37 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "CAMPAIGN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_TEST_URL = os.environ.get("CAMPAIGN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+REDIS_FIXTURES = {"redis_url", "redis_session_url"}
+PROCESS_STARTERS = ("start_worker_process", "start_process(", "subprocess.Popen", "live_panel")
+"""Source text of a test that runs real worker, scheduler or server processes."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it needs (README, "Tests"), so ``-m`` picks a fast subset:
+    ``postgres`` (the PostgreSQL half of a database test), ``redis``, ``browser``, and
+    ``slow`` for tests that run real processes and wait in real time."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("database_url") == "postgresql" or "postgres_url" in fixtures:
+            item.add_marker(pytest.mark.postgres)
+        if fixtures & REDIS_FIXTURES:
+            item.add_marker(pytest.mark.redis)
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        if "live_panel" in fixtures or _starts_processes(item):
+            item.add_marker(pytest.mark.slow)
+
+
+def _starts_processes(item: pytest.Item) -> bool:
+    function = getattr(item, "function", None)
+    try:
+        source = inspect.getsource(function) if function is not None else ""
+    except (OSError, TypeError):
+        return False
+    return any(starter in source for starter in PROCESS_STARTERS)
 
 
 def unavailable(what: str, reason: object) -> None:

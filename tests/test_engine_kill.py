@@ -33,7 +33,6 @@ def holding_a_chunk(engine, pid: int | None) -> int | None:
 FINAL_STATES = (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("action", "victim"),
     [("test_notify", "work horse"), ("test_tag", "worker and work horse")],
