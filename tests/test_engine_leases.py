@@ -127,3 +127,17 @@ def test_a_stopping_worker_hands_its_chunk_back_between_recipients(engine, tmp_p
     final = engine.run(run.id)
     assert (final.state, final.done) == (RunState.COMPLETED, 10)
     assert len(set(out.read_text().splitlines())) == 10 == len(out.read_text().splitlines())
+
+
+def test_a_job_a_dying_worker_took_off_the_queue_is_enqueued_again(engine):
+    engine.add_contacts(5)
+    run = start_run(engine.runtime, engine.campaign())
+    target_run(run.id)
+    queue = get_queue(engine.runtime.redis, BULK)
+    job_id = chunk_job_id(run.id, 0, 1)
+    engine.runtime.redis.lrem(queue.key, 0, job_id)  # taken, and the worker killed at once
+    assert queue.fetch_job(job_id).get_status() == "queued"  # what RQ still says
+    engine.runtime.clock = FrozenClock(datetime.now(UTC) + LEASE + timedelta(seconds=1))
+    assert recover_runs(engine.runtime) == [f"run {run.id} chunk 0: enqueued again"]
+    engine.work()
+    assert (engine.run(run.id).state, engine.run(run.id).done) == (RunState.COMPLETED, 5)

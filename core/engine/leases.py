@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from core.heartbeat import beating
 from core.jobs import stop_requested, worker_identity
 from core.models import ChunkLease, ItemStatus, Run, RunItem, RunState
+from core.queue import BULK, get_queue
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -262,12 +263,15 @@ def _has_pending(session: Session, run_id: int, chunk: int) -> bool:
 
 
 def _waiting_jobs(runtime: Runtime, job_ids: list[str], now) -> set[str] | None:
-    """The jobs among ``job_ids`` that wait in a queue or were started a moment ago (a work
-    horse is about to take the lease); None when Redis does not answer."""
+    """The jobs among ``job_ids`` that wait in the queue or were started a moment ago (a work
+    horse is about to take the lease); None when Redis does not answer. A job's status is
+    not enough: a worker killed right after taking a job off the queue leaves it "queued"."""
     if not job_ids:
         return set()
+    queue = get_queue(runtime.redis, BULK)
     pipeline = runtime.redis.pipeline(transaction=False)
     for job_id in job_ids:
+        pipeline.lpos(queue.key, job_id)
         pipeline.hmget(Job.key_for(job_id), "status", "started_at")
     try:
         answers = pipeline.execute()
@@ -275,13 +279,14 @@ def _waiting_jobs(runtime: Runtime, job_ids: list[str], now) -> set[str] | None:
         log.warning("cannot check the chunk jobs in Redis: %s", exc)
         return None
     waiting = set()
-    for job_id, (status, started_at) in zip(job_ids, answers, strict=True):
-        status = status.decode() if status else None
-        just_started = (  # a work horse is about to take the lease
-            status == JobStatus.STARTED.value
+    for job_id, position, (status, started_at) in zip(
+        job_ids, answers[::2], answers[1::2], strict=True
+    ):
+        just_started = (
+            status == JobStatus.STARTED.value.encode()
             and started_at
             and str_to_date(started_at) > now - QUEUE_GRACE
         )
-        if status == JobStatus.QUEUED.value or just_started:
+        if position is not None or just_started:
             waiting.add(job_id)
     return waiting
