@@ -6,6 +6,7 @@ faults injected while it runs, and the time from the last fault to the run's end
 
 Scenarios (all by default):
 
+- ``none``: no fault, the time from 10 % to the end as the baseline;
 - ``kill1``: one work horse SIGKILLed at 10 % of the run;
 - ``kill5``: five work horses SIGKILLed, at 10, 25, 40, 55 and 70 %;
 - ``redis``: Redis killed at 10 % and started again empty (the queue is lost);
@@ -17,7 +18,9 @@ socket in a temporary directory), so restarting it touches nobody else. Processe
 exit (a worker whose Redis went away) are started again, as a process manager would.
 The loopback SMS provider and SMTP server of the tests count what reaches them: a
 recipient received twice is a duplicate, a row still pending or claimed at the end was
-never processed.
+never processed. "Picked up" is the longest time from a fault to a work horse taking the
+next attempt of a chunk the fault left without one (the killed horse's chunk; the chunks
+whose jobs Redis lost).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from core.scheduler import LEADER_KEY  # noqa: E402
 from smtp_server import SmtpServer  # noqa: E402
 
 SCENARIOS = {
+    "none": (0.10,),
     "kill1": (0.10,),
     "kill5": (0.10, 0.25, 0.40, 0.55, 0.70),
     "redis": (0.10,),
@@ -190,6 +194,15 @@ class Installation:
                 return int(pid)
         return None
 
+    def leases(self, run_id: int) -> dict[int, tuple[int, str | None]]:
+        with self.runtime.database.session() as session:
+            rows = session.execute(
+                select(ChunkLease.chunk, ChunkLease.attempt, ChunkLease.holder).where(
+                    ChunkLease.run_id == run_id
+                )
+            ).all()
+        return {chunk: (attempt, holder) for chunk, attempt, holder in rows}
+
     def restart_redis(self) -> None:
         self.redis_server.terminate()  # SIGKILL, no persistence: the queue is gone
         self.redis_server.start()
@@ -237,14 +250,23 @@ def scenario(installation: Installation, name: str) -> dict[str, object]:
     run_id = start_run(installation.runtime, installation.campaign_id, allow_parallel=True).id
     last_fault = None
     faults = 0
+    orphans: list[tuple[float, int, int]] = []  # (fault time, chunk, attempt left behind)
+    pickups: list[float] = []
     try:
         for share in SCENARIOS[name]:
             while installation.run(run_id).done < share * installation.count:
                 installation.supervise()
                 time.sleep(0.05)
             if name == "redis":
+                lost = {
+                    chunk: attempt
+                    for chunk, (attempt, holder) in installation.leases(run_id).items()
+                    if holder is None
+                }
                 installation.restart_redis()
-            else:
+                now = time.monotonic()
+                orphans += [(now, chunk, attempt) for chunk, attempt in lost.items()]
+            elif name != "none":
                 pid = None
                 while pid is None:
                     pid = installation.horse_with_a_chunk(run_id)
@@ -255,12 +277,26 @@ def scenario(installation: Installation, name: str) -> dict[str, object]:
                         leader = installation.leading_scheduler()
                         time.sleep(0.1)
                     installation.processes.pop(leader).kill()  # not started again
+                held = {
+                    chunk: attempt
+                    for chunk, (attempt, holder) in installation.leases(run_id).items()
+                    if holder and holder.endswith(f":{pid}")
+                }
                 os.kill(pid, signal.SIGKILL)
+                now = time.monotonic()
+                orphans += [(now, chunk, attempt) for chunk, attempt in held.items()]
             last_fault = time.monotonic()
-            faults += 1
+            faults += name != "none"
         deadline = last_fault + RUN_DEADLINE
         while installation.run(run_id).state not in FINAL and time.monotonic() < deadline:
             installation.supervise()
+            leases = installation.leases(run_id)
+            for orphan in list(orphans):
+                at, chunk, attempt = orphan
+                current = leases.get(chunk)
+                if current is None or (current[0] > attempt and current[1] is not None):
+                    pickups.append(time.monotonic() - at)
+                    orphans.remove(orphan)
             time.sleep(0.1)
         ended = time.monotonic()
     finally:
@@ -272,6 +308,7 @@ def scenario(installation: Installation, name: str) -> dict[str, object]:
         "faults": faults,
         "state": str(run.state),
         "seconds": ended - last_fault,
+        "picked up": max(pickups, default=0.0),
         "done": run.done,
         "unclear": run.unclear,
         "failed": run.failed,
@@ -297,7 +334,8 @@ def main() -> None:
                 result = scenario(installation, name)
                 print(
                     f"  {name:9} {result['faults']} fault(s): run {result['state']} "
-                    f"{result['seconds']:5.1f} s after the last fault; "
+                    f"{result['seconds']:5.1f} s after the last fault, orphaned chunks picked "
+                    f"up within {result['picked up']:4.1f} s; "
                     f"{result['done']} done, {result['unclear']} unclear, "
                     f"{result['failed']} failed, {result['never processed']} never processed, "
                     f"{result['duplicates']} duplicates",
