@@ -13,7 +13,7 @@ from core.engine.targeting import target_run
 from core.models import ChunkLease, ItemStatus, RunItem, RunState
 from core.queue import BULK, get_queue
 
-from engine_plugins import tag_counts
+from engine_plugins import Tag, tag_counts
 
 
 def lease_of(engine, run_id, chunk):
@@ -141,3 +141,43 @@ def test_a_job_a_dying_worker_took_off_the_queue_is_enqueued_again(engine):
     assert recover_runs(engine.runtime) == [f"run {run.id} chunk 0: enqueued again"]
     engine.work()
     assert (engine.run(run.id).state, engine.run(run.id).done) == (RunState.COMPLETED, 5)
+
+
+class StopAtThird(Tag):
+    """Tags, and once asks the work horse to stop at the third recipient (as SIGTERM would)."""
+
+    name = "test_stop_at_third"
+    stopped = False
+
+    def process(self, recipient, context):
+        if recipient.data["last_name"] == "Name3" and not StopAtThird.stopped:
+            StopAtThird.stopped = True
+            jobs._stop.set()
+        return super().process(recipient, context)
+
+
+class StopAtThirdPlugin:
+    @staticmethod
+    @hookimpl
+    def register_actions(register):
+        register(StopAtThird)
+
+
+def test_a_stopping_worker_rolls_its_open_batch_back(engine):
+    engine.runtime.plugins.add(StopAtThirdPlugin, "stop_at_third", "test")
+    engine.add_contacts(10)  # one chunk, one batch
+    run = start_run(engine.runtime, engine.campaign(action="test_stop_at_third"))
+    target_run(run.id)
+    StopAtThird.stopped = False
+    try:
+        assert process_chunk(run.id, 0, 1).endswith("0 processed, stopped early")
+    finally:
+        jobs._stop.clear()
+    assert {item.status for item in engine.items(run.id)} == {ItemStatus.PENDING}
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {0}  # nothing half done
+    assert recover_runs(engine.runtime) == [f"run {run.id} chunk 0: enqueued again"]
+    engine.work()
+    assert (engine.run(run.id).state, engine.run(run.id).done) == (RunState.COMPLETED, 10)
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {1}

@@ -164,6 +164,7 @@ class BatchResult(enum.Enum):
 
     ISOLATE = "a recipient failed: repeat with a savepoint each"
     RACED = "another worker claimed some rows: read the batch again"
+    STOPPED = "the worker is stopping: the batch is rolled back and stays pending"
 
 
 class Dispatcher:
@@ -200,7 +201,8 @@ class Dispatcher:
         )
 
     def run_in_batches(self, session: Session, items: Sequence[Row]) -> int:
-        """Process ``items`` a batch per transaction; stop between batches once cancelled."""
+        """Process ``items`` a batch per transaction; stop between batches once cancelled, and
+        between recipients (rolling the open batch back) once the worker is stopping."""
         processed = 0
         for start in range(0, len(items), BATCH):
             batch = items[start : start + BATCH]
@@ -214,6 +216,8 @@ class Dispatcher:
                         batch = self._pending(session, [item.id for item in batch])
                 else:
                     break
+            if result is BatchResult.STOPPED:
+                break
             outcomes, state = result
             self._announce(outcomes)
             processed += len(outcomes)
@@ -239,6 +243,9 @@ class Dispatcher:
             recipients = load_recipients(context, self.built, batch)
             outcomes = []
             for item in batch:
+                if self.should_stop():
+                    session.rollback()
+                    return BatchResult.STOPPED
                 savepoint = session.begin_nested() if isolate else None
                 outcome = self._outcome(context, item, recipients.get(item.id))
                 if outcome.status != ItemStatus.DONE:
