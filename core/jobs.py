@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import traceback
@@ -50,6 +51,21 @@ def current_runtime() -> Runtime:
     if _runtime is None:
         _runtime = Runtime.start(Settings.from_env())
     return _runtime
+
+
+STOP_SIGNAL = signal.SIGUSR1
+"""What a stopping worker sends its work horse: finish the current recipient, then stop."""
+_stop = threading.Event()
+
+
+def listen_for_stop() -> None:
+    """Let ``STOP_SIGNAL`` set the stop flag; set up before forking, so work horses inherit it."""
+    signal.signal(STOP_SIGNAL, lambda _signum, _frame: _stop.set())
+
+
+def stop_requested() -> bool:
+    """Whether this process was asked to stop; long jobs check it between recipients."""
+    return _stop.is_set()
 
 
 def worker_identity() -> str:

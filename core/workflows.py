@@ -362,7 +362,21 @@ def request_run(runtime: Runtime, name: str, requested_by: str | None) -> Workfl
     move the schedule.
     """
     run = _new_run(runtime, name, WorkflowTrigger.MANUAL, requested_by)
-    enqueue_run(runtime, run.id)
+    try:
+        enqueue_run(runtime, run.id)
+    except RedisError as exc:  # never a queued record without a job
+        now = runtime.clock.now()
+        with runtime.database.session() as session:
+            session.execute(
+                update(WorkflowRun)
+                .where(WorkflowRun.id == run.id, WorkflowRun.status == WorkflowRunStatus.QUEUED)
+                .values(
+                    status=WorkflowRunStatus.FAILED,
+                    finished_at=now,
+                    error=f"could not be queued: {exc}",
+                )
+            )
+        raise
     return run
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from core.models import Role
 
 from panel_helpers import PASSWORD, ROLE_USERS, Panel
+from waiting import DEADLINE, stop_group
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = [
@@ -40,7 +40,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 """Debian's chromium, as Playwright's own browser download does not work here."""
-TIMEOUT_MS = 30_000
+TIMEOUT_MS = 120_000
+"""Every wait for the page; long, so a loaded machine makes a test slower, not red."""
 RUN_TIMEOUT_MS = 120_000
 """A run on a busy two-core machine: targeting, rendering letters, the collection file."""
 
@@ -75,7 +76,7 @@ def serve(panel: Panel, worker_log: Path) -> Iterator[LivePanel]:
     finally:
         stop_worker(worker)
         server.shutdown()
-        thread.join(timeout=10)
+        thread.join(timeout=DEADLINE)
 
 
 def start_worker(panel: Panel, log: Path) -> subprocess.Popen:
@@ -98,13 +99,7 @@ def start_worker(panel: Panel, log: Path) -> subprocess.Popen:
 
 
 def stop_worker(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
+    stop_group(worker)
 
 
 def launch_browser(playwright, executable: str):

@@ -7,6 +7,7 @@ tests that need it instead of skipping them.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import shutil
 import uuid
@@ -28,6 +29,37 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "CAMPAIGN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_TEST_URL = os.environ.get("CAMPAIGN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+REDIS_FIXTURES = {"redis_url", "redis_session_url"}
+PROCESS_STARTERS = ("start_worker_process", "start_process(", "subprocess.Popen", "live_panel")
+"""Source text of a test that runs real worker, scheduler or server processes."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it needs (README, "Tests"), so ``-m`` picks a fast subset:
+    ``postgres`` (the PostgreSQL half of a database test), ``redis``, ``browser``, and
+    ``slow`` for tests that run real processes and wait in real time."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("database_url") == "postgresql" or "postgres_url" in fixtures:
+            item.add_marker(pytest.mark.postgres)
+        if fixtures & REDIS_FIXTURES:
+            item.add_marker(pytest.mark.redis)
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        if "live_panel" in fixtures or _starts_processes(item):
+            item.add_marker(pytest.mark.slow)
+
+
+def _starts_processes(item: pytest.Item) -> bool:
+    function = getattr(item, "function", None)
+    try:
+        source = inspect.getsource(function) if function is not None else ""
+    except (OSError, TypeError):
+        return False
+    return any(starter in source for starter in PROCESS_STARTERS)
 
 
 def unavailable(what: str, reason: object) -> None:
@@ -251,6 +283,11 @@ class EngineHarness:
 
     def start_worker_process(self, log: Path):
         """A real ``campaign worker`` process in its own process group (worker + work horse)."""
+        return self.start_process("worker", log)
+
+    def start_process(self, command: str, log: Path, extra_env: dict[str, str] | None = None):
+        """A real ``campaign <command>`` process (a session of its own) on this installation;
+        ``extra_env`` adds to or overrides its environment ("" removes a variable)."""
         import subprocess
         import sys
 
@@ -265,13 +302,21 @@ class EngineHarness:
             "CAMPAIGN_PLUGINS": "engine_plugins",
             "PYTHONPATH": os.pathsep.join([str(tests), os.environ.get("PYTHONPATH", "")]),
         }
+        env.update(extra_env or {})
+        env = {name: value for name, value in env.items() if value != ""}
         return subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "worker"],
+            [sys.executable, "-m", "core.cli", command],
             env=env,
             start_new_session=True,
             stdout=log.open("a"),
             stderr=subprocess.STDOUT,
         )
+
+    @staticmethod
+    def work_horse(process) -> int | None:
+        """The pid of the work horse a ``campaign worker`` runs a job in, if any."""
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        return int(children[0]) if children else None
 
     @staticmethod
     def kill_worker(process) -> None:

@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from waiting import DEADLINE
+
 
 @dataclass(frozen=True)
 class Received:
@@ -220,7 +222,7 @@ class SmtpServer:
             done.set()
 
         self._controller.loop.call_soon_threadsafe(close_all)
-        done.wait(5)
+        done.wait(DEADLINE)
 
     def to(self, address: str) -> list[Received]:
         return [received for received in self.messages if address in received.recipients]

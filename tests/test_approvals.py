@@ -41,6 +41,8 @@ from core.models import (
     UserGroup,
 )
 
+from waiting import DEADLINE
+
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 STEP = ApprovalStep
 
@@ -257,7 +259,7 @@ def test_two_reviewers_answering_at_the_same_moment_give_one_answer(database, pe
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(timeout=60)
+            thread.join(timeout=DEADLINE)
         assert sorted(outcomes.values()) == ["answered", "too late"], attempt
         answers = [e for e in events(database, approval_id) if e[1] in ("approved", "rejected")]
         assert len(answers) == 1

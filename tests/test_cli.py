@@ -8,11 +8,13 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from core import hookimpl
+from core import embedded_redis, hookimpl
 from core.accounts import find_user
 from core.cli import CliState, cli
 from core.db import Database
 from core.plugins import PluginHost, load_plugins
+
+from waiting import DEADLINE, stop_group, wait_for, wait_for_exit
 
 
 @pytest.fixture
@@ -133,15 +135,13 @@ def test_the_worker_refuses_to_start_on_an_outdated_schema(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=DEADLINE,
     )
     assert result.returncode == 1
     assert "run 'campaign db upgrade'" in result.stderr
 
 
 def test_run_starts_a_campaign_and_waits_with_a_progress_bar(engine, tmp_path):
-    import signal
-
     from core.engine.campaigns import find_campaign
 
     engine.add_contacts(30)
@@ -151,8 +151,7 @@ def test_run_starts_a_campaign_and_waits_with_a_progress_bar(engine, tmp_path):
     try:
         result = CliRunner().invoke(cli, ["run", "Informationskampagne", "--wait"], obj=state)
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
+        stop_group(worker)
     assert result.exit_code == 0, result.output
     assert "run #1 of 'Informationskampagne' queued" in result.output
     assert "completed: 30 targeted, 30 done, 0 failed" in result.output
@@ -184,7 +183,6 @@ def test_serve_runs_panel_worker_and_scheduler_on_embedded_defaults(tmp_path):
     import http.cookiejar
     import signal
     import socket
-    import time
     import urllib.parse
     import urllib.request
 
@@ -213,15 +211,15 @@ def test_serve_runs_panel_worker_and_scheduler_on_embedded_defaults(tmp_path):
     browser = urllib.request.build_opener(
         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
     )
+
+    def login_page() -> str | None:
+        try:
+            return browser.open(f"{base}/login").read().decode()
+        except OSError:
+            return None
+
     try:
-        for _ in range(100):
-            try:
-                page = browser.open(f"{base}/login").read().decode()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail((tmp_path / "serve.log").read_text())
+        page = wait_for(login_page, "the panel to answer", log=tmp_path / "serve.log")
         form = {
             "csrf_token": csrf_token_from(page),
             "username": "erika",
@@ -230,19 +228,22 @@ def test_serve_runs_panel_worker_and_scheduler_on_embedded_defaults(tmp_path):
         dashboard = browser.open(f"{base}/login", urllib.parse.urlencode(form).encode())
         assert dashboard.url == f"{base}/"
         assert "erika" in dashboard.read().decode()
-        assert (tmp_path / "var" / "redis" / "redis.sock").exists()
-        time.sleep(1)
-        children = subprocess.run(
-            ["pgrep", "-g", str(server.pid)], capture_output=True, text=True
-        ).stdout.split()
-        assert len(children) >= 3  # the panel, a worker and the scheduler (and Redis)
+        redis_socket = tmp_path / "var" / "redis" / "redis.sock"
+        assert embedded_redis._answers(redis_socket)
+        # the panel, a worker and the scheduler (Redis runs in a session of its own)
+        wait_for(lambda: len(group_of(server)) >= 3, "the worker and the scheduler to start")
     finally:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-    time.sleep(0.5)
-    leftovers = subprocess.run(["pgrep", "-g", str(server.pid)], capture_output=True, text=True)
-    assert leftovers.stdout.split() == []
+        wait_for_exit(server, "campaign serve to stop")
+    wait_for(lambda: group_of(server) == [], "the worker and the scheduler to stop")
+    assert not embedded_redis._answers(redis_socket)  # stopped by the process that started it
     assert "Campaign is running on" in (tmp_path / "serve.log").read_text()
+
+
+def group_of(process: subprocess.Popen) -> list[str]:
+    """The pids of the processes in ``process``'s process group."""
+    found = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True)
+    return found.stdout.split()
 
 
 # -- campaign workflows ---------------------------------------------------------------------------

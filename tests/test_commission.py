@@ -22,6 +22,8 @@ from core.commission import (
 )
 from core.models import Campaign, CommissionBooking, Run, RunState, SalesPartner
 
+from waiting import DEADLINE
+
 BOOKED_AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 REVERSED_AT = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
 """Half past midnight on New Year's Day in Germany."""
@@ -185,10 +187,10 @@ def test_two_reversals_at_the_same_moment_make_one(database, booked):
         with database.session() as session:
             outcomes["first"] = reverse_run(session, booked, by="jörg", now=REVERSED_AT)
             inserted.set()
-            release.wait(30)
+            release.wait(DEADLINE)
 
     def second() -> None:
-        inserted.wait(30)
+        inserted.wait(DEADLINE)
         try:
             with database.session() as session:
                 outcomes["second"] = reverse_run(session, booked, by="anna")
@@ -198,10 +200,10 @@ def test_two_reversals_at_the_same_moment_make_one(database, booked):
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     for thread in threads:
         thread.start()
-    inserted.wait(30)
+    inserted.wait(DEADLINE)
     threading.Timer(0.5, release.set).start()  # the second is waiting by then, or refused
     for thread in threads:
-        thread.join(60)
+        thread.join(DEADLINE)
     assert isinstance(outcomes["first"], Reversal)
     assert isinstance(outcomes["second"], ReversalError)
     assert "a run is reversed once only" in str(outcomes["second"])

@@ -4,8 +4,6 @@ real workers (one of them killed mid-batch), and the plugin's ``campaign commiss
 from __future__ import annotations
 
 import collections
-import os
-import signal
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -13,7 +11,6 @@ import click
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert, select, update
-from test_engine_kill import wait_for
 
 import plugins.actions.commission as commission
 from core import Recipient, SettingsError
@@ -36,6 +33,8 @@ from core.models import (
 )
 from core.queue import BULK, get_queue
 from plugins.actions.commission import Commission, RunFacts
+
+from waiting import stop_group, wait_for
 
 BASE = {"booking_key": "AP", "paying_company": "Rheintal Versicherung AG"}
 TEXT = "Abschlussprovision {{ number }} {{ product.name }} ({{ contact.last_name }})"
@@ -557,26 +556,24 @@ def test_a_worker_killed_mid_batch_leaves_every_contract_booked_once(booking_eng
     run = start_run(engine.runtime, campaign)
     log = tmp_path / "worker.log"
     first = engine.start_worker_process(log)
-    wait_for(lambda: engine.run(run.id).done >= 100, 120, "the first batch", log)
+    wait_for(lambda: engine.run(run.id).done >= 100, "the first batch", log=log)
     engine.kill_worker(first)  # worker and work horse, inside the next batch
     assert engine.run(run.id).done < contracts
 
     second = engine.start_worker_process(log)
     try:
         queue = get_queue(engine.runtime.redis, BULK)
-        wait_for(lambda: queue.count == 0, 60, "the queue to empty", log)
+        wait_for(lambda: queue.count == 0, "the queue to empty", log=log)
         # Two minutes later the scheduler's recovery finds the run stalled.
         engine.runtime.clock = FrozenClock(datetime.now(UTC) + timedelta(minutes=3))
         recover_runs(engine.runtime)
         final = wait_for(
             lambda: (now := engine.run(run.id)).state == RunState.COMPLETED and now,
-            120,
             "the run to finish",
-            log,
+            log=log,
         )
     finally:
-        os.killpg(second.pid, signal.SIGTERM)
-        second.wait(timeout=30)
+        stop_group(second)
 
     assert (final.done, final.failed, final.unclear) == (contracts, 0, 0)
     booked = collections.Counter(b.ledger_key for b in bookings(engine, run.id))

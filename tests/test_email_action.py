@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import os
-import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import test_print_action
 from sqlalchemy import insert, select, update
-from test_engine_kill import wait_for
 
 import plugins.actions.email as email_action
 import plugins.actions.print_reports as print_reports
@@ -29,6 +26,7 @@ from core.models import ArchivedDocument, Contact, DocumentKind, ItemStatus, Run
 from plugins.actions.email import Email
 
 from smtp_server import mail_env
+from waiting import stop_group, wait_for
 
 SUBJECT = "Neuigkeiten für {{ first_name or 'Sie' }} aus {{ city }}"
 TEXT = "Hallo {{ first_name }} {{ last_name }},\nwir haben Neuigkeiten.\n{{ campaign.name }}"
@@ -339,7 +337,7 @@ def test_a_killed_worker_sends_nothing_twice(mailing, smtp, tmp_path, monkeypatc
     run = start_run(mailing.runtime, email_campaign(mailing, datasource="test_contacts", **SHORT))
     log = tmp_path / "worker.log"
     first = mailing.start_worker_process(log)
-    wait_for(lambda: smtp.to(held), 60, "the held message to reach the server", log)
+    wait_for(lambda: smtp.to(held), "the held message to reach the server", log=log)
     mailing.kill_worker(first)  # worker and work horse, between the message and the answer
     smtp.hold = set()
 
@@ -348,7 +346,7 @@ def test_a_killed_worker_sends_nothing_twice(mailing, smtp, tmp_path, monkeypatc
         mailing.runtime.clock = FrozenClock(datetime.now(UTC) + timedelta(minutes=3))
         recover_runs(mailing.runtime)
         final_states = (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
-        wait_for(lambda: mailing.run(run.id).state in final_states, 60, "the run to end", log)
+        wait_for(lambda: mailing.run(run.id).state in final_states, "the run to end", log=log)
         finished = mailing.run(run.id)
         rows = items(mailing, run.id)
         unclear = rows[f"contacts:{ids[1]}"]
@@ -365,10 +363,9 @@ def test_a_killed_worker_sends_nothing_twice(mailing, smtp, tmp_path, monkeypatc
 
         # Sending it again is a human decision, and it goes out as the same message.
         assert retry_failed(mailing.runtime, run.id, include_unclear=True) == 2
-        wait_for(lambda: mailing.run(run.id).state in final_states, 60, "the retry", log)
+        wait_for(lambda: mailing.run(run.id).state in final_states, "the retry", log=log)
     finally:
-        os.killpg(second.pid, signal.SIGTERM)
-        second.wait(timeout=30)
+        stop_group(second)
     first_copy, second_copy = smtp.to(held)
     assert first_copy.message["Message-ID"] == second_copy.message["Message-ID"]
     assert items(mailing, run.id)[f"contacts:{ids[1]}"].status == ItemStatus.DONE

@@ -1,7 +1,16 @@
-import pytest
+import contextlib
+from datetime import UTC, datetime, timedelta
 
+import pytest
+import redis
+from sqlalchemy import func, select, update
+
+from core.clock import FrozenClock
+from core.engine.dispatch import recover_runs
+from core.engine.leases import LEASE
 from core.engine.runs import (
     CampaignClosedError,
+    QueueDeferredError,
     RunAlreadyActiveError,
     RunError,
     cancel_run,
@@ -9,7 +18,7 @@ from core.engine.runs import (
     retry_failed,
     start_run,
 )
-from core.models import ItemStatus, RunState
+from core.models import ItemStatus, Run, RunItem, RunState
 
 from engine_plugins import tag_counts
 
@@ -242,3 +251,86 @@ def test_retrying_a_failed_group_counts_the_group_not_its_members(engine, tmp_pa
     koeln = [item for item in engine.items(run.id) if item.group_key == "Köln"]
     assert {item.status for item in koeln} == {ItemStatus.FAILED}
     assert {item.attempts for item in koeln} == {1}
+
+
+# -- a failed enqueue never leaves a run claiming queued work ----------------------------------
+
+
+@contextlib.contextmanager
+def redis_down(runtime):
+    """Redis refuses every connection while the block runs."""
+    working = runtime.redis
+    runtime.redis = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    try:
+        yield
+    finally:
+        runtime.redis = working
+
+
+def test_a_start_the_queue_refuses_leaves_no_run_behind(engine):
+    campaign = engine.campaign()
+    with redis_down(engine.runtime), pytest.raises(redis.RedisError):
+        start_run(engine.runtime, campaign)
+    with engine.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Run)) == 0
+    assert start_run(engine.runtime, campaign).number == 1  # nothing blocks the next start
+
+
+def test_a_retry_the_queue_refuses_is_enqueued_by_recovery_once_redis_answers(engine):
+    engine.add_contacts(12)
+    run = start_run(engine.runtime, engine.campaign(action_settings={"fail_for": ["Name3"]}))
+    engine.work()
+    with redis_down(engine.runtime), pytest.raises(QueueDeferredError):
+        retry_failed(engine.runtime, run.id)
+    assert engine.run(run.id).state == RunState.RUNNING  # saved, and the leases say so
+    engine.runtime.clock = FrozenClock(datetime.now(UTC) + LEASE + timedelta(seconds=1))
+    assert recover_runs(engine.runtime) == [f"run {run.id} chunk 0: enqueued again"]
+    engine.work()
+    final = engine.run(run.id)
+    assert (final.state, final.done, final.failed) == (RunState.COMPLETED_WITH_ERRORS, 11, 1)
+    with engine.runtime.database.session() as session:
+        assert sorted(tag_counts(session).values()) == [0] + [1] * 11  # Name3 never, no one twice
+
+
+def test_a_resume_the_queue_refuses_is_enqueued_by_recovery_once_redis_answers(engine):
+    engine.add_contacts(12)
+    run = start_run(engine.runtime, engine.campaign())
+    from core.engine.targeting import target_run
+
+    target_run(run.id)
+    cancel_run(engine.runtime, run.id)
+    with redis_down(engine.runtime), pytest.raises(QueueDeferredError):
+        resume_run(engine.runtime, run.id)
+    engine.runtime.redis.flushdb()  # the first attempt's jobs
+    engine.runtime.clock = FrozenClock(datetime.now(UTC) + LEASE + timedelta(seconds=1))
+    assert len(recover_runs(engine.runtime)) == 2  # both chunks
+    engine.work()
+    assert (engine.run(run.id).state, engine.run(run.id).done) == (RunState.COMPLETED, 12)
+
+
+def test_a_resume_that_must_target_again_stays_cancelled_when_the_queue_refuses(engine):
+    run = start_run(engine.runtime, engine.campaign())
+    cancel_run(engine.runtime, run.id)
+    with redis_down(engine.runtime), pytest.raises(redis.RedisError):
+        resume_run(engine.runtime, run.id)
+    assert engine.run(run.id).state == RunState.CANCELLED
+
+
+def test_a_finish_the_queue_refuses_leaves_the_run_to_the_next_tick(engine):
+    from core.engine.dispatch import finish_if_complete
+
+    engine.add_contacts(2)
+    run = start_run(engine.runtime, engine.campaign(action_settings={"fail_for": ["Name1"]}))
+    engine.work()
+    retry_failed(engine.runtime, run.id)
+    engine.runtime.redis.flushdb()
+    with engine.runtime.database.session() as session:  # the retried row settled meanwhile
+        session.execute(
+            update(RunItem).where(RunItem.run_id == run.id).values(status=ItemStatus.DONE)
+        )
+    with redis_down(engine.runtime), pytest.raises(redis.RedisError):
+        finish_if_complete(engine.runtime, run.id)
+    assert engine.run(run.id).state == RunState.RUNNING
+    assert f"run {run.id}: finishing" in recover_runs(engine.runtime)
+    engine.work()
+    assert engine.run(run.id).state in (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)

@@ -7,7 +7,6 @@ import csv
 import hashlib
 import io
 import json
-import time
 import zipfile
 from datetime import UTC, datetime, timedelta
 
@@ -42,6 +41,7 @@ from core.templating import LOCAL_TIME
 from plugins.actions.file_upload import FileUpload
 
 from upload_servers import RecordingHttpServer, SftpTestServer
+from waiting import wait_for
 
 PEOPLE = [
     ("Jürgen", "Weiß", "Köln"),
@@ -426,15 +426,6 @@ def test_a_run_whose_documents_are_all_missing_skips_the_upload(uploading, inbox
     assert list(inbox.iterdir()) == []
 
 
-def wait_for(condition, timeout: float, what: str, log):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}; worker log:\n{log.read_text()[-3000:]}")
-
-
 def test_a_worker_killed_mid_upload_is_reported_unclear_and_never_uploads_twice(
     uploading, server, tmp_path
 ):
@@ -444,7 +435,7 @@ def test_a_worker_killed_mid_upload_is_reported_unclear_and_never_uploads_twice(
     log = tmp_path / "worker.log"
     worker = uploading.start_worker_process(log)
     try:
-        wait_for(lambda: len(server.requests) == 1, 60, "the file to reach the server", log)
+        wait_for(lambda: len(server.requests) == 1, "the file to reach the server", log=log)
     finally:
         uploading.kill_worker(worker)  # worker and work horse, during the upload
     server.release()

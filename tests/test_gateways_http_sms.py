@@ -24,6 +24,8 @@ from core import SettingsError
 from core.delivery import DeliveryError, DeliveryUnclear
 from plugins.gateways.http_sms import HttpGateway, retry_after
 
+from waiting import DEADLINE
+
 REFERENCE = "run7-contacts:1"
 
 
@@ -55,6 +57,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self.server.provider.handle(self)
 
+    def finish(self):
+        super().finish()
+        self.server.provider.closed.set()  # the socket is shut: the client sees the close
+
     do_PUT = do_POST
 
     def log_message(self, format, *args):
@@ -75,6 +81,7 @@ class FakeProvider:
         self.requests: list[Seen] = []
         self.accepted: dict[str, str] = {}
         self.connections = 0
+        self.closed = threading.Event()
         self.script: list[tuple] = []
         self.lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _Handler)
@@ -362,7 +369,7 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_without_doubt(
     provider.answer(("ok_then_close",))
     gateway = make_gateway(retry_unclear=False)
     gateway.send("+491712345678", "Hi", "run1-contacts:1")
-    time.sleep(0.1)  # the server's close reaches the client
+    assert provider.closed.wait(DEADLINE)  # the server's close reaches the client
     assert gateway.send("+491712345678", "Hi", "run1-contacts:2") == "msg-2"
     assert provider.connections == 2
     assert len(provider.requests) == 2

@@ -4,6 +4,8 @@ import threading
 
 from core.heartbeat import beating
 
+from waiting import DEADLINE
+
 
 def test_beats_while_the_block_runs_and_never_after():
     beats = []
@@ -15,7 +17,7 @@ def test_beats_while_the_block_runs_and_never_after():
             three.set()
 
     with beating(beat, every=0.01):
-        assert three.wait(30)
+        assert three.wait(DEADLINE)
     after = len(beats)
 
     assert after >= 3 and set(beats) == {"heartbeat"}
@@ -34,7 +36,7 @@ def test_a_failing_beat_is_logged_and_the_beating_goes_on(caplog):
         raise ConnectionError("the database is restarting")
 
     with beating(beat, every=0.01):
-        assert second.wait(30)
+        assert second.wait(DEADLINE)
 
     assert "a heartbeat failed" in caplog.text
     assert "the database is restarting" in caplog.text

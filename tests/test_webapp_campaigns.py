@@ -3,14 +3,23 @@ runs with their results, files and archived letters, static data, on SQLite and 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from redis import Redis
 from sqlalchemy import func, insert, select
 
+from core import embedded_redis
 from core.audit import audit_query
+from core.clock import clock
 from core.engine.campaigns import CampaignConfig, create_campaign
+from core.engine.leases import chunk_job_id
 from core.engine.runs import start_run
 from core.models import (
     ArchivedDocument,
@@ -18,15 +27,28 @@ from core.models import (
     AuditEntry,
     Campaign,
     CampaignRecord,
+    ChunkLease,
     Contact,
+    ItemStatus,
     Role,
     Run,
     RunItem,
     RunState,
     SavedQuery,
 )
+from core.queue import BULK, get_queue
+from core.runtime import Runtime
+from webapp import get_campaign
 
-from panel_helpers import body, field_errors, input_value, post
+from panel_helpers import (
+    add_role_users,
+    body,
+    build_panel,
+    client_for,
+    field_errors,
+    input_value,
+    post,
+)
 
 PRINT = {"report": "Informationsschreiben"}
 
@@ -662,3 +684,96 @@ def test_pages_speak_english_and_need_no_inline_scripts(panel):
         assert "<script>" not in html and " style=" not in html
         assert not re.search(r"\son[a-z]+=", html)
     assert "Print reports" not in html
+
+
+# -- the panel alone, and a queue that does not answer ----------------------------------------
+
+
+def failed_run(database, campaign_id: int, contact_id: int) -> int:
+    """A finished run with one failed recipient, as a worker leaves it."""
+    now = datetime.now(UTC)
+    with database.session() as session:
+        run = Run(
+            campaign_id=campaign_id,
+            number=1,
+            state=RunState.COMPLETED_WITH_ERRORS,
+            config={},
+            targeted=1,
+            failed=1,
+            chunks=1,
+            created_at=now,
+            targeted_at=now,
+            finished_at=now,
+        )
+        session.add(run)
+        session.flush()
+        session.add(
+            RunItem(
+                run_id=run.id,
+                key=f"contacts:{contact_id}",
+                action="greeting_file",
+                entity="contacts",
+                entity_id=contact_id,
+                chunk=0,
+                status=ItemStatus.FAILED,
+            )
+        )
+        return run.id
+
+
+def test_a_panel_alone_queues_on_the_embedded_redis_the_workers_share(settings, tmp_path):
+    with tempfile.TemporaryDirectory(prefix="cmp-") as short:
+        alone = dataclasses.replace(settings, redis_url=None, data_dir=Path(short))
+        app = build_panel(alone)  # no worker, no scheduler, no Redis URL: e.g. under gunicorn
+        web = get_campaign(app)
+        try:
+            add_role_users(web.database)
+            shared = SimpleNamespace(
+                runtime=SimpleNamespace(database=web.database, plugins=web.plugins, clock=clock)
+            )
+            ids = add_people(shared, 1)
+            campaign_id = make_campaign(
+                shared, action="greeting_file", action_settings={"path": str(tmp_path / "g.txt")}
+            )
+            run_id = failed_run(web.database, campaign_id, ids[0])
+            client = client_for(app, Role.CAMPAIGN_MANAGER)
+            response = post(client, f"/campaigns/{campaign_id}/runs/{run_id}/retry")
+            assert "1 Empfänger werden erneut bearbeitet." in body(client.get(response.location))
+            # A worker started on the same data directory finds the job there.
+            queue = Redis.from_url(embedded_redis.installation_url(None, Path(short)))
+            assert get_queue(queue, BULK).job_ids == [chunk_job_id(run_id, 0, 1)]
+        finally:
+            web.database.dispose()
+            if web.embedded_server is not None:
+                web.embedded_server.stop()
+
+
+def test_a_retry_the_queue_refuses_is_saved_and_the_user_told(panel, tmp_path):
+    ids = add_people(panel, 1)
+    campaign_id = make_campaign(
+        panel, action="greeting_file", action_settings={"path": str(tmp_path / "g.txt")}
+    )
+    run_id = failed_run(panel.runtime.database, campaign_id, ids[0])
+    web = get_campaign(panel.app)
+    url = "redis://127.0.0.1:1/0"
+    web.runtime = Runtime(web.settings, web.database, web.plugins, Redis.from_url(url), url)
+    client = panel.client()
+    response = post(client, f"/campaigns/{campaign_id}/runs/{run_id}/retry")
+    page = body(client.get(response.location))
+    assert "Lauf #1 ist gespeichert, aber die Auftragswarteschlange antwortet nicht" in page
+    with panel.runtime.database.session() as session:  # the scheduler's tick takes it from here
+        assert session.get(Run, run_id).state == RunState.RUNNING
+        lease = session.scalar(select(ChunkLease).where(ChunkLease.run_id == run_id))
+        assert (lease.chunk, lease.attempt, lease.holder) == (0, 1, None)
+
+
+def test_a_start_the_queue_refuses_leaves_no_run(panel):
+    campaign_id = make_campaign(panel)
+    web = get_campaign(panel.app)
+    url = "redis://127.0.0.1:1/0"
+    web.runtime = Runtime(web.settings, web.database, web.plugins, Redis.from_url(url), url)
+    client = panel.client()
+    response = post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
+    assert "Die Auftragswarteschlange ist nicht erreichbar" in body(client.get(response.location))
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Run)) == 0

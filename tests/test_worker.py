@@ -1,11 +1,22 @@
+import collections
+import dataclasses
 import os
+import signal
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
-from core import Workflow, hookimpl
-from core.models import Contact, WorkflowRun
+from core import Workflow, embedded_redis, hookimpl
+from core.clock import Clock
+from core.engine.runs import start_run
+from core.models import ChunkLease, Contact, ItemStatus, WorkflowRun
 from core.worker import build_worker
 from core.workflows import request_run
+
+from waiting import wait_for, wait_for_exit
 
 
 class ReportPid(Workflow):
@@ -38,3 +49,55 @@ def test_a_forked_work_horse_runs_a_job_with_its_own_database_connection(runtime
     pid, count = run.summary.split(":")
     assert int(pid) != os.getpid()
     assert count == "1"
+
+
+# -- shutdown -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def short_data_dir():
+    """A data directory whose embedded Redis socket path fits a Unix socket."""
+    with tempfile.TemporaryDirectory(prefix="cmp-") as path:
+        yield Path(path)
+
+
+def test_an_idle_worker_stops_at_the_first_sigterm_and_takes_its_redis_with_it(
+    engine, tmp_path, short_data_dir
+):
+    settings = engine.runtime.settings
+    engine.runtime.settings = dataclasses.replace(settings, data_dir=short_data_dir)
+    log = tmp_path / "worker.log"
+    env_without_redis = {"CAMPAIGN_REDIS_URL": ""}
+    worker = engine.start_process("worker", log, env_without_redis)
+    socket = embedded_redis.socket_path(short_data_dir)
+    try:
+        wait_for(lambda: "Listening on" in log.read_text(), "the worker to listen", log=log)
+        assert embedded_redis._answers(socket)  # the worker started the embedded server
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)  # one signal, no second one
+    assert wait_for_exit(worker, "the idle worker to exit after one SIGTERM") == 0
+    assert not embedded_redis._answers(socket)
+
+
+def test_a_busy_worker_stops_between_recipients_and_hands_the_rest_back(engine, tmp_path):
+    engine.runtime.clock = Clock()  # the worker keeps real time
+    engine.add_contacts(10)  # one chunk
+    out = tmp_path / "sent.txt"
+    settings = {"path": str(out), "delay_ms": 1000}
+    run = start_run(engine.runtime, engine.campaign(action="test_notify", action_settings=settings))
+    log = tmp_path / "worker.log"
+    worker = engine.start_worker_process(log)
+    try:
+        wait_for(lambda: engine.run(run.id).done >= 1, "the first recipient", log=log)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+    assert wait_for_exit(worker, "the busy worker to exit after one SIGTERM") == 0
+
+    statuses = collections.Counter(item.status for item in engine.items(run.id))
+    sent = out.read_text().splitlines()
+    assert statuses[ItemStatus.CLAIMED] == 0  # nothing left half done
+    assert statuses[ItemStatus.DONE] == len(sent) == len(set(sent)) < 10
+    assert statuses[ItemStatus.PENDING] == 10 - len(sent)
+    with engine.runtime.database.session() as session:
+        lease = session.scalar(select(ChunkLease).where(ChunkLease.run_id == run.id))
+    assert lease.expires_at <= datetime.now(UTC)  # handed back to the scheduler's next tick

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import asyncssh
 
+from waiting import DEADLINE
+
 HOLD_LIMIT_SECONDS = 60
 """A held answer is given at the latest after this long, so no test can hang on it."""
 
@@ -225,7 +227,7 @@ class SftpTestServer:
             self.server.close()
             await self.server.wait_closed()
 
-        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(30)
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(DEADLINE)
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(30)
+        self.thread.join(DEADLINE)
         self.loop.close()

@@ -53,6 +53,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core import embedded_redis
 from core.config import Settings
 from core.db import Database
 from core.plugins import PluginHost, plugins_for
@@ -134,12 +135,20 @@ def create_app(
 
     ``settings`` default to ``Settings.from_env()``; ``plugins`` to the installation's
     plugins without the disabled ones; ``overrides`` are Flask config values applied
-    last (e.g. ``{"TESTING": True}``).
+    last (e.g. ``{"TESTING": True}``). Without ``CAMPAIGN_REDIS_URL`` the panel uses the
+    embedded Redis server in the data directory, like every process of the installation,
+    and starts it if none runs; if it cannot, :class:`core.config.ConfigError` says what
+    to configure.
     """
     if settings is None:
         settings = Settings.from_env()
     if plugins is None:
         plugins = plugins_for(settings)
+    embedded_server = None
+    if settings.redis_url is None:
+        # The installation's one embedded server, shared with its workers and scheduler:
+        # started here if no process runs it yet; a ConfigError names what to set if not.
+        _url, embedded_server = embedded_redis.start_or_reuse(settings.data_dir)
 
     app = Flask(__name__)
     _configure(app, settings, overrides or {})
@@ -152,6 +161,7 @@ def create_app(
         database=Database(settings.database_url),
         plugins=plugins,
         limiter=make_login_limiter(settings, app.config),
+        embedded_server=embedded_server,
     )
     app.extensions["campaign"] = campaign
 

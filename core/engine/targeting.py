@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
 from core.engine.context import RunContext
 from core.engine.events import notify
-from core.engine.runs import enqueue_chunks
+from core.engine.leases import record_attempts
+from core.engine.runs import enqueue_attempts
 from core.jobs import current_runtime
 from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
 from core.plugin_kinds import Recipient, Scope
@@ -68,6 +69,9 @@ def target_run(run_id: int) -> str:
                 raise _CancelledWhileTargeting
             if run.dry_run:
                 _preview(session, context, run, built)
+            # Recorded with the state change: if the enqueue below fails, recovery does it.
+            chunks = [] if run.dry_run or pending == 0 else range(chunk_count)
+            attempts = record_attempts(session, run_id, chunks, runtime.clock.now())
     except _CancelledWhileTargeting:
         return f"run {run_id}: cancelled during targeting"
     except Exception as exc:
@@ -81,7 +85,7 @@ def target_run(run_id: int) -> str:
 
         finish_if_complete(runtime, run_id)
     else:
-        enqueue_chunks(runtime, run_id, range(chunk_count))
+        enqueue_attempts(runtime, [(run_id, chunk, n) for chunk, n in attempts.items()])
     return f"run {run_id}: {pending} recipients in {chunk_count} chunks, {held_out} held out"
 
 

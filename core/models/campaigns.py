@@ -266,6 +266,23 @@ class RunItem(Base):
     finished_at: Mapped[datetime | None]
 
 
+class ChunkLease(Base):
+    """Who works on one chunk of a run, and until when: the ledger's record of which chunks
+    are abandoned (``core.engine.leases``)."""
+
+    __tablename__ = "chunk_leases"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    chunk: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    attempt: Mapped[int] = mapped_column(default=1)
+    """Counts the enqueues of the chunk; the job id names it, so one attempt is one job."""
+    enqueued_at: Mapped[datetime]
+    holder: Mapped[str | None] = mapped_column(String(120))
+    """The work horse running the chunk; none while its job waits in the queue."""
+    expires_at: Mapped[datetime | None]
+    """The holder renews this while it lives; once it passes, the chunk is abandoned."""
+
+
 _one_active_run = and_(
     Run.exclusive == true(), Run.state.in_([state.value for state in ACTIVE_RUN_STATES])
 )

@@ -548,6 +548,12 @@ MESSAGES = {
         "en": "{count} recipients are processed again.",
     },
     "runs.retry.refused": {"de": "Nicht wiederholt: {reason}", "en": "Not retried: {reason}"},
+    "runs.deferred": {
+        "de": "Lauf #{number} ist gespeichert, aber die Auftragswarteschlange antwortet nicht "
+        "({reason}). Der Scheduler übergibt ihn den Workern, sobald sie wieder erreichbar ist.",
+        "en": "Run #{number} is saved, but the job queue does not answer ({reason}). The "
+        "scheduler hands it to the workers as soon as the queue is back.",
+    },
     "runs.files.heading": {"de": "Dateien des Laufs", "en": "Files of the run"},
     "runs.files.none": {"de": "Dieser Lauf hat keine Dateien erzeugt.", "en": "No files."},
     "runs.archive.heading": {"de": "Archivierte Dokumente", "en": "Archived documents"},

@@ -24,7 +24,7 @@ from core.archive import (
     read_document,
 )
 from core.audit import record_audit
-from core.engine.runs import RunError, cancel_run, resume_run, retry_failed
+from core.engine.runs import QueueDeferredError, RunError, cancel_run, resume_run, retry_failed
 from core.models import (
     ACTIVE_RUN_STATES,
     ArchivedDocument,
@@ -235,22 +235,29 @@ def _run_action(campaign_id: int, run_id: int, verb: str, act) -> Response:
         result = act(get_runtime(), run.id)
     except RunError as exc:
         flash(t(f"runs.{verb}.refused", reason=str(exc)), "error")
+    except QueueDeferredError as exc:  # saved: the scheduler hands it over once Redis answers
+        _record_run_action(campaign, run, verb, "deferred")
+        flash(t("runs.deferred", number=run.number, reason=str(exc)), "warning")
     except RedisError as exc:
         flash(t("campaigns.start.queue_down", reason=str(exc)), "error")
     else:
-        session = db_session()
-        record_audit(
-            session,
-            username(),
-            f"run.{verb}",
-            "run",
-            run.id,
-            f"{campaign.name}: run #{run.number}",
-            {"campaign_id": campaign.id, "result": result},
-        )
-        session.commit()
+        _record_run_action(campaign, run, verb, result)
         flash(t(f"runs.{verb}.done", number=run.number, count=result or 0), "success")
     return redirect(url_for(".run", campaign_id=campaign.id, run_id=run.id, **list_args()))
+
+
+def _record_run_action(campaign, run, verb: str, result: object) -> None:
+    session = db_session()
+    record_audit(
+        session,
+        username(),
+        f"run.{verb}",
+        "run",
+        run.id,
+        f"{campaign.name}: run #{run.number}",
+        {"campaign_id": campaign.id, "result": result},
+    )
+    session.commit()
 
 
 @bp.post("/<int:campaign_id>/runs/<int:run_id>/cancel")
