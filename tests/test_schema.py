@@ -86,7 +86,6 @@ def test_copying_a_table_keeps_the_rows_that_refer_to_it(database: Database):
 
 def test_stored_file_name_patterns_move_to_the_restricted_placeholders(database: Database):
     """0020: ``str.format`` patterns become ``{name}``-only ones that name the same file."""
-    downgrade(database.engine, "0014")
     old = {
         "{campaign}-{delivery}-{date:%Y%m%d}.csv": "{campaign}-{delivery}-{date}.csv",
         "a-{date:%d.%m.%Y}_{time:%H-%M}.txt": "a-{day}.{month}.{year}_{hour}-{minute}.txt",
@@ -98,6 +97,7 @@ def test_stored_file_name_patterns_move_to_the_restricted_placeholders(database:
         services = [world.print_service_id, *extra_services(session, world, len(old) - 1)]
         for service_id, pattern in zip(services, old, strict=True):
             session.add(ServiceProcess(service_id=service_id, file_name_pattern=pattern))
+    downgrade(database.engine, "0014")  # the rows were written by today's models
     upgrade(database.engine)
     assert stored_patterns(database) == list(old.values())
     downgrade(database.engine, "0014")
