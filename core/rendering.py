@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -97,12 +97,17 @@ def resource_policy(folder: Path) -> ResourceAccessPolicy:
     )
 
 
-def html_to_pdf(html: str, folder: AssetFolder) -> bytes:
+Converter = Callable[..., Any]
+"""``pisa.pisaDocument`` or a stand-in with its signature (``html, dest=, link_callback=,
+resource_policy=``) that returns an object with ``err``: the print action's faster engine."""
+
+
+def html_to_pdf(html: str, folder: AssetFolder, convert: Converter = pisa.pisaDocument) -> bytes:
     """The PDF of ``html``, which may use the files of ``folder`` and nothing else."""
     links = _Links(folder)
     output = io.BytesIO()
     try:
-        status = pisa.pisaDocument(
+        status = convert(
             html, dest=output, link_callback=links, resource_policy=resource_policy(folder.path)
         )
     except RenderLimitError as exc:
@@ -181,10 +186,17 @@ class ReportRenderer:
     every page) render with the same data as the report, and their images and fonts count
     as the report's own. Only the text blocks a layout names (``text.NAME``) are rendered.
     ``report`` may be a ``Report`` that is not stored (yet): the editor's preview of
-    unsaved changes.
+    unsaved changes. ``convert`` turns the HTML into a PDF (see ``html_to_pdf``).
     """
 
-    def __init__(self, session: Session, report: int | str | Report, cache_dir: Path):
+    def __init__(
+        self,
+        session: Session,
+        report: int | str | Report,
+        cache_dir: Path,
+        convert: Converter = pisa.pisaDocument,
+    ):
+        self._convert = convert
         row = report if isinstance(report, Report) else find_report(session, report)
         self.report_id = row.id
         self.name = row.name
@@ -288,7 +300,7 @@ class ReportRenderer:
     ) -> RenderedLetter:
         """The letter for one record as a PDF."""
         values = self.values(data, entity, number=number, day=day, campaign=campaign)
-        pdf = html_to_pdf(self.html(values), self._folder)
+        pdf = html_to_pdf(self.html(values), self._folder, self._convert)
         return RenderedLetter(pdf, count_pages(pdf))
 
 

@@ -1,0 +1,162 @@
+"""The print action's faster PDF engine: xhtml2pdf with a worker's repeated work done once.
+
+Every letter of a report has the same stylesheets (the page templates with their frames,
+the fonts of ``@font-face``, the rules of the sub-reports and the report), and xhtml2pdf
+parses them again for every document: about a sixth of a letter's time. This engine parses
+them once per worker process and stylesheet text and hands every later letter of the same
+report version what the parse produced: the parsed rules shared (they are only read), the
+page templates, frames and font names as fresh copies (a document fills and changes them).
+
+This reaches into xhtml2pdf's internals (``pisaContext.parseCSS`` and ``document._build``),
+which change between releases, so it is used only with the versions it was tested with
+(``TESTED_VERSIONS``, pinned in pyproject.toml). On any other version ``converter()``
+returns xhtml2pdf's own ``pisaDocument`` and logs a warning once: slower, never wrong.
+The tests render letters of the default reports both ways and compare the pages as images
+and their text (tests/test_print_engine.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import weakref
+from collections import OrderedDict
+from importlib.metadata import version
+from typing import Any
+
+from xhtml2pdf import pisa
+
+from core.rendering import Converter
+
+log = logging.getLogger(__name__)
+
+TESTED_VERSIONS = {"xhtml2pdf": "0.2.28", "reportlab": "5.1.0"}
+CACHED_STYLESHEETS = 16
+"""Parsed stylesheets kept per process: a worker prints one report version at a time."""
+SHARED = ("css", "cssDefault", "cssCascade", "cssBuilder", "cssParser")
+"""What ``parseCSS`` makes that later documents read only: shared, not copied."""
+
+
+def installed_versions() -> dict[str, str]:
+    return {name: version(name) for name in TESTED_VERSIONS}
+
+
+def converter(installed: dict[str, str] | None = None) -> Converter:
+    """The fast converter on the tested versions (by default the installed ones), else
+    ``pisa.pisaDocument``."""
+    installed = installed_versions() if installed is None else installed
+    if installed != TESTED_VERSIONS:
+        _warn_untested(installed)
+        return pisa.pisaDocument
+    return fast_pisa_document
+
+
+_warned: set[tuple[tuple[str, str], ...]] = set()
+
+
+def _warn_untested(installed: dict[str, str]) -> None:
+    key = tuple(sorted(installed.items()))
+    if key not in _warned:
+        _warned.add(key)
+        log.warning(
+            "print engine: tested with %s, installed are %s; letters are rendered the plain "
+            "(slower) way",
+            _versions(TESTED_VERSIONS),
+            _versions(installed),
+        )
+
+
+def _versions(versions: dict[str, str]) -> str:
+    return ", ".join(f"{name} {number}" for name, number in sorted(versions.items()))
+
+
+class _ParsedStylesheets:
+    """What one ``parseCSS`` left on its context, ready to hand to the next context."""
+
+    def __init__(self, shared: dict[str, Any], copied: dict[str, Any]):
+        self.shared = shared
+        self.copied = copy.deepcopy(copied)  # before the document fills its frames
+
+    def restore(self, context: Any) -> None:
+        context.__dict__.update(self.shared)
+        context.__dict__.update(copy.deepcopy(self.copied))  # one copy: frames stay shared
+        # The parser and builder reach their document through a weak reference.
+        context.cssBuilder._c = weakref.ref(context)
+        context.cssParser._c = weakref.ref(context)
+
+
+_stylesheets: OrderedDict[tuple, _ParsedStylesheets] = OrderedDict()
+
+
+def _contents(value: Any) -> Any:
+    """A shallow copy of a container, to see later whether it changed in place."""
+    return copy.copy(value) if isinstance(value, dict | list | set) else None
+
+
+def _context_class() -> type:
+    from xhtml2pdf.context import pisaContext
+
+    class StylesheetCachingContext(pisaContext):
+        """A pisaContext whose ``parseCSS`` is done once per stylesheet text."""
+
+        def parseCSS(self) -> None:
+            key = (tuple(self.cssSources), self.cssDefaultText, self.pathDirectory)
+            parsed = _stylesheets.get(key)
+            if parsed is not None:
+                _stylesheets.move_to_end(key)
+                parsed.restore(self)
+                return
+            before = {name: (value, _contents(value)) for name, value in vars(self).items()}
+            super().parseCSS()
+            changed = {
+                name: value
+                for name, value in vars(self).items()
+                if name not in before
+                or value is not before[name][0]
+                or (before[name][1] is not None and value != before[name][1])
+            }
+            shared = {name: changed.pop(name) for name in SHARED}
+            _stylesheets[key] = _ParsedStylesheets(shared, changed)
+            if len(_stylesheets) > CACHED_STYLESHEETS:
+                _stylesheets.popitem(last=False)
+
+    return StylesheetCachingContext
+
+
+_context: type | None = None
+
+
+def fast_pisa_document(src: str, *, dest: Any, link_callback: Any, resource_policy: Any) -> Any:
+    """``pisa.pisaDocument(src, dest=, link_callback=, resource_policy=)`` with the
+    stylesheets parsed once: the same steps, with a context that caches ``parseCSS``."""
+    from xhtml2pdf import document
+    from xhtml2pdf.config.resources import render_budget, use_policy
+    from xhtml2pdf.files import cleanFiles
+    from xhtml2pdf.util import reset_caches
+
+    global _context
+    if _context is None:
+        _context = _context_class()
+    with document._RENDER_LOCK:
+        context = _context("", capacity=100 * 1024)
+        context.pathCallback = link_callback
+        context.resource_policy = resource_policy
+        try:
+            with use_policy(resource_policy), render_budget(resource_policy):
+                return document._build(
+                    src,
+                    context,
+                    dest=dest,
+                    dest_bytes=False,
+                    path="",
+                    link_callback=link_callback,
+                    default_css=None,
+                    xhtml=False,
+                    encoding=None,
+                    xml_output=None,
+                    encrypt=None,
+                    signature=None,
+                )
+        finally:
+            cleanFiles()
+            reset_caches()
