@@ -273,16 +273,20 @@ class ReportRenderer:
         values["text"] = {name: block.render(values) for name, block in self._texts.items()}
         return values
 
-    def html(self, values: Mapping[str, Any]) -> str:
+    def sub_reports(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Each sub-report's HTML for these values, by the name of its frame."""
+        return {name: part.template.render(values) for name, part in self._parts.items()}
+
+    def html(self, values: Mapping[str, Any], sub_reports: Mapping[str, str] | None = None) -> str:
+        """The whole document; ``sub_reports``: the sub-reports to put in it (default all)."""
         body = self._layout.render(values)
         if self.address_window and not ADDRESS_ELEMENT.search(body):
             raise ReportError(
                 f'{self.name}: a layout with an address window needs <div id="address">'
             )
-        statics = "".join(
-            f'<div id="{name}">{part.template.render(values)}</div>'
-            for name, part in self._parts.items()
-        )
+        if sub_reports is None:
+            sub_reports = self.sub_reports(values)
+        statics = "".join(f'<div id="{name}">{html}</div>' for name, html in sub_reports.items())
         return (
             '<!DOCTYPE html><html><head><meta charset="utf-8"/>'
             f"<title>{escape(self.name)}</title><style>{self._css}</style></head>"
@@ -300,8 +304,11 @@ class ReportRenderer:
     ) -> RenderedLetter:
         """The letter for one record as a PDF."""
         values = self.values(data, entity, number=number, day=day, campaign=campaign)
-        pdf = html_to_pdf(self.html(values), self._folder, self._convert)
+        pdf = self.pdf(values)
         return RenderedLetter(pdf, count_pages(pdf))
+
+    def pdf(self, values: Mapping[str, Any]) -> bytes:
+        return html_to_pdf(self.html(values), self._folder, self._convert)
 
 
 def _frame(name: str, left: float, top: float, width: float, height: float) -> str:

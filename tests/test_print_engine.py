@@ -18,7 +18,12 @@ from core.models import Contact, Report
 from core.query.records import load_records
 from core.rendering import AssetFolder, ReportRenderer, ResourceRefusedError, html_to_pdf
 from plugins.actions import print_engine
-from plugins.actions.print_engine import converter, fast_pisa_document
+from plugins.actions.print_engine import (
+    FastReportRenderer,
+    converter,
+    fast_pisa_document,
+    report_renderer,
+)
 
 DAY = date(2026, 11, 23)
 CAMPAIGN = {"id": 7, "name": "Herbstaktion für Bestandskunden"}
@@ -34,7 +39,8 @@ needs_poppler = pytest.mark.skipif(
 
 @pytest.fixture
 def reports(database):
-    """The default reports, demo contacts and a letter that runs over two pages."""
+    """The default reports, demo contacts and a letter that runs over two pages, with the
+    recipient's name in its footer."""
     with database.session() as session:
         install_default_reports(session)
         load_demo(session, contacts=30)
@@ -45,9 +51,15 @@ def reports(database):
             usable_for_mass_print=True,
             address_window=True,
             letterhead=model.letterhead,
-            footer=model.footer,
+            footer=Report(
+                name="Fußzeile mit Empfänger",
+                group=model.footer.group,
+                stylesheet=model.footer.stylesheet,
+            ),
             stylesheet=model.stylesheet,
         )
+        # A footer that differs for every recipient: parsed for every letter.
+        long.footer.layout = model.footer.layout.replace("Seite", "{{ contact.last_name }} · Seite")
         long.layout = model.layout.replace(
             "<p>{{ text.grussformel }}</p>",
             "{% for i in range(14) %}<p>Absatz {{ i + 1 }}: Änderungen bei Altersvorsorge, "
@@ -82,7 +94,7 @@ def recipients(database) -> list[dict]:
 def renderers(database, name: str, cache: Path) -> tuple[ReportRenderer, ReportRenderer]:
     with database.session() as session:
         plain = ReportRenderer(session, name, cache)
-        fast = ReportRenderer(session, name, cache, convert=fast_pisa_document)
+        fast = FastReportRenderer(session, name, cache)
     return plain, fast
 
 
@@ -130,7 +142,8 @@ def test_the_fast_engine_prints_the_same_letters_as_xhtml2pdf(database, reports,
                 compared.append((name, expected.pages))
                 texts[name, index] = expected_text
     assert {pages for name, pages in compared if name == LONG_LETTER} == {2}
-    assert "Seite 1" in texts[LONG_LETTER, 0] and "Seite 2" in texts[LONG_LETTER, 0]
+    assert "Größer-Müßig · Seite 1" in texts[LONG_LETTER, 0]
+    assert "Größer-Müßig · Seite 2" in texts[LONG_LETTER, 0]
     assert "Größer-Müßig" in texts["Einladung", 0] and "Äußere Straße 5" in texts["Einladung", 0]
     assert "ÖSTERREICH" in texts["Informationsschreiben", 1]  # the address window's last line
 
@@ -142,9 +155,12 @@ def test_the_fast_engine_keeps_documents_to_their_own_assets(tmp_path):
         html_to_pdf(html, folder, fast_pisa_document)
 
 
-def test_the_tested_versions_are_the_installed_ones():
+def test_the_tested_versions_are_the_installed_ones(database, reports, tmp_path):
     assert print_engine.installed_versions() == print_engine.TESTED_VERSIONS
     assert converter() is fast_pisa_document
+    with database.session() as session:
+        renderer = report_renderer(session, "Einladung", tmp_path)
+    assert isinstance(renderer, FastReportRenderer)
 
 
 def test_untested_versions_fall_back_to_the_plain_path_with_a_warning(caplog):

@@ -1,18 +1,26 @@
 """The print action's faster PDF engine: xhtml2pdf with a worker's repeated work done once.
 
-Every letter of a report has the same stylesheets (the page templates with their frames,
-the fonts of ``@font-face``, the rules of the sub-reports and the report), and xhtml2pdf
-parses them again for every document: about a sixth of a letter's time. This engine parses
-them once per worker process and stylesheet text and hands every later letter of the same
-report version what the parse produced: the parsed rules shared (they are only read), the
-page templates, frames and font names as fresh copies (a document fills and changes them).
+Every letter of a report has the same stylesheets and, mostly, the same sub-reports
+(letterhead, header, footer), and xhtml2pdf handles them again for every document. This
+engine does that once per worker process and report version:
 
-This reaches into xhtml2pdf's internals (``pisaContext.parseCSS`` and ``document._build``),
-which change between releases, so it is used only with the versions it was tested with
-(``TESTED_VERSIONS``, pinned in pyproject.toml). On any other version ``converter()``
-returns xhtml2pdf's own ``pisaDocument`` and logs a warning once: slower, never wrong.
-The tests render letters of the default reports both ways and compare the pages as images
-and their text (tests/test_print_engine.py).
+- **Stylesheets** (the page templates with their frames, the fonts of ``@font-face``, the
+  rules of the sub-reports and the report; about a sixth of a letter's time) are parsed
+  once per stylesheet text. Every later letter gets what the parse produced: the parsed
+  rules shared (they are only read), the page templates, frames and font names as fresh
+  copies (a document fills and changes them).
+- **Sub-reports** whose HTML is the same as for an earlier letter (a letterhead with a logo,
+  a footer whose only variable is ``<pdf:pagenumber/>``; about a fifth of the time) are
+  left out of the document and their frames get the content (ReportLab flowables) parsed
+  the first time. xhtml2pdf draws a static frame from a deep copy of that content on every
+  page, page number included, so the parsed original is never changed.
+
+This reaches into xhtml2pdf's internals (``pisaContext.parseCSS``, the frames' static
+stories and ``document._build``), which change between releases, so it is used only with
+the versions it was tested with (``TESTED_VERSIONS``, pinned in pyproject.toml). On any
+other version ``report_renderer()`` returns the plain ``ReportRenderer`` and logs a warning
+once: slower, never wrong. The tests render letters of the default reports both ways and
+compare the pages as images and their text (tests/test_print_engine.py).
 """
 
 from __future__ import annotations
@@ -22,17 +30,23 @@ import logging
 import weakref
 from collections import OrderedDict
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
 from xhtml2pdf import pisa
 
-from core.rendering import Converter
+from core.models import Report
+from core.rendering import Converter, ReportRenderer, html_to_pdf
 
 log = logging.getLogger(__name__)
 
 TESTED_VERSIONS = {"xhtml2pdf": "0.2.28", "reportlab": "5.1.0"}
 CACHED_STYLESHEETS = 16
 """Parsed stylesheets kept per process: a worker prints one report version at a time."""
+CACHED_SUB_REPORTS = 32
+"""Parsed sub-reports kept per renderer: a footer with the recipient's name would differ for
+every letter, and is then simply parsed every time."""
 SHARED = ("css", "cssDefault", "cssCascade", "cssBuilder", "cssParser")
 """What ``parseCSS`` makes that later documents read only: shared, not copied."""
 
@@ -41,14 +55,60 @@ def installed_versions() -> dict[str, str]:
     return {name: version(name) for name in TESTED_VERSIONS}
 
 
-def converter(installed: dict[str, str] | None = None) -> Converter:
-    """The fast converter on the tested versions (by default the installed ones), else
-    ``pisa.pisaDocument``."""
+def tested(installed: dict[str, str] | None = None) -> bool:
+    """Whether the installed versions (or ``installed``) are the tested ones; warns once if
+    not."""
     installed = installed_versions() if installed is None else installed
     if installed != TESTED_VERSIONS:
         _warn_untested(installed)
-        return pisa.pisaDocument
-    return fast_pisa_document
+        return False
+    return True
+
+
+def converter(installed: dict[str, str] | None = None) -> Converter:
+    """The fast converter on the tested versions, else ``pisa.pisaDocument``."""
+    return fast_pisa_document if tested(installed) else pisa.pisaDocument
+
+
+def report_renderer(
+    session: Session, report: int | str | Report, cache_dir: Path
+) -> ReportRenderer:
+    """The fast renderer on the tested versions, else the plain one."""
+    if tested():
+        return FastReportRenderer(session, report, cache_dir)
+    return ReportRenderer(session, report, cache_dir)
+
+
+class FastReportRenderer(ReportRenderer):
+    """A ``ReportRenderer`` on the fast converter that parses each sub-report's HTML once."""
+
+    def __init__(self, session: Session, report: int | str | Report, cache_dir: Path):
+        super().__init__(session, report, cache_dir, convert=fast_pisa_document)
+        self._stories: OrderedDict[tuple[str, str], list] = OrderedDict()
+
+    def pdf(self, values: Any) -> bytes:
+        parts = self.sub_reports(values)
+        known = {}
+        for name, html in parts.items():
+            story = self._stories.get((name, html))
+            if story is not None:
+                self._stories.move_to_end((name, html))
+                known[name] = story
+        contexts: list[Any] = []
+
+        def convert(src: str, **options: Any) -> Any:
+            contexts.append(fast_pisa_document(src, static_stories=known, **options))
+            return contexts[-1]
+
+        rest = {name: html for name, html in parts.items() if name not in known}
+        pdf = html_to_pdf(self.html(values, rest), self._folder, convert)
+        for name, html in rest.items():
+            frames = contexts[0].frameStatic.get(name)
+            if frames and frames[0].pisaStaticStory:
+                self._stories[name, html] = frames[0].pisaStaticStory
+                if len(self._stories) > CACHED_SUB_REPORTS:
+                    self._stories.popitem(last=False)
+        return pdf
 
 
 _warned: set[tuple[tuple[str, str], ...]] = set()
@@ -99,7 +159,16 @@ def _context_class() -> type:
     class StylesheetCachingContext(pisaContext):
         """A pisaContext whose ``parseCSS`` is done once per stylesheet text."""
 
+        staticStories: dict[str, list] = {}
+        """Content for static frames whose element the document leaves out."""
+
         def parseCSS(self) -> None:
+            self._parseOrRestoreCSS()
+            for name, story in self.staticStories.items():
+                for frame in self.frameStatic.get(name, ()):
+                    frame.pisaStaticStory = story  # drawn from deep copies, never changed
+
+        def _parseOrRestoreCSS(self) -> None:
             key = (tuple(self.cssSources), self.cssDefaultText, self.pathDirectory)
             parsed = _stylesheets.get(key)
             if parsed is not None:
@@ -126,9 +195,17 @@ def _context_class() -> type:
 _context: type | None = None
 
 
-def fast_pisa_document(src: str, *, dest: Any, link_callback: Any, resource_policy: Any) -> Any:
+def fast_pisa_document(
+    src: str,
+    *,
+    dest: Any,
+    link_callback: Any,
+    resource_policy: Any,
+    static_stories: dict[str, list] | None = None,
+) -> Any:
     """``pisa.pisaDocument(src, dest=, link_callback=, resource_policy=)`` with the
-    stylesheets parsed once: the same steps, with a context that caches ``parseCSS``."""
+    stylesheets parsed once: the same steps, with a context that caches ``parseCSS``.
+    ``static_stories``: parsed content for static frames whose element ``src`` leaves out."""
     from xhtml2pdf import document
     from xhtml2pdf.config.resources import render_budget, use_policy
     from xhtml2pdf.files import cleanFiles
@@ -139,6 +216,7 @@ def fast_pisa_document(src: str, *, dest: Any, link_callback: Any, resource_poli
         _context = _context_class()
     with document._RENDER_LOCK:
         context = _context("", capacity=100 * 1024)
+        context.staticStories = static_stories or {}
         context.pathCallback = link_callback
         context.resource_policy = resource_policy
         try:

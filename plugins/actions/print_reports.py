@@ -228,9 +228,7 @@ class PrintReports(Action):
     def _letter(self, recipient: Recipient, context: Any, number: int | None) -> RenderedLetter:
         if self._renderer is None:
             cache = context.settings.data_dir / "cache" / "report-assets"
-            renderer = ReportRenderer(
-                context.session, self.params.report, cache, convert=print_engine.converter()
-            )
+            renderer = print_engine.report_renderer(context.session, self.params.report, cache)
             if not renderer.usable_for_mass_print:
                 raise ReportError(f"the report {renderer.name!r} is not usable for mass print")
             self._renderer = renderer
