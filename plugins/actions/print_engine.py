@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 TESTED_VERSIONS = {"xhtml2pdf": "0.2.28", "reportlab": "5.1.0"}
 CACHED_STYLESHEETS = 16
 """Parsed stylesheets kept per process: a worker prints one report version at a time."""
+STYLE_CACHE_ENTRIES = 4096
+"""Elements' properties kept per stylesheet text (see ``_StyleCache``)."""
 CACHED_SUB_REPORTS = 32
 """Parsed sub-reports kept per renderer: a footer with the recipient's name would differ for
 every letter, and is then simply parsed every time."""
@@ -130,16 +132,64 @@ def _versions(versions: dict[str, str]) -> str:
     return ", ".join(f"{name} {number}" for name, number in sorted(versions.items()))
 
 
+class _StyleCache(dict):
+    """xhtml2pdf's cache of the properties an element gets (``cssAttrCache``), kept from one
+    document to the next of the same stylesheets.
+
+    xhtml2pdf keys an element's entry by its tag, class, id, style attribute (and position
+    or attributes where a selector asks) and its *parent node*, so that siblings share it,
+    and empties the cache after each document. Here the parent is named by the same fields
+    of every ancestor instead, so an element in the same place of the next letter finds
+    its properties without matching every rule again; the keys hold no document nodes, so
+    the cache is kept (``clear`` does nothing) up to ``STYLE_CACHE_ENTRIES``.
+    """
+
+    def __init__(self, positional_tags: Any, attribute_names: Any):
+        super().__init__()
+        self._positional_tags = positional_tags
+        self._attribute_names = attribute_names
+
+    def _ancestry(self, node: Any) -> tuple:
+        if node is None or node.nodeType != node.ELEMENT_NODE:
+            return ()
+        known = getattr(node, "campaignStyleAncestry", None)
+        if known is None:
+            from xhtml2pdf.parser import getCSSAttrCacheKey
+
+            own = getCSSAttrCacheKey(node, self._positional_tags, self._attribute_names)
+            known = node.campaignStyleAncestry = (self._ancestry(node.parentNode), *own[1:])
+        return known
+
+    def _key(self, key: Any) -> tuple:
+        return (self._ancestry(key.parent), *key[1:])
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return super().get(self._key(key), default)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if len(self) >= STYLE_CACHE_ENTRIES:
+            super().clear()
+        super().__setitem__(self._key(key), value)
+
+    def clear(self) -> None:
+        """Kept for the next document (see the class)."""
+
+
 class _ParsedStylesheets:
     """What one ``parseCSS`` left on its context, ready to hand to the next context."""
 
     def __init__(self, shared: dict[str, Any], copied: dict[str, Any]):
         self.shared = shared
         self.copied = copy.deepcopy(copied)  # before the document fills its frames
+        self.styles = _StyleCache(
+            copied.get("cssPositionalTags", frozenset()),
+            copied.get("cssAttributeNames", frozenset()),
+        )
 
     def restore(self, context: Any) -> None:
         context.__dict__.update(self.shared)
         context.__dict__.update(copy.deepcopy(self.copied))  # one copy: frames stay shared
+        context.cssAttrCache = self.styles
         # The parser and builder reach their document through a weak reference.
         context.cssBuilder._c = weakref.ref(context)
         context.cssParser._c = weakref.ref(context)
@@ -185,7 +235,8 @@ def _context_class() -> type:
                 or (before[name][1] is not None and value != before[name][1])
             }
             shared = {name: changed.pop(name) for name in SHARED}
-            _stylesheets[key] = _ParsedStylesheets(shared, changed)
+            parsed = _stylesheets[key] = _ParsedStylesheets(shared, changed)
+            self.cssAttrCache = parsed.styles
             if len(_stylesheets) > CACHED_STYLESHEETS:
                 _stylesheets.popitem(last=False)
 
