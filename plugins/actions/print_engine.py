@@ -26,6 +26,7 @@ compare the pages as images and their text (tests/test_print_engine.py).
 from __future__ import annotations
 
 import copy
+import io
 import logging
 import weakref
 from collections import OrderedDict
@@ -87,6 +88,7 @@ class FastReportRenderer(ReportRenderer):
     def __init__(self, session: Session, report: int | str | Report, cache_dir: Path):
         super().__init__(session, report, cache_dir, convert=fast_pisa_document)
         self._stories: OrderedDict[tuple[str, str], list] = OrderedDict()
+        self._drawings = StaticDrawings()
 
     def pdf(self, values: Any) -> bytes:
         parts = self.sub_reports(values)
@@ -99,7 +101,11 @@ class FastReportRenderer(ReportRenderer):
         contexts: list[Any] = []
 
         def convert(src: str, **options: Any) -> Any:
-            contexts.append(fast_pisa_document(src, static_stories=known, **options))
+            contexts.append(
+                fast_pisa_document(
+                    src, static_stories=known, static_drawings=self._drawings, **options
+                )
+            )
             return contexts[-1]
 
         rest = {name: html for name, html in parts.items() if name not in known}
@@ -110,6 +116,7 @@ class FastReportRenderer(ReportRenderer):
                 self._stories[name, html] = frames[0].pisaStaticStory
                 if len(self._stories) > CACHED_SUB_REPORTS:
                     self._stories.popitem(last=False)
+                    self._drawings = StaticDrawings()  # its drawings may be of dropped stories
         return pdf
 
 
@@ -211,12 +218,19 @@ def _context_class() -> type:
 
         staticStories: dict[str, list] = {}
         """Content for static frames whose element the document leaves out."""
+        staticDrawings: StaticDrawings | None = None
 
         def parseCSS(self) -> None:
             self._parseOrRestoreCSS()
             for name, story in self.staticStories.items():
                 for frame in self.frameStatic.get(name, ()):
                     frame.pisaStaticStory = story  # drawn from deep copies, never changed
+            if self.staticDrawings is not None and self.staticStories:
+                stories = {id(story) for story in self.staticStories.values()}
+                for template in self.templateList.values():
+                    template.__class__ = _replaying_template_class()
+                    template.campaignDrawings = self.staticDrawings
+                    template.campaignStories = stories
 
         def _parseOrRestoreCSS(self) -> None:
             key = (tuple(self.cssSources), self.cssDefaultText, self.pathDirectory)
@@ -253,10 +267,12 @@ def fast_pisa_document(
     link_callback: Any,
     resource_policy: Any,
     static_stories: dict[str, list] | None = None,
+    static_drawings: StaticDrawings | None = None,
 ) -> Any:
     """``pisa.pisaDocument(src, dest=, link_callback=, resource_policy=)`` with the
     stylesheets parsed once: the same steps, with a context that caches ``parseCSS``.
-    ``static_stories``: parsed content for static frames whose element ``src`` leaves out."""
+    ``static_stories``: parsed content for static frames whose element ``src`` leaves out;
+    ``static_drawings``: where those frames are drawn once (see ``StaticDrawings``)."""
     from xhtml2pdf import document
     from xhtml2pdf.config.resources import render_budget, use_policy
     from xhtml2pdf.files import cleanFiles
@@ -268,6 +284,7 @@ def fast_pisa_document(
     with document._RENDER_LOCK:
         context = _context("", capacity=100 * 1024)
         context.staticStories = static_stories or {}
+        context.staticDrawings = static_drawings
         context.pathCallback = link_callback
         context.resource_policy = resource_policy
         try:
@@ -289,3 +306,196 @@ def fast_pisa_document(
         finally:
             cleanFiles()
             reset_caches()
+
+
+# --- static frames drawn once ------------------------------------------------------------
+
+
+class _Drawing:
+    """A static frame drawn once: its PDF operators, the images they show and the version
+    of the fonts' code assignments they need."""
+
+    def __init__(self, operators: list[str], images: list[tuple], version: int):
+        self.operators = operators
+        self.images = images
+        self.version = version
+
+
+class StaticDrawings:
+    """Static frames of parsed sub-reports (see ``FastReportRenderer``), drawn once on a
+    canvas of their own and copied into every letter as PDF operators.
+
+    What a frame draws depends on the letter only through ReportLab's document state: the
+    names of the fonts (F1, F2, ...) and the codes an embedded TrueType font gives each
+    character, in the order characters are first drawn. So every letter starts from the
+    state this canvas ended in (its fonts registered under the same names, the same codes
+    for the same characters; ASCII always has its own codes), and its letterhead and
+    footer are then the same operators, copied instead of laid out and drawn. A frame
+    whose drawing assigned new codes after a letter started is drawn the usual way in that
+    letter (``version``); drawings that touch anything else of the document (links, other
+    fonts, colours spaces) are never copied.
+    """
+
+    def __init__(self):
+        self.canvas: Any = None
+        self.version = 0
+        self.initial_fonts: dict[str, str] = {}
+        self.drawings: dict[tuple, _Drawing | None] = {}
+
+    def _scratch(self, pagesize: Any) -> Any:
+        if self.canvas is None:
+            from reportlab.pdfgen.canvas import Canvas
+
+            self.canvas = Canvas(io.BytesIO(), pagesize=pagesize)
+            self.initial_fonts = dict(self.canvas._doc.fontMapping)
+        return self.canvas
+
+    def _font_states(self) -> dict[str, tuple[int, int]]:
+        from reportlab.pdfbase import pdfmetrics
+
+        doc = self.canvas._doc
+        states = {}
+        for name in doc.fontMapping:
+            font = pdfmetrics.getFont(name)
+            state = getattr(font, "state", {}).get(doc)
+            states[name] = (state.nextCode, len(state.subsets)) if state else (0, 0)
+        return states
+
+    def seed(self, canvas: Any) -> int:
+        """Give a letter's fresh document the fonts and codes of the drawings; returns the
+        version it got, or -1 where that cannot be done (nothing is copied then)."""
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.ttfonts import TTFont
+
+        doc = canvas._doc
+        if self.canvas is None:
+            return self.version
+        if doc.fontMapping != self.initial_fonts:
+            return -1
+        scratch = self.canvas._doc
+        added = [name for name in scratch.fontMapping if name not in self.initial_fonts]
+        fonts = [pdfmetrics.getFont(name) for name in added]
+        if not all(isinstance(font, TTFont) and scratch in font.state for font in fonts):
+            return -1
+        for name, font in zip(added, fonts, strict=True):
+            state = font.state[scratch]
+            copied = copy.copy(state)
+            copied.assignments = dict(state.assignments)
+            copied.subsets = [list(subset) for subset in state.subsets]
+            copied.frozen = 0
+            font.state[doc] = copied
+            doc.fontMapping[name] = scratch.fontMapping[name]
+            doc.delayedFonts.append(font)
+        return self.version
+
+    def drawing(self, template: Any, frame: Any, canvas: Any, renumber: Any) -> _Drawing | None:
+        """The frame as drawn once for this page number; None if it cannot be copied."""
+        doc = canvas._doctemplate
+        label = doc.pageLabel(canvas.getPageNumber()) if hasattr(doc, "pageLabel") else None
+        key = (
+            id(frame.pisaStaticStory),
+            frame._x1,
+            frame._y1,
+            frame._width,
+            frame._height,
+            tuple(template.pagesize),
+            label,
+        )
+        if key not in self.drawings:
+            self.drawings[key] = self._draw(template, frame, canvas, renumber)
+        return self.drawings[key]
+
+    def _draw(self, template: Any, frame: Any, canvas: Any, renumber: Any) -> _Drawing | None:
+        from reportlab.pdfbase.pdfdoc import xObjectName
+        from xhtml2pdf.xhtml2pdf_reportlab import PmlPageTemplate
+
+        scratch = self._scratch(template.pagesize)
+        watched = ("_colorsUsed", "_shadingUsed", "_annotationrefs", "_extgstate")
+        before = {name: _contents_of(getattr(scratch, name, None)) for name in watched}
+        objects = dict(scratch._doc.idToObject)
+        fonts = self._font_states()
+        code, forms = len(scratch._code), len(scratch._formsinuse)
+        scratch._doctemplate = canvas._doctemplate  # page numbers resolve against the letter
+        try:
+            PmlPageTemplate._drawStaticFrame(template, frame, scratch, renumber)
+        finally:
+            del scratch._doctemplate
+        operators = scratch._code[code:]
+        del scratch._code[code:]
+        names = scratch._formsinuse[forms:]
+        del scratch._formsinuse[forms:]
+        if any(_contents_of(getattr(scratch, name, None)) != before[name] for name in watched):
+            return None
+        images = []
+        registered = scratch._doc.idToObject
+        for name in names:
+            image = registered.get(xObjectName(name))
+            if image is None or not hasattr(image, "streamContent"):
+                return None
+            mask = getattr(image, "smask", None)
+            mask_name = getattr(mask, "name", None)
+            images.append((name, image, mask_name, registered.get(mask_name)))
+        known = {xObjectName(name) for name in names} | {mask for _, _, mask, _ in images}
+        if not set(registered) - set(objects) <= known:
+            return None
+        if self._font_states() != fonts:
+            self.version += 1
+        return _Drawing(operators, images, self.version)
+
+    @staticmethod
+    def copy_into(drawing: _Drawing, canvas: Any) -> None:
+        """Put a drawing on the letter's page: its operators and its images."""
+        from reportlab.pdfbase.pdfdoc import xObjectName
+
+        doc = canvas._doc
+        for name, image, mask_name, mask in drawing.images:
+            if xObjectName(name) not in doc.idToObject:
+                own = copy.copy(image)
+                own.__dict__.pop("__InternalName__", None)
+                if mask is not None:
+                    own_mask = copy.copy(mask)
+                    own_mask.__dict__.pop("__InternalName__", None)
+                    own.smask = doc.Reference(own_mask, mask_name)
+                doc.Reference(own, xObjectName(name))
+            canvas._formsinuse.append(name)
+            canvas._currentPageHasImages = 1
+        canvas._code.extend(drawing.operators)
+
+
+def _contents_of(value: Any) -> Any:
+    """A copy to compare with later: an object's attributes, a container's items."""
+    if hasattr(value, "__dict__"):
+        return {name: copy.copy(item) for name, item in vars(value).items()}
+    return copy.copy(value)
+
+
+_replaying: type | None = None
+
+
+def _replaying_template_class() -> type:
+    global _replaying
+    if _replaying is None:
+        from xhtml2pdf.xhtml2pdf_reportlab import PmlPageTemplate
+
+        class ReplayingPageTemplate(PmlPageTemplate):
+            """Draws the static frames of parsed sub-reports from ``StaticDrawings``."""
+
+            campaignDrawings: StaticDrawings
+            campaignStories: set[int]
+
+            def beforeDrawPage(self, canvas: Any, doc: Any) -> None:
+                if not hasattr(doc, "campaignSeed"):
+                    doc.campaignSeed = self.campaignDrawings.seed(canvas)
+                super().beforeDrawPage(canvas, doc)
+
+            def _drawStaticFrame(self, frame: Any, canvas: Any, renumber: Any) -> None:
+                seed = getattr(canvas._doctemplate, "campaignSeed", -1)
+                if seed >= 0 and id(frame.pisaStaticStory) in self.campaignStories:
+                    drawing = self.campaignDrawings.drawing(self, frame, canvas, renumber)
+                    if drawing is not None and drawing.version <= seed:
+                        self.campaignDrawings.copy_into(drawing, canvas)
+                        return
+                super()._drawStaticFrame(frame, canvas, renumber)
+
+        _replaying = ReplayingPageTemplate
+    return _replaying
