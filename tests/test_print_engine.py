@@ -24,6 +24,7 @@ from plugins.actions.print_engine import (
     converter,
     fast_pisa_document,
     report_renderer,
+    reusable,
 )
 
 DAY = date(2026, 11, 23)
@@ -31,7 +32,7 @@ CAMPAIGN = {"id": 7, "name": "Herbstaktion für Bestandskunden"}
 TOLERANCE = 8
 """Largest difference of a colour channel (0-255) two pixels of the same letter may have."""
 LONG_LETTER = "Langer Brief"
-LONG_PLAIN_FOOTER = "Langer Brief, Standardfußzeile"
+LONG_PAGE_COUNT = "Langer Brief, Seite x von y"
 
 
 @pytest.fixture
@@ -44,8 +45,8 @@ def poppler():
 
 @pytest.fixture
 def reports(database):
-    """The default reports, demo contacts and a letter that runs over two pages, with the
-    default footer and with the recipient's name in its footer."""
+    """The default reports, demo contacts and a letter that runs over two pages, with
+    "Seite 1 von 2" in its footer and with the recipient's name in its footer."""
     with database.session() as session:
         install_default_reports(session)
         load_demo(session, contacts=30)
@@ -73,14 +74,24 @@ def reports(database):
             "<p>{{ text.grussformel }}</p>",
         )
         session.add(long)
+        counted = Report(
+            name="Fußzeile mit Seitenzahl",
+            group=model.footer.group,
+            stylesheet=model.footer.stylesheet,
+        )
+        # The same for every recipient, and laid out twice (the page count is known after
+        # the first pass).
+        counted.layout = model.footer.layout.replace(
+            "<pdf:pagenumber/>", "<pdf:pagenumber/> von <pdf:pagecount/>"
+        )
         session.add(
             Report(
-                name=LONG_PLAIN_FOOTER,
+                name=LONG_PAGE_COUNT,
                 group=model.group,
                 usable_for_mass_print=True,
                 address_window=True,
                 letterhead=model.letterhead,
-                footer=model.footer,
+                footer=counted,
                 stylesheet=model.stylesheet,
                 layout=long.layout,
             )
@@ -137,7 +148,7 @@ def test_the_fast_engine_prints_the_same_letters_as_xhtml2pdf(database, reports,
     # Interleaved, so that each report's cached stylesheets meet the other report's letters.
     pairs = {
         name: renderers(database, name, cache)
-        for name in ("Informationsschreiben", "Einladung", LONG_LETTER, LONG_PLAIN_FOOTER)
+        for name in ("Informationsschreiben", "Einladung", LONG_LETTER, LONG_PAGE_COUNT)
     }
     compared, texts = [], {}
     for round_ in range(2):
@@ -161,7 +172,8 @@ def test_the_fast_engine_prints_the_same_letters_as_xhtml2pdf(database, reports,
     drawn = [renderer._drawings.drawings.values() for _plain, renderer in pairs.values()]
     assert all(any(drawing is not None for drawing in drawings) for drawings in drawn)
     assert {pages for name, pages in compared if name.startswith(LONG_LETTER)} == {2}
-    assert "Seite 2" in texts[LONG_PLAIN_FOOTER, 0]
+    assert "Seite 1 von 2" in texts[LONG_PAGE_COUNT, 0]
+    assert "Seite 2 von 2" in texts[LONG_PAGE_COUNT, 0]
     assert "Größer-Müßig · Seite 1" in texts[LONG_LETTER, 0]
     assert "Größer-Müßig · Seite 2" in texts[LONG_LETTER, 0]
     assert "Größer-Müßig" in texts["Einladung", 0] and "Äußere Straße 5" in texts["Einladung", 0]
@@ -191,3 +203,10 @@ def test_untested_versions_fall_back_to_the_plain_path_with_a_warning(caplog):
     warnings = [record.getMessage() for record in caplog.records]
     assert len(warnings) == 1
     assert "xhtml2pdf 0.2.99" in warnings[0] and "plain" in warnings[0]
+
+
+def test_only_sub_reports_without_effects_beyond_their_frame_are_reused():
+    assert reusable('<td>Seite <pdf:pagenumber/> von <pdf:pagecount/></td><img src="asset:a"/>')
+    assert not reusable('<a href="https://example.org">Impressum</a>')
+    assert not reusable("<pdf:nextpage/>")
+    assert not reusable('<div style="position: absolute; top: 0">x</div>')

@@ -14,9 +14,14 @@ engine does that once per worker process and report version:
   left out of the document and their frames get the content (ReportLab flowables) parsed
   the first time. xhtml2pdf draws a static frame from a deep copy of that content on every
   page, page number included, so the parsed original is never changed.
+- **Their frames are drawn once** per page number and copied into every letter as PDF
+  operators (``StaticDrawings``): about a sixth of the time.
+- **Element styles** found by matching the rules are kept from one letter to the next
+  (``_StyleCache``).
 
-This reaches into xhtml2pdf's internals (``pisaContext.parseCSS``, the frames' static
-stories and ``document._build``), which change between releases, so it is used only with
+This reaches into xhtml2pdf's and ReportLab's internals (``pisaContext.parseCSS``,
+``cssAttrCache``, the frames' static stories and ``_drawStaticFrame``, ``document._build``,
+the TrueType subset state), which change between releases, so it is used only with
 the versions it was tested with (``TESTED_VERSIONS``, pinned in pyproject.toml). On any
 other version ``report_renderer()`` returns the plain ``ReportRenderer`` and logs a warning
 once: slower, never wrong. The tests render letters of the default reports both ways and
@@ -28,6 +33,7 @@ from __future__ import annotations
 import copy
 import io
 import logging
+import re
 import weakref
 from collections import OrderedDict
 from importlib.metadata import version
@@ -103,7 +109,11 @@ class FastReportRenderer(ReportRenderer):
         def convert(src: str, **options: Any) -> Any:
             contexts.append(
                 fast_pisa_document(
-                    src, static_stories=known, static_drawings=self._drawings, **options
+                    src,
+                    static_stories=known,
+                    static_drawings=self._drawings,
+                    two_passes=any(PAGE_COUNT in parts[name] for name in known),
+                    **options,
                 )
             )
             return contexts[-1]
@@ -112,12 +122,25 @@ class FastReportRenderer(ReportRenderer):
         pdf = html_to_pdf(self.html(values, rest), self._folder, convert)
         for name, html in rest.items():
             frames = contexts[0].frameStatic.get(name)
-            if frames and frames[0].pisaStaticStory:
+            if frames and frames[0].pisaStaticStory and reusable(html):
                 self._stories[name, html] = frames[0].pisaStaticStory
                 if len(self._stories) > CACHED_SUB_REPORTS:
                     self._stories.popitem(last=False)
                     self._drawings = StaticDrawings()  # its drawings may be of dropped stories
         return pdf
+
+
+PAGE_COUNT = "<pdf:pagecount"
+_OTHER_EFFECTS = re.compile(r"<pdf:(?!pagenumber\b|pagecount\b)|<a\b|position\s*:", re.I)
+"""What a sub-report's HTML may do to its document beyond its frame: other xhtml2pdf tags
+(outlines, page templates, resets), links and anchors, positioned boxes."""
+
+
+def reusable(html: str) -> bool:
+    """Whether a sub-report's parsed content can serve other letters: nothing in it but
+    its frame's content, page numbers and page counts (whose second layout pass the letter
+    then asks for itself, see ``two_passes``)."""
+    return not _OTHER_EFFECTS.search(html)
 
 
 _warned: set[tuple[tuple[str, str], ...]] = set()
@@ -219,9 +242,12 @@ def _context_class() -> type:
         staticStories: dict[str, list] = {}
         """Content for static frames whose element the document leaves out."""
         staticDrawings: StaticDrawings | None = None
+        twoPasses = False
 
         def parseCSS(self) -> None:
             self._parseOrRestoreCSS()
+            if self.twoPasses:
+                self.addPageCount()  # what <pdf:pagecount/> in a left-out element asks for
             for name, story in self.staticStories.items():
                 for frame in self.frameStatic.get(name, ()):
                     frame.pisaStaticStory = story  # drawn from deep copies, never changed
@@ -268,11 +294,13 @@ def fast_pisa_document(
     resource_policy: Any,
     static_stories: dict[str, list] | None = None,
     static_drawings: StaticDrawings | None = None,
+    two_passes: bool = False,
 ) -> Any:
     """``pisa.pisaDocument(src, dest=, link_callback=, resource_policy=)`` with the
     stylesheets parsed once: the same steps, with a context that caches ``parseCSS``.
     ``static_stories``: parsed content for static frames whose element ``src`` leaves out;
-    ``static_drawings``: where those frames are drawn once (see ``StaticDrawings``)."""
+    ``static_drawings``: where those frames are drawn once (see ``StaticDrawings``);
+    ``two_passes``: lay the document out twice, as a left-out ``<pdf:pagecount/>`` would."""
     from xhtml2pdf import document
     from xhtml2pdf.config.resources import render_budget, use_policy
     from xhtml2pdf.files import cleanFiles
@@ -285,6 +313,7 @@ def fast_pisa_document(
         context = _context("", capacity=100 * 1024)
         context.staticStories = static_stories or {}
         context.staticDrawings = static_drawings
+        context.twoPasses = two_passes
         context.pathCallback = link_callback
         context.resource_policy = resource_policy
         try:
@@ -368,10 +397,8 @@ class StaticDrawings:
         from reportlab.pdfbase.ttfonts import TTFont
 
         doc = canvas._doc
-        if self.canvas is None:
-            return self.version
-        if doc.fontMapping != self.initial_fonts:
-            return -1
+        if self.canvas is None or doc.fontMapping != self.initial_fonts:
+            return -1  # nothing drawn yet, or the letter's document is not a fresh one
         scratch = self.canvas._doc
         added = [name for name in scratch.fontMapping if name not in self.initial_fonts]
         fonts = [pdfmetrics.getFont(name) for name in added]
@@ -400,6 +427,7 @@ class StaticDrawings:
             frame._height,
             tuple(template.pagesize),
             label,
+            getattr(doc, "_page_count", None),  # what <pdf:pagecount/> shows
         )
         if key not in self.drawings:
             self.drawings[key] = self._draw(template, frame, canvas, renumber)
@@ -484,15 +512,17 @@ def _replaying_template_class() -> type:
             campaignStories: set[int]
 
             def beforeDrawPage(self, canvas: Any, doc: Any) -> None:
-                if not hasattr(doc, "campaignSeed"):
-                    doc.campaignSeed = self.campaignDrawings.seed(canvas)
+                # On the PDF document, not the template: every pass of a multiBuild (page
+                # count, table of contents) writes a new one.
+                if not hasattr(canvas._doc, "campaignSeed"):
+                    canvas._doc.campaignSeed = self.campaignDrawings.seed(canvas)
                 super().beforeDrawPage(canvas, doc)
 
             def _drawStaticFrame(self, frame: Any, canvas: Any, renumber: Any) -> None:
-                seed = getattr(canvas._doctemplate, "campaignSeed", -1)
-                if seed >= 0 and id(frame.pisaStaticStory) in self.campaignStories:
+                seed = getattr(canvas._doc, "campaignSeed", -1)
+                if id(frame.pisaStaticStory) in self.campaignStories:
                     drawing = self.campaignDrawings.drawing(self, frame, canvas, renumber)
-                    if drawing is not None and drawing.version <= seed:
+                    if drawing is not None and 0 <= drawing.version <= seed:
                         self.campaignDrawings.copy_into(drawing, canvas)
                         return
                 super()._drawStaticFrame(frame, canvas, renumber)
