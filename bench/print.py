@@ -66,7 +66,7 @@ from core.plugins import DEFAULT_PLUGINS, load_plugins  # noqa: E402
 from core.query.records import load_records  # noqa: E402
 from core.rendering import ReportRenderer  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
-from plugins.actions.print_engine import converter  # noqa: E402
+from plugins.actions.print_engine import report_renderer  # noqa: E402
 
 REPORT = "Informationsschreiben"
 TWO_PAGES = "Informationsschreiben, zwei Seiten"
@@ -170,7 +170,7 @@ def raw_loop(
             with runtime.database.session() as session:
                 cache = runtime.settings.data_dir / "cache"
                 if engine:
-                    renderer = ReportRenderer(session, report, cache, convert=converter())
+                    renderer = report_renderer(session, report, cache)
                 else:
                     renderer = ReportRenderer(session, report, cache)
                 ids = list(session.scalars(select(Contact.id).order_by(Contact.id)))

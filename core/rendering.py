@@ -98,8 +98,8 @@ def resource_policy(folder: Path) -> ResourceAccessPolicy:
 
 
 Converter = Callable[..., Any]
-"""``pisa.pisaDocument`` or a stand-in with its signature (``html, dest=, link_callback=,
-resource_policy=``) that returns an object with ``err``: the print action's faster engine."""
+"""``pisa.pisaDocument`` or a faster stand-in with its signature (``html, dest=,
+link_callback=, resource_policy=``) that returns an object with ``err``."""
 
 
 def html_to_pdf(html: str, folder: AssetFolder, convert: Converter = pisa.pisaDocument) -> bytes:
@@ -308,6 +308,7 @@ class ReportRenderer:
         return RenderedLetter(pdf, count_pages(pdf))
 
     def pdf(self, values: Mapping[str, Any]) -> bytes:
+        """The PDF for the values of ``values()``; a subclass may render it differently."""
         return html_to_pdf(self.html(values), self._folder, self._convert)
 
 
