@@ -3,7 +3,13 @@ font, DIN 5008 address window) through real campaign runs with one and two worke
 the raw renderer (the same report through xhtml2pdf in a plain loop in one process).
 
     .venv/bin/python bench/print.py --count 10000
+    .venv/bin/python bench/print.py --count 10000 --pages 2
     .venv/bin/python bench/print.py --backend postgresql --count 1000
+
+``--pages 2`` prints a two-page variant of the letter (the same report with more paragraphs,
+"Seite 1" and "Seite 2" in the footer). The raw renderer is xhtml2pdf's plain path, once per
+letter; the runs use the print action's engine (plugins/actions/print_engine.py), and the
+line "engine, one process" is that engine in the same plain loop, without a run.
 
 A run's time starts with the worker processes and ends when they are done, so it includes
 archiving every letter and the finishing step (collection PDF and manifest). Beside the
@@ -20,6 +26,7 @@ ru_maxrss. Needs Redis (a free database of CAMPAIGN_BENCH_REDIS_SERVER, see benc
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -34,7 +41,6 @@ sys.path.insert(0, str(BENCH))
 
 from common import (  # noqa: E402
     Stopwatch,
-    arguments,
     claim_redis,
     drop_database,
     empty_queues,
@@ -54,14 +60,16 @@ from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
 from core.engine.runs import start_run  # noqa: E402
 from core.engine.targeting import target_run  # noqa: E402
 from core.jobs import install_runtime  # noqa: E402
-from core.models import Contact, Run  # noqa: E402
+from core.models import Contact, Report, Run  # noqa: E402
 from core.pdf_collection import PdfCollection  # noqa: E402
 from core.plugins import DEFAULT_PLUGINS, load_plugins  # noqa: E402
 from core.query.records import load_records  # noqa: E402
 from core.rendering import ReportRenderer  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
+from plugins.actions.print_engine import report_renderer  # noqa: E402
 
 REPORT = "Informationsschreiben"
+TWO_PAGES = "Informationsschreiben, zwei Seiten"
 PLUGINS = ("plugins.actions.print_reports", "plugins.stores.filesystem", "print")
 """This module is a plugin too (its data source), loaded by the workers as ``print``."""
 EXTRA_PLUGINS = tuple(module for module in PLUGINS if module not in DEFAULT_PLUGINS)
@@ -128,15 +136,43 @@ class PeakSampler(threading.Thread):
                     self.peak = max(self.peak, resident_mb(member))
 
 
-def raw_loop(runtime: Runtime, count: int) -> tuple[float, float, float]:
+def add_two_page_report(session) -> None:
+    """The default letter with twelve more paragraphs: it runs over onto a second page."""
+    model = session.scalar(select(Report).where(Report.name == REPORT))
+    report = Report(
+        name=TWO_PAGES,
+        group=model.group,
+        usable_for_mass_print=True,
+        address_window=True,
+        letterhead=model.letterhead,
+        footer=model.footer,
+        stylesheet=model.stylesheet,
+    )
+    report.layout = model.layout.replace(
+        "<p>{{ text.grussformel }}</p>",
+        "{% for i in range(12) %}<p>Absatz {{ i + 1 }}: Änderungen bei Altersvorsorge, "
+        "Hausrat und Kfz, für {{ contact.last_name }} in {{ contact.city }} geprüft, damit "
+        "Ihr Schutz zu Ihrer Lebenssituation passt.</p>{% endfor %}<p>{{ text.grussformel }}</p>",
+    )
+    session.add(report)
+    session.commit()
+
+
+def raw_loop(
+    runtime: Runtime, count: int, report: str, *, engine: bool = False
+) -> tuple[float, float, float]:
     """The report for every contact in one forked process: letters/s, CPU ms per letter and
-    peak MB."""
+    peak MB. ``engine``: with the print action's engine instead of xhtml2pdf's plain path."""
     started = time.perf_counter()
     pid = os.fork()
     if pid == 0:
         try:
             with runtime.database.session() as session:
-                renderer = ReportRenderer(session, REPORT, runtime.settings.data_dir / "cache")
+                cache = runtime.settings.data_dir / "cache"
+                if engine:
+                    renderer = report_renderer(session, report, cache)
+                else:
+                    renderer = ReportRenderer(session, report, cache)
                 ids = list(session.scalars(select(Contact.id).order_by(Contact.id)))
                 for start in range(0, len(ids), 500):
                     for record in load_records(
@@ -208,8 +244,17 @@ def merge_rate(runtime: Runtime, run_id: int) -> float:
     return len(documents) / watch.seconds
 
 
+def arguments(description: str, default_count: int) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--count", type=int, default=default_count)
+    parser.add_argument("--pages", type=int, choices=[1, 2], default=1)
+    return parser.parse_args()
+
+
 def main() -> None:
     args = arguments("mass print throughput", 10_000)
+    report = REPORT if args.pages == 1 else TWO_PAGES
     redis_url = claim_redis("bench-print")
     with tempfile.TemporaryDirectory(prefix="cb-print-") as workdir:
         url = fresh_database(args.backend, Path(workdir))
@@ -218,32 +263,44 @@ def main() -> None:
             fill_contacts(database, args.count)
             with database.session() as session:
                 install_default_reports(session)
+                add_two_page_report(session)
             settings = Settings(Path(workdir), url, redis_url, "bench", extra_plugins=EXTRA_PLUGINS)
             runtime = Runtime.start(settings, load_plugins(modules=PLUGINS))
             install_runtime(runtime)
             config = CampaignConfig(
                 datasource="bench_print_contacts",
                 action="print_reports",
-                action_settings={"report": REPORT},
+                action_settings={"report": report},
             )
             with runtime.database.session() as session:
                 campaign_id = create_campaign(
                     session, runtime.plugins, config, runtime.clock.now()
                 ).id
-            print(f"{args.backend}, {args.count} one-page letters ({REPORT}: logo, TTF font)")
-            rate, raw_cpu, peak = raw_loop(runtime, args.count)
+            print(
+                f"{args.backend}, {args.count} letters of {args.pages} page(s) "
+                f"({report}: logo, TTF font)"
+            )
+            rate, raw_cpu, peak = raw_loop(runtime, args.count, report)
+            raw_rate = rate
             print(
                 f"  raw renderer, one process: {rate:7.1f} letters/s, "
                 f"{raw_cpu:5.1f} CPU ms a letter, peak {peak:5.0f} MB"
+            )
+            rate, cpu, peak = raw_loop(runtime, args.count, report, engine=True)
+            print(
+                f"  engine, one process:       {rate:7.1f} letters/s, "
+                f"{cpu:5.1f} CPU ms a letter ({raw_cpu / cpu:4.2f}x the raw renderer's "
+                f"work per CPU), peak {peak:5.0f} MB"
             )
             for workers in (1, 2):
                 rate, cpu, peak, pages, run_id = with_workers(
                     runtime, campaign_id, workers, args.count
                 )
                 print(
-                    f"  run with {workers} worker(s):     {rate:7.1f} letters/s, "
-                    f"{cpu:5.1f} CPU ms a letter ({raw_cpu / cpu:4.2f}x the raw renderer's "
-                    f"work per CPU), peak {peak:5.0f} MB per process, {pages} pages"
+                    f"  run with {workers} worker(s):     {rate:7.1f} letters/s "
+                    f"({rate / raw_rate:4.2f}x the raw renderer), {cpu:5.1f} CPU ms a letter "
+                    f"({raw_cpu / cpu:4.2f}x the raw renderer's work per CPU), "
+                    f"peak {peak:5.0f} MB per process, {pages} pages"
                 )
             rate = merge_rate(runtime, run_id)
             print(f"  collection merge alone:    {rate:7.1f} letters/s")

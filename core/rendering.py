@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -97,12 +97,17 @@ def resource_policy(folder: Path) -> ResourceAccessPolicy:
     )
 
 
-def html_to_pdf(html: str, folder: AssetFolder) -> bytes:
+Converter = Callable[..., Any]
+"""``pisa.pisaDocument`` or a faster stand-in with its signature (``html, dest=,
+link_callback=, resource_policy=``) that returns an object with ``err``."""
+
+
+def html_to_pdf(html: str, folder: AssetFolder, convert: Converter = pisa.pisaDocument) -> bytes:
     """The PDF of ``html``, which may use the files of ``folder`` and nothing else."""
     links = _Links(folder)
     output = io.BytesIO()
     try:
-        status = pisa.pisaDocument(
+        status = convert(
             html, dest=output, link_callback=links, resource_policy=resource_policy(folder.path)
         )
     except RenderLimitError as exc:
@@ -181,10 +186,17 @@ class ReportRenderer:
     every page) render with the same data as the report, and their images and fonts count
     as the report's own. Only the text blocks a layout names (``text.NAME``) are rendered.
     ``report`` may be a ``Report`` that is not stored (yet): the editor's preview of
-    unsaved changes.
+    unsaved changes. ``convert`` turns the HTML into a PDF (see ``html_to_pdf``).
     """
 
-    def __init__(self, session: Session, report: int | str | Report, cache_dir: Path):
+    def __init__(
+        self,
+        session: Session,
+        report: int | str | Report,
+        cache_dir: Path,
+        convert: Converter = pisa.pisaDocument,
+    ):
+        self._convert = convert
         row = report if isinstance(report, Report) else find_report(session, report)
         self.report_id = row.id
         self.name = row.name
@@ -261,16 +273,20 @@ class ReportRenderer:
         values["text"] = {name: block.render(values) for name, block in self._texts.items()}
         return values
 
-    def html(self, values: Mapping[str, Any]) -> str:
+    def sub_reports(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Each sub-report's HTML for these values, by the name of its frame."""
+        return {name: part.template.render(values) for name, part in self._parts.items()}
+
+    def html(self, values: Mapping[str, Any], sub_reports: Mapping[str, str] | None = None) -> str:
+        """The whole document; ``sub_reports``: the sub-reports to put in it (default all)."""
         body = self._layout.render(values)
         if self.address_window and not ADDRESS_ELEMENT.search(body):
             raise ReportError(
                 f'{self.name}: a layout with an address window needs <div id="address">'
             )
-        statics = "".join(
-            f'<div id="{name}">{part.template.render(values)}</div>'
-            for name, part in self._parts.items()
-        )
+        if sub_reports is None:
+            sub_reports = self.sub_reports(values)
+        statics = "".join(f'<div id="{name}">{html}</div>' for name, html in sub_reports.items())
         return (
             '<!DOCTYPE html><html><head><meta charset="utf-8"/>'
             f"<title>{escape(self.name)}</title><style>{self._css}</style></head>"
@@ -288,8 +304,12 @@ class ReportRenderer:
     ) -> RenderedLetter:
         """The letter for one record as a PDF."""
         values = self.values(data, entity, number=number, day=day, campaign=campaign)
-        pdf = html_to_pdf(self.html(values), self._folder)
+        pdf = self.pdf(values)
         return RenderedLetter(pdf, count_pages(pdf))
+
+    def pdf(self, values: Mapping[str, Any]) -> bytes:
+        """The PDF for the values of ``values()``; a subclass may render it differently."""
+        return html_to_pdf(self.html(values), self._folder, self._convert)
 
 
 def _frame(name: str, left: float, top: float, width: float, height: float) -> str:

@@ -45,6 +45,7 @@ from core.rendering import (
     contact_fields,
 )
 from core.templating import LOCAL_TIME
+from plugins.actions import print_engine
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +228,7 @@ class PrintReports(Action):
     def _letter(self, recipient: Recipient, context: Any, number: int | None) -> RenderedLetter:
         if self._renderer is None:
             cache = context.settings.data_dir / "cache" / "report-assets"
-            renderer = ReportRenderer(context.session, self.params.report, cache)
+            renderer = print_engine.report_renderer(context.session, self.params.report, cache)
             if not renderer.usable_for_mass_print:
                 raise ReportError(f"the report {renderer.name!r} is not usable for mass print")
             self._renderer = renderer

@@ -1,0 +1,212 @@
+"""The print action's fast PDF engine: the same letters as xhtml2pdf's plain path, compared
+as page images (pdftoppm, 100 dpi) and as text (pdftotext), on the tested versions only."""
+
+import logging
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import unavailable
+from PIL import Image, ImageChops
+from sqlalchemy import select
+from xhtml2pdf import pisa
+
+from core.default_reports import install_default_reports
+from core.demo import load_demo
+from core.models import Contact, Report
+from core.query.records import load_records
+from core.rendering import AssetFolder, ReportRenderer, ResourceRefusedError, html_to_pdf
+from plugins.actions import print_engine
+from plugins.actions.print_engine import (
+    FastReportRenderer,
+    converter,
+    fast_pisa_document,
+    report_renderer,
+    reusable,
+)
+
+DAY = date(2026, 11, 23)
+CAMPAIGN = {"id": 7, "name": "Herbstaktion für Bestandskunden"}
+TOLERANCE = 8
+"""Largest difference of a colour channel (0-255) two pixels of the same letter may have."""
+LONG_LETTER = "Langer Brief"
+LONG_PAGE_COUNT = "Langer Brief, Seite x von y"
+
+
+@pytest.fixture
+def poppler():
+    """pdftoppm and pdftotext (Debian's poppler-utils): skipped where missing, a failure with
+    CI=true (.ci/run installs them)."""
+    if shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None:
+        unavailable("poppler-utils", "no pdftoppm or pdftotext (apt-get install poppler-utils)")
+
+
+@pytest.fixture
+def reports(database):
+    """The default reports, demo contacts and a letter that runs over two pages, with
+    "Seite 1 von 2" in its footer and with the recipient's name in its footer."""
+    with database.session() as session:
+        install_default_reports(session)
+        load_demo(session, contacts=30)
+        model = session.scalar(select(Report).where(Report.name == "Informationsschreiben"))
+        long = Report(
+            name=LONG_LETTER,
+            group=model.group,
+            usable_for_mass_print=True,
+            address_window=True,
+            letterhead=model.letterhead,
+            footer=Report(
+                name="Fußzeile mit Empfänger",
+                group=model.footer.group,
+                stylesheet=model.footer.stylesheet,
+            ),
+            stylesheet=model.stylesheet,
+        )
+        # A footer that differs for every recipient: parsed for every letter.
+        long.footer.layout = model.footer.layout.replace("Seite", "{{ contact.last_name }} · Seite")
+        long.layout = model.layout.replace(
+            "<p>{{ text.grussformel }}</p>",
+            "{% for i in range(14) %}<p>Absatz {{ i + 1 }}: Änderungen bei Altersvorsorge, "
+            "Hausrat und Kfz - für {{ contact.last_name }} in {{ contact.city }} geprüft, "
+            "damit Ihr Schutz zu Ihrer Lebenssituation passt.</p>{% endfor %}"
+            "<p>{{ text.grussformel }}</p>",
+        )
+        session.add(long)
+        counted = Report(
+            name="Fußzeile mit Seitenzahl",
+            group=model.footer.group,
+            stylesheet=model.footer.stylesheet,
+        )
+        # The same for every recipient, and laid out twice (the page count is known after
+        # the first pass).
+        counted.layout = model.footer.layout.replace(
+            "<pdf:pagenumber/>", "<pdf:pagenumber/> von <pdf:pagecount/>"
+        )
+        session.add(
+            Report(
+                name=LONG_PAGE_COUNT,
+                group=model.group,
+                usable_for_mass_print=True,
+                address_window=True,
+                letterhead=model.letterhead,
+                footer=counted,
+                stylesheet=model.stylesheet,
+                layout=long.layout,
+            )
+        )
+        session.commit()
+
+
+def recipients(database) -> list[dict]:
+    """A few demo contacts, one of them given umlauts, ß and a foreign address."""
+    with database.session() as session:
+        ids = session.scalars(
+            select(Contact.id)
+            .where(Contact.street.is_not(None), Contact.postcode.is_not(None))
+            .order_by(Contact.id)
+            .limit(3)
+        ).all()
+        records = list(load_records(session, "contacts", ids).values())
+    records[0] |= {
+        "first_name": "Jürgen",
+        "last_name": "Größer-Müßig",
+        "street": "Äußere Straße 5",
+        "city": "Düsseldorf",
+    }
+    records[1] |= {"country": "AT", "city": "Wien", "postcode": "1010"}
+    return records
+
+
+def renderers(database, name: str, cache: Path) -> tuple[ReportRenderer, ReportRenderer]:
+    with database.session() as session:
+        plain = ReportRenderer(session, name, cache)
+        fast = FastReportRenderer(session, name, cache)
+    return plain, fast
+
+
+def pages_and_text(pdf: bytes, directory: Path) -> tuple[list[Image.Image], str]:
+    directory.mkdir(parents=True)
+    source = directory / "letter.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "100", "-png", source, directory / "page"], check=True)
+    text = subprocess.run(
+        ["pdftotext", "-layout", source, "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return [Image.open(path).convert("RGB") for path in sorted(directory.glob("page*.png"))], text
+
+
+def largest_difference(first: Image.Image, second: Image.Image) -> int:
+    assert first.size == second.size
+    return max(high for _low, high in ImageChops.difference(first, second).getextrema())
+
+
+def test_the_fast_engine_prints_the_same_letters_as_xhtml2pdf(database, reports, poppler, tmp_path):
+    people = recipients(database)
+    cache = tmp_path / "assets"
+    # Interleaved, so that each report's cached stylesheets meet the other report's letters.
+    pairs = {
+        name: renderers(database, name, cache)
+        for name in ("Informationsschreiben", "Einladung", LONG_LETTER, LONG_PAGE_COUNT)
+    }
+    compared, texts = [], {}
+    for round_ in range(2):
+        for name, (plain, fast) in pairs.items():
+            for index, person in enumerate(people):
+                values = {"number": 10 * round_ + index + 1, "day": DAY, "campaign": CAMPAIGN}
+                expected = plain.render(person, "contacts", **values)
+                actual = fast.render(person, "contacts", **values)
+                assert actual.pages == expected.pages
+                where = tmp_path / f"{name}-{round_}-{index}".replace(" ", "-").replace(",", "")
+                expected_pages, expected_text = pages_and_text(expected.pdf, where / "plain")
+                actual_pages, actual_text = pages_and_text(actual.pdf, where / "fast")
+                assert actual_text == expected_text
+                assert len(actual_pages) == len(expected_pages) == expected.pages
+                pairs_of_pages = zip(expected_pages, actual_pages, strict=True)
+                for page, (want, got) in enumerate(pairs_of_pages, 1):
+                    assert largest_difference(want, got) <= TOLERANCE, (name, index, page)
+                compared.append((name, expected.pages))
+                texts[name, index] = expected_text
+    # From the third letter of a renderer on, its letterhead and footer are copied drawings.
+    drawn = [renderer._drawings.drawings.values() for _plain, renderer in pairs.values()]
+    assert all(any(drawing is not None for drawing in drawings) for drawings in drawn)
+    assert {pages for name, pages in compared if name.startswith(LONG_LETTER)} == {2}
+    assert "Seite 1 von 2" in texts[LONG_PAGE_COUNT, 0]
+    assert "Seite 2 von 2" in texts[LONG_PAGE_COUNT, 0]
+    assert "Größer-Müßig · Seite 1" in texts[LONG_LETTER, 0]
+    assert "Größer-Müßig · Seite 2" in texts[LONG_LETTER, 0]
+    assert "Größer-Müßig" in texts["Einladung", 0] and "Äußere Straße 5" in texts["Einladung", 0]
+    assert "ÖSTERREICH" in texts["Informationsschreiben", 1]  # the address window's last line
+
+
+def test_the_fast_engine_keeps_documents_to_their_own_assets(tmp_path):
+    folder = AssetFolder({"logo.png": b"\x89PNG"}, tmp_path / "cache")
+    html = '<html><body><p>Hallo</p><img src="/etc/hostname"/></body></html>'
+    with pytest.raises(ResourceRefusedError, match="/etc/hostname"):
+        html_to_pdf(html, folder, fast_pisa_document)
+
+
+def test_the_tested_versions_are_the_installed_ones(database, reports, tmp_path):
+    assert print_engine.installed_versions() == print_engine.TESTED_VERSIONS
+    assert converter() is fast_pisa_document
+    with database.session() as session:
+        renderer = report_renderer(session, "Einladung", tmp_path)
+    assert isinstance(renderer, FastReportRenderer)
+
+
+def test_untested_versions_fall_back_to_the_plain_path_with_a_warning(caplog):
+    untested = {"xhtml2pdf": "0.2.99", "reportlab": "5.1.0"}
+    with caplog.at_level(logging.WARNING, logger=print_engine.__name__):
+        assert converter(untested) is pisa.pisaDocument
+        assert converter(untested) is pisa.pisaDocument
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 1
+    assert "xhtml2pdf 0.2.99" in warnings[0] and "plain" in warnings[0]
+
+
+def test_only_sub_reports_without_effects_beyond_their_frame_are_reused():
+    assert reusable('<td>Seite <pdf:pagenumber/> von <pdf:pagecount/></td><img src="asset:a"/>')
+    assert not reusable('<a href="https://example.org">Impressum</a>')
+    assert not reusable("<pdf:nextpage/>")
+    assert not reusable('<div style="position: absolute; top: 0">x</div>')
