@@ -31,6 +31,7 @@ from core.jobs import current_runtime, worker_identity
 from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
 from core.plugin_kinds import Outcome, Recipient
 from core.queue import BULK, get_queue
+from core.reach import DEFAULT_REGION, recipient_skip_reason
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,9 @@ class Dispatcher:
         self.built = built
         self.listeners = listeners
         self.identity = worker_identity()
+        self.channel = built.action.channel
+        self.service = bool(run.config.get("service_communication", False))
+        self.region = str(getattr(built.action.params, "region", None) or DEFAULT_REGION)
 
     def context(self, session: Session) -> RunContext:
         return RunContext(
@@ -296,6 +300,15 @@ class Dispatcher:
     def _outcome(self, context: RunContext, item: Row, recipient: Recipient | None) -> Outcome:
         if recipient is None:
             return Outcome.skipped("the record no longer exists")
+        reason = recipient_skip_reason(
+            recipient.entity,
+            recipient.data,
+            self.channel,
+            service=self.service,
+            region=self.region,
+        )
+        if reason is not None:
+            return Outcome.skipped(reason.value)
         try:
             outcome = self.built.action.process(recipient, context)
         except Exception as exc:
@@ -436,14 +449,14 @@ def group_member_pages(
 ) -> Iterator[list[int]]:
     """The entity ids of one group's members in ledger order, ``size`` at a time, streamed
     from one query so memory stays flat however large the group; held-out members are left
-    out."""
+    out, and so are members the reach rule skipped."""
     rows = context.session.execute(
         select(RunItem.entity_id)
         .where(
             RunItem.run_id == context.run_id,
             RunItem.kind == ItemKind.MEMBER,
             RunItem.group_key == group_key,
-            RunItem.status != ItemStatus.HELD_OUT,
+            RunItem.status.not_in([ItemStatus.HELD_OUT, ItemStatus.SKIPPED]),
         )
         .order_by(RunItem.id)
         .execution_options(yield_per=size)
