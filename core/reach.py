@@ -250,25 +250,17 @@ def checked_in_python(channel: Channel) -> bool:
     return channel in ELECTRONIC
 
 
-def recipient_skip_reason(
-    entity: str,
-    data: Mapping[str, Any],
-    channel: Channel,
-    *,
-    service: bool = False,
-    region: str = DEFAULT_REGION,
+def recipient_refusal(
+    entity: str, data: Mapping[str, Any], channel: Channel, *, service: bool = False
 ) -> SkipReason | None:
-    """``skip_reason`` for a loaded recipient, as the dispatcher checks it again just before
-    the action (a block set after targeting still counts). Records count through their
-    contact; imported rows are checked for their address only (their consent was decided
-    at targeting); records without a contact and groups are not checked."""
+    """``refusal`` for a loaded recipient, as the dispatcher checks it again just before the
+    action: a block or an opt-out set after targeting still counts. Records count through
+    their contact; imported rows (decided at targeting), records without a contact and
+    groups are not checked. The address is the action's to check again (it skips, with the
+    reason of ``usable_address``, never fails)."""
     from core.query import ENTITIES
 
     root = ENTITIES.get(entity)
-    if root is None:
-        return None if entity == "group" else usable_address(data, channel, region)
-    if root.contact_path is None:
+    if root is None or root.contact_path is None:
         return None
-    return skip_reason(
-        contact_data(data, root.contact_path), channel, service=service, region=region
-    )
+    return refusal(contact_data(data, root.contact_path), channel, service)

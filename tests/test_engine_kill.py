@@ -30,7 +30,7 @@ def wait_for(condition, timeout: float, what: str, log: Path):
 
 @pytest.mark.parametrize("action", ["test_tag", "test_notify"])
 def test_killed_workers_leave_every_recipient_processed_once(engine, tmp_path, action):
-    engine.add_contacts(150)
+    engine.add_contacts(150, email="post@example.de")
     out = tmp_path / "sent.txt"
     settings = {"delay_ms": 20} | ({"path": str(out)} if action == "test_notify" else {})
     run = start_run(engine.runtime, engine.campaign(action=action, action_settings=settings))

@@ -65,7 +65,7 @@ from webapp.context import (
     logout_user,
 )
 from webapp.formatting import init_formatting
-from webapp.i18n import LANGUAGE_NAMES, add_messages, get_language, t
+from webapp.i18n import LANGUAGE_NAMES, add_messages, get_language, item_detail, t
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
 from webapp.ratelimit import DEFAULT_MAX_FAILURES, DEFAULT_WINDOW, make_login_limiter
 from webapp.security import csrf, has_role, init_security, role_required
@@ -186,6 +186,7 @@ def _init_templates(app: Flask) -> None:
     init_formatting(app)
     app.jinja_env.globals.update(
         t=t,
+        item_detail=item_detail,
         has_role=has_role,
         current_language=get_language,
         language_names=LANGUAGE_NAMES,

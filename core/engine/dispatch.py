@@ -31,7 +31,7 @@ from core.jobs import current_runtime, worker_identity
 from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
 from core.plugin_kinds import Outcome, Recipient
 from core.queue import BULK, get_queue
-from core.reach import DEFAULT_REGION, recipient_skip_reason
+from core.reach import recipient_refusal
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -181,7 +181,6 @@ class Dispatcher:
         self.identity = worker_identity()
         self.channel = built.action.channel
         self.service = bool(run.config.get("service_communication", False))
-        self.region = str(getattr(built.action.params, "region", None) or DEFAULT_REGION)
 
     def context(self, session: Session) -> RunContext:
         return RunContext(
@@ -300,12 +299,8 @@ class Dispatcher:
     def _outcome(self, context: RunContext, item: Row, recipient: Recipient | None) -> Outcome:
         if recipient is None:
             return Outcome.skipped("the record no longer exists")
-        reason = recipient_skip_reason(
-            recipient.entity,
-            recipient.data,
-            self.channel,
-            service=self.service,
-            region=self.region,
+        reason = recipient_refusal(
+            recipient.entity, recipient.data, self.channel, service=self.service
         )
         if reason is not None:
             return Outcome.skipped(reason.value)

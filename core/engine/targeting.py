@@ -383,10 +383,11 @@ def _skip_unusable(session: Session, run: Run, rule: ReachRule) -> None:
     """After an ``INSERT ... SELECT``: skip the pending rows whose e-mail address or mobile
     number is not valid (the part of the rule that is Python only), a batch at a time."""
     after = 0
+    items = RunItem.__table__
     skip = (
-        update(RunItem)
-        .where(RunItem.id == bindparam("item_id"), RunItem.status == ItemStatus.PENDING)
-        .values(status=ItemStatus.SKIPPED, chunk=None, detail=bindparam("reason"))
+        items.update()
+        .where(items.c.id == bindparam("item_id"), items.c.status == ItemStatus.PENDING.value)
+        .values(status=ItemStatus.SKIPPED.value, chunk=None, detail=bindparam("reason"))
     )
     while True:
         rows = session.execute(
@@ -409,7 +410,7 @@ def _skip_unusable(session: Session, run: Run, rule: ReachRule) -> None:
             if reasons.get(row.entity_id) is not None
         ]
         if skipped:
-            session.execute(skip.execution_options(synchronize_session=False), skipped)
+            session.execute(skip, skipped)
 
 
 def _insert_streamed(
