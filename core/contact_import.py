@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from core.contact_events import current_flags, record_consent_changes
 from core.csv_import import (
     ADDRESS_ALIASES,
     ADDRESS_FIELDS,
@@ -37,6 +38,8 @@ MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
 BATCH = 500
 
+IMPORT_SOURCE = "import"
+"""``ContactEvent.source`` of the changes an import makes."""
 FLAGS = ("dispatch_block", "opt_out_post", "opt_out_email", "opt_out_sms", "opt_out_phone")
 CONTACT_FIELDS = (
     *ADDRESS_FIELDS,
@@ -194,8 +197,11 @@ class ContactImportReport:
     errors: list[RowError]
 
 
-def import_contacts(session: Session, plan: ContactImportPlan) -> ContactImportReport:
-    """Write a plan's new and changed contacts in the caller's transaction (batched)."""
+def import_contacts(
+    session: Session, plan: ContactImportPlan, actor: str | None = None
+) -> ContactImportReport:
+    """Write a plan's new and changed contacts in the caller's transaction (batched); every
+    dispatch block or opt-out it sets or changes is recorded as a contact event."""
     defaults = {
         "kind": ContactKind.PERSON.value,
         "status": ContactStatus.PROSPECT.value,
@@ -215,12 +221,23 @@ def import_contacts(session: Session, plan: ContactImportPlan) -> ContactImportR
             }
             for row in plan.new[start : start + BATCH]
         ]
-        session.execute(insert(Contact), rows)
+        ids = session.scalars(
+            insert(Contact).returning(Contact.id, sort_by_parameter_order=True), rows
+        ).all()
+        new = [(contact_id, None, row) for contact_id, row in zip(ids, rows, strict=True)]
+        record_consent_changes(session, new, actor=actor, source=IMPORT_SOURCE)
     for start in range(0, len(plan.updates), BATCH):
         changes = [
             {"id": contact_id}
             | {key: value for key, value in row.data.items() if value is not None}
             for contact_id, row in plan.updates[start : start + BATCH]
         ]
+        before = current_flags(session, [change["id"] for change in changes])
         session.execute(update(Contact), changes)
+        record_consent_changes(
+            session,
+            [(change["id"], before.get(change["id"]), change) for change in changes],
+            actor=actor,
+            source=IMPORT_SOURCE,
+        )
     return ContactImportReport(len(plan.new), len(plan.updates), plan.errors)
