@@ -571,6 +571,10 @@ MESSAGES = {
         "de": "{count} Archiveinträge gelöscht.",
         "en": "{count} archive entries deleted.",
     },
+    "runs.skipped_by_reason": {
+        "de": "Übersprungen nach Grund (Gruppenmitglieder eingeschlossen)",
+        "en": "Skipped by reason (group members included)",
+    },
     "runs.items.heading": {"de": "Ergebnisse je Empfänger", "en": "Results per recipient"},
     "runs.items.recipient": {"de": "Empfänger", "en": "Recipient"},
     "runs.items.name": {"de": "Name", "en": "Name"},
