@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from core.audit import audit_query
 from core.engine.campaigns import CampaignConfig, create_campaign
@@ -15,6 +15,7 @@ from core.engine.runs import start_run
 from core.models import (
     ArchivedDocument,
     ArchiveDeletion,
+    AuditEntry,
     Campaign,
     CampaignRecord,
     Contact,
@@ -624,3 +625,56 @@ def test_pages_speak_english_and_need_no_inline_scripts(panel):
         assert "<script>" not in html and " style=" not in html
         assert not re.search(r"\son[a-z]+=", html)
     assert "Print reports" not in html
+
+
+# -- consent: the service communication flag and skipped recipients -------------------------------
+
+
+def test_only_an_admin_marks_service_communication_and_it_is_audited(panel):
+    campaign_id = make_campaign(panel)
+    path = f"/campaigns/{campaign_id}/service"
+    for role in (Role.VIEWER, Role.REVIEWER, Role.CAMPAIGN_MANAGER):
+        refused = post(panel.client(role), path, {"service_communication": "true"})
+        assert refused.status_code == 403, role
+        assert "Keine Berechtigung" in body(refused)
+    assert stored(panel, campaign_id).service_communication is False
+    manager_page = body(panel.client().get(f"/campaigns/{campaign_id}/setup"))
+    assert 'data-service-communication="off"' in manager_page
+    assert f'action="/campaigns/{campaign_id}/service' not in manager_page  # no button
+
+    admin = panel.client(Role.ADMIN)
+    done = post(admin, path, {"service_communication": "true"}, follow_redirects=True)
+    assert "Die Kampagne ist jetzt Servicekommunikation." in body(done)
+    assert stored(panel, campaign_id).service_communication is True
+    page = body(panel.client().get(f"/campaigns/{campaign_id}/setup"))
+    assert 'data-service-communication="on"' in page
+    assert "Widersprüche werden übergangen, Versandsperren nie" in page
+    with panel.runtime.database.session() as session:
+        entry = session.scalar(
+            audit_query().where(AuditEntry.action == "campaign.service_communication")
+        )
+        assert (entry.actor, entry.details) == ("adam", {"service_communication": True})
+    run = start_run(panel.runtime, campaign_id)
+    assert run.config["service_communication"] is True
+
+
+def test_skipped_recipients_show_their_reason_and_count_apart_from_failures(panel):
+    ids = add_people(panel, 4)
+    with panel.runtime.database.session() as session:
+        session.execute(update(Contact).where(Contact.id == ids[0]).values(dispatch_block=True))
+        session.execute(update(Contact).where(Contact.id == ids[1]).values(opt_out_post=True))
+        session.execute(update(Contact).where(Contact.id == ids[2]).values(street="Ohne Nummer"))
+    campaign_id = make_campaign(panel)
+    client = panel.client()
+    post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
+    panel.work()
+    with panel.runtime.database.session() as session:
+        run = session.scalar(select(Run))
+    status = client.get(f"/campaigns/{campaign_id}/runs/{run.id}/status").get_json()
+    assert (status["targeted"], status["done"], status["failed"], status["skipped"]) == (4, 1, 0, 3)
+    page = body(client.get(f"/campaigns/{campaign_id}/runs/{run.id}?status=skipped"))
+    for reason in ("Versandsperre", "Widerspruch Post", "Anschrift unvollständig"):
+        assert f'<td class="detail-cell">{reason}</td>' in page
+        assert f">{reason}</dt><dd>1</dd>" in page  # skipped by reason
+    runs_tab = body(client.get(f"/campaigns/{campaign_id}/runs"))
+    assert "Übersprungen" in runs_tab and "Fehlgeschlagen" in runs_tab
