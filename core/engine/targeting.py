@@ -221,10 +221,14 @@ class ReachRule:
         found = skip_reason({field: contact_value}, self.channel, region=self.region)
         return None if found is None else found.value
 
-    def reasons_of_records(self, session: Session, ids: Sequence[int]) -> dict[int, str | None]:
-        """The reason (or None) for each record id, SQL and Python parts together."""
+    def reasons_of_records(
+        self, session: Session, ids: Sequence[int], sql_part: bool = True
+    ) -> dict[int, str | None]:
+        """The reason (or None) for each record id, SQL and Python parts together; without
+        ``sql_part`` only the Python part (for rows the SQL part has judged already)."""
         joined, record, contact = self.joined()
-        columns = [record.id, self.reason_sql(contact)]
+        reason = self.reason_sql(contact) if sql_part else null()
+        columns = [record.id, reason]
         if checked_in_python(self.channel):
             columns.append(getattr(contact, ELECTRONIC[self.channel][0]))
         rows = session.execute(select(*columns).select_from(joined).where(record.id.in_(ids)))
@@ -403,7 +407,7 @@ def _skip_unusable(session: Session, run: Run, rule: ReachRule) -> None:
         if not rows:
             return
         after = rows[-1].id
-        reasons = rule.reasons_of_records(session, [row.entity_id for row in rows])
+        reasons = rule.reasons_of_records(session, [row.entity_id for row in rows], False)
         skipped = [
             {"item_id": row.id, "reason": reasons[row.entity_id]}
             for row in rows
