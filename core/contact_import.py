@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from core.contact_events import current_flags, record_consent_changes
 from core.contact_numbers import new_contact_numbers
 from core.csv_import import (
     ADDRESS_ALIASES,
@@ -47,6 +48,8 @@ BATCH = 500
 MATCH_ON = ("number", "email", "name_address")
 """How rows find the contact they update: contact number, e-mail, or name and address."""
 
+IMPORT_SOURCE = "import"
+"""``ContactEvent.source`` of the changes an import makes."""
 FLAGS = ("dispatch_block", "opt_out_post", "opt_out_email", "opt_out_sms", "opt_out_phone")
 CONTACT_FIELDS = (
     *ADDRESS_FIELDS,
@@ -294,9 +297,14 @@ class ContactImportReport:
 
 
 def import_contacts(
-    session: Session, plan: ContactImportPlan, *, only_valid_rows: bool = False
+    session: Session,
+    plan: ContactImportPlan,
+    *,
+    only_valid_rows: bool = False,
+    actor: str | None = None,
 ) -> ContactImportReport:
-    """Write a plan's new and changed contacts in the caller's transaction (batched).
+    """Write a plan's new and changed contacts in the caller's transaction (batched); every
+    dispatch block or opt-out it sets or changes is recorded as a contact event.
 
     All or nothing: ``RowsRefused`` if any row has a problem, unless ``only_valid_rows``.
     """
@@ -322,7 +330,11 @@ def import_contacts(
             | {"number": row.data.get("number") or next(numbers)}
             for row in plan.new[start : start + BATCH]
         ]
-        session.execute(insert(Contact), rows)
+        ids = session.scalars(
+            insert(Contact).returning(Contact.id, sort_by_parameter_order=True), rows
+        ).all()
+        new = [(contact_id, None, row) for contact_id, row in zip(ids, rows, strict=True)]
+        record_consent_changes(session, new, actor=actor, source=IMPORT_SOURCE)
     for start in range(0, len(plan.updates), BATCH):
         changes = [
             {"id": contact_id}
@@ -333,5 +345,12 @@ def import_contacts(
             }
             for contact_id, row in plan.updates[start : start + BATCH]
         ]
+        before = current_flags(session, [change["id"] for change in changes])
         session.execute(update(Contact), changes)
+        record_consent_changes(
+            session,
+            [(change["id"], before.get(change["id"]), change) for change in changes],
+            actor=actor,
+            source=IMPORT_SOURCE,
+        )
     return ContactImportReport(len(plan.new), len(plan.updates), plan.errors)

@@ -241,6 +241,8 @@ class EngineHarness:
                 "number": f"T-{index:06d}",
                 "last_name": f"Name{index}",
                 "email": None if index % 4 == 0 else f"p{index}@example.de",
+                "street": f"Teststraße {index}",
+                "postcode": "50667",
                 "city": cities[index % 3],
                 "attributes": {},
                 **overrides,

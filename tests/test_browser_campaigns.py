@@ -115,6 +115,86 @@ def test_log_in_build_a_query_run_a_campaign_and_open_the_letter(live_panel, pag
         assert len(session.scalars(select(ArchivedDocument)).all()) == 2
 
 
+def test_the_seeds_example_leaves_out_blocked_and_opted_out_prospects(live_panel, page_as):
+    """Query "prospects with an e-mail address" → campaign → print the information letter →
+    Start: the blocked and the post opt-out get no letter, and the run says why."""
+    people = [
+        # number, name, status, flags
+        ("K-1", "Anders", "prospect", {}),
+        ("K-2", "Böhm", "prospect", {"dispatch_block": True}),
+        ("K-3", "Cordes", "prospect", {"opt_out_post": True}),
+        ("K-4", "Dreßler", "customer", {}),
+        ("K-5", "Engel", "prospect", {"opt_out_email": True}),  # a letter is not an e-mail
+    ]
+    with live_panel.panel.runtime.database.session() as session:
+        session.execute(
+            insert(Contact),
+            [
+                {
+                    "number": number,
+                    "last_name": name,
+                    "street": "Hauptstraße 1",
+                    "postcode": "50667",
+                    "city": "Köln",
+                    "email": f"{number.lower()}@example.de",
+                    "status": status,
+                    "attributes": {},
+                    "dispatch_block": False,
+                    "opt_out_post": False,
+                    "opt_out_email": False,
+                }
+                | flags
+                for number, name, status, flags in people
+            ],
+        )
+    page = page_as(Role.CAMPAIGN_MANAGER)
+    page.goto(live_panel.url("/queries/new"))
+    page.wait_for_selector("#query-builder[data-ready]")
+    root = page.locator('[data-block="root"]')
+    add_condition(root, "status").locator("label.chip", has_text="prospect").locator(
+        "input"
+    ).check()
+    add_condition(root, "email", "not_empty")
+    page.click("[data-preview]")
+    expect(page.locator("[data-count]")).to_have_text("4")
+    page.fill("#name", "Interessenten mit E-Mail")
+    page.click('button[value="campaign_dynamic"]')
+    page.wait_for_url(re.compile(r".*/campaigns/new\?saved_query_id=\d+"))
+    page.select_option("#sf-act-report", "Informationsschreiben")
+    page.fill("#name", "Informationskampagne")
+    page.click('button[value="save"]')
+    page.wait_for_url(re.compile(r".*/campaigns/\d+/setup"))
+    expect(page.locator("[data-service-communication]")).to_contain_text(
+        "Versandsperre oder Widerspruch"
+    )
+
+    page.click('button[name="mode"][value="start"]')
+    page.wait_for_url(re.compile(r".*/campaigns/\d+/runs/\d+"))
+    expect(page.locator('.run-summary [data-state="completed"]')).to_be_visible(
+        timeout=RUN_TIMEOUT_MS
+    )
+    expect(page.locator('[data-field="done"]')).to_have_text("2")
+    expect(page.locator('[data-field="skipped"]')).to_have_text("2")
+    expect(page.locator('[data-field="failed"]')).to_have_text("0")
+    expect(page.locator("#skip-reasons")).to_contain_text("Versandsperre")
+    expect(page.locator("#skip-reasons")).to_contain_text("Widerspruch Post")
+
+    page.select_option("#item-status", "skipped")
+    rows = page.locator("table.table tbody tr", has=page.locator(".item-skipped"))
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="Böhm")).to_contain_text("Versandsperre")
+    expect(rows.filter(has_text="Cordes")).to_contain_text("Widerspruch Post")
+    expect(rows.locator("a[data-document]")).to_have_count(0)
+
+    with live_panel.panel.runtime.database.session() as session:
+        lettered = session.scalars(
+            select(Contact.number)
+            .join(ArchivedDocument, ArchivedDocument.contact_id == Contact.id)
+            .order_by(Contact.number)
+        ).all()
+        assert lettered == ["K-1", "K-5"]
+
+
 def test_without_javascript_the_campaign_form_still_works(live_panel, page_as):
     """Buttons redraw the form on the server; the JSON of a query is edited as text."""
     add_contacts(live_panel.panel)

@@ -37,7 +37,7 @@ class WriteRow(Action):
     name = "test_write_row"
     title = "Write the recipient's row to a file"
     Params = WriteRowParams
-    channel = Channel.EMAIL
+    channel = Channel.NONE  # the rows themselves are under test, not the reach rule
     external_effects = True
 
     def process(self, recipient, context):

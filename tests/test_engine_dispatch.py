@@ -13,7 +13,7 @@ from engine_plugins import tag_counts
 
 
 def test_external_effects_happen_once_and_carry_the_ledger_reference(engine, tmp_path):
-    engine.add_contacts(23)
+    engine.add_contacts(23, email="post@example.de")
     out = tmp_path / "sent.txt"
     run = start_run(
         engine.runtime, engine.campaign(action="test_notify", action_settings={"path": str(out)})
@@ -73,7 +73,7 @@ def claim_as_dead_worker(engine, run_id, keys, when):
 
 
 def test_rows_a_dead_worker_claimed_become_unclear_not_repeated(engine, tmp_path):
-    engine.add_contacts(5)
+    engine.add_contacts(5, email="post@example.de")
     out = tmp_path / "sent.txt"
     run = start_run(
         engine.runtime, engine.campaign(action="test_notify", action_settings={"path": str(out)})

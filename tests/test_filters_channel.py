@@ -14,14 +14,15 @@ from test_filters_common import (
 from core import Channel, SettingsError
 from core.models import SalesPartner
 from core.query import QueryError
-from plugins.filters.channel import HasChannel, valid_email, valid_mobile
+from core.reach import valid_email, valid_mobile
+from plugins.filters.channel import HasChannel
 
 CONTACTS = [
     # e-mail, mobile, postal address
     {"email": "max@web.de", "mobile": "+49 171 1234567", "last_name": "Müller",
-     "postcode": "50667", "city": "Köln"},
+     "street": "Hauptstr. 1", "postcode": "50667", "city": "Köln"},
     {"email": "max@", "mobile": "030 1234567", "company_name": "Bäckerei Öz GmbH",
-     "postcode": "10115", "city": "Berlin"},
+     "address_extra": "Postfach 12 34", "postcode": "10115", "city": "Berlin"},
     {"email": "max mustermann@web.de", "mobile": "0171 7654321", "last_name": "Mustermann",
      "postcode": "80331"},
     {"email": "jürgen.müller@müller.de", "mobile": "12345", "last_name": "  ",
@@ -31,8 +32,8 @@ CONTACTS = [
     {"email": "a..b@web.de", "mobile": "", "last_name": "Weiß", "postcode": "20095",
      "city": "  "},
     {"email": None, "mobile": None, "last_name": None, "company_name": None},
-    {"email": "", "mobile": "0151-12345678", "last_name": "Groß", "postcode": "01067",
-     "city": "Dresden"},
+    {"email": "", "mobile": "0151-12345678", "last_name": "Groß", "street": "Markt 3a",
+     "postcode": "01067", "city": "Dresden", "country": "DE"},
 ]  # fmt: skip
 
 
@@ -92,6 +93,33 @@ def test_postal_addresses_in_sql_and_streaming(database):
         ids = add_contacts(session, *CONTACTS)
         context = FilterContext(session, channel=Channel.POSTAL)
         assert same_in_sql_and_stream(HasChannel(), context) == {ids[0], ids[1], ids[7]}
+
+
+ADDRESSES = [
+    # a letter needs a street with a house number or a PO box, and a country code if any
+    ({"street": "Hauptstr. 5"}, True),
+    ({"street": "Hauptstraße"}, False),
+    ({"street": None, "address_extra": "Postfach 100"}, True),
+    ({"street": None, "address_extra": "PO Box 7"}, True),
+    ({"street": None, "address_extra": "Postfach"}, False),
+    ({"street": None, "address_extra": "Hinterhaus 2"}, False),
+    ({"street": "10 Downing Street", "country": "GB"}, True),
+    ({"street": "Rue 9", "country": "F"}, False),
+    ({"street": "Hauptstr. 5", "last_name": None, "company_name": "Öz GmbH"}, True),
+    ({"street": "Hauptstr. 5", "postcode": " "}, False),
+]
+
+
+def test_a_letter_needs_a_street_and_number_or_a_po_box(database):
+    base = {"last_name": "Kurz", "postcode": "50667", "city": "Köln"}
+    rows = [base | fields for fields, _ in ADDRESSES]
+    expected = {n + 1 for n, (_, complete) in enumerate(ADDRESSES) if complete}
+    with database.session() as session:
+        ids = add_contacts(session, *rows)
+        context = FilterContext(session, channel=Channel.POSTAL)
+        assert same_in_sql_and_stream(HasChannel(), context) == {ids[n - 1] for n in expected}
+        context.entity = "import"
+        assert {r.id for r in passed(HasChannel(), imported(*rows), context)} == expected
 
 
 @pytest.mark.parametrize(("channel", "expected"), [("email", [1, 4, 5]), ("mobile", [1, 3, 5, 8])])

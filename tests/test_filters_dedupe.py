@@ -96,8 +96,10 @@ def test_name_and_address_needs_a_complete_address_to_be_a_duplicate(database):
              "postcode": "50667", "city": "KÖLN"},
             {"first_name": "Erika", "last_name": "Müller", "street": "Hauptstr. 1",
              "postcode": "50667", "city": "Köln"},
-            {"company_name": "Bäckerei Öz", "postcode": "10115", "city": "Berlin"},
-            {"company_name": "bäckerei öz", "postcode": "10115", "city": "berlin"},
+            {"company_name": "Bäckerei Öz", "street": "Markt 3", "postcode": "10115",
+             "city": "Berlin"},
+            {"company_name": "bäckerei öz", "street": "markt 3", "postcode": "10115",
+             "city": "berlin"},
             {"last_name": "Schulz", "postcode": "80331"},
             {"last_name": "Schulz", "postcode": "80331"},
         )  # fmt: skip

@@ -196,7 +196,7 @@ def test_email_recipients_are_left_to_email_and_letters_need_not_be_archived(
     run = printing.run(run.id)
     assert (run.state, run.done, run.skipped) == (RunState.COMPLETED, 3, 3)
     details = [item.detail for item in printing.items(run.id)]
-    assert details[3:] == ["prefers e-mail", "prefers e-mail", "incomplete postal address"]
+    assert details[3:] == ["prefers e-mail", "prefers e-mail", "reach.incomplete_address"]
     assert archived(printing, run.id) == [] and stored_files(printing) == []
     folder = run_dir(printing, run.id)
     reader = PdfReader(folder / "collection.pdf")

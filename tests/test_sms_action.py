@@ -20,6 +20,7 @@ from core.engine.dispatch import process_chunk
 from core.engine.runs import start_run
 from core.models import Contact, ItemStatus, Run, RunState
 from core.plugins import PluginHost, UnknownPluginError
+from core.reach import SkipReason
 from plugins.actions.sms import Sms, record_receipt
 
 TEMPLATE = "Hallo {{ first_name }}, Ihr Gutschein wartet in {{ city }}!"
@@ -137,10 +138,6 @@ def test_a_contract_reaches_its_contact(context):
 @pytest.mark.parametrize(
     ("recipient", "settings", "reason"),
     [
-        (contact("0221 123456"), {}, "'0221 123456' is a landline, not a mobile number"),
-        (contact("12345"), {}, "'12345' is not a valid number"),
-        (contact(None), {}, "no mobile number"),
-        (contact("0171 2345678", city="Paris"), {"region": "FR"}, "is not a valid number"),
         (
             Recipient("contacts:3", "contacts", 3, {"email": "a@b.de"}),
             {},
@@ -165,6 +162,21 @@ def test_a_recipient_that_cannot_get_the_message_fails_with_the_reason(
     outcome = action(**settings).process(recipient, context)
     assert (outcome.status, outcome.units) == ("failed", 0)
     assert reason in outcome.detail
+    assert Recorder.sent == []
+
+
+@pytest.mark.parametrize(
+    ("recipient", "settings"),
+    [
+        (contact("0221 123456"), {}),  # a landline
+        (contact("12345"), {}),
+        (contact(None), {}),
+        (contact("0171 2345678", city="Paris"), {"region": "FR"}),
+    ],
+)
+def test_a_recipient_without_a_mobile_number_is_skipped_not_failed(context, recipient, settings):
+    outcome = action(**settings).process(recipient, context)
+    assert (outcome.status, outcome.detail, outcome.units) == ("skipped", "reach.no_mobile", 0)
     assert Recorder.sent == []
 
 
@@ -292,9 +304,11 @@ def test_an_sms_campaign_sends_once_to_every_mobile(sms_engine, provider):
     engine.work()
 
     finished = engine.run(run.id)
-    assert (finished.state, finished.done, finished.failed) == (
-        RunState.COMPLETED_WITH_ERRORS,
+    # a landline, a number that is none and no number are nothing to do, not failures
+    assert (finished.state, finished.done, finished.failed, finished.skipped) == (
+        RunState.COMPLETED,
         4,
+        0,
         3,
     )
     assert sorted(provider.keys()) == sorted(f"run{run.id}-contacts:{n}" for n in VALID)
@@ -316,13 +330,11 @@ def test_an_sms_campaign_sends_once_to_every_mobile(sms_engine, provider):
         f"GSM-7, 1 segment(s), message id {items['contacts:1'].reference}"
     )
     assert items["contacts:2"].detail.startswith("UCS-2, 2 segment(s)")
-    assert [items[f"contacts:{n}"].detail for n in (4, 5, 6)] == [
-        "'0221 123456' is a landline, not a mobile number",
-        "'12345' is not a valid number",
-        "no mobile number",
-    ]
+    assert [(items[f"contacts:{n}"].status, items[f"contacts:{n}"].detail) for n in (4, 5, 6)] == [
+        (ItemStatus.SKIPPED, SkipReason.NO_MOBILE.value)
+    ] * 3
 
-    assert process_chunk(run.id, 0).endswith("skipped, run is completed_with_errors")
+    assert process_chunk(run.id, 0).endswith("skipped, run is completed")
     with engine.runtime.database.session() as session:  # even a run put back to work
         session.execute(update(Run).where(Run.id == run.id).values(state=RunState.RUNNING))
     assert process_chunk(run.id, 0).endswith("0 processed")

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 from redis import Redis
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from core import embedded_redis
 from core.audit import audit_query
@@ -777,3 +777,56 @@ def test_a_start_the_queue_refuses_leaves_no_run(panel):
     assert "Die Auftragswarteschlange ist nicht erreichbar" in body(client.get(response.location))
     with panel.runtime.database.session() as session:
         assert session.scalar(select(func.count()).select_from(Run)) == 0
+
+
+# -- consent: the service communication flag and skipped recipients -------------------------------
+
+
+def test_only_an_admin_marks_service_communication_and_it_is_audited(panel):
+    campaign_id = make_campaign(panel)
+    path = f"/campaigns/{campaign_id}/service"
+    for role in (Role.VIEWER, Role.REVIEWER, Role.CAMPAIGN_MANAGER):
+        refused = post(panel.client(role), path, {"service_communication": "true"})
+        assert refused.status_code == 403, role
+        assert "Keine Berechtigung" in body(refused)
+    assert stored(panel, campaign_id).service_communication is False
+    manager_page = body(panel.client().get(f"/campaigns/{campaign_id}/setup"))
+    assert 'data-service-communication="off"' in manager_page
+    assert f'action="/campaigns/{campaign_id}/service' not in manager_page  # no button
+
+    admin = panel.client(Role.ADMIN)
+    done = post(admin, path, {"service_communication": "true"}, follow_redirects=True)
+    assert "Die Kampagne ist jetzt Servicekommunikation." in body(done)
+    assert stored(panel, campaign_id).service_communication is True
+    page = body(panel.client().get(f"/campaigns/{campaign_id}/setup"))
+    assert 'data-service-communication="on"' in page
+    assert "Widersprüche werden übergangen, Versandsperren nie" in page
+    with panel.runtime.database.session() as session:
+        entry = session.scalar(
+            audit_query().where(AuditEntry.action == "campaign.service_communication")
+        )
+        assert (entry.actor, entry.details) == ("adam", {"service_communication": True})
+    run = start_run(panel.runtime, campaign_id)
+    assert run.config["service_communication"] is True
+
+
+def test_skipped_recipients_show_their_reason_and_count_apart_from_failures(panel):
+    ids = add_people(panel, 4)
+    with panel.runtime.database.session() as session:
+        session.execute(update(Contact).where(Contact.id == ids[0]).values(dispatch_block=True))
+        session.execute(update(Contact).where(Contact.id == ids[1]).values(opt_out_post=True))
+        session.execute(update(Contact).where(Contact.id == ids[2]).values(street="Ohne Nummer"))
+    campaign_id = make_campaign(panel)
+    client = panel.client()
+    post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
+    panel.work()
+    with panel.runtime.database.session() as session:
+        run = session.scalar(select(Run))
+    status = client.get(f"/campaigns/{campaign_id}/runs/{run.id}/status").get_json()
+    assert (status["targeted"], status["done"], status["failed"], status["skipped"]) == (4, 1, 0, 3)
+    page = body(client.get(f"/campaigns/{campaign_id}/runs/{run.id}?status=skipped"))
+    for reason in ("Versandsperre", "Widerspruch Post", "Anschrift unvollständig"):
+        assert f'<td class="detail-cell">{reason}</td>' in page
+        assert f">{reason}</dt><dd>1</dd>" in page  # skipped by reason
+    runs_tab = body(client.get(f"/campaigns/{campaign_id}/runs"))
+    assert "Übersprungen" in runs_tab and "Fehlgeschlagen" in runs_tab

@@ -14,13 +14,17 @@ from core.archive import archive_document
 from core.audit import record_audit
 from core.models import (
     AuditEntry,
+    Campaign,
     Contact,
     ContactKind,
     ContactStatus,
     Contract,
     DispatchChannel,
     DocumentKind,
+    ItemStatus,
     Product,
+    Run,
+    RunItem,
     SalesPartner,
 )
 from plugins.stores.filesystem import FilesystemStore
@@ -364,4 +368,46 @@ def test_only_managers_import(client_for):
     assert (
         post(client_for("viewer"), "/contacts/import/" + "0" * 32, {"action": "import"}).status_code
         == 403
+    )
+
+
+def test_the_contact_page_lists_consent_changes_and_every_run_that_reached_or_skipped_them(
+    client_for, database, people
+):
+    post(
+        client_for("manager"),
+        f"/contacts/{people['anna']}/consent",
+        {"preferred_channel": "post", "opt_out_email": "y"},
+    )
+    with database.session() as session:
+        letters = Campaign(name="Infobrief", datasource="query", action="print_reports")
+        mails = Campaign(name="Newsletter", datasource="query", action="email")
+        session.add_all([letters, mails])
+        session.flush()
+        for campaign, status, detail in (
+            (letters, ItemStatus.DONE, "1 page(s)"),
+            (mails, ItemStatus.SKIPPED, "reach.opt_out_email"),
+        ):
+            run = Run(campaign_id=campaign.id, number=1, config={"action": campaign.action})
+            session.add(run)
+            session.flush()
+            session.add(
+                RunItem(
+                    run_id=run.id,
+                    key=f"contacts:{people['anna']}",
+                    action=campaign.action,
+                    entity="contacts",
+                    entity_id=people["anna"],
+                    status=status,
+                    detail=detail,
+                )
+            )
+    html = body(client_for("viewer").get(f"/contacts/{people['anna']}"))
+    consent = html[html.index('id="consent-events"') :]
+    assert "Widerspruch E-Mail" in consent and "nicht gesetzt → gesetzt" in consent
+    assert "<td>manager</td>" in consent and "Kontaktseite" in consent
+    runs = html[html.index('id="contact-runs"') : html.index('id="consent-events"')]
+    assert re.search(r"Infobrief · Lauf #1.*?Post.*?erreicht.*?1 page\(s\)", runs, re.S)
+    assert re.search(
+        r"Newsletter · Lauf #1.*?E-Mail.*?übersprungen.*?Widerspruch E-Mail", runs, re.S
     )

@@ -101,7 +101,7 @@ def setup_letter_campaign(harness: EngineHarness, **campaign_fields):
 
 
 def send(harness: EngineHarness, campaign_id: int, delivery_id: int, contacts: int = 12):
-    harness.add_contacts(contacts)
+    harness.add_contacts(contacts, email="post@example.de")
     start_run(harness.runtime, campaign_id, delivery_id=delivery_id)
     harness.work()
 

@@ -150,7 +150,7 @@ def test_an_approved_delivery_starts_at_its_time_once_and_finishes_with_its_run(
     harness, tmp_path, smtp
 ):
     world = setup(harness, tmp_path, planned_start_at=NOW + timedelta(hours=2))
-    harness.add_contacts(5)
+    harness.add_contacts(5, email="post@example.de")
     submit_all(harness, world, manual=[STEP.TARGETING])
 
     summary = run_pass("deliveryMgt")
@@ -213,7 +213,7 @@ def test_a_rejected_step_sends_the_delivery_back_to_editing(harness, tmp_path, s
 
 def test_a_delivery_without_manual_steps_starts_in_the_first_pass(harness, tmp_path, smtp):
     world = setup(harness, tmp_path)
-    harness.add_contacts(3)
+    harness.add_contacts(3, email="post@example.de")
     submit_all(harness, world)
 
     run_pass("deliveryMgt")
@@ -342,7 +342,7 @@ def test_a_crash_after_starting_the_run_does_not_start_a_second_one(
     harness, tmp_path, smtp, monkeypatch
 ):
     world = setup(harness, tmp_path)
-    harness.add_contacts(4)
+    harness.add_contacts(4, email="post@example.de")
     submit_all(harness, world)
 
     def start_then_die(*args, **kwargs):
@@ -371,7 +371,7 @@ def test_a_crash_before_starting_the_run_starts_it_in_the_next_pass(
     harness, tmp_path, smtp, monkeypatch
 ):
     world = setup(harness, tmp_path)
-    harness.add_contacts(2)
+    harness.add_contacts(2, email="post@example.de")
     submit_all(harness, world)
 
     def die(*args, **kwargs):
@@ -444,7 +444,7 @@ def test_a_campaign_that_cannot_start_fails_its_delivery(harness, tmp_path, smtp
 
 def test_a_cancelled_run_pauses_the_delivery_until_it_is_resumed(harness, tmp_path, smtp):
     world = setup(harness, tmp_path)
-    harness.add_contacts(3)
+    harness.add_contacts(3, email="post@example.de")
     submit_all(harness, world)
     run_pass("deliveryMgt")
     [run] = runs(harness, world)
@@ -463,7 +463,7 @@ def test_a_cancelled_run_pauses_the_delivery_until_it_is_resumed(harness, tmp_pa
 
 def test_stopping_a_delivery_cancels_its_run(harness, tmp_path, smtp):
     world = setup(harness, tmp_path)
-    harness.add_contacts(3)
+    harness.add_contacts(3, email="post@example.de")
     submit_all(harness, world)
     run_pass("deliveryMgt")
     with harness.runtime.database.session() as session:

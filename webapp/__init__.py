@@ -70,7 +70,7 @@ from webapp.context import (
     logout_user,
 )
 from webapp.formatting import format_bytes, init_formatting
-from webapp.i18n import LANGUAGE_NAMES, add_messages, get_language, t
+from webapp.i18n import LANGUAGE_NAMES, add_messages, get_language, item_detail, t
 from webapp.imports import MESSAGES as IMPORT_MESSAGES
 from webapp.imports import describe_row_error
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
@@ -213,6 +213,7 @@ def _init_templates(app: Flask) -> None:
     init_formatting(app)
     app.jinja_env.globals.update(
         t=t,
+        item_detail=item_detail,
         has_role=has_role,
         current_language=get_language,
         language_names=LANGUAGE_NAMES,

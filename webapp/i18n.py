@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from flask import g, has_request_context, session
 
+from core.reach import reason_text
 from webapp.context import _LANGUAGE, LANGUAGE_KEY, current_user
 
 DEFAULT_LANGUAGE = "de"
@@ -228,3 +229,9 @@ def forget_language() -> None:
     """Work out the request's language again, e.g. after the user chose another one."""
     if has_request_context():
         g.pop(_LANGUAGE, None)
+
+
+def item_detail(detail: str | None) -> str:
+    """A ledger row's detail as the panel shows it: a skip reason of the reach rule
+    (``core.reach.SkipReason``) in the user's language, any other detail as it is."""
+    return reason_text(detail, get_language())

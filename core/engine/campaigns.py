@@ -29,6 +29,9 @@ class CampaignConfig:
     action_settings: Mapping[str, Any] = field(default_factory=dict)
     filters: tuple[Mapping[str, Any], ...] = ()
     group_keys: tuple[str, ...] = ()
+    service_communication: bool = False
+    """Service communication (a contract change, a legally required notice) passes opt-outs,
+    never a dispatch block; only an administrator sets it on the campaign."""
 
     @classmethod
     def of(cls, campaign: Campaign, delivery: Delivery | None = None) -> CampaignConfig:
@@ -44,6 +47,7 @@ class CampaignConfig:
             ),
             filters=tuple(campaign.filters or ()),
             group_keys=tuple(campaign.group_keys or ()),
+            service_communication=bool(campaign.service_communication),
         )
 
     @classmethod
@@ -55,6 +59,7 @@ class CampaignConfig:
             action_settings=data.get("action_settings", {}),
             filters=tuple(data.get("filters", ())),
             group_keys=tuple(data.get("group_keys", ())),
+            service_communication=bool(data.get("service_communication", False)),
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -65,6 +70,7 @@ class CampaignConfig:
             "group_keys": list(self.group_keys),
             "action": self.action,
             "action_settings": dict(self.action_settings),
+            "service_communication": self.service_communication,
         }
 
 
@@ -124,6 +130,7 @@ def normalized(plugins: PluginHost, config: CampaignConfig) -> CampaignConfig:
             for entry in built.filters
         ),
         group_keys=config.group_keys,
+        service_communication=config.service_communication,
     )
 
 

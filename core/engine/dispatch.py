@@ -31,6 +31,7 @@ from core.events import ItemEvent
 from core.jobs import current_runtime, worker_identity
 from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
 from core.plugin_kinds import Outcome, Recipient
+from core.reach import recipient_refusal
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,8 @@ class Dispatcher:
         """Asked between batches and between rows: the worker is shutting down, or the
         chunk's lease was lost."""
         self.identity = worker_identity()
+        self.channel = built.action.channel
+        self.service = bool(run.config.get("service_communication", False))
 
     def context(self, session: Session) -> RunContext:
         return RunContext(
@@ -314,6 +317,11 @@ class Dispatcher:
     def _outcome(self, context: RunContext, item: Row, recipient: Recipient | None) -> Outcome:
         if recipient is None:
             return Outcome.skipped("the record no longer exists")
+        reason = recipient_refusal(
+            recipient.entity, recipient.data, self.channel, service=self.service
+        )
+        if reason is not None:
+            return Outcome.skipped(reason.value)
         try:
             outcome = self.built.action.process(recipient, context)
         except Exception as exc:
@@ -454,14 +462,14 @@ def group_member_pages(
 ) -> Iterator[list[int]]:
     """The entity ids of one group's members in ledger order, ``size`` at a time, streamed
     from one query so memory stays flat however large the group; held-out members are left
-    out."""
+    out, and so are members the reach rule skipped."""
     rows = context.session.execute(
         select(RunItem.entity_id)
         .where(
             RunItem.run_id == context.run_id,
             RunItem.kind == ItemKind.MEMBER,
             RunItem.group_key == group_key,
-            RunItem.status != ItemStatus.HELD_OUT,
+            RunItem.status.not_in([ItemStatus.HELD_OUT, ItemStatus.SKIPPED]),
         )
         .order_by(RunItem.id)
         .execution_options(yield_per=size)

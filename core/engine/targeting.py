@@ -10,10 +10,26 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Integer, Select, String, case, cast, func, insert, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    outerjoin,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
 
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
 from core.engine.context import RunContext
@@ -21,8 +37,18 @@ from core.engine.events import notify
 from core.engine.leases import record_attempts
 from core.engine.runs import enqueue_attempts
 from core.jobs import current_runtime
-from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
-from core.plugin_kinds import Recipient, Scope
+from core.models import Campaign, Contact, ItemKind, ItemStatus, Run, RunItem, RunState
+from core.plugin_kinds import Channel, Recipient, Scope
+from core.query import ENTITIES, EntitySpec, resolve_path
+from core.reach import (
+    CONSENT_FIELDS,
+    DEFAULT_REGION,
+    ELECTRONIC,
+    SkipReason,
+    checked_in_python,
+    skip_reason,
+    skip_reason_sql,
+)
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -51,15 +77,17 @@ def target_run(run_id: int) -> str:
             context = _context(runtime, session, run)
             built = build_plugins(runtime.plugins, CampaignConfig.from_snapshot(run.config))
             context.entity = built.datasource.entity()
-            pending, held_out = materialise(session, context, run, built)
+            targeted = materialise(session, context, run, built)
+            pending, held_out = targeted.pending, targeted.held_out
             chunk_count = _chunk_count(session, run_id)
             still_ours = session.execute(
                 update(Run)
                 .where(Run.id == run_id, Run.state == RunState.TARGETING)
                 .values(
                     state=RunState.RUNNING,
-                    targeted=pending + held_out,
+                    targeted=pending + held_out + targeted.skipped,
                     held_out=held_out,
+                    skipped=targeted.skipped,
                     chunks=chunk_count,
                     targeted_at=runtime.clock.now(),
                     heartbeat_at=runtime.clock.now(),
@@ -86,7 +114,10 @@ def target_run(run_id: int) -> str:
         finish_if_complete(runtime, run_id)
     else:
         enqueue_attempts(runtime, [(run_id, chunk, n) for chunk, n in attempts.items()])
-    return f"run {run_id}: {pending} recipients in {chunk_count} chunks, {held_out} held out"
+    return (
+        f"run {run_id}: {pending} recipients in {chunk_count} chunks, {held_out} held out, "
+        f"{targeted.skipped} skipped"
+    )
 
 
 def _refresh_statistics(runtime: Runtime) -> None:
@@ -127,12 +158,125 @@ def _chunk_count(session: Session, run_id: int) -> int:
     return 0 if highest is None else highest + 1
 
 
+@dataclass(frozen=True)
+class Targeted:
+    """What targeting wrote: rows to work on (groups, for a group-scoped action), rows held
+    out, and rows the reach rule skipped."""
+
+    pending: int
+    held_out: int
+    skipped: int
+
+
+@dataclass(frozen=True)
+class ReachRule:
+    """The platform's reach rule (``core.reach``) as one run applies it.
+
+    ``root`` is the entity whose records are checked through their contact; None for
+    imported rows, which are checked on their own data and a contact matched by number.
+    """
+
+    channel: Channel
+    service: bool
+    region: str
+    root: EntitySpec | None
+
+    @classmethod
+    def of(cls, run: Run, built: CampaignPlugins) -> ReachRule | None:
+        """The rule for this run, or None where it does not apply: an action without a
+        channel, or records without a contact (sales partners, products)."""
+        channel = built.action.channel
+        entity = built.datasource.entity()
+        root = ENTITIES.get(entity)
+        if channel is Channel.NONE or (root is not None and root.contact_path is None):
+            return None
+        service = bool(run.config.get("service_communication", False))
+        region = getattr(built.action.params, "region", None) or DEFAULT_REGION
+        return cls(channel, service, str(region), root)
+
+    @property
+    def python_only(self) -> bool:
+        """Imported rows have no table the rule's SQL could read."""
+        return self.root is None
+
+    def joined(self, source: Any = None, record_id: Any = None) -> tuple[Any, Any, Any]:
+        """(FROM clause, record, contact): the root table, outer-joined to ``source`` on
+        ``record_id`` when given, and along the root's contact path to the contact whose
+        flags and address count (the record itself for contacts)."""
+        record = aliased(self.root.model)
+        joined = record if source is None else outerjoin(source, record, record.id == record_id)
+        current: Any = record
+        if self.root.contact_path:
+            for relation in resolve_path(self.root.name, f"{self.root.contact_path}.id").relations:
+                target = aliased(ENTITIES[relation.target].model)
+                onclause = getattr(target, relation.remote) == getattr(current, relation.local)
+                joined = outerjoin(joined, target, onclause)
+                current = target
+        return joined, record, current
+
+    def reason_sql(self, contact: Any) -> Any:
+        return skip_reason_sql(contact, self.channel, self.service)
+
+    def finish_in_python(self, reason: str | None, contact_value: Any) -> str | None:
+        """The part of the rule SQL cannot say: a valid e-mail address or mobile number."""
+        if reason is not None or not checked_in_python(self.channel):
+            return reason
+        field = ELECTRONIC[self.channel][0]
+        found = skip_reason({field: contact_value}, self.channel, region=self.region)
+        return None if found is None else found.value
+
+    def reasons_of_records(
+        self, session: Session, ids: Sequence[int], sql_part: bool = True
+    ) -> dict[int, str | None]:
+        """The reason (or None) for each record id, SQL and Python parts together; without
+        ``sql_part`` only the Python part (for rows the SQL part has judged already)."""
+        joined, record, contact = self.joined()
+        reason = self.reason_sql(contact) if sql_part else null()
+        columns = [record.id, reason]
+        if checked_in_python(self.channel):
+            columns.append(getattr(contact, ELECTRONIC[self.channel][0]))
+        rows = session.execute(select(*columns).select_from(joined).where(record.id.in_(ids)))
+        return {
+            row[0]: self.finish_in_python(row[1], row[2] if len(row) > 2 else None) for row in rows
+        }
+
+    def reasons_of_imported(self, session: Session, rows: Sequence[Recipient]) -> list[str | None]:
+        """Imported rows: the flags of the contact whose number the row gives, or "no
+        consent data"; the address is the row's own."""
+        numbers = {str(row.data.get("number")).strip() for row in rows if row.data.get("number")}
+        flags = {}
+        if numbers:
+            found = session.execute(
+                select(Contact.number, *(getattr(Contact, name) for name in CONSENT_FIELDS)).where(
+                    Contact.number.in_(numbers)
+                )
+            )
+            flags = {row[0]: dict(zip(CONSENT_FIELDS, row[1:], strict=True)) for row in found}
+        reasons = []
+        for row in rows:
+            consent = flags.get(str(row.data.get("number") or "").strip())
+            if consent is None:
+                reasons.append(SkipReason.NO_CONSENT_DATA.value)
+                continue
+            reason = skip_reason(
+                {**row.data, **consent}, self.channel, service=self.service, region=self.region
+            )
+            reasons.append(None if reason is None else reason.value)
+        return reasons
+
+
 def materialise(
     session: Session, context: RunContext, run: Run, built: CampaignPlugins
-) -> tuple[int, int]:
-    """Write the ledger rows of a run; return (pending, held out)."""
+) -> Targeted:
+    """Write the ledger rows of a run, the reach rule's skips included.
+
+    Every targeted recipient gets its row: pending, held out, or skipped with the reach
+    rule's reason in ``detail``. So the ledger's counts by status and detail say, as soon
+    as targeting is done, how many the action will reach and how many it leaves out why.
+    """
     config = CampaignConfig.from_snapshot(run.config)
     source, filters = built.datasource, list(built.filters)
+    rule = ReachRule.of(run, built)
     query = source.select(context)
     if query is not None and config.group_keys:
         query = query.where(query.selected_columns.group_key.in_(config.group_keys))
@@ -147,8 +291,11 @@ def materialise(
             population = narrowed
         filters.pop(0)
     group_scope = built.action.scope is Scope.GROUP
-    if population is not None and not filters:
-        pending, held_out = _insert_selected(session, run, built, population, kept, group_scope)
+    in_sql = population is not None and not filters and not (rule and rule.python_only)
+    if in_sql:
+        _insert_selected(session, run, built, population, kept, group_scope, rule)
+        if rule is not None and checked_in_python(rule.channel):
+            _skip_unusable(session, run, rule)
     else:
         recipients = (
             source.iter_selected(population, context)
@@ -160,10 +307,10 @@ def materialise(
             recipients = (r for r in recipients if r.group in wanted)
         for entry in filters:
             recipients = entry.apply(recipients, context)
-        pending, held_out = _insert_streamed(session, run, built, recipients, group_scope)
-    if group_scope:
-        pending = _insert_groups(session, run, built)
-    return pending, held_out
+        _insert_streamed(session, run, built, recipients, group_scope, rule)
+    counts = _counts(session, run.id)
+    pending = _insert_groups(session, run, built) if group_scope else counts[ItemStatus.PENDING]
+    return Targeted(pending, counts[ItemStatus.HELD_OUT], counts[ItemStatus.SKIPPED])
 
 
 def _insert_selected(
@@ -173,20 +320,39 @@ def _insert_selected(
     population: Select,
     kept: Select | None,
     group_scope: bool,
-) -> tuple[int, int]:
+    rule: ReachRule | None,
+) -> None:
     entity = built.datasource.entity()
     rows = population.order_by(None).subquery("population")
     ordered = select(rows.c.id, rows.c.group_key).order_by(rows.c.id)
     if run.limit:
         ordered = ordered.limit(run.limit)
-    source = ordered.subquery("targets")
+    targets = ordered.subquery("targets")
+    if rule is None:
+        reason = null()
+        judged = select(targets.c.id, targets.c.group_key, reason.label("reason"))
+    else:
+        joined, _record, contact = rule.joined(targets, targets.c.id)
+        reason = rule.reason_sql(contact)
+        judged = select(targets.c.id, targets.c.group_key, reason.label("reason")).select_from(
+            joined
+        )
+    source = judged.subquery("judged")
+    status = case(
+        (source.c.reason.is_not(None), ItemStatus.SKIPPED.value),
+        else_=ItemStatus.PENDING.value,
+    )
     if kept is not None:
         kept_ids = select(kept.order_by(None).subquery("kept").c.id)
-        status = case((source.c.id.in_(kept_ids), ItemStatus.PENDING.value), else_="held_out")
-    else:
-        status = literal(ItemStatus.PENDING.value)
-    position = func.row_number().over(order_by=source.c.id) - 1
-    chunk = literal(None, Integer) if group_scope else position // built.action.chunk_size
+        status = case((source.c.id.in_(kept_ids), status), else_=ItemStatus.HELD_OUT.value)
+    # chunks number the rows to work on only, so skipped rows leave no empty chunks
+    position = func.row_number().over(partition_by=status, order_by=source.c.id) - 1
+    chunk = case(
+        (status == ItemStatus.PENDING.value, position // built.action.chunk_size),
+        else_=literal(None, Integer),
+    )
+    if group_scope:
+        chunk = literal(None, Integer)
     kind = ItemKind.MEMBER if group_scope else ItemKind.RECIPIENT
     statement = insert(RunItem).from_select(
         [
@@ -199,6 +365,7 @@ def _insert_selected(
             "group_key",
             "chunk",
             "status",
+            "detail",
             "units",
             "attempts",
         ],
@@ -212,12 +379,46 @@ def _insert_selected(
             source.c.group_key,
             chunk,
             status,
+            case((status == ItemStatus.SKIPPED.value, source.c.reason), else_=null()),
             literal(0),
             literal(0),
         ),
     )
     session.execute(statement)
-    return _counts(session, run.id)
+
+
+def _skip_unusable(session: Session, run: Run, rule: ReachRule) -> None:
+    """After an ``INSERT ... SELECT``: skip the pending rows whose e-mail address or mobile
+    number is not valid (the part of the rule that is Python only), a batch at a time."""
+    after = 0
+    items = RunItem.__table__
+    skip = (
+        items.update()
+        .where(items.c.id == bindparam("item_id"), items.c.status == ItemStatus.PENDING.value)
+        .values(status=ItemStatus.SKIPPED.value, chunk=None, detail=bindparam("reason"))
+    )
+    while True:
+        rows = session.execute(
+            select(RunItem.id, RunItem.entity_id)
+            .where(
+                RunItem.run_id == run.id,
+                RunItem.status == ItemStatus.PENDING,
+                RunItem.id > after,
+            )
+            .order_by(RunItem.id)
+            .limit(INSERT_BATCH)
+        ).all()
+        if not rows:
+            return
+        after = rows[-1].id
+        reasons = rule.reasons_of_records(session, [row.entity_id for row in rows], False)
+        skipped = [
+            {"item_id": row.id, "reason": reasons[row.entity_id]}
+            for row in rows
+            if reasons.get(row.entity_id) is not None
+        ]
+        if skipped:
+            session.execute(skip, skipped)
 
 
 def _insert_streamed(
@@ -226,39 +427,50 @@ def _insert_streamed(
     built: CampaignPlugins,
     recipients: Iterator[Recipient],
     group_scope: bool,
-) -> tuple[int, int]:
+    rule: ReachRule | None,
+) -> None:
     if run.limit:
         recipients = itertools.islice(recipients, run.limit)
     action, size = built.action.name, built.action.chunk_size
     kind = (ItemKind.MEMBER if group_scope else ItemKind.RECIPIENT).value
-    pending = held_out = 0
-    batch: list[dict] = []
-    for recipient in recipients:
-        if recipient.held_out:
-            status, chunk = ItemStatus.HELD_OUT.value, None
-            held_out += 1
-        else:
-            status, chunk = ItemStatus.PENDING.value, None if group_scope else pending // size
-            pending += 1
-        batch.append(
-            {
-                "run_id": run.id,
-                "key": recipient.key,
-                "action": action,
-                "kind": kind,
-                "entity": recipient.entity,
-                "entity_id": recipient.id,
-                "group_key": recipient.group,
-                "chunk": chunk,
-                "status": status,
-            }
-        )
-        if len(batch) >= INSERT_BATCH:
-            session.execute(insert(RunItem), batch)
-            batch.clear()
-    if batch:
-        session.execute(insert(RunItem), batch)
-    return pending, held_out
+    pending = 0
+    while batch := list(itertools.islice(recipients, INSERT_BATCH)):
+        reasons = _reasons(session, rule, batch)
+        rows = []
+        for recipient, reason in zip(batch, reasons, strict=True):
+            chunk = None
+            if recipient.held_out:
+                status, reason = ItemStatus.HELD_OUT.value, None
+            elif reason is not None:
+                status = ItemStatus.SKIPPED.value
+            else:
+                status, chunk = ItemStatus.PENDING.value, None if group_scope else pending // size
+                pending += 1
+            rows.append(
+                {
+                    "run_id": run.id,
+                    "key": recipient.key,
+                    "action": action,
+                    "kind": kind,
+                    "entity": recipient.entity,
+                    "entity_id": recipient.id,
+                    "group_key": recipient.group,
+                    "chunk": chunk,
+                    "status": status,
+                    "detail": reason,
+                }
+            )
+        session.execute(insert(RunItem), rows)
+
+
+def _reasons(session: Session, rule: ReachRule | None, batch: list[Recipient]) -> list[str | None]:
+    """The reach rule's reason (or None) for each recipient of a streamed batch."""
+    if rule is None:
+        return [None] * len(batch)
+    if rule.python_only:
+        return rule.reasons_of_imported(session, batch)
+    found = rule.reasons_of_records(session, [r.id for r in batch if r.id is not None])
+    return [found.get(recipient.id) for recipient in batch]
 
 
 def _insert_groups(session: Session, run: Run, built: CampaignPlugins) -> int:
@@ -307,7 +519,7 @@ def _insert_groups(session: Session, run: Run, built: CampaignPlugins) -> int:
     )
 
 
-def _counts(session: Session, run_id: int) -> tuple[int, int]:
+def _counts(session: Session, run_id: int) -> dict[ItemStatus, int]:
     counts = dict(
         session.execute(
             select(RunItem.status, func.count())
@@ -315,7 +527,7 @@ def _counts(session: Session, run_id: int) -> tuple[int, int]:
             .group_by(RunItem.status)
         ).all()
     )
-    return counts.get(ItemStatus.PENDING, 0), counts.get(ItemStatus.HELD_OUT, 0)
+    return {status: counts.get(status, 0) for status in ItemStatus}
 
 
 def _preview(session: Session, context: RunContext, run: Run, built: CampaignPlugins) -> None:
@@ -347,4 +559,4 @@ def _preview(session: Session, context: RunContext, run: Run, built: CampaignPlu
     pending = (RunItem.run_id == run.id, RunItem.status == ItemStatus.PENDING)
     skipped = session.execute(not_sent.where(*pending, RunItem.kind != ItemKind.MEMBER)).rowcount
     session.execute(not_sent.where(*pending, RunItem.kind == ItemKind.MEMBER))
-    session.execute(update(Run).where(Run.id == run.id).values(skipped=skipped))
+    session.execute(update(Run).where(Run.id == run.id).values(skipped=Run.skipped + skipped))

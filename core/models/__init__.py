@@ -1,7 +1,9 @@
 """All tables of the core; importing this registers them on ``Base.metadata``."""
 
 from core.models.addressbook import (
+    CONSENT_FLAGS,
     Contact,
+    ContactEvent,
     ContactKind,
     ContactStatus,
     Contract,
@@ -101,6 +103,7 @@ from core.models.workflows import (
 
 __all__ = [
     "ACTIVE_RUN_STATES",
+    "CONSENT_FLAGS",
     "FINAL_RUN_STATES",
     "FINAL_WORKFLOW_RUN_STATUSES",
     "AddressKind",
@@ -129,6 +132,7 @@ __all__ = [
     "CommissionBooking",
     "CommitmentLevel",
     "Contact",
+    "ContactEvent",
     "ContactKind",
     "ContactStatus",
     "Contract",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.clock import utcnow
 from core.models.base import Base, Timestamped, enum_column
 
 
@@ -110,6 +111,30 @@ class Contact(Timestamped, Base):
         if self.kind is ContactKind.COMPANY and self.company_name:
             return self.company_name
         return " ".join(part for part in (self.title, self.first_name, self.last_name) if part)
+
+
+CONSENT_FLAGS = ("dispatch_block", "opt_out_post", "opt_out_email", "opt_out_sms", "opt_out_phone")
+"""The contact's flags whose every change is recorded as a ``ContactEvent``."""
+
+
+class ContactEvent(Base):
+    """A change of a contact's dispatch block or an opt-out: who, when, from what to what.
+
+    Written by ``core.contact_events.record_consent_changes`` wherever the flags change (the
+    panel's contact form, the CSV contact import, any core service); never changed.
+    """
+
+    __tablename__ = "contact_events"
+    __table_args__ = (Index("ix_contact_events_contact_id_at", "contact_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str | None] = mapped_column(String(80))
+    field: Mapped[str] = mapped_column(String(40))
+    old_value: Mapped[bool | None]
+    new_value: Mapped[bool]
+    source: Mapped[str] = mapped_column(String(40), default="panel")
 
 
 SEARCH_PREFIX_FIELDS = (

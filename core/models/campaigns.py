@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -109,6 +110,9 @@ class Campaign(Timestamped, Base):
     """The service that prices the campaign's direct runs (a Start without a delivery)."""
     calculated_cost: Mapped[Decimal | None] = mapped_column(Money)
     """The campaign's cost by the rules of docs/processes.md, written by the cost calculation."""
+    service_communication: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """A contract change or a legally required notice: its runs pass opt-outs (never a
+    dispatch block). Only an administrator sets it (``core.reach``)."""
 
     runs: Mapped[list[Run]] = relationship(
         back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
@@ -241,6 +245,7 @@ class RunItem(Base):
         Index("ix_run_items_run_id_chunk", "run_id", "chunk"),
         Index("ix_run_items_run_id_status", "run_id", "status"),
         Index("ix_run_items_run_id_id", "run_id", "id"),  # a run's results, page by page
+        Index("ix_run_items_entity_entity_id", "entity", "entity_id"),  # a contact's runs
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -42,6 +42,7 @@ from core.mail import (
 from core.models import ArchivedDocument, Campaign, DocumentKind, ItemStatus, Run
 from core.plugin_kinds import DocumentStore
 from core.query.entities import ENTITIES
+from core.reach import SkipReason, valid_email
 from core.rendering import contact_fields, find_report
 from core.smtp import Mailer, open_mailer
 from core.templating import (
@@ -303,10 +304,13 @@ class Email(Action):
         return self._mailer
 
     def _skip_reason(self, contact: Mapping[str, Any]) -> str | None:
-        if not self.params.only_preferring_email:
-            return None
-        preferred = contact.get("preferred_channel") or "post"
-        return None if preferred == PREFERRED_EMAIL else f"prefers {preferred}"
+        if self.params.only_preferring_email:
+            preferred = contact.get("preferred_channel") or "post"
+            if preferred != PREFERRED_EMAIL:
+                return f"prefers {preferred}"
+        if not valid_email(contact.get("email")):  # no address is nothing to do, not a failure
+            return SkipReason.NO_EMAIL.value
+        return None
 
     def _store(self, context: Any, name: str) -> DocumentStore:
         if name not in self._stores:

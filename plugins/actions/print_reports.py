@@ -38,6 +38,7 @@ from core.models import ArchivedDocument, DocumentKind, ItemStatus, RunItem
 from core.pdf_collection import PdfCollection
 from core.plugin_kinds import DocumentStore
 from core.query.entities import get_entity
+from core.reach import SkipReason, has_complete_address
 from core.rendering import (
     RenderedLetter,
     ReportError,
@@ -220,9 +221,10 @@ class PrintReports(Action):
             and contact.get("preferred_channel") == "email"
         ):
             return "prefers e-mail"
-        has_name = contact.get("last_name") or contact.get("company_name") or contact.get("name")
-        if not (has_name and contact.get("postcode") and contact.get("city")):
-            return "incomplete postal address"
+        if "name" in contact:  # a record without a contact (a sales partner): its own fields
+            contact = {"last_name": contact.get("name"), **contact}
+        if not has_complete_address(contact):
+            return SkipReason.INCOMPLETE_ADDRESS.value
         return None
 
     def _letter(self, recipient: Recipient, context: Any, number: int | None) -> RenderedLetter:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from core import Action, Channel, Outcome, Recipient, SettingsError, SmsGateway, hookimpl
 from core.delivery import DeliveryError, DeliveryUnclear, ledger_reference
 from core.models import ItemStatus, RunItem
+from core.reach import SkipReason, valid_mobile
 from core.sms import (
     PER_PART,
     SmsEncoding,
@@ -150,6 +151,8 @@ class Sms(Action):
 
     def process(self, recipient: Recipient, context: Any) -> Outcome:
         try:
+            if not valid_mobile(mobile_of(recipient.data), self.params.region):
+                return Outcome.skipped(SkipReason.NO_MOBILE.value)  # nothing to do: no failure
             message = self.compose(recipient)
         except ValueError as exc:
             return Outcome.failed(str(exc))

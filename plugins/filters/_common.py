@@ -21,7 +21,6 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Select,
-    and_,
     case,
     cast,
     exists,
@@ -154,31 +153,6 @@ def on_contact(
         joins.append(getattr(target, relation.remote) == getattr(current, relation.local))
         current = target
     return exists().where(*joins, build(current))
-
-
-def present(column: ColumnElement[Any]) -> ColumnElement[bool]:
-    """SQL: the text field holds more than spaces."""
-    return and_(column.is_not(None), func.trim(column) != "")
-
-
-def is_present(value: Any) -> bool:
-    """Python: the imported value holds more than whitespace."""
-    return value is not None and str(value).strip() != ""
-
-
-def complete_address(contact: Any) -> ColumnElement[bool]:
-    """SQL: a name (last name or company), a postcode and a town, as direct mail needs."""
-    return and_(
-        or_(present(contact.last_name), present(contact.company_name)),
-        present(contact.postcode),
-        present(contact.city),
-    )
-
-
-def has_complete_address(data: Mapping[str, Any]) -> bool:
-    """Python ``complete_address`` for an imported row."""
-    has_name = is_present(data.get("last_name")) or is_present(data.get("company_name"))
-    return has_name and is_present(data.get("postcode")) and is_present(data.get("city"))
 
 
 # ---------------------------------------------------------------------------------------------

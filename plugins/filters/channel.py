@@ -1,4 +1,8 @@
-"""Keep recipients the action can reach: a valid e-mail, a mobile number or a full address."""
+"""Keep recipients the action can reach: a valid e-mail, a mobile number or a full address.
+
+The definition of a usable address is the platform's (``core.reach``): the engine skips the
+same recipients at targeting, so this filter only matters for another channel than the
+action's, or to leave the unreachable out of the ledger entirely."""
 
 from __future__ import annotations
 
@@ -10,37 +14,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, Select
 
 from core import Channel, Recipient, hookimpl
-from core.mail import valid_email
 from core.query import EntitySpec
+from core.reach import ELECTRONIC, complete_address, usable_address
 from plugins.filters._common import (
     ChannelChoice,
     RecordColumns,
     RecordFilter,
-    complete_address,
     contact_field,
-    has_complete_address,
     on_contact,
     resolve_channel,
 )
 
 PURPOSE = "the channel filter"
-FIELDS = {Channel.EMAIL: "email", Channel.MOBILE: "mobile"}
-"""The contact field each electronic channel is reached through."""
-
-MOBILE_TYPES = frozenset(
-    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
-)
-
-
-def valid_mobile(value: Any, region: str) -> bool:
-    """A number valid in its numbering plan whose type is mobile (or may be mobile)."""
-    if value is None or not str(value).strip():
-        return False
-    try:
-        number = phonenumbers.parse(str(value), region)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in MOBILE_TYPES
 
 
 class ChannelParams(BaseModel):
@@ -68,8 +53,8 @@ class HasChannel(RecordFilter):
     title = "Has a usable channel"
     description = (
         "Keeps recipients the channel can reach: a valid e-mail address, a valid mobile "
-        "number, or a complete postal address (name or company, postcode and town). "
-        "An action without a channel passes everyone."
+        "number, or a complete postal address (name or company, street and house number or "
+        "a PO box, postcode and town). An action without a channel passes everyone."
     )
     Params = ChannelParams
     params: ChannelParams
@@ -92,24 +77,22 @@ class HasChannel(RecordFilter):
 
     def check_records(self, root: EntitySpec, ids: list[int], context: Any) -> list[bool]:
         channel = resolve_channel(self.params.channel, context)
+        field = ELECTRONIC[channel][0]
         columns = RecordColumns(root)
-        field = columns.column(contact_field(root, FIELDS[channel], PURPOSE))
-        values = columns.values(context.session, ids, field)
+        values = columns.values(
+            context.session, ids, columns.column(contact_field(root, field, PURPOSE))
+        )
         return [
-            record_id in values and self._reachable(channel, values[record_id][0])
+            record_id in values and self._reachable(channel, {field: values[record_id][0]})
             for record_id in ids
         ]
 
     def check_imported(self, batch: list[Recipient], context: Any) -> list[bool]:
         channel = resolve_channel(self.params.channel, context)
-        if channel is Channel.POSTAL:
-            return [has_complete_address(row.data) for row in batch]
-        return [self._reachable(channel, row.data.get(FIELDS[channel])) for row in batch]
+        return [self._reachable(channel, row.data) for row in batch]
 
-    def _reachable(self, channel: Channel, value: Any) -> bool:
-        if channel is Channel.EMAIL:
-            return valid_email(value)
-        return valid_mobile(value, self.params.region)
+    def _reachable(self, channel: Channel, data: Any) -> bool:
+        return usable_address(data, channel, self.params.region) is None
 
 
 @hookimpl

@@ -1,22 +1,22 @@
-"""Leave out recipients who refused the channel or whose contact is blocked for dispatch."""
+"""Leave out recipients who refused the channel or whose contact is blocked for dispatch.
+
+The engine applies the same rule (``core.reach``) to the action's own channel in every
+run, whatever the filters; this filter is for another channel than the action's (an SMS
+campaign that also respects e-mail opt-outs), or to leave the refusing out of the ledger."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement
 
 from core import Channel, hookimpl
 from core.query import EntitySpec
+from core.reach import refused
 from plugins.filters._common import ChannelChoice, RecordFilter, on_contact, resolve_channel
 
-OPT_OUTS = {
-    Channel.POSTAL: "opt_out_post",
-    Channel.EMAIL: "opt_out_email",
-    Channel.MOBILE: "opt_out_sms",
-}
-"""The contact's opt-out flag per channel; a dispatch block counts for every channel."""
+PURPOSE = "the consent filter"
 
 
 class ConsentParams(BaseModel):
@@ -39,17 +39,11 @@ class Consent(RecordFilter):
     Params = ConsentParams
     params: ConsentParams
 
-    def _flags(self, context: Any) -> list[str]:
-        channel = resolve_channel(self.params.channel, context)
-        return ["dispatch_block", *([OPT_OUTS[channel]] if channel in OPT_OUTS else [])]
-
     def expression(self, root: EntitySpec, context: Any) -> ColumnElement[bool]:
-        flags = self._flags(context)
-
-        def refused(contact: Any) -> ColumnElement[bool]:
-            return or_(*(getattr(contact, flag).is_(True) for flag in flags))
-
-        return ~on_contact(root, refused, "the consent filter")
+        channel = resolve_channel(self.params.channel, context)
+        if channel is Channel.NONE:  # a block counts for every channel
+            return ~on_contact(root, lambda contact: contact.dispatch_block.is_(True), PURPOSE)
+        return ~on_contact(root, lambda contact: refused(contact, channel), PURPOSE)
 
 
 @hookimpl

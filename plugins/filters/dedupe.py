@@ -13,14 +13,13 @@ from sqlalchemy import ColumnElement, Select, case, func, literal, or_, select
 from core import Recipient, RecipientFilter, hookimpl
 from core.query import EntitySpec, FieldType, load_records
 from core.query.compiler import ci_text
+from core.reach import complete_address, has_complete_address
 from plugins.filters._common import (
     BATCH_SIZE,
     Descending,
     RecordColumns,
-    complete_address,
     contact_field,
     entity_batches,
-    has_complete_address,
     query_root,
     restricted,
     single_value_field,

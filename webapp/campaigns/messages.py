@@ -379,6 +379,34 @@ MESSAGES = {
         "de": "Die Auftragswarteschlange ist nicht erreichbar: {reason}",
         "en": "The job queue cannot be reached: {reason}",
     },
+    "campaigns.service.label": {"de": "Servicekommunikation", "en": "Service communication"},
+    "campaigns.service.active": {
+        "de": "Diese Kampagne ist als Servicekommunikation markiert (Vertragsänderung, "
+        "gesetzlich vorgeschriebene Mitteilung): Widersprüche werden übergangen, "
+        "Versandsperren nie.",
+        "en": "This campaign is marked as service communication (a contract change, a "
+        "legally required notice): opt-outs are passed, dispatch blocks never.",
+    },
+    "campaigns.service.inactive": {
+        "de": "Empfänger mit Versandsperre oder Widerspruch für den Kanal werden übersprungen.",
+        "en": "Recipients with a dispatch block or an opt-out of the channel are skipped.",
+    },
+    "campaigns.service.set": {
+        "de": "Als Servicekommunikation markieren",
+        "en": "Mark as service communication",
+    },
+    "campaigns.service.unset": {
+        "de": "Markierung Servicekommunikation aufheben",
+        "en": "Unmark service communication",
+    },
+    "campaigns.service.on": {
+        "de": "Die Kampagne ist jetzt Servicekommunikation.",
+        "en": "The campaign is now service communication.",
+    },
+    "campaigns.service.off": {
+        "de": "Die Kampagne ist keine Servicekommunikation mehr.",
+        "en": "The campaign is no longer service communication.",
+    },
     "campaigns.data.heading": {"de": "Statische Daten", "en": "Static data"},
     "campaigns.data.help": {
         "de": "Diese Datensätze ändern sich nur, wenn Sie sie hier ändern.",
@@ -578,6 +606,10 @@ MESSAGES = {
     "runs.archive.deleted": {
         "de": "{count} Archiveinträge gelöscht.",
         "en": "{count} archive entries deleted.",
+    },
+    "runs.skipped_by_reason": {
+        "de": "Übersprungen nach Grund (Gruppenmitglieder eingeschlossen)",
+        "en": "Skipped by reason (group members included)",
     },
     "runs.items.heading": {"de": "Ergebnisse je Empfänger", "en": "Results per recipient"},
     "runs.items.recipient": {"de": "Empfänger", "en": "Recipient"},

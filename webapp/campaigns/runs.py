@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import abort, flash, jsonify, redirect, request, send_file, url_for
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from core.archive import (
@@ -50,6 +50,7 @@ from webapp.security import role_required
 RUNS_PAGE_SIZE = 20
 ITEMS_PAGE_SIZE = 50
 DOCUMENTS_PAGE_SIZE = 50
+SKIP_REASONS_SHOWN = 20
 ITEM_STATUSES = tuple(status.value for status in ItemStatus)
 
 
@@ -207,6 +208,13 @@ def run(campaign_id: int, run_id: int) -> str:
         page_arguments({"page": request.args.get("documents_page", 1)})[0],
         DOCUMENTS_PAGE_SIZE,
     )
+    skip_reasons = session.execute(
+        select(RunItem.detail, func.count())
+        .where(RunItem.run_id == run.id, RunItem.status == ItemStatus.SKIPPED)
+        .group_by(RunItem.detail)
+        .order_by(func.count().desc(), RunItem.detail)
+        .limit(SKIP_REASONS_SHOWN)
+    ).all()
     return render_screen(
         "campaigns/run.html",
         campaign,
@@ -219,6 +227,7 @@ def run(campaign_id: int, run_id: int) -> str:
         item_statuses=ITEM_STATUSES,
         files=run_files(run),
         documents=documents,
+        skip_reasons=skip_reasons,
     )
 
 

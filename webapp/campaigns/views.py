@@ -313,6 +313,30 @@ def start(campaign_id: int) -> Response:
     return redirect(url_for(".run", campaign_id=campaign.id, run_id=run.id, **list_args()))
 
 
+@bp.post("/<int:campaign_id>/service")
+@role_required(Role.ADMIN)
+def set_service(campaign_id: int) -> Response:
+    """Mark or unmark the campaign as service communication: its runs then pass opt-outs
+    (never a dispatch block). Only an administrator may, and the audit log records it."""
+    campaign = load_campaign(campaign_id)
+    wanted = request.form.get("service_communication") == "true"
+    if wanted != campaign.service_communication:
+        campaign.service_communication = wanted
+        session = db_session()
+        record_audit(
+            session,
+            username(),
+            "campaign.service_communication",
+            "campaign",
+            campaign.id,
+            f"{campaign.name}: service communication {'on' if wanted else 'off'}",
+            {"service_communication": wanted},
+        )
+        session.commit()
+    flash(t("campaigns.service.on" if wanted else "campaigns.service.off"), "success")
+    return redirect(url_for(".setup", campaign_id=campaign.id, **list_args()))
+
+
 # ---------------------------------------------------------------------------------------------
 # New, copy, delete
 

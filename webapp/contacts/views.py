@@ -9,10 +9,11 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from core.audit import change_summary, record_audit
+from core.contact_events import set_consent
 from core.contact_import import (
     CONTACT_FIELDS,
     MATCH_ON,
@@ -24,17 +25,21 @@ from core.csv_import import CsvImportError, RowsRefused
 from core.models import (
     ArchivedDocument,
     AuditEntry,
+    Campaign,
     Contact,
+    ContactEvent,
     ContactKind,
     ContactStatus,
     Contract,
     DispatchChannel,
     Role,
+    Run,
+    RunItem,
 )
 from webapp.contacts.forms import DELIMITERS, ConsentForm, ImportForm
 from webapp.contacts.search import ContactFilters, contact_query, dialect_of
 from webapp.contacts.uploads import drop_upload, keep_upload, kept_upload
-from webapp.context import current_user, current_username, db_session
+from webapp.context import current_user, current_username, db_session, get_plugins
 from webapp.formatting import format_bytes
 from webapp.forms import add_error
 from webapp.i18n import t
@@ -125,6 +130,57 @@ def _timeline(contact: Contact) -> list[Event]:
     return events[:TIMELINE_LIMIT]
 
 
+@dataclass(frozen=True)
+class RunEntry:
+    """One run that reached the contact, or skipped them, and how."""
+
+    item: RunItem
+    run: Run
+    campaign: str
+    channel: str | None
+
+    @property
+    def at(self) -> datetime:
+        return self.item.finished_at or self.run.created_at
+
+
+def _consent_events(contact: Contact) -> list[ContactEvent]:
+    return list(
+        db_session().scalars(
+            select(ContactEvent)
+            .where(ContactEvent.contact_id == contact.id)
+            .order_by(ContactEvent.at.desc(), ContactEvent.id.desc())
+            .limit(TIMELINE_LIMIT)
+        )
+    )
+
+
+def _runs(contact: Contact) -> list[RunEntry]:
+    """The ledger rows of the contact (and of their contracts): every run that reached
+    them on which channel, and every run that skipped them with the reason."""
+    rows_of = [and_(RunItem.entity == "contacts", RunItem.entity_id == contact.id)]
+    contract_ids = [contract.id for contract in contact.contracts]
+    if contract_ids:
+        rows_of.append(and_(RunItem.entity == "contracts", RunItem.entity_id.in_(contract_ids)))
+    rows = db_session().execute(
+        select(RunItem, Run, Campaign.name)
+        .join(Run, Run.id == RunItem.run_id)
+        .join(Campaign, Campaign.id == Run.campaign_id)
+        .where(or_(*rows_of))
+        .order_by(RunItem.id.desc())
+        .limit(TIMELINE_LIMIT)
+    )
+    actions = get_plugins().actions
+    entries = []
+    for item, run, campaign in rows:
+        try:
+            channel = actions.get(run.config.get("action")).channel.value
+        except LookupError:
+            channel = None
+        entries.append(RunEntry(item, run, campaign, channel))
+    return entries
+
+
 def _contact(contact_id: int) -> Contact:
     contact = db_session().get(
         Contact,
@@ -142,6 +198,8 @@ def _detail(contact: Contact, form: ConsentForm, status: int = 200) -> ResponseR
         contact=contact,
         form=form,
         events=_timeline(contact),
+        consent_events=_consent_events(contact),
+        runs=_runs(contact),
         timeline_limit=TIMELINE_LIMIT,
         contracts=sorted(contact.contracts, key=lambda c: (c.signed_on, c.id), reverse=True),
         can_edit=current_user().role.includes(Role.CAMPAIGN_MANAGER),
@@ -168,8 +226,13 @@ def save_consent(contact_id: int) -> ResponseReturnValue:
         return _detail(contact, form, 422)
     before = _consent(contact)
     contact.preferred_channel = DispatchChannel(form.preferred_channel.data)
-    for name in CONSENT_FIELDS[1:]:
-        setattr(contact, name, bool(getattr(form, name).data))
+    set_consent(
+        session,
+        contact,
+        {name: bool(getattr(form, name).data) for name in CONSENT_FIELDS[1:]},
+        actor=current_username(),
+        source="panel",
+    )
     after = _consent(contact)
     changed = {
         name: [before[name], after[name]] for name in CONSENT_FIELDS if before[name] != after[name]
@@ -281,7 +344,9 @@ def import_run(token: str) -> ResponseReturnValue:
             plan = plan_contact_import(session, file, **_options(request.form))
         if request.form.get("action") != "import":
             return _preview(plan, token, request.form, filename)
-        report = import_contacts(session, plan, only_valid_rows=only_valid_rows)
+        report = import_contacts(
+            session, plan, only_valid_rows=only_valid_rows, actor=user.username
+        )
     except RowsRefused:
         session.rollback()
         flash(t("contacts.import.error.rows", count=len(plan.errors)), "error")

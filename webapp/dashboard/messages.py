@@ -12,6 +12,7 @@ MESSAGES = {
     "dashboard.runs.run": {"de": "Lauf {number}", "en": "Run {number}"},
     "dashboard.runs.dry": {"de": "Probelauf", "en": "dry run"},
     "dashboard.runs.failed": {"de": "{count} fehlgeschlagen", "en": "{count} failed"},
+    "dashboard.runs.skipped": {"de": "{count} übersprungen", "en": "{count} skipped"},
     "dashboard.runs.none": {
         "de": "Gerade läuft keine Kampagne.",
         "en": "No campaign is running right now.",

@@ -1,0 +1,266 @@
+"""Who an action's channel may and can reach: the platform's one definition.
+
+Every run of an action with a channel (``Action.channel``: post, e-mail, SMS) leaves out
+
+1. contacts with a dispatch block (always; nothing passes a block),
+2. contacts who opted out of the channel (unless the campaign is service communication),
+3. recipients without a usable address for the channel: a letter needs a name and a
+   complete postal address, an SMS a valid mobile number, an e-mail a valid address.
+
+The rule is given twice, as SQL (``skip_reason_sql``, used by targeting's
+``INSERT ... SELECT``) and as a Python predicate over a recipient's fields
+(``skip_reason``), and both say the same. E-mail and mobile validity exist only in Python
+(``valid_email``, ``valid_mobile``): ``checked_in_python`` tells targeting which channels
+need a pass over the rows SQL kept. The ``channel`` and ``consent`` filters and the
+actions use the same functions, so a filter, a dry run and a real run agree.
+
+Records of other entities count through their contact (a contract's contact); entities
+without a contact (partners, products) carry no consent flags and no address the rule
+could check, so it does not apply to them. Imported rows (a CSV file) carry no consent
+flags: a row whose ``number`` is a contact's number counts with that contact's flags; any
+other row is skipped as "no consent data". Its address is the row's own.
+
+The reasons are stored in the ledger as the keys of ``SkipReason``; ``REASON_TEXTS`` holds
+their German and English texts for the panel and the command line.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import ColumnElement, and_, case, func, literal, null, or_
+
+from core.mail import valid_email
+from core.plugin_kinds import Channel
+
+DIGITS = "0123456789"
+PO_BOX_PREFIXES = ("postfach", "po box", "p.o. box", "postbox")
+"""How an ``address_extra`` that is a PO box begins (lower case); a number must follow."""
+MOBILE_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+DEFAULT_REGION = "DE"
+
+
+class SkipReason(enum.StrEnum):
+    """Why a recipient was left out; the value is what the ledger row's detail holds."""
+
+    DISPATCH_BLOCK = "reach.dispatch_block"
+    OPT_OUT_POST = "reach.opt_out_post"
+    OPT_OUT_EMAIL = "reach.opt_out_email"
+    OPT_OUT_SMS = "reach.opt_out_sms"
+    INCOMPLETE_ADDRESS = "reach.incomplete_address"
+    NO_MOBILE = "reach.no_mobile"
+    NO_EMAIL = "reach.no_email"
+    NO_CONSENT_DATA = "reach.no_consent_data"
+
+
+REASON_TEXTS: dict[str, dict[str, str]] = {
+    SkipReason.DISPATCH_BLOCK: {"de": "Versandsperre", "en": "Dispatch block"},
+    SkipReason.OPT_OUT_POST: {"de": "Widerspruch Post", "en": "Opted out of post"},
+    SkipReason.OPT_OUT_EMAIL: {"de": "Widerspruch E-Mail", "en": "Opted out of e-mail"},
+    SkipReason.OPT_OUT_SMS: {"de": "Widerspruch SMS", "en": "Opted out of SMS"},
+    SkipReason.INCOMPLETE_ADDRESS: {
+        "de": "Anschrift unvollständig",
+        "en": "Incomplete postal address",
+    },
+    SkipReason.NO_MOBILE: {"de": "Keine gültige Mobilnummer", "en": "No valid mobile number"},
+    SkipReason.NO_EMAIL: {
+        "de": "Keine gültige E-Mail-Adresse",
+        "en": "No valid e-mail address",
+    },
+    SkipReason.NO_CONSENT_DATA: {
+        "de": "Keine Einwilligungsdaten (importierte Zeile ohne Kontakt)",
+        "en": "No consent data (imported row without a contact)",
+    },
+}
+
+OPT_OUTS: dict[Channel, tuple[str, SkipReason]] = {
+    Channel.POSTAL: ("opt_out_post", SkipReason.OPT_OUT_POST),
+    Channel.EMAIL: ("opt_out_email", SkipReason.OPT_OUT_EMAIL),
+    Channel.MOBILE: ("opt_out_sms", SkipReason.OPT_OUT_SMS),
+}
+"""The contact's opt-out flag per channel and the reason it gives."""
+CONSENT_FIELDS = ("dispatch_block", *(flag for flag, _ in OPT_OUTS.values()))
+ELECTRONIC: dict[Channel, tuple[str, SkipReason]] = {
+    Channel.EMAIL: ("email", SkipReason.NO_EMAIL),
+    Channel.MOBILE: ("mobile", SkipReason.NO_MOBILE),
+}
+"""The contact field each electronic channel is reached through."""
+
+
+def reason_text(detail: str | None, language: str = "de") -> str:
+    """The text of a ledger detail: a reason's translation, any other detail as it is."""
+    texts = REASON_TEXTS.get(detail or "")
+    return (texts.get(language) or texts["de"]) if texts else (detail or "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Python: over a recipient's fields (a contact's, or an imported row's)
+
+
+def is_present(value: Any) -> bool:
+    """The value holds more than whitespace."""
+    return value is not None and str(value).strip() != ""
+
+
+def _has_digit(value: Any) -> bool:
+    return value is not None and any(character in DIGITS for character in str(value))
+
+
+def _is_po_box(value: Any) -> bool:
+    text = str(value or "").strip().lower()
+    return text.startswith(PO_BOX_PREFIXES) and _has_digit(text)
+
+
+def has_complete_address(data: Mapping[str, Any]) -> bool:
+    """A letter can go out: a name (last name or company), a street with a house number or
+    a PO box, a postcode and a town, and a country code where one is given."""
+    country = data.get("country")
+    return (
+        (is_present(data.get("last_name")) or is_present(data.get("company_name")))
+        and (_has_digit(data.get("street")) or _is_po_box(data.get("address_extra")))
+        and is_present(data.get("postcode"))
+        and is_present(data.get("city"))
+        and (not is_present(country) or len(str(country).strip()) == 2)
+    )
+
+
+def valid_mobile(value: Any, region: str = DEFAULT_REGION) -> bool:
+    """A number valid in its numbering plan whose type is mobile (or may be mobile);
+    national numbers are read in ``region``."""
+    if not is_present(value):
+        return False
+    try:
+        number = phonenumbers.parse(str(value), region)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in MOBILE_TYPES
+
+
+def usable_address(
+    data: Mapping[str, Any], channel: Channel, region: str = DEFAULT_REGION
+) -> SkipReason | None:
+    """Why ``channel`` cannot reach these fields, or None when it can."""
+    if channel is Channel.POSTAL:
+        return None if has_complete_address(data) else SkipReason.INCOMPLETE_ADDRESS
+    if channel is Channel.EMAIL:
+        return None if valid_email(data.get("email")) else SkipReason.NO_EMAIL
+    if channel is Channel.MOBILE:
+        return None if valid_mobile(data.get("mobile"), region) else SkipReason.NO_MOBILE
+    return None
+
+
+def refusal(data: Mapping[str, Any], channel: Channel, service: bool = False) -> SkipReason | None:
+    """Why the contact must not be written to on ``channel``: a block, or an opt-out unless
+    the campaign is service communication."""
+    if channel is Channel.NONE:
+        return None
+    if data.get("dispatch_block"):
+        return SkipReason.DISPATCH_BLOCK
+    flag, reason = OPT_OUTS[channel]
+    if data.get(flag) and not service:
+        return reason
+    return None
+
+
+def skip_reason(
+    data: Mapping[str, Any],
+    channel: Channel,
+    *,
+    service: bool = False,
+    region: str = DEFAULT_REGION,
+) -> SkipReason | None:
+    """The one rule in Python: why a recipient with these contact fields is left out."""
+    return refusal(data, channel, service) or usable_address(data, channel, region)
+
+
+def contact_data(data: Mapping[str, Any], contact_path: str) -> dict[str, Any]:
+    """The contact's own fields of a record's data ("contact.email" → "email")."""
+    if not contact_path:
+        return dict(data)
+    prefix = f"{contact_path}."
+    return {
+        key[len(prefix) :]: value
+        for key, value in data.items()
+        if key.startswith(prefix) and "." not in key[len(prefix) :]
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# SQL: over a contact table (or an alias of it)
+
+
+def present(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """SQL ``is_present``: the text holds more than spaces."""
+    return and_(column.is_not(None), func.trim(column) != "")
+
+
+def _has_digit_sql(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Never NULL: a missing text has no digit."""
+    text = func.coalesce(column, "")
+    return or_(*(text.contains(digit) for digit in DIGITS))
+
+
+def complete_address(contact: Any) -> ColumnElement[bool]:
+    """SQL ``has_complete_address`` over a contact table."""
+    extra = func.lower(func.trim(func.coalesce(contact.address_extra, "")))
+    po_box = and_(
+        or_(*(extra.startswith(prefix) for prefix in PO_BOX_PREFIXES)),
+        _has_digit_sql(contact.address_extra),
+    )
+    return and_(
+        or_(present(contact.last_name), present(contact.company_name)),
+        or_(_has_digit_sql(contact.street), po_box),
+        present(contact.postcode),
+        present(contact.city),
+        or_(~present(contact.country), func.length(func.trim(contact.country)) == 2),
+    )
+
+
+def refused(contact: Any, channel: Channel, service: bool = False) -> ColumnElement[bool]:
+    """SQL: ``refusal`` gives a reason (a block, or an opt-out that counts)."""
+    if channel is Channel.NONE:
+        return literal(False)
+    flags = [contact.dispatch_block.is_(True)]
+    if not service:
+        flags.append(getattr(contact, OPT_OUTS[channel][0]).is_(True))
+    return or_(*flags)
+
+
+def skip_reason_sql(contact: Any, channel: Channel, service: bool = False) -> ColumnElement[Any]:
+    """SQL ``skip_reason`` as a CASE giving the reason or NULL, except the validity of
+    e-mail addresses and mobile numbers (see ``checked_in_python``)."""
+    if channel is Channel.NONE:
+        return null()
+    whens = [(contact.dispatch_block.is_(True), SkipReason.DISPATCH_BLOCK.value)]
+    if not service:
+        flag, reason = OPT_OUTS[channel]
+        whens.append((getattr(contact, flag).is_(True), reason.value))
+    if channel is Channel.POSTAL:
+        whens.append((~complete_address(contact), SkipReason.INCOMPLETE_ADDRESS.value))
+    return case(*whens, else_=null())
+
+
+def checked_in_python(channel: Channel) -> bool:
+    """Whether part of the rule for ``channel`` is Python only (e-mail and mobile validity)."""
+    return channel in ELECTRONIC
+
+
+def recipient_refusal(
+    entity: str, data: Mapping[str, Any], channel: Channel, *, service: bool = False
+) -> SkipReason | None:
+    """``refusal`` for a loaded recipient, as the dispatcher checks it again just before the
+    action: a block or an opt-out set after targeting still counts. Records count through
+    their contact; imported rows (decided at targeting), records without a contact and
+    groups are not checked. The address is the action's to check again (it skips, with the
+    reason of ``usable_address``, never fails)."""
+    from core.query import ENTITIES
+
+    root = ENTITIES.get(entity)
+    if root is None or root.contact_path is None:
+        return None
+    return refusal(contact_data(data, root.contact_path), channel, service)
