@@ -33,7 +33,11 @@ def test_killed_workers_leave_every_recipient_processed_once(engine, tmp_path, a
     engine.add_contacts(150)
     out = tmp_path / "sent.txt"
     settings = {"delay_ms": 20} | ({"path": str(out)} if action == "test_notify" else {})
-    run = start_run(engine.runtime, engine.campaign(action=action, action_settings=settings))
+    run = start_run(
+        engine.runtime,
+        engine.campaign(action=action, action_settings=settings),
+        confirmed_by="test",
+    )
     log = tmp_path / "worker.log"
     first = engine.start_worker_process(log)
     wait_for(lambda: engine.run(run.id).done >= 40, 60, "the first recipients", log)

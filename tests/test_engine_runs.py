@@ -16,7 +16,7 @@ from engine_plugins import tag_counts
 def test_a_run_tags_every_contact_exactly_once(engine):
     engine.add_contacts(25)
     campaign = engine.campaign()
-    run = start_run(engine.runtime, campaign, started_by="erika")
+    run = start_run(engine.runtime, campaign, started_by="erika", confirmed_by="test")
     assert run.state == RunState.QUEUED and run.number == 1
     engine.work()
     run = engine.run(run.id)
@@ -30,26 +30,26 @@ def test_a_run_tags_every_contact_exactly_once(engine):
 def test_the_run_keeps_the_configuration_it_started_with(engine):
     engine.add_contacts(3)
     campaign = engine.campaign(action_settings={"delay_ms": 0})
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     assert run.config["action"] == "test_tag"
     assert run.config["action_settings"] == {"delay_ms": 0, "fail_for": []}
 
 
 def test_two_starts_never_overlap_unless_asked(engine):
     campaign = engine.campaign()
-    first = start_run(engine.runtime, campaign)
+    first = start_run(engine.runtime, campaign, confirmed_by="test")
     with pytest.raises(RunAlreadyActiveError, match="run #1 of this campaign is still queued"):
-        start_run(engine.runtime, campaign)
-    parallel = start_run(engine.runtime, campaign, allow_parallel=True)
+        start_run(engine.runtime, campaign, confirmed_by="test")
+    parallel = start_run(engine.runtime, campaign, allow_parallel=True, confirmed_by="test")
     assert (first.number, parallel.number) == (1, 2)
     engine.work()
-    assert start_run(engine.runtime, campaign).number == 3
+    assert start_run(engine.runtime, campaign, confirmed_by="test").number == 3
 
 
 def test_failed_recipients_are_reported_and_retry_reruns_only_them(engine):
     engine.add_contacts(12)
     campaign = engine.campaign(action_settings={"fail_for": ["Name3", "Name7"]})
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     engine.work()
     run = engine.run(run.id)
     assert run.state == RunState.COMPLETED_WITH_ERRORS
@@ -78,7 +78,7 @@ def test_failed_recipients_are_reported_and_retry_reruns_only_them(engine):
 def test_cancel_stops_and_resume_finishes_the_rest(engine):
     engine.add_contacts(30)
     campaign = engine.campaign()
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     cancel_run(engine.runtime, run.id)
     engine.work()
     run = engine.run(run.id)
@@ -96,7 +96,7 @@ def test_cancel_stops_and_resume_finishes_the_rest(engine):
 def test_cancel_between_chunks_keeps_what_is_done(engine):
     engine.add_contacts(30)
     campaign = engine.campaign()
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     from core.engine.dispatch import process_chunk
     from core.engine.targeting import target_run
 
@@ -117,12 +117,12 @@ def test_cancel_between_chunks_keeps_what_is_done(engine):
 
 def test_a_limit_runs_only_the_first_n(engine):
     engine.add_contacts(20)
-    run = start_run(engine.runtime, engine.campaign(), limit=5)
+    run = start_run(engine.runtime, engine.campaign(), limit=5, confirmed_by="test")
     engine.work()
     run = engine.run(run.id)
     assert (run.targeted, run.done) == (5, 5)
     with pytest.raises(RunError, match="limit: must be at least 1"):
-        start_run(engine.runtime, engine.campaign(name="other"), limit=0)
+        start_run(engine.runtime, engine.campaign(name="other"), limit=0, confirmed_by="test")
 
 
 def test_a_dry_run_previews_without_side_effects(engine):
@@ -148,7 +148,7 @@ def test_a_campaign_whose_plugin_disappeared_cannot_start(engine):
 
         session.get(Campaign, campaign).action = "print"
     with pytest.raises(RunError, match=r"cannot start: action: unknown action 'print'"):
-        start_run(engine.runtime, campaign)
+        start_run(engine.runtime, campaign, confirmed_by="test")
 
 
 def test_a_delivery_runs_with_its_own_action_and_is_linked_to_the_run(engine):
@@ -166,7 +166,7 @@ def test_a_delivery_runs_with_its_own_action_and_is_linked_to_the_run(engine):
         )
         own = Delivery(campaign_id=campaign, label="Eigene Aktion", channel=DeliveryChannel.EMAIL)
         session.add_all([letter, own])
-    run = start_run(engine.runtime, campaign, delivery_id=letter.id)
+    run = start_run(engine.runtime, campaign, delivery_id=letter.id, confirmed_by="test")
     assert run.delivery_id == letter.id
     assert (run.config["action"], run.config["action_settings"]) == ("test_letter", {"pages": 3})
     engine.work()
@@ -175,7 +175,7 @@ def test_a_delivery_runs_with_its_own_action_and_is_linked_to_the_run(engine):
         assert [r.id for r in session.get(Delivery, letter.id).runs] == [run.id]
         assert session.get(RunItem, engine.items(run.id)[0].id).action == "test_letter"
         assert tag_counts(session) == {contact: 0 for contact in tag_counts(session)}
-    second = start_run(engine.runtime, campaign, delivery_id=own.id)
+    second = start_run(engine.runtime, campaign, delivery_id=own.id, confirmed_by="test")
     assert (second.delivery_id, second.config["action"]) == (own.id, "test_tag")
 
 
@@ -194,9 +194,9 @@ def test_a_delivery_of_another_campaign_or_with_bad_settings_cannot_start(engine
         )
         session.add_all([foreign, broken])
     with pytest.raises(RunError, match=f"campaign 'Erste' has no delivery with id {foreign.id}"):
-        start_run(engine.runtime, first, delivery_id=foreign.id)
+        start_run(engine.runtime, first, delivery_id=foreign.id, confirmed_by="test")
     with pytest.raises(RunError, match=r"action\.settings\.pages"):
-        start_run(engine.runtime, first, delivery_id=broken.id)
+        start_run(engine.runtime, first, delivery_id=broken.id, confirmed_by="test")
 
 
 def test_retrying_a_failed_group_counts_the_group_not_its_members(engine, tmp_path):
@@ -205,7 +205,7 @@ def test_retrying_a_failed_group_counts_the_group_not_its_members(engine, tmp_pa
     campaign = engine.campaign(
         action="test_city_count", action_settings={"path": str(out), "fail_for": ["Köln"]}
     )
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     engine.work()
     assert (engine.run(run.id).done, engine.run(run.id).failed) == (2, 1)
 

@@ -195,7 +195,7 @@ def test_copy_and_delete_with_confirmation(panel):
 def test_a_campaign_with_an_active_run_is_not_deleted(panel):
     add_people(panel, 2)
     campaign_id = make_campaign(panel)
-    run = start_run(panel.runtime, campaign_id)
+    run = start_run(panel.runtime, campaign_id, confirmed_by="test")
     client = panel.client()
     assert f"Lauf #{run.number} ist noch aktiv" in body(
         client.get(f"/campaigns/{campaign_id}/delete")
@@ -375,7 +375,7 @@ def test_results_are_paginated_and_filtered_by_status(panel):
     add_people(panel, 60)
     add_people(panel, 1, number="K-NOADDR", postcode=None, street=None)
     campaign_id = make_campaign(panel)
-    run = start_run(panel.runtime, campaign_id)
+    run = start_run(panel.runtime, campaign_id, confirmed_by="test")
     panel.work()
     client = panel.client(Role.VIEWER)
     first = body(client.get(f"/campaigns/{campaign_id}/runs/{run.id}"))
@@ -434,7 +434,7 @@ def test_cancel_resume_and_retry_failed(panel, tmp_path):
 def test_archive_entries_are_deleted_selectively_and_logged(panel):
     add_people(panel, 3)
     campaign_id = make_campaign(panel)
-    run = start_run(panel.runtime, campaign_id)
+    run = start_run(panel.runtime, campaign_id, confirmed_by="test")
     panel.work()
     with panel.runtime.database.session() as session:
         ids = list(session.scalars(select(ArchivedDocument.id).order_by(ArchivedDocument.id)))

@@ -101,7 +101,7 @@ def setup_letter_campaign(harness: EngineHarness, **campaign_fields):
 
 def send(harness: EngineHarness, campaign_id: int, delivery_id: int, contacts: int = 12):
     harness.add_contacts(contacts)
-    start_run(harness.runtime, campaign_id, delivery_id=delivery_id)
+    start_run(harness.runtime, campaign_id, delivery_id=delivery_id, confirmed_by="test")
     harness.work()
 
 

@@ -75,7 +75,7 @@ def setup(harness: EngineHarness):
 
 
 def send(harness: EngineHarness, campaign_id: int, delivery_id: int, confirmed: bool = True):
-    start_run(harness.runtime, campaign_id, delivery_id=delivery_id)
+    start_run(harness.runtime, campaign_id, delivery_id=delivery_id, confirmed_by="test")
     harness.work()
     if confirmed:
         confirm(harness, delivery_id)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
 from core.engine.context import RunContext
 from core.engine.events import notify
-from core.engine.runs import enqueue_chunks, enqueue_finish, open_chunks
+from core.engine.runs import discard_unconfirmed, enqueue_chunks, enqueue_finish, open_chunks
 from core.events import ItemEvent
 from core.jobs import current_runtime, worker_identity
 from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
@@ -538,7 +538,8 @@ def finish_run(run_id: int) -> str:
 
 
 def recover_runs(runtime: Runtime) -> list[str]:
-    """Scheduler duty: settle rows of dead workers and restart stalled runs.
+    """Scheduler duty: settle rows of dead workers, restart stalled runs and discard the
+    analyses nobody confirmed in time (``core.engine.runs.CONFIRMATION_TIMEOUT``).
 
     A row claimed longer ago than ``STALE_CLAIM`` belonged to a worker that died between
     claim and outcome: its effect may or may not have happened, so it becomes unclear.
@@ -581,6 +582,7 @@ def recover_runs(runtime: Runtime) -> list[str]:
                 session.execute(update(Run).where(Run.id == run.id).values(heartbeat_at=now))
             enqueue_chunks(runtime, run.id, chunks)
             actions.append(f"run {run.id}: {len(chunks)} chunks enqueued again")
+    actions.extend(discard_unconfirmed(runtime))
     return actions
 
 

@@ -58,6 +58,16 @@ LABELS = {
 }
 
 
+def start_confirmation(session: Session, delivery_id: int) -> str:
+    """The confirmation a delivery's run goes ahead on: its approved start
+    (``approval:<id>``), or, with an automatic start, the delivery a person set up to start
+    at its time."""
+    approval = approval_for(session, delivery_id, ApprovalStep.START)
+    if approval is not None and approval.mode is not ApprovalMode.AUTOMATIC:
+        return f"approval:{approval.id}"
+    return f"{STARTED_BY}:delivery {delivery_id}"
+
+
 class DeliveryManagement(Workflow):
     name = "deliveryMgt"
     title = "Jobs on deliveries in campaigns"
@@ -180,9 +190,15 @@ class DeliveryPass:
         with self.runtime.database.session() as session:
             delivery = session.get(Delivery, delivery_id)
             campaign_id, since = delivery.campaign_id, delivery.state_changed_at
+            confirmed_by = start_confirmation(session, delivery_id)
         try:
             started = start_once(
-                self.runtime, campaign_id, since, STARTED_BY, delivery_id=delivery_id
+                self.runtime,
+                campaign_id,
+                since,
+                STARTED_BY,
+                delivery_id=delivery_id,
+                confirmed_by=confirmed_by,
             )
         except RunError as exc:
             self.result.fail_delivery(delivery_id, f"its run cannot start: {exc}")
@@ -238,7 +254,14 @@ class DeliveryPass:
                 .join(Delivery, Run.delivery_id == Delivery.id)
                 .where(
                     Delivery.state == S.STOPPED,
-                    Run.state.in_([RunState.QUEUED, RunState.TARGETING, RunState.RUNNING]),
+                    Run.state.in_(
+                        [
+                            RunState.QUEUED,
+                            RunState.TARGETING,
+                            RunState.AWAITING_CONFIRMATION,
+                            RunState.RUNNING,
+                        ]
+                    ),
                 )
                 .order_by(Run.id)
             ).all()
