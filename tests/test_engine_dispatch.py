@@ -289,3 +289,24 @@ def test_a_batch_another_worker_raced_is_read_again_and_done_once(engine):
     assert {item.status for item in items} == {ItemStatus.DONE}
     assert [item.claimed_by for item in items].count("other:1") == 1
     assert engine.run(run.id).done == 5
+
+
+def test_recovery_discards_an_analysis_nobody_confirmed_within_a_day(engine):
+    engine.add_contacts(4)
+    fresh = start_run(engine.runtime, engine.campaign(name="Frisch"))
+    stale = start_run(engine.runtime, engine.campaign(name="Vergessen"))
+    engine.work()
+    with engine.runtime.database.session() as session:
+        session.execute(
+            update(Run)
+            .where(Run.id == stale.id)
+            .values(targeted_at=engine.runtime.clock.now() - timedelta(hours=25))
+        )
+    assert recover_runs(engine.runtime) == [f"run {stale.id}: #1 not confirmed in time, discarded"]
+    engine.work()
+    stale, fresh = engine.run(stale.id), engine.run(fresh.id)
+    assert (stale.state, stale.done) == (RunState.CANCELLED, 0)
+    assert stale.error == "not confirmed within 24 hours; nothing was sent"
+    assert fresh.state == RunState.AWAITING_CONFIRMATION
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {0}

@@ -1,14 +1,20 @@
+import threading
+
 import pytest
+from sqlalchemy import select, update
 
 from core.engine.runs import (
+    ConfirmationCountError,
     RunAlreadyActiveError,
     RunError,
     cancel_run,
+    confirm_run,
+    discard_run,
     resume_run,
     retry_failed,
     start_run,
 )
-from core.models import ItemStatus, RunState
+from core.models import ItemStatus, RunItem, RunState
 
 from engine_plugins import tag_counts
 
@@ -217,3 +223,116 @@ def test_retrying_a_failed_group_counts_the_group_not_its_members(engine, tmp_pa
     koeln = [item for item in engine.items(run.id) if item.group_key == "Köln"]
     assert {item.status for item in koeln} == {ItemStatus.FAILED}
     assert {item.attempts for item in koeln} == {1}
+
+
+def _skip_as_targeting_does(engine, run_id: int, count: int, reason: str) -> None:
+    """Turn ``count`` pending rows into skipped ones with a reason, as targeting writes the
+    recipients it leaves out (dispatch block, opt-out, no address)."""
+    with engine.runtime.database.session() as session:
+        ids = session.scalars(
+            select(RunItem.id)
+            .where(RunItem.run_id == run_id, RunItem.status == ItemStatus.PENDING)
+            .order_by(RunItem.id)
+            .limit(count)
+        ).all()
+        session.execute(
+            update(RunItem)
+            .where(RunItem.id.in_(ids))
+            .values(status=ItemStatus.SKIPPED, detail=reason)
+        )
+
+
+def test_a_run_nobody_confirmed_targets_and_then_waits_without_sending(engine):
+    engine.add_contacts(12)
+    campaign = engine.campaign()
+    run = start_run(engine.runtime, campaign, started_by="erika")
+    engine.work()
+    run = engine.run(run.id)
+    assert (run.state, run.targeted, run.done, run.confirmed_by) == (
+        RunState.AWAITING_CONFIRMATION,
+        12,
+        0,
+        None,
+    )
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {0}
+    with pytest.raises(RunAlreadyActiveError, match="still awaiting_confirmation"):
+        start_run(engine.runtime, campaign)
+
+
+def test_confirming_sends_exactly_the_rows_counted_and_refuses_a_wrong_count(engine):
+    engine.add_contacts(12)
+    campaign = engine.campaign()
+    run = start_run(engine.runtime, campaign, started_by="erika")
+    engine.work()
+    _skip_as_targeting_does(engine, run.id, 2, "Versandsperre")
+
+    with pytest.raises(ConfirmationCountError, match="would reach 10 recipients, not the 12"):
+        confirm_run(engine.runtime, run.id, "erika", 12)
+    assert engine.run(run.id).state == RunState.AWAITING_CONFIRMATION
+
+    confirmed = confirm_run(engine.runtime, run.id, "erika", 10)
+    assert (confirmed.state, confirmed.confirmed_by) == (RunState.RUNNING, "erika")
+    assert confirmed.confirmed_at is not None
+    engine.work()
+    run = engine.run(run.id)
+    assert (run.state, run.done) == (RunState.COMPLETED, 10)
+    with engine.runtime.database.session() as session:
+        assert sorted(tag_counts(session).values()) == [0, 0] + [1] * 10  # skipped: untouched
+    with pytest.raises(RunError, match="run #1 is completed and cannot be confirmed"):
+        confirm_run(engine.runtime, run.id, "erika", 10)
+
+
+def test_two_confirmations_at_once_send_once(engine):
+    engine.add_contacts(8)
+    run = start_run(engine.runtime, engine.campaign())
+    engine.work()
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def confirm(who: str) -> None:
+        barrier.wait()
+        try:
+            confirm_run(engine.runtime, run.id, who, 8)
+            outcomes.append("sent")
+        except RunError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=confirm, args=(who,)) for who in ("erika", "max")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == ["run #1 is running and cannot be confirmed", "sent"]
+    engine.work()
+    assert engine.run(run.id).done == 8
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {1}
+
+
+def test_a_discarded_analysis_sends_nothing_and_cannot_be_confirmed_or_resumed(engine):
+    engine.add_contacts(6)
+    campaign = engine.campaign()
+    run = start_run(engine.runtime, campaign)
+    engine.work()
+    discard_run(engine.runtime, run.id)
+    engine.work()
+    run = engine.run(run.id)
+    assert (run.state, run.done) == (RunState.CANCELLED, 0)
+    with pytest.raises(RunError, match="is cancelled and cannot be confirmed"):
+        confirm_run(engine.runtime, run.id, "erika", 6)
+    with pytest.raises(RunError, match="never confirmed and cannot be resumed"):
+        resume_run(engine.runtime, run.id)
+    with pytest.raises(RunError, match="is cancelled and cannot be discarded"):
+        discard_run(engine.runtime, run.id)
+    engine.work()
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {0}
+    assert start_run(engine.runtime, campaign).number == 2  # no longer counts as active
+
+
+def test_a_dry_run_needs_no_confirmation(engine):
+    engine.add_contacts(3)
+    run = start_run(engine.runtime, engine.campaign(), dry_run=True)
+    engine.work()
+    assert engine.run(run.id).state == RunState.COMPLETED
