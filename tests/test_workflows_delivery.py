@@ -15,7 +15,15 @@ from sqlalchemy import func, select
 
 import core.process_runs as process_runs
 import plugins.workflows.delivery as delivery_workflow
-from core.approvals import Reviewers, approve, configure, reject, submit, submit_for_approval
+from core.approvals import (
+    Reviewers,
+    approval_for,
+    approve,
+    configure,
+    reject,
+    submit,
+    submit_for_approval,
+)
 from core.clock import FrozenClock
 from core.config import Settings
 from core.engine.runs import cancel_run, resume_run
@@ -169,6 +177,7 @@ def test_an_approved_delivery_starts_at_its_time_once_and_finishes_with_its_run(
     assert state(harness, world) is S.IN_PROGRESS
     [run] = runs(harness, world)
     assert (run.state, run.started_by, run.number) == (RunState.QUEUED, "deliveryMgt", 1)
+    assert run.confirmed_by == f"deliveryMgt:delivery {world.delivery_id}"  # automatic start
     before = every_row(harness.runtime.database)
 
     assert "0 started" in run_pass("deliveryMgt")
@@ -235,6 +244,10 @@ def test_a_start_that_is_not_approved_waits(harness, tmp_path, smtp):
     answer(harness, world, STEP.START)
     run_pass("deliveryMgt")
     assert state(harness, world) is S.IN_PROGRESS
+    with harness.runtime.database.session() as session:
+        start = approval_for(session, world.delivery_id, STEP.START)
+    [run] = runs(harness, world)
+    assert run.confirmed_by == f"approval:{start.id}"  # the approval is the confirmation
 
 
 def test_a_crash_after_starting_the_run_does_not_start_a_second_one(
