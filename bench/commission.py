@@ -53,7 +53,7 @@ SETTINGS = {
 
 
 def with_workers(runtime: Runtime, campaign_id: int, workers: int, count: int) -> tuple[int, float]:
-    run = start_run(runtime, campaign_id, allow_parallel=True)
+    run = start_run(runtime, campaign_id, allow_parallel=True, confirmed_by="bench")
     for name in QUEUE_NAMES:  # targeting runs here, not in a worker
         get_queue(runtime.redis, name).empty()
     target_run(run.id)

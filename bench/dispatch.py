@@ -57,7 +57,7 @@ def raw_loop(runtime: Runtime, campaign_name: str) -> float:
 
 
 def with_workers(runtime: Runtime, campaign_id: int, workers: int, count: int) -> Stopwatch:
-    run = start_run(runtime, campaign_id, allow_parallel=True)
+    run = start_run(runtime, campaign_id, allow_parallel=True, confirmed_by="bench")
     for name in QUEUE_NAMES:  # targeting runs here, not in a worker
         get_queue(runtime.redis, name).empty()
     target_run(run.id)

@@ -132,7 +132,7 @@ def with_workers(
 ) -> tuple[float, float]:
     """Messages per second of a whole run, and the workers' CPU milliseconds per message (on
     a machine shared with other work, the steadier figure)."""
-    run = start_run(runtime, campaign_id, allow_parallel=True)
+    run = start_run(runtime, campaign_id, allow_parallel=True, confirmed_by="bench")
     empty_queues(runtime.settings.redis_url)  # targeting runs here, not in the workers
     target_run(run.id)
     with Stopwatch() as watch:

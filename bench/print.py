@@ -196,7 +196,7 @@ def with_workers(
 ) -> tuple[float, float, float, int, int]:
     """A whole run with ``workers`` worker processes: letters/s, CPU ms per letter (workers
     and work horses together), peak MB, collection pages and the run's id."""
-    run = start_run(runtime, campaign_id, allow_parallel=True)
+    run = start_run(runtime, campaign_id, allow_parallel=True, confirmed_by="bench")
     empty_queues(runtime.settings.redis_url)  # targeting runs here, not in a worker
     target_run(run.id)
     env = {

@@ -247,7 +247,9 @@ def scenario(installation: Installation, name: str) -> dict[str, object]:
     installation.start("scheduler-0")
     if name == "scheduler":
         installation.start("scheduler-1")
-    run_id = start_run(installation.runtime, installation.campaign_id, allow_parallel=True).id
+    run_id = start_run(
+        installation.runtime, installation.campaign_id, allow_parallel=True, confirmed_by="test"
+    ).id
     last_fault = None
     faults = 0
     orphans: list[tuple[float, int, int]] = []  # (fault time, chunk, attempt left behind)

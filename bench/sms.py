@@ -74,7 +74,7 @@ def gateway_alone(provider: FakeProvider) -> float:
 
 
 def with_worker(runtime: Runtime, campaign_id: int, count: int) -> Stopwatch:
-    run = start_run(runtime, campaign_id, allow_parallel=True)
+    run = start_run(runtime, campaign_id, allow_parallel=True, confirmed_by="bench")
     for name in QUEUE_NAMES:  # targeting runs here, not in the worker
         get_queue(runtime.redis, name).empty()
     target_run(run.id)

@@ -98,10 +98,10 @@ def main() -> None:
                     connection.exec_driver_sql("ANALYZE contacts")
             runtime.database.dispose()
 
-            ours = start_run(runtime, campaign_id, allow_parallel=True)
+            ours = start_run(runtime, campaign_id, allow_parallel=True, confirmed_by="bench")
             seconds, memory = in_child(lambda: target_run(ours.id))
 
-            floor_run = start_run(runtime, campaign_id, allow_parallel=True)
+            floor_run = start_run(runtime, campaign_id, allow_parallel=True, confirmed_by="bench")
 
             def floor() -> None:
                 with runtime.database.engine.begin() as connection:

@@ -83,7 +83,7 @@ def extraction_run(runtime: Runtime, inbox: Path, count: int) -> tuple[float, fl
             runtime.clock.now(),
             name=name,
         )
-    run = start_run(runtime, campaign.id)
+    run = start_run(runtime, campaign.id, confirmed_by="bench")
     empty_queues(runtime.settings.redis_url)  # targeting runs here, not in a worker
     target_run(run.id)
     seconds, peak = in_child(lambda: process_chunk(run.id, 0))

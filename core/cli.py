@@ -206,11 +206,20 @@ def plugins_command(state: CliState, as_json: bool) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N.")
 @click.option("--parallel", is_flag=True, help="Allow it to overlap a run already in progress.")
 @click.option("--wait", is_flag=True, help="Show progress until the run ends.")
+@click.option("--yes", is_flag=True, help="Send without asking, after showing the numbers.")
 @pass_state
 def run_command(
-    state: CliState, campaign: str, dry_run: bool, limit: int | None, parallel: bool, wait: bool
+    state: CliState,
+    campaign: str,
+    dry_run: bool,
+    limit: int | None,
+    parallel: bool,
+    wait: bool,
+    yes: bool,
 ) -> None:
-    """Start a run of CAMPAIGN (its name or id); a worker does the work."""
+    """Run CAMPAIGN (its name or id): a worker analyses it, then, shown the recipients it
+    would reach, you confirm the send (``--yes`` confirms without asking). A dry run sends
+    nothing and asks nothing."""
     from core.engine.campaigns import CampaignError, find_campaign
     from core.engine.runs import RunError, start_run
 
@@ -221,7 +230,7 @@ def run_command(
         run = start_run(
             runtime,
             campaign_id,
-            started_by=os.environ.get("USER", "cli"),
+            started_by=_who(),
             dry_run=dry_run,
             limit=limit,
             allow_parallel=parallel,
@@ -229,6 +238,8 @@ def run_command(
     except (CampaignError, RunError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"run #{run.number} of {campaign!r} queued (id {run.id})")
+    if not dry_run:
+        _confirm(runtime, run.id, yes)
     if wait:
         _follow(runtime, run.id)
 
@@ -273,6 +284,97 @@ def void_run_command(state: CliState, campaign: str, number: int, reason: str) -
     click.echo(
         f"run #{number} of {campaign!r} voided" if voided else f"run #{number} was voided already"
     )
+
+
+def _confirm(runtime: Runtime, run_id: int, yes: bool) -> None:
+    """Wait for the analysis, show its numbers and send only on the person's yes."""
+    from core.engine.confirmation import confirmation
+    from core.engine.runs import (
+        QueueDeferredError,
+        RunError,
+        cancel_run,
+        confirm_run,
+        discard_run,
+    )
+    from core.models import Run, RunState
+
+    click.echo("analysing (a worker targets the recipients) ...")
+    try:
+        run = _until_targeted(runtime, run_id)
+    except KeyboardInterrupt:
+        cancel_run(runtime, run_id)
+        raise click.ClickException("interrupted: the run is cancelled, nothing was sent") from None
+    if run.state != RunState.AWAITING_CONFIRMATION:
+        raise click.ClickException(
+            f"run #{run.number} is {run.state}" + (f": {run.error}" if run.error else "")
+        )
+    with runtime.database.session() as session:
+        shown = confirmation(session, runtime.plugins, session.get(Run, run_id))
+    _print_confirmation(shown)
+    question = f"Send to {shown.reached} recipients?"
+    if yes:
+        click.echo(f"{question} yes (--yes)")
+    else:
+        try:
+            answer = click.confirm(question, default=False)
+        except click.Abort:
+            discard_run(runtime, run_id, "no answer to the confirmation; nothing was sent")
+            raise click.ClickException(
+                "no answer (no terminal?): nothing was sent and the analysis is discarded; "
+                "run again with --yes to send without asking"
+            ) from None
+        if not answer:
+            discard_run(runtime, run_id, "not confirmed; nothing was sent")
+            raise click.ClickException("not confirmed: nothing was sent, the analysis is discarded")
+    try:
+        confirm_run(runtime, run_id, _who(), shown.reached)
+    except RunError as exc:
+        raise click.ClickException(f"not sent: {exc}") from None
+    except QueueDeferredError as exc:
+        click.echo(f"confirmed, but the queue did not answer ({exc}); the scheduler enqueues it")
+    click.echo(f"run #{shown.number} confirmed: sending to {shown.reached} recipients")
+
+
+def _until_targeted(runtime: Runtime, run_id: int):
+    import time
+
+    from core.models import Run, RunState
+
+    while True:
+        with runtime.database.session() as session:
+            run = session.get(Run, run_id)
+            session.expunge(run)
+        if run.state not in (RunState.QUEUED, RunState.TARGETING):
+            return run
+        time.sleep(0.5)
+
+
+def _print_confirmation(shown) -> None:
+    """The numbers the person confirms, the same as the panel's confirmation shows."""
+    from core.reach import reason_text
+
+    unit = "groups" if shown.group_scoped else "recipients"
+    click.echo(f"would reach:   {shown.reached} {unit}")
+    if shown.group_scoped:
+        click.echo(f"               ({shown.summary.members} recipients in those groups)")
+    if shown.summary.skipped:
+        click.echo("skipped:")
+        for reason, count in shown.summary.skipped.items():
+            click.echo(f"  {count:>8}  {reason_text(reason, 'en') or '(no reason given)'}")
+    else:
+        click.echo("skipped:       none")
+    if shown.summary.held_out:
+        click.echo(f"held out:      {shown.summary.held_out} (control group)")
+    click.echo(f"channel:       {shown.channel.value} ({shown.action_title})")
+    cost = shown.cost
+    if cost.source == "service":
+        click.echo(f"cost estimate: {cost.amount} EUR (prices of the service {cost.service!r})")
+    elif cost.source == "estimate":
+        click.echo(f"cost estimate: {cost.amount} EUR (the campaign's estimated cost)")
+    elif cost.source == "error":
+        click.echo(f"cost estimate: none, the prices of {cost.service!r} fail: {cost.problem}")
+    else:
+        click.echo("cost estimate: none (no provider service and no estimated cost set)")
 
 
 def _follow(runtime: Runtime, run_id: int) -> None:

@@ -19,10 +19,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.approvals import BEFORE_START, is_approved
+from core.approvals import BEFORE_START, approval_for, is_approved
 from core.engine.runs import RunError
 from core.models import (
     Approval,
+    ApprovalMode,
     ApprovalState,
     ApprovalStep,
     Delivery,
@@ -116,6 +117,18 @@ class DeliveryStart:
     error: str | None = None
 
 
+def start_confirmation(session: Session, delivery: Delivery) -> str:
+    """What the delivery's run goes ahead on (``Run.confirmed_by``): the person who confirmed
+    its start, its approved start step (``approval:<id>``), or, with an automatic start, the
+    delivery a person set up and had approved before its planned start."""
+    if delivery.confirmed_by_id is not None:
+        return f"user:{delivery.confirmed_by_id} confirmed delivery {delivery.id}"
+    approval = approval_for(session, delivery.id, ApprovalStep.START)
+    if approval is not None and approval.mode is not ApprovalMode.AUTOMATIC:
+        return f"approval:{approval.id}"
+    return f"deliveryMgt:delivery {delivery.id}"
+
+
 def start_delivery(runtime: Runtime, delivery_id: int, started_by: str) -> DeliveryStart:
     """Start the run of a delivery in ``start_pending`` and move it to ``in_progress``.
 
@@ -128,8 +141,16 @@ def start_delivery(runtime: Runtime, delivery_id: int, started_by: str) -> Deliv
         if delivery is None or delivery.state is not S.START_PENDING:
             return DeliveryStart()
         campaign_id, since = delivery.campaign_id, delivery.state_changed_at
+        confirmed_by = start_confirmation(session, delivery)
     try:
-        started = start_once(runtime, campaign_id, since, started_by, delivery_id=delivery_id)
+        started = start_once(
+            runtime,
+            campaign_id,
+            since,
+            started_by,
+            delivery_id=delivery_id,
+            confirmed_by=confirmed_by,
+        )
     except RunError as exc:
         return DeliveryStart(error=f"its run cannot start: {exc}")
     if started.run_id is not None:

@@ -82,7 +82,7 @@ def register_commands(cli: click.Group) -> None:
 
 @hookspec
 def run_started(run: RunEvent) -> None:
-    """Called when a campaign run starts working after targeting."""
+    """Called when a campaign run starts working: after targeting, once the run is confirmed."""
 
 
 @hookspec

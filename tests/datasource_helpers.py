@@ -47,7 +47,7 @@ def create(engine, datasource: str, settings: dict, **options) -> int:
 
 def run(engine, campaign_id: int) -> Run:
     """Start the campaign, work the queues empty and return the finished run."""
-    started = start_run(engine.runtime, campaign_id)
+    started = start_run(engine.runtime, campaign_id, confirmed_by="test")
     engine.work()
     return engine.run(started.id)
 

@@ -1,6 +1,7 @@
 """The panel in a real browser (Debian's chromium through Playwright), on the real app with a
 real worker process: build a query with a nested OR block, make a campaign of it, start it,
-watch the progress bar reach 100 % and open an archived letter.
+confirm the send with the count shown, watch the progress bar reach 100 % and open an
+archived letter.
 
 With ``CAMPAIGN_SCREENSHOTS=<folder>`` the last test also saves screenshots of the main
 screens there (``docs/screenshots/`` in the README).
@@ -91,9 +92,24 @@ def test_log_in_build_a_query_run_a_campaign_and_open_the_letter(live_panel, pag
     page.wait_for_url(re.compile(r".*/campaigns/\d+/setup"))
     expect(page.locator(".record-count")).to_contain_text("2")
 
-    # start, and watch the progress bar until the run is done
+    # start: the page follows the analysis, then shows what would be sent; nothing is sent
     page.click('button[name="mode"][value="start"]')
     page.wait_for_url(re.compile(r".*/campaigns/\d+/runs/\d+"))
+    confirmation = page.locator("[data-confirmation]")
+    expect(confirmation).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(confirmation.locator("[data-reached]")).to_have_text("2")
+    expect(confirmation.locator("[data-channel]")).to_contain_text("Post")
+    expect(confirmation.locator("[data-cost]")).to_contain_text("Keine Schätzung")
+    expect(page.locator('.run-summary [data-state="awaiting_confirmation"]')).to_be_visible()
+    with live_panel.panel.runtime.database.session() as session:
+        assert session.scalar(select(Run)).done == 0
+        assert session.scalars(select(ArchivedDocument)).all() == []
+
+    # send to the two, and watch the progress bar until the run is done
+    confirmation.get_by_role("button", name="An 2 Empfänger senden").click()
+    expect(
+        page.locator(".alert", has_text="Lauf #1 bestätigt: Versand an 2 Empfänger.")
+    ).to_be_visible()
     expect(page.locator('.run-progress-large [data-field="percent"]')).to_have_text(
         "100 %", timeout=RUN_TIMEOUT_MS
     )
@@ -269,6 +285,9 @@ def test_screenshots_of_the_main_screens(live_panel, page_as, database_url):
     page.goto(live_panel.url(f"/campaigns/{demo_id}/setup"))
     page.click('button[name="mode"][value="start"]')
     page.wait_for_url(re.compile(r".*/runs/\d+"))
+    expect(page.locator("[data-confirmation]")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    page.screenshot(path=folder / "run-confirmation.png")
+    page.locator("[data-confirmation] .button-primary").click()
     page.wait_for_timeout(2500)
     page.screenshot(path=folder / "run-progress.png")
     expect(page.locator('.run-progress-large [data-field="percent"]')).to_have_text(

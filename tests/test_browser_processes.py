@@ -168,7 +168,9 @@ def process_demo(panel) -> dict[str, int]:
         envelopes.alert_level = 12000
         ids["line"] = envelopes.id
         session.get(Budget, ids["budget"]).allocated = 1500
-    run = start_run(runtime, ids["campaign"], started_by="mia", delivery_id=ids["letter"])
+    run = start_run(
+        runtime, ids["campaign"], started_by="mia", delivery_id=ids["letter"], confirmed_by="test"
+    )
     wait_for_run(panel, run.id)
     now = runtime.clock.now()
     with runtime.database.session() as session:

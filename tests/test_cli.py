@@ -149,14 +149,75 @@ def test_run_starts_a_campaign_and_waits_with_a_progress_bar(engine, tmp_path):
     state = CliState(engine.runtime.settings, engine.runtime.plugins)
     worker = engine.start_worker_process(tmp_path / "worker.log")
     try:
-        result = CliRunner().invoke(cli, ["run", "Informationskampagne", "--wait"], obj=state)
+        result = CliRunner().invoke(
+            cli, ["run", "Informationskampagne", "--wait", "--yes"], obj=state
+        )
     finally:
         stop_group(worker)
     assert result.exit_code == 0, result.output
     assert "run #1 of 'Informationskampagne' queued" in result.output
+    assert "would reach:   30 recipients" in result.output
+    assert "channel:       none (Count a tag on the contact" in result.output
+    assert "cost estimate: none (no provider service and no estimated cost set)" in result.output
+    assert "Send to 30 recipients? yes (--yes)" in result.output
     assert "completed: 30 targeted, 30 done, 0 failed" in result.output
     with engine.runtime.database.session() as session:
         assert find_campaign(session, "Informationskampagne").runs[0].done == 30
+
+
+def test_run_asks_before_sending_and_without_an_answer_sends_nothing(engine, tmp_path):
+    import signal
+
+    from sqlalchemy import select
+
+    from core.models import Run, RunState
+
+    engine.add_contacts(6)
+    engine.campaign(name="Infobrief")
+    state = CliState(engine.runtime.settings, engine.runtime.plugins)
+    worker = engine.start_worker_process(tmp_path / "worker.log")
+    try:
+        unanswered = CliRunner().invoke(cli, ["run", "Infobrief"], obj=state)
+        declined = CliRunner().invoke(cli, ["run", "Infobrief"], obj=state, input="n\n")
+        answered = CliRunner().invoke(cli, ["run", "Infobrief", "--wait"], obj=state, input="y\n")
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+    assert unanswered.exit_code == 1
+    assert "would reach:   6 recipients" in unanswered.output
+    assert "Send to 6 recipients? [y/N]" in unanswered.output
+    assert "no answer (no terminal?): nothing was sent and the analysis is discarded" in (
+        unanswered.output
+    )
+    assert declined.exit_code == 1
+    assert "not confirmed: nothing was sent" in declined.output
+    assert answered.exit_code == 0, answered.output
+    assert "run #3 confirmed: sending to 6 recipients" in answered.output
+    with engine.runtime.database.session() as session:
+        runs = session.scalars(select(Run).order_by(Run.number)).all()
+        assert [(run.state, run.done) for run in runs] == [
+            (RunState.CANCELLED, 0),
+            (RunState.CANCELLED, 0),
+            (RunState.COMPLETED, 6),
+        ]
+        assert runs[2].confirmed_by == os.environ.get("USER", "cli")
+
+
+def test_a_dry_run_asks_nothing(engine, tmp_path):
+    import signal
+
+    engine.add_contacts(3)
+    engine.campaign(name="Probe")
+    state = CliState(engine.runtime.settings, engine.runtime.plugins)
+    worker = engine.start_worker_process(tmp_path / "worker.log")
+    try:
+        result = CliRunner().invoke(cli, ["run", "Probe", "--dry-run", "--wait"], obj=state)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert "Send to" not in result.output
+    assert "completed: 3 targeted, 0 done" in result.output
 
 
 def test_run_names_an_unknown_campaign(engine):

@@ -303,7 +303,7 @@ def test_a_commission_run_books_once_for_the_partner_of_every_contract(booking_e
     engine = booking_engine
     ids = address_book(engine)
     campaign = commission_campaign(engine)
-    run = start_run(engine.runtime, campaign, started_by="anna")
+    run = start_run(engine.runtime, campaign, started_by="anna", confirmed_by="test")
     engine.work()
 
     finished = engine.run(run.id)
@@ -396,7 +396,7 @@ def test_rates_of_the_partner_a_fixed_date_currency_and_vat(booking_engine):
         currency="CHF",
         vat=True,
     )
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     engine.work()
     booked = {b.entity_id: b for b in bookings(engine, run.id)}
     assert {entity_id: (b.amount, b.rate_percent) for entity_id, b in booked.items()} == {
@@ -425,7 +425,7 @@ def test_contacts_book_for_their_partner_and_partners_for_themselves(
     campaign = commission_campaign(
         engine, entity=entity, text=text, amount="50", field=None, rate_percent=None
     )
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     engine.work()
     booked = {b.entity_id: b.partner_id for b in bookings(engine, run.id)}
     assert booked == {ids[record]: ids[partner] for record, partner in expected.items()}
@@ -458,7 +458,7 @@ def test_a_dry_run_shows_the_bookings_without_making_them(booking_engine):
 def test_a_chunk_done_again_after_a_lost_transaction_books_nothing_twice(booking_engine):
     engine = booking_engine
     address_book(engine)
-    run = start_run(engine.runtime, commission_campaign(engine))
+    run = start_run(engine.runtime, commission_campaign(engine), confirmed_by="test")
     target_run(run.id)
     # a worker that booked and died before its commit: the transaction is rolled back
     with engine.runtime.database.sessions() as session, session.begin():
@@ -486,7 +486,7 @@ def test_a_chunk_done_again_after_a_lost_transaction_books_nothing_twice(booking
 def test_a_reversed_run_books_nothing_more_when_its_failures_are_retried(booking_engine):
     engine = booking_engine
     ids = address_book(engine)
-    run = start_run(engine.runtime, commission_campaign(engine))
+    run = start_run(engine.runtime, commission_campaign(engine), confirmed_by="test")
     engine.work()
     with engine.runtime.database.session() as session:
         reverse_run(session, run.id, by="anna")
@@ -516,7 +516,7 @@ def test_the_demo_address_book_supports_a_commission_campaign(booking_engine):
             )
         }
     campaign = commission_campaign(engine, rate_percent=None, rate_field="partner.commission_rate")
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     engine.work()
     assert engine.run(run.id).state == RunState.COMPLETED
     assert {b.entity_id: b.amount for b in bookings(engine, run.id)} == expected
@@ -553,7 +553,7 @@ def test_a_worker_killed_mid_batch_leaves_every_contract_booked_once(booking_eng
         datasource_settings={"entity": "contracts", "delay_ms": 500},
     )
     engine.runtime.clock = Clock()  # the worker processes keep real time
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     log = tmp_path / "worker.log"
     first = engine.start_worker_process(log)
     wait_for(lambda: engine.run(run.id).done >= 100, "the first batch", log=log)
@@ -600,7 +600,7 @@ def invoke(settings, booking_engine, monkeypatch):
 def test_the_command_line_lists_and_reverses_a_runs_bookings_once(booking_engine, invoke):
     engine = booking_engine
     address_book(engine)
-    run = start_run(engine.runtime, commission_campaign(engine))
+    run = start_run(engine.runtime, commission_campaign(engine), confirmed_by="test")
     engine.work()
 
     listed = invoke("list", str(run.id))

@@ -39,9 +39,13 @@ def test_counts_add_up_a_deliverys_real_runs_and_leave_out_the_held_out(engine):
         other = Delivery(campaign_id=campaign, label="Ohne Lauf", channel=DeliveryChannel.SMS)
         session.add_all([letter, other])
     for dry_run in (False, True, False):
-        start_run(engine.runtime, campaign, delivery_id=letter.id, dry_run=dry_run)
+        start_run(
+            engine.runtime, campaign, delivery_id=letter.id, dry_run=dry_run, confirmed_by="test"
+        )
         engine.work()
-    start_run(engine.runtime, campaign)  # the campaign's own run belongs to no delivery
+    start_run(
+        engine.runtime, campaign, confirmed_by="test"
+    )  # the campaign's own run belongs to no delivery
     engine.work()
 
     with engine.runtime.database.session() as session:

@@ -142,7 +142,7 @@ def test_an_email_campaign_reaches_every_valid_address_once(mailing, smtp):
         ],
     )
     campaign = email_campaign(mailing, name="Frühjahr", reply_to="Service <service@example.de>")
-    run = start_run(mailing.runtime, campaign)
+    run = start_run(mailing.runtime, campaign, confirmed_by="test")
     mailing.work()
 
     finished = mailing.run(run.id)
@@ -221,13 +221,15 @@ def test_the_worked_example_prints_the_letters_and_emails_them(mailing, smtp):
         datasource="test_printable_contacts",
         name="Informationskampagne",
     )
-    printed = start_run(mailing.runtime, printing)
+    printed = start_run(mailing.runtime, printing, confirmed_by="test")
     mailing.work()
     assert mailing.run(printed.id).done == 2
     letters = {d.contact_id: d for d in archived(mailing, printed.id, DocumentKind.LETTER)}
 
     attach = {"campaign": "Informationskampagne"}
-    run = start_run(mailing.runtime, email_campaign(mailing, attachment=attach))
+    run = start_run(
+        mailing.runtime, email_campaign(mailing, attachment=attach), confirmed_by="test"
+    )
     mailing.work()
     rows = items(mailing, run.id)
     assert rows[f"contacts:{ids[2]}"].detail == (
@@ -245,7 +247,7 @@ def test_the_worked_example_prints_the_letters_and_emails_them(mailing, smtp):
         assert attachment.get_content() == stored(mailing, letters[contact_id])
 
     skipping = email_campaign(mailing, attachment=attach | {"when_missing": "skip"})
-    again = start_run(mailing.runtime, skipping)
+    again = start_run(mailing.runtime, skipping, confirmed_by="test")
     mailing.work()
     assert (mailing.run(again.id).done, mailing.run(again.id).skipped) == (2, 1)
 
@@ -271,8 +273,10 @@ def test_a_print_and_an_email_campaign_reach_everyone_once(mailing, smtp):
         },
         datasource="test_printable_contacts",
     )
-    printed = start_run(mailing.runtime, printing)
-    mailed = start_run(mailing.runtime, email_campaign(mailing, only_preferring_email=True))
+    printed = start_run(mailing.runtime, printing, confirmed_by="test")
+    mailed = start_run(
+        mailing.runtime, email_campaign(mailing, only_preferring_email=True), confirmed_by="test"
+    )
     mailing.work()
 
     reached = collections.Counter()
@@ -303,7 +307,7 @@ def test_a_dry_run_previews_without_sending(mailing, smtp):
 def test_an_unknown_placeholder_fails_each_recipient_with_its_line(mailing, smtp):
     add_people(mailing, [{"email": "erika@example.de"}])
     campaign = email_campaign(mailing, text="Hallo\n{{ frist_name }}")
-    run = start_run(mailing.runtime, campaign)
+    run = start_run(mailing.runtime, campaign, confirmed_by="test")
     mailing.work()
     (item,) = mailing.items(run.id)
     assert item.detail == "text body, line 2: unknown placeholder 'frist_name'"
@@ -317,7 +321,9 @@ def test_without_a_mail_server_the_messages_go_to_the_outbox(mailing, smtp):
         runtime.settings, mail_server=None, mail_from=DEVELOPMENT_SENDER
     )
     mailing.add_contacts(4)  # the fourth has no e-mail address
-    run = start_run(runtime, email_campaign(mailing, datasource="test_contacts", **SHORT))
+    run = start_run(
+        runtime, email_campaign(mailing, datasource="test_contacts", **SHORT), confirmed_by="test"
+    )
     mailing.work()
     assert mailing.run(run.id).done == 3
     outbox = runtime.settings.data_dir / "outbox" / "mail"
@@ -339,7 +345,11 @@ def test_a_killed_worker_sends_nothing_twice(mailing, smtp, tmp_path, monkeypatc
     ids = mailing.add_contacts(6)  # p1 … p3, p5, p6 have an address
     held = "p2@example.de"
     smtp.hold = {held}
-    run = start_run(mailing.runtime, email_campaign(mailing, datasource="test_contacts", **SHORT))
+    run = start_run(
+        mailing.runtime,
+        email_campaign(mailing, datasource="test_contacts", **SHORT),
+        confirmed_by="test",
+    )
     log = tmp_path / "worker.log"
     first = mailing.start_worker_process(log)
     wait_for(lambda: smtp.to(held), "the held message to reach the server", log=log)

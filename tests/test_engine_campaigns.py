@@ -59,7 +59,7 @@ def test_an_invalid_change_stores_nothing(engine):
 def test_a_copy_has_the_settings_and_static_records_but_no_runs(engine):
     engine.add_contacts(3)
     campaign_id = engine.campaign(name="Info", filters=[{"name": "test_has_email"}])
-    start_run(engine.runtime, campaign_id)
+    start_run(engine.runtime, campaign_id, confirmed_by="test")
     with engine.runtime.database.session() as session:
         session.add(CampaignRecord(campaign_id=campaign_id, entity="contacts", entity_id=2))
     with engine.runtime.database.session() as session:
@@ -76,7 +76,7 @@ def test_last_execution_comes_from_the_runs(engine):
     campaign_id = engine.campaign(name="Info")
     with engine.runtime.database.session() as session:
         assert last_execution(session, campaign_id) is None
-    run = start_run(engine.runtime, campaign_id)
+    run = start_run(engine.runtime, campaign_id, confirmed_by="test")
     with engine.runtime.database.session() as session:
         assert last_execution(session, campaign_id) == run.created_at
         assert find_campaign(session, "Info").id == find_campaign(session, campaign_id).id

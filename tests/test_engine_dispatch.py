@@ -16,7 +16,9 @@ def test_external_effects_happen_once_and_carry_the_ledger_reference(engine, tmp
     engine.add_contacts(23, email="post@example.de")
     out = tmp_path / "sent.txt"
     run = start_run(
-        engine.runtime, engine.campaign(action="test_notify", action_settings={"path": str(out)})
+        engine.runtime,
+        engine.campaign(action="test_notify", action_settings={"path": str(out)}),
+        confirmed_by="test",
     )
     engine.work()
     run = engine.run(run.id)
@@ -49,7 +51,7 @@ def test_lifecycle_hooks_see_the_run_and_every_item(engine, tmp_path):
 
     engine.runtime.plugins.add(Listener, "listener", "test")
     engine.add_contacts(2)
-    run = start_run(engine.runtime, engine.campaign())
+    run = start_run(engine.runtime, engine.campaign(), confirmed_by="test")
     target_run(run.id)
     from core.engine.dispatch import finish_run
 
@@ -76,7 +78,9 @@ def test_rows_a_dead_worker_claimed_become_unclear_not_repeated(engine, tmp_path
     engine.add_contacts(5, email="post@example.de")
     out = tmp_path / "sent.txt"
     run = start_run(
-        engine.runtime, engine.campaign(action="test_notify", action_settings={"path": str(out)})
+        engine.runtime,
+        engine.campaign(action="test_notify", action_settings={"path": str(out)}),
+        confirmed_by="test",
     )
     target_run(run.id)
     now = datetime.now(UTC)
@@ -104,7 +108,9 @@ def test_rows_a_dead_worker_claimed_become_unclear_not_repeated(engine, tmp_path
 def test_a_recent_claim_is_left_to_its_worker(engine):
     engine.add_contacts(3)
     run = start_run(
-        engine.runtime, engine.campaign(action="test_notify", action_settings={"path": "/dev/null"})
+        engine.runtime,
+        engine.campaign(action="test_notify", action_settings={"path": "/dev/null"}),
+        confirmed_by="test",
     )
     target_run(run.id)
     now = datetime.now(UTC)
@@ -115,7 +121,7 @@ def test_a_recent_claim_is_left_to_its_worker(engine):
 
 def test_a_stalled_run_gets_its_open_chunks_back(engine):
     engine.add_contacts(25)
-    run = start_run(engine.runtime, engine.campaign())
+    run = start_run(engine.runtime, engine.campaign(), confirmed_by="test")
     target_run(run.id)
     engine.runtime.redis.flushdb()  # every queued chunk job is lost
     engine.work()
@@ -142,7 +148,7 @@ def test_held_out_members_are_not_members_of_their_group(engine, tmp_path):
         action_settings={"path": str(out)},
         filters=[{"name": "test_even_held_out"}],
     )
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     engine.work()
 
     # ids 1-9 by city (index % 3): Berlin 1, 4, 7; Köln 3, 6, 9; München 2, 5, 8.
@@ -154,7 +160,9 @@ def test_held_out_members_are_not_members_of_their_group(engine, tmp_path):
 def test_a_kept_claim_is_not_taken_for_a_dead_workers(engine):
     engine.add_contacts(2)
     run = start_run(
-        engine.runtime, engine.campaign(action="test_notify", action_settings={"path": "/dev/null"})
+        engine.runtime,
+        engine.campaign(action="test_notify", action_settings={"path": "/dev/null"}),
+        confirmed_by="test",
     )
     target_run(run.id)
     claimed_at = datetime.now(UTC)
@@ -233,7 +241,9 @@ def probe_run(engine, contacts: int, cancel_at: int | None = None) -> int:
     LedgerProbe.seen, LedgerProbe.cancel_at = [], cancel_at
     engine.runtime.plugins.add(ProbePlugin, "probe", "test")
     engine.add_contacts(contacts)
-    run = start_run(engine.runtime, engine.campaign(action="test_ledger_probe"))
+    run = start_run(
+        engine.runtime, engine.campaign(action="test_ledger_probe"), confirmed_by="test"
+    )
     target_run(run.id)
     return run.id
 
@@ -272,7 +282,9 @@ def test_a_batch_another_worker_raced_is_read_again_and_done_once(engine):
     OtherWorker.calls = []
     engine.runtime.plugins.add(ProbePlugin, "probe", "test")
     engine.add_contacts(6)
-    run = start_run(engine.runtime, engine.campaign(action="test_other_worker"))
+    run = start_run(
+        engine.runtime, engine.campaign(action="test_other_worker"), confirmed_by="test"
+    )
     target_run(run.id)
     assert process_chunk(run.id, 0).endswith("5 processed")
     # The first pass was rolled back when row 4 turned out taken; the second left it out.
@@ -281,3 +293,24 @@ def test_a_batch_another_worker_raced_is_read_again_and_done_once(engine):
     assert {item.status for item in items} == {ItemStatus.DONE}
     assert [item.claimed_by for item in items].count("other:1") == 1
     assert engine.run(run.id).done == 5
+
+
+def test_recovery_discards_an_analysis_nobody_confirmed_within_a_day(engine):
+    engine.add_contacts(4)
+    fresh = start_run(engine.runtime, engine.campaign(name="Frisch"))
+    stale = start_run(engine.runtime, engine.campaign(name="Vergessen"))
+    engine.work()
+    with engine.runtime.database.session() as session:
+        session.execute(
+            update(Run)
+            .where(Run.id == stale.id)
+            .values(targeted_at=engine.runtime.clock.now() - timedelta(hours=25))
+        )
+    assert recover_runs(engine.runtime) == [f"run {stale.id}: #1 not confirmed in time, discarded"]
+    engine.work()
+    stale, fresh = engine.run(stale.id), engine.run(fresh.id)
+    assert (stale.state, stale.done) == (RunState.CANCELLED, 0)
+    assert stale.error == "not confirmed within 24 hours; nothing was sent"
+    assert fresh.state == RunState.AWAITING_CONFIRMATION
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {0}

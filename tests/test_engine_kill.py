@@ -42,7 +42,11 @@ def test_a_killed_worker_leaves_every_recipient_processed_once(engine, tmp_path,
     engine.add_contacts(RECIPIENTS, email="post@example.de")
     out = tmp_path / "sent.txt"
     settings = {"delay_ms": 30} | ({"path": str(out)} if action == "test_notify" else {})
-    run = start_run(engine.runtime, engine.campaign(action=action, action_settings=settings))
+    run = start_run(
+        engine.runtime,
+        engine.campaign(action=action, action_settings=settings),
+        confirmed_by="test",
+    )
     log = tmp_path / "processes.log"
     processes = [engine.start_process("scheduler", log)]
     try:

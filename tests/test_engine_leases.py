@@ -49,7 +49,7 @@ def test_a_chunk_whose_horse_died_is_enqueued_again_once_its_lease_expires(engin
     engine.add_contacts(25)
     out = tmp_path / "sent.txt"
     campaign = engine.campaign(action="test_notify", action_settings={"path": str(out)})
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     target_run(run.id)
     now = datetime.now(UTC)
     hold_as_dead_horse(engine, run.id, 1, now + LEASE)
@@ -76,7 +76,7 @@ def test_a_chunk_whose_horse_died_is_enqueued_again_once_its_lease_expires(engin
 
 def test_two_schedulers_enqueue_an_abandoned_chunk_once(engine):
     engine.add_contacts(5)
-    run = start_run(engine.runtime, engine.campaign())
+    run = start_run(engine.runtime, engine.campaign(), confirmed_by="test")
     target_run(run.id)
     engine.runtime.redis.flushdb()  # Redis restarted and lost the queue
     engine.runtime.clock = FrozenClock(datetime.now(UTC) + LEASE + timedelta(seconds=1))
@@ -87,7 +87,7 @@ def test_two_schedulers_enqueue_an_abandoned_chunk_once(engine):
 
 def test_a_replaced_attempt_does_nothing(engine):
     engine.add_contacts(5)
-    run = start_run(engine.runtime, engine.campaign())
+    run = start_run(engine.runtime, engine.campaign(), confirmed_by="test")
     target_run(run.id)
     engine.runtime.redis.flushdb()
     engine.runtime.clock = FrozenClock(datetime.now(UTC) + LEASE + timedelta(seconds=1))
@@ -102,7 +102,7 @@ def test_a_stopping_worker_hands_its_chunk_back_between_recipients(engine, tmp_p
     engine.add_contacts(10)
     out = tmp_path / "sent.txt"
     campaign = engine.campaign(action="test_notify", action_settings={"path": str(out)})
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     target_run(run.id)
 
     class StopAfterTheFirst:  # the worker's SIGTERM reaches the work horse mid-chunk
@@ -131,7 +131,7 @@ def test_a_stopping_worker_hands_its_chunk_back_between_recipients(engine, tmp_p
 
 def test_a_job_a_dying_worker_took_off_the_queue_is_enqueued_again(engine):
     engine.add_contacts(5)
-    run = start_run(engine.runtime, engine.campaign())
+    run = start_run(engine.runtime, engine.campaign(), confirmed_by="test")
     target_run(run.id)
     queue = get_queue(engine.runtime.redis, BULK)
     job_id = chunk_job_id(run.id, 0, 1)
@@ -166,7 +166,9 @@ class StopAtThirdPlugin:
 def test_a_stopping_worker_rolls_its_open_batch_back(engine):
     engine.runtime.plugins.add(StopAtThirdPlugin, "stop_at_third", "test")
     engine.add_contacts(10)  # one chunk, one batch
-    run = start_run(engine.runtime, engine.campaign(action="test_stop_at_third"))
+    run = start_run(
+        engine.runtime, engine.campaign(action="test_stop_at_third"), confirmed_by="test"
+    )
     target_run(run.id)
     StopAtThird.stopped = False
     try:

@@ -1,4 +1,5 @@
 import contextlib
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,10 +11,13 @@ from core.engine.dispatch import recover_runs
 from core.engine.leases import LEASE
 from core.engine.runs import (
     CampaignClosedError,
+    ConfirmationCountError,
     QueueDeferredError,
     RunAlreadyActiveError,
     RunError,
     cancel_run,
+    confirm_run,
+    discard_run,
     resume_run,
     retry_failed,
     start_run,
@@ -26,7 +30,7 @@ from engine_plugins import tag_counts
 def test_a_run_tags_every_contact_exactly_once(engine):
     engine.add_contacts(25)
     campaign = engine.campaign()
-    run = start_run(engine.runtime, campaign, started_by="erika")
+    run = start_run(engine.runtime, campaign, started_by="erika", confirmed_by="test")
     assert run.state == RunState.QUEUED and run.number == 1
     engine.work()
     run = engine.run(run.id)
@@ -40,26 +44,26 @@ def test_a_run_tags_every_contact_exactly_once(engine):
 def test_the_run_keeps_the_configuration_it_started_with(engine):
     engine.add_contacts(3)
     campaign = engine.campaign(action_settings={"delay_ms": 0})
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     assert run.config["action"] == "test_tag"
     assert run.config["action_settings"] == {"delay_ms": 0, "fail_for": []}
 
 
 def test_two_starts_never_overlap_unless_asked(engine):
     campaign = engine.campaign()
-    first = start_run(engine.runtime, campaign)
+    first = start_run(engine.runtime, campaign, confirmed_by="test")
     with pytest.raises(RunAlreadyActiveError, match="run #1 of this campaign is still queued"):
-        start_run(engine.runtime, campaign)
-    parallel = start_run(engine.runtime, campaign, allow_parallel=True)
+        start_run(engine.runtime, campaign, confirmed_by="test")
+    parallel = start_run(engine.runtime, campaign, allow_parallel=True, confirmed_by="test")
     assert (first.number, parallel.number) == (1, 2)
     engine.work()
-    assert start_run(engine.runtime, campaign).number == 3
+    assert start_run(engine.runtime, campaign, confirmed_by="test").number == 3
 
 
 def test_failed_recipients_are_reported_and_retry_reruns_only_them(engine):
     engine.add_contacts(12)
     campaign = engine.campaign(action_settings={"fail_for": ["Name3", "Name7"]})
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     engine.work()
     run = engine.run(run.id)
     assert run.state == RunState.COMPLETED_WITH_ERRORS
@@ -88,7 +92,7 @@ def test_failed_recipients_are_reported_and_retry_reruns_only_them(engine):
 def test_cancel_stops_and_resume_finishes_the_rest(engine):
     engine.add_contacts(30)
     campaign = engine.campaign()
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     cancel_run(engine.runtime, run.id)
     engine.work()
     run = engine.run(run.id)
@@ -106,7 +110,7 @@ def test_cancel_stops_and_resume_finishes_the_rest(engine):
 def test_cancel_between_chunks_keeps_what_is_done(engine):
     engine.add_contacts(30)
     campaign = engine.campaign()
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     from core.engine.dispatch import process_chunk
     from core.engine.targeting import target_run
 
@@ -127,12 +131,12 @@ def test_cancel_between_chunks_keeps_what_is_done(engine):
 
 def test_a_limit_runs_only_the_first_n(engine):
     engine.add_contacts(20)
-    run = start_run(engine.runtime, engine.campaign(), limit=5)
+    run = start_run(engine.runtime, engine.campaign(), limit=5, confirmed_by="test")
     engine.work()
     run = engine.run(run.id)
     assert (run.targeted, run.done) == (5, 5)
     with pytest.raises(RunError, match="limit: must be at least 1"):
-        start_run(engine.runtime, engine.campaign(name="other"), limit=0)
+        start_run(engine.runtime, engine.campaign(name="other"), limit=0, confirmed_by="test")
 
 
 def test_a_dry_run_previews_without_side_effects(engine):
@@ -158,7 +162,7 @@ def test_a_campaign_whose_plugin_disappeared_cannot_start(engine):
 
         session.get(Campaign, campaign).action = "print"
     with pytest.raises(RunError, match=r"cannot start: action: unknown action 'print'"):
-        start_run(engine.runtime, campaign)
+        start_run(engine.runtime, campaign, confirmed_by="test")
 
 
 @pytest.mark.parametrize("state", ["finished", "cancelled"])
@@ -200,7 +204,7 @@ def test_a_delivery_runs_with_its_own_action_and_is_linked_to_the_run(engine):
         )
         own = Delivery(campaign_id=campaign, label="Eigene Aktion", channel=DeliveryChannel.EMAIL)
         session.add_all([letter, own])
-    run = start_run(engine.runtime, campaign, delivery_id=letter.id)
+    run = start_run(engine.runtime, campaign, delivery_id=letter.id, confirmed_by="test")
     assert run.delivery_id == letter.id
     assert (run.config["action"], run.config["action_settings"]) == ("test_letter", {"pages": 3})
     engine.work()
@@ -209,7 +213,7 @@ def test_a_delivery_runs_with_its_own_action_and_is_linked_to_the_run(engine):
         assert [r.id for r in session.get(Delivery, letter.id).runs] == [run.id]
         assert session.get(RunItem, engine.items(run.id)[0].id).action == "test_letter"
         assert tag_counts(session) == {contact: 0 for contact in tag_counts(session)}
-    second = start_run(engine.runtime, campaign, delivery_id=own.id)
+    second = start_run(engine.runtime, campaign, delivery_id=own.id, confirmed_by="test")
     assert (second.delivery_id, second.config["action"]) == (own.id, "test_tag")
 
 
@@ -228,9 +232,9 @@ def test_a_delivery_of_another_campaign_or_with_bad_settings_cannot_start(engine
         )
         session.add_all([foreign, broken])
     with pytest.raises(RunError, match=f"campaign 'Erste' has no delivery with id {foreign.id}"):
-        start_run(engine.runtime, first, delivery_id=foreign.id)
+        start_run(engine.runtime, first, delivery_id=foreign.id, confirmed_by="test")
     with pytest.raises(RunError, match=r"action\.settings\.pages"):
-        start_run(engine.runtime, first, delivery_id=broken.id)
+        start_run(engine.runtime, first, delivery_id=broken.id, confirmed_by="test")
 
 
 def test_retrying_a_failed_group_counts_the_group_not_its_members(engine, tmp_path):
@@ -239,7 +243,7 @@ def test_retrying_a_failed_group_counts_the_group_not_its_members(engine, tmp_pa
     campaign = engine.campaign(
         action="test_city_count", action_settings={"path": str(out), "fail_for": ["Köln"]}
     )
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     engine.work()
     assert (engine.run(run.id).done, engine.run(run.id).failed) == (2, 1)
 
@@ -278,7 +282,11 @@ def test_a_start_the_queue_refuses_leaves_no_run_behind(engine):
 
 def test_a_retry_the_queue_refuses_is_enqueued_by_recovery_once_redis_answers(engine):
     engine.add_contacts(12)
-    run = start_run(engine.runtime, engine.campaign(action_settings={"fail_for": ["Name3"]}))
+    run = start_run(
+        engine.runtime,
+        engine.campaign(action_settings={"fail_for": ["Name3"]}),
+        confirmed_by="test",
+    )
     engine.work()
     with redis_down(engine.runtime), pytest.raises(QueueDeferredError):
         retry_failed(engine.runtime, run.id)
@@ -320,7 +328,11 @@ def test_a_finish_the_queue_refuses_leaves_the_run_to_the_next_tick(engine):
     from core.engine.dispatch import finish_if_complete
 
     engine.add_contacts(2)
-    run = start_run(engine.runtime, engine.campaign(action_settings={"fail_for": ["Name1"]}))
+    run = start_run(
+        engine.runtime,
+        engine.campaign(action_settings={"fail_for": ["Name1"]}),
+        confirmed_by="test",
+    )
     engine.work()
     retry_failed(engine.runtime, run.id)
     engine.runtime.redis.flushdb()
@@ -334,3 +346,116 @@ def test_a_finish_the_queue_refuses_leaves_the_run_to_the_next_tick(engine):
     assert f"run {run.id}: finishing" in recover_runs(engine.runtime)
     engine.work()
     assert engine.run(run.id).state in (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
+
+
+def _skip_as_targeting_does(engine, run_id: int, count: int, reason: str) -> None:
+    """Turn ``count`` pending rows into skipped ones with a reason, as targeting writes the
+    recipients it leaves out (dispatch block, opt-out, no address)."""
+    with engine.runtime.database.session() as session:
+        ids = session.scalars(
+            select(RunItem.id)
+            .where(RunItem.run_id == run_id, RunItem.status == ItemStatus.PENDING)
+            .order_by(RunItem.id)
+            .limit(count)
+        ).all()
+        session.execute(
+            update(RunItem)
+            .where(RunItem.id.in_(ids))
+            .values(status=ItemStatus.SKIPPED, detail=reason)
+        )
+
+
+def test_a_run_nobody_confirmed_targets_and_then_waits_without_sending(engine):
+    engine.add_contacts(12)
+    campaign = engine.campaign()
+    run = start_run(engine.runtime, campaign, started_by="erika")
+    engine.work()
+    run = engine.run(run.id)
+    assert (run.state, run.targeted, run.done, run.confirmed_by) == (
+        RunState.AWAITING_CONFIRMATION,
+        12,
+        0,
+        None,
+    )
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {0}
+    with pytest.raises(RunAlreadyActiveError, match="still awaiting_confirmation"):
+        start_run(engine.runtime, campaign)
+
+
+def test_confirming_sends_exactly_the_rows_counted_and_refuses_a_wrong_count(engine):
+    engine.add_contacts(12)
+    campaign = engine.campaign()
+    run = start_run(engine.runtime, campaign, started_by="erika")
+    engine.work()
+    _skip_as_targeting_does(engine, run.id, 2, "Versandsperre")
+
+    with pytest.raises(ConfirmationCountError, match="would reach 10 recipients, not the 12"):
+        confirm_run(engine.runtime, run.id, "erika", 12)
+    assert engine.run(run.id).state == RunState.AWAITING_CONFIRMATION
+
+    confirmed = confirm_run(engine.runtime, run.id, "erika", 10)
+    assert (confirmed.state, confirmed.confirmed_by) == (RunState.RUNNING, "erika")
+    assert confirmed.confirmed_at is not None
+    engine.work()
+    run = engine.run(run.id)
+    assert (run.state, run.done) == (RunState.COMPLETED, 10)
+    with engine.runtime.database.session() as session:
+        assert sorted(tag_counts(session).values()) == [0, 0] + [1] * 10  # skipped: untouched
+    with pytest.raises(RunError, match="run #1 is completed and cannot be confirmed"):
+        confirm_run(engine.runtime, run.id, "erika", 10)
+
+
+def test_two_confirmations_at_once_send_once(engine):
+    engine.add_contacts(8)
+    run = start_run(engine.runtime, engine.campaign())
+    engine.work()
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def confirm(who: str) -> None:
+        barrier.wait()
+        try:
+            confirm_run(engine.runtime, run.id, who, 8)
+            outcomes.append("sent")
+        except RunError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=confirm, args=(who,)) for who in ("erika", "max")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == ["run #1 is running and cannot be confirmed", "sent"]
+    engine.work()
+    assert engine.run(run.id).done == 8
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {1}
+
+
+def test_a_discarded_analysis_sends_nothing_and_cannot_be_confirmed_or_resumed(engine):
+    engine.add_contacts(6)
+    campaign = engine.campaign()
+    run = start_run(engine.runtime, campaign)
+    engine.work()
+    discard_run(engine.runtime, run.id)
+    engine.work()
+    run = engine.run(run.id)
+    assert (run.state, run.done) == (RunState.CANCELLED, 0)
+    with pytest.raises(RunError, match="is cancelled and cannot be confirmed"):
+        confirm_run(engine.runtime, run.id, "erika", 6)
+    with pytest.raises(RunError, match="never confirmed and cannot be resumed"):
+        resume_run(engine.runtime, run.id)
+    with pytest.raises(RunError, match="is cancelled and cannot be discarded"):
+        discard_run(engine.runtime, run.id)
+    engine.work()
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {0}
+    assert start_run(engine.runtime, campaign).number == 2  # no longer counts as active
+
+
+def test_a_dry_run_needs_no_confirmation(engine):
+    engine.add_contacts(3)
+    run = start_run(engine.runtime, engine.campaign(), dry_run=True)
+    engine.work()
+    assert engine.run(run.id).state == RunState.COMPLETED

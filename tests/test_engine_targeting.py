@@ -17,10 +17,13 @@ def targeted_keys(engine, run_id, status=None):
 
 def test_sql_and_streaming_filters_select_the_same_recipients(engine):
     engine.add_contacts(40)
-    in_sql = start_run(engine.runtime, engine.campaign(filters=[{"name": "test_has_email"}]))
+    in_sql = start_run(
+        engine.runtime, engine.campaign(filters=[{"name": "test_has_email"}]), confirmed_by="test"
+    )
     streamed = start_run(
         engine.runtime,
         engine.campaign(filters=[{"name": "test_has_email_streaming"}], name="streamed"),
+        confirmed_by="test",
     )
     engine.work()
     assert engine.run(in_sql.id).targeted == 30  # every fourth contact has no e-mail
@@ -32,6 +35,7 @@ def test_a_streaming_source_goes_through_the_same_filters(engine):
     run = start_run(
         engine.runtime,
         engine.campaign(datasource="test_streamed_contacts", filters=[{"name": "test_has_email"}]),
+        confirmed_by="test",
     )
     engine.work()
     run = engine.run(run.id)
@@ -44,6 +48,7 @@ def test_a_control_group_is_recorded_but_never_reached(engine, datasource):
     run = start_run(
         engine.runtime,
         engine.campaign(datasource=datasource, filters=[{"name": "test_even_held_out"}]),
+        confirmed_by="test",
     )
     engine.work()
     run = engine.run(run.id)
@@ -74,7 +79,9 @@ def test_settings_are_validated_naming_the_field(engine):
 def test_only_the_ticked_groups_are_targeted(engine, datasource):
     engine.add_contacts(9)
     run = start_run(
-        engine.runtime, engine.campaign(datasource=datasource, group_keys=["Köln", "Berlin"])
+        engine.runtime,
+        engine.campaign(datasource=datasource, group_keys=["Köln", "Berlin"]),
+        confirmed_by="test",
     )
     engine.work()
     assert engine.run(run.id).targeted == 6
@@ -87,6 +94,7 @@ def test_a_group_action_runs_once_per_group_with_its_members(engine, tmp_path):
     run = start_run(
         engine.runtime,
         engine.campaign(action="test_city_count", action_settings={"path": str(out)}),
+        confirmed_by="test",
     )
     engine.work()
     run = engine.run(run.id)
@@ -97,14 +105,14 @@ def test_a_group_action_runs_once_per_group_with_its_members(engine, tmp_path):
 
 
 def test_an_empty_selection_completes_at_once(engine):
-    run = start_run(engine.runtime, engine.campaign())
+    run = start_run(engine.runtime, engine.campaign(), confirmed_by="test")
     engine.work()
     run = engine.run(run.id)
     assert (run.state, run.targeted, run.chunks) == (RunState.COMPLETED, 0, 0)
 
 
 def test_a_source_that_breaks_fails_the_run_with_the_reason(engine):
-    run = start_run(engine.runtime, engine.campaign(datasource="test_offline"))
+    run = start_run(engine.runtime, engine.campaign(datasource="test_offline"), confirmed_by="test")
     engine.work()
     run = engine.run(run.id)
     assert run.state == RunState.FAILED

@@ -132,7 +132,11 @@ def group_rows(engine, run_id):
 
 
 def test_an_extraction_file_reaches_the_folder_with_its_manifest(uploading, inbox):
-    run = start_run(uploading.runtime, upload_campaign(uploading, "folder", {"path": str(inbox)}))
+    run = start_run(
+        uploading.runtime,
+        upload_campaign(uploading, "folder", {"path": str(inbox)}),
+        confirmed_by="test",
+    )
     uploading.work()
 
     finished = uploading.run(run.id)
@@ -184,7 +188,7 @@ def test_formula_cells_are_neutralised_unless_the_format_asks_for_raw_values(upl
             extraction=extraction,
             remote_name=name,
         )
-        start_run(uploading.runtime, campaign)
+        start_run(uploading.runtime, campaign, confirmed_by="test")
         uploading.work()
         text = (inbox / name).read_bytes().decode("cp1252")
         files[raw_values] = list(csv.reader(io.StringIO(text), delimiter=";"))
@@ -201,7 +205,7 @@ def test_a_grouped_source_uploads_one_file_per_group_named_by_it(uploading, inbo
         remote_name="{campaign}-{group}.{ext}",
         manifest=False,
     )
-    run = start_run(uploading.runtime, campaign)
+    run = start_run(uploading.runtime, campaign, confirmed_by="test")
     uploading.work()
 
     assert (uploading.run(run.id).state, uploading.run(run.id).done) == (RunState.COMPLETED, 3)
@@ -222,6 +226,7 @@ def test_groups_without_group_in_the_name_fail_instead_of_replacing_each_other(u
     run = start_run(
         uploading.runtime,
         upload_campaign(uploading, "folder", {"path": str(inbox)}, source=BY_CITY),
+        confirmed_by="test",
     )
     uploading.work()
 
@@ -262,7 +267,7 @@ def test_a_file_that_cannot_be_built_fails_with_the_reason_and_uploads_nothing(
         {"path": str(inbox)},
         extraction={"columns": columns, "encoding": encoding},
     )
-    run = start_run(uploading.runtime, campaign)
+    run = start_run(uploading.runtime, campaign, confirmed_by="test")
     uploading.work()
 
     (item,) = group_rows(uploading, run.id)
@@ -285,7 +290,9 @@ def test_an_extraction_reaches_an_sftp_server(uploading, tmp_path):
             "directory": "inbox",
             "host_key_fingerprint": server.fingerprint,
         }
-        run = start_run(uploading.runtime, upload_campaign(uploading, "sftp", settings))
+        run = start_run(
+            uploading.runtime, upload_campaign(uploading, "sftp", settings), confirmed_by="test"
+        )
         uploading.work()
         files = server.files()
     finally:
@@ -305,7 +312,9 @@ def test_a_failed_upload_is_reported_and_delivered_when_the_failed_rows_are_retr
 ):
     server.answer(*[("status", 503)] * 2)
     settings = {"url": server.url(), "retries": 1, "backoff": 0.01}
-    run = start_run(uploading.runtime, upload_campaign(uploading, "http", settings))
+    run = start_run(
+        uploading.runtime, upload_campaign(uploading, "http", settings), confirmed_by="test"
+    )
     uploading.work()
 
     failed = uploading.run(run.id)
@@ -359,7 +368,7 @@ def print_letters(engine, count: int) -> int:
         },
         name="Informationskampagne",
     )
-    start_run(engine.runtime, campaign)
+    start_run(engine.runtime, campaign, confirmed_by="test")
     engine.work()
     return campaign
 
@@ -381,7 +390,7 @@ def test_archived_letters_go_up_as_a_zip_and_as_one_collection_pdf(uploading, in
             documents=selection,
             remote_name="{campaign}.{ext}",
         )
-        start_run(uploading.runtime, campaign)
+        start_run(uploading.runtime, campaign, confirmed_by="test")
     uploading.work()
 
     with zipfile.ZipFile(inbox / "Versand-documents_zip.zip") as archive:
@@ -415,7 +424,7 @@ def test_a_run_whose_documents_are_all_missing_skips_the_upload(uploading, inbox
         extraction=None,
         documents={"run": 999},
     )
-    run = start_run(uploading.runtime, campaign)
+    run = start_run(uploading.runtime, campaign, confirmed_by="test")
     uploading.work()
 
     (item,) = group_rows(uploading, run.id)
@@ -431,7 +440,9 @@ def test_a_worker_killed_mid_upload_is_reported_unclear_and_never_uploads_twice(
 ):
     server.answer(("hold",))
     settings = {"url": server.url(), "retries": 0}
-    run = start_run(uploading.runtime, upload_campaign(uploading, "http", settings))
+    run = start_run(
+        uploading.runtime, upload_campaign(uploading, "http", settings), confirmed_by="test"
+    )
     log = tmp_path / "worker.log"
     worker = uploading.start_worker_process(log)
     try:
@@ -473,7 +484,11 @@ def test_a_worker_killed_mid_upload_is_reported_unclear_and_never_uploads_twice(
 
 
 def test_a_delivery_finished_before_the_crash_is_not_uploaded_again(uploading, inbox):
-    run = start_run(uploading.runtime, upload_campaign(uploading, "folder", {"path": str(inbox)}))
+    run = start_run(
+        uploading.runtime,
+        upload_campaign(uploading, "folder", {"path": str(inbox)}),
+        confirmed_by="test",
+    )
     uploading.work()
     # The worker died after the delivery was recorded but before the ledger outcome was:
     # recovery reported the row unclear, and a person retries it.
@@ -529,7 +544,11 @@ def test_settings_are_checked_when_the_campaign_is_saved(settings, problem):
 def test_a_long_upload_keeps_the_ledger_claim_alive(uploading, server, monkeypatch):
     monkeypatch.setattr("core.heartbeat.BEAT_SECONDS", 0.05)
     server.answer(("slow", 1))
-    run = start_run(uploading.runtime, upload_campaign(uploading, "http", {"url": server.url()}))
+    run = start_run(
+        uploading.runtime,
+        upload_campaign(uploading, "http", {"url": server.url()}),
+        confirmed_by="test",
+    )
     uploading.work()
 
     (item,) = group_rows(uploading, run.id)

@@ -102,6 +102,7 @@ def test_a_campaign_reaches_only_consenting_contacts_with_a_valid_address(
             action_settings={"path": str(out)},
             filters=[{"name": "consent"}, {"name": "channel"}],
         ),
+        confirmed_by="test",
     )
     engine.work()
     run = engine.run(run.id)

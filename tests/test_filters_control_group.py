@@ -101,6 +101,7 @@ def test_held_out_contacts_are_recorded_but_not_tagged(engine, datasource):
                 {"name": "control_group", "settings": {"percentage": 25, "seed": 2}},
             ],
         ),
+        confirmed_by="test",
     )
     engine.work()
     run = engine.run(run.id)

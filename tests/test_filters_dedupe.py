@@ -194,7 +194,7 @@ def test_a_campaign_mails_each_valid_address_once(engine, tmp_path, datasource):
         action_settings={"path": str(out)},
         filters=[{"name": "channel"}, {"name": "dedupe", "settings": {"key": "email"}}],
     )
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     engine.work()
     assert engine.run(run.id).state == RunState.COMPLETED
     assert sorted(out.read_text().split()) == [f"contacts:{ids[1]}", f"contacts:{ids[3]}"]

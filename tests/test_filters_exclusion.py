@@ -136,7 +136,7 @@ def test_a_follow_up_campaign_skips_whoever_the_first_one_reached(engine, dataso
     first = engine.campaign(
         datasource=datasource, filters=[{"name": "limit", "settings": {"count": 10}}]
     )
-    first_run = start_run(engine.runtime, first)
+    first_run = start_run(engine.runtime, first, confirmed_by="test")
     engine.work()
     follow_up = engine.campaign(
         datasource=datasource,
@@ -146,7 +146,7 @@ def test_a_follow_up_campaign_skips_whoever_the_first_one_reached(engine, dataso
             {"name": "limit", "settings": {"count": 15, "seed": 1}},
         ],
     )
-    second_run = start_run(engine.runtime, follow_up)
+    second_run = start_run(engine.runtime, follow_up, confirmed_by="test")
     engine.work()
     reached = [{i.key for i in engine.items(run.id)} for run in (first_run, second_run)]
     assert [len(keys) for keys in reached] == [10, 15]

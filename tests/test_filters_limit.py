@@ -150,6 +150,7 @@ def test_a_campaign_tags_a_sample_of_the_selected_contacts(engine):
                 {"name": "limit", "settings": {"count": 5, "seed": 3}},
             ]
         ),
+        confirmed_by="test",
     )
     engine.work()
     run = engine.run(run.id)

@@ -100,7 +100,7 @@ def stored_files(engine) -> list[Path]:
 def test_a_print_run_archives_every_letter_and_collects_them_in_ledger_order(printing):
     count = CHUNK + 10  # a full chunk and the start of the next
     contact_ids = add_people(printing, range(1, count + 1))
-    run = start_run(printing.runtime, print_campaign(printing))
+    run = start_run(printing.runtime, print_campaign(printing), confirmed_by="test")
     printing.work()
     assert (printing.run(run.id).state, printing.run(run.id).done) == (RunState.COMPLETED, count)
     items = printing.items(run.id)
@@ -138,7 +138,7 @@ def test_a_print_run_archives_every_letter_and_collects_them_in_ledger_order(pri
 
 def test_a_chunk_done_again_archives_nothing_twice(printing):
     add_people(printing, range(1, CHUNK + 6))
-    run = start_run(printing.runtime, print_campaign(printing))
+    run = start_run(printing.runtime, print_campaign(printing), confirmed_by="test")
     target_run(run.id)
     # a transaction that stored a letter and then rolled back, as a killed worker's would
     with printing.runtime.database.sessions() as session, session.begin():
@@ -191,7 +191,7 @@ def test_email_recipients_are_left_to_email_and_letters_need_not_be_archived(
         route_email_preferring_to_email=True,
         printer="collect",
     )
-    run = start_run(printing.runtime, campaign)
+    run = start_run(printing.runtime, campaign, confirmed_by="test")
     printing.work()
     run = printing.run(run.id)
     assert (run.state, run.done, run.skipped) == (RunState.COMPLETED, 3, 3)
@@ -216,7 +216,9 @@ def test_email_recipients_are_left_to_email_and_letters_need_not_be_archived(
 
 def test_archive_only_files_the_letters_without_a_collection(printing):
     add_people(printing, range(1, 3))
-    run = start_run(printing.runtime, print_campaign(printing, archive_only=True))
+    run = start_run(
+        printing.runtime, print_campaign(printing, archive_only=True), confirmed_by="test"
+    )
     printing.work()
     assert printing.run(run.id).done == 2
     assert len(archived(printing, run.id)) == 2
@@ -238,7 +240,9 @@ def test_a_dry_run_previews_letters_without_numbers_or_archive(printing):
 
 def test_a_report_not_meant_for_mass_print_fails_every_recipient(printing):
     add_people(printing, range(1, 3))
-    run = start_run(printing.runtime, print_campaign(printing, report="Briefbogen"))
+    run = start_run(
+        printing.runtime, print_campaign(printing, report="Briefbogen"), confirmed_by="test"
+    )
     printing.work()
     items = printing.items(run.id)
     assert {item.status for item in items} == {ItemStatus.FAILED}
@@ -248,7 +252,7 @@ def test_a_report_not_meant_for_mass_print_fails_every_recipient(printing):
 def test_the_manifest_neutralises_formulas_for_german_excel(printing):
     add_people(printing, [1], first_name='=HYPERLINK("http://evil.example/";"Klick")')
     add_people(printing, [2], first_name="-2+3")
-    run = start_run(printing.runtime, print_campaign(printing))
+    run = start_run(printing.runtime, print_campaign(printing), confirmed_by="test")
     printing.work()
     assert printing.run(run.id).state is RunState.COMPLETED
     raw = (run_dir(printing, run.id) / "manifest.csv").read_bytes()

@@ -32,8 +32,22 @@ def runs(engine) -> int:
 def test_a_run_is_started_once_and_found_again_since_its_owner_asked(engine):
     campaign_id, delivery_id = owner(engine)
 
-    first = start_once(engine.runtime, campaign_id, NOW, "deliveryMgt", delivery_id=delivery_id)
-    again = start_once(engine.runtime, campaign_id, NOW, "deliveryMgt", delivery_id=delivery_id)
+    first = start_once(
+        engine.runtime,
+        campaign_id,
+        NOW,
+        "deliveryMgt",
+        delivery_id=delivery_id,
+        confirmed_by="test",
+    )
+    again = start_once(
+        engine.runtime,
+        campaign_id,
+        NOW,
+        "deliveryMgt",
+        delivery_id=delivery_id,
+        confirmed_by="test",
+    )
 
     assert (first.new, again.new, first.run_id == again.run_id) == (True, False, True)
     assert runs(engine) == 1
@@ -42,15 +56,22 @@ def test_a_run_is_started_once_and_found_again_since_its_owner_asked(engine):
     with engine.runtime.database.session() as session:
         assert find_run(session, campaign_id, later, delivery_id=delivery_id) is None
     engine.runtime.clock.advance(timedelta(hours=1))
-    assert start_once(engine.runtime, campaign_id, later, "deliveryMgt").new
+    assert start_once(engine.runtime, campaign_id, later, "deliveryMgt", confirmed_by="test").new
     assert runs(engine) == 2
 
 
 def test_another_active_run_of_the_campaign_makes_the_start_wait(engine):
     campaign_id, delivery_id = owner(engine)
-    start_once(engine.runtime, campaign_id, NOW, "someone")
+    start_once(engine.runtime, campaign_id, NOW, "someone", confirmed_by="test")
 
-    waiting = start_once(engine.runtime, campaign_id, NOW, "deliveryMgt", delivery_id=delivery_id)
+    waiting = start_once(
+        engine.runtime,
+        campaign_id,
+        NOW,
+        "deliveryMgt",
+        delivery_id=delivery_id,
+        confirmed_by="test",
+    )
 
     assert (waiting.run_id, waiting.waiting) == (
         None,
@@ -61,9 +82,23 @@ def test_another_active_run_of_the_campaign_makes_the_start_wait(engine):
 
 def test_owners_known_by_name_find_only_their_own_runs(engine):
     campaign_id, _ = owner(engine)
-    first = start_once(engine.runtime, campaign_id, NOW, "operationMgt #1", match_started_by=True)
+    first = start_once(
+        engine.runtime,
+        campaign_id,
+        NOW,
+        "operationMgt #1",
+        match_started_by=True,
+        confirmed_by="test",
+    )
     engine.work()
-    second = start_once(engine.runtime, campaign_id, NOW, "operationMgt #2", match_started_by=True)
+    second = start_once(
+        engine.runtime,
+        campaign_id,
+        NOW,
+        "operationMgt #2",
+        match_started_by=True,
+        confirmed_by="test",
+    )
     assert (first.new, second.new) == (True, True)
     with engine.runtime.database.session() as session:
         assert active_runs_started_by(session, "operationMgt") == 1

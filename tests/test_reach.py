@@ -203,8 +203,8 @@ def test_a_campaign_without_filters_skips_the_blocked_opted_out_and_unreachable(
 ):
     ids = add_people(engine)
     settings = {"path": str(tmp_path / "out.txt")} if action != "test_letter" else {}
-    run = start_run(engine.runtime, engine.campaign(action=action, datasource=datasource,
-                                                    action_settings=settings))  # fmt: skip
+    campaign = engine.campaign(action=action, datasource=datasource, action_settings=settings)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     target_run(run.id)
     wanted = expected(action)
     # as soon as targeting is done the ledger says who will be reached and who not, and why
@@ -246,7 +246,7 @@ def test_the_consent_filter_still_works_for_another_channel(engine, tmp_path):
         action_settings={"path": str(tmp_path / "out.txt")},
         filters=[{"name": "consent", "settings": {"channel": "postal"}}],
     )
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     target_run(run.id)
     found = skipped_reasons(engine, run.id, ids)
     # the filter drops post opt-outs from the ledger; the rule skips e-mail opt-outs
@@ -261,7 +261,7 @@ def test_service_communication_passes_opt_outs_never_a_block(engine):
         session.execute(
             update(Campaign).where(Campaign.id == campaign).values(service_communication=True)
         )
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     assert run.config["service_communication"] is True
     with engine.runtime.database.session() as session:  # editing does not change the run
         session.execute(
@@ -278,7 +278,7 @@ def test_a_block_set_after_targeting_still_stops_the_action(engine):
     campaign = engine.campaign(
         action="test_letter", datasource="test_records", datasource_settings={"entity": "contacts"}
     )
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     target_run(run.id)
     with engine.runtime.database.session() as session:
         session.execute(update(Contact).where(Contact.id == ids["plain"]).values(
@@ -296,6 +296,7 @@ def test_group_actions_apply_the_rule_to_their_members(engine, tmp_path):
     run = start_run(
         engine.runtime,
         engine.campaign(action="test_group_letter", action_settings={"path": str(out)}),
+        confirmed_by="test",
     )
     engine.work()
     assert out.read_text().splitlines() == ["Köln: plain po_box"]
@@ -333,7 +334,7 @@ def test_contracts_count_through_their_contact(engine, tmp_path):
         datasource="test_records",
         datasource_settings={"entity": "contracts"},
     )
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     engine.work()
     assert skipped_reasons(engine, run.id, contracts) == {
         "plain": None,
@@ -361,7 +362,7 @@ def test_imported_rows_count_with_the_contact_of_their_number(engine, tmp_path):
     )  # fmt: skip
     with engine.runtime.database.session() as session:
         import_csv(session, campaign, csv)
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     target_run(run.id)
     details = [(item.status.value, item.detail) for item in engine.items(run.id)]
     assert details == [
@@ -371,8 +372,8 @@ def test_imported_rows_count_with_the_contact_of_their_number(engine, tmp_path):
         ("skipped", "reach.no_consent_data"),
         ("pending", None),  # an e-mail needs no street
     ]
-    letters = start_run(engine.runtime, engine.campaign(action="test_letter",
-                                                         datasource="file_import"))  # fmt: skip
+    campaign = engine.campaign(action="test_letter", datasource="file_import")
+    letters = start_run(engine.runtime, campaign, confirmed_by="test")
     with engine.runtime.database.session() as session:
         import_csv(session, letters.campaign_id, csv)
     target_run(letters.id)

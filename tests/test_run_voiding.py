@@ -169,7 +169,7 @@ def test_a_run_is_voided_once_and_only_when_finished(harness):
     harness.add_contacts(2)
     with harness.runtime.database.session() as session:
         owner = campaign(session, action="test_filed_letter", action_settings={"pages": 1})
-    run = start_run(harness.runtime, owner.id)
+    run = start_run(harness.runtime, owner.id, confirmed_by="test")
     with (
         harness.runtime.database.session() as session,
         pytest.raises(VoidError, match="only a finished run can be voided"),

@@ -300,7 +300,7 @@ def test_an_sms_campaign_sends_once_to_every_mobile(sms_engine, provider):
     campaign = sms_campaign(
         engine, "http", {"url": provider.url, "message_id_path": "messages.0.id"}
     )
-    run = start_run(engine.runtime, campaign)
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
     engine.work()
 
     finished = engine.run(run.id)
@@ -343,7 +343,9 @@ def test_an_sms_campaign_sends_once_to_every_mobile(sms_engine, provider):
 
 def test_delivery_receipts_are_noted_on_the_ledger(sms_engine, provider):
     engine = sms_engine
-    run = start_run(engine.runtime, sms_campaign(engine, "http", {"url": provider.url}))
+    run = start_run(
+        engine.runtime, sms_campaign(engine, "http", {"url": provider.url}), confirmed_by="test"
+    )
     engine.work()
     first = next(item for item in engine.items(run.id) if item.key == "contacts:1")
     assert first.reference is None  # no message id path: known by the ledger reference
@@ -362,7 +364,7 @@ def test_delivery_receipts_are_noted_on_the_ledger(sms_engine, provider):
 def test_a_receipt_is_found_by_the_providers_message_id(sms_engine, provider):
     engine = sms_engine
     settings = {"url": provider.url, "message_id_path": "messages.0.id"}
-    run = start_run(engine.runtime, sms_campaign(engine, "http", settings))
+    run = start_run(engine.runtime, sms_campaign(engine, "http", settings), confirmed_by="test")
     engine.work()
     message_id = provider.accepted[f"run{run.id}-contacts:7"]
     with engine.runtime.database.session() as session:
@@ -375,7 +377,7 @@ def test_a_message_whose_fate_is_unknown_is_reported_unclear(sms_engine, provide
     engine = sms_engine
     provider.answer(("slow", 1.5))
     settings = {"url": provider.url, "timeout": 0.3, "retry_unclear": False}
-    run = start_run(engine.runtime, sms_campaign(engine, "http", settings))
+    run = start_run(engine.runtime, sms_campaign(engine, "http", settings), confirmed_by="test")
     engine.work()
     finished = engine.run(run.id)
     assert (finished.state, finished.done, finished.unclear) == (
@@ -390,7 +392,9 @@ def test_a_message_whose_fate_is_unknown_is_reported_unclear(sms_engine, provide
 
 def test_an_sms_campaign_through_the_outbox(sms_engine):
     engine = sms_engine
-    run = start_run(engine.runtime, sms_campaign(engine, "outbox", {"file": "dev.jsonl"}))
+    run = start_run(
+        engine.runtime, sms_campaign(engine, "outbox", {"file": "dev.jsonl"}), confirmed_by="test"
+    )
     engine.work()
     assert engine.run(run.id).done == len(VALID)
     outbox = engine.runtime.settings.data_dir / "outbox" / "dev.jsonl"

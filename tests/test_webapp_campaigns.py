@@ -116,6 +116,19 @@ def stored(panel, campaign_id: int) -> Campaign:
         return campaign
 
 
+def start_and_confirm(panel, client, campaign_id: int) -> int:
+    """Start from the Campaign tab, let a worker analyse, send the count shown, work it off."""
+    post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
+    panel.work()
+    with panel.runtime.database.session() as session:
+        run_id = session.scalar(select(Run.id).order_by(Run.id.desc()).limit(1))
+    base = f"/campaigns/{campaign_id}/runs/{run_id}"
+    count = re.search(r'name="count" value="(\d+)"', body(client.get(base))).group(1)
+    assert post(client, f"{base}/confirm", {"count": count}).status_code == 302
+    panel.work()
+    return run_id
+
+
 def audit_actions(panel) -> list[str]:
     with panel.runtime.database.session() as session:
         return [entry.action for entry in session.scalars(audit_query())]
@@ -239,7 +252,7 @@ def test_copy_and_delete_with_confirmation(panel):
 def test_a_campaign_with_an_active_run_is_not_deleted(panel):
     add_people(panel, 2)
     campaign_id = make_campaign(panel)
-    run = start_run(panel.runtime, campaign_id)
+    run = start_run(panel.runtime, campaign_id, confirmed_by="test")
     client = panel.client()
     assert f"Lauf #{run.number} ist noch aktiv" in body(
         client.get(f"/campaigns/{campaign_id}/delete")
@@ -353,8 +366,7 @@ def test_a_third_party_action_gets_a_working_form(panel, tmp_path):
         "path": str(greetings),
         "greeting": "Moin",
     }
-    post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
-    panel.work()
+    start_and_confirm(panel, client, campaign_id)
     assert greetings.read_text(encoding="utf-8").splitlines() == [
         "Moin Änne Weiß1",
         "Moin Jürgen Weiß2",
@@ -373,11 +385,33 @@ def test_start_a_print_run_watch_it_and_open_its_letters_and_files(panel):
     with panel.runtime.database.session() as session:
         run = session.scalar(select(Run))
     assert response.location.endswith(f"/campaigns/{campaign_id}/runs/{run.id}")
-    status = client.get(f"/campaigns/{campaign_id}/runs/{run.id}/status").get_json()
+    base = f"/campaigns/{campaign_id}/runs/{run.id}"
+    status = client.get(f"{base}/status").get_json()
     assert (status["state"], status["active"], status["percent"]) == ("queued", True, -1)
 
+    panel.work()  # the analysis: targeting only, then the run waits for the person
+    status = client.get(f"{base}/status").get_json()
+    assert (status["state"], status["state_label"], status["active"]) == (
+        "awaiting_confirmation",
+        "Wartet auf Bestätigung",
+        False,  # the page stops following the run and shows the confirmation
+    )
+    page = body(client.get(base))
+    assert "Versand bestätigen" in page and "An 3 Empfänger senden" in page
+    assert re.search(r"data-reached>3<", page)
+    assert "Niemand wird übersprungen." in page
+    assert "Post <span" in page and "Keine Schätzung" in page
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 0
+
+    stale = post(client, f"{base}/confirm", {"count": "4"})
+    assert "would reach 3 recipients, not the 4 confirmed" in body(client.get(stale.location))
+    assert post(client, f"{base}/confirm", {"count": "drei"}).status_code == 302
+    assert post(client, f"{base}/confirm", {"count": "3"}).status_code == 302
+    twice = post(client, f"{base}/confirm", {"count": "3"})
+    assert "is running and cannot be confirmed" in body(client.get(twice.location))
     panel.work()
-    status = client.get(f"/campaigns/{campaign_id}/runs/{run.id}/status").get_json()
+    status = client.get(f"{base}/status").get_json()
     assert status | {"state_label": None} == {
         "state": "completed",
         "state_label": None,
@@ -413,13 +447,62 @@ def test_start_a_print_run_watch_it_and_open_its_letters_and_files(panel):
         url = f"/campaigns/{campaign_id}/runs/{run.id}/files/{name}"
         assert viewer.get(url, follow_redirects=True).status_code == 404, name
     assert "run.start" in audit_actions(panel)
+    with panel.runtime.database.session() as session:
+        confirmed = [e for e in session.scalars(audit_query()) if e.action == "run.confirm"]
+        assert [(e.actor, e.details["count"]) for e in confirmed] == [("mia", 3)]
+        assert session.get(Run, run.id).confirmed_by == "mia"
+
+
+def test_the_confirmation_shows_skips_by_reason_and_discard_sends_nothing(panel):
+    add_people(panel, 5)
+    campaign_id = make_campaign(panel)
+    client = panel.client()
+    post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
+    panel.work()
+    with panel.runtime.database.session() as session:
+        run = session.scalar(select(Run))
+        items = session.scalars(select(RunItem).order_by(RunItem.id)).all()
+        # rows targeting leaves out are skipped with their reason (dispatch block, opt-out)
+        for item, reason in zip(
+            items[:3],
+            ["reach.dispatch_block", "reach.dispatch_block", "reach.opt_out_post"],
+            strict=True,
+        ):
+            item.status, item.detail = "skipped", reason
+    base = f"/campaigns/{campaign_id}/runs/{run.id}"
+    page = body(client.get(base))
+    assert "An 2 Empfänger senden" in page
+    skips = re.findall(r"<li><span data-skip-count>(\d+)</span> · (.*?)</li>", page)
+    assert skips == [("2", "Versandsperre"), ("1", "Widerspruch Post")]
+    with panel.runtime.database.session() as session:
+        from core.accounts import find_user
+
+        find_user(session, "mia").language = "en"
+    english = body(client.get(base))
+    assert "Send to 2 recipients" in english
+    assert re.findall(r"<li><span data-skip-count>(\d+)</span> · (.*?)</li>", english) == [
+        ("2", "Dispatch block"),
+        ("1", "Opted out of post"),
+    ]
+
+    assert post(client, f"{base}/discard").status_code == 302
+    panel.work()
+    page = body(client.get(base))
+    assert "Run #1 discarded; nothing was sent." in page
+    assert "Send to" not in page
+    refused = post(client, f"{base}/confirm", {"count": "2"})
+    assert "is cancelled and cannot be confirmed" in body(client.get(refused.location))
+    with panel.runtime.database.session() as session:
+        assert session.get(Run, run.id).state == RunState.CANCELLED
+        assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 0
+    assert "run.discard" in audit_actions(panel)
 
 
 def test_results_are_paginated_and_filtered_by_status(panel):
     add_people(panel, 60)
     add_people(panel, 1, number="K-NOADDR", postcode=None, street=None)
     campaign_id = make_campaign(panel)
-    run = start_run(panel.runtime, campaign_id)
+    run = start_run(panel.runtime, campaign_id, confirmed_by="test")
     panel.work()
     client = panel.client(Role.VIEWER)
     first = body(client.get(f"/campaigns/{campaign_id}/runs/{run.id}"))
@@ -459,6 +542,8 @@ def test_cancel_resume_and_retry_failed(panel, tmp_path):
     assert "abgebrochen" in body(client.get(base))
     assert post(client, f"{base}/resume").status_code == 302
     panel.work()
+    assert post(client, f"{base}/confirm", {"count": "3"}).status_code == 302
+    panel.work()
     page = body(client.get(base))
     assert "Mit Fehlern abgeschlossen" in page and "no name" in page
     assert "Fehlgeschlagene wiederholen (1)" in page
@@ -478,7 +563,7 @@ def test_cancel_resume_and_retry_failed(panel, tmp_path):
 def test_archive_entries_are_deleted_selectively_and_logged(panel):
     add_people(panel, 3)
     campaign_id = make_campaign(panel)
-    run = start_run(panel.runtime, campaign_id)
+    run = start_run(panel.runtime, campaign_id, confirmed_by="test")
     panel.work()
     with panel.runtime.database.session() as session:
         ids = list(session.scalars(select(ArchivedDocument.id).order_by(ArchivedDocument.id)))
@@ -623,6 +708,8 @@ STATE_CHANGES = [
     "/campaigns/{c}/start",
     "/campaigns/{c}/copy",
     "/campaigns/{c}/delete",
+    "/campaigns/{c}/runs/{r}/confirm",
+    "/campaigns/{c}/runs/{r}/discard",
     "/campaigns/{c}/runs/{r}/cancel",
     "/campaigns/{c}/runs/{r}/resume",
     "/campaigns/{c}/runs/{r}/retry",
@@ -806,7 +893,7 @@ def test_only_an_admin_marks_service_communication_and_it_is_audited(panel):
             audit_query().where(AuditEntry.action == "campaign.service_communication")
         )
         assert (entry.actor, entry.details) == ("adam", {"service_communication": True})
-    run = start_run(panel.runtime, campaign_id)
+    run = start_run(panel.runtime, campaign_id, confirmed_by="test")
     assert run.config["service_communication"] is True
 
 

@@ -84,7 +84,11 @@ def test_a_busy_worker_stops_between_recipients_and_hands_the_rest_back(engine, 
     engine.add_contacts(10)  # one chunk
     out = tmp_path / "sent.txt"
     settings = {"path": str(out), "delay_ms": 1000}
-    run = start_run(engine.runtime, engine.campaign(action="test_notify", action_settings=settings))
+    run = start_run(
+        engine.runtime,
+        engine.campaign(action="test_notify", action_settings=settings),
+        confirmed_by="test",
+    )
     log = tmp_path / "worker.log"
     worker = engine.start_worker_process(log)
     try:

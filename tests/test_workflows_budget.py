@@ -102,7 +102,7 @@ def setup_letter_campaign(harness: EngineHarness, **campaign_fields):
 
 def send(harness: EngineHarness, campaign_id: int, delivery_id: int, contacts: int = 12):
     harness.add_contacts(contacts, email="post@example.de")
-    start_run(harness.runtime, campaign_id, delivery_id=delivery_id)
+    start_run(harness.runtime, campaign_id, delivery_id=delivery_id, confirmed_by="test")
     harness.work()
 
 
@@ -394,7 +394,7 @@ def run_lines(harness: EngineHarness) -> list[ExpenseLine]:
 def test_a_direct_start_is_booked_once_and_a_dry_run_never(harness):
     world, campaign_id = direct_campaign(harness)
     harness.add_contacts(5)
-    real = start_run(harness.runtime, campaign_id)
+    real = start_run(harness.runtime, campaign_id, confirmed_by="test")
     harness.work()
     start_run(harness.runtime, campaign_id, dry_run=True)
     harness.work()
@@ -433,9 +433,9 @@ def test_a_direct_start_is_booked_once_and_a_dry_run_never(harness):
 def test_a_voided_direct_run_leaves_the_books_and_keeps_its_line_as_trace(harness):
     _, campaign_id = direct_campaign(harness)
     harness.add_contacts(4)
-    first = start_run(harness.runtime, campaign_id)
+    first = start_run(harness.runtime, campaign_id, confirmed_by="test")
     harness.work()
-    second = start_run(harness.runtime, campaign_id)
+    second = start_run(harness.runtime, campaign_id, confirmed_by="test")
     harness.work()
     run_pass("budgetMgt")
     assert cost_of(harness, Campaign, campaign_id) == D("102.72")  # 2 x (50.64 + 0.52 + 0.20)
@@ -455,7 +455,7 @@ def test_a_direct_start_without_a_provider_service_books_the_campaigns_estimate(
         harness, provider_service_id=None, estimated_cost=D(120), status=CampaignStatus.EDITING
     )
     harness.add_contacts(3)
-    start_run(harness.runtime, campaign_id)
+    start_run(harness.runtime, campaign_id, confirmed_by="test")
     harness.work()
 
     run_pass("budgetMgt")

@@ -15,7 +15,15 @@ from sqlalchemy import func, select
 
 import core.delivery_start as delivery_start
 import core.process_runs as process_runs
-from core.approvals import Reviewers, approve, configure, reject, submit, submit_for_approval
+from core.approvals import (
+    Reviewers,
+    approval_for,
+    approve,
+    configure,
+    reject,
+    submit,
+    submit_for_approval,
+)
 from core.clock import FrozenClock
 from core.config import Settings
 from core.delivery_start import ConfirmationError, DeliveryStart, confirm_start, start_delivery
@@ -175,6 +183,7 @@ def test_an_approved_delivery_starts_at_its_time_once_and_finishes_with_its_run(
     assert state(harness, world) is S.IN_PROGRESS
     [run] = runs(harness, world)
     assert (run.state, run.started_by, run.number) == (RunState.QUEUED, "deliveryMgt", 1)
+    assert run.confirmed_by == f"deliveryMgt:delivery {world.delivery_id}"  # automatic start
     before = every_row(harness.runtime.database)
 
     assert "0 started" in run_pass("deliveryMgt")
@@ -242,6 +251,10 @@ def test_a_start_that_is_not_approved_waits(harness, tmp_path, smtp):
     harness.runtime.clock.advance(timedelta(hours=1))
     run_pass("deliveryMgt")
     assert state(harness, world) is S.IN_PROGRESS
+    with harness.runtime.database.session() as session:
+        start = approval_for(session, world.delivery_id, STEP.START)
+    [run] = runs(harness, world)
+    assert run.confirmed_by == f"approval:{start.id}"  # the approval is the confirmation
 
 
 def confirm(harness, world: Setup, username: str = "manager") -> DeliveryStart:

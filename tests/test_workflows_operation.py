@@ -132,6 +132,7 @@ def test_a_letter_pending_extraction_gets_one_run_then_its_file_waits_for_approv
     assert run_pass("operationMgt").startswith("1 extraction run(s) started")
     [run] = runs_of(harness, delivery_id=delivery_id)
     assert (run.state, run.started_by, run.dry_run) == (RunState.QUEUED, "operationMgt", False)
+    assert run.confirmed_by == f"operationMgt:approved delivery {delivery_id}"
     before = every_row(harness.runtime.database)
     assert run_pass("operationMgt").startswith("0 extraction run(s) started")
     assert every_row(harness.runtime.database) == before

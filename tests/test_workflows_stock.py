@@ -77,7 +77,7 @@ def setup(harness: EngineHarness):
 
 
 def send(harness: EngineHarness, campaign_id: int, delivery_id: int, confirmed: bool = True):
-    start_run(harness.runtime, campaign_id, delivery_id=delivery_id)
+    start_run(harness.runtime, campaign_id, delivery_id=delivery_id, confirmed_by="test")
     harness.work()
     if confirmed:
         confirm(harness, delivery_id)
@@ -219,7 +219,7 @@ def test_a_direct_start_consumes_its_stock_once_and_a_voided_one_gives_it_back(h
             provider_service_id=world.print_service_id,
         )
     harness.add_contacts(6)
-    first = start_run(harness.runtime, direct.id)
+    first = start_run(harness.runtime, direct.id, confirmed_by="test")
     harness.work()
     start_run(harness.runtime, direct.id, dry_run=True)
     harness.work()

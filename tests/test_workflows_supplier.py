@@ -160,7 +160,9 @@ def extract(harness, world: Letter, approve_file=True) -> Run:
         delivery = session.get(Delivery, world.delivery_id)
         for state in (S.APPROVED, S.EXTRACTION_PENDING):
             delivery.move_to(state, NOW)
-    run = start_run(harness.runtime, world.campaign_id, delivery_id=world.delivery_id)
+    run = start_run(
+        harness.runtime, world.campaign_id, delivery_id=world.delivery_id, confirmed_by="test"
+    )
     harness.work()
     with harness.runtime.database.session() as session:
         delivery = session.get(Delivery, world.delivery_id)

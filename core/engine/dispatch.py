@@ -26,7 +26,13 @@ from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
 from core.engine.context import RunContext
 from core.engine.events import notify
 from core.engine.leases import LEASE, held, recover_chunks, runs_without_leases
-from core.engine.runs import enqueue_attempts, enqueue_chunks, enqueue_finish, open_chunks
+from core.engine.runs import (
+    discard_unconfirmed,
+    enqueue_attempts,
+    enqueue_chunks,
+    enqueue_finish,
+    open_chunks,
+)
 from core.events import ItemEvent
 from core.jobs import current_runtime, worker_identity
 from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
@@ -573,7 +579,9 @@ def finish_run(run_id: int) -> str:
 
 
 def recover_runs(runtime: Runtime) -> list[str]:
-    """Scheduler duty: settle rows of dead workers, enqueue abandoned chunks, finish runs.
+    """Scheduler duty: settle rows of dead workers, enqueue abandoned chunks, finish runs,
+    and discard the analyses nobody confirmed in time
+    (``core.engine.runs.CONFIRMATION_TIMEOUT``).
 
     A row claimed longer ago than ``STALE_CLAIM`` belonged to a worker that died between
     claim and outcome (or whose effect hangs): it may or may not have happened, so it
@@ -621,4 +629,5 @@ def recover_runs(runtime: Runtime) -> list[str]:
     for run in running:
         if finish_if_complete(runtime, run.id):
             actions.append(f"run {run.id}: finishing")
+    actions.extend(discard_unconfirmed(runtime))
     return actions

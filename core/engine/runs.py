@@ -1,9 +1,18 @@
-"""Starting, cancelling, resuming and retrying runs; the work itself happens in jobs."""
+"""Starting, confirming, cancelling, resuming and retrying runs; the work itself happens in
+jobs.
+
+Nothing reaches people unless a person confirmed it with the count in front of them: a real
+run stops after targeting in ``awaiting_confirmation``, shows what it would do
+(``core.engine.confirmation``) and sends only after ``confirm_run`` with that count. Callers whose
+person already confirmed elsewhere (an approved delivery) pass ``confirmed_by`` to
+``start_run``; dry runs reach nobody and need no confirmation.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 
 from redis.exceptions import RedisError
 from rq import Retry
@@ -11,6 +20,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.engine.campaigns import CampaignConfig, CampaignError, build_plugins
+from core.engine.confirmation import confirmation_summary
 from core.engine.leases import chunk_job_id, record_attempts
 from core.models import (
     ACTIVE_RUN_STATES,
@@ -30,6 +40,9 @@ JOB_TIMEOUT_SECONDS = 3600
 TARGETING_TIMEOUT_SECONDS = 4 * 3600
 JOB_RETRY = Retry(max=5, interval=[5, 15, 30, 60, 120])
 """For targeting and finishing; chunks are enqueued again by their leases instead."""
+CONFIRMATION_TIMEOUT = timedelta(hours=24)
+"""An analysis nobody confirmed for this long is discarded by the scheduler's recovery tick:
+its numbers are too old to send on."""
 
 
 class RunError(ValueError):
@@ -55,6 +68,10 @@ def check_campaign_open(campaign: Campaign) -> None:
 class QueueDeferredError(RuntimeError):
     """The change was saved but Redis refused its jobs; the scheduler's tick enqueues them
     (``core.engine.leases``) as soon as Redis answers."""
+
+
+class ConfirmationCountError(RunError):
+    """The count confirmed is not the count the run would reach."""
 
 
 def _job_id(run_id: int, step: str) -> str:
@@ -132,12 +149,20 @@ def start_run(
     allow_parallel: bool = False,
     preview_count: int = 5,
     delivery_id: int | None = None,
+    confirmed_by: str | None = None,
 ) -> Run:
     """Create a queued run with a snapshot of the campaign and hand it to a worker.
+
+    A real run stops after targeting in ``awaiting_confirmation`` until ``confirm_run``.
+    ``confirmed_by`` starts and confirms at once, on purpose: only for a caller whose person
+    confirmed already (a workflow passes the approval, ``approval:<id>``), and for tests and
+    benchmarks; the panel and the command line never pass it. A dry run needs none.
 
     With ``delivery_id`` the run performs that delivery of the campaign: the delivery's
     action and settings, if it has its own, replace the campaign's in the snapshot.
     """
+    if dry_run:
+        confirmed_by = None
     if limit is not None and limit < 1:
         raise RunError("limit: must be at least 1")
     for _attempt in range(3):
@@ -176,6 +201,8 @@ def start_run(
                     limit=limit,
                     config=config.snapshot() | {"preview_count": preview_count},
                     started_by=started_by,
+                    confirmed_by=confirmed_by,
+                    confirmed_at=runtime.clock.now() if confirmed_by else None,
                     created_at=runtime.clock.now(),
                 )
                 session.add(run)
@@ -200,6 +227,87 @@ def start_run(
     return run
 
 
+def confirm_run(runtime: Runtime, run_id: int, confirmed_by: str, expected_count: int) -> Run:
+    """A person's go for a run awaiting confirmation: dispatch exactly the ledger rows that
+    were counted, no new targeting, so the count shown is the count sent.
+
+    Refused if the run is no longer awaiting (confirmed in another tab, discarded, expired)
+    or if ``expected_count`` is not the count it would reach; of two confirmations at the
+    same moment the conditional update lets exactly one through.
+    """
+    if not confirmed_by:
+        raise RunError("a confirmation needs the name of the person who gave it")
+    now = runtime.clock.now()
+    with runtime.database.session() as session:
+        # the conditional update comes first: it takes the write lock before anything is read
+        changed = session.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.state == RunState.AWAITING_CONFIRMATION)
+            .values(
+                state=RunState.RUNNING,
+                confirmed_by=confirmed_by,
+                confirmed_at=now,
+                heartbeat_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not changed:
+            raise RunError(_cannot(session, run_id, "confirmed"))
+        reached = confirmation_summary(session, run_id).reached
+        if reached != expected_count:  # raising rolls the update back
+            number = session.scalar(select(Run.number).where(Run.id == run_id))
+            raise ConfirmationCountError(
+                f"run #{number} would reach {reached} recipients, not the "
+                f"{expected_count} confirmed; look at the numbers again"
+            )
+        # Recorded with the state change: if the enqueue below fails, the leases' recovery
+        # enqueues them.
+        attempts = record_attempts(session, run_id, open_chunks(session, run_id), now)
+    _notify(runtime, run_id, "run_started")
+    if attempts:
+        _enqueue_recorded(runtime, run_id, attempts)
+    else:
+        from core.engine.dispatch import finish_if_complete
+
+        finish_if_complete(runtime, run_id)
+    with runtime.database.session() as session:
+        return session.get(Run, run_id)
+
+
+def discard_run(runtime: Runtime, run_id: int, reason: str | None = None) -> None:
+    """Drop a run awaiting confirmation: it ends cancelled with nothing sent. Refused once
+    it was confirmed (a discard never stops a run someone else let go)."""
+    with runtime.database.session() as session:
+        changed = session.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.state == RunState.AWAITING_CONFIRMATION)
+            .values(state=RunState.CANCELLED, finished_at=runtime.clock.now(), error=reason)
+        ).rowcount
+        if not changed:
+            raise RunError(_cannot(session, run_id, "discarded"))
+    _notify(runtime, run_id, "run_finished")
+
+
+def discard_unconfirmed(runtime: Runtime) -> list[str]:
+    """Scheduler duty: discard the analyses nobody confirmed within ``CONFIRMATION_TIMEOUT``."""
+    limit = runtime.clock.now() - CONFIRMATION_TIMEOUT
+    with runtime.database.session() as session:
+        expired = session.execute(
+            select(Run.id, Run.number).where(
+                Run.state == RunState.AWAITING_CONFIRMATION, Run.targeted_at < limit
+            )
+        ).all()
+    discarded = []
+    hours = int(CONFIRMATION_TIMEOUT.total_seconds() // 3600)
+    for run_id, number in expired:
+        try:
+            discard_run(runtime, run_id, f"not confirmed within {hours} hours; nothing was sent")
+        except RunError:
+            continue  # confirmed or discarded meanwhile
+        discarded.append(f"run {run_id}: #{number} not confirmed in time, discarded")
+    return discarded
+
+
 def cancel_run(runtime: Runtime, run_id: int) -> None:
     """Stop a run between recipients; what is done stays done, the rest stays pending."""
     with runtime.database.session() as session:
@@ -207,13 +315,20 @@ def cancel_run(runtime: Runtime, run_id: int) -> None:
             update(Run)
             .where(
                 Run.id == run_id,
-                Run.state.in_([RunState.QUEUED, RunState.TARGETING, RunState.RUNNING]),
+                Run.state.in_(
+                    [
+                        RunState.QUEUED,
+                        RunState.TARGETING,
+                        RunState.AWAITING_CONFIRMATION,
+                        RunState.RUNNING,
+                    ]
+                ),
             )
             .values(state=RunState.CANCELLED, finished_at=runtime.clock.now())
         ).rowcount
         if not changed:
             raise RunError(_cannot(session, run_id, "cancelled"))
-    _notify_finished(runtime, run_id)
+    _notify(runtime, run_id, "run_finished")
 
 
 def resume_run(runtime: Runtime, run_id: int) -> None:
@@ -227,6 +342,10 @@ def resume_run(runtime: Runtime, run_id: int) -> None:
         if run.exclusive and _active_run(session, run.campaign_id) is not None:
             raise RunAlreadyActiveError("another run of this campaign is in progress")
         retarget = run.targeted_at is None
+        if not retarget and not run.dry_run and run.confirmed_by is None:
+            raise RunError(
+                f"run #{run.number} was never confirmed and cannot be resumed; start a new run"
+            )
         if retarget:
             session.execute(delete(RunItem).where(RunItem.run_id == run_id))
         cancelled_at = run.finished_at
@@ -328,7 +447,7 @@ def _cannot(session, run_id: int, verb: str) -> str:
     return f"run #{run.number} is {run.state} and cannot be {verb}"
 
 
-def _notify_finished(runtime: Runtime, run_id: int) -> None:
+def _notify(runtime: Runtime, run_id: int, hook: str) -> None:
     from core.engine.events import notify
 
-    notify(runtime, run_id, "run_finished")
+    notify(runtime, run_id, hook)

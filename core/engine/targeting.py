@@ -61,7 +61,8 @@ class _CancelledWhileTargeting(Exception):
 
 
 def target_run(run_id: int) -> str:
-    """RQ job: materialise the run's recipients, then enqueue its chunks."""
+    """RQ job: materialise the run's recipients, then enqueue its chunks, or stop in
+    ``awaiting_confirmation`` when no person has confirmed the run yet."""
     runtime = current_runtime()
     with runtime.database.session() as session:
         claimed = session.execute(
@@ -80,11 +81,12 @@ def target_run(run_id: int) -> str:
             targeted = materialise(session, context, run, built)
             pending, held_out = targeted.pending, targeted.held_out
             chunk_count = _chunk_count(session, run_id)
+            awaiting = not run.dry_run and run.confirmed_by is None
             still_ours = session.execute(
                 update(Run)
                 .where(Run.id == run_id, Run.state == RunState.TARGETING)
                 .values(
-                    state=RunState.RUNNING,
+                    state=RunState.AWAITING_CONFIRMATION if awaiting else RunState.RUNNING,
                     targeted=pending + held_out + targeted.skipped,
                     held_out=held_out,
                     skipped=targeted.skipped,
@@ -98,7 +100,7 @@ def target_run(run_id: int) -> str:
             if run.dry_run:
                 _preview(session, context, run, built)
             # Recorded with the state change: if the enqueue below fails, recovery does it.
-            chunks = [] if run.dry_run or pending == 0 else range(chunk_count)
+            chunks = [] if awaiting or run.dry_run or pending == 0 else range(chunk_count)
             attempts = record_attempts(session, run_id, chunks, runtime.clock.now())
     except _CancelledWhileTargeting:
         return f"run {run_id}: cancelled during targeting"
@@ -107,6 +109,11 @@ def target_run(run_id: int) -> str:
         _fail(runtime, run_id, f"targeting failed: {type(exc).__name__}: {exc}")
         return f"run {run_id}: targeting failed"
     _refresh_statistics(runtime)
+    if awaiting:  # a person confirms the count first (core.engine.runs.confirm_run)
+        return (
+            f"run {run_id}: {pending} recipients await confirmation, {held_out} held out, "
+            f"{targeted.skipped} skipped"
+        )
     notify(runtime, run_id, "run_started")
     if run.dry_run or pending == 0:
         from core.engine.dispatch import finish_if_complete

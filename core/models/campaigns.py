@@ -157,6 +157,8 @@ class CampaignRecord(Base):
 class RunState(enum.StrEnum):
     QUEUED = "queued"
     TARGETING = "targeting"
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    """Targeted; nothing is sent until a person confirms the count (``confirm_run``)."""
     RUNNING = "running"
     FINISHING = "finishing"
     COMPLETED = "completed"
@@ -165,7 +167,13 @@ class RunState(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-ACTIVE_RUN_STATES = (RunState.QUEUED, RunState.TARGETING, RunState.RUNNING, RunState.FINISHING)
+ACTIVE_RUN_STATES = (
+    RunState.QUEUED,
+    RunState.TARGETING,
+    RunState.AWAITING_CONFIRMATION,
+    RunState.RUNNING,
+    RunState.FINISHING,
+)
 FINAL_RUN_STATES = (
     RunState.COMPLETED,
     RunState.COMPLETED_WITH_ERRORS,
@@ -215,6 +223,10 @@ class Run(Base):
     limit: Mapped[int | None]
     config: Mapped[dict[str, Any]]
     started_by: Mapped[str | None] = mapped_column(String(80))
+    confirmed_by: Mapped[str | None] = mapped_column(String(80))
+    """Who confirmed the count (a user, or ``approval:<id>`` for a workflow); set at the
+    start when the caller confirmed on purpose, or by ``confirm_run`` after targeting."""
+    confirmed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     targeted_at: Mapped[datetime | None]

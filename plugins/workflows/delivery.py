@@ -282,7 +282,14 @@ class DeliveryPass:
                 .join(Delivery, Run.delivery_id == Delivery.id)
                 .where(
                     Delivery.state == S.STOPPED,
-                    Run.state.in_([RunState.QUEUED, RunState.TARGETING, RunState.RUNNING]),
+                    Run.state.in_(
+                        [
+                            RunState.QUEUED,
+                            RunState.TARGETING,
+                            RunState.AWAITING_CONFIRMATION,
+                            RunState.RUNNING,
+                        ]
+                    ),
                 )
                 .order_by(Run.id)
             ).all()

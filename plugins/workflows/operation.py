@@ -131,6 +131,7 @@ class OperationPass:
         delivery_id: int | None = None,
         dry_run: bool = False,
         allow_parallel: bool = False,
+        confirmed_by: str | None = None,
     ) -> Run | None:
         """The owner's run since ``since``, started when there is none and a job may start;
         None while it waits. A campaign that cannot start raises ``RunError``."""
@@ -144,6 +145,7 @@ class OperationPass:
             allow_parallel=allow_parallel,
             match_started_by=match_started_by,
             wait_reason=self.full,
+            confirmed_by=confirmed_by,
         )
         if started.run_id is None:
             self.result.log(f"{what} waits: {started.waiting}")
@@ -173,7 +175,14 @@ class OperationPass:
             what, campaign_id = describe(delivery), delivery.campaign_id
             since = delivery.state_changed_at
         try:
-            run = self.start(what, campaign_id, since, "extracting", delivery_id=delivery_id)
+            run = self.start(
+                what,
+                campaign_id,
+                since,
+                "extracting",
+                delivery_id=delivery_id,
+                confirmed_by=f"{STARTED_BY}:approved delivery {delivery_id}",
+            )
         except RunError as exc:
             self.result.fail_delivery(delivery_id, f"its extraction cannot start: {exc}")
             return
@@ -358,6 +367,11 @@ class OperationPass:
                 since = line.started_at
             label, number = line.label, line.number
             campaign_id = line.template.campaign_id
+            confirmed_by = (
+                f"approval:schedule line {number}"
+                if line.approved_at is not None
+                else f"{STARTED_BY}:schedule line {number}"
+            )
         run = self.start(
             label,
             campaign_id,
@@ -365,6 +379,7 @@ class OperationPass:
             "runs",
             started_by=f"{STARTED_BY} #{number}",
             match_started_by=True,
+            confirmed_by=confirmed_by,
         )
         if run is not None:
             with self.runtime.database.session() as session:

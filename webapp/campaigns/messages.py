@@ -5,6 +5,7 @@ from core.models import ItemKind, ItemStatus, RunState
 _STATES = {
     RunState.QUEUED: ("Wartet", "Queued"),
     RunState.TARGETING: ("Zielgruppe wird ermittelt", "Targeting"),
+    RunState.AWAITING_CONFIRMATION: ("Wartet auf Bestätigung", "Awaiting confirmation"),
     RunState.RUNNING: ("Läuft", "Running"),
     RunState.FINISHING: ("Wird abgeschlossen", "Finishing"),
     RunState.COMPLETED: ("Abgeschlossen", "Completed"),
@@ -352,10 +353,12 @@ MESSAGES = {
         "en": "Process only the first N recipients.",
     },
     "campaigns.start.help": {
-        "de": "Der Probelauf ermittelt die Empfänger und zeigt eine Vorschau, ohne etwas "
-        "zu drucken, zu senden oder zu archivieren.",
-        "en": "A dry run selects the recipients and shows a preview without printing, "
-        "sending or archiving anything.",
+        "de": "Start ermittelt zuerst die Empfänger und zeigt ihre Zahl; gesendet wird erst, "
+        "wenn Sie bestätigen. Der Probelauf ermittelt die Empfänger und zeigt eine Vorschau, "
+        "ohne etwas zu drucken, zu senden oder zu archivieren.",
+        "en": "Start first determines the recipients and shows their number; nothing is sent "
+        "until you confirm. A dry run selects the recipients and shows a preview without "
+        "printing, sending or archiving anything.",
     },
     "campaigns.start.not_allowed": {
         "de": "Nur Kampagnenmanager können Läufe starten.",
@@ -367,6 +370,12 @@ MESSAGES = {
     },
     "campaigns.start.watch": {"de": "Fortschritt ansehen", "en": "Watch its progress"},
     "campaigns.start.started": {"de": "Lauf #{number} gestartet.", "en": "Run #{number} started."},
+    "campaigns.start.analysing": {
+        "de": "Lauf #{number}: Die Empfänger werden ermittelt. Danach bestätigen Sie den "
+        "Versand; vorher wird nichts gesendet.",
+        "en": "Run #{number}: the recipients are being determined. Then you confirm the "
+        "send; nothing is sent before.",
+    },
     "campaigns.start.refused": {
         "de": "Der Lauf wurde nicht gestartet: {reason}",
         "en": "The run was not started: {reason}",
@@ -553,6 +562,83 @@ MESSAGES = {
     "runs.count.skipped": {"de": "Übersprungen", "en": "Skipped"},
     "runs.count.unclear": {"de": "Unklar", "en": "Unclear"},
     "runs.count.held_out": {"de": "Kontrollgruppe", "en": "Held out"},
+    "runs.confirm.heading": {"de": "Versand bestätigen", "en": "Confirm the send"},
+    "runs.confirm.intro": {
+        "de": "Die Empfänger sind ermittelt; gesendet wurde noch nichts. Bitte prüfen Sie die "
+        "Zahlen.",
+        "en": "The recipients are determined; nothing has been sent yet. Please check the numbers.",
+    },
+    "runs.confirm.reached": {
+        "de": "Empfänger, die erreicht würden",
+        "en": "Recipients that would be reached",
+    },
+    "runs.confirm.reached_groups": {
+        "de": "Gruppen, die erreicht würden",
+        "en": "Groups that would be reached",
+    },
+    "runs.confirm.members": {
+        "de": "{count} Empfänger in diesen Gruppen",
+        "en": "{count} recipients in these groups",
+    },
+    "runs.confirm.skipped": {"de": "Übersprungen, nach Grund", "en": "Skipped, by reason"},
+    "runs.confirm.no_skips": {"de": "Niemand wird übersprungen.", "en": "Nobody is skipped."},
+    "runs.confirm.no_reason": {"de": "ohne Angabe", "en": "no reason given"},
+    "runs.confirm.held_out": {"de": "Kontrollgruppe", "en": "Held out (control group)"},
+    "runs.confirm.channel": {"de": "Kanal", "en": "Channel"},
+    "runs.confirm.cost": {"de": "Kostenschätzung", "en": "Cost estimate"},
+    "runs.confirm.cost_service": {
+        "de": "{amount} nach den Preisen von „{service}“",
+        "en": "{amount} at the prices of “{service}”",
+    },
+    "runs.confirm.cost_estimate": {
+        "de": "{amount} (geschätzte Kosten der Kampagne)",
+        "en": "{amount} (the campaign's estimated cost)",
+    },
+    "runs.confirm.cost_none": {
+        "de": "Keine Schätzung: Weder ein Dienstleister-Service mit Preisen noch geschätzte "
+        "Kosten sind hinterlegt.",
+        "en": "No estimate: neither a provider service with prices nor an estimated cost is set.",
+    },
+    "runs.confirm.cost_error": {
+        "de": "Keine Schätzung: Die Preise von „{service}“ lassen sich nicht berechnen "
+        "({problem}).",
+        "en": "No estimate: the prices of “{service}” cannot be calculated ({problem}).",
+    },
+    "runs.confirm.send": {"de": "An {count} Empfänger senden", "en": "Send to {count} recipients"},
+    "runs.confirm.send_groups": {
+        "de": "An {count} Gruppen senden",
+        "en": "Send to {count} groups",
+    },
+    "runs.confirm.expires": {
+        "de": "Ohne Bestätigung wird diese Auswertung nach 24 Stunden verworfen.",
+        "en": "Without a confirmation this analysis is discarded after 24 hours.",
+    },
+    "runs.confirm.done": {
+        "de": "Lauf #{number} bestätigt: Versand an {count} Empfänger.",
+        "en": "Run #{number} confirmed: sending to {count} recipients.",
+    },
+    "runs.confirm.refused": {"de": "Nicht gesendet: {reason}", "en": "Not sent: {reason}"},
+    "runs.confirm.bad_count": {
+        "de": "„{value}“ ist keine Anzahl; nichts wurde gesendet.",
+        "en": "“{value}” is not a count; nothing was sent.",
+    },
+    "runs.channel.postal": {"de": "Post", "en": "Post"},
+    "runs.channel.email": {"de": "E-Mail", "en": "E-mail"},
+    "runs.channel.mobile": {"de": "SMS (Mobil)", "en": "SMS (mobile)"},
+    "runs.channel.none": {
+        "de": "kein Kanal (die Aktion stellt niemandem etwas zu)",
+        "en": "none (the action delivers nothing to anyone)",
+    },
+    "runs.discard.button": {"de": "Verwerfen", "en": "Discard"},
+    "runs.discard.confirm": {
+        "de": "Diese Auswertung verwerfen? Es wird nichts gesendet.",
+        "en": "Discard this analysis? Nothing will be sent.",
+    },
+    "runs.discard.done": {
+        "de": "Lauf #{number} verworfen; es wurde nichts gesendet.",
+        "en": "Run #{number} discarded; nothing was sent.",
+    },
+    "runs.discard.refused": {"de": "Nicht verworfen: {reason}", "en": "Not discarded: {reason}"},
     "runs.cancel.button": {"de": "Abbrechen", "en": "Cancel run"},
     "runs.cancel.confirm": {
         "de": "Lauf wirklich abbrechen? Erledigtes bleibt erledigt.",

@@ -1,6 +1,10 @@
 """The Runs tab: every run with its counts and progress, per-recipient results, the run's
 files, the archived letters, and cancel / resume / retry / delete archive entries.
 
+A run started here stops after targeting and its page shows the confirmation: the
+recipients it would reach, the skips by reason, the channel and the cost estimate, with
+"Send to N recipients" (which posts N, see ``core.engine.runs.confirm_run``) and Discard.
+
 ``run_status`` is the small JSON endpoint ``run_progress.js`` polls while a run is active;
 without JavaScript the page shows the state as of its last reload.
 """
@@ -24,7 +28,16 @@ from core.archive import (
     read_document,
 )
 from core.audit import record_audit
-from core.engine.runs import QueueDeferredError, RunError, cancel_run, resume_run, retry_failed
+from core.engine.confirmation import Confirmation, confirmation
+from core.engine.runs import (
+    QueueDeferredError,
+    RunError,
+    cancel_run,
+    confirm_run,
+    discard_run,
+    resume_run,
+    retry_failed,
+)
 from core.models import (
     ACTIVE_RUN_STATES,
     ArchivedDocument,
@@ -43,7 +56,7 @@ from webapp.campaigns.views import (
     username,
 )
 from webapp.context import db_session, get_plugins, get_runtime, get_settings
-from webapp.i18n import t
+from webapp.i18n import item_detail, t
 from webapp.pagination import page_arguments, paginate
 from webapp.security import role_required
 
@@ -77,7 +90,9 @@ class Progress:
             "held_out": run.held_out,
         }
         settled = run.done + run.failed + run.skipped + run.unclear + run.held_out
-        active = run.state in ACTIVE_RUN_STATES
+        # a run awaiting confirmation does nothing until a person decides: the page stops
+        # following it and shows the confirmation instead
+        active = run.state in ACTIVE_RUN_STATES and run.state != RunState.AWAITING_CONFIRMATION
         if run.targeted:
             percent = min(100, settled * 100 // run.targeted)
         elif run.state in (RunState.QUEUED, RunState.TARGETING):
@@ -228,7 +243,64 @@ def run(campaign_id: int, run_id: int) -> str:
         files=run_files(run),
         documents=documents,
         skip_reasons=skip_reasons,
+        confirmation=_confirmation(run),
     )
+
+
+def _confirmation(run: Run) -> Confirmation | None:
+    if run.state != RunState.AWAITING_CONFIRMATION:
+        return None
+    return confirmation(db_session(), get_plugins(), run)
+
+
+@bp.app_template_filter("skip_reason")
+def skip_reason(detail: str | None) -> str:
+    """A skip reason in the user's language (``core.reach`` reasons), else as recorded."""
+    return item_detail(detail) if detail else t("runs.confirm.no_reason")
+
+
+@bp.post("/<int:campaign_id>/runs/<int:run_id>/confirm")
+@role_required(Role.CAMPAIGN_MANAGER)
+def confirm(campaign_id: int, run_id: int) -> Response:
+    """The person's "Send to N recipients": N must still be the count the run would reach."""
+    campaign = load_campaign(campaign_id)
+    run = load_run(campaign.id, run_id)
+    back = redirect(url_for(".run", campaign_id=campaign.id, run_id=run.id, **list_args()))
+    count_text = request.form.get("count", "").strip()
+    if not count_text.isdigit():
+        flash(t("runs.confirm.bad_count", value=count_text), "error")
+        return back
+    count = int(count_text)
+    deferred = None
+    try:
+        confirm_run(get_runtime(), run.id, username(), count)
+    except RunError as exc:
+        flash(t("runs.confirm.refused", reason=str(exc)), "error")
+        return back
+    except QueueDeferredError as exc:  # confirmed: the scheduler hands it over once Redis answers
+        deferred = exc
+    session = db_session()
+    record_audit(
+        session,
+        username(),
+        "run.confirm",
+        "run",
+        run.id,
+        f"{campaign.name}: run #{run.number}, {count} recipients",
+        {"campaign_id": campaign.id, "count": count},
+    )
+    session.commit()
+    if deferred is not None:
+        flash(t("runs.deferred", number=run.number, reason=str(deferred)), "warning")
+    else:
+        flash(t("runs.confirm.done", number=run.number, count=count), "success")
+    return back
+
+
+@bp.post("/<int:campaign_id>/runs/<int:run_id>/discard")
+@role_required(Role.CAMPAIGN_MANAGER)
+def discard(campaign_id: int, run_id: int) -> Response:
+    return _run_action(campaign_id, run_id, "discard", discard_run)
 
 
 @bp.get("/<int:campaign_id>/runs/<int:run_id>/status")

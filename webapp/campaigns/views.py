@@ -309,7 +309,8 @@ def start(campaign_id: int) -> Response:
         {"run_id": run.id, "dry_run": dry_run, "limit": limit},
     )
     session.commit()
-    flash(t("campaigns.start.started", number=run.number), "success")
+    started = "campaigns.start.started" if dry_run else "campaigns.start.analysing"
+    flash(t(started, number=run.number), "success")
     return redirect(url_for(".run", campaign_id=campaign.id, run_id=run.id, **list_args()))
 
 

@@ -1,0 +1,107 @@
+"""What a person sees before confirming a run: reached, skips by reason, channel, cost."""
+
+from decimal import Decimal
+
+from sqlalchemy import select, update
+
+from core.engine.confirmation import confirmation
+from core.engine.runs import start_run
+from core.models import (
+    Campaign,
+    CostCategory,
+    CostCategoryKind,
+    CostStructure,
+    Delivery,
+    DeliveryChannel,
+    ItemStatus,
+    Provider,
+    ProviderService,
+    Run,
+    RunItem,
+)
+from core.plugin_kinds import Channel
+
+
+def _analysed(engine, campaign_id: int, **options) -> int:
+    run = start_run(engine.runtime, campaign_id, **options)
+    engine.work()
+    return run.id
+
+
+def _skip(engine, run_id: int, reasons: list[str]) -> None:
+    """Skipped rows with their reasons, as targeting writes the recipients it leaves out."""
+    with engine.runtime.database.session() as session:
+        ids = session.scalars(
+            select(RunItem.id).where(RunItem.run_id == run_id).order_by(RunItem.id)
+        ).all()
+        for item_id, reason in zip(ids, reasons, strict=False):
+            session.execute(
+                update(RunItem)
+                .where(RunItem.id == item_id)
+                .values(status=ItemStatus.SKIPPED, detail=reason)
+            )
+
+
+def _confirmation(engine, run_id: int):
+    with engine.runtime.database.session() as session:
+        return confirmation(session, engine.runtime.plugins, session.get(Run, run_id))
+
+
+def test_the_counts_are_the_pending_rows_and_the_skips_by_reason(engine, tmp_path):
+    engine.add_contacts(10)
+    campaign = engine.campaign(action="test_notify", action_settings={"path": str(tmp_path)})
+    run_id = _analysed(engine, campaign)
+    _skip(engine, run_id, ["reach.opt_out_post", "reach.dispatch_block", "reach.dispatch_block"])
+
+    shown = _confirmation(engine, run_id)
+    assert shown.reached == 7
+    assert shown.summary.skipped == {"reach.dispatch_block": 2, "reach.opt_out_post": 1}
+    assert (shown.channel, shown.action, shown.group_scoped) == (
+        Channel.EMAIL,
+        "test_notify",
+        False,
+    )
+    assert (shown.cost.source, shown.cost.amount) == ("none", None)
+
+
+def test_a_group_action_counts_groups_and_their_members(engine, tmp_path):
+    engine.add_contacts(6)  # two each in Köln, Berlin, München
+    campaign = engine.campaign(
+        action="test_city_count", action_settings={"path": str(tmp_path / "c.txt")}
+    )
+    shown = _confirmation(engine, _analysed(engine, campaign))
+    assert (shown.reached, shown.summary.members, shown.group_scoped) == (3, 6, True)
+
+
+def test_the_cost_comes_from_the_deliverys_service_else_the_campaigns_estimate(engine):
+    engine.add_contacts(4)
+    campaign = engine.campaign(action="test_letter")
+    with engine.runtime.database.session() as session:
+        service = ProviderService(provider=Provider(name="Lettershop"), name="Brief DIN lang")
+        category = CostCategory(service=service, name="Porto", kind=CostCategoryKind.DIRECT_MAIL)
+        category.structures = [
+            CostStructure(kind="fixed", amount=Decimal("10.00"), label="Einrichtung"),
+            CostStructure(kind="linear", amount=Decimal("0.85"), label="Porto"),
+        ]
+        priced = Delivery(
+            campaign_id=campaign,
+            label="Brief",
+            channel=DeliveryChannel.PRINT,
+            provider_service=service,
+            surcharge=Decimal("1.00"),
+        )
+        unpriced = Delivery(
+            campaign_id=campaign, label="Ohne Preise", channel=DeliveryChannel.PRINT
+        )
+        session.add_all([category, priced, unpriced])
+        session.get(Campaign, campaign).estimated_cost = Decimal("99.50")
+
+    shown = _confirmation(engine, _analysed(engine, campaign, delivery_id=priced.id))
+    assert (shown.cost.source, shown.cost.service) == ("service", "Brief DIN lang")
+    assert shown.cost.amount == Decimal("14.40")  # 10.00 + 4 * 0.85 + 1.00 surcharge
+    assert shown.channel == Channel.POSTAL
+
+    shown = _confirmation(
+        engine, _analysed(engine, campaign, delivery_id=unpriced.id, allow_parallel=True)
+    )
+    assert (shown.cost.source, shown.cost.amount) == ("estimate", Decimal("99.50"))
