@@ -186,6 +186,10 @@ def test_the_seeds_example_leaves_out_blocked_and_opted_out_prospects(live_panel
 
     page.click('button[name="mode"][value="start"]')
     page.wait_for_url(re.compile(r".*/campaigns/\d+/runs/\d+"))
+    confirmation = page.locator("[data-confirmation]")
+    expect(confirmation).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(confirmation.locator("[data-reached]")).to_have_text("2")  # the skips are shown
+    confirmation.get_by_role("button", name="An 2 Empfänger senden").click()
     expect(page.locator('.run-summary [data-state="completed"]')).to_be_visible(
         timeout=RUN_TIMEOUT_MS
     )

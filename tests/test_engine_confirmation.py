@@ -48,7 +48,7 @@ def _confirmation(engine, run_id: int):
 
 
 def test_the_counts_are_the_pending_rows_and_the_skips_by_reason(engine, tmp_path):
-    engine.add_contacts(10)
+    engine.add_contacts(10, email="post@example.de")
     campaign = engine.campaign(action="test_notify", action_settings={"path": str(tmp_path)})
     run_id = _analysed(engine, campaign)
     _skip(engine, run_id, ["reach.opt_out_post", "reach.dispatch_block", "reach.dispatch_block"])

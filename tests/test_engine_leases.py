@@ -46,7 +46,7 @@ def hold_as_dead_horse(engine, run_id, chunk, expires_at):
 
 
 def test_a_chunk_whose_horse_died_is_enqueued_again_once_its_lease_expires(engine, tmp_path):
-    engine.add_contacts(25)
+    engine.add_contacts(25, email="post@example.de")
     out = tmp_path / "sent.txt"
     campaign = engine.campaign(action="test_notify", action_settings={"path": str(out)})
     run = start_run(engine.runtime, campaign, confirmed_by="test")
@@ -75,7 +75,7 @@ def test_a_chunk_whose_horse_died_is_enqueued_again_once_its_lease_expires(engin
 
 
 def test_two_schedulers_enqueue_an_abandoned_chunk_once(engine):
-    engine.add_contacts(5)
+    engine.add_contacts(5, email="post@example.de")
     run = start_run(engine.runtime, engine.campaign(), confirmed_by="test")
     target_run(run.id)
     engine.runtime.redis.flushdb()  # Redis restarted and lost the queue
@@ -86,7 +86,7 @@ def test_two_schedulers_enqueue_an_abandoned_chunk_once(engine):
 
 
 def test_a_replaced_attempt_does_nothing(engine):
-    engine.add_contacts(5)
+    engine.add_contacts(5, email="post@example.de")
     run = start_run(engine.runtime, engine.campaign(), confirmed_by="test")
     target_run(run.id)
     engine.runtime.redis.flushdb()
@@ -99,7 +99,7 @@ def test_a_replaced_attempt_does_nothing(engine):
 
 
 def test_a_stopping_worker_hands_its_chunk_back_between_recipients(engine, tmp_path):
-    engine.add_contacts(10)
+    engine.add_contacts(10, email="post@example.de")
     out = tmp_path / "sent.txt"
     campaign = engine.campaign(action="test_notify", action_settings={"path": str(out)})
     run = start_run(engine.runtime, campaign, confirmed_by="test")
@@ -130,7 +130,7 @@ def test_a_stopping_worker_hands_its_chunk_back_between_recipients(engine, tmp_p
 
 
 def test_a_job_a_dying_worker_took_off_the_queue_is_enqueued_again(engine):
-    engine.add_contacts(5)
+    engine.add_contacts(5, email="post@example.de")
     run = start_run(engine.runtime, engine.campaign(), confirmed_by="test")
     target_run(run.id)
     queue = get_queue(engine.runtime.redis, BULK)
@@ -165,7 +165,7 @@ class StopAtThirdPlugin:
 
 def test_a_stopping_worker_rolls_its_open_batch_back(engine):
     engine.runtime.plugins.add(StopAtThirdPlugin, "stop_at_third", "test")
-    engine.add_contacts(10)  # one chunk, one batch
+    engine.add_contacts(10, email="post@example.de")  # one chunk, one batch
     run = start_run(
         engine.runtime, engine.campaign(action="test_stop_at_third"), confirmed_by="test"
     )

@@ -171,14 +171,14 @@ def test_a_finished_or_cancelled_campaign_does_not_start_until_reopened(engine, 
 
     engine.add_contacts(2)
     campaign = engine.campaign(name="Test")
-    stopped = start_run(engine.runtime, campaign)
+    stopped = start_run(engine.runtime, campaign, confirmed_by="test")
     cancel_run(engine.runtime, stopped.id)
     with engine.runtime.database.session() as session:
         session.get(Campaign, campaign).status = CampaignStatus(state)
 
     refused = f"campaign 'Test' is {state}; reopen it before starting a run"
     with pytest.raises(CampaignClosedError, match=refused):
-        start_run(engine.runtime, campaign)
+        start_run(engine.runtime, campaign, confirmed_by="test")
     with pytest.raises(CampaignClosedError, match=refused):
         resume_run(engine.runtime, stopped.id)
     assert start_run(engine.runtime, campaign, dry_run=True).dry_run  # sends nothing
@@ -186,7 +186,7 @@ def test_a_finished_or_cancelled_campaign_does_not_start_until_reopened(engine, 
     with engine.runtime.database.session() as session:
         session.get(Campaign, campaign).status = CampaignStatus.IN_PROGRESS
     engine.work()
-    assert start_run(engine.runtime, campaign).number == 3
+    assert start_run(engine.runtime, campaign, confirmed_by="test").number == 3
 
 
 def test_a_delivery_runs_with_its_own_action_and_is_linked_to_the_run(engine):
@@ -274,10 +274,12 @@ def redis_down(runtime):
 def test_a_start_the_queue_refuses_leaves_no_run_behind(engine):
     campaign = engine.campaign()
     with redis_down(engine.runtime), pytest.raises(redis.RedisError):
-        start_run(engine.runtime, campaign)
+        start_run(engine.runtime, campaign, confirmed_by="test")
     with engine.runtime.database.session() as session:
         assert session.scalar(select(func.count()).select_from(Run)) == 0
-    assert start_run(engine.runtime, campaign).number == 1  # nothing blocks the next start
+    assert (
+        start_run(engine.runtime, campaign, confirmed_by="test").number == 1
+    )  # nothing blocks the next start
 
 
 def test_a_retry_the_queue_refuses_is_enqueued_by_recovery_once_redis_answers(engine):
@@ -302,7 +304,7 @@ def test_a_retry_the_queue_refuses_is_enqueued_by_recovery_once_redis_answers(en
 
 def test_a_resume_the_queue_refuses_is_enqueued_by_recovery_once_redis_answers(engine):
     engine.add_contacts(12)
-    run = start_run(engine.runtime, engine.campaign())
+    run = start_run(engine.runtime, engine.campaign(), confirmed_by="test")
     from core.engine.targeting import target_run
 
     target_run(run.id)
@@ -317,7 +319,7 @@ def test_a_resume_the_queue_refuses_is_enqueued_by_recovery_once_redis_answers(e
 
 
 def test_a_resume_that_must_target_again_stays_cancelled_when_the_queue_refuses(engine):
-    run = start_run(engine.runtime, engine.campaign())
+    run = start_run(engine.runtime, engine.campaign(), confirmed_by="test")
     cancel_run(engine.runtime, run.id)
     with redis_down(engine.runtime), pytest.raises(redis.RedisError):
         resume_run(engine.runtime, run.id)

@@ -909,6 +909,8 @@ def test_skipped_recipients_show_their_reason_and_count_apart_from_failures(pane
     panel.work()
     with panel.runtime.database.session() as session:
         run = session.scalar(select(Run))
+    post(client, f"/campaigns/{campaign_id}/runs/{run.id}/confirm", {"count": "1"})
+    panel.work()
     status = client.get(f"/campaigns/{campaign_id}/runs/{run.id}/status").get_json()
     assert (status["targeted"], status["done"], status["failed"], status["skipped"]) == (4, 1, 0, 3)
     page = body(client.get(f"/campaigns/{campaign_id}/runs/{run.id}?status=skipped"))

@@ -81,7 +81,7 @@ def test_an_idle_worker_stops_at_the_first_sigterm_and_takes_its_redis_with_it(
 
 def test_a_busy_worker_stops_between_recipients_and_hands_the_rest_back(engine, tmp_path):
     engine.runtime.clock = Clock()  # the worker keeps real time
-    engine.add_contacts(10)  # one chunk
+    engine.add_contacts(10, email="post@example.de")  # one chunk
     out = tmp_path / "sent.txt"
     settings = {"path": str(out), "delay_ms": 1000}
     run = start_run(

@@ -272,7 +272,7 @@ def test_a_delivery_approved_after_its_planned_start_waits_for_a_persons_confirm
     """The reported case: a reviewer approving a step after the planned start had passed
     started a real send at once."""
     world = setup(harness, tmp_path, planned_start_at=NOW - timedelta(hours=1))
-    harness.add_contacts(5)
+    harness.add_contacts(5, email="post@example.de")
     submit_all(harness, world, manual=[STEP.CONTENT], at=NOW - timedelta(hours=2))
     run_pass("deliveryMgt")
     answer(harness, world, STEP.CONTENT)  # at NOW, an hour after the planned start
