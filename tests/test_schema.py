@@ -85,7 +85,7 @@ def test_copying_a_table_keeps_the_rows_that_refer_to_it(database: Database):
 
 
 def test_stored_file_name_patterns_move_to_the_restricted_placeholders(database: Database):
-    """0020: ``str.format`` patterns become ``{name}``-only ones that name the same file."""
+    """0015: ``str.format`` patterns become ``{name}``-only ones that name the same file."""
     old = {
         "{campaign}-{delivery}-{date:%Y%m%d}.csv": "{campaign}-{delivery}-{date}.csv",
         "a-{date:%d.%m.%Y}_{time:%H-%M}.txt": "a-{day}.{month}.{year}_{hour}-{minute}.txt",

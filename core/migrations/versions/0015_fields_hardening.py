@@ -5,7 +5,7 @@ only, and the date parts have placeholders of their own. A stored date format be
 (``{date:%d.%m.%Y}`` -> ``{day}.{month}.{year}``); a format they cannot say falls back to
 ``{date}`` / ``{time}``, and any other format spec or conversion is dropped.
 
-Revision ID: 0020_fields_hardening
+Revision ID: 0015_fields_hardening
 Revises: 0014
 Create Date: 2026-12-05
 """
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020_fields_hardening"
+revision: str = "0015_fields_hardening"
 down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,6 +1,6 @@
 """Campaign states (to validate, cancelled) and who confirmed a delivery's start
 
-Revision ID: 0018_campaign_states
+Revision ID: 0016_campaign_states
 Revises: 0014
 Create Date: 2026-12-05
 """
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0018_campaign_states"
-down_revision: str | None = "0020_fields_hardening"
+revision: str = "0016_campaign_states"
+down_revision: str | None = "0015_fields_hardening"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Files in and out: the provider's "raw values for machines" switch on the extraction file,
 and the number sequence new contact numbers come from
 
-Revision ID: 0019_files_hardening
+Revision ID: 0018_files_hardening
 Revises: 0014
 Create Date: 2026-12-05
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019_files_hardening"
+revision: str = "0018_files_hardening"
 down_revision: str | None = "0017_books"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """runs wait for a person's confirmation after targeting: the state awaiting_confirmation
 (one of the active states of the one-active-run index), and who confirmed and when
 
-Revision ID: 0016_run_confirmation
+Revision ID: 0021_run_confirmation
 Revises: 0014
 Create Date: 2026-12-05
 """
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016_run_confirmation"
-down_revision: str | None = "0015_consent_rules"
+revision: str = "0021_run_confirmation"
+down_revision: str | None = "0020_consent_rules"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

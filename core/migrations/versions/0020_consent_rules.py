@@ -1,6 +1,6 @@
 """consent rules: campaigns' service communication flag, contact events, a contact's runs
 
-Revision ID: 0015_consent_rules
+Revision ID: 0020_consent_rules
 Revises: 0014
 Create Date: 2026-12-05
 """
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_consent_rules"
-down_revision: str | None = "0021_chunk_leases"
+revision: str = "0020_consent_rules"
+down_revision: str | None = "0019_chunk_leases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

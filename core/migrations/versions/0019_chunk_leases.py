@@ -1,6 +1,6 @@
 """chunk leases: the ledger's record of who works on which chunk of a run
 
-Revision ID: 0021_chunk_leases
+Revision ID: 0019_chunk_leases
 Revises: 0014
 Create Date: 2026-12-05
 """
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021_chunk_leases"
-down_revision: str | None = "0019_files_hardening"
+revision: str = "0019_chunk_leases"
+down_revision: str | None = "0018_files_hardening"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
