@@ -73,7 +73,7 @@ def test_a_group_action_counts_groups_and_their_members(engine, tmp_path):
     assert (shown.reached, shown.summary.members, shown.group_scoped) == (3, 6, True)
 
 
-def test_the_cost_comes_from_the_deliverys_service_else_the_campaigns_estimate(engine):
+def test_the_cost_comes_from_the_deliverys_or_the_campaigns_service_else_the_estimate(engine):
     engine.add_contacts(4)
     campaign = engine.campaign(action="test_letter")
     with engine.runtime.database.session() as session:
@@ -105,3 +105,11 @@ def test_the_cost_comes_from_the_deliverys_service_else_the_campaigns_estimate(e
         engine, _analysed(engine, campaign, delivery_id=unpriced.id, allow_parallel=True)
     )
     assert (shown.cost.source, shown.cost.amount) == ("estimate", Decimal("99.50"))
+
+    with engine.runtime.database.session() as session:  # a direct run: the campaign's service
+        session.get(Campaign, campaign).provider_service_id = session.scalar(
+            select(ProviderService.id).where(ProviderService.name == "Brief DIN lang")
+        )
+    shown = _confirmation(engine, _analysed(engine, campaign, allow_parallel=True))
+    assert (shown.cost.source, shown.cost.service) == ("service", "Brief DIN lang")
+    assert shown.cost.amount == Decimal("13.40")  # 10.00 + 4 * 0.85, as budgetMgt books it

@@ -13,7 +13,14 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.consumption import applicable_structures, chosen_cost_types, delivery_categories
+from core.consumption import (
+    action_cost_kinds,
+    applicable_structures,
+    category_price,
+    chosen_cost_types,
+    delivery_categories,
+    direct_run_categories,
+)
 from core.costs import CostError, Quantities, category_cost, round_money
 from core.models import Campaign, Delivery, ItemKind, ItemStatus, Run, RunItem
 from core.plugin_kinds import Channel, Scope
@@ -74,9 +81,12 @@ class CostEstimate:
     problem: str | None = None
 
 
-def cost_estimate(session: Session, run: Run, reached: int) -> CostEstimate:
-    """The provider service's prices for ``reached`` messages (one unit each) when the run
-    performs a delivery with a service, else the campaign's estimated cost, else none."""
+def cost_estimate(
+    session: Session, run: Run, reached: int, plugins: PluginHost | None = None
+) -> CostEstimate:
+    """The provider service's prices for ``reached`` messages (one unit each): the
+    delivery's when the run performs a delivery with a service, else the campaign's (priced
+    as budgetMgt books a direct run), else the campaign's estimated cost, else none."""
     delivery = session.get(Delivery, run.delivery_id) if run.delivery_id else None
     if delivery is not None and delivery.provider_service is not None:
         service = delivery.provider_service.name
@@ -104,6 +114,21 @@ def cost_estimate(session: Session, run: Run, reached: int) -> CostEstimate:
                 return CostEstimate(None, "error", service, str(exc))
             return CostEstimate(round_money(amount + (delivery.surcharge or 0)), "service", service)
     campaign = session.get(Campaign, run.campaign_id)
+    if delivery is None and campaign is not None and campaign.provider_service is not None:
+        service = campaign.provider_service.name
+        quantities = Quantities(messages=reached, units=reached)
+        kinds = action_cost_kinds(plugins, run.config.get("action", ""))
+        try:
+            amount = sum(
+                (
+                    category_price(category, cost_types, quantities).amount
+                    for category, cost_types in direct_run_categories(campaign, kinds)
+                ),
+                Decimal(0),
+            )
+        except CostError as exc:
+            return CostEstimate(None, "error", service, str(exc))
+        return CostEstimate(round_money(amount), "service", service)
     if campaign is not None and campaign.estimated_cost is not None:
         return CostEstimate(round_money(campaign.estimated_cost), "estimate")
     return CostEstimate(None, "none")
@@ -145,5 +170,5 @@ def confirmation(session: Session, plugins: PluginHost, run: Run) -> Confirmatio
         title,
         channel,
         group_scoped,
-        cost_estimate(session, run, summary.reached),
+        cost_estimate(session, run, summary.reached, plugins),
     )
