@@ -100,7 +100,8 @@ def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):
                 config={},
                 state=RunState.COMPLETED,
                 targeted=12,
-                done=12,
+                done=10,
+                skipped=2,
                 targeted_at=now,
             )
         )
@@ -135,13 +136,15 @@ def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):
         )
     html = body(panel.client(Role.VIEWER).get(f"/deliveries/{delivery_id}"))
     assert '<dd data-count="targeted">12</dd>' in html
-    assert '<dd data-count="sent">12</dd>' in html
+    assert '<dd data-count="sent">10</dd>' in html
     assert "Druck" in html and "51,92" in html and "Einrichtung: 50.00" in html
     assert "64,08" in html
     assert "Lager „Lager Köln“, Kuvert DL: noch 70 (Meldebestand 80)." in html
     assert "Dieser Versand benötigt 12." in html
     assert "Budget „Plan 2026“ ist um 50,00 € überschritten." in html
     assert 'href="/campaigns/' in html and "#1" in html
+    assert "<th scope=\"col\" class=\"num\">Übersprungen</th>" in html
+    assert '<td class="num" data-skipped>2</td>' in html  # apart from the failed
     assert html.count("automatisch (Standard)") == 6  # every step of a letter, none set up
     assert "Zur Freigabe einreichen" not in html  # a viewer submits nothing
 

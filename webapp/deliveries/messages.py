@@ -207,6 +207,7 @@ MESSAGES = {
     "deliveries.run.targeted": {"de": "Zielgruppe", "en": "Targeted"},
     "deliveries.run.done": {"de": "Erledigt", "en": "Done"},
     "deliveries.run.failed": {"de": "Fehler", "en": "Failed"},
+    "deliveries.run.skipped": {"de": "Übersprungen", "en": "Skipped"},
     "deliveries.run.created": {"de": "Gestartet", "en": "Started"},
     "deliveries.run.dry_run": {"de": "Testlauf", "en": "Dry run"},
     "deliveries.warnings": {"de": "Warnungen", "en": "Warnings"},
