@@ -143,7 +143,7 @@ def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):
     assert "Dieser Versand benötigt 12." in html
     assert "Budget „Plan 2026“ ist um 50,00 € überschritten." in html
     assert 'href="/campaigns/' in html and "#1" in html
-    assert "<th scope=\"col\" class=\"num\">Übersprungen</th>" in html
+    assert '<th scope="col" class="num">Übersprungen</th>' in html
     assert '<td class="num" data-skipped>2</td>' in html  # apart from the failed
     assert html.count("automatisch (Standard)") == 6  # every step of a letter, none set up
     assert "Zur Freigabe einreichen" not in html  # a viewer submits nothing
