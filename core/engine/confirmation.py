@@ -7,6 +7,7 @@ numbers shown are exactly what ``core.engine.runs.confirm_run`` dispatches.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -15,14 +16,22 @@ from sqlalchemy.orm import Session
 
 from core.consumption import (
     action_cost_kinds,
-    applicable_structures,
     category_price,
-    chosen_cost_types,
     delivery_categories,
     direct_run_categories,
+    priced_categories,
 )
-from core.costs import CostError, Quantities, category_cost, round_money
-from core.models import Campaign, Delivery, ItemKind, ItemStatus, Run, RunItem
+from core.costs import CostError, Quantities, round_money
+from core.models import (
+    Campaign,
+    CostCategory,
+    CostType,
+    Delivery,
+    ItemKind,
+    ItemStatus,
+    Run,
+    RunItem,
+)
 from core.plugin_kinds import Channel, Scope
 from core.plugins import PluginHost, UnknownPluginError
 
@@ -87,51 +96,48 @@ def cost_estimate(
     """The provider service's prices for ``reached`` messages (one unit each): the
     delivery's when the run performs a delivery with a service, else the campaign's (priced
     as budgetMgt books a direct run), else the campaign's estimated cost, else none."""
+    quantities = Quantities(messages=reached, units=reached)
     delivery = session.get(Delivery, run.delivery_id) if run.delivery_id else None
     if delivery is not None and delivery.provider_service is not None:
-        service = delivery.provider_service.name
-        categories = delivery_categories(delivery)
-        if categories:
-            chosen = {cost_type.id for cost_type in delivery.cost_types}
-            quantities = Quantities(messages=reached, units=reached)
-            try:
-                amount = sum(
-                    (
-                        category_cost(
-                            [
-                                structure.spec()
-                                for structure in applicable_structures(
-                                    category, chosen_cost_types(category, chosen)
-                                )
-                            ],
-                            quantities,
-                        ).amount
-                        for category in categories
-                    ),
-                    Decimal(0),
-                )
-            except CostError as exc:
-                return CostEstimate(None, "error", service, str(exc))
-            return CostEstimate(round_money(amount + (delivery.surcharge or 0)), "service", service)
+        chosen = {cost_type.id for cost_type in delivery.cost_types}
+        return _priced(
+            delivery.provider_service.name,
+            lambda: priced_categories(delivery_categories(delivery), chosen),
+            quantities,
+            delivery.surcharge or Decimal(0),
+        )
     campaign = session.get(Campaign, run.campaign_id)
     if delivery is None and campaign is not None and campaign.provider_service is not None:
-        service = campaign.provider_service.name
-        quantities = Quantities(messages=reached, units=reached)
         kinds = action_cost_kinds(plugins, run.config.get("action", ""))
-        try:
-            amount = sum(
-                (
-                    category_price(category, cost_types, quantities).amount
-                    for category, cost_types in direct_run_categories(campaign, kinds)
-                ),
-                Decimal(0),
-            )
-        except CostError as exc:
-            return CostEstimate(None, "error", service, str(exc))
-        return CostEstimate(round_money(amount), "service", service)
+        return _priced(
+            campaign.provider_service.name,
+            lambda: direct_run_categories(campaign, kinds),
+            quantities,
+        )
     if campaign is not None and campaign.estimated_cost is not None:
         return CostEstimate(round_money(campaign.estimated_cost), "estimate")
     return CostEstimate(None, "none")
+
+
+def _priced(
+    service: str,
+    categories: Callable[[], list[tuple[CostCategory, list[CostType]]]],
+    quantities: Quantities,
+    surcharge: Decimal = Decimal(0),
+) -> CostEstimate:
+    """What the categories charge, by the rule budgetMgt books with; a broken structure or
+    a missing required cost type is reported, not raised."""
+    try:
+        amount = sum(
+            (
+                category_price(category, cost_types, quantities).amount
+                for category, cost_types in categories()
+            ),
+            Decimal(0),
+        )
+    except CostError as exc:
+        return CostEstimate(None, "error", service, str(exc))
+    return CostEstimate(round_money(amount + surcharge), "service", service)
 
 
 @dataclass(frozen=True)
