@@ -111,6 +111,26 @@ class HasEmailStreaming(HasEmail):
         return None
 
 
+class SlowParams(BaseModel):
+    delay_ms: int = 0
+
+
+class Slow(RecipientFilter):
+    """Lets every recipient through after ``delay_ms``: a targeting long enough to kill."""
+
+    name = "test_slow"
+    title = "Let every recipient through, slowly"
+    Params = SlowParams
+
+    def narrow(self, query, context):
+        return None
+
+    def apply(self, recipients, context):
+        for recipient in recipients:
+            time.sleep(self.params.delay_ms / 1000)
+            yield recipient
+
+
 class EvenHeldOut(RecipientFilter):
     name = "test_even_held_out"
     title = "Hold out contacts with an even id"
@@ -155,6 +175,9 @@ class Tag(Action):
 class NotifyParams(BaseModel):
     path: str
     delay_ms: int = 0
+    finished_path: str | None = None
+    """Where the finishing step appends a line, after ``finish_delay_ms``."""
+    finish_delay_ms: int = 0
 
 
 class Notify(Action):
@@ -170,6 +193,12 @@ class Notify(Action):
         with Path(self.params.path).open("a") as handle:
             handle.write(f"{recipient.key}\n")
         return Outcome.done(reference=f"line-{recipient.key}")
+
+    def finish(self, context):
+        if self.params.finished_path:
+            time.sleep(self.params.finish_delay_ms / 1000)
+            with Path(self.params.finished_path).open("a") as handle:
+                handle.write("finished\n")
 
 
 class CityParams(BaseModel):
@@ -261,6 +290,7 @@ def register_datasources(register):
 def register_recipient_filters(register):
     register(HasEmail)
     register(HasEmailStreaming)
+    register(Slow)
     register(EvenHeldOut)
 
 

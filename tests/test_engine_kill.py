@@ -1,5 +1,6 @@
 """SIGKILL in the middle of a run, with real worker processes, a real scheduler and real time,
-on SQLite and PostgreSQL: the run ends by itself, every recipient processed once."""
+on SQLite and PostgreSQL: the run ends by itself, every recipient processed once, whether
+the work horse died in a chunk, while targeting or while finishing."""
 
 import collections
 import os
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from core.clock import Clock
+from core.engine.leases import FINISHING_STEP, TARGETING_STEP, part_name
 from core.engine.runs import start_run
 from core.models import ChunkLease, ItemStatus, RunState
 
@@ -19,15 +21,16 @@ from waiting import stop_group, wait_for
 RECIPIENTS = 300
 
 
-def holding_a_chunk(engine, pid: int | None) -> int | None:
-    """``pid`` if that work horse holds a chunk's lease (is in the middle of a chunk)."""
+def holding(engine, pid: int | None, part: int | None = None) -> int | None:
+    """``pid`` if that work horse holds the lease of a chunk (or of step ``part``), i.e. is in
+    the middle of it."""
     if pid is None:
         return None
+    query = select(ChunkLease).where(ChunkLease.holder == f"{socket.gethostname()}:{pid}")
+    if part is not None:
+        query = query.where(ChunkLease.chunk == part)
     with engine.runtime.database.session() as session:
-        holder = f"{socket.gethostname()}:{pid}"
-        return (
-            pid if session.scalar(select(ChunkLease).where(ChunkLease.holder == holder)) else None
-        )
+        return pid if session.scalar(query) else None
 
 
 FINAL_STATES = (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
@@ -54,7 +57,7 @@ def test_a_killed_worker_leaves_every_recipient_processed_once(engine, tmp_path,
         processes += [first, engine.start_worker_process(log)]
         wait_for(lambda: engine.run(run.id).done >= 40, "the first recipients", log=log)
         horse = wait_for(
-            lambda: holding_a_chunk(engine, engine.work_horse(first)),
+            lambda: holding(engine, engine.work_horse(first)),
             "the first worker's work horse in the middle of a chunk",
             log=log,
         )
@@ -91,3 +94,50 @@ def test_a_killed_worker_leaves_every_recipient_processed_once(engine, tmp_path,
         assert final.done + final.unclear == RECIPIENTS
         assert final.unclear <= 1
         assert statuses[ItemStatus.UNCLEAR] == final.unclear
+
+
+def test_a_worker_killed_while_targeting_and_again_while_finishing_leaves_no_run_stuck(
+    engine, tmp_path
+):
+    """RQ would retry a killed job through its own scheduler, which no process runs; the
+    steps' leases enqueue them again instead."""
+    engine.runtime.clock = Clock()
+    engine.add_contacts(40, email="post@example.de")
+    out, finished = tmp_path / "sent.txt", tmp_path / "finished.txt"
+    settings = {"path": str(out), "finished_path": str(finished), "finish_delay_ms": 4000}
+    campaign = engine.campaign(
+        action="test_notify",
+        action_settings=settings,
+        filters=[{"name": "test_slow", "settings": {"delay_ms": 100}}],
+    )
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
+    log = tmp_path / "processes.log"
+    processes = [engine.start_process("scheduler", log)]
+    try:
+        for step, state in (
+            (TARGETING_STEP, RunState.TARGETING),
+            (FINISHING_STEP, RunState.FINISHING),
+        ):
+            worker = engine.start_worker_process(log)
+            processes.append(worker)
+            wait_for(
+                lambda: holding(engine, engine.work_horse(worker), step),  # noqa: B023
+                f"a work horse in the middle of {part_name(step)}",
+                log=log,
+            )
+            engine.kill_worker(worker)
+            processes.remove(worker)
+            assert engine.run(run.id).state == state
+        processes.append(engine.start_worker_process(log))
+        final = wait_for(
+            lambda: (now := engine.run(run.id)).state in FINAL_STATES and now,
+            "the run to end by itself",
+            log=log,
+        )
+    finally:
+        for process in processes:
+            stop_group(process)
+
+    assert (final.state, final.done) == (RunState.COMPLETED, 40)
+    assert set(collections.Counter(out.read_text().splitlines()).values()) == {1}
+    assert finished.read_text().splitlines() == ["finished"]

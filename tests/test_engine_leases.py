@@ -7,10 +7,10 @@ from sqlalchemy import select, update
 from core import hookimpl, jobs
 from core.clock import FrozenClock
 from core.engine.dispatch import process_chunk, recover_runs
-from core.engine.leases import LEASE, chunk_job_id, recover_chunks
+from core.engine.leases import LEASE, TARGETING_STEP, chunk_job_id, recover_abandoned
 from core.engine.runs import start_run
 from core.engine.targeting import target_run
-from core.models import ChunkLease, ItemStatus, RunItem, RunState
+from core.models import ChunkLease, ItemStatus, Run, RunItem, RunState
 from core.queue import BULK, get_queue
 
 from engine_plugins import Tag, tag_counts
@@ -80,8 +80,8 @@ def test_two_schedulers_enqueue_an_abandoned_chunk_once(engine):
     target_run(run.id)
     engine.runtime.redis.flushdb()  # Redis restarted and lost the queue
     engine.runtime.clock = FrozenClock(datetime.now(UTC) + LEASE + timedelta(seconds=1))
-    first, _ = recover_chunks(engine.runtime)
-    second, _ = recover_chunks(engine.runtime)
+    first, _ = recover_abandoned(engine.runtime)
+    second, _ = recover_abandoned(engine.runtime)
     assert (first, second) == ([(run.id, 0, 2)], [])
 
 
@@ -94,6 +94,32 @@ def test_a_replaced_attempt_does_nothing(engine):
     recover_runs(engine.runtime)
     assert process_chunk(run.id, 0, 1).endswith("attempt 1 was replaced; skipped")
     assert process_chunk(run.id, 0, 2).endswith("5 processed")
+    with engine.runtime.database.session() as session:
+        assert set(tag_counts(session).values()) == {1}
+
+
+def test_a_targeting_whose_horse_died_is_enqueued_again_and_the_slow_attempt_stands_down(
+    engine,
+):
+    engine.add_contacts(5)
+    run = start_run(engine.runtime, engine.campaign(), confirmed_by="test")
+    now = datetime.now(UTC)
+    get_queue(engine.runtime.redis, BULK).remove(chunk_job_id(run.id, TARGETING_STEP, 1))
+    with engine.runtime.database.session() as session:  # a work horse took it and was killed
+        session.execute(update(Run).where(Run.id == run.id).values(state=RunState.TARGETING))
+        session.execute(
+            update(ChunkLease)
+            .where(ChunkLease.run_id == run.id, ChunkLease.chunk == TARGETING_STEP)
+            .values(holder="dead:1", expires_at=now + LEASE)
+        )
+    engine.runtime.clock = FrozenClock(now + LEASE + timedelta(seconds=1))
+    assert recover_runs(engine.runtime) == [f"run {run.id} targeting: enqueued again"]
+    assert recover_runs(engine.runtime) == []
+    assert target_run(run.id, 1).endswith("targeting attempt 1 was replaced; skipped")
+    engine.work()
+    final = engine.run(run.id)
+    assert (final.state, final.done) == (RunState.COMPLETED, 5)
+    assert lease_of(engine, run.id, TARGETING_STEP) is None
     with engine.runtime.database.session() as session:
         assert set(tag_counts(session).values()) == {1}
 

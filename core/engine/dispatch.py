@@ -25,14 +25,15 @@ from sqlalchemy.orm import Session
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
 from core.engine.context import RunContext
 from core.engine.events import notify
-from core.engine.leases import LEASE, held, recover_chunks, runs_without_leases
-from core.engine.runs import (
-    discard_unconfirmed,
-    enqueue_attempts,
-    enqueue_chunks,
-    enqueue_finish,
-    open_chunks,
+from core.engine.leases import (
+    FINISHING_STEP,
+    LEASE,
+    held,
+    record_attempts,
+    recover_abandoned,
+    runs_without_leases,
 )
+from core.engine.runs import discard_unconfirmed, enqueue_attempts, enqueue_chunks, open_chunks
 from core.events import ItemEvent
 from core.jobs import current_runtime, worker_identity
 from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
@@ -527,53 +528,56 @@ def finish_if_complete(runtime: Runtime, run_id: int) -> bool:
         )
         if open_row is not None:
             return False
+        now = runtime.clock.now()
         moved = session.execute(
             update(Run)
             .where(Run.id == run_id, Run.state == RunState.RUNNING)
-            .values(state=RunState.FINISHING, heartbeat_at=runtime.clock.now())
+            .values(state=RunState.FINISHING, heartbeat_at=now)
         ).rowcount
+        # Recorded with the state change: if the enqueue below fails, the lease's recovery
+        # enqueues the step.
+        attempts = record_attempts(session, run_id, [FINISHING_STEP] if moved else [], now)
     if moved:
         try:
-            enqueue_finish(runtime, run_id)
-        except RedisError:
-            with runtime.database.session() as session:  # the tick finishes it once Redis answers
-                session.execute(
-                    update(Run)
-                    .where(Run.id == run_id, Run.state == RunState.FINISHING)
-                    .values(state=RunState.RUNNING)
-                )
-            raise
+            enqueue_attempts(runtime, [(run_id, FINISHING_STEP, attempts[FINISHING_STEP])])
+        except RedisError as exc:
+            log.warning("run %s: finishing step not enqueued (%s); recovery will", run_id, exc)
     return bool(moved)
 
 
-def finish_run(run_id: int) -> str:
-    """RQ job: the action's finishing step, then the final state."""
+def finish_run(run_id: int, attempt: int | None = None) -> str:
+    """RQ job: the action's finishing step, then the final state, holding the step's lease."""
     runtime = current_runtime()
-    with runtime.database.session() as session:
-        run = session.get(Run, run_id)
-        if run is None or run.state != RunState.FINISHING:
-            return f"run {run_id}: not finishing"
-        built = build_plugins(runtime.plugins, CampaignConfig.from_snapshot(run.config))
-        campaign_name = session.get(Campaign, run.campaign_id).name
-    error = None
-    if not run.dry_run:
-        try:
-            with runtime.database.session() as session:
-                context = Dispatcher(runtime, run, campaign_name, built, False).context(session)
-                built.action.finish(context)
-        except Exception as exc:
-            log.exception("finishing run %s failed", run_id)
-            error = f"finishing step failed: {type(exc).__name__}: {exc}"
-    with runtime.database.session() as session:
-        run = session.get(Run, run_id)
-        if error:
-            run.state, run.error = RunState.FAILED, error
-        elif run.failed or run.unclear:
-            run.state = RunState.COMPLETED_WITH_ERRORS
-        else:
-            run.state = RunState.COMPLETED
-        run.finished_at = runtime.clock.now()
-        state = run.state
+    with held(runtime, run_id, FINISHING_STEP, attempt) as lease:
+        if lease is None:
+            return f"run {run_id}: finishing attempt {attempt} was replaced; skipped"
+        with runtime.database.session() as session:
+            run = session.get(Run, run_id)
+            if run is None or run.state != RunState.FINISHING:
+                return f"run {run_id}: not finishing"
+            built = build_plugins(runtime.plugins, CampaignConfig.from_snapshot(run.config))
+            campaign_name = session.get(Campaign, run.campaign_id).name
+        error = None
+        if not run.dry_run:
+            try:
+                with runtime.database.session() as session:
+                    context = Dispatcher(runtime, run, campaign_name, built, False).context(session)
+                    built.action.finish(context)
+            except Exception as exc:
+                log.exception("finishing run %s failed", run_id)
+                error = f"finishing step failed: {type(exc).__name__}: {exc}"
+        with runtime.database.session() as session:
+            if not lease.still_ours(session):
+                return f"run {run_id}: finishing attempt {attempt} was replaced; not recorded"
+            run = session.get(Run, run_id)
+            if error:
+                run.state, run.error = RunState.FAILED, error
+            elif run.failed or run.unclear:
+                run.state = RunState.COMPLETED_WITH_ERRORS
+            else:
+                run.state = RunState.COMPLETED
+            run.finished_at = runtime.clock.now()
+            state = run.state
     notify(runtime, run_id, "run_finished")
     return f"run {run_id}: {state}"
 
@@ -585,7 +589,7 @@ def recover_runs(runtime: Runtime) -> list[str]:
 
     A row claimed longer ago than ``STALE_CLAIM`` belonged to a worker that died between
     claim and outcome (or whose effect hangs): it may or may not have happened, so it
-    becomes unclear. Chunks whose holder stopped are the leases' business
+    becomes unclear. Chunks and steps whose holder stopped are the leases' business
     (``core.engine.leases``). A running run no lease speaks for and without a heartbeat
     for ``LEASE`` gets its open chunks enqueued.
     """
@@ -616,7 +620,7 @@ def recover_runs(runtime: Runtime) -> list[str]:
             for run in runs_without_leases(session)
             if (run.heartbeat_at or run.targeted_at or now) < now - LEASE
         ]
-    attempts, recovered = recover_chunks(runtime)
+    attempts, recovered = recover_abandoned(runtime)
     actions += recovered
     enqueue_attempts(runtime, attempts)
     for run_id in unleased:

@@ -1,7 +1,9 @@
-"""Chunk leases: the one owner of "this chunk is abandoned, enqueue it again".
+"""Leases: the one owner of "this part of a run is abandoned, enqueue it again".
 
-Every enqueue of a chunk records an attempt in ``chunk_leases``; the job's id names the
-attempt, so one attempt is one job. The work horse running the job takes the chunk's
+A run's parts are its chunks and its two steps, targeting and finishing (recorded under the
+negative chunk numbers ``TARGETING_STEP`` and ``FINISHING_STEP``). Every enqueue of a part
+records an attempt in ``chunk_leases``; the job's id names the attempt, so one attempt is
+one job. The work horse running the job takes the chunk's
 lease and renews it every ``RENEW_SECONDS`` from a thread while it works. When it ends it
 hands the lease back: deleted once the chunk is through (or its run stopped), expired at
 once when it stopped early (shutdown). A chunk is abandoned when
@@ -10,10 +12,13 @@ once when it stopped early (shutdown). A chunk is abandoned when
 - nobody took it and its job is neither waiting in the queue nor just started: Redis
   lost the queue, or the enqueue itself failed.
 
-The scheduler's tick (:func:`recover_chunks`) reports the rows such a chunk had claimed
+The scheduler's tick (:func:`recover_abandoned`) reports the rows such a chunk had claimed
 as unclear at once (its holder cannot record them any more) and enqueues the chunk's
-pending rows as the next attempt. The attempt is bumped with a conditional update, so
-two ticks or two schedulers enqueue it once. RQ's own retries are not used for chunks.
+pending rows as the next attempt; an abandoned step is enqueued again while the run is
+still in it. The attempt is bumped with a conditional update, so two ticks or two
+schedulers enqueue it once, and a holder that was only slow loses its lease and stops
+(:meth:`HeldLease.still_ours`). RQ's own retries are not used: without a process running
+RQ's scheduler, a retried job would wait in RQ's scheduled registry for good.
 """
 
 from __future__ import annotations
@@ -45,9 +50,25 @@ RENEW_SECONDS = 10.0
 QUEUE_GRACE = LEASE
 """How long a new job may take to show up in Redis and to be taken by a work horse."""
 
+TARGETING_STEP = -1
+FINISHING_STEP = -2
+STEP_STATES = {
+    TARGETING_STEP: (RunState.QUEUED, RunState.TARGETING),
+    FINISHING_STEP: (RunState.FINISHING,),
+}
+"""The run states in which a step's lease still speaks for work to do."""
+STEP_NAMES = {TARGETING_STEP: "targeting", FINISHING_STEP: "finishing"}
+
 
 def chunk_job_id(run_id: int, chunk: int, attempt: int) -> str:
+    """The job id of one attempt of a chunk or step."""
+    if chunk in STEP_NAMES:
+        return f"run-{run_id}-{STEP_NAMES[chunk]}-{attempt}"
     return f"run-{run_id}-chunk-{chunk}-{attempt}"
+
+
+def part_name(chunk: int) -> str:
+    return STEP_NAMES.get(chunk, f"chunk {chunk}")
 
 
 def record_attempts(session: Session, run_id: int, chunks: Iterable[int], now) -> dict[int, int]:
@@ -107,6 +128,28 @@ class HeldLease:
             log.warning("run %s chunk %s: lease lost; stopping", self.run_id, self.chunk)
             self.lost.set()
 
+    def still_ours(self, session: Session) -> bool:
+        """Renew the lease inside the caller's transaction: a step commits its result only
+        while nobody enqueued it again, and recovery's conditional bump cannot take a lease
+        renewed in a transaction that commits."""
+        if self.attempt is None:
+            return True
+        renewed = session.execute(
+            update(ChunkLease)
+            .where(*self._ours())
+            .values(expires_at=self.runtime.clock.now() + LEASE)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        return bool(renewed)
+
+    def replaced(self) -> bool:
+        """Whether a later attempt took the part over; asked after a failure, which may be
+        that attempt's doing (a write conflict, a lock)."""
+        if self.attempt is None:
+            return False
+        self.renew()
+        return self.lost.is_set()
+
     def hand_back(self, through: bool) -> None:
         """Delete the lease once the chunk is through; else expire it for the next tick."""
         with self.runtime.database.session() as session:
@@ -161,24 +204,33 @@ def held(
     lease.hand_back(through=not lease.should_stop())
 
 
-def recover_chunks(runtime: Runtime) -> tuple[list[tuple[int, int, int]], list[str]]:
-    """Settle abandoned chunks of running runs; return the (run, chunk, attempt) to enqueue
-    and what was done."""
+def _abandoned(now):
+    return or_(
+        ChunkLease.expires_at < now,
+        and_(ChunkLease.expires_at.is_(None), ChunkLease.enqueued_at < now - QUEUE_GRACE),
+    )
+
+
+def _still_due():
+    """The part's run is still in the state the part works in."""
+    return or_(
+        and_(ChunkLease.chunk >= 0, Run.state == RunState.RUNNING),
+        *(
+            and_(ChunkLease.chunk == step, Run.state.in_(states))
+            for step, states in STEP_STATES.items()
+        ),
+    )
+
+
+def recover_abandoned(runtime: Runtime) -> tuple[list[tuple[int, int, int]], list[str]]:
+    """Settle abandoned chunks and steps of active runs; return the (run, chunk, attempt)
+    to enqueue and what was done."""
     now = runtime.clock.now()
     with runtime.database.session() as session:
         candidates = session.execute(
             select(ChunkLease.run_id, ChunkLease.chunk, ChunkLease.attempt, ChunkLease.holder)
             .join(Run, Run.id == ChunkLease.run_id)
-            .where(
-                Run.state == RunState.RUNNING,
-                or_(
-                    ChunkLease.expires_at < now,
-                    and_(
-                        ChunkLease.expires_at.is_(None),
-                        ChunkLease.enqueued_at < now - QUEUE_GRACE,
-                    ),
-                ),
-            )
+            .where(_still_due(), _abandoned(now))
         ).all()
     unheld = [chunk_job_id(r.run_id, r.chunk, r.attempt) for r in candidates if r.holder is None]
     waiting = _waiting_jobs(runtime, unheld, now)
@@ -189,20 +241,23 @@ def recover_chunks(runtime: Runtime) -> tuple[list[tuple[int, int, int]], list[s
         if holder is None and chunk_job_id(run_id, chunk, attempt) in waiting:
             continue
         with runtime.database.session() as session:
-            unclear = _report_claims_unclear(session, run_id, chunk, now)
-            if unclear:
-                actions.append(f"run {run_id} chunk {chunk}: {unclear} rows unclear")
+            if chunk >= 0:
+                unclear = _report_claims_unclear(session, run_id, chunk, now)
+                if unclear:
+                    actions.append(f"run {run_id} chunk {chunk}: {unclear} rows unclear")
             lease = (ChunkLease.run_id == run_id, ChunkLease.chunk == chunk)
-            if _has_pending(session, run_id, chunk):
+            if chunk < 0 or _has_pending(session, run_id, chunk):
+                # The conditions hold again when the row is written: a lease renewed
+                # meanwhile (a slow holder, still alive) is left alone.
                 bumped = session.execute(
                     update(ChunkLease)
-                    .where(*lease, ChunkLease.attempt == attempt)
+                    .where(*lease, ChunkLease.attempt == attempt, _abandoned(now))
                     .values(attempt=attempt + 1, enqueued_at=now, holder=None, expires_at=None)
                     .execution_options(synchronize_session=False)
                 ).rowcount
                 if bumped:
                     enqueue.append((run_id, chunk, attempt + 1))
-                    actions.append(f"run {run_id} chunk {chunk}: enqueued again")
+                    actions.append(f"run {run_id} {part_name(chunk)}: enqueued again")
             else:
                 session.execute(
                     delete(ChunkLease)

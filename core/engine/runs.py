@@ -10,18 +10,21 @@ person already confirmed elsewhere (an approved delivery) pass ``confirmed_by`` 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 
 from redis.exceptions import RedisError
-from rq import Retry
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.engine.campaigns import CampaignConfig, CampaignError, build_plugins
 from core.engine.confirmation import confirmation_summary
-from core.engine.leases import chunk_job_id, record_attempts
+from core.engine.leases import (
+    FINISHING_STEP,
+    TARGETING_STEP,
+    chunk_job_id,
+    record_attempts,
+)
 from core.models import (
     ACTIVE_RUN_STATES,
     Campaign,
@@ -38,8 +41,10 @@ from core.runtime import Runtime
 
 JOB_TIMEOUT_SECONDS = 3600
 TARGETING_TIMEOUT_SECONDS = 4 * 3600
-JOB_RETRY = Retry(max=5, interval=[5, 15, 30, 60, 120])
-"""For targeting and finishing; chunks are enqueued again by their leases instead."""
+STEP_JOBS = {
+    TARGETING_STEP: ("core.engine.targeting.target_run", TARGETING_TIMEOUT_SECONDS),
+    FINISHING_STEP: ("core.engine.dispatch.finish_run", JOB_TIMEOUT_SECONDS),
+}
 CONFIRMATION_TIMEOUT = timedelta(hours=24)
 """An analysis nobody confirmed for this long is discarded by the scheduler's recovery tick:
 its numbers are too old to send on."""
@@ -74,20 +79,6 @@ class ConfirmationCountError(RunError):
     """The count confirmed is not the count the run would reach."""
 
 
-def _job_id(run_id: int, step: str) -> str:
-    return f"run-{run_id}-{step}-{uuid.uuid4().hex[:8]}"
-
-
-def enqueue_targeting(runtime: Runtime, run_id: int) -> None:
-    get_queue(runtime.redis, BULK).enqueue(
-        "core.engine.targeting.target_run",
-        run_id,
-        job_id=_job_id(run_id, "target"),
-        job_timeout=TARGETING_TIMEOUT_SECONDS,
-        retry=JOB_RETRY,
-    )
-
-
 def enqueue_chunks(runtime: Runtime, run_id: int, chunks: Iterable[int]) -> int:
     """Record a new attempt of each chunk, then enqueue their jobs in one round trip."""
     with runtime.database.session() as session:
@@ -96,18 +87,22 @@ def enqueue_chunks(runtime: Runtime, run_id: int, chunks: Iterable[int]) -> int:
 
 
 def enqueue_attempts(runtime: Runtime, attempts: Iterable[tuple[int, int, int]]) -> int:
-    """One job per recorded (run, chunk, attempt); its id names the attempt. Without RQ
-    retries: a chunk whose job dies is enqueued again through its lease."""
+    """One job per recorded (run, chunk or step, attempt); its id names the attempt. Without
+    RQ retries: a part whose job dies is enqueued again through its lease."""
     queue = get_queue(runtime.redis, BULK)
-    jobs = [
-        queue.prepare_data(
-            "core.engine.dispatch.process_chunk",
-            args=(run_id, chunk, attempt),
-            job_id=chunk_job_id(run_id, chunk, attempt),
-            timeout=JOB_TIMEOUT_SECONDS,
+    jobs = []
+    for run_id, chunk, attempt in attempts:
+        if chunk in STEP_JOBS:
+            function, timeout = STEP_JOBS[chunk]
+            args = (run_id, attempt)
+        else:
+            function, timeout = "core.engine.dispatch.process_chunk", JOB_TIMEOUT_SECONDS
+            args = (run_id, chunk, attempt)
+        jobs.append(
+            queue.prepare_data(
+                function, args=args, job_id=chunk_job_id(run_id, chunk, attempt), timeout=timeout
+            )
         )
-        for run_id, chunk, attempt in attempts
-    ]
     if jobs:
         queue.enqueue_many(jobs)
     return len(jobs)
@@ -120,16 +115,6 @@ def _enqueue_recorded(runtime: Runtime, run_id: int, attempts: dict[int, int]) -
         enqueue_attempts(runtime, [(run_id, chunk, n) for chunk, n in attempts.items()])
     except RedisError as exc:
         raise QueueDeferredError(str(exc)) from exc
-
-
-def enqueue_finish(runtime: Runtime, run_id: int) -> None:
-    get_queue(runtime.redis, BULK).enqueue(
-        "core.engine.dispatch.finish_run",
-        run_id,
-        job_id=_job_id(run_id, "finish"),
-        job_timeout=JOB_TIMEOUT_SECONDS,
-        retry=JOB_RETRY,
-    )
 
 
 def _active_run(session, campaign_id: int) -> Run | None:
@@ -207,6 +192,7 @@ def start_run(
                 )
                 session.add(run)
                 session.flush()
+                targeting = record_attempts(session, run.id, [TARGETING_STEP], runtime.clock.now())
             break
         except IntegrityError:
             with runtime.database.session() as session:
@@ -219,9 +205,9 @@ def start_run(
     else:
         raise RunError("could not allocate a run number; try again")
     try:
-        enqueue_targeting(runtime, run.id)
+        enqueue_attempts(runtime, [(run.id, TARGETING_STEP, targeting[TARGETING_STEP])])
     except RedisError:
-        with runtime.database.session() as session:  # nothing will ever target it
+        with runtime.database.session() as session:  # the person sees it failed: undone
             session.execute(delete(Run).where(Run.id == run.id))
         raise
     return run
@@ -351,11 +337,11 @@ def resume_run(runtime: Runtime, run_id: int) -> None:
         cancelled_at = run.finished_at
         run.state = RunState.QUEUED if retarget else RunState.RUNNING
         run.finished_at = None
-        chunks = [] if retarget else open_chunks(session, run_id)
+        chunks = [TARGETING_STEP] if retarget else open_chunks(session, run_id)
         attempts = record_attempts(session, run_id, chunks, runtime.clock.now())
     if retarget:
         try:
-            enqueue_targeting(runtime, run_id)
+            enqueue_attempts(runtime, [(run_id, TARGETING_STEP, attempts[TARGETING_STEP])])
         except RedisError:
             with runtime.database.session() as session:  # still cancelled, as before
                 session.execute(

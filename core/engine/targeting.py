@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, aliased
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
 from core.engine.context import RunContext
 from core.engine.events import notify
-from core.engine.leases import record_attempts
+from core.engine.leases import TARGETING_STEP, held, record_attempts
 from core.engine.runs import enqueue_attempts
 from core.jobs import current_runtime
 from core.models import Campaign, Contact, ItemKind, ItemStatus, Run, RunItem, RunState
@@ -56,14 +56,23 @@ log = logging.getLogger(__name__)
 INSERT_BATCH = 5000
 
 
-class _CancelledWhileTargeting(Exception):
-    """Rolls the targeting transaction back when the run was cancelled meanwhile."""
+class _StopTargeting(Exception):
+    """Rolls the targeting transaction back: the run was cancelled meanwhile, or a later
+    attempt took the step over."""
 
 
-def target_run(run_id: int) -> str:
+def target_run(run_id: int, attempt: int | None = None) -> str:
     """RQ job: materialise the run's recipients, then enqueue its chunks, or stop in
-    ``awaiting_confirmation`` when no person has confirmed the run yet."""
+    ``awaiting_confirmation`` when no person has confirmed the run yet. Holds the targeting
+    step's lease, so that a killed work horse's step is enqueued again."""
     runtime = current_runtime()
+    with held(runtime, run_id, TARGETING_STEP, attempt) as lease:
+        if lease is None:
+            return f"run {run_id}: targeting attempt {attempt} was replaced; skipped"
+        return _target(runtime, run_id, lease)
+
+
+def _target(runtime: Runtime, run_id: int, lease) -> str:
     with runtime.database.session() as session:
         claimed = session.execute(
             update(Run)
@@ -82,6 +91,8 @@ def target_run(run_id: int) -> str:
             pending, held_out = targeted.pending, targeted.held_out
             chunk_count = _chunk_count(session, run_id)
             awaiting = not run.dry_run and run.confirmed_by is None
+            if not lease.still_ours(session):
+                raise _StopTargeting("replaced by a later attempt")
             still_ours = session.execute(
                 update(Run)
                 .where(Run.id == run_id, Run.state == RunState.TARGETING)
@@ -96,15 +107,18 @@ def target_run(run_id: int) -> str:
                 )
             ).rowcount
             if not still_ours:
-                raise _CancelledWhileTargeting
+                raise _StopTargeting("cancelled during targeting")
             if run.dry_run:
                 _preview(session, context, run, built)
             # Recorded with the state change: if the enqueue below fails, recovery does it.
             chunks = [] if awaiting or run.dry_run or pending == 0 else range(chunk_count)
             attempts = record_attempts(session, run_id, chunks, runtime.clock.now())
-    except _CancelledWhileTargeting:
-        return f"run {run_id}: cancelled during targeting"
+    except _StopTargeting as stop:
+        return f"run {run_id}: {stop}"
     except Exception as exc:
+        if lease.replaced():  # a later attempt works on it; this one's error is moot
+            log.warning("run %s: targeting attempt replaced and failed: %s", run_id, exc)
+            return f"run {run_id}: targeting replaced by a later attempt"
         log.exception("targeting run %s failed", run_id)
         _fail(runtime, run_id, f"targeting failed: {type(exc).__name__}: {exc}")
         return f"run {run_id}: targeting failed"
