@@ -52,30 +52,59 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option(
+    "--revision",
+    default="heads",
+    show_default=True,
+    help="A revision, or BRANCH@head (the core's branch is 'core', a plugin's its name).",
+)
 @pass_state
 def db_upgrade(state: CliState, revision: str) -> None:
-    """Create or upgrade the database schema."""
-    from core.schema import current_revision, upgrade
+    """Create or upgrade the database schema: the core's and every enabled plugin's tables."""
+    from alembic.util import CommandError
+
+    from core.schema import upgrade
 
     database = Database(state.settings.database_url)
     try:
         database.check()
-    except ConfigError as exc:
+        upgrade(database.engine, revision, state.plugins)
+    except (ConfigError, CommandError) as exc:
         raise click.ClickException(str(exc)) from None
-    upgrade(database.engine, revision)
-    click.echo(f"database at revision {current_revision(database.engine)}")
+    _echo_branches(database, state.plugins)
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@pass_state
+def db_downgrade(state: CliState, revision: str) -> None:
+    """Go back to REVISION, e.g. 'hello@base' to drop the tables of the plugin 'hello'."""
+    from alembic.util import CommandError
+
+    from core.schema import UnloadedBranchError, downgrade
+
+    database = Database(state.settings.database_url)
+    try:
+        downgrade(database.engine, revision, state.plugins)
+    except (UnloadedBranchError, CommandError) as exc:
+        raise click.ClickException(str(exc)) from None
+    _echo_branches(database, state.plugins)
 
 
 @db.command("current")
 @pass_state
 def db_current(state: CliState) -> None:
-    """Show the schema revision of the database and of the code."""
-    from core.schema import current_revision, head_revision
+    """Show the schema revision of each branch (the core's, each plugin's) in the database and
+    in the code."""
+    _echo_branches(Database(state.settings.database_url), state.plugins)
 
-    database = Database(state.settings.database_url)
-    click.echo(f"database: {current_revision(database.engine) or 'empty'}")
-    click.echo(f"code:     {head_revision()}")
+
+def _echo_branches(database: Database, plugins: PluginHost) -> None:
+    from core.schema import branch_states
+
+    for branch in branch_states(database.engine, plugins):
+        name = branch.name or "(plugin not loaded)"
+        click.echo(f"{name}: database {branch.database or 'empty'}, code {branch.code or '-'}")
 
 
 @cli.command()

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from pluggy import HookspecMarker
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import click
     from flask import Blueprint
 
@@ -63,6 +65,11 @@ def register_upload_targets(register: Callable[[type[UploadTarget]], None]) -> N
 @hookspec
 def register_document_stores(register: Callable[[type[DocumentStore]], None]) -> None:
     """Register storage back-ends for the bytes of archived documents."""
+
+
+@hookspec
+def register_migrations(register: Callable[[Path], None]) -> None:
+    """Register the versions directory of the plugin's own Alembic branch of migrations."""
 
 
 @hookspec

@@ -19,7 +19,7 @@ from core.config import Settings
 from core.db import Database
 from core.plugins import PluginHost, plugins_for
 from core.queue import check, connect
-from core.schema import current_revision, head_revision
+from core.schema import missing_heads
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +43,12 @@ class Runtime:
         """Connect to everything, failing fast with the variable to fix."""
         database = Database(settings.database_url)
         database.check()
-        current, head = current_revision(database.engine), head_revision()
-        if current != head:
+        if plugins is None:
+            plugins = plugins_for(settings)
+        missing = missing_heads(database.engine, plugins)
+        if missing:
             raise SchemaOutdatedError(
-                f"the database is at revision {current or 'none'} but the code needs {head}: "
+                f"the database lacks the revisions {', '.join(missing)} that the code needs: "
                 "run 'campaign db upgrade'"
             )
         server = None
@@ -56,8 +58,6 @@ class Runtime:
             redis_url = settings.redis_url
         redis = connect(redis_url)
         check(redis)
-        if plugins is None:
-            plugins = plugins_for(settings)
         for error in plugins.errors:
             log.warning("plugin %s not loaded: %s", error.plugin, error.reason)
         return cls(settings, database, plugins, redis, redis_url, server)

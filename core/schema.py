@@ -1,24 +1,95 @@
-"""Creating and upgrading the database schema with the core's Alembic migrations."""
+"""Creating and upgrading the database schema: the core's Alembic branch and the plugins'.
+
+The core's revisions live in ``core/migrations/versions``; a plugin that owns tables names
+a versions directory of its own through the ``register_migrations`` hook. Its branch starts
+with a revision that ``depends_on`` a core revision, so all of them form one Alembic
+history with one head per branch (``heads``) and one row per branch in ``alembic_version``.
+Only the branches of the plugins that are loaded take part: a disabled or removed plugin's
+branch is neither applied nor touched, and its row stays for the day the plugin comes back.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import column, table
 from sqlalchemy.engine import Connection, Engine
 
+from core.plugins import PluginHost, load_plugins
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+CORE_BRANCH = "core"
+VERSION_TABLE = table("alembic_version", column("version_num"))
 
 
-def alembic_config(engine: Engine) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return config
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """One line of migrations: the core's, or a plugin's (named like the plugin)."""
+
+    name: str
+    directory: Path
+
+
+@dataclass(frozen=True, slots=True)
+class BranchState:
+    """Where one branch is in the database and in the code, as ``campaign db current`` shows;
+    no name for a revision in the database that no loaded branch knows."""
+
+    name: str | None
+    database: str | None
+    code: str | None
+
+
+def installed_plugins() -> PluginHost:
+    """Every built-in and installed plugin, none disabled: the default of the functions below
+    for tools and tests; the product passes the installation's own plugin host."""
+    return load_plugins()
+
+
+def branches(plugins: PluginHost) -> list[Branch]:
+    """The core's branch and the branch of every loaded plugin that registers one."""
+    found = [Branch(CORE_BRANCH, (MIGRATIONS / "versions").resolve())]
+    for impl in plugins.hook.register_migrations.get_hookimpls():
+        directories: list[Path] = []
+        impl.function(**{arg: _collector(directories) for arg in impl.argnames})
+        found.extend(Branch(impl.plugin_name, directory) for directory in directories)
+    return found
+
+
+def _collector(directories: list[Path]) -> Callable[[str | Path], None]:
+    def register(directory: str | Path) -> None:
+        path = Path(directory)
+        if not path.is_dir():
+            raise CommandError(f"migrations directory {path} does not exist")
+        directories.append(path.resolve())
+
+    return register
+
+
+def script_directory(plugins: PluginHost) -> ScriptDirectory:
+    """The revisions of the core and of the loaded plugins' branches."""
+    return ScriptDirectory(
+        str(MIGRATIONS), version_locations=[branch.directory for branch in branches(plugins)]
+    )
+
+
+class UnloadedBranchError(RuntimeError):
+    """Going down with a plugin's revisions in the database but the plugin not loaded: its
+    tables may stand on what would go."""
+
+    def __init__(self, revisions: list[str]) -> None:
+        super().__init__(
+            f"the database holds revisions of plugins that are not loaded ({', '.join(revisions)});"
+            " enable them (CAMPAIGN_DISABLE_PLUGINS) or install them to go down"
+        )
 
 
 class ForeignKeyViolationError(RuntimeError):
@@ -56,29 +127,137 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
                 connection.commit()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; safe to run on an up-to-date database."""
-    config = alembic_config(engine)
+def _migrate(engine: Engine, plugins: PluginHost | None, revision: str, upwards: bool) -> None:
+    """Alembic's ``upgrade``/``downgrade`` commands with two differences.
+
+    Alembic sees only the database's revisions that a loaded branch knows, so a disabled or
+    removed plugin's revision does not stop it with "Can't locate revision". And each
+    loaded branch keeps a row of its own in ``alembic_version``: Alembic replaces a
+    revision by the one that ``depends_on`` it (the core's ``0021`` by ``hello_0001``), and
+    with the plugin disabled the core's position would be lost.
+    """
+    script = script_directory(plugins or installed_plugins())
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+
+    def steps(heads: tuple[str, ...], _context: MigrationContext) -> list:
+        known = [head for head in heads if _knows(script, head)]
+        if upwards:
+            return script._upgrade_revs(revision, _outermost(script, known))
+        if len(known) < len(heads):
+            raise UnloadedBranchError(sorted(set(heads) - set(known)))
+        return script._downgrade_revs(revision, _outermost(script, known))
+
     with _migrating(engine) as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        with EnvironmentContext(config, script, fn=steps, destination_rev=revision) as context:
+            script.run_env()
+            _keep_a_row_per_branch(context.get_context(), script)
 
 
-def downgrade(engine: Engine, revision: str) -> None:
-    config = alembic_config(engine)
-    with _migrating(engine) as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
+def _keep_a_row_per_branch(context: MigrationContext, script: ScriptDirectory) -> None:
+    rows = set(context.get_current_heads())
+    positions = {revision for newest in _positions(script, rows).values() for revision in newest}
+    for missing in sorted(positions - rows):
+        context.connection.execute(VERSION_TABLE.insert().values(version_num=missing))
 
 
-def current_revision(engine: Engine) -> str | None:
+def upgrade(engine: Engine, revision: str = "heads", plugins: PluginHost | None = None) -> None:
+    """Bring the core and every loaded plugin's branch to ``revision`` (all heads by default);
+    safe to run on an up-to-date database."""
+    _migrate(engine, plugins, revision, upwards=True)
+
+
+def downgrade(engine: Engine, revision: str, plugins: PluginHost | None = None) -> None:
+    """Go back to ``revision``, first undoing the plugin revisions that depend on what goes."""
+    _migrate(engine, plugins, revision, upwards=False)
+
+
+def _knows(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        script.get_revision(revision)
+    except CommandError:
+        return False
+    return True
+
+
+def _lineage(script: ScriptDirectory, revisions: Iterable[str]) -> set[str]:
+    """The revisions and everything they stand on: down revisions and dependencies."""
+    seen: set[str] = set()
+    todo = list(revisions)
+    while todo:
+        revision = todo.pop()
+        if revision not in seen:
+            seen.add(revision)
+            todo.extend(script.get_revision(revision)._all_down_revisions)
+    return seen
+
+
+def _outermost(script: ScriptDirectory, revisions: list[str]) -> tuple[str, ...]:
+    """The revisions that no other one of them stands on, as Alembic expects its heads."""
+    downs = (down for rev in revisions for down in script.get_revision(rev)._all_down_revisions)
+    below = _lineage(script, downs)
+    return tuple(revision for revision in revisions if revision not in below)
+
+
+def _positions(script: ScriptDirectory, rows: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The newest applied revision of each branch, by the branch's directory (more than one
+    where a branch has heads not merged yet)."""
+    by_directory: dict[str, set[str]] = {}
+    for revision in _lineage(script, (row for row in rows if _knows(script, row))):
+        by_directory.setdefault(_directory(script, revision), set()).add(revision)
+    positions = {}
+    for directory, revisions in by_directory.items():
+        below = {
+            down
+            for revision in revisions
+            for down in script.get_revision(revision)._versioned_down_revisions
+        }
+        positions[directory] = tuple(sorted(revisions - below))
+    return positions
+
+
+def _directory(script: ScriptDirectory, revision: str) -> str:
+    return str(Path(script.get_revision(revision).path).parent.resolve())
+
+
+def current_heads(engine: Engine) -> tuple[str, ...]:
+    """The rows of ``alembic_version``: one revision per branch, in no particular order."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return MigrationContext.configure(connection).get_current_heads()
+
+
+def branch_states(engine: Engine, plugins: PluginHost) -> list[BranchState]:
+    """Each loaded branch with its revision in the database and in the code, then each
+    revision in the database that no loaded branch knows (a disabled or removed plugin's)."""
+    script = script_directory(plugins)
+    rows = current_heads(engine)
+    positions = _positions(script, rows)
+    code = {_directory(script, head): head for head in script.get_heads()}
+    states = [
+        BranchState(
+            branch.name,
+            ", ".join(positions.get(str(branch.directory), ())) or None,
+            code.get(str(branch.directory)),
+        )
+        for branch in branches(plugins)
+    ]
+    states.extend(BranchState(None, row, None) for row in sorted(rows) if not _knows(script, row))
+    return states
 
 
 def head_revision() -> str | None:
+    """The core's newest revision."""
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
-def is_up_to_date(engine: Engine) -> bool:
-    return current_revision(engine) == head_revision()
+def missing_heads(engine: Engine, plugins: PluginHost) -> list[str]:
+    """The heads the code of the loaded branches needs and the database lacks."""
+    script = script_directory(plugins)
+    rows = current_heads(engine)
+    applied = _lineage(script, (row for row in rows if _knows(script, row)))
+    return sorted(set(script.get_heads()) - applied)
+
+
+def is_up_to_date(engine: Engine, plugins: PluginHost | None = None) -> bool:
+    return not missing_heads(engine, plugins or installed_plugins())

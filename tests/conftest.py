@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 import redis
+import sqlalchemy
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from core.config import Settings
 from core.db import Database
-from core.models import Base
-from core.schema import upgrade
+from core.plugins import PluginHost
+from core.schema import installed_plugins, upgrade
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -70,17 +71,23 @@ def unavailable(what: str, reason: object) -> None:
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def schema_plugins() -> PluginHost:
+    """Every built-in and installed plugin: the test databases hold the tables of all."""
+    return installed_plugins()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory, schema_plugins: PluginHost) -> Path:
     """A migrated SQLite file that each test copies, so migrations run once per session."""
     path = tmp_path_factory.mktemp("sqlite-template") / "campaign.db"
     database = Database(f"sqlite:///{path}")
-    upgrade(database.engine)
+    upgrade(database.engine, plugins=schema_plugins)
     database.dispose()
     return path
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_url(schema_plugins: PluginHost) -> Iterator[str]:
     """A migrated PostgreSQL database of its own for this test session."""
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"campaign_test_{uuid.uuid4().hex[:12]}"
@@ -92,7 +99,7 @@ def postgres_url() -> Iterator[str]:
         unavailable("PostgreSQL", exc)
     url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     database = Database(url)
-    upgrade(database.engine)
+    upgrade(database.engine, plugins=schema_plugins)
     database.dispose()
     yield url
     with admin.connect() as connection:
@@ -111,8 +118,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     url = request.getfixturevalue("postgres_url")
     yield url
     engine = create_engine(url)
-    upgrade(engine)  # restores the schema if the test migrated it down
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    # Restores the schema if the test migrated it down; the tables are read from the database,
+    # so that those of plugins nothing imported yet are emptied too.
+    upgrade(engine, plugins=request.getfixturevalue("schema_plugins"))
+    names = sqlalchemy.inspect(engine).get_table_names()
+    tables = ", ".join(f'"{name}"' for name in names if name != "alembic_version")
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()

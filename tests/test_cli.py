@@ -34,7 +34,8 @@ def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path, settings):
     assert result.exit_code == 0, result.output
     from core.schema import head_revision
 
-    assert result.output == f"database at revision {head_revision()}\n"
+    head = head_revision()
+    assert result.output == f"core: database {head}, code {head}\n"
 
 
 def test_users_create_hashes_the_password_and_refuses_duplicates(invoke, settings):

@@ -13,13 +13,26 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import EngineHarness
+from sqlalchemy import inspect as inspect_schema
+from sqlalchemy import text
 
 import core
-from core.plugins import ENTRY_POINT_GROUP, load_plugins
+from core.db import Database
+from core.plugins import ENTRY_POINT_GROUP, PluginHost, load_plugins
+from core.schema import (
+    UnloadedBranchError,
+    branch_states,
+    downgrade,
+    is_up_to_date,
+    upgrade,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "campaign-hello"
+PACKAGE = EXAMPLE / "campaign_hello"
 DOCS = ROOT / "docs" / "plugins.md"
+TABLE = "hello_greetings"
 
 
 def normalized(distribution_name: str) -> str:
@@ -56,13 +69,13 @@ def test_load_plugins_finds_the_example_through_its_entry_point(fresh_import: No
     hello = plugins["hello"]
     assert normalized(hello.source.split()[0]) == "campaign-hello"
     assert hello.source.split()[1] == "0.1.0"
-    assert hello.hooks == ["register_actions"]
+    assert hello.hooks == ["register_actions", "register_migrations"]
     assert hello.registrations == [("action", "greeting_file")]
 
     action = host.actions.get("greeting_file")
     assert action.__module__ == "campaign_hello"
     assert host.actions.provided_by("greeting_file") == "hello"
-    assert Path(inspect.getfile(action)).resolve() == EXAMPLE / "campaign_hello.py"
+    assert Path(inspect.getfile(action)).resolve() == PACKAGE / "__init__.py"
     assert action.title == "Write greetings to a file"
 
 
@@ -92,35 +105,117 @@ def test_params_describe_each_field() -> None:
         assert schema["properties"][field]["description"]
 
 
-def test_action_appends_one_line_per_recipient(tmp_path: Path) -> None:
+@pytest.fixture
+def engine(runtime_factory) -> EngineHarness:
+    """The engine test plugins and the example, loaded through its entry point."""
+    from core.jobs import install_runtime
+
+    import engine_plugins
+
+    hello = load_plugins(modules=()).manager.get_plugin("hello")
+    runtime = runtime_factory(("engine_plugins", engine_plugins), ("hello", hello))
+    install_runtime(runtime)
+    return EngineHarness(runtime)
+
+
+def greetings(database: Database) -> list[tuple[int, str, str]]:
+    with database.engine.connect() as connection:
+        return [
+            tuple(row)
+            for row in connection.execute(
+                text(f"SELECT run_id, recipient, line FROM {TABLE} ORDER BY recipient")
+            )
+        ]
+
+
+def test_a_run_writes_and_records_one_greeting_per_recipient(engine, tmp_path: Path) -> None:
+    from core.engine.runs import start_run
+
+    target = tmp_path / "out" / "greetings.txt"
+    contact_ids = engine.add_contacts(3)
+    campaign = engine.campaign(
+        action="greeting_file", action_settings={"path": str(target), "greeting": "Moin"}
+    )
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
+    engine.work()
+
+    assert engine.run(run.id).done == 3
+    lines = [f"Moin Name{index}" for index in range(1, 4)]
+    assert sorted(target.read_text(encoding="utf-8").splitlines()) == lines
+    keys = [f"contacts:{contact_id}" for contact_id in contact_ids]
+    assert greetings(engine.runtime.database) == [
+        (run.id, key, line) for key, line in sorted(zip(keys, lines, strict=True))
+    ]
+
+
+def test_a_recipient_without_a_name_fails_without_writing(tmp_path: Path) -> None:
     action_class = load_plugins(modules=()).actions.get("greeting_file")
     target = tmp_path / "greetings.txt"
     action = action_class({"path": str(target)})
-    recipients = [
-        core.Recipient("c1", "contact", 1, {"first_name": "Ada", "last_name": "Lovelace"}),
-        core.Recipient("c2", "contact", 2, {"first_name": "Grace", "last_name": "Hopper"}),
-    ]
-
-    outcomes = [action.process(recipient, context=None) for recipient in recipients]
-
-    assert [outcome.status for outcome in outcomes] == ["done", "done"]
-    assert target.read_text(encoding="utf-8").splitlines() == [
-        "Hallo Ada Lovelace",
-        "Hallo Grace Hopper",
-    ]
-
-
-def test_action_uses_the_greeting_and_fails_without_a_name(tmp_path: Path) -> None:
-    action_class = load_plugins(modules=()).actions.get("greeting_file")
-    target = tmp_path / "out" / "greetings.txt"
-    action = action_class({"path": str(target), "greeting": "Moin"})
 
     nameless = action.process(core.Recipient("c3", "contact", 3, {"email": "x@example.org"}), None)
-    last_only = action.process(core.Recipient("c4", "contact", 4, {"last_name": "Curie"}), None)
 
     assert nameless == core.Outcome.failed("no name")
-    assert last_only.status == "done"
-    assert target.read_text(encoding="utf-8") == "Moin Curie\n"
+    assert not target.exists()
+
+
+def tables(database: Database) -> set[str]:
+    return set(inspect_schema(database.engine).get_table_names())
+
+
+@pytest.fixture
+def hello_disabled() -> PluginHost:
+    return load_plugins(disabled=["hello"])
+
+
+def test_the_branch_goes_down_and_up_without_touching_the_core(database: Database) -> None:
+    core_tables = tables(database) - {TABLE}
+
+    downgrade(database.engine, "hello@base")
+    assert tables(database) == core_tables
+    assert not is_up_to_date(database.engine)
+
+    upgrade(database.engine)
+    assert tables(database) == core_tables | {TABLE}
+    assert is_up_to_date(database.engine)
+    states = {state.name: state for state in branch_states(database.engine, load_plugins())}
+    assert states["hello"].database == states["hello"].code == "hello_0001_greetings"
+    assert states["core"].database == states["core"].code == "0021_run_confirmation"
+
+
+def test_going_below_the_core_revision_the_branch_depends_on_takes_the_branch_first(
+    database: Database,
+) -> None:
+    downgrade(database.engine, "0020_consent_rules")
+    assert TABLE not in tables(database)
+
+    upgrade(database.engine)
+    assert TABLE in tables(database)
+
+
+def test_a_disabled_plugin_gets_no_tables_and_keeps_them_when_disabled_later(
+    database: Database, hello_disabled: PluginHost
+) -> None:
+    downgrade(database.engine, "base")
+    upgrade(database.engine, plugins=hello_disabled)
+    assert TABLE not in tables(database)
+    assert "contacts" in tables(database)
+    assert is_up_to_date(database.engine, hello_disabled)
+    assert not is_up_to_date(database.engine), "enabled again, it needs its branch"
+
+    upgrade(database.engine)
+    assert TABLE in tables(database)
+
+    upgrade(database.engine, plugins=hello_disabled)
+    assert TABLE in tables(database)
+    assert is_up_to_date(database.engine, hello_disabled)
+    states = branch_states(database.engine, hello_disabled)
+    assert [(state.name, state.database) for state in states] == [
+        ("core", "0021_run_confirmation"),
+        (None, "hello_0001_greetings"),
+    ]
+    with pytest.raises(UnloadedBranchError, match="hello_0001_greetings"):
+        downgrade(database.engine, "0020_consent_rules", plugins=hello_disabled)
 
 
 def test_missing_path_is_a_settings_error_naming_the_field() -> None:
@@ -139,7 +234,13 @@ def test_missing_path_is_a_settings_error_naming_the_field() -> None:
 
 def test_tutorial_shows_the_example_files_verbatim() -> None:
     docs = DOCS.read_text(encoding="utf-8")
-    for filename, language in (("pyproject.toml", "toml"), ("campaign_hello.py", "python")):
+    files = (
+        ("pyproject.toml", "toml"),
+        ("campaign_hello/__init__.py", "python"),
+        ("campaign_hello/models.py", "python"),
+        ("campaign_hello/migrations/hello_0001_greetings.py", "python"),
+    )
+    for filename, language in files:
         content = (EXAMPLE / filename).read_text(encoding="utf-8")
         assert f"```{language}\n{content}```" in docs, (
             f"docs/plugins.md should show examples/campaign-hello/{filename} as it is"

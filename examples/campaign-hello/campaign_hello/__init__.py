@@ -1,6 +1,7 @@
-"""Example Campaign plugin: an action that appends a greeting per recipient to a text file.
+"""Example Campaign plugin: an action that appends a greeting per recipient to a text file
+and records each greeting in a table of its own.
 
-Campaign loads this module through the ``campaign`` entry point declared in
+Campaign loads this package through the ``campaign`` entry point declared in
 ``pyproject.toml`` (``hello = "campaign_hello"``); nothing in the platform imports it.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from campaign_hello.models import Greeting
 from core import Action, Outcome, Recipient, hookimpl
 
 
@@ -22,7 +24,7 @@ class GreetingFile(Action):
     title = "Write greetings to a file"
     description = (
         "Appends one line with a greeting and the recipient's first and last name "
-        "to a UTF-8 text file; recipients without any name fail with 'no name'."
+        "to a UTF-8 text file and records it; recipients without any name fail with 'no name'."
     )
     # Appending is not idempotent: let the runner claim each item before it is processed.
     external_effects = True
@@ -49,9 +51,20 @@ class GreetingFile(Action):
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
+        # Commits together with the run's record of this recipient.
+        context.session.add(
+            Greeting(
+                run_id=context.run_id, recipient=recipient.key, line=line, written_at=context.now
+            )
+        )
         return Outcome.done(f"wrote {line!r} to {path}")
 
 
 @hookimpl
 def register_actions(register: Callable[[type[Action]], None]) -> None:
     register(GreetingFile)
+
+
+@hookimpl
+def register_migrations(register: Callable[[Path], None]) -> None:
+    register(Path(__file__).with_name("migrations"))
