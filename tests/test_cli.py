@@ -38,6 +38,27 @@ def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path, settings):
     assert result.output == f"core: database {head}, code {head}\n"
 
 
+def test_db_commands_show_each_branch_and_leave_a_disabled_plugins_branch_alone(invoke):
+    core = "core: database 0021_run_confirmation, code 0021_run_confirmation\n"
+    hello = "hello: database hello_0001_greetings, code hello_0001_greetings\n"
+    hello_off = load_plugins(disabled=["hello"])
+
+    down = invoke("db", "downgrade", "hello@base")
+    assert down.output == core + "hello: database empty, code hello_0001_greetings\n"
+    assert invoke("db", "upgrade", plugins=hello_off).output == core
+    assert invoke("db", "upgrade").output == core + hello
+    assert invoke("db", "current").output == core + hello
+    current = invoke("db", "current", plugins=hello_off)
+    assert current.output == core + "(plugin not loaded): database hello_0001_greetings, code -\n"
+
+    refused = invoke("db", "downgrade", "0020_consent_rules", plugins=hello_off)
+    assert refused.exit_code == 1
+    assert "revisions of plugins that are not loaded (hello_0001_greetings)" in refused.output
+    unknown = invoke("db", "upgrade", "--revision", "nonsense@head")
+    assert unknown.exit_code == 1
+    assert "nonsense" in unknown.output and "Traceback" not in unknown.output
+
+
 def test_users_create_hashes_the_password_and_refuses_duplicates(invoke, settings):
     result = invoke("users", "create", "erika", "--role", "reviewer", "--password", "geheim-1234")
     assert result.exit_code == 0, result.output
