@@ -59,16 +59,17 @@ def branches(plugins: PluginHost) -> list[Branch]:
     found = [Branch(CORE_BRANCH, (MIGRATIONS / "versions").resolve())]
     for impl in plugins.hook.register_migrations.get_hookimpls():
         directories: list[Path] = []
-        impl.function(**{arg: _collector(directories) for arg in impl.argnames})
+        register = _collector(impl.plugin_name, directories)
+        impl.function(**{arg: register for arg in impl.argnames})
         found.extend(Branch(impl.plugin_name, directory) for directory in directories)
     return found
 
 
-def _collector(directories: list[Path]) -> Callable[[str | Path], None]:
+def _collector(plugin: str, directories: list[Path]) -> Callable[[str | Path], None]:
     def register(directory: str | Path) -> None:
         path = Path(directory)
         if not path.is_dir():
-            raise CommandError(f"migrations directory {path} does not exist")
+            raise CommandError(f"plugin {plugin!r} registers migrations in {path}: no directory")
         directories.append(path.resolve())
 
     return register
