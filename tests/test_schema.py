@@ -1,3 +1,4 @@
+import pytest
 from process_helpers import build_world
 from sqlalchemy import inspect, select
 
@@ -128,3 +129,24 @@ def stored_patterns(database: Database) -> list[str]:
                 select(ServiceProcess.file_name_pattern).order_by(ServiceProcess.service_id)
             )
         )
+
+
+def test_a_plugin_naming_a_missing_migrations_directory_is_named_in_the_error(
+    database: Database, tmp_path
+):
+    from types import SimpleNamespace
+
+    from alembic.util import CommandError
+
+    from core import hookimpl
+    from core.plugins import PluginHost
+
+    @hookimpl
+    def register_migrations(register):
+        register(tmp_path / "missing")
+
+    host = PluginHost()
+    host.add(SimpleNamespace(register_migrations=register_migrations), "notes", "test")
+    with pytest.raises(CommandError, match=r"plugin 'notes' registers migrations in .*missing"):
+        upgrade(database.engine, plugins=host)
+    assert is_up_to_date(database.engine)
