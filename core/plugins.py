@@ -19,7 +19,7 @@ import pluggy
 
 from core import hookspecs
 from core.config import Settings
-from core.plugin_kinds import (
+from core.plugin_base import (
     Action,
     DataSource,
     DocumentStore,

@@ -17,7 +17,7 @@ from core.jobs import worker_identity
 from core.models import ItemKind, ItemStatus, Run, RunItem
 
 if TYPE_CHECKING:
-    from core.plugin_kinds import Channel, Recipient
+    from core.plugin_base import Channel, Recipient
     from core.runtime import Runtime
 
 MEMBERS_AT_ONCE = 500

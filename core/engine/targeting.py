@@ -39,7 +39,7 @@ from core.engine.leases import TARGETING_STEP, held, record_attempts
 from core.engine.runs import enqueue_attempts, finish_if_complete
 from core.jobs import current_runtime
 from core.models import Campaign, Contact, ItemKind, ItemStatus, Run, RunItem, RunState
-from core.plugin_kinds import Channel, Recipient, Scope
+from core.plugin_base import Channel, Recipient, Scope
 from core.query import ENTITIES, EntitySpec, resolve_path
 from core.reach import (
     CONSENT_FIELDS,

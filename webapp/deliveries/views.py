@@ -19,7 +19,7 @@ from core.audit import record_audit
 from core.budget_checks import budget_warnings
 from core.consumption import DeliveryCounts, delivery_counts, stock_warnings
 from core.costs import effective_cost
-from core.deliveries import DeliveryError, choose_cost_types, set_action
+from core.delivery_setup import DeliverySetupError, choose_cost_types, set_action
 from core.delivery_start import needs_confirmation
 from core.models import (
     Approval,
@@ -326,12 +326,12 @@ def _save(campaign: Campaign, delivery: Delivery | None) -> str | tuple[str, int
                 setattr(delivery, key, value)
     try:
         set_action(plugins, delivery, submitted.action, submitted.settings or None)
-    except DeliveryError as exc:
+    except DeliverySetupError as exc:
         reader.error("action", str(exc))
     try:
         session.flush()
         choose_cost_types(session, delivery, submitted.cost_type_ids)
-    except DeliveryError as exc:
+    except DeliverySetupError as exc:
         reader.error("cost_type_ids", str(exc).removeprefix("cost_types: "))
     if not reader.ok:
         session.rollback()

@@ -25,7 +25,7 @@ from core.models import (
     Role,
     ServiceProcess,
 )
-from core.plugin_kinds import SettingsError
+from core.plugin_base import SettingsError
 from core.plugins import UnknownPluginError
 from core.provider_processes import MAX_NOTIFICATION, check_file_name_pattern, check_notification
 from core.templating import TemplateError
