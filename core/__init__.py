@@ -6,7 +6,7 @@ A plugin author needs only ``hookimpl`` and the base classes exported here.
 from pluggy import HookimplMarker
 
 from core.events import ItemEvent, MenuItem, RunEvent
-from core.plugin_kinds import (
+from core.plugin_base import (
     Action,
     Channel,
     DataSource,

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from core.config import Settings
 from core.models import ArchivedDocument, ArchiveDeletion, DocumentKind, Run
-from core.plugin_kinds import DocumentStore
+from core.plugin_base import DocumentStore
 from core.plugins import PluginHost
 
 log = logging.getLogger(__name__)

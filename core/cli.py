@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
-import subprocess
 import sys
 from dataclasses import dataclass
 
@@ -27,14 +25,20 @@ class CliState:
     plugins: PluginHost
 
 
-pass_state = click.make_pass_decorator(CliState)
+pass_state = click.pass_obj
+"""Hands a command the ``CliState``; plugin commands use it too. ``ctx.obj`` rather than a
+lookup by class, so that it also works when this module runs as ``python -m core.cli`` and a
+plugin's command imports it a second time under its own name."""
 
 
-def _configure_logging(level: str) -> None:
+def configure_logging(level: str) -> None:
+    """Log to stderr at ``level``, as the long-running commands do."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _start_runtime(state: CliState) -> Runtime:
+def start_runtime(state: CliState) -> Runtime:
+    """The runtime of a command that works with the queue; a bad setting or an outdated
+    schema ends the command with the reason."""
     try:
         return Runtime.start(state.settings, state.plugins)
     except (ConfigError, SchemaOutdatedError) as exc:
@@ -252,7 +256,7 @@ def run_command(
     from core.engine.campaigns import CampaignError, find_campaign
     from core.engine.runs import RunError, start_run
 
-    runtime = _start_runtime(state)
+    runtime = start_runtime(state)
     try:
         with runtime.database.session() as session:
             campaign_id = find_campaign(session, campaign).id
@@ -290,7 +294,7 @@ def void_run_command(state: CliState, campaign: str, number: int, reason: str) -
     from core.models import Run
     from core.run_voiding import VoidError, void_run
 
-    runtime = _start_runtime(state)
+    runtime = start_runtime(state)
     stores = partial(open_store, runtime.plugins, runtime.settings)
     try:
         with runtime.database.session() as session:
@@ -464,7 +468,7 @@ def workflows(ctx: click.Context, as_json: bool) -> None:
     from core.workflows import list_workflows, stopped_warning
 
     state: CliState = ctx.obj
-    runtime = _start_runtime(state)
+    runtime = start_runtime(state)
     with runtime.database.session() as session:
         listed = list_workflows(session, runtime.plugins, state.settings, runtime.clock.now())
     warning = stopped_warning([workflow.name for workflow in listed if not workflow.enabled])
@@ -513,7 +517,7 @@ def workflows_run(state: CliState, name: str, enqueue: bool, wait: bool) -> None
     from core.plugins import UnknownPluginError
     from core.workflows import request_run, run_inline
 
-    runtime = _start_runtime(state)
+    runtime = start_runtime(state)
     try:
         if enqueue or wait:
             run = request_run(runtime, name, _who())
@@ -542,7 +546,7 @@ def _change_workflow(state: CliState, change, name: str, *args, **kwargs):
     from core.schedules import ScheduleError
     from core.workflows import stopped_warning, stopped_workflows
 
-    runtime = _start_runtime(state)
+    runtime = start_runtime(state)
     try:
         with runtime.database.session() as session:
             row = change(
@@ -614,7 +618,7 @@ def workflows_history(state: CliState, name: str, page: int, per_page: int, with
     """The runs of workflow NAME, newest first."""
     from core.workflows import run_history
 
-    runtime = _start_runtime(state)
+    runtime = start_runtime(state)
     with runtime.database.session() as session:
         history = run_history(session, name, page, per_page)
     if not history.total:
@@ -653,8 +657,8 @@ def worker(state: CliState, queues: tuple[str, ...], burst: bool) -> None:
     """Run an RQ worker that executes campaign runs and workflows."""
     from core.worker import run_worker
 
-    _configure_logging(state.settings.log_level)
-    runtime = _start_runtime(state)
+    configure_logging(state.settings.log_level)
+    runtime = start_runtime(state)
     run_worker(runtime, queues or QUEUE_NAMES, burst=burst)
 
 
@@ -664,61 +668,9 @@ def scheduler(state: CliState) -> None:
     """Run the scheduler that enqueues the background workflows."""
     from core.scheduler import Scheduler
 
-    _configure_logging(state.settings.log_level)
-    runtime = _start_runtime(state)
+    configure_logging(state.settings.log_level)
+    runtime = start_runtime(state)
     Scheduler(runtime).run_forever()
-
-
-@cli.command()
-@click.option("--host", default=None, help="Default: CAMPAIGN_HOST or 127.0.0.1.")
-@click.option("--port", type=int, default=None, help="Default: CAMPAIGN_PORT or 5000.")
-@click.option("--workers", type=int, default=None, help="Default: CAMPAIGN_WORKERS or 1.")
-@pass_state
-def serve(state: CliState, host: str | None, port: int | None, workers: int | None) -> None:
-    """Run the web panel, workers and the scheduler together on this machine."""
-    from werkzeug.serving import run_simple
-
-    from core.workflows import warn_about_stopped
-    from webapp import create_app
-
-    settings = state.settings
-    _configure_logging(settings.log_level)
-    runtime = _start_runtime(state)
-    warn_about_stopped(runtime)
-    child_env = {
-        **os.environ,
-        "CAMPAIGN_REDIS_URL": runtime.redis_url,
-        "CAMPAIGN_DATA_DIR": str(settings.data_dir),
-        "CAMPAIGN_DATABASE_URL": settings.database_url,
-        "CAMPAIGN_SECRET_KEY": settings.secret_key,
-    }
-    command = [sys.executable, "-m", "core.cli"]
-    count = settings.workers if workers is None else workers
-    children = [subprocess.Popen([*command, "worker"], env=child_env) for _ in range(count)]
-    children.append(subprocess.Popen([*command, "scheduler"], env=child_env))
-
-    def stop_children(*_args: object) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    app = create_app(settings, state.plugins)
-    bind_host, bind_port = host or settings.host, port or settings.port
-    click.echo(
-        f"Campaign is running on http://{bind_host}:{bind_port}/ "
-        f"with {count} worker(s) and the scheduler; Ctrl+C stops everything."
-    )
-    try:
-        run_simple(bind_host, bind_port, app, threaded=True, use_reloader=False)
-    finally:
-        stop_children()
-        runtime.close()
 
 
 def main(argv: list[str] | None = None) -> None:

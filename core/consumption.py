@@ -36,7 +36,7 @@ from core.models import (
     StockLine,
 )
 from core.models.deliveries import SENDING_STATES
-from core.plugin_kinds import Channel
+from core.plugin_base import Channel
 from core.plugins import PluginHost, UnknownPluginError
 
 CONFIRMED_STATES = frozenset(

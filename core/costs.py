@@ -56,6 +56,10 @@ COUNTED_KINDS = (
     StructureKind.LINEAR_THRESHOLD,
     StructureKind.CONSTANT_THRESHOLD,
 )
+AMOUNT_KINDS = (StructureKind.FIXED, StructureKind.LINEAR, StructureKind.DAILY)
+"""The kinds priced by one ``amount``."""
+THRESHOLD_KINDS = (StructureKind.LINEAR_THRESHOLD, StructureKind.CONSTANT_THRESHOLD)
+"""The kinds priced by ``brackets``."""
 
 
 class Bracket(BaseModel):
@@ -84,15 +88,14 @@ class Structure(BaseModel):
     @model_validator(mode="after")
     def _complete(self) -> Structure:
         kind = self.kind
-        needs_amount = kind in (StructureKind.FIXED, StructureKind.LINEAR, StructureKind.DAILY)
+        needs_amount = kind in AMOUNT_KINDS
         if needs_amount and self.amount is None:
             raise ValueError(f"a {kind} structure needs an amount")
         if not needs_amount and self.amount is not None:
             raise ValueError(f"a {kind} structure takes no amount")
         if self.batch_size is not None and kind is not StructureKind.LINEAR:
             raise ValueError("only a linear structure takes a batch size")
-        thresholds = kind in (StructureKind.LINEAR_THRESHOLD, StructureKind.CONSTANT_THRESHOLD)
-        if thresholds:
+        if kind in THRESHOLD_KINDS:
             _check_brackets(self.brackets)
         elif self.brackets:
             raise ValueError(f"a {kind} structure takes no brackets")

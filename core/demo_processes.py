@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.costs import Basis, Structure
-from core.deliveries import choose_cost_types, set_action
+from core.delivery_setup import choose_cost_types, set_action
 from core.demo import DEMO_CAMPAIGN as CAMPAIGN
 from core.demo import install_demo_campaign
 from core.models import (

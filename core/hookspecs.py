@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from flask import Blueprint
 
     from core.events import ItemEvent, MenuItem, RunEvent
-    from core.plugin_kinds import (
+    from core.plugin_base import (
         Action,
         DataSource,
         DocumentStore,

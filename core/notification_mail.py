@@ -18,10 +18,10 @@ from email.headerregistry import Address
 
 from sqlalchemy import and_, or_, select, update
 
-from core.delivery import DeliveryError, DeliveryUnclear
 from core.mail import build_message, mailbox, message_id, valid_email
 from core.models import Notification, User
 from core.runtime import Runtime
+from core.sending import MaybeSentError, NotSentError
 from core.smtp import Mailer, open_mailer
 
 MAX_ATTEMPTS = 5
@@ -162,11 +162,11 @@ def _send(runtime: Runtime, mailer: Mailer, sender: Address, row, report: Outbox
     )
     try:
         mailer.send(message)
-    except DeliveryUnclear as exc:
+    except MaybeSentError as exc:
         _settle(runtime, row.id, email_error=f"unclear: {exc}", email_attempts=MAX_ATTEMPTS)
         report.unclear += 1
         report.problems.append(f"notification {row.id} to {address}: unclear: {exc}")
-    except DeliveryError as exc:
+    except NotSentError as exc:
         _settle(runtime, row.id, email_error=str(exc))
         report.refused += 1
         report.problems.append(f"notification {row.id} to {address}: {exc}")

@@ -1,7 +1,9 @@
 """The plugin manager: loads built-in and third-party plugins the same way and keeps registries.
 
-Built-in plugins are the modules in ``DEFAULT_PLUGINS``; third-party plugins are
-found through the ``campaign`` entry-point group. Both go through ``load_plugins``.
+Built-in plugins are the modules in ``DEFAULT_PLUGINS`` (the ``plugins`` package and the
+panel's command module), named as text and imported by ``load_plugins``, never by the
+core's own imports; third-party plugins are found through the ``campaign`` entry-point
+group. Both go through ``load_plugins``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pluggy
 
 from core import hookspecs
 from core.config import Settings
-from core.plugin_kinds import (
+from core.plugin_base import (
     Action,
     DataSource,
     DocumentStore,
@@ -58,6 +60,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.workflows.delivery",
     "plugins.workflows.operation",
     "plugins.workflows.supplier",
+    "webapp.commands",
 )
 
 P = TypeVar("P", bound=Plugin)

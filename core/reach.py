@@ -34,7 +34,7 @@ import phonenumbers
 from sqlalchemy import ColumnElement, and_, case, func, literal, null, or_
 
 from core.mail import valid_email
-from core.plugin_kinds import Channel
+from core.plugin_base import Channel
 
 DIGITS = "0123456789"
 PO_BOX_PREFIXES = ("postfach", "po box", "p.o. box", "postbox")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.archive import delete_run_documents
 from core.models import FINAL_RUN_STATES, ExpenseLine, Run
-from core.plugin_kinds import DocumentStore
+from core.plugin_base import DocumentStore
 
 
 class VoidError(ValueError):

@@ -13,11 +13,11 @@ What a failure means for one message is decided by when it happened:
 
 - before the message's content was sent (connecting, ``MAIL``, ``RCPT``, ``DATA``): the
   message was not sent. A connection the server dropped, or a ``421`` ("closing"), is
-  connected again and the message tried once more; any refusal is a ``DeliveryError``
+  connected again and the message tried once more; any refusal is a ``NotSentError``
   with the server's answer. One refused recipient of several fails only that recipient.
 - after the content was sent and before the server's answer (the connection ended, or
   no answer within the timeout): the server may have taken the message, so it is a
-  ``DeliveryUnclear``, never sent again here.
+  ``MaybeSentError``, never sent again here.
 
 A server that cannot be reached is not tried again for ``RECONNECT_PAUSE`` seconds: the
 messages meanwhile fail at once with the same reason instead of each waiting for a timeout.
@@ -37,8 +37,8 @@ from types import TracebackType
 
 from core.archive import write_atomically
 from core.config import MailServer, Settings
-from core.delivery import DeliveryError, DeliveryUnclear
 from core.mail import Mail
+from core.sending import MaybeSentError, NotSentError
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ class Mailer(ABC):
     def send(self, message: Mail) -> dict[str, str]:
         """Send ``message``; return the recipients refused (address: the server's answer).
 
-        Raises ``DeliveryError`` when nothing was sent (every recipient refused included)
-        and ``DeliveryUnclear`` when the message may have been sent.
+        Raises ``NotSentError`` when nothing was sent (every recipient refused included)
+        and ``MaybeSentError`` when the message may have been sent.
         """
 
     @abstractmethod
@@ -100,7 +100,7 @@ class SmtpMailer(Mailer):
             return self._transaction(self._connect(), sender, recipients, data, utf8)
         except _NothingSent as exc:
             self._discard()
-            raise DeliveryError(f"the mail server ended the connection: {exc}") from None
+            raise NotSentError(f"the mail server ended the connection: {exc}") from None
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -118,7 +118,7 @@ class SmtpMailer(Mailer):
         if self._connection is not None:
             return self._connection
         if self._unreachable and time.monotonic() - self._unreachable[0] < RECONNECT_PAUSE:
-            raise DeliveryError(self._unreachable[1])
+            raise NotSentError(self._unreachable[1])
         server = self.server
         context = ssl.create_default_context(cafile=str(server.ca_file) if server.ca_file else None)
         connection: smtplib.SMTP | None = None
@@ -141,7 +141,7 @@ class SmtpMailer(Mailer):
             connection.ehlo()
             if server.security == "starttls":
                 if not connection.has_extn("starttls"):
-                    raise DeliveryError(
+                    raise NotSentError(
                         f"the mail server {self._where} does not offer STARTTLS "
                         "(use ?starttls=0 only for a relay you trust)"
                     )
@@ -155,7 +155,7 @@ class SmtpMailer(Mailer):
         except ssl.SSLCertVerificationError as exc:
             reason = f"the certificate of the mail server {self._where} is not trusted: {exc}"
             self._give_up(connection, reason)
-        except DeliveryError as exc:
+        except NotSentError as exc:
             self._give_up(connection, str(exc))
         except (OSError, smtplib.SMTPException) as exc:
             reason = f"cannot connect to the mail server {self._where}: {_answer(exc)}"
@@ -169,7 +169,7 @@ class SmtpMailer(Mailer):
         if connection is not None:
             connection.close()
         self._unreachable = (time.monotonic(), reason)
-        raise DeliveryError(reason)
+        raise NotSentError(reason)
 
     def _discard(self) -> None:
         connection, self._connection = self._connection, None
@@ -185,7 +185,7 @@ class SmtpMailer(Mailer):
         utf8: bool,
     ) -> dict[str, str]:
         if utf8 and not connection.has_extn("smtputf8"):
-            raise DeliveryError(
+            raise NotSentError(
                 f"the mail server {self._where} does not take non-ASCII addresses (no SMTPUTF8)"
             )
         try:
@@ -203,14 +203,14 @@ class SmtpMailer(Mailer):
             code, answer = connection.getreply()
         except smtplib.SMTPServerDisconnected as exc:
             self._discard()
-            raise DeliveryUnclear(
+            raise MaybeSentError(
                 f"the connection to {self._where} ended before the server confirmed the "
                 f"message: {exc}"
             ) from None
         if code != 250:
             if code == CLOSING:
                 self._discard()
-            raise DeliveryError(f"the mail server refused the message: {_text(code, answer)}")
+            raise NotSentError(f"the mail server refused the message: {_text(code, answer)}")
         return refused
 
     def _envelope(
@@ -271,7 +271,7 @@ class SmtpMailer(Mailer):
         if len(refused) == len(recipients):
             self._reset(connection)
             listed = "; ".join(f"{address}: {why}" for address, why in refused.items())
-            raise DeliveryError(f"the mail server refused the recipient {listed}")
+            raise NotSentError(f"the mail server refused the recipient {listed}")
 
     def _check(self, connection: smtplib.SMTP, code: int, answer: bytes, what: str) -> None:
         text = _text(code, answer)
@@ -279,7 +279,7 @@ class SmtpMailer(Mailer):
             raise _NothingSent(text)
         if code not in ACCEPTED:
             self._reset(connection)
-            raise DeliveryError(f"the mail server {what}: {text}")
+            raise NotSentError(f"the mail server {what}: {text}")
 
     def _reset(self, connection: smtplib.SMTP) -> None:
         """Abandon the transaction; a connection that cannot even do that is dropped."""

@@ -36,7 +36,7 @@ from core.archive import write_atomically
 from core.engine.dispatch import worker_identity
 from core.heartbeat import beating
 from core.models import FileDelivery, FileDeliveryStatus
-from core.plugin_kinds import UploadTarget
+from core.plugin_base import UploadTarget
 from core.plugins import PluginHost
 from core.runtime import Runtime
 

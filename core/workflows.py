@@ -36,7 +36,7 @@ from core.models import (
     WorkflowSchedule,
     WorkflowTrigger,
 )
-from core.plugin_kinds import Workflow
+from core.plugin_base import Workflow
 from core.plugins import PluginHost
 from core.queue import DEFAULT, get_queue
 from core.runtime import Runtime

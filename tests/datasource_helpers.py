@@ -11,7 +11,7 @@ from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.context import RunContext
 from core.engine.runs import start_run
 from core.models import Campaign, Contact, Run, SavedQuery
-from core.plugin_kinds import Group
+from core.plugin_base import Group
 from plugins.datasources import distribution_list, file_import, query, static
 
 SOURCE_MODULES = (query, distribution_list, static, file_import)

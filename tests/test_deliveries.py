@@ -4,7 +4,7 @@ import pytest
 from process_helpers import build_world, campaign
 from sqlalchemy import select
 
-from core.deliveries import DeliveryError, choose_cost_types, set_action
+from core.delivery_setup import DeliverySetupError, choose_cost_types, set_action
 from core.models import CostCategory, CostType, Delivery, DeliveryChannel
 from core.plugins import PluginHost
 
@@ -50,7 +50,7 @@ def test_a_bad_action_is_refused_and_the_old_one_kept(database, setup, action, v
     with database.session() as session:
         letter = session.get(Delivery, letter_id)
         set_action(plugins, letter, "test_letter", {"pages": 2})
-        with pytest.raises(DeliveryError, match=message):
+        with pytest.raises(DeliverySetupError, match=message):
             set_action(plugins, letter, action, values)
         assert (letter.action, letter.action_settings) == ("test_letter", {"pages": 2})
 
@@ -64,12 +64,12 @@ def test_cost_types_come_from_the_delivery_service_and_channel(database, setup):
         tasks = CostType(cost_category_id=_task_category(session, world), name="Senior")
         session.add(tasks)
         session.flush()
-        with pytest.raises(DeliveryError, match=r"'Senior' .* is not a direct_mail cost type"):
+        with pytest.raises(DeliverySetupError, match=r"'Senior' .* is not a direct_mail cost type"):
             choose_cost_types(session, letter, [tasks.id])
-        with pytest.raises(DeliveryError, match="no cost type with id 999"):
+        with pytest.raises(DeliverySetupError, match="no cost type with id 999"):
             choose_cost_types(session, letter, [999])
         letter.provider_service_id = None
-        with pytest.raises(DeliveryError, match="has no provider service"):
+        with pytest.raises(DeliverySetupError, match="has no provider service"):
             choose_cost_types(session, letter, [world.envelope_c5_id])
         choose_cost_types(session, letter, [])
         assert letter.cost_types == []

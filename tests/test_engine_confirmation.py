@@ -19,7 +19,7 @@ from core.models import (
     Run,
     RunItem,
 )
-from core.plugin_kinds import Channel
+from core.plugin_base import Channel
 
 
 def _analysed(engine, campaign_id: int, **options) -> int:

@@ -4,7 +4,8 @@ from sqlalchemy import select, update
 
 from core import Action, Outcome, hookimpl
 from core.clock import FrozenClock
-from core.engine.dispatch import keep_claimed, process_chunk, recover_runs, worker_identity
+from core.engine.context import keep_claimed
+from core.engine.dispatch import process_chunk, recover_runs, worker_identity
 from core.engine.runs import cancel_run, resume_run, retry_failed, start_run
 from core.engine.targeting import target_run
 from core.models import ItemStatus, Run, RunItem, RunState

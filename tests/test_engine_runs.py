@@ -18,6 +18,7 @@ from core.engine.runs import (
     cancel_run,
     confirm_run,
     discard_run,
+    finish_if_complete,
     resume_run,
     retry_failed,
     start_run,
@@ -327,8 +328,6 @@ def test_a_resume_that_must_target_again_stays_cancelled_when_the_queue_refuses(
 
 
 def test_a_finish_the_queue_refuses_leaves_the_run_to_the_next_tick(engine):
-    from core.engine.dispatch import finish_if_complete
-
     engine.add_contacts(2)
     run = start_run(
         engine.runtime,

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from core import SettingsError
-from core.delivery import DeliveryError, DeliveryUnclear
+from core.sending import MaybeSentError, NotSentError
 from plugins.gateways.http_sms import HttpGateway, retry_after
 
 from waiting import DEADLINE
@@ -279,7 +279,7 @@ def test_too_many_requests_waits_as_long_as_the_provider_asks(provider, make_gat
 def test_a_retry_after_beyond_max_wait_gives_up_at_once(provider, make_gateway):
     provider.answer(("status", 429, {"Retry-After": "120"}))
     started = time.monotonic()
-    with pytest.raises(DeliveryError, match="asks to wait 120 s, more than max_wait"):
+    with pytest.raises(NotSentError, match="asks to wait 120 s, more than max_wait"):
         make_gateway(max_wait=5).send("+491712345678", "Hi", REFERENCE)
     assert time.monotonic() - started < 5
     assert len(provider.requests) == 1
@@ -295,14 +295,14 @@ def test_retry_after_as_an_http_date():
 
 def test_retries_end_after_max_retries(provider, make_gateway):
     provider.answer(*[("status", 502)] * 5)
-    with pytest.raises(DeliveryError, match=r"answered 502: .*\(attempt 3\)"):
+    with pytest.raises(NotSentError, match=r"answered 502: .*\(attempt 3\)"):
         make_gateway(max_retries=2).send("+491712345678", "Hi", REFERENCE)
     assert len(provider.requests) == 3
 
 
 def test_a_refusal_is_not_retried(provider, make_gateway):
     provider.answer(("status", 400))
-    with pytest.raises(DeliveryError, match=r"answered 400: \{\"error\": \"scripted\"\}"):
+    with pytest.raises(NotSentError, match=r"answered 400: \{\"error\": \"scripted\"\}"):
         make_gateway().send("+491712345678", "Hi", REFERENCE)
     assert len(provider.requests) == 1
 
@@ -329,14 +329,14 @@ def test_an_unanswered_request_is_unclear_without_retry_unclear(
     provider, make_gateway, answer, problem
 ):
     provider.answer(answer)
-    with pytest.raises(DeliveryUnclear, match=f"{problem} .*may have reached the provider"):
+    with pytest.raises(MaybeSentError, match=f"{problem} .*may have reached the provider"):
         make_gateway(timeout=0.3, retry_unclear=False).send("+491712345678", "Hi", REFERENCE)
     assert len(provider.requests) == 1
 
 
 def test_an_earlier_unclear_attempt_makes_a_later_refusal_unclear(provider, make_gateway):
     provider.answer(("drop",), ("status", 409))
-    with pytest.raises(DeliveryUnclear, match="answered 409"):
+    with pytest.raises(MaybeSentError, match="answered 409"):
         make_gateway().send("+491712345678", "Hi", REFERENCE)
 
 
@@ -350,9 +350,9 @@ def test_a_refused_connection_is_retried_even_without_retry_unclear():
     gateway = HttpGateway(
         {"url": f"http://127.0.0.1:{free_port()}/sms", "backoff": 0.01, "retry_unclear": False}
     )
-    with pytest.raises(DeliveryError, match=r"ConnectionRefusedError.*\(attempt 4\)") as caught:
+    with pytest.raises(NotSentError, match=r"ConnectionRefusedError.*\(attempt 4\)") as caught:
         gateway.send("+491712345678", "Hi", REFERENCE)
-    assert not isinstance(caught.value, DeliveryUnclear)
+    assert not isinstance(caught.value, MaybeSentError)
 
 
 def test_one_connection_carries_many_messages(provider, make_gateway):

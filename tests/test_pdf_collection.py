@@ -10,7 +10,7 @@ from pypdf.generic import NameObject, TextStringObject
 from core.pdf_collection import PdfCollection, PdfCollectionError, count_pages
 from core.rendering import AssetFolder, html_to_pdf
 
-ASSETS = Path(__file__).resolve().parents[1] / "plugins" / "reports" / "assets"
+ASSETS = Path(__file__).resolve().parents[1] / "core" / "default_reports" / "assets"
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from core.rendering import (
     resource_policy,
 )
 
-REPORTS = Path(__file__).resolve().parents[1] / "plugins" / "reports" / "assets"
+REPORTS = Path(__file__).resolve().parents[1] / "core" / "default_reports" / "assets"
 
 
 # --- PDF -----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from werkzeug.datastructures import MultiDict
 
-from core.plugin_kinds import SettingsError
+from core.plugin_base import SettingsError
 from webapp.schema_forms import build_form, parse_form
 
 

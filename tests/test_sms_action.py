@@ -15,12 +15,12 @@ import plugins.actions.sms as sms_action
 import plugins.gateways.http_sms as http_sms
 import plugins.gateways.outbox_sms as outbox_sms
 from core import DataSource, Recipient, SettingsError, SmsGateway, hookimpl
-from core.delivery import DeliveryError, DeliveryUnclear
 from core.engine.dispatch import process_chunk
 from core.engine.runs import start_run
 from core.models import Contact, ItemStatus, Run, RunState
 from core.plugins import PluginHost, UnknownPluginError
 from core.reach import SkipReason
+from core.sending import MaybeSentError, NotSentError
 from plugins.actions.sms import Sms, record_receipt
 
 TEMPLATE = "Hallo {{ first_name }}, Ihr Gutschein wartet in {{ city }}!"
@@ -40,9 +40,9 @@ class Recorder(SmsGateway):
 
     def send(self, number, text, reference):
         if self.params.fail_with == "refused":
-            raise DeliveryError("the provider answered 400: bad number")
+            raise NotSentError("the provider answered 400: bad number")
         if self.params.fail_with == "unclear":
-            raise DeliveryUnclear("no answer within 1 s")
+            raise MaybeSentError("no answer within 1 s")
         self.sent.append((number, text, reference, self.params.sender))
         return f"id-{len(self.sent)}"
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from core.config import Settings
-from core.delivery import DeliveryError, DeliveryUnclear
 from core.mail import build_message, message_id
+from core.sending import MaybeSentError, NotSentError
 from core.smtp import OutboxMailer, SmtpMailer, open_mailer
 
 from smtp_server import SmtpServer
@@ -84,7 +84,7 @@ def test_tls_with_a_verified_certificate_and_a_login(tmp_path, tls):
 
 def test_an_untrusted_certificate_is_refused(tmp_path, starttls):
     settings = server_settings(tmp_path, starttls, SMTP_CA_FILE="")
-    with open_mailer(settings) as mailer, pytest.raises(DeliveryError) as refused:
+    with open_mailer(settings) as mailer, pytest.raises(NotSentError) as refused:
         mailer.send(message())
     assert "certificate of the mail server 127.0.0.1" in str(refused.value)
     assert "is not trusted" in str(refused.value)
@@ -94,21 +94,21 @@ def test_an_untrusted_certificate_is_refused(tmp_path, starttls):
 def test_a_wrong_password_is_refused_with_the_servers_answer(tmp_path, starttls):
     url = starttls.url.replace("g3heim!", "falsch")
     mailer = open_mailer(server_settings(tmp_path, starttls, SMTP_URL=url))
-    with mailer, pytest.raises(DeliveryError, match="refused the login: 535"):
+    with mailer, pytest.raises(NotSentError, match="refused the login: 535"):
         mailer.send(message())
 
 
 def test_a_server_without_starttls_is_not_used_in_plain(tmp_path, plain):
     url = plain.url.replace("starttls=0", "starttls=1")
     mailer = open_mailer(server_settings(tmp_path, plain, SMTP_URL=url))
-    with mailer, pytest.raises(DeliveryError, match="does not offer STARTTLS"):
+    with mailer, pytest.raises(NotSentError, match="does not offer STARTTLS"):
         mailer.send(message())
 
 
 def test_a_refused_recipient_fails_alone_and_the_connection_goes_on(tmp_path, plain):
     plain.refuse = {"weg@example.de"}
     with open_mailer(server_settings(tmp_path, plain)) as mailer:
-        with pytest.raises(DeliveryError) as refused:
+        with pytest.raises(NotSentError) as refused:
             mailer.send(message(to="weg@example.de"))
         assert str(refused.value) == (
             "the mail server refused the recipient weg@example.de: "
@@ -136,7 +136,7 @@ def test_a_dropped_connection_is_connected_again(tmp_path, plain):
 def test_a_message_without_confirmation_is_unclear_and_not_sent_again(tmp_path, plain):
     plain.vanish = {"erika@example.de"}
     with open_mailer(server_settings(tmp_path, plain)) as mailer:
-        with pytest.raises(DeliveryUnclear, match="ended before the server confirmed"):
+        with pytest.raises(MaybeSentError, match="ended before the server confirmed"):
             mailer.send(message())
         mailer.send(message(to="max@example.de", number=2))  # a new connection
     assert [m.recipients for m in plain.messages] == [["erika@example.de"], ["max@example.de"]]
@@ -146,7 +146,7 @@ def test_no_answer_within_the_timeout_is_unclear(tmp_path, plain):
     plain.hold = {"erika@example.de"}
     url = plain.url + "&timeout=0.5"
     mailer = open_mailer(server_settings(tmp_path, plain, SMTP_URL=url))
-    with mailer, pytest.raises(DeliveryUnclear, match="ended before the server confirmed"):
+    with mailer, pytest.raises(MaybeSentError, match="ended before the server confirmed"):
         mailer.send(message())
     assert len(plain.messages) == 1
 
@@ -154,10 +154,10 @@ def test_no_answer_within_the_timeout_is_unclear(tmp_path, plain):
 def test_an_unreachable_server_fails_fast_for_a_while(tmp_path, plain):
     plain.close()
     mailer = open_mailer(server_settings(tmp_path, plain))
-    with pytest.raises(DeliveryError, match=r"cannot connect to the mail server 127\.0\.0\.1"):
+    with pytest.raises(NotSentError, match=r"cannot connect to the mail server 127\.0\.0\.1"):
         mailer.send(message())
     started = time.monotonic()
-    with pytest.raises(DeliveryError, match="cannot connect"):
+    with pytest.raises(NotSentError, match="cannot connect"):
         mailer.send(message(number=2))
     assert time.monotonic() - started < 1
     assert isinstance(mailer, SmtpMailer) and mailer.connections == 0

@@ -24,7 +24,7 @@ from core.models import (
     Role,
     ServiceProcess,
 )
-from core.plugin_kinds import UploadTarget, UploadTargetParams
+from core.plugin_base import UploadTarget, UploadTargetParams
 
 from panel_helpers import body, build_panel, client_for, field_errors, panel_plugins, post
 

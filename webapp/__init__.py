@@ -6,6 +6,9 @@ blueprints and menu entries through the ``register_blueprints`` and
 ``register_menu_items`` hooks. Every
 endpoint but the login page and static files requires a logged-in user.
 
+``__all__`` is the panel's public API: a plugin's screens import these names from
+``webapp`` and nothing else of the panel (tests/test_architecture.py checks it).
+
 What views use::
 
     from webapp import current_user, db_session, role_required, t

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.models import Campaign, CampaignRecord, Delivery, Run
-from core.plugin_kinds import Action, DataSource, RecipientFilter, SettingsError
+from core.plugin_base import Action, DataSource, RecipientFilter, SettingsError
 from core.plugins import PluginHost, UnknownPluginError
 
 

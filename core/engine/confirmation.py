@@ -32,7 +32,7 @@ from core.models import (
     Run,
     RunItem,
 )
-from core.plugin_kinds import Channel, Scope
+from core.plugin_base import Channel, Scope
 from core.plugins import PluginHost, UnknownPluginError
 
 

@@ -8,11 +8,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.engine.campaigns import CampaignConfig, build_plugins
+from core.heartbeat import beating
+from core.jobs import worker_identity
+from core.models import ItemKind, ItemStatus, Run, RunItem
+
 if TYPE_CHECKING:
-    from core.plugin_kinds import Channel, Recipient
+    from core.plugin_base import Channel, Recipient
     from core.runtime import Runtime
+
+MEMBERS_AT_ONCE = 500
+"""Group members an action walking a group gets loaded in one go."""
 
 
 @dataclass
@@ -51,14 +60,10 @@ class RunContext:
 
     def members(self, group_key: str | None) -> Iterator[Recipient]:
         """The recipients of one group, for actions that run once per group."""
-        from core.engine.dispatch import iter_group_members
-
         return iter_group_members(self, group_key)
 
     def member_ids(self, group_key: str | None, size: int = 100) -> Iterator[list[int]]:
         """The entity ids of one group's members, in ledger order, ``size`` at a time."""
-        from core.engine.dispatch import group_member_pages
-
         return group_member_pages(self, group_key, size)
 
     @contextmanager
@@ -69,8 +74,55 @@ class RunContext:
         upload) wraps it in this, so recovery does not report the row unclear while the
         worker is still at it. A worker that dies stops beating, and the claim goes stale.
         """
-        from core.engine.dispatch import keep_claimed
-        from core.heartbeat import beating
-
         with beating(lambda: keep_claimed(self.runtime, self.run_id, key)):
             yield
+
+
+def group_member_pages(
+    context: RunContext, group_key: str | None, size: int = MEMBERS_AT_ONCE
+) -> Iterator[list[int]]:
+    """The entity ids of one group's members in ledger order, ``size`` at a time, streamed
+    from one query so memory stays flat however large the group; held-out members are left
+    out, and so are members the reach rule skipped."""
+    rows = context.session.execute(
+        select(RunItem.entity_id)
+        .where(
+            RunItem.run_id == context.run_id,
+            RunItem.kind == ItemKind.MEMBER,
+            RunItem.group_key == group_key,
+            RunItem.status.not_in([ItemStatus.HELD_OUT, ItemStatus.SKIPPED]),
+        )
+        .order_by(RunItem.id)
+        .execution_options(yield_per=size)
+    )
+    for batch in rows.partitions():
+        yield [row.entity_id for row in batch]
+
+
+def iter_group_members(context: RunContext, group_key: str | None) -> Iterator[Recipient]:
+    """Members of one group of the current run, loaded in batches."""
+    built = build_plugins(
+        context.runtime.plugins,
+        CampaignConfig.from_snapshot(context.session.get(Run, context.run_id).config),
+    )
+    for batch in group_member_pages(context, group_key):
+        loaded = built.datasource.load(context, batch)
+        for entity_id in batch:
+            if entity_id in loaded:
+                yield loaded[entity_id]
+
+
+def keep_claimed(runtime: Runtime, run_id: int, key: str) -> None:
+    """Renew this worker's claim on a row, so that recovery does not take a long outside
+    effect (a large upload) for the claim of a worker that died."""
+    with runtime.database.session() as session:
+        session.execute(
+            update(RunItem)
+            .where(
+                RunItem.run_id == run_id,
+                RunItem.key == key,
+                RunItem.status == ItemStatus.CLAIMED,
+                RunItem.claimed_by == worker_identity(),
+            )
+            .values(claimed_at=runtime.clock.now())
+        )

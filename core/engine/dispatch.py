@@ -18,26 +18,30 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 
-from redis.exceptions import RedisError
 from sqlalchemy import Row, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
 from core.engine.context import RunContext
-from core.engine.events import notify
+from core.engine.events import notify, run_event
 from core.engine.leases import (
     FINISHING_STEP,
     LEASE,
     held,
-    record_attempts,
     recover_abandoned,
     runs_without_leases,
 )
-from core.engine.runs import discard_unconfirmed, enqueue_attempts, enqueue_chunks, open_chunks
+from core.engine.runs import (
+    discard_unconfirmed,
+    enqueue_attempts,
+    enqueue_chunks,
+    finish_if_complete,
+    open_chunks,
+)
 from core.events import ItemEvent
 from core.jobs import current_runtime, worker_identity
 from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
-from core.plugin_kinds import Outcome, Recipient
+from core.plugin_base import Outcome, Recipient
 from core.reach import recipient_refusal
 from core.runtime import Runtime
 
@@ -425,8 +429,6 @@ class Dispatcher:
     def _announce(self, outcomes: list[tuple[Row, Outcome]]) -> None:
         if not self.listeners:
             return
-        from core.engine.events import run_event
-
         event = run_event(self.run, self.campaign_name)
         for item, outcome in outcomes:
             try:
@@ -462,87 +464,6 @@ def load_recipients(
         elif item.entity_id in loaded:
             result[item.id] = loaded[item.entity_id]
     return result
-
-
-def group_member_pages(
-    context: RunContext, group_key: str | None, size: int = BATCH
-) -> Iterator[list[int]]:
-    """The entity ids of one group's members in ledger order, ``size`` at a time, streamed
-    from one query so memory stays flat however large the group; held-out members are left
-    out, and so are members the reach rule skipped."""
-    rows = context.session.execute(
-        select(RunItem.entity_id)
-        .where(
-            RunItem.run_id == context.run_id,
-            RunItem.kind == ItemKind.MEMBER,
-            RunItem.group_key == group_key,
-            RunItem.status.not_in([ItemStatus.HELD_OUT, ItemStatus.SKIPPED]),
-        )
-        .order_by(RunItem.id)
-        .execution_options(yield_per=size)
-    )
-    for batch in rows.partitions():
-        yield [row.entity_id for row in batch]
-
-
-def iter_group_members(context: RunContext, group_key: str | None) -> Iterator[Recipient]:
-    """Members of one group of the current run, loaded in batches."""
-    built = build_plugins(
-        context.runtime.plugins,
-        CampaignConfig.from_snapshot(context.session.get(Run, context.run_id).config),
-    )
-    for batch in group_member_pages(context, group_key):
-        loaded = built.datasource.load(context, batch)
-        for entity_id in batch:
-            if entity_id in loaded:
-                yield loaded[entity_id]
-
-
-def keep_claimed(runtime: Runtime, run_id: int, key: str) -> None:
-    """Renew this worker's claim on a row, so that recovery does not take a long outside
-    effect (a large upload) for the claim of a worker that died."""
-    with runtime.database.session() as session:
-        session.execute(
-            update(RunItem)
-            .where(
-                RunItem.run_id == run_id,
-                RunItem.key == key,
-                RunItem.status == ItemStatus.CLAIMED,
-                RunItem.claimed_by == worker_identity(),
-            )
-            .values(claimed_at=runtime.clock.now())
-        )
-
-
-def finish_if_complete(runtime: Runtime, run_id: int) -> bool:
-    """Hand the run to the finishing step once no row is pending or claimed (only once)."""
-    with runtime.database.session() as session:
-        open_row = session.scalar(
-            select(RunItem.id)
-            .where(
-                RunItem.run_id == run_id,
-                RunItem.status.in_([ItemStatus.PENDING, ItemStatus.CLAIMED]),
-                RunItem.kind != ItemKind.MEMBER,
-            )
-            .limit(1)
-        )
-        if open_row is not None:
-            return False
-        now = runtime.clock.now()
-        moved = session.execute(
-            update(Run)
-            .where(Run.id == run_id, Run.state == RunState.RUNNING)
-            .values(state=RunState.FINISHING, heartbeat_at=now)
-        ).rowcount
-        # Recorded with the state change: if the enqueue below fails, the lease's recovery
-        # enqueues the step.
-        attempts = record_attempts(session, run_id, [FINISHING_STEP] if moved else [], now)
-    if moved:
-        try:
-            enqueue_attempts(runtime, [(run_id, FINISHING_STEP, attempts[FINISHING_STEP])])
-        except RedisError as exc:
-            log.warning("run %s: finishing step not enqueued (%s); recovery will", run_id, exc)
-    return bool(moved)
 
 
 def finish_run(run_id: int, attempt: int | None = None) -> str:

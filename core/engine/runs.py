@@ -10,6 +10,7 @@ person already confirmed elsewhere (an approved delivery) pass ``confirmed_by`` 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.engine.campaigns import CampaignConfig, CampaignError, build_plugins
 from core.engine.confirmation import confirmation_summary
+from core.engine.events import notify
 from core.engine.leases import (
     FINISHING_STEP,
     TARGETING_STEP,
@@ -38,6 +40,8 @@ from core.models import (
 from core.models.campaigns import CLOSED_CAMPAIGN_STATES
 from core.queue import BULK, get_queue
 from core.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 JOB_TIMEOUT_SECONDS = 3600
 TARGETING_TIMEOUT_SECONDS = 4 * 3600
@@ -253,8 +257,6 @@ def confirm_run(runtime: Runtime, run_id: int, confirmed_by: str, expected_count
     if attempts:
         _enqueue_recorded(runtime, run_id, attempts)
     else:
-        from core.engine.dispatch import finish_if_complete
-
         finish_if_complete(runtime, run_id)
     with runtime.database.session() as session:
         return session.get(Run, run_id)
@@ -353,8 +355,6 @@ def resume_run(runtime: Runtime, run_id: int) -> None:
     elif attempts:
         _enqueue_recorded(runtime, run_id, attempts)
     else:
-        from core.engine.dispatch import finish_if_complete
-
         finish_if_complete(runtime, run_id)
 
 
@@ -410,6 +410,37 @@ def retry_failed(runtime: Runtime, run_id: int, include_unclear: bool = False) -
     return total
 
 
+def finish_if_complete(runtime: Runtime, run_id: int) -> bool:
+    """Hand the run to the finishing step once no row is pending or claimed (only once)."""
+    with runtime.database.session() as session:
+        open_row = session.scalar(
+            select(RunItem.id)
+            .where(
+                RunItem.run_id == run_id,
+                RunItem.status.in_([ItemStatus.PENDING, ItemStatus.CLAIMED]),
+                RunItem.kind != ItemKind.MEMBER,
+            )
+            .limit(1)
+        )
+        if open_row is not None:
+            return False
+        now = runtime.clock.now()
+        moved = session.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.state == RunState.RUNNING)
+            .values(state=RunState.FINISHING, heartbeat_at=now)
+        ).rowcount
+        # Recorded with the state change: if the enqueue below fails, the lease's recovery
+        # enqueues the step.
+        attempts = record_attempts(session, run_id, [FINISHING_STEP] if moved else [], now)
+    if moved:
+        try:
+            enqueue_attempts(runtime, [(run_id, FINISHING_STEP, attempts[FINISHING_STEP])])
+        except RedisError as exc:
+            log.warning("run %s: finishing step not enqueued (%s); recovery will", run_id, exc)
+    return bool(moved)
+
+
 def open_chunks(session, run_id: int) -> list[int]:
     """The chunks that still have pending rows."""
     return list(
@@ -434,6 +465,4 @@ def _cannot(session, run_id: int, verb: str) -> str:
 
 
 def _notify(runtime: Runtime, run_id: int, hook: str) -> None:
-    from core.engine.events import notify
-
     notify(runtime, run_id, hook)

@@ -33,12 +33,13 @@ from sqlalchemy.orm import Session, aliased
 
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
 from core.engine.context import RunContext
+from core.engine.dispatch import load_recipients
 from core.engine.events import notify
 from core.engine.leases import TARGETING_STEP, held, record_attempts
-from core.engine.runs import enqueue_attempts
+from core.engine.runs import enqueue_attempts, finish_if_complete
 from core.jobs import current_runtime
 from core.models import Campaign, Contact, ItemKind, ItemStatus, Run, RunItem, RunState
-from core.plugin_kinds import Channel, Recipient, Scope
+from core.plugin_base import Channel, Recipient, Scope
 from core.query import ENTITIES, EntitySpec, resolve_path
 from core.reach import (
     CONSENT_FIELDS,
@@ -130,8 +131,6 @@ def _target(runtime: Runtime, run_id: int, lease) -> str:
         )
     notify(runtime, run_id, "run_started")
     if run.dry_run or pending == 0:
-        from core.engine.dispatch import finish_if_complete
-
         finish_if_complete(runtime, run_id)
     else:
         enqueue_attempts(runtime, [(run_id, chunk, n) for chunk, n in attempts.items()])
@@ -553,8 +552,6 @@ def _counts(session: Session, run_id: int) -> dict[ItemStatus, int]:
 
 def _preview(session: Session, context: RunContext, run: Run, built: CampaignPlugins) -> None:
     """A dry run renders the first few recipients and records everything else as not sent."""
-    from core.engine.dispatch import load_recipients
-
     wanted = int(run.config.get("preview_count", 5))
     items = session.scalars(
         select(RunItem)

@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 
 from core import Action, Channel, Outcome, Recipient, hookimpl
 from core.archive import archive_document, open_store, read_document
-from core.delivery import DeliveryError, DeliveryUnclear, ledger_reference
 from core.mail import (
     Attachment,
     Mail,
@@ -40,10 +39,11 @@ from core.mail import (
     recipient_address,
 )
 from core.models import ArchivedDocument, Campaign, DocumentKind, ItemStatus, Run
-from core.plugin_kinds import DocumentStore
+from core.plugin_base import DocumentStore
 from core.query.entities import ENTITIES
 from core.reach import SkipReason, valid_email
 from core.rendering import contact_fields, find_report
+from core.sending import MaybeSentError, NotSentError, ledger_reference
 from core.smtp import Mailer, open_mailer
 from core.templating import (
     LOCAL_TIME,
@@ -231,15 +231,13 @@ class Email(Action):
         )
         try:
             self.mailer(context).send(message)
-        except DeliveryError as exc:
+        except NotSentError as exc:
             context.session.expunge(document)  # not sent: no archive entry, no file
             store.delete(document.store_ref)
             return Outcome.failed(str(exc))
-        except Exception as exc:  # DeliveryUnclear, or a surprise while sending
+        except Exception as exc:  # MaybeSentError, or a surprise while sending
             context.session.expunge(document)  # the file stays: the message may be out
-            reason = (
-                str(exc) if isinstance(exc, DeliveryUnclear) else f"{type(exc).__name__}: {exc}"
-            )
+            reason = str(exc) if isinstance(exc, MaybeSentError) else f"{type(exc).__name__}: {exc}"
             return Outcome(ItemStatus.UNCLEAR.value, reason, 0)
         detail = f"sent to {composed.address}"
         if composed.attachment:

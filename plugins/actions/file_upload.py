@@ -59,7 +59,7 @@ from core.models import (
     RunItem,
 )
 from core.pdf_collection import PdfCollection
-from core.plugin_kinds import DocumentStore
+from core.plugin_base import DocumentStore
 from core.plugins import UnknownPluginError
 from core.query import ENTITIES, QueryDefinition, compile_query, get_entity
 from core.templating import LOCAL_TIME

@@ -36,7 +36,7 @@ from core.archive import archive_document, open_store, read_document, write_atom
 from core.csv_export import open_csv, spreadsheet_dialect
 from core.models import ArchivedDocument, DocumentKind, ItemStatus, RunItem
 from core.pdf_collection import PdfCollection
-from core.plugin_kinds import DocumentStore
+from core.plugin_base import DocumentStore
 from core.query.entities import get_entity
 from core.reach import SkipReason, has_complete_address
 from core.rendering import (

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import Action, Channel, Outcome, Recipient, SettingsError, SmsGateway, hookimpl
-from core.delivery import DeliveryError, DeliveryUnclear, ledger_reference
 from core.models import ItemStatus, RunItem
 from core.reach import SkipReason, valid_mobile
+from core.sending import MaybeSentError, NotSentError, ledger_reference
 from core.sms import (
     PER_PART,
     SmsEncoding,
@@ -159,9 +159,9 @@ class Sms(Action):
         reference = ledger_reference(context.run_id, recipient.key)
         try:
             message_id = self.gateway(context).send(message.number, message.text, reference)
-        except DeliveryUnclear as exc:
+        except MaybeSentError as exc:
             return Outcome(ItemStatus.UNCLEAR.value, str(exc), 0)
-        except DeliveryError as exc:
+        except NotSentError as exc:
             return Outcome.failed(str(exc))
         encoding = message.encoding
         return Outcome.done(

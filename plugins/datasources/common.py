@@ -1,7 +1,9 @@
-"""What the built-in data sources share: settings checks that name the field, and groups."""
+"""What the built-in data sources share: settings checks that name the field, groups, and the
+base of the sources that run a query at every start."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -10,7 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core import DataSource, Group
-from core.query import ENTITIES, QueryDefinition, QueryError, compile_query
+from core.query import ENTITIES, CompiledQuery, QueryDefinition, QueryError, compile_query
 
 EMPTY_GROUP_LABEL = "(empty)"
 """Label of the group ``''``: the records without a value in the group field."""
@@ -90,3 +92,24 @@ class GroupedSource(DataSource):
         if self.params.group_by is None:
             return []
         return count_groups(context.session, self.select(context))
+
+
+class QueryDataSource(GroupedSource):
+    """Recipients of a query compiled at every start, so changes to the data (and to a saved
+    query) show up in the next run."""
+
+    def entity(self) -> str:
+        return self.params.entity
+
+    @abstractmethod
+    def compiled(self, session: Session) -> CompiledQuery:
+        """The query as it is now."""
+
+    def select(self, context: Any) -> Select[Any]:
+        query = self.compiled(context.session)
+        if query.root.name != self.entity():
+            raise ValueError(
+                f"the query now returns {query.root.name}, but the campaign expects "
+                f"{self.entity()}; save the campaign with entity {query.root.name!r}"
+            )
+        return query.select_targets(self.params.group_by)

@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from core import DataSource, hookimpl
 from core.query import CompiledQuery, compile_saved_query
-from plugins.datasources.common import TargetParams
-from plugins.datasources.query import QueryDataSource
+from plugins.datasources.common import QueryDataSource, TargetParams
 
 
 class DistributionListParams(TargetParams):

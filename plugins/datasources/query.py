@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from core import DataSource, hookimpl
@@ -18,7 +16,13 @@ from core.query import (
     compile_query,
     compile_saved_query,
 )
-from plugins.datasources.common import EntityName, GroupBy, GroupedSource, check_targets, invalid
+from plugins.datasources.common import (
+    EntityName,
+    GroupBy,
+    QueryDataSource,
+    check_targets,
+    invalid,
+)
 
 
 class QueryParams(BaseModel):
@@ -62,27 +66,6 @@ class QueryParams(BaseModel):
             self.entity = root
         check_targets(self.entity, self.group_by)
         return self
-
-
-class QueryDataSource(GroupedSource):
-    """Recipients of a query compiled at every start, so changes to the data (and to a saved
-    query) show up in the next run."""
-
-    def entity(self) -> str:
-        return self.params.entity
-
-    @abstractmethod
-    def compiled(self, session: Session) -> CompiledQuery:
-        """The query as it is now."""
-
-    def select(self, context: Any) -> Select[Any]:
-        query = self.compiled(context.session)
-        if query.root.name != self.entity():
-            raise ValueError(
-                f"the query now returns {query.root.name}, but the campaign expects "
-                f"{self.entity()}; save the campaign with entity {query.root.name!r}"
-            )
-        return query.select_targets(self.params.group_by)
 
 
 class QuerySource(QueryDataSource):

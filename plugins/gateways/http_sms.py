@@ -34,8 +34,8 @@ from urllib.parse import urlsplit
 from pydantic import ConfigDict, Field, field_validator
 
 from core import SmsGateway, hookimpl
-from core.delivery import DeliveryError, DeliveryUnclear
 from core.http_requests import HttpCredentials, retry_after
+from core.sending import MaybeSentError, NotSentError
 from core.sms import check_sender
 
 log = logging.getLogger(__name__)
@@ -252,10 +252,10 @@ class HttpGateway(SmsGateway):
                 break
             time.sleep(wait if wait is not None else self._backoff(attempt))
         if maybe_sent:
-            raise DeliveryUnclear(
+            raise MaybeSentError(
                 f"{problem} (attempt {attempt}); an attempt may have reached the provider"
             )
-        raise DeliveryError(f"{problem} (attempt {attempt})")
+        raise NotSentError(f"{problem} (attempt {attempt})")
 
     def _backoff(self, attempt: int) -> float:
         return min(self.params.backoff * 2 ** (attempt - 1), self.params.max_wait)

@@ -34,7 +34,6 @@ from sqlalchemy.orm import Session
 from core import Workflow, hookimpl
 from core.approvals import approval_for, configure, is_approved, reviewers_of, submit
 from core.csv_export import CsvDialect
-from core.delivery import DeliveryError, DeliveryUnclear
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.context import RunContext
 from core.extraction import ROWS_PER_QUERY, RecordColumns, cell, write_csv
@@ -57,7 +56,7 @@ from core.models import (
     ServiceProcess,
 )
 from core.notifications import notify_campaign_manager
-from core.plugin_kinds import SettingsError
+from core.plugin_base import SettingsError
 from core.plugins import UnknownPluginError
 from core.process_runs import COMPLETED_RUN_STATES
 from core.provider_processes import (
@@ -74,6 +73,7 @@ from core.provider_processes import (
 )
 from core.provider_results import ResultFileError, import_result_file
 from core.query.entities import ENTITIES
+from core.sending import MaybeSentError, NotSentError
 from core.smtp import Mailer, open_mailer
 from core.templating import LOCAL_TIME
 from core.uploads import UploadError, UploadUnclear, deliver, file_digest
@@ -564,10 +564,10 @@ class SupplierPass:
         )
         try:
             refused = self.mailer.send(message)
-        except DeliveryUnclear as exc:
+        except MaybeSentError as exc:
             self.settle(step, STATUS.UNCLEAR, str(exc), message_id=identifier)
             return False
-        except DeliveryError as exc:
+        except NotSentError as exc:
             self.settle(step, STATUS.FAILED, str(exc), message_id=identifier)
             self.result.problem(f"{job.what}: {kind}: {exc}")
             return False

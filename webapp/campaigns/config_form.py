@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from core.engine.campaigns import CampaignConfig
 from core.engine.context import RunContext
-from core.plugin_kinds import Channel, Group, Plugin, SettingsError
+from core.plugin_base import Channel, Group, Plugin, SettingsError
 from core.plugins import PluginHost, Registry, UnknownPluginError
 from core.runtime import Runtime
 from webapp.i18n import MESSAGES, t

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 
-from core.deliveries import ACTION_CHANNEL
+from core.delivery_setup import ACTION_CHANNEL
 from core.models import (
     CostCategory,
     Delivery,
@@ -24,7 +24,7 @@ from core.models import (
     DeliveryState,
     SentCounting,
 )
-from core.plugin_kinds import Channel, Plugin, SettingsError
+from core.plugin_base import Channel, Plugin, SettingsError
 from core.plugins import PluginHost, UnknownPluginError
 from webapp.campaigns.config_form import plugin_text
 from webapp.form_reader import FormReader, datetime_input, decimal_input

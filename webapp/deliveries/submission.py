@@ -9,8 +9,6 @@ delivery workflow's job. Extraction and proof are submitted later, with the file
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
@@ -29,7 +27,14 @@ from core.models import (
     Role,
 )
 from webapp.context import db_session, get_runtime
-from webapp.deliveries.views import applicable_steps, bp, render_delivery
+from webapp.deliveries.views import (
+    REVIEWER_ROLES,
+    SUBMITTABLE_STATES,
+    applicable_steps,
+    approval_form_context,
+    bp,
+    render_delivery,
+)
 from webapp.form_reader import FormReader
 from webapp.i18n import t
 from webapp.process_common import (
@@ -41,27 +46,7 @@ from webapp.process_common import (
 )
 from webapp.security import role_required
 
-SUBMITTABLE_STATES = (DeliveryState.EDITING, DeliveryState.TO_VALIDATE)
-REVIEWER_ROLES = (Role.REVIEWER, Role.CAMPAIGN_MANAGER, Role.ADMIN)
 ROLE_VALUES = {role.value for role in REVIEWER_ROLES}
-
-
-def approval_form_context(
-    delivery: Delivery, values: dict[str, Any], errors: dict[str, str]
-) -> dict[str, Any]:
-    """What the approval set-up form on the delivery's page needs."""
-    session = db_session()
-    steps = applicable_steps(delivery)
-    return {
-        "approval_values": values or {"step": steps[0].value, "mode": ApprovalMode.MANUAL.value},
-        "approval_errors": errors,
-        "step_choices": [(step.value, t(f"approvals.step.{step.value}")) for step in steps],
-        "mode_choices": [(mode.value, t(f"approvals.mode.{mode.value}")) for mode in ApprovalMode],
-        "role_choices": [(role.value, t(f"role.{role.value}")) for role in REVIEWER_ROLES],
-        "group_choices": group_choices(session),
-        "user_choices": user_choices(session),
-        "can_submit": delivery.state in SUBMITTABLE_STATES,
-    }
 
 
 @bp.post("/<int:delivery_id>/approvals")

@@ -19,10 +19,11 @@ from core.audit import record_audit
 from core.budget_checks import budget_warnings
 from core.consumption import DeliveryCounts, delivery_counts, stock_warnings
 from core.costs import effective_cost
-from core.deliveries import DeliveryError, choose_cost_types, set_action
+from core.delivery_setup import DeliverySetupError, choose_cost_types, set_action
 from core.delivery_start import needs_confirmation
 from core.models import (
     Approval,
+    ApprovalMode,
     ApprovalStep,
     Campaign,
     CampaignStatus,
@@ -49,13 +50,21 @@ from webapp.deliveries.form import (
 )
 from webapp.i18n import t
 from webapp.pagination import Page, page_arguments, paginate
-from webapp.process_common import get_or_404, names_by_id, username
+from webapp.process_common import (
+    get_or_404,
+    group_choices,
+    names_by_id,
+    user_choices,
+    username,
+)
 from webapp.security import role_required
 
 bp = Blueprint("deliveries", __name__, url_prefix="/deliveries", template_folder="templates")
 
 LIST_PAGE_SIZE = 25
 RUNS_SHOWN = 20
+SUBMITTABLE_STATES = (DeliveryState.EDITING, DeliveryState.TO_VALIDATE)
+REVIEWER_ROLES = (Role.REVIEWER, Role.CAMPAIGN_MANAGER, Role.ADMIN)
 
 
 def applicable_steps(delivery: Delivery) -> list[ApprovalStep]:
@@ -190,11 +199,27 @@ def render_delivery(delivery: Delivery, **context: Any) -> str:
     )
 
 
+def approval_form_context(
+    delivery: Delivery, values: dict[str, Any], errors: dict[str, str]
+) -> dict[str, Any]:
+    """What the approval set-up form on the delivery's page needs."""
+    session = db_session()
+    steps = applicable_steps(delivery)
+    return {
+        "approval_values": values or {"step": steps[0].value, "mode": ApprovalMode.MANUAL.value},
+        "approval_errors": errors,
+        "step_choices": [(step.value, t(f"approvals.step.{step.value}")) for step in steps],
+        "mode_choices": [(mode.value, t(f"approvals.mode.{mode.value}")) for mode in ApprovalMode],
+        "role_choices": [(role.value, t(f"role.{role.value}")) for role in REVIEWER_ROLES],
+        "group_choices": group_choices(session),
+        "user_choices": user_choices(session),
+        "can_submit": delivery.state in SUBMITTABLE_STATES,
+    }
+
+
 @bp.get("/<int:delivery_id>")
 @role_required(Role.VIEWER)
 def delivery(delivery_id: int) -> str:
-    from webapp.deliveries.submission import approval_form_context
-
     delivery = get_or_404(Delivery, delivery_id)
     return render_delivery(delivery, **approval_form_context(delivery, {}, {}))
 
@@ -301,12 +326,12 @@ def _save(campaign: Campaign, delivery: Delivery | None) -> str | tuple[str, int
                 setattr(delivery, key, value)
     try:
         set_action(plugins, delivery, submitted.action, submitted.settings or None)
-    except DeliveryError as exc:
+    except DeliverySetupError as exc:
         reader.error("action", str(exc))
     try:
         session.flush()
         choose_cost_types(session, delivery, submitted.cost_type_ids)
-    except DeliveryError as exc:
+    except DeliverySetupError as exc:
         reader.error("cost_type_ids", str(exc).removeprefix("cost_types: "))
     if not reader.ok:
         session.rollback()

@@ -18,7 +18,14 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.costs import COUNTED_KINDS, Basis, CostError, Structure, StructureKind
+from core.costs import (
+    AMOUNT_KINDS,
+    COUNTED_KINDS,
+    THRESHOLD_KINDS,
+    Basis,
+    Structure,
+    StructureKind,
+)
 from core.models import (
     CostCategory,
     CostCategoryKind,
@@ -37,41 +44,8 @@ from webapp.process_common import check_unique, choice_ids, get_or_404, save_row
 from webapp.providers.views import bp
 from webapp.security import role_required
 
-THRESHOLD_KINDS = (StructureKind.LINEAR_THRESHOLD, StructureKind.CONSTANT_THRESHOLD)
-AMOUNT_KINDS = (StructureKind.FIXED, StructureKind.LINEAR, StructureKind.DAILY)
 COUNTED_BASES = (Basis.MESSAGES, Basis.UNITS)
 BRACKET_ROWS_EXTRA = 2
-
-
-def describe_structure(structure: CostStructure) -> str:
-    """A price as one line of text ("0,13 € je Stück bis 100; 0,12 € bis 1.000 ..."), or
-    what is wrong with it."""
-    from webapp.formatting import format_number
-
-    try:
-        spec = structure.spec()
-    except CostError as exc:
-        return t("structures.broken", problem=str(exc).rpartition(": ")[2])
-
-    def eur(value: Decimal) -> str:
-        return f"{format_number(value.normalize() if value % 1 else value.quantize(1))} €"
-
-    if spec.kind in AMOUNT_KINDS:
-        text = eur(spec.amount)
-        if spec.batch_size:
-            text += " " + t("structures.per_batch", size=format_number(spec.batch_size))
-        return text
-    if spec.kind is StructureKind.SURCHARGE:
-        return f"{format_number(spec.percent.normalize())} %"
-    parts = []
-    for bracket in spec.brackets:
-        bound = (
-            t("structures.bracket_open")
-            if bracket.up_to is None
-            else f"≤ {format_number(bracket.up_to)}"
-        )
-        parts.append(f"{bound}: {eur(bracket.price)}")
-    return "; ".join(parts)
 
 
 # -- cost categories ------------------------------------------------------------------------------

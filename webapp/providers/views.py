@@ -5,6 +5,7 @@ router, the upload and the result file (``service_processes``, read by supplierM
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -13,16 +14,18 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
+from core.costs import AMOUNT_KINDS, CostError, StructureKind
 from core.mail import valid_email
 from core.models import (
     CostCategory,
+    CostStructure,
     Provider,
     ProviderKind,
     ProviderService,
     Role,
     ServiceProcess,
 )
-from core.plugin_kinds import SettingsError
+from core.plugin_base import SettingsError
 from core.plugins import UnknownPluginError
 from core.provider_processes import MAX_NOTIFICATION, check_file_name_pattern, check_notification
 from core.templating import TemplateError
@@ -30,6 +33,7 @@ from core.uploads import NamePatternError
 from webapp.campaigns.config_form import plugin_text
 from webapp.context import db_session, get_plugins
 from webapp.form_reader import FormReader
+from webapp.formatting import format_number
 from webapp.i18n import t
 from webapp.process_common import check_unique, get_or_404, save_row, username
 from webapp.schema_forms import OptionResolver, build_form, parse_form, submitted_plugin
@@ -141,14 +145,41 @@ def _save_provider(provider: Provider | None) -> str | tuple[str, int] | Respons
     return redirect(url_for(".provider", provider_id=provider.id))
 
 
+def describe_structure(structure: CostStructure) -> str:
+    """A price as one line of text ("0,13 € je Stück bis 100; 0,12 € bis 1.000 ..."), or
+    what is wrong with it."""
+    try:
+        spec = structure.spec()
+    except CostError as exc:
+        return t("structures.broken", problem=str(exc).rpartition(": ")[2])
+
+    def eur(value: Decimal) -> str:
+        return f"{format_number(value.normalize() if value % 1 else value.quantize(1))} €"
+
+    if spec.kind in AMOUNT_KINDS:
+        text = eur(spec.amount)
+        if spec.batch_size:
+            text += " " + t("structures.per_batch", size=format_number(spec.batch_size))
+        return text
+    if spec.kind is StructureKind.SURCHARGE:
+        return f"{format_number(spec.percent.normalize())} %"
+    parts = []
+    for bracket in spec.brackets:
+        bound = (
+            t("structures.bracket_open")
+            if bracket.up_to is None
+            else f"≤ {format_number(bracket.up_to)}"
+        )
+        parts.append(f"{bound}: {eur(bracket.price)}")
+    return "; ".join(parts)
+
+
 # -- services -------------------------------------------------------------------------------------
 
 
 @bp.get("/services/<int:service_id>")
 @role_required(Role.VIEWER)
 def service(service_id: int) -> str:
-    from webapp.providers.prices import describe_structure
-
     service = get_or_404(ProviderService, service_id)
     categories = db_session().scalars(
         select(CostCategory)

@@ -1,9 +1,9 @@
 """The default reports, "Informationsschreiben" and "Einladung", and their building blocks.
 
-Their layouts, stylesheets, address pattern, text blocks, logo and font are files in
-``plugins/reports/`` so that they can be read and edited as what they are. Both letters are
-DIN 5008 form B (A4, address window) with the shared letterhead "Briefbogen" (logo, font)
-and footer "Fußzeile".
+Their layouts, stylesheets, address pattern, text blocks, logo and font are files in this
+package (``core/default_reports/``) so that they can be read and edited as what they are.
+Both letters are DIN 5008 form B (A4, address window) with the shared letterhead
+"Briefbogen" (logo, font) and footer "Fußzeile".
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.models import AddressPattern, Report, TextBlock
 
-SOURCE = files("plugins.reports")
+SOURCE = files(__name__)
 LETTER_GROUP = "Standardbriefe"
 PARTS_GROUP = "Bausteine"
 LETTERS = {

@@ -8,11 +8,11 @@ row becomes unclear).
 from __future__ import annotations
 
 
-class DeliveryError(Exception):
+class NotSentError(Exception):
     """The receiver did not take the message: it was not sent."""
 
 
-class DeliveryUnclear(Exception):
+class MaybeSentError(Exception):
     """The receiver may or may not have taken the message: report it, never resend silently."""
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import CostCategory, CostType, Delivery, DeliveryChannel
-from core.plugin_kinds import Channel, SettingsError
+from core.plugin_base import Channel, SettingsError
 from core.plugins import PluginHost, UnknownPluginError
 
 ACTION_CHANNEL = {
@@ -23,7 +23,7 @@ ACTION_CHANNEL = {
 reaching no channel at all, e.g. a file export, fits every delivery)."""
 
 
-class DeliveryError(ValueError):
+class DeliverySetupError(ValueError):
     """A delivery cannot be set up as asked; the message names the field."""
 
 
@@ -37,17 +37,19 @@ def set_action(
     the plugin's parameter model normalises them; nothing changes if they do not validate."""
     if action is None:
         if settings:
-            raise DeliveryError("action_settings: a delivery without its own action takes none")
+            raise DeliverySetupError(
+                "action_settings: a delivery without its own action takes none"
+            )
         delivery.action = None
         delivery.action_settings = None
         return
     try:
         cls = plugins.actions.get(action)
     except UnknownPluginError as exc:
-        raise DeliveryError(f"action: {exc}") from None
+        raise DeliverySetupError(f"action: {exc}") from None
     expected = ACTION_CHANNEL[DeliveryChannel(delivery.channel)]
     if cls.channel is not Channel.NONE and cls.channel is not expected:
-        raise DeliveryError(
+        raise DeliverySetupError(
             f"action: {action!r} reaches recipients by {cls.channel.value}, but delivery "
             f"{delivery.label!r} is {DeliveryChannel(delivery.channel).value}"
         )
@@ -57,7 +59,7 @@ def set_action(
         details = "; ".join(
             f"action_settings.{field}: {message}" for field, message in exc.problems
         )
-        raise DeliveryError(details) from None
+        raise DeliverySetupError(details) from None
     delivery.action = action
     delivery.action_settings = params.model_dump(mode="json")
 
@@ -70,7 +72,7 @@ def choose_cost_types(session: Session, delivery: Delivery, cost_type_ids: Itera
         delivery.cost_types = []
         return
     if delivery.provider_service_id is None:
-        raise DeliveryError(f"cost_types: delivery {delivery.label!r} has no provider service")
+        raise DeliverySetupError(f"cost_types: delivery {delivery.label!r} has no provider service")
     rows = session.execute(
         select(CostType, CostCategory)
         .join(CostCategory, CostType.cost_category_id == CostCategory.id)
@@ -80,10 +82,10 @@ def choose_cost_types(session: Session, delivery: Delivery, cost_type_ids: Itera
     kind = DeliveryChannel(delivery.channel).cost_kind
     for cost_type_id in ids:
         if cost_type_id not in found:
-            raise DeliveryError(f"cost_types: no cost type with id {cost_type_id}")
+            raise DeliverySetupError(f"cost_types: no cost type with id {cost_type_id}")
         cost_type, category = found[cost_type_id]
         if category.service_id != delivery.provider_service_id or category.kind != kind:
-            raise DeliveryError(
+            raise DeliverySetupError(
                 f"cost_types: {cost_type.name!r} ({category.name}) is not a {kind.value} cost "
                 f"type of the delivery's provider service"
             )

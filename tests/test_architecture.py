@@ -1,0 +1,319 @@
+"""The dependency rules of docs/architecture.md, checked on the source with ``ast``.
+
+Every import counts: at module level, inside a function, under ``TYPE_CHECKING``, and a
+module named as literal text to ``importlib.import_module`` or ``importlib.resources.files``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.plugins import DEFAULT_PLUGINS
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("core", "plugins", "webapp")
+LOADERS = {"import_module", "files"}
+"""Functions whose literal module argument is an import as much as an import statement."""
+
+KNOWN_CYCLES = {
+    frozenset(
+        {
+            "core.models.campaigns",
+            "core.models.deliveries",
+            "core.models.plans",
+            "core.models.tasks",
+        }
+    ): (
+        "Campaign's relationships to programs, tasks and deliveries and theirs back to it "
+        "(type annotations only); they go when the process models move into their plugin "
+        "bundle, which then declares the relationship from its side"
+    ),
+}
+"""Cycles that cannot be broken before a later move, each with the reason; keep this short."""
+
+
+@dataclass(frozen=True)
+class Import:
+    """One module of the project importing another (or names from it)."""
+
+    importer: str
+    path: str
+    line: int
+    imported: str
+    names: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        taken = f" ({', '.join(self.names)})" if self.names else ""
+        return f"{self.path}:{self.line}: {self.importer} imports {self.imported}{taken}"
+
+
+def find_modules(root: Path, packages: Iterable[str] = PACKAGES) -> dict[str, Path]:
+    """Every module under the packages, by dotted name (a package by its ``__init__.py``)."""
+    modules = {}
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            modules[".".join(parts)] = path
+    return modules
+
+
+def read_imports(root: Path, packages: Iterable[str] = PACKAGES) -> list[Import]:
+    """The imports between the project's modules, wherever in a module they are written; an
+    import counts for the module it names, not for the packages Python initialises above it."""
+    modules = find_modules(root, packages)
+    found: dict[tuple[str, str, int, str], tuple[str, ...]] = {}
+    for name, path in modules.items():
+        is_package = path.name == "__init__.py"
+        where = path.relative_to(root).as_posix()
+        for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+            for target, names in _targets(node, name, is_package, modules):
+                module = _known(target, modules)
+                if module is not None and module != name:
+                    key = (name, where, node.lineno, module)
+                    found[key] = found.get(key, ()) + names
+    return [Import(*key, names) for key, names in found.items()]
+
+
+def _targets(
+    node: ast.AST, module: str, is_package: bool, modules: dict[str, Path]
+) -> Iterator[tuple[str, tuple[str, ...]]]:
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            yield alias.name, ()
+    elif isinstance(node, ast.ImportFrom):
+        base = node.module or ""
+        if node.level:
+            package = module.split(".") if is_package else module.split(".")[:-1]
+            package = package[: len(package) - node.level + 1]
+            base = ".".join([*package, base] if base else package)
+        for alias in node.names:
+            submodule = f"{base}.{alias.name}"
+            yield (submodule, ()) if submodule in modules else (base, (alias.name,))
+    elif isinstance(node, ast.Call) and node.args:
+        function = node.func
+        called = (
+            function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
+        )
+        first = node.args[0]
+        if called in LOADERS and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            yield first.value, ()
+
+
+def _known(target: str, modules: dict[str, Path]) -> str | None:
+    """The project module ``target`` names, or the nearest package of it; None outside."""
+    while target not in modules:
+        if "." not in target:
+            return None
+        target = target.rpartition(".")[0]
+    return target
+
+
+def layer(module: str) -> str:
+    return module.partition(".")[0]
+
+
+def panel_public_names(root: Path = ROOT) -> set[str]:
+    """The panel's public helpers: ``webapp.__all__``, the one list plugin screens may use."""
+    tree = ast.parse((root / "webapp" / "__init__.py").read_text("utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "__all__" for target in node.targets
+        ):
+            return set(ast.literal_eval(node.value))
+    raise AssertionError("webapp/__init__.py has no __all__")
+
+
+def kind(module: str) -> str:
+    """The plugin kind a module under ``plugins`` belongs to (``plugins.filters.consent``:
+    ``filters``); empty for the ``plugins`` package itself."""
+    return module.split(".")[1] if "." in module else ""
+
+
+def plugin_of(module: str) -> str | None:
+    """The built-in plugin ``module`` belongs to; None for a kind's shared helper module."""
+    for plugin in DEFAULT_PLUGINS:
+        if module == plugin or module.startswith(plugin + "."):
+            return plugin
+    return None
+
+
+def plugin_violation(found: Import, public: set[str]) -> bool:
+    """A plugin module may import the core, its own plugin, the shared helper modules of its
+    own kind (``plugins/<kind>/`` modules that are no plugin themselves) and the panel's
+    public helpers by name (``from webapp import role_required``)."""
+    imported = found.imported
+    if layer(imported) == "webapp":
+        return imported != "webapp" or not found.names or not set(found.names) <= public
+    if layer(imported) != "plugins":
+        return False
+    if kind(imported) != kind(found.importer):
+        return True
+    owner = plugin_of(imported)
+    return owner is not None and owner != plugin_of(found.importer)
+
+
+def find_cycles(imports: Iterable[Import]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    graph: dict[str, set[str]] = {}
+    for found in imports:
+        graph.setdefault(found.importer, set()).add(found.imported)
+        graph.setdefault(found.imported, set())
+    index: dict[str, int] = {}
+    lowest: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components = []
+
+    def visit(module: str) -> None:
+        index[module] = lowest[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in sorted(graph[module]):
+            if imported not in index:
+                visit(imported)
+                lowest[module] = min(lowest[module], lowest[imported])
+            elif imported in on_stack:
+                lowest[module] = min(lowest[module], index[imported])
+        if lowest[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                components.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return sorted(components)
+
+
+def describe_cycle(component: list[str], imports: Iterable[Import]) -> str:
+    """The modules of one cycle and every import that ties them, with file and line."""
+    members = set(component)
+    ties = sorted(
+        (str(found) for found in imports if {found.importer, found.imported} <= members),
+    )
+    return "cycle of " + ", ".join(component) + ":\n    " + "\n    ".join(ties)
+
+
+IMPORTS = read_imports(ROOT)
+
+
+def test_the_core_imports_neither_plugins_nor_the_panel():
+    wrong = [
+        str(found)
+        for found in IMPORTS
+        if layer(found.importer) == "core" and layer(found.imported) != "core"
+    ]
+    assert wrong == []
+
+
+def test_the_panel_imports_no_plugin():
+    wrong = [
+        str(found)
+        for found in IMPORTS
+        if layer(found.importer) == "webapp" and layer(found.imported) == "plugins"
+    ]
+    assert wrong == []
+
+
+def test_a_plugin_imports_only_the_core_its_own_kind_and_the_panels_public_helpers():
+    public = panel_public_names()
+    wrong = [
+        str(found)
+        for found in IMPORTS
+        if layer(found.importer) == "plugins" and plugin_violation(found, public)
+    ]
+    assert wrong == []
+
+
+def test_no_modules_import_each_other_in_a_cycle():
+    found = find_cycles(IMPORTS)
+    cycles = [
+        describe_cycle(component, IMPORTS)
+        for component in found
+        if frozenset(component) not in KNOWN_CYCLES
+    ]
+    assert not cycles, "\n".join(cycles)
+    gone = set(KNOWN_CYCLES) - {frozenset(component) for component in found}
+    assert not gone, f"no longer a cycle, remove it from KNOWN_CYCLES: {gone}"
+
+
+# -- the reader itself, on a made-up tree ---------------------------------------------------------
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_imports_inside_functions_for_type_checking_and_by_loader_count_too(tmp_path):
+    root = write_tree(
+        tmp_path,
+        {
+            "core/__init__.py": "",
+            "core/a.py": "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n    from webapp.views import page\n",
+            "core/b.py": "def later():\n    from . import a\n    import plugins.x.y\n",
+            "core/c.py": "from importlib.resources import files\nDATA = files('plugins.x')\n",
+            "plugins/__init__.py": "",
+            "plugins/x/__init__.py": "",
+            "plugins/x/y.py": "import os\nfrom core.a import thing\n",
+            "webapp/__init__.py": "",
+            "webapp/views.py": "",
+        },
+    )
+    found = {(i.importer, i.line, i.imported, i.names) for i in read_imports(root)}
+    assert found == {
+        ("core.a", 3, "webapp.views", ("page",)),
+        ("core.b", 2, "core.a", ()),
+        ("core.b", 3, "plugins.x.y", ()),
+        ("core.c", 2, "plugins.x", ()),
+        ("plugins.x.y", 2, "core.a", ("thing",)),
+    }
+
+
+def test_a_cycle_is_reported_with_the_imports_that_make_it(tmp_path):
+    root = write_tree(
+        tmp_path,
+        {
+            "webapp/__init__.py": "",
+            "webapp/views.py": "from webapp.prices import describe\nfrom webapp import t\n",
+            "webapp/prices.py": "def f():\n    from webapp.views import bp\n",
+        },
+    )
+    imports = read_imports(root, ["webapp"])
+    assert find_cycles(imports) == [["webapp.prices", "webapp.views"]]
+    assert describe_cycle(["webapp.prices", "webapp.views"], imports) == (
+        "cycle of webapp.prices, webapp.views:\n"
+        "    webapp/prices.py:2: webapp.prices imports webapp.views (bp)\n"
+        "    webapp/views.py:1: webapp.views imports webapp.prices (describe)"
+    )
+
+
+def test_a_plugin_may_use_its_kinds_helpers_but_no_other_plugin_nor_the_panels_insides():
+    public = {"role_required"}
+
+    def allowed(importer: str, imported: str, *names: str) -> bool:
+        return not plugin_violation(Import(importer, "x.py", 1, imported, names), public)
+
+    assert allowed("plugins.filters.consent", "plugins.filters._common", "entity_batches")
+    assert allowed("plugins.actions.print_reports", "plugins.actions.print_engine")
+    assert allowed("plugins.actions.sms", "webapp", "role_required")
+    assert allowed("plugins.actions.sms", "core.sms", "check_sender")
+    assert not allowed("plugins.datasources.distribution_list", "plugins.datasources.query")
+    assert not allowed("plugins.workflows.budget", "plugins.filters._common")
+    assert not allowed("plugins.actions.sms", "webapp", "create_app")
+    assert not allowed("plugins.actions.sms", "webapp.context", "db_session")
