@@ -28,7 +28,8 @@ config keys), among them:
     otherwise the flag is set whenever the request itself came over HTTPS.
 ``CAMPAIGN_TRUSTED_PROXIES``
     Number of reverse proxies in front of the app whose ``X-Forwarded-For`` and
-    ``X-Forwarded-Proto`` headers are trusted (default 0).
+    ``X-Forwarded-Proto`` headers are trusted (default: the environment variable of
+    that name, ``settings.trusted_proxies``, 0 unless set).
 ``CAMPAIGN_LOGIN_LIMITER``
     "auto"/"redis" (default: shared count in ``settings.redis_url`` or the embedded
     Redis, in-process if that is unreachable), "memory", or a
@@ -124,6 +125,7 @@ PANEL_AREAS = (
     "webapp.stocks",
     "webapp.workflows",
     "webapp.notifications",
+    "webapp.health",
 )
 """The panel's own areas: packages with a blueprint ``bp`` and optionally ``MESSAGES``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)
@@ -194,7 +196,7 @@ def _configure(app: Flask, settings: Settings, overrides: Mapping[str, Any]) -> 
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=False,
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
-        CAMPAIGN_TRUSTED_PROXIES=0,
+        CAMPAIGN_TRUSTED_PROXIES=settings.trusted_proxies,
         CAMPAIGN_LOGIN_LIMITER="auto",
         CAMPAIGN_LOGIN_MAX_FAILURES=DEFAULT_MAX_FAILURES,
         CAMPAIGN_LOGIN_MAX_FAILURES_PER_ADDRESS=DEFAULT_MAX_FAILURES_PER_ADDRESS,
