@@ -4,7 +4,8 @@ Each area is a blueprint in its own package with its own templates and texts
 (``webapp/auth``, ``webapp/dashboard``, listed in ``PANEL_AREAS``); plugins add
 blueprints and menu entries through the ``register_blueprints`` and
 ``register_menu_items`` hooks. Every
-endpoint but the login page and static files requires a logged-in user.
+endpoint but the login page, static files and the load balancers' ``/healthz``
+(``webapp.health``) requires a logged-in user.
 
 ``__all__`` is the panel's public API: a plugin's screens import these names from
 ``webapp`` and nothing else of the panel (tests/test_architecture.py checks it).
