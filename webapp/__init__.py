@@ -4,7 +4,8 @@ Each area is a blueprint in its own package with its own templates and texts
 (``webapp/auth``, ``webapp/dashboard``, listed in ``PANEL_AREAS``); plugins add
 blueprints and menu entries through the ``register_blueprints`` and
 ``register_menu_items`` hooks. Every
-endpoint but the login page and static files requires a logged-in user.
+endpoint but the login page, static files and the load balancers' ``/healthz``
+(``webapp.health``) requires a logged-in user.
 
 ``__all__`` is the panel's public API: a plugin's screens import these names from
 ``webapp`` and nothing else of the panel (tests/test_architecture.py checks it).
@@ -28,7 +29,8 @@ config keys), among them:
     otherwise the flag is set whenever the request itself came over HTTPS.
 ``CAMPAIGN_TRUSTED_PROXIES``
     Number of reverse proxies in front of the app whose ``X-Forwarded-For`` and
-    ``X-Forwarded-Proto`` headers are trusted (default 0).
+    ``X-Forwarded-Proto`` headers are trusted (default: the environment variable of
+    that name, ``settings.trusted_proxies``, 0 unless set).
 ``CAMPAIGN_LOGIN_LIMITER``
     "auto"/"redis" (default: shared count in ``settings.redis_url`` or the embedded
     Redis, in-process if that is unreachable), "memory", or a
@@ -124,6 +126,7 @@ PANEL_AREAS = (
     "webapp.stocks",
     "webapp.workflows",
     "webapp.notifications",
+    "webapp.health",
 )
 """The panel's own areas: packages with a blueprint ``bp`` and optionally ``MESSAGES``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)
@@ -194,7 +197,7 @@ def _configure(app: Flask, settings: Settings, overrides: Mapping[str, Any]) -> 
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=False,
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
-        CAMPAIGN_TRUSTED_PROXIES=0,
+        CAMPAIGN_TRUSTED_PROXIES=settings.trusted_proxies,
         CAMPAIGN_LOGIN_LIMITER="auto",
         CAMPAIGN_LOGIN_MAX_FAILURES=DEFAULT_MAX_FAILURES,
         CAMPAIGN_LOGIN_MAX_FAILURES_PER_ADDRESS=DEFAULT_MAX_FAILURES_PER_ADDRESS,
