@@ -126,11 +126,11 @@ def body(response) -> str:
 # -- login is required everywhere -----------------------------------------------------------------
 
 
-def test_every_endpoint_except_login_and_static_redirects_anonymous_users(app: Flask):
+def test_every_endpoint_except_login_static_and_health_redirects_anonymous_users(app: Flask):
     client = app.test_client()
     checked = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in ("auth.login", "static"):
+        if rule.endpoint in ("auth.login", "static", "health.check"):
             continue
         methods = rule.methods - {"HEAD", "OPTIONS"}
         method = "GET" if "GET" in methods else sorted(methods)[0]
