@@ -345,14 +345,16 @@ def test_groups_are_counted_and_ticked(panel):
 
 
 def test_a_third_party_action_gets_a_working_form(panel, tmp_path):
-    """examples/campaign-hello's action: no template code, a form from its schema."""
+    """examples/campaign-hello's action: no template code, a form from its schema, its texts
+    in German from the catalog the plugin registers."""
     add_people(panel, 2)
     campaign_id = make_campaign(panel)
     client = panel.client()
     form = campaign_form(action="greeting_file", intent="refresh")
     html = body(post(client, f"/campaigns/{campaign_id}/setup", form))
     assert (input_value(html, "act.path"), input_value(html, "act.greeting")) == ("", "Hallo")
-    assert "Text file the greetings are appended to" in html
+    assert "Textdatei, an die die Grüße angehängt werden" in html
+    assert "Grüße in eine Datei schreiben" in html
 
     form = {k: v for k, v in campaign_form(action="greeting_file").items() if k[:4] != "act."}
     form["act.__plugin"] = "greeting_file"

@@ -70,6 +70,7 @@ from core.uploads import (
     fill_name_pattern,
     open_target,
 )
+from plugins.actions import TRANSLATIONS
 
 Content = Literal["extraction", "collection_pdf", "documents_zip"]
 EXTENSIONS = {"extraction": "csv", "collection_pdf": "pdf", "documents_zip": "zip"}
@@ -521,3 +522,8 @@ def _done(remote_name: str, location: str | None, delivery_id: int, summary: str
 @hookimpl
 def register_actions(register: Callable[[type[Action]], None]) -> None:
     register(FileUpload)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -26,10 +26,9 @@ from core.workflows import (
     set_started,
     stopped_workflows,
 )
-from webapp.campaigns.config_form import plugin_text
 from webapp.context import db_session, get_plugins, get_runtime, get_settings
 from webapp.form_reader import FormReader
-from webapp.i18n import t
+from webapp.i18n import plugin_text, t
 from webapp.pagination import Page, page_arguments
 from webapp.process_common import get_or_404, username
 from webapp.security import role_required

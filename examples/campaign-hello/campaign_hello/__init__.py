@@ -55,3 +55,8 @@ class GreetingFile(Action):
 @hookimpl
 def register_actions(register: Callable[[type[Action]], None]) -> None:
     register(GreetingFile)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(Path(__file__).resolve().parent / "translations")
