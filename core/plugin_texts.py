@@ -41,30 +41,38 @@ def schema_texts(schema: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """(context, text) of every title, description and choice value in a JSON schema."""
     definitions = schema.get("$defs", {})
 
-    def walk(node: Any, seen: frozenset[str], own: bool = True) -> Iterator[tuple[str, str]]:
+    def walk(node: Any, seen: frozenset[str], keys: tuple[str, ...]) -> Iterator[tuple[str, str]]:
         if not isinstance(node, Mapping):
             return
         reference = node.get("$ref")
         if isinstance(reference, str) and reference not in seen:
-            # a model's own title is its class name: the field that uses it has the title
+            # a model's own title is its class name: the panel names the field by its key
             target = definitions.get(reference.rsplit("/", 1)[-1])
-            yield from walk(target, seen | {reference}, own=False)
-        for key in ("title", "description") if own else ():
+            yield from walk(target, seen | {reference}, ("description",))
+        for key in keys:
             if isinstance(node.get(key), str):
                 yield "", node[key]
         for value in node.get("enum", []):
             if isinstance(value, str):
                 yield "choice", value
-        for key in ("properties", "items", "anyOf", "oneOf", "allOf"):
+        for name, child in (node.get("properties") or {}).items():
+            if isinstance(child, Mapping) and "title" not in child:
+                yield "", name.replace("_", " ").capitalize()
+            yield from walk(child, seen, ("title", "description"))
+        for key in ("items", "anyOf", "oneOf", "allOf"):
             children = node.get(key)
-            if isinstance(children, Mapping):
-                children = children.values() if key == "properties" else [children]
-            for child in children or []:
-                yield from walk(child, seen)
+            for child in [children] if isinstance(children, Mapping) else children or []:
+                yield from walk(child, seen, ("title", "description"))
 
-    for key in ("properties", "items", "anyOf", "oneOf", "allOf", "$ref"):
-        if key in schema:
-            yield from walk({key: schema[key]}, frozenset())
+    yield from walk(
+        {
+            key: schema[key]
+            for key in ("properties", "items", "anyOf", "oneOf", "allOf", "$ref")
+            if key in schema
+        },
+        frozenset(),
+        (),
+    )
 
 
 def plugin_texts(cls: type[Plugin]) -> Iterator[tuple[str, str]]:

@@ -77,6 +77,7 @@ from webapp.i18n import (
     plugin_text,
     t,
     tn,
+    workflow_summary,
     workflow_title,
 )
 from webapp.imports import describe_row_error
@@ -221,6 +222,7 @@ def _init_templates(app: Flask) -> None:
         tn=tn,
         plugin_text=plugin_text,
         workflow_title=workflow_title,
+        workflow_summary=workflow_summary,
         item_detail=item_detail,
         has_role=has_role,
         current_language=get_language,

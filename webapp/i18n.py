@@ -19,6 +19,7 @@ is returned as it is, so plugin menu titles (plain strings) pass through ``t`` u
 from __future__ import annotations
 
 import gettext as gettext_module
+import re
 from collections.abc import Callable, Iterable
 from functools import cache
 from io import BytesIO
@@ -206,9 +207,62 @@ def workflow_title(name: str) -> str:
     return plugin_text(workflows.get(name), "title") if name in workflows else name
 
 
+NUMBER = re.compile(r"\d+")
+SEGMENTS = re.compile(r"(; |, )")
+
+
+def _stored_part(directories: tuple[Path, ...], language: str, text: str) -> str | None:
+    """One part of a stored text: an exact catalog entry, or one whose id is the text with
+    its numbers written ``{0}``, ``{1}`` … (``"{0} page(s)"``), filled with them again."""
+    exact = find(directories, language, text)
+    if exact is not None:
+        return exact
+    numbers = NUMBER.findall(text)
+    if not numbers:
+        return None
+    counter = iter(range(len(numbers)))
+    template = find(directories, language, NUMBER.sub(lambda _m: f"{{{next(counter)}}}", text))
+    return None if template is None else template.format(*numbers)
+
+
+def translate_stored(text: str | None, directories: Iterable[Path] = ()) -> str:
+    """A text the platform stored in English (a run item's detail, a workflow's summary) in
+    the request's language: as a whole, else part by part between ``"; "`` and ``", "``,
+    through the panel's catalog and ``directories``; a part no catalog knows stays as is."""
+    if not text:
+        return ""
+    searched = (*_panel_directories(), *directories)
+    language = get_language()
+    whole = _stored_part(searched, language, text)
+    if whole is not None:
+        return whole
+    return "".join(
+        part if SEGMENTS.fullmatch(part) else (_stored_part(searched, language, part) or part)
+        for part in SEGMENTS.split(text)
+    )
+
+
+def all_plugin_catalogs() -> tuple[Path, ...]:
+    """Every catalog directory a loaded plugin registered."""
+    if not has_app_context():
+        return ()
+    campaign = current_app.extensions.get("campaign")
+    if campaign is None:
+        return ()
+    return tuple(path for paths in campaign.plugins.translations.values() for path in paths)
+
+
 def item_detail(detail: str | None) -> str:
     """A ledger row's detail as the panel shows it: a skip reason of the reach rule
-    (``core.reach.SkipReason``) in the user's language, any other detail as it is."""
+    (``core.reach.SkipReason``) or a result the engine or an action wrote in English
+    (``"3 page(s)"``), in the user's language through the catalogs; any other as it is."""
     if detail and detail in {reason.value for reason in SkipReason}:
         return t(detail)
-    return detail or ""
+    return translate_stored(detail, all_plugin_catalogs())
+
+
+def workflow_summary(name: str, summary: str | None) -> str:
+    """A workflow run's stored summary in the user's language, through its plugin's catalog."""
+    workflows = current_app.extensions["campaign"].plugins.workflows
+    plugin = workflows.provided_by(name) if name in workflows else None
+    return translate_stored(summary, plugin_catalogs(plugin))

@@ -32,7 +32,7 @@ from core import json_text
 from core.models import Campaign, Report, SavedQuery
 from core.plugins import PluginHost
 from core.query import ENTITIES
-from webapp.i18n import t
+from webapp.i18n import plugin_text, t
 
 TEXTAREA_MIN_LENGTH = 200
 """A string that may be longer than this gets a text area."""
@@ -107,7 +107,7 @@ def _campaigns(session: Session, plugins: PluginHost) -> Choices:
 
 def _registry(attribute: str) -> Callable[[Session, PluginHost], Choices]:
     def choices(session: Session, plugins: PluginHost) -> Choices:
-        return [(cls.name, cls.title) for cls in getattr(plugins, attribute)]
+        return [(cls.name, plugin_text(cls, "title")) for cls in getattr(plugins, attribute)]
 
     return choices
 
@@ -176,7 +176,9 @@ def _resolve(node: Mapping[str, Any], defs: Mapping[str, Any], seen: tuple[str, 
     name = ref.rsplit("/", 1)[-1]
     if name in seen or name not in defs:
         return None, seen
-    merged = {**defs[name], **{k: v for k, v in node.items() if k != "$ref"}}
+    # a model's own title is its class name: the field is named by its key instead
+    own = {k: v for k, v in defs[name].items() if k != "title"}
+    merged = {**own, **{k: v for k, v in node.items() if k != "$ref"}}
     return merged, (*seen, name)
 
 
@@ -310,7 +312,7 @@ def _field(
     key: str,
 ) -> FormField:
     schema = spec.schema
-    title = schema.get("title") or key.replace("_", " ")
+    title = schema.get("title") or key.replace("_", " ").capitalize()
     help_text = schema.get("description", "")
     if label is not None:
         title, help_text = label(title, ""), label(help_text, "")

@@ -1,4 +1,4 @@
-"""Action "commission" ("Provision einfügen"): a broker booking for the sales partner of every
+"""Action "commission" ("Insert commission"): a broker booking for the sales partner of every
 recipient of a run.
 
 A recipient is a contract or a contact (the booking goes to its sales partner) or a sales
@@ -261,7 +261,7 @@ def partner_of(recipient: Recipient) -> tuple[int, str | None]:
 
 class Commission(Action):
     name = "commission"
-    title = "Provision einfügen"
+    title = "Insert commission"
     description = (
         "Books a commission for the sales partner of every contract or contact (or for every "
         "sales partner): a fixed amount or a rate of a field such as the premium, with booking "

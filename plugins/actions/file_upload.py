@@ -1,4 +1,4 @@
-"""Action "file_upload" ("Datei Upload"): one file per run (or per group) to an upload target.
+"""Action "file_upload" ("File upload"): one file per run (or per group) to an upload target.
 
 What is uploaded:
 
@@ -189,7 +189,7 @@ class Built:
 
 class FileUpload(Action):
     name = "file_upload"
-    title = "Datei Upload"
+    title = "File upload"
     description = (
         "Uploads the run's extraction file (CSV with chosen columns), a collection PDF or a "
         "ZIP of the recipients' archived documents to a folder, SFTP server or HTTP endpoint, "
