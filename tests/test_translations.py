@@ -395,3 +395,22 @@ def test_every_text_of_every_built_in_plugin_has_a_german_translation(panel_app:
                     if i18n.find(directories, "de", text, context) is None:
                         missing.append(f"{cls.kind} {name}: {context} {text!r}")
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "many"),
+    [("de", "1 Kontakt", "12.345 Kontakte"), ("en", "1 contact", "12,345 contacts")],
+)
+def test_plural_forms_and_numbers_follow_the_language(panel_app: Flask, language, one, many):
+    with panel_app.test_request_context():
+        i18n.set_anonymous_language(language)
+        assert (i18n.tn("contacts.count", 1), i18n.tn("contacts.count", 12345)) == (one, many)
+
+
+def test_a_catalog_is_read_from_its_po_file_without_a_build_step(tmp_path):
+    """A ``.po`` file is the only source: the panel compiles it when first used."""
+    catalog = tmp_path / "de" / "LC_MESSAGES" / "messages.po"
+    catalog.parent.mkdir(parents=True)
+    catalog.write_text('msgid "Hello"\nmsgstr "Hallo"\n', encoding="utf-8")
+    assert i18n.find((tmp_path,), "de", "Hello") == "Hallo"
+    assert i18n.find((tmp_path,), "en", "Hello") is None

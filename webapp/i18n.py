@@ -25,6 +25,7 @@ from functools import cache
 from io import BytesIO
 from pathlib import Path
 
+from babel import numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -153,9 +154,11 @@ def t(key: str, /, **params: object) -> str:
 
 
 def tn(key: str, count: int, /, **params: object) -> str:
-    """The plural form of ``key`` for ``count`` (``ngettext``), ``{count}`` filled in."""
-    text = find_plural(_panel_directories(), get_language(), key, count) or key
-    return text.format(count=count, **params)
+    """The plural form of ``key`` for ``count`` (``ngettext``), ``{count}`` filled in with
+    the count as Babel writes numbers in the request's language."""
+    language = get_language()
+    text = find_plural(_panel_directories(), language, key, count) or key
+    return text.format(count=numbers.format_decimal(count, locale=language), **params)
 
 
 def _provider(cls: type[Plugin]) -> str | None:
