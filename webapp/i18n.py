@@ -31,7 +31,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from flask import current_app, g, has_app_context, has_request_context, session
 
-from core.plugin_kinds import Plugin
+from core import Plugin
 from core.reach import SkipReason
 from webapp.context import _LANGUAGE, LANGUAGE_KEY, current_user
 
