@@ -561,6 +561,18 @@ def test_the_login_page_is_german_with_an_english_variant(client: FlaskClient, d
     assert "Invalid username or password." in body(login(client, "alice", "wrong password!"))
 
 
+def test_the_language_chosen_on_the_login_page_holds_for_the_session(client: FlaskClient, database):
+    add_user(database)  # alice's own language is German
+    client.get("/login?lang=en")
+    assert login(client, "alice", PASSWORD).location == "/"
+    assert '<html lang="en">' in body(client.get("/"))
+    assert '<html lang="en">' in body(client.get("/profile/"))
+    logout(client)
+    assert '<html lang="en">' in body(client.get("/login"))  # the login page stays English
+    login(client, "alice", PASSWORD)
+    assert '<html lang="de">' in body(client.get("/"))  # no choice this time: her own
+
+
 def test_behind_a_trusted_proxy_forwarded_headers_count(settings: Settings, database):
     app = make_app(settings, CAMPAIGN_TRUSTED_PROXIES=1)
     try:

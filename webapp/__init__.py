@@ -75,8 +75,16 @@ from webapp.context import (
     logout_user,
 )
 from webapp.formatting import format_bytes, init_formatting
-from webapp.i18n import LANGUAGE_NAMES, add_messages, get_language, item_detail, t
-from webapp.imports import MESSAGES as IMPORT_MESSAGES
+from webapp.i18n import (
+    LANGUAGE_NAMES,
+    get_language,
+    item_detail,
+    plugin_text,
+    t,
+    tn,
+    workflow_summary,
+    workflow_title,
+)
 from webapp.imports import describe_row_error
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
 from webapp.ratelimit import (
@@ -128,7 +136,7 @@ PANEL_AREAS = (
     "webapp.notifications",
     "webapp.health",
 )
-"""The panel's own areas: packages with a blueprint ``bp`` and optionally ``MESSAGES``."""
+"""The panel's own areas: packages with a blueprint ``bp``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)
 
 
@@ -174,13 +182,11 @@ def create_app(
     app.before_request(refuse_nul_characters)
     init_security(app)
     app.teardown_appcontext(close_db_session)
-    add_messages(IMPORT_MESSAGES, "webapp.imports")
     _init_templates(app)
     _init_error_pages(app)
 
     for module_name in PANEL_AREAS:
         area = importlib.import_module(module_name)
-        add_messages(getattr(area, "MESSAGES", {}), module_name)
         app.register_blueprint(area.bp)
     _register_plugin_blueprints(app, plugins, campaign.errors)
     campaign.menu_items = check_menu_items(
@@ -219,6 +225,10 @@ def _init_templates(app: Flask) -> None:
     init_formatting(app)
     app.jinja_env.globals.update(
         t=t,
+        tn=tn,
+        plugin_text=plugin_text,
+        workflow_title=workflow_title,
+        workflow_summary=workflow_summary,
         item_detail=item_detail,
         has_role=has_role,
         current_language=get_language,

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import DocumentStore, hookimpl
 from core.archive import sync_files, write_atomically
+from plugins.stores import TRANSLATIONS
 
 REFERENCE = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}(\.[a-z0-9]{1,8})?$")
 SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
@@ -74,3 +76,8 @@ class FilesystemStore(DocumentStore):
 @hookimpl
 def register_document_stores(register):
     register(FilesystemStore)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)
