@@ -314,9 +314,15 @@ def test_serve_runs_panel_worker_and_scheduler_on_embedded_defaults(tmp_path):
         health = urllib.request.urlopen(f"{base}/healthz")
         assert json.loads(health.read()) == {"status": "ok", "database": "ok", "redis": "ok"}
 
-        # a body over CAMPAIGN_MAX_UPLOAD is refused by the server before it is sent
+        # a body somewhat over CAMPAIGN_MAX_UPLOAD gets the panel's page naming the limit ...
+        too_large = urllib.request.Request(f"{base}/login", data=b"x" * 1_048_577)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(too_large)
+        assert refused.value.code == 413
+        assert "größer als die erlaubten 1,0 MB" in refused.value.read().decode()
+        # ... and one over twice the limit is refused by the server before it is sent
         status = raw_request(
-            port, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 1048577\r\n\r\n"
+            port, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 2097153\r\n\r\n"
         )
         assert status.startswith(b"HTTP/1.1 413")
         # the proxy's X-Forwarded-Proto reaches the panel (one trusted proxy): HTTPS headers

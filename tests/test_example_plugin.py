@@ -261,6 +261,6 @@ def test_every_text_of_the_example_has_a_german_translation(fresh_import: None) 
         german = read_po(source, locale="de")
     texts = list(plugin_texts(host.actions.get("greeting_file")))
     assert len(texts) == 6
-    for context, text in texts:
-        entry = german.get(text, context=context or None)
-        assert entry is not None and entry.string, text
+    for context, message in texts:
+        entry = german.get(message, context=context or None)
+        assert entry is not None and entry.string, message

@@ -95,15 +95,22 @@ def serve(
         runtime.close()
 
 
+PANEL_REFUSES_UP_TO = 2
+"""Bodies up to this many times ``CAMPAIGN_MAX_UPLOAD`` reach the panel's translated 413."""
+
+
 def production_server(
     app: Flask, settings: Settings, host: str, port: int, threads: int | None
 ) -> BaseWSGIServer | MultiSocketServer:
     """A waitress server for ``app`` with the installation's limits.
 
-    waitress refuses a body of ``max_request_body_size`` bytes or more, the panel one of
-    more than ``CAMPAIGN_MAX_UPLOAD``: one byte more keeps both at the same size. Proxy
-    headers are left to the panel, which trusts ``CAMPAIGN_TRUSTED_PROXIES`` of them
-    (waitress would otherwise drop them all).
+    waitress answers a body of ``max_request_body_size`` bytes or more with a plain-text 413
+    before reading it, and reads a smaller one whole (into a temporary file beyond 512 KB,
+    never into memory) before the panel sees it. Its limit is ``PANEL_REFUSES_UP_TO`` times
+    ``CAMPAIGN_MAX_UPLOAD``, so a file somewhat too large gets the panel's own page that
+    names the limit in the user's language, and nothing larger is read at all. Proxy headers
+    are left to the panel, which trusts ``CAMPAIGN_TRUSTED_PROXIES`` of them (waitress would
+    otherwise drop them all).
     """
     timeout = max(1, int(settings.request_timeout.total_seconds()))
     try:
@@ -114,7 +121,7 @@ def production_server(
             threads=threads or settings.threads,
             channel_timeout=timeout,
             cleanup_interval=min(CLEANUP_INTERVAL, timeout),
-            max_request_body_size=settings.max_upload + 1,
+            max_request_body_size=PANEL_REFUSES_UP_TO * settings.max_upload + 1,
             clear_untrusted_proxy_headers=False,
         )
     except OSError as exc:
