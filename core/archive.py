@@ -45,9 +45,10 @@ class ArchiveIntegrityError(RuntimeError):
     """Stored bytes no longer match the checksum recorded when they were archived."""
 
 
-def write_atomically(target: Path, data: bytes, *, durable: bool = True) -> None:
+def write_atomically(target: Path, data: bytes | Iterable[bytes], *, durable: bool = True) -> None:
     """Write ``target`` so that it is never seen partially written: a temporary file in the
-    same directory, renamed over the name once complete.
+    same directory, renamed over the name once complete. ``data`` is the bytes or an
+    iterable of chunks, written as they come.
 
     ``durable`` flushes the file to disk before the rename and the directory after it; a
     caller that writes many files may pass False and call :func:`sync_files` once for all
@@ -57,7 +58,8 @@ def write_atomically(target: Path, data: bytes, *, durable: bool = True) -> None
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     try:
         with os.fdopen(handle, "wb") as file:
-            file.write(data)
+            for chunk in (data,) if isinstance(data, bytes) else data:
+                file.write(chunk)
             if durable:
                 file.flush()
                 os.fsync(file.fileno())
