@@ -92,10 +92,12 @@ def sync_files(files: Iterable[Path], directories: Iterable[Path]) -> None:
 
 
 def open_store(plugins: PluginHost, settings: Settings, name: str) -> DocumentStore:
-    """The document store plugin ``name``, given the data directory if it asks for one."""
+    """The document store plugin ``name``, given the data directory and the database URL
+    if its settings ask for them (``data_dir``, ``database_url``)."""
     store_class = plugins.document_stores.get(name)
-    wants_data_dir = "data_dir" in store_class.Params.model_fields
-    return store_class({"data_dir": str(settings.data_dir)} if wants_data_dir else {})
+    installation = {"data_dir": str(settings.data_dir), "database_url": settings.database_url}
+    fields = store_class.Params.model_fields
+    return store_class({key: value for key, value in installation.items() if key in fields})
 
 
 def archive_document(
