@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 
 from core import DocumentStore, hookimpl
 from core.db import make_engine
+from plugins.stores._chunks import even_pieces
 
 from .models import StoredChunk
 
@@ -63,7 +64,7 @@ class DatabaseStore(DocumentStore):
         reference = hashlib.sha256(key.encode()).hexdigest()
         with self.engine.begin() as connection:
             connection.execute(delete(StoredChunk).where(StoredChunk.reference == reference))
-            for number, piece in enumerate(_pieces(chunks, self.chunk_size)):
+            for number, piece in enumerate(even_pieces(chunks, self.chunk_size)):
                 connection.execute(
                     insert(StoredChunk).values(reference=reference, number=number, data=piece)
                 )
@@ -99,21 +100,6 @@ class DatabaseStore(DocumentStore):
     def _check(reference: str) -> None:
         if not REFERENCE.match(reference):
             raise ValueError(f"{reference!r} is not a reference of the database store")
-
-
-def _pieces(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """The bytes of ``chunks`` cut into pieces of ``size`` (the last may be shorter, and an
-    empty document is one empty piece)."""
-    buffer = bytearray()
-    emitted = False
-    for chunk in chunks:
-        buffer += chunk
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
-            emitted = True
-    if buffer or not emitted:
-        yield bytes(buffer)
 
 
 def _read(connection: Connection, first: bytes, rest: Iterable[bytes]) -> Iterator[bytes]:
