@@ -4,11 +4,21 @@
 import base64
 import hashlib
 import uuid
+from functools import partial
 
 import pytest
 from conftest import unavailable
+from sqlalchemy import select
 
-from core.archive import ArchiveIntegrityError, open_store
+from core.archive import (
+    ArchiveIntegrityError,
+    archive_document,
+    move_documents,
+    open_store,
+    read_document,
+)
+from core.db import Database
+from core.models import ArchivedDocument, DocumentKind
 from core.plugins import load_plugins
 from plugins.stores.s3 import S3Store
 
@@ -171,3 +181,32 @@ def test_delete_and_a_missing_reference(store):
         store.get(reference)
     with pytest.raises(ValueError, match="not a reference"):
         store.get("../etc/passwd")
+
+
+def test_documents_move_into_the_bucket_and_are_checked_there(s3_environment, settings):
+    plugins = load_plugins()
+    stores = partial(open_store, plugins, settings)
+    database = Database(settings.database_url)
+    letters = [sample(size) for size in (10, 6 * MIB)]
+    with database.session() as session:
+        for number, data in enumerate(letters):
+            archive_document(
+                session,
+                stores("filesystem"),
+                contact_id=None,
+                campaign_id=None,
+                run_id=None,
+                report_id=None,
+                kind=DocumentKind.LETTER,
+                title="Brief",
+                filename=f"brief-{number}.pdf",
+                data=data,
+            )
+    report = move_documents(database, stores, "s3")
+    assert (report.moved, report.failed) == (2, [])
+    with database.session() as session:
+        documents = session.scalars(select(ArchivedDocument).order_by(ArchivedDocument.id)).all()
+        assert {document.store for document in documents} == {"s3"}
+        assert [read_document(stores("s3"), document) for document in documents] == letters
+    assert not [path for path in (settings.data_dir / "archive").rglob("*") if path.is_file()]
+    database.dispose()
