@@ -1,18 +1,22 @@
 """The document archive: letters and other documents filed with the contact they went to.
 
 The metadata lives in ``archived_documents``; the bytes go to a document store plugin
-(``register_document_stores``; built in: ``filesystem``). A document is stored before its
-row commits, under a key its caller derives from what it is (run and recipient for a
-printed letter), so a retried transaction writes the same key again instead of a second
-copy; the store makes its files durable (``DocumentStore.sync``) just before that commit,
-once per transaction rather than once per document. A transaction that rolls back for
-good can leave a stored file no row points to: an orphan that costs disk space and nothing
-else.
+(``register_document_stores``; built in: ``filesystem``, ``database``, ``s3``). A
+document is stored before its row commits, under a key its caller derives from what it is
+(run and recipient for a printed letter), so a retried transaction writes the same key
+again instead of a second copy; the store makes its files durable
+(``DocumentStore.sync``) just before that commit, once per transaction rather than once
+per document. A transaction that rolls back for good can leave a stored file no row
+points to: an orphan that costs disk space and nothing else.
 
 Deleting goes the other way round: the rows and the audit record (``ArchiveDeletion``)
 commit together, and the stored files are deleted only after that commit, so a rollback
 never leaves a row without its file. A crash between the commit and the file deletions
 leaves orphans again, never a dangling row.
+
+Moving documents to another store (``move_documents``, ``campaign documents move``) keeps
+the same order: copy, verify the copy against the recorded SHA-256, commit the row's new
+store, then delete the old copy.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ replaces it whole: that is what makes a retried archive write idempotent. Files 
 directories are flushed to disk in ``sync``, which the archive calls once before the
 transaction recording them commits: one round of flushes for a batch of letters instead of
 a flush per letter. On several
-machines, ``data_dir`` must be a shared file system.
+machines, ``data_dir`` must be a shared file system (or choose the ``database`` or ``s3``
+store).
 """
 
 from __future__ import annotations
