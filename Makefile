@@ -22,9 +22,11 @@ run: install
 	$(BIN)/campaign users ensure-admin
 	$(BIN)/campaign serve
 
+# One test process per core (pytest-xdist); worksteal evens out the slow kill and browser
+# tests, which mostly wait.
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .

@@ -429,7 +429,7 @@ def _print_confirmation(shown) -> None:
     if shown.summary.skipped:
         click.echo("skipped:")
         for reason, count in shown.summary.skipped.items():
-            click.echo(f"  {count:>8}  {reason_text(reason, 'en') or '(no reason given)'}")
+            click.echo(f"  {count:>8}  {reason_text(reason) or '(no reason given)'}")
     else:
         click.echo("skipped:       none")
     if shown.summary.held_out:

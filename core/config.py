@@ -31,6 +31,10 @@ DEFAULT_APPROVAL_REMINDER = timedelta(days=1)
 """How long before an approval's deadline its reviewers are reminded."""
 DEFAULT_CONCURRENT_JOBS = 2
 """How many runs the campaign-jobs workflow keeps going at once."""
+DEFAULT_THREADS = 8
+"""Requests ``campaign serve`` handles at once (the production server's threads)."""
+DEFAULT_REQUEST_TIMEOUT = timedelta(seconds=60)
+"""How long the production server keeps a connection on which the client sends nothing."""
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
 """The largest request the web panel accepts (uploads included), in bytes."""
 SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3}
@@ -81,6 +85,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 5000
     workers: int = 1
+    threads: int = DEFAULT_THREADS
+    request_timeout: timedelta = DEFAULT_REQUEST_TIMEOUT
+    """The server closes a connection idle this long (a client that stopped sending)."""
+    trusted_proxies: int = 0
+    """Reverse proxies in front of the panel whose X-Forwarded-For/-Proto headers count."""
     log_level: str = "INFO"
     timezone: str = DEFAULT_TIMEZONE
     """Where cron schedules are read and where the command line shows times."""
@@ -119,6 +128,11 @@ class Settings:
             host=get("HOST") or "127.0.0.1",
             port=_integer("PORT", get("PORT"), 5000, 1, 65535),
             workers=_integer("WORKERS", get("WORKERS"), 1, 0, 64),
+            threads=_integer("THREADS", get("THREADS"), DEFAULT_THREADS, 1, 256),
+            request_timeout=_duration(
+                "REQUEST_TIMEOUT", get("REQUEST_TIMEOUT"), DEFAULT_REQUEST_TIMEOUT
+            ),
+            trusted_proxies=_integer("TRUSTED_PROXIES", get("TRUSTED_PROXIES"), 0, 0, 10),
             log_level=_log_level(get("LOG_LEVEL")),
             timezone=_timezone(get("TIMEZONE")),
             workflow_min_interval=_duration(

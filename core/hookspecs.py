@@ -8,6 +8,7 @@ Implement a hook with a function of the same name decorated with
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pluggy import HookspecMarker
@@ -80,6 +81,11 @@ def register_blueprints(register: Callable[[Blueprint], None]) -> None:
 @hookspec
 def register_menu_items(register: Callable[[MenuItem], None]) -> None:
     """Register entries for the web panel's navigation menu."""
+
+
+@hookspec
+def register_translations(register: Callable[[Path], None]) -> None:
+    """Register a directory of gettext catalogs that translate this plugin's texts."""
 
 
 @hookspec

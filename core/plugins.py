@@ -13,6 +13,7 @@ import importlib
 import importlib.metadata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import pluggy
@@ -172,6 +173,8 @@ class PluginHost:
         self.disabled: list[str] = []
         self._sources: dict[str, str] = {}
         self._registrations: dict[str, list[tuple[str, str]]] = {}
+        self.translations: dict[str, list[Path]] = {}
+        """Per plugin name, the catalog directories it registered (``register_translations``)."""
 
     @property
     def hook(self) -> Any:
@@ -223,6 +226,7 @@ class PluginHost:
             return
         try:
             staged = list(self._collect_classes(plugin))
+            catalogs = self._collect_translations(plugin)
         except Exception as exc:
             self.manager.unregister(plugin)
             self.errors.append(LoadError(name, f"registration failed: {type(exc).__name__}: {exc}"))
@@ -236,6 +240,8 @@ class PluginHost:
             self.registries[kind].add(cls, name)
         self._sources[name] = source
         self._registrations[name] = [(kind, cls.name) for kind, cls in staged]
+        if catalogs:
+            self.translations[name] = catalogs
 
     def _check_conflicts(self, staged: list[tuple[str, type[Plugin]]], plugin: str) -> None:
         """Refuse the whole plugin before adding anything, so no registry is left half-filled."""
@@ -269,6 +275,13 @@ class PluginHost:
                         f"register_commands: {', '.join(clashes)} already exists; not replaced",
                     )
                 )
+
+    def _collect_translations(self, plugin: object) -> list[Path]:
+        directories: list[Path] = []
+        for impl in self.manager.hook.register_translations.get_hookimpls():
+            if impl.plugin is plugin:
+                impl.function(**{arg: directories.append for arg in impl.argnames})
+        return [Path(directory) for directory in directories]
 
     def _collect_classes(self, plugin: object) -> Iterator[tuple[str, type[Plugin]]]:
         for hook_name, (kind, base) in REGISTER_HOOKS.items():

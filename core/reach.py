@@ -21,7 +21,7 @@ flags: a row whose ``number`` is a contact's number counts with that contact's f
 other row is skipped as "no consent data". Its address is the row's own.
 
 The reasons are stored in the ledger as the keys of ``SkipReason``; ``REASON_TEXTS`` holds
-their German and English texts for the panel and the command line.
+their English texts for the command line; the panel translates the keys by its catalog.
 """
 
 from __future__ import annotations
@@ -58,25 +58,17 @@ class SkipReason(enum.StrEnum):
     NO_CONSENT_DATA = "reach.no_consent_data"
 
 
-REASON_TEXTS: dict[str, dict[str, str]] = {
-    SkipReason.DISPATCH_BLOCK: {"de": "Versandsperre", "en": "Dispatch block"},
-    SkipReason.OPT_OUT_POST: {"de": "Widerspruch Post", "en": "Opted out of post"},
-    SkipReason.OPT_OUT_EMAIL: {"de": "Widerspruch E-Mail", "en": "Opted out of e-mail"},
-    SkipReason.OPT_OUT_SMS: {"de": "Widerspruch SMS", "en": "Opted out of SMS"},
-    SkipReason.INCOMPLETE_ADDRESS: {
-        "de": "Anschrift unvollständig",
-        "en": "Incomplete postal address",
-    },
-    SkipReason.NO_MOBILE: {"de": "Keine gültige Mobilnummer", "en": "No valid mobile number"},
-    SkipReason.NO_EMAIL: {
-        "de": "Keine gültige E-Mail-Adresse",
-        "en": "No valid e-mail address",
-    },
-    SkipReason.NO_CONSENT_DATA: {
-        "de": "Keine Einwilligungsdaten (importierte Zeile ohne Kontakt)",
-        "en": "No consent data (imported row without a contact)",
-    },
+REASON_TEXTS: dict[str, str] = {
+    SkipReason.DISPATCH_BLOCK: "Dispatch block",
+    SkipReason.OPT_OUT_POST: "Opted out of post",
+    SkipReason.OPT_OUT_EMAIL: "Opted out of e-mail",
+    SkipReason.OPT_OUT_SMS: "Opted out of SMS",
+    SkipReason.INCOMPLETE_ADDRESS: "Incomplete postal address",
+    SkipReason.NO_MOBILE: "No valid mobile number",
+    SkipReason.NO_EMAIL: "No valid e-mail address",
+    SkipReason.NO_CONSENT_DATA: "No consent data (imported row without a contact)",
 }
+"""The reasons in English, for the command line (the panel translates them by catalog)."""
 
 OPT_OUTS: dict[Channel, tuple[str, SkipReason]] = {
     Channel.POSTAL: ("opt_out_post", SkipReason.OPT_OUT_POST),
@@ -92,10 +84,9 @@ ELECTRONIC: dict[Channel, tuple[str, SkipReason]] = {
 """The contact field each electronic channel is reached through."""
 
 
-def reason_text(detail: str | None, language: str = "de") -> str:
-    """The text of a ledger detail: a reason's translation, any other detail as it is."""
-    texts = REASON_TEXTS.get(detail or "")
-    return (texts.get(language) or texts["de"]) if texts else (detail or "")
+def reason_text(detail: str | None) -> str:
+    """The text of a ledger detail: a reason's English text, any other detail as it is."""
+    return REASON_TEXTS.get(detail or "", detail or "")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 
@@ -269,21 +271,19 @@ def test_run_refuses_a_cancelled_campaign(engine):
 
 
 def test_serve_runs_panel_worker_and_scheduler_on_embedded_defaults(tmp_path):
-    """What `make run` does for a new user: no Redis URL, SQLite, log in, see the dashboard."""
+    """What `make run` does for a new user: no Redis URL, SQLite, log in, see the dashboard;
+    served by waitress with the installation's limits."""
     import http.cookiejar
-    import signal
-    import socket
     import urllib.parse
     import urllib.request
 
     from webapp.testing import csrf_token_from
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CAMPAIGN_")} | {
-        "CAMPAIGN_DATA_DIR": str(tmp_path / "var"),
-        "CAMPAIGN_PORT": str(port),
+    port = free_port()
+    env = campaign_env(tmp_path, port) | {
+        "CAMPAIGN_MAX_UPLOAD": "1MB",
+        "CAMPAIGN_REQUEST_TIMEOUT": "2s",
+        "CAMPAIGN_TRUSTED_PROXIES": "1",
     }
     campaign = [sys.executable, "-m", "core.cli"]
     subprocess.run([*campaign, "db", "upgrade"], env=env, check=True, capture_output=True)
@@ -293,25 +293,23 @@ def test_serve_runs_panel_worker_and_scheduler_on_embedded_defaults(tmp_path):
         check=True,
         capture_output=True,
     )
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [*campaign, "serve"], env=env, stdout=log, stderr=log, start_new_session=True
-    )
+    server, log = start_serve(tmp_path, env)
     base = f"http://127.0.0.1:{port}"
     browser = urllib.request.build_opener(
         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
     )
 
-    def login_page() -> str | None:
+    def login_page():
         try:
-            return browser.open(f"{base}/login").read().decode()
+            return browser.open(f"{base}/login")
         except OSError:
             return None
 
     try:
-        page = wait_for(login_page, "the panel to answer", log=tmp_path / "serve.log")
+        response = wait_for(login_page, "the panel to answer", log=log)
+        assert response.headers["Server"] == "waitress"
         form = {
-            "csrf_token": csrf_token_from(page),
+            "csrf_token": csrf_token_from(response.read().decode()),
             "username": "erika",
             "password": "Kampagne-2026",
         }
@@ -320,6 +318,26 @@ def test_serve_runs_panel_worker_and_scheduler_on_embedded_defaults(tmp_path):
         assert "erika" in dashboard.read().decode()
         redis_socket = tmp_path / "var" / "redis" / "redis.sock"
         assert embedded_redis._answers(redis_socket)
+        health = urllib.request.urlopen(f"{base}/healthz")
+        assert json.loads(health.read()) == {"status": "ok", "database": "ok", "redis": "ok"}
+
+        # a body over CAMPAIGN_MAX_UPLOAD is refused by the server before it is sent
+        status = raw_request(
+            port, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 1048577\r\n\r\n"
+        )
+        assert status.startswith(b"HTTP/1.1 413")
+        # the proxy's X-Forwarded-Proto reaches the panel (one trusted proxy): HTTPS headers
+        behind_proxy = urllib.request.Request(
+            f"{base}/login", headers={"X-Forwarded-Proto": "https"}
+        )
+        assert (
+            "max-age" in urllib.request.urlopen(behind_proxy).headers["Strict-Transport-Security"]
+        )
+        # a client that sends nothing is disconnected after CAMPAIGN_REQUEST_TIMEOUT
+        with socket.create_connection(("127.0.0.1", port)) as idle:
+            idle.settimeout(DEADLINE)
+            assert idle.recv(1) == b""
+
         # the panel, a worker and the scheduler (Redis runs in a session of its own)
         wait_for(lambda: len(group_of(server)) >= 3, "the worker and the scheduler to start")
     finally:
@@ -327,7 +345,80 @@ def test_serve_runs_panel_worker_and_scheduler_on_embedded_defaults(tmp_path):
         wait_for_exit(server, "campaign serve to stop")
     wait_for(lambda: group_of(server) == [], "the worker and the scheduler to stop")
     assert not embedded_redis._answers(redis_socket)  # stopped by the process that started it
-    assert "Campaign is running on" in (tmp_path / "serve.log").read_text()
+    assert "Campaign is running on" in log.read_text()
+
+
+def test_serve_dev_uses_werkzeug_and_serves_the_panel_alone_on_request(tmp_path):
+    import urllib.request
+
+    port = free_port()
+    env = campaign_env(tmp_path, port)
+    subprocess.run(
+        [sys.executable, "-m", "core.cli", "db", "upgrade"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    server, log = start_serve(tmp_path, env, "--dev", "--workers", "0", "--no-scheduler")
+
+    def health():
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz")
+        except OSError:
+            return None
+
+    try:
+        response = wait_for(health, "the development server to answer", log=log)
+        assert response.headers["Server"].startswith("Werkzeug/")
+        assert group_of(server) == [str(server.pid)]  # no worker, no scheduler
+    finally:
+        server.send_signal(signal.SIGTERM)
+        wait_for_exit(server, "campaign serve --dev to stop")
+    assert "development server" in log.read_text()
+
+
+def test_serve_reloads_only_the_development_server(tmp_path):
+    from core.config import Settings
+    from webapp.commands import serve
+
+    state = CliState(Settings.from_env({"CAMPAIGN_DATA_DIR": str(tmp_path)}), PluginHost())
+    result = CliRunner().invoke(serve, ["--reload"], obj=state)
+    assert result.exit_code == 2
+    assert "--reload works only with --dev" in result.output
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def campaign_env(tmp_path, port: int) -> dict[str, str]:
+    """The environment of a new installation in ``tmp_path`` (no CAMPAIGN_* of the caller's)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CAMPAIGN_")}
+    return env | {"CAMPAIGN_DATA_DIR": str(tmp_path / "var"), "CAMPAIGN_PORT": str(port)}
+
+
+def start_serve(tmp_path, env: dict[str, str], *options: str):
+    """A real ``campaign serve`` in a session of its own, logging to ``serve.log``."""
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "serve", *options],
+            env=env,
+            stdout=output,
+            stderr=output,
+            start_new_session=True,
+        )
+    return server, log
+
+
+def raw_request(port: int, request: bytes) -> bytes:
+    """The status line the server answers ``request`` (headers only) with."""
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.settimeout(DEADLINE)
+        connection.sendall(request)
+        return connection.recv(64)
 
 
 def group_of(process: subprocess.Popen) -> list[str]:

@@ -227,7 +227,7 @@ def test_the_action_describes_itself():
     assert Commission.describe() | {"description": ""} == {
         "kind": "action",
         "name": "commission",
-        "title": "Provision einfügen",
+        "title": "Insert commission",
         "description": "",
         "scope": "recipient",
         "channel": "none",

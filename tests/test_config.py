@@ -42,6 +42,19 @@ def test_the_largest_upload_is_a_size(tmp_path):
     assert Settings.from_env(env(tmp_path, MAX_UPLOAD="1000")).max_upload == 1000
 
 
+def test_the_web_servers_threads_and_request_timeout(tmp_path):
+    from datetime import timedelta
+
+    defaults = Settings.from_env(env(tmp_path))
+    assert (defaults.threads, defaults.request_timeout) == (8, timedelta(seconds=60))
+    assert defaults.trusted_proxies == 0
+    chosen = Settings.from_env(
+        env(tmp_path, THREADS="16", REQUEST_TIMEOUT="2m", TRUSTED_PROXIES="1")
+    )
+    assert (chosen.threads, chosen.request_timeout) == (16, timedelta(minutes=2))
+    assert chosen.trusted_proxies == 1
+
+
 def test_generated_secret_key_is_kept_for_the_next_start(tmp_path):
     first = Settings.from_env(env(tmp_path)).secret_key
     assert len(first) >= 32
@@ -68,6 +81,9 @@ def test_plain_postgresql_urls_use_psycopg_3(tmp_path):
         ("WORKFLOW_MIN_INTERVAL", "15", "CAMPAIGN_WORKFLOW_MIN_INTERVAL: '15' is not a duration"),
         ("WORKFLOW_MIN_INTERVAL", "0m", "CAMPAIGN_WORKFLOW_MIN_INTERVAL: '0m' must be longer"),
         ("APPROVAL_REMINDER", "a day", "CAMPAIGN_APPROVAL_REMINDER: 'a day' is not a duration"),
+        ("THREADS", "0", "CAMPAIGN_THREADS: 0 is outside 1..256"),
+        ("TRUSTED_PROXIES", "yes", "CAMPAIGN_TRUSTED_PROXIES: 'yes' is not a whole number"),
+        ("REQUEST_TIMEOUT", "soon", "CAMPAIGN_REQUEST_TIMEOUT: 'soon' is not a duration"),
         ("CONCURRENT_JOBS", "0", "CAMPAIGN_CONCURRENT_JOBS: 0 is outside 1..100"),
         ("CONCURRENT_JOBS", "many", "CAMPAIGN_CONCURRENT_JOBS: 'many' is not a whole number"),
         ("MAX_UPLOAD", "50 megs", "CAMPAIGN_MAX_UPLOAD: '50 megs' is not a size"),

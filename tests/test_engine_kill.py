@@ -3,6 +3,7 @@ on SQLite and PostgreSQL: the run ends by itself, every recipient processed once
 the work horse died in a chunk, while targeting or while finishing."""
 
 import collections
+import functools
 import os
 import signal
 import socket
@@ -31,6 +32,14 @@ def holding(engine, pid: int | None, part: int | None = None) -> int | None:
         query = query.where(ChunkLease.chunk == part)
     with engine.runtime.database.session() as session:
         return pid if session.scalar(query) else None
+
+
+def in_step(engine, run_id: int, state: RunState, worker, step: int) -> int | None:
+    """The worker's work horse once the run is in ``state`` and the horse holds the lease of
+    ``step`` (it takes the lease just before it moves the run into the step)."""
+    if engine.run(run_id).state != state:
+        return None
+    return holding(engine, engine.work_horse(worker), step)
 
 
 FINAL_STATES = (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
@@ -121,7 +130,7 @@ def test_a_worker_killed_while_targeting_and_again_while_finishing_leaves_no_run
             worker = engine.start_worker_process(log)
             processes.append(worker)
             wait_for(
-                lambda: holding(engine, engine.work_horse(worker), step),  # noqa: B023
+                functools.partial(in_step, engine, run.id, state, worker, step),
                 f"a work horse in the middle of {part_name(step)}",
                 log=log,
             )

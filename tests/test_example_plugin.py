@@ -69,7 +69,7 @@ def test_load_plugins_finds_the_example_through_its_entry_point(fresh_import: No
     hello = plugins["hello"]
     assert normalized(hello.source.split()[0]) == "campaign-hello"
     assert hello.source.split()[1] == "0.1.0"
-    assert hello.hooks == ["register_actions", "register_migrations"]
+    assert hello.hooks == ["register_actions", "register_migrations", "register_translations"]
     assert hello.registrations == [("action", "greeting_file")]
 
     action = host.actions.get("greeting_file")
@@ -240,9 +240,28 @@ def test_tutorial_shows_the_example_files_verbatim() -> None:
         ("campaign_hello/__init__.py", "python"),
         ("campaign_hello/models.py", "python"),
         ("campaign_hello/migrations/hello_0001_greetings.py", "python"),
+        ("campaign_hello/translations/de/LC_MESSAGES/messages.po", "po"),
     )
     for filename, language in files:
         content = (EXAMPLE / filename).read_text(encoding="utf-8")
         assert f"```{language}\n{content}```" in docs, (
             f"docs/plugins.md should show examples/campaign-hello/{filename} as it is"
         )
+
+
+def test_every_text_of_the_example_has_a_german_translation(fresh_import: None) -> None:
+    """What ``pybabel extract`` finds in the example (method ``campaign_plugin``), its
+    German catalog translates, so the German panel shows the action in German."""
+    from babel.messages.pofile import read_po
+
+    from core.plugin_texts import plugin_texts
+
+    host = load_plugins(modules=())
+    (catalog_dir,) = host.translations["hello"]
+    with (catalog_dir / "de" / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        german = read_po(source, locale="de")
+    texts = list(plugin_texts(host.actions.get("greeting_file")))
+    assert len(texts) == 6
+    for context, message in texts:
+        entry = german.get(message, context=context or None)
+        assert entry is not None and entry.string, message

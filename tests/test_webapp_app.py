@@ -1,6 +1,7 @@
 """The app factory's request limit: a request larger than ``CAMPAIGN_MAX_UPLOAD`` is answered
 with 413 and a clear message before its body is read, whether the client announced its size
-or streams it in chunks; scripts get the message as JSON."""
+or streams it in chunks; scripts get the message as JSON. The reverse proxies the panel
+trusts come from ``CAMPAIGN_TRUSTED_PROXIES``."""
 
 from __future__ import annotations
 
@@ -84,3 +85,12 @@ def test_scripts_get_the_refusal_as_json(limited):
         "Sie die Datei auf oder wenden Sie sich an die Administration.",
     }
     assert upload.read_bytes == 0
+
+
+def test_the_trusted_proxies_come_from_the_settings(panel):
+    settings = panel.runtime.settings
+    over_https = {"X-Forwarded-Proto": "https"}
+    proxied = build_panel(dataclasses.replace(settings, trusted_proxies=1)).test_client()
+    assert "Strict-Transport-Security" in proxied.get("/login", headers=over_https).headers
+    direct = build_panel(settings).test_client()
+    assert "Strict-Transport-Security" not in direct.get("/login", headers=over_https).headers

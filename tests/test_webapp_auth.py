@@ -126,11 +126,11 @@ def body(response) -> str:
 # -- login is required everywhere -----------------------------------------------------------------
 
 
-def test_every_endpoint_except_login_and_static_redirects_anonymous_users(app: Flask):
+def test_every_endpoint_except_login_static_and_health_redirects_anonymous_users(app: Flask):
     client = app.test_client()
     checked = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in ("auth.login", "static"):
+        if rule.endpoint in ("auth.login", "static", "health.check"):
             continue
         methods = rule.methods - {"HEAD", "OPTIONS"}
         method = "GET" if "GET" in methods else sorted(methods)[0]
@@ -559,6 +559,18 @@ def test_the_login_page_is_german_with_an_english_variant(client: FlaskClient, d
     assert "Username" in english
     add_user(database)
     assert "Invalid username or password." in body(login(client, "alice", "wrong password!"))
+
+
+def test_the_language_chosen_on_the_login_page_holds_for_the_session(client: FlaskClient, database):
+    add_user(database)  # alice's own language is German
+    client.get("/login?lang=en")
+    assert login(client, "alice", PASSWORD).location == "/"
+    assert '<html lang="en">' in body(client.get("/"))
+    assert '<html lang="en">' in body(client.get("/profile/"))
+    logout(client)
+    assert '<html lang="en">' in body(client.get("/login"))  # the login page stays English
+    login(client, "alice", PASSWORD)
+    assert '<html lang="de">' in body(client.get("/"))  # no choice this time: her own
 
 
 def test_behind_a_trusted_proxy_forwarded_headers_count(settings: Settings, database):

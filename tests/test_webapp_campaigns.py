@@ -345,14 +345,16 @@ def test_groups_are_counted_and_ticked(panel):
 
 
 def test_a_third_party_action_gets_a_working_form(panel, tmp_path):
-    """examples/campaign-hello's action: no template code, a form from its schema."""
+    """examples/campaign-hello's action: no template code, a form from its schema, its texts
+    in German from the catalog the plugin registers."""
     add_people(panel, 2)
     campaign_id = make_campaign(panel)
     client = panel.client()
     form = campaign_form(action="greeting_file", intent="refresh")
     html = body(post(client, f"/campaigns/{campaign_id}/setup", form))
     assert (input_value(html, "act.path"), input_value(html, "act.greeting")) == ("", "Hallo")
-    assert "Text file the greetings are appended to" in html
+    assert "Textdatei, an die die Grüße angehängt werden" in html
+    assert "Grüße in eine Datei schreiben" in html
 
     form = {k: v for k, v in campaign_form(action="greeting_file").items() if k[:4] != "act."}
     form["act.__plugin"] = "greeting_file"
@@ -545,7 +547,8 @@ def test_cancel_resume_and_retry_failed(panel, tmp_path):
     assert post(client, f"{base}/confirm", {"count": "3"}).status_code == 302
     panel.work()
     page = body(client.get(base))
-    assert "Mit Fehlern abgeschlossen" in page and "no name" in page
+    # "kein Name": the example plugin's outcome detail through its German catalog
+    assert "Mit Fehlern abgeschlossen" in page and "kein Name" in page
     assert "Fehlgeschlagene wiederholen (1)" in page
     response = post(client, f"{base}/retry")
     assert "1 Empfänger werden erneut bearbeitet." in body(client.get(response.location))
@@ -628,7 +631,7 @@ def test_static_records_are_added_frozen_and_removed(panel):
         session.flush()
         saved_id = saved.id
     response = post(client, f"{base}/freeze", {"saved_query_id": str(saved_id)})
-    assert "Datensätze aus der Abfrage gespeichert." in body(client.get(response.location))
+    assert "1 Datensatz aus der Abfrage gespeichert." in body(client.get(response.location))
 
     post(client, f"{base}/remove", {"records": [f"contacts:{ids[0]}"]})
     with panel.runtime.database.session() as session:

@@ -407,7 +407,7 @@ def test_the_contact_page_lists_consent_changes_and_every_run_that_reached_or_sk
     assert "Widerspruch E-Mail" in consent and "nicht gesetzt → gesetzt" in consent
     assert "<td>manager</td>" in consent and "Kontaktseite" in consent
     runs = html[html.index('id="contact-runs"') : html.index('id="consent-events"')]
-    assert re.search(r"Infobrief · Lauf #1.*?Post.*?erreicht.*?1 page\(s\)", runs, re.S)
+    assert re.search(r"Infobrief · Lauf #1.*?Post.*?erreicht.*?1 Seite\(n\)", runs, re.S)
     assert re.search(
         r"Newsletter · Lauf #1.*?E-Mail.*?übersprungen.*?Widerspruch E-Mail", runs, re.S
     )

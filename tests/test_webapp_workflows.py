@@ -144,7 +144,7 @@ def test_the_history_pages_through_runs_with_logs_and_errors(panel):
     first = body(client.get("/workflows/budgetMgt"))
     assert "1 bis 20 von 46" in first
     assert "RuntimeError: no prices" in first and "pass 44" in first
-    assert "Protokoll (1 Zeilen)" in first and "2,0 s" in first
+    assert "Protokoll (1 Zeile)" in first and "2,0 s" in first
     last = body(client.get("/workflows/budgetMgt?page=99"))
     assert "pass 00" in last and "41 bis 46 von 46" in last
     assert re.search(r"Jetzt ausführen", first) is None

@@ -4,7 +4,8 @@ Each area is a blueprint in its own package with its own templates and texts
 (``webapp/auth``, ``webapp/dashboard``, listed in ``PANEL_AREAS``); plugins add
 blueprints and menu entries through the ``register_blueprints`` and
 ``register_menu_items`` hooks. Every
-endpoint but the login page and static files requires a logged-in user.
+endpoint but the login page, static files and the load balancers' ``/healthz``
+(``webapp.health``) requires a logged-in user.
 
 ``__all__`` is the panel's public API: a plugin's screens import these names from
 ``webapp`` and nothing else of the panel (tests/test_architecture.py checks it).
@@ -28,7 +29,8 @@ config keys), among them:
     otherwise the flag is set whenever the request itself came over HTTPS.
 ``CAMPAIGN_TRUSTED_PROXIES``
     Number of reverse proxies in front of the app whose ``X-Forwarded-For`` and
-    ``X-Forwarded-Proto`` headers are trusted (default 0).
+    ``X-Forwarded-Proto`` headers are trusted (default: the environment variable of
+    that name, ``settings.trusted_proxies``, 0 unless set).
 ``CAMPAIGN_LOGIN_LIMITER``
     "auto"/"redis" (default: shared count in ``settings.redis_url`` or the embedded
     Redis, in-process if that is unreachable), "memory", or a
@@ -73,8 +75,16 @@ from webapp.context import (
     logout_user,
 )
 from webapp.formatting import format_bytes, init_formatting
-from webapp.i18n import LANGUAGE_NAMES, add_messages, get_language, item_detail, t
-from webapp.imports import MESSAGES as IMPORT_MESSAGES
+from webapp.i18n import (
+    LANGUAGE_NAMES,
+    get_language,
+    item_detail,
+    plugin_text,
+    t,
+    tn,
+    workflow_summary,
+    workflow_title,
+)
 from webapp.imports import describe_row_error
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
 from webapp.ratelimit import (
@@ -124,8 +134,9 @@ PANEL_AREAS = (
     "webapp.stocks",
     "webapp.workflows",
     "webapp.notifications",
+    "webapp.health",
 )
-"""The panel's own areas: packages with a blueprint ``bp`` and optionally ``MESSAGES``."""
+"""The panel's own areas: packages with a blueprint ``bp``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)
 
 
@@ -171,13 +182,11 @@ def create_app(
     app.before_request(refuse_nul_characters)
     init_security(app)
     app.teardown_appcontext(close_db_session)
-    add_messages(IMPORT_MESSAGES, "webapp.imports")
     _init_templates(app)
     _init_error_pages(app)
 
     for module_name in PANEL_AREAS:
         area = importlib.import_module(module_name)
-        add_messages(getattr(area, "MESSAGES", {}), module_name)
         app.register_blueprint(area.bp)
     _register_plugin_blueprints(app, plugins, campaign.errors)
     campaign.menu_items = check_menu_items(
@@ -194,7 +203,7 @@ def _configure(app: Flask, settings: Settings, overrides: Mapping[str, Any]) -> 
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=False,
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
-        CAMPAIGN_TRUSTED_PROXIES=0,
+        CAMPAIGN_TRUSTED_PROXIES=settings.trusted_proxies,
         CAMPAIGN_LOGIN_LIMITER="auto",
         CAMPAIGN_LOGIN_MAX_FAILURES=DEFAULT_MAX_FAILURES,
         CAMPAIGN_LOGIN_MAX_FAILURES_PER_ADDRESS=DEFAULT_MAX_FAILURES_PER_ADDRESS,
@@ -216,6 +225,10 @@ def _init_templates(app: Flask) -> None:
     init_formatting(app)
     app.jinja_env.globals.update(
         t=t,
+        tn=tn,
+        plugin_text=plugin_text,
+        workflow_title=workflow_title,
+        workflow_summary=workflow_summary,
         item_detail=item_detail,
         has_role=has_role,
         current_language=get_language,

@@ -1,4 +1,5 @@
-"""Numbers, dates and sizes as the user's language writes them (template filters).
+"""Numbers, dates and sizes as the user's language writes them, formatted by Babel (template
+filters).
 
 Times are shown in German time (``core.templating.LOCAL_TIME``), where the users are, whatever
 the server's zone: ``23.11.2026 09:30`` in German, ``23 Nov 2026, 09:30`` in English.
@@ -9,12 +10,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from babel import dates, numbers
 from flask import Flask
 
 from core.templating import LOCAL_TIME
 from webapp.i18n import get_language
 
-MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+DATE_PATTERNS = {"de": "dd.MM.yyyy", "en": "d MMM yyyy"}
+"""Babel date patterns per language; month names come from Babel's locale data."""
+DATETIME_SEPARATORS = {"de": " ", "en": ", "}
 
 
 def format_date(value: date | datetime | None) -> str:
@@ -22,27 +26,28 @@ def format_date(value: date | datetime | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(LOCAL_TIME).date() if value.tzinfo else value.date()
-    if get_language() == "de":
-        return f"{value.day:02d}.{value.month:02d}.{value.year}"
-    return f"{value.day} {MONTHS_EN[value.month - 1]} {value.year}"
+    language = get_language()
+    return dates.format_date(value, DATE_PATTERNS[language], locale=language)
 
 
 def format_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
     local = value.astimezone(LOCAL_TIME) if value.tzinfo else value
-    separator = " " if get_language() == "de" else ", "
-    return f"{format_date(local)}{separator}{local:%H:%M}"
+    language = get_language()
+    return f"{format_date(local)}{DATETIME_SEPARATORS[language]}{local:%H:%M}"
 
 
 def format_number(value: int | float | Decimal | None, decimals: int | None = None) -> str:
-    """``12.345,6`` in German, ``12,345.6`` in English; ``decimals`` rounds to that many."""
+    """``12.345,6`` in German, ``12,345.6`` in English (Babel's grouping and decimal signs
+    of the locale); ``decimals`` rounds to that many, without it every digit is kept."""
     if value is None:
         return ""
-    text = f"{value:,}" if decimals is None else f"{value:,.{decimals}f}"
-    if get_language() == "de":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
+    language = get_language()
+    if decimals is None:
+        return numbers.format_decimal(value, locale=language, decimal_quantization=False)
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return numbers.format_decimal(value, pattern, locale=language)
 
 
 def format_bytes(size: int | None) -> str:

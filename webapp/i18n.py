@@ -1,190 +1,86 @@
-"""The panel's texts in German (the default) and English, and ``t(key)`` to look them up.
+"""The panel's texts through gettext catalogs: German (the default) and English.
 
-The texts shared by every page live here; each area of the panel keeps its own in a
-``MESSAGES`` dict of its package (``webapp/<area>/messages.py``), added by
-:func:`add_messages` when the app is built.
+The panel's own texts live in ``webapp/translations/<language>/LC_MESSAGES/messages.po``
+under symbolic message ids (``login.title``), complete in both languages; the titles of the
+query entities and fields use their English whitelist titles as ids, with a German
+translation. Every plugin package (built-in or third-party) registers a catalog directory of
+its own through the ``register_translations`` hook; its message ids are its English texts.
 
-The language is the logged-in user's ``language``; anonymous visitors (the login
-page) see German unless they chose English with ``?lang=en`` on the login page.
-``t`` is available in every template. A key without a text is returned as it is,
-so plugin menu titles (plain strings) pass through ``t`` unchanged.
+The ``.po`` files are read and compiled in memory when a catalog is first used (Babel's
+``read_po`` and ``write_mo``), so a fresh clone runs without a build step and no compiled
+file can fall behind its source.
+
+The language is the one chosen on the login page for this session, else the logged-in
+user's ``language``; anonymous visitors see German unless they chose English with
+``?lang=en``. ``t`` and ``tn`` are available in every template. A message id without a text
+is returned as it is, so plugin menu titles (plain strings) pass through ``t`` unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gettext as gettext_module
+import re
+from collections.abc import Callable, Iterable
+from functools import cache
+from io import BytesIO
+from pathlib import Path
 
-from flask import g, has_request_context, session
+from babel import numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from flask import current_app, g, has_app_context, has_request_context, session
 
-from core.reach import reason_text
+from core import Plugin
+from core.reach import SkipReason
 from webapp.context import _LANGUAGE, LANGUAGE_KEY, current_user
 
 DEFAULT_LANGUAGE = "de"
 SUPPORTED_LANGUAGES = ("de", "en")
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
-
-MESSAGES: dict[str, dict[str, str]] = {
-    "app.name": {"de": "Campaign", "en": "Campaign"},
-    "app.tagline": {"de": "Kampagnen-Verwaltung", "en": "Campaign management"},
-    "nav.label": {"de": "Hauptnavigation", "en": "Main navigation"},
-    "nav.skip": {"de": "Zum Inhalt springen", "en": "Skip to content"},
-    "nav.logout": {"de": "Abmelden", "en": "Sign out"},
-    "nav.signed_in_as": {"de": "Angemeldet als", "en": "Signed in as"},
-    "menu.dashboard": {"de": "Übersicht", "en": "Dashboard"},
-    "login.title": {"de": "Anmelden", "en": "Sign in"},
-    "login.intro": {
-        "de": "Bitte melden Sie sich mit Ihrem Benutzerkonto an.",
-        "en": "Please sign in with your user account.",
-    },
-    "login.username": {"de": "Benutzername", "en": "Username"},
-    "login.password": {"de": "Passwort", "en": "Password"},
-    "login.submit": {"de": "Anmelden", "en": "Sign in"},
-    "login.invalid": {
-        "de": "Ungültiger Benutzername oder ungültiges Passwort.",
-        "en": "Invalid username or password.",
-    },
-    "login.missing": {
-        "de": "Bitte Benutzername und Passwort eingeben.",
-        "en": "Please enter your username and password.",
-    },
-    "login.rate_limited": {
-        "de": "Zu viele fehlgeschlagene Anmeldeversuche. "
-        "Bitte versuchen Sie es in {minutes} Minuten erneut.",
-        "en": "Too many failed sign-in attempts. Please try again in {minutes} minutes.",
-    },
-    "logout.done": {"de": "Sie wurden abgemeldet.", "en": "You have been signed out."},
-    "role.viewer": {"de": "Betrachter", "en": "Viewer"},
-    "role.reviewer": {"de": "Prüfer", "en": "Reviewer"},
-    "role.campaign_manager": {"de": "Kampagnenmanager", "en": "Campaign manager"},
-    "role.admin": {"de": "Administrator", "en": "Administrator"},
-    "pagination.label": {"de": "Seiten", "en": "Pages"},
-    "pagination.summary": {
-        "de": "{first} bis {last} von {total}",
-        "en": "{first} to {last} of {total}",
-    },
-    "pagination.previous": {"de": "Zurück", "en": "Previous"},
-    "pagination.next": {"de": "Weiter", "en": "Next"},
-    "forms.optional": {"de": "optional", "en": "optional"},
-    "forms.none_selected": {"de": "(bitte wählen)", "en": "(please choose)"},
-    "forms.no_choices": {"de": "Keine Einträge vorhanden.", "en": "Nothing to choose from."},
-    "forms.no_settings": {"de": "Keine Einstellungen.", "en": "No settings."},
-    "forms.one_per_line": {"de": "Ein Wert pro Zeile.", "en": "One value per line."},
-    "forms.json_hint": {"de": "Als JSON.", "en": "As JSON."},
-    "forms.required": {"de": "Bitte ausfüllen.", "en": "Please fill in."},
-    "forms.too_long": {
-        "de": "Höchstens {limit} Zeichen.",
-        "en": "At most {limit} characters.",
-    },
-    "forms.not_a_number": {
-        "de": "„{value}“ ist keine Zahl.",
-        "en": "“{value}” is not a number.",
-    },
-    "forms.not_an_integer": {
-        "de": "„{value}“ ist keine ganze Zahl.",
-        "en": "“{value}” is not a whole number.",
-    },
-    "forms.at_least": {"de": "Mindestens {minimum}.", "en": "At least {minimum}."},
-    "forms.too_many_places": {
-        "de": "Höchstens {places} Nachkommastellen.",
-        "en": "At most {places} decimal places.",
-    },
-    "forms.too_large": {"de": "Der Wert ist zu groß.", "en": "The value is too large."},
-    "forms.not_a_date": {
-        "de": "„{value}“ ist kein Datum (TT.MM.JJJJ).",
-        "en": "“{value}” is not a date (YYYY-MM-DD).",
-    },
-    "forms.not_a_datetime": {
-        "de": "„{value}“ ist kein Zeitpunkt.",
-        "en": "“{value}” is not a date and time.",
-    },
-    "forms.not_a_choice": {
-        "de": "„{value}“ steht nicht zur Auswahl.",
-        "en": "“{value}” is not one of the choices.",
-    },
-    "forms.end_before_start": {
-        "de": "Das Ende liegt vor dem Beginn.",
-        "en": "The end is before the start.",
-    },
-    "forms.fix_errors": {
-        "de": "Bitte korrigieren Sie die markierten Felder.",
-        "en": "Please correct the marked fields.",
-    },
-    "forms.taken": {
-        "de": "Dieser Name ist bereits vergeben.",
-        "en": "This name is already taken.",
-    },
-    "forms.save": {"de": "Speichern", "en": "Save"},
-    "forms.cancel": {"de": "Abbrechen", "en": "Cancel"},
-    "forms.edit": {"de": "Bearbeiten", "en": "Edit"},
-    "forms.delete": {"de": "Löschen", "en": "Delete"},
-    "forms.none": {"de": "(keine Angabe)", "en": "(none)"},
-    "error.back": {"de": "Zur Übersicht", "en": "Back to the dashboard"},
-    "error.to_login": {"de": "Zur Anmeldung", "en": "Go to sign-in"},
-    "error.csrf": {
-        "de": "Das Formular ist abgelaufen oder ungültig. Bitte laden Sie die Seite neu "
-        "und versuchen Sie es erneut.",
-        "en": "The form has expired or is invalid. Please reload the page and try again.",
-    },
-    "error.400.title": {"de": "Ungültige Anfrage", "en": "Bad request"},
-    "error.400.text": {
-        "de": "Die Anfrage konnte nicht verarbeitet werden.",
-        "en": "The request could not be processed.",
-    },
-    "error.nul_field": {
-        "de": "Das Feld „{field}“ enthält ein NUL-Zeichen (\\0). Dieses Steuerzeichen ist in "
-        "keiner Eingabe erlaubt; bitte entfernen Sie es.",
-        "en": "The field “{field}” contains a NUL character (\\0). This control character is "
-        "not allowed in any input; please remove it.",
-    },
-    "error.nul_address": {
-        "de": "Die Adresse enthält ein NUL-Zeichen (%00). Dieses Steuerzeichen ist nicht erlaubt.",
-        "en": "The address contains a NUL character (%00). This control character is not allowed.",
-    },
-    "error.403.title": {"de": "Keine Berechtigung", "en": "Access denied"},
-    "error.403.text": {
-        "de": "Ihre Rolle erlaubt den Zugriff auf diese Seite nicht.",
-        "en": "Your role does not allow access to this page.",
-    },
-    "error.404.title": {"de": "Seite nicht gefunden", "en": "Page not found"},
-    "error.404.text": {
-        "de": "Die angeforderte Seite existiert nicht.",
-        "en": "The requested page does not exist.",
-    },
-    "error.405.title": {"de": "Methode nicht erlaubt", "en": "Method not allowed"},
-    "error.405.text": {
-        "de": "Diese Seite kann so nicht aufgerufen werden.",
-        "en": "This page cannot be requested this way.",
-    },
-    "error.413.title": {"de": "Anfrage zu groß", "en": "Request too large"},
-    "error.413.text": {
-        "de": "Die gesendeten Daten sind zu groß.",
-        "en": "The data sent is too large.",
-    },
-    "error.413.limit": {
-        "de": "Die gesendeten Daten sind größer als die erlaubten {limit}. Bitte teilen Sie "
-        "die Datei auf oder wenden Sie sich an die Administration.",
-        "en": "The data sent is larger than the {limit} allowed. Please split the file or ask "
-        "your administrator.",
-    },
-    "error.429.title": {"de": "Zu viele Anfragen", "en": "Too many requests"},
-    "error.429.text": {
-        "de": "Bitte warten Sie einen Moment und versuchen Sie es erneut.",
-        "en": "Please wait a moment and try again.",
-    },
-}
+PANEL_CATALOGS = Path(__file__).resolve().parent / "translations"
+DOMAIN = "messages"
+CHOSEN_KEY = "lang_chosen"
+"""Session flag: the language was chosen on the login page and holds for the session."""
 
 
-def add_messages(catalog: Mapping[str, Mapping[str, str]], origin: str) -> None:
-    """Add an area's texts; a text missing a language, or a key another area already
-    defines differently, stops the app from starting with a message naming both."""
-    for key, texts in catalog.items():
-        missing = [language for language in SUPPORTED_LANGUAGES if not texts.get(language)]
-        if missing:
-            raise ValueError(f"{origin}: the text {key!r} has no {', '.join(missing)} version")
-        existing = MESSAGES.get(key)
-        if existing is not None and existing != texts:
-            raise ValueError(f"{origin}: the text {key!r} is already defined differently")
-        MESSAGES[key] = dict(texts)
+@cache
+def load_catalog(directory: Path, language: str) -> gettext_module.NullTranslations:
+    """The compiled catalog of ``directory`` for ``language`` (empty if there is none)."""
+    path = Path(directory) / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not path.is_file():
+        return gettext_module.NullTranslations()
+    with path.open("rb") as source:
+        catalog = read_po(source, locale=language)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def catalog_ids(directory: Path, language: str) -> frozenset[str]:
+    """The message ids with a translation in ``directory``'s catalog for ``language``."""
+    translations = load_catalog(Path(directory), language)
+    return frozenset(key for key in getattr(translations, "_catalog", {}) if isinstance(key, str))
+
+
+def find(directories: Iterable[Path], language: str, message: str, context: str = "") -> str | None:
+    """``message`` translated by the first of ``directories`` that knows it, else None."""
+    key = f"{context}\x04{message}" if context else message
+    for directory in directories:
+        catalog = getattr(load_catalog(Path(directory), language), "_catalog", {})
+        if key in catalog:
+            return catalog[key]
+    return None
+
+
+def find_plural(directories: Iterable[Path], language: str, message: str, count: int) -> str | None:
+    """The plural form of ``message`` for ``count`` from the first catalog that has it."""
+    for directory in directories:
+        translations = load_catalog(Path(directory), language)
+        if (message, 0) in getattr(translations, "_catalog", {}):
+            return translations.ngettext(message, message, count)
+    return None
 
 
 def normalize_language(value: object) -> str | None:
@@ -196,42 +92,180 @@ def normalize_language(value: object) -> str | None:
 
 
 def get_language() -> str:
-    """The language of this request: the user's, else the one chosen on the login page."""
+    """The language of this request: the one chosen for the session, else the user's."""
     if not has_request_context():
         return DEFAULT_LANGUAGE
     language = g.get(_LANGUAGE)
     if language is None:
         user = current_user()
-        chosen = user.language if user is not None else session.get(LANGUAGE_KEY)
+        chosen = session.get(LANGUAGE_KEY)
+        if user is not None and not session.get(CHOSEN_KEY):
+            chosen = user.language
         language = normalize_language(chosen) or DEFAULT_LANGUAGE
         setattr(g, _LANGUAGE, language)
     return language
 
 
-def set_anonymous_language(value: object) -> None:
-    """Remember a language choice of a visitor who is not logged in (ignored if unsupported)."""
+def set_anonymous_language(value: object, chosen: bool = False) -> None:
+    """Remember a language for a visitor who is not logged in (ignored if unsupported);
+    ``chosen`` marks a choice on the login page, which holds for the session after login."""
     language = normalize_language(value)
     if language is not None:
         session[LANGUAGE_KEY] = language
+        session[CHOSEN_KEY] = chosen
         setattr(g, _LANGUAGE, language)
+
+
+def chosen_language() -> str | None:
+    """The language chosen on the login page, to carry into the session that login starts."""
+    return session.get(LANGUAGE_KEY) if session.get(CHOSEN_KEY) else None
+
+
+def keep_chosen_language(language: str | None) -> None:
+    """Hold a login-page choice for the new session (after ``login_user`` cleared it)."""
+    if language is not None:
+        set_anonymous_language(language, chosen=True)
+
+
+def forget_language() -> None:
+    """Work out the request's language again from the user, e.g. after a change on the
+    profile page, which replaces a choice made on the login page."""
+    if has_request_context():
+        session.pop(CHOSEN_KEY, None)
+        session.pop(LANGUAGE_KEY, None)
+        g.pop(_LANGUAGE, None)
+
+
+def _panel_directories() -> tuple[Path, ...]:
+    return (PANEL_CATALOGS,)
+
+
+def known(key: str) -> bool:
+    """The panel's catalog has a text for ``key`` (for ids built from data)."""
+    return key in catalog_ids(PANEL_CATALOGS, DEFAULT_LANGUAGE)
 
 
 def t(key: str, /, **params: object) -> str:
     """The text for ``key`` in the request's language, with ``{name}`` fields filled in."""
-    texts = MESSAGES.get(key)
-    if texts is None:
-        return key
-    text = texts.get(get_language()) or texts[DEFAULT_LANGUAGE]
+    text = find(_panel_directories(), get_language(), key)
+    if text is None:
+        text = key
     return text.format(**params) if params else text
 
 
-def forget_language() -> None:
-    """Work out the request's language again, e.g. after the user chose another one."""
-    if has_request_context():
-        g.pop(_LANGUAGE, None)
+def tn(key: str, count: int, /, **params: object) -> str:
+    """The plural form of ``key`` for ``count`` (``ngettext``), ``{count}`` filled in with
+    the count as Babel writes numbers in the request's language."""
+    language = get_language()
+    text = find_plural(_panel_directories(), language, key, count) or key
+    return text.format(count=numbers.format_decimal(count, locale=language), **params)
+
+
+def _provider(cls: type[Plugin]) -> str | None:
+    """The name of the plugin that registered ``cls`` in this app (None outside one)."""
+    if not has_app_context():
+        return None
+    campaign = current_app.extensions.get("campaign")
+    if campaign is None or cls.kind not in campaign.plugins.registries:
+        return None
+    registry = campaign.plugins.registries[cls.kind]
+    return registry.provided_by(cls.name) if cls.name in registry else None
+
+
+def plugin_catalogs(plugin: str | None) -> tuple[Path, ...]:
+    """The catalog directories the plugin named ``plugin`` registered."""
+    if plugin is None or not has_app_context():
+        return ()
+    campaign = current_app.extensions.get("campaign")
+    return tuple(campaign.plugins.translations.get(plugin, ())) if campaign else ()
+
+
+def plugin_translator(cls: type[Plugin]) -> Callable[[str, str], str]:
+    """Translates ``cls``'s English texts through its plugin's catalogs: an entry with the
+    class's name as context (``msgctxt``) first, then one without; untranslated text as is."""
+    directories = plugin_catalogs(_provider(cls))
+
+    def translate(message: str, context: str = "") -> str:
+        if not message or not directories:
+            return message
+        language = get_language()
+        own = f"{cls.name}|{context}" if context else cls.name
+        for candidate in (own, context):
+            text = find(directories, language, message, candidate)
+            if text is not None:
+                return text
+        return message
+
+    return translate
+
+
+def plugin_text(cls: type[Plugin], what: str) -> str:
+    """A plugin's ``title`` or ``description`` in the user's language."""
+    return plugin_translator(cls)(getattr(cls, what) or "")
+
+
+def workflow_title(name: str) -> str:
+    """A workflow's title in the user's language; its name if no such workflow is loaded."""
+    workflows = current_app.extensions["campaign"].plugins.workflows
+    return plugin_text(workflows.get(name), "title") if name in workflows else name
+
+
+NUMBER = re.compile(r"\d+")
+SEGMENTS = re.compile(r"(; |, )")
+
+
+def _stored_part(directories: tuple[Path, ...], language: str, text: str) -> str | None:
+    """One part of a stored text: an exact catalog entry, or one whose id is the text with
+    its numbers written ``{0}``, ``{1}`` … (``"{0} page(s)"``), filled with them again."""
+    exact = find(directories, language, text)
+    if exact is not None:
+        return exact
+    numbers = NUMBER.findall(text)
+    if not numbers:
+        return None
+    counter = iter(range(len(numbers)))
+    template = find(directories, language, NUMBER.sub(lambda _m: f"{{{next(counter)}}}", text))
+    return None if template is None else template.format(*numbers)
+
+
+def translate_stored(text: str | None, directories: Iterable[Path] = ()) -> str:
+    """A text the platform stored in English (a run item's detail, a workflow's summary) in
+    the request's language: as a whole, else part by part between ``"; "`` and ``", "``,
+    through the panel's catalog and ``directories``; a part no catalog knows stays as is."""
+    if not text:
+        return ""
+    searched = (*_panel_directories(), *directories)
+    language = get_language()
+    whole = _stored_part(searched, language, text)
+    if whole is not None:
+        return whole
+    return "".join(
+        part if SEGMENTS.fullmatch(part) else (_stored_part(searched, language, part) or part)
+        for part in SEGMENTS.split(text)
+    )
+
+
+def all_plugin_catalogs() -> tuple[Path, ...]:
+    """Every catalog directory a loaded plugin registered."""
+    if not has_app_context():
+        return ()
+    campaign = current_app.extensions.get("campaign")
+    if campaign is None:
+        return ()
+    return tuple(path for paths in campaign.plugins.translations.values() for path in paths)
 
 
 def item_detail(detail: str | None) -> str:
     """A ledger row's detail as the panel shows it: a skip reason of the reach rule
-    (``core.reach.SkipReason``) in the user's language, any other detail as it is."""
-    return reason_text(detail, get_language())
+    (``core.reach.SkipReason``) or a result the engine or an action wrote in English
+    (``"3 page(s)"``), in the user's language through the catalogs; any other as it is."""
+    if detail and detail in {reason.value for reason in SkipReason}:
+        return t(detail)
+    return translate_stored(detail, all_plugin_catalogs())
+
+
+def workflow_summary(name: str, summary: str | None) -> str:
+    """A workflow run's stored summary in the user's language, through its plugin's catalog."""
+    workflows = current_app.extensions["campaign"].plugins.workflows
+    plugin = workflows.provided_by(name) if name in workflows else None
+    return translate_stored(summary, plugin_catalogs(plugin))

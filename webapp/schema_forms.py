@@ -32,7 +32,7 @@ from core import json_text
 from core.models import Campaign, Report, SavedQuery
 from core.plugins import PluginHost
 from core.query import ENTITIES
-from webapp.i18n import get_language
+from webapp.i18n import plugin_text, t
 
 TEXTAREA_MIN_LENGTH = 200
 """A string that may be longer than this gets a text area."""
@@ -107,7 +107,7 @@ def _campaigns(session: Session, plugins: PluginHost) -> Choices:
 
 def _registry(attribute: str) -> Callable[[Session, PluginHost], Choices]:
     def choices(session: Session, plugins: PluginHost) -> Choices:
-        return [(cls.name, cls.title) for cls in getattr(plugins, attribute)]
+        return [(cls.name, plugin_text(cls, "title")) for cls in getattr(plugins, attribute)]
 
     return choices
 
@@ -126,12 +126,8 @@ OPTION_SOURCES: dict[str, Callable[[Session, PluginHost], Choices]] = {
 
 
 def entity_title(name: str) -> str:
-    """An entity's name in the user's language (German titles live with the query editor)."""
-    from webapp.queries.messages import GERMAN_TITLES
-
-    if get_language() == "de":
-        return GERMAN_TITLES.get(f"entity.{name}", ENTITIES[name].title)
-    return ENTITIES[name].title
+    """An entity's name in the user's language (its English title is the catalog's id)."""
+    return t(ENTITIES[name].title)
 
 
 class OptionResolver:
@@ -180,7 +176,9 @@ def _resolve(node: Mapping[str, Any], defs: Mapping[str, Any], seen: tuple[str, 
     name = ref.rsplit("/", 1)[-1]
     if name in seen or name not in defs:
         return None, seen
-    merged = {**defs[name], **{k: v for k, v in node.items() if k != "$ref"}}
+    # a model's own title is its class name: the field is named by its key instead
+    own = {k: v for k, v in defs[name].items() if k != "title"}
+    merged = {**own, **{k: v for k, v in node.items() if k != "$ref"}}
     return merged, (*seen, name)
 
 
@@ -257,7 +255,8 @@ def _text(value: Any) -> str:
 
 
 Label = Callable[[str, str], str | None]
-"""(path, "label", "help" or "choice.VALUE") → a translated text, or None for the schema's own."""
+"""(English text, context) → the text in the user's language: a field's title or description
+with no context, a choice's value with the context ``choice``."""
 
 
 def build_form(
@@ -299,9 +298,7 @@ def _object_fields(
 
 def _named(spec: _Spec, path: str, label: Label | None) -> Choices:
     """The schema's own choices, each under its translated name where there is one."""
-    return [
-        (value, (label and label(path, f"choice.{value}")) or text) for value, text in spec.choices
-    ]
+    return [(value, label(str(text), "choice") if label else text) for value, text in spec.choices]
 
 
 def _field(
@@ -315,8 +312,10 @@ def _field(
     key: str,
 ) -> FormField:
     schema = spec.schema
-    title = (label and label(path, "label")) or schema.get("title") or key.replace("_", " ")
-    help_text = (label and label(path, "help")) or schema.get("description", "")
+    title = schema.get("title") or key.replace("_", " ").capitalize()
+    help_text = schema.get("description", "")
+    if label is not None:
+        title, help_text = label(title, ""), label(help_text, "")
     form_field = FormField(
         name=f"{prefix}.{path}",
         path=path,

@@ -90,9 +90,9 @@ def _requested_path() -> str | None:
 def require_login() -> Response | None:
     """``before_request`` for every endpoint: anonymous visitors go to the login page.
 
-    Only the endpoints in ``CampaignWeb.public_endpoints`` (the login page and static
-    files) are exempt; plugin blueprints are covered like the core's own pages, and so
-    are unknown URLs, so an anonymous visitor cannot probe which pages exist.
+    Only the endpoints in ``CampaignWeb.public_endpoints`` (the login page, static
+    files and ``/healthz``) are exempt; plugin blueprints are covered like the core's own
+    pages, and so are unknown URLs, so an anonymous visitor cannot probe which pages exist.
     """
     if request.endpoint in get_campaign().public_endpoints:
         return None

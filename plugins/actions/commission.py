@@ -1,4 +1,4 @@
-"""Action "commission" ("Provision einfügen"): a broker booking for the sales partner of every
+"""Action "commission" ("Insert commission"): a broker booking for the sales partner of every
 recipient of a run.
 
 A recipient is a contract or a contact (the booking goes to its sales partner) or a sales
@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 import click
@@ -39,6 +40,7 @@ from core.models import CommissionBooking, Run
 from core.models.commission import AMOUNT_DIGITS, AMOUNT_PLACES
 from core.query.entities import ENTITIES, EntitySpec, FieldType
 from core.templating import LOCAL_TIME, CompiledTemplate, compile_template, format_date, nest
+from plugins.actions import TRANSLATIONS
 
 MAX_TEMPLATE = 1000
 TEXT_LENGTH = CommissionBooking.__table__.c.text.type.length
@@ -259,7 +261,7 @@ def partner_of(recipient: Recipient) -> tuple[int, str | None]:
 
 class Commission(Action):
     name = "commission"
-    title = "Provision einfügen"
+    title = "Insert commission"
     description = (
         "Books a commission for the sales partner of every contract or contact (or for every "
         "sales partner): a fixed amount or a rate of a field such as the premium, with booking "
@@ -477,3 +479,8 @@ def _echo_totals(session: Any, run: Run) -> None:
             f"reversed on {format_date(reversal.reversed_at)} by {reversal.reversed_by} "
             f"(counter-bookings dated {format_date(reversal.booking_date)})"
         )
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

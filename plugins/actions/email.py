@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.headerregistry import Address
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -52,6 +53,7 @@ from core.templating import (
     compile_template,
     nest,
 )
+from plugins.actions import TRANSLATIONS
 
 MAX_SUBJECT_TEMPLATE = 1000
 MAX_SUBJECT = 500
@@ -428,3 +430,8 @@ def _body_text(data: bytes) -> str:
     body = parsed.get_body(preferencelist=("plain", "html"))
     text = "" if body is None else "\n".join(body.get_content().strip().splitlines())
     return text[:PREVIEW_TEXT]
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -1,4 +1,4 @@
-"""Action "file_upload" ("Datei Upload"): one file per run (or per group) to an upload target.
+"""Action "file_upload" ("File upload"): one file per run (or per group) to an upload target.
 
 What is uploaded:
 
@@ -70,6 +70,7 @@ from core.uploads import (
     fill_name_pattern,
     open_target,
 )
+from plugins.actions import TRANSLATIONS
 
 Content = Literal["extraction", "collection_pdf", "documents_zip"]
 EXTENSIONS = {"extraction": "csv", "collection_pdf": "pdf", "documents_zip": "zip"}
@@ -188,7 +189,7 @@ class Built:
 
 class FileUpload(Action):
     name = "file_upload"
-    title = "Datei Upload"
+    title = "File upload"
     description = (
         "Uploads the run's extraction file (CSV with chosen columns), a collection PDF or a "
         "ZIP of the recipients' archived documents to a folder, SFTP server or HTTP endpoint, "
@@ -521,3 +522,8 @@ def _done(remote_name: str, location: str | None, delivery_id: int, summary: str
 @hookimpl
 def register_actions(register: Callable[[type[Action]], None]) -> None:
     register(FileUpload)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

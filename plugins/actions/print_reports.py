@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ from core.rendering import (
     contact_fields,
 )
 from core.templating import LOCAL_TIME
-from plugins.actions import print_engine
+from plugins.actions import TRANSLATIONS, print_engine
 
 log = logging.getLogger(__name__)
 
@@ -345,3 +345,8 @@ def _display_name(contact: dict[str, Any]) -> str:
 @hookimpl
 def register_actions(register):
     register(PrintReports)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import phonenumbers
@@ -30,6 +31,7 @@ from core.sms import (
     normalise_mobile,
 )
 from core.templating import CompiledTemplate, compile_template, nest
+from plugins.actions import TRANSLATIONS
 
 MOBILE_FIELDS = ("mobile", "contact.mobile")
 """Where the number is: on a contact, or on the contact of a contract."""
@@ -65,7 +67,7 @@ class SmsParams(BaseModel):
     )
     sender: str = Field("", description="Sender name (up to 11 characters) or number.")
     region: str = Field("DE", description="Country whose national number format is assumed.")
-    max_segments: int = Field(3, ge=1, le=MAX_SEGMENTS)
+    max_segments: int = Field(3, ge=1, le=MAX_SEGMENTS, description="Longer texts are refused.")
 
     @field_validator("template")
     @classmethod
@@ -213,3 +215,8 @@ def record_receipt(session: Session, reference: str, status: str) -> bool:
 @hookimpl
 def register_actions(register: Callable[[type[Action]], None]) -> None:
     register(Sms)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -4,12 +4,14 @@ by any number of campaigns and read again at every start."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from pydantic import Field
 from sqlalchemy.orm import Session
 
 from core import DataSource, hookimpl
 from core.query import CompiledQuery, compile_saved_query
+from plugins.datasources import TRANSLATIONS
 from plugins.datasources.common import QueryDataSource, TargetParams
 
 
@@ -37,3 +39,8 @@ class DistributionList(QueryDataSource):
 @hookimpl
 def register_datasources(register: Callable[[type[DataSource]], None]) -> None:
     register(DistributionList)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

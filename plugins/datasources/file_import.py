@@ -4,6 +4,7 @@ core.campaign_data.import_csv); they reference no record, so the recipients are 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +14,7 @@ from core import DataSource, Recipient, hookimpl
 from core.campaign_data import IMPORT_ENTITY, IMPORT_FIELDS
 from core.models import CampaignRecord
 from core.query.compiler import EMPTY_TEXT
+from plugins.datasources import TRANSLATIONS
 from plugins.datasources.common import GroupedSource
 
 
@@ -73,3 +75,8 @@ class FileImport(GroupedSource):
 @hookimpl
 def register_datasources(register: Callable[[type[DataSource]], None]) -> None:
     register(FileImport)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

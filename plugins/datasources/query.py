@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -16,6 +17,7 @@ from core.query import (
     compile_query,
     compile_saved_query,
 )
+from plugins.datasources import TRANSLATIONS
 from plugins.datasources.common import (
     EntityName,
     GroupBy,
@@ -87,3 +89,8 @@ class QuerySource(QueryDataSource):
 @hookimpl
 def register_datasources(register: Callable[[type[DataSource]], None]) -> None:
     register(QuerySource)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -11,6 +12,7 @@ from sqlalchemy import Select, select
 from core import DataSource, hookimpl
 from core.models import CampaignRecord
 from core.query import get_entity
+from plugins.datasources import TRANSLATIONS
 from plugins.datasources.common import GroupedSource, TargetParams, root_targets
 
 
@@ -40,3 +42,8 @@ class StaticData(GroupedSource):
 @hookimpl
 def register_datasources(register: Callable[[type[DataSource]], None]) -> None:
     register(StaticData)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -6,7 +6,8 @@ action's, or to leave the unreachable out of the ledger entirely."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import phonenumbers
@@ -16,6 +17,7 @@ from sqlalchemy import ColumnElement, Select
 from core import Channel, Recipient, hookimpl
 from core.query import EntitySpec
 from core.reach import ELECTRONIC, complete_address, usable_address
+from plugins.filters import TRANSLATIONS
 from plugins.filters._common import (
     ChannelChoice,
     RecordColumns,
@@ -98,3 +100,8 @@ class HasChannel(RecordFilter):
 @hookimpl
 def register_recipient_filters(register):
     register(HasChannel)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

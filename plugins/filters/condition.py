@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -9,6 +11,7 @@ from sqlalchemy import ColumnElement
 
 from core import hookimpl
 from core.query import Block, Condition, EntitySpec, condition_expression, parse_node
+from plugins.filters import TRANSLATIONS
 from plugins.filters._common import RecordFilter
 
 
@@ -47,3 +50,8 @@ class FieldCondition(RecordFilter):
 @hookimpl
 def register_recipient_filters(register):
     register(FieldCondition)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

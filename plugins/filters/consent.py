@@ -6,6 +6,8 @@ campaign that also respects e-mail opt-outs), or to leave the refusing out of th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +16,7 @@ from sqlalchemy import ColumnElement
 from core import Channel, hookimpl
 from core.query import EntitySpec
 from core.reach import refused
+from plugins.filters import TRANSLATIONS
 from plugins.filters._common import ChannelChoice, RecordFilter, on_contact, resolve_channel
 
 PURPOSE = "the consent filter"
@@ -49,3 +52,8 @@ class Consent(RecordFilter):
 @hookimpl
 def register_recipient_filters(register):
     register(Consent)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -11,6 +12,7 @@ from sqlalchemy import Select
 
 from core import Recipient, RecipientFilter, hookimpl
 from core.query import SortKey
+from plugins.filters import TRANSLATIONS
 from plugins.filters._common import Selection, check_mode, query_root
 
 
@@ -75,3 +77,8 @@ class ControlGroup(RecipientFilter):
 @hookimpl
 def register_recipient_filters(register):
     register(ControlGroup)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

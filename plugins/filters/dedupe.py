@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +15,7 @@ from core import Recipient, RecipientFilter, hookimpl
 from core.query import EntitySpec, FieldType, load_records
 from core.query.compiler import ci_text
 from core.reach import complete_address, has_complete_address
+from plugins.filters import TRANSLATIONS
 from plugins.filters._common import (
     BATCH_SIZE,
     Descending,
@@ -253,3 +255,8 @@ def _digest(entity: str, value: Any) -> int:
 @hookimpl
 def register_recipient_filters(register):
     register(Dedupe)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -11,6 +13,7 @@ from sqlalchemy import ColumnElement, exists, or_, select
 from core import Recipient, hookimpl
 from core.models import ItemStatus, Run, RunItem
 from core.query import EntitySpec
+from plugins.filters import TRANSLATIONS
 from plugins.filters._common import RecordFilter, require_ids
 
 
@@ -81,3 +84,8 @@ class Exclusion(RecordFilter):
 @hookimpl
 def register_recipient_filters(register):
     register(Exclusion)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

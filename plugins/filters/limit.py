@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -10,6 +11,7 @@ from sqlalchemy import Select
 
 from core import Recipient, RecipientFilter, hookimpl
 from core.query import SortKey
+from plugins.filters import TRANSLATIONS
 from plugins.filters._common import Selection, check_mode, query_root, restricted
 
 
@@ -76,3 +78,8 @@ class Limit(RecipientFilter):
 @hookimpl
 def register_recipient_filters(register):
     register(Limit)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -28,6 +28,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -37,6 +38,7 @@ from core import SmsGateway, hookimpl
 from core.http_requests import HttpCredentials, retry_after
 from core.sending import MaybeSentError, NotSentError
 from core.sms import check_sender
+from plugins.gateways import TRANSLATIONS
 
 log = logging.getLogger(__name__)
 
@@ -310,3 +312,8 @@ class HttpGateway(SmsGateway):
 @hookimpl
 def register_sms_gateways(register: Callable[[type[SmsGateway]], None]) -> None:
     register(HttpGateway)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

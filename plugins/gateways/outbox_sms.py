@@ -11,6 +11,7 @@ import fcntl
 import json
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from core import SmsGateway, hookimpl
 from core.jobs import current_runtime
 from core.sms import check_sender
+from plugins.gateways import TRANSLATIONS
 
 
 class OutboxParams(BaseModel):
@@ -87,3 +89,8 @@ class OutboxGateway(SmsGateway):
 @hookimpl
 def register_sms_gateways(register: Callable[[type[SmsGateway]], None]) -> None:
     register(OutboxGateway)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core import DocumentStore, hookimpl
 from core.archive import sync_files, write_atomically
+from plugins.stores import TRANSLATIONS
 
 REFERENCE = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}(\.[a-z0-9]{1,8})?$")
 SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
@@ -90,3 +91,8 @@ def _chunks(file: BinaryIO, size: int) -> Iterator[bytes]:
 @hookimpl
 def register_document_stores(register):
     register(FilesystemStore)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -25,7 +25,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import boto3
@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core import DocumentStore, hookimpl
 from core.archive import ArchiveIntegrityError
+from plugins.stores import TRANSLATIONS
 from plugins.stores._chunks import even_pieces
 
 MIB = 1024 * 1024
@@ -230,3 +231,8 @@ def _body(body: Any, size: int) -> Iterator[bytes]:
 @hookimpl
 def register_document_stores(register: Callable[[type[DocumentStore]], None]) -> None:
     register(S3Store)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -21,6 +21,7 @@ from pydantic import Field
 
 from core import UploadTarget, UploadTargetParams, hookimpl
 from core.uploads import READ_BLOCK, Upload, UploadError
+from plugins.targets import TRANSLATIONS
 
 TRANSIENT_ERRORS = frozenset(
     {
@@ -140,3 +141,8 @@ def _sync_directory(directory: Path) -> None:
 @hookimpl
 def register_upload_targets(register: Callable[[type[UploadTarget]], Any]) -> None:
     register(Folder)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

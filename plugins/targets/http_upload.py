@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import http.client
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
@@ -32,6 +33,7 @@ from core.uploads import (
     check_placeholders,
     fill_placeholders,
 )
+from plugins.targets import TRANSLATIONS
 
 PLACEHOLDERS = ("file", "sha256", "size", "reference")
 SEND_BLOCK = 1 << 16
@@ -172,3 +174,8 @@ def _describe(exc: BaseException, timeout: float, doing: str) -> str:
 @hookimpl
 def register_upload_targets(register: Callable[[type[UploadTarget]], Any]) -> None:
     register(HttpUpload)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

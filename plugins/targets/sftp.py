@@ -31,6 +31,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from core import UploadTarget, UploadTargetParams, hookimpl
 from core.uploads import Upload, UploadError, UploadUnclear
+from plugins.targets import TRANSLATIONS
 
 log = logging.getLogger(__name__)
 
@@ -320,3 +321,8 @@ def _describe(exc: BaseException) -> str:
 @hookimpl
 def register_upload_targets(register: Callable[[type[UploadTarget]], Any]) -> None:
     register(Sftp)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
@@ -56,6 +57,7 @@ from core.models import (
 from core.models.budgets import AMOUNT_FIELDS
 from core.notifications import notify
 from core.plugins import PluginHost
+from plugins.workflows import TRANSLATIONS
 
 
 @dataclass(frozen=True)
@@ -603,3 +605,8 @@ class BudgetManagement(Workflow):
 @hookimpl
 def register_workflows(register: Callable[[type[Workflow]], None]) -> None:
     register(BudgetManagement)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,6 +45,7 @@ from core.notification_mail import send_notifications
 from core.notifications import notify, notify_campaign_manager
 from core.process_runs import COMPLETED_RUN_STATES
 from core.run_voiding import void_delivery_runs
+from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass, describe
 
 S = DeliveryState
@@ -393,3 +395,8 @@ def before_start_verdict(session: Session, delivery_id: int) -> ApprovalState:
 @hookimpl
 def register_workflows(register: Callable[[type[Workflow]], None]) -> None:
     register(DeliveryManagement)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

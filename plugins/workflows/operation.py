@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -57,6 +58,7 @@ from core.models import (
     TemplateOccurrence,
 )
 from core.process_runs import COMPLETED_RUN_STATES, active_runs_started_by, start_once
+from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass, describe
 
 STARTED_BY = "operationMgt"
@@ -479,3 +481,8 @@ def copy_approval_settings(
 @hookimpl
 def register_workflows(register: Callable[[type[Workflow]], None]) -> None:
     register(OperationManagement)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -44,6 +45,7 @@ from core.models import (
 )
 from core.notifications import notify
 from core.plugins import PluginHost
+from plugins.workflows import TRANSLATIONS
 
 
 @dataclass
@@ -293,3 +295,8 @@ class StockManagement(Workflow):
 @hookimpl
 def register_workflows(register: Callable[[type[Workflow]], None]) -> None:
     register(StockManagement)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

@@ -77,6 +77,7 @@ from core.sending import MaybeSentError, NotSentError
 from core.smtp import Mailer, open_mailer
 from core.templating import LOCAL_TIME
 from core.uploads import UploadError, UploadUnclear, deliver, file_digest
+from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass
 
 S = DeliveryState
@@ -697,3 +698,8 @@ def local_text(moment: datetime | None) -> str:
 @hookimpl
 def register_workflows(register: Callable[[type[Workflow]], None]) -> None:
     register(SupplierManagement)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)

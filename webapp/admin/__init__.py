@@ -1,6 +1,5 @@
 """Administration: users and roles, plugins, queues and failed jobs, the audit log."""
 
-from webapp.admin.messages import MESSAGES
 from webapp.admin.views import bp
 
-__all__ = ["MESSAGES", "bp"]
+__all__ = ["bp"]

@@ -15,7 +15,7 @@ from webapp.admin import jobs
 from webapp.admin.forms import AuditFilterForm, NewUserForm, PasswordForm, UserForm
 from webapp.context import current_user, db_session, get_plugins
 from webapp.forms import add_error
-from webapp.i18n import t
+from webapp.i18n import plugin_text, t
 from webapp.pagination import page_arguments, paginate
 from webapp.security import role_required
 
@@ -211,7 +211,9 @@ def plugins() -> str:
     host = get_plugins()
     data = host.describe()
     titles = {
-        (entry["kind"], entry["name"]): host.registries[entry["kind"]].get(entry["name"]).title
+        (entry["kind"], entry["name"]): plugin_text(
+            host.registries[entry["kind"]].get(entry["name"]), "title"
+        )
         for plugin in data["plugins"]
         for entry in plugin["registers"]
     }

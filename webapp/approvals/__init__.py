@@ -1,6 +1,5 @@
 """The reviewers' inbox: approvals waiting for the user's answer, and the approval log."""
 
-from webapp.approvals.messages import MESSAGES
 from webapp.approvals.views import bp
 
-__all__ = ["MESSAGES", "bp"]
+__all__ = ["bp"]

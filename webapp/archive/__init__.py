@@ -1,6 +1,5 @@
 """The document archive: every letter and e-mail filed with its contact."""
 
-from webapp.archive.messages import MESSAGES
 from webapp.archive.views import bp
 
-__all__ = ["MESSAGES", "bp"]
+__all__ = ["bp"]

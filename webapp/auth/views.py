@@ -18,7 +18,13 @@ from core.accounts import find_user
 from core.clock import utcnow
 from core.models import User
 from webapp.context import current_user, db_session, get_campaign, login_user, logout_user
-from webapp.i18n import set_anonymous_language, t
+from webapp.i18n import (
+    chosen_language,
+    get_language,
+    keep_chosen_language,
+    set_anonymous_language,
+    t,
+)
 from webapp.security import client_address, safe_next
 
 log = logging.getLogger(__name__)
@@ -76,7 +82,7 @@ def login() -> ResponseReturnValue:
     target = safe_next(request.values.get("next"))
     if current_user() is not None:
         return redirect(target or url_for("dashboard.index"))
-    set_anonymous_language(request.args.get("lang"))
+    set_anonymous_language(request.args.get("lang"), chosen=True)
 
     form = LoginForm()
     error = None
@@ -90,7 +96,9 @@ def login() -> ResponseReturnValue:
             if attempt.user is not None:
                 attempt.user.last_login_at = utcnow()
                 db_session().commit()
+                chosen = chosen_language()
                 login_user(attempt.user)
+                keep_chosen_language(chosen)  # the login page's choice holds for the session
                 return redirect(target or url_for("dashboard.index"))
             if attempt.retry_after:
                 error = t("login.rate_limited", minutes=math.ceil(attempt.retry_after / 60))
@@ -105,7 +113,7 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     user = current_user()
-    language = user.language if user is not None else None
+    language = get_language() if user is not None else None
     logout_user()
     set_anonymous_language(language)  # the login page stays in the user's language
     flash(t("logout.done"), "info")

@@ -1,6 +1,5 @@
 """Budgets: allocation against the booked, spent and invoiced costs, their expense lines."""
 
-from webapp.budgets.messages import MESSAGES
 from webapp.budgets.views import bp
 
-__all__ = ["MESSAGES", "bp"]
+__all__ = ["bp"]

@@ -21,7 +21,7 @@ from core.engine.context import RunContext
 from core.plugin_base import Channel, Group, Plugin, SettingsError
 from core.plugins import PluginHost, Registry, UnknownPluginError
 from core.runtime import Runtime
-from webapp.i18n import MESSAGES, t
+from webapp.i18n import plugin_text, plugin_translator, t
 from webapp.schema_forms import (
     OptionResolver,
     SettingsForm,
@@ -206,20 +206,6 @@ class ConfigView:
     general_errors: list[str]
 
 
-def plugin_text(cls: type[Plugin], what: str) -> str:
-    """A built-in plugin's title or description in the user's language, else its own."""
-    key = f"plugin.{cls.kind}.{cls.name}.{what}"
-    return t(key) if key in MESSAGES else getattr(cls, what)
-
-
-def _labels(cls: type[Plugin]):
-    def label(path: str, what: str) -> str | None:
-        key = f"plugin.{cls.kind}.{cls.name}.{path}.{what}"
-        return t(key) if key in MESSAGES else None
-
-    return label
-
-
 def _form(
     registry: Registry[Any], part: PluginPart, prefix: str, options: OptionResolver
 ) -> tuple[type[Plugin] | None, SettingsForm | None]:
@@ -234,7 +220,7 @@ def _form(
         part.settings,
         part.problems,
         options,
-        _labels(cls),
+        plugin_translator(cls),
     )
     return cls, form
 

@@ -34,7 +34,7 @@ from core.models import Role
 from core.query import ENTITIES, QueryError
 from webapp.campaigns.views import bp, list_args, load_campaign, render_screen, username
 from webapp.context import db_session, get_plugins, get_settings
-from webapp.i18n import t
+from webapp.i18n import t, tn
 from webapp.imports import describe_import_error, save_upload, upload_size
 from webapp.pagination import Page, page_arguments
 from webapp.schema_forms import OptionResolver
@@ -172,7 +172,7 @@ def freeze(campaign_id: int) -> Response:
         f"{campaign.name}: {stored} records",
         saved_query_id=saved_query_id,
     )
-    flash(t("campaigns.data.frozen", count=stored), "success")
+    flash(tn("campaigns.data.frozen", stored), "success")
     return _back(campaign.id)
 
 

@@ -48,7 +48,7 @@ from webapp.campaigns.config_form import (
 )
 from webapp.campaigns.listing import STATUS_FILTERS, campaign_list
 from webapp.context import current_user, db_session, get_plugins, get_runtime
-from webapp.i18n import t
+from webapp.i18n import t, tn
 from webapp.pagination import page_arguments
 from webapp.security import role_required
 
@@ -413,7 +413,7 @@ def create() -> str | tuple[str, int] | Response:
             session.commit()
             flash(t("campaigns.created", name=campaign.name), "success")
             if frozen is not None:
-                flash(t("campaigns.data.frozen", count=frozen), "success")
+                flash(tn("campaigns.data.frozen", frozen), "success")
             return redirect(url_for(".setup", campaign_id=campaign.id))
     return _render_new(draft, name, description, freeze, failed=True), 422
 

@@ -1,6 +1,5 @@
 """Contacts: the address book's search, each contact's record and consent, CSV import."""
 
-from webapp.contacts.messages import MESSAGES
 from webapp.contacts.views import bp
 
-__all__ = ["MESSAGES", "bp"]
+__all__ = ["bp"]

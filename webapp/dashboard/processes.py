@@ -90,33 +90,3 @@ def process_panels(session: Session, user: User, now: datetime) -> ProcessPanels
         )
     )
     return ProcessPanels(approvals, total, low_stock, over_budget, failed_runs, now)
-
-
-MESSAGES = {
-    "dashboard.approvals": {"de": "Ihre offenen Freigaben", "en": "Your pending approvals"},
-    "dashboard.approvals_none": {
-        "de": "Keine Freigabe wartet auf Sie.",
-        "en": "No approval is waiting for you.",
-    },
-    "dashboard.approvals_all": {"de": "Alle {count} anzeigen", "en": "Show all {count}"},
-    "dashboard.due": {"de": "fällig {at}", "en": "due {at}"},
-    "dashboard.low_stock": {"de": "Lagerwarnungen", "en": "Stock alerts"},
-    "dashboard.low_stock_line": {
-        "de": "noch {in_stock} (Meldebestand {alert_level})",
-        "en": "{in_stock} left (alert level {alert_level})",
-    },
-    "dashboard.over_budget": {"de": "Budgetüberschreitungen", "en": "Budget overruns"},
-    "dashboard.over_budget_line": {
-        "de": "{booked} € gebucht bei {allocated} € Budget",
-        "en": "{booked} € booked of {allocated} € allocated",
-    },
-    "dashboard.failed_runs": {
-        "de": "Fehlgeschlagene Workflow-Läufe (7 Tage)",
-        "en": "Failed workflow runs (7 days)",
-    },
-    "dashboard.processes_fine": {
-        "de": "Keine Lagerwarnungen, Budgetüberschreitungen oder fehlgeschlagenen Workflows.",
-        "en": "No stock alerts, budget overruns or failed workflows.",
-    },
-}
-"""Texts of the dashboard's campaign-process panels."""

@@ -26,9 +26,8 @@ from core.models import (
 )
 from core.plugin_base import Channel, Plugin, SettingsError
 from core.plugins import PluginHost, UnknownPluginError
-from webapp.campaigns.config_form import plugin_text
 from webapp.form_reader import FormReader, datetime_input, decimal_input
-from webapp.i18n import MESSAGES, t
+from webapp.i18n import plugin_text, plugin_translator, t
 from webapp.process_common import budget_choices, choice_ids, service_choices
 from webapp.schema_forms import (
     OptionResolver,
@@ -120,14 +119,6 @@ def _categories(session: Session, service: Any, channel: DeliveryChannel) -> lis
     ]
 
 
-def _labels(cls: type[Plugin]):
-    def label(path: str, what: str) -> str | None:
-        key = f"plugin.{cls.kind}.{cls.name}.{path}.{what}"
-        return t(key) if key in MESSAGES else None
-
-    return label
-
-
 def build_delivery_form(
     session: Session,
     plugins: PluginHost,
@@ -157,7 +148,7 @@ def build_delivery_form(
                 settings,
                 problems,
                 OptionResolver(session, plugins),
-                _labels(cls),
+                plugin_translator(cls),
             )
     return DeliveryForm(
         values=values,

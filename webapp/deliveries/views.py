@@ -40,7 +40,6 @@ from core.models import (
 )
 from core.models.approvals import DIRECT_MAIL_STEPS
 from core.query.compiler import ci_text
-from webapp.campaigns.config_form import plugin_text
 from webapp.context import db_session, get_plugins, get_runtime
 from webapp.deliveries.form import (
     CAMPAIGN_ACTION,
@@ -48,7 +47,7 @@ from webapp.deliveries.form import (
     delivery_values,
     read_delivery_form,
 )
-from webapp.i18n import t
+from webapp.i18n import plugin_text, t
 from webapp.pagination import Page, page_arguments, paginate
 from webapp.process_common import (
     get_or_404,

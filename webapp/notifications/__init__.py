@@ -1,6 +1,5 @@
 """The user's notifications from the outbox, with the unread count in the top bar."""
 
-from webapp.notifications.messages import MESSAGES
 from webapp.notifications.views import bp
 
-__all__ = ["MESSAGES", "bp"]
+__all__ = ["bp"]

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from core.audit import record_audit
 from core.models import Notification, Role
 from webapp.context import current_user, db_session, get_runtime
-from webapp.i18n import MESSAGES, t
+from webapp.i18n import known, t
 from webapp.pagination import page_arguments, paginate
 from webapp.process_common import acting_user, username
 from webapp.security import role_required
@@ -63,7 +63,7 @@ def object_url(notification: Notification) -> str | None:
 
 def kind_label(kind: str) -> str:
     key = f"notifications.kind.{kind}"
-    return t(key) if key in MESSAGES else kind
+    return t(key) if known(key) else kind
 
 
 @bp.get("/")

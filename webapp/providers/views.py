@@ -30,11 +30,10 @@ from core.plugins import UnknownPluginError
 from core.provider_processes import MAX_NOTIFICATION, check_file_name_pattern, check_notification
 from core.templating import TemplateError
 from core.uploads import NamePatternError
-from webapp.campaigns.config_form import plugin_text
 from webapp.context import db_session, get_plugins
 from webapp.form_reader import FormReader
 from webapp.formatting import format_number
-from webapp.i18n import t
+from webapp.i18n import plugin_text, t
 from webapp.process_common import check_unique, get_or_404, save_row, username
 from webapp.schema_forms import OptionResolver, build_form, parse_form, submitted_plugin
 from webapp.security import role_required

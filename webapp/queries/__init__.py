@@ -1,6 +1,5 @@
 """The query editor ("queries and lists"): saved queries, distribution lists, CSV export."""
 
-from webapp.queries.messages import MESSAGES
 from webapp.queries.views import bp
 
-__all__ = ["MESSAGES", "bp"]
+__all__ = ["bp"]

@@ -52,9 +52,8 @@ from core.query import (
 from core.query.compiler import ci_text
 from webapp.context import current_user, db_session, get_campaign, get_plugins
 from webapp.formatting import format_date, format_datetime, format_number
-from webapp.i18n import MESSAGES, get_language, t
+from webapp.i18n import DEFAULT_LANGUAGE, PANEL_CATALOGS, catalog_ids, get_language, t
 from webapp.pagination import page_arguments, paginate
-from webapp.queries.messages import GERMAN_TITLES
 from webapp.schema_forms import root_spec
 from webapp.security import has_role, role_required
 
@@ -88,16 +87,9 @@ def field_title(root: str, path: str) -> str:
         resolved = resolve_path(root, path)
     except QueryError:
         return path
-    parts = [_text("query.rel", relation.name, relation.title) for relation in resolved.relations]
-    parts.append(_text("query.f", resolved.field.name, resolved.field.title))
+    parts = [t(relation.title) for relation in resolved.relations]
+    parts.append(t(resolved.field.title))
     return SEPARATOR.join(parts)
-
-
-def _text(prefix: str, name: str, fallback: str) -> str:
-    """The German title of an entity, relation or field; English keeps the whitelist's."""
-    if get_language() != "de":
-        return fallback
-    return GERMAN_TITLES.get(f"{prefix.removeprefix('query.')}.{name}", fallback)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,7 +200,7 @@ def _render(
         query_error=query_error,
         preview=preview,
         errors=errors or {},
-        roots=[(name, _text("query.entity", name, spec.title)) for name, spec in ENTITIES.items()],
+        roots=[(name, t(spec.title)) for name, spec in ENTITIES.items()],
         usage=_campaigns_using(saved.id) if saved else [],
     )
     return page, 422 if (query_error or errors) and status == 200 else status
@@ -273,9 +265,7 @@ def index() -> str:
         "queries/index.html",
         page=page,
         search=search,
-        entity_titles={
-            name: _text("query.entity", name, spec.title) for name, spec in ENTITIES.items()
-        },
+        entity_titles={name: t(spec.title) for name, spec in ENTITIES.items()},
     )
 
 
@@ -480,9 +470,9 @@ def schema() -> Response:
     def translate(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for node in nodes:
             if node["kind"] == "field":
-                node["title"] = _text("query.f", node["name"], node["title"])
+                node["title"] = t(node["title"])
             else:
-                node["title"] = _text("query.rel", node["name"], node["title"])
+                node["title"] = t(node["title"])
                 translate(node["children"])
         return nodes
 
@@ -490,7 +480,7 @@ def schema() -> Response:
         {
             "roots": {
                 name: {
-                    "title": _text("query.entity", name, spec.title),
+                    "title": t(spec.title),
                     "fields": translate(field_tree(name)),
                 }
                 for name, spec in ENTITIES.items()
@@ -502,7 +492,7 @@ def schema() -> Response:
             "type_labels": {c.value: t(f"queries.type.{c.value}") for c in ConditionType},
             "texts": {
                 key.removeprefix("queries.js."): t(key)
-                for key in MESSAGES
+                for key in sorted(catalog_ids(PANEL_CATALOGS, DEFAULT_LANGUAGE))
                 if key.startswith("queries.js.")
             },
         }

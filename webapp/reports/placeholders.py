@@ -35,7 +35,8 @@ def _field(path: str) -> str:
 def placeholder_groups(session: Session) -> list[PlaceholderGroup]:
     entity = ENTITIES[ENTITY]
     recipient = [
-        Placeholder(_field(f"recipient.{name}"), spec.title) for name, spec in entity.fields.items()
+        Placeholder(_field(f"recipient.{name}"), t(spec.title))
+        for name, spec in entity.fields.items()
     ]
     related = []
     for relation in entity.relations.values():
@@ -44,7 +45,8 @@ def placeholder_groups(session: Session) -> list[PlaceholderGroup]:
         target = ENTITIES[relation.target]
         related += [
             Placeholder(
-                _field(f"recipient.{relation.name}.{name}"), f"{relation.title}: {spec.title}"
+                _field(f"recipient.{relation.name}.{name}"),
+                f"{t(relation.title)}: {t(spec.title)}",
             )
             for name, spec in target.fields.items()
             if name not in ("id", "created_at", "updated_at")

@@ -1,6 +1,5 @@
 """The technical workflows: on/off, schedule, last and next run, run now, history."""
 
-from webapp.workflows.messages import MESSAGES
 from webapp.workflows.views import bp
 
-__all__ = ["MESSAGES", "bp"]
+__all__ = ["bp"]

@@ -26,10 +26,9 @@ from core.workflows import (
     set_started,
     stopped_workflows,
 )
-from webapp.campaigns.config_form import plugin_text
 from webapp.context import db_session, get_plugins, get_runtime, get_settings
 from webapp.form_reader import FormReader
-from webapp.i18n import t
+from webapp.i18n import plugin_text, t, workflow_summary
 from webapp.pagination import Page, page_arguments
 from webapp.process_common import get_or_404, username
 from webapp.security import role_required
@@ -213,5 +212,5 @@ def _status(run: WorkflowRun) -> dict[str, Any]:
         "status": run.status.value,
         "status_label": t(f"workflows.status.{run.status.value}"),
         "finished": run.finished,
-        "summary": run.summary,
+        "summary": workflow_summary(run.workflow, run.summary),
     }

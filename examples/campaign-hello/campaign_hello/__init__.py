@@ -68,3 +68,8 @@ def register_actions(register: Callable[[type[Action]], None]) -> None:
 @hookimpl
 def register_migrations(register: Callable[[Path], None]) -> None:
     register(Path(__file__).with_name("migrations"))
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(Path(__file__).resolve().parent / "translations")

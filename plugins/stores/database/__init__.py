@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 
 from core import DocumentStore, hookimpl
 from core.db import make_engine
+from plugins.stores import TRANSLATIONS
 from plugins.stores._chunks import even_pieces
 
 from .models import StoredChunk
@@ -119,3 +120,8 @@ def register_document_stores(register: Callable[[type[DocumentStore]], None]) ->
 @hookimpl
 def register_migrations(register: Callable[[Path], None]) -> None:
     register(Path(__file__).with_name("migrations"))
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)
