@@ -391,8 +391,8 @@ def move_documents(
             try:
                 origin = stores(row.store)
                 reference = _copy_verified(origin, destination, row)
-            except (OSError, LookupError, ValueError, ArchiveIntegrityError) as exc:
-                report.failed.append((row.id, str(exc)))
+            except Exception as exc:  # any store's error: this document stays, the rest go on
+                report.failed.append((row.id, str(exc) or type(exc).__name__))
                 continue
             if not _repoint(database, row, target, reference):
                 destination.delete(reference)  # the row went (or moved) meanwhile

@@ -335,10 +335,15 @@ def documents_move(state: CliState, target: str, source: str | None) -> None:
 
     from core.archive import move_documents, open_store
     from core.plugins import UnknownPluginError
+    from core.schema import missing_heads
 
     stores = partial(open_store, state.plugins, state.settings)
     database = Database(state.settings.database_url)
     try:
+        if missing := missing_heads(database.engine, state.plugins):
+            raise click.ClickException(
+                f"the database lacks revisions {', '.join(missing)}: run 'campaign db upgrade'"
+            )
         for name in filter(None, (target, source)):
             stores(name)
         report = move_documents(database, stores, target, source=source)

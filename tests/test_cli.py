@@ -628,3 +628,10 @@ def test_documents_move_names_the_documents_it_could_not_move(invoke, settings):
     assert result.exit_code == 1
     assert f"document {document.id} not moved" in result.output
     assert "0 documents moved to 'database', 1 not moved" in result.output
+
+
+def test_documents_move_asks_for_the_migrations_the_database_store_needs(invoke):
+    invoke("db", "downgrade", "database_store@base")
+    result = invoke("documents", "move", "--to", "database")
+    assert result.exit_code == 1
+    assert "database_store_0001_chunks: run 'campaign db upgrade'" in result.output
