@@ -1,18 +1,22 @@
 """The document archive: letters and other documents filed with the contact they went to.
 
 The metadata lives in ``archived_documents``; the bytes go to a document store plugin
-(``register_document_stores``; built in: ``filesystem``). A document is stored before its
-row commits, under a key its caller derives from what it is (run and recipient for a
-printed letter), so a retried transaction writes the same key again instead of a second
-copy; the store makes its files durable (``DocumentStore.sync``) just before that commit,
-once per transaction rather than once per document. A transaction that rolls back for
-good can leave a stored file no row points to: an orphan that costs disk space and nothing
-else.
+(``register_document_stores``; built in: ``filesystem``, ``database``, ``s3``). A
+document is stored before its row commits, under a key its caller derives from what it is
+(run and recipient for a printed letter), so a retried transaction writes the same key
+again instead of a second copy; the store makes its files durable
+(``DocumentStore.sync``) just before that commit, once per transaction rather than once
+per document. A transaction that rolls back for good can leave a stored file no row
+points to: an orphan that costs disk space and nothing else.
 
 Deleting goes the other way round: the rows and the audit record (``ArchiveDeletion``)
 commit together, and the stored files are deleted only after that commit, so a rollback
 never leaves a row without its file. A crash between the commit and the file deletions
 leaves orphans again, never a dangling row.
+
+Moving documents to another store (``move_documents``, ``campaign documents move``) keeps
+the same order: copy, verify the copy against the recorded SHA-256, commit the row's new
+store, then delete the old copy.
 """
 
 from __future__ import annotations
@@ -22,14 +26,16 @@ import logging
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session
 
 from core.config import Settings
+from core.db import Database
 from core.models import ArchivedDocument, ArchiveDeletion, DocumentKind, Run
 from core.plugin_base import DocumentStore
 from core.plugins import PluginHost
@@ -45,9 +51,10 @@ class ArchiveIntegrityError(RuntimeError):
     """Stored bytes no longer match the checksum recorded when they were archived."""
 
 
-def write_atomically(target: Path, data: bytes, *, durable: bool = True) -> None:
+def write_atomically(target: Path, data: bytes | Iterable[bytes], *, durable: bool = True) -> None:
     """Write ``target`` so that it is never seen partially written: a temporary file in the
-    same directory, renamed over the name once complete.
+    same directory, renamed over the name once complete. ``data`` is the bytes or an
+    iterable of chunks, written as they come.
 
     ``durable`` flushes the file to disk before the rename and the directory after it; a
     caller that writes many files may pass False and call :func:`sync_files` once for all
@@ -57,7 +64,8 @@ def write_atomically(target: Path, data: bytes, *, durable: bool = True) -> None
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     try:
         with os.fdopen(handle, "wb") as file:
-            file.write(data)
+            for chunk in (data,) if isinstance(data, bytes) else data:
+                file.write(chunk)
             if durable:
                 file.flush()
                 os.fsync(file.fileno())
@@ -90,10 +98,12 @@ def sync_files(files: Iterable[Path], directories: Iterable[Path]) -> None:
 
 
 def open_store(plugins: PluginHost, settings: Settings, name: str) -> DocumentStore:
-    """The document store plugin ``name``, given the data directory if it asks for one."""
+    """The document store plugin ``name``, given the data directory and the database URL
+    if its settings ask for them (``data_dir``, ``database_url``)."""
     store_class = plugins.document_stores.get(name)
-    wants_data_dir = "data_dir" in store_class.Params.model_fields
-    return store_class({"data_dir": str(settings.data_dir)} if wants_data_dir else {})
+    installation = {"data_dir": str(settings.data_dir), "database_url": settings.database_url}
+    fields = store_class.Params.model_fields
+    return store_class({key: value for key, value in installation.items() if key in fields})
 
 
 def archive_document(
@@ -322,3 +332,129 @@ def _delete_committed(session: Session) -> None:
 def _forget_rolled_back(session: Session) -> None:
     if not session.in_nested_transaction():
         session.info[_PENDING_DELETES] = []
+
+
+MOVE_BATCH = 200
+
+
+@dataclass
+class MoveReport:
+    """What ``move_documents`` did: documents moved, and those it left where they were."""
+
+    moved: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    orphans: list[tuple[str, str]] = field(default_factory=list)
+    """Source copies that could not be deleted after the move (store, reference)."""
+
+
+def move_documents(
+    database: Database,
+    stores: Callable[[str], DocumentStore],
+    target: str,
+    *,
+    source: str | None = None,
+    moved: Callable[[int], None] | None = None,
+) -> MoveReport:
+    """Move every archived document (of the store ``source``, or of every store but
+    ``target``) into the store ``target``, one document at a time.
+
+    Each document is streamed from its store into the target under the key the archive
+    gave it, read back from the target and compared with the SHA-256 recorded when it was
+    archived; only then does its row point at the target (its own commit), and only after
+    that commit is the source copy deleted. An interruption leaves every row pointing at a
+    copy that matches its checksum; running it again moves what is left, writing a copy
+    that was made but not yet recorded again whole. A document that cannot be read, does
+    not match or cannot be written stays where it is and is reported; ``moved`` is told the
+    id of each document moved.
+    """
+    report = MoveReport()
+    destination = stores(target)
+    last_id = 0
+    while True:
+        query = select(
+            ArchivedDocument.id,
+            ArchivedDocument.run_id,
+            ArchivedDocument.source_key,
+            ArchivedDocument.filename,
+            ArchivedDocument.sha256,
+            ArchivedDocument.store,
+            ArchivedDocument.store_ref,
+        ).where(ArchivedDocument.store != target, ArchivedDocument.id > last_id)
+        if source is not None:
+            query = query.where(ArchivedDocument.store == source)
+        with database.session() as session:
+            rows = session.execute(query.order_by(ArchivedDocument.id).limit(MOVE_BATCH)).all()
+        if not rows:
+            return report
+        for row in rows:
+            last_id = row.id
+            try:
+                origin = stores(row.store)
+                reference = _copy_verified(origin, destination, row)
+            except Exception as exc:  # any store's error: this document stays, the rest go on
+                report.failed.append((row.id, str(exc) or type(exc).__name__))
+                continue
+            if not _repoint(database, row, target, reference):
+                destination.delete(reference)  # the row went (or moved) meanwhile
+                continue
+            report.moved += 1
+            if moved is not None:
+                moved(row.id)
+            try:
+                origin.delete(row.store_ref)
+            except Exception:
+                log.warning("archived file %s/%s not deleted (orphan)", row.store, row.store_ref)
+                report.orphans.append((row.store, row.store_ref))
+
+
+def document_key(document: Any) -> str:
+    """The key a document is stored under: the one ``archive_document`` derived from the
+    run and recipient, or one of the document's own id."""
+    if document.run_id is not None and document.source_key:
+        return f"run-{document.run_id}/{document.source_key}/{document.filename}"
+    return f"document-{document.id}/{document.filename}"
+
+
+def _copy_verified(origin: DocumentStore, destination: DocumentStore, row: Any) -> str:
+    """Stream the document into ``destination`` and prove the copy by reading it back."""
+    read = hashlib.sha256()
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in origin.get_stream(row.store_ref):
+            read.update(chunk)
+            yield chunk
+
+    reference = destination.put_stream(document_key(row), chunks())
+    destination.sync()
+    if read.hexdigest() != row.sha256:
+        destination.delete(reference)
+        raise ArchiveIntegrityError(f"document {row.id} does not match its checksum in {row.store}")
+    written = hashlib.sha256()
+    for chunk in destination.get_stream(reference):
+        written.update(chunk)
+    if written.hexdigest() != row.sha256:
+        destination.delete(reference)
+        raise ArchiveIntegrityError(f"the copy of document {row.id} does not match its checksum")
+    return reference
+
+
+def _repoint(database: Database, row: Any, target: str, reference: str) -> bool:
+    """Point the row at the verified copy, if it still names the copy that was read."""
+    with database.session() as session:
+        changed = session.execute(
+            update(ArchivedDocument)
+            .where(
+                ArchivedDocument.id == row.id,
+                ArchivedDocument.store == row.store,
+                ArchivedDocument.store_ref == row.store_ref,
+            )
+            .values(store=target, store_ref=reference)
+        ).rowcount
+        if changed:
+            return True
+        now = session.execute(
+            select(ArchivedDocument.store, ArchivedDocument.store_ref).where(
+                ArchivedDocument.id == row.id
+            )
+        ).first()
+    return now is not None and tuple(now) == (target, reference)

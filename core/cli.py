@@ -319,6 +319,47 @@ def void_run_command(state: CliState, campaign: str, number: int, reason: str) -
     )
 
 
+@cli.group()
+def documents() -> None:
+    """The archived documents' stores."""
+
+
+@documents.command("move")
+@click.option("--to", "target", required=True, help="Document store to move them into.")
+@click.option("--from", "source", default=None, help="Only the documents of this store.")
+@pass_state
+def documents_move(state: CliState, target: str, source: str | None) -> None:
+    """Move archived documents into the store TO, checking each copy's SHA-256 before the
+    archive points at it and the source copy is deleted; run it again to finish."""
+    from functools import partial
+
+    from core.archive import move_documents, open_store
+    from core.plugins import UnknownPluginError
+    from core.schema import missing_heads
+
+    stores = partial(open_store, state.plugins, state.settings)
+    database = Database(state.settings.database_url)
+    try:
+        if missing := missing_heads(database.engine, state.plugins):
+            raise click.ClickException(
+                f"the database lacks revisions {', '.join(missing)}: run 'campaign db upgrade'"
+            )
+        for name in filter(None, (target, source)):
+            stores(name)
+        report = move_documents(database, stores, target, source=source)
+    except (UnknownPluginError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        database.dispose()
+    for document_id, reason in report.failed:
+        click.secho(f"document {document_id} not moved: {reason}", fg="red", err=True)
+    for store_name, reference in report.orphans:
+        click.echo(f"{store_name}:{reference} moved but not deleted from its old store")
+    click.echo(f"{report.moved} documents moved to {target!r}, {len(report.failed)} not moved")
+    if report.failed:
+        sys.exit(1)
+
+
 def _confirm(runtime: Runtime, run_id: int, yes: bool) -> None:
     """Wait for the analysis, show its numbers and send only on the person's yes."""
     from core.engine.confirmation import confirmation

@@ -11,7 +11,7 @@ import enum
 import inspect
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -387,9 +387,17 @@ class UploadTarget(Plugin):
 
 
 class DocumentStore(Plugin):
-    """Stores the bytes of archived documents; the archive keeps the metadata."""
+    """Stores the bytes of archived documents; the archive keeps the metadata.
+
+    Writing a key again replaces what it holds whole, and nothing is visible half-written:
+    a retried archive write is then idempotent. A reference with nothing stored under it
+    raises ``FileNotFoundError`` (an ``OSError``, which the panel already reports as a
+    missing file) from ``get`` and ``get_stream``.
+    """
 
     kind = "document_store"
+    chunk_size = 1024 * 1024
+    """Bytes per chunk that ``get_stream`` yields (the last one may be shorter)."""
 
     @abstractmethod
     def put(self, key: str, data: bytes) -> str:
@@ -402,6 +410,24 @@ class DocumentStore(Plugin):
     @abstractmethod
     def delete(self, reference: str) -> None:
         """Remove the stored bytes; deleting what is already gone is not an error."""
+
+    def put_stream(self, key: str, chunks: Iterable[bytes]) -> str:
+        """Store the bytes of ``chunks`` in order, as ``put`` stores one ``bytes``.
+
+        This default joins them in memory; a store that can write piece by piece overrides
+        it, so that a large file never needs to fit in memory.
+        """
+        return self.put(key, b"".join(chunks))
+
+    def get_stream(self, reference: str) -> Iterator[bytes]:
+        """The stored bytes as consecutive chunks; a missing reference raises at once.
+
+        This default reads them whole with ``get``; a store that can read piece by piece
+        overrides it.
+        """
+        data = self.get(reference)
+        size = self.chunk_size
+        return (data[start : start + size] for start in range(0, len(data), size))
 
     def sync(self) -> None:
         """Make everything ``put`` so far durable.

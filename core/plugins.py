@@ -53,6 +53,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.gateways.http_sms",
     "plugins.gateways.outbox_sms",
     "plugins.stores.filesystem",
+    "plugins.stores.database",
+    "plugins.stores.s3",
     "plugins.targets.folder",
     "plugins.targets.sftp",
     "plugins.targets.http_upload",

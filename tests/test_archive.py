@@ -11,6 +11,8 @@ from core.archive import (
     archive_document,
     contact_documents,
     delete_run_documents,
+    document_key,
+    move_documents,
     open_store,
     read_document,
     run_documents,
@@ -26,6 +28,7 @@ from core.models import (
     Run,
 )
 from core.plugins import load_plugins
+from plugins.stores.database import DatabaseStore
 from plugins.stores.filesystem import FilesystemStore
 
 
@@ -256,3 +259,133 @@ def test_documents_of_any_runs_are_deleted_with_one_log_entry_per_run(database, 
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 0
     assert not list(store.root.rglob("*.pdf")) and not list(store.root.rglob("*.eml"))
+
+
+class InterruptedWrite(BaseException):
+    """A crash in the middle of a move (a kill, a lost connection): nothing catches it."""
+
+
+class CrashingDatabaseStore(DatabaseStore):
+    """Dies while writing its ``crash_at``-th document, after a first part of its bytes."""
+
+    crash_at = 3
+
+    def __init__(self, params=None):
+        super().__init__(params)
+        self.writes = 0
+
+    def put_stream(self, key, chunks):
+        self.writes += 1
+        if self.writes != self.crash_at:
+            return super().put_stream(key, chunks)
+
+        def dying():
+            yield next(iter(chunks))
+            raise InterruptedWrite
+
+        return super().put_stream(key, dying())
+
+
+def archived_in(database) -> list[tuple[str, str]]:
+    with database.session() as session:
+        return [
+            (row.store, row.sha256)
+            for row in session.scalars(select(ArchivedDocument).order_by(ArchivedDocument.id))
+        ]
+
+
+def archive_several(database, store, run_ids) -> list[bytes]:
+    """Four letters (one of 3 MiB, several chunks) and a document of no run."""
+    contents = [f"Brief {n}".encode() * 40 for n in range(3)] + [bytes(range(256)) * 12288]
+    with database.session() as session:
+        for number, data in enumerate(contents):
+            archive(session, store, run_ids, f"contacts:{number}", data)
+        archive_document(
+            session,
+            store,
+            contact_id=run_ids[0],
+            campaign_id=None,
+            run_id=None,
+            report_id=None,
+            kind=DocumentKind.FILE,
+            title="Notiz",
+            filename="notiz.txt",
+            data=b"Telefonat am Montag",
+            content_type="text/plain",
+        )
+    return [*contents, b"Telefonat am Montag"]
+
+
+def test_moving_documents_verifies_every_copy_before_the_source_goes(
+    database, database_url, store, run_ids, tmp_path
+):
+    contents = archive_several(database, store, run_ids)
+    target = DatabaseStore({"database_url": database_url})
+    stores = {"filesystem": store, "database": target}.__getitem__
+    report = move_documents(database, stores, "database")
+    assert (report.moved, report.failed, report.orphans) == (5, [], [])
+    assert [name for name, _ in archived_in(database)] == ["database"] * 5
+    with database.session() as session:
+        documents = session.scalars(select(ArchivedDocument).order_by(ArchivedDocument.id)).all()
+        assert [read_document(target, document) for document in documents] == contents
+    assert [path for path in (tmp_path / "archive").rglob("*") if path.is_file()] == []
+    again = move_documents(database, stores, "database")
+    assert (again.moved, again.failed) == (0, [])
+
+
+def test_an_interrupted_move_leaves_every_document_readable_and_finishes_when_run_again(
+    database, database_url, store, run_ids
+):
+    contents = archive_several(database, store, run_ids)
+    crashing = CrashingDatabaseStore({"database_url": database_url})
+    stores = {"filesystem": store, "database": crashing}.__getitem__
+    with pytest.raises(InterruptedWrite):
+        move_documents(database, stores, "database")
+    assert [name for name, _ in archived_in(database)] == ["database"] * 2 + ["filesystem"] * 3
+    with database.session() as session:
+        documents = session.scalars(select(ArchivedDocument).order_by(ArchivedDocument.id)).all()
+        assert [read_document(stores(row.store), row) for row in documents] == contents
+
+    target = DatabaseStore({"database_url": database_url})
+    stores = {"filesystem": store, "database": target}.__getitem__
+    report = move_documents(database, stores, "database")
+    assert (report.moved, report.failed) == (3, [])
+    with database.session() as session:
+        documents = session.scalars(select(ArchivedDocument).order_by(ArchivedDocument.id)).all()
+        assert [read_document(target, document) for document in documents] == contents
+
+
+def test_a_move_interrupted_before_the_old_copy_is_deleted_only_leaves_that_copy(
+    database, database_url, store, run_ids, monkeypatch
+):
+    archive_several(database, store, run_ids)
+    target = DatabaseStore({"database_url": database_url})
+    stores = {"filesystem": store, "database": target}.__getitem__
+
+    def lost(reference):
+        raise OSError("share unmounted")
+
+    monkeypatch.setattr(store, "delete", lost)
+    report = move_documents(database, stores, "database")
+    assert report.moved == 5 and len(report.orphans) == 5
+    assert [name for name, _ in archived_in(database)] == ["database"] * 5
+    assert move_documents(database, stores, "database").moved == 0
+
+
+def test_a_document_that_no_longer_matches_its_checksum_is_not_moved(
+    database, database_url, store, run_ids, tmp_path
+):
+    archive_several(database, store, run_ids)
+    with database.session() as session:
+        first = session.scalars(select(ArchivedDocument).order_by(ArchivedDocument.id)).first()
+    (tmp_path / "archive" / first.store_ref).write_bytes(b"changed on disk")
+    target = DatabaseStore({"database_url": database_url})
+    stores = {"filesystem": store, "database": target}.__getitem__
+    report = move_documents(database, stores, "database")
+    assert report.moved == 4
+    assert report.failed == [
+        (first.id, f"document {first.id} does not match its checksum in filesystem")
+    ]
+    assert archived_in(database)[0][0] == "filesystem"
+    with pytest.raises(FileNotFoundError):
+        target.get(hashlib.sha256(document_key(first).encode()).hexdigest())

@@ -9,11 +9,14 @@ import sys
 import click
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from core import embedded_redis, hookimpl
 from core.accounts import find_user
+from core.archive import archive_document, open_store, read_document
 from core.cli import CliState, cli
 from core.db import Database
+from core.models import ArchivedDocument, DocumentKind
 from core.plugins import PluginHost, load_plugins
 
 from waiting import DEADLINE, stop_group, wait_for, wait_for_exit
@@ -41,7 +44,11 @@ def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path, settings):
 
 
 def test_db_commands_show_each_branch_and_leave_a_disabled_plugins_branch_alone(invoke):
-    core = "core: database 0021_run_confirmation, code 0021_run_confirmation\n"
+    core = (
+        "core: database 0021_run_confirmation, code 0021_run_confirmation\n"
+        "plugins.stores.database: database database_store_0001_chunks, "
+        "code database_store_0001_chunks\n"
+    )
     hello = "hello: database hello_0001_greetings, code hello_0001_greetings\n"
     hello_off = load_plugins(disabled=["hello"])
 
@@ -565,3 +572,72 @@ def test_void_run_voids_a_run_once_and_names_what_is_missing(invoke, settings):
         assert run.superseded_reason == "ersetzt durch Lauf 2"
         assert session.query(ArchiveDeletion).one().reason == "run voided: ersetzt durch Lauf 2"
     database.dispose()
+
+
+def test_documents_move_to_the_database_store_and_back(invoke, settings):
+    plugins = load_plugins()
+    filesystem = open_store(plugins, settings, "filesystem")
+    letters = [f"Brief {number}".encode() * 1000 for number in range(3)]
+    database = Database(settings.database_url)
+    with database.session() as session:
+        for number, data in enumerate(letters):
+            archive_document(
+                session,
+                filesystem,
+                contact_id=None,
+                campaign_id=None,
+                run_id=None,
+                report_id=None,
+                kind=DocumentKind.LETTER,
+                title="Brief",
+                filename=f"brief-{number}.pdf",
+                data=data,
+            )
+
+    moved = invoke("documents", "move", "--to", "database", plugins=plugins)
+    assert moved.exit_code == 0, moved.output
+    assert "3 documents moved to 'database', 0 not moved" in moved.output
+    assert not [path for path in (settings.data_dir / "archive").rglob("*") if path.is_file()]
+    again = invoke("documents", "move", "--to", "database", plugins=plugins)
+    assert "0 documents moved to 'database'" in again.output
+    back = invoke("documents", "move", "--to", "filesystem", "--from", "database", plugins=plugins)
+    assert "3 documents moved to 'filesystem'" in back.output
+    with database.session() as session:
+        documents = session.scalars(select(ArchivedDocument).order_by(ArchivedDocument.id)).all()
+        assert [read_document(filesystem, document) for document in documents] == letters
+    database.dispose()
+
+    unknown = invoke("documents", "move", "--to", "dropbox", plugins=plugins)
+    assert unknown.exit_code == 1 and "dropbox" in unknown.output
+
+
+def test_documents_move_names_the_documents_it_could_not_move(invoke, settings):
+    plugins = load_plugins()
+    filesystem = open_store(plugins, settings, "filesystem")
+    database = Database(settings.database_url)
+    with database.session() as session:
+        document = archive_document(
+            session,
+            filesystem,
+            contact_id=None,
+            campaign_id=None,
+            run_id=None,
+            report_id=None,
+            kind=DocumentKind.LETTER,
+            title="Brief",
+            filename="brief.pdf",
+            data=b"%PDF-1.4 Brief",
+        )
+    database.dispose()
+    (settings.data_dir / "archive" / document.store_ref).unlink()
+    result = invoke("documents", "move", "--to", "database", plugins=plugins)
+    assert result.exit_code == 1
+    assert f"document {document.id} not moved" in result.output
+    assert "0 documents moved to 'database', 1 not moved" in result.output
+
+
+def test_documents_move_asks_for_the_migrations_the_database_store_needs(invoke):
+    invoke("db", "downgrade", "database_store@base")
+    result = invoke("documents", "move", "--to", "database")
+    assert result.exit_code == 1
+    assert "database_store_0001_chunks: run 'campaign db upgrade'" in result.output

@@ -212,6 +212,7 @@ def test_a_disabled_plugin_gets_no_tables_and_keeps_them_when_disabled_later(
     states = branch_states(database.engine, hello_disabled)
     assert [(state.name, state.database) for state in states] == [
         ("core", "0021_run_confirmation"),
+        ("plugins.stores.database", "database_store_0001_chunks"),
         (None, "hello_0001_greetings"),
     ]
     with pytest.raises(UnloadedBranchError, match="hello_0001_greetings"):

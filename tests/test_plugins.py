@@ -4,7 +4,7 @@ import types
 import pytest
 from pydantic import BaseModel, Field
 
-from core import Action, Outcome, SettingsError, Workflow, hookimpl
+from core import Action, DocumentStore, Outcome, SettingsError, Workflow, hookimpl
 from core.plugins import PluginConflictError, PluginHost, UnknownPluginError, load_plugins
 
 
@@ -256,3 +256,37 @@ def test_plugin_commands_that_fail_or_clash_are_reported_not_fatal(host):
         ("broken_cli", "register_commands failed: no commands today"),
         ("clash", "register_commands: plugins already exists; not replaced"),
     ]
+
+
+class MemoryStore(DocumentStore):
+    """A store with only the required methods: streaming comes from the base class."""
+
+    name = "memory"
+    title = "Memory"
+    chunk_size = 4
+
+    def __init__(self, params=None):
+        super().__init__(params)
+        self.blobs: dict[str, bytes] = {}
+
+    def put(self, key, data):
+        self.blobs[key] = data
+        return key
+
+    def get(self, reference):
+        if reference not in self.blobs:
+            raise FileNotFoundError(reference)
+        return self.blobs[reference]
+
+    def delete(self, reference):
+        self.blobs.pop(reference, None)
+
+
+def test_a_store_without_streaming_of_its_own_streams_through_put_and_get():
+    store = MemoryStore()
+    reference = store.put_stream("a/letter.pdf", iter([b"Hallo ", b"Welt"]))
+    assert list(store.get_stream(reference)) == [b"Hall", b"o We", b"lt"]
+    store.put_stream("a/letter.pdf", [b"neu"])
+    assert list(store.get_stream(reference)) == [b"neu"]
+    with pytest.raises(FileNotFoundError):
+        store.get_stream("missing")

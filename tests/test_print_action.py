@@ -8,6 +8,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, insert, literal, select
 
 import plugins.actions.print_reports as print_reports
+import plugins.stores.database as database_store
 import plugins.stores.filesystem as filesystem
 from core import DataSource, hookimpl
 from core.default_reports import install_default_reports
@@ -262,3 +263,16 @@ def test_the_manifest_neutralises_formulas_for_german_excel(printing):
         '\'=HYPERLINK("http://evil.example/";"Klick") Weiß1',
         "'-2+3 Weiß2",
     ]
+
+
+def test_a_print_run_can_archive_its_letters_in_the_database(printing):
+    printing.runtime.plugins.add(database_store, "plugins.stores.database", "test")
+    add_people(printing, range(1, 13))
+    run = start_run(printing.runtime, print_campaign(printing, store="database"), confirmed_by="t")
+    printing.work()
+    assert (printing.run(run.id).state, printing.run(run.id).done) == (RunState.COMPLETED, 12)
+    documents = archived(printing, run.id)
+    assert {document.store for document in documents} == {"database"}
+    assert stored_files(printing) == []
+    store = database_store.DatabaseStore({"database_url": printing.runtime.settings.database_url})
+    assert store.get(documents[0].store_ref).startswith(b"%PDF")

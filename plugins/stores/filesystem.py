@@ -7,15 +7,17 @@ replaces it whole: that is what makes a retried archive write idempotent. Files 
 directories are flushed to disk in ``sync``, which the archive calls once before the
 transaction recording them commits: one round of flushes for a batch of letters instead of
 a flush per letter. On several
-machines, ``data_dir`` must be a shared file system.
+machines, ``data_dir`` must be a shared file system (or choose the ``database`` or ``s3``
+store).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,11 +50,14 @@ class FilesystemStore(DocumentStore):
         return self.params.data_dir / "archive"
 
     def put(self, key: str, data: bytes) -> str:
+        return self.put_stream(key, (data,))
+
+    def put_stream(self, key: str, chunks: Iterable[bytes]) -> str:
         digest = hashlib.sha256(key.encode()).hexdigest()
         suffix = PurePosixPath(key).suffix.lower()
         reference = f"{digest[:2]}/{digest[2:4]}/{digest}{suffix if SUFFIX.match(suffix) else ''}"
         path = self.root / reference
-        write_atomically(path, data, durable=False)
+        write_atomically(path, chunks, durable=False)
         self._unsynced[path] = None
         return reference
 
@@ -63,6 +68,9 @@ class FilesystemStore(DocumentStore):
     def get(self, reference: str) -> bytes:
         return self._path(reference).read_bytes()
 
+    def get_stream(self, reference: str) -> Iterator[bytes]:
+        return _chunks(self._path(reference).open("rb"), self.chunk_size)
+
     def delete(self, reference: str) -> None:
         self._path(reference).unlink(missing_ok=True)
 
@@ -71,6 +79,13 @@ class FilesystemStore(DocumentStore):
         if not REFERENCE.match(reference):
             raise ValueError(f"{reference!r} is not a reference of the filesystem store")
         return self.root / reference
+
+
+def _chunks(file: BinaryIO, size: int) -> Iterator[bytes]:
+    """The file's bytes in chunks; the file is closed when they are read or abandoned."""
+    with file:
+        while chunk := file.read(size):
+            yield chunk
 
 
 @hookimpl
