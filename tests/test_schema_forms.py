@@ -80,8 +80,8 @@ def test_every_kind_of_field_gets_its_widget_default_and_help():
 
 
 def test_choices_are_shown_under_their_translated_names():
-    def label(path: str, what: str) -> str | None:
-        return {("mode", "choice.fast"): "Schnell"}.get((path, what))
+    def label(text: str, context: str) -> str:
+        return {("fast", "choice"): "Schnell"}.get((text, context), text)
 
     form = build_form(SCHEMA, "act", "demo", {}, options=OPTIONS.get, label=label)
     assert fields_by_path(form)["mode"].choices == [("fast", "Schnell"), ("exact", "exact")]

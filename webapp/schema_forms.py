@@ -298,7 +298,10 @@ def _object_fields(
 
 def _named(spec: _Spec, path: str, label: Label | None) -> Choices:
     """The schema's own choices, each under its translated name where there is one."""
-    return [(value, label(str(text), "choice") if label else text) for value, text in spec.choices]
+    return [
+        (value, (label(str(text), "choice") if label else None) or text)
+        for value, text in spec.choices
+    ]
 
 
 def _field(
