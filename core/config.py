@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from core.mail import mailbox
+from core.mail import mailbox, valid_email
 from core.schedules import ScheduleError, load_zone, parse_duration
 
 PREFIX = "CAMPAIGN_"
@@ -97,6 +97,11 @@ class Settings:
     mail_server: MailServer | None = None
     """None: e-mails are written to the outbox directory (development)."""
     mail_from: str = DEVELOPMENT_SENDER
+    public_url: str | None = None
+    """The panel's address as recipients reach it (``https://kampagne.example.de``): the
+    unsubscribe links of e-mails point there. None: no e-mail campaign can send."""
+    unsubscribe_mailto: str | None = None
+    """The address of the ``mailto:`` in every e-mail's List-Unsubscribe header, if any."""
     approval_reminder: timedelta = DEFAULT_APPROVAL_REMINDER
     """deliveryMgt reminds the reviewers of a pending approval this long before its deadline."""
     concurrent_jobs: int = DEFAULT_CONCURRENT_JOBS
@@ -140,6 +145,8 @@ class Settings:
             ),
             mail_server=mail_server,
             mail_from=_mail_from(get("MAIL_FROM"), mail_server),
+            public_url=_public_url(get("PUBLIC_URL")),
+            unsubscribe_mailto=_plain_address("UNSUBSCRIBE_MAILTO", get("UNSUBSCRIBE_MAILTO")),
             approval_reminder=_duration(
                 "APPROVAL_REMINDER", get("APPROVAL_REMINDER"), DEFAULT_APPROVAL_REMINDER
             ),
@@ -315,6 +322,28 @@ def _mail_from(raw: str | None, server: MailServer | None) -> str:
         return str(mailbox(raw))
     except ValueError as exc:
         raise ConfigError(variable, str(exc)) from None
+
+
+def _public_url(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(
+            PREFIX + "PUBLIC_URL",
+            f"{raw!r} is not the panel's address such as 'https://kampagne.example.de'",
+        )
+    return raw.rstrip("/")
+
+
+def _plain_address(name: str, raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if not (valid_email(raw) and raw.isascii()):
+        raise ConfigError(
+            PREFIX + name, f"{raw!r} is not an e-mail address such as 'abmelden@example.de'"
+        )
+    return raw.strip()
 
 
 def _stored_secret_key(data_dir: Path) -> str:
