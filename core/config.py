@@ -41,6 +41,8 @@ SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2,
 _SIZE = re.compile(r"(\d+)\s*([a-z]*)")
 DEVELOPMENT_SENDER = "Campaign <campaign@localhost.localdomain>"
 """The sender of e-mails when no mail server is configured (they go to the outbox)."""
+DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
+"""Where unsubscribe links point without a mail server (mails go to the outbox)."""
 SMTP_PORTS = {"plain": 25, "starttls": 587, "tls": 465}
 SWITCHES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
@@ -97,9 +99,10 @@ class Settings:
     mail_server: MailServer | None = None
     """None: e-mails are written to the outbox directory (development)."""
     mail_from: str = DEVELOPMENT_SENDER
-    public_url: str | None = None
+    public_url: str | None = DEVELOPMENT_PUBLIC_URL
     """The panel's address as recipients reach it (``https://kampagne.example.de``): the
-    unsubscribe links of e-mails point there. None: no e-mail campaign can send."""
+    unsubscribe links of e-mails point there. None (a mail server but no address set): no
+    e-mail campaign can send."""
     unsubscribe_mailto: str | None = None
     """The address of the ``mailto:`` in every e-mail's List-Unsubscribe header, if any."""
     approval_reminder: timedelta = DEFAULT_APPROVAL_REMINDER
@@ -145,7 +148,7 @@ class Settings:
             ),
             mail_server=mail_server,
             mail_from=_mail_from(get("MAIL_FROM"), mail_server),
-            public_url=_public_url(get("PUBLIC_URL")),
+            public_url=_public_url(get("PUBLIC_URL"), mail_server, get("HOST"), get("PORT")),
             unsubscribe_mailto=_plain_address("UNSUBSCRIBE_MAILTO", get("UNSUBSCRIBE_MAILTO")),
             approval_reminder=_duration(
                 "APPROVAL_REMINDER", get("APPROVAL_REMINDER"), DEFAULT_APPROVAL_REMINDER
@@ -324,9 +327,14 @@ def _mail_from(raw: str | None, server: MailServer | None) -> str:
         raise ConfigError(variable, str(exc)) from None
 
 
-def _public_url(raw: str | None) -> str | None:
+def _public_url(
+    raw: str | None, server: MailServer | None, host: str | None, port: str | None
+) -> str | None:
+    """The address set; in development (no mail server) the panel's own address."""
     if raw is None:
-        return None
+        if server is not None:
+            return None
+        return f"http://{host or '127.0.0.1'}:{port or 5000}"
     parts = urlsplit(raw)
     if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
         raise ConfigError(
