@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from core.mail import mailbox
+from core.mail import mailbox, valid_email
 from core.schedules import ScheduleError, load_zone, parse_duration
 
 PREFIX = "CAMPAIGN_"
@@ -41,6 +41,8 @@ SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2,
 _SIZE = re.compile(r"(\d+)\s*([a-z]*)")
 DEVELOPMENT_SENDER = "Campaign <campaign@localhost.localdomain>"
 """The sender of e-mails when no mail server is configured (they go to the outbox)."""
+DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
+"""Where unsubscribe links point without a mail server (mails go to the outbox)."""
 SMTP_PORTS = {"plain": 25, "starttls": 587, "tls": 465}
 SWITCHES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
@@ -97,6 +99,12 @@ class Settings:
     mail_server: MailServer | None = None
     """None: e-mails are written to the outbox directory (development)."""
     mail_from: str = DEVELOPMENT_SENDER
+    public_url: str | None = DEVELOPMENT_PUBLIC_URL
+    """The panel's address as recipients reach it (``https://kampagne.example.de``): the
+    unsubscribe links of e-mails point there. None (a mail server but no address set): no
+    e-mail campaign can send."""
+    unsubscribe_mailto: str | None = None
+    """The address of the ``mailto:`` in every e-mail's List-Unsubscribe header, if any."""
     approval_reminder: timedelta = DEFAULT_APPROVAL_REMINDER
     """deliveryMgt reminds the reviewers of a pending approval this long before its deadline."""
     concurrent_jobs: int = DEFAULT_CONCURRENT_JOBS
@@ -140,6 +148,8 @@ class Settings:
             ),
             mail_server=mail_server,
             mail_from=_mail_from(get("MAIL_FROM"), mail_server),
+            public_url=_public_url(get("PUBLIC_URL"), mail_server, get("HOST"), get("PORT")),
+            unsubscribe_mailto=_plain_address("UNSUBSCRIBE_MAILTO", get("UNSUBSCRIBE_MAILTO")),
             approval_reminder=_duration(
                 "APPROVAL_REMINDER", get("APPROVAL_REMINDER"), DEFAULT_APPROVAL_REMINDER
             ),
@@ -315,6 +325,33 @@ def _mail_from(raw: str | None, server: MailServer | None) -> str:
         return str(mailbox(raw))
     except ValueError as exc:
         raise ConfigError(variable, str(exc)) from None
+
+
+def _public_url(
+    raw: str | None, server: MailServer | None, host: str | None, port: str | None
+) -> str | None:
+    """The address set; in development (no mail server) the panel's own address."""
+    if raw is None:
+        if server is not None:
+            return None
+        return f"http://{host or '127.0.0.1'}:{port or 5000}"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(
+            PREFIX + "PUBLIC_URL",
+            f"{raw!r} is not the panel's address such as 'https://kampagne.example.de'",
+        )
+    return raw.rstrip("/")
+
+
+def _plain_address(name: str, raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if not (valid_email(raw) and raw.isascii()):
+        raise ConfigError(
+            PREFIX + name, f"{raw!r} is not an e-mail address such as 'abmelden@example.de'"
+        )
+    return raw.strip()
 
 
 def _stored_secret_key(data_dir: Path) -> str:

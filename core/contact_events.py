@@ -31,9 +31,10 @@ def set_consent(
     actor: str | None,
     source: str,
     at: datetime | None = None,
+    run_id: int | None = None,
 ) -> dict[str, tuple[bool, bool]]:
-    """Set some of the contact's flags and record an event for each that changed; returns
-    ``{flag: (old, new)}`` of the changes."""
+    """Set some of the contact's flags and record an event for each that changed (with the
+    run that led to it, if any); returns ``{flag: (old, new)}`` of the changes."""
     unknown = set(values) - set(CONSENT_FLAGS)
     if unknown:
         raise ValueError(f"not a consent flag: {', '.join(sorted(unknown))}")
@@ -51,6 +52,7 @@ def set_consent(
         actor=actor,
         source=source,
         at=at,
+        run_id=run_id,
     )
     return changes
 
@@ -62,6 +64,7 @@ def record_consent_changes(
     actor: str | None,
     source: str,
     at: datetime | None = None,
+    run_id: int | None = None,
 ) -> int:
     """Record an event per flag that differs between ``before`` (None: a new contact, whose
     flags count from "not set") and ``after``, for (contact id, before, after) triples;
@@ -84,6 +87,7 @@ def record_consent_changes(
                         "old_value": old,
                         "new_value": new,
                         "source": source,
+                        "run_id": run_id,
                     }
                 )
     if rows:

@@ -131,10 +131,12 @@ def build_message(
     html: str | None = None,
     reply_to: Address | str | None = None,
     attachments: Sequence[Attachment] = (),
+    extra_headers: Sequence[tuple[str, str]] = (),
 ) -> Mail:
     """One message: the plain text and the HTML body as alternatives (either may be left
     out, not both), then the attachments. ``to`` is one address, a list of them, or a
-    string of several; a header value with a line break is a ValueError."""
+    string of several; ``extra_headers`` are ASCII (name, value) pairs such as
+    List-Unsubscribe; a header value with a line break is a ValueError."""
     if text is None and html is None:
         raise ValueError("a message needs a text or an HTML body")
     (sender_box,) = _mailboxes(sender, "From")
@@ -142,6 +144,10 @@ def build_message(
     reply_boxes = _mailboxes(reply_to, "Reply-To") if reply_to else []
     _one_line(subject, "Subject")
     _one_line(message_id, "Message-ID")
+    for name, value in extra_headers:
+        _one_line(value, name)
+        if not (_TOKEN.fullmatch(name) and value.isascii()):
+            raise ValueError(f"{name!r}: {value!r} is not an ASCII header")
     headers = [
         f"From: {_mailbox_text(sender_box)}",
         f"To: {_address_list(recipients, 'To')}",
@@ -149,6 +155,7 @@ def build_message(
         f"Subject: {_header_text(subject, 'Subject')}",
         f"Date: {format_datetime(date)}",
         f"Message-ID: {message_id}",
+        *(f"{name}: {_header_text(value, name)}" for name, value in extra_headers),
         "MIME-Version: 1.0",
     ]
     bodies = [_text_part(body, subtype) for body, subtype in ((text, "plain"), (html, "html"))]

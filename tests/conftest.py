@@ -207,6 +207,8 @@ def settings_with_mail(tmp_path: Path, database_url: str, redis_session_url: str
             "CAMPAIGN_DATABASE_URL": database_url,
             "CAMPAIGN_REDIS_URL": redis_session_url,
             "CAMPAIGN_SECRET_KEY": "test-secret-key",
+            "CAMPAIGN_PUBLIC_URL": "https://kampagne.example.de",
+            "CAMPAIGN_UNSUBSCRIBE_MAILTO": "abmelden@example.de",
             **mail_env(smtp),
         }
     )

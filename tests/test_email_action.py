@@ -342,6 +342,7 @@ def test_without_a_mail_server_the_messages_go_to_the_outbox(mailing, smtp):
 def test_a_killed_worker_sends_nothing_twice(mailing, smtp, tmp_path, monkeypatch):
     for name, value in mail_env(smtp).items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CAMPAIGN_PUBLIC_URL", mailing.runtime.settings.public_url)
     ids = mailing.add_contacts(6)  # p1 … p3, p5, p6 have an address
     held = "p2@example.de"
     smtp.hold = {held}

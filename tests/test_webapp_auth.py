@@ -123,6 +123,16 @@ def body(response) -> str:
     return response.get_data(as_text=True)
 
 
+PUBLIC_ENDPOINTS = {
+    "auth.login",
+    "static",
+    "health.check",
+    "unsubscribe.page",
+    "unsubscribe.confirm",
+}
+"""The login page, static files, the load balancers' check and the e-mails' unsubscribe link."""
+
+
 # -- login is required everywhere -----------------------------------------------------------------
 
 
@@ -130,7 +140,7 @@ def test_every_endpoint_except_login_static_and_health_redirects_anonymous_users
     client = app.test_client()
     checked = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in ("auth.login", "static", "health.check"):
+        if rule.endpoint in PUBLIC_ENDPOINTS:
             continue
         methods = rule.methods - {"HEAD", "OPTIONS"}
         method = "GET" if "GET" in methods else sorted(methods)[0]
@@ -148,6 +158,13 @@ def test_every_endpoint_except_login_static_and_health_redirects_anonymous_users
 def test_login_page_and_static_files_are_public(client: FlaskClient):
     assert client.get("/login").status_code == 200
     assert client.get("/static/css/app.css").status_code == 200
+
+
+def test_only_the_listed_endpoints_are_public(app: Flask, client: FlaskClient):
+    assert get_campaign(app).public_endpoints == PUBLIC_ENDPOINTS
+    # the unsubscribe link of an e-mail answers without login, and without a CSRF token
+    assert client.get("/u/no-token").status_code == 400
+    assert client.post("/u/no-token", data={"List-Unsubscribe": "One-Click"}).status_code == 400
 
 
 def test_the_requested_page_is_remembered_for_after_login(client: FlaskClient, database):

@@ -135,6 +135,7 @@ PANEL_AREAS = (
     "webapp.workflows",
     "webapp.notifications",
     "webapp.health",
+    "webapp.unsubscribe",
 )
 """The panel's own areas: packages with a blueprint ``bp``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)

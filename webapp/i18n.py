@@ -116,6 +116,14 @@ def set_anonymous_language(value: object, chosen: bool = False) -> None:
         setattr(g, _LANGUAGE, language)
 
 
+def use_language(value: object) -> None:
+    """Speak ``value`` (if supported) for this request only, without touching the session:
+    a public page in a recipient's language."""
+    language = normalize_language(value)
+    if language is not None:
+        setattr(g, _LANGUAGE, language)
+
+
 def chosen_language() -> str | None:
     """The language chosen on the login page, to carry into the session that login starts."""
     return session.get(LANGUAGE_KEY) if session.get(CHOSEN_KEY) else None

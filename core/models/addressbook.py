@@ -125,7 +125,10 @@ class ContactEvent(Base):
     """
 
     __tablename__ = "contact_events"
-    __table_args__ = (Index("ix_contact_events_contact_id_at", "contact_id", "at"),)
+    __table_args__ = (
+        Index("ix_contact_events_contact_id_at", "contact_id", "at"),
+        Index("ix_contact_events_run_id", "run_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
@@ -135,6 +138,8 @@ class ContactEvent(Base):
     old_value: Mapped[bool | None]
     new_value: Mapped[bool]
     source: Mapped[str] = mapped_column(String(40), default="panel")
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    """The run whose message led to the change (an unsubscribe link), if any."""
 
 
 SEARCH_PREFIX_FIELDS = (

@@ -12,6 +12,12 @@ reference: a message sent again after an explicit retry of an unclear row carrie
 Message-ID, so the receiving side can tell it is the same message. Every sent message is
 filed as ``.eml`` with the contact (document kind ``email``) in the same commit as the row's
 outcome; a refused message leaves nothing in the archive.
+
+Every message to a contact carries the one-click unsubscribe headers (RFC 8058, RFC 2369)
+with the contact's signed link (``core.unsubscribe``), which the templates can also show as
+``{{ unsubscribe_url }}``. Without ``CAMPAIGN_PUBLIC_URL`` no link can be built, so every
+recipient fails with that reason instead of getting a message without one. A recipient that
+is no contact (an imported row) cannot be opted out: its message goes without the headers.
 """
 
 from __future__ import annotations
@@ -53,12 +59,17 @@ from core.templating import (
     compile_template,
     nest,
 )
+from core.unsubscribe import make_token, unsubscribe_url
 from plugins.actions import TRANSLATIONS
 
 MAX_SUBJECT_TEMPLATE = 1000
 MAX_SUBJECT = 500
 MAX_BODY_TEMPLATE = 100_000
 PREFERRED_EMAIL = "email"
+NO_PUBLIC_URL = (
+    "CAMPAIGN_PUBLIC_URL is not set, so no unsubscribe link can be built; "
+    "set the panel's public address to send campaign e-mails"
+)
 
 
 def subject_template(source: str) -> CompiledTemplate:
@@ -265,11 +276,13 @@ class Email(Action):
     def compose(self, recipient: Recipient, contact: Mapping[str, Any], context: Any) -> Composed:
         """The message for ``recipient``; a ValueError (or MissingLetter) says why none."""
         address = recipient_address(contact.get("email"))
+        link = self._unsubscribe_link(contact_id(recipient, contact), context)
         values = {
             **nest(recipient.data),
             "contact": dict(contact),
             "campaign": {"id": context.campaign_id, "name": context.campaign_name},
             "date": context.now.astimezone(LOCAL_TIME).date(),
+            "unsubscribe_url": link or "",
         }
         subject = " ".join(_render("subject", self.subject, values).split())
         if not subject:
@@ -291,11 +304,32 @@ class Email(Action):
             html=html,
             reply_to=self.params.reply_to or None,
             attachments=attachments,
+            extra_headers=self._unsubscribe_headers(link, context) if link else (),
         )
         attached = attachments[0].filename if attachments else None
         return Composed(address, sender, message, attached)
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _unsubscribe_link(self, owner: int | None, context: Any) -> str | None:
+        """The contact's one-click link; a ValueError without the panel's public address."""
+        settings = context.settings
+        if not settings.public_url:
+            raise ValueError(NO_PUBLIC_URL)
+        if owner is None:
+            return None
+        token = make_token(settings.secret_key, owner, context.run_id, self.channel, context.now)
+        return unsubscribe_url(settings.public_url, token)
+
+    @staticmethod
+    def _unsubscribe_headers(link: str, context: Any) -> list[tuple[str, str]]:
+        targets = [f"<{link}>"]
+        if context.settings.unsubscribe_mailto:
+            targets.append(f"<mailto:{context.settings.unsubscribe_mailto}?subject=unsubscribe>")
+        return [
+            ("List-Unsubscribe", ", ".join(targets)),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ]
 
     def mailer(self, context: Any) -> Mailer:
         """One mailer, so one connection, for every message of this chunk."""

@@ -41,6 +41,7 @@ from core.engine.runs import (
 from core.models import (
     ACTIVE_RUN_STATES,
     ArchivedDocument,
+    ContactEvent,
     ItemStatus,
     Role,
     Run,
@@ -48,6 +49,7 @@ from core.models import (
     RunState,
 )
 from core.query import ENTITIES, load_records
+from core.unsubscribe import SOURCE as UNSUBSCRIBE_SOURCE
 from webapp.campaigns.views import (
     bp,
     list_args,
@@ -243,7 +245,19 @@ def run(campaign_id: int, run_id: int) -> str:
         files=run_files(run),
         documents=documents,
         skip_reasons=skip_reasons,
+        unsubscribed=_unsubscribed(run),
         confirmation=_confirmation(run),
+    )
+
+
+def _unsubscribed(run: Run) -> int:
+    """Recipients who opted out through this run's unsubscribe link."""
+    return db_session().scalar(
+        select(func.count(ContactEvent.contact_id.distinct())).where(
+            ContactEvent.run_id == run.id,
+            ContactEvent.source == UNSUBSCRIBE_SOURCE,
+            ContactEvent.new_value.is_(True),
+        )
     )
 
 

@@ -155,6 +155,23 @@ def _consent_events(contact: Contact) -> list[ContactEvent]:
     )
 
 
+def _event_runs(contact: Contact) -> dict[int, tuple[int, int, str]]:
+    """The runs the contact's consent events came from (an unsubscribe link): run id →
+    (campaign id, run number, campaign name), for a link to the run."""
+    rows = db_session().execute(
+        select(Run.id, Run.campaign_id, Run.number, Campaign.name)
+        .join(Campaign, Campaign.id == Run.campaign_id)
+        .where(
+            Run.id.in_(
+                select(ContactEvent.run_id).where(
+                    ContactEvent.contact_id == contact.id, ContactEvent.run_id.is_not(None)
+                )
+            )
+        )
+    )
+    return {run_id: (campaign_id, number, name) for run_id, campaign_id, number, name in rows}
+
+
 def _runs(contact: Contact) -> list[RunEntry]:
     """The ledger rows of the contact (and of their contracts): every run that reached
     them on which channel, and every run that skipped them with the reason."""
@@ -199,6 +216,7 @@ def _detail(contact: Contact, form: ConsentForm, status: int = 200) -> ResponseR
         form=form,
         events=_timeline(contact),
         consent_events=_consent_events(contact),
+        event_runs=_event_runs(contact),
         runs=_runs(contact),
         timeline_limit=TIMELINE_LIMIT,
         contracts=sorted(contact.contracts, key=lambda c: (c.signed_on, c.id), reverse=True),
