@@ -22,11 +22,13 @@ run: install
 	$(BIN)/campaign users ensure-admin
 	$(BIN)/campaign serve
 
-# One test process per core (pytest-xdist); worksteal evens out the slow kill and browser
-# tests, which mostly wait.
+# One test process per core and one more (pytest-xdist): the kill and browser tests mostly
+# wait, and worksteal hands their idle time to the others.
+TEST_PROCESSES ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
+
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n auto --dist worksteal
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .
