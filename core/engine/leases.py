@@ -116,14 +116,8 @@ class HeldLease:
         return self.lost.is_set() or stop_requested()
 
     def renew(self) -> None:
-        now = self.runtime.clock.now()
         with self.runtime.database.session() as session:
-            renewed = session.execute(
-                update(ChunkLease)
-                .where(*self._ours())
-                .values(expires_at=now + LEASE)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            renewed = self._extend(session)
         if not renewed:
             log.warning("run %s chunk %s: lease lost; stopping", self.run_id, self.chunk)
             self.lost.set()
@@ -132,15 +126,18 @@ class HeldLease:
         """Renew the lease inside the caller's transaction: a step commits its result only
         while nobody enqueued it again, and recovery's conditional bump cannot take a lease
         renewed in a transaction that commits."""
-        if self.attempt is None:
-            return True
-        renewed = session.execute(
-            update(ChunkLease)
-            .where(*self._ours())
-            .values(expires_at=self.runtime.clock.now() + LEASE)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        return bool(renewed)
+        return self.attempt is None or self._extend(session)
+
+    def _extend(self, session: Session) -> bool:
+        """Push this holder's lease ``LEASE`` ahead; False if it is not ours any more."""
+        return bool(
+            session.execute(
+                update(ChunkLease)
+                .where(*self._ours())
+                .values(expires_at=self.runtime.clock.now() + LEASE)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        )
 
     def replaced(self) -> bool:
         """Whether a later attempt took the part over; asked after a failure, which may be
