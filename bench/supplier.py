@@ -52,9 +52,9 @@ from core.models import (  # noqa: E402
     ServiceProcess,
 )
 from core.plugins import load_plugins  # noqa: E402
-from core.provider_results import import_result_file  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 from core.workflow_context import WorkflowContext  # noqa: E402
+from plugins.processes.provider_results import import_result_file  # noqa: E402
 from plugins.workflows.supplier import SupplierPass  # noqa: E402
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ A plugin author needs only ``hookimpl`` and the base classes exported here.
 
 from pluggy import HookimplMarker
 
-from core.events import ItemEvent, MenuItem, RunEvent
+from core.events import CostEstimate, DashboardPanel, ItemEvent, MenuItem, RunEvent
 from core.plugin_base import (
     Action,
     Channel,
@@ -29,6 +29,8 @@ hookimpl = HookimplMarker("campaign")
 __all__ = [
     "Action",
     "Channel",
+    "CostEstimate",
+    "DashboardPanel",
     "DataSource",
     "DocumentStore",
     "Group",

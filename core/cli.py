@@ -117,25 +117,26 @@ def _echo_branches(database: Database, plugins: PluginHost) -> None:
 @pass_state
 def demo(state: CliState, seed: int, contacts: int) -> None:
     """Load the German demo address book, the default reports, the ready campaign
-    "Informationskampagne" and the campaign processes (plan, budgets, providers, stock);
-    safe to run again."""
+    "Informationskampagne" and every plugin's demo data (the campaign processes: plan,
+    budgets, providers, stock); safe to run again."""
     from core.clock import utcnow
     from core.default_reports import install_default_reports
     from core.demo import install_demo_campaign, load_demo
-    from core.demo_processes import load_process_demo
 
     database = Database(state.settings.database_url)
     with database.session() as session:
         summary = load_demo(session, seed=seed, contacts=contacts)
         installed = install_default_reports(session)
         campaign = install_demo_campaign(session, state.plugins, utcnow())
-        processes = load_process_demo(session, state.plugins)
+        from_plugins = state.plugins.hook.install_demo_data(session=session, plugins=state.plugins)
     click.echo(summary.describe())
     if installed:
         click.echo(f"default reports installed: {', '.join(installed)}")
     if campaign:
         click.echo(f"demo campaign installed: {', '.join(campaign)}")
-    click.echo(processes.describe())
+    for line in reversed(from_plugins):
+        if line:
+            click.echo(line)
 
 
 @cli.group()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +37,29 @@ class MenuItem:
     endpoint: str
     role: str = "viewer"
     order: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardPanel:
+    """A panel of the dashboard: a template fragment and the loader of its values (None
+    hides the panel); shown to users holding ``role`` or above. ``placement`` is
+    ``banner`` (above everything), ``main`` (lists) or ``side`` (small figures)."""
+
+    name: str
+    template: str
+    load: Callable[[], dict[str, Any] | None]
+    role: str = "viewer"
+    placement: Literal["banner", "main", "side"] = "main"
+    order: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class CostEstimate:
+    """What the run would cost, or why no estimate can be given."""
+
+    amount: Decimal | None
+    source: str
+    """``service`` (priced by a provider service for the count), ``estimate`` (the
+    campaign's own estimated cost), ``none`` (neither is set) or ``error``."""
+    service: str | None = None
+    problem: str | None = None

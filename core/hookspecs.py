@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pluggy import HookspecMarker
 
@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
     import click
     from flask import Blueprint
+    from sqlalchemy.orm import Session
 
-    from core.events import ItemEvent, MenuItem, RunEvent
+    from core.events import CostEstimate, DashboardPanel, ItemEvent, MenuItem, RunEvent
+    from core.models import Run
     from core.plugin_base import (
         Action,
         DataSource,
@@ -84,6 +86,11 @@ def register_menu_items(register: Callable[[MenuItem], None]) -> None:
 
 
 @hookspec
+def register_dashboard_panels(register: Callable[[DashboardPanel], None]) -> None:
+    """Register panels for the web panel's dashboard."""
+
+
+@hookspec
 def register_translations(register: Callable[[Path], None]) -> None:
     """Register a directory of gettext catalogs that translate this plugin's texts."""
 
@@ -91,6 +98,18 @@ def register_translations(register: Callable[[Path], None]) -> None:
 @hookspec
 def register_commands(cli: click.Group) -> None:
     """Add sub-commands to the ``campaign`` command line."""
+
+
+@hookspec
+def install_demo_data(session: Session, plugins: Any) -> str | None:
+    """Add this plugin's demo data for ``campaign demo`` (``plugins``: the PluginHost)."""
+
+
+@hookspec(firstresult=True)
+def run_cost_estimate(
+    session: Session, run: Run, reached: int, plugins: Any
+) -> CostEstimate | None:
+    """Price a run for ``reached`` recipients before it is confirmed, or return None."""
 
 
 @hookspec

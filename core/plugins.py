@@ -58,6 +58,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.targets.folder",
     "plugins.targets.sftp",
     "plugins.targets.http_upload",
+    "plugins.processes",
     "plugins.workflows.budget",
     "plugins.workflows.stock",
     "plugins.workflows.delivery",
@@ -329,13 +330,22 @@ class PluginHost:
 
 
 def _describe_unknown_hooks(names: Iterable[str]) -> str:
-    specs = [name for name in dir(hookspecs) if name.startswith(("register_", "run_", "item_"))]
+    prefixes = ("register_", "run_", "item_", "install_")
+    specs = [name for name in dir(hookspecs) if name.startswith(prefixes)]
     parts = []
     for name in names:
         close = difflib.get_close_matches(name, specs, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         parts.append(f"unknown hook {name!r}{hint}")
     return "; ".join(parts)
+
+
+def _missing_requirement(host: PluginHost, plugin: object) -> bool:
+    """Whether ``plugin`` names in ``REQUIRES`` a plugin (bundle) that is not loaded, e.g. a
+    process workflow when ``plugins.processes`` is disabled: it is then left out with it.
+    A required plugin must come before the plugins that require it."""
+    loaded = {name for name, module in host.manager.list_name_plugin() if module is not None}
+    return not set(getattr(plugin, "REQUIRES", ())) <= loaded
 
 
 def plugins_for(settings: Settings) -> PluginHost:
@@ -365,6 +375,9 @@ def load_plugins(
                 LoadError(module_name, f"import failed: {type(exc).__name__}: {exc}")
             )
             continue
+        if _missing_requirement(host, module):
+            host.disabled.append(module_name)
+            continue
         host.add(module, module_name, "built-in")
     if entry_points:
         for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
@@ -379,6 +392,9 @@ def load_plugins(
                 host.errors.append(
                     LoadError(entry_point.name, f"import failed: {type(exc).__name__}: {exc}")
                 )
+                continue
+            if _missing_requirement(host, plugin):
+                host.disabled.append(entry_point.name)
                 continue
             host.add(plugin, entry_point.name, source)
     for name in disabled:

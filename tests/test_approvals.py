@@ -8,22 +8,6 @@ import pytest
 from process_helpers import campaign, user
 from sqlalchemy import select
 
-from core.approvals import (
-    AlreadyAnsweredError,
-    ApprovalError,
-    NotAReviewerError,
-    Reviewers,
-    approval_for,
-    approve,
-    budget_waits_for_analysis,
-    configure,
-    is_approved,
-    pending_for,
-    record_reminder,
-    reject,
-    submit,
-    submit_for_approval,
-)
 from core.models import (
     Approval,
     ApprovalEvent,
@@ -39,6 +23,22 @@ from core.models import (
     RunState,
     User,
     UserGroup,
+)
+from plugins.processes.approvals import (
+    AlreadyAnsweredError,
+    ApprovalError,
+    NotAReviewerError,
+    Reviewers,
+    approval_for,
+    approve,
+    budget_waits_for_analysis,
+    configure,
+    is_approved,
+    pending_for,
+    record_reminder,
+    reject,
+    submit,
+    submit_for_approval,
 )
 
 from waiting import DEADLINE
@@ -329,8 +329,8 @@ def test_an_unsubmitted_or_unknown_approval_cannot_be_answered(database, people)
 
 
 def test_submitting_a_delivery_submits_each_step_before_the_start_once(database, people):
-    from core.approvals import submit_for_approval
     from core.models import DeliveryState
+    from plugins.processes.approvals import submit_for_approval
 
     with database.session() as session:
         sms = get(session, Delivery, people["sms"])

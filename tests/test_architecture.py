@@ -142,19 +142,39 @@ def plugin_of(module: str) -> str | None:
     return None
 
 
-def plugin_violation(found: Import, public: set[str]) -> bool:
+def declared_requirements(root: Path = ROOT) -> dict[str, set[str]]:
+    """Each built-in plugin module's ``REQUIRES``: the bundles it may import."""
+    modules = find_modules(root, ["plugins"])
+    required = {}
+    for name, path in modules.items():
+        for node in ast.parse(path.read_text("utf-8")).body:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(target, ast.Name) and target.id == "REQUIRES" for target in node.targets
+            ):
+                required[name] = set(ast.literal_eval(node.value))
+    return required
+
+
+def plugin_violation(
+    found: Import, public: set[str], requires: dict[str, set[str]] | None = None
+) -> bool:
     """A plugin module may import the core, its own plugin, the shared helper modules of its
-    own kind (``plugins/<kind>/`` modules that are no plugin themselves) and the panel's
-    public helpers by name (``from webapp import role_required``)."""
+    own kind (``plugins/<kind>/`` modules that are no plugin themselves), a bundle its plugin
+    ``REQUIRES`` (``plugins.processes`` for the process workflows) and the panel's public
+    helpers by name (``from webapp import role_required``)."""
     imported = found.imported
     if layer(imported) == "webapp":
         return imported != "webapp" or not found.names or not set(found.names) <= public
     if layer(imported) != "plugins":
         return False
+    owner = plugin_of(imported)
+    importer = plugin_of(found.importer)
+    required = (requires or {}).get(importer or "", set())
+    if owner is not None and owner in required:
+        return False
     if kind(imported) != kind(found.importer):
         return True
-    owner = plugin_of(imported)
-    return owner is not None and owner != plugin_of(found.importer)
+    return owner is not None and owner != importer
 
 
 def find_cycles(imports: Iterable[Import]) -> list[list[str]]:
@@ -228,10 +248,11 @@ def test_the_panel_imports_no_plugin():
 
 def test_a_plugin_imports_only_the_core_its_own_kind_and_the_panels_public_helpers():
     public = panel_public_names()
+    requires = declared_requirements()
     wrong = [
         str(found)
         for found in IMPORTS
-        if layer(found.importer) == "plugins" and plugin_violation(found, public)
+        if layer(found.importer) == "plugins" and plugin_violation(found, public, requires)
     ]
     assert wrong == []
 
@@ -317,3 +338,14 @@ def test_a_plugin_may_use_its_kinds_helpers_but_no_other_plugin_nor_the_panels_i
     assert not allowed("plugins.workflows.budget", "plugins.filters._common")
     assert not allowed("plugins.actions.sms", "webapp", "create_app")
     assert not allowed("plugins.actions.sms", "webapp.context", "db_session")
+
+
+def test_a_plugin_may_import_a_bundle_it_requires():
+    requires = {"plugins.workflows.stock": {"plugins.processes"}}
+
+    def allowed(importer: str, imported: str) -> bool:
+        return not plugin_violation(Import(importer, "x.py", 1, imported), set(), requires)
+
+    assert allowed("plugins.workflows.stock", "plugins.processes.consumption")
+    assert not allowed("plugins.workflows.budget", "plugins.processes.consumption")
+    assert not allowed("plugins.actions.sms", "plugins.processes")

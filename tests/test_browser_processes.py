@@ -18,9 +18,7 @@ from playwright.sync_api import expect
 from process_helpers import build_world, campaign
 from sqlalchemy import select
 
-from core.approvals import Reviewers, configure, submit
 from core.demo import load_demo
-from core.demo_processes import load_process_demo
 from core.engine.runs import start_run
 from core.models import (
     FINAL_RUN_STATES,
@@ -44,6 +42,8 @@ from core.models import (
     WorkflowTrigger,
 )
 from core.workflows import run_inline
+from plugins.processes.approvals import Reviewers, configure, submit
+from plugins.processes.demo import load_process_demo
 
 from browser_helpers import RUN_TIMEOUT_MS
 from panel_helpers import ROLE_USERS

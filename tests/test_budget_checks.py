@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from process_helpers import build_world, campaign
 
-from core.budget_checks import BudgetRisk, budget_warnings, delivery_budget
 from core.models import Budget, BudgetStatus, Delivery, DeliveryChannel, Plan, Program
+from plugins.processes.budget_checks import BudgetRisk, budget_warnings, delivery_budget
 
 D = Decimal
 

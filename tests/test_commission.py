@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from core.commission import (
+from core.models import Campaign, CommissionBooking, Run, RunState, SalesPartner
+from plugins.actions.commission.bookings import (
     CurrencyTotal,
     Reversal,
     ReversalError,
@@ -20,7 +21,6 @@ from core.commission import (
     run_reversal,
     run_totals,
 )
-from core.models import Campaign, CommissionBooking, Run, RunState, SalesPartner
 
 from waiting import DEADLINE
 

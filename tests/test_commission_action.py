@@ -16,7 +16,6 @@ import plugins.actions.commission as commission
 from core import Recipient, SettingsError
 from core.cli import CliState
 from core.clock import Clock, FrozenClock
-from core.commission import reverse_run
 from core.demo import load_demo
 from core.engine.dispatch import Dispatcher, load_recipients, process_chunk, recover_runs
 from core.engine.runs import retry_failed, start_run
@@ -33,6 +32,7 @@ from core.models import (
 )
 from core.queue import BULK, get_queue
 from plugins.actions.commission import Commission, RunFacts
+from plugins.actions.commission.bookings import reverse_run
 
 from waiting import stop_group, wait_for
 

@@ -7,15 +7,6 @@ from decimal import Decimal
 import pytest
 from process_helpers import build_world, campaign
 
-from core.consumption import (
-    DeliveryCounts,
-    applicable_structures,
-    chosen_cost_types,
-    delivery_cost_types,
-    delivery_counts,
-    delivery_quantities,
-    priced_categories,
-)
 from core.costs import CostError, Quantities
 from core.engine.runs import start_run
 from core.models import (
@@ -24,6 +15,15 @@ from core.models import (
     DeliveryChannel,
     DeliveryState,
     ExpenseBasis,
+)
+from plugins.processes.consumption import (
+    DeliveryCounts,
+    applicable_structures,
+    chosen_cost_types,
+    delivery_cost_types,
+    delivery_counts,
+    delivery_quantities,
+    priced_categories,
 )
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -4,9 +4,9 @@ import pytest
 from process_helpers import build_world, campaign
 from sqlalchemy import select
 
-from core.delivery_setup import DeliverySetupError, choose_cost_types, set_action
 from core.models import CostCategory, CostType, Delivery, DeliveryChannel
 from core.plugins import PluginHost
+from plugins.processes.delivery_setup import DeliverySetupError, choose_cost_types, set_action
 
 
 @pytest.fixture

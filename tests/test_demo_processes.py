@@ -9,7 +9,6 @@ from sqlalchemy import select
 from core.db import Database
 from core.default_reports import install_default_reports
 from core.demo import load_demo
-from core.demo_processes import CAMPAIGN, load_process_demo
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.models import (
     Base,
@@ -21,6 +20,7 @@ from core.models import (
     StockLine,
 )
 from core.plugins import load_plugins
+from plugins.processes.demo import CAMPAIGN, load_process_demo
 from plugins.workflows.budget import CostCalculation
 from plugins.workflows.stock import StockPass
 
@@ -188,7 +188,7 @@ def test_without_the_sms_plugin_the_reminder_is_left_out(database):
 
 def test_the_letter_shops_process_is_ready_for_the_supplier_workflow(database, plugins):
     from core.models import ServiceProcess
-    from core.provider_processes import check_process
+    from plugins.processes.provider_processes import check_process
 
     load(database, plugins)
     with database.session() as session:

@@ -10,13 +10,13 @@ import pytest
 from process_helpers import user
 from sqlalchemy import select, update
 
-import core.notification_mail as notification_mail
+import plugins.processes.notification_mail as notification_mail
 from core.clock import FrozenClock
 from core.config import Settings
 from core.models import Notification, Role, User
-from core.notification_mail import MAX_ATTEMPTS, STALE_CLAIM, send_notifications
 from core.notifications import notify
 from core.smtp import outbox_directory
+from plugins.processes.notification_mail import MAX_ATTEMPTS, STALE_CLAIM, send_notifications
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from core.clock import FrozenClock
 from core.models import Delivery, DeliveryChannel, Run
-from core.process_runs import active_runs_started_by, find_run, start_once
+from plugins.processes.process_runs import active_runs_started_by, find_run, start_once
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 

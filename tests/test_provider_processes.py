@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from core.models import ServiceProcess
-from core.provider_processes import (
+from core.templating import TemplateError
+from plugins.processes.provider_processes import (
     MAIL_FIELDS,
     SAMPLE_MAIL_VALUES,
     ExportColumn,
@@ -19,7 +20,6 @@ from core.provider_processes import (
     recipients,
     router_message,
 )
-from core.templating import TemplateError
 
 STARTED = datetime(2026, 3, 2, 8, 5, 9, tzinfo=UTC)
 VALUES = name_values("Frühjahr Köln", "Brief 1/2", 12, 3, 77, STARTED)

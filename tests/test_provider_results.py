@@ -19,8 +19,8 @@ from core.models import (
     SentCounting,
     ServiceProcess,
 )
-from core.provider_processes import ResultFormat
-from core.provider_results import (
+from plugins.processes.provider_processes import ResultFormat
+from plugins.processes.provider_results import (
     ResultFileError,
     import_result_file,
     parse_amount,

@@ -12,7 +12,7 @@ from core.models import (
     ProviderStepKind,
     ProviderStepStatus,
 )
-from core.provider_steps import decide_unclear_step
+from plugins.processes.provider_steps import decide_unclear_step
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 

@@ -13,7 +13,6 @@ from conftest import EngineHarness
 from process_helpers import build_world, campaign, run_pass
 from sqlalchemy import func, select
 
-from core.approvals import Reviewers, approve, configure, reject
 from core.archive import open_store
 from core.clock import FrozenClock
 from core.engine.runs import start_run
@@ -38,6 +37,7 @@ from core.models import (
     User,
 )
 from core.run_voiding import VoidError, void_run
+from plugins.processes.approvals import Reviewers, approve, configure, reject
 
 import engine_plugins
 

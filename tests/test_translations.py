@@ -139,8 +139,8 @@ def demo_panel(panel) -> Flask:
     demo campaign and a run of every workflow, so run results, logs and notifications exist."""
     from core.default_reports import install_default_reports
     from core.demo import install_demo_campaign, load_demo
-    from core.demo_processes import load_process_demo
     from core.models import Campaign, Run
+    from plugins.processes.demo import load_process_demo
 
     plugins = panel.app.extensions["campaign"].plugins
     with panel.runtime.database.session() as session:

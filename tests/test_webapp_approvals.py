@@ -10,7 +10,6 @@ from decimal import Decimal
 from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world
 from sqlalchemy import select
 
-from core.approvals import Reviewers, configure, submit
 from core.models import (
     Approval,
     ApprovalMode,
@@ -26,6 +25,7 @@ from core.models import (
     User,
     UserGroup,
 )
+from plugins.processes.approvals import Reviewers, configure, submit
 
 from panel_helpers import body, field_errors, post
 

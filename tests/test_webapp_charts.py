@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from webapp.charts import TimelineRow, budget_chart, position, timeline
+from plugins.processes.panel.charts import TimelineRow, budget_chart, position, timeline
 
 D = Decimal
 

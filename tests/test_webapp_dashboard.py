@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, render_template_string
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from core import MenuItem, hookimpl
+from core import DashboardPanel, MenuItem, hookimpl
 from core.accounts import create_user
 from core.config import Settings
 from core.db import Database
@@ -105,7 +105,10 @@ def plugin_host(*plugins: tuple[object, str]) -> PluginHost:
 def app(settings: Settings) -> Iterator[Flask]:
     app = create_app(
         settings,
-        plugins=plugin_host((LettersPlugin(), "letters")),
+        plugins=plugin_host(
+            (importlib.import_module("plugins.processes"), "plugins.processes"),
+            (LettersPlugin(), "letters"),
+        ),
         overrides={"TESTING": True, "CAMPAIGN_LOGIN_LIMITER": "memory"},
     )
     yield app
@@ -233,7 +236,11 @@ def test_role_required_checks_the_role_hierarchy(app: Flask, database):
 def test_a_broken_plugin_does_not_take_the_panel_down(settings: Settings, database):
     app = create_app(
         settings,
-        plugins=plugin_host((LettersPlugin(), "letters"), (BrokenPlugin(), "broken")),
+        plugins=plugin_host(
+            (importlib.import_module("plugins.processes"), "plugins.processes"),
+            (LettersPlugin(), "letters"),
+            (BrokenPlugin(), "broken"),
+        ),
         overrides={"TESTING": True, "CAMPAIGN_LOGIN_LIMITER": "memory"},
     )
     try:
@@ -432,27 +439,63 @@ def test_recently_archived_documents_are_listed(client_for, database, settings):
     assert "Willkommensbrief" in html and "Ida Ihle" in html
 
 
-def test_other_areas_add_panels_for_their_roles(client_for, panel_app):
-    from webapp.dashboard.panels import PANELS, Panel, add_panel
-
-    panel_app.jinja_loader.searchpath.append(str(Path(__file__).parent / "panel_templates"))
-    before = list(PANELS)
-    add_panel(
-        Panel(
-            "stopped",
-            "stopped_banner.html",
-            lambda: {"name": "budgetMgt"},
-            role=Role.CAMPAIGN_MANAGER,
-            placement="banner",
+class StoppedBannerPlugin:
+    @hookimpl
+    def register_dashboard_panels(self, register):
+        register(
+            DashboardPanel(
+                "stopped",
+                "stopped_banner.html",
+                lambda: {"name": "budgetMgt"},
+                role=Role.CAMPAIGN_MANAGER.value,
+                placement="banner",
+            )
         )
+        register(DashboardPanel("empty", "stopped_banner.html", lambda: None, placement="banner"))
+        register(DashboardPanel("active_runs", "stopped_banner.html", lambda: {"name": "x"}))
+        register(DashboardPanel("bossy", "stopped_banner.html", lambda: {"name": "y"}, "boss"))
+
+
+def test_plugins_add_panels_for_their_roles(settings: Settings, database):
+    app = create_app(
+        settings,
+        plugins=plugin_host((StoppedBannerPlugin(), "banners")),
+        overrides={"TESTING": True, "CAMPAIGN_LOGIN_LIMITER": "memory"},
     )
-    add_panel(Panel("empty", "stopped_banner.html", lambda: None, placement="banner"))
+    app.jinja_loader.searchpath.append(str(Path(__file__).parent / "panel_templates"))
+    add_user(database, "manager", Role.CAMPAIGN_MANAGER)
+    add_user(database, "viewer", Role.VIEWER)
     try:
-        assert "Workflow budgetMgt steht" in body(client_for("manager").get("/"))
-        assert "Workflow budgetMgt steht" not in body(client_for("viewer").get("/"))
-        assert body(client_for("manager").get("/")).count("steht") == 1  # None hides a panel
+        manager, viewer = app.test_client(), app.test_client()
+        login(manager, "manager", PASSWORD)
+        login(viewer, "viewer", PASSWORD)
+        assert "Workflow budgetMgt steht" in body(manager.get("/"))
+        assert "Workflow budgetMgt steht" not in body(viewer.get("/"))
+        assert body(manager.get("/")).count("steht") == 1  # None hides a panel; no duplicates
+        assert get_campaign(app).errors == [
+            "plugin 'banners': dashboard panel 'active_runs' is already registered",
+            "plugin 'banners': dashboard panel 'bossy' names an unknown role 'boss'",
+        ]
     finally:
-        PANELS[:] = before
+        get_campaign(app).database.dispose()
+
+
+def test_without_the_process_bundle_its_menu_entries_and_panel_are_absent(client, database):
+    without = create_app(
+        client.application.extensions["campaign"].settings,
+        plugins=plugin_host((LettersPlugin(), "letters")),
+        overrides={"TESTING": True, "CAMPAIGN_LOGIN_LIMITER": "memory"},
+    )
+    try:
+        browser = without.test_client()
+        add_user(database, "alice", Role.ADMIN)
+        login(browser, "alice", PASSWORD)
+        html = body(browser.get("/"))
+        assert "Planung" not in menu_titles(html) and "Freigaben" not in menu_titles(html)
+        assert "dashboard-processes" not in html
+        assert browser.get("/plans/").status_code == 404
+    finally:
+        get_campaign(without).database.dispose()
 
 
 def test_every_text_a_template_names_exists(app: Flask):

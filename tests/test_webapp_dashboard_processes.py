@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from process_panel_helpers import add_campaign, add_delivery, world
 
-from core.approvals import Reviewers, configure, submit
 from core.models import (
     ApprovalMode,
     ApprovalStep,
@@ -21,6 +20,7 @@ from core.models import (
     WorkflowRunStatus,
     WorkflowTrigger,
 )
+from plugins.processes.approvals import Reviewers, configure, submit
 
 from panel_helpers import body
 

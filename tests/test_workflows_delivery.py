@@ -13,20 +13,10 @@ from conftest import EngineHarness
 from process_helpers import build_world, campaign, every_row, run_pass, user
 from sqlalchemy import func, select
 
-import core.delivery_start as delivery_start
-import core.process_runs as process_runs
-from core.approvals import (
-    Reviewers,
-    approval_for,
-    approve,
-    configure,
-    reject,
-    submit,
-    submit_for_approval,
-)
+import plugins.processes.delivery_start as delivery_start
+import plugins.processes.process_runs as process_runs
 from core.clock import FrozenClock
 from core.config import Settings
-from core.delivery_start import ConfirmationError, DeliveryStart, confirm_start, start_delivery
 from core.engine.runs import cancel_run, resume_run
 from core.jobs import install_runtime
 from core.models import (
@@ -43,7 +33,22 @@ from core.models import (
     RunState,
     User,
 )
-from core.process_runs import start_once
+from plugins.processes.approvals import (
+    Reviewers,
+    approval_for,
+    approve,
+    configure,
+    reject,
+    submit,
+    submit_for_approval,
+)
+from plugins.processes.delivery_start import (
+    ConfirmationError,
+    DeliveryStart,
+    confirm_start,
+    start_delivery,
+)
+from plugins.processes.process_runs import start_once
 
 import engine_plugins
 

@@ -14,17 +14,7 @@ from process_helpers import build_world, campaign, every_row, run_pass
 from sqlalchemy import select, update
 
 import plugins.workflows.operation as operation_workflow
-from core.approvals import (
-    Reviewers,
-    approval_for,
-    approve,
-    configure,
-    reject,
-    submit,
-    submit_for_approval,
-)
 from core.clock import FrozenClock
-from core.consumption import analysed_cost
 from core.jobs import install_runtime
 from core.models import (
     Approval,
@@ -52,7 +42,17 @@ from core.models import (
     User,
     WorkflowRun,
 )
-from core.process_runs import start_once
+from plugins.processes.approvals import (
+    Reviewers,
+    approval_for,
+    approve,
+    configure,
+    reject,
+    submit,
+    submit_for_approval,
+)
+from plugins.processes.consumption import analysed_cost
+from plugins.processes.process_runs import start_once
 
 import engine_plugins
 

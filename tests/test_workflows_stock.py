@@ -9,7 +9,6 @@ from process_helpers import build_world, campaign, every_row, run_pass
 from sqlalchemy import select
 
 from core.clock import FrozenClock
-from core.consumption import stock_warnings
 from core.engine.runs import start_run
 from core.jobs import install_runtime
 from core.models import (
@@ -26,6 +25,7 @@ from core.models import (
     StockOrder,
 )
 from core.workflow_context import WorkflowContext
+from plugins.processes.consumption import stock_warnings
 from plugins.workflows.stock import StockManagement
 
 import engine_plugins

@@ -21,7 +21,6 @@ import core.clock
 import plugins.targets.folder as folder
 import plugins.targets.sftp as sftp
 import plugins.workflows.supplier as supplier_workflow
-from core.approvals import Reviewers, approve, configure, reject, submit
 from core.clock import FrozenClock
 from core.config import Settings
 from core.engine.runs import start_run
@@ -47,7 +46,8 @@ from core.models import (
     User,
     WorkflowRun,
 )
-from core.provider_steps import decide_unclear_step
+from plugins.processes.approvals import Reviewers, approve, configure, reject, submit
+from plugins.processes.provider_steps import decide_unclear_step
 
 import engine_plugins
 from upload_servers import SftpTestServer

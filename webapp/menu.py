@@ -28,16 +28,6 @@ CORE_MENU_ITEMS: tuple[MenuItem, ...] = (
     MenuItem(title="menu.contacts", endpoint="contacts.index", role=Role.VIEWER.value, order=30),
     MenuItem(title="menu.reports", endpoint="reports.index", role=Role.VIEWER.value, order=40),
     MenuItem(title="menu.archive", endpoint="archive.index", role=Role.VIEWER.value, order=50),
-    MenuItem(title="menu.plans", endpoint="plans.index", role=Role.VIEWER.value, order=60),
-    MenuItem(
-        title="menu.deliveries", endpoint="deliveries.index", role=Role.VIEWER.value, order=62
-    ),
-    MenuItem(
-        title="menu.approvals", endpoint="approvals.inbox", role=Role.REVIEWER.value, order=64
-    ),
-    MenuItem(title="menu.budgets", endpoint="budgets.index", role=Role.VIEWER.value, order=66),
-    MenuItem(title="menu.providers", endpoint="providers.index", role=Role.VIEWER.value, order=68),
-    MenuItem(title="menu.stocks", endpoint="stocks.index", role=Role.VIEWER.value, order=70),
     MenuItem(title="menu.workflows", endpoint="workflows.index", role=Role.VIEWER.value, order=72),
     MenuItem(title="menu.admin", endpoint="admin.index", role=Role.ADMIN.value, order=90),
 )

@@ -7,26 +7,15 @@ numbers shown are exactly what ``core.engine.runs.confirm_run`` dispatches.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.consumption import (
-    action_cost_kinds,
-    category_price,
-    delivery_categories,
-    direct_run_categories,
-    priced_categories,
-)
-from core.costs import CostError, Quantities, round_money
+from core.costs import round_money
+from core.events import CostEstimate
 from core.models import (
     Campaign,
-    CostCategory,
-    CostType,
-    Delivery,
     ItemKind,
     ItemStatus,
     Run,
@@ -78,66 +67,19 @@ def confirmation_summary(session: Session, run_id: int) -> ConfirmationSummary:
     return ConfirmationSummary(reached, members, ordered, held_out)
 
 
-@dataclass(frozen=True)
-class CostEstimate:
-    """What the run would cost, or why no estimate can be given."""
-
-    amount: Decimal | None
-    source: str
-    """``service`` (priced by the delivery's provider service for the count), ``estimate``
-    (the campaign's own estimated cost), ``none`` (neither is set) or ``error``."""
-    service: str | None = None
-    problem: str | None = None
-
-
-def cost_estimate(
-    session: Session, run: Run, reached: int, plugins: PluginHost | None = None
-) -> CostEstimate:
-    """The provider service's prices for ``reached`` messages (one unit each): the
-    delivery's when the run performs a delivery with a service, else the campaign's (priced
-    as budgetMgt books a direct run), else the campaign's estimated cost, else none."""
-    quantities = Quantities(messages=reached, units=reached)
-    delivery = session.get(Delivery, run.delivery_id) if run.delivery_id else None
-    if delivery is not None and delivery.provider_service is not None:
-        chosen = {cost_type.id for cost_type in delivery.cost_types}
-        return _priced(
-            delivery.provider_service.name,
-            lambda: priced_categories(delivery_categories(delivery), chosen),
-            quantities,
-            delivery.surcharge or Decimal(0),
-        )
+def cost_estimate(session: Session, run: Run, reached: int, plugins: PluginHost) -> CostEstimate:
+    """What confirming ``run`` for ``reached`` recipients costs: a plugin's price (the
+    campaign processes price by the provider service's structures), else the campaign's own
+    estimated cost, else none."""
+    priced = plugins.hook.run_cost_estimate(
+        session=session, run=run, reached=reached, plugins=plugins
+    )
+    if priced is not None:
+        return priced
     campaign = session.get(Campaign, run.campaign_id)
-    if delivery is None and campaign is not None and campaign.provider_service is not None:
-        kinds = action_cost_kinds(plugins, run.config.get("action", ""))
-        return _priced(
-            campaign.provider_service.name,
-            lambda: direct_run_categories(campaign, kinds),
-            quantities,
-        )
     if campaign is not None and campaign.estimated_cost is not None:
         return CostEstimate(round_money(campaign.estimated_cost), "estimate")
     return CostEstimate(None, "none")
-
-
-def _priced(
-    service: str,
-    categories: Callable[[], list[tuple[CostCategory, list[CostType]]]],
-    quantities: Quantities,
-    surcharge: Decimal = Decimal(0),
-) -> CostEstimate:
-    """What the categories charge, by the rule budgetMgt books with; a broken structure or
-    a missing required cost type is reported, not raised."""
-    try:
-        amount = sum(
-            (
-                category_price(category, cost_types, quantities).amount
-                for category, cost_types in categories()
-            ),
-            Decimal(0),
-        )
-    except CostError as exc:
-        return CostEstimate(None, "error", service, str(exc))
-    return CostEstimate(round_money(amount + surcharge), "service", service)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Approvals of a delivery's steps, who may give them, and the log of everything that
-happened to them. The rules live in ``core.approvals``."""
+happened to them. The rules live in ``plugins.processes.approvals``."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ class Approval(Timestamped, Base):
 
     ``round`` counts submissions: a resubmission after a rejection opens a new round, and an
     answer only lands on the round it was given for (first answer wins, enforced by a
-    conditional update in ``core.approvals``).
+    conditional update in ``plugins.processes.approvals``).
     """
 
     __tablename__ = "approvals"

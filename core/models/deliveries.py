@@ -166,7 +166,7 @@ class Delivery(Timestamped, Base):
     analysed_at: Mapped[datetime | None]
     confirmed_at: Mapped[datetime | None]
     """When a person confirmed the start of a delivery whose approvals completed after its
-    planned start, or that had none (``core.delivery_start``)."""
+    planned start, or that had none (``plugins.processes.delivery_start``)."""
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -15,7 +15,7 @@ class Notification(Base):
     """A message for one user (panel and e-mail) or one bare e-mail address.
 
     ``object_type``/``object_id`` point at what it is about ("delivery", 12), so the panel
-    can link to it. The ``email_*`` columns belong to the sender (``core.notification_mail``).
+    can link to it. The ``email_*`` columns belong to the mailer of the campaign processes.
     """
 
     __tablename__ = "notifications"

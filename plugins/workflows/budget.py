@@ -19,20 +19,6 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import Workflow, hookimpl
-from core.budget_checks import budget_owners, charged_budget
-from core.consumption import (
-    SERVICE_LOADING,
-    DeliveryCounts,
-    DirectRun,
-    action_cost_kinds,
-    category_price,
-    delivery_categories,
-    delivery_counts,
-    delivery_quantities,
-    direct_run_categories,
-    direct_runs,
-    priced_categories,
-)
 from core.costs import ZERO, CostError, Quantities, effective_cost, split_pro_rata
 from core.models import (
     Budget,
@@ -57,7 +43,24 @@ from core.models import (
 from core.models.budgets import AMOUNT_FIELDS
 from core.notifications import notify
 from core.plugins import PluginHost
+from plugins.processes.budget_checks import budget_owners, charged_budget
+from plugins.processes.consumption import (
+    SERVICE_LOADING,
+    DeliveryCounts,
+    DirectRun,
+    action_cost_kinds,
+    category_price,
+    delivery_categories,
+    delivery_counts,
+    delivery_quantities,
+    direct_run_categories,
+    direct_runs,
+    priced_categories,
+)
 from plugins.workflows import TRANSLATIONS
+
+REQUIRES = ("plugins.processes",)
+"""The bundle of the campaign processes whose tables and services this workflow uses."""
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ Each delivery is handled in a unit of work of its own. A state change is conditi
 delivery's version column: ``UPDATE … WHERE version = n``), so a delivery someone else
 changed meanwhile is left for the next pass. An online delivery starts by itself only if its
 approvals were complete before its planned start; otherwise a person confirms it in the
-panel (``core.delivery_start``). It is started in two commits: first
+panel (``plugins.processes.delivery_start``). It is started in two commits: first
 ``pending_confirmation`` → ``start_pending``, then the run and ``in_progress`` with it
-(``core.delivery_start.start_delivery``); a pass that dies in between finds the run it
+(``plugins.processes.delivery_start.start_delivery``); a pass that dies in between finds the run it
 started instead of starting another. docs/processes.md has the rules.
 """
 
@@ -24,9 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
-from core.approvals import approval_for, is_approved, record_reminder
 from core.archive import open_store
-from core.delivery_start import needs_confirmation, start_delivery, starts_by_itself
 from core.engine.runs import cancel_run
 from core.models import (
     ACTIVE_RUN_STATES,
@@ -41,12 +39,17 @@ from core.models import (
     RunState,
 )
 from core.models.approvals import DIRECT_MAIL_STEPS
-from core.notification_mail import send_notifications
 from core.notifications import notify, notify_campaign_manager
-from core.process_runs import COMPLETED_RUN_STATES
 from core.run_voiding import void_delivery_runs
+from plugins.processes.approvals import approval_for, is_approved, record_reminder
+from plugins.processes.delivery_start import needs_confirmation, start_delivery, starts_by_itself
+from plugins.processes.notification_mail import send_notifications
+from plugins.processes.process_runs import COMPLETED_RUN_STATES
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass, describe
+
+REQUIRES = ("plugins.processes",)
+"""The bundle of the campaign processes whose tables and services this workflow uses."""
 
 S = DeliveryState
 ONLINE = (DeliveryChannel.EMAIL, DeliveryChannel.SMS)

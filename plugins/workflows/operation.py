@@ -16,8 +16,9 @@
   did (``core.campaign_states``).
 
 At most ``CAMPAIGN_CONCURRENT_JOBS`` of the runs this workflow started are active at once;
-the others wait for a later pass. Every run is started through ``core.process_runs``, so a
-pass that dies after starting one finds it again instead of starting a second.
+the others wait for a later pass. Every run is started through
+``plugins.processes.process_runs``, so a pass that dies after starting one finds it again
+instead of starting a second.
 """
 
 from __future__ import annotations
@@ -30,14 +31,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
-from core.approvals import (
-    Reviewers,
-    approval_for,
-    budget_waits_for_analysis,
-    configure,
-    submit,
-    submit_for_approval,
-)
 from core.campaign_states import update_campaign_states, update_task_states
 from core.engine.campaigns import copy_campaign
 from core.engine.runs import RunError
@@ -57,9 +50,20 @@ from core.models import (
     TemplateKind,
     TemplateOccurrence,
 )
-from core.process_runs import COMPLETED_RUN_STATES, active_runs_started_by, start_once
+from plugins.processes.approvals import (
+    Reviewers,
+    approval_for,
+    budget_waits_for_analysis,
+    configure,
+    submit,
+    submit_for_approval,
+)
+from plugins.processes.process_runs import COMPLETED_RUN_STATES, active_runs_started_by, start_once
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass, describe
+
+REQUIRES = ("plugins.processes",)
+"""The bundle of the campaign processes whose tables and services this workflow uses."""
 
 STARTED_BY = "operationMgt"
 LATE = timedelta(days=1)

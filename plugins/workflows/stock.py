@@ -20,17 +20,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from core import Workflow, hookimpl
-from core.consumption import (
-    SERVICE_LOADING,
-    DeliveryCounts,
-    action_cost_kinds,
-    delivery_cost_types,
-    delivery_counts,
-    delivery_quantities,
-    direct_run_categories,
-    direct_runs,
-    stock_quantity,
-)
 from core.costs import CostError
 from core.models import (
     Campaign,
@@ -45,7 +34,21 @@ from core.models import (
 )
 from core.notifications import notify
 from core.plugins import PluginHost
+from plugins.processes.consumption import (
+    SERVICE_LOADING,
+    DeliveryCounts,
+    action_cost_kinds,
+    delivery_cost_types,
+    delivery_counts,
+    delivery_quantities,
+    direct_run_categories,
+    direct_runs,
+    stock_quantity,
+)
 from plugins.workflows import TRANSLATIONS
+
+REQUIRES = ("plugins.processes",)
+"""The bundle of the campaign processes whose tables and services this workflow uses."""
 
 
 @dataclass

@@ -10,13 +10,13 @@ whose proof is approved), one pass:
 3. e-mails the provider ("router") the notification with the file attached;
 4. moves the delivery to ``file_sent``, and on to ``finished`` when letters count as sent on
    confirmation; otherwise the provider's result file finishes it (read from the service's
-   inbox folder, or uploaded in the panel: ``core.provider_results``).
+   inbox folder, or uploaded in the panel: ``plugins.processes.provider_results``).
 
 A delivery that needs a proof gets the router e-mail sent to its proof's reviewers first, and
 its proof step submitted. Every step is recorded under the extraction run
 (``provider_steps``) before and after it happens, so a second pass skips what is done, and a
 step the pass died in the middle of (the e-mail may have gone out) is unclear and waits for a
-person's decision (``core.provider_steps``) instead of being repeated.
+person's decision (``plugins.processes.provider_steps``) instead of being repeated.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
-from core.approvals import approval_for, configure, is_approved, reviewers_of, submit
 from core.csv_export import CsvDialect
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.context import RunContext
@@ -58,8 +57,14 @@ from core.models import (
 from core.notifications import notify_campaign_manager
 from core.plugin_base import SettingsError
 from core.plugins import UnknownPluginError
-from core.process_runs import COMPLETED_RUN_STATES
-from core.provider_processes import (
+from core.query.entities import ENTITIES
+from core.sending import MaybeSentError, NotSentError
+from core.smtp import Mailer, open_mailer
+from core.templating import LOCAL_TIME
+from core.uploads import UploadError, UploadUnclear, deliver, file_digest
+from plugins.processes.approvals import approval_for, configure, is_approved, reviewers_of, submit
+from plugins.processes.process_runs import COMPLETED_RUN_STATES
+from plugins.processes.provider_processes import (
     REFERENCE_FIELD,
     ExportColumn,
     ResultFormat,
@@ -71,14 +76,12 @@ from core.provider_processes import (
     reference,
     router_message,
 )
-from core.provider_results import ResultFileError, import_result_file
-from core.query.entities import ENTITIES
-from core.sending import MaybeSentError, NotSentError
-from core.smtp import Mailer, open_mailer
-from core.templating import LOCAL_TIME
-from core.uploads import UploadError, UploadUnclear, deliver, file_digest
+from plugins.processes.provider_results import ResultFileError, import_result_file
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass
+
+REQUIRES = ("plugins.processes",)
+"""The bundle of the campaign processes whose tables and services this workflow uses."""
 
 S = DeliveryState
 KIND = ProviderStepKind

@@ -12,12 +12,12 @@ from typing import Any
 from flask import Blueprint, render_template
 from sqlalchemy import select
 
+from core.events import DashboardPanel
 from core.models import ACTIVE_RUN_STATES, ArchivedDocument, Campaign, Contact, Role, Run
 from core.workflows import stopped_workflows
 from webapp.admin import jobs
-from webapp.context import current_user, db_session, get_plugins, get_runtime
-from webapp.dashboard.panels import Panel, add_panel, panels_for
-from webapp.dashboard.processes import process_panels
+from webapp.context import current_user, db_session, get_plugins
+from webapp.dashboard.panels import BUILT_IN_PANELS, panels_for
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
@@ -63,34 +63,29 @@ def recent_documents() -> dict[str, Any]:
     return {"documents": [(document, contact) for document, contact in rows]}
 
 
-add_panel(
-    Panel(
-        "stopped_workflows",
-        "dashboard/_stopped_workflows.html",
-        stopped_workflow_names,
-        placement="banner",
-        order=0,
-    )
+BUILT_IN_PANELS.extend(
+    [
+        DashboardPanel(
+            "stopped_workflows",
+            "dashboard/_stopped_workflows.html",
+            stopped_workflow_names,
+            placement="banner",
+            order=0,
+        ),
+        DashboardPanel("active_runs", "dashboard/_active_runs.html", active_runs, order=10),
+        DashboardPanel(
+            "failed_jobs",
+            "dashboard/_failed_jobs.html",
+            failed_jobs,
+            role=Role.ADMIN.value,
+            placement="side",
+            order=10,
+        ),
+        DashboardPanel(
+            "recent_documents", "dashboard/_recent_documents.html", recent_documents, order=20
+        ),
+    ]
 )
-add_panel(Panel("active_runs", "dashboard/_active_runs.html", active_runs, order=10))
-add_panel(
-    Panel(
-        "failed_jobs",
-        "dashboard/_failed_jobs.html",
-        failed_jobs,
-        role=Role.ADMIN,
-        placement="side",
-        order=10,
-    )
-)
-
-
-def campaign_processes() -> dict[str, Any]:
-    return {"processes": process_panels(db_session(), current_user(), get_runtime().clock.now())}
-
-
-add_panel(Panel("processes", "dashboard/_processes_panel.html", campaign_processes, order=15))
-add_panel(Panel("recent_documents", "dashboard/_recent_documents.html", recent_documents, order=20))
 
 
 @bp.get("/")

@@ -14,9 +14,9 @@ from werkzeug.wrappers import Response
 from core.audit import record_audit
 from core.models import Notification, Role
 from webapp.context import current_user, db_session, get_runtime
+from webapp.editing import acting_user, username
 from webapp.i18n import known, t
 from webapp.pagination import page_arguments, paginate
-from webapp.process_common import acting_user, username
 from webapp.security import role_required
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications", template_folder="templates")

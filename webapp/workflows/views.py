@@ -27,10 +27,10 @@ from core.workflows import (
     stopped_workflows,
 )
 from webapp.context import db_session, get_plugins, get_runtime, get_settings
+from webapp.editing import get_or_404, username
 from webapp.form_reader import FormReader
 from webapp.i18n import plugin_text, t, workflow_summary
 from webapp.pagination import Page, page_arguments
-from webapp.process_common import get_or_404, username
 from webapp.security import role_required
 
 bp = Blueprint(

@@ -1,0 +1,81 @@
+"""The campaign processes: plans, programs and tasks, budgets and costs, providers and their
+processes, stocks, deliveries and their approvals.
+
+A built-in plugin bundle, loaded like a third-party one: this module registers the
+bundle's panel screens, menu entries and dashboard panel, prices runs for their
+confirmation, and adds the demo's processes to ``campaign demo``. The five process
+workflows (``plugins.workflows``) are plugins of their own that ``REQUIRES`` this bundle:
+``CAMPAIGN_DISABLE_PLUGINS=plugins.processes`` leaves them out with it, and the product is a
+mass-print platform without the processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint
+from sqlalchemy.orm import Session
+
+from core import hookimpl
+from core.events import CostEstimate, DashboardPanel, MenuItem
+from core.models import Role, Run
+from core.plugins import PluginHost
+from plugins.processes.consumption import run_estimate
+from plugins.processes.demo import load_process_demo
+from plugins.processes.panel import (
+    approvals,
+    budgets,
+    deliveries,
+    plans,
+    providers,
+    stocks,
+)
+from plugins.processes.panel import bp as panel_bp
+from plugins.processes.panel.dashboard import load_process_panels
+
+MENU_ITEMS = (
+    MenuItem(title="menu.plans", endpoint="plans.index", role=Role.VIEWER.value, order=60),
+    MenuItem(
+        title="menu.deliveries", endpoint="deliveries.index", role=Role.VIEWER.value, order=62
+    ),
+    MenuItem(
+        title="menu.approvals", endpoint="approvals.inbox", role=Role.REVIEWER.value, order=64
+    ),
+    MenuItem(title="menu.budgets", endpoint="budgets.index", role=Role.VIEWER.value, order=66),
+    MenuItem(title="menu.providers", endpoint="providers.index", role=Role.VIEWER.value, order=68),
+    MenuItem(title="menu.stocks", endpoint="stocks.index", role=Role.VIEWER.value, order=70),
+)
+
+
+@hookimpl
+def register_blueprints(register: Callable[[Blueprint], None]) -> None:
+    register(panel_bp)
+    for area in (plans, deliveries, approvals, budgets, providers, stocks):
+        register(area.bp)
+
+
+@hookimpl
+def register_menu_items(register: Callable[[MenuItem], None]) -> None:
+    for item in MENU_ITEMS:
+        register(item)
+
+
+@hookimpl
+def register_dashboard_panels(register: Callable[[DashboardPanel], None]) -> None:
+    register(
+        DashboardPanel(
+            "processes", "dashboard/_processes_panel.html", load_process_panels, order=15
+        )
+    )
+
+
+@hookimpl
+def run_cost_estimate(
+    session: Session, run: Run, reached: int, plugins: PluginHost
+) -> CostEstimate | None:
+    return run_estimate(session, run, reached, plugins)
+
+
+@hookimpl
+def install_demo_data(session: Session, plugins: PluginHost) -> str | None:
+    return load_process_demo(session, plugins).describe()

@@ -1,0 +1,6 @@
+"""Deliveries: their list, their page with approvals, runs, counts and costs, their form."""
+
+from plugins.processes.panel.deliveries import confirmation, submission  # noqa: F401  (views join the blueprint)
+from plugins.processes.panel.deliveries.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,128 @@
+"""Confirming the start of an online delivery that does not start by itself (approved after
+its planned start, or without one): the page shows the channel and how many recipients the
+campaign selects now, and the confirmation is refused if that number changed since the page
+was shown. Who may confirm and the start itself are ``plugins.processes.delivery_start``'s."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from core.audit import record_audit
+from core.engine.campaigns import CampaignConfig
+from core.models import Delivery, Role, Run
+from plugins.processes.delivery_start import (
+    ConfirmationError,
+    approvals_completed_at,
+    confirm_start,
+    may_confirm,
+    needs_confirmation,
+    start_delivery,
+)
+from plugins.processes.panel.deliveries.views import bp
+from webapp import (
+    ConfigDraft,
+    FormReader,
+    acting_user,
+    count_groups,
+    db_session,
+    get_or_404,
+    get_runtime,
+    role_required,
+    t,
+    username,
+)
+
+
+def recipient_count(delivery: Delivery) -> int | None:
+    """How many records the delivery's campaign selects now (None: cannot be counted)."""
+    campaign = delivery.campaign
+    draft = ConfigDraft.of(CampaignConfig.of(campaign, delivery))
+    return count_groups(draft, db_session(), get_runtime(), campaign.id, campaign.name).total
+
+
+def _render(delivery: Delivery, count: int | None, error: str | None = None) -> str:
+    session = db_session()
+    dry_run = session.scalar(
+        select(Run)
+        .where(Run.delivery_id == delivery.id, Run.dry_run.is_(True), Run.targeted_at.is_not(None))
+        .order_by(Run.id.desc())
+        .limit(1)
+    )
+    return render_template(
+        "deliveries/confirm.html",
+        delivery=delivery,
+        campaign=delivery.campaign,
+        count=count,
+        dry_run=dry_run,
+        approved_at=approvals_completed_at(session, delivery.id),
+        may_confirm=may_confirm(acting_user(), delivery),
+        error=error,
+    )
+
+
+@bp.get("/<int:delivery_id>/confirm")
+@role_required(Role.CAMPAIGN_MANAGER)
+def confirm(delivery_id: int) -> str | Response:
+    delivery = get_or_404(Delivery, delivery_id)
+    if not needs_confirmation(db_session(), delivery):
+        flash(t("confirm.not_waiting"), "info")
+        return redirect(url_for(".delivery", delivery_id=delivery.id))
+    return _render(delivery, recipient_count(delivery))
+
+
+@bp.post("/<int:delivery_id>/confirm")
+@role_required(Role.CAMPAIGN_MANAGER)
+def confirm_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
+    session = db_session()
+    delivery = get_or_404(Delivery, delivery_id)
+    back = url_for(".delivery", delivery_id=delivery.id)
+    if not needs_confirmation(session, delivery):
+        flash(t("confirm.not_waiting"), "info")
+        return redirect(back)
+    reader = FormReader(request.form)
+    seen = reader.integer("seen_count", required=True)
+    count = recipient_count(delivery)
+    if not reader.ok or count is None:
+        return _render(delivery, count, t("confirm.no_count")), 422
+    if seen != count:
+        return _render(delivery, count, t("confirm.count_changed", seen=seen, count=count)), 409
+    try:
+        confirm_start(session, delivery, acting_user(), get_runtime().clock.now())
+    except ConfirmationError as exc:
+        session.rollback()
+        return _render(get_or_404(Delivery, delivery_id), count, str(exc)), 409
+    except StaleDataError:  # the delivery workflow or another person changed it meanwhile
+        session.rollback()
+        flash(t("confirm.changed"), "error")
+        return redirect(back)
+    record_audit(
+        session,
+        username(),
+        "delivery.confirm",
+        "delivery",
+        delivery.id,
+        f"{delivery.campaign.name}: {delivery.label}",
+        {"recipients": count, "channel": delivery.channel.value},
+    )
+    try:
+        session.commit()
+    except StaleDataError:  # the delivery workflow or another person changed it meanwhile
+        session.rollback()
+        flash(t("confirm.changed"), "error")
+        return redirect(back)
+    try:
+        outcome = start_delivery(get_runtime(), delivery.id, username())
+    except RedisError as exc:  # the delivery workflow starts it on its next pass
+        flash(t("confirm.queue_down", reason=str(exc)), "error")
+        return redirect(back)
+    if outcome.error is not None:  # the delivery workflow fails it and tells the manager
+        flash(t("confirm.refused", reason=outcome.error), "error")
+    elif outcome.started is not None and outcome.started.run_id is None:
+        flash(t("confirm.waiting", reason=outcome.started.waiting), "info")
+    else:
+        flash(t("confirm.started", count=count), "success")
+    return redirect(back)

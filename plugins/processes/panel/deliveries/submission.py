@@ -1,0 +1,150 @@
+"""Setting up a delivery's approvals and submitting it for approval
+(``plugins.processes.approvals``).
+
+"Submit for approval" opens a round for every step before the start (targeting, content,
+budget, start) that is not approved or waiting already: automatic steps are approved at
+once, manual ones wait for their reviewers. The delivery then shows "to validate" while an
+answer is missing, or "approved" when none is; moving it on after an answer is the
+delivery workflow's job. Extraction and proof are submitted later, with the file.
+"""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from core.audit import record_audit
+from core.models import (
+    ApprovalMode,
+    ApprovalStep,
+    Delivery,
+    DeliveryState,
+    Role,
+)
+from plugins.processes.approvals import (
+    ApprovalError,
+    Reviewers,
+    configure,
+    submit_for_approval,
+)
+from plugins.processes.panel.deliveries.views import (
+    REVIEWER_ROLES,
+    SUBMITTABLE_STATES,
+    applicable_steps,
+    approval_form_context,
+    bp,
+    render_delivery,
+)
+from webapp import (
+    FormReader,
+    acting_user,
+    db_session,
+    get_or_404,
+    get_runtime,
+    group_choices,
+    role_required,
+    t,
+    user_choices,
+    username,
+)
+
+ROLE_VALUES = {role.value for role in REVIEWER_ROLES}
+
+
+@bp.post("/<int:delivery_id>/approvals")
+@role_required(Role.CAMPAIGN_MANAGER)
+def configure_approval(delivery_id: int) -> str | tuple[str, int] | Response:
+    session = db_session()
+    delivery = get_or_404(Delivery, delivery_id)
+    reader = FormReader(request.form)
+    step = reader.choice("step", ApprovalStep)
+    mode = reader.choice("mode", ApprovalMode)
+    if step is not None and step not in applicable_steps(delivery):
+        reader.error("step", t("forms.not_a_choice", value=t(f"approvals.step.{step.value}")))
+    roles = [value for value in request.form.getlist("roles") if value in ROLE_VALUES]
+    groups = _ids(
+        request.form.getlist("groups"), {group_id for group_id, _ in group_choices(session)}
+    )
+    users = _ids(request.form.getlist("users"), {user_id for user_id, _ in user_choices(session)})
+    reader.values.update(roles=roles, groups=groups, users=users)
+    if reader.ok:
+        try:
+            configure(
+                session,
+                delivery,
+                step,
+                mode,
+                get_runtime().clock.now(),
+                Reviewers.of(users=users, roles=roles, groups=groups),
+                by=acting_user(),
+            )
+        except ApprovalError as exc:
+            session.rollback()
+            reader.error("mode", str(exc))
+    if not reader.ok:
+        context = approval_form_context(delivery, reader.values, reader.errors)
+        return render_delivery(delivery, approval_open=True, **context), 422
+    record_audit(
+        session,
+        username(),
+        "approval.configure",
+        "delivery",
+        delivery.id,
+        f"{delivery.label}: {step.value} {mode.value}",
+        {"step": step.value, "mode": mode.value, "roles": roles, "groups": groups, "users": users},
+    )
+    session.commit()
+    flash(t("approvals.configured", step=t(f"approvals.step.{step.value}")), "success")
+    return redirect(url_for(".delivery", delivery_id=delivery.id) + "#approvals-heading")
+
+
+def _ids(values: list[str], allowed: set[int]) -> list[int]:
+    return [int(value) for value in values if value.isdigit() and int(value) in allowed]
+
+
+@bp.post("/<int:delivery_id>/submit")
+@role_required(Role.CAMPAIGN_MANAGER)
+def submit_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
+    session = db_session()
+    delivery = get_or_404(Delivery, delivery_id)
+    back = url_for(".delivery", delivery_id=delivery.id)
+    if delivery.state not in SUBMITTABLE_STATES:
+        flash(
+            t("approvals.cannot_submit", state=t(f"deliveries.state.{delivery.state.value}")),
+            "error",
+        )
+        return redirect(back)
+    reader = FormReader(request.form)
+    deadline = reader.local_datetime("deadline")
+    now = get_runtime().clock.now()
+    if deadline is not None and deadline <= now:
+        reader.error("deadline", t("approvals.deadline_past"))
+    if not reader.ok:
+        context = approval_form_context(delivery, {}, {})
+        return render_delivery(
+            delivery, submit_values=reader.values, submit_errors=reader.errors, **context
+        ), 422
+    try:
+        steps = submit_for_approval(session, delivery, now, acting_user(), deadline)
+    except ApprovalError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(back)
+    record_audit(
+        session,
+        username(),
+        "delivery.submit",
+        "delivery",
+        delivery.id,
+        f"{delivery.campaign.name}: {delivery.label}",
+        {"steps": [step.value for step in steps], "state": delivery.state.value},
+    )
+    session.commit()
+    if delivery.state is DeliveryState.APPROVED:
+        flash(t("approvals.all_approved"), "success")
+    elif steps:
+        names = ", ".join(t(f"approvals.step.{step.value}") for step in steps)
+        flash(t("approvals.submitted", steps=names), "success")
+    else:
+        flash(t("approvals.nothing_to_submit"), "info")
+    return redirect(back + "#approvals-heading")

@@ -1,0 +1,337 @@
+"""A campaign's place in the processes ("Planning and costs"): its program, period, manager,
+status, budget status, commitment level and estimate, with its deliveries and tasks; and the
+task form."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from core.audit import record_audit
+from core.campaign_states import CampaignStateError, cancel_campaign, reopen_campaign
+from core.costs import effective_cost
+from core.models import (
+    ACTIVE_RUN_STATES,
+    Budget,
+    BudgetStatus,
+    Campaign,
+    CommitmentLevel,
+    CostCategoryKind,
+    Delivery,
+    Role,
+    Run,
+    Task,
+    TaskState,
+    User,
+)
+from core.models.campaigns import CLOSED_CAMPAIGN_STATES
+from core.models.tasks import TASK_TRANSITIONS
+from core.models.transitions import TransitionError
+from plugins.processes.panel.choices import budget_choices, program_choices, service_choices
+from plugins.processes.panel.plans.views import bp, today
+from webapp import (
+    FormReader,
+    choice_ids,
+    date_input,
+    db_session,
+    decimal_input,
+    get_or_404,
+    get_runtime,
+    manager_choices,
+    role_required,
+    save_row,
+    t,
+    username,
+)
+
+PROCESS_FIELDS = (
+    "program_id",
+    "start_date",
+    "end_date",
+    "manager_id",
+    "budget_status",
+    "commitment_level",
+    "estimated_cost",
+    "provider_service_id",
+)
+
+
+def _campaign_values(campaign: Campaign) -> dict[str, Any]:
+    return {
+        "program_id": campaign.program_id,
+        "start_date": date_input(campaign.start_date),
+        "end_date": date_input(campaign.end_date),
+        "manager_id": campaign.manager_id,
+        "budget_status": campaign.budget_status.value,
+        "commitment_level": campaign.commitment_level,
+        "estimated_cost": decimal_input(campaign.estimated_cost, 2),
+        "provider_service_id": campaign.provider_service_id,
+    }
+
+
+def _render_campaign(campaign: Campaign, values: dict[str, Any], errors: dict[str, str]) -> str:
+    session = db_session()
+    deliveries = session.scalars(
+        select(Delivery).where(Delivery.campaign_id == campaign.id).order_by(Delivery.id)
+    ).all()
+    tasks = session.scalars(
+        select(Task).where(Task.campaign_id == campaign.id).order_by(Task.start_date, Task.id)
+    ).all()
+    manager = session.get(User, campaign.manager_id) if campaign.manager_id else None
+    return render_template(
+        "plans/campaign.html",
+        campaign=campaign,
+        manager=manager,
+        deliveries=deliveries,
+        tasks=tasks,
+        cost_of=lambda row: effective_cost(row.real_cost, row.calculated_cost, row.estimated_cost),
+        budgets=session.scalars(select(Budget).where(Budget.campaign_id == campaign.id)).all(),
+        values=values,
+        errors=errors,
+        programs=program_choices(session),
+        managers=manager_choices(session),
+        closed=campaign.status in CLOSED_CAMPAIGN_STATES,
+        budget_statuses=[
+            (status.value, t(f"process.budget_status.{status.value}")) for status in BudgetStatus
+        ],
+        levels=_levels(),
+        services=service_choices(session),
+    )
+
+
+def _levels() -> list[tuple[int, str]]:
+    return [(int(level), t(f"process.level.{int(level)}")) for level in CommitmentLevel]
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@role_required(Role.VIEWER)
+def campaign(campaign_id: int) -> str:
+    campaign = get_or_404(Campaign, campaign_id)
+    return _render_campaign(campaign, _campaign_values(campaign), {})
+
+
+@bp.post("/campaigns/<int:campaign_id>")
+@role_required(Role.CAMPAIGN_MANAGER)
+def save_campaign(campaign_id: int) -> str | tuple[str, int] | Response:
+    session = db_session()
+    campaign = get_or_404(Campaign, campaign_id)
+    reader = FormReader(request.form)
+    fields = {
+        "program_id": reader.one_of("program_id", choice_ids(program_choices(session))),
+        "start_date": reader.date("start_date"),
+        "end_date": reader.date("end_date"),
+        "manager_id": reader.one_of("manager_id", choice_ids(manager_choices(session))),
+        "budget_status": reader.choice("budget_status", BudgetStatus),
+        "commitment_level": reader.choice("commitment_level", CommitmentLevel),
+        "estimated_cost": reader.money("estimated_cost"),
+        "provider_service_id": reader.one_of(
+            "provider_service_id", choice_ids(service_choices(session))
+        ),
+    }
+    reader.period("start_date", "end_date", fields["start_date"], fields["end_date"])
+    if not reader.ok:
+        return _render_campaign(campaign, reader.values, reader.errors), 422
+    before = {key: _plain(getattr(campaign, key)) for key in PROCESS_FIELDS}
+    for key, value in fields.items():
+        setattr(campaign, key, int(value) if key == "commitment_level" else value)
+    after = {key: _plain(getattr(campaign, key)) for key in PROCESS_FIELDS}
+    record_audit(
+        session,
+        username(),
+        "campaign.process",
+        "campaign",
+        campaign.id,
+        f"{campaign.name}: process fields",
+        {"before": before, "after": after},
+    )
+    session.commit()
+    flash(t("process.saved", name=campaign.name), "success")
+    return redirect(url_for(".campaign", campaign_id=campaign.id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/cancel")
+@role_required(Role.CAMPAIGN_MANAGER)
+def cancel(campaign_id: int) -> str | tuple[str, int] | Response:
+    """Call the campaign off; refused while one of its runs is active (cancel that first)."""
+    session = db_session()
+    campaign = get_or_404(Campaign, campaign_id)
+    active = session.scalar(
+        select(Run.id).where(Run.campaign_id == campaign.id, Run.state.in_(ACTIVE_RUN_STATES))
+    )
+    if active is not None:
+        return _refuse(campaign, t("process.active_run"))
+    try:
+        cancel_campaign(campaign)
+    except CampaignStateError:
+        return _refuse(campaign, t("process.already_closed"))
+    record_audit(session, username(), "campaign.cancel", "campaign", campaign.id, campaign.name)
+    session.commit()
+    flash(t("process.cancelled", name=campaign.name), "success")
+    return redirect(url_for(".campaign", campaign_id=campaign.id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/reopen")
+@role_required(Role.CAMPAIGN_MANAGER)
+def reopen(campaign_id: int) -> str | tuple[str, int] | Response:
+    """A finished or cancelled campaign back to the state its deliveries say, with an end
+    date that has not passed."""
+    session = db_session()
+    campaign = get_or_404(Campaign, campaign_id)
+    reader = FormReader(request.form)
+    end_date = reader.date("reopen_end_date")
+    if not reader.ok:
+        return _refuse(campaign, reader.errors["reopen_end_date"])
+    if campaign.status not in CLOSED_CAMPAIGN_STATES:
+        return _refuse(campaign, t("process.not_closed"))
+    before = campaign.status.value
+    try:
+        state = reopen_campaign(session, campaign, today(), end_date)
+    except CampaignStateError:
+        return _refuse(campaign, t("process.end_passed"))
+    record_audit(
+        session,
+        username(),
+        "campaign.reopen",
+        "campaign",
+        campaign.id,
+        campaign.name,
+        {"before": before, "after": state.value, "end_date": _plain(end_date)},
+    )
+    session.commit()
+    label = t(f"process.campaign_status.{state.value}")
+    flash(t("process.reopened", name=campaign.name, state=label), "success")
+    return redirect(url_for(".campaign", campaign_id=campaign.id))
+
+
+def _refuse(campaign: Campaign, message: str) -> tuple[str, int]:
+    db_session().rollback()
+    page = _render_campaign(campaign, _campaign_values(campaign), {"state": message})
+    return page, 409
+
+
+def _plain(value: Any) -> Any:
+    """A column value as JSON data for the audit log."""
+    if value is None or isinstance(value, (int, str, bool)):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    return getattr(value, "value", None) or str(value)
+
+
+# -- tasks ----------------------------------------------------------------------------------------
+
+
+def _task_values(task: Task | None) -> dict[str, Any]:
+    if task is None:
+        return {"state": TaskState.SCHEDULED.value}
+    return {
+        "name": task.name,
+        "description": task.description,
+        "start_date": date_input(task.start_date),
+        "end_date": date_input(task.end_date),
+        "state": task.state.value,
+        "days_worked": decimal_input(task.days_worked),
+        "estimated_cost": decimal_input(task.estimated_cost, 2),
+        "real_cost": decimal_input(task.real_cost, 2),
+        "provider_service_id": task.provider_service_id,
+        "commitment_level": task.commitment_level,
+        "budget_id": task.budget_id,
+    }
+
+
+def _state_choices(task: Task | None) -> list[tuple[str, str]]:
+    """The task's state and the states it may move to."""
+    current = task.state if task is not None else None
+    states = [current] if current is not None else []
+    states += sorted(TASK_TRANSITIONS.get(current, frozenset()), key=list(TaskState).index)
+    return [(state.value, t(f"task.state.{state.value}")) for state in states]
+
+
+def _render_task(
+    campaign: Campaign, task: Task | None, values: dict[str, Any], errors: dict[str, str]
+) -> str:
+    session = db_session()
+    return render_template(
+        "plans/task_form.html",
+        campaign=campaign,
+        task=task,
+        values=values,
+        errors=errors,
+        states=_state_choices(task),
+        services=service_choices(session, CostCategoryKind.TASK),
+        levels=_levels(),
+        budgets=budget_choices(session),
+    )
+
+
+@bp.route("/campaigns/<int:campaign_id>/tasks/new", methods=["GET", "POST"])
+@role_required(Role.CAMPAIGN_MANAGER)
+def new_task(campaign_id: int) -> str | tuple[str, int] | Response:
+    return _save_task(get_or_404(Campaign, campaign_id), None)
+
+
+@bp.route("/tasks/<int:task_id>/edit", methods=["GET", "POST"])
+@role_required(Role.CAMPAIGN_MANAGER)
+def edit_task(task_id: int) -> str | tuple[str, int] | Response:
+    task = get_or_404(Task, task_id)
+    return _save_task(task.campaign, task)
+
+
+def _read_task(reader: FormReader, session: Session) -> dict[str, Any]:
+    fields = {
+        "name": reader.text("name", required=True),
+        "description": reader.text("description", max_length=5000),
+        "start_date": reader.date("start_date"),
+        "end_date": reader.date("end_date"),
+        "days_worked": reader.number("days_worked", places=2),
+        "estimated_cost": reader.money("estimated_cost"),
+        "real_cost": reader.money("real_cost"),
+        "provider_service_id": reader.one_of(
+            "provider_service_id", choice_ids(service_choices(session, CostCategoryKind.TASK))
+        ),
+        "budget_id": reader.one_of("budget_id", choice_ids(budget_choices(session))),
+    }
+    level = reader.choice("commitment_level", CommitmentLevel, required=False)
+    fields["commitment_level"] = None if level is None else int(level)
+    reader.period("start_date", "end_date", fields["start_date"], fields["end_date"])
+    return fields
+
+
+def _save_task(campaign: Campaign, task: Task | None) -> str | tuple[str, int] | Response:
+    if request.method == "GET":
+        return _render_task(campaign, task, _task_values(task), {})
+    session = db_session()
+    reader = FormReader(request.form)
+    fields = _read_task(reader, session)
+    state = reader.choice("state", TaskState)
+    if state is not None and task is None and state is not TaskState.SCHEDULED:
+        reader.error("state", t("forms.not_a_choice", value=t(f"task.state.{state.value}")))
+    if task is not None and state is not None and state is not task.state:
+        try:
+            task.move_to(state, get_runtime().clock.now())
+        except TransitionError:
+            reader.error(
+                "state",
+                t(
+                    "tasks.bad_state",
+                    current=t(f"task.state.{task.state.value}"),
+                    wanted=t(f"task.state.{state.value}"),
+                ),
+            )
+    if not reader.ok:
+        session.rollback()
+        return _render_task(campaign, task, reader.values, reader.errors), 422
+    task, created = save_row(
+        Task,
+        task,
+        fields | {"campaign_id": campaign.id},
+        lambda row: f"{campaign.name}: {row.name}",
+        lambda row: {"state": row.state.value, "days_worked": _plain(row.days_worked)},
+    )
+    flash(t("tasks.created" if created else "tasks.saved", name=task.name), "success")
+    return redirect(url_for(".campaign", campaign_id=campaign.id))

@@ -1,0 +1,410 @@
+"""The provider's result file: which letters it sent and which it could not, and what it
+charges. ``import_result_file`` is what the supplier workflow calls for a file found in an
+inbox and what the web panel calls for a file a person uploaded.
+
+A result file is a CSV whose rows give each letter's reference (the extraction file's
+``@reference`` column), its outcome and optionally a reason and a cost (the service's
+``result_format``). It is read whole and checked before anything is written; a problem is
+reported with its line, and a file with problems changes nothing. The import then marks the
+letters sent or failed in the ledger, recounts the run, sets the delivery's real cost and
+finishes the delivery, all in one transaction, recorded under the extraction run so that the
+same file imported twice changes nothing and a different second file is refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.models import (
+    Delivery,
+    DeliveryState,
+    ItemKind,
+    ItemStatus,
+    ProviderStep,
+    ProviderStepKind,
+    ProviderStepStatus,
+    Run,
+    RunItem,
+    RunState,
+    ServiceProcess,
+)
+from core.notifications import notify_campaign_manager
+from core.runtime import Runtime
+from plugins.processes.process_runs import COMPLETED_RUN_STATES
+from plugins.processes.provider_processes import ResultFormat, normalised
+
+REFERENCE = re.compile(r"^(\d+)-(\d+)$")
+SHOWN_PROBLEMS = 10
+CENT = Decimal("0.01")
+
+
+class ResultFileError(ValueError):
+    """The file cannot be imported; ``problems`` names each one with its line."""
+
+    def __init__(self, file_name: str, problems: list[str]):
+        self.file_name = file_name
+        self.problems = problems
+        shown = "; ".join(problems[:SHOWN_PROBLEMS])
+        more = len(problems) - SHOWN_PROBLEMS
+        if more > 0:
+            shown += f"; and {more} more"
+        super().__init__(f"{file_name}: {shown}")
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    line: int
+    reference: str
+    delivery_id: int
+    item_id: int
+    sent: bool
+    outcome: str
+    reason: str
+    cost: Decimal | None
+
+
+@dataclass(frozen=True)
+class ResultImport:
+    delivery_id: int
+    file_name: str
+    sent: int
+    failed: int
+    not_reported: int
+    real_cost: Decimal | None
+    repeated: bool = False
+    """The same file had been imported before; nothing changed."""
+
+    def summary(self) -> str:
+        if self.repeated:
+            return f"{self.file_name} was imported before; nothing changed"
+        text = f"{self.file_name}: {self.sent} sent, {self.failed} failed"
+        if self.not_reported:
+            text += f", {self.not_reported} not reported (they count as sent)"
+        if self.real_cost is not None:
+            text += f", real cost {self.real_cost}"
+        return text
+
+
+def read_result_file(data: bytes, result_format: ResultFormat, file_name: str) -> list[ResultRow]:
+    """Every row of the file, or ResultFileError with every problem and its line."""
+    try:
+        text = data.decode(result_format.encoding)
+    except UnicodeDecodeError as exc:
+        raise ResultFileError(
+            file_name, [f"not {result_format.encoding} text (byte {exc.start} cannot be read)"]
+        ) from None
+    reader = csv.reader(
+        io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=result_format.delimiter
+    )
+    header = [cell.strip() for cell in next(reader, [])]
+    wanted = {
+        "key_column": result_format.key_column,
+        "status_column": result_format.status_column,
+        "reason_column": result_format.reason_column,
+        "cost_column": result_format.cost_column,
+    }
+    missing = [name for name in wanted.values() if name is not None and name not in header]
+    if missing:
+        listed = ", ".join(repr(name) for name in missing)
+        raise ResultFileError(
+            file_name,
+            [f"line 1: no column {listed} (the file has {', '.join(header) or 'no header'})"],
+        )
+    position = {key: header.index(name) for key, name in wanted.items() if name is not None}
+    rows: list[ResultRow] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for line, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        cells = cells + [""] * (len(header) - len(cells))
+        row = _row(line, cells, position, result_format, problems)
+        if row is None:
+            continue
+        if row.reference in seen:
+            problems.append(
+                f"line {line}: reference {row.reference} was reported in line "
+                f"{seen[row.reference]} already"
+            )
+            continue
+        seen[row.reference] = line
+        rows.append(row)
+    if not rows and not problems:
+        problems.append("the file reports no letter")
+    if problems:
+        raise ResultFileError(file_name, problems)
+    return rows
+
+
+def _row(
+    line: int,
+    cells: list[str],
+    position: dict[str, int],
+    result_format: ResultFormat,
+    problems: list[str],
+) -> ResultRow | None:
+    key = cells[position["key_column"]].strip()
+    found = REFERENCE.match(key)
+    if found is None:
+        problems.append(
+            f"line {line}: {result_format.key_column} {key!r} is not a reference such as "
+            "'12-3456' (the extraction file's reference column)"
+        )
+        return None
+    outcome = cells[position["status_column"]].strip()
+    sent = normalised(outcome) in result_format.sent_values
+    failed_values = result_format.failed_values
+    if not sent and failed_values and normalised(outcome) not in failed_values:
+        problems.append(
+            f"line {line}: {result_format.status_column} {outcome!r} is neither sent "
+            f"({', '.join(result_format.sent_values)}) nor failed ({', '.join(failed_values)})"
+        )
+        return None
+    cost = None
+    if "cost_column" in position:
+        raw = cells[position["cost_column"]].strip()
+        try:
+            cost = parse_amount(raw)
+        except ValueError:
+            problems.append(f"line {line}: {result_format.cost_column} {raw!r} is not an amount")
+            return None
+    reason = cells[position["reason_column"]].strip() if "reason_column" in position else ""
+    return ResultRow(line, key, int(found[1]), int(found[2]), sent, outcome, reason, cost)
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """``0,85``, ``1.234,50``, ``0.85`` or nothing."""
+    if not text:
+        return None
+    if "," in text:
+        text = text.replace(".", "").replace(",", ".")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(text) from None
+    if not amount.is_finite():
+        raise ValueError(text)
+    return amount
+
+
+def import_result_file(
+    runtime: Runtime,
+    data: bytes,
+    file_name: str,
+    *,
+    delivery_id: int | None = None,
+    service_id: int | None = None,
+    by: str | None = None,
+) -> ResultImport:
+    """Import a result file for ``delivery_id`` (the panel) or for the delivery its references
+    name among the deliveries of ``service_id`` (an inbox); see the module."""
+    if (delivery_id is None) == (service_id is None):
+        raise ValueError("give the delivery or the service the file belongs to")
+    with runtime.database.session() as session:
+        process = _process(session, delivery_id, service_id, file_name)
+        try:
+            result_format = ResultFormat.of(process.result_format)
+        except ValueError as exc:
+            raise ResultFileError(file_name, [str(exc)]) from None
+    rows = read_result_file(data, result_format, file_name)
+    named = sorted({row.delivery_id for row in rows})
+    if len(named) > 1:
+        raise ResultFileError(
+            file_name,
+            [f"the references name deliveries {', '.join(map(str, named))}; a result file "
+             "reports one delivery"],
+        )  # fmt: skip
+    if delivery_id is not None and named != [delivery_id]:
+        raise ResultFileError(
+            file_name, [f"the references are of delivery {named[0]}, not of delivery {delivery_id}"]
+        )
+    try:
+        with runtime.database.session() as session:
+            return _import(
+                session, runtime, process, named[0], rows, data, file_name, result_format, by
+            )
+    except IntegrityError:
+        raise ResultFileError(
+            file_name, ["another result file of this delivery was imported at the same moment"]
+        ) from None
+
+
+def _process(
+    session: Session, delivery_id: int | None, service_id: int | None, file_name: str
+) -> ServiceProcess:
+    if delivery_id is not None:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None:
+            raise ResultFileError(file_name, [f"there is no delivery {delivery_id}"])
+        service_id = delivery.provider_service_id
+    process = session.scalar(select(ServiceProcess).where(ServiceProcess.service_id == service_id))
+    if process is None:
+        raise ResultFileError(file_name, ["the delivery's provider service has no process"])
+    return process
+
+
+def _import(
+    session: Session,
+    runtime: Runtime,
+    process: ServiceProcess,
+    delivery_id: int,
+    rows: list[ResultRow],
+    data: bytes,
+    file_name: str,
+    result_format: ResultFormat,
+    by: str | None,
+) -> ResultImport:
+    now = runtime.clock.now()
+    sha256 = hashlib.sha256(data).hexdigest()
+    delivery = session.get(Delivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.provider_service_id != process.service_id:
+        raise ResultFileError(
+            file_name, [f"delivery {delivery_id} is not a delivery of this provider service"]
+        )
+    if delivery.state not in (DeliveryState.FILE_SENT, DeliveryState.FINISHED):
+        raise ResultFileError(
+            file_name,
+            [f"delivery {delivery_id} {delivery.label!r} is {delivery.state}; results are read "
+             "once its file was sent"],
+        )  # fmt: skip
+    extraction = session.scalar(
+        select(ProviderStep)
+        .where(
+            ProviderStep.delivery_id == delivery_id,
+            ProviderStep.kind == ProviderStepKind.EXTRACTION,
+            ProviderStep.status == ProviderStepStatus.DONE,
+        )
+        .order_by(ProviderStep.id.desc())
+        .limit(1)
+    )
+    if extraction is None or extraction.run_id is None:
+        raise ResultFileError(file_name, [f"delivery {delivery_id} has no extraction file"])
+    run_id = extraction.run_id
+    key = f"run-{run_id}/{ProviderStepKind.RESULT_FILE}"
+    earlier = session.scalar(select(ProviderStep).where(ProviderStep.key == key))
+    if earlier is not None:
+        if earlier.sha256 == sha256:
+            return ResultImport(delivery_id, file_name, 0, 0, 0, None, repeated=True)
+        raise ResultFileError(
+            file_name,
+            [f"delivery {delivery_id} has its result already: {earlier.file_name}, imported "
+             f"{earlier.finished_at:%Y-%m-%d %H:%M} UTC; a second result file is refused"],
+        )  # fmt: skip
+    statuses = dict(
+        session.execute(
+            select(RunItem.id, RunItem.status).where(
+                RunItem.run_id == run_id, RunItem.kind != ItemKind.GROUP
+            )
+        ).all()
+    )
+    problems = [
+        f"line {row.line}: reference {row.reference} is not a letter of {file_name_of(extraction)}"
+        for row in rows
+        if statuses.get(row.item_id) not in (ItemStatus.DONE, ItemStatus.FAILED)
+    ]
+    if problems:
+        raise ResultFileError(file_name, problems)
+    changes = []
+    for row in rows:
+        if row.sent and statuses[row.item_id] is ItemStatus.FAILED:
+            changes.append(
+                {"id": row.item_id, "status": ItemStatus.DONE, "detail": "provider: sent"}
+            )
+        elif not row.sent:
+            detail = f"provider: {row.outcome}" + (f": {row.reason}" if row.reason else "")
+            changes.append({"id": row.item_id, "status": ItemStatus.FAILED, "detail": detail})
+    if changes:
+        session.execute(update(RunItem), changes)
+    _recount(session, run_id)
+    sent = sum(1 for row in rows if row.sent)
+    failed = len(rows) - sent
+    costs = [row.cost for row in rows if row.cost is not None]
+    real_cost = sum(costs, Decimal(0)).quantize(CENT) if costs else None
+    if real_cost is not None:
+        delivery.real_cost = real_cost
+    if delivery.state is DeliveryState.FILE_SENT:
+        delivery.move_to(DeliveryState.FINISHED, now)
+    result = ResultImport(
+        delivery_id,
+        file_name,
+        sent,
+        failed,
+        max((extraction.rows or 0) - len(rows), 0),
+        real_cost,
+    )
+    session.add(
+        ProviderStep(
+            key=key,
+            delivery_id=delivery_id,
+            run_id=run_id,
+            kind=ProviderStepKind.RESULT_FILE,
+            status=ProviderStepStatus.DONE,
+            file_name=file_name[:300],
+            sha256=sha256,
+            rows=len(rows),
+            facts={
+                "sent": sent,
+                "failed": failed,
+                "not_reported": result.not_reported,
+                "real_cost": str(real_cost) if real_cost is not None else None,
+                "imported_by": by,
+            },
+            detail=result.summary(),
+            attempts=1,
+            started_at=now,
+            finished_at=now,
+        )
+    )
+    session.flush()
+    campaign = delivery.campaign
+    notify_campaign_manager(
+        session,
+        campaign,
+        kind="provider_result",
+        subject=f"Result of {delivery.label} ({campaign.name}): {sent} sent, {failed} failed",
+        body=result.summary(),
+        now=now,
+        about=("delivery", delivery_id),
+    )
+    return result
+
+
+def file_name_of(step: ProviderStep) -> str:
+    return step.file_name or f"the extraction file of run {step.run_id}"
+
+
+def _recount(session: Session, run_id: int) -> None:
+    """The run's done and failed counts from its ledger, and its state from them."""
+    counts = dict(
+        session.execute(
+            select(RunItem.status, func.count())
+            .where(RunItem.run_id == run_id, RunItem.kind != ItemKind.MEMBER)
+            .group_by(RunItem.status)
+        ).all()
+    )
+    run = session.get(Run, run_id)
+    run.done = counts.get(ItemStatus.DONE, 0)
+    run.failed = counts.get(ItemStatus.FAILED, 0)
+    if run.state in COMPLETED_RUN_STATES:
+        run.state = (
+            RunState.COMPLETED_WITH_ERRORS if run.failed or run.unclear else RunState.COMPLETED
+        )
+
+
+__all__ = [
+    "ResultFileError",
+    "ResultImport",
+    "ResultRow",
+    "import_result_file",
+    "parse_amount",
+    "read_result_file",
+]
