@@ -26,9 +26,17 @@ run: install
 # wait, and worksteal hands their idle time to the others.
 TEST_PROCESSES ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 
+# The mass-print platform without the campaign-process bundle: engine, actions, archive and
+# the campaign screens again with plugins.processes (and the workflows that need it) disabled.
+WITHOUT_PROCESSES_TESTS := $(filter-out tests/test_engine_kill.py,$(wildcard tests/test_engine_*.py)) \
+	$(wildcard tests/test_*_action.py) tests/test_print_engine.py tests/test_archive.py \
+	tests/test_webapp_campaigns.py tests/test_webapp_archive.py tests/test_webapp_queries.py
+
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist worksteal
+	CAMPAIGN_DISABLE_PLUGINS=plugins.processes $(BIN)/python -m pytest -n $(TEST_PROCESSES) \
+		--dist worksteal $(WITHOUT_PROCESSES_TESTS)
 
 lint: install
 	$(BIN)/ruff check .

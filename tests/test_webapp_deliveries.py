@@ -27,6 +27,9 @@ from core.models import (
     ExpenseBasis,
     ExpenseLine,
     Notification,
+    ProviderStep,
+    ProviderStepKind,
+    ProviderStepStatus,
     Role,
     Run,
     RunState,
@@ -440,3 +443,45 @@ def test_a_delivery_chooses_the_one_budget_its_cost_is_charged_to(panel):
     assert post(manager, "/deliveries/new", form | {"budget_id": str(budget_id)}).status_code == 302
     with panel.runtime.database.session() as session:
         assert session.scalar(select(Delivery.budget_id)) == budget_id
+
+
+def unclear_step(panel, delivery_id: int) -> int:
+    with panel.runtime.database.session() as session:
+        step = ProviderStep(
+            key=f"delivery-{delivery_id}/upload",
+            delivery_id=delivery_id,
+            kind=ProviderStepKind.UPLOAD,
+            status=ProviderStepStatus.UNCLEAR,
+            file_name="auftrag.csv",
+            rows=120,
+        )
+        session.add(step)
+        session.flush()
+        return step.id
+
+
+def test_a_manager_decides_an_unclear_provider_step_on_the_delivery_page(panel):
+    delivery_id = add_delivery(panel, add_campaign(panel))
+    step_id = unclear_step(panel, delivery_id)
+    page = f"/deliveries/{delivery_id}"
+    decision = f"{page}/steps/{step_id}/decision"
+    viewer = panel.client(Role.VIEWER)
+    shown = body(viewer.get(page))
+    assert "Schritte beim Dienstleister" in shown and "auftrag.csv" in shown and "Unklar" in shown
+    assert "Ist angekommen" not in shown  # only managers decide
+    assert post(viewer, decision, {"decision": "arrived"}).status_code == 403
+
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    assert "Ist angekommen" in body(manager.get(page))
+    refused = post(manager, decision, {"decision": "maybe"}, follow_redirects=True)
+    assert "Bitte wählen Sie" in body(refused)
+    answered = post(manager, decision, {"decision": "resend"}, follow_redirects=True)
+    assert "beim nächsten Lauf von supplierMgt erneut" in body(answered)
+    with panel.runtime.database.session() as session:
+        step = session.get(ProviderStep, step_id)
+        assert step.status is ProviderStepStatus.FAILED and step.resend
+    assert "provider_step.resend" in audit_actions(panel)
+    again = post(manager, decision, {"decision": "arrived"}, follow_redirects=True)
+    assert "nicht mehr unklar" in body(again)
+    other = add_delivery(panel, add_campaign(panel, "Andere"))
+    assert post(manager, f"/deliveries/{other}/steps/{step_id}/decision", {}).status_code == 404

@@ -29,6 +29,7 @@ from core.models import (
     ExpenseLine,
     Provider,
     ProviderService,
+    ProviderStep,
     Role,
     Run,
     User,
@@ -186,6 +187,11 @@ def render_delivery(delivery: Delivery, **context: Any) -> str:
         expense=expense,
         cost=_cost(delivery),
         runs=runs,
+        provider_steps=session.scalars(
+            select(ProviderStep)
+            .where(ProviderStep.delivery_id == delivery.id)
+            .order_by(ProviderStep.id)
+        ).all(),
         steps=applicable_steps(delivery),
         now=get_runtime().clock.now(),
         approvals=approvals,
