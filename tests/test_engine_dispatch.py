@@ -4,8 +4,19 @@ from sqlalchemy import select, update
 
 from core import Action, Outcome, hookimpl
 from core.clock import FrozenClock
+from core.engine import dispatch
+from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.context import keep_claimed
-from core.engine.dispatch import process_chunk, recover_runs, worker_identity
+from core.engine.dispatch import (
+    CLAIM_WINDOW,
+    LEDGER_FIELDS,
+    MAX_CLAIM,
+    ClaimSize,
+    Dispatcher,
+    process_chunk,
+    recover_runs,
+    worker_identity,
+)
 from core.engine.runs import cancel_run, resume_run, retry_failed, start_run
 from core.engine.targeting import target_run
 from core.models import ItemStatus, Run, RunItem, RunState
@@ -249,15 +260,18 @@ def probe_run(engine, contacts: int, cancel_at: int | None = None) -> int:
     return run.id
 
 
-def test_an_outside_effect_happens_with_its_row_claimed_and_only_that_one(engine):
+def test_an_outside_effect_happens_only_for_rows_claimed_in_an_earlier_commit(engine, monkeypatch):
+    monkeypatch.setattr(dispatch, "CLAIM_WINDOW", 60.0)  # claims grow fourfold: 1, then 4
     run_id = probe_run(engine, 4)
     assert process_chunk(run_id, 0).endswith("4 processed")
     pending, claimed, done = ItemStatus.PENDING, ItemStatus.CLAIMED, ItemStatus.DONE
+    # The first row is claimed alone; once it was quick, the next claim takes the other three,
+    # and their outcomes are recorded together after the three effects.
     assert LedgerProbe.seen == [
         [claimed, pending, pending, pending],
-        [done, claimed, pending, pending],
-        [done, done, claimed, pending],
-        [done, done, done, claimed],
+        [done, claimed, claimed, claimed],
+        [done, claimed, claimed, claimed],
+        [done, claimed, claimed, claimed],
     ]
     assert [(item.status, item.reference) for item in engine.items(run_id)] == [
         (done, f"probe-contacts:{n}") for n in range(1, 5)
@@ -315,3 +329,63 @@ def test_recovery_discards_an_analysis_nobody_confirmed_within_a_day(engine):
     assert fresh.state == RunState.AWAITING_CONFIRMATION
     with engine.runtime.database.session() as session:
         assert set(tag_counts(session).values()) == {0}
+
+
+def test_the_claim_follows_the_actions_pace():
+    size = ClaimSize()
+    assert size.rows == 1  # the first row of a chunk is claimed alone
+    size.took(0.001, 1)
+    assert size.rows == 4  # grows at most fourfold a claim
+    for _ in range(5):
+        size.took(0.001 * size.rows, size.rows)
+    assert size.rows == MAX_CLAIM
+    size.took(CLAIM_WINDOW * 3, MAX_CLAIM // 2)  # the receiver slowed down
+    assert size.rows == MAX_CLAIM // 6
+    size.took(2.0, 1)  # one row slower than the window (an upload): claimed alone
+    assert size.rows == 1
+
+
+def test_quick_outside_effects_are_claimed_many_rows_per_commit_and_happen_once(engine, tmp_path):
+    engine.add_contacts(10, email="post@example.de")
+    out = tmp_path / "notified.txt"
+    run = start_run(
+        engine.runtime,
+        engine.campaign(action="test_notify", action_settings={"path": str(out)}),
+        confirmed_by="test",
+    )
+    engine.work()
+    items = engine.items(run.id)
+    assert {item.status for item in items} == {ItemStatus.DONE}
+    assert sorted(out.read_text().splitlines()) == sorted(item.key for item in items)
+    claims = {item.claimed_at for item in items}  # rows claimed by one statement share it
+    assert len(claims) < len(items)
+
+
+def test_a_stopping_worker_gives_back_the_rows_it_had_not_begun(engine, tmp_path, monkeypatch):
+    monkeypatch.setattr(dispatch, "CLAIM_WINDOW", 60.0)  # claims grow fourfold: 1, then 4
+    engine.add_contacts(10, email="post@example.de")
+    out = tmp_path / "notified.txt"
+    run = start_run(
+        engine.runtime,
+        engine.campaign(action="test_notify", action_settings={"path": str(out)}),
+        confirmed_by="test",
+    )
+    target_run(run.id)
+    sent = lambda: len(out.read_text().splitlines()) if out.exists() else 0  # noqa: E731
+    with engine.runtime.database.pinned_session() as session:
+        with session.begin():
+            row = session.get(Run, run.id)
+            session.expunge(row)
+            items = session.execute(
+                select(*LEDGER_FIELDS).where(RunItem.run_id == run.id).order_by(RunItem.id)
+            ).all()
+        built = build_plugins(engine.runtime.plugins, CampaignConfig.from_snapshot(row.config))
+        dispatcher = Dispatcher(engine.runtime, row, "c", built, False, lambda: sent() >= 3)
+        dispatcher.run_claimed_in_batches(session, items)
+    statuses = [item.status for item in engine.items(run.id)]
+    assert statuses.count(ItemStatus.DONE) == sent() == 3
+    assert statuses.count(ItemStatus.PENDING) == 7  # given back, not unclear
+    assert engine.run(run.id).done == 3
+    engine.work()
+    assert engine.run(run.id).state == RunState.COMPLETED
+    assert sorted(out.read_text().splitlines()) == sorted(i.key for i in engine.items(run.id))

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import enum
 import functools
+import itertools
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 
 from sqlalchemy import Row, Update, bindparam, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
@@ -52,6 +55,11 @@ BATCH = 500
 run_items = RunItem.__table__
 runs = Run.__table__
 STALE_CLAIM = timedelta(minutes=2)
+MAX_CLAIM = 100
+"""Rows of outside effects one commit claims at most: a worker killed mid-batch leaves at
+most this many rows unclear."""
+CLAIM_WINDOW = 0.2
+"""Seconds of effects one claim aims at; a row slower than that is claimed alone."""
 COUNTER = {
     ItemStatus.DONE: "done",
     ItemStatus.FAILED: "failed",
@@ -94,23 +102,45 @@ _RECORD_OWN_OUTCOME = (
 )
 _CLAIM = (
     run_items.update()
-    .where(run_items.c.id == bindparam("item_id"), _PENDING)
+    .where(
+        run_items.c.id.in_(bindparam("item_ids", expanding=True, literal_execute=True)),
+        _PENDING,
+    )
     .values(
         status=ItemStatus.CLAIMED.value,
         claimed_by=bindparam("worker"),
         claimed_at=bindparam("now"),
     )
+    .returning(run_items.c.id)
 )
-_RECORD_CLAIMED = {
-    status: run_items.update()
+_RELEASE = (
+    run_items.update()
+    .where(
+        run_items.c.id.in_(bindparam("item_ids", expanding=True, literal_execute=True)),
+        run_items.c.claimed_by == bindparam("worker"),
+        run_items.c.status == ItemStatus.CLAIMED.value,
+    )
+    .values(status=ItemStatus.PENDING.value, claimed_by=None, claimed_at=None)
+)
+_RECORD_CLAIMED_BATCH = (
+    run_items.update()
+    .where(
+        run_items.c.id.in_(bindparam("item_ids", expanding=True, literal_execute=True)),
+        run_items.c.claimed_by == bindparam("worker"),
+        run_items.c.status == ItemStatus.CLAIMED.value,
+    )
+    .values(**_OUTCOME_VALUES)
+    .returning(run_items.c.id)
+)
+_RECORD_UNCLEAR = (
+    run_items.update()
     .where(
         run_items.c.id == bindparam("item_id"),
         run_items.c.claimed_by == bindparam("worker"),
-        run_items.c.status == status.value,
+        run_items.c.status == ItemStatus.UNCLEAR.value,
     )
     .values(**_OUTCOME_VALUES)
-    for status in (ItemStatus.CLAIMED, ItemStatus.UNCLEAR)
-}
+)
 _SETTLE_MEMBERS = (
     run_items.update()
     .where(
@@ -160,7 +190,7 @@ def process_chunk(run_id: int, chunk: int, attempt: int | None = None) -> str:
             listeners = bool(runtime.plugins.hook.item_processed.get_hookimpls())
             worker = Dispatcher(runtime, run, campaign_name, built, listeners, lease.should_stop)
             processed = (
-                worker.run_claimed_one_by_one(session, items)
+                worker.run_claimed_in_batches(session, items)
                 if built.action.external_effects
                 else worker.run_in_batches(session, items)
             )
@@ -169,6 +199,20 @@ def process_chunk(run_id: int, chunk: int, attempt: int | None = None) -> str:
     if stopped:
         return f"run {run_id} chunk {chunk}: {processed} processed, stopped early"
     return f"run {run_id} chunk {chunk}: {processed} processed"
+
+
+class ClaimSize:
+    """How many rows the next claim takes: as many as the action did in ``CLAIM_WINDOW`` at
+    its recent pace, at least one, at most ``MAX_CLAIM``, growing at most fourfold a claim."""
+
+    def __init__(self) -> None:
+        self.rows = 1
+
+    def took(self, seconds: float, rows: int) -> None:
+        if rows == 0:
+            return
+        pace = rows / max(seconds, 1e-6)
+        self.rows = max(1, min(MAX_CLAIM, int(pace * CLAIM_WINDOW), self.rows * 4))
 
 
 class BatchResult(enum.Enum):
@@ -283,47 +327,101 @@ class Dispatcher:
             .order_by(run_items.c.id)
         ).all()
 
-    def run_claimed_one_by_one(self, session: Session, items: Sequence[Row]) -> int:
-        """Claim each row in a commit before its effect; record its outcome with the next claim.
+    def run_claimed_in_batches(self, session: Session, items: Sequence[Row]) -> int:
+        """Claim rows in a commit before their effects; record their outcomes with the next claim.
 
-        Transaction k runs the action for the row claimed in transaction k-1 (so the
-        action's reads and in-database writes commit with its outcome), records the
-        outcome, and claims the next row unless the run was cancelled meanwhile. At any
-        moment at most one of this worker's rows is claimed without a recorded outcome:
-        the one whose effect is under way. Recipients are loaded ``BATCH`` at a time.
+        Transaction k runs the action for the rows claimed in transaction k-1 (so the
+        action's reads and in-database writes commit with their outcomes), records the
+        outcomes in a few statements, and claims the next rows unless the run was cancelled
+        meanwhile; rows claimed but not begun when the run is cancelled or the worker stops
+        are given back. At any moment this worker's rows claimed without a recorded outcome are
+        the ones of the claim under way. How many one commit claims adapts to the action's
+        pace (``ClaimSize``): one row while each takes long (an upload), up to ``MAX_CLAIM``
+        while they are quick (SMS, e-mail), so a quick channel pays two commits per batch
+        rather than per message. Recipients are loaded ``BATCH`` at a time.
         """
         pending = iter(items)
         positions = {item.id: position for position, item in enumerate(items)}
         recipients: dict[int, Recipient] = {}
         loaded_until = 0
+        size = ClaimSize()
         with session.begin():
             running = session.scalar(_RUN_STATE, {"run": self.run.id}) == RunState.RUNNING
             going_on = running and not self.should_stop()
-            item = self._claim_next(session, pending) if going_on else None
+            claimed = self._claim_next(session, pending, size.rows) if going_on else []
         processed = 0
-        while item is not None:
-            if positions[item.id] >= loaded_until:
-                loaded_until = positions[item.id] + BATCH
+        while claimed:
+            first, last = positions[claimed[0].id], positions[claimed[-1].id]
+            if last >= loaded_until:
+                loaded_until = max(last + 1, first + BATCH)
                 with session.begin():
-                    window = items[positions[item.id] : loaded_until]
+                    window = items[first:loaded_until]
                     recipients = load_recipients(self.context(session), self.built, window)
+            started = time.monotonic()
             with session.begin():
-                outcome = self._outcome(self.context(session), item, recipients.get(item.id))
-                running = self._record_claimed(session, item, outcome) == RunState.RUNNING
-                going_on = running and not self.should_stop()
-                settled, item = item, (self._claim_next(session, pending) if going_on else None)
-            self._announce([(settled, outcome)])
-            processed += 1
+                context = self.context(session)
+                outcomes = []
+                for position, item in enumerate(claimed):
+                    if self.should_stop() or (position and not self._running(session)):
+                        break
+                    outcomes.append(
+                        (item, self._isolated_outcome(session, context, item, recipients))
+                    )
+                state = self._record_claimed(session, outcomes)
+                self._release(session, claimed[len(outcomes) :])
+                size.took(time.monotonic() - started, len(outcomes))
+                going_on = state == RunState.RUNNING and not self.should_stop()
+                claimed = self._claim_next(session, pending, size.rows) if going_on else []
+            self._announce(outcomes)
+            processed += len(outcomes)
         return processed
 
-    def _claim_next(self, session: Session, pending: Iterator[Row]) -> Row | None:
-        """Claim the next row still pending; rows another worker took are passed over."""
+    def _running(self, session: Session) -> bool:
+        """Whether the run still runs: read before each row of a claim after its first, so a
+        cancel stops outside effects after the current recipient, not after the claim."""
+        return session.scalar(_RUN_STATE, {"run": self.run.id}) == RunState.RUNNING
+
+    def _isolated_outcome(
+        self, session: Session, context: RunContext, item: Row, recipients: dict[int, Recipient]
+    ) -> Outcome:
+        """The action's outcome for one row in a savepoint of its own, so that a database
+        error in one recipient's writes cannot lose the outcomes of the others. Its effect
+        may have happened before the error: the row is then unclear, as after a crash."""
+        savepoint = session.begin_nested()
+        try:
+            outcome = self._outcome(context, item, recipients.get(item.id))
+            savepoint.commit()
+        except SQLAlchemyError as exc:
+            log.warning("run %s item %s: writes failed", self.run.id, item.key, exc_info=True)
+            if savepoint.is_active:
+                savepoint.rollback()
+            return Outcome(
+                ItemStatus.UNCLEAR.value,
+                f"the action's database writes failed ({type(exc).__name__}); "
+                "whether the action happened is unknown",
+            )
+        return outcome
+
+    def _claim_next(self, session: Session, pending: Iterator[Row], rows: int) -> list[Row]:
+        """Claim up to ``rows`` of the next rows still pending, in one statement; rows another
+        worker took are passed over."""
+        claimed: list[Row] = []
         now = self.runtime.clock.now()
-        for item in pending:
-            claim = {"item_id": item.id, "worker": self.identity, "now": now}
-            if session.execute(_CLAIM, claim).rowcount:
-                return item
-        return None
+        while len(claimed) < rows:
+            wanted = list(itertools.islice(pending, rows - len(claimed)))
+            if not wanted:
+                break
+            parameters = {"item_ids": [item.id for item in wanted], "worker": self.identity}
+            taken = set(session.scalars(_CLAIM, parameters | {"now": now}))
+            claimed += [item for item in wanted if item.id in taken]
+        return claimed
+
+    def _release(self, session: Session, items: Sequence[Row]) -> None:
+        """Give back rows claimed but not begun (the worker is stopping): nothing happened
+        for them, so they are pending again, not unclear."""
+        if items:
+            parameters = {"item_ids": [item.id for item in items], "worker": self.identity}
+            session.execute(_RELEASE, parameters)
 
     def _outcome(self, context: RunContext, item: Row, recipient: Recipient | None) -> Outcome:
         if recipient is None:
@@ -388,27 +486,49 @@ class Dispatcher:
             },
         )
 
-    def _record_claimed(self, session: Session, item: Row, outcome: Outcome) -> str | None:
-        """Record the outcome of a row claimed in an earlier commit, if it is still ours.
+    def _record_claimed(self, session: Session, outcomes: list[tuple[Row, Outcome]]) -> str | None:
+        """Record the outcomes of rows claimed in an earlier commit, those still ours.
 
-        Recovery may have reported the row unclear meanwhile (the effect took longer than
-        ``STALE_CLAIM``); the worker then knows better, so its outcome replaces that report.
-        Returns the run's state.
+        Rows with the same outcome are written by one ``UPDATE ... WHERE id IN (...)
+        RETURNING id``. Recovery may have reported a row unclear meanwhile (the batch took
+        longer than ``STALE_CLAIM``); the worker then knows better, so its outcome replaces
+        that report. Returns the run's state.
         """
-        values = _outcome_fields(outcome)
-        values |= {"item_id": item.id, "worker": self.identity, "now": self.runtime.clock.now()}
-        self._settle_members(session, item, outcome)
-        if session.execute(_RECORD_CLAIMED[ItemStatus.CLAIMED], values).rowcount:
-            return self._count(session, [(item, outcome)])
-        if session.execute(_RECORD_CLAIMED[ItemStatus.UNCLEAR], values).rowcount:
-            return self._count(session, [(item, outcome)], {"unclear": -1})
-        log.warning(
-            "run %s: %s was taken from this worker; outcome %s not recorded",
-            self.run.id,
-            item.key,
-            outcome.status,
-        )
-        return session.scalar(_RUN_STATE, {"run": self.run.id})
+        if not outcomes:
+            return session.scalar(_RUN_STATE, {"run": self.run.id})
+        now = self.runtime.clock.now()
+        shared: defaultdict[Outcome, list[int]] = defaultdict(list)
+        for item, outcome in outcomes:
+            shared[outcome].append(item.id)
+        recorded: set[int] = set()
+        for outcome, item_ids in shared.items():
+            values = _outcome_fields(outcome) | {"worker": self.identity, "now": now}
+            recorded.update(session.scalars(_RECORD_CLAIMED_BATCH, values | {"item_ids": item_ids}))
+        counted = [(item, outcome) for item, outcome in outcomes if item.id in recorded]
+        unclear_before = []
+        for item, outcome in outcomes:
+            if item.id in recorded:
+                continue
+            values = _outcome_fields(outcome) | {
+                "item_id": item.id,
+                "worker": self.identity,
+                "now": now,
+            }
+            if session.execute(_RECORD_UNCLEAR, values).rowcount:
+                unclear_before.append((item, outcome))
+            else:
+                log.warning(
+                    "run %s: %s was taken from this worker; outcome %s not recorded",
+                    self.run.id,
+                    item.key,
+                    outcome.status,
+                )
+        for item, outcome in counted + unclear_before:
+            self._settle_members(session, item, outcome)
+        corrections = {"unclear": -len(unclear_before)} if unclear_before else None
+        if not counted and not unclear_before:
+            return session.scalar(_RUN_STATE, {"run": self.run.id})
+        return self._count(session, counted + unclear_before, corrections)
 
     def _count(
         self,
