@@ -145,12 +145,15 @@ def forget_language() -> None:
 
 
 def _panel_directories() -> tuple[Path, ...]:
-    return (PANEL_CATALOGS,)
+    """The panel's catalog, then every loaded plugin's: a plugin's screens (the campaign
+    processes' among them) name their texts with ``t`` under symbolic ids of their own."""
+    return (PANEL_CATALOGS, *all_plugin_catalogs())
 
 
 def known(key: str) -> bool:
-    """The panel's catalog has a text for ``key`` (for ids built from data)."""
-    return key in catalog_ids(PANEL_CATALOGS, DEFAULT_LANGUAGE)
+    """The panel's or a loaded plugin's catalog has a text for ``key`` (for ids built from
+    data)."""
+    return any(key in catalog_ids(path, DEFAULT_LANGUAGE) for path in _panel_directories())
 
 
 def t(key: str, /, **params: object) -> str:

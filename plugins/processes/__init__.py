@@ -12,6 +12,7 @@ mass-print platform without the processes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Blueprint
 from sqlalchemy.orm import Session
@@ -33,6 +34,9 @@ from plugins.processes.panel import (
 from plugins.processes.panel import bp as panel_bp
 from plugins.processes.panel.dashboard import load_process_panels
 
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+"""The bundle's catalogs: its screens' texts under symbolic ids (``deliveries.title``)."""
+
 MENU_ITEMS = (
     MenuItem(title="menu.plans", endpoint="plans.index", role=Role.VIEWER.value, order=60),
     MenuItem(
@@ -52,6 +56,11 @@ def register_blueprints(register: Callable[[Blueprint], None]) -> None:
     register(panel_bp)
     for area in (plans, deliveries, approvals, budgets, providers, stocks):
         register(area.bp)
+
+
+@hookimpl
+def register_translations(register: Callable[[Path], None]) -> None:
+    register(TRANSLATIONS)
 
 
 @hookimpl
