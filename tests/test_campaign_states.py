@@ -9,13 +9,6 @@ import pytest
 from process_helpers import campaign
 from sqlalchemy import select
 
-from core.campaign_states import (
-    CampaignStateError,
-    cancel_campaign,
-    reopen_campaign,
-    update_campaign_states,
-    update_task_states,
-)
 from core.models import (
     Campaign,
     CampaignStatus,
@@ -28,6 +21,13 @@ from core.models import (
     TaskState,
 )
 from core.models.transitions import TransitionError
+from plugins.processes.campaign_states import (
+    CampaignStateError,
+    cancel_campaign,
+    reopen_campaign,
+    update_campaign_states,
+    update_task_states,
+)
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -138,7 +138,7 @@ def test_a_campaign_in_progress_does_not_go_back_to_editing(database):
 
 
 def test_a_finished_campaign_is_only_reopened(database):
-    from core.campaign_states import move_campaign
+    from plugins.processes.campaign_states import move_campaign
 
     with database.session() as session:
         owner = campaign(session, status=C.FINISHED)

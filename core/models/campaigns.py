@@ -47,7 +47,7 @@ class SavedQuery(Timestamped, Base):
 class CampaignStatus(enum.StrEnum):
     """Where a campaign is in its life; it decides which of its costs counts and whether it
     may start. operationMgt moves it by what its deliveries, runs and tasks did
-    (``core.campaign_states``); cancelling and reopening are a person's decisions."""
+    (``plugins.processes.campaign_states``); cancelling and reopening are a person's decisions."""
 
     EDITING = "editing"
     TO_VALIDATE = "to_validate"

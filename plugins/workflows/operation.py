@@ -13,7 +13,7 @@
 - **Periodic templates**: at a line's date a whole new campaign copied from the template,
   its deliveries submitted for approval: from there on it is handled like any other.
 - **States**: tasks move by their dates, campaigns by what their deliveries, runs and tasks
-  did (``core.campaign_states``).
+  did (``plugins.processes.campaign_states``).
 
 At most ``CAMPAIGN_CONCURRENT_JOBS`` of the runs this workflow started are active at once;
 the others wait for a later pass. Every run is started through
@@ -31,7 +31,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
-from core.campaign_states import update_campaign_states, update_task_states
 from core.engine.campaigns import copy_campaign
 from core.engine.runs import RunError
 from core.models import (
@@ -58,6 +57,7 @@ from plugins.processes.approvals import (
     submit,
     submit_for_approval,
 )
+from plugins.processes.campaign_states import update_campaign_states, update_task_states
 from plugins.processes.process_runs import COMPLETED_RUN_STATES, active_runs_started_by, start_once
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass, describe

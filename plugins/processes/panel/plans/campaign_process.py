@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.campaign_states import CampaignStateError, cancel_campaign, reopen_campaign
 from core.costs import effective_cost
 from core.models import (
     ACTIVE_RUN_STATES,
@@ -32,6 +31,7 @@ from core.models import (
 from core.models.campaigns import CLOSED_CAMPAIGN_STATES
 from core.models.tasks import TASK_TRANSITIONS
 from core.models.transitions import TransitionError
+from plugins.processes.campaign_states import CampaignStateError, cancel_campaign, reopen_campaign
 from plugins.processes.panel.choices import budget_choices, program_choices, service_choices
 from plugins.processes.panel.plans.views import bp, today
 from webapp import (
