@@ -247,18 +247,9 @@ def branch_states(engine: Engine, plugins: PluginHost) -> list[BranchState]:
     return states
 
 
-def head_revision() -> str | None:
-    """The core's newest revision."""
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
-
-
 def missing_heads(engine: Engine, plugins: PluginHost) -> list[str]:
     """The heads the code of the loaded branches needs and the database lacks."""
     script = script_directory(plugins)
     rows = current_heads(engine)
     applied = _lineage(script, (row for row in rows if _knows(script, row)))
     return sorted(set(script.get_heads()) - applied)
-
-
-def is_up_to_date(engine: Engine, plugins: PluginHost | None = None) -> bool:
-    return not missing_heads(engine, plugins or installed_plugins())

@@ -37,9 +37,11 @@ def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path, settings):
     fresh = dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path}/fresh.db")
     result = CliRunner().invoke(cli, ["db", "upgrade"], obj=CliState(fresh, PluginHost()))
     assert result.exit_code == 0, result.output
-    from core.schema import head_revision
+    from alembic.script import ScriptDirectory
 
-    head = head_revision()
+    from core.schema import MIGRATIONS
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     assert result.output == f"core: database {head}, code {head}\n"
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from core.db import Database
 from core.models import Base
 from core.plugins import PluginHost
-from core.schema import current_heads, downgrade, installed_plugins, is_up_to_date, upgrade
+from core.schema import current_heads, downgrade, installed_plugins, missing_heads, upgrade
 
 BEFORE_PLUGIN_BRANCHES = "0021_run_confirmation"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -49,7 +49,7 @@ def test_upgrading_from_0021_keeps_every_row_of_every_table(database_at_0021: Da
 
     upgrade(engine, plugins=installed_plugins())
 
-    assert is_up_to_date(engine)
+    assert not missing_heads(engine, installed_plugins())
     assert primary_keys(database_at_0021, schema) == before
 
 
