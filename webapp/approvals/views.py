@@ -42,7 +42,7 @@ from core.models import (
     UserGroup,
 )
 from core.process_runs import find_run
-from webapp.campaigns.runs import run_dir
+from webapp.campaigns.runs import run_file_store
 from webapp.context import db_session, get_runtime
 from webapp.form_reader import FormReader
 from webapp.formatting import format_datetime
@@ -90,7 +90,7 @@ class Preview:
     key: str
     text: str
     file: str | None = None
-    """A rendered letter: its name in the dry run's directory."""
+    """A rendered letter: its name among the dry run's files."""
 
 
 def _previews(approval: Approval) -> tuple[Run | None, list[Preview]]:
@@ -111,15 +111,17 @@ def _previews(approval: Approval) -> tuple[Run | None, list[Preview]]:
         .order_by(RunItem.id)
         .limit(PREVIEWS_SHOWN)
     ).all()
-    root = run_dir(run).resolve()
+    files = run_file_store()
+    stored = dict(files.listing(session, run.id))
+    legacy = files.legacy_directory(run.id)
     previews = []
     for item in items:
         text = item.detail.removeprefix("preview: ")
-        path = Path(text)
-        is_file = path.suffix == ".pdf" and path.is_absolute()
-        inside = is_file and path.resolve().is_relative_to(root) and path.is_file()
-        name = path.resolve().relative_to(root).as_posix() if inside else None
-        previews.append(Preview(item.key, "" if name else text, name))
+        name = text
+        if text.startswith("/") and Path(text).is_relative_to(legacy):  # a run from before
+            name = Path(text).relative_to(legacy).as_posix()
+        found = name.endswith(".pdf") and name in stored
+        previews.append(Preview(item.key, "" if found else text, name if found else None))
     return run, previews
 
 
