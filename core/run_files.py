@@ -131,9 +131,6 @@ class RunFiles:
                     found.setdefault(relative.as_posix(), path.stat().st_size)
         return sorted(found.items())
 
-    def exists(self, session: Session, run_id: int, name: str) -> bool:
-        return any(known == name for known, _size in self.listing(session, run_id))
-
     def read(self, session: Session, run_id: int, name: str) -> Iterator[bytes]:
         """The file's bytes in chunks; a stored file's checksum is checked as they are
         read (a mismatch raises ``ArchiveIntegrityError`` at the end). A file that is

@@ -92,6 +92,9 @@ class Cluster:
     processes: list[subprocess.Popen] = field(default_factory=list)
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:5])
     pg_dir: Path | None = None
+    extra_environment: dict[str, str] = field(default_factory=dict)
+    shared_data_dir: bool = False
+    """Every host one data directory (a shared file system), for the ``filesystem`` store."""
 
     @property
     def bridge(self) -> str:
@@ -182,7 +185,7 @@ class Cluster:
         """What every process of the installation is given; only the data directory and the
         address the panel listens on differ by host."""
         services = self.hosts["services"].address
-        data_dir = self.root / "data" / host
+        data_dir = self.root / "data" / ("shared" if self.shared_data_dir else host)
         data_dir.mkdir(parents=True, exist_ok=True)
         return {
             "PATH": os.environ["PATH"],
@@ -195,9 +198,7 @@ class Cluster:
             "CAMPAIGN_HOST": self.hosts["panel"].address,
             "CAMPAIGN_PORT": str(PANEL_PORT),
             "CAMPAIGN_LOG_LEVEL": "INFO",
-            **{
-                name: value for name, value in os.environ.items() if name.startswith("CAMPAIGN_S3_")
-            },
+            **self.extra_environment,
         }
 
     def start(self, host: str, argv: list[str], label: str, *, uts: bool = True):
@@ -236,6 +237,17 @@ class Cluster:
         if result.returncode:
             raise RuntimeError(f"campaign {' '.join(args)}: {result.stdout}{result.stderr}")
         return result.stdout
+
+    def stop(self, process: subprocess.Popen) -> None:
+        """Stop one process started here (SIGTERM to its session, then wait)."""
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        self.processes.remove(process)
 
     def cut(self, host: str) -> None:
         """Take the host off the network: its link goes down, its processes stay."""

@@ -70,7 +70,7 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def database(cluster):
-    database = Database(cluster.database_url.replace("postgresql://", "postgresql+psycopg://"))
+    database = Database(cluster.database_url.replace("postgresql:", "postgresql+psycopg:"))
     yield database
     database.dispose()
 

@@ -251,6 +251,7 @@ class FileUpload(Action):
             except (UploadError, SettingsError, UnknownPluginError) as exc:
                 return Outcome.failed(str(exc))
             context.save_run_file(f"{UPLOADS}/{remote_name}", built.path)
+            built.path.unlink()
         summary = ", ".join(f"{count} {what}" for what, count in built.counts.items())
         summary += f", {delivered.size} bytes, sha256 {delivered.sha256[:12]}"
         if delivered.manifest_location:
