@@ -27,6 +27,7 @@ ru_maxrss. Needs Redis (a free database of CAMPAIGN_BENCH_REDIS_SERVER, see benc
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import subprocess
 import sys
@@ -228,8 +229,9 @@ def with_workers(
             finished.done,
             finished.error,
         )
-    collection = runtime.settings.data_dir / "runs" / str(run.id) / "collection.pdf"
-    pages = len(PdfReader(collection).pages)
+    with runtime.database.session() as session:
+        collection = runtime.run_files.read_bytes(session, run.id, "collection.pdf")
+    pages = len(PdfReader(io.BytesIO(collection)).pages)
     return count / watch.seconds, cpu * 1000 / count, peak, pages, run.id
 
 

@@ -133,7 +133,7 @@ def archive_document(
     """
     key = f"run-{run_id}/{source_key}" if source_key else f"document-{uuid.uuid4().hex}"
     reference = store.put(f"{key}/{filename}", data)
-    _sync_before_commit(session, store)
+    sync_before_commit(session, store)
     document = ArchivedDocument(
         contact_id=contact_id,
         campaign_id=campaign_id,
@@ -155,7 +155,7 @@ def archive_document(
     return document
 
 
-def _sync_before_commit(session: Session, store: DocumentStore) -> None:
+def sync_before_commit(session: Session, store: DocumentStore) -> None:
     """Have ``store`` make its files durable before the rows naming them commit: a row
     never outlives a crash that its file did not survive."""
     stores = session.info.get(_UNSYNCED_STORES)
@@ -301,15 +301,17 @@ def _delete(
     )
     session.add(entry)
     session.flush()
-    _after_commit(session, [(row.store, row.store_ref) for row in rows], stores)
+    delete_after_commit(session, [(row.store, row.store_ref) for row in rows], stores)
     return entry
 
 
-def _after_commit(
+def delete_after_commit(
     session: Session,
     files: list[tuple[str, str]],
     stores: Callable[[str], DocumentStore],
 ) -> None:
+    """Delete the stored ``files`` (store name, reference) once the session's transaction
+    commits, and forget them if it rolls back."""
     if _PENDING_DELETES not in session.info:
         session.info[_PENDING_DELETES] = []
         event.listen(session, "after_commit", _delete_committed)
@@ -390,7 +392,8 @@ def move_documents(
             last_id = row.id
             try:
                 origin = stores(row.store)
-                reference = _copy_verified(origin, destination, row)
+                what = f"document {row.id}"
+                reference = copy_verified(origin, destination, row, document_key(row), what)
             except Exception as exc:  # any store's error: this document stays, the rest go on
                 report.failed.append((row.id, str(exc) or type(exc).__name__))
                 continue
@@ -415,8 +418,12 @@ def document_key(document: Any) -> str:
     return f"document-{document.id}/{document.filename}"
 
 
-def _copy_verified(origin: DocumentStore, destination: DocumentStore, row: Any) -> str:
-    """Stream the document into ``destination`` and prove the copy by reading it back."""
+def copy_verified(
+    origin: DocumentStore, destination: DocumentStore, row: Any, key: str, what: str
+) -> str:
+    """Stream ``row``'s bytes (``store_ref``) into ``destination`` under ``key`` and prove the
+    copy against ``row.sha256`` by reading it back; a copy that differs is deleted.
+    ``what`` names the row in errors."""
     read = hashlib.sha256()
 
     def chunks() -> Iterator[bytes]:
@@ -424,17 +431,17 @@ def _copy_verified(origin: DocumentStore, destination: DocumentStore, row: Any) 
             read.update(chunk)
             yield chunk
 
-    reference = destination.put_stream(document_key(row), chunks())
+    reference = destination.put_stream(key, chunks())
     destination.sync()
     if read.hexdigest() != row.sha256:
         destination.delete(reference)
-        raise ArchiveIntegrityError(f"document {row.id} does not match its checksum in {row.store}")
+        raise ArchiveIntegrityError(f"{what} does not match its checksum in {row.store}")
     written = hashlib.sha256()
     for chunk in destination.get_stream(reference):
         written.update(chunk)
     if written.hexdigest() != row.sha256:
         destination.delete(reference)
-        raise ArchiveIntegrityError(f"the copy of document {row.id} does not match its checksum")
+        raise ArchiveIntegrityError(f"the copy of {what} does not match its checksum")
     return reference
 
 

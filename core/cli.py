@@ -330,15 +330,17 @@ def documents() -> None:
 @click.option("--from", "source", default=None, help="Only the documents of this store.")
 @pass_state
 def documents_move(state: CliState, target: str, source: str | None) -> None:
-    """Move archived documents into the store TO, checking each copy's SHA-256 before the
-    archive points at it and the source copy is deleted; run it again to finish."""
-    from functools import partial
-
-    from core.archive import move_documents, open_store
+    """Move archived documents and run files into the store TO, checking each copy's
+    SHA-256 before the database points at it and the source copy is deleted; run files
+    still in this machine's <data_dir>/runs/ are taken into TO the same way. Run it again
+    to finish; then set CAMPAIGN_RUN_FILE_STORE=TO everywhere."""
+    from core.archive import move_documents
     from core.plugins import UnknownPluginError
+    from core.run_files import RunFiles, import_legacy_run_files, move_run_files
     from core.schema import missing_heads
 
-    stores = partial(open_store, state.plugins, state.settings)
+    run_files = RunFiles(state.plugins, state.settings)
+    stores = run_files.store
     database = Database(state.settings.database_url)
     try:
         if missing := missing_heads(database.engine, state.plugins):
@@ -348,16 +350,26 @@ def documents_move(state: CliState, target: str, source: str | None) -> None:
         for name in filter(None, (target, source)):
             stores(name)
         report = move_documents(database, stores, target, source=source)
+        files = move_run_files(database, run_files, target, source=source)
+        if source in (None, "filesystem"):
+            import_legacy_run_files(database, run_files, target, report=files)
     except (UnknownPluginError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         database.dispose()
     for document_id, reason in report.failed:
         click.secho(f"document {document_id} not moved: {reason}", fg="red", err=True)
-    for store_name, reference in report.orphans:
+    for what, reason in files.failed:
+        click.secho(f"{what} not moved: {reason}", fg="red", err=True)
+    for store_name, reference in report.orphans + files.orphans:
         click.echo(f"{store_name}:{reference} moved but not deleted from its old store")
     click.echo(f"{report.moved} documents moved to {target!r}, {len(report.failed)} not moved")
-    if report.failed:
+    click.echo(
+        f"{files.moved + files.imported} run files moved to {target!r} "
+        f"({files.imported} from {state.settings.data_dir / 'runs'}), "
+        f"{len(files.failed)} not moved"
+    )
+    if report.failed or files.failed:
         sys.exit(1)
 
 

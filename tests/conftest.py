@@ -467,3 +467,42 @@ def client_for(panel_app, panel_users):
         return clients[username]
 
     return make
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    """A real S3-compatible server on loopback: moto in server mode (``moto[server]``'s
+    ``ThreadedMotoServer``), one per test module that uses it."""
+    try:
+        from moto.server import ThreadedMotoServer
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+    except Exception as exc:
+        unavailable("S3 server (moto[server])", exc)
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_environment(s3_endpoint, monkeypatch):
+    """The variables an installation sets, with a new bucket for every test."""
+    bucket = f"campaign-{uuid.uuid4().hex[:12]}"
+    variables = {
+        "CAMPAIGN_S3_ENDPOINT_URL": s3_endpoint,
+        "CAMPAIGN_S3_BUCKET": bucket,
+        "CAMPAIGN_S3_REGION": "eu-central-1",
+        "CAMPAIGN_S3_ACCESS_KEY_ID": "campaign",
+        "CAMPAIGN_S3_SECRET_ACCESS_KEY": "campaign-secret",
+        "CAMPAIGN_S3_PREFIX": "tenant-a/archive",
+    }
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    from plugins.stores.s3 import S3Store
+
+    store = S3Store()
+    store.client.create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+    )
+    return variables

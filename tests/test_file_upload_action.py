@@ -274,7 +274,7 @@ def test_a_file_that_cannot_be_built_fails_with_the_reason_and_uploads_nothing(
     assert item.status == ItemStatus.FAILED
     assert problem.format(id=uploading.contact_ids[2]) in item.detail
     assert list(inbox.iterdir()) == []
-    assert not list((uploading.runtime.settings.data_dir / "runs").rglob("*.part"))
+    assert not list((uploading.runtime.settings.data_dir / "work").rglob("*.part"))
 
 
 def test_an_extraction_reaches_an_sftp_server(uploading, tmp_path):

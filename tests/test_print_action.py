@@ -1,4 +1,5 @@
 import csv
+import io
 import os
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from core.default_reports import install_default_reports
 from core.engine.dispatch import finish_run, load_recipients, process_chunk
 from core.engine.runs import start_run
 from core.engine.targeting import target_run
-from core.models import ArchivedDocument, Contact, ItemStatus, Run, RunState
+from core.models import ArchivedDocument, Contact, ItemStatus, Run, RunFile, RunState
 
 FIRST_NAMES = ("Jürgen", "Grete", "Özlem", "Björn", "Änne")
 
@@ -80,8 +81,15 @@ def print_campaign(engine, **settings) -> int:
     )
 
 
-def run_dir(engine, run_id) -> Path:
-    return engine.runtime.settings.data_dir / "runs" / str(run_id)
+def run_file(engine, run_id, name) -> bytes:
+    """A file of the run, read through the run file store as every machine reads it."""
+    with engine.runtime.database.session() as session:
+        return engine.runtime.run_files.read_bytes(session, run_id, name)
+
+
+def run_file_names(engine, run_id) -> list[str]:
+    with engine.runtime.database.session() as session:
+        return [name for name, _size in engine.runtime.run_files.listing(session, run_id)]
 
 
 def archived(engine, run_id) -> list[ArchivedDocument]:
@@ -94,8 +102,11 @@ def archived(engine, run_id) -> list[ArchivedDocument]:
 
 
 def stored_files(engine) -> list[Path]:
+    """The archived letters' files (the run files share the filesystem store's folder)."""
     root = engine.runtime.settings.data_dir / "archive"
-    return [path for path in root.rglob("*") if path.is_file()]
+    with engine.runtime.database.session() as session:
+        run_files = {root / ref for ref in session.scalars(select(RunFile.store_ref))}
+    return [path for path in root.rglob("*") if path.is_file() and path not in run_files]
 
 
 def test_a_print_run_archives_every_letter_and_collects_them_in_ledger_order(printing):
@@ -113,7 +124,7 @@ def test_a_print_run_archives_every_letter_and_collects_them_in_ledger_order(pri
     assert {document.contact_id for document in documents.values()} == set(contact_ids)
     assert len(stored_files(printing)) == count
 
-    reader = PdfReader(run_dir(printing, run.id) / "collection.pdf")
+    reader = PdfReader(io.BytesIO(run_file(printing, run.id, "collection.pdf")))
     assert len(reader.pages) == count
     for position, (item, page) in enumerate(zip(items, reader.pages, strict=True), start=1):
         text = page.extract_text()
@@ -121,8 +132,8 @@ def test_a_print_run_archives_every_letter_and_collects_them_in_ledger_order(pri
         assert f"Kundennummer\n{number}\nLaufende Nummer\n{position}\n" in text
         assert "Informationskampagne" in text
 
-    with (run_dir(printing, run.id) / "manifest.csv").open(encoding="utf-8-sig") as file:
-        manifest = list(csv.DictReader(file, delimiter=";"))
+    text = run_file(printing, run.id, "manifest.csv").decode("utf-8-sig")
+    manifest = list(csv.DictReader(text.splitlines(), delimiter=";"))
     assert [row["number"] for row in manifest] == [str(n) for n in range(1, count + 1)]
     first = documents[items[0].key]
     assert manifest[0] == {
@@ -166,7 +177,8 @@ def test_a_chunk_done_again_archives_nothing_twice(printing):
     printing.work()  # the finishing step
     assert printing.run(run.id).state == RunState.COMPLETED
     assert len(archived(printing, run.id)) == CHUNK + 5
-    assert len(PdfReader(run_dir(printing, run.id) / "collection.pdf").pages) == CHUNK + 5
+    collection = PdfReader(io.BytesIO(run_file(printing, run.id, "collection.pdf")))
+    assert len(collection.pages) == CHUNK + 5
     finish_run(run.id)  # a second finishing job changes nothing
     with printing.runtime.database.session() as session:
         count = session.scalar(select(func.count()).select_from(ArchivedDocument))
@@ -199,8 +211,7 @@ def test_email_recipients_are_left_to_email_and_letters_need_not_be_archived(
     details = [item.detail for item in printing.items(run.id)]
     assert details[3:] == ["prefers e-mail", "prefers e-mail", "reach.incomplete_address"]
     assert archived(printing, run.id) == [] and stored_files(printing) == []
-    folder = run_dir(printing, run.id)
-    reader = PdfReader(folder / "collection.pdf")
+    reader = PdfReader(io.BytesIO(run_file(printing, run.id, "collection.pdf")))
     assert [
         page.extract_text().count("Einladung zu unserem Kundenabend") for page in reader.pages
     ] == [
@@ -208,11 +219,11 @@ def test_email_recipients_are_left_to_email_and_letters_need_not_be_archived(
         1,
         1,
     ]
-    with (folder / "manifest.csv").open(encoding="utf-8-sig") as file:
-        rows = csv.DictReader(file, delimiter=";")
-        assert [row["document_id"] for row in rows] == ["", "", ""]
+    manifest = run_file(printing, run.id, "manifest.csv").decode("utf-8-sig")
+    rows = csv.DictReader(manifest.splitlines(), delimiter=";")
+    assert [row["document_id"] for row in rows] == ["", "", ""]
     assert (tmp_path / "lp-args").read_text().split()[:2] == ["-d", "collect"]
-    assert (folder / "printer.txt").read_text() == "request id is collect-7\n"
+    assert run_file(printing, run.id, "printer.txt") == b"request id is collect-7\n"
 
 
 def test_archive_only_files_the_letters_without_a_collection(printing):
@@ -223,7 +234,7 @@ def test_archive_only_files_the_letters_without_a_collection(printing):
     printing.work()
     assert printing.run(run.id).done == 2
     assert len(archived(printing, run.id)) == 2
-    assert not (run_dir(printing, run.id) / "collection.pdf").exists()
+    assert "collection.pdf" not in run_file_names(printing, run.id)
 
 
 def test_a_dry_run_previews_letters_without_numbers_or_archive(printing):
@@ -233,9 +244,10 @@ def test_a_dry_run_previews_letters_without_numbers_or_archive(printing):
     details = [item.detail for item in printing.items(run.id)]
     assert details[2] == "dry run"
     for detail in details[:2]:
-        path = Path(detail.removeprefix("preview: "))
-        assert path.parent == run_dir(printing, run.id) and path.name.startswith("preview-")
-        assert "Laufende Nummer\nProbedruck" in PdfReader(path).pages[0].extract_text()
+        name = detail.removeprefix("preview: ")
+        assert name.startswith("preview-") and name in run_file_names(printing, run.id)
+        preview = PdfReader(io.BytesIO(run_file(printing, run.id, name)))
+        assert "Laufende Nummer\nProbedruck" in preview.pages[0].extract_text()
     assert archived(printing, run.id) == []
 
 
@@ -256,7 +268,7 @@ def test_the_manifest_neutralises_formulas_for_german_excel(printing):
     run = start_run(printing.runtime, print_campaign(printing), confirmed_by="test")
     printing.work()
     assert printing.run(run.id).state is RunState.COMPLETED
-    raw = (run_dir(printing, run.id) / "manifest.csv").read_bytes()
+    raw = run_file(printing, run.id, "manifest.csv")
     assert raw.startswith(b"\xef\xbb\xbfnumber;contact_number;name;")
     rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
     assert [row["name"] for row in rows] == [

@@ -1,13 +1,12 @@
 """The s3 store against a real S3-compatible server on loopback: moto in server mode
-(``moto[server]``'s ``ThreadedMotoServer``), started by these tests."""
+(``moto[server]``'s ``ThreadedMotoServer``), started by these tests (``s3_environment``
+in conftest)."""
 
 import base64
 import hashlib
-import uuid
 from functools import partial
 
 import pytest
-from conftest import unavailable
 from sqlalchemy import select
 
 from core.archive import (
@@ -23,41 +22,6 @@ from core.plugins import load_plugins
 from plugins.stores.s3 import S3Store
 
 MIB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    try:
-        from moto.server import ThreadedMotoServer
-
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-    except Exception as exc:
-        unavailable("S3 server (moto[server])", exc)
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3_environment(s3_endpoint, monkeypatch):
-    """The variables an installation sets, with a new bucket for every test."""
-    bucket = f"campaign-{uuid.uuid4().hex[:12]}"
-    variables = {
-        "CAMPAIGN_S3_ENDPOINT_URL": s3_endpoint,
-        "CAMPAIGN_S3_BUCKET": bucket,
-        "CAMPAIGN_S3_REGION": "eu-central-1",
-        "CAMPAIGN_S3_ACCESS_KEY_ID": "campaign",
-        "CAMPAIGN_S3_SECRET_ACCESS_KEY": "campaign-secret",
-        "CAMPAIGN_S3_PREFIX": "tenant-a/archive",
-    }
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    store = S3Store()
-    store.client.create_bucket(
-        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
-    )
-    return variables
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from process_helpers import build_world, campaign, every_row, run_pass
 from sqlalchemy import select
 
 import core.clock
+import plugins.stores.filesystem as filesystem_store
 import plugins.targets.folder as folder
 import plugins.targets.sftp as sftp
 import plugins.workflows.supplier as supplier_workflow
@@ -91,6 +92,7 @@ def harness(runtime_factory, monkeypatch) -> EngineHarness:
         ("operation", operation),
         ("plugins.targets.folder", folder),
         ("plugins.targets.sftp", sftp),
+        ("plugins.stores.filesystem", filesystem_store),
     )
     runtime.clock = FrozenClock(NOW)
     monkeypatch.setattr(core.clock, "clock", runtime.clock)  # for the updated_at columns

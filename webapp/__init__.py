@@ -63,7 +63,7 @@ from core.config import Settings
 from core.db import Database
 from core.plugins import PluginHost, plugins_for
 from webapp.campaigns.config_form import ConfigDraft, count_groups
-from webapp.campaigns.runs import run_dir
+from webapp.campaigns.runs import run_file_store
 from webapp.context import (
     CampaignWeb,
     close_db_session,
@@ -170,7 +170,7 @@ __all__ = [
     "plugin_text",
     "plugin_translator",
     "role_required",
-    "run_dir",
+    "run_file_store",
     "save_row",
     "submitted_plugin",
     "t",

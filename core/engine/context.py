@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.heartbeat import beating
 from core.jobs import worker_identity
-from core.models import ItemKind, ItemStatus, Run, RunItem
+from core.models import ItemKind, ItemStatus, Run, RunFile, RunItem
 
 if TYPE_CHECKING:
     from core.plugin_base import Channel, Recipient
+    from core.run_files import RunFiles
     from core.runtime import Runtime
 
 MEMBERS_AT_ONCE = 500
@@ -52,11 +53,25 @@ class RunContext:
         return self.runtime.clock.now()
 
     @property
-    def run_dir(self) -> Path:
-        """A directory of this run's own for files it produces (created on first use)."""
-        path = self.runtime.settings.data_dir / "runs" / str(self.run_id or "preview")
+    def work_dir(self) -> Path:
+        """A local directory of this run's own for files being rendered (created on first
+        use). Nothing here is seen by another process: a file the run keeps goes to its run
+        files (``save_run_file``) when it is done."""
+        path = self.runtime.settings.data_dir / "work" / f"run-{self.run_id or 'preview'}"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    @property
+    def run_files(self) -> RunFiles:
+        return self.runtime.run_files
+
+    def save_run_file(self, name: str, data: bytes | Iterable[bytes] | Path) -> RunFile:
+        """Keep ``data`` (bytes, chunks, or a local file) as this run's file ``name``; it is
+        visible when the context's session commits."""
+        if isinstance(data, Path):
+            return self.run_files.save_path(self.session, self.run_id, name, data)
+        chunks = (data,) if isinstance(data, bytes) else data
+        return self.run_files.save(self.session, self.run_id, name, chunks)
 
     def members(self, group_key: str | None) -> Iterator[Recipient]:
         """The recipients of one group, for actions that run once per group."""

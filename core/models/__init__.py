@@ -82,6 +82,7 @@ from core.models.providers import (
     ProviderService,
     ServiceProcess,
 )
+from core.models.run_files import RunFile
 from core.models.stocks import Stock, StockAlert, StockConsumption, StockLine, StockOrder
 from core.models.tasks import Task, TaskState
 from core.models.templates import (
@@ -173,6 +174,7 @@ __all__ = [
     "ReportAsset",
     "Role",
     "Run",
+    "RunFile",
     "RunItem",
     "RunState",
     "SalesPartner",

@@ -17,8 +17,10 @@ uploaded again until a person retries the unclear rows (which is what ``resend``
 here). A failed upload fails the row with the target's message and is retried with the
 failed rows. docs/uploads.md explains the choice.
 
-Files are built in the run's directory in constant memory: members are read a page at a
-time (``context.member_ids``) and every row or document is written as it comes.
+Files are built in the run's local work directory in constant memory: members are read a
+page at a time (``context.member_ids``) and every row or document is written as it comes.
+Once uploaded, the built file is kept as the run file ``uploads/NAME`` (``core.run_files``),
+which the panel shows on every machine; it commits with the row's outcome.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ EXTENSIONS = {"extraction": "csv", "collection_pdf": "pdf", "documents_zip": "zi
 NAME_PLACEHOLDERS = ("campaign", "run", "run_id", "date", "time", "group", "ext")
 PAGE = 500
 """Documents read at a time while a PDF or ZIP is built."""
+UPLOADS = "uploads"
+"""The run files of the built files (``uploads/NAME``)."""
 INDEX_COLUMNS = ("entry", "document_id", "contact_id", "title", "filename", "size", "sha256")
 INDEX_DIALECT = CsvDialect(",", "utf-8")
 """The ZIP's index.csv: UTF-8 and commas, titles and file names neutralised."""
@@ -246,6 +250,8 @@ class FileUpload(Action):
                 return Outcome(ItemStatus.UNCLEAR.value, str(exc), 0)
             except (UploadError, SettingsError, UnknownPluginError) as exc:
                 return Outcome.failed(str(exc))
+            context.save_run_file(f"{UPLOADS}/{remote_name}", built.path)
+            built.path.unlink()
         summary = ", ".join(f"{count} {what}" for what, count in built.counts.items())
         summary += f", {delivered.size} bytes, sha256 {delivered.sha256[:12]}"
         if delivered.manifest_location:
@@ -317,7 +323,7 @@ class FileUpload(Action):
     # --- building ------------------------------------------------------------------------
 
     def build(self, context: Any, group: str | None, remote_name: str) -> Built:
-        path = context.run_dir / "uploads" / remote_name
+        path = context.work_dir / UPLOADS / remote_name
         path.parent.mkdir(parents=True, exist_ok=True)
         if self.params.content == "extraction":
             return self._write_extraction(context, group, path)

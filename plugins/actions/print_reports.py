@@ -11,7 +11,10 @@ The archive record and the stored file are the action's only effects, and both a
 the engine's transaction or keyed by run and recipient: a retried chunk neither archives a
 letter twice nor leaves a second file. ``finish`` appends every letter of the run, in ledger
 order, page by page to one collection PDF with a CSV manifest beside it, in constant memory
-(``PdfCollection``), and hands the file to a CUPS printer if one is named and ``lp`` exists.
+(``PdfCollection``), keeps both as run files (``core.run_files``: a document store every
+machine reaches) and hands the collection to a CUPS printer if one is named and ``lp``
+exists. Letters that are not archived wait for the collection as run files too, so the
+finishing step may run on another machine than the one that rendered them.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -32,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from core import Action, Channel, Outcome, Recipient, hookimpl
-from core.archive import archive_document, open_store, read_document, write_atomically
+from core.archive import archive_document, open_store, read_document
 from core.csv_export import open_csv, spreadsheet_dialect
 from core.models import ArchivedDocument, DocumentKind, ItemStatus, RunItem
 from core.pdf_collection import PdfCollection
@@ -66,6 +68,8 @@ MANIFEST = "manifest.csv"
 MANIFEST_DIALECT = spreadsheet_dialect("de")
 """The print shop opens the manifest in a spreadsheet: German Excel's dialect."""
 PRINT_NOTE = "printer.txt"
+SPOOL = "letters"
+"""Run files of the letters that wait for the collection when they are not archived."""
 PAGE = 200
 """Ledger rows read at a time while the collection file is built."""
 
@@ -170,15 +174,15 @@ class PrintReports(Action):
             )
             reference = f"{document.store}:{document.store_ref}"
             return Outcome.done(detail, units=letter.pages, reference=reference)
-        spool = _spool(context) / _slug(recipient.key)
-        write_atomically(spool.with_suffix(".pdf"), letter.pdf)
+        spool = f"{SPOOL}/{_slug(recipient.key)}"
+        context.save_run_file(f"{spool}.pdf", letter.pdf)
         sidecar = {"meta": meta, "sha256": hashlib.sha256(letter.pdf).hexdigest()}
-        write_atomically(spool.with_suffix(".json"), json.dumps(sidecar).encode())
-        return Outcome.done(detail, units=letter.pages, reference=f"spool:{spool.name}")
+        context.save_run_file(f"{spool}.json", json.dumps(sidecar).encode())
+        return Outcome.done(detail, units=letter.pages, reference=f"spool:{_slug(recipient.key)}")
 
     def preview(self, recipient: Recipient, context: Any) -> str:
-        """Render the letter (without a running number) to ``preview-KEY.pdf`` in the run's
-        directory and return that path; a recipient that would be skipped says why."""
+        """Render the letter (without a running number) as the run file ``preview-KEY.pdf``
+        and return that name; a recipient that would be skipped says why."""
         reason = self._skip_reason(contact_fields(recipient.data, recipient.entity))
         if reason:
             return f"skipped: {reason}"
@@ -186,32 +190,32 @@ class PrintReports(Action):
             letter = self._letter(recipient, context, None)
         except (ReportError, ValueError, RuntimeError) as exc:
             return f"cannot print: {exc}"
-        path = context.run_dir / f"preview-{_slug(recipient.key)}.pdf"
-        write_atomically(path, letter.pdf)
-        return str(path)
+        name = f"preview-{_slug(recipient.key)}.pdf"
+        context.save_run_file(name, letter.pdf)
+        return name
 
     def finish(self, context: Any) -> None:
         if self.params.archive_only:
             return
-        run_dir: Path = context.run_dir
-        manifest = run_dir / MANIFEST
-        partial = run_dir / f".{MANIFEST}.part"
+        work: Path = context.work_dir
+        collection_path, manifest = work / COLLECTION, work / MANIFEST
         try:
             with (
-                PdfCollection(run_dir / COLLECTION) as collection,
-                open_csv(partial, MANIFEST_DIALECT) as writer,
+                PdfCollection(collection_path) as collection,
+                open_csv(manifest, MANIFEST_DIALECT) as writer,
             ):
                 writer.writerow(MANIFEST_COLUMNS)
                 for filed in self._filed(context):
                     collection.append(filed.pdf)
                     row = filed.meta | {"document_id": filed.document_id, "sha256": filed.sha256}
                     writer.writerow(row.get(column) for column in MANIFEST_COLUMNS)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        os.replace(partial, manifest)
-        if self.params.printer and collection.pages:
-            self._print(run_dir, context)
+            context.save_run_file(COLLECTION, collection_path)
+            context.save_run_file(MANIFEST, manifest)
+            if self.params.printer and collection.pages:
+                self._print(collection_path, context)
+        finally:
+            collection_path.unlink(missing_ok=True)
+            manifest.unlink(missing_ok=True)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -280,10 +284,11 @@ class PrintReports(Action):
             if self.params.archive:
                 yield from self._from_archive(context, [item.key for item in items])
             else:
+                files, run_id = context.run_files, context.run_id
                 for item in items:
-                    spool = _spool(context) / item.reference.removeprefix("spool:")
-                    sidecar = json.loads(spool.with_suffix(".json").read_text())
-                    pdf = spool.with_suffix(".pdf").read_bytes()
+                    spool = f"{SPOOL}/{item.reference.removeprefix('spool:')}"
+                    sidecar = json.loads(files.read_bytes(session, run_id, f"{spool}.json"))
+                    pdf = files.read_bytes(session, run_id, f"{spool}.pdf")
                     yield _Filed(sidecar["meta"], None, sidecar["sha256"], pdf)
 
     def _from_archive(self, context: Any, keys: list[str]) -> Iterator[_Filed]:
@@ -311,24 +316,19 @@ class PrintReports(Action):
             pdf = read_document(store, document)
             yield _Filed(document.meta, document.id, document.sha256, pdf)
 
-    def _print(self, run_dir: Path, context: Any) -> None:
+    def _print(self, collection: Path, context: Any) -> None:
         lp = shutil.which("lp")
         if lp is None:
             note = f"printer {self.params.printer!r} ignored: lp (CUPS) is not installed"
             log.warning("run %s: %s", context.run_id, note)
         else:
             title = f"{context.campaign_name} (run {context.run_id})"
-            command = [lp, "-d", self.params.printer, "-t", title, str(run_dir / COLLECTION)]
+            command = [lp, "-d", self.params.printer, "-t", title, str(collection)]
             result = subprocess.run(command, capture_output=True, text=True, timeout=300)
             if result.returncode:
                 raise RuntimeError(f"lp failed: {result.stderr.strip() or result.returncode}")
             note = result.stdout.strip() or f"sent to {self.params.printer}"
-        (run_dir / PRINT_NOTE).write_text(note + "\n", encoding="utf-8")
-
-
-def _spool(context: Any) -> Path:
-    """Where letters wait for the collection file when they are not archived."""
-    return context.run_dir / "letters"
+        context.save_run_file(PRINT_NOTE, (note + "\n").encode())
 
 
 def _slug(text: str) -> str:

@@ -1,4 +1,5 @@
-"""Document store "filesystem": archived documents as files under ``<data_dir>/archive/``.
+"""Document store "filesystem": archived documents and run files as files under
+``<data_dir>/archive/``.
 
 A key is hashed into two levels of directories (256 by 256), so no directory grows past a
 few thousand files even with millions of documents. A file is written under a temporary
@@ -6,9 +7,8 @@ name and renamed, so it is never visible half-written, and writing the same key 
 replaces it whole: that is what makes a retried archive write idempotent. Files and their
 directories are flushed to disk in ``sync``, which the archive calls once before the
 transaction recording them commits: one round of flushes for a batch of letters instead of
-a flush per letter. On several
-machines, ``data_dir`` must be a shared file system (or choose the ``database`` or ``s3``
-store).
+a flush per letter. The data directory is the machine's own: on several machines choose
+the ``database`` or ``s3`` store, which every machine reaches.
 """
 
 from __future__ import annotations

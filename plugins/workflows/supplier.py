@@ -32,6 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
+from core.archive import ArchiveIntegrityError
 from core.csv_export import CsvDialect
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.context import RunContext
@@ -92,6 +93,8 @@ DELIMITER, ENCODING = ";", "utf-8"
 PROOF_PREFIX = "[Proof] "
 MOVES_PER_PASS = 4
 """A delivery goes through at most this many states in one pass (proof, send, finish)."""
+PROVIDER_FILES = "provider"
+"""The run files of a delivery's extraction files (``provider/NAME``)."""
 LABELS = {
     "extracted": "extraction file(s) written",
     "uploaded": "uploaded",
@@ -294,14 +297,22 @@ class SupplierPass:
                     ProviderStep.kind.in_([KIND.UPLOAD, KIND.ROUTER_EMAIL, KIND.PROOF_EMAIL]),
                 )
             )
+        files = self.runtime.run_files
         if step is not None and step.status is STATUS.DONE:
-            path = self.file_path(job, step.file_name)
-            if path.is_file() and file_digest(path)[1] == step.sha256:
+            name = f"{PROVIDER_FILES}/{step.file_name}"
+            path = self.work_path(job, step.file_name)
+            with self.runtime.database.session() as session:
+                try:
+                    files.copy_to(session, job.run.id, name, path)
+                    kept = file_digest(path)[1] == step.sha256
+                except (OSError, ArchiveIntegrityError):
+                    kept = False
+            if kept:
                 return Extracted(path, step.file_name, step.rows or 0)
             if handed_on is not None:
                 raise ValueError(
-                    f"the extraction file {path} is gone or changed since it was made and "
-                    "handed on; restore it or extract the delivery again"
+                    f"the extraction file {name} of run {job.run.id} is gone or changed since "
+                    "it was made and handed on; restore it or extract the delivery again"
                 )
         columns = export_columns(job.process)
         if not self.on_confirmation(job):
@@ -311,7 +322,7 @@ class SupplierPass:
             job.campaign_name, job.label, job.delivery_id, run.number, run.id, run.created_at
         )
         name = file_name(job.process.file_name_pattern, values)
-        path = self.file_path(job, name)
+        path = self.work_path(job, name)
         path.parent.mkdir(parents=True, exist_ok=True)
         rows = write_csv(
             path,
@@ -321,6 +332,7 @@ class SupplierPass:
         )
         sha256 = file_digest(path)[1]
         with self.runtime.database.session() as session:
+            files.save_path(session, run.id, f"{PROVIDER_FILES}/{name}", path)
             record = session.scalar(select(ProviderStep).where(ProviderStep.key == key))
             if record is None:
                 record = ProviderStep(
@@ -335,8 +347,10 @@ class SupplierPass:
         self.result.count("extracted", f"{job.what}: {name} with {rows} letter(s)")
         return Extracted(path, name, rows)
 
-    def file_path(self, job: Job, name: str) -> Path:
-        return self.runtime.settings.data_dir / "runs" / str(job.run.id) / "provider" / name
+    def work_path(self, job: Job, name: str) -> Path:
+        """Where this process renders (or fetches) an extraction file to hand it on; the
+        file every machine reads is the run file ``provider/NAME``."""
+        return self.runtime.settings.data_dir / "work" / f"run-{job.run.id}" / "provider" / name
 
     def rows(self, job: Job, columns: list[ExportColumn]) -> Iterator[tuple[str, list[str]]]:
         """Each letter the run did (ledger order), its cells in the template's order."""

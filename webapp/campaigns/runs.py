@@ -11,12 +11,13 @@ without JavaScript the page shows the state as of its last reload.
 
 from __future__ import annotations
 
+import mimetypes
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from flask import abort, flash, jsonify, redirect, request, send_file, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -49,6 +50,7 @@ from core.models import (
     RunState,
 )
 from core.query import ENTITIES, load_records
+from core.run_files import RunFiles
 from core.unsubscribe import SOURCE as UNSUBSCRIBE_SOURCE
 from webapp.campaigns.views import (
     bp,
@@ -123,22 +125,14 @@ def load_run(campaign_id: int, run_id: int) -> Run:
     return run
 
 
-def run_dir(run: Run) -> Path:
-    return get_settings().data_dir / "runs" / str(run.id)
+def run_file_store() -> RunFiles:
+    return RunFiles(get_plugins(), get_settings())
 
 
 def run_files(run: Run) -> list[tuple[str, int]]:
-    """The files the run wrote into its directory (relative paths and sizes), hidden and
-    temporary files left out."""
-    root = run_dir(run)
-    if not root.is_dir():
-        return []
-    found = []
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
-            found.append((relative.as_posix(), path.stat().st_size))
-    return found
+    """The files the run kept (names and sizes), from its store or, for runs from before
+    run files were stored, from its directory on this machine."""
+    return run_file_store().listing(db_session(), run.id)
 
 
 @bp.get("/<int:campaign_id>/runs")
@@ -382,16 +376,19 @@ def retry(campaign_id: int, run_id: int) -> Response:
 @bp.get("/<int:campaign_id>/runs/<int:run_id>/files/<path:name>")
 @role_required(Role.VIEWER)
 def run_file(campaign_id: int, run_id: int, name: str) -> Response:
-    """A file of the run's directory; nothing outside it, however the name is written."""
+    """A file of the run, streamed from its store; only names the run has."""
     run = load_run(campaign_id, run_id)
-    listed = dict(run_files(run))
-    if name not in listed:
+    files = run_file_store()
+    try:
+        size = dict(files.listing(db_session(), run.id))[name]
+        chunks = files.read(db_session(), run.id, name)
+    except (KeyError, ValueError, LookupError, OSError):
         abort(404)
-    root = run_dir(run).resolve()
-    path = (root / name).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        abort(404)
-    return send_file(path, as_attachment=True, download_name=path.name)
+    mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = Response(chunks, mimetype=mimetype, direct_passthrough=True)
+    response.headers["Content-Length"] = str(size)
+    response.headers["Content-Disposition"] = _disposition("attachment", name.rsplit("/", 1)[-1])
+    return response
 
 
 @bp.get("/documents/<int:document_id>")
@@ -409,15 +406,13 @@ def document(document_id: int) -> Response:
     except (LookupError, OSError):
         abort(404)
     response = Response(data, mimetype=found.content_type)
-    response.headers["Content-Disposition"] = _inline(found.filename)
+    response.headers["Content-Disposition"] = _disposition("inline", found.filename)
     return response
 
 
-def _inline(filename: str) -> str:
-    from urllib.parse import quote
-
+def _disposition(kind: str, filename: str) -> str:
     fallback = filename.encode("ascii", "replace").decode().replace('"', "")
-    return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 @bp.post("/<int:campaign_id>/runs/<int:run_id>/archive/delete")

@@ -57,7 +57,7 @@ from webapp import (
     page_arguments,
     paginate,
     role_required,
-    run_dir,
+    run_file_store,
     t,
     username,
 )
@@ -101,7 +101,7 @@ class Preview:
     key: str
     text: str
     file: str | None = None
-    """A rendered letter: its name in the dry run's directory."""
+    """A rendered letter: its name among the dry run's files."""
 
 
 def _previews(approval: Approval) -> tuple[Run | None, list[Preview]]:
@@ -122,15 +122,17 @@ def _previews(approval: Approval) -> tuple[Run | None, list[Preview]]:
         .order_by(RunItem.id)
         .limit(PREVIEWS_SHOWN)
     ).all()
-    root = run_dir(run).resolve()
+    files = run_file_store()
+    stored = dict(files.listing(session, run.id))
+    legacy = files.legacy_directory(run.id)
     previews = []
     for item in items:
         text = item.detail.removeprefix("preview: ")
-        path = Path(text)
-        is_file = path.suffix == ".pdf" and path.is_absolute()
-        inside = is_file and path.resolve().is_relative_to(root) and path.is_file()
-        name = path.resolve().relative_to(root).as_posix() if inside else None
-        previews.append(Preview(item.key, "" if name else text, name))
+        name = text
+        if text.startswith("/") and Path(text).is_relative_to(legacy):  # a run from before
+            name = Path(text).relative_to(legacy).as_posix()
+        found = name.endswith(".pdf") and name in stored
+        previews.append(Preview(item.key, "" if found else text, name if found else None))
     return run, previews
 
 
