@@ -25,16 +25,16 @@ from werkzeug.wrappers import Response
 
 from core.audit import record_audit
 from core.campaign_data import CampaignDataError, freeze_query
+from core.engine import operations
 from core.engine.campaigns import (
     CampaignConfig,
     CampaignError,
-    copy_campaign,
     create_campaign,
     default_name,
     last_execution,
     update_campaign,
 )
-from core.engine.runs import CampaignClosedError, RunError, start_run
+from core.engine.runs import CampaignClosedError, RunError
 from core.models import ACTIVE_RUN_STATES, Campaign, CampaignStatus, Role, Run, SavedQuery
 from core.query import QueryError, compile_query, dump_definition, load_json
 from webapp.campaigns.config_form import (
@@ -284,9 +284,10 @@ def start(campaign_id: int) -> Response:
         except ValueError:
             flash(t("campaigns.start.bad_limit", value=limit_text), "error")
             return redirect(back)
+    session = db_session()
     try:
-        run = start_run(
-            get_runtime(), campaign.id, started_by=username(), dry_run=dry_run, limit=limit
+        run = operations.start(
+            get_runtime(), session, campaign, username(), dry_run=dry_run, limit=limit
         )
     except CampaignClosedError:
         state = t(f"process.campaign_status.{campaign.status.value}")
@@ -298,16 +299,6 @@ def start(campaign_id: int) -> Response:
     except RedisError as exc:
         flash(t("campaigns.start.queue_down", reason=str(exc)), "error")
         return redirect(back)
-    session = db_session()
-    record_audit(
-        session,
-        username(),
-        "run.start",
-        "campaign",
-        campaign.id,
-        f"{campaign.name}: run #{run.number}" + (" (dry run)" if dry_run else ""),
-        {"run_id": run.id, "dry_run": dry_run, "limit": limit},
-    )
     session.commit()
     started = "campaigns.start.started" if dry_run else "campaigns.start.analysing"
     flash(t(started, number=run.number), "success")
@@ -423,16 +414,7 @@ def create() -> str | tuple[str, int] | Response:
 def copy(campaign_id: int) -> Response:
     campaign = load_campaign(campaign_id)
     session = db_session()
-    duplicate = copy_campaign(session, campaign)
-    record_audit(
-        session,
-        username(),
-        "campaign.copy",
-        "campaign",
-        duplicate.id,
-        f"{duplicate.name} (copy of {campaign.name})",
-        {"source_id": campaign.id},
-    )
+    duplicate = operations.copy(session, campaign, username())
     session.commit()
     flash(t("campaigns.copied", name=duplicate.name), "success")
     return redirect(url_for(".general", campaign_id=duplicate.id, **list_args()))
