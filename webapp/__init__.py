@@ -62,6 +62,7 @@ from core import embedded_redis
 from core.config import Settings
 from core.db import Database
 from core.plugins import PluginHost, plugins_for
+from webapp.api.problems import ApiProblem, problem_response
 from webapp.context import (
     CampaignWeb,
     close_db_session,
@@ -136,6 +137,7 @@ PANEL_AREAS = (
     "webapp.notifications",
     "webapp.health",
     "webapp.unsubscribe",
+    "webapp.api",
 )
 """The panel's own areas: packages with a blueprint ``bp``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)
@@ -280,7 +282,9 @@ def refuse_nul_characters() -> tuple[str, int] | None:
     return None
 
 
-def _bad_request(message: str) -> tuple[str, int]:
+def _bad_request(message: str) -> ResponseReturnValue:
+    if request.blueprint in get_campaign().token_blueprints:
+        return problem_response(ApiProblem(400, message))
     page = render_template("error.html", code=400, title=t("error.400.title"), message=message)
     return page, 400
 
