@@ -15,7 +15,7 @@ from webapp.api import models
 from webapp.api.auth import actor, via
 from webapp.api.blueprint import bp
 from webapp.api.paging import PageQuery, decode, encode, page
-from webapp.api.problems import ApiProblem, from_message
+from webapp.api.problems import ApiProblem, FieldProblem, from_message
 from webapp.api.spec import operation
 from webapp.context import db_session
 
@@ -131,13 +131,19 @@ def create_query(body: models.NewSavedQuery) -> models.SavedQuery:
     try:
         compiled = compile_query(body.definition)
     except QueryError as exc:
-        raise from_message(f"definition: {exc}") from None
+        field = f"definition.{exc.location}" if exc.location else "definition"
+        raise ApiProblem(
+            422, f"{field}: {exc.problem}", [FieldProblem(field=field, detail=exc.problem)]
+        ) from None
+    name = body.name.strip()
+    if not name:
+        raise from_message("name: must not be empty")
     session = db_session()
     try:
         saved = save_query(
             session,
             compiled,
-            name=body.name.strip(),
+            name=name,
             description=body.description,
             is_distribution_list=body.is_distribution_list,
             actor=actor(),
