@@ -35,8 +35,9 @@ def decode(cursor: str | None) -> int | None:
         return None
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.startswith(_PREFIX) and text[len(_PREFIX) :].isdigit():
-            return int(text[len(_PREFIX) :])
+        number = text.removeprefix(_PREFIX)
+        if text.startswith(_PREFIX) and number.isascii() and number.isdigit() and len(number) < 12:
+            return int(number)
     except ValueError:
         pass
     raise field_problem("cursor", "not a cursor of this list; pass next_cursor unchanged")

@@ -25,6 +25,8 @@ from webapp.api.problems import MEDIA_TYPE, ApiProblem, Problem, field_problem, 
 API_VERSION = "1.0.0"
 MAX_BODY = 16 * 1024 * 1024
 """The largest request body: 10,000 contacts of a bulk upsert fit with room to spare."""
+MAX_ID = 2**31 - 1
+"""The largest id a path may name (the databases' INTEGER)."""
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
@@ -77,6 +79,9 @@ def operation(
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapped(**kwargs: Any) -> Response:
+            for name, value in kwargs.items():
+                if isinstance(value, int) and value > MAX_ID:  # no row has it; no DB integer
+                    raise ApiProblem(404, f"{name} {value} does not exist")
             if role is not None:
                 check_role(role)
             if query is not None:
@@ -197,7 +202,7 @@ def _operation(op: Operation, names: dict, components: dict) -> dict[str, Any]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "integer", "minimum": 0}
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID}
             if kind == "int"
             else {"type": "string", "minLength": 1},
         }
