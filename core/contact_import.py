@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from core.audit import record_audit
 from core.contact_events import current_flags, record_consent_changes
 from core.contact_numbers import new_contact_numbers
 from core.csv_import import (
@@ -390,3 +391,37 @@ def import_contacts(
             source=IMPORT_SOURCE,
         )
     return ContactImportReport(len(plan.new), len(plan.updates), plan.errors)
+
+
+def import_and_record(
+    session: Session,
+    plan: ContactImportPlan,
+    *,
+    source_name: str,
+    only_valid_rows: bool,
+    actor: str,
+    via: Mapping[str, Any] | None = None,
+) -> ContactImportReport:
+    """``import_contacts`` with its audit entry, in the caller's transaction: what the panel's
+    import, the API's bulk upsert and ``campaign contacts import`` record alike."""
+    report = import_contacts(session, plan, only_valid_rows=only_valid_rows, actor=actor)
+    record_audit(
+        session,
+        actor,
+        "contact.import",
+        "contact",
+        None,
+        f"{source_name}: {report.created} new, {report.updated} updated, "
+        f"{len(report.errors)} rows left out",
+        {
+            "file": source_name,
+            "created": report.created,
+            "updated": report.updated,
+            "errors": len(report.errors),
+            "match_on": plan.match_on,
+            "only_valid_rows": only_valid_rows,
+            "left_out_lines": [error.line for error in report.errors][:1000],
+            **(via or {}),
+        },
+    )
+    return report

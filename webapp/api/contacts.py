@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from core.contact_events import set_consent
-from core.contact_import import import_contacts, parse_records, plan_rows
+from core.contact_import import import_and_record, import_contacts, parse_records, plan_rows
 from core.contact_numbers import new_contact_numbers
 from core.csv_import import CsvImportError, RowError
 from core.models import Contact, Role
 from webapp.api import models
-from webapp.api.auth import actor, audit
+from webapp.api.auth import actor, audit, via
 from webapp.api.blueprint import bp
 from webapp.api.paging import PageQuery, page
 from webapp.api.problems import ApiProblem, FieldProblem, from_message
@@ -224,13 +224,8 @@ def bulk_upsert(body: models.BulkUpsert) -> models.BulkResult:
     errors = _row_problems(plan.errors)
     if plan.errors and not body.only_valid_rows:
         return models.BulkResult(created=0, updated=0, stored=False, errors=errors)
-    report = import_contacts(session, plan, only_valid_rows=True, actor=actor())
-    audit(
-        "contact.import",
-        "contact",
-        None,
-        f"{report.created} new, {report.updated} updated",
-        {"created": report.created, "updated": report.updated, "errors": len(report.errors)},
+    report = import_and_record(
+        session, plan, source_name="API", only_valid_rows=True, actor=actor(), via=via()
     )
     session.commit()
     return models.BulkResult(
