@@ -349,3 +349,44 @@ class Document(BaseModel):
 class DocumentPage(BaseModel):
     items: list[Document]
     next_cursor: str | None
+
+
+# -- workflows ------------------------------------------------------------------------------------
+
+
+class WorkflowRun(BaseModel):
+    id: int
+    workflow: str
+    trigger: str
+    status: str
+    requested_by: str | None
+    enqueued_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    summary: str | None
+    log: list[Any]
+    error: str | None
+    worker: str | None
+
+
+class WorkflowRunPage(BaseModel):
+    items: list[WorkflowRun]
+    next_cursor: str | None
+
+
+class Workflow(BaseModel):
+    name: str
+    title: str
+    state: Literal["started", "stopped"]
+    schedule: str
+    interval_seconds: float | None
+    cron: str | None
+    timezone: str | None
+    next_run_at: datetime | None
+    last_run: WorkflowRun | None
+    changed_by: str | None
+    changed_at: datetime | None
+
+
+class WorkflowList(BaseModel):
+    items: list[Workflow]

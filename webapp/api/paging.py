@@ -44,13 +44,19 @@ def decode(cursor: str | None) -> int | None:
 
 
 def page(
-    session: Session, query: Select[Any], id_column: Any, paging: PageQuery
+    session: Session,
+    query: Select[Any],
+    id_column: Any,
+    paging: PageQuery,
+    *,
+    newest_first: bool = False,
 ) -> tuple[list[Any], str | None]:
     """The rows after the cursor (at most ``limit``) and the next page's cursor, if any."""
     after = decode(paging.cursor)
     if after is not None:
-        query = query.where(id_column > after)
-    rows = list(session.scalars(query.order_by(id_column).limit(paging.limit + 1)))
+        query = query.where(id_column < after if newest_first else id_column > after)
+    order = id_column.desc() if newest_first else id_column
+    rows = list(session.scalars(query.order_by(order).limit(paging.limit + 1)))
     more = len(rows) > paging.limit
     rows = rows[: paging.limit]
     return rows, encode(rows[-1].id) if more else None
