@@ -170,9 +170,16 @@ def test_login_page_and_static_files_are_public(client: FlaskClient):
 
 def test_only_the_listed_endpoints_are_public(app: Flask, client: FlaskClient):
     assert get_campaign(app).public_endpoints == PUBLIC_ENDPOINTS
-    assert get_campaign(app).token_blueprints == {"api"}
+    assert get_campaign(app).token_prefixes == {"/api/v1/"}
     assert client.get("/api/v1/openapi.json").status_code == 200
     assert client.get("/api/v1/").status_code == 200
+    # the API's unknown addresses and methods are problems, never the login page
+    for method, path, status in (
+        ("GET", "/api/v1/nothing", 404),
+        ("DELETE", "/api/v1/contacts", 405),
+    ):
+        response = client.open(path, method=method)
+        assert (response.status_code, response.mimetype) == (status, "application/problem+json")
     # the unsubscribe link of an e-mail answers without login, and without a CSRF token
     assert client.get("/u/no-token").status_code == 400
     assert client.post("/u/no-token", data={"List-Unsubscribe": "One-Click"}).status_code == 400

@@ -95,7 +95,7 @@ from webapp.ratelimit import (
     DEFAULT_WINDOW,
     make_login_limiter,
 )
-from webapp.security import csrf, has_role, init_security, role_required
+from webapp.security import csrf, has_role, in_token_area, init_security, role_required
 
 __all__ = [
     "CampaignWeb",
@@ -255,6 +255,8 @@ def _init_error_pages(app: Flask) -> None:
             message = t("error.413.limit", limit=limit)
         else:
             message = t(f"error.{code}.text")
+        if in_token_area():
+            return problem_response(ApiProblem(code, message))
         title = t(f"error.{code}.title")
         if _wants_json():
             return {"error": title, "message": message}, code
@@ -283,7 +285,7 @@ def refuse_nul_characters() -> tuple[str, int] | None:
 
 
 def _bad_request(message: str) -> ResponseReturnValue:
-    if request.blueprint in get_campaign().token_blueprints:
+    if in_token_area():
         return problem_response(ApiProblem(400, message))
     page = render_template("error.html", code=400, title=t("error.400.title"), message=message)
     return page, 400

@@ -57,9 +57,10 @@ class CampaignWeb:
     limiter: LoginRateLimiter
     menu_items: list[MenuItem] = field(default_factory=list)
     public_endpoints: set[str] = field(default_factory=lambda: {"auth.login", "static"})
-    token_blueprints: set[str] = field(default_factory=set)
-    """Blueprints that authenticate every call by an API token and never read the session
-    (the HTTP API): login and CSRF do not apply to them."""
+    token_prefixes: set[str] = field(default_factory=set)
+    """URL prefixes of the areas that authenticate every call by an API token and never read
+    the session (the HTTP API, ``/api/v1/``): the login does not apply to them, and their
+    errors, unknown URLs included, are problem details."""
     errors: list[str] = field(default_factory=list)
     """Problems with plugin blueprints or menu items found at start-up (also logged)."""
     runtime: Runtime | None = None

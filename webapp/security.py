@@ -97,11 +97,16 @@ def require_login() -> Response | None:
     campaign = get_campaign()
     if request.endpoint in campaign.public_endpoints:
         return None
-    if request.blueprint in campaign.token_blueprints:
+    if in_token_area():
         return None  # authenticated by their own token, never by the session (webapp.api)
     if current_user() is not None:
         return None
     return redirect(login_url(_requested_path()))
+
+
+def in_token_area() -> bool:
+    """Whether this request is for the HTTP API (``CampaignWeb.token_prefixes``)."""
+    return request.path.startswith(tuple(get_campaign().token_prefixes))
 
 
 def _as_role(role: Role | str) -> Role:

@@ -181,8 +181,8 @@ def openapi(server_url: str) -> dict[str, Any]:
             "title": "Campaign API",
             "version": API_VERSION,
             "description": (
-                "Contacts, saved queries, campaigns, runs and the document archive of a "
-                "Campaign installation. Send an API token from your profile page as "
+                "Contacts, saved queries, campaigns, runs, the document archive and the "
+                "workflows of a Campaign installation. Send an API token from your profile page as "
                 "`Authorization: Bearer <token>`. Lists are paged with `cursor`; errors are "
                 "problem details (RFC 9457)."
             ),
