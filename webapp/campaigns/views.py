@@ -32,7 +32,6 @@ from core.engine.campaigns import (
     create_campaign,
     default_name,
     last_execution,
-    update_campaign,
 )
 from core.engine.runs import CampaignClosedError, RunError
 from core.models import ACTIVE_RUN_STATES, Campaign, CampaignStatus, Role, Run, SavedQuery
@@ -169,11 +168,12 @@ def save_general(campaign_id: int) -> str | Response:
     description = request.form.get("description", "").strip()
     session = db_session()
     try:
-        update_campaign(
+        operations.update(
             session,
             get_plugins(),
             campaign,
             CampaignConfig.of(campaign),
+            username(),
             name=name,
             description=description,
         )
@@ -182,9 +182,6 @@ def save_general(campaign_id: int) -> str | Response:
         field, _, message = str(exc).partition(": ")
         errors = {"name": message} if field == "name" else {"form": str(exc)}
         return _render_general(campaign, errors, name=name, description=description), 422
-    record_audit(
-        session, username(), "campaign.update", "campaign", campaign.id, f"{campaign.name}: general"
-    )
     session.commit()
     flash(t("campaigns.saved"), "success")
     return redirect(url_for(".general", campaign_id=campaign.id, **list_args()))
@@ -221,20 +218,16 @@ def _render_setup(campaign: Campaign | None, draft: ConfigDraft, **context: Any)
     )
 
 
-def _save_draft(campaign: Campaign | None, draft: ConfigDraft, **create_args: Any) -> Campaign:
-    """Store the draft (CampaignError names what is wrong across plugins)."""
-    session = db_session()
-    plugins = get_plugins()
-    if campaign is None:
-        return create_campaign(
-            session,
-            plugins,
-            draft.config(),
-            get_runtime().clock.now(),
-            created_by=username(),
-            **create_args,
-        )
-    return update_campaign(session, plugins, campaign, draft.config())
+def _save_draft(draft: ConfigDraft, **create_args: Any) -> Campaign:
+    """Store the draft as a new campaign (CampaignError names what is wrong across plugins)."""
+    return create_campaign(
+        db_session(),
+        get_plugins(),
+        draft.config(),
+        get_runtime().clock.now(),
+        created_by=username(),
+        **create_args,
+    )
 
 
 @bp.post("/<int:campaign_id>/setup")
@@ -247,23 +240,13 @@ def save_setup(campaign_id: int) -> str | tuple[str, int] | Response:
     validate_draft(draft, get_plugins())
     session = db_session()
     if not draft.has_problems:
-        before = CampaignConfig.of(campaign).snapshot()
         try:
-            _save_draft(campaign, draft)
+            operations.update(session, get_plugins(), campaign, draft.config(), username())
         except CampaignError as exc:
             session.rollback()
             campaign = load_campaign(campaign_id)
             draft.general_errors.append(str(exc))
         else:
-            record_audit(
-                session,
-                username(),
-                "campaign.update",
-                "campaign",
-                campaign.id,
-                f"{campaign.name}: configuration",
-                {"before": before, "after": CampaignConfig.of(campaign).snapshot()},
-            )
             session.commit()
             flash(t("campaigns.saved"), "success")
             return redirect(url_for(".setup", campaign_id=campaign.id, **list_args()))
@@ -386,7 +369,7 @@ def create() -> str | tuple[str, int] | Response:
     validate_draft(draft, get_plugins())
     if not draft.has_problems:
         try:
-            campaign = _save_draft(draft=draft, campaign=None, name=name, description=description)
+            campaign = _save_draft(draft, name=name, description=description)
             frozen = freeze_query(session, campaign.id, load_json(freeze)) if freeze else None
         except (CampaignError, CampaignDataError, QueryError) as exc:
             session.rollback()
