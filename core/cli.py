@@ -278,6 +278,201 @@ def run_command(
         _follow(runtime, run.id)
 
 
+@cli.group()
+def campaigns() -> None:
+    """Campaigns: create, show and list them (the services the HTTP API uses)."""
+
+
+@campaigns.command("create")
+@click.argument("spec", type=click.File("rb"))
+@click.option("--name", default=None, help="Name (default: the file's, else a generated one).")
+@pass_state
+def campaigns_create(state: CliState, spec, name: str | None) -> None:
+    """Create a campaign from SPEC, a JSON file ("-" for standard input) in the format of
+    the API's ``POST /campaigns``: datasource, datasource_settings, filters, action,
+    action_settings, name, description. Each plugin's settings are checked by its model."""
+    from core.engine import operations
+    from core.engine.campaigns import CampaignConfig, CampaignError
+
+    data = _json_object(spec.read(MAX_SPEC_BYTES + 1), "SPEC")
+    unknown = sorted(set(data) - CAMPAIGN_SPEC_KEYS)
+    if unknown:
+        raise click.ClickException(f"SPEC: unknown key(s) {', '.join(unknown)}")
+    for key in ("datasource", "action"):
+        if not isinstance(data.get(key), str):
+            raise click.ClickException(f"SPEC: {key} must name a plugin")
+    config = CampaignConfig(
+        datasource=data["datasource"],
+        action=data["action"],
+        datasource_settings=data.get("datasource_settings") or {},
+        action_settings=data.get("action_settings") or {},
+        filters=tuple(data.get("filters") or ()),
+    )
+    runtime = start_runtime(state)
+    with runtime.database.session() as session:
+        try:
+            campaign = operations.create(
+                session,
+                runtime.plugins,
+                config,
+                runtime.clock.now(),
+                _who(),
+                name=name or data.get("name"),
+                description=str(data.get("description") or ""),
+                via={"cli": True},
+            )
+        except CampaignError as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"campaign {campaign.name!r} created (id {campaign.id})")
+
+
+@campaigns.command("show")
+@click.argument("campaign")
+@pass_state
+def campaigns_show(state: CliState, campaign: str) -> None:
+    """CAMPAIGN (its name or id) as JSON: its state, plugins, settings and last run."""
+    from core.engine.campaigns import CampaignError, find_campaign, last_execution
+
+    runtime = start_runtime(state)
+    with runtime.database.session() as session:
+        try:
+            found = find_campaign(session, campaign)
+        except CampaignError as exc:
+            raise click.ClickException(str(exc)) from None
+        last = last_execution(session, found.id)
+        shown = {
+            "id": found.id,
+            "name": found.name,
+            "description": found.description,
+            "state": found.status.value,
+            "datasource": found.datasource,
+            "datasource_settings": found.datasource_settings,
+            "filters": found.filters,
+            "action": found.action,
+            "action_settings": found.action_settings,
+            "created_by": found.created_by,
+            "last_execution": last.isoformat() if last else None,
+        }
+    click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+
+
+@campaigns.command("list")
+@click.option("--json", "as_json", is_flag=True, help="As JSON lines.")
+@pass_state
+def campaigns_list(state: CliState, as_json: bool) -> None:
+    """Every campaign: id, state, data source, action and name."""
+    from sqlalchemy import select
+
+    from core.models import Campaign
+
+    runtime = start_runtime(state)
+    with runtime.database.session() as session:
+        for found in session.scalars(select(Campaign).order_by(Campaign.id)):
+            row = {
+                "id": found.id,
+                "name": found.name,
+                "state": found.status.value,
+                "datasource": found.datasource,
+                "action": found.action,
+            }
+            if as_json:
+                click.echo(json.dumps(row, ensure_ascii=False))
+            else:
+                click.echo(
+                    f"{found.id:>5}  {row['state']:<12} {found.datasource:<12} "
+                    f"{found.action:<16} {found.name}"
+                )
+
+
+@cli.group()
+def contacts() -> None:
+    """The address book."""
+
+
+@contacts.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--match-on",
+    type=click.Choice(["number", "email", "name_address"]),
+    default=None,
+    help="How rows find their contact (default: number if present, else e-mail).",
+)
+@click.option("--update-existing", is_flag=True, help="Rows that match a contact update it.")
+@click.option("--only-valid-rows", is_flag=True, help="Import the valid rows despite errors.")
+@click.option("--encoding", default=None, help="Of a CSV file (default: detected).")
+@click.option("--delimiter", default=None, help="Of a CSV file (default: detected).")
+@pass_state
+def contacts_import(
+    state: CliState,
+    source: str,
+    match_on: str | None,
+    update_existing: bool,
+    only_valid_rows: bool,
+    encoding: str | None,
+    delimiter: str | None,
+) -> None:
+    """Import contacts from SOURCE: a CSV file as the panel's import reads it, or a JSON
+    list of contacts as the API's bulk upsert takes them (``.json``). All rows or none,
+    unless --only-valid-rows."""
+    from pathlib import Path
+
+    from core.contact_import import (
+        MAX_BYTES,
+        import_and_record,
+        parse_records,
+        plan_contact_import,
+        plan_rows,
+    )
+    from core.csv_import import CsvImportError, RowsRefused
+
+    path = Path(source)
+    runtime = start_runtime(state)
+    with runtime.database.session() as session:
+        try:
+            if path.suffix.lower() == ".json":
+                if path.stat().st_size > MAX_BYTES:
+                    raise CsvImportError(f"the file is larger than {MAX_BYTES // 2**20} MB")
+                records = json.loads(path.read_bytes())
+                if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+                    raise CsvImportError("a JSON file must hold a list of contacts (objects)")
+                plan = plan_rows(
+                    session,
+                    parse_records(records),
+                    update_existing=update_existing,
+                    match_on=match_on,
+                )
+            else:
+                with path.open("rb") as file:
+                    plan = plan_contact_import(
+                        session,
+                        file,
+                        encoding=encoding,
+                        delimiter=delimiter,
+                        update_existing=update_existing,
+                        match_on=match_on,
+                    )
+            report = import_and_record(
+                session,
+                plan,
+                source_name=path.name,
+                only_valid_rows=only_valid_rows,
+                actor=_who(),
+                via={"cli": True},
+            )
+        except RowsRefused as exc:
+            session.rollback()
+            for error in exc.errors[:20]:
+                click.echo(f"line {error.line}: {error.message}", err=True)
+            raise click.ClickException(str(exc)) from None
+        except (CsvImportError, ValueError) as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+    for error in report.errors[:20]:
+        click.echo(f"left out line {error.line}: {error.message}", err=True)
+    click.echo(f"{report.created} created, {report.updated} updated, {len(report.errors)} left out")
+
+
 @cli.command("void-run")
 @click.argument("campaign")
 @click.argument("number", type=click.IntRange(min=1))
@@ -497,6 +692,30 @@ def _follow(runtime: Runtime, run_id: int) -> None:
         click.echo(run.error)
     if run.state != RunState.COMPLETED:
         raise SystemExit(1)
+
+
+MAX_SPEC_BYTES = 1024 * 1024
+CAMPAIGN_SPEC_KEYS = {
+    "name",
+    "description",
+    "datasource",
+    "datasource_settings",
+    "filters",
+    "action",
+    "action_settings",
+}
+
+
+def _json_object(data: bytes, what: str) -> dict:
+    if len(data) > MAX_SPEC_BYTES:
+        raise click.ClickException(f"{what}: larger than {MAX_SPEC_BYTES // 1024} KB")
+    try:
+        value = json.loads(data)
+    except ValueError as exc:
+        raise click.ClickException(f"{what}: not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise click.ClickException(f"{what}: must be a JSON object")
+    return value
 
 
 def _who() -> str:

@@ -16,7 +16,7 @@ the valid rows; a fatal problem (``CsvImportError``) leaves the address book unt
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, BinaryIO
@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from core.audit import record_audit
 from core.contact_events import current_flags, record_consent_changes
 from core.contact_numbers import new_contact_numbers
 from core.csv_import import (
@@ -230,6 +231,42 @@ def plan_contact_import(
         max_bytes=MAX_BYTES,
         max_rows=MAX_ROWS,
     )
+    return plan_rows(session, parsed, update_existing=update_existing, match_on=match_on)
+
+
+def parse_records(records: Sequence[Mapping[str, Any]]) -> ParsedCsv:
+    """Contacts given as data (the API's bulk upsert) checked by the rules a file's rows
+    are: each record's text values, keyed by ``CONTACT_FIELDS``; a row's ``line`` is its
+    index in ``records``."""
+    fields = sorted({name for record in records for name in record if name in CONTACT_FIELDS})
+    parsed = ParsedCsv("json", "", fields, {name: name for name in fields}, [])
+    for index, record in enumerate(records):
+        parsed.row_count += 1
+        data = {name: _text(record.get(name)) for name in fields}
+        problems = _check_contact(data)
+        if problems:
+            parsed.errors.append(parsed.row_error(index, problems))
+        else:
+            parsed.rows.append(ParsedRow(index, data))
+    return parsed
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip() or None
+
+
+def plan_rows(
+    session: Session,
+    parsed: ParsedCsv,
+    *,
+    update_existing: bool = False,
+    match_on: str | None = None,
+) -> ContactImportPlan:
+    """Compare checked rows with the address book; nothing is written."""
     has_numbers = "number" in parsed.mapping.values()
     match_on = match_on or ("number" if has_numbers else "email")
     if match_on not in MATCH_ON:
@@ -354,3 +391,37 @@ def import_contacts(
             source=IMPORT_SOURCE,
         )
     return ContactImportReport(len(plan.new), len(plan.updates), plan.errors)
+
+
+def import_and_record(
+    session: Session,
+    plan: ContactImportPlan,
+    *,
+    source_name: str,
+    only_valid_rows: bool,
+    actor: str,
+    via: Mapping[str, Any] | None = None,
+) -> ContactImportReport:
+    """``import_contacts`` with its audit entry, in the caller's transaction: what the panel's
+    import, the API's bulk upsert and ``campaign contacts import`` record alike."""
+    report = import_contacts(session, plan, only_valid_rows=only_valid_rows, actor=actor)
+    record_audit(
+        session,
+        actor,
+        "contact.import",
+        "contact",
+        None,
+        f"{source_name}: {report.created} new, {report.updated} updated, "
+        f"{len(report.errors)} rows left out",
+        {
+            "file": source_name,
+            "created": report.created,
+            "updated": report.updated,
+            "errors": len(report.errors),
+            "match_on": plan.match_on,
+            "only_valid_rows": only_valid_rows,
+            "left_out_lines": [error.line for error in report.errors][:1000],
+            **(via or {}),
+        },
+    )
+    return report

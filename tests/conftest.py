@@ -383,6 +383,18 @@ def panel(settings: Settings, redis_url: str):
     yield from open_panel(settings)
 
 
+@pytest.fixture
+def api(settings: Settings, redis_url: str):
+    """The panel as the API sees it: ``api.call("GET", "/contacts", Role.VIEWER)`` sends a
+    token of that role's user (``tests/api_helpers.py``)."""
+    from api_helpers import Api
+
+    from panel_helpers import open_panel
+
+    for panel in open_panel(settings):
+        yield Api(panel)
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Debian's chromium driven by Playwright, one per test session; the browser tests skip

@@ -47,7 +47,7 @@ def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path, settings):
 
 def test_db_commands_show_each_branch_and_leave_a_disabled_plugins_branch_alone(invoke):
     core = (
-        "core: database 0023_run_files, code 0023_run_files\n"
+        "core: database 0024_api_tokens, code 0024_api_tokens\n"
         "plugins.stores.database: database database_store_0001_chunks, "
         "code database_store_0001_chunks\n"
     )
@@ -643,3 +643,48 @@ def test_documents_move_asks_for_the_migrations_the_database_store_needs(invoke)
     result = invoke("documents", "move", "--to", "database")
     assert result.exit_code == 1
     assert "database_store_0001_chunks: run 'campaign db upgrade'" in result.output
+
+
+def test_campaigns_create_show_and_list_use_the_apis_format(invoke, tmp_path, redis_url):
+    spec = {
+        "name": "Grüße",
+        "datasource": "query",
+        "datasource_settings": {"definition": {"root": "contacts"}},
+        "action": "greeting_file",
+        "action_settings": {"path": str(tmp_path / "g.txt")},
+    }
+    created = invoke("campaigns", "create", "-", input=json.dumps(spec))
+    assert created.exit_code == 0, created.output
+    assert "campaign 'Grüße' created" in created.output
+    shown = json.loads(invoke("campaigns", "show", "Grüße").output)
+    assert shown["action_settings"] == {"path": str(tmp_path / "g.txt"), "greeting": "Hallo"}
+    listed = [
+        json.loads(line) for line in invoke("campaigns", "list", "--json").output.splitlines()
+    ]
+    assert [row["name"] for row in listed] == ["Grüße"]
+    spec["action_settings"] = {}
+    refused = invoke("campaigns", "create", "-", "--name", "Zwei", input=json.dumps(spec))
+    assert refused.exit_code == 1 and "action.settings.path" in refused.output
+    assert invoke("campaigns", "show", "nope").exit_code == 1
+    bad = invoke("campaigns", "create", "-", input="[1]")
+    assert bad.exit_code == 1 and "must be a JSON object" in bad.output
+
+
+def test_contacts_import_reads_csv_and_json_all_or_nothing(invoke, tmp_path, settings, redis_url):
+    from core.models import AuditEntry, Contact
+
+    csv_file = tmp_path / "kontakte.csv"
+    csv_file.write_text("Nachname;E-Mail\nBerg;berg@example.org\nFalk;falk@\n", encoding="utf-8")
+    refused = invoke("contacts", "import", str(csv_file))
+    assert refused.exit_code == 1 and "line 3" in refused.output
+    kept = invoke("contacts", "import", str(csv_file), "--only-valid-rows")
+    assert kept.exit_code == 0, kept.output
+    assert "1 created, 0 updated, 1 left out" in kept.output
+    json_file = tmp_path / "kontakte.json"
+    json_file.write_text(json.dumps([{"email": "berg@example.org", "city": "Bonn"}]))
+    updated = invoke("contacts", "import", str(json_file), "--update-existing")
+    assert "0 created, 1 updated, 0 left out" in updated.output, updated.output
+    with Database(settings.database_url).session() as session:
+        assert session.scalar(select(Contact.city)) == "Bonn"
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "contact.import"))
+        assert [entry.details["cli"] for entry in entries] == [True, True]

@@ -53,6 +53,23 @@ def test_upgrading_from_0021_keeps_every_row_of_every_table(database_at_0021: Da
     assert primary_keys(database_at_0021, schema) == before
 
 
+def test_tables_added_since_0021_take_a_row_and_leave_with_their_downgrade(database: Database):
+    """The revisions after ``0022``: every table of today's schema takes a generated row, and
+    downgrading to ``0022`` drops what they added."""
+    engine = database.engine
+    schema = MetaData()
+    schema.reflect(engine)
+    with engine.begin() as connection:
+        filled = fill_every_table(connection, schema)
+    assert "api_tokens" in filled
+    downgrade(engine, "0022_contact_event_run")
+    remaining = MetaData()
+    remaining.reflect(engine)
+    assert "api_tokens" not in remaining.tables
+    upgrade(engine, plugins=installed_plugins())
+    assert not missing_heads(engine, installed_plugins())
+
+
 def fill_every_table(connection: Connection, schema: MetaData) -> dict[str, dict[str, Any]]:
     """One row per table, each after the tables its required references point to; then the
     optional references a cycle left empty are set where the database takes them."""

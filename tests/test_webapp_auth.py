@@ -131,6 +131,9 @@ PUBLIC_ENDPOINTS = {
     "unsubscribe.confirm",
 }
 """The login page, static files, the load balancers' check and the e-mails' unsubscribe link."""
+API_DESCRIPTION = {"api.openapi_document", "api.reference"}
+"""The HTTP API's OpenAPI document and reference page: no data, no token needed. Every other
+endpoint of the API answers 401 without a token and never reads the panel's session."""
 
 
 # -- login is required everywhere -----------------------------------------------------------------
@@ -140,13 +143,18 @@ def test_every_endpoint_except_login_static_and_health_redirects_anonymous_users
     client = app.test_client()
     checked = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in PUBLIC_ENDPOINTS:
+        if rule.endpoint in PUBLIC_ENDPOINTS | API_DESCRIPTION:
             continue
         methods = rule.methods - {"HEAD", "OPTIONS"}
         method = "GET" if "GET" in methods else sorted(methods)[0]
         with app.test_request_context():
             url = url_for(rule.endpoint, **dict.fromkeys(rule.arguments, 1))
         response = client.open(url, method=method)
+        if rule.endpoint.startswith("api."):
+            assert response.status_code == 401, f"{method} {url} gave {response.status_code}"
+            assert response.mimetype == "application/problem+json"
+            checked.add(rule.endpoint)
+            continue
         assert is_login_redirect(response), f"{method} {url} gave {response.status_code}"
         checked.add(rule.endpoint)
     assert {"dashboard.index", "auth.logout", "things.things_index", "things.things_delete"} <= (
@@ -162,6 +170,16 @@ def test_login_page_and_static_files_are_public(client: FlaskClient):
 
 def test_only_the_listed_endpoints_are_public(app: Flask, client: FlaskClient):
     assert get_campaign(app).public_endpoints == PUBLIC_ENDPOINTS
+    assert get_campaign(app).token_prefixes == {"/api/v1/"}
+    assert client.get("/api/v1/openapi.json").status_code == 200
+    assert client.get("/api/v1/").status_code == 200
+    # the API's unknown addresses and methods are problems, never the login page
+    for method, path, status in (
+        ("GET", "/api/v1/nothing", 404),
+        ("DELETE", "/api/v1/contacts", 405),
+    ):
+        response = client.open(path, method=method)
+        assert (response.status_code, response.mimetype) == (status, "application/problem+json")
     # the unsubscribe link of an e-mail answers without login, and without a CSRF token
     assert client.get("/u/no-token").status_code == 400
     assert client.post("/u/no-token", data={"List-Unsubscribe": "One-Click"}).status_code == 400

@@ -1,4 +1,4 @@
-"""The user's own settings: interface language and password."""
+"""The user's own settings: interface language, password and API tokens."""
 
 from __future__ import annotations
 
@@ -77,3 +77,31 @@ def test_the_password_changes_only_with_the_current_one(client_for, panel_app, d
 
 def test_the_profile_is_reached_from_the_top_bar(client_for):
     assert 'href="/profile/"' in body(client_for("reviewer").get("/"))
+
+
+def test_api_tokens_are_created_once_shown_and_revoked_only_by_their_owner(client_for, database):
+    manager = client_for("manager")
+    created = post(manager, "/profile/tokens", {"name": "crm", "role": "viewer", "days": "90"})
+    assert created.status_code == 201
+    assert "nur dieses eine Mal angezeigt" in body(created) and 'class="new-token"' in body(created)
+    page = body(manager.get("/profile/"))
+    assert "crm" in page and 'class="new-token"' not in page
+    empty = post(manager, "/profile/tokens", {"name": "", "role": "viewer", "days": "90"})
+    assert empty.status_code == 422 and field_errors(body(empty), "name")
+    taken = post(manager, "/profile/tokens", {"name": "crm", "role": "viewer", "days": "90"})
+    assert field_errors(body(taken), "name") == ["Sie haben schon ein Token mit diesem Namen."]
+    too_long = post(manager, "/profile/tokens", {"name": "x", "role": "viewer", "days": "999"})
+    assert too_long.status_code == 422
+    with database.session() as session:
+        from core.models import ApiToken
+
+        token_id = session.scalar(select(ApiToken.id))
+    other = post(client_for("viewer"), f"/profile/tokens/{token_id}/revoke", follow_redirects=True)
+    assert "gibt es nicht (mehr)" in body(other)
+    mine = post(manager, f"/profile/tokens/{token_id}/revoke", follow_redirects=True)
+    assert "widerrufen" in body(mine) and "Sie haben keine gültigen Tokens." in body(mine)
+    with database.session() as session:
+        actions = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.action.startswith("api_token."))
+        ).all()
+        assert actions == ["api_token.create", "api_token.revoke"]

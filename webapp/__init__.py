@@ -62,6 +62,7 @@ from core import embedded_redis
 from core.config import Settings
 from core.db import Database
 from core.plugins import PluginHost, plugins_for
+from webapp.api.problems import ApiProblem, problem_response
 from webapp.campaigns.config_form import ConfigDraft, count_groups
 from webapp.campaigns.runs import run_file_store
 from webapp.context import (
@@ -127,7 +128,7 @@ from webapp.schema_forms import (
     parse_form,
     submitted_plugin,
 )
-from webapp.security import csrf, has_role, init_security, role_required
+from webapp.security import csrf, has_role, in_token_area, init_security, role_required
 
 __all__ = [
     "CampaignWeb",
@@ -195,6 +196,7 @@ PANEL_AREAS = (
     "webapp.notifications",
     "webapp.health",
     "webapp.unsubscribe",
+    "webapp.api",
 )
 """The panel's own areas: packages with a blueprint ``bp``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)
@@ -314,6 +316,8 @@ def _init_error_pages(app: Flask) -> None:
             message = t("error.413.limit", limit=limit)
         else:
             message = t(f"error.{code}.text")
+        if in_token_area():
+            return problem_response(ApiProblem(code, message))
         title = t(f"error.{code}.title")
         if _wants_json():
             return {"error": title, "message": message}, code
@@ -341,7 +345,9 @@ def refuse_nul_characters() -> tuple[str, int] | None:
     return None
 
 
-def _bad_request(message: str) -> tuple[str, int]:
+def _bad_request(message: str) -> ResponseReturnValue:
+    if in_token_area():
+        return problem_response(ApiProblem(400, message))
     page = render_template("error.html", code=400, title=t("error.400.title"), message=message)
     return page, 400
 

@@ -59,6 +59,10 @@ class CampaignWeb:
     panels: list[DashboardPanel] = field(default_factory=list)
     """The dashboard's panels: the built-in ones and the plugins'."""
     public_endpoints: set[str] = field(default_factory=lambda: {"auth.login", "static"})
+    token_prefixes: set[str] = field(default_factory=set)
+    """URL prefixes of the areas that authenticate every call by an API token and never read
+    the session (the HTTP API, ``/api/v1/``): the login does not apply to them, and their
+    errors, unknown URLs included, are problem details."""
     errors: list[str] = field(default_factory=list)
     """Problems with plugin blueprints or menu items found at start-up (also logged)."""
     runtime: Runtime | None = None

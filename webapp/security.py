@@ -94,11 +94,19 @@ def require_login() -> Response | None:
     files and ``/healthz``) are exempt; plugin blueprints are covered like the core's own
     pages, and so are unknown URLs, so an anonymous visitor cannot probe which pages exist.
     """
-    if request.endpoint in get_campaign().public_endpoints:
+    campaign = get_campaign()
+    if request.endpoint in campaign.public_endpoints:
         return None
+    if in_token_area():
+        return None  # authenticated by their own token, never by the session (webapp.api)
     if current_user() is not None:
         return None
     return redirect(login_url(_requested_path()))
+
+
+def in_token_area() -> bool:
+    """Whether this request is for the HTTP API (``CampaignWeb.token_prefixes``)."""
+    return request.path.startswith(tuple(get_campaign().token_prefixes))
 
 
 def _as_role(role: Role | str) -> Role:

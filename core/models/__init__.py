@@ -13,6 +13,7 @@ from core.models.addressbook import (
     Product,
     SalesPartner,
 )
+from core.models.api_tokens import ApiToken
 from core.models.approvals import (
     Approval,
     ApprovalEvent,
@@ -109,6 +110,7 @@ __all__ = [
     "FINAL_WORKFLOW_RUN_STATUSES",
     "AddressKind",
     "AddressPattern",
+    "ApiToken",
     "Approval",
     "ApprovalEvent",
     "ApprovalEventKind",

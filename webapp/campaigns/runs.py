@@ -29,12 +29,12 @@ from core.archive import (
     read_document,
 )
 from core.audit import record_audit
+from core.engine import operations
 from core.engine.confirmation import Confirmation, confirmation
 from core.engine.runs import (
     QueueDeferredError,
     RunError,
     cancel_run,
-    confirm_run,
     discard_run,
     resume_run,
     retry_failed,
@@ -280,23 +280,14 @@ def confirm(campaign_id: int, run_id: int) -> Response:
         return back
     count = int(count_text)
     deferred = None
+    session = db_session()
     try:
-        confirm_run(get_runtime(), run.id, username(), count)
+        operations.confirm(get_runtime(), session, campaign, run, username(), count)
     except RunError as exc:
         flash(t("runs.confirm.refused", reason=str(exc)), "error")
         return back
     except QueueDeferredError as exc:  # confirmed: the scheduler hands it over once Redis answers
         deferred = exc
-    session = db_session()
-    record_audit(
-        session,
-        username(),
-        "run.confirm",
-        "run",
-        run.id,
-        f"{campaign.name}: run #{run.number}, {count} recipients",
-        {"campaign_id": campaign.id, "count": count},
-    )
     session.commit()
     if deferred is not None:
         flash(t("runs.deferred", number=run.number, reason=str(deferred)), "warning")
@@ -337,15 +328,7 @@ def _run_action(campaign_id: int, run_id: int, verb: str, act) -> Response:
 
 def _record_run_action(campaign, run, verb: str, result: object) -> None:
     session = db_session()
-    record_audit(
-        session,
-        username(),
-        f"run.{verb}",
-        "run",
-        run.id,
-        f"{campaign.name}: run #{run.number}",
-        {"campaign_id": campaign.id, "result": result},
-    )
+    operations.record_run_action(session, campaign, run, verb, username(), result)
     session.commit()
 
 

@@ -25,16 +25,15 @@ from werkzeug.wrappers import Response
 
 from core.audit import record_audit
 from core.campaign_data import CampaignDataError, freeze_query
+from core.engine import operations
 from core.engine.campaigns import (
     CampaignConfig,
     CampaignError,
-    copy_campaign,
     create_campaign,
     default_name,
     last_execution,
-    update_campaign,
 )
-from core.engine.runs import CampaignClosedError, RunError, start_run
+from core.engine.runs import CampaignClosedError, RunError
 from core.models import ACTIVE_RUN_STATES, Campaign, CampaignStatus, Role, Run, SavedQuery
 from core.query import QueryError, compile_query, dump_definition, load_json
 from webapp.campaigns.config_form import (
@@ -169,11 +168,12 @@ def save_general(campaign_id: int) -> str | Response:
     description = request.form.get("description", "").strip()
     session = db_session()
     try:
-        update_campaign(
+        operations.update(
             session,
             get_plugins(),
             campaign,
             CampaignConfig.of(campaign),
+            username(),
             name=name,
             description=description,
         )
@@ -182,9 +182,6 @@ def save_general(campaign_id: int) -> str | Response:
         field, _, message = str(exc).partition(": ")
         errors = {"name": message} if field == "name" else {"form": str(exc)}
         return _render_general(campaign, errors, name=name, description=description), 422
-    record_audit(
-        session, username(), "campaign.update", "campaign", campaign.id, f"{campaign.name}: general"
-    )
     session.commit()
     flash(t("campaigns.saved"), "success")
     return redirect(url_for(".general", campaign_id=campaign.id, **list_args()))
@@ -221,20 +218,16 @@ def _render_setup(campaign: Campaign | None, draft: ConfigDraft, **context: Any)
     )
 
 
-def _save_draft(campaign: Campaign | None, draft: ConfigDraft, **create_args: Any) -> Campaign:
-    """Store the draft (CampaignError names what is wrong across plugins)."""
-    session = db_session()
-    plugins = get_plugins()
-    if campaign is None:
-        return create_campaign(
-            session,
-            plugins,
-            draft.config(),
-            get_runtime().clock.now(),
-            created_by=username(),
-            **create_args,
-        )
-    return update_campaign(session, plugins, campaign, draft.config())
+def _save_draft(draft: ConfigDraft, **create_args: Any) -> Campaign:
+    """Store the draft as a new campaign (CampaignError names what is wrong across plugins)."""
+    return create_campaign(
+        db_session(),
+        get_plugins(),
+        draft.config(),
+        get_runtime().clock.now(),
+        created_by=username(),
+        **create_args,
+    )
 
 
 @bp.post("/<int:campaign_id>/setup")
@@ -247,23 +240,13 @@ def save_setup(campaign_id: int) -> str | tuple[str, int] | Response:
     validate_draft(draft, get_plugins())
     session = db_session()
     if not draft.has_problems:
-        before = CampaignConfig.of(campaign).snapshot()
         try:
-            _save_draft(campaign, draft)
+            operations.update(session, get_plugins(), campaign, draft.config(), username())
         except CampaignError as exc:
             session.rollback()
             campaign = load_campaign(campaign_id)
             draft.general_errors.append(str(exc))
         else:
-            record_audit(
-                session,
-                username(),
-                "campaign.update",
-                "campaign",
-                campaign.id,
-                f"{campaign.name}: configuration",
-                {"before": before, "after": CampaignConfig.of(campaign).snapshot()},
-            )
             session.commit()
             flash(t("campaigns.saved"), "success")
             return redirect(url_for(".setup", campaign_id=campaign.id, **list_args()))
@@ -284,9 +267,10 @@ def start(campaign_id: int) -> Response:
         except ValueError:
             flash(t("campaigns.start.bad_limit", value=limit_text), "error")
             return redirect(back)
+    session = db_session()
     try:
-        run = start_run(
-            get_runtime(), campaign.id, started_by=username(), dry_run=dry_run, limit=limit
+        run = operations.start(
+            get_runtime(), session, campaign, username(), dry_run=dry_run, limit=limit
         )
     except CampaignClosedError:
         state = t(f"process.campaign_status.{campaign.status.value}")
@@ -298,16 +282,6 @@ def start(campaign_id: int) -> Response:
     except RedisError as exc:
         flash(t("campaigns.start.queue_down", reason=str(exc)), "error")
         return redirect(back)
-    session = db_session()
-    record_audit(
-        session,
-        username(),
-        "run.start",
-        "campaign",
-        campaign.id,
-        f"{campaign.name}: run #{run.number}" + (" (dry run)" if dry_run else ""),
-        {"run_id": run.id, "dry_run": dry_run, "limit": limit},
-    )
     session.commit()
     started = "campaigns.start.started" if dry_run else "campaigns.start.analysing"
     flash(t(started, number=run.number), "success")
@@ -395,7 +369,7 @@ def create() -> str | tuple[str, int] | Response:
     validate_draft(draft, get_plugins())
     if not draft.has_problems:
         try:
-            campaign = _save_draft(draft=draft, campaign=None, name=name, description=description)
+            campaign = _save_draft(draft, name=name, description=description)
             frozen = freeze_query(session, campaign.id, load_json(freeze)) if freeze else None
         except (CampaignError, CampaignDataError, QueryError) as exc:
             session.rollback()
@@ -423,16 +397,7 @@ def create() -> str | tuple[str, int] | Response:
 def copy(campaign_id: int) -> Response:
     campaign = load_campaign(campaign_id)
     session = db_session()
-    duplicate = copy_campaign(session, campaign)
-    record_audit(
-        session,
-        username(),
-        "campaign.copy",
-        "campaign",
-        duplicate.id,
-        f"{duplicate.name} (copy of {campaign.name})",
-        {"source_id": campaign.id},
-    )
+    duplicate = operations.copy(session, campaign, username())
     session.commit()
     flash(t("campaigns.copied", name=duplicate.name), "success")
     return redirect(url_for(".general", campaign_id=duplicate.id, **list_args()))

@@ -18,7 +18,7 @@ from core.contact_import import (
     CONTACT_FIELDS,
     MATCH_ON,
     MAX_BYTES,
-    import_contacts,
+    import_and_record,
     plan_contact_import,
 )
 from core.csv_import import CsvImportError, RowsRefused
@@ -362,8 +362,12 @@ def import_run(token: str) -> ResponseReturnValue:
             plan = plan_contact_import(session, file, **_options(request.form))
         if request.form.get("action") != "import":
             return _preview(plan, token, request.form, filename)
-        report = import_contacts(
-            session, plan, only_valid_rows=only_valid_rows, actor=user.username
+        report = import_and_record(
+            session,
+            plan,
+            source_name=filename,
+            only_valid_rows=only_valid_rows,
+            actor=user.username,
         )
     except RowsRefused:
         session.rollback()
@@ -373,25 +377,6 @@ def import_run(token: str) -> ResponseReturnValue:
         session.rollback()
         flash(t("contacts.import.error.fatal", reason=describe_import_error(exc)), "error")
         return redirect(url_for("contacts.import_form"))
-    left_out = [error.line for error in report.errors]
-    record_audit(
-        session,
-        user.username,
-        "contact.import",
-        "contact",
-        None,
-        f"{filename}: {report.created} new, {report.updated} updated, "
-        f"{len(report.errors)} rows left out",
-        {
-            "file": filename,
-            "created": report.created,
-            "updated": report.updated,
-            "errors": len(report.errors),
-            "match_on": plan.match_on,
-            "only_valid_rows": only_valid_rows,
-            "left_out_lines": left_out[:1000],
-        },
-    )
     session.commit()
     drop_upload(user.id, token)
     return render_template("contacts/import_done.html", report=report, filename=filename)

@@ -1,16 +1,19 @@
-"""The user's own settings: interface language and password (every role)."""
+"""The user's own settings: interface language, password and API tokens (every role)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from wtforms import PasswordField, SelectField
+from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from core.accounts import LANGUAGES
+from core.api_tokens import ApiTokenError, create_token, revoke_token, user_tokens
 from core.audit import record_audit
 from core.models import Role
-from webapp.context import current_user, db_session, login_user
+from webapp.context import current_user, db_session, get_runtime, login_user
 from webapp.forms import PanelForm, add_error
 from webapp.i18n import forget_language, t
 from webapp.security import role_required
@@ -28,8 +31,43 @@ class OwnPasswordForm(PanelForm):
     new_password_repeat = PasswordField(validators=[DataRequired(), EqualTo("new_password")])
 
 
-def _page(language: LanguageForm, password: OwnPasswordForm, status: int = 200):
-    return render_template("profile/index.html", language=language, password=password), status
+TOKEN_DAYS = (30, 90, 180, 365)
+
+
+class TokenForm(PanelForm):
+    name = StringField(validators=[DataRequired(), Length(max=80)])
+    role = SelectField(choices=[role.value for role in Role])
+    days = SelectField(choices=[str(days) for days in TOKEN_DAYS], default="90")
+
+
+def _page(
+    language: LanguageForm,
+    password: OwnPasswordForm,
+    status: int = 200,
+    token_form: TokenForm | None = None,
+    new_secret: str | None = None,
+):
+    user = current_user()
+    if token_form is None:
+        token_form = TokenForm(formdata=None, role=user.role.value)
+    roles = [role.value for role in Role if user.role.includes(role)]
+    tokens = user_tokens(db_session(), user, get_runtime().clock.now())
+    return render_template(
+        "profile/index.html",
+        language=language,
+        password=password,
+        token_form=token_form,
+        token_roles=roles,
+        token_days=TOKEN_DAYS,
+        tokens=tokens,
+        new_secret=new_secret,
+    ), status
+
+
+def _forms() -> tuple[LanguageForm, OwnPasswordForm]:
+    return LanguageForm(formdata=None, language=current_user().language), OwnPasswordForm(
+        formdata=None
+    )
 
 
 @bp.get("/")
@@ -84,4 +122,75 @@ def change_password() -> ResponseReturnValue:
     session.commit()
     login_user(user)  # other sessions end with the old password; this one goes on
     flash(t("profile.flash.password"), "success")
+    return redirect(url_for("profile.index"))
+
+
+@bp.post("/tokens")
+@role_required(Role.VIEWER)
+def create_api_token() -> ResponseReturnValue:
+    """The secret is shown on this answer only: it is neither stored nor put in the session."""
+    form = TokenForm()
+    language, password = _forms()
+    if not form.validate():
+        return _page(language, password, 422, form)
+    user = current_user()
+    session = db_session()
+    now = get_runtime().clock.now()
+    try:
+        new = create_token(
+            session,
+            user,
+            form.name.data,
+            form.role.data,
+            now + timedelta(days=int(form.days.data)),
+            now,
+        )
+    except ApiTokenError as exc:
+        field = (
+            form.name
+            if exc.code.startswith("name")
+            else form.role
+            if exc.code.startswith("role")
+            else form.days
+        )
+        add_error(field, t(f"profile.tokens.error.{exc.code}"))
+        return _page(language, password, 422, form)
+    record_audit(
+        session,
+        user.username,
+        "api_token.create",
+        "user",
+        user.id,
+        f"{new.token.name} ({new.token.role})",
+        {
+            "token_id": new.token.id,
+            "role": str(new.token.role),
+            "expires_at": new.token.expires_at.isoformat(),
+        },
+    )
+    session.commit()
+    flash(t("profile.tokens.created", name=new.token.name), "success")
+    return _page(language, password, 201, new_secret=new.secret)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@role_required(Role.VIEWER)
+def revoke_api_token(token_id: int) -> ResponseReturnValue:
+    user = current_user()
+    session = db_session()
+    token = revoke_token(session, user, token_id, get_runtime().clock.now())
+    if token is None:
+        flash(t("profile.tokens.unknown"), "error")
+        return redirect(url_for("profile.index"))
+    record_audit(
+        session,
+        user.username,
+        "api_token.revoke",
+        "user",
+        user.id,
+        token.name,
+        {"token_id": token.id},
+    )
+    session.commit()
+    flash(t("profile.tokens.revoked", name=token.name), "success")
     return redirect(url_for("profile.index"))

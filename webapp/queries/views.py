@@ -50,6 +50,7 @@ from core.query import (
     resolve_path,
 )
 from core.query.compiler import ci_text
+from core.query.saved import QueryNameTakenError, save_query
 from webapp.context import current_user, db_session, get_campaign, get_plugins
 from webapp.formatting import format_date, format_datetime, format_number
 from webapp.i18n import DEFAULT_LANGUAGE, PANEL_CATALOGS, catalog_ids, get_language, t
@@ -337,29 +338,20 @@ def _submit(saved: SavedQuery | None) -> Response | tuple[str, int]:
     if compiled is None or errors:
         return _render(saved, definition, values, preview_page=page, errors=errors)
     session = db_session()
-    creating = saved is None
-    target = saved or SavedQuery(created_by=_username())
-    target.name = values["name"]
-    target.description = values["description"]
-    target.is_distribution_list = values["is_distribution_list"]
-    target.definition = dump_definition(compiled.definition)
-    if creating:
-        session.add(target)
     try:
-        session.flush()
-    except IntegrityError:
+        target = save_query(
+            session,
+            compiled,
+            name=values["name"],
+            description=values["description"],
+            is_distribution_list=values["is_distribution_list"],
+            actor=_username(),
+            saved=saved,
+        )
+    except (QueryNameTakenError, IntegrityError):
         session.rollback()
         errors["name"] = t("queries.error.name_taken", name=values["name"])
         return _render(saved, definition, values, preview_page=page, errors=errors)
-    record_audit(
-        session,
-        _username(),
-        "query.create" if creating else "query.update",
-        "saved_query",
-        target.id,
-        target.name,
-        {"definition": target.definition, "distribution_list": target.is_distribution_list},
-    )
     session.commit()
     flash(t("queries.saved", name=target.name), "success")
     if intent == "campaign_dynamic":
