@@ -1,9 +1,12 @@
+
 """What a person sees before confirming a run: reached, skips by reason, channel, cost."""
 
 from decimal import Decimal
+from importlib import import_module
 
 from sqlalchemy import select, update
 
+from core import CostEstimate, hookimpl
 from core.engine.confirmation import confirmation
 from core.engine.runs import start_run
 from core.models import (
@@ -73,7 +76,8 @@ def test_a_group_action_counts_groups_and_their_members(engine, tmp_path):
     assert (shown.reached, shown.summary.members, shown.group_scoped) == (3, 6, True)
 
 
-def test_the_cost_comes_from_the_deliverys_or_the_campaigns_service_else_the_estimate(engine):
+def test_the_process_bundle_prices_by_the_deliverys_or_the_campaigns_service(engine):
+    engine.runtime.plugins.add(import_module("plugins.processes"), "plugins.processes", "test")
     engine.add_contacts(4)
     campaign = engine.campaign(action="test_letter")
     with engine.runtime.database.session() as session:
@@ -113,3 +117,30 @@ def test_the_cost_comes_from_the_deliverys_or_the_campaigns_service_else_the_est
     shown = _confirmation(engine, _analysed(engine, campaign, allow_parallel=True))
     assert (shown.cost.source, shown.cost.service) == ("service", "Brief DIN lang")
     assert shown.cost.amount == Decimal("13.40")  # 10.00 + 4 * 0.85, as budgetMgt books it
+
+
+class FlatRatePricing:
+    @staticmethod
+    @hookimpl
+    def run_cost_estimate(run, reached):
+        if run.config.get("action") == "test_letter":
+            return CostEstimate(Decimal("0.50") * reached, "service", "Pauschale")
+        return None
+
+
+def test_a_plugin_prices_the_run_else_the_campaigns_estimate_is_shown(engine, tmp_path):
+    engine.add_contacts(4, email="post@example.de")
+    engine.runtime.plugins.add(FlatRatePricing, "flat", "test")
+    letters = engine.campaign(action="test_letter")
+    shown = _confirmation(engine, _analysed(engine, letters))
+    assert (shown.cost.amount, shown.cost.source, shown.cost.service) == (
+        Decimal("2.00"),
+        "service",
+        "Pauschale",
+    )
+    mails = engine.campaign(action="test_notify", action_settings={"path": str(tmp_path)})
+    assert _confirmation(engine, _analysed(engine, mails)).cost.source == "none"
+    with engine.runtime.database.session() as session:
+        session.get(Campaign, mails).estimated_cost = Decimal("12.34")
+    shown = _confirmation(engine, _analysed(engine, mails, allow_parallel=True))
+    assert (shown.cost.amount, shown.cost.source) == (Decimal("12.34"), "estimate")

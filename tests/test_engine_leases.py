@@ -139,13 +139,14 @@ def test_a_stopping_worker_hands_its_chunk_back_between_recipients(engine, tmp_p
 
     engine.runtime.plugins.add(StopAfterTheFirst, "stopper", "test")
     try:
-        # The row claimed with the first outcome is finished too: none is left claimed.
-        assert process_chunk(run.id, 0, 1).endswith("2 processed, stopped early")
+        # The rows claimed with the first outcome are given back, not begun: none is left
+        # claimed.
+        assert process_chunk(run.id, 0, 1).endswith("1 processed, stopped early")
     finally:
         jobs._stop.clear()
         engine.runtime.plugins.manager.unregister(name="stopper")
     statuses = [item.status for item in engine.items(run.id)]
-    assert statuses == [ItemStatus.DONE] * 2 + [ItemStatus.PENDING] * 8
+    assert statuses == [ItemStatus.DONE] + [ItemStatus.PENDING] * 9
     lease = lease_of(engine, run.id, 0)
     assert lease.expires_at <= datetime.now(UTC)  # handed back: the next tick takes it
     assert recover_runs(engine.runtime) == [f"run {run.id} chunk 0: enqueued again"]

@@ -3,7 +3,7 @@ with the confirmed count, discard, cancel, resume, retry the failed rows."""
 
 from __future__ import annotations
 
-from flask import Response, send_file
+from flask import Response
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
@@ -17,7 +17,7 @@ from webapp.api.blueprint import bp
 from webapp.api.paging import PageQuery, page
 from webapp.api.problems import ApiProblem
 from webapp.api.spec import operation
-from webapp.campaigns.runs import Progress, run_dir, run_files
+from webapp.campaigns.runs import Progress, run_file_download, run_files
 from webapp.context import db_session, get_plugins, get_runtime
 
 TAG = "runs"
@@ -162,13 +162,10 @@ def list_files(run_id: int) -> models.RunFileList:
 )
 def download_file(run_id: int, name: str) -> Response:
     _campaign, run = load_run(run_id)
-    if name not in dict(run_files(run)):
+    response = run_file_download(run, name)
+    if response is None:
         raise ApiProblem(404, f"run {run_id} has no file {name!r}")
-    root = run_dir(run).resolve()
-    path = (root / name).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise ApiProblem(404, f"run {run_id} has no file {name!r}")
-    return send_file(path, as_attachment=True, download_name=path.name)
+    return response
 
 
 @operation(

@@ -360,13 +360,21 @@ def retry(campaign_id: int, run_id: int) -> Response:
 @role_required(Role.VIEWER)
 def run_file(campaign_id: int, run_id: int, name: str) -> Response:
     """A file of the run, streamed from its store; only names the run has."""
-    run = load_run(campaign_id, run_id)
+    response = run_file_download(load_run(campaign_id, run_id), name)
+    if response is None:
+        abort(404)
+    return response
+
+
+def run_file_download(run: Run, name: str) -> Response | None:
+    """The run's file ``name`` streamed from its store as an attachment; None if the run has
+    no such file (the panel and the API answer 404 their own way)."""
     files = run_file_store()
     try:
         size = dict(files.listing(db_session(), run.id))[name]
         chunks = files.read(db_session(), run.id, name)
     except (KeyError, ValueError, LookupError, OSError):
-        abort(404)
+        return None
     mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
     response = Response(chunks, mimetype=mimetype, direct_passthrough=True)
     response.headers["Content-Length"] = str(size)
