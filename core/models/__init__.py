@@ -2,6 +2,8 @@
 
 from core.models.addressbook import (
     CONSENT_FLAGS,
+    ChannelEvent,
+    ChannelEventKind,
     Contact,
     ContactEvent,
     ContactKind,
@@ -43,6 +45,7 @@ from core.models.campaigns import (
     ChunkLease,
     ItemKind,
     ItemStatus,
+    ReceiptStatus,
     Run,
     RunItem,
     RunState,
@@ -128,6 +131,8 @@ __all__ = [
     "CampaignRecord",
     "CampaignStatus",
     "CampaignTemplate",
+    "ChannelEvent",
+    "ChannelEventKind",
     "ChunkLease",
     "CommissionBooking",
     "CommitmentLevel",
@@ -169,6 +174,7 @@ __all__ = [
     "ProviderStep",
     "ProviderStepKind",
     "ProviderStepStatus",
+    "ReceiptStatus",
     "Report",
     "ReportAsset",
     "Role",

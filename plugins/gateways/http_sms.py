@@ -94,6 +94,11 @@ class HttpParams(HttpCredentials):
     rate_limit: float | None = Field(
         None, gt=0, description="Messages per second per worker process."
     )
+    billing: Literal["sent", "delivered"] = Field(
+        "sent",
+        description="What the provider bills: every message sent, or only those its delivery "
+        "receipts report delivered (the costs then count only those).",
+    )
     retry_unclear: bool = Field(
         True,
         description="Retry a request that may have reached the provider; only safe when the "
