@@ -21,6 +21,7 @@ from typing import Any
 
 import redis
 from flask import Blueprint, abort, current_app, request
+from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import TooManyRequests
 
 from core.clock import utcnow
@@ -118,14 +119,22 @@ def public_limiter() -> PublicRateLimiter:
 def limit_public(
     bp: Blueprint, group: str, limit: Callable[[Settings], int], max_body: int
 ) -> None:
-    """Rate-limit and bound every request to ``bp``'s endpoints (a ``before_request``)."""
+    """Rate-limit and bound every request to ``bp``'s endpoints: the check runs before every
+    other ``before_request`` of the app (which may read a form), so nothing of a refused
+    request is read, and no more than ``max_body`` bytes of an accepted one."""
 
-    @bp.before_request
     def _limit() -> Any:
+        if request.blueprint != bp.name:
+            return None
         settings = current_app.extensions["campaign"].settings
         wait = public_limiter().retry_after(group, request.remote_addr, limit(settings))
         if wait:
             log.warning("public endpoint %s: %s over the rate limit", group, request.remote_addr)
             abort(TooManyRequests(retry_after=wait))
         request.max_content_length = max_body
+        request.get_data(cache=True)  # bounded; kept for the form parser and for signatures
         return None
+
+    @bp.record_once
+    def _first(state: BlueprintSetupState) -> None:
+        state.app.before_request_funcs.setdefault(None, []).insert(0, _limit)

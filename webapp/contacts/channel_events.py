@@ -119,11 +119,15 @@ def _run(runs: dict[int, tuple[Run, str]], run_id: int | None) -> tuple[Run | No
     if run_id is None:
         return None, ""
     if run_id not in runs:
-        found = db_session().execute(
-            select(Run, Campaign.name)
-            .join(Campaign, Campaign.id == Run.campaign_id)
-            .where(Run.id == run_id)
-        ).first()
+        found = (
+            db_session()
+            .execute(
+                select(Run, Campaign.name)
+                .join(Campaign, Campaign.id == Run.campaign_id)
+                .where(Run.id == run_id)
+            )
+            .first()
+        )
         runs[run_id] = (found[0], found[1]) if found else (None, "")  # type: ignore[assignment]
     return runs[run_id]
 

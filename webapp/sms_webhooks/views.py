@@ -11,6 +11,7 @@ nothing either (every item is parsed before any is stored). Answers are JSON.
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 from flask import Blueprint, request
 from flask.blueprints import BlueprintSetupState
@@ -44,7 +45,7 @@ def _set_up(state: BlueprintSetupState) -> None:
 @csrf.exempt
 def receipts(gateway: str) -> ResponseReturnValue:
     checked = _checked(gateway)
-    if not isinstance(checked, tuple):
+    if not isinstance(checked, Accepted):
         return checked
     cls, webhook = checked
     try:
@@ -61,7 +62,7 @@ def receipts(gateway: str) -> ResponseReturnValue:
 @csrf.exempt
 def inbound(gateway: str) -> ResponseReturnValue:
     checked = _checked(gateway)
-    if not isinstance(checked, tuple):
+    if not isinstance(checked, Accepted):
         return checked
     cls, webhook = checked
     try:
@@ -81,7 +82,12 @@ def inbound(gateway: str) -> ResponseReturnValue:
     return {"recorded": len(kinds), "unsubscribed": kinds.count("unsubscribed")}
 
 
-def _checked(gateway: str) -> tuple[type[SmsGateway], WebhookRequest] | ResponseReturnValue:
+class Accepted(NamedTuple):
+    gateway: type[SmsGateway]
+    request: WebhookRequest
+
+
+def _checked(gateway: str) -> Accepted | ResponseReturnValue:
     """The gateway and its authenticated request, or the answer refusing it."""
     secret = get_campaign().settings.sms_webhook_secrets.get(webhook_variable(gateway))
     try:
@@ -94,7 +100,7 @@ def _checked(gateway: str) -> tuple[type[SmsGateway], WebhookRequest] | Response
         )
         return {"error": t("sms_webhook.unknown_gateway")}, 404
     webhook = WebhookRequest(
-        body=request.get_data(cache=False),
+        body=request.get_data(),
         content_type=request.mimetype,
         headers={name.lower(): value for name, value in request.headers.items()},
         query=request.args.to_dict(),
@@ -107,7 +113,7 @@ def _checked(gateway: str) -> tuple[type[SmsGateway], WebhookRequest] | Response
         f"sms-signature:{gateway}:{once}", 2 * int(SIGNATURE_TOLERANCE.total_seconds())
     ):
         return _refused(gateway, WebhookRefused("replayed signature", unauthenticated=True))
-    return cls, webhook
+    return Accepted(cls, webhook)
 
 
 def _refused(gateway: str, exc: WebhookRefused) -> ResponseReturnValue:
