@@ -20,13 +20,14 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, current_app, request
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import TooManyRequests
 
 from core.clock import utcnow
 from core.config import Settings
 from core.embedded_redis import installation_url
+from webapp.i18n import use_language
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,8 @@ def limit_public(
         wait = public_limiter().retry_after(group, request.remote_addr, limit(settings))
         if wait:
             log.warning("public endpoint %s: %s over the rate limit", group, request.remote_addr)
-            abort(TooManyRequests(retry_after=wait))
+            use_language(request.args.get("lang"))  # a recipient's page says it in their language
+            raise TooManyRequests(retry_after=wait)
         request.max_content_length = max_body
         request.get_data(cache=True)  # bounded; kept for the form parser and for signatures
         return None
