@@ -57,38 +57,42 @@ def record_receipts(
     message was sent either way."""
     matched = unknown = 0
     for receipt in receipts:
-        item_id = _ledger_row(session, receipt.reference)
-        if item_id is None:
-            unknown += 1
-            continue
-        matched += 1
-        if receipt.status == PENDING:
-            continue
-        session.execute(
-            update(RunItem)
-            .where(RunItem.id == item_id)
-            .values(delivery=ReceiptStatus(receipt.status).value, delivery_at=receipt.at or now)
+        values = (
+            {}
+            if receipt.status == PENDING
+            else {"delivery": ReceiptStatus(receipt.status).value, "delivery_at": receipt.at or now}
         )
+        if _note(session, receipt.reference, values):
+            matched += 1
+        else:
+            unknown += 1
     return ReceiptsRecorded(matched, unknown)
 
 
-def _ledger_row(session: Session, reference: str) -> int | None:
-    """The row the gateway sent ``reference`` for (the ledger reference, one unique index
-    lookup), else the row whose provider message id it is."""
+def _note(session: Session, reference: str, values: dict[str, object]) -> bool:
+    """Write ``values`` on the row the gateway sent ``reference`` for (the ledger reference:
+    one unique index lookup), else on the row whose provider message id it is; False when
+    there is none. Empty ``values`` only look."""
     match = LEDGER_REFERENCE.match(reference)
+    wheres = []
     if match:
-        found = session.scalar(
-            select(RunItem.id).where(
+        wheres.append(
+            (
                 RunItem.run_id == int(match[1]),
                 RunItem.key == match[2],
                 RunItem.status.in_([ItemStatus.DONE, ItemStatus.UNCLEAR]),
             )
         )
-        if found is not None:
-            return found
-    return session.scalar(
-        select(RunItem.id).where(RunItem.reference == reference).order_by(RunItem.id).limit(1)
-    )
+    wheres.append((RunItem.reference == reference,))
+    for where in wheres:
+        if not values:
+            if session.scalar(select(RunItem.id).where(*where).limit(1)) is not None:
+                return True
+            continue
+        # a message id is unique per provider; should two rows share one, both get it
+        if session.execute(update(RunItem).where(*where).values(**values)).rowcount:
+            return True
+    return False
 
 
 def is_stop(text: str) -> bool:
