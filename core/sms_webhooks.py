@@ -92,7 +92,7 @@ class WebhookRequest:
             return [dict(pairs)]
         try:
             document = json.loads(self.body)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise WebhookRefused("the body is neither JSON nor a form") from None
         if isinstance(document, dict):
             listed = document.get("receipts", document.get("messages"))
@@ -201,8 +201,7 @@ def check_signature(request: WebhookRequest, secret: str, now: datetime) -> str 
             raise WebhookRefused("malformed signature header", unauthenticated=True)
         if not hmac.compare_digest(given, _mac(secret, request.body, int(stamp))):
             raise WebhookRefused("wrong signature", unauthenticated=True)
-        sent = datetime.fromtimestamp(int(stamp), UTC)
-        if abs(now - sent) > SIGNATURE_TOLERANCE:
+        if abs(now.timestamp() - int(stamp)) > SIGNATURE_TOLERANCE.total_seconds():
             raise WebhookRefused("the signature has expired", unauthenticated=True)
         return given
     given_secret = _bearer_secret(request.headers.get("authorization", ""))

@@ -72,6 +72,7 @@ def test_inbound_messages_with_unix_times():
     ("body", "problem"),
     [
         (b"{not json", "neither JSON nor a form"),
+        (b"[" * 100_000, "neither JSON nor a form"),
         (b'"text"', "no object or list"),
         (b"[]", "1 to"),
         (b'[{"reference": "r", "status": "read"}]', "unknown receipt status 'read'"),
@@ -102,6 +103,9 @@ def test_a_signature_holds_for_its_body_and_time_only():
         "wrong signature": json_request(body + b" ", **{SIGNATURE_HEADER: header}),
         "expired": json_request(body, **{SIGNATURE_HEADER: sign(SECRET, body, stamp - 301)}),
         "malformed": json_request(body, **{SIGNATURE_HEADER: "v1=abc"}),
+        "signature has expired": json_request(
+            body, **{SIGNATURE_HEADER: sign(SECRET, body, 999_999_999_999)}
+        ),
         "no valid signature": json_request(body),
     }
     for problem, request in refusals.items():
