@@ -76,7 +76,7 @@ def feedback_counts(session: Session, run_ids: Collection[int]) -> dict[int, Fee
     sent = session.execute(
         select(
             RunItem.run_id,
-            func.count().filter(RunItem.status == ItemStatus.DONE),
+            func.count(),
             func.count().filter(RunItem.delivery == ReceiptStatus.DELIVERED.value),
             func.count().filter(RunItem.delivery == ReceiptStatus.UNDELIVERABLE.value),
         )
