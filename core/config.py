@@ -44,6 +44,11 @@ DEVELOPMENT_SENDER = "Campaign <campaign@localhost.localdomain>"
 DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
 """Where unsubscribe links point without a mail server (mails go to the outbox)."""
 SMTP_PORTS = {"plain": 25, "starttls": 587, "tls": 465}
+WEBHOOK_SECRET = "SMS_WEBHOOK_SECRET_"
+DEFAULT_PUBLIC_RATE_LIMIT = 600
+"""A mailbox provider posts the one-click unsubscriptions of many users from few addresses."""
+DEFAULT_WEBHOOK_RATE_LIMIT = 12000
+"""A provider sends the receipts of a large run in bursts."""
 SWITCHES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
@@ -113,6 +118,13 @@ class Settings:
     """The web panel answers a larger request with 413 before reading it."""
     run_file_store: str = "filesystem"
     """The document store that new run files go to (``core.run_files``)."""
+    public_rate_limit: int = DEFAULT_PUBLIC_RATE_LIMIT
+    """Requests per minute one client address may make to the unsubscribe page."""
+    webhook_rate_limit: int = DEFAULT_WEBHOOK_RATE_LIMIT
+    """Requests per minute one client address (a provider) may make to the SMS webhooks."""
+    sms_webhook_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Per SMS gateway (``webhook_variable(name)``): the secret its provider's receipts and
+    inbound messages are signed with; a gateway without one has no webhook."""
 
     @property
     def embedded_redis(self) -> bool:
@@ -160,7 +172,28 @@ class Settings:
             ),
             max_upload=_size("MAX_UPLOAD", get("MAX_UPLOAD"), DEFAULT_MAX_UPLOAD),
             run_file_store=get("RUN_FILE_STORE") or "filesystem",
+            public_rate_limit=_integer(
+                "PUBLIC_RATE_LIMIT", get("PUBLIC_RATE_LIMIT"), DEFAULT_PUBLIC_RATE_LIMIT, 1, 10**6
+            ),
+            webhook_rate_limit=_integer(
+                "WEBHOOK_RATE_LIMIT",
+                get("WEBHOOK_RATE_LIMIT"),
+                DEFAULT_WEBHOOK_RATE_LIMIT,
+                1,
+                10**7,
+            ),
+            sms_webhook_secrets={
+                name.removeprefix(PREFIX + WEBHOOK_SECRET): value.strip()
+                for name, value in env.items()
+                if name.startswith(PREFIX + WEBHOOK_SECRET) and value.strip()
+            },
         )
+
+
+def webhook_variable(gateway: str) -> str:
+    """The part after ``CAMPAIGN_SMS_WEBHOOK_SECRET_`` that holds a gateway's secret:
+    its name in capitals, other characters than letters and digits as ``_``."""
+    return re.sub(r"[^A-Z0-9]", "_", gateway.upper())
 
 
 def _names(raw: str | None) -> tuple[str, ...]:

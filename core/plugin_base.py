@@ -13,13 +13,21 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Select
 
 from core.schedules import ScheduleError, check_cron
+from core.sms_webhooks import (
+    InboundSms,
+    Receipt,
+    WebhookRequest,
+    check_signature,
+    standard_inbound,
+    standard_receipts,
+)
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")
 
@@ -238,10 +246,19 @@ class Outcome:
     detail: str = ""
     units: int = 1
     reference: str | None = None
+    billed_on_delivery: bool = False
+    """The provider bills the message only once a receipt says it was delivered."""
 
     @classmethod
-    def done(cls, detail: str = "", *, units: int = 1, reference: str | None = None) -> Outcome:
-        return cls("done", detail, units, reference)
+    def done(
+        cls,
+        detail: str = "",
+        *,
+        units: int = 1,
+        reference: str | None = None,
+        billed_on_delivery: bool = False,
+    ) -> Outcome:
+        return cls("done", detail, units, reference, billed_on_delivery)
 
     @classmethod
     def failed(cls, reason: str) -> Outcome:
@@ -327,13 +344,39 @@ class Workflow(Plugin):
 
 
 class SmsGateway(Plugin):
-    """Delivers text messages to a provider."""
+    """Delivers text messages to a provider, and reads what the provider sends back.
+
+    The panel's webhooks ``/sms/<name>/receipts`` and ``/sms/<name>/inbound`` call the
+    class methods below; they read the platform's format (``core.sms_webhooks``), and a
+    gateway for a provider with its own format overrides the parsing (docs/sms.md).
+    """
 
     kind = "sms_gateway"
 
     @abstractmethod
     def send(self, number: str, text: str, reference: str) -> str:
         """Send one message; return the provider's message id. ``reference`` is idempotent."""
+
+    def bills_on_delivery(self) -> bool:
+        """Whether the provider bills a message only once it is delivered (setting
+        ``billing: delivered``); its costs then count only delivered messages."""
+        return getattr(self.params, "billing", "sent") == "delivered"
+
+    @classmethod
+    def authenticate(cls, request: WebhookRequest, secret: str, now: datetime) -> str | None:
+        """Check that a webhook request comes from the provider (``WebhookRefused``
+        otherwise); return a key the panel accepts only once (a signature), or None."""
+        return check_signature(request, secret, now)
+
+    @classmethod
+    def parse_receipts(cls, request: WebhookRequest) -> list[Receipt]:
+        """The delivery receipts in an authenticated request (``WebhookRefused`` if unreadable)."""
+        return standard_receipts(request)
+
+    @classmethod
+    def parse_inbound(cls, request: WebhookRequest) -> list[InboundSms]:
+        """The messages in an authenticated inbound request (``WebhookRefused`` if unreadable)."""
+        return standard_inbound(request)
 
 
 class UploadTargetParams(BaseModel):

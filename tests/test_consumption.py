@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from process_helpers import build_world, campaign
+from sqlalchemy import select, update
 
 from core.costs import CostError, Quantities
 from core.engine.runs import start_run
@@ -15,6 +16,7 @@ from core.models import (
     DeliveryChannel,
     DeliveryState,
     ExpenseBasis,
+    RunItem,
 )
 from plugins.processes.consumption import (
     DeliveryCounts,
@@ -56,6 +58,24 @@ def test_counts_add_up_a_deliverys_real_runs_and_leave_out_the_held_out(engine):
         3, 6, 12,
     )  # fmt: skip
     assert counts[letter.id].analysed_at is not None
+
+
+def test_rows_billed_on_delivery_count_once_a_receipt_says_delivered(engine):
+    engine.add_contacts(4)
+    campaign = engine.campaign()
+    with engine.runtime.database.session() as session:
+        sms = Delivery(campaign_id=campaign, label="SMS", channel=DeliveryChannel.SMS)
+        session.add(sms)
+    run = start_run(engine.runtime, campaign, delivery_id=sms.id, confirmed_by="test")
+    engine.work()
+    with engine.runtime.database.session() as session:
+        keys = session.scalars(select(RunItem.key).where(RunItem.run_id == run.id)).all()
+        session.execute(update(RunItem).values(billed_on_delivery=True, units=2))
+        for key, delivery in zip(keys, ("delivered", "undeliverable", None, None), strict=True):
+            session.execute(update(RunItem).where(RunItem.key == key).values(delivery=delivery))
+    with engine.runtime.database.session() as session:
+        counts = delivery_counts(session)[sms.id]
+    assert (counts.sent, counts.units) == (1, 2)
 
 
 def delivery(channel: DeliveryChannel, *path: DeliveryState, **fields) -> Delivery:

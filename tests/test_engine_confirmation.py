@@ -1,4 +1,3 @@
-
 """What a person sees before confirming a run: reached, skips by reason, channel, cost."""
 
 from decimal import Decimal

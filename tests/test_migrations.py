@@ -213,3 +213,30 @@ def primary_keys(database: Database, schema: MetaData) -> dict[str, set[tuple]]:
             assert key, f"{table.name} has no primary key"
             result[table.name] = {tuple(row) for row in connection.execute(select(*key))}
         return result
+
+
+def test_the_feedback_tables_go_back_and_come_again_without_touching_older_rows(
+    database: Database,
+):
+    """``0025_sms_feedback`` (receipts on the ledger rows, channel events): with a row in
+    every table of today's schema, going back to 0024 drops only what it added, and coming
+    again keeps every other row."""
+    engine = database.engine
+    schema = MetaData()
+    schema.reflect(engine)
+    with engine.begin() as connection:
+        fill_every_table(connection, schema)
+        assert connection.scalar(select(schema.tables["channel_events"].c.id)) is not None
+    before = primary_keys(database, schema)
+    older = {name: keys for name, keys in before.items() if name != "channel_events"}
+
+    downgrade(engine, "0024_api_tokens", plugins=installed_plugins())
+    old_schema = MetaData()
+    old_schema.reflect(engine)
+    assert "channel_events" not in old_schema.tables
+    assert "delivery" not in old_schema.tables["run_items"].c
+    assert primary_keys(database, old_schema) == older
+
+    upgrade(engine, plugins=installed_plugins())
+    assert not missing_heads(engine, installed_plugins())
+    assert primary_keys(database, schema) == {**older, "channel_events": set()}

@@ -21,7 +21,7 @@ from core.models import Contact, ItemStatus, Run, RunState
 from core.plugins import PluginHost, UnknownPluginError
 from core.reach import SkipReason
 from core.sending import MaybeSentError, NotSentError
-from plugins.actions.sms import Sms, record_receipt
+from plugins.actions.sms import Sms
 
 TEMPLATE = "Hallo {{ first_name }}, Ihr Gutschein wartet in {{ city }}!"
 
@@ -341,36 +341,14 @@ def test_an_sms_campaign_sends_once_to_every_mobile(sms_engine, provider):
     assert len(provider.requests) == len(VALID)
 
 
-def test_delivery_receipts_are_noted_on_the_ledger(sms_engine, provider):
+def test_a_provider_that_bills_delivered_messages_marks_the_rows(sms_engine, provider):
     engine = sms_engine
-    run = start_run(
-        engine.runtime, sms_campaign(engine, "http", {"url": provider.url}), confirmed_by="test"
-    )
-    engine.work()
-    first = next(item for item in engine.items(run.id) if item.key == "contacts:1")
-    assert first.reference is None  # no message id path: known by the ledger reference
-    with engine.runtime.database.session() as session:
-        assert record_receipt(session, f"run{run.id}-contacts:1", "failed")
-        assert record_receipt(session, f"run{run.id}-contacts:1", "delivered")
-        assert not record_receipt(session, "msg-unknown", "delivered")
-        assert not record_receipt(session, f"run{run.id}-contacts:99", "delivered")
-        with pytest.raises(ValueError, match="one of delivered, failed"):
-            record_receipt(session, f"run{run.id}-contacts:1", "read")
-    item = next(item for item in engine.items(run.id) if item.key == "contacts:1")
-    assert item.detail == "GSM-7, 1 segment(s), message id unknown; receipt: delivered"
-    assert item.status == ItemStatus.DONE
-
-
-def test_a_receipt_is_found_by_the_providers_message_id(sms_engine, provider):
-    engine = sms_engine
-    settings = {"url": provider.url, "message_id_path": "messages.0.id"}
+    settings = {"url": provider.url, "billing": "delivered"}
     run = start_run(engine.runtime, sms_campaign(engine, "http", settings), confirmed_by="test")
     engine.work()
-    message_id = provider.accepted[f"run{run.id}-contacts:7"]
-    with engine.runtime.database.session() as session:
-        assert record_receipt(session, message_id, "delivered")
-    item = next(item for item in engine.items(run.id) if item.key == "contacts:7")
-    assert item.detail.endswith(f"message id {message_id}; receipt: delivered")
+    done = [item for item in engine.items(run.id) if item.status == ItemStatus.DONE]
+    assert len(done) == len(VALID)
+    assert all(item.billed_on_delivery and item.delivery is None for item in done)
 
 
 def test_a_message_whose_fate_is_unknown_is_reported_unclear(sms_engine, provider):

@@ -129,8 +129,11 @@ PUBLIC_ENDPOINTS = {
     "health.check",
     "unsubscribe.page",
     "unsubscribe.confirm",
+    "sms_webhooks.receipts",
+    "sms_webhooks.inbound",
 }
-"""The login page, static files, the load balancers' check and the e-mails' unsubscribe link."""
+"""The login page, static files, the load balancers' check, the e-mails' unsubscribe link and
+the SMS gateways' webhooks (signed with the gateway's secret)."""
 API_DESCRIPTION = {"api.openapi_document", "api.reference"}
 """The HTTP API's OpenAPI document and reference page: no data, no token needed. Every other
 endpoint of the API answers 401 without a token and never reads the panel's session."""

@@ -197,6 +197,7 @@ PANEL_AREAS = (
     "webapp.health",
     "webapp.unsubscribe",
     "webapp.api",
+    "webapp.sms_webhooks",
 )
 """The panel's own areas: packages with a blueprint ``bp``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)
@@ -319,9 +320,12 @@ def _init_error_pages(app: Flask) -> None:
         if in_token_area():
             return problem_response(ApiProblem(code, message))
         title = t(f"error.{code}.title")
+        retry_after = getattr(error, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
         if _wants_json():
-            return {"error": title, "message": message}, code
-        return render_template("error.html", code=code, title=title, message=message), code
+            return {"error": title, "message": message}, code, headers
+        page = render_template("error.html", code=code, title=title, message=message)
+        return page, code, headers
 
     for code in ERROR_PAGES:
         app.register_error_handler(code, error_page)

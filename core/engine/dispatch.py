@@ -83,6 +83,7 @@ _OUTCOME_VALUES = {
     "detail": bindparam("new_detail"),
     "units": bindparam("new_units"),
     "reference": bindparam("new_reference"),
+    "billed_on_delivery": bindparam("new_billed_on_delivery"),
     "finished_at": bindparam("now"),
 }
 _RECORD_SHARED_OUTCOME = (
@@ -566,6 +567,7 @@ def _outcome_fields(outcome: Outcome) -> dict[str, object]:
         "new_detail": outcome.detail or None,
         "new_units": outcome.units,
         "new_reference": outcome.reference,
+        "new_billed_on_delivery": outcome.billed_on_delivery,
     }
 
 

@@ -2,6 +2,8 @@
 
 from core.models.addressbook import (
     CONSENT_FLAGS,
+    ChannelEvent,
+    ChannelEventKind,
     Contact,
     ContactEvent,
     ContactKind,
@@ -44,6 +46,7 @@ from core.models.campaigns import (
     ChunkLease,
     ItemKind,
     ItemStatus,
+    ReceiptStatus,
     Run,
     RunItem,
     RunState,
@@ -131,6 +134,8 @@ __all__ = [
     "CampaignRecord",
     "CampaignStatus",
     "CampaignTemplate",
+    "ChannelEvent",
+    "ChannelEventKind",
     "ChunkLease",
     "CommissionBooking",
     "CommitmentLevel",
@@ -172,6 +177,7 @@ __all__ = [
     "ProviderStep",
     "ProviderStepKind",
     "ProviderStepStatus",
+    "ReceiptStatus",
     "Report",
     "ReportAsset",
     "Role",

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, func
+from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
@@ -140,6 +140,40 @@ class ContactEvent(Base):
     source: Mapped[str] = mapped_column(String(40), default="panel")
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     """The run whose message led to the change (an unsubscribe link), if any."""
+
+
+class ChannelEventKind(enum.StrEnum):
+    """What came back from a channel, besides consent changes (``ContactEvent``)."""
+
+    REPLIED = "replied"
+    BOUNCED = "bounced"
+    UNSUBSCRIBED = "unsubscribed"
+    """Only for an opt-out request that matched no contact; a matched one is a ContactEvent."""
+
+
+class ChannelEvent(Base):
+    """Something a recipient or a provider sent back on a channel: a reply, a bounce, an
+    opt-out request from an unknown address. ``contact_id`` is empty when the address
+    matched no contact: the event is kept for a person to look at, never dropped."""
+
+    __tablename__ = "channel_events"
+    __table_args__ = (
+        Index("ix_channel_events_contact_id_at", "contact_id", "at"),
+        Index("ix_channel_events_run_id", "run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    channel: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(80))
+    """Where it came from, e.g. ``sms:http`` (the gateway whose webhook took it)."""
+    address: Mapped[str | None] = mapped_column(String(254))
+    """The sender's number or address as received."""
+    detail: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    """The run the message answered (the latest one sent to that address), if known."""
 
 
 SEARCH_PREFIX_FIELDS = (

@@ -258,6 +258,7 @@ class RunItem(Base):
         Index("ix_run_items_run_id_status", "run_id", "status"),
         Index("ix_run_items_run_id_id", "run_id", "id"),  # a run's results, page by page
         Index("ix_run_items_entity_entity_id", "entity", "entity_id"),  # a contact's runs
+        Index("ix_run_items_reference", "reference"),  # a provider's receipt names its message id
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -281,6 +282,18 @@ class RunItem(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(120))
     claimed_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    delivery: Mapped[str | None] = mapped_column(String(20))
+    """What the provider's receipt said (``ReceiptStatus``); none yet: pending."""
+    delivery_at: Mapped[datetime | None]
+    billed_on_delivery: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """The provider bills this message only once delivered, so only then do its costs count."""
+
+
+class ReceiptStatus(enum.StrEnum):
+    """What a delivery receipt or a bounce says about a sent message (``RunItem.delivery``)."""
+
+    DELIVERED = "delivered"
+    UNDELIVERABLE = "undeliverable"
 
 
 class ChunkLease(Base):

@@ -8,7 +8,6 @@ which is what providers bill.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +15,9 @@ from typing import Any
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from core import Action, Channel, Outcome, Recipient, SettingsError, SmsGateway, hookimpl
-from core.models import ItemStatus, RunItem
+from core.models import ItemStatus
 from core.reach import SkipReason, valid_mobile
 from core.sending import MaybeSentError, NotSentError, ledger_reference
 from core.sms import (
@@ -39,9 +36,6 @@ MAX_SEGMENTS = 10
 MAX_TEXT = MAX_SEGMENTS * PER_PART["GSM-7"]
 """No text longer than this fits in MAX_SEGMENTS segments, whatever its encoding."""
 MAX_TEMPLATE = 2000
-RECEIPT_STATUSES = ("delivered", "failed")
-RECEIPT_MARK = "; receipt: "
-LEDGER_REFERENCE = re.compile(r"^run(\d+)-(.+)$")
 
 
 def compiled(template: str) -> CompiledTemplate:
@@ -159,8 +153,9 @@ class Sms(Action):
         except ValueError as exc:
             return Outcome.failed(str(exc))
         reference = ledger_reference(context.run_id, recipient.key)
+        gateway = self.gateway(context)
         try:
-            message_id = self.gateway(context).send(message.number, message.text, reference)
+            message_id = gateway.send(message.number, message.text, reference)
         except MaybeSentError as exc:
             return Outcome(ItemStatus.UNCLEAR.value, str(exc), 0)
         except NotSentError as exc:
@@ -171,6 +166,7 @@ class Sms(Action):
             f"message id {message_id or 'unknown'}",
             units=encoding.segments,
             reference=message_id or None,
+            billed_on_delivery=gateway.bills_on_delivery(),
         )
 
     def preview(self, recipient: Recipient, context: Any) -> str:
@@ -183,33 +179,6 @@ class Sms(Action):
             f"SMS to {message.number} via {self.params.gateway} ({encoding.encoding}, "
             f"{encoding.segments} segment(s)): {message.text}"
         )
-
-
-def record_receipt(session: Session, reference: str, status: str) -> bool:
-    """Note a provider's delivery receipt on the ledger row of its message; False if none.
-
-    ``reference`` is the provider's message id (the row's reference) or the ledger
-    reference sent as idempotency key. The row stays done, since the message was sent and
-    is billed; the receipt goes into its detail and replaces an earlier one.
-    """
-    if status not in RECEIPT_STATUSES:
-        raise ValueError(f"a receipt status is one of {', '.join(RECEIPT_STATUSES)}")
-    item = session.scalars(
-        select(RunItem).where(RunItem.action == Sms.name, RunItem.reference == reference).limit(1)
-    ).first()
-    match = LEDGER_REFERENCE.match(reference)
-    if item is None and match:
-        item = session.scalars(
-            select(RunItem).where(
-                RunItem.run_id == int(match[1]),
-                RunItem.key == match[2],
-                RunItem.action == Sms.name,
-            )
-        ).first()
-    if item is None:
-        return False
-    item.detail = (item.detail or "").split(RECEIPT_MARK)[0] + RECEIPT_MARK + status
-    return True
 
 
 @hookimpl

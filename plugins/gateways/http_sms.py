@@ -11,6 +11,22 @@ harmless. Retries follow from what is known about the failed attempt:
   provider honours the idempotency key; otherwise report the message as unclear;
 - any other answer (4xx): the provider refused; no retry.
 
+What the provider sends back comes to the panel's webhooks ``/sms/http/receipts`` and
+``/sms/http/inbound`` (secret ``CAMPAIGN_SMS_WEBHOOK_SECRET_HTTP``), in the platform's
+format, which this gateway takes as it is (``core.sms_webhooks``, docs/sms.md):
+
+- a JSON object, a list of objects, or ``{"receipts": [...]}`` / ``{"messages": [...]}``,
+  or one item as a form; signed with ``X-Campaign-Signature: t=<unix>,v1=<hex
+  HMAC-SHA256(secret, "<t>." + body)>``, or ``Authorization: Bearer <secret>``;
+- a receipt: ``reference`` (the ``{reference}`` this gateway sent) or ``message_id`` (the
+  answer's id at ``message_id_path``), ``status`` (``delivered``/``DELIVRD``,
+  ``undeliverable``/``UNDELIV``/``failed``/``rejected``/``expired``, or a pending word such
+  as ``accepted``), optional ``at``;
+- an inbound message: ``from``, ``text``, optional ``at``.
+
+``billing: delivered`` says the provider bills delivered messages only: the costs then
+count a message once its receipt says so.
+
 One keep-alive connection per gateway instance (one per chunk job) saves a TCP and TLS
 handshake per message. The rate limit is a token bucket per endpoint shared by the threads
 of one process: with RQ's forking worker that is one worker at a time, so N workers send
@@ -93,6 +109,11 @@ class HttpParams(HttpCredentials):
     )
     rate_limit: float | None = Field(
         None, gt=0, description="Messages per second per worker process."
+    )
+    billing: Literal["sent", "delivered"] = Field(
+        "sent",
+        description="What the provider bills: every message sent, or only those its delivery "
+        "receipts report delivered (the costs then count only those).",
     )
     retry_unclear: bool = Field(
         True,

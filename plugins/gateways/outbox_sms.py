@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -31,6 +31,9 @@ class OutboxParams(BaseModel):
         description="File name inside the data directory's outbox folder.",
     )
     sender: str = ""
+    billing: Literal["sent", "delivered"] = Field(
+        "sent", description="Count the costs of every message, or only of delivered ones."
+    )
 
     @field_validator("sender")
     @classmethod

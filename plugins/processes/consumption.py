@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.costs import (
@@ -38,6 +38,7 @@ from core.models import (
     ItemKind,
     ItemStatus,
     ProviderService,
+    ReceiptStatus,
     Run,
     RunItem,
     RunState,
@@ -52,6 +53,18 @@ CONFIRMED_STATES = frozenset(
     {DeliveryState.FILE_SENT, DeliveryState.FINISHED, DeliveryState.STOPPED, DeliveryState.FAILED}
 )
 """Direct mail and print count as sent once the file went to the router (or it ended)."""
+
+
+_UNBILLED = and_(
+    RunItem.billed_on_delivery.is_(True),
+    RunItem.delivery.is_distinct_from(ReceiptStatus.DELIVERED.value),
+)
+BILLED_COUNTS = (
+    func.coalesce(func.sum(case((_UNBILLED, 0), else_=RunItem.units)), 0),
+    func.coalesce(func.sum(case((_UNBILLED, 1), else_=0)), 0),
+)
+"""Over done rows: the units billed, and the messages not (yet) billed: those the provider
+bills only once delivered and no receipt has said so (docs/sms.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,25 +94,26 @@ def delivery_counts(
     rows = session.execute(runs.order_by(Run.id)).all()
     if not rows:
         return {}
-    units = dict(
-        session.execute(
-            select(RunItem.run_id, func.coalesce(func.sum(RunItem.units), 0))
+    billed = {
+        run_id: (units, unbilled)
+        for run_id, units, unbilled in session.execute(
+            select(RunItem.run_id, *BILLED_COUNTS)
             .where(
                 RunItem.run_id.in_([row.id for row in rows]),
                 RunItem.status == ItemStatus.DONE,
                 RunItem.kind != ItemKind.MEMBER,
             )
             .group_by(RunItem.run_id)
-        ).all()
-    )
+        )
+    }
     counts: dict[int, DeliveryCounts] = {}
     for row in rows:
         previous = counts.get(row.delivery_id, DeliveryCounts())
         analysed = row.targeted_at is not None
         counts[row.delivery_id] = DeliveryCounts(
             targeted=row.targeted - row.held_out if analysed else previous.targeted,
-            sent=previous.sent + row.done,
-            units=previous.units + int(units.get(row.id, 0)),
+            sent=previous.sent + row.done - int(billed.get(row.id, (0, 0))[1]),
+            units=previous.units + int(billed.get(row.id, (0, 0))[0]),
             analysed_at=row.targeted_at if analysed else previous.analysed_at,
         )
     return counts
@@ -121,10 +135,10 @@ class DirectRun:
 def direct_runs(session: Session) -> list[DirectRun]:
     """Every finished, real (not dry) run without a delivery that did something, with what
     it did: messages are its done rows, units their units (pages, segments), so only what
-    was actually sent counts. Voided runs are listed too (``superseded``), for the books to
-    void what they booked."""
-    units = (
-        select(func.coalesce(func.sum(RunItem.units), 0))
+    was actually sent counts (and delivered, where the provider bills only that). Voided
+    runs are listed too (``superseded``), for the books to void what they booked."""
+    units, unbilled = (
+        select(counted)
         .where(
             RunItem.run_id == Run.id,
             RunItem.status == ItemStatus.DONE,
@@ -132,9 +146,18 @@ def direct_runs(session: Session) -> list[DirectRun]:
         )
         .correlate(Run)
         .scalar_subquery()
+        for counted in BILLED_COUNTS
     )
     rows = session.execute(
-        select(Run.id, Run.campaign_id, Run.number, Run.config, Run.done, Run.superseded_at, units)
+        select(
+            Run.id,
+            Run.campaign_id,
+            Run.number,
+            Run.config,
+            Run.done - unbilled,
+            Run.superseded_at,
+            units,
+        )
         .where(
             Run.delivery_id.is_(None),
             Run.dry_run.is_(False),

@@ -42,16 +42,16 @@ from core.engine.runs import (
 from core.models import (
     ACTIVE_RUN_STATES,
     ArchivedDocument,
-    ContactEvent,
     ItemStatus,
     Role,
     Run,
     RunItem,
     RunState,
 )
+from core.plugin_base import Channel
 from core.query import ENTITIES, load_records
+from core.run_feedback import Feedback, feedback_counts, feedback_filter
 from core.run_files import RunFiles
-from core.unsubscribe import SOURCE as UNSUBSCRIBE_SOURCE
 from webapp.campaigns.views import (
     bp,
     list_args,
@@ -69,6 +69,7 @@ ITEMS_PAGE_SIZE = 50
 DOCUMENTS_PAGE_SIZE = 50
 SKIP_REASONS_SHOWN = 20
 ITEM_STATUSES = tuple(status.value for status in ItemStatus)
+FEEDBACK = tuple(kind.value for kind in Feedback)
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,9 @@ def run(campaign_id: int, run_id: int) -> str:
     query = select(RunItem).where(RunItem.run_id == run.id)
     if status in ITEM_STATUSES:
         query = query.where(RunItem.status == status)
+    feedback = request.args.get("feedback", "")
+    if feedback in FEEDBACK:
+        query = query.where(feedback_filter(run.id, Feedback(feedback)))
     number, _size = page_arguments(request.args)
     items = paginate(session, query.order_by(RunItem.id), number, ITEMS_PAGE_SIZE)
     documents = paginate(
@@ -239,20 +243,21 @@ def run(campaign_id: int, run_id: int) -> str:
         files=run_files(run),
         documents=documents,
         skip_reasons=skip_reasons,
-        unsubscribed=_unsubscribed(run),
+        feedback=feedback if feedback in FEEDBACK else "",
+        feedback_kinds=FEEDBACK,
+        feedback_counts=feedback_counts(session, [run.id])[run.id],
+        receipts_expected=_receipts_expected(run),
         confirmation=_confirmation(run),
     )
 
 
-def _unsubscribed(run: Run) -> int:
-    """Recipients who opted out through this run's unsubscribe link."""
-    return db_session().scalar(
-        select(func.count(ContactEvent.contact_id.distinct())).where(
-            ContactEvent.run_id == run.id,
-            ContactEvent.source == UNSUBSCRIBE_SOURCE,
-            ContactEvent.new_value.is_(True),
-        )
-    )
+def _receipts_expected(run: Run) -> bool:
+    """Whether the run's messages get delivery receipts (SMS): its sent rows without one
+    are shown pending."""
+    try:
+        return get_plugins().actions.get(run.config.get("action")).channel == Channel.MOBILE
+    except LookupError:
+        return False
 
 
 def _confirmation(run: Run) -> Confirmation | None:

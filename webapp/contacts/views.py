@@ -36,6 +36,7 @@ from core.models import (
     Run,
     RunItem,
 )
+from webapp.contacts.channel_events import channel_events
 from webapp.contacts.forms import DELIMITERS, ConsentForm, ImportForm
 from webapp.contacts.search import ContactFilters, contact_query, dialect_of
 from webapp.contacts.uploads import drop_upload, keep_upload, kept_upload
@@ -218,6 +219,7 @@ def _detail(contact: Contact, form: ConsentForm, status: int = 200) -> ResponseR
         consent_events=_consent_events(contact),
         event_runs=_event_runs(contact),
         runs=_runs(contact),
+        channel_events=channel_events(contact),
         timeline_limit=TIMELINE_LIMIT,
         contracts=sorted(contact.contracts, key=lambda c: (c.signed_on, c.id), reverse=True),
         can_edit=current_user().role.includes(Role.CAMPAIGN_MANAGER),

@@ -1,8 +1,9 @@
 """The dashboard at "/": what needs attention now, as panels (``webapp.dashboard.panels``).
 
 Built in: a warning when a background workflow is stopped (campaign processes stall until
-it runs again), campaign runs in progress with their progress, the failed background jobs
-(administrators) and the documents archived last.
+it runs again), campaign runs in progress with their progress, the unsubscribe and bounce
+rates of the latest runs, the failed background jobs (administrators) and the documents
+archived last.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from core.events import DashboardPanel
 from core.models import ACTIVE_RUN_STATES, ArchivedDocument, Campaign, Contact, Role, Run
+from core.run_feedback import feedback_counts
 from core.workflows import stopped_workflows
 from webapp.admin import jobs
 from webapp.context import current_user, db_session, get_plugins
@@ -23,6 +25,7 @@ bp = Blueprint("dashboard", __name__, template_folder="templates")
 
 RECENT_DOCUMENTS = 8
 ACTIVE_RUNS = 20
+RECENT_RUNS = 8
 
 
 def stopped_workflow_names() -> dict[str, Any] | None:
@@ -85,6 +88,27 @@ BUILT_IN_PANELS.extend(
             "recent_documents", "dashboard/_recent_documents.html", recent_documents, order=20
         ),
     ]
+)
+
+
+def run_feedback() -> dict[str, Any] | None:
+    """The latest real runs that sent something, with their unsubscribe and bounce rates."""
+    session = db_session()
+    rows = session.execute(
+        select(Run, Campaign.name)
+        .join(Campaign, Campaign.id == Run.campaign_id)
+        .where(Run.dry_run.is_(False), Run.done > 0)
+        .order_by(Run.id.desc())
+        .limit(RECENT_RUNS)
+    ).all()
+    if not rows:
+        return None
+    counts = feedback_counts(session, [run.id for run, _ in rows])
+    return {"runs": [(run, name, counts[run.id]) for run, name in rows]}
+
+
+BUILT_IN_PANELS.append(
+    DashboardPanel("run_feedback", "dashboard/_run_feedback.html", run_feedback, order=18)
 )
 
 

@@ -18,11 +18,13 @@ from core.models import Contact
 from core.unsubscribe import InvalidToken, UnsubscribeToken, opt_out, read_token
 from webapp.context import db_session, get_campaign
 from webapp.i18n import use_language
+from webapp.public_limits import PUBLIC_MAX_BODY, limit_public
 from webapp.security import csrf
 
 bp = Blueprint("unsubscribe", __name__, template_folder="templates")
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
+limit_public(bp, "unsubscribe", lambda settings: settings.public_rate_limit, PUBLIC_MAX_BODY)
 
 
 @bp.record_once
