@@ -1,0 +1,308 @@
+"""Bounces, unsubscribe mails and replies: what the inbound mailbox says about contacts.
+
+``process_mailbox`` reads the waiting messages (``core.mailboxes``), classifies each
+(``core.bounces``), records it as an ``InboundMail`` and acts on it:
+
+- a hard bounce (``5.x.x``) sets the contact's ``email_undeliverable`` to the address, so
+  the reach rule skips them on e-mail (``reach.email_undeliverable``) until their address
+  changes; a soft bounce (``4.x.x``) is counted, and the ``soft_bounce_limit``-th of the
+  same address counts as a hard one. Each is a contact event with the run it answered.
+- a mail to the unsubscribe address opts the contact out of e-mail: the one the token in
+  its subject (or after the ``+`` of the address) names, else every contact whose address
+  sent it.
+- auto-replies and "still trying" notices are recorded and set aside.
+- anything else (a person's reply, a bounce nothing identifies) is kept with its bytes for
+  a person to read (the panel's "Inbound mail" page): never dropped.
+
+The bounce is matched to the message it answers by the VERP token of the address it came
+back to (run and contact, signed), else by the returned Message-ID, which is the ledger
+row's reference.
+
+Messages are recorded in one transaction per batch, then moved out of the mailbox. If the
+move fails after the commit, the next pass reads them again, finds their digest recorded
+and only moves them: processing is idempotent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from core.bounces import Inbound, Kind, classify, digest, read_bounce_token, verp_token
+from core.bounces import unsubscribe_token_in as subject_token
+from core.config import Settings
+from core.contact_events import set_consent
+from core.db import Database
+from core.mailboxes import Mailbox, Waiting
+from core.models import Contact, ContactEvent, InboundMail, Run, RunItem
+from core.plugin_base import Channel
+from core.query import ENTITIES
+from core.query.records import load_records
+from core.reach import OPT_OUTS, UNDELIVERABLE_FIELD
+from core.unsubscribe import InvalidToken, read_token
+
+ACTOR = "bounce processing"
+SOURCE_BOUNCE = "bounce"
+SOURCE_SOFT_BOUNCES = "soft_bounces"
+SOURCE_UNSUBSCRIBE_MAIL = "unsubscribe_mail"
+SOFT_BOUNCE_FIELD = "email_soft_bounce"
+"""``ContactEvent.field`` of a soft bounce (it changes no flag, it is counted)."""
+DEFAULT_LIMIT = 10_000
+"""Messages one pass reads at most; the rest wait for the next pass."""
+_RUN_OF_MESSAGE_ID = re.compile(r"<run(\d+)-")
+KEEP_RAW = frozenset({Kind.UNMATCHED})
+SUMMARY_LABELS = {
+    Kind.HARD_BOUNCE: "hard bounce(s)",
+    Kind.SOFT_BOUNCE: "soft bounce(s)",
+    Kind.DELAYED: "delay notice(s)",
+    Kind.AUTO_REPLY: "auto-reply(ies)",
+    Kind.UNSUBSCRIBE: "unsubscribe mail(s)",
+    Kind.UNMATCHED: "kept for a person",
+}
+"""How a pass's summary counts each kind (the workflows' catalog translates the parts)."""
+
+
+@dataclass
+class InboundResult:
+    counts: Counter[str] = field(default_factory=Counter)
+    already: int = 0
+    """Messages recorded by an earlier pass whose move had failed: only moved now."""
+
+    def summary(self) -> str:
+        parts = [f"{self.counts[kind]} {label}" for kind, label in SUMMARY_LABELS.items()]
+        text = f"{sum(self.counts.values())} message(s) read; {', '.join(parts)}"
+        if self.already:
+            text += f"; {self.already} read before"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    contact_id: int
+    run_id: int | None
+
+
+def process_mailbox(
+    database: Database,
+    settings: Settings,
+    mailbox: Mailbox,
+    now: datetime,
+    limit: int = DEFAULT_LIMIT,
+) -> InboundResult:
+    """Read, record and act on up to ``limit`` waiting messages; see the module docstring."""
+    result = InboundResult()
+    for batch in mailbox.waiting(limit):
+        if not batch:
+            continue
+        with database.session() as session:
+            record_batch(session, settings, batch, now, result)
+        mailbox.done([message.id for message in batch])
+    return result
+
+
+def record_batch(
+    session: Session,
+    settings: Settings,
+    batch: list[Waiting],
+    now: datetime,
+    result: InboundResult,
+) -> None:
+    digests = {message.id: digest(message.data) for message in batch}
+    known = set(
+        session.scalars(select(InboundMail.digest).where(InboundMail.digest.in_(digests.values())))
+    )
+    seen: set[str] = set()
+    for message in batch:
+        fingerprint = digests[message.id]
+        if fingerprint in known or fingerprint in seen:
+            result.already += 1
+            continue
+        seen.add(fingerprint)
+        inbound = classify(message.data, settings.unsubscribe_mailto)
+        kind, match, detail = _act(session, settings, inbound, now)
+        session.add(
+            InboundMail(
+                digest=fingerprint,
+                received_at=now,
+                kind=kind.value,
+                sender=inbound.sender[:254],
+                subject=inbound.subject,
+                message_id=(inbound.message_id or "")[:300] or None,
+                status=inbound.status,
+                address=(inbound.address or "")[:254] or None,
+                contact_id=match.contact_id if match else None,
+                run_id=match.run_id if match else None,
+                detail=detail,
+                size=message.size,
+                raw=message.data if kind in KEEP_RAW else None,
+            )
+        )
+        result.counts[kind.value] += 1
+        session.flush()
+
+
+def _act(
+    session: Session, settings: Settings, inbound: Inbound, now: datetime
+) -> tuple[Kind, Match | None, str]:
+    """What was done: the kind recorded (a bounce nothing identifies becomes unmatched),
+    the contact and run it concerned, and a detail for the record."""
+    if inbound.kind in (Kind.HARD_BOUNCE, Kind.SOFT_BOUNCE):
+        match = match_bounce(session, settings, inbound)
+        if match is None:
+            return Kind.UNMATCHED, None, f"bounce {inbound.status}, no campaign message found"
+        detail = _record_bounce(session, settings, inbound, match, now)
+        return inbound.kind, match, detail
+    if inbound.kind is Kind.UNSUBSCRIBE:
+        matches = _unsubscribing(session, settings, inbound)
+        if not matches:
+            return Kind.UNMATCHED, None, "unsubscribe mail from an unknown sender"
+        for match in matches:
+            contact = session.get(Contact, match.contact_id)
+            flag = OPT_OUTS[Channel.EMAIL][0]
+            set_consent(
+                session,
+                contact,
+                {flag: True},
+                actor=inbound.sender[:80] or ACTOR,
+                source=SOURCE_UNSUBSCRIBE_MAIL,
+                at=now,
+                run_id=match.run_id,
+            )
+        return Kind.UNSUBSCRIBE, matches[0], f"{len(matches)} contact(s) opted out of e-mail"
+    if inbound.kind in (Kind.DELAYED, Kind.AUTO_REPLY):
+        return inbound.kind, None, inbound.detail
+    return Kind.UNMATCHED, None, inbound.detail
+
+
+def match_bounce(session: Session, settings: Settings, inbound: Inbound) -> Match | None:
+    """The contact and run a bounce answers: by the VERP token, else the Message-ID."""
+    if settings.bounce_address:
+        for address in inbound.recipients:
+            token = verp_token(address, settings.bounce_address)
+            found = token and read_bounce_token(settings.secret_key, token)
+            if found:
+                return _existing(session, found.contact_id, found.run_id)
+    if inbound.original_message_id:
+        return _by_message_id(session, inbound.original_message_id)
+    return None
+
+
+def _existing(session: Session, contact_id: int, run_id: int | None) -> Match | None:
+    if session.get(Contact, contact_id) is None:
+        return None
+    if run_id is not None and session.scalar(select(Run.id).where(Run.id == run_id)) is None:
+        run_id = None  # deleted since; the bounce still counts
+    return Match(contact_id, run_id)
+
+
+def _by_message_id(session: Session, message_id: str) -> Match | None:
+    """The ledger row whose reference is the Message-ID (``<run12-…>``) and its contact."""
+    run = _RUN_OF_MESSAGE_ID.match(message_id.strip())
+    if run is None:
+        return None
+    item = session.execute(
+        select(RunItem.entity, RunItem.entity_id).where(
+            RunItem.run_id == int(run[1]), RunItem.reference == message_id.strip()
+        )
+    ).first()
+    if item is None or item.entity_id is None or item.entity not in ENTITIES:
+        return None
+    path = ENTITIES[item.entity].contact_path
+    if path is None:
+        return None
+    if path == "":
+        contact_id = item.entity_id
+    else:
+        record = load_records(session, item.entity, [item.entity_id]).get(item.entity_id)
+        contact_id = record and record.get(f"{path}.id")
+    return _existing(session, contact_id, int(run[1])) if contact_id else None
+
+
+def _record_bounce(
+    session: Session, settings: Settings, inbound: Inbound, match: Match, now: datetime
+) -> str:
+    contact = session.get(Contact, match.contact_id)
+    current = (contact.email or "").strip().lower()
+    address = inbound.address or current
+    if not current or address != current:
+        return f"{inbound.status}: {address} is no longer the contact's address"
+    hard = inbound.kind is Kind.HARD_BOUNCE
+    source = SOURCE_BOUNCE
+    if not hard:
+        _event(session, contact.id, SOFT_BOUNCE_FIELD, None, True, SOURCE_BOUNCE, now, match)
+        earlier = session.scalar(
+            select(func.count(InboundMail.id)).where(
+                InboundMail.contact_id == contact.id,
+                InboundMail.kind == Kind.SOFT_BOUNCE.value,
+                InboundMail.address == address,
+            )
+        )
+        if earlier + 1 < settings.soft_bounce_limit:
+            return f"{inbound.status}: soft bounce {earlier + 1} of {settings.soft_bounce_limit}"
+        hard, source = True, SOURCE_SOFT_BOUNCES
+    if getattr(contact, UNDELIVERABLE_FIELD) == address:
+        return f"{inbound.status}: {address} was undeliverable already"
+    setattr(contact, UNDELIVERABLE_FIELD, address)
+    _event(session, contact.id, UNDELIVERABLE_FIELD, False, True, source, now, match)
+    return f"{inbound.status}: {address} marked undeliverable"
+
+
+def _event(
+    session: Session,
+    contact_id: int,
+    name: str,
+    old: bool | None,
+    new: bool,
+    source: str,
+    now: datetime,
+    match: Match,
+) -> None:
+    session.execute(
+        insert(ContactEvent).values(
+            contact_id=contact_id,
+            at=now,
+            actor=ACTOR,
+            field=name,
+            old_value=old,
+            new_value=new,
+            source=source,
+            run_id=match.run_id,
+        )
+    )
+
+
+def _unsubscribing(session: Session, settings: Settings, inbound: Inbound) -> list[Match]:
+    """Who an unsubscribe mail opts out: the contact its token names, else the contacts
+    whose address sent it."""
+    mailto = settings.unsubscribe_mailto or ""
+    token = subject_token(inbound, mailto)
+    if token:
+        try:
+            named = read_token(settings.secret_key, token)
+        except (InvalidToken, ValueError):
+            named = None
+        if named is None:
+            bounce = read_bounce_token(settings.secret_key, token)
+            named_contact = bounce and _existing(session, bounce.contact_id, bounce.run_id)
+            if named_contact:
+                return [named_contact]
+        elif named.channel is Channel.EMAIL:
+            found = _existing(session, named.contact_id, named.run_id)
+            if found:
+                return [found]
+    if not inbound.sender:
+        return []
+    ids = session.scalars(
+        select(Contact.id)
+        .where(func.lower(func.trim(Contact.email)) == inbound.sender)
+        .order_by(Contact.id)
+    ).all()
+    return [Match(contact_id, None) for contact_id in ids]
+
+
+__all__ = ["InboundResult", "match_bounce", "process_mailbox", "record_batch"]
