@@ -202,7 +202,7 @@ def _kind_of_status(status: str | None, action: str) -> Kind:
 
 def _delivery_report(message: Message) -> dict | None:
     """The first failed (else delayed) recipient of an RFC 3464 report; None when the
-    message is no delivery report, or reports only successful deliveries."""
+    message is no delivery report. A report of successful deliveries is set aside."""
     if message.get_content_type() != "multipart/report":
         return None
     if (message.get_param("report-type") or "").lower() != "delivery-status":
@@ -222,7 +222,9 @@ def _delivery_report(message: Message) -> dict | None:
         b for b in blocks if b.get("action") == "delayed"
     ]
     if not wanted:
-        return None if blocks else _plain_report(explanation, original)
+        if blocks:  # delivered, relayed, expanded: automatic, nothing to act on
+            return {"kind": Kind.AUTO_REPLY, "detail": "a report of successful delivery"}
+        return _plain_report(explanation, original)
     block = wanted[0]
     status = _status(block.get("status", "")) or _status(block.get("diagnostic-code", ""))
     if status is None:

@@ -143,7 +143,8 @@ class Imap(Mailbox):
             self._ensure_folder(connection, config.processed_folder)
         except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
             raise MailboxError(f"cannot read the mailbox at {self._where}: {exc}") from None
-        self._can_move = "MOVE" in connection.capabilities
+        status, answer = connection.capability()  # they may change with the login
+        self._can_move = status == "OK" and b"MOVE" in b" ".join(answer).upper().split()
         self._connection = connection
         return connection
 

@@ -18,8 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("contacts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("email_undeliverable", sa.String(length=254), nullable=True))
+    # a plain ADD COLUMN on both backends: a batch would copy the contacts table on SQLite
+    op.add_column("contacts", sa.Column("email_undeliverable", sa.String(length=254)))
     op.create_table(
         "inbound_mails",
         sa.Column("id", sa.Integer(), nullable=False),
