@@ -29,7 +29,7 @@ def test_a_token_names_run_and_contact_survives_lower_case_and_cannot_be_forged(
     assert verp_token(address.upper(), BOUNCES) == token
     found = read_bounce_token(SECRET, token.upper())
     assert (found.run_id, found.contact_id) == (7, 12345)
-    run, contact, signature = token.split("-")
+    run, _contact, signature = token.split("-")
     other = make_bounce_token(SECRET, 7, 12346)
     assert read_bounce_token(SECRET, f"{run}-{other.split('-')[1]}-{signature}") is None
     assert read_bounce_token("another-key", token) is None
