@@ -64,6 +64,6 @@ def test_an_imap_server_that_refuses_the_login_is_a_clear_error(imap):
     config = InboundMailbox(
         "imap", host="127.0.0.1", port=imap.port, security="plain", username="bounces", password="x"
     )
-    with pytest.raises(MailboxError, match=rf"cannot read the mailbox at 127.0.0.1:{imap.port}"):
-        with Imap(config) as mailbox:
-            read_all(mailbox)
+    refused = rf"cannot read the mailbox at 127.0.0.1:{imap.port}"
+    with pytest.raises(MailboxError, match=refused), Imap(config) as mailbox:
+        read_all(mailbox)
