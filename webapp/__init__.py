@@ -136,6 +136,7 @@ PANEL_AREAS = (
     "webapp.notifications",
     "webapp.health",
     "webapp.unsubscribe",
+    "webapp.inbound",
 )
 """The panel's own areas: packages with a blueprint ``bp``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)
