@@ -186,6 +186,8 @@ def _header(message: Message, name: str) -> str:
 
 
 def _decoded(value: object) -> str:
+    if "=?" not in str(value):  # no encoded word: nothing to decode
+        return str(value)
     try:
         return str(email.header.make_header(email.header.decode_header(str(value))))
     except (LookupError, ValueError, UnicodeError):

@@ -33,7 +33,15 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from core.bounces import Inbound, Kind, classify, digest, read_bounce_token, verp_token
+from core.bounces import (
+    BounceToken,
+    Inbound,
+    Kind,
+    classify,
+    digest,
+    read_bounce_token,
+    verp_token,
+)
 from core.bounces import unsubscribe_token_in as subject_token
 from core.config import Settings
 from core.contact_events import set_consent
@@ -112,197 +120,224 @@ def record_batch(
     now: datetime,
     result: InboundResult,
 ) -> None:
+    """Record one batch in ``session``: its contacts and runs are read in one query each,
+    its records and events written in one statement each."""
     digests = {message.id: digest(message.data) for message in batch}
     known = set(
         session.scalars(select(InboundMail.digest).where(InboundMail.digest.in_(digests.values())))
     )
-    seen: set[str] = set()
+    fresh: dict[str, tuple[Waiting, Inbound]] = {}
     for message in batch:
         fingerprint = digests[message.id]
-        if fingerprint in known or fingerprint in seen:
+        if fingerprint in known or fingerprint in fresh:
             result.already += 1
             continue
-        seen.add(fingerprint)
-        inbound = classify(message.data, settings.unsubscribe_mailto)
-        kind, match, detail = _act(session, settings, inbound, now)
-        session.add(
-            InboundMail(
-                digest=fingerprint,
-                received_at=now,
-                kind=kind.value,
-                sender=inbound.sender[:254],
-                subject=inbound.subject,
-                message_id=(inbound.message_id or "")[:300] or None,
-                status=inbound.status,
-                address=(inbound.address or "")[:254] or None,
-                contact_id=match.contact_id if match else None,
-                run_id=match.run_id if match else None,
-                detail=detail,
-                size=message.size,
-                raw=message.data if kind in KEEP_RAW else None,
-            )
+        fresh[fingerprint] = (message, classify(message.data, settings.unsubscribe_mailto))
+    work = _Batch(session, settings, now, [inbound for _, inbound in fresh.values()])
+    rows = []
+    for fingerprint, (message, inbound) in fresh.items():
+        kind, match, detail = work.act(inbound)
+        rows.append(
+            {
+                "digest": fingerprint,
+                "received_at": now,
+                "kind": kind.value,
+                "sender": inbound.sender[:254],
+                "subject": inbound.subject,
+                "message_id": (inbound.message_id or "")[:300] or None,
+                "status": inbound.status,
+                "address": (inbound.address or "")[:254] or None,
+                "contact_id": match.contact_id if match else None,
+                "run_id": match.run_id if match else None,
+                "detail": detail,
+                "size": message.size,
+                "raw": message.data if kind in KEEP_RAW else None,
+            }
         )
         result.counts[kind.value] += 1
-        session.flush()
+    session.flush()
+    if work.events:
+        session.execute(insert(ContactEvent), work.events)
+    if rows:
+        session.execute(insert(InboundMail), rows)
 
 
-def _act(
-    session: Session, settings: Settings, inbound: Inbound, now: datetime
-) -> tuple[Kind, Match | None, str]:
-    """What was done: the kind recorded (a bounce nothing identifies becomes unmatched),
-    the contact and run it concerned, and a detail for the record."""
-    if inbound.kind in (Kind.HARD_BOUNCE, Kind.SOFT_BOUNCE):
-        match = match_bounce(session, settings, inbound)
-        if match is None:
-            return Kind.UNMATCHED, None, f"bounce {inbound.status}, no campaign message found"
-        detail = _record_bounce(session, settings, inbound, match, now)
-        return inbound.kind, match, detail
-    if inbound.kind is Kind.UNSUBSCRIBE:
-        matches = _unsubscribing(session, settings, inbound)
-        if not matches:
-            return Kind.UNMATCHED, None, "unsubscribe mail from an unknown sender"
-        for match in matches:
-            contact = session.get(Contact, match.contact_id)
-            flag = OPT_OUTS[Channel.EMAIL][0]
-            set_consent(
-                session,
-                contact,
-                {flag: True},
-                actor=inbound.sender[:80] or ACTOR,
-                source=SOURCE_UNSUBSCRIBE_MAIL,
-                at=now,
-                run_id=match.run_id,
-            )
-        return Kind.UNSUBSCRIBE, matches[0], f"{len(matches)} contact(s) opted out of e-mail"
-    if inbound.kind in (Kind.DELAYED, Kind.AUTO_REPLY):
-        return inbound.kind, None, inbound.detail
-    return Kind.UNMATCHED, None, inbound.detail
+class _Batch:
+    """What one batch acts on, read once: the contacts its VERP tokens name, the runs that
+    still exist, the soft bounces counted so far; and the contact events it writes."""
 
+    def __init__(self, session: Session, settings: Settings, now: datetime, inbound: list[Inbound]):
+        self.session = session
+        self.settings = settings
+        self.now = now
+        self.events: list[dict] = []
+        self.soft: Counter[tuple[int, str]] = Counter()
+        """Soft bounces of this batch per (contact, address), not yet in the table."""
+        self.tokens = {id(item): self._token(item) for item in inbound}
+        named = {token.contact_id for token in self.tokens.values() if token}
+        self.contacts = self._contacts(named)
+        runs = {token.run_id for token in self.tokens.values() if token}
+        self.runs = set(session.scalars(select(Run.id).where(Run.id.in_(runs)))) if runs else set()
 
-def match_bounce(session: Session, settings: Settings, inbound: Inbound) -> Match | None:
-    """The contact and run a bounce answers: by the VERP token, else the Message-ID."""
-    if settings.bounce_address:
+    def _token(self, inbound: Inbound) -> BounceToken | None:
+        bounce_address = self.settings.bounce_address
+        if not bounce_address or inbound.kind not in (Kind.HARD_BOUNCE, Kind.SOFT_BOUNCE):
+            return None
         for address in inbound.recipients:
-            token = verp_token(address, settings.bounce_address)
-            found = token and read_bounce_token(settings.secret_key, token)
+            token = verp_token(address, bounce_address)
+            found = token and read_bounce_token(self.settings.secret_key, token)
             if found:
-                return _existing(session, found.contact_id, found.run_id)
-    if inbound.original_message_id:
-        return _by_message_id(session, inbound.original_message_id)
-    return None
-
-
-def _existing(session: Session, contact_id: int, run_id: int | None) -> Match | None:
-    if session.get(Contact, contact_id) is None:
+                return found
         return None
-    if run_id is not None and session.scalar(select(Run.id).where(Run.id == run_id)) is None:
-        run_id = None  # deleted since; the bounce still counts
-    return Match(contact_id, run_id)
 
+    def _contacts(self, ids: set[int]) -> dict[int, Contact]:
+        if not ids:
+            return {}
+        found = self.session.scalars(select(Contact).where(Contact.id.in_(ids)))
+        return {contact.id: contact for contact in found}
 
-def _by_message_id(session: Session, message_id: str) -> Match | None:
-    """The ledger row whose reference is the Message-ID (``<run12-…>``) and its contact."""
-    run = _RUN_OF_MESSAGE_ID.match(message_id.strip())
-    if run is None:
+    def contact(self, contact_id: int) -> Contact | None:
+        if contact_id not in self.contacts:
+            self.contacts.update(self._contacts({contact_id}))
+        return self.contacts.get(contact_id)
+
+    def existing(self, contact_id: int, run_id: int | None) -> Match | None:
+        """The match, if the contact still exists; a deleted run is left out."""
+        if self.contact(contact_id) is None:
+            return None
+        if run_id is not None and run_id not in self.runs:
+            if self.session.scalar(select(Run.id).where(Run.id == run_id)) is None:
+                run_id = None  # deleted since; the bounce still counts
+            else:
+                self.runs.add(run_id)
+        return Match(contact_id, run_id)
+
+    def act(self, inbound: Inbound) -> tuple[Kind, Match | None, str]:
+        """What was done: the kind recorded (a bounce nothing identifies becomes unmatched),
+        the contact and run it concerned, and a detail for the record."""
+        if inbound.kind in (Kind.HARD_BOUNCE, Kind.SOFT_BOUNCE):
+            match = self.match_bounce(inbound)
+            if match is None:
+                return Kind.UNMATCHED, None, f"bounce {inbound.status}, no campaign message found"
+            return inbound.kind, match, self.record_bounce(inbound, match)
+        if inbound.kind is Kind.UNSUBSCRIBE:
+            matches = self.unsubscribing(inbound)
+            if not matches:
+                return Kind.UNMATCHED, None, "unsubscribe mail from an unknown sender"
+            for match in matches:
+                set_consent(
+                    self.session,
+                    self.contact(match.contact_id),
+                    {OPT_OUTS[Channel.EMAIL][0]: True},
+                    actor=inbound.sender[:80] or ACTOR,
+                    source=SOURCE_UNSUBSCRIBE_MAIL,
+                    at=self.now,
+                    run_id=match.run_id,
+                )
+            return Kind.UNSUBSCRIBE, matches[0], f"{len(matches)} contact(s) opted out of e-mail"
+        return inbound.kind, None, inbound.detail
+
+    def match_bounce(self, inbound: Inbound) -> Match | None:
+        """The contact and run a bounce answers: by the VERP token, else the Message-ID."""
+        token = self.tokens.get(id(inbound))
+        if token is not None:
+            return self.existing(token.contact_id, token.run_id)
+        if inbound.original_message_id:
+            return self.by_message_id(inbound.original_message_id)
         return None
-    item = session.execute(
-        select(RunItem.entity, RunItem.entity_id).where(
-            RunItem.run_id == int(run[1]), RunItem.reference == message_id.strip()
-        )
-    ).first()
-    if item is None or item.entity_id is None or item.entity not in ENTITIES:
-        return None
-    path = ENTITIES[item.entity].contact_path
-    if path is None:
-        return None
-    if path == "":
-        contact_id = item.entity_id
-    else:
-        record = load_records(session, item.entity, [item.entity_id]).get(item.entity_id)
-        contact_id = record and record.get(f"{path}.id")
-    return _existing(session, contact_id, int(run[1])) if contact_id else None
 
-
-def _record_bounce(
-    session: Session, settings: Settings, inbound: Inbound, match: Match, now: datetime
-) -> str:
-    contact = session.get(Contact, match.contact_id)
-    current = (contact.email or "").strip().lower()
-    address = inbound.address or current
-    if not current or address != current:
-        return f"{inbound.status}: {address} is no longer the contact's address"
-    hard = inbound.kind is Kind.HARD_BOUNCE
-    source = SOURCE_BOUNCE
-    if not hard:
-        _event(session, contact.id, SOFT_BOUNCE_FIELD, None, True, SOURCE_BOUNCE, now, match)
-        earlier = session.scalar(
-            select(func.count(InboundMail.id)).where(
-                InboundMail.contact_id == contact.id,
-                InboundMail.kind == Kind.SOFT_BOUNCE.value,
-                InboundMail.address == address,
+    def by_message_id(self, message_id: str) -> Match | None:
+        """The ledger row whose reference is the Message-ID (``<run12-…>``), its contact."""
+        run = _RUN_OF_MESSAGE_ID.match(message_id.strip())
+        if run is None:
+            return None
+        item = self.session.execute(
+            select(RunItem.entity, RunItem.entity_id).where(
+                RunItem.run_id == int(run[1]), RunItem.reference == message_id.strip()
             )
+        ).first()
+        if item is None or item.entity_id is None or item.entity not in ENTITIES:
+            return None
+        path = ENTITIES[item.entity].contact_path
+        if path is None:
+            return None
+        if path == "":
+            contact_id = item.entity_id
+        else:
+            record = load_records(self.session, item.entity, [item.entity_id]).get(item.entity_id)
+            contact_id = record and record.get(f"{path}.id")
+        return self.existing(contact_id, int(run[1])) if contact_id else None
+
+    def record_bounce(self, inbound: Inbound, match: Match) -> str:
+        contact = self.contact(match.contact_id)
+        current = (contact.email or "").strip().lower()
+        address = inbound.address or current
+        if not current or address != current:
+            return f"{inbound.status}: {address} is no longer the contact's address"
+        source = SOURCE_BOUNCE
+        if inbound.kind is Kind.SOFT_BOUNCE:
+            self.event(contact.id, SOFT_BOUNCE_FIELD, None, SOURCE_BOUNCE, match)
+            self.soft[contact.id, address] += 1
+            counted = self.soft[contact.id, address] + self.session.scalar(
+                select(func.count(InboundMail.id)).where(
+                    InboundMail.contact_id == contact.id,
+                    InboundMail.kind == Kind.SOFT_BOUNCE.value,
+                    InboundMail.address == address,
+                )
+            )
+            limit = self.settings.soft_bounce_limit
+            if counted < limit:
+                return f"{inbound.status}: soft bounce {counted} of {limit}"
+            source = SOURCE_SOFT_BOUNCES
+        if getattr(contact, UNDELIVERABLE_FIELD) == address:
+            return f"{inbound.status}: {address} was undeliverable already"
+        setattr(contact, UNDELIVERABLE_FIELD, address)
+        self.event(contact.id, UNDELIVERABLE_FIELD, False, source, match)
+        return f"{inbound.status}: {address} marked undeliverable"
+
+    def event(
+        self, contact_id: int, name: str, old: bool | None, source: str, match: Match
+    ) -> None:
+        self.events.append(
+            {
+                "contact_id": contact_id,
+                "at": self.now,
+                "actor": ACTOR,
+                "field": name,
+                "old_value": old,
+                "new_value": True,
+                "source": source,
+                "run_id": match.run_id,
+            }
         )
-        if earlier + 1 < settings.soft_bounce_limit:
-            return f"{inbound.status}: soft bounce {earlier + 1} of {settings.soft_bounce_limit}"
-        hard, source = True, SOURCE_SOFT_BOUNCES
-    if getattr(contact, UNDELIVERABLE_FIELD) == address:
-        return f"{inbound.status}: {address} was undeliverable already"
-    setattr(contact, UNDELIVERABLE_FIELD, address)
-    _event(session, contact.id, UNDELIVERABLE_FIELD, False, True, source, now, match)
-    return f"{inbound.status}: {address} marked undeliverable"
 
-
-def _event(
-    session: Session,
-    contact_id: int,
-    name: str,
-    old: bool | None,
-    new: bool,
-    source: str,
-    now: datetime,
-    match: Match,
-) -> None:
-    session.execute(
-        insert(ContactEvent).values(
-            contact_id=contact_id,
-            at=now,
-            actor=ACTOR,
-            field=name,
-            old_value=old,
-            new_value=new,
-            source=source,
-            run_id=match.run_id,
-        )
-    )
-
-
-def _unsubscribing(session: Session, settings: Settings, inbound: Inbound) -> list[Match]:
-    """Who an unsubscribe mail opts out: the contact its token names, else the contacts
-    whose address sent it."""
-    mailto = settings.unsubscribe_mailto or ""
-    token = subject_token(inbound, mailto)
-    if token:
-        try:
-            named = read_token(settings.secret_key, token)
-        except (InvalidToken, ValueError):
-            named = None
-        if named is None:
-            bounce = read_bounce_token(settings.secret_key, token)
-            named_contact = bounce and _existing(session, bounce.contact_id, bounce.run_id)
-            if named_contact:
-                return [named_contact]
-        elif named.channel is Channel.EMAIL:
-            found = _existing(session, named.contact_id, named.run_id)
+    def unsubscribing(self, inbound: Inbound) -> list[Match]:
+        """Who an unsubscribe mail opts out: the contact its token names, else the
+        contacts whose address sent it."""
+        token = subject_token(inbound, self.settings.unsubscribe_mailto or "")
+        if token:
+            found = self.named_by(token)
             if found:
                 return [found]
-    if not inbound.sender:
-        return []
-    ids = session.scalars(
-        select(Contact.id)
-        .where(func.lower(func.trim(Contact.email)) == inbound.sender)
-        .order_by(Contact.id)
-    ).all()
-    return [Match(contact_id, None) for contact_id in ids]
+        if not inbound.sender:
+            return []
+        ids = self.session.scalars(
+            select(Contact.id)
+            .where(func.lower(func.trim(Contact.email)) == inbound.sender)
+            .order_by(Contact.id)
+        ).all()
+        return [Match(contact_id, None) for contact_id in ids]
+
+    def named_by(self, token: str) -> Match | None:
+        """The contact of an unsubscribe token (the link's), or of a bounce token."""
+        try:
+            named = read_token(self.settings.secret_key, token)
+        except (InvalidToken, ValueError):
+            bounce = read_bounce_token(self.settings.secret_key, token)
+            return bounce and self.existing(bounce.contact_id, bounce.run_id)
+        if named.channel is not Channel.EMAIL:
+            return None
+        return self.existing(named.contact_id, named.run_id)
 
 
-__all__ = ["InboundResult", "match_bounce", "process_mailbox", "record_batch"]
+__all__ = ["InboundResult", "process_mailbox", "record_batch"]
