@@ -29,8 +29,8 @@ from types import TracebackType
 
 from core.config import InboundMailbox
 
-MAX_MESSAGE = 1024 * 1024
-"""Bytes of one message read at most."""
+MAX_MESSAGE = 256 * 1024
+"""Bytes of one message read at most: a batch of 200 holds at most 50 MiB."""
 BATCH = 200
 """Messages fetched from an IMAP server in one command."""
 SEEN = ":2,S"
