@@ -62,7 +62,9 @@ SOFT_BOUNCE_FIELD = "email_soft_bounce"
 """``ContactEvent.field`` of a soft bounce (it changes no flag, it is counted)."""
 DEFAULT_LIMIT = 10_000
 """Messages one pass reads at most; the rest wait for the next pass."""
-_RUN_OF_MESSAGE_ID = re.compile(r"<run(\d+)-")
+_LEDGER_MESSAGE_ID = re.compile(r"<run(\d+)-([A-Za-z0-9_=-]+)\.[A-Za-z0-9]+@[^>]+>")
+"""A Message-ID of ``core.mail.message_id`` for a ledger row: run, encoded key, run tag."""
+_ENCODED = re.compile(r"(?:=[0-9A-F]{2})+")
 KEEP_RAW = frozenset({Kind.UNMATCHED})
 SUMMARY_LABELS = {
     Kind.HARD_BOUNCE: "hard bounce(s)",
@@ -248,12 +250,18 @@ class _Batch:
 
     def by_message_id(self, message_id: str) -> Match | None:
         """The ledger row whose reference is the Message-ID (``<run12-…>``), its contact."""
-        run = _RUN_OF_MESSAGE_ID.match(message_id.strip())
-        if run is None:
+        found = _LEDGER_MESSAGE_ID.fullmatch(message_id.strip())
+        if found is None:
             return None
-        item = self.session.execute(
+        key = _ENCODED.sub(
+            lambda match: bytes.fromhex(match[0].replace("=", "")).decode(errors="replace"),
+            found[2],
+        )
+        item = self.session.execute(  # the ledger's unique (run, key, action) index
             select(RunItem.entity, RunItem.entity_id).where(
-                RunItem.run_id == int(run[1]), RunItem.reference == message_id.strip()
+                RunItem.run_id == int(found[1]),
+                RunItem.key == key,
+                RunItem.reference == message_id.strip(),
             )
         ).first()
         if item is None or item.entity_id is None or item.entity not in ENTITIES:
@@ -266,7 +274,7 @@ class _Batch:
         else:
             record = load_records(self.session, item.entity, [item.entity_id]).get(item.entity_id)
             contact_id = record and record.get(f"{path}.id")
-        return self.existing(contact_id, int(run[1])) if contact_id else None
+        return self.existing(contact_id, int(found[1])) if contact_id else None
 
     def record_bounce(self, inbound: Inbound, match: Match) -> str:
         contact = self.contact(match.contact_id)
