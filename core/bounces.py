@@ -256,25 +256,33 @@ def _plain_report(explanation: str, original: str | None) -> dict:
 def _status_blocks(part: Message) -> list[dict[str, str]]:
     """The per-recipient fields of a ``message/delivery-status`` part, lower-case names."""
     payload = part.get_payload()
-    if isinstance(payload, list):  # the parser made one Message per block
-        sources = [block.as_string() for block in payload]
+    if isinstance(payload, list):  # the parser made one Message per block: its headers
+        found = [
+            {name.lower(): " ".join(str(value).split()) for name, value in block.items()}
+            for block in payload
+        ]
     else:
-        sources = re.split(r"\r?\n\s*\r?\n", _text_of(part))
+        found = [_fields(source) for source in re.split(r"\r?\n\s*\r?\n", _text_of(part))]
     blocks = []
-    for source in sources:
-        fields: dict[str, str] = {}
-        name = None
-        for line in source.splitlines():
-            if line[:1] in (" ", "\t") and name:
-                fields[name] += " " + line.strip()
-            elif ":" in line:
-                name, _, value = line.partition(":")
-                name = name.strip().lower()
-                fields[name] = value.strip()
+    for fields in found:
         if "action" in fields:
             fields["action"] = fields["action"].lower().split()[0] if fields["action"] else ""
             blocks.append(fields)
     return blocks
+
+
+def _fields(source: str) -> dict[str, str]:
+    """``Name: value`` lines (with continuation lines) of a block of text."""
+    fields: dict[str, str] = {}
+    name = None
+    for line in source.splitlines():
+        if line[:1] in (" ", "\t") and name:
+            fields[name] += " " + line.strip()
+        elif ":" in line:
+            name, _, value = line.partition(":")
+            name = name.strip().lower()
+            fields[name] = value.strip()
+    return fields
 
 
 def _looks_like_bounce(message: Message, sender: str, subject: str) -> bool:

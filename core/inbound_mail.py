@@ -135,10 +135,15 @@ def record_batch(
             result.already += 1
             continue
         fresh[fingerprint] = (message, classify(message.data, settings.unsubscribe_mailto))
-    work = _Batch(session, settings, now, [inbound for _, inbound in fresh.values()])
     rows = []
-    for fingerprint, (message, inbound) in fresh.items():
-        kind, match, detail = work.act(inbound)
+    # no flush before each query: the contacts' changes go in one go at the end
+    with session.no_autoflush:
+        work = _Batch(session, settings, now, [inbound for _, inbound in fresh.values()])
+        acted = [
+            (fingerprint, message, inbound, *work.act(inbound))
+            for fingerprint, (message, inbound) in fresh.items()
+        ]
+    for fingerprint, message, inbound, kind, match, detail in acted:
         rows.append(
             {
                 "digest": fingerprint,
