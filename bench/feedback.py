@@ -1,4 +1,5 @@
-"""What comes back, at volume: the public endpoints of the real panel under load.
+"""What comes back, at volume: the public endpoints of the real panel under load, and a
+mailbox of bounces (``bounces``, in bench/feedback_bounces.py).
 
     .venv/bin/python bench/feedback.py --backend sqlite --count 10000
     .venv/bin/python bench/feedback.py --backend postgresql --count 10000
@@ -42,6 +43,7 @@ from common import (  # noqa: E402
     fresh_database,
     release_redis,
 )
+from feedback_bounces import bench_bounces, report_bounces  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from core.clock import utcnow  # noqa: E402
@@ -255,7 +257,16 @@ def check(database: Database, run_id: int, count: int) -> None:
     assert delivered == count, delivered
 
 
-BENCHES: dict[str, Callable[[str, int], None]] = {"endpoints": bench_endpoints}
+def bounces(backend: str, count: int) -> None:
+    """The bounces part (bench/feedback_bounces.py) on its default maildir; run that file
+    itself for ``--mailbox imap``."""
+    report_bounces(bench_bounces(backend, count, "maildir"), backend, "maildir")
+
+
+BENCHES: dict[str, Callable[[str, int], None]] = {
+    "endpoints": bench_endpoints,
+    "bounces": bounces,
+}
 
 
 def main() -> None:

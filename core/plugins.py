@@ -64,6 +64,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.workflows.delivery",
     "plugins.workflows.operation",
     "plugins.workflows.supplier",
+    "plugins.workflows.inbound_mail",
     "webapp.commands",
 )
 

@@ -5,7 +5,8 @@ Every run of an action with a channel (``Action.channel``: post, e-mail, SMS) le
 1. contacts with a dispatch block (always; nothing passes a block),
 2. contacts who opted out of the channel (unless the campaign is service communication),
 3. recipients without a usable address for the channel: a letter needs a name and a
-   complete postal address, an SMS a valid mobile number, an e-mail a valid address.
+   complete postal address, an SMS a valid mobile number, an e-mail a valid address that
+   has not bounced (``email_undeliverable``, set by the bounce processing, is the address).
 
 The rule is given twice, as SQL (``skip_reason_sql``, used by targeting's
 ``INSERT ... SELECT``) and as a Python predicate over a recipient's fields
@@ -55,6 +56,7 @@ class SkipReason(enum.StrEnum):
     INCOMPLETE_ADDRESS = "reach.incomplete_address"
     NO_MOBILE = "reach.no_mobile"
     NO_EMAIL = "reach.no_email"
+    EMAIL_UNDELIVERABLE = "reach.email_undeliverable"
     NO_CONSENT_DATA = "reach.no_consent_data"
 
 
@@ -66,6 +68,7 @@ REASON_TEXTS: dict[str, str] = {
     SkipReason.INCOMPLETE_ADDRESS: "Incomplete postal address",
     SkipReason.NO_MOBILE: "No valid mobile number",
     SkipReason.NO_EMAIL: "No valid e-mail address",
+    SkipReason.EMAIL_UNDELIVERABLE: "E-mail address undeliverable (bounced)",
     SkipReason.NO_CONSENT_DATA: "No consent data (imported row without a contact)",
 }
 """The reasons in English, for the command line (the panel translates them by catalog)."""
@@ -77,6 +80,8 @@ OPT_OUTS: dict[Channel, tuple[str, SkipReason]] = {
 }
 """The contact's opt-out flag per channel and the reason it gives."""
 CONSENT_FIELDS = ("dispatch_block", *(flag for flag, _ in OPT_OUTS.values()))
+UNDELIVERABLE_FIELD = "email_undeliverable"
+"""The contact field holding the address bounces showed undeliverable (``core.inbound_mail``)."""
 ELECTRONIC: dict[Channel, tuple[str, SkipReason]] = {
     Channel.EMAIL: ("email", SkipReason.NO_EMAIL),
     Channel.MOBILE: ("mobile", SkipReason.NO_MOBILE),
@@ -132,6 +137,12 @@ def valid_mobile(value: Any, region: str = DEFAULT_REGION) -> bool:
     return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in MOBILE_TYPES
 
 
+def undeliverable(data: Mapping[str, Any]) -> bool:
+    """The recipient's e-mail address is the one bounces showed undeliverable."""
+    bounced = data.get(UNDELIVERABLE_FIELD)
+    return bool(bounced) and str(data.get("email") or "").strip().lower() == bounced
+
+
 def usable_address(
     data: Mapping[str, Any], channel: Channel, region: str = DEFAULT_REGION
 ) -> SkipReason | None:
@@ -139,7 +150,9 @@ def usable_address(
     if channel is Channel.POSTAL:
         return None if has_complete_address(data) else SkipReason.INCOMPLETE_ADDRESS
     if channel is Channel.EMAIL:
-        return None if valid_email(data.get("email")) else SkipReason.NO_EMAIL
+        if not valid_email(data.get("email")):
+            return SkipReason.NO_EMAIL
+        return SkipReason.EMAIL_UNDELIVERABLE if undeliverable(data) else None
     if channel is Channel.MOBILE:
         return None if valid_mobile(data.get("mobile"), region) else SkipReason.NO_MOBILE
     return None
@@ -224,7 +237,8 @@ def refused(contact: Any, channel: Channel, service: bool = False) -> ColumnElem
 
 def skip_reason_sql(contact: Any, channel: Channel, service: bool = False) -> ColumnElement[Any]:
     """SQL ``skip_reason`` as a CASE giving the reason or NULL, except the validity of
-    e-mail addresses and mobile numbers (see ``checked_in_python``)."""
+    e-mail addresses and mobile numbers (see ``checked_in_python``); a bounced address
+    is checked here, so the SQL part may give an address reason before Python's."""
     if channel is Channel.NONE:
         return null()
     whens = [(contact.dispatch_block.is_(True), SkipReason.DISPATCH_BLOCK.value)]
@@ -233,7 +247,15 @@ def skip_reason_sql(contact: Any, channel: Channel, service: bool = False) -> Co
         whens.append((getattr(contact, flag).is_(True), reason.value))
     if channel is Channel.POSTAL:
         whens.append((~complete_address(contact), SkipReason.INCOMPLETE_ADDRESS.value))
+    if channel is Channel.EMAIL:
+        whens.append((undeliverable_sql(contact), SkipReason.EMAIL_UNDELIVERABLE.value))
     return case(*whens, else_=null())
+
+
+def undeliverable_sql(contact: Any) -> ColumnElement[bool]:
+    """SQL ``undeliverable``."""
+    bounced = getattr(contact, UNDELIVERABLE_FIELD)
+    return and_(bounced.is_not(None), func.lower(func.trim(contact.email)) == bounced)
 
 
 def checked_in_python(channel: Channel) -> bool:

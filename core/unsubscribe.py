@@ -56,10 +56,10 @@ def make_token(
     day = ((issued or utcnow()) - _EPOCH).days
     payload = ".".join(
         (
-            _base36(contact_id),
-            _base36(run_id) if run_id is not None else "",
+            base36(contact_id),
+            base36(run_id) if run_id is not None else "",
             channel.value,
-            _base36(day),
+            base36(day),
         )
     )
     return f"{payload}.{_signature(secret_key, payload)}"
@@ -107,7 +107,7 @@ def _signature(secret_key: str, payload: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def _base36(number: int) -> str:
+def base36(number: int) -> str:
     if number < 0:
         raise ValueError("a token holds no negative numbers")
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"

@@ -196,6 +196,20 @@ def smtp(tmp_path: Path):
 
 
 @pytest.fixture
+def imap():
+    """A real IMAP server on loopback (Dovecot); skipped where it is not installed, a
+    failure with CI=true."""
+    from imap_server import ImapServer, available
+
+    reason = available()
+    if reason:
+        unavailable("an IMAP server", reason)
+    server = ImapServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
 def settings_with_mail(tmp_path: Path, database_url: str, redis_session_url: str, smtp) -> Settings:
     """This test's settings with ``smtp`` as the installation's mail server; a test module
     that sends mail overrides ``settings`` with it."""

@@ -41,6 +41,9 @@ PEOPLE = {
     "po_box": ({"street": None, "address_extra": "Postfach 1234"}, None, None, None),
     "no_town": ({"city": None}, "incomplete_address", None, None),
     "bad_email": ({"email": "kein-at.example.de"}, None, "no_email", None),
+    # a bounce marked the address undeliverable (its own address is <name>@example.de)
+    "bounced": ({"email_undeliverable": "bounced@example.de"}, None, "email_undeliverable", None),
+    "bounced_before": ({"email_undeliverable": "old@example.de"}, None, None, None),
     "landline": ({"mobile": "0221 123456"}, None, None, "no_mobile"),
     "blocked_and_incomplete": (
         {"dispatch_block": True, "postcode": None},

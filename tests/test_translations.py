@@ -162,6 +162,11 @@ def demo_panel(panel) -> Flask:
     if count:
         post(client, f"{base}/confirm", {"count": count.group(1)})
         panel.work()
+    inbox = panel.runtime.settings.mailbox.path / "new"  # a reply for inboundMail to keep
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "1.reply").write_bytes(
+        b"From: erika@example.org\r\nSubject: Re: Neuigkeiten\r\n\r\nNeuigkeiten\r\n"
+    )
     for name in plugins.workflows.names():
         post(client, f"/workflows/{name}/run")
     panel.work()

@@ -45,6 +45,7 @@ from core.reach import (
     CONSENT_FIELDS,
     DEFAULT_REGION,
     ELECTRONIC,
+    UNDELIVERABLE_FIELD,
     SkipReason,
     checked_in_python,
     skip_reason,
@@ -55,6 +56,8 @@ from core.runtime import Runtime
 log = logging.getLogger(__name__)
 
 INSERT_BATCH = 5000
+REACH_FIELDS = (*CONSENT_FIELDS, UNDELIVERABLE_FIELD)
+"""The contact fields an imported row counts with: the flags and the bounced address."""
 
 
 class _StopTargeting(Exception):
@@ -267,11 +270,11 @@ class ReachRule:
         flags = {}
         if numbers:
             found = session.execute(
-                select(Contact.number, *(getattr(Contact, name) for name in CONSENT_FIELDS)).where(
+                select(Contact.number, *(getattr(Contact, name) for name in REACH_FIELDS)).where(
                     Contact.number.in_(numbers)
                 )
             )
-            flags = {row[0]: dict(zip(CONSENT_FIELDS, row[1:], strict=True)) for row in found}
+            flags = {row[0]: dict(zip(REACH_FIELDS, row[1:], strict=True)) for row in found}
         reasons = []
         for row in rows:
             consent = flags.get(str(row.data.get("number") or "").strip())

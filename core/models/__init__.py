@@ -73,6 +73,7 @@ from core.models.documents import (
     TextBlock,
 )
 from core.models.file_deliveries import FileDelivery, FileDeliveryStatus
+from core.models.inbound import InboundMail
 from core.models.notifications import Notification
 from core.models.plans import Plan, Program
 from core.models.provider_steps import ProviderStep, ProviderStepKind, ProviderStepStatus
@@ -161,6 +162,7 @@ __all__ = [
     "FileDelivery",
     "FileDeliveryStatus",
     "Frequency",
+    "InboundMail",
     "ItemKind",
     "ItemStatus",
     "Notification",

@@ -98,6 +98,9 @@ class Contact(Timestamped, Base):
     opt_out_email: Mapped[bool] = mapped_column(default=False)
     opt_out_sms: Mapped[bool] = mapped_column(default=False)
     opt_out_phone: Mapped[bool] = mapped_column(default=False)
+    email_undeliverable: Mapped[str | None] = mapped_column(String(254))
+    """The address a hard bounce (or repeated soft bounces) showed undeliverable, in lower
+    case; while it is the contact's ``email`` the reach rule skips them on e-mail."""
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey("sales_partners.id", ondelete="SET NULL"), index=True
     )

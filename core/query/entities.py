@@ -151,6 +151,7 @@ ENTITIES: dict[str, EntitySpec] = {
             ("opt_out_email", "Opt-out e-mail", B),
             ("opt_out_sms", "Opt-out SMS", B),
             ("opt_out_phone", "Opt-out phone", B),
+            ("email_undeliverable", "Undeliverable e-mail address", T),
             *_TIMESTAMPS,
         ),
         relations={

@@ -26,10 +26,11 @@ import email
 import email.policy
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.headerregistry import Address
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
@@ -37,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from core import Action, Channel, Outcome, Recipient, hookimpl
 from core.archive import archive_document, open_store, read_document
+from core.bounces import make_bounce_token, verp_address
 from core.mail import (
     Attachment,
     Mail,
@@ -48,7 +50,7 @@ from core.mail import (
 from core.models import ArchivedDocument, Campaign, DocumentKind, ItemStatus, Run
 from core.plugin_base import DocumentStore
 from core.query.entities import ENTITIES
-from core.reach import SkipReason, valid_email
+from core.reach import usable_address
 from core.rendering import contact_fields, find_report
 from core.sending import MaybeSentError, NotSentError, ledger_reference
 from core.smtp import Mailer, open_mailer
@@ -276,7 +278,8 @@ class Email(Action):
     def compose(self, recipient: Recipient, contact: Mapping[str, Any], context: Any) -> Composed:
         """The message for ``recipient``; a ValueError (or MissingLetter) says why none."""
         address = recipient_address(contact.get("email"))
-        link = self._unsubscribe_link(contact_id(recipient, contact), context)
+        owner = contact_id(recipient, contact)
+        link = self._unsubscribe_link(owner, context)
         values = {
             **nest(recipient.data),
             "contact": dict(contact),
@@ -306,6 +309,9 @@ class Email(Action):
             attachments=attachments,
             extra_headers=self._unsubscribe_headers(link, context) if link else (),
         )
+        envelope = self._envelope_sender(owner, context)
+        if envelope:
+            message = replace(message, sender=envelope)
         attached = attachments[0].filename if attachments else None
         return Composed(address, sender, message, attached)
 
@@ -322,10 +328,24 @@ class Email(Action):
         return unsubscribe_url(settings.public_url, token)
 
     @staticmethod
+    def _envelope_sender(owner: int | None, context: Any) -> str | None:
+        """VERP (``CAMPAIGN_BOUNCE_ADDRESS``): a bounce comes back to an address whose
+        signed token names the run and the contact; a recipient that is no contact gets
+        the plain bounce address (its bounce is matched by the returned Message-ID)."""
+        settings = context.settings
+        if not settings.bounce_address:
+            return None
+        if owner is None or context.run_id is None:
+            return settings.bounce_address
+        token = make_bounce_token(settings.secret_key, context.run_id, owner)
+        return verp_address(settings.bounce_address, token)
+
+    @staticmethod
     def _unsubscribe_headers(link: str, context: Any) -> list[tuple[str, str]]:
         targets = [f"<{link}>"]
-        if context.settings.unsubscribe_mailto:
-            targets.append(f"<mailto:{context.settings.unsubscribe_mailto}?subject=unsubscribe>")
+        if context.settings.unsubscribe_mailto:  # the subject carries the link's token
+            subject = quote(f"unsubscribe {link.rpartition('/')[2]}")
+            targets.append(f"<mailto:{context.settings.unsubscribe_mailto}?subject={subject}>")
         return [
             ("List-Unsubscribe", ", ".join(targets)),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
@@ -342,9 +362,9 @@ class Email(Action):
             preferred = contact.get("preferred_channel") or "post"
             if preferred != PREFERRED_EMAIL:
                 return f"prefers {preferred}"
-        if not valid_email(contact.get("email")):  # no address is nothing to do, not a failure
-            return SkipReason.NO_EMAIL.value
-        return None
+        # no address (or one that bounced) is nothing to do, not a failure
+        reason = usable_address(contact, Channel.EMAIL)
+        return None if reason is None else reason.value
 
     def _store(self, context: Any, name: str) -> DocumentStore:
         if name not in self._stores:

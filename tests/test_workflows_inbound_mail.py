@@ -1,0 +1,98 @@
+"""The workflow inboundMail end to end: a real e-mail run through the SMTP server on loopback,
+a bounce built for one of the sent messages with its real envelope sender, put into a real
+IMAP server (Dovecot on loopback); a pass of the workflow marks the address undeliverable,
+and the next run skips that contact with the reason on the run's page."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from mail_samples import dsn, reply
+from process_helpers import run_pass
+from sqlalchemy import select
+from test_email_action import add_people, email_campaign, items, mailing  # noqa: F401
+
+import plugins.workflows.inbound_mail as inbound_mail
+from core.config import Settings
+from core.engine.runs import start_run
+from core.jobs import install_runtime
+from core.models import ContactEvent, InboundMail, ItemStatus, Role
+
+from panel_helpers import add_role_users, body, build_panel, client_for
+
+BOUNCES = "bounces@kampagne.example.de"
+
+
+@pytest.fixture
+def settings(settings_with_mail: Settings, imap) -> Settings:
+    return dataclasses.replace(
+        settings_with_mail,
+        bounce_address=BOUNCES,
+        inbound_mailbox=Settings.from_env(
+            {"CAMPAIGN_INBOUND_URL": imap.url, "CAMPAIGN_SECRET_KEY": "k"}
+        ).inbound_mailbox,
+    )
+
+
+@pytest.fixture
+def bouncing(mailing):  # noqa: F811
+    mailing.runtime.plugins.add(inbound_mail, "plugins.workflows.inbound_mail", "test")
+    assert mailing.runtime.plugins.errors == []
+    install_runtime(mailing.runtime)
+    return mailing
+
+
+def send(engine, **settings) -> int:
+    run = start_run(engine.runtime, email_campaign(engine, **settings), confirmed_by="test")
+    engine.work()
+    return run.id
+
+
+def test_a_bounce_of_a_sent_message_makes_the_next_run_skip_the_contact(bouncing, smtp, imap):
+    erika, _max = add_people(
+        bouncing,
+        [{"email": "erika@example.org"}, {"email": "max@example.org", "first_name": "Max"}],
+    )
+    first = send(bouncing)
+    sent = {received.recipients[0]: received for received in smtp.messages}
+    envelope = sent["erika@example.org"].sender
+    assert envelope.startswith("bounces+") and envelope.endswith("@kampagne.example.de")
+    assert sent["max@example.org"].sender not in (envelope, BOUNCES)
+    original = sent["erika@example.org"].message["Message-ID"]
+    imap.deliver(
+        dsn(envelope, "erika@example.org", "5.1.1", original_message_id=original),
+        reply("max@example.org", "service@example.de", "Bitte rufen Sie mich an"),
+    )
+
+    summary = run_pass("inboundMail")
+    assert summary.startswith("2 message(s) read; 1 hard bounce(s)")
+    assert "1 kept for a person" in summary
+    assert (imap.count("INBOX"), imap.count("Processed")) == (0, 2)
+    assert run_pass("inboundMail").startswith("0 message(s) read")  # nothing twice
+    with bouncing.runtime.database.session() as session:
+        events = session.execute(
+            select(ContactEvent.contact_id, ContactEvent.field, ContactEvent.run_id)
+        ).all()
+        assert events == [(erika, "email_undeliverable", first)]
+        kinds = dict(session.execute(select(InboundMail.kind, InboundMail.contact_id)).all())
+        assert kinds == {"hard_bounce": erika, "unmatched": None}
+
+    smtp.messages.clear()
+    second = send(bouncing, subject="Noch mehr Neuigkeiten")
+    assert [received.recipients[0] for received in smtp.messages] == ["max@example.org"]
+    row = items(bouncing, second)[f"contacts:{erika}"]
+    assert (row.status, row.detail) == (ItemStatus.SKIPPED, "reach.email_undeliverable")
+
+    app = build_panel(bouncing.runtime.settings)
+    try:
+        add_role_users(app.extensions["campaign"].database)
+        viewer = client_for(app, Role.VIEWER)
+        campaign_id = bouncing.run(second).campaign_id
+        page = body(viewer.get(f"/campaigns/{campaign_id}/runs/{second}?status=skipped"))
+        assert "E-Mail-Adresse unzustellbar" in page
+        contact_page = body(viewer.get(f"/contacts/{erika}"))
+        assert "Rückläufer" in contact_page
+        assert f'data-run="{first}"' in contact_page
+    finally:
+        app.extensions["campaign"].database.dispose()
