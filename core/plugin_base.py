@@ -39,6 +39,18 @@ class SettingsError(ValueError):
         super().__init__(f"invalid settings for {kind} {name!r}: {details}")
 
 
+PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+"""What pydantic puts before the message of a validator's ValueError or assert."""
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    """A validation error's message as its validator wrote it, for the person who reads it."""
+    message = str(error["msg"])
+    for prefix in PYDANTIC_PREFIXES:
+        message = message.removeprefix(prefix)
+    return message
+
+
 class NoParams(BaseModel):
     """Parameter model of a plugin that takes no settings."""
 
@@ -85,7 +97,7 @@ class Plugin(ABC):
             return cls.Params.model_validate(dict(raw))
         except ValidationError as exc:
             problems = [
-                (".".join(str(part) for part in error["loc"]) or "(settings)", error["msg"])
+                (".".join(str(part) for part in error["loc"]) or "(settings)", _message(error))
                 for error in exc.errors()
             ]
             raise SettingsError(cls.kind, cls.name, problems) from None

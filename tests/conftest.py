@@ -21,15 +21,7 @@ from core.db import Database
 from core.plugins import PluginHost
 from core.testing import unavailable
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "CAMPAIGN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 REDIS_TEST_URL = os.environ.get("CAMPAIGN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-pytest_plugins = ("core.testing",)
-"""The plugin authors' kit (also loaded through its ``pytest11`` entry point): the suite's
-databases are the kit's."""
-
 
 REDIS_FIXTURES = {"redis_url", "redis_session_url"}
 PROCESS_STARTERS = ("start_worker_process", "start_process(", "subprocess.Popen", "live_panel")
@@ -63,10 +55,7 @@ def _starts_processes(item: pytest.Item) -> bool:
     return any(starter in source for starter in PROCESS_STARTERS)
 
 
-@pytest.fixture(scope="session")
-def campaign_postgres_admin_url() -> str:
-    """The suite always runs on PostgreSQL too (a local server unless configured)."""
-    return POSTGRES_ADMIN_URL
+# The databases are those of the plugin authors' kit, core.testing (loaded by ../conftest.py).
 
 
 @pytest.fixture(scope="session")
