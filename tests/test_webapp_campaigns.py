@@ -346,27 +346,31 @@ def test_groups_are_counted_and_ticked(panel):
 
 def test_a_third_party_action_gets_a_working_form(panel, tmp_path):
     """examples/campaign-hello's action: no template code, a form from its schema, its texts
-    in German from the catalog the plugin registers."""
+    in German from the catalog the plugin registers, its price typed as Germans do."""
     add_people(panel, 2)
     campaign_id = make_campaign(panel)
     client = panel.client()
     form = campaign_form(action="greeting_file", intent="refresh")
     html = body(post(client, f"/campaigns/{campaign_id}/setup", form))
-    assert (input_value(html, "act.path"), input_value(html, "act.greeting")) == ("", "Hallo")
-    assert "Textdatei, an die die Grüße angehängt werden" in html
+    assert (input_value(html, "act.path"), input_value(html, "act.price")) == ("", "0,10")
+    assert '<option value="Hallo" selected>Hallo</option>' in html
+    assert "Textdatei (.txt), an die die Grüße angehängt werden." in html
     assert "Grüße in eine Datei schreiben" in html
 
     form = {k: v for k, v in campaign_form(action="greeting_file").items() if k[:4] != "act."}
-    form["act.__plugin"] = "greeting_file"
-    response = post(client, f"/campaigns/{campaign_id}/setup", form)
-    assert field_errors(body(response), "act.path") == ["Field required"]
+    form.update({"act.__plugin": "greeting_file", "act.path": "g.csv", "act.price": "-1,5"})
+    html = body(post(client, f"/campaigns/{campaign_id}/setup", form))
+    assert field_errors(html, "act.path") == ["must end in .txt"]
+    assert field_errors(html, "act.price") == ["Input should be greater than or equal to 0"]
+    assert (input_value(html, "act.path"), input_value(html, "act.price")) == ("g.csv", "-1,5")
 
     greetings = tmp_path / "greetings.txt"
-    form.update({"act.path": str(greetings), "act.greeting": "Moin"})
+    form.update({"act.path": str(greetings), "act.greeting": "Moin", "act.price": "1,20"})
     assert post(client, f"/campaigns/{campaign_id}/setup", form).status_code == 302
     assert stored(panel, campaign_id).action_settings == {
         "path": str(greetings),
         "greeting": "Moin",
+        "price": "1.20",
     }
     start_and_confirm(panel, client, campaign_id)
     assert greetings.read_text(encoding="utf-8").splitlines() == [

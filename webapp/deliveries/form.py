@@ -24,7 +24,7 @@ from core.models import (
     DeliveryState,
     SentCounting,
 )
-from core.plugin_base import Channel, Plugin, SettingsError
+from core.plugin_base import Channel, Plugin
 from core.plugins import PluginHost, UnknownPluginError
 from webapp.form_reader import FormReader, datetime_input, decimal_input
 from webapp.i18n import plugin_text, plugin_translator, t
@@ -32,6 +32,7 @@ from webapp.process_common import budget_choices, choice_ids, service_choices
 from webapp.schema_forms import (
     OptionResolver,
     SettingsForm,
+    all_problems,
     build_form,
     parse_form,
     submitted_plugin,
@@ -208,11 +209,8 @@ def read_delivery_form(
                 settings, problems = parse_form(cls.params_schema(), form, ACTION_PREFIX)
             if check and cls not in compatible_actions(plugins, channel):
                 reader.error("action", t("forms.not_a_choice", value=plugin_text(cls, "title")))
-            elif check and not problems:
-                try:
-                    cls.validate_params(settings)
-                except SettingsError as exc:
-                    problems = list(exc.problems)
+            elif check:
+                problems = all_problems(cls, settings, problems)
     fields = {
         "label": reader.text("label", required=check),
         "channel": channel,

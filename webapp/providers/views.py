@@ -25,7 +25,6 @@ from core.models import (
     Role,
     ServiceProcess,
 )
-from core.plugin_base import SettingsError
 from core.plugins import UnknownPluginError
 from core.provider_processes import MAX_NOTIFICATION, check_file_name_pattern, check_notification
 from core.templating import TemplateError
@@ -35,7 +34,13 @@ from webapp.form_reader import FormReader
 from webapp.formatting import format_number
 from webapp.i18n import plugin_text, t
 from webapp.process_common import check_unique, get_or_404, save_row, username
-from webapp.schema_forms import OptionResolver, build_form, parse_form, submitted_plugin
+from webapp.schema_forms import (
+    OptionResolver,
+    all_problems,
+    build_form,
+    parse_form,
+    submitted_plugin,
+)
 from webapp.security import role_required
 
 bp = Blueprint("providers", __name__, url_prefix="/providers", template_folder="templates")
@@ -418,11 +423,9 @@ def _read_process(reader: FormReader) -> tuple[dict[str, Any], dict[str, Any], l
         else:
             if submitted_plugin(request.form, UPLOAD_PREFIX) == target:
                 settings, problems = parse_form(cls.params_schema(), request.form, UPLOAD_PREFIX)
+                problems = all_problems(cls, settings, problems)
                 if not problems:
-                    try:
-                        settings = cls.validate_params(settings).model_dump(mode="json")
-                    except SettingsError as exc:
-                        problems = list(exc.problems)
+                    settings = cls.validate_params(settings).model_dump(mode="json")
     result = None
     if reader.flag("result_enabled"):
         result = {
