@@ -146,6 +146,15 @@ class Group:
 BATCH_SIZE = 1000
 
 
+def record_name(data: Mapping[str, Any] | None) -> str:
+    """A record's name for people: ``first_name`` and ``last_name``, else ``company_name``,
+    ``name`` or ``code``; "" when it has none of them."""
+    if not data:
+        return ""
+    person = " ".join(str(data[k]) for k in ("first_name", "last_name") if data.get(k))
+    return person or str(data.get("company_name") or data.get("name") or data.get("code") or "")
+
+
 class DataSource(Plugin):
     """Turns a campaign's settings into recipients, optionally split into groups.
 
@@ -196,6 +205,11 @@ class DataSource(Plugin):
     def list_groups(self, context: Any) -> list[Group]:
         """The groups this source splits into with their sizes; none by default."""
         return []
+
+    def display_name(self, recipient: Recipient) -> str:
+        """How a run's results name the recipient (a person's or company's name, say);
+        by default ``record_name`` of its data, else its key."""
+        return record_name(recipient.data) or recipient.key
 
     @classmethod
     def check_definition(cls) -> None:

@@ -10,12 +10,13 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import ClassVar
 
 import pytest
 from redis import Redis
 from sqlalchemy import func, insert, select, update
 
-from core import embedded_redis
+from core import DataSource, Recipient, embedded_redis, hookimpl
 from core.audit import audit_query
 from core.clock import clock
 from core.engine.campaigns import CampaignConfig, create_campaign
@@ -47,6 +48,8 @@ from panel_helpers import (
     client_for,
     field_errors,
     input_value,
+    open_panel,
+    panel_plugins,
     post,
 )
 
@@ -380,6 +383,57 @@ def test_a_third_party_action_gets_a_working_form(panel, tmp_path):
 
 
 # -- start, runs, files, documents ----------------------------------------------------------------
+
+
+class CrmPeople(DataSource):
+    """People of an outside CRM: records of an entity the core does not know."""
+
+    name = "test_crm_people"
+    title = "People in the CRM"
+    PEOPLE: ClassVar = {7: ("Ada", "Lovelace"), 8: ("Grace", "Hopper")}
+
+    def entity(self):
+        return "crm_people"
+
+    def iter_recipients(self, context):
+        return iter(self.load(context, list(self.PEOPLE)).values())
+
+    def load(self, context, ids):
+        return {
+            i: Recipient(f"crm:{i}", "crm_people", i, {"first_name": first, "last_name": last})
+            for i, (first, last) in self.PEOPLE.items()
+            if i in ids
+        }
+
+    def display_name(self, recipient):
+        return f"{recipient.data['last_name']}, {recipient.data['first_name']}"
+
+
+class Crm:
+    @hookimpl
+    def register_datasources(self, register):
+        register(CrmPeople)
+
+
+@pytest.fixture
+def crm_panel(settings, redis_url):
+    plugins = panel_plugins()
+    plugins.add(Crm(), "crm", "test")
+    yield from open_panel(settings, plugins)
+
+
+def test_run_results_name_records_as_their_data_source_does(crm_panel, tmp_path):
+    config = CampaignConfig(
+        "test_crm_people", "greeting_file", action_settings={"path": f"{tmp_path}/g.txt"}
+    )
+    runtime = crm_panel.runtime
+    with runtime.database.session() as session:
+        campaign_id = create_campaign(session, runtime.plugins, config, runtime.clock.now()).id
+    run = start_run(runtime, campaign_id, confirmed_by="test")
+    crm_panel.work()
+
+    page = body(crm_panel.client(Role.VIEWER).get(f"/campaigns/{campaign_id}/runs/{run.id}"))
+    assert "Lovelace, Ada" in page and "Hopper, Grace" in page
 
 
 def test_start_a_print_run_watch_it_and_open_its_letters_and_files(panel):
