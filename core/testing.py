@@ -26,17 +26,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
-from core.config import Settings
+from core.config import DEFAULT_TIMEZONE, Settings
 from core.db import Database
 from core.plugin_base import Channel, Outcome, Recipient
 from core.plugins import PluginHost
 from core.runtime import Runtime
+from core.schedules import load_zone
 from core.schema import installed_plugins, upgrade
 from core.workflow_context import WorkflowContext
 
@@ -211,23 +213,16 @@ class Testbed:
 
     def result(self, run_id: int) -> RunResult:
         """What the ledger holds for run ``run_id`` now."""
-        from core.models import ItemKind, Run, RunItem
+        from core.ledger import run_outcomes
+        from core.models import Run
 
         with self.database.session() as session:
             run = session.get(Run, run_id)
-            items = session.scalars(
-                select(RunItem)
-                .where(RunItem.run_id == run_id, RunItem.kind != ItemKind.MEMBER)
-                .order_by(RunItem.id)
-            )
-            outcomes = {
-                item.key: Outcome(item.status.value, item.detail or "", item.units, item.reference)
-                for item in items
-            }
             counts = {
                 name: getattr(run, name)
                 for name in ("targeted", "held_out", "done", "failed", "skipped", "unclear")
             }
+            outcomes = run_outcomes(session, run_id)
             return RunResult(run.id, run.state.value, counts, outcomes, run.error)
 
     def work(self) -> None:
@@ -321,6 +316,11 @@ class FakeWorkflowContext:
 
     def log(self, message: str) -> None:
         self.lines.append(message)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone of ``settings`` (the default one without settings)."""
+        return load_zone(getattr(self.settings, "timezone", DEFAULT_TIMEZONE))
 
 
 # -- the pytest fixtures ------------------------------------------------------------------------

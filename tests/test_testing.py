@@ -106,3 +106,11 @@ def test_the_fake_workflow_context_keeps_the_log_lines():
 
     assert context.lines == ["nothing to do"]
     assert context.now.utcoffset().total_seconds() == 0
+    assert context.zone.key == "Europe/Berlin"
+
+
+def test_a_workflow_pass_runs_now_with_the_installations_time_zone(testbed):
+    context = testbed.workflow_context("test")
+
+    assert context.zone.key == testbed.runtime.settings.timezone
+    assert context.now.tzinfo is not None and context.now.utcoffset().total_seconds() == 0
