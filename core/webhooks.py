@@ -68,18 +68,21 @@ HOST_PATTERN = re.compile(
 
 
 class WebhookError(ValueError):
-    """A webhook or allowed host that cannot be registered; ``field`` names the input."""
+    """A webhook or allowed host that cannot be registered: ``field`` names the input,
+    ``code`` and ``params`` the problem (for the panel's translated message)."""
 
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, code: str, message: str, **params: object):
         self.field = field
+        self.code = code
+        self.params = params
         super().__init__(message)
 
 
 class UrlRefused(WebhookError):
     """The URL is not one deliveries may go to (scheme, credentials, a private address)."""
 
-    def __init__(self, message: str):
-        super().__init__("url", message)
+    def __init__(self, code: str, message: str, **params: object):
+        super().__init__("url", code, message, **params)
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UrlRefused(f"{host} does not resolve: {exc}") from None
+        raise UrlRefused("unresolved", f"{host} does not resolve: {exc}", host=host) from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
@@ -112,30 +115,33 @@ def normalized_host(host: str) -> str:
 def check_url(url: str, allowed_hosts: Iterable[str], resolver: Resolver = resolve) -> Target:
     """The URL's target if deliveries may go there, else ``UrlRefused`` saying why."""
     if len(url) > MAX_URL_LENGTH:
-        raise UrlRefused(f"longer than {MAX_URL_LENGTH} characters")
+        raise UrlRefused("too_long", f"longer than {MAX_URL_LENGTH} characters")
     try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError as exc:
-        raise UrlRefused(f"not a valid URL: {exc}") from None
+        raise UrlRefused("invalid", f"not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https"):
-        raise UrlRefused("must start with https:// or http://")
+        raise UrlRefused("scheme", "must start with https:// or http://")
     if parts.username is not None or parts.password is not None:
-        raise UrlRefused("must not contain a user name or password")
+        raise UrlRefused("credentials", "must not contain a user name or password")
     host = normalized_host(parts.hostname or "")
     if not host:
-        raise UrlRefused("names no host")
+        raise UrlRefused("no_host", "names no host")
     port = port or (443 if parts.scheme == "https" else 80)
     addresses = list(resolver(host, port))
     if not addresses:
-        raise UrlRefused(f"{host} does not resolve")
+        raise UrlRefused("unresolved", f"{host} does not resolve", host=host)
     if host not in {normalized_host(allowed) for allowed in allowed_hosts}:
         for address in addresses:
             ip = ipaddress.ip_address(address.split("%", 1)[0])
             if not ip.is_global or ip.is_multicast:
                 raise UrlRefused(
+                    "private",
                     f"{host} resolves to {address}, a loopback, private, link-local or "
-                    "reserved address; an administrator can allow the host"
+                    "reserved address; an administrator can allow the host",
+                    host=host,
+                    address=address,
                 )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(parts.scheme, host, port, path, tuple(addresses))
@@ -163,10 +169,15 @@ def register_webhook(
 ) -> Webhook:
     """A new webhook with a secret of its own, after the URL passed the SSRF check."""
     if not events:
-        raise WebhookError("events", "choose at least one event")
+        raise WebhookError("events", "no_events", "choose at least one event")
     unknown = [name for name in events if name not in EVENTS]
     if unknown:
-        raise WebhookError("events", f"unknown events: {', '.join(unknown)}")
+        raise WebhookError(
+            "events",
+            "unknown_events",
+            f"unknown events: {', '.join(unknown)}",
+            names=", ".join(unknown),
+        )
     check_url(url, allowed_hosts(session), resolver)
     webhook = Webhook(
         url=url.strip(),
@@ -184,9 +195,11 @@ def allow_host(session: Session, host: str, created_by: str | None) -> WebhookAl
     """Let deliveries to ``host`` reach private addresses (an internal receiver)."""
     name = normalized_host(host)
     if not HOST_PATTERN.match(name):
-        raise WebhookError("host", "a host name such as hooks.intern.example.de, without a scheme")
+        raise WebhookError(
+            "host", "host_invalid", "a host name such as hooks.intern.example.de, without a scheme"
+        )
     if session.scalar(select(WebhookAllowedHost).where(WebhookAllowedHost.host == name)):
-        raise WebhookError("host", f"{name} is allowed already")
+        raise WebhookError("host", "host_exists", f"{name} is allowed already", host=name)
     allowed = WebhookAllowedHost(host=name, created_by=created_by)
     session.add(allowed)
     session.flush()

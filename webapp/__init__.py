@@ -126,6 +126,7 @@ PANEL_AREAS = (
     "webapp.contacts",
     "webapp.archive",
     "webapp.admin",
+    "webapp.webhooks",
     "webapp.plans",
     "webapp.deliveries",
     "webapp.approvals",
