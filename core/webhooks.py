@@ -233,8 +233,7 @@ def backoff(attempts: int) -> timedelta:
 def dispatch_due(runtime: Runtime) -> int:
     """Hand every due pending delivery to a worker; returns how many were enqueued."""
     now = runtime.clock.now()
-    queue = get_queue(runtime.redis, DEFAULT)
-    handed = 0
+    taken = []
     with runtime.database.session() as session:
         due = session.execute(
             select(WebhookDelivery.id, WebhookDelivery.attempts, WebhookDelivery.next_attempt_at)
@@ -246,22 +245,24 @@ def dispatch_due(runtime: Runtime) -> int:
             .limit(DUE_AT_ONCE)
         ).all()
         for delivery_id, attempts, due_at in due:
-            taken = session.execute(
+            # conditional: of two schedulers or a run's event at the same moment, one hands out
+            if session.execute(
                 update(WebhookDelivery)
                 .where(WebhookDelivery.id == delivery_id, WebhookDelivery.next_attempt_at == due_at)
                 .values(next_attempt_at=now + JOB_GRACE)
-            ).rowcount
-            if taken:
-                session.commit()
-                queue.enqueue(
-                    send_delivery,
-                    delivery_id,
-                    attempts,
-                    job_id=f"webhook-{delivery_id}-{attempts}",
-                    job_timeout=int(TIMEOUT_SECONDS * 3),
-                )
-                handed += 1
-    return handed
+            ).rowcount:
+                taken.append((delivery_id, attempts))
+    # Recorded first: if Redis refuses below, the deliveries are due again after JOB_GRACE.
+    queue = get_queue(runtime.redis, DEFAULT)
+    for delivery_id, attempts in taken:
+        queue.enqueue(
+            send_delivery,
+            delivery_id,
+            attempts,
+            job_id=f"webhook-{delivery_id}-{attempts}",
+            job_timeout=int(TIMEOUT_SECONDS * 3),
+        )
+    return len(taken)
 
 
 def send_delivery(delivery_id: int, attempt: int) -> str:

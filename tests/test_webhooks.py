@@ -13,13 +13,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import delete, select
 
+from core.accounts import create_user
+from core.approvals import Reviewers, approve, configure, submit
 from core.clock import FrozenClock
 from core.contact_events import set_consent
 from core.models import (
+    ApprovalMode,
+    ApprovalStep,
     Contact,
     Delivery,
     DeliveryChannel,
     DeliveryState,
+    Role,
+    User,
     WebhookAllowedHost,
     WebhookAttempt,
     WebhookDelivery,
@@ -255,4 +261,41 @@ def test_a_delivery_changing_state_is_recorded_with_the_change(testbed, receiver
         "label": "Newsletter",
         "from": "editing",
         "to": "approved",
+    }
+
+
+def test_an_approval_asked_for_and_answered_is_recorded_with_the_change(testbed, receiver):
+    loopback_webhook(testbed, receiver, ["approval.requested", "approval.answered"])
+    campaign = testbed.create_campaign("test_contacts", "test_tag")
+    now = testbed.runtime.clock.now()
+    with testbed.database.session() as session:
+        reviewer = create_user(session, "rita", "correct horse battery", role=Role.REVIEWER)
+        letter = Delivery(campaign_id=campaign, label="Brief", channel=DeliveryChannel.DIRECT_MAIL)
+        session.add(letter)
+        session.flush()
+        configure(
+            session, letter, ApprovalStep.CONTENT, ApprovalMode.MANUAL, now,
+            Reviewers.of(users=[reviewer]),
+        )  # fmt: skip
+        approval_id = submit(session, letter, ApprovalStep.CONTENT, now).id
+    with testbed.database.session() as session:
+        approve(session, approval_id, session.get(User, reviewer.id), now, "passt")
+
+    dispatch_due(testbed.runtime)
+    testbed.work()
+
+    events = [json.loads(body) for _headers, body in receiver.requests]
+    assert sorted((event["event"], event["data"]["state"]) for event in events) == [
+        ("approval.answered", "approved"),
+        ("approval.requested", "pending"),
+    ]
+    answered = next(event for event in events if event["event"] == "approval.answered")
+    assert answered["data"] == {
+        "approval_id": approval_id,
+        "delivery_id": letter.id,
+        "step": "content",
+        "round": 1,
+        "state": "approved",
+        "comment": "passt",
+        "user_id": reviewer.id,
     }

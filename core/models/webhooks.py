@@ -18,7 +18,7 @@ from sqlalchemy import Connection, ForeignKey, Index, String, Text, event, inser
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.clock import utcnow
-from core.models.approvals import Approval, ApprovalState
+from core.models.approvals import Approval, ApprovalEvent, ApprovalEventKind
 from core.models.base import Base, enum_column
 from core.models.deliveries import Delivery
 
@@ -148,6 +148,14 @@ def record_events(connection: Connection, events: Sequence[tuple[str, dict[str, 
     return len(rows)
 
 
+APPROVAL_EVENTS = {
+    ApprovalEventKind.SUBMITTED: "approval.requested",
+    ApprovalEventKind.APPROVED: "approval.answered",
+    ApprovalEventKind.REJECTED: "approval.answered",
+}
+"""An automatic step is requested and answered (approved, without a user) at once."""
+
+
 def _changed_to(instance: Any, attribute: str) -> tuple[Any, Any] | None:
     """(old, new) if this flush changed ``attribute`` of an existing row, else None."""
     history = inspect(instance).attrs[attribute].history
@@ -164,9 +172,9 @@ def _text(value: Any) -> Any:
 
 @event.listens_for(Session, "after_flush")
 def _record_state_changes(session: Session, _flush_context: Any) -> None:
-    """Deliveries changing state and approvals asked for and answered become webhook events
-    in the same transaction, wherever in the code they happen (opt-outs are recorded by
-    ``core.contact_events``, which writes them in bulk)."""
+    """Deliveries changing state and approvals asked for and answered (their log's events)
+    become webhook events in the same transaction, wherever in the code they happen
+    (opt-outs are recorded by ``core.contact_events``, which writes them in bulk)."""
     found: list[tuple[str, dict[str, Any]]] = []
     for instance in [*session.new, *session.dirty]:
         if isinstance(instance, Delivery) and instance not in session.new:
@@ -184,19 +192,26 @@ def _record_state_changes(session: Session, _flush_context: Any) -> None:
                         },
                     )
                 )
-        elif isinstance(instance, Approval):
-            change = _changed_to(instance, "state")
-            if change is None:
-                continue
-            data = {
-                "approval_id": instance.id,
-                "delivery_id": instance.delivery_id,
-                "step": _text(instance.step),
-                "round": instance.round,
-                "state": _text(change[1]),
-            }
-            if change[1] == ApprovalState.PENDING:
-                found.append(("approval.requested", data))
-            elif change[0] == ApprovalState.PENDING:
-                found.append(("approval.answered", {**data, "comment": instance.comment}))
+        elif isinstance(instance, ApprovalEvent) and instance in session.new:
+            name = APPROVAL_EVENTS.get(ApprovalEventKind(instance.kind))
+            if name is not None:
+                delivery_id, step = (
+                    session.connection()
+                    .execute(
+                        select(Approval.delivery_id, Approval.step).where(
+                            Approval.id == instance.approval_id
+                        )
+                    )
+                    .one()
+                )
+                data = {
+                    "approval_id": instance.approval_id,
+                    "delivery_id": delivery_id,
+                    "step": _text(step),
+                    "round": instance.round,
+                    "state": "pending" if name == "approval.requested" else _text(instance.kind),
+                }
+                if name == "approval.answered":
+                    data |= {"comment": instance.comment, "user_id": instance.user_id}
+                found.append((name, data))
     record_events(session.connection(), found)
