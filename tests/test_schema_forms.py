@@ -263,3 +263,24 @@ def test_a_recursive_model_is_edited_as_json(panel):
     assert fields_by_path(placed)["definition"].errors == [
         "root: unknown root 'kontakte'; known: contacts, contracts, partners, products"
     ]
+
+
+def test_the_commission_actions_amounts_take_a_german_decimal_comma():
+    from plugins.actions.commission import Commission
+
+    schema = Commission.params_schema()
+    fields = fields_by_path(build_form(schema, "act", "commission", {"amount": "12.5"}))
+    assert (fields["amount"].widget, fields["amount"].value) == ("number", "12,5")
+    assert fields["rate_percent"].widget == "number"
+
+    form = MultiDict(
+        [
+            ("act.text", "Provision"),
+            ("act.booking_key", "AP"),
+            ("act.paying_company", "Rheintal AG"),
+            ("act.amount", "1,20"),
+        ]
+    )
+    data, problems = parse_form(schema, form, "act")
+    assert all_problems(Commission, data, problems) == []
+    assert Commission(data).params.amount == Decimal("1.20")
