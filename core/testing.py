@@ -76,7 +76,7 @@ def empty_tables(url: str, plugins: PluginHost) -> None:
 @dataclass(frozen=True)
 class RunResult:
     """A finished run as the ledger recorded it: ``outcomes`` maps each recipient's (or
-    group's) key to its ``Outcome``; ``status`` is ``held_out`` or ``unclear`` there too."""
+    group's) key to its ``Outcome``, whose status may also be ``held_out`` or ``unclear``."""
 
     run_id: int
     state: str
