@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.models import CONSENT_FLAGS, Contact, ContactEvent
+from core.models.webhooks import record_events
 
 
 def consent_flags(contact: Contact) -> dict[str, bool]:
@@ -92,6 +93,22 @@ def record_consent_changes(
                 )
     if rows:
         session.execute(insert(ContactEvent), rows)
+        record_events(
+            session.connection(),
+            [
+                (
+                    "contact.unsubscribed",
+                    {
+                        "contact_id": row["contact_id"],
+                        "opt_out": row["field"],
+                        "source": source,
+                        "run_id": run_id,
+                    },
+                )
+                for row in rows
+                if row["field"].startswith("opt_out") and row["new_value"]
+            ],
+        )
     return len(rows)
 
 

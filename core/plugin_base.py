@@ -47,6 +47,18 @@ class SettingsError(ValueError):
         super().__init__(f"invalid settings for {kind} {name!r}: {details}")
 
 
+PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+"""What pydantic puts before the message of a validator's ValueError or assert."""
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    """A validation error's message as its validator wrote it, for the person who reads it."""
+    message = str(error["msg"])
+    for prefix in PYDANTIC_PREFIXES:
+        message = message.removeprefix(prefix)
+    return message
+
+
 class NoParams(BaseModel):
     """Parameter model of a plugin that takes no settings."""
 
@@ -93,7 +105,7 @@ class Plugin(ABC):
             return cls.Params.model_validate(dict(raw))
         except ValidationError as exc:
             problems = [
-                (".".join(str(part) for part in error["loc"]) or "(settings)", error["msg"])
+                (".".join(str(part) for part in error["loc"]) or "(settings)", _message(error))
                 for error in exc.errors()
             ]
             raise SettingsError(cls.kind, cls.name, problems) from None
@@ -140,6 +152,15 @@ class Group:
 
 
 BATCH_SIZE = 1000
+
+
+def record_name(data: Mapping[str, Any] | None) -> str:
+    """A record's name for people: ``first_name`` and ``last_name``, else ``company_name``,
+    ``name`` or ``code``; "" when it has none of them."""
+    if not data:
+        return ""
+    person = " ".join(str(data[k]) for k in ("first_name", "last_name") if data.get(k))
+    return person or str(data.get("company_name") or data.get("name") or data.get("code") or "")
 
 
 class DataSource(Plugin):
@@ -192,6 +213,11 @@ class DataSource(Plugin):
     def list_groups(self, context: Any) -> list[Group]:
         """The groups this source splits into with their sizes; none by default."""
         return []
+
+    def display_name(self, recipient: Recipient) -> str:
+        """How a run's results name the recipient (a person's or company's name, say);
+        by default ``record_name`` of its data, else its key."""
+        return record_name(recipient.data) or recipient.key
 
     @classmethod
     def check_definition(cls) -> None:

@@ -17,6 +17,7 @@ import uuid
 
 from core.engine.dispatch import recover_runs
 from core.runtime import Runtime
+from core.webhooks import dispatch_due
 from core.workflows import enqueue_due, recover_workflow_runs, warn_about_stopped
 
 log = logging.getLogger(__name__)
@@ -43,11 +44,14 @@ class Scheduler:
         return False
 
     def tick(self) -> list[str]:
-        """Settle stalled runs, then enqueue the workflows that are due; return their names."""
+        """Settle stalled runs, hand out due webhook deliveries, then enqueue the workflows that
+        are due; return their names."""
         if not self.is_leader():
             return []
         for action in recover_runs(self.runtime) + recover_workflow_runs(self.runtime):
             log.info("recovery: %s", action)
+        if dispatch_due(self.runtime):
+            log.info("webhook deliveries handed to workers")
         return enqueue_due(self.runtime)
 
     def run_forever(self, stop: threading.Event | None = None) -> None:

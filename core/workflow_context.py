@@ -7,6 +7,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from core.schedules import load_zone
 
 if TYPE_CHECKING:
     from core.db import Database
@@ -35,6 +38,12 @@ class WorkflowContext:
     @property
     def settings(self) -> Any:
         return self.runtime.settings
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The installation's time zone (``CAMPAIGN_TIMEZONE``), for rules in local time:
+        ``context.now.astimezone(context.zone)``."""
+        return load_zone(self.settings.timezone)
 
     @property
     def database(self) -> Database:

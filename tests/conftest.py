@@ -9,28 +9,19 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
-import sqlalchemy
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from core.config import Settings
 from core.db import Database
 from core.plugins import PluginHost
-from core.schema import installed_plugins, upgrade
+from core.testing import unavailable
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
-POSTGRES_ADMIN_URL = os.environ.get(
-    "CAMPAIGN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 REDIS_TEST_URL = os.environ.get("CAMPAIGN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
 
 REDIS_FIXTURES = {"redis_url", "redis_session_url"}
 PROCESS_STARTERS = ("start_worker_process", "start_process(", "subprocess.Popen", "live_panel")
@@ -44,7 +35,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if params.get("database_url") == "postgresql" or "postgres_url" in fixtures:
+        on_postgres = params.get("campaign_database_url") == "postgresql"
+        if on_postgres or "campaign_postgres_url" in fixtures:
             item.add_marker(pytest.mark.postgres)
         if fixtures & REDIS_FIXTURES:
             item.add_marker(pytest.mark.redis)
@@ -63,69 +55,23 @@ def _starts_processes(item: pytest.Item) -> bool:
     return any(starter in source for starter in PROCESS_STARTERS)
 
 
-def unavailable(what: str, reason: object) -> None:
-    message = f"{what} is not reachable: {reason}"
-    if IN_CI:
-        pytest.fail(message + " (CI=true: a missing service is a failure)", pytrace=False)
-    pytest.skip(message)
+# The databases are those of the plugin authors' kit, core.testing (loaded by ../conftest.py).
 
 
 @pytest.fixture(scope="session")
-def schema_plugins() -> PluginHost:
-    """Every built-in and installed plugin: the test databases hold the tables of all."""
-    return installed_plugins()
+def schema_plugins(campaign_schema_plugins: PluginHost) -> PluginHost:
+    return campaign_schema_plugins
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory, schema_plugins: PluginHost) -> Path:
-    """A migrated SQLite file that each test copies, so migrations run once per session."""
-    path = tmp_path_factory.mktemp("sqlite-template") / "campaign.db"
-    database = Database(f"sqlite:///{path}")
-    upgrade(database.engine, plugins=schema_plugins)
-    database.dispose()
-    return path
+def sqlite_template(campaign_sqlite_template: Path) -> Path:
+    return campaign_sqlite_template
 
 
-@pytest.fixture(scope="session")
-def postgres_url(schema_plugins: PluginHost) -> Iterator[str]:
-    """A migrated PostgreSQL database of its own for this test session."""
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"campaign_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        unavailable("PostgreSQL", exc)
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    database = Database(url)
-    upgrade(database.engine, plugins=schema_plugins)
-    database.dispose()
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture
+def database_url(campaign_database_url: str) -> str:
     """The URL of a clean, migrated database; every test using it runs on both backends."""
-    if request.param == "sqlite":
-        path = tmp_path / "campaign.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    url = request.getfixturevalue("postgres_url")
-    yield url
-    engine = create_engine(url)
-    # Restores the schema if the test migrated it down; the tables are read from the database,
-    # so that those of plugins nothing imported yet are emptied too.
-    upgrade(engine, plugins=request.getfixturevalue("schema_plugins"))
-    names = sqlalchemy.inspect(engine).get_table_names()
-    tables = ", ".join(f'"{name}"' for name in names if name != "alembic_version")
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    return campaign_database_url
 
 
 @pytest.fixture
@@ -172,6 +118,12 @@ def redis_url(redis_session_url: str) -> Iterator[str]:
     connection.flushdb()
     connection.set(REDIS_LOCK_KEY, lock, ex=3 * 3600)
     connection.close()
+
+
+@pytest.fixture
+def campaign_redis_url(redis_url: str) -> str:
+    """The kit's Redis is the suite's: a database no other test session uses."""
+    return redis_url
 
 
 @pytest.fixture

@@ -122,11 +122,11 @@ class Panel:
         build_worker(self.runtime).work(burst=True)
 
 
-def open_panel(settings: Settings) -> Iterator[Panel]:
+def open_panel(settings: Settings, plugins: PluginHost | None = None) -> Iterator[Panel]:
     """A panel on the test's database and Redis with users for every role."""
     from core.jobs import install_runtime
 
-    plugins = panel_plugins()
+    plugins = plugins or panel_plugins()
     app = build_panel(settings, plugins)
     web = get_campaign(app)
     add_role_users(web.database)

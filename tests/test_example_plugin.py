@@ -10,14 +10,13 @@ import importlib.metadata
 import inspect
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import EngineHarness
 from sqlalchemy import inspect as inspect_schema
 from sqlalchemy import text
 
-import core
 from core.db import Database
 from core.plugins import ENTRY_POINT_GROUP, PluginHost, load_plugins
 from core.schema import (
@@ -101,21 +100,8 @@ def test_params_describe_each_field() -> None:
 
     assert schema["required"] == ["path"]
     assert schema["properties"]["greeting"]["default"] == "Hallo"
-    for field in ("path", "greeting"):
+    for field in ("path", "greeting", "price"):
         assert schema["properties"][field]["description"]
-
-
-@pytest.fixture
-def engine(runtime_factory) -> EngineHarness:
-    """The engine test plugins and the example, loaded through its entry point."""
-    from core.jobs import install_runtime
-
-    import engine_plugins
-
-    hello = load_plugins(modules=()).manager.get_plugin("hello")
-    runtime = runtime_factory(("engine_plugins", engine_plugins), ("hello", hello))
-    install_runtime(runtime)
-    return EngineHarness(runtime)
 
 
 def greetings(database: Database) -> list[tuple[int, str, str]]:
@@ -128,35 +114,32 @@ def greetings(database: Database) -> list[tuple[int, str, str]]:
         ]
 
 
-def test_a_run_writes_and_records_one_greeting_per_recipient(engine, tmp_path: Path) -> None:
-    from core.engine.runs import start_run
-
-    target = tmp_path / "out" / "greetings.txt"
-    contact_ids = engine.add_contacts(3)
-    campaign = engine.campaign(
-        action="greeting_file", action_settings={"path": str(target), "greeting": "Moin"}
+def test_a_run_records_each_greeting_in_the_plugins_table(campaign_testbed, tmp_path: Path) -> None:
+    ids = campaign_testbed.add_contacts(*({"last_name": f"Name{n}"} for n in range(1, 4)))
+    campaign = campaign_testbed.create_campaign(
+        "query",
+        "greeting_file",
+        {"definition": {"root": "contacts"}},
+        {"path": f"{tmp_path}/g.txt"},
     )
-    run = start_run(engine.runtime, campaign, confirmed_by="test")
-    engine.work()
 
-    assert engine.run(run.id).done == 3
-    lines = [f"Moin Name{index}" for index in range(1, 4)]
-    assert sorted(target.read_text(encoding="utf-8").splitlines()) == lines
-    keys = [f"contacts:{contact_id}" for contact_id in contact_ids]
-    assert greetings(engine.runtime.database) == [
-        (run.id, key, line) for key, line in sorted(zip(keys, lines, strict=True))
+    result = campaign_testbed.run(campaign, confirmed_by="test")
+
+    lines = [f"Hallo Name{n}" for n in range(1, 4)]
+    keys = [f"contacts:{contact_id}" for contact_id in ids]
+    assert {key: outcome.units for key, outcome in result.outcomes.items()} == dict.fromkeys(
+        keys, 10
+    )
+    assert greetings(campaign_testbed.database) == [
+        (result.run_id, key, line) for key, line in sorted(zip(keys, lines, strict=True))
     ]
 
 
-def test_a_recipient_without_a_name_fails_without_writing(tmp_path: Path) -> None:
-    action_class = load_plugins(modules=()).actions.get("greeting_file")
-    target = tmp_path / "greetings.txt"
-    action = action_class({"path": str(target)})
-
-    nameless = action.process(core.Recipient("c3", "contact", 3, {"email": "x@example.org"}), None)
-
-    assert nameless == core.Outcome.failed("no name")
-    assert not target.exists()
+@pytest.fixture
+def database(campaign_database_url: str) -> Iterator[Database]:
+    database = Database(campaign_database_url)
+    yield database
+    database.dispose()
 
 
 def tables(database: Database) -> set[str]:
@@ -180,7 +163,7 @@ def test_the_branch_goes_down_and_up_without_touching_the_core(database: Databas
     assert not missing_heads(database.engine, load_plugins())
     states = {state.name: state for state in branch_states(database.engine, load_plugins())}
     assert states["hello"].database == states["hello"].code == "hello_0001_greetings"
-    assert states["core"].database == states["core"].code == "0026_inbound_mail"
+    assert states["core"].database == states["core"].code == "0027_webhooks"
 
 
 def test_going_below_the_core_revision_the_branch_depends_on_takes_the_branch_first(
@@ -211,26 +194,12 @@ def test_a_disabled_plugin_gets_no_tables_and_keeps_them_when_disabled_later(
     assert not missing_heads(database.engine, hello_disabled)
     states = branch_states(database.engine, hello_disabled)
     assert [(state.name, state.database) for state in states] == [
-        ("core", "0026_inbound_mail"),
+        ("core", "0027_webhooks"),
         ("plugins.stores.database", "database_store_0001_chunks"),
         (None, "hello_0001_greetings"),
     ]
     with pytest.raises(UnloadedBranchError, match="hello_0001_greetings"):
         downgrade(database.engine, "0020_consent_rules", plugins=hello_disabled)
-
-
-def test_missing_path_is_a_settings_error_naming_the_field() -> None:
-    action_class = load_plugins(modules=()).actions.get("greeting_file")
-
-    with pytest.raises(core.SettingsError) as excinfo:
-        action_class({"greeting": "Hi"})
-
-    error = excinfo.value
-    assert (error.kind, error.name) == ("action", "greeting_file")
-    assert [field for field, _ in error.problems] == ["path"]
-    assert "path" in str(error)
-    with pytest.raises(core.SettingsError, match="path"):
-        action_class.validate_params({})
 
 
 def test_tutorial_shows_the_example_files_verbatim() -> None:
@@ -241,6 +210,7 @@ def test_tutorial_shows_the_example_files_verbatim() -> None:
         ("campaign_hello/models.py", "python"),
         ("campaign_hello/migrations/hello_0001_greetings.py", "python"),
         ("campaign_hello/translations/de/LC_MESSAGES/messages.po", "po"),
+        ("tests/test_greeting_file.py", "python"),
     )
     for filename, language in files:
         content = (EXAMPLE / filename).read_text(encoding="utf-8")
@@ -261,7 +231,7 @@ def test_every_text_of_the_example_has_a_german_translation(fresh_import: None) 
     with (catalog_dir / "de" / "LC_MESSAGES" / "messages.po").open("rb") as source:
         german = read_po(source, locale="de")
     texts = list(plugin_texts(host.actions.get("greeting_file")))
-    assert len(texts) == 6
+    assert len(texts) == 9
     for context, message in texts:
         entry = german.get(message, context=context or None)
         assert entry is not None and entry.string, message

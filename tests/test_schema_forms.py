@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import pytest
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from werkzeug.datastructures import MultiDict
 
+from core import Action, Outcome
 from core.plugin_base import SettingsError
-from webapp.schema_forms import build_form, parse_form
+from webapp.schema_forms import all_problems, build_form, parse_form, read_number
 
 
 class Sort(BaseModel):
@@ -171,6 +174,81 @@ def test_problems_land_on_their_fields_and_the_rest_on_the_form():
     assert form.has_errors
 
 
+class Money(BaseModel):
+    price: Decimal = Field(ge=0)
+    fee: Decimal | None = None
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _no_digits(cls, name: str) -> str:
+        if any(char.isdigit() for char in name):
+            raise ValueError("no digits, please")
+        return name
+
+
+class Priced(Action):
+    name = "priced"
+    title = "Priced"
+    Params = Money
+
+    def process(self, recipient, context):
+        return Outcome.done()
+
+
+MONEY = Money.model_json_schema()
+
+
+def test_a_decimal_is_a_number_input_that_takes_a_decimal_comma():
+    fields = fields_by_path(build_form(MONEY, "act", "priced", {"price": "1.20"}))
+    assert (fields["price"].widget, fields["fee"].widget) == ("number", "number")
+    assert fields["price"].value == "1,20", "German, the default language"
+    assert fields["fee"].nullable
+
+    form = MultiDict([("act.price", "1.234,50"), ("act.fee", "0,5"), ("act.name", "Anna")])
+    data, problems = parse_form(MONEY, form, "act")
+    assert problems == []
+    assert Money.model_validate(data) == Money(
+        price=Decimal("1234.50"), fee=Decimal("0.5"), name="Anna"
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "number"),
+    [
+        ("1,20", "1.20"),
+        ("1.20", "1.20"),
+        ("1.234,5", "1234.5"),
+        ("1,234.5", "1234.5"),
+        ("1.234.567", "1234567"),
+        ("-3", "-3"),
+        (" 12 ", "12"),
+        ("zwölf", None),
+        ("1,2,3,4.5.6", None),
+        ("NaN", None),
+    ],
+)
+def test_numbers_are_read_as_germans_and_english_speakers_type_them(typed, number):
+    assert read_number(typed) == (None if number is None else Decimal(number))
+
+
+def test_every_fields_problem_is_shown_at_once_and_what_was_typed_is_kept():
+    form = MultiDict([("act.price", "-1,5"), ("act.fee", "viel"), ("act.name", "R2D2")])
+    data, problems = parse_form(MONEY, form, "act")
+
+    problems = all_problems(Priced, data, problems)
+
+    assert [location for location, _ in problems] == ["price", "fee", "name"]
+    assert ("name", "no digits, please") in problems, "without pydantic's 'Value error,'"
+    fields = fields_by_path(build_form(MONEY, "act", "priced", data, problems))
+    assert (fields["price"].value, fields["fee"].value, fields["name"].value) == (
+        "-1,5",
+        "viel",
+        "R2D2",
+    )
+    assert all(fields[name].errors for name in ("price", "fee", "name"))
+
+
 def test_a_recursive_model_is_edited_as_json(panel):
     """The query data source's inline definition (a query with nested blocks)."""
     source = panel.runtime.plugins.datasources.get("query")
@@ -185,3 +263,24 @@ def test_a_recursive_model_is_edited_as_json(panel):
     assert fields_by_path(placed)["definition"].errors == [
         "root: unknown root 'kontakte'; known: contacts, contracts, partners, products"
     ]
+
+
+def test_the_commission_actions_amounts_take_a_german_decimal_comma():
+    from plugins.actions.commission import Commission
+
+    schema = Commission.params_schema()
+    fields = fields_by_path(build_form(schema, "act", "commission", {"amount": "12.5"}))
+    assert (fields["amount"].widget, fields["amount"].value) == ("number", "12,5")
+    assert fields["rate_percent"].widget == "number"
+
+    form = MultiDict(
+        [
+            ("act.text", "Provision"),
+            ("act.booking_key", "AP"),
+            ("act.paying_company", "Rheintal AG"),
+            ("act.amount", "1,20"),
+        ]
+    )
+    data, problems = parse_form(schema, form, "act")
+    assert all_problems(Commission, data, problems) == []
+    assert Commission(data).params.amount == Decimal("1.20")

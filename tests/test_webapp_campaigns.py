@@ -10,12 +10,13 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import ClassVar
 
 import pytest
 from redis import Redis
 from sqlalchemy import func, insert, select, update
 
-from core import embedded_redis
+from core import DataSource, Recipient, embedded_redis, hookimpl
 from core.audit import audit_query
 from core.clock import clock
 from core.engine.campaigns import CampaignConfig, create_campaign
@@ -47,6 +48,8 @@ from panel_helpers import (
     client_for,
     field_errors,
     input_value,
+    open_panel,
+    panel_plugins,
     post,
 )
 
@@ -346,27 +349,31 @@ def test_groups_are_counted_and_ticked(panel):
 
 def test_a_third_party_action_gets_a_working_form(panel, tmp_path):
     """examples/campaign-hello's action: no template code, a form from its schema, its texts
-    in German from the catalog the plugin registers."""
+    in German from the catalog the plugin registers, its price typed as Germans do."""
     add_people(panel, 2)
     campaign_id = make_campaign(panel)
     client = panel.client()
     form = campaign_form(action="greeting_file", intent="refresh")
     html = body(post(client, f"/campaigns/{campaign_id}/setup", form))
-    assert (input_value(html, "act.path"), input_value(html, "act.greeting")) == ("", "Hallo")
-    assert "Textdatei, an die die Grüße angehängt werden" in html
+    assert (input_value(html, "act.path"), input_value(html, "act.price")) == ("", "0,10")
+    assert '<option value="Hallo" selected>Hallo</option>' in html
+    assert "Textdatei (.txt), an die die Grüße angehängt werden." in html
     assert "Grüße in eine Datei schreiben" in html
 
     form = {k: v for k, v in campaign_form(action="greeting_file").items() if k[:4] != "act."}
-    form["act.__plugin"] = "greeting_file"
-    response = post(client, f"/campaigns/{campaign_id}/setup", form)
-    assert field_errors(body(response), "act.path") == ["Field required"]
+    form.update({"act.__plugin": "greeting_file", "act.path": "g.csv", "act.price": "-1,5"})
+    html = body(post(client, f"/campaigns/{campaign_id}/setup", form))
+    assert field_errors(html, "act.path") == ["must end in .txt"]
+    assert field_errors(html, "act.price") == ["Input should be greater than or equal to 0"]
+    assert (input_value(html, "act.path"), input_value(html, "act.price")) == ("g.csv", "-1,5")
 
     greetings = tmp_path / "greetings.txt"
-    form.update({"act.path": str(greetings), "act.greeting": "Moin"})
+    form.update({"act.path": str(greetings), "act.greeting": "Moin", "act.price": "1,20"})
     assert post(client, f"/campaigns/{campaign_id}/setup", form).status_code == 302
     assert stored(panel, campaign_id).action_settings == {
         "path": str(greetings),
         "greeting": "Moin",
+        "price": "1.20",
     }
     start_and_confirm(panel, client, campaign_id)
     assert greetings.read_text(encoding="utf-8").splitlines() == [
@@ -376,6 +383,57 @@ def test_a_third_party_action_gets_a_working_form(panel, tmp_path):
 
 
 # -- start, runs, files, documents ----------------------------------------------------------------
+
+
+class CrmPeople(DataSource):
+    """People of an outside CRM: records of an entity the core does not know."""
+
+    name = "test_crm_people"
+    title = "People in the CRM"
+    PEOPLE: ClassVar = {7: ("Ada", "Lovelace"), 8: ("Grace", "Hopper")}
+
+    def entity(self):
+        return "crm_people"
+
+    def iter_recipients(self, context):
+        return iter(self.load(context, list(self.PEOPLE)).values())
+
+    def load(self, context, ids):
+        return {
+            i: Recipient(f"crm:{i}", "crm_people", i, {"first_name": first, "last_name": last})
+            for i, (first, last) in self.PEOPLE.items()
+            if i in ids
+        }
+
+    def display_name(self, recipient):
+        return f"{recipient.data['last_name']}, {recipient.data['first_name']}"
+
+
+class Crm:
+    @hookimpl
+    def register_datasources(self, register):
+        register(CrmPeople)
+
+
+@pytest.fixture
+def crm_panel(settings, redis_url):
+    plugins = panel_plugins()
+    plugins.add(Crm(), "crm", "test")
+    yield from open_panel(settings, plugins)
+
+
+def test_run_results_name_records_as_their_data_source_does(crm_panel, tmp_path):
+    config = CampaignConfig(
+        "test_crm_people", "greeting_file", action_settings={"path": f"{tmp_path}/g.txt"}
+    )
+    runtime = crm_panel.runtime
+    with runtime.database.session() as session:
+        campaign_id = create_campaign(session, runtime.plugins, config, runtime.clock.now()).id
+    run = start_run(runtime, campaign_id, confirmed_by="test")
+    crm_panel.work()
+
+    page = body(crm_panel.client(Role.VIEWER).get(f"/campaigns/{campaign_id}/runs/{run.id}"))
+    assert "Lovelace, Ada" in page and "Hopper, Grace" in page
 
 
 def test_start_a_print_run_watch_it_and_open_its_letters_and_files(panel):

@@ -7,11 +7,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from html import unescape
+from typing import Literal
 
 import pytest
 from process_panel_helpers import audit_actions
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from core import Workflow, hookimpl
 from core.models import (
     Role,
     WorkflowRun,
@@ -20,7 +23,7 @@ from core.models import (
     WorkflowTrigger,
 )
 
-from panel_helpers import body, field_errors, post
+from panel_helpers import body, field_errors, open_panel, panel_plugins, post
 
 
 def card(html: str, name: str) -> str:
@@ -170,3 +173,39 @@ def test_who_may_run_stop_and_reschedule(panel, role, allowed):
         status = post(client, path, data).status_code
         assert (status == 302) == (action in allowed), (role, action, status)
         assert status in (302, 403)
+
+
+class Reminders(Workflow):
+    name = "test_reminders"
+    title = "Send reminders"
+
+    class Params(BaseModel):
+        days_before: int = Field(3, description="Days before the appointment.")
+        mode: Literal["mail", "sms"] = "mail"
+
+    def run(self, context):
+        return f"reminded {self.params.days_before} days before"
+
+
+class RemindersPlugin:
+    @hookimpl
+    def register_workflows(self, register):
+        register(Reminders)
+
+
+@pytest.fixture
+def reminders_panel(settings, redis_url):
+    plugins = panel_plugins()
+    plugins.add(RemindersPlugin(), "reminders", "test")
+    yield from open_panel(settings, plugins)
+
+
+def test_a_workflow_shows_the_settings_its_parameter_model_declares(reminders_panel):
+    html = body(reminders_panel.client(Role.VIEWER).get("/workflows/"))
+
+    reminders = card(html, "test_reminders")
+    assert "Einstellungen" in reminders
+    assert "<dt>Days before</dt><dd><code>3</code>" in reminders
+    assert "Days before the appointment." in reminders
+    assert "<dt>Mode</dt><dd><code>mail</code>" in reminders
+    assert "Einstellungen" not in card(html, "budgetMgt"), "a workflow without settings"

@@ -124,6 +124,7 @@ from webapp.ratelimit import (
 from webapp.schema_forms import (
     OptionResolver,
     SettingsForm,
+    all_problems,
     build_form,
     parse_form,
     submitted_plugin,
@@ -140,6 +141,7 @@ __all__ = [
     "Page",
     "SettingsForm",
     "acting_user",
+    "all_problems",
     "build_form",
     "check_unique",
     "choice_ids",
@@ -192,6 +194,7 @@ PANEL_AREAS = (
     "webapp.contacts",
     "webapp.archive",
     "webapp.admin",
+    "webapp.webhooks",
     "webapp.workflows",
     "webapp.notifications",
     "webapp.health",

@@ -22,17 +22,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from babel.numbers import get_decimal_symbol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from core import json_text
+from core import Plugin, SettingsError, json_text
 from core.models import Campaign, Report, SavedQuery
 from core.plugins import PluginHost
 from core.query import ENTITIES
-from webapp.i18n import plugin_text, t
+from webapp.i18n import get_language, plugin_text, t
 
 TEXTAREA_MIN_LENGTH = 200
 """A string that may be longer than this gets a text area."""
@@ -155,7 +157,7 @@ class _Spec:
     """A property of the schema reduced to what the form needs."""
 
     kind: str
-    """string, integer, number, boolean, enum, string_or_integer, lines, object, json"""
+    """string, integer, number, decimal, boolean, enum, string_or_integer, lines, object, json"""
     schema: Mapping[str, Any]
     nullable: bool = False
     choices: Choices = field(default_factory=list)
@@ -201,6 +203,9 @@ def _spec(node: Mapping[str, Any], defs: Mapping[str, Any], seen: tuple[str, ...
             inner.nullable = inner.nullable or nullable
             return inner
         types = {v.get("type") for v in rest}
+        if types == {"number", "string"}:  # pydantic's Decimal: a number or its text
+            number = next(v for v in rest if v.get("type") == "number")
+            return _Spec("decimal", {**number, **_outer_keys(node)}, nullable, options=options)
         if types == {"string", "integer"}:
             return _Spec("string_or_integer", node, nullable, options=options)
         return _Spec("json", node, nullable)
@@ -361,15 +366,32 @@ def _field(
         form_field.choices = _with_current(choices, [value])
         form_field.value = _text(value)
     else:
-        form_field.widget = {"integer": "integer", "number": "number"}.get(spec.kind, "text")
+        form_field.widget = {"integer": "integer", "number": "number", "decimal": "number"}.get(
+            spec.kind, "text"
+        )
         max_length = schema.get("maxLength")
         if spec.kind == "string" and (
             schema.get("x-widget") == "textarea"
             or (isinstance(max_length, int) and max_length > TEXTAREA_MIN_LENGTH)
         ):
             form_field.widget = "textarea"
-        form_field.value = _text(value)
+        form_field.value = (
+            _number_text(value) if form_field.widget in ("integer", "number") else _text(value)
+        )
     return form_field
+
+
+def _number_text(value: Any) -> str:
+    """A number with the decimal sign of the user's language ("1,20" in German); what the
+    user typed and could not be read is shown as typed."""
+    text = _text(value)
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        return text
+    try:
+        Decimal(text)
+    except InvalidOperation:
+        return text
+    return text.replace(".", get_decimal_symbol(get_language()))
 
 
 def _with_current(choices: Choices, current: Sequence[Any]) -> Choices:
@@ -403,6 +425,27 @@ def _place_problems(form: SettingsForm, problems: Iterable[tuple[str, str]]) -> 
 
 # ---------------------------------------------------------------------------------------------
 # Reading the submitted form
+
+
+def all_problems(
+    cls: type[Plugin], settings: Mapping[str, Any], problems: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The problems of reading a form (``parse_form``) and those of validating what was
+    read, so every field's problem is shown at once; a field that could not be read is
+    not reported a second time."""
+    try:
+        cls.validate_params(settings)
+    except SettingsError as exc:
+        unread = [location for location, _ in problems]
+        return [
+            *problems,
+            *(
+                (location, message)
+                for location, message in exc.problems
+                if not any(location == bad or location.startswith(f"{bad}.") for bad in unread)
+            ),
+        ]
+    return list(problems)
 
 
 def submitted_plugin(form: MultiDict[str, str], prefix: str) -> str | None:
@@ -481,6 +524,24 @@ def _parse_value(
     return _scalar(spec.kind, raw)
 
 
+def read_number(raw: str) -> Decimal | None:
+    """A number typed in German or English: the last of "," and "." is the decimal sign
+    when both appear or when it appears once; a sign repeated ("1.234.567") groups digits."""
+    text = raw.strip().replace(" ", "").replace("\u00a0", "").replace("'", "")
+    last = max(text.rfind(","), text.rfind("."))
+    if last >= 0:
+        sign = text[last]
+        if text.count(sign) > 1:  # only grouping signs
+            text = text.replace(sign, "")
+        else:
+            text = text[:last].replace(",", "").replace(".", "") + "." + text[last + 1 :]
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
 def _enum_value(spec: _Spec, raw: str) -> Any:
     for value in spec.schema.get("enum") or [spec.schema.get("const")]:
         if _text(value) == raw:
@@ -489,17 +550,15 @@ def _enum_value(spec: _Spec, raw: str) -> Any:
 
 
 def _scalar(kind: str, raw: str) -> Any:
-    """Numbers as the panel's users type them ("12,5"); pydantic reports what does not fit."""
-    if kind == "integer":
-        try:
-            return int(raw)
-        except ValueError:
+    """Numbers as the panel's users type them ("12,5", "1.234,50" or "1,234.50"); what
+    cannot be read stays as typed, so that pydantic reports it and the form shows it again."""
+    if kind in ("integer", "number", "decimal"):
+        number = read_number(raw)
+        if number is None:
             return raw
-    if kind == "number":
-        try:
-            return float(raw.replace(",", "."))
-        except ValueError:
-            return raw
+        if kind == "integer":
+            return int(number) if number == number.to_integral_value() else raw
+        return float(number) if kind == "number" else str(number)
     if kind == "string_or_integer" and raw.lstrip("-").isdigit():
         return int(raw)
     return raw

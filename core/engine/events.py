@@ -1,12 +1,14 @@
-"""Calling the run lifecycle hooks with plain data."""
+"""Calling the run lifecycle hooks with plain data, and recording the run's webhook events."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 
 from core.events import RunEvent
 from core.models import Campaign, Run
 from core.runtime import Runtime
+from core.webhooks import record_run_event
 
 log = logging.getLogger(__name__)
 
@@ -39,3 +41,8 @@ def notify(runtime: Runtime, run_id: int, hook_name: str) -> None:
         getattr(runtime.plugins.hook, hook_name)(run=event)
     except Exception:
         log.exception("a %s listener failed for run %s", hook_name, run_id)
+    data = {**asdict(event), "counts": dict(event.counts)}
+    try:
+        record_run_event(runtime, hook_name, data)
+    except Exception:
+        log.exception("the %s webhook event of run %s was not recorded", hook_name, run_id)

@@ -99,6 +99,13 @@ from core.models.templates import (
 )
 from core.models.transitions import TransitionError
 from core.models.users import Role, User, UserGroup
+from core.models.webhooks import (
+    Webhook,
+    WebhookAllowedHost,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryState,
+)
 from core.models.workflows import (
     FINAL_WORKFLOW_RUN_STATUSES,
     WorkflowRun,
@@ -204,6 +211,11 @@ __all__ = [
     "TransitionError",
     "User",
     "UserGroup",
+    "Webhook",
+    "WebhookAllowedHost",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryState",
     "WorkflowRun",
     "WorkflowRunStatus",
     "WorkflowSchedule",

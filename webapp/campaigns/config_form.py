@@ -25,6 +25,7 @@ from webapp.i18n import plugin_text, plugin_translator, t
 from webapp.schema_forms import (
     OptionResolver,
     SettingsForm,
+    all_problems,
     build_form,
     parse_form,
     submitted_plugin,
@@ -159,14 +160,13 @@ def validate_draft(draft: ConfigDraft, plugins: PluginHost) -> None:
         *((part, plugins.recipient_filters) for part in draft.filters),
     ]
     for part, registry in parts:
-        if part.problems:
-            continue
         try:
-            registry.get(part.name).validate_params(part.settings)
+            cls = registry.get(part.name)
         except UnknownPluginError:
-            part.problems.append(("", t("campaigns.unknown_plugin", name=part.name)))
-        except SettingsError as exc:
-            part.problems.extend(exc.problems)
+            if not part.problems:
+                part.problems.append(("", t("campaigns.unknown_plugin", name=part.name)))
+            continue
+        part.problems[:] = all_problems(cls, part.settings, part.problems)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ without JavaScript the page shows the state as of its last reload.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 from dataclasses import dataclass
 from functools import partial
@@ -30,7 +31,9 @@ from core.archive import (
 )
 from core.audit import record_audit
 from core.engine import operations
+from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.confirmation import Confirmation, confirmation
+from core.engine.context import RunContext
 from core.engine.runs import (
     QueueDeferredError,
     RunError,
@@ -48,7 +51,7 @@ from core.models import (
     RunItem,
     RunState,
 )
-from core.plugin_base import Channel
+from core.plugin_base import Channel, record_name
 from core.query import ENTITIES, load_records
 from core.run_feedback import Feedback, feedback_counts, feedback_filter
 from core.run_files import RunFiles
@@ -63,6 +66,8 @@ from webapp.context import db_session, get_plugins, get_runtime, get_settings
 from webapp.i18n import item_detail, t
 from webapp.pagination import page_arguments, paginate
 from webapp.security import role_required
+
+log = logging.getLogger(__name__)
 
 RUNS_PAGE_SIZE = 20
 ITEMS_PAGE_SIZE = 50
@@ -163,21 +168,20 @@ class ItemRow:
     document_id: int | None
 
 
-def _display_name(data: dict[str, Any] | None) -> str:
-    if not data:
-        return ""
-    person = " ".join(str(data[k]) for k in ("first_name", "last_name") if data.get(k))
-    return person or str(data.get("company_name") or data.get("name") or data.get("code") or "")
-
-
 def _item_rows(run: Run, items: list[RunItem]) -> list[ItemRow]:
     """The page's ledger rows with the recipient's name and archived document."""
     session = db_session()
     by_entity: dict[str, list[int]] = {}
     for item in items:
-        if item.entity in ENTITIES and item.entity_id is not None:
+        if item.entity_id is not None:
             by_entity.setdefault(item.entity, []).append(item.entity_id)
-    records = {entity: load_records(session, entity, ids) for entity, ids in by_entity.items()}
+    names: dict[tuple[str, int], str] = {}
+    for entity, ids in by_entity.items():
+        if entity in ENTITIES:
+            records = load_records(session, entity, ids)
+            names |= {(entity, key): record_name(data) for key, data in records.items()}
+        else:
+            names |= _source_names(run, entity, ids)
     keys = [item.key for item in items]
     documents = (
         dict(
@@ -191,13 +195,22 @@ def _item_rows(run: Run, items: list[RunItem]) -> list[ItemRow]:
         else {}
     )
     return [
-        ItemRow(
-            item,
-            _display_name(records.get(item.entity, {}).get(item.entity_id)),
-            documents.get(item.key),
-        )
+        ItemRow(item, names.get((item.entity, item.entity_id), ""), documents.get(item.key))
         for item in items
     ]
+
+
+def _source_names(run: Run, entity: str, ids: list[int]) -> dict[tuple[str, int], str]:
+    """Names of records of an entity the core does not know, as the run's data source
+    loads and names them; none where the source cannot be asked now (its server is down)."""
+    try:
+        source = build_plugins(get_plugins(), CampaignConfig.from_snapshot(run.config)).datasource
+        context = RunContext(get_runtime(), db_session(), run.campaign_id, "", run.id, Channel.NONE)
+        loaded = source.load(context, ids)
+        return {(entity, key): source.display_name(recipient) for key, recipient in loaded.items()}
+    except Exception as exc:  # a plugin's own failure must not break the results page
+        log.warning("run %s: names of %s records not loaded: %r", run.id, entity, exc)
+        return {}
 
 
 @bp.get("/<int:campaign_id>/runs/<int:run_id>")

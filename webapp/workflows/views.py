@@ -9,6 +9,7 @@ The service functions are ``core.workflows``.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -29,7 +30,7 @@ from core.workflows import (
 from webapp.context import db_session, get_plugins, get_runtime, get_settings
 from webapp.editing import get_or_404, username
 from webapp.form_reader import FormReader
-from webapp.i18n import plugin_text, t, workflow_summary
+from webapp.i18n import plugin_text, plugin_translator, t, workflow_summary
 from webapp.pagination import Page, page_arguments
 from webapp.security import role_required
 
@@ -65,6 +66,20 @@ def title_of(name: str) -> str:
         abort(404)
 
 
+def workflow_settings(name: str) -> list[tuple[str, str, str]]:
+    """(label, value, help) of each setting the workflow declares in its ``Params`` model,
+    in the user's language; a workflow runs with the model's defaults."""
+    cls = get_plugins().workflows.get(name)
+    label = plugin_translator(cls)
+    rows = []
+    for key, field in cls.Params.model_fields.items():
+        title = field.title or key.replace("_", " ").capitalize()
+        value = field.get_default(call_default_factory=True)
+        shown = value.value if isinstance(value, Enum) else value
+        rows.append((label(title, ""), str(shown), label(field.description or "", "")))
+    return rows
+
+
 def _render_index(errors: dict[str, dict[str, str]] | None = None, values=None) -> str:
     session = db_session()
     states = list_workflows(session, get_plugins(), get_settings(), get_runtime().clock.now())
@@ -79,6 +94,7 @@ def _render_index(errors: dict[str, dict[str, str]] | None = None, values=None) 
             )
             for state in states
         },
+        settings={state.name: workflow_settings(state.name) for state in states},
         stopped=[title_of(name) for name in stopped_workflows(session, get_plugins())],
         errors=errors or {},
         values=values or {},

@@ -8,56 +8,48 @@ Campaign loads this package through the ``campaign`` entry point declared in
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from campaign_hello.models import Greeting
 from core import Action, Outcome, Recipient, hookimpl
 
 
 class GreetingFile(Action):
-    """Append one line ``<greeting> <first_name> <last_name>`` per recipient to a text file."""
+    """Append ``<greeting> <first name> <last name>`` per recipient to a text file."""
 
     name = "greeting_file"
     title = "Write greetings to a file"
-    description = (
-        "Appends one line with a greeting and the recipient's first and last name "
-        "to a UTF-8 text file and records it; recipients without any name fail with 'no name'."
-    )
-    # Appending is not idempotent: let the runner claim each item before it is processed.
-    external_effects = True
+    external_effects = True  # appending twice writes twice: each item is claimed first
+    cost_unit = "cents"  # the units of an outcome: what its greeting cost
 
     class Params(BaseModel):
-        model_config = ConfigDict(extra="forbid")
+        model_config = ConfigDict(extra="forbid")  # a misspelt setting is an error
+        path: str = Field(description="Text file (.txt) the greetings are appended to.")
+        greeting: Literal["Hallo", "Moin"] = Field("Hallo", description="The first word.")
+        price: Decimal = Field(Decimal("0.10"), ge=0, decimal_places=2, description="In euros.")
 
-        path: str = Field(
-            description="Text file the greetings are appended to (created if missing)."
-        )
-        greeting: str = Field(
-            default="Hallo", description="Word put in front of each recipient's name."
-        )
+        @field_validator("path")
+        @classmethod
+        def _text_file(cls, path: str) -> str:
+            if not path.endswith(".txt"):
+                raise ValueError("must end in .txt")
+            return path
 
     params: Params
 
     def process(self, recipient: Recipient, context: Any) -> Outcome:
-        parts = [str(recipient.data.get(key) or "").strip() for key in ("first_name", "last_name")]
-        full_name = " ".join(part for part in parts if part)
-        if not full_name:
+        name = " ".join(filter(None, (recipient.data.get(k) for k in ("first_name", "last_name"))))
+        if not name:
             return Outcome.failed("no name")
-        line = f"{self.params.greeting} {full_name}"
-        path = Path(self.params.path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle:
+        line = f"{self.params.greeting} {name}"
+        with Path(self.params.path).open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
-        # Commits together with the run's record of this recipient.
-        context.session.add(
-            Greeting(
-                run_id=context.run_id, recipient=recipient.key, line=line, written_at=context.now
-            )
-        )
-        return Outcome.done(f"wrote {line!r} to {path}")
+        context.session.add(Greeting(run_id=context.run_id, recipient=recipient.key, line=line))
+        return Outcome.done(line, units=int(self.params.price * 100))
 
 
 @hookimpl

@@ -3,7 +3,7 @@ convention and column types are the core's."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -20,4 +20,4 @@ class Greeting(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     recipient: Mapped[str] = mapped_column(String(200))
     line: Mapped[str] = mapped_column(String(500))
-    written_at: Mapped[datetime]
+    written_at: Mapped[datetime] = mapped_column(default=lambda: datetime.now(UTC))

@@ -23,7 +23,7 @@ from core.models import (
     DeliveryState,
     SentCounting,
 )
-from core.plugin_base import Channel, Plugin, SettingsError
+from core.plugin_base import Channel, Plugin
 from core.plugins import PluginHost, UnknownPluginError
 from plugins.processes.delivery_setup import ACTION_CHANNEL
 from plugins.processes.panel.choices import budget_choices, service_choices
@@ -31,6 +31,7 @@ from webapp import (
     FormReader,
     OptionResolver,
     SettingsForm,
+    all_problems,
     build_form,
     choice_ids,
     datetime_input,
@@ -213,11 +214,8 @@ def read_delivery_form(
                 settings, problems = parse_form(cls.params_schema(), form, ACTION_PREFIX)
             if check and cls not in compatible_actions(plugins, channel):
                 reader.error("action", t("forms.not_a_choice", value=plugin_text(cls, "title")))
-            elif check and not problems:
-                try:
-                    cls.validate_params(settings)
-                except SettingsError as exc:
-                    problems = list(exc.problems)
+            elif check:
+                problems = all_problems(cls, settings, problems)
     fields = {
         "label": reader.text("label", required=check),
         "channel": channel,

@@ -25,7 +25,6 @@ from core.models import (
     Role,
     ServiceProcess,
 )
-from core.plugin_base import SettingsError
 from core.plugins import UnknownPluginError
 from core.templating import TemplateError
 from core.uploads import NamePatternError
@@ -37,6 +36,7 @@ from plugins.processes.provider_processes import (
 from webapp import (
     FormReader,
     OptionResolver,
+    all_problems,
     build_form,
     check_unique,
     db_session,
@@ -432,11 +432,9 @@ def _read_process(reader: FormReader) -> tuple[dict[str, Any], dict[str, Any], l
         else:
             if submitted_plugin(request.form, UPLOAD_PREFIX) == target:
                 settings, problems = parse_form(cls.params_schema(), request.form, UPLOAD_PREFIX)
+                problems = all_problems(cls, settings, problems)
                 if not problems:
-                    try:
-                        settings = cls.validate_params(settings).model_dump(mode="json")
-                    except SettingsError as exc:
-                        problems = list(exc.problems)
+                    settings = cls.validate_params(settings).model_dump(mode="json")
     result = None
     if reader.flag("result_enabled"):
         result = {

@@ -1,0 +1,217 @@
+"""Webhooks: the URLs an administrator registered for events, each event's delivery to each
+of them, every attempt of a delivery, and the hosts allowed to resolve to private addresses.
+
+State changes of deliveries and approvals (by a flush listener) and opt-outs (by
+``core.contact_events``) are recorded as pending webhook deliveries in the transaction of
+the change (an outbox): an event is sent if and only if its change was committed;
+``core.webhooks`` sends them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, ForeignKey, Index, String, Text, event, insert, inspect, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from core.clock import utcnow
+from core.models.approvals import Approval, ApprovalEvent, ApprovalEventKind
+from core.models.base import Base, enum_column
+from core.models.deliveries import Delivery
+
+
+class Webhook(Base):
+    """A URL that receives the events it subscribed to, signed with its own secret."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(100))
+    """The key of the HMAC-SHA256 signature; shown once to the administrator."""
+    events: Mapped[list[str]]
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    deliveries: Mapped[list[WebhookDelivery]] = relationship(
+        back_populates="webhook", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class WebhookDeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    """Waiting for its (next) attempt."""
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    """Every attempt failed, or the URL was refused: given up."""
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook, and where its sending stands."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[WebhookDeliveryState] = mapped_column(
+        enum_column(WebhookDeliveryState, "webhook_delivery_state"),
+        default=WebhookDeliveryState.PENDING,
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    webhook: Mapped[Webhook] = relationship(back_populates="deliveries")
+    attempt_log: Mapped[list[WebhookAttempt]] = relationship(
+        order_by="WebhookAttempt.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class WebhookAttempt(Base):
+    """One try to send a delivery: the HTTP status the receiver answered, or why none."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookAllowedHost(Base):
+    """A host name an administrator allowed to resolve to a loopback, private or link-local
+    address (an internal receiver); every other host must resolve to public addresses."""
+
+    __tablename__ = "webhook_allowed_hosts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(253), unique=True)
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- events recorded with the change that caused them ------------------------------------------
+
+EVENTS = (
+    "run.started",
+    "run.finished",
+    "run.failed",
+    "approval.requested",
+    "approval.answered",
+    "delivery.state_changed",
+    "contact.unsubscribed",
+)
+"""What a webhook can subscribe to."""
+
+
+def record_event(connection: Connection, event: str, data: dict[str, Any]) -> int:
+    """A pending delivery of ``event`` to every enabled webhook subscribed to it, written on
+    ``connection`` so it commits (or not) with the change itself; returns how many."""
+    return record_events(connection, [(event, data)])
+
+
+def record_events(connection: Connection, events: Sequence[tuple[str, dict[str, Any]]]) -> int:
+    """``record_event`` for several events, with one look at the webhooks."""
+    if not events:
+        return 0
+    webhooks = connection.execute(
+        select(Webhook.id, Webhook.events).where(Webhook.enabled.is_(True))
+    ).all()
+    now = utcnow()
+    rows = [
+        {
+            "webhook_id": webhook_id,
+            "event": event,
+            "payload": {"event": event, "occurred_at": now.isoformat(), "data": data},
+            "state": WebhookDeliveryState.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for event, data in events
+        for webhook_id, subscribed in webhooks
+        if event in (subscribed or ())
+    ]
+    if rows:
+        connection.execute(insert(WebhookDelivery), rows)
+    return len(rows)
+
+
+APPROVAL_EVENTS = {
+    ApprovalEventKind.SUBMITTED: "approval.requested",
+    ApprovalEventKind.APPROVED: "approval.answered",
+    ApprovalEventKind.REJECTED: "approval.answered",
+}
+"""An automatic step is requested and answered (approved, without a user) at once."""
+
+
+def _changed_to(instance: Any, attribute: str) -> tuple[Any, Any] | None:
+    """(old, new) if this flush changed ``attribute`` of an existing row, else None."""
+    history = inspect(instance).attrs[attribute].history
+    if not history.added:
+        return None
+    old = history.deleted[0] if history.deleted else None
+    new = history.added[0]
+    return None if old == new else (old, new)
+
+
+def _text(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+@event.listens_for(Session, "after_flush")
+def _record_state_changes(session: Session, _flush_context: Any) -> None:
+    """Deliveries changing state and approvals asked for and answered (their log's events)
+    become webhook events in the same transaction, wherever in the code they happen
+    (opt-outs are recorded by ``core.contact_events``, which writes them in bulk)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for instance in [*session.new, *session.dirty]:
+        if isinstance(instance, Delivery) and instance not in session.new:
+            change = _changed_to(instance, "state")
+            if change is not None:
+                found.append(
+                    (
+                        "delivery.state_changed",
+                        {
+                            "delivery_id": instance.id,
+                            "campaign_id": instance.campaign_id,
+                            "label": instance.label,
+                            "from": _text(change[0]),
+                            "to": _text(change[1]),
+                        },
+                    )
+                )
+        elif isinstance(instance, ApprovalEvent) and instance in session.new:
+            name = APPROVAL_EVENTS.get(ApprovalEventKind(instance.kind))
+            if name is not None:
+                delivery_id, step = (
+                    session.connection()
+                    .execute(
+                        select(Approval.delivery_id, Approval.step).where(
+                            Approval.id == instance.approval_id
+                        )
+                    )
+                    .one()
+                )
+                data = {
+                    "approval_id": instance.approval_id,
+                    "delivery_id": delivery_id,
+                    "step": _text(step),
+                    "round": instance.round,
+                    "state": "pending" if name == "approval.requested" else _text(instance.kind),
+                }
+                if name == "approval.answered":
+                    data |= {"comment": instance.comment, "user_id": instance.user_id}
+                found.append((name, data))
+    record_events(session.connection(), found)
