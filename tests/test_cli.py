@@ -657,7 +657,11 @@ def test_campaigns_create_show_and_list_use_the_apis_format(invoke, tmp_path, re
     assert created.exit_code == 0, created.output
     assert "campaign 'Grüße' created" in created.output
     shown = json.loads(invoke("campaigns", "show", "Grüße").output)
-    assert shown["action_settings"] == {"path": str(tmp_path / "g.txt"), "greeting": "Hallo"}
+    assert shown["action_settings"] == {
+        "path": str(tmp_path / "g.txt"),
+        "greeting": "Hallo",
+        "price": "0.10",
+    }
     listed = [
         json.loads(line) for line in invoke("campaigns", "list", "--json").output.splitlines()
     ]

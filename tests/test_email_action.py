@@ -107,16 +107,16 @@ def stored(engine, document: ArchivedDocument) -> bytes:
 @pytest.mark.parametrize(
     ("settings", "problem"),
     [
-        ({"subject": "Hallo {{ first_name }"}, "subject: Value error, line 1: unexpected '}'"),
+        ({"subject": "Hallo {{ first_name }"}, "subject: line 1: unexpected '}'"),
         (
             {"html": "<p>\n{% if x %}\n</p>"},
-            "html: Value error, line 3: Unexpected end of template",
+            "html: line 3: Unexpected end of template",
         ),
-        ({"text": "{{ x|center(9) }}"}, "text: Value error, line 1: No filter named 'center'"),
+        ({"text": "{{ x|center(9) }}"}, "text: line 1: No filter named 'center'"),
         ({"text": "", "html": ""}, "give an HTML body, a plain-text body or both"),
-        ({"sender": "Kampagne"}, "sender: Value error, 'Kampagne' is not an e-mail address"),
-        ({"reply_to": "a@b"}, "reply_to: Value error, 'a@b' is not an e-mail address"),
-        ({"attachment": {}}, "attachment: Value error, name the letter's report, campaign or run"),
+        ({"sender": "Kampagne"}, "sender: 'Kampagne' is not an e-mail address"),
+        ({"reply_to": "a@b"}, "reply_to: 'a@b' is not an e-mail address"),
+        ({"attachment": {}}, "attachment: name the letter's report, campaign or run"),
     ],
 )
 def test_settings_are_checked_when_the_campaign_is_saved(settings, problem):

@@ -84,7 +84,7 @@ def test_the_default_region_reads_numbers_without_country_code():
     assert valid_mobile("0664 1234567", "AT")
     assert not valid_mobile("0664 1234567", "DE")
     assert HasChannel({"region": "at"}).params.region == "AT"
-    with pytest.raises(SettingsError, match="region: Value error, 'XX' is not a region"):
+    with pytest.raises(SettingsError, match="region: 'XX' is not a region"):
         HasChannel({"region": "xx"})
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import IN_CI
 from network_hosts import Cluster, namespaces_unavailable
 from pypdf import PdfReader
 from sqlalchemy import func, select
@@ -30,6 +29,7 @@ from core.demo import DEMO_REPORT
 from core.engine.campaigns import CampaignConfig, create_campaign
 from core.models import ArchivedDocument, Campaign, ItemStatus, Run, RunItem, RunState
 from core.plugins import load_plugins
+from core.testing import IN_CI
 
 from waiting import wait_for
 

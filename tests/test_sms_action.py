@@ -214,10 +214,10 @@ def test_gateway_settings_are_checked_when_sending(context, settings, error, mes
 @pytest.mark.parametrize(
     ("settings", "problem"),
     [
-        ({"template": "Hallo {{ first_name }"}, "template: Value error, line 1: unexpected '}'"),
+        ({"template": "Hallo {{ first_name }"}, "template: line 1: unexpected '}'"),
         ({"template": "x" * 2001}, "template: String should have at most 2000 characters"),
-        ({"sender": "Far too long sender"}, "sender: Value error, a sender is up to 11"),
-        ({"region": "XX"}, "region: Value error, unknown region 'XX'"),
+        ({"sender": "Far too long sender"}, "sender: a sender is up to 11"),
+        ({"region": "XX"}, "region: unknown region 'XX'"),
         ({"max_segments": 11}, "max_segments: Input should be less than or equal to 10"),
         ({"gateway": ""}, "gateway: String should have at least 1 character"),
     ],

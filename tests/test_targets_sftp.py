@@ -201,7 +201,7 @@ def test_a_server_that_is_not_there_is_a_transient_error(payload):
     ("settings", "problem"),
     [
         ({"password": ""}, "needs a password, password_env, private_key or private_key_path"),
-        ({"host_key": "ssh-ed25519 nonsense"}, "host_key: Value error, not an OpenSSH public key"),
+        ({"host_key": "ssh-ed25519 nonsense"}, "host_key: not an OpenSSH public key"),
         ({"host_key_fingerprint": "ab:cd"}, 'a fingerprint starts with "SHA256:"'),
         ({"password_env": "CAMPAIGN_TEST_NO_SUCH_VARIABLE"}, "is not set"),
         ({"port": 0}, "port: Input should be greater than or equal to 1"),

@@ -48,6 +48,8 @@ CORE_MENU = [
 ]
 REVIEWER_MENU = [*CORE_MENU[:8], "Freigaben", *CORE_MENU[8:]]
 """Reviewers and above also see their approvals inbox."""
+MANAGER_MENU = [*REVIEWER_MENU, "Eingang"]
+"""Campaign managers and administrators also see the mail that came back."""
 
 # -- a test plugin with a page for everybody and one for administrators ---------------------------
 
@@ -208,7 +210,7 @@ def test_admin_entries_are_hidden_from_a_viewer(app: Flask, database):
     admin = app.test_client()
     login(admin, "adam", PASSWORD)
     assert menu_titles(body(admin.get("/"))) == [
-        *REVIEWER_MENU,
+        *MANAGER_MENU,
         "Serienbriefe",
         "Administration",
         "Briefverwaltung",
@@ -253,7 +255,7 @@ def test_a_broken_plugin_does_not_take_the_panel_down(settings: Settings, databa
         client = app.test_client()
         login(client, "adam", PASSWORD)
         assert menu_titles(body(client.get("/"))) == [
-            *REVIEWER_MENU,
+            *MANAGER_MENU,
             "Serienbriefe",
             "Administration",
             "Briefverwaltung",

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 
 from sqlalchemy import Row, Update, bindparam, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
@@ -365,9 +364,7 @@ class Dispatcher:
                 for position, item in enumerate(claimed):
                     if self.should_stop() or (position and not self._running(session)):
                         break
-                    outcomes.append(
-                        (item, self._isolated_outcome(session, context, item, recipients))
-                    )
+                    outcomes.append((item, self._outcome(context, item, recipients.get(item.id))))
                 state = self._record_claimed(session, outcomes)
                 self._release(session, claimed[len(outcomes) :])
                 size.took(time.monotonic() - started, len(outcomes))
@@ -381,27 +378,6 @@ class Dispatcher:
         """Whether the run still runs: read before each row of a claim after its first, so a
         cancel stops outside effects after the current recipient, not after the claim."""
         return session.scalar(_RUN_STATE, {"run": self.run.id}) == RunState.RUNNING
-
-    def _isolated_outcome(
-        self, session: Session, context: RunContext, item: Row, recipients: dict[int, Recipient]
-    ) -> Outcome:
-        """The action's outcome for one row in a savepoint of its own, so that a database
-        error in one recipient's writes cannot lose the outcomes of the others. Its effect
-        may have happened before the error: the row is then unclear, as after a crash."""
-        savepoint = session.begin_nested()
-        try:
-            outcome = self._outcome(context, item, recipients.get(item.id))
-            savepoint.commit()
-        except SQLAlchemyError as exc:
-            log.warning("run %s item %s: writes failed", self.run.id, item.key, exc_info=True)
-            if savepoint.is_active:
-                savepoint.rollback()
-            return Outcome(
-                ItemStatus.UNCLEAR.value,
-                f"the action's database writes failed ({type(exc).__name__}); "
-                "whether the action happened is unknown",
-            )
-        return outcome
 
     def _claim_next(self, session: Session, pending: Iterator[Row], rows: int) -> list[Row]:
         """Claim up to ``rows`` of the next rows still pending, in one statement; rows another
