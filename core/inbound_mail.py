@@ -47,7 +47,15 @@ from core.config import Settings
 from core.contact_events import set_consent
 from core.db import Database
 from core.mailboxes import Mailbox, Waiting
-from core.models import Contact, ContactEvent, InboundMail, Run, RunItem
+from core.models import (
+    ChannelEvent,
+    ChannelEventKind,
+    Contact,
+    ContactEvent,
+    InboundMail,
+    Run,
+    RunItem,
+)
 from core.plugin_base import Channel
 from core.query import ENTITIES
 from core.query.records import load_records
@@ -162,9 +170,25 @@ def record_batch(
             }
         )
         result.counts[kind.value] += 1
+    bounces = [
+        {
+            "contact_id": match.contact_id,
+            "at": now,
+            "channel": Channel.EMAIL.value,
+            "kind": ChannelEventKind.BOUNCED.value,
+            "source": SOURCE_BOUNCE,
+            "address": (inbound.address or "")[:254] or None,
+            "detail": inbound.status,
+            "run_id": match.run_id,
+        }
+        for _, _, inbound, kind, match, _ in acted
+        if kind in (Kind.HARD_BOUNCE, Kind.SOFT_BOUNCE) and match is not None
+    ]
     session.flush()
     if work.events:
         session.execute(insert(ContactEvent), work.events)
+    if bounces:  # the contact's channel events and the runs' bounce rates count them
+        session.execute(insert(ChannelEvent), bounces)
     if rows:
         session.execute(insert(InboundMail), rows)
 

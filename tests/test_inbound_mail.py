@@ -15,9 +15,10 @@ from core.bounces import make_bounce_token, verp_address
 from core.config import Settings
 from core.inbound_mail import process_mailbox
 from core.mailboxes import Maildir
-from core.models import Campaign, Contact, ContactEvent, InboundMail, Run, RunItem
+from core.models import Campaign, ChannelEvent, Contact, ContactEvent, InboundMail, Run, RunItem
 from core.plugin_base import Channel
 from core.reach import SkipReason, skip_reason
+from core.run_feedback import feedback_counts
 from core.unsubscribe import make_token
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -113,6 +114,14 @@ def test_a_hard_bounce_to_the_verp_address_marks_the_address_undeliverable(
             run_id,
             None,
         )
+        (event,) = session.scalars(select(ChannelEvent))  # on the contact page, in the rates
+        assert (event.contact_id, event.kind, event.channel, event.run_id) == (
+            erika,
+            "bounced",
+            "email",
+            run_id,
+        )
+        assert feedback_counts(session, [run_id])[run_id].bounced == 1
         session.get(Contact, erika).email = "erika.neu@example.org"
     assert contact_state(database, erika)[0] is None  # a new address is reachable again
 
