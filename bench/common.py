@@ -98,6 +98,7 @@ def fill_contacts(database: Database, count: int, seed: int = 7) -> None:
                     "last_name": f"Name{index}",
                     "first_name": "Erika" if index % 2 else "Max",
                     "email": None if rng.random() < 0.3 else f"p{index}@example.de",
+                    "street": f"Hauptstraße {index % 200 + 1}",
                     "postcode": f"{rng.randint(1000, 99999):05d}",
                     "city": rng.choice(CITIES),
                     "status": "customer" if rng.random() < 0.4 else "prospect",
