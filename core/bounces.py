@@ -69,6 +69,8 @@ class Kind(enum.StrEnum):
     """A DSN saying delivery is still being tried: nothing to do yet."""
     AUTO_REPLY = "auto_reply"
     UNSUBSCRIBE = "unsubscribe"
+    REPLY = "reply"
+    """A reply from a known contact's address: kept for a person, and a channel event."""
     UNMATCHED = "unmatched"
     """Anything else (a person's reply, a bounce nothing identifies): kept for a person."""
 

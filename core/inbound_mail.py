@@ -64,6 +64,7 @@ from core.unsubscribe import InvalidToken, read_token
 
 ACTOR = "bounce processing"
 SOURCE_BOUNCE = "bounce"
+SOURCE_REPLY = "reply"
 SOURCE_SOFT_BOUNCES = "soft_bounces"
 SOURCE_UNSUBSCRIBE_MAIL = "unsubscribe_mail"
 SOFT_BOUNCE_FIELD = "email_soft_bounce"
@@ -73,13 +74,14 @@ DEFAULT_LIMIT = 10_000
 _LEDGER_MESSAGE_ID = re.compile(r"<run(\d+)-([A-Za-z0-9_=-]+)\.[A-Za-z0-9]+@[^>]+>")
 """A Message-ID of ``core.mail.message_id`` for a ledger row: run, encoded key, run tag."""
 _ENCODED = re.compile(r"(?:=[0-9A-F]{2})+")
-KEEP_RAW = frozenset({Kind.UNMATCHED})
+KEEP_RAW = frozenset({Kind.UNMATCHED, Kind.REPLY})
 SUMMARY_LABELS = {
     Kind.HARD_BOUNCE: "hard bounce(s)",
     Kind.SOFT_BOUNCE: "soft bounce(s)",
     Kind.DELAYED: "delay notice(s)",
     Kind.AUTO_REPLY: "auto-reply(ies)",
     Kind.UNSUBSCRIBE: "unsubscribe mail(s)",
+    Kind.REPLY: "contact reply(ies)",
     Kind.UNMATCHED: "kept for a person",
 }
 """How a pass's summary counts each kind (the workflows' catalog translates the parts)."""
@@ -170,27 +172,46 @@ def record_batch(
             }
         )
         result.counts[kind.value] += 1
-    bounces = [
-        {
-            "contact_id": match.contact_id,
-            "at": now,
-            "channel": Channel.EMAIL.value,
-            "kind": ChannelEventKind.BOUNCED.value,
-            "source": SOURCE_BOUNCE,
-            "address": (inbound.address or "")[:254] or None,
-            "detail": inbound.status,
-            "run_id": match.run_id,
-        }
+    answers = [
+        _channel_event(inbound, kind, match, now)
         for _, _, inbound, kind, match, _ in acted
-        if kind in (Kind.HARD_BOUNCE, Kind.SOFT_BOUNCE) and match is not None
+        if kind in (Kind.HARD_BOUNCE, Kind.SOFT_BOUNCE, Kind.REPLY) and match is not None
     ]
     session.flush()
     if work.events:
         session.execute(insert(ContactEvent), work.events)
-    if bounces:  # the contact's channel events and the runs' bounce rates count them
-        session.execute(insert(ChannelEvent), bounces)
+    if answers:  # the contact's channel events and the runs' bounce rates count them
+        session.execute(insert(ChannelEvent), answers)
     if rows:
         session.execute(insert(InboundMail), rows)
+
+
+def _channel_event(inbound: Inbound, kind: Kind, match: Match, now: datetime) -> dict:
+    """A bounce or a reply as the contact's channel event, with the run it answered."""
+    if kind is Kind.REPLY:
+        kind_, source, address, detail = (
+            ChannelEventKind.REPLIED,
+            SOURCE_REPLY,
+            inbound.sender,
+            inbound.subject[:200],
+        )
+    else:
+        kind_, source, address, detail = (
+            ChannelEventKind.BOUNCED,
+            SOURCE_BOUNCE,
+            inbound.address,
+            inbound.status,
+        )
+    return {
+        "contact_id": match.contact_id,
+        "at": now,
+        "channel": Channel.EMAIL.value,
+        "kind": kind_.value,
+        "source": source,
+        "address": (address or "")[:254] or None,
+        "detail": detail,
+        "run_id": match.run_id,
+    }
 
 
 class _Batch:
@@ -266,6 +287,10 @@ class _Batch:
                     run_id=match.run_id,
                 )
             return Kind.UNSUBSCRIBE, matches[0], f"{len(matches)} contact(s) opted out of e-mail"
+        if inbound.kind is Kind.UNMATCHED and inbound.sender:
+            senders = self.by_sender(inbound.sender)
+            if senders:
+                return Kind.REPLY, senders[0], inbound.detail
         return inbound.kind, None, inbound.detail
 
     def match_bounce(self, inbound: Inbound) -> Match | None:
@@ -356,11 +381,13 @@ class _Batch:
             found = self.named_by(token)
             if found:
                 return [found]
-        if not inbound.sender:
-            return []
+        return self.by_sender(inbound.sender) if inbound.sender else []
+
+    def by_sender(self, sender: str) -> list[Match]:
+        """The contacts whose address is ``sender`` (the address as the mail gave it)."""
         ids = self.session.scalars(
             select(Contact.id)
-            .where(func.lower(func.trim(Contact.email)) == inbound.sender)
+            .where(func.lower(func.trim(Contact.email)) == sender)
             .order_by(Contact.id)
         ).all()
         return [Match(contact_id, None) for contact_id in ids]

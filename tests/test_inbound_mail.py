@@ -196,11 +196,18 @@ def test_unmatched_mail_is_kept_with_its_bytes_and_nothing_is_processed_twice(
     forged = dsn(verp_address(BOUNCES, "1-2-aaaaaaaaaaaaaaaa"), "erika@example.org")
     answer = reply("erika@example.org", "service@example.de", "Rufen Sie mich bitte an")
     deliver(maildir, stranger, forged, answer)
-    assert process(database, settings, maildir).counts == {"unmatched": 3}
+    # a person's reply from a contact's address is kept too, as that contact's reply
+    assert process(database, settings, maildir).counts == {"unmatched": 2, "reply": 1}
+    _, erika, _ = people
     with database.session() as session:
         kept = {row.raw for row in session.scalars(select(InboundMail))}
+        (replied,) = session.scalars(select(ChannelEvent))
+        assert (replied.contact_id, replied.kind, replied.detail) == (
+            erika,
+            "replied",
+            "Re: Neuigkeiten",
+        )
     assert kept == {stranger, forged, answer}
-    _, erika, _ = people
     assert contact_state(database, erika) == (None, False, [])
 
     # the move failed after the commit: the same messages are read again, and only moved

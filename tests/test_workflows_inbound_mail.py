@@ -50,7 +50,7 @@ def send(engine, **settings) -> int:
 
 
 def test_a_bounce_of_a_sent_message_makes_the_next_run_skip_the_contact(bouncing, smtp, imap):
-    erika, _max = add_people(
+    erika, max_ = add_people(
         bouncing,
         [{"email": "erika@example.org"}, {"email": "max@example.org", "first_name": "Max"}],
     )
@@ -67,7 +67,7 @@ def test_a_bounce_of_a_sent_message_makes_the_next_run_skip_the_contact(bouncing
 
     summary = run_pass("inboundMail")
     assert summary.startswith("2 message(s) read; 1 hard bounce(s)")
-    assert "1 kept for a person" in summary
+    assert "1 contact reply(ies), 0 kept for a person" in summary  # Max's reply, his event
     assert (imap.count("INBOX"), imap.count("Processed")) == (0, 2)
     assert run_pass("inboundMail").startswith("0 message(s) read")  # nothing twice
     with bouncing.runtime.database.session() as session:
@@ -76,7 +76,7 @@ def test_a_bounce_of_a_sent_message_makes_the_next_run_skip_the_contact(bouncing
         ).all()
         assert events == [(erika, "email_undeliverable", first)]
         kinds = dict(session.execute(select(InboundMail.kind, InboundMail.contact_id)).all())
-        assert kinds == {"hard_bounce": erika, "unmatched": None}
+        assert kinds == {"hard_bounce": erika, "reply": max_}  # kept, and his reply
 
     smtp.messages.clear()
     second = send(bouncing, subject="Noch mehr Neuigkeiten")
