@@ -7,6 +7,8 @@ from pydantic import BaseModel, Field
 from core import Action, DocumentStore, Outcome, SettingsError, Workflow, hookimpl
 from core.plugins import PluginConflictError, PluginHost, UnknownPluginError, load_plugins
 
+PROCESS_WORKFLOWS = ("budget", "stock", "delivery", "operation", "supplier")
+
 
 class Wave(Action):
     name = "wave"
@@ -169,6 +171,29 @@ def test_disabled_plugins_are_not_imported_and_are_listed():
     )
     assert host.errors == []
     assert host.disabled == ["plugins.no_such_module"]
+
+
+def test_a_plugin_that_requires_a_disabled_bundle_is_left_out_with_it():
+    host = load_plugins(disabled=["plugins.processes"], entry_points=False)
+    assert host.errors == []
+    process_workflows = {f"plugins.workflows.{name}" for name in PROCESS_WORKFLOWS}
+    assert process_workflows <= set(host.disabled)
+    loaded = {plugin.name for plugin in host.loaded()}
+    assert not process_workflows & loaded and "plugins.processes" not in loaded
+    assert "plugins.workflows.inbound_mail" in loaded  # needs no bundle
+    assert "budgetMgt" not in host.workflows and "inboundMail" in host.workflows
+
+
+def test_a_required_plugin_must_be_loaded_before_the_plugin_that_requires_it(monkeypatch):
+    needs = types.ModuleType("needs_bundle_plugin")
+    needs.REQUIRES = ("bundle_plugin",)
+    monkeypatch.setitem(sys.modules, "needs_bundle_plugin", needs)
+    monkeypatch.setitem(sys.modules, "bundle_plugin", types.ModuleType("bundle_plugin"))
+    host = load_plugins(modules=["needs_bundle_plugin", "bundle_plugin"], entry_points=False)
+    assert host.disabled == ["needs_bundle_plugin"]
+    assert [plugin.name for plugin in host.loaded()] == ["bundle_plugin"]
+    in_order = load_plugins(modules=["bundle_plugin", "needs_bundle_plugin"], entry_points=False)
+    assert [plugin.name for plugin in in_order.loaded()] == ["bundle_plugin", "needs_bundle_plugin"]
 
 
 def test_built_in_plugins_load_without_errors():
