@@ -184,18 +184,6 @@ def test_a_plugin_that_requires_a_disabled_bundle_is_left_out_with_it():
     assert "budgetMgt" not in host.workflows and "inboundMail" in host.workflows
 
 
-def test_a_required_plugin_must_be_loaded_before_the_plugin_that_requires_it(monkeypatch):
-    needs = types.ModuleType("needs_bundle_plugin")
-    needs.REQUIRES = ("bundle_plugin",)
-    monkeypatch.setitem(sys.modules, "needs_bundle_plugin", needs)
-    monkeypatch.setitem(sys.modules, "bundle_plugin", types.ModuleType("bundle_plugin"))
-    host = load_plugins(modules=["needs_bundle_plugin", "bundle_plugin"], entry_points=False)
-    assert host.disabled == ["needs_bundle_plugin"]
-    assert [plugin.name for plugin in host.loaded()] == ["bundle_plugin"]
-    in_order = load_plugins(modules=["bundle_plugin", "needs_bundle_plugin"], entry_points=False)
-    assert [plugin.name for plugin in in_order.loaded()] == ["bundle_plugin", "needs_bundle_plugin"]
-
-
 def test_built_in_plugins_load_without_errors():
     host = load_plugins(entry_points=False)
     assert host.errors == []
