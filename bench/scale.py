@@ -26,7 +26,6 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH.parent), str(BENCH.parent / "tests")]
 
-from network_hosts import Cluster, namespaces_unavailable  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from core.clock import utcnow  # noqa: E402
@@ -35,6 +34,8 @@ from core.demo import DEMO_REPORT  # noqa: E402
 from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
 from core.models import Run, RunState  # noqa: E402
 from core.plugins import load_plugins  # noqa: E402
+
+from network_hosts import Cluster, namespaces_unavailable  # noqa: E402
 
 S3_PORT = 9000
 BUCKET = "campaign-bench"

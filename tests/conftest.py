@@ -354,7 +354,6 @@ def api(settings: Settings, redis_url: str):
     """The panel as the API sees it: ``api.call("GET", "/contacts", Role.VIEWER)`` sends a
     token of that role's user (``tests/api_helpers.py``)."""
     from api_helpers import Api
-
     from panel_helpers import open_panel
 
     for panel in open_panel(settings):

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from process_helpers import World, build_world, campaign
 from sqlalchemy import select
 
 from core.audit import audit_query
 from core.models import Delivery, DeliveryChannel, Role, User
 
 from panel_helpers import ROLE_USERS
+from process_helpers import World, build_world, campaign
 
 
 def world(panel) -> World:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from api_helpers import assert_problem
 from sqlalchemy import select
 
 from core.accounts import find_user
@@ -13,6 +12,7 @@ from core.api_tokens import ApiTokenError, authenticate, create_token, hash_secr
 from core.models import ApiToken, AuditEntry, Role
 from webapp import get_campaign
 
+from api_helpers import assert_problem
 from panel_helpers import ROLE_USERS, body, post, token
 
 

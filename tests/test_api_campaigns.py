@@ -3,10 +3,11 @@ copy, dry run, a real run that sends only with the confirmed count, results, ret
 
 from __future__ import annotations
 
-from api_helpers import assert_problem
 from sqlalchemy import select
 
 from core.models import AuditEntry, Role
+
+from api_helpers import assert_problem
 
 
 def greeting_campaign(api, tmp_path, **extra) -> dict:

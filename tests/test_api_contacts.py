@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from api_helpers import assert_problem
 from sqlalchemy import func, select
 
 from core.models import Contact, ContactEvent, Role
+
+from api_helpers import assert_problem
 
 
 def test_create_read_list_and_update_a_contact(api):

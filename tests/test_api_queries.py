@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from api_helpers import assert_problem
-
 from core.models import Role
+
+from api_helpers import assert_problem
 
 QUERY = {
     "root": "contacts",

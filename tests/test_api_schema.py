@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import schemathesis
-from api_helpers import assert_problem
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -17,6 +16,8 @@ from schemathesis.checks import (
 from test_api_campaigns import add_contacts, greeting_campaign
 
 from core.models import Role
+
+from api_helpers import assert_problem
 
 CHECKS = [
     not_a_server_error,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from api_helpers import assert_problem
 from sqlalchemy import select
 
 from core.models import AuditEntry, Role
+
+from api_helpers import assert_problem
 
 
 def test_list_run_now_and_read_the_history(api):

@@ -5,7 +5,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from process_helpers import campaign, user
 from sqlalchemy import select
 
 from core.models import (
@@ -41,6 +40,7 @@ from plugins.processes.approvals import (
     submit_for_approval,
 )
 
+from process_helpers import campaign, user
 from waiting import DEADLINE
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

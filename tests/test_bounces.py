@@ -4,7 +4,6 @@ bounces, auto-replies and unsubscribe mails, and the signed VERP tokens."""
 from __future__ import annotations
 
 import pytest
-from mail_samples import auto_reply, dsn, exim_bounce, postfix_text_bounce, reply, unsubscribe_mail
 
 from core.bounces import (
     Kind,
@@ -15,6 +14,8 @@ from core.bounces import (
     verp_address,
     verp_token,
 )
+
+from mail_samples import auto_reply, dsn, exim_bounce, postfix_text_bounce, reply, unsubscribe_mail
 
 SECRET = "test-secret-key"
 BOUNCES = "bounces@example.de"

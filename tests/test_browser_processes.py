@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from process_helpers import build_world, campaign
 from sqlalchemy import select
 
 from core.demo import load_demo
@@ -47,6 +46,7 @@ from plugins.processes.demo import load_process_demo
 
 from browser_helpers import RUN_TIMEOUT_MS
 from panel_helpers import ROLE_USERS
+from process_helpers import build_world, campaign
 
 SCREENSHOTS = os.environ.get("CAMPAIGN_SCREENSHOTS")
 

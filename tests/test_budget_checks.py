@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from process_helpers import build_world, campaign
-
 from core.models import Budget, BudgetStatus, Delivery, DeliveryChannel, Plan, Program
 from plugins.processes.budget_checks import BudgetRisk, budget_warnings, delivery_budget
+
+from process_helpers import build_world, campaign
 
 D = Decimal
 

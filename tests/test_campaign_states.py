@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from process_helpers import campaign
 from sqlalchemy import select
 
 from core.models import (
@@ -28,6 +27,8 @@ from plugins.processes.campaign_states import (
     update_campaign_states,
     update_task_states,
 )
+
+from process_helpers import campaign
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 TODAY = NOW.date()

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from process_helpers import build_world, campaign
 from sqlalchemy import select, update
 
 from core.costs import CostError, Quantities
@@ -27,6 +26,8 @@ from plugins.processes.consumption import (
     delivery_quantities,
     priced_categories,
 )
+
+from process_helpers import build_world, campaign
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 S = DeliveryState

@@ -1,12 +1,13 @@
 """A delivery's own action and its chosen cost types."""
 
 import pytest
-from process_helpers import build_world, campaign
 from sqlalchemy import select
 
 from core.models import CostCategory, CostType, Delivery, DeliveryChannel
 from core.plugins import PluginHost
 from plugins.processes.delivery_setup import DeliverySetupError, choose_cost_types, set_action
+
+from process_helpers import build_world, campaign
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import dataclasses
 from datetime import UTC, datetime
 
 import pytest
-from mail_samples import auto_reply, dsn, exim_bounce, postfix_text_bounce, reply, unsubscribe_mail
 from sqlalchemy import select
 
 from core.bounces import make_bounce_token, verp_address
@@ -20,6 +19,8 @@ from core.plugin_base import Channel
 from core.reach import SkipReason, skip_reason
 from core.run_feedback import feedback_counts
 from core.unsubscribe import make_token
+
+from mail_samples import auto_reply, dsn, exim_bounce, postfix_text_bounce, reply, unsubscribe_mail
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 BOUNCES = "bounces@example.de"

@@ -4,7 +4,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import workflow_plugins
 from rq import Queue
 
 from core import Workflow, hookimpl, jobs
@@ -19,6 +18,7 @@ from core.models import WorkflowRun, WorkflowRunStatus, WorkflowTrigger
 from core.worker import build_worker
 from core.workflows import request_run, run_inline
 
+import workflow_plugins
 from waiting import DEADLINE
 
 

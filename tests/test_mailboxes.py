@@ -5,10 +5,11 @@ out, so the next pass does not see them again."""
 from __future__ import annotations
 
 import pytest
-from mail_samples import dsn, reply
 
 from core.config import InboundMailbox, Settings
 from core.mailboxes import MAX_MESSAGE, Imap, MailboxError, Maildir, open_mailbox
+
+from mail_samples import dsn, reply
 
 LARGE = b"Subject: big\r\n\r\n" + b"x" * (MAX_MESSAGE + 1000)
 

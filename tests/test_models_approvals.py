@@ -1,8 +1,9 @@
 import pytest
-from process_helpers import campaign, user
 from sqlalchemy.exc import IntegrityError
 
 from core.models import Approval, ApprovalReviewer, ApprovalStep, Delivery, Role
+
+from process_helpers import campaign, user
 
 
 @pytest.mark.parametrize(

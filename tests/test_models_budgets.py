@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from process_helpers import build_world, campaign
 from sqlalchemy.exc import IntegrityError
 
 from core.models import (
@@ -16,6 +15,8 @@ from core.models import (
     ExpenseLine,
     Task,
 )
+
+from process_helpers import build_world, campaign
 
 D = Decimal
 

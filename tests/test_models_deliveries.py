@@ -3,11 +3,12 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from process_helpers import campaign
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.models import Delivery, DeliveryChannel, DeliveryState, TransitionError
 from core.models.deliveries import DIRECT_MAIL_TRANSITIONS, ONLINE_TRANSITIONS
+
+from process_helpers import campaign
 
 S = DeliveryState
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

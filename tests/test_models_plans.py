@@ -3,10 +3,11 @@
 from datetime import date
 
 import pytest
-from process_helpers import build_world, campaign
 from sqlalchemy.exc import IntegrityError
 
 from core.models import Campaign, Plan, Program
+
+from process_helpers import build_world, campaign
 
 
 def test_a_plan_with_programs_cannot_be_deleted(database):

@@ -3,12 +3,13 @@
 from decimal import Decimal
 
 import pytest
-from process_helpers import build_world
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.costs import CostError, Structure
 from core.models import CostCategory, CostStructure, ServiceProcess
+
+from process_helpers import build_world
 
 
 def test_a_stored_structure_comes_back_as_the_validated_structure(database):

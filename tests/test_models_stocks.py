@@ -3,11 +3,12 @@
 from datetime import UTC, date, datetime
 
 import pytest
-from process_helpers import build_world
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.models import StockAlert, StockOrder
+
+from process_helpers import build_world
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 

@@ -3,9 +3,10 @@
 from datetime import UTC, datetime
 
 import pytest
-from process_helpers import campaign
 
 from core.models import Task, TaskState, TransitionError
+
+from process_helpers import campaign
 
 T = TaskState
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

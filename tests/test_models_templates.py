@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from process_helpers import campaign
 from sqlalchemy.exc import IntegrityError
 
 from core.models import (
@@ -13,6 +12,8 @@ from core.models import (
     TemplateKind,
     TemplateOccurrence,
 )
+
+from process_helpers import campaign
 
 FIRST = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from network_hosts import Cluster, namespaces_unavailable
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -31,6 +30,7 @@ from core.models import ArchivedDocument, Campaign, ItemStatus, Run, RunItem, Ru
 from core.plugins import load_plugins
 from core.testing import IN_CI
 
+from network_hosts import Cluster, namespaces_unavailable
 from waiting import wait_for
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from process_helpers import user
 from sqlalchemy import select, update
 
 import plugins.processes.notification_mail as notification_mail
@@ -17,6 +16,8 @@ from core.models import Notification, Role, User
 from core.notifications import notify
 from core.smtp import outbox_directory
 from plugins.processes.notification_mail import MAX_ATTEMPTS, STALE_CLAIM, send_notifications
+
+from process_helpers import user
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 

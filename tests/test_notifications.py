@@ -4,12 +4,13 @@ work."""
 from datetime import UTC, datetime
 
 import pytest
-from process_helpers import user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from core.models import Notification, Role, UserGroup
 from core.notifications import NotificationError, notify, users_for
+
+from process_helpers import user
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -99,9 +100,9 @@ def test_a_notification_has_exactly_one_recipient(database, staff):
 
 
 def test_the_campaign_manager_or_else_everyone_managing_campaigns_is_told(database, staff):
-    from process_helpers import campaign
-
     from core.notifications import notify_campaign_manager
+
+    from process_helpers import campaign
 
     with database.session() as session:
         managed = campaign(session, name="Mit Leitung", manager_id=staff["ben"])

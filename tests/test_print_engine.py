@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import unavailable
 from PIL import Image, ImageChops
 from sqlalchemy import select
 from xhtml2pdf import pisa
@@ -26,6 +25,8 @@ from plugins.actions.print_engine import (
     report_renderer,
     reusable,
 )
+
+from conftest import unavailable
 
 DAY = date(2026, 11, 23)
 CAMPAIGN = {"id": 7, "name": "Herbstaktion für Bestandskunden"}

@@ -3,12 +3,13 @@ waiting while another run of the campaign is active; on SQLite and PostgreSQL.""
 
 from datetime import UTC, datetime, timedelta
 
-from process_helpers import campaign
 from sqlalchemy import func, select
 
 from core.clock import FrozenClock
 from core.models import Delivery, DeliveryChannel, Run
 from plugins.processes.process_runs import active_runs_started_by, find_run, start_once
+
+from process_helpers import campaign
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 import test_workflows_supplier as supplier_tests
-from process_helpers import every_row, run_pass
 from sqlalchemy import select
 
 from core.models import (
@@ -26,6 +25,8 @@ from plugins.processes.provider_results import (
     parse_amount,
     read_result_file,
 )
+
+from process_helpers import every_row, run_pass
 
 settings = supplier_tests.settings
 harness = supplier_tests.harness

@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 import pytest
-from process_helpers import campaign
 
 from core.models import (
     Delivery,
@@ -13,6 +12,8 @@ from core.models import (
     ProviderStepStatus,
 )
 from plugins.processes.provider_steps import decide_unclear_step
+
+from process_helpers import campaign
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 

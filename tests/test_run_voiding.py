@@ -9,8 +9,6 @@ from decimal import Decimal
 from functools import partial
 
 import pytest
-from conftest import EngineHarness
-from process_helpers import build_world, campaign, run_pass
 from sqlalchemy import func, select
 
 from core.archive import open_store
@@ -40,6 +38,8 @@ from core.run_voiding import VoidError, void_run
 from plugins.processes.approvals import Reviewers, approve, configure, reject
 
 import engine_plugins
+from conftest import EngineHarness
+from process_helpers import build_world, campaign, run_pass
 
 D = Decimal
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -5,6 +5,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rq import Queue
 from sqlalchemy import select
+
+from core.models import WorkflowRun, WorkflowRunStatus, WorkflowSchedule, WorkflowTrigger
+from core.scheduler import Scheduler
+from core.worker import build_worker
+from core.workflows import enqueue_due, set_schedule, set_started
+
 from workflow_plugins import (
     START,
     Broken,
@@ -15,11 +21,6 @@ from workflow_plugins import (
     change,
     runtime_with,
 )
-
-from core.models import WorkflowRun, WorkflowRunStatus, WorkflowSchedule, WorkflowTrigger
-from core.scheduler import Scheduler
-from core.worker import build_worker
-from core.workflows import enqueue_due, set_schedule, set_started
 
 
 @pytest.fixture

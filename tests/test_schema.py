@@ -1,10 +1,11 @@
 import pytest
-from process_helpers import build_world
 from sqlalchemy import inspect, select
 
 from core.db import Database
 from core.models import ProviderService, ServiceProcess
 from core.schema import current_heads, downgrade, installed_plugins, missing_heads, upgrade
+
+from process_helpers import build_world
 
 
 def test_migrations_bring_a_fresh_database_to_head(database: Database):

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world
 from sqlalchemy import select
 
 from core.models import (
@@ -28,6 +27,7 @@ from core.models import (
 from plugins.processes.approvals import Reviewers, configure, submit
 
 from panel_helpers import body, field_errors, post
+from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world
 
 
 def waiting(panel, label="Brief", reviewers=None, deadline_in=timedelta(days=3), **fields) -> int:

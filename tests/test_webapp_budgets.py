@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from process_panel_helpers import add_campaign, add_delivery, audit_actions, world
 from sqlalchemy import select
 
 from core.models import (
@@ -29,6 +28,7 @@ from core.models import (
 )
 
 from panel_helpers import body, field_errors, post
+from process_panel_helpers import add_campaign, add_delivery, audit_actions, world
 
 D = Decimal
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -335,10 +335,10 @@ def test_every_text_exists_in_every_language():
 
 
 def test_the_dashboard_warns_when_a_workflow_is_stopped(settings: Settings, database):
-    from workflow_plugins import Broken, Hourly, Nightly, Only
-
     from core.clock import utcnow
     from core.workflows import set_started
+
+    from workflow_plugins import Broken, Hourly, Nightly, Only
 
     host = plugin_host((Only(Broken, Hourly, Nightly), "workflows"))
     app = create_app(

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from process_panel_helpers import add_campaign, add_delivery, world
-
 from core.models import (
     ApprovalMode,
     ApprovalStep,
@@ -23,6 +21,7 @@ from core.models import (
 from plugins.processes.approvals import Reviewers, configure, submit
 
 from panel_helpers import body
+from process_panel_helpers import add_campaign, add_delivery, world
 
 
 def test_a_quiet_installation_shows_no_process_panels_but_a_reviewers_inbox(panel):

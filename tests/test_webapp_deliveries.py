@@ -8,7 +8,6 @@ import re
 from decimal import Decimal
 
 import pytest
-from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world
 from sqlalchemy import func, select
 
 from core.models import (
@@ -39,6 +38,7 @@ from core.models import (
 )
 
 from panel_helpers import body, field_errors, post
+from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world
 
 SMS_SETTINGS = {
     "act.__plugin": "sms",

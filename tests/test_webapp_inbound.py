@@ -4,12 +4,12 @@ managers see it."""
 
 from __future__ import annotations
 
-from mail_samples import reply
 from sqlalchemy import insert
 
 from core.bounces import digest
 from core.models import Contact, InboundMail, Role
 
+from mail_samples import reply
 from panel_helpers import body
 
 

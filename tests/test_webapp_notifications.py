@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from process_panel_helpers import audit_actions, user_id
 from sqlalchemy import func, insert, select
 
 from core.models import Notification, Role
 
 from panel_helpers import body, post
+from process_panel_helpers import audit_actions, user_id
 
 
 def note(panel, user: int, subject: str, **fields) -> int:

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world
 from sqlalchemy import func, select
 
 from core.models import (
@@ -25,6 +24,7 @@ from core.models import (
 )
 
 from panel_helpers import body, field_errors, post
+from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world
 
 
 def test_the_overview_draws_plans_and_programs_on_a_timeline(panel):

@@ -7,7 +7,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from process_panel_helpers import audit_actions, world
 from pydantic import Field
 from sqlalchemy import select
 
@@ -27,6 +26,7 @@ from core.models import (
 from core.plugin_base import UploadTarget, UploadTargetParams
 
 from panel_helpers import body, build_panel, client_for, field_errors, panel_plugins, post
+from process_panel_helpers import audit_actions, world
 
 D = Decimal
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from process_helpers import run_pass
-from process_panel_helpers import add_campaign, add_delivery, audit_actions, world
 from sqlalchemy import select
 
 from core.models import (
@@ -21,6 +19,8 @@ from core.models import (
 )
 
 from panel_helpers import body, field_errors, post
+from process_helpers import run_pass
+from process_panel_helpers import add_campaign, add_delivery, audit_actions, world
 
 
 def test_the_overview_shows_levels_states_and_pending_orders(panel):

@@ -10,7 +10,6 @@ from html import unescape
 from typing import Literal
 
 import pytest
-from process_panel_helpers import audit_actions
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -24,6 +23,7 @@ from core.models import (
 )
 
 from panel_helpers import body, field_errors, open_panel, panel_plugins, post
+from process_panel_helpers import audit_actions
 
 
 def card(html: str, name: str) -> str:

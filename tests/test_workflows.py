@@ -4,16 +4,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from workflow_plugins import (
-    START,
-    Broken,
-    CountContacts,
-    Hourly,
-    Nightly,
-    WaitForRelease,
-    change,
-    runtime_with,
-)
 
 from core import Workflow
 from core.audit import audit_query
@@ -35,6 +25,17 @@ from core.workflows import (
     set_started,
     stopped_warning,
     stopped_workflows,
+)
+
+from workflow_plugins import (
+    START,
+    Broken,
+    CountContacts,
+    Hourly,
+    Nightly,
+    WaitForRelease,
+    change,
+    runtime_with,
 )
 
 

@@ -5,8 +5,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from conftest import EngineHarness
-from process_helpers import build_world, campaign, every_row, run_pass
 from sqlalchemy import func, select
 
 from core.clock import FrozenClock
@@ -40,6 +38,8 @@ from core.workflow_context import WorkflowContext
 from plugins.workflows.budget import BudgetManagement
 
 import engine_plugins
+from conftest import EngineHarness
+from process_helpers import build_world, campaign, every_row, run_pass
 
 D = Decimal
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -9,8 +9,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import EngineHarness
-from process_helpers import build_world, campaign, every_row, run_pass, user
 from sqlalchemy import func, select
 
 import plugins.processes.delivery_start as delivery_start
@@ -51,6 +49,8 @@ from plugins.processes.delivery_start import (
 from plugins.processes.process_runs import start_once
 
 import engine_plugins
+from conftest import EngineHarness
+from process_helpers import build_world, campaign, every_row, run_pass, user
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 S = DeliveryState

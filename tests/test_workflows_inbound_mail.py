@@ -8,8 +8,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from mail_samples import dsn, reply
-from process_helpers import run_pass
 from sqlalchemy import select
 from test_email_action import add_people, email_campaign, items, mailing  # noqa: F401
 
@@ -19,7 +17,9 @@ from core.engine.runs import start_run
 from core.jobs import install_runtime
 from core.models import ContactEvent, InboundMail, ItemStatus, Role
 
+from mail_samples import dsn, reply
 from panel_helpers import add_role_users, body, build_panel, client_for
+from process_helpers import run_pass
 
 BOUNCES = "bounces@kampagne.example.de"
 

@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from conftest import EngineHarness
-from process_helpers import build_world, campaign, every_row, run_pass
 from sqlalchemy import select, update
 
 import plugins.workflows.operation as operation_workflow
@@ -55,6 +53,8 @@ from plugins.processes.consumption import analysed_cost
 from plugins.processes.process_runs import start_once
 
 import engine_plugins
+from conftest import EngineHarness
+from process_helpers import build_world, campaign, every_row, run_pass
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 S = DeliveryState

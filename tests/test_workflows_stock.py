@@ -4,8 +4,6 @@ order lines, consumption of real delivery runs, and alerts once per crossing."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import EngineHarness
-from process_helpers import build_world, campaign, every_row, run_pass
 from sqlalchemy import select
 
 from core.clock import FrozenClock
@@ -29,6 +27,8 @@ from plugins.processes.consumption import stock_warnings
 from plugins.workflows.stock import StockManagement
 
 import engine_plugins
+from conftest import EngineHarness
+from process_helpers import build_world, campaign, every_row, run_pass
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 S = DeliveryState

@@ -13,8 +13,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import EngineHarness
-from process_helpers import build_world, campaign, every_row, run_pass
 from sqlalchemy import select
 
 import core.clock
@@ -51,6 +49,8 @@ from plugins.processes.approvals import Reviewers, approve, configure, reject, s
 from plugins.processes.provider_steps import decide_unclear_step
 
 import engine_plugins
+from conftest import EngineHarness
+from process_helpers import build_world, campaign, every_row, run_pass
 from upload_servers import SftpTestServer
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
