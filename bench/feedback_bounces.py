@@ -11,8 +11,8 @@ and a mailbox (a maildir, or ``--mailbox imap``: Dovecot on loopback, see
 tests/imap_server.py) holding one bounce per contact: RFC 3464 reports to the contact's VERP
 address, 80% hard (5.1.1), 20% soft (4.2.2), every tenth a Postfix plain-text bounce
 matched through the returned Message-ID instead. One pass of the workflow's processing
-(``core.inbound_mail.process_mailbox``) reads, records and moves them all. Goal: at least
-500 bounces per second.
+(``plugins.workflows.inbound_mail.processing.process_mailbox``) reads, records and moves them
+all. Goal: at least 500 bounces per second.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from core.bounces import make_bounce_token, verp_address  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.db import Database  # noqa: E402
-from core.inbound_mail import process_mailbox  # noqa: E402
-from core.mailboxes import Imap, Mailbox, Maildir  # noqa: E402
 from core.models import Campaign, Contact, InboundMail, Run, RunItem  # noqa: E402
+from plugins.workflows.inbound_mail.mailboxes import Imap, Mailbox, Maildir  # noqa: E402
+from plugins.workflows.inbound_mail.processing import process_mailbox  # noqa: E402
 
 BOUNCES = "bounces@kampagne.example.de"
 GOAL_BOUNCES = 500

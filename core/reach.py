@@ -81,7 +81,7 @@ OPT_OUTS: dict[Channel, tuple[str, SkipReason]] = {
 """The contact's opt-out flag per channel and the reason it gives."""
 CONSENT_FIELDS = ("dispatch_block", *(flag for flag, _ in OPT_OUTS.values()))
 UNDELIVERABLE_FIELD = "email_undeliverable"
-"""The contact field holding the address bounces showed undeliverable (``core.inbound_mail``)."""
+"""The contact field holding the address bounces showed undeliverable (workflow inboundMail)."""
 ELECTRONIC: dict[Channel, tuple[str, SkipReason]] = {
     Channel.EMAIL: ("email", SkipReason.NO_EMAIL),
     Channel.MOBILE: ("mobile", SkipReason.NO_MOBILE),

@@ -201,7 +201,6 @@ PANEL_AREAS = (
     "webapp.unsubscribe",
     "webapp.api",
     "webapp.sms_webhooks",
-    "webapp.inbound",
 )
 """The panel's own areas: packages with a blueprint ``bp``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)

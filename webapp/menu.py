@@ -29,9 +29,6 @@ CORE_MENU_ITEMS: tuple[MenuItem, ...] = (
     MenuItem(title="menu.reports", endpoint="reports.index", role=Role.VIEWER.value, order=40),
     MenuItem(title="menu.archive", endpoint="archive.index", role=Role.VIEWER.value, order=50),
     MenuItem(title="menu.workflows", endpoint="workflows.index", role=Role.VIEWER.value, order=72),
-    MenuItem(
-        title="menu.inbound", endpoint="inbound.index", role=Role.CAMPAIGN_MANAGER.value, order=74
-    ),
     MenuItem(title="menu.admin", endpoint="admin.index", role=Role.ADMIN.value, order=90),
 )
 """The core's own entries; titles are ``webapp.i18n`` keys."""

@@ -1,5 +1,6 @@
 """Mail that came back to the installation's mailbox: bounces, auto-replies, unsubscribe
-mails and whatever else arrived (``core.inbound_mail`` reads and records it)."""
+mails and whatever else arrived (the workflow
+inboundMail reads and records it)."""
 
 from __future__ import annotations
 

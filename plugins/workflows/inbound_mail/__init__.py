@@ -1,5 +1,5 @@
 """inboundMail, "E-mail: bounces and replies": reads the inbound mailbox and records what
-came back (``core.inbound_mail``): bounces mark addresses undeliverable, unsubscribe mails
+came back (``processing``): bounces mark addresses undeliverable, unsubscribe mails
 opt contacts out, auto-replies are set aside, everything else is kept for a person."""
 
 from __future__ import annotations
@@ -8,10 +8,15 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from flask import Blueprint
+
 from core import Workflow, hookimpl
-from core.inbound_mail import process_mailbox
-from core.mailboxes import MailboxError, open_mailbox
+from core.events import MenuItem
+from core.models import Role
 from plugins.workflows import TRANSLATIONS
+from plugins.workflows.inbound_mail import panel
+from plugins.workflows.inbound_mail.mailboxes import MailboxError, open_mailbox
+from plugins.workflows.inbound_mail.processing import process_mailbox
 
 
 class InboundMail(Workflow):
@@ -38,6 +43,23 @@ class InboundMail(Workflow):
 @hookimpl
 def register_workflows(register: Callable[[type[Workflow]], None]) -> None:
     register(InboundMail)
+
+
+@hookimpl
+def register_blueprints(register: Callable[[Blueprint], None]) -> None:
+    register(panel.bp)
+
+
+@hookimpl
+def register_menu_items(register: Callable[[MenuItem], None]) -> None:
+    register(
+        MenuItem(
+            title="menu.inbound",
+            endpoint="inbound.index",
+            role=Role.CAMPAIGN_MANAGER.value,
+            order=74,
+        )
+    )
 
 
 @hookimpl

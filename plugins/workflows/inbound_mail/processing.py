@@ -1,6 +1,6 @@
 """Bounces, unsubscribe mails and replies: what the inbound mailbox says about contacts.
 
-``process_mailbox`` reads the waiting messages (``core.mailboxes``), classifies each
+``process_mailbox`` reads the waiting messages (``mailboxes``), classifies each
 (``core.bounces``), records it as an ``InboundMail`` and acts on it:
 
 - a hard bounce (``5.x.x``) sets the contact's ``email_undeliverable`` to the address, so
@@ -46,7 +46,6 @@ from core.bounces import unsubscribe_token_in as subject_token
 from core.config import Settings
 from core.contact_events import set_consent
 from core.db import Database
-from core.mailboxes import Mailbox, Waiting
 from core.models import (
     ChannelEvent,
     ChannelEventKind,
@@ -61,6 +60,7 @@ from core.query import ENTITIES
 from core.query.records import load_records
 from core.reach import OPT_OUTS, UNDELIVERABLE_FIELD
 from core.unsubscribe import InvalidToken, read_token
+from plugins.workflows.inbound_mail.mailboxes import Mailbox, Waiting
 
 ACTOR = "bounce processing"
 SOURCE_BOUNCE = "bounce"

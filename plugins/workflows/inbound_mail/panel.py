@@ -1,6 +1,6 @@
-"""Inbound e-mail (``core.inbound_mail``): the list by kind, the mail to read first (what
-nobody could match), and one message's text. Read-only: the workflow inboundMail records,
-people read."""
+"""The panel's "Inbound e-mail" (what ``processing`` recorded): the list by kind, the mail to
+read first (what nobody could match), and one message's text. Read-only: the workflow
+inboundMail records, people read."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ from sqlalchemy import select
 
 from core.bounces import Kind
 from core.models import Contact, InboundMail, Role
-from webapp.context import db_session
-from webapp.pagination import page_arguments, paginate
-from webapp.security import role_required
+from webapp import db_session, page_arguments, paginate, role_required
 
 bp = Blueprint("inbound", __name__, url_prefix="/inbound", template_folder="templates")
 

@@ -7,7 +7,13 @@ from __future__ import annotations
 import pytest
 
 from core.config import InboundMailbox, Settings
-from core.mailboxes import MAX_MESSAGE, Imap, MailboxError, Maildir, open_mailbox
+from plugins.workflows.inbound_mail.mailboxes import (
+    MAX_MESSAGE,
+    Imap,
+    MailboxError,
+    Maildir,
+    open_mailbox,
+)
 
 from mail_samples import dsn, reply
 
