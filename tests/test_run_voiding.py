@@ -1,6 +1,6 @@
-"""Voiding superseded runs (``core.run_voiding``), on SQLite and PostgreSQL with real runs on
-a real RQ worker and the real workflows: after reject → re-extract → approve every contact
-has one letter in the archive and the costs and the stock count one run."""
+"""Voiding superseded runs (``plugins.processes.run_voiding``), on SQLite and PostgreSQL with
+real runs on a real RQ worker and the real workflows: after reject → re-extract → approve
+every contact has one letter in the archive and the costs and the stock count one run."""
 
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ from core.models import (
     StockLine,
     User,
 )
-from core.run_voiding import VoidError, void_run
 from plugins.processes.approvals import Reviewers, approve, configure, reject
+from plugins.processes.run_voiding import VoidError, void_run
 
 import engine_plugins
 from conftest import EngineHarness

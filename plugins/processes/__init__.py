@@ -3,10 +3,10 @@ processes, stocks, deliveries and their approvals.
 
 A built-in plugin bundle, loaded like a third-party one: this module registers the
 bundle's panel screens, menu entries and dashboard panel, prices runs for their
-confirmation, and adds the demo's processes to ``campaign demo``. The five process
-workflows (``plugins.workflows``) are plugins of their own that ``REQUIRES`` this bundle:
-``CAMPAIGN_DISABLE_PLUGINS=plugins.processes`` leaves them out with it, and the product is a
-mass-print platform without the processes.
+confirmation, adds ``campaign void-run`` and the demo's processes to ``campaign demo``.
+The five process workflows (``plugins.workflows``) are plugins of their own that
+``REQUIRES`` this bundle: ``CAMPAIGN_DISABLE_PLUGINS=plugins.processes`` leaves them out
+with it, and the product is a mass-print platform without the processes.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 from flask import Blueprint
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,7 @@ from core import hookimpl
 from core.events import CostEstimate, DashboardPanel, MenuItem
 from core.models import Role, Run
 from core.plugins import PluginHost
+from plugins.processes.commands import void_run_command
 from plugins.processes.consumption import run_estimate
 from plugins.processes.demo import load_process_demo
 from plugins.processes.panel import (
@@ -88,3 +90,8 @@ def run_cost_estimate(
 @hookimpl
 def install_demo_data(session: Session, plugins: PluginHost) -> str | None:
     return load_process_demo(session, plugins).describe()
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(void_run_command)

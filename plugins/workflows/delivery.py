@@ -40,11 +40,11 @@ from core.models import (
 )
 from core.models.approvals import DIRECT_MAIL_STEPS
 from core.notifications import notify, notify_campaign_manager
-from core.run_voiding import void_delivery_runs
 from plugins.processes.approvals import approval_for, is_approved, record_reminder
 from plugins.processes.delivery_start import needs_confirmation, start_delivery, starts_by_itself
 from plugins.processes.notification_mail import send_notifications
 from plugins.processes.process_runs import COMPLETED_RUN_STATES
+from plugins.processes.run_voiding import void_delivery_runs
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass, describe
 
