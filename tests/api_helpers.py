@@ -9,8 +9,8 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 
 from core.accounts import find_user
-from core.api_tokens import create_token
 from core.models import Role
+from webapp.api.tokens import create_token
 
 from panel_helpers import ROLE_USERS, Panel
 

@@ -2,7 +2,7 @@
 
 ``authenticate`` runs before every API endpoint but the public document and its reference
 page: it reads ``Authorization: Bearer <token>``, finds the working token of an active user
-(``core.api_tokens``), counts the call against the token's rate limit in Redis, and speaks
+(``webapp.api.tokens``), counts the call against the token's rate limit in Redis, and speaks
 the token user's language. The panel's session is not read at all, so a browser that is
 logged in to the panel cannot be made to call the API (no CSRF through the API), and the API
 has no CSRF check of its own.
@@ -17,11 +17,11 @@ from typing import Any
 from flask import current_app, g, request
 from redis.exceptions import RedisError
 
-from core.api_tokens import authenticate as find_token
-from core.api_tokens import effective_role
 from core.audit import record_audit
 from core.models import ApiToken, Role
 from webapp.api.problems import ApiProblem
+from webapp.api.tokens import authenticate as find_token
+from webapp.api.tokens import effective_role
 from webapp.context import db_session, get_runtime
 from webapp.i18n import use_language
 

@@ -21,12 +21,12 @@ from core.clock import utcnow
 from core.config import webhook_variable
 from core.plugin_base import Channel, SmsGateway
 from core.plugins import UnknownPluginError
-from core.sms_feedback import record_inbound, record_receipts
 from core.sms_webhooks import MAX_BODY, SIGNATURE_TOLERANCE, WebhookRefused, WebhookRequest
 from webapp.context import db_session, get_campaign, get_plugins
 from webapp.i18n import t
 from webapp.public_limits import limit_public, public_limiter
 from webapp.security import csrf
+from webapp.sms_webhooks.feedback import record_inbound, record_receipts
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from test_sms_action import sms_campaign, sms_engine  # noqa: F401
 
 from core.engine.runs import start_run
 from core.models import ChannelEvent, Contact, ContactEvent, ItemStatus
-from core.sms_feedback import e164, is_stop, record_inbound, record_receipts
 from core.sms_webhooks import InboundSms, Receipt
+from webapp.sms_webhooks.feedback import e164, is_stop, record_inbound, record_receipts
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
