@@ -45,6 +45,10 @@ class _Server(ThreadingHTTPServer):
     def handle_error(self, request, client_address):
         """A client that gave up on a slow answer is expected here, not an error."""
 
+    def shutdown_request(self, request):
+        super().shutdown_request(request)
+        self.provider.closed.set()  # the socket is shut: the client sees the close
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive
@@ -56,10 +60,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.server.provider.handle(self)
-
-    def finish(self):
-        super().finish()
-        self.server.provider.closed.set()  # the socket is shut: the client sees the close
 
     do_PUT = do_POST
 
