@@ -21,22 +21,18 @@ from sqlalchemy import insert, select, text
 from core.accounts import create_user
 from core.config import Settings
 from core.db import Database
-from core.models import (
+from core.models import Campaign, Notification, Role, User, WorkflowRun
+from core.plugins import load_plugins
+from core.schema import upgrade
+from plugins.processes.models import (
     Approval,
     ApprovalEvent,
     Budget,
-    Campaign,
     Delivery,
     ExpenseLine,
-    Notification,
     Plan,
     Program,
-    Role,
-    User,
-    WorkflowRun,
 )
-from core.plugins import load_plugins
-from core.schema import upgrade
 from webapp import create_app, get_campaign
 from webapp.testing import login
 

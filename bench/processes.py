@@ -23,11 +23,9 @@ from sqlalchemy import select  # noqa: E402
 
 from core.costs import Basis, Structure  # noqa: E402
 from core.db import Database  # noqa: E402
-from core.models import (  # noqa: E402
+from core.models import BudgetStatus, Campaign, CampaignStatus, Run, RunItem  # noqa: E402
+from plugins.processes.models import (  # noqa: E402
     Budget,
-    BudgetStatus,
-    Campaign,
-    CampaignStatus,
     CostCategory,
     CostCategoryKind,
     CostStructure,
@@ -40,14 +38,12 @@ from core.models import (  # noqa: E402
     Program,
     Provider,
     ProviderService,
-    Run,
-    RunItem,
     Stock,
     StockLine,
     Task,
     TaskState,
 )
-from core.models.deliveries import delivery_cost_types  # noqa: E402
+from plugins.processes.models.deliveries import delivery_cost_types  # noqa: E402
 from plugins.workflows.budget import CostCalculation  # noqa: E402
 from plugins.workflows.stock import StockPass  # noqa: E402
 

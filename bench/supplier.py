@@ -37,23 +37,19 @@ from core.config import Settings  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
 from core.jobs import install_runtime  # noqa: E402
-from core.models import (  # noqa: E402
-    Contact,
-    Delivery,
-    DeliveryChannel,
-    DeliveryState,
-    ItemStatus,
-    Provider,
-    ProviderService,
-    Run,
-    RunItem,
-    RunState,
-    SentCounting,
-    ServiceProcess,
-)
+from core.models import Contact, ItemStatus, Run, RunItem, RunState  # noqa: E402
 from core.plugins import load_plugins  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 from core.workflow_context import WorkflowContext  # noqa: E402
+from plugins.processes.models import (  # noqa: E402
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    Provider,
+    ProviderService,
+    SentCounting,
+    ServiceProcess,
+)
 from plugins.processes.provider_results import import_result_file  # noqa: E402
 from plugins.workflows.supplier import SupplierPass  # noqa: E402
 

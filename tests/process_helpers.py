@@ -12,26 +12,25 @@ from sqlalchemy.orm import Session
 
 from core.costs import Basis, Structure
 from core.db import Database
-from core.models import (
-    Base,
-    Campaign,
-    CampaignStatus,
+from core.engine.runs import start_run
+from core.models import Base, Campaign, CampaignStatus, Role, Run, User, UserGroup
+from core.runtime import Runtime
+from plugins.processes.models import (
     CostCategory,
     CostCategoryKind,
     CostStructure,
     CostType,
+    Delivery,
     ExpenseCategory,
     Plan,
     Program,
     Provider,
     ProviderKind,
     ProviderService,
-    Role,
     Stock,
     StockLine,
-    User,
-    UserGroup,
 )
+from plugins.processes.process_runs import delivery_action
 
 D = Decimal
 
@@ -201,3 +200,11 @@ def run_pass(name: str) -> str:
     run = run_inline(current_runtime(), name, "test")
     assert run.status == WorkflowRunStatus.SUCCEEDED, run.error
     return run.summary
+
+
+def start_delivery_run(runtime: Runtime, campaign_id: int, *, delivery_id: int, **options) -> Run:
+    """A run of the delivery as the bundle starts it: with the delivery's own action, if it
+    has one (``plugins.processes.process_runs.delivery_action``)."""
+    with runtime.database.session() as session:
+        action = delivery_action(session.get(Delivery, delivery_id))
+    return start_run(runtime, campaign_id, delivery_id=delivery_id, action=action, **options)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.audit import audit_query
-from core.models import Delivery, DeliveryChannel, Role, User
+from core.models import Role, User
+from plugins.processes.models import Delivery, DeliveryChannel
 
 from panel_helpers import ROLE_USERS
 from process_helpers import World, build_world, campaign

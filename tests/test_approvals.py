@@ -7,22 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from core.models import (
-    Approval,
-    ApprovalEvent,
-    ApprovalMode,
-    ApprovalState,
-    ApprovalStep,
-    Delivery,
-    DeliveryChannel,
-    DeliveryState,
-    Notification,
-    Role,
-    Run,
-    RunState,
-    User,
-    UserGroup,
-)
+from core.models import Notification, Role, Run, RunState, User, UserGroup
 from plugins.processes.approvals import (
     AlreadyAnsweredError,
     ApprovalError,
@@ -38,6 +23,16 @@ from plugins.processes.approvals import (
     reject,
     submit,
     submit_for_approval,
+)
+from plugins.processes.models import (
+    Approval,
+    ApprovalEvent,
+    ApprovalMode,
+    ApprovalState,
+    ApprovalStep,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
 )
 
 from process_helpers import campaign, user
@@ -329,8 +324,8 @@ def test_an_unsubmitted_or_unknown_approval_cannot_be_answered(database, people)
 
 
 def test_submitting_a_delivery_submits_each_step_before_the_start_once(database, people):
-    from core.models import DeliveryState
     from plugins.processes.approvals import submit_for_approval
+    from plugins.processes.models import DeliveryState
 
     with database.session() as session:
         sms = get(session, Delivery, people["sms"])

@@ -18,20 +18,7 @@ PACKAGES = ("core", "plugins", "webapp")
 LOADERS = {"import_module", "files"}
 """Functions whose literal module argument is an import as much as an import statement."""
 
-KNOWN_CYCLES = {
-    frozenset(
-        {
-            "core.models.campaigns",
-            "core.models.deliveries",
-            "core.models.plans",
-            "core.models.tasks",
-        }
-    ): (
-        "Campaign's relationships to programs, tasks and deliveries and theirs back to it "
-        "(type annotations only); they go when the process models move into their plugin "
-        "bundle, which then declares the relationship from its side"
-    ),
-}
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
 """Cycles that cannot be broken before a later move, each with the reason; keep this short."""
 
 
@@ -160,7 +147,8 @@ def plugin_violation(
 ) -> bool:
     """A plugin module may import the core, its own plugin, the shared helper modules of its
     own kind (``plugins/<kind>/`` modules that are no plugin themselves), a bundle its plugin
-    ``REQUIRES`` (``plugins.processes`` for the process workflows) and the panel's public
+    (or, for a shared helper module, the helper itself) ``REQUIRES`` (``plugins.processes``
+    for the process workflows) and the panel's public
     helpers by name (``from webapp import role_required``)."""
     imported = found.imported
     if layer(imported) == "webapp":
@@ -169,7 +157,7 @@ def plugin_violation(
         return False
     owner = plugin_of(imported)
     importer = plugin_of(found.importer)
-    required = (requires or {}).get(importer or "", set())
+    required = (requires or {}).get(importer or found.importer, set())
     if owner is not None and owner in required:
         return False
     if kind(imported) != kind(found.importer):

@@ -18,23 +18,11 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from core.demo import load_demo
-from core.engine.runs import start_run
 from core.models import (
     FINAL_RUN_STATES,
-    Approval,
-    ApprovalMode,
-    ApprovalState,
-    ApprovalStep,
-    Budget,
     Campaign,
-    Delivery,
-    DeliveryChannel,
-    DeliveryState,
-    Plan,
-    ProviderService,
     Role,
     Run,
-    StockLine,
     User,
     WorkflowRun,
     WorkflowRunStatus,
@@ -43,10 +31,23 @@ from core.models import (
 from core.workflows import run_inline
 from plugins.processes.approvals import Reviewers, configure, submit
 from plugins.processes.demo import load_process_demo
+from plugins.processes.models import (
+    Approval,
+    ApprovalMode,
+    ApprovalState,
+    ApprovalStep,
+    Budget,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    Plan,
+    ProviderService,
+    StockLine,
+)
 
 from browser_helpers import RUN_TIMEOUT_MS
 from panel_helpers import ROLE_USERS
-from process_helpers import build_world, campaign
+from process_helpers import build_world, campaign, start_delivery_run
 
 SCREENSHOTS = os.environ.get("CAMPAIGN_SCREENSHOTS")
 
@@ -168,7 +169,7 @@ def process_demo(panel) -> dict[str, int]:
         envelopes.alert_level = 12000
         ids["line"] = envelopes.id
         session.get(Budget, ids["budget"]).allocated = 1500
-    run = start_run(
+    run = start_delivery_run(
         runtime, ids["campaign"], started_by="mia", delivery_id=ids["letter"], confirmed_by="test"
     )
     wait_for_run(panel, run.id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from core.models import Budget, BudgetStatus, Delivery, DeliveryChannel, Plan, Program
+from core.models import BudgetStatus
 from plugins.processes.budget_checks import BudgetRisk, budget_warnings, delivery_budget
+from plugins.processes.models import Budget, Delivery, DeliveryChannel, Plan, Program
 
 from process_helpers import build_world, campaign
 

@@ -8,18 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from core.models import (
-    Campaign,
-    CampaignStatus,
-    Delivery,
-    DeliveryChannel,
-    DeliveryState,
-    Run,
-    RunState,
-    Task,
-    TaskState,
-)
-from core.models.transitions import TransitionError
+from core.models import Campaign, CampaignStatus, Run, RunState
 from plugins.processes.campaign_states import (
     CampaignStateError,
     cancel_campaign,
@@ -27,6 +16,8 @@ from plugins.processes.campaign_states import (
     update_campaign_states,
     update_task_states,
 )
+from plugins.processes.models import Delivery, DeliveryChannel, DeliveryState, Task, TaskState
+from plugins.processes.models.transitions import TransitionError
 
 from process_helpers import campaign
 

@@ -9,14 +9,7 @@ from sqlalchemy import select, update
 
 from core.costs import CostError, Quantities
 from core.engine.runs import start_run
-from core.models import (
-    CostCategory,
-    Delivery,
-    DeliveryChannel,
-    DeliveryState,
-    ExpenseBasis,
-    RunItem,
-)
+from core.models import RunItem
 from plugins.processes.consumption import (
     DeliveryCounts,
     applicable_structures,
@@ -26,8 +19,15 @@ from plugins.processes.consumption import (
     delivery_quantities,
     priced_categories,
 )
+from plugins.processes.models import (
+    CostCategory,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    ExpenseBasis,
+)
 
-from process_helpers import build_world, campaign
+from process_helpers import build_world, campaign, start_delivery_run
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 S = DeliveryState
@@ -42,7 +42,7 @@ def test_counts_add_up_a_deliverys_real_runs_and_leave_out_the_held_out(engine):
         other = Delivery(campaign_id=campaign, label="Ohne Lauf", channel=DeliveryChannel.SMS)
         session.add_all([letter, other])
     for dry_run in (False, True, False):
-        start_run(
+        start_delivery_run(
             engine.runtime, campaign, delivery_id=letter.id, dry_run=dry_run, confirmed_by="test"
         )
         engine.work()
@@ -67,7 +67,7 @@ def test_rows_billed_on_delivery_count_once_a_receipt_says_delivered(engine):
     with engine.runtime.database.session() as session:
         sms = Delivery(campaign_id=campaign, label="SMS", channel=DeliveryChannel.SMS)
         session.add(sms)
-    run = start_run(engine.runtime, campaign, delivery_id=sms.id, confirmed_by="test")
+    run = start_delivery_run(engine.runtime, campaign, delivery_id=sms.id, confirmed_by="test")
     engine.work()
     with engine.runtime.database.session() as session:
         keys = session.scalars(select(RunItem.key).where(RunItem.run_id == run.id)).all()

@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import select
 
-from core.models import CostCategory, CostType, Delivery, DeliveryChannel
 from core.plugins import PluginHost
 from plugins.processes.delivery_setup import DeliverySetupError, choose_cost_types, set_action
+from plugins.processes.models import CostCategory, CostType, Delivery, DeliveryChannel
 
 from process_helpers import build_world, campaign
 

@@ -10,17 +10,11 @@ from core.db import Database
 from core.default_reports import install_default_reports
 from core.demo import load_demo
 from core.engine.campaigns import CampaignConfig, build_plugins
-from core.models import (
-    Base,
-    Budget,
-    Campaign,
-    CampaignStatus,
-    Delivery,
-    Plan,
-    StockLine,
-)
+from core.models import Base, Campaign, CampaignStatus
 from core.plugins import load_plugins
 from plugins.processes.demo import CAMPAIGN, load_process_demo
+from plugins.processes.models import Budget, Delivery, Plan, StockLine
+from plugins.processes.process_runs import delivery_action
 from plugins.workflows.budget import CostCalculation
 from plugins.workflows.stock import StockPass
 
@@ -166,7 +160,7 @@ def test_the_letter_delivery_runs_the_campaigns_print_action(database, plugins):
     load(database, plugins)
     with database.session() as session:
         letter = session.scalar(select(Delivery).where(Delivery.label == "Infobrief Interessenten"))
-        built = build_plugins(plugins, CampaignConfig.of(letter.campaign, letter))
+        built = build_plugins(plugins, CampaignConfig.of(letter.campaign, delivery_action(letter)))
     assert (built.action.name, built.action.params.report) == (
         "print_reports", "Informationsschreiben",
     )  # fmt: skip
@@ -187,7 +181,7 @@ def test_without_the_sms_plugin_the_reminder_is_left_out(database):
 
 
 def test_the_letter_shops_process_is_ready_for_the_supplier_workflow(database, plugins):
-    from core.models import ServiceProcess
+    from plugins.processes.models import ServiceProcess
     from plugins.processes.provider_processes import check_process
 
     load(database, plugins)

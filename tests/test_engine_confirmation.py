@@ -8,24 +8,24 @@ from sqlalchemy import select, update
 from core import CostEstimate, hookimpl
 from core.engine.confirmation import confirmation
 from core.engine.runs import start_run
-from core.models import (
-    Campaign,
+from core.models import Campaign, ItemStatus, Run, RunItem
+from core.plugin_base import Channel
+from plugins.processes.models import (
     CostCategory,
     CostCategoryKind,
     CostStructure,
     Delivery,
     DeliveryChannel,
-    ItemStatus,
     Provider,
     ProviderService,
-    Run,
-    RunItem,
 )
-from core.plugin_base import Channel
+
+from process_helpers import start_delivery_run
 
 
 def _analysed(engine, campaign_id: int, **options) -> int:
-    run = start_run(engine.runtime, campaign_id, **options)
+    start = start_delivery_run if "delivery_id" in options else start_run
+    run = start(engine.runtime, campaign_id, **options)
     engine.work()
     return run.id
 

@@ -7,6 +7,7 @@ import redis
 from sqlalchemy import func, select, update
 
 from core.clock import FrozenClock
+from core.engine.campaigns import ActionOverride
 from core.engine.dispatch import recover_runs
 from core.engine.leases import LEASE
 from core.engine.runs import (
@@ -190,52 +191,26 @@ def test_a_finished_or_cancelled_campaign_does_not_start_until_reopened(engine, 
     assert start_run(engine.runtime, campaign, confirmed_by="test").number == 3
 
 
-def test_a_delivery_runs_with_its_own_action_and_is_linked_to_the_run(engine):
-    from core.models import Delivery, DeliveryChannel, RunItem
-
+def test_a_run_with_another_action_takes_it_and_its_settings(engine):
     engine.add_contacts(4)
     campaign = engine.campaign()
-    with engine.runtime.database.session() as session:
-        letter = Delivery(
-            campaign_id=campaign,
-            label="Brief",
-            channel=DeliveryChannel.PRINT,
-            action="test_letter",
-            action_settings={"pages": 3},
-        )
-        own = Delivery(campaign_id=campaign, label="Eigene Aktion", channel=DeliveryChannel.EMAIL)
-        session.add_all([letter, own])
-    run = start_run(engine.runtime, campaign, delivery_id=letter.id, confirmed_by="test")
-    assert run.delivery_id == letter.id
+    letter = ActionOverride("test_letter", {"pages": 3})
+    run = start_run(engine.runtime, campaign, action=letter, confirmed_by="test")
     assert (run.config["action"], run.config["action_settings"]) == ("test_letter", {"pages": 3})
     engine.work()
     assert {item.units for item in engine.items(run.id)} == {3}
     with engine.runtime.database.session() as session:
-        assert [r.id for r in session.get(Delivery, letter.id).runs] == [run.id]
         assert session.get(RunItem, engine.items(run.id)[0].id).action == "test_letter"
         assert tag_counts(session) == {contact: 0 for contact in tag_counts(session)}
-    second = start_run(engine.runtime, campaign, delivery_id=own.id, confirmed_by="test")
-    assert (second.delivery_id, second.config["action"]) == (own.id, "test_tag")
+    second = start_run(engine.runtime, campaign, confirmed_by="test")
+    assert (second.delivery_id, second.config["action"]) == (None, "test_tag")
 
 
-def test_a_delivery_of_another_campaign_or_with_bad_settings_cannot_start(engine):
-    from core.models import Delivery, DeliveryChannel
-
-    first, other = engine.campaign(name="Erste"), engine.campaign(name="Andere")
-    with engine.runtime.database.session() as session:
-        foreign = Delivery(campaign_id=other, label="Brief", channel=DeliveryChannel.PRINT)
-        broken = Delivery(
-            campaign_id=first,
-            label="Kaputt",
-            channel=DeliveryChannel.PRINT,
-            action="test_letter",
-            action_settings={"pages": "many"},
-        )
-        session.add_all([foreign, broken])
-    with pytest.raises(RunError, match=f"campaign 'Erste' has no delivery with id {foreign.id}"):
-        start_run(engine.runtime, first, delivery_id=foreign.id, confirmed_by="test")
+def test_another_action_with_bad_settings_cannot_start(engine):
+    campaign = engine.campaign(name="Erste")
+    broken = ActionOverride("test_letter", {"pages": "many"})
     with pytest.raises(RunError, match=r"action\.settings\.pages"):
-        start_run(engine.runtime, first, delivery_id=broken.id, confirmed_by="test")
+        start_run(engine.runtime, campaign, action=broken, confirmed_by="test")
 
 
 def test_retrying_a_failed_group_counts_the_group_not_its_members(engine, tmp_path):

@@ -1,7 +1,8 @@
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from core.models import Approval, ApprovalReviewer, ApprovalStep, Delivery, Role
+from core.models import Role
+from plugins.processes.models import Approval, ApprovalReviewer, ApprovalStep, Delivery
 
 from process_helpers import campaign, user
 

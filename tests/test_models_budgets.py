@@ -5,9 +5,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from core.models import (
+from core.models import CommitmentLevel
+from plugins.processes.models import (
     Budget,
-    CommitmentLevel,
     CostLine,
     Delivery,
     DeliveryChannel,

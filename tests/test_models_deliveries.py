@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm.exc import StaleDataError
 
-from core.models import Delivery, DeliveryChannel, DeliveryState, TransitionError
-from core.models.deliveries import DIRECT_MAIL_TRANSITIONS, ONLINE_TRANSITIONS
+from plugins.processes.models import Delivery, DeliveryChannel, DeliveryState, TransitionError
+from plugins.processes.models.deliveries import DIRECT_MAIL_TRANSITIONS, ONLINE_TRANSITIONS
 
 from process_helpers import campaign
 

@@ -5,7 +5,8 @@ from datetime import date
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from core.models import Campaign, Plan, Program
+from core.models import Campaign
+from plugins.processes.models import Plan, Program
 
 from process_helpers import build_world, campaign
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.costs import CostError, Structure
-from core.models import CostCategory, CostStructure, ServiceProcess
+from plugins.processes.models import CostCategory, CostStructure, ServiceProcess
 
 from process_helpers import build_world
 

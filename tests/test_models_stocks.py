@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core.models import StockAlert, StockOrder
+from plugins.processes.models import StockAlert, StockOrder
 
 from process_helpers import build_world
 

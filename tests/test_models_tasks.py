@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.models import Task, TaskState, TransitionError
+from plugins.processes.models import Task, TaskState, TransitionError
 
 from process_helpers import campaign
 

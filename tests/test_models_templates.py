@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from core.models import (
+from plugins.processes.models import (
     CampaignTemplate,
     Frequency,
     OccurrenceState,

@@ -2,7 +2,7 @@ import enum
 
 import pytest
 
-from core.models.transitions import TransitionError, check_transition
+from plugins.processes.models.transitions import TransitionError, check_transition
 
 
 class Light(enum.Enum):

@@ -3,10 +3,13 @@ waiting while another run of the campaign is active; on SQLite and PostgreSQL.""
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from core.clock import FrozenClock
-from core.models import Delivery, DeliveryChannel, Run
+from core.engine.runs import RunError
+from core.models import Run
+from plugins.processes.models import Delivery, DeliveryChannel
 from plugins.processes.process_runs import active_runs_started_by, find_run, start_once
 
 from process_helpers import campaign
@@ -104,3 +107,39 @@ def test_owners_known_by_name_find_only_their_own_runs(engine):
     with engine.runtime.database.session() as session:
         assert active_runs_started_by(session, "operationMgt") == 1
         assert active_runs_started_by(session, "deliveryMgt") == 0
+
+
+def test_a_delivery_runs_with_its_own_action_and_is_linked_to_the_run(engine):
+    engine.add_contacts(4)
+    campaign_id = engine.campaign()
+    with engine.runtime.database.session() as session:
+        letter = Delivery(
+            campaign_id=campaign_id,
+            label="Brief",
+            channel=DeliveryChannel.PRINT,
+            action="test_letter",
+            action_settings={"pages": 3},
+        )
+        own = Delivery(campaign_id=campaign_id, label="Eigene", channel=DeliveryChannel.EMAIL)
+        session.add_all([letter, own])
+    started = start_once(
+        engine.runtime, campaign_id, None, "deliveryMgt", delivery_id=letter.id, confirmed_by="t"
+    )
+    engine.work()
+    second = start_once(
+        engine.runtime, campaign_id, None, "deliveryMgt", delivery_id=own.id, confirmed_by="t"
+    )
+    with engine.runtime.database.session() as session:
+        run = session.get(Run, started.run_id)
+        assert (run.delivery_id, run.config["action_settings"]) == (letter.id, {"pages": 3})
+        assert [r.id for r in session.get(Delivery, letter.id).runs] == [run.id]
+        assert session.get(Run, second.run_id).config["action"] == "test_tag"  # the campaign's
+
+
+def test_a_delivery_of_another_campaign_cannot_start(engine):
+    first, other = engine.campaign(name="Erste"), engine.campaign(name="Andere")
+    with engine.runtime.database.session() as session:
+        foreign = Delivery(campaign_id=other, label="Brief", channel=DeliveryChannel.PRINT)
+        session.add(foreign)
+    with pytest.raises(RunError, match=f"campaign 'Erste' has no delivery with id {foreign.id}"):
+        start_once(engine.runtime, first, None, "deliveryMgt", delivery_id=foreign.id)

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.models import ServiceProcess
 from core.templating import TemplateError
+from plugins.processes.models import ServiceProcess
 from plugins.processes.provider_processes import (
     MAIL_FIELDS,
     SAMPLE_MAIL_VALUES,

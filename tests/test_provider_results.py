@@ -10,14 +10,8 @@ import pytest
 import test_workflows_supplier as supplier_tests
 from sqlalchemy import select
 
-from core.models import (
-    Delivery,
-    DeliveryState,
-    ItemStatus,
-    RunItem,
-    SentCounting,
-    ServiceProcess,
-)
+from core.models import ItemStatus, RunItem
+from plugins.processes.models import Delivery, DeliveryState, SentCounting, ServiceProcess
 from plugins.processes.provider_processes import ResultFormat
 from plugins.processes.provider_results import (
     ResultFileError,

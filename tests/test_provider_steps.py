@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.models import (
+from plugins.processes.models import (
     Delivery,
     DeliveryChannel,
     ProviderStep,

@@ -15,26 +15,21 @@ from core.archive import open_store
 from core.clock import FrozenClock
 from core.engine.runs import start_run
 from core.jobs import install_runtime
-from core.models import (
+from core.models import ArchivedDocument, ArchiveDeletion, BudgetStatus, Campaign, Run, User
+from plugins.processes.approvals import Reviewers, approve, configure, reject
+from plugins.processes.models import (
     Approval,
     ApprovalMode,
     ApprovalStep,
-    ArchivedDocument,
-    ArchiveDeletion,
     Budget,
-    BudgetStatus,
-    Campaign,
     CostType,
     Delivery,
     DeliveryChannel,
     DeliveryState,
     ExpenseLine,
-    Run,
     StockConsumption,
     StockLine,
-    User,
 )
-from plugins.processes.approvals import Reviewers, approve, configure, reject
 from plugins.processes.run_voiding import VoidError, void_run
 
 import engine_plugins

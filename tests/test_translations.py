@@ -276,7 +276,8 @@ def start_urls(app: Flask) -> Iterator[str]:
 
 def stored_object_urls(database) -> list[str]:
     """Pages of stored objects that no link of the demo data leads to."""
-    from core.models import Approval, Campaign, CostType, Delivery
+    from core.models import Campaign
+    from plugins.processes.models import Approval, CostType, Delivery
 
     with database.session() as session:
         first = {

@@ -9,7 +9,9 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from core.models import (
+from core.models import Notification, Role, Run, RunState, User, UserGroup
+from plugins.processes.approvals import Reviewers, configure, submit
+from plugins.processes.models import (
     Approval,
     ApprovalMode,
     ApprovalState,
@@ -17,14 +19,7 @@ from core.models import (
     Budget,
     CostType,
     Delivery,
-    Notification,
-    Role,
-    Run,
-    RunState,
-    User,
-    UserGroup,
 )
-from plugins.processes.approvals import Reviewers, configure, submit
 
 from panel_helpers import body, field_errors, post
 from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world

@@ -11,20 +11,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core.models import (
+from core.models import BudgetStatus, Role, Run, RunState, User
+from plugins.processes.models import (
     Budget,
     BudgetExpense,
-    BudgetStatus,
     CostLine,
     Delivery,
     ExpenseBasis,
     ExpenseCategory,
     ExpenseLine,
     Plan,
-    Role,
-    Run,
-    RunState,
-    User,
 )
 
 from panel_helpers import body, field_errors, post

@@ -6,19 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from core.models import (
+from core.models import Role, WorkflowRun, WorkflowRunStatus, WorkflowTrigger
+from plugins.processes.approvals import Reviewers, configure, submit
+from plugins.processes.models import (
     ApprovalMode,
     ApprovalStep,
     Budget,
     Delivery,
-    Role,
     StockAlert,
     StockLine,
-    WorkflowRun,
-    WorkflowRunStatus,
-    WorkflowTrigger,
 )
-from plugins.processes.approvals import Reviewers, configure, submit
 
 from panel_helpers import body
 from process_panel_helpers import add_campaign, add_delivery, world

@@ -10,31 +10,24 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core.models import (
+from core.models import Campaign, CampaignStatus, Contact, Notification, Role, Run, RunState, User
+from plugins.processes.models import (
     Approval,
     ApprovalMode,
     ApprovalState,
     ApprovalStep,
     Budget,
-    Campaign,
-    CampaignStatus,
-    Contact,
     CostLine,
     Delivery,
     DeliveryChannel,
     DeliveryState,
     ExpenseBasis,
     ExpenseLine,
-    Notification,
     ProviderStep,
     ProviderStepKind,
     ProviderStepStatus,
-    Role,
-    Run,
-    RunState,
     StockAlert,
     StockLine,
-    User,
 )
 
 from panel_helpers import body, field_errors, post

@@ -11,17 +11,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core.models import (
-    Budget,
-    BudgetStatus,
-    Campaign,
-    CampaignStatus,
-    Plan,
-    Program,
-    Role,
-    Task,
-    TaskState,
-)
+from core.models import BudgetStatus, Campaign, CampaignStatus, Role
+from plugins.processes.models import Budget, Plan, Program, Task, TaskState
 
 from panel_helpers import body, field_errors, post
 from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world

@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from core import hookimpl
 from core.costs import Basis, StructureKind
-from core.models import (
+from core.models import Role
+from core.plugin_base import UploadTarget, UploadTargetParams
+from plugins.processes.models import (
     CostCategory,
     CostCategoryKind,
     CostStructure,
@@ -20,10 +22,8 @@ from core.models import (
     Provider,
     ProviderKind,
     ProviderService,
-    Role,
     ServiceProcess,
 )
-from core.plugin_base import UploadTarget, UploadTargetParams
 
 from panel_helpers import body, build_panel, client_for, field_errors, panel_plugins, post
 from process_panel_helpers import audit_actions, world

@@ -9,14 +9,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from core.models import (
-    Role,
-    Stock,
-    StockAlert,
-    StockConsumption,
-    StockLine,
-    StockOrder,
-)
+from core.models import Role
+from plugins.processes.models import Stock, StockAlert, StockConsumption, StockLine, StockOrder
 
 from panel_helpers import body, field_errors, post
 from process_helpers import run_pass

@@ -16,19 +16,7 @@ from sqlalchemy import delete, select
 from core.accounts import create_user
 from core.clock import FrozenClock
 from core.contact_events import set_consent
-from core.models import (
-    ApprovalMode,
-    ApprovalStep,
-    Contact,
-    Delivery,
-    DeliveryChannel,
-    DeliveryState,
-    Role,
-    User,
-    WebhookAllowedHost,
-    WebhookAttempt,
-    WebhookDelivery,
-)
+from core.models import Contact, Role, User, WebhookAllowedHost, WebhookAttempt, WebhookDelivery
 from core.testing import Testbed
 from core.webhooks import (
     SIGNATURE_HEADER,
@@ -43,6 +31,13 @@ from core.webhooks import (
     signature,
 )
 from plugins.processes.approvals import Reviewers, approve, configure, submit
+from plugins.processes.models import (
+    ApprovalMode,
+    ApprovalStep,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+)
 
 
 class Receiver:

@@ -11,13 +11,11 @@ from core.clock import FrozenClock
 from core.costs import Structure, split_pro_rata
 from core.engine.runs import start_run
 from core.jobs import install_runtime
-from core.models import (
+from core.models import BudgetStatus, Campaign, CampaignStatus, CommitmentLevel, Notification, Run
+from core.workflow_context import WorkflowContext
+from plugins.processes.models import (
     Budget,
     BudgetExpense,
-    BudgetStatus,
-    Campaign,
-    CampaignStatus,
-    CommitmentLevel,
     CostCategory,
     CostCategoryKind,
     CostStructure,
@@ -27,19 +25,16 @@ from core.models import (
     DeliveryState,
     ExpenseBasis,
     ExpenseLine,
-    Notification,
     Plan,
     Program,
-    Run,
     Task,
     TaskState,
 )
-from core.workflow_context import WorkflowContext
 from plugins.workflows.budget import BudgetManagement
 
 import engine_plugins
 from conftest import EngineHarness
-from process_helpers import build_world, campaign, every_row, run_pass
+from process_helpers import build_world, campaign, every_row, run_pass, start_delivery_run
 
 D = Decimal
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -102,7 +97,7 @@ def setup_letter_campaign(harness: EngineHarness, **campaign_fields):
 
 def send(harness: EngineHarness, campaign_id: int, delivery_id: int, contacts: int = 12):
     harness.add_contacts(contacts, email="post@example.de")
-    start_run(harness.runtime, campaign_id, delivery_id=delivery_id, confirmed_by="test")
+    start_delivery_run(harness.runtime, campaign_id, delivery_id=delivery_id, confirmed_by="test")
     harness.work()
 
 

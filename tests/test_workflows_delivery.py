@@ -17,20 +17,7 @@ from core.clock import FrozenClock
 from core.config import Settings
 from core.engine.runs import cancel_run, resume_run
 from core.jobs import install_runtime
-from core.models import (
-    Approval,
-    ApprovalMode,
-    ApprovalStep,
-    CampaignStatus,
-    Delivery,
-    DeliveryChannel,
-    DeliveryState,
-    Notification,
-    Role,
-    Run,
-    RunState,
-    User,
-)
+from core.models import CampaignStatus, Notification, Role, Run, RunState, User
 from plugins.processes.approvals import (
     Reviewers,
     approval_for,
@@ -45,6 +32,14 @@ from plugins.processes.delivery_start import (
     DeliveryStart,
     confirm_start,
     start_delivery,
+)
+from plugins.processes.models import (
+    Approval,
+    ApprovalMode,
+    ApprovalStep,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
 )
 from plugins.processes.process_runs import start_once
 

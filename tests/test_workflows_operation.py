@@ -15,28 +15,13 @@ import plugins.workflows.operation as operation_workflow
 from core.clock import FrozenClock
 from core.jobs import install_runtime
 from core.models import (
-    Approval,
-    ApprovalMode,
-    ApprovalState,
-    ApprovalStep,
     Campaign,
     CampaignStatus,
-    CampaignTemplate,
     Contact,
-    CostType,
-    Delivery,
-    DeliveryChannel,
-    DeliveryState,
-    Frequency,
     Notification,
-    OccurrenceState,
     Run,
     RunItem,
     RunState,
-    Task,
-    TaskState,
-    TemplateKind,
-    TemplateOccurrence,
     User,
     WorkflowRun,
 )
@@ -50,6 +35,23 @@ from plugins.processes.approvals import (
     submit_for_approval,
 )
 from plugins.processes.consumption import analysed_cost
+from plugins.processes.models import (
+    Approval,
+    ApprovalMode,
+    ApprovalState,
+    ApprovalStep,
+    CampaignTemplate,
+    CostType,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    Frequency,
+    OccurrenceState,
+    Task,
+    TaskState,
+    TemplateKind,
+    TemplateOccurrence,
+)
 from plugins.processes.process_runs import start_once
 
 import engine_plugins

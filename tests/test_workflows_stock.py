@@ -9,26 +9,25 @@ from sqlalchemy import select
 from core.clock import FrozenClock
 from core.engine.runs import start_run
 from core.jobs import install_runtime
-from core.models import (
+from core.models import Notification, Run
+from core.workflow_context import WorkflowContext
+from plugins.processes.consumption import stock_warnings
+from plugins.processes.models import (
     CostCategory,
     CostType,
     Delivery,
     DeliveryChannel,
     DeliveryState,
-    Notification,
-    Run,
     StockAlert,
     StockConsumption,
     StockLine,
     StockOrder,
 )
-from core.workflow_context import WorkflowContext
-from plugins.processes.consumption import stock_warnings
 from plugins.workflows.stock import StockManagement
 
 import engine_plugins
 from conftest import EngineHarness
-from process_helpers import build_world, campaign, every_row, run_pass
+from process_helpers import build_world, campaign, every_row, run_pass, start_delivery_run
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 S = DeliveryState
@@ -77,7 +76,7 @@ def setup(harness: EngineHarness):
 
 
 def send(harness: EngineHarness, campaign_id: int, delivery_id: int, confirmed: bool = True):
-    start_run(harness.runtime, campaign_id, delivery_id=delivery_id, confirmed_by="test")
+    start_delivery_run(harness.runtime, campaign_id, delivery_id=delivery_id, confirmed_by="test")
     harness.work()
     if confirmed:
         confirm(harness, delivery_id)

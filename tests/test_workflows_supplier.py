@@ -25,27 +25,29 @@ from core.config import Settings
 from core.engine.runs import start_run
 from core.jobs import install_runtime
 from core.models import (
-    Approval,
-    ApprovalMode,
-    ApprovalStep,
     Contact,
-    CostType,
-    Delivery,
-    DeliveryChannel,
-    DeliveryState,
     FileDelivery,
     ItemStatus,
     Notification,
-    ProviderStep,
-    ProviderStepStatus,
     Run,
     RunState,
-    SentCounting,
-    ServiceProcess,
     User,
     WorkflowRun,
 )
 from plugins.processes.approvals import Reviewers, approve, configure, reject, submit
+from plugins.processes.models import (
+    Approval,
+    ApprovalMode,
+    ApprovalStep,
+    CostType,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    ProviderStep,
+    ProviderStepStatus,
+    SentCounting,
+    ServiceProcess,
+)
 from plugins.processes.provider_steps import decide_unclear_step
 
 import engine_plugins

@@ -10,13 +10,23 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.models import Campaign, CampaignRecord, Delivery, Run
+from core.models import Campaign, CampaignRecord, Run
 from core.plugin_base import Action, DataSource, RecipientFilter, SettingsError
 from core.plugins import PluginHost, UnknownPluginError
 
 
 class CampaignError(ValueError):
     """A campaign cannot be saved or started as given; the message names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionOverride:
+    """Another action than the campaign's for one run, with its settings: the process
+    bundle's delivery with an action of its own (a letter printed, then the same letter by
+    e-mail)."""
+
+    name: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -34,17 +44,14 @@ class CampaignConfig:
     never a dispatch block; only an administrator sets it on the campaign."""
 
     @classmethod
-    def of(cls, campaign: Campaign, delivery: Delivery | None = None) -> CampaignConfig:
-        """The campaign's configuration; a delivery with an action of its own replaces the
-        campaign's action and its settings."""
-        own_action = delivery is not None and delivery.action is not None
+    def of(cls, campaign: Campaign, action: ActionOverride | None = None) -> CampaignConfig:
+        """The campaign's configuration; ``action`` replaces the campaign's action and its
+        settings."""
         return cls(
             datasource=campaign.datasource,
-            action=delivery.action if own_action else campaign.action,
+            action=action.name if action else campaign.action,
             datasource_settings=campaign.datasource_settings or {},
-            action_settings=(
-                (delivery.action_settings or {}) if own_action else campaign.action_settings or {}
-            ),
+            action_settings=(action.settings if action else campaign.action_settings) or {},
             filters=tuple(campaign.filters or ()),
             group_keys=tuple(campaign.group_keys or ()),
             service_communication=bool(campaign.service_communication),

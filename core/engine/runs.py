@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core.engine.campaigns import CampaignConfig, CampaignError, build_plugins
+from core.engine.campaigns import ActionOverride, CampaignConfig, CampaignError, build_plugins
 from core.engine.confirmation import confirmation_summary
 from core.engine.events import notify
 from core.engine.leases import (
@@ -27,16 +27,7 @@ from core.engine.leases import (
     chunk_job_id,
     record_attempts,
 )
-from core.models import (
-    ACTIVE_RUN_STATES,
-    Campaign,
-    Delivery,
-    ItemKind,
-    ItemStatus,
-    Run,
-    RunItem,
-    RunState,
-)
+from core.models import ACTIVE_RUN_STATES, Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
 from core.models.campaigns import CLOSED_CAMPAIGN_STATES
 from core.queue import BULK, get_queue
 from core.runtime import Runtime
@@ -138,6 +129,7 @@ def start_run(
     allow_parallel: bool = False,
     preview_count: int = 5,
     delivery_id: int | None = None,
+    action: ActionOverride | None = None,
     confirmed_by: str | None = None,
 ) -> Run:
     """Create a queued run with a snapshot of the campaign and hand it to a worker.
@@ -147,8 +139,9 @@ def start_run(
     confirmed already (a workflow passes the approval, ``approval:<id>``), and for tests and
     benchmarks; the panel and the command line never pass it. A dry run needs none.
 
-    With ``delivery_id`` the run performs that delivery of the campaign: the delivery's
-    action and settings, if it has its own, replace the campaign's in the snapshot.
+    ``delivery_id`` names the process bundle's delivery the run performs (kept on the run,
+    opaque to the engine); ``action``, the delivery's own action and settings if it has
+    them, replaces the campaign's in the snapshot.
     """
     if dry_run:
         confirmed_by = None
@@ -162,14 +155,7 @@ def start_run(
                     raise RunError(f"no campaign with id {campaign_id}")
                 if not dry_run:
                     check_campaign_open(campaign)
-                delivery = None
-                if delivery_id is not None:
-                    delivery = session.get(Delivery, delivery_id)
-                    if delivery is None or delivery.campaign_id != campaign_id:
-                        raise RunError(
-                            f"campaign {campaign.name!r} has no delivery with id {delivery_id}"
-                        )
-                config = CampaignConfig.of(campaign, delivery)
+                config = CampaignConfig.of(campaign, action)
                 try:
                     build_plugins(runtime.plugins, config)
                 except CampaignError as exc:

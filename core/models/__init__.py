@@ -1,4 +1,6 @@
-"""All tables of the core; importing this registers them on ``Base.metadata``."""
+"""All tables of the core; importing this registers them on ``Base.metadata``.
+
+The campaign-process bundle's tables are in ``plugins.processes.models``."""
 
 from core.models.addressbook import (
     CONSENT_FLAGS,
@@ -16,34 +18,17 @@ from core.models.addressbook import (
     SalesPartner,
 )
 from core.models.api_tokens import ApiToken
-from core.models.approvals import (
-    Approval,
-    ApprovalEvent,
-    ApprovalEventKind,
-    ApprovalMode,
-    ApprovalReviewer,
-    ApprovalState,
-    ApprovalStep,
-)
 from core.models.audit import AuditEntry
 from core.models.base import Base
-from core.models.budgets import (
-    Budget,
-    BudgetExpense,
-    BudgetStatus,
-    CommitmentLevel,
-    CostLine,
-    ExpenseBasis,
-    ExpenseCategory,
-    ExpenseLine,
-)
 from core.models.campaigns import (
     ACTIVE_RUN_STATES,
     FINAL_RUN_STATES,
+    BudgetStatus,
     Campaign,
     CampaignRecord,
     CampaignStatus,
     ChunkLease,
+    CommitmentLevel,
     ItemKind,
     ItemStatus,
     ReceiptStatus,
@@ -53,12 +38,6 @@ from core.models.campaigns import (
     SavedQuery,
 )
 from core.models.commission import BookingKind, CommissionBooking
-from core.models.deliveries import (
-    Delivery,
-    DeliveryChannel,
-    DeliveryState,
-    SentCounting,
-)
 from core.models.documents import (
     AddressKind,
     AddressPattern,
@@ -75,29 +54,7 @@ from core.models.documents import (
 from core.models.file_deliveries import FileDelivery, FileDeliveryStatus
 from core.models.inbound import InboundMail
 from core.models.notifications import Notification
-from core.models.plans import Plan, Program
-from core.models.provider_steps import ProviderStep, ProviderStepKind, ProviderStepStatus
-from core.models.providers import (
-    CostCategory,
-    CostCategoryKind,
-    CostStructure,
-    CostType,
-    Provider,
-    ProviderKind,
-    ProviderService,
-    ServiceProcess,
-)
 from core.models.run_files import RunFile
-from core.models.stocks import Stock, StockAlert, StockConsumption, StockLine, StockOrder
-from core.models.tasks import Task, TaskState
-from core.models.templates import (
-    CampaignTemplate,
-    Frequency,
-    OccurrenceState,
-    TemplateKind,
-    TemplateOccurrence,
-)
-from core.models.transitions import TransitionError
 from core.models.users import Role, User, UserGroup
 from core.models.webhooks import (
     Webhook,
@@ -122,26 +79,16 @@ __all__ = [
     "AddressKind",
     "AddressPattern",
     "ApiToken",
-    "Approval",
-    "ApprovalEvent",
-    "ApprovalEventKind",
-    "ApprovalMode",
-    "ApprovalReviewer",
-    "ApprovalState",
-    "ApprovalStep",
     "ArchiveDeletion",
     "ArchivedDocument",
     "AssetKind",
     "AuditEntry",
     "Base",
     "BookingKind",
-    "Budget",
-    "BudgetExpense",
     "BudgetStatus",
     "Campaign",
     "CampaignRecord",
     "CampaignStatus",
-    "CampaignTemplate",
     "ChannelEvent",
     "ChannelEventKind",
     "ChunkLease",
@@ -153,39 +100,18 @@ __all__ = [
     "ContactStatus",
     "Contract",
     "ContractStatus",
-    "CostCategory",
-    "CostCategoryKind",
-    "CostLine",
-    "CostStructure",
-    "CostType",
-    "Delivery",
-    "DeliveryChannel",
-    "DeliveryState",
     "DispatchChannel",
     "DocumentKind",
-    "ExpenseBasis",
-    "ExpenseCategory",
-    "ExpenseLine",
     "FileDelivery",
     "FileDeliveryStatus",
-    "Frequency",
     "InboundMail",
     "ItemKind",
     "ItemStatus",
     "Notification",
     "NumberSequence",
-    "OccurrenceState",
     "Orientation",
     "PageFormat",
-    "Plan",
     "Product",
-    "Program",
-    "Provider",
-    "ProviderKind",
-    "ProviderService",
-    "ProviderStep",
-    "ProviderStepKind",
-    "ProviderStepStatus",
     "ReceiptStatus",
     "Report",
     "ReportAsset",
@@ -196,19 +122,7 @@ __all__ = [
     "RunState",
     "SalesPartner",
     "SavedQuery",
-    "SentCounting",
-    "ServiceProcess",
-    "Stock",
-    "StockAlert",
-    "StockConsumption",
-    "StockLine",
-    "StockOrder",
-    "Task",
-    "TaskState",
-    "TemplateKind",
-    "TemplateOccurrence",
     "TextBlock",
-    "TransitionError",
     "User",
     "UserGroup",
     "Webhook",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -22,13 +22,26 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
 from core.models.base import Base, Money, Timestamped, enum_column
-from core.models.budgets import BudgetStatus, CommitmentLevel
 
-if TYPE_CHECKING:
-    from core.models.deliveries import Delivery
-    from core.models.plans import Program
-    from core.models.providers import ProviderService
-    from core.models.tasks import Task
+
+class BudgetStatus(enum.StrEnum):
+    """Whether a campaign's costs are final enough to be booked into budgets."""
+
+    EDITING = "editing"
+    SPECIFIED = "specified"
+
+
+class CommitmentLevel(enum.IntEnum):
+    """How firmly a campaign's or task's costs are promised; decides the budget amount they
+    are booked under."""
+
+    PLANNED = 1
+    RESERVED = 2
+    COMMITTED = 3
+
+    @property
+    def amount_field(self) -> str:
+        return self.name.lower()
 
 
 class SavedQuery(Timestamped, Base):
@@ -84,9 +97,8 @@ class Campaign(Timestamped, Base):
     action: Mapped[str] = mapped_column(String(63))
     action_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_by: Mapped[str | None] = mapped_column(String(80))
-    program_id: Mapped[int | None] = mapped_column(
-        ForeignKey("programs.id", ondelete="SET NULL"), index=True
-    )
+    program_id: Mapped[int | None] = mapped_column(index=True)
+    """The process bundle's program (its foreign key comes with the bundle's tables)."""
     start_date: Mapped[date | None]
     end_date: Mapped[date | None]
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -104,10 +116,9 @@ class Campaign(Timestamped, Base):
         default=CommitmentLevel.PLANNED, server_default=str(int(CommitmentLevel.PLANNED))
     )
     estimated_cost: Mapped[Decimal | None] = mapped_column(Money)
-    provider_service_id: Mapped[int | None] = mapped_column(
-        ForeignKey("provider_services.id", ondelete="SET NULL"), index=True
-    )
-    """The service that prices the campaign's direct runs (a Start without a delivery)."""
+    provider_service_id: Mapped[int | None] = mapped_column(index=True)
+    """The service that prices the campaign's direct runs (a Start without a delivery); a
+    process-bundle table, whose foreign key comes with it."""
     calculated_cost: Mapped[Decimal | None] = mapped_column(Money)
     """The campaign's cost by the rules of docs/processes.md, written by the cost calculation."""
     service_communication: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -119,20 +130,6 @@ class Campaign(Timestamped, Base):
     )
     records: Mapped[list[CampaignRecord]] = relationship(
         back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
-    )
-    program: Mapped[Program | None] = relationship(back_populates="campaigns")
-    provider_service: Mapped[ProviderService | None] = relationship()
-    deliveries: Mapped[list[Delivery]] = relationship(
-        back_populates="campaign",
-        cascade="all, delete-orphan",
-        passive_deletes=True,
-        order_by="Delivery.id",
-    )
-    tasks: Mapped[list[Task]] = relationship(
-        back_populates="campaign",
-        cascade="all, delete-orphan",
-        passive_deletes=True,
-        order_by="Task.id",
     )
 
 
@@ -210,10 +207,9 @@ class Run(Base):
     campaign_id: Mapped[int] = mapped_column(
         ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
-    delivery_id: Mapped[int | None] = mapped_column(
-        ForeignKey("deliveries.id", ondelete="SET NULL"), index=True
-    )
-    """The delivery this run performs, whose action replaced the campaign's in ``config``."""
+    delivery_id: Mapped[int | None] = mapped_column(index=True)
+    """The process bundle's delivery this run performs, whose action replaced the campaign's
+    in ``config`` (its foreign key comes with the bundle's tables)."""
     number: Mapped[int]
     state: Mapped[RunState] = mapped_column(
         enum_column(RunState, "run_state"), default=RunState.QUEUED

@@ -1,7 +1,7 @@
 """Webhooks: the URLs an administrator registered for events, each event's delivery to each
 of them, every attempt of a delivery, and the hosts allowed to resolve to private addresses.
 
-State changes of deliveries and approvals (by a flush listener) and opt-outs (by
+State changes of deliveries and approvals (the process bundle records them) and opt-outs (by
 ``core.contact_events``) are recorded as pending webhook deliveries in the transaction of
 the change (an outbox): an event is sent if and only if its change was committed;
 ``core.webhooks`` sends them.
@@ -14,13 +14,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, ForeignKey, Index, String, Text, event, insert, inspect, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import Connection, ForeignKey, Index, String, Text, insert, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from core.models.approvals import Approval, ApprovalEvent, ApprovalEventKind
 from core.models.base import Base, enum_column
-from core.models.deliveries import Delivery
 
 
 class Webhook(Base):
@@ -146,72 +144,3 @@ def record_events(connection: Connection, events: Sequence[tuple[str, dict[str, 
     if rows:
         connection.execute(insert(WebhookDelivery), rows)
     return len(rows)
-
-
-APPROVAL_EVENTS = {
-    ApprovalEventKind.SUBMITTED: "approval.requested",
-    ApprovalEventKind.APPROVED: "approval.answered",
-    ApprovalEventKind.REJECTED: "approval.answered",
-}
-"""An automatic step is requested and answered (approved, without a user) at once."""
-
-
-def _changed_to(instance: Any, attribute: str) -> tuple[Any, Any] | None:
-    """(old, new) if this flush changed ``attribute`` of an existing row, else None."""
-    history = inspect(instance).attrs[attribute].history
-    if not history.added:
-        return None
-    old = history.deleted[0] if history.deleted else None
-    new = history.added[0]
-    return None if old == new else (old, new)
-
-
-def _text(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
-
-
-@event.listens_for(Session, "after_flush")
-def _record_state_changes(session: Session, _flush_context: Any) -> None:
-    """Deliveries changing state and approvals asked for and answered (their log's events)
-    become webhook events in the same transaction, wherever in the code they happen
-    (opt-outs are recorded by ``core.contact_events``, which writes them in bulk)."""
-    found: list[tuple[str, dict[str, Any]]] = []
-    for instance in [*session.new, *session.dirty]:
-        if isinstance(instance, Delivery) and instance not in session.new:
-            change = _changed_to(instance, "state")
-            if change is not None:
-                found.append(
-                    (
-                        "delivery.state_changed",
-                        {
-                            "delivery_id": instance.id,
-                            "campaign_id": instance.campaign_id,
-                            "label": instance.label,
-                            "from": _text(change[0]),
-                            "to": _text(change[1]),
-                        },
-                    )
-                )
-        elif isinstance(instance, ApprovalEvent) and instance in session.new:
-            name = APPROVAL_EVENTS.get(ApprovalEventKind(instance.kind))
-            if name is not None:
-                delivery_id, step = (
-                    session.connection()
-                    .execute(
-                        select(Approval.delivery_id, Approval.step).where(
-                            Approval.id == instance.approval_id
-                        )
-                    )
-                    .one()
-                )
-                data = {
-                    "approval_id": instance.approval_id,
-                    "delivery_id": delivery_id,
-                    "step": _text(step),
-                    "round": instance.round,
-                    "state": "pending" if name == "approval.requested" else _text(instance.kind),
-                }
-                if name == "approval.answered":
-                    data |= {"comment": instance.comment, "user_id": instance.user_id}
-                found.append((name, data))
-    record_events(session.connection(), found)

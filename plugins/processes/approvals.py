@@ -16,7 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.models import (
+from core.models import Role, User, UserGroup
+from core.notifications import notify, users_for
+from plugins.processes.consumption import analysis_run
+from plugins.processes.models import (
     Approval,
     ApprovalEvent,
     ApprovalEventKind,
@@ -26,13 +29,8 @@ from core.models import (
     ApprovalStep,
     Delivery,
     DeliveryState,
-    Role,
-    User,
-    UserGroup,
 )
-from core.models.approvals import DIRECT_MAIL_STEPS
-from core.notifications import notify, users_for
-from plugins.processes.consumption import analysis_run
+from plugins.processes.models.approvals import DIRECT_MAIL_STEPS
 
 DEFAULT_DEADLINE = timedelta(days=3)
 BEFORE_START = tuple(step for step in ApprovalStep if step not in DIRECT_MAIL_STEPS)

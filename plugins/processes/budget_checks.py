@@ -13,7 +13,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.costs import effective_cost
-from core.models import Budget, BudgetStatus, Delivery, Program
+from core.models import BudgetStatus
+from plugins.processes.models import Budget, Delivery, Program
 
 
 class BudgetRisk(enum.StrEnum):

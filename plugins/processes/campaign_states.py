@@ -24,19 +24,11 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import (
-    ACTIVE_RUN_STATES,
-    Campaign,
-    CampaignStatus,
-    Delivery,
-    DeliveryState,
-    Run,
-    Task,
-    TaskState,
-)
+from core.models import ACTIVE_RUN_STATES, Campaign, CampaignStatus, Run
 from core.models.campaigns import CLOSED_CAMPAIGN_STATES
-from core.models.deliveries import FINAL_DELIVERY_STATES
-from core.models.transitions import check_transition
+from plugins.processes.models import Delivery, DeliveryState, Task, TaskState
+from plugins.processes.models.deliveries import FINAL_DELIVERY_STATES
+from plugins.processes.models.transitions import check_transition
 
 C = CampaignStatus
 _REOPENED = frozenset({C.EDITING, C.TO_VALIDATE, C.IN_PROGRESS})

@@ -28,6 +28,16 @@ from core.events import CostEstimate
 from core.models import (
     FINAL_RUN_STATES,
     Campaign,
+    ItemKind,
+    ItemStatus,
+    ReceiptStatus,
+    Run,
+    RunItem,
+    RunState,
+)
+from core.plugin_base import Channel
+from core.plugins import PluginHost, UnknownPluginError
+from plugins.processes.models import (
     CostCategory,
     CostCategoryKind,
     CostStructure,
@@ -35,19 +45,11 @@ from core.models import (
     Delivery,
     DeliveryState,
     ExpenseBasis,
-    ItemKind,
-    ItemStatus,
     ProviderService,
-    ReceiptStatus,
-    Run,
-    RunItem,
-    RunState,
     StockAlert,
     StockLine,
 )
-from core.models.deliveries import SENDING_STATES
-from core.plugin_base import Channel
-from core.plugins import PluginHost, UnknownPluginError
+from plugins.processes.models.deliveries import SENDING_STATES
 
 CONFIRMED_STATES = frozenset(
     {DeliveryState.FILE_SENT, DeliveryState.FINISHED, DeliveryState.STOPPED, DeliveryState.FAILED}

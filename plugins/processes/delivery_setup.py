@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import CostCategory, CostType, Delivery, DeliveryChannel
 from core.plugin_base import Channel, SettingsError
 from core.plugins import PluginHost, UnknownPluginError
+from plugins.processes.models import CostCategory, CostType, Delivery, DeliveryChannel
 
 ACTION_CHANNEL = {
     DeliveryChannel.EMAIL: Channel.EMAIL,

@@ -20,19 +20,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.engine.runs import RunError
-from core.models import (
+from core.models import Role, User
+from core.models.campaigns import CLOSED_CAMPAIGN_STATES
+from core.runtime import Runtime
+from plugins.processes.approvals import BEFORE_START, approval_for, is_approved
+from plugins.processes.models import (
     Approval,
     ApprovalMode,
     ApprovalState,
     ApprovalStep,
     Delivery,
     DeliveryState,
-    Role,
-    User,
 )
-from core.models.campaigns import CLOSED_CAMPAIGN_STATES
-from core.runtime import Runtime
-from plugins.processes.approvals import BEFORE_START, approval_for, is_approved
 from plugins.processes.process_runs import StartedRun, start_once
 
 S = DeliveryState

@@ -25,13 +25,12 @@ from core.clock import utcnow
 from core.costs import Basis, Structure
 from core.demo import DEMO_CAMPAIGN as CAMPAIGN
 from core.demo import install_demo_campaign
-from core.models import (
+from core.models import BudgetStatus, Campaign, CampaignStatus, CommitmentLevel, UserGroup
+from core.plugins import PluginHost, UnknownPluginError
+from plugins.processes.delivery_setup import choose_cost_types, set_action
+from plugins.processes.models import (
     Budget,
     BudgetExpense,
-    BudgetStatus,
-    Campaign,
-    CampaignStatus,
-    CommitmentLevel,
     CostCategory,
     CostCategoryKind,
     CostStructure,
@@ -49,10 +48,7 @@ from core.models import (
     StockLine,
     StockOrder,
     Task,
-    UserGroup,
 )
-from core.plugins import PluginHost, UnknownPluginError
-from plugins.processes.delivery_setup import choose_cost_types, set_action
 
 D = Decimal
 PLAN = "Marketingplan 2026"

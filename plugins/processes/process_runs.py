@@ -17,9 +17,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.engine.runs import RunAlreadyActiveError, start_run
-from core.models import ACTIVE_RUN_STATES, Run, RunState
+from core.engine.campaigns import ActionOverride
+from core.engine.runs import RunAlreadyActiveError, RunError, start_run
+from core.models import ACTIVE_RUN_STATES, Campaign, Run, RunState
 from core.runtime import Runtime
+from plugins.processes.models import Delivery
 
 COMPLETED_RUN_STATES = (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
 
@@ -60,6 +62,23 @@ def find_run(
     return session.scalar(query.order_by(Run.id.desc()).limit(1))
 
 
+def delivery_action(delivery: Delivery) -> ActionOverride | None:
+    """The delivery's own action and settings for its runs, if it has them (else the
+    campaign's action runs)."""
+    if delivery.action is None:
+        return None
+    return ActionOverride(delivery.action, delivery.action_settings or {})
+
+
+def _checked_delivery(session: Session, campaign_id: int, delivery_id: int) -> Delivery:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.campaign_id != campaign_id:
+        campaign = session.get(Campaign, campaign_id)
+        name = campaign.name if campaign else campaign_id
+        raise RunError(f"campaign {name!r} has no delivery with id {delivery_id}")
+    return delivery
+
+
 def start_once(
     runtime: Runtime,
     campaign_id: int,
@@ -93,6 +112,9 @@ def start_once(
         )
         if found is not None:
             return StartedRun(found.id, found.number, found.state)
+        action = None
+        if delivery_id is not None:
+            action = delivery_action(_checked_delivery(session, campaign_id, delivery_id))
     reason = wait_reason() if wait_reason is not None else None
     if reason is not None:
         return StartedRun(None, waiting=reason)
@@ -104,6 +126,7 @@ def start_once(
             dry_run=dry_run,
             allow_parallel=allow_parallel,
             delivery_id=delivery_id,
+            action=action,
             confirmed_by=confirmed_by,
         )
     except RunAlreadyActiveError as exc:

@@ -24,21 +24,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.models import (
+from core.models import ItemKind, ItemStatus, Run, RunItem, RunState
+from core.notifications import notify_campaign_manager
+from core.runtime import Runtime
+from plugins.processes.models import (
     Delivery,
     DeliveryState,
-    ItemKind,
-    ItemStatus,
     ProviderStep,
     ProviderStepKind,
     ProviderStepStatus,
-    Run,
-    RunItem,
-    RunState,
     ServiceProcess,
 )
-from core.notifications import notify_campaign_manager
-from core.runtime import Runtime
 from plugins.processes.process_runs import COMPLETED_RUN_STATES
 from plugins.processes.provider_processes import ResultFormat, normalised
 

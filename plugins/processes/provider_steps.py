@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from core.models import ProviderStep, ProviderStepStatus
+from plugins.processes.models import ProviderStep, ProviderStepStatus
 
 
 def decide_unclear_step(

@@ -12,8 +12,11 @@ from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from core.models import Delivery, DeliveryState
 from core.notifications import notify_campaign_manager
+from plugins.processes.models import Delivery, DeliveryState
+
+REQUIRES = ("plugins.processes",)
+"""Only the process workflows, which require the bundle too, use these helpers."""
 
 
 class Pass:

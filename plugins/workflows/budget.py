@@ -20,27 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import Workflow, hookimpl
 from core.costs import ZERO, CostError, Quantities, effective_cost, split_pro_rata
-from core.models import (
-    Budget,
-    BudgetExpense,
-    BudgetStatus,
-    Campaign,
-    CampaignStatus,
-    CommitmentLevel,
-    CostCategory,
-    CostCategoryKind,
-    CostLine,
-    Delivery,
-    ExpenseBasis,
-    ExpenseLine,
-    Plan,
-    Program,
-    ProviderService,
-    Role,
-    Task,
-    TaskState,
-)
-from core.models.budgets import AMOUNT_FIELDS
+from core.models import BudgetStatus, Campaign, CampaignStatus, CommitmentLevel, Role
 from core.notifications import notify
 from core.plugins import PluginHost
 from plugins.processes.budget_checks import budget_owners, charged_budget
@@ -57,6 +37,22 @@ from plugins.processes.consumption import (
     direct_runs,
     priced_categories,
 )
+from plugins.processes.models import (
+    Budget,
+    BudgetExpense,
+    CostCategory,
+    CostCategoryKind,
+    CostLine,
+    Delivery,
+    ExpenseBasis,
+    ExpenseLine,
+    Plan,
+    Program,
+    ProviderService,
+    Task,
+    TaskState,
+)
+from plugins.processes.models.budgets import AMOUNT_FIELDS
 from plugins.workflows import TRANSLATIONS
 
 REQUIRES = ("plugins.processes",)

@@ -26,8 +26,11 @@ from sqlalchemy.orm import Session
 from core import Workflow, hookimpl
 from core.archive import open_store
 from core.engine.runs import cancel_run
-from core.models import (
-    ACTIVE_RUN_STATES,
+from core.models import ACTIVE_RUN_STATES, Run, RunState
+from core.notifications import notify, notify_campaign_manager
+from plugins.processes.approvals import approval_for, is_approved, record_reminder
+from plugins.processes.delivery_start import needs_confirmation, start_delivery, starts_by_itself
+from plugins.processes.models import (
     Approval,
     ApprovalMode,
     ApprovalState,
@@ -35,13 +38,8 @@ from core.models import (
     Delivery,
     DeliveryChannel,
     DeliveryState,
-    Run,
-    RunState,
 )
-from core.models.approvals import DIRECT_MAIL_STEPS
-from core.notifications import notify, notify_campaign_manager
-from plugins.processes.approvals import approval_for, is_approved, record_reminder
-from plugins.processes.delivery_start import needs_confirmation, start_delivery, starts_by_itself
+from plugins.processes.models.approvals import DIRECT_MAIL_STEPS
 from plugins.processes.notification_mail import send_notifications
 from plugins.processes.process_runs import COMPLETED_RUN_STATES
 from plugins.processes.run_voiding import void_delivery_runs

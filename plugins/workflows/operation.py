@@ -33,22 +33,7 @@ from sqlalchemy.orm import Session
 from core import Workflow, hookimpl
 from core.engine.campaigns import copy_campaign
 from core.engine.runs import RunError
-from core.models import (
-    Approval,
-    ApprovalMode,
-    ApprovalState,
-    ApprovalStep,
-    CampaignStatus,
-    CampaignTemplate,
-    Delivery,
-    DeliveryState,
-    OccurrenceState,
-    Run,
-    RunState,
-    Task,
-    TemplateKind,
-    TemplateOccurrence,
-)
+from core.models import CampaignStatus, Run, RunState
 from plugins.processes.approvals import (
     Reviewers,
     approval_for,
@@ -58,6 +43,19 @@ from plugins.processes.approvals import (
     submit_for_approval,
 )
 from plugins.processes.campaign_states import update_campaign_states, update_task_states
+from plugins.processes.models import (
+    Approval,
+    ApprovalMode,
+    ApprovalState,
+    ApprovalStep,
+    CampaignTemplate,
+    Delivery,
+    DeliveryState,
+    OccurrenceState,
+    Task,
+    TemplateKind,
+    TemplateOccurrence,
+)
 from plugins.processes.process_runs import COMPLETED_RUN_STATES, active_runs_started_by, start_once
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass, describe

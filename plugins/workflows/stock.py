@@ -21,17 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import Workflow, hookimpl
 from core.costs import CostError
-from core.models import (
-    Campaign,
-    CostCategory,
-    Delivery,
-    ExpenseBasis,
-    ProviderService,
-    StockAlert,
-    StockConsumption,
-    StockLine,
-    StockOrder,
-)
+from core.models import Campaign
 from core.notifications import notify
 from core.plugins import PluginHost
 from plugins.processes.consumption import (
@@ -44,6 +34,16 @@ from plugins.processes.consumption import (
     direct_run_categories,
     direct_runs,
     stock_quantity,
+)
+from plugins.processes.models import (
+    CostCategory,
+    Delivery,
+    ExpenseBasis,
+    ProviderService,
+    StockAlert,
+    StockConsumption,
+    StockLine,
+    StockOrder,
 )
 from plugins.workflows import TRANSLATIONS
 

@@ -38,23 +38,7 @@ from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.context import RunContext
 from core.extraction import ROWS_PER_QUERY, RecordColumns, cell, write_csv
 from core.mail import Attachment, build_message, mailbox, message_id, valid_email
-from core.models import (
-    ApprovalMode,
-    ApprovalState,
-    ApprovalStep,
-    Delivery,
-    DeliveryChannel,
-    DeliveryState,
-    ItemKind,
-    ItemStatus,
-    ProviderStep,
-    ProviderStepKind,
-    ProviderStepStatus,
-    Run,
-    RunItem,
-    SentCounting,
-    ServiceProcess,
-)
+from core.models import ItemKind, ItemStatus, Run, RunItem
 from core.notifications import notify_campaign_manager
 from core.plugin_base import SettingsError
 from core.plugins import UnknownPluginError
@@ -64,6 +48,19 @@ from core.smtp import Mailer, open_mailer
 from core.templating import LOCAL_TIME
 from core.uploads import UploadError, UploadUnclear, deliver, file_digest
 from plugins.processes.approvals import approval_for, configure, is_approved, reviewers_of, submit
+from plugins.processes.models import (
+    ApprovalMode,
+    ApprovalState,
+    ApprovalStep,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    ProviderStep,
+    ProviderStepKind,
+    ProviderStepStatus,
+    SentCounting,
+    ServiceProcess,
+)
 from plugins.processes.process_runs import COMPLETED_RUN_STATES
 from plugins.processes.provider_processes import (
     REFERENCE_FIELD,

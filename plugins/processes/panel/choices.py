@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import (
+from plugins.processes.models import (
     Budget,
     CostCategory,
     CostCategoryKind,

@@ -10,18 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import (
-    Approval,
-    Budget,
-    Role,
-    Stock,
-    StockAlert,
-    StockLine,
-    User,
-    WorkflowRun,
-    WorkflowRunStatus,
-)
+from core.models import Role, User, WorkflowRun, WorkflowRunStatus
 from plugins.processes.approvals import pending_for
+from plugins.processes.models import Approval, Budget, Stock, StockAlert, StockLine
 from webapp import current_user, db_session, get_runtime
 
 SHOWN = 5

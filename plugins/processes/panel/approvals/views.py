@@ -19,17 +19,7 @@ from werkzeug.wrappers import Response
 
 from core.audit import record_audit
 from core.costs import effective_cost
-from core.models import (
-    Approval,
-    ApprovalEvent,
-    ApprovalState,
-    ApprovalStep,
-    Role,
-    Run,
-    RunItem,
-    User,
-    UserGroup,
-)
+from core.models import Role, Run, RunItem, User, UserGroup
 from plugins.processes.approvals import (
     AlreadyAnsweredError,
     ApprovalError,
@@ -46,6 +36,7 @@ from plugins.processes.consumption import (
     delivery_counts,
     stock_warnings,
 )
+from plugins.processes.models import Approval, ApprovalEvent, ApprovalState, ApprovalStep
 from plugins.processes.process_runs import find_run
 from webapp import (
     FormReader,

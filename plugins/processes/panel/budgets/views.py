@@ -18,22 +18,19 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from core.models import (
+from core.models import BudgetStatus, Campaign, Role, Run
+from plugins.processes.budget_checks import budget_owners, charged_budget
+from plugins.processes.models import (
     Budget,
     BudgetExpense,
-    BudgetStatus,
-    Campaign,
     CostLine,
     Delivery,
     ExpenseCategory,
     ExpenseLine,
     Plan,
     Program,
-    Role,
-    Run,
     Task,
 )
-from plugins.processes.budget_checks import budget_owners, charged_budget
 from plugins.processes.panel.charts import budget_chart
 from webapp import (
     FormReader,

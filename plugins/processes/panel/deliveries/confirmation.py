@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from core.audit import record_audit
 from core.engine.campaigns import CampaignConfig
-from core.models import Delivery, Role, Run
+from core.models import Role, Run
 from plugins.processes.delivery_start import (
     ConfirmationError,
     approvals_completed_at,
@@ -22,7 +22,9 @@ from plugins.processes.delivery_start import (
     needs_confirmation,
     start_delivery,
 )
+from plugins.processes.models import Delivery
 from plugins.processes.panel.deliveries.views import bp
+from plugins.processes.process_runs import delivery_action
 from webapp import (
     ConfigDraft,
     FormReader,
@@ -40,7 +42,7 @@ from webapp import (
 def recipient_count(delivery: Delivery) -> int | None:
     """How many records the delivery's campaign selects now (None: cannot be counted)."""
     campaign = delivery.campaign
-    draft = ConfigDraft.of(CampaignConfig.of(campaign, delivery))
+    draft = ConfigDraft.of(CampaignConfig.of(campaign, delivery_action(delivery)))
     return count_groups(draft, db_session(), get_runtime(), campaign.id, campaign.name).total
 
 

@@ -16,16 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 
-from core.models import (
+from core.plugin_base import Channel, Plugin
+from core.plugins import PluginHost, UnknownPluginError
+from plugins.processes.delivery_setup import ACTION_CHANNEL
+from plugins.processes.models import (
     CostCategory,
     Delivery,
     DeliveryChannel,
     DeliveryState,
     SentCounting,
 )
-from core.plugin_base import Channel, Plugin
-from core.plugins import PluginHost, UnknownPluginError
-from plugins.processes.delivery_setup import ACTION_CHANNEL
 from plugins.processes.panel.choices import budget_choices, service_choices
 from webapp import (
     FormReader,

@@ -7,7 +7,8 @@ from flask import abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.models import Delivery, ProviderStep, Role
+from core.models import Role
+from plugins.processes.models import Delivery, ProviderStep
 from plugins.processes.panel.deliveries.views import bp
 from plugins.processes.provider_steps import decide_unclear_step
 from webapp import db_session, get_or_404, get_runtime, role_required, t, username

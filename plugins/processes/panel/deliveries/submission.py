@@ -14,19 +14,14 @@ from flask import flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.models import (
-    ApprovalMode,
-    ApprovalStep,
-    Delivery,
-    DeliveryState,
-    Role,
-)
+from core.models import Role
 from plugins.processes.approvals import (
     ApprovalError,
     Reviewers,
     configure,
     submit_for_approval,
 )
+from plugins.processes.models import ApprovalMode, ApprovalStep, Delivery, DeliveryState
 from plugins.processes.panel.deliveries.views import (
     REVIEWER_ROLES,
     SUBMITTABLE_STATES,

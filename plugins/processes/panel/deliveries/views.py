@@ -17,12 +17,16 @@ from werkzeug.wrappers import Response
 
 from core.audit import record_audit
 from core.costs import effective_cost
-from core.models import (
+from core.models import Campaign, CampaignStatus, Role, Run, User, UserGroup
+from core.query.compiler import ci_text
+from plugins.processes.budget_checks import budget_warnings
+from plugins.processes.consumption import DeliveryCounts, delivery_counts, stock_warnings
+from plugins.processes.delivery_setup import DeliverySetupError, choose_cost_types, set_action
+from plugins.processes.delivery_start import needs_confirmation
+from plugins.processes.models import (
     Approval,
     ApprovalMode,
     ApprovalStep,
-    Campaign,
-    CampaignStatus,
     Delivery,
     DeliveryChannel,
     DeliveryState,
@@ -30,17 +34,8 @@ from core.models import (
     Provider,
     ProviderService,
     ProviderStep,
-    Role,
-    Run,
-    User,
-    UserGroup,
 )
-from core.models.approvals import DIRECT_MAIL_STEPS
-from core.query.compiler import ci_text
-from plugins.processes.budget_checks import budget_warnings
-from plugins.processes.consumption import DeliveryCounts, delivery_counts, stock_warnings
-from plugins.processes.delivery_setup import DeliverySetupError, choose_cost_types, set_action
-from plugins.processes.delivery_start import needs_confirmation
+from plugins.processes.models.approvals import DIRECT_MAIL_STEPS
 from plugins.processes.panel.deliveries.form import (
     CAMPAIGN_ACTION,
     build_delivery_form,

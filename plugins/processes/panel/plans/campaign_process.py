@@ -14,24 +14,12 @@ from werkzeug.wrappers import Response
 
 from core.audit import record_audit
 from core.costs import effective_cost
-from core.models import (
-    ACTIVE_RUN_STATES,
-    Budget,
-    BudgetStatus,
-    Campaign,
-    CommitmentLevel,
-    CostCategoryKind,
-    Delivery,
-    Role,
-    Run,
-    Task,
-    TaskState,
-    User,
-)
+from core.models import ACTIVE_RUN_STATES, BudgetStatus, Campaign, CommitmentLevel, Role, Run, User
 from core.models.campaigns import CLOSED_CAMPAIGN_STATES
-from core.models.tasks import TASK_TRANSITIONS
-from core.models.transitions import TransitionError
 from plugins.processes.campaign_states import CampaignStateError, cancel_campaign, reopen_campaign
+from plugins.processes.models import Budget, CostCategoryKind, Delivery, Task, TaskState
+from plugins.processes.models.tasks import TASK_TRANSITIONS
+from plugins.processes.models.transitions import TransitionError
 from plugins.processes.panel.choices import budget_choices, program_choices, service_choices
 from plugins.processes.panel.plans.views import bp, today
 from webapp import (

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
-from core.models import Budget, Campaign, CampaignStatus, Delivery, Plan, Program, Role, User
+from core.models import Campaign, CampaignStatus, Role, User
+from plugins.processes.models import Budget, Delivery, Plan, Program
 from plugins.processes.panel.charts import TimelineRow, timeline
 from webapp import (
     FormReader,

@@ -26,14 +26,14 @@ from core.costs import (
     Structure,
     StructureKind,
 )
-from core.models import (
+from core.models import Role
+from plugins.processes.models import (
     CostCategory,
     CostCategoryKind,
     CostStructure,
     CostType,
     ExpenseCategory,
     ProviderService,
-    Role,
     Stock,
     StockLine,
 )

@@ -16,18 +16,18 @@ from werkzeug.wrappers import Response
 from core.audit import record_audit
 from core.costs import AMOUNT_KINDS, CostError, StructureKind
 from core.mail import valid_email
-from core.models import (
+from core.models import Role
+from core.plugins import UnknownPluginError
+from core.templating import TemplateError
+from core.uploads import NamePatternError
+from plugins.processes.models import (
     CostCategory,
     CostStructure,
     Provider,
     ProviderKind,
     ProviderService,
-    Role,
     ServiceProcess,
 )
-from core.plugins import UnknownPluginError
-from core.templating import TemplateError
-from core.uploads import NamePatternError
 from plugins.processes.provider_processes import (
     MAX_NOTIFICATION,
     check_file_name_pattern,

@@ -15,16 +15,8 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.models import (
-    Campaign,
-    Role,
-    Stock,
-    StockAlert,
-    StockConsumption,
-    StockLine,
-    StockOrder,
-    UserGroup,
-)
+from core.models import Campaign, Role, UserGroup
+from plugins.processes.models import Stock, StockAlert, StockConsumption, StockLine, StockOrder
 from webapp import (
     FormReader,
     check_unique,

@@ -12,27 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, Money, Timestamped, enum_column, period_check
 
-
-class BudgetStatus(enum.StrEnum):
-    """Whether a campaign's costs are final enough to be booked into budgets."""
-
-    EDITING = "editing"
-    SPECIFIED = "specified"
-
-
-class CommitmentLevel(enum.IntEnum):
-    """How firmly a campaign's or task's costs are promised; decides the budget amount they
-    are booked under."""
-
-    PLANNED = 1
-    RESERVED = 2
-    COMMITTED = 3
-
-    @property
-    def amount_field(self) -> str:
-        return self.name.lower()
-
-
 LEVEL_FIELDS = ("planned", "reserved", "committed")
 AMOUNT_FIELDS = (*LEVEL_FIELDS, "spent", "invoiced")
 

@@ -22,8 +22,9 @@ from core.costs import Basis, Structure, StructureKind
 from core.models.base import Base, Price, Timestamped, enum_column
 
 if TYPE_CHECKING:
-    from core.models.budgets import ExpenseCategory
-    from core.models.stocks import StockLine
+    from core.models.campaigns import Campaign
+    from plugins.processes.models.budgets import ExpenseCategory
+    from plugins.processes.models.stocks import StockLine
 
 
 class ProviderKind(enum.StrEnum):
@@ -75,6 +76,8 @@ class ProviderService(Timestamped, Base):
     description: Mapped[str] = mapped_column(Text, default="")
 
     provider: Mapped[Provider] = relationship(back_populates="services")
+    campaigns: Mapped[list[Campaign]] = relationship(backref="provider_service")
+    """Adds ``Campaign.provider_service``, the service that prices a campaign's direct runs."""
     cost_categories: Mapped[list[CostCategory]] = relationship(
         back_populates="service",
         cascade="all, delete-orphan",

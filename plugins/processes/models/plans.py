@@ -53,6 +53,5 @@ class Program(Timestamped, Base):
     """Sum of the costs of its campaigns whose budget status is specified."""
 
     plan: Mapped[Plan] = relationship(back_populates="programs")
-    campaigns: Mapped[list[Campaign]] = relationship(
-        back_populates="program", order_by="Campaign.id"
-    )
+    campaigns: Mapped[list[Campaign]] = relationship(backref="program", order_by="Campaign.id")
+    """Adds ``Campaign.program``: the core's campaign knows nothing of programs."""

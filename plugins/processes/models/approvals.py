@@ -14,7 +14,7 @@ from core.models.base import Base, Timestamped, enum_column
 from core.models.users import Role
 
 if TYPE_CHECKING:
-    from core.models.deliveries import Delivery
+    from plugins.processes.models.deliveries import Delivery
 
 
 class ApprovalStep(enum.StrEnum):

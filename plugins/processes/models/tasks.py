@@ -8,14 +8,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship, validates
 
 from core.models.base import Base, Money, Timestamped, enum_column, period_check
-from core.models.transitions import check_transition
+from plugins.processes.models.transitions import check_transition
 
 if TYPE_CHECKING:
     from core.models.campaigns import Campaign
-    from core.models.providers import ProviderService
+    from plugins.processes.models.providers import ProviderService
 
 
 class TaskState(enum.StrEnum):
@@ -78,7 +78,12 @@ class Task(Timestamped, Base):
     """None: the campaign's commitment level."""
     finished_at: Mapped[datetime | None]
 
-    campaign: Mapped[Campaign] = relationship(back_populates="tasks")
+    campaign: Mapped[Campaign] = relationship(
+        backref=backref(
+            "tasks", cascade="all, delete-orphan", passive_deletes=True, order_by="Task.id"
+        )
+    )
+    """Adds ``Campaign.tasks``: the core's campaign knows nothing of tasks."""
     provider_service: Mapped[ProviderService | None] = relationship()
 
     def __init__(self, **fields: Any):

@@ -13,15 +13,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship, validates
 
 from core.models.base import Base, Money, Timestamped, enum_column
-from core.models.providers import CostCategoryKind
-from core.models.transitions import check_transition
+from plugins.processes.models.providers import CostCategoryKind
+from plugins.processes.models.transitions import check_transition
 
 if TYPE_CHECKING:
     from core.models.campaigns import Campaign, Run
-    from core.models.providers import CostType, ProviderService
+    from plugins.processes.models.providers import CostType, ProviderService
 
 
 class DeliveryChannel(enum.StrEnum):
@@ -174,7 +174,15 @@ class Delivery(Timestamped, Base):
 
     __mapper_args__ = {"version_id_col": version}
 
-    campaign: Mapped[Campaign] = relationship(back_populates="deliveries")
+    campaign: Mapped[Campaign] = relationship(
+        backref=backref(
+            "deliveries",
+            cascade="all, delete-orphan",
+            passive_deletes=True,
+            order_by="Delivery.id",
+        )
+    )
+    """Adds ``Campaign.deliveries``: the core's campaign knows nothing of deliveries."""
     provider_service: Mapped[ProviderService | None] = relationship()
     cost_types: Mapped[list[CostType]] = relationship(
         secondary=delivery_cost_types, order_by="CostType.id"
