@@ -75,7 +75,7 @@ MAX_CLAIM = 100
 most this many rows unclear."""
 CLAIM_WINDOW = 0.2
 """Seconds of effects one claim aims at; a row slower than that is claimed alone."""
-STATE_CHECK = 0.02
+STATE_CHECK = 0.05
 """Seconds between two reads of the run's state while the effects of one claim go on: a
 cancel stops outside effects at most this long (and the recipient under way) after its
 commit, and a quick channel pays one read per this many seconds of effects, not per row."""
@@ -579,9 +579,12 @@ class Dispatcher:
         return self._count(session, counted + unclear_before, corrections)
 
     def _state(self, session: Session) -> str | None:
-        """Read the run's state, noting when (``_still_running``)."""
+        """Read the run's state, noting when (``_still_running``). Rows the action added
+        meanwhile (an e-mail's archive entry) are not flushed for it: they go in one
+        flush with the claim's outcomes, not a few at each read."""
         self.state_read_at = time.monotonic()
-        return session.scalar(_RUN_STATE, {"run": self.run.id})
+        with session.no_autoflush:
+            return session.scalar(_RUN_STATE, {"run": self.run.id})
 
     def _count(
         self,
