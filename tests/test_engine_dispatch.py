@@ -294,9 +294,7 @@ def test_cancel_stops_outside_effects_after_the_current_recipient(engine, monkey
     assert {item.status for item in engine.items(run_id)} == {ItemStatus.DONE}
 
 
-def test_a_quick_channel_reads_the_runs_state_once_per_state_check_not_per_row(
-    engine, monkeypatch
-):
+def test_a_quick_channel_reads_the_runs_state_once_per_state_check_not_per_row(engine, monkeypatch):
     monkeypatch.setattr(dispatch, "CLAIM_WINDOW", 60.0)  # claims grow fourfold: 1, then 4
     monkeypatch.setattr(dispatch, "STATE_CHECK", 3600.0)  # not read again within a claim
     run_id = probe_run(engine, 6, cancel_at=2)
