@@ -1,8 +1,12 @@
 """Dispatch throughput: a no-op action over N recipients with one and two real workers,
-next to the same work as a raw loop in one process.
+next to the same work as a raw loop in one process (the raw floor) in the same run.
 
     .venv/bin/python bench/dispatch.py --backend sqlite --count 100000
     .venv/bin/python bench/dispatch.py --backend postgresql --count 100000
+    .venv/bin/python bench/dispatch.py --backend postgresql --count 100000 --pgbench
+
+With ``--pgbench`` two workers are measured again while ``pgbench -c 2 -R 200`` runs against
+the same server (bench/pgbench_load.py).
 
 Needs Redis on CAMPAIGN_BENCH_REDIS_SERVER (default redis://127.0.0.1:6379): it takes an
 empty database there under the test suite's lock key, as bench/sms.py does.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -21,7 +26,6 @@ sys.path.insert(0, str(BENCH))
 
 from common import (  # noqa: E402
     Stopwatch,
-    arguments,
     burst_workers,
     claim_redis,
     drop_database,
@@ -29,6 +33,7 @@ from common import (  # noqa: E402
     fresh_database,
     release_redis,
 )
+from pgbench_load import arguments, load_average, pgbench_load  # noqa: E402
 
 from core.config import Settings  # noqa: E402
 from core.db import Database  # noqa: E402
@@ -43,17 +48,19 @@ from core.queue import QUEUE_NAMES, get_queue  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 
 
-def raw_loop(runtime: Runtime, campaign_name: str) -> float:
-    """The action over every recipient in one process, loading them in the same batches."""
+def raw_loop(runtime: Runtime, campaign_name: str) -> tuple[float, float]:
+    """The action over every recipient in one process, loading them in the same batches:
+    recipients per second and CPU microseconds per recipient."""
     source = runtime.plugins.datasources.get("bench_contacts")()
     action = runtime.plugins.actions.get("bench_noop")()
+    cpu = time.process_time()
     with runtime.database.session() as session, Stopwatch() as watch:
         context = RunContext(runtime, session, None, campaign_name, None, action.channel)
         ids = [row.id for row in session.execute(source.select(context))]
         for start in range(0, len(ids), action.chunk_size):
             for recipient in source.load(context, ids[start : start + action.chunk_size]).values():
                 action.process(recipient, context)
-    return len(ids) / watch.seconds
+    return len(ids) / watch.seconds, (time.process_time() - cpu) / len(ids) * 1e6
 
 
 def with_workers(runtime: Runtime, campaign_id: int, workers: int, count: int) -> Stopwatch:
@@ -84,22 +91,36 @@ def main() -> None:
             with runtime.database.session() as session:
                 campaign = create_campaign(session, runtime.plugins, config, runtime.clock.now())
                 campaign_id, name = campaign.id, campaign.name
-            raw = raw_loop(runtime, name)
+            raw, raw_cpu = raw_loop(runtime, name)
             print(f"{args.backend}, {args.count} recipients")
-            print(f"  raw loop, one process:   {raw:10,.0f} recipients/s")
+            print(
+                f"  raw loop, one process:   {raw:10,.0f} recipients/s, "
+                f"CPU {raw_cpu:.0f} µs per recipient ({load_average()})"
+            )
             idle = burst_workers(runtime.settings, 1, ["bench_plugins"])
             print(
                 f"  worker start-up alone:   {idle.seconds:10.1f} s, "
                 f"{idle.children_cpu:.1f} s CPU (counted below)"
             )
-            for workers in (1, 2):
+
+            def measure(workers: int, label: str) -> None:
                 watch = with_workers(runtime, campaign_id, workers, args.count)
                 rate = args.count / watch.seconds
+                cpu = watch.children_cpu / args.count * 1e6
+                net = (watch.children_cpu - idle.children_cpu * workers) / args.count * 1e6
                 print(
-                    f"  {workers} worker(s):            {rate:10,.0f} recipients/s "
-                    f"({rate / workers:,.0f} per worker; "
-                    f"worker CPU {watch.children_cpu / args.count * 1e6:.0f} µs per recipient)"
+                    f"  {label}{rate:10,.0f} recipients/s ({rate / workers:,.0f} per worker; "
+                    f"worker CPU {cpu:.0f} µs per recipient, {net:.0f} without the start-up; "
+                    f"{load_average()})",
+                    flush=True,
                 )
+
+            for workers in (1, 2):
+                measure(workers, f"{workers} worker(s):            ")
+            if args.pgbench:
+                with pgbench_load() as load:
+                    measure(2, "2 workers, pgbench:    ")
+                print(f"    (pgbench ran {load.transactions_per_second:.0f} transactions/s)")
             runtime.close()
         finally:
             release_redis(redis_url)

@@ -1,9 +1,16 @@
 """E-mail throughput: N messages through a real campaign run against the loopback SMTP server
 of the tests (aiosmtpd, started in this process), with one worker and then with two, next to
-a raw smtplib loop on one connection and the action's own steps timed one by one.
+a raw smtplib loop on one connection (the raw floor) and the action's own steps timed one by
+one, all in the same run.
 
     .venv/bin/python bench/mail.py --backend sqlite --count 20000
     .venv/bin/python bench/mail.py --backend postgresql --count 20000
+    .venv/bin/python bench/mail.py --backend postgresql --count 20000 --pgbench
+
+With ``--pgbench`` one worker is measured again while ``pgbench -c 2 -R 200`` runs against
+the same server (bench/pgbench_load.py). CPU per message is the smtplib loop's own thread
+(the server runs in another thread of this process), and for the engine the worker
+processes' CPU, with and without the start-up of idle workers measured in the same run.
 
 Needs Redis on CAMPAIGN_BENCH_REDIS_SERVER (default redis://127.0.0.1:6379), like
 bench/sms.py. Worker time includes starting the worker processes. The server records every
@@ -13,7 +20,6 @@ message, so each run is also checked for exactly one message per recipient.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +34,7 @@ import smtplib  # noqa: E402
 
 from common import (  # noqa: E402
     Stopwatch,
-    arguments,
+    burst_workers,
     claim_redis,
     drop_database,
     empty_queues,
@@ -36,6 +42,7 @@ from common import (  # noqa: E402
     fresh_database,
     release_redis,
 )
+from pgbench_load import arguments, load_average, pgbench_load  # noqa: E402
 from sqlalchemy import select, update  # noqa: E402
 
 from core import Channel  # noqa: E402
@@ -55,7 +62,6 @@ from plugins.actions.email import contact_of  # noqa: E402
 
 from smtp_server import SmtpServer  # noqa: E402
 
-WORKER_TIME_LIMIT = 3600
 RAW = 2000
 STEPS = 1000
 SUBJECT = "Neuigkeiten für {{ first_name }} aus {{ city }}"
@@ -67,6 +73,7 @@ def mail_settings(server: SmtpServer) -> dict[str, str]:
     return {
         "CAMPAIGN_SMTP_URL": server.url,
         "CAMPAIGN_MAIL_FROM": "Kampagne <kampagne@example.de>",
+        "CAMPAIGN_PUBLIC_URL": "https://kampagne.example.de",  # for the unsubscribe links
     }
 
 
@@ -76,8 +83,9 @@ def give_addresses(database: Database) -> None:
         session.execute(update(Contact), [{"id": i, "email": f"p{i}@example.de"} for i in ids])
 
 
-def raw_loop(server: SmtpServer) -> float:
-    """smtplib alone: one connection, one prepared message sent RAW times."""
+def raw_loop(server: SmtpServer) -> tuple[float, float]:
+    """smtplib alone: one connection, one prepared message sent RAW times; messages per
+    second and the client's CPU microseconds per message."""
     data = build_message(
         sender="kampagne@example.de",
         to="erika@example.de",
@@ -86,10 +94,11 @@ def raw_loop(server: SmtpServer) -> float:
         date=datetime.now(UTC),
         text="Hallo Erika,\n\nwir haben Neuigkeiten für Sie.\n",
     ).data
+    cpu = time.thread_time()
     with smtplib.SMTP("127.0.0.1", server.port) as connection, Stopwatch() as watch:
         for _ in range(RAW):
             connection.sendmail("kampagne@example.de", ["erika@example.de"], data)
-    return RAW / watch.seconds
+    return RAW / watch.seconds, (time.thread_time() - cpu) / RAW * 1e6
 
 
 def action_steps(runtime: Runtime, campaign_id: int) -> dict[str, float]:
@@ -128,24 +137,32 @@ def action_steps(runtime: Runtime, campaign_id: int) -> dict[str, float]:
 
 
 def with_workers(
-    runtime: Runtime, campaign_id: int, count: int, workers: int, env
-) -> tuple[float, float]:
-    """Messages per second of a whole run, and the workers' CPU milliseconds per message (on
-    a machine shared with other work, the steadier figure)."""
+    runtime: Runtime, campaign_id: int, count: int, workers: int, server: SmtpServer, start_cpu
+) -> str:
+    """One run through ``workers`` real workers, checked for one message per recipient sent; its
+    line: messages per second and the workers' CPU per message (on a machine shared with
+    other work, the steadier figure), with and without their start-up."""
     run = start_run(runtime, campaign_id, allow_parallel=True, confirmed_by="bench")
     empty_queues(runtime.settings.redis_url)  # targeting runs here, not in the workers
     target_run(run.id)
-    with Stopwatch() as watch:
-        processes = [
-            subprocess.Popen([sys.executable, "-m", "core.cli", "worker", "--burst"], env=env)
-            for _ in range(workers)
-        ]
-        for process in processes:
-            assert process.wait(timeout=WORKER_TIME_LIMIT) == 0
+    before, connections = len(server.messages), server.connections
+    watch = burst_workers(runtime.settings, workers)
     with runtime.database.session() as session:
         finished = session.get(Run, run.id)
-        assert finished.done == count, (finished.state, finished.done, finished.failed)
-    return count / watch.seconds, watch.children_cpu * 1000 / count
+        # contacts the address book blocks or opted out of e-mail are skipped, never sent
+        assert finished.done + finished.skipped == count, (finished.state, finished.done)
+        assert finished.failed == finished.unclear == 0, (finished.failed, finished.unclear)
+    done = finished.done
+    sent = server.messages[before:]
+    ids = {received.message["Message-ID"] for received in sent}
+    assert len(sent) == len(ids) == done, (len(sent), len(ids), done)
+    return (
+        f"{done / watch.seconds:8,.0f} messages/s, worker CPU "
+        f"{watch.children_cpu / done * 1e6:.0f} µs per message "
+        f"({(watch.children_cpu - start_cpu * workers) / done * 1e6:.0f} without the "
+        f"start-up); {server.connections - connections} connections, one message per "
+        f"recipient ({load_average()})"
+    )
 
 
 def main() -> None:
@@ -166,6 +183,8 @@ def main() -> None:
                 **mail_settings(server),
             }
             settings = Settings.from_env(env)
+            # the workers take the mail server and the secret from the environment
+            os.environ.update({**mail_settings(server), "CAMPAIGN_SECRET_KEY": "bench"})
             runtime = Runtime.start(settings, load_plugins())
             install_runtime(runtime)
             config = CampaignConfig(
@@ -178,29 +197,32 @@ def main() -> None:
                 campaign_id = create_campaign(
                     session, runtime.plugins, config, runtime.clock.now()
                 ).id
-            raw = raw_loop(server)
-            worker_env = {
-                **os.environ,
-                **env,
-                "CAMPAIGN_LOG_LEVEL": os.environ.get("CAMPAIGN_LOG_LEVEL", "WARNING"),
-            }
-            results = []
-            for workers in (1, 2):
-                before, connections = len(server.messages), server.connections
-                rate, cpu = with_workers(runtime, campaign_id, args.count, workers, worker_env)
-                sent = server.messages[before:]
-                ids = {received.message["Message-ID"] for received in sent}
-                assert len(sent) == len(ids) == args.count, (len(sent), len(ids))
-                results.append((workers, rate, cpu, server.connections - connections))
-            steps = action_steps(runtime, campaign_id)
             print(f"{args.backend}, {args.count} messages per run")
-            print(f"  smtplib alone, one connection:  {raw:8,.0f} messages/s")
-            for workers, rate, cpu, connections in results:
-                print(
-                    f"  engine, {workers} worker(s):            {rate:8,.0f} messages/s "
-                    f"(worker CPU {cpu:.2f} ms per message, {connections} connections, "
-                    "one message per recipient)"
+            raw, raw_cpu = raw_loop(server)
+            print(
+                f"  smtplib alone, one connection: {raw:8,.0f} messages/s, "
+                f"client CPU {raw_cpu:.0f} µs per message ({load_average()})"
+            )
+            idle = burst_workers(runtime.settings, 1)
+            print(
+                f"  worker start-up alone:         {idle.seconds:8.1f} s, "
+                f"{idle.children_cpu:.1f} s CPU (counted below)"
+            )
+            for workers in (1, 2):
+                line = with_workers(
+                    runtime, campaign_id, args.count, workers, server, idle.children_cpu
                 )
+                print(f"  engine, {workers} worker(s):          {line}", flush=True)
+            if args.pgbench:
+                with pgbench_load() as load:
+                    line = with_workers(
+                        runtime, campaign_id, args.count, 1, server, idle.children_cpu
+                    )
+                print(
+                    f"  1 worker, pgbench ({load.transactions_per_second:.0f} tps): {line}",
+                    flush=True,
+                )
+            steps = action_steps(runtime, campaign_id)
             print(f"  the action's steps in one process ({STEPS} messages), ms per message:")
             for step, milliseconds in steps.items():
                 print(f"    {step:32} {milliseconds:7.3f}")

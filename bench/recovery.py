@@ -121,6 +121,7 @@ class Installation:
             self.env |= {
                 "CAMPAIGN_SMTP_URL": self.smtp.url,
                 "CAMPAIGN_MAIL_FROM": "Kampagne <kampagne@example.de>",
+                "CAMPAIGN_PUBLIC_URL": "https://kampagne.example.de",  # the unsubscribe links
             }
             plugins = load_plugins()
             config = CampaignConfig(

@@ -279,7 +279,8 @@ def test_an_outside_effect_happens_only_for_rows_claimed_in_an_earlier_commit(en
     assert engine.run(run_id).done == 4
 
 
-def test_cancel_stops_outside_effects_after_the_current_recipient(engine):
+def test_cancel_stops_outside_effects_after_the_current_recipient(engine, monkeypatch):
+    monkeypatch.setattr(dispatch, "STATE_CHECK", 0.0)  # the run's state is read before each row
     run_id = probe_run(engine, 6, cancel_at=2)
     assert process_chunk(run_id, 0).endswith("2 processed")
     statuses = [item.status for item in engine.items(run_id)]
@@ -291,6 +292,17 @@ def test_cancel_stops_outside_effects_after_the_current_recipient(engine):
     process_chunk(run_id, 0)
     assert len(LedgerProbe.seen) == 6  # each recipient once
     assert {item.status for item in engine.items(run_id)} == {ItemStatus.DONE}
+
+
+def test_a_quick_channel_reads_the_runs_state_once_per_state_check_not_per_row(engine, monkeypatch):
+    monkeypatch.setattr(dispatch, "CLAIM_WINDOW", 60.0)  # claims grow fourfold: 1, then 4
+    monkeypatch.setattr(dispatch, "STATE_CHECK", 3600.0)  # not read again within a claim
+    run_id = probe_run(engine, 6, cancel_at=2)
+    # The cancel came during the second claim (rows 2-5): its rows go on, the next is not claimed.
+    assert process_chunk(run_id, 0).endswith("5 processed")
+    statuses = [item.status for item in engine.items(run_id)]
+    assert statuses == [ItemStatus.DONE] * 5 + [ItemStatus.PENDING]
+    assert (engine.run(run_id).state, engine.run(run_id).done) == (RunState.CANCELLED, 5)
 
 
 def test_a_batch_another_worker_raced_is_read_again_and_done_once(engine):

@@ -3,10 +3,11 @@
 Actions whose effects live in our database (``external_effects = False``) process a
 batch of rows in one transaction: claim, effects and outcomes commit together or not
 at all, so a killed worker leaves the rows pending and a retry does them once.
-Actions with outside effects claim each row in a commit of its own before the effect;
-that commit also records the outcome of the row before, so a worker holds at most one
-claimed row whose outcome is unknown. A row left claimed by a dead worker is reported
-as unclear, never repeated.
+Actions with outside effects claim rows in a commit before their effects (up to
+``MAX_CLAIM`` at a time); the commit that records their outcomes, in one statement, also
+claims the next rows, so a worker's claimed rows whose outcome is unknown are those of the
+claim under way. A row left claimed by a dead worker is reported as unclear, never
+repeated.
 """
 
 from __future__ import annotations
@@ -14,13 +15,28 @@ from __future__ import annotations
 import enum
 import functools
 import itertools
+import json
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 
-from sqlalchemy import Row, Update, bindparam, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Integer,
+    Row,
+    Text,
+    Update,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
@@ -59,6 +75,10 @@ MAX_CLAIM = 100
 most this many rows unclear."""
 CLAIM_WINDOW = 0.2
 """Seconds of effects one claim aims at; a row slower than that is claimed alone."""
+STATE_CHECK = 0.05
+"""Seconds between two reads of the run's state while the effects of one claim go on: a
+cancel stops outside effects at most this long (and the recipient under way) after its
+commit, and a quick channel pays one read per this many seconds of effects, not per row."""
 COUNTER = {
     ItemStatus.DONE: "done",
     ItemStatus.FAILED: "failed",
@@ -122,16 +142,6 @@ _RELEASE = (
     )
     .values(status=ItemStatus.PENDING.value, claimed_by=None, claimed_at=None)
 )
-_RECORD_CLAIMED_BATCH = (
-    run_items.update()
-    .where(
-        run_items.c.id.in_(bindparam("item_ids", expanding=True, literal_execute=True)),
-        run_items.c.claimed_by == bindparam("worker"),
-        run_items.c.status == ItemStatus.CLAIMED.value,
-    )
-    .values(**_OUTCOME_VALUES)
-    .returning(run_items.c.id)
-)
 _RECORD_UNCLEAR = (
     run_items.update()
     .where(
@@ -152,6 +162,59 @@ _SETTLE_MEMBERS = (
     .values(status=bindparam("new_status"), finished_at=bindparam("now"))
 )
 _RUN_STATE = select(runs.c.state).where(runs.c.id == bindparam("run"))
+
+
+_OUTCOME_COLUMNS = (
+    column("item_id", Integer),
+    column("new_status", run_items.c.status.type),
+    column("new_detail", Text),
+    column("new_units", Integer),
+    column("new_reference", run_items.c.reference.type),
+    column("new_billed_on_delivery", Boolean),
+)
+"""The fields of one outcome in the JSON list ``_RECORD_CLAIMED`` reads (``_outcome_row``)."""
+
+
+def _record_claimed_statement(dialect: str) -> Update:
+    """Write each row's own outcome, from one JSON list bound as ``outcomes``, to the rows
+    this worker still holds claimed, returning their ids: one statement and one bound
+    value for a whole claim, whatever the outcomes are, so the statement text stays the
+    same and is compiled and prepared once."""
+    if dialect == "postgresql":
+        table = (
+            func.json_to_recordset(cast(bindparam("outcomes"), JSON))
+            .table_valued(*_OUTCOME_COLUMNS)
+            .render_derived(name="outcomes", with_types=True)
+        )
+        fields = {field.name: table.c[field.name] for field in _OUTCOME_COLUMNS}
+    else:  # SQLite
+        table = func.json_each(bindparam("outcomes")).table_valued("value", name="outcomes")
+        fields = {
+            field.name: func.json_extract(table.c.value, literal(f"$.{field.name}"))
+            for field in _OUTCOME_COLUMNS
+        }
+    return (
+        run_items.update()
+        .where(
+            run_items.c.id == fields["item_id"],
+            run_items.c.claimed_by == bindparam("worker"),
+            run_items.c.status == ItemStatus.CLAIMED.value,
+        )
+        .values(
+            status=fields["new_status"],
+            detail=fields["new_detail"],
+            units=fields["new_units"],
+            reference=fields["new_reference"],
+            billed_on_delivery=fields["new_billed_on_delivery"],
+            finished_at=bindparam("now"),
+        )
+        .returning(run_items.c.id)
+    )
+
+
+_RECORD_CLAIMED = {
+    dialect: _record_claimed_statement(dialect) for dialect in ("postgresql", "sqlite")
+}
 
 
 @functools.cache
@@ -246,6 +309,8 @@ class Dispatcher:
         self.identity = worker_identity()
         self.channel = built.action.channel
         self.service = bool(run.config.get("service_communication", False))
+        self.state_read_at = float("-inf")
+        """When the run's state was last read (``_still_running``)."""
 
     def context(self, session: Session) -> RunContext:
         return RunContext(
@@ -331,14 +396,15 @@ class Dispatcher:
         """Claim rows in a commit before their effects; record their outcomes with the next claim.
 
         Transaction k runs the action for the rows claimed in transaction k-1 (so the
-        action's reads and in-database writes commit with their outcomes), records the
-        outcomes in a few statements, and claims the next rows unless the run was cancelled
-        meanwhile; rows claimed but not begun when the run is cancelled or the worker stops
-        are given back. At any moment this worker's rows claimed without a recorded outcome are
-        the ones of the claim under way. How many one commit claims adapts to the action's
-        pace (``ClaimSize``): one row while each takes long (an upload), up to ``MAX_CLAIM``
-        while they are quick (SMS, e-mail), so a quick channel pays two commits per batch
-        rather than per message. Recipients are loaded ``BATCH`` at a time.
+        action's reads and in-database writes commit with their outcomes), records all
+        their outcomes in one statement, and claims the next rows unless the run was
+        cancelled meanwhile; rows claimed but not begun when the run is cancelled or the
+        worker stops are given back. At any moment this worker's rows claimed without a
+        recorded outcome are the ones of the claim under way. How many one commit claims
+        adapts to the action's pace (``ClaimSize``): one row while each takes long (an
+        upload), up to ``MAX_CLAIM`` while they are quick (SMS, e-mail), so a quick channel
+        pays one commit per claim rather than per message. Recipients are loaded ``BATCH``
+        at a time.
         """
         pending = iter(items)
         positions = {item.id: position for position, item in enumerate(items)}
@@ -346,8 +412,7 @@ class Dispatcher:
         loaded_until = 0
         size = ClaimSize()
         with session.begin():
-            running = session.scalar(_RUN_STATE, {"run": self.run.id}) == RunState.RUNNING
-            going_on = running and not self.should_stop()
+            going_on = self._running(session) and not self.should_stop()
             claimed = self._claim_next(session, pending, size.rows) if going_on else []
         processed = 0
         while claimed:
@@ -361,8 +426,8 @@ class Dispatcher:
             with session.begin():
                 context = self.context(session)
                 outcomes = []
-                for position, item in enumerate(claimed):
-                    if self.should_stop() or (position and not self._running(session)):
+                for item in claimed:
+                    if self.should_stop() or not self._still_running(session):
                         break
                     outcomes.append((item, self._outcome(context, item, recipients.get(item.id))))
                 state = self._record_claimed(session, outcomes)
@@ -375,9 +440,15 @@ class Dispatcher:
         return processed
 
     def _running(self, session: Session) -> bool:
-        """Whether the run still runs: read before each row of a claim after its first, so a
-        cancel stops outside effects after the current recipient, not after the claim."""
-        return session.scalar(_RUN_STATE, {"run": self.run.id}) == RunState.RUNNING
+        return self._state(session) == RunState.RUNNING
+
+    def _still_running(self, session: Session) -> bool:
+        """Whether the run still runs, read again before a row once ``STATE_CHECK`` passed
+        since the last read (the claim's own commit reads it too): a cancel stops outside
+        effects within that time, without a round trip per row of a quick channel."""
+        if time.monotonic() - self.state_read_at < STATE_CHECK:
+            return True
+        return self._running(session)
 
     def _claim_next(self, session: Session, pending: Iterator[Row], rows: int) -> list[Row]:
         """Claim up to ``rows`` of the next rows still pending, in one statement; rows another
@@ -466,32 +537,31 @@ class Dispatcher:
     def _record_claimed(self, session: Session, outcomes: list[tuple[Row, Outcome]]) -> str | None:
         """Record the outcomes of rows claimed in an earlier commit, those still ours.
 
-        Rows with the same outcome are written by one ``UPDATE ... WHERE id IN (...)
-        RETURNING id``. Recovery may have reported a row unclear meanwhile (the batch took
-        longer than ``STALE_CLAIM``); the worker then knows better, so its outcome replaces
-        that report. Returns the run's state.
+        Every outcome of the claim goes in one ``UPDATE ... FROM (VALUES ...) RETURNING id``,
+        so a channel whose outcomes all differ (an SMS carries its gateway's message id)
+        pays one round trip per claim, not per message. Recovery may have reported a row
+        unclear meanwhile (the batch took longer than ``STALE_CLAIM``); the worker then
+        knows better, so its outcome replaces that report, row by row. Returns the run's
+        state.
         """
         if not outcomes:
-            return session.scalar(_RUN_STATE, {"run": self.run.id})
+            return self._state(session)
         now = self.runtime.clock.now()
-        shared: defaultdict[Outcome, list[int]] = defaultdict(list)
-        for item, outcome in outcomes:
-            shared[outcome].append(item.id)
-        recorded: set[int] = set()
-        for outcome, item_ids in shared.items():
-            values = _outcome_fields(outcome) | {"worker": self.identity, "now": now}
-            recorded.update(session.scalars(_RECORD_CLAIMED_BATCH, values | {"item_ids": item_ids}))
+        rows = json.dumps([_outcome_row(item.id, outcome) for item, outcome in outcomes])
+        statement = _RECORD_CLAIMED[session.get_bind().dialect.name]
+        parameters = {"outcomes": rows, "worker": self.identity, "now": now}
+        recorded = set(session.scalars(statement, parameters))
         counted = [(item, outcome) for item, outcome in outcomes if item.id in recorded]
         unclear_before = []
         for item, outcome in outcomes:
             if item.id in recorded:
                 continue
-            values = _outcome_fields(outcome) | {
+            parameters = _outcome_fields(outcome) | {
                 "item_id": item.id,
                 "worker": self.identity,
                 "now": now,
             }
-            if session.execute(_RECORD_UNCLEAR, values).rowcount:
+            if session.execute(_RECORD_UNCLEAR, parameters).rowcount:
                 unclear_before.append((item, outcome))
             else:
                 log.warning(
@@ -504,8 +574,17 @@ class Dispatcher:
             self._settle_members(session, item, outcome)
         corrections = {"unclear": -len(unclear_before)} if unclear_before else None
         if not counted and not unclear_before:
-            return session.scalar(_RUN_STATE, {"run": self.run.id})
+            return self._state(session)
+        self.state_read_at = time.monotonic()
         return self._count(session, counted + unclear_before, corrections)
+
+    def _state(self, session: Session) -> str | None:
+        """Read the run's state, noting when (``_still_running``). Rows the action added
+        meanwhile (an e-mail's archive entry) are not flushed for it: they go in one
+        flush with the claim's outcomes, not a few at each read."""
+        self.state_read_at = time.monotonic()
+        with session.no_autoflush:
+            return session.scalar(_RUN_STATE, {"run": self.run.id})
 
     def _count(
         self,
@@ -540,6 +619,18 @@ def _outcome_fields(outcome: Outcome) -> dict[str, object]:
     """The bound values of ``_OUTCOME_VALUES`` for one outcome."""
     return {
         "new_status": outcome.status,
+        "new_detail": outcome.detail or None,
+        "new_units": outcome.units,
+        "new_reference": outcome.reference,
+        "new_billed_on_delivery": outcome.billed_on_delivery,
+    }
+
+
+def _outcome_row(item_id: int, outcome: Outcome) -> dict[str, object]:
+    """One row's outcome as an element of the JSON list ``_RECORD_CLAIMED`` reads."""
+    return {
+        "item_id": item_id,
+        "new_status": str(outcome.status),
         "new_detail": outcome.detail or None,
         "new_units": outcome.units,
         "new_reference": outcome.reference,

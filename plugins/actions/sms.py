@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core import Action, Channel, Outcome, Recipient, SettingsError, SmsGateway, hookimpl
 from core.models import ItemStatus
-from core.reach import SkipReason, valid_mobile
+from core.reach import SkipReason
 from core.sending import MaybeSentError, NotSentError, ledger_reference
 from core.sms import (
     PER_PART,
@@ -130,9 +130,11 @@ class Sms(Action):
             self._gateway = cls(settings)
         return self._gateway
 
-    def compose(self, recipient: Recipient) -> Message:
-        """The message for ``recipient``, or a ValueError saying why none can be sent."""
-        number = normalise_mobile(mobile_of(recipient.data), self.params.region)
+    def compose(self, recipient: Recipient, number: str | None = None) -> Message:
+        """The message for ``recipient`` (to ``number`` if the caller normalised it already),
+        or a ValueError saying why none can be sent."""
+        if number is None:
+            number = normalise_mobile(mobile_of(recipient.data), self.params.region)
         text = self.template.render(nest(recipient.data))
         if not text.strip():
             raise ValueError("the text is empty")
@@ -147,9 +149,15 @@ class Sms(Action):
 
     def process(self, recipient: Recipient, context: Any) -> Outcome:
         try:
-            if not valid_mobile(mobile_of(recipient.data), self.params.region):
-                return Outcome.skipped(SkipReason.NO_MOBILE.value)  # nothing to do: no failure
-            message = self.compose(recipient)
+            raw = mobile_of(recipient.data)
+        except ValueError as exc:
+            return Outcome.failed(str(exc))
+        try:  # the number is parsed once: what makes it no mobile number makes it unusable
+            number = normalise_mobile(raw, self.params.region)
+        except ValueError:
+            return Outcome.skipped(SkipReason.NO_MOBILE.value)  # nothing to do: no failure
+        try:
+            message = self.compose(recipient, number)
         except ValueError as exc:
             return Outcome.failed(str(exc))
         reference = ledger_reference(context.run_id, recipient.key)
