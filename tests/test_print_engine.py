@@ -250,3 +250,22 @@ def test_cached_font_subsets_write_the_same_bytes_as_reportlab(monkeypatch):
         assert document(text, cached=True) == plain
         assert document(text, cached=True) == plain
     assert len(FontSubsets.cache) == 4  # the two texts, and the bold font's two subsets
+
+
+def test_rounded_box_answers_as_xhtml2pdf_and_only_while_the_engine_renders():
+    from xhtml2pdf import parser, util
+    from xhtml2pdf.builders.flex import BoxStyle
+
+    from plugins.actions.print_engine import _quick_rounded_boxes, rounded_box
+
+    original = util.roundedBox
+    square = BoxStyle()
+    rounded = BoxStyle()
+    rounded.borderTopLeftRadius = util.getBorderRadius(("3", "mm"))  # as the CSS parser has it
+    with _quick_rounded_boxes():
+        assert parser.roundedBox is util.roundedBox is rounded_box
+        assert rounded_box(square, 0.0, 0.0, 10.0, 10.0) is None
+        assert original(square, 0.0, 0.0, 10.0, 10.0) is None
+        quick = rounded_box(rounded, 1.0, 2.0, 30.0, 20.0)
+        assert quick is not None and quick == original(rounded, 1.0, 2.0, 30.0, 20.0)
+    assert parser.roundedBox is util.roundedBox is original
