@@ -7,7 +7,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject, TextStringObject
 
-from core.pdf_collection import PdfCollection, PdfCollectionError, count_pages
+from core.pdf_collection import PdfCollection, PdfCollectionError, _scan, count_pages
 from core.rendering import AssetFolder, html_to_pdf
 
 ASSETS = Path(__file__).resolve().parents[1] / "core" / "default_reports" / "assets"
@@ -176,8 +176,6 @@ def test_pages_are_counted_from_the_page_tree(assets):
 
 
 def test_references_among_numbers_are_found_and_the_numbers_left_alone():
-    from core.pdf_collection import _scan
-
     data = (
         b"<< /W [ 600 317.5 5 0 R -3 1 0 R 7 0 RG 2 0 R] /Parent 9 0 R /Length 3 >>\n"
         b"stream\nabc\nendstream\nendobj"
