@@ -12,28 +12,39 @@ letter; the runs use the print action's engine (plugins/actions/print_engine.py)
 line "engine, one process" is that engine in the same plain loop, without a run.
 
 A run's time starts with the worker processes and ends when they are done, so it includes
-archiving every letter and the finishing step (collection PDF and manifest). Beside the
-wall-clock rates it reports the CPU time per letter (user + system of the workers and their
-work horses, from ``wait4``): on a machine shared with other work, wall-clock rates vary
-with the load, while the CPU cost per letter compared with the raw renderer's says how
-close a worker comes to it. A worker's peak
-memory is the largest resident size any of its processes (the worker or a work horse) had,
-sampled from /proc every 20 ms: ru_maxrss from os.wait4 would not do, because exec keeps the
-high-water mark of the process it replaces, so a worker started from this (large) process
-would report this process's peak. The raw renderer runs in a forked child; its peak is
-ru_maxrss. Needs Redis (a free database of CAMPAIGN_BENCH_REDIS_SERVER, see bench/common.py).
+archiving every letter and the finishing step (collection PDF and manifest).
+
+**CPU per letter is the primary figure**: on a machine shared with other work (the load
+average is printed beside every line), wall-clock rates vary with the load, while the CPU
+time a letter costs, compared with the raw renderer's in the same run, says how far a worker
+beats it. The loops measure ``time.process_time()`` around their letters (loading the
+records included, starting the process not). For each worker the bench reports its letters
+(the ledger rows its work horses claimed; the horses are found under it in /proc), its CPU
+per letter from ``wait4`` (the worker and its work horses: start, chunks and, for one of
+them, the finishing step), the work horses' part alone (the worker writes its own and its
+children's ``getrusage`` when it exits, see ``report_usage_at_exit``) and its peak memory.
+A worker's peak memory is the largest resident size any of its processes (the worker or a
+work horse) had, sampled from /proc every 20 ms: ru_maxrss from os.wait4 would not do,
+because exec keeps the high-water mark of the process it replaces, so a worker started from
+this (large) process would report this process's peak. The loops run in forked children;
+their peak is ru_maxrss. Needs Redis (a free database of CAMPAIGN_BENCH_REDIS_SERVER, see
+bench/common.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import io
+import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -50,7 +61,7 @@ from common import (  # noqa: E402
     release_redis,
 )
 from pypdf import PdfReader  # noqa: E402
-from sqlalchemy import literal, select  # noqa: E402
+from sqlalchemy import func, literal, select  # noqa: E402
 
 from core import DataSource, hookimpl  # noqa: E402
 from core.archive import open_store, read_document, run_documents  # noqa: E402
@@ -61,7 +72,7 @@ from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
 from core.engine.runs import start_run  # noqa: E402
 from core.engine.targeting import target_run  # noqa: E402
 from core.jobs import install_runtime  # noqa: E402
-from core.models import Contact, Report, Run, RunItem  # noqa: E402
+from core.models import Contact, ItemStatus, Report, Run, RunItem  # noqa: E402
 from core.pdf_collection import PdfCollection  # noqa: E402
 from core.plugins import DEFAULT_PLUGINS, load_plugins  # noqa: E402
 from core.query.records import load_records  # noqa: E402
@@ -93,6 +104,35 @@ def register_datasources(register):
     register(PrintBenchContacts)
 
 
+USAGE_DIR = "CAMPAIGN_BENCH_USAGE_DIR"
+"""Where a worker that loads this module writes its CPU usage when it exits."""
+
+
+def report_usage_at_exit() -> None:
+    """In a worker (this module is one of its plugins): write, when it exits, the CPU
+    seconds of the worker itself (start, polling the queues) and of its work horses."""
+    folder = os.environ.get(USAGE_DIR)
+    if not folder:
+        return
+    pid = os.getpid()
+
+    def write() -> None:
+        if os.getpid() != pid:
+            return  # a work horse that exited through Python
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        horses = resource.getrusage(resource.RUSAGE_CHILDREN)
+        usage = {
+            "worker": own.ru_utime + own.ru_stime,
+            "horses": horses.ru_utime + horses.ru_stime,
+        }
+        Path(folder, f"{pid}.json").write_text(json.dumps(usage))
+
+    atexit.register(write)
+
+
+report_usage_at_exit()
+
+
 def reap(pid: int) -> tuple[float, float]:
     """Wait for the child ``pid``: the CPU seconds it and its reaped children used, and its
     peak resident memory in MB (meaningful for a forked child only, see above)."""
@@ -113,6 +153,11 @@ def resident_mb(pid: int) -> float:
     )
 
 
+def load() -> str:
+    """The load average of the last minute, printed beside every figure."""
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
 def process_tree(pid: int) -> list[int]:
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -122,19 +167,22 @@ def process_tree(pid: int) -> list[int]:
 
 
 class PeakSampler(threading.Thread):
-    """The largest resident size of any process under the given ones, while they run."""
+    """For each of the given processes, while they run: the largest resident size of any
+    process under it, and every process seen under it (its work horses)."""
 
     def __init__(self, pids: list[int]):
         super().__init__(daemon=True)
         self.pids = pids
-        self.peak = 0.0
+        self.peaks = dict.fromkeys(pids, 0.0)
+        self.members: dict[int, set[int]] = {pid: set() for pid in pids}
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(0.02):
             for pid in self.pids:
                 for member in process_tree(pid):
-                    self.peak = max(self.peak, resident_mb(member))
+                    self.members[pid].add(member)
+                    self.peaks[pid] = max(self.peaks[pid], resident_mb(member))
 
 
 def add_two_page_report(session) -> None:
@@ -162,12 +210,15 @@ def add_two_page_report(session) -> None:
 def raw_loop(
     runtime: Runtime, count: int, report: str, *, engine: bool = False
 ) -> tuple[float, float, float]:
-    """The report for every contact in one forked process: letters/s, CPU ms per letter and
-    peak MB. ``engine``: with the print action's engine instead of xhtml2pdf's plain path."""
+    """The report for every contact in one forked process: letters/s, CPU ms per letter (of
+    the loop, see the module) and peak MB. ``engine``: with the print action's engine
+    instead of xhtml2pdf's plain path."""
     started = time.perf_counter()
+    reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
+            os.close(reader)
             with runtime.database.session() as session:
                 cache = runtime.settings.data_dir / "cache"
                 if engine:
@@ -175,6 +226,7 @@ def raw_loop(
                 else:
                     renderer = ReportRenderer(session, report, cache)
                 ids = list(session.scalars(select(Contact.id).order_by(Contact.id)))
+                cpu = time.process_time()
                 for start in range(0, len(ids), 500):
                     for record in load_records(
                         session, "contacts", ids[start : start + 500]
@@ -186,20 +238,36 @@ def raw_loop(
                             day=date(2026, 11, 23),
                             campaign={"id": 1, "name": "Benchmark"},
                         )
+                os.write(writer, str(time.process_time() - cpu).encode())
         finally:
             os._exit(0)
-    cpu, peak = reap(pid)
+    os.close(writer)
+    with os.fdopen(reader) as pipe:
+        _, peak = reap(pid)
+        cpu = float(pipe.read())
     return count / (time.perf_counter() - started), cpu * 1000 / count, peak
+
+
+@dataclass
+class WorkerFigures:
+    letters: int
+    cpu: float
+    """Seconds of the worker and its work horses (``wait4``)."""
+    horses: float
+    """Seconds of its work horses alone."""
+    peak: float
+    """MB, the largest of its processes."""
 
 
 def with_workers(
     runtime: Runtime, campaign_id: int, workers: int, count: int
-) -> tuple[float, float, float, int, int]:
-    """A whole run with ``workers`` worker processes: letters/s, CPU ms per letter (workers
-    and work horses together), peak MB, collection pages and the run's id."""
+) -> tuple[float, list[WorkerFigures], int, int]:
+    """A whole run with ``workers`` worker processes: letters/s, each worker's figures,
+    collection pages and the run's id."""
     run = start_run(runtime, campaign_id, allow_parallel=True, confirmed_by="bench")
     empty_queues(runtime.settings.redis_url)  # targeting runs here, not in a worker
     target_run(run.id)
+    usage_dir = Path(tempfile.mkdtemp(prefix="usage-", dir=runtime.settings.data_dir))
     env = {
         **os.environ,
         "CAMPAIGN_DATA_DIR": str(runtime.settings.data_dir),
@@ -208,6 +276,7 @@ def with_workers(
         "CAMPAIGN_PLUGINS": ",".join(EXTRA_PLUGINS),
         "CAMPAIGN_LOG_LEVEL": os.environ.get("CAMPAIGN_LOG_LEVEL", "WARNING"),
         "PYTHONPATH": str(BENCH),
+        USAGE_DIR: str(usage_dir),
     }
     with Stopwatch() as watch:
         processes = [
@@ -216,12 +285,11 @@ def with_workers(
         ]
         sampler = PeakSampler([process.pid for process in processes])
         sampler.start()
-        cpu = 0.0
+        cpu = {}
         for process in processes:
-            cpu += reap(process.pid)[0]
+            cpu[process.pid] = reap(process.pid)[0]
             process.returncode = 0
         sampler.stopped.set()
-    peak = sampler.peak
     with runtime.database.session() as session:
         finished = session.get(Run, run.id)
         # contacts the address book blocks are skipped, never printed
@@ -233,21 +301,53 @@ def with_workers(
             session.scalars(select(RunItem.detail).where(RunItem.run_id == run.id).limit(3)).all(),
         )
         letters = finished.done
-    with runtime.database.session() as session:
+        claimed = session.execute(
+            select(RunItem.claimed_by, func.count())
+            .where(RunItem.run_id == run.id, RunItem.status == ItemStatus.DONE)
+            .group_by(RunItem.claimed_by)
+        ).all()
         collection = runtime.run_files.read_bytes(session, run.id, "collection.pdf")
+    by_horse = {int(worker.rsplit(":", 1)[1]): number for worker, number in claimed}
+    figures = []
+    for pid in cpu:
+        usage = json.loads((usage_dir / f"{pid}.json").read_text())
+        figures.append(
+            WorkerFigures(
+                letters=sum(by_horse.get(member, 0) for member in sampler.members[pid]),
+                cpu=cpu[pid],
+                horses=usage["horses"],
+                peak=sampler.peaks[pid],
+            )
+        )
+    assert sum(figure.letters for figure in figures) == letters, (figures, by_horse)
     pages = len(PdfReader(io.BytesIO(collection)).pages)
-    return letters / watch.seconds, cpu * 1000 / letters, peak, pages, run.id
+    return letters / watch.seconds, figures, pages, run.id
 
 
-def merge_rate(runtime: Runtime, run_id: int) -> float:
-    """The finishing step's merge alone: the run's archived letters into one collection."""
+def merge_rate(runtime: Runtime, run_id: int) -> tuple[float, float]:
+    """The finishing step's merge alone: the run's archived letters into one collection;
+    letters/s and CPU ms per letter."""
     store = open_store(runtime.plugins, runtime.settings, "filesystem")
     with runtime.database.session() as session:
         documents = run_documents(session, run_id)
+    cpu = time.process_time()
     with Stopwatch() as watch, PdfCollection(runtime.settings.data_dir / "merge.pdf") as merged:
         for document in documents:
             merged.append(read_document(store, document))
-    return len(documents) / watch.seconds
+    cpu = time.process_time() - cpu
+    return len(documents) / watch.seconds, cpu * 1000 / len(documents)
+
+
+def worker_line(figure: WorkerFigures, raw_cpu: float) -> str:
+    if not figure.letters:
+        return f"no letters, {figure.cpu:.1f} CPU s, peak {figure.peak:4.0f} MB"
+    cpu = figure.cpu * 1000 / figure.letters
+    horses = figure.horses * 1000 / figure.letters
+    return (
+        f"{figure.letters:6d} letters, {cpu:5.1f} CPU ms a letter = {raw_cpu / cpu:4.2f}x the "
+        f"raw renderer (work horses alone {horses:5.1f} = {raw_cpu / horses:4.2f}x), "
+        f"peak {figure.peak:4.0f} MB"
+    )
 
 
 def arguments(description: str, default_count: int) -> argparse.Namespace:
@@ -289,27 +389,32 @@ def main() -> None:
             rate, raw_cpu, peak = raw_loop(runtime, args.count, report)
             raw_rate = rate
             print(
-                f"  raw renderer, one process: {rate:7.1f} letters/s, "
-                f"{raw_cpu:5.1f} CPU ms a letter, peak {peak:5.0f} MB"
+                f"  raw renderer, one process: {raw_cpu:5.1f} CPU ms a letter, "
+                f"{rate:6.1f} letters/s, peak {peak:4.0f} MB ({load()})"
             )
             rate, cpu, peak = raw_loop(runtime, args.count, report, engine=True)
             print(
-                f"  engine, one process:       {rate:7.1f} letters/s, "
-                f"{cpu:5.1f} CPU ms a letter ({raw_cpu / cpu:4.2f}x the raw renderer's "
-                f"work per CPU), peak {peak:5.0f} MB"
+                f"  engine, one process:       {cpu:5.1f} CPU ms a letter = {raw_cpu / cpu:4.2f}x "
+                f"the raw renderer, {rate:6.1f} letters/s, peak {peak:4.0f} MB ({load()})"
             )
             for workers in (1, 2):
-                rate, cpu, peak, pages, run_id = with_workers(
+                rate, figures, pages, run_id = with_workers(
                     runtime, campaign_id, workers, args.count
                 )
+                letters = sum(figure.letters for figure in figures)
+                cpu = sum(figure.cpu for figure in figures) * 1000 / letters
                 print(
-                    f"  run with {workers} worker(s):     {rate:7.1f} letters/s "
-                    f"({rate / raw_rate:4.2f}x the raw renderer), {cpu:5.1f} CPU ms a letter "
-                    f"({raw_cpu / cpu:4.2f}x the raw renderer's work per CPU), "
-                    f"peak {peak:5.0f} MB per process, {pages} pages"
+                    f"  run with {workers} worker(s):     {cpu:5.1f} CPU ms a letter = "
+                    f"{raw_cpu / cpu:4.2f}x the raw renderer, {rate:6.1f} letters/s = "
+                    f"{rate / raw_rate:4.2f}x the raw renderer's, {pages} pages ({load()})"
                 )
-            rate = merge_rate(runtime, run_id)
-            print(f"  collection merge alone:    {rate:7.1f} letters/s")
+                for number, figure in enumerate(figures, 1):
+                    print(f"    worker {number}: {worker_line(figure, raw_cpu)}")
+            rate, cpu = merge_rate(runtime, run_id)
+            print(
+                f"  collection merge alone:    {cpu:5.1f} CPU ms a letter, {rate:6.1f} letters/s "
+                f"(part of one worker's figures)"
+            )
             runtime.close()
         finally:
             release_redis(redis_url)

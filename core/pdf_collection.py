@@ -40,6 +40,9 @@ RECENT_OBJECTS = 512
 _DELIMITER = rb"\s/<>\[\]()%{}"
 _TOKEN = re.compile(
     rb"(?P<ref>(?P<id>\d+)\s+\d+\s+R(?![^" + _DELIMITER + rb"]))"
+    # A run of numbers that starts no reference, in one token: a font's /Widths has hundreds,
+    # and the search would otherwise try a reference at every digit of them.
+    rb"|(?P<numbers>(?:[-+]?[\d.]++(?!\s++\d++\s++R)\s*+)++)"
     rb"|(?P<name>/[^" + _DELIMITER + rb"]*)"
     rb"|(?P<string>\((?:[^()\\]|\\.)*\))"
     rb"|(?P<open><<)|(?P<close>>>)"
@@ -135,6 +138,8 @@ def _scan(data: bytes, start: int, length_of: object = None) -> _Object:
             return _Object(data[start : token.start()], tuple(references), parent, None)
         elif kind == "odd":
             raise _NotPlain  # a string with nested brackets, or a comment
+        elif kind == "numbers":
+            continue  # as if skipped by the search: the name before them still counts
         else:
             last_name = b""
     raise _NotPlain

@@ -7,7 +7,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject, TextStringObject
 
-from core.pdf_collection import PdfCollection, PdfCollectionError, count_pages
+from core.pdf_collection import PdfCollection, PdfCollectionError, _scan, count_pages
 from core.rendering import AssetFolder, html_to_pdf
 
 ASSETS = Path(__file__).resolve().parents[1] / "core" / "default_reports" / "assets"
@@ -173,3 +173,18 @@ def test_pages_are_counted_from_the_page_tree(assets):
     assert count_pages(with_note_on_first_page(two, "später", incremental=True)) == 2
     with pytest.raises(PdfCollectionError, match="not a readable PDF"):
         count_pages(b"%PDF-1.4\nnothing here")
+
+
+def test_references_among_numbers_are_found_and_the_numbers_left_alone():
+    data = (
+        b"<< /W [ 600 317.5 5 0 R -3 1 0 R 7 0 RG 2 0 R] /Parent 9 0 R /Length 3 >>\n"
+        b"stream\nabc\nendstream\nendobj"
+    )
+    found = _scan(data, 0)
+    assert [(data[start:end], number) for start, end, number in found.references] == [
+        (b"5 0 R", 5),
+        (b"1 0 R", 1),
+        (b"2 0 R", 2),
+    ]
+    assert data[slice(*found.parent)] == b"9 0 R"
+    assert found.stream == b"abc"

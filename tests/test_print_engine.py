@@ -211,3 +211,61 @@ def test_only_sub_reports_without_effects_beyond_their_frame_are_reused():
     assert not reusable('<a href="https://example.org">Impressum</a>')
     assert not reusable("<pdf:nextpage/>")
     assert not reusable('<div style="position: absolute; top: 0">x</div>')
+
+
+def test_cached_font_subsets_write_the_same_bytes_as_reportlab(monkeypatch):
+    """The same document, written by ReportLab and with ``FontSubsets`` (twice: made, then
+    from the cache), byte for byte: two fonts, umlauts, a second subset of one of them."""
+    import io
+
+    from reportlab import rl_config
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen.canvas import Canvas
+
+    from plugins.actions.print_engine import FontSubsets
+
+    monkeypatch.setattr(rl_config, "invariant", 1)  # no dates or random ids in the file
+    monkeypatch.setattr(FontSubsets, "cache", type(FontSubsets.cache)())
+    assets = Path(__file__).resolve().parents[1] / "core" / "default_reports" / "assets"
+    pdfmetrics.registerFont(TTFont("SubsetTestRegular", str(assets / "Vera.ttf")))
+    pdfmetrics.registerFont(TTFont("SubsetTestBold", str(assets / "VeraBd.ttf")))
+    every = "".join(map(chr, TTFont("SubsetTestBold", str(assets / "VeraBd.ttf")).face.charToGlyph))
+
+    def document(text: str, *, cached: bool) -> bytes:
+        output = io.BytesIO()
+        canvas = Canvas(output)
+        if cached:
+            canvas._doc.delayedFonts = FontSubsets.fonts_of(canvas._doc)
+        canvas.setFont("SubsetTestRegular", 12)
+        canvas.drawString(50, 700, text)
+        canvas.setFont("SubsetTestBold", 10)
+        canvas.drawString(50, 600, "Größe \u2013 ÄÖÜ € " + every)  # 283: two subsets
+        canvas.showPage()
+        canvas.save()
+        return output.getvalue()
+
+    for text in ("Jürgen Größer-Müßig", "Düsseldorf", "Jürgen Größer-Müßig"):
+        plain = document(text, cached=False)
+        assert document(text, cached=True) == plain
+        assert document(text, cached=True) == plain
+    assert len(FontSubsets.cache) == 4  # the two texts, and the bold font's two subsets
+
+
+def test_rounded_box_answers_as_xhtml2pdf_and_only_while_the_engine_renders():
+    from xhtml2pdf import parser, util
+    from xhtml2pdf.builders.flex import BoxStyle
+
+    from plugins.actions.print_engine import _quick_rounded_boxes, rounded_box
+
+    original = util.roundedBox
+    square = BoxStyle()
+    rounded = BoxStyle()
+    rounded.borderTopLeftRadius = util.getBorderRadius(("3", "mm"))  # as the CSS parser has it
+    with _quick_rounded_boxes():
+        assert parser.roundedBox is util.roundedBox is rounded_box
+        assert rounded_box(square, 0.0, 0.0, 10.0, 10.0) is None
+        assert original(square, 0.0, 0.0, 10.0, 10.0) is None
+        quick = rounded_box(rounded, 1.0, 2.0, 30.0, 20.0)
+        assert quick is not None and quick == original(rounded, 1.0, 2.0, 30.0, 20.0)
+    assert parser.roundedBox is util.roundedBox is original

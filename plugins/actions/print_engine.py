@@ -18,19 +18,27 @@ engine does that once per worker process and report version:
   operators (``StaticDrawings``): about a sixth of the time.
 - **Element styles** found by matching the rules are kept from one letter to the next
   (``_StyleCache``).
+- **Boxes without rounded corners** (nearly all) are told so without building their
+  geometry (``rounded_box``; about a twentieth of the time).
+- **Font subsets** (the embedded TrueType glyphs, their widths and character map, compressed;
+  about a sixth of the time) are made once per set of characters a letter uses
+  (``FontSubsets``): letters of one report mostly use the same characters in the same order.
 
 This reaches into xhtml2pdf's and ReportLab's internals (``pisaContext.parseCSS``,
 ``cssAttrCache``, the frames' static stories and ``_drawStaticFrame``, ``document._build``,
-the TrueType subset state), which change between releases, so it is used only with
-the versions it was tested with (``TESTED_VERSIONS``, pinned in pyproject.toml). On any
-other version ``report_renderer()`` returns the plain ``ReportRenderer`` and logs a warning
-once: slower, never wrong. The tests render letters of the default reports both ways and
-compare the pages as images and their text (tests/test_print_engine.py).
+``util.roundedBox``, the TrueType subset state and ``addObjects``), which change between
+releases, so it is used only with the versions it was tested with (``TESTED_VERSIONS``,
+pinned in pyproject.toml). On any other version ``report_renderer()`` returns the plain
+``ReportRenderer`` and logs a warning once: slower, never wrong. The tests render letters of
+the default reports both ways and compare the pages as images and their text
+(tests/test_print_engine.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import importlib
 import io
 import logging
 import re
@@ -53,6 +61,8 @@ CACHED_STYLESHEETS = 16
 """Parsed stylesheets kept per process: a worker prints one report version at a time."""
 STYLE_CACHE_ENTRIES = 4096
 """Elements' properties kept per stylesheet text (see ``_StyleCache``)."""
+CACHED_FONT_SUBSETS = 64
+"""Embedded font subsets kept per process (about 30 KB each, compressed)."""
 CACHED_SUB_REPORTS = 32
 """Parsed sub-reports kept per renderer: a footer with the recipient's name would differ for
 every letter, and is then simply parsed every time."""
@@ -251,12 +261,11 @@ def _context_class() -> type:
             for name, story in self.staticStories.items():
                 for frame in self.frameStatic.get(name, ()):
                     frame.pisaStaticStory = story  # drawn from deep copies, never changed
-            if self.staticDrawings is not None and self.staticStories:
-                stories = {id(story) for story in self.staticStories.values()}
-                for template in self.templateList.values():
-                    template.__class__ = _replaying_template_class()
-                    template.campaignDrawings = self.staticDrawings
-                    template.campaignStories = stories
+            stories = {id(story) for story in self.staticStories.values()}
+            for template in self.templateList.values():
+                template.__class__ = _replaying_template_class()
+                template.campaignDrawings = self.staticDrawings if stories else None
+                template.campaignStories = stories
 
         def _parseOrRestoreCSS(self) -> None:
             key = (tuple(self.cssSources), self.cssDefaultText, self.pathDirectory)
@@ -309,7 +318,7 @@ def fast_pisa_document(
     global _context
     if _context is None:
         _context = _context_class()
-    with document._RENDER_LOCK:
+    with document._RENDER_LOCK, _quick_rounded_boxes():
         context = _context("", capacity=100 * 1024)
         context.staticStories = static_stories or {}
         context.staticDrawings = static_drawings
@@ -335,6 +344,49 @@ def fast_pisa_document(
         finally:
             cleanFiles()
             reset_caches()
+
+
+# --- boxes without rounded corners -----------------------------------------------------------
+
+_ROUNDED_BOX_USERS = ("util", "parser", "tables", "xhtml2pdf_reportlab")
+"""The xhtml2pdf modules that call ``roundedBox`` by that name."""
+
+
+def rounded_box(style: Any, x: float, y: float, w: float, h: float, *sides: Any) -> Any:
+    """xhtml2pdf's ``roundedBox``, quicker for the boxes it returns None for because no
+    corner declares a radius: they are most boxes, and it asks every corner by a name it
+    formats anew. Any other box gets the original's answer."""
+    from xhtml2pdf import util
+
+    for name in _RADIUS_NAMES:
+        declared = getattr(style, name, None)
+        if declared is not None and declared is not util.NO_RADIUS:
+            return _original_rounded_box(style, x, y, w, h, *sides)
+    return None
+
+
+_RADIUS_NAMES: tuple[str, ...] = ()
+_original_rounded_box: Any = None
+
+
+@contextlib.contextmanager
+def _quick_rounded_boxes():
+    """``rounded_box`` in place of ``roundedBox`` while a letter of this engine renders (the
+    plain path in the same process keeps the original)."""
+    global _RADIUS_NAMES, _original_rounded_box
+    from xhtml2pdf import util
+
+    if _original_rounded_box is None:
+        _original_rounded_box = util.roundedBox
+        _RADIUS_NAMES = tuple(f"border{corner}Radius" for corner in util.RADIUS_CORNERS)
+    modules = [importlib.import_module(f"xhtml2pdf.{name}") for name in _ROUNDED_BOX_USERS]
+    for module in modules:
+        module.roundedBox = rounded_box
+    try:
+        yield
+    finally:
+        for module in modules:
+            module.roundedBox = _original_rounded_box
 
 
 # --- static frames drawn once ------------------------------------------------------------
@@ -506,16 +558,20 @@ def _replaying_template_class() -> type:
         from xhtml2pdf.xhtml2pdf_reportlab import PmlPageTemplate
 
         class ReplayingPageTemplate(PmlPageTemplate):
-            """Draws the static frames of parsed sub-reports from ``StaticDrawings``."""
+            """Draws the static frames of parsed sub-reports from ``StaticDrawings``, and
+            has the document embed its fonts from ``FontSubsets``."""
 
-            campaignDrawings: StaticDrawings
+            campaignDrawings: StaticDrawings | None
             campaignStories: set[int]
 
             def beforeDrawPage(self, canvas: Any, doc: Any) -> None:
                 # On the PDF document, not the template: every pass of a multiBuild (page
                 # count, table of contents) writes a new one.
-                if not hasattr(canvas._doc, "campaignSeed"):
-                    canvas._doc.campaignSeed = self.campaignDrawings.seed(canvas)
+                pdf = canvas._doc
+                if not hasattr(pdf, "campaignSeed"):
+                    drawings = self.campaignDrawings
+                    pdf.campaignSeed = -1 if drawings is None else drawings.seed(canvas)
+                    pdf.delayedFonts = FontSubsets.fonts_of(pdf)
                 super().beforeDrawPage(canvas, doc)
 
             def _drawStaticFrame(self, frame: Any, canvas: Any, renumber: Any) -> None:
@@ -529,3 +585,144 @@ def _replaying_template_class() -> type:
 
         _replaying = ReplayingPageTemplate
     return _replaying
+
+
+# --- font subsets made once ----------------------------------------------------------------
+
+
+class _Precompressed:
+    """A stream filter that hands back data compressed before (``FontSubsets``), named as
+    ReportLab's own Flate filter, so the stream is written exactly as that one writes it."""
+
+    pdfname = "FlateDecode"
+
+    def __init__(self, compressed: bytes):
+        self.compressed = compressed
+
+    def encode(self, _content: Any) -> bytes:
+        return self.compressed
+
+
+class _Subset:
+    """What one font subset embeds, ready to write: the ``/Widths`` array as PDF, the
+    character map and the glyphs compressed, and the glyphs' uncompressed length."""
+
+    def __init__(self, widths: bytes, character_map: bytes, glyphs: bytes, glyphs_length: int):
+        self.widths = widths
+        self.character_map = character_map
+        self.glyphs = glyphs
+        self.glyphs_length = glyphs_length
+
+
+class FontSubsets(list):
+    """A PDF document's list of fonts to embed (ReportLab's ``delayedFonts``) whose TrueType
+    fonts embed subsets made once per process.
+
+    ReportLab makes every subset again for every document: it cuts the glyphs out of the
+    font file, compresses them and its character map, and writes the widths, about a sixth
+    of a letter's time. What it writes depends only on the font, the subset's number and the
+    characters in it (in code order), so the same objects are built here from a cache keyed
+    by those (``TTFont.addObjects`` of ReportLab 5.1.0, step by step); the PDF is byte for
+    byte the same. ReportLab reads the list only when it writes the document.
+    """
+
+    cache: OrderedDict[tuple, _Subset] = OrderedDict()
+
+    @classmethod
+    def fonts_of(cls, pdf: Any) -> FontSubsets:
+        return pdf.delayedFonts if isinstance(pdf.delayedFonts, cls) else cls(pdf.delayedFonts)
+
+    def __iter__(self):
+        from reportlab.pdfbase.ttfonts import TTFont
+
+        for font in super().__iter__():
+            yield _CachedSubsetsFont(font) if type(font) is TTFont else font
+
+    @classmethod
+    def subset(cls, font: Any, number: int, base_name: str, codes: list[int], pdf: Any) -> _Subset:
+        import zlib
+
+        from reportlab.pdfbase import pdfdoc
+        from reportlab.pdfbase.ttfonts import makeToUnicodeCMap
+
+        face = font.face
+        key = (face.filename, face.subfontNameX, number, base_name, tuple(codes))
+        found = cls.cache.get(key)
+        if found is not None:
+            cls.cache.move_to_end(key)
+            return found
+        widths = pdfdoc.PDFArray(list(map(face.getCharWidth, codes))).format(pdf)
+        character_map = makeToUnicodeCMap(base_name, codes).encode("utf8")
+        glyphs = face.makeSubset(codes)
+        found = cls.cache[key] = _Subset(
+            widths, zlib.compress(character_map), zlib.compress(glyphs), len(glyphs)
+        )
+        if len(cls.cache) > CACHED_FONT_SUBSETS:
+            cls.cache.popitem(last=False)
+        return found
+
+
+class _CachedSubsetsFont:
+    """A TrueType font as the document's writer sees it: ``addObjects`` from the cache."""
+
+    def __init__(self, font: Any):
+        self.font = font
+
+    def addObjects(self, pdf: Any) -> None:
+        """ReportLab's, with the subsets from the cache; the objects in the same order."""
+        from reportlab.pdfbase import pdfdoc
+        from reportlab.pdfbase.ttfonts import FF_NONSYMBOLIC, FF_SYMBOLIC, SUBSETN, TTFont
+
+        font, face = self.font, self.font.face
+        if not pdf.compression:
+            font.addObjects(pdf)
+            return
+        try:
+            state = font.state[pdf]
+        except KeyError:
+            state = font.state[pdf] = TTFont.State(font._asciiReadable)
+        state.frozen = 1
+        for number, codes in enumerate(state.subsets):
+            internal_name = font.getSubsetInternalName(number, pdf)[1:]
+            base_name = b"".join((SUBSETN(number), b"+", face.name, face.subfontNameX))
+            base_name = base_name.decode("pdfdoc")
+            subset = FontSubsets.subset(font, number, base_name, codes, pdf)
+
+            character_map = pdfdoc.PDFStream()
+            character_map.content = subset.character_map
+            character_map.filters = [_Precompressed(subset.character_map)]
+            character_map_reference = pdf.Reference(character_map, f"toUnicodeCMap:{base_name}")
+
+            glyphs = pdfdoc.PDFStream()
+            glyphs.content = subset.glyphs
+            glyphs.dictionary["Length1"] = subset.glyphs_length
+            glyphs.filters = [_Precompressed(subset.glyphs)]
+            glyphs_reference = pdf.Reference(glyphs, f"fontFile:{face.filename}({base_name})")
+            descriptor = pdfdoc.PDFDictionary(
+                {
+                    "Type": "/FontDescriptor",
+                    "Ascent": face.ascent,
+                    "CapHeight": face.capHeight,
+                    "Descent": face.descent,
+                    "Flags": (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
+                    "FontBBox": pdfdoc.PDFArray(face.bbox),
+                    "FontName": pdfdoc.PDFName(base_name),
+                    "ItalicAngle": face.italicAngle,
+                    "StemV": face.stemV,
+                    "FontFile2": glyphs_reference,
+                    "MissingWidth": face.defaultWidth,
+                }
+            )
+
+            pdf_font = pdfdoc.PDFTrueTypeFont()
+            pdf_font.__Comment__ = f"Font {font.fontName} subset {number}"
+            pdf_font.Name = internal_name
+            pdf_font.BaseFont = base_name
+            pdf_font.FirstChar = 0
+            pdf_font.LastChar = len(codes) - 1
+            pdf_font.Widths = subset.widths  # already PDF: written as it is
+            pdf_font.ToUnicode = character_map_reference
+            pdf_font.FontDescriptor = pdf.Reference(descriptor, f"fontDescriptor:{base_name}")
+            pdf.Reference(pdf_font, internal_name)
+            pdf.idToObject["BasicFonts"].dict[internal_name] = pdf_font
+        del font.state[pdf]
