@@ -16,6 +16,7 @@ from core.archive import (
     open_store,
     read_document,
     run_documents,
+    sync_files,
 )
 from core.clock import FrozenClock, install
 from core.config import Settings
@@ -389,3 +390,14 @@ def test_a_document_that_no_longer_matches_its_checksum_is_not_moved(
     assert archived_in(database)[0][0] == "filesystem"
     with pytest.raises(FileNotFoundError):
         target.get(hashlib.sha256(document_key(first).encode()).hexdigest())
+
+
+def test_syncing_many_files_flushes_them_at_once_and_skips_one_deleted_meanwhile(tmp_path):
+    files = [tmp_path / f"letter-{n}.pdf" for n in range(40)]
+    for path in files:
+        path.write_bytes(b"%PDF-1.4")
+    files[3].unlink()
+    sync_files(files, [tmp_path])
+    sync_files(files[:1], [])
+    with pytest.raises(FileNotFoundError):
+        sync_files([], [tmp_path / "gone", tmp_path])
