@@ -22,7 +22,6 @@ from core.csv_import import (
     ParsedCsv,
     RowError,
     check_address,
-    header_aliases,
     read_csv,
     refuse_row_errors,
 )
@@ -235,8 +234,6 @@ MAX_ROWS = 100_000
 IMPORT_FIELDS = ADDRESS_FIELDS
 """The standard fields imported rows are stored under: the contact fields of the same name,
 so actions read an imported row like a contact."""
-HEADER_ALIASES = header_aliases(ADDRESS_ALIASES)
-"""Header names (as ``header_key`` normalises them) the default mapping recognises."""
 FILE_FORMAT = CsvFormat(IMPORT_FIELDS, ADDRESS_ALIASES, check_address)
 
 

@@ -8,7 +8,6 @@ from sqlalchemy.exc import IntegrityError
 from plugins.processes.models import (
     CampaignTemplate,
     Frequency,
-    OccurrenceState,
     TemplateKind,
     TemplateOccurrence,
 )
@@ -74,10 +73,7 @@ def test_schedule_lines_are_numbered_labelled_and_know_their_date(database):
             (2, "Monatsbrief #2", FIRST + timedelta(weeks=1)),
             (3, "Monatsbrief #3", FIRST + timedelta(weeks=2)),
         ]
-        assert [line.may_start for line in lines] == [False, False, False]  # to be approved
-        lines[0].approved_at = FIRST
-        lines[1].state = OccurrenceState.SKIPPED
-        assert [line.may_start for line in lines] == [True, False, False]
+        assert [line.to_be_approved for line in lines] == [True, True, True]
 
 
 @pytest.mark.parametrize(

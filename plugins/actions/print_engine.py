@@ -49,10 +49,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
-from xhtml2pdf import pisa
 
 from core.models import Report
-from core.rendering import Converter, ReportRenderer, html_to_pdf
+from core.rendering import ReportRenderer, html_to_pdf
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +81,6 @@ def tested(installed: dict[str, str] | None = None) -> bool:
         _warn_untested(installed)
         return False
     return True
-
-
-def converter(installed: dict[str, str] | None = None) -> Converter:
-    """The fast converter on the tested versions, else ``pisa.pisaDocument``."""
-    return fast_pisa_document if tested(installed) else pisa.pisaDocument
 
 
 def report_renderer(

@@ -150,13 +150,6 @@ class TemplateOccurrence(Timestamped, Base):
 
     template: Mapped[CampaignTemplate] = relationship(back_populates="occurrences")
 
-    @property
-    def may_start(self) -> bool:
-        """Planned, and approved if it has to be."""
-        return self.state is OccurrenceState.PLANNED and (
-            not self.to_be_approved or self.approved_at is not None
-        )
-
     @classmethod
     def for_template(
         cls, template: CampaignTemplate, number: int, planned_at: datetime
