@@ -51,6 +51,16 @@ class ApiProblem(Exception):
         self.errors = list(errors)
         self.headers = dict(headers or {})
 
+    @classmethod
+    def for_field(cls, field: str, detail: str, status: int = 422) -> ApiProblem:
+        """One field is wrong (:func:`field_problem`)."""
+        return field_problem(field, detail, status)
+
+    @classmethod
+    def from_message(cls, message: str, status: int = 422) -> ApiProblem:
+        """A service's error such as ``"deadline: is not in the future"`` (:func:`from_message`)."""
+        return from_message(message, status)
+
 
 def field_problem(field: str, detail: str, status: int = 422) -> ApiProblem:
     """One field is wrong; ``detail`` names the field too, for clients that show only it."""
