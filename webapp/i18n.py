@@ -32,6 +32,7 @@ from babel.support import Translations
 from flask import current_app, g, has_app_context, has_request_context, session
 
 from core import Plugin
+from core.plugin_base import PYDANTIC_PREFIXES, ValidationMessage
 from core.reach import SkipReason
 from webapp.context import _LANGUAGE, LANGUAGE_KEY, current_user
 
@@ -162,6 +163,32 @@ def t(key: str, /, **params: object) -> str:
     if text is None:
         text = key
     return text.format(**params) if params else text
+
+
+OWN_MESSAGES = frozenset({"value_error", "assertion_error"})
+"""Validation errors whose text the model's own validator wrote (the plugin's English, or
+its catalog's translation), not pydantic."""
+
+
+def validation_text(message: str, translate: Callable[[str, str], str] | None = None) -> str:
+    """A validation message in the user's language: pydantic's own messages by their kind
+    (``validation.greater_than_equal``: "muss mindestens {ge} sein"), a validator's message
+    through ``translate`` (the plugin's ``plugin_translator``) where given; never with
+    pydantic's "Value error, " prefix. A message without a kind is shown as it is."""
+    text = str(message)
+    for prefix in PYDANTIC_PREFIXES:
+        text = text.removeprefix(prefix)
+    if not isinstance(message, ValidationMessage) or not message.kind:
+        return text
+    if message.kind in OWN_MESSAGES:
+        return translate(text, "") if translate is not None else text
+    found = find(_panel_directories(), get_language(), f"validation.{message.kind}")
+    if found is None:
+        return text
+    try:
+        return found.format(**message.context)
+    except (KeyError, IndexError, ValueError):  # a context pydantic did not give this time
+        return text
 
 
 def tn(key: str, count: int, /, **params: object) -> str:
