@@ -21,6 +21,7 @@ from __future__ import annotations
 import gettext as gettext_module
 import re
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -182,11 +183,19 @@ def validation_text(message: str, translate: Callable[[str, str], str] | None = 
         return text
     if message.kind in OWN_MESSAGES:
         return translate(text, "") if translate is not None else text
-    found = find(_panel_directories(), get_language(), f"validation.{message.kind}")
+    language = get_language()
+    found = find(_panel_directories(), language, f"validation.{message.kind}")
     if found is None:
         return text
+    word_or = find(_panel_directories(), language, "validation.or") or "or"
+    context = {
+        key: numbers.format_decimal(value, locale=language)
+        if isinstance(value, int | float | Decimal)
+        else value.replace("' or '", f"' {word_or} '")
+        for key, value in message.context.items()
+    }
     try:
-        return found.format(**message.context)
+        return found.format(**context)
     except (KeyError, IndexError, ValueError):  # a context pydantic did not give this time
         return text
 

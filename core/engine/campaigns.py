@@ -18,13 +18,19 @@ from core.plugins import PluginHost, UnknownPluginError
 class CampaignError(ValueError):
     """A campaign cannot be saved or started as given; the message names the field.
 
-    ``problems`` holds (field, message) of each setting a plugin's parameter model refused
-    (``action.settings.price``), the messages as ``SettingsError`` gives them, so the panel
-    and the API can show each in their reader's language."""
+    ``problems`` holds (field, message) of each setting the parameter model of ``plugin``
+    (the class) refused (``action.settings.price``), the messages as ``SettingsError``
+    gives them, so the panel and the API can show each in their reader's language."""
 
-    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None):
+    def __init__(
+        self,
+        message: str,
+        problems: list[tuple[str, str]] | None = None,
+        plugin: type | None = None,
+    ):
         super().__init__(message)
         self.problems = list(problems or [])
+        self.plugin = plugin
 
 
 @dataclass(frozen=True)
@@ -99,9 +105,12 @@ def _instance(registry: Any, name: str, settings: Mapping[str, Any], where: str)
     try:
         return cls(settings)
     except SettingsError as exc:
-        problems = [(f"{where}.settings.{loc}", msg) for loc, msg in exc.problems]
+        problems = [
+            (f"{where}.settings" + ("" if loc == "(settings)" else f".{loc}"), msg)
+            for loc, msg in exc.problems
+        ]
         details = "; ".join(f"{loc}: {msg}" for loc, msg in problems)
-        raise CampaignError(details, problems) from None
+        raise CampaignError(details, problems, cls) from None
 
 
 def build_plugins(plugins: PluginHost, config: CampaignConfig) -> CampaignPlugins:
