@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from core.extraction import ENCODINGS, file_slug
 from core.mail import valid_email
 from core.models import ServiceProcess
+from core.plugin_base import validation_problems
 from core.templating import LOCAL_TIME, TemplateError, compile_template
 from core.uploads import fill_name_pattern
 
@@ -234,8 +235,8 @@ class ResultFormat(BaseModel):
             return cls.model_validate(raw)
         except ValidationError as exc:
             problems = "; ".join(
-                f"result_format.{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-                for error in exc.errors()
+                f"result_format.{location}: {message}"
+                for location, message in validation_problems(exc)
             )
             raise ValueError(problems) from None
 

@@ -37,6 +37,7 @@ from core.models import (
     Stock,
     StockLine,
 )
+from core.plugin_base import ValidationMessage
 from plugins.processes.panel.providers.views import bp
 from webapp import (
     FormReader,
@@ -343,7 +344,7 @@ def read_structure(reader: FormReader, category: CostCategory) -> Structure | No
             target = {"brackets": "brackets"}.get(field, field)
             reader.error(
                 target if target in reader.values else "form",
-                error["msg"].removeprefix("Value error, "),
+                ValidationMessage.of(error),
             )
         return None
 
