@@ -233,7 +233,10 @@ def submit_delivery(delivery_id: int, body: Submission) -> DeliveryOut:
             + " can be submitted",
         )
     now = get_runtime().clock.now()
-    deadline = body.deadline.astimezone(UTC) if body.deadline is not None else None
+    try:
+        deadline = body.deadline.astimezone(UTC) if body.deadline is not None else None
+    except OverflowError:  # "0001-01-01T00:00+01:00" is before the first year in UTC
+        raise ApiProblem.for_field("deadline", "out of range") from None
     if deadline is not None and deadline <= now:
         raise ApiProblem.for_field("deadline", "must be in the future")
     user = api_user()
