@@ -8,7 +8,8 @@ endpoint but the login page, static files and the load balancers' ``/healthz``
 (``webapp.health``) requires a logged-in user.
 
 ``__all__`` is the panel's public API: a plugin's screens import these names from
-``webapp`` and nothing else of the panel (tests/test_architecture.py checks it).
+``webapp`` and nothing else of the panel (tests/test_architecture.py checks it); among them
+``ApiBlueprint`` and its helpers, with which a plugin adds operations to the HTTP API.
 
 What views use::
 
