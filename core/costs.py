@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from core.plugin_base import validation_problems
+from core.validation import validation_problems
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from werkzeug.datastructures import MultiDict
 
 from core import Action, Outcome
-from core.plugin_base import SettingsError, validation_problems
+from core.plugin_base import SettingsError
+from core.validation import validation_problems
 from webapp.i18n import use_language, validation_text
 from webapp.schema_forms import all_problems, build_form, parse_form, read_number
 

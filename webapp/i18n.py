@@ -33,8 +33,8 @@ from babel.support import Translations
 from flask import current_app, g, has_app_context, has_request_context, session
 
 from core import Plugin
-from core.plugin_base import PYDANTIC_PREFIXES, ValidationMessage
 from core.reach import SkipReason
+from core.validation import PYDANTIC_PREFIXES, ValidationMessage
 from webapp.context import _LANGUAGE, LANGUAGE_KEY, current_user
 
 DEFAULT_LANGUAGE = "de"

@@ -29,8 +29,8 @@ from pydantic import (
 
 from core import json_text
 from core.json_text import MAX_DEPTH, JsonTooDeepError, check_data_depth, check_text_depth
-from core.plugin_base import ValidationMessage
 from core.query.errors import QueryError
+from core.validation import ValidationMessage
 
 MAX_VALUES = 1000
 """Values per condition: more belong in a static list, not in an IN clause."""

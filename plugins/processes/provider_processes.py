@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from core.extraction import ENCODINGS, file_slug
 from core.mail import valid_email
 from core.models import ServiceProcess
-from core.plugin_base import validation_problems
 from core.templating import LOCAL_TIME, TemplateError, compile_template
 from core.uploads import fill_name_pattern
+from core.validation import validation_problems
 
 REFERENCE_FIELD = "@reference"
 """The export field that holds each letter's reference (``<delivery id>-<ledger row id>``),

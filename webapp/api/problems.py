@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from flask import Response, json, request
 from pydantic import BaseModel, ValidationError
 
-from core.plugin_base import ValidationMessage
+from core.validation import ValidationMessage
 from webapp.i18n import t, validation_text
 
 PROBLEM_TYPE = "about:blank"

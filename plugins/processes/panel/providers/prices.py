@@ -37,7 +37,7 @@ from core.models import (
     Stock,
     StockLine,
 )
-from core.plugin_base import ValidationMessage
+from core.validation import ValidationMessage
 from plugins.processes.panel.providers.views import bp
 from webapp import (
     FormReader,
