@@ -300,7 +300,7 @@ def test_filters_are_added_moved_and_removed_without_storing_until_saved(panel):
     form["f1.keep"] = "nonsense"
     response = post(client, url, form)
     assert response.status_code == 422
-    assert "Input should be &#39;lowest_id&#39;, &#39;newest&#39; or &#39;oldest&#39;" in " ".join(
+    assert "Erlaubt: &#39;lowest_id&#39;, &#39;newest&#39; oder &#39;oldest&#39;." in " ".join(
         field_errors(body(response), "f1.keep")
     )
     form["f1.keep"] = "newest"

@@ -189,7 +189,7 @@ def validation_text(message: str, translate: Callable[[str, str], str] | None = 
         return text
     word_or = find(_panel_directories(), language, "validation.or") or "or"
     context = {
-        key: numbers.format_decimal(value, locale=language)
+        key: numbers.format_decimal(value, locale=language, group_separator=False)
         if isinstance(value, int | float | Decimal)
         else value.replace("' or '", f"' {word_or} '")
         for key, value in message.context.items()
