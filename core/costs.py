@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core.validation import validation_problems
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
@@ -114,9 +116,8 @@ class Structure(BaseModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             details = "; ".join(
-                f"{'.'.join(str(part) for part in error['loc']) or 'structure'}: "
-                f"{error['msg'].removeprefix('Value error, ')}"
-                for error in exc.errors()
+                f"{'structure' if location == '(settings)' else location}: {message}"
+                for location, message in validation_problems(exc)
             )
             raise CostError(f"{where}: {details}") from None
 

@@ -26,7 +26,7 @@ from core.config import Settings
 from core.models import WorkflowRun, WorkflowRunStatus
 from core.plugins import UnknownPluginError
 from core.runtime import Runtime
-from core.workflow_context import WorkflowContext
+from core.workflow_context import WorkflowContext, load_params
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,9 @@ def _run_pass(runtime: Runtime, run_id: int, name: str, workflow_class: type, lo
     outcome: dict[str, Any]
     with _renewed(lock, name):
         try:
-            summary = workflow_class().run(context)
+            with runtime.database.session() as session:
+                context.params = load_params(session, workflow_class)
+            summary = workflow_class(context.params).run(context)
         except Exception as exc:
             outcome = {"status": WorkflowRunStatus.FAILED, "error": traceback.format_exc()}
             log.warning("workflow %s run %s failed (see its record): %r", name, run_id, exc)

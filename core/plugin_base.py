@@ -28,6 +28,7 @@ from core.sms_webhooks import (
     standard_inbound,
     standard_receipts,
 )
+from core.validation import validation_problems
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")
 
@@ -45,18 +46,6 @@ class SettingsError(ValueError):
         self.problems = problems
         details = "; ".join(f"{field_name}: {message}" for field_name, message in problems)
         super().__init__(f"invalid settings for {kind} {name!r}: {details}")
-
-
-PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
-"""What pydantic puts before the message of a validator's ValueError or assert."""
-
-
-def _message(error: Mapping[str, Any]) -> str:
-    """A validation error's message as its validator wrote it, for the person who reads it."""
-    message = str(error["msg"])
-    for prefix in PYDANTIC_PREFIXES:
-        message = message.removeprefix(prefix)
-    return message
 
 
 class NoParams(BaseModel):
@@ -104,11 +93,7 @@ class Plugin(ABC):
         try:
             return cls.Params.model_validate(dict(raw))
         except ValidationError as exc:
-            problems = [
-                (".".join(str(part) for part in error["loc"]) or "(settings)", _message(error))
-                for error in exc.errors()
-            ]
-            raise SettingsError(cls.kind, cls.name, problems) from None
+            raise SettingsError(cls.kind, cls.name, validation_problems(exc)) from None
 
     @classmethod
     def params_schema(cls) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from core.plugins import PluginHost
 from core.runtime import Runtime
 from core.schedules import load_zone
 from core.schema import installed_plugins, upgrade
-from core.workflow_context import WorkflowContext
+from core.workflow_context import WorkflowContext, load_params
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -253,8 +253,14 @@ class Testbed:
             yield RunContext(self.runtime, session, None, campaign_name, None, channel, dry_run)
 
     def workflow_context(self, name: str = "test") -> WorkflowContext:
-        """What the scheduler hands a workflow's ``run`` for a pass starting now."""
-        return WorkflowContext.start(self.runtime, name)
+        """What the scheduler hands a workflow's ``run`` for a pass starting now, with the
+        workflow's saved settings (or defaults) as ``params`` if ``name`` is registered."""
+        context = WorkflowContext.start(self.runtime, name)
+        workflows = self.runtime.plugins.workflows
+        if name in workflows:
+            with self.database.session() as session:
+                context.params = load_params(session, workflows.get(name))
+        return context
 
 
 @dataclass
@@ -306,9 +312,11 @@ class RecordingSession:
 @dataclass
 class FakeWorkflowContext:
     """A stand-in for ``WorkflowContext``: a fixed ``now`` (UTC), ``settings`` (a
-    ``core.config.Settings`` for the time zone and paths) and the logged lines."""
+    ``core.config.Settings`` for the time zone and paths), the workflow's own ``params``
+    (an instance of its ``Params`` model) and the logged lines."""
 
     settings: Any = None
+    params: Any = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     workflow: str = "test"
     database: Any = None

@@ -1,5 +1,5 @@
-"""What a workflow receives for one pass: the runtime's parts, the pass's clock reading and
-its log."""
+"""What a workflow receives for one pass: the runtime's parts, its own settings, the pass's
+clock reading and its log."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import WorkflowSchedule
 from core.schedules import load_zone
 
 if TYPE_CHECKING:
@@ -30,6 +35,10 @@ class WorkflowContext:
     workflow: str
     now: datetime
     lines: list[str] = field(default_factory=list)
+    params: Any = None
+    """The workflow's own settings (an instance of its ``Params`` model) as an administrator
+    saved them on the technical workflows page, the model's defaults where none were saved;
+    the same object as the workflow's ``self.params``."""
 
     @classmethod
     def start(cls, runtime: Runtime, workflow: str) -> WorkflowContext:
@@ -37,6 +46,7 @@ class WorkflowContext:
 
     @property
     def settings(self) -> Any:
+        """The installation's ``core.config.Settings``; the workflow's own are ``params``."""
         return self.runtime.settings
 
     @property
@@ -65,3 +75,12 @@ class WorkflowContext:
         """Note one thing the pass did or found; the lines become the pass's log."""
         self.lines.append(message)
         log.info("%s: %s", self.workflow, message)
+
+
+def load_params(session: Session, workflow_class: Any) -> BaseModel:
+    """The workflow's saved settings checked by its ``Params`` model (``SettingsError`` if
+    they no longer fit it), or the model's defaults when none were saved."""
+    stored = session.scalar(
+        select(WorkflowSchedule.settings).where(WorkflowSchedule.name == workflow_class.name)
+    )
+    return workflow_class.validate_params(stored or {})

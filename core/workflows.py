@@ -10,6 +10,7 @@ always finds the run it is given.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +37,7 @@ from core.models import (
     WorkflowSchedule,
     WorkflowTrigger,
 )
-from core.plugin_base import Workflow
+from core.plugin_base import SettingsError, Workflow
 from core.plugins import PluginHost
 from core.queue import DEFAULT, get_queue
 from core.runtime import Runtime
@@ -64,6 +65,11 @@ class WorkflowState:
     last_run: WorkflowRun | None
     changed_by: str | None
     changed_at: datetime
+    settings: dict[str, Any]
+    """The workflow's own settings as it runs with them (``Params``: saved or default)."""
+    settings_problems: list[tuple[str, str]]
+    """Why saved settings no longer fit the workflow's ``Params`` (then its passes fail
+    until an administrator saves them again); empty when they fit."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +86,7 @@ class WorkflowState:
             "last_run": None if self.last_run is None else run_as_dict(self.last_run),
             "changed_by": self.changed_by,
             "changed_at": _iso(self.changed_at),
+            "settings": self.settings,
         }
 
 
@@ -242,6 +249,35 @@ def set_schedule(
     return row
 
 
+def set_settings(
+    session: Session,
+    plugins: PluginHost,
+    settings: Settings,
+    name: str,
+    raw: Mapping[str, Any],
+    changed_by: str,
+    now: datetime,
+) -> WorkflowSchedule:
+    """Save the workflow's own settings, checked by its ``Params`` model (``SettingsError``
+    names each bad field; nothing is saved then). Its next pass runs with them."""
+    workflow, row = _schedule_row(session, plugins, settings, name, now)
+    row.settings = workflow.validate_params(raw).model_dump(mode="json")
+    row.changed_by, row.changed_at = changed_by, now
+    record_audit(
+        session, changed_by, "workflow.settings", "workflow", name, details=dict(row.settings)
+    )
+    return row
+
+
+def saved_settings(workflow: type[Workflow], row: WorkflowSchedule) -> tuple[dict, list]:
+    """The settings a pass of the workflow gets, as JSON values, and the problems of saved
+    settings that no longer fit its ``Params`` (then the saved values are shown as saved)."""
+    try:
+        return workflow.validate_params(row.settings or {}).model_dump(mode="json"), []
+    except SettingsError as exc:
+        return dict(row.settings or {}), list(exc.problems)
+
+
 # -- reading -----------------------------------------------------------------------------------
 
 
@@ -261,6 +297,7 @@ def list_workflows(
     states = []
     for workflow in plugins.workflows:
         row = rows[workflow.name]
+        values, problems = saved_settings(workflow, row)
         states.append(
             WorkflowState(
                 name=workflow.name,
@@ -273,6 +310,8 @@ def list_workflows(
                 last_run=last_runs.get(workflow.name),
                 changed_by=row.changed_by,
                 changed_at=row.changed_at,
+                settings=values,
+                settings_problems=problems,
             )
         )
     return states

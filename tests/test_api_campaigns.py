@@ -67,7 +67,26 @@ def test_bad_settings_are_refused_naming_the_field(api, tmp_path):
         422,
         "action.settings.path",
     )
-    assert "path" in problem["detail"]
+    assert problem["errors"] == [{"field": "action.settings.path", "detail": "Bitte ausfüllen."}]
+    wrong_file = {"path": str(tmp_path / "g.csv"), "greeting": "Servus"}
+    problem = assert_problem(
+        api.call(
+            "POST",
+            "/campaigns",
+            json={
+                "datasource": "query",
+                "datasource_settings": {"definition": {"root": "contacts"}},
+                "action": "greeting_file",
+                "action_settings": wrong_file,
+            },
+        ),
+        422,
+    )
+    assert problem["errors"] == [  # in the token user's language; the plugin's own catalog
+        {"field": "action.settings.path", "detail": "muss auf .txt enden"},
+        {"field": "action.settings.greeting", "detail": "Erlaubt: 'Hallo' oder 'Moin'."},
+    ]
+    assert "Value error" not in problem["detail"]
     assert_problem(
         api.call("POST", "/campaigns", json={"datasource": "nope", "action": "greeting_file"}),
         422,

@@ -13,6 +13,7 @@ def test_list_run_now_and_read_the_history(api):
     workflows = api.call("GET", "/workflows", Role.VIEWER).get_json()["items"]
     names = [workflow["name"] for workflow in workflows]
     assert names and {workflow["state"] for workflow in workflows} <= {"started", "stopped"}
+    assert all(isinstance(workflow["settings"], dict) for workflow in workflows)
     name = names[0]
     queued = api.call("POST", f"/workflows/{name}/run")
     assert queued.status_code == 202, queued.get_json()

@@ -6,11 +6,14 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from flask import Flask
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from werkzeug.datastructures import MultiDict
 
 from core import Action, Outcome
 from core.plugin_base import SettingsError
+from core.validation import validation_problems
+from webapp.i18n import use_language, validation_text
 from webapp.schema_forms import all_problems, build_form, parse_form, read_number
 
 
@@ -284,3 +287,50 @@ def test_the_commission_actions_amounts_take_a_german_decimal_comma():
     data, problems = parse_form(schema, form, "act")
     assert all_problems(Commission, data, problems) == []
     assert Commission(data).params.amount == Decimal("1.20")
+
+
+def test_validation_messages_are_in_the_users_language_without_pydantics_prefix():
+    form = MultiDict([("act.price", "-1,5"), ("act.name", "R2D2")])
+    data, problems = parse_form(MONEY, form, "act")
+    problems = all_problems(Priced, data, problems)
+    german = fields_by_path(build_form(MONEY, "act", "priced", data, problems))
+    assert german["price"].errors == ["Mindestens 0."]
+    assert german["name"].errors == ["no digits, please"], "the plugin's own text, no prefix"
+    missing = all_problems(Priced, {"price": "1"}, [])
+    assert fields_by_path(build_form(MONEY, "act", "priced", {}, missing))["name"].errors == [
+        "Bitte ausfüllen."
+    ]
+
+    app = Flask(__name__)
+    with app.test_request_context():
+        use_language("en")
+        english = fields_by_path(build_form(MONEY, "act", "priced", data, problems))
+        translated = fields_by_path(
+            build_form(MONEY, "act", "priced", data, problems, label=lambda text, _c: text.upper())
+        )
+    assert english["price"].errors == ["At least 0."]
+    assert translated["name"].errors == ["NO DIGITS, PLEASE"], "through the plugin's catalog"
+
+
+@pytest.mark.parametrize(
+    ("value", "german"),
+    [
+        ({"choice": "c", "share": "0.25", "count": "2"}, "choice: Erlaubt: 'a' oder 'b'."),
+        ({"choice": "a", "share": "0", "count": "2"}, "share: Muss größer als 0,5 sein."),
+        ({"choice": "a", "share": "1", "count": "x"}, "count: Bitte eine ganze Zahl angeben."),
+        ({"choice": "a", "share": "1", "count": 2, "x": 1}, "x: Dieses Feld gibt es hier nicht."),
+    ],
+)
+def test_pydantics_messages_are_said_by_their_kind(value, german):
+    class Settings(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        choice: Literal["a", "b"]
+        share: float = Field(gt=0.5)
+        count: int
+
+    try:
+        Settings.model_validate(value)
+    except ValidationError as exc:
+        (location, message), *_ = validation_problems(exc)
+    assert f"{location}: {validation_text(message)}" == german
+    assert not validation_text("Value error, too late").startswith("Value error")

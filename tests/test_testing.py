@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from core import Channel, Outcome, Recipient
+from core import Channel, Outcome, Recipient, Workflow, hookimpl
 from core.engine.runs import ConfirmationCountError
 from core.testing import FakeRunContext, FakeWorkflowContext, Testbed
+from core.workflows import set_settings
 
 
 @pytest.fixture
@@ -114,3 +116,45 @@ def test_a_workflow_pass_runs_now_with_the_installations_time_zone(testbed):
 
     assert context.zone.key == testbed.runtime.settings.timezone
     assert context.now.tzinfo is not None and context.now.utcoffset().total_seconds() == 0
+
+
+class Reminder(Workflow):
+    name = "test_reminder"
+    title = "Reminds"
+
+    class Params(BaseModel):
+        days: int = 3
+
+    def run(self, context):
+        context.log(f"{context.params.days} days before")
+        return "reminded"
+
+
+class ReminderPlugin:
+    @hookimpl
+    def register_workflows(self, register):
+        register(Reminder)
+
+
+def test_a_workflow_gets_its_own_settings_from_either_context(campaign_settings):
+    fake = FakeWorkflowContext(params=Reminder.Params(days=5))
+    Reminder(fake.params).run(fake)
+    assert fake.lines == ["5 days before"]
+
+    testbed = Testbed.start(campaign_settings, [("reminder", ReminderPlugin())])
+    try:
+        runtime = testbed.runtime
+        with testbed.database.session() as session:
+            set_settings(
+                session,
+                runtime.plugins,
+                runtime.settings,
+                "test_reminder",
+                {"days": "7"},
+                "test",
+                runtime.clock.now(),
+            )
+        assert testbed.workflow_context("test_reminder").params == Reminder.Params(days=7)
+        assert testbed.run_workflow("test_reminder").log == ["7 days before"]
+    finally:
+        testbed.close()

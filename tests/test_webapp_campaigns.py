@@ -218,7 +218,7 @@ def test_a_new_campaign_gets_a_generated_name_and_shows_errors_next_to_the_field
     del form["act.report"]
     response = post(client, "/campaigns/new", form)
     assert response.status_code == 422
-    assert field_errors(body(response), "act.report") == ["Field required"]
+    assert field_errors(body(response), "act.report") == ["Bitte ausfüllen."]
     with panel.runtime.database.session() as session:
         assert session.scalar(select(func.count()).select_from(Campaign)) == 0
 
@@ -300,7 +300,7 @@ def test_filters_are_added_moved_and_removed_without_storing_until_saved(panel):
     form["f1.keep"] = "nonsense"
     response = post(client, url, form)
     assert response.status_code == 422
-    assert "Input should be &#39;lowest_id&#39;, &#39;newest&#39; or &#39;oldest&#39;" in " ".join(
+    assert "Erlaubt: &#39;lowest_id&#39;, &#39;newest&#39; oder &#39;oldest&#39;." in " ".join(
         field_errors(body(response), "f1.keep")
     )
     form["f1.keep"] = "newest"
@@ -363,8 +363,8 @@ def test_a_third_party_action_gets_a_working_form(panel, tmp_path):
     form = {k: v for k, v in campaign_form(action="greeting_file").items() if k[:4] != "act."}
     form.update({"act.__plugin": "greeting_file", "act.path": "g.csv", "act.price": "-1,5"})
     html = body(post(client, f"/campaigns/{campaign_id}/setup", form))
-    assert field_errors(html, "act.path") == ["must end in .txt"]
-    assert field_errors(html, "act.price") == ["Input should be greater than or equal to 0"]
+    assert field_errors(html, "act.path") == ["muss auf .txt enden"]
+    assert field_errors(html, "act.price") == ["Mindestens 0."]
     assert (input_value(html, "act.path"), input_value(html, "act.price")) == ("g.csv", "-1,5")
 
     greetings = tmp_path / "greetings.txt"

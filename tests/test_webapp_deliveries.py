@@ -169,7 +169,7 @@ def test_a_manager_creates_a_delivery_with_its_own_action(panel):
         manager, "/deliveries/new", form | {"act.__plugin": "sms", "act.gateway": "outbox"}
     )
     assert missing.status_code == 422
-    assert field_errors(body(missing), "act.template") == ["Field required"]
+    assert field_errors(body(missing), "act.template") == ["Bitte ausfüllen."]
     wrong_channel = post(
         manager,
         "/deliveries/new",

@@ -349,8 +349,8 @@ def test_the_provider_process(panel):
     assert field_errors(html, "notification_recipients") == [
         "„kein-empfänger“ ist keine E-Mail-Adresse."
     ]
-    assert field_errors(html, "up.host") == ["Field required"]
-    assert field_errors(html, "up.port") == ["Input should be less than or equal to 65535"]
+    assert field_errors(html, "up.host") == ["Bitte ausfüllen."]
+    assert field_errors(html, "up.port") == ["Höchstens 65535."]
     assert field_errors(html, "result_key") == ["Bitte ausfüllen."]
     assert field_errors(html, "result_sent") == ["Bitte ausfüllen."]
     fixed = form | {

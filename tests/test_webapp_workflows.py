@@ -209,3 +209,46 @@ def test_a_workflow_shows_the_settings_its_parameter_model_declares(reminders_pa
     assert "Days before the appointment." in reminders
     assert "<dt>Mode</dt><dd><code>mail</code>" in reminders
     assert "Einstellungen" not in card(html, "budgetMgt"), "a workflow without settings"
+
+
+def test_an_administrator_changes_a_workflows_settings_with_errors_per_field(reminders_panel):
+    panel = reminders_panel
+    assert "settings-test_reminders.days_before" not in body(
+        panel.client(Role.CAMPAIGN_MANAGER).get("/workflows/")
+    ), "only administrators change settings"
+    admin = panel.client(Role.ADMIN)
+    form = card(body(admin.get("/workflows/")), "test_reminders")
+    assert 'name="settings-test_reminders.days_before"' in form
+    assert 'name="settings-test_reminders.mode"' in form
+
+    path = "/workflows/test_reminders/settings"
+    refused = post(
+        admin,
+        path,
+        {"settings-test_reminders.days_before": "drei", "settings-test_reminders.mode": "fax"},
+    )
+    assert refused.status_code == 422
+    html = body(refused)
+    assert field_errors(html, "settings-test_reminders.days_before") == [
+        "Bitte eine ganze Zahl angeben."
+    ]
+    mode_errors = field_errors(html, "settings-test_reminders.mode")
+    assert [unescape(error) for error in mode_errors] == ["Erlaubt: 'mail' oder 'sms'."]
+    assert "Value error" not in html and "drei" in html, "what was typed is kept"
+
+    saved = post(
+        admin,
+        path,
+        {"settings-test_reminders.days_before": "5", "settings-test_reminders.mode": "sms"},
+    )
+    assert saved.status_code == 302
+    shown = card(body(panel.client(Role.VIEWER).get("/workflows/")), "test_reminders")
+    assert "<dt>Days before</dt><dd><code>5</code>" in shown
+    assert "<dt>Mode</dt><dd><code>sms</code>" in shown
+    assert "workflow.settings" in audit_actions(panel)
+    with panel.runtime.database.session() as session:
+        row = session.scalar(
+            select(WorkflowSchedule).where(WorkflowSchedule.name == "test_reminders")
+        )
+        assert row.settings == {"days_before": 5, "mode": "sms"}
+    assert post(panel.client(Role.CAMPAIGN_MANAGER), path, {}).status_code == 403

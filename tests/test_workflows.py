@@ -3,9 +3,10 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
-from core import Workflow
+from core import SettingsError, Workflow
 from core.audit import audit_query
 from core.jobs import workflow_job_id, workflow_lock_key
 from core.models import WorkflowRun, WorkflowRunStatus, WorkflowSchedule, WorkflowTrigger
@@ -22,6 +23,7 @@ from core.workflows import (
     run_history,
     run_inline,
     set_schedule,
+    set_settings,
     set_started,
     stopped_warning,
     stopped_workflows,
@@ -55,6 +57,26 @@ class EagerCron(Workflow):
 
     def run(self, context):
         return "done"
+
+
+class Reminder(Workflow):
+    name = "reminder"
+    title = "Reminds before a deadline"
+
+    class Params(BaseModel):
+        days_before: int = Field(3, ge=1)
+        subject: str = "Erinnerung"
+
+        @field_validator("subject")
+        @classmethod
+        def _not_blank(cls, subject: str) -> str:
+            if not subject.strip():
+                raise ValueError("must not be blank")
+            return subject
+
+    def run(self, context):
+        assert context.params is self.params
+        return f"{self.params.subject}: {self.params.days_before} days before"
 
 
 @pytest.fixture
@@ -237,3 +259,43 @@ def test_a_queued_run_whose_job_is_gone_is_settled_after_a_grace_period(build):
     with runtime.database.session() as session:
         assert session.get(WorkflowRun, waiting.id).status == WorkflowRunStatus.SUCCEEDED
     assert enqueue_due(runtime) == ["countContacts", "hourly"]  # nothing blocks the schedule
+
+
+def test_a_workflows_own_settings_are_checked_saved_and_given_to_its_passes(build):
+    runtime = build(Reminder)
+    assert listing(runtime)["reminder"].settings == {"days_before": 3, "subject": "Erinnerung"}
+    assert run_inline(runtime, "reminder", None).summary == "Erinnerung: 3 days before"
+    with pytest.raises(SettingsError) as refused:
+        change(runtime, set_settings, "reminder", {"days_before": "0", "subject": " "})
+    assert refused.value.problems == [
+        ("days_before", "Input should be greater than or equal to 1"),
+        ("subject", "must not be blank"),  # without pydantic's "Value error, "
+    ]
+    row = change(runtime, set_settings, "reminder", {"days_before": "7"})
+    assert row.settings == {"days_before": 7, "subject": "Erinnerung"}
+    assert row.changed_by == "carla"
+    assert listing(runtime)["reminder"].as_dict()["settings"]["days_before"] == 7
+    assert run_inline(runtime, "reminder", None).summary == "Erinnerung: 7 days before"
+    with runtime.database.session() as session:
+        entry = session.scalars(audit_query()).first()
+    assert (entry.action, entry.target_id, entry.details["days_before"]) == (
+        "workflow.settings",
+        "reminder",
+        7,
+    )
+
+
+def test_saved_settings_that_no_longer_fit_are_shown_and_fail_the_pass(build):
+    runtime = build(Reminder)
+    listing(runtime)
+    with runtime.database.session() as session:
+        row = session.scalar(select(WorkflowSchedule).where(WorkflowSchedule.name == "reminder"))
+        row.settings = {"days_before": 0}
+    state = listing(runtime)["reminder"]
+    assert state.settings == {"days_before": 0}
+    assert state.settings_problems == [
+        ("days_before", "Input should be greater than or equal to 1")
+    ]
+    run = run_inline(runtime, "reminder", None)
+    assert run.status == WorkflowRunStatus.FAILED
+    assert "invalid settings for workflow 'reminder'" in run.error

@@ -8,7 +8,8 @@ endpoint but the login page, static files and the load balancers' ``/healthz``
 (``webapp.health``) requires a logged-in user.
 
 ``__all__`` is the panel's public API: a plugin's screens import these names from
-``webapp`` and nothing else of the panel (tests/test_architecture.py checks it).
+``webapp`` and nothing else of the panel (tests/test_architecture.py checks it); among them
+``ApiBlueprint`` and its helpers, with which a plugin adds operations to the HTTP API.
 
 What views use::
 
@@ -62,6 +63,11 @@ from core import embedded_redis
 from core.config import Settings
 from core.db import Database
 from core.plugins import PluginHost, plugins_for
+from webapp.api.auth import audit as api_audit
+from webapp.api.auth import token_user as api_user
+from webapp.api.blueprint import ApiBlueprint
+from webapp.api.paging import PageQuery as ApiPageQuery
+from webapp.api.paging import page as api_page
 from webapp.api.problems import ApiProblem, problem_response
 from webapp.campaigns.config_form import ConfigDraft, count_groups
 from webapp.campaigns.runs import run_file_store
@@ -132,6 +138,9 @@ from webapp.schema_forms import (
 from webapp.security import csrf, has_role, in_token_area, init_security, role_required
 
 __all__ = [
+    "ApiBlueprint",
+    "ApiPageQuery",
+    "ApiProblem",
     "CampaignWeb",
     "Choices",
     "ConfigDraft",
@@ -142,6 +151,9 @@ __all__ = [
     "SettingsForm",
     "acting_user",
     "all_problems",
+    "api_audit",
+    "api_page",
+    "api_user",
     "build_form",
     "check_unique",
     "choice_ids",

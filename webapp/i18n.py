@@ -21,6 +21,7 @@ from __future__ import annotations
 import gettext as gettext_module
 import re
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -33,6 +34,7 @@ from flask import current_app, g, has_app_context, has_request_context, session
 
 from core import Plugin
 from core.reach import SkipReason
+from core.validation import PYDANTIC_PREFIXES, ValidationMessage
 from webapp.context import _LANGUAGE, LANGUAGE_KEY, current_user
 
 DEFAULT_LANGUAGE = "de"
@@ -162,6 +164,40 @@ def t(key: str, /, **params: object) -> str:
     if text is None:
         text = key
     return text.format(**params) if params else text
+
+
+OWN_MESSAGES = frozenset({"value_error", "assertion_error"})
+"""Validation errors whose text the model's own validator wrote (the plugin's English, or
+its catalog's translation), not pydantic."""
+
+
+def validation_text(message: str, translate: Callable[[str, str], str] | None = None) -> str:
+    """A validation message in the user's language: pydantic's own messages by their kind
+    (``validation.greater_than_equal``: "muss mindestens {ge} sein"), a validator's message
+    through ``translate`` (the plugin's ``plugin_translator``) where given; never with
+    pydantic's "Value error, " prefix. A message without a kind is shown as it is."""
+    text = str(message)
+    for prefix in PYDANTIC_PREFIXES:
+        text = text.removeprefix(prefix)
+    if not isinstance(message, ValidationMessage) or not message.kind:
+        return text
+    if message.kind in OWN_MESSAGES:
+        return translate(text, "") if translate is not None else text
+    language = get_language()
+    found = find(_panel_directories(), language, f"validation.{message.kind}")
+    if found is None:
+        return text
+    word_or = find(_panel_directories(), language, "validation.or") or "or"
+    context = {
+        key: numbers.format_decimal(value, locale=language, group_separator=False)
+        if isinstance(value, int | float | Decimal)
+        else value.replace("' or '", f"' {word_or} '")
+        for key, value in message.context.items()
+    }
+    try:
+        return found.format(**context)
+    except (KeyError, IndexError, ValueError):  # a context pydantic did not give this time
+        return text
 
 
 def tn(key: str, count: int, /, **params: object) -> str:

@@ -34,7 +34,7 @@ from core import Plugin, SettingsError, json_text
 from core.models import Campaign, Report, SavedQuery
 from core.plugins import PluginHost
 from core.query import ENTITIES
-from webapp.i18n import get_language, plugin_text, t
+from webapp.i18n import get_language, plugin_text, t, validation_text
 
 TEXTAREA_MIN_LENGTH = 200
 """A string that may be longer than this gets a text area."""
@@ -280,7 +280,7 @@ def build_form(
         form.fields = _object_fields(
             spec, prefix, "", values or {}, options or (lambda _s: None), label
         )
-    _place_problems(form, problems)
+    _place_problems(form, problems, label)
     return form
 
 
@@ -407,10 +407,15 @@ def _all_fields(fields: Iterable[FormField]) -> Iterable[FormField]:
         yield from _all_fields(form_field.children)
 
 
-def _place_problems(form: SettingsForm, problems: Iterable[tuple[str, str]]) -> None:
-    """Each problem at the deepest field its location starts with, else on the form."""
+def _place_problems(
+    form: SettingsForm, problems: Iterable[tuple[str, str]], label: Label | None = None
+) -> None:
+    """Each problem at the deepest field its location starts with, else on the form; in the
+    user's language (``validation_text``)."""
     by_path = {form_field.path: form_field for form_field in _all_fields(form.fields)}
-    for location, message in problems:
+    translate = (lambda text, context: label(text, context) or text) if label else None
+    for location, raw in problems:
+        message = validation_text(raw, translate)
         target, rest = None, location
         for path in sorted(by_path, key=len, reverse=True):
             if location == path or location.startswith((f"{path}.", f"{path}[")):

@@ -16,7 +16,21 @@ from core.plugins import PluginHost, UnknownPluginError
 
 
 class CampaignError(ValueError):
-    """A campaign cannot be saved or started as given; the message names the field."""
+    """A campaign cannot be saved or started as given; the message names the field.
+
+    ``problems`` holds (field, message) of each setting the parameter model of ``plugin``
+    (the class) refused (``action.settings.price``), the messages as ``SettingsError``
+    gives them, so the panel and the API can show each in their reader's language."""
+
+    def __init__(
+        self,
+        message: str,
+        problems: list[tuple[str, str]] | None = None,
+        plugin: type | None = None,
+    ):
+        super().__init__(message)
+        self.problems = list(problems or [])
+        self.plugin = plugin
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +112,12 @@ def _instance(registry: Any, name: str, settings: Mapping[str, Any], where: str)
     try:
         return cls(settings)
     except SettingsError as exc:
-        details = "; ".join(f"{where}.settings.{loc}: {msg}" for loc, msg in exc.problems)
-        raise CampaignError(details) from None
+        problems = [
+            (f"{where}.settings" + ("" if loc == "(settings)" else f".{loc}"), msg)
+            for loc, msg in exc.problems
+        ]
+        details = "; ".join(f"{loc}: {msg}" for loc, msg in problems)
+        raise CampaignError(details, problems, cls) from None
 
 
 def build_plugins(plugins: PluginHost, config: CampaignConfig) -> CampaignPlugins:

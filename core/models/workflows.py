@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,8 +38,11 @@ class WorkflowSchedule(Base):
     next_run_at: Mapped[datetime | None]
     last_enqueued_at: Mapped[datetime | None]
     changed_by: Mapped[str | None] = mapped_column(String(80))
-    """Who last started, stopped or rescheduled it; None: nobody, it has its defaults."""
+    """Who last started, stopped, rescheduled or set it up; None: nobody, it has its defaults."""
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    settings: Mapped[dict[str, Any] | None]
+    """The workflow's own settings as an administrator saved them (its ``Params`` model
+    normalised them); None: never saved, the model's defaults apply."""
 
     @property
     def schedule(self) -> Schedule:

@@ -30,6 +30,7 @@ from pydantic import (
 from core import json_text
 from core.json_text import MAX_DEPTH, JsonTooDeepError, check_data_depth, check_text_depth
 from core.query.errors import QueryError
+from core.validation import ValidationMessage
 
 MAX_VALUES = 1000
 """Values per condition: more belong in a static list, not in an IN clause."""
@@ -290,7 +291,7 @@ def _pydantic_problem(error: Mapping[str, Any]) -> str:
         return f"{error.get('input')!r} is not one of: {', '.join(ConditionType)}"
     if kind == "literal_error":
         return f"{error.get('input')!r} is not one of: and, or"
-    return str(error["msg"])
+    return ValidationMessage.of(error)
 
 
 def _format_location(loc: tuple[Any, ...], prefix: str = "") -> str:

@@ -2,11 +2,12 @@
 processes, stocks, deliveries and their approvals.
 
 A built-in plugin bundle, loaded like a third-party one: this module registers the
-bundle's panel screens, menu entries and dashboard panel, prices runs for their
-confirmation, adds ``campaign void-run`` and the demo's processes to ``campaign demo``.
-The five process workflows (``plugins.workflows``) are plugins of their own that
-``REQUIRES`` this bundle: ``CAMPAIGN_DISABLE_PLUGINS=plugins.processes`` leaves them out
-with it, and the product is a mass-print platform without the processes.
+bundle's panel screens, its API operations (deliveries and approvals), menu entries and
+dashboard panel, prices runs for their confirmation, adds ``campaign void-run`` and the
+demo's processes to ``campaign demo``. The five process workflows (``plugins.workflows``)
+are plugins of their own that ``REQUIRES`` this bundle:
+``CAMPAIGN_DISABLE_PLUGINS=plugins.processes`` leaves them out with it, and the product is a
+mass-print platform without the processes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from core import hookimpl
 from core.events import CostEstimate, DashboardPanel, MenuItem
 from core.models import Role, Run
 from core.plugins import PluginHost
+from plugins.processes import api
 from plugins.processes.commands import void_run_command
 from plugins.processes.consumption import run_estimate
 from plugins.processes.demo import load_process_demo
@@ -56,6 +58,7 @@ MENU_ITEMS = (
 @hookimpl
 def register_blueprints(register: Callable[[Blueprint], None]) -> None:
     register(panel_bp)
+    register(api.bp)  # its operations join the HTTP API (docs/api.md)
     for area in (plans, deliveries, approvals, budgets, providers, stocks):
         register(area.bp)
 

@@ -18,6 +18,7 @@ from core.extraction import ENCODINGS, file_slug
 from core.mail import valid_email
 from core.templating import LOCAL_TIME, TemplateError, compile_template
 from core.uploads import fill_name_pattern
+from core.validation import validation_problems
 from plugins.processes.models import ServiceProcess
 
 REFERENCE_FIELD = "@reference"
@@ -234,8 +235,8 @@ class ResultFormat(BaseModel):
             return cls.model_validate(raw)
         except ValidationError as exc:
             problems = "; ".join(
-                f"result_format.{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-                for error in exc.errors()
+                f"result_format.{location}: {message}"
+                for location, message in validation_problems(exc)
             )
             raise ValueError(problems) from None
 

@@ -18,7 +18,7 @@ from flask import current_app, g, request
 from redis.exceptions import RedisError
 
 from core.audit import record_audit
-from core.models import ApiToken, Role
+from core.models import ApiToken, Role, User
 from webapp.api.problems import ApiProblem
 from webapp.api.tokens import authenticate as find_token
 from webapp.api.tokens import effective_role
@@ -88,6 +88,11 @@ def check_role(role: Role) -> None:
     """403 unless the token's role (never above its user's) includes ``role``."""
     if not effective_role(current_token()).includes(role):
         raise ApiProblem(403, f"this needs the role {role} or above; the token has a lower one")
+
+
+def token_user() -> User:
+    """The user the call's token belongs to (who answers an approval, submits a delivery)."""
+    return current_token().user
 
 
 def actor() -> str:

@@ -15,10 +15,11 @@ from webapp.api import models
 from webapp.api.auth import actor, via
 from webapp.api.blueprint import bp
 from webapp.api.paging import PageQuery, page
-from webapp.api.problems import ApiProblem, from_message
+from webapp.api.problems import ApiProblem, FieldProblem, from_message
 from webapp.api.runs import run_model
 from webapp.api.spec import operation
 from webapp.context import db_session, get_plugins, get_runtime
+from webapp.i18n import plugin_translator, validation_text
 
 TAG = "campaigns"
 PLUGIN_KINDS = ("datasource", "recipient_filter", "action")
@@ -61,8 +62,19 @@ def _config(settings: models.CampaignSettings, campaign: Campaign | None = None)
 
 
 def _refused(exc: Exception) -> ApiProblem:
-    """A campaign error names its field (``action.settings.price: ...``)."""
-    return from_message(str(exc))
+    """A campaign error names its field (``action.settings.price: ...``); a plugin's settings
+    refused by its parameter model name each field, in the token user's language (the
+    plugin's own messages through its catalog)."""
+    problems = getattr(exc, "problems", None)
+    if not problems:
+        return from_message(str(exc))
+    plugin = getattr(exc, "plugin", None)
+    translate = plugin_translator(plugin) if plugin is not None else None
+    errors = [
+        FieldProblem(field=field, detail=validation_text(message, translate))
+        for field, message in problems
+    ]
+    return ApiProblem(422, "; ".join(f"{e.field}: {e.detail}" for e in errors), errors)
 
 
 @operation(

@@ -386,6 +386,10 @@ class Workflow(BaseModel):
     last_run: WorkflowRun | None
     changed_by: str | None
     changed_at: datetime | None
+    settings: dict[str, Any] = Field(
+        description="the workflow's own settings as its passes get them: saved by an "
+        "administrator on the technical workflows page, else its parameter model's defaults"
+    )
 
 
 class WorkflowList(BaseModel):

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping
 from flask import Response, json, request
 from pydantic import BaseModel, ValidationError
 
-from webapp.i18n import t
+from core.validation import ValidationMessage
+from webapp.i18n import t, validation_text
 
 PROBLEM_TYPE = "about:blank"
 MEDIA_TYPE = "application/problem+json"
@@ -51,6 +52,16 @@ class ApiProblem(Exception):
         self.errors = list(errors)
         self.headers = dict(headers or {})
 
+    @classmethod
+    def for_field(cls, field: str, detail: str, status: int = 422) -> ApiProblem:
+        """One field is wrong (:func:`field_problem`)."""
+        return field_problem(field, detail, status)
+
+    @classmethod
+    def from_message(cls, message: str, status: int = 422) -> ApiProblem:
+        """A service's error such as ``"deadline: is not in the future"`` (:func:`from_message`)."""
+        return from_message(message, status)
+
 
 def field_problem(field: str, detail: str, status: int = 422) -> ApiProblem:
     """One field is wrong; ``detail`` names the field too, for clients that show only it."""
@@ -67,12 +78,13 @@ def from_message(message: str, status: int = 422) -> ApiProblem:
 
 
 def from_validation(exc: ValidationError, prefix: str = "") -> ApiProblem:
-    """Pydantic's errors, one per field, without its "Value error," prefix."""
+    """Pydantic's errors, one per field, in the token user's language and without its
+    "Value error," prefix."""
     errors = []
-    for error in exc.errors(include_url=False, include_context=False, include_input=False):
+    for error in exc.errors(include_url=False, include_input=False):
         location = ".".join(str(part) for part in error["loc"])
         field = ".".join(part for part in (prefix, location) if part) or prefix or "body"
-        message = str(error["msg"]).removeprefix("Value error, ")
+        message = validation_text(ValidationMessage.of(error))
         errors.append(FieldProblem(field=field, detail=message))
     summary = "; ".join(f"{error.field}: {error.detail}" for error in errors[:5])
     return ApiProblem(422, summary or t("api.error.422.title"), errors)

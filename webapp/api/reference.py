@@ -3,14 +3,14 @@ script, nothing fetched from elsewhere)."""
 
 from __future__ import annotations
 
-from flask import Response, json, render_template, request
+from flask import Response, current_app, json, render_template, request
 
 from webapp.api.blueprint import bp
 from webapp.api.spec import openapi
 
 
 def _document() -> dict:
-    return openapi(request.host_url.rstrip("/") + bp.url_prefix)
+    return openapi(request.host_url.rstrip("/") + bp.url_prefix, current_app.view_functions)
 
 
 @bp.get("/openapi.json")

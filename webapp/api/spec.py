@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,8 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+"""Every operation declared in this process, of every API blueprint; an app's document
+describes those the app serves."""
 
 
 def operation(
@@ -155,10 +157,12 @@ ROLE_TEXT = {
 }
 
 
-def openapi(server_url: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of every declared operation."""
+def openapi(server_url: str, endpoints: Collection[str]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the declared operations among ``endpoints`` (the app's
+    view functions: a plugin's operations are in it only where its blueprint is registered)."""
+    served = [op for op in OPERATIONS if op.endpoint in endpoints]
     models: dict[tuple[type[BaseModel], str], None] = {(Problem, "serialization"): None}
-    for op in OPERATIONS:
+    for op in served:
         for model, mode in (
             (op.query, "validation"),
             (op.body, "validation"),
@@ -171,7 +175,7 @@ def openapi(server_url: str) -> dict[str, Any]:
     )
     components = schemas.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
+    for op in served:
         paths.setdefault(op.path.removeprefix("/api/v1"), {})[op.method] = _operation(
             op, names, components
         )

@@ -1,14 +1,16 @@
 """The technical workflows page: every registered workflow with its state, schedule, last
-and next run; start and stop, a new schedule (checked, the problem shown next to the input),
-run now on a worker, and each workflow's history with logs and errors.
+and next run, and its own settings; start and stop, a new schedule (checked, the problem
+shown next to the input), the settings (a form drawn from the workflow's ``Params`` model, as
+an action's is), run now on a worker, and each workflow's history with logs and errors.
 
 Who may do what: everyone reads; campaign managers run a workflow now (starting work is
-theirs); administrators start, stop and reschedule (that changes the installation).
+theirs); administrators start, stop, reschedule and set up (that changes the installation).
 The service functions are ``core.workflows``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
@@ -20,10 +22,12 @@ from core.models import Role, WorkflowRun
 from core.plugins import UnknownPluginError
 from core.schedules import Schedule, ScheduleError, format_duration
 from core.workflows import (
+    WorkflowState,
     list_workflows,
     request_run,
     run_history,
     set_schedule,
+    set_settings,
     set_started,
     stopped_workflows,
 )
@@ -32,7 +36,14 @@ from webapp.editing import get_or_404, username
 from webapp.form_reader import FormReader
 from webapp.i18n import plugin_text, plugin_translator, t, workflow_summary
 from webapp.pagination import Page, page_arguments
-from webapp.security import role_required
+from webapp.schema_forms import (
+    OptionResolver,
+    SettingsForm,
+    all_problems,
+    build_form,
+    parse_form,
+)
+from webapp.security import has_role, role_required
 
 bp = Blueprint(
     "workflows",
@@ -66,24 +77,58 @@ def title_of(name: str) -> str:
         abort(404)
 
 
-def workflow_settings(name: str) -> list[tuple[str, str, str]]:
+def workflow_settings(state: WorkflowState) -> list[tuple[str, str, str]]:
     """(label, value, help) of each setting the workflow declares in its ``Params`` model,
-    in the user's language; a workflow runs with the model's defaults."""
-    cls = get_plugins().workflows.get(name)
+    with the value it runs with, in the user's language."""
+    cls = get_plugins().workflows.get(state.name)
     label = plugin_translator(cls)
     rows = []
     for key, field in cls.Params.model_fields.items():
         title = field.title or key.replace("_", " ").capitalize()
-        value = field.get_default(call_default_factory=True)
+        value = state.settings.get(key, field.get_default(call_default_factory=True))
         shown = value.value if isinstance(value, Enum) else value
         rows.append((label(title, ""), str(shown), label(field.description or "", "")))
     return rows
 
 
-def _render_index(errors: dict[str, dict[str, str]] | None = None, values=None) -> str:
+def settings_form(
+    state: WorkflowState,
+    values: Mapping[str, Any] | None = None,
+    problems: Sequence[tuple[str, str]] = (),
+) -> SettingsForm | None:
+    """The administrator's form of the workflow's settings (None: it declares none), showing
+    ``values`` (default: those it runs with) and each problem at its field."""
+    cls = get_plugins().workflows.get(state.name)
+    if not cls.Params.model_fields:
+        return None
+    return build_form(
+        cls.params_schema(),
+        settings_prefix(state.name),
+        cls.name,
+        state.settings if values is None else values,
+        problems if values is not None else state.settings_problems,
+        OptionResolver(db_session(), get_plugins()),
+        plugin_translator(cls),
+    )
+
+
+def settings_prefix(name: str) -> str:
+    """Input names of one workflow's settings (``settings-stockMgt.days``): one page holds
+    every workflow's form, so each needs ids of its own."""
+    return f"settings-{name}"
+
+
+def _render_index(
+    errors: dict[str, dict[str, str]] | None = None,
+    values=None,
+    forms: dict[str, SettingsForm] | None = None,
+) -> str:
+    """The page; ``forms`` replaces a workflow's settings form by one with submitted values
+    and their problems."""
     session = db_session()
     states = list_workflows(session, get_plugins(), get_settings(), get_runtime().clock.now())
     session.commit()  # a workflow seen for the first time gets its default schedule, started
+    admin = has_role(Role.ADMIN)
     return render_template(
         "workflows/index.html",
         workflows=states,
@@ -94,7 +139,12 @@ def _render_index(errors: dict[str, dict[str, str]] | None = None, values=None) 
             )
             for state in states
         },
-        settings={state.name: workflow_settings(state.name) for state in states},
+        settings={state.name: workflow_settings(state) for state in states},
+        settings_forms={
+            state.name: (forms or {}).get(state.name) or settings_form(state)
+            for state in states
+            if admin
+        },
         stopped=[title_of(name) for name in stopped_workflows(session, get_plugins())],
         errors=errors or {},
         values=values or {},
@@ -180,6 +230,38 @@ def change_schedule(name: str) -> str | tuple[str, int] | Response:
         "success",
     )
     return redirect(url_for(".index") + f"#workflow-{name}")
+
+
+@bp.post("/<name>/settings")
+@role_required(Role.ADMIN)
+def change_settings(name: str) -> str | tuple[str, int] | Response:
+    title = title_of(name)
+    session = db_session()
+    cls = get_plugins().workflows.get(name)
+    values, problems = parse_form(cls.params_schema(), request.form, settings_prefix(name))
+    problems = all_problems(cls, values, problems)
+    if not problems:
+        set_settings(
+            session,
+            get_plugins(),
+            get_settings(),
+            name,
+            values,
+            username(),
+            get_runtime().clock.now(),
+        )
+        session.commit()
+        flash(t("workflows.settings_saved", title=title), "success")
+        return redirect(url_for(".index") + f"#workflow-{name}")
+    state = next(
+        state
+        for state in list_workflows(
+            session, get_plugins(), get_settings(), get_runtime().clock.now()
+        )
+        if state.name == name
+    )
+    form = settings_form(state, values, problems)
+    return _render_index(forms={name: form} if form is not None else {}), 422
 
 
 # -- history --------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from core.costs import (
     StructureKind,
 )
 from core.models import Role
+from core.validation import ValidationMessage
 from plugins.processes.models import (
     CostCategory,
     CostCategoryKind,
@@ -343,7 +344,7 @@ def read_structure(reader: FormReader, category: CostCategory) -> Structure | No
             target = {"brackets": "brackets"}.get(field, field)
             reader.error(
                 target if target in reader.values else "form",
-                error["msg"].removeprefix("Value error, "),
+                ValidationMessage.of(error),
             )
         return None
 
