@@ -50,6 +50,8 @@ REVIEWER_MENU = [*CORE_MENU[:8], "Freigaben", *CORE_MENU[8:]]
 """Reviewers and above also see their approvals inbox."""
 MANAGER_MENU = [*REVIEWER_MENU, "Eingang"]
 """Campaign managers and administrators also see the mail that came back."""
+INBOUND = "plugins.workflows.inbound_mail"
+"""The plugin whose page "Eingang" is."""
 
 # -- a test plugin with a page for everybody and one for administrators ---------------------------
 
@@ -109,6 +111,7 @@ def app(settings: Settings) -> Iterator[Flask]:
         settings,
         plugins=plugin_host(
             (importlib.import_module("plugins.processes"), "plugins.processes"),
+            (importlib.import_module(INBOUND), INBOUND),
             (LettersPlugin(), "letters"),
         ),
         overrides={"TESTING": True, "CAMPAIGN_LOGIN_LIMITER": "memory"},
@@ -240,6 +243,7 @@ def test_a_broken_plugin_does_not_take_the_panel_down(settings: Settings, databa
         settings,
         plugins=plugin_host(
             (importlib.import_module("plugins.processes"), "plugins.processes"),
+            (importlib.import_module(INBOUND), INBOUND),
             (LettersPlugin(), "letters"),
             (BrokenPlugin(), "broken"),
         ),
