@@ -12,6 +12,7 @@ panel uses, with the token's name.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -39,6 +40,7 @@ from webapp import (
     api_user,
     db_session,
     get_runtime,
+    names_by_id,
 )
 
 bp = ApiBlueprint("processes_api", __name__)
@@ -125,8 +127,12 @@ class Answer(BaseModel):
 # -- conversions ----------------------------------------------------------------------------------
 
 
-def _usernames() -> dict[int, str]:
-    return dict(db_session().execute(select(User.id, User.username)).all())
+def _usernames(approvals: Iterable[Approval]) -> dict[int, str]:
+    """The usernames of who submitted and who answered these approvals, and no others."""
+    ids = {
+        row for approval in approvals for row in (approval.submitted_by_id, approval.answered_by_id)
+    }
+    return names_by_id(User.username, ids)
 
 
 def _approval(approval: Approval, names: dict[int, str], user: User) -> ApprovalOut:
@@ -148,10 +154,13 @@ def _approval(approval: Approval, names: dict[int, str], user: User) -> Approval
     )
 
 
-def _delivery(delivery: Delivery, names: dict[int, str], user: User) -> DeliveryOut:
-    approvals = db_session().scalars(
-        select(Approval).where(Approval.delivery_id == delivery.id).order_by(Approval.id)
+def _delivery(delivery: Delivery, user: User) -> DeliveryOut:
+    approvals = (
+        db_session()
+        .scalars(select(Approval).where(Approval.delivery_id == delivery.id).order_by(Approval.id))
+        .all()
     )
+    names = _usernames(approvals)
     return DeliveryOut(
         id=delivery.id,
         campaign_id=delivery.campaign_id,
@@ -193,8 +202,8 @@ def list_deliveries(query: DeliveryQuery) -> DeliveryPage:
     if query.state is not None:
         statement = statement.where(Delivery.state == query.state)
     rows, cursor = api_page(db_session(), statement, Delivery.id, query)
-    names, user = _usernames(), api_user()
-    return DeliveryPage(items=[_delivery(row, names, user) for row in rows], next_cursor=cursor)
+    user = api_user()
+    return DeliveryPage(items=[_delivery(row, user) for row in rows], next_cursor=cursor)
 
 
 @bp.operation(
@@ -206,7 +215,7 @@ def list_deliveries(query: DeliveryQuery) -> DeliveryPage:
     response=DeliveryOut,
 )
 def get_delivery(delivery_id: int) -> DeliveryOut:
-    return _delivery(_load(Delivery, delivery_id, "delivery"), _usernames(), api_user())
+    return _delivery(_load(Delivery, delivery_id, "delivery"), api_user())
 
 
 @bp.operation(
@@ -254,7 +263,7 @@ def submit_delivery(delivery_id: int, body: Submission) -> DeliveryOut:
         {"steps": [step.value for step in steps], "state": delivery.state.value},
     )
     session.commit()
-    return _delivery(delivery, _usernames(), user)
+    return _delivery(delivery, user)
 
 
 # -- approvals ------------------------------------------------------------------------------------
@@ -278,7 +287,7 @@ def list_approvals(query: ApprovalQuery) -> ApprovalPage:
     if query.delivery_id is not None:
         statement = statement.where(Approval.delivery_id == query.delivery_id)
     rows, cursor = api_page(db_session(), statement, Approval.id, query)
-    names, user = _usernames(), api_user()
+    names, user = _usernames(rows), api_user()
     return ApprovalPage(items=[_approval(row, names, user) for row in rows], next_cursor=cursor)
 
 
@@ -291,7 +300,8 @@ def list_approvals(query: ApprovalQuery) -> ApprovalPage:
     response=ApprovalOut,
 )
 def get_approval(approval_id: int) -> ApprovalOut:
-    return _approval(_load(Approval, approval_id, "approval"), _usernames(), api_user())
+    approval = _load(Approval, approval_id, "approval")
+    return _approval(approval, _usernames([approval]), api_user())
 
 
 @bp.operation(
@@ -332,4 +342,4 @@ def answer_approval(approval_id: int, body: Answer) -> ApprovalOut:
         {"approval_id": approval.id, "round": seen_round, "comment": comment},
     )
     session.commit()
-    return _approval(approval, _usernames(), user)
+    return _approval(approval, _usernames([approval]), user)
