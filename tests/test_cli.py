@@ -24,9 +24,13 @@ from waiting import DEADLINE, stop_group, wait_for, wait_for_exit
 
 @pytest.fixture
 def invoke(settings):
+    """``campaign`` as ``main`` builds it: the core's commands and those plugins add."""
+
     def run(*args, plugins=None, input=None):
         state = CliState(settings, plugins or load_plugins())
-        return CliRunner().invoke(cli, list(args), obj=state, input=input)
+        group = click.Group(commands=dict(cli.commands))
+        state.plugins.add_commands(group)
+        return CliRunner().invoke(group, list(args), obj=state, input=input)
 
     return run
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from core.contact_events import set_consent
-from core.contact_import import import_contacts, plan_contact_import
 from core.models import Contact, ContactEvent
+from webapp.contact_import import import_contacts, plan_contact_import
 
 
 def events(session, contact_id=None) -> list[tuple]:

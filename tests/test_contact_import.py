@@ -10,10 +10,10 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from core.contact_import import import_contacts, plan_contact_import
-from core.contact_numbers import new_contact_numbers
-from core.csv_import import CsvImportError, RowsRefused
 from core.models import Contact, ContactKind, ContactStatus, DispatchChannel
+from webapp.contact_import import import_contacts, plan_contact_import
+from webapp.contact_numbers import new_contact_numbers
+from webapp.csv_import import CsvImportError, RowsRefused
 
 FILE = (
     "Kundennummer;Vorname;Nachname;PLZ;Ort;E-Mail;Art;Status;Versandweg;Versandsperre;"

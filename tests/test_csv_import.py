@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from core.csv_import import (
+from core.models import ADDRESS_FIELDS
+from webapp.csv_import import (
     ADDRESS_ALIASES,
-    ADDRESS_FIELDS,
     CsvFormat,
     CsvImportError,
     Problem,

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from core import Action, Channel, Group, Outcome, hookimpl
-from core.campaign_data import import_csv
 from core.engine.campaigns import CampaignError
 from core.models import CampaignRecord, ItemStatus, RunState
+from webapp.campaigns.records import import_csv
 
 from datasource_helpers import create, groups, run, with_sources
 

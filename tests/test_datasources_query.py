@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import insert, update
 
 from core import Group
-from core.campaign_data import freeze_query
 from core.engine.campaigns import CampaignError
 from core.models import Contract, Product, RunState, SalesPartner, SavedQuery
+from webapp.campaigns.records import freeze_query
 
 from datasource_helpers import add_contacts, create, groups, run, save_query, with_sources
 from engine_plugins import reset_tags, tag_counts

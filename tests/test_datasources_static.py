@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from core import Group
-from core.campaign_data import add_records, freeze_query, remove_records
 from core.engine.campaigns import CampaignError
 from core.models import RunState
+from webapp.campaigns.records import add_records, freeze_query, remove_records
 
 from datasource_helpers import add_contacts, create, groups, run, with_sources
 from engine_plugins import reset_tags, tag_counts

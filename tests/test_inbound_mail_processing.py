@@ -15,10 +15,10 @@ from core.config import Settings
 from core.models import Campaign, ChannelEvent, Contact, ContactEvent, InboundMail, Run, RunItem
 from core.plugin_base import Channel
 from core.reach import SkipReason, skip_reason
-from core.run_feedback import feedback_counts
 from core.unsubscribe import make_token
 from plugins.workflows.inbound_mail.mailboxes import Maildir
 from plugins.workflows.inbound_mail.processing import process_mailbox
+from webapp.run_feedback import feedback_counts
 
 from mail_samples import auto_reply, dsn, exim_bounce, postfix_text_bounce, reply, unsubscribe_mail
 

@@ -15,7 +15,6 @@ from sqlalchemy import func, select, update
 from test_filters_common import add_filter_plugins
 
 from core import Action, Channel, Outcome, Scope, hookimpl
-from core.campaign_data import import_csv
 from core.engine.runs import start_run
 from core.engine.targeting import target_run
 from core.models import Campaign, Contact, Contract, ItemKind, Product, RunItem
@@ -27,6 +26,7 @@ from core.reach import (
     skip_reason,
     valid_mobile,
 )
+from webapp.campaigns.records import import_csv
 
 COMPLETE = {"last_name": "Kurz", "street": "Hauptstr. 1", "postcode": "50667", "city": "Köln"}
 PEOPLE = {

@@ -1,8 +1,9 @@
-"""The panel's command line: ``campaign serve``.
+"""The panel's command line: ``campaign serve`` and ``campaign contacts import``.
 
-A built-in plugin (listed in ``core.plugins.DEFAULT_PLUGINS``) that adds its command through
+A built-in plugin (listed in ``core.plugins.DEFAULT_PLUGINS``) that adds its commands through
 the ``register_commands`` hook, as a third-party plugin would, so that the core's command
-module needs nothing of the panel.
+module needs nothing of the panel. ``contacts import`` is the panel's address book import
+without the browser: the same checks, matching, consent events and audit entry.
 
 The panel runs on waitress, a production WSGI server in pure Python: it runs wherever Python
 does (``make run`` needs nothing else), serves from threads in this one process (so the
@@ -13,10 +14,12 @@ development server instead; docs/deployment.md has the reasons and the productio
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -30,6 +33,14 @@ from core.config import Settings
 from core.runtime import Runtime
 from core.workflows import warn_about_stopped
 from webapp import create_app
+from webapp.contact_import import (
+    MAX_BYTES,
+    import_and_record,
+    parse_records,
+    plan_contact_import,
+    plan_rows,
+)
+from webapp.csv_import import CsvImportError, RowsRefused
 
 CLEANUP_INTERVAL = 30
 """Seconds between waitress's sweeps for idle connections (at most the timeout itself)."""
@@ -164,6 +175,84 @@ def stop_children(children: list[subprocess.Popen]) -> None:
             child.kill()
 
 
+@click.group()
+def contacts() -> None:
+    """The address book."""
+
+
+@contacts.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--match-on",
+    type=click.Choice(["number", "email", "name_address"]),
+    default=None,
+    help="How rows find their contact (default: number if present, else e-mail).",
+)
+@click.option("--update-existing", is_flag=True, help="Rows that match a contact update it.")
+@click.option("--only-valid-rows", is_flag=True, help="Import the valid rows despite errors.")
+@click.option("--encoding", default=None, help="Of a CSV file (default: detected).")
+@click.option("--delimiter", default=None, help="Of a CSV file (default: detected).")
+@pass_state
+def contacts_import(
+    state: CliState,
+    source: str,
+    match_on: str | None,
+    update_existing: bool,
+    only_valid_rows: bool,
+    encoding: str | None,
+    delimiter: str | None,
+) -> None:
+    """Import contacts from SOURCE: a CSV file as the panel's import reads it, or a JSON
+    list of contacts as the API's bulk upsert takes them (``.json``). All rows or none,
+    unless --only-valid-rows."""
+    path = Path(source)
+    runtime = start_runtime(state)
+    with runtime.database.session() as session:
+        try:
+            if path.suffix.lower() == ".json":
+                if path.stat().st_size > MAX_BYTES:
+                    raise CsvImportError(f"the file is larger than {MAX_BYTES // 2**20} MB")
+                records = json.loads(path.read_bytes())
+                if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+                    raise CsvImportError("a JSON file must hold a list of contacts (objects)")
+                plan = plan_rows(
+                    session,
+                    parse_records(records),
+                    update_existing=update_existing,
+                    match_on=match_on,
+                )
+            else:
+                with path.open("rb") as file:
+                    plan = plan_contact_import(
+                        session,
+                        file,
+                        encoding=encoding,
+                        delimiter=delimiter,
+                        update_existing=update_existing,
+                        match_on=match_on,
+                    )
+            report = import_and_record(
+                session,
+                plan,
+                source_name=path.name,
+                only_valid_rows=only_valid_rows,
+                actor=os.environ.get("USER", "cli"),
+                via={"cli": True},
+            )
+        except RowsRefused as exc:
+            session.rollback()
+            for error in exc.errors[:20]:
+                click.echo(f"line {error.line}: {error.message}", err=True)
+            raise click.ClickException(str(exc)) from None
+        except (CsvImportError, ValueError) as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+    for error in report.errors[:20]:
+        click.echo(f"left out line {error.line}: {error.message}", err=True)
+    click.echo(f"{report.created} created, {report.updated} updated, {len(report.errors)} left out")
+
+
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     cli.add_command(serve)
+    cli.add_command(contacts)

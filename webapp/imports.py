@@ -9,7 +9,7 @@ from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 
-from core.csv_import import CsvImportError, Problem, RowError
+from webapp.csv_import import CsvImportError, Problem, RowError
 from webapp.i18n import t
 
 

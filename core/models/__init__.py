@@ -3,6 +3,7 @@
 The campaign-process bundle's tables are in ``plugins.processes.models``."""
 
 from core.models.addressbook import (
+    ADDRESS_FIELDS,
     CONSENT_FLAGS,
     ChannelEvent,
     ChannelEventKind,
@@ -23,6 +24,8 @@ from core.models.base import Base
 from core.models.campaigns import (
     ACTIVE_RUN_STATES,
     FINAL_RUN_STATES,
+    IMPORT_ENTITY,
+    IMPORT_FIELDS,
     BudgetStatus,
     Campaign,
     CampaignRecord,
@@ -73,9 +76,12 @@ from core.models.workflows import (
 
 __all__ = [
     "ACTIVE_RUN_STATES",
+    "ADDRESS_FIELDS",
     "CONSENT_FLAGS",
     "FINAL_RUN_STATES",
     "FINAL_WORKFLOW_RUN_STATUSES",
+    "IMPORT_ENTITY",
+    "IMPORT_FIELDS",
     "AddressKind",
     "AddressPattern",
     "ApiToken",

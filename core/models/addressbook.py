@@ -116,6 +116,25 @@ class Contact(Timestamped, Base):
         return " ".join(part for part in (self.title, self.first_name, self.last_name) if part)
 
 
+ADDRESS_FIELDS = (
+    "number",
+    "salutation",
+    "title",
+    "first_name",
+    "last_name",
+    "company_name",
+    "street",
+    "address_extra",
+    "postcode",
+    "city",
+    "country",
+    "email",
+    "phone",
+    "mobile",
+    "language",
+)
+"""A contact's name, address and channels: the fields every address import knows."""
+
 CONSENT_FLAGS = ("dispatch_block", "opt_out_post", "opt_out_email", "opt_out_sms", "opt_out_phone")
 """The contact's flags whose every change is recorded as a ``ContactEvent``."""
 

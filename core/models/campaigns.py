@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
+from core.models.addressbook import ADDRESS_FIELDS
 from core.models.base import Base, Money, Timestamped, enum_column
 
 
@@ -131,6 +132,13 @@ class Campaign(Timestamped, Base):
     records: Mapped[list[CampaignRecord]] = relationship(
         back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+IMPORT_ENTITY = "import"
+"""``CampaignRecord.entity`` of rows imported from a file, which reference no record."""
+IMPORT_FIELDS = ADDRESS_FIELDS
+"""The fields an imported row's ``data`` holds: the contact fields of the same name, so
+actions read an imported row like a contact."""
 
 
 class CampaignRecord(Base):

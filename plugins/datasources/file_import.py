@@ -1,5 +1,5 @@
-"""Data source "file import": the rows of a CSV upload stored with the campaign (see
-core.campaign_data.import_csv); they reference no record, so the recipients are the rows."""
+"""Data source "file import": the rows of a CSV upload stored with the campaign (the panel's
+Data tab imports them); they reference no record, so the recipients are the rows."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Select, String, cast, func, null, select
 
 from core import DataSource, Recipient, hookimpl
-from core.campaign_data import IMPORT_ENTITY, IMPORT_FIELDS
-from core.models import CampaignRecord
+from core.models import IMPORT_ENTITY, IMPORT_FIELDS, CampaignRecord
 from core.query.compiler import EMPTY_TEXT
 from plugins.datasources import TRANSLATIONS
 from plugins.datasources.common import GroupedSource

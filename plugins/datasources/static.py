@@ -1,5 +1,5 @@
 """Data source "static data": records added to the campaign by hand or stored once from a query
-("store current list"); see core.campaign_data for adding, removing and freezing them."""
+("store current list"); see webapp.campaigns.records for adding, removing and freezing them."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Contacts: read, create, update, bulk upsert, and their dispatch block and opt-outs.
 
 Creating, updating and the bulk upsert go through the address book's import rules
-(``core.contact_import``): the same checks, matching and consent events as a CSV import.
+(``webapp.contact_import``): the same checks, matching and consent events as a CSV import.
 """
 
 from __future__ import annotations
@@ -11,9 +11,6 @@ from typing import Any
 from sqlalchemy import func, select
 
 from core.contact_events import set_consent
-from core.contact_import import import_and_record, import_contacts, parse_records, plan_rows
-from core.contact_numbers import new_contact_numbers
-from core.csv_import import CsvImportError, RowError
 from core.models import Contact, Role
 from webapp.api import models
 from webapp.api.auth import actor, audit, via
@@ -21,7 +18,10 @@ from webapp.api.blueprint import bp
 from webapp.api.paging import PageQuery, page
 from webapp.api.problems import ApiProblem, FieldProblem, from_message
 from webapp.api.spec import operation
+from webapp.contact_import import import_and_record, import_contacts, parse_records, plan_rows
+from webapp.contact_numbers import new_contact_numbers
 from webapp.context import db_session
+from webapp.csv_import import CsvImportError, RowError
 
 TAG = "contacts"
 API_SOURCE = "api"

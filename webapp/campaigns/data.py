@@ -1,6 +1,6 @@
 """The Data tab of campaigns whose data source stores records: add records by id or from a
 saved query's current result ("store current list"), remove them, import a CSV file after a
-preview with every row's problems (``core.campaign_data``).
+preview with every row's problems (``webapp.campaigns.records``).
 
 An uploaded file waits for the confirmation in the data directory under a random token,
 for at most a day.
@@ -18,7 +18,9 @@ from flask import abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.campaign_data import (
+from core.models import Role
+from core.query import ENTITIES, QueryError
+from webapp.campaigns.records import (
     MAX_BYTES,
     CampaignDataError,
     CsvImportError,
@@ -30,8 +32,6 @@ from core.campaign_data import (
     preview_csv,
     remove_records,
 )
-from core.models import Role
-from core.query import ENTITIES, QueryError
 from webapp.campaigns.views import bp, list_args, load_campaign, render_screen, username
 from webapp.context import db_session, get_plugins, get_settings
 from webapp.i18n import t, tn

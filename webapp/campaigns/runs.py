@@ -53,7 +53,6 @@ from core.models import (
 )
 from core.plugin_base import Channel, record_name
 from core.query import ENTITIES, load_records
-from core.run_feedback import Feedback, feedback_counts, feedback_filter
 from core.run_files import RunFiles
 from webapp.campaigns.views import (
     bp,
@@ -65,6 +64,7 @@ from webapp.campaigns.views import (
 from webapp.context import db_session, get_plugins, get_runtime, get_settings
 from webapp.i18n import item_detail, t
 from webapp.pagination import page_arguments, paginate
+from webapp.run_feedback import Feedback, feedback_counts, feedback_filter
 from webapp.security import role_required
 
 log = logging.getLogger(__name__)

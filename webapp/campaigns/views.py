@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.campaign_data import CampaignDataError, freeze_query
 from core.engine import operations
 from core.engine.campaigns import (
     CampaignConfig,
@@ -46,6 +45,7 @@ from webapp.campaigns.config_form import (
     validate_draft,
 )
 from webapp.campaigns.listing import STATUS_FILTERS, campaign_list
+from webapp.campaigns.records import CampaignDataError, freeze_query
 from webapp.context import current_user, db_session, get_plugins, get_runtime
 from webapp.i18n import t, tn
 from webapp.pagination import page_arguments

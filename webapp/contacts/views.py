@@ -14,14 +14,6 @@ from sqlalchemy.orm import selectinload
 
 from core.audit import change_summary, record_audit
 from core.contact_events import set_consent
-from core.contact_import import (
-    CONTACT_FIELDS,
-    MATCH_ON,
-    MAX_BYTES,
-    import_and_record,
-    plan_contact_import,
-)
-from core.csv_import import CsvImportError, RowsRefused
 from core.models import (
     ArchivedDocument,
     AuditEntry,
@@ -36,11 +28,19 @@ from core.models import (
     Run,
     RunItem,
 )
+from webapp.contact_import import (
+    CONTACT_FIELDS,
+    MATCH_ON,
+    MAX_BYTES,
+    import_and_record,
+    plan_contact_import,
+)
 from webapp.contacts.channel_events import channel_events
 from webapp.contacts.forms import DELIMITERS, ConsentForm, ImportForm
 from webapp.contacts.search import ContactFilters, contact_query, dialect_of
 from webapp.contacts.uploads import drop_upload, keep_upload, kept_upload
 from webapp.context import current_user, current_username, db_session, get_plugins
+from webapp.csv_import import CsvImportError, RowsRefused
 from webapp.formatting import format_bytes
 from webapp.forms import add_error
 from webapp.i18n import t

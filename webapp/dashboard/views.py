@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from core.events import DashboardPanel
 from core.models import ACTIVE_RUN_STATES, ArchivedDocument, Campaign, Contact, Role, Run
-from core.run_feedback import feedback_counts
 from core.workflows import stopped_workflows
 from webapp.admin import jobs
 from webapp.context import current_user, db_session, get_plugins
 from webapp.dashboard.panels import BUILT_IN_PANELS, panels_for
+from webapp.run_feedback import feedback_counts
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select
 
-from core import campaign_data
-from core.campaign_data import (
+from core.db import Database
+from core.models import Campaign, CampaignRecord, Contact, SavedQuery
+from webapp.campaigns import records as campaign_records
+from webapp.campaigns.records import (
     CampaignDataError,
     CsvImportError,
     RowsRefused,
@@ -17,8 +19,6 @@ from core.campaign_data import (
     preview_csv,
     remove_records,
 )
-from core.db import Database
-from core.models import Campaign, CampaignRecord, Contact, SavedQuery
 
 
 @pytest.fixture
@@ -353,12 +353,12 @@ def test_a_fatal_error_imports_nothing(database, campaign, raw, options, message
 
 
 def test_limits_on_rows_and_size(database, campaign, monkeypatch):
-    monkeypatch.setattr(campaign_data, "MAX_ROWS", 2)
+    monkeypatch.setattr(campaign_records, "MAX_ROWS", 2)
     with database.session() as session:
         import_csv(session, campaign, GOOD_FILE)  # exactly the limit
         with pytest.raises(CsvImportError, match=r"^the file has more than 2 rows$"):
             import_csv(session, campaign, GOOD_FILE + b"Cut;cut@example.de\n")
-    monkeypatch.setattr(campaign_data, "MAX_BYTES", len(GOOD_FILE) - 1)
+    monkeypatch.setattr(campaign_records, "MAX_BYTES", len(GOOD_FILE) - 1)
     with database.session() as session, pytest.raises(CsvImportError, match=r"larger than"):
         import_csv(session, campaign, GOOD_FILE)
     assert len(imported(database, campaign)) == 2

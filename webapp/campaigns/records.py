@@ -15,19 +15,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from core.csv_import import (
-    ADDRESS_ALIASES,
-    ADDRESS_FIELDS,
-    CsvFormat,
-    ParsedCsv,
-    RowError,
-    check_address,
-    read_csv,
-    refuse_row_errors,
-)
-from core.csv_import import CsvImportError as CsvImportError  # raised here, caught by callers
-from core.csv_import import RowsRefused as RowsRefused
-from core.models import Campaign, CampaignRecord
+from core.models import IMPORT_ENTITY, IMPORT_FIELDS, Campaign, CampaignRecord
 from core.query import (
     ENTITIES,
     EntitySpec,
@@ -36,13 +24,22 @@ from core.query import (
     compile_saved_query,
     load_records,
 )
+from webapp.csv_import import (
+    ADDRESS_ALIASES,
+    CsvFormat,
+    ParsedCsv,
+    RowError,
+    check_address,
+    read_csv,
+    refuse_row_errors,
+)
+from webapp.csv_import import CsvImportError as CsvImportError  # raised here, caught by callers
+from webapp.csv_import import RowsRefused as RowsRefused
 
 BATCH = 500
 """Ids per IN list and rows per INSERT: well below every driver's parameter limit."""
 
 MANUAL, FROZEN, IMPORTED = "manual", "frozen", "import"
-IMPORT_ENTITY = "import"
-"""``CampaignRecord.entity`` of imported rows, which reference no record."""
 
 
 class CampaignDataError(ValueError):
@@ -231,9 +228,6 @@ def list_records(
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
 
-IMPORT_FIELDS = ADDRESS_FIELDS
-"""The standard fields imported rows are stored under: the contact fields of the same name,
-so actions read an imported row like a contact."""
 FILE_FORMAT = CsvFormat(IMPORT_FIELDS, ADDRESS_ALIASES, check_address)
 
 

@@ -1,7 +1,7 @@
 """Reading uploaded CSV files of address data: encoding, delimiter, header mapping, row checks.
 
-Shared by the campaign file import (``core.campaign_data``) and the address book import
-(``core.contact_import``). A file is read and checked whole before anything is stored: a
+Shared by the campaign file import (``webapp.campaigns.records``) and the address book import
+(``webapp.contact_import``). A file is read and checked whole before anything is stored: a
 problem with the file as such raises ``CsvImportError`` (nothing is imported), a problem
 with one row becomes a ``RowError`` with the row's line number. An import stores every row
 or none: rows with errors stop it unless the user explicitly chose to import only the valid
@@ -26,25 +26,6 @@ DELIMITERS = ";,\t|"
 SNIFF_SAMPLE = 64 * 1024
 DECODE_CHUNK = 1024 * 1024
 """Bytes decoded at a time while the encoding is checked."""
-
-ADDRESS_FIELDS = (
-    "number",
-    "salutation",
-    "title",
-    "first_name",
-    "last_name",
-    "company_name",
-    "street",
-    "address_extra",
-    "postcode",
-    "city",
-    "country",
-    "email",
-    "phone",
-    "mobile",
-    "language",
-)
-"""A contact's name, address and channels: the fields every address import knows."""
 
 ADDRESS_ALIASES = {
     "number": "kundennummer kundennr kdnr nummer number customernumber customerno",

@@ -3,7 +3,7 @@
 Rows are matched to existing contacts by the user's choice (``MATCH_ON``): the contact
 number, the e-mail address, or name and address. A row that matches nobody creates a
 contact; one without a contact number gets a new number from the product's number sequence
-(``core.contact_numbers``), so an address file needs no number column. A row that matches a
+(``webapp.contact_numbers``), so an address file needs no number column. A row that matches a
 contact is an error unless ``update_existing`` is set, in which case the row's non-empty
 cells overwrite the contact's fields (an empty cell changes nothing).
 
@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 
 from core.audit import record_audit
 from core.contact_events import current_flags, record_consent_changes
-from core.contact_numbers import new_contact_numbers
-from core.csv_import import (
+from core.models import ADDRESS_FIELDS, Contact, ContactKind, ContactStatus, DispatchChannel
+from webapp.contact_numbers import new_contact_numbers
+from webapp.csv_import import (
     ADDRESS_ALIASES,
-    ADDRESS_FIELDS,
     CsvFormat,
     CsvImportError,
     ParsedCsv,
@@ -41,7 +41,6 @@ from core.csv_import import (
     read_csv,
     refuse_row_errors,
 )
-from core.models import Contact, ContactKind, ContactStatus, DispatchChannel
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
