@@ -21,6 +21,74 @@ LOADERS = {"import_module", "files"}
 KNOWN_CYCLES: dict[frozenset[str], str] = {}
 """Cycles that cannot be broken before a later move, each with the reason; keep this short."""
 
+PUBLIC_API: dict[str, str] = {
+    "core": "hookimpl, the plugin base classes and what hooks take",
+    "core.plugin_base": "the plugin base classes, by their module",
+    "core.hookspecs": "the hooks a plugin implements",
+    "core.events": "the values hooks take and hand over",
+    "core.engine": "RunContext, what every data source, filter and action receives",
+    "core.engine.campaigns": "finding, building and copying campaigns",
+    "core.engine.context": "RunContext, by its module",
+    "core.engine.runs": "starting and cancelling runs",
+    "core.workflow_context": "WorkflowContext, what a workflow's passes receive",
+    "core.ledger": "reading a run's ledger without its tables",
+    "core.models": "the core's tables and the declarative base of a plugin's own",
+    "core.models.base": "column types for a plugin's models",
+    "core.query": "query definitions, entities, compiling a query, loading records",
+    "core.config": "the installation's settings",
+    "core.db": "the database of a process of its own",
+    "core.runtime": "settings, plugins, database and queue of a process",
+    "core.jobs": "the runtime inside a job",
+    "core.cli": "the state and runtime of a plugin's commands",
+    "core.plugins": "the registries of the other plugins' classes",
+    "core.clock": "the current time, which tests set",
+    "core.audit": "an entry in the audit log",
+    "core.validation": "pydantic's errors as translatable messages",
+    "core.notifications": "notifying users in the panel",
+    "core.templating": "the template sandbox",
+    "core.rendering": "rendering reports to HTML and PDF",
+    "core.archive": "the document archive and its stores",
+    "core.reach": "who a channel may reach",
+    "core.contact_events": "a contact's opt-out or block changed with its event",
+    "core.mail": "building e-mails",
+    "core.smtp": "sending e-mails over SMTP",
+    "core.bounces": "bounce addresses",
+    "core.unsubscribe": "unsubscribe links and tokens",
+    "core.sms": "SMS rules",
+    "core.sms_webhooks": "what an SMS gateway parses from its provider's webhooks",
+    "core.sending": "what a sender can tell about one message",
+    "core.uploads": "delivering files to an upload target",
+    "core.http_requests": "HTTP credentials and Retry-After",
+    "core.csv_export": "writing CSV files",
+    "core.extraction": "writing extraction files for providers",
+    "core.testing": "the plugin authors' test kit (a pytest plugin)",
+    "core.plugin_texts": "pybabel's campaign_plugin extraction method (an entry point)",
+}
+"""The modules of the core a plugin may use, each with what for: docs/plugins.md lists them
+as its public API ("What a plugin may use of the core")."""
+
+KERNEL_INTERNALS: dict[str, str] = {
+    "core.default_reports": "the report templates `campaign demo` installs",
+    "core.engine.dispatch": "the worker's jobs that send a run's chunks and finish the run",
+    "core.engine.events": "the run events the engine hands to the plugins' hooks",
+    "core.engine.leases": "a chunk's lease and the recovery of abandoned ones",
+    "core.engine.targeting": "the worker's job that targets a run into its ledger",
+    "core.heartbeat": "keeping a lease alive while a long step runs",
+    "core.models.run_files": "the table of core.run_files",
+    "core.scheduler": "the loop of `campaign scheduler`",
+    "core.schema": "creating and upgrading the core's and every plugin's migration branch",
+    "core.worker": "the loop of `campaign worker`",
+}
+"""Modules only the kernel itself uses, each with the part of the kernel it is."""
+
+WAITING_TO_MOVE: dict[str, str] = {
+    "core.models.api_tokens": "its table is in the core's migration branch",
+    "core.models.commission": "its table is in the core's migration branch",
+    "core.models.inbound": "its table is in the core's migration branch",
+}
+"""Modules one part of the product uses that cannot move into it before a later step, each
+with the reason; keep this short."""
+
 
 @dataclass(frozen=True)
 class Import:
@@ -257,6 +325,69 @@ def test_no_modules_import_each_other_in_a_cycle():
     assert not gone, f"no longer a cycle, remove it from KNOWN_CYCLES: {gone}"
 
 
+def part(module: str) -> str:
+    """The part of the product a module belongs to: the core, the panel, or one plugin (a
+    bundle is one plugin; a kind's shared helper module counts on its own)."""
+    if layer(module) == "plugins":
+        return plugin_of(module) or module
+    return layer(module)
+
+
+def core_users(imports: Iterable[Import], packages: set[str]) -> dict[str, set[str]]:
+    """The parts of the product that import each module of the core. A name imported from a
+    package counts for the module the package takes it from (``from core.models import
+    Contact``: ``core.models.addressbook``); a package taking names from its own modules
+    uses none of them."""
+    imports = list(imports)
+    reexported: dict[str, dict[str, str]] = {}
+    for found in imports:
+        if found.importer in packages:
+            for name in found.names:
+                reexported.setdefault(found.importer, {})[name] = found.imported
+
+    def origin(module: str, name: str) -> str:
+        while name in reexported.get(module, {}):
+            module = reexported[module][name]
+        return module
+
+    users: dict[str, set[str]] = {}
+    for found in imports:
+        if layer(found.imported) != "core":
+            continue
+        for module in {found.imported, *(origin(found.imported, name) for name in found.names)}:
+            is_reexport = found.importer in packages and module.startswith(found.importer + ".")
+            if module != found.importer and not is_reexport:
+                users.setdefault(module, set()).add(part(found.importer))
+    return users
+
+
+def test_every_core_module_serves_two_parts_or_is_public_api():
+    """A module of the core that fewer than two parts of the product use belongs to the one
+    that does (docs/architecture.md), unless plugins may use it or the kernel runs on it."""
+    modules = find_modules(ROOT)
+    packages = {name for name, path in modules.items() if path.name == "__init__.py"}
+    users = core_users(IMPORTS, packages)
+    listed = PUBLIC_API | KERNEL_INTERNALS | WAITING_TO_MOVE
+    lonely = {
+        name: sorted(users.get(name, ()))
+        for name in modules
+        if layer(name) == "core"
+        and not name.startswith("core.migrations")
+        and len(users.get(name, ())) < 2
+    }
+    unlisted = [f"{name}: used by {parts}" for name, parts in lonely.items() if name not in listed]
+    assert unlisted == []
+    gone = sorted(set(WAITING_TO_MOVE) - set(lonely))
+    assert not gone, f"no longer used by one part only, remove from WAITING_TO_MOVE: {gone}"
+    assert sorted(set(listed) - set(modules)) == []
+
+
+def test_the_plugin_guide_names_the_public_modules_and_the_internal_ones():
+    guide = (ROOT / "docs" / "plugins.md").read_text("utf-8")
+    listed = PUBLIC_API | KERNEL_INTERNALS | WAITING_TO_MOVE
+    assert [name for name in listed if f"`{name}`" not in guide] == []
+
+
 # -- the reader itself, on a made-up tree ---------------------------------------------------------
 
 
@@ -337,3 +468,20 @@ def test_a_plugin_may_import_a_bundle_it_requires():
     assert allowed("plugins.workflows.stock", "plugins.processes.consumption")
     assert not allowed("plugins.workflows.budget", "plugins.processes.consumption")
     assert not allowed("plugins.actions.sms", "plugins.processes")
+
+
+def test_a_core_module_counts_the_parts_that_use_it_through_a_package_too():
+    imports = [
+        Import("core.models", "core/models/__init__.py", 1, "core.models.contacts", ("Contact",)),
+        Import("core.runs", "core/runs.py", 1, "core.models", ("Contact",)),
+        Import("webapp.views", "webapp/views.py", 1, "core.models", ("Contact",)),
+        Import("plugins.actions.sms", "plugins/actions/sms.py", 1, "core.sms", ("check",)),
+        Import("plugins.processes.panel", "plugins/processes/panel.py", 1, "core.costs"),
+        Import("plugins.processes.budget", "plugins/processes/budget.py", 1, "core.costs"),
+    ]
+    assert core_users(imports, {"core.models"}) == {
+        "core.models": {"core", "webapp"},
+        "core.models.contacts": {"core", "webapp"},
+        "core.sms": {"plugins.actions.sms"},
+        "core.costs": {"plugins.processes"},
+    }

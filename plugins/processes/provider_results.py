@@ -20,10 +20,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.ledger import status_counts
 from core.models import ItemKind, ItemStatus, Run, RunItem, RunState
 from core.notifications import notify_campaign_manager
 from core.runtime import Runtime
@@ -380,16 +381,10 @@ def file_name_of(step: ProviderStep) -> str:
 
 def _recount(session: Session, run_id: int) -> None:
     """The run's done and failed counts from its ledger, and its state from them."""
-    counts = dict(
-        session.execute(
-            select(RunItem.status, func.count())
-            .where(RunItem.run_id == run_id, RunItem.kind != ItemKind.MEMBER)
-            .group_by(RunItem.status)
-        ).all()
-    )
+    counts = status_counts(session, run_id)
     run = session.get(Run, run_id)
-    run.done = counts.get(ItemStatus.DONE, 0)
-    run.failed = counts.get(ItemStatus.FAILED, 0)
+    run.done = counts.get(ItemStatus.DONE.value, 0)
+    run.failed = counts.get(ItemStatus.FAILED.value, 0)
     if run.state in COMPLETED_RUN_STATES:
         run.state = (
             RunState.COMPLETED_WITH_ERRORS if run.failed or run.unclear else RunState.COMPLETED
