@@ -22,11 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
-from core.costs import Basis, Structure
 from core.demo import DEMO_CAMPAIGN as CAMPAIGN
 from core.demo import install_demo_campaign
 from core.models import BudgetStatus, Campaign, CampaignStatus, CommitmentLevel, UserGroup
 from core.plugins import PluginHost, UnknownPluginError
+from plugins.processes.costs import Basis, Structure
 from plugins.processes.delivery_setup import choose_cost_types, set_action
 from plugins.processes.models import (
     Budget,
