@@ -6,7 +6,6 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from core.default_reports import install_default_reports
-from core.demo import load_demo
 from core.models import (
     Contact,
     ContactKind,
@@ -19,6 +18,7 @@ from core.models import (
 from core.query.records import load_records
 from core.rendering import ReportError, ReportRenderer
 from core.templating import TemplateError
+from plugins.demo.address_book import load_demo
 
 POINTS_PER_MM = 72 / 25.4
 DAY = date(2026, 11, 23)

@@ -12,7 +12,6 @@ from PIL import Image, ImageChops
 from sqlalchemy import select
 
 from core.default_reports import install_default_reports
-from core.demo import load_demo
 from core.models import Contact, Report
 from core.query.records import load_records
 from core.rendering import AssetFolder, ReportRenderer, ResourceRefusedError, html_to_pdf
@@ -24,6 +23,7 @@ from plugins.actions.print_engine import (
     report_renderer,
     reusable,
 )
+from plugins.demo.address_book import load_demo
 
 from conftest import unavailable
 
