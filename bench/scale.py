@@ -30,10 +30,10 @@ from sqlalchemy import select  # noqa: E402
 
 from core.clock import utcnow  # noqa: E402
 from core.db import Database  # noqa: E402
-from core.demo import DEMO_REPORT  # noqa: E402
 from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
 from core.models import Run, RunState  # noqa: E402
 from core.plugins import load_plugins  # noqa: E402
+from plugins.demo.campaign import DEMO_REPORT  # noqa: E402
 
 from network_hosts import Cluster, namespaces_unavailable  # noqa: E402
 

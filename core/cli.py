@@ -111,34 +111,6 @@ def _echo_branches(database: Database, plugins: PluginHost) -> None:
         click.echo(f"{name}: database {branch.database or 'empty'}, code {branch.code or '-'}")
 
 
-@cli.command()
-@click.option("--seed", default=2026, show_default=True, help="Same seed, same data.")
-@click.option("--contacts", default=2000, show_default=True)
-@pass_state
-def demo(state: CliState, seed: int, contacts: int) -> None:
-    """Load the German demo address book, the default reports, the ready campaign
-    "Informationskampagne" and every plugin's demo data (the campaign processes: plan,
-    budgets, providers, stock); safe to run again."""
-    from core.clock import utcnow
-    from core.default_reports import install_default_reports
-    from core.demo import install_demo_campaign, load_demo
-
-    database = Database(state.settings.database_url)
-    with database.session() as session:
-        summary = load_demo(session, seed=seed, contacts=contacts)
-        installed = install_default_reports(session)
-        campaign = install_demo_campaign(session, state.plugins, utcnow())
-        from_plugins = state.plugins.hook.install_demo_data(session=session, plugins=state.plugins)
-    click.echo(summary.describe())
-    if installed:
-        click.echo(f"default reports installed: {', '.join(installed)}")
-    if campaign:
-        click.echo(f"demo campaign installed: {', '.join(campaign)}")
-    for line in reversed(from_plugins):
-        if line:
-            click.echo(line)
-
-
 @cli.group()
 def users() -> None:
     """Web panel users."""

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from core.events import CostEstimate, DashboardPanel, ItemEvent, MenuItem, RunEvent
-    from core.models import Run
+    from core.models import Campaign, Run
     from core.plugin_base import (
         Action,
         DataSource,
@@ -101,8 +101,8 @@ def register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def install_demo_data(session: Session, plugins: Any) -> str | None:
-    """Add this plugin's demo data for ``campaign demo`` (``plugins``: the PluginHost)."""
+def install_demo_data(session: Session, plugins: Any, campaign: Campaign | None) -> str | None:
+    """Add this plugin's demo data to ``campaign demo`` (``campaign``: its ready campaign)."""
 
 
 @hookspec(firstresult=True)

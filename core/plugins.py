@@ -65,6 +65,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.workflows.operation",
     "plugins.workflows.supplier",
     "plugins.workflows.inbound_mail",
+    "plugins.demo",
     "webapp.commands",
 )
 

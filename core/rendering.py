@@ -10,7 +10,8 @@ and refuses the network. Both gates are needed: a falsy return from the callback
 original URL, and some fetches bypass the callback. A template that names anything else is
 an error (``ResourceRefusedError``), not a letter without a logo.
 
-Collecting many letters into one file is ``core.pdf_collection``.
+Counting a letter's pages and collecting many letters into one file are the print action's
+(``plugins/actions/pdf_collection.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from xhtml2pdf.config.resources import RenderLimitError, ResourceAccessPolicy
 
 from core.archive import write_atomically
 from core.models import AddressPattern, Orientation, PageFormat, Report, TextBlock
-from core.pdf_collection import count_pages
 from core.query.entities import get_entity
 from core.templating import CompiledTemplate, compile_template, nest
 
@@ -143,12 +143,6 @@ ADDRESS_ELEMENT = re.compile(r"""\bid\s*=\s*["']?address\b""")
 
 class ReportError(ValueError):
     """A report cannot be printed as it is configured."""
-
-
-@dataclass(frozen=True)
-class RenderedLetter:
-    pdf: bytes
-    pages: int
 
 
 @dataclass(frozen=True)
@@ -301,11 +295,9 @@ class ReportRenderer:
         number: int | None,
         day: date,
         campaign: Mapping[str, Any],
-    ) -> RenderedLetter:
+    ) -> bytes:
         """The letter for one record as a PDF."""
-        values = self.values(data, entity, number=number, day=day, campaign=campaign)
-        pdf = self.pdf(values)
-        return RenderedLetter(pdf, count_pages(pdf))
+        return self.pdf(self.values(data, entity, number=number, day=day, campaign=campaign))
 
     def pdf(self, values: Mapping[str, Any]) -> bytes:
         """The PDF for the values of ``values()``; a subclass may render it differently."""

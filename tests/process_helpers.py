@@ -10,11 +10,11 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from core.costs import Basis, Structure
 from core.db import Database
 from core.engine.runs import start_run
 from core.models import Base, Campaign, CampaignStatus, Role, Run, User, UserGroup
 from core.runtime import Runtime
+from plugins.processes.costs import Basis, Structure
 from plugins.processes.models import (
     CostCategory,
     CostCategoryKind,

@@ -18,8 +18,9 @@ from playwright.sync_api import expect
 from sqlalchemy import insert, select
 
 from core.clock import utcnow
-from core.demo import install_demo_campaign, load_demo
 from core.models import ArchivedDocument, Campaign, Contact, Role, Run, RunState, SavedQuery
+from plugins.demo.address_book import load_demo
+from plugins.demo.campaign import install_demo_campaign
 
 from browser_helpers import RUN_TIMEOUT_MS
 

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from core.demo import load_demo
+from core.clock import utcnow
 from core.models import (
     FINAL_RUN_STATES,
     Campaign,
@@ -29,8 +29,8 @@ from core.models import (
     WorkflowTrigger,
 )
 from core.workflows import run_inline
+from plugins.demo import install_demo
 from plugins.processes.approvals import Reviewers, configure, submit
-from plugins.processes.demo import load_process_demo
 from plugins.processes.models import (
     Approval,
     ApprovalMode,
@@ -152,8 +152,7 @@ def process_demo(panel) -> dict[str, int]:
     a stock line low, an approval waiting and a failed workflow run: every screen has data."""
     runtime = panel.runtime
     with runtime.database.session() as session:
-        load_demo(session, contacts=400)
-        load_process_demo(session, runtime.plugins)
+        install_demo(session, runtime.plugins, utcnow(), contacts=400)
     with runtime.database.session() as session:
         demo = session.scalar(select(Campaign).where(Campaign.name == "Informationskampagne"))
         letter, reminder = session.scalars(

@@ -16,7 +16,6 @@ import plugins.actions.commission as commission
 from core import Recipient, SettingsError
 from core.cli import CliState
 from core.clock import Clock, FrozenClock
-from core.demo import load_demo
 from core.engine.dispatch import Dispatcher, load_recipients, process_chunk, recover_runs
 from core.engine.runs import retry_failed, start_run
 from core.engine.targeting import target_run
@@ -33,6 +32,7 @@ from core.models import (
 from core.queue import BULK, get_queue
 from plugins.actions.commission import Commission, RunFacts
 from plugins.actions.commission.bookings import reverse_run
+from plugins.demo.address_book import load_demo
 
 from waiting import stop_group, wait_for
 

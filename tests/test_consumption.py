@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from core.costs import CostError, Quantities
 from core.engine.runs import start_run
 from core.models import RunItem
 from plugins.processes.consumption import (
@@ -19,6 +18,7 @@ from plugins.processes.consumption import (
     delivery_quantities,
     priced_categories,
 )
+from plugins.processes.costs import CostError, Quantities
 from plugins.processes.models import (
     CostCategory,
     Delivery,

@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from core.costs import (
+from core.models.base import round_money
+from plugins.processes.costs import (
     Basis,
     Bracket,
     CostError,
@@ -13,7 +14,6 @@ from core.costs import (
     StructureKind,
     category_cost,
     effective_cost,
-    round_money,
     split_pro_rata,
     structure_amount,
 )

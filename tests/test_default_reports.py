@@ -6,7 +6,6 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from core.default_reports import install_default_reports
-from core.demo import load_demo
 from core.models import (
     Contact,
     ContactKind,
@@ -19,6 +18,7 @@ from core.models import (
 from core.query.records import load_records
 from core.rendering import ReportError, ReportRenderer
 from core.templating import TemplateError
+from plugins.demo.address_book import load_demo
 
 POINTS_PER_MM = 72 / 25.4
 DAY = date(2026, 11, 23)
@@ -86,8 +86,7 @@ def test_a_default_letter_for_a_demo_person(database, installed, tmp_path, name)
     letter = renderer(database, name, tmp_path).render(
         contact, "contacts", number=42, day=DAY, campaign=CAMPAIGN
     )
-    page = PdfReader(io.BytesIO(letter.pdf)).pages[0]
-    assert letter.pages == 1
+    [page] = PdfReader(io.BytesIO(letter)).pages
     width, height = float(page.mediabox.width), float(page.mediabox.height)
     assert (round(width / POINTS_PER_MM), round(height / POINTS_PER_MM)) == (210, 297)
     text = page.extract_text()
@@ -135,7 +134,7 @@ def test_a_contract_letter_addresses_the_contracts_contact(database, installed, 
     letter = renderer(database, "Einladung", tmp_path).render(
         record, "contracts", number=1, day=DAY, campaign=CAMPAIGN
     )
-    assert record["contact.number"] in PdfReader(io.BytesIO(letter.pdf)).pages[0].extract_text()
+    assert record["contact.number"] in PdfReader(io.BytesIO(letter)).pages[0].extract_text()
 
 
 def test_a_template_with_a_syntax_error_is_refused_when_saved(database, installed):
@@ -203,15 +202,14 @@ def test_a_report_follows_its_page_setup_and_sub_reports(database, installed, tm
     note = renderer(database, "Notiz", tmp_path).render(
         contact, "contacts", number=1, day=DAY, campaign=CAMPAIGN
     )
-    page = PdfReader(io.BytesIO(note.pdf)).pages[0]
+    [page] = PdfReader(io.BytesIO(note)).pages
     size = (float(page.mediabox.width), float(page.mediabox.height))
-    assert (note.pages, tuple(round(side / POINTS_PER_MM) for side in size)) == (1, (210, 148))
+    assert tuple(round(side / POINTS_PER_MM) for side in size) == (210, 148)
 
     long = renderer(database, "Langer Brief", tmp_path).render(
         contact, "contacts", number=1, day=DAY, campaign=CAMPAIGN
     )
-    first, second = PdfReader(io.BytesIO(long.pdf)).pages[:2]
-    assert long.pages >= 2
+    first, second = PdfReader(io.BytesIO(long)).pages[:2]
     assert "(Fortsetzung)" not in first.extract_text()  # the letterhead has the first page
     assert "Informationskampagne 2026 (Fortsetzung)" in second.extract_text()
     assert "Seite 2" in second.extract_text()

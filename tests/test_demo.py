@@ -1,4 +1,5 @@
-"""The demo address book: realistic, reproducible from its seed, and safe to load again."""
+"""The demo (``campaign demo``): an address book realistic and reproducible from its seed, the
+ready campaign, every plugin's demo data, and all of it safe to load again."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from core import hookimpl
+from core.cli import CliState, cli
 from core.db import Database
-from core.demo import REFERENCE_DATE, DemoSummary, load_demo
 from core.models import (
     Contact,
     ContactKind,
@@ -27,6 +31,9 @@ from core.models import (
     Product,
     SalesPartner,
 )
+from core.plugins import load_plugins
+from plugins.demo.address_book import REFERENCE_DATE, DemoSummary, load_demo
+from plugins.demo.campaign import DEMO_CAMPAIGN, DEMO_QUERY, install_demo_campaign
 
 WELL_FORMED_EMAIL = re.compile(r"[a-z0-9._+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}")
 MOBILE = re.compile(r"01[5-7]\d \d{7,8}")
@@ -320,10 +327,8 @@ def test_the_ready_campaign_is_installed_once_and_selects_prospects_with_email(d
     from datetime import UTC, datetime
 
     from core.default_reports import install_default_reports
-    from core.demo import DEMO_CAMPAIGN, DEMO_QUERY, install_demo_campaign
     from core.engine.campaigns import CampaignConfig, build_plugins
     from core.models import Campaign, SavedQuery
-    from core.plugins import load_plugins
     from core.query import compile_saved_query
 
     plugins = load_plugins(entry_points=False)
@@ -331,10 +336,12 @@ def test_the_ready_campaign_is_installed_once_and_selects_prospects_with_email(d
     load(database, contacts=200)
     with database.session() as session:
         install_default_reports(session)
-        assert install_demo_campaign(session, plugins, now) == [DEMO_QUERY, DEMO_CAMPAIGN]
+        installed, added = install_demo_campaign(session, plugins, now)
+        assert added == [DEMO_QUERY, DEMO_CAMPAIGN]
+        installed_id = installed.id
     with database.session() as session:
-        assert install_demo_campaign(session, plugins, now) == []
-        campaign = session.scalar(select(Campaign))
+        campaign, added = install_demo_campaign(session, plugins, now)
+        assert (campaign.id, added) == (installed_id, [])
         saved = session.scalar(select(SavedQuery))
         assert (session.scalar(select(func.count()).select_from(Campaign)), campaign.name) == (
             1,
@@ -364,10 +371,60 @@ def test_the_ready_campaign_is_installed_once_and_selects_prospects_with_email(d
 def test_the_ready_campaign_is_left_out_when_its_plugins_are_disabled(database):
     from datetime import UTC, datetime
 
-    from core.demo import DEMO_QUERY, install_demo_campaign
-    from core.plugins import load_plugins
-
     plugins = load_plugins(disabled=["plugins.actions.print_reports"], entry_points=False)
     with database.session() as session:
-        added = install_demo_campaign(session, plugins, datetime(2026, 1, 2, tzinfo=UTC))
-    assert added == [DEMO_QUERY]
+        installed = install_demo_campaign(session, plugins, datetime(2026, 1, 2, tzinfo=UTC))
+    assert installed == (None, [DEMO_QUERY])
+
+
+def run_demo(settings, plugins, *options: str):
+    """``campaign demo`` as the command line has it: added by the demo plugin's hook."""
+    group = click.Group(commands=dict(cli.commands))
+    plugins.add_commands(group)
+    return CliRunner().invoke(group, ["demo", *options], obj=CliState(settings, plugins))
+
+
+def test_campaign_demo_loads_everything_once_and_says_what_it_added(settings):
+    plugins = load_plugins(entry_points=False)
+
+    first = run_demo(settings, plugins, "--contacts", "30")
+
+    assert first.exit_code == 0, first.output
+    contacts, reports, campaign, processes = first.output.splitlines()
+    assert contacts.startswith("contacts: 30 created, 0 already present; partners: ")
+    assert reports.startswith("default reports installed: ")
+    assert campaign == f"demo campaign installed: {DEMO_QUERY}, {DEMO_CAMPAIGN}"
+    assert processes.startswith("campaign processes: ") and "left out" not in processes
+    again = run_demo(settings, plugins, "--contacts", "30")
+    contacts, processes = again.output.splitlines()
+    assert contacts.startswith("contacts: 0 created, 30 already present; ")
+    assert processes == "campaign processes: 0 created"
+
+
+def test_plugins_add_their_demo_data_to_the_ready_campaign_or_are_told_it_is_missing(settings):
+    handed = []
+
+    class Guestbook:
+        @staticmethod
+        @hookimpl
+        def install_demo_data(campaign):
+            handed.append(campaign.name if campaign else None)
+            return "guestbook: 1 entry"
+
+    without_print = load_plugins(disabled=["plugins.actions.print_reports"], entry_points=False)
+    without_print.add(Guestbook, "guestbook", "test")
+    output = run_demo(settings, without_print, "--contacts", "5").output
+    assert "left out: the demo's campaign: a plugin it needs is missing" in output
+
+    plugins = load_plugins(entry_points=False)
+    plugins.add(Guestbook, "guestbook", "test")
+    output = run_demo(settings, plugins, "--contacts", "5").output
+    assert f"demo campaign installed: {DEMO_CAMPAIGN}\n" in output
+    assert output.endswith("guestbook: 1 entry\n")
+    assert handed == [None, DEMO_CAMPAIGN]
+
+
+def test_a_negative_number_of_contacts_is_refused_by_the_command(settings):
+    result = run_demo(settings, load_plugins(entry_points=False), "--contacts", "-1")
+    assert result.exit_code == 2
+    assert "Invalid value for '--contacts': -1 is not in the range x>=0." in result.output

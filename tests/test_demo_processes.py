@@ -1,6 +1,6 @@
 """The demo's campaign processes: complete, deterministic, and loaded only once."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -8,11 +8,13 @@ from sqlalchemy import select
 
 from core.db import Database
 from core.default_reports import install_default_reports
-from core.demo import load_demo
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.models import Base, Campaign, CampaignStatus
 from core.plugins import load_plugins
-from plugins.processes.demo import CAMPAIGN, load_process_demo
+from plugins.demo.address_book import load_demo
+from plugins.demo.campaign import DEMO_CAMPAIGN as CAMPAIGN
+from plugins.demo.campaign import install_demo_campaign
+from plugins.processes.demo import load_process_demo
 from plugins.processes.models import Budget, Delivery, Plan, StockLine
 from plugins.processes.process_runs import delivery_action
 from plugins.workflows.budget import CostCalculation
@@ -37,7 +39,9 @@ def load(database: Database, plugins, today: date = LOAD_DAY):
     with database.session() as session:
         load_demo(session, contacts=200)
         install_default_reports(session)
-        return load_process_demo(session, plugins, today)
+        loaded = datetime.combine(today, time(9), UTC)
+        campaign, _ = install_demo_campaign(session, plugins, loaded)
+        return load_process_demo(session, plugins, campaign, today)
 
 
 def rows(database: Database) -> dict[str, list]:
@@ -110,14 +114,15 @@ def test_the_campaign_is_dated_from_the_day_the_demo_is_loaded(database, plugins
 
 
 def test_the_clock_gives_the_load_day_by_default(database, plugins):
-    from core.clock import FrozenClock, install
+    from core.clock import FrozenClock, install, utcnow
 
     previous = install(FrozenClock(datetime(2027, 5, 10, 15, 0, tzinfo=UTC)))
     try:
         with database.session() as session:
             load_demo(session, contacts=20)
             install_default_reports(session)
-            load_process_demo(session, plugins)
+            campaign, _ = install_demo_campaign(session, plugins, utcnow())
+            load_process_demo(session, plugins, campaign)
         with database.session() as session:
             campaign = session.scalar(select(Campaign).where(Campaign.name == CAMPAIGN))
             assert campaign.start_date == date(2027, 5, 10)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core.costs import CostError, Structure
+from plugins.processes.costs import CostError, Structure
 from plugins.processes.models import CostCategory, CostStructure, ServiceProcess
 
 from process_helpers import build_world

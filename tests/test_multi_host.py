@@ -24,11 +24,11 @@ from sqlalchemy import func, select
 
 from core.clock import utcnow
 from core.db import Database
-from core.demo import DEMO_REPORT
 from core.engine.campaigns import CampaignConfig, create_campaign
 from core.models import ArchivedDocument, Campaign, ItemStatus, Run, RunItem, RunState
 from core.plugins import load_plugins
 from core.testing import IN_CI
+from plugins.demo.campaign import DEMO_REPORT
 
 from network_hosts import Cluster, namespaces_unavailable
 from waiting import wait_for

@@ -12,17 +12,18 @@ from PIL import Image, ImageChops
 from sqlalchemy import select
 
 from core.default_reports import install_default_reports
-from core.demo import load_demo
 from core.models import Contact, Report
 from core.query.records import load_records
 from core.rendering import AssetFolder, ReportRenderer, ResourceRefusedError, html_to_pdf
 from plugins.actions import print_engine
+from plugins.actions.pdf_collection import count_pages
 from plugins.actions.print_engine import (
     FastReportRenderer,
     fast_pisa_document,
     report_renderer,
     reusable,
 )
+from plugins.demo.address_book import load_demo
 
 from conftest import unavailable
 
@@ -156,16 +157,15 @@ def test_the_fast_engine_prints_the_same_letters_as_xhtml2pdf(database, reports,
                 values = {"number": 10 * round_ + index + 1, "day": DAY, "campaign": CAMPAIGN}
                 expected = plain.render(person, "contacts", **values)
                 actual = fast.render(person, "contacts", **values)
-                assert actual.pages == expected.pages
                 where = tmp_path / f"{name}-{round_}-{index}".replace(" ", "-").replace(",", "")
-                expected_pages, expected_text = pages_and_text(expected.pdf, where / "plain")
-                actual_pages, actual_text = pages_and_text(actual.pdf, where / "fast")
+                expected_pages, expected_text = pages_and_text(expected, where / "plain")
+                actual_pages, actual_text = pages_and_text(actual, where / "fast")
                 assert actual_text == expected_text
-                assert len(actual_pages) == len(expected_pages) == expected.pages
+                assert len(actual_pages) == len(expected_pages) == count_pages(actual)
                 pairs_of_pages = zip(expected_pages, actual_pages, strict=True)
                 for page, (want, got) in enumerate(pairs_of_pages, 1):
                     assert largest_difference(want, got) <= TOLERANCE, (name, index, page)
-                compared.append((name, expected.pages))
+                compared.append((name, len(expected_pages)))
                 texts[name, index] = expected_text
     # From the third letter of a renderer on, its letterhead and footer are copied drawings.
     drawn = [renderer._drawings.drawings.values() for _plain, renderer in pairs.values()]

@@ -137,17 +137,12 @@ def pseudo_locale(monkeypatch: pytest.MonkeyPatch) -> None:
 def demo_panel(panel) -> Flask:
     """The panel on the demo data (`campaign demo`) after a dry run and a real run of the
     demo campaign and a run of every workflow, so run results, logs and notifications exist."""
-    from core.default_reports import install_default_reports
-    from core.demo import install_demo_campaign, load_demo
     from core.models import Campaign, Run
-    from plugins.processes.demo import load_process_demo
+    from plugins.demo import install_demo
 
     plugins = panel.app.extensions["campaign"].plugins
     with panel.runtime.database.session() as session:
-        load_demo(session, contacts=40)
-        install_default_reports(session)
-        install_demo_campaign(session, plugins, utcnow())
-        load_process_demo(session, plugins)
+        install_demo(session, plugins, utcnow(), contacts=40)
         session.flush()
         campaign_id = session.scalar(select(Campaign.id).order_by(Campaign.id).limit(1))
     client = panel.client()

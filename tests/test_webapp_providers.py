@@ -11,9 +11,9 @@ from pydantic import Field
 from sqlalchemy import select
 
 from core import hookimpl
-from core.costs import Basis, StructureKind
 from core.models import Role
 from core.plugin_base import UploadTarget, UploadTargetParams
+from plugins.processes.costs import Basis, StructureKind
 from plugins.processes.models import (
     CostCategory,
     CostCategoryKind,

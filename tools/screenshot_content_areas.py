@@ -32,11 +32,11 @@ from core.clock import FrozenClock, install
 from core.config import Settings
 from core.db import Database
 from core.default_reports import install_default_reports
-from core.demo import load_demo
 from core.models import Campaign, Contact, DocumentKind, Report, Role, Run, RunState
 from core.plugins import load_plugins
 from core.rendering import ReportRenderer
 from core.schema import upgrade
+from plugins.demo.address_book import load_demo
 from webapp import create_app
 
 PASSWORD = "demo-password-2026"

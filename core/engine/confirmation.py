@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.costs import round_money
 from core.events import CostEstimate
 from core.models import (
     Campaign,
@@ -21,6 +20,7 @@ from core.models import (
     Run,
     RunItem,
 )
+from core.models.base import round_money
 from core.plugin_base import Channel, Scope
 from core.plugins import PluginHost, UnknownPluginError
 

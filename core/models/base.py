@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, DateTime, Enum, MetaData, Numeric, TypeDecorator
@@ -24,8 +25,14 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 Money = Numeric(14, 2)
 """Amounts in euros and cents: budgets, costs, estimates."""
+CENT = Decimal("0.01")
 Price = Numeric(12, 4)
 """Prices per message, unit or day, which go below the cent (0.0450 per SMS)."""
+
+
+def round_money(value: Decimal) -> Decimal:
+    """To the cent, half up (0.005 → 0.01), as invoices round and a ``Money`` column holds."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def period_check() -> CheckConstraint:

@@ -60,7 +60,6 @@ from core.models import (
     Run,
     RunItem,
 )
-from core.pdf_collection import PdfCollection
 from core.plugin_base import DocumentStore
 from core.plugins import UnknownPluginError
 from core.query import ENTITIES, QueryDefinition, compile_query, get_entity
@@ -73,6 +72,7 @@ from core.uploads import (
     open_target,
 )
 from plugins.actions import TRANSLATIONS
+from plugins.actions.pdf_collection import PdfCollection
 
 Content = Literal["extraction", "collection_pdf", "documents_zip"]
 EXTENSIONS = {"extraction": "csv", "collection_pdf": "pdf", "documents_zip": "zip"}

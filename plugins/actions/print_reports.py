@@ -37,18 +37,13 @@ from core import Action, Channel, Outcome, Recipient, hookimpl
 from core.archive import archive_document, open_store, read_document
 from core.csv_export import open_csv, spreadsheet_dialect
 from core.models import ArchivedDocument, DocumentKind, ItemStatus, RunItem
-from core.pdf_collection import PdfCollection
 from core.plugin_base import DocumentStore
 from core.query.entities import get_entity
 from core.reach import SkipReason, has_complete_address
-from core.rendering import (
-    RenderedLetter,
-    ReportError,
-    ReportRenderer,
-    contact_fields,
-)
+from core.rendering import ReportError, ReportRenderer, contact_fields
 from core.templating import LOCAL_TIME
 from plugins.actions import TRANSLATIONS, print_engine
+from plugins.actions.pdf_collection import PdfCollection, count_pages
 
 log = logging.getLogger(__name__)
 
@@ -145,15 +140,16 @@ class PrintReports(Action):
             return Outcome.skipped(reason)
         number = self._number(context, recipient.key)
         letter = self._letter(recipient, context, number)
+        pages = count_pages(letter)
         meta = {
             "number": number,
             "contact_number": contact.get("number"),
             "name": _display_name(contact),
             "postcode": contact.get("postcode"),
             "city": contact.get("city"),
-            "pages": letter.pages,
+            "pages": pages,
         }
-        detail = f"{letter.pages} page(s)"
+        detail = f"{pages} page(s)"
         if self.params.archive:
             report = self._renderer
             filename = f"{_slug(report.name)}-{_slug(meta['contact_number'] or recipient.key)}.pdf"
@@ -168,17 +164,17 @@ class PrintReports(Action):
                 kind=DocumentKind.LETTER,
                 title=report.name,
                 filename=filename,
-                data=letter.pdf,
+                data=letter,
                 source_key=recipient.key,
                 meta=meta,
             )
             reference = f"{document.store}:{document.store_ref}"
-            return Outcome.done(detail, units=letter.pages, reference=reference)
+            return Outcome.done(detail, units=pages, reference=reference)
         spool = f"{SPOOL}/{_slug(recipient.key)}"
-        context.save_run_file(f"{spool}.pdf", letter.pdf)
-        sidecar = {"meta": meta, "sha256": hashlib.sha256(letter.pdf).hexdigest()}
+        context.save_run_file(f"{spool}.pdf", letter)
+        sidecar = {"meta": meta, "sha256": hashlib.sha256(letter).hexdigest()}
         context.save_run_file(f"{spool}.json", json.dumps(sidecar).encode())
-        return Outcome.done(detail, units=letter.pages, reference=f"spool:{_slug(recipient.key)}")
+        return Outcome.done(detail, units=pages, reference=f"spool:{_slug(recipient.key)}")
 
     def preview(self, recipient: Recipient, context: Any) -> str:
         """Render the letter (without a running number) as the run file ``preview-KEY.pdf``
@@ -191,7 +187,7 @@ class PrintReports(Action):
         except (ReportError, ValueError, RuntimeError) as exc:
             return f"cannot print: {exc}"
         name = f"preview-{_slug(recipient.key)}.pdf"
-        context.save_run_file(name, letter.pdf)
+        context.save_run_file(name, letter)
         return name
 
     def finish(self, context: Any) -> None:
@@ -231,7 +227,7 @@ class PrintReports(Action):
             return SkipReason.INCOMPLETE_ADDRESS.value
         return None
 
-    def _letter(self, recipient: Recipient, context: Any, number: int | None) -> RenderedLetter:
+    def _letter(self, recipient: Recipient, context: Any, number: int | None) -> bytes:
         if self._renderer is None:
             cache = context.settings.data_dir / "cache" / "report-assets"
             renderer = print_engine.report_renderer(context.session, self.params.report, cache)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core import hookimpl
 from core.events import CostEstimate, DashboardPanel, MenuItem
-from core.models import Role, Run
+from core.models import Campaign, Role, Run
 from core.plugins import PluginHost
 from plugins.processes import api
 from plugins.processes.commands import void_run_command
@@ -91,8 +91,10 @@ def run_cost_estimate(
 
 
 @hookimpl
-def install_demo_data(session: Session, plugins: PluginHost) -> str | None:
-    return load_process_demo(session, plugins).describe()
+def install_demo_data(
+    session: Session, plugins: PluginHost, campaign: Campaign | None
+) -> str | None:
+    return load_process_demo(session, plugins, campaign).describe()
 
 
 @hookimpl

@@ -12,8 +12,8 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from core.costs import effective_cost
 from core.models import BudgetStatus
+from plugins.processes.costs import effective_cost
 from plugins.processes.models import Budget, Delivery, Program
 
 

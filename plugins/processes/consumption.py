@@ -15,15 +15,6 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.costs import (
-    ZERO,
-    Basis,
-    CategoryCost,
-    CostError,
-    Quantities,
-    category_cost,
-    round_money,
-)
 from core.events import CostEstimate
 from core.models import (
     FINAL_RUN_STATES,
@@ -35,8 +26,17 @@ from core.models import (
     RunItem,
     RunState,
 )
+from core.models.base import round_money
 from core.plugin_base import Channel
 from core.plugins import PluginHost, UnknownPluginError
+from plugins.processes.costs import (
+    ZERO,
+    Basis,
+    CategoryCost,
+    CostError,
+    Quantities,
+    category_cost,
+)
 from plugins.processes.models import (
     CostCategory,
     CostCategoryKind,

@@ -3,8 +3,10 @@ letter shop, an SMS router and an agency with their prices, a stock of envelopes
 with order lines, and the seed's "Informationskampagne" (all prospects with an e-mail
 address get the information letter) with a letter delivery, an SMS reminder and a task.
 
-It builds on the demo address book and the default reports. Everything is matched by name and
-only added when missing, nothing that exists is changed, and no value depends on chance, so
+It builds on what ``campaign demo`` (the plugin ``plugins.demo``) loads first: the address
+book, the default reports and the ready campaign, which the ``install_demo_data`` hook hands
+over, so the bundle needs nothing of that plugin. Everything is matched by name and only
+added when missing, nothing that exists is changed, and no value depends on chance, so
 loading it again adds nothing and every backend gets the same data. The campaign's period,
 its deliveries, its task and the stock orders are dated from the day the demo is loaded
 (``today``, by default the clock's date): the deliveries start in one and two weeks, so
@@ -22,11 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
-from core.costs import Basis, Structure
-from core.demo import DEMO_CAMPAIGN as CAMPAIGN
-from core.demo import install_demo_campaign
 from core.models import BudgetStatus, Campaign, CampaignStatus, CommitmentLevel, UserGroup
 from core.plugins import PluginHost, UnknownPluginError
+from plugins.processes.costs import Basis, Structure
 from plugins.processes.delivery_setup import choose_cost_types, set_action
 from plugins.processes.models import (
     Budget,
@@ -234,11 +234,12 @@ class ProcessDemoSummary:
 
 
 def load_process_demo(
-    session: Session, plugins: PluginHost, today: date | None = None
+    session: Session, plugins: PluginHost, campaign: Campaign | None, today: date | None = None
 ) -> ProcessDemoSummary:
     """Add what is missing of the demo's campaign processes, dated from ``today`` (the
-    clock's date by default); the caller commits."""
-    return _Loader(session, plugins, today or utcnow().date()).load()
+    clock's date by default), around the demo's ready ``campaign`` (``install_demo_data``
+    hands it over; None leaves the campaign's part out); the caller commits."""
+    return _Loader(session, plugins, today or utcnow().date()).load(campaign)
 
 
 class _Loader:
@@ -263,7 +264,7 @@ class _Loader:
             self.summary.created.append(f"{model.__tablename__}: {next(iter(key.values()))}")
         return row
 
-    def load(self) -> ProcessDemoSummary:
+    def load(self, campaign: Campaign | None) -> ProcessDemoSummary:
         expenses = {name: self.find_or_add(ExpenseCategory, {"name": name}) for name in EXPENSES}
         self.providers(expenses, self.stock())
         plan = self.find_or_add(
@@ -283,9 +284,11 @@ class _Loader:
             {"Druck": D(8000), "Porto": D(10000), "SMS": D(2000), "Agentur": D(5000)},
             expenses,
         )
-        campaign = self.campaign(program)
-        if campaign is not None:
-            self.budget("Informationskampagne", {"campaign_id": campaign.id}, D(6000), {}, expenses)
+        if campaign is None:
+            self.summary.skipped.append("the demo's campaign: a plugin it needs is missing")
+        else:
+            self.campaign(campaign, program)
+            self.budget(campaign.name, {"campaign_id": campaign.id}, D(6000), {}, expenses)
         self.session.flush()
         return self.summary
 
@@ -413,16 +416,11 @@ class _Loader:
         )
         self.summary.created.append(f"budgets: {name}")
 
-    def campaign(self, program: Program) -> Campaign | None:
-        """The seed's worked example (``core.demo.install_demo_campaign``) made part of the
-        plan, with its deliveries and task, added only together."""
-        install_demo_campaign(self.session, self.plugins, self.day(0, 9))
-        campaign = self.session.scalar(select(Campaign).where(Campaign.name == CAMPAIGN))
-        if campaign is None:
-            self.summary.skipped.append(f"campaign {CAMPAIGN!r}: a plugin it needs is missing")
-            return None
+    def campaign(self, campaign: Campaign, program: Program) -> None:
+        """The seed's worked example made part of the plan, with its deliveries and task,
+        added only together."""
         if campaign.program_id is not None:
-            return campaign
+            return
         campaign.program_id = program.id
         campaign.start_date, campaign.end_date = self.day(0), self.day(56)
         campaign.status = CampaignStatus.IN_PROGRESS
@@ -432,7 +430,7 @@ class _Loader:
         campaign.provider_service_id = self.session.scalar(
             select(ProviderService.id).where(ProviderService.name == "Lettershop Brief DIN A4")
         )
-        self.summary.created.append(f"campaigns: {CAMPAIGN}")
+        self.summary.created.append(f"campaigns: {campaign.name}")
         self.deliveries(campaign)
         agency = self.session.scalar(
             select(ProviderService).where(ProviderService.name == "Kreativleistung")
@@ -448,7 +446,6 @@ class _Loader:
             )
         )
         self.summary.created.append("tasks: Konzeption und Text")
-        return campaign
 
     def deliveries(self, campaign: Campaign) -> None:
         services = {

@@ -19,7 +19,6 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import Workflow, hookimpl
-from core.costs import ZERO, CostError, Quantities, effective_cost, split_pro_rata
 from core.models import BudgetStatus, Campaign, CampaignStatus, CommitmentLevel, Role
 from core.notifications import notify
 from core.plugins import PluginHost
@@ -37,6 +36,7 @@ from plugins.processes.consumption import (
     direct_runs,
     priced_categories,
 )
+from plugins.processes.costs import ZERO, CostError, Quantities, effective_cost, split_pro_rata
 from plugins.processes.models import (
     Budget,
     BudgetExpense,

@@ -20,7 +20,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from core import Workflow, hookimpl
-from core.costs import CostError
 from core.models import Campaign
 from core.notifications import notify
 from core.plugins import PluginHost
@@ -35,6 +34,7 @@ from plugins.processes.consumption import (
     direct_runs,
     stock_quantity,
 )
+from plugins.processes.costs import CostError
 from plugins.processes.models import (
     CostCategory,
     Delivery,

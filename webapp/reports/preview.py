@@ -109,7 +109,7 @@ def render_preview(
             number=None,
             day=values["date"],
             campaign=values["campaign"],
-        ).pdf
+        )
     except TemplateError as exc:  # a letterhead, header or footer
         raise PreviewProblem(str(exc), None, exc.lineno) from None
     except (ReportError, PdfError) as exc:

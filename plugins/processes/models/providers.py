@@ -18,8 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.costs import Basis, Structure, StructureKind
 from core.models.base import Base, Price, Timestamped, enum_column
+from plugins.processes.costs import Basis, Structure, StructureKind
 
 if TYPE_CHECKING:
     from core.models.campaigns import Campaign
@@ -164,10 +164,10 @@ class CostType(Timestamped, Base):
 
 
 class CostStructure(Timestamped, Base):
-    """How a cost category (or one of its cost types) is priced; see ``core.costs``.
+    """How a cost category (or one of its cost types) is priced; see ``processes.costs``.
 
-    The columns mirror ``core.costs.Structure``; ``spec()`` validates them, so a row edited
-    by hand into something incomplete is reported with its id and the field at fault.
+    The columns mirror ``processes.costs.Structure``; ``spec()`` validates them, so a row
+    edited by hand into something incomplete is reported with its id and the field at fault.
     """
 
     __tablename__ = "cost_structures"

@@ -18,7 +18,6 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.costs import effective_cost
 from core.models import Role, Run, RunItem, User, UserGroup
 from plugins.processes.approvals import (
     AlreadyAnsweredError,
@@ -36,6 +35,7 @@ from plugins.processes.consumption import (
     delivery_counts,
     stock_warnings,
 )
+from plugins.processes.costs import effective_cost
 from plugins.processes.models import Approval, ApprovalEvent, ApprovalState, ApprovalStep
 from plugins.processes.process_runs import find_run
 from webapp import (

@@ -16,11 +16,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.costs import effective_cost
 from core.models import Campaign, CampaignStatus, Role, Run, User, UserGroup
 from core.query.compiler import ci_text
 from plugins.processes.budget_checks import budget_warnings
 from plugins.processes.consumption import DeliveryCounts, delivery_counts, stock_warnings
+from plugins.processes.costs import effective_cost
 from plugins.processes.delivery_setup import DeliverySetupError, choose_cost_types, set_action
 from plugins.processes.delivery_start import needs_confirmation
 from plugins.processes.models import (

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.costs import effective_cost
 from core.models import ACTIVE_RUN_STATES, BudgetStatus, Campaign, CommitmentLevel, Role, Run, User
 from core.models.campaigns import CLOSED_CAMPAIGN_STATES
 from plugins.processes.campaign_states import CampaignStateError, cancel_campaign, reopen_campaign
+from plugins.processes.costs import effective_cost
 from plugins.processes.models import Budget, CostCategoryKind, Delivery, Task, TaskState
 from plugins.processes.models.tasks import TASK_TRANSITIONS
 from plugins.processes.models.transitions import TransitionError

@@ -1,7 +1,7 @@
 """A service's prices: cost categories, their cost types (optionally taken from stock) and
 cost structures of every kind (fixed, linear per item or batch, linear or constant by
-threshold, daily, surcharge), checked field by field before ``core.costs.Structure``
-validates the whole.
+threshold, daily, surcharge), checked field by field before
+``plugins.processes.costs.Structure`` validates the whole.
 
 The structure form shows only the inputs its kind uses; changing the kind redraws it
 (``intent=refresh``), and "more rows" adds empty bracket rows.
@@ -18,7 +18,9 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.costs import (
+from core.models import Role
+from core.validation import ValidationMessage
+from plugins.processes.costs import (
     AMOUNT_KINDS,
     COUNTED_KINDS,
     THRESHOLD_KINDS,
@@ -26,8 +28,6 @@ from core.costs import (
     Structure,
     StructureKind,
 )
-from core.models import Role
-from core.validation import ValidationMessage
 from plugins.processes.models import (
     CostCategory,
     CostCategoryKind,

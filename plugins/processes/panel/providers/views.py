@@ -14,12 +14,12 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.costs import AMOUNT_KINDS, CostError, StructureKind
 from core.mail import valid_email
 from core.models import Role
 from core.plugins import UnknownPluginError
 from core.templating import TemplateError
 from core.uploads import NamePatternError
+from plugins.processes.costs import AMOUNT_KINDS, CostError, StructureKind
 from plugins.processes.models import (
     CostCategory,
     CostStructure,

@@ -18,6 +18,9 @@ print appends 100,000 letters. Two things make that cheap:
 Only the offsets of the written objects (8 bytes each), the page numbers and a small
 table of recent object digests stay in memory. The file appears under its name only when
 it is complete.
+
+A helper module of the actions (``print_reports`` collects its letters, ``file_upload``
+archived documents); ``count_pages`` reads a letter's page count with the same slicer.
 """
 
 from __future__ import annotations

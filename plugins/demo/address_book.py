@@ -17,7 +17,7 @@ import random
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -34,7 +34,6 @@ from core.models import (
     Product,
     SalesPartner,
 )
-from core.plugins import PluginHost
 
 REFERENCE_DATE = date(2026, 1, 1)
 """"Today" for the demo data: dates never depend on when the data is loaded."""
@@ -865,74 +864,3 @@ def _cumulative(weights: Iterable[float]) -> list[float]:
         total += weight
         cumulative.append(total)
     return cumulative
-
-
-# ---------------------------------------------------------------------------------------------
-# The ready campaign of the domain's worked example
-
-DEMO_QUERY = "Interessenten mit E-Mail"
-DEMO_CAMPAIGN = "Informationskampagne"
-DEMO_REPORT = "Informationsschreiben"
-PROSPECTS_WITH_EMAIL: dict[str, Any] = {
-    "root": "contacts",
-    "where": {
-        "op": "and",
-        "conditions": [
-            {"field": "status", "type": "equals", "values": ["prospect"]},
-            {"field": "email", "type": "not_empty"},
-        ],
-    },
-    "output": ["number", "first_name", "last_name", "company_name", "email", "city"],
-    "sort": [{"field": "last_name"}, {"field": "first_name"}],
-}
-
-
-def install_demo_campaign(session: Session, plugins: PluginHost, now: datetime) -> list[str]:
-    """The saved query "Interessenten mit E-Mail" and the campaign "Informationskampagne"
-    that prints the information letter for it and archives it (the seed's worked example).
-
-    Matched by name: what exists is left as it is, so running this again adds nothing.
-    Needs the default reports and the plugins ``query``, ``consent`` and ``print_reports``;
-    without them the campaign is left out. Returns what was added; the caller commits.
-    """
-    from core.engine.campaigns import CampaignConfig, CampaignError, create_campaign
-    from core.models import Campaign, SavedQuery
-
-    added = []
-    saved = session.scalar(select(SavedQuery).where(SavedQuery.name == DEMO_QUERY))
-    if saved is None:
-        saved = SavedQuery(
-            name=DEMO_QUERY,
-            description="Alle Interessenten, die eine E-Mail-Adresse haben.",
-            definition=PROSPECTS_WITH_EMAIL,
-            is_distribution_list=True,
-            created_by="demo",
-        )
-        session.add(saved)
-        session.flush()
-        added.append(DEMO_QUERY)
-    if session.scalar(select(Campaign.id).where(Campaign.name == DEMO_CAMPAIGN)) is not None:
-        return added
-    config = CampaignConfig(
-        datasource="query",
-        datasource_settings={"saved_query_id": saved.id, "entity": "contacts"},
-        filters=({"name": "consent", "settings": {}},),
-        action="print_reports",
-        action_settings={"report": DEMO_REPORT, "archive": True},
-    )
-    try:
-        with session.begin_nested():
-            create_campaign(
-                session,
-                plugins,
-                config,
-                now,
-                name=DEMO_CAMPAIGN,
-                description="Informiert alle Interessenten mit E-Mail-Adresse per Brief über "
-                "Neuerungen; die Briefe werden im Dokumentenarchiv abgelegt.",
-                created_by="demo",
-            )
-    except CampaignError:
-        return added  # a plugin it needs is disabled
-    added.append(DEMO_CAMPAIGN)
-    return added

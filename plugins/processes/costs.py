@@ -12,14 +12,14 @@ import enum
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core.models.base import CENT, round_money
 from core.validation import validation_problems
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 
@@ -148,11 +148,6 @@ class Quantities:
 
     def of(self, basis: Basis) -> Decimal:
         return Decimal({"messages": self.messages, "units": self.units, "days": self.days}[basis])
-
-
-def round_money(value: Decimal) -> Decimal:
-    """To the cent, half up (0.005 → 0.01), as invoices round."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def bracket_for(brackets: Sequence[Bracket], count: Decimal) -> Bracket:
