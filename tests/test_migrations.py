@@ -105,11 +105,22 @@ def test_a_new_database_without_the_bundle_has_none_of_its_tables(database: Data
     assert links_to_process_tables(engine) == set()
     assert not missing_heads(engine, without_processes())
     assert PROCESSES_BRANCH not in current_heads(engine)
+    schema = MetaData()
+    schema.reflect(engine)
+    campaigns, runs = schema.tables["campaigns"], schema.tables["runs"]
+    with engine.begin() as connection:  # plain numbers while nothing they name exists
+        fill_every_table(connection, schema)
+        connection.execute(campaigns.update().values(program_id=7, provider_service_id=7))
+        connection.execute(runs.update().values(delivery_id=7))
 
     upgrade(engine, plugins=installed_plugins())  # enabled later: the branch creates them
     assert process_tables(engine) == set(PROCESS_TABLES)
     assert links_to_process_tables(engine) == LINKS
     assert models_differ(engine) == []
+    with engine.connect() as connection:  # as ON DELETE SET NULL would have left them
+        links = select(campaigns.c.program_id, campaigns.c.provider_service_id)
+        assert connection.execute(links).one() == (None, None)
+        assert connection.scalar(select(runs.c.delivery_id)) is None
 
 
 def test_the_handover_drops_empty_process_tables_and_the_bundle_creates_them_again(

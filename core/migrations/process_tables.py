@@ -98,8 +98,19 @@ def take_over() -> None:
     for table, column, target in CORE_LINKS:
         name = _link_name(table, column, target)
         if name not in {key["name"] for key in inspector.get_foreign_keys(table)}:
+            _forget_missing(table, column, target)
             with op.batch_alter_table(table) as batch:
                 batch.create_foreign_key(name, target, [column], ["id"], ondelete="SET NULL")
+
+
+def _forget_missing(table: str, column: str, target: str) -> None:
+    """References to rows that do not exist (written while the tables were away) become
+    NULL, as ``ON DELETE SET NULL`` would have left them, so that the key can be added."""
+    op.execute(
+        sa.text(
+            f"UPDATE {table} SET {column} = NULL WHERE {column} NOT IN (SELECT id FROM {target})"
+        )
+    )
 
 
 def _present() -> set[str]:
