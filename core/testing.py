@@ -4,12 +4,14 @@ test's own process, campaigns created and run in code, and fake contexts for uni
 It is a pytest plugin (entry point ``pytest11``, so installing ``campaign`` is enough) with
 these fixtures; ``docs/plugins.md`` ("Testing a plugin") shows them in use:
 
-- ``campaign_database_url``: a clean, migrated database (every installed plugin's tables),
+- ``campaign_database_url``: a clean, migrated database (the tables of every installed
+  plugin but those ``CAMPAIGN_DISABLE_PLUGINS`` names),
   once on SQLite and once on PostgreSQL; the PostgreSQL half runs when
   ``CAMPAIGN_TEST_POSTGRES_URL`` names a server whose user may create databases.
 - ``campaign_redis_url``: ``CAMPAIGN_TEST_REDIS_URL``, or an embedded server for the session.
 - ``campaign_settings``: an installation in the test's temporary directory.
-- ``campaign_testbed``: a :class:`Testbed` with every installed plugin.
+- ``campaign_testbed``: a :class:`Testbed` with every installed plugin (but those
+  ``CAMPAIGN_DISABLE_PLUGINS`` names).
 
 Tests of one class alone need no database: :class:`FakeRunContext` and
 :class:`FakeWorkflowContext` stand in for what the engine and the scheduler hand over.
@@ -36,7 +38,7 @@ from sqlalchemy.engine import make_url
 from core.config import DEFAULT_TIMEZONE, Settings
 from core.db import Database
 from core.plugin_base import Channel, Outcome, Recipient
-from core.plugins import PluginHost
+from core.plugins import PluginHost, load_plugins
 from core.runtime import Runtime
 from core.schedules import load_zone
 from core.schema import installed_plugins, upgrade
@@ -51,6 +53,13 @@ def unavailable(what: str, reason: object) -> None:
     if IN_CI:
         pytest.fail(message + " (CI=true: a missing service is a failure)", pytrace=False)
     pytest.skip(message)
+
+
+def disabled_plugins() -> list[str]:
+    """The plugins ``CAMPAIGN_DISABLE_PLUGINS`` names, which the test databases and a test's
+    plugin host leave out as an installation does."""
+    names = os.environ.get("CAMPAIGN_DISABLE_PLUGINS", "").split(",")
+    return [name.strip() for name in names if name.strip()]
 
 
 def migrated_database(url: str, plugins: PluginHost | None = None) -> Database:
@@ -104,12 +113,10 @@ class Testbed:
     def start(
         cls, settings: Settings, plugins: PluginHost | Iterable[tuple[str, object]] | None = None
     ) -> Testbed:
-        """A testbed with every installed plugin, or with ``plugins``: a host or
-        ``(name, module)`` pairs registered as they are given."""
-        from core.plugins import load_plugins
-
+        """A testbed with every installed plugin but those ``CAMPAIGN_DISABLE_PLUGINS`` names,
+        or with ``plugins``: a host or ``(name, module)`` pairs registered as they are given."""
         if plugins is None:
-            host = load_plugins()
+            host = load_plugins(disabled=disabled_plugins())
         elif isinstance(plugins, PluginHost):
             host = plugins
         else:
@@ -336,8 +343,9 @@ class FakeWorkflowContext:
 
 @pytest.fixture(scope="session")
 def campaign_schema_plugins() -> PluginHost:
-    """Every built-in and installed plugin: the test databases hold the tables of all."""
-    return installed_plugins()
+    """The plugins whose tables the test databases hold: every installed one but those
+    ``CAMPAIGN_DISABLE_PLUGINS`` names (with the process bundle disabled, none of its)."""
+    return load_plugins(disabled=disabled_plugins())
 
 
 @pytest.fixture(scope="session")
@@ -436,7 +444,8 @@ def campaign_settings(tmp_path: Path, campaign_database_url: str, campaign_redis
 
 @pytest.fixture
 def campaign_testbed(campaign_settings: Settings) -> Iterator[Testbed]:
-    """A :class:`Testbed` with every installed plugin."""
+    """A :class:`Testbed` with every installed plugin but those ``CAMPAIGN_DISABLE_PLUGINS``
+    names."""
     testbed = Testbed.start(campaign_settings)
     yield testbed
     testbed.close()

@@ -400,13 +400,15 @@ def page_as(browser, live_panel):
 
 @pytest.fixture
 def panel_app(settings: Settings):
-    """The panel with the built-in plugins (no entry points), on this test's database."""
+    """The panel with the built-in plugins (no entry points) but those
+    ``CAMPAIGN_DISABLE_PLUGINS`` names, on this test's database."""
     from core.plugins import load_plugins
+    from core.testing import disabled_plugins
     from webapp import create_app, get_campaign
 
     app = create_app(
         settings,
-        plugins=load_plugins(entry_points=False),
+        plugins=load_plugins(disabled=disabled_plugins(), entry_points=False),
         overrides={"TESTING": True, "CAMPAIGN_LOGIN_LIMITER": "memory"},
     )
     yield app

@@ -4,7 +4,6 @@ started. Used by the Flask test-client tests and by the browser tests."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from core.default_reports import install_default_reports
 from core.models import Role
 from core.plugins import PluginHost, load_plugins
 from core.runtime import Runtime
+from core.testing import disabled_plugins
 from webapp import create_app, get_campaign
 from webapp.testing import csrf_token_from, login
 
@@ -44,8 +44,7 @@ def panel_plugins() -> PluginHost:
     examples/campaign-hello), as an installation loads them, without those named in
     ``CAMPAIGN_DISABLE_PLUGINS`` (``make test`` runs the engine, action and campaign screen
     tests a second time with the process bundle disabled)."""
-    disabled = os.environ.get("CAMPAIGN_DISABLE_PLUGINS", "")
-    host = load_plugins(disabled=[name.strip() for name in disabled.split(",") if name.strip()])
+    host = load_plugins(disabled=disabled_plugins())
     assert not host.errors, host.errors
     return host
 

@@ -3,12 +3,15 @@ types and structures that apply."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from importlib import import_module
 
 import pytest
 from sqlalchemy import select, update
 
+from core.engine.confirmation import confirmation
 from core.engine.runs import start_run
-from core.models import RunItem
+from core.models import Campaign, Run, RunItem
+from core.plugin_base import Channel
 from plugins.processes.consumption import (
     DeliveryCounts,
     applicable_structures,
@@ -21,10 +24,14 @@ from plugins.processes.consumption import (
 from plugins.processes.costs import CostError, Quantities
 from plugins.processes.models import (
     CostCategory,
+    CostCategoryKind,
+    CostStructure,
     Delivery,
     DeliveryChannel,
     DeliveryState,
     ExpenseBasis,
+    Provider,
+    ProviderService,
 )
 
 from process_helpers import build_world, campaign, start_delivery_run
@@ -163,3 +170,53 @@ def test_a_category_nobody_chose_from_charges_nothing(database):
         session.add(letter)
         session.flush()
         assert [t.name for t in delivery_cost_types(letter)] == ["Papier A4", "C5"]
+
+
+def _confirmed_cost(engine, campaign_id: int, **options):
+    """What the confirmation shows for a new run of the campaign, after targeting."""
+    start = start_delivery_run if "delivery_id" in options else start_run
+    run = start(engine.runtime, campaign_id, **options)
+    engine.work()
+    with engine.runtime.database.session() as session:
+        return confirmation(session, engine.runtime.plugins, session.get(Run, run.id))
+
+
+def test_the_confirmation_prices_by_the_deliverys_or_the_campaigns_service(engine):
+    engine.runtime.plugins.add(import_module("plugins.processes"), "plugins.processes", "test")
+    engine.add_contacts(4)
+    campaign = engine.campaign(action="test_letter")
+    with engine.runtime.database.session() as session:
+        service = ProviderService(provider=Provider(name="Lettershop"), name="Brief DIN lang")
+        category = CostCategory(service=service, name="Porto", kind=CostCategoryKind.DIRECT_MAIL)
+        category.structures = [
+            CostStructure(kind="fixed", amount=Decimal("10.00"), label="Einrichtung"),
+            CostStructure(kind="linear", amount=Decimal("0.85"), label="Porto"),
+        ]
+        priced = Delivery(
+            campaign_id=campaign,
+            label="Brief",
+            channel=DeliveryChannel.PRINT,
+            provider_service=service,
+            surcharge=Decimal("1.00"),
+        )
+        unpriced = Delivery(
+            campaign_id=campaign, label="Ohne Preise", channel=DeliveryChannel.PRINT
+        )
+        session.add_all([category, priced, unpriced])
+        session.get(Campaign, campaign).estimated_cost = Decimal("99.50")
+
+    shown = _confirmed_cost(engine, campaign, delivery_id=priced.id)
+    assert (shown.cost.source, shown.cost.service) == ("service", "Brief DIN lang")
+    assert shown.cost.amount == Decimal("14.40")  # 10.00 + 4 * 0.85 + 1.00 surcharge
+    assert shown.channel == Channel.POSTAL
+
+    shown = _confirmed_cost(engine, campaign, delivery_id=unpriced.id, allow_parallel=True)
+    assert (shown.cost.source, shown.cost.amount) == ("estimate", Decimal("99.50"))
+
+    with engine.runtime.database.session() as session:  # a direct run: the campaign's service
+        session.get(Campaign, campaign).provider_service_id = session.scalar(
+            select(ProviderService.id).where(ProviderService.name == "Brief DIN lang")
+        )
+    shown = _confirmed_cost(engine, campaign, allow_parallel=True)
+    assert (shown.cost.source, shown.cost.service) == ("service", "Brief DIN lang")
+    assert shown.cost.amount == Decimal("13.40")  # 10.00 + 4 * 0.85, as budgetMgt books it

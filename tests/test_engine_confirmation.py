@@ -1,7 +1,7 @@
-"""What a person sees before confirming a run: reached, skips by reason, channel, cost."""
+"""What a person sees before confirming a run: reached, skips by reason, channel, cost (the
+process bundle's prices: tests/test_consumption.py)."""
 
 from decimal import Decimal
-from importlib import import_module
 
 from sqlalchemy import select, update
 
@@ -10,22 +10,10 @@ from core.engine.confirmation import confirmation
 from core.engine.runs import start_run
 from core.models import Campaign, ItemStatus, Run, RunItem
 from core.plugin_base import Channel
-from plugins.processes.models import (
-    CostCategory,
-    CostCategoryKind,
-    CostStructure,
-    Delivery,
-    DeliveryChannel,
-    Provider,
-    ProviderService,
-)
-
-from process_helpers import start_delivery_run
 
 
 def _analysed(engine, campaign_id: int, **options) -> int:
-    start = start_delivery_run if "delivery_id" in options else start_run
-    run = start(engine.runtime, campaign_id, **options)
+    run = start_run(engine.runtime, campaign_id, **options)
     engine.work()
     return run.id
 
@@ -73,49 +61,6 @@ def test_a_group_action_counts_groups_and_their_members(engine, tmp_path):
     )
     shown = _confirmation(engine, _analysed(engine, campaign))
     assert (shown.reached, shown.summary.members, shown.group_scoped) == (3, 6, True)
-
-
-def test_the_process_bundle_prices_by_the_deliverys_or_the_campaigns_service(engine):
-    engine.runtime.plugins.add(import_module("plugins.processes"), "plugins.processes", "test")
-    engine.add_contacts(4)
-    campaign = engine.campaign(action="test_letter")
-    with engine.runtime.database.session() as session:
-        service = ProviderService(provider=Provider(name="Lettershop"), name="Brief DIN lang")
-        category = CostCategory(service=service, name="Porto", kind=CostCategoryKind.DIRECT_MAIL)
-        category.structures = [
-            CostStructure(kind="fixed", amount=Decimal("10.00"), label="Einrichtung"),
-            CostStructure(kind="linear", amount=Decimal("0.85"), label="Porto"),
-        ]
-        priced = Delivery(
-            campaign_id=campaign,
-            label="Brief",
-            channel=DeliveryChannel.PRINT,
-            provider_service=service,
-            surcharge=Decimal("1.00"),
-        )
-        unpriced = Delivery(
-            campaign_id=campaign, label="Ohne Preise", channel=DeliveryChannel.PRINT
-        )
-        session.add_all([category, priced, unpriced])
-        session.get(Campaign, campaign).estimated_cost = Decimal("99.50")
-
-    shown = _confirmation(engine, _analysed(engine, campaign, delivery_id=priced.id))
-    assert (shown.cost.source, shown.cost.service) == ("service", "Brief DIN lang")
-    assert shown.cost.amount == Decimal("14.40")  # 10.00 + 4 * 0.85 + 1.00 surcharge
-    assert shown.channel == Channel.POSTAL
-
-    shown = _confirmation(
-        engine, _analysed(engine, campaign, delivery_id=unpriced.id, allow_parallel=True)
-    )
-    assert (shown.cost.source, shown.cost.amount) == ("estimate", Decimal("99.50"))
-
-    with engine.runtime.database.session() as session:  # a direct run: the campaign's service
-        session.get(Campaign, campaign).provider_service_id = session.scalar(
-            select(ProviderService.id).where(ProviderService.name == "Brief DIN lang")
-        )
-    shown = _confirmation(engine, _analysed(engine, campaign, allow_parallel=True))
-    assert (shown.cost.source, shown.cost.service) == ("service", "Brief DIN lang")
-    assert shown.cost.amount == Decimal("13.40")  # 10.00 + 4 * 0.85, as budgetMgt books it
 
 
 class FlatRatePricing:

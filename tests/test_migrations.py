@@ -1,6 +1,9 @@
 """Existing databases upgrade without loss: a database at the core's revision
 ``0021_run_confirmation`` (the head before plugins had branches of their own) with a row in
-every table is brought to today's heads, and every row is still there.
+every table is brought to today's heads, and every row is still there. The campaign-process
+tables, created by the core's revisions up to ``0028_workflow_settings``, go to the bundle's
+own branch: dropped and created again where they were empty, adopted with their rows
+otherwise, and absent from a new database while the bundle is disabled.
 
 The rows are generated from the reflected schema (NOT NULL columns, foreign keys to the
 rows of the referred tables), with the models' enum types for the values their CHECK
@@ -17,15 +20,28 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Connection, MetaData, Table, select, types
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, inspect, select, types
 from sqlalchemy.exc import DBAPIError
 
 from core.db import Database
+from core.migrations.process_tables import TABLES as PROCESS_TABLES
+from core.migrations.process_tables import PartialProcessTablesError
 from core.models import Base
-from core.plugins import PluginHost
-from core.schema import current_heads, downgrade, installed_plugins, missing_heads, upgrade
+from core.plugins import PluginHost, load_plugins
+from core.schema import (
+    branch_states,
+    current_heads,
+    downgrade,
+    installed_plugins,
+    missing_heads,
+    upgrade,
+)
 
 BEFORE_PLUGIN_BRANCHES = "0021_run_confirmation"
+BEFORE_HANDOVER = "0028_workflow_settings"
+PROCESSES_BRANCH = "processes_0001_tables"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
@@ -35,6 +51,170 @@ def database_at_0021(database: Database) -> Database:
     upgrade(database.engine, BEFORE_PLUGIN_BRANCHES, plugins=PluginHost())
     assert current_heads(database.engine) == (BEFORE_PLUGIN_BRANCHES,)
     return database
+
+
+@pytest.fixture
+def database_at_0028(database: Database) -> Database:
+    """The last core revision that created the process tables, with none of their rows."""
+    downgrade(database.engine, "base")
+    upgrade(database.engine, BEFORE_HANDOVER, plugins=PluginHost())
+    assert current_heads(database.engine) == (BEFORE_HANDOVER,)
+    assert set(PROCESS_TABLES) <= set(inspect(database.engine).get_table_names())
+    return database
+
+
+def without_processes() -> PluginHost:
+    """The installation with ``CAMPAIGN_DISABLE_PLUGINS=plugins.processes``."""
+    return load_plugins(disabled=["plugins.processes"])
+
+
+def process_tables(engine: Engine) -> set[str]:
+    return set(PROCESS_TABLES) & set(inspect(engine).get_table_names())
+
+
+def links_to_process_tables(engine: Engine) -> set[str]:
+    """The foreign keys from the core's campaigns and runs to the bundle's tables."""
+    inspector = inspect(engine)
+    return {
+        key["name"]
+        for table in ("campaigns", "runs")
+        for key in inspector.get_foreign_keys(table)
+        if key["referred_table"] in PROCESS_TABLES
+    }
+
+
+def models_differ(engine: Engine) -> list:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+
+LINKS = {
+    "fk_campaigns_program_id_programs",
+    "fk_campaigns_provider_service_id_provider_services",
+    "fk_runs_delivery_id_deliveries",
+}
+
+
+def test_a_new_database_without_the_bundle_has_none_of_its_tables(database: Database):
+    engine = database.engine
+    downgrade(engine, "base")
+    upgrade(engine, plugins=without_processes())
+
+    assert process_tables(engine) == set()
+    assert links_to_process_tables(engine) == set()
+    assert not missing_heads(engine, without_processes())
+    assert PROCESSES_BRANCH not in current_heads(engine)
+    schema = MetaData()
+    schema.reflect(engine)
+    campaigns, runs = schema.tables["campaigns"], schema.tables["runs"]
+    with engine.begin() as connection:  # plain numbers while nothing they name exists
+        fill_every_table(connection, schema)
+        connection.execute(campaigns.update().values(program_id=7, provider_service_id=7))
+        connection.execute(runs.update().values(delivery_id=7))
+
+    upgrade(engine, plugins=installed_plugins())  # enabled later: the branch creates them
+    assert process_tables(engine) == set(PROCESS_TABLES)
+    assert links_to_process_tables(engine) == LINKS
+    assert models_differ(engine) == []
+    with engine.connect() as connection:  # as ON DELETE SET NULL would have left them
+        links = select(campaigns.c.program_id, campaigns.c.provider_service_id)
+        assert connection.execute(links).one() == (None, None)
+        assert connection.scalar(select(runs.c.delivery_id)) is None
+
+
+def test_the_handover_drops_empty_process_tables_and_the_bundle_creates_them_again(
+    database_at_0028: Database,
+):
+    engine = database_at_0028.engine
+    upgrade(engine, plugins=without_processes())
+    assert process_tables(engine) == set()
+    assert links_to_process_tables(engine) == set()
+
+    upgrade(engine, plugins=installed_plugins())
+    assert process_tables(engine) == set(PROCESS_TABLES)
+    assert links_to_process_tables(engine) == LINKS
+    assert models_differ(engine) == []
+    states = {state.name: state.database for state in branch_states(engine, installed_plugins())}
+    assert states["plugins.processes"] == PROCESSES_BRANCH
+
+
+def test_process_tables_holding_rows_stay_while_the_bundle_is_disabled_and_are_adopted(
+    database_at_0028: Database,
+):
+    """The bundle disabled on a database with process data: its tables, rows and keys stay
+    untouched; enabled again, its branch takes them over as they are."""
+    engine = database_at_0028.engine
+    schema = MetaData()
+    schema.reflect(engine)
+    with engine.begin() as connection:
+        fill_every_table(connection, schema)
+    before = primary_keys(database_at_0028, schema)
+    assert all(before[name] for name in PROCESS_TABLES)
+
+    upgrade(engine, plugins=without_processes())
+    assert primary_keys(database_at_0028, schema) == before
+    assert links_to_process_tables(engine) == LINKS
+    with engine.connect() as connection:
+        campaign = schema.tables["campaigns"]
+        assert connection.scalar(select(campaign.c.program_id)) is not None
+
+    upgrade(engine, plugins=installed_plugins())
+    assert not missing_heads(engine, installed_plugins())
+    assert primary_keys(database_at_0028, schema) == before
+    assert models_differ(engine) == []
+
+
+def test_a_single_process_row_keeps_every_process_table(database_at_0028: Database):
+    engine = database_at_0028.engine
+    with engine.begin() as connection:
+        plans = Table("plans", MetaData(), autoload_with=connection)
+        connection.execute(
+            plans.insert().values(
+                name="Jahresplan", description="", calculated_cost=0, created_at=NOW, updated_at=NOW
+            )
+        )
+    upgrade(engine, plugins=without_processes())
+    assert process_tables(engine) == set(PROCESS_TABLES)
+    upgrade(engine, plugins=installed_plugins())
+    with engine.connect() as connection:
+        assert connection.scalar(select(plans.c.name)) == "Jahresplan"
+
+
+def test_the_bundles_base_drops_its_tables_only_when_they_are_empty(database: Database):
+    """``campaign db downgrade processes@base`` and going below the handover keep rows."""
+    engine = database.engine
+    downgrade(engine, "processes@base")
+    assert process_tables(engine) == set() and links_to_process_tables(engine) == set()
+    downgrade(engine, "0027_webhooks")  # below the handover the core's revisions have them
+    assert process_tables(engine) == set(PROCESS_TABLES)
+    assert links_to_process_tables(engine) == LINKS
+
+    upgrade(engine, plugins=installed_plugins())
+    schema = MetaData()
+    schema.reflect(engine)
+    with engine.begin() as connection:
+        fill_every_table(connection, schema)
+    before = primary_keys(database, schema)
+    downgrade(engine, "processes@base")
+    assert primary_keys(database, schema) == before
+    assert links_to_process_tables(engine) == LINKS
+    upgrade(engine, plugins=installed_plugins())
+    assert primary_keys(database, schema) == before
+
+
+def test_a_database_with_only_some_process_tables_is_refused_with_their_names(
+    database_at_0028: Database,
+):
+    engine = database_at_0028.engine
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE cost_lines RENAME TO cost_lines_aside")
+    with pytest.raises(PartialProcessTablesError, match="26 of 27; missing: cost_lines"):
+        upgrade(engine, plugins=without_processes())
+    assert current_heads(engine) == (BEFORE_HANDOVER,)
+    assert process_tables(engine) == set(PROCESS_TABLES) - {"cost_lines"}
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE cost_lines_aside RENAME TO cost_lines")
 
 
 def test_upgrading_from_0021_keeps_every_row_of_every_table(database_at_0021: Database):

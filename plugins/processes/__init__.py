@@ -2,12 +2,12 @@
 processes, stocks, deliveries and their approvals.
 
 A built-in plugin bundle, loaded like a third-party one: this module registers the
-bundle's panel screens, its API operations (deliveries and approvals), menu entries and
-dashboard panel, prices runs for their confirmation, adds ``campaign void-run`` and the
-demo's processes to ``campaign demo``. The five process workflows (``plugins.workflows``)
-are plugins of their own that ``REQUIRES`` this bundle:
+bundle's Alembic branch (its tables), panel screens, API operations (deliveries and
+approvals), menu entries and dashboard panel, prices runs for their confirmation, adds
+``campaign void-run`` and the demo's processes to ``campaign demo``. The five process
+workflows (``plugins.workflows``) are plugins of their own that ``REQUIRES`` this bundle:
 ``CAMPAIGN_DISABLE_PLUGINS=plugins.processes`` leaves them out with it, and the product is a
-mass-print platform without the processes.
+mass-print platform without the processes (and, on a new database, without their tables).
 """
 
 from __future__ import annotations
@@ -61,6 +61,12 @@ def register_blueprints(register: Callable[[Blueprint], None]) -> None:
     register(api.bp)  # its operations join the HTTP API (docs/api.md)
     for area in (plans, deliveries, approvals, budgets, providers, stocks):
         register(area.bp)
+
+
+@hookimpl
+def register_migrations(register: Callable[[Path], None]) -> None:
+    """The bundle's own Alembic branch: its tables, taken over from the core's revisions."""
+    register(Path(__file__).with_name("migrations"))
 
 
 @hookimpl

@@ -2,8 +2,8 @@
 service that prices it, a run's delivery.
 
 The columns are the core's (plain integers there, so that the core's models stand without
-the bundle); the constraints come with the tables they point to. The database has them
-since the migrations that created those tables.
+the bundle); the constraints come with the tables they point to. The bundle's branch adds
+them to the database with the tables (``core/migrations/process_tables.py``).
 """
 
 from __future__ import annotations
