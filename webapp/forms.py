@@ -54,6 +54,7 @@ def _translations(language: str) -> Any:
     return get_translations((language,))
 
 
+@functools.cache
 def _grouping(language: str) -> re.Pattern[str]:
     """A whole number with the language's thousands separators, and maybe decimals."""
     group = re.escape(numbers.get_group_symbol(language))
@@ -102,6 +103,7 @@ def format_number_input(value: Decimal | int | None, places: int | None = None) 
     )
 
 
+@functools.cache
 def _month_numbers(language: str) -> dict[str, int]:
     names: dict[str, int] = {}
     for width in ("wide", "abbreviated"):
