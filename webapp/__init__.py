@@ -9,7 +9,8 @@ endpoint but the login page, static files and the load balancers' ``/healthz``
 
 ``__all__`` is the panel's public API: a plugin's screens import these names from
 ``webapp`` and nothing else of the panel (tests/test_architecture.py checks it); among them
-``ApiBlueprint`` and its helpers, with which a plugin adds operations to the HTTP API.
+``ApiBlueprint`` and its helpers, with which a plugin adds operations to the HTTP API, and
+``PanelForm`` with the fields of ``webapp.forms`` for a screen's fixed forms.
 
 What views use::
 
