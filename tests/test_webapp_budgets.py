@@ -5,7 +5,7 @@ and the budget and expense category forms."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -254,3 +254,35 @@ def test_the_budget_speaks_english_with_english_numbers(panel):
     html = body(panel.client(Role.VIEWER).get("/budgets/1"))
     assert "Allocated" in html and "Booked" in html and "within budget" in html
     assert "12,500.00 €" in html and "1,250.00" in html and "10 %" in html
+
+
+def test_an_english_manager_types_and_reads_english_amounts_and_dates(panel):
+    ids = world(panel)
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    form = {
+        "name": "Loyalty",
+        "owner": f"plan:{ids.plan_id}",
+        "start_date": "1 Jan 2026",
+        "end_date": "30.06.2026",
+        "allocated": "1,234.56",
+    }
+    refused = post(manager, "/budgets/new", form | {"end_date": "June", "allocated": "1.234,56"})
+    assert refused.status_code == 422
+    html = body(refused)
+    assert field_errors(html, "end_date") == ["“June” is not a date (written like 31 Dec 2026)."]
+    assert field_errors(html, "allocated") == ["“1.234,56” is not a number."]
+    assert 'value="1.234,56"' in html  # shown again as typed
+    assert post(manager, "/budgets/new", form).status_code == 302
+    with panel.runtime.database.session() as session:
+        budget = session.scalar(select(Budget))
+        assert (budget.start_date, budget.end_date, budget.allocated) == (
+            date(2026, 1, 1),
+            date(2026, 6, 30),
+            D("1234.56"),
+        )
+        budget_id = budget.id
+    shown = body(manager.get(f"/budgets/{budget_id}/edit"))
+    assert 'value="1 Jan 2026"' in shown and 'value="30 Jun 2026"' in shown
+    assert 'value="1,234.56"' in shown

@@ -79,6 +79,26 @@ def test_orders_are_added_booked_by_the_workflow_and_deleted_only_while_pending(
     ]
 
 
+def test_an_order_is_typed_in_german_and_a_date_that_does_not_exist_is_named(panel):
+    ids = world(panel)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    line = f"/stocks/lines/{ids.envelope_line_id}"
+    bad = post(manager, f"{line}/orders", {"delivery_date": "31.02.2030", "quantity": "1.000"})
+    assert bad.status_code == 422
+    html = body(bad)
+    assert field_errors(html, "delivery_date") == [
+        "„31.02.2030“ ist kein Datum (geschrieben wie 31.12.2026)."
+    ]
+    assert 'value="31.02.2030"' in html and 'placeholder="31.12.2026"' in html
+    added = post(manager, f"{line}/orders", {"delivery_date": "31.12.2030", "quantity": "1.000"})
+    assert added.status_code == 302
+    with panel.runtime.database.session() as session:
+        order = session.scalar(select(StockOrder))
+        assert (order.delivery_date, order.quantity) == (date(2030, 12, 31), 1000)
+    html = body(manager.get(line))
+    assert "31.12.2030" in html
+
+
 def test_a_line_shows_its_alerts_and_what_each_campaign_consumed(panel):
     ids = world(panel)
     first = add_campaign(panel, "Frühjahr")

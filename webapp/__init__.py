@@ -9,7 +9,8 @@ endpoint but the login page, static files and the load balancers' ``/healthz``
 
 ``__all__`` is the panel's public API: a plugin's screens import these names from
 ``webapp`` and nothing else of the panel (tests/test_architecture.py checks it); among them
-``ApiBlueprint`` and its helpers, with which a plugin adds operations to the HTTP API.
+``ApiBlueprint`` and its helpers, with which a plugin adds operations to the HTTP API, and
+``PanelForm`` with the fields of ``webapp.forms`` for a screen's fixed forms.
 
 What views use::
 
@@ -98,13 +99,27 @@ from webapp.editing import (
     user_choices,
     username,
 )
-from webapp.form_reader import FormReader, date_input, datetime_input, decimal_input
 from webapp.formatting import (
     format_bytes,
     format_date,
     format_datetime,
     format_number,
     init_formatting,
+)
+from webapp.forms import (
+    ChoiceField,
+    ChoiceListField,
+    DateField,
+    EnumField,
+    FlagField,
+    LocalDateTimeField,
+    MoneyField,
+    NumberField,
+    PanelForm,
+    TextField,
+    WholeNumberField,
+    check_period,
+    date_example,
 )
 from webapp.i18n import (
     LANGUAGE_NAMES,
@@ -142,29 +157,37 @@ __all__ = [
     "ApiPageQuery",
     "ApiProblem",
     "CampaignWeb",
+    "ChoiceField",
+    "ChoiceListField",
     "Choices",
     "ConfigDraft",
-    "FormReader",
+    "DateField",
+    "EnumField",
+    "FlagField",
     "GroupedChoices",
+    "LocalDateTimeField",
+    "MoneyField",
+    "NumberField",
     "OptionResolver",
     "Page",
+    "PanelForm",
     "SettingsForm",
+    "TextField",
+    "WholeNumberField",
     "acting_user",
     "all_problems",
     "api_audit",
     "api_page",
     "api_user",
     "build_form",
+    "check_period",
     "check_unique",
     "choice_ids",
     "count_groups",
     "create_app",
     "csrf",
     "current_user",
-    "date_input",
-    "datetime_input",
     "db_session",
-    "decimal_input",
     "format_date",
     "format_datetime",
     "format_number",
@@ -310,6 +333,7 @@ def _init_templates(app: Flask) -> None:
         workflow_summary=workflow_summary,
         item_detail=item_detail,
         has_role=has_role,
+        date_example=date_example,
         current_language=get_language,
         language_names=LANGUAGE_NAMES,
         row_problems=describe_row_error,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core.audit import record_audit
 from core.models import Role, User, UserGroup
 from webapp.context import current_user, db_session
-from webapp.form_reader import FormReader
+from webapp.forms import PanelForm
 from webapp.i18n import t
 
 M = TypeVar("M")
@@ -85,17 +85,17 @@ def choice_ids(choices: Choices | GroupedChoices) -> set[int]:
     return ids
 
 
-def check_unique(reader: FormReader, model: type, row: Any, name: str, **scope: Any) -> None:
+def check_unique(form: PanelForm, model: type, row: Any, name: str, **scope: Any) -> None:
     """Report on the ``name`` input when another row (within ``scope``, e.g. the same plan)
     already has the submitted value; names are unique in the database too."""
     column = getattr(model, name)
     query = select(model.id).where(
-        column == reader.values.get(name),
+        column == form[name].data,
         model.id != (row.id if row is not None else -1),
         *(getattr(model, key) == value for key, value in scope.items()),
     )
     if db_session().scalar(query) is not None:
-        reader.error(name, t("forms.taken"))
+        form.add_error(name, t("forms.taken"))
 
 
 def save_row(

@@ -62,6 +62,7 @@ from webapp.campaigns.views import (
     username,
 )
 from webapp.context import db_session, get_plugins, get_runtime, get_settings
+from webapp.forms import PanelForm, WholeNumberField
 from webapp.i18n import item_detail, t
 from webapp.pagination import page_arguments, paginate
 from webapp.run_feedback import Feedback, feedback_counts, feedback_filter
@@ -285,6 +286,11 @@ def skip_reason(detail: str | None) -> str:
     return item_detail(detail) if detail else t("runs.confirm.no_reason")
 
 
+class ConfirmForm(PanelForm):
+    count = WholeNumberField(required=True)
+    """How many recipients the person saw on the page when pressing "Send"."""
+
+
 @bp.post("/<int:campaign_id>/runs/<int:run_id>/confirm")
 @role_required(Role.CAMPAIGN_MANAGER)
 def confirm(campaign_id: int, run_id: int) -> Response:
@@ -292,11 +298,11 @@ def confirm(campaign_id: int, run_id: int) -> Response:
     campaign = load_campaign(campaign_id)
     run = load_run(campaign.id, run_id)
     back = redirect(url_for(".run", campaign_id=campaign.id, run_id=run.id, **list_args()))
-    count_text = request.form.get("count", "").strip()
-    if not count_text.isdigit():
-        flash(t("runs.confirm.bad_count", value=count_text), "error")
+    form = ConfirmForm()
+    if not form.validate():
+        flash(t("runs.confirm.bad_count", value=form.count.text), "error")
         return back
-    count = int(count_text)
+    count = form.count.data
     deferred = None
     session = db_session()
     try:

@@ -47,6 +47,7 @@ from webapp.campaigns.config_form import (
 from webapp.campaigns.listing import STATUS_FILTERS, campaign_list
 from webapp.campaigns.records import CampaignDataError, freeze_query
 from webapp.context import current_user, db_session, get_plugins, get_runtime
+from webapp.forms import PanelForm, TextField, WholeNumberField
 from webapp.i18n import t, tn
 from webapp.pagination import page_arguments
 from webapp.security import role_required
@@ -160,12 +161,19 @@ def _render_general(campaign: Campaign, errors: dict[str, str] | None = None, **
     )
 
 
+class GeneralForm(PanelForm):
+    name = TextField(max_length=200)
+    description = TextField(max_length=5000)
+
+
 @bp.post("/<int:campaign_id>")
 @role_required(Role.CAMPAIGN_MANAGER)
 def save_general(campaign_id: int) -> str | Response:
     campaign = load_campaign(campaign_id)
-    name = request.form.get("name", "")
-    description = request.form.get("description", "").strip()
+    form = GeneralForm()
+    if not form.validate():
+        return _render_general(campaign, form.messages, **form.values), 422
+    name, description = form.name.data, form.description.data
     session = db_session()
     try:
         operations.update(
@@ -253,20 +261,22 @@ def save_setup(campaign_id: int) -> str | tuple[str, int] | Response:
     return _render_setup(campaign, draft, failed=True), 422
 
 
+class StartForm(PanelForm):
+    mode = TextField()
+    limit = WholeNumberField(minimum=1)
+    """At most this many recipients (a test run), typed as the user's language writes it."""
+
+
 @bp.post("/<int:campaign_id>/start")
 @role_required(Role.CAMPAIGN_MANAGER)
 def start(campaign_id: int) -> Response:
     campaign = load_campaign(campaign_id)
-    dry_run = request.form.get("mode") == "dry_run"
-    limit_text = request.form.get("limit", "").strip()
+    form = StartForm()
     back = url_for(".setup", campaign_id=campaign.id, **list_args())
-    limit = None
-    if limit_text:
-        try:
-            limit = int(limit_text)
-        except ValueError:
-            flash(t("campaigns.start.bad_limit", value=limit_text), "error")
-            return redirect(back)
+    if not form.validate():
+        flash(form.messages["limit"], "error")
+        return redirect(back)
+    dry_run, limit = form.mode.data == "dry_run", form.limit.data
     session = db_session()
     try:
         run = operations.start(

@@ -53,6 +53,7 @@ from core.query.compiler import ci_text
 from core.query.saved import QueryNameTakenError, save_query
 from webapp.context import current_user, db_session, get_campaign, get_plugins
 from webapp.formatting import format_date, format_datetime, format_number
+from webapp.forms import FlagField, PanelForm, TextField
 from webapp.i18n import DEFAULT_LANGUAGE, PANEL_CATALOGS, catalog_ids, get_language, t
 from webapp.pagination import page_arguments, paginate
 from webapp.schema_forms import root_spec
@@ -207,12 +208,16 @@ def _render(
     return page, 422 if (query_error or errors) and status == 200 else status
 
 
+class QueryForm(PanelForm):
+    """The saved query's own fields beside its definition."""
+
+    name = TextField(max_length=200)
+    description = TextField(max_length=5000)
+    is_distribution_list = FlagField()
+
+
 def _form_values() -> dict[str, Any]:
-    return {
-        "name": request.form.get("name", "").strip(),
-        "description": request.form.get("description", "").strip(),
-        "is_distribution_list": request.form.get("is_distribution_list") == "true",
-    }
+    return QueryForm().values
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,7 +326,8 @@ def _submit(saved: SavedQuery | None) -> Response | tuple[str, int]:
     """Preview (any role), or save / hand to a campaign (campaign managers)."""
     intent = request.form.get("intent", "preview")
     definition = request.form.get("definition", "")
-    values = _form_values()
+    form = QueryForm()
+    values = form.values
     page = request.form.get("page", type=int) or 1
     if intent == "preview":
         return _render(saved, definition, values, preview_page=page)
@@ -330,11 +336,10 @@ def _submit(saved: SavedQuery | None) -> Response | tuple[str, int]:
     if not has_role(Role.CAMPAIGN_MANAGER):
         abort(403)
     compiled, _raw, _error = _parse(definition)
-    errors = {}
-    if not values["name"]:
-        errors["name"] = t("queries.error.name_required")
-    elif len(values["name"]) > 200:
-        errors["name"] = t("queries.error.name_long")
+    form.validate()
+    if not form.name.data:
+        form.add_error("name", t("queries.error.name_required"))
+    errors = form.messages
     if compiled is None or errors:
         return _render(saved, definition, values, preview_page=page, errors=errors)
     session = db_session()
@@ -342,15 +347,15 @@ def _submit(saved: SavedQuery | None) -> Response | tuple[str, int]:
         target = save_query(
             session,
             compiled,
-            name=values["name"],
-            description=values["description"],
-            is_distribution_list=values["is_distribution_list"],
+            name=form.name.data,
+            description=form.description.data,
+            is_distribution_list=form.is_distribution_list.data,
             actor=_username(),
             saved=saved,
         )
     except (QueryNameTakenError, IntegrityError):
         session.rollback()
-        errors["name"] = t("queries.error.name_taken", name=values["name"])
+        errors["name"] = t("queries.error.name_taken", name=form.name.data)
         return _render(saved, definition, values, preview_page=page, errors=errors)
     session.commit()
     flash(t("queries.saved", name=target.name), "success")

@@ -33,7 +33,7 @@ from core.workflows import (
 )
 from webapp.context import db_session, get_plugins, get_runtime, get_settings
 from webapp.editing import get_or_404, username
-from webapp.form_reader import FormReader
+from webapp.forms import PanelForm, TextField
 from webapp.i18n import plugin_text, plugin_translator, t, workflow_summary
 from webapp.pagination import Page, page_arguments
 from webapp.schema_forms import (
@@ -54,6 +54,11 @@ bp = Blueprint(
 )
 
 HISTORY_PAGE_SIZE = 20
+
+
+class ScheduleForm(PanelForm):
+    expression = TextField(required=True, max_length=120)
+    timezone = TextField(max_length=64)
 
 
 def schedule_label(schedule: Schedule) -> str:
@@ -198,17 +203,16 @@ def change_state(name: str) -> Response:
 def change_schedule(name: str) -> str | tuple[str, int] | Response:
     title = title_of(name)
     session = db_session()
-    reader = FormReader(request.form)
-    expression = reader.text("expression", required=True, max_length=120)
-    zone = reader.text("timezone", max_length=64) or None
-    if reader.ok:
+    form = ScheduleForm()
+    if form.validate():
+        zone = form.timezone.data or None
         try:
             row = set_schedule(
                 session,
                 get_plugins(),
                 get_settings(),
                 name,
-                expression,
+                form.expression.data,
                 username(),
                 get_runtime().clock.now(),
                 timezone=zone,
@@ -217,9 +221,9 @@ def change_schedule(name: str) -> str | tuple[str, int] | Response:
             session.rollback()
             message = str(exc)
             field = "timezone" if zone and "time zone" in message.lower() else "expression"
-            reader.error(field, message)
-    if not reader.ok:
-        return _render_index({name: reader.errors}, {name: reader.values}), 422
+            form.add_error(field, message)
+    if not form.ok:
+        return _render_index({name: form.messages}, {name: form.values}), 422
     session.commit()
     flash(
         t(

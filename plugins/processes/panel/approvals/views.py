@@ -39,7 +39,9 @@ from plugins.processes.costs import effective_cost
 from plugins.processes.models import Approval, ApprovalEvent, ApprovalState, ApprovalStep
 from plugins.processes.process_runs import find_run
 from webapp import (
-    FormReader,
+    PanelForm,
+    TextField,
+    WholeNumberField,
     acting_user,
     db_session,
     format_datetime,
@@ -162,6 +164,13 @@ def _render_approval(approval: Approval, values: dict[str, Any], errors: dict[st
     )
 
 
+class AnswerForm(PanelForm):
+    answer = TextField()
+    comment = TextField(max_length=2000)
+    seen_round = WholeNumberField(required=True, minimum=1)
+    """The approval's round the reviewer saw; a resubmission meanwhile refuses the answer."""
+
+
 @bp.get("/<int:approval_id>")
 @role_required(Role.REVIEWER)
 def approval(approval_id: int) -> str:
@@ -174,16 +183,15 @@ def approval(approval_id: int) -> str:
 def answer(approval_id: int) -> str | tuple[str, int] | Response:
     session = db_session()
     approval = get_or_404(Approval, approval_id)
-    reader = FormReader(request.form)
-    verb = reader.raw("answer")
-    comment = reader.text("comment", max_length=2000)
-    seen_round = reader.integer("seen_round", required=True, minimum=1)
+    form = AnswerForm()
+    form.validate()
+    verb, comment, seen_round = form.answer.data, form.comment.data, form.seen_round.data
     if verb not in ("approve", "reject"):
-        reader.error("form", t("forms.not_a_choice", value=verb))
+        form.add_error("form", t("forms.not_a_choice", value=verb))
     elif verb == "reject" and not comment:
-        reader.error("comment", t("approval.reject_needs_comment"))
-    if not reader.ok:
-        return _render_approval(approval, reader.values, reader.errors), 422
+        form.add_error("comment", t("approval.reject_needs_comment"))
+    if not form.ok:
+        return _render_approval(approval, form.values, form.messages), 422
     user, now = acting_user(), get_runtime().clock.now()
     delivery = approval.delivery
     try:
@@ -193,13 +201,13 @@ def answer(approval_id: int) -> str | tuple[str, int] | Response:
             reject(session, approval.id, user, now, comment, seen_round)
     except NotAReviewerError:
         session.rollback()
-        reader.error("form", t("approval.not_reviewer"))
-        return _render_approval(approval, reader.values, reader.errors), 403
+        form.add_error("form", t("approval.not_reviewer"))
+        return _render_approval(approval, form.values, form.messages), 403
     except ApprovalError as exc:
         session.rollback()
         approval = get_or_404(Approval, approval_id)
-        reader.error("form", _refusal(approval, seen_round, exc))
-        return _render_approval(approval, {"seen_round": approval.round}, reader.errors), 409
+        form.add_error("form", _refusal(approval, seen_round, exc))
+        return _render_approval(approval, {"seen_round": approval.round}, form.messages), 409
     step = t(f"approvals.step.{approval.step.value}")
     record_audit(
         session,

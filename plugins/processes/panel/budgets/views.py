@@ -33,13 +33,15 @@ from plugins.processes.models import (
 )
 from plugins.processes.panel.charts import budget_chart
 from webapp import (
-    FormReader,
+    ChoiceField,
+    DateField,
+    MoneyField,
     Page,
+    PanelForm,
+    TextField,
+    check_period,
     check_unique,
-    choice_ids,
-    date_input,
     db_session,
-    decimal_input,
     get_or_404,
     names_by_id,
     page_arguments,
@@ -253,7 +255,20 @@ def _categories(session: Session) -> list[ExpenseCategory]:
     return list(session.scalars(select(ExpenseCategory).order_by(ExpenseCategory.name)))
 
 
-def _budget_values(budget: Budget | None) -> dict[str, Any]:
+class BudgetForm(PanelForm):
+    name = TextField(required=True)
+    description = TextField(max_length=5000)
+    owner = ChoiceField(required=True, coerce=str)
+    start_date = DateField()
+    end_date = DateField()
+    allocated = MoneyField(required=True)
+    responsible_id = ChoiceField()
+
+
+def _budget_form(budget: Budget | None, categories: list[ExpenseCategory]) -> BudgetForm:
+    """The budget's form with an amount per expense category (``alloc-<id>``)."""
+    amounts = {f"alloc-{category.id}": MoneyField() for category in categories}
+    form_class = type("BudgetCategoriesForm", (BudgetForm,), amounts)
     if budget is None:
         preset = next(
             (
@@ -263,19 +278,19 @@ def _budget_values(budget: Budget | None) -> dict[str, Any]:
             ),
             "",
         )
-        return {"owner": preset, "allocated": decimal_input(0, 2)}
-    values = {
+        return form_class(data={"owner": preset, "allocated": Decimal(0)})
+    data = {
         "name": budget.name,
         "description": budget.description,
         "owner": _owner_value(budget),
-        "start_date": date_input(budget.start_date),
-        "end_date": date_input(budget.end_date),
-        "allocated": decimal_input(budget.allocated, 2),
+        "start_date": budget.start_date,
+        "end_date": budget.end_date,
+        "allocated": budget.allocated,
         "responsible_id": budget.responsible_id,
     }
     for expense in budget.expenses:
-        values[f"alloc-{expense.expense_category_id}"] = decimal_input(expense.allocated, 2)
-    return values
+        data[f"alloc-{expense.expense_category_id}"] = expense.allocated
+    return form_class(data=data)
 
 
 def _render_form(budget: Budget | None, values: dict[str, Any], errors: dict[str, str]) -> str:
@@ -304,37 +319,35 @@ def edit_budget(budget_id: int) -> str | tuple[str, int] | Response:
 
 
 def _save(budget: Budget | None) -> str | tuple[str, int] | Response:
-    if request.method == "GET":
-        return _render_form(budget, _budget_values(budget), {})
     session = db_session()
-    reader = FormReader(request.form)
+    categories = _categories(session)
+    form = _budget_form(budget, categories)
+    if request.method == "GET":
+        return _render_form(budget, form.values, {})
+    form.owner.choices = owner_choices(session)
+    form.responsible_id.choices = user_choices(session)
+    form.validate()
+    check_period(form, "start_date", "end_date")
+    check_unique(form, Budget, budget, "name")
+    if not form.ok:
+        return _render_form(budget, form.values, form.messages), 422
+    owner = form.owner.data
     fields: dict[str, Any] = {
-        "name": reader.text("name", required=True),
-        "description": reader.text("description", max_length=5000),
-        "start_date": reader.date("start_date"),
-        "end_date": reader.date("end_date"),
-        "allocated": reader.money("allocated", required=True),
-        "responsible_id": reader.one_of("responsible_id", choice_ids(user_choices(session))),
+        "name": form.name.data,
+        "description": form.description.data,
+        "start_date": form.start_date.data,
+        "end_date": form.end_date.data,
+        "allocated": form.allocated.data,
+        "responsible_id": form.responsible_id.data,
     }
-    reader.period("start_date", "end_date", fields["start_date"], fields["end_date"])
-    owner = reader.raw("owner")
-    allowed = {value for _group, options in owner_choices(session) for value, _ in options}
-    if not owner:
-        reader.error("owner", t("forms.required"))
-    elif owner not in allowed:
-        reader.error("owner", t("forms.not_a_choice", value=owner))
-    else:
-        kind, owner_id = owner.split(":")
-        fields.update({f"{other}_id": None for other in OWNERS})
-        fields[f"{kind}_id"] = int(owner_id)
-    allocations: dict[int, Decimal] = {}
-    for category in _categories(session):
-        amount = reader.money(f"alloc-{category.id}")
-        if amount is not None:
-            allocations[category.id] = amount
-    check_unique(reader, Budget, budget, "name")
-    if not reader.ok:
-        return _render_form(budget, reader.values, reader.errors), 422
+    kind, owner_id = owner.split(":")
+    fields.update({f"{other}_id": None for other in OWNERS})
+    fields[f"{kind}_id"] = int(owner_id)
+    allocations: dict[int, Decimal] = {
+        category.id: amount
+        for category in categories
+        if (amount := form[f"alloc-{category.id}"].data) is not None
+    }
     fields["expenses"] = _expense_rows(budget, allocations)
     budget, created = save_row(
         Budget,
@@ -374,6 +387,11 @@ def _expense_rows(budget: Budget | None, allocations: dict[int, Decimal]) -> lis
 # -- expense categories ---------------------------------------------------------------------------
 
 
+class CategoryForm(PanelForm):
+    name = TextField(required=True, max_length=100)
+    description = TextField(max_length=2000)
+
+
 def _render_categories(values: dict[str, Any], errors: dict[str, str]) -> str:
     return render_template(
         "budgets/categories.html",
@@ -392,16 +410,16 @@ def categories() -> str:
 @bp.post("/categories")
 @role_required(Role.CAMPAIGN_MANAGER)
 def create_category() -> tuple[str, int] | Response:
-    reader = FormReader(request.form)
-    name = reader.text("name", required=True, max_length=100)
-    description = reader.text("description", max_length=2000)
-    check_unique(reader, ExpenseCategory, None, "name")
-    if not reader.ok:
-        return _render_categories(reader.values, reader.errors), 422
+    form = CategoryForm()
+    form.validate()
+    check_unique(form, ExpenseCategory, None, "name")
+    if not form.ok:
+        return _render_categories(form.values, form.messages), 422
+    name = form.name.data
     save_row(
         ExpenseCategory,
         None,
-        {"name": name, "description": description},
+        {"name": name, "description": form.description.data},
         lambda row: row.name,
         target="expense_category",
     )

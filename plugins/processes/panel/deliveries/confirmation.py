@@ -5,7 +5,7 @@ was shown. Who may confirm and the start itself are ``plugins.processes.delivery
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -27,7 +27,8 @@ from plugins.processes.panel.deliveries.views import bp
 from plugins.processes.process_runs import delivery_action
 from webapp import (
     ConfigDraft,
-    FormReader,
+    PanelForm,
+    WholeNumberField,
     acting_user,
     count_groups,
     db_session,
@@ -37,6 +38,11 @@ from webapp import (
     t,
     username,
 )
+
+
+class ConfirmForm(PanelForm):
+    seen_count = WholeNumberField(required=True)
+    """How many recipients the page showed the person confirming."""
 
 
 def recipient_count(delivery: Delivery) -> int | None:
@@ -85,10 +91,11 @@ def confirm_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
     if not needs_confirmation(session, delivery):
         flash(t("confirm.not_waiting"), "info")
         return redirect(back)
-    reader = FormReader(request.form)
-    seen = reader.integer("seen_count", required=True)
+    form = ConfirmForm()
+    valid = form.validate()
+    seen = form.seen_count.data
     count = recipient_count(delivery)
-    if not reader.ok or count is None:
+    if not valid or count is None:
         return _render(delivery, count, t("confirm.no_count")), 422
     if seen != count:
         return _render(delivery, count, t("confirm.count_changed", seen=seen, count=count)), 409

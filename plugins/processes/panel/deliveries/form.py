@@ -10,11 +10,13 @@ changes; without JavaScript the user presses it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
+from wtforms import Field
 
 from core.plugin_base import Channel, Plugin
 from core.plugins import PluginHost, UnknownPluginError
@@ -28,14 +30,17 @@ from plugins.processes.models import (
 )
 from plugins.processes.panel.choices import budget_choices, service_choices
 from webapp import (
-    FormReader,
+    ChoiceField,
+    EnumField,
+    FlagField,
+    LocalDateTimeField,
+    MoneyField,
     OptionResolver,
+    PanelForm,
     SettingsForm,
+    TextField,
     all_problems,
     build_form,
-    choice_ids,
-    datetime_input,
-    decimal_input,
     parse_form,
     plugin_text,
     plugin_translator,
@@ -73,29 +78,55 @@ class DeliveryForm:
     budgets: list[tuple[int, str]] = field(default_factory=list)
 
 
+class CostTypesField(Field):
+    """The ticked cost types' ids."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = [int(value) for value in valuelist if value.isdigit()]
+
+
+class DeliveryFields(PanelForm):
+    """The delivery's own inputs (the action's settings are its schema form's)."""
+
+    label = TextField()
+    channel = EnumField(DeliveryChannel)
+    action = TextField()
+    provider_service_id = ChoiceField()
+    planned_start_at = LocalDateTimeField()
+    surcharge = MoneyField()
+    estimated_cost = MoneyField()
+    real_cost = MoneyField()
+    budget_id = ChoiceField()
+    sent_counting = EnumField(SentCounting)
+    proof_required = FlagField()
+    version = TextField()
+    cost_type_ids = CostTypesField(default=list)
+
+
 def delivery_values(delivery: Delivery | None) -> dict[str, Any]:
     """The form's values for a stored delivery (or a new one)."""
-    if delivery is None:
-        return {
-            "channel": DeliveryChannel.PRINT.value,
-            "action": CAMPAIGN_ACTION,
-            "surcharge": decimal_input(0, 2),
-            "sent_counting": SentCounting.ON_CONFIRMATION.value,
-        }
-    return {
-        "label": delivery.label,
-        "channel": delivery.channel.value,
-        "action": delivery.action or CAMPAIGN_ACTION,
-        "provider_service_id": delivery.provider_service_id,
-        "planned_start_at": datetime_input(delivery.planned_start_at),
-        "surcharge": decimal_input(delivery.surcharge, 2),
-        "estimated_cost": decimal_input(delivery.estimated_cost, 2),
-        "real_cost": decimal_input(delivery.real_cost, 2),
-        "budget_id": delivery.budget_id,
-        "sent_counting": delivery.sent_counting.value,
-        "proof_required": delivery.proof_required,
-        "version": delivery.version,
+    data: dict[str, Any] = {
+        "channel": DeliveryChannel.PRINT,
+        "action": CAMPAIGN_ACTION,
+        "surcharge": Decimal(0),
+        "sent_counting": SentCounting.ON_CONFIRMATION,
     }
+    if delivery is not None:
+        data = {
+            "label": delivery.label,
+            "channel": delivery.channel,
+            "action": delivery.action or CAMPAIGN_ACTION,
+            "provider_service_id": delivery.provider_service_id,
+            "planned_start_at": delivery.planned_start_at,
+            "surcharge": delivery.surcharge,
+            "estimated_cost": delivery.estimated_cost,
+            "real_cost": delivery.real_cost,
+            "budget_id": delivery.budget_id,
+            "sent_counting": delivery.sent_counting,
+            "proof_required": delivery.proof_required,
+            "version": delivery.version,
+        }
+    return DeliveryFields(formdata=None, data=data).values
 
 
 def compatible_actions(plugins: PluginHost, channel: DeliveryChannel) -> list[type[Plugin]]:
@@ -174,7 +205,7 @@ def build_delivery_form(
 class SubmittedDelivery:
     """A submitted delivery form, read and checked field by field."""
 
-    reader: FormReader
+    form: DeliveryFields
     fields: dict[str, Any]
     action: str | None
     settings: dict[str, Any]
@@ -182,62 +213,65 @@ class SubmittedDelivery:
     cost_type_ids: list[int]
 
     @property
+    def values(self) -> dict[str, Any]:
+        """What the form shows again; a channel that may no longer change is the stored one."""
+        return {**self.form.values, "channel": self.fields["channel"].value}
+
+    @property
     def ok(self) -> bool:
-        return self.reader.ok and not self.problems
+        return self.form.ok and not self.problems
 
 
 def read_delivery_form(
-    form: MultiDict[str, str],
+    formdata: MultiDict[str, str],
     session: Session,
     plugins: PluginHost,
     delivery: Delivery | None,
     check: bool,
 ) -> SubmittedDelivery:
     """Read the form; with ``check`` also validate (a refresh only redraws)."""
-    reader = FormReader(form)
-    channel_editable = delivery is None or delivery.state is DeliveryState.EDITING
-    if channel_editable:
-        channel = reader.choice("channel", DeliveryChannel) or DeliveryChannel.PRINT
+    form = DeliveryFields(formdata)
+    if delivery is None or delivery.state is DeliveryState.EDITING:
+        channel = form.channel.data or DeliveryChannel.PRINT
     else:
         channel = delivery.channel
-        reader.values["channel"] = channel.value
-    action = reader.raw("action") or None
+    form.provider_service_id.choices = service_choices(session, channel.cost_kind)
+    form.budget_id.choices = budget_choices(session)
+    form.validate()
+    if not check:
+        form.channel.errors = []
+        form.provider_service_id.errors = []
+        form.provider_service_id.data = _int_or_none(form.provider_service_id.text)
+    elif not form.label.data:
+        form.add_error("label", t("forms.required"))
+    action = form.action.data or None
     settings: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     if action is not None:
         try:
             cls = plugins.actions.get(action)
         except UnknownPluginError:
-            reader.error("action", t("forms.not_a_choice", value=action))
+            form.add_error("action", t("forms.not_a_choice", value=action))
         else:
-            if submitted_plugin(form, ACTION_PREFIX) == action:
-                settings, problems = parse_form(cls.params_schema(), form, ACTION_PREFIX)
+            if submitted_plugin(formdata, ACTION_PREFIX) == action:
+                settings, problems = parse_form(cls.params_schema(), formdata, ACTION_PREFIX)
             if check and cls not in compatible_actions(plugins, channel):
-                reader.error("action", t("forms.not_a_choice", value=plugin_text(cls, "title")))
+                form.add_error("action", t("forms.not_a_choice", value=plugin_text(cls, "title")))
             elif check:
                 problems = all_problems(cls, settings, problems)
     fields = {
-        "label": reader.text("label", required=check),
+        "label": form.label.data,
         "channel": channel,
-        "provider_service_id": reader.one_of(
-            "provider_service_id", choice_ids(service_choices(session, channel.cost_kind))
-        )
-        if check
-        else _int_or_none(reader.raw("provider_service_id")),
-        "planned_start_at": reader.local_datetime("planned_start_at"),
-        "surcharge": reader.money("surcharge"),
-        "estimated_cost": reader.money("estimated_cost"),
-        "real_cost": reader.money("real_cost"),
-        "budget_id": reader.one_of("budget_id", choice_ids(budget_choices(session))),
-        "sent_counting": reader.choice("sent_counting", SentCounting, required=False)
-        or SentCounting.ON_CONFIRMATION,
-        "proof_required": reader.flag("proof_required"),
+        "provider_service_id": form.provider_service_id.data,
+        "planned_start_at": form.planned_start_at.data,
+        "surcharge": form.surcharge.data or 0,
+        "estimated_cost": form.estimated_cost.data,
+        "real_cost": form.real_cost.data,
+        "budget_id": form.budget_id.data,
+        "sent_counting": form.sent_counting.data or SentCounting.ON_CONFIRMATION,
+        "proof_required": form.proof_required.data,
     }
-    if fields["surcharge"] is None:
-        fields["surcharge"] = 0
-    reader.raw("version")
-    cost_type_ids = [int(value) for value in form.getlist("cost_type_ids") if value.isdigit()]
-    return SubmittedDelivery(reader, fields, action, settings, problems, cost_type_ids)
+    return SubmittedDelivery(form, fields, action, settings, problems, form.cost_type_ids.data)
 
 
 def _int_or_none(text: str) -> int | None:

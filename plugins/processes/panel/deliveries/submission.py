@@ -10,7 +10,7 @@ delivery workflow's job. Extraction and proof are submitted later, with the file
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, url_for
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
@@ -31,7 +31,10 @@ from plugins.processes.panel.deliveries.views import (
     render_delivery,
 )
 from webapp import (
-    FormReader,
+    ChoiceListField,
+    EnumField,
+    LocalDateTimeField,
+    PanelForm,
     acting_user,
     db_session,
     get_or_404,
@@ -43,7 +46,17 @@ from webapp import (
     username,
 )
 
-ROLE_VALUES = {role.value for role in REVIEWER_ROLES}
+
+class ApprovalSetupForm(PanelForm):
+    step = EnumField(ApprovalStep, required=True)
+    mode = EnumField(ApprovalMode, required=True)
+    roles = ChoiceListField(coerce=str)
+    groups = ChoiceListField()
+    users = ChoiceListField()
+
+
+class SubmitForm(PanelForm):
+    deadline = LocalDateTimeField()
 
 
 @bp.post("/<int:delivery_id>/approvals")
@@ -51,18 +64,16 @@ ROLE_VALUES = {role.value for role in REVIEWER_ROLES}
 def configure_approval(delivery_id: int) -> str | tuple[str, int] | Response:
     session = db_session()
     delivery = get_or_404(Delivery, delivery_id)
-    reader = FormReader(request.form)
-    step = reader.choice("step", ApprovalStep)
-    mode = reader.choice("mode", ApprovalMode)
+    form = ApprovalSetupForm()
+    form.roles.choices = [(role.value, role.value) for role in REVIEWER_ROLES]
+    form.groups.choices = group_choices(session)
+    form.users.choices = user_choices(session)
+    form.validate()
+    step, mode = form.step.data, form.mode.data
     if step is not None and step not in applicable_steps(delivery):
-        reader.error("step", t("forms.not_a_choice", value=t(f"approvals.step.{step.value}")))
-    roles = [value for value in request.form.getlist("roles") if value in ROLE_VALUES]
-    groups = _ids(
-        request.form.getlist("groups"), {group_id for group_id, _ in group_choices(session)}
-    )
-    users = _ids(request.form.getlist("users"), {user_id for user_id, _ in user_choices(session)})
-    reader.values.update(roles=roles, groups=groups, users=users)
-    if reader.ok:
+        form.add_error("step", t("forms.not_a_choice", value=t(f"approvals.step.{step.value}")))
+    roles, groups, users = form.roles.data, form.groups.data, form.users.data
+    if form.ok:
         try:
             configure(
                 session,
@@ -75,9 +86,9 @@ def configure_approval(delivery_id: int) -> str | tuple[str, int] | Response:
             )
         except ApprovalError as exc:
             session.rollback()
-            reader.error("mode", str(exc))
-    if not reader.ok:
-        context = approval_form_context(delivery, reader.values, reader.errors)
+            form.add_error("mode", str(exc))
+    if not form.ok:
+        context = approval_form_context(delivery, form.values, form.messages)
         return render_delivery(delivery, approval_open=True, **context), 422
     record_audit(
         session,
@@ -93,10 +104,6 @@ def configure_approval(delivery_id: int) -> str | tuple[str, int] | Response:
     return redirect(url_for(".delivery", delivery_id=delivery.id) + "#approvals-heading")
 
 
-def _ids(values: list[str], allowed: set[int]) -> list[int]:
-    return [int(value) for value in values if value.isdigit() and int(value) in allowed]
-
-
 @bp.post("/<int:delivery_id>/submit")
 @role_required(Role.CAMPAIGN_MANAGER)
 def submit_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
@@ -109,15 +116,16 @@ def submit_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
             "error",
         )
         return redirect(back)
-    reader = FormReader(request.form)
-    deadline = reader.local_datetime("deadline")
+    form = SubmitForm()
+    form.validate()
+    deadline = form.deadline.data
     now = get_runtime().clock.now()
     if deadline is not None and deadline <= now:
-        reader.error("deadline", t("approvals.deadline_past"))
-    if not reader.ok:
+        form.add_error("deadline", t("approvals.deadline_past"))
+    if not form.ok:
         context = approval_form_context(delivery, {}, {})
         return render_delivery(
-            delivery, submit_values=reader.values, submit_errors=reader.errors, **context
+            delivery, submit_values=form.values, submit_errors=form.messages, **context
         ), 422
     try:
         steps = submit_for_approval(session, delivery, now, acting_user(), deadline)

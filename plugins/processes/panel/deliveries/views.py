@@ -253,8 +253,8 @@ def _render_form(
         form = build_delivery_form(
             session,
             get_plugins(),
-            submitted.reader.values,
-            submitted.reader.errors,
+            submitted.values,
+            submitted.form.messages,
             submitted.settings,
             submitted.problems,
             set(submitted.cost_type_ids),
@@ -304,9 +304,9 @@ def _save(campaign: Campaign, delivery: Delivery | None) -> str | tuple[str, int
     submitted = read_delivery_form(request.form, session, plugins, delivery, check)
     if not check:
         return _render_form(campaign, delivery, submitted)
-    reader, fields = submitted.reader, submitted.fields
-    if delivery is not None and reader.values.get("version") != str(delivery.version):
-        reader.error(
+    form, fields = submitted.form, submitted.fields
+    if delivery is not None and form.version.data != str(delivery.version):
+        form.add_error(
             "form",
             t("deliveries.changed_meanwhile", state=t(f"deliveries.state.{delivery.state.value}")),
         )
@@ -318,7 +318,7 @@ def _save(campaign: Campaign, delivery: Delivery | None) -> str | tuple[str, int
         )
     )
     if taken is not None:
-        reader.error("label", t("forms.taken"))
+        form.add_error("label", t("forms.taken"))
     if not submitted.ok:
         return _render_form(campaign, delivery, submitted, failed=True), 422
     created = delivery is None
@@ -332,13 +332,13 @@ def _save(campaign: Campaign, delivery: Delivery | None) -> str | tuple[str, int
     try:
         set_action(plugins, delivery, submitted.action, submitted.settings or None)
     except DeliverySetupError as exc:
-        reader.error("action", str(exc))
+        form.add_error("action", str(exc))
     try:
         session.flush()
         choose_cost_types(session, delivery, submitted.cost_type_ids)
     except DeliverySetupError as exc:
-        reader.error("cost_type_ids", str(exc).removeprefix("cost_types: "))
-    if not reader.ok:
+        form.add_error("cost_type_ids", str(exc).removeprefix("cost_types: "))
+    if not form.ok:
         session.rollback()
         if not created:
             delivery = session.get(Delivery, delivery.id)
@@ -362,7 +362,7 @@ def _save(campaign: Campaign, delivery: Delivery | None) -> str | tuple[str, int
     except StaleDataError:
         session.rollback()
         delivery = session.get(Delivery, delivery.id)
-        reader.error(
+        form.add_error(
             "form",
             t("deliveries.changed_meanwhile", state=t(f"deliveries.state.{delivery.state.value}")),
         )

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
@@ -23,11 +22,15 @@ from plugins.processes.models.transitions import TransitionError
 from plugins.processes.panel.choices import budget_choices, program_choices, service_choices
 from plugins.processes.panel.plans.views import bp, today
 from webapp import (
-    FormReader,
-    choice_ids,
-    date_input,
+    ChoiceField,
+    DateField,
+    EnumField,
+    MoneyField,
+    NumberField,
+    PanelForm,
+    TextField,
+    check_period,
     db_session,
-    decimal_input,
     get_or_404,
     get_runtime,
     manager_choices,
@@ -49,17 +52,23 @@ PROCESS_FIELDS = (
 )
 
 
+class CampaignProcessForm(PanelForm):
+    program_id = ChoiceField()
+    start_date = DateField()
+    end_date = DateField()
+    manager_id = ChoiceField()
+    budget_status = EnumField(BudgetStatus, required=True)
+    commitment_level = EnumField(CommitmentLevel, required=True)
+    estimated_cost = MoneyField()
+    provider_service_id = ChoiceField()
+
+
+class ReopenForm(PanelForm):
+    reopen_end_date = DateField()
+
+
 def _campaign_values(campaign: Campaign) -> dict[str, Any]:
-    return {
-        "program_id": campaign.program_id,
-        "start_date": date_input(campaign.start_date),
-        "end_date": date_input(campaign.end_date),
-        "manager_id": campaign.manager_id,
-        "budget_status": campaign.budget_status.value,
-        "commitment_level": campaign.commitment_level,
-        "estimated_cost": decimal_input(campaign.estimated_cost, 2),
-        "provider_service_id": campaign.provider_service_id,
-    }
+    return CampaignProcessForm(formdata=None, obj=campaign).values
 
 
 def _render_campaign(campaign: Campaign, values: dict[str, Any], errors: dict[str, str]) -> str:
@@ -108,22 +117,15 @@ def campaign(campaign_id: int) -> str:
 def save_campaign(campaign_id: int) -> str | tuple[str, int] | Response:
     session = db_session()
     campaign = get_or_404(Campaign, campaign_id)
-    reader = FormReader(request.form)
-    fields = {
-        "program_id": reader.one_of("program_id", choice_ids(program_choices(session))),
-        "start_date": reader.date("start_date"),
-        "end_date": reader.date("end_date"),
-        "manager_id": reader.one_of("manager_id", choice_ids(manager_choices(session))),
-        "budget_status": reader.choice("budget_status", BudgetStatus),
-        "commitment_level": reader.choice("commitment_level", CommitmentLevel),
-        "estimated_cost": reader.money("estimated_cost"),
-        "provider_service_id": reader.one_of(
-            "provider_service_id", choice_ids(service_choices(session))
-        ),
-    }
-    reader.period("start_date", "end_date", fields["start_date"], fields["end_date"])
-    if not reader.ok:
-        return _render_campaign(campaign, reader.values, reader.errors), 422
+    form = CampaignProcessForm()
+    form.program_id.choices = program_choices(session)
+    form.manager_id.choices = manager_choices(session)
+    form.provider_service_id.choices = service_choices(session)
+    form.validate()
+    check_period(form, "start_date", "end_date")
+    if not form.ok:
+        return _render_campaign(campaign, form.values, form.messages), 422
+    fields = {key: form[key].data for key in PROCESS_FIELDS}
     before = {key: _plain(getattr(campaign, key)) for key in PROCESS_FIELDS}
     for key, value in fields.items():
         setattr(campaign, key, int(value) if key == "commitment_level" else value)
@@ -170,10 +172,10 @@ def reopen(campaign_id: int) -> str | tuple[str, int] | Response:
     date that has not passed."""
     session = db_session()
     campaign = get_or_404(Campaign, campaign_id)
-    reader = FormReader(request.form)
-    end_date = reader.date("reopen_end_date")
-    if not reader.ok:
-        return _refuse(campaign, reader.errors["reopen_end_date"])
+    form = ReopenForm()
+    if not form.validate():
+        return _refuse(campaign, form.messages["reopen_end_date"])
+    end_date = form.reopen_end_date.data
     if campaign.status not in CLOSED_CAMPAIGN_STATES:
         return _refuse(campaign, t("process.not_closed"))
     before = campaign.status.value
@@ -214,22 +216,31 @@ def _plain(value: Any) -> Any:
 # -- tasks ----------------------------------------------------------------------------------------
 
 
-def _task_values(task: Task | None) -> dict[str, Any]:
-    if task is None:
-        return {"state": TaskState.SCHEDULED.value}
-    return {
-        "name": task.name,
-        "description": task.description,
-        "start_date": date_input(task.start_date),
-        "end_date": date_input(task.end_date),
-        "state": task.state.value,
-        "days_worked": decimal_input(task.days_worked),
-        "estimated_cost": decimal_input(task.estimated_cost, 2),
-        "real_cost": decimal_input(task.real_cost, 2),
-        "provider_service_id": task.provider_service_id,
-        "commitment_level": task.commitment_level,
-        "budget_id": task.budget_id,
-    }
+class TaskForm(PanelForm):
+    name = TextField(required=True)
+    description = TextField(max_length=5000)
+    start_date = DateField()
+    end_date = DateField()
+    state = EnumField(TaskState, required=True, default=TaskState.SCHEDULED)
+    days_worked = NumberField(places=2)
+    estimated_cost = MoneyField()
+    real_cost = MoneyField()
+    provider_service_id = ChoiceField()
+    commitment_level = EnumField(CommitmentLevel)
+    budget_id = ChoiceField()
+
+
+TASK_FIELDS = (
+    "name",
+    "description",
+    "start_date",
+    "end_date",
+    "days_worked",
+    "estimated_cost",
+    "real_cost",
+    "provider_service_id",
+    "budget_id",
+)
 
 
 def _state_choices(task: Task | None) -> list[tuple[str, str]]:
@@ -270,40 +281,26 @@ def edit_task(task_id: int) -> str | tuple[str, int] | Response:
     return _save_task(task.campaign, task)
 
 
-def _read_task(reader: FormReader, session: Session) -> dict[str, Any]:
-    fields = {
-        "name": reader.text("name", required=True),
-        "description": reader.text("description", max_length=5000),
-        "start_date": reader.date("start_date"),
-        "end_date": reader.date("end_date"),
-        "days_worked": reader.number("days_worked", places=2),
-        "estimated_cost": reader.money("estimated_cost"),
-        "real_cost": reader.money("real_cost"),
-        "provider_service_id": reader.one_of(
-            "provider_service_id", choice_ids(service_choices(session, CostCategoryKind.TASK))
-        ),
-        "budget_id": reader.one_of("budget_id", choice_ids(budget_choices(session))),
-    }
-    level = reader.choice("commitment_level", CommitmentLevel, required=False)
-    fields["commitment_level"] = None if level is None else int(level)
-    reader.period("start_date", "end_date", fields["start_date"], fields["end_date"])
-    return fields
-
-
 def _save_task(campaign: Campaign, task: Task | None) -> str | tuple[str, int] | Response:
+    form = TaskForm(obj=task)
     if request.method == "GET":
-        return _render_task(campaign, task, _task_values(task), {})
+        return _render_task(campaign, task, form.values, {})
     session = db_session()
-    reader = FormReader(request.form)
-    fields = _read_task(reader, session)
-    state = reader.choice("state", TaskState)
+    form.provider_service_id.choices = service_choices(session, CostCategoryKind.TASK)
+    form.budget_id.choices = budget_choices(session)
+    form.validate()
+    check_period(form, "start_date", "end_date")
+    fields = {key: form[key].data for key in TASK_FIELDS}
+    level = form.commitment_level.data
+    fields["commitment_level"] = None if level is None else int(level)
+    state = form.state.data
     if state is not None and task is None and state is not TaskState.SCHEDULED:
-        reader.error("state", t("forms.not_a_choice", value=t(f"task.state.{state.value}")))
+        form.add_error("state", t("forms.not_a_choice", value=t(f"task.state.{state.value}")))
     if task is not None and state is not None and state is not task.state:
         try:
             task.move_to(state, get_runtime().clock.now())
         except TransitionError:
-            reader.error(
+            form.add_error(
                 "state",
                 t(
                     "tasks.bad_state",
@@ -311,9 +308,9 @@ def _save_task(campaign: Campaign, task: Task | None) -> str | tuple[str, int] |
                     wanted=t(f"task.state.{state.value}"),
                 ),
             )
-    if not reader.ok:
+    if not form.ok:
         session.rollback()
-        return _render_task(campaign, task, reader.values, reader.errors), 422
+        return _render_task(campaign, task, form.values, form.messages), 422
     task, created = save_row(
         Task,
         task,

@@ -19,10 +19,12 @@ from core.models import Campaign, CampaignStatus, Role, User
 from plugins.processes.models import Budget, Delivery, Plan, Program
 from plugins.processes.panel.charts import TimelineRow, timeline
 from webapp import (
-    FormReader,
+    ChoiceField,
+    DateField,
+    PanelForm,
+    TextField,
+    check_period,
     check_unique,
-    choice_ids,
-    date_input,
     db_session,
     get_or_404,
     get_runtime,
@@ -189,32 +191,34 @@ def _user_name(session: Session, user_id: int | None) -> str | None:
 
 
 def _period_details(row: Plan | Program) -> dict[str, Any]:
-    return {"start_date": date_input(row.start_date), "end_date": date_input(row.end_date)}
-
-
-def _plan_values(plan: Plan | None) -> dict[str, Any]:
-    if plan is None:
-        return {}
     return {
-        "name": plan.name,
-        "description": plan.description,
-        "start_date": date_input(plan.start_date),
-        "end_date": date_input(plan.end_date),
-        "manager_id": plan.manager_id,
+        "start_date": row.start_date and row.start_date.isoformat(),
+        "end_date": row.end_date and row.end_date.isoformat(),
     }
 
 
-def _read_period_form(reader: FormReader, session: Session) -> dict[str, Any]:
+PERIOD_COLUMNS = ("name", "description", "start_date", "end_date", "manager_id")
+
+
+class PlanForm(PanelForm):
     """Name, description, period and manager: what plans and programs both have."""
-    fields = {
-        "name": reader.text("name", required=True),
-        "description": reader.text("description", max_length=5000),
-        "start_date": reader.date("start_date"),
-        "end_date": reader.date("end_date"),
-        "manager_id": reader.one_of("manager_id", choice_ids(manager_choices(session))),
-    }
-    reader.period("start_date", "end_date", fields["start_date"], fields["end_date"])
-    return fields
+
+    name = TextField(required=True)
+    description = TextField(max_length=5000)
+    start_date = DateField()
+    end_date = DateField()
+    manager_id = ChoiceField()
+
+    def read(self, session: Session) -> dict[str, Any]:
+        """Validate; the columns to store."""
+        self.manager_id.choices = manager_choices(session)
+        self.validate()
+        check_period(self, "start_date", "end_date")
+        return {name: self[name].data for name in PERIOD_COLUMNS}
+
+
+class ProgramForm(PlanForm):
+    plan_id = ChoiceField(required=True)
 
 
 def _render_plan_form(plan: Plan | None, values: dict[str, Any], errors: dict[str, str]) -> str:
@@ -240,14 +244,13 @@ def edit_plan(plan_id: int) -> str | tuple[str, int] | Response:
 
 
 def _save_plan(plan: Plan | None) -> str | tuple[str, int] | Response:
+    form = PlanForm(obj=plan)
     if request.method == "GET":
-        return _render_plan_form(plan, _plan_values(plan), {})
-    session = db_session()
-    reader = FormReader(request.form)
-    fields = _read_period_form(reader, session)
-    check_unique(reader, Plan, plan, "name")
-    if not reader.ok:
-        return _render_plan_form(plan, reader.values, reader.errors), 422
+        return _render_plan_form(plan, form.values, {})
+    fields = form.read(db_session())
+    check_unique(form, Plan, plan, "name")
+    if not form.ok:
+        return _render_plan_form(plan, form.values, form.messages), 422
     plan, created = save_row(Plan, plan, fields, lambda row: row.name, _period_details)
     flash(t("plans.created" if created else "plans.saved", name=plan.name), "success")
     return redirect(url_for(".plan", plan_id=plan.id))
@@ -278,19 +281,6 @@ def program(program_id: int) -> str:
         budgets=session.scalars(select(Budget).where(Budget.program_id == program.id)).all(),
         timeline=shown,
     )
-
-
-def _program_values(program: Program | None, plan_id: int) -> dict[str, Any]:
-    if program is None:
-        return {"plan_id": plan_id}
-    return {
-        "plan_id": program.plan_id,
-        "name": program.name,
-        "description": program.description,
-        "start_date": date_input(program.start_date),
-        "end_date": date_input(program.end_date),
-        "manager_id": program.manager_id,
-    }
 
 
 def _plan_choices(session: Session) -> list[tuple[int, str]]:
@@ -329,18 +319,17 @@ def edit_program(program_id: int) -> str | tuple[str, int] | Response:
 
 
 def _save_program(program: Program | None, plan: Plan) -> str | tuple[str, int] | Response:
+    form = ProgramForm(obj=program, data=None if program else {"plan_id": plan.id})
     if request.method == "GET":
-        return _render_program_form(program, plan, _program_values(program, plan.id), {})
+        return _render_program_form(program, plan, form.values, {})
     session = db_session()
-    reader = FormReader(request.form)
-    fields = _read_period_form(reader, session)
-    plan_id = reader.one_of(
-        "plan_id", [plan_id for plan_id, _ in _plan_choices(session)], required=True
-    )
+    form.plan_id.choices = _plan_choices(session)
+    fields = form.read(session)
+    plan_id = form.plan_id.data
     if plan_id is not None:
-        check_unique(reader, Program, program, "name", plan_id=plan_id)
-    if not reader.ok:
-        return _render_program_form(program, plan, reader.values, reader.errors), 422
+        check_unique(form, Program, program, "name", plan_id=plan_id)
+    if not form.ok:
+        return _render_program_form(program, plan, form.values, form.messages), 422
     program, created = save_row(
         Program, program, fields | {"plan_id": plan_id}, lambda row: row.name, _period_details
     )

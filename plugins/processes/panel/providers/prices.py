@@ -40,11 +40,15 @@ from plugins.processes.models import (
 )
 from plugins.processes.panel.providers.views import bp
 from webapp import (
-    FormReader,
+    ChoiceField,
+    EnumField,
+    FlagField,
+    NumberField,
+    PanelForm,
+    TextField,
+    WholeNumberField,
     check_unique,
-    choice_ids,
     db_session,
-    decimal_input,
     get_or_404,
     role_required,
     save_row,
@@ -54,6 +58,7 @@ from webapp import (
 
 COUNTED_BASES = (Basis.MESSAGES, Basis.UNITS)
 BRACKET_ROWS_EXTRA = 2
+BRACKET_ROWS_NEW = 3
 
 
 # -- cost categories ------------------------------------------------------------------------------
@@ -71,6 +76,23 @@ def _type_choices(category: CostCategory | None) -> list[tuple[int, str]]:
     if category is None:
         return []
     return [(cost_type.id, cost_type.name) for cost_type in category.cost_types]
+
+
+CATEGORY_COLUMNS = (
+    "name",
+    "kind",
+    "expense_category_id",
+    "cost_type_required",
+    "default_cost_type_id",
+)
+
+
+class CategoryForm(PanelForm):
+    name = TextField(required=True)
+    kind = EnumField(CostCategoryKind, required=True, default=CostCategoryKind.DIRECT_MAIL)
+    expense_category_id = ChoiceField()
+    cost_type_required = FlagField()
+    default_cost_type_id = ChoiceField()
 
 
 def _render_category(service, category, values, errors) -> str:
@@ -104,30 +126,16 @@ def edit_category(category_id: int) -> str | tuple[str, int] | Response:
 def _save_category(
     service: ProviderService, category: CostCategory | None
 ) -> str | tuple[str, int] | Response:
+    form = CategoryForm(obj=category)
     if request.method == "GET":
-        values: dict[str, Any] = {"kind": CostCategoryKind.DIRECT_MAIL.value}
-        if category is not None:
-            values = {
-                "name": category.name,
-                "kind": category.kind.value,
-                "expense_category_id": category.expense_category_id,
-                "cost_type_required": category.cost_type_required,
-                "default_cost_type_id": category.default_cost_type_id,
-            }
-        return _render_category(service, category, values, {})
-    reader = FormReader(request.form)
-    fields = {
-        "name": reader.text("name", required=True),
-        "kind": reader.choice("kind", CostCategoryKind),
-        "expense_category_id": reader.one_of("expense_category_id", choice_ids(_expense_choices())),
-        "cost_type_required": reader.flag("cost_type_required"),
-        "default_cost_type_id": reader.one_of(
-            "default_cost_type_id", choice_ids(_type_choices(category))
-        ),
-    }
-    check_unique(reader, CostCategory, category, "name", service_id=service.id)
-    if not reader.ok:
-        return _render_category(service, category, reader.values, reader.errors), 422
+        return _render_category(service, category, form.values, {})
+    form.expense_category_id.choices = _expense_choices()
+    form.default_cost_type_id.choices = _type_choices(category)
+    form.validate()
+    check_unique(form, CostCategory, category, "name", service_id=service.id)
+    if not form.ok:
+        return _render_category(service, category, form.values, form.messages), 422
+    fields = {name: form[name].data for name in CATEGORY_COLUMNS}
     category, created = save_row(
         CostCategory,
         category,
@@ -157,6 +165,12 @@ def _stock_line_choices() -> list[tuple[str, list[tuple[int, str]]]]:
     for row in rows:
         grouped.setdefault(row.stock, []).append((row.id, row.name))
     return list(grouped.items())
+
+
+class TypeForm(PanelForm):
+    name = TextField(required=True)
+    stock_line_id = ChoiceField()
+    stock_basis = EnumField(Basis, required=True, default=Basis.MESSAGES)
 
 
 def _render_type(category, cost_type, values, errors) -> str:
@@ -189,29 +203,21 @@ def edit_type(type_id: int) -> str | tuple[str, int] | Response:
 def _save_type(
     category: CostCategory, cost_type: CostType | None
 ) -> str | tuple[str, int] | Response:
+    form = TypeForm(obj=cost_type)
     if request.method == "GET":
-        values: dict[str, Any] = {"stock_basis": Basis.MESSAGES.value}
-        if cost_type is not None:
-            values = {
-                "name": cost_type.name,
-                "stock_line_id": cost_type.stock_line_id,
-                "stock_basis": cost_type.stock_basis.value,
-            }
-        return _render_type(category, cost_type, values, {})
-    reader = FormReader(request.form)
-    name = reader.text("name", required=True)
-    stock_line_id = reader.one_of("stock_line_id", choice_ids(_stock_line_choices()))
-    basis = reader.choice("stock_basis", Basis)
-    if basis is Basis.DAYS:
-        reader.error("stock_basis", t("forms.not_a_choice", value=t("providers.basis.days")))
-    check_unique(reader, CostType, cost_type, "name", cost_category_id=category.id)
-    if not reader.ok:
-        return _render_type(category, cost_type, reader.values, reader.errors), 422
+        return _render_type(category, cost_type, form.values, {})
+    form.stock_line_id.choices = _stock_line_choices()
+    form.validate()
+    if form.stock_basis.data is Basis.DAYS:
+        form.add_error("stock_basis", t("forms.not_a_choice", value=t("providers.basis.days")))
+    check_unique(form, CostType, cost_type, "name", cost_category_id=category.id)
+    if not form.ok:
+        return _render_type(category, cost_type, form.values, form.messages), 422
     fields = {
         "cost_category_id": category.id,
-        "name": name,
-        "stock_line_id": stock_line_id,
-        "stock_basis": basis,
+        "name": form.name.data,
+        "stock_line_id": form.stock_line_id.data,
+        "stock_basis": form.stock_basis.data,
     }
     cost_type, created = save_row(
         CostType,
@@ -251,32 +257,64 @@ def delete_type(type_id: int) -> Response:
 # -- cost structures ------------------------------------------------------------------------------
 
 
-def _structure_values(structure: CostStructure | None, category: CostCategory) -> dict[str, Any]:
+class BracketRowsForm(PanelForm):
+    bracket_rows = WholeNumberField(minimum=1, maximum=100)
+    """How many bracket rows the form shows."""
+
+
+class StructureForm(BracketRowsForm):
+    kind = EnumField(StructureKind, required=True)
+    label = TextField()
+    basis = EnumField(Basis)
+    cost_type_id = ChoiceField()
+    position = WholeNumberField(maximum=10_000)
+    amount = NumberField()
+    batch_size = WholeNumberField(minimum=1)
+    percent = NumberField()
+    brackets = TextField()
+    """Not an input: where a problem of the brackets as a whole is shown."""
+
+
+def _structure_form(rows: int, data: dict[str, Any] | None = None) -> StructureForm:
+    """The structure form with ``rows`` bracket rows (``bracket-<n>-up_to`` and
+    ``bracket-<n>-price``)."""
+    brackets: dict[str, Any] = {}
+    for index in range(rows):
+        brackets[f"bracket-{index}-up_to"] = WholeNumberField(minimum=1)
+        brackets[f"bracket-{index}-price"] = NumberField()
+    return type("StructureBracketsForm", (StructureForm,), brackets)(data=data)
+
+
+def _stored_structure_form(
+    structure: CostStructure | None, category: CostCategory
+) -> StructureForm:
     if structure is None:
         kind = (
             StructureKind.DAILY if category.kind is CostCategoryKind.TASK else StructureKind.LINEAR
         )
-        return {
-            "kind": kind.value,
-            "basis": (Basis.DAYS if kind is StructureKind.DAILY else Basis.MESSAGES).value,
+        data: dict[str, Any] = {
+            "kind": kind,
+            "basis": Basis.DAYS if kind is StructureKind.DAILY else Basis.MESSAGES,
             "position": len(category.structures),
-            "bracket_rows": 3,
+            "bracket_rows": BRACKET_ROWS_NEW,
         }
-    values: dict[str, Any] = {
-        "kind": structure.kind.value,
-        "basis": structure.basis.value,
+        return _structure_form(BRACKET_ROWS_NEW, data)
+    brackets = structure.brackets or []
+    data = {
+        "kind": structure.kind,
+        "basis": structure.basis,
         "label": structure.label,
         "cost_type_id": structure.cost_type_id,
         "position": structure.position,
-        "amount": decimal_input(structure.amount),
-        "batch_size": structure.batch_size or "",
-        "percent": decimal_input(structure.percent),
-        "bracket_rows": len(structure.brackets or []) + BRACKET_ROWS_EXTRA,
+        "amount": structure.amount,
+        "batch_size": structure.batch_size,
+        "percent": structure.percent,
+        "bracket_rows": len(brackets) + BRACKET_ROWS_EXTRA,
     }
-    for index, bracket in enumerate(structure.brackets or []):
-        values[f"bracket-{index}-up_to"] = bracket.get("up_to") or ""
-        values[f"bracket-{index}-price"] = decimal_input(Decimal(str(bracket["price"])))
-    return values
+    for index, bracket in enumerate(brackets):
+        data[f"bracket-{index}-up_to"] = bracket.get("up_to")
+        data[f"bracket-{index}-price"] = Decimal(str(bracket["price"]))
+    return _structure_form(data["bracket_rows"], data)
 
 
 def _render_structure(category, structure, values, errors) -> str:
@@ -296,7 +334,7 @@ def _render_structure(category, structure, values, errors) -> str:
         kinds=[(k.value, t(f"providers.structure.{k.value}")) for k in StructureKind],
         bases=[(basis.value, t(f"providers.basis.{basis.value}")) for basis in bases],
         cost_types=[(cost_type.id, cost_type.name) for cost_type in category.cost_types],
-        bracket_rows=range(int(values.get("bracket_rows") or 3)),
+        bracket_rows=range(int(values.get("bracket_rows") or BRACKET_ROWS_NEW)),
     )
 
 
@@ -313,69 +351,85 @@ def edit_structure(structure_id: int) -> str | tuple[str, int] | Response:
     return _save_structure(structure.cost_category, structure)
 
 
-def read_structure(reader: FormReader, category: CostCategory) -> Structure | None:
+def read_structure(form: StructureForm, rows: int) -> Structure | None:
     """The submitted price as a validated ``Structure``, or None with the problems placed on
-    the inputs they concern."""
-    kind = reader.choice("kind", StructureKind)
-    label = reader.text("label")
+    the inputs they concern; inputs the kind does not use are not checked."""
+    form.validate()
+    kind = form.kind.data
     if kind is None:
         return None
+    used = _inputs_used(kind)
+    for field in form:
+        if field.name in STRUCTURE_INPUTS and field.name not in used:
+            field.errors = []
     basis = Basis.DAYS if kind is StructureKind.DAILY else Basis.MESSAGES
     if kind in COUNTED_KINDS:
-        basis = reader.choice("basis", Basis)
-        if basis is Basis.DAYS:
-            reader.error("basis", t("forms.not_a_choice", value=t("providers.basis.days")))
-    spec: dict[str, Any] = {"kind": kind, "basis": basis, "label": label}
-    if kind in AMOUNT_KINDS:
-        spec["amount"] = reader.number("amount", required=True)
-    if kind is StructureKind.LINEAR:
-        spec["batch_size"] = reader.integer("batch_size", minimum=1)
-    if kind is StructureKind.SURCHARGE:
-        spec["percent"] = reader.number("percent", required=True)
+        basis = form.basis.data
+        if basis is None and not form.basis.errors:
+            form.add_error("basis", t("forms.required"))
+        elif basis is Basis.DAYS:
+            form.add_error("basis", t("forms.not_a_choice", value=t("providers.basis.days")))
+    spec: dict[str, Any] = {"kind": kind, "basis": basis, "label": form.label.data}
+    for name in ("amount", "batch_size", "percent"):
+        if name in used:
+            spec[name] = form[name].data
+    for name in ("amount", "percent"):
+        if name in used and spec[name] is None:
+            form.add_error(name, t("forms.required"))
     if kind in THRESHOLD_KINDS:
-        spec["brackets"] = _read_brackets(reader)
-    if not reader.ok:
+        spec["brackets"] = _read_brackets(form, rows)
+    if not form.ok:
         return None
     try:
         return Structure.model_validate(spec)
     except ValidationError as exc:
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "form"
-            target = {"brackets": "brackets"}.get(field, field)
-            reader.error(
-                target if target in reader.values else "form",
-                ValidationMessage.of(error),
-            )
+            target = str(error["loc"][0]) if error["loc"] else "form"
+            form.add_error(target if target in form else "form", ValidationMessage.of(error))
         return None
 
 
-def _read_brackets(reader: FormReader) -> list[dict[str, Any]]:
+STRUCTURE_INPUTS = ("basis", "amount", "batch_size", "percent")
+"""The inputs only some kinds of structure use."""
+
+
+def _inputs_used(kind: StructureKind) -> set[str]:
+    used = {"basis"} if kind in COUNTED_KINDS else set()
+    if kind in AMOUNT_KINDS:
+        used.add("amount")
+    if kind is StructureKind.LINEAR:
+        used.add("batch_size")
+    if kind is StructureKind.SURCHARGE:
+        used.add("percent")
+    return used
+
+
+def _read_brackets(form: StructureForm, rows: int) -> list[dict[str, Any]]:
     """The filled bracket rows, in order: the inclusive upper bound and the price; checked so
     that bounds rise and only the last row is open."""
-    rows = reader.integer("bracket_rows", minimum=1, maximum=100) or 1
     brackets: list[tuple[int, int | None, Decimal | None]] = []
     for index in range(rows):
-        up_to = reader.integer(f"bracket-{index}-up_to", minimum=1)
-        price = reader.number(f"bracket-{index}-price")
-        if up_to is None and price is None and f"bracket-{index}-up_to" not in reader.errors:
+        up_field, price_field = form[f"bracket-{index}-up_to"], form[f"bracket-{index}-price"]
+        up_to, price = up_field.data, price_field.data
+        if up_to is None and price is None and not up_field.errors:
             continue
         if price is None:
-            reader.error(f"bracket-{index}-price", t("structures.price_missing"))
+            form.add_error(price_field.name, t("structures.price_missing"))
         brackets.append((index, up_to, price))
     if not brackets:
-        reader.error("brackets", t("structures.need_bracket"))
+        form.add_error("brackets", t("structures.need_bracket"))
         return []
     previous = 0
     for position, (index, up_to, _price) in enumerate(brackets):
         last = position == len(brackets) - 1
+        name = f"bracket-{index}-up_to"
         if up_to is None and not last:
-            reader.error(f"bracket-{index}-up_to", t("structures.only_last_open"))
+            form.add_error(name, t("structures.only_last_open"))
         elif up_to is not None and last:
-            reader.error(f"bracket-{index}-up_to", t("structures.last_open"))
+            form.add_error(name, t("structures.last_open"))
         elif up_to is not None and up_to <= previous:
-            reader.error(f"bracket-{index}-up_to", t("structures.ascending", previous=previous))
+            form.add_error(name, t("structures.ascending", previous=previous))
         previous = up_to or previous
-    reader.values.setdefault("brackets", "")
     return [{"up_to": up_to, "price": price} for _index, up_to, price in brackets]
 
 
@@ -383,35 +437,23 @@ def _save_structure(
     category: CostCategory, structure: CostStructure | None
 ) -> str | tuple[str, int] | Response:
     if request.method == "GET":
-        return _render_structure(category, structure, _structure_values(structure, category), {})
-    reader = FormReader(request.form)
+        values = _stored_structure_form(structure, category).values
+        return _render_structure(category, structure, values, {})
+    counted = BracketRowsForm()
+    rows = (counted.bracket_rows.data if counted.validate() else None) or BRACKET_ROWS_NEW
+    form = _structure_form(rows)
     intent = request.form.get("intent", "save")
     if intent != "save":
-        reader.raw("kind")
-        for name in (
-            "label",
-            "basis",
-            "cost_type_id",
-            "position",
-            "amount",
-            "batch_size",
-            "percent",
-        ):
-            reader.raw(name)
-        rows = int(request.form.get("bracket_rows") or 3)
-        for index in range(rows):
-            reader.raw(f"bracket-{index}-up_to")
-            reader.raw(f"bracket-{index}-price")
-        reader.values["bracket_rows"] = rows + (BRACKET_ROWS_EXTRA if intent == "more_rows" else 0)
-        return _render_structure(category, structure, reader.values, {})
+        values = form.values
+        values["bracket_rows"] = rows + (BRACKET_ROWS_EXTRA if intent == "more_rows" else 0)
+        return _render_structure(category, structure, values, {})
     session = db_session()
-    spec = read_structure(reader, category)
-    cost_type_id = reader.one_of(
-        "cost_type_id", [cost_type.id for cost_type in category.cost_types]
-    )
-    position = reader.integer("position", minimum=0, maximum=10_000) or 0
-    if spec is None or not reader.ok:
-        return _render_structure(category, structure, reader.values, reader.errors), 422
+    form.cost_type_id.choices = _type_choices(category)
+    spec = read_structure(form, rows)
+    position = form.position.data or 0
+    if spec is None or not form.ok:
+        return _render_structure(category, structure, form.values, form.messages), 422
+    cost_type_id = form.cost_type_id.data
     created = structure is None
     replacement = CostStructure.of(
         spec, cost_category_id=category.id, cost_type_id=cost_type_id, position=position

@@ -34,8 +34,12 @@ from plugins.processes.provider_processes import (
     check_notification,
 )
 from webapp import (
-    FormReader,
+    EnumField,
+    FlagField,
     OptionResolver,
+    PanelForm,
+    TextField,
+    WholeNumberField,
     all_problems,
     build_form,
     check_unique,
@@ -95,16 +99,17 @@ def provider(provider_id: int) -> str:
     return render_template("providers/provider.html", provider=provider, categories=categories)
 
 
-def _provider_values(provider: Provider | None) -> dict[str, Any]:
-    if provider is None:
-        return {"kind": ProviderKind.OTHER.value, "active": True}
-    return {
-        "name": provider.name,
-        "kind": provider.kind.value,
-        "email": provider.email or "",
-        "description": provider.description,
-        "active": provider.active,
-    }
+class ProviderForm(PanelForm):
+    name = TextField(required=True)
+    kind = EnumField(ProviderKind, required=True, default=ProviderKind.OTHER)
+    email = TextField(max_length=254)
+    description = TextField(max_length=5000)
+    active = FlagField(default=True)
+
+
+class ServiceForm(PanelForm):
+    name = TextField(required=True)
+    description = TextField(max_length=5000)
 
 
 def _render_provider_form(provider, values, errors) -> str:
@@ -126,27 +131,28 @@ def edit_provider(provider_id: int) -> str | tuple[str, int] | Response:
     return _save_provider(get_or_404(Provider, provider_id))
 
 
-def read_email(reader: FormReader, name: str) -> str | None:
-    value = reader.text(name, max_length=254)
+def check_email(form: PanelForm, name: str) -> None:
+    value = form[name].data
     if value and not valid_email(value):
-        reader.error(name, t("providers.bad_email", value=value))
-    return value or None
+        form.add_error(name, t("providers.bad_email", value=value))
 
 
 def _save_provider(provider: Provider | None) -> str | tuple[str, int] | Response:
+    form = ProviderForm(obj=provider)
     if request.method == "GET":
-        return _render_provider_form(provider, _provider_values(provider), {})
-    reader = FormReader(request.form)
+        return _render_provider_form(provider, form.values, {})
+    form.validate()
+    check_email(form, "email")
+    check_unique(form, Provider, provider, "name")
+    if not form.ok:
+        return _render_provider_form(provider, form.values, form.messages), 422
     fields = {
-        "name": reader.text("name", required=True),
-        "kind": reader.choice("kind", ProviderKind),
-        "email": read_email(reader, "email"),
-        "description": reader.text("description", max_length=5000),
-        "active": reader.flag("active"),
+        "name": form.name.data,
+        "kind": form.kind.data,
+        "email": form.email.data or None,
+        "description": form.description.data,
+        "active": form.active.data,
     }
-    check_unique(reader, Provider, provider, "name")
-    if not reader.ok:
-        return _render_provider_form(provider, reader.values, reader.errors), 422
     provider, created = save_row(
         Provider,
         provider,
@@ -250,21 +256,21 @@ def edit_service(service_id: int) -> str | tuple[str, int] | Response:
 def _save_service(
     provider: Provider, service: ProviderService | None
 ) -> str | tuple[str, int] | Response:
+    form = ServiceForm(obj=service)
     if request.method == "GET":
-        values = (
-            {} if service is None else {"name": service.name, "description": service.description}
-        )
-        return _render_service_form(provider, service, values, {})
-    reader = FormReader(request.form)
-    name = reader.text("name", required=True)
-    description = reader.text("description", max_length=5000)
-    check_unique(reader, ProviderService, service, "name", provider_id=provider.id)
-    if not reader.ok:
-        return _render_service_form(provider, service, reader.values, reader.errors), 422
+        return _render_service_form(provider, service, form.values, {})
+    form.validate()
+    check_unique(form, ProviderService, service, "name", provider_id=provider.id)
+    if not form.ok:
+        return _render_service_form(provider, service, form.values, form.messages), 422
     service, created = save_row(
         ProviderService,
         service,
-        {"provider_id": provider.id, "name": name, "description": description},
+        {
+            "provider_id": provider.id,
+            "name": form.name.data,
+            "description": form.description.data,
+        },
         lambda row: f"{provider.name}: {row.name}",
     )
     flash(t("services.created" if created else "services.saved", name=service.name), "success")
@@ -274,7 +280,38 @@ def _save_service(
 # -- the provider process -------------------------------------------------------------------------
 
 
-def _process_values(process: ServiceProcess | None) -> dict[str, Any]:
+COLUMN_PARTS = ("header", "field")
+
+
+class ColumnRowsForm(PanelForm):
+    column_rows = WholeNumberField(maximum=200)
+    """How many export column rows the form shows."""
+
+
+class ProcessForm(ColumnRowsForm):
+    file_name_pattern = TextField(required=True)
+    raw_values = FlagField()
+    notification_subject = TextField(max_length=300)
+    notification_template = TextField(max_length=TEMPLATE_LIMIT)
+    notification_recipients = TextField(max_length=5000)
+    upload_target = TextField()
+    result_enabled = FlagField()
+    result_delimiter = TextField(max_length=1)
+    result_key = TextField()
+    result_status = TextField()
+    result_sent = TextField(max_length=2000)
+
+
+def _process_form(rows: int, data: dict[str, Any] | None = None) -> ProcessForm:
+    """The process form with ``rows`` export column rows (``column-<n>-header`` and
+    ``column-<n>-field``)."""
+    columns = {
+        f"column-{index}-{part}": TextField() for index in range(rows) for part in COLUMN_PARTS
+    }
+    return type("ProcessColumnsForm", (ProcessForm,), columns)(data=data)
+
+
+def _stored_process_form(process: ServiceProcess | None) -> ProcessForm:
     if process is None:
         process = ServiceProcess(
             export_columns=[],
@@ -282,28 +319,29 @@ def _process_values(process: ServiceProcess | None) -> dict[str, Any]:
             notification_recipients=[],
             upload_settings={},
         )
-    values: dict[str, Any] = {
+    columns = process.export_columns or []
+    data: dict[str, Any] = {
         "file_name_pattern": process.file_name_pattern,
         "raw_values": bool(process.raw_values),
         "notification_subject": process.notification_subject or "",
         "notification_template": process.notification_template or "",
         "notification_recipients": "\n".join(process.notification_recipients or []),
         "upload_target": process.upload_target or "",
-        "column_rows": len(process.export_columns or []) + COLUMN_ROWS_EXTRA,
+        "column_rows": len(columns) + COLUMN_ROWS_EXTRA,
     }
-    for index, column in enumerate(process.export_columns or []):
-        values[f"column-{index}-header"] = column.get("header", "")
-        values[f"column-{index}-field"] = column.get("field", "")
+    for index, column in enumerate(columns):
+        data[f"column-{index}-header"] = column.get("header", "")
+        data[f"column-{index}-field"] = column.get("field", "")
     result = process.result_format
-    values["result_enabled"] = result is not None
+    data["result_enabled"] = result is not None
     if result is not None:
-        values.update(
+        data.update(
             result_delimiter=result.get("delimiter", ";"),
             result_key=result.get("key_column", ""),
             result_status=result.get("status_column", ""),
             result_sent="\n".join(result.get("sent_values", [])),
         )
-    return values
+    return _process_form(data["column_rows"], data)
 
 
 def _upload_form(target: str, settings: dict[str, Any], problems: list[tuple[str, str]]):
@@ -342,15 +380,18 @@ def edit_process(service_id: int) -> str | tuple[str, int] | Response:
     if request.method == "GET":
         process = service.process
         settings = dict(process.upload_settings or {}) if process is not None else {}
-        return _render_process(service, _process_values(process), {}, settings)
-    reader = FormReader(request.form)
-    fields, settings, problems = _read_process(reader)
+        return _render_process(service, _stored_process_form(process).values, {}, settings)
+    counted = ColumnRowsForm()
+    rows = counted.column_rows.data if counted.validate() else 0
+    form = _process_form(rows or 0)
+    fields, settings, problems = _read_process(form, rows or 0)
     if request.form.get("intent") != "save":
+        values = form.values
         if request.form.get("intent") == "more_columns":
-            reader.values["column_rows"] = int(reader.values["column_rows"]) + COLUMN_ROWS_EXTRA
-        return _render_process(service, reader.values, {}, settings, problems)
-    if not reader.ok or problems:
-        return _render_process(service, reader.values, reader.errors, settings, problems), 422
+            values["column_rows"] = (rows or 0) + COLUMN_ROWS_EXTRA
+        return _render_process(service, values, {}, settings, problems)
+    if not form.ok or problems:
+        return _render_process(service, form.values, form.messages, settings, problems), 422
     session = db_session()
     process = service.process
     if process is None:
@@ -384,51 +425,52 @@ def template_problem(error: TemplateError) -> str:
     return t("provider_process.bad_template", problem=error.reason)
 
 
-def _read_process(reader: FormReader) -> tuple[dict[str, Any], dict[str, Any], list]:
+def _read_process(
+    form: ProcessForm, rows: int
+) -> tuple[dict[str, Any], dict[str, Any], list[tuple[str, str]]]:
     """The process as submitted: export columns, file name, notification, upload, result."""
-    rows = reader.integer("column_rows", minimum=0, maximum=200) or 0
+    form.validate()
     columns = []
     for index in range(rows):
-        header = reader.text(f"column-{index}-header")
-        field = reader.text(f"column-{index}-field")
+        header = form[f"column-{index}-header"].data
+        field = form[f"column-{index}-field"].data
         if header and not field:
-            reader.error(f"column-{index}-field", t("forms.required"))
+            form.add_error(f"column-{index}-field", t("forms.required"))
         elif field and not header:
-            reader.error(f"column-{index}-header", t("forms.required"))
+            form.add_error(f"column-{index}-header", t("forms.required"))
         elif header:
             columns.append({"header": header, "field": field})
-    pattern = reader.text("file_name_pattern", required=True)
-    if pattern:
+    pattern = form.file_name_pattern.data
+    if pattern and not form.file_name_pattern.errors:
         try:
             check_file_name_pattern(pattern)
         except NamePatternError as exc:
-            reader.error(
+            form.add_error(
                 "file_name_pattern", t(f"provider_process.pattern.{exc.code}", **exc.params)
             )
-    subject = reader.text("notification_subject", max_length=300)
-    template = reader.text("notification_template", max_length=TEMPLATE_LIMIT)
+    subject, template = form.notification_subject.data, form.notification_template.data
     for name, source in (("notification_subject", subject), ("notification_template", template)):
-        if source and name not in reader.errors:
+        if source and not form[name].errors:
             try:
                 check_notification(name, source)
             except TemplateError as exc:
-                reader.error(name, template_problem(exc))
+                form.add_error(name, template_problem(exc))
     recipients = []
-    for line in reader.text("notification_recipients", max_length=5000).splitlines():
+    for line in form.notification_recipients.data.splitlines():
         address = line.strip()
         if not address:
             continue
         if not valid_email(address):
-            reader.error("notification_recipients", t("providers.bad_email", value=address))
+            form.add_error("notification_recipients", t("providers.bad_email", value=address))
         recipients.append(address)
-    target = reader.raw("upload_target") or None
+    target = form.upload_target.data or None
     settings: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     if target is not None:
         try:
             cls = get_plugins().upload_targets.get(target)
         except UnknownPluginError:
-            reader.error("upload_target", t("forms.not_a_choice", value=target))
+            form.add_error("upload_target", t("forms.not_a_choice", value=target))
         else:
             if submitted_plugin(request.form, UPLOAD_PREFIX) == target:
                 settings, problems = parse_form(cls.params_schema(), request.form, UPLOAD_PREFIX)
@@ -436,23 +478,24 @@ def _read_process(reader: FormReader) -> tuple[dict[str, Any], dict[str, Any], l
                 if not problems:
                     settings = cls.validate_params(settings).model_dump(mode="json")
     result = None
-    if reader.flag("result_enabled"):
+    if form.result_enabled.data:
+        for name in ("result_delimiter", "result_key", "result_status", "result_sent"):
+            if not form[name].data:
+                form.add_error(name, t("forms.required"))
         result = {
-            "delimiter": reader.text("result_delimiter", required=True, max_length=1),
-            "key_column": reader.text("result_key", required=True),
-            "status_column": reader.text("result_status", required=True),
+            "delimiter": form.result_delimiter.data,
+            "key_column": form.result_key.data,
+            "status_column": form.result_status.data,
             "sent_values": [
-                value.strip()
-                for value in reader.text("result_sent", max_length=2000).splitlines()
-                if value.strip()
+                value.strip() for value in form.result_sent.data.splitlines() if value.strip()
             ],
         }
         if not result["sent_values"]:
-            reader.error("result_sent", t("forms.required"))
+            form.add_error("result_sent", t("forms.required"))
     fields = {
         "export_columns": columns,
         "file_name_pattern": pattern,
-        "raw_values": reader.flag("raw_values"),
+        "raw_values": form.raw_values.data,
         "notification_subject": subject,
         "notification_template": template,
         "notification_recipients": recipients,

@@ -18,10 +18,12 @@ from core.audit import record_audit
 from core.models import Campaign, Role, UserGroup
 from plugins.processes.models import Stock, StockAlert, StockConsumption, StockLine, StockOrder
 from webapp import (
-    FormReader,
+    ChoiceField,
+    DateField,
+    PanelForm,
+    TextField,
+    WholeNumberField,
     check_unique,
-    choice_ids,
-    date_input,
     db_session,
     format_date,
     format_number,
@@ -34,6 +36,24 @@ from webapp import (
 )
 
 bp = Blueprint("stocks", __name__, url_prefix="/stocks", template_folder="templates")
+
+
+class StockForm(PanelForm):
+    name = TextField(required=True)
+    description = TextField(max_length=5000)
+
+
+class LineForm(PanelForm):
+    name = TextField(required=True)
+    initial = WholeNumberField(required=True, default=0)
+    alert_level = WholeNumberField()
+    alert_group_id = ChoiceField()
+
+
+class OrderForm(PanelForm):
+    delivery_date = DateField(required=True)
+    quantity = WholeNumberField(required=True, minimum=1)
+    reference = TextField()
 
 
 def _open_alerts(line_ids: list[int]) -> dict[int, StockAlert]:
@@ -105,17 +125,16 @@ def edit_stock(stock_id: int) -> str | tuple[str, int] | Response:
 
 
 def _save_stock(stock: Stock | None) -> str | tuple[str, int] | Response:
+    form = StockForm(obj=stock)
     if request.method == "GET":
-        values = {} if stock is None else {"name": stock.name, "description": stock.description}
-        return _render_stock_form(stock, values, {})
-    reader = FormReader(request.form)
-    name = reader.text("name", required=True)
-    description = reader.text("description", max_length=5000)
-    check_unique(reader, Stock, stock, "name")
-    if not reader.ok:
-        return _render_stock_form(stock, reader.values, reader.errors), 422
+        return _render_stock_form(stock, form.values, {})
+    form.validate()
+    check_unique(form, Stock, stock, "name")
+    if not form.ok:
+        return _render_stock_form(stock, form.values, form.messages), 422
+    name = form.name.data
     stock, created = save_row(
-        Stock, stock, {"name": name, "description": description}, lambda row: row.name
+        Stock, stock, {"name": name, "description": form.description.data}, lambda row: row.name
     )
     flash(t("stocks.created" if created else "stocks.saved", name=name), "success")
     return redirect(url_for(".index") + f"#stock-{stock.id}")
@@ -191,32 +210,22 @@ def edit_line(line_id: int) -> str | tuple[str, int] | Response:
 
 
 def _save_line(stock: Stock, line: StockLine | None) -> str | tuple[str, int] | Response:
+    form = LineForm(obj=line)
     if request.method == "GET":
-        values: dict[str, Any] = {"initial": 0}
-        if line is not None:
-            values = {
-                "name": line.name,
-                "initial": line.initial,
-                "alert_level": "" if line.alert_level is None else line.alert_level,
-                "alert_group_id": line.alert_group_id,
-            }
-        return _render_line_form(stock, line, values, {})
-    session = db_session()
-    reader = FormReader(request.form)
-    name = reader.text("name", required=True)
-    initial = reader.integer("initial", required=True)
-    alert_level = reader.integer("alert_level")
-    group_id = reader.one_of("alert_group_id", choice_ids(group_choices(session)))
-    check_unique(reader, StockLine, line, "name", stock_id=stock.id)
-    if not reader.ok:
-        return _render_line_form(stock, line, reader.values, reader.errors), 422
+        return _render_line_form(stock, line, form.values, {})
+    form.alert_group_id.choices = group_choices(db_session())
+    form.validate()
+    check_unique(form, StockLine, line, "name", stock_id=stock.id)
+    if not form.ok:
+        return _render_line_form(stock, line, form.values, form.messages), 422
     booked, consumed = (0, 0) if line is None else (line.ordered_in, line.consumed)
+    name, initial = form.name.data, form.initial.data
     fields = {
         "stock_id": stock.id,
         "name": name,
         "initial": initial,
-        "alert_level": alert_level,
-        "alert_group_id": group_id,
+        "alert_level": form.alert_level.data,
+        "alert_group_id": form.alert_group_id.data,
         "in_stock": initial + booked - consumed,
     }
     line, created = save_row(
@@ -242,12 +251,11 @@ def _save_line(stock: Stock, line: StockLine | None) -> str | tuple[str, int] | 
 def add_order(line_id: int) -> str | tuple[str, int] | Response:
     session = db_session()
     line = get_or_404(StockLine, line_id)
-    reader = FormReader(request.form)
-    delivery_date = reader.date("delivery_date", required=True)
-    quantity = reader.integer("quantity", required=True, minimum=1)
-    reference = reader.text("reference")
-    if not reader.ok:
-        return _render_line(line, reader.values, reader.errors), 422
+    form = OrderForm()
+    if not form.validate():
+        return _render_line(line, form.values, form.messages), 422
+    delivery_date, quantity = form.delivery_date.data, form.quantity.data
+    reference = form.reference.data
     order = StockOrder(
         stock_line_id=line.id, delivery_date=delivery_date, quantity=quantity, reference=reference
     )
@@ -259,7 +267,7 @@ def add_order(line_id: int) -> str | tuple[str, int] | Response:
         "stock_order.create",
         "stock_line",
         line.id,
-        f"{line.name}: {quantity} on {date_input(delivery_date)}",
+        f"{line.name}: {quantity} on {delivery_date.isoformat()}",
         {"order_id": order.id, "reference": reference},
     )
     session.commit()
@@ -295,7 +303,7 @@ def delete_order(order_id: int) -> Response:
         "stock_order.delete",
         "stock_line",
         order.stock_line_id,
-        f"{order.quantity} on {date_input(order.delivery_date)}",
+        f"{order.quantity} on {order.delivery_date.isoformat()}",
         {"order_id": order.id},
     )
     session.commit()

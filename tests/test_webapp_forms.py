@@ -1,0 +1,258 @@
+"""The panel's fixed forms: numbers and dates as German and English users type and read them,
+one message per field in their language, what was typed shown again."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from flask import Flask, g
+
+from core.models import CampaignStatus, CommitmentLevel
+from webapp.context import _LANGUAGE
+from webapp.forms import (
+    ChoiceField,
+    ChoiceListField,
+    DateField,
+    EnumField,
+    FlagField,
+    LocalDateTimeField,
+    MoneyField,
+    NumberField,
+    PanelForm,
+    TextField,
+    WholeNumberField,
+    check_period,
+    parse_date,
+    parse_number,
+)
+
+
+class ExampleForm(PanelForm):
+    name = TextField(required=True, max_length=10)
+    amount = MoneyField()
+    rate = NumberField()
+    count = WholeNumberField()
+    start = DateField()
+    end = DateField()
+    at = LocalDateTimeField()
+    status = EnumField(CampaignStatus)
+    level = EnumField(CommitmentLevel)
+    owner = ChoiceField()
+    reviewers = ChoiceListField()
+    active = FlagField()
+
+
+@pytest.fixture
+def app():
+    """``app(language, data)`` opens a request of a reader of ``language``: a POST of
+    ``data``, or a GET without it; the requests close after the test."""
+    flask_app = Flask(__name__)
+    flask_app.config.update(SECRET_KEY="test", WTF_CSRF_ENABLED=False)
+    contexts = []
+
+    def open_request(language: str, data: dict[str, object] | None = None) -> None:
+        method = "GET" if data is None else "POST"
+        context = flask_app.test_request_context(method=method, data=data)
+        context.push()
+        contexts.append(context)
+        setattr(g, _LANGUAGE, language)
+
+    yield open_request
+    for context in reversed(contexts):
+        context.pop()
+
+
+def submit(app, language: str, data: dict[str, object]) -> ExampleForm:
+    """The form as posted by a reader of ``language``, validated."""
+    app(language, data)
+    form = ExampleForm()
+    form.owner.choices = [(7, "Anna"), (8, "Ben")]
+    form.reviewers.choices = [("Team", [(1, "Eins"), (2, "Zwei")])]
+    form.validate()
+    return form
+
+
+def show(app, language: str, data: dict[str, object]) -> dict[str, object]:
+    """What the inputs show for stored ``data``."""
+    app(language)
+    return ExampleForm(data=data).values
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "value"),
+    [
+        ("1.234,56", "de", "1234.56"),
+        ("1234,5", "de", "1234.5"),
+        ("5.000", "de", "5000"),
+        ("1.234.567", "de", "1234567"),
+        ("0,045 €", "de", "0.045"),
+        ("12.5", "de", "12.5"),
+        ("1,234.56", "en", "1234.56"),
+        ("1,234,567", "en", "1234567"),
+        ("12,5", "en", "12.5"),
+        ("1,000", "en", "1000"),
+        ("-3", "en", "-3"),
+    ],
+)
+def test_numbers_are_read_as_the_language_writes_them(text, language, value):
+    assert parse_number(text, language) == Decimal(value)
+
+
+@pytest.mark.parametrize("text", ["abc", "1,2,3", "1.2.3,4,5", "NaN", "Infinity", ""])
+def test_what_is_not_a_number_is_refused(text):
+    with pytest.raises(ValueError):
+        parse_number(text, "de")
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("31.12.2026", "de"),
+        ("31.12.2026", "en"),
+        ("31. Dezember 2026", "de"),
+        ("31 Dec 2026", "en"),
+        ("31 December 2026", "en"),
+        ("2026-12-31", "de"),
+        ("2026-12-31", "en"),
+    ],
+)
+def test_dates_are_read_as_the_language_writes_them(text, language):
+    assert parse_date(text, language) == date(2026, 12, 31)
+
+
+@pytest.mark.parametrize(
+    "text", ["31.13.2026", "30.02.2026", "12/31/2026", "morgen", "31 Foo 2026"]
+)
+def test_what_is_not_a_date_is_refused(text):
+    with pytest.raises(ValueError):
+        parse_date(text, "de")
+
+
+def test_a_german_form_reads_and_shows_german_numbers_and_dates(app):
+    form = submit(
+        app,
+        "de",
+        {
+            "name": " Sommer ",
+            "amount": "1.234,56",
+            "rate": "0,045",
+            "count": "5.000",
+            "start": "01.12.2026",
+            "end": "31.12.2026",
+            "at": "2026-07-01T08:30",
+            "level": "2",
+            "owner": "7",
+            "reviewers": ["1", "2", "9"],
+            "active": "true",
+        },
+    )
+    assert form.ok, form.messages
+    assert form.name.data == "Sommer"
+    assert form.amount.data == Decimal("1234.56")
+    assert form.rate.data == Decimal("0.045")
+    assert form.count.data == 5000
+    assert (form.start.data, form.end.data) == (date(2026, 12, 1), date(2026, 12, 31))
+    assert form.at.data == datetime(2026, 7, 1, 6, 30, tzinfo=UTC)  # summer time
+    assert form.level.data is CommitmentLevel.RESERVED
+    assert form.owner.data == 7
+    assert form.reviewers.data == [1, 2]  # 9 was not offered
+    assert form.active.data is True
+
+    shown = show(
+        app,
+        "de",
+        {
+            "amount": Decimal("1234.5"),
+            "rate": Decimal("0.0450"),
+            "count": 5000,
+            "end": date(2026, 12, 31),
+        },
+    )
+    assert shown["amount"] == "1.234,50"
+    assert shown["rate"] == "0,045"
+    assert shown["count"] == "5.000"
+    assert shown["end"] == "31.12.2026"
+    assert shown["start"] == ""
+
+
+def test_an_english_form_reads_and_shows_english_numbers_and_dates(app):
+    form = submit(
+        app,
+        "en",
+        {"name": "Summer", "amount": "1,234.56", "count": "5,000", "end": "31 Dec 2026"},
+    )
+    assert form.ok, form.messages
+    assert form.amount.data == Decimal("1234.56")
+    assert form.count.data == 5000
+    assert form.end.data == date(2026, 12, 31)
+
+    shown = show(app, "en", {"amount": Decimal("1234.5"), "count": 5000, "end": date(2026, 12, 31)})
+    assert (shown["amount"], shown["count"], shown["end"]) == ("1,234.50", "5,000", "31 Dec 2026")
+
+
+def test_each_bad_field_gets_one_message_in_german_and_keeps_what_was_typed(app):
+    form = submit(
+        app,
+        "de",
+        {
+            "name": "  ",
+            "amount": "zwölf",
+            "rate": "1,23456",
+            "count": "2,5",
+            "start": "01.03.2026",
+            "end": "31.02.2026",
+            "at": "morgen",
+            "status": "paused",
+            "owner": "9",
+        },
+    )
+    assert form.messages == {
+        "name": "Bitte ausfüllen.",
+        "amount": "„zwölf“ ist keine Zahl.",
+        "rate": "Höchstens 4 Nachkommastellen.",
+        "count": "„2,5“ ist keine ganze Zahl.",
+        "end": "„31.02.2026“ ist kein Datum (geschrieben wie 31.12.2026).",
+        "at": "„morgen“ ist kein Zeitpunkt.",
+        "status": "„paused“ steht nicht zur Auswahl.",
+        "owner": "„9“ steht nicht zur Auswahl.",
+    }
+    assert not form.ok
+    assert form.values["amount"] == "zwölf"
+    assert form.values["end"] == "31.02.2026"
+    assert form.amount.data is None
+
+
+def test_messages_are_in_english_for_english_readers(app):
+    form = submit(
+        app,
+        "en",
+        {"name": "far too long a name", "amount": "-1", "count": "3000000000", "end": "31.12."},
+    )
+    assert form.messages == {
+        "name": "At most 10 characters.",
+        "amount": "At least 0.",
+        "count": "The value is too large.",
+        "end": "“31.12.” is not a date (written like 31 Dec 2026).",
+    }
+
+
+def test_an_end_before_the_start_and_later_problems_go_on_their_field(app):
+    form = submit(app, "de", {"name": "x", "start": "01.03.2026", "end": "01.02.2026"})
+    check_period(form, "start", "end")
+    form.add_error("name", "Der Name ist schon vergeben.")
+    form.add_error("name", "Nur das erste Problem zählt.")
+    form.add_error("form", "Inzwischen geändert.")
+    assert form.messages == {
+        "name": "Der Name ist schon vergeben.",
+        "end": "Das Ende liegt vor dem Beginn.",
+        "form": "Inzwischen geändert.",
+    }
+
+
+def test_a_checkbox_left_unticked_is_false(app):
+    form = submit(app, "de", {"name": "x"})
+    assert form.active.data is False
+    assert form.values["active"] is False
+    assert "csrf_token" not in form.values
