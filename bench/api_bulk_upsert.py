@@ -31,7 +31,7 @@ from common import (  # noqa: E402
 from core.accounts import create_user  # noqa: E402
 from core.clock import utcnow  # noqa: E402
 from core.config import Settings  # noqa: E402
-from core.db import Database  # noqa: E402
+from core.db.database import Database  # noqa: E402
 from core.plugins import load_plugins  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.api.tokens import create_token  # noqa: E402

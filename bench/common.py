@@ -17,9 +17,9 @@ import redis
 from sqlalchemy import create_engine, text
 
 from core.config import Settings
-from core.db import Database
+from core.db.database import Database
+from core.db.schema import upgrade
 from core.models import Contact
-from core.schema import upgrade
 
 POSTGRES_ADMIN = os.environ.get(
     "CAMPAIGN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -52,7 +52,7 @@ def claim_redis(owner: str = "bench") -> str:
 def empty_queues(url: str) -> None:
     """Drop the jobs waiting in a claimed database (e.g. a targeting job this process runs
     itself), keeping its lock."""
-    from core.queue import QUEUE_NAMES, get_queue
+    from core.jobs.queue import QUEUE_NAMES, get_queue
 
     connection = redis.Redis.from_url(url)
     for name in QUEUE_NAMES:

@@ -47,11 +47,11 @@ from feedback_bounces import bench_bounces, report_bounces  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from core.clock import utcnow  # noqa: E402
-from core.db import Database  # noqa: E402
+from core.db.database import Database  # noqa: E402
+from core.messaging.sending import ledger_reference  # noqa: E402
+from core.messaging.unsubscribe import make_token  # noqa: E402
 from core.models import Campaign, Contact, ItemStatus, Run, RunItem, RunState  # noqa: E402
-from core.sending import ledger_reference  # noqa: E402
 from core.sms_webhooks import SIGNATURE_HEADER, sign  # noqa: E402
-from core.unsubscribe import make_token  # noqa: E402
 
 SECRET_KEY = "bench-secret-key"
 WEBHOOK_SECRET = "bench-webhook-secret"

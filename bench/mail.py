@@ -47,14 +47,14 @@ from sqlalchemy import select, update  # noqa: E402
 
 from core import Channel  # noqa: E402
 from core.config import Settings  # noqa: E402
-from core.db import Database  # noqa: E402
+from core.db.database import Database  # noqa: E402
 from core.engine.campaigns import CampaignConfig, build_plugins, create_campaign  # noqa: E402
 from core.engine.context import RunContext  # noqa: E402
 from core.engine.dispatch import load_recipients  # noqa: E402
 from core.engine.runs import start_run  # noqa: E402
 from core.engine.targeting import target_run  # noqa: E402
-from core.jobs import install_runtime  # noqa: E402
-from core.mail import build_message, message_id  # noqa: E402
+from core.jobs.functions import install_runtime  # noqa: E402
+from core.messaging.mail import build_message, message_id  # noqa: E402
 from core.models import Contact, Run, RunItem  # noqa: E402
 from core.plugins import load_plugins  # noqa: E402
 from core.runtime import Runtime  # noqa: E402

@@ -18,10 +18,10 @@ from sqlalchemy import insert
 
 from core.accounts import create_user
 from core.config import Settings
-from core.db import Database
+from core.db.database import Database
+from core.db.schema import upgrade
 from core.models import Campaign, ItemStatus, Role, Run, RunItem, RunState
 from core.plugins import load_plugins
-from core.schema import upgrade
 from webapp import create_app, get_campaign
 from webapp.testing import login
 

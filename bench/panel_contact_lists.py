@@ -23,7 +23,7 @@ sys.path.insert(0, str(BENCH))
 from common import arguments, drop_database, fill_contacts, fresh_database  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
-from core.db import Database  # noqa: E402
+from core.db.database import Database  # noqa: E402
 from core.models import ArchivedDocument, Contact  # noqa: E402
 from webapp.archive.views import ArchiveFilters, document_query  # noqa: E402
 from webapp.contacts.search import ContactFilters, contact_query  # noqa: E402

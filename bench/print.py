@@ -64,18 +64,18 @@ from pypdf import PdfReader  # noqa: E402
 from sqlalchemy import func, literal, select  # noqa: E402
 
 from core import DataSource, hookimpl  # noqa: E402
-from core.archive import open_store, read_document, run_documents  # noqa: E402
 from core.config import Settings  # noqa: E402
-from core.db import Database  # noqa: E402
-from core.default_reports import install_default_reports  # noqa: E402
+from core.db.database import Database  # noqa: E402
+from core.documents.archive import open_store, read_document, run_documents  # noqa: E402
+from core.documents.default_reports import install_default_reports  # noqa: E402
+from core.documents.rendering import ReportRenderer  # noqa: E402
 from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
 from core.engine.runs import start_run  # noqa: E402
 from core.engine.targeting import target_run  # noqa: E402
-from core.jobs import install_runtime  # noqa: E402
+from core.jobs.functions import install_runtime  # noqa: E402
 from core.models import Contact, ItemStatus, Report, Run, RunItem  # noqa: E402
 from core.plugins import DEFAULT_PLUGINS, load_plugins  # noqa: E402
 from core.query.records import load_records  # noqa: E402
-from core.rendering import ReportRenderer  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 from plugins.actions.pdf_collection import PdfCollection, count_pages  # noqa: E402
 from plugins.actions.print_engine import report_renderer  # noqa: E402

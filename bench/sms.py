@@ -43,14 +43,14 @@ from sqlalchemy import select, update  # noqa: E402
 from test_gateways_http_sms import FakeProvider  # noqa: E402
 
 from core.config import Settings  # noqa: E402
-from core.db import Database  # noqa: E402
+from core.db.database import Database  # noqa: E402
 from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
 from core.engine.runs import start_run  # noqa: E402
 from core.engine.targeting import target_run  # noqa: E402
-from core.jobs import install_runtime  # noqa: E402
+from core.jobs.functions import install_runtime  # noqa: E402
+from core.jobs.queue import QUEUE_NAMES, get_queue  # noqa: E402
 from core.models import Contact, Run  # noqa: E402
 from core.plugins import DEFAULT_PLUGINS, load_plugins  # noqa: E402
-from core.queue import QUEUE_NAMES, get_queue  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 from plugins.gateways.http_sms import HttpGateway  # noqa: E402
 

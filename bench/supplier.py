@@ -34,13 +34,13 @@ from sqlalchemy import insert, select  # noqa: E402
 
 from core.clock import FrozenClock  # noqa: E402
 from core.config import Settings  # noqa: E402
-from core.db import Database  # noqa: E402
+from core.db.database import Database  # noqa: E402
 from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
-from core.jobs import install_runtime  # noqa: E402
+from core.jobs.functions import install_runtime  # noqa: E402
 from core.models import Contact, ItemStatus, Run, RunItem, RunState  # noqa: E402
 from core.plugins import load_plugins  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
-from core.workflow_context import WorkflowContext  # noqa: E402
+from core.workflows.context import WorkflowContext  # noqa: E402
 from plugins.processes.models import (  # noqa: E402
     Delivery,
     DeliveryChannel,

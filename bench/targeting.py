@@ -30,11 +30,11 @@ from common import (  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 from core.config import Settings  # noqa: E402
-from core.db import Database  # noqa: E402
+from core.db.database import Database  # noqa: E402
 from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
 from core.engine.runs import start_run  # noqa: E402
 from core.engine.targeting import target_run  # noqa: E402
-from core.jobs import install_runtime  # noqa: E402
+from core.jobs.functions import install_runtime  # noqa: E402
 from core.models import Run, RunItem  # noqa: E402
 from core.plugins import DEFAULT_PLUGINS, load_plugins  # noqa: E402
 from core.runtime import Runtime  # noqa: E402

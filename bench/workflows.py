@@ -31,11 +31,11 @@ from sqlalchemy import text  # noqa: E402
 
 from core import Workflow, hookimpl  # noqa: E402
 from core.config import Settings  # noqa: E402
+from core.jobs.scheduler import Scheduler  # noqa: E402
 from core.models import WorkflowRun  # noqa: E402
 from core.plugins import PluginHost  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
-from core.scheduler import Scheduler  # noqa: E402
-from core.workflows import enqueue_due, list_workflows, run_history, run_inline  # noqa: E402
+from core.workflows.operating import enqueue_due, list_workflows, run_history, run_inline  # noqa: E402
 
 NAMES = ("budgetMgt", "stockMgt", "deliveryMgt", "operationMgt", "supplierMgt")
 REPEAT = 50

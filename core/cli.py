@@ -12,10 +12,10 @@ import click
 
 from core.accounts import AccountError, create_user, ensure_admin, set_password
 from core.config import ConfigError, Settings
-from core.db import Database
+from core.db.database import Database
+from core.jobs.queue import QUEUE_NAMES
 from core.models import Role
 from core.plugins import REGISTER_HOOKS, PluginConflictError, PluginHost, plugins_for
-from core.queue import QUEUE_NAMES
 from core.runtime import Runtime, SchemaOutdatedError
 
 
@@ -67,7 +67,7 @@ def db_upgrade(state: CliState, revision: str) -> None:
     """Create or upgrade the database schema: the core's and every enabled plugin's tables."""
     from alembic.util import CommandError
 
-    from core.schema import upgrade
+    from core.db.schema import upgrade
 
     database = Database(state.settings.database_url)
     try:
@@ -85,7 +85,7 @@ def db_downgrade(state: CliState, revision: str) -> None:
     """Go back to REVISION, e.g. 'hello@base' to drop the tables of the plugin 'hello'."""
     from alembic.util import CommandError
 
-    from core.schema import UnloadedBranchError, downgrade
+    from core.db.schema import UnloadedBranchError, downgrade
 
     database = Database(state.settings.database_url)
     try:
@@ -104,7 +104,7 @@ def db_current(state: CliState) -> None:
 
 
 def _echo_branches(database: Database, plugins: PluginHost) -> None:
-    from core.schema import branch_states
+    from core.db.schema import branch_states
 
     for branch in branch_states(database.engine, plugins):
         name = branch.name or "(plugin not loaded)"
@@ -371,10 +371,10 @@ def documents_move(state: CliState, target: str, source: str | None) -> None:
     SHA-256 before the database points at it and the source copy is deleted; run files
     still in this machine's <data_dir>/runs/ are taken into TO the same way. Run it again
     to finish; then set CAMPAIGN_RUN_FILE_STORE=TO everywhere."""
-    from core.archive import move_documents
+    from core.db.schema import missing_heads
+    from core.documents.archive import move_documents
+    from core.documents.run_files import RunFiles, import_legacy_run_files, move_run_files
     from core.plugins import UnknownPluginError
-    from core.run_files import RunFiles, import_legacy_run_files, move_run_files
-    from core.schema import missing_heads
 
     run_files = RunFiles(state.plugins, state.settings)
     stores = run_files.store
@@ -565,7 +565,7 @@ def _who() -> str:
 
 
 def _local_time(value, settings: Settings, seconds: bool = False) -> str:
-    from core.schedules import load_zone
+    from core.workflows.schedules import load_zone
 
     if value is None:
         return "-"
@@ -580,7 +580,7 @@ def workflows(ctx: click.Context, as_json: bool) -> None:
     """The background workflows: state, schedule, last and next run."""
     if ctx.invoked_subcommand is not None:
         return
-    from core.workflows import list_workflows, stopped_warning
+    from core.workflows.operating import list_workflows, stopped_warning
 
     state: CliState = ctx.obj
     runtime = start_runtime(state)
@@ -630,7 +630,7 @@ def workflows_run(state: CliState, name: str, enqueue: bool, wait: bool) -> None
 
     from core.models import WorkflowRun, WorkflowRunStatus
     from core.plugins import UnknownPluginError
-    from core.workflows import request_run, run_inline
+    from core.workflows.operating import request_run, run_inline
 
     runtime = start_runtime(state)
     try:
@@ -658,8 +658,8 @@ def workflows_run(state: CliState, name: str, enqueue: bool, wait: bool) -> None
 
 def _change_workflow(state: CliState, change, name: str, *args, **kwargs):
     from core.plugins import UnknownPluginError
-    from core.schedules import ScheduleError
-    from core.workflows import stopped_warning, stopped_workflows
+    from core.workflows.operating import stopped_warning, stopped_workflows
+    from core.workflows.schedules import ScheduleError
 
     runtime = start_runtime(state)
     try:
@@ -693,7 +693,7 @@ def _change_workflow(state: CliState, change, name: str, *args, **kwargs):
 @pass_state
 def workflows_start(state: CliState, name: str) -> None:
     """Let the scheduler run workflow NAME again."""
-    from core.workflows import set_started
+    from core.workflows.operating import set_started
 
     _change_workflow(state, set_started, name, True)
 
@@ -703,7 +703,7 @@ def workflows_start(state: CliState, name: str) -> None:
 @pass_state
 def workflows_stop(state: CliState, name: str) -> None:
     """Stop scheduling workflow NAME (a pass already running finishes)."""
-    from core.workflows import set_started
+    from core.workflows.operating import set_started
 
     _change_workflow(state, set_started, name, False)
 
@@ -718,7 +718,7 @@ def workflows_schedule(
 ) -> None:
     """Set when NAME runs: an interval ("30m", "every 2h"), a quoted cron expression
     ("0 6 * * 1-5") or "default"."""
-    from core.workflows import set_schedule
+    from core.workflows.operating import set_schedule
 
     _change_workflow(state, set_schedule, name, " ".join(expression), timezone=timezone)
 
@@ -731,7 +731,7 @@ def workflows_schedule(
 @pass_state
 def workflows_history(state: CliState, name: str, page: int, per_page: int, with_log: bool) -> None:
     """The runs of workflow NAME, newest first."""
-    from core.workflows import run_history
+    from core.workflows.operating import run_history
 
     runtime = start_runtime(state)
     with runtime.database.session() as session:
@@ -770,7 +770,7 @@ def workflows_history(state: CliState, name: str, page: int, per_page: int, with
 @pass_state
 def worker(state: CliState, queues: tuple[str, ...], burst: bool) -> None:
     """Run an RQ worker that executes campaign runs and workflows."""
-    from core.worker import run_worker
+    from core.jobs.worker import run_worker
 
     configure_logging(state.settings.log_level)
     runtime = start_runtime(state)
@@ -781,7 +781,7 @@ def worker(state: CliState, queues: tuple[str, ...], burst: bool) -> None:
 @pass_state
 def scheduler(state: CliState) -> None:
     """Run the scheduler that enqueues the background workflows."""
-    from core.scheduler import Scheduler
+    from core.jobs.scheduler import Scheduler
 
     configure_logging(state.settings.log_level)
     runtime = start_runtime(state)

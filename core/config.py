@@ -19,8 +19,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from core.mail import mailbox, valid_email
-from core.schedules import ScheduleError, load_zone, parse_duration
+from core.messaging.mail import mailbox, valid_email
+from core.workflows.schedules import ScheduleError, load_zone, parse_duration
 
 PREFIX = "CAMPAIGN_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -147,7 +147,7 @@ class Settings:
     max_upload: int = DEFAULT_MAX_UPLOAD
     """The web panel answers a larger request with 413 before reading it."""
     run_file_store: str = "filesystem"
-    """The document store that new run files go to (``core.run_files``)."""
+    """The document store that new run files go to (``core.documents.run_files``)."""
     public_rate_limit: int = DEFAULT_PUBLIC_RATE_LIMIT
     """Requests per minute one client address may make to the unsubscribe page."""
     webhook_rate_limit: int = DEFAULT_WEBHOOK_RATE_LIMIT

@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Select
 
-from core.schedules import ScheduleError, check_cron
 from core.sms_webhooks import (
     InboundSms,
     Receipt,
@@ -29,6 +28,7 @@ from core.sms_webhooks import (
     standard_receipts,
 )
 from core.validation import validation_problems
+from core.workflows.schedules import ScheduleError, check_cron
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")
 
@@ -348,7 +348,7 @@ class Workflow(Plugin):
     def run(self, context: Any) -> str:
         """Do one pass of the process and return a one-line summary of what it did.
 
-        ``context`` is a ``core.workflow_context.WorkflowContext``: the runtime's parts,
+        ``context`` is a ``core.workflows.context.WorkflowContext``: the runtime's parts,
         ``now`` and ``log(message)``. A pass must be idempotent: a second pass right
         after the first changes nothing.
         """

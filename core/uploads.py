@@ -32,9 +32,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from core.archive import write_atomically
+from core.documents.archive import write_atomically
 from core.engine.dispatch import worker_identity
-from core.heartbeat import beating
+from core.jobs.heartbeat import beating
 from core.models import FileDelivery, FileDeliveryStatus
 from core.plugin_base import UploadTarget
 from core.plugins import PluginHost

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from core.jobs.queue import DEFAULT, get_queue
 from core.models import (
     Webhook,
     WebhookAllowedHost,
@@ -43,7 +44,6 @@ from core.models import (
     WebhookDeliveryState,
 )
 from core.models.webhooks import EVENTS, record_event
-from core.queue import DEFAULT, get_queue
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ def dispatch_due(runtime: Runtime) -> int:
 
 def send_delivery(delivery_id: int, attempt: int) -> str:
     """RQ job: attempt number ``attempt + 1`` of a delivery."""
-    from core.jobs import current_runtime
+    from core.jobs.functions import current_runtime
 
     state = attempt_delivery(current_runtime(), delivery_id, attempt)
     return f"webhook delivery {delivery_id}: {state or 'already handled'}"

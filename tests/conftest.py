@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from core.config import Settings
-from core.db import Database
+from core.db.database import Database
 from core.plugins import PluginHost
 from core.testing import unavailable
 
@@ -257,7 +257,7 @@ class EngineHarness:
 
     def work(self) -> None:
         """Run a real forking RQ worker until the queues are empty."""
-        from core.worker import build_worker
+        from core.jobs.worker import build_worker
 
         build_worker(self.runtime).work(burst=True)
 
@@ -331,7 +331,7 @@ class EngineHarness:
 
 @pytest.fixture
 def engine(runtime_factory) -> EngineHarness:
-    from core.jobs import install_runtime
+    from core.jobs.functions import install_runtime
 
     import engine_plugins
 

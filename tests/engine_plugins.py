@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import literal, select, update
 
 from core import Action, Channel, DataSource, Outcome, Recipient, RecipientFilter, Scope, hookimpl
-from core.archive import archive_document, open_store
+from core.documents.archive import archive_document, open_store
 from core.models import Contact, DocumentKind
 from core.query import get_entity
 

@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 
 from core.accounts import create_user
 from core.config import Settings
-from core.db import Database
-from core.default_reports import install_default_reports
+from core.db.database import Database
+from core.documents.default_reports import install_default_reports
 from core.models import Role
 from core.plugins import PluginHost, load_plugins
 from core.runtime import Runtime
@@ -116,14 +116,14 @@ class Panel:
 
     def work(self) -> None:
         """Run a real forking RQ worker until the queues are empty."""
-        from core.worker import build_worker
+        from core.jobs.worker import build_worker
 
         build_worker(self.runtime).work(burst=True)
 
 
 def open_panel(settings: Settings, plugins: PluginHost | None = None) -> Iterator[Panel]:
     """A panel on the test's database and Redis with users for every role."""
-    from core.jobs import install_runtime
+    from core.jobs.functions import install_runtime
 
     plugins = plugins or panel_plugins()
     app = build_panel(settings, plugins)

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from core.db import Database
+from core.db.database import Database
 from core.engine.runs import start_run
 from core.models import Base, Campaign, CampaignStatus, Role, Run, User, UserGroup
 from core.runtime import Runtime
@@ -193,9 +193,9 @@ def every_row(database: Database) -> dict[str, list[tuple]]:
 def run_pass(name: str) -> str:
     """One pass of a workflow, recorded and locked like every run (on the installed
     runtime), returning its summary; a failed pass raises with its error."""
-    from core.jobs import current_runtime
+    from core.jobs.functions import current_runtime
     from core.models import WorkflowRunStatus
-    from core.workflows import run_inline
+    from core.workflows.operating import run_inline
 
     run = run_inline(current_runtime(), name, "test")
     assert run.status == WorkflowRunStatus.SUCCEEDED, run.error

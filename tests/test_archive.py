@@ -6,7 +6,9 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
-from core.archive import (
+from core.clock import FrozenClock, install
+from core.config import Settings
+from core.documents.archive import (
     ArchiveIntegrityError,
     archive_document,
     contact_documents,
@@ -18,8 +20,6 @@ from core.archive import (
     run_documents,
     sync_files,
 )
-from core.clock import FrozenClock, install
-from core.config import Settings
 from core.models import (
     ArchivedDocument,
     ArchiveDeletion,
@@ -227,7 +227,7 @@ def test_a_store_that_cannot_make_its_files_durable_stops_the_commit(database, r
 
 
 def test_documents_of_any_runs_are_deleted_with_one_log_entry_per_run(database, store, run_ids):
-    from core.archive import delete_documents
+    from core.documents.archive import delete_documents
 
     contact_id, campaign_id, run_id = run_ids
     with database.session() as session:

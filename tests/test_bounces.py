@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.bounces import (
+from core.messaging.bounces import (
     Kind,
     classify,
     make_bounce_token,

@@ -28,7 +28,7 @@ from core.models import (
     WorkflowRunStatus,
     WorkflowTrigger,
 )
-from core.workflows import run_inline
+from core.workflows.operating import run_inline
 from plugins.demo import install_demo
 from plugins.processes.approvals import Reviewers, configure, submit
 from plugins.processes.models import (

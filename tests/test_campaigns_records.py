@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select
 
-from core.db import Database
+from core.db.database import Database
 from core.models import Campaign, CampaignRecord, Contact, SavedQuery
 from webapp.campaigns import records as campaign_records
 from webapp.campaigns.records import (

@@ -11,11 +11,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from core import embedded_redis, hookimpl
+from core import hookimpl
 from core.accounts import find_user
-from core.archive import archive_document, open_store, read_document
 from core.cli import CliState, cli
-from core.db import Database
+from core.db.database import Database
+from core.documents.archive import archive_document, open_store, read_document
+from core.jobs import embedded_redis
 from core.models import ArchivedDocument, DocumentKind
 from core.plugins import PluginHost, load_plugins
 
@@ -43,7 +44,7 @@ def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path, settings):
     assert result.exit_code == 0, result.output
     from alembic.script import ScriptDirectory
 
-    from core.schema import MIGRATIONS
+    from core.db.schema import MIGRATIONS
 
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     assert result.output == f"core: database {head}, code {head}\n"

@@ -19,6 +19,7 @@ from core.clock import Clock, FrozenClock
 from core.engine.dispatch import Dispatcher, load_recipients, process_chunk, recover_runs
 from core.engine.runs import retry_failed, start_run
 from core.engine.targeting import target_run
+from core.jobs.queue import BULK, get_queue
 from core.models import (
     CommissionBooking,
     Contact,
@@ -29,7 +30,6 @@ from core.models import (
     RunState,
     SalesPartner,
 )
-from core.queue import BULK, get_queue
 from plugins.actions.commission import Commission, RunFacts
 from plugins.actions.commission.bookings import reverse_run
 from plugins.demo.address_book import load_demo

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from core.csv_export import CsvDialect, csv_text, open_csv, spreadsheet_dialect
+from core.documents.csv_export import CsvDialect, csv_text, open_csv, spreadsheet_dialect
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
-from core.db import NulCharacterError
+from core.db.database import NulCharacterError
 from core.models import Contact
 
 

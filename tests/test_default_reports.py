@@ -5,7 +5,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from core.default_reports import install_default_reports
+from core.documents.default_reports import install_default_reports
+from core.documents.rendering import ReportError, ReportRenderer
+from core.documents.templating import TemplateError
 from core.models import (
     Contact,
     ContactKind,
@@ -16,8 +18,6 @@ from core.models import (
     TextBlock,
 )
 from core.query.records import load_records
-from core.rendering import ReportError, ReportRenderer
-from core.templating import TemplateError
 from plugins.demo.address_book import load_demo
 
 POINTS_PER_MM = 72 / 25.4

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 
 from core import hookimpl
 from core.cli import CliState, cli
-from core.db import Database
+from core.db.database import Database
 from core.models import (
     Contact,
     ContactKind,
@@ -326,7 +326,7 @@ def test_a_negative_number_of_contacts_is_refused(database: Database):
 def test_the_ready_campaign_is_installed_once_and_selects_prospects_with_email(database):
     from datetime import UTC, datetime
 
-    from core.default_reports import install_default_reports
+    from core.documents.default_reports import install_default_reports
     from core.engine.campaigns import CampaignConfig, build_plugins
     from core.models import Campaign, SavedQuery
     from core.query import compile_saved_query

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core.db import Database
-from core.default_reports import install_default_reports
+from core.db.database import Database
+from core.documents.default_reports import install_default_reports
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.models import Base, Campaign, CampaignStatus
 from core.plugins import load_plugins

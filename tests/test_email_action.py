@@ -16,10 +16,10 @@ import plugins.actions.email as email_action
 import plugins.actions.print_reports as print_reports
 import plugins.stores.filesystem as filesystem
 from core import SettingsError
-from core.archive import open_store, read_document
 from core.clock import FrozenClock
 from core.config import DEVELOPMENT_SENDER, Settings
-from core.default_reports import install_default_reports
+from core.documents.archive import open_store, read_document
+from core.documents.default_reports import install_default_reports
 from core.engine.dispatch import process_chunk, recover_runs
 from core.engine.runs import retry_failed, start_run
 from core.models import ArchivedDocument, Contact, DocumentKind, ItemStatus, Run, RunState

@@ -3,8 +3,8 @@ import dataclasses
 import pytest
 from redis import Redis
 
-from core import embedded_redis
 from core.config import ConfigError
+from core.jobs import embedded_redis
 from core.runtime import Runtime
 
 

@@ -4,14 +4,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from core import hookimpl, jobs
+from core import hookimpl
 from core.clock import FrozenClock
 from core.engine.dispatch import process_chunk, recover_runs
 from core.engine.leases import LEASE, TARGETING_STEP, chunk_job_id, recover_abandoned
 from core.engine.runs import start_run
 from core.engine.targeting import target_run
+from core.jobs import functions as jobs
+from core.jobs.queue import BULK, get_queue
 from core.models import ChunkLease, ItemStatus, Run, RunItem, RunState
-from core.queue import BULK, get_queue
 
 from engine_plugins import Tag, tag_counts
 

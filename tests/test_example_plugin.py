@@ -17,15 +17,15 @@ import pytest
 from sqlalchemy import inspect as inspect_schema
 from sqlalchemy import text
 
-from core.db import Database
-from core.plugins import ENTRY_POINT_GROUP, PluginHost, load_plugins
-from core.schema import (
+from core.db.database import Database
+from core.db.schema import (
     UnloadedBranchError,
     branch_states,
     downgrade,
     missing_heads,
     upgrade,
 )
+from core.plugins import ENTRY_POINT_GROUP, PluginHost, load_plugins
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "campaign-hello"

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import insert
 
-from core.csv_export import CsvDialect
-from core.extraction import RecordColumns, cell, file_slug, write_csv
+from core.documents.csv_export import CsvDialect
+from core.documents.extraction import RecordColumns, cell, file_slug, write_csv
 from core.models import Contact
 
 

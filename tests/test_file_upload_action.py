@@ -23,7 +23,8 @@ import plugins.targets.http_upload as http_upload
 import plugins.targets.sftp as sftp
 from core import SettingsError
 from core.clock import FrozenClock
-from core.default_reports import install_default_reports
+from core.documents.default_reports import install_default_reports
+from core.documents.templating import LOCAL_TIME
 from core.engine.dispatch import process_chunk, recover_runs
 from core.engine.runs import retry_failed, start_run
 from core.models import (
@@ -37,7 +38,6 @@ from core.models import (
     RunItem,
     RunState,
 )
-from core.templating import LOCAL_TIME
 from plugins.actions.file_upload import FileUpload
 
 from upload_servers import RecordingHttpServer, SftpTestServer
@@ -542,7 +542,7 @@ def test_settings_are_checked_when_the_campaign_is_saved(settings, problem):
 
 
 def test_a_long_upload_keeps_the_ledger_claim_alive(uploading, server, monkeypatch):
-    monkeypatch.setattr("core.heartbeat.BEAT_SECONDS", 0.05)
+    monkeypatch.setattr("core.jobs.heartbeat.BEAT_SECONDS", 0.05)
     server.answer(("slow", 1))
     run = start_run(
         uploading.runtime,

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from core import SettingsError
-from core.sending import MaybeSentError, NotSentError
+from core.messaging.sending import MaybeSentError, NotSentError
 from plugins.gateways.http_sms import HttpGateway, retry_after
 
 from waiting import DEADLINE

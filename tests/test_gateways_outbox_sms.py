@@ -17,7 +17,7 @@ def data_dir(tmp_path, monkeypatch):
         settings=SimpleNamespace(data_dir=tmp_path),
         clock=FrozenClock(datetime(2026, 3, 1, 9, 30, tzinfo=UTC)),
     )
-    monkeypatch.setattr("core.jobs._runtime", runtime)
+    monkeypatch.setattr("core.jobs.functions._runtime", runtime)
     return tmp_path
 
 

@@ -1,8 +1,8 @@
-"""core.heartbeat.beating: a background beat that lasts exactly as long as its block."""
+"""core.jobs.heartbeat.beating: a background beat that lasts exactly as long as its block."""
 
 import threading
 
-from core.heartbeat import beating
+from core.jobs.heartbeat import beating
 
 from waiting import DEADLINE
 

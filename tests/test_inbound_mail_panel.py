@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import insert
 
-from core.bounces import digest
+from core.messaging.bounces import digest
 from core.models import Contact, InboundMail, Role
 
 from mail_samples import reply

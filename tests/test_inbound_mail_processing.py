@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from core.bounces import make_bounce_token, verp_address
 from core.config import Settings
+from core.messaging.bounces import make_bounce_token, verp_address
+from core.messaging.unsubscribe import make_token
 from core.models import Campaign, ChannelEvent, Contact, ContactEvent, InboundMail, Run, RunItem
 from core.plugin_base import Channel
 from core.reach import SkipReason, skip_reason
-from core.unsubscribe import make_token
 from plugins.workflows.inbound_mail.mailboxes import Maildir
 from plugins.workflows.inbound_mail.processing import process_mailbox
 from webapp.run_feedback import feedback_counts

@@ -6,17 +6,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rq import Queue
 
-from core import Workflow, hookimpl, jobs
+from core import Workflow, hookimpl
 from core.clock import FrozenClock
-from core.jobs import (
+from core.jobs import functions as jobs
+from core.jobs.functions import (
     execute_workflow_run,
     install_runtime,
     workflow_job_id,
     workflow_lock_key,
 )
+from core.jobs.worker import build_worker
 from core.models import WorkflowRun, WorkflowRunStatus, WorkflowTrigger
-from core.worker import build_worker
-from core.workflows import request_run, run_inline
+from core.workflows.operating import request_run, run_inline
 
 import workflow_plugins
 from waiting import DEADLINE

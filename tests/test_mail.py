@@ -5,7 +5,7 @@ from email import message_from_bytes, message_from_string, policy
 
 import pytest
 
-from core.mail import (
+from core.messaging.mail import (
     Attachment,
     build_message,
     mailbox,

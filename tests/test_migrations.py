@@ -25,12 +25,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Connection, Engine, MetaData, Table, inspect, select, types
 from sqlalchemy.exc import DBAPIError
 
-from core.db import Database
-from core.migrations.process_tables import TABLES as PROCESS_TABLES
-from core.migrations.process_tables import PartialProcessTablesError
-from core.models import Base
-from core.plugins import PluginHost, load_plugins
-from core.schema import (
+from core.db.database import Database
+from core.db.schema import (
     branch_states,
     current_heads,
     downgrade,
@@ -38,6 +34,10 @@ from core.schema import (
     missing_heads,
     upgrade,
 )
+from core.migrations.process_tables import TABLES as PROCESS_TABLES
+from core.migrations.process_tables import PartialProcessTablesError
+from core.models import Base
+from core.plugins import PluginHost, load_plugins
 
 BEFORE_PLUGIN_BRANCHES = "0021_run_confirmation"
 BEFORE_HANDOVER = "0028_workflow_settings"

@@ -23,7 +23,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from core.clock import utcnow
-from core.db import Database
+from core.db.database import Database
 from core.engine.campaigns import CampaignConfig, create_campaign
 from core.models import ArchivedDocument, Campaign, ItemStatus, Run, RunItem, RunState
 from core.plugins import load_plugins

@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 import plugins.processes.notification_mail as notification_mail
 from core.clock import FrozenClock
 from core.config import Settings
+from core.messaging.smtp import outbox_directory
 from core.models import Notification, Role, User
 from core.notifications import notify
-from core.smtp import outbox_directory
 from plugins.processes.notification_mail import MAX_ATTEMPTS, STALE_CLAIM, send_notifications
 
 from process_helpers import user

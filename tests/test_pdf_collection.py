@@ -7,10 +7,10 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject, TextStringObject
 
-from core.rendering import AssetFolder, html_to_pdf
+from core.documents.rendering import AssetFolder, html_to_pdf
 from plugins.actions.pdf_collection import PdfCollection, PdfCollectionError, _scan, count_pages
 
-ASSETS = Path(__file__).resolve().parents[1] / "core" / "default_reports" / "assets"
+ASSETS = Path(__file__).resolve().parents[1] / "core" / "documents" / "default_reports" / "assets"
 
 
 @pytest.fixture

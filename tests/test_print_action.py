@@ -12,7 +12,7 @@ import plugins.actions.print_reports as print_reports
 import plugins.stores.database as database_store
 import plugins.stores.filesystem as filesystem
 from core import DataSource, hookimpl
-from core.default_reports import install_default_reports
+from core.documents.default_reports import install_default_reports
 from core.engine.dispatch import finish_run, load_recipients, process_chunk
 from core.engine.runs import start_run
 from core.engine.targeting import target_run

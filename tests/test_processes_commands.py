@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from core.cli import CliState, cli
-from core.db import Database
+from core.db.database import Database
 from core.models import ArchiveDeletion, Campaign, Run, RunState
 from core.plugins import load_plugins
 

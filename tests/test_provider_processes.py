@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.templating import TemplateError
+from core.documents.templating import TemplateError
 from plugins.processes.models import ServiceProcess
 from plugins.processes.provider_processes import (
     MAIL_FIELDS,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, inspect, select, text, update
 
-from core.db import Database
+from core.db.database import Database
 from core.models import Contact, ContactStatus, Contract, Product, SalesPartner
 from core.query import QueryError, compile_query, condition_expression
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import event, select
 from sqlalchemy.engine.default import CACHE_HIT
 
-from core.db import Database
+from core.db.database import Database
 from core.models import (
     Contact,
     ContactStatus,

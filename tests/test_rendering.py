@@ -7,14 +7,14 @@ import pytest
 from pypdf import PdfReader
 from xhtml2pdf import pisa
 
-from core.rendering import (
+from core.documents.rendering import (
     AssetFolder,
     ResourceRefusedError,
     html_to_pdf,
     resource_policy,
 )
 
-REPORTS = Path(__file__).resolve().parents[1] / "core" / "default_reports" / "assets"
+REPORTS = Path(__file__).resolve().parents[1] / "core" / "documents" / "default_reports" / "assets"
 
 
 # --- PDF -----------------------------------------------------------------------------------

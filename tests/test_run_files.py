@@ -11,12 +11,12 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
-from core.archive import ArchiveIntegrityError
 from core.config import Settings
+from core.documents.archive import ArchiveIntegrityError
+from core.documents.run_files import RunFiles, import_legacy_run_files, move_run_files
 from core.engine.runs import start_run
 from core.models import Campaign, Role, Run, RunFile, RunItem
 from core.plugins import load_plugins
-from core.run_files import RunFiles, import_legacy_run_files, move_run_files
 
 STORES = ("filesystem", "database", "s3")
 

@@ -11,10 +11,10 @@ from functools import partial
 import pytest
 from sqlalchemy import func, select
 
-from core.archive import open_store
 from core.clock import FrozenClock
+from core.documents.archive import open_store
 from core.engine.runs import start_run
-from core.jobs import install_runtime
+from core.jobs.functions import install_runtime
 from core.models import ArchivedDocument, ArchiveDeletion, BudgetStatus, Campaign, Run, User
 from plugins.processes.approvals import Reviewers, approve, configure, reject
 from plugins.processes.models import (

@@ -3,9 +3,9 @@ import dataclasses
 import pytest
 
 from core.config import ConfigError
-from core.db import Database
+from core.db.database import Database
+from core.db.schema import downgrade
 from core.runtime import Runtime, SchemaOutdatedError
-from core.schema import downgrade
 
 
 def test_start_connects_to_database_and_redis(settings, redis_url):

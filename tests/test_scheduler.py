@@ -6,10 +6,10 @@ import pytest
 from rq import Queue
 from sqlalchemy import select
 
+from core.jobs.scheduler import Scheduler
+from core.jobs.worker import build_worker
 from core.models import WorkflowRun, WorkflowRunStatus, WorkflowSchedule, WorkflowTrigger
-from core.scheduler import Scheduler
-from core.worker import build_worker
-from core.workflows import enqueue_due, set_schedule, set_started
+from core.workflows.operating import enqueue_due, set_schedule, set_started
 
 from workflow_plugins import (
     START,
@@ -180,6 +180,6 @@ def test_the_scheduler_warns_at_start_when_a_workflow_is_stopped(build, caplog):
     change(runtime, set_started, "broken", False)
     stop = threading.Event()
     stop.set()
-    with caplog.at_level(logging.WARNING, logger="core.workflows"):
+    with caplog.at_level(logging.WARNING, logger="core.workflows.operating"):
         Scheduler(runtime).run_forever(stop)
     assert "stopped workflows: broken. Campaign processes will not run" in caplog.text

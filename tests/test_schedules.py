@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.schedules import (
+from core.workflows.schedules import (
     Schedule,
     ScheduleError,
     format_duration,

@@ -1,8 +1,8 @@
 import pytest
 from sqlalchemy import inspect, select
 
-from core.db import Database
-from core.schema import current_heads, downgrade, installed_plugins, missing_heads, upgrade
+from core.db.database import Database
+from core.db.schema import current_heads, downgrade, installed_plugins, missing_heads, upgrade
 from plugins.processes.models import ProviderService, ServiceProcess
 
 from process_helpers import build_world

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.sms import SmsEncoding, check_sender, encode_info, normalise_mobile
+from core.messaging.sms import SmsEncoding, check_sender, encode_info, normalise_mobile
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,10 @@ import plugins.gateways.outbox_sms as outbox_sms
 from core import DataSource, Recipient, SettingsError, SmsGateway, hookimpl
 from core.engine.dispatch import process_chunk
 from core.engine.runs import start_run
+from core.messaging.sending import MaybeSentError, NotSentError
 from core.models import Contact, ItemStatus, Run, RunState
 from core.plugins import PluginHost, UnknownPluginError
 from core.reach import SkipReason
-from core.sending import MaybeSentError, NotSentError
 from plugins.actions.sms import Sms
 
 TEMPLATE = "Hallo {{ first_name }}, Ihr Gutschein wartet in {{ city }}!"

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 
 from core.config import Settings
-from core.mail import build_message, message_id
-from core.sending import MaybeSentError, NotSentError
-from core.smtp import OutboxMailer, SmtpMailer, open_mailer
+from core.messaging.mail import build_message, message_id
+from core.messaging.sending import MaybeSentError, NotSentError
+from core.messaging.smtp import OutboxMailer, SmtpMailer, open_mailer
 
 from smtp_server import SmtpServer
 

@@ -3,7 +3,7 @@ import hashlib
 import pytest
 from sqlalchemy import event, func, select
 
-from core.archive import open_store
+from core.documents.archive import open_store
 from core.plugins import load_plugins
 from plugins.stores.database import DatabaseStore
 from plugins.stores.database.models import StoredChunk

@@ -9,14 +9,14 @@ from functools import partial
 import pytest
 from sqlalchemy import select
 
-from core.archive import (
+from core.db.database import Database
+from core.documents.archive import (
     ArchiveIntegrityError,
     archive_document,
     move_documents,
     open_store,
     read_document,
 )
-from core.db import Database
 from core.models import ArchivedDocument, DocumentKind
 from core.plugins import load_plugins
 from plugins.stores.s3 import S3Store

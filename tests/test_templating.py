@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from markupsafe import Markup
 
-from core import templating
-from core.templating import (
+from core.documents import templating
+from core.documents.templating import (
     TemplateError,
     TemplateLimitError,
     UnknownPlaceholderError,

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from core import Channel, Outcome, Recipient, Workflow, hookimpl
 from core.engine.runs import ConfirmationCountError
 from core.testing import FakeRunContext, FakeWorkflowContext, Testbed
-from core.workflows import set_settings
+from core.workflows.operating import set_settings
 
 
 @pytest.fixture

@@ -338,8 +338,8 @@ BAD_ROWS = (
 def posted_pages(panel, language: str) -> Iterator[tuple[str, str]]:
     """Pages the walk cannot reach by links: the login page, the unsubscribe pages of an
     e-mail's link, CSV import problems, and the settings form of every action."""
+    from core.messaging.unsubscribe import make_token
     from core.models import Contact
-    from core.unsubscribe import make_token
 
     visitor = panel.app.test_client()
     yield "/login", body(visitor.get(f"/login?lang={language}"))

@@ -14,9 +14,9 @@ from test_email_action import add_people, email_campaign, items, mailing  # noqa
 
 from core.clock import utcnow
 from core.engine.runs import start_run
+from core.messaging.unsubscribe import InvalidToken, make_token, read_token
 from core.models import Contact, ContactEvent, ItemStatus, Role
 from core.plugin_base import Channel
-from core.unsubscribe import InvalidToken, make_token, read_token
 
 from panel_helpers import add_role_users, body, build_panel, client_for
 

@@ -210,7 +210,7 @@ def test_bad_settings_or_names_stop_before_anything_is_recorded(runtime, local, 
 
 
 def test_a_long_transfer_keeps_its_claim_alive(runtime, local, server, monkeypatch):
-    monkeypatch.setattr("core.heartbeat.BEAT_SECONDS", 0.05)
+    monkeypatch.setattr("core.jobs.heartbeat.BEAT_SECONDS", 0.05)
     server.answer(("slow", 1))
 
     deliver(

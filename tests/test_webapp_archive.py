@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core.archive import archive_document
+from core.documents.archive import archive_document
 from core.models import (
     ArchivedDocument,
     ArchiveDeletion,

@@ -15,7 +15,7 @@ from core import hookimpl
 from core.accounts import create_user, find_user
 from core.clock import FrozenClock, install
 from core.config import Settings
-from core.db import Database
+from core.db.database import Database
 from core.models import Role
 from core.plugins import PluginHost
 from webapp import create_app, get_campaign

@@ -16,12 +16,14 @@ import pytest
 from redis import Redis
 from sqlalchemy import func, insert, select, update
 
-from core import DataSource, Recipient, embedded_redis, hookimpl
+from core import DataSource, Recipient, hookimpl
 from core.audit import audit_query
 from core.clock import clock
 from core.engine.campaigns import CampaignConfig, create_campaign
 from core.engine.leases import chunk_job_id
 from core.engine.runs import start_run
+from core.jobs import embedded_redis
+from core.jobs.queue import BULK, get_queue
 from core.models import (
     ArchivedDocument,
     ArchiveDeletion,
@@ -37,7 +39,6 @@ from core.models import (
     RunState,
     SavedQuery,
 )
-from core.queue import BULK, get_queue
 from core.runtime import Runtime
 from webapp import get_campaign
 

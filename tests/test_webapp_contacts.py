@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import insert, select
 
-from core.archive import archive_document
 from core.audit import record_audit
+from core.documents.archive import archive_document
 from core.models import (
     AuditEntry,
     Campaign,

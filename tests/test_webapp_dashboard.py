@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core import DashboardPanel, MenuItem, hookimpl
 from core.accounts import create_user
 from core.config import Settings
-from core.db import Database
+from core.db.database import Database
 from core.models import Role
 from core.plugins import PluginHost
 from webapp import (
@@ -340,7 +340,7 @@ def test_every_text_exists_in_every_language():
 
 def test_the_dashboard_warns_when_a_workflow_is_stopped(settings: Settings, database):
     from core.clock import utcnow
-    from core.workflows import set_started
+    from core.workflows.operating import set_started
 
     from workflow_plugins import Broken, Hourly, Nightly, Only
 
@@ -420,7 +420,7 @@ def test_failed_jobs_are_counted_for_administrators_only(client_for, redis_url):
 
 
 def test_recently_archived_documents_are_listed(client_for, database, settings):
-    from core.archive import archive_document
+    from core.documents.archive import archive_document
     from core.models import Contact, DocumentKind
     from plugins.stores.filesystem import FilesystemStore
 

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from test_sms_action import VALID, provider, sms_campaign, sms_engine  # noqa: F401
 
 from core.engine.runs import start_run
+from core.messaging.unsubscribe import make_token
 from core.models import ChannelEvent, Contact, ContactEvent, ItemStatus, Role, RunItem
 from core.sms_webhooks import MAX_BODY, SIGNATURE_HEADER, sign
-from core.unsubscribe import make_token
 from plugins.processes.consumption import direct_runs
 
 from panel_helpers import add_role_users, body, build_panel, client_for

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import Workflow, embedded_redis, hookimpl
+from core import Workflow, hookimpl
 from core.clock import Clock
 from core.engine.runs import start_run
+from core.jobs import embedded_redis
+from core.jobs.worker import build_worker
 from core.models import ChunkLease, Contact, ItemStatus, WorkflowRun
-from core.worker import build_worker
-from core.workflows import request_run
+from core.workflows.operating import request_run
 
 from waiting import wait_for, wait_for_exit
 

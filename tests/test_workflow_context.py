@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 from core.clock import FrozenClock
-from core.workflow_context import WorkflowContext
+from core.workflows.context import WorkflowContext
 
 
 def test_a_pass_reads_the_clock_once_and_keeps_its_log(runtime_factory):

@@ -8,13 +8,12 @@ from sqlalchemy import select
 
 from core import SettingsError, Workflow
 from core.audit import audit_query
-from core.jobs import workflow_job_id, workflow_lock_key
+from core.jobs.functions import workflow_job_id, workflow_lock_key
+from core.jobs.queue import get_queue
+from core.jobs.worker import build_worker
 from core.models import WorkflowRun, WorkflowRunStatus, WorkflowSchedule, WorkflowTrigger
 from core.plugins import UnknownPluginError
-from core.queue import get_queue
-from core.schedules import ScheduleError
-from core.worker import build_worker
-from core.workflows import (
+from core.workflows.operating import (
     LOST_JOB_GRACE,
     enqueue_due,
     list_workflows,
@@ -28,6 +27,7 @@ from core.workflows import (
     stopped_warning,
     stopped_workflows,
 )
+from core.workflows.schedules import ScheduleError
 
 from workflow_plugins import (
     START,
@@ -108,7 +108,7 @@ def test_each_workflow_is_listed_started_with_its_default_schedule(build):
 
 def test_defaults_more_frequent_than_the_minimum_are_held_to_it(build, caplog):
     runtime = build(Eager, EagerCron)
-    with caplog.at_level(logging.WARNING, logger="core.workflows"):
+    with caplog.at_level(logging.WARNING, logger="core.workflows.operating"):
         listed = listing(runtime)
     assert listed["eager"].schedule_text == "every 15m"
     assert listed["eagerCron"].schedule_text == "every 15m"

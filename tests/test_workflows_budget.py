@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from core.clock import FrozenClock
 from core.engine.runs import start_run
-from core.jobs import install_runtime
+from core.jobs.functions import install_runtime
 from core.models import BudgetStatus, Campaign, CampaignStatus, CommitmentLevel, Notification, Run
-from core.workflow_context import WorkflowContext
+from core.workflows.context import WorkflowContext
 from plugins.processes.costs import Structure, split_pro_rata
 from plugins.processes.models import (
     Budget,

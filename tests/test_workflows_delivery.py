@@ -16,7 +16,7 @@ import plugins.processes.process_runs as process_runs
 from core.clock import FrozenClock
 from core.config import Settings
 from core.engine.runs import cancel_run, resume_run
-from core.jobs import install_runtime
+from core.jobs.functions import install_runtime
 from core.models import CampaignStatus, Notification, Role, Run, RunState, User
 from plugins.processes.approvals import (
     Reviewers,

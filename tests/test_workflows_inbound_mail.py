@@ -14,7 +14,7 @@ from test_email_action import add_people, email_campaign, items, mailing  # noqa
 import plugins.workflows.inbound_mail as inbound_mail
 from core.config import Settings
 from core.engine.runs import start_run
-from core.jobs import install_runtime
+from core.jobs.functions import install_runtime
 from core.models import ContactEvent, InboundMail, ItemStatus, Role
 
 from mail_samples import dsn, reply

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 import plugins.workflows.operation as operation_workflow
 from core.clock import FrozenClock
-from core.jobs import install_runtime
+from core.jobs.functions import install_runtime
 from core.models import (
     Campaign,
     CampaignStatus,

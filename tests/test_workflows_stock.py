@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from core.clock import FrozenClock
 from core.engine.runs import start_run
-from core.jobs import install_runtime
+from core.jobs.functions import install_runtime
 from core.models import Notification, Run
-from core.workflow_context import WorkflowContext
+from core.workflows.context import WorkflowContext
 from plugins.processes.consumption import stock_warnings
 from plugins.processes.models import (
     CostCategory,

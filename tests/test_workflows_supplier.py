@@ -23,7 +23,7 @@ import plugins.workflows.supplier as supplier_workflow
 from core.clock import FrozenClock
 from core.config import Settings
 from core.engine.runs import start_run
-from core.jobs import install_runtime
+from core.jobs.functions import install_runtime
 from core.models import (
     Contact,
     FileDelivery,

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from core import Workflow, hookimpl
 from core.clock import FrozenClock
-from core.jobs import install_runtime
+from core.jobs.functions import install_runtime
 from core.models import Contact
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -123,7 +123,7 @@ def runtime_with(runtime_factory, *workflows: type[Workflow]):
 
 
 def change(runtime, function, *args, **kwargs):
-    """Call a ``core.workflows`` function as the web panel does: its own session and
+    """Call a ``core.workflows.operating`` function as the web panel does: its own session and
     commit, the user "carla", the runtime's clock."""
     now = runtime.clock.now()
     with runtime.database.session() as session:

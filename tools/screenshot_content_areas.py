@@ -26,16 +26,16 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from core.accounts import create_user
-from core.archive import archive_document, open_store
 from core.audit import record_audit
 from core.clock import FrozenClock, install
 from core.config import Settings
-from core.db import Database
-from core.default_reports import install_default_reports
+from core.db.database import Database
+from core.db.schema import upgrade
+from core.documents.archive import archive_document, open_store
+from core.documents.default_reports import install_default_reports
+from core.documents.rendering import ReportRenderer
 from core.models import Campaign, Contact, DocumentKind, Report, Role, Run, RunState
 from core.plugins import load_plugins
-from core.rendering import ReportRenderer
-from core.schema import upgrade
 from plugins.demo.address_book import load_demo
 from webapp import create_app
 
@@ -140,7 +140,7 @@ def prepare(settings: Settings) -> None:
     database.dispose()
     connection = Redis.from_url(settings.redis_url)
     queue = Queue("default", connection=connection)
-    queue.enqueue("core.jobs.run_workflow", "deliveryMgt")  # fails: no runtime installed
+    queue.enqueue("core.jobs.functions.run_workflow", "deliveryMgt")  # fails: no runtime installed
     SimpleWorker([queue], connection=connection).work(burst=True)
 
 

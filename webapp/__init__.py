@@ -60,9 +60,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import embedded_redis
 from core.config import Settings
-from core.db import Database
+from core.db.database import Database
+from core.jobs import embedded_redis
 from core.plugins import PluginHost, plugins_for
 from webapp.api.auth import audit as api_audit
 from webapp.api.auth import token_user as api_user

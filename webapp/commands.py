@@ -31,7 +31,7 @@ from core import hookimpl
 from core.cli import CliState, configure_logging, pass_state, start_runtime
 from core.config import Settings
 from core.runtime import Runtime
-from core.workflows import warn_about_stopped
+from core.workflows.operating import warn_about_stopped
 from webapp import create_app
 from webapp.contact_import import (
     MAX_BYTES,

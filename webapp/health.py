@@ -25,8 +25,8 @@ from flask.typing import ResponseReturnValue
 from redis import Redis
 from sqlalchemy import text
 
-from core.db import Database
-from core.embedded_redis import installation_url
+from core.db.database import Database
+from core.jobs.embedded_redis import installation_url
 from webapp.context import get_campaign
 
 log = logging.getLogger(__name__)

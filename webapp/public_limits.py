@@ -26,7 +26,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from core.clock import utcnow
 from core.config import Settings
-from core.embedded_redis import installation_url
+from core.jobs.embedded_redis import installation_url
 from webapp.i18n import use_language
 
 log = logging.getLogger(__name__)

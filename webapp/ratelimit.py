@@ -55,7 +55,7 @@ import redis
 
 from core.clock import utcnow
 from core.config import Settings
-from core.embedded_redis import installation_url
+from core.jobs.embedded_redis import installation_url
 
 log = logging.getLogger(__name__)
 

@@ -12,13 +12,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.engine.campaigns import CampaignConfig, build_plugins
-from core.heartbeat import beating
-from core.jobs import worker_identity
+from core.jobs.functions import worker_identity
+from core.jobs.heartbeat import beating
 from core.models import ItemKind, ItemStatus, Run, RunFile, RunItem
 
 if TYPE_CHECKING:
+    from core.documents.run_files import RunFiles
     from core.plugin_base import Channel, Recipient
-    from core.run_files import RunFiles
     from core.runtime import Runtime
 
 MEMBERS_AT_ONCE = 500

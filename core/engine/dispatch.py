@@ -57,7 +57,7 @@ from core.engine.runs import (
     open_chunks,
 )
 from core.events import ItemEvent
-from core.jobs import current_runtime, worker_identity
+from core.jobs.functions import current_runtime, worker_identity
 from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
 from core.plugin_base import Outcome, Recipient
 from core.reach import recipient_refusal

@@ -36,10 +36,10 @@ from rq.utils import str_to_date
 from sqlalchemy import and_, delete, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.heartbeat import beating
-from core.jobs import stop_requested, worker_identity
+from core.jobs.functions import stop_requested, worker_identity
+from core.jobs.heartbeat import beating
+from core.jobs.queue import BULK, get_queue
 from core.models import ChunkLease, ItemStatus, Run, RunItem, RunState
-from core.queue import BULK, get_queue
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -27,9 +27,9 @@ from core.engine.leases import (
     chunk_job_id,
     record_attempts,
 )
+from core.jobs.queue import BULK, get_queue
 from core.models import ACTIVE_RUN_STATES, Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
 from core.models.campaigns import CLOSED_CAMPAIGN_STATES
-from core.queue import BULK, get_queue
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)

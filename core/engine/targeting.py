@@ -37,7 +37,7 @@ from core.engine.dispatch import load_recipients
 from core.engine.events import notify
 from core.engine.leases import TARGETING_STEP, held, record_attempts
 from core.engine.runs import enqueue_attempts, finish_if_complete
-from core.jobs import current_runtime
+from core.jobs.functions import current_runtime
 from core.models import Campaign, Contact, ItemKind, ItemStatus, Run, RunItem, RunState
 from core.plugin_base import Channel, Recipient, Scope
 from core.query import ENTITIES, EntitySpec, resolve_path

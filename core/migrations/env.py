@@ -1,4 +1,5 @@
-"""Alembic environment: runs the core's migrations on the connection ``core.schema`` passes in."""
+"""Alembic environment: runs the core's migrations on the connection ``core.db.schema`` passes
+in."""
 
 from alembic import context
 

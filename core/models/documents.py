@@ -84,7 +84,7 @@ ASSET_TYPES: dict[str, tuple[AssetKind, str]] = {
 
 
 def _checked_template(source: str) -> str:
-    from core.templating import compile_template
+    from core.documents.templating import compile_template
 
     compile_template(source)
     return source

@@ -1,6 +1,6 @@
 """Run files: what a run produces besides its archived letters (the collection PDF and its
 manifest, extraction files, previews, upload files), each a row naming where a document
-store keeps its bytes, so that every machine reaches them (``core.run_files``)."""
+store keeps its bytes, so that every machine reaches them (``core.documents.run_files``)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
 from core.models.base import Base, enum_column
-from core.schedules import Schedule
+from core.workflows.schedules import Schedule
 
 
 class WorkflowSchedule(Base):

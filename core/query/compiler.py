@@ -4,7 +4,8 @@ Field names only pick columns from the whitelist in ``entities``; every value be
 parameter. The semantics (also in docs/queries.md):
 
 - Text is compared case-insensitively (``lower()`` on PostgreSQL, the ``unicode_lower()``
-  function core.db registers on SQLite, so umlauts fold on both); NULL and '' are both empty.
+  function core.db.database registers on SQLite, so umlauts fold on both); NULL and '' are both
+  empty.
 - contains / begins_with / ends_with match any of the values literally (% and _ escaped).
 - A condition on a related path holds when ANY related row satisfies it (an EXISTS
   subquery per condition): "contracts.product.name equals Hausrat" on contacts means "has a
@@ -94,7 +95,7 @@ def _ci_text_default(element: ci_text, compiler: Any, **kw: Any) -> str:
 
 @compiles(ci_text, "sqlite")
 def _ci_text_sqlite(element: ci_text, compiler: Any, **kw: Any) -> str:
-    # registered by core.db._configure_sqlite; SQLite's own lower() folds ASCII only
+    # registered by core.db.database._configure_sqlite; SQLite's own lower() folds ASCII only
     return f"unicode_lower({compiler.process(element.clauses, **kw)})"
 
 

@@ -1,7 +1,7 @@
 """Action "email": one e-mail per recipient through the installation's mail server.
 
 Subject, HTML body and plain-text body are templates filled from the recipient's record
-(``core.templating``: the subject and the text are plain text, the HTML body escapes every
+(``core.documents.templating``: the subject and the text are plain text, the HTML body escapes every
 placeholder). The recipient's archived letter can go along as an attachment: the latest
 letter of a report, of a campaign or of a run, for this contact (the worked example: print
 the information letter, then e-mail it to everyone who prefers e-mail).
@@ -14,8 +14,8 @@ filed as ``.eml`` with the contact (document kind ``email``) in the same commit 
 outcome; a refused message leaves nothing in the archive.
 
 Every message to a contact carries the one-click unsubscribe headers (RFC 8058, RFC 2369)
-with the contact's signed link (``core.unsubscribe``), which the templates can also show as
-``{{ unsubscribe_url }}``. Without ``CAMPAIGN_PUBLIC_URL`` no link can be built, so every
+with the contact's signed link (``core.messaging.unsubscribe``), which the templates can also show
+as ``{{ unsubscribe_url }}``. Without ``CAMPAIGN_PUBLIC_URL`` no link can be built, so every
 recipient fails with that reason instead of getting a message without one. A recipient that
 is no contact (an imported row) cannot be opted out: its message goes without the headers.
 """
@@ -37,9 +37,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import Action, Channel, Outcome, Recipient, hookimpl
-from core.archive import archive_document, open_store, read_document
-from core.bounces import make_bounce_token, verp_address
-from core.mail import (
+from core.documents.archive import archive_document, open_store, read_document
+from core.documents.rendering import contact_fields, find_report
+from core.documents.templating import (
+    LOCAL_TIME,
+    CompiledTemplate,
+    TemplateError,
+    compile_template,
+    nest,
+)
+from core.messaging.bounces import make_bounce_token, verp_address
+from core.messaging.mail import (
     Attachment,
     Mail,
     build_message,
@@ -47,21 +55,13 @@ from core.mail import (
     message_id,
     recipient_address,
 )
+from core.messaging.sending import MaybeSentError, NotSentError, ledger_reference
+from core.messaging.smtp import Mailer, open_mailer
+from core.messaging.unsubscribe import make_token, unsubscribe_url
 from core.models import ArchivedDocument, Campaign, DocumentKind, ItemStatus, Run
 from core.plugin_base import DocumentStore
 from core.query.entities import ENTITIES
 from core.reach import usable_address
-from core.rendering import contact_fields, find_report
-from core.sending import MaybeSentError, NotSentError, ledger_reference
-from core.smtp import Mailer, open_mailer
-from core.templating import (
-    LOCAL_TIME,
-    CompiledTemplate,
-    TemplateError,
-    compile_template,
-    nest,
-)
-from core.unsubscribe import make_token, unsubscribe_url
 from plugins.actions import TRANSLATIONS
 
 MAX_SUBJECT_TEMPLATE = 1000

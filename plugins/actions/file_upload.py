@@ -19,8 +19,9 @@ failed rows. docs/uploads.md explains the choice.
 
 Files are built in the run's local work directory in constant memory: members are read a
 page at a time (``context.member_ids``) and every row or document is written as it comes.
-Once uploaded, the built file is kept as the run file ``uploads/NAME`` (``core.run_files``),
-which the panel shows on every machine; it commits with the row's outcome.
+Once uploaded, the built file is kept as the run file ``uploads/NAME``
+(``core.documents.run_files``), which the panel shows on every machine; it commits with the row's
+outcome.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
 from core import Action, Outcome, Recipient, Scope, SettingsError, hookimpl
-from core.archive import ArchiveIntegrityError, open_store, read_document
-from core.csv_export import CsvDialect, open_csv
-from core.extraction import (
+from core.documents.archive import ArchiveIntegrityError, open_store, read_document
+from core.documents.csv_export import CsvDialect, open_csv
+from core.documents.extraction import (
     ENCODINGS,
     ROWS_PER_QUERY,
     RecordColumns,
@@ -48,6 +49,7 @@ from core.extraction import (
     write_csv,
     written_whole,
 )
+from core.documents.templating import LOCAL_TIME
 from core.models import (
     ArchivedDocument,
     Campaign,
@@ -63,7 +65,6 @@ from core.models import (
 from core.plugin_base import DocumentStore
 from core.plugins import UnknownPluginError
 from core.query import ENTITIES, QueryDefinition, compile_query, get_entity
-from core.templating import LOCAL_TIME
 from core.uploads import (
     UploadError,
     UploadUnclear,

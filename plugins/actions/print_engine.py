@@ -50,8 +50,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.documents.rendering import ReportRenderer, html_to_pdf
 from core.models import Report
-from core.rendering import ReportRenderer, html_to_pdf
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """Action "print_reports" ("Berichte drucken"): a personalised letter per recipient, filed in
 the contact's document archive, and one collection file for the print service.
 
-Each letter is rendered from a report (``core.rendering``) with the recipient's record, the
-address block of the report's address pattern, the text blocks it names, the run's date, the
+Each letter is rendered from a report (``core.documents.rendering``) with the recipient's record,
+the address block of the report's address pattern, the text blocks it names, the run's date, the
 campaign's name and a running number: the recipient's position in the run's ledger, so the
 numbers follow the order of the collection file (a skipped recipient leaves its number
 unused; a dry run prints "test" letters without numbers).
@@ -11,7 +11,7 @@ The archive record and the stored file are the action's only effects, and both a
 the engine's transaction or keyed by run and recipient: a retried chunk neither archives a
 letter twice nor leaves a second file. ``finish`` appends every letter of the run, in ledger
 order, page by page to one collection PDF with a CSV manifest beside it, in constant memory
-(``PdfCollection``), keeps both as run files (``core.run_files``: a document store every
+(``PdfCollection``), keeps both as run files (``core.documents.run_files``: a document store every
 machine reaches) and hands the collection to a CUPS printer if one is named and ``lp``
 exists. Letters that are not archived wait for the collection as run files too, so the
 finishing step may run on another machine than the one that rendered them.
@@ -34,14 +34,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from core import Action, Channel, Outcome, Recipient, hookimpl
-from core.archive import archive_document, open_store, read_document
-from core.csv_export import open_csv, spreadsheet_dialect
+from core.documents.archive import archive_document, open_store, read_document
+from core.documents.csv_export import open_csv, spreadsheet_dialect
+from core.documents.rendering import ReportError, ReportRenderer, contact_fields
+from core.documents.templating import LOCAL_TIME
 from core.models import ArchivedDocument, DocumentKind, ItemStatus, RunItem
 from core.plugin_base import DocumentStore
 from core.query.entities import get_entity
 from core.reach import SkipReason, has_complete_address
-from core.rendering import ReportError, ReportRenderer, contact_fields
-from core.templating import LOCAL_TIME
 from plugins.actions import TRANSLATIONS, print_engine
 from plugins.actions.pdf_collection import PdfCollection, count_pages
 

@@ -17,17 +17,17 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core import Action, Channel, Outcome, Recipient, SettingsError, SmsGateway, hookimpl
-from core.models import ItemStatus
-from core.reach import SkipReason
-from core.sending import MaybeSentError, NotSentError, ledger_reference
-from core.sms import (
+from core.documents.templating import CompiledTemplate, compile_template, nest
+from core.messaging.sending import MaybeSentError, NotSentError, ledger_reference
+from core.messaging.sms import (
     PER_PART,
     SmsEncoding,
     check_sender,
     encode_info,
     normalise_mobile,
 )
-from core.templating import CompiledTemplate, compile_template, nest
+from core.models import ItemStatus
+from core.reach import SkipReason
 from plugins.actions import TRANSLATIONS
 
 MOBILE_FIELDS = ("mobile", "contact.mobile")

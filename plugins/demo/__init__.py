@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from core import hookimpl
 from core.cli import CliState, pass_state
 from core.clock import utcnow
-from core.db import Database
-from core.default_reports import install_default_reports
+from core.db.database import Database
+from core.documents.default_reports import install_default_reports
 from core.plugins import PluginHost
 from plugins.demo.address_book import load_demo
 from plugins.demo.campaign import install_demo_campaign

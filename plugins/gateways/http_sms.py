@@ -52,8 +52,8 @@ from pydantic import ConfigDict, Field, field_validator
 
 from core import SmsGateway, hookimpl
 from core.http_requests import HttpCredentials, retry_after
-from core.sending import MaybeSentError, NotSentError
-from core.sms import check_sender
+from core.messaging.sending import MaybeSentError, NotSentError
+from core.messaging.sms import check_sender
 from plugins.gateways import TRANSLATIONS
 
 log = logging.getLogger(__name__)

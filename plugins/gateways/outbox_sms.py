@@ -17,8 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core import SmsGateway, hookimpl
-from core.jobs import current_runtime
-from core.sms import check_sender
+from core.jobs.functions import current_runtime
+from core.messaging.sms import check_sender
 from plugins.gateways import TRANSLATIONS
 
 

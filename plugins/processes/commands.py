@@ -8,8 +8,8 @@ from functools import partial
 import click
 from sqlalchemy import select
 
-from core.archive import open_store
 from core.cli import CliState, pass_state, start_runtime
+from core.documents.archive import open_store
 from core.engine.campaigns import CampaignError, find_campaign
 from core.models import Run
 from plugins.processes.run_voiding import VoidError, void_run

@@ -18,11 +18,11 @@ from email.headerregistry import Address
 
 from sqlalchemy import and_, or_, select, update
 
-from core.mail import build_message, mailbox, message_id, valid_email
+from core.messaging.mail import build_message, mailbox, message_id, valid_email
+from core.messaging.sending import MaybeSentError, NotSentError
+from core.messaging.smtp import Mailer, open_mailer
 from core.models import Notification, User
 from core.runtime import Runtime
-from core.sending import MaybeSentError, NotSentError
-from core.smtp import Mailer, open_mailer
 
 MAX_ATTEMPTS = 5
 """A row refused this often is left with its error (about an hour at the default schedule)."""

@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from core.extraction import ENCODINGS, file_slug
-from core.mail import valid_email
-from core.templating import LOCAL_TIME, TemplateError, compile_template
+from core.documents.extraction import ENCODINGS, file_slug
+from core.documents.templating import LOCAL_TIME, TemplateError, compile_template
+from core.messaging.mail import valid_email
 from core.uploads import fill_name_pattern
 from core.validation import validation_problems
 from plugins.processes.models import ServiceProcess

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.archive import delete_run_documents
+from core.documents.archive import delete_run_documents
 from core.models import FINAL_RUN_STATES, Run
 from core.plugin_base import DocumentStore
 from plugins.processes.models import ExpenseLine

@@ -22,7 +22,7 @@ from typing import BinaryIO
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import DocumentStore, hookimpl
-from core.archive import sync_files, write_atomically
+from core.documents.archive import sync_files, write_atomically
 from plugins.stores import TRANSLATIONS
 
 REFERENCE = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}(\.[a-z0-9]{1,8})?$")

@@ -34,7 +34,7 @@ from botocore.exceptions import ClientError, FlexibleChecksumError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core import DocumentStore, hookimpl
-from core.archive import ArchiveIntegrityError
+from core.documents.archive import ArchiveIntegrityError
 from plugins.stores import TRANSLATIONS
 from plugins.stores._chunks import even_pieces
 

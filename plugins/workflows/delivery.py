@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
-from core.archive import open_store
+from core.documents.archive import open_store
 from core.engine.runs import cancel_run
 from core.models import ACTIVE_RUN_STATES, Run, RunState
 from core.notifications import notify, notify_campaign_manager

@@ -32,20 +32,20 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
-from core.archive import ArchiveIntegrityError
-from core.csv_export import CsvDialect
+from core.documents.archive import ArchiveIntegrityError
+from core.documents.csv_export import CsvDialect
+from core.documents.extraction import ROWS_PER_QUERY, RecordColumns, cell, write_csv
+from core.documents.templating import LOCAL_TIME
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.context import RunContext
-from core.extraction import ROWS_PER_QUERY, RecordColumns, cell, write_csv
-from core.mail import Attachment, build_message, mailbox, message_id, valid_email
+from core.messaging.mail import Attachment, build_message, mailbox, message_id, valid_email
+from core.messaging.sending import MaybeSentError, NotSentError
+from core.messaging.smtp import Mailer, open_mailer
 from core.models import ItemKind, ItemStatus, Run, RunItem
 from core.notifications import notify_campaign_manager
 from core.plugin_base import SettingsError
 from core.plugins import UnknownPluginError
 from core.query.entities import ENTITIES
-from core.sending import MaybeSentError, NotSentError
-from core.smtp import Mailer, open_mailer
-from core.templating import LOCAL_TIME
 from core.uploads import UploadError, UploadUnclear, deliver, file_digest
 from plugins.processes.approvals import approval_for, configure, is_approved, reviewers_of, submit
 from plugins.processes.models import (

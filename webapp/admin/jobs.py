@@ -19,8 +19,8 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
-from core.embedded_redis import installation_url
-from core.queue import QUEUE_NAMES, connect
+from core.jobs.embedded_redis import installation_url
+from core.jobs.queue import QUEUE_NAMES, connect
 from webapp.context import get_settings
 
 EXTENSION_KEY = "campaign.redis"

@@ -8,9 +8,9 @@ from sqlalchemy import func, or_, select
 
 from core.accounts import AccountError, create_user, update_user
 from core.audit import audit_query, change_summary, record_audit
+from core.jobs.queue import QUEUE_NAMES
 from core.models import AuditEntry, Role, User
 from core.plugins import REGISTER_HOOKS
-from core.queue import QUEUE_NAMES
 from webapp.admin import jobs
 from webapp.admin.forms import AuditFilterForm, NewUserForm, PasswordForm, UserForm
 from webapp.context import current_user, db_session, get_plugins

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response
 from sqlalchemy import select
 
-from core.archive import ArchiveIntegrityError, open_store, read_document
+from core.documents.archive import ArchiveIntegrityError, open_store, read_document
 from core.models import ArchivedDocument, Contact, Role
 from webapp.api import models
 from webapp.api.blueprint import bp

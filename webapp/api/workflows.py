@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from core.models import Role, WorkflowRun
 from core.plugins import UnknownPluginError
-from core.workflows import list_workflows, request_run, run_as_dict
+from core.workflows.operating import list_workflows, request_run, run_as_dict
 from webapp.api import models
 from webapp.api.auth import actor, audit
 from webapp.api.blueprint import bp

@@ -13,14 +13,15 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, func, select
 
-from core.archive import (
+from core.audit import record_audit
+from core.documents.archive import (
     ArchiveIntegrityError,
     delete_documents,
     delete_run_documents,
     open_store,
     read_document,
 )
-from core.audit import record_audit
+from core.documents.templating import LOCAL_TIME
 from core.models import (
     ArchivedDocument,
     ArchiveDeletion,
@@ -31,7 +32,6 @@ from core.models import (
     Role,
     Run,
 )
-from core.templating import LOCAL_TIME
 from webapp.archive.viewing import INLINE_TYPES, email_view, is_email, is_text
 from webapp.contacts.search import dialect_of, matching_contact_ids
 from webapp.context import current_username, db_session, get_plugins, get_settings

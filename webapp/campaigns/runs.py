@@ -23,13 +23,14 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from core.archive import (
+from core.audit import record_audit
+from core.documents.archive import (
     ArchiveIntegrityError,
     delete_run_documents,
     open_store,
     read_document,
 )
-from core.audit import record_audit
+from core.documents.run_files import RunFiles
 from core.engine import operations
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.confirmation import Confirmation, confirmation
@@ -53,7 +54,6 @@ from core.models import (
 )
 from core.plugin_base import Channel, record_name
 from core.query import ENTITIES, load_records
-from core.run_files import RunFiles
 from webapp.campaigns.views import (
     bp,
     list_args,

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from core.events import DashboardPanel
 from core.models import ACTIVE_RUN_STATES, ArchivedDocument, Campaign, Contact, Role, Run
-from core.workflows import stopped_workflows
+from core.workflows.operating import stopped_workflows
 from webapp.admin import jobs
 from webapp.context import current_user, db_session, get_plugins
 from webapp.dashboard.panels import BUILT_IN_PANELS, panels_for

@@ -32,7 +32,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core.audit import record_audit
-from core.csv_export import csv_text, spreadsheet_dialect
+from core.documents.csv_export import csv_text, spreadsheet_dialect
 from core.models import Campaign, Role, SavedQuery
 from core.query import (
     ALLOWED_TYPES,

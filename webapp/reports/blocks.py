@@ -7,8 +7,8 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from core.audit import record_audit
+from core.documents.templating import TemplateError
 from core.models import AddressPattern, Report, Role, TextBlock
-from core.templating import TemplateError
 from webapp.context import current_user, current_username, db_session
 from webapp.forms import add_error
 from webapp.i18n import t

@@ -14,9 +14,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from core.documents.rendering import ADDRESS_ELEMENT, SUB_REPORTS
+from core.documents.templating import TemplateError
 from core.models import AddressKind, Orientation, PageFormat, Report
-from core.rendering import ADDRESS_ELEMENT, SUB_REPORTS
-from core.templating import TemplateError
 from webapp.forms import PanelForm, add_error
 from webapp.i18n import t
 

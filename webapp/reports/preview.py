@@ -1,7 +1,7 @@
 """The editor's live preview: the report as it stands in the form, for one sample recipient.
 
-The preview renders through ``core.rendering`` exactly as a campaign prints (sandbox, limits,
-confined resources), from a ``Report`` that is never stored, so unsaved edits can be seen
+The preview renders through ``core.documents.rendering`` exactly as a campaign prints (sandbox,
+limits, confined resources), from a ``Report`` that is never stored, so unsaved edits can be seen
 without saving them. Without a chosen contact it uses a made-up sample recipient.
 """
 
@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.documents.rendering import PdfError, ReportError, ReportRenderer
+from core.documents.templating import LOCAL_TIME, TemplateError, compile_template
 from core.models import Contact, Report, ReportAsset
 from core.query import load_records, record_fields
-from core.rendering import PdfError, ReportError, ReportRenderer
-from core.templating import LOCAL_TIME, TemplateError, compile_template
 from webapp.contacts.search import ContactFilters, contact_query, dialect_of
 
 ENTITY = "contacts"

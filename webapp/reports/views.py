@@ -13,9 +13,9 @@ from sqlalchemy import func, inspect, or_, select
 from sqlalchemy.orm import load_only
 
 from core.audit import record_audit
+from core.documents.rendering import SUB_REPORTS
 from core.models import Campaign, Report, ReportAsset, Role
 from core.models.documents import MAX_ASSET_BYTES
-from core.rendering import SUB_REPORTS
 from webapp.context import current_user, current_username, db_session, get_settings
 from webapp.formatting import format_bytes
 from webapp.i18n import t

@@ -36,7 +36,7 @@ from core.plugin_base import Channel
 from core.sms_webhooks import PENDING, InboundSms, Receipt
 
 LEDGER_REFERENCE = re.compile(r"^run(\d{1,18})-(.{1,200})$")
-"""``core.sending.ledger_reference``: the run and the row's key."""
+"""``core.messaging.sending.ledger_reference``: the run and the row's key."""
 STOP_WORDS = frozenset({"stop", "stopp", "abmelden", "stop all", "stopall", "unsubscribe"})
 """Replies that opt the sender out, compared without case and surrounding whitespace."""
 ACTOR = "SMS reply"

@@ -14,8 +14,8 @@ from flask import Blueprint, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
+from core.messaging.unsubscribe import InvalidToken, UnsubscribeToken, opt_out, read_token
 from core.models import Contact
-from core.unsubscribe import InvalidToken, UnsubscribeToken, opt_out, read_token
 from webapp.context import db_session, get_campaign
 from webapp.i18n import use_language
 from webapp.public_limits import PUBLIC_MAX_BODY, limit_public

@@ -5,7 +5,7 @@ an action's is), run now on a worker, and each workflow's history with logs and 
 
 Who may do what: everyone reads; campaign managers run a workflow now (starting work is
 theirs); administrators start, stop, reschedule and set up (that changes the installation).
-The service functions are ``core.workflows``.
+The service functions are ``core.workflows.operating``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from werkzeug.wrappers import Response
 
 from core.models import Role, WorkflowRun
 from core.plugins import UnknownPluginError
-from core.schedules import Schedule, ScheduleError, format_duration
-from core.workflows import (
+from core.workflows.operating import (
     WorkflowState,
     list_workflows,
     request_run,
@@ -31,6 +30,7 @@ from core.workflows import (
     set_started,
     stopped_workflows,
 )
+from core.workflows.schedules import Schedule, ScheduleError, format_duration
 from webapp.context import db_session, get_plugins, get_runtime, get_settings
 from webapp.editing import get_or_404, username
 from webapp.forms import PanelForm, TextField

@@ -6,7 +6,7 @@ partner itself. The amount is fixed, or a rate in percent applied to a numeric f
 record (a contract's premium ``amount``); the rate is fixed or read from the record too
 (``partner.commission_rate``). Amounts are computed with ``Decimal`` and rounded half up to
 the currency's minor unit (cents). The booking text is a sandboxed template
-(``core.templating``) filled from the record.
+(``core.documents.templating``) filled from the record.
 
 The booking is added to the engine's transaction (``external_effects = False``): it commits
 together with the recipient's ledger outcome, and ``(run_id, ledger_key)`` is unique, so a
@@ -34,11 +34,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from core import Action, Channel, Outcome, Recipient, hookimpl
 from core.clock import utcnow
-from core.db import Database
+from core.db.database import Database
+from core.documents.templating import (
+    LOCAL_TIME,
+    CompiledTemplate,
+    compile_template,
+    format_date,
+    nest,
+)
 from core.models import CommissionBooking, Run
 from core.models.commission import AMOUNT_DIGITS, AMOUNT_PLACES
 from core.query.entities import ENTITIES, EntitySpec, FieldType
-from core.templating import LOCAL_TIME, CompiledTemplate, compile_template, format_date, nest
 from plugins.actions import TRANSLATIONS
 from plugins.actions.commission.bookings import (
     ReversalError,
@@ -300,7 +306,7 @@ class Commission(Action):
         booking.campaign_id = context.campaign_id
         booking.run_id = context.run_id
         booking.created_at = context.now
-        context.session.add(booking)  # not flushed: see core.archive.archive_document
+        context.session.add(booking)  # not flushed: see core.documents.archive.archive_document
         return Outcome.done(f"booked {_describe(booking)}")
 
     def preview(self, recipient: Recipient, context: Any) -> str:

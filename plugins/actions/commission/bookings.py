@@ -21,10 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.documents.templating import LOCAL_TIME, format_date
 from core.models import ACTIVE_RUN_STATES, BookingKind, CommissionBooking, Run
 from core.models.base import UTCDateTime
 from core.models.commission import AMOUNT_PLACES
-from core.templating import LOCAL_TIME, format_date
 
 REVERSAL_PREFIX = "Storno: "
 """Put before the original text of a counter-booking, as accountants label reversals."""

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from core import DocumentStore, hookimpl
-from core.db import make_engine
+from core.db.database import make_engine
 from plugins.stores import TRANSLATIONS
 from plugins.stores._chunks import even_pieces
 

@@ -10,7 +10,7 @@ import email.policy
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
-from core.bounces import Kind
+from core.messaging.bounces import Kind
 from core.models import Contact, InboundMail, Role
 from webapp import db_session, page_arguments, paginate, role_required
 

@@ -1,7 +1,7 @@
 """Bounces, unsubscribe mails and replies: what the inbound mailbox says about contacts.
 
 ``process_mailbox`` reads the waiting messages (``mailboxes``), classifies each
-(``core.bounces``), records it as an ``InboundMail`` and acts on it:
+(``core.messaging.bounces``), records it as an ``InboundMail`` and acts on it:
 
 - a hard bounce (``5.x.x``) sets the contact's ``email_undeliverable`` to the address, so
   the reach rule skips them on e-mail (``reach.email_undeliverable``) until their address
@@ -33,7 +33,10 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from core.bounces import (
+from core.config import Settings
+from core.contact_events import set_consent
+from core.db.database import Database
+from core.messaging.bounces import (
     BounceToken,
     Inbound,
     Kind,
@@ -42,10 +45,8 @@ from core.bounces import (
     read_bounce_token,
     verp_token,
 )
-from core.bounces import unsubscribe_token_in as subject_token
-from core.config import Settings
-from core.contact_events import set_consent
-from core.db import Database
+from core.messaging.bounces import unsubscribe_token_in as subject_token
+from core.messaging.unsubscribe import InvalidToken, read_token
 from core.models import (
     ChannelEvent,
     ChannelEventKind,
@@ -59,7 +60,6 @@ from core.plugin_base import Channel
 from core.query import ENTITIES
 from core.query.records import load_records
 from core.reach import OPT_OUTS, UNDELIVERABLE_FIELD
-from core.unsubscribe import InvalidToken, read_token
 from plugins.workflows.inbound_mail.mailboxes import Mailbox, Waiting
 
 ACTOR = "bounce processing"
@@ -72,7 +72,8 @@ SOFT_BOUNCE_FIELD = "email_soft_bounce"
 DEFAULT_LIMIT = 10_000
 """Messages one pass reads at most; the rest wait for the next pass."""
 _LEDGER_MESSAGE_ID = re.compile(r"<run(\d+)-([A-Za-z0-9_=-]+)\.[A-Za-z0-9]+@[^>]+>")
-"""A Message-ID of ``core.mail.message_id`` for a ledger row: run, encoded key, run tag."""
+"""A Message-ID of ``core.messaging.mail.message_id`` for a ledger row: run, encoded key, run
+tag."""
 _ENCODED = re.compile(r"(?:=[0-9A-F]{2})+")
 KEEP_RAW = frozenset({Kind.UNMATCHED, Kind.REPLY})
 SUMMARY_LABELS = {

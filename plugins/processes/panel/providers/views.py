@@ -14,10 +14,10 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.mail import valid_email
+from core.documents.templating import TemplateError
+from core.messaging.mail import valid_email
 from core.models import Role
 from core.plugins import UnknownPluginError
-from core.templating import TemplateError
 from core.uploads import NamePatternError
 from plugins.processes.costs import AMOUNT_KINDS, CostError, StructureKind
 from plugins.processes.models import (

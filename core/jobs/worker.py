@@ -10,9 +10,9 @@ from collections.abc import Sequence
 
 from rq import Worker
 
-from core import jobs
+from core.jobs import functions as jobs
+from core.jobs.queue import QUEUE_NAMES, get_queue
 from core.query.records import prepare_loading
-from core.queue import QUEUE_NAMES, get_queue
 from core.runtime import Runtime
 
 MAINTENANCE_INTERVAL_SECONDS = 30

@@ -24,13 +24,14 @@ from sqlalchemy.orm import Session
 
 from core.audit import record_audit
 from core.config import Settings
-from core.jobs import (
+from core.jobs.functions import (
     WORKFLOW_JOB_TIMEOUT_SECONDS,
     execute_workflow_run,
     workflow_job_id,
     workflow_lock_key,
     workflow_lock_token,
 )
+from core.jobs.queue import DEFAULT, get_queue
 from core.models import (
     WorkflowRun,
     WorkflowRunStatus,
@@ -39,9 +40,8 @@ from core.models import (
 )
 from core.plugin_base import SettingsError, Workflow
 from core.plugins import PluginHost
-from core.queue import DEFAULT, get_queue
 from core.runtime import Runtime
-from core.schedules import Schedule, ScheduleError, check_cron, load_zone
+from core.workflows.schedules import Schedule, ScheduleError, check_cron, load_zone
 
 log = logging.getLogger(__name__)
 
@@ -387,7 +387,7 @@ def _new_run(
 
 def enqueue_run(runtime: Runtime, run_id: int) -> None:
     get_queue(runtime.redis, DEFAULT).enqueue(
-        "core.jobs.run_workflow",
+        "core.jobs.functions.run_workflow",
         run_id,
         job_id=workflow_job_id(run_id),
         job_timeout=WORKFLOW_JOB_TIMEOUT_SECONDS,

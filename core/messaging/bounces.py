@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
-from core.unsubscribe import base36
+from core.messaging.unsubscribe import base36
 
 VERP_SEPARATOR = "+"
 TOKEN_SIGNATURE_BYTES = 10

@@ -1,7 +1,7 @@
 """Reports as PDF: a confined PDF renderer and the report renderer.
 
 Report layouts are untrusted templates; they compile in the one template sandbox
-(``core.templating``, HTML mode), and the PDF is confined too:
+(``core.documents.templating``, HTML mode), and the PDF is confined too:
 
 **PDF** comes from xhtml2pdf. The link callback maps ``asset:NAME`` to the report's own
 uploaded files, materialised in a directory of their own, and every other URL to a name
@@ -31,10 +31,10 @@ from sqlalchemy.orm import Session
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import RenderLimitError, ResourceAccessPolicy
 
-from core.archive import write_atomically
+from core.documents.archive import write_atomically
+from core.documents.templating import CompiledTemplate, compile_template, nest
 from core.models import AddressPattern, Orientation, PageFormat, Report, TextBlock
 from core.query.entities import get_entity
-from core.templating import CompiledTemplate, compile_template, nest
 
 PDF_SECONDS = 60.0
 

@@ -35,10 +35,10 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
 
-from core.archive import write_atomically
 from core.config import MailServer, Settings
-from core.mail import Mail
-from core.sending import MaybeSentError, NotSentError
+from core.documents.archive import write_atomically
+from core.messaging.mail import Mail
+from core.messaging.sending import MaybeSentError, NotSentError
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session
 
 from core.config import Settings
-from core.db import Database
+from core.db.database import Database
 from core.models import ArchivedDocument, ArchiveDeletion, DocumentKind, Run
 from core.plugin_base import DocumentStore
 from core.plugins import PluginHost

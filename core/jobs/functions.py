@@ -26,7 +26,7 @@ from core.config import Settings
 from core.models import WorkflowRun, WorkflowRunStatus
 from core.plugins import UnknownPluginError
 from core.runtime import Runtime
-from core.workflow_context import WorkflowContext, load_params
+from core.workflows.context import WorkflowContext, load_params
 
 log = logging.getLogger(__name__)
 

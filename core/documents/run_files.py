@@ -28,7 +28,9 @@ from typing import BinaryIO
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.archive import (
+from core.config import Settings
+from core.db.database import Database
+from core.documents.archive import (
     MOVE_BATCH,
     ArchiveIntegrityError,
     copy_verified,
@@ -36,8 +38,6 @@ from core.archive import (
     open_store,
     sync_before_commit,
 )
-from core.config import Settings
-from core.db import Database
 from core.models import Run, RunFile
 from core.plugin_base import DocumentStore
 from core.plugins import PluginHost

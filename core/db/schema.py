@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.plugins import PluginHost, load_plugins
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
 CORE_BRANCH = "core"
 VERSION_TABLE = table("alembic_version", column("version_num"))
 

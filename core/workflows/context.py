@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import WorkflowSchedule
-from core.schedules import load_zone
+from core.workflows.schedules import load_zone
 
 if TYPE_CHECKING:
-    from core.db import Database
+    from core.db.database import Database
     from core.runtime import Runtime
 
 log = logging.getLogger("campaign.workflows")

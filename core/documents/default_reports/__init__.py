@@ -1,7 +1,7 @@
 """The default reports, "Informationsschreiben" and "Einladung", and their building blocks.
 
 Their layouts, stylesheets, address pattern, text blocks, logo and font are files in this
-package (``core/default_reports/``) so that they can be read and edited as what they are.
+package (``core/documents/default_reports/``) so that they can be read and edited as what they are.
 Both letters are DIN 5008 form B (A4, address window) with the shared letterhead
 "Briefbogen" (logo, font) and footer "Fußzeile".
 """

@@ -1,10 +1,10 @@
 """The scheduler process: enqueues each started workflow when its schedule says so, and
 settles campaign runs and workflow runs whose workers died.
 
-Schedules are read from the database at every tick (``core.workflows.enqueue_due``),
+Schedules are read from the database at every tick (``core.workflows.operating.enqueue_due``),
 so the web panel changes them without a restart. Only one scheduler leads at a time
 (a Redis key with a short expiry); even two leaders at once would enqueue a due
-workflow once, because the database claims each due time. ``core.jobs`` holds a lock
+workflow once, because the database claims each due time. ``core.jobs.functions`` holds a lock
 per workflow, so however many schedulers and workers run, one instance of a workflow
 runs at a time. Why this is not RQ's ``CronScheduler``: docs/workflows.md.
 """
@@ -18,7 +18,7 @@ import uuid
 from core.engine.dispatch import recover_runs
 from core.runtime import Runtime
 from core.webhooks import dispatch_due
-from core.workflows import enqueue_due, recover_workflow_runs, warn_about_stopped
+from core.workflows.operating import enqueue_due, recover_workflow_runs, warn_about_stopped
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 
-from core.csv_export import CsvDialect, CsvWriter, open_csv
+from core.documents.csv_export import CsvDialect, CsvWriter, open_csv
+from core.documents.templating import LOCAL_TIME
 from core.query import QueryDefinition, QueryError, compile_query, get_entity
 from core.query.entities import ENTITIES
-from core.templating import LOCAL_TIME
 
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "iso-8859-15")
 ROWS_PER_QUERY = 500
