@@ -13,6 +13,7 @@ from rq import Worker
 from core import jobs
 from core.query.records import prepare_loading
 from core.queue import QUEUE_NAMES, get_queue
+from core.rendering import load_image_drivers
 from core.runtime import Runtime
 
 MAINTENANCE_INTERVAL_SECONDS = 30
@@ -59,6 +60,7 @@ def build_worker(runtime: Runtime, queues: Sequence[str] = QUEUE_NAMES) -> Worke
         importlib.import_module(module)
     with runtime.database.session() as session:
         prepare_loading(session)
+    load_image_drivers()
     gc.freeze()  # a work horse's collections then leave the inherited objects (and pages) alone
     return CampaignWorker(
         [get_queue(runtime.redis, name) for name in queues],
