@@ -632,9 +632,28 @@ def _in_place(frame: Any) -> Any:
     as it draws) whose content list is a copy (drawing consumes it) and whose deep copy is
     itself."""
     shell = copy.copy(frame)
-    shell.pisaStaticStory = list(frame.pisaStaticStory)
+    shell.pisaStaticStory = [_wrapping_once(flowable) for flowable in frame.pisaStaticStory]
     shell.__deepcopy__ = lambda _memo: shell
     return shell
+
+
+def _wrapping_once(flowable: Any) -> Any:
+    """The flowable, not wrapped again for the space it was last wrapped for: xhtml2pdf
+    measures a static frame's content (``_storyHeight`` wraps each flowable) right before
+    the frame wraps it again, mostly for the same space, to draw it. Only wrapping changes
+    what a wrap computes, so the last result stands."""
+    wrap = flowable.wrap
+    last: list = []
+
+    def wrap_once(width: float, height: float) -> tuple[float, float]:
+        if last and last[0] == (width, height):
+            return last[1]
+        size = wrap(width, height)
+        last[:] = [(width, height), size]
+        return size
+
+    flowable.wrap = wrap_once
+    return flowable
 
 
 # --- font subsets made once ----------------------------------------------------------------
