@@ -617,10 +617,10 @@ def _replaying_template_class() -> type:
                 if id(frame) in self.campaignInPlace and not context.multiBuild:
                     story = id(frame.pisaStaticStory)
                     if story in context.campaignDrawn:
-                        context.campaignDrawnTwice = True
-                    else:
-                        context.campaignDrawn.add(story)
-                        frame = _in_place(frame)
+                        context.campaignDrawnTwice = True  # the letter is rendered again
+                        return
+                    context.campaignDrawn.add(story)
+                    frame = _in_place(frame)
                 super()._drawStaticFrame(frame, canvas, renumber)
 
         _replaying = ReplayingPageTemplate
