@@ -16,6 +16,10 @@ engine does that once per worker process and report version:
   page, page number included, so the parsed original is never changed.
 - **Their frames are drawn once** per page number and copied into every letter as PDF
   operators (``StaticDrawings``): about a sixth of the time.
+- **The layout's own static frames** (address, information block) hold this letter's
+  content and are on the first page's template, which a letter uses once: they are drawn
+  from that content rather than from a deep copy, and not wrapped twice
+  (``ReplayingPageTemplate``, ``_in_place``).
 - **Element styles** found by matching the rules are kept from one letter to the next
   (``_StyleCache``).
 - **Boxes without rounded corners** (nearly all) are told so without building their
