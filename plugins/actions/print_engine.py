@@ -115,8 +115,8 @@ class FastReportRenderer(ReportRenderer):
         contexts: list[Any] = []
 
         rest = {name: html for name, html in parts.items() if name not in known}
-        html = self.html(values, rest)
-        in_place = len(_TEMPLATE_SWITCHES.findall(html)) == 1  # only ReportRenderer.html's own
+        document = self.html(values, rest)
+        in_place = len(_TEMPLATE_SWITCHES.findall(document)) == 1  # ReportRenderer.html's own
 
         def convert(src: str, **options: Any) -> Any:
             contexts.append(
@@ -131,10 +131,10 @@ class FastReportRenderer(ReportRenderer):
             )
             return contexts[-1]
 
-        pdf = html_to_pdf(html, self._folder, convert)
+        pdf = html_to_pdf(document, self._folder, convert)
         if contexts[-1].campaignDrawnTwice:
             in_place = False
-            pdf = html_to_pdf(html, self._folder, convert)
+            pdf = html_to_pdf(document, self._folder, convert)
         for name, html in rest.items():
             frames = contexts[-1].frameStatic.get(name)
             if frames and frames[0].pisaStaticStory and reusable(html):
@@ -588,7 +588,7 @@ def _replaying_template_class() -> type:
             fonts from ``FontSubsets``.
 
             xhtml2pdf deep-copies a static frame's content before every drawing, so that the
-            content serves every page (a fifth of the letter's own frames' time). The
+            content serves every page (a third of the letter's own frames' time). The
             address and information frames hold this letter's content and are on the first
             page's template, which a letter uses once (``_TEMPLATE_SWITCHES``): in a single
             layout pass they are drawn from the content itself. Should one be drawn a second
