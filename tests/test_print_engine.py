@@ -179,6 +179,55 @@ def test_the_fast_engine_prints_the_same_letters_as_xhtml2pdf(database, reports,
     assert "ÖSTERREICH" in texts["Informationsschreiben", 1]  # the address window's last line
 
 
+def test_a_letter_that_shows_its_own_frame_on_every_page_is_printed_the_same(
+    database, reports, poppler, tmp_path, monkeypatch
+):
+    """The address and information frames are drawn from their content, without a copy,
+    on the assumption that only the first page shows them; a stylesheet that puts the
+    information block on the following pages too gets the letter rendered again, with
+    copies."""
+    with database.session() as session:
+        model = session.scalar(select(Report).where(Report.name == LONG_LETTER))
+        session.add(
+            Report(
+                name="Info auf jeder Seite",
+                group=model.group,
+                usable_for_mass_print=True,
+                address_window=True,
+                letterhead=model.letterhead,
+                footer=model.footer,
+                layout=model.layout,
+                stylesheet=model.stylesheet
+                + "\n@page later { @frame info { -pdf-frame-content: info; left: 125mm;"
+                " top: 10mm; width: 75mm; height: 40mm; } @frame content { left: 25mm;"
+                " top: 55mm; width: 165mm; height: 200mm; } }",
+            )
+        )
+        session.commit()
+    drawn_twice = []
+    convert = print_engine.fast_pisa_document
+
+    def watched(*args, **options):
+        context = convert(*args, **options)
+        drawn_twice.append(context.campaignDrawnTwice)
+        return context
+
+    monkeypatch.setattr(print_engine, "fast_pisa_document", watched)
+    plain, fast = renderers(database, "Info auf jeder Seite", tmp_path / "assets")
+    person = recipients(database)[0]
+    values = {"number": 1, "day": DAY, "campaign": CAMPAIGN}
+    expected = plain.pdf(plain.values(person, "contacts", **values))
+    actual = fast.pdf(fast.values(person, "contacts", **values))
+    assert drawn_twice == [True, False]
+    expected_pages, expected_text = pages_and_text(expected, tmp_path / "plain")
+    actual_pages, actual_text = pages_and_text(actual, tmp_path / "fast")
+    assert actual_text == expected_text
+    assert expected_text.count(str(person["number"])) >= 3  # the information block twice
+    assert len(actual_pages) == len(expected_pages) == 2
+    for want, got in zip(expected_pages, actual_pages, strict=True):
+        assert largest_difference(want, got) <= TOLERANCE
+
+
 def test_the_fast_engine_keeps_documents_to_their_own_assets(tmp_path):
     folder = AssetFolder({"logo.png": b"\x89PNG"}, tmp_path / "cache")
     html = '<html><body><p>Hallo</p><img src="/etc/hostname"/></body></html>'

@@ -97,6 +97,15 @@ def resource_policy(folder: Path) -> ResourceAccessPolicy:
     )
 
 
+def load_image_drivers() -> None:
+    """Load Pillow's drivers for the image formats reports may use (PNG, JPEG, GIF) now
+    rather than on the first image a process opens (about 35 ms): a worker does it before
+    it forks, so the work horse of every chunk of letters inherits them."""
+    from PIL import Image
+
+    Image.preinit()
+
+
 Converter = Callable[..., Any]
 """``pisa.pisaDocument`` or a faster stand-in with its signature (``html, dest=,
 link_callback=, resource_policy=``) that returns an object with ``err``."""

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from rq import Worker
 
+from core.documents.rendering import load_image_drivers
 from core.jobs import functions as jobs
 from core.jobs.queue import QUEUE_NAMES, get_queue
 from core.query.records import prepare_loading
@@ -59,6 +60,7 @@ def build_worker(runtime: Runtime, queues: Sequence[str] = QUEUE_NAMES) -> Worke
         importlib.import_module(module)
     with runtime.database.session() as session:
         prepare_loading(session)
+    load_image_drivers()
     gc.freeze()  # a work horse's collections then leave the inherited objects (and pages) alone
     return CampaignWorker(
         [get_queue(runtime.redis, name) for name in queues],

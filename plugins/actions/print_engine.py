@@ -16,6 +16,10 @@ engine does that once per worker process and report version:
   page, page number included, so the parsed original is never changed.
 - **Their frames are drawn once** per page number and copied into every letter as PDF
   operators (``StaticDrawings``): about a sixth of the time.
+- **The layout's own static frames** (address, information block) hold this letter's
+  content and are on the first page's template, which a letter uses once: they are drawn
+  from that content rather than from a deep copy, and not wrapped twice
+  (``ReplayingPageTemplate``, ``_in_place``).
 - **Element styles** found by matching the rules are kept from one letter to the next
   (``_StyleCache``).
 - **Boxes without rounded corners** (nearly all) are told so without building their
@@ -50,7 +54,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.documents.rendering import ReportRenderer, html_to_pdf
+from core.documents.rendering import SUB_REPORTS, ReportRenderer, html_to_pdf
 from core.models import Report
 
 log = logging.getLogger(__name__)
@@ -110,6 +114,10 @@ class FastReportRenderer(ReportRenderer):
                 known[name] = story
         contexts: list[Any] = []
 
+        rest = {name: html for name, html in parts.items() if name not in known}
+        document = self.html(values, rest)
+        in_place = len(_TEMPLATE_SWITCHES.findall(document)) == 1  # ReportRenderer.html's own
+
         def convert(src: str, **options: Any) -> Any:
             contexts.append(
                 fast_pisa_document(
@@ -117,15 +125,18 @@ class FastReportRenderer(ReportRenderer):
                     static_stories=known,
                     static_drawings=self._drawings,
                     two_passes=any(PAGE_COUNT in parts[name] for name in known),
+                    own_frames_in_place=in_place,
                     **options,
                 )
             )
             return contexts[-1]
 
-        rest = {name: html for name, html in parts.items() if name not in known}
-        pdf = html_to_pdf(self.html(values, rest), self._folder, convert)
+        pdf = html_to_pdf(document, self._folder, convert)
+        if contexts[-1].campaignDrawnTwice:
+            in_place = False
+            pdf = html_to_pdf(document, self._folder, convert)
         for name, html in rest.items():
-            frames = contexts[0].frameStatic.get(name)
+            frames = contexts[-1].frameStatic.get(name)
             if frames and frames[0].pisaStaticStory and reusable(html):
                 self._stories[name, html] = frames[0].pisaStaticStory
                 if len(self._stories) > CACHED_SUB_REPORTS:
@@ -135,6 +146,9 @@ class FastReportRenderer(ReportRenderer):
 
 
 PAGE_COUNT = "<pdf:pagecount"
+_TEMPLATE_SWITCHES = re.compile(r"<pdf:next(?:template|page)\b|-pdf-next-page", re.I)
+"""What makes a page use another page template: ``ReportRenderer.html`` writes one, so that
+the first page's template (with the address and information frames) is used once."""
 _OTHER_EFFECTS = re.compile(r"<pdf:(?!pagenumber\b|pagecount\b)|<a\b|position\s*:", re.I)
 """What a sub-report's HTML may do to its document beyond its frame: other xhtml2pdf tags
 (outlines, page templates, resets), links and anchors, positioned boxes."""
@@ -247,6 +261,12 @@ def _context_class() -> type:
         """Content for static frames whose element the document leaves out."""
         staticDrawings: StaticDrawings | None = None
         twoPasses = False
+        ownFramesInPlace = False
+        """Whether the static frames of the layout's own elements (address, information
+        block) are drawn from their content itself rather than a deep copy (see
+        ``ReplayingPageTemplate``)."""
+        campaignDrawnTwice = False
+        """Set when such a frame was drawn a second time: the letter is rendered again."""
 
         def parseCSS(self) -> None:
             self._parseOrRestoreCSS()
@@ -256,10 +276,17 @@ def _context_class() -> type:
                 for frame in self.frameStatic.get(name, ()):
                     frame.pisaStaticStory = story  # drawn from deep copies, never changed
             stories = {id(story) for story in self.staticStories.values()}
+            in_place = set()
+            if self.ownFramesInPlace:
+                own = set(self.frameStatic) - set(SUB_REPORTS)
+                in_place = {id(frame) for name in own for frame in self.frameStatic[name]}
             for template in self.templateList.values():
                 template.__class__ = _replaying_template_class()
                 template.campaignDrawings = self.staticDrawings if stories else None
                 template.campaignStories = stories
+                template.campaignInPlace = in_place
+                template.campaignContext = weakref.ref(self)
+            self.campaignDrawn: set[int] = set()
 
         def _parseOrRestoreCSS(self) -> None:
             key = (tuple(self.cssSources), self.cssDefaultText, self.pathDirectory)
@@ -298,12 +325,15 @@ def fast_pisa_document(
     static_stories: dict[str, list] | None = None,
     static_drawings: StaticDrawings | None = None,
     two_passes: bool = False,
+    own_frames_in_place: bool = False,
 ) -> Any:
     """``pisa.pisaDocument(src, dest=, link_callback=, resource_policy=)`` with the
     stylesheets parsed once: the same steps, with a context that caches ``parseCSS``.
     ``static_stories``: parsed content for static frames whose element ``src`` leaves out;
     ``static_drawings``: where those frames are drawn once (see ``StaticDrawings``);
-    ``two_passes``: lay the document out twice, as a left-out ``<pdf:pagecount/>`` would."""
+    ``two_passes``: lay the document out twice, as a left-out ``<pdf:pagecount/>`` would;
+    ``own_frames_in_place``: the layout's own static frames are drawn at most once (see
+    ``ReplayingPageTemplate``)."""
     from xhtml2pdf import document
     from xhtml2pdf.config.resources import render_budget, use_policy
     from xhtml2pdf.files import cleanFiles
@@ -317,6 +347,7 @@ def fast_pisa_document(
         context.staticStories = static_stories or {}
         context.staticDrawings = static_drawings
         context.twoPasses = two_passes
+        context.ownFramesInPlace = own_frames_in_place
         context.pathCallback = link_callback
         context.resource_policy = resource_policy
         try:
@@ -552,11 +583,22 @@ def _replaying_template_class() -> type:
         from xhtml2pdf.xhtml2pdf_reportlab import PmlPageTemplate
 
         class ReplayingPageTemplate(PmlPageTemplate):
-            """Draws the static frames of parsed sub-reports from ``StaticDrawings``, and
-            has the document embed its fonts from ``FontSubsets``."""
+            """Draws the static frames of parsed sub-reports from ``StaticDrawings``, the
+            layout's own static frames without a deep copy, and has the document embed its
+            fonts from ``FontSubsets``.
+
+            xhtml2pdf deep-copies a static frame's content before every drawing, so that the
+            content serves every page (a third of the letter's own frames' time). The
+            address and information frames hold this letter's content and are on the first
+            page's template, which a letter uses once (``_TEMPLATE_SWITCHES``): in a single
+            layout pass they are drawn from the content itself. Should one be drawn a second
+            time, the renderer renders the letter again with copies (``campaignDrawnTwice``).
+            """
 
             campaignDrawings: StaticDrawings | None
             campaignStories: set[int]
+            campaignInPlace: set[int]
+            campaignContext: Any
 
             def beforeDrawPage(self, canvas: Any, doc: Any) -> None:
                 # On the PDF document, not the template: every pass of a multiBuild (page
@@ -575,10 +617,47 @@ def _replaying_template_class() -> type:
                     if drawing is not None and 0 <= drawing.version <= seed:
                         self.campaignDrawings.copy_into(drawing, canvas)
                         return
+                context = self.campaignContext()
+                if id(frame) in self.campaignInPlace and not context.multiBuild:
+                    story = id(frame.pisaStaticStory)
+                    if story in context.campaignDrawn:
+                        context.campaignDrawnTwice = True  # the letter is rendered again
+                        return
+                    context.campaignDrawn.add(story)
+                    frame = _in_place(frame)
                 super()._drawStaticFrame(frame, canvas, renumber)
 
         _replaying = ReplayingPageTemplate
     return _replaying
+
+
+def _in_place(frame: Any) -> Any:
+    """The frame for one drawing of its content itself: a shallow copy (its cursor moves
+    as it draws) whose content list is a copy (drawing consumes it) and whose deep copy is
+    itself."""
+    shell = copy.copy(frame)
+    shell.pisaStaticStory = [_wrapping_once(flowable) for flowable in frame.pisaStaticStory]
+    shell.__deepcopy__ = lambda _memo: shell
+    return shell
+
+
+def _wrapping_once(flowable: Any) -> Any:
+    """The flowable, not wrapped again for the space it was last wrapped for: xhtml2pdf
+    measures a static frame's content (``_storyHeight`` wraps each flowable) right before
+    the frame wraps it again, mostly for the same space, to draw it. Only wrapping changes
+    what a wrap computes, so the last result stands."""
+    wrap = flowable.wrap
+    last: list = []
+
+    def wrap_once(width: float, height: float) -> tuple[float, float]:
+        if last and last[0] == (width, height):
+            return last[1]
+        size = wrap(width, height)
+        last[:] = [(width, height), size]
+        return size
+
+    flowable.wrap = wrap_once
+    return flowable
 
 
 # --- font subsets made once ----------------------------------------------------------------
