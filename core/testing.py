@@ -40,6 +40,7 @@ from core.plugins import PluginHost
 from core.runtime import Runtime
 from core.schedules import load_zone
 from core.schema import installed_plugins, upgrade
+from core.messages import StoredText, stored
 from core.workflow_context import WorkflowContext, load_params
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -321,9 +322,14 @@ class FakeWorkflowContext:
     workflow: str = "test"
     database: Any = None
     lines: list[str] = field(default_factory=list)
+    messages: list[StoredText] = field(default_factory=list)
 
-    def log(self, message: str) -> None:
-        self.lines.append(message)
+    def log(self, text: str | StoredText, /, **params: Any) -> None:
+        """Like ``WorkflowContext.log``: ``lines`` has the English text."""
+        if not isinstance(text, StoredText):
+            text = stored(text, **params)
+        self.messages.append(text)
+        self.lines.append(text.english())
 
     @property
     def zone(self) -> ZoneInfo:

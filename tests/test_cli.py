@@ -47,7 +47,7 @@ def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path, settings):
 
 def test_db_commands_show_each_branch_and_leave_a_disabled_plugins_branch_alone(invoke):
     core = (
-        "core: database 0028_workflow_settings, code 0028_workflow_settings\n"
+        "core: database 0029_stored_messages, code 0029_stored_messages\n"
         "plugins.stores.database: database database_store_0001_chunks, "
         "code database_store_0001_chunks\n"
     )
