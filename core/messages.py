@@ -23,6 +23,7 @@ from decimal import Decimal
 from string import Formatter
 from typing import Any
 
+
 @dataclass(frozen=True)
 class StoredText:
     """A message id with the values of its ``{name}`` fields: plain JSON values, amounts

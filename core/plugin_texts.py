@@ -4,8 +4,10 @@ A plugin's texts are class attributes (``title``, ``description``) and its setti
 (field titles, which pydantic derives from the field names, descriptions and the values of
 choice fields), not ``gettext`` calls a source scanner would find. This extractor imports
 the scanned module, asks its ``register_*`` hooks for the classes it registers and yields
-their texts: English message ids, a choice value with the context ``choice``. A plugin's
-``babel.cfg`` maps its modules to it::
+their texts: English message ids, a choice value with the context ``choice``. It also
+finds the texts a module stores to be shown later (``core.messages.stored("...")`` and
+``context.log("...")`` of a workflow pass), in its source. A plugin's ``babel.cfg`` maps its
+modules to it::
 
     [campaign_plugin: **.py]
 """
@@ -19,11 +21,15 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from babel.messages.extract import extract_python
+
 from core.hookspecs import hookspec
 from core.plugin_base import Plugin
 
 IMPL_MARK = f"{hookspec.project_name}_impl"
 Extracted = tuple[int, str, str | tuple[str, str], list[str]]
+STORED_TEXT_KEYWORDS = ("stored", "log")
+"""The markers of stored texts (``core.messages.stored``, ``WorkflowContext.log``)."""
 
 
 def registered_classes(module: object) -> list[type[Plugin]]:
@@ -110,3 +116,10 @@ def extract(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Ite
                 yield line, "pgettext", (context, text), [f"{cls.kind} {cls.name}"]
             else:
                 yield line, "gettext", text, [f"{cls.kind} {cls.name}"]
+    fileobj.seek(0)
+    for line, _function, arguments, comments in extract_python(
+        fileobj, STORED_TEXT_KEYWORDS, comment_tags, options
+    ):
+        text = arguments[0] if isinstance(arguments, tuple) else arguments
+        if isinstance(text, str):  # a text built at run time has no id to extract
+            yield line, "gettext", text, comments

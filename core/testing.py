@@ -35,12 +35,12 @@ from sqlalchemy.engine import make_url
 
 from core.config import DEFAULT_TIMEZONE, Settings
 from core.db import Database
+from core.messages import StoredText, stored
 from core.plugin_base import Channel, Outcome, Recipient
 from core.plugins import PluginHost
 from core.runtime import Runtime
 from core.schedules import load_zone
 from core.schema import installed_plugins, upgrade
-from core.messages import StoredText, stored
 from core.workflow_context import WorkflowContext, load_params
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

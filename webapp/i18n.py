@@ -321,7 +321,9 @@ def workflow_summary(name: str, summary: str | None) -> str:
     return translate_stored(summary, plugin_catalogs(plugin))
 
 
-def _writer_catalogs(domain: str | None, catalogs: Mapping[str, Iterable[Path]]) -> tuple[Path, ...]:
+def _writer_catalogs(
+    domain: str | None, catalogs: Mapping[str, Iterable[Path]]
+) -> tuple[Path, ...]:
     """The catalogs of the plugin that wrote a stored text (its module or a package above it
     is the plugin), the panel's, then every other plugin's."""
     everything = [path for paths in catalogs.values() for path in paths]

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.messages import StoredText, stored_for
 from core.models import Role, User, UserGroup
 from core.notifications import notify, users_for
 from plugins.processes.consumption import analysis_run
@@ -32,6 +33,7 @@ from plugins.processes.models import (
 )
 from plugins.processes.models.approvals import DIRECT_MAIL_STEPS
 
+stored = stored_for(__name__)
 DEFAULT_DEADLINE = timedelta(days=3)
 BEFORE_START = tuple(step for step in ApprovalStep if step not in DIRECT_MAIL_STEPS)
 """The steps "submit for approval" submits; extraction and proof come later, with the file."""
@@ -192,9 +194,14 @@ def may_answer(session: Session, approval: Approval, user: User) -> bool:
     return any(reviewer.id == user.id for reviewer in reviewers_of(session, approval))
 
 
-def _about(approval: Approval) -> str:
+def _about(approval: Approval) -> StoredText:
     delivery = approval.delivery
-    return f"{approval.step.value} of delivery {delivery.label!r} ({delivery.campaign.name})"
+    return stored(
+        "{step} of delivery '{delivery}' ({campaign})",
+        step=approval.step.value,
+        delivery=delivery.label,
+        campaign=delivery.campaign.name,
+    )
 
 
 def submit(
@@ -243,10 +250,11 @@ def submit(
     notify(
         session,
         kind="approval_request",
-        subject=f"Approval needed: {_about(approval)}",
-        body=(
-            f"Please approve or reject the {approval.step.value} step before "
-            f"{approval.deadline_at:%Y-%m-%d %H:%M} UTC."
+        subject=stored("Approval needed: {approval}", approval=_about(approval)),
+        body=stored(
+            "Please approve or reject the {step} step before {deadline}.",
+            step=approval.step.value,
+            deadline=approval.deadline_at,
         ),
         now=now,
         users=reviewers_of(session, approval),
@@ -323,12 +331,16 @@ def _answer(
     _log(session, approval, kind, now, user, comment)
     informed = {approval.submitted_by_id, approval.delivery.campaign.manager_id} - {None, user.id}
     if informed:
+        by = user.display_name or user.username
         notify(
             session,
             kind="approval_answer",
-            subject=f"{answer.value.capitalize()} by {user.display_name or user.username}: "
-            f"{_about(approval)}",
-            body=comment,
+            subject=(
+                stored("Approved by {user}: {approval}", user=by, approval=_about(approval))
+                if approved
+                else stored("Rejected by {user}: {approval}", user=by, approval=_about(approval))
+            ),
+            body=stored("Comment: {comment}", comment=comment) if comment else None,
             now=now,
             users=sorted(informed),
             about=("delivery", approval.delivery_id),
@@ -426,8 +438,8 @@ def record_reminder(session: Session, approval: Approval, now: datetime) -> None
     notify(
         session,
         kind="approval_reminder",
-        subject=f"Reminder: approval needed for the {_about(approval)}",
-        body=f"The deadline is {approval.deadline_at:%Y-%m-%d %H:%M} UTC.",
+        subject=stored("Reminder: approval needed for the {approval}", approval=_about(approval)),
+        body=stored("The deadline is {deadline}.", deadline=approval.deadline_at),
         now=now,
         users=reviewers_of(session, approval),
         about=("delivery", approval.delivery_id),
