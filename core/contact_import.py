@@ -41,6 +41,7 @@ from core.csv_import import (
     read_csv,
     refuse_row_errors,
 )
+from core.messages import stored
 from core.models import Contact, ContactKind, ContactStatus, DispatchChannel
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -411,8 +412,13 @@ def import_and_record(
         "contact.import",
         "contact",
         None,
-        f"{source_name}: {report.created} new, {report.updated} updated, "
-        f"{len(report.errors)} rows left out",
+        stored(
+            "{source}: {created} new, {updated} updated, {left_out} rows left out",
+            source=source_name,
+            created=report.created,
+            updated=report.updated,
+            left_out=len(report.errors),
+        ),
         {
             "file": source_name,
             "created": report.created,

@@ -42,7 +42,8 @@ def test_an_action_needs_a_name():
 
 def test_a_change_is_summarised_field_by_field():
     from core.audit import change_summary
+    from core.messages import stored
 
-    assert change_summary({"role": ["viewer", "admin"], "active": [True, False]}) == (
-        "role: viewer → admin, active: True → False"
-    )
+    fields = {"role": stored("role"), "active": stored("active")}
+    summary = change_summary({"role": ["viewer", "admin"], "active": [True, False]}, fields)
+    assert summary.english() == "Changed: role: viewer → admin, active: yes → no"

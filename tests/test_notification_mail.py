@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 import plugins.processes.notification_mail as notification_mail
 from core.clock import FrozenClock
 from core.config import Settings
+from core.messages import stored
 from core.models import Notification, Role, User
 from core.notifications import notify
 from core.smtp import outbox_directory
@@ -55,8 +56,8 @@ def record(runtime, subject: str, users=(), addresses=(), at: datetime = NOW) ->
         notify(
             session,
             kind="approval_request",
-            subject=subject,
-            body=f"Body of {subject}",
+            subject=stored("{subject}", subject=subject),
+            body=stored("Body of {subject}", subject=subject),
             now=at,
             users=users,
             addresses=addresses,

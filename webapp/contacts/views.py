@@ -22,6 +22,7 @@ from core.contact_import import (
     plan_contact_import,
 )
 from core.csv_import import CsvImportError, RowsRefused
+from core.messages import stored
 from core.models import (
     ArchivedDocument,
     AuditEntry,
@@ -58,6 +59,15 @@ CONSENT_FIELDS = (
     "opt_out_sms",
     "opt_out_phone",
 )
+CONSENT_LABELS = {
+    "preferred_channel": stored("preferred channel"),
+    "dispatch_block": stored("dispatch block"),
+    "opt_out_post": stored("no post"),
+    "opt_out_email": stored("no e-mail"),
+    "opt_out_sms": stored("no SMS"),
+    "opt_out_phone": stored("no phone calls"),
+}
+"""How an audit summary names each consent field."""
 LOOKUP_LIMIT = 10
 TIMELINE_LIMIT = 200
 PREVIEW_ROWS = 20
@@ -258,7 +268,7 @@ def save_consent(contact_id: int) -> ResponseReturnValue:
         name: [before[name], after[name]] for name in CONSENT_FIELDS if before[name] != after[name]
     }
     if changed:
-        summary = change_summary(changed)
+        summary = change_summary(changed, CONSENT_LABELS)
         record_audit(
             session, current_username(), "contact.consent", "contact", contact.id, summary, changed
         )

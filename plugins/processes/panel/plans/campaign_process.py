@@ -37,6 +37,8 @@ from webapp import (
     username,
 )
 
+stored = stored_for(__name__)
+
 PROCESS_FIELDS = (
     "program_id",
     "start_date",
@@ -134,7 +136,7 @@ def save_campaign(campaign_id: int) -> str | tuple[str, int] | Response:
         "campaign.process",
         "campaign",
         campaign.id,
-        f"{campaign.name}: process fields",
+        stored("{campaign}: process fields", campaign=campaign.name),
         {"before": before, "after": after},
     )
     session.commit()

@@ -34,6 +34,7 @@ from webapp import (
 )
 
 bp = Blueprint("stocks", __name__, url_prefix="/stocks", template_folder="templates")
+stored = stored_for(__name__)
 
 
 def _open_alerts(line_ids: list[int]) -> dict[int, StockAlert]:
@@ -259,7 +260,12 @@ def add_order(line_id: int) -> str | tuple[str, int] | Response:
         "stock_order.create",
         "stock_line",
         line.id,
-        f"{line.name}: {quantity} on {date_input(delivery_date)}",
+        stored(
+            "{line}: {quantity} ordered for {date}",
+            line=line.name,
+            quantity=quantity,
+            date=delivery_date,
+        ),
         {"order_id": order.id, "reference": reference},
     )
     session.commit()
