@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from core.messages import stored_for
 from core.audit import record_audit
 from core.costs import effective_cost
 from core.models import ACTIVE_RUN_STATES, BudgetStatus, Campaign, CommitmentLevel, Role, Run, User
