@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from core.messages import stored_for
 from core.audit import record_audit
 from core.costs import effective_cost
+from core.messages import stored_for
 from core.models import ACTIVE_RUN_STATES, BudgetStatus, Campaign, CommitmentLevel, Role, Run, User
 from core.models.campaigns import CLOSED_CAMPAIGN_STATES
 from plugins.processes.campaign_states import CampaignStateError, cancel_campaign, reopen_campaign

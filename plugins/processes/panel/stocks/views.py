@@ -14,8 +14,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from core.messages import stored_for
 from core.audit import record_audit
+from core.messages import stored_for
 from core.models import Campaign, Role, UserGroup
 from plugins.processes.models import Stock, StockAlert, StockConsumption, StockLine, StockOrder
 from webapp import (
