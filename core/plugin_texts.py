@@ -14,6 +14,7 @@ modules to it::
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import sys
@@ -21,15 +22,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from babel.messages.extract import extract_python
-
 from core.hookspecs import hookspec
 from core.plugin_base import Plugin
 
 IMPL_MARK = f"{hookspec.project_name}_impl"
 Extracted = tuple[int, str, str | tuple[str, str], list[str]]
-STORED_TEXT_KEYWORDS = ("stored", "log")
-"""The markers of stored texts (``core.messages.stored``, ``WorkflowContext.log``)."""
+STORED_TEXT_MARKERS = frozenset({"stored", "log"})
+"""The calls whose first argument is a stored text's id: ``core.messages.stored`` (or a
+module's own ``stored = stored_for(__name__)``) and ``WorkflowContext.log``."""
 
 
 def registered_classes(module: object) -> list[type[Plugin]]:
@@ -117,9 +117,19 @@ def extract(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Ite
             else:
                 yield line, "gettext", text, [f"{cls.kind} {cls.name}"]
     fileobj.seek(0)
-    for line, _function, arguments, comments in extract_python(
-        fileobj, STORED_TEXT_KEYWORDS, comment_tags, options
-    ):
-        text = arguments[0] if isinstance(arguments, tuple) else arguments
-        if isinstance(text, str):  # a text built at run time has no id to extract
-            yield line, "gettext", text, comments
+    for line, text in stored_texts(fileobj.read()):
+        yield line, "gettext", text, []
+
+
+def stored_texts(source: str | bytes) -> Iterator[tuple[int, str]]:
+    """(line, id) of every stored text a module's source writes with a literal id, however
+    deeply nested in other calls."""
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        function = node.func
+        name = function.id if isinstance(function, ast.Name) else getattr(function, "attr", "")
+        first = node.args[0]
+        if name in STORED_TEXT_MARKERS and isinstance(first, ast.Constant):
+            if isinstance(first.value, str):
+                yield first.lineno, first.value

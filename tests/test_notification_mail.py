@@ -87,7 +87,9 @@ def test_every_due_row_is_sent_once_over_one_connection(runtime, smtp):
 
     assert (report.sent, report.refused, report.unclear) == (3, 1, 0)
     assert report.summary() == "3 notification e-mail(s) sent, 1 refused, 0 unclear"
-    assert report.problems == ["notification 4: 'typo.example.de' is not a valid e-mail address"]
+    assert [problem.english() for problem in report.problems] == [
+        "notification 4: 'typo.example.de' is not a valid e-mail address"
+    ]
     assert smtp.connections == 1
     assert sorted(received.recipients[0] for received in smtp.messages) == [
         "erika@example.de",

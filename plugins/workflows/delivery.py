@@ -184,14 +184,20 @@ class DeliveryPass:
         for number in void_delivery_runs(
             session, stores, delivery.id, now=self.now, by=STARTED_BY, reason=reason
         ):
+            voided = {"delivery": describe(delivery), "number": str(number)}
             self.result.log(
                 stored(
                     "{delivery}: run #{number} voided (extraction file rejected in round "
-                    "{round}) {comment}",
-                    delivery=describe(delivery),
-                    number=str(number),
+                    "{round}: {comment})",
                     round=str(answer.round),
-                    comment=answer.comment or "",
+                    comment=answer.comment,
+                    **voided,
+                )
+                if answer.comment
+                else stored(
+                    "{delivery}: run #{number} voided (extraction file rejected in round {round})",
+                    round=str(answer.round),
+                    **voided,
                 )
             )
 
