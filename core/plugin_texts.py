@@ -130,6 +130,6 @@ def stored_texts(source: str | bytes) -> Iterator[tuple[int, str]]:
         function = node.func
         name = function.id if isinstance(function, ast.Name) else getattr(function, "attr", "")
         first = node.args[0]
-        if name in STORED_TEXT_MARKERS and isinstance(first, ast.Constant):
-            if isinstance(first.value, str):
-                yield first.lineno, first.value
+        literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
+        if name in STORED_TEXT_MARKERS and literal:
+            yield first.lineno, first.value
