@@ -34,6 +34,15 @@ from plugins.processes.models import (
 from plugins.processes.models.approvals import DIRECT_MAIL_STEPS
 
 stored = stored_for(__name__)
+STEP_NAMES = {
+    ApprovalStep.TARGETING: stored("targeting"),
+    ApprovalStep.CONTENT: stored("content"),
+    ApprovalStep.BUDGET: stored("budget"),
+    ApprovalStep.EXTRACTION: stored("extraction"),
+    ApprovalStep.PROOF: stored("proof"),
+    ApprovalStep.START: stored("start"),
+}
+"""How a stored text (a notification, a log line) names an approval step."""
 DEFAULT_DEADLINE = timedelta(days=3)
 BEFORE_START = tuple(step for step in ApprovalStep if step not in DIRECT_MAIL_STEPS)
 """The steps "submit for approval" submits; extraction and proof come later, with the file."""
@@ -198,7 +207,7 @@ def _about(approval: Approval) -> StoredText:
     delivery = approval.delivery
     return stored(
         "{step} of delivery '{delivery}' ({campaign})",
-        step=approval.step.value,
+        step=STEP_NAMES[approval.step],
         delivery=delivery.label,
         campaign=delivery.campaign.name,
     )
@@ -222,7 +231,7 @@ def submit(
         _check_step(session, delivery, step, approval.mode)
     if approval.state is ApprovalState.PENDING:
         raise ApprovalError(
-            f"{_about(approval)} was submitted at {approval.submitted_at:%Y-%m-%d %H:%M} "
+            f"{_about(approval).english()} was submitted at {approval.submitted_at:%Y-%m-%d %H:%M} "
             "and is still waiting for an answer"
         )
     if deadline is not None and deadline <= now:
@@ -253,7 +262,7 @@ def submit(
         subject=stored("Approval needed: {approval}", approval=_about(approval)),
         body=stored(
             "Please approve or reject the {step} step before {deadline}.",
-            step=approval.step.value,
+            step=STEP_NAMES[approval.step],
             deadline=approval.deadline_at,
         ),
         now=now,
@@ -306,7 +315,7 @@ def _answer(
     if approval.state is not ApprovalState.PENDING or approval.round != answered_round:
         raise _not_pending(session, approval, answered_round)
     if not may_answer(session, approval, user):
-        raise NotAReviewerError(f"{user.username} may not answer the {_about(approval)}")
+        raise NotAReviewerError(f"{user.username} may not answer the {_about(approval).english()}")
     result = session.execute(
         update(Approval)
         .where(
@@ -350,17 +359,17 @@ def _answer(
 
 def _not_pending(session: Session, approval: Approval, seen_round: int) -> ApprovalError:
     if approval.state is ApprovalState.NOT_SUBMITTED:
-        return ApprovalError(f"the {_about(approval)} has not been submitted")
+        return ApprovalError(f"the {_about(approval).english()} has not been submitted")
     if approval.round != seen_round:
         return AlreadyAnsweredError(
-            f"the {_about(approval)} was submitted again (round {approval.round}) after "
+            f"the {_about(approval).english()} was submitted again (round {approval.round}) after "
             f"round {seen_round} was shown; look at the new submission"
         )
     who = session.get(User, approval.answered_by_id) if approval.answered_by_id else None
     by = f" by {who.username}" if who is not None else " automatically"
     when = f" at {approval.answered_at:%Y-%m-%d %H:%M}" if approval.answered_at else ""
     return AlreadyAnsweredError(
-        f"the {_about(approval)} was already {approval.state.value}{by}{when}"
+        f"the {_about(approval).english()} was already {approval.state.value}{by}{when}"
     )
 
 
@@ -431,7 +440,7 @@ def is_approved(session: Session, delivery_id: int, step: ApprovalStep) -> bool:
 def record_reminder(session: Session, approval: Approval, now: datetime) -> None:
     """Remind the reviewers of a pending approval (the delivery workflow decides when)."""
     if approval.state is not ApprovalState.PENDING:
-        raise ApprovalError(f"the {_about(approval)} is {approval.state.value}, not pending")
+        raise ApprovalError(f"the {_about(approval).english()} is {approval.state.value}, not pending")
     approval.reminders_sent += 1
     approval.last_reminder_at = now
     _log(session, approval, ApprovalEventKind.REMINDED, now)

@@ -29,7 +29,12 @@ from core.engine.runs import cancel_run
 from core.messages import StoredText, stored_for
 from core.models import ACTIVE_RUN_STATES, Run, RunState
 from core.notifications import notify, notify_campaign_manager
-from plugins.processes.approvals import approval_for, is_approved, record_reminder
+from plugins.processes.approvals import (
+    STEP_NAMES,
+    approval_for,
+    is_approved,
+    record_reminder,
+)
 from plugins.processes.delivery_start import needs_confirmation, start_delivery, starts_by_itself
 from plugins.processes.models import (
     Approval,
@@ -435,7 +440,7 @@ class DeliveryPass:
 def about(approval: Approval) -> StoredText:
     return stored(
         "{step} step of {delivery}",
-        step=approval.step.value,
+        step=STEP_NAMES[approval.step],
         delivery=describe(approval.delivery),
     )
 
