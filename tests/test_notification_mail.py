@@ -121,6 +121,52 @@ def test_every_due_row_is_sent_once_over_one_connection(runtime, smtp):
     assert len(smtp.messages) == 3
 
 
+def test_each_recipient_reads_the_mail_in_their_language(runtime_factory, smtp):
+    """A user's ``language``; a bare address has none and gets German, the default."""
+    import plugins.processes
+    from core.messages import stored_for
+
+    runtime = runtime_factory(("plugins.processes", plugins.processes))
+    runtime.clock = FrozenClock(NOW)
+    with runtime.database.session() as session:
+        german = user(session, "erika", Role.REVIEWER)
+        english = user(session, "max", Role.REVIEWER, language="en")
+        stored = stored_for("plugins.processes.approvals")
+        notify(
+            session,
+            kind="approval_reminder",
+            subject=stored(
+                "Reminder: approval needed for the {approval}",
+                approval=stored(
+                    "{step} of delivery '{delivery}' ({campaign})",
+                    step=stored("proof"),
+                    delivery="Brief",
+                    campaign="Herbst",
+                ),
+            ),
+            body=stored("The deadline is {deadline}.", deadline=NOW + timedelta(days=2)),
+            now=NOW,
+            users=[german.id, english.id],
+            addresses=["lager@example.de"],
+        )
+
+    assert send_notifications(runtime, NOW).sent == 3
+
+    def mail(address: str) -> tuple[str, str]:
+        [received] = smtp.to(address)
+        return str(received.message["Subject"]), received.message.get_content().strip()
+
+    german_mail = (
+        "Erinnerung: Freigabe erforderlich für Korrekturabzug von Versand „Brief“ (Herbst)",
+        "Die Frist ist 04.03.26, 09:00.",
+    )
+    assert mail("erika@example.de") == mail("lager@example.de") == german_mail
+    assert mail("max@example.de") == (
+        "Reminder: approval needed for the proof of delivery 'Brief' (Herbst)",
+        "The deadline is 3/4/26, 9:00\u202fAM.",
+    )
+
+
 def test_a_refused_row_does_not_stop_the_others_and_is_tried_again(runtime, smtp):
     ids = people(runtime)
     smtp.refuse = {"erika@example.de"}

@@ -521,8 +521,7 @@ def test_reminders_once_before_the_deadline_and_overdue_once_after(harness, tmp_
     assert "0 overdue approval(s)" in run_pass("deliveryMgt")
     assert every_row(harness.runtime.database) == before
     overdue = (
-        "Überfällig: Freigabe für Schritt Zielgruppe von Versand %d „Info“ der Kampagne "
-        "„Infobrief“"
+        "Überfällig: Freigabe für Schritt Zielgruppe von Versand %d „Info“ der Kampagne „Infobrief“"
     )
     for address in ("manager@example.de", "planner@example.de"):
         assert subjects(smtp, address)[-1] == overdue % world.delivery_id

@@ -32,17 +32,9 @@ from plugins.processes.models import (
     DeliveryState,
 )
 from plugins.processes.models.approvals import DIRECT_MAIL_STEPS
+from plugins.processes.texts import STEP_NAMES
 
 stored = stored_for(__name__)
-STEP_NAMES = {
-    ApprovalStep.TARGETING: stored("targeting"),
-    ApprovalStep.CONTENT: stored("content"),
-    ApprovalStep.BUDGET: stored("budget"),
-    ApprovalStep.EXTRACTION: stored("extraction"),
-    ApprovalStep.PROOF: stored("proof"),
-    ApprovalStep.START: stored("start"),
-}
-"""How a stored text (a notification, a log line) names an approval step."""
 DEFAULT_DEADLINE = timedelta(days=3)
 BEFORE_START = tuple(step for step in ApprovalStep if step not in DIRECT_MAIL_STEPS)
 """The steps "submit for approval" submits; extraction and proof come later, with the file."""
@@ -440,7 +432,9 @@ def is_approved(session: Session, delivery_id: int, step: ApprovalStep) -> bool:
 def record_reminder(session: Session, approval: Approval, now: datetime) -> None:
     """Remind the reviewers of a pending approval (the delivery workflow decides when)."""
     if approval.state is not ApprovalState.PENDING:
-        raise ApprovalError(f"the {_about(approval).english()} is {approval.state.value}, not pending")
+        raise ApprovalError(
+            f"the {_about(approval).english()} is {approval.state.value}, not pending"
+        )
     approval.reminders_sent += 1
     approval.last_reminder_at = now
     _log(session, approval, ApprovalEventKind.REMINDED, now)

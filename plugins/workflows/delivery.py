@@ -29,12 +29,7 @@ from core.engine.runs import cancel_run
 from core.messages import StoredText, stored_for
 from core.models import ACTIVE_RUN_STATES, Run, RunState
 from core.notifications import notify, notify_campaign_manager
-from plugins.processes.approvals import (
-    STEP_NAMES,
-    approval_for,
-    is_approved,
-    record_reminder,
-)
+from plugins.processes.approvals import approval_for, is_approved, record_reminder
 from plugins.processes.delivery_start import needs_confirmation, start_delivery, starts_by_itself
 from plugins.processes.models import (
     Approval,
@@ -49,6 +44,7 @@ from plugins.processes.models.approvals import DIRECT_MAIL_STEPS
 from plugins.processes.notification_mail import send_notifications
 from plugins.processes.process_runs import COMPLETED_RUN_STATES
 from plugins.processes.run_voiding import void_delivery_runs
+from plugins.processes.texts import DELIVERY_STATE_NAMES, STEP_NAMES
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass, describe
 
@@ -142,8 +138,8 @@ class DeliveryPass:
                 stored(
                     "{delivery}: {before} → {state}",
                     delivery=describe(delivery),
-                    before=before.value,
-                    state=state.value,
+                    before=DELIVERY_STATE_NAMES[before],
+                    state=DELIVERY_STATE_NAMES[state],
                 ),
             )
 
@@ -316,7 +312,7 @@ class DeliveryPass:
                     stored(
                         "{delivery} is {state} but has no run",
                         delivery=describe(delivery),
-                        state=delivery.state.value,
+                        state=DELIVERY_STATE_NAMES[delivery.state],
                     )
                 )
                 return

@@ -58,6 +58,7 @@ from plugins.processes.models import (
     TemplateOccurrence,
 )
 from plugins.processes.process_runs import COMPLETED_RUN_STATES, active_runs_started_by, start_once
+from plugins.processes.texts import CAMPAIGN_STATUS_NAMES, TASK_STATE_NAMES
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass, describe
 
@@ -314,8 +315,8 @@ class OperationPass:
                         "task {id} '{name}': {before} → {state}",
                         id=str(task.id),
                         name=task.name,
-                        before=str(before),
-                        state=str(task.state),
+                        before=TASK_STATE_NAMES[before],
+                        state=TASK_STATE_NAMES[task.state],
                     ),
                 )
             for campaign, before in update_campaign_states(session, today):
@@ -324,8 +325,8 @@ class OperationPass:
                     stored(
                         "campaign '{name}': {before} → {state}",
                         name=campaign.name,
-                        before=str(before),
-                        state=str(campaign.status),
+                        before=CAMPAIGN_STATUS_NAMES[before],
+                        state=CAMPAIGN_STATUS_NAMES[campaign.status],
                     ),
                 )
 

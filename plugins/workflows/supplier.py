@@ -76,6 +76,7 @@ from plugins.processes.provider_processes import (
     router_message,
 )
 from plugins.processes.provider_results import ResultFileError, import_result_file
+from plugins.processes.texts import STEP_KIND_NAMES
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass
 
@@ -505,7 +506,7 @@ class SupplierPass:
             kind="provider_step_unclear",
             subject=stored(
                 "Unclear: {step} of {delivery} ({campaign})",
-                step=step.kind.value,
+                step=STEP_KIND_NAMES[step.kind],
                 delivery=delivery.label,
                 campaign=delivery.campaign.name,
             ),
@@ -644,7 +645,7 @@ class SupplierPass:
                 stored(
                     "{delivery}: {step}: {error}",
                     delivery=job.what,
-                    step=kind.value,
+                    step=STEP_KIND_NAMES[kind],
                     error=str(exc),
                 )
             )
