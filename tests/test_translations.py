@@ -21,10 +21,10 @@ from urllib.parse import urldefrag, urlsplit
 import pytest
 from babel import dates
 from flask import Flask
-from sqlalchemy import Enum, String, Text, select
+from sqlalchemy import Enum, String, Text, func, select
 
 from core.clock import utcnow
-from core.models import Base
+from core.models import Base, Role
 from webapp import i18n
 from webapp.testing import csrf_token, login
 
@@ -186,10 +186,31 @@ def demo_panel(panel) -> Flask:
     (inbox / "1.reply").write_bytes(
         b"From: erika@example.org\r\nSubject: Re: Neuigkeiten\r\n\r\nNeuigkeiten\r\n"
     )
+    ask_for_approvals(panel)
     for name in plugins.workflows.names():
         post(client, f"/workflows/{name}/run")
     panel.work()
     return panel
+
+
+def ask_for_approvals(panel) -> None:
+    """Notifications for every user the walk logs in as, written by the bundle's services:
+    a content approval asked of every role, rejected with a comment, and a reminder of a
+    second one."""
+    from core.models import User
+    from plugins.processes.approvals import Reviewers, configure, record_reminder, reject, submit
+    from plugins.processes.models import ApprovalMode, ApprovalStep, Delivery
+
+    now = panel.runtime.clock.now()
+    with panel.runtime.database.session() as session:
+        users = {user.username: user for user in session.scalars(select(User))}
+        first, second = session.scalars(select(Delivery).order_by(Delivery.id).limit(2))
+        everyone = Reviewers.of(roles=[Role.VIEWER])
+        for delivery in (first, second):
+            configure(session, delivery, ApprovalStep.CONTENT, ApprovalMode.MANUAL, now, everyone)
+        asked = submit(session, first, ApprovalStep.CONTENT, now, by=users["adam"])
+        reject(session, asked.id, users["mia"], now, "Bitte den Betreff kürzen")
+        record_reminder(session, submit(session, second, ApprovalStep.CONTENT, now), now)
 
 
 SYSTEM_TEXT = {
@@ -234,6 +255,32 @@ def fixture_words(database) -> set[str]:
                     if isinstance(value, str):
                         words.update(WORD.findall(value))
     return words
+
+
+def stored_texts_shown(database) -> dict[str, int]:
+    """How many texts stored as messages the pages show: every walking user's notifications,
+    workflow log lines, audit summaries."""
+    from core.models import AuditEntry, Notification, User, WorkflowRun
+
+    with database.session() as session:
+        counts = {
+            f"notifications of {name}": session.scalar(
+                select(func.count())
+                .select_from(Notification)
+                .join(User, Notification.user_id == User.id)
+                .where(User.username == name, Notification.subject_message.is_not(None))
+            )
+            for name in ROLE_USERS.values()
+        }
+        counts["workflow log lines"] = sum(
+            len(lines or []) for lines in session.scalars(select(WorkflowRun.log_messages))
+        )
+        counts["audit summaries"] = session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.summary_message.is_not(None))
+        )
+    return counts
 
 
 class VisibleText(HTMLParser):
@@ -391,6 +438,9 @@ def posted_pages(panel, language: str) -> Iterator[tuple[str, str]]:
         form = {"action": action, "act.__plugin": action, "intent": "refresh"}
         response = post(client, f"/campaigns/{campaign_id}/setup", form)
         yield f"POST /campaigns/{campaign_id}/setup ({action} form)", body(response)
+    admin = panel.client(Role.ADMIN)
+    for name in panel.app.extensions["campaign"].plugins.workflows.names():
+        yield f"/workflows/{name} (its passes' logs)", body(admin.get(f"/workflows/{name}"))
 
 
 def problems_on(html: str, place: str, data: set[str], problems: dict[str, set[str]]) -> None:
@@ -411,6 +461,8 @@ def test_every_text_on_every_page_comes_from_a_catalog(
     with database.session() as session:
         for user in session.scalars(select(User)):
             user.language = language
+    stored_rows = stored_texts_shown(database)
+    assert all(stored_rows.values()), stored_rows
     data = fixture_words(database)
     data |= set(WORD.findall(BAD_ROWS.decode()))  # the uploaded file's own words
     problems: dict[str, set[str]] = {}
