@@ -44,7 +44,7 @@ from webapp.contacts.uploads import drop_upload, keep_upload, kept_upload
 from webapp.context import current_user, current_username, db_session, get_plugins
 from webapp.formatting import format_bytes
 from webapp.forms import add_error
-from webapp.i18n import t
+from webapp.i18n import stored_text, t
 from webapp.imports import describe_import_error, upload_size
 from webapp.pagination import page_arguments, paginate
 from webapp.security import role_required
@@ -136,7 +136,10 @@ def _timeline(contact: Contact) -> list[Event]:
     events = [
         Event(d.created_at, d.kind.value, d.title, d.filename, document=d, actor=d.created_by)
         for d in documents
-    ] + [Event(e.at, "change", e.action, e.summary, actor=e.actor) for e in changes]
+    ] + [
+        Event(e.at, "change", e.action, stored_text(e.summary_message, e.summary), actor=e.actor)
+        for e in changes
+    ]
     events.sort(key=lambda event: event.at, reverse=True)
     return events[:TIMELINE_LIMIT]
 
