@@ -158,12 +158,12 @@ def test_each_recipient_reads_the_mail_in_their_language(runtime_factory, smtp):
 
     german_mail = (
         "Erinnerung: Freigabe erforderlich für Korrekturabzug von Versand „Brief“ (Herbst)",
-        "Die Frist ist 04.03.26, 09:00.",
+        "Die Frist ist 04.03.2026 09:00.",
     )
     assert mail("erika@example.de") == mail("lager@example.de") == german_mail
     assert mail("max@example.de") == (
         "Reminder: approval needed for the proof of delivery 'Brief' (Herbst)",
-        "The deadline is 3/4/26, 9:00\u202fAM.",
+        "The deadline is 4 Mar 2026, 09:00.",
     )
 
 

@@ -45,6 +45,9 @@ SUPPORTED_LANGUAGES = ("de", "en")
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
 PANEL_CATALOGS = Path(__file__).resolve().parent / "translations"
 DOMAIN = "messages"
+DATE_PATTERNS = {"de": "dd.MM.yyyy", "en": "d MMM yyyy"}
+"""Babel date patterns per language; month names come from Babel's locale data."""
+DATETIME_SEPARATORS = {"de": " ", "en": ", "}
 CHOSEN_KEY = "lang_chosen"
 """Session flag: the language was chosen on the login page and holds for the session."""
 
@@ -86,6 +89,19 @@ def find_plural(directories: Iterable[Path], language: str, message: str, count:
         if (message, 0) in getattr(translations, "_catalog", {}):
             return translations.ngettext(message, message, count)
     return None
+
+
+def date_in(value: date | datetime, language: str) -> str:
+    """A date (a time's local date) as ``language`` writes it: 04.03.2026, 4 Mar 2026."""
+    if isinstance(value, datetime):
+        value = value.astimezone(LOCAL_TIME).date() if value.tzinfo else value.date()
+    return dates.format_date(value, DATE_PATTERNS[language], locale=language)
+
+
+def datetime_in(value: datetime, language: str) -> str:
+    """A time in the installation's zone as ``language`` writes it: 04.03.2026 09:00."""
+    local = value.astimezone(LOCAL_TIME) if value.tzinfo else value
+    return f"{date_in(local, language)}{DATETIME_SEPARATORS[language]}{local:%H:%M}"
 
 
 def normalize_language(value: object) -> str | None:
@@ -363,10 +379,9 @@ def _rendered_param(value: object, language: str, catalogs: Mapping[str, Iterabl
     if isinstance(value, int | float | Decimal):
         return numbers.format_decimal(value, locale=language, decimal_quantization=False)
     if isinstance(value, datetime):
-        local = value.astimezone(LOCAL_TIME) if value.tzinfo else value
-        return dates.format_datetime(local, "short", locale=language)
+        return datetime_in(value, language)
     if isinstance(value, date):
-        return dates.format_date(value, "medium", locale=language)
+        return date_in(value, language)
     return str(value)
 
 
