@@ -125,6 +125,11 @@ stored = stored_for(None)
 catalog)."""
 
 
+def literal(text: str) -> str:
+    """``text`` as a message id without fields: its braces doubled."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 def stored_json(text: StoredText | str) -> dict[str, Any] | None:
     """The JSON of a stored text for its column; None for a plain string (a name, shown as
     it is)."""

@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 
 from core.config import DEFAULT_TIMEZONE, Settings
 from core.db import Database
-from core.messages import StoredText, stored
+from core.messages import StoredText, literal, stored
 from core.plugin_base import Channel, Outcome, Recipient
 from core.plugins import PluginHost
 from core.runtime import Runtime
@@ -327,7 +327,7 @@ class FakeWorkflowContext:
     def log(self, text: str | StoredText, /, **params: Any) -> None:
         """Like ``WorkflowContext.log``: ``lines`` has the English text."""
         if not isinstance(text, StoredText):
-            text = stored(text, **params)
+            text = stored(text if params else literal(text), **params)
         self.messages.append(text)
         self.lines.append(text.english())
 

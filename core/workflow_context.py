@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.messages import StoredText, stored_for
+from core.messages import StoredText, literal, stored_for
 from core.models import WorkflowSchedule
 from core.schedules import load_zone
 
@@ -80,11 +80,13 @@ class WorkflowContext:
 
         ``text`` is an English message id of the workflow's plugin catalog with ``{name}``
         fields filled from ``params`` (``pybabel extract`` finds it by the keyword ``log``),
-        or a stored text written elsewhere (``core.messages.stored``)."""
+        or a stored text written elsewhere (``core.messages.stored``). A text without
+        ``params`` is kept as it is, braces and all, so a line built at run time never
+        stops the pass."""
         if not isinstance(text, StoredText):
             workflows = self.runtime.plugins.workflows
             plugin = workflows.provided_by(self.workflow) if self.workflow in workflows else None
-            text = stored_for(plugin)(text, **params)
+            text = stored_for(plugin)(text if params else literal(text), **params)
         self.messages.append(text)
         self.lines.append(text.english())
         log.info("%s: %s", self.workflow, self.lines[-1])

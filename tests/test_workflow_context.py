@@ -31,3 +31,9 @@ def test_a_line_names_the_plugin_of_its_workflow(runtime_factory):
     context = WorkflowContext.start(runtime, "countContacts")
     context.log("counted at {time}", time="08:00")
     assert [text.domain for text in context.messages] == ["workflow_plugins"]
+
+
+def test_a_line_built_at_run_time_is_kept_as_it_is(runtime_factory):
+    context = WorkflowContext.start(runtime_factory(), "tidy")
+    context.log('read {"id": 3} from the feed')
+    assert context.lines == ['read {"id": 3} from the feed']
