@@ -71,18 +71,16 @@ def audit_query(
 def change_summary(changes: Mapping[str, Any], fields: Mapping[str, StoredText]) -> StoredText:
     """``{"role": ["viewer", "admin"]}`` as ``role: viewer → admin`` for an entry's summary,
     each field named by its label in ``fields``, a yes/no value in the reader's language."""
-    return stored(
-        "Changed: {changes}",
-        changes=[
-            stored(
-                "{field}: {old} → {new}",
-                field=fields[name],
-                old=_shown_value(old),
-                new=_shown_value(new),
-            )
-            for name, (old, new) in changes.items()
-        ],
-    )
+    each = [
+        stored(
+            "{field}: {old} → {new}",
+            field=fields[name],
+            old=_shown_value(old),
+            new=_shown_value(new),
+        )
+        for name, (old, new) in changes.items()
+    ]
+    return stored("Changed: {changes}", changes=each)
 
 
 def _shown_value(value: Any) -> Any:
