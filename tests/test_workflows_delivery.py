@@ -180,7 +180,7 @@ def test_an_approved_delivery_starts_at_its_time_once_and_finishes_with_its_run(
     assert state(harness, world) is S.PENDING_CONFIRMATION  # approved, waiting for its time
     assert runs(harness, world) == []
     assert subjects(smtp, "manager@example.de") == [
-        "Approved by Reviewer: targeting of delivery 'Info' (Infobrief)"
+        "Freigegeben von Reviewer: Zielgruppe von Versand „Info“ (Infobrief)"
     ]
 
     harness.runtime.clock.advance(timedelta(hours=2))
