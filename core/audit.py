@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from core.messages import StoredText, english_text, stored, stored_json
 from core.models import AuditEntry
 
 ACTION_MAX = 80
@@ -23,13 +24,15 @@ def record_audit(
     action: str,
     target_type: str,
     target_id: object = None,
-    summary: str = "",
+    summary: StoredText | str = "",
     details: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
-    """Add an entry such as ``record_audit(s, "anna", "run.start", "campaign", 7, "run #3")``.
+    """Add an entry such as ``record_audit(s, "anna", "report.delete", "report", 7, "Flyer")``.
 
-    ``action`` is a dotted verb ("campaign.update", "approval.approve"); ``details`` must be
-    plain JSON data (ids, names, counts), never secrets.
+    ``action`` is a dotted verb ("campaign.update", "approval.approve"); ``summary`` is a
+    name shown as it is, or a sentence as a stored text (``core.messages.stored``), shown in
+    the reader's language; ``details`` must be plain JSON data (ids, names, counts), never
+    secrets.
     """
     if not action or len(action) > ACTION_MAX:
         raise ValueError(f"an audit action needs 1 to {ACTION_MAX} characters, got {action!r}")
@@ -38,7 +41,8 @@ def record_audit(
         action=action,
         target_type=target_type,
         target_id=None if target_id is None else str(target_id),
-        summary=summary,
+        summary=english_text(summary),
+        summary_message=stored_json(summary),
         details=dict(details or {}),
     )
     session.add(entry)
@@ -64,6 +68,22 @@ def audit_query(
     return query
 
 
-def change_summary(changes: Mapping[str, Any]) -> str:
-    """``{"role": ["viewer", "admin"]}`` as ``role: viewer → admin`` for an entry's summary."""
-    return ", ".join(f"{name}: {old} → {new}" for name, (old, new) in changes.items())
+def change_summary(changes: Mapping[str, Any], fields: Mapping[str, StoredText]) -> StoredText:
+    """``{"role": ["viewer", "admin"]}`` as ``role: viewer → admin`` for an entry's summary,
+    each field named by its label in ``fields``, a yes/no value in the reader's language."""
+    each = [
+        stored(
+            "{field}: {old} → {new}",
+            field=fields[name],
+            old=_shown_value(old),
+            new=_shown_value(new),
+        )
+        for name, (old, new) in changes.items()
+    ]
+    return stored("Changed: {changes}", changes=each)
+
+
+def _shown_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return stored("yes") if value else stored("no")
+    return value

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from core.messages import StoredText
 from core.models import Campaign, Notification, Role, User, UserGroup
 from core.models.users import user_group_members
 
@@ -57,9 +58,9 @@ def notify(
     session: Session,
     *,
     kind: str,
-    subject: str,
+    subject: StoredText,
     now: datetime,
-    body: str = "",
+    body: StoredText | None = None,
     users: Iterable[int | User] = (),
     roles: Iterable[Role | str] = (),
     groups: Iterable[int | UserGroup] = (),
@@ -68,17 +69,20 @@ def notify(
 ) -> list[Notification]:
     """Add one outbox row per recipient: every user found by ``users_for`` and every bare
     e-mail address (deduplicated). ``about`` is the object it concerns, e.g. ("delivery", 12).
-    Nothing is committed here."""
-    subject = subject.strip()
-    if not subject:
+    ``subject`` and ``body`` are stored texts (``core.messages.stored``), shown to each
+    recipient in their language; their English text is kept too. Nothing is committed here."""
+    english = subject.english().strip()
+    if not english:
         raise NotificationError("subject: must not be empty")
-    if len(subject) > 300:
+    if len(english) > 300:
         raise NotificationError("subject: at most 300 characters")
     object_type, object_id = about if about is not None else (None, None)
     message = {
         "kind": kind,
-        "subject": subject,
-        "body": body,
+        "subject": english,
+        "subject_message": subject.as_json(),
+        "body": "" if body is None else body.english(),
+        "body_message": None if body is None else body.as_json(),
         "created_at": now,
         "object_type": object_type,
         "object_id": object_id,
@@ -105,9 +109,9 @@ def notify_campaign_manager(
     campaign: Campaign,
     *,
     kind: str,
-    subject: str,
+    subject: StoredText,
     now: datetime,
-    body: str = "",
+    body: StoredText | None = None,
     about: tuple[str, int] | None = None,
 ) -> list[Notification]:
     """Tell the campaign's manager or, when it has none, everyone managing campaigns."""

@@ -4,14 +4,17 @@ A plugin's texts are class attributes (``title``, ``description``) and its setti
 (field titles, which pydantic derives from the field names, descriptions and the values of
 choice fields), not ``gettext`` calls a source scanner would find. This extractor imports
 the scanned module, asks its ``register_*`` hooks for the classes it registers and yields
-their texts: English message ids, a choice value with the context ``choice``. A plugin's
-``babel.cfg`` maps its modules to it::
+their texts: English message ids, a choice value with the context ``choice``. It also
+finds the texts a module stores to be shown later (``core.messages.stored("...")`` and
+``context.log("...")`` of a workflow pass), in its source. A plugin's ``babel.cfg`` maps its
+modules to it::
 
     [campaign_plugin: **.py]
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import sys
@@ -24,6 +27,9 @@ from core.plugin_base import Plugin
 
 IMPL_MARK = f"{hookspec.project_name}_impl"
 Extracted = tuple[int, str, str | tuple[str, str], list[str]]
+STORED_TEXT_MARKERS = frozenset({"stored", "log"})
+"""The calls whose first argument is a stored text's id: ``core.messages.stored`` (or a
+module's own ``stored = stored_for(__name__)``) and ``WorkflowContext.log``."""
 
 
 def registered_classes(module: object) -> list[type[Plugin]]:
@@ -110,3 +116,20 @@ def extract(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Ite
                 yield line, "pgettext", (context, text), [f"{cls.kind} {cls.name}"]
             else:
                 yield line, "gettext", text, [f"{cls.kind} {cls.name}"]
+    fileobj.seek(0)
+    for line, text in stored_texts(fileobj.read()):
+        yield line, "gettext", text, []
+
+
+def stored_texts(source: str | bytes) -> Iterator[tuple[int, str]]:
+    """(line, id) of every stored text a module's source writes with a literal id, however
+    deeply nested in other calls."""
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        function = node.func
+        name = function.id if isinstance(function, ast.Name) else getattr(function, "attr", "")
+        first = node.args[0]
+        literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
+        if name in STORED_TEXT_MARKERS and literal:
+            yield first.lineno, first.value

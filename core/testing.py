@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 from core.config import DEFAULT_TIMEZONE, Settings
 from core.db.database import Database
 from core.db.schema import installed_plugins, upgrade
+from core.messages import StoredText, literal, stored
 from core.plugin_base import Channel, Outcome, Recipient
 from core.plugins import PluginHost, load_plugins
 from core.runtime import Runtime
@@ -328,9 +329,14 @@ class FakeWorkflowContext:
     workflow: str = "test"
     database: Any = None
     lines: list[str] = field(default_factory=list)
+    messages: list[StoredText] = field(default_factory=list)
 
-    def log(self, message: str) -> None:
-        self.lines.append(message)
+    def log(self, text: str | StoredText, /, **params: Any) -> None:
+        """Like ``WorkflowContext.log``: ``lines`` has the English text."""
+        if not isinstance(text, StoredText):
+            text = stored(text if params else literal(text), **params)
+        self.messages.append(text)
+        self.lines.append(text.english())
 
     @property
     def zone(self) -> ZoneInfo:

@@ -35,6 +35,30 @@ def test_entries_are_found_by_actor_action_and_target_newest_first(database):
         assert actions(action_prefix="camp%") == []
 
 
+def test_a_sentence_is_stored_as_a_message_a_name_as_it_is(database):
+    from core.messages import stored
+
+    with database.session() as session:
+        record_audit(session, "anna", "report.delete", "report", 7, "Einladung")
+        record_audit(
+            session,
+            "anna",
+            "archive.delete",
+            "run",
+            3,
+            stored("{count} documents deleted", count=2),
+        )
+    with database.session() as session:
+        entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        assert [(e.summary, e.summary_message) for e in entries] == [
+            ("Einladung", None),
+            (
+                "2 documents deleted",
+                {"id": "{count} documents deleted", "params": {"count": 2}, "domain": None},
+            ),
+        ]
+
+
 def test_an_action_needs_a_name():
     with pytest.raises(ValueError, match="an audit action needs 1 to 80 characters"):
         record_audit(None, "anna", "", "campaign")
@@ -42,7 +66,8 @@ def test_an_action_needs_a_name():
 
 def test_a_change_is_summarised_field_by_field():
     from core.audit import change_summary
+    from core.messages import stored
 
-    assert change_summary({"role": ["viewer", "admin"], "active": [True, False]}) == (
-        "role: viewer → admin, active: True → False"
-    )
+    fields = {"role": stored("role"), "active": stored("active")}
+    summary = change_summary({"role": ["viewer", "admin"], "active": [True, False]}, fields)
+    assert summary.english() == "Changed: role: viewer → admin, active: yes → no"

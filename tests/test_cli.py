@@ -52,7 +52,7 @@ def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path, settings):
 
 def test_db_commands_show_each_branch_and_leave_a_disabled_plugins_branch_alone(invoke):
     core = (
-        "core: database 0029_process_tables_handover, code 0029_process_tables_handover\n"
+        "core: database 0030_stored_messages, code 0030_stored_messages\n"
         "plugins.stores.database: database database_store_0001_chunks, "
         "code database_store_0001_chunks\n"
         "plugins.processes: database processes_0001_tables, code processes_0001_tables\n"

@@ -53,6 +53,9 @@ def test_a_run_on_a_worker_is_recorded_from_queue_to_outcome(runtime):
     assert run.status == WorkflowRunStatus.SUCCEEDED
     assert run.summary == "0 contacts"
     assert run.log == ["counted at 08:00"]
+    assert run.log_messages == [  # shown in the reader's language through its plugin's catalog
+        {"id": "counted at {time}", "params": {"time": "08:00"}, "domain": "workflow_plugins"}
+    ]
     assert (run.trigger, run.requested_by) == (WorkflowTrigger.MANUAL, "erika")
     assert run.enqueued_at == run.started_at == run.finished_at == runtime.clock.now()
     host, pid = run.worker.rsplit(":", 1)

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 import plugins.processes.notification_mail as notification_mail
 from core.clock import FrozenClock
 from core.config import Settings
+from core.messages import stored
 from core.messaging.smtp import outbox_directory
 from core.models import Notification, Role, User
 from core.notifications import notify
@@ -55,8 +56,8 @@ def record(runtime, subject: str, users=(), addresses=(), at: datetime = NOW) ->
         notify(
             session,
             kind="approval_request",
-            subject=subject,
-            body=f"Body of {subject}",
+            subject=stored("{subject}", subject=subject),
+            body=stored("Body of {subject}", subject=subject),
             now=at,
             users=users,
             addresses=addresses,
@@ -86,7 +87,9 @@ def test_every_due_row_is_sent_once_over_one_connection(runtime, smtp):
 
     assert (report.sent, report.refused, report.unclear) == (3, 1, 0)
     assert report.summary() == "3 notification e-mail(s) sent, 1 refused, 0 unclear"
-    assert report.problems == ["notification 4: 'typo.example.de' is not a valid e-mail address"]
+    assert [problem.english() for problem in report.problems] == [
+        "notification 4: 'typo.example.de' is not a valid e-mail address"
+    ]
     assert smtp.connections == 1
     assert sorted(received.recipients[0] for received in smtp.messages) == [
         "erika@example.de",
@@ -116,6 +119,52 @@ def test_every_due_row_is_sent_once_over_one_connection(runtime, smtp):
     again = send_notifications(runtime, NOW + timedelta(minutes=15))
     assert (again.sent, again.refused, again.unclear) == (0, 0, 0)
     assert len(smtp.messages) == 3
+
+
+def test_each_recipient_reads_the_mail_in_their_language(runtime_factory, smtp):
+    """A user's ``language``; a bare address has none and gets German, the default."""
+    import plugins.processes
+    from core.messages import stored_for
+
+    runtime = runtime_factory(("plugins.processes", plugins.processes))
+    runtime.clock = FrozenClock(NOW)
+    with runtime.database.session() as session:
+        german = user(session, "erika", Role.REVIEWER)
+        english = user(session, "max", Role.REVIEWER, language="en")
+        stored = stored_for("plugins.processes.approvals")
+        notify(
+            session,
+            kind="approval_reminder",
+            subject=stored(
+                "Reminder: approval needed for the {approval}",
+                approval=stored(
+                    "{step} of delivery '{delivery}' ({campaign})",
+                    step=stored("proof"),
+                    delivery="Brief",
+                    campaign="Herbst",
+                ),
+            ),
+            body=stored("The deadline is {deadline}.", deadline=NOW + timedelta(days=2)),
+            now=NOW,
+            users=[german.id, english.id],
+            addresses=["lager@example.de"],
+        )
+
+    assert send_notifications(runtime, NOW).sent == 3
+
+    def mail(address: str) -> tuple[str, str]:
+        [received] = smtp.to(address)
+        return str(received.message["Subject"]), received.message.get_content().strip()
+
+    german_mail = (
+        "Erinnerung: Freigabe erforderlich für Korrekturabzug von Versand „Brief“ (Herbst)",
+        "Die Frist ist 04.03.2026 09:00.",
+    )
+    assert mail("erika@example.de") == mail("lager@example.de") == german_mail
+    assert mail("max@example.de") == (
+        "Reminder: approval needed for the proof of delivery 'Brief' (Herbst)",
+        "The deadline is 4 Mar 2026, 09:00.",
+    )
 
 
 def test_a_refused_row_does_not_stop_the_others_and_is_tried_again(runtime, smtp):

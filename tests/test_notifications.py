@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from core.messages import stored
 from core.models import Notification, Role, UserGroup
 from core.notifications import NotificationError, notify, users_for
 
@@ -50,8 +51,8 @@ def test_one_row_per_recipient_even_when_named_twice(database, staff):
         rows = notify(
             session,
             kind="stock_alert",
-            subject="Kuvert DL: 80 left",
-            body="Please order.",
+            subject=stored("{line}: {left} left", line="Kuvert DL", left=80),
+            body=stored("Please order."),
             now=NOW,
             users=[staff["anna"], staff["cem"]],
             roles=[Role.ADMIN],
@@ -73,7 +74,7 @@ def test_one_row_per_recipient_even_when_named_twice(database, staff):
 
 def test_a_rolled_back_change_notifies_nobody(database, staff):
     with database.sessions() as session:
-        notify(session, kind="test", subject="Hallo", now=NOW, users=[staff["ben"]])
+        notify(session, kind="test", subject=stored("Hallo"), now=NOW, users=[staff["ben"]])
         session.rollback()
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Notification)) == 0
@@ -82,15 +83,15 @@ def test_a_rolled_back_change_notifies_nobody(database, staff):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"subject": " "}, "subject: must not be empty"),
-        ({"subject": "x" * 301}, "subject: at most 300 characters"),
+        ({"subject": stored(" ")}, "subject: must not be empty"),
+        ({"subject": stored("{name}", name="x" * 301)}, "subject: at most 300 characters"),
         ({"addresses": ["kein-at-zeichen"]}, "addresses: 'kein-at-zeichen' is not an e-mail"),
         ({"roles": ["chef"]}, "roles: 'chef' is not a valid Role"),
     ],
 )
 def test_bad_input_is_refused_naming_the_field(database, staff, options, message):
     with pytest.raises(NotificationError, match=message), database.session() as session:
-        notify(session, **{"kind": "test", "subject": "Hallo", "now": NOW, **options})
+        notify(session, **{"kind": "test", "subject": stored("Hallo"), "now": NOW, **options})
 
 
 def test_a_notification_has_exactly_one_recipient(database, staff):
@@ -109,7 +110,11 @@ def test_the_campaign_manager_or_else_everyone_managing_campaigns_is_told(databa
         unmanaged = campaign(session, name="Ohne Leitung")
         for owner in (managed, unmanaged):
             notify_campaign_manager(
-                session, owner, kind="delivery_failed", subject=f"{owner.name}", now=NOW
+                session,
+                owner,
+                kind="delivery_failed",
+                subject=stored("{name}", name=owner.name),
+                now=NOW,
             )
         told = session.execute(
             select(Notification.subject, Notification.user_id).order_by(Notification.id)

@@ -51,7 +51,7 @@ def test_the_panel_imports_a_result_file_for_its_delivery(harness, tmp_path, smt
         harness.runtime, data, "rueckmeldung.csv", delivery_id=world.delivery_id, by="manager"
     )
 
-    assert imported.summary() == (
+    assert imported.summary().english() == (
         "rueckmeldung.csv: 2 sent, 1 failed, 1 not reported (they count as sent), real cost 1235.35"
     )
     statuses = [item.status for item in harness.items(run.id)]
@@ -65,7 +65,7 @@ def test_the_panel_imports_a_result_file_for_its_delivery(harness, tmp_path, smt
         harness.runtime, data, "rueckmeldung.csv", delivery_id=world.delivery_id
     )
     assert again.repeated
-    assert again.summary() == "rueckmeldung.csv was imported before; nothing changed"
+    assert again.summary().english() == "rueckmeldung.csv was imported before; nothing changed"
     assert every_row(harness.runtime.database) == before
 
     with pytest.raises(ResultFileError) as refused:

@@ -21,10 +21,10 @@ from urllib.parse import urldefrag, urlsplit
 import pytest
 from babel import dates
 from flask import Flask
-from sqlalchemy import Enum, String, Text, select
+from sqlalchemy import Enum, String, Text, func, select
 
 from core.clock import utcnow
-from core.models import Base
+from core.models import Base, Role
 from webapp import i18n
 from webapp.testing import csrf_token, login
 
@@ -105,25 +105,43 @@ UNCOVERED_ENDPOINTS = {
 }
 """Endpoints with a GET route the walk does not render, each with the reason."""
 
-UNCHECKED_PAGES = {
-    "admin.index": "the latest audit entries: summaries stored as English sentences",
-    "admin.audit": "the audit log: summaries stored as English sentences, action codes",
-}
+UNCHECKED_PAGES: dict[str, str] = {}
 """Pages rendered but not checked yet, each with what still reaches them untranslated."""
+
+
+FIELD = re.compile(r"(\{[^{}]*\})")
 
 
 @pytest.fixture
 def pseudo_locale(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every text a catalog gives is bracketed; a German text with no English entry (the
-    query editor's English titles are their own ids) counts as translated too."""
-    find, find_plural = i18n.find, i18n.find_plural
+    query editor's English titles are their own ids) counts as translated too. A stored
+    text (a notification, a log line, an audit summary) is bracketed around its words but
+    not its ``{fields}``, so a parameter that is not data or a catalog's text shows."""
+    find, find_plural, render_stored = i18n.find, i18n.find_plural, i18n.render_stored
+    rendering: list[bool] = []
 
     def marked_find(directories, language, message, context=""):
         directories = tuple(directories)
         text = find(directories, language, message, context)
         if text is None and find(directories, "de", message, context) is not None:
             text = message
-        return None if text is None else f"{OPEN}{text}{CLOSE}"
+        if text is None:
+            return None
+        if rendering:
+            return "".join(
+                part if FIELD.fullmatch(part) else f"{OPEN}{part}{CLOSE}"
+                for part in FIELD.split(text)
+                if part
+            )
+        return f"{OPEN}{text}{CLOSE}"
+
+    def marked_render(text, language, catalogs):
+        rendering.append(True)
+        try:
+            return render_stored(text, language, catalogs)
+        finally:
+            rendering.pop()
 
     def marked_plural(directories, language, message, count):
         text = find_plural(tuple(directories), language, message, count)
@@ -131,6 +149,7 @@ def pseudo_locale(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(i18n, "find", marked_find)
     monkeypatch.setattr(i18n, "find_plural", marked_plural)
+    monkeypatch.setattr(i18n, "render_stored", marked_render)
 
 
 @pytest.fixture
@@ -162,10 +181,31 @@ def demo_panel(panel) -> Flask:
     (inbox / "1.reply").write_bytes(
         b"From: erika@example.org\r\nSubject: Re: Neuigkeiten\r\n\r\nNeuigkeiten\r\n"
     )
+    ask_for_approvals(panel)
     for name in plugins.workflows.names():
         post(client, f"/workflows/{name}/run")
     panel.work()
     return panel
+
+
+def ask_for_approvals(panel) -> None:
+    """Notifications for every user the walk logs in as, written by the bundle's services:
+    a content approval asked of every role, rejected with a comment, and a reminder of a
+    second one."""
+    from core.models import User
+    from plugins.processes.approvals import Reviewers, configure, record_reminder, reject, submit
+    from plugins.processes.models import ApprovalMode, ApprovalStep, Delivery
+
+    now = panel.runtime.clock.now()
+    with panel.runtime.database.session() as session:
+        users = {user.username: user for user in session.scalars(select(User))}
+        first, second = session.scalars(select(Delivery).order_by(Delivery.id).limit(2))
+        everyone = Reviewers.of(roles=[Role.VIEWER])
+        for delivery in (first, second):
+            configure(session, delivery, ApprovalStep.CONTENT, ApprovalMode.MANUAL, now, everyone)
+        asked = submit(session, first, ApprovalStep.CONTENT, now, by=users["adam"])
+        reject(session, asked.id, users["mia"], now, "Bitte den Betreff kürzen")
+        record_reminder(session, submit(session, second, ApprovalStep.CONTENT, now), now)
 
 
 SYSTEM_TEXT = {
@@ -210,6 +250,32 @@ def fixture_words(database) -> set[str]:
                     if isinstance(value, str):
                         words.update(WORD.findall(value))
     return words
+
+
+def stored_texts_shown(database) -> dict[str, int]:
+    """How many texts stored as messages the pages show: every walking user's notifications,
+    workflow log lines, audit summaries."""
+    from core.models import AuditEntry, Notification, User, WorkflowRun
+
+    with database.session() as session:
+        counts = {
+            f"notifications of {name}": session.scalar(
+                select(func.count())
+                .select_from(Notification)
+                .join(User, Notification.user_id == User.id)
+                .where(User.username == name, Notification.subject_message.is_not(None))
+            )
+            for name in ROLE_USERS.values()
+        }
+        counts["workflow log lines"] = sum(
+            len(lines or []) for lines in session.scalars(select(WorkflowRun.log_messages))
+        )
+        counts["audit summaries"] = session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.summary_message.is_not(None))
+        )
+    return counts
 
 
 class VisibleText(HTMLParser):
@@ -367,6 +433,9 @@ def posted_pages(panel, language: str) -> Iterator[tuple[str, str]]:
         form = {"action": action, "act.__plugin": action, "intent": "refresh"}
         response = post(client, f"/campaigns/{campaign_id}/setup", form)
         yield f"POST /campaigns/{campaign_id}/setup ({action} form)", body(response)
+    admin = panel.client(Role.ADMIN)
+    for name in panel.app.extensions["campaign"].plugins.workflows.names():
+        yield f"/workflows/{name} (its passes' logs)", body(admin.get(f"/workflows/{name}"))
 
 
 def problems_on(html: str, place: str, data: set[str], problems: dict[str, set[str]]) -> None:
@@ -387,6 +456,8 @@ def test_every_text_on_every_page_comes_from_a_catalog(
     with database.session() as session:
         for user in session.scalars(select(User)):
             user.language = language
+    stored_rows = stored_texts_shown(database)
+    assert all(stored_rows.values()), stored_rows
     data = fixture_words(database)
     data |= set(WORD.findall(BAD_ROWS.decode()))  # the uploaded file's own words
     problems: dict[str, set[str]] = {}
@@ -433,6 +504,29 @@ def test_every_text_of_every_built_in_plugin_has_a_german_translation(panel_app:
                 for context, text in plugin_texts(cls):
                     if i18n.find(directories, "de", text, context) is None:
                         missing.append(f"{cls.kind} {name}: {context} {text!r}")
+    assert missing == []
+
+
+def test_every_stored_text_has_a_catalog_entry():
+    """Every id a module stores for later (``stored("...")``, ``context.log("...")``) is in
+    its package's catalogs, German and (where the package has one) English: the panel's for
+    the core and the panel, a plugin package's own for its modules."""
+    from pathlib import Path
+
+    from core.plugin_texts import stored_texts
+
+    root = Path(__file__).resolve().parent.parent
+    sources = {root / "webapp" / "translations": [root / "core", root / "webapp"]}
+    for catalogs in sorted((root / "plugins").glob("*/translations")):
+        sources[catalogs] = [catalogs.parent]
+    missing = []
+    for catalogs, packages in sources.items():
+        languages = [path.name for path in sorted(catalogs.iterdir()) if path.is_dir()]
+        for path in sorted(file for package in packages for file in package.rglob("*.py")):
+            for line, text in stored_texts(path.read_text(encoding="utf-8")):
+                for language in languages:
+                    if i18n.find((catalogs,), language, text) is None:
+                        missing.append(f"{path.relative_to(root)}:{line} {language} {text!r}")
     assert missing == []
 
 

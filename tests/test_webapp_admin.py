@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from core.accounts import find_user
 from core.audit import record_audit
-from core.models import AuditEntry, Role
+from core.models import AuditEntry, Role, User
 from core.plugins import DEFAULT_PLUGINS, load_plugins
 from webapp import create_app, get_campaign
 from webapp.testing import login
@@ -307,3 +307,27 @@ def test_the_audit_log_filters_by_actor_action_and_target(client_for, database):
     assert summaries("?actor=manager&action=report.") == ["Einladung geändert"]
     assert summaries("?target_type=report&target_id=8") == ["Alt gelöscht"]
     assert "&lt;b&gt;opt-out&lt;/b&gt;" in body(admin.get("/admin/audit?action=contact"))
+
+
+def test_an_audit_summary_is_shown_in_the_readers_language(client_for, database):
+    """A summary stored as a message reads in German or English, whatever the writer spoke;
+    an entry written before summaries were stored that way is shown as written."""
+    from core.messages import stored
+
+    with database.session() as session:
+        record_audit(
+            session,
+            "manager",
+            "archive.delete",
+            "run",
+            3,
+            stored("{count} documents deleted", count=1200),
+        )
+        session.add(AuditEntry(actor="manager", action="run.start", target_type="campaign",
+                               target_id="7", summary="Herbst: run #3 (dry run)"))  # fmt: skip
+    admin = client_for("admin")
+    german = body(admin.get("/admin/audit"))
+    assert "1.200 Dokumente gelöscht" in german and "Herbst: run #3 (dry run)" in german
+    with database.session() as session:
+        session.get(User, user_id(database, "admin")).language = "en"
+    assert "1,200 documents deleted" in body(admin.get("/admin/audit"))

@@ -48,6 +48,44 @@ def test_the_user_sees_their_own_notifications_with_links_and_the_unread_count(p
     assert "Old news" not in unread and "Stock low" in unread
 
 
+def test_a_stored_notification_reads_in_the_readers_language(panel):
+    """Subject and body are kept as messages and shown in the reader's language; a row
+    written before notifications were stored that way is shown as written."""
+    from core.messages import stored_for
+    from core.models import User
+    from core.notifications import notify
+
+    stored = stored_for("plugins.processes.approvals")
+    rita = user_id(panel, Role.REVIEWER)
+    with panel.runtime.database.session() as session:
+        notify(
+            session,
+            kind="approval_request",
+            subject=stored(
+                "Approval needed: {approval}",
+                approval=stored(
+                    "{step} of delivery '{delivery}' ({campaign})",
+                    step=stored("content"),
+                    delivery="Brief",
+                    campaign="Herbst",
+                ),
+            ),
+            body=stored("Comment: {comment}", comment="bitte bis Freitag"),
+            now=panel.runtime.clock.now(),
+            users=[rita],
+        )
+    note(panel, rita, "Stock low: Kuvert DL")
+    client = panel.client(Role.REVIEWER)
+    german = body(client.get("/notifications/"))
+    assert "Freigabe erforderlich: Inhalt von Versand „Brief“ (Herbst)" in german
+    assert "Kommentar: bitte bis Freitag" in german and "Stock low: Kuvert DL" in german
+    with panel.runtime.database.session() as session:
+        session.get(User, rita).language = "en"
+    english = body(client.get("/notifications/"))
+    assert "Approval needed: content of delivery &#39;Brief&#39; (Herbst)" in english
+    assert "Comment: bitte bis Freitag" in english
+
+
 def test_marking_read_one_or_all(panel):
     rita = user_id(panel, Role.REVIEWER)
     first = note(panel, rita, "Eins")

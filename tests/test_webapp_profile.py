@@ -23,7 +23,7 @@ def test_every_role_switches_the_interface_language(client_for, database):
         assert find_user(session, "viewer").language == "en"
         assert (
             session.scalar(select(AuditEntry.summary).where(AuditEntry.actor == "viewer"))
-            == "de → en"
+            == "language: de → en"
         )
 
 

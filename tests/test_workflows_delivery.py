@@ -63,9 +63,14 @@ def settings(settings_with_mail: Settings) -> Settings:
 
 @pytest.fixture
 def harness(runtime_factory) -> EngineHarness:
+    import plugins.processes
     from plugins.workflows import delivery
 
-    runtime = runtime_factory(("engine_plugins", engine_plugins), ("delivery", delivery))
+    runtime = runtime_factory(
+        ("engine_plugins", engine_plugins),
+        ("plugins.processes", plugins.processes),  # its catalog: the mails' texts
+        ("delivery", delivery),
+    )
     runtime.clock = FrozenClock(NOW)
     install_runtime(runtime)
     return EngineHarness(runtime)
@@ -166,8 +171,8 @@ def test_an_approved_delivery_starts_at_its_time_once_and_finishes_with_its_run(
     assert summary.startswith("0 approved, 0 back to editing")
     assert summary.endswith("; 1 notification e-mail(s) sent, 0 refused, 0 unclear")
     [request] = smtp.to("reviewer@example.de")
-    assert request.message["Subject"] == (
-        "Approval needed: targeting of delivery 'Info' (Infobrief)"
+    assert request.message["Subject"] == (  # in the reviewer's language, German
+        "Freigabe erforderlich: Zielgruppe von Versand „Info“ (Infobrief)"
     )
 
     answer(harness, world, STEP.TARGETING)
@@ -175,7 +180,7 @@ def test_an_approved_delivery_starts_at_its_time_once_and_finishes_with_its_run(
     assert state(harness, world) is S.PENDING_CONFIRMATION  # approved, waiting for its time
     assert runs(harness, world) == []
     assert subjects(smtp, "manager@example.de") == [
-        "Approved by Reviewer: targeting of delivery 'Info' (Infobrief)"
+        "Freigegeben von Reviewer: Zielgruppe von Versand „Info“ (Infobrief)"
     ]
 
     harness.runtime.clock.advance(timedelta(hours=2))
@@ -285,7 +290,8 @@ def test_a_delivery_approved_after_its_planned_start_waits_for_a_persons_confirm
     assert state(harness, world) is S.PENDING_CONFIRMATION
     assert runs(harness, world) == []
     assert not (tmp_path / "sent.txt").exists()
-    assert subjects(smtp, "manager@example.de")[-1] == "Confirm the start: Info (Infobrief)"
+    # mailed in the manager's language (German, the default)
+    assert subjects(smtp, "manager@example.de")[-1] == "Start bestätigen: Info (Infobrief)"
 
     outcome = confirm(harness, world)
 
@@ -437,7 +443,7 @@ def test_a_failed_run_fails_the_delivery_and_tells_the_manager(harness, tmp_path
 
     assert state(harness, world) is S.FAILED
     [message] = smtp.to("manager@example.de")
-    assert message.message["Subject"] == "Delivery failed: Info (Infobrief)"
+    assert message.message["Subject"] == "Versand fehlgeschlagen: Info (Infobrief)"
     assert "the CRM is offline" in message.message.get_content()
     before = every_row(harness.runtime.database)
     run_pass("deliveryMgt")
@@ -502,8 +508,8 @@ def test_reminders_once_before_the_deadline_and_overdue_once_after(harness, tmp_
     assert "1 reminder(s)" in run_pass("deliveryMgt")
     assert "0 reminder(s)" in run_pass("deliveryMgt")
     assert subjects(smtp, "reviewer@example.de") == [
-        "Approval needed: targeting of delivery 'Info' (Infobrief)",
-        "Reminder: approval needed for the targeting of delivery 'Info' (Infobrief)",
+        "Freigabe erforderlich: Zielgruppe von Versand „Info“ (Infobrief)",
+        "Erinnerung: Freigabe erforderlich für Zielgruppe von Versand „Info“ (Infobrief)",
     ]
 
     clock.advance(timedelta(days=1))
@@ -514,7 +520,9 @@ def test_reminders_once_before_the_deadline_and_overdue_once_after(harness, tmp_
     before = every_row(harness.runtime.database)
     assert "0 overdue approval(s)" in run_pass("deliveryMgt")
     assert every_row(harness.runtime.database) == before
-    overdue = "Overdue: approval of the targeting step of delivery %d 'Info' of 'Infobrief'"
+    overdue = (
+        "Überfällig: Freigabe für Schritt Zielgruppe von Versand %d „Info“ der Kampagne „Infobrief“"
+    )
     for address in ("manager@example.de", "planner@example.de"):
         assert subjects(smtp, address)[-1] == overdue % world.delivery_id
 

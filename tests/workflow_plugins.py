@@ -28,7 +28,7 @@ class CountContacts(Workflow):
     def run(self, context):
         with context.database.session() as session:
             count = session.scalar(select(func.count()).select_from(Contact))
-        context.log(f"counted at {context.now:%H:%M}")
+        context.log("counted at {time}", time=f"{context.now:%H:%M}")
         return f"{count} contacts"
 
 

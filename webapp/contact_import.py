@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from core.audit import record_audit
 from core.contact_events import current_flags, record_consent_changes
+from core.messages import stored
 from core.models import ADDRESS_FIELDS, Contact, ContactKind, ContactStatus, DispatchChannel
 from webapp.contact_numbers import new_contact_numbers
 from webapp.csv_import import (
@@ -410,8 +411,13 @@ def import_and_record(
         "contact.import",
         "contact",
         None,
-        f"{source_name}: {report.created} new, {report.updated} updated, "
-        f"{len(report.errors)} rows left out",
+        stored(
+            "{source}: {created} new, {updated} updated, {left_out} rows left out",
+            source=source_name,
+            created=report.created,
+            updated=report.updated,
+            left_out=len(report.errors),
+        ),
         {
             "file": source_name,
             "created": report.created,

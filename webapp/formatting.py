@@ -10,32 +10,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from babel import dates, numbers
+from babel import numbers
 from flask import Flask
 
-from core.documents.templating import LOCAL_TIME
-from webapp.i18n import get_language
-
-DATE_PATTERNS = {"de": "dd.MM.yyyy", "en": "d MMM yyyy"}
-"""Babel date patterns per language; month names come from Babel's locale data."""
-DATETIME_SEPARATORS = {"de": " ", "en": ", "}
+from webapp.i18n import date_in, datetime_in, get_language
 
 
 def format_date(value: date | datetime | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = value.astimezone(LOCAL_TIME).date() if value.tzinfo else value.date()
-    language = get_language()
-    return dates.format_date(value, DATE_PATTERNS[language], locale=language)
+    return "" if value is None else date_in(value, get_language())
 
 
 def format_datetime(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    local = value.astimezone(LOCAL_TIME) if value.tzinfo else value
-    language = get_language()
-    return f"{format_date(local)}{DATETIME_SEPARATORS[language]}{local:%H:%M}"
+    return "" if value is None else datetime_in(value, get_language())
 
 
 def format_number(value: int | float | Decimal | None, decimals: int | None = None) -> str:

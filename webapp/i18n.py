@@ -20,19 +20,22 @@ from __future__ import annotations
 
 import gettext as gettext_module
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from io import BytesIO
 from pathlib import Path
 
-from babel import numbers
+from babel import dates, numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 from flask import current_app, g, has_app_context, has_request_context, session
 
 from core import Plugin
+from core.documents.templating import LOCAL_TIME
+from core.messages import StoredText
 from core.reach import SkipReason
 from core.validation import PYDANTIC_PREFIXES, ValidationMessage
 from webapp.context import _LANGUAGE, LANGUAGE_KEY, current_user
@@ -42,6 +45,9 @@ SUPPORTED_LANGUAGES = ("de", "en")
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
 PANEL_CATALOGS = Path(__file__).resolve().parent / "translations"
 DOMAIN = "messages"
+DATE_PATTERNS = {"de": "dd.MM.yyyy", "en": "d MMM yyyy"}
+"""Babel date patterns per language; month names come from Babel's locale data."""
+DATETIME_SEPARATORS = {"de": " ", "en": ", "}
 CHOSEN_KEY = "lang_chosen"
 """Session flag: the language was chosen on the login page and holds for the session."""
 
@@ -83,6 +89,19 @@ def find_plural(directories: Iterable[Path], language: str, message: str, count:
         if (message, 0) in getattr(translations, "_catalog", {}):
             return translations.ngettext(message, message, count)
     return None
+
+
+def date_in(value: date | datetime, language: str) -> str:
+    """A date (a time's local date) as ``language`` writes it: 04.03.2026, 4 Mar 2026."""
+    if isinstance(value, datetime):
+        value = value.astimezone(LOCAL_TIME).date() if value.tzinfo else value.date()
+    return dates.format_date(value, DATE_PATTERNS[language], locale=language)
+
+
+def datetime_in(value: datetime, language: str) -> str:
+    """A time in the installation's zone as ``language`` writes it: 04.03.2026 09:00."""
+    local = value.astimezone(LOCAL_TIME) if value.tzinfo else value
+    return f"{date_in(local, language)}{DATETIME_SEPARATORS[language]}{local:%H:%M}"
 
 
 def normalize_language(value: object) -> str | None:
@@ -316,3 +335,71 @@ def workflow_summary(name: str, summary: str | None) -> str:
     workflows = current_app.extensions["campaign"].plugins.workflows
     plugin = workflows.provided_by(name) if name in workflows else None
     return translate_stored(summary, plugin_catalogs(plugin))
+
+
+def _writer_catalogs(
+    domain: str | None, catalogs: Mapping[str, Iterable[Path]]
+) -> tuple[Path, ...]:
+    """The catalogs of the plugin that wrote a stored text (its module or a package above it
+    is the plugin), the panel's, then every other plugin's."""
+    everything = [path for paths in catalogs.values() for path in paths]
+    own = [
+        path
+        for name, paths in catalogs.items()
+        if domain is not None and (domain == name or domain.startswith(f"{name}."))
+        for path in paths
+    ]
+    return (*own, PANEL_CATALOGS, *everything)
+
+
+def render_stored(
+    text: StoredText, language: str | None, catalogs: Mapping[str, Iterable[Path]]
+) -> str:
+    """``text`` in ``language`` (the default language if unsupported or None) through the
+    plugins' ``catalogs`` (``PluginHost.translations``) and the panel's; numbers, amounts and
+    dates as the language writes them. An id no catalog knows is shown in English."""
+    language = normalize_language(language) or DEFAULT_LANGUAGE
+    template = find(_writer_catalogs(text.domain, catalogs), language, text.id) or text.id
+    values = {
+        name: _rendered_param(value, language, catalogs) for name, value in text.params.items()
+    }
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):  # a translation naming a field the id has not
+        return text.id.format(**values)
+
+
+def _rendered_param(value: object, language: str, catalogs: Mapping[str, Iterable[Path]]) -> str:
+    if isinstance(value, StoredText):
+        return render_stored(value, language, catalogs)
+    if isinstance(value, list):
+        return ", ".join(_rendered_param(item, language, catalogs) for item in value)
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int | float | Decimal):
+        return numbers.format_decimal(value, locale=language, decimal_quantization=False)
+    if isinstance(value, datetime):
+        return datetime_in(value, language)
+    if isinstance(value, date):
+        return date_in(value, language)
+    return str(value)
+
+
+def stored_text(message: Mapping[str, object] | None, english: str | None = "") -> str:
+    """A stored column's text for the page (a notification's subject, an audit summary): its
+    ``StoredText`` JSON in the request's language, else (a row written before texts were
+    stored that way, or a name) its English text as it is."""
+    text = StoredText.from_json(message)
+    if text is None:
+        return english or ""
+    campaign = current_app.extensions.get("campaign") if has_app_context() else None
+    catalogs = campaign.plugins.translations if campaign is not None else {}
+    return render_stored(text, get_language(), catalogs)
+
+
+def workflow_log(messages: list[Mapping[str, object]] | None, lines: list[str]) -> list[str]:
+    """A workflow pass's log lines in the request's language; a pass recorded before its
+    lines were stored as messages shows its English lines."""
+    if messages is None:
+        return list(lines)
+    return [stored_text(message) for message in messages]

@@ -31,6 +31,7 @@ from core.engine.runs import (
     retry_failed,
     start_run,
 )
+from core.messages import stored
 from core.models import Campaign, Run
 from core.plugins import PluginHost
 from core.runtime import Runtime
@@ -91,7 +92,9 @@ def update(
         "campaign.update",
         "campaign",
         campaign.id,
-        f"{campaign.name}: configuration" if before != after else f"{campaign.name}: general",
+        stored("{campaign}: configuration", campaign=campaign.name)
+        if before != after
+        else stored("{campaign}: general settings", campaign=campaign.name),
         _details({"before": before, "after": after} if before != after else None, via),
     )
     return campaign
@@ -105,7 +108,7 @@ def copy(session: Session, campaign: Campaign, actor: str, *, via: Via = None) -
         "campaign.copy",
         "campaign",
         duplicate.id,
-        f"{duplicate.name} (copy of {campaign.name})",
+        stored("{copy} (copy of {campaign})", copy=duplicate.name, campaign=campaign.name),
         _details({"source_id": campaign.id}, via),
     )
     return duplicate
@@ -130,7 +133,9 @@ def start(
         "run.start",
         "campaign",
         campaign.id,
-        f"{campaign.name}: run #{run.number}" + (" (dry run)" if dry_run else ""),
+        stored("{campaign}: dry run #{number}", campaign=campaign.name, number=str(run.number))
+        if dry_run
+        else stored("{campaign}: run #{number}", campaign=campaign.name, number=str(run.number)),
         _details({"run_id": run.id, "dry_run": dry_run, "limit": limit}, via),
     )
     return run
@@ -160,7 +165,12 @@ def confirm(
         "run.confirm",
         "run",
         run.id,
-        f"{campaign.name}: run #{run.number}, {count} recipients",
+        stored(
+            "{campaign}: run #{number}, {count} recipients",
+            campaign=campaign.name,
+            number=str(run.number),
+            count=count,
+        ),
         _details({"campaign_id": campaign.id, "count": count}, via),
     )
     if deferred is not None:
@@ -216,6 +226,6 @@ def record_run_action(
         f"run.{verb}",
         "run",
         run.id,
-        f"{campaign.name}: run #{run.number}",
+        stored("{campaign}: run #{number}", campaign=campaign.name, number=str(run.number)),
         _details({"campaign_id": campaign.id, "result": result}, via),
     )

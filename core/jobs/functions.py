@@ -161,7 +161,12 @@ def _run_pass(runtime: Runtime, run_id: int, name: str, workflow_class: type, lo
         session.execute(
             update(WorkflowRun)
             .where(WorkflowRun.id == run_id)
-            .values(finished_at=runtime.clock.now(), log=list(context.lines), **outcome)
+            .values(
+                finished_at=runtime.clock.now(),
+                log=list(context.lines),
+                log_messages=[text.as_json() for text in context.messages],
+                **outcome,
+            )
         )
 
 

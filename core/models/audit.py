@@ -28,4 +28,7 @@ class AuditEntry(Base):
     target_type: Mapped[str] = mapped_column(String(40))
     target_id: Mapped[str | None] = mapped_column(String(80))
     summary: Mapped[str] = mapped_column(Text, default="")
+    """In English, or a name; the panel shows ``summary_message`` where there is one."""
+    summary_message: Mapped[dict[str, Any] | None]
+    """The summary as a ``core.messages.StoredText``, rendered in the reader's language."""
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -4,6 +4,7 @@ sent by e-mail by whoever drains the outbox."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,7 +38,12 @@ class Notification(Base):
     kind: Mapped[str] = mapped_column(String(63))
     """What it is about, for filtering: "approval_request", "stock_alert", ..."""
     subject: Mapped[str] = mapped_column(String(300))
+    """In English; the panel and the e-mail show ``subject_message`` where there is one."""
     body: Mapped[str] = mapped_column(Text, default="")
+    subject_message: Mapped[dict[str, Any] | None]
+    """The subject as a ``core.messages.StoredText``, rendered in the reader's language;
+    None on rows written before notifications were stored that way."""
+    body_message: Mapped[dict[str, Any] | None]
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[int | None]
     created_at: Mapped[datetime]

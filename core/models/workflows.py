@@ -109,7 +109,10 @@ class WorkflowRun(Base):
     finished_at: Mapped[datetime | None]
     summary: Mapped[str | None] = mapped_column(Text)
     log: Mapped[list[str]] = mapped_column(default=list)
-    """The lines of ``WorkflowContext.log`` of this pass."""
+    """The lines of ``WorkflowContext.log`` of this pass, in English."""
+    log_messages: Mapped[list[dict[str, Any]] | None]
+    """The same lines as ``core.messages.StoredText``, rendered in the reader's language;
+    None on runs recorded before log lines were stored that way."""
     error: Mapped[str | None] = mapped_column(Text)
     """The exception with its traceback, or why the run never finished."""
     worker: Mapped[str | None] = mapped_column(String(120))

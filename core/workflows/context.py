@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.messages import StoredText, literal, stored_for
 from core.models import WorkflowSchedule
 from core.workflows.schedules import load_zone
 
@@ -25,7 +26,9 @@ log = logging.getLogger("campaign.workflows")
 
 @dataclass
 class WorkflowContext:
-    """Handed to ``Workflow.run``; ``log`` lines are kept with the record of the pass.
+    """Handed to ``Workflow.run``; ``log`` lines are kept with the record of the pass, in
+    English (``lines``) and as stored texts (``messages``) the panel shows in the reader's
+    language.
 
     ``now`` is read once when the pass starts, so every rule of one pass judges time
     against the same instant.
@@ -35,6 +38,7 @@ class WorkflowContext:
     workflow: str
     now: datetime
     lines: list[str] = field(default_factory=list)
+    messages: list[StoredText] = field(default_factory=list)
     params: Any = None
     """The workflow's own settings (an instance of its ``Params`` model) as an administrator
     saved them on the technical workflows page, the model's defaults where none were saved;
@@ -71,10 +75,21 @@ class WorkflowContext:
     def plugins(self) -> Any:
         return self.runtime.plugins
 
-    def log(self, message: str) -> None:
-        """Note one thing the pass did or found; the lines become the pass's log."""
-        self.lines.append(message)
-        log.info("%s: %s", self.workflow, message)
+    def log(self, text: str | StoredText, /, **params: Any) -> None:
+        """Note one thing the pass did or found; the lines become the pass's log.
+
+        ``text`` is an English message id of the workflow's plugin catalog with ``{name}``
+        fields filled from ``params`` (``pybabel extract`` finds it by the keyword ``log``),
+        or a stored text written elsewhere (``core.messages.stored``). A text without
+        ``params`` is kept as it is, braces and all, so a line built at run time never
+        stops the pass."""
+        if not isinstance(text, StoredText):
+            workflows = self.runtime.plugins.workflows
+            plugin = workflows.provided_by(self.workflow) if self.workflow in workflows else None
+            text = stored_for(plugin)(text if params else literal(text), **params)
+        self.messages.append(text)
+        self.lines.append(text.english())
+        log.info("%s: %s", self.workflow, self.lines[-1])
 
 
 def load_params(session: Session, workflow_class: Any) -> BaseModel:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.messages import StoredText, stored_for
 from core.models import Role, User, UserGroup
 from core.notifications import notify, users_for
 from plugins.processes.consumption import analysis_run
@@ -31,7 +32,9 @@ from plugins.processes.models import (
     DeliveryState,
 )
 from plugins.processes.models.approvals import DIRECT_MAIL_STEPS
+from plugins.processes.texts import STEP_NAMES
 
+stored = stored_for(__name__)
 DEFAULT_DEADLINE = timedelta(days=3)
 BEFORE_START = tuple(step for step in ApprovalStep if step not in DIRECT_MAIL_STEPS)
 """The steps "submit for approval" submits; extraction and proof come later, with the file."""
@@ -192,9 +195,14 @@ def may_answer(session: Session, approval: Approval, user: User) -> bool:
     return any(reviewer.id == user.id for reviewer in reviewers_of(session, approval))
 
 
-def _about(approval: Approval) -> str:
+def _about(approval: Approval) -> StoredText:
     delivery = approval.delivery
-    return f"{approval.step.value} of delivery {delivery.label!r} ({delivery.campaign.name})"
+    return stored(
+        "{step} of delivery '{delivery}' ({campaign})",
+        step=STEP_NAMES[approval.step],
+        delivery=delivery.label,
+        campaign=delivery.campaign.name,
+    )
 
 
 def submit(
@@ -215,7 +223,7 @@ def submit(
         _check_step(session, delivery, step, approval.mode)
     if approval.state is ApprovalState.PENDING:
         raise ApprovalError(
-            f"{_about(approval)} was submitted at {approval.submitted_at:%Y-%m-%d %H:%M} "
+            f"{_about(approval).english()} was submitted at {approval.submitted_at:%Y-%m-%d %H:%M} "
             "and is still waiting for an answer"
         )
     if deadline is not None and deadline <= now:
@@ -243,10 +251,11 @@ def submit(
     notify(
         session,
         kind="approval_request",
-        subject=f"Approval needed: {_about(approval)}",
-        body=(
-            f"Please approve or reject the {approval.step.value} step before "
-            f"{approval.deadline_at:%Y-%m-%d %H:%M} UTC."
+        subject=stored("Approval needed: {approval}", approval=_about(approval)),
+        body=stored(
+            "Please approve or reject the {step} step before {deadline}.",
+            step=STEP_NAMES[approval.step],
+            deadline=approval.deadline_at,
         ),
         now=now,
         users=reviewers_of(session, approval),
@@ -298,7 +307,7 @@ def _answer(
     if approval.state is not ApprovalState.PENDING or approval.round != answered_round:
         raise _not_pending(session, approval, answered_round)
     if not may_answer(session, approval, user):
-        raise NotAReviewerError(f"{user.username} may not answer the {_about(approval)}")
+        raise NotAReviewerError(f"{user.username} may not answer the {_about(approval).english()}")
     result = session.execute(
         update(Approval)
         .where(
@@ -323,12 +332,16 @@ def _answer(
     _log(session, approval, kind, now, user, comment)
     informed = {approval.submitted_by_id, approval.delivery.campaign.manager_id} - {None, user.id}
     if informed:
+        by = user.display_name or user.username
         notify(
             session,
             kind="approval_answer",
-            subject=f"{answer.value.capitalize()} by {user.display_name or user.username}: "
-            f"{_about(approval)}",
-            body=comment,
+            subject=(
+                stored("Approved by {user}: {approval}", user=by, approval=_about(approval))
+                if approved
+                else stored("Rejected by {user}: {approval}", user=by, approval=_about(approval))
+            ),
+            body=stored("Comment: {comment}", comment=comment) if comment else None,
             now=now,
             users=sorted(informed),
             about=("delivery", approval.delivery_id),
@@ -338,17 +351,17 @@ def _answer(
 
 def _not_pending(session: Session, approval: Approval, seen_round: int) -> ApprovalError:
     if approval.state is ApprovalState.NOT_SUBMITTED:
-        return ApprovalError(f"the {_about(approval)} has not been submitted")
+        return ApprovalError(f"the {_about(approval).english()} has not been submitted")
     if approval.round != seen_round:
         return AlreadyAnsweredError(
-            f"the {_about(approval)} was submitted again (round {approval.round}) after "
+            f"the {_about(approval).english()} was submitted again (round {approval.round}) after "
             f"round {seen_round} was shown; look at the new submission"
         )
     who = session.get(User, approval.answered_by_id) if approval.answered_by_id else None
     by = f" by {who.username}" if who is not None else " automatically"
     when = f" at {approval.answered_at:%Y-%m-%d %H:%M}" if approval.answered_at else ""
     return AlreadyAnsweredError(
-        f"the {_about(approval)} was already {approval.state.value}{by}{when}"
+        f"the {_about(approval).english()} was already {approval.state.value}{by}{when}"
     )
 
 
@@ -419,15 +432,17 @@ def is_approved(session: Session, delivery_id: int, step: ApprovalStep) -> bool:
 def record_reminder(session: Session, approval: Approval, now: datetime) -> None:
     """Remind the reviewers of a pending approval (the delivery workflow decides when)."""
     if approval.state is not ApprovalState.PENDING:
-        raise ApprovalError(f"the {_about(approval)} is {approval.state.value}, not pending")
+        raise ApprovalError(
+            f"the {_about(approval).english()} is {approval.state.value}, not pending"
+        )
     approval.reminders_sent += 1
     approval.last_reminder_at = now
     _log(session, approval, ApprovalEventKind.REMINDED, now)
     notify(
         session,
         kind="approval_reminder",
-        subject=f"Reminder: approval needed for the {_about(approval)}",
-        body=f"The deadline is {approval.deadline_at:%Y-%m-%d %H:%M} UTC.",
+        subject=stored("Reminder: approval needed for the {approval}", approval=_about(approval)),
+        body=stored("The deadline is {deadline}.", deadline=approval.deadline_at),
         now=now,
         users=reviewers_of(session, approval),
         about=("delivery", approval.delivery_id),

@@ -133,8 +133,8 @@ def start_delivery(runtime: Runtime, delivery_id: int, started_by: str) -> Deliv
 
     The claim (``start_pending``) was committed before; a caller that died after starting
     the run finds it again here (``process_runs.start_once``) instead of starting a second
-    one. A run that cannot start is returned as ``error``; the caller fails the
-    delivery and says why."""
+    one. A run that cannot start is returned with the engine's reason as ``error``; the caller
+    fails the delivery and says why."""
     with runtime.database.session() as session:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None or delivery.state is not S.START_PENDING:
@@ -151,7 +151,7 @@ def start_delivery(runtime: Runtime, delivery_id: int, started_by: str) -> Deliv
             confirmed_by=confirmed_by,
         )
     except RunError as exc:
-        return DeliveryStart(error=f"its run cannot start: {exc}")
+        return DeliveryStart(error=str(exc))
     if started.run_id is not None:
         with runtime.database.session() as session:
             delivery = session.get(Delivery, delivery_id)

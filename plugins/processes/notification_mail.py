@@ -8,6 +8,9 @@ message over and recording it: the message may have gone out, so it is marked un
 never sent again silently, like a ledger row (docs/engine.md). A refused row does not stop
 the call: the rows after it are sent. Rows are never deleted; the panel shows them with
 their time of sending or their error.
+
+A message is written in its recipient's language: a user's ``language``; a bare address
+(no user, so no language of its own) gets the panel's default language, German.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from email.headerregistry import Address
 
 from sqlalchemy import and_, or_, select, update
 
+from core.messages import StoredText, stored_for
 from core.messaging.mail import build_message, mailbox, message_id, valid_email
 from core.messaging.sending import MaybeSentError, NotSentError
 from core.messaging.smtp import Mailer, open_mailer
 from core.models import Notification, User
 from core.runtime import Runtime
+from webapp import render_stored
 
 MAX_ATTEMPTS = 5
 """A row refused this often is left with its error (about an hour at the default schedule)."""
@@ -32,13 +37,15 @@ STALE_CLAIM = timedelta(minutes=10)
 """A claim older than this belonged to a sender that died."""
 PAGE = 200
 
+stored = stored_for(__name__)
+
 
 @dataclass
 class OutboxReport:
     sent: int = 0
     refused: int = 0
     unclear: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[StoredText] = field(default_factory=list)
 
     def summary(self) -> str:
         return (
@@ -79,10 +86,13 @@ def _due(now: datetime):
             Notification.id,
             Notification.subject,
             Notification.body,
+            Notification.subject_message,
+            Notification.body_message,
             Notification.address,
             User.email.label("user_email"),
             User.display_name,
             User.username,
+            User.language,
         )
         .outerjoin(User, Notification.user_id == User.id)
         .where(
@@ -146,30 +156,60 @@ def _send(runtime: Runtime, mailer: Mailer, sender: Address, row, report: Outbox
         problem = f"{address!r} is not a valid e-mail address"
         _settle(runtime, row.id, email_error=problem, email_attempts=MAX_ATTEMPTS)
         report.refused += 1
-        report.problems.append(f"notification {row.id}: {problem}")
+        report.problems.append(
+            stored(
+                "notification {id}: {address} is not a valid e-mail address",
+                id=str(row.id),
+                address=repr(address),
+            )
+        )
         return
     local, _, domain = address.rpartition("@")
     recipient = Address(
         display_name=row.display_name or row.username or "", username=local, domain=domain
     )
+    subject = _in_language(runtime, row.subject_message, row.subject, row.language)
     message = build_message(
         sender=sender,
         to=recipient,
-        subject=row.subject,
+        subject=subject,
         message_id=message_id(f"notification-{row.id}", sender.domain),
         date=runtime.clock.now(),
-        text=row.body or row.subject,
+        text=_in_language(runtime, row.body_message, row.body, row.language) or subject,
     )
     try:
         mailer.send(message)
     except MaybeSentError as exc:
         _settle(runtime, row.id, email_error=f"unclear: {exc}", email_attempts=MAX_ATTEMPTS)
         report.unclear += 1
-        report.problems.append(f"notification {row.id} to {address}: unclear: {exc}")
+        report.problems.append(
+            stored(
+                "notification {id} to {address}: unclear: {error}",
+                id=str(row.id),
+                address=address,
+                error=str(exc),
+            )
+        )
     except NotSentError as exc:
         _settle(runtime, row.id, email_error=str(exc))
         report.refused += 1
-        report.problems.append(f"notification {row.id} to {address}: {exc}")
+        report.problems.append(
+            stored(
+                "notification {id} to {address}: {error}",
+                id=str(row.id),
+                address=address,
+                error=str(exc),
+            )
+        )
     else:
         _settle(runtime, row.id, email_sent_at=runtime.clock.now(), email_error=None)
         report.sent += 1
+
+
+def _in_language(runtime: Runtime, message: dict | None, english: str, language: str | None) -> str:
+    """A stored subject or body in the recipient's language; a row written before
+    notifications were stored as messages keeps its English text."""
+    text = StoredText.from_json(message)
+    if text is None:
+        return english
+    return render_stored(text, language, runtime.plugins.translations)

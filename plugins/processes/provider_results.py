@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.ledger import status_counts
+from core.messages import StoredText, stored_for
 from core.models import ItemKind, ItemStatus, Run, RunItem, RunState
 from core.notifications import notify_campaign_manager
 from core.runtime import Runtime
@@ -39,6 +40,7 @@ from plugins.processes.models import (
 from plugins.processes.process_runs import COMPLETED_RUN_STATES
 from plugins.processes.provider_processes import ResultFormat, normalised
 
+stored = stored_for(__name__)
 REFERENCE = re.compile(r"^(\d+)-(\d+)$")
 SHOWN_PROBLEMS = 10
 CENT = Decimal("0.01")
@@ -80,15 +82,17 @@ class ResultImport:
     repeated: bool = False
     """The same file had been imported before; nothing changed."""
 
-    def summary(self) -> str:
+    def summary(self) -> StoredText:
         if self.repeated:
-            return f"{self.file_name} was imported before; nothing changed"
-        text = f"{self.file_name}: {self.sent} sent, {self.failed} failed"
+            return stored("{file} was imported before; nothing changed", file=self.file_name)
+        parts = [stored("{sent} sent, {failed} failed", sent=self.sent, failed=self.failed)]
         if self.not_reported:
-            text += f", {self.not_reported} not reported (they count as sent)"
+            parts.append(
+                stored("{count} not reported (they count as sent)", count=self.not_reported)
+            )
         if self.real_cost is not None:
-            text += f", real cost {self.real_cost}"
-        return text
+            parts.append(stored("real cost {cost}", cost=self.real_cost))
+        return stored("{file}: {parts}", file=self.file_name, parts=parts)
 
 
 def read_result_file(data: bytes, result_format: ResultFormat, file_name: str) -> list[ResultRow]:
@@ -355,7 +359,7 @@ def _import(
                 "real_cost": str(real_cost) if real_cost is not None else None,
                 "imported_by": by,
             },
-            detail=result.summary(),
+            detail=result.summary().english(),
             attempts=1,
             started_at=now,
             finished_at=now,
@@ -367,7 +371,13 @@ def _import(
         session,
         campaign,
         kind="provider_result",
-        subject=f"Result of {delivery.label} ({campaign.name}): {sent} sent, {failed} failed",
+        subject=stored(
+            "Result of {delivery} ({campaign}): {sent} sent, {failed} failed",
+            delivery=delivery.label,
+            campaign=campaign.name,
+            sent=sent,
+            failed=failed,
+        ),
         body=result.summary(),
         now=now,
         about=("delivery", delivery_id),

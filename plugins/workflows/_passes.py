@@ -12,11 +12,14 @@ from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
 
+from core.messages import StoredText, stored_for
 from core.notifications import notify_campaign_manager
 from plugins.processes.models import Delivery, DeliveryState
 
 REQUIRES = ("plugins.processes",)
 """Only the process workflows, which require the bundle too, use these helpers."""
+
+stored = stored_for(__name__)
 
 
 class Pass:
@@ -27,26 +30,26 @@ class Pass:
         self.labels = labels
         """Counter name → how the summary says it ("started": "run(s) started")."""
         self.counts: Counter[str] = Counter()
-        self.problems: list[str] = []
+        self.problems: list[StoredText] = []
 
     @property
     def now(self) -> datetime:
         return self.context.now
 
-    def count(self, name: str, what: str | None = None) -> None:
+    def count(self, name: str, what: StoredText | None = None) -> None:
         self.counts[name] += 1
         if what:
             self.context.log(what)
 
-    def log(self, message: str) -> None:
-        self.context.log(message)
+    def log(self, text: StoredText) -> None:
+        self.context.log(text)
 
-    def problem(self, message: str) -> None:
-        self.problems.append(message)
-        self.context.log(message)
+    def problem(self, text: StoredText) -> None:
+        self.problems.append(text)
+        self.context.log(text)
 
     @contextmanager
-    def handling(self, what: str) -> Iterator[None]:
+    def handling(self, what: StoredText) -> Iterator[None]:
         """Report an error of ``what`` and go on with the next one.
 
         A delivery changed by someone else meanwhile (its version moved on) is left for the
@@ -55,24 +58,35 @@ class Pass:
         try:
             yield
         except StaleDataError:
-            self.log(f"{what}: changed by someone else during the pass; looked at next time")
+            self.log(
+                stored(
+                    "{what}: changed by someone else during the pass; looked at next time",
+                    what=what,
+                )
+            )
         except (ValueError, LookupError) as exc:
-            self.problem(f"{what}: {exc}")
+            self.problem(stored("{what}: {error}", what=what, error=str(exc)))
         except Exception as exc:
-            self.problem(f"{what}: {type(exc).__name__}: {exc}")
+            self.problem(stored("{what}: {error}", what=what, error=f"{type(exc).__name__}: {exc}"))
 
-    def fail_delivery(self, delivery_id: int, reason: str) -> None:
+    def fail_delivery(self, delivery_id: int, reason: StoredText) -> None:
         """The delivery fails (counted as "failed"); the log and its campaign's manager say
         why."""
         with self.context.database.session() as session:
             delivery = session.get(Delivery, delivery_id)
             delivery.move_to(DeliveryState.FAILED, self.now)
-            self.count("failed", f"{describe(delivery)}: {reason}")
+            self.count(
+                "failed", stored("{delivery}: {reason}", delivery=describe(delivery), reason=reason)
+            )
             notify_campaign_manager(
                 session,
                 delivery.campaign,
                 kind="delivery_failed",
-                subject=f"Delivery failed: {delivery.label} ({delivery.campaign.name})",
+                subject=stored(
+                    "Delivery failed: {delivery} ({campaign})",
+                    delivery=delivery.label,
+                    campaign=delivery.campaign.name,
+                ),
                 body=reason,
                 now=self.now,
                 about=("delivery", delivery.id),
@@ -86,5 +100,10 @@ class Pass:
         return text
 
 
-def describe(delivery: Delivery) -> str:
-    return f"delivery {delivery.id} {delivery.label!r} of {delivery.campaign.name!r}"
+def describe(delivery: Delivery) -> StoredText:
+    return stored(
+        "delivery {id} '{label}' of '{campaign}'",
+        id=str(delivery.id),
+        label=delivery.label,
+        campaign=delivery.campaign.name,
+    )

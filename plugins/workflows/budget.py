@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import Workflow, hookimpl
+from core.messages import StoredText, stored_for
 from core.models import BudgetStatus, Campaign, CampaignStatus, CommitmentLevel, Role
 from core.notifications import notify
 from core.plugins import PluginHost
@@ -57,6 +58,8 @@ from plugins.workflows import TRANSLATIONS
 
 REQUIRES = ("plugins.processes",)
 """The bundle of the campaign processes whose tables and services this workflow uses."""
+
+stored = stored_for(__name__)
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,7 @@ class PassResult:
     budgets: int = 0
     changes: int = 0
     over_allocated: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[StoredText] = field(default_factory=list)
 
     def summary(self) -> str:
         text = (
@@ -276,7 +279,14 @@ class CostCalculation:
         try:
             priced = self.price_delivery(delivery, counts)
         except CostError as exc:
-            self.result.problems.append(f"delivery {delivery.id} {delivery.label!r}: {exc}")
+            self.result.problems.append(
+                stored(
+                    "delivery {id} '{label}': {error}",
+                    id=str(delivery.id),
+                    label=delivery.label,
+                    error=str(exc),
+                )
+            )
             calculated = delivery.calculated_cost
         else:
             line = self.sync_line(
@@ -330,7 +340,12 @@ class CostCalculation:
                 priced = self.price_direct_run(campaign, run)
             except CostError as exc:
                 self.result.problems.append(
-                    f"run #{run.number} of campaign {campaign.name!r}: {exc}"
+                    stored(
+                        "run #{number} of campaign '{campaign}': {error}",
+                        number=str(run.number),
+                        campaign=campaign.name,
+                        error=str(exc),
+                    )
                 )
                 return None
             line = self.sync_line(None, priced, None, campaign_id=campaign.id, run_id=run.run_id)
@@ -370,7 +385,11 @@ class CostCalculation:
             worked = state is TaskState.FINISHED and task.days_worked is not None
             priced = self.price_task(task) if worked else None
         except CostError as exc:
-            self.result.problems.append(f"task {task.id} {task.name!r}: {exc}")
+            self.result.problems.append(
+                stored(
+                    "task {id} '{name}': {error}", id=str(task.id), name=task.name, error=str(exc)
+                )
+            )
         else:
             line = self.sync_line(
                 line, priced, task.real_cost, campaign_id=task.campaign_id, task_id=task.id
@@ -545,11 +564,15 @@ class CostCalculation:
         notify(
             self.session,
             kind="budget_over_allocated",
-            subject=f"Budget {budget.name!r} is over its allocation",
-            body=(
-                f"Booked {budget.booked} EUR (planned {budget.planned}, reserved "
-                f"{budget.reserved}, committed {budget.committed}) against {budget.allocated} "
-                f"EUR allocated."
+            subject=stored("Budget '{budget}' is over its allocation", budget=budget.name),
+            body=stored(
+                "Booked {booked} EUR (planned {planned}, reserved {reserved}, committed "
+                "{committed}) against {allocated} EUR allocated.",
+                booked=budget.booked,
+                planned=budget.planned,
+                reserved=budget.reserved,
+                committed=budget.committed,
+                allocated=budget.allocated,
             ),
             now=self.now,
             **self.budget_recipients(budget),

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from core import Workflow, hookimpl
 from core.documents.archive import open_store
 from core.engine.runs import cancel_run
+from core.messages import StoredText, stored_for
 from core.models import ACTIVE_RUN_STATES, Run, RunState
 from core.notifications import notify, notify_campaign_manager
 from plugins.processes.approvals import approval_for, is_approved, record_reminder
@@ -43,8 +44,11 @@ from plugins.processes.models.approvals import DIRECT_MAIL_STEPS
 from plugins.processes.notification_mail import send_notifications
 from plugins.processes.process_runs import COMPLETED_RUN_STATES
 from plugins.processes.run_voiding import void_delivery_runs
+from plugins.processes.texts import DELIVERY_STATE_NAMES, STEP_NAMES
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass, describe
+
+stored = stored_for(__name__)
 
 REQUIRES = ("plugins.processes",)
 """The bundle of the campaign processes whose tables and services this workflow uses."""
@@ -116,7 +120,7 @@ class DeliveryPass:
     def each(self, ids: list[int], handle: Callable[[Session, Delivery], None]) -> None:
         for delivery_id in ids:
             with (
-                self.result.handling(f"delivery {delivery_id}"),
+                self.result.handling(stored("delivery {id}", id=str(delivery_id))),
                 self.runtime.database.session() as session,
             ):
                 delivery = session.get(Delivery, delivery_id)
@@ -129,7 +133,15 @@ class DeliveryPass:
         before = delivery.state
         delivery.move_to(state, self.runtime.clock.now())
         if counter:
-            self.result.count(counter, f"{describe(delivery)}: {before} → {state}")
+            self.result.count(
+                counter,
+                stored(
+                    "{delivery}: {before} → {state}",
+                    delivery=describe(delivery),
+                    before=DELIVERY_STATE_NAMES[before],
+                    state=DELIVERY_STATE_NAMES[state],
+                ),
+            )
 
     def due(self, delivery: Delivery) -> bool:
         return delivery.planned_start_at is None or delivery.planned_start_at <= self.now
@@ -173,7 +185,22 @@ class DeliveryPass:
         for number in void_delivery_runs(
             session, stores, delivery.id, now=self.now, by=STARTED_BY, reason=reason
         ):
-            self.result.log(f"{describe(delivery)}: run #{number} voided ({reason})")
+            voided = {"delivery": describe(delivery), "number": str(number)}
+            self.result.log(
+                stored(
+                    "{delivery}: run #{number} voided (extraction file rejected in round "
+                    "{round}: {comment})",
+                    round=str(answer.round),
+                    comment=answer.comment,
+                    **voided,
+                )
+                if answer.comment
+                else stored(
+                    "{delivery}: run #{number} voided (extraction file rejected in round {round})",
+                    round=str(answer.round),
+                    **voided,
+                )
+            )
 
     def leave_approved(self) -> None:
         """Approved online deliveries wait for their start as pending confirmation; approved
@@ -195,8 +222,12 @@ class DeliveryPass:
             session,
             delivery.campaign,
             kind="delivery_to_confirm",
-            subject=f"Confirm the start: {delivery.label} ({delivery.campaign.name})",
-            body=(
+            subject=stored(
+                "Confirm the start: {delivery} ({campaign})",
+                delivery=delivery.label,
+                campaign=delivery.campaign.name,
+            ),
+            body=stored(
                 "The delivery is approved but does not start by itself: its approvals were "
                 "complete only after its planned start, or it has none. Confirm its start "
                 "in the panel."
@@ -204,7 +235,9 @@ class DeliveryPass:
             now=self.now,
             about=("delivery", delivery.id),
         )
-        self.result.count("to_confirm", f"{describe(delivery)} waits for confirmation")
+        self.result.count(
+            "to_confirm", stored("{delivery} waits for confirmation", delivery=describe(delivery))
+        )
 
     def confirm_due(self) -> None:
         """An online delivery whose start time has come, whose start is approved and whose
@@ -224,13 +257,15 @@ class DeliveryPass:
         """Deliveries claimed for starting, by this pass or by a person's confirmation whose
         own start did not finish."""
         for delivery_id in self.deliveries(S.START_PENDING):
-            with self.result.handling(f"delivery {delivery_id}"):
+            with self.result.handling(stored("delivery {id}", id=str(delivery_id))):
                 self._start(delivery_id)
 
     def _start(self, delivery_id: int) -> None:
         outcome = start_delivery(self.runtime, delivery_id, STARTED_BY)
         if outcome.error is not None:
-            self.result.fail_delivery(delivery_id, outcome.error)
+            self.result.fail_delivery(
+                delivery_id, stored("its run cannot start: {error}", error=outcome.error)
+            )
             return
         started = outcome.started
         if started is None:
@@ -238,17 +273,29 @@ class DeliveryPass:
         with self.runtime.database.session() as session:
             delivery = session.get(Delivery, delivery_id)
             if started.run_id is None:
-                self.result.log(f"{describe(delivery)} waits: {started.waiting}")
+                self.result.log(
+                    stored(
+                        "{delivery} waits: {reason}",
+                        delivery=describe(delivery),
+                        reason=started.waiting,
+                    )
+                )
                 return
-            verb = "started" if started.new else "took up"
-            self.result.count("started", f"{describe(delivery)}: {verb} run #{started.number}")
+            text = (
+                "{delivery}: started run #{number}"
+                if started.new
+                else "{delivery}: took up run #{number}"
+            )
+            self.result.count(
+                "started", stored(text, delivery=describe(delivery), number=str(started.number))
+            )
 
     def follow_runs(self) -> None:
         """Online deliveries follow their latest run: finished or failed with it, paused
         while it is cancelled, in progress again when it is resumed."""
         ids = self.deliveries(S.IN_PROGRESS, S.PAUSED, online=True)
         for delivery_id in ids:
-            with self.result.handling(f"delivery {delivery_id}"):
+            with self.result.handling(stored("delivery {id}", id=str(delivery_id))):
                 self._follow(delivery_id)
 
     def _follow(self, delivery_id: int) -> None:
@@ -261,7 +308,13 @@ class DeliveryPass:
                 .limit(1)
             )
             if run is None:
-                self.result.log(f"{describe(delivery)} is {delivery.state} but has no run")
+                self.result.log(
+                    stored(
+                        "{delivery} is {state} but has no run",
+                        delivery=describe(delivery),
+                        state=DELIVERY_STATE_NAMES[delivery.state],
+                    )
+                )
                 return
             if run.targeted_at is not None and delivery.analysed_at is None:
                 delivery.analysed_at = run.targeted_at
@@ -275,7 +328,10 @@ class DeliveryPass:
                 self.move(delivery, S.IN_PROGRESS)
             failed = run.state is RunState.FAILED
         if failed:
-            self.result.fail_delivery(delivery_id, f"run #{run.number} failed: {run.error}")
+            self.result.fail_delivery(
+                delivery_id,
+                stored("run #{number} failed: {error}", number=str(run.number), error=run.error),
+            )
 
     def cancel_runs_of_stopped(self) -> None:
         """A delivery stopped by a person takes its run with it."""
@@ -297,10 +353,15 @@ class DeliveryPass:
                 .order_by(Run.id)
             ).all()
         for run in runs:
-            with self.result.handling(f"run {run.id}"):
+            with self.result.handling(stored("run {id}", id=str(run.id))):
                 cancel_run(self.runtime, run.id)
                 self.result.count(
-                    "cancelled", f"delivery {run.delivery_id} is stopped: run #{run.number}"
+                    "cancelled",
+                    stored(
+                        "delivery {id} is stopped: run #{number} cancelled",
+                        id=str(run.delivery_id),
+                        number=str(run.number),
+                    ),
                 )
 
     # --- approvals -------------------------------------------------------------------------
@@ -330,14 +391,16 @@ class DeliveryPass:
         )
         for approval_id in ids:
             with (
-                self.result.handling(f"approval {approval_id}"),
+                self.result.handling(stored("approval {id}", id=str(approval_id))),
                 self.runtime.database.session() as session,
             ):
                 approval = session.get(Approval, approval_id)
                 if approval.submitted_at >= approval.deadline_at - lead:
                     continue
                 record_reminder(session, approval, self.now)
-                self.result.count("reminded", f"reminded: {about(approval)}")
+                self.result.count(
+                    "reminded", stored("reminded: {approval}", approval=about(approval))
+                )
 
     def mark_overdue(self) -> None:
         """A round past its deadline without an answer is marked once, and its submitter and
@@ -347,7 +410,7 @@ class DeliveryPass:
         )
         for approval_id in ids:
             with (
-                self.result.handling(f"approval {approval_id}"),
+                self.result.handling(stored("approval {id}", id=str(approval_id))),
                 self.runtime.database.session() as session,
             ):
                 self._mark_overdue(session, session.get(Approval, approval_id))
@@ -357,8 +420,8 @@ class DeliveryPass:
         campaign = approval.delivery.campaign
         message = {
             "kind": "approval_overdue",
-            "subject": f"Overdue: approval of the {about(approval)}",
-            "body": f"The deadline was {approval.deadline_at:%Y-%m-%d %H:%M} UTC.",
+            "subject": stored("Overdue: approval of the {approval}", approval=about(approval)),
+            "body": stored("The deadline was {deadline}.", deadline=approval.deadline_at),
             "now": self.now,
             "about": ("delivery", approval.delivery_id),
         }
@@ -367,12 +430,15 @@ class DeliveryPass:
             notify(session, users=sorted(informed), **message)
         else:
             notify_campaign_manager(session, campaign, **message)
-        self.result.count("overdue", f"overdue: {about(approval)}")
+        self.result.count("overdue", stored("overdue: {approval}", approval=about(approval)))
 
 
-def about(approval: Approval) -> str:
-    delivery = approval.delivery
-    return f"{approval.step} step of {describe(delivery)}"
+def about(approval: Approval) -> StoredText:
+    return stored(
+        "{step} step of {delivery}",
+        step=STEP_NAMES[approval.step],
+        delivery=describe(approval.delivery),
+    )
 
 
 def before_start_verdict(session: Session, delivery_id: int) -> ApprovalState:

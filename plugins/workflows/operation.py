@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from core import Workflow, hookimpl
 from core.engine.campaigns import copy_campaign
 from core.engine.runs import RunError
+from core.messages import StoredText, stored_for
 from core.models import CampaignStatus, Run, RunState
 from plugins.processes.approvals import (
     Reviewers,
@@ -57,8 +58,11 @@ from plugins.processes.models import (
     TemplateOccurrence,
 )
 from plugins.processes.process_runs import COMPLETED_RUN_STATES, active_runs_started_by, start_once
+from plugins.processes.texts import CAMPAIGN_STATUS_NAMES, TASK_STATE_NAMES
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass, describe
+
+stored = stored_for(__name__)
 
 REQUIRES = ("plugins.processes",)
 """The bundle of the campaign processes whose tables and services this workflow uses."""
@@ -125,7 +129,7 @@ class OperationPass:
 
     def start(
         self,
-        what: str,
+        what: StoredText,
         campaign_id: int,
         since: datetime | None,
         counter: str,
@@ -152,11 +156,14 @@ class OperationPass:
             confirmed_by=confirmed_by,
         )
         if started.run_id is None:
-            self.result.log(f"{what} waits: {started.waiting}")
+            self.result.log(stored("{what} waits: {reason}", what=what, reason=started.waiting))
             return None
         if started.new:
             self.active += 1
-            self.result.count(counter, f"{what}: run #{started.number} started")
+            self.result.count(
+                counter,
+                stored("{what}: run #{number} started", what=what, number=str(started.number)),
+            )
         with self.runtime.database.session() as session:
             return session.get(Run, started.run_id)
 
@@ -170,7 +177,7 @@ class OperationPass:
                 )
             )
         for delivery_id in ids:
-            with self.result.handling(f"delivery {delivery_id}"):
+            with self.result.handling(stored("delivery {id}", id=str(delivery_id))):
                 self._extract(delivery_id)
 
     def _extract(self, delivery_id: int) -> None:
@@ -188,19 +195,36 @@ class OperationPass:
                 confirmed_by=f"{STARTED_BY}:approved delivery {delivery_id}",
             )
         except RunError as exc:
-            self.result.fail_delivery(delivery_id, f"its extraction cannot start: {exc}")
+            self.result.fail_delivery(
+                delivery_id, stored("its extraction cannot start: {error}", error=str(exc))
+            )
             return
         if run is None:
             return
         if run.state is RunState.CANCELLED:
-            self.result.log(f"{what} waits: its extraction run #{run.number} was cancelled")
+            self.result.log(
+                stored(
+                    "{what} waits: its extraction run #{number} was cancelled",
+                    what=what,
+                    number=str(run.number),
+                )
+            )
         elif run.state is RunState.FAILED:
             self.result.fail_delivery(
-                delivery_id, f"its extraction run #{run.number} failed: {run.error}"
+                delivery_id,
+                stored(
+                    "its extraction run #{number} failed: {error}",
+                    number=str(run.number),
+                    error=run.error,
+                ),
             )
         elif run.state in COMPLETED_RUN_STATES and run.done == 0:
             self.result.fail_delivery(
-                delivery_id, f"its extraction run #{run.number} found nobody to write to"
+                delivery_id,
+                stored(
+                    "its extraction run #{number} found nobody to write to",
+                    number=str(run.number),
+                ),
             )
         elif run.state in COMPLETED_RUN_STATES:
             with self.runtime.database.session() as session:
@@ -209,7 +233,13 @@ class OperationPass:
                 delivery.move_to(DeliveryState.FILE_TO_APPROVE, self.now)
                 submit(session, delivery, ApprovalStep.EXTRACTION, self.now)
                 self.result.count(
-                    "extracted", f"{what}: {run.done} letter(s) extracted by run #{run.number}"
+                    "extracted",
+                    stored(
+                        "{what}: {count} letter(s) extracted by run #{number}",
+                        what=what,
+                        count=run.done,
+                        number=str(run.number),
+                    ),
                 )
 
     def analyse(self) -> None:
@@ -228,9 +258,9 @@ class OperationPass:
                 .order_by(Delivery.id)
             ).all()
         for row in waiting:
-            with self.result.handling(f"delivery {row.id}"):
+            with self.result.handling(stored("delivery {id}", id=str(row.id))):
                 self.start(
-                    f"targeting of delivery {row.id}",
+                    stored("targeting of delivery {id}", id=str(row.id)),
                     row.campaign_id,
                     row.submitted_at,
                     "analysing",
@@ -259,24 +289,45 @@ class OperationPass:
             )
         for delivery_id in ids:
             with (
-                self.result.handling(f"delivery {delivery_id}"),
+                self.result.handling(stored("delivery {id}", id=str(delivery_id))),
                 self.runtime.database.session() as session,
             ):
                 if budget_waits_for_analysis(session, delivery_id):
                     continue
                 delivery = session.get(Delivery, delivery_id)
                 submit(session, delivery, ApprovalStep.BUDGET, self.now)
-                self.result.count("budgets", f"{describe(delivery)}: budget asked after analysis")
+                self.result.count(
+                    "budgets",
+                    stored("{delivery}: budget asked after analysis", delivery=describe(delivery)),
+                )
 
     def update_states(self) -> None:
         """Tasks by their dates, then campaigns by their deliveries, runs and tasks."""
-        with self.result.handling("states"), self.runtime.database.session() as session:
+        with (
+            self.result.handling(stored("states")),
+            self.runtime.database.session() as session,
+        ):
             today = self.now.date()
             for task, before in update_task_states(session, today, self.now):
-                self.result.count("tasks", f"task {task.id} {task.name!r}: {before} → {task.state}")
+                self.result.count(
+                    "tasks",
+                    stored(
+                        "task {id} '{name}': {before} → {state}",
+                        id=str(task.id),
+                        name=task.name,
+                        before=TASK_STATE_NAMES[before],
+                        state=TASK_STATE_NAMES[task.state],
+                    ),
+                )
             for campaign, before in update_campaign_states(session, today):
                 self.result.count(
-                    "campaign_states", f"campaign {campaign.name!r}: {before} → {campaign.status}"
+                    "campaign_states",
+                    stored(
+                        "campaign '{name}': {before} → {state}",
+                        name=campaign.name,
+                        before=CAMPAIGN_STATUS_NAMES[before],
+                        state=CAMPAIGN_STATUS_NAMES[campaign.status],
+                    ),
                 )
 
     # --- campaign templates ----------------------------------------------------------------
@@ -295,7 +346,7 @@ class OperationPass:
             )
         for template_id in ids:
             with (
-                self.result.handling(f"template {template_id}"),
+                self.result.handling(stored("template {id}", id=str(template_id))),
                 self.runtime.database.session() as session,
             ):
                 self._create_lines(session, session.get(CampaignTemplate, template_id))
@@ -312,7 +363,9 @@ class OperationPass:
             number += 1
             line = TemplateOccurrence.for_template(template, number, planned)
             session.add(line)
-            self.result.count("lines", f"{line.label}: planned for {planned:%Y-%m-%d %H:%M} UTC")
+            self.result.count(
+                "lines", stored("{line}: planned for {planned}", line=line.label, planned=planned)
+            )
         session.flush()
 
     def start_lines(self) -> None:
@@ -333,7 +386,7 @@ class OperationPass:
                 .order_by(TemplateOccurrence.planned_at, TemplateOccurrence.id)
             ).all()
         for line_id, kind in lines:
-            with self.result.handling(f"schedule line {line_id}"):
+            with self.result.handling(stored("schedule line {id}", id=str(line_id))):
                 if kind is TemplateKind.RECURRING:
                     self._start_recurring(line_id)
                 else:
@@ -345,7 +398,9 @@ class OperationPass:
         if line.to_be_approved and line.approved_at is None:
             if line.planned_at + LATE <= self.now:
                 line.state = OccurrenceState.SKIPPED
-                self.result.count("skipped", f"{line.label}: skipped, it was never approved")
+                self.result.count(
+                    "skipped", stored("{line}: skipped, it was never approved", line=line.label)
+                )
             return False
         return line.to_be_started
 
@@ -377,7 +432,7 @@ class OperationPass:
                 else f"{STARTED_BY}:schedule line {number}"
             )
         run = self.start(
-            label,
+            stored("schedule line {line}", line=label),
             campaign_id,
             since,
             "runs",
@@ -402,8 +457,12 @@ class OperationPass:
             line.campaign_id = campaign.id
             self.result.count(
                 "campaigns",
-                f"{line.label}: campaign {campaign.name!r} created with "
-                f"{len(campaign.deliveries)} delivery(ies)",
+                stored(
+                    "{line}: campaign '{name}' created with {count} delivery(ies)",
+                    line=line.label,
+                    name=campaign.name,
+                    count=len(campaign.deliveries),
+                ),
             )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from core import Workflow, hookimpl
+from core.messages import StoredText, stored_for
 from core.models import Campaign
 from core.notifications import notify
 from core.plugins import PluginHost
@@ -50,6 +51,8 @@ from plugins.workflows import TRANSLATIONS
 REQUIRES = ("plugins.processes",)
 """The bundle of the campaign processes whose tables and services this workflow uses."""
 
+stored = stored_for(__name__)
+
 
 @dataclass
 class StockPassResult:
@@ -58,7 +61,7 @@ class StockPassResult:
     alerts_raised: list[str] = field(default_factory=list)
     alerts_resolved: int = 0
     changes: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[StoredText] = field(default_factory=list)
 
     def summary(self) -> str:
         text = (
@@ -151,7 +154,14 @@ class StockPass:
             try:
                 cost_types = [t for t in delivery_cost_types(delivery) if t.stock_line_id]
             except CostError as exc:
-                self.result.problems.append(f"delivery {delivery.id} {delivery.label!r}: {exc}")
+                self.result.problems.append(
+                    stored(
+                        "delivery {id} '{label}': {error}",
+                        id=str(delivery.id),
+                        label=delivery.label,
+                        error=str(exc),
+                    )
+                )
                 undecided.add(source)
                 continue
             measured = delivery_quantities(delivery, counts.get(delivery.id, DeliveryCounts()))
@@ -193,7 +203,14 @@ class StockPass:
             try:
                 categories = direct_run_categories(campaign, kinds)
             except CostError as exc:
-                self.result.problems.append(f"run #{run.number} of {campaign.name!r}: {exc}")
+                self.result.problems.append(
+                    stored(
+                        "run #{number} of campaign '{campaign}': {error}",
+                        number=str(run.number),
+                        campaign=campaign.name,
+                        error=str(exc),
+                    )
+                )
                 undecided.add(source)
                 continue
             campaign_of[source] = campaign.id
@@ -264,11 +281,14 @@ class StockPass:
             notify(
                 self.session,
                 kind="stock_alert",
-                subject=(
-                    f"Stock low: {line.name} in {line.stock.name}: {line.in_stock} left "
-                    f"(alert level {line.alert_level})"
+                subject=stored(
+                    "Stock low: {line} in {stock}: {left} left (alert level {level})",
+                    line=line.name,
+                    stock=line.stock.name,
+                    left=line.in_stock,
+                    level=line.alert_level,
                 ),
-                body=(
+                body=stored(
                     "Deliveries that use this stock show the warning on their approval "
                     "screen until the stock is above its alert level again."
                 ),

@@ -38,6 +38,7 @@ from core.documents.extraction import ROWS_PER_QUERY, RecordColumns, cell, write
 from core.documents.templating import LOCAL_TIME
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.context import RunContext
+from core.messages import StoredText, stored_for
 from core.messaging.mail import Attachment, build_message, mailbox, message_id, valid_email
 from core.messaging.sending import MaybeSentError, NotSentError
 from core.messaging.smtp import Mailer, open_mailer
@@ -75,8 +76,11 @@ from plugins.processes.provider_processes import (
     router_message,
 )
 from plugins.processes.provider_results import ResultFileError, import_result_file
+from plugins.processes.texts import STEP_KIND_NAMES
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass
+
+stored = stored_for(__name__)
 
 REQUIRES = ("plugins.processes",)
 """The bundle of the campaign processes whose tables and services this workflow uses."""
@@ -139,8 +143,13 @@ class Job:
     service: str
 
     @property
-    def what(self) -> str:
-        return f"delivery {self.delivery_id} {self.label!r} of {self.campaign_name!r}"
+    def what(self) -> StoredText:
+        return stored(
+            "delivery {id} '{label}' of '{campaign}'",
+            id=str(self.delivery_id),
+            label=self.label,
+            campaign=self.campaign_name,
+        )
 
     def key(self, kind: ProviderStepKind, suffix: str = "") -> str:
         return f"run-{self.run.id}/{kind}{suffix}"
@@ -174,7 +183,7 @@ class SupplierPass:
                     )
                 )
             for delivery_id in ids:
-                with self.result.handling(f"delivery {delivery_id}"):
+                with self.result.handling(stored("delivery {id}", id=str(delivery_id))):
                     for _ in range(MOVES_PER_PASS):
                         if not self.step(self.job(delivery_id)):
                             break
@@ -236,19 +245,21 @@ class SupplierPass:
             return self.confirm(job)
         return False
 
-    def move(self, job: Job, *states: DeliveryState, counter: str, what: str) -> None:
+    def move(self, job: Job, *states: DeliveryState, counter: str, what: StoredText) -> None:
         with self.runtime.database.session() as session:
             delivery = session.get(Delivery, job.delivery_id)
             for state in states:
                 delivery.move_to(state, self.now)
-        self.result.count(counter, f"{job.what}: {what}")
+        self.result.count(counter, stored("{delivery}: {what}", delivery=job.what, what=what))
 
     # --- sending ---------------------------------------------------------------------------
 
     def send(self, job: Job) -> bool:
         if job.process is None:
             states = [S.FILE_SENT] + ([S.FINISHED] if self.on_confirmation(job) else [])
-            self.move(job, *states, counter="released", what="no provider process: released")
+            self.move(
+                job, *states, counter="released", what=stored("no provider process: released")
+            )
             return False
         to = recipients(job.process, job.provider_email)
         if not job.process.upload_target and not to:
@@ -264,7 +275,12 @@ class SupplierPass:
                 return False
         if to and not self.email(job, extracted, KIND.ROUTER_EMAIL, to, location=location):
             return False
-        self.move(job, S.FILE_SENT, counter="sent", what=f"{extracted.name} sent to {job.provider}")
+        self.move(
+            job,
+            S.FILE_SENT,
+            counter="sent",
+            what=stored("{file} sent to {provider}", file=extracted.name, provider=job.provider),
+        )
         return True
 
     def on_confirmation(self, job: Job) -> bool:
@@ -272,7 +288,7 @@ class SupplierPass:
 
     def confirm(self, job: Job) -> bool:
         if self.on_confirmation(job):
-            self.move(job, S.FINISHED, counter="finished", what="letters count as sent")
+            self.move(job, S.FINISHED, counter="finished", what=stored("letters count as sent"))
             return False
         if job.process is None or job.process.result_format is None:
             raise ValueError(
@@ -341,7 +357,15 @@ class SupplierPass:
             record.attempts = (record.attempts or 0) + 1
             record.started_at = record.finished_at = self.now
             record.detail = f"{rows} letter(s) from run #{run.number}"
-        self.result.count("extracted", f"{job.what}: {name} with {rows} letter(s)")
+        self.result.count(
+            "extracted",
+            stored(
+                "{delivery}: {file} with {count} letter(s)",
+                delivery=job.what,
+                file=name,
+                count=rows,
+            ),
+        )
         return Extracted(path, name, rows)
 
     def work_path(self, job: Job, name: str) -> Path:
@@ -450,7 +474,14 @@ class SupplierPass:
                 self.unclear(session, step)
                 return None
             elif step.status is STATUS.UNCLEAR:
-                self.result.log(f"{job.what} waits: {step.key} is unclear: {step.detail}")
+                self.result.log(
+                    stored(
+                        "{delivery} waits: {step} is unclear: {detail}",
+                        delivery=job.what,
+                        step=step.key,
+                        detail=step.detail or "",
+                    )
+                )
                 return None
             step.status = STATUS.CLAIMED
             step.attempts = (step.attempts or 0) + 1
@@ -473,12 +504,28 @@ class SupplierPass:
             session,
             delivery.campaign,
             kind="provider_step_unclear",
-            subject=f"Unclear: {step.kind} of {delivery.label} ({delivery.campaign.name})",
-            body=f"{step.detail}. Check with the provider, then say whether it arrived.",
+            subject=stored(
+                "Unclear: {step} of {delivery} ({campaign})",
+                step=STEP_KIND_NAMES[step.kind],
+                delivery=delivery.label,
+                campaign=delivery.campaign.name,
+            ),
+            body=stored(
+                "{detail}. Check with the provider, then say whether it arrived.",
+                detail=step.detail or "",
+            ),
             now=self.now,
             about=("delivery", delivery.id),
         )
-        self.result.count("unclear", f"delivery {delivery.id}: {step.key} unclear: {step.detail}")
+        self.result.count(
+            "unclear",
+            stored(
+                "delivery {id}: {step} unclear: {detail}",
+                id=str(delivery.id),
+                step=step.key,
+                detail=step.detail or "",
+            ),
+        )
 
     def upload(self, job: Job, extracted: Extracted) -> str | None:
         """Where the file landed, or None while it has not (tried again next pass)."""
@@ -512,7 +559,9 @@ class SupplierPass:
             return None
         except (UploadError, SettingsError, UnknownPluginError) as exc:
             self.settle(step, STATUS.FAILED, str(exc))
-            self.result.problem(f"{job.what}: upload: {exc}")
+            self.result.problem(
+                stored("{delivery}: upload: {error}", delivery=job.what, error=str(exc))
+            )
             return None
         self.settle(
             step,
@@ -522,7 +571,15 @@ class SupplierPass:
             manifest_location=delivered.manifest_location,
             file_delivery_id=delivered.id,
         )
-        self.result.count("uploaded", f"{job.what}: {extracted.name} to {delivered.location}")
+        self.result.count(
+            "uploaded",
+            stored(
+                "{delivery}: {file} to {location}",
+                delivery=job.what,
+                file=extracted.name,
+                location=delivered.location,
+            ),
+        )
         return delivered.location
 
     def claim_upload(self, job: Job, key: str, earlier: ProviderStep | None):
@@ -584,13 +641,22 @@ class SupplierPass:
             return False
         except NotSentError as exc:
             self.settle(step, STATUS.FAILED, str(exc), message_id=identifier)
-            self.result.problem(f"{job.what}: {kind}: {exc}")
+            self.result.problem(
+                stored(
+                    "{delivery}: {step}: {error}",
+                    delivery=job.what,
+                    step=STEP_KIND_NAMES[kind],
+                    error=str(exc),
+                )
+            )
             return False
         self.settle(
             step, STATUS.DONE, f"sent to {', '.join(to)}", message_id=identifier, refused=refused
         )
         if kind is KIND.ROUTER_EMAIL:
-            self.result.count("emailed", f"{job.what}: e-mail to {', '.join(to)}")
+            self.result.count(
+                "emailed", stored("{delivery}: e-mail to {to}", delivery=job.what, to=", ".join(to))
+            )
         return True
 
     def step_done(self, key: str) -> bool:
@@ -613,8 +679,12 @@ class SupplierPass:
                 and job.process.updated_at <= approval.answered_at
             ):
                 self.result.log(
-                    f"{job.what} waits: its proof was rejected ({approval.comment}); change "
-                    "the provider's notification for a new proof"
+                    stored(
+                        "{delivery} waits: its proof was rejected ({comment}); change the "
+                        "provider's notification for a new proof",
+                        delivery=job.what,
+                        comment=approval.comment or "",
+                    )
                 )
                 return False
             if approval is not None and approval.state is ApprovalState.PENDING:
@@ -637,12 +707,24 @@ class SupplierPass:
             if not self.email(job, extracted, KIND.PROOF_EMAIL, to, suffix=f"-{round_}"):
                 return False
         else:
-            self.result.log(f"{job.what}: no reviewer of its proof has an e-mail address")
+            self.result.log(
+                stored(
+                    "{delivery}: no reviewer of its proof has an e-mail address", delivery=job.what
+                )
+            )
         with self.runtime.database.session() as session:
             delivery = session.get(Delivery, job.delivery_id)
             submit(session, delivery, ApprovalStep.PROOF, self.now)
             delivery.move_to(S.PROOF_TO_VALIDATE, self.now)
-        self.result.count("proofs", f"{job.what}: proof {round_} sent to {', '.join(to)}")
+        self.result.count(
+            "proofs",
+            stored(
+                "{delivery}: proof {round} sent to {to}",
+                delivery=job.what,
+                round=str(round_),
+                to=", ".join(to),
+            ),
+        )
         return True
 
     # --- result files ----------------------------------------------------------------------
@@ -655,7 +737,7 @@ class SupplierPass:
                 if process.result_format
             ]
         for service_id, raw in processes:
-            with self.result.handling(f"result files of service {service_id}"):
+            with self.result.handling(stored("result files of service {id}", id=str(service_id))):
                 inbox = self.inbox(service_id, ResultFormat.of(raw))
                 for path in sorted(inbox.iterdir()):
                     if is_result_file(path):
@@ -680,13 +762,24 @@ class SupplierPass:
             moved = move_into(path, path.parent / "rejected")
             moved.with_name(moved.name + ".error.txt").write_text(str(exc) + "\n", "utf-8")
             self.result.count("rejected")
-            self.result.problem(f"result file refused, moved to {moved}: {exc}")
+            self.result.problem(
+                stored(
+                    "result file refused, moved to {path}: {error}", path=str(moved), error=str(exc)
+                )
+            )
             return
         move_into(path, path.parent / "imported")
         if imported.repeated:
             self.result.log(imported.summary())
         else:
-            self.result.count("results", f"delivery {imported.delivery_id}: {imported.summary()}")
+            self.result.count(
+                "results",
+                stored(
+                    "delivery {id}: {summary}",
+                    id=str(imported.delivery_id),
+                    summary=imported.summary(),
+                ),
+            )
 
 
 def is_result_file(path: Path) -> bool:

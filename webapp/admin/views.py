@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from core.accounts import AccountError, create_user, update_user
 from core.audit import audit_query, change_summary, record_audit
 from core.jobs.queue import QUEUE_NAMES
+from core.messages import stored
 from core.models import AuditEntry, Role, User
 from core.plugins import REGISTER_HOOKS
 from webapp.admin import jobs
@@ -22,6 +23,14 @@ from webapp.security import role_required
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
 FAILED_PAGE = 25
+USER_FIELDS = {
+    "role": stored("role"),
+    "display_name": stored("display name"),
+    "email": stored("e-mail"),
+    "language": stored("language"),
+    "active": stored("active"),
+}
+"""How an audit summary names each field of a user."""
 FIELD_OF_RULE = {"self_admin": "role", "self_deactivate": "active", "email": "email"}
 """The form field next to which a rule of ``core.accounts`` is explained."""
 
@@ -170,7 +179,7 @@ def save_user(user_id: int) -> ResponseReturnValue:
         )
         return _user_page(_user(user_id), form, PasswordForm(formdata=None), 422)
     if changed:
-        summary = change_summary(changed)
+        summary = change_summary(changed, USER_FIELDS)
         record_audit(
             session, current_user().username, "user.update", "user", user.id, summary, changed
         )

@@ -18,6 +18,7 @@ from flask import current_app, g, request
 from redis.exceptions import RedisError
 
 from core.audit import record_audit
+from core.messages import StoredText
 from core.models import ApiToken, Role, User
 from webapp.api.problems import ApiProblem
 from webapp.api.tokens import authenticate as find_token
@@ -109,9 +110,10 @@ def audit(
     action: str,
     target_type: str,
     target_id: object,
-    summary: str,
+    summary: StoredText | str,
     details: Mapping[str, Any] | None = None,
 ) -> None:
+    """An audit entry under the token's user; ``summary`` as ``record_audit`` takes it."""
     record_audit(
         db_session(), actor(), action, target_type, target_id, summary, {**(details or {}), **via()}
     )

@@ -22,6 +22,7 @@ from core.documents.archive import (
     read_document,
 )
 from core.documents.templating import LOCAL_TIME
+from core.messages import stored
 from core.models import (
     ArchivedDocument,
     ArchiveDeletion,
@@ -300,7 +301,7 @@ def delete() -> ResponseReturnValue:
         "archive.delete",
         "archived_document",
         None,
-        f"{count} documents deleted",
+        stored("{count} documents deleted", count=count),
         {"documents": ids, "deletions": [entry.id for entry in entries], "reason": reason},
     )
     session.commit()
@@ -341,7 +342,7 @@ def delete_run(run_id: int) -> ResponseReturnValue:
         "archive.delete_run",
         "run",
         run_id,
-        f"{entry.count} documents of run {run_id} deleted",
+        stored("{count} documents of run {run} deleted", count=entry.count, run=str(run_id)),
         {"deletion": entry.id, "reason": reason},
     )
     session.commit()

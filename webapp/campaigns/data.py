@@ -18,6 +18,7 @@ from flask import abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
+from core.messages import StoredText, stored
 from core.models import Role
 from core.query import ENTITIES, QueryError
 from webapp.campaigns.records import (
@@ -93,7 +94,7 @@ def data(campaign_id: int) -> tuple[str, int]:
     return _render_data(campaign_id)
 
 
-def _audit_and_commit(campaign_id: int, action: str, summary: str, **details: Any) -> None:
+def _audit_and_commit(campaign_id: int, action: str, summary: StoredText, **details: Any) -> None:
     session = db_session()
     record_audit(session, username(), action, "campaign", campaign_id, summary, details)
     session.commit()
@@ -122,7 +123,15 @@ def add(campaign_id: int) -> Response | tuple[str, int]:
         session.rollback()
         return _render_data(campaign.id, 422, add_error=str(exc), add_values=request.form)
     _audit_and_commit(
-        campaign.id, "campaign.records.add", f"{campaign.name}: {added} {entity}", ids=ids[:1000]
+        campaign.id,
+        "campaign.records.add",
+        stored(
+            "{campaign}: {count} records of {entity} added",
+            campaign=campaign.name,
+            count=added,
+            entity=entity,
+        ),
+        ids=ids[:1000],
     )
     flash(t("campaigns.data.added", count=added), "success")
     return _back(campaign.id)
@@ -145,7 +154,10 @@ def remove(campaign_id: int) -> Response:
         remove_records(session, campaign.id, entity, ids) for entity, ids in by_entity.items()
     )
     _audit_and_commit(
-        campaign.id, "campaign.records.remove", f"{campaign.name}: {removed}", records=by_entity
+        campaign.id,
+        "campaign.records.remove",
+        stored("{campaign}: {count} records removed", campaign=campaign.name, count=removed),
+        records=by_entity,
     )
     flash(t("campaigns.data.removed", count=removed), "success")
     return _back(campaign.id)
@@ -161,7 +173,7 @@ def freeze(campaign_id: int) -> Response:
         return _back(campaign.id)
     session = db_session()
     try:
-        stored = freeze_query(session, campaign.id, saved_query_id)
+        frozen = freeze_query(session, campaign.id, saved_query_id)
     except (LookupError, QueryError, CampaignDataError) as exc:
         session.rollback()
         flash(str(exc), "error")
@@ -169,10 +181,10 @@ def freeze(campaign_id: int) -> Response:
     _audit_and_commit(
         campaign.id,
         "campaign.records.freeze",
-        f"{campaign.name}: {stored} records",
+        stored("{campaign}: {count} records frozen", campaign=campaign.name, count=frozen),
         saved_query_id=saved_query_id,
     )
-    flash(tn("campaigns.data.frozen", stored), "success")
+    flash(tn("campaigns.data.frozen", frozen), "success")
     return _back(campaign.id)
 
 

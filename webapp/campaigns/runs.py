@@ -43,6 +43,7 @@ from core.engine.runs import (
     resume_run,
     retry_failed,
 )
+from core.messages import stored
 from core.models import (
     ACTIVE_RUN_STATES,
     ArchivedDocument,
@@ -460,7 +461,12 @@ def delete_archive(campaign_id: int, run_id: int) -> Response:
         "archive.delete",
         "run",
         run.id,
-        f"{campaign.name}: run #{run.number}, {entry.count} documents",
+        stored(
+            "{campaign}: run #{number}, {count} documents",
+            campaign=campaign.name,
+            number=str(run.number),
+            count=entry.count,
+        ),
         {"campaign_id": campaign.id, "document_ids": entry.document_ids, "reason": entry.reason},
     )
     session.commit()

@@ -33,6 +33,7 @@ from core.engine.campaigns import (
     last_execution,
 )
 from core.engine.runs import CampaignClosedError, RunError
+from core.messages import stored
 from core.models import ACTIVE_RUN_STATES, Campaign, CampaignStatus, Role, Run, SavedQuery
 from core.query import QueryError, compile_query, dump_definition, load_json
 from webapp.campaigns.config_form import (
@@ -314,7 +315,9 @@ def set_service(campaign_id: int) -> Response:
             "campaign.service_communication",
             "campaign",
             campaign.id,
-            f"{campaign.name}: service communication {'on' if wanted else 'off'}",
+            stored("{campaign}: service communication on", campaign=campaign.name)
+            if wanted
+            else stored("{campaign}: service communication off", campaign=campaign.name),
             {"service_communication": wanted},
         )
         session.commit()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from core.audit import change_summary, record_audit
 from core.contact_events import set_consent
+from core.messages import stored
 from core.models import (
     ArchivedDocument,
     AuditEntry,
@@ -43,7 +44,7 @@ from webapp.context import current_user, current_username, db_session, get_plugi
 from webapp.csv_import import CsvImportError, RowsRefused
 from webapp.formatting import format_bytes
 from webapp.forms import add_error
-from webapp.i18n import t
+from webapp.i18n import stored_text, t
 from webapp.imports import describe_import_error, upload_size
 from webapp.pagination import page_arguments, paginate
 from webapp.security import role_required
@@ -58,6 +59,15 @@ CONSENT_FIELDS = (
     "opt_out_sms",
     "opt_out_phone",
 )
+CONSENT_LABELS = {
+    "preferred_channel": stored("preferred channel"),
+    "dispatch_block": stored("dispatch block"),
+    "opt_out_post": stored("no post"),
+    "opt_out_email": stored("no e-mail"),
+    "opt_out_sms": stored("no SMS"),
+    "opt_out_phone": stored("no phone calls"),
+}
+"""How an audit summary names each consent field."""
 LOOKUP_LIMIT = 10
 TIMELINE_LIMIT = 200
 PREVIEW_ROWS = 20
@@ -126,7 +136,10 @@ def _timeline(contact: Contact) -> list[Event]:
     events = [
         Event(d.created_at, d.kind.value, d.title, d.filename, document=d, actor=d.created_by)
         for d in documents
-    ] + [Event(e.at, "change", e.action, e.summary, actor=e.actor) for e in changes]
+    ] + [
+        Event(e.at, "change", e.action, stored_text(e.summary_message, e.summary), actor=e.actor)
+        for e in changes
+    ]
     events.sort(key=lambda event: event.at, reverse=True)
     return events[:TIMELINE_LIMIT]
 
@@ -258,7 +271,7 @@ def save_consent(contact_id: int) -> ResponseReturnValue:
         name: [before[name], after[name]] for name in CONSENT_FIELDS if before[name] != after[name]
     }
     if changed:
-        summary = change_summary(changed)
+        summary = change_summary(changed, CONSENT_LABELS)
         record_audit(
             session, current_username(), "contact.consent", "contact", contact.id, summary, changed
         )

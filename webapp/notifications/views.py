@@ -12,6 +12,7 @@ from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
+from core.messages import stored
 from core.models import Notification, Role
 from webapp.context import current_user, db_session, get_runtime
 from webapp.editing import acting_user, username
@@ -125,7 +126,7 @@ def mark_all_read() -> Response:
         "notification.read_all",
         "user",
         acting_user().id,
-        f"{count} notifications",
+        stored("{count} notifications marked as read", count=count),
     )
     session.commit()
     flash(t("notifications.all_marked", count=count), "success")

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from core.accounts import LANGUAGES
 from core.audit import record_audit
+from core.messages import stored
 from core.models import Role
 from webapp.api.tokens import ApiTokenError, create_token, revoke_token, user_tokens
 from webapp.context import current_user, db_session, get_runtime, login_user
@@ -92,7 +93,7 @@ def save_language() -> ResponseReturnValue:
             "user.language",
             "user",
             user.id,
-            f"{user.language} → {form.language.data}",
+            stored("language: {old} → {new}", old=user.language, new=form.language.data or ""),
         )
         user.language = form.language.data
         session.commit()

@@ -35,7 +35,7 @@ class InboundMail(Workflow):
             with open_mailbox(settings.mailbox) as mailbox:
                 result = process_mailbox(context.database, settings, mailbox, context.now)
         except MailboxError as exc:
-            context.log(str(exc))
+            context.log("the mailbox cannot be read: {error}", error=str(exc))
             raise
         return result.summary()
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
+from core.messages import stored_for
 from core.models import ACTIVE_RUN_STATES, BudgetStatus, Campaign, CommitmentLevel, Role, Run, User
 from core.models.campaigns import CLOSED_CAMPAIGN_STATES
 from plugins.processes.campaign_states import CampaignStateError, cancel_campaign, reopen_campaign
@@ -39,6 +40,8 @@ from webapp import (
     t,
     username,
 )
+
+stored = stored_for(__name__)
 
 PROCESS_FIELDS = (
     "program_id",
@@ -136,7 +139,7 @@ def save_campaign(campaign_id: int) -> str | tuple[str, int] | Response:
         "campaign.process",
         "campaign",
         campaign.id,
-        f"{campaign.name}: process fields",
+        stored("{campaign}: process fields", campaign=campaign.name),
         {"before": before, "after": after},
     )
     session.commit()

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
+from core.messages import stored_for
 from core.models import Campaign, Role, UserGroup
 from plugins.processes.models import Stock, StockAlert, StockConsumption, StockLine, StockOrder
 from webapp import (
@@ -36,6 +37,7 @@ from webapp import (
 )
 
 bp = Blueprint("stocks", __name__, url_prefix="/stocks", template_folder="templates")
+stored = stored_for(__name__)
 
 
 class StockForm(PanelForm):
@@ -267,7 +269,12 @@ def add_order(line_id: int) -> str | tuple[str, int] | Response:
         "stock_order.create",
         "stock_line",
         line.id,
-        f"{line.name}: {quantity} on {delivery_date.isoformat()}",
+        stored(
+            "{line}: {quantity} ordered for {date}",
+            line=line.name,
+            quantity=quantity,
+            date=delivery_date,
+        ),
         {"order_id": order.id, "reference": reference},
     )
     session.commit()

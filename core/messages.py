@@ -1,0 +1,141 @@
+"""Texts stored now and read later, each reader in their own language: a catalog message id,
+its parameters and the module that wrote it.
+
+A notification's subject and body, a workflow pass's log line and an audit entry's summary
+are read long after they were written, by people who speak different languages. They are
+stored as a ``StoredText`` (as JSON, next to their English text) and rendered when shown:
+the panel in the reader's language, the notification mail in the recipient's
+(``webapp.i18n.render_stored``). The English text stays for the API, the server log and
+rows written before texts were stored this way, which are shown as they are.
+
+The message id is the English text with ``{name}`` fields, as in a plugin's catalog, so the
+English text needs no catalog. ``stored`` marks an id for ``pybabel extract`` (keyword
+``stored``); a plugin's module names itself with ``stored = stored_for(__name__)``, so the
+panel looks the id up in that plugin's catalogs first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from string import Formatter
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StoredText:
+    """A message id with the values of its ``{name}`` fields: plain JSON values, amounts
+    and dates (written for the reader's locale), other stored texts (in the same language)
+    or a list of them (written one after the other, separated by commas)."""
+
+    id: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    domain: str | None = None
+    """The module that wrote it (a plugin's, whose catalogs hold ``id``); None: the panel's."""
+
+    def english(self) -> str:
+        """The text as written: the id with its fields filled in."""
+        return self.id.format(**{name: english(value) for name, value in self.params.items()})
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "params": {name: _param_json(value) for name, value in self.params.items()},
+            "domain": self.domain,
+        }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any] | None) -> StoredText | None:
+        """The stored text of a column's JSON (None for a row written without one)."""
+        if not value:
+            return None
+        params = {name: _param_value(raw) for name, raw in (value.get("params") or {}).items()}
+        return cls(id=value["id"], params=params, domain=value.get("domain"))
+
+
+def english(value: Any) -> str:
+    """A parameter as the English text shows it."""
+    if isinstance(value, StoredText):
+        return value.english()
+    if isinstance(value, list):
+        return ", ".join(english(item) for item in value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def _param_json(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_param_json(item) for item in value]
+    if isinstance(value, StoredText):
+        return {"text": value.as_json()}
+    if isinstance(value, Decimal):
+        return {"decimal": str(value)}
+    if isinstance(value, datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    return value
+
+
+def _param_value(raw: Any) -> Any:
+    if isinstance(raw, list):
+        return [_param_value(item) for item in raw]
+    if not isinstance(raw, Mapping):
+        return raw
+    if "text" in raw:
+        return StoredText.from_json(raw["text"])
+    if "decimal" in raw:
+        return Decimal(raw["decimal"])
+    if "datetime" in raw:
+        return datetime.fromisoformat(raw["datetime"])
+    return date.fromisoformat(raw["date"])
+
+
+PLAIN = (str, int, float, Decimal, date, StoredText, type(None))  # bool is an int
+
+
+def stored_for(domain: str | None) -> Callable[..., StoredText]:
+    """The marker of texts written by ``domain`` (a plugin module's ``__name__``)."""
+
+    def stored(text: str, /, **params: Any) -> StoredText:
+        """``text`` (an English message id with ``{name}`` fields) with its fields' values;
+        a field without a value or a value JSON cannot keep is the writer's mistake."""
+        fields = {name for _, name, _, _ in Formatter().parse(text) if name is not None}
+        if fields != params.keys():
+            raise ValueError(f"{text!r} has the fields {sorted(fields)}, given {sorted(params)}")
+        wrong = sorted(name for name, value in params.items() if not _plain(value))
+        if wrong:
+            raise TypeError(f"{text!r}: {', '.join(wrong)} must be plain values or stored texts")
+        return StoredText(text, params, domain)
+
+    return stored
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(isinstance(item, PLAIN) for item in value)
+    return isinstance(value, PLAIN)
+
+
+stored = stored_for(None)
+"""The marker of the panel's and the core's stored texts (their ids are in the panel's
+catalog)."""
+
+
+def literal(text: str) -> str:
+    """``text`` as a message id without fields: its braces doubled."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def stored_json(text: StoredText | str) -> dict[str, Any] | None:
+    """The JSON of a stored text for its column; None for a plain string (a name, shown as
+    it is)."""
+    return text.as_json() if isinstance(text, StoredText) else None
+
+
+def english_text(text: StoredText | str) -> str:
+    """The English text of a stored text, or a plain string itself."""
+    return text.english() if isinstance(text, StoredText) else text

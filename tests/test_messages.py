@@ -1,0 +1,35 @@
+"""Texts stored as a message id with parameters (``core.messages``): what a writer may
+store, the English text, and the JSON a column keeps."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from core.messages import StoredText, stored, stored_for
+
+
+def test_a_stored_text_reads_in_english_and_survives_its_json():
+    deleted = stored("{count} documents of run {run} deleted", count=3, run="12")
+    text = stored_for("plugins.example")(
+        "{what} at {when}: {cost} EUR, {parts}",
+        what=deleted,
+        when=datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
+        cost=Decimal("12.50"),
+        parts=[stored("yes"), stored("due {day}", day=date(2026, 3, 4))],
+    )
+    assert text.english() == (
+        "3 documents of run 12 deleted at 2026-03-02T09:30:00+00:00: 12.50 EUR, yes, due 2026-03-04"
+    )
+    assert text.domain == "plugins.example" and deleted.domain is None
+    assert StoredText.from_json(text.as_json()) == text
+    assert StoredText.from_json(None) is None
+
+
+def test_a_field_without_a_value_or_a_value_json_cannot_keep_is_refused():
+    with pytest.raises(ValueError, match=r"has the fields \['count'\], given \[\]"):
+        stored("{count} documents deleted")
+    with pytest.raises(ValueError, match=r"given \['count', 'extra'\]"):
+        stored("{count} documents deleted", count=1, extra=2)
+    with pytest.raises(TypeError, match="who must be plain values or stored texts"):
+        stored("deleted by {who}", who=object())
