@@ -58,6 +58,7 @@ from core.templating import (
     LOCAL_TIME,
     CompiledTemplate,
     TemplateError,
+    check_plain,
     compile_template,
     nest,
 )
@@ -210,6 +211,7 @@ class Email(Action):
         self._stores: dict[str, DocumentStore] = {}
         self._run_tokens: dict[int | None, str] = {}
         self._letter_filter: tuple[Any, ...] | None = None
+        self._from: Address | None = None
 
     # --- per recipient ---------------------------------------------------------------------
 
@@ -287,6 +289,7 @@ class Email(Action):
             "date": context.now.astimezone(LOCAL_TIME).date(),
             "unsubscribe_url": link or "",
         }
+        check_plain(values)
         subject = " ".join(_render("subject", self.subject, values).split())
         if not subject:
             raise ValueError("the subject is empty")
@@ -295,7 +298,7 @@ class Email(Action):
         attachments = []
         if self.params.attachment is not None:
             attachments.append(self._letter(recipient, contact, context))
-        sender = mailbox(self.params.sender or context.settings.mail_from)
+        sender = self._sender(context)
         reference = ledger_reference(context.run_id, recipient.key)
         message = build_message(
             sender=sender,
@@ -316,6 +319,12 @@ class Email(Action):
         return Composed(address, sender, message, attached)
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _sender(self, context: Any) -> Address:
+        """The From mailbox, parsed once per action rather than once per message."""
+        if self._from is None:
+            self._from = mailbox(self.params.sender or context.settings.mail_from)
+        return self._from
 
     def _unsubscribe_link(self, owner: int | None, context: Any) -> str | None:
         """The contact's one-click link; a ValueError without the panel's public address."""
@@ -459,8 +468,9 @@ def find_campaign(session: Session, campaign: int | str) -> int:
 
 
 def _render(part: str, template: CompiledTemplate, values: Mapping[str, Any]) -> str:
+    """``template`` filled from ``values``, which ``compose`` checked once for all parts."""
     try:
-        return str(template.render(values))
+        return str(template.render(values, checked=True))
     except TemplateError as exc:
         raise ValueError(f"{part}, {exc}" if exc.lineno else f"{part}: {exc}") from None
 
