@@ -25,7 +25,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from email.headerregistry import Address
 from pathlib import Path
@@ -52,7 +52,7 @@ from core.plugin_base import DocumentStore
 from core.query.entities import ENTITIES
 from core.reach import usable_address
 from core.rendering import contact_fields, find_report
-from core.sending import MaybeSentError, NotSentError, ledger_reference
+from core.sending import MaybeSentError, NotSentError, SendingThread, ledger_reference
 from core.smtp import Mailer, open_mailer
 from core.templating import (
     LOCAL_TIME,
@@ -186,6 +186,16 @@ class Composed:
     attachment: str | None
 
 
+@dataclass
+class _Prepared:
+    """A message composed and filed (not yet flushed), waiting for the server's answer."""
+
+    composed: Composed
+    document: ArchivedDocument
+    store: DocumentStore
+    sending: Callable[[], object] | None = None
+
+
 class Email(Action):
     name = "email"
     title = "E-Mail"
@@ -212,10 +222,37 @@ class Email(Action):
         self._run_tokens: dict[int | None, str] = {}
         self._letter_filter: tuple[Any, ...] | None = None
         self._from: Address | None = None
+        self._sending = SendingThread("smtp")
 
     # --- per recipient ---------------------------------------------------------------------
 
     def process(self, recipient: Recipient, context: Any) -> Outcome:
+        prepared = self._prepare(recipient, context)
+        if isinstance(prepared, Outcome):
+            return prepared
+        message = prepared.composed.message
+        return self._settled(prepared, context, lambda: self.mailer(context).send(message))
+
+    def process_many(self, recipients: Sequence[Recipient], context: Any) -> list[Outcome]:
+        """Each message goes to the mail server on the sending thread while the next one is
+        composed and filed. The archive entries stay unflushed until every answer is in,
+        so the entry of a message the server refused can still be left out."""
+        mailer = self.mailer(context)
+        steps: list[Outcome | _Prepared] = []
+        with context.session.no_autoflush:
+            for recipient in recipients:
+                prepared = self._prepare(recipient, context)
+                if isinstance(prepared, _Prepared):
+                    message = prepared.composed.message
+                    prepared.sending = self._sending.submit(mailer.send, message).result
+                steps.append(prepared)
+        return [
+            step if isinstance(step, Outcome) else self._settled(step, context, step.sending)
+            for step in steps
+        ]
+
+    def _prepare(self, recipient: Recipient, context: Any) -> Outcome | _Prepared:
+        """The message composed and filed, or the outcome that says why there is none."""
         contact = contact_of(recipient)
         reason = self._skip_reason(contact)
         if reason:
@@ -229,7 +266,6 @@ class Email(Action):
         except ValueError as exc:
             return Outcome.failed(str(exc))
         message = composed.message
-        identifier = message.message_id
         store = self._store(context, self.params.store)
         document = archive_document(
             context.session,
@@ -244,22 +280,30 @@ class Email(Action):
             data=message.data,
             content_type="message/rfc822",
             source_key=recipient.key,
-            meta={"to": composed.address, "message_id": identifier},
+            meta={"to": composed.address, "message_id": message.message_id},
         )
+        return _Prepared(composed, document, store)
+
+    @staticmethod
+    def _settled(prepared: _Prepared, context: Any, sending: Callable[[], object]) -> Outcome:
+        """The outcome once ``sending`` answered: a refused message leaves no archive entry
+        and no file; one that may be out keeps its file."""
+        document = prepared.document
         try:
-            self.mailer(context).send(message)
+            sending()
         except NotSentError as exc:
-            context.session.expunge(document)  # not sent: no archive entry, no file
-            store.delete(document.store_ref)
+            context.session.expunge(document)
+            prepared.store.delete(document.store_ref)
             return Outcome.failed(str(exc))
         except Exception as exc:  # MaybeSentError, or a surprise while sending
-            context.session.expunge(document)  # the file stays: the message may be out
+            context.session.expunge(document)
             reason = str(exc) if isinstance(exc, MaybeSentError) else f"{type(exc).__name__}: {exc}"
             return Outcome(ItemStatus.UNCLEAR.value, reason, 0)
+        composed = prepared.composed
         detail = f"sent to {composed.address}"
         if composed.attachment:
             detail += f" with {composed.attachment}"
-        return Outcome.done(detail, reference=identifier)
+        return Outcome.done(detail, reference=composed.message.message_id)
 
     def preview(self, recipient: Recipient, context: Any) -> str:
         contact = contact_of(recipient)
