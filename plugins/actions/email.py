@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -64,6 +65,8 @@ from core.templating import (
 )
 from core.unsubscribe import make_token, unsubscribe_url
 from plugins.actions import TRANSLATIONS
+
+log = logging.getLogger(__name__)
 
 MAX_SUBJECT_TEMPLATE = 1000
 MAX_SUBJECT = 500
@@ -241,7 +244,11 @@ class Email(Action):
         steps: list[Outcome | _Prepared] = []
         with context.session.no_autoflush:
             for recipient in recipients:
-                prepared = self._prepare(recipient, context)
+                try:  # nothing of this one was sent yet: a surprise fails it alone
+                    prepared = self._prepare(recipient, context)
+                except Exception as exc:
+                    log.warning("e-mail to %s not sent", recipient.key, exc_info=True)
+                    prepared = Outcome.failed(f"{type(exc).__name__}: {exc}")
                 if isinstance(prepared, _Prepared):
                     message = prepared.composed.message
                     prepared.sending = self._sending.submit(mailer.send, message).result
