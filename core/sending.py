@@ -29,8 +29,8 @@ class SendingThread:
     """Sends on a thread of its own, in the order given, while the caller prepares the next
     message: a channel's round trip to its receiver then overlaps the work of composing,
     instead of adding to it (``Action.process_many``). The thread starts on first use, in
-    the process that sends (a work horse, never the worker it was forked from), and only
-    it uses the sender's connection while messages are under way."""
+    the process that sends (a work horse, never the worker it was forked from); an action
+    sends every message through it, so only it ever uses the sender's connection."""
 
     def __init__(self, name: str):
         self.name = name

@@ -233,8 +233,9 @@ class Email(Action):
         prepared = self._prepare(recipient, context)
         if isinstance(prepared, Outcome):
             return prepared
-        message = prepared.composed.message
-        return self._settled(prepared, context, lambda: self.mailer(context).send(message))
+        # on the sending thread too: only that thread ever uses the mail server connection
+        sending = self._sending.submit(self.mailer(context).send, prepared.composed.message)
+        return self._settled(prepared, context, sending.result)
 
     def process_many(self, recipients: Sequence[Recipient], context: Any) -> list[Outcome]:
         """Each message goes to the mail server on the sending thread while the next one is

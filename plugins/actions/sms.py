@@ -157,9 +157,9 @@ class Sms(Action):
             return prepared
         message, reference = prepared
         gateway = self.gateway(context)
-        return self._settled(
-            message, gateway, lambda: gateway.send(message.number, message.text, reference)
-        )
+        # on the sending thread too: only that thread ever uses the gateway's connection
+        sending = self._sending.submit(gateway.send, message.number, message.text, reference)
+        return self._settled(message, gateway, sending.result)
 
     def process_many(self, recipients: Sequence[Recipient], context: Any) -> list[Outcome]:
         """Each message goes to the gateway on the sending thread while the next one is
