@@ -297,6 +297,16 @@ class Action(Plugin):
     def process(self, recipient: Recipient, context: Any) -> Outcome:
         """Perform the action for one recipient or group and say what happened."""
 
+    def process_many(self, recipients: Sequence[Recipient], context: Any) -> list[Outcome]:
+        """``process`` for several recipients, an outcome each in their order.
+
+        The engine calls it with the rows of outside effects it claimed (as many as the
+        action does in about 0.05 s) so that a channel can send one message while it
+        prepares the next. An exception makes every outcome of the call unclear, since
+        some of the effects may have happened.
+        """
+        return [self.process(recipient, context) for recipient in recipients]
+
     def preview(self, recipient: Recipient, context: Any) -> str:
         """Describe, without any side effect, what ``process`` would do (for dry runs)."""
         return f"{self.title}: {recipient.key}"

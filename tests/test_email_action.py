@@ -20,6 +20,7 @@ from core.clock import FrozenClock
 from core.config import DEVELOPMENT_SENDER, Settings
 from core.documents.archive import open_store, read_document
 from core.documents.default_reports import install_default_reports
+from core.engine import dispatch
 from core.engine.dispatch import process_chunk, recover_runs
 from core.engine.runs import retry_failed, start_run
 from core.models import ArchivedDocument, Contact, DocumentKind, ItemStatus, Run, RunState
@@ -201,6 +202,38 @@ def test_an_email_campaign_reaches_every_valid_address_once(mailing, smtp):
         session.execute(update(Run).where(Run.id == run.id).values(state=RunState.RUNNING))
     assert process_chunk(run.id, 0).endswith("0 processed")
     assert len(smtp.messages) == 3
+
+
+def test_messages_sent_together_each_get_their_own_outcome_and_archive_entry(
+    mailing, smtp, monkeypatch
+):
+    monkeypatch.setattr(dispatch, "CLAIM_WINDOW", 60.0)  # claims grow fourfold: 1, then 4
+    monkeypatch.setattr(dispatch, "STATE_CHECK", 60.0)  # the four go to the server together
+    smtp.refuse, smtp.vanish = {"weg@example.de"}, {"still@example.de"}
+    people = ["a", "weg", "b", "still", "c"]
+    ids = add_people(mailing, [{"email": f"{name}@example.de"} for name in people])
+    run = start_run(mailing.runtime, email_campaign(mailing), confirmed_by="test")
+    mailing.work()
+
+    rows = items(mailing, run.id)
+    status = {name: rows[f"contacts:{i}"].status for name, i in zip(people, ids, strict=True)}
+    assert status == {
+        "a": ItemStatus.DONE,
+        "weg": ItemStatus.FAILED,  # refused: not sent
+        "b": ItemStatus.DONE,
+        "still": ItemStatus.UNCLEAR,  # taken, but the answer never came
+        "c": ItemStatus.DONE,
+    }
+    filed = sorted(document.meta["to"] for document in archived(mailing, run.id))
+    assert filed == ["a@example.de", "b@example.de", "c@example.de"]
+    files = list((mailing.runtime.settings.data_dir / "archive").rglob("*.eml"))
+    assert len(files) == 4  # the refused message left no file; the unclear one keeps its own
+    assert sorted(received.recipients[0] for received in smtp.messages) == [
+        "a@example.de",
+        "b@example.de",
+        "c@example.de",
+        "still@example.de",
+    ]
 
 
 def test_the_worked_example_prints_the_letters_and_emails_them(mailing, smtp):

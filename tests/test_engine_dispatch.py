@@ -11,6 +11,7 @@ from core.engine.dispatch import (
     CLAIM_WINDOW,
     LEDGER_FIELDS,
     MAX_CLAIM,
+    STATE_CHECK,
     ClaimSize,
     Dispatcher,
     process_chunk,
@@ -241,12 +242,38 @@ class OtherWorker(Action):
         return Outcome.done()
 
 
+class Grouped(Action):
+    """An outside effect that sends several claimed rows at once; row 5 is refused by the
+    receiver, and with ``broken`` the group that holds row 7 raises halfway."""
+
+    name = "test_grouped"
+    title = "Send claimed rows in groups"
+    external_effects = True
+    chunk_size = 10
+    groups: list[list[str]] = []
+    broken = False
+
+    def process(self, recipient, context):
+        return self.process_many([recipient], context)[0]
+
+    def process_many(self, recipients, context):
+        keys = [recipient.key for recipient in recipients]
+        Grouped.groups.append(keys)
+        if Grouped.broken and "contacts:7" in keys:
+            raise ConnectionError("the receiver went away")
+        return [
+            Outcome.failed("refused") if key == "contacts:5" else Outcome.done(reference=key)
+            for key in keys
+        ]
+
+
 class ProbePlugin:
     @staticmethod
     @hookimpl
     def register_actions(register):
         register(LedgerProbe)
         register(OtherWorker)
+        register(Grouped)
 
 
 def probe_run(engine, contacts: int, cancel_at: int | None = None) -> int:
@@ -343,18 +370,62 @@ def test_recovery_discards_an_analysis_nobody_confirmed_within_a_day(engine):
         assert set(tag_counts(session).values()) == {0}
 
 
+def grouped_run(engine, broken: bool) -> int:
+    Grouped.groups, Grouped.broken = [], broken
+    engine.runtime.plugins.add(ProbePlugin, "probe", "test")
+    engine.add_contacts(8)
+    run = start_run(engine.runtime, engine.campaign(action="test_grouped"), confirmed_by="test")
+    target_run(run.id)
+    return run.id
+
+
+def test_an_action_sends_claimed_rows_in_groups_with_an_outcome_each(engine, monkeypatch):
+    monkeypatch.setattr(dispatch, "CLAIM_WINDOW", 60.0)  # claims grow fourfold: 1, then 4
+    monkeypatch.setattr(dispatch, "STATE_CHECK", 60.0)  # a group is a whole claim
+    run_id = grouped_run(engine, broken=False)
+    assert process_chunk(run_id, 0).endswith("8 processed")
+    assert Grouped.groups == [
+        ["contacts:1"],
+        ["contacts:2", "contacts:3", "contacts:4", "contacts:5"],
+        ["contacts:6", "contacts:7", "contacts:8"],
+    ]
+    outcomes = {item.key: (item.status, item.reference) for item in engine.items(run_id)}
+    assert outcomes["contacts:5"] == (ItemStatus.FAILED, None)
+    assert outcomes["contacts:8"] == (ItemStatus.DONE, "contacts:8")
+    run = engine.run(run_id)
+    assert (run.done, run.failed) == (7, 1)
+
+
+def test_a_group_that_raises_is_unclear_not_failed_and_not_sent_again(engine, monkeypatch):
+    monkeypatch.setattr(dispatch, "CLAIM_WINDOW", 60.0)
+    monkeypatch.setattr(dispatch, "STATE_CHECK", 60.0)
+    run_id = grouped_run(engine, broken=True)
+    process_chunk(run_id, 0)
+    statuses = {item.key: item.status for item in engine.items(run_id)}
+    # some of the group may have been sent before it raised
+    assert [statuses[f"contacts:{n}"] for n in (6, 7, 8)] == [ItemStatus.UNCLEAR] * 3
+    assert statuses["contacts:4"] == ItemStatus.DONE
+    assert engine.run(run_id).unclear == 3
+    recover_runs(engine.runtime)
+    engine.work()
+    assert [key for group in Grouped.groups for key in group].count("contacts:7") == 1
+    assert engine.run(run_id).state == RunState.COMPLETED_WITH_ERRORS
+
+
 def test_the_claim_follows_the_actions_pace():
     size = ClaimSize()
-    assert size.rows == 1  # the first row of a chunk is claimed alone
+    assert (size.rows, size.group) == (1, 1)  # the first row of a chunk is claimed alone
     size.took(0.001, 1)
     assert size.rows == 4  # grows at most fourfold a claim
+    assert size.group == 4  # a group is what the action does in STATE_CHECK, within the claim
     for _ in range(5):
         size.took(0.001 * size.rows, size.rows)
     assert size.rows == MAX_CLAIM
     size.took(CLAIM_WINDOW * 3, MAX_CLAIM // 2)  # the receiver slowed down
     assert size.rows == MAX_CLAIM // 6
+    assert size.group == int(MAX_CLAIM / 2 / (CLAIM_WINDOW * 3) * STATE_CHECK)
     size.took(2.0, 1)  # one row slower than the window (an upload): claimed alone
-    assert size.rows == 1
+    assert (size.rows, size.group) == (1, 1)
 
 
 def test_quick_outside_effects_are_claimed_many_rows_per_commit_and_happen_once(engine, tmp_path):

@@ -35,11 +35,12 @@ class Recorder(SmsGateway):
     class Params(BaseModel):
         sender: str = ""
         fail_with: str = ""
+        refuse: str = ""
 
     sent: list[tuple[str, str, str, str]] = []
 
     def send(self, number, text, reference):
-        if self.params.fail_with == "refused":
+        if self.params.fail_with == "refused" or number == self.params.refuse:
             raise NotSentError("the provider answered 400: bad number")
         if self.params.fail_with == "unclear":
             raise MaybeSentError("no answer within 1 s")
@@ -186,6 +187,31 @@ def test_delivery_errors_fail_and_doubt_is_reported_as_unclear(context):
     unclear = action(gateway_settings={"fail_with": "unclear"}).process(contact(), context)
     assert (unclear.status, unclear.units) == (ItemStatus.UNCLEAR, 0)
     assert unclear.detail == "no answer within 1 s"
+
+
+def test_messages_sent_together_each_get_their_own_outcome_in_order(context):
+    sms = action(gateway_settings={"refuse": "+491712222222"})
+    numbers = ["0171 1111111", "0221 123456", "0171 2222222", "0171 3333333"]
+    outcomes = sms.process_many([contact(number) for number in numbers], context)
+    assert [(outcome.status, outcome.reference) for outcome in outcomes] == [
+        ("done", "id-1"),
+        ("skipped", None),  # a landline: nothing to send
+        ("failed", None),
+        ("done", "id-2"),
+    ]
+    assert [number for number, *_ in Recorder.sent] == ["+491711111111", "+491713333333"]
+
+
+def test_a_gateway_that_cannot_be_built_fails_each_message_of_a_group(context):
+    sms = action(gateway="silent", sender="Campaign")
+    outcomes = sms.process_many([contact(), contact("0171 7654321")], context)
+    assert {(outcome.status, outcome.detail) for outcome in outcomes} == {
+        (
+            "failed",
+            "SettingsError: invalid settings for action 'sms': sender: the gateway 'silent' "
+            "takes no sender",
+        )
+    }
 
 
 @pytest.mark.parametrize(

@@ -62,8 +62,11 @@ def write_atomically(target: Path, data: bytes | Iterable[bytes], *, durable: bo
     caller that writes many files may pass False and call :func:`sync_files` once for all
     of them before it relies on them.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    except FileNotFoundError:  # the folder's first file: made then, not tried before each
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     try:
         with os.fdopen(handle, "wb") as file:
             for chunk in (data,) if isinstance(data, bytes) else data:

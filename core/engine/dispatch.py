@@ -59,7 +59,7 @@ from core.engine.runs import (
 from core.events import ItemEvent
 from core.jobs.functions import current_runtime, worker_identity
 from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
-from core.plugin_base import Outcome, Recipient
+from core.plugin_base import Action, Outcome, Recipient
 from core.reach import recipient_refusal
 from core.runtime import Runtime
 
@@ -266,16 +266,20 @@ def process_chunk(run_id: int, chunk: int, attempt: int | None = None) -> str:
 
 class ClaimSize:
     """How many rows the next claim takes: as many as the action did in ``CLAIM_WINDOW`` at
-    its recent pace, at least one, at most ``MAX_CLAIM``, growing at most fourfold a claim."""
+    its recent pace, at least one, at most ``MAX_CLAIM``, growing at most fourfold a claim;
+    and how many of them go to one ``Action.process_many``: as many as it does in
+    ``STATE_CHECK``, so the run's state is still read that often."""
 
     def __init__(self) -> None:
         self.rows = 1
+        self.group = 1
 
     def took(self, seconds: float, rows: int) -> None:
         if rows == 0:
             return
         pace = rows / max(seconds, 1e-6)
         self.rows = max(1, min(MAX_CLAIM, int(pace * CLAIM_WINDOW), self.rows * 4))
+        self.group = max(1, min(self.rows, int(pace * STATE_CHECK)))
 
 
 class BatchResult(enum.Enum):
@@ -311,6 +315,9 @@ class Dispatcher:
         self.service = bool(run.config.get("service_communication", False))
         self.state_read_at = float("-inf")
         """When the run's state was last read (``_still_running``)."""
+        self.batched = type(built.action).process_many is not Action.process_many
+        """The action sends several claimed rows at once (``Action.process_many``); an
+        action without its own takes them one by one, each failing alone if it raises."""
 
     def context(self, session: Session) -> RunContext:
         return RunContext(
@@ -426,10 +433,12 @@ class Dispatcher:
             with session.begin():
                 context = self.context(session)
                 outcomes = []
-                for item in claimed:
+                group = size.group if self.batched else 1
+                while len(outcomes) < len(claimed):
                     if self.should_stop() or not self._still_running(session):
                         break
-                    outcomes.append((item, self._outcome(context, item, recipients.get(item.id))))
+                    rows = claimed[len(outcomes) : len(outcomes) + group]
+                    outcomes += self._outcomes(context, rows, recipients)
                 state = self._record_claimed(session, outcomes)
                 self._release(session, claimed[len(outcomes) :])
                 size.took(time.monotonic() - started, len(outcomes))
@@ -472,21 +481,51 @@ class Dispatcher:
             session.execute(_RELEASE, parameters)
 
     def _outcome(self, context: RunContext, item: Row, recipient: Recipient | None) -> Outcome:
-        if recipient is None:
-            return Outcome.skipped("the record no longer exists")
-        reason = recipient_refusal(
-            recipient.entity, recipient.data, self.channel, service=self.service
-        )
-        if reason is not None:
-            return Outcome.skipped(reason.value)
+        refused = self._refused(recipient)
+        if refused is not None:
+            return refused
         try:
             outcome = self.built.action.process(recipient, context)
         except Exception as exc:
             log.warning("run %s item %s failed", self.run.id, item.key, exc_info=True)
             return Outcome.failed(f"{type(exc).__name__}: {exc}")
-        if not isinstance(outcome, Outcome):
-            return Outcome.failed(f"the action returned {outcome!r}, not an Outcome")
-        return outcome
+        return _checked(outcome)
+
+    def _refused(self, recipient: Recipient | None) -> Outcome | None:
+        """The skip of a recipient gone or refusing the channel since targeting, else None."""
+        if recipient is None:
+            return Outcome.skipped("the record no longer exists")
+        reason = recipient_refusal(
+            recipient.entity, recipient.data, self.channel, service=self.service
+        )
+        return None if reason is None else Outcome.skipped(reason.value)
+
+    def _outcomes(
+        self, context: RunContext, items: Sequence[Row], recipients: dict[int, Recipient]
+    ) -> list[tuple[Row, Outcome]]:
+        """The outcomes of claimed rows, the recipients not refused in one ``process_many``.
+
+        Its effects may have happened in part when it raises (or answers with the wrong
+        number of outcomes), so every row it had is then unclear, never failed.
+        """
+        if len(items) == 1:
+            return [(items[0], self._outcome(context, items[0], recipients.get(items[0].id)))]
+        outcomes = {item.id: self._refused(recipients.get(item.id)) for item in items}
+        ready = [item for item in items if outcomes[item.id] is None]
+        if ready:
+            try:
+                answers = self.built.action.process_many(
+                    [recipients[item.id] for item in ready], context
+                )
+                if len(answers) != len(ready):
+                    raise ValueError(f"{len(answers)} outcomes for {len(ready)} recipients")
+                answers = [_checked(answer) for answer in answers]
+            except Exception as exc:
+                log.warning("run %s: %s recipients unclear", self.run.id, len(ready), exc_info=True)
+                unclear = Outcome(ItemStatus.UNCLEAR.value, f"{type(exc).__name__}: {exc}", 0)
+                answers = [unclear] * len(ready)
+            outcomes.update(zip((item.id for item in ready), answers, strict=True))
+        return [(item, outcomes[item.id]) for item in items]
 
     def _claim_and_record(self, session: Session, outcomes: list[tuple[Row, Outcome]]) -> bool:
         """Claim the batch's rows and write their outcomes, one statement per shared outcome.
@@ -613,6 +652,12 @@ class Dispatcher:
                 )
             except Exception:
                 log.exception("an item_processed listener failed")
+
+
+def _checked(outcome: object) -> Outcome:
+    if not isinstance(outcome, Outcome):
+        return Outcome.failed(f"the action returned {outcome!r}, not an Outcome")
+    return outcome
 
 
 def _outcome_fields(outcome: Outcome) -> dict[str, object]:

@@ -80,9 +80,11 @@ def normalise_mobile(raw: str | None, default_region: str = "DE") -> str:
         number = phonenumbers.parse(str(raw), default_region)
     except phonenumbers.NumberParseException:
         raise ValueError(f"{raw!r} is not a valid number") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"{raw!r} is not a valid number")
+    # the type is only known for a number that fits its country's plan, so one look-up
+    # answers both questions (``is_valid_number`` would match the plan's patterns again)
     kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.UNKNOWN:
+        raise ValueError(f"{raw!r} is not a valid number")
     if kind == PhoneNumberType.FIXED_LINE:
         raise ValueError(f"{raw!r} is a landline, not a mobile number")
     if kind not in MOBILE_TYPES:

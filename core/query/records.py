@@ -9,7 +9,8 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, bindparam, outerjoin, select
@@ -67,6 +68,11 @@ def plain(value: Any) -> Any:
     return value
 
 
+_AS_IS = frozenset({str, int, float, bool, Decimal, date, type(None)})
+"""Types ``plain`` returns unchanged (exactly these: an enum member may subclass str or
+int, a datetime subclasses date): most values of a record, so they skip the call."""
+
+
 def load_records(
     session: Session, root: str, ids: Sequence[int], chunk_size: int = CHUNK_SIZE
 ) -> dict[int, dict[str, Any]]:
@@ -77,7 +83,10 @@ def load_records(
     for start in range(0, len(wanted), chunk_size):
         chunk = wanted[start : start + chunk_size]
         for row in session.execute(statement, {"ids": chunk}):
-            record = {key: plain(value) for key, value in zip(keys, row, strict=True)}
+            record = {
+                key: value if type(value) in _AS_IS else plain(value)
+                for key, value in zip(keys, row, strict=True)
+            }
             records[record["id"]] = record
     return records
 

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from email.headerregistry import Address
 from pathlib import Path
@@ -43,6 +44,7 @@ from core.documents.templating import (
     LOCAL_TIME,
     CompiledTemplate,
     TemplateError,
+    check_plain,
     compile_template,
     nest,
 )
@@ -55,7 +57,7 @@ from core.messaging.mail import (
     message_id,
     recipient_address,
 )
-from core.messaging.sending import MaybeSentError, NotSentError, ledger_reference
+from core.messaging.sending import MaybeSentError, NotSentError, SendingThread, ledger_reference
 from core.messaging.smtp import Mailer, open_mailer
 from core.messaging.unsubscribe import make_token, unsubscribe_url
 from core.models import ArchivedDocument, Campaign, DocumentKind, ItemStatus, Run
@@ -63,6 +65,8 @@ from core.plugin_base import DocumentStore
 from core.query.entities import ENTITIES
 from core.reach import usable_address
 from plugins.actions import TRANSLATIONS
+
+log = logging.getLogger(__name__)
 
 MAX_SUBJECT_TEMPLATE = 1000
 MAX_SUBJECT = 500
@@ -185,6 +189,16 @@ class Composed:
     attachment: str | None
 
 
+@dataclass
+class _Prepared:
+    """A message composed and filed (not yet flushed), waiting for the server's answer."""
+
+    composed: Composed
+    document: ArchivedDocument
+    store: DocumentStore
+    sending: Callable[[], object] | None = None
+
+
 class Email(Action):
     name = "email"
     title = "E-Mail"
@@ -210,10 +224,43 @@ class Email(Action):
         self._stores: dict[str, DocumentStore] = {}
         self._run_tokens: dict[int | None, str] = {}
         self._letter_filter: tuple[Any, ...] | None = None
+        self._from: Address | None = None
+        self._sending = SendingThread("smtp")
 
     # --- per recipient ---------------------------------------------------------------------
 
     def process(self, recipient: Recipient, context: Any) -> Outcome:
+        prepared = self._prepare(recipient, context)
+        if isinstance(prepared, Outcome):
+            return prepared
+        # on the sending thread too: only that thread ever uses the mail server connection
+        sending = self._sending.submit(self.mailer(context).send, prepared.composed.message)
+        return self._settled(prepared, context, sending.result)
+
+    def process_many(self, recipients: Sequence[Recipient], context: Any) -> list[Outcome]:
+        """Each message goes to the mail server on the sending thread while the next one is
+        composed and filed. The archive entries stay unflushed until every answer is in,
+        so the entry of a message the server refused can still be left out."""
+        mailer = self.mailer(context)
+        steps: list[Outcome | _Prepared] = []
+        with context.session.no_autoflush:
+            for recipient in recipients:
+                try:  # nothing of this one was sent yet: a surprise fails it alone
+                    prepared = self._prepare(recipient, context)
+                except Exception as exc:
+                    log.warning("e-mail to %s not sent", recipient.key, exc_info=True)
+                    prepared = Outcome.failed(f"{type(exc).__name__}: {exc}")
+                if isinstance(prepared, _Prepared):
+                    message = prepared.composed.message
+                    prepared.sending = self._sending.submit(mailer.send, message).result
+                steps.append(prepared)
+        return [
+            step if isinstance(step, Outcome) else self._settled(step, context, step.sending)
+            for step in steps
+        ]
+
+    def _prepare(self, recipient: Recipient, context: Any) -> Outcome | _Prepared:
+        """The message composed and filed, or the outcome that says why there is none."""
         contact = contact_of(recipient)
         reason = self._skip_reason(contact)
         if reason:
@@ -227,7 +274,6 @@ class Email(Action):
         except ValueError as exc:
             return Outcome.failed(str(exc))
         message = composed.message
-        identifier = message.message_id
         store = self._store(context, self.params.store)
         document = archive_document(
             context.session,
@@ -242,22 +288,30 @@ class Email(Action):
             data=message.data,
             content_type="message/rfc822",
             source_key=recipient.key,
-            meta={"to": composed.address, "message_id": identifier},
+            meta={"to": composed.address, "message_id": message.message_id},
         )
+        return _Prepared(composed, document, store)
+
+    @staticmethod
+    def _settled(prepared: _Prepared, context: Any, sending: Callable[[], object]) -> Outcome:
+        """The outcome once ``sending`` answered: a refused message leaves no archive entry
+        and no file; one that may be out keeps its file."""
+        document = prepared.document
         try:
-            self.mailer(context).send(message)
+            sending()
         except NotSentError as exc:
-            context.session.expunge(document)  # not sent: no archive entry, no file
-            store.delete(document.store_ref)
+            context.session.expunge(document)
+            prepared.store.delete(document.store_ref)
             return Outcome.failed(str(exc))
         except Exception as exc:  # MaybeSentError, or a surprise while sending
-            context.session.expunge(document)  # the file stays: the message may be out
+            context.session.expunge(document)
             reason = str(exc) if isinstance(exc, MaybeSentError) else f"{type(exc).__name__}: {exc}"
             return Outcome(ItemStatus.UNCLEAR.value, reason, 0)
+        composed = prepared.composed
         detail = f"sent to {composed.address}"
         if composed.attachment:
             detail += f" with {composed.attachment}"
-        return Outcome.done(detail, reference=identifier)
+        return Outcome.done(detail, reference=composed.message.message_id)
 
     def preview(self, recipient: Recipient, context: Any) -> str:
         contact = contact_of(recipient)
@@ -287,6 +341,7 @@ class Email(Action):
             "date": context.now.astimezone(LOCAL_TIME).date(),
             "unsubscribe_url": link or "",
         }
+        check_plain(values)
         subject = " ".join(_render("subject", self.subject, values).split())
         if not subject:
             raise ValueError("the subject is empty")
@@ -295,7 +350,7 @@ class Email(Action):
         attachments = []
         if self.params.attachment is not None:
             attachments.append(self._letter(recipient, contact, context))
-        sender = mailbox(self.params.sender or context.settings.mail_from)
+        sender = self._sender(context)
         reference = ledger_reference(context.run_id, recipient.key)
         message = build_message(
             sender=sender,
@@ -316,6 +371,12 @@ class Email(Action):
         return Composed(address, sender, message, attached)
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _sender(self, context: Any) -> Address:
+        """The From mailbox, parsed once per action rather than once per message."""
+        if self._from is None:
+            self._from = mailbox(self.params.sender or context.settings.mail_from)
+        return self._from
 
     def _unsubscribe_link(self, owner: int | None, context: Any) -> str | None:
         """The contact's one-click link; a ValueError without the panel's public address."""
@@ -459,8 +520,9 @@ def find_campaign(session: Session, campaign: int | str) -> int:
 
 
 def _render(part: str, template: CompiledTemplate, values: Mapping[str, Any]) -> str:
+    """``template`` filled from ``values``, which ``compose`` checked once for all parts."""
     try:
-        return str(template.render(values))
+        return str(template.render(values, checked=True))
     except TemplateError as exc:
         raise ValueError(f"{part}, {exc}" if exc.lineno else f"{part}: {exc}") from None
 

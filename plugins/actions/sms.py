@@ -8,7 +8,8 @@ which is what providers bill.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core import Action, Channel, Outcome, Recipient, SettingsError, SmsGateway, hookimpl
 from core.documents.templating import CompiledTemplate, compile_template, nest
-from core.messaging.sending import MaybeSentError, NotSentError, ledger_reference
+from core.messaging.sending import MaybeSentError, NotSentError, SendingThread, ledger_reference
 from core.messaging.sms import (
     PER_PART,
     SmsEncoding,
@@ -32,6 +33,8 @@ from plugins.actions import TRANSLATIONS
 
 MOBILE_FIELDS = ("mobile", "contact.mobile")
 """Where the number is: on a contact, or on the contact of a contract."""
+log = logging.getLogger(__name__)
+
 MAX_SEGMENTS = 10
 MAX_TEXT = MAX_SEGMENTS * PER_PART["GSM-7"]
 """No text longer than this fits in MAX_SEGMENTS segments, whatever its encoding."""
@@ -115,6 +118,7 @@ class Sms(Action):
         super().__init__(params)
         self.template = compiled(self.params.template)
         self._gateway: SmsGateway | None = None
+        self._sending = SendingThread("sms")
 
     def gateway(self, context: Any) -> SmsGateway:
         """The configured gateway, built on first use: its settings are checked when sending
@@ -148,6 +152,37 @@ class Sms(Action):
         return Message(number, text, encoding)
 
     def process(self, recipient: Recipient, context: Any) -> Outcome:
+        prepared = self._prepare(recipient, context)
+        if isinstance(prepared, Outcome):
+            return prepared
+        message, reference = prepared
+        gateway = self.gateway(context)
+        # on the sending thread too: only that thread ever uses the gateway's connection
+        sending = self._sending.submit(gateway.send, message.number, message.text, reference)
+        return self._settled(message, gateway, sending.result)
+
+    def process_many(self, recipients: Sequence[Recipient], context: Any) -> list[Outcome]:
+        """Each message goes to the gateway on the sending thread while the next one is
+        composed."""
+        steps: list[Outcome | tuple[Message, SmsGateway, Callable[[], str]]] = []
+        for recipient in recipients:
+            try:  # nothing of this one was sent yet: a surprise fails it alone
+                prepared = self._prepare(recipient, context)
+                if not isinstance(prepared, Outcome):
+                    gateway = self.gateway(context)
+            except Exception as exc:
+                log.warning("SMS to %s not sent", recipient.key, exc_info=True)
+                prepared = Outcome.failed(f"{type(exc).__name__}: {exc}")
+            if isinstance(prepared, Outcome):
+                steps.append(prepared)
+                continue
+            message, reference = prepared
+            sending = self._sending.submit(gateway.send, message.number, message.text, reference)
+            steps.append((message, gateway, sending.result))
+        return [step if isinstance(step, Outcome) else self._settled(*step) for step in steps]
+
+    def _prepare(self, recipient: Recipient, context: Any) -> Outcome | tuple[Message, str]:
+        """The message and its idempotency reference, or the outcome that says why none."""
         try:
             raw = mobile_of(recipient.data)
         except ValueError as exc:
@@ -160,10 +195,13 @@ class Sms(Action):
             message = self.compose(recipient, number)
         except ValueError as exc:
             return Outcome.failed(str(exc))
-        reference = ledger_reference(context.run_id, recipient.key)
-        gateway = self.gateway(context)
+        return message, ledger_reference(context.run_id, recipient.key)
+
+    @staticmethod
+    def _settled(message: Message, gateway: SmsGateway, sending: Callable[[], str]) -> Outcome:
+        """The outcome once the gateway answered (``sending`` gives its message id)."""
         try:
-            message_id = gateway.send(message.number, message.text, reference)
+            message_id = sending()
         except MaybeSentError as exc:
             return Outcome(ItemStatus.UNCLEAR.value, str(exc), 0)
         except NotSentError as exc:
