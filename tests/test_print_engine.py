@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from core.documents.default_reports import install_default_reports
 from core.documents.rendering import AssetFolder, ReportRenderer, ResourceRefusedError, html_to_pdf
-from core.models import Contact, Report
+from core.models import Contact, Report, TextBlock
 from core.query.records import load_records
 from plugins.actions import print_engine
 from plugins.actions.pdf_collection import count_pages
@@ -241,6 +241,23 @@ def test_the_tested_versions_are_the_installed_ones(database, reports, tmp_path)
     with database.session() as session:
         renderer = report_renderer(session, "Einladung", tmp_path)
     assert isinstance(renderer, FastReportRenderer)
+
+
+def test_a_renderer_is_kept_for_later_letters_until_what_they_are_made_of_changes(
+    database, reports, poppler, tmp_path
+):
+    with database.session() as session:
+        first = report_renderer(session, "Informationsschreiben", tmp_path)
+        assert report_renderer(session, "Informationsschreiben", tmp_path) is first
+        assert report_renderer(session, "Einladung", tmp_path) is not first
+        greeting = session.scalar(select(TextBlock).where(TextBlock.name == "grussformel"))
+        greeting.body = "Mit herzlichen Grüßen"
+    with database.session() as session:
+        edited = report_renderer(session, "Informationsschreiben", tmp_path)
+    assert edited is not first
+    record = recipients(database)[0]
+    letter = edited.render(record, "contacts", number=1, day=DAY, campaign=CAMPAIGN)
+    assert "Mit herzlichen Grüßen" in pages_and_text(letter, tmp_path / "edited")[1]
 
 
 def test_untested_versions_fall_back_to_the_plain_path_with_a_warning(caplog):
