@@ -42,8 +42,7 @@ from core.documents.templating import (
     format_date,
     nest,
 )
-from core.models import CommissionBooking, Run
-from core.models.commission import AMOUNT_DIGITS, AMOUNT_PLACES
+from core.models import Run
 from core.query.entities import ENTITIES, EntitySpec, FieldType
 from plugins.actions import TRANSLATIONS
 from plugins.actions.commission.bookings import (
@@ -53,6 +52,7 @@ from plugins.actions.commission.bookings import (
     run_reversal,
     run_totals,
 )
+from plugins.actions.commission.models import AMOUNT_DIGITS, AMOUNT_PLACES, CommissionBooking
 
 MAX_TEMPLATE = 1000
 TEXT_LENGTH = CommissionBooking.__table__.c.text.type.length
@@ -491,6 +491,12 @@ def _echo_totals(session: Any, run: Run) -> None:
             f"reversed on {format_date(reversal.reversed_at)} by {reversal.reversed_by} "
             f"(counter-bookings dated {format_date(reversal.booking_date)})"
         )
+
+
+@hookimpl
+def register_migrations(register: Callable[[Path], None]) -> None:
+    """The action's own Alembic branch: its bookings table, taken over from the core."""
+    register(Path(__file__).with_name("migrations"))
 
 
 @hookimpl

@@ -63,5 +63,11 @@ def register_menu_items(register: Callable[[MenuItem], None]) -> None:
 
 
 @hookimpl
+def register_migrations(register: Callable[[Path], None]) -> None:
+    """The workflow's own Alembic branch: its inbound mails table, taken over from the core."""
+    register(Path(__file__).with_name("migrations"))
+
+
+@hookimpl
 def register_translations(register: Callable[[Path], None]) -> None:
     register(TRANSLATIONS)
