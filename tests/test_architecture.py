@@ -68,7 +68,6 @@ PUBLIC_API: dict[str, str] = {
 as its public API ("What a plugin may use of the core")."""
 
 KERNEL_INTERNALS: dict[str, str] = {
-    "core.documents.default_reports": "the report templates `campaign demo` installs",
     "core.engine.dispatch": "the worker's jobs that send a run's chunks and finish the run",
     "core.engine.events": "the run events the engine hands to the plugins' hooks",
     "core.engine.leases": "a chunk's lease and the recovery of abandoned ones",
