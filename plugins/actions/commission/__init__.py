@@ -12,7 +12,8 @@ The booking is added to the engine's transaction (``external_effects = False``):
 together with the recipient's ledger outcome, and ``(run_id, ledger_key)`` is unique, so a
 chunk done again after a killed worker books nothing twice. A recipient without a partner or
 without a usable number fails alone, with the reason. Listing and reversing a run's bookings
-live in ``bookings``; ``campaign commission list|reverse RUN_ID`` calls them.
+live in ``bookings``; ``campaign commission list|reverse RUN_ID`` calls them. The bookings
+table is the action's own (``models``), created by its Alembic branch (``migrations``).
 """
 
 from __future__ import annotations
