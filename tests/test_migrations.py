@@ -3,7 +3,9 @@
 every table is brought to today's heads, and every row is still there. The campaign-process
 tables, created by the core's revisions up to ``0028_workflow_settings``, go to the bundle's
 own branch: dropped and created again where they were empty, adopted with their rows
-otherwise, and absent from a new database while the bundle is disabled.
+otherwise, and absent from a new database while the bundle is disabled. The commission
+bookings and the inbound mails go the same way to the branches of the commission action
+and the inboundMail workflow (``0031_owner_tables_handover``), each table on its own.
 
 The rows are generated from the reflected schema (NOT NULL columns, foreign keys to the
 rows of the referred tables), with the models' enum types for the values their CHECK
@@ -34,6 +36,7 @@ from core.db.schema import (
     missing_heads,
     upgrade,
 )
+from core.migrations.owner_tables import TABLES as OWNER_TABLES
 from core.migrations.process_tables import TABLES as PROCESS_TABLES
 from core.migrations.process_tables import PartialProcessTablesError
 from core.models import Base
@@ -42,6 +45,16 @@ from core.plugins import PluginHost, load_plugins
 BEFORE_PLUGIN_BRANCHES = "0021_run_confirmation"
 BEFORE_HANDOVER = "0028_workflow_settings"
 PROCESSES_BRANCH = "processes_0001_tables"
+BEFORE_OWNER_HANDOVER = "0030_stored_messages"
+OWNERS = {
+    "commission_bookings": ("plugins.actions.commission", "commission", "commission_0001_bookings"),
+    "inbound_mails": (
+        "plugins.workflows.inbound_mail",
+        "inbound_mail",
+        "inbound_mail_0001_mails",
+    ),
+}
+"""Each handed-over table's plugin, branch label and first revision."""
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
@@ -63,6 +76,16 @@ def database_at_0028(database: Database) -> Database:
     return database
 
 
+@pytest.fixture
+def database_at_0030(database: Database) -> Database:
+    """The last core revision that created the commission bookings and the inbound mails."""
+    downgrade(database.engine, "base")
+    upgrade(database.engine, BEFORE_OWNER_HANDOVER, plugins=PluginHost())
+    assert current_heads(database.engine) == (BEFORE_OWNER_HANDOVER,)
+    assert owner_tables(database.engine) == set(OWNER_TABLES)
+    return database
+
+
 def without_processes() -> PluginHost:
     """The installation with ``CAMPAIGN_DISABLE_PLUGINS=plugins.processes``."""
     return load_plugins(disabled=["plugins.processes"])
@@ -70,6 +93,21 @@ def without_processes() -> PluginHost:
 
 def process_tables(engine: Engine) -> set[str]:
     return set(PROCESS_TABLES) & set(inspect(engine).get_table_names())
+
+
+def without_owners() -> PluginHost:
+    """The installation with the commission action and the inboundMail workflow disabled."""
+    return load_plugins(disabled=[plugin for plugin, _label, _first in OWNERS.values()])
+
+
+def owner_tables(engine: Engine) -> set[str]:
+    return set(OWNER_TABLES) & set(inspect(engine).get_table_names())
+
+
+def add_a_row(engine: Engine, name: str) -> None:
+    """A generated row in one table, its optional references left empty."""
+    with engine.begin() as connection:
+        insert_one_row(connection, Table(name, MetaData(), autoload_with=connection), {})
 
 
 def links_to_process_tables(engine: Engine) -> set[str]:
@@ -215,6 +253,96 @@ def test_a_database_with_only_some_process_tables_is_refused_with_their_names(
     assert process_tables(engine) == set(PROCESS_TABLES) - {"cost_lines"}
     with engine.begin() as connection:
         connection.exec_driver_sql("ALTER TABLE cost_lines_aside RENAME TO cost_lines")
+
+
+@pytest.mark.parametrize("table", sorted(OWNERS))
+def test_a_new_database_without_a_tables_owner_does_not_have_it(database: Database, table: str):
+    plugin, _label, first = OWNERS[table]
+    without = load_plugins(disabled=[plugin])
+    engine = database.engine
+    downgrade(engine, "base")
+    upgrade(engine, plugins=without)
+
+    assert owner_tables(engine) == set(OWNER_TABLES) - {table}
+    assert not missing_heads(engine, without)
+    assert first not in current_heads(engine)
+
+    upgrade(engine, plugins=installed_plugins())  # enabled later: its branch creates it
+    assert owner_tables(engine) == set(OWNER_TABLES)
+    assert models_differ(engine) == []
+
+
+def test_the_handover_drops_empty_owner_tables_and_their_owners_create_them_again(
+    database_at_0030: Database,
+):
+    engine = database_at_0030.engine
+    upgrade(engine, plugins=without_owners())
+    assert owner_tables(engine) == set()
+
+    upgrade(engine, plugins=installed_plugins())
+    assert owner_tables(engine) == set(OWNER_TABLES)
+    assert models_differ(engine) == []
+    states = {state.name: state.database for state in branch_states(engine, installed_plugins())}
+    for plugin, _label, first in OWNERS.values():
+        assert states[plugin] == first
+
+
+def test_owner_tables_holding_rows_stay_while_their_owners_are_disabled_and_are_adopted(
+    database_at_0030: Database,
+):
+    engine = database_at_0030.engine
+    schema = MetaData()
+    schema.reflect(engine)
+    with engine.begin() as connection:
+        fill_every_table(connection, schema)
+    before = primary_keys(database_at_0030, schema)
+    assert all(before[name] for name in OWNER_TABLES)
+
+    upgrade(engine, plugins=without_owners())
+    assert primary_keys(database_at_0030, schema) == before
+
+    upgrade(engine, plugins=installed_plugins())
+    assert not missing_heads(engine, installed_plugins())
+    assert primary_keys(database_at_0030, schema) == before
+    assert models_differ(engine) == []
+
+
+@pytest.mark.parametrize("table", sorted(OWNERS))
+def test_each_owner_table_is_kept_or_dropped_on_its_own(database_at_0030: Database, table: str):
+    engine = database_at_0030.engine
+    add_a_row(engine, table)
+
+    upgrade(engine, plugins=without_owners())
+    assert owner_tables(engine) == {table}
+
+    upgrade(engine, plugins=installed_plugins())
+    assert owner_tables(engine) == set(OWNER_TABLES)
+    with engine.connect() as connection:
+        assert connection.scalar(select(Table(table, MetaData(), autoload_with=connection).c.id))
+
+
+def test_an_owners_base_drops_its_table_only_when_it_is_empty(database: Database):
+    """``campaign db downgrade commission@base`` and going below the handover keep rows."""
+    engine = database.engine
+    for _plugin, label, _first in OWNERS.values():
+        downgrade(engine, f"{label}@base")
+    assert owner_tables(engine) == set()
+    downgrade(engine, BEFORE_OWNER_HANDOVER)  # below the handover the core's revisions have them
+    assert owner_tables(engine) == set(OWNER_TABLES)
+
+    upgrade(engine, plugins=installed_plugins())
+    schema = MetaData()
+    schema.reflect(engine)
+    with engine.begin() as connection:
+        fill_every_table(connection, schema)
+    before = primary_keys(database, schema)
+    for _plugin, label, _first in OWNERS.values():
+        downgrade(engine, f"{label}@base")
+    assert primary_keys(database, schema) == before
+    downgrade(engine, BEFORE_OWNER_HANDOVER)
+    assert primary_keys(database, schema) == before
+    upgrade(engine, plugins=installed_plugins())
+    assert primary_keys(database, schema) == before
 
 
 def test_upgrading_from_0021_keeps_every_row_of_every_table(database_at_0021: Database):

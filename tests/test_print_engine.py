@@ -11,7 +11,6 @@ import pytest
 from PIL import Image, ImageChops
 from sqlalchemy import select
 
-from core.documents.default_reports import install_default_reports
 from core.documents.rendering import AssetFolder, ReportRenderer, ResourceRefusedError, html_to_pdf
 from core.models import Contact, Report, TextBlock
 from core.query.records import load_records
@@ -24,6 +23,7 @@ from plugins.actions.print_engine import (
     reusable,
 )
 from plugins.demo.address_book import load_demo
+from plugins.demo.default_reports import install_default_reports
 
 from conftest import unavailable
 
@@ -291,9 +291,7 @@ def test_cached_font_subsets_write_the_same_bytes_as_reportlab(monkeypatch):
 
     monkeypatch.setattr(rl_config, "invariant", 1)  # no dates or random ids in the file
     monkeypatch.setattr(FontSubsets, "cache", type(FontSubsets.cache)())
-    assets = (
-        Path(__file__).resolve().parents[1] / "core" / "documents" / "default_reports" / "assets"
-    )
+    assets = Path(__file__).resolve().parents[1] / "plugins" / "demo" / "default_reports" / "assets"
     pdfmetrics.registerFont(TTFont("SubsetTestRegular", str(assets / "Vera.ttf")))
     pdfmetrics.registerFont(TTFont("SubsetTestBold", str(assets / "VeraBd.ttf")))
     every = "".join(map(chr, TTFont("SubsetTestBold", str(assets / "VeraBd.ttf")).face.charToGlyph))
