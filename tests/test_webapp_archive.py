@@ -296,3 +296,27 @@ def test_document_titles_and_reasons_are_escaped(client_for, database, archive):
     )
     log = body(client_for("viewer").get("/archive/deletions"))
     assert "&lt;b&gt;weg&lt;/b&gt;" in log and "<b>weg" not in log
+
+
+def test_a_reason_too_long_or_a_bad_id_deletes_nothing(client_for, database, archive):
+    manager = client_for("manager")
+    long_reason = post(
+        manager, "/archive/delete", {"document": [archive["old"]], "reason": "x" * 2001}
+    )
+    assert long_reason.status_code == 422
+    assert "Höchstens 2000 Zeichen." in body(long_reason)
+    run_reason = post(
+        manager, f"/archive/runs/{archive['first_run']}/delete", {"reason": "x" * 2001}
+    )
+    assert run_reason.status_code == 422 and "Höchstens 2000 Zeichen." in body(run_reason)
+    bad_id = post(
+        manager, "/archive/delete", {"document": [archive["old"], "abc"]}, follow_redirects=True
+    )
+    assert "„abc“ steht nicht zur Auswahl." in body(bad_id)
+    asked = post(
+        manager, "/archive/delete/confirm", {"document": ["9" * 30]}, follow_redirects=True
+    )
+    assert "steht nicht zur Auswahl." in body(asked)
+    assert count(database) == 5
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ArchiveDeletion)) == 0

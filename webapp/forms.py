@@ -44,6 +44,9 @@ from webapp.i18n import get_language, t
 
 EXAMPLE_DAY = date(2026, 12, 31)
 """The day a date input shows, empty, to say how a date is written."""
+_ID = re.compile(r"^[0-9]{1,10}$")
+MAX_ID = 2**31 - 1
+"""The largest id a row can have (an INTEGER column)."""
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _NAMED_MONTH_DATE = re.compile(r"^(\d{1,2})\.?\s+([^\W\d]+)\.?,?\s+(\d{4})$")
@@ -415,6 +418,25 @@ class ChoiceListField(Field):
     def pre_validate(self, form: Any) -> None:
         offered = {str(value): value for value in _choice_values(self.choices)}
         self.data = [offered[str(value)] for value in self.data or [] if str(value) in offered]
+
+
+class IdListField(Field):
+    """The ids of the ticked rows (hidden inputs or checkboxes with one name), each once, in
+    the order sent; anything that is not a row's id is refused, naming it."""
+
+    def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any):
+        kwargs.setdefault("default", list)
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = []
+        for value in valuelist:
+            text = str(value).strip()
+            if not _ID.match(text) or int(text) > MAX_ID:
+                self.data = []
+                raise ValueError(t("forms.not_a_choice", value=text))
+            if int(text) not in self.data:
+                self.data.append(int(text))
 
 
 def _choice_values(choices: Iterable[tuple[Any, Any]]) -> set[Any]:

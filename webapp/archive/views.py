@@ -36,6 +36,7 @@ from core.models import (
 from webapp.archive.viewing import INLINE_TYPES, email_view, is_email, is_text
 from webapp.contacts.search import dialect_of, matching_contact_ids
 from webapp.context import current_username, db_session, get_plugins, get_settings
+from webapp.forms import IdListField, PanelForm, TextField
 from webapp.i18n import t
 from webapp.pagination import page_arguments, paginate
 from webapp.security import role_required
@@ -259,18 +260,28 @@ def _stores():
     return functools.partial(open_store, get_plugins(), get_settings())
 
 
-def _selected_ids() -> list[int]:
-    ids = sorted({int(value) for value in request.form.getlist("document") if value.isdigit()})
-    return ids[:MAX_SELECTED]
+class SelectionForm(PanelForm):
+    """The documents ticked in the list."""
+
+    document = IdListField()
+
+    def ids(self) -> list[int]:
+        return sorted(self.document.data)[:MAX_SELECTED]
 
 
-@bp.post("/delete/confirm")
-@role_required(Role.CAMPAIGN_MANAGER)
-def confirm_delete() -> ResponseReturnValue:
-    ids = _selected_ids()
-    if not ids:
-        flash(t("archive.delete.nothing"), "warning")
-        return redirect(request.referrer or url_for("archive.index"))
+class DeleteForm(SelectionForm):
+    """The confirmation of a deletion: the documents again and why they go."""
+
+    reason = TextField(max_length=2000)
+
+
+class DeleteRunForm(PanelForm):
+    """The confirmation of deleting a run's documents: why they go."""
+
+    reason = TextField(max_length=2000)
+
+
+def _render_delete(form: PanelForm, ids: list[int], status: int = 200) -> ResponseReturnValue:
     documents = (
         db_session()
         .scalars(
@@ -280,15 +291,34 @@ def confirm_delete() -> ResponseReturnValue:
         )
         .all()
     )
-    return render_template("archive/delete.html", documents=documents, run=None)
+    return render_template("archive/delete.html", documents=documents, run=None, form=form), status
+
+
+@bp.post("/delete/confirm")
+@role_required(Role.CAMPAIGN_MANAGER)
+def confirm_delete() -> ResponseReturnValue:
+    form = SelectionForm()
+    if not form.validate():
+        flash(next(iter(form.messages.values())), "error")
+        return redirect(request.referrer or url_for("archive.index"))
+    ids = form.ids()
+    if not ids:
+        flash(t("archive.delete.nothing"), "warning")
+        return redirect(request.referrer or url_for("archive.index"))
+    return _render_delete(DeleteForm(formdata=None), ids)
 
 
 @bp.post("/delete")
 @role_required(Role.CAMPAIGN_MANAGER)
 def delete() -> ResponseReturnValue:
     session = db_session()
-    ids = _selected_ids()
-    reason = request.form.get("reason", "").strip()[:2000]
+    form = DeleteForm()
+    if not form.validate():
+        if form.reason.errors and not form.document.errors:
+            return _render_delete(form, form.ids(), 422)
+        flash(next(iter(form.messages.values())), "error")
+        return redirect(url_for("archive.index"))
+    ids, reason = form.ids(), form.reason.data
     try:
         entries = delete_documents(session, _stores(), ids, by=current_username(), reason=reason)
     except ValueError:
@@ -311,7 +341,11 @@ def delete() -> ResponseReturnValue:
 
 @bp.get("/runs/<int:run_id>/delete")
 @role_required(Role.CAMPAIGN_MANAGER)
-def confirm_delete_run(run_id: int) -> str:
+def confirm_delete_run(run_id: int) -> ResponseReturnValue:
+    return _render_delete_run(run_id, DeleteRunForm(formdata=None))
+
+
+def _render_delete_run(run_id: int, form: DeleteRunForm, status: int = 200) -> ResponseReturnValue:
     session = db_session()
     run = session.get(Run, run_id)
     count = session.scalar(
@@ -327,14 +361,18 @@ def confirm_delete_run(run_id: int) -> str:
         run=run,
         campaign=campaign,
         count=count,
-    )
+        form=form,
+    ), status
 
 
 @bp.post("/runs/<int:run_id>/delete")
 @role_required(Role.CAMPAIGN_MANAGER)
 def delete_run(run_id: int) -> ResponseReturnValue:
     session = db_session()
-    reason = request.form.get("reason", "").strip()[:2000]
+    form = DeleteRunForm()
+    if not form.validate():
+        return _render_delete_run(run_id, form, 422)
+    reason = form.reason.data
     entry = delete_run_documents(session, _stores(), run_id, by=current_username(), reason=reason)
     record_audit(
         session,
