@@ -652,6 +652,29 @@ def test_archive_entries_are_deleted_selectively_and_logged(panel):
     assert client.get(f"/campaigns/documents/{ids[0]}").status_code == 404
 
 
+def test_a_bad_archive_deletion_is_refused_with_its_reason(panel):
+    add_people(panel, 2)
+    campaign_id = make_campaign(panel)
+    run = start_run(panel.runtime, campaign_id, confirmed_by="test")
+    panel.work()
+    client = panel.client()
+    url = f"/campaigns/{campaign_id}/runs/{run.id}/archive/delete"
+    for data, message in (
+        ({"scope": "selected", "document_ids": ["eins"]}, "„eins“ steht nicht zur Auswahl."),
+        ({"scope": "alle"}, "„alle“ steht nicht zur Auswahl."),
+        (
+            {"scope": "all", "reason": "x" * 501},
+            "Grund (für das Protokoll): Höchstens 500 Zeichen.",
+        ),
+    ):
+        response = post(client, url, data)
+        assert response.status_code == 302
+        assert message in body(client.get(response.location))
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ArchiveDeletion)) == 0
+        assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 2
+
+
 # -- static data ----------------------------------------------------------------------------------
 
 

@@ -195,6 +195,15 @@ class PanelForm(FlaskForm):
             field.errors = [message]
 
 
+def problem_text(form: PanelForm, labels: dict[str, str]) -> str:
+    """The form's first problem as a flash says it, after its field's label when ``labels``
+    names one (a form whose fields have no place of their own on the page)."""
+    name, message = next(iter(form.messages.items()))
+    return (
+        t("forms.field_problem", field=labels[name], problem=message) if name in labels else message
+    )
+
+
 def add_error(field: Any, message: str) -> None:
     """Show ``message`` next to ``field`` (after ``validate``, whose list may be a tuple)."""
     field.errors = [*field.errors, message]

@@ -63,7 +63,15 @@ from webapp.campaigns.views import (
     username,
 )
 from webapp.context import db_session, get_plugins, get_runtime, get_settings
-from webapp.forms import PanelForm, WholeNumberField
+from webapp.forms import (
+    ChoiceField,
+    FlagField,
+    IdListField,
+    PanelForm,
+    TextField,
+    WholeNumberField,
+    problem_text,
+)
 from webapp.i18n import item_detail, t
 from webapp.pagination import page_arguments, paginate
 from webapp.run_feedback import Feedback, feedback_counts, feedback_filter
@@ -369,10 +377,16 @@ def resume(campaign_id: int, run_id: int) -> Response:
     return _run_action(campaign_id, run_id, "resume", resume_run)
 
 
+class RetryForm(PanelForm):
+    """Retry the failed items, and with "include_unclear" those that may have gone out."""
+
+    include_unclear = FlagField()
+
+
 @bp.post("/<int:campaign_id>/runs/<int:run_id>/retry")
 @role_required(Role.CAMPAIGN_MANAGER)
 def retry(campaign_id: int, run_id: int) -> Response:
-    include_unclear = request.form.get("include_unclear") == "true"
+    include_unclear = RetryForm().include_unclear.data
     return _run_action(
         campaign_id,
         run_id,
@@ -431,17 +445,26 @@ def _disposition(kind: str, filename: str) -> str:
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
+class ArchiveDeleteForm(PanelForm):
+    """The run page's deletion of archive entries: the ticked ones or all, and why."""
+
+    scope = ChoiceField(coerce=str)
+    document_ids = IdListField()
+    reason = TextField(max_length=500)
+
+
 @bp.post("/<int:campaign_id>/runs/<int:run_id>/archive/delete")
 @role_required(Role.CAMPAIGN_MANAGER)
 def delete_archive(campaign_id: int, run_id: int) -> Response:
     campaign = load_campaign(campaign_id)
     run = load_run(campaign.id, run_id)
     back = url_for(".run", campaign_id=campaign.id, run_id=run.id, **list_args())
-    every = request.form.get("scope") == "all"
-    try:
-        ids = None if every else [int(v) for v in request.form.getlist("document_ids")]
-    except ValueError:
-        abort(400)
+    form = ArchiveDeleteForm()
+    form.scope.choices = [("selected", ""), ("all", "")]
+    if not form.validate():
+        flash(problem_text(form, {"reason": t("runs.archive.reason")}), "error")
+        return redirect(back)
+    ids = None if form.scope.data == "all" else form.document_ids.data
     if ids is not None and not ids:
         flash(t("runs.archive.none_selected"), "error")
         return redirect(back)
@@ -449,7 +472,7 @@ def delete_archive(campaign_id: int, run_id: int) -> Response:
     stores = partial(open_store, get_plugins(), get_settings())
     try:
         entry = delete_run_documents(
-            session, stores, run.id, ids, by=username(), reason=request.form.get("reason", "")
+            session, stores, run.id, ids, by=username(), reason=form.reason.data
         )
     except ValueError as exc:
         session.rollback()
