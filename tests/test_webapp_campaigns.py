@@ -724,6 +724,32 @@ def test_static_records_are_added_frozen_and_removed(panel):
     )
 
 
+def test_bad_data_tab_input_is_refused_and_stores_nothing(panel):
+    ids = add_people(panel, 2)
+    campaign_id = static_campaign(panel)
+    client = panel.client()
+    base = f"/campaigns/{campaign_id}/data"
+    empty = post(client, f"{base}/add", {"entity": "contacts", "ids": " , "})
+    assert field_errors(body(empty), "add-ids") == ["Bitte IDs eingeben."]
+    entity = post(client, f"{base}/add", {"entity": "planets", "ids": str(ids[0])})
+    assert entity.status_code == 422
+    assert field_errors(body(entity), "add-entity") == ["„planets“ steht nicht zur Auswahl."]
+    huge = post(client, f"{base}/add", {"entity": "contacts", "ids": "9" * 20})
+    assert huge.status_code == 422 and field_errors(body(huge), "add-ids")
+    post(client, f"{base}/add", {"entity": "contacts", "ids": str(ids[0])})
+    for path, data, message in (
+        ("remove", {"records": [f"contacts:{ids[0]}", "contacts:x"]}, "„contacts:x“ steht"),
+        ("freeze", {"saved_query_id": "987654"}, "Gespeicherte Abfrage: „987654“ steht"),
+        ("freeze", {"saved_query_id": "eins"}, "„eins“ steht nicht zur Auswahl."),
+    ):
+        response = post(client, f"{base}/{path}", data)
+        assert message in body(client.get(response.location))
+    bad_token = post(client, f"{base}/import/confirm", {"token": "../../etc/passwd"})
+    assert bad_token.status_code == 422 and "nicht mehr vorhanden" in body(bad_token)
+    with panel.runtime.database.session() as session:
+        assert list(session.scalars(select(CampaignRecord.entity_id))) == [ids[0]]
+
+
 def test_a_csv_import_shows_every_problem_and_stores_all_rows_or_none(panel):
     campaign_id = make_campaign(panel, datasource="file_import", datasource_settings={})
     client = panel.client()

@@ -45,8 +45,7 @@ from webapp.i18n import get_language, t
 EXAMPLE_DAY = date(2026, 12, 31)
 """The day a date input shows, empty, to say how a date is written."""
 _ID = re.compile(r"^[0-9]{1,10}$")
-MAX_ID = 2**31 - 1
-"""The largest id a row can have (an INTEGER column)."""
+_MAX_ID = 2**31 - 1
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _NAMED_MONTH_DATE = re.compile(r"^(\d{1,2})\.?\s+([^\W\d]+)\.?,?\s+(\d{4})$")
@@ -440,12 +439,18 @@ class IdListField(Field):
     def process_formdata(self, valuelist: list[Any]) -> None:
         self.data = []
         for value in valuelist:
-            text = str(value).strip()
-            if not _ID.match(text) or int(text) > MAX_ID:
+            number = parse_id(str(value))
+            if number is None:
                 self.data = []
-                raise ValueError(t("forms.not_a_choice", value=text))
-            if int(text) not in self.data:
-                self.data.append(int(text))
+                raise ValueError(t("forms.not_a_choice", value=str(value).strip()))
+            if number not in self.data:
+                self.data.append(number)
+
+
+def parse_id(text: str) -> int | None:
+    """The row id ``text`` writes (digits, at most an INTEGER column's largest), else None."""
+    text = text.strip()
+    return int(text) if _ID.match(text) and int(text) <= _MAX_ID else None
 
 
 def _choice_values(choices: Iterable[tuple[Any, Any]]) -> set[Any]:

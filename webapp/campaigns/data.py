@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from werkzeug.wrappers import Response
+from wtforms import Field, ValidationError
 
 from core.audit import record_audit
 from core.messages import StoredText, stored
@@ -35,6 +36,7 @@ from webapp.campaigns.records import (
 )
 from webapp.campaigns.views import bp, list_args, load_campaign, render_screen, username
 from webapp.context import db_session, get_plugins, get_settings
+from webapp.forms import ChoiceField, FlagField, PanelForm, TextField, parse_id, problem_text
 from webapp.i18n import t, tn
 from webapp.imports import describe_import_error, save_upload, upload_size
 from webapp.pagination import Page, page_arguments
@@ -60,8 +62,6 @@ def _uploads() -> Path:
 
 
 def _upload_path(token: str) -> Path:
-    if not _TOKEN.match(token):
-        abort(400)
     return _uploads() / f"{token}.csv"
 
 
@@ -100,28 +100,47 @@ def _audit_and_commit(campaign_id: int, action: str, summary: StoredText, **deta
     session.commit()
 
 
+class AddForm(PanelForm):
+    """Records added by hand: the entity and its ids, separated by commas, spaces or lines."""
+
+    entity = ChoiceField(coerce=str, required=True)
+    ids = TextField(max_length=200_000)
+
+    def validate_ids(self, field: TextField) -> None:
+        parts = [part for part in _ID_SEPARATORS.split(field.data) if part]
+        if not parts:
+            raise ValidationError(t("campaigns.data.no_ids"))
+        ids = [parse_id(part) for part in parts]
+        if None in ids:
+            raise ValidationError(t("campaigns.data.bad_ids"))
+        self.id_list = ids
+
+
+def _add_form() -> AddForm:
+    form = AddForm()
+    form.entity.choices = [(name, spec.title) for name, spec in ENTITIES.items()]
+    return form
+
+
+def _render_add(campaign_id: int, form: AddForm) -> tuple[str, int]:
+    return _render_data(campaign_id, 422, add_errors=form.messages, add_values=form.values)
+
+
 @bp.post("/<int:campaign_id>/data/add")
 @role_required(Role.CAMPAIGN_MANAGER)
 def add(campaign_id: int) -> Response | tuple[str, int]:
     campaign = load_campaign(campaign_id)
-    entity = request.form.get("entity", "")
-    text = request.form.get("ids", "")
-    try:
-        ids = [int(part) for part in _ID_SEPARATORS.split(text.strip()) if part]
-    except ValueError:
-        return _render_data(
-            campaign.id, 422, add_error=t("campaigns.data.bad_ids"), add_values=request.form
-        )
-    if not ids:
-        return _render_data(
-            campaign.id, 422, add_error=t("campaigns.data.no_ids"), add_values=request.form
-        )
+    form = _add_form()
+    if not form.validate():
+        return _render_add(campaign.id, form)
+    entity, ids = form.entity.data, form.id_list
     session = db_session()
     try:
         added = add_records(session, campaign.id, entity, ids)
     except CampaignDataError as exc:
         session.rollback()
-        return _render_data(campaign.id, 422, add_error=str(exc), add_values=request.form)
+        form.add_error("ids", str(exc))
+        return _render_add(campaign.id, form)
     _audit_and_commit(
         campaign.id,
         "campaign.records.add",
@@ -137,15 +156,33 @@ def add(campaign_id: int) -> Response | tuple[str, int]:
     return _back(campaign.id)
 
 
+class RecordListField(Field):
+    """The ticked records as ``entity:id``, by entity; anything else is refused, naming it."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = {}
+        for value in valuelist:
+            entity, _, record_id = str(value).partition(":")
+            number = parse_id(record_id)
+            if entity not in ENTITIES or number is None:
+                self.data = {}
+                raise ValueError(t("forms.not_a_choice", value=value))
+            self.data.setdefault(entity, []).append(number)
+
+
+class RemoveForm(PanelForm):
+    records = RecordListField(default=dict)
+
+
 @bp.post("/<int:campaign_id>/data/remove")
 @role_required(Role.CAMPAIGN_MANAGER)
 def remove(campaign_id: int) -> Response:
     campaign = load_campaign(campaign_id)
-    by_entity: dict[str, list[int]] = {}
-    for value in request.form.getlist("records"):
-        entity, _, record_id = value.partition(":")
-        if entity in ENTITIES and record_id.isdigit():
-            by_entity.setdefault(entity, []).append(int(record_id))
+    form = RemoveForm()
+    if not form.validate():
+        flash(problem_text(form, {}), "error")
+        return _back(campaign.id)
+    by_entity: dict[str, list[int]] = form.records.data
     if not by_entity:
         flash(t("campaigns.data.none_selected"), "error")
         return _back(campaign.id)
@@ -163,15 +200,27 @@ def remove(campaign_id: int) -> Response:
     return _back(campaign.id)
 
 
+class FreezeForm(PanelForm):
+    saved_query_id = ChoiceField()
+
+
 @bp.post("/<int:campaign_id>/data/freeze")
 @role_required(Role.CAMPAIGN_MANAGER)
 def freeze(campaign_id: int) -> Response:
     campaign = load_campaign(campaign_id)
-    saved_query_id = request.form.get("saved_query_id", type=int)
+    session = db_session()
+    form = FreezeForm()
+    form.saved_query_id.choices = [
+        (int(value), label)
+        for value, label in OptionResolver(session, get_plugins())("saved_queries")
+    ]
+    if not form.validate():
+        flash(problem_text(form, {"saved_query_id": t("campaigns.data.saved_query")}), "error")
+        return _back(campaign.id)
+    saved_query_id = form.saved_query_id.data
     if saved_query_id is None:
         flash(t("campaigns.data.choose_query"), "error")
         return _back(campaign.id)
-    session = db_session()
     try:
         frozen = freeze_query(session, campaign.id, saved_query_id)
     except (LookupError, QueryError, CampaignDataError) as exc:
@@ -215,18 +264,32 @@ def upload(campaign_id: int) -> Response | tuple[str, int]:
     return _render_data(campaign.id, preview=preview, token=token, upload_name=upload.filename)
 
 
+class ConfirmImportForm(PanelForm):
+    """The checked file's token and name, and whether only its valid rows are wanted."""
+
+    token = TextField(max_length=64)
+    upload_name = TextField(max_length=1000)
+    only_valid_rows = FlagField()
+
+    def validate_token(self, field: TextField) -> None:
+        if not _TOKEN.match(field.data):
+            raise ValidationError(t("campaigns.import.expired"))
+
+
 @bp.post("/<int:campaign_id>/data/import/confirm")
 @role_required(Role.CAMPAIGN_MANAGER)
 def confirm_import(campaign_id: int) -> Response | tuple[str, int]:
     """Import the checked file: every row, or, by the user's explicit choice, only the valid
     rows (the rows left out are listed and recorded in the audit log)."""
     campaign = load_campaign(campaign_id)
-    token = request.form.get("token", "")
+    form = ConfirmImportForm()
+    if not form.validate():
+        return _render_data(campaign.id, 422, import_error=problem_text(form, {}))
+    token, upload_name = form.token.data, form.upload_name.data
     path = _upload_path(token)
     if not path.is_file():
         return _render_data(campaign.id, 422, import_error=t("campaigns.import.expired"))
-    upload_name = request.form.get("upload_name", "")
-    only_valid_rows = request.form.get("only_valid_rows") in ("y", "on", "1", "true")
+    only_valid_rows = form.only_valid_rows.data
     session = db_session()
     try:
         with path.open("rb") as file:
