@@ -362,6 +362,32 @@ def test_a_file_that_cannot_be_imported_is_refused_next_to_the_field(
     assert any(message in error for error in field_errors(body(response)))
 
 
+def test_bad_import_options_are_refused_at_their_field_and_import_nothing(
+    client_for, database, people
+):
+    manager = client_for("manager")
+    wrong = upload(manager, CSV, encoding="ebcdic")
+    assert wrong.status_code == 422
+    assert field_errors(body(wrong), "encoding") == ["„ebcdic“ steht nicht zur Auswahl."]
+    token = re.search(
+        r'action="/contacts/import/([0-9a-f]{32})"', body(upload(manager, CSV))
+    ).group(1)
+    for fields, message in (
+        ({"match_on": "shoe_size"}, "Kontakte erkennen an: „shoe_size“ steht nicht zur Auswahl."),
+        ({"map:PLZ": "password"}, "Zuordnung der Spalten: „password“ steht nicht zur Auswahl."),
+        ({"delimiter": ";;"}, "„;;“ steht nicht zur Auswahl."),
+    ):
+        response = post(
+            manager,
+            f"/contacts/import/{token}",
+            {"action": "import", "only_valid_rows": "y", **MAPPING, **fields},
+        )
+        assert response.status_code == 422
+        assert message in body(response)
+    with database.session() as session:
+        assert session.scalar(select(Contact).where(Contact.number == "K-100")) is None
+
+
 def test_only_managers_import(client_for):
     assert client_for("viewer").get("/contacts/import").status_code == 403
     assert upload(client_for("reviewer"), CSV).status_code == 403

@@ -37,13 +37,13 @@ from webapp.contact_import import (
     plan_contact_import,
 )
 from webapp.contacts.channel_events import channel_events
-from webapp.contacts.forms import DELIMITERS, ConsentForm, ImportForm
+from webapp.contacts.forms import ConsentForm, ImportForm, ImportOptionsForm, ImportRunForm
 from webapp.contacts.search import ContactFilters, contact_query, dialect_of
 from webapp.contacts.uploads import drop_upload, keep_upload, kept_upload
 from webapp.context import current_user, current_username, db_session, get_plugins
 from webapp.csv_import import CsvImportError, RowsRefused
 from webapp.formatting import format_bytes
-from webapp.forms import add_error
+from webapp.forms import add_error, problem_text
 from webapp.i18n import stored_text, t
 from webapp.imports import describe_import_error, upload_size
 from webapp.pagination import page_arguments, paginate
@@ -291,25 +291,6 @@ def _consent(contact: Contact) -> dict[str, Any]:
 # --- CSV import --------------------------------------------------------------------------
 
 
-def _options(source: Any) -> dict[str, Any]:
-    """Encoding, delimiter, update flag, matching and column mapping as the import functions
-    take them."""
-    delimiter = DELIMITERS.get(source.get("delimiter", ""), "")
-    mapping = {
-        key[len("map:") :]: value
-        for key, value in source.items()
-        if key.startswith("map:") and value in CONTACT_FIELDS
-    }
-    match_on = source.get("match_on", "")
-    return {
-        "encoding": source.get("encoding") or None,
-        "delimiter": delimiter or None,
-        "mapping": mapping or None,
-        "update_existing": source.get("update_existing") in ("y", "on", "1", "true"),
-        "match_on": match_on if match_on in MATCH_ON else None,
-    }
-
-
 @bp.get("/import")
 @role_required(Role.CAMPAIGN_MANAGER)
 def import_form() -> str:
@@ -320,7 +301,10 @@ def import_form() -> str:
 @role_required(Role.CAMPAIGN_MANAGER)
 def import_upload() -> ResponseReturnValue:
     form = ImportForm()
+    form.validate()
     upload = request.files.get("file")
+    if not form.ok:
+        return render_template("contacts/import.html", form=form), 422
     if upload is None or not upload.filename:
         add_error(form.file, t("contacts.import.error.missing"))
         return render_template("contacts/import.html", form=form), 422
@@ -330,18 +314,17 @@ def import_upload() -> ResponseReturnValue:
     if upload_size(upload) > MAX_BYTES:  # refused by its size, before it is read
         add_error(form.file, t("contacts.import.error.size", limit=format_bytes(MAX_BYTES)))
         return render_template("contacts/import.html", form=form), 422
-    options = _options(request.form)
     try:
-        plan = plan_contact_import(db_session(), upload.stream, **options)
+        plan = plan_contact_import(db_session(), upload.stream, **form.options())
     except CsvImportError as exc:
         add_error(form.file, t("contacts.import.error.fatal", reason=describe_import_error(exc)))
         return render_template("contacts/import.html", form=form), 422
     token = keep_upload(current_user().id, upload)
-    return _preview(plan, token, request.form, upload.filename)
+    return _preview(plan, token, form, upload.filename)
 
 
 def _preview(
-    plan: Any, token: str, source: Any, filename: str, status: int = 200
+    plan: Any, token: str, form: ImportOptionsForm, filename: str, status: int = 200
 ) -> tuple[str, int]:
     return render_template(
         "contacts/import_preview.html",
@@ -355,9 +338,9 @@ def _preview(
             for name in MATCH_ON
             if name != "number" or "number" in plan.parsed.mapping.values()
         ],
-        encoding=source.get("encoding", ""),
-        delimiter=source.get("delimiter", ""),
-        update_existing=_options(source)["update_existing"],
+        encoding=form.encoding.data or "",
+        delimiter=form.delimiter.data or "",
+        update_existing=form.update_existing.data,
     ), status
 
 
@@ -370,24 +353,34 @@ def import_run(token: str) -> ResponseReturnValue:
     if path is None:
         flash(t("contacts.import.error.expired"), "error")
         return redirect(url_for("contacts.import_form"))
-    filename = request.form.get("filename", "")
-    only_valid_rows = request.form.get("only_valid_rows") in ("y", "on", "1", "true")
+    form = ImportRunForm()
+    refused = not form.validate()
+    if refused:
+        labels = {
+            "encoding": t("contacts.import.encoding"),
+            "delimiter": t("contacts.import.delimiter"),
+            "match_on": t("contacts.import.match_on"),
+            "mapping": t("contacts.import.mapping"),
+            "filename": t("contacts.import.file"),
+        }
+        flash(problem_text(form, labels), "error")
+    filename = form.filename.data
     try:
         with path.open("rb") as file:
-            plan = plan_contact_import(session, file, **_options(request.form))
-        if request.form.get("action") != "import":
-            return _preview(plan, token, request.form, filename)
+            plan = plan_contact_import(session, file, **form.options())
+        if refused or form.action.data != "import":
+            return _preview(plan, token, form, filename, 422 if refused else 200)
         report = import_and_record(
             session,
             plan,
             source_name=filename,
-            only_valid_rows=only_valid_rows,
+            only_valid_rows=form.only_valid_rows.data,
             actor=user.username,
         )
     except RowsRefused:
         session.rollback()
         flash(t("contacts.import.error.rows", count=len(plan.errors)), "error")
-        return _preview(plan, token, request.form, filename, 422)
+        return _preview(plan, token, form, filename, 422)
     except CsvImportError as exc:
         session.rollback()
         flash(t("contacts.import.error.fatal", reason=describe_import_error(exc)), "error")
