@@ -236,6 +236,27 @@ def test_a_new_campaign_gets_a_generated_name_and_shows_errors_next_to_the_field
     assert "campaign.create" in audit_actions(panel)
 
 
+def test_a_bad_new_campaign_form_is_refused_at_its_fields_and_stores_nothing(panel):
+    client = panel.client()
+    long_name = post(client, "/campaigns/new", campaign_form(name="x" * 201))
+    assert long_name.status_code == 422
+    assert field_errors(body(long_name), "name") == ["Höchstens 200 Zeichen."]
+    long_text = post(client, "/campaigns/new", campaign_form(description="x" * 5001))
+    assert field_errors(body(long_text), "description") == ["Höchstens 5000 Zeichen."]
+    bad_freeze = post(client, "/campaigns/new", campaign_form(name="B", freeze="{nicht json"))
+    assert bad_freeze.status_code == 422 and "Invalid JSON" in body(bad_freeze)
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Campaign)) == 0
+    post(client, "/campaigns/new", campaign_form(name="Kampagne A"))
+    taken = post(client, "/campaigns/new", campaign_form(name="Kampagne A"))
+    assert taken.status_code == 422
+    assert field_errors(body(taken), "name") == [
+        "a campaign named &#39;Kampagne A&#39; already exists"
+    ]
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Campaign)) == 1
+
+
 def test_copy_and_delete_with_confirmation(panel):
     campaign_id = make_campaign(panel)
     client = panel.client()

@@ -48,7 +48,7 @@ from webapp.campaigns.config_form import (
 from webapp.campaigns.listing import STATUS_FILTERS, campaign_list
 from webapp.campaigns.records import CampaignDataError, freeze_query
 from webapp.context import current_user, db_session, get_plugins, get_runtime
-from webapp.forms import PanelForm, TextField, WholeNumberField
+from webapp.forms import FlagField, PanelForm, TextField, WholeNumberField, problem_text
 from webapp.i18n import t, tn
 from webapp.pagination import page_arguments
 from webapp.security import role_required
@@ -239,12 +239,18 @@ def _save_draft(draft: ConfigDraft, **create_args: Any) -> Campaign:
     )
 
 
+class SetupForm(PanelForm):
+    """The Campaign tab's pressed button: "save", or one the configuration form redraws for."""
+
+    intent = TextField(max_length=100)
+
+
 @bp.post("/<int:campaign_id>/setup")
 @role_required(Role.CAMPAIGN_MANAGER)
 def save_setup(campaign_id: int) -> str | tuple[str, int] | Response:
     campaign = load_campaign(campaign_id)
     draft = draft_from_form(request.form, get_plugins())
-    if request.form.get("intent") != "save":
+    if SetupForm().intent.data != "save":
         return _render_setup(campaign, draft)
     validate_draft(draft, get_plugins())
     session = db_session()
@@ -299,13 +305,17 @@ def start(campaign_id: int) -> Response:
     return redirect(url_for(".run", campaign_id=campaign.id, run_id=run.id, **list_args()))
 
 
+class ServiceForm(PanelForm):
+    service_communication = FlagField()
+
+
 @bp.post("/<int:campaign_id>/service")
 @role_required(Role.ADMIN)
 def set_service(campaign_id: int) -> Response:
     """Mark or unmark the campaign as service communication: its runs then pass opt-outs
     (never a dispatch block). Only an administrator may, and the audit log records it."""
     campaign = load_campaign(campaign_id)
-    wanted = request.form.get("service_communication") == "true"
+    wanted = ServiceForm().service_communication.data
     if wanted != campaign.service_communication:
         campaign.service_communication = wanted
         session = db_session()
@@ -329,21 +339,36 @@ def set_service(campaign_id: int) -> Response:
 # New, copy, delete
 
 
-def _new_draft() -> tuple[ConfigDraft, str | None]:
-    """A new campaign's configuration, prefilled from the query editor if it sent one."""
+MAX_DEFINITION = 1_000_000
+"""Characters of a query definition the new-campaign form takes from the query editor."""
+
+
+class NewCampaignForm(PanelForm):
+    """The new campaign's own fields beside its configuration (the plugins' schema forms):
+    name and description, the query to freeze into its records, and the pressed button."""
+
+    name = TextField(max_length=200)
+    description = TextField(max_length=5000)
+    freeze = TextField(max_length=MAX_DEFINITION)
+    definition = TextField(max_length=MAX_DEFINITION)
+    intent = TextField(max_length=100)
+
+
+def _new_draft(form: NewCampaignForm | None) -> tuple[ConfigDraft, str | None]:
+    """A new campaign's configuration, prefilled from the query editor if it sent one: a
+    saved query (the link's ``saved_query_id``) or, posted, a definition to freeze."""
     plugins = get_plugins()
     draft = default_draft(plugins)
     freeze = None
-    saved_id = request.values.get("saved_query_id", type=int)
+    saved_id = request.args.get("saved_query_id", type=int)
     if saved_id is not None and "query" in plugins.datasources:
         saved = db_session().get(SavedQuery, saved_id)
         if saved is not None:
             entity = (saved.definition or {}).get("root", "contacts")
             draft.datasource = PluginPart("query", {"saved_query_id": saved.id, "entity": entity})
-    definition = request.form.get("definition") if request.method == "POST" else None
-    if request.form.get("intent") == "from_query_static" and definition:
+    if form is not None and form.definition.data and not form.definition.errors:
         try:
-            compiled = compile_query(definition)
+            compiled = compile_query(form.definition.data)
         except QueryError as exc:
             flash(t("campaigns.new.bad_query", reason=str(exc)), "error")
         else:
@@ -353,40 +378,51 @@ def _new_draft() -> tuple[ConfigDraft, str | None]:
     return draft, freeze
 
 
+def _named_form() -> NewCampaignForm:
+    """An empty new-campaign form with the next generated name."""
+    return NewCampaignForm(
+        formdata=None, name=default_name(db_session(), get_runtime().clock.now())
+    )
+
+
 @bp.get("/new")
 @role_required(Role.CAMPAIGN_MANAGER)
 def new() -> str:
-    draft, _freeze = _new_draft()
-    return _render_new(draft, default_name(db_session(), get_runtime().clock.now()), "", None)
+    draft, _freeze = _new_draft(None)
+    return _render_new(draft, _named_form(), None)
 
 
-def _render_new(draft: ConfigDraft, name: str, description: str, freeze: str | None, **kw):
-    return _render_setup(
-        None, draft, values={"name": name, "description": description}, freeze=freeze, **kw
-    )
+def _render_new(draft: ConfigDraft, form: NewCampaignForm, freeze: str | None, **kw):
+    return _render_setup(None, draft, values=form.values, errors=form.messages, freeze=freeze, **kw)
 
 
 @bp.post("/new")
 @role_required(Role.CAMPAIGN_MANAGER)
 def create() -> str | tuple[str, int] | Response:
     session = db_session()
-    if request.form.get("intent") == "from_query_static":
-        draft, freeze = _new_draft()
-        return _render_new(draft, default_name(session, get_runtime().clock.now()), "", freeze)
+    form = NewCampaignForm()
+    if form.intent.data == "from_query_static":
+        if not form.validate():
+            flash(problem_text(form, {"definition": t("queries.json")}), "error")
+        draft, freeze = _new_draft(form)
+        return _render_new(draft, _named_form(), freeze)
     draft = draft_from_form(request.form, get_plugins())
-    name = request.form.get("name", "").strip()
-    description = request.form.get("description", "").strip()
-    freeze = request.form.get("freeze") or None
-    if request.form.get("intent") != "save":
-        return _render_new(draft, name, description, freeze)
+    freeze = form.freeze.data or None
+    if form.intent.data != "save":
+        return _render_new(draft, form, freeze)
+    form.validate()
     validate_draft(draft, get_plugins())
-    if not draft.has_problems:
+    if form.ok and not draft.has_problems:
         try:
-            campaign = _save_draft(draft, name=name, description=description)
+            campaign = _save_draft(draft, name=form.name.data, description=form.description.data)
             frozen = freeze_query(session, campaign.id, load_json(freeze)) if freeze else None
         except (CampaignError, CampaignDataError, QueryError) as exc:
             session.rollback()
-            draft.general_errors.append(str(exc))
+            field, _, message = str(exc).partition(": ")
+            if field == "name":
+                form.add_error("name", message)
+            else:
+                draft.general_errors.append(str(exc))
         else:
             record_audit(
                 session,
@@ -402,7 +438,7 @@ def create() -> str | tuple[str, int] | Response:
             if frozen is not None:
                 flash(tn("campaigns.data.frozen", frozen), "success")
             return redirect(url_for(".setup", campaign_id=campaign.id))
-    return _render_new(draft, name, description, freeze, failed=True), 422
+    return _render_new(draft, form, freeze, failed=True), 422
 
 
 @bp.post("/<int:campaign_id>/copy")
