@@ -159,6 +159,29 @@ def test_a_query_nested_too_deep_is_refused_with_the_limit_not_a_500(panel):
         assert session.scalar(select(func.count()).select_from(SavedQuery)) == 0
 
 
+def test_a_bad_button_page_or_overlong_query_is_refused_and_saves_nothing(panel):
+    client = panel.client()
+    for fields, message in (
+        (
+            {"intent": "delete_all", "name": "X"},
+            "Schaltfläche: „delete_all“ steht nicht zur Auswahl.",
+        ),
+        ({"page": "zwei"}, "Seite: „zwei“ ist keine ganze Zahl."),
+        ({"page": "0"}, "Seite: Mindestens 1."),
+        ({"intent": "save", "name": "x" * 201}, "Höchstens 200 Zeichen."),
+    ):
+        response = submit(client, **fields)
+        assert response.status_code == 422
+        assert message in body(response)
+    too_long = submit(client, definition="x" * 1_000_001, intent="save", name="Lang")
+    assert too_long.status_code == 422
+    assert "Abfrage als JSON: Höchstens 1000000 Zeichen." in body(too_long)
+    export = post(client, "/queries/export.csv", {"definition": "x" * 1_000_001})
+    assert export.status_code == 422
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(SavedQuery)) == 0
+
+
 def test_a_nul_character_in_a_query_value_or_parameter_is_refused_never_a_500(panel, people):
     definition = json.loads(json.dumps(PROSPECTS_WITH_EMAIL))
     definition["where"]["conditions"][0]["values"] = ["pro\0spect"]

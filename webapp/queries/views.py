@@ -53,7 +53,7 @@ from core.query.compiler import ci_text
 from core.query.saved import QueryNameTakenError, save_query
 from webapp.context import current_user, db_session, get_campaign, get_plugins
 from webapp.formatting import format_date, format_datetime, format_number
-from webapp.forms import FlagField, PanelForm, TextField
+from webapp.forms import ChoiceField, FlagField, PanelForm, TextField, WholeNumberField
 from webapp.i18n import DEFAULT_LANGUAGE, PANEL_CATALOGS, catalog_ids, get_language, t
 from webapp.pagination import page_arguments, paginate
 from webapp.schema_forms import root_spec
@@ -208,16 +208,39 @@ def _render(
     return page, 422 if (query_error or errors) and status == 200 else status
 
 
-class QueryForm(PanelForm):
-    """The saved query's own fields beside its definition."""
+MAX_DEFINITION = 1_000_000
+"""Characters of a query definition the editor takes."""
+INTENTS = ("preview", "save", "campaign_dynamic")
+"""The editor's buttons that post to it (the static campaign's button posts to the campaign)."""
 
+
+class QueryForm(PanelForm):
+    """The editor: the definition, the saved query's own fields, the pressed button and the
+    preview's page."""
+
+    definition = TextField(max_length=MAX_DEFINITION)
     name = TextField(max_length=200)
     description = TextField(max_length=5000)
     is_distribution_list = FlagField()
+    intent = ChoiceField(coerce=str)
+    page = WholeNumberField(minimum=1)
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.intent.choices = [(intent, intent) for intent in INTENTS]
 
-def _form_values() -> dict[str, Any]:
-    return QueryForm().values
+    def control_problem(self) -> str | None:
+        """The problem of the definition, the button or the page (not of the saved query's
+        fields, shown next to them), as a flash says it."""
+        labels = {
+            "definition": t("queries.json"),
+            "intent": t("queries.button"),
+            "page": t("pagination.page"),
+        }
+        for name, label in labels.items():
+            if self[name].errors:
+                return t("forms.field_problem", field=label, problem=self[name].errors[0])
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -324,19 +347,21 @@ def submit(saved_query_id: int) -> Response | tuple[str, int]:
 
 def _submit(saved: SavedQuery | None) -> Response | tuple[str, int]:
     """Preview (any role), or save / hand to a campaign (campaign managers)."""
-    intent = request.form.get("intent", "preview")
-    definition = request.form.get("definition", "")
     form = QueryForm()
+    form.validate()
     values = form.values
-    page = request.form.get("page", type=int) or 1
+    definition = form.definition.data
+    problem = form.control_problem()
+    if problem:
+        flash(problem, "error")
+        return _render(saved, definition, values, preview_page=None, status=422)
+    intent = form.intent.data or "preview"
+    page = form.page.data or 1
     if intent == "preview":
         return _render(saved, definition, values, preview_page=page)
-    if intent not in ("save", "campaign_dynamic"):
-        abort(400)
     if not has_role(Role.CAMPAIGN_MANAGER):
         abort(403)
     compiled, _raw, _error = _parse(definition)
-    form.validate()
     if not form.name.data:
         form.add_error("name", t("queries.error.name_required"))
     errors = form.messages
@@ -437,11 +462,18 @@ def export_saved(saved_query_id: int) -> Response:
 @bp.post("/export.csv")
 @role_required(Role.CAMPAIGN_MANAGER)
 def export() -> Response | tuple[str, int]:
-    compiled, _raw, _error = _parse(request.form.get("definition", ""))
+    form = QueryForm()
+    form.validate()
+    problem = form.control_problem()
+    if problem:
+        flash(problem, "error")
+        return _render(None, form.definition.data, form.values, preview_page=None, status=422)
+    compiled, _raw, _error = _parse(form.definition.data)
     if compiled is None:
-        return _render(None, request.form.get("definition", ""), _form_values(), preview_page=1)
-    _audit_export(_form_values()["name"], dump_definition(compiled.definition))
-    return _csv_response(compiled, _export_name(_form_values()["name"]))
+        return _render(None, form.definition.data, form.values, preview_page=1)
+    name = form.values["name"]
+    _audit_export(name, dump_definition(compiled.definition))
+    return _csv_response(compiled, _export_name(name))
 
 
 def _audit_export(name: str, definition: Mapping[str, Any]) -> None:
