@@ -266,10 +266,18 @@ def test_a_failed_job_is_deleted(client_for, failed_job, redis_url):
     connection = Redis.from_url(redis_url)
     assert FailedJobRegistry(queue=Queue("default", connection=connection)).count == 0
     assert not connection.exists(f"rq:job:{failed_job}")
-    assert (
-        post(client_for("admin"), "/admin/queues/delete", {"queue": "nope", "job": "x"}).status_code
-        == 400
-    )
+
+
+def test_a_bad_job_form_is_refused_with_the_fields_message(client_for, failed_job, redis_url):
+    admin = client_for("admin")
+    for data, message in (
+        ({"queue": "nope", "job": "x"}, "Warteschlange: „nope“ steht nicht zur Auswahl."),
+        ({"queue": "default", "job": " "}, "Job: Bitte ausfüllen."),
+    ):
+        response = post(admin, "/admin/queues/delete", data, follow_redirects=True)
+        assert response.status_code == 200 and message in body(response)
+    connection = Redis.from_url(redis_url)
+    assert FailedJobRegistry(queue=Queue("default", connection=connection)).count == 1
 
 
 def test_an_unreachable_redis_is_explained(settings, panel_users):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from core.accounts import LANGUAGES
+from core.jobs.queue import QUEUE_NAMES
 from core.models import Role
-from webapp.forms import PanelForm
+from webapp.forms import ChoiceField, PanelForm, TextField
 
 ROLES = [role.value for role in Role]
 
@@ -39,3 +42,14 @@ class AuditFilterForm(PanelForm):
     action = StringField(validators=[Optional(), Length(max=80)])
     target_type = StringField(validators=[Optional(), Length(max=40)])
     target_id = StringField(validators=[Optional(), Length(max=80)])
+
+
+class JobForm(PanelForm):
+    """A failed job to requeue or delete: its queue and its id."""
+
+    queue = ChoiceField(coerce=str, required=True)
+    job = TextField(required=True, max_length=200)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.queue.choices = [(name, name) for name in QUEUE_NAMES]

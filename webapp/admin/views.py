@@ -13,9 +13,9 @@ from core.messages import stored
 from core.models import AuditEntry, Role, User
 from core.plugins import REGISTER_HOOKS
 from webapp.admin import jobs
-from webapp.admin.forms import AuditFilterForm, NewUserForm, PasswordForm, UserForm
+from webapp.admin.forms import AuditFilterForm, JobForm, NewUserForm, PasswordForm, UserForm
 from webapp.context import current_user, db_session, get_plugins
-from webapp.forms import add_error
+from webapp.forms import add_error, problem_text
 from webapp.i18n import plugin_text, t
 from webapp.pagination import page_arguments, paginate
 from webapp.security import role_required
@@ -265,10 +265,12 @@ def queues() -> ResponseReturnValue:
 
 
 def _job_action(action: str) -> ResponseReturnValue:
-    queue_name = request.form.get("queue", "")
-    job_id = request.form.get("job", "")
-    if queue_name not in QUEUE_NAMES or not job_id:
-        abort(400)
+    form = JobForm()
+    if not form.validate():
+        labels = {"queue": t("admin.queues.queue_label"), "job": t("admin.queues.job")}
+        flash(problem_text(form, labels), "error")
+        return redirect(url_for("admin.queues"))
+    queue_name, job_id = form.queue.data, form.job.data
     try:
         done = (
             jobs.requeue(queue_name, job_id)
