@@ -16,6 +16,7 @@ from core.messages import stored
 from core.models import Notification, Role
 from webapp.context import current_user, db_session, get_runtime
 from webapp.editing import acting_user, username
+from webapp.forms import FlagField, PanelForm
 from webapp.i18n import known, t
 from webapp.pagination import page_arguments, paginate
 from webapp.security import role_required
@@ -133,6 +134,12 @@ def mark_all_read() -> Response:
     return redirect(_back())
 
 
+class BackForm(PanelForm):
+    """Whether the list the user came from shows only the unread notifications."""
+
+    unread = FlagField()
+
+
 def _back() -> str:
-    unread = request.form.get("unread") == "1"
+    unread = BackForm().unread.data
     return url_for(".index", **({"unread": "1"} if unread else {}))

@@ -33,7 +33,7 @@ from core.workflows.operating import (
 from core.workflows.schedules import Schedule, ScheduleError, format_duration
 from webapp.context import db_session, get_plugins, get_runtime, get_settings
 from webapp.editing import get_or_404, username
-from webapp.forms import PanelForm, TextField
+from webapp.forms import FlagField, PanelForm, TextField
 from webapp.i18n import plugin_text, plugin_translator, t, workflow_summary
 from webapp.pagination import Page, page_arguments
 from webapp.schema_forms import (
@@ -178,11 +178,17 @@ def run_now(name: str) -> Response:
     return redirect(url_for(".history", name=name))
 
 
+class StateForm(PanelForm):
+    """Start ("true") or stop the workflow."""
+
+    started = FlagField()
+
+
 @bp.post("/<name>/state")
 @role_required(Role.ADMIN)
 def change_state(name: str) -> Response:
     title = title_of(name)
-    started = request.form.get("started") == "true"
+    started = StateForm().started.data
     session = db_session()
     set_started(
         session,
