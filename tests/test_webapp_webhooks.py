@@ -10,10 +10,10 @@ from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.audit import audit_query
-from core.models import Role, Webhook
+from core.models import Role, Webhook, WebhookAllowedHost
 from core.models.webhooks import record_event
 from core.webhooks import dispatch_due
 
@@ -73,6 +73,20 @@ def test_a_webhook_for_an_internal_host_needs_the_host_allowed_first(panel, rece
             "webhook.allow_host",
         ]
     assert webhook.secret not in body(admin.get("/admin/webhooks/")), "shown once"
+
+
+def test_overlong_webhook_input_is_refused_at_its_field_and_stores_nothing(panel):
+    admin = panel.client(Role.ADMIN)
+    url = "https://hooks.example.org/" + "a" * 2000
+    long_url = post(admin, "/admin/webhooks/", {"url": url, "events": ["run.started"]})
+    assert long_url.status_code == 422
+    assert field_errors(body(long_url), "url") == ["Höchstens 2000 Zeichen."]
+    long_host = post(admin, "/admin/webhooks/hosts", {"host": "h" * 2001})
+    assert long_host.status_code == 422
+    assert field_errors(body(long_host), "host") == ["Höchstens 2000 Zeichen."]
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Webhook)) == 0
+        assert session.scalar(select(func.count()).select_from(WebhookAllowedHost)) == 0
 
 
 def test_deliveries_and_their_attempts_are_visible(panel, receiver):

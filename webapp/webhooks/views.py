@@ -3,7 +3,7 @@ the hosts allowed to be internal, and the recent deliveries with every attempt."
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
@@ -13,6 +13,7 @@ from core.models import Role, Webhook, WebhookAllowedHost, WebhookDelivery
 from core.models.webhooks import EVENTS
 from core.webhooks import WebhookError, allow_host, delete_webhook, register_webhook
 from webapp.context import current_user, db_session
+from webapp.forms import ChoiceListField, FlagField, PanelForm, TextField
 from webapp.i18n import t
 from webapp.security import role_required
 
@@ -60,6 +61,23 @@ def _actor() -> str | None:
     return user.username if user else None
 
 
+class WebhookForm(PanelForm):
+    """A new webhook: its URL and the events it receives (others are left out)."""
+
+    url = TextField(max_length=MAX_INPUT)
+    events = ChoiceListField(coerce=str)
+
+
+class SwitchForm(PanelForm):
+    enabled = FlagField()
+
+
+class HostForm(PanelForm):
+    """A host webhooks may reach although it is internal."""
+
+    host = TextField(max_length=MAX_INPUT)
+
+
 @bp.get("/")
 def index() -> ResponseReturnValue:
     return _page()
@@ -67,8 +85,11 @@ def index() -> ResponseReturnValue:
 
 @bp.post("/")
 def add_webhook() -> ResponseReturnValue:
-    url = request.form.get("url", "")[:MAX_INPUT]
-    events = [name for name in request.form.getlist("events") if name in EVENTS]
+    form = WebhookForm()
+    form.events.choices = [(name, name) for name in EVENTS]
+    if not form.validate():
+        return _page(form.messages, form.values, status=422)
+    url, events = form.url.data, form.events.data
     session = db_session()
     try:
         webhook = register_webhook(session, url, events, _actor())
@@ -85,7 +106,7 @@ def add_webhook() -> ResponseReturnValue:
 def switch_webhook(webhook_id: int) -> ResponseReturnValue:
     session = db_session()
     webhook = session.get(Webhook, webhook_id) or abort(404)
-    webhook.enabled = request.form.get("enabled") == "true"
+    webhook.enabled = SwitchForm().enabled.data
     action = "webhook.enable" if webhook.enabled else "webhook.disable"
     record_audit(session, _actor(), action, "webhook", webhook.id, webhook.url)
     session.commit()
@@ -106,7 +127,10 @@ def remove_webhook(webhook_id: int) -> ResponseReturnValue:
 
 @bp.post("/hosts")
 def add_host() -> ResponseReturnValue:
-    host = request.form.get("host", "")[:MAX_INPUT]
+    form = HostForm()
+    if not form.validate():
+        return _page(form.messages, {**form.values, "events": []}, status=422)
+    host = form.host.data
     session = db_session()
     try:
         allowed = allow_host(session, host, _actor())
