@@ -199,6 +199,20 @@ def test_a_manager_creates_a_delivery_with_its_own_action(panel):
     assert audit_actions(panel) == ["delivery.create"]
 
 
+def test_an_unknown_button_or_campaign_creates_no_delivery(panel):
+    world(panel)
+    campaign_id = add_campaign(panel)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    form = {"campaign_id": str(campaign_id), "label": "Brief", "channel": "print"}
+    unknown = post(manager, "/deliveries/new", form | {"intent": "publish"})
+    assert unknown.status_code == 200
+    assert "Schaltfläche: „publish“ steht nicht zur Auswahl." in body(unknown)
+    assert manager.get("/deliveries/new?campaign_id=eins").status_code == 404
+    assert post(manager, "/deliveries/new", form | {"campaign_id": "-3"}).status_code == 404
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Delivery)) == 0
+
+
 def test_editing_keeps_the_channel_once_submitted_and_refuses_a_stale_form(panel):
     ids = world(panel)
     campaign_id = add_campaign(panel)

@@ -251,6 +251,8 @@ def test_changing_the_kind_redraws_the_price_form_and_more_rows_are_added(panel)
         )
     )
     assert 'name="bracket-4-price"' in more and 'value="100"' in more
+    unknown = body(post(manager, path, structure_form("per_piece", intent="explode", amount="1")))
+    assert "Schaltfläche: „explode“ steht nicht zur Auswahl." in unknown
     with panel.runtime.database.session() as session:
         assert session.query(CostStructure).count() == 7  # the world's, nothing added
 

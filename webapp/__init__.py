@@ -112,6 +112,7 @@ from webapp.forms import (
     DateField,
     EnumField,
     FlagField,
+    IdListField,
     LocalDateTimeField,
     MoneyField,
     NumberField,
@@ -120,6 +121,8 @@ from webapp.forms import (
     WholeNumberField,
     check_period,
     date_example,
+    pressed_button,
+    problem_text,
 )
 from webapp.i18n import (
     LANGUAGE_NAMES,
@@ -168,6 +171,7 @@ __all__ = [
     "EnumField",
     "FlagField",
     "GroupedChoices",
+    "IdListField",
     "LocalDateTimeField",
     "MoneyField",
     "NumberField",
@@ -210,6 +214,8 @@ __all__ = [
     "parse_form",
     "plugin_text",
     "plugin_translator",
+    "pressed_button",
+    "problem_text",
     "render_stored",
     "role_required",
     "run_file_store",

@@ -33,6 +33,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from babel import dates, numbers
+from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field
 from wtforms.i18n import get_translations
@@ -494,3 +495,19 @@ def check_period(form: PanelForm, start: str, end: str) -> None:
     begin, finish = form[start].data, form[end].data
     if begin is not None and finish is not None and finish < begin:
         form.add_error(end, t("forms.end_before_start"))
+
+
+class _IntentForm(PanelForm):
+    intent = ChoiceField(coerce=str)
+
+
+def pressed_button(intents: Iterable[str], default: str | None = None) -> str | None:
+    """The ``intent`` the pressed submit button posted, one of ``intents`` (``default`` when
+    the form was sent without one, by Enter in a field); None, with the problem flashed, for
+    anything else."""
+    form = _IntentForm()
+    form.intent.choices = [(intent, intent) for intent in intents]
+    if not form.validate():
+        flash(problem_text(form, {"intent": t("forms.button")}), "error")
+        return None
+    return form.intent.data or default

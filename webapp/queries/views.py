@@ -234,7 +234,7 @@ class QueryForm(PanelForm):
         fields, shown next to them), as a flash says it."""
         labels = {
             "definition": t("queries.json"),
-            "intent": t("queries.button"),
+            "intent": t("forms.button"),
             "page": t("pagination.page"),
         }
         for name, label in labels.items():

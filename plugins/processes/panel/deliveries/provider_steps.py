@@ -3,7 +3,7 @@ repeats such a step on its own): it arrived, or it is sent again on the next pas
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, url_for
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
@@ -11,9 +11,24 @@ from core.models import Role
 from plugins.processes.models import Delivery, ProviderStep
 from plugins.processes.panel.deliveries.views import bp
 from plugins.processes.provider_steps import decide_unclear_step
-from webapp import db_session, get_or_404, get_runtime, role_required, t, username
+from webapp import (
+    ChoiceField,
+    PanelForm,
+    db_session,
+    get_or_404,
+    get_runtime,
+    role_required,
+    t,
+    username,
+)
 
 DECISIONS = {"arrived": True, "resend": False}
+
+
+class DecisionForm(PanelForm):
+    """The pressed button: the step's files arrived, or the step is sent again."""
+
+    decision = ChoiceField(coerce=str, required=True)
 
 
 @bp.post("/<int:delivery_id>/steps/<int:step_id>/decision")
@@ -25,10 +40,12 @@ def decide_step(delivery_id: int, step_id: int) -> Response:
     if step.delivery_id != delivery.id:
         abort(404)
     back = url_for(".delivery", delivery_id=delivery.id) + "#steps-heading"
-    decision = request.form.get("decision", "")
-    if decision not in DECISIONS:
+    form = DecisionForm()
+    form.decision.choices = [(name, name) for name in DECISIONS]
+    if not form.validate():
         flash(t("deliveries.steps.no_decision"), "error")
         return redirect(back)
+    decision = form.decision.data
     try:
         decide_unclear_step(
             session,

@@ -44,6 +44,8 @@ from plugins.processes.panel.deliveries.form import (
 )
 from webapp import (
     Page,
+    PanelForm,
+    WholeNumberField,
     db_session,
     get_or_404,
     get_plugins,
@@ -53,6 +55,7 @@ from webapp import (
     page_arguments,
     paginate,
     plugin_text,
+    pressed_button,
     role_required,
     t,
     user_choices,
@@ -279,13 +282,22 @@ def _campaign_action_title(campaign: Campaign) -> str:
         return campaign.action
 
 
+class NewDeliveryForm(PanelForm):
+    """The campaign a new delivery is for: the link's ``campaign_id``, then the form's."""
+
+    class Meta:
+        csrf = False  # the link's GET has no token; the POST's token is checked for every POST
+
+    campaign_id = WholeNumberField(required=True, minimum=1)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(Role.CAMPAIGN_MANAGER)
 def new_delivery() -> str | tuple[str, int] | Response:
-    campaign_id = request.values.get("campaign_id", type=int)
-    if campaign_id is None:
+    target = NewDeliveryForm(formdata=request.values)
+    if not target.validate():
         abort(404)
-    return _save(get_or_404(Campaign, campaign_id), None)
+    return _save(get_or_404(Campaign, target.campaign_id.data), None)
 
 
 @bp.route("/<int:delivery_id>/edit", methods=["GET", "POST"])
@@ -300,7 +312,7 @@ def _save(campaign: Campaign, delivery: Delivery | None) -> str | tuple[str, int
         return _render_form(campaign, delivery)
     session = db_session()
     plugins = get_plugins()
-    check = request.form.get("intent") == "save"
+    check = pressed_button(("save", "refresh")) == "save"
     submitted = read_delivery_form(request.form, session, plugins, delivery, check)
     if not check:
         return _render_form(campaign, delivery, submitted)

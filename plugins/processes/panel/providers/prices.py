@@ -50,6 +50,7 @@ from webapp import (
     check_unique,
     db_session,
     get_or_404,
+    pressed_button,
     role_required,
     save_row,
     t,
@@ -442,7 +443,7 @@ def _save_structure(
     counted = BracketRowsForm()
     rows = (counted.bracket_rows.data if counted.validate() else None) or BRACKET_ROWS_NEW
     form = _structure_form(rows)
-    intent = request.form.get("intent", "save")
+    intent = pressed_button(("save", "more_rows", "refresh"), default="save")
     if intent != "save":
         values = form.values
         values["bracket_rows"] = rows + (BRACKET_ROWS_EXTRA if intent == "more_rows" else 0)

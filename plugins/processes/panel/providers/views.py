@@ -49,6 +49,7 @@ from webapp import (
     get_plugins,
     parse_form,
     plugin_text,
+    pressed_button,
     role_required,
     save_row,
     submitted_plugin,
@@ -385,9 +386,10 @@ def edit_process(service_id: int) -> str | tuple[str, int] | Response:
     rows = counted.column_rows.data if counted.validate() else 0
     form = _process_form(rows or 0)
     fields, settings, problems = _read_process(form, rows or 0)
-    if request.form.get("intent") != "save":
+    intent = pressed_button(("save", "more_columns", "refresh"))
+    if intent != "save":
         values = form.values
-        if request.form.get("intent") == "more_columns":
+        if intent == "more_columns":
             values["column_rows"] = (rows or 0) + COLUMN_ROWS_EXTRA
         return _render_process(service, values, {}, settings, problems)
     if not form.ok or problems:
