@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from flask import Flask, g
+from flask import Flask, g, get_flashed_messages
 
 from core.models import CampaignStatus, CommitmentLevel
 from webapp.context import _LANGUAGE
@@ -17,6 +17,7 @@ from webapp.forms import (
     DateField,
     EnumField,
     FlagField,
+    IdListField,
     LocalDateTimeField,
     MoneyField,
     NumberField,
@@ -25,7 +26,10 @@ from webapp.forms import (
     WholeNumberField,
     check_period,
     parse_date,
+    parse_id,
     parse_number,
+    pressed_button,
+    problem_text,
 )
 
 
@@ -256,3 +260,38 @@ def test_a_checkbox_left_unticked_is_false(app):
     assert form.active.data is False
     assert form.values["active"] is False
     assert "csrf_token" not in form.values
+
+
+class SelectionForm(PanelForm):
+    ids = IdListField()
+    reason = TextField(max_length=5)
+
+
+def test_ids_are_read_once_each_and_anything_else_is_refused(app):
+    app("de", {"ids": ["3", " 1", "3"]})
+    form = SelectionForm()
+    assert form.validate() and form.ids.data == [3, 1]
+    for bad in ("x", "-1", "1.5", str(2**31), "٣"):
+        app("de", {"ids": ["2", bad]})
+        form = SelectionForm()
+        assert not form.validate()
+        assert form.ids.data == [] and form.messages["ids"] == f"„{bad}“ steht nicht zur Auswahl."
+    assert (parse_id(" 42 "), parse_id(""), parse_id(str(2**31 - 1))) == (42, None, 2**31 - 1)
+
+
+def test_a_problem_is_flashed_after_its_label(app):
+    app("en", {"reason": "too long"})
+    form = SelectionForm()
+    form.validate()
+    assert problem_text(form, {"reason": "Reason"}) == "Reason: At most 5 characters."
+    assert problem_text(form, {}) == "At most 5 characters."
+
+
+def test_the_pressed_button_is_one_the_form_has(app):
+    app("de", {"intent": "save"})
+    assert pressed_button(("save", "refresh")) == "save"
+    app("de", {})
+    assert pressed_button(("save", "refresh"), default="save") == "save"
+    app("de", {"intent": "drop"})
+    assert pressed_button(("save", "refresh"), default="save") is None
+    assert get_flashed_messages() == ["Schaltfläche: „drop“ steht nicht zur Auswahl."]

@@ -302,7 +302,7 @@ def import_form() -> str:
 def import_upload() -> ResponseReturnValue:
     form = ImportForm()
     form.validate()
-    upload = request.files.get("file")
+    upload = form.file.data
     if not form.ok:
         return render_template("contacts/import.html", form=form), 422
     if upload is None or not upload.filename:
