@@ -1,6 +1,7 @@
 """All tables of the core; importing this registers them on ``Base.metadata``.
 
-The campaign-process bundle's tables are in ``plugins.processes.models``."""
+The campaign-process bundle's tables are in ``plugins.processes.models``, the outgoing
+webhooks' in ``plugins.webhooks.models``."""
 
 from core.models.addressbook import (
     ADDRESS_FIELDS,
@@ -59,13 +60,6 @@ from core.models.inbound import InboundMail
 from core.models.notifications import Notification
 from core.models.run_files import RunFile
 from core.models.users import Role, User, UserGroup
-from core.models.webhooks import (
-    Webhook,
-    WebhookAllowedHost,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookDeliveryState,
-)
 from core.models.workflows import (
     FINAL_WORKFLOW_RUN_STATUSES,
     WorkflowRun,
@@ -131,11 +125,6 @@ __all__ = [
     "TextBlock",
     "User",
     "UserGroup",
-    "Webhook",
-    "WebhookAllowedHost",
-    "WebhookAttempt",
-    "WebhookDelivery",
-    "WebhookDeliveryState",
     "WorkflowRun",
     "WorkflowRunStatus",
     "WorkflowSchedule",
