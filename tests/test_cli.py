@@ -52,10 +52,11 @@ def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path, settings):
 
 def test_db_commands_show_each_branch_and_leave_a_disabled_plugins_branch_alone(invoke):
     core = (
-        "core: database 0030_stored_messages, code 0030_stored_messages\n"
+        "core: database 0031_webhook_tables_handover, code 0031_webhook_tables_handover\n"
         "plugins.stores.database: database database_store_0001_chunks, "
         "code database_store_0001_chunks\n"
         "plugins.processes: database processes_0001_tables, code processes_0001_tables\n"
+        "plugins.webhooks: database webhooks_0001_tables, code webhooks_0001_tables\n"
     )
     hello = "hello: database hello_0001_greetings, code hello_0001_greetings\n"
     hello_off = load_plugins(disabled=["hello"])
