@@ -2,8 +2,9 @@
 ``0021_run_confirmation`` (the head before plugins had branches of their own) with a row in
 every table is brought to today's heads, and every row is still there. The campaign-process
 tables, created by the core's revisions up to ``0028_workflow_settings``, go to the bundle's
-own branch: dropped and created again where they were empty, adopted with their rows
-otherwise, and absent from a new database while the bundle is disabled.
+own branch, and the webhook tables of ``0027_webhooks`` to the webhooks plugin's: dropped and
+created again where they were empty, adopted with their rows otherwise, and absent from a
+new database while the bundle or the plugin is disabled.
 
 The rows are generated from the reflected schema (NOT NULL columns, foreign keys to the
 rows of the referred tables), with the models' enum types for the values their CHECK
@@ -36,12 +37,15 @@ from core.db.schema import (
 )
 from core.migrations.process_tables import TABLES as PROCESS_TABLES
 from core.migrations.process_tables import PartialProcessTablesError
+from core.migrations.webhook_tables import TABLES as WEBHOOK_TABLES
 from core.models import Base
 from core.plugins import PluginHost, load_plugins
 
 BEFORE_PLUGIN_BRANCHES = "0021_run_confirmation"
 BEFORE_HANDOVER = "0028_workflow_settings"
 PROCESSES_BRANCH = "processes_0001_tables"
+BEFORE_WEBHOOK_HANDOVER = "0030_stored_messages"
+WEBHOOKS_BRANCH = "webhooks_0001_tables"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
@@ -61,6 +65,25 @@ def database_at_0028(database: Database) -> Database:
     assert current_heads(database.engine) == (BEFORE_HANDOVER,)
     assert set(PROCESS_TABLES) <= set(inspect(database.engine).get_table_names())
     return database
+
+
+@pytest.fixture
+def database_at_0030(database: Database) -> Database:
+    """The last core revision with the webhook tables, with none of their rows."""
+    downgrade(database.engine, "base")
+    upgrade(database.engine, BEFORE_WEBHOOK_HANDOVER, plugins=PluginHost())
+    assert current_heads(database.engine) == (BEFORE_WEBHOOK_HANDOVER,)
+    assert set(WEBHOOK_TABLES) <= set(inspect(database.engine).get_table_names())
+    return database
+
+
+def without_webhooks() -> PluginHost:
+    """The installation with ``CAMPAIGN_DISABLE_PLUGINS=plugins.webhooks``."""
+    return load_plugins(disabled=["plugins.webhooks"])
+
+
+def webhook_tables(engine: Engine) -> set[str]:
+    return set(WEBHOOK_TABLES) & set(inspect(engine).get_table_names())
 
 
 def without_processes() -> PluginHost:
@@ -215,6 +238,73 @@ def test_a_database_with_only_some_process_tables_is_refused_with_their_names(
     assert process_tables(engine) == set(PROCESS_TABLES) - {"cost_lines"}
     with engine.begin() as connection:
         connection.exec_driver_sql("ALTER TABLE cost_lines_aside RENAME TO cost_lines")
+
+
+def test_a_new_database_without_the_webhooks_plugin_has_none_of_its_tables(database: Database):
+    engine = database.engine
+    downgrade(engine, "base")
+    upgrade(engine, plugins=without_webhooks())
+    assert webhook_tables(engine) == set()
+    assert not missing_heads(engine, without_webhooks())
+    assert WEBHOOKS_BRANCH not in current_heads(engine)
+
+    upgrade(engine, plugins=installed_plugins())
+    assert webhook_tables(engine) == set(WEBHOOK_TABLES)
+    assert models_differ(engine) == []
+
+
+def test_the_handover_drops_empty_webhook_tables_and_the_plugin_creates_them_again(
+    database_at_0030: Database,
+):
+    engine = database_at_0030.engine
+    upgrade(engine, plugins=without_webhooks())
+    assert webhook_tables(engine) == set()
+
+    upgrade(engine, plugins=installed_plugins())
+    assert webhook_tables(engine) == set(WEBHOOK_TABLES)
+    assert models_differ(engine) == []
+    states = {state.name: state.database for state in branch_states(engine, installed_plugins())}
+    assert states["plugins.webhooks"] == WEBHOOKS_BRANCH
+
+
+def test_webhook_tables_holding_rows_stay_while_the_plugin_is_disabled_and_are_adopted(
+    database_at_0030: Database,
+):
+    engine = database_at_0030.engine
+    schema = MetaData()
+    schema.reflect(engine)
+    with engine.begin() as connection:
+        fill_every_table(connection, schema)
+    before = primary_keys(database_at_0030, schema)
+    assert all(before[name] for name in WEBHOOK_TABLES)
+
+    upgrade(engine, plugins=without_webhooks())
+    assert primary_keys(database_at_0030, schema) == before
+
+    upgrade(engine, plugins=installed_plugins())
+    assert not missing_heads(engine, installed_plugins())
+    assert primary_keys(database_at_0030, schema) == before
+    assert models_differ(engine) == []
+
+
+def test_the_webhooks_base_drops_its_tables_only_when_they_are_empty(database: Database):
+    """``campaign db downgrade webhooks@base`` and going below the handover keep rows."""
+    engine = database.engine
+    downgrade(engine, "webhooks@base")
+    assert webhook_tables(engine) == set()
+    downgrade(engine, BEFORE_WEBHOOK_HANDOVER)  # below the handover the core's revisions have them
+    assert webhook_tables(engine) == set(WEBHOOK_TABLES)
+
+    upgrade(engine, plugins=installed_plugins())
+    schema = MetaData()
+    schema.reflect(engine)
+    with engine.begin() as connection:
+        fill_every_table(connection, schema)
+    before = primary_keys(database, schema)
+    downgrade(engine, "webhooks@base")
+    assert primary_keys(database, schema) == before
+    upgrade(engine, plugins=installed_plugins())
+    assert primary_keys(database, schema) == before
 
 
 def test_upgrading_from_0021_keeps_every_row_of_every_table(database_at_0021: Database):
