@@ -44,7 +44,10 @@ def receiver() -> Iterator[tuple[str, list[bytes]]]:
 
 
 def test_only_administrators_see_webhooks(panel):
-    assert panel.client(Role.CAMPAIGN_MANAGER).get("/admin/webhooks/").status_code == 403
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    assert manager.get("/admin/webhooks/").status_code == 403
+    assert 'href="/admin/webhooks/"' not in body(manager.get("/"))
+    assert 'href="/admin/webhooks/"' in body(panel.client(Role.ADMIN).get("/")), "in the menu"
     html = body(panel.client(Role.ADMIN).get("/admin/webhooks/"))
     assert "Noch kein Webhook registriert." in html and "Lauf gestartet" in html
 
