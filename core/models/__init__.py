@@ -1,7 +1,6 @@
 """All tables of the core; importing this registers them on ``Base.metadata``.
 
-The campaign-process bundle's tables are in ``plugins.processes.models``, the outgoing
-webhooks' in ``plugins.webhooks.models``."""
+The campaign-process bundle's tables are in ``plugins.processes.models``."""
 
 from core.models.addressbook import (
     ADDRESS_FIELDS,
