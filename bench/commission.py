@@ -36,10 +36,11 @@ from core.engine.runs import start_run  # noqa: E402
 from core.engine.targeting import target_run  # noqa: E402
 from core.jobs.functions import install_runtime  # noqa: E402
 from core.jobs.queue import QUEUE_NAMES, get_queue  # noqa: E402
-from core.models import CommissionBooking, Contract, Run  # noqa: E402
+from core.models import Contract, Run  # noqa: E402
 from core.plugins import load_plugins  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 from plugins.actions.commission.bookings import reverse_run, run_totals  # noqa: E402
+from plugins.actions.commission.models import CommissionBooking  # noqa: E402
 from plugins.demo.address_book import load_demo  # noqa: E402
 
 MODULES = ("plugins.datasources.query", "plugins.actions.commission")

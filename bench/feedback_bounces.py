@@ -32,8 +32,9 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.db.database import Database  # noqa: E402
 from core.messaging.bounces import make_bounce_token, verp_address  # noqa: E402
-from core.models import Campaign, Contact, InboundMail, Run, RunItem  # noqa: E402
+from core.models import Campaign, Contact, Run, RunItem  # noqa: E402
 from plugins.workflows.inbound_mail.mailboxes import Imap, Mailbox, Maildir  # noqa: E402
+from plugins.workflows.inbound_mail.models import InboundMail  # noqa: E402
 from plugins.workflows.inbound_mail.processing import process_mailbox  # noqa: E402
 
 BOUNCES = "bounces@kampagne.example.de"

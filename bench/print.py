@@ -72,7 +72,6 @@ from core import DataSource, hookimpl  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.db.database import Database  # noqa: E402
 from core.documents.archive import open_store, read_document, run_documents  # noqa: E402
-from core.documents.default_reports import install_default_reports  # noqa: E402
 from core.documents.rendering import ReportRenderer  # noqa: E402
 from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
 from core.engine.runs import start_run  # noqa: E402
@@ -84,6 +83,7 @@ from core.query.records import load_records  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 from plugins.actions.pdf_collection import PdfCollection, count_pages  # noqa: E402
 from plugins.actions.print_engine import report_renderer  # noqa: E402
+from plugins.demo.default_reports import install_default_reports  # noqa: E402
 
 REPORT = "Informationsschreiben"
 TWO_PAGES = "Informationsschreiben, zwei Seiten"

@@ -307,6 +307,15 @@ class Action(Plugin):
         """
         return [self.process(recipient, context) for recipient in recipients]
 
+    def warm_up(self, recipient: Recipient | None, context: Any) -> None:
+        """Load what every chunk of the run needs, without any side effect.
+
+        The worker calls it before it forks the work horse of the run's first chunk it
+        takes (``recipient`` is the run's first pending one, if any), so that each work
+        horse inherits what it loaded (compiled templates, fonts) rather than loading it
+        again; an exception is logged, and the work horses then load it themselves.
+        """
+
     def preview(self, recipient: Recipient, context: Any) -> str:
         """Describe, without any side effect, what ``process`` would do (for dry runs)."""
         return f"{self.title}: {recipient.key}"

@@ -14,11 +14,11 @@ from flask.testing import FlaskClient
 from core.accounts import create_user
 from core.config import Settings
 from core.db.database import Database
-from core.documents.default_reports import install_default_reports
 from core.models import Role
 from core.plugins import PluginHost, load_plugins
 from core.runtime import Runtime
 from core.testing import disabled_plugins
+from plugins.demo.default_reports import install_default_reports
 from webapp import create_app, get_campaign
 from webapp.testing import csrf_token_from, login
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from core.models import Campaign, CommissionBooking, Run, RunState, SalesPartner
+from core.models import Campaign, Run, RunState, SalesPartner
 from plugins.actions.commission.bookings import (
     CurrencyTotal,
     Reversal,
@@ -21,6 +21,7 @@ from plugins.actions.commission.bookings import (
     run_reversal,
     run_totals,
 )
+from plugins.actions.commission.models import CommissionBooking
 
 from waiting import DEADLINE
 

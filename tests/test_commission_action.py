@@ -21,7 +21,6 @@ from core.engine.runs import retry_failed, start_run
 from core.engine.targeting import target_run
 from core.jobs.queue import BULK, get_queue
 from core.models import (
-    CommissionBooking,
     Contact,
     Contract,
     ItemStatus,
@@ -32,6 +31,7 @@ from core.models import (
 )
 from plugins.actions.commission import Commission, RunFacts
 from plugins.actions.commission.bookings import reverse_run
+from plugins.actions.commission.models import CommissionBooking
 from plugins.demo.address_book import load_demo
 
 from waiting import stop_group, wait_for

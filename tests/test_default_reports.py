@@ -5,7 +5,6 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from core.documents.default_reports import install_default_reports
 from core.documents.rendering import ReportError, ReportRenderer
 from core.documents.templating import TemplateError
 from core.models import (
@@ -19,6 +18,7 @@ from core.models import (
 )
 from core.query.records import load_records
 from plugins.demo.address_book import load_demo
+from plugins.demo.default_reports import install_default_reports
 
 POINTS_PER_MM = 72 / 25.4
 DAY = date(2026, 11, 23)

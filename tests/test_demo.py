@@ -326,10 +326,10 @@ def test_a_negative_number_of_contacts_is_refused(database: Database):
 def test_the_ready_campaign_is_installed_once_and_selects_prospects_with_email(database):
     from datetime import UTC, datetime
 
-    from core.documents.default_reports import install_default_reports
     from core.engine.campaigns import CampaignConfig, build_plugins
     from core.models import Campaign, SavedQuery
     from core.query import compile_saved_query
+    from plugins.demo.default_reports import install_default_reports
 
     plugins = load_plugins(entry_points=False)
     now = datetime(2026, 1, 2, tzinfo=UTC)

@@ -7,13 +7,13 @@ import pytest
 from sqlalchemy import select
 
 from core.db.database import Database
-from core.documents.default_reports import install_default_reports
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.models import Base, Campaign, CampaignStatus
 from core.plugins import load_plugins
 from plugins.demo.address_book import load_demo
 from plugins.demo.campaign import DEMO_CAMPAIGN as CAMPAIGN
 from plugins.demo.campaign import install_demo_campaign
+from plugins.demo.default_reports import install_default_reports
 from plugins.processes.demo import load_process_demo
 from plugins.processes.models import Budget, Delivery, Plan, StockLine
 from plugins.processes.process_runs import delivery_action

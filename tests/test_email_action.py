@@ -19,12 +19,12 @@ from core import SettingsError
 from core.clock import FrozenClock
 from core.config import DEVELOPMENT_SENDER, Settings
 from core.documents.archive import open_store, read_document
-from core.documents.default_reports import install_default_reports
 from core.engine import dispatch
 from core.engine.dispatch import process_chunk, recover_runs
 from core.engine.runs import retry_failed, start_run
 from core.models import ArchivedDocument, Contact, DocumentKind, ItemStatus, Run, RunState
 from plugins.actions.email import Email
+from plugins.demo.default_reports import install_default_reports
 
 from smtp_server import mail_env
 from waiting import stop_group, wait_for

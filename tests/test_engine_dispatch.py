@@ -472,3 +472,35 @@ def test_a_stopping_worker_gives_back_the_rows_it_had_not_begun(engine, tmp_path
     engine.work()
     assert engine.run(run.id).state == RunState.COMPLETED
     assert sorted(out.read_text().splitlines()) == sorted(i.key for i in engine.items(run.id))
+
+
+class ColdAction(Action):
+    name = "test_cold"
+    title = "Fail to warm up, then work all the same"
+
+    def warm_up(self, recipient, context):
+        raise RuntimeError("no fonts today")
+
+    def process(self, recipient, context):
+        return Outcome.done()
+
+
+class ColdPlugin:
+    @staticmethod
+    @hookimpl
+    def register_actions(register):
+        register(ColdAction)
+
+
+def test_a_failed_warm_up_is_logged_and_the_chunks_run_without_it(engine, caplog):
+    engine.runtime.plugins.add(ColdPlugin, "cold", "test")
+    engine.add_contacts(3)
+    run = start_run(engine.runtime, engine.campaign(action="test_cold"), confirmed_by="test")
+    target_run(run.id)
+    dispatch.warm_up(run.id)
+    dispatch.warm_up(run.id)  # once per run
+    assert [record.message for record in caplog.records if record.levelname == "ERROR"] == [
+        f"run {run.id}: the action's warm-up failed; its work horses do without"
+    ]
+    engine.work()
+    assert (engine.run(run.id).state, engine.run(run.id).done) == (RunState.COMPLETED, 3)

@@ -23,7 +23,6 @@ import plugins.targets.http_upload as http_upload
 import plugins.targets.sftp as sftp
 from core import SettingsError
 from core.clock import FrozenClock
-from core.documents.default_reports import install_default_reports
 from core.documents.templating import LOCAL_TIME
 from core.engine.dispatch import process_chunk, recover_runs
 from core.engine.runs import retry_failed, start_run
@@ -39,6 +38,7 @@ from core.models import (
     RunState,
 )
 from plugins.actions.file_upload import FileUpload
+from plugins.demo.default_reports import install_default_reports
 
 from upload_servers import RecordingHttpServer, SftpTestServer
 from waiting import wait_for

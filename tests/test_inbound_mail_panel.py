@@ -7,7 +7,8 @@ from __future__ import annotations
 from sqlalchemy import insert
 
 from core.messaging.bounces import digest
-from core.models import Contact, InboundMail, Role
+from core.models import Contact, Role
+from plugins.workflows.inbound_mail.models import InboundMail
 
 from mail_samples import reply
 from panel_helpers import body

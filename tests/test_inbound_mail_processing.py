@@ -13,10 +13,11 @@ from sqlalchemy import select
 from core.config import Settings
 from core.messaging.bounces import make_bounce_token, verp_address
 from core.messaging.unsubscribe import make_token
-from core.models import Campaign, ChannelEvent, Contact, ContactEvent, InboundMail, Run, RunItem
+from core.models import Campaign, ChannelEvent, Contact, ContactEvent, Run, RunItem
 from core.plugin_base import Channel
 from core.reach import SkipReason, skip_reason
 from plugins.workflows.inbound_mail.mailboxes import Maildir
+from plugins.workflows.inbound_mail.models import InboundMail
 from plugins.workflows.inbound_mail.processing import process_mailbox
 from webapp.run_feedback import feedback_counts
 

@@ -2,9 +2,12 @@
 ``0021_run_confirmation`` (the head before plugins had branches of their own) with a row in
 every table is brought to today's heads, and every row is still there. The campaign-process
 tables, created by the core's revisions up to ``0028_workflow_settings``, go to the bundle's
-own branch, and the webhook tables of ``0027_webhooks`` to the webhooks plugin's: dropped and
-created again where they were empty, adopted with their rows otherwise, and absent from a
-new database while the bundle or the plugin is disabled.
+own branch: dropped and created again where they were empty, adopted with their rows
+otherwise, and absent from a new database while the bundle is disabled. The commission
+bookings and the inbound mails go the same way to the branches of the commission action
+and the inboundMail workflow (``0031_owner_tables_handover``), each table on its own.
+The webhook tables of ``0027_webhooks`` go to the webhooks plugin's branch
+(``0032_webhook_tables_handover``) the way the process tables went to the bundle's.
 
 The rows are generated from the reflected schema (NOT NULL columns, foreign keys to the
 rows of the referred tables), with the models' enum types for the values their CHECK
@@ -35,6 +38,7 @@ from core.db.schema import (
     missing_heads,
     upgrade,
 )
+from core.migrations.owner_tables import TABLES as OWNER_TABLES
 from core.migrations.process_tables import TABLES as PROCESS_TABLES
 from core.migrations.process_tables import PartialProcessTablesError
 from core.migrations.webhook_tables import TABLES as WEBHOOK_TABLES
@@ -44,8 +48,18 @@ from core.plugins import PluginHost, load_plugins
 BEFORE_PLUGIN_BRANCHES = "0021_run_confirmation"
 BEFORE_HANDOVER = "0028_workflow_settings"
 PROCESSES_BRANCH = "processes_0001_tables"
-BEFORE_WEBHOOK_HANDOVER = "0030_stored_messages"
+BEFORE_OWNER_HANDOVER = "0030_stored_messages"
+BEFORE_WEBHOOK_HANDOVER = "0031_owner_tables_handover"
 WEBHOOKS_BRANCH = "webhooks_0001_tables"
+OWNERS = {
+    "commission_bookings": ("plugins.actions.commission", "commission", "commission_0001_bookings"),
+    "inbound_mails": (
+        "plugins.workflows.inbound_mail",
+        "inbound_mail",
+        "inbound_mail_0001_mails",
+    ),
+}
+"""Each handed-over table's plugin, branch label and first revision."""
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
@@ -69,6 +83,16 @@ def database_at_0028(database: Database) -> Database:
 
 @pytest.fixture
 def database_at_0030(database: Database) -> Database:
+    """The last core revision that created the commission bookings and the inbound mails."""
+    downgrade(database.engine, "base")
+    upgrade(database.engine, BEFORE_OWNER_HANDOVER, plugins=PluginHost())
+    assert current_heads(database.engine) == (BEFORE_OWNER_HANDOVER,)
+    assert owner_tables(database.engine) == set(OWNER_TABLES)
+    return database
+
+
+@pytest.fixture
+def database_at_0031(database: Database) -> Database:
     """The last core revision with the webhook tables, with none of their rows."""
     downgrade(database.engine, "base")
     upgrade(database.engine, BEFORE_WEBHOOK_HANDOVER, plugins=PluginHost())
@@ -93,6 +117,21 @@ def without_processes() -> PluginHost:
 
 def process_tables(engine: Engine) -> set[str]:
     return set(PROCESS_TABLES) & set(inspect(engine).get_table_names())
+
+
+def without_owners() -> PluginHost:
+    """The installation with the commission action and the inboundMail workflow disabled."""
+    return load_plugins(disabled=[plugin for plugin, _label, _first in OWNERS.values()])
+
+
+def owner_tables(engine: Engine) -> set[str]:
+    return set(OWNER_TABLES) & set(inspect(engine).get_table_names())
+
+
+def add_a_row(engine: Engine, name: str) -> None:
+    """A generated row in one table, its optional references left empty."""
+    with engine.begin() as connection:
+        insert_one_row(connection, Table(name, MetaData(), autoload_with=connection), {})
 
 
 def links_to_process_tables(engine: Engine) -> set[str]:
@@ -240,6 +279,96 @@ def test_a_database_with_only_some_process_tables_is_refused_with_their_names(
         connection.exec_driver_sql("ALTER TABLE cost_lines_aside RENAME TO cost_lines")
 
 
+@pytest.mark.parametrize("table", sorted(OWNERS))
+def test_a_new_database_without_a_tables_owner_does_not_have_it(database: Database, table: str):
+    plugin, _label, first = OWNERS[table]
+    without = load_plugins(disabled=[plugin])
+    engine = database.engine
+    downgrade(engine, "base")
+    upgrade(engine, plugins=without)
+
+    assert owner_tables(engine) == set(OWNER_TABLES) - {table}
+    assert not missing_heads(engine, without)
+    assert first not in current_heads(engine)
+
+    upgrade(engine, plugins=installed_plugins())  # enabled later: its branch creates it
+    assert owner_tables(engine) == set(OWNER_TABLES)
+    assert models_differ(engine) == []
+
+
+def test_the_handover_drops_empty_owner_tables_and_their_owners_create_them_again(
+    database_at_0030: Database,
+):
+    engine = database_at_0030.engine
+    upgrade(engine, plugins=without_owners())
+    assert owner_tables(engine) == set()
+
+    upgrade(engine, plugins=installed_plugins())
+    assert owner_tables(engine) == set(OWNER_TABLES)
+    assert models_differ(engine) == []
+    states = {state.name: state.database for state in branch_states(engine, installed_plugins())}
+    for plugin, _label, first in OWNERS.values():
+        assert states[plugin] == first
+
+
+def test_owner_tables_holding_rows_stay_while_their_owners_are_disabled_and_are_adopted(
+    database_at_0030: Database,
+):
+    engine = database_at_0030.engine
+    schema = MetaData()
+    schema.reflect(engine)
+    with engine.begin() as connection:
+        fill_every_table(connection, schema)
+    before = primary_keys(database_at_0030, schema)
+    assert all(before[name] for name in OWNER_TABLES)
+
+    upgrade(engine, plugins=without_owners())
+    assert primary_keys(database_at_0030, schema) == before
+
+    upgrade(engine, plugins=installed_plugins())
+    assert not missing_heads(engine, installed_plugins())
+    assert primary_keys(database_at_0030, schema) == before
+    assert models_differ(engine) == []
+
+
+@pytest.mark.parametrize("table", sorted(OWNERS))
+def test_each_owner_table_is_kept_or_dropped_on_its_own(database_at_0030: Database, table: str):
+    engine = database_at_0030.engine
+    add_a_row(engine, table)
+
+    upgrade(engine, plugins=without_owners())
+    assert owner_tables(engine) == {table}
+
+    upgrade(engine, plugins=installed_plugins())
+    assert owner_tables(engine) == set(OWNER_TABLES)
+    with engine.connect() as connection:
+        assert connection.scalar(select(Table(table, MetaData(), autoload_with=connection).c.id))
+
+
+def test_an_owners_base_drops_its_table_only_when_it_is_empty(database: Database):
+    """``campaign db downgrade commission@base`` and going below the handover keep rows."""
+    engine = database.engine
+    for _plugin, label, _first in OWNERS.values():
+        downgrade(engine, f"{label}@base")
+    assert owner_tables(engine) == set()
+    downgrade(engine, BEFORE_OWNER_HANDOVER)  # below the handover the core's revisions have them
+    assert owner_tables(engine) == set(OWNER_TABLES)
+
+    upgrade(engine, plugins=installed_plugins())
+    schema = MetaData()
+    schema.reflect(engine)
+    with engine.begin() as connection:
+        fill_every_table(connection, schema)
+    before = primary_keys(database, schema)
+    for _plugin, label, _first in OWNERS.values():
+        downgrade(engine, f"{label}@base")
+    assert primary_keys(database, schema) == before
+    downgrade(engine, BEFORE_OWNER_HANDOVER)
+    assert primary_keys(database, schema) == before
+    upgrade(engine, plugins=installed_plugins())
+    assert primary_keys(database, schema) == before
+
+
 def test_a_new_database_without_the_webhooks_plugin_has_none_of_its_tables(database: Database):
     engine = database.engine
     downgrade(engine, "base")
@@ -254,9 +383,9 @@ def test_a_new_database_without_the_webhooks_plugin_has_none_of_its_tables(datab
 
 
 def test_the_handover_drops_empty_webhook_tables_and_the_plugin_creates_them_again(
-    database_at_0030: Database,
+    database_at_0031: Database,
 ):
-    engine = database_at_0030.engine
+    engine = database_at_0031.engine
     upgrade(engine, plugins=without_webhooks())
     assert webhook_tables(engine) == set()
 
@@ -268,22 +397,22 @@ def test_the_handover_drops_empty_webhook_tables_and_the_plugin_creates_them_aga
 
 
 def test_webhook_tables_holding_rows_stay_while_the_plugin_is_disabled_and_are_adopted(
-    database_at_0030: Database,
+    database_at_0031: Database,
 ):
-    engine = database_at_0030.engine
+    engine = database_at_0031.engine
     schema = MetaData()
     schema.reflect(engine)
     with engine.begin() as connection:
         fill_every_table(connection, schema)
-    before = primary_keys(database_at_0030, schema)
+    before = primary_keys(database_at_0031, schema)
     assert all(before[name] for name in WEBHOOK_TABLES)
 
     upgrade(engine, plugins=without_webhooks())
-    assert primary_keys(database_at_0030, schema) == before
+    assert primary_keys(database_at_0031, schema) == before
 
     upgrade(engine, plugins=installed_plugins())
     assert not missing_heads(engine, installed_plugins())
-    assert primary_keys(database_at_0030, schema) == before
+    assert primary_keys(database_at_0031, schema) == before
     assert models_differ(engine) == []
 
 

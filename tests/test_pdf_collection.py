@@ -10,7 +10,7 @@ from pypdf.generic import NameObject, TextStringObject
 from core.documents.rendering import AssetFolder, html_to_pdf
 from plugins.actions.pdf_collection import PdfCollection, PdfCollectionError, _scan, count_pages
 
-ASSETS = Path(__file__).resolve().parents[1] / "core" / "documents" / "default_reports" / "assets"
+ASSETS = Path(__file__).resolve().parents[1] / "plugins" / "demo" / "default_reports" / "assets"
 
 
 @pytest.fixture

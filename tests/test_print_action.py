@@ -12,11 +12,11 @@ import plugins.actions.print_reports as print_reports
 import plugins.stores.database as database_store
 import plugins.stores.filesystem as filesystem
 from core import DataSource, hookimpl
-from core.documents.default_reports import install_default_reports
 from core.engine.dispatch import finish_run, load_recipients, process_chunk
 from core.engine.runs import start_run
 from core.engine.targeting import target_run
 from core.models import ArchivedDocument, Contact, ItemStatus, Run, RunFile, RunState
+from plugins.demo.default_reports import install_default_reports
 
 FIRST_NAMES = ("Jürgen", "Grete", "Özlem", "Björn", "Änne")
 

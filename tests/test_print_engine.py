@@ -11,9 +11,8 @@ import pytest
 from PIL import Image, ImageChops
 from sqlalchemy import select
 
-from core.documents.default_reports import install_default_reports
 from core.documents.rendering import AssetFolder, ReportRenderer, ResourceRefusedError, html_to_pdf
-from core.models import Contact, Report
+from core.models import Contact, Report, TextBlock
 from core.query.records import load_records
 from plugins.actions import print_engine
 from plugins.actions.pdf_collection import count_pages
@@ -24,6 +23,7 @@ from plugins.actions.print_engine import (
     reusable,
 )
 from plugins.demo.address_book import load_demo
+from plugins.demo.default_reports import install_default_reports
 
 from conftest import unavailable
 
@@ -243,6 +243,23 @@ def test_the_tested_versions_are_the_installed_ones(database, reports, tmp_path)
     assert isinstance(renderer, FastReportRenderer)
 
 
+def test_a_renderer_is_kept_for_later_letters_until_what_they_are_made_of_changes(
+    database, reports, poppler, tmp_path
+):
+    with database.session() as session:
+        first = report_renderer(session, "Informationsschreiben", tmp_path)
+        assert report_renderer(session, "Informationsschreiben", tmp_path) is first
+        assert report_renderer(session, "Einladung", tmp_path) is not first
+        greeting = session.scalar(select(TextBlock).where(TextBlock.name == "grussformel"))
+        greeting.body = "Mit herzlichen Grüßen"
+    with database.session() as session:
+        edited = report_renderer(session, "Informationsschreiben", tmp_path)
+    assert edited is not first
+    record = recipients(database)[0]
+    letter = edited.render(record, "contacts", number=1, day=DAY, campaign=CAMPAIGN)
+    assert "Mit herzlichen Grüßen" in pages_and_text(letter, tmp_path / "edited")[1]
+
+
 def test_untested_versions_fall_back_to_the_plain_path_with_a_warning(caplog):
     untested = {"xhtml2pdf": "0.2.99", "reportlab": "5.1.0"}
     with caplog.at_level(logging.WARNING, logger=print_engine.__name__):
@@ -274,9 +291,7 @@ def test_cached_font_subsets_write_the_same_bytes_as_reportlab(monkeypatch):
 
     monkeypatch.setattr(rl_config, "invariant", 1)  # no dates or random ids in the file
     monkeypatch.setattr(FontSubsets, "cache", type(FontSubsets.cache)())
-    assets = (
-        Path(__file__).resolve().parents[1] / "core" / "documents" / "default_reports" / "assets"
-    )
+    assets = Path(__file__).resolve().parents[1] / "plugins" / "demo" / "default_reports" / "assets"
     pdfmetrics.registerFont(TTFont("SubsetTestRegular", str(assets / "Vera.ttf")))
     pdfmetrics.registerFont(TTFont("SubsetTestBold", str(assets / "VeraBd.ttf")))
     every = "".join(map(chr, TTFont("SubsetTestBold", str(assets / "VeraBd.ttf")).face.charToGlyph))

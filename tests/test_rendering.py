@@ -14,7 +14,7 @@ from core.documents.rendering import (
     resource_policy,
 )
 
-REPORTS = Path(__file__).resolve().parents[1] / "core" / "documents" / "default_reports" / "assets"
+REPORTS = Path(__file__).resolve().parents[1] / "plugins" / "demo" / "default_reports" / "assets"
 
 
 # --- PDF -----------------------------------------------------------------------------------

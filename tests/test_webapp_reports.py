@@ -9,9 +9,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from core.documents.default_reports import install_default_reports
 from core.models import AuditEntry, Campaign, Contact, Report, TextBlock
 from core.models.documents import MAX_ASSET_BYTES
+from plugins.demo.default_reports import install_default_reports
 
 from panel_helpers import body, field_errors, post
 

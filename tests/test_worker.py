@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import Workflow, hookimpl
+from core import Action, Outcome, Workflow, hookimpl
 from core.clock import Clock
 from core.engine.runs import start_run
 from core.jobs import embedded_redis
@@ -106,3 +106,40 @@ def test_a_busy_worker_stops_between_recipients_and_hands_the_rest_back(engine, 
     with engine.runtime.database.session() as session:
         lease = session.scalar(select(ChunkLease).where(ChunkLease.run_id == run.id))
     assert lease.expires_at <= datetime.now(UTC)  # handed back to the scheduler's next tick
+
+
+# -- warming up a run's action before forking ---------------------------------------------------
+
+WARMED: dict[str, object] = {}
+"""What the warm-up loaded: in the worker, and in its work horses as they inherit it."""
+
+
+class WarmedAction(Action):
+    name = "test_warmed"
+    title = "Say whether the warm-up's work was inherited"
+    chunk_size = 2
+
+    def warm_up(self, recipient, context):
+        WARMED.setdefault("calls", []).append((os.getpid(), recipient.key))
+
+    def process(self, recipient, context):
+        return Outcome.done(repr(WARMED.get("calls")))
+
+
+class WarmedPlugin:
+    @staticmethod
+    @hookimpl
+    def register_actions(register):
+        register(WarmedAction)
+
+
+def test_a_runs_action_warms_up_once_in_the_worker_and_its_work_horses_inherit_it(engine):
+    engine.runtime.plugins.add(WarmedPlugin, "warmed", "test")
+    engine.add_contacts(5)  # three chunks, three work horses
+    WARMED.clear()
+    run = start_run(engine.runtime, engine.campaign(action="test_warmed"), confirmed_by="test")
+    assert build_worker(engine.runtime).work(burst=True)
+
+    warmed_up = [(os.getpid(), engine.items(run.id)[0].key)]
+    assert WARMED["calls"] == warmed_up
+    assert [item.detail for item in engine.items(run.id)] == [repr(warmed_up)] * 5

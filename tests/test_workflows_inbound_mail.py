@@ -15,7 +15,8 @@ import plugins.workflows.inbound_mail as inbound_mail
 from core.config import Settings
 from core.engine.runs import start_run
 from core.jobs.functions import install_runtime
-from core.models import ContactEvent, InboundMail, ItemStatus, Role
+from core.models import ContactEvent, ItemStatus, Role
+from plugins.workflows.inbound_mail.models import InboundMail
 
 from mail_samples import dsn, reply
 from panel_helpers import add_role_users, body, build_panel, client_for

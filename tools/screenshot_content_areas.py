@@ -32,11 +32,11 @@ from core.config import Settings
 from core.db.database import Database
 from core.db.schema import upgrade
 from core.documents.archive import archive_document, open_store
-from core.documents.default_reports import install_default_reports
 from core.documents.rendering import ReportRenderer
 from core.models import Campaign, Contact, DocumentKind, Report, Role, Run, RunState
 from core.plugins import load_plugins
 from plugins.demo.address_book import load_demo
+from plugins.demo.default_reports import install_default_reports
 from webapp import create_app
 
 PASSWORD = "demo-password-2026"

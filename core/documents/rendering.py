@@ -226,6 +226,28 @@ class ReportRenderer:
             for pattern in session.scalars(select(AddressPattern).order_by(AddressPattern.name))
         ]
         self._texts = self._text_blocks(session)
+        self.fingerprint = self._fingerprint()
+        """A digest of everything the letters are made of: two renderers with the same
+        fingerprint print the same letters, so one may stand in for the other."""
+
+    def _fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        templates = [self._layout, *(part.template for part in self._parts.values())]
+        texts = [f"{name}={block.source}" for name, block in sorted(self._texts.items())]
+        patterns = [f"{sorted(places)}={pattern.source}" for places, pattern in self._patterns]
+        fields = [
+            f"{self.report_id}:{self.name}",
+            str((self.usable_for_mass_print, self.address_window, sorted(self._parts))),
+            str(self._folder.path),
+            self._css,
+            *(template.source for template in templates),
+            *texts,
+            *patterns,
+        ]
+        for field in fields:
+            data = field.encode()
+            digest.update(b"%d:%s" % (len(data), data))
+        return digest.hexdigest()
 
     def _text_blocks(self, session: Session) -> dict[str, CompiledTemplate]:
         wanted: set[str] | None = set()

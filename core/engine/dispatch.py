@@ -18,9 +18,9 @@ import itertools
 import json
 import logging
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     JSON,
@@ -262,6 +262,46 @@ def process_chunk(run_id: int, chunk: int, attempt: int | None = None) -> str:
     if stopped:
         return f"run {run_id} chunk {chunk}: {processed} processed, stopped early"
     return f"run {run_id} chunk {chunk}: {processed} processed"
+
+
+WARMED_RUNS = 16
+"""Runs whose action a worker remembers having warmed up (``warm_up``)."""
+_warmed: OrderedDict[tuple[str, int, datetime], None] = OrderedDict()
+
+
+def warm_up(run_id: int) -> None:
+    """In the worker, before it forks the work horse of a chunk job: once per run, let the
+    action load what every chunk needs (``Action.warm_up``), so that each work horse
+    inherits it instead of loading it again. A failure is only logged: the work horses
+    then load it themselves."""
+    runtime = current_runtime()
+    try:
+        with runtime.database.session() as session:
+            run = session.get(Run, run_id)
+            if run is None or run.state != RunState.RUNNING:
+                return
+            key = (runtime.settings.database_url, run_id, run.created_at)
+            if key in _warmed:
+                return
+            _warmed[key] = None
+            if len(_warmed) > WARMED_RUNS:
+                _warmed.popitem(last=False)
+            built = build_plugins(runtime.plugins, CampaignConfig.from_snapshot(run.config))
+            if type(built.action).warm_up is Action.warm_up:
+                return
+            campaign_name = session.get(Campaign, run.campaign_id).name
+            context = Dispatcher(runtime, run, campaign_name, built, False).context(session)
+            first = session.execute(
+                select(*LEDGER_FIELDS)
+                .where(run_items.c.run_id == run_id, _PENDING)
+                .order_by(run_items.c.id)
+                .limit(1)
+            ).first()
+            recipient = load_recipients(context, built, [first]).get(first.id) if first else None
+            built.action.warm_up(recipient, context)
+            session.rollback()
+    except Exception:
+        log.exception("run %s: the action's warm-up failed; its work horses do without", run_id)
 
 
 class ClaimSize:

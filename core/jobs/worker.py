@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from rq import Worker
 
 from core.documents.rendering import load_image_drivers
+from core.engine import dispatch
 from core.jobs import functions as jobs
 from core.jobs.queue import QUEUE_NAMES, get_queue
 from core.query.records import prepare_loading
@@ -22,6 +23,7 @@ MAINTENANCE_INTERVAL_SECONDS = 30
 
 JOB_MODULES = ("core.engine.targeting", "core.engine.dispatch")
 """Imported once before forking, so no work horse pays for importing them again."""
+CHUNK_JOB = f"{dispatch.__name__}.{dispatch.process_chunk.__name__}"
 PUBSUB_WAIT_SECONDS = 1
 """How long RQ's command listener blocks at a time; RQ's 60 s made an idle worker take a
 minute to exit."""
@@ -41,6 +43,12 @@ class CampaignWorker(Worker):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.horse_pid, jobs.STOP_SIGNAL)
         super().request_stop(signum, frame)
+
+    def fork_work_horse(self, job, queue):
+        """RQ's own, after letting a chunk's action warm up here for its work horses."""
+        if job.func_name == CHUNK_JOB:
+            dispatch.warm_up(job.args[0])
+        super().fork_work_horse(job, queue)
 
     def subscribe(self):
         """RQ's own, with a short wait."""

@@ -1,7 +1,7 @@
 """The outgoing webhooks' tables as the core's revision ``0027_webhooks`` created them, and
 their handover to the webhooks plugin's own Alembic branch (``plugins/webhooks/migrations``).
 
-Revision ``0031_webhook_tables_handover`` gives the tables up and the plugin's first revision
+Revision ``0032_webhook_tables_handover`` gives the tables up and the plugin's first revision
 takes them over; going down, each undoes the other. Giving up drops the tables only where
 all of them are empty: a database that holds webhooks or their deliveries keeps them,
 whether the plugin is enabled or not. Taking over creates the tables where they are

@@ -1,6 +1,8 @@
 """All tables of the core; importing this registers them on ``Base.metadata``.
 
-The campaign-process bundle's tables are in ``plugins.processes.models``."""
+A plugin's own tables are in its package: the campaign-process bundle's in
+``plugins.processes.models``, the commission bookings in ``plugins.actions.commission.models``,
+the inbound mails in ``plugins.workflows.inbound_mail.models``."""
 
 from core.models.addressbook import (
     ADDRESS_FIELDS,
@@ -40,7 +42,6 @@ from core.models.campaigns import (
     RunState,
     SavedQuery,
 )
-from core.models.commission import BookingKind, CommissionBooking
 from core.models.documents import (
     AddressKind,
     AddressPattern,
@@ -55,7 +56,6 @@ from core.models.documents import (
     TextBlock,
 )
 from core.models.file_deliveries import FileDelivery, FileDeliveryStatus
-from core.models.inbound import InboundMail
 from core.models.notifications import Notification
 from core.models.run_files import RunFile
 from core.models.users import Role, User, UserGroup
@@ -83,7 +83,6 @@ __all__ = [
     "AssetKind",
     "AuditEntry",
     "Base",
-    "BookingKind",
     "BudgetStatus",
     "Campaign",
     "CampaignRecord",
@@ -91,7 +90,6 @@ __all__ = [
     "ChannelEvent",
     "ChannelEventKind",
     "ChunkLease",
-    "CommissionBooking",
     "CommitmentLevel",
     "Contact",
     "ContactEvent",
@@ -103,7 +101,6 @@ __all__ = [
     "DocumentKind",
     "FileDelivery",
     "FileDeliveryStatus",
-    "InboundMail",
     "ItemKind",
     "ItemStatus",
     "Notification",

@@ -69,6 +69,9 @@ CACHED_FONT_SUBSETS = 64
 CACHED_SUB_REPORTS = 32
 """Parsed sub-reports kept per renderer: a footer with the recipient's name would differ for
 every letter, and is then simply parsed every time."""
+KEPT_RENDERERS = 4
+"""Fast renderers kept per process (``report_renderer``): a worker prints one report at a
+time, or a few when runs overlap."""
 SHARED = ("css", "cssDefault", "cssCascade", "cssBuilder", "cssParser")
 """What ``parseCSS`` makes that later documents read only: shared, not copied."""
 
@@ -90,10 +93,25 @@ def tested(installed: dict[str, str] | None = None) -> bool:
 def report_renderer(
     session: Session, report: int | str | Report, cache_dir: Path
 ) -> ReportRenderer:
-    """The fast renderer on the tested versions, else the plain one."""
-    if tested():
-        return FastReportRenderer(session, report, cache_dir)
-    return ReportRenderer(session, report, cache_dir)
+    """The fast renderer on the tested versions, else the plain one.
+
+    A fast renderer is kept for the report's later letters in this process and in the work
+    horses it forks (the worker warms one up before forking, ``PrintReports.warm_up``): a
+    fresh one learns the report's sub-reports and static drawings again, which costs a
+    chunk of letters up to half a second. It is found by its fingerprint, so an edited
+    report, text block or address pattern gets a new one.
+    """
+    if not tested():
+        return ReportRenderer(session, report, cache_dir)
+    renderer = FastReportRenderer(session, report, cache_dir)
+    kept = _renderers.get(renderer.fingerprint)
+    if kept is not None:
+        _renderers.move_to_end(renderer.fingerprint)
+        return kept
+    _renderers[renderer.fingerprint] = renderer
+    if len(_renderers) > KEPT_RENDERERS:
+        _renderers.popitem(last=False)
+    return renderer
 
 
 class FastReportRenderer(ReportRenderer):
@@ -161,6 +179,7 @@ def reusable(html: str) -> bool:
     return not _OTHER_EFFECTS.search(html)
 
 
+_renderers: OrderedDict[str, FastReportRenderer] = OrderedDict()
 _warned: set[tuple[tuple[str, str], ...]] = set()
 
 

@@ -176,6 +176,14 @@ class PrintReports(Action):
         context.save_run_file(f"{spool}.json", json.dumps(sidecar).encode())
         return Outcome.done(detail, units=pages, reference=f"spool:{_slug(recipient.key)}")
 
+    def warm_up(self, recipient: Recipient | None, context: Any) -> None:
+        """Print a letter for nothing, so that the work horses inherit a renderer that knows
+        the report's stylesheets, fonts, sub-reports and static drawings."""
+        if recipient is None or self._skip_reason(contact_fields(recipient.data, recipient.entity)):
+            self._renderer_for(context)
+        else:
+            self._letter(recipient, context, None)
+
     def preview(self, recipient: Recipient, context: Any) -> str:
         """Render the letter (without a running number) as the run file ``preview-KEY.pdf``
         and return that name; a recipient that would be skipped says why."""
@@ -227,14 +235,17 @@ class PrintReports(Action):
             return SkipReason.INCOMPLETE_ADDRESS.value
         return None
 
-    def _letter(self, recipient: Recipient, context: Any, number: int | None) -> bytes:
+    def _renderer_for(self, context: Any) -> ReportRenderer:
         if self._renderer is None:
             cache = context.settings.data_dir / "cache" / "report-assets"
             renderer = print_engine.report_renderer(context.session, self.params.report, cache)
             if not renderer.usable_for_mass_print:
                 raise ReportError(f"the report {renderer.name!r} is not usable for mass print")
             self._renderer = renderer
-        return self._renderer.render(
+        return self._renderer
+
+    def _letter(self, recipient: Recipient, context: Any, number: int | None) -> bytes:
+        return self._renderer_for(context).render(
             recipient.data,
             recipient.entity,
             number=number,

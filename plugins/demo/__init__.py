@@ -20,10 +20,10 @@ from core import hookimpl
 from core.cli import CliState, pass_state
 from core.clock import utcnow
 from core.db.database import Database
-from core.documents.default_reports import install_default_reports
 from core.plugins import PluginHost
 from plugins.demo.address_book import load_demo
 from plugins.demo.campaign import install_demo_campaign
+from plugins.demo.default_reports import install_default_reports
 
 
 def install_demo(

@@ -12,7 +12,8 @@ The booking is added to the engine's transaction (``external_effects = False``):
 together with the recipient's ledger outcome, and ``(run_id, ledger_key)`` is unique, so a
 chunk done again after a killed worker books nothing twice. A recipient without a partner or
 without a usable number fails alone, with the reason. Listing and reversing a run's bookings
-live in ``bookings``; ``campaign commission list|reverse RUN_ID`` calls them.
+live in ``bookings``; ``campaign commission list|reverse RUN_ID`` calls them. The bookings
+table is the action's own (``models``), created by its Alembic branch (``migrations``).
 """
 
 from __future__ import annotations
@@ -42,8 +43,7 @@ from core.documents.templating import (
     format_date,
     nest,
 )
-from core.models import CommissionBooking, Run
-from core.models.commission import AMOUNT_DIGITS, AMOUNT_PLACES
+from core.models import Run
 from core.query.entities import ENTITIES, EntitySpec, FieldType
 from plugins.actions import TRANSLATIONS
 from plugins.actions.commission.bookings import (
@@ -53,6 +53,7 @@ from plugins.actions.commission.bookings import (
     run_reversal,
     run_totals,
 )
+from plugins.actions.commission.models import AMOUNT_DIGITS, AMOUNT_PLACES, CommissionBooking
 
 MAX_TEMPLATE = 1000
 TEXT_LENGTH = CommissionBooking.__table__.c.text.type.length
@@ -491,6 +492,12 @@ def _echo_totals(session: Any, run: Run) -> None:
             f"reversed on {format_date(reversal.reversed_at)} by {reversal.reversed_by} "
             f"(counter-bookings dated {format_date(reversal.booking_date)})"
         )
+
+
+@hookimpl
+def register_migrations(register: Callable[[Path], None]) -> None:
+    """The action's own Alembic branch: its bookings table, taken over from the core."""
+    register(Path(__file__).with_name("migrations"))
 
 
 @hookimpl

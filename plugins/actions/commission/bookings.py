@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.documents.templating import LOCAL_TIME, format_date
-from core.models import ACTIVE_RUN_STATES, BookingKind, CommissionBooking, Run
+from core.models import ACTIVE_RUN_STATES, Run
 from core.models.base import UTCDateTime
-from core.models.commission import AMOUNT_PLACES
+from plugins.actions.commission.models import AMOUNT_PLACES, BookingKind, CommissionBooking
 
 REVERSAL_PREFIX = "Storno: "
 """Put before the original text of a counter-booking, as accountants label reversals."""

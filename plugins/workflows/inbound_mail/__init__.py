@@ -1,6 +1,8 @@
 """inboundMail, "E-mail: bounces and replies": reads the inbound mailbox and records what
 came back (``processing``): bounces mark addresses undeliverable, unsubscribe mails
-opt contacts out, auto-replies are set aside, everything else is kept for a person."""
+opt contacts out, auto-replies are set aside, everything else is kept for a person. What it
+records is the workflow's own table (``models``), created by its Alembic branch
+(``migrations``)."""
 
 from __future__ import annotations
 
@@ -60,6 +62,12 @@ def register_menu_items(register: Callable[[MenuItem], None]) -> None:
             order=74,
         )
     )
+
+
+@hookimpl
+def register_migrations(register: Callable[[Path], None]) -> None:
+    """The workflow's own Alembic branch: its inbound mails table, taken over from the core."""
+    register(Path(__file__).with_name("migrations"))
 
 
 @hookimpl

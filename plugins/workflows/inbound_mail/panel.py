@@ -11,7 +11,8 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from core.messaging.bounces import Kind
-from core.models import Contact, InboundMail, Role
+from core.models import Contact, Role
+from plugins.workflows.inbound_mail.models import InboundMail
 from webapp import db_session, page_arguments, paginate, role_required
 
 bp = Blueprint("inbound", __name__, url_prefix="/inbound", template_folder="templates")

@@ -52,7 +52,6 @@ from core.models import (
     ChannelEventKind,
     Contact,
     ContactEvent,
-    InboundMail,
     Run,
     RunItem,
 )
@@ -61,6 +60,7 @@ from core.query import ENTITIES
 from core.query.records import load_records
 from core.reach import OPT_OUTS, UNDELIVERABLE_FIELD
 from plugins.workflows.inbound_mail.mailboxes import Mailbox, Waiting
+from plugins.workflows.inbound_mail.models import InboundMail
 
 ACTOR = "bounce processing"
 SOURCE_BOUNCE = "bounce"

@@ -1,8 +1,8 @@
 """The default reports, "Informationsschreiben" and "Einladung", and their building blocks.
 
 Their layouts, stylesheets, address pattern, text blocks, logo and font are files in this
-package (``core/documents/default_reports/``) so that they can be read and edited as what they are.
-Both letters are DIN 5008 form B (A4, address window) with the shared letterhead
+package so that they can be read and edited as what they are; ``campaign demo`` installs
+them. Both letters are DIN 5008 form B (A4, address window) with the shared letterhead
 "Briefbogen" (logo, font) and footer "Fußzeile".
 """
 

@@ -4,6 +4,9 @@ A booking is an accounting record: it is never changed or deleted. Taking one ba
 counter-booking (``kind`` reversal, the negative amount, ``reverses_id`` pointing at the
 original). A campaign run books at most once per ledger row: ``(run_id, ledger_key, kind)``
 is unique, and so is ``reverses_id``, so no booking is reversed twice.
+
+The table is declared on the core's ``Base`` and comes from the action's own Alembic branch
+(``migrations``), which took it over from the core's revisions.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Mail that came back to the installation's mailbox: bounces, auto-replies, unsubscribe
-mails and whatever else arrived (the workflow
-inboundMail reads and records it)."""
+mails and whatever else arrived (the workflow inboundMail reads and records it).
+
+The table is declared on the core's ``Base`` and comes from the workflow's own Alembic
+branch (``migrations``), which took it over from the core's revisions."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ none of them. Where all of them are empty they are dropped and the plugin's firs
 creates them again; where any holds a row they stay as they are, and the plugin's first
 revision adopts them (``core.migrations.webhook_tables``).
 
-Revision ID: 0031_webhook_tables_handover
-Revises: 0030_stored_messages
+Revision ID: 0032_webhook_tables_handover
+Revises: 0031_owner_tables_handover
 Create Date: 2026-12-06
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from core.migrations.webhook_tables import give_up, take_over
 
-revision: str = "0031_webhook_tables_handover"
-down_revision: str | None = "0030_stored_messages"
+revision: str = "0032_webhook_tables_handover"
+down_revision: str | None = "0031_owner_tables_handover"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
