@@ -233,7 +233,6 @@ PANEL_AREAS = (
     "webapp.contacts",
     "webapp.archive",
     "webapp.admin",
-    "webapp.webhooks",
     "webapp.workflows",
     "webapp.notifications",
     "webapp.health",
@@ -277,7 +276,7 @@ def create_app(
 
     campaign = CampaignWeb(
         settings=settings,
-        database=Database(settings.database_url),
+        database=Database(settings.database_url, plugins),
         plugins=plugins,
         limiter=make_login_limiter(settings, app.config),
         embedded_server=embedded_server,
