@@ -5,7 +5,15 @@ A plugin author needs only ``hookimpl`` and the base classes exported here.
 
 from pluggy import HookimplMarker
 
-from core.events import CostEstimate, DashboardPanel, ItemEvent, MenuItem, RunEvent
+from core.events import (
+    CostEstimate,
+    DashboardPanel,
+    DomainEvent,
+    EventType,
+    ItemEvent,
+    MenuItem,
+    RunEvent,
+)
 from core.plugin_base import (
     Action,
     Channel,
@@ -33,6 +41,8 @@ __all__ = [
     "DashboardPanel",
     "DataSource",
     "DocumentStore",
+    "DomainEvent",
+    "EventType",
     "Group",
     "ItemEvent",
     "MenuItem",

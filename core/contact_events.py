@@ -15,8 +15,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.events import DomainEvent, record_events
 from core.models import CONSENT_FLAGS, Contact, ContactEvent
-from core.models.webhooks import record_events
 
 
 def consent_flags(contact: Contact) -> dict[str, bool]:
@@ -94,9 +94,9 @@ def record_consent_changes(
     if rows:
         session.execute(insert(ContactEvent), rows)
         record_events(
-            session.connection(),
+            session,
             [
-                (
+                DomainEvent(
                     "contact.unsubscribed",
                     {
                         "contact_id": row["contact_id"],
@@ -104,6 +104,7 @@ def record_consent_changes(
                         "source": source,
                         "run_id": run_id,
                     },
+                    when,
                 )
                 for row in rows
                 if row["field"].startswith("opt_out") and row["new_value"]

@@ -1,11 +1,17 @@
-"""Plain data handed to lifecycle and web hooks, so plugins never touch ORM objects."""
+"""Plain data handed to lifecycle and web hooks, so plugins never touch ORM objects, and
+``record_events``, which hands the domain events of a change to the plugins in its
+transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +69,40 @@ class CostEstimate:
     campaign's own estimated cost), ``none`` (neither is set) or ``error``."""
     service: str | None = None
     problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    """A kind of domain event (``run.finished``); ``title`` is a message id the panel
+    translates (``t``), from the panel's catalog or the declaring plugin's."""
+
+    name: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    """Something that happened, recorded with the change that caused it: ``data`` holds
+    plain JSON values."""
+
+    type: str
+    data: Mapping[str, Any]
+    occurred_at: datetime
+
+
+CORE_EVENT_TYPES = (
+    EventType("run.started", "events.run.started"),
+    EventType("run.finished", "events.run.finished"),
+    EventType("run.failed", "events.run.failed"),
+    EventType("contact.unsubscribed", "events.contact.unsubscribed"),
+)
+"""The events the core records: a run's start and end, a contact's opt-out."""
+
+
+def record_events(session: Session, events: Iterable[DomainEvent]) -> None:
+    """Hand ``events`` to the ``events_recorded`` hook of the plugins of the session's
+    database, so that what they write for them commits or rolls back with the change."""
+    recorded = list(events)
+    plugins = session.info.get("plugins")
+    if recorded and plugins is not None:
+        plugins.hook.events_recorded(session=session, events=recorded)

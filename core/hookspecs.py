@@ -7,7 +7,7 @@ Implement a hook with a function of the same name decorated with
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,15 @@ if TYPE_CHECKING:
     from flask import Blueprint
     from sqlalchemy.orm import Session
 
-    from core.events import CostEstimate, DashboardPanel, ItemEvent, MenuItem, RunEvent
+    from core.events import (
+        CostEstimate,
+        DashboardPanel,
+        DomainEvent,
+        EventType,
+        ItemEvent,
+        MenuItem,
+        RunEvent,
+    )
     from core.models import Campaign, Run
     from core.plugin_base import (
         Action,
@@ -96,6 +104,11 @@ def register_translations(register: Callable[[Path], None]) -> None:
 
 
 @hookspec
+def register_event_types(register: Callable[[EventType], None]) -> None:
+    """Register the types of domain event this plugin records (``record_events``)."""
+
+
+@hookspec
 def register_commands(cli: click.Group) -> None:
     """Add sub-commands to the ``campaign`` command line."""
 
@@ -125,3 +138,13 @@ def item_processed(run: RunEvent, item: ItemEvent) -> None:
 @hookspec
 def run_finished(run: RunEvent) -> None:
     """Called once when a run reaches a final state (completed, failed or cancelled)."""
+
+
+@hookspec
+def events_recorded(session: Session, events: Sequence[DomainEvent]) -> None:
+    """Called with domain events as they are recorded, in the transaction of their change."""
+
+
+@hookspec
+def scheduler_tick(runtime: Any) -> None:
+    """Called at every tick of the leading scheduler (10 s) for a plugin's periodic work."""

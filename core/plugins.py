@@ -20,6 +20,7 @@ import pluggy
 
 from core import hookspecs
 from core.config import Settings
+from core.events import CORE_EVENT_TYPES, EventType
 from core.plugin_base import (
     Action,
     DataSource,
@@ -59,6 +60,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.targets.sftp",
     "plugins.targets.http_upload",
     "plugins.processes",
+    "plugins.webhooks",
     "plugins.workflows.budget",
     "plugins.workflows.stock",
     "plugins.workflows.delivery",
@@ -178,6 +180,8 @@ class PluginHost:
         self._registrations: dict[str, list[tuple[str, str]]] = {}
         self.translations: dict[str, list[Path]] = {}
         """Per plugin name, the catalog directories it registered (``register_translations``)."""
+        self.event_types: dict[str, EventType] = {kind.name: kind for kind in CORE_EVENT_TYPES}
+        """The domain events the core and the plugins record, by name (``register_event_types``)."""
 
     @property
     def hook(self) -> Any:
@@ -230,6 +234,7 @@ class PluginHost:
         try:
             staged = list(self._collect_classes(plugin))
             catalogs = self._collect_translations(plugin)
+            event_types = self._collect_event_types(plugin)
         except Exception as exc:
             self.manager.unregister(plugin)
             self.errors.append(LoadError(name, f"registration failed: {type(exc).__name__}: {exc}"))
@@ -245,6 +250,7 @@ class PluginHost:
         self._registrations[name] = [(kind, cls.name) for kind, cls in staged]
         if catalogs:
             self.translations[name] = catalogs
+        self.event_types.update((kind.name, kind) for kind in event_types)
 
     def _check_conflicts(self, staged: list[tuple[str, type[Plugin]]], plugin: str) -> None:
         """Refuse the whole plugin before adding anything, so no registry is left half-filled."""
@@ -285,6 +291,18 @@ class PluginHost:
             if impl.plugin is plugin:
                 impl.function(**{arg: directories.append for arg in impl.argnames})
         return [Path(directory) for directory in directories]
+
+    def _collect_event_types(self, plugin: object) -> list[EventType]:
+        collected: list[EventType] = []
+        for impl in self.manager.hook.register_event_types.get_hookimpls():
+            if impl.plugin is plugin:
+                impl.function(**{arg: collected.append for arg in impl.argnames})
+        for kind in collected:
+            if not isinstance(kind, EventType):
+                raise TypeError(f"register_event_types got {kind!r}, which is not an EventType")
+            if kind.name in self.event_types:
+                raise ValueError(f"the event type {kind.name!r} is registered already")
+        return collected
 
     def _collect_classes(self, plugin: object) -> Iterator[tuple[str, type[Plugin]]]:
         for hook_name, (kind, base) in REGISTER_HOOKS.items():

@@ -48,10 +48,10 @@ class Runtime:
     @classmethod
     def start(cls, settings: Settings, plugins: PluginHost | None = None) -> Runtime:
         """Connect to everything, failing fast with the variable to fix."""
-        database = Database(settings.database_url)
-        database.check()
         if plugins is None:
             plugins = plugins_for(settings)
+        database = Database(settings.database_url, plugins)
+        database.check()
         missing = missing_heads(database.engine, plugins)
         if missing:
             raise SchemaOutdatedError(

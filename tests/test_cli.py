@@ -52,12 +52,13 @@ def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path, settings):
 
 def test_db_commands_show_each_branch_and_leave_a_disabled_plugins_branch_alone(invoke):
     core = (
-        "core: database 0031_owner_tables_handover, code 0031_owner_tables_handover\n"
+        "core: database 0032_webhook_tables_handover, code 0032_webhook_tables_handover\n"
         "plugins.actions.commission: database commission_0001_bookings, "
         "code commission_0001_bookings\n"
         "plugins.stores.database: database database_store_0001_chunks, "
         "code database_store_0001_chunks\n"
         "plugins.processes: database processes_0001_tables, code processes_0001_tables\n"
+        "plugins.webhooks: database webhooks_0001_tables, code webhooks_0001_tables\n"
         "plugins.workflows.inbound_mail: database inbound_mail_0001_mails, "
         "code inbound_mail_0001_mails\n"
     )

@@ -6,6 +6,8 @@ own branch: dropped and created again where they were empty, adopted with their 
 otherwise, and absent from a new database while the bundle is disabled. The commission
 bookings and the inbound mails go the same way to the branches of the commission action
 and the inboundMail workflow (``0031_owner_tables_handover``), each table on its own.
+The webhook tables of ``0027_webhooks`` go to the webhooks plugin's branch
+(``0032_webhook_tables_handover``) the way the process tables went to the bundle's.
 
 The rows are generated from the reflected schema (NOT NULL columns, foreign keys to the
 rows of the referred tables), with the models' enum types for the values their CHECK
@@ -39,6 +41,7 @@ from core.db.schema import (
 from core.migrations.owner_tables import TABLES as OWNER_TABLES
 from core.migrations.process_tables import TABLES as PROCESS_TABLES
 from core.migrations.process_tables import PartialProcessTablesError
+from core.migrations.webhook_tables import TABLES as WEBHOOK_TABLES
 from core.models import Base
 from core.plugins import PluginHost, load_plugins
 
@@ -46,6 +49,8 @@ BEFORE_PLUGIN_BRANCHES = "0021_run_confirmation"
 BEFORE_HANDOVER = "0028_workflow_settings"
 PROCESSES_BRANCH = "processes_0001_tables"
 BEFORE_OWNER_HANDOVER = "0030_stored_messages"
+BEFORE_WEBHOOK_HANDOVER = "0031_owner_tables_handover"
+WEBHOOKS_BRANCH = "webhooks_0001_tables"
 OWNERS = {
     "commission_bookings": ("plugins.actions.commission", "commission", "commission_0001_bookings"),
     "inbound_mails": (
@@ -84,6 +89,25 @@ def database_at_0030(database: Database) -> Database:
     assert current_heads(database.engine) == (BEFORE_OWNER_HANDOVER,)
     assert owner_tables(database.engine) == set(OWNER_TABLES)
     return database
+
+
+@pytest.fixture
+def database_at_0031(database: Database) -> Database:
+    """The last core revision with the webhook tables, with none of their rows."""
+    downgrade(database.engine, "base")
+    upgrade(database.engine, BEFORE_WEBHOOK_HANDOVER, plugins=PluginHost())
+    assert current_heads(database.engine) == (BEFORE_WEBHOOK_HANDOVER,)
+    assert set(WEBHOOK_TABLES) <= set(inspect(database.engine).get_table_names())
+    return database
+
+
+def without_webhooks() -> PluginHost:
+    """The installation with ``CAMPAIGN_DISABLE_PLUGINS=plugins.webhooks``."""
+    return load_plugins(disabled=["plugins.webhooks"])
+
+
+def webhook_tables(engine: Engine) -> set[str]:
+    return set(WEBHOOK_TABLES) & set(inspect(engine).get_table_names())
 
 
 def without_processes() -> PluginHost:
@@ -340,6 +364,73 @@ def test_an_owners_base_drops_its_table_only_when_it_is_empty(database: Database
         downgrade(engine, f"{label}@base")
     assert primary_keys(database, schema) == before
     downgrade(engine, BEFORE_OWNER_HANDOVER)
+    assert primary_keys(database, schema) == before
+    upgrade(engine, plugins=installed_plugins())
+    assert primary_keys(database, schema) == before
+
+
+def test_a_new_database_without_the_webhooks_plugin_has_none_of_its_tables(database: Database):
+    engine = database.engine
+    downgrade(engine, "base")
+    upgrade(engine, plugins=without_webhooks())
+    assert webhook_tables(engine) == set()
+    assert not missing_heads(engine, without_webhooks())
+    assert WEBHOOKS_BRANCH not in current_heads(engine)
+
+    upgrade(engine, plugins=installed_plugins())
+    assert webhook_tables(engine) == set(WEBHOOK_TABLES)
+    assert models_differ(engine) == []
+
+
+def test_the_handover_drops_empty_webhook_tables_and_the_plugin_creates_them_again(
+    database_at_0031: Database,
+):
+    engine = database_at_0031.engine
+    upgrade(engine, plugins=without_webhooks())
+    assert webhook_tables(engine) == set()
+
+    upgrade(engine, plugins=installed_plugins())
+    assert webhook_tables(engine) == set(WEBHOOK_TABLES)
+    assert models_differ(engine) == []
+    states = {state.name: state.database for state in branch_states(engine, installed_plugins())}
+    assert states["plugins.webhooks"] == WEBHOOKS_BRANCH
+
+
+def test_webhook_tables_holding_rows_stay_while_the_plugin_is_disabled_and_are_adopted(
+    database_at_0031: Database,
+):
+    engine = database_at_0031.engine
+    schema = MetaData()
+    schema.reflect(engine)
+    with engine.begin() as connection:
+        fill_every_table(connection, schema)
+    before = primary_keys(database_at_0031, schema)
+    assert all(before[name] for name in WEBHOOK_TABLES)
+
+    upgrade(engine, plugins=without_webhooks())
+    assert primary_keys(database_at_0031, schema) == before
+
+    upgrade(engine, plugins=installed_plugins())
+    assert not missing_heads(engine, installed_plugins())
+    assert primary_keys(database_at_0031, schema) == before
+    assert models_differ(engine) == []
+
+
+def test_the_webhooks_base_drops_its_tables_only_when_they_are_empty(database: Database):
+    """``campaign db downgrade webhooks@base`` and going below the handover keep rows."""
+    engine = database.engine
+    downgrade(engine, "webhooks@base")
+    assert webhook_tables(engine) == set()
+    downgrade(engine, BEFORE_WEBHOOK_HANDOVER)  # below the handover the core's revisions have them
+    assert webhook_tables(engine) == set(WEBHOOK_TABLES)
+
+    upgrade(engine, plugins=installed_plugins())
+    schema = MetaData()
+    schema.reflect(engine)
+    with engine.begin() as connection:
+        fill_every_table(connection, schema)
+    before = primary_keys(database, schema)
+    downgrade(engine, "webhooks@base")
     assert primary_keys(database, schema) == before
     upgrade(engine, plugins=installed_plugins())
     assert primary_keys(database, schema) == before

@@ -4,7 +4,7 @@ import types
 import pytest
 from pydantic import BaseModel, Field
 
-from core import Action, DocumentStore, Outcome, SettingsError, Workflow, hookimpl
+from core import Action, DocumentStore, EventType, Outcome, SettingsError, Workflow, hookimpl
 from core.plugins import PluginConflictError, PluginHost, UnknownPluginError, load_plugins
 
 PROCESS_WORKFLOWS = ("budget", "stock", "delivery", "operation", "supplier")
@@ -222,6 +222,27 @@ def test_lifecycle_hooks_reach_plugins(host):
 
     host.hook.run_finished(run=RunEvent(1, 2, "Info", "wave", "completed"))
     assert seen == ["completed"]
+
+
+def declaring(event_type: EventType):
+    return lambda register: register(event_type)
+
+
+def test_event_types_are_the_cores_and_the_plugins_and_a_taken_name_is_refused(host):
+    written = EventType("greeting.written", "Greeting written")
+    copy = EventType("run.started", "Started")
+    for name, event_type in (("greeter", written), ("copycat", copy)):
+        declare = declaring(event_type)
+        host.add(plugin_module(name, register_event_types=declare), name, "built-in")
+
+    assert host.event_types["greeting.written"] == written
+    assert host.event_types["run.started"].title == "events.run.started"
+    assert [(error.plugin, error.reason) for error in host.errors] == [
+        (
+            "copycat",
+            "registration failed: ValueError: the event type 'run.started' is registered already",
+        )
+    ]
 
 
 def test_a_conflicting_plugin_leaves_nothing_half_registered(host):

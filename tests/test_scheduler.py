@@ -6,6 +6,8 @@ import pytest
 from rq import Queue
 from sqlalchemy import select
 
+from core import hookimpl
+from core.clock import FrozenClock
 from core.jobs.scheduler import Scheduler
 from core.jobs.worker import build_worker
 from core.models import WorkflowRun, WorkflowRunStatus, WorkflowSchedule, WorkflowTrigger
@@ -21,6 +23,19 @@ from workflow_plugins import (
     change,
     runtime_with,
 )
+
+
+class Ticks:
+    """A plugin with periodic work (``scheduler_tick``) that fails the first time."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @hookimpl
+    def scheduler_tick(self, runtime) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("the receiver is down")
 
 
 @pytest.fixture
@@ -183,3 +198,20 @@ def test_the_scheduler_warns_at_start_when_a_workflow_is_stopped(build, caplog):
     with caplog.at_level(logging.WARNING, logger="core.workflows.operating"):
         Scheduler(runtime).run_forever(stop)
     assert "stopped workflows: broken. Campaign processes will not run" in caplog.text
+
+
+def test_plugins_work_at_each_leading_tick_and_a_failure_keeps_no_workflow_back(
+    runtime_factory, caplog
+):
+    ticks = Ticks()
+    runtime = runtime_factory(("workflows", Only(Hourly)), ("ticks", ticks))
+    runtime.clock = FrozenClock(START)
+    leader, follower = Scheduler(runtime), Scheduler(runtime)
+
+    with caplog.at_level(logging.ERROR, logger="core.jobs.scheduler"):
+        assert leader.tick() == ["hourly"]
+    assert "a scheduler_tick listener failed" in caplog.text
+    assert follower.tick() == []
+    runtime.clock.advance(timedelta(minutes=1))
+    assert leader.tick() == []
+    assert ticks.calls == 2, "once per tick of the leader"

@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import func, select
 
 from core.audit import audit_query
-from core.models import Role, Webhook, WebhookAllowedHost
-from core.models.webhooks import record_event
-from core.webhooks import dispatch_due
+from core.clock import utcnow
+from core.events import DomainEvent, record_events
+from core.models import Role
+from plugins.webhooks.models import Webhook, WebhookAllowedHost
+from plugins.webhooks.service import dispatch_due
 
 from panel_helpers import body, field_errors, post
 
@@ -42,7 +44,10 @@ def receiver() -> Iterator[tuple[str, list[bytes]]]:
 
 
 def test_only_administrators_see_webhooks(panel):
-    assert panel.client(Role.CAMPAIGN_MANAGER).get("/admin/webhooks/").status_code == 403
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    assert manager.get("/admin/webhooks/").status_code == 403
+    assert 'href="/admin/webhooks/"' not in body(manager.get("/"))
+    assert 'href="/admin/webhooks/"' in body(panel.client(Role.ADMIN).get("/")), "in the menu"
     html = body(panel.client(Role.ADMIN).get("/admin/webhooks/"))
     assert "Noch kein Webhook registriert." in html and "Lauf gestartet" in html
 
@@ -101,7 +106,8 @@ def test_deliveries_and_their_attempts_are_visible(panel, receiver):
     post(admin, f"/admin/webhooks/{webhook_id}/enabled", {"enabled": "true"})
 
     with panel.runtime.database.session() as session:
-        record_event(session.connection(), "delivery.state_changed", {"delivery_id": 1})
+        changed = DomainEvent("delivery.state_changed", {"delivery_id": 1}, utcnow())
+        record_events(session, [changed])
     assert dispatch_due(panel.runtime) == 1
     panel.work()
 

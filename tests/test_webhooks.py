@@ -16,9 +16,19 @@ from sqlalchemy import delete, select
 from core.accounts import create_user
 from core.clock import FrozenClock
 from core.contact_events import set_consent
-from core.models import Contact, Role, User, WebhookAllowedHost, WebhookAttempt, WebhookDelivery
+from core.models import Contact, Role, User
 from core.testing import Testbed
-from core.webhooks import (
+from plugins import webhooks
+from plugins.processes.approvals import Reviewers, approve, configure, submit
+from plugins.processes.models import (
+    ApprovalMode,
+    ApprovalStep,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+)
+from plugins.webhooks.models import WebhookAllowedHost, WebhookAttempt, WebhookDelivery
+from plugins.webhooks.service import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     UrlRefused,
@@ -30,14 +40,17 @@ from core.webhooks import (
     register_webhook,
     signature,
 )
-from plugins.processes.approvals import Reviewers, approve, configure, submit
-from plugins.processes.models import (
-    ApprovalMode,
-    ApprovalStep,
-    Delivery,
-    DeliveryChannel,
-    DeliveryState,
+
+EVENTS = (
+    "run.started",
+    "run.finished",
+    "run.failed",
+    "contact.unsubscribed",
+    "delivery.state_changed",
+    "approval.requested",
+    "approval.answered",
 )
+"""The event types of the core and the process bundle (``PluginHost.event_types``)."""
 
 
 class Receiver:
@@ -82,7 +95,9 @@ def receiver() -> Iterator[Receiver]:
 def testbed(campaign_settings) -> Iterator[Testbed]:
     import engine_plugins
 
-    testbed = Testbed.start(campaign_settings, [("engine_plugins", engine_plugins)])
+    testbed = Testbed.start(
+        campaign_settings, [("engine_plugins", engine_plugins), ("plugins.webhooks", webhooks)]
+    )
     yield testbed
     testbed.close()
 
@@ -90,7 +105,7 @@ def testbed(campaign_settings) -> Iterator[Testbed]:
 def loopback_webhook(testbed: Testbed, receiver: Receiver, events: list[str]) -> tuple[int, str]:
     with testbed.database.session() as session:
         allow_host(session, "localhost", "admin")
-        webhook = register_webhook(session, receiver.url(), events, "admin")
+        webhook = register_webhook(session, receiver.url(), events, EVENTS, "admin")
         return webhook.id, webhook.secret
 
 
@@ -128,16 +143,16 @@ def test_a_public_url_or_an_allowed_host_passes_and_is_connected_to_as_checked()
 def test_registration_checks_the_events_and_the_url(testbed):
     with testbed.database.session() as session:
         with pytest.raises(WebhookError, match="choose at least one event") as error:
-            register_webhook(session, "https://hooks.example.org/", [], "admin", public)
+            register_webhook(session, "https://hooks.example.org/", [], EVENTS, "admin", public)
         assert error.value.field == "events"
         with pytest.raises(WebhookError, match=r"unknown events: run\.paused"):
-            register_webhook(session, "https://hooks.example.org/", ["run.paused"], "admin")
+            register_webhook(session, "https://hooks.example.org/", ["run.paused"], EVENTS, "admin")
         with pytest.raises(UrlRefused, match="loopback"):
-            register_webhook(session, "http://127.0.0.1:9/", ["run.started"], "admin")
+            register_webhook(session, "http://127.0.0.1:9/", ["run.started"], EVENTS, "admin")
         with pytest.raises(WebhookError, match="without a scheme"):
             allow_host(session, "http://localhost", "admin")
         webhook = register_webhook(
-            session, "https://hooks.example.org/", ["run.failed"], "a", public
+            session, "https://hooks.example.org/", ["run.failed"], EVENTS, "a", public
         )
         assert len(webhook.secret) == 64 and webhook.events == ["run.failed"]
 
@@ -150,6 +165,7 @@ def test_a_run_sends_signed_started_and_finished_events(testbed, receiver, tmp_p
     )
 
     run_id = testbed.run(campaign, confirmed_by="test").run_id
+    assert dispatch_due(testbed.runtime) == 2, "handed out at the scheduler's tick"
     testbed.work()
 
     events = [json.loads(body) for _headers, body in receiver.requests]

@@ -239,7 +239,6 @@ PANEL_AREAS = (
     "webapp.contacts",
     "webapp.archive",
     "webapp.admin",
-    "webapp.webhooks",
     "webapp.workflows",
     "webapp.notifications",
     "webapp.health",
@@ -283,7 +282,7 @@ def create_app(
 
     campaign = CampaignWeb(
         settings=settings,
-        database=Database(settings.database_url),
+        database=Database(settings.database_url, plugins),
         plugins=plugins,
         limiter=make_login_limiter(settings, app.config),
         embedded_server=embedded_server,

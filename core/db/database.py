@@ -87,12 +87,16 @@ def make_engine(url: str) -> Engine:
 
 
 class Database:
-    """An engine and the session factory bound to it."""
+    """An engine and the session factory bound to it.
 
-    def __init__(self, url: str):
+    ``plugins`` (a ``PluginHost``) are the plugins whose ``events_recorded`` hook hears of
+    the domain events recorded in its sessions (``core.events.record_events``).
+    """
+
+    def __init__(self, url: str, plugins: Any = None):
         self.url = url
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info={"plugins": plugins})
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -32,7 +32,7 @@ from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import RenderLimitError, ResourceAccessPolicy
 
 from core.documents.archive import write_atomically
-from core.documents.templating import CompiledTemplate, compile_template, nest
+from core.documents.templating import CompiledTemplate, check_plain, compile_template, nest
 from core.models import AddressPattern, Orientation, PageFormat, Report, TextBlock
 from core.query.entities import get_entity
 
@@ -284,7 +284,8 @@ class ReportRenderer:
         day: date,
         campaign: Mapping[str, Any],
     ) -> dict[str, Any]:
-        """What the templates see: the record, its contact, the address block and more."""
+        """What the templates see: the record, its contact, the address block and more;
+        checked once to be plain data (``check_plain``), for every template of the letter."""
         contact = contact_fields(data, entity)
         values = {
             "recipient": nest(data),
@@ -295,16 +296,22 @@ class ReportRenderer:
             "campaign": dict(campaign),
             "report": {"name": self.name},
         }
-        values["text"] = {name: block.render(values) for name, block in self._texts.items()}
+        check_plain(values)
+        values["text"] = {
+            name: block.render(values, checked=True) for name, block in self._texts.items()
+        }
         return values
 
     def sub_reports(self, values: Mapping[str, Any]) -> dict[str, str]:
-        """Each sub-report's HTML for these values, by the name of its frame."""
-        return {name: part.template.render(values) for name, part in self._parts.items()}
+        """Each sub-report's HTML for the values of ``values()``, by the name of its frame."""
+        return {
+            name: part.template.render(values, checked=True) for name, part in self._parts.items()
+        }
 
     def html(self, values: Mapping[str, Any], sub_reports: Mapping[str, str] | None = None) -> str:
-        """The whole document; ``sub_reports``: the sub-reports to put in it (default all)."""
-        body = self._layout.render(values)
+        """The whole document for the values of ``values()``; ``sub_reports``: the
+        sub-reports to put in it (default all)."""
+        body = self._layout.render(values, checked=True)
         if self.address_window and not ADDRESS_ELEMENT.search(body):
             raise ReportError(
                 f'{self.name}: a layout with an address window needs <div id="address">'

@@ -20,7 +20,7 @@ import logging
 import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     JSON,
@@ -266,7 +266,7 @@ def process_chunk(run_id: int, chunk: int, attempt: int | None = None) -> str:
 
 WARMED_RUNS = 16
 """Runs whose action a worker remembers having warmed up (``warm_up``)."""
-_warmed: OrderedDict[tuple[str, int], None] = OrderedDict()
+_warmed: OrderedDict[tuple[str, int, datetime], None] = OrderedDict()
 
 
 def warm_up(run_id: int) -> None:
@@ -275,17 +275,17 @@ def warm_up(run_id: int) -> None:
     inherits it instead of loading it again. A failure is only logged: the work horses
     then load it themselves."""
     runtime = current_runtime()
-    key = (runtime.settings.database_url, run_id)
-    if key in _warmed:
-        return
-    _warmed[key] = None
-    if len(_warmed) > WARMED_RUNS:
-        _warmed.popitem(last=False)
     try:
         with runtime.database.session() as session:
             run = session.get(Run, run_id)
             if run is None or run.state != RunState.RUNNING:
                 return
+            key = (runtime.settings.database_url, run_id, run.created_at)
+            if key in _warmed:
+                return
+            _warmed[key] = None
+            if len(_warmed) > WARMED_RUNS:
+                _warmed.popitem(last=False)
             built = build_plugins(runtime.plugins, CampaignConfig.from_snapshot(run.config))
             if type(built.action).warm_up is Action.warm_up:
                 return

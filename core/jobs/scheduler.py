@@ -17,7 +17,6 @@ import uuid
 
 from core.engine.dispatch import recover_runs
 from core.runtime import Runtime
-from core.webhooks import dispatch_due
 from core.workflows.operating import enqueue_due, recover_workflow_runs, warn_about_stopped
 
 log = logging.getLogger(__name__)
@@ -44,14 +43,16 @@ class Scheduler:
         return False
 
     def tick(self) -> list[str]:
-        """Settle stalled runs, hand out due webhook deliveries, then enqueue the workflows that
-        are due; return their names."""
+        """Settle stalled runs, let the plugins do their periodic work (``scheduler_tick``),
+        then enqueue the workflows that are due; return their names."""
         if not self.is_leader():
             return []
         for action in recover_runs(self.runtime) + recover_workflow_runs(self.runtime):
             log.info("recovery: %s", action)
-        if dispatch_due(self.runtime):
-            log.info("webhook deliveries handed to workers")
+        try:
+            self.runtime.plugins.hook.scheduler_tick(runtime=self.runtime)
+        except Exception:
+            log.exception("a scheduler_tick listener failed; the workflows are still enqueued")
         return enqueue_due(self.runtime)
 
     def run_forever(self, stop: threading.Event | None = None) -> None:

@@ -59,13 +59,6 @@ from core.models.file_deliveries import FileDelivery, FileDeliveryStatus
 from core.models.notifications import Notification
 from core.models.run_files import RunFile
 from core.models.users import Role, User, UserGroup
-from core.models.webhooks import (
-    Webhook,
-    WebhookAllowedHost,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookDeliveryState,
-)
 from core.models.workflows import (
     FINAL_WORKFLOW_RUN_STATUSES,
     WorkflowRun,
@@ -128,11 +121,6 @@ __all__ = [
     "TextBlock",
     "User",
     "UserGroup",
-    "Webhook",
-    "WebhookAllowedHost",
-    "WebhookAttempt",
-    "WebhookDelivery",
-    "WebhookDeliveryState",
     "WorkflowRun",
     "WorkflowRunStatus",
     "WorkflowSchedule",

@@ -45,6 +45,7 @@ import copy
 import importlib
 import io
 import logging
+import pickle
 import re
 import weakref
 from collections import OrderedDict
@@ -248,6 +249,10 @@ class _ParsedStylesheets:
     def __init__(self, shared: dict[str, Any], copied: dict[str, Any]):
         self.shared = shared
         self.copied = copy.deepcopy(copied)  # before the document fills its frames
+        try:  # unpickling the copy is about three times as fast as copying it deeply
+            self.pickled: bytes | None = pickle.dumps(self.copied, pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            self.pickled = None
         self.styles = _StyleCache(
             copied.get("cssPositionalTags", frozenset()),
             copied.get("cssAttributeNames", frozenset()),
@@ -255,7 +260,8 @@ class _ParsedStylesheets:
 
     def restore(self, context: Any) -> None:
         context.__dict__.update(self.shared)
-        context.__dict__.update(copy.deepcopy(self.copied))  # one copy: frames stay shared
+        fresh = pickle.loads(self.pickled) if self.pickled else copy.deepcopy(self.copied)
+        context.__dict__.update(fresh)  # one copy: its frames stay shared with each other
         context.cssAttrCache = self.styles
         # The parser and builder reach their document through a weak reference.
         context.cssBuilder._c = weakref.ref(context)

@@ -53,7 +53,7 @@ def demo_command(state: CliState, seed: int, contacts: int) -> None:
     """Load the German demo address book, the default reports, the ready campaign
     "Informationskampagne" and every plugin's demo data (the campaign processes: plan,
     budgets, providers, stock); safe to run again."""
-    database = Database(state.settings.database_url)
+    database = Database(state.settings.database_url, state.plugins)
     with database.session() as session:
         lines = install_demo(session, state.plugins, utcnow(), seed=seed, contacts=contacts)
     for line in lines:

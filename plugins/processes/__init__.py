@@ -3,7 +3,8 @@ processes, stocks, deliveries and their approvals.
 
 A built-in plugin bundle, loaded like a third-party one: this module registers the
 bundle's Alembic branch (its tables), panel screens, API operations (deliveries and
-approvals), menu entries and dashboard panel, prices runs for their confirmation, adds
+approvals), menu entries and dashboard panel, the domain events it records (a delivery's
+state, approvals), prices runs for their confirmation, adds
 ``campaign void-run`` and the demo's processes to ``campaign demo``. The five process
 workflows (``plugins.workflows``) are plugins of their own that ``REQUIRES`` this bundle:
 ``CAMPAIGN_DISABLE_PLUGINS=plugins.processes`` leaves them out with it, and the product is a
@@ -20,13 +21,14 @@ from flask import Blueprint
 from sqlalchemy.orm import Session
 
 from core import hookimpl
-from core.events import CostEstimate, DashboardPanel, MenuItem
+from core.events import CostEstimate, DashboardPanel, EventType, MenuItem
 from core.models import Campaign, Role, Run
 from core.plugins import PluginHost
 from plugins.processes import api
 from plugins.processes.commands import void_run_command
 from plugins.processes.consumption import run_estimate
 from plugins.processes.demo import load_process_demo
+from plugins.processes.models.recorded_events import EVENT_TYPES
 from plugins.processes.panel import (
     approvals,
     budgets,
@@ -78,6 +80,12 @@ def register_translations(register: Callable[[Path], None]) -> None:
 def register_menu_items(register: Callable[[MenuItem], None]) -> None:
     for item in MENU_ITEMS:
         register(item)
+
+
+@hookimpl
+def register_event_types(register: Callable[[EventType], None]) -> None:
+    for event_type in EVENT_TYPES:
+        register(event_type)
 
 
 @hookimpl

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import configure_mappers
 
-from plugins.processes.models import (  # noqa: F401  (the foreign keys and webhook events)
+from plugins.processes.models import (  # noqa: F401  (the foreign keys and domain events)
     core_links,
-    webhook_events,
+    recorded_events,
 )
 from plugins.processes.models.approvals import (
     Approval,

@@ -1,5 +1,5 @@
-"""Deliveries changing state and approvals asked for and answered become webhook events
-(``core.models.webhooks.record_events``) in the same transaction as the change."""
+"""Deliveries changing state and approvals asked for and answered are recorded as domain
+events (``core.events.record_events``) in the same transaction as the change."""
 
 from __future__ import annotations
 
@@ -9,9 +9,17 @@ from typing import Any
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
-from core.models.webhooks import record_events
+from core.clock import utcnow
+from core.events import DomainEvent, EventType, record_events
 from plugins.processes.models.approvals import Approval, ApprovalEvent, ApprovalEventKind
 from plugins.processes.models.deliveries import Delivery
+
+EVENT_TYPES = (
+    EventType("delivery.state_changed", "events.delivery.state_changed"),
+    EventType("approval.requested", "events.approval.requested"),
+    EventType("approval.answered", "events.approval.answered"),
+)
+"""The domain events the bundle records (``register_event_types``)."""
 
 APPROVAL_EVENTS = {
     ApprovalEventKind.SUBMITTED: "approval.requested",
@@ -38,15 +46,15 @@ def _text(value: Any) -> Any:
 @event.listens_for(Session, "after_flush")
 def _record_state_changes(session: Session, _flush_context: Any) -> None:
     """Deliveries changing state and approvals asked for and answered (their log's events)
-    become webhook events in the same transaction, wherever in the code they happen
-    (opt-outs are recorded by ``core.contact_events``, which writes them in bulk)."""
-    found: list[tuple[str, dict[str, Any]]] = []
+    become domain events in the same transaction, wherever in the code they happen."""
+    now = utcnow()
+    found: list[DomainEvent] = []
     for instance in [*session.new, *session.dirty]:
         if isinstance(instance, Delivery) and instance not in session.new:
             change = _changed_to(instance, "state")
             if change is not None:
                 found.append(
-                    (
+                    DomainEvent(
                         "delivery.state_changed",
                         {
                             "delivery_id": instance.id,
@@ -55,6 +63,7 @@ def _record_state_changes(session: Session, _flush_context: Any) -> None:
                             "from": _text(change[0]),
                             "to": _text(change[1]),
                         },
+                        now,
                     )
                 )
         elif isinstance(instance, ApprovalEvent) and instance in session.new:
@@ -78,5 +87,5 @@ def _record_state_changes(session: Session, _flush_context: Any) -> None:
                 }
                 if name == "approval.answered":
                     data |= {"comment": instance.comment, "user_id": instance.user_id}
-                found.append((name, data))
-    record_events(session.connection(), found)
+                found.append(DomainEvent(name, data, now))
+    record_events(session, found)

@@ -1,5 +1,5 @@
-"""Webhooks in the administration: URLs registered for events (the secret shown once),
-the hosts allowed to be internal, and the recent deliveries with every attempt."""
+"""The webhooks screen (administrators only): URLs registered for events (the secret shown
+once), the hosts allowed to be internal, and the recent deliveries with every attempt."""
 
 from __future__ import annotations
 
@@ -9,13 +9,21 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from core.audit import record_audit
-from core.models import Role, Webhook, WebhookAllowedHost, WebhookDelivery
-from core.models.webhooks import EVENTS
-from core.webhooks import WebhookError, allow_host, delete_webhook, register_webhook
-from webapp.context import current_user, db_session
-from webapp.forms import ChoiceListField, FlagField, PanelForm, TextField
-from webapp.i18n import t
-from webapp.security import role_required
+from core.events import EventType
+from core.models import Role
+from plugins.webhooks.models import Webhook, WebhookAllowedHost, WebhookDelivery
+from plugins.webhooks.service import WebhookError, allow_host, delete_webhook, register_webhook
+from webapp import (
+    ChoiceListField,
+    FlagField,
+    PanelForm,
+    TextField,
+    current_user,
+    db_session,
+    get_plugins,
+    role_required,
+    t,
+)
 
 bp = Blueprint("webhooks", __name__, url_prefix="/admin/webhooks", template_folder="templates")
 
@@ -30,7 +38,12 @@ def _administrators_only() -> None:
 
 
 def _error_text(exc: WebhookError) -> str:
-    return t(f"admin.webhooks.error.{exc.code}", **exc.params)
+    return t(f"webhooks.error.{exc.code}", **exc.params)
+
+
+def _event_types() -> dict[str, EventType]:
+    """What a webhook can subscribe to: every domain event the core and the plugins record."""
+    return get_plugins().event_types
 
 
 def _page(errors=None, values=None, new_secret=None, status: int = 200) -> ResponseReturnValue:
@@ -47,7 +60,7 @@ def _page(errors=None, values=None, new_secret=None, status: int = 200) -> Respo
             webhooks=session.scalars(select(Webhook).order_by(Webhook.id)).all(),
             hosts=session.scalars(select(WebhookAllowedHost).order_by(WebhookAllowedHost.host)),
             deliveries=deliveries,
-            events=EVENTS,
+            event_types=_event_types(),
             errors=errors or {},
             values=values or {"events": []},
             new_secret=new_secret,
@@ -85,14 +98,15 @@ def index() -> ResponseReturnValue:
 
 @bp.post("/")
 def add_webhook() -> ResponseReturnValue:
+    known = list(_event_types())
     form = WebhookForm()
-    form.events.choices = [(name, name) for name in EVENTS]
+    form.events.choices = [(name, name) for name in known]
     if not form.validate():
         return _page(form.messages, form.values, status=422)
     url, events = form.url.data, form.events.data
     session = db_session()
     try:
-        webhook = register_webhook(session, url, events, _actor())
+        webhook = register_webhook(session, url, events, known, _actor())
     except WebhookError as exc:
         session.rollback()
         values = {"url": url, "events": events}
@@ -110,7 +124,7 @@ def switch_webhook(webhook_id: int) -> ResponseReturnValue:
     action = "webhook.enable" if webhook.enabled else "webhook.disable"
     record_audit(session, _actor(), action, "webhook", webhook.id, webhook.url)
     session.commit()
-    flash(t("admin.webhooks." + ("enabled_now" if webhook.enabled else "disabled_now")), "success")
+    flash(t("webhooks." + ("enabled_now" if webhook.enabled else "disabled_now")), "success")
     return redirect(url_for("webhooks.index"))
 
 
@@ -121,7 +135,7 @@ def remove_webhook(webhook_id: int) -> ResponseReturnValue:
     record_audit(session, _actor(), "webhook.delete", "webhook", webhook.id, webhook.url)
     delete_webhook(session, webhook_id)
     session.commit()
-    flash(t("admin.webhooks.deleted"), "success")
+    flash(t("webhooks.deleted"), "success")
     return redirect(url_for("webhooks.index"))
 
 
@@ -141,7 +155,7 @@ def add_host() -> ResponseReturnValue:
         )
     record_audit(session, _actor(), "webhook.allow_host", "webhook_host", allowed.id, allowed.host)
     session.commit()
-    flash(t("admin.webhooks.host_allowed", host=allowed.host), "success")
+    flash(t("webhooks.host_allowed", host=allowed.host), "success")
     return redirect(url_for("webhooks.index"))
 
 
@@ -152,5 +166,5 @@ def remove_host(host_id: int) -> ResponseReturnValue:
     record_audit(session, _actor(), "webhook.forbid_host", "webhook_host", host_id, allowed.host)
     session.execute(delete(WebhookAllowedHost).where(WebhookAllowedHost.id == host_id))
     session.commit()
-    flash(t("admin.webhooks.host_removed", host=allowed.host), "success")
+    flash(t("webhooks.host_removed", host=allowed.host), "success")
     return redirect(url_for("webhooks.index"))

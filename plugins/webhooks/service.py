@@ -2,8 +2,8 @@
 signed deliveries sent to them from the RQ queue with retries and backoff.
 
 Events are recorded as pending deliveries in the transaction of the change that caused
-them (``core.models.webhooks``); ``dispatch_due`` hands each due one to a worker (right
-after a run's event, and at every scheduler tick), and ``send_delivery`` makes one attempt.
+them (``plugins.webhooks.models``); ``dispatch_due`` hands each due one to a worker at every
+scheduler tick, and ``send_delivery`` makes one attempt.
 
 A receiver checks ``X-Campaign-Signature``: ``sha256=`` and the hex HMAC-SHA256, keyed with
 the webhook's secret, of ``<X-Campaign-Timestamp>.<body>``; it should refuse a timestamp
@@ -35,16 +35,16 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from core.jobs.functions import current_runtime
 from core.jobs.queue import DEFAULT, get_queue
-from core.models import (
+from core.runtime import Runtime
+from plugins.webhooks.models import (
     Webhook,
     WebhookAllowedHost,
     WebhookAttempt,
     WebhookDelivery,
     WebhookDeliveryState,
 )
-from core.models.webhooks import EVENTS, record_event
-from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -164,13 +164,15 @@ def register_webhook(
     session: Session,
     url: str,
     events: Sequence[str],
+    known: Sequence[str],
     created_by: str | None,
     resolver: Resolver = resolve,
 ) -> Webhook:
-    """A new webhook with a secret of its own, after the URL passed the SSRF check."""
+    """A new webhook with a secret of its own for some of the ``known`` event types (the
+    plugin host's ``event_types``), after the URL passed the SSRF check."""
     if not events:
         raise WebhookError("events", "no_events", "choose at least one event")
-    unknown = [name for name in events if name not in EVENTS]
+    unknown = [name for name in events if name not in known]
     if unknown:
         raise WebhookError(
             "events",
@@ -182,7 +184,7 @@ def register_webhook(
     webhook = Webhook(
         url=url.strip(),
         secret=secrets.token_hex(32),
-        events=[name for name in EVENTS if name in events],
+        events=[name for name in known if name in events],
         enabled=True,
         created_by=created_by,
     )
@@ -207,22 +209,6 @@ def allow_host(session: Session, host: str, created_by: str | None) -> WebhookAl
 
 
 # -- sending -------------------------------------------------------------------------------
-
-
-def record_run_event(runtime: Runtime, hook_name: str, data: dict) -> None:
-    """A run's start or end as a webhook event (``run.failed`` for a failed run), handed
-    to workers at once; if Redis refuses, the scheduler's tick hands it out."""
-    if hook_name == "run_started":
-        name = "run.started"
-    else:
-        name = "run.failed" if data.get("state") == "failed" else "run.finished"
-    with runtime.database.session() as session:
-        recorded = record_event(session.connection(), name, data)
-    if recorded:
-        try:
-            dispatch_due(runtime)
-        except Exception as exc:  # Redis down: the tick enqueues them
-            log.warning("webhook deliveries of %s not enqueued now (%s)", name, exc)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -267,8 +253,6 @@ def dispatch_due(runtime: Runtime) -> int:
 
 def send_delivery(delivery_id: int, attempt: int) -> str:
     """RQ job: attempt number ``attempt + 1`` of a delivery."""
-    from core.jobs.functions import current_runtime
-
     state = attempt_delivery(current_runtime(), delivery_id, attempt)
     return f"webhook delivery {delivery_id}: {state or 'already handled'}"
 

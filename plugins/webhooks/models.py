@@ -1,10 +1,9 @@
 """Webhooks: the URLs an administrator registered for events, each event's delivery to each
 of them, every attempt of a delivery, and the hosts allowed to resolve to private addresses.
 
-State changes of deliveries and approvals (the process bundle records them) and opt-outs (by
-``core.contact_events``) are recorded as pending webhook deliveries in the transaction of
-the change (an outbox): an event is sent if and only if its change was committed;
-``core.webhooks`` sends them.
+The domain events the core and the plugins record (``core.events.record_events``) become
+pending deliveries in the transaction of their change (an outbox): an event is sent if and
+only if its change was committed; ``plugins.webhooks.service`` sends them.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from sqlalchemy import Connection, ForeignKey, Index, String, Text, insert, sele
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
+from core.events import DomainEvent
 from core.models.base import Base, enum_column
 
 
@@ -99,28 +99,9 @@ class WebhookAllowedHost(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-# -- events recorded with the change that caused them ------------------------------------------
-
-EVENTS = (
-    "run.started",
-    "run.finished",
-    "run.failed",
-    "approval.requested",
-    "approval.answered",
-    "delivery.state_changed",
-    "contact.unsubscribed",
-)
-"""What a webhook can subscribe to."""
-
-
-def record_event(connection: Connection, event: str, data: dict[str, Any]) -> int:
-    """A pending delivery of ``event`` to every enabled webhook subscribed to it, written on
+def record_deliveries(connection: Connection, events: Sequence[DomainEvent]) -> int:
+    """A pending delivery of each event to every enabled webhook subscribed to it, written on
     ``connection`` so it commits (or not) with the change itself; returns how many."""
-    return record_events(connection, [(event, data)])
-
-
-def record_events(connection: Connection, events: Sequence[tuple[str, dict[str, Any]]]) -> int:
-    """``record_event`` for several events, with one look at the webhooks."""
     if not events:
         return 0
     webhooks = connection.execute(
@@ -130,16 +111,20 @@ def record_events(connection: Connection, events: Sequence[tuple[str, dict[str, 
     rows = [
         {
             "webhook_id": webhook_id,
-            "event": event,
-            "payload": {"event": event, "occurred_at": now.isoformat(), "data": data},
+            "event": event.type,
+            "payload": {
+                "event": event.type,
+                "occurred_at": event.occurred_at.isoformat(),
+                "data": dict(event.data),
+            },
             "state": WebhookDeliveryState.PENDING.value,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
         }
-        for event, data in events
+        for event in events
         for webhook_id, subscribed in webhooks
-        if event in (subscribed or ())
+        if event.type in (subscribed or ())
     ]
     if rows:
         connection.execute(insert(WebhookDelivery), rows)
