@@ -243,7 +243,10 @@ def test_setting_up_approvals(panel):
     path = f"/deliveries/{delivery_id}/approvals"
     budget_alone = post(manager, path, {"step": "budget", "mode": "manual"})
     assert budget_alone.status_code == 422
-    assert "needs a manual targeting approval" in field_errors(body(budget_alone), "mode")[0]
+    assert field_errors(body(budget_alone), "mode") == [
+        "Schritt „Budget“: Eine manuelle Budgetfreigabe setzt eine manuelle Freigabe der "
+        "Zielgruppe voraus."
+    ]
     no_proof = post(manager, path, {"step": "proof", "mode": "manual"})
     assert field_errors(body(no_proof), "step") == ["„Korrekturabzug“ steht nicht zur Auswahl."]
     rita = user_id(panel, Role.REVIEWER)
