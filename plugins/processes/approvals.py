@@ -32,7 +32,12 @@ from plugins.processes.models import (
     DeliveryState,
 )
 from plugins.processes.models.approvals import DIRECT_MAIL_STEPS
-from plugins.processes.texts import APPROVAL_STATE_NAMES, CHANNEL_NAMES, STEP_NAMES
+from plugins.processes.texts import (
+    APPROVAL_STATE_NAMES,
+    CHANNEL_NAMES,
+    STEP_NAMES,
+    ExplainedError,
+)
 
 stored = stored_for(__name__)
 DEFAULT_DEADLINE = timedelta(days=3)
@@ -40,13 +45,8 @@ BEFORE_START = tuple(step for step in ApprovalStep if step not in DIRECT_MAIL_ST
 """The steps "submit for approval" submits; extraction and proof come later, with the file."""
 
 
-class ApprovalError(ValueError):
-    """An approval cannot be configured, submitted or answered as asked; says why: ``text``
-    in the reader's language (the panel), ``str()`` in English (the API, the log)."""
-
-    def __init__(self, text: StoredText) -> None:
-        super().__init__(text.english())
-        self.text = text
+class ApprovalError(ExplainedError):
+    """An approval cannot be configured, submitted or answered as asked; says why."""
 
 
 class NotAReviewerError(ApprovalError):

@@ -8,7 +8,7 @@ is the word the screens use in English.
 
 from __future__ import annotations
 
-from core.messages import stored_for
+from core.messages import StoredText, stored_for
 from core.models import CampaignStatus
 from plugins.processes.models import (
     ApprovalState,
@@ -20,6 +20,16 @@ from plugins.processes.models import (
 )
 
 stored = stored_for(__name__)
+
+
+class ExplainedError(ValueError):
+    """A service's refusal that a screen shows: ``text`` in the reader's language (the panel,
+    ``webapp.stored_text``), ``str()`` in English (the API, the log)."""
+
+    def __init__(self, text: StoredText) -> None:
+        super().__init__(text.english())
+        self.text = text
+
 
 STEP_NAMES = {
     ApprovalStep.TARGETING: stored("targeting"),
