@@ -180,7 +180,9 @@ def test_a_manager_creates_a_delivery_with_its_own_action(panel):
         manager, "/deliveries/new", form | SMS_SETTINGS | {"cost_type_ids": str(ids.envelope_dl_id)}
     )
     assert wrong_type.status_code == 422
-    assert "is not a mobile cost type" in field_errors(body(wrong_type), "cost_type_ids")[0]
+    assert field_errors(body(wrong_type), "cost_type_ids") == [
+        "„DL“ (Kuvert) ist keine Kostenart der Dienstleistung dieses Versands für SMS."
+    ]
     with panel.runtime.database.session() as session:
         assert session.scalar(select(func.count()).select_from(Delivery)) == 0
 
