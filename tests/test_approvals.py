@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from core.models import Notification, Role, Run, RunState, User, UserGroup
+from plugins.processes import TRANSLATIONS
 from plugins.processes.approvals import (
     AlreadyAnsweredError,
     ApprovalError,
@@ -34,6 +35,7 @@ from plugins.processes.models import (
     DeliveryChannel,
     DeliveryState,
 )
+from webapp.i18n import render_stored
 
 from process_helpers import campaign, user
 from waiting import DEADLINE
@@ -279,8 +281,13 @@ def test_extraction_and_proof_are_direct_mail_steps(database, people):
     with database.session() as session:
         sms = get(session, Delivery, people["sms"])
         for step in (STEP.EXTRACTION, STEP.PROOF):
-            with pytest.raises(ApprovalError, match="only direct-mail and print deliveries"):
+            with pytest.raises(ApprovalError, match="only direct-mail and print deliveries") as no:
                 submit(session, sms, step, NOW)
+    assert str(no.value).endswith("'SMS' is sent by SMS")
+    assert german(no.value) == (
+        "Schritt „Korrekturabzug“: Nur Direktmailing- und Massendruck-Versände haben ihn; "
+        "„SMS“ wird per SMS versendet."
+    )
 
 
 def test_who_decides_cannot_change_while_an_answer_is_awaited(database, people):
@@ -291,9 +298,17 @@ def test_who_decides_cannot_change_while_an_answer_is_awaited(database, people):
             configure(session, letter, STEP.CONTENT, ApprovalMode.AUTOMATIC, NOW)
         with pytest.raises(ApprovalError, match="is still waiting for an answer"):
             submit(session, letter, STEP.CONTENT, NOW)
-        with pytest.raises(ApprovalError, match="deadline: 2026-03-01 08:00 is not in the future"):
+        with pytest.raises(
+            ApprovalError, match=r"deadline: 2026-03-01T08:00:00\+00:00 is not in"
+        ) as past:
             submit(session, get(session, Delivery, people["sms"]), STEP.START, NOW,
                    deadline=NOW - timedelta(days=1))  # fmt: skip
+    assert german(past.value) == "Frist: 01.03.2026 09:00 liegt nicht in der Zukunft."
+
+
+def german(error: ApprovalError) -> str:
+    """The error as the panel shows it to a German reader."""
+    return render_stored(error.text, "de", {"plugins.processes": [TRANSLATIONS]})
 
 
 def test_reminders_are_counted_logged_and_sent_to_the_reviewers(database, people):
@@ -308,8 +323,14 @@ def test_reminders_are_counted_logged_and_sent_to_the_reviewers(database, people
          "(Infobrief)")
     ]  # fmt: skip
     answer(database, people, approval_id, "reviewer")
-    with database.session() as session, pytest.raises(ApprovalError, match="not pending"):
+    with (
+        database.session() as session,
+        pytest.raises(ApprovalError, match="is approved, not waiting for an answer") as answered,
+    ):
         record_reminder(session, get(session, Approval, approval_id), NOW)
+    assert german(answered.value) == (
+        "Inhalt von Versand „Brief“ (Infobrief) wartet nicht auf eine Antwort (Freigegeben)."
+    )
 
 
 def test_an_unsubmitted_or_unknown_approval_cannot_be_answered(database, people):

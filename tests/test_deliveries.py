@@ -39,11 +39,11 @@ def test_the_action_and_its_settings_are_validated_and_normalised(database, setu
 @pytest.mark.parametrize(
     ("action", "values", "message"),
     [
-        ("fax", {}, "action: "),
-        ("test_notify", {"path": "x"}, "'test_notify' reaches recipients by email, but "
-         "delivery 'Brief' is print"),
-        ("test_letter", {"pages": "viele"}, "action_settings.pages: "),
-        (None, {"pages": 1}, "a delivery without its own action takes none"),
+        ("fax", {}, "'fax' is not a loaded action plugin"),
+        ("test_notify", {"path": "x"}, r"'test_notify' does not reach the recipients of "
+         r"delivery 'Brief' \(mass print\)"),
+        ("test_letter", {"pages": "viele"}, "action settings: pages: "),
+        (None, {"pages": 1}, "a delivery without its own action takes no action settings"),
     ],
 )  # fmt: skip
 def test_a_bad_action_is_refused_and_the_old_one_kept(database, setup, action, values, message):
@@ -65,7 +65,10 @@ def test_cost_types_come_from_the_delivery_service_and_channel(database, setup):
         tasks = CostType(cost_category_id=_task_category(session, world), name="Senior")
         session.add(tasks)
         session.flush()
-        with pytest.raises(DeliverySetupError, match=r"'Senior' .* is not a direct_mail cost type"):
+        with pytest.raises(
+            DeliverySetupError,
+            match=r"'Senior' \(.*\) is not a cost type of the delivery's provider service for mass",
+        ):
             choose_cost_types(session, letter, [tasks.id])
         with pytest.raises(DeliverySetupError, match="no cost type with id 999"):
             choose_cost_types(session, letter, [999])

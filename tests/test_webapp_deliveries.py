@@ -180,7 +180,9 @@ def test_a_manager_creates_a_delivery_with_its_own_action(panel):
         manager, "/deliveries/new", form | SMS_SETTINGS | {"cost_type_ids": str(ids.envelope_dl_id)}
     )
     assert wrong_type.status_code == 422
-    assert "is not a mobile cost type" in field_errors(body(wrong_type), "cost_type_ids")[0]
+    assert field_errors(body(wrong_type), "cost_type_ids") == [
+        "„DL“ (Kuvert) ist keine Kostenart der Dienstleistung dieses Versands für SMS."
+    ]
     with panel.runtime.database.session() as session:
         assert session.scalar(select(func.count()).select_from(Delivery)) == 0
 
@@ -257,7 +259,10 @@ def test_setting_up_approvals(panel):
     path = f"/deliveries/{delivery_id}/approvals"
     budget_alone = post(manager, path, {"step": "budget", "mode": "manual"})
     assert budget_alone.status_code == 422
-    assert "needs a manual targeting approval" in field_errors(body(budget_alone), "mode")[0]
+    assert field_errors(body(budget_alone), "mode") == [
+        "Schritt „Budget“: Eine manuelle Budgetfreigabe setzt eine manuelle Freigabe der "
+        "Zielgruppe voraus."
+    ]
     no_proof = post(manager, path, {"step": "proof", "mode": "manual"})
     assert field_errors(body(no_proof), "step") == ["„Korrekturabzug“ steht nicht zur Auswahl."]
     rita = user_id(panel, Role.REVIEWER)
@@ -414,7 +419,11 @@ def test_only_the_campaigns_manager_or_an_admin_confirms(panel):
     assert 'id="confirm-not-allowed"' in body(manager.get(f"/deliveries/{delivery_id}/confirm"))
     refused = post(manager, f"/deliveries/{delivery_id}/confirm", {"seen_count": "3"})
     assert refused.status_code == 409
-    assert "mia may not confirm the start" in body(refused)
+    assert re.search(
+        r"mia darf den Start von Versand „[^“]+“ nicht bestätigen: Das dürfen nur der Manager "
+        "der Kampagne und Administratoren.",
+        body(refused),
+    )
     assert runs_of(panel, delivery_id) == []
 
     admin = panel.client(Role.ADMIN)

@@ -353,7 +353,7 @@ def test_only_the_campaigns_manager_or_an_admin_confirms_an_open_campaign(harnes
 
     assert confirm(harness, world, "boss").started.new
     assert state(harness, world) is S.IN_PROGRESS
-    with pytest.raises(ConfirmationError, match="is in_progress, not waiting for confirmation"):
+    with pytest.raises(ConfirmationError, match="is in progress, not waiting for confirmation"):
         confirm(harness, world, "boss")
 
 

@@ -220,6 +220,7 @@ __all__ = [
     "role_required",
     "run_file_store",
     "save_row",
+    "stored_text",
     "submitted_plugin",
     "t",
     "user_choices",

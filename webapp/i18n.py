@@ -385,11 +385,12 @@ def _rendered_param(value: object, language: str, catalogs: Mapping[str, Iterabl
     return str(value)
 
 
-def stored_text(message: Mapping[str, object] | None, english: str | None = "") -> str:
-    """A stored column's text for the page (a notification's subject, an audit summary): its
-    ``StoredText`` JSON in the request's language, else (a row written before texts were
-    stored that way, or a name) its English text as it is."""
-    text = StoredText.from_json(message)
+def stored_text(message: StoredText | Mapping[str, object] | None, english: str | None = "") -> str:
+    """A stored text for the page in the request's language: a stored column's JSON (a
+    notification's subject, an audit summary) or a ``StoredText`` itself (a service's error
+    a plugin's screen shows); a row written before texts were stored that way, or a name,
+    shows its English text as it is."""
+    text = message if isinstance(message, StoredText) else StoredText.from_json(message)
     if text is None:
         return english or ""
     campaign = current_app.extensions.get("campaign") if has_app_context() else None

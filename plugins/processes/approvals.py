@@ -32,7 +32,12 @@ from plugins.processes.models import (
     DeliveryState,
 )
 from plugins.processes.models.approvals import DIRECT_MAIL_STEPS
-from plugins.processes.texts import STEP_NAMES
+from plugins.processes.texts import (
+    APPROVAL_STATE_NAMES,
+    CHANNEL_NAMES,
+    STEP_NAMES,
+    ExplainedError,
+)
 
 stored = stored_for(__name__)
 DEFAULT_DEADLINE = timedelta(days=3)
@@ -40,7 +45,7 @@ BEFORE_START = tuple(step for step in ApprovalStep if step not in DIRECT_MAIL_ST
 """The steps "submit for approval" submits; extraction and proof come later, with the file."""
 
 
-class ApprovalError(ValueError):
+class ApprovalError(ExplainedError):
     """An approval cannot be configured, submitted or answered as asked; says why."""
 
 
@@ -67,13 +72,17 @@ class Reviewers:
         roles: Iterable[Role | str] = (),
         groups: Iterable[int | UserGroup] = (),
     ) -> Reviewers:
-        try:
-            role_values = tuple(Role(role) for role in roles)
-        except ValueError as exc:
-            raise ApprovalError(f"reviewers.roles: {exc}") from None
+        role_values = []
+        for role in roles:
+            try:
+                role_values.append(Role(role))
+            except ValueError:
+                raise ApprovalError(
+                    stored("reviewers.roles: '{role}' is not a role", role=str(role))
+                ) from None
         return cls(
             users=tuple(user.id if isinstance(user, User) else user for user in users),
-            roles=role_values,
+            roles=tuple(role_values),
             groups=tuple(group.id if isinstance(group, UserGroup) else group for group in groups),
         )
 
@@ -107,21 +116,28 @@ def _log(
 def _check_step(session: Session, delivery: Delivery, step: ApprovalStep, mode: ApprovalMode):
     if step in DIRECT_MAIL_STEPS and delivery.channel.online:
         raise ApprovalError(
-            f"step {step.value!r}: only direct-mail and print deliveries have it, "
-            f"{delivery.label!r} is {delivery.channel.value}"
+            stored(
+                "step '{step}': only direct-mail and print deliveries have it, "
+                "'{delivery}' is sent by {channel}",
+                step=STEP_NAMES[step],
+                delivery=delivery.label,
+                channel=CHANNEL_NAMES[delivery.channel],
+            )
         )
     if step is ApprovalStep.BUDGET and mode is ApprovalMode.MANUAL:
         targeting = approval_for(session, delivery.id, ApprovalStep.TARGETING)
         if targeting is None or targeting.mode is not ApprovalMode.MANUAL:
             raise ApprovalError(
-                "step 'budget': a manual budget approval needs a manual targeting approval"
+                stored("step 'budget': a manual budget approval needs a manual targeting approval")
             )
     if step is ApprovalStep.TARGETING and mode is ApprovalMode.AUTOMATIC:
         budget = approval_for(session, delivery.id, ApprovalStep.BUDGET)
         if budget is not None and budget.mode is ApprovalMode.MANUAL:
             raise ApprovalError(
-                "step 'targeting': the budget approval is manual and needs the targeting "
-                "approval to be manual too; make the budget approval automatic first"
+                stored(
+                    "step 'targeting': the budget approval is manual and needs the targeting "
+                    "approval to be manual too; make the budget approval automatic first"
+                )
             )
 
 
@@ -143,8 +159,10 @@ def configure(
         session.add(approval)
     elif approval.state is ApprovalState.PENDING:
         raise ApprovalError(
-            f"step {step.value!r} of {delivery.label!r} is waiting for an answer; "
-            "answer it before changing who decides"
+            stored(
+                "the {approval} is waiting for an answer; answer it before changing who decides",
+                approval=_about(approval),
+            )
         )
     approval.mode = mode
     approval.reviewers = (
@@ -223,11 +241,14 @@ def submit(
         _check_step(session, delivery, step, approval.mode)
     if approval.state is ApprovalState.PENDING:
         raise ApprovalError(
-            f"{_about(approval).english()} was submitted at {approval.submitted_at:%Y-%m-%d %H:%M} "
-            "and is still waiting for an answer"
+            stored(
+                "the {approval} was submitted at {submitted} and is still waiting for an answer",
+                approval=_about(approval),
+                submitted=approval.submitted_at,
+            )
         )
     if deadline is not None and deadline <= now:
-        raise ApprovalError(f"deadline: {deadline:%Y-%m-%d %H:%M} is not in the future")
+        raise ApprovalError(stored("deadline: {deadline} is not in the future", deadline=deadline))
     approval.round += 1
     approval.submitted_at = now
     approval.submitted_by_id = by.id if by is not None else None
@@ -287,7 +308,7 @@ def reject(
 ) -> Approval:
     """Reject with a reason (required, so the submitter knows what to change)."""
     if not comment.strip():
-        raise ApprovalError("comment: say why the step is rejected")
+        raise ApprovalError(stored("comment: say why the step is rejected"))
     return _answer(session, approval_id, user, now, ApprovalState.REJECTED, comment, seen_round)
 
 
@@ -302,12 +323,18 @@ def _answer(
 ) -> Approval:
     approval = session.get(Approval, approval_id)
     if approval is None:
-        raise ApprovalError(f"no approval with id {approval_id}")
+        raise ApprovalError(stored("no approval with id {id}", id=str(approval_id)))
     answered_round = approval.round if seen_round is None else seen_round
     if approval.state is not ApprovalState.PENDING or approval.round != answered_round:
         raise _not_pending(session, approval, answered_round)
     if not may_answer(session, approval, user):
-        raise NotAReviewerError(f"{user.username} may not answer the {_about(approval).english()}")
+        raise NotAReviewerError(
+            stored(
+                "{user} may not answer the {approval}",
+                user=user.username,
+                approval=_about(approval),
+            )
+        )
     result = session.execute(
         update(Approval)
         .where(
@@ -350,18 +377,33 @@ def _answer(
 
 
 def _not_pending(session: Session, approval: Approval, seen_round: int) -> ApprovalError:
+    about = _about(approval)
     if approval.state is ApprovalState.NOT_SUBMITTED:
-        return ApprovalError(f"the {_about(approval).english()} has not been submitted")
+        return ApprovalError(stored("the {approval} has not been submitted", approval=about))
     if approval.round != seen_round:
         return AlreadyAnsweredError(
-            f"the {_about(approval).english()} was submitted again (round {approval.round}) after "
-            f"round {seen_round} was shown; look at the new submission"
+            stored(
+                "the {approval} was submitted again (round {round}) after round {seen} was "
+                "shown; look at the new submission",
+                approval=about,
+                round=approval.round,
+                seen=seen_round,
+            )
         )
     who = session.get(User, approval.answered_by_id) if approval.answered_by_id else None
-    by = f" by {who.username}" if who is not None else " automatically"
-    when = f" at {approval.answered_at:%Y-%m-%d %H:%M}" if approval.answered_at else ""
+    state, at = APPROVAL_STATE_NAMES[approval.state], approval.answered_at
+    if who is None:  # answered automatically
+        return AlreadyAnsweredError(
+            stored("the {approval} was already {state} at {at}", approval=about, state=state, at=at)
+        )
     return AlreadyAnsweredError(
-        f"the {_about(approval).english()} was already {approval.state.value}{by}{when}"
+        stored(
+            "the {approval} was already {state} by {user} at {at}",
+            approval=about,
+            state=state,
+            user=who.username,
+            at=at,
+        )
     )
 
 
@@ -433,7 +475,11 @@ def record_reminder(session: Session, approval: Approval, now: datetime) -> None
     """Remind the reviewers of a pending approval (the delivery workflow decides when)."""
     if approval.state is not ApprovalState.PENDING:
         raise ApprovalError(
-            f"the {_about(approval).english()} is {approval.state.value}, not pending"
+            stored(
+                "the {approval} is {state}, not waiting for an answer",
+                approval=_about(approval),
+                state=APPROVAL_STATE_NAMES[approval.state],
+            )
         )
     approval.reminders_sent += 1
     approval.last_reminder_at = now

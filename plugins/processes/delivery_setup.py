@@ -9,9 +9,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.messages import stored_for
 from core.plugin_base import Channel, SettingsError
 from core.plugins import PluginHost, UnknownPluginError
 from plugins.processes.models import CostCategory, CostType, Delivery, DeliveryChannel
+from plugins.processes.texts import CHANNEL_NAMES, ExplainedError
+
+stored = stored_for(__name__)
 
 ACTION_CHANNEL = {
     DeliveryChannel.EMAIL: Channel.EMAIL,
@@ -23,8 +27,8 @@ ACTION_CHANNEL = {
 reaching no channel at all, e.g. a file export, fits every delivery)."""
 
 
-class DeliverySetupError(ValueError):
-    """A delivery cannot be set up as asked; the message names the field."""
+class DeliverySetupError(ExplainedError):
+    """A delivery cannot be set up as asked (its action or its cost types); says why."""
 
 
 def set_action(
@@ -38,28 +42,34 @@ def set_action(
     if action is None:
         if settings:
             raise DeliverySetupError(
-                "action_settings: a delivery without its own action takes none"
+                stored("a delivery without its own action takes no action settings")
             )
         delivery.action = None
         delivery.action_settings = None
         return
     try:
         cls = plugins.actions.get(action)
-    except UnknownPluginError as exc:
-        raise DeliverySetupError(f"action: {exc}") from None
-    expected = ACTION_CHANNEL[DeliveryChannel(delivery.channel)]
-    if cls.channel is not Channel.NONE and cls.channel is not expected:
+    except UnknownPluginError:
         raise DeliverySetupError(
-            f"action: {action!r} reaches recipients by {cls.channel.value}, but delivery "
-            f"{delivery.label!r} is {DeliveryChannel(delivery.channel).value}"
+            stored("'{action}' is not a loaded action plugin", action=action)
+        ) from None
+    channel = DeliveryChannel(delivery.channel)
+    if cls.channel is not Channel.NONE and cls.channel is not ACTION_CHANNEL[channel]:
+        raise DeliverySetupError(
+            stored(
+                "'{action}' does not reach the recipients of delivery '{delivery}' ({channel})",
+                action=action,
+                delivery=delivery.label,
+                channel=CHANNEL_NAMES[channel],
+            )
         )
     try:
         params = cls.validate_params(settings or {})
     except SettingsError as exc:
-        details = "; ".join(
-            f"action_settings.{field}: {message}" for field, message in exc.problems
-        )
-        raise DeliverySetupError(details) from None
+        details = "; ".join(f"{field}: {message}" for field, message in exc.problems)
+        raise DeliverySetupError(
+            stored("action settings: {problems}", problems=details)  # the plugin's English
+        ) from None
     delivery.action = action
     delivery.action_settings = params.model_dump(mode="json")
 
@@ -72,21 +82,31 @@ def choose_cost_types(session: Session, delivery: Delivery, cost_type_ids: Itera
         delivery.cost_types = []
         return
     if delivery.provider_service_id is None:
-        raise DeliverySetupError(f"cost_types: delivery {delivery.label!r} has no provider service")
+        raise DeliverySetupError(
+            stored("delivery '{delivery}' has no provider service", delivery=delivery.label)
+        )
     rows = session.execute(
         select(CostType, CostCategory)
         .join(CostCategory, CostType.cost_category_id == CostCategory.id)
         .where(CostType.id.in_(ids))
     ).all()
     found = {cost_type.id: (cost_type, category) for cost_type, category in rows}
-    kind = DeliveryChannel(delivery.channel).cost_kind
+    channel = DeliveryChannel(delivery.channel)
     for cost_type_id in ids:
         if cost_type_id not in found:
-            raise DeliverySetupError(f"cost_types: no cost type with id {cost_type_id}")
+            raise DeliverySetupError(stored("no cost type with id {id}", id=str(cost_type_id)))
         cost_type, category = found[cost_type_id]
-        if category.service_id != delivery.provider_service_id or category.kind != kind:
+        if (
+            category.service_id != delivery.provider_service_id
+            or category.kind != channel.cost_kind
+        ):
             raise DeliverySetupError(
-                f"cost_types: {cost_type.name!r} ({category.name}) is not a {kind.value} cost "
-                f"type of the delivery's provider service"
+                stored(
+                    "'{cost_type}' ({category}) is not a cost type of the delivery's provider "
+                    "service for {channel}",
+                    cost_type=cost_type.name,
+                    category=category.name,
+                    channel=CHANNEL_NAMES[channel],
+                )
             )
     delivery.cost_types = [found[cost_type_id][0] for cost_type_id in ids]

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.engine.runs import RunError
+from core.messages import stored_for
 from core.models import Role, User
 from core.models.campaigns import CLOSED_CAMPAIGN_STATES
 from core.runtime import Runtime
@@ -33,12 +34,14 @@ from plugins.processes.models import (
     DeliveryState,
 )
 from plugins.processes.process_runs import StartedRun, start_once
+from plugins.processes.texts import CAMPAIGN_STATUS_NAMES, DELIVERY_STATE_NAMES, ExplainedError
 
 S = DeliveryState
+stored = stored_for(__name__)
 
 
-class ConfirmationError(ValueError):
-    """The start cannot be confirmed (by this user, in this state); the message says why."""
+class ConfirmationError(ExplainedError):
+    """The start cannot be confirmed (by this user, in this state); says why."""
 
 
 def approvals_completed_at(session: Session, delivery_id: int) -> datetime | None:
@@ -87,19 +90,33 @@ def confirm_start(session: Session, delivery: Delivery, user: User, now: datetim
     records it in the audit log, commits, and then calls ``start_delivery``."""
     if not may_confirm(user, delivery):
         raise ConfirmationError(
-            f"{user.username} may not confirm the start of delivery {delivery.label!r}: only "
-            "the campaign's manager or an admin may"
+            stored(
+                "{user} may not confirm the start of delivery '{delivery}': only the "
+                "campaign's manager or an admin may",
+                user=user.username,
+                delivery=delivery.label,
+            )
         )
     if delivery.state is not S.PENDING_CONFIRMATION:
         raise ConfirmationError(
-            f"delivery {delivery.label!r} is {delivery.state}, not waiting for confirmation"
+            stored(
+                "delivery '{delivery}' is {state}, not waiting for confirmation",
+                delivery=delivery.label,
+                state=DELIVERY_STATE_NAMES[delivery.state],
+            )
         )
     if not is_approved(session, delivery.id, ApprovalStep.START):
-        raise ConfirmationError(f"the start of delivery {delivery.label!r} is not approved")
+        raise ConfirmationError(
+            stored("the start of delivery '{delivery}' is not approved", delivery=delivery.label)
+        )
     campaign = delivery.campaign
     if campaign.status in CLOSED_CAMPAIGN_STATES:
         raise ConfirmationError(
-            f"campaign {campaign.name!r} is {campaign.status}; reopen it before starting"
+            stored(
+                "campaign '{campaign}' is {status}; reopen it before starting",
+                campaign=campaign.name,
+                status=CAMPAIGN_STATUS_NAMES[campaign.status],
+            )
         )
     delivery.confirmed_at = now
     delivery.confirmed_by_id = user.id

@@ -1,5 +1,6 @@
-"""How texts stored for later (notifications, workflow log lines; ``core.messages``) name
-the bundle's codes: approval steps, delivery, task and campaign states, provider steps.
+"""How texts stored for later (notifications, workflow log lines, a service's errors;
+``core.messages``) name the bundle's codes: approval steps and states, delivery channels,
+delivery, task and campaign states, provider steps.
 
 Each name is a stored text of its own, so it reads in the reader's language; its English id
 is the word the screens use in English.
@@ -7,11 +8,28 @@ is the word the screens use in English.
 
 from __future__ import annotations
 
-from core.messages import stored_for
+from core.messages import StoredText, stored_for
 from core.models import CampaignStatus
-from plugins.processes.models import ApprovalStep, DeliveryState, ProviderStepKind, TaskState
+from plugins.processes.models import (
+    ApprovalState,
+    ApprovalStep,
+    DeliveryChannel,
+    DeliveryState,
+    ProviderStepKind,
+    TaskState,
+)
 
 stored = stored_for(__name__)
+
+
+class ExplainedError(ValueError):
+    """A service's refusal that a screen shows: ``text`` in the reader's language (the panel,
+    ``webapp.stored_text``), ``str()`` in English (the API, the log)."""
+
+    def __init__(self, text: StoredText) -> None:
+        super().__init__(text.english())
+        self.text = text
+
 
 STEP_NAMES = {
     ApprovalStep.TARGETING: stored("targeting"),
@@ -20,6 +38,18 @@ STEP_NAMES = {
     ApprovalStep.EXTRACTION: stored("extraction"),
     ApprovalStep.PROOF: stored("proof"),
     ApprovalStep.START: stored("start"),
+}
+APPROVAL_STATE_NAMES = {
+    ApprovalState.NOT_SUBMITTED: stored("not submitted"),
+    ApprovalState.PENDING: stored("waiting for an answer"),
+    ApprovalState.APPROVED: stored("approved"),
+    ApprovalState.REJECTED: stored("rejected"),
+}
+CHANNEL_NAMES = {
+    DeliveryChannel.EMAIL: stored("e-mail"),
+    DeliveryChannel.SMS: stored("SMS"),
+    DeliveryChannel.DIRECT_MAIL: stored("direct mail"),
+    DeliveryChannel.PRINT: stored("mass print"),
 }
 DELIVERY_STATE_NAMES = {
     DeliveryState.EDITING: stored("being edited"),

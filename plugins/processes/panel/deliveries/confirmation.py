@@ -35,6 +35,7 @@ from webapp import (
     get_or_404,
     get_runtime,
     role_required,
+    stored_text,
     t,
     username,
 )
@@ -103,7 +104,7 @@ def confirm_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
         confirm_start(session, delivery, acting_user(), get_runtime().clock.now())
     except ConfirmationError as exc:
         session.rollback()
-        return _render(get_or_404(Delivery, delivery_id), count, str(exc)), 409
+        return _render(get_or_404(Delivery, delivery_id), count, stored_text(exc.text)), 409
     except StaleDataError:  # the delivery workflow or another person changed it meanwhile
         session.rollback()
         flash(t("confirm.changed"), "error")

@@ -41,6 +41,7 @@ from webapp import (
     get_runtime,
     group_choices,
     role_required,
+    stored_text,
     t,
     user_choices,
     username,
@@ -86,7 +87,7 @@ def configure_approval(delivery_id: int) -> str | tuple[str, int] | Response:
             )
         except ApprovalError as exc:
             session.rollback()
-            form.add_error("mode", str(exc))
+            form.add_error("mode", stored_text(exc.text))
     if not form.ok:
         context = approval_form_context(delivery, form.values, form.messages)
         return render_delivery(delivery, approval_open=True, **context), 422
@@ -131,7 +132,7 @@ def submit_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
         steps = submit_for_approval(session, delivery, now, acting_user(), deadline)
     except ApprovalError as exc:
         session.rollback()
-        flash(str(exc), "error")
+        flash(stored_text(exc.text), "error")
         return redirect(back)
     record_audit(
         session,

@@ -57,6 +57,7 @@ from webapp import (
     plugin_text,
     pressed_button,
     role_required,
+    stored_text,
     t,
     user_choices,
     username,
@@ -344,12 +345,12 @@ def _save(campaign: Campaign, delivery: Delivery | None) -> str | tuple[str, int
     try:
         set_action(plugins, delivery, submitted.action, submitted.settings or None)
     except DeliverySetupError as exc:
-        form.add_error("action", str(exc))
+        form.add_error("action", stored_text(exc.text))
     try:
         session.flush()
         choose_cost_types(session, delivery, submitted.cost_type_ids)
     except DeliverySetupError as exc:
-        form.add_error("cost_type_ids", str(exc).removeprefix("cost_types: "))
+        form.add_error("cost_type_ids", stored_text(exc.text))
     if not form.ok:
         session.rollback()
         if not created:
