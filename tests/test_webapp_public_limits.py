@@ -6,15 +6,25 @@ session cookie, whatever the answer."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 import pytest
 import redis
 
+from core import clock
 from webapp.public_limits import PUBLIC_MAX_BODY, PublicRateLimiter
 
 from panel_helpers import build_panel
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
+
+
+@pytest.fixture(autouse=True)
+def mid_minute():
+    """The counts are per minute: a test that crossed a minute's end would start again."""
+    previous = clock.install(clock.FrozenClock(datetime(2027, 3, 1, 12, 0, 30, tzinfo=UTC)))
+    yield
+    clock.install(previous)
 
 
 @pytest.fixture
