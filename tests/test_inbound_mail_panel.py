@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import insert
 
-from core.messaging.bounces import digest
 from core.models import Contact, Role
+from plugins.workflows.inbound_mail.classification import digest
 from plugins.workflows.inbound_mail.models import InboundMail
 
 from mail_samples import reply

@@ -35,7 +35,7 @@ class InboundMail(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     kind: Mapped[str] = mapped_column(String(20))
-    """``core.messaging.bounces.Kind``: hard_bounce, soft_bounce, delayed, auto_reply, unsubscribe,
+    """``classification.Kind``: hard_bounce, soft_bounce, delayed, auto_reply, unsubscribe,
     unmatched."""
     sender: Mapped[str] = mapped_column(String(254), default="")
     subject: Mapped[str] = mapped_column(String(300), default="")

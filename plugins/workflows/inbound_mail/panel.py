@@ -10,8 +10,8 @@ import email.policy
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
-from core.messaging.bounces import Kind
 from core.models import Contact, Role
+from plugins.workflows.inbound_mail.classification import Kind
 from plugins.workflows.inbound_mail.models import InboundMail
 from webapp import db_session, page_arguments, paginate, role_required
 

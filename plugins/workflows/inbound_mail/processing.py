@@ -1,7 +1,7 @@
 """Bounces, unsubscribe mails and replies: what the inbound mailbox says about contacts.
 
 ``process_mailbox`` reads the waiting messages (``mailboxes``), classifies each
-(``core.messaging.bounces``), records it as an ``InboundMail`` and acts on it:
+(``classification``), records it as an ``InboundMail`` and acts on it:
 
 - a hard bounce (``5.x.x``) sets the contact's ``email_undeliverable`` to the address, so
   the reach rule skips them on e-mail (``reach.email_undeliverable``) until their address
@@ -36,16 +36,7 @@ from sqlalchemy.orm import Session
 from core.config import Settings
 from core.contact_events import set_consent
 from core.db.database import Database
-from core.messaging.bounces import (
-    BounceToken,
-    Inbound,
-    Kind,
-    classify,
-    digest,
-    read_bounce_token,
-    verp_token,
-)
-from core.messaging.bounces import unsubscribe_token_in as subject_token
+from core.messaging.bounces import BounceToken, read_bounce_token, verp_token
 from core.messaging.unsubscribe import InvalidToken, read_token
 from core.models import (
     ChannelEvent,
@@ -59,6 +50,8 @@ from core.plugin_base import Channel
 from core.query import ENTITIES
 from core.query.records import load_records
 from core.reach import OPT_OUTS, UNDELIVERABLE_FIELD
+from plugins.workflows.inbound_mail.classification import Inbound, Kind, classify, digest
+from plugins.workflows.inbound_mail.classification import unsubscribe_token_in as subject_token
 from plugins.workflows.inbound_mail.mailboxes import Mailbox, Waiting
 from plugins.workflows.inbound_mail.models import InboundMail
 
