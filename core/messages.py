@@ -125,6 +125,15 @@ stored = stored_for(None)
 catalog)."""
 
 
+class ExplainedError(ValueError):
+    """A refusal that a screen shows: ``text`` in the reader's language (the panel,
+    ``webapp.stored_text``), ``str()`` in English (the API, the command line, the log)."""
+
+    def __init__(self, text: StoredText) -> None:
+        super().__init__(text.english())
+        self.text = text
+
+
 def literal(text: str) -> str:
     """``text`` as a message id without fields: its braces doubled."""
     return text.replace("{", "{{").replace("}", "}}")

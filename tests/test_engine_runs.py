@@ -357,7 +357,7 @@ def test_a_run_nobody_confirmed_targets_and_then_waits_without_sending(engine):
     )
     with engine.runtime.database.session() as session:
         assert set(tag_counts(session).values()) == {0}
-    with pytest.raises(RunAlreadyActiveError, match="still awaiting_confirmation"):
+    with pytest.raises(RunAlreadyActiveError, match="still awaiting confirmation"):
         start_run(engine.runtime, campaign)
 
 

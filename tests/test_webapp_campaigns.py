@@ -487,11 +487,15 @@ def test_start_a_print_run_watch_it_and_open_its_letters_and_files(panel):
         assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 0
 
     stale = post(client, f"{base}/confirm", {"count": "4"})
-    assert "would reach 3 recipients, not the 4 confirmed" in body(client.get(stale.location))
+    assert "Nicht gesendet: Lauf #1 würde 3 Empfänger erreichen, nicht die 4 bestätigten" in body(
+        client.get(stale.location)
+    )
     assert post(client, f"{base}/confirm", {"count": "drei"}).status_code == 302
     assert post(client, f"{base}/confirm", {"count": "3"}).status_code == 302
     twice = post(client, f"{base}/confirm", {"count": "3"})
-    assert "is running and cannot be confirmed" in body(client.get(twice.location))
+    assert "Lauf #1 kann nicht bestätigt werden: Er hat den Stand „Läuft“." in body(
+        client.get(twice.location)
+    )
     panel.work()
     status = client.get(f"{base}/status").get_json()
     assert status | {"state_label": None} == {
@@ -573,7 +577,9 @@ def test_the_confirmation_shows_skips_by_reason_and_discard_sends_nothing(panel)
     assert "Run #1 discarded; nothing was sent." in page
     assert "Send to" not in page
     refused = post(client, f"{base}/confirm", {"count": "2"})
-    assert "is cancelled and cannot be confirmed" in body(client.get(refused.location))
+    assert "Not sent: run #1 is cancelled and cannot be confirmed" in body(
+        client.get(refused.location)
+    )
     with panel.runtime.database.session() as session:
         assert session.get(Run, run.id).state == RunState.CANCELLED
         assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 0

@@ -431,6 +431,34 @@ def test_only_the_campaigns_manager_or_an_admin_confirms(panel):
     assert [run.started_by for run in runs_of(panel, delivery_id)] == ["adam"]
 
 
+def test_a_confirmed_start_whose_run_cannot_start_says_why_in_the_readers_language(panel):
+    campaign_id, delivery_id = confirmable(panel)
+    second_id = add_delivery(panel, campaign_id, "SMS 2", channel=DeliveryChannel.SMS)
+    with panel.runtime.database.session() as session:
+        session.get(Campaign, campaign_id).action_settings = {}  # no report: the run refuses
+        delivery = session.get(Delivery, second_id)
+        for state in (DeliveryState.APPROVED, DeliveryState.PENDING_CONFIRMATION):
+            delivery.move_to(state, panel.runtime.clock.now())
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+
+    def refusal(delivery_id: int) -> str:
+        response = post(manager, f"/deliveries/{delivery_id}/confirm", {"seen_count": "3"})
+        assert response.status_code == 302
+        return body(manager.get(response.headers["Location"]))
+
+    assert (
+        "Start bestätigt, aber der Lauf kann nicht starten: Kampagne „Erinnerung“ kann nicht "
+        "starten: action.settings.report: " in refusal(delivery_id)
+    )
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    assert (
+        "Start confirmed, but the run cannot start: campaign &#39;Erinnerung&#39; cannot start: "
+        "action.settings.report: " in refusal(second_id)
+    )
+    assert runs_of(panel, delivery_id) == runs_of(panel, second_id) == []
+
+
 def runs_of(panel, delivery_id: int) -> list[Run]:
     with panel.runtime.database.session() as session:
         return list(session.scalars(select(Run).where(Run.delivery_id == delivery_id)))

@@ -11,7 +11,7 @@ person already confirmed elsewhere (an approved delivery) pass ``confirmed_by`` 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from redis.exceptions import RedisError
@@ -28,7 +28,17 @@ from core.engine.leases import (
     record_attempts,
 )
 from core.jobs.queue import BULK, get_queue
-from core.models import ACTIVE_RUN_STATES, Campaign, ItemKind, ItemStatus, Run, RunItem, RunState
+from core.messages import ExplainedError, StoredText, stored
+from core.models import (
+    ACTIVE_RUN_STATES,
+    Campaign,
+    CampaignStatus,
+    ItemKind,
+    ItemStatus,
+    Run,
+    RunItem,
+    RunState,
+)
 from core.models.campaigns import CLOSED_CAMPAIGN_STATES
 from core.runtime import Runtime
 
@@ -45,8 +55,30 @@ CONFIRMATION_TIMEOUT = timedelta(hours=24)
 its numbers are too old to send on."""
 
 
-class RunError(ValueError):
-    """A run cannot be started or changed as asked; the message says why."""
+RUN_STATE_NAMES = {
+    RunState.QUEUED: stored("queued"),
+    RunState.TARGETING: stored("targeting"),
+    RunState.AWAITING_CONFIRMATION: stored("awaiting confirmation"),
+    RunState.RUNNING: stored("running"),
+    RunState.FINISHING: stored("finishing"),
+    RunState.COMPLETED: stored("completed"),
+    RunState.COMPLETED_WITH_ERRORS: stored("completed with errors"),
+    RunState.FAILED: stored("failed"),
+    RunState.CANCELLED: stored("cancelled"),
+}
+"""A run's state as a refusal names it, in the reader's language."""
+CAMPAIGN_STATUS_NAMES = {
+    CampaignStatus.EDITING: stored("being edited"),
+    CampaignStatus.TO_VALIDATE: stored("to validate"),
+    CampaignStatus.IN_PROGRESS: stored("in progress"),
+    CampaignStatus.FINISHED: stored("finished"),
+    CampaignStatus.CANCELLED: stored("cancelled"),
+}
+"""A campaign's status as a stored text names it, in the reader's language."""
+
+
+class RunError(ExplainedError):
+    """A run cannot be started or changed as asked; says why (``text`` for the panel)."""
 
 
 class RunAlreadyActiveError(RunError):
@@ -61,7 +93,11 @@ def check_campaign_open(campaign: Campaign) -> None:
     """Refuse a real run of a finished or cancelled campaign (dry runs send nothing)."""
     if campaign.status in CLOSED_CAMPAIGN_STATES:
         raise CampaignClosedError(
-            f"campaign {campaign.name!r} is {campaign.status}; reopen it before starting a run"
+            stored(
+                "campaign '{campaign}' is {status}; reopen it before starting a run",
+                campaign=campaign.name,
+                status=CAMPAIGN_STATUS_NAMES[campaign.status],
+            )
         )
 
 
@@ -146,20 +182,26 @@ def start_run(
     if dry_run:
         confirmed_by = None
     if limit is not None and limit < 1:
-        raise RunError("limit: must be at least 1")
+        raise RunError(stored("limit: must be at least 1"))
     for _attempt in range(3):
         try:
             with runtime.database.session() as session:
                 campaign = session.get(Campaign, campaign_id)
                 if campaign is None:
-                    raise RunError(f"no campaign with id {campaign_id}")
+                    raise RunError(stored("no campaign with id {id}", id=str(campaign_id)))
                 if not dry_run:
                     check_campaign_open(campaign)
                 config = CampaignConfig.of(campaign, action)
                 try:
                     build_plugins(runtime.plugins, config)
                 except CampaignError as exc:
-                    raise RunError(f"campaign {campaign.name!r} cannot start: {exc}") from None
+                    raise RunError(
+                        stored(  # the plugins' problems as they wrote them, in English
+                            "campaign '{campaign}' cannot start: {problem}",
+                            campaign=campaign.name,
+                            problem=str(exc),
+                        )
+                    ) from None
                 number = (
                     session.scalar(
                         select(func.max(Run.number)).where(Run.campaign_id == campaign_id)
@@ -189,11 +231,15 @@ def start_run(
                 active = _active_run(session, campaign_id)
                 if active is not None:
                     raise RunAlreadyActiveError(
-                        f"run #{active.number} of this campaign is still {active.state}; "
-                        "wait for it, cancel it, or start with allow_parallel"
+                        stored(
+                            "run #{number} of this campaign is still {state}; wait for it, "
+                            "cancel it, or start with allow_parallel",
+                            number=str(active.number),
+                            state=RUN_STATE_NAMES[active.state],
+                        )
                     ) from None
     else:
-        raise RunError("could not allocate a run number; try again")
+        raise RunError(stored("could not allocate a run number; try again"))
     try:
         enqueue_attempts(runtime, [(run.id, TARGETING_STEP, targeting[TARGETING_STEP])])
     except RedisError:
@@ -212,7 +258,7 @@ def confirm_run(runtime: Runtime, run_id: int, confirmed_by: str, expected_count
     same moment the conditional update lets exactly one through.
     """
     if not confirmed_by:
-        raise RunError("a confirmation needs the name of the person who gave it")
+        raise RunError(stored("a confirmation needs the name of the person who gave it"))
     now = runtime.clock.now()
     with runtime.database.session() as session:
         # the conditional update comes first: it takes the write lock before anything is read
@@ -228,13 +274,24 @@ def confirm_run(runtime: Runtime, run_id: int, confirmed_by: str, expected_count
             .execution_options(synchronize_session=False)
         ).rowcount
         if not changed:
-            raise RunError(_cannot(session, run_id, "confirmed"))
+            raise RunError(
+                _cannot(
+                    session,
+                    run_id,
+                    lambda **run: stored("run #{number} is {state} and cannot be confirmed", **run),
+                )
+            )
         reached = confirmation_summary(session, run_id).reached
         if reached != expected_count:  # raising rolls the update back
             number = session.scalar(select(Run.number).where(Run.id == run_id))
             raise ConfirmationCountError(
-                f"run #{number} would reach {reached} recipients, not the "
-                f"{expected_count} confirmed; look at the numbers again"
+                stored(
+                    "run #{number} would reach {reached} recipients, not the {confirmed} "
+                    "confirmed; look at the numbers again",
+                    number=str(number),
+                    reached=reached,
+                    confirmed=expected_count,
+                )
             )
         # Recorded with the state change: if the enqueue below fails, the leases' recovery
         # enqueues them.
@@ -258,7 +315,13 @@ def discard_run(runtime: Runtime, run_id: int, reason: str | None = None) -> Non
             .values(state=RunState.CANCELLED, finished_at=runtime.clock.now(), error=reason)
         ).rowcount
         if not changed:
-            raise RunError(_cannot(session, run_id, "discarded"))
+            raise RunError(
+                _cannot(
+                    session,
+                    run_id,
+                    lambda **run: stored("run #{number} is {state} and cannot be discarded", **run),
+                )
+            )
     _notify(runtime, run_id, "run_finished")
 
 
@@ -301,7 +364,13 @@ def cancel_run(runtime: Runtime, run_id: int) -> None:
             .values(state=RunState.CANCELLED, finished_at=runtime.clock.now())
         ).rowcount
         if not changed:
-            raise RunError(_cannot(session, run_id, "cancelled"))
+            raise RunError(
+                _cannot(
+                    session,
+                    run_id,
+                    lambda **run: stored("run #{number} is {state} and cannot be cancelled", **run),
+                )
+            )
     _notify(runtime, run_id, "run_finished")
 
 
@@ -310,15 +379,24 @@ def resume_run(runtime: Runtime, run_id: int) -> None:
     with runtime.database.session() as session:
         run = session.get(Run, run_id)
         if run is None or run.state != RunState.CANCELLED:
-            raise RunError(_cannot(session, run_id, "resumed"))
+            raise RunError(
+                _cannot(
+                    session,
+                    run_id,
+                    lambda **run: stored("run #{number} is {state} and cannot be resumed", **run),
+                )
+            )
         if not run.dry_run:
             check_campaign_open(run.campaign)
         if run.exclusive and _active_run(session, run.campaign_id) is not None:
-            raise RunAlreadyActiveError("another run of this campaign is in progress")
+            raise RunAlreadyActiveError(stored("another run of this campaign is in progress"))
         retarget = run.targeted_at is None
         if not retarget and not run.dry_run and run.confirmed_by is None:
             raise RunError(
-                f"run #{run.number} was never confirmed and cannot be resumed; start a new run"
+                stored(
+                    "run #{number} was never confirmed and cannot be resumed; start a new run",
+                    number=str(run.number),
+                )
             )
         if retarget:
             session.execute(delete(RunItem).where(RunItem.run_id == run_id))
@@ -354,12 +432,18 @@ def retry_failed(runtime: Runtime, run_id: int, include_unclear: bool = False) -
             RunState.COMPLETED,
             RunState.CANCELLED,
         ):
-            raise RunError(_cannot(session, run_id, "retried"))
+            raise RunError(
+                _cannot(
+                    session,
+                    run_id,
+                    lambda **run: stored("run #{number} is {state} and cannot be retried", **run),
+                )
+            )
         if run.dry_run:
-            raise RunError("a dry run has nothing to retry")
+            raise RunError(stored("a dry run has nothing to retry"))
         check_campaign_open(run.campaign)
         if run.exclusive and _active_run(session, run.campaign_id) is not None:
-            raise RunAlreadyActiveError("another run of this campaign is in progress")
+            raise RunAlreadyActiveError(stored("another run of this campaign is in progress"))
         counts = dict(  # members share their group's outcome and are not counted on their own
             session.execute(
                 select(RunItem.status, func.count())
@@ -443,11 +527,13 @@ def open_chunks(session, run_id: int) -> list[int]:
     )
 
 
-def _cannot(session, run_id: int, verb: str) -> str:
+def _cannot(session, run_id: int, refusal: Callable[..., StoredText]) -> StoredText:
+    """Why the run cannot be changed: ``refusal`` of its number and state (one text for each
+    change, so each language words it its own way), or that there is no such run."""
     run = session.get(Run, run_id)
     if run is None:
-        return f"no run with id {run_id}"
-    return f"run #{run.number} is {run.state} and cannot be {verb}"
+        return stored("no run with id {id}", id=str(run_id))
+    return refusal(number=str(run.number), state=RUN_STATE_NAMES[run.state])
 
 
 def _notify(runtime: Runtime, run_id: int, hook: str) -> None:

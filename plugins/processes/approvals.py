@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.messages import StoredText, stored_for
+from core.messages import ExplainedError, StoredText, stored_for
 from core.models import Role, User, UserGroup
 from core.notifications import notify, users_for
 from plugins.processes.consumption import analysis_run
@@ -32,12 +32,7 @@ from plugins.processes.models import (
     DeliveryState,
 )
 from plugins.processes.models.approvals import DIRECT_MAIL_STEPS
-from plugins.processes.texts import (
-    APPROVAL_STATE_NAMES,
-    CHANNEL_NAMES,
-    STEP_NAMES,
-    ExplainedError,
-)
+from plugins.processes.texts import APPROVAL_STATE_NAMES, CHANNEL_NAMES, STEP_NAMES
 
 stored = stored_for(__name__)
 DEFAULT_DEADLINE = timedelta(days=3)

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.messages import stored_for
+from core.messages import ExplainedError, stored_for
 from core.plugin_base import Channel, SettingsError
 from core.plugins import PluginHost, UnknownPluginError
 from plugins.processes.models import CostCategory, CostType, Delivery, DeliveryChannel
-from plugins.processes.texts import CHANNEL_NAMES, ExplainedError
+from plugins.processes.texts import CHANNEL_NAMES
 
 stored = stored_for(__name__)
 

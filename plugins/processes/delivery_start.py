@@ -19,8 +19,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.engine.runs import RunError
-from core.messages import stored_for
+from core.engine.runs import CAMPAIGN_STATUS_NAMES, RunError
+from core.messages import ExplainedError, StoredText, stored_for
 from core.models import Role, User
 from core.models.campaigns import CLOSED_CAMPAIGN_STATES
 from core.runtime import Runtime
@@ -34,7 +34,7 @@ from plugins.processes.models import (
     DeliveryState,
 )
 from plugins.processes.process_runs import StartedRun, start_once
-from plugins.processes.texts import CAMPAIGN_STATUS_NAMES, DELIVERY_STATE_NAMES, ExplainedError
+from plugins.processes.texts import DELIVERY_STATE_NAMES
 
 S = DeliveryState
 stored = stored_for(__name__)
@@ -130,7 +130,7 @@ class DeliveryStart:
     neither for a delivery no longer waiting to start (someone else started it)."""
 
     started: StartedRun | None = None
-    error: str | None = None
+    error: StoredText | None = None
 
 
 def start_confirmation(session: Session, delivery: Delivery) -> str:
@@ -168,7 +168,7 @@ def start_delivery(runtime: Runtime, delivery_id: int, started_by: str) -> Deliv
             confirmed_by=confirmed_by,
         )
     except RunError as exc:
-        return DeliveryStart(error=str(exc))
+        return DeliveryStart(error=exc.text)
     if started.run_id is not None:
         with runtime.database.session() as session:
             delivery = session.get(Delivery, delivery_id)

@@ -19,9 +19,12 @@ from sqlalchemy.orm import Session
 
 from core.engine.campaigns import ActionOverride
 from core.engine.runs import RunAlreadyActiveError, RunError, start_run
+from core.messages import stored_for
 from core.models import ACTIVE_RUN_STATES, Campaign, Run, RunState
 from core.runtime import Runtime
 from plugins.processes.models import Delivery
+
+stored = stored_for(__name__)
 
 COMPLETED_RUN_STATES = (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
 
@@ -74,8 +77,14 @@ def _checked_delivery(session: Session, campaign_id: int, delivery_id: int) -> D
     delivery = session.get(Delivery, delivery_id)
     if delivery is None or delivery.campaign_id != campaign_id:
         campaign = session.get(Campaign, campaign_id)
-        name = campaign.name if campaign else campaign_id
-        raise RunError(f"campaign {name!r} has no delivery with id {delivery_id}")
+        name = campaign.name if campaign else str(campaign_id)
+        raise RunError(
+            stored(
+                "campaign '{campaign}' has no delivery with id {id}",
+                campaign=name,
+                id=str(delivery_id),
+            )
+        )
     return delivery
 
 

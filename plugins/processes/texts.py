@@ -1,6 +1,7 @@
 """How texts stored for later (notifications, workflow log lines, a service's errors;
 ``core.messages``) name the bundle's codes: approval steps and states, delivery channels,
-delivery, task and campaign states, provider steps.
+delivery and task states, provider steps (a campaign's status:
+``core.engine.runs.CAMPAIGN_STATUS_NAMES``).
 
 Each name is a stored text of its own, so it reads in the reader's language; its English id
 is the word the screens use in English.
@@ -8,8 +9,7 @@ is the word the screens use in English.
 
 from __future__ import annotations
 
-from core.messages import StoredText, stored_for
-from core.models import CampaignStatus
+from core.messages import stored_for
 from plugins.processes.models import (
     ApprovalState,
     ApprovalStep,
@@ -20,15 +20,6 @@ from plugins.processes.models import (
 )
 
 stored = stored_for(__name__)
-
-
-class ExplainedError(ValueError):
-    """A service's refusal that a screen shows: ``text`` in the reader's language (the panel,
-    ``webapp.stored_text``), ``str()`` in English (the API, the log)."""
-
-    def __init__(self, text: StoredText) -> None:
-        super().__init__(text.english())
-        self.text = text
 
 
 STEP_NAMES = {
@@ -67,13 +58,6 @@ DELIVERY_STATE_NAMES = {
     DeliveryState.FINISHED: stored("finished"),
     DeliveryState.STOPPED: stored("stopped"),
     DeliveryState.FAILED: stored("failed"),
-}
-CAMPAIGN_STATUS_NAMES = {
-    CampaignStatus.EDITING: stored("being edited"),
-    CampaignStatus.TO_VALIDATE: stored("to validate"),
-    CampaignStatus.IN_PROGRESS: stored("in progress"),
-    CampaignStatus.FINISHED: stored("finished"),
-    CampaignStatus.CANCELLED: stored("cancelled"),
 }
 TASK_STATE_NAMES = {  # ids of their own where a task's German word differs from a delivery's
     TaskState.SCHEDULED: stored("scheduled"),

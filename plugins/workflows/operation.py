@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
 from core.engine.campaigns import copy_campaign
-from core.engine.runs import RunError
+from core.engine.runs import CAMPAIGN_STATUS_NAMES, RunError
 from core.messages import StoredText, stored_for
 from core.models import CampaignStatus, Run, RunState
 from plugins.processes.approvals import (
@@ -58,7 +58,7 @@ from plugins.processes.models import (
     TemplateOccurrence,
 )
 from plugins.processes.process_runs import COMPLETED_RUN_STATES, active_runs_started_by, start_once
-from plugins.processes.texts import CAMPAIGN_STATUS_NAMES, TASK_STATE_NAMES
+from plugins.processes.texts import TASK_STATE_NAMES
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass, describe
 
@@ -196,7 +196,7 @@ class OperationPass:
             )
         except RunError as exc:
             self.result.fail_delivery(
-                delivery_id, stored("its extraction cannot start: {error}", error=str(exc))
+                delivery_id, stored("its extraction cannot start: {error}", error=exc.text)
             )
             return
         if run is None:

@@ -72,7 +72,7 @@ from webapp.forms import (
     WholeNumberField,
     problem_text,
 )
-from webapp.i18n import item_detail, t
+from webapp.i18n import item_detail, stored_text, t
 from webapp.pagination import page_arguments, paginate
 from webapp.run_feedback import Feedback, feedback_counts, feedback_filter
 from webapp.security import role_required
@@ -317,7 +317,7 @@ def confirm(campaign_id: int, run_id: int) -> Response:
     try:
         operations.confirm(get_runtime(), session, campaign, run, username(), count)
     except RunError as exc:
-        flash(t("runs.confirm.refused", reason=str(exc)), "error")
+        flash(t("runs.confirm.refused", reason=stored_text(exc.text)), "error")
         return back
     except QueueDeferredError as exc:  # confirmed: the scheduler hands it over once Redis answers
         deferred = exc
@@ -347,7 +347,7 @@ def _run_action(campaign_id: int, run_id: int, verb: str, act) -> Response:
     try:
         result = act(get_runtime(), run.id)
     except RunError as exc:
-        flash(t(f"runs.{verb}.refused", reason=str(exc)), "error")
+        flash(t(f"runs.{verb}.refused", reason=stored_text(exc.text)), "error")
     except QueueDeferredError as exc:  # saved: the scheduler hands it over once Redis answers
         _record_run_action(campaign, run, verb, "deferred")
         flash(t("runs.deferred", number=run.number, reason=str(exc)), "warning")

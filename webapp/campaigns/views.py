@@ -49,7 +49,7 @@ from webapp.campaigns.listing import STATUS_FILTERS, campaign_list
 from webapp.campaigns.records import CampaignDataError, freeze_query
 from webapp.context import current_user, db_session, get_plugins, get_runtime
 from webapp.forms import FlagField, PanelForm, TextField, WholeNumberField, problem_text
-from webapp.i18n import t, tn
+from webapp.i18n import stored_text, t, tn
 from webapp.pagination import page_arguments
 from webapp.security import role_required
 
@@ -294,7 +294,7 @@ def start(campaign_id: int) -> Response:
         flash(t("campaigns.start.closed", state=state), "error")
         return redirect(back)
     except RunError as exc:
-        flash(t("campaigns.start.refused", reason=str(exc)), "error")
+        flash(t("campaigns.start.refused", reason=stored_text(exc.text)), "error")
         return redirect(back)
     except RedisError as exc:
         flash(t("campaigns.start.queue_down", reason=str(exc)), "error")

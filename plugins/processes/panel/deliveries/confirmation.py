@@ -130,7 +130,7 @@ def confirm_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
         flash(t("confirm.queue_down", reason=str(exc)), "error")
         return redirect(back)
     if outcome.error is not None:  # the delivery workflow fails it and tells the manager
-        flash(t("confirm.refused", reason=outcome.error), "error")
+        flash(t("confirm.refused", reason=stored_text(outcome.error)), "error")
     elif outcome.started is not None and outcome.started.run_id is None:
         flash(t("confirm.waiting", reason=outcome.started.waiting), "info")
     else:
