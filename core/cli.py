@@ -475,6 +475,7 @@ def _until_targeted(runtime: Runtime, run_id: int):
 
 def _print_confirmation(shown) -> None:
     """The numbers the person confirms, the same as the panel's confirmation shows."""
+    from core.messages import english_text
     from core.reach import reason_text
 
     unit = "groups" if shown.group_scoped else "recipients"
@@ -496,7 +497,8 @@ def _print_confirmation(shown) -> None:
     elif cost.source == "estimate":
         click.echo(f"cost estimate: {cost.amount} EUR (the campaign's estimated cost)")
     elif cost.source == "error":
-        click.echo(f"cost estimate: none, the prices of {cost.service!r} fail: {cost.problem}")
+        problem = english_text(cost.problem)
+        click.echo(f"cost estimate: none, the prices of {cost.service!r} fail: {problem}")
     else:
         click.echo("cost estimate: none (no provider service and no estimated cost set)")
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from core.messages import StoredText
+
 
 @dataclass(frozen=True, slots=True)
 class RunEvent:
@@ -68,7 +70,8 @@ class CostEstimate:
     """``service`` (priced by a provider service for the count), ``estimate`` (the
     campaign's own estimated cost), ``none`` (neither is set) or ``error``."""
     service: str | None = None
-    problem: str | None = None
+    problem: StoredText | None = None
+    """Why the service's prices fail (``error``), for each reader in their language."""
 
 
 @dataclass(frozen=True, slots=True)

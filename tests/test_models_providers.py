@@ -37,7 +37,7 @@ def test_a_structure_broken_by_hand_names_itself_and_the_field(database):
             broken.spec()
     assert str(caught.value) == (
         f"cost structure {broken.id} (linear) of cost category {world.postage_category_id}: "
-        "structure: a linear structure needs an amount"
+        "a linear structure needs an amount"
     )
 
 

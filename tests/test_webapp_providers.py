@@ -11,7 +11,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from core import hookimpl
-from core.models import Role
+from core.models import Role, User
 from core.plugin_base import UploadTarget, UploadTargetParams
 from plugins.processes.costs import Basis, StructureKind
 from plugins.processes.models import (
@@ -80,6 +80,26 @@ def test_the_service_page_describes_every_price(panel):
     assert "Eine Kostenart muss gewählt werden" in html
     assert "Noch nicht eingerichtet" in html
     assert "Preis hinzufügen" not in html  # a viewer changes nothing
+
+
+def test_a_price_broken_by_hand_says_what_is_missing_in_the_readers_language(panel):
+    ids = world(panel)
+    with panel.runtime.database.session() as session:
+        for kind, brackets in ((StructureKind.LINEAR, []), (StructureKind.LINEAR_THRESHOLD, [{}])):
+            session.add(
+                CostStructure(
+                    cost_category_id=ids.postage_category_id, kind=kind, brackets=brackets
+                )
+            )
+    viewer = panel.client(Role.VIEWER)
+    german = body(viewer.get(f"/providers/services/{ids.print_service_id}"))
+    assert "Unvollständig: Ein Preis der Art „Linear“ braucht einen Betrag." in german
+    assert "Unvollständig: brackets.0.price: Fehlt." in german
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "viola")).language = "en"
+    english = body(viewer.get(f"/providers/services/{ids.print_service_id}"))
+    assert "Incomplete: a linear structure needs an amount" in english
+    assert "Incomplete: brackets.0.price: is missing" in english
 
 
 def structure_form(kind: str, **fields) -> dict:

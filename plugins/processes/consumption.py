@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.events import CostEstimate
+from core.messages import StoredText, stored_for
 from core.models import (
     FINAL_RUN_STATES,
     Campaign,
@@ -51,6 +52,7 @@ from plugins.processes.models import (
 )
 from plugins.processes.models.deliveries import SENDING_STATES
 
+stored = stored_for(__name__)
 CONFIRMED_STATES = frozenset(
     {DeliveryState.FILE_SENT, DeliveryState.FINISHED, DeliveryState.STOPPED, DeliveryState.FAILED}
 )
@@ -261,8 +263,13 @@ def chosen_cost_types(category: CostCategory, chosen_ids: set[int]) -> list[Cost
     if category.cost_type_required:
         names = ", ".join(repr(cost_type.name) for cost_type in category.cost_types)
         raise CostError(
-            f"cost category {category.name!r} of service {category.service.name!r} requires "
-            f"a cost type: choose one of {names}"
+            stored(
+                "cost category '{category}' of service '{service}' requires a cost type: choose "
+                "one of {names}",
+                category=category.name,
+                service=category.service.name,
+                names=names,
+            )
         )
     return None
 
@@ -310,7 +317,7 @@ class AnalysedCost:
     recipients: int
     lines: tuple[tuple[str, Decimal], ...] = ()
     surcharge: Decimal = ZERO
-    problem: str | None = None
+    problem: StoredText | None = None
     """Why it cannot be priced (a required cost type not chosen, a broken structure)."""
 
     @property
@@ -350,7 +357,7 @@ def analysed_cost(session: Session, delivery_id: int) -> AnalysedCost | None:
             for category, cost_types in priced_categories(delivery_categories(delivery), chosen)
         )
     except CostError as exc:
-        return AnalysedCost(run.number, run.targeted_at, recipients, problem=str(exc))
+        return AnalysedCost(run.number, run.targeted_at, recipients, problem=exc.text)
     surcharge = delivery.surcharge or ZERO
     return AnalysedCost(run.number, run.targeted_at, recipients, lines, surcharge)
 
@@ -506,5 +513,5 @@ def _priced(
             ZERO,
         )
     except CostError as exc:
-        return CostEstimate(None, "error", service, str(exc))
+        return CostEstimate(None, "error", service, exc.text)
     return CostEstimate(round_money(amount + surcharge), "service", service)

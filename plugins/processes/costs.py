@@ -17,14 +17,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core.messages import ExplainedError, StoredText, stored_for
 from core.models.base import CENT, round_money
-from core.validation import validation_problems
 
 ZERO = Decimal("0.00")
+stored = stored_for(__name__)
 
 
-class CostError(ValueError):
-    """A cost cannot be calculated as configured; the message names the structure and field."""
+class CostError(ExplainedError):
+    """A cost cannot be calculated as configured; names the structure and field (``text`` in
+    the reader's language, ``str()`` in English). A ValueError, so pydantic reports one raised
+    by a validator as that field's problem and keeps it (``ctx["error"]``)."""
 
 
 class StructureKind(enum.StrEnum):
@@ -44,6 +47,16 @@ class StructureKind(enum.StrEnum):
     """A percentage added to the other structures of the same cost category."""
 
 
+KIND_NAMES = {
+    StructureKind.FIXED: stored("fixed amount"),
+    StructureKind.LINEAR: stored("linear"),
+    StructureKind.LINEAR_THRESHOLD: stored("linear by threshold"),
+    StructureKind.CONSTANT_THRESHOLD: stored("constant by threshold"),
+    StructureKind.DAILY: stored("daily rate"),
+    StructureKind.SURCHARGE: stored("surcharge"),
+}
+
+
 class Basis(enum.StrEnum):
     """What a structure counts: messages (letters, SMS, e-mails), units (pages, SMS
     segments) or days worked."""
@@ -51,6 +64,13 @@ class Basis(enum.StrEnum):
     MESSAGES = "messages"
     UNITS = "units"
     DAYS = "days"
+
+
+BASIS_NAMES = {
+    Basis.MESSAGES: stored("messages"),
+    Basis.UNITS: stored("units"),
+    Basis.DAYS: stored("days"),
+}
 
 
 COUNTED_KINDS = (
@@ -89,51 +109,94 @@ class Structure(BaseModel):
 
     @model_validator(mode="after")
     def _complete(self) -> Structure:
-        kind = self.kind
+        kind, name = self.kind, KIND_NAMES[self.kind]
         needs_amount = kind in AMOUNT_KINDS
         if needs_amount and self.amount is None:
-            raise ValueError(f"a {kind} structure needs an amount")
+            raise CostError(stored("a {kind} structure needs an amount", kind=name))
         if not needs_amount and self.amount is not None:
-            raise ValueError(f"a {kind} structure takes no amount")
+            raise CostError(stored("a {kind} structure takes no amount", kind=name))
         if self.batch_size is not None and kind is not StructureKind.LINEAR:
-            raise ValueError("only a linear structure takes a batch size")
+            raise CostError(stored("only a linear structure takes a batch size"))
         if kind in THRESHOLD_KINDS:
             _check_brackets(self.brackets)
         elif self.brackets:
-            raise ValueError(f"a {kind} structure takes no brackets")
+            raise CostError(stored("a {kind} structure takes no brackets", kind=name))
         if (kind is StructureKind.SURCHARGE) != (self.percent is not None):
-            raise ValueError("a surcharge structure, and only it, needs a percent")
+            raise CostError(stored("a surcharge structure, and only it, needs a percent"))
         if kind is StructureKind.DAILY and self.basis is not Basis.DAYS:
-            raise ValueError("a daily structure counts days (basis 'days')")
+            raise CostError(stored("a daily structure counts days (basis 'days')"))
         if kind in COUNTED_KINDS and self.basis is Basis.DAYS:
-            raise ValueError(f"a {kind} structure counts messages or units, not days")
+            raise CostError(
+                stored("a {kind} structure counts messages or units, not days", kind=name)
+            )
         return self
 
     @classmethod
-    def parse(cls, data: dict[str, Any], where: str) -> Structure:
-        """Validate stored structure settings; the error names ``where`` and each bad field."""
+    def parse(cls, data: dict[str, Any], where: StoredText) -> Structure:
+        """Validate stored structure settings; StructureError naming ``where`` and each bad
+        field."""
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            details = "; ".join(
-                f"{'structure' if location == '(settings)' else location}: {message}"
-                for location, message in validation_problems(exc)
-            )
-            raise CostError(f"{where}: {details}") from None
+            raise StructureError(where, [field_problem(error) for error in exc.errors()]) from None
+
+
+class StructureError(CostError):
+    """Stored structure settings that are not a valid structure: ``problems`` names each bad
+    field (a screen that shows the structure already says which it is)."""
+
+    def __init__(self, where: StoredText, problems: list[StoredText]) -> None:
+        super().__init__(stored("{where}: {problems}", where=where, problems=problems))
+        self.problems = problems
+
+
+def field_problem(error: dict[str, Any]) -> StoredText:
+    """One pydantic error of a structure as a stored text naming the field: the structure's
+    own rule as it words it, pydantic's by the kind of problem."""
+    problem = _problem(error)
+    if not error["loc"]:
+        return problem
+    field = ".".join(str(part) for part in error["loc"])
+    return stored("{field}: {problem}", field=field, problem=problem)
+
+
+def _problem(error: dict[str, Any]) -> StoredText:
+    context = error.get("ctx") or {}
+    if isinstance(context.get("error"), CostError):
+        return context["error"].text
+    kind = error["type"]
+    if kind == "greater_than_equal":
+        return stored("must be at least {minimum}", minimum=str(context["ge"]))
+    if kind == "missing":
+        return stored("is missing")
+    if kind == "extra_forbidden":
+        return stored("is not a setting of a price")
+    if kind == "enum":
+        return stored("must be one of {choices}", choices=str(context["expected"]))
+    return stored("is not a valid value ({problem})", problem=error["msg"])
 
 
 def _check_brackets(brackets: Sequence[Bracket]) -> None:
     if not brackets:
-        raise ValueError("a threshold structure needs at least one bracket")
+        raise CostError(stored("a threshold structure needs at least one bracket"))
     if brackets[-1].up_to is not None:
-        raise ValueError("the last bracket must be open (up_to empty) so every count has a price")
+        raise CostError(
+            stored("the last bracket must be open (up_to empty) so every count has a price")
+        )
     previous = 0
     for position, bracket in enumerate(brackets[:-1]):
         if bracket.up_to is None:
-            raise ValueError(f"brackets[{position}]: only the last bracket may be open")
+            raise CostError(
+                stored("brackets[{position}]: only the last bracket may be open", position=position)
+            )
         if bracket.up_to <= previous:
-            raise ValueError(
-                f"brackets[{position}]: up_to {bracket.up_to} must be above {previous}"
+            raise CostError(
+                stored(
+                    "brackets[{position}]: up_to {up_to} must be above {previous}",
+                    position=position,
+                    up_to=bracket.up_to,
+                    previous=previous,
+                )
             )
         previous = bracket.up_to
 
@@ -155,7 +218,9 @@ def bracket_for(brackets: Sequence[Bracket], count: Decimal) -> Bracket:
     for bracket in brackets:
         if bracket.up_to is None or count <= bracket.up_to:
             return bracket
-    raise CostError(f"count {count} is above the last bracket")  # unreachable once validated
+    raise CostError(  # unreachable once validated
+        stored("count {count} is above the last bracket", count=count)
+    )
 
 
 def structure_amount(structure: Structure, quantities: Quantities) -> Decimal:
@@ -166,12 +231,20 @@ def structure_amount(structure: Structure, quantities: Quantities) -> Decimal:
     """
     kind = structure.kind
     if kind is StructureKind.SURCHARGE:
-        raise CostError("a surcharge is a percentage of its category, not an amount of its own")
+        raise CostError(
+            stored("a surcharge is a percentage of its category, not an amount of its own")
+        )
     if kind is StructureKind.FIXED:
         return round_money(structure.amount)
     count = quantities.of(structure.basis)
     if count < 0:
-        raise CostError(f"{structure.basis}: a count cannot be negative, got {count}")
+        raise CostError(
+            stored(
+                "{basis}: a count cannot be negative, got {count}",
+                basis=BASIS_NAMES[structure.basis],
+                count=count,
+            )
+        )
     if count == 0:
         return ZERO
     if kind is StructureKind.DAILY:

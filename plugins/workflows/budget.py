@@ -284,7 +284,7 @@ class CostCalculation:
                     "delivery {id} '{label}': {error}",
                     id=str(delivery.id),
                     label=delivery.label,
-                    error=str(exc),
+                    error=exc.text,
                 )
             )
             calculated = delivery.calculated_cost
@@ -344,7 +344,7 @@ class CostCalculation:
                         "run #{number} of campaign '{campaign}': {error}",
                         number=str(run.number),
                         campaign=campaign.name,
-                        error=str(exc),
+                        error=exc.text,
                     )
                 )
                 return None
@@ -387,7 +387,7 @@ class CostCalculation:
         except CostError as exc:
             self.result.problems.append(
                 stored(
-                    "task {id} '{name}': {error}", id=str(task.id), name=task.name, error=str(exc)
+                    "task {id} '{name}': {error}", id=str(task.id), name=task.name, error=exc.text
                 )
             )
         else:

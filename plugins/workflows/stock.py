@@ -159,7 +159,7 @@ class StockPass:
                         "delivery {id} '{label}': {error}",
                         id=str(delivery.id),
                         label=delivery.label,
-                        error=str(exc),
+                        error=exc.text,
                     )
                 )
                 undecided.add(source)
@@ -208,7 +208,7 @@ class StockPass:
                         "run #{number} of campaign '{campaign}': {error}",
                         number=str(run.number),
                         campaign=campaign.name,
-                        error=str(exc),
+                        error=exc.text,
                     )
                 )
                 undecided.add(source)

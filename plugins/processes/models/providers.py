@@ -18,13 +18,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.messages import stored_for
 from core.models.base import Base, Price, Timestamped, enum_column
-from plugins.processes.costs import Basis, Structure, StructureKind
+from plugins.processes.costs import KIND_NAMES, Basis, Structure, StructureKind
 
 if TYPE_CHECKING:
     from core.models.campaigns import Campaign
     from plugins.processes.models.budgets import ExpenseCategory
     from plugins.processes.models.stocks import StockLine
+
+stored = stored_for(__name__)
 
 
 class ProviderKind(enum.StrEnum):
@@ -213,9 +216,11 @@ class CostStructure(Timestamped, Base):
 
     def spec(self) -> Structure:
         """The validated structure, or CostError naming this structure and the bad field."""
-        where = (
-            f"cost structure {self.id} ({self.label or self.kind}) "
-            f"of cost category {self.cost_category_id}"
+        where = stored(
+            "cost structure {id} ({name}) of cost category {category}",
+            id=str(self.id),
+            name=self.label or KIND_NAMES[StructureKind(self.kind)],
+            category=str(self.cost_category_id),
         )
         return Structure.parse(
             {

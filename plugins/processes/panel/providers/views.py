@@ -19,7 +19,7 @@ from core.messaging.mail import valid_email
 from core.models import Role
 from core.plugins import UnknownPluginError
 from core.uploads import NamePatternError
-from plugins.processes.costs import AMOUNT_KINDS, CostError, StructureKind
+from plugins.processes.costs import AMOUNT_KINDS, StructureError, StructureKind
 from plugins.processes.models import (
     CostCategory,
     CostStructure,
@@ -52,6 +52,7 @@ from webapp import (
     pressed_button,
     role_required,
     save_row,
+    stored_text,
     submitted_plugin,
     t,
     username,
@@ -170,8 +171,8 @@ def describe_structure(structure: CostStructure) -> str:
     what is wrong with it."""
     try:
         spec = structure.spec()
-    except CostError as exc:
-        return t("structures.broken", problem=str(exc).rpartition(": ")[2])
+    except StructureError as exc:
+        return t("structures.broken", problem="; ".join(stored_text(text) for text in exc.problems))
 
     def eur(value: Decimal) -> str:
         return f"{format_number(value.normalize() if value % 1 else value.quantize(1))} €"
