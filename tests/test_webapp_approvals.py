@@ -281,4 +281,14 @@ def test_the_budget_approval_shows_the_cost_for_the_analysed_count(panel):
     with runtime.database.session() as session:
         session.get(Delivery, delivery_id).cost_types = []
     html = body(client.get(f"/approvals/{budget_id}"))
-    assert "Nicht berechenbar: cost category &#39;Kuvert&#39;" in html
+    assert (
+        "Nicht berechenbar: Kostenkategorie „Kuvert“ der Dienstleistung „Brief A4“ verlangt eine "
+        "Kostenart: Wählen Sie eine von &#39;C5&#39;, &#39;DL&#39;." in html
+    )
+    with runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "rita")).language = "en"
+    html = body(client.get(f"/approvals/{budget_id}"))
+    assert (
+        "cost category &#39;Kuvert&#39; of service &#39;Brief A4&#39; requires a cost type: "
+        "choose one of &#39;C5&#39;, &#39;DL&#39;" in html
+    )
