@@ -15,8 +15,16 @@ from plugins.demo.campaign import DEMO_CAMPAIGN as CAMPAIGN
 from plugins.demo.campaign import install_demo_campaign
 from plugins.demo.default_reports import install_default_reports
 from plugins.processes.demo import load_process_demo
-from plugins.processes.models import Budget, Delivery, Plan, StockLine
+from plugins.processes.models import Budget, Delivery, Plan, ServiceProcess, StockLine
 from plugins.processes.process_runs import delivery_action
+from plugins.processes.provider_processes import (
+    SAMPLE_MAIL_VALUES,
+    export_columns,
+    file_name,
+    name_values,
+    recipients,
+    router_message,
+)
 from plugins.workflows.budget import CostCalculation
 from plugins.workflows.stock import StockPass
 
@@ -184,10 +192,18 @@ def test_without_the_sms_plugin_the_reminder_is_left_out(database):
 
 
 def test_the_letter_shops_process_is_ready_for_the_supplier_workflow(database, plugins):
-    from plugins.processes.models import ServiceProcess
-    from plugins.processes.provider_processes import check_process
-
+    """The demo stores its process without the panel's form, which checks the ones people
+    enter: what supplierMgt reads of it reads without a problem."""
     load(database, plugins)
     with database.session() as session:
         process = session.scalar(select(ServiceProcess))
-        assert check_process(process, process.service.provider.email) == []
+        assert [column.header for column in export_columns(process)] == [
+            "Kundennummer", "Anrede", "Vorname", "Nachname", "Straße", "PLZ", "Ort",
+        ]  # fmt: skip
+        values = name_values("Frühjahr", "Brief 1", 1, 1, 1, datetime(2026, 3, 2, 8, tzinfo=UTC))
+        assert file_name(process.file_name_pattern, values) == "Fruehjahr-Brief-1-20260302.csv"
+        assert recipients(process, process.service.provider.email) == [
+            "auftrag@druckerei-rheintal.de"
+        ]
+        subject, _ = router_message(process, SAMPLE_MAIL_VALUES)
+        assert subject == "Druckauftrag Frühjahrsaktion 2026: 1234 Briefe"

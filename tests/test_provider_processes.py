@@ -1,5 +1,6 @@
 """Reading a provider's service process: export columns, file names, the e-mail to the
-provider, the result file format, and the panel's check that names every mistake."""
+provider, the result file format and the reference column it needs. The panel's process form
+checks a process before it is stored (tests/test_webapp_providers.py)."""
 
 from datetime import UTC, datetime
 
@@ -13,7 +14,7 @@ from plugins.processes.provider_processes import (
     ExportColumn,
     ResultFormat,
     check_notification,
-    check_process,
+    check_reference_column,
     export_columns,
     file_name,
     name_values,
@@ -142,26 +143,17 @@ def test_a_result_format_is_checked_field_by_field():
     assert parsed.sent_values == ["versendet ok"]
 
 
-def test_the_panel_gets_every_problem_of_a_process_at_once():
-    bad = process(
-        export_columns=[{"field": "postcode"}],
-        file_name_pattern="{kunde}.csv",
-        notification_recipients=["druckerei"],
-        notification_template="{% if %}",
-        result_format={"key_column": "Ref", "status_column": "Status", "sent_values": ["ok"]},
-    )
-    problems = check_process(bad)
-    assert [problem.split(":")[0] for problem in problems] == [
-        "file_name_pattern",
-        "notification_recipients[0]",
-        "notification_template",
-        "export_columns",
-    ]
-    assert problems[-1] == (
+def test_a_result_file_needs_the_reference_column_in_the_extraction_file():
+    result_format = {"key_column": "Ref", "status_column": "Status", "sent_values": ["ok"]}
+    check_reference_column(process(result_format=result_format))
+    with pytest.raises(ValueError) as error:
+        check_reference_column(
+            process(export_columns=[{"field": "postcode"}], result_format=result_format)
+        )
+    assert str(error.value) == (
         "export_columns: a result file is matched by the letters' references: add a column "
         "{'header': 'Referenz', 'field': '@reference'}"
     )
-    assert check_process(process()) == []
 
 
 @pytest.mark.parametrize(
@@ -195,7 +187,9 @@ def test_notification_templates_are_test_rendered_in_the_sandbox_when_saved(
     with pytest.raises(TemplateError) as error:
         check_notification(field, source)
     assert (error.value.lineno, error.value.reason) == (line, reason)
-    assert check_process(process(**{field: source})) == [f"{field}: {error.value}"]
+    with pytest.raises(ValueError) as refused:
+        router_message(process(**{field: source}), SAMPLE_MAIL_VALUES)
+    assert str(refused.value) == f"{field}: {error.value}"
 
 
 def test_a_notification_with_every_placeholder_passes_the_check():

@@ -377,6 +377,8 @@ def test_the_provider_process(panel):
     assert field_errors(html, "result_sent") == ["Bitte ausfüllen."]
     fixed = form | {
         "column-1-field": "city",
+        "column-2-header": "Referenz",
+        "column-2-field": "@reference",
         "file_name_pattern": "{campaign}-{date}.csv",
         "notification_subject": "Auftrag {{ campaign }}",
         "notification_template": "{{ count }} Briefe",
@@ -392,6 +394,7 @@ def test_the_provider_process(panel):
         assert process.export_columns == [
             {"header": "PLZ", "field": "postcode"},
             {"header": "Ort", "field": "city"},
+            {"header": "Referenz", "field": "@reference"},
         ]
         assert process.upload_target == "test_ftp"
         assert process.upload_settings == {"host": "ftp.druck.de", "port": 2121} | {
@@ -407,9 +410,60 @@ def test_the_provider_process(panel):
             "sent_values": ["OK", "versendet"],
         }
     page = body(manager.get(f"/providers/services/{ids.print_service_id}"))
-    assert "FTP (Test)" in page and "PLZ, Ort" in page
+    assert "FTP (Test)" in page and "PLZ, Ort, Referenz" in page
     more = body(post(manager, path, fixed | {"intent": "more_columns"}))
     assert 'name="column-5-header"' in more
+
+
+@pytest.mark.parametrize(
+    ("language", "no_columns", "no_reference"),
+    [
+        (
+            "de",
+            "Die Extraktionsdatei braucht mindestens eine Spalte.",
+            "Die Ergebnisdatei ordnet die Briefe über ihre Referenz zu: Die Extraktionsdatei "
+            "braucht eine Spalte mit dem Feld @reference, die der Dienstleister in dieser "
+            "Spalte zurückgibt.",
+        ),
+        (
+            "en",
+            "The extraction file needs at least one column.",
+            "The result file matches the letters by their reference: the extraction file needs "
+            "a column with the field @reference, which the provider gives back in this column.",
+        ),
+    ],
+)
+def test_a_process_needs_a_column_and_with_a_result_file_the_reference_column(
+    panel, language, no_columns, no_reference
+):
+    """What the supplier workflow would refuse at its next pass is named on the form."""
+    ids = world(panel)
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "mia")).language = language
+    manager = panel.client()
+    path = f"/providers/services/{ids.print_service_id}/process"
+    form = {
+        "column_rows": "3",
+        "file_name_pattern": "{campaign}-{date}.csv",
+        "result_enabled": "true",
+        "result_delimiter": ";",
+        "result_key": "Referenz",
+        "result_status": "Status",
+        "result_sent": "versendet",
+        "intent": "save",
+    }
+    empty = post(manager, path, form)
+    assert empty.status_code == 422
+    assert field_errors(body(empty), "column-0-field") == [no_columns]
+    assert field_errors(body(empty), "result_key") == [no_reference]
+    postcode = {"column-0-header": "PLZ", "column-0-field": "postcode"}
+    unmatched = post(manager, path, form | postcode)
+    assert unmatched.status_code == 422
+    assert field_errors(body(unmatched)) == [no_reference]
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(ServiceProcess)) is None
+    reference = {"column-1-header": "Referenz", "column-1-field": "@reference"}
+    assert post(manager, path, form | postcode | reference).status_code == 302
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """Reading a provider service's process (``ServiceProcess``): the extraction file's columns and
 name, the e-mail to the provider ("router"), and the format of the provider's result file.
 
-The supplier workflow uses these, and the web panel checks a process with ``check_process``
-before storing it, so a mistake is named when it is made, not at three in the morning.
+The supplier workflow uses these; the web panel's process form checks a process with
+``check_file_name_pattern`` and ``check_notification`` (and checks of its own) before storing
+it, so a mistake is named when it is made, not at three in the morning.
 """
 
 from __future__ import annotations
@@ -243,28 +244,6 @@ class ResultFormat(BaseModel):
 
 def normalised(value: str) -> str:
     return " ".join(str(value).split()).casefold()
-
-
-def check_process(process: ServiceProcess, provider_email: str | None = None) -> list[str]:
-    """Every problem of a process, for the panel to show before it is stored."""
-    problems = []
-    checks = [
-        lambda: export_columns(process),
-        lambda: file_name(
-            process.file_name_pattern,
-            name_values("Kampagne", "Brief", 1, 1, 1, datetime.now(LOCAL_TIME)),
-        ),
-        lambda: recipients(process, provider_email),
-        lambda: router_message(process, SAMPLE_MAIL_VALUES),
-    ]
-    if process.result_format is not None:
-        checks.append(lambda: check_reference_column(process))
-    for check in checks:
-        try:
-            check()
-        except ValueError as exc:
-            problems.append(str(exc))
-    return problems
 
 
 def check_reference_column(process: ServiceProcess) -> None:

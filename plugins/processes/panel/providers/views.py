@@ -30,6 +30,7 @@ from plugins.processes.models import (
 )
 from plugins.processes.provider_processes import (
     MAX_NOTIFICATION,
+    REFERENCE_FIELD,
     check_file_name_pattern,
     check_notification,
 )
@@ -431,7 +432,9 @@ def template_problem(error: TemplateError) -> str:
 def _read_process(
     form: ProcessForm, rows: int
 ) -> tuple[dict[str, Any], dict[str, Any], list[tuple[str, str]]]:
-    """The process as submitted: export columns, file name, notification, upload, result."""
+    """The process as submitted (export columns, file name, notification, upload, result),
+    each problem the supplier workflow would meet put on its input: this is the one check of
+    a process before it is stored."""
     form.validate()
     columns = []
     for index in range(rows):
@@ -443,6 +446,11 @@ def _read_process(
             form.add_error(f"column-{index}-header", t("forms.required"))
         elif header:
             columns.append({"header": header, "field": field})
+    half_filled = any(
+        form[f"column-{index}-{part}"].errors for index in range(rows) for part in COLUMN_PARTS
+    )
+    if not columns and not half_filled:
+        form.add_error("column-0-field" if rows else "form", t("provider_process.no_columns"))
     pattern = form.file_name_pattern.data
     if pattern and not form.file_name_pattern.errors:
         try:
@@ -495,6 +503,10 @@ def _read_process(
         }
         if not result["sent_values"]:
             form.add_error("result_sent", t("forms.required"))
+        if all(column["field"] != REFERENCE_FIELD for column in columns):
+            form.add_error(
+                "result_key", t("provider_process.no_reference_column", field=REFERENCE_FIELD)
+            )
     fields = {
         "export_columns": columns,
         "file_name_pattern": pattern,
