@@ -23,7 +23,7 @@ import logging
 import mimetypes
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -121,16 +121,6 @@ def check_remote_name(name: str) -> str:
             "starting with a letter or digit, at most 200 characters"
         )
     return name
-
-
-def check_placeholders(template: str, known: Sequence[str]) -> str:
-    """Refuse a ``{name}`` the template's user does not fill, naming those it does."""
-    unknown = set(PLACEHOLDER.findall(template)) - set(known)
-    if unknown:
-        raise ValueError(
-            f"unknown placeholder(s) {', '.join(sorted(unknown))}; available: {', '.join(known)}"
-        )
-    return template
 
 
 def fill_placeholders(template: str, values: Mapping[str, str]) -> str:

@@ -17,7 +17,7 @@ cut off, a 5xx or a timeout never does. What is tried again follows from what is
 from __future__ import annotations
 
 import http.client
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
@@ -26,18 +26,22 @@ from pydantic import Field, field_validator
 
 from core import UploadTarget, UploadTargetParams, hookimpl
 from core.http_requests import HttpCredentials, retry_after
-from core.uploads import (
-    Upload,
-    UploadError,
-    UploadUnclear,
-    check_placeholders,
-    fill_placeholders,
-)
+from core.uploads import PLACEHOLDER, Upload, UploadError, UploadUnclear, fill_placeholders
 from plugins.targets import TRANSLATIONS
 
 PLACEHOLDERS = ("file", "sha256", "size", "reference")
 SEND_BLOCK = 1 << 16
 RETRIED_STATUSES = frozenset({408, 429})
+
+
+def check_placeholders(template: str, known: Sequence[str]) -> str:
+    """Refuse a ``{name}`` the template's user does not fill, naming those it does."""
+    unknown = set(PLACEHOLDER.findall(template)) - set(known)
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder(s) {', '.join(sorted(unknown))}; available: {', '.join(known)}"
+        )
+    return template
 
 
 class HttpUploadParams(UploadTargetParams, HttpCredentials):
