@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, or_, select
 
-from core.accounts import AccountError, create_user, update_user
+from core.accounts import AccountError, create_user
 from core.audit import audit_query, change_summary, record_audit
 from core.jobs.queue import QUEUE_NAMES
 from core.messages import stored
@@ -14,6 +14,7 @@ from core.models import AuditEntry, Role, User
 from core.plugins import REGISTER_HOOKS
 from webapp.admin import jobs
 from webapp.admin.forms import AuditFilterForm, JobForm, NewUserForm, PasswordForm, UserForm
+from webapp.admin.users import update_user
 from webapp.context import current_user, db_session, get_plugins
 from webapp.forms import add_error, problem_text
 from webapp.i18n import plugin_text, t
@@ -32,7 +33,8 @@ USER_FIELDS = {
 }
 """How an audit summary names each field of a user."""
 FIELD_OF_RULE = {"self_admin": "role", "self_deactivate": "active", "email": "email"}
-"""The form field next to which a rule of ``core.accounts`` is explained."""
+"""The form field next to which a rule of ``core.accounts`` or ``webapp.admin.users`` is
+explained."""
 
 
 @bp.before_request
