@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
@@ -111,16 +111,3 @@ def record_consent_changes(
             ],
         )
     return len(rows)
-
-
-def current_flags(session: Session, contact_ids: Iterable[int]) -> dict[int, dict[str, bool]]:
-    """The flags of these contacts as stored, to compare with a change about to be written."""
-    ids = list(contact_ids)
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Contact.id, *(getattr(Contact, name) for name in CONSENT_FLAGS)).where(
-            Contact.id.in_(ids)
-        )
-    )
-    return {row[0]: dict(zip(CONSENT_FLAGS, map(bool, row[1:]), strict=True)) for row in rows}

@@ -16,7 +16,7 @@ the valid rows; a fatal problem (``CsvImportError``) leaves the address book unt
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, BinaryIO
@@ -25,9 +25,16 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core.audit import record_audit
-from core.contact_events import current_flags, record_consent_changes
+from core.contact_events import record_consent_changes
 from core.messages import stored
-from core.models import ADDRESS_FIELDS, Contact, ContactKind, ContactStatus, DispatchChannel
+from core.models import (
+    ADDRESS_FIELDS,
+    CONSENT_FLAGS,
+    Contact,
+    ContactKind,
+    ContactStatus,
+    DispatchChannel,
+)
 from webapp.contact_numbers import new_contact_numbers
 from webapp.csv_import import (
     ADDRESS_ALIASES,
@@ -391,6 +398,19 @@ def import_contacts(
             source=IMPORT_SOURCE,
         )
     return ContactImportReport(len(plan.new), len(plan.updates), plan.errors)
+
+
+def current_flags(session: Session, contact_ids: Iterable[int]) -> dict[int, dict[str, bool]]:
+    """The flags of these contacts as stored, to compare with a change about to be written."""
+    ids = list(contact_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Contact.id, *(getattr(Contact, name) for name in CONSENT_FLAGS)).where(
+            Contact.id.in_(ids)
+        )
+    )
+    return {row[0]: dict(zip(CONSENT_FLAGS, map(bool, row[1:]), strict=True)) for row in rows}
 
 
 def import_and_record(
