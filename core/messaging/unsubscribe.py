@@ -1,4 +1,4 @@
-"""One-click unsubscription (RFC 8058): signed per-recipient tokens and the opt-out they allow.
+"""One-click unsubscription (RFC 8058): signed per-recipient tokens.
 
 Every campaign e-mail carries a link ``<public URL>/u/<token>``; the token names the contact,
 the channel and the run, and is signed with the installation's secret key (HMAC-SHA256), so
@@ -15,20 +15,11 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from core.clock import utcnow
-from core.contact_events import set_consent
-from core.models import Contact, Run
 from core.plugin_base import Channel
-from core.reach import OPT_OUTS
 
 TOKEN_LIFETIME = timedelta(days=400)
 PATH = "/u/"
-ACTOR = "unsubscribe link"
-SOURCE = "unsubscribe_link"
-"""``ContactEvent.source`` of an opt-out through the link (the panel translates it)."""
 SIGNATURE_BYTES = 16
 _PURPOSE = b"campaign unsubscribe token"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -83,22 +74,6 @@ def read_token(secret_key: str, token: str, now: datetime | None = None) -> Unsu
 
 def unsubscribe_url(public_url: str, token: str) -> str:
     return public_url.rstrip("/") + PATH + token
-
-
-def opt_out(session: Session, token: UnsubscribeToken, at: datetime | None = None) -> bool:
-    """Opt the token's contact out of its channel, recorded as an event with the run; True
-    when the flag changed (a second click, or a deleted contact, changes nothing)."""
-    contact = session.get(Contact, token.contact_id)
-    if contact is None or token.channel not in OPT_OUTS:
-        return False
-    run_id = token.run_id
-    if run_id is not None and session.scalar(select(Run.id).where(Run.id == run_id)) is None:
-        run_id = None  # the run was deleted since; the opt-out still counts
-    flag, _reason = OPT_OUTS[token.channel]
-    changes = set_consent(
-        session, contact, {flag: True}, actor=ACTOR, source=SOURCE, at=at, run_id=run_id
-    )
-    return bool(changes)
 
 
 def _signature(secret_key: str, payload: str) -> str:

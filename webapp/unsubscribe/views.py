@@ -10,12 +10,18 @@ language is used for them, German when unknown.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from core.messaging.unsubscribe import InvalidToken, UnsubscribeToken, opt_out, read_token
-from core.models import Contact
+from core.contact_events import set_consent
+from core.messaging.unsubscribe import InvalidToken, UnsubscribeToken, read_token
+from core.models import Contact, Run
+from core.reach import OPT_OUTS
 from webapp.context import db_session, get_campaign
 from webapp.i18n import use_language
 from webapp.public_limits import PUBLIC_MAX_BODY, limit_public
@@ -25,6 +31,9 @@ bp = Blueprint("unsubscribe", __name__, template_folder="templates")
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 limit_public(bp, "unsubscribe", lambda settings: settings.public_rate_limit, PUBLIC_MAX_BODY)
+ACTOR = "unsubscribe link"
+SOURCE = "unsubscribe_link"
+"""``ContactEvent.source`` of an opt-out through the link (the panel translates it)."""
 
 
 @bp.record_once
@@ -52,6 +61,22 @@ def confirm(token: str) -> ResponseReturnValue:
     opt_out(session, found)
     session.commit()
     return _render("unsubscribe/done.html")
+
+
+def opt_out(session: Session, token: UnsubscribeToken, at: datetime | None = None) -> bool:
+    """Opt the token's contact out of its channel, recorded as an event with the run; True
+    when the flag changed (a second click, or a deleted contact, changes nothing)."""
+    contact = session.get(Contact, token.contact_id)
+    if contact is None or token.channel not in OPT_OUTS:
+        return False
+    run_id = token.run_id
+    if run_id is not None and session.scalar(select(Run.id).where(Run.id == run_id)) is None:
+        run_id = None  # the run was deleted since; the opt-out still counts
+    flag, _reason = OPT_OUTS[token.channel]
+    changes = set_consent(
+        session, contact, {flag: True}, actor=ACTOR, source=SOURCE, at=at, run_id=run_id
+    )
+    return bool(changes)
 
 
 def _token(token: str) -> UnsubscribeToken | None:
