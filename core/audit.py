@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from core.messages import StoredText, english_text, stored, stored_json
+from core.messages import StoredText, english_text, stored_json
 from core.models import AuditEntry
 
 ACTION_MAX = 80
@@ -66,24 +66,3 @@ def audit_query(
     if target_id is not None:
         query = query.where(AuditEntry.target_id == str(target_id))
     return query
-
-
-def change_summary(changes: Mapping[str, Any], fields: Mapping[str, StoredText]) -> StoredText:
-    """``{"role": ["viewer", "admin"]}`` as ``role: viewer → admin`` for an entry's summary,
-    each field named by its label in ``fields``, a yes/no value in the reader's language."""
-    each = [
-        stored(
-            "{field}: {old} → {new}",
-            field=fields[name],
-            old=_shown_value(old),
-            new=_shown_value(new),
-        )
-        for name, (old, new) in changes.items()
-    ]
-    return stored("Changed: {changes}", changes=each)
-
-
-def _shown_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return stored("yes") if value else stored("no")
-    return value

@@ -62,12 +62,3 @@ def test_a_sentence_is_stored_as_a_message_a_name_as_it_is(database):
 def test_an_action_needs_a_name():
     with pytest.raises(ValueError, match="an audit action needs 1 to 80 characters"):
         record_audit(None, "anna", "", "campaign")
-
-
-def test_a_change_is_summarised_field_by_field():
-    from core.audit import change_summary
-    from core.messages import stored
-
-    fields = {"role": stored("role"), "active": stored("active")}
-    summary = change_summary({"role": ["viewer", "admin"], "active": [True, False]}, fields)
-    assert summary.english() == "Changed: role: viewer → admin, active: yes → no"

@@ -1,10 +1,10 @@
 """What the panel's editing screens share: who is acting, loading a row or answering 404,
 the choices their selects offer (users, managers, groups), and storing a form's row with
-its audit entry."""
+its audit entry and its summary of a change."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from flask import abort
@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit import record_audit
+from core.messages import StoredText, stored
 from core.models import Role, User, UserGroup
 from webapp.context import current_user, db_session
 from webapp.forms import PanelForm
@@ -130,3 +131,24 @@ def save_row(
     )
     session.commit()
     return row, created
+
+
+def change_summary(changes: Mapping[str, Any], fields: Mapping[str, StoredText]) -> StoredText:
+    """``{"role": ["viewer", "admin"]}`` as ``role: viewer → admin`` for an entry's summary,
+    each field named by its label in ``fields``, a yes/no value in the reader's language."""
+    each = [
+        stored(
+            "{field}: {old} → {new}",
+            field=fields[name],
+            old=_shown_value(old),
+            new=_shown_value(new),
+        )
+        for name, (old, new) in changes.items()
+    ]
+    return stored("Changed: {changes}", changes=each)
+
+
+def _shown_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return stored("yes") if value else stored("no")
+    return value

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import func, or_, select
 
 from core.accounts import AccountError, create_user
-from core.audit import audit_query, change_summary, record_audit
+from core.audit import audit_query, record_audit
 from core.jobs.queue import QUEUE_NAMES
 from core.messages import stored
 from core.models import AuditEntry, Role, User
@@ -16,6 +16,7 @@ from webapp.admin import jobs
 from webapp.admin.forms import AuditFilterForm, JobForm, NewUserForm, PasswordForm, UserForm
 from webapp.admin.users import update_user
 from webapp.context import current_user, db_session, get_plugins
+from webapp.editing import change_summary
 from webapp.forms import add_error, problem_text
 from webapp.i18n import plugin_text, t
 from webapp.pagination import page_arguments, paginate

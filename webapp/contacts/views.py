@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
-from core.audit import change_summary, record_audit
+from core.audit import record_audit
 from core.contact_events import set_consent
 from core.messages import stored
 from core.models import (
@@ -42,6 +42,7 @@ from webapp.contacts.search import ContactFilters, contact_query, dialect_of
 from webapp.contacts.uploads import drop_upload, keep_upload, kept_upload
 from webapp.context import current_user, current_username, db_session, get_plugins
 from webapp.csv_import import CsvImportError, RowsRefused
+from webapp.editing import change_summary
 from webapp.formatting import format_bytes
 from webapp.forms import add_error, problem_text
 from webapp.i18n import stored_text, t
