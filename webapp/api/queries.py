@@ -10,7 +10,6 @@ from core.models import Role, SavedQuery
 from core.query import QueryError, compile_query
 from core.query.compiler import CompiledQuery
 from core.query.records import plain
-from core.query.saved import QueryNameTakenError, save_query
 from webapp.api import models
 from webapp.api.auth import actor, via
 from webapp.api.blueprint import bp
@@ -18,6 +17,7 @@ from webapp.api.paging import PageQuery, decode, encode, page
 from webapp.api.problems import ApiProblem, FieldProblem, from_message
 from webapp.api.spec import operation
 from webapp.context import db_session
+from webapp.saved_queries import QueryNameTakenError, save_query
 
 TAG = "saved queries"
 

@@ -50,12 +50,12 @@ from core.query import (
     resolve_path,
 )
 from core.query.compiler import ci_text
-from core.query.saved import QueryNameTakenError, save_query
 from webapp.context import current_user, db_session, get_campaign, get_plugins
 from webapp.formatting import format_date, format_datetime, format_number
 from webapp.forms import ChoiceField, FlagField, PanelForm, TextField, WholeNumberField
 from webapp.i18n import DEFAULT_LANGUAGE, PANEL_CATALOGS, catalog_ids, get_language, t
 from webapp.pagination import page_arguments, paginate
+from webapp.saved_queries import QueryNameTakenError, save_query
 from webapp.schema_forms import root_spec
 from webapp.security import has_role, role_required
 
