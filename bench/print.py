@@ -71,13 +71,13 @@ from sqlalchemy import func, literal, select  # noqa: E402
 from core import DataSource, hookimpl  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.db.database import Database  # noqa: E402
-from core.documents.archive import open_store, read_document, run_documents  # noqa: E402
+from core.documents.archive import open_store, read_document  # noqa: E402
 from core.documents.rendering import ReportRenderer  # noqa: E402
 from core.engine.campaigns import CampaignConfig, create_campaign  # noqa: E402
 from core.engine.runs import start_run  # noqa: E402
 from core.engine.targeting import target_run  # noqa: E402
 from core.jobs.functions import install_runtime  # noqa: E402
-from core.models import Contact, ItemStatus, Report, Run, RunItem  # noqa: E402
+from core.models import ArchivedDocument, Contact, ItemStatus, Report, Run, RunItem  # noqa: E402
 from core.plugins import DEFAULT_PLUGINS, load_plugins  # noqa: E402
 from core.query.records import load_records  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
@@ -335,7 +335,11 @@ def merge_rate(runtime: Runtime, run_id: int) -> tuple[float, float]:
     letters/s and CPU ms per letter."""
     store = open_store(runtime.plugins, runtime.settings, "filesystem")
     with runtime.database.session() as session:
-        documents = run_documents(session, run_id)
+        documents = session.scalars(
+            select(ArchivedDocument)
+            .where(ArchivedDocument.run_id == run_id)
+            .order_by(ArchivedDocument.id)
+        ).all()
     cpu = time.process_time()
     with Stopwatch() as watch, PdfCollection(runtime.settings.data_dir / "merge.pdf") as merged:
         for document in documents:

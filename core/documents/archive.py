@@ -213,24 +213,6 @@ def read_document(store: DocumentStore, document: ArchivedDocument) -> bytes:
     return data
 
 
-def contact_documents(session: Session, contact_id: int) -> Sequence[ArchivedDocument]:
-    """A contact's documents, newest first (as the contact's record shows them)."""
-    return session.scalars(
-        select(ArchivedDocument)
-        .where(ArchivedDocument.contact_id == contact_id)
-        .order_by(ArchivedDocument.created_at.desc(), ArchivedDocument.id.desc())
-    ).all()
-
-
-def run_documents(session: Session, run_id: int) -> Sequence[ArchivedDocument]:
-    """The documents one campaign run created, in the order it created them."""
-    return session.scalars(
-        select(ArchivedDocument)
-        .where(ArchivedDocument.run_id == run_id)
-        .order_by(ArchivedDocument.id)
-    ).all()
-
-
 def delete_run_documents(
     session: Session,
     stores: Callable[[str], DocumentStore],
