@@ -33,7 +33,12 @@ from core.config import Settings  # noqa: E402
 from core.db.database import Database  # noqa: E402
 from core.messaging.bounces import make_bounce_token, verp_address  # noqa: E402
 from core.models import Campaign, Contact, Run, RunItem  # noqa: E402
-from plugins.workflows.inbound_mail.mailboxes import Imap, Mailbox, Maildir  # noqa: E402
+from plugins.workflows.inbound_mail.mailboxes import (  # noqa: E402
+    Imap,
+    Mailbox,
+    Maildir,
+    configured_mailbox,
+)
 from plugins.workflows.inbound_mail.models import InboundMail  # noqa: E402
 from plugins.workflows.inbound_mail.processing import process_mailbox  # noqa: E402
 
@@ -115,15 +120,7 @@ def bench_bounces(backend: str, count: int, mailbox_kind: str = "maildir") -> di
 
             server = ImapServer()
             server.deliver(*messages)
-            mailbox = Imap(
-                Settings.from_env(
-                    {
-                        "CAMPAIGN_INBOUND_URL": server.url,
-                        "CAMPAIGN_DATA_DIR": str(workdir),
-                        "CAMPAIGN_SECRET_KEY": settings.secret_key,
-                    }
-                ).mailbox
-            )
+            mailbox = Imap(configured_mailbox(workdir, {"CAMPAIGN_INBOUND_URL": server.url}))
         else:
             mailbox = Maildir(workdir / "inbound")
             for number, data in enumerate(messages):

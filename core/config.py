@@ -49,10 +49,8 @@ DEFAULT_PUBLIC_RATE_LIMIT = 600
 """A mailbox provider posts the one-click unsubscriptions of many users from few addresses."""
 DEFAULT_WEBHOOK_RATE_LIMIT = 12000
 """A provider sends the receipts of a large run in bursts."""
-IMAP_PORTS = {"plain": 143, "starttls": 143, "tls": 993}
 DEFAULT_SOFT_BOUNCE_LIMIT = 3
 """Soft bounces (4.x.x) of one address after which it counts as undeliverable."""
-DEFAULT_PROCESSED_FOLDER = "Processed"
 SWITCHES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
@@ -81,26 +79,6 @@ class MailServer:
     timeout: float = 30.0
     ca_file: Path | None = None
     """CA certificates (PEM) to verify the server with, instead of the system's."""
-
-
-@dataclass(frozen=True, slots=True)
-class InboundMailbox:
-    """The mailbox bounces and replies arrive in (``CAMPAIGN_INBOUND_URL``): a maildir
-    folder (``path``; the development default) or an IMAP server's folder."""
-
-    kind: str
-    """``maildir`` or ``imap``."""
-    path: Path | None = None
-    host: str = ""
-    port: int = 0
-    security: str = "tls"
-    """``tls`` (``imaps://``), ``starttls`` (``imap://``, the default) or ``plain``."""
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    folder: str = "INBOX"
-    processed_folder: str = DEFAULT_PROCESSED_FOLDER
-    timeout: float = 30.0
-    ca_file: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +115,6 @@ class Settings:
     bounce_address: str | None = None
     """Campaign e-mails go out with the envelope sender ``<local>+<token>@<domain>`` of
     this address (VERP), so a bounce names the message it answers; None: the From address."""
-    inbound_mailbox: InboundMailbox | None = None
-    """Where bounces and replies are read; None: the maildir ``<data_dir>/inbound/mail``."""
     soft_bounce_limit: int = DEFAULT_SOFT_BOUNCE_LIMIT
     approval_reminder: timedelta = DEFAULT_APPROVAL_REMINDER
     """deliveryMgt reminds the reviewers of a pending approval this long before its deadline."""
@@ -160,11 +136,6 @@ class Settings:
     def embedded_redis(self) -> bool:
         return self.redis_url is None
 
-    @property
-    def mailbox(self) -> InboundMailbox:
-        """The inbound mailbox, the maildir under the data directory unless one is set."""
-        return self.inbound_mailbox or InboundMailbox("maildir", self.data_dir / "inbound" / "mail")
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
@@ -174,7 +145,7 @@ class Settings:
             return value or None
 
         data_dir = Path(get("DATA_DIR") or "var").expanduser().resolve()
-        mail_server = _mail_server(get("SMTP_URL"), _ca_file(get("SMTP_CA_FILE")))
+        mail_server = _mail_server(get("SMTP_URL"), checked_ca_file(get("SMTP_CA_FILE")))
         return cls(
             data_dir=data_dir,
             database_url=_database_url(get("DATABASE_URL"), data_dir),
@@ -200,9 +171,6 @@ class Settings:
             public_url=_public_url(get("PUBLIC_URL"), mail_server, get("HOST"), get("PORT")),
             unsubscribe_mailto=_plain_address("UNSUBSCRIBE_MAILTO", get("UNSUBSCRIBE_MAILTO")),
             bounce_address=_plain_address("BOUNCE_ADDRESS", get("BOUNCE_ADDRESS")),
-            inbound_mailbox=_inbound_mailbox(
-                get("INBOUND_URL"), _ca_file(get("INBOUND_CA_FILE"), "INBOUND_CA_FILE")
-            ),
             soft_bounce_limit=_integer(
                 "SOFT_BOUNCE_LIMIT", get("SOFT_BOUNCE_LIMIT"), DEFAULT_SOFT_BOUNCE_LIMIT, 1, 100
             ),
@@ -327,7 +295,7 @@ def _mail_server(raw: str | None, ca_file: Path | None) -> MailServer | None:
     if raw is None:
         return None
     variable = PREFIX + "SMTP_URL"
-    shown = _without_password(raw)
+    shown = without_password(raw)
     try:
         url = urlsplit(raw)
         port = url.port
@@ -372,63 +340,7 @@ def _mail_server(raw: str | None, ca_file: Path | None) -> MailServer | None:
     )
 
 
-def _inbound_mailbox(raw: str | None, ca_file: Path | None) -> InboundMailbox | None:
-    """``maildir:///var/mail/campaign`` or ``imaps://user:pass@host/INBOX?processed=Done``
-    (``imap://`` with STARTTLS, ``?starttls=0`` plain for a server you trust)."""
-    if raw is None:
-        return None
-    variable = PREFIX + "INBOUND_URL"
-    shown = _without_password(raw)
-    try:
-        url = urlsplit(raw)
-        port = url.port
-    except ValueError as exc:
-        raise ConfigError(variable, f"{shown!r} is not a URL: {exc}") from None
-    if url.scheme == "maildir":
-        if not url.path or url.netloc:
-            raise ConfigError(variable, f"{shown!r}: write maildir:///absolute/path")
-        return InboundMailbox("maildir", Path(unquote(url.path)))
-    if url.scheme not in ("imap", "imaps"):
-        raise ConfigError(variable, f"{shown!r} is not a maildir://, imap:// or imaps:// URL")
-    if not url.hostname or not url.username:
-        raise ConfigError(variable, f"{shown!r} names no host or no user")
-    options = dict(parse_qsl(url.query, keep_blank_values=True))
-    unknown = sorted(set(options) - {"starttls", "timeout", "processed"})
-    if unknown:
-        raise ConfigError(
-            variable, f"unknown option(s) {', '.join(unknown)}; known: starttls, timeout, processed"
-        )
-    security = "tls" if url.scheme == "imaps" else "starttls"
-    if "starttls" in options:
-        switch = SWITCHES.get(options["starttls"].lower())
-        if switch is None or url.scheme == "imaps":
-            raise ConfigError(variable, f"starttls={options['starttls']!r} is not 1 or 0 (imap://)")
-        security = "starttls" if switch else "plain"
-    try:
-        timeout = float(options.get("timeout", "30"))
-    except ValueError:
-        timeout = 0.0
-    if not 0 < timeout <= 600:
-        raise ConfigError(variable, f"timeout={options['timeout']!r} is not 0 < seconds <= 600")
-    folder = unquote(url.path.strip("/")) or "INBOX"
-    processed = options.get("processed") or DEFAULT_PROCESSED_FOLDER
-    if processed == folder:
-        raise ConfigError(variable, "the processed folder must differ from the folder read")
-    return InboundMailbox(
-        "imap",
-        host=url.hostname,
-        port=port or IMAP_PORTS[security],
-        security=security,
-        username=unquote(url.username),
-        password=unquote(url.password) if url.password is not None else None,
-        folder=folder,
-        processed_folder=processed,
-        timeout=timeout,
-        ca_file=ca_file,
-    )
-
-
-def _without_password(raw: str) -> str:
+def without_password(raw: str) -> str:
     scheme, at, rest = raw.partition("://")
     credentials, found, host = rest.rpartition("@")
     if not at or not found or ":" not in credentials:
@@ -436,7 +348,7 @@ def _without_password(raw: str) -> str:
     return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
-def _ca_file(raw: str | None, name: str = "SMTP_CA_FILE") -> Path | None:
+def checked_ca_file(raw: str | None, name: str = "SMTP_CA_FILE") -> Path | None:
     if raw is None:
         return None
     path = Path(raw).expanduser().resolve()

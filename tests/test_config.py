@@ -131,35 +131,13 @@ def test_the_mail_server_url_says_how_to_connect(tmp_path, tmp_path_factory):
     assert (relay.mail_server.port, relay.mail_server.security) == (2525, "plain")
 
 
-def test_the_inbound_mailbox_and_the_bounce_address(tmp_path):
+def test_the_bounce_address_and_the_soft_bounce_limit(tmp_path):
     default = Settings.from_env(env(tmp_path))
-    assert (default.mailbox.kind, default.mailbox.path) == (
-        "maildir",
-        default.data_dir / "inbound" / "mail",
-    )
     assert (default.bounce_address, default.soft_bounce_limit) == (None, 3)
     settings = Settings.from_env(
-        env(
-            tmp_path,
-            INBOUND_URL="imaps://bounces%40example.de:p%3Ass@imap.example.de/Bounces?processed=Done",
-            BOUNCE_ADDRESS="bounces@example.de",
-            SOFT_BOUNCE_LIMIT="5",
-        )
+        env(tmp_path, BOUNCE_ADDRESS="bounces@example.de", SOFT_BOUNCE_LIMIT="5")
     )
-    box = settings.mailbox
-    assert (box.kind, box.host, box.port, box.security) == ("imap", "imap.example.de", 993, "tls")
-    assert (box.username, box.password) == ("bounces@example.de", "p:ss")
-    assert (box.folder, box.processed_folder) == ("Bounces", "Done")
-    assert "p:ss" not in repr(settings)
     assert (settings.bounce_address, settings.soft_bounce_limit) == ("bounces@example.de", 5)
-    plain = Settings.from_env(env(tmp_path, INBOUND_URL="imap://u:p@127.0.0.1:1143?starttls=0"))
-    assert (plain.mailbox.port, plain.mailbox.security, plain.mailbox.folder) == (
-        1143,
-        "plain",
-        "INBOX",
-    )
-    maildir = Settings.from_env(env(tmp_path, INBOUND_URL="maildir:///var/mail/kampagne"))
-    assert (maildir.mailbox.kind, str(maildir.mailbox.path)) == ("maildir", "/var/mail/kampagne")
 
 
 @pytest.mark.parametrize(
@@ -176,17 +154,6 @@ def test_the_inbound_mailbox_and_the_bounce_address(tmp_path):
         ({"MAIL_FROM": "Kampagne"}, "CAMPAIGN_MAIL_FROM: 'Kampagne' is not an e-mail address"),
         ({"SMTP_CA_FILE": "/nonexistent/ca.pem"}, "CAMPAIGN_SMTP_CA_FILE: '/nonexistent/ca.pem'"),
         ({"BOUNCE_ADDRESS": "bounces"}, "CAMPAIGN_BOUNCE_ADDRESS: 'bounces' is not an e-mail"),
-        ({"INBOUND_URL": "pop3://u@h"}, "CAMPAIGN_INBOUND_URL: 'pop3://u@h' is not a maildir://"),
-        (
-            {"INBOUND_URL": "maildir://var/mail"},
-            "CAMPAIGN_INBOUND_URL: 'maildir://var/mail': write",
-        ),
-        (
-            {"INBOUND_URL": "imaps://host/INBOX"},
-            "CAMPAIGN_INBOUND_URL: 'imaps://host/INBOX' names no",
-        ),
-        ({"INBOUND_URL": "imap://u:secret@h?x=1"}, "CAMPAIGN_INBOUND_URL: unknown option(s) x"),
-        ({"INBOUND_URL": "imap://u@h/A?processed=A"}, "CAMPAIGN_INBOUND_URL: the processed folder"),
         ({"SOFT_BOUNCE_LIMIT": "0"}, "CAMPAIGN_SOFT_BOUNCE_LIMIT: 0 is outside 1..100"),
     ],
 )

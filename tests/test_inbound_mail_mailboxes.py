@@ -1,17 +1,21 @@
 """Reading the inbound mailbox: a maildir folder, and a real IMAP server (Dovecot on
 loopback). Each gives the waiting messages, bounded in size, and moves the processed ones
-out, so the next pass does not see them again."""
+out, so the next pass does not see them again. Which mailbox: ``CAMPAIGN_INBOUND_URL``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from core.config import InboundMailbox, Settings
+from core.config import ConfigError
 from plugins.workflows.inbound_mail.mailboxes import (
     MAX_MESSAGE,
     Imap,
+    InboundMailbox,
     MailboxError,
     Maildir,
+    configured_mailbox,
     open_mailbox,
 )
 
@@ -43,8 +47,7 @@ def test_a_maildir_gives_new_messages_and_files_processed_ones_as_seen(tmp_path)
 
 
 def test_the_development_default_is_a_maildir_under_the_data_directory(tmp_path):
-    settings = Settings.from_env({"CAMPAIGN_DATA_DIR": str(tmp_path), "CAMPAIGN_SECRET_KEY": "k"})
-    with open_mailbox(settings.mailbox) as mailbox:
+    with open_mailbox(configured_mailbox(tmp_path, {})) as mailbox:
         assert isinstance(mailbox, Maildir)
         assert mailbox.path == tmp_path / "inbound" / "mail"
         assert read_all(mailbox) == []
@@ -53,9 +56,7 @@ def test_the_development_default_is_a_maildir_under_the_data_directory(tmp_path)
 def test_an_imap_folder_is_read_without_flags_and_processed_mail_moves_away(imap):
     bounce = dsn("bounces@example.de", "erika@example.org")
     imap.deliver(bounce, LARGE, reply("a@example.org", "b@example.de"))
-    config = Settings.from_env(
-        {"CAMPAIGN_INBOUND_URL": imap.url, "CAMPAIGN_SECRET_KEY": "k", "CAMPAIGN_DATA_DIR": "/tmp"}
-    ).mailbox
+    config = configured_mailbox(Path("/tmp"), {"CAMPAIGN_INBOUND_URL": imap.url})
     assert (config.kind, config.folder, config.processed_folder) == ("imap", "INBOX", "Processed")
     with Imap(config, batch=2) as mailbox:
         messages = read_all(mailbox)
@@ -74,3 +75,49 @@ def test_an_imap_server_that_refuses_the_login_is_a_clear_error(imap):
     refused = rf"cannot read the mailbox at 127.0.0.1:{imap.port}"
     with pytest.raises(MailboxError, match=refused), Imap(config) as mailbox:
         read_all(mailbox)
+
+
+def test_the_mailbox_is_read_from_the_inbound_url(tmp_path):
+    default = configured_mailbox(tmp_path, {})
+    assert (default.kind, default.path) == ("maildir", tmp_path / "inbound" / "mail")
+    box = configured_mailbox(
+        tmp_path,
+        {
+            "CAMPAIGN_INBOUND_URL": "imaps://bounces%40example.de:p%3Ass@imap.example.de/Bounces"
+            "?processed=Done"
+        },
+    )
+    assert (box.kind, box.host, box.port, box.security) == ("imap", "imap.example.de", 993, "tls")
+    assert (box.username, box.password) == ("bounces@example.de", "p:ss")
+    assert (box.folder, box.processed_folder) == ("Bounces", "Done")
+    assert "p:ss" not in repr(box)
+    plain = configured_mailbox(
+        tmp_path, {"CAMPAIGN_INBOUND_URL": "imap://u:p@127.0.0.1:1143?starttls=0"}
+    )
+    assert (plain.port, plain.security, plain.folder) == (1143, "plain", "INBOX")
+    maildir = configured_mailbox(tmp_path, {"CAMPAIGN_INBOUND_URL": "maildir:///var/mail/kampagne"})
+    assert (maildir.kind, str(maildir.path)) == ("maildir", "/var/mail/kampagne")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"INBOUND_URL": "pop3://u@h"}, "CAMPAIGN_INBOUND_URL: 'pop3://u@h' is not a maildir://"),
+        (
+            {"INBOUND_URL": "maildir://var/mail"},
+            "CAMPAIGN_INBOUND_URL: 'maildir://var/mail': write",
+        ),
+        (
+            {"INBOUND_URL": "imaps://host/INBOX"},
+            "CAMPAIGN_INBOUND_URL: 'imaps://host/INBOX' names no",
+        ),
+        ({"INBOUND_URL": "imap://u:secret@h?x=1"}, "CAMPAIGN_INBOUND_URL: unknown option(s) x"),
+        ({"INBOUND_URL": "imap://u@h/A?processed=A"}, "CAMPAIGN_INBOUND_URL: the processed folder"),
+        ({"INBOUND_CA_FILE": "/nonexistent/ca.pem"}, "CAMPAIGN_INBOUND_CA_FILE: '/nonexistent/"),
+    ],
+)
+def test_a_bad_inbound_setting_names_the_variable(tmp_path, values, message):
+    with pytest.raises(ConfigError) as error:
+        configured_mailbox(tmp_path, {f"CAMPAIGN_{k}": v for k, v in values.items()})
+    assert str(error.value).startswith(message)
+    assert "secret" not in str(error.value)

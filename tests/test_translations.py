@@ -25,6 +25,7 @@ from sqlalchemy import Enum, String, Text, func, select
 
 from core.clock import utcnow
 from core.models import Base, Role
+from plugins.workflows.inbound_mail.mailboxes import configured_mailbox
 from webapp import i18n
 from webapp.testing import csrf_token, login
 
@@ -176,7 +177,7 @@ def demo_panel(panel) -> Flask:
     if count:
         post(client, f"{base}/confirm", {"count": count.group(1)})
         panel.work()
-    inbox = panel.runtime.settings.mailbox.path / "new"  # a reply for inboundMail to keep
+    inbox = configured_mailbox(panel.runtime.settings.data_dir).path / "new"  # for inboundMail
     inbox.mkdir(parents=True, exist_ok=True)
     (inbox / "1.reply").write_bytes(
         b"From: erika@example.org\r\nSubject: Re: Neuigkeiten\r\n\r\nNeuigkeiten\r\n"

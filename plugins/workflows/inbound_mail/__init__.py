@@ -17,7 +17,7 @@ from core.events import MenuItem
 from core.models import Role
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows.inbound_mail import panel
-from plugins.workflows.inbound_mail.mailboxes import MailboxError, open_mailbox
+from plugins.workflows.inbound_mail.mailboxes import MailboxError, configured_mailbox, open_mailbox
 from plugins.workflows.inbound_mail.processing import process_mailbox
 
 
@@ -34,7 +34,7 @@ class InboundMail(Workflow):
     def run(self, context) -> str:
         settings = context.settings
         try:
-            with open_mailbox(settings.mailbox) as mailbox:
+            with open_mailbox(configured_mailbox(settings.data_dir)) as mailbox:
                 result = process_mailbox(context.database, settings, mailbox, context.now)
         except MailboxError as exc:
             context.log("the mailbox cannot be read: {error}", error=str(exc))

@@ -22,12 +22,13 @@ import os
 import re
 import ssl
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from core.config import InboundMailbox
+from core.config import PREFIX, SWITCHES, ConfigError, checked_ca_file, without_password
 
 MAX_MESSAGE = 256 * 1024
 """Bytes of one message read at most: a batch of 200 holds at most 50 MiB."""
@@ -36,6 +37,99 @@ BATCH = 200
 SEEN = ":2,S"
 _FETCHED = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+IMAP_PORTS = {"plain": 143, "starttls": 143, "tls": 993}
+DEFAULT_PROCESSED_FOLDER = "Processed"
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMailbox:
+    """The mailbox bounces and replies arrive in (``CAMPAIGN_INBOUND_URL``): a maildir
+    folder (``path``; the development default) or an IMAP server's folder."""
+
+    kind: str
+    """``maildir`` or ``imap``."""
+    path: Path | None = None
+    host: str = ""
+    port: int = 0
+    security: str = "tls"
+    """``tls`` (``imaps://``), ``starttls`` (``imap://``, the default) or ``plain``."""
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    folder: str = "INBOX"
+    processed_folder: str = DEFAULT_PROCESSED_FOLDER
+    timeout: float = 30.0
+    ca_file: Path | None = None
+
+
+def configured_mailbox(data_dir: Path, environ: Mapping[str, str] | None = None) -> InboundMailbox:
+    """The mailbox of ``CAMPAIGN_INBOUND_URL`` (its CA certificates from
+    ``CAMPAIGN_INBOUND_CA_FILE``), read from the environment when a pass needs it; unset: the
+    maildir ``<data_dir>/inbound/mail`` (development). A bad value is a ``ConfigError``
+    that names the variable."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        return env.get(PREFIX + name, "").strip() or None
+
+    ca_file = checked_ca_file(get("INBOUND_CA_FILE"), "INBOUND_CA_FILE")
+    configured = _inbound_mailbox(get("INBOUND_URL"), ca_file)
+    return configured or InboundMailbox("maildir", data_dir / "inbound" / "mail")
+
+
+def _inbound_mailbox(raw: str | None, ca_file: Path | None) -> InboundMailbox | None:
+    """``maildir:///var/mail/campaign`` or ``imaps://user:pass@host/INBOX?processed=Done``
+    (``imap://`` with STARTTLS, ``?starttls=0`` plain for a server you trust)."""
+    if raw is None:
+        return None
+    variable = PREFIX + "INBOUND_URL"
+    shown = without_password(raw)
+    try:
+        url = urlsplit(raw)
+        port = url.port
+    except ValueError as exc:
+        raise ConfigError(variable, f"{shown!r} is not a URL: {exc}") from None
+    if url.scheme == "maildir":
+        if not url.path or url.netloc:
+            raise ConfigError(variable, f"{shown!r}: write maildir:///absolute/path")
+        return InboundMailbox("maildir", Path(unquote(url.path)))
+    if url.scheme not in ("imap", "imaps"):
+        raise ConfigError(variable, f"{shown!r} is not a maildir://, imap:// or imaps:// URL")
+    if not url.hostname or not url.username:
+        raise ConfigError(variable, f"{shown!r} names no host or no user")
+    options = dict(parse_qsl(url.query, keep_blank_values=True))
+    unknown = sorted(set(options) - {"starttls", "timeout", "processed"})
+    if unknown:
+        raise ConfigError(
+            variable, f"unknown option(s) {', '.join(unknown)}; known: starttls, timeout, processed"
+        )
+    security = "tls" if url.scheme == "imaps" else "starttls"
+    if "starttls" in options:
+        switch = SWITCHES.get(options["starttls"].lower())
+        if switch is None or url.scheme == "imaps":
+            raise ConfigError(variable, f"starttls={options['starttls']!r} is not 1 or 0 (imap://)")
+        security = "starttls" if switch else "plain"
+    try:
+        timeout = float(options.get("timeout", "30"))
+    except ValueError:
+        timeout = 0.0
+    if not 0 < timeout <= 600:
+        raise ConfigError(variable, f"timeout={options['timeout']!r} is not 0 < seconds <= 600")
+    folder = unquote(url.path.strip("/")) or "INBOX"
+    processed = options.get("processed") or DEFAULT_PROCESSED_FOLDER
+    if processed == folder:
+        raise ConfigError(variable, "the processed folder must differ from the folder read")
+    return InboundMailbox(
+        "imap",
+        host=url.hostname,
+        port=port or IMAP_PORTS[security],
+        security=security,
+        username=unquote(url.username),
+        password=unquote(url.password) if url.password is not None else None,
+        folder=folder,
+        processed_folder=processed,
+        timeout=timeout,
+        ca_file=ca_file,
+    )
 
 
 class MailboxError(Exception):
@@ -221,4 +315,14 @@ def open_mailbox(config: InboundMailbox) -> Mailbox:
     return Maildir(config.path)
 
 
-__all__ = ["MAX_MESSAGE", "Imap", "Mailbox", "MailboxError", "Maildir", "Waiting", "open_mailbox"]
+__all__ = [
+    "MAX_MESSAGE",
+    "Imap",
+    "InboundMailbox",
+    "Mailbox",
+    "MailboxError",
+    "Maildir",
+    "Waiting",
+    "configured_mailbox",
+    "open_mailbox",
+]
