@@ -794,6 +794,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings = Settings.from_env()
         plugins = plugins_for(settings)
+        plugins.hook.check_settings(settings=settings)
     except (ConfigError, PluginConflictError) as exc:
         click.secho(f"Error: {exc}", fg="red", err=True)
         sys.exit(2)

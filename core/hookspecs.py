@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from flask import Blueprint
     from sqlalchemy.orm import Session
 
+    from core.config import Settings
     from core.events import (
         CostEstimate,
         DashboardPanel,
@@ -111,6 +112,11 @@ def register_event_types(register: Callable[[EventType], None]) -> None:
 @hookspec
 def register_commands(cli: click.Group) -> None:
     """Add sub-commands to the ``campaign`` command line."""
+
+
+@hookspec
+def check_settings(settings: Settings) -> None:
+    """Check this plugin's own environment settings as a command starts: ConfigError names it."""
 
 
 @hookspec

@@ -6,6 +6,9 @@ and the next run skips that contact with the reason on the run's page."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 
 import pytest
 from sqlalchemy import select
@@ -92,3 +95,17 @@ def test_a_bounce_of_a_sent_message_makes_the_next_run_skip_the_contact(bouncing
         assert f'data-run="{first}"' in contact_page
     finally:
         app.extensions["campaign"].database.dispose()
+
+
+def test_a_bad_inbound_mailbox_stops_a_command_as_it_starts(tmp_path):
+    env = {**os.environ, "CAMPAIGN_DATA_DIR": str(tmp_path), "CAMPAIGN_INBOUND_URL": "pop3://u@h"}
+    result = subprocess.run(
+        [sys.executable, "-m", "core.cli", "plugins"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "CAMPAIGN_INBOUND_URL: 'pop3://u@h' is not a maildir://" in result.stderr
+    disabled = {**env, "CAMPAIGN_DISABLE_PLUGINS": "plugins.workflows.inbound_mail"}
+    result = subprocess.run(
+        [sys.executable, "-m", "core.cli", "plugins"], env=disabled, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr

@@ -43,6 +43,12 @@ class InboundMail(Workflow):
 
 
 @hookimpl
+def check_settings(settings) -> None:
+    """A bad ``CAMPAIGN_INBOUND_URL`` stops a command as it starts, not the first pass."""
+    configured_mailbox(settings.data_dir)
+
+
+@hookimpl
 def register_workflows(register: Callable[[type[Workflow]], None]) -> None:
     register(InboundMail)
 
