@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -295,24 +295,15 @@ def _mail_server(raw: str | None, ca_file: Path | None) -> MailServer | None:
     if raw is None:
         return None
     variable = PREFIX + "SMTP_URL"
+    url, port = split_url(variable, raw)
     shown = without_password(raw)
-    try:
-        url = urlsplit(raw)
-        port = url.port
-    except ValueError as exc:
-        raise ConfigError(variable, f"{shown!r} is not a URL: {exc}") from None
     if url.scheme not in ("smtp", "smtps"):
         raise ConfigError(variable, f"{shown!r} is not an smtp:// or smtps:// URL")
     if not url.hostname:
         raise ConfigError(variable, f"{shown!r} names no host")
     if url.path not in ("", "/"):
         raise ConfigError(variable, f"{shown!r}: a mail server URL has no path")
-    options = dict(parse_qsl(url.query, keep_blank_values=True))
-    unknown = sorted(set(options) - {"starttls", "timeout"})
-    if unknown:
-        raise ConfigError(
-            variable, f"unknown option(s) {', '.join(unknown)}; known: starttls, timeout"
-        )
+    options = url_options(variable, url, ("starttls", "timeout"))
     security = "tls" if url.scheme == "smtps" else "starttls"
     if "starttls" in options:
         switch = SWITCHES.get(options["starttls"].lower())
@@ -321,14 +312,7 @@ def _mail_server(raw: str | None, ca_file: Path | None) -> MailServer | None:
         if url.scheme == "smtps":
             raise ConfigError(variable, "smtps:// is TLS from the start; starttls does not apply")
         security = "starttls" if switch else "plain"
-    timeout = 30.0
-    if "timeout" in options:
-        try:
-            timeout = float(options["timeout"])
-        except ValueError:
-            timeout = 0.0
-        if not 0 < timeout <= 600:
-            raise ConfigError(variable, f"timeout={options['timeout']!r} is not 0 < seconds <= 600")
+    timeout = url_timeout(variable, options)
     return MailServer(
         host=url.hostname,
         port=port or SMTP_PORTS[security],
@@ -338,6 +322,39 @@ def _mail_server(raw: str | None, ca_file: Path | None) -> MailServer | None:
         timeout=timeout,
         ca_file=ca_file,
     )
+
+
+def split_url(variable: str, raw: str) -> tuple[SplitResult, int | None]:
+    """A server URL setting and its port; a ConfigError (password hidden) if it is none."""
+    try:
+        url = urlsplit(raw)
+        return url, url.port
+    except ValueError as exc:
+        raise ConfigError(variable, f"{without_password(raw)!r} is not a URL: {exc}") from None
+
+
+def url_options(variable: str, url: SplitResult, known: tuple[str, ...]) -> dict[str, str]:
+    """The URL's query options, refusing any but ``known``."""
+    options = dict(parse_qsl(url.query, keep_blank_values=True))
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ConfigError(
+            variable, f"unknown option(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    return options
+
+
+def url_timeout(variable: str, options: dict[str, str]) -> float:
+    """The ``timeout`` option in seconds (0 < seconds <= 600), 30 when it is not given."""
+    if "timeout" not in options:
+        return 30.0
+    try:
+        timeout = float(options["timeout"])
+    except ValueError:
+        timeout = 0.0
+    if not 0 < timeout <= 600:
+        raise ConfigError(variable, f"timeout={options['timeout']!r} is not 0 < seconds <= 600")
+    return timeout
 
 
 def without_password(raw: str) -> str:

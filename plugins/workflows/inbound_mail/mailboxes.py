@@ -26,9 +26,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote
 
-from core.config import PREFIX, SWITCHES, ConfigError, checked_ca_file, without_password
+from core.config import (
+    PREFIX,
+    SWITCHES,
+    ConfigError,
+    checked_ca_file,
+    split_url,
+    url_options,
+    url_timeout,
+    without_password,
+)
 
 MAX_MESSAGE = 256 * 1024
 """Bytes of one message read at most: a batch of 200 holds at most 50 MiB."""
@@ -82,12 +91,8 @@ def _inbound_mailbox(raw: str | None, ca_file: Path | None) -> InboundMailbox | 
     if raw is None:
         return None
     variable = PREFIX + "INBOUND_URL"
+    url, port = split_url(variable, raw)
     shown = without_password(raw)
-    try:
-        url = urlsplit(raw)
-        port = url.port
-    except ValueError as exc:
-        raise ConfigError(variable, f"{shown!r} is not a URL: {exc}") from None
     if url.scheme == "maildir":
         if not url.path or url.netloc:
             raise ConfigError(variable, f"{shown!r}: write maildir:///absolute/path")
@@ -96,24 +101,14 @@ def _inbound_mailbox(raw: str | None, ca_file: Path | None) -> InboundMailbox | 
         raise ConfigError(variable, f"{shown!r} is not a maildir://, imap:// or imaps:// URL")
     if not url.hostname or not url.username:
         raise ConfigError(variable, f"{shown!r} names no host or no user")
-    options = dict(parse_qsl(url.query, keep_blank_values=True))
-    unknown = sorted(set(options) - {"starttls", "timeout", "processed"})
-    if unknown:
-        raise ConfigError(
-            variable, f"unknown option(s) {', '.join(unknown)}; known: starttls, timeout, processed"
-        )
+    options = url_options(variable, url, ("starttls", "timeout", "processed"))
     security = "tls" if url.scheme == "imaps" else "starttls"
     if "starttls" in options:
         switch = SWITCHES.get(options["starttls"].lower())
         if switch is None or url.scheme == "imaps":
             raise ConfigError(variable, f"starttls={options['starttls']!r} is not 1 or 0 (imap://)")
         security = "starttls" if switch else "plain"
-    try:
-        timeout = float(options.get("timeout", "30"))
-    except ValueError:
-        timeout = 0.0
-    if not 0 < timeout <= 600:
-        raise ConfigError(variable, f"timeout={options['timeout']!r} is not 0 < seconds <= 600")
+    timeout = url_timeout(variable, options)
     folder = unquote(url.path.strip("/")) or "INBOX"
     processed = options.get("processed") or DEFAULT_PROCESSED_FOLDER
     if processed == folder:
