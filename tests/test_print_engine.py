@@ -15,6 +15,7 @@ from core.documents.rendering import AssetFolder, ReportRenderer, ResourceRefuse
 from core.models import Contact, Report, TextBlock
 from core.query.records import load_records
 from plugins.actions import print_engine
+from plugins.actions.html_skeletons import LearnedSkeleton
 from plugins.actions.pdf_collection import count_pages
 from plugins.actions.print_engine import (
     FastReportRenderer,
@@ -170,6 +171,9 @@ def test_the_fast_engine_prints_the_same_letters_as_xhtml2pdf(database, reports,
     # From the third letter of a renderer on, its letterhead and footer are copied drawings.
     drawn = [renderer._drawings.drawings.values() for _plain, renderer in pairs.values()]
     assert all(any(drawing is not None for drawing in drawings) for drawings in drawn)
+    # From the third letter of a markup on, a letter's tree is the learned skeleton's.
+    learned = print_engine._letters._skeletons.values()
+    assert any(isinstance(skeleton, LearnedSkeleton) for skeleton in learned)
     assert {pages for name, pages in compared if name.startswith(LONG_LETTER)} == {2}
     assert "Seite 1 von 2" in texts[LONG_PAGE_COUNT, 0]
     assert "Seite 2 von 2" in texts[LONG_PAGE_COUNT, 0]

@@ -22,6 +22,8 @@ engine does that once per worker process and report version:
   (``ReplayingPageTemplate``, ``_in_place``).
 - **Element styles** found by matching the rules are kept from one letter to the next
   (``_StyleCache``).
+- **A letter's HTML** is parsed by html5lib once per skeleton, its markup without its texts
+  (``html_skeletons``): later letters of the same markup get that tree with their own texts.
 - **Boxes without rounded corners** (nearly all) are told so without building their
   geometry (``rounded_box``; about a twentieth of the time).
 - **Font subsets** (the embedded TrueType glyphs, their widths and character map, compressed;
@@ -57,6 +59,7 @@ from sqlalchemy.orm import Session
 
 from core.documents.rendering import SUB_REPORTS, ReportRenderer, html_to_pdf
 from core.models import Report
+from plugins.actions.html_skeletons import SkeletonParser, parsing
 
 log = logging.getLogger(__name__)
 
@@ -339,6 +342,7 @@ def _context_class() -> type:
 
 
 _context: type | None = None
+_letters = SkeletonParser()
 
 
 def fast_pisa_document(
@@ -367,7 +371,7 @@ def fast_pisa_document(
     global _context
     if _context is None:
         _context = _context_class()
-    with document._RENDER_LOCK, _quick_rounded_boxes():
+    with document._RENDER_LOCK, _quick_rounded_boxes(), parsing(_letters):
         context = _context("", capacity=100 * 1024)
         context.staticStories = static_stories or {}
         context.staticDrawings = static_drawings
