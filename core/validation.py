@@ -1,48 +1,76 @@
 """Validation messages for people: pydantic's errors without its "Value error, " prefix,
 each keeping pydantic's error kind and context so that the panel and the API can say it in
-their reader's language (``webapp.i18n.validation_text``).
+their reader's language (``webapp.i18n.validation_text``), or as a stored text for a
+sentence that says it later (``problem_text``).
 
-This module imports nothing of the platform, so that every core module (the cost
-structures, the query format, the plugins' parameter models) can use it.
+This module imports nothing of the platform but ``core.messages``, so that every core
+module (the cost structures, the query format, the plugins' parameter models) can use it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
+from pydantic_core.core_schema import ErrorType
+
+from core.messages import ExplainedError, StoredText, literal, stored, stored_for
 
 PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 """What pydantic puts before the message of a validator's ValueError or assert."""
+OWN_MESSAGES = frozenset({"value_error", "assertion_error"})
+"""Validation errors whose text the model's own validator wrote (the plugin's English, or
+its catalog's translation), not pydantic."""
+PYDANTIC_KINDS = frozenset(get_args(ErrorType))
+"""pydantic's own kinds of error; any other is a validator's (``PydanticCustomError``)."""
 
 
 class ValidationMessage(str):
     """A validation error's message in English, as pydantic or the plugin's validator wrote
     it (never with pydantic's "Value error, " prefix), that also keeps pydantic's error
     ``kind`` (``missing``, ``greater_than_equal``, ``value_error``...) and its ``context``
-    (``{"ge": 1}``), so the panel and the API can say it in their reader's language."""
+    (``{"ge": 1}``), so the panel and the API can say it in their reader's language;
+    ``explained`` is the text of an ``ExplainedError`` the validator raised (a template that
+    does not compile), which says itself why in every language."""
 
     kind: str
     context: dict[str, Any]
+    explained: StoredText | None
 
-    def __new__(cls, text: str, kind: str = "", context: Mapping[str, Any] | None = None):
+    def __new__(
+        cls,
+        text: str,
+        kind: str = "",
+        context: Mapping[str, Any] | None = None,
+        explained: StoredText | None = None,
+    ):
         message = super().__new__(cls, text)
         message.kind = kind
         message.context = dict(context or {})
+        message.explained = explained
         return message
 
     @classmethod
     def of(cls, error: Mapping[str, Any]) -> ValidationMessage:
         """One error of ``ValidationError.errors()``; only plain values of its context are
-        kept (not the exception a validator raised)."""
+        kept (not the exception a validator raised, only an explained one's text)."""
+        raw = error.get("ctx") or {}
         context = {
             key: value
-            for key, value in (error.get("ctx") or {}).items()
+            for key, value in raw.items()
             if isinstance(value, str | int | float | Decimal) and not isinstance(value, bool)
         }
-        return cls(_message(error), str(error.get("type", "")), context)
+        raised = raw.get("error")
+        explained = raised.text if isinstance(raised, ExplainedError) else None
+        return cls(_message(error), str(error.get("type", "")), context, explained)
+
+    @property
+    def own(self) -> bool:
+        """The validator wrote it (a ValueError, an assert, a kind of error of its own), not
+        pydantic."""
+        return not self.kind or self.kind in OWN_MESSAGES or self.kind not in PYDANTIC_KINDS
 
 
 def _message(error: Mapping[str, Any]) -> str:
@@ -61,3 +89,34 @@ def validation_problems(exc: ValidationError) -> list[tuple[str, ValidationMessa
         (".".join(str(part) for part in error["loc"]) or "(settings)", ValidationMessage.of(error))
         for error in exc.errors()
     ]
+
+
+def problem_text(field: str, message: str, domain: str | None = None) -> StoredText:
+    """``field: message`` as a stored text, for a sentence that says a validation problem
+    later or inside one of its own (a run that cannot start): a validator's explained error
+    as it explains itself, its own English through the catalogs of ``domain`` (the module of
+    its plugin), pydantic's words for the kinds that have a message here; any other kind
+    as a generic sentence naming the field, whose English keeps pydantic's words."""
+    problem = _problem(message, domain)
+    if problem is None:
+        return stored("{field}: {pydantic_message}", field=field, pydantic_message=str(message))
+    return stored("{field}: {problem}", field=field, problem=problem)
+
+
+def _problem(message: str, domain: str | None) -> StoredText | None:
+    if not isinstance(message, ValidationMessage):  # a plugin's own problem, in English
+        message = ValidationMessage(message)
+    if message.explained is not None:
+        return message.explained
+    if message.own:
+        return stored_for(domain)(literal(message))
+    kind, context = message.kind, message.context
+    if kind == "missing":
+        return stored("Field required")
+    if kind == "extra_forbidden":
+        return stored("Extra inputs are not permitted")
+    if kind == "greater_than_equal" and "ge" in context:
+        return stored("Input should be greater than or equal to {ge}", ge=str(context["ge"]))
+    if kind == "less_than_equal" and "le" in context:
+        return stored("Input should be less than or equal to {le}", le=str(context["le"]))
+    return None

@@ -186,7 +186,7 @@ def test_notification_templates_are_test_rendered_in_the_sandbox_when_saved(
 ):
     with pytest.raises(TemplateError) as error:
         check_notification(field, source)
-    assert (error.value.lineno, error.value.reason) == (line, reason)
+    assert (error.value.lineno, error.value.reason.english()) == (line, reason)
     with pytest.raises(ValueError) as refused:
         router_message(process(**{field: source}), SAMPLE_MAIL_VALUES)
     assert str(refused.value) == f"{field}: {error.value}"

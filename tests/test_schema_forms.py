@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from werkzeug.datastructures import MultiDict
 
 from core import Action, Outcome
+from core.documents.templating import compile_template
 from core.plugin_base import SettingsError
 from core.validation import validation_problems
 from webapp.i18n import use_language, validation_text
@@ -334,3 +335,26 @@ def test_pydantics_messages_are_said_by_their_kind(value, german):
         (location, message), *_ = validation_problems(exc)
     assert f"{location}: {validation_text(message)}" == german
     assert not validation_text("Value error, too late").startswith("Value error")
+
+
+def test_a_rare_kind_and_a_validators_explained_error_are_said_in_the_users_language():
+    class Settings(BaseModel):
+        pieces: set[int]
+        subject: str
+
+        @field_validator("subject")
+        @classmethod
+        def _compiles(cls, subject: str) -> str:
+            compile_template(subject)
+            return subject
+
+    try:
+        Settings.model_validate({"pieces": "alle", "subject": "{{ name }"})
+    except ValidationError as exc:
+        (_, rare), (_, template) = validation_problems(exc)
+    assert validation_text(rare) == "Kein gültiger Wert.", "not pydantic's English"
+    assert validation_text(template) == "Zeile 1: Syntaxfehler: unexpected '}'"
+    with Flask(__name__).test_request_context():
+        use_language("en")
+        assert validation_text(rare) == "Input should be a valid set"
+        assert validation_text(template) == "line 1: unexpected '}'"

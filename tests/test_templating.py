@@ -241,6 +241,15 @@ def test_text_templates_are_refused_when_compiled(source, reason):
         text(source, max_source=2000)
 
 
+def test_a_refusal_keeps_its_reason_as_a_stored_text_for_the_readers_language():
+    with pytest.raises(TemplateLimitError) as refused:
+        text("Hallo\n{{ ''.__class__ }}").render({})
+    error = refused.value
+    assert str(error) == "line 2: access to attribute '__class__' of 'str' object is unsafe."
+    assert error.text.english() == str(error), "the panel's text, the English of the API"
+    assert (error.lineno, error.reason.params) == (2, {"name": "__class__", "owner": "str"})
+
+
 def test_an_empty_field_prints_nothing():
     assert text("Hallo {{ first_name }}!").render({"first_name": None}) == "Hallo !"
     assert text("{{ first_name or 'Kunde' }}").render({"first_name": None}) == "Kunde"

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from core.validation import ValidationMessage, validation_problems
+from core.documents.templating import compile_template
+from core.validation import ValidationMessage, problem_text, validation_problems
 
 
 class Order(BaseModel):
     count: int = Field(ge=1)
     code: str
+    note: str = ""
+    pieces: set[int] = set()
 
     @field_validator("code")
     @classmethod
@@ -19,6 +22,12 @@ class Order(BaseModel):
             raise ValueError("use capitals")
         assert code, "must not be empty"
         return code
+
+    @field_validator("note")
+    @classmethod
+    def _compiles(cls, note: str) -> str:
+        compile_template(note)
+        return note
 
 
 def problems(data: dict) -> list[tuple[str, ValidationMessage]]:
@@ -47,3 +56,19 @@ def test_a_message_is_a_plain_string_where_one_is_expected():
     message = ValidationMessage("Field required", "missing")
     assert message == "Field required" and f"name: {message}" == "name: Field required"
     assert ValidationMessage("free text").kind == ""
+
+
+def test_a_problem_as_a_stored_text_keeps_the_english_and_says_a_rare_kind_generically():
+    found = problems({"count": 0, "code": "ab", "note": "{{ x }", "pieces": "alle"})
+    texts = [
+        problem_text(f"settings.{field}", message, "plugins.orders") for field, message in found
+    ]
+    assert [text.english() for text in texts] == [f"settings.{f}: {m}" for f, m in found]
+    at_least, own, template, rare = texts
+    assert at_least.params["problem"].id == "Input should be greater than or equal to {ge}"
+    assert (own.params["problem"].id, own.params["problem"].domain) == (
+        "use capitals",
+        "plugins.orders",
+    )
+    assert template.params["problem"].id == "line {line}: {reason}", "the template's own text"
+    assert rare.id == "{field}: {pydantic_message}", "no message of its own for a set's kind"

@@ -38,6 +38,7 @@ from core.models import (
     RunItem,
     RunState,
     SavedQuery,
+    User,
 )
 from core.runtime import Runtime
 from webapp import get_campaign
@@ -197,12 +198,15 @@ def test_the_general_tab_saves_name_and_description_and_names_a_clash(panel):
     first = make_campaign(panel, name="Erste")
     make_campaign(panel, name="Zweite")
     client = panel.client()
-    response = post(client, f"/campaigns/{first}", {"name": "Zweite", "description": "x"})
+    clash = {"name": "Zweite", "description": "x"}
+    response = post(client, f"/campaigns/{first}", clash)
     assert response.status_code == 422
-    assert field_errors(body(response), "name") == [
-        "a campaign named &#39;Zweite&#39; already exists"
-    ]
+    assert field_errors(body(response), "name") == ["Eine Kampagne namens „Zweite“ gibt es schon."]
     assert stored(panel, first).name == "Erste"
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    english = body(post(client, f"/campaigns/{first}", clash))
+    assert field_errors(english, "name") == ["a campaign named &#39;Zweite&#39; already exists"]
 
     response = post(client, f"/campaigns/{first}", {"name": "Neu", "description": "Für alle"})
     assert response.status_code == 302
@@ -250,9 +254,7 @@ def test_a_bad_new_campaign_form_is_refused_at_its_fields_and_stores_nothing(pan
     post(client, "/campaigns/new", campaign_form(name="Kampagne A"))
     taken = post(client, "/campaigns/new", campaign_form(name="Kampagne A"))
     assert taken.status_code == 422
-    assert field_errors(body(taken), "name") == [
-        "a campaign named &#39;Kampagne A&#39; already exists"
-    ]
+    assert field_errors(body(taken), "name") == ["Eine Kampagne namens „Kampagne A“ gibt es schon."]
     with panel.runtime.database.session() as session:
         assert session.scalar(select(func.count()).select_from(Campaign)) == 1
 
@@ -347,8 +349,17 @@ def test_a_control_group_that_is_not_last_is_refused_with_the_engines_reason(pan
     )
     response = post(panel.client(), f"/campaigns/{campaign_id}/setup", form)
     assert response.status_code == 422
-    assert "holds out a control group and must be last" in body(response)
+    assert (
+        "filters[0]: „control_group“ hält eine Kontrollgruppe zurück und muss der letzte "
+        "Filter sein" in body(response)
+    )
     assert stored(panel, campaign_id).filters == []
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    english = body(post(panel.client(), f"/campaigns/{campaign_id}/setup", form))
+    assert "filters[0]: &#39;control_group&#39; holds out a control group and must be last" in (
+        english
+    )
 
 
 def test_groups_are_counted_and_ticked(panel):
@@ -600,6 +611,33 @@ def test_results_are_paginated_and_filtered_by_status(panel):
     assert skipped.count('class="badge item item-skipped"') == 1
     tab = body(client.get(f"/campaigns/{campaign_id}/runs"))
     assert f'href="/campaigns/{campaign_id}/runs/{run.id}">#1</a>' in tab
+
+
+def test_a_start_refused_for_settings_that_no_longer_fit_says_why_in_the_readers_language(
+    panel,
+):
+    campaign_id = make_campaign(panel)
+    with panel.runtime.database.session() as session:
+        session.get(Campaign, campaign_id).action_settings = PRINT | {
+            "archive": "vielleicht",
+            "colour": "rot",
+        }
+    client = panel.client()
+    refused = post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
+    assert (
+        "Der Lauf wurde nicht gestartet: Kampagne „Informationskampagne“ kann nicht starten: "
+        "action.settings.archive: kein gültiger Wert, action.settings.colour: gibt es hier nicht"
+    ) in body(client.get(refused.location))
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    refused = post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
+    assert (
+        "The run was not started: campaign &#39;Informationskampagne&#39; cannot start: "
+        "action.settings.archive: Input should be a valid boolean, unable to interpret input, "
+        "action.settings.colour: Extra inputs are not permitted"
+    ) in body(client.get(refused.location))
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Run)) == 0
 
 
 def test_a_dry_run_with_a_limit_archives_nothing(panel):

@@ -366,7 +366,7 @@ def test_the_provider_process(panel):
         "run_id, date, time, year, month, day, hour, minute, second."
     ]
     assert field_errors(html, "notification_subject") == [
-        "Die Vorlage ist in Zeile 1 fehlerhaft: unexpected &#39;}&#39;"
+        "Die Vorlage ist in Zeile 1 fehlerhaft: Syntaxfehler: unexpected &#39;}&#39;"
     ]
     assert field_errors(html, "notification_recipients") == [
         "„kein-empfänger“ ist keine E-Mail-Adresse."
@@ -487,18 +487,19 @@ def test_a_process_needs_a_column_and_with_a_result_file_the_reference_column(
         (
             {"notification_template": "Guten Tag,\n{{ ''.__class__.__mro__ }}"},
             "notification_template",
-            "Die Vorlage ist in Zeile 2 fehlerhaft: access to attribute &#39;__class__&#39; of "
-            "&#39;str&#39; object is unsafe.",
+            "Die Vorlage ist in Zeile 2 fehlerhaft: der Zugriff auf „__class__“ eines Werts vom "
+            "Typ „str“ ist nicht erlaubt",
         ),
         (
             {"notification_template": "{{ 'a' * 10**8 }}"},
             "notification_template",
-            "Die Vorlage ist in Zeile 1 fehlerhaft: a value of 100000000 characters",
+            "Die Vorlage ist in Zeile 1 fehlerhaft: ein Wert mit 100.000.000 Zeichen oder "
+            "Einträgen (höchstens 1.000.000)",
         ),
         (
             {"notification_subject": "Auftrag {{ kunde }}"},
             "notification_subject",
-            "Die Vorlage ist in Zeile 1 fehlerhaft: unknown placeholder &#39;kunde&#39;",
+            "Die Vorlage ist in Zeile 1 fehlerhaft: unbekannter Platzhalter „kunde“",
         ),
     ],
 )
@@ -519,6 +520,36 @@ def test_hostile_patterns_and_templates_are_refused_when_saved_not_when_run(
     assert field_errors(body(response), field)[0].startswith(message)
     with panel.runtime.database.session() as session:
         assert session.scalar(select(ServiceProcess)) is None
+
+
+def test_a_template_problem_is_said_in_the_readers_language(panel):
+    ids = world(panel)
+    manager = panel.client()
+    path = f"/providers/services/{ids.print_service_id}/process"
+    form = {
+        "column_rows": "1",
+        "column-0-header": "PLZ",
+        "column-0-field": "postcode",
+        "notification_subject": "{{ ''.__class__ }}",
+        "notification_template": "{{ 'a' * 10**8 }}",
+        "intent": "save",
+    }
+    german = body(post(manager, path, form))
+    assert field_errors(german, "notification_subject") == [
+        "Die Vorlage ist in Zeile 1 fehlerhaft: der Zugriff auf „__class__“ eines Werts vom "
+        "Typ „str“ ist nicht erlaubt"
+    ]
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    english = body(post(manager, path, form))
+    assert field_errors(english, "notification_subject") == [
+        "The template has an error in line 1: access to attribute &#39;__class__&#39; of "
+        "&#39;str&#39; object is unsafe."
+    ]
+    assert field_errors(english, "notification_template") == [
+        "The template has an error in line 1: a value of 100,000,000 characters or items "
+        "(at most 1,000,000)"
+    ]
 
 
 def test_raw_values_for_machines_is_a_choice_per_provider_and_off_by_default(panel):

@@ -9,7 +9,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from core.models import AuditEntry, Campaign, Contact, Report, TextBlock
+from core.models import AuditEntry, Campaign, Contact, Report, TextBlock, User
 from core.models.documents import MAX_ASSET_BYTES
 from plugins.demo.default_reports import install_default_reports
 
@@ -131,7 +131,7 @@ def test_a_syntax_error_is_shown_with_its_line_and_nothing_is_saved(client_for, 
     )
     assert response.status_code == 422
     errors = field_errors(body(response))
-    assert any(error.startswith("Zeile 2:") for error in errors), errors
+    assert any(error.startswith("Zeile 2: Syntaxfehler: unexpected") for error in errors), errors
     assert "Nicht gespeichert" in body(response)
     assert stored(database, "Einladung").layout == before
 
@@ -215,12 +215,20 @@ def test_a_syntax_error_in_the_preview_names_the_field_and_line(client_for, repo
     assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
 
 
-def test_a_template_error_at_render_time_is_shown_with_its_line(client_for, reports):
+def test_a_template_error_at_render_time_is_shown_with_its_line_in_the_readers_language(
+    client_for, database, reports
+):
     layout = "<p>a</p>\n<p>b</p>\n<p>{{ recipient.nickname }}</p>"
-    response = post(client_for("manager"), "/reports/preview", form(layout=layout))
+    manager = client_for("manager")
+    response = post(manager, "/reports/preview", form(layout=layout))
     assert response.status_code == 422
     html = body(response)
-    assert 'data-line="3"' in html and "unknown placeholder &#39;nickname&#39;" in html
+    assert 'data-line="3"' in html
+    assert "unbekannter Platzhalter „nickname“ (kein Feld dieses Werts)" in html
+    with database.session() as session:
+        session.scalar(select(User).where(User.username == "manager")).language = "en"
+    english = body(post(manager, "/reports/preview", form(layout=layout)))
+    assert "unknown placeholder &#39;nickname&#39;: dict object has no such field" in english
 
 
 def test_an_unknown_sample_contact_is_reported(client_for, reports):

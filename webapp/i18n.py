@@ -185,14 +185,11 @@ def t(key: str, /, **params: object) -> str:
     return text.format(**params) if params else text
 
 
-OWN_MESSAGES = frozenset({"value_error", "assertion_error"})
-"""Validation errors whose text the model's own validator wrote (the plugin's English, or
-its catalog's translation), not pydantic."""
-
-
 def validation_text(message: str, translate: Callable[[str, str], str] | None = None) -> str:
     """A validation message in the user's language: pydantic's own messages by their kind
-    (``validation.greater_than_equal``: "muss mindestens {ge} sein"), a validator's message
+    (``validation.greater_than_equal``: "muss mindestens {ge} sein"), a kind without a
+    message of its own as a generic one (``validation.other``, whose English keeps pydantic's
+    words), a validator's explained error as it explains itself, a validator's message
     through ``translate`` (the plugin's ``plugin_translator``) where given; never with
     pydantic's "Value error, " prefix. A message without a kind is shown as it is."""
     text = str(message)
@@ -200,12 +197,14 @@ def validation_text(message: str, translate: Callable[[str, str], str] | None = 
         text = text.removeprefix(prefix)
     if not isinstance(message, ValidationMessage) or not message.kind:
         return text
-    if message.kind in OWN_MESSAGES:
+    if message.explained is not None:
+        return stored_text(message.explained)
+    if message.own:
         return translate(text, "") if translate is not None else text
     language = get_language()
     found = find(_panel_directories(), language, f"validation.{message.kind}")
     if found is None:
-        return text
+        return t("validation.other", message=text)
     word_or = find(_panel_directories(), language, "validation.or") or "or"
     context = {
         key: numbers.format_decimal(value, locale=language, group_separator=False)

@@ -51,6 +51,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 from jinja2.utils import Namespace, missing, object_type_repr
 from markupsafe import Markup, escape
 
+from core.messages import ExplainedError, StoredText, stored
+
 MAX_TEMPLATE_CHARS = 100_000
 MAX_OUTPUT_CHARS = 1_000_000
 """The default limit of a template's output and of every value it builds."""
@@ -61,13 +63,16 @@ LOCAL_TIME = ZoneInfo("Europe/Berlin")
 """Letters are dated in German time."""
 
 
-class TemplateError(ValueError):
-    """A template cannot be compiled or rendered; the message says why, and where."""
+class TemplateError(ExplainedError):
+    """A template cannot be compiled or rendered; the text says why, and where: ``reason``
+    after its line, for a screen that names ``lineno`` itself."""
 
-    def __init__(self, reason: str, *, lineno: int | None = None):
+    def __init__(self, reason: StoredText, *, lineno: int | None = None):
         self.reason = reason
         self.lineno = lineno
-        super().__init__(f"line {lineno}: {reason}" if lineno else reason)
+        super().__init__(
+            stored("line {line}: {reason}", line=lineno, reason=reason) if lineno else reason
+        )
 
     def at_line(self, lineno: int | None) -> TemplateError:
         return self if self.lineno or not lineno else type(self)(self.reason, lineno=lineno)
@@ -99,14 +104,25 @@ _limits: ContextVar[_Limits | None] = ContextVar("template_limits", default=None
 def _check_time() -> None:
     limits = _limits.get()
     if limits is not None and time.monotonic() > limits.deadline:
-        raise TemplateLimitError(f"rendering took longer than {limits.seconds:g} seconds")
+        raise TemplateLimitError(
+            stored(
+                "rendering took longer than {seconds} seconds",
+                seconds=Decimal(f"{limits.seconds:g}"),
+            )
+        )
 
 
 def _check_size(size: int) -> None:
     limits = _limits.get()
     longest = MAX_OUTPUT_CHARS if limits is None else limits.longest
     if size > longest:
-        raise TemplateLimitError(f"a value of {size} characters or items (at most {longest})")
+        raise TemplateLimitError(
+            stored(
+                "a value of {size} characters or items (at most {longest})",
+                size=size,
+                longest=longest,
+            )
+        )
 
 
 def _sized(value: Any) -> Any:
@@ -117,7 +133,7 @@ def _sized(value: Any) -> Any:
 
 def _check_bits(bits: int) -> None:
     if bits > MAX_INT_BITS:
-        raise TemplateLimitError(f"a number of more than {MAX_INT_BITS} bits")
+        raise TemplateLimitError(stored("a number of more than {bits} bits", bits=MAX_INT_BITS))
 
 
 LOOP_GUARD = "_loop_guard"
@@ -228,7 +244,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         _check_time()
         if operator == "%" and isinstance(left, str):
-            raise TemplateLimitError("'%' formatting of text is not available; use the filters")
+            raise TemplateLimitError(
+                stored("'%' formatting of text is not available; use the filters")
+            )
         if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0:
             _check_bits(right * max(abs(left).bit_length(), 1))
         elif operator == "*":
@@ -247,12 +265,19 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             __obj._fail_with_undefined_error()
         if not _may_call(__obj):
             name = getattr(__obj, "__qualname__", None) or object_type_repr(__obj)
-            raise TemplateLimitError(f"calling {name} is not available in templates")
+            raise TemplateLimitError(
+                stored("calling {name} is not available in templates", name=name)
+            )
         return _sized(super().call(__context, __obj, *args, **kwargs))
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         _check_time()
         return super().getattr(obj, attribute)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        """An attribute the sandbox refuses (``__class__``): a TemplateLimitError naming it
+        when used, instead of Jinja's SecurityError with its English words."""
+        return self.undefined(obj=obj, name=attribute, exc=TemplateLimitError)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         _check_time()
@@ -297,14 +322,24 @@ class _Undefined(StrictUndefined):
         super().__init__(hint, obj, name, exc)
 
     @property
-    def _undefined_message(self) -> str:
-        if self._undefined_hint:
-            return self._undefined_hint
+    def _undefined_message(self) -> StoredText:  # type: ignore[override]
+        """What Jinja raises ``_undefined_exception`` with: a stored text for a TemplateError."""
         name = self._undefined_name
+        if self._undefined_hint:  # Jinja's own words ("No first item, sequence was empty.")
+            return stored("{jinja_message}", jinja_message=self._undefined_hint)
+        if self._undefined_exception is TemplateLimitError:  # the sandbox's unsafe_undefined
+            owner = type(self._undefined_obj).__name__
+            return stored(
+                "access to attribute '{name}' of '{owner}' object is unsafe.",
+                name=name,
+                owner=owner,
+            )
         if self._undefined_obj is missing:
-            return f"unknown placeholder {name!r}"
+            return stored("unknown placeholder '{name}'", name=name)
         owner = object_type_repr(self._undefined_obj)
-        return f"unknown placeholder {name!r}: {owner} has no such field"
+        return stored(
+            "unknown placeholder '{name}': {owner} has no such field", name=name, owner=owner
+        )
 
 
 SAFE_FILTERS = _names(
@@ -356,7 +391,7 @@ def _replace(eval_ctx: Any, value: Any, old: str, new: str, count: int | None = 
 def _sum(environment: Any, values: Iterable[Any], attribute: Any = None, start: Any = 0) -> Any:
     """Jinja's ``sum`` for numbers only: adding lists would build one list of all of them."""
     if not isinstance(start, int | float | Decimal):
-        raise TemplateLimitError("sum adds numbers only")
+        raise TemplateLimitError(stored("sum adds numbers only"))
     return do_sum(environment, values, attribute, start)
 
 
@@ -384,7 +419,7 @@ def format_number(value: Any, decimals: int = 0) -> str:
     if value is None or value == "":
         return ""
     if not 0 <= decimals <= 10:
-        raise TemplateLimitError("number shows 0 to 10 decimals")
+        raise TemplateLimitError(stored("number shows 0 to 10 decimals"))
     quantum = Decimal(1).scaleb(-decimals)
     rounded = Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)
     text = f"{rounded:,.{decimals}f}"
@@ -475,7 +510,11 @@ class CompiledTemplate:
     ):
         if len(source) > max_source:
             raise TemplateLimitError(
-                f"the template has {len(source)} characters (at most {max_source})"
+                stored(
+                    "the template has {count} characters (at most {limit})",
+                    count=len(source),
+                    limit=max_source,
+                )
             )
         self.source = source
         self.html = html
@@ -485,7 +524,12 @@ class CompiledTemplate:
             self._tree = _ENVIRONMENT.parse(source)
             code = _ENVIRONMENT.compile(self._tree, name=name)
         except TemplateSyntaxError as exc:
-            raise TemplateError(exc.message or "syntax error", lineno=exc.lineno) from None
+            reason = (  # Jinja's own words, which a translation puts into a sentence
+                stored("{syntax_error}", syntax_error=exc.message)
+                if exc.message
+                else stored("syntax error")
+            )
+            raise TemplateError(reason, lineno=exc.lineno) from None
         self._template = _ENVIRONMENT.template_class.from_code(
             _ENVIRONMENT, code, _ENVIRONMENT.make_globals(None), None
         )
@@ -527,7 +571,10 @@ class CompiledTemplate:
                 size += len(piece)
                 if size > self.max_output:
                     raise TemplateLimitError(
-                        f"the output is longer than {self.max_output} characters"
+                        stored(
+                            "the output is longer than {limit} characters",
+                            limit=self.max_output,
+                        )
                     )
                 _check_time()
                 pieces.append(piece)
@@ -537,7 +584,8 @@ class CompiledTemplate:
             raise exc.at_line(_template_line(exc.__traceback__)) from None
         except SecurityError as exc:
             line = _template_line(exc.__traceback__)
-            raise TemplateLimitError(str(exc), lineno=line) from None
+            reason = stored("{jinja_message}", jinja_message=str(exc))
+            raise TemplateLimitError(reason, lineno=line) from None
         except (
             ArithmeticError,
             LookupError,
@@ -547,7 +595,10 @@ class CompiledTemplate:
             TemplateRuntimeError,
         ) as exc:
             line = _template_line(exc.__traceback__)
-            raise TemplateError(f"{type(exc).__name__}: {exc}", lineno=line) from None
+            reason = stored(
+                "{python_error}: {detail}", python_error=type(exc).__name__, detail=str(exc)
+            )
+            raise TemplateError(reason, lineno=line) from None
         finally:
             _limits.reset(token)
 

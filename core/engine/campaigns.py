@@ -10,25 +10,28 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.messages import ExplainedError, StoredText, stored
 from core.models import Campaign, CampaignRecord, Run
 from core.plugin_base import Action, DataSource, RecipientFilter, SettingsError
-from core.plugins import PluginHost, UnknownPluginError
+from core.plugins import PluginHost
+from core.validation import problem_text
 
 
-class CampaignError(ValueError):
-    """A campaign cannot be saved or started as given; the message names the field.
+class CampaignError(ExplainedError):
+    """A campaign cannot be saved or started as given; the text names the field.
 
     ``problems`` holds (field, message) of each setting the parameter model of ``plugin``
     (the class) refused (``action.settings.price``), the messages as ``SettingsError``
-    gives them, so the panel and the API can show each in their reader's language."""
+    gives them, so the API can show each in its reader's language; the text says them all
+    for a screen, each as ``core.validation.problem_text`` writes it."""
 
     def __init__(
         self,
-        message: str,
+        text: StoredText,
         problems: list[tuple[str, str]] | None = None,
         plugin: type | None = None,
     ):
-        super().__init__(message)
+        super().__init__(text)
         self.problems = list(problems or [])
         self.plugin = plugin
 
@@ -105,10 +108,17 @@ class CampaignPlugins:
 
 
 def _instance(registry: Any, name: str, settings: Mapping[str, Any], where: str) -> Any:
-    try:
-        cls = registry.get(name)
-    except UnknownPluginError as exc:
-        raise CampaignError(f"{where}: {exc}") from None
+    if name not in registry:
+        raise CampaignError(
+            stored(
+                "{where}: unknown {kind} '{name}' (available: {known})",
+                where=where,
+                kind=registry.kind,
+                name=name,
+                known=registry.names(),
+            )
+        )
+    cls = registry.get(name)
     try:
         return cls(settings)
     except SettingsError as exc:
@@ -116,8 +126,8 @@ def _instance(registry: Any, name: str, settings: Mapping[str, Any], where: str)
             (f"{where}.settings" + ("" if loc == "(settings)" else f".{loc}"), msg)
             for loc, msg in exc.problems
         ]
-        details = "; ".join(f"{loc}: {msg}" for loc, msg in problems)
-        raise CampaignError(details, problems, cls) from None
+        texts = [problem_text(loc, msg, cls.__module__) for loc, msg in problems]
+        raise CampaignError(stored("{problems}", problems=texts), problems, cls) from None
 
 
 def build_plugins(plugins: PluginHost, config: CampaignConfig) -> CampaignPlugins:
@@ -129,14 +139,18 @@ def build_plugins(plugins: PluginHost, config: CampaignConfig) -> CampaignPlugin
     for position, entry in enumerate(config.filters):
         where = f"filters[{position}]"
         if not isinstance(entry, Mapping) or "name" not in entry:
-            raise CampaignError(f"{where}: needs a 'name' and 'settings'")
+            raise CampaignError(stored("{where}: needs a 'name' and 'settings'", where=where))
         filters.append(
             _instance(plugins.recipient_filters, entry["name"], entry.get("settings", {}), where)
         )
     for position, entry in enumerate(filters[:-1]):
         if entry.holds_out:
             raise CampaignError(
-                f"filters[{position}]: {entry.name!r} holds out a control group and must be last"
+                stored(
+                    "filters[{position}]: '{name}' holds out a control group and must be last",
+                    position=position,
+                    name=entry.name,
+                )
             )
     action = _instance(plugins.actions, config.action, config.action_settings, "action")
     return CampaignPlugins(datasource, filters, action)
@@ -181,12 +195,12 @@ def default_name(session: Session, now: datetime) -> str:
 def _check_name(session: Session, name: str, campaign_id: int | None = None) -> str:
     name = name.strip()
     if not name:
-        raise CampaignError("name: must not be empty")
+        raise CampaignError(stored("name: must not be empty"))
     if len(name) > 200:
-        raise CampaignError("name: at most 200 characters")
+        raise CampaignError(stored("name: at most 200 characters"))
     clash = session.scalar(select(Campaign.id).where(Campaign.name == name))
     if clash is not None and clash != campaign_id:
-        raise CampaignError(f"name: a campaign named {name!r} already exists")
+        raise CampaignError(stored("name: a campaign named '{name}' already exists", name=name))
     return name
 
 
@@ -265,7 +279,7 @@ def find_campaign(session: Session, name_or_id: str | int) -> Campaign:
     else:
         campaign = session.scalar(select(Campaign).where(Campaign.name == name_or_id))
     if campaign is None:
-        raise CampaignError(f"no campaign {name_or_id!r}")
+        raise CampaignError(stored("no campaign '{name}'", name=str(name_or_id)))
     return campaign
 
 

@@ -196,10 +196,10 @@ def start_run(
                     build_plugins(runtime.plugins, config)
                 except CampaignError as exc:
                     raise RunError(
-                        stored(  # the plugins' problems as they wrote them, in English
+                        stored(
                             "campaign '{campaign}' cannot start: {problem}",
                             campaign=campaign.name,
-                            problem=str(exc),
+                            problem=exc.text,
                         )
                     ) from None
                 number = (

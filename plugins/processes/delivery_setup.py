@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from core.messages import ExplainedError, stored_for
 from core.plugin_base import Channel, SettingsError
 from core.plugins import PluginHost, UnknownPluginError
+from core.validation import problem_text
 from plugins.processes.models import CostCategory, CostType, Delivery, DeliveryChannel
 from plugins.processes.texts import CHANNEL_NAMES
 
@@ -66,10 +67,8 @@ def set_action(
     try:
         params = cls.validate_params(settings or {})
     except SettingsError as exc:
-        details = "; ".join(f"{field}: {message}" for field, message in exc.problems)
-        raise DeliverySetupError(
-            stored("action settings: {problems}", problems=details)  # the plugin's English
-        ) from None
+        problems = [problem_text(field, message, cls.__module__) for field, message in exc.problems]
+        raise DeliverySetupError(stored("action settings: {problems}", problems=problems)) from None
     delivery.action = action
     delivery.action_settings = params.model_dump(mode="json")
 

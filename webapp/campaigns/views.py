@@ -188,8 +188,7 @@ def save_general(campaign_id: int) -> str | Response:
         )
     except CampaignError as exc:
         session.rollback()
-        field, _, message = str(exc).partition(": ")
-        errors = {"name": message} if field == "name" else {"form": str(exc)}
+        errors = {"name" if str(exc).startswith("name: ") else "form": stored_text(exc.text)}
         return _render_general(campaign, errors, name=name, description=description), 422
     session.commit()
     flash(t("campaigns.saved"), "success")
@@ -260,7 +259,7 @@ def save_setup(campaign_id: int) -> str | tuple[str, int] | Response:
         except CampaignError as exc:
             session.rollback()
             campaign = load_campaign(campaign_id)
-            draft.general_errors.append(str(exc))
+            draft.general_errors.append(stored_text(exc.text))
         else:
             session.commit()
             flash(t("campaigns.saved"), "success")
@@ -418,11 +417,11 @@ def create() -> str | tuple[str, int] | Response:
             frozen = freeze_query(session, campaign.id, load_json(freeze)) if freeze else None
         except (CampaignError, CampaignDataError, QueryError) as exc:
             session.rollback()
-            field, _, message = str(exc).partition(": ")
-            if field == "name":
+            message = stored_text(exc.text) if isinstance(exc, CampaignError) else str(exc)
+            if str(exc).startswith("name: "):
                 form.add_error("name", message)
             else:
-                draft.general_errors.append(str(exc))
+                draft.general_errors.append(message)
         else:
             record_audit(
                 session,

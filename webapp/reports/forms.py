@@ -18,7 +18,7 @@ from core.documents.rendering import ADDRESS_ELEMENT, SUB_REPORTS
 from core.documents.templating import TemplateError
 from core.models import AddressKind, Orientation, PageFormat, Report
 from webapp.forms import PanelForm, add_error
-from webapp.i18n import t
+from webapp.i18n import stored_text, t
 
 MARGIN = NumberRange(min=0, max=100)
 
@@ -128,9 +128,10 @@ class ReportForm(PanelForm):
 
 
 def template_error_text(exc: TemplateError) -> str:
+    reason = stored_text(exc.reason)
     if exc.lineno:
-        return t("reports.error.template_line", line=exc.lineno, reason=exc.reason)
-    return t("reports.error.template", reason=exc.reason)
+        return t("reports.error.template_line", line=exc.lineno, reason=reason)
+    return t("reports.error.template", reason=reason)
 
 
 class AddressPatternForm(PanelForm):

@@ -19,6 +19,7 @@ from core.documents.templating import LOCAL_TIME, TemplateError, compile_templat
 from core.models import Contact, Report, ReportAsset
 from core.query import load_records, record_fields
 from webapp.contacts.search import ContactFilters, contact_query, dialect_of
+from webapp.i18n import stored_text
 
 ENTITY = "contacts"
 SAMPLE_RECIPIENT = {
@@ -95,13 +96,13 @@ def render_preview(
             campaign={"id": None, "name": campaign_name},
         )
     except TemplateError as exc:  # an address pattern or text block
-        raise PreviewProblem(str(exc), None, exc.lineno) from None
+        raise PreviewProblem(stored_text(exc.reason), None, exc.lineno) from None
     except ReportError as exc:
         raise PreviewProblem(str(exc)) from None
     try:
         compile_template(report.layout).render(values)
     except TemplateError as exc:
-        raise PreviewProblem(exc.reason, "layout", exc.lineno) from None
+        raise PreviewProblem(stored_text(exc.reason), "layout", exc.lineno) from None
     try:
         return renderer.render(
             record,
@@ -111,6 +112,6 @@ def render_preview(
             campaign=values["campaign"],
         )
     except TemplateError as exc:  # a letterhead, header or footer
-        raise PreviewProblem(str(exc), None, exc.lineno) from None
+        raise PreviewProblem(stored_text(exc.reason), None, exc.lineno) from None
     except (ReportError, PdfError) as exc:
         raise PreviewProblem(str(exc)) from None

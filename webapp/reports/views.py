@@ -18,7 +18,7 @@ from core.models import Campaign, Report, ReportAsset, Role
 from core.models.documents import MAX_ASSET_BYTES
 from webapp.context import current_user, current_username, db_session, get_settings
 from webapp.formatting import format_bytes
-from webapp.i18n import t
+from webapp.i18n import stored_text, t
 from webapp.imports import upload_size
 from webapp.pagination import page_arguments, paginate
 from webapp.reports.assets import asset_filename, upload_problem
@@ -199,7 +199,7 @@ def preview(report_id: int | None = None) -> ResponseReturnValue:
             wrong = next(field for field in form if field.errors)
             if wrong is form.layout and form.layout_error is not None:
                 error = form.layout_error
-                problem = PreviewProblem(error.reason, "layout", error.lineno)
+                problem = PreviewProblem(stored_text(error.reason), "layout", error.lineno)
             else:
                 problem = PreviewProblem("; ".join(map(str, wrong.errors)), wrong.name)
             return _preview_failed(problem)

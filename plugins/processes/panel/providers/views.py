@@ -424,9 +424,10 @@ def edit_process(service_id: int) -> str | tuple[str, int] | Response:
 
 def template_problem(error: TemplateError) -> str:
     """The sandbox's reason, with the template line when it has one."""
+    problem = stored_text(error.reason)
     if error.lineno:
-        return t("provider_process.bad_template_line", line=error.lineno, problem=error.reason)
-    return t("provider_process.bad_template", problem=error.reason)
+        return t("provider_process.bad_template_line", line=error.lineno, problem=problem)
+    return t("provider_process.bad_template", problem=problem)
 
 
 def _read_process(
