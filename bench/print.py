@@ -12,7 +12,13 @@ the raw renderer (the same report through xhtml2pdf in a plain loop in one proce
 letter; the runs use the print action's engine (plugins/actions/print_engine.py), and the
 line "engine, one process" is that engine in the same plain loop, without a run.
 
-``--loop-count N`` has the two loops render only the first N letters (their CPU time a letter
+The raw renderer's loop runs before the engine's loop and again after the two runs, and every
+ratio is set against the mean of the two: the host's speed drifts over the quarter of an hour
+a bench takes (the same loop took 30 ms a letter one morning and 47 ms the next, idle both
+times), and a raw renderer measured only at the start would be set against runs that met
+another host.
+
+``--loop-count N`` has the loops render only the first N letters (their CPU time a letter
 does not depend on how many follow; on a loaded machine the raw renderer's 10,000 letters
 alone take half an hour), while the runs print all of them.
 
@@ -214,10 +220,10 @@ def add_two_page_report(session) -> None:
 
 def raw_loop(
     runtime: Runtime, count: int, report: str, *, engine: bool = False
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, str]:
     """The report for the first ``count`` contacts in one forked process: letters/s, CPU ms
-    per letter (of the loop, see the module) and peak MB. ``engine``: with the print
-    action's engine instead of xhtml2pdf's plain path."""
+    per letter (of the loop, see the module), peak MB and the load average after it.
+    ``engine``: with the print action's engine instead of xhtml2pdf's plain path."""
     started = time.perf_counter()
     reader, writer = os.pipe()
     pid = os.fork()
@@ -251,7 +257,7 @@ def raw_loop(
     with os.fdopen(reader) as pipe:
         _, peak = reap(pid)
         cpu = float(pipe.read())
-    return count / (time.perf_counter() - started), cpu * 1000 / count, peak
+    return count / (time.perf_counter() - started), cpu * 1000 / count, peak, load()
 
 
 @dataclass
@@ -267,9 +273,9 @@ class WorkerFigures:
 
 def with_workers(
     runtime: Runtime, campaign_id: int, workers: int, count: int
-) -> tuple[float, list[WorkerFigures], int, int]:
+) -> tuple[float, list[WorkerFigures], int, int, str]:
     """A whole run with ``workers`` worker processes: letters/s, each worker's figures,
-    collection pages and the run's id."""
+    collection pages, the run's id and the load average after it."""
     run = start_run(runtime, campaign_id, allow_parallel=True, confirmed_by="bench")
     empty_queues(runtime.settings.redis_url)  # targeting runs here, not in a worker
     target_run(run.id)
@@ -327,7 +333,7 @@ def with_workers(
         )
     assert sum(figure.letters for figure in figures) == letters, (figures, by_horse)
     pages = len(PdfReader(io.BytesIO(collection)).pages)
-    return letters / watch.seconds, figures, pages, run.id
+    return letters / watch.seconds, figures, pages, run.id, load()
 
 
 def merge_rate(runtime: Runtime, run_id: int) -> tuple[float, float]:
@@ -398,31 +404,39 @@ def main() -> None:
                 f"{args.backend}, {args.count} letters of {args.pages} page(s) "
                 f"({report}: logo, TTF font); the loops render {looped}"
             )
-            rate, raw_cpu, peak = raw_loop(runtime, looped, report)
-            raw_rate = rate
+            before = raw_loop(runtime, looped, report)
+            engine = raw_loop(runtime, looped, report, engine=True)
+            runs = {
+                workers: with_workers(runtime, campaign_id, workers, args.count)
+                for workers in (1, 2)
+            }
+            after = raw_loop(runtime, looped, report)
+            raw_rate, raw_cpu = (before[0] + after[0]) / 2, (before[1] + after[1]) / 2
+            for when, (rate, cpu, peak, load_then) in (("before", before), ("after", after)):
+                print(
+                    f"  raw renderer, {when} the runs: {cpu:5.1f} CPU ms a letter, "
+                    f"{rate:6.1f} letters/s, peak {peak:4.0f} MB ({load_then})"
+                )
             print(
-                f"  raw renderer, one process: {raw_cpu:5.1f} CPU ms a letter, "
-                f"{rate:6.1f} letters/s, peak {peak:4.0f} MB ({load()})"
+                f"  raw renderer, their mean:     {raw_cpu:5.1f} CPU ms a letter, "
+                f"{raw_rate:6.1f} letters/s (what the lines below are set against)"
             )
-            rate, cpu, peak = raw_loop(runtime, looped, report, engine=True)
+            rate, cpu, peak, load_then = engine
             print(
                 f"  engine, one process:       {cpu:5.1f} CPU ms a letter = {raw_cpu / cpu:4.2f}x "
-                f"the raw renderer, {rate:6.1f} letters/s, peak {peak:4.0f} MB ({load()})"
+                f"the raw renderer, {rate:6.1f} letters/s, peak {peak:4.0f} MB ({load_then})"
             )
-            for workers in (1, 2):
-                rate, figures, pages, run_id = with_workers(
-                    runtime, campaign_id, workers, args.count
-                )
+            for workers, (rate, figures, pages, _run_id, load_then) in runs.items():
                 letters = sum(figure.letters for figure in figures)
                 cpu = sum(figure.cpu for figure in figures) * 1000 / letters
                 print(
                     f"  run with {workers} worker(s):     {cpu:5.1f} CPU ms a letter = "
                     f"{raw_cpu / cpu:4.2f}x the raw renderer, {rate:6.1f} letters/s = "
-                    f"{rate / raw_rate:4.2f}x the raw renderer's, {pages} pages ({load()})"
+                    f"{rate / raw_rate:4.2f}x the raw renderer's, {pages} pages ({load_then})"
                 )
                 for number, figure in enumerate(figures, 1):
                     print(f"    worker {number}: {worker_line(figure, raw_cpu)}")
-            rate, cpu = merge_rate(runtime, run_id)
+            rate, cpu = merge_rate(runtime, runs[2][3])
             print(
                 f"  collection merge alone:    {cpu:5.1f} CPU ms a letter, {rate:6.1f} letters/s "
                 f"(part of one worker's figures)"
