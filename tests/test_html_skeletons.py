@@ -125,3 +125,20 @@ def pdf_text(pdf: bytes) -> str:
     from pypdf import PdfReader
 
     return "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+@pytest.mark.parametrize(
+    ("source", "encoding"),
+    [
+        (b"<p>\xc3\xa4 bytes</p>", None),
+        ("\ufeff<p>byte order mark</p>", None),
+        (b"<p>\xff not UTF-8</p>", "utf-8"),
+    ],
+)
+def test_sources_html5lib_would_read_otherwise_go_to_html5lib(source, encoding):
+    parser = SkeletonParser()
+    for _ in range(3):
+        with parsing(parser):
+            status = pisa.pisaDocument(source, dest=io.BytesIO(), encoding=encoding)
+        assert not status.err
+    assert len(parser._skeletons) == 0

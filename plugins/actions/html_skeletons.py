@@ -197,14 +197,26 @@ class _StandInParser:
     def parse(self, stream: Any, transport_encoding: str | None = None) -> Any:
         """The tree of a document xhtml2pdf turned from text into bytes with
         ``transport_encoding``; any other source as html5lib reads it."""
-        source = stream.getvalue() if hasattr(stream, "getvalue") else None
-        if isinstance(source, bytes) and transport_encoding:
-            html = source.decode(transport_encoding)
-            if not html.startswith("\ufeff"):
-                return self._parser.parse(html)
+        html = _text_of(stream, transport_encoding)
+        if html is not None:
+            return self._parser.parse(html)
+        if hasattr(stream, "seek"):
             stream.seek(0)
         options = {"transport_encoding": transport_encoding} if transport_encoding else {}
         return html5lib.HTMLParser(tree=self._tree).parse(stream, **options)
+
+
+def _text_of(stream: Any, encoding: str | None) -> str | None:
+    """The text of xhtml2pdf's temporary file of a document, unless html5lib would read it
+    otherwise (no encoding given, bytes that are not in it, a byte order mark)."""
+    source = stream.getvalue() if hasattr(stream, "getvalue") else None
+    if not isinstance(source, bytes) or not encoding:
+        return None
+    try:
+        html = source.decode(encoding)
+    except (LookupError, UnicodeDecodeError):
+        return None
+    return None if html.startswith("\ufeff") else html
 
 
 @contextlib.contextmanager
