@@ -82,7 +82,7 @@ def _add_text(text: str, pieces: list[str | None], texts: list[str]) -> None:
         if text:
             pieces.append(text)
         return
-    start = text.index(inner)
+    start = len(text) - len(text.lstrip(_SPACE))
     pieces.extend((text[:start], None, text[start + len(inner) :]))
     texts.append(inner)
 
