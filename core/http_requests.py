@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
+from core.messages import ExplainedError, stored
+
 
 class HttpCredentials(BaseModel):
     """Settings fields for basic or bearer auth; derive a plugin's settings model from it."""
@@ -25,11 +27,13 @@ class HttpCredentials(BaseModel):
     @model_validator(mode="after")
     def _credentials(self) -> HttpCredentials:
         if self.auth == "basic" and not self.username:
-            raise ValueError("basic auth needs a username")
+            raise ExplainedError(stored("basic auth needs a username"))
         if self.secret_env and self.secret_env not in os.environ:
-            raise ValueError(f"the environment variable {self.secret_env} is not set")
+            raise ExplainedError(
+                stored("the environment variable {name} is not set", name=self.secret_env)
+            )
         if self.auth != "none" and not self.secret_value:
-            raise ValueError(f"{self.auth} auth needs a secret or secret_env")
+            raise ExplainedError(stored("{auth} auth needs a secret or secret_env", auth=self.auth))
         return self
 
     @property

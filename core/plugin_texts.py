@@ -6,8 +6,9 @@ choice fields), not ``gettext`` calls a source scanner would find. This extracto
 the scanned module, asks its ``register_*`` hooks for the classes it registers and yields
 their texts: English message ids, a choice value with the context ``choice``. It also
 finds the texts a module stores to be shown later (``core.messages.stored("...")`` and
-``context.log("...")`` of a workflow pass), in its source. A plugin's ``babel.cfg`` maps its
-modules to it::
+``context.log("...")`` of a workflow pass) and the messages its settings validators raise
+(``raise ValueError("...")``, looked up in the plugin's catalog as they are), in its source.
+A plugin's ``babel.cfg`` maps its modules to it::
 
     [campaign_plugin: **.py]
 """
@@ -30,6 +31,8 @@ Extracted = tuple[int, str, str | tuple[str, str], list[str]]
 STORED_TEXT_MARKERS = frozenset({"stored", "log"})
 """The calls whose first argument is a stored text's id: ``core.messages.stored`` (or a
 module's own ``stored = stored_for(__name__)``) and ``WorkflowContext.log``."""
+VALIDATOR_DECORATORS = frozenset({"field_validator", "model_validator"})
+"""pydantic's decorators of a settings model's checks, whose ValueError a user reads."""
 
 
 def registered_classes(module: object) -> list[type[Plugin]]:
@@ -117,7 +120,8 @@ def extract(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Ite
             else:
                 yield line, "gettext", text, [f"{cls.kind} {cls.name}"]
     fileobj.seek(0)
-    for line, text in stored_texts(fileobj.read()):
+    source = fileobj.read()
+    for line, text in [*stored_texts(source), *validator_texts(source)]:
         yield line, "gettext", text, []
 
 
@@ -127,9 +131,32 @@ def stored_texts(source: str | bytes) -> Iterator[tuple[int, str]]:
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.Call) or not node.args:
             continue
-        function = node.func
-        name = function.id if isinstance(function, ast.Name) else getattr(function, "attr", "")
         first = node.args[0]
         literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
-        if name in STORED_TEXT_MARKERS and literal:
+        if _called_name(node) in STORED_TEXT_MARKERS and literal:
             yield first.lineno, first.value
+
+
+def _called_name(node: ast.expr) -> str:
+    """``name`` of ``name(...)``, ``module.name(...)``, ``name`` or ``module.name``."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    return node.id if isinstance(node, ast.Name) else getattr(node, "attr", "")
+
+
+def validator_texts(source: str | bytes) -> Iterator[tuple[int, str]]:
+    """(line, message) of every ValueError with a literal message that a pydantic validator
+    of a module raises: the plugin's own English, which the panel looks up as it is in the
+    plugin's catalog (``core.validation.problem_text``)."""
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef) or not any(
+            _called_name(decorator) in VALIDATOR_DECORATORS for decorator in node.decorator_list
+        ):
+            continue
+        for inner in ast.walk(node):
+            raised = inner.exc if isinstance(inner, ast.Raise) else None
+            if not isinstance(raised, ast.Call) or _called_name(raised) != "ValueError":
+                continue
+            first = raised.args[0] if raised.args else None
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                yield first.lineno, first.value

@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from core.documents.archive import write_atomically
 from core.engine.dispatch import worker_identity
 from core.jobs.heartbeat import beating
+from core.messages import ExplainedError, StoredText, stored
 from core.models import FileDelivery, FileDeliveryStatus
 from core.plugin_base import UploadTarget
 from core.plugins import PluginHost
@@ -116,9 +117,12 @@ class Delivered:
 def check_remote_name(name: str) -> str:
     """Refuse a remote file name a target could misread (a path, a hidden or odd name)."""
     if not REMOTE_NAME.match(name) or ".." in name:
-        raise ValueError(
-            f"{name!r} is not a usable file name: letters, digits and . _ + = @ , - only, "
-            "starting with a letter or digit, at most 200 characters"
+        raise ExplainedError(
+            stored(
+                "'{name}' is not a usable file name: letters, digits and . _ + = @ , - only, "
+                "starting with a letter or digit, at most 200 characters",
+                name=name,
+            )
         )
     return name
 
@@ -133,15 +137,16 @@ MAX_NAME_PATTERN = 200
 BRACES = re.compile(r"\{[^{}]*\}?|\}")
 
 
-class NamePatternError(ValueError):
-    """A file-name pattern that cannot give a usable name. ``code`` and ``params`` say what,
-    for a translated message: ``too_long`` (length, limit), ``unknown`` (names, available),
-    ``not_a_placeholder`` (text, available) or ``unusable`` (name)."""
+class NamePatternError(ExplainedError):
+    """A file-name pattern that cannot give a usable name; ``text`` says why in the reader's
+    language, ``code`` and ``params`` say what for a screen's own message: ``too_long``
+    (length, limit), ``unknown`` (names, available), ``not_a_placeholder`` (text, available)
+    or ``unusable`` (name)."""
 
-    def __init__(self, code: str, message: str, **params: Any):
-        super().__init__(message)
+    def __init__(self, code: str, text: StoredText):
+        super().__init__(text)
         self.code = code
-        self.params = params
+        self.params = dict(text.params)
 
 
 def fill_name_pattern(pattern: str, values: Mapping[str, str]) -> str:
@@ -156,35 +161,41 @@ def fill_name_pattern(pattern: str, values: Mapping[str, str]) -> str:
     if len(pattern) > MAX_NAME_PATTERN:
         raise NamePatternError(
             "too_long",
-            f"the pattern has {len(pattern)} characters (at most {MAX_NAME_PATTERN})",
-            length=len(pattern),
-            limit=MAX_NAME_PATTERN,
+            stored(
+                "the pattern has {length} characters (at most {limit})",
+                length=len(pattern),
+                limit=MAX_NAME_PATTERN,
+            ),
         )
     unknown = sorted(set(PLACEHOLDER.findall(pattern)) - set(values))
     if unknown:
         names = ", ".join(f"{{{name}}}" for name in unknown)
         raise NamePatternError(
             "unknown",
-            f"unknown placeholder(s) {names}; available: {available}",
-            names=names,
-            available=available,
+            stored(
+                "unknown placeholder(s) {names}; available: {available}",
+                names=names,
+                available=available,
+            ),
         )
     braces = (match for match in BRACES.finditer(pattern) if not PLACEHOLDER.fullmatch(match[0]))
     stray = next(braces, None)
     if stray:
         raise NamePatternError(
             "not_a_placeholder",
-            f"{stray.group()!r} is not a placeholder: write {{name}} with one of "
-            f"{available}; no '.', ':' or '!' inside the braces",
-            text=stray.group(),
-            available=available,
+            stored(
+                "'{text}' is not a placeholder: write {{name}} with one of {available}; "
+                "no '.', ':' or '!' inside the braces",
+                text=stray.group(),
+                available=available,
+            ),
         )
     parts = {key: value[:MAX_NAME_PART] for key, value in values.items()}
     name = fill_placeholders(pattern, parts)
     try:
         return check_remote_name(name)
-    except ValueError as exc:
-        raise NamePatternError("unusable", str(exc), name=name) from None
+    except ExplainedError as exc:
+        raise NamePatternError("unusable", exc.text) from None
 
 
 def file_digest(path: Path) -> tuple[int, str]:

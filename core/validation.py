@@ -103,6 +103,12 @@ def problem_text(field: str, message: str, domain: str | None = None) -> StoredT
     return stored("{field}: {problem}", field=field, problem=problem)
 
 
+def reason_text(message: str, domain: str | None = None) -> StoredText:
+    """A validation problem as a stored text without its field, for a sentence that names
+    the place in its own way (a query's JSON location); as ``problem_text`` says it."""
+    return _problem(message, domain) or stored("{pydantic_message}", pydantic_message=str(message))
+
+
 def _problem(message: str, domain: str | None) -> StoredText | None:
     if not isinstance(message, ValidationMessage):  # a plugin's own problem, in English
         message = ValidationMessage(message)

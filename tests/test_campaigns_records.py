@@ -19,6 +19,7 @@ from webapp.campaigns.records import (
     preview_csv,
     remove_records,
 )
+from webapp.i18n import render_stored
 
 
 @pytest.fixture
@@ -90,9 +91,13 @@ def test_add_records_refuses_ids_that_do_not_exist(database, campaign, contacts)
         pytest.raises(
             CampaignDataError,
             match=r"^7 contacts do not exist: ids 9001, 9002, 9003, 9004, 9005 and 2 more$",
-        ),
+        ) as refused,
     ):
         add_records(session, campaign, "contacts", [contacts[3], *missing])
+    assert render_stored(refused.value.text, "de", {}) == (
+        "Datensätze (contacts), die es nicht gibt: 7; "
+        "IDs 9001, 9002, 9003, 9004, 9005 und 2 weitere"
+    )
     assert stored(database, campaign) == []
     with database.session() as session:
         with pytest.raises(CampaignDataError, match=r"unknown entity 'people'; known: contacts"):

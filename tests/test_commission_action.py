@@ -29,10 +29,13 @@ from core.models import (
     RunState,
     SalesPartner,
 )
+from core.validation import problem_text
+from plugins.actions import TRANSLATIONS
 from plugins.actions.commission import Commission, RunFacts
 from plugins.actions.commission.bookings import reverse_run
 from plugins.actions.commission.models import CommissionBooking
 from plugins.demo.address_book import load_demo
+from webapp.i18n import render_stored
 
 from waiting import stop_group, wait_for
 
@@ -217,6 +220,33 @@ def test_settings_are_checked_with_messages_naming_the_field(settings, problem):
     with pytest.raises(SettingsError) as caught:
         action(**settings)
     assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("settings", "german", "english"),
+    [
+        (
+            {"rate_field": "partner.commission_rate"},
+            "field: bitte rate_percent oder rate_field angeben, nicht beides",
+            "field: give rate_percent or rate_field, not both",
+        ),
+        (
+            {"amount": "9.999", "field": None, "rate_percent": None},
+            "amount: Beträge in EUR haben höchstens 2 Nachkommastellen",
+            "amount: EUR amounts have at most 2 decimal places",
+        ),
+    ],
+)
+def test_a_refused_setting_is_said_in_the_readers_language(settings, german, english):
+    catalogs = {Commission.__module__: [TRANSLATIONS]}
+    with pytest.raises(SettingsError) as caught:
+        action(**settings)
+    ((field, message),) = caught.value.problems
+    text = problem_text(field, message, Commission.__module__)
+    assert (render_stored(text, "de", catalogs), render_stored(text, "en", catalogs)) == (
+        german,
+        english,
+    )
 
 
 def test_currencies_are_iso_codes_in_any_case():

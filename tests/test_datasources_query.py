@@ -10,7 +10,9 @@ from sqlalchemy import insert, update
 from core import Group
 from core.engine.campaigns import CampaignError
 from core.models import Contract, Product, RunState, SalesPartner, SavedQuery
+from plugins.datasources import TRANSLATIONS
 from webapp.campaigns.records import freeze_query
+from webapp.i18n import render_stored
 
 from datasource_helpers import add_contacts, create, groups, run, save_query, with_sources
 from engine_plugins import reset_tags, tag_counts
@@ -210,11 +212,33 @@ def test_settings_are_validated_naming_the_field(engine):
         create(engine, "distribution_list", {})
 
 
+def test_a_refused_query_is_said_in_the_readers_language(engine):
+    """The query's own problem (the core's, through the panel's catalog) and the source's
+    check (through the data sources' catalog), each at its place in the settings."""
+    catalogs = {"plugins.datasources.query": [TRANSLATIONS]}
+    where = {"conditions": [{"field": "wohnort", "type": "not_empty"}]}
+    with pytest.raises(CampaignError) as unknown:
+        create(engine, "query", {"definition": {"root": "contacts", "where": where}})
+    assert render_stored(unknown.value.text, "de", catalogs).startswith(
+        "datasource.settings.definition.where.conditions[0].field: unbekanntes Feld „wohnort“ "
+        "bei contacts; möglich sind: "
+    )
+    with pytest.raises(CampaignError) as neither:
+        create(engine, "query", {})
+    assert render_stored(neither.value.text, "de", catalogs) == (
+        "datasource.settings: bitte genau eines angeben: eine gespeicherte Abfrage "
+        "(saved_query_id) oder eine eigene (definition)"
+    )
+    assert render_stored(neither.value.text, "en", catalogs) == (
+        "datasource.settings: give exactly one of saved_query_id and definition"
+    )
+
+
 def test_a_missing_saved_query_fails_the_run_clearly(engine):
     campaign = create(engine, "query", {"saved_query_id": 17})
     finished = run(engine, campaign)
     assert finished.state == RunState.FAILED
-    assert finished.error == "targeting failed: LookupError: saved query 17 does not exist"
+    assert finished.error == "targeting failed: SavedQueryNotFound: saved query 17 does not exist"
 
 
 def test_a_saved_query_of_another_entity_is_refused_at_start(engine):
@@ -268,7 +292,7 @@ def test_a_distribution_list_must_carry_the_flag(engine):
     finished = run(engine, campaign)
     assert finished.state == RunState.FAILED
     assert finished.error == (
-        "targeting failed: LookupError: saved query 'Newsletter' "
+        "targeting failed: SavedQueryNotFound: saved query 'Newsletter' "
         f"({saved}) is not flagged as a distribution list for campaigns"
     )
 
@@ -288,7 +312,9 @@ def test_a_distribution_list_must_carry_the_flag(engine):
 
 def test_a_missing_distribution_list(engine):
     finished = run(engine, create(engine, "distribution_list", {"list_id": 5}))
-    assert finished.error == "targeting failed: LookupError: distribution list 5 does not exist"
+    assert finished.error == (
+        "targeting failed: SavedQueryNotFound: distribution list 5 does not exist"
+    )
 
 
 def test_groups_by_a_choice_field(engine):

@@ -23,8 +23,11 @@ from core.engine import dispatch
 from core.engine.dispatch import process_chunk, recover_runs
 from core.engine.runs import retry_failed, start_run
 from core.models import ArchivedDocument, Contact, DocumentKind, ItemStatus, Run, RunState
+from core.validation import problem_text
+from plugins.actions import TRANSLATIONS
 from plugins.actions.email import Email
 from plugins.demo.default_reports import install_default_reports
+from webapp.i18n import render_stored
 
 from smtp_server import mail_env
 from waiting import stop_group, wait_for
@@ -124,6 +127,31 @@ def test_settings_are_checked_when_the_campaign_is_saved(settings, problem):
     with pytest.raises(SettingsError) as caught:
         Email({"subject": SUBJECT, "text": TEXT} | settings)
     assert problem in str(caught.value)
+
+
+def test_refused_settings_are_said_in_the_readers_language():
+    """The action's own checks through the actions' catalog (the message as the validator
+    wrote it), an address through the panel's."""
+    catalogs = {Email.__module__: [TRANSLATIONS]}
+    with pytest.raises(SettingsError) as caught:
+        Email({"subject": SUBJECT, "sender": "Kampagne", "attachment": {}})
+    texts = [
+        problem_text(field, message, Email.__module__) for field, message in caught.value.problems
+    ]
+    assert [render_stored(text, "de", catalogs) for text in texts] == [
+        "sender: „Kampagne“ ist keine E-Mail-Adresse wie „Name <user@example.de>“",
+        "attachment: bitte den Bericht, die Kampagne oder den Lauf des Briefs angeben",
+    ]
+    with pytest.raises(SettingsError) as caught:
+        Email({"subject": SUBJECT})
+    ((field, message),) = caught.value.problems
+    text = problem_text(field, message, Email.__module__)
+    assert render_stored(text, "de", catalogs) == (
+        "(settings): bitte einen HTML-Text, einen reinen Text oder beides angeben"
+    )
+    assert render_stored(text, "en", catalogs) == (
+        "(settings): give an HTML body, a plain-text body or both"
+    )
 
 
 # --- whole campaigns -----------------------------------------------------------------------

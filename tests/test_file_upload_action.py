@@ -37,8 +37,11 @@ from core.models import (
     RunItem,
     RunState,
 )
+from core.validation import problem_text
+from plugins.actions import TRANSLATIONS
 from plugins.actions.file_upload import FileUpload
 from plugins.demo.default_reports import install_default_reports
+from webapp.i18n import render_stored
 
 from upload_servers import RecordingHttpServer, SftpTestServer
 from waiting import wait_for
@@ -539,6 +542,37 @@ def test_settings_are_checked_when_the_campaign_is_saved(settings, problem):
     with pytest.raises(SettingsError, match="invalid settings for action 'file_upload'") as caught:
         FileUpload(valid | settings)
     assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("settings", "german"),
+    [
+        (
+            {"remote_name": "{customer}.csv"},
+            "remote_name: unbekannte Platzhalter {customer}; verfügbar sind: campaign, run, "
+            "run_id, date, time, group, ext",
+        ),
+        (
+            {"content": "documents_zip"},
+            "(settings): der Inhalt „documents_zip“ braucht eine Auswahl von Dokumenten",
+        ),
+        (
+            {"documents": {}, "content": "collection_pdf"},
+            "documents: bitte einen Bericht, eine Kampagne oder einen Lauf angeben: jedes "
+            "Dokument, das ein Empfänger je bekam, ist selten, was ein Dienstleister erhalten "
+            "soll",
+        ),
+    ],
+)
+def test_a_refused_setting_is_said_in_german(settings, german):
+    """The action's own checks through the actions' catalog, the file name rules of the core
+    through the panel's."""
+    valid = {"target": "folder", "extraction": {"columns": [{"field": "number"}]}}
+    with pytest.raises(SettingsError) as caught:
+        FileUpload(valid | settings)
+    ((field, message),) = caught.value.problems
+    text = problem_text(field, message, FileUpload.__module__)
+    assert render_stored(text, "de", {FileUpload.__module__: [TRANSLATIONS]}) == german
 
 
 def test_a_long_upload_keeps_the_ledger_claim_alive(uploading, server, monkeypatch):

@@ -16,7 +16,10 @@ from core import SettingsError
 from core.engine.runs import start_run
 from core.models import RunState, SalesPartner
 from core.query import QueryError
+from core.validation import problem_text
+from plugins.filters import TRANSLATIONS
 from plugins.filters.limit import Limit
+from webapp.i18n import render_stored
 
 NAMES = ["müller", "Maier", "Özdemir", "", None, "zander", "Müller", "Äpfel"]
 """In order: Maier, müller (1), Müller (7), zander, Äpfel, Özdemir (code points), then empty."""
@@ -113,6 +116,33 @@ def test_settings_that_do_not_fit_the_mode_are_refused():
         Limit({"count": 3, "sort": {"field": "city"}})
     with pytest.raises(SettingsError, match="count: Input should be greater than or equal to 1"):
         Limit({"count": 0})
+
+
+@pytest.mark.parametrize(
+    ("settings", "german", "english"),
+    [
+        (
+            {"mode": "top"},
+            "der Modus „top“ braucht count und sort",
+            "mode 'top' needs count and sort",
+        ),
+        (
+            {"count": 3, "sort": {"field": "city"}},
+            "sort gilt nur im Modus „top“",
+            "sort only applies to mode 'top'",
+        ),
+    ],
+)
+def test_a_setting_that_does_not_fit_the_mode_is_said_in_the_readers_language(
+    settings, german, english
+):
+    catalogs = {Limit.__module__: [TRANSLATIONS]}
+    with pytest.raises(SettingsError) as caught:
+        Limit(settings)
+    ((field, message),) = caught.value.problems
+    text = problem_text(field, message, Limit.__module__)
+    assert render_stored(text, "de", catalogs) == f"{field}: {german}"
+    assert render_stored(text, "en", catalogs) == f"{field}: {english}"
 
 
 def test_an_unknown_sort_field_is_named(database):

@@ -22,7 +22,10 @@ import pytest
 
 from core import SettingsError
 from core.messaging.sending import MaybeSentError, NotSentError
+from core.validation import problem_text
+from plugins.gateways import TRANSLATIONS
 from plugins.gateways.http_sms import HttpGateway, retry_after
+from webapp.i18n import render_stored
 
 from waiting import DEADLINE
 
@@ -257,6 +260,31 @@ def test_settings_are_checked_with_a_clear_message(settings, problem):
     with pytest.raises(SettingsError) as caught:
         HttpGateway({"url": "http://127.0.0.1:9/sms", **settings})
     assert problem in str(caught.value)
+
+
+def test_refused_settings_are_said_in_the_readers_language():
+    """The gateway's own checks through the gateways' catalog, the shared credentials' through
+    the panel's."""
+    catalogs = {HttpGateway.__module__: [TRANSLATIONS]}
+    with pytest.raises(SettingsError) as caught:
+        HttpGateway({"url": "ftp://example.org", "body": {"to": "{msisdn}"}})
+    with pytest.raises(SettingsError) as credentials:
+        HttpGateway({"url": "http://127.0.0.1:9/sms", "auth": "bearer"})
+    texts = [
+        problem_text(field, message, HttpGateway.__module__)
+        for refused in (caught, credentials)
+        for field, message in refused.value.problems
+    ]
+    assert [render_stored(text, "de", catalogs) for text in texts] == [
+        "url: braucht eine http://- oder https://-Adresse mit einem Server",
+        "body: unbekannte Platzhalter msisdn; verfügbar sind: number, text, reference, sender",
+        "(settings): die Anmeldung „bearer“ braucht ein Geheimnis (secret oder secret_env)",
+    ]
+    assert [render_stored(text, "en", catalogs) for text in texts] == [
+        "url: needs an http:// or https:// URL with a host",
+        "body: unknown placeholder(s) msisdn; available: number, text, reference, sender",
+        "(settings): bearer auth needs a secret or secret_env",
+    ]
 
 
 def test_server_errors_are_retried_with_backoff_and_the_same_key(provider, make_gateway):

@@ -23,6 +23,7 @@ from core.query import (
     parse_definition,
     parse_node,
 )
+from webapp.i18n import render_stored
 
 PROSPECTS_WITH_EMAIL = {
     "root": "contacts",
@@ -240,6 +241,10 @@ def test_several_problems_are_reported_together():
         "where.conditions[0].values: between needs exactly 2 values (from, to); "
         "where.conditions[1].values: is_empty takes no values"
     )
+    assert render_stored(error.value.text, "de", {}) == (
+        "where.conditions[0].values: between braucht genau 2 Werte (von, bis); "
+        "where.conditions[1].values: is_empty hat keine Werte"
+    )
 
 
 def test_nesting_is_limited():
@@ -304,8 +309,15 @@ def test_a_nul_character_in_a_value_is_refused():
 
 
 def test_invalid_json_text():
-    with pytest.raises(QueryError, match="Invalid JSON"):
+    with pytest.raises(QueryError, match="Invalid JSON") as parsed:
         parse_definition("{not json")
+    assert render_stored(parsed.value.text, "de", {}) == "kein gültiges JSON"
+    with pytest.raises(QueryError) as loaded:
+        load_json("{not json")
+    assert str(loaded.value) == (
+        "Invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+    )
+    assert render_stored(loaded.value.text, "de", {}) == "kein gültiges JSON (Zeile 1, Spalte 2)"
 
 
 def test_parse_node_for_a_single_condition_or_block():

@@ -265,8 +265,9 @@ def test_a_recursive_model_is_edited_as_json(panel):
     except SettingsError as exc:
         placed = build_form(source.params_schema(), "ds", "query", {}, exc.problems)
     assert fields_by_path(placed)["definition"].errors == [
-        "root: unknown root 'kontakte'; known: contacts, contracts, partners, products"
-    ]
+        "root: unbekannte Art von Datensätzen 'kontakte'; möglich sind: contacts, contracts, "
+        "partners, products"
+    ], "the query's own problem, in the user's language"
 
 
 def test_the_commission_actions_amounts_take_a_german_decimal_comma():

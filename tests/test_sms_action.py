@@ -21,7 +21,10 @@ from core.messaging.sending import MaybeSentError, NotSentError
 from core.models import Contact, ItemStatus, Run, RunState
 from core.plugins import PluginHost, UnknownPluginError
 from core.reach import SkipReason
+from core.validation import problem_text
+from plugins.actions import TRANSLATIONS
 from plugins.actions.sms import Sms
+from webapp.i18n import render_stored
 
 TEMPLATE = "Hallo {{ first_name }}, Ihr Gutschein wartet in {{ city }}!"
 
@@ -252,6 +255,29 @@ def test_settings_are_checked_when_the_campaign_is_saved(settings, problem):
     with pytest.raises(SettingsError) as caught:
         action(**settings)
     assert problem in str(caught.value)
+
+
+def test_a_refused_setting_is_said_in_the_readers_language():
+    """The action's own check through the actions' catalog, the core's sender rule through
+    the panel's."""
+    catalogs = {Sms.__module__: [TRANSLATIONS]}
+    with pytest.raises(SettingsError) as region:
+        action(region="XX")
+    with pytest.raises(SettingsError) as sender:
+        action(sender="Far too long sender")
+    texts = [
+        problem_text(field, message, Sms.__module__)
+        for refused in (region, sender)
+        for field, message in refused.value.problems
+    ]
+    assert [render_stored(text, "de", catalogs) for text in texts] == [
+        "region: unbekannte Region „XX“; bitte einen Ländercode wie DE angeben",
+        "sender: ein Absender hat bis zu 11 Buchstaben, Ziffern, Leerzeichen, „.“ oder „-“ mit "
+        "mindestens einem Buchstaben, oder er ist eine Nummer mit bis zu 15 Ziffern",
+    ]
+    assert render_stored(texts[0], "en", catalogs) == (
+        "region: unknown region 'XX'; use a country code such as DE"
+    )
 
 
 def test_preview_renders_without_sending(context):

@@ -15,7 +15,10 @@ import plugins.targets.http_upload as http_upload
 from core import SettingsError
 from core.models import FileDelivery, FileDeliveryStatus
 from core.uploads import Upload, UploadError, UploadUnclear, deliver
+from core.validation import problem_text
+from plugins.targets import TRANSLATIONS
 from plugins.targets.http_upload import HttpUpload
+from webapp.i18n import render_stored
 
 from upload_servers import RecordingHttpServer
 
@@ -134,6 +137,20 @@ def test_bad_settings_name_the_problem(settings, problem):
     with pytest.raises(SettingsError, match="invalid settings for upload_target 'http'") as caught:
         HttpUpload({"url": "https://example.org/{file}"} | settings)
     assert problem in str(caught.value)
+
+
+def test_a_refused_url_is_said_in_the_readers_language():
+    catalogs = {HttpUpload.__module__: [TRANSLATIONS]}
+    with pytest.raises(SettingsError) as caught:
+        HttpUpload({"url": "https://example.org/{name}"})
+    ((field, message),) = caught.value.problems
+    text = problem_text(field, message, HttpUpload.__module__)
+    assert render_stored(text, "de", catalogs) == (
+        "url: unbekannte Platzhalter name; verfügbar sind: file, sha256, size, reference"
+    )
+    assert render_stored(text, "en", catalogs) == (
+        "url: unknown placeholder(s) name; available: file, sha256, size, reference"
+    )
 
 
 @pytest.fixture

@@ -509,12 +509,13 @@ def test_every_text_of_every_built_in_plugin_has_a_german_translation(panel_app:
 
 
 def test_every_stored_text_has_a_catalog_entry():
-    """Every id a module stores for later (``stored("...")``, ``context.log("...")``) is in
+    """Every id a module stores for later (``stored("...")``, ``context.log("...")``) and
+    every message a built-in plugin's settings validator raises (looked up as it is) is in
     its package's catalogs, German and (where the package has one) English: the panel's for
     the core and the panel, a plugin package's own for its modules."""
     from pathlib import Path
 
-    from core.plugin_texts import stored_texts
+    from core.plugin_texts import stored_texts, validator_texts
 
     root = Path(__file__).resolve().parent.parent
     sources = {root / "webapp" / "translations": [root / "core", root / "webapp"]}
@@ -523,8 +524,10 @@ def test_every_stored_text_has_a_catalog_entry():
     missing = []
     for catalogs, packages in sources.items():
         languages = [path.name for path in sorted(catalogs.iterdir()) if path.is_dir()]
+        own = validator_texts if catalogs.parent.parent.name == "plugins" else lambda _source: ()
         for path in sorted(file for package in packages for file in package.rglob("*.py")):
-            for line, text in stored_texts(path.read_text(encoding="utf-8")):
+            source = path.read_text(encoding="utf-8")
+            for line, text in [*stored_texts(source), *own(source)]:
                 for language in languages:
                     if i18n.find((catalogs,), language, text) is None:
                         missing.append(f"{path.relative_to(root)}:{line} {language} {text!r}")

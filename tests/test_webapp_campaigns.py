@@ -248,7 +248,8 @@ def test_a_bad_new_campaign_form_is_refused_at_its_fields_and_stores_nothing(pan
     long_text = post(client, "/campaigns/new", campaign_form(description="x" * 5001))
     assert field_errors(body(long_text), "description") == ["Höchstens 5000 Zeichen."]
     bad_freeze = post(client, "/campaigns/new", campaign_form(name="B", freeze="{nicht json"))
-    assert bad_freeze.status_code == 422 and "Invalid JSON" in body(bad_freeze)
+    assert bad_freeze.status_code == 422
+    assert "kein gültiges JSON (Zeile 1, Spalte 2)" in body(bad_freeze)
     with panel.runtime.database.session() as session:
         assert session.scalar(select(func.count()).select_from(Campaign)) == 0
     post(client, "/campaigns/new", campaign_form(name="Kampagne A"))
@@ -257,6 +258,30 @@ def test_a_bad_new_campaign_form_is_refused_at_its_fields_and_stores_nothing(pan
     assert field_errors(body(taken), "name") == ["Eine Kampagne namens „Kampagne A“ gibt es schon."]
     with panel.runtime.database.session() as session:
         assert session.scalar(select(func.count()).select_from(Campaign)) == 1
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    english = body(post(panel.client(), "/campaigns/new", campaign_form(freeze="{nicht json")))
+    assert (
+        "Invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+        in english
+    )
+
+
+def test_a_query_from_the_query_editor_that_does_not_compile_is_refused_in_the_users_language(
+    panel,
+):
+    definition = {"root": "contacts", "where": {"conditions": [{"field": "ort", "type": "equals"}]}}
+    form = {"intent": "from_query_static", "definition": json.dumps(definition)}
+    html = body(post(panel.client(), "/campaigns/new", form))
+    assert (
+        "Die Abfrage ist ungültig: where.conditions[0].values: equals braucht mindestens 1 Wert"
+        in html
+    )
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    english = body(post(panel.client(), "/campaigns/new", form))
+    assert "The query is invalid: where.conditions[0].values: equals needs at least 1 value" in (
+        english
+    )
 
 
 def test_copy_and_delete_with_confirmation(panel):
@@ -378,6 +403,54 @@ def test_groups_are_counted_and_ticked(panel):
     form = campaign_form(**{"ds.group_by": "city", "group_keys": "Köln"})
     assert post(client, f"/campaigns/{campaign_id}/setup", form).status_code == 302
     assert stored(panel, campaign_id).group_keys == ["Köln"]
+
+
+def test_the_plugins_own_checks_are_said_in_the_users_language(panel):
+    """A built-in plugin's validator messages go through its package's catalog: the e-mail
+    action's, the channel filter's with the value it refuses, the limit filter's mode."""
+    campaign_id = make_campaign(panel)
+    form = campaign_form(
+        action="email",
+        filter_count="2",
+        **{
+            "act.__plugin": "email",
+            "act.subject": "Hallo",
+            "filter-0-name": "channel",
+            "f0.__plugin": "channel",
+            "f0.region": "XX",
+            "filter-1-name": "limit",
+            "f1.__plugin": "limit",
+            "f1.mode": "top",
+            "f1.count": "5",
+        },
+    )
+    german = body(post(panel.client(), f"/campaigns/{campaign_id}/setup", form))
+    assert "bitte einen HTML-Text, einen reinen Text oder beides angeben" in german
+    assert field_errors(german, "f0.region") == ["„XX“ ist kein bekannter Ländercode, z. B. DE, AT"]
+    assert "der Modus „top“ braucht sort" in german
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    english = body(post(panel.client(), f"/campaigns/{campaign_id}/setup", form))
+    assert "give an HTML body, a plain-text body or both" in english
+    assert field_errors(english, "f0.region") == [
+        "&#39;XX&#39; is not a region code phonenumbers knows, e.g. DE, AT"
+    ]
+    assert "mode &#39;top&#39; needs sort" in english
+
+
+def test_groups_that_cannot_be_counted_say_why_in_the_users_language(panel):
+    campaign_id = make_campaign(
+        panel, datasource_settings={"saved_query_id": 987654, "entity": "contacts"}
+    )
+    german = body(panel.client().get(f"/campaigns/{campaign_id}/setup"))
+    assert (
+        "Die Datenquelle kann zurzeit nicht gezählt werden: die gespeicherte Abfrage 987654 gibt "
+        "es nicht"
+    ) in german
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    english = body(panel.client().get(f"/campaigns/{campaign_id}/setup"))
+    assert "The data source cannot be counted now: saved query 987654 does not exist" in english
 
 
 def test_a_third_party_action_gets_a_working_form(panel, tmp_path):
@@ -760,7 +833,9 @@ def test_static_records_are_added_frozen_and_removed(panel):
         "Nur ganze Zahlen als IDs, getrennt durch Komma oder Zeilen."
     ]
     missing = post(client, f"{base}/add", {"entity": "contacts", "ids": "999999"})
-    assert "1 contacts do not exist: ids 999999" in body(missing)
+    assert field_errors(body(missing), "add-ids") == [
+        "Datensätze (contacts), die es nicht gibt: 1; IDs 999999"
+    ]
 
     post(client, f"{base}/add", {"entity": "contacts", "ids": f"{ids[0]}\n{ids[1]}"})
     html = body(client.get(base))
@@ -787,6 +862,10 @@ def test_static_records_are_added_frozen_and_removed(panel):
     assert {"campaign.records.add", "campaign.records.freeze", "campaign.records.remove"} <= set(
         audit_actions(panel)
     )
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    missing = post(panel.client(), f"{base}/add", {"entity": "contacts", "ids": "999999"})
+    assert field_errors(body(missing), "add-ids") == ["1 contacts do not exist: ids 999999"]
 
 
 def test_bad_data_tab_input_is_refused_and_stores_nothing(panel):

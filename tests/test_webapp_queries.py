@@ -103,26 +103,29 @@ def test_the_preview_is_paginated(panel):
 
 
 @pytest.mark.parametrize(
-    ("condition", "message"),
+    ("condition", "message", "english"),
     [
         (
             {"field": "birth_date", "type": "contains", "values": ["1970"]},
-            "Block 2 \u203a Bedingung 1 (Feld „Geburtsdatum“, enthält): contains does not fit the "
-            "date field",
+            "Block 2 \u203a Bedingung 1 (Feld „Geburtsdatum“, enthält): contains passt nicht zum "
+            "Feld „birth_date“ (Art date)",
+            "contains does not fit the date field &#39;birth_date&#39;",
         ),
         (
             {"field": "birth_date", "type": "equals", "values": ["1.2.1970"]},
             "Block 2 \u203a Bedingung 1 (Feld „Geburtsdatum“, ist gleich einem der Werte), Wert 1: "
+            "&#39;1.2.1970&#39; ist kein Datum (jjjj-mm-tt)",
             "&#39;1.2.1970&#39; is not a date (yyyy-mm-dd)",
         ),
         (
             {"field": "ort", "type": "equals", "values": ["Köln"]},
-            "Block 2 \u203a Bedingung 1 (Feld „ort“, ist gleich einem der Werte): unknown field "
-            "&#39;ort&#39; on contacts",
+            "Block 2 \u203a Bedingung 1 (Feld „ort“, ist gleich einem der Werte): unbekanntes Feld "
+            "„ort“ bei contacts",
+            "unknown field &#39;ort&#39; on contacts",
         ),
     ],
 )
-def test_errors_name_the_condition_field_operator_and_value(panel, condition, message):
+def test_errors_name_the_condition_field_operator_and_value(panel, condition, message, english):
     definition = {
         "root": "contacts",
         "where": {
@@ -135,6 +138,9 @@ def test_errors_name_the_condition_field_operator_and_value(panel, condition, me
     response = submit(panel.client(Role.VIEWER), definition=definition)
     assert response.status_code == 422
     assert message in body(response)
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == ROLE_USERS[Role.VIEWER])).language = "en"
+    assert english in body(submit(panel.client(Role.VIEWER), definition=definition))
 
 
 def test_broken_json_is_reported_and_kept_for_editing(panel):
@@ -190,7 +196,7 @@ def test_a_nul_character_in_a_query_value_or_parameter_is_refused_never_a_500(pa
     assert escaped.status_code == 422  # "\u0000" in the JSON: the query's own check
     assert (
         "Bedingung 1 (Feld „Status“, ist gleich einem der Werte), Wert 1: "
-        "a value may not contain a NUL character (\\0)" in body(escaped)
+        "ein Wert darf kein NUL-Zeichen (\\0) enthalten" in body(escaped)
     )
     raw = submit(client, definition=json.dumps(definition).replace("\\u0000", "\0"))
     assert raw.status_code == 400

@@ -231,6 +231,26 @@ def test_a_template_error_at_render_time_is_shown_with_its_line_in_the_readers_l
     assert "unknown placeholder &#39;nickname&#39;: dict object has no such field" in english
 
 
+def test_a_renderers_refusal_in_the_preview_is_said_in_the_readers_language(
+    client_for, database, reports
+):
+    layout = '<p>Guten Tag</p><img src="http://example.org/logo.png">'
+    manager = client_for("manager")
+    response = post(manager, "/reports/preview", form(layout=layout))
+    assert response.status_code == 422
+    assert (
+        "das Dokument darf nur die Bilder und Schriften des Berichts verwenden (asset:NAME), "
+        "nicht http://example.org/logo.png"
+    ) in body(response)
+    with database.session() as session:
+        session.scalar(select(User).where(User.username == "manager")).language = "en"
+    english = body(post(manager, "/reports/preview", form(layout=layout)))
+    assert (
+        "the document may use only the report&#39;s own images and fonts (asset:NAME), "
+        "not http://example.org/logo.png"
+    ) in english
+
+
 def test_an_unknown_sample_contact_is_reported(client_for, reports):
     response = post(client_for("manager"), "/reports/preview", form(sample="K-0000"))
     assert response.status_code == 422

@@ -33,6 +33,7 @@ from xhtml2pdf.config.resources import RenderLimitError, ResourceAccessPolicy
 
 from core.documents.archive import write_atomically
 from core.documents.templating import CompiledTemplate, check_plain, compile_template, nest
+from core.messages import ExplainedError, stored
 from core.models import AddressPattern, Orientation, PageFormat, Report, TextBlock
 from core.query.entities import get_entity
 
@@ -45,8 +46,9 @@ ASSET_SCHEME = "asset:"
 REFUSED_NAME = ".refused"
 
 
-class PdfError(RuntimeError):
-    """xhtml2pdf could not turn the document into a PDF."""
+class PdfError(ExplainedError, RuntimeError):
+    """xhtml2pdf could not turn the document into a PDF; ``text`` says why in the reader's
+    language (the report editor's preview), ``str()`` in English."""
 
 
 class ResourceRefusedError(PdfError):
@@ -120,15 +122,17 @@ def html_to_pdf(html: str, folder: AssetFolder, convert: Converter = pisa.pisaDo
             html, dest=output, link_callback=links, resource_policy=resource_policy(folder.path)
         )
     except RenderLimitError as exc:
-        raise PdfError(str(exc)) from None
+        raise PdfError(stored("{xhtml2pdf_error}", xhtml2pdf_error=str(exc))) from None
     if links.refused:
-        listed = ", ".join(sorted(set(links.refused)))
         raise ResourceRefusedError(
-            f"the document may use only the report's own images and fonts (asset:NAME), "
-            f"not {listed}"
+            stored(
+                "the document may use only the report's own images and fonts (asset:NAME), "
+                "not {refused}",
+                refused=sorted(set(links.refused)),
+            )
         )
     if status.err:
-        raise PdfError(f"xhtml2pdf reported {status.err} error(s)")
+        raise PdfError(stored("xhtml2pdf reported {count} error(s)", count=status.err))
     return output.getvalue()
 
 
@@ -150,8 +154,9 @@ SUB_REPORTS = ("letterhead", "header", "footer")
 ADDRESS_ELEMENT = re.compile(r"""\bid\s*=\s*["']?address\b""")
 
 
-class ReportError(ValueError):
-    """A report cannot be printed as it is configured."""
+class ReportError(ExplainedError):
+    """A report cannot be printed as it is configured; ``text`` says why in the reader's
+    language, ``str()`` in English."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +172,7 @@ def find_report(session: Session, report: int | str) -> Report:
     else:
         found = session.scalar(select(Report).where(Report.name == report))
     if found is None:
-        raise ReportError(f"there is no report {report!r}")
+        raise ReportError(stored("there is no report {report}", report=repr(report)))
     return found
 
 
@@ -208,7 +213,9 @@ class ReportRenderer:
         if row.address_window and (
             row.page_format != PageFormat.A4 or row.orientation != Orientation.PORTRAIT
         ):
-            raise ReportError(f"{row.name}: the DIN 5008 address window needs A4 portrait")
+            raise ReportError(
+                stored("{report}: the DIN 5008 address window needs A4 portrait", report=row.name)
+            )
         self._layout = compile_template(row.layout)
         parts = {name: getattr(row, name) for name in SUB_REPORTS if getattr(row, name)}
         self._parts = {
@@ -270,7 +277,9 @@ class ReportRenderer:
                 fallback = template
         else:
             if fallback is None:
-                raise ReportError(f"no address pattern for country {country!r}")
+                raise ReportError(
+                    stored("no address pattern for country '{country}'", country=country)
+                )
             template = fallback
         lines = [line.strip() for line in template.render(contact).splitlines()]
         return Markup("<br/>").join(line for line in lines if line)
@@ -314,7 +323,10 @@ class ReportRenderer:
         body = self._layout.render(values, checked=True)
         if self.address_window and not ADDRESS_ELEMENT.search(body):
             raise ReportError(
-                f'{self.name}: a layout with an address window needs <div id="address">'
+                stored(
+                    '{report}: a layout with an address window needs <div id="address">',
+                    report=self.name,
+                )
             )
         if sub_reports is None:
             sub_reports = self.sub_reports(values)

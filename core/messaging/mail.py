@@ -24,6 +24,8 @@ from email.headerregistry import Address
 from email.utils import encode_rfc2231, format_datetime, getaddresses
 from typing import Any
 
+from core.messages import ExplainedError, stored
+
 _ATOM = r"[\w!#$%&'*+/=?^`{|}~-]+"
 _LOCAL_PART = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
 _DOMAIN_LABEL = re.compile(r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?")
@@ -70,11 +72,18 @@ def recipient_address(raw: Any) -> str:
 
 
 def mailbox(raw: str) -> Address:
-    """``"Name <user@example.de>"`` or ``"user@example.de"`` as an Address, else a ValueError."""
-    _one_line(raw, "an address")
+    """``"Name <user@example.de>"`` or ``"user@example.de"`` as an Address, else an
+    ExplainedError (a settings form's field says it in the reader's language)."""
+    if "\n" in raw or "\r" in raw:
+        raise ExplainedError(stored("an address must be one line"))
     parsed = getaddresses([raw])
     if len(parsed) != 1 or not valid_email(parsed[0][1]):
-        raise ValueError(f"{raw!r} is not an e-mail address such as 'Name <user@example.de>'")
+        raise ExplainedError(
+            stored(
+                "'{address}' is not an e-mail address such as 'Name <user@example.de>'",
+                address=raw,
+            )
+        )
     return _box(*parsed[0])
 
 

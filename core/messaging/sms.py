@@ -13,6 +13,8 @@ from typing import Literal
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from core.messages import ExplainedError, stored
+
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -94,14 +96,16 @@ def normalise_mobile(raw: str | None, default_region: str = "DE") -> str:
 
 
 def check_sender(sender: str) -> str:
-    """Return ``sender`` if networks accept it as originator, else a ValueError.
+    """Return ``sender`` if networks accept it as originator, else an ExplainedError.
 
     Alphanumeric senders have at most 11 characters and at least one letter; numeric
     senders are phone numbers of at most 15 digits.
     """
     if ALPHANUMERIC_SENDER.match(sender) or NUMERIC_SENDER.match(sender):
         return sender
-    raise ValueError(
-        "a sender is up to 11 letters, digits, spaces, '.' or '-' with at least one letter, "
-        "or a number of up to 15 digits"
+    raise ExplainedError(
+        stored(
+            "a sender is up to 11 letters, digits, spaces, '.' or '-' with at least one letter, "
+            "or a number of up to 15 digits"
+        )
     )

@@ -31,7 +31,7 @@ from core.query.entities import (
 )
 from core.query.errors import QueryError
 from core.query.records import load_records, record_fields
-from core.query.saved import compile_saved_query
+from core.query.saved import SavedQueryNotFound, compile_saved_query
 
 __all__ = [
     "ALLOWED_TYPES",
@@ -50,6 +50,7 @@ __all__ = [
     "QueryTooDeepError",
     "RelationSpec",
     "ResolvedField",
+    "SavedQueryNotFound",
     "SortKey",
     "compile_query",
     "compile_saved_query",

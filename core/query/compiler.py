@@ -54,6 +54,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
+from core.messages import stored
 from core.query.definition import (
     Block,
     Condition,
@@ -178,7 +179,7 @@ _FALSE = {"false", "nein", "no", "0", "falsch"}
 
 def _parse_number(value: Any) -> Decimal:
     if isinstance(value, bool):
-        raise QueryError(f"{value!r} is not a number")
+        raise QueryError(stored("{value} is not a number", value=repr(value)))
     if isinstance(value, int | Decimal):
         return Decimal(value)
     if isinstance(value, float):
@@ -188,12 +189,17 @@ def _parse_number(value: Any) -> Decimal:
             return Decimal(value.strip().replace(",", "."))
         except InvalidOperation:  # pragma: no cover - the pattern admits only valid ones
             pass
-    raise QueryError(f"{value!r} is not a number")
+    raise QueryError(stored("{value} is not a number", value=repr(value)))
 
 
 def _parse_date(value: Any) -> date:
     if isinstance(value, datetime):
-        raise QueryError(f"{value.isoformat()!r} is not a date (yyyy-mm-dd) but a date-time")
+        raise QueryError(
+            stored(
+                "{value} is not a date (yyyy-mm-dd) but a date-time",
+                value=repr(value.isoformat()),
+            )
+        )
     if isinstance(value, date):
         return value
     if isinstance(value, str) and _DATE.fullmatch(value.strip()):
@@ -201,7 +207,7 @@ def _parse_date(value: Any) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise QueryError(f"{value!r} is not a date (yyyy-mm-dd)")
+    raise QueryError(stored("{value} is not a date (yyyy-mm-dd)", value=repr(value)))
 
 
 def _parse_date_or_datetime(value: Any) -> date | datetime:
@@ -217,10 +223,14 @@ def _parse_date_or_datetime(value: Any) -> date | datetime:
             instant = datetime.fromisoformat(value.strip())
         except ValueError:
             raise QueryError(
-                f"{value!r} is not a date (yyyy-mm-dd) or date-time (yyyy-mm-ddThh:mm[:ss][+hh:mm])"
+                stored(
+                    "{value} is not a date (yyyy-mm-dd) or date-time "
+                    "(yyyy-mm-ddThh:mm[:ss][+hh:mm])",
+                    value=repr(value),
+                )
             ) from None
     else:
-        raise QueryError(f"{value!r} is not a date or date-time")
+        raise QueryError(stored("{value} is not a date or date-time", value=repr(value)))
     if instant.tzinfo is None:
         return instant.replace(tzinfo=UTC)
     return instant.astimezone(UTC)
@@ -237,7 +247,9 @@ def _parse_boolean(value: Any) -> bool:
             return True
         if word in _FALSE:
             return False
-    raise QueryError(f"{value!r} is not a boolean (true/false, ja/nein, 1/0)")
+    raise QueryError(
+        stored("{value} is not a boolean (true/false, ja/nein, 1/0)", value=repr(value))
+    )
 
 
 def _parse_text(value: Any) -> str:
@@ -245,7 +257,7 @@ def _parse_text(value: Any) -> str:
         return value
     if isinstance(value, int | Decimal | float) and not isinstance(value, bool):
         return str(value)
-    raise QueryError(f"{value!r} is not text")
+    raise QueryError(stored("{value} is not text", value=repr(value)))
 
 
 def _parse_choice(spec: FieldSpec, value: Any) -> str:
@@ -254,7 +266,14 @@ def _parse_choice(spec: FieldSpec, value: Any) -> str:
         for choice in choices:
             if choice.casefold() == value.strip().casefold():
                 return choice
-    raise QueryError(f"{value!r} is not a choice of {spec.name}; known: {', '.join(choices)}")
+    raise QueryError(
+        stored(
+            "{value} is not a choice of {field}; known: {choices}",
+            value=repr(value),
+            field=spec.name,
+            choices=list(choices),
+        )
+    )
 
 
 def parse_value(spec: FieldSpec, condition_type: ConditionType, value: Any) -> Any:
@@ -284,7 +303,12 @@ def _parse_values(spec: FieldSpec, condition: Condition) -> list[Any]:
         low, high = parsed
         if _instant(low, end=False) > _instant(high, end=True):
             raise QueryError(
-                f"from ({condition.values[0]}) is after to ({condition.values[1]})", "values"
+                stored(
+                    "from ({low}) is after to ({high})",
+                    low=str(condition.values[0]),
+                    high=str(condition.values[1]),
+                ),
+                "values",
             )
     return parsed
 
@@ -424,8 +448,13 @@ def _condition(root: EntitySpec, condition: Condition, location: str) -> ColumnE
     allowed = ALLOWED_TYPES[spec.type]
     if condition.type not in allowed:
         raise QueryError(
-            f"{condition.type.value} does not fit the {spec.type.value} field "
-            f"{condition.field!r}; use one of: {', '.join(t for t in CT if t in allowed)}",
+            stored(
+                "{type} does not fit the {field_type} field '{field}'; use one of: {allowed}",
+                type=condition.type.value,
+                field_type=spec.type.value,
+                field=condition.field,
+                allowed=[t.value for t in CT if t in allowed],
+            ),
             join_location(location, "type"),
         )
     try:
@@ -598,7 +627,10 @@ class CompiledQuery:
             dialect = _DIALECTS[dialect_name](paramstyle="named")
         except KeyError:
             raise QueryError(
-                f"unknown SQL dialect {dialect_name!r}; known: sqlite, postgresql"
+                stored(
+                    "unknown SQL dialect '{dialect}'; known: sqlite, postgresql",
+                    dialect=dialect_name,
+                )
             ) from None
         compiled = self.select_rows(limit).compile(
             dialect=dialect, compile_kwargs={"literal_binds": True}
@@ -621,8 +653,13 @@ def _resolve_single(root: EntitySpec, path: str, location: str) -> ResolvedField
     if resolved.to_many:
         many = next(relation for relation in resolved.relations if relation.to_many)
         raise QueryError(
-            f"{path!r} goes through the to-many relation {many.name!r} and has many values per "
-            f"record; use fields of {root.name} or of its to-one relations",
+            stored(
+                "'{path}' goes through the to-many relation '{relation}' and has many values "
+                "per record; use fields of {root} or of its to-one relations",
+                path=path,
+                relation=many.name,
+                root=root.name,
+            ),
             location,
         )
     return resolved

@@ -7,6 +7,8 @@ the entity; this module only refuses what is wrong whatever the entity is.
 from __future__ import annotations
 
 import enum
+import functools
+import json
 import math
 from collections.abc import Mapping
 from datetime import date
@@ -29,8 +31,9 @@ from pydantic import (
 
 from core import json_text
 from core.json_text import MAX_DEPTH, JsonTooDeepError, check_data_depth, check_text_depth
+from core.messages import StoredText, stored
 from core.query.errors import QueryError
-from core.validation import ValidationMessage
+from core.validation import ValidationMessage, reason_text
 
 MAX_VALUES = 1000
 """Values per condition: more belong in a static list, not in an IN clause."""
@@ -82,31 +85,38 @@ _POSITIVE_OF = {
 }
 
 # (smallest, largest, how to say it); None = no upper bound
-_ARITY: dict[ConditionType, tuple[int, int | None, str]] = {
-    ConditionType.IS_EMPTY: (0, 0, "takes no values"),
-    ConditionType.NOT_EMPTY: (0, 0, "takes no values"),
-    ConditionType.BETWEEN: (2, 2, "needs exactly 2 values (from, to)"),
-    ConditionType.NOT_BETWEEN: (2, 2, "needs exactly 2 values (from, to)"),
-    ConditionType.AT_MOST: (1, 1, "needs exactly 1 value"),
-    ConditionType.AT_LEAST: (1, 1, "needs exactly 1 value"),
+_ARITY: dict[ConditionType, tuple[int, int | None, StoredText]] = {
+    ConditionType.IS_EMPTY: (0, 0, stored("takes no values")),
+    ConditionType.NOT_EMPTY: (0, 0, stored("takes no values")),
+    ConditionType.BETWEEN: (2, 2, stored("needs exactly 2 values (from, to)")),
+    ConditionType.NOT_BETWEEN: (2, 2, stored("needs exactly 2 values (from, to)")),
+    ConditionType.AT_MOST: (1, 1, stored("needs exactly 1 value")),
+    ConditionType.AT_LEAST: (1, 1, stored("needs exactly 1 value")),
 }
-_AT_LEAST_ONE = (1, None, "needs at least 1 value")
+_AT_LEAST_ONE = (1, None, stored("needs at least 1 value"))
 
 
 def _check_value(value: Any) -> Any:
     if isinstance(value, str):
         if value == "":
-            raise QueryError("empty value; use is_empty or not_empty to test for empty fields")
+            raise QueryError(
+                stored("empty value; use is_empty or not_empty to test for empty fields")
+            )
         if "\0" in value:
-            raise QueryError("a value may not contain a NUL character (\\0)")
+            raise QueryError(stored("a value may not contain a NUL character (\\0)"))
         return value
     if isinstance(value, float | Decimal) and not isinstance(value, bool):
         if not math.isfinite(value):
-            raise QueryError(f"{value} is not a finite number")
+            raise QueryError(stored("{value} is not a finite number", value=str(value)))
         return value
     if isinstance(value, bool | int | date):
         return value
-    raise QueryError(f"expected text, a number, true/false or a date, not {type(value).__name__}")
+    raise QueryError(
+        stored(
+            "expected text, a number, true/false or a date, not {python_type}",
+            python_type=type(value).__name__,
+        )
+    )
 
 
 ConditionValue = Annotated[Any, AfterValidator(_check_value)]
@@ -130,9 +140,9 @@ class Condition(BaseModel):
             return values
         smallest, largest, wording = _ARITY.get(condition_type, _AT_LEAST_ONE)
         if len(values) < smallest or (largest is not None and len(values) > largest):
-            raise QueryError(f"{condition_type.value} {wording}")
+            raise QueryError(stored("{type} {wording}", type=condition_type.value, wording=wording))
         if len(values) > MAX_VALUES:
-            raise QueryError(f"at most {MAX_VALUES} values per condition")
+            raise QueryError(stored("at most {most} values per condition", most=MAX_VALUES))
         return values
 
 
@@ -183,14 +193,14 @@ class QueryDefinition(BaseModel):
         seen = set()
         for index, path in enumerate(output):
             if path in seen:
-                raise QueryError(f"{path!r} is listed twice", f"[{index}]")
+                raise QueryError(stored("'{path}' is listed twice", path=path), f"[{index}]")
             seen.add(path)
         return output
 
     @model_validator(mode="after")
     def _not_too_deep(self) -> QueryDefinition:
         if self.where is not None and _nesting(self.where) > MAX_NESTING:
-            raise QueryError(f"blocks nest at most {MAX_NESTING} deep", "where")
+            raise QueryError(stored("blocks nest at most {most} deep", most=MAX_NESTING), "where")
         return self
 
 
@@ -226,8 +236,18 @@ def load_json(text: str | bytes) -> Any:
         return json_text.loads(text, MAX_JSON_DEPTH)
     except JsonTooDeepError as exc:
         raise too_deep(exc) from None
-    except ValueError as exc:
-        raise QueryError(f"Invalid JSON: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise QueryError(
+            stored(
+                "Invalid JSON: {json_error}: line {line} column {column} (char {char})",
+                json_error=exc.msg,
+                line=exc.lineno,
+                column=exc.colno,
+                char=exc.pos,
+            )
+        ) from None
+    except ValueError as exc:  # bytes that are not UTF-8
+        raise QueryError(stored("Invalid JSON: {json_error}", json_error=str(exc))) from None
 
 
 class QueryTooDeepError(QueryError):
@@ -235,7 +255,14 @@ class QueryTooDeepError(QueryError):
 
 
 def too_deep(exc: JsonTooDeepError) -> QueryTooDeepError:
-    return QueryTooDeepError(f"the query is {exc}; blocks nest at most {MAX_NESTING} deep")
+    return QueryTooDeepError(
+        stored(
+            "the query is nested deeper than {limit} levels of objects and lists; blocks nest "
+            "at most {most} deep",
+            limit=exc.limit,
+            most=MAX_NESTING,
+        )
+    )
 
 
 def parse_node(
@@ -255,13 +282,13 @@ def parse_node(
 
 def as_query_error(exc: ValidationError, location: str = "") -> QueryError:
     """pydantic's errors as one QueryError: "where.conditions[2].values: between needs ..."."""
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, StoredText]] = []
     for error in exc.errors():
         where = _format_location(error["loc"], location)
         cause = error.get("ctx", {}).get("error")
         if isinstance(cause, QueryError):
             where = join_location(where, cause.location)
-            problem = cause.problem
+            problem = cause.reason
         else:
             problem = _pydantic_problem(error)
         if (where, problem) not in problems:
@@ -269,8 +296,15 @@ def as_query_error(exc: ValidationError, location: str = "") -> QueryError:
     if len(problems) == 1:
         where, problem = problems[0]
         return QueryError(problem, where or None)
+    placed = [
+        stored("{field}: {problem}", field=where, problem=problem) if where else problem
+        for where, problem in problems
+    ]
     return QueryError(
-        "; ".join(f"{where}: {problem}" if where else problem for where, problem in problems)
+        functools.reduce(
+            lambda said, problem: stored("{problems}; {problem}", problems=said, problem=problem),
+            placed,
+        )
     )
 
 
@@ -281,17 +315,24 @@ def join_location(outer: str | None, inner: str | None) -> str:
     return f"{outer}{inner}" if inner.startswith("[") else f"{outer}.{inner}"
 
 
-def _pydantic_problem(error: Mapping[str, Any]) -> str:
+def _pydantic_problem(error: Mapping[str, Any]) -> StoredText:
     kind = error["type"]
     if kind == "missing":
-        return "required"
+        return stored("required")
     if kind == "extra_forbidden":
-        return "unknown key"
+        return stored("unknown key")
     if kind == "enum":
-        return f"{error.get('input')!r} is not one of: {', '.join(ConditionType)}"
+        return stored(
+            "{value} is not one of: {types}",
+            value=repr(error.get("input")),
+            types=[str(condition_type) for condition_type in ConditionType],
+        )
     if kind == "literal_error":
-        return f"{error.get('input')!r} is not one of: and, or"
-    return ValidationMessage.of(error)
+        return stored("{value} is not one of: and, or", value=repr(error.get("input")))
+    if kind == "json_invalid":
+        reason = str(error.get("ctx", {}).get("error", ""))
+        return stored("Invalid JSON: {json_error}", json_error=reason)
+    return reason_text(ValidationMessage.of(error))
 
 
 def _format_location(loc: tuple[Any, ...], prefix: str = "") -> str:

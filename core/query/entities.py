@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import InstrumentedAttribute
 
+from core.messages import stored
 from core.models import Contact, Contract, Product, SalesPartner
 from core.query.errors import QueryError
 
@@ -249,17 +250,21 @@ def get_entity(root: str) -> EntitySpec:
     try:
         return ENTITIES[root]
     except (KeyError, TypeError):
-        raise QueryError(f"unknown root {root!r}; known: {', '.join(ENTITIES)}") from None
+        raise QueryError(
+            stored("unknown root {root}; known: {known}", root=repr(root), known=list(ENTITIES))
+        ) from None
 
 
 def resolve_path(root: str, path: str) -> ResolvedField:
     """Follow a dotted path such as ``contracts.product.name`` from ``root`` to a field."""
     root_spec = get_entity(root)
     if not isinstance(path, str) or not path:
-        raise QueryError("empty field name")
+        raise QueryError(stored("empty field name"))
     parts = path.split(".")
     if len(parts) - 1 > MAX_DEPTH:
-        raise QueryError(f"path {path!r} is too deep: at most {MAX_DEPTH} relations")
+        raise QueryError(
+            stored("path '{path}' is too deep: at most {most} relations", path=path, most=MAX_DEPTH)
+        )
     entity = root_spec
     relations: list[RelationSpec] = []
     for position, part in enumerate(parts):
@@ -267,8 +272,13 @@ def resolve_path(root: str, path: str) -> ResolvedField:
         if part in entity.fields:
             if not last:
                 raise QueryError(
-                    f"{part!r} on {entity.name} is a field, not a relation: "
-                    f"{'.'.join(parts[: position + 1])!r} cannot be followed further"
+                    stored(
+                        "'{part}' on {entity} is a field, not a relation: '{path}' cannot be "
+                        "followed further",
+                        part=part,
+                        entity=entity.name,
+                        path=".".join(parts[: position + 1]),
+                    )
                 )
             return ResolvedField(root_spec, path, tuple(relations), entity, entity.fields[part])
         if part in entity.relations:
@@ -281,13 +291,25 @@ def resolve_path(root: str, path: str) -> ResolvedField:
                     else next(name for name in target.fields if name != "id")
                 )
                 raise QueryError(
-                    f"{part!r} on {entity.name} is a relation, not a field; "
-                    f"pick one of its fields, e.g. {path}.{example}"
+                    stored(
+                        "'{part}' on {entity} is a relation, not a field; pick one of its "
+                        "fields, e.g. {example}",
+                        part=part,
+                        entity=entity.name,
+                        example=f"{path}.{example}",
+                    )
                 )
             relations.append(relation)
             entity = ENTITIES[relation.target]
             continue
-        raise QueryError(f"unknown field {part!r} on {entity.name}; known: {entity.known_names()}")
+        raise QueryError(
+            stored(
+                "unknown field '{part}' on {entity}; known: {known}",
+                part=part,
+                entity=entity.name,
+                known=entity.known_names(),
+            )
+        )
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -5,29 +5,46 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from core.messages import ExplainedError, stored
 from core.models import SavedQuery
 from core.query.compiler import CompiledQuery, compile_query
 from core.query.errors import QueryError
 
 
+class SavedQueryNotFound(ExplainedError, LookupError):
+    """The saved query a campaign names is gone, or is no distribution list; a LookupError
+    that says why in the reader's language."""
+
+
 def compile_saved_query(
     session: Session, saved_query_id: int, *, distribution_list: bool = False
 ) -> CompiledQuery:
-    """The saved query compiled; LookupError if it does not exist (or, when
+    """The saved query compiled; SavedQueryNotFound if it does not exist (or, when
     ``distribution_list``, is not flagged "distribution list for campaign")."""
-    what = "distribution list" if distribution_list else "saved query"
     saved = session.get(SavedQuery, saved_query_id)
     if saved is None:
-        raise LookupError(f"{what} {saved_query_id} does not exist")
+        raise SavedQueryNotFound(
+            stored("distribution list {id} does not exist", id=str(saved_query_id))
+            if distribution_list
+            else stored("saved query {id} does not exist", id=str(saved_query_id))
+        )
     if distribution_list and not saved.is_distribution_list:
-        raise LookupError(
-            f"saved query {saved.name!r} ({saved.id}) is not flagged as a distribution list "
-            "for campaigns"
+        raise SavedQueryNotFound(
+            stored(
+                "saved query '{name}' ({id}) is not flagged as a distribution list for campaigns",
+                name=saved.name,
+                id=str(saved.id),
+            )
         )
     try:
         return compile_query(saved.definition)
     except QueryError as exc:
-        raise QueryError(f"{what} {saved.name!r} ({saved.id}) is invalid: {exc}") from None
+        named = {"name": saved.name, "id": str(saved.id), "problem": exc.text}
+        raise QueryError(
+            stored("distribution list '{name}' ({id}) is invalid: {problem}", **named)
+            if distribution_list
+            else stored("saved query '{name}' ({id}) is invalid: {problem}", **named)
+        ) from None
 
 
-__all__ = ["compile_saved_query"]
+__all__ = ["SavedQueryNotFound", "compile_saved_query"]

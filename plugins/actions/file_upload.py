@@ -50,6 +50,7 @@ from core.documents.extraction import (
     written_whole,
 )
 from core.documents.templating import LOCAL_TIME
+from core.messages import ExplainedError, stored_for
 from core.models import (
     ArchivedDocument,
     Campaign,
@@ -85,6 +86,7 @@ UPLOADS = "uploads"
 INDEX_COLUMNS = ("entry", "document_id", "contact_id", "title", "filename", "size", "sha256")
 INDEX_DIALECT = CsvDialect(",", "utf-8")
 """The ZIP's index.csv: UTF-8 and commas, titles and file names neutralised."""
+stored = stored_for(__name__)
 
 
 class Column(BaseModel):
@@ -123,7 +125,9 @@ class ExtractionSettings(BaseModel):
     @classmethod
     def _usable_delimiter(cls, delimiter: str) -> str:
         if delimiter in '"\r\n' or delimiter.isalnum():
-            raise ValueError(f"{delimiter!r} cannot separate CSV columns")
+            raise ExplainedError(
+                stored("'{delimiter}' cannot separate CSV columns", delimiter=delimiter)
+            )
         return delimiter
 
 
@@ -179,7 +183,9 @@ class FileUploadParams(BaseModel):
         if self.content == "extraction" and self.extraction is None:
             raise ValueError("content 'extraction' needs extraction settings with columns")
         if self.content != "extraction" and self.documents is None:
-            raise ValueError(f"content {self.content!r} needs a documents selection")
+            raise ExplainedError(
+                stored("content '{content}' needs a documents selection", content=self.content)
+            )
         return self
 
 

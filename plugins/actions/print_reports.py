@@ -38,6 +38,7 @@ from core.documents.archive import archive_document, open_store, read_document
 from core.documents.csv_export import open_csv, spreadsheet_dialect
 from core.documents.rendering import ReportError, ReportRenderer, contact_fields
 from core.documents.templating import LOCAL_TIME
+from core.messages import ExplainedError, stored_for
 from core.models import ArchivedDocument, DocumentKind, ItemStatus, RunItem
 from core.plugin_base import DocumentStore
 from core.query.entities import get_entity
@@ -46,6 +47,7 @@ from plugins.actions import TRANSLATIONS, print_engine
 from plugins.actions.pdf_collection import PdfCollection, count_pages
 
 log = logging.getLogger(__name__)
+stored = stored_for(__name__)
 
 PRINTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,126}$")
 MANIFEST_COLUMNS = (
@@ -99,7 +101,7 @@ class PrintParams(BaseModel):
         if self.archive_only and not self.archive:
             raise ValueError("archive_only needs archive")
         if self.printer is not None and not PRINTER_NAME.match(self.printer):
-            raise ValueError(f"{self.printer!r} is not a printer name")
+            raise ExplainedError(stored("'{printer}' is not a printer name", printer=self.printer))
         return self
 
 
@@ -240,7 +242,11 @@ class PrintReports(Action):
             cache = context.settings.data_dir / "cache" / "report-assets"
             renderer = print_engine.report_renderer(context.session, self.params.report, cache)
             if not renderer.usable_for_mass_print:
-                raise ReportError(f"the report {renderer.name!r} is not usable for mass print")
+                raise ReportError(
+                    stored(
+                        "the report '{report}' is not usable for mass print", report=renderer.name
+                    )
+                )
             self._renderer = renderer
         return self._renderer
 

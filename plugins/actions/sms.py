@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core import Action, Channel, Outcome, Recipient, SettingsError, SmsGateway, hookimpl
 from core.documents.templating import CompiledTemplate, compile_template, nest
+from core.messages import ExplainedError, stored_for
 from core.messaging.sending import MaybeSentError, NotSentError, SendingThread, ledger_reference
 from core.messaging.sms import (
     PER_PART,
@@ -34,6 +35,7 @@ from plugins.actions import TRANSLATIONS
 MOBILE_FIELDS = ("mobile", "contact.mobile")
 """Where the number is: on a contact, or on the contact of a contract."""
 log = logging.getLogger(__name__)
+stored = stored_for(__name__)
 
 MAX_SEGMENTS = 10
 MAX_TEXT = MAX_SEGMENTS * PER_PART["GSM-7"]
@@ -81,7 +83,9 @@ class SmsParams(BaseModel):
     @classmethod
     def _region(cls, region: str) -> str:
         if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"unknown region {region!r}; use a country code such as DE")
+            raise ExplainedError(
+                stored("unknown region '{region}'; use a country code such as DE", region=region)
+            )
         return region.upper()
 
 

@@ -12,8 +12,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core import DataSource, Group
+from core.messages import ExplainedError, StoredText, stored_for
 from core.query import ENTITIES, CompiledQuery, QueryDefinition, QueryError, compile_query
 
+stored = stored_for(__name__)
 EMPTY_GROUP_LABEL = "(empty)"
 """Label of the group ``''``: the records without a value in the group field."""
 
@@ -35,11 +37,17 @@ GroupBy = Annotated[
 ]
 
 
-def invalid(location: str | None, problem: str) -> ValidationError:
+def invalid(location: str | None, problem: StoredText) -> ValidationError:
     """A validation error at ``location`` (dotted text such as "where.conditions[0].field", kept
     whole); raised inside a validator, pydantic puts it under the field being validated, so the
-    campaign's error reads "datasource.settings.definition.where.conditions[0].field: ..."."""
-    error = PydanticCustomError("datasource_settings", "{problem}", {"problem": problem})
+    campaign's error reads "datasource.settings.definition.where.conditions[0].field: ...". The
+    problem goes along as an explained error, as pydantic keeps a validator's ValueError, so a
+    screen says it in the reader's language."""
+    error = PydanticCustomError(
+        "datasource_settings",
+        "{problem}",
+        {"problem": problem.english(), "error": ExplainedError(problem)},
+    )
     return ValidationError.from_exception_data(
         "settings",
         [{"type": error, "loc": (location,) if location else (), "input": None}],
@@ -54,11 +62,16 @@ def root_targets(entity: str, group_by: str | None) -> Select[Any]:
 def check_targets(entity: str, group_by: str | None) -> None:
     """Refuse an unknown entity or a group field it does not have, naming the setting."""
     if entity not in ENTITIES:
-        raise invalid("entity", f"unknown entity {entity!r}; known: {', '.join(ENTITIES)}")
+        raise invalid(
+            "entity",
+            stored(
+                "unknown entity '{entity}'; known: {known}", entity=entity, known=list(ENTITIES)
+            ),
+        )
     try:
         root_targets(entity, group_by)
     except QueryError as exc:
-        raise invalid(exc.location, exc.problem) from None
+        raise invalid(exc.location, exc.reason) from None
 
 
 class TargetParams(BaseModel):
@@ -108,8 +121,12 @@ class QueryDataSource(GroupedSource):
     def select(self, context: Any) -> Select[Any]:
         query = self.compiled(context.session)
         if query.root.name != self.entity():
-            raise ValueError(
-                f"the query now returns {query.root.name}, but the campaign expects "
-                f"{self.entity()}; save the campaign with entity {query.root.name!r}"
+            raise ExplainedError(
+                stored(
+                    "the query now returns {returned}, but the campaign expects {expected}; "
+                    "save the campaign with entity '{returned}'",
+                    returned=query.root.name,
+                    expected=self.entity(),
+                )
             )
         return query.select_targets(self.params.group_by)

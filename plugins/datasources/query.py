@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy.orm import Session
 
 from core import DataSource, hookimpl
+from core.messages import stored_for
 from core.query import (
     CompiledQuery,
     QueryDefinition,
@@ -25,6 +26,8 @@ from plugins.datasources.common import (
     check_targets,
     invalid,
 )
+
+stored = stored_for(__name__)
 
 
 class QueryParams(BaseModel):
@@ -55,16 +58,21 @@ class QueryParams(BaseModel):
         try:
             return compile_query(value).definition
         except QueryError as exc:
-            raise invalid(exc.location, exc.problem) from None
+            raise invalid(exc.location, exc.reason) from None
 
     @model_validator(mode="after")
     def _one_query(self) -> QueryParams:
         if (self.saved_query_id is None) == (self.definition is None):
-            raise invalid(None, "give exactly one of saved_query_id and definition")
+            raise invalid(None, stored("give exactly one of saved_query_id and definition"))
         if self.definition is not None:
             root = self.definition.root
             if "entity" in self.model_fields_set and self.entity != root:
-                raise invalid("entity", f"the definition returns {root}, not {self.entity}")
+                raise invalid(
+                    "entity",
+                    stored(
+                        "the definition returns {root}, not {entity}", root=root, entity=self.entity
+                    ),
+                )
             self.entity = root
         check_targets(self.entity, self.group_by)
         return self

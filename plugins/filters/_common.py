@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from core import Channel, Recipient, RecipientFilter
+from core.messages import ExplainedError, StoredText, stored_for
 from core.query import ENTITIES, EntitySpec, FieldType, QueryError, SortKey, resolve_path
 from core.query.compiler import ci_text, code_point_order
 from core.query.entities import ResolvedField
@@ -41,6 +42,7 @@ BATCH_SIZE = 500
 """Recipients per database round trip while streaming."""
 
 ChannelChoice = Literal["action", "postal", "email", "mobile"]
+stored = stored_for(__name__)
 
 
 def resolve_channel(choice: ChannelChoice, context: Any) -> Channel:
@@ -57,15 +59,22 @@ def query_root(entity: str | None) -> EntitySpec | None:
     return ENTITIES.get(entity) if entity else None
 
 
-def contact_path(root: EntitySpec, purpose: str) -> str:
+def contact_path(root: EntitySpec, purpose: StoredText) -> str:
     """Where the record's contact is ("" for contacts); a clear error for roots without one."""
     if root.contact_path is None:
-        known = ", ".join(name for name, spec in ENTITIES.items() if spec.contact_path is not None)
-        raise QueryError(f"{purpose} needs records that have a contact ({known}), not {root.name}")
+        known = [name for name, spec in ENTITIES.items() if spec.contact_path is not None]
+        raise QueryError(
+            stored(
+                "{purpose} needs records that have a contact ({known}), not {entity}",
+                purpose=purpose,
+                known=known,
+                entity=root.name,
+            )
+        )
     return root.contact_path
 
 
-def contact_field(root: EntitySpec, name: str, purpose: str) -> str:
+def contact_field(root: EntitySpec, name: str, purpose: StoredText) -> str:
     """The path of the field ``name`` of the record's contact: "email" or "contact.email"."""
     path = contact_path(root, purpose)
     return f"{path}.{name}" if path else name
@@ -79,8 +88,12 @@ def single_value_field(root: EntitySpec, path: str, location: str) -> ResolvedFi
         raise exc.at(location) from None
     if resolved.to_many:
         raise QueryError(
-            f"{path!r} has many values per {root.name} record; use a field of {root.name} "
-            "or of its to-one relations",
+            stored(
+                "'{path}' has many values per {entity} record; use a field of {entity} or of "
+                "its to-one relations",
+                path=path,
+                entity=root.name,
+            ),
             location,
         )
     return resolved
@@ -112,7 +125,7 @@ class RecordColumns:
         resolved = single_value_field(self.root, path, location)
         return getattr(self._follow(resolved.relations), resolved.field.key)
 
-    def contact(self, purpose: str) -> Any:
+    def contact(self, purpose: StoredText) -> Any:
         """The record's contact (the record itself for contacts), to read several fields."""
         path = contact_path(self.root, purpose)
         if not path:
@@ -140,7 +153,7 @@ class RecordColumns:
 
 
 def on_contact(
-    root: EntitySpec, build: Callable[[Any], ColumnElement[bool]], purpose: str
+    root: EntitySpec, build: Callable[[Any], ColumnElement[bool]], purpose: StoredText
 ) -> ColumnElement[bool]:
     """``build(contact)`` over the root table: the root itself, or its contact via EXISTS."""
     path = contact_path(root, purpose)
@@ -420,10 +433,24 @@ def check_mode(
     """Refuse settings missing for the chosen ``mode``, or given where they would do nothing."""
     missing = [name for name in required.get(params.mode, ()) if getattr(params, name) is None]
     if missing:
-        raise ValueError(f"mode {params.mode!r} needs {' and '.join(missing)}")
+        *others, last = missing
+        fields = stored("{fields} and {last}", fields=others, last=last) if others else last
+        raise ExplainedError(
+            stored("mode '{mode}' needs {fields}", mode=params.mode, fields=fields)
+        )
     for name, modes in only_for.items():
         if getattr(params, name) is not None and params.mode not in modes:
-            raise ValueError(f"{name} only applies to mode {' or '.join(map(repr, modes))}")
+            raise ExplainedError(
+                stored("{name} only applies to mode {modes}", name=name, modes=_either(modes))
+            )
+
+
+def _either(modes: Sequence[str]) -> StoredText:
+    """``'random'`` or ``'random' or 'top'``."""
+    *others, last = modes
+    if not others:
+        return stored("'{mode}'", mode=last)
+    return stored("{modes} or '{mode}'", modes=_either(others), mode=last)
 
 
 def restricted(query: Select, condition: ColumnElement[bool]) -> Select:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, Select
 
 from core import Channel, Recipient, hookimpl
+from core.messages import ExplainedError, stored_for
 from core.query import EntitySpec
 from core.reach import ELECTRONIC, complete_address, usable_address
 from plugins.filters import TRANSLATIONS
@@ -27,7 +28,8 @@ from plugins.filters._common import (
     resolve_channel,
 )
 
-PURPOSE = "the channel filter"
+stored = stored_for(__name__)
+PURPOSE = stored("the channel filter")
 
 
 class ChannelParams(BaseModel):
@@ -46,7 +48,11 @@ class ChannelParams(BaseModel):
     def _known_region(cls, region: str) -> str:
         region = region.strip().upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"{region!r} is not a region code phonenumbers knows, e.g. DE, AT")
+            raise ExplainedError(
+                stored(
+                    "'{region}' is not a region code phonenumbers knows, e.g. DE, AT", region=region
+                )
+            )
         return region
 
 

@@ -14,12 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement
 
 from core import Channel, hookimpl
+from core.messages import stored_for
 from core.query import EntitySpec
 from core.reach import refused
 from plugins.filters import TRANSLATIONS
 from plugins.filters._common import ChannelChoice, RecordFilter, on_contact, resolve_channel
 
-PURPOSE = "the consent filter"
+stored = stored_for(__name__)
+PURPOSE = stored("the consent filter")
 
 
 class ConsentParams(BaseModel):

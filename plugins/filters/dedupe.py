@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Select, case, func, literal, or_, select
 
 from core import Recipient, RecipientFilter, hookimpl
+from core.messages import stored_for
 from core.query import EntitySpec, FieldType, load_records
 from core.query.compiler import ci_text
 from core.reach import complete_address, has_complete_address
@@ -27,7 +28,7 @@ from plugins.filters._common import (
     single_value_field,
 )
 
-PURPOSE = "deduplication by name_and_address"
+stored = stored_for(__name__)
 NAME_AND_ADDRESS = ("first_name", "last_name", "company_name", "street", "postcode", "city")
 PHONE_SEPARATORS = " -/()."
 """Left out of mobile numbers, so "0171 123-45" and "0171/12345" are the same number."""
@@ -67,7 +68,7 @@ class Dedupe(RecipientFilter):
         """The normalised key of a record, NULL when it is empty."""
         key = self.params.key
         if key == "name_and_address":
-            contact = columns.contact(PURPOSE)
+            contact = columns.contact(stored("deduplication by {key}", key=key))
             parts = [
                 ci_text(func.trim(func.coalesce(getattr(contact, name), "")))
                 for name in NAME_AND_ADDRESS
@@ -77,7 +78,7 @@ class Dedupe(RecipientFilter):
                 joined = joined + literal(KEY_SEPARATOR) + part
             return case((complete_address(contact), joined), else_=None)
         if key in ("email", "mobile") and root.contact_path is not None:
-            key = contact_field(root, key, f"deduplication by {key}")
+            key = contact_field(root, key, stored("deduplication by {key}", key=key))
         column = columns.column(key, "key")
         if self.params.key == "mobile":
             for separator in PHONE_SEPARATORS:

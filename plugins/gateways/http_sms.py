@@ -52,11 +52,13 @@ from pydantic import ConfigDict, Field, field_validator
 
 from core import SmsGateway, hookimpl
 from core.http_requests import HttpCredentials, retry_after
+from core.messages import ExplainedError, stored_for
 from core.messaging.sending import MaybeSentError, NotSentError
 from core.messaging.sms import check_sender
 from plugins.gateways import TRANSLATIONS
 
 log = logging.getLogger(__name__)
+stored = stored_for(__name__)
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
 PLACEHOLDERS = ("number", "text", "reference", "sender")
@@ -139,9 +141,12 @@ class HttpParams(HttpCredentials):
     def _known_placeholders(cls, body: dict[str, Any]) -> dict[str, Any]:
         unknown = _placeholders(body) - set(PLACEHOLDERS)
         if unknown:
-            raise ValueError(
-                f"unknown placeholder(s) {', '.join(sorted(unknown))}; "
-                f"available: {', '.join(PLACEHOLDERS)}"
+            raise ExplainedError(
+                stored(
+                    "unknown placeholder(s) {names}; available: {available}",
+                    names=sorted(unknown),
+                    available=list(PLACEHOLDERS),
+                )
             )
         return body
 

@@ -26,20 +26,26 @@ from pydantic import Field, field_validator
 
 from core import UploadTarget, UploadTargetParams, hookimpl
 from core.http_requests import HttpCredentials, retry_after
+from core.messages import ExplainedError, stored_for
 from core.uploads import PLACEHOLDER, Upload, UploadError, UploadUnclear, fill_placeholders
 from plugins.targets import TRANSLATIONS
 
 PLACEHOLDERS = ("file", "sha256", "size", "reference")
 SEND_BLOCK = 1 << 16
 RETRIED_STATUSES = frozenset({408, 429})
+stored = stored_for(__name__)
 
 
 def check_placeholders(template: str, known: Sequence[str]) -> str:
     """Refuse a ``{name}`` the template's user does not fill, naming those it does."""
     unknown = set(PLACEHOLDER.findall(template)) - set(known)
     if unknown:
-        raise ValueError(
-            f"unknown placeholder(s) {', '.join(sorted(unknown))}; available: {', '.join(known)}"
+        raise ExplainedError(
+            stored(
+                "unknown placeholder(s) {names}; available: {available}",
+                names=sorted(unknown),
+                available=list(known),
+            )
         )
     return template
 

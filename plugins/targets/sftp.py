@@ -30,10 +30,12 @@ import asyncssh
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from core import UploadTarget, UploadTargetParams, hookimpl
+from core.messages import ExplainedError, stored_for
 from core.uploads import Upload, UploadError, UploadUnclear
 from plugins.targets import TRANSLATIONS
 
 log = logging.getLogger(__name__)
+stored = stored_for(__name__)
 
 KEEPALIVE_SECONDS = 15
 KEEPALIVE_MISSES = 4
@@ -83,7 +85,9 @@ class SftpParams(UploadTargetParams):
             try:
                 asyncssh.import_public_key(value)
             except (asyncssh.KeyImportError, ValueError) as exc:
-                raise ValueError(f"not an OpenSSH public key: {exc}") from None
+                raise ExplainedError(
+                    stored("not an OpenSSH public key: {asyncssh_error}", asyncssh_error=str(exc))
+                ) from None
         return value
 
     @field_validator("host_key_fingerprint")
@@ -96,9 +100,13 @@ class SftpParams(UploadTargetParams):
     @model_validator(mode="after")
     def _complete(self) -> SftpParams:
         if self.password_env and self.password_env not in os.environ:
-            raise ValueError(f"the environment variable {self.password_env} is not set")
+            raise ExplainedError(
+                stored("the environment variable {name} is not set", name=self.password_env)
+            )
         if self.private_key_path and not os.path.isfile(self.private_key_path):
-            raise ValueError(f"the private key file {self.private_key_path} does not exist")
+            raise ExplainedError(
+                stored("the private key file {path} does not exist", path=self.private_key_path)
+            )
         if not (self.password_value or self.private_key.get_secret_value()) and not (
             self.private_key_path
         ):
@@ -111,7 +119,9 @@ class SftpParams(UploadTargetParams):
                 "known_hosts (or accept_unknown_host to trust any key, not recommended)"
             )
         if self.known_hosts and not os.path.isfile(self.known_hosts):
-            raise ValueError(f"the known_hosts file {self.known_hosts} does not exist")
+            raise ExplainedError(
+                stored("the known_hosts file {path} does not exist", path=self.known_hosts)
+            )
         return self
 
     @property

@@ -18,10 +18,11 @@ from werkzeug.datastructures import MultiDict
 
 from core.engine.campaigns import CampaignConfig
 from core.engine.context import RunContext
+from core.messages import ExplainedError
 from core.plugin_base import Channel, Group, Plugin, SettingsError
 from core.plugins import PluginHost, Registry, UnknownPluginError
 from core.runtime import Runtime
-from webapp.i18n import plugin_text, plugin_translator, t
+from webapp.i18n import plugin_text, plugin_translator, stored_text, t
 from webapp.schema_forms import (
     OptionResolver,
     SettingsForm,
@@ -301,6 +302,8 @@ def count_groups(
             )
         )
         return GroupsView(total=total, groups=source.list_groups(context))
-    except Exception as exc:  # a plugin's own error: show it, keep the page usable
+    except Exception as exc:  # a plugin's own error, through its catalog: keep the page usable
         session.rollback()
-        return GroupsView(error=str(exc))
+        if isinstance(exc, ExplainedError):
+            return GroupsView(error=stored_text(exc.text))
+        return GroupsView(error=plugin_translator(source_class)(str(exc)))

@@ -21,7 +21,7 @@ from wtforms import Field, ValidationError
 from core.audit import record_audit
 from core.messages import StoredText, stored
 from core.models import Role
-from core.query import ENTITIES, QueryError
+from core.query import ENTITIES, QueryError, SavedQueryNotFound
 from webapp.campaigns.records import (
     MAX_BYTES,
     CampaignDataError,
@@ -37,7 +37,7 @@ from webapp.campaigns.records import (
 from webapp.campaigns.views import bp, list_args, load_campaign, render_screen, username
 from webapp.context import db_session, get_plugins, get_settings
 from webapp.forms import ChoiceField, FlagField, PanelForm, TextField, parse_id, problem_text
-from webapp.i18n import t, tn
+from webapp.i18n import stored_text, t, tn
 from webapp.imports import describe_import_error, save_upload, upload_size
 from webapp.pagination import Page, page_arguments
 from webapp.schema_forms import OptionResolver
@@ -139,7 +139,7 @@ def add(campaign_id: int) -> Response | tuple[str, int]:
         added = add_records(session, campaign.id, entity, ids)
     except CampaignDataError as exc:
         session.rollback()
-        form.add_error("ids", str(exc))
+        form.add_error("ids", stored_text(exc.text))
         return _render_add(campaign.id, form)
     _audit_and_commit(
         campaign.id,
@@ -223,9 +223,9 @@ def freeze(campaign_id: int) -> Response:
         return _back(campaign.id)
     try:
         frozen = freeze_query(session, campaign.id, saved_query_id)
-    except (LookupError, QueryError, CampaignDataError) as exc:
+    except (SavedQueryNotFound, QueryError, CampaignDataError) as exc:
         session.rollback()
-        flash(str(exc), "error")
+        flash(stored_text(exc.text), "error")
         return _back(campaign.id)
     _audit_and_commit(
         campaign.id,
@@ -311,7 +311,7 @@ def confirm_import(campaign_id: int) -> Response | tuple[str, int]:
         return _render_data(campaign.id, 422, import_error=describe_import_error(exc))
     except CampaignDataError as exc:
         session.rollback()
-        return _render_data(campaign.id, 422, import_error=str(exc))
+        return _render_data(campaign.id, 422, import_error=stored_text(exc.text))
     left_out = [error.line for error in report.errors]
     _audit_and_commit(
         campaign.id,

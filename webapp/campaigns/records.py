@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from core.messages import ExplainedError, StoredText, stored
 from core.models import IMPORT_ENTITY, IMPORT_FIELDS, Campaign, CampaignRecord
 from core.query import (
     ENTITIES,
@@ -42,8 +43,9 @@ BATCH = 500
 MANUAL, FROZEN, IMPORTED = "manual", "frozen", "import"
 
 
-class CampaignDataError(ValueError):
-    """Records cannot be added as asked; the message says which and why."""
+class CampaignDataError(ExplainedError):
+    """Records cannot be added as asked; the text says which and why in the reader's
+    language, ``str()`` in English."""
 
 
 def _batches(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -53,18 +55,22 @@ def _batches(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 def _require_campaign(session: Session, campaign_id: int) -> None:
     if session.get(Campaign, campaign_id) is None:
-        raise CampaignDataError(f"no campaign with id {campaign_id}")
+        raise CampaignDataError(stored("no campaign with id {id}", id=str(campaign_id)))
 
 
 def _entity(entity: str) -> EntitySpec:
     if entity not in ENTITIES:
-        raise CampaignDataError(f"unknown entity {entity!r}; known: {', '.join(ENTITIES)}")
+        raise CampaignDataError(
+            stored("unknown entity '{entity}'; known: {known}", entity=entity, known=list(ENTITIES))
+        )
     return ENTITIES[entity]
 
 
-def _listing(ids: Sequence[int], shown: int = 5) -> str:
+def _listing(ids: Sequence[int], shown: int = 5) -> StoredText | str:
     listed = ", ".join(str(record_id) for record_id in ids[:shown])
-    return listed + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
+    if len(ids) <= shown:
+        return listed
+    return stored("{ids} and {count} more", ids=listed, count=len(ids) - shown)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,7 +101,14 @@ def add_records(session: Session, campaign_id: int, entity: str, ids: Iterable[i
         )
     missing = [record_id for record_id in wanted if record_id not in existing]
     if missing:
-        raise CampaignDataError(f"{len(missing)} {entity} do not exist: ids {_listing(missing)}")
+        raise CampaignDataError(
+            stored(
+                "{count} {entity} do not exist: ids {ids}",
+                count=len(missing),
+                entity=entity,
+                ids=_listing(missing),
+            )
+        )
     new = [record_id for record_id in wanted if record_id not in present]
     for batch in _batches(new):
         session.execute(
@@ -185,7 +198,7 @@ def list_records(
 ) -> RecordPage:
     """One page of the campaign's records in the order they were added, with their fields."""
     if offset < 0 or limit < 1:
-        raise CampaignDataError("offset must be at least 0 and limit at least 1")
+        raise CampaignDataError(stored("offset must be at least 0 and limit at least 1"))
     of_campaign = CampaignRecord.campaign_id == campaign_id
     total = session.scalar(select(func.count()).select_from(CampaignRecord).where(of_campaign))
     page = session.scalars(

@@ -369,7 +369,7 @@ def _new_draft(form: NewCampaignForm | None) -> tuple[ConfigDraft, str | None]:
         try:
             compiled = compile_query(form.definition.data)
         except QueryError as exc:
-            flash(t("campaigns.new.bad_query", reason=str(exc)), "error")
+            flash(t("campaigns.new.bad_query", reason=stored_text(exc.text)), "error")
         else:
             freeze = json.dumps(dump_definition(compiled.definition))
             if "static" in plugins.datasources:
@@ -417,11 +417,10 @@ def create() -> str | tuple[str, int] | Response:
             frozen = freeze_query(session, campaign.id, load_json(freeze)) if freeze else None
         except (CampaignError, CampaignDataError, QueryError) as exc:
             session.rollback()
-            message = stored_text(exc.text) if isinstance(exc, CampaignError) else str(exc)
             if str(exc).startswith("name: "):
-                form.add_error("name", message)
+                form.add_error("name", stored_text(exc.text))
             else:
-                draft.general_errors.append(message)
+                draft.general_errors.append(stored_text(exc.text))
         else:
             record_audit(
                 session,

@@ -53,7 +53,14 @@ from core.query.compiler import ci_text
 from webapp.context import current_user, db_session, get_campaign, get_plugins
 from webapp.formatting import format_date, format_datetime, format_number
 from webapp.forms import ChoiceField, FlagField, PanelForm, TextField, WholeNumberField
-from webapp.i18n import DEFAULT_LANGUAGE, PANEL_CATALOGS, catalog_ids, get_language, t
+from webapp.i18n import (
+    DEFAULT_LANGUAGE,
+    PANEL_CATALOGS,
+    catalog_ids,
+    get_language,
+    stored_text,
+    t,
+)
 from webapp.pagination import page_arguments, paginate
 from webapp.saved_queries import QueryNameTakenError, save_query
 from webapp.schema_forms import root_spec
@@ -105,7 +112,7 @@ def describe_error(error: QueryError, definition: Mapping[str, Any] | None) -> s
     Block 1 (Feld „Stadt“, „beginnt mit“), Wert 1: ..."."""
     location = error.location or ""
     if not location.startswith("where") or not isinstance(definition, Mapping):
-        return str(error)
+        return stored_text(error.text)
     node: Any = definition.get("where")
     steps = []
     for match in _STEP.finditer(location):
@@ -129,7 +136,7 @@ def describe_error(error: QueryError, definition: Mapping[str, Any] | None) -> s
     value = re.search(r"values\[(\d+)\]", location)
     if value:
         where += f", {t('queries.error.value', n=int(value.group(1)) + 1)}"
-    return f"{where}: {error.problem}"
+    return f"{where}: {stored_text(error.reason)}"
 
 
 # ---------------------------------------------------------------------------------------------

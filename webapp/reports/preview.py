@@ -98,7 +98,7 @@ def render_preview(
     except TemplateError as exc:  # an address pattern or text block
         raise PreviewProblem(stored_text(exc.reason), None, exc.lineno) from None
     except ReportError as exc:
-        raise PreviewProblem(str(exc)) from None
+        raise PreviewProblem(stored_text(exc.text)) from None
     try:
         compile_template(report.layout).render(values)
     except TemplateError as exc:
@@ -114,4 +114,4 @@ def render_preview(
     except TemplateError as exc:  # a letterhead, header or footer
         raise PreviewProblem(stored_text(exc.reason), None, exc.lineno) from None
     except (ReportError, PdfError) as exc:
-        raise PreviewProblem(str(exc)) from None
+        raise PreviewProblem(stored_text(exc.text)) from None

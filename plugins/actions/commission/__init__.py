@@ -43,6 +43,7 @@ from core.documents.templating import (
     format_date,
     nest,
 )
+from core.messages import ExplainedError, stored_for
 from core.models import Run
 from core.query.entities import ENTITIES, EntitySpec, FieldType
 from plugins.actions import TRANSLATIONS
@@ -62,6 +63,7 @@ MAX_AMOUNT = Decimal(10) ** (AMOUNT_DIGITS - AMOUNT_PLACES)
 BOOKING_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$")
 PARTNER_ENTITY = "partners"
 LIST_PAGE = 1000
+stored = stored_for(__name__)
 
 
 def compiled(template: str) -> CompiledTemplate:
@@ -155,8 +157,11 @@ class CommissionParams(BaseModel):
     @classmethod
     def _booking_key(cls, key: str) -> str:
         if not BOOKING_KEY.match(key):
-            raise ValueError(
-                f"{key!r} is not a booking key: 1 to 20 letters, digits, '_', '.' or '-'"
+            raise ExplainedError(
+                stored(
+                    "'{key}' is not a booking key: 1 to 20 letters, digits, '_', '.' or '-'",
+                    key=key,
+                )
             )
         return key
 
@@ -171,11 +176,20 @@ class CommissionParams(BaseModel):
     def _currency(cls, currency: str) -> str:
         code = currency.strip().upper()
         if code not in legal_tender():
-            raise ValueError(f"unknown currency {currency!r}; use an ISO 4217 code such as EUR")
+            raise ExplainedError(
+                stored(
+                    "unknown currency '{currency}'; use an ISO 4217 code such as EUR",
+                    currency=currency,
+                )
+            )
         if get_currency_precision(code) > AMOUNT_PLACES:
-            raise ValueError(
-                f"{code} has {get_currency_precision(code)} decimal places; commission "
-                f"bookings keep at most {AMOUNT_PLACES}"
+            raise ExplainedError(
+                stored(
+                    "{code} has {places} decimal places; commission bookings keep at most {most}",
+                    code=code,
+                    places=get_currency_precision(code),
+                    most=AMOUNT_PLACES,
+                )
             )
         return code
 
@@ -185,7 +199,13 @@ class CommissionParams(BaseModel):
         currency = info.data.get("currency")
         if amount is not None and currency and amount != amount.quantize(minor_unit(currency)):
             places = get_currency_precision(currency)
-            raise ValueError(f"{currency} amounts have at most {places} decimal places")
+            raise ExplainedError(
+                stored(
+                    "{currency} amounts have at most {places} decimal places",
+                    currency=currency,
+                    places=places,
+                )
+            )
         return amount
 
     @field_validator("rate_field")
@@ -223,7 +243,13 @@ class CommissionParams(BaseModel):
 
 def _check_numeric(field: str) -> None:
     if field not in numeric_fields():
-        raise ValueError(f"unknown numeric field {field!r}; known: {', '.join(numeric_fields())}")
+        raise ExplainedError(
+            stored(
+                "unknown numeric field '{field}'; known: {known}",
+                field=field,
+                known=list(numeric_fields()),
+            )
+        )
 
 
 class NothingToBook(Exception):
