@@ -63,7 +63,8 @@ def test_every_letter_gets_html5libs_own_tree(name):
 def test_a_skeleton_seen_twice_is_learned_and_its_tree_serves_the_later_letters():
     parser = SkeletonParser()
     first, second, third, fourth = (TEMPLATES["a letter"].format(name, name) for name in NAMES[:4])
-    assert parser.parse(first) is not parser.parse(second)
+    parser.parse(first)
+    parser.parse(second)  # seen again: learned
     served = parser.parse(third)
     assert served.toxml() == parse_plainly(third).toxml()
     served.unlink()  # as xhtml2pdf does after its walk
