@@ -1,20 +1,8 @@
 """A test kit for plugin authors: migrated databases, a runtime whose queue is worked in the
 test's own process, campaigns created and run in code, and fake contexts for unit tests.
 
-It is a pytest plugin (entry point ``pytest11``, so installing ``campaign`` is enough) with
-these fixtures; ``docs/plugins.md`` ("Testing a plugin") shows them in use:
-
-- ``campaign_database_url``: a clean, migrated database (the tables of every installed
-  plugin but those ``CAMPAIGN_DISABLE_PLUGINS`` names),
-  once on SQLite and once on PostgreSQL; the PostgreSQL half runs when
-  ``CAMPAIGN_TEST_POSTGRES_URL`` names a server whose user may create databases.
-- ``campaign_redis_url``: ``CAMPAIGN_TEST_REDIS_URL``, or an embedded server for the session.
-- ``campaign_settings``: an installation in the test's temporary directory.
-- ``campaign_testbed``: a :class:`Testbed` with every installed plugin (but those
-  ``CAMPAIGN_DISABLE_PLUGINS`` names).
-
-Tests of one class alone need no database: :class:`FakeRunContext` and
-:class:`FakeWorkflowContext` stand in for what the engine and the scheduler hand over.
+It is a pytest plugin (entry point ``pytest11``), so installing ``campaign`` is enough;
+docs/plugins.md ("Testing a plugin") describes its fixtures.
 """
 
 from __future__ import annotations
@@ -37,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from core.config import DEFAULT_TIMEZONE, Settings
 from core.db.database import Database
-from core.db.schema import installed_plugins, upgrade
+from core.db.schema import upgrade
 from core.messages import StoredText, literal, stored
 from core.plugin_base import Channel, Outcome, Recipient
 from core.plugins import PluginHost, load_plugins
@@ -57,36 +45,20 @@ def unavailable(what: str, reason: object) -> None:
 
 
 def disabled_plugins() -> list[str]:
-    """The plugins ``CAMPAIGN_DISABLE_PLUGINS`` names, which the test databases and a test's
-    plugin host leave out as an installation does."""
+    """The plugins ``CAMPAIGN_DISABLE_PLUGINS`` names, left out of tests as of an installation."""
     names = os.environ.get("CAMPAIGN_DISABLE_PLUGINS", "").split(",")
     return [name.strip() for name in names if name.strip()]
 
 
-def migrated_database(url: str, plugins: PluginHost | None = None) -> Database:
-    """The database at ``url`` with the core's and every plugin's migrations applied."""
+def _migrate(url: str, plugins: PluginHost) -> None:
     database = Database(url)
-    upgrade(database.engine, plugins=plugins or installed_plugins())
-    return database
-
-
-def empty_tables(url: str, plugins: PluginHost) -> None:
-    """Bring a PostgreSQL database back to its migrated, empty state after a test."""
-    engine = create_engine(url)
-    # Restores the schema if the test migrated it down; the tables are read from the database,
-    # so that those of plugins nothing imported yet are emptied too.
-    upgrade(engine, plugins=plugins)
-    names = sqlalchemy.inspect(engine).get_table_names()
-    tables = ", ".join(f'"{name}"' for name in names if name != "alembic_version")
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    upgrade(database.engine, plugins=plugins)
+    database.dispose()
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """A finished run as the ledger recorded it: ``outcomes`` maps each recipient's (or
-    group's) key to its ``Outcome``, whose status may also be ``held_out`` or ``unclear``."""
+    """A finished run as the ledger recorded it: an ``Outcome`` by recipient or group key."""
 
     run_id: int
     state: str
@@ -94,12 +66,13 @@ class RunResult:
     outcomes: Mapping[str, Outcome]
     error: str | None = None
 
+    COUNTS = ("targeted", "held_out", "done", "failed", "skipped", "unclear")
+
 
 class Testbed:
     """A runtime on a test database with shortcuts to set up, run and inspect campaigns.
 
-    Jobs are worked by ``work()`` in this process (RQ's ``SimpleWorker``), so a plugin's
-    code runs where pytest, coverage and a debugger see it.
+    ``work()`` works the jobs in this process, where pytest, coverage and a debugger see them.
     """
 
     __test__ = False  # not a test class, whatever pytest's name rules say
@@ -114,8 +87,7 @@ class Testbed:
     def start(
         cls, settings: Settings, plugins: PluginHost | Iterable[tuple[str, object]] | None = None
     ) -> Testbed:
-        """A testbed with every installed plugin but those ``CAMPAIGN_DISABLE_PLUGINS`` names,
-        or with ``plugins``: a host or ``(name, module)`` pairs registered as they are given."""
+        """A testbed with the installed plugins, or ``plugins``: a host or (name, module) pairs."""
         if plugins is None:
             host = load_plugins(disabled=disabled_plugins())
         elif isinstance(plugins, PluginHost):
@@ -140,8 +112,7 @@ class Testbed:
         return self.runtime.plugins
 
     def add_contacts(self, *contacts: Mapping[str, Any]) -> list[int]:
-        """Insert contacts (``core.models.Contact`` columns; ``number`` is made up when
-        missing) and return their ids in order."""
+        """Insert contacts (``Contact`` columns; a made-up ``number``) and return their ids."""
         from core.models import Contact
 
         rows = [
@@ -162,8 +133,7 @@ class Testbed:
         group_keys: Iterable[str] = (),
         name: str | None = None,
     ) -> int:
-        """A campaign from a data source, filters (a name, or a name and settings) and an
-        action, checked as the panel checks it (``core.SettingsError`` names a bad field)."""
+        """A campaign checked as the panel checks it; a filter is a name or (name, settings)."""
         from core.engine.campaigns import CampaignConfig, create_campaign
 
         config = CampaignConfig(
@@ -194,9 +164,8 @@ class Testbed:
     ) -> RunResult:
         """Run the campaign to its end and return what the ledger recorded.
 
-        Nothing reaches anyone without a confirmation: ``confirmed_by`` names who gave it.
-        With ``expected_count`` the run stops after targeting, as in the panel, and goes on
-        only if it would reach exactly that many (``ConfirmationCountError`` otherwise).
+        Nothing reaches anyone unless a person (``confirmed_by``) confirmed it; with
+        ``expected_count`` the run goes on after targeting only if it reaches exactly that many.
         """
         from core.engine.runs import confirm_run, start_run
 
@@ -220,16 +189,12 @@ class Testbed:
         return self.result(run.id)
 
     def result(self, run_id: int) -> RunResult:
-        """What the ledger holds for run ``run_id`` now."""
         from core.ledger import run_outcomes
         from core.models import Run
 
         with self.database.session() as session:
             run = session.get(Run, run_id)
-            counts = {
-                name: getattr(run, name)
-                for name in ("targeted", "held_out", "done", "failed", "skipped", "unclear")
-            }
+            counts = {name: getattr(run, name) for name in RunResult.COUNTS}
             outcomes = run_outcomes(session, run_id)
             return RunResult(run.id, run.state.value, counts, outcomes, run.error)
 
@@ -243,8 +208,7 @@ class Testbed:
         SimpleWorker(queues, connection=self.runtime.redis).work(burst=True)
 
     def run_workflow(self, name: str) -> Any:
-        """One recorded pass of workflow ``name``, now, in this process; returns its
-        ``WorkflowRun`` (``status``, ``summary``, ``error``, ``log``)."""
+        """One recorded pass of workflow ``name``, now, in this process: its ``WorkflowRun``."""
         from core.workflows.operating import run_inline
 
         return run_inline(self.runtime, name, requested_by="test")
@@ -253,16 +217,14 @@ class Testbed:
     def run_context(
         self, channel: Channel = Channel.NONE, *, campaign_name: str = "test", dry_run=False
     ) -> Iterator[Any]:
-        """A real ``RunContext`` outside any run, for calling a data source's ``select``,
-        ``iter_recipients`` or ``load`` or a filter directly; its session commits at the end."""
+        """A real ``RunContext`` outside any run, to call a source or filter directly."""
         from core.engine.context import RunContext
 
         with self.database.session() as session:
             yield RunContext(self.runtime, session, None, campaign_name, None, channel, dry_run)
 
     def workflow_context(self, name: str = "test") -> WorkflowContext:
-        """What the scheduler hands a workflow's ``run`` for a pass starting now, with the
-        workflow's saved settings (or defaults) as ``params`` if ``name`` is registered."""
+        """What a pass of workflow ``name`` starting now gets, its saved settings included."""
         context = WorkflowContext.start(self.runtime, name)
         workflows = self.runtime.plugins.workflows
         if name in workflows:
@@ -273,8 +235,7 @@ class Testbed:
 
 @dataclass
 class FakeRunContext:
-    """A stand-in for the engine's ``RunContext`` in unit tests of one action, filter or
-    data source: ``session`` records what is added, ``members`` returns ``groups[key]``."""
+    """A stand-in for ``RunContext`` in unit tests: ``members`` returns ``groups[key]``."""
 
     run_dir: Path
     campaign_name: str = "test"
@@ -314,14 +275,12 @@ class RecordingSession:
         self.added.extend(instances)
 
     def flush(self) -> None:
-        """Nothing to write: the objects stay in ``added``."""
+        pass
 
 
 @dataclass
 class FakeWorkflowContext:
-    """A stand-in for ``WorkflowContext``: a fixed ``now`` (UTC), ``settings`` (a
-    ``core.config.Settings`` for the time zone and paths), the workflow's own ``params``
-    (an instance of its ``Params`` model) and the logged lines."""
+    """A stand-in for ``WorkflowContext`` with a fixed UTC ``now`` that keeps the logged lines."""
 
     settings: Any = None
     params: Any = None
@@ -340,18 +299,23 @@ class FakeWorkflowContext:
 
     @property
     def zone(self) -> ZoneInfo:
-        """The time zone of ``settings`` (the default one without settings)."""
         return load_zone(getattr(self.settings, "timezone", DEFAULT_TIMEZONE))
-
-
-# -- the pytest fixtures ------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def campaign_schema_plugins() -> PluginHost:
-    """The plugins whose tables the test databases hold: every installed one but those
-    ``CAMPAIGN_DISABLE_PLUGINS`` names (with the process bundle disabled, none of its)."""
+    """The plugins whose tables the test databases hold."""
     return load_plugins(disabled=disabled_plugins())
+
+
+@pytest.fixture(scope="session")
+def campaign_sqlite_template(
+    tmp_path_factory: pytest.TempPathFactory, campaign_schema_plugins: PluginHost
+) -> Path:
+    """A migrated SQLite file that each test copies, so migrations run once per session."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "campaign.db"
+    _migrate(f"sqlite:///{path}", campaign_schema_plugins)
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -361,23 +325,14 @@ def campaign_postgres_admin_url() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def campaign_sqlite_template(
-    tmp_path_factory: pytest.TempPathFactory, campaign_schema_plugins: PluginHost
-) -> Path:
-    """A migrated SQLite file that each test copies, so migrations run once per session."""
-    path = tmp_path_factory.mktemp("sqlite-template") / "campaign.db"
-    migrated_database(f"sqlite:///{path}", campaign_schema_plugins).dispose()
-    return path
-
-
-@pytest.fixture(scope="session")
 def campaign_postgres_url(
     campaign_postgres_admin_url: str | None, campaign_schema_plugins: PluginHost
 ) -> Iterator[str]:
     """A migrated PostgreSQL database of its own for this test session."""
-    if campaign_postgres_admin_url is None:
+    admin_url = campaign_postgres_admin_url
+    if admin_url is None:
         pytest.skip("set CAMPAIGN_TEST_POSTGRES_URL to run on PostgreSQL too")
-    admin = create_engine(campaign_postgres_admin_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     name = f"campaign_test_{uuid.uuid4().hex[:12]}"
     try:
         with admin.connect() as connection:
@@ -385,9 +340,8 @@ def campaign_postgres_url(
     except Exception as exc:
         admin.dispose()
         unavailable("PostgreSQL", exc)
-    url = make_url(campaign_postgres_admin_url).set(database=name)
-    url = url.render_as_string(hide_password=False)
-    migrated_database(url, campaign_schema_plugins).dispose()
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    _migrate(url, campaign_schema_plugins)
     yield url
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -404,7 +358,15 @@ def campaign_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Ite
         return
     url = request.getfixturevalue("campaign_postgres_url")
     yield url
-    empty_tables(url, request.getfixturevalue("campaign_schema_plugins"))
+    engine = create_engine(url)
+    # Migrated up again in case the test migrated down; every table the database has is
+    # emptied, those of plugins nothing imported yet too.
+    upgrade(engine, plugins=request.getfixturevalue("campaign_schema_plugins"))
+    names = sqlalchemy.inspect(engine).get_table_names()
+    tables = ", ".join(f'"{name}"' for name in names if name != "alembic_version")
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -450,8 +412,7 @@ def campaign_settings(tmp_path: Path, campaign_database_url: str, campaign_redis
 
 @pytest.fixture
 def campaign_testbed(campaign_settings: Settings) -> Iterator[Testbed]:
-    """A :class:`Testbed` with every installed plugin but those ``CAMPAIGN_DISABLE_PLUGINS``
-    names."""
+    """A :class:`Testbed` with every installed plugin."""
     testbed = Testbed.start(campaign_settings)
     yield testbed
     testbed.close()
