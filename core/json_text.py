@@ -1,8 +1,5 @@
-"""JSON typed by people (queries, plugin settings), read without letting its depth crash us.
-
-``json.loads`` and pydantic recurse per level, so a few hundred ``[`` would end in a
-``RecursionError``; the depth is measured first, without recursing, and refused past a limit.
-"""
+"""JSON typed by people, whose depth is measured first, without recursing: ``json.loads`` and
+pydantic recurse per level, so a few hundred ``[`` would end in a ``RecursionError``."""
 
 from __future__ import annotations
 

@@ -136,11 +136,8 @@ def record_name(data: Mapping[str, Any] | None) -> str:
 
 
 class DataSource(Plugin):
-    """Turns a campaign's settings into recipients, optionally split into groups.
-
-    A source implements ``select`` (SQL, so that filters and targeting run in the database)
-    or ``iter_recipients`` (a stream), or both. ``context`` is a ``core.engine.RunContext``.
-    """
+    """Turns a campaign's settings into recipients, optionally in groups, through ``select``
+    (SQL, so that filters and targeting run in the database) or ``iter_recipients``, or both."""
 
     kind = "datasource"
     dynamic: ClassVar[bool] = True
@@ -196,11 +193,8 @@ class DataSource(Plugin):
 
 
 class RecipientFilter(Plugin):
-    """Narrows recipients: in SQL through ``narrow`` where it can, else as a stream.
-
-    A filter with ``holds_out`` is a control group: it must be the last filter, and the
-    recipients it leaves out are recorded as held out instead of being dropped.
-    """
+    """Narrows recipients in SQL (``narrow``) where it can, else as a stream; one that
+    ``holds_out`` (a control group, the last filter) marks those it leaves out as held out."""
 
     kind = "recipient_filter"
     holds_out: ClassVar[bool] = False
@@ -306,11 +300,8 @@ class Action(Plugin):
 
 
 class Workflow(Plugin):
-    """A background campaign process the scheduler runs.
-
-    ``default_interval``, or ``default_cron`` (five fields, the installation's time zone),
-    which wins when set, is a new installation's schedule; operators change it later.
-    """
+    """A background campaign process the scheduler runs; ``default_cron`` (five fields, local
+    time) or else ``default_interval`` is its first schedule, which operators change later."""
 
     kind = "workflow"
     default_interval: ClassVar[timedelta] = timedelta(minutes=15)
@@ -330,18 +321,12 @@ class Workflow(Plugin):
 
     @abstractmethod
     def run(self, context: Any) -> str:
-        """Do one idempotent pass and return a one-line summary of what it did.
-
-        ``context`` is a ``core.workflows.context.WorkflowContext``.
-        """
+        """Do one idempotent pass (given a ``WorkflowContext``); return a one-line summary."""
 
 
 class SmsGateway(Plugin):
-    """Delivers text messages to a provider, and reads what the provider sends back.
-
-    The panel's webhooks call the class methods below, which read the platform's format
-    (``core.sms_webhooks``); a provider with its own format overrides them (docs/sms.md).
-    """
+    """Delivers text messages to a provider and reads its webhooks, by default in the
+    platform's format (``core.sms_webhooks``); a provider with its own overrides them."""
 
     kind = "sms_gateway"
 
@@ -383,12 +368,8 @@ class UploadTargetParams(BaseModel):
 
 
 class UploadTarget(Plugin):
-    """A place files are delivered to: a folder, an SFTP server, an HTTP endpoint.
-
-    ``core.uploads.deliver`` does the retries, checksum, manifest and record; a target only
-    transfers, and raises ``UploadError`` (``transient=True`` when a retry may help) when the
-    file did not arrive, ``UploadUnclear`` when it may have.
-    """
+    """A place files are delivered to; it only transfers (``core.uploads.deliver`` does the
+    rest) and raises ``UploadError`` when a file did not arrive, ``UploadUnclear`` if unsure."""
 
     kind = "upload_target"
     Params: ClassVar[type[BaseModel]] = UploadTargetParams
@@ -412,11 +393,8 @@ class UploadTarget(Plugin):
 
 
 class DocumentStore(Plugin):
-    """Stores the bytes of archived documents; the archive keeps the metadata.
-
-    Writing a key replaces it whole and nothing is visible half-written, so a retried write
-    is idempotent. A missing reference raises ``FileNotFoundError`` (the panel reports it).
-    """
+    """Stores the bytes of archived documents: writing a key replaces it whole, never visibly
+    half-written, so a retry is idempotent; a missing reference raises ``FileNotFoundError``."""
 
     kind = "document_store"
     chunk_size = 1024 * 1024

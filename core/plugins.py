@@ -1,8 +1,4 @@
-"""The plugin manager: loads built-in and third-party plugins the same way and keeps registries.
-
-Built-in plugins are named as text in ``DEFAULT_PLUGINS`` so that the core never imports
-them; third-party ones come from the ``campaign`` entry-point group.
-"""
+"""The plugin manager: loads built-in and third-party plugins the same way and keeps registries."""
 
 from __future__ import annotations
 
@@ -294,11 +290,8 @@ def load_plugins(
     modules: Iterable[str] = DEFAULT_PLUGINS,
     entry_points: bool = True,
 ) -> PluginHost:
-    """Load the built-in modules, then every entry point of the ``campaign`` group.
-
-    A plugin whose ``REQUIRES`` names a plugin not loaded before it (a process workflow
-    without ``plugins.processes``) is left out with it.
-    """
+    """Load the built-in modules, then the ``campaign`` entry points; a plugin whose
+    ``REQUIRES`` names one not loaded before it is left out with it."""
     host = PluginHost()
     for name in disabled:
         host.manager.set_blocked(name)

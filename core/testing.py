@@ -1,9 +1,5 @@
-"""A test kit for plugin authors: migrated databases, a runtime whose queue is worked in the
-test's own process, campaigns created and run in code, and fake contexts for unit tests.
-
-It is a pytest plugin (entry point ``pytest11``), so installing ``campaign`` is enough;
-docs/plugins.md ("Testing a plugin") describes its fixtures.
-"""
+"""A test kit for plugin authors, a pytest plugin (entry point ``pytest11``): migrated
+databases, runs worked in the test's process, fake contexts (docs/plugins.md, "Testing")."""
 
 from __future__ import annotations
 
@@ -20,17 +16,27 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy
+from rq import SimpleWorker
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from core.config import DEFAULT_TIMEZONE, Settings
 from core.db.database import Database
 from core.db.schema import upgrade
+from core.engine.campaigns import CampaignConfig, create_campaign
+from core.engine.context import RunContext
+from core.engine.runs import confirm_run, start_run
+from core.jobs import embedded_redis
+from core.jobs.functions import install_runtime
+from core.jobs.queue import QUEUE_NAMES, connect, get_queue
+from core.ledger import run_outcomes
 from core.messages import StoredText, literal, stored
+from core.models import Contact, Run
 from core.plugin_base import Channel, Outcome, Recipient
 from core.plugins import PluginHost, load_plugins
 from core.runtime import Runtime
 from core.workflows.context import WorkflowContext, load_params
+from core.workflows.operating import run_inline
 from core.workflows.schedules import load_zone
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -70,16 +76,12 @@ class RunResult:
 
 
 class Testbed:
-    """A runtime on a test database with shortcuts to set up, run and inspect campaigns.
-
-    ``work()`` works the jobs in this process, where pytest, coverage and a debugger see them.
-    """
+    """A runtime on a test database with shortcuts to set up, run and inspect campaigns; its
+    jobs run in this process (``work()``), where pytest, coverage and a debugger see them."""
 
     __test__ = False  # not a test class, whatever pytest's name rules say
 
     def __init__(self, runtime: Runtime):
-        from core.jobs.functions import install_runtime
-
         self.runtime = runtime
         install_runtime(runtime)
 
@@ -113,8 +115,6 @@ class Testbed:
 
     def add_contacts(self, *contacts: Mapping[str, Any]) -> list[int]:
         """Insert contacts (``Contact`` columns; a made-up ``number``) and return their ids."""
-        from core.models import Contact
-
         rows = [
             {"number": f"K-{uuid.uuid4().hex[:12]}", "attributes": {}, **contact}
             for contact in contacts
@@ -134,8 +134,6 @@ class Testbed:
         name: str | None = None,
     ) -> int:
         """A campaign checked as the panel checks it; a filter is a name or (name, settings)."""
-        from core.engine.campaigns import CampaignConfig, create_campaign
-
         config = CampaignConfig(
             datasource=source,
             datasource_settings=dict(source_settings or {}),
@@ -162,13 +160,8 @@ class Testbed:
         expected_count: int | None = None,
         limit: int | None = None,
     ) -> RunResult:
-        """Run the campaign to its end and return what the ledger recorded.
-
-        Nothing reaches anyone unless a person (``confirmed_by``) confirmed it; with
-        ``expected_count`` the run goes on after targeting only if it reaches exactly that many.
-        """
-        from core.engine.runs import confirm_run, start_run
-
+        """Run the campaign to its end, confirmed by a person (``confirmed_by``) for exactly
+        ``expected_count`` recipients if given, and return what the ledger recorded."""
         if not confirmed_by:
             raise ValueError("a run needs the name of the person who confirmed it")
         if expected_count is None:
@@ -182,16 +175,11 @@ class Testbed:
 
     def dry_run(self, campaign_id: int) -> RunResult:
         """A dry run (``Action.preview`` for each recipient, no effect): no confirmation."""
-        from core.engine.runs import start_run
-
         run = start_run(self.runtime, campaign_id, dry_run=True)
         self.work()
         return self.result(run.id)
 
     def result(self, run_id: int) -> RunResult:
-        from core.ledger import run_outcomes
-        from core.models import Run
-
         with self.database.session() as session:
             run = session.get(Run, run_id)
             counts = {name: getattr(run, name) for name in RunResult.COUNTS}
@@ -200,17 +188,11 @@ class Testbed:
 
     def work(self) -> None:
         """Work every queued job, and the jobs they enqueue, in this process."""
-        from rq import SimpleWorker
-
-        from core.jobs.queue import QUEUE_NAMES, get_queue
-
         queues = [get_queue(self.runtime.redis, name) for name in QUEUE_NAMES]
         SimpleWorker(queues, connection=self.runtime.redis).work(burst=True)
 
     def run_workflow(self, name: str) -> Any:
         """One recorded pass of workflow ``name``, now, in this process: its ``WorkflowRun``."""
-        from core.workflows.operating import run_inline
-
         return run_inline(self.runtime, name, requested_by="test")
 
     @contextmanager
@@ -218,8 +200,6 @@ class Testbed:
         self, channel: Channel = Channel.NONE, *, campaign_name: str = "test", dry_run=False
     ) -> Iterator[Any]:
         """A real ``RunContext`` outside any run, to call a source or filter directly."""
-        from core.engine.context import RunContext
-
         with self.database.session() as session:
             yield RunContext(self.runtime, session, None, campaign_name, None, channel, dry_run)
 
@@ -372,8 +352,6 @@ def campaign_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Ite
 @pytest.fixture(scope="session")
 def campaign_redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``CAMPAIGN_TEST_REDIS_URL`` (a database the tests may empty), or an embedded server."""
-    from core.jobs import embedded_redis
-
     configured = os.environ.get("CAMPAIGN_TEST_REDIS_URL")
     if configured:
         yield configured
@@ -387,8 +365,6 @@ def campaign_redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Itera
 @pytest.fixture
 def campaign_redis_url(campaign_redis_server_url: str) -> str:
     """The Redis database of ``campaign_redis_server_url``, emptied for this test."""
-    from core.jobs.queue import connect
-
     connection = connect(campaign_redis_server_url)
     try:
         connection.flushdb()

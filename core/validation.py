@@ -1,8 +1,5 @@
 """Validation messages for people: pydantic's errors without its "Value error, " prefix,
-keeping the error's kind and context so that each reader gets them in their own language.
-
-It imports nothing of the platform but ``core.messages``, so every core module can use it.
-"""
+keeping their kind and context so that each reader gets them in their own language."""
 
 from __future__ import annotations
 
