@@ -1,7 +1,4 @@
-"""Campaign's core: hook specifications, plugin base classes, configuration, data and jobs.
-
-A plugin author needs only ``hookimpl`` and the base classes exported here.
-"""
+"""Campaign's core; a plugin author needs only ``hookimpl`` and the names exported here."""
 
 from pluggy import HookimplMarker
 

@@ -1,6 +1,4 @@
-"""Plain data handed to lifecycle and web hooks, so plugins never touch ORM objects, and
-``record_events``, which hands the domain events of a change to the plugins in its
-transaction."""
+"""Plain data handed to hooks, so that plugins never touch ORM objects, and ``record_events``."""
 
 from __future__ import annotations
 
@@ -49,9 +47,8 @@ class MenuItem:
 
 @dataclass(frozen=True, slots=True)
 class DashboardPanel:
-    """A panel of the dashboard: a template fragment and the loader of its values (None
-    hides the panel); shown to users holding ``role`` or above. ``placement`` is
-    ``banner`` (above everything), ``main`` (lists) or ``side`` (small figures)."""
+    """A dashboard panel: a template fragment and the loader of its values (None hides it),
+    shown to ``role`` or above, as a ``banner``, in the ``main`` column or at the ``side``."""
 
     name: str
     template: str
@@ -67,8 +64,8 @@ class CostEstimate:
 
     amount: Decimal | None
     source: str
-    """``service`` (priced by a provider service for the count), ``estimate`` (the
-    campaign's own estimated cost), ``none`` (neither is set) or ``error``."""
+    """``service`` (a provider service's prices), ``estimate`` (the campaign's), ``none`` or
+    ``error``."""
     service: str | None = None
     problem: StoredText | None = None
     """Why the service's prices fail (``error``), for each reader in their language."""
@@ -76,8 +73,7 @@ class CostEstimate:
 
 @dataclass(frozen=True, slots=True)
 class EventType:
-    """A kind of domain event (``run.finished``); ``title`` is a message id the panel
-    translates (``t``), from the panel's catalog or the declaring plugin's."""
+    """A kind of domain event (``run.finished``); ``title`` is a message id the panel translates."""
 
     name: str
     title: str
@@ -85,8 +81,7 @@ class EventType:
 
 @dataclass(frozen=True, slots=True)
 class DomainEvent:
-    """Something that happened, recorded with the change that caused it: ``data`` holds
-    plain JSON values."""
+    """Something that happened, recorded with the change that caused it; ``data`` is plain JSON."""
 
     type: str
     data: Mapping[str, Any]
@@ -99,12 +94,11 @@ CORE_EVENT_TYPES = (
     EventType("run.failed", "events.run.failed"),
     EventType("contact.unsubscribed", "events.contact.unsubscribed"),
 )
-"""The events the core records: a run's start and end, a contact's opt-out."""
 
 
 def record_events(session: Session, events: Iterable[DomainEvent]) -> None:
-    """Hand ``events`` to the ``events_recorded`` hook of the plugins of the session's
-    database, so that what they write for them commits or rolls back with the change."""
+    """Hand ``events`` to the plugins of the session's database, in its transaction, so that
+    what they write for them commits or rolls back with the change."""
     recorded = list(events)
     plugins = session.info.get("plugins")
     if recorded and plugins is not None:

@@ -1,8 +1,5 @@
-"""Every hook a Campaign plugin can implement.
-
-Implement a hook with a function of the same name decorated with
-``core.hookimpl``; it may accept any subset of the arguments, by name.
-``register_*`` hooks receive a ``register`` callable: call it once per class.
+"""Every hook a Campaign plugin can implement, with a function of the same name decorated
+with ``core.hookimpl`` that takes any subset of the arguments, by name.
 """
 
 from __future__ import annotations
@@ -14,32 +11,28 @@ from typing import TYPE_CHECKING, Any
 from pluggy import HookspecMarker
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import click
     from flask import Blueprint
     from sqlalchemy.orm import Session
 
-    from core.config import Settings
-    from core.events import (
+    from core import (
+        Action,
         CostEstimate,
         DashboardPanel,
+        DataSource,
+        DocumentStore,
         DomainEvent,
         EventType,
         ItemEvent,
         MenuItem,
-        RunEvent,
-    )
-    from core.models import Campaign, Run
-    from core.plugin_base import (
-        Action,
-        DataSource,
-        DocumentStore,
         RecipientFilter,
+        RunEvent,
         SmsGateway,
         UploadTarget,
         Workflow,
     )
+    from core.config import Settings
+    from core.models import Campaign, Run
 
 hookspec = HookspecMarker("campaign")
 

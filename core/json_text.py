@@ -1,10 +1,5 @@
-"""JSON typed by people (queries, plugin settings), read without letting its depth crash us.
-
-``json.loads`` and pydantic recurse once per nested object or list, so a few hundred ``[``
-in a form field end in a ``RecursionError`` (an HTTP 500, a dead CLI command). The depth is
-measured first, with one regular-expression scan that does not recurse, and text nested
-deeper than ``MAX_DEPTH`` is refused with a message that names the limit.
-"""
+"""JSON typed by people, whose depth is measured first, without recursing: ``json.loads`` and
+pydantic recurse per level, so a few hundred ``[`` would end in a ``RecursionError``."""
 
 from __future__ import annotations
 
@@ -33,13 +28,9 @@ def check_text_depth(text: str | bytes, limit: int = MAX_DEPTH) -> None:
         text = text.decode("utf-8", errors="replace")
     depth = 0
     for match in _STRING_OR_BRACKET.finditer(text):
-        bracket = match.group()
-        if bracket in "[{":
-            depth += 1
-            if depth > limit:
-                raise JsonTooDeepError(limit)
-        elif bracket in "]}":
-            depth -= 1
+        depth += {"[": 1, "{": 1, "]": -1, "}": -1}.get(match.group(), 0)
+        if depth > limit:
+            raise JsonTooDeepError(limit)
 
 
 def check_data_depth(data: Any, limit: int = MAX_DEPTH) -> None:
@@ -48,14 +39,12 @@ def check_data_depth(data: Any, limit: int = MAX_DEPTH) -> None:
     while pending:
         value, depth = pending.pop()
         if isinstance(value, Mapping):
-            children = list(value.values())
-        elif isinstance(value, list | tuple):
-            children = list(value)
-        else:
+            value = value.values()
+        elif not isinstance(value, list | tuple):
             continue
         if depth > limit:
             raise JsonTooDeepError(limit)
-        pending.extend((child, depth + 1) for child in children)
+        pending.extend((child, depth + 1) for child in value)
 
 
 def loads(text: str | bytes, limit: int = MAX_DEPTH) -> Any:

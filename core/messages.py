@@ -1,17 +1,11 @@
-"""Texts stored now and read later, each reader in their own language: a catalog message id,
-its parameters and the module that wrote it.
+"""Texts stored now and read later, each reader in their own language.
 
-A notification's subject and body, a workflow pass's log line and an audit entry's summary
-are read long after they were written, by people who speak different languages. They are
-stored as a ``StoredText`` (as JSON, next to their English text) and rendered when shown:
-the panel in the reader's language, the notification mail in the recipient's
-(``webapp.i18n.render_stored``). The English text stays for the API, the server log and
-rows written before texts were stored this way, which are shown as they are.
-
-The message id is the English text with ``{name}`` fields, as in a plugin's catalog, so the
-English text needs no catalog. ``stored`` marks an id for ``pybabel extract`` (keyword
-``stored``); a plugin's module names itself with ``stored = stored_for(__name__)``, so the
-panel looks the id up in that plugin's catalogs first.
+A notification, a workflow pass's log line or an audit summary is read long after it was
+written, by people of different languages: it is stored as a ``StoredText`` (message id,
+parameters, writing module) next to its English text, and rendered when shown. The id is
+the English text with ``{name}`` fields, so English needs no catalog; ``stored`` marks ids
+for ``pybabel extract``, and a plugin's ``stored = stored_for(__name__)`` makes the panel
+look them up in its catalogs first.
 """
 
 from __future__ import annotations
@@ -26,9 +20,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class StoredText:
-    """A message id with the values of its ``{name}`` fields: plain JSON values, amounts
-    and dates (written for the reader's locale), other stored texts (in the same language)
-    or a list of them (written one after the other, separated by commas)."""
+    """A message id with the values of its ``{name}`` fields: plain JSON values, amounts,
+    dates (in the reader's locale), stored texts or a list of them (joined with commas)."""
 
     id: str
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -36,7 +29,6 @@ class StoredText:
     """The module that wrote it (a plugin's, whose catalogs hold ``id``); None: the panel's."""
 
     def english(self) -> str:
-        """The text as written: the id with its fields filled in."""
         return self.id.format(**{name: english(value) for name, value in self.params.items()})
 
     def as_json(self) -> dict[str, Any]:
@@ -48,7 +40,7 @@ class StoredText:
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any] | None) -> StoredText | None:
-        """The stored text of a column's JSON (None for a row written without one)."""
+        """None for a row written without one."""
         if not value:
             return None
         params = {name: _param_value(raw) for name, raw in (value.get("params") or {}).items()}
@@ -56,7 +48,6 @@ class StoredText:
 
 
 def english(value: Any) -> str:
-    """A parameter as the English text shows it."""
     if isinstance(value, StoredText):
         return value.english()
     if isinstance(value, list):
@@ -101,8 +92,7 @@ def stored_for(domain: str | None) -> Callable[..., StoredText]:
     """The marker of texts written by ``domain`` (a plugin module's ``__name__``)."""
 
     def stored(text: str, /, **params: Any) -> StoredText:
-        """``text`` (an English message id with ``{name}`` fields) with its fields' values;
-        a field without a value or a value JSON cannot keep is the writer's mistake."""
+        """``text`` with its fields' values; a missing one or one JSON cannot keep is a bug."""
         fields = {name for _, name, _, _ in Formatter().parse(text) if name is not None}
         if fields != params.keys():
             raise ValueError(f"{text!r} has the fields {sorted(fields)}, given {sorted(params)}")
@@ -115,19 +105,15 @@ def stored_for(domain: str | None) -> Callable[..., StoredText]:
 
 
 def _plain(value: Any) -> bool:
-    if isinstance(value, list):
-        return all(isinstance(item, PLAIN) for item in value)
-    return isinstance(value, PLAIN)
+    return all(isinstance(item, PLAIN) for item in (value if isinstance(value, list) else [value]))
 
 
 stored = stored_for(None)
-"""The marker of the panel's and the core's stored texts (their ids are in the panel's
-catalog)."""
+"""The marker of the panel's and the core's stored texts (in the panel's catalog)."""
 
 
 class ExplainedError(ValueError):
-    """A refusal that a screen shows: ``text`` in the reader's language (the panel,
-    ``webapp.stored_text``), ``str()`` in English (the API, the command line, the log)."""
+    """A refusal: ``text`` for the panel in the reader's language, ``str()`` in English."""
 
     def __init__(self, text: StoredText) -> None:
         super().__init__(text.english())
@@ -135,16 +121,14 @@ class ExplainedError(ValueError):
 
 
 def literal(text: str) -> str:
-    """``text`` as a message id without fields: its braces doubled."""
+    """``text`` as a message id without fields."""
     return text.replace("{", "{{").replace("}", "}}")
 
 
 def stored_json(text: StoredText | str) -> dict[str, Any] | None:
-    """The JSON of a stored text for its column; None for a plain string (a name, shown as
-    it is)."""
+    """The JSON of a stored text for its column; None for a plain string (shown as it is)."""
     return text.as_json() if isinstance(text, StoredText) else None
 
 
-def english_text(text: StoredText | str) -> str:
-    """The English text of a stored text, or a plain string itself."""
-    return text.english() if isinstance(text, StoredText) else text
+english_text: Callable[[StoredText | str], str] = english
+"""The English text of a stored text, or a plain string itself."""

@@ -1,8 +1,7 @@
 """Base classes for every kind of plugin.
 
-A plugin class is a description first (``name``, ``title``, ``description``, a
-pydantic ``Params`` model) so that the platform can list it, validate its settings
-and draw a form for it without knowing anything else about it.
+A plugin class describes itself (``name``, ``title``, ``description``, a pydantic ``Params``
+model) so that the platform can list it, validate its settings and draw its form unaided.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Select
@@ -31,6 +30,7 @@ from core.validation import validation_problems
 from core.workflows.schedules import ScheduleError, check_cron
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")
+BATCH_SIZE = 1000
 
 
 class PluginDefinitionError(TypeError):
@@ -41,9 +41,7 @@ class SettingsError(ValueError):
     """Settings for a plugin do not fit its parameter model; the message names each field."""
 
     def __init__(self, kind: str, name: str, problems: list[tuple[str, str]]):
-        self.kind = kind
-        self.name = name
-        self.problems = problems
+        self.kind, self.name, self.problems = kind, name, problems
         details = "; ".join(f"{field_name}: {message}" for field_name, message in problems)
         super().__init__(f"invalid settings for {kind} {name!r}: {details}")
 
@@ -64,9 +62,8 @@ class Plugin(ABC):
     Params: ClassVar[type[BaseModel]] = NoParams
 
     def __init__(self, params: BaseModel | Mapping[str, Any] | None = None):
-        if not isinstance(params, self.Params):
-            params = self.validate_params(params or {})
-        self.params = params
+        valid = isinstance(params, self.Params)
+        self.params = params if valid else self.validate_params(params or {})
 
     @classmethod
     def check_definition(cls) -> None:
@@ -78,14 +75,16 @@ class Plugin(ABC):
                 f"starting with a letter, got {name!r}"
             )
         if not isinstance(getattr(cls, "title", None), str) or not cls.title.strip():
-            raise PluginDefinitionError(f"{cls.__qualname__} ({name}) needs a 'title'")
+            cls._refuse(" needs a 'title'")
         if inspect.isabstract(cls):
-            missing = ", ".join(sorted(cls.__abstractmethods__))
-            raise PluginDefinitionError(f"{cls.__qualname__} ({name}) does not implement {missing}")
+            cls._refuse(f" does not implement {', '.join(sorted(cls.__abstractmethods__))}")
         if not (isinstance(cls.Params, type) and issubclass(cls.Params, BaseModel)):
-            raise PluginDefinitionError(
-                f"{cls.__qualname__} ({name}): 'Params' must be a pydantic BaseModel subclass"
-            )
+            cls._refuse(": 'Params' must be a pydantic BaseModel subclass")
+
+    @classmethod
+    def _refuse(cls, problem: str) -> NoReturn:
+        """Raise a PluginDefinitionError naming the class: ``problem`` follows its name."""
+        raise PluginDefinitionError(f"{cls.__qualname__} ({cls.name}){problem}")
 
     @classmethod
     def validate_params(cls, raw: Mapping[str, Any]) -> BaseModel:
@@ -103,21 +102,13 @@ class Plugin(ABC):
     @classmethod
     def describe(cls) -> dict[str, Any]:
         """Plain-data summary used by listings and the API."""
-        return {
-            "kind": cls.kind,
-            "name": cls.name,
-            "title": cls.title,
-            "description": cls.description,
-        }
+        return {key: getattr(cls, key) for key in ("kind", "name", "title", "description")}
 
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """One record a data source yields: a stable key, its entity and the fields actions use.
-
-    ``data`` holds the record's fields by their query-builder paths ("email",
-    "partner.number", "contact.email" ...). ``held_out`` marks a control-group member.
-    """
+    """One record a data source yields; ``data`` holds its fields by query-builder path
+    ("email", "partner.number"), ``held_out`` marks a control-group member."""
 
     key: str
     entity: str
@@ -136,12 +127,8 @@ class Group:
     count: int
 
 
-BATCH_SIZE = 1000
-
-
 def record_name(data: Mapping[str, Any] | None) -> str:
-    """A record's name for people: ``first_name`` and ``last_name``, else ``company_name``,
-    ``name`` or ``code``; "" when it has none of them."""
+    """A record's name for people: first and last name, else company name, name or code."""
     if not data:
         return ""
     person = " ".join(str(data[k]) for k in ("first_name", "last_name") if data.get(k))
@@ -149,12 +136,8 @@ def record_name(data: Mapping[str, Any] | None) -> str:
 
 
 class DataSource(Plugin):
-    """Turns a campaign's settings into recipients, optionally split into groups.
-
-    A source implements ``select`` (recipients as SQL, so filters and targeting run in
-    the database) or ``iter_recipients`` (a stream), or both. ``context`` is a
-    ``core.engine.RunContext``: it carries the open ``session``.
-    """
+    """Turns a campaign's settings into recipients, optionally in groups, through ``select``
+    (SQL, so that filters and targeting run in the database) or ``iter_recipients``, or both."""
 
     kind = "datasource"
     dynamic: ClassVar[bool] = True
@@ -190,36 +173,28 @@ class DataSource(Plugin):
         rows = context.session.execute(query.execution_options(yield_per=BATCH_SIZE))
         for batch in rows.partitions():
             loaded = self.load(context, [row.id for row in batch])
-            for row in batch:
-                recipient = loaded.get(row.id)
-                if recipient is not None:
-                    yield replace(recipient, group=row.group_key)
+            yield from (
+                replace(loaded[row.id], group=row.group_key) for row in batch if row.id in loaded
+            )
 
     def list_groups(self, context: Any) -> list[Group]:
         """The groups this source splits into with their sizes; none by default."""
         return []
 
     def display_name(self, recipient: Recipient) -> str:
-        """How a run's results name the recipient (a person's or company's name, say);
-        by default ``record_name`` of its data, else its key."""
+        """How a run's results name the recipient: ``record_name`` of its data, else its key."""
         return record_name(recipient.data) or recipient.key
 
     @classmethod
     def check_definition(cls) -> None:
         super().check_definition()
         if cls.select is DataSource.select and cls.iter_recipients is DataSource.iter_recipients:
-            raise PluginDefinitionError(
-                f"{cls.__qualname__} ({cls.name}) must implement select or iter_recipients"
-            )
+            cls._refuse(" must implement select or iter_recipients")
 
 
 class RecipientFilter(Plugin):
-    """Narrows recipients: in SQL through ``narrow`` where it can, else as a stream.
-
-    ``apply`` must stream and never hold all recipients in memory. A filter with
-    ``holds_out`` is a control group: the recipients it leaves out are recorded as
-    held out instead of being dropped, and it must be the last filter.
-    """
+    """Narrows recipients in SQL (``narrow``) where it can, else as a stream; one that
+    ``holds_out`` (a control group, the last filter) marks those it leaves out as held out."""
 
     kind = "recipient_filter"
     holds_out: ClassVar[bool] = False
@@ -230,7 +205,7 @@ class RecipientFilter(Plugin):
 
     @abstractmethod
     def apply(self, recipients: Iterator[Recipient], context: Any) -> Iterator[Recipient]:
-        """Yield the recipients that pass (a ``holds_out`` filter yields all, marking some)."""
+        """Yield the recipients that pass, streaming (a ``holds_out`` filter marks some)."""
 
 
 class Scope(enum.StrEnum):
@@ -298,23 +273,13 @@ class Action(Plugin):
         """Perform the action for one recipient or group and say what happened."""
 
     def process_many(self, recipients: Sequence[Recipient], context: Any) -> list[Outcome]:
-        """``process`` for several recipients, an outcome each in their order.
-
-        The engine calls it with the rows of outside effects it claimed (as many as the
-        action does in about 0.05 s) so that a channel can send one message while it
-        prepares the next. An exception makes every outcome of the call unclear, since
-        some of the effects may have happened.
-        """
+        """``process`` for several claimed recipients, so that a channel can send one message
+        while it prepares the next; an exception makes every outcome of the call unclear."""
         return [self.process(recipient, context) for recipient in recipients]
 
     def warm_up(self, recipient: Recipient | None, context: Any) -> None:
-        """Load what every chunk of the run needs, without any side effect.
-
-        The worker calls it before it forks the work horse of the run's first chunk it
-        takes (``recipient`` is the run's first pending one, if any), so that each work
-        horse inherits what it loaded (compiled templates, fonts) rather than loading it
-        again; an exception is logged, and the work horses then load it themselves.
-        """
+        """Load, without side effects, what every chunk needs (templates, fonts): the worker
+        calls it before forking, so that each work horse inherits it instead of loading it."""
 
     def preview(self, recipient: Recipient, context: Any) -> str:
         """Describe, without any side effect, what ``process`` would do (for dry runs)."""
@@ -335,12 +300,8 @@ class Action(Plugin):
 
 
 class Workflow(Plugin):
-    """A background campaign process run on a schedule by the scheduler.
-
-    ``default_interval`` (or ``default_cron``, a five-field cron expression read in
-    the installation's time zone, which wins when set) is the schedule a new
-    installation starts with; operators change it later (``campaign workflows``).
-    """
+    """A background campaign process the scheduler runs; ``default_cron`` (five fields, local
+    time) or else ``default_interval`` is its first schedule, which operators change later."""
 
     kind = "workflow"
     default_interval: ClassVar[timedelta] = timedelta(minutes=15)
@@ -351,35 +312,21 @@ class Workflow(Plugin):
         super().check_definition()
         interval = cls.default_interval
         if not isinstance(interval, timedelta) or interval <= timedelta(0):
-            raise PluginDefinitionError(
-                f"{cls.__qualname__} ({cls.name}): 'default_interval' must be a positive "
-                f"timedelta, got {interval!r}"
-            )
-        if cls.default_cron is not None:
-            try:
+            cls._refuse(f": 'default_interval' must be a positive timedelta, got {interval!r}")
+        try:
+            if cls.default_cron is not None:
                 check_cron(cls.default_cron)
-            except ScheduleError as exc:
-                raise PluginDefinitionError(
-                    f"{cls.__qualname__} ({cls.name}): 'default_cron': {exc}"
-                ) from None
+        except ScheduleError as exc:
+            cls._refuse(f": 'default_cron': {exc}")
 
     @abstractmethod
     def run(self, context: Any) -> str:
-        """Do one pass of the process and return a one-line summary of what it did.
-
-        ``context`` is a ``core.workflows.context.WorkflowContext``: the runtime's parts,
-        ``now`` and ``log(message)``. A pass must be idempotent: a second pass right
-        after the first changes nothing.
-        """
+        """Do one idempotent pass (given a ``WorkflowContext``); return a one-line summary."""
 
 
 class SmsGateway(Plugin):
-    """Delivers text messages to a provider, and reads what the provider sends back.
-
-    The panel's webhooks ``/sms/<name>/receipts`` and ``/sms/<name>/inbound`` call the
-    class methods below; they read the platform's format (``core.sms_webhooks``), and a
-    gateway for a provider with its own format overrides the parsing (docs/sms.md).
-    """
+    """Delivers text messages to a provider and reads its webhooks, by default in the
+    platform's format (``core.sms_webhooks``); a provider with its own overrides them."""
 
     kind = "sms_gateway"
 
@@ -388,8 +335,7 @@ class SmsGateway(Plugin):
         """Send one message; return the provider's message id. ``reference`` is idempotent."""
 
     def bills_on_delivery(self) -> bool:
-        """Whether the provider bills a message only once it is delivered (setting
-        ``billing: delivered``); its costs then count only delivered messages."""
+        """Whether the provider bills only delivered messages (setting ``billing: delivered``)."""
         return getattr(self.params, "billing", "sent") == "delivered"
 
     @classmethod
@@ -410,11 +356,7 @@ class SmsGateway(Plugin):
 
 
 class UploadTargetParams(BaseModel):
-    """Settings every upload target has: how often a transient failure is tried again.
-
-    A target's own ``Params`` derive from this model so that ``core.uploads.deliver``
-    finds the retry policy whatever else the target needs.
-    """
+    """The retry policy every upload target has, so ``core.uploads.deliver`` finds it."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -426,15 +368,8 @@ class UploadTargetParams(BaseModel):
 
 
 class UploadTarget(Plugin):
-    """A place files are delivered to: a folder, an SFTP server, an HTTP endpoint.
-
-    ``upload`` gets a ``core.uploads.Upload`` (local path, remote name, size, SHA-256 and
-    the delivery's key) and must deliver it complete or not at all: write under a
-    temporary name and rename, or let the receiver refuse a partial body. It raises
-    ``core.uploads.UploadError`` (``transient=True`` when trying again may help) when the
-    file did not arrive, and ``UploadUnclear`` when it may have. ``core.uploads.deliver``
-    does the retries, the checksum, the manifest and the record; a target only transfers.
-    """
+    """A place files are delivered to; it only transfers (``core.uploads.deliver`` does the
+    rest) and raises ``UploadError`` when a file did not arrive, ``UploadUnclear`` if unsure."""
 
     kind = "upload_target"
     Params: ClassVar[type[BaseModel]] = UploadTargetParams
@@ -454,19 +389,12 @@ class UploadTarget(Plugin):
     def check_definition(cls) -> None:
         super().check_definition()
         if not issubclass(cls.Params, UploadTargetParams):
-            raise PluginDefinitionError(
-                f"{cls.__qualname__} ({cls.name}): 'Params' must derive from UploadTargetParams"
-            )
+            cls._refuse(": 'Params' must derive from UploadTargetParams")
 
 
 class DocumentStore(Plugin):
-    """Stores the bytes of archived documents; the archive keeps the metadata.
-
-    Writing a key again replaces what it holds whole, and nothing is visible half-written:
-    a retried archive write is then idempotent. A reference with nothing stored under it
-    raises ``FileNotFoundError`` (an ``OSError``, which the panel already reports as a
-    missing file) from ``get`` and ``get_stream``.
-    """
+    """Stores the bytes of archived documents: writing a key replaces it whole, never visibly
+    half-written, so a retry is idempotent; a missing reference raises ``FileNotFoundError``."""
 
     kind = "document_store"
     chunk_size = 1024 * 1024
@@ -478,34 +406,22 @@ class DocumentStore(Plugin):
 
     @abstractmethod
     def get(self, reference: str) -> bytes:
-        """Return the stored bytes."""
+        """The bytes stored under ``reference``."""
 
     @abstractmethod
     def delete(self, reference: str) -> None:
         """Remove the stored bytes; deleting what is already gone is not an error."""
 
     def put_stream(self, key: str, chunks: Iterable[bytes]) -> str:
-        """Store the bytes of ``chunks`` in order, as ``put`` stores one ``bytes``.
-
-        This default joins them in memory; a store that can write piece by piece overrides
-        it, so that a large file never needs to fit in memory.
-        """
+        """``put`` for consecutive chunks; a store that can write piece by piece overrides it."""
         return self.put(key, b"".join(chunks))
 
     def get_stream(self, reference: str) -> Iterator[bytes]:
-        """The stored bytes as consecutive chunks; a missing reference raises at once.
-
-        This default reads them whole with ``get``; a store that can read piece by piece
-        overrides it.
-        """
-        data = self.get(reference)
-        size = self.chunk_size
+        """The stored bytes in chunks (a missing reference raises at once); a store that can
+        read piece by piece overrides it."""
+        data, size = self.get(reference), self.chunk_size
         return (data[start : start + size] for start in range(0, len(data), size))
 
     def sync(self) -> None:
-        """Make everything ``put`` so far durable.
-
-        The archive calls this just before the transaction that records the documents
-        commits, so a store may defer flushing to disk to one call per transaction instead
-        of one per document. A store whose ``put`` is durable by itself does nothing.
-        """
+        """Make everything ``put`` so far durable; the archive calls it just before its
+        transaction commits, so a store may flush once per transaction."""

@@ -1,14 +1,10 @@
 """The user-visible texts of plugin classes, for ``pybabel extract`` (method ``campaign_plugin``).
 
-A plugin's texts are class attributes (``title``, ``description``) and its settings schema
-(field titles, which pydantic derives from the field names, descriptions and the values of
-choice fields), not ``gettext`` calls a source scanner would find. This extractor imports
-the scanned module, asks its ``register_*`` hooks for the classes it registers and yields
-their texts: English message ids, a choice value with the context ``choice``. It also
-finds the texts a module stores to be shown later (``core.messages.stored("...")`` and
-``context.log("...")`` of a workflow pass) and the messages its settings validators raise
-(``raise ValueError("...")``, looked up in the plugin's catalog as they are), in its source.
-A plugin's ``babel.cfg`` maps its modules to it::
+A plugin's texts are class attributes and its settings schema, which no source scanner
+finds: this extractor imports the module, asks its ``register_*`` hooks for its classes and
+yields their texts (a choice value with the context ``choice``). From the source it adds
+the texts stored for later (``stored("...")``, ``context.log("...")``) and the messages its
+settings validators raise (``raise ValueError("...")``). A plugin's ``babel.cfg``::
 
     [campaign_plugin: **.py]
 """
@@ -23,27 +19,20 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from core.hookspecs import hookspec
 from core.plugin_base import Plugin
+from core.plugins import PluginHost
 
-IMPL_MARK = f"{hookspec.project_name}_impl"
 Extracted = tuple[int, str, str | tuple[str, str], list[str]]
 STORED_TEXT_MARKERS = frozenset({"stored", "log"})
-"""The calls whose first argument is a stored text's id: ``core.messages.stored`` (or a
-module's own ``stored = stored_for(__name__)``) and ``WorkflowContext.log``."""
+"""The calls whose first argument is a stored text's id (``stored``, ``WorkflowContext.log``)."""
 VALIDATOR_DECORATORS = frozenset({"field_validator", "model_validator"})
-"""pydantic's decorators of a settings model's checks, whose ValueError a user reads."""
 
 
 def registered_classes(module: object) -> list[type[Plugin]]:
     """The plugin classes the ``register_*`` hooks of ``module`` register."""
-    classes: list[type[Plugin]] = []
-    for name, function in vars(module).items():
-        if name.startswith("register_") and hasattr(function, IMPL_MARK):
-            parameters = inspect.signature(function).parameters
-            if list(parameters) == ["register"]:
-                function(register=classes.append)
-    return [cls for cls in classes if isinstance(cls, type) and issubclass(cls, Plugin)]
+    host = PluginHost()
+    host.manager.register(module)
+    return [cls for _, cls in host._collect_classes(module)]
 
 
 def schema_texts(schema: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -73,15 +62,7 @@ def schema_texts(schema: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
             for child in [children] if isinstance(children, Mapping) else children or []:
                 yield from walk(child, seen, ("title", "description"))
 
-    yield from walk(
-        {
-            key: schema[key]
-            for key in ("properties", "items", "anyOf", "oneOf", "allOf", "$ref")
-            if key in schema
-        },
-        frozenset(),
-        (),
-    )
+    yield from walk(schema, frozenset(), ())  # not the model's own title: its class name
 
 
 def plugin_texts(cls: type[Plugin]) -> Iterator[tuple[str, str]]:
@@ -93,8 +74,7 @@ def plugin_texts(cls: type[Plugin]) -> Iterator[tuple[str, str]]:
 
 
 def _module_name(path: Path) -> str:
-    """The dotted name of the module at ``path``: its packages are the folders above it with
-    an ``__init__.py``; the folder above the top one goes on ``sys.path`` if it is not."""
+    """The dotted name of the module at ``path``, whose top package's folder goes on sys.path."""
     parts = [] if path.name == "__init__.py" else [path.stem]
     folder = path.parent
     while (folder / "__init__.py").is_file():
@@ -111,14 +91,14 @@ def extract(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Ite
     seen: set[tuple[str, str]] = set()
     for cls in registered_classes(module):
         line = inspect.getsourcelines(cls)[1] if inspect.getmodule(cls) is module else 1
+        comments = [f"{cls.kind} {cls.name}"]
         for context, text in plugin_texts(cls):
-            if (context, text) in seen:
-                continue
-            seen.add((context, text))
-            if context:
-                yield line, "pgettext", (context, text), [f"{cls.kind} {cls.name}"]
-            else:
-                yield line, "gettext", text, [f"{cls.kind} {cls.name}"]
+            if (context, text) not in seen:
+                seen.add((context, text))
+                if context:
+                    yield line, "pgettext", (context, text), comments
+                else:
+                    yield line, "gettext", text, comments
     fileobj.seek(0)
     source = fileobj.read()
     for line, text in [*stored_texts(source), *validator_texts(source)]:
@@ -126,15 +106,15 @@ def extract(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Ite
 
 
 def stored_texts(source: str | bytes) -> Iterator[tuple[int, str]]:
-    """(line, id) of every stored text a module's source writes with a literal id, however
-    deeply nested in other calls."""
+    """(line, id) of every stored text a module's source writes with a literal id."""
     for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, ast.Call) or not node.args:
-            continue
-        first = node.args[0]
-        literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
-        if _called_name(node) in STORED_TEXT_MARKERS and literal:
-            yield first.lineno, first.value
+        if isinstance(node, ast.Call) and node.args and _called_name(node) in STORED_TEXT_MARKERS:
+            yield from _literal(node.args[0])
+
+
+def _literal(node: ast.expr) -> Iterator[tuple[int, str]]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        yield node.lineno, node.value
 
 
 def _called_name(node: ast.expr) -> str:
@@ -145,18 +125,12 @@ def _called_name(node: ast.expr) -> str:
 
 
 def validator_texts(source: str | bytes) -> Iterator[tuple[int, str]]:
-    """(line, message) of every ValueError with a literal message that a pydantic validator
-    of a module raises: the plugin's own English, which the panel looks up as it is in the
-    plugin's catalog (``core.validation.problem_text``)."""
+    """(line, message) of every ValueError with a literal message a pydantic validator raises,
+    which the panel looks up in the plugin's catalog (``core.validation.problem_text``)."""
     for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, ast.FunctionDef) or not any(
-            _called_name(decorator) in VALIDATOR_DECORATORS for decorator in node.decorator_list
-        ):
-            continue
-        for inner in ast.walk(node):
-            raised = inner.exc if isinstance(inner, ast.Raise) else None
-            if not isinstance(raised, ast.Call) or _called_name(raised) != "ValueError":
-                continue
-            first = raised.args[0] if raised.args else None
-            if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                yield first.lineno, first.value
+        decorators = node.decorator_list if isinstance(node, ast.FunctionDef) else []
+        if any(_called_name(decorator) in VALIDATOR_DECORATORS for decorator in decorators):
+            for inner in ast.walk(node):
+                raised = inner.exc if isinstance(inner, ast.Raise) else None
+                if isinstance(raised, ast.Call) and _called_name(raised) == "ValueError":
+                    yield from _literal(raised.args[0]) if raised.args else ()

@@ -1,10 +1,4 @@
-"""The plugin manager: loads built-in and third-party plugins the same way and keeps registries.
-
-Built-in plugins are the modules in ``DEFAULT_PLUGINS`` (the ``plugins`` package and the
-panel's command module), named as text and imported by ``load_plugins``, never by the
-core's own imports; third-party plugins are found through the ``campaign`` entry-point
-group. Both go through ``load_plugins``.
-"""
+"""The plugin manager: loads built-in and third-party plugins the same way and keeps registries."""
 
 from __future__ import annotations
 
@@ -13,6 +7,7 @@ import importlib
 import importlib.metadata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -34,42 +29,25 @@ from core.plugin_base import (
 
 ENTRY_POINT_GROUP = "campaign"
 
+
+def _modules(package: str, names: str) -> tuple[str, ...]:
+    return tuple(f"{package}.{name}" for name in names.split())
+
+
 DEFAULT_PLUGINS: tuple[str, ...] = (
-    "plugins.datasources.query",
-    "plugins.datasources.distribution_list",
-    "plugins.datasources.static",
-    "plugins.datasources.file_import",
-    "plugins.filters.channel",
-    "plugins.filters.consent",
-    "plugins.filters.dedupe",
-    "plugins.filters.exclusion",
-    "plugins.filters.condition",
-    "plugins.filters.limit",
-    "plugins.filters.control_group",
-    "plugins.actions.print_reports",
-    "plugins.actions.sms",
-    "plugins.actions.commission",
-    "plugins.actions.email",
-    "plugins.actions.file_upload",
-    "plugins.gateways.http_sms",
-    "plugins.gateways.outbox_sms",
-    "plugins.stores.filesystem",
-    "plugins.stores.database",
-    "plugins.stores.s3",
-    "plugins.targets.folder",
-    "plugins.targets.sftp",
-    "plugins.targets.http_upload",
-    "plugins.processes",
+    *_modules("plugins.datasources", "query distribution_list static file_import"),
+    *_modules("plugins.filters", "channel consent dedupe exclusion condition limit control_group"),
+    *_modules("plugins.actions", "print_reports sms commission email file_upload"),
+    *_modules("plugins.gateways", "http_sms outbox_sms"),
+    *_modules("plugins.stores", "filesystem database s3"),
+    *_modules("plugins.targets", "folder sftp http_upload"),
+    "plugins.processes",  # before the workflows that require it
     "plugins.webhooks",
-    "plugins.workflows.budget",
-    "plugins.workflows.stock",
-    "plugins.workflows.delivery",
-    "plugins.workflows.operation",
-    "plugins.workflows.supplier",
-    "plugins.workflows.inbound_mail",
+    *_modules("plugins.workflows", "budget stock delivery operation supplier inbound_mail"),
     "plugins.demo",
     "webapp.commands",
 )
+"""The built-in plugins in load order, as text: the core never imports them."""
 
 P = TypeVar("P", bound=Plugin)
 
@@ -90,46 +68,25 @@ class LoadError:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Registered(Generic[P]):
-    """A plugin class in a registry together with the plugin that registered it."""
-
-    cls: type[P]
-    plugin: str
-
-
-def conflict_message(kind: str, name: str, first: str, second: str) -> str:
-    return (
-        f"{kind} {name!r} is registered by both {first!r} and {second!r}; "
-        "disable one of them with CAMPAIGN_DISABLE_PLUGINS"
-    )
-
-
 class Registry(Generic[P]):
-    """Plugin classes of one kind keyed by their ``name``."""
+    """Plugin classes of one kind keyed by their ``name``, each with the plugin that added it."""
 
-    def __init__(self, kind: str, base: type[P]):
+    def __init__(self, kind: str):
         self.kind = kind
-        self.base = base
-        self._entries: dict[str, Registered[P]] = {}
+        self._entries: dict[str, tuple[type[P], str]] = {}
 
     def add(self, cls: type[P], plugin: str) -> None:
-        existing = self._entries.get(cls.name)
-        if existing is not None:
-            raise PluginConflictError(
-                conflict_message(self.kind, cls.name, existing.plugin, plugin)
-            )
-        self._entries[cls.name] = Registered(cls, plugin)
+        """Add ``cls``; ``PluginHost.add`` has checked that its name is free."""
+        self._entries[cls.name] = (cls, plugin)
 
     def get(self, name: str) -> type[P]:
-        try:
-            return self._entries[name].cls
-        except KeyError:
-            known = ", ".join(sorted(self._entries)) or "none"
-            raise UnknownPluginError(f"unknown {self.kind} {name!r} (available: {known})") from None
+        if name not in self._entries:
+            known = ", ".join(self.names()) or "none"
+            raise UnknownPluginError(f"unknown {self.kind} {name!r} (available: {known})")
+        return self._entries[name][0]
 
     def provided_by(self, name: str) -> str:
-        return self._entries[name].plugin
+        return self._entries[name][1]
 
     def names(self) -> list[str]:
         return sorted(self._entries)
@@ -138,10 +95,7 @@ class Registry(Generic[P]):
         return name in self._entries
 
     def __iter__(self) -> Iterator[type[P]]:
-        return (self._entries[name].cls for name in self.names())
-
-    def __len__(self) -> int:
-        return len(self._entries)
+        return (self._entries[name][0] for name in self.names())
 
 
 REGISTER_HOOKS: dict[str, tuple[str, type[Plugin]]] = {
@@ -172,12 +126,18 @@ class PluginHost:
         self.manager = pluggy.PluginManager("campaign")
         self.manager.add_hookspecs(hookspecs)
         self.registries: dict[str, Registry[Any]] = {
-            kind: Registry(kind, base) for kind, base in REGISTER_HOOKS.values()
+            kind: Registry(kind) for kind, _ in REGISTER_HOOKS.values()
         }
+        self.datasources: Registry[DataSource] = self.registries["datasource"]
+        self.recipient_filters: Registry[RecipientFilter] = self.registries["recipient_filter"]
+        self.actions: Registry[Action] = self.registries["action"]
+        self.workflows: Registry[Workflow] = self.registries["workflow"]
+        self.sms_gateways: Registry[SmsGateway] = self.registries["sms_gateway"]
+        self.upload_targets: Registry[UploadTarget] = self.registries["upload_target"]
+        self.document_stores: Registry[DocumentStore] = self.registries["document_store"]
         self.errors: list[LoadError] = []
         self.disabled: list[str] = []
-        self._sources: dict[str, str] = {}
-        self._registrations: dict[str, list[tuple[str, str]]] = {}
+        self._added: dict[str, tuple[str, list[tuple[str, str]]]] = {}
         self.translations: dict[str, list[Path]] = {}
         """Per plugin name, the catalog directories it registered (``register_translations``)."""
         self.event_types: dict[str, EventType] = {kind.name: kind for kind in CORE_EVENT_TYPES}
@@ -187,34 +147,6 @@ class PluginHost:
     def hook(self) -> Any:
         return self.manager.hook
 
-    @property
-    def datasources(self) -> Registry[DataSource]:
-        return self.registries["datasource"]
-
-    @property
-    def recipient_filters(self) -> Registry[RecipientFilter]:
-        return self.registries["recipient_filter"]
-
-    @property
-    def actions(self) -> Registry[Action]:
-        return self.registries["action"]
-
-    @property
-    def workflows(self) -> Registry[Workflow]:
-        return self.registries["workflow"]
-
-    @property
-    def sms_gateways(self) -> Registry[SmsGateway]:
-        return self.registries["sms_gateway"]
-
-    @property
-    def upload_targets(self) -> Registry[UploadTarget]:
-        return self.registries["upload_target"]
-
-    @property
-    def document_stores(self) -> Registry[DocumentStore]:
-        return self.registries["document_store"]
-
     def add(self, plugin: object, name: str, source: str) -> None:
         """Register one plugin object (a module or instance) and its classes, or record why not."""
         try:
@@ -222,22 +154,19 @@ class PluginHost:
         except Exception as exc:  # a bad hook signature or a name clash in pluggy
             self.errors.append(LoadError(name, f"{type(exc).__name__}: {exc}"))
             return
-        unknown = [
-            caller.name
-            for caller in self.manager.get_hookcallers(plugin) or []
-            if not caller.has_spec()
-        ]
-        if unknown:
+        reason = self._unknown_hooks(plugin)
+        if not reason:
+            try:
+                staged = self._collect_classes(plugin)
+                catalogs = [
+                    Path(path) for path in self._registered("register_translations", plugin)
+                ]
+                event_types = self._collect_event_types(plugin)
+            except Exception as exc:
+                reason = f"registration failed: {type(exc).__name__}: {exc}"
+        if reason:
             self.manager.unregister(plugin)
-            self.errors.append(LoadError(name, _describe_unknown_hooks(unknown)))
-            return
-        try:
-            staged = list(self._collect_classes(plugin))
-            catalogs = self._collect_translations(plugin)
-            event_types = self._collect_event_types(plugin)
-        except Exception as exc:
-            self.manager.unregister(plugin)
-            self.errors.append(LoadError(name, f"registration failed: {type(exc).__name__}: {exc}"))
+            self.errors.append(LoadError(name, reason))
             return
         try:
             self._check_conflicts(staged, name)
@@ -246,8 +175,7 @@ class PluginHost:
             raise
         for kind, cls in staged:
             self.registries[kind].add(cls, name)
-        self._sources[name] = source
-        self._registrations[name] = [(kind, cls.name) for kind, cls in staged]
+        self._added[name] = (source, [(kind, cls.name) for kind, cls in staged])
         if catalogs:
             self.translations[name] = catalogs
         self.event_types.update((kind.name, kind) for kind in event_types)
@@ -257,12 +185,12 @@ class PluginHost:
         seen: set[tuple[str, str]] = set()
         for kind, cls in staged:
             registry = self.registries[kind]
-            if cls.name in registry:
+            first = registry.provided_by(cls.name) if cls.name in registry else None
+            if first or (kind, cls.name) in seen:
                 raise PluginConflictError(
-                    conflict_message(kind, cls.name, registry.provided_by(cls.name), plugin)
+                    f"{kind} {cls.name!r} is registered by both {first or plugin!r} and "
+                    f"{plugin!r}; disable one of them with CAMPAIGN_DISABLE_PLUGINS"
                 )
-            if (kind, cls.name) in seen:
-                raise PluginConflictError(conflict_message(kind, cls.name, plugin, plugin))
             seen.add((kind, cls.name))
 
     def add_commands(self, cli: Any) -> None:
@@ -278,25 +206,19 @@ class PluginHost:
             clashes = sorted(name for name in before if cli.commands.get(name) is not before[name])
             if clashes:
                 cli.commands = {**cli.commands, **{name: before[name] for name in clashes}}
-                self.errors.append(
-                    LoadError(
-                        impl.plugin_name,
-                        f"register_commands: {', '.join(clashes)} already exists; not replaced",
-                    )
-                )
+                reason = f"register_commands: {', '.join(clashes)} already exists; not replaced"
+                self.errors.append(LoadError(impl.plugin_name, reason))
 
-    def _collect_translations(self, plugin: object) -> list[Path]:
-        directories: list[Path] = []
-        for impl in self.manager.hook.register_translations.get_hookimpls():
-            if impl.plugin is plugin:
-                impl.function(**{arg: directories.append for arg in impl.argnames})
-        return [Path(directory) for directory in directories]
-
-    def _collect_event_types(self, plugin: object) -> list[EventType]:
-        collected: list[EventType] = []
-        for impl in self.manager.hook.register_event_types.get_hookimpls():
+    def _registered(self, hook_name: str, plugin: object) -> list[Any]:
+        """What ``plugin``'s implementation of the ``register_*`` hook ``hook_name`` registers."""
+        collected: list[Any] = []
+        for impl in getattr(self.manager.hook, hook_name).get_hookimpls():
             if impl.plugin is plugin:
                 impl.function(**{arg: collected.append for arg in impl.argnames})
+        return collected
+
+    def _collect_event_types(self, plugin: object) -> list[EventType]:
+        collected = self._registered("register_event_types", plugin)
         for kind in collected:
             if not isinstance(kind, EventType):
                 raise TypeError(f"register_event_types got {kind!r}, which is not an EventType")
@@ -304,24 +226,20 @@ class PluginHost:
                 raise ValueError(f"the event type {kind.name!r} is registered already")
         return collected
 
-    def _collect_classes(self, plugin: object) -> Iterator[tuple[str, type[Plugin]]]:
+    def _collect_classes(self, plugin: object) -> list[tuple[str, type[Plugin]]]:
+        staged = []
         for hook_name, (kind, base) in REGISTER_HOOKS.items():
-            for impl in getattr(self.manager.hook, hook_name).get_hookimpls():
-                if impl.plugin is not plugin:
-                    continue
-                collected: list[type[Plugin]] = []
-                impl.function(**{arg: collected.append for arg in impl.argnames})
-                for cls in collected:
-                    if not (isinstance(cls, type) and issubclass(cls, base)):
-                        raise TypeError(
-                            f"{hook_name} got {cls!r}, which is not a subclass of {base.__name__}"
-                        )
-                    cls.check_definition()
-                    yield kind, cls
+            for cls in self._registered(hook_name, plugin):
+                if not (isinstance(cls, type) and issubclass(cls, base)):
+                    raise TypeError(
+                        f"{hook_name} got {cls!r}, which is not a subclass of {base.__name__}"
+                    )
+                cls.check_definition()
+                staged.append((kind, cls))
+        return staged
 
     def describe(self) -> dict[str, Any]:
-        """Plain data about every plugin, as ``campaign plugins --json`` and the panel show it:
-        the loaded ones with their hooks and registrations, load errors, disabled names."""
+        """Plain data about every plugin, as ``campaign plugins --json`` and the panel show it."""
         return {
             "plugins": [
                 {
@@ -342,30 +260,22 @@ class PluginHost:
         """Every loaded plugin with the hooks it implements and what it registered."""
         result = []
         for name, plugin in self.manager.list_name_plugin():
-            if plugin is None:  # a blocked (disabled) name
-                continue
-            hooks = sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or [])
-            result.append(LoadedPlugin(name, self._sources[name], hooks, self._registrations[name]))
+            if plugin is not None:  # None: a blocked (disabled) name
+                source, registrations = self._added[name]
+                hooks = sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or [])
+                result.append(LoadedPlugin(name, source, hooks, registrations))
         return result
 
-
-def _describe_unknown_hooks(names: Iterable[str]) -> str:
-    prefixes = ("register_", "run_", "item_", "install_")
-    specs = [name for name in dir(hookspecs) if name.startswith(prefixes)]
-    parts = []
-    for name in names:
-        close = difflib.get_close_matches(name, specs, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        parts.append(f"unknown hook {name!r}{hint}")
-    return "; ".join(parts)
-
-
-def _missing_requirement(host: PluginHost, plugin: object) -> bool:
-    """Whether ``plugin`` names in ``REQUIRES`` a plugin (bundle) that is not loaded, e.g. a
-    process workflow when ``plugins.processes`` is disabled: it is then left out with it.
-    A required plugin must come before the plugins that require it."""
-    loaded = {name for name, module in host.manager.list_name_plugin() if module is not None}
-    return not set(getattr(plugin, "REQUIRES", ())) <= loaded
+    def _unknown_hooks(self, plugin: object) -> str:
+        """Why ``plugin`` is refused for hooks with no specification, with the likely spelling."""
+        specs = [hook.name for hook in vars(self.manager.hook).values() if hook.has_spec()]
+        parts = []
+        for caller in self.manager.get_hookcallers(plugin) or []:
+            if not caller.has_spec():
+                close = difflib.get_close_matches(caller.name, specs, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                parts.append(f"unknown hook {caller.name!r}{hint}")
+        return "; ".join(parts)
 
 
 def plugins_for(settings: Settings) -> PluginHost:
@@ -380,46 +290,33 @@ def load_plugins(
     modules: Iterable[str] = DEFAULT_PLUGINS,
     entry_points: bool = True,
 ) -> PluginHost:
-    """Load the built-in modules, then every entry point of the ``campaign`` group."""
+    """Load the built-in modules, then the ``campaign`` entry points; a plugin whose
+    ``REQUIRES`` names one not loaded before it is left out with it."""
     host = PluginHost()
     for name in disabled:
         host.manager.set_blocked(name)
-    for module_name in modules:
-        if host.manager.is_blocked(module_name):
-            host.disabled.append(module_name)
+    candidates = [(name, partial(importlib.import_module, name), "built-in") for name in modules]
+    if entry_points:
+        for point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            source = f"{point.dist.name} {point.dist.version}" if point.dist else point.value
+            candidates.append((point.name, point.load, source))
+    for name, load, source in candidates:
+        if host.manager.is_blocked(name):
+            host.disabled.append(name)
             continue
         try:
-            module = importlib.import_module(module_name)
+            plugin = load()
         except Exception as exc:
-            host.errors.append(
-                LoadError(module_name, f"import failed: {type(exc).__name__}: {exc}")
-            )
+            host.errors.append(LoadError(name, f"import failed: {type(exc).__name__}: {exc}"))
             continue
-        if _missing_requirement(host, module):
-            host.disabled.append(module_name)
-            continue
-        host.add(module, module_name, "built-in")
-    if entry_points:
-        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if host.manager.is_blocked(entry_point.name):
-                host.disabled.append(entry_point.name)
-                continue
-            dist = entry_point.dist
-            source = f"{dist.name} {dist.version}" if dist else entry_point.value
-            try:
-                plugin = entry_point.load()
-            except Exception as exc:
-                host.errors.append(
-                    LoadError(entry_point.name, f"import failed: {type(exc).__name__}: {exc}")
-                )
-                continue
-            if _missing_requirement(host, plugin):
-                host.disabled.append(entry_point.name)
-                continue
-            host.add(plugin, entry_point.name, source)
-    for name in disabled:
-        if name not in host.disabled:
-            host.errors.append(
-                LoadError(name, "named in CAMPAIGN_DISABLE_PLUGINS, but no such plugin exists")
-            )
+        loaded = {added for added, other in host.manager.list_name_plugin() if other is not None}
+        if set(getattr(plugin, "REQUIRES", ())) <= loaded:
+            host.add(plugin, name, source)
+        else:
+            host.disabled.append(name)
+    host.errors += [
+        LoadError(name, "named in CAMPAIGN_DISABLE_PLUGINS, but no such plugin exists")
+        for name in disabled
+        if name not in host.disabled
+    ]
     return host

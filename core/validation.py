@@ -1,11 +1,5 @@
 """Validation messages for people: pydantic's errors without its "Value error, " prefix,
-each keeping pydantic's error kind and context so that the panel and the API can say it in
-their reader's language (``webapp.i18n.validation_text``), or as a stored text for a
-sentence that says it later (``problem_text``).
-
-This module imports nothing of the platform but ``core.messages``, so that every core
-module (the cost structures, the query format, the plugins' parameter models) can use it.
-"""
+keeping their kind and context so that each reader gets them in their own language."""
 
 from __future__ import annotations
 
@@ -21,19 +15,15 @@ from core.messages import ExplainedError, StoredText, literal, stored, stored_fo
 PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 """What pydantic puts before the message of a validator's ValueError or assert."""
 OWN_MESSAGES = frozenset({"value_error", "assertion_error"})
-"""Validation errors whose text the model's own validator wrote (the plugin's English, or
-its catalog's translation), not pydantic."""
+"""The kinds of error whose text the model's own validator wrote, not pydantic."""
 PYDANTIC_KINDS = frozenset(get_args(ErrorType))
 """pydantic's own kinds of error; any other is a validator's (``PydanticCustomError``)."""
 
 
 class ValidationMessage(str):
-    """A validation error's message in English, as pydantic or the plugin's validator wrote
-    it (never with pydantic's "Value error, " prefix), that also keeps pydantic's error
-    ``kind`` (``missing``, ``greater_than_equal``, ``value_error``...) and its ``context``
-    (``{"ge": 1}``), so the panel and the API can say it in their reader's language;
-    ``explained`` is the text of an ``ExplainedError`` the validator raised (a template that
-    does not compile), which says itself why in every language."""
+    """A validation error's English message that keeps pydantic's ``kind`` (``missing``,
+    ``value_error``...) and plain ``context`` (``{"ge": 1}``) for translation; ``explained``
+    is the text of an ``ExplainedError`` the validator raised, which translates itself."""
 
     kind: str
     context: dict[str, Any]
@@ -47,15 +37,12 @@ class ValidationMessage(str):
         explained: StoredText | None = None,
     ):
         message = super().__new__(cls, text)
-        message.kind = kind
-        message.context = dict(context or {})
-        message.explained = explained
+        message.kind, message.context, message.explained = kind, dict(context or {}), explained
         return message
 
     @classmethod
     def of(cls, error: Mapping[str, Any]) -> ValidationMessage:
-        """One error of ``ValidationError.errors()``; only plain values of its context are
-        kept (not the exception a validator raised, only an explained one's text)."""
+        """One error of ``ValidationError.errors()``, of whose context only plain values stay."""
         raw = error.get("ctx") or {}
         context = {
             key: value
@@ -68,13 +55,11 @@ class ValidationMessage(str):
 
     @property
     def own(self) -> bool:
-        """The validator wrote it (a ValueError, an assert, a kind of error of its own), not
-        pydantic."""
-        return not self.kind or self.kind in OWN_MESSAGES or self.kind not in PYDANTIC_KINDS
+        """The model's validator wrote it, not pydantic."""
+        return self.kind in OWN_MESSAGES or self.kind not in PYDANTIC_KINDS
 
 
 def _message(error: Mapping[str, Any]) -> str:
-    """A validation error's message as its validator wrote it, for the person who reads it."""
     message = str(error["msg"])
     for prefix in PYDANTIC_PREFIXES:
         message = message.removeprefix(prefix)
@@ -92,11 +77,9 @@ def validation_problems(exc: ValidationError) -> list[tuple[str, ValidationMessa
 
 
 def problem_text(field: str, message: str, domain: str | None = None) -> StoredText:
-    """``field: message`` as a stored text, for a sentence that says a validation problem
-    later or inside one of its own (a run that cannot start): a validator's explained error
-    as it explains itself, its own English through the catalogs of ``domain`` (the module of
-    its plugin), pydantic's words for the kinds that have a message here; any other kind
-    as a generic sentence naming the field, whose English keeps pydantic's words."""
+    """``field: message`` as a stored text, to say a validation problem later: a validator's
+    own message through the catalogs of ``domain`` (its plugin's module), pydantic's by kind,
+    a kind without a message here generically (its English keeps pydantic's words)."""
     problem = _problem(message, domain)
     if problem is None:
         return stored("{field}: {pydantic_message}", field=field, pydantic_message=str(message))
@@ -104,8 +87,7 @@ def problem_text(field: str, message: str, domain: str | None = None) -> StoredT
 
 
 def reason_text(message: str, domain: str | None = None) -> StoredText:
-    """A validation problem as a stored text without its field, for a sentence that names
-    the place in its own way (a query's JSON location); as ``problem_text`` says it."""
+    """``problem_text`` without the field, for a sentence that names the place its own way."""
     return _problem(message, domain) or stored("{pydantic_message}", pydantic_message=str(message))
 
 

@@ -93,7 +93,7 @@ def test_a_misspelt_hook_is_rejected_with_a_suggestion(host):
     host.add(
         plugin_module("typo", register_actoins=lambda register: register(Wave)), "typo", "built-in"
     )
-    assert len(host.actions) == 0
+    assert list(host.actions) == []
     assert host.errors[0].plugin == "typo"
     assert "unknown hook 'register_actoins' (did you mean 'register_actions'?)" in (
         host.errors[0].reason
@@ -107,7 +107,7 @@ def test_a_class_of_the_wrong_kind_is_refused(host):
         "built-in",
     )
     assert "which is not a subclass of Action" in host.errors[0].reason
-    assert len(host.actions) == 0
+    assert list(host.actions) == []
 
 
 def test_a_class_without_name_or_method_is_refused(host):
@@ -156,7 +156,7 @@ def test_a_workflow_with_an_unusable_default_schedule_is_refused(host):
         host.errors[0].reason
     )
     assert "'default_cron': 'every morning' is not a schedule" in host.errors[1].reason
-    assert len(host.workflows) == 0
+    assert list(host.workflows) == []
 
 
 def test_a_plugin_module_that_fails_to_import_is_reported():
