@@ -30,20 +30,39 @@ from core.plugin_base import (
 ENTRY_POINT_GROUP = "campaign"
 
 
-def _modules(package: str, names: str) -> tuple[str, ...]:
-    return tuple(f"{package}.{name}" for name in names.split())
-
-
 DEFAULT_PLUGINS: tuple[str, ...] = (
-    *_modules("plugins.datasources", "query distribution_list static file_import"),
-    *_modules("plugins.filters", "channel consent dedupe exclusion condition limit control_group"),
-    *_modules("plugins.actions", "print_reports sms commission email file_upload"),
-    *_modules("plugins.gateways", "http_sms outbox_sms"),
-    *_modules("plugins.stores", "filesystem database s3"),
-    *_modules("plugins.targets", "folder sftp http_upload"),
+    "plugins.datasources.query",
+    "plugins.datasources.distribution_list",
+    "plugins.datasources.static",
+    "plugins.datasources.file_import",
+    "plugins.filters.channel",
+    "plugins.filters.consent",
+    "plugins.filters.dedupe",
+    "plugins.filters.exclusion",
+    "plugins.filters.condition",
+    "plugins.filters.limit",
+    "plugins.filters.control_group",
+    "plugins.actions.print_reports",
+    "plugins.actions.sms",
+    "plugins.actions.commission",
+    "plugins.actions.email",
+    "plugins.actions.file_upload",
+    "plugins.gateways.http_sms",
+    "plugins.gateways.outbox_sms",
+    "plugins.stores.filesystem",
+    "plugins.stores.database",
+    "plugins.stores.s3",
+    "plugins.targets.folder",
+    "plugins.targets.sftp",
+    "plugins.targets.http_upload",
     "plugins.processes",  # before the workflows that require it
     "plugins.webhooks",
-    *_modules("plugins.workflows", "budget stock delivery operation supplier inbound_mail"),
+    "plugins.workflows.budget",
+    "plugins.workflows.stock",
+    "plugins.workflows.delivery",
+    "plugins.workflows.operation",
+    "plugins.workflows.supplier",
+    "plugins.workflows.inbound_mail",
     "plugins.demo",
     "webapp.commands",
 )
