@@ -32,7 +32,7 @@ def registered_classes(module: object) -> list[type[Plugin]]:
     """The plugin classes the ``register_*`` hooks of ``module`` register."""
     host = PluginHost()
     host.manager.register(module)
-    return [cls for _, cls in host._collect_classes(module)]
+    return [cls for _, cls in host.collect_classes(module)]
 
 
 def schema_texts(schema: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

@@ -176,7 +176,7 @@ class PluginHost:
         reason = self._unknown_hooks(plugin)
         if not reason:
             try:
-                staged = self._collect_classes(plugin)
+                staged = self.collect_classes(plugin)
                 catalogs = [
                     Path(path) for path in self._registered("register_translations", plugin)
                 ]
@@ -245,7 +245,8 @@ class PluginHost:
                 raise ValueError(f"the event type {kind.name!r} is registered already")
         return collected
 
-    def _collect_classes(self, plugin: object) -> list[tuple[str, type[Plugin]]]:
+    def collect_classes(self, plugin: object) -> list[tuple[str, type[Plugin]]]:
+        """The checked classes ``plugin`` registers, with their kinds, before any is added."""
         staged = []
         for hook_name, (kind, base) in REGISTER_HOOKS.items():
             for cls in self._registered(hook_name, plugin):
