@@ -111,8 +111,8 @@ class Settings:
     """Requests per minute one client address (a provider, in bursts) may make to the SMS
     webhooks."""
     sms_webhook_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
-    """Per SMS gateway (``webhook_variable(name)``): the secret its provider's receipts and
-    inbound messages are signed with; a gateway without one has no webhook."""
+    """Per SMS gateway (its name in capitals, other characters than letters and digits as
+    ``_``): the secret its provider's webhooks are signed with; a gateway without one has none."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -162,12 +162,6 @@ class Settings:
                 if name.startswith(PREFIX + WEBHOOK_SECRET) and value.strip()
             },
         )
-
-
-def webhook_variable(gateway: str) -> str:
-    """The part after ``CAMPAIGN_SMS_WEBHOOK_SECRET_`` that holds a gateway's secret:
-    its name in capitals, other characters than letters and digits as ``_``."""
-    return re.sub(r"[^A-Z0-9]", "_", gateway.upper())
 
 
 def _names(raw: str | None) -> tuple[str, ...]:
