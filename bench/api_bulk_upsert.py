@@ -28,12 +28,12 @@ from common import (  # noqa: E402
     release_redis,
 )
 
-from core.accounts import create_user  # noqa: E402
 from core.clock import utcnow  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.db.database import Database  # noqa: E402
 from core.plugins import load_plugins  # noqa: E402
 from webapp import create_app  # noqa: E402
+from webapp.accounts import create_user  # noqa: E402
 from webapp.api.tokens import create_token  # noqa: E402
 
 

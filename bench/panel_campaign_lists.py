@@ -16,13 +16,13 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from core.accounts import create_user
 from core.config import Settings
 from core.db.database import Database
 from core.db.schema import upgrade
 from core.models import Campaign, ItemStatus, Role, Run, RunItem, RunState
 from core.plugins import load_plugins
 from webapp import create_app, get_campaign
+from webapp.accounts import create_user
 from webapp.testing import login
 
 ITEMS = 100_000

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, text
 
-from core.accounts import create_user
 from core.config import Settings
 from core.db.database import Database
 from core.db.schema import upgrade
@@ -34,6 +33,7 @@ from plugins.processes.models import (
     Program,
 )
 from webapp import create_app, get_campaign
+from webapp.accounts import create_user
 from webapp.testing import login
 
 ROWS = 100_000

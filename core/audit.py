@@ -1,8 +1,5 @@
-"""Recording and reading the audit log.
-
-An entry is added to the caller's session, so it commits together with the change it
-describes or not at all: the log never claims something that was rolled back.
-"""
+"""Recording and reading the audit log. An entry is added to the caller's session, so it
+commits with the change it describes or not at all."""
 
 from __future__ import annotations
 

@@ -6,16 +6,23 @@ import json
 import logging
 import os
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import click
 
-from core.accounts import AccountError, create_user, ensure_admin, set_password
 from core.config import ConfigError, Settings
 from core.db.database import Database
 from core.jobs.queue import QUEUE_NAMES
-from core.models import Role
-from core.plugins import REGISTER_HOOKS, PluginConflictError, PluginHost, plugins_for
+from core.plugins import (
+    REGISTER_HOOKS,
+    PluginConflictError,
+    PluginHost,
+    UnknownPluginError,
+    plugins_for,
+)
 from core.runtime import Runtime, SchemaOutdatedError
 
 
@@ -27,22 +34,28 @@ class CliState:
 
 pass_state = click.pass_obj
 """Hands a command the ``CliState``; plugin commands use it too. ``ctx.obj`` rather than a
-lookup by class, so that it also works when this module runs as ``python -m core.cli`` and a
-plugin's command imports it a second time under its own name."""
+lookup by class, so it works when a plugin's command imports this module a second time
+(``python -m core.cli``)."""
 
 
 def configure_logging(level: str) -> None:
-    """Log to stderr at ``level``, as the long-running commands do."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@contextmanager
+def refusing(*errors: type[Exception]) -> Iterator[None]:
+    """End the command with the message of an error it expects."""
+    try:
+        yield
+    except errors as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def start_runtime(state: CliState) -> Runtime:
     """The runtime of a command that works with the queue; a bad setting or an outdated
     schema ends the command with the reason."""
-    try:
+    with refusing(ConfigError, SchemaOutdatedError):
         return Runtime.start(state.settings, state.plugins)
-    except (ConfigError, SchemaOutdatedError) as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -70,11 +83,9 @@ def db_upgrade(state: CliState, revision: str) -> None:
     from core.db.schema import upgrade
 
     database = Database(state.settings.database_url)
-    try:
+    with refusing(ConfigError, CommandError):
         database.check()
         upgrade(database.engine, revision, state.plugins)
-    except (ConfigError, CommandError) as exc:
-        raise click.ClickException(str(exc)) from None
     _echo_branches(database, state.plugins)
 
 
@@ -88,10 +99,8 @@ def db_downgrade(state: CliState, revision: str) -> None:
     from core.db.schema import UnloadedBranchError, downgrade
 
     database = Database(state.settings.database_url)
-    try:
+    with refusing(UnloadedBranchError, CommandError):
         downgrade(database.engine, revision, state.plugins)
-    except (UnloadedBranchError, CommandError) as exc:
-        raise click.ClickException(str(exc)) from None
     _echo_branches(database, state.plugins)
 
 
@@ -111,92 +120,22 @@ def _echo_branches(database: Database, plugins: PluginHost) -> None:
         click.echo(f"{name}: database {branch.database or 'empty'}, code {branch.code or '-'}")
 
 
-@cli.group()
-def users() -> None:
-    """Web panel users."""
-
-
-@users.command("create")
-@click.argument("username")
-@click.option(
-    "--role",
-    type=click.Choice([role.value for role in Role]),
-    default=Role.VIEWER.value,
-    show_default=True,
-)
-@click.option("--name", "display_name", default="")
-@click.option("--email", default=None)
-@click.option("--language", type=click.Choice(["de", "en"]), default="de", show_default=True)
-@click.password_option(prompt_required=True)
-@pass_state
-def users_create(
-    state: CliState,
-    username: str,
-    role: str,
-    display_name: str,
-    email: str | None,
-    language: str,
-    password: str,
-) -> None:
-    """Create a user (the password is prompted for, or read from --password)."""
-    database = Database(state.settings.database_url)
-    try:
-        with database.session() as session:
-            create_user(session, username, password, role, display_name, email, language)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"created {role} {username!r}")
-
-
-@users.command("ensure-admin")
-@pass_state
-def users_ensure_admin(state: CliState) -> None:
-    """Create an administrator with a random password if there is none, and print it."""
-    database = Database(state.settings.database_url)
-    with database.session() as session:
-        username, password = ensure_admin(session)
-    if password is None:
-        click.echo(
-            f"administrator {username!r} exists already "
-            f"(new password: campaign users set-password {username})"
-        )
-    else:
-        click.echo(f"created administrator: username {username!r}, password {password!r}")
-
-
-@users.command("set-password")
-@click.argument("username")
-@click.password_option(prompt_required=True)
-@pass_state
-def users_set_password(state: CliState, username: str, password: str) -> None:
-    """Set a new password for a user."""
-    database = Database(state.settings.database_url)
-    try:
-        with database.session() as session:
-            set_password(session, username, password)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"password of {username!r} changed")
-
-
 @cli.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
 def plugins_command(state: CliState, as_json: bool) -> None:
     """List loaded plugins, what they register, and load errors."""
     host = state.plugins
-    loaded = host.loaded()
     if as_json:
         click.echo(json.dumps(host.describe(), indent=2))
         return
+    loaded = host.loaded()
     for plugin in loaded:
         click.secho(plugin.name, bold=True, nl=False)
         click.echo(f"  ({plugin.source})")
         for kind, name in plugin.registrations:
-            cls = host.registries[kind].get(name)
-            click.echo(f"    {kind:<16} {name:<24} {cls.title}")
-        other_hooks = [hook for hook in plugin.hooks if hook not in REGISTER_HOOKS]
-        if other_hooks:
+            click.echo(f"    {kind:<16} {name:<24} {host.registries[kind].get(name).title}")
+        if other_hooks := [hook for hook in plugin.hooks if hook not in REGISTER_HOOKS]:
             click.echo(f"    hooks: {', '.join(other_hooks)}")
     if not loaded:
         click.echo("no plugins loaded")
@@ -230,7 +169,7 @@ def run_command(
     from core.engine.runs import RunError, start_run
 
     runtime = start_runtime(state)
-    try:
+    with refusing(CampaignError, RunError):
         with runtime.database.session() as session:
             campaign_id = find_campaign(session, campaign).id
         run = start_run(
@@ -241,8 +180,6 @@ def run_command(
             limit=limit,
             allow_parallel=parallel,
         )
-    except (CampaignError, RunError) as exc:
-        raise click.ClickException(str(exc)) from None
     click.echo(f"run #{run.number} of {campaign!r} queued (id {run.id})")
     if not dry_run:
         _confirm(runtime, run.id, yes)
@@ -253,6 +190,18 @@ def run_command(
 @cli.group()
 def campaigns() -> None:
     """Campaigns: create, show and list them (the services the HTTP API uses)."""
+
+
+MAX_SPEC_BYTES = 1024 * 1024
+CAMPAIGN_SPEC_KEYS = {
+    "name",
+    "description",
+    "datasource",
+    "datasource_settings",
+    "filters",
+    "action",
+    "action_settings",
+}
 
 
 @campaigns.command("create")
@@ -266,9 +215,16 @@ def campaigns_create(state: CliState, spec, name: str | None) -> None:
     from core.engine import operations
     from core.engine.campaigns import CampaignConfig, CampaignError
 
-    data = _json_object(spec.read(MAX_SPEC_BYTES + 1), "SPEC")
-    unknown = sorted(set(data) - CAMPAIGN_SPEC_KEYS)
-    if unknown:
+    raw = spec.read(MAX_SPEC_BYTES + 1)
+    if len(raw) > MAX_SPEC_BYTES:
+        raise click.ClickException(f"SPEC: larger than {MAX_SPEC_BYTES // 1024} KB")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise click.ClickException(f"SPEC: not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise click.ClickException("SPEC: must be a JSON object")
+    if unknown := sorted(set(data) - CAMPAIGN_SPEC_KEYS):
         raise click.ClickException(f"SPEC: unknown key(s) {', '.join(unknown)}")
     for key in ("datasource", "action"):
         if not isinstance(data.get(key), str):
@@ -281,22 +237,18 @@ def campaigns_create(state: CliState, spec, name: str | None) -> None:
         filters=tuple(data.get("filters") or ()),
     )
     runtime = start_runtime(state)
-    with runtime.database.session() as session:
-        try:
-            campaign = operations.create(
-                session,
-                runtime.plugins,
-                config,
-                runtime.clock.now(),
-                _who(),
-                name=name or data.get("name"),
-                description=str(data.get("description") or ""),
-                via={"cli": True},
-            )
-        except CampaignError as exc:
-            session.rollback()
-            raise click.ClickException(str(exc)) from None
-        click.echo(f"campaign {campaign.name!r} created (id {campaign.id})")
+    with refusing(CampaignError), runtime.database.session() as session:
+        campaign = operations.create(
+            session,
+            runtime.plugins,
+            config,
+            runtime.clock.now(),
+            _who(),
+            name=name or data.get("name"),
+            description=str(data.get("description") or ""),
+            via={"cli": True},
+        )
+    click.echo(f"campaign {campaign.name!r} created (id {campaign.id})")
 
 
 @campaigns.command("show")
@@ -307,25 +259,22 @@ def campaigns_show(state: CliState, campaign: str) -> None:
     from core.engine.campaigns import CampaignError, find_campaign, last_execution
 
     runtime = start_runtime(state)
-    with runtime.database.session() as session:
-        try:
-            found = find_campaign(session, campaign)
-        except CampaignError as exc:
-            raise click.ClickException(str(exc)) from None
+    with refusing(CampaignError), runtime.database.session() as session:
+        found = find_campaign(session, campaign)
         last = last_execution(session, found.id)
-        shown = {
-            "id": found.id,
-            "name": found.name,
-            "description": found.description,
-            "state": found.status.value,
-            "datasource": found.datasource,
-            "datasource_settings": found.datasource_settings,
-            "filters": found.filters,
-            "action": found.action,
-            "action_settings": found.action_settings,
-            "created_by": found.created_by,
-            "last_execution": last.isoformat() if last else None,
-        }
+    shown = {
+        "id": found.id,
+        "name": found.name,
+        "description": found.description,
+        "state": found.status.value,
+        "datasource": found.datasource,
+        "datasource_settings": found.datasource_settings,
+        "filters": found.filters,
+        "action": found.action,
+        "action_settings": found.action_settings,
+        "created_by": found.created_by,
+        "last_execution": last.isoformat() if last else None,
+    }
     click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
 
 
@@ -374,24 +323,21 @@ def documents_move(state: CliState, target: str, source: str | None) -> None:
     from core.db.schema import missing_heads
     from core.documents.archive import move_documents
     from core.documents.run_files import RunFiles, import_legacy_run_files, move_run_files
-    from core.plugins import UnknownPluginError
 
     run_files = RunFiles(state.plugins, state.settings)
-    stores = run_files.store
     database = Database(state.settings.database_url)
     try:
         if missing := missing_heads(database.engine, state.plugins):
             raise click.ClickException(
                 f"the database lacks revisions {', '.join(missing)}: run 'campaign db upgrade'"
             )
-        for name in filter(None, (target, source)):
-            stores(name)
-        report = move_documents(database, stores, target, source=source)
-        files = move_run_files(database, run_files, target, source=source)
-        if source in (None, "filesystem"):
-            import_legacy_run_files(database, run_files, target, report=files)
-    except (UnknownPluginError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+        with refusing(UnknownPluginError, ValueError):
+            for name in filter(None, (target, source)):
+                run_files.store(name)
+            report = move_documents(database, run_files.store, target, source=source)
+            files = move_run_files(database, run_files, target, source=source)
+            if source in (None, "filesystem"):
+                import_legacy_run_files(database, run_files, target, report=files)
     finally:
         database.dispose()
     for document_id, reason in report.failed:
@@ -413,13 +359,7 @@ def documents_move(state: CliState, target: str, source: str | None) -> None:
 def _confirm(runtime: Runtime, run_id: int, yes: bool) -> None:
     """Wait for the analysis, show its numbers and send only on the person's yes."""
     from core.engine.confirmation import confirmation
-    from core.engine.runs import (
-        QueueDeferredError,
-        RunError,
-        cancel_run,
-        confirm_run,
-        discard_run,
-    )
+    from core.engine.runs import QueueDeferredError, RunError, cancel_run, confirm_run, discard_run
     from core.models import Run, RunState
 
     click.echo("analysing (a worker targets the recipients) ...")
@@ -459,18 +399,19 @@ def _confirm(runtime: Runtime, run_id: int, yes: bool) -> None:
     click.echo(f"run #{shown.number} confirmed: sending to {shown.reached} recipients")
 
 
+def _load_run(runtime: Runtime, run_id: int):
+    from core.models import Run
+
+    with runtime.database.session() as session:
+        return session.get(Run, run_id)
+
+
 def _until_targeted(runtime: Runtime, run_id: int):
-    import time
+    from core.models import RunState
 
-    from core.models import Run, RunState
-
-    while True:
-        with runtime.database.session() as session:
-            run = session.get(Run, run_id)
-            session.expunge(run)
-        if run.state not in (RunState.QUEUED, RunState.TARGETING):
-            return run
+    while (run := _load_run(runtime, run_id)).state in (RunState.QUEUED, RunState.TARGETING):
         time.sleep(0.5)
+    return run
 
 
 def _print_confirmation(shown) -> None:
@@ -505,23 +446,14 @@ def _print_confirmation(shown) -> None:
 
 def _follow(runtime: Runtime, run_id: int) -> None:
     """A progress bar fed by the run's counters until it reaches a final state."""
-    import time
+    from core.models import FINAL_RUN_STATES, RunState
 
-    from core.models import FINAL_RUN_STATES, Run, RunState
-
-    def snapshot() -> Run:
-        with runtime.database.session() as session:
-            return session.get(Run, run_id)
-
-    run = snapshot()
-    while run.state in (RunState.QUEUED, RunState.TARGETING):
-        time.sleep(0.5)
-        run = snapshot()
+    run = _until_targeted(runtime, run_id)
     total = max(run.targeted - run.held_out, 0)
     with click.progressbar(length=total, label=f"run #{run.number}", show_pos=True) as bar:
         shown = 0
         while True:
-            run = snapshot()
+            run = _load_run(runtime, run_id)
             progressed = min(run.done + run.failed + run.skipped + run.unclear, total)
             bar.update(progressed - shown)
             shown = progressed
@@ -536,30 +468,6 @@ def _follow(runtime: Runtime, run_id: int) -> None:
         click.echo(run.error)
     if run.state != RunState.COMPLETED:
         raise SystemExit(1)
-
-
-MAX_SPEC_BYTES = 1024 * 1024
-CAMPAIGN_SPEC_KEYS = {
-    "name",
-    "description",
-    "datasource",
-    "datasource_settings",
-    "filters",
-    "action",
-    "action_settings",
-}
-
-
-def _json_object(data: bytes, what: str) -> dict:
-    if len(data) > MAX_SPEC_BYTES:
-        raise click.ClickException(f"{what}: larger than {MAX_SPEC_BYTES // 1024} KB")
-    try:
-        value = json.loads(data)
-    except ValueError as exc:
-        raise click.ClickException(f"{what}: not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise click.ClickException(f"{what}: must be a JSON object")
-    return value
 
 
 def _who() -> str:
@@ -588,7 +496,6 @@ def workflows(ctx: click.Context, as_json: bool) -> None:
     runtime = start_runtime(state)
     with runtime.database.session() as session:
         listed = list_workflows(session, runtime.plugins, state.settings, runtime.clock.now())
-    warning = stopped_warning([workflow.name for workflow in listed if not workflow.enabled])
     if as_json:
         click.echo(json.dumps([workflow.as_dict() for workflow in listed], indent=2))
     elif not listed:
@@ -596,14 +503,12 @@ def workflows(ctx: click.Context, as_json: bool) -> None:
     else:
         rows = [("NAME", "STATE", "SCHEDULE", "NEXT RUN", "LAST RUN")]
         for workflow in listed:
-            last = workflow.last_run
-            last_text = "never"
+            last, last_text = workflow.last_run, "never"
             if last is not None:
-                when = _local_time(
-                    last.finished_at or last.started_at or last.enqueued_at, state.settings
-                )
+                when = last.finished_at or last.started_at or last.enqueued_at
                 outcome = last.summary or last.error_line
-                last_text = f"{last.status} {when}" + (f": {outcome}" if outcome else "")
+                last_text = f"{last.status} {_local_time(when, state.settings)}"
+                last_text += f": {outcome}" if outcome else ""
             rows.append(
                 (
                     workflow.name,
@@ -617,6 +522,10 @@ def workflows(ctx: click.Context, as_json: bool) -> None:
         for row in rows:
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
             click.echo("  ".join([*cells, row[4]]).rstrip())
+    _warn_if_stopped(stopped_warning([each.name for each in listed if not each.enabled]))
+
+
+def _warn_if_stopped(warning: str | None) -> None:
     if warning:
         click.secho(f"WARNING: {warning}", fg="red", err=True)
 
@@ -628,14 +537,11 @@ def workflows(ctx: click.Context, as_json: bool) -> None:
 @pass_state
 def workflows_run(state: CliState, name: str, enqueue: bool, wait: bool) -> None:
     """Run workflow NAME now, here (or on a worker with --enqueue/--wait)."""
-    import time
-
     from core.models import WorkflowRun, WorkflowRunStatus
-    from core.plugins import UnknownPluginError
     from core.workflows.operating import request_run, run_inline
 
     runtime = start_runtime(state)
-    try:
+    with refusing(UnknownPluginError):
         if enqueue or wait:
             run = request_run(runtime, name, _who())
             click.echo(f"{name} run {run.id} queued for a worker")
@@ -647,8 +553,6 @@ def workflows_run(state: CliState, name: str, enqueue: bool, wait: bool) -> None
                     run = session.get(WorkflowRun, run.id)
         else:
             run = run_inline(runtime, name, _who())
-    except UnknownPluginError as exc:
-        raise click.ClickException(str(exc)) from None
     for line in run.log:
         click.echo(f"  {line}")
     click.echo(f"{name} run {run.id} {run.status}" + (f": {run.summary}" if run.summary else ""))
@@ -658,36 +562,22 @@ def workflows_run(state: CliState, name: str, enqueue: bool, wait: bool) -> None
         raise SystemExit(1)
 
 
-def _change_workflow(state: CliState, change, name: str, *args, **kwargs):
-    from core.plugins import UnknownPluginError
+def _change_workflow(state: CliState, change, name: str, *args, **kwargs) -> None:
     from core.workflows.operating import stopped_warning, stopped_workflows
     from core.workflows.schedules import ScheduleError
 
     runtime = start_runtime(state)
-    try:
-        with runtime.database.session() as session:
-            row = change(
-                session,
-                runtime.plugins,
-                state.settings,
-                name,
-                *args,
-                _who(),
-                runtime.clock.now(),
-                **kwargs,
-            )
-            stopped = stopped_workflows(session, runtime.plugins)
-    except (UnknownPluginError, ScheduleError) as exc:
-        raise click.ClickException(str(exc)) from None
+    now = runtime.clock.now()
+    with refusing(UnknownPluginError, ScheduleError), runtime.database.session() as session:
+        row = change(session, runtime.plugins, state.settings, name, *args, _who(), now, **kwargs)
+        stopped = stopped_workflows(session, runtime.plugins)
     schedule = row.schedule.describe(state.settings.timezone)
     if row.enabled:
         next_run = _local_time(row.next_run_at, state.settings)
         click.echo(f"{name} started, {schedule}, next run {next_run}")
     else:
         click.echo(f"{name} stopped ({schedule}); the scheduler will not run it")
-    warning = stopped_warning(stopped)
-    if warning:
-        click.secho(f"WARNING: {warning}", fg="red", err=True)
+    _warn_if_stopped(stopped_warning(stopped))
 
 
 @workflows.command("start")
@@ -775,8 +665,7 @@ def worker(state: CliState, queues: tuple[str, ...], burst: bool) -> None:
     from core.jobs.worker import run_worker
 
     configure_logging(state.settings.log_level)
-    runtime = start_runtime(state)
-    run_worker(runtime, queues or QUEUE_NAMES, burst=burst)
+    run_worker(start_runtime(state), queues or QUEUE_NAMES, burst=burst)
 
 
 @cli.command()
@@ -786,8 +675,7 @@ def scheduler(state: CliState) -> None:
     from core.jobs.scheduler import Scheduler
 
     configure_logging(state.settings.log_level)
-    runtime = start_runtime(state)
-    Scheduler(runtime).run_forever()
+    Scheduler(start_runtime(state)).run_forever()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,8 +1,5 @@
-"""What a process of the installation holds: settings, database, plugins and Redis.
-
-Built once at process start (before a worker forks) and handed to jobs,
-workflows and plugins as their context.
-"""
+"""What a process of the installation holds: settings, database, plugins and Redis, built
+once at process start (before a worker forks) and handed to jobs, workflows and plugins."""
 
 from __future__ import annotations
 
@@ -52,17 +49,14 @@ class Runtime:
             plugins = plugins_for(settings)
         database = Database(settings.database_url, plugins)
         database.check()
-        missing = missing_heads(database.engine, plugins)
-        if missing:
+        if missing := missing_heads(database.engine, plugins):
             raise SchemaOutdatedError(
                 f"the database lacks the revisions {', '.join(missing)} that the code needs: "
                 "run 'campaign db upgrade'"
             )
-        server = None
-        if settings.redis_url is None:
+        redis_url, server = settings.redis_url, None
+        if redis_url is None:
             redis_url, server = embedded_redis.start_or_reuse(settings.data_dir)
-        else:
-            redis_url = settings.redis_url
         redis = connect(redis_url)
         check(redis)
         for error in plugins.errors:

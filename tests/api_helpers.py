@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from flask.testing import FlaskClient
 
-from core.accounts import find_user
 from core.models import Role
+from webapp.accounts import find_user
 from webapp.api.tokens import create_token
 
 from panel_helpers import ROLE_USERS, Panel

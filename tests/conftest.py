@@ -418,7 +418,7 @@ def panel_app(settings: Settings):
 @pytest.fixture
 def panel_users(database: Database):
     """One user per role: viewer, reviewer, manager (campaign manager) and admin."""
-    from core.accounts import create_user
+    from webapp.accounts import create_user
 
     from panel_helpers import PASSWORD, ROLES
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from flask import Flask
 from flask.testing import FlaskClient
 
-from core.accounts import create_user
 from core.config import Settings
 from core.db.database import Database
 from core.models import Role
@@ -20,6 +19,7 @@ from core.runtime import Runtime
 from core.testing import disabled_plugins
 from plugins.demo.default_reports import install_default_reports
 from webapp import create_app, get_campaign
+from webapp.accounts import create_user
 from webapp.testing import csrf_token_from, login
 
 PASSWORD = "correct horse battery staple"

@@ -1,10 +1,10 @@
-"""Creating users: the rules of ``core.accounts``."""
+"""Creating users: the rules of ``webapp.accounts``."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.accounts import AccountError, create_user
+from webapp.accounts import AccountError, create_user
 
 PASSWORD = "correct horse battery staple"
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from core.accounts import find_user
 from core.models import ApiToken, AuditEntry, Role
 from webapp import get_campaign
+from webapp.accounts import find_user
 from webapp.api.tokens import ApiTokenError, authenticate, create_token, hash_secret
 
 from api_helpers import assert_problem

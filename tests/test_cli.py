@@ -12,13 +12,13 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from core import hookimpl
-from core.accounts import find_user
 from core.cli import CliState, cli
 from core.db.database import Database
 from core.documents.archive import archive_document, open_store, read_document
 from core.jobs import embedded_redis
 from core.models import ArchivedDocument, DocumentKind
 from core.plugins import PluginHost, load_plugins
+from webapp.accounts import find_user
 
 from waiting import DEADLINE, stop_group, wait_for, wait_for_exit
 

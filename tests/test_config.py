@@ -10,7 +10,7 @@ def env(tmp_path, **values):
 def test_defaults_need_nothing_installed(tmp_path):
     settings = Settings.from_env(env(tmp_path))
     assert settings.database_url == f"sqlite:///{tmp_path}/campaign.db"
-    assert settings.embedded_redis
+    assert settings.redis_url is None
     assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 5000, 1)
 
 

@@ -11,11 +11,11 @@ from rq import Queue, SimpleWorker
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 
-from core.accounts import find_user
 from core.audit import record_audit
 from core.models import AuditEntry, Role, User
 from core.plugins import DEFAULT_PLUGINS, load_plugins
 from webapp import create_app, get_campaign
+from webapp.accounts import find_user
 from webapp.testing import login
 
 from panel_helpers import PASSWORD, body, field_errors, post

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.accounts import AccountError, create_user
 from core.models import Role
+from webapp.accounts import AccountError, create_user
 from webapp.admin.users import update_user
 
 PASSWORD = "correct horse battery staple"

@@ -12,13 +12,13 @@ from flask import Blueprint, Flask, url_for
 from flask.testing import FlaskClient
 
 from core import hookimpl
-from core.accounts import create_user, find_user
 from core.clock import FrozenClock, install
 from core.config import Settings
 from core.db.database import Database
 from core.models import Role
 from core.plugins import PluginHost
 from webapp import create_app, get_campaign
+from webapp.accounts import create_user, find_user
 from webapp.ratelimit import (
     MemoryLoginRateLimiter,
     RedisLoginRateLimiter,

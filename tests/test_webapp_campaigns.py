@@ -645,7 +645,7 @@ def test_the_confirmation_shows_skips_by_reason_and_discard_sends_nothing(panel)
     skips = re.findall(r"<li><span data-skip-count>(\d+)</span> · (.*?)</li>", page)
     assert skips == [("2", "Versandsperre"), ("1", "Widerspruch Post")]
     with panel.runtime.database.session() as session:
-        from core.accounts import find_user
+        from webapp.accounts import find_user
 
         find_user(session, "mia").language = "en"
     english = body(client.get(base))
@@ -1012,7 +1012,7 @@ def test_an_admin_may_do_what_a_campaign_manager_may(panel):
 def test_pages_speak_english_and_need_no_inline_scripts(panel):
     campaign_id = make_campaign(panel)
     with panel.runtime.database.session() as session:
-        from core.accounts import find_user
+        from webapp.accounts import find_user
 
         find_user(session, "mia").language = "en"
     client = panel.client()

@@ -15,7 +15,6 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from core import DashboardPanel, MenuItem, hookimpl
-from core.accounts import create_user
 from core.config import Settings
 from core.db.database import Database
 from core.models import Role
@@ -29,6 +28,7 @@ from webapp import (
     get_settings,
     role_required,
 )
+from webapp.accounts import create_user
 from webapp.testing import login
 
 PASSWORD = "correct horse battery staple"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core.accounts import find_user
 from core.models import AuditEntry
+from webapp.accounts import find_user
 from webapp.testing import login
 
 from panel_helpers import PASSWORD, body, field_errors, post

@@ -13,7 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import delete, select
 
-from core.accounts import create_user
 from core.clock import FrozenClock
 from core.contact_events import set_consent
 from core.models import Contact, Role, User
@@ -40,6 +39,7 @@ from plugins.webhooks.service import (
     register_webhook,
     signature,
 )
+from webapp.accounts import create_user
 
 EVENTS = (
     "run.started",

@@ -25,7 +25,6 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from core.accounts import create_user
 from core.audit import record_audit
 from core.clock import FrozenClock, install
 from core.config import Settings
@@ -38,6 +37,7 @@ from core.plugins import load_plugins
 from plugins.demo.address_book import load_demo
 from plugins.demo.default_reports import install_default_reports
 from webapp import create_app
+from webapp.accounts import create_user
 
 PASSWORD = "demo-password-2026"
 IMPORT_FILE = (

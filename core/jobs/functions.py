@@ -1,10 +1,4 @@
-"""Job functions the RQ workers execute; they receive ids and names only, never objects.
-
-``execute_workflow_run`` is the one path every workflow pass takes, scheduled or asked
-for by hand, on a worker (the job ``run_workflow``) or inline in ``campaign workflows
-run``: it records the pass, holds the workflow's lock so one instance runs at a time
-anywhere, and records the outcome, with the traceback when the workflow raised.
-"""
+"""Job functions the RQ workers execute; they receive ids and names only, never objects."""
 
 from __future__ import annotations
 
@@ -14,15 +8,14 @@ import signal
 import socket
 import threading
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import LockError
 from redis.lock import Lock
 from sqlalchemy import update
 
 from core.config import Settings
+from core.jobs.heartbeat import beating
 from core.models import WorkflowRun, WorkflowRunStatus
 from core.plugins import UnknownPluginError
 from core.runtime import Runtime
@@ -92,13 +85,10 @@ def run_workflow(run_id: int) -> str:
 
 
 def execute_workflow_run(runtime: Runtime, run_id: int) -> WorkflowRun:
-    """Run the pass recorded as ``run_id`` (status queued) and return its final record.
-
-    A run that is no longer queued was settled elsewhere and is left alone, so a job
-    delivered twice never runs a pass twice. If another instance of the workflow holds
-    the lock, this run is recorded as skipped. An exception from the workflow is
-    recorded with its traceback and does not propagate: the next run goes ahead.
-    """
+    """The one path of every workflow pass, on a worker or inline: run the pass recorded as
+    ``run_id`` under the workflow's lock (one instance at a time anywhere) and return its final
+    record. A run no longer queued is left alone, so a job delivered twice runs once; one
+    that finds the lock held is recorded as skipped; the workflow's exception is recorded."""
     with runtime.database.session() as session:
         run = session.get(WorkflowRun, run_id)
         if run is None:
@@ -106,11 +96,12 @@ def execute_workflow_run(runtime: Runtime, run_id: int) -> WorkflowRun:
         if run.status != WorkflowRunStatus.QUEUED:
             return run
         name = run.workflow
-    worker = worker_identity()
+    now, worker = runtime.clock.now(), worker_identity()
+    settled = {"started_at": now, "finished_at": now, "worker": worker}
     try:
         workflow_class = runtime.plugins.workflows.get(name)
     except UnknownPluginError as exc:
-        _settle_queued(runtime, run_id, WorkflowRunStatus.FAILED, worker, error=str(exc))
+        _update_queued(runtime, run_id, status=WorkflowRunStatus.FAILED, error=str(exc), **settled)
         return _load(runtime, run_id)
     lock = runtime.redis.lock(
         workflow_lock_key(name), timeout=WORKFLOW_LOCK_SECONDS, thread_local=False
@@ -119,21 +110,15 @@ def execute_workflow_run(runtime: Runtime, run_id: int) -> WorkflowRun:
         holder = runtime.redis.get(workflow_lock_key(name))
         holder_text = holder.decode().replace("run-", "run ") if holder else "another run"
         summary = f"skipped: {holder_text} of {name} was still running"
-        _settle_queued(runtime, run_id, WorkflowRunStatus.SKIPPED, worker, summary=summary)
+        _update_queued(
+            runtime, run_id, status=WorkflowRunStatus.SKIPPED, summary=summary, **settled
+        )
         log.info("workflow %s run %s %s", name, run_id, summary)
         return _load(runtime, run_id)
     try:
-        with runtime.database.session() as session:
-            started = session.execute(
-                update(WorkflowRun)
-                .where(WorkflowRun.id == run_id, WorkflowRun.status == WorkflowRunStatus.QUEUED)
-                .values(
-                    status=WorkflowRunStatus.RUNNING,
-                    started_at=runtime.clock.now(),
-                    worker=worker,
-                )
-            ).rowcount
-        if started:
+        if _update_queued(
+            runtime, run_id, status=WorkflowRunStatus.RUNNING, started_at=now, worker=worker
+        ):
             _run_pass(runtime, run_id, name, workflow_class, lock)
     finally:
         try:
@@ -144,9 +129,15 @@ def execute_workflow_run(runtime: Runtime, run_id: int) -> WorkflowRun:
 
 
 def _run_pass(runtime: Runtime, run_id: int, name: str, workflow_class: type, lock: Lock) -> None:
+    def renew() -> None:
+        try:
+            lock.extend(WORKFLOW_LOCK_SECONDS, replace_ttl=True)
+        except LockError:
+            log.error("workflow %s lost its lock; another instance may start", name)
+
     context = WorkflowContext.start(runtime, name)
     outcome: dict[str, Any]
-    with _renewed(lock, name):
+    with beating(renew, WORKFLOW_HEARTBEAT_SECONDS):
         try:
             with runtime.database.session() as session:
                 context.params = load_params(session, workflow_class)
@@ -170,44 +161,16 @@ def _run_pass(runtime: Runtime, run_id: int, name: str, workflow_class: type, lo
         )
 
 
-@contextmanager
-def _renewed(lock: Lock, name: str) -> Iterator[None]:
-    """Keep renewing the lock while the pass runs, so only a dead worker's lock lapses."""
-    stop = threading.Event()
-
-    def renew() -> None:
-        while not stop.wait(WORKFLOW_HEARTBEAT_SECONDS):
-            try:
-                lock.extend(WORKFLOW_LOCK_SECONDS, replace_ttl=True)
-            except LockError:
-                log.error("workflow %s lost its lock; another instance may start", name)
-                return
-            except RedisError as exc:
-                log.warning("workflow %s could not renew its lock: %s", name, exc)
-
-    renewer = threading.Thread(target=renew, name=f"lock-{name}", daemon=True)
-    renewer.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        renewer.join()
-
-
-def _settle_queued(
-    runtime: Runtime, run_id: int, status: WorkflowRunStatus, worker: str, **values: str
-) -> None:
-    now = runtime.clock.now()
+def _update_queued(runtime: Runtime, run_id: int, **values: Any) -> int:
+    """Change the run only while it is still queued; how many rows changed (0 or 1)."""
     with runtime.database.session() as session:
-        session.execute(
+        return session.execute(
             update(WorkflowRun)
             .where(WorkflowRun.id == run_id, WorkflowRun.status == WorkflowRunStatus.QUEUED)
-            .values(status=status, started_at=now, finished_at=now, worker=worker, **values)
-        )
+            .values(**values)
+        ).rowcount
 
 
 def _load(runtime: Runtime, run_id: int) -> WorkflowRun:
     with runtime.database.session() as session:
-        run = session.get(WorkflowRun, run_id)
-        assert run is not None
-        return run
+        return session.get(WorkflowRun, run_id)

@@ -1,9 +1,5 @@
-"""A background beat that tells others a long piece of work is still alive.
-
-Claims (a ledger row, a delivery) are judged stale by the age of their last sign of life.
-A transfer of a large file can take longer than that age without being dead, so the
-process doing it beats from a thread of its own while the work runs.
-"""
+"""A background beat that tells others a long piece of work (a large transfer) is still
+alive, since claims (a ledger row, a delivery) are judged stale by their last sign of life."""
 
 from __future__ import annotations
 
@@ -22,11 +18,10 @@ BEAT_SECONDS = 20.0
 def beating(beat: Callable[[], object], every: float | None = None) -> Iterator[None]:
     """Call ``beat`` every ``every`` seconds (``BEAT_SECONDS``) while the block runs; a
     failing beat is logged."""
-    every = BEAT_SECONDS if every is None else every
     stop = threading.Event()
 
     def loop() -> None:
-        while not stop.wait(every):
+        while not stop.wait(BEAT_SECONDS if every is None else every):
             try:
                 beat()
             except Exception:

@@ -28,6 +28,4 @@ def check(connection: Redis, variable: str = "CAMPAIGN_REDIS_URL") -> None:
 
 
 def get_queue(connection: Redis, name: str = DEFAULT) -> Queue:
-    if name not in QUEUE_NAMES:
-        raise ValueError(f"unknown queue {name!r} (one of {', '.join(QUEUE_NAMES)})")
     return Queue(name, connection=connection)

@@ -1,13 +1,8 @@
-"""The scheduler process: enqueues each started workflow when its schedule says so, and
-settles campaign runs and workflow runs whose workers died.
-
-Schedules are read from the database at every tick (``core.workflows.operating.enqueue_due``),
-so the web panel changes them without a restart. Only one scheduler leads at a time
-(a Redis key with a short expiry); even two leaders at once would enqueue a due
-workflow once, because the database claims each due time. ``core.jobs.functions`` holds a lock
-per workflow, so however many schedulers and workers run, one instance of a workflow
-runs at a time. Why this is not RQ's ``CronScheduler``: docs/workflows.md.
-"""
+"""The scheduler process: enqueues each started workflow when its schedule (read from the
+database at every tick, so the panel changes it without a restart) says so, and settles
+runs whose workers died. One scheduler leads at a time (a Redis key with a short expiry);
+even two would enqueue a due workflow once, as the database claims each due time. Why
+not RQ's ``CronScheduler``: docs/workflows.md."""
 
 from __future__ import annotations
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib
 import os
 from collections.abc import Sequence
 
 from rq import Worker
 
 from core.documents.rendering import load_image_drivers
-from core.engine import dispatch
+from core.engine import dispatch, targeting  # noqa: F401 (imported once, before forking)
 from core.jobs import functions as jobs
 from core.jobs.queue import QUEUE_NAMES, get_queue
 from core.query.records import prepare_loading
@@ -20,9 +19,6 @@ from core.runtime import Runtime
 MAINTENANCE_INTERVAL_SECONDS = 30
 """Short, so jobs of a killed worker are found in seconds rather than RQ's ten minutes."""
 
-
-JOB_MODULES = ("core.engine.targeting", "core.engine.dispatch")
-"""Imported once before forking, so no work horse pays for importing them again."""
 CHUNK_JOB = f"{dispatch.__name__}.{dispatch.process_chunk.__name__}"
 PUBSUB_WAIT_SECONDS = 1
 """How long RQ's command listener blocks at a time; RQ's 60 s made an idle worker take a
@@ -30,13 +26,9 @@ minute to exit."""
 
 
 class CampaignWorker(Worker):
-    """RQ's worker, with a warm shutdown that does not wait for a whole chunk.
-
-    On the first SIGTERM or SIGINT the work horse is asked (``jobs.STOP_SIGNAL``) to stop
-    after its current recipient; a chunk job then records what it finished and hands its
-    lease back, so the rest of the chunk goes to another worker at the scheduler's next
-    tick. Other jobs ignore the request and run to their end.
-    """
+    """RQ's worker, whose warm shutdown (the first SIGTERM or SIGINT) asks the work horse
+    (``jobs.STOP_SIGNAL``) to stop after its current recipient: a chunk job records what it
+    finished and hands its lease back for another worker; other jobs run to their end."""
 
     def request_stop(self, signum, frame):
         if self.horse_pid:
@@ -45,7 +37,7 @@ class CampaignWorker(Worker):
         super().request_stop(signum, frame)
 
     def fork_work_horse(self, job, queue):
-        """RQ's own, after letting a chunk's action warm up here for its work horses."""
+        """RQ's own, after a chunk's action warmed up here for its work horses."""
         if job.func_name == CHUNK_JOB:
             dispatch.warm_up(job.args[0])
         super().fork_work_horse(job, queue)
@@ -64,8 +56,6 @@ class CampaignWorker(Worker):
 def build_worker(runtime: Runtime, queues: Sequence[str] = QUEUE_NAMES) -> Worker:
     jobs.install_runtime(runtime)
     jobs.listen_for_stop()
-    for module in JOB_MODULES:
-        importlib.import_module(module)
     with runtime.database.session() as session:
         prepare_loading(session)
     load_image_drivers()

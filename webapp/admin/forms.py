@@ -7,9 +7,9 @@ from typing import Any
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from core.accounts import LANGUAGES
 from core.jobs.queue import QUEUE_NAMES
 from core.models import Role
+from webapp.accounts import LANGUAGES
 from webapp.forms import ChoiceField, PanelForm, TextField
 
 ROLES = [role.value for role in Role]

@@ -3,8 +3,8 @@ administrator who is making the change."""
 
 from __future__ import annotations
 
-from core.accounts import EMAIL_PATTERN, LANGUAGES, AccountError
 from core.models import Role, User
+from webapp.accounts import EMAIL_PATTERN, LANGUAGES, AccountError
 
 
 def update_user(

@@ -6,12 +6,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, or_, select
 
-from core.accounts import AccountError, create_user
 from core.audit import audit_query, record_audit
 from core.jobs.queue import QUEUE_NAMES
 from core.messages import stored
 from core.models import AuditEntry, Role, User
 from core.plugins import REGISTER_HOOKS
+from webapp.accounts import AccountError, create_user
 from webapp.admin import jobs
 from webapp.admin.forms import AuditFilterForm, JobForm, NewUserForm, PasswordForm, UserForm
 from webapp.admin.users import update_user
@@ -34,7 +34,7 @@ USER_FIELDS = {
 }
 """How an audit summary names each field of a user."""
 FIELD_OF_RULE = {"self_admin": "role", "self_deactivate": "active", "email": "email"}
-"""The form field next to which a rule of ``core.accounts`` or ``webapp.admin.users`` is
+"""The form field next to which a rule of ``webapp.accounts`` or ``webapp.admin.users`` is
 explained."""
 
 

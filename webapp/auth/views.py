@@ -14,9 +14,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
-from core.accounts import find_user
 from core.clock import utcnow
 from core.models import User
+from webapp.accounts import find_user
 from webapp.context import current_user, db_session, get_campaign, login_user, logout_user
 from webapp.i18n import (
     chosen_language,

@@ -9,10 +9,10 @@ from flask.typing import ResponseReturnValue
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from core.accounts import LANGUAGES
 from core.audit import record_audit
 from core.messages import stored
 from core.models import Role
+from webapp.accounts import LANGUAGES
 from webapp.api.tokens import ApiTokenError, create_token, revoke_token, user_tokens
 from webapp.context import current_user, db_session, get_runtime, login_user
 from webapp.forms import PanelForm, add_error

@@ -11,6 +11,7 @@ nothing either (every item is parsed before any is stored). Answers are JSON.
 from __future__ import annotations
 
 import logging
+import re
 from typing import NamedTuple
 
 from flask import Blueprint, request
@@ -18,7 +19,6 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
 from core.clock import utcnow
-from core.config import webhook_variable
 from core.plugin_base import Channel, SmsGateway
 from core.plugins import UnknownPluginError
 from core.sms_webhooks import MAX_BODY, SIGNATURE_TOLERANCE, WebhookRefused, WebhookRequest
@@ -85,6 +85,12 @@ def inbound(gateway: str) -> ResponseReturnValue:
 class Accepted(NamedTuple):
     gateway: type[SmsGateway]
     request: WebhookRequest
+
+
+def webhook_variable(gateway: str) -> str:
+    """The part after ``CAMPAIGN_SMS_WEBHOOK_SECRET_`` that holds a gateway's secret:
+    its name in capitals, other characters than letters and digits as ``_``."""
+    return re.sub(r"[^A-Z0-9]", "_", gateway.upper())
 
 
 def _checked(gateway: str) -> Accepted | ResponseReturnValue:

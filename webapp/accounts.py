@@ -1,4 +1,4 @@
-"""Creating and finding web panel users, shared by the CLI, the panel and the demo set-up."""
+"""Creating and finding web panel users, for the panel's screens and ``campaign users``."""
 
 from __future__ import annotations
 
