@@ -158,8 +158,7 @@ def fill_name_pattern(pattern: str, values: Mapping[str, str]) -> str:
                 available=available,
             ),
         )
-    braces = (match for match in BRACES.finditer(pattern) if not PLACEHOLDER.fullmatch(match[0]))
-    stray = next(braces, None)
+    stray = next((m for m in BRACES.finditer(pattern) if not PLACEHOLDER.fullmatch(m[0])), None)
     if stray:
         raise NamePatternError(
             "not_a_placeholder",

@@ -46,10 +46,9 @@ class SmsEncoding:
 def encode_info(text: str) -> SmsEncoding:
     """Encoding, length and segment count of ``text`` (an empty text has none), the parts
     filled as handsets fill them: an escape or surrogate pair is never split."""
-    encoding: Literal["GSM-7", "UCS-2"] = "UCS-2"
-    weights = [2 if ord(char) > 0xFFFF else 1 for char in text]
-    if all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text):
-        encoding, weights = "GSM-7", [2 if char in GSM7_EXTENSION else 1 for char in text]
+    gsm = all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text)
+    encoding: Literal["GSM-7", "UCS-2"] = "GSM-7" if gsm else "UCS-2"
+    weights = [2 if (char in GSM7_EXTENSION if gsm else ord(char) > 0xFFFF) else 1 for char in text]
     total = sum(weights)
     if total <= SINGLE[encoding]:
         return SmsEncoding(encoding, total, 1 if total else 0)

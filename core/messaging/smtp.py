@@ -40,11 +40,8 @@ class Mailer(ABC):
 
     @abstractmethod
     def send(self, message: Mail) -> dict[str, str]:
-        """Send ``message``; return the recipients refused (address: the server's answer).
-
-        Raises ``NotSentError`` when nothing was sent (every recipient refused included)
-        and ``MaybeSentError`` when the message may have been sent.
-        """
+        """Send ``message``; return the refused recipients (address: the server's answer).
+        ``NotSentError`` when nothing was sent, ``MaybeSentError`` when it may have been."""
 
     @abstractmethod
     def close(self) -> None:
