@@ -1,9 +1,5 @@
-"""Every change of a contact's dispatch block or opt-outs, recorded with who and when.
-
-Whatever changes the flags (the panel's contact form, the CSV contact import, any other
-service) goes through ``set_consent`` for one contact or ``record_consent_changes`` for many,
-so the contact page can show the whole history of a contact's consent.
-"""
+"""Every change of a contact's dispatch block or opt-outs, recorded with who and when: all
+that changes the flags goes through here, so the contact page shows the whole history."""
 
 from __future__ import annotations
 
@@ -17,11 +13,6 @@ from sqlalchemy.orm import Session
 from core.clock import utcnow
 from core.events import DomainEvent, record_events
 from core.models import CONSENT_FLAGS, Contact, ContactEvent
-
-
-def consent_flags(contact: Contact) -> dict[str, bool]:
-    """The contact's flags as they are now."""
-    return {name: bool(getattr(contact, name)) for name in CONSENT_FLAGS}
 
 
 def set_consent(
@@ -39,23 +30,14 @@ def set_consent(
     unknown = set(values) - set(CONSENT_FLAGS)
     if unknown:
         raise ValueError(f"not a consent flag: {', '.join(sorted(unknown))}")
-    before = consent_flags(contact)
+    before = {name: bool(getattr(contact, name)) for name in CONSENT_FLAGS}
     for name, value in values.items():
         setattr(contact, name, bool(value))
-    changes = {
-        name: (before[name], bool(value))
-        for name, value in values.items()
-        if before[name] != bool(value)
+    changes = [(contact.id, before, values)]
+    record_consent_changes(session, changes, actor=actor, source=source, at=at, run_id=run_id)
+    return {
+        name: (before[name], bool(new)) for name, new in values.items() if before[name] != bool(new)
     }
-    record_consent_changes(
-        session,
-        [(contact.id, before, {**before, **values})],
-        actor=actor,
-        source=source,
-        at=at,
-        run_id=run_id,
-    )
-    return changes
 
 
 def record_consent_changes(
@@ -71,26 +53,21 @@ def record_consent_changes(
     flags count from "not set") and ``after``, for (contact id, before, after) triples;
     flags missing from ``after`` did not change. Returns how many events were written."""
     when = at or utcnow()
-    rows = []
-    for contact_id, before, after in changes:
-        for name in CONSENT_FLAGS:
-            if name not in after or after[name] is None:
-                continue
-            old = None if before is None else bool(before.get(name))
-            new = bool(after[name])
-            if (old or False) != new:
-                rows.append(
-                    {
-                        "contact_id": contact_id,
-                        "at": when,
-                        "actor": actor,
-                        "field": name,
-                        "old_value": old,
-                        "new_value": new,
-                        "source": source,
-                        "run_id": run_id,
-                    }
-                )
+    rows = [
+        {
+            "contact_id": contact_id,
+            "at": when,
+            "actor": actor,
+            "field": name,
+            "old_value": None if before is None else bool(before.get(name)),
+            "new_value": bool(after[name]),
+            "source": source,
+            "run_id": run_id,
+        }
+        for contact_id, before, after in changes
+        for name in CONSENT_FLAGS
+        if after.get(name) is not None and bool(before and before.get(name)) != bool(after[name])
+    ]
     if rows:
         session.execute(insert(ContactEvent), rows)
         record_events(

@@ -1,9 +1,5 @@
-"""Recording notifications in the outbox, in the caller's transaction.
-
-A notification exists only if what it reports was committed with it, and a rolled-back
-change notifies nobody. Sending the outbox by e-mail is someone else's job; this module
-only decides who gets a row.
-"""
+"""Recording notifications in the outbox, in the caller's transaction: one exists only if
+what it reports was committed with it. Sending them is someone else's job."""
 
 from __future__ import annotations
 
@@ -87,18 +83,16 @@ def notify(
         "object_type": object_type,
         "object_id": object_id,
     }
-    recipients: list[dict[str, object]] = [
-        {"user_id": user.id} for user in users_for(session, users, roles, groups)
+    rows = [
+        Notification(user_id=user.id, **message)
+        for user in users_for(session, users, roles, groups)
     ]
-    seen: set[str] = set()
-    for address in addresses:
-        address = address.strip()
+    unique: dict[str, str] = {}
+    for address in map(str.strip, addresses):
         if "@" not in address or len(address) > 254:
             raise NotificationError(f"addresses: {address!r} is not an e-mail address")
-        if address.lower() not in seen:
-            seen.add(address.lower())
-            recipients.append({"address": address})
-    rows = [Notification(**recipient, **message) for recipient in recipients]
+        unique.setdefault(address.lower(), address)
+    rows += [Notification(address=address, **message) for address in unique.values()]
     session.add_all(rows)
     session.flush()
     return rows
@@ -115,9 +109,7 @@ def notify_campaign_manager(
     about: tuple[str, int] | None = None,
 ) -> list[Notification]:
     """Tell the campaign's manager or, when it has none, everyone managing campaigns."""
-    whom: dict[str, list] = (
-        {"users": [campaign.manager_id]}
-        if campaign.manager_id is not None
-        else {"roles": [Role.CAMPAIGN_MANAGER]}
-    )
+    whom: dict[str, list] = {"roles": [Role.CAMPAIGN_MANAGER]}
+    if campaign.manager_id is not None:
+        whom = {"users": [campaign.manager_id]}
     return notify(session, kind=kind, subject=subject, body=body, now=now, about=about, **whom)

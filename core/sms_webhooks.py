@@ -1,21 +1,12 @@
-"""What an SMS provider sends back: delivery receipts and inbound messages, as the panel's
-webhook hands them to a gateway plugin, and how such a request proves where it came from.
+"""What an SMS provider sends back (delivery receipts, inbound messages) as the panel's
+webhook hands it to a gateway plugin, and how such a request proves where it came from.
 
-The panel's endpoints (``/sms/<gateway>/receipts`` and ``/sms/<gateway>/inbound``) read
-the request, bounded, into a ``WebhookRequest``; the gateway class checks it
-(``SmsGateway.authenticate``) and parses it (``parse_receipts``, ``parse_inbound``). The
-defaults here are the platform's own format (docs/sms.md), so a provider that can be told
-where and how to post needs no code, and a gateway plugin for one that cannot overrides
-only the parsing.
-
-Authentication, with the gateway's secret (``CAMPAIGN_SMS_WEBHOOK_SECRET_<GATEWAY>``):
-
-- ``X-Campaign-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>``:
-  refused when the time is more than ``SIGNATURE_TOLERANCE`` away, and a signature is
-  accepted only once (the endpoint remembers it for that long): a replay is refused;
-- or ``Authorization: Bearer <secret>`` (or Basic with the secret as password), for
-  providers that cannot sign: weaker, a recorded request can be replayed (receipts are
-  idempotent; a replayed reply is recorded again).
+The defaults here read the platform's own format (docs/sms.md), so a provider that can be
+told where and how to post needs no code. A request proves itself with the gateway's secret
+(``CAMPAIGN_SMS_WEBHOOK_SECRET_<GATEWAY>``): ``X-Campaign-Signature: t=<unix seconds>,
+v1=<hex HMAC-SHA256(secret, "<t>." + body)>``, refused outside ``SIGNATURE_TOLERANCE`` and
+accepted only once, or, for providers that cannot sign, the secret as a Bearer token or
+Basic password (weaker: a recorded request can be replayed).
 """
 
 from __future__ import annotations
@@ -63,8 +54,8 @@ _STATUS = {word: meaning for meaning, words in STATUS_WORDS.items() for word in 
 
 
 class WebhookRefused(ValueError):
-    """The request is not from the provider (401) or cannot be read (400); the message
-    says why, for the log; the answer says only which of the two."""
+    """The request is not from the provider (401) or cannot be read (400); the message says
+    why for the log, the answer only which of the two."""
 
     def __init__(self, reason: str, *, unauthenticated: bool = False):
         super().__init__(reason)
@@ -106,8 +97,8 @@ class WebhookRequest:
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """A provider's word on one message: ``reference`` is the idempotency key the gateway
-    was given (the ledger reference) or the provider's message id."""
+    """A provider's word on one message; ``reference`` is the idempotency key the gateway
+    was given or the provider's message id."""
 
     reference: str
     status: str
@@ -190,9 +181,8 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
 
 
 def check_signature(request: WebhookRequest, secret: str, now: datetime) -> str | None:
-    """Check the request's signature or bearer secret; WebhookRefused(unauthenticated) if
-    neither holds. Returns the signature, which the caller must accept only once (None for
-    a bearer secret, which cannot be told from its replay)."""
+    """The request's signature, which the caller must accept only once (None for a bearer
+    secret, which cannot be told from its replay); WebhookRefused if neither holds."""
     header = request.headers.get(SIGNATURE_HEADER.lower())
     if header is not None:
         parts = dict(part.strip().partition("=")[::2] for part in header.split(","))

@@ -1,23 +1,17 @@
-"""Delivering a file to an upload target: claimed first, retried, checksummed, recorded.
+"""Delivering a file to an upload target once per key: claimed, retried, checksummed, recorded.
 
-``deliver`` is what every caller uses (the ``file_upload`` action, and workflows that hand
-a provider its extraction file): it records the delivery under a key before anything is
-transferred, so asking twice for the same key never transfers twice:
-
-- a delivery that is done is not repeated; the record is returned;
-- a failed one (it did not arrive) is tried again, and a file that already landed before
-  its manifest failed is not sent again;
-- one whose process died mid-transfer, or whose target could not tell whether it
-  arrived, is unclear, and only ``resend=True`` (a person's decision) repeats it.
-
-Targets (``core.UploadTarget`` plugins) only transfer one file complete or not at all;
-the retries with backoff on transient failures, the SHA-256, the manifest beside the
-file and the messages that name the target and the problem are done here, once.
+The record is claimed before anything is transferred, so asking twice never transfers
+twice: a done delivery is returned, a failed one is tried again (without resending a file
+that landed before its manifest failed), and an unclear one (its process died, or the
+target could not tell) is repeated only with ``resend=True``, a person's decision.
+Targets only transfer one file whole or not at all; retries, checksums, manifests and the
+messages naming target and problem are done here, once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import mimetypes
@@ -56,10 +50,8 @@ temporary names start with one)."""
 
 
 class UploadError(Exception):
-    """The file did not arrive. ``transient``: trying again may help (a timeout, a 503).
-
-    ``retry_after`` is a wait the receiver asked for, in seconds.
-    """
+    """The file did not arrive; ``transient`` when trying again may help (a timeout, a 503),
+    ``retry_after`` the seconds the receiver asked to wait."""
 
     def __init__(self, problem: str, *, transient: bool = False, retry_after: float | None = None):
         super().__init__(problem)
@@ -70,17 +62,11 @@ class UploadError(Exception):
 class UploadUnclear(UploadError):
     """The file may or may not have arrived: report it, never repeat it silently."""
 
-    def __init__(self, problem: str):
-        super().__init__(problem, transient=False)
-
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """One file as a target receives it.
-
-    ``reference`` is the delivery's key: the same for every try and every retry, so a
-    receiver that deduplicates (an HTTP idempotency key) can recognise a repetition.
-    """
+    """One file as a target receives it; ``reference``, the delivery's key, is the same for
+    every try so that a receiver that deduplicates (an idempotency key) sees a repetition."""
 
     path: Path
     remote_name: str
@@ -91,7 +77,6 @@ class Upload:
 
     @classmethod
     def of(cls, path: Path, remote_name: str, reference: str) -> Upload:
-        """Describe ``path``, reading it once for its size and SHA-256."""
         check_remote_name(remote_name)
         size, sha256 = file_digest(path)
         content_type = mimetypes.guess_type(remote_name)[0] or "application/octet-stream"
@@ -150,13 +135,8 @@ class NamePatternError(ExplainedError):
 
 
 def fill_name_pattern(pattern: str, values: Mapping[str, str]) -> str:
-    """The file name a pattern gives: every file-name pattern goes through here.
-
-    Placeholders are ``{name}`` and nothing else (no attributes, no format specs, no
-    conversions: ``{campaign.x}`` or ``{date:%Y}`` are refused), each fills in at most
-    ``MAX_NAME_PART`` characters, and the result must be a usable file name of at most 200
-    characters.
-    """
+    """The file name a pattern gives: only plain ``{name}`` placeholders (no ``{a.b}`` or
+    ``{date:%Y}``), each at most ``MAX_NAME_PART`` characters, and a usable name."""
     available = ", ".join(values)
     if len(pattern) > MAX_NAME_PATTERN:
         raise NamePatternError(
@@ -178,8 +158,7 @@ def fill_name_pattern(pattern: str, values: Mapping[str, str]) -> str:
                 available=available,
             ),
         )
-    braces = (match for match in BRACES.finditer(pattern) if not PLACEHOLDER.fullmatch(match[0]))
-    stray = next(braces, None)
+    stray = next((m for m in BRACES.finditer(pattern) if not PLACEHOLDER.fullmatch(m[0])), None)
     if stray:
         raise NamePatternError(
             "not_a_placeholder",
@@ -190,8 +169,7 @@ def fill_name_pattern(pattern: str, values: Mapping[str, str]) -> str:
                 available=available,
             ),
         )
-    parts = {key: value[:MAX_NAME_PART] for key, value in values.items()}
-    name = fill_placeholders(pattern, parts)
+    name = fill_placeholders(pattern, {key: value[:MAX_NAME_PART] for key, value in values.items()})
     try:
         return check_remote_name(name)
     except ExplainedError as exc:
@@ -199,14 +177,10 @@ def fill_name_pattern(pattern: str, values: Mapping[str, str]) -> str:
 
 
 def file_digest(path: Path) -> tuple[int, str]:
-    """Size and SHA-256 (hex) of a file, read in blocks."""
-    digest = hashlib.sha256()
-    size = 0
+    """Size and SHA-256 (hex) of a file."""
     with Path(path).open("rb") as file:
-        while block := file.read(READ_BLOCK):
-            digest.update(block)
-            size += len(block)
-    return size, digest.hexdigest()
+        digest = hashlib.file_digest(file, "sha256")
+        return file.tell(), digest.hexdigest()
 
 
 def open_target(plugins: PluginHost, name: str, settings: Mapping[str, Any]) -> UploadTarget:
@@ -228,17 +202,15 @@ def deliver(
 ) -> Delivered:
     """Deliver ``path`` as ``remote_name`` to the target ``target`` once per ``key``.
 
-    With ``manifest`` (extra fields such as ``{"rows": 1200}``) a JSON manifest with the
-    file's name, size and SHA-256 is uploaded beside it, after it, so a receiver that
-    waits for the manifest never picks up a file still being written. Raises
-    ``UploadError`` when it did not arrive and ``UploadUnclear`` when that is unknown;
-    both messages name the target and the problem, and both are kept in the record.
-    Bad settings or an unknown target raise before anything is recorded.
+    With ``manifest`` (extra fields such as ``{"rows": 1200}``) a JSON manifest of the file's
+    name, size and SHA-256 is uploaded after it, so a receiver waiting for the manifest never
+    picks up a file still being written. Raises ``UploadError`` when it did not arrive and
+    ``UploadUnclear`` when that is unknown, both kept in the record; bad settings or an
+    unknown target raise before anything is recorded.
     """
     instance = open_target(runtime.plugins, target, settings)
     upload = Upload.of(path, remote_name, key)
-    manifest_upload = None
-    document = None
+    manifest_upload = document = None
     if manifest is not None:
         document = {
             "file": remote_name,
@@ -255,23 +227,21 @@ def deliver(
     if earlier is not None:
         instance.close()
         return earlier
-    location = claim.landed
+    location, manifest_location = claim.landed, None
     described = f"{target} ({instance.where()})"
     try:
         with beating(claim.beat):
             if location is None:
                 location = _transfer(instance, upload, described, claim)
-                claim.note_landed(location)
-            manifest_location = None
+                # the file is there: a retry of the manifest alone must not send it again
+                claim.update(file_location=location)
             if manifest_upload is not None:
                 manifest_location = _transfer(instance, manifest_upload, described, claim)
+    except UploadUnclear as exc:
+        claim.settle(FileDeliveryStatus.UNCLEAR, str(exc))
+        raise
     except UploadError as exc:
-        status = (
-            FileDeliveryStatus.UNCLEAR
-            if isinstance(exc, UploadUnclear)
-            else FileDeliveryStatus.FAILED
-        )
-        claim.settle(status, str(exc))
+        claim.settle(FileDeliveryStatus.FAILED, str(exc))
         raise
     except BaseException as exc:
         problem = f"{described}: {remote_name}: {type(exc).__name__}: {exc}; it may have arrived"
@@ -298,32 +268,26 @@ def deliver(
 def _transfer(instance: UploadTarget, upload: Upload, described: str, claim: _Claim) -> str:
     """Upload with retries and exponential backoff; return where it landed."""
     params: Any = instance.params
-    attempt = 0
-    while True:
-        attempt += 1
+    for attempt in itertools.count(1):
         claim.count_try()
         try:
             return instance.upload(upload)
-        except UploadUnclear as exc:
-            raise UploadUnclear(_message(described, upload, exc, attempt)) from exc
         except UploadError as exc:
             wait = exc.retry_after
             if wait is None:
                 wait = min(params.backoff * 2 ** (attempt - 1), params.max_backoff)
-            give_up = not exc.transient or attempt > params.retries
-            if not give_up and wait > params.max_backoff:
-                give_up = True
+            unclear = isinstance(exc, UploadUnclear)
+            retry = exc.transient and attempt <= params.retries and not unclear
+            if retry and wait > params.max_backoff:
+                retry = False
                 exc = UploadError(f"{exc}; it asks to wait {wait:.0f} s, more than max_backoff")
-            if give_up:
-                raise UploadError(_message(described, upload, exc, attempt)) from exc
+            if not retry:
+                problem = f"{described}: {upload.remote_name}: {exc} (after {attempt} attempt(s))"
+                raise (UploadUnclear if unclear else UploadError)(problem) from exc
             log.warning(
                 "%s: %s: %s; trying again in %.1f s", described, upload.remote_name, exc, wait
             )
             time.sleep(wait)
-
-
-def _message(described: str, upload: Upload, exc: Exception, attempts: int) -> str:
-    return f"{described}: {upload.remote_name}: {exc} (after {attempts} attempt(s))"
 
 
 class _Claim:
@@ -373,7 +337,18 @@ class _Claim:
                 if row is None:
                     continue
                 if row.status == FileDeliveryStatus.DONE:
-                    return _delivered(row)
+                    return Delivered(
+                        row.id,
+                        row.key,
+                        row.target,
+                        row.remote_name,
+                        row.size,
+                        row.sha256,
+                        row.file_location or "",
+                        row.manifest_location,
+                        row.attempts,
+                        repeated=True,
+                    )
                 # A refusal is raised after the commit: a dead process's claim stays unclear.
                 refusal = self._refusal(row, now)
                 if refusal is None:
@@ -418,66 +393,33 @@ class _Claim:
             )
         return None
 
-    def beat(self) -> None:
+    def update(self, *conditions: Any, **values: Any) -> None:
+        """Change this process's claim (one that another process took over stays as it is)."""
         with self.runtime.database.session() as session:
             session.execute(
                 update(FileDelivery)
-                .where(*self._mine(), FileDelivery.status == FileDeliveryStatus.CLAIMED)
-                .values(heartbeat_at=self.runtime.clock.now())
+                .where(FileDelivery.id == self.id, FileDelivery.claimed_by == self.identity)
+                .where(*conditions)
+                .values(**values)
             )
+
+    def beat(self) -> None:
+        self.update(
+            FileDelivery.status == FileDeliveryStatus.CLAIMED, heartbeat_at=self.runtime.clock.now()
+        )
 
     def count_try(self) -> None:
         """Counted before the try, so a try a dead process never finished still counts."""
         self.tries += 1
-        with self.runtime.database.session() as session:
-            session.execute(
-                update(FileDelivery).where(*self._mine()).values(attempts=FileDelivery.attempts + 1)
-            )
-
-    def note_landed(self, location: str) -> None:
-        """The file is there: a retry of the manifest alone must not send it again."""
-        with self.runtime.database.session() as session:
-            session.execute(
-                update(FileDelivery).where(*self._mine()).values(file_location=location)
-            )
+        self.update(attempts=FileDelivery.attempts + 1)
 
     def settle(
-        self,
-        status: FileDeliveryStatus,
-        detail: str | None,
-        manifest_location: str | None = None,
+        self, status: FileDeliveryStatus, detail: str | None, manifest_location: str | None = None
     ) -> None:
-        with self.runtime.database.session() as session:
-            session.execute(
-                update(FileDelivery)
-                .where(
-                    *self._mine(),
-                    FileDelivery.status.in_(
-                        [FileDeliveryStatus.CLAIMED, FileDeliveryStatus.UNCLEAR]
-                    ),
-                )
-                .values(
-                    status=status,
-                    detail=detail,
-                    manifest_location=manifest_location,
-                    finished_at=self.runtime.clock.now(),
-                )
-            )
-
-    def _mine(self) -> tuple[Any, ...]:
-        return (FileDelivery.id == self.id, FileDelivery.claimed_by == self.identity)
-
-
-def _delivered(row: FileDelivery) -> Delivered:
-    return Delivered(
-        row.id,
-        row.key,
-        row.target,
-        row.remote_name,
-        row.size,
-        row.sha256,
-        row.file_location or "",
-        row.manifest_location,
-        row.attempts,
-        repeated=True,
-    )
+        self.update(
+            FileDelivery.status.in_([FileDeliveryStatus.CLAIMED, FileDeliveryStatus.UNCLEAR]),
+            status=status,
+            detail=detail,
+            manifest_location=manifest_location,
+            finished_at=self.runtime.clock.now(),
+        )

@@ -1,20 +1,15 @@
-"""The bounce address of one campaign message: VERP (``bounces+<token>@domain``), the
-token naming run and contact, so a bounce that comes back to it says which message failed.
-
-The e-mail action sends with it as the envelope sender; the workflow inboundMail reads the
-token from the address a bounce came back to. The token is signed with the installation's
-key like the unsubscribe tokens, so no one can make one for another contact.
-"""
+"""The bounce address of one campaign message, VERP (``bounces+<token>@domain``): the e-mail
+action sends with it as the envelope sender, and the token, signed like the unsubscribe
+tokens, tells the workflow inboundMail which run and contact a bounce is about."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
 
-from core.messaging.unsubscribe import base36
+from core.messaging.unsubscribe import base36, signed_digest
 
 VERP_SEPARATOR = "+"
 TOKEN_SIGNATURE_BYTES = 10
@@ -63,6 +58,5 @@ def verp_token(address: str, bounce_address: str) -> str | None:
 
 
 def _token_signature(secret_key: str, payload: str) -> str:
-    key = hmac.new(secret_key.encode(), _TOKEN_PURPOSE, hashlib.sha256).digest()
-    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()[:TOKEN_SIGNATURE_BYTES]
+    digest = signed_digest(secret_key, _TOKEN_PURPOSE, payload)[:TOKEN_SIGNATURE_BYTES]
     return base64.b32encode(digest).decode().lower()

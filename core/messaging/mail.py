@@ -1,13 +1,9 @@
 """E-mail rules every sender shares: what an address is, Message-IDs, and the message itself.
 
-``build_message`` writes a message straight to the bytes that are sent and archived: one
-mass mailing composes thousands of them, and the standard library's ``EmailMessage``
-spends several times longer parsing and refolding its own headers than sending takes.
-The format is plain MIME (RFC 2045-2047, 2231): text parts quoted-printable, attachments
-base64, non-ASCII words in headers as encoded words, CRLF line ends, so a message never
-needs the server's 8BITMIME. Only an address with non-ASCII characters
-(``müller@example.de``) needs SMTPUTF8; that address is then written in UTF-8 as RFC 6532
-allows.
+``build_message`` writes the bytes that are sent and archived itself: the standard library's
+``EmailMessage`` spends longer refolding its headers than sending takes. Plain MIME with
+quoted-printable text, base64 attachments and encoded words never needs 8BITMIME; only a
+non-ASCII address needs SMTPUTF8 (and is written in UTF-8, RFC 6532).
 """
 
 from __future__ import annotations
@@ -37,16 +33,13 @@ CRLF = "\r\n"
 MAX_LINE = 78
 """The line length RFC 5322 asks headers to keep to."""
 ENCODED_WORD_BYTES = 42
-"""UTF-8 bytes per encoded word: 56 base64 characters, 68 with ``=?utf-8?b?...?=``, so
-that even the first line (``Subject: ``) stays within 78."""
+"""UTF-8 bytes per encoded word: 68 characters with ``=?utf-8?b?...?=``, so that even the
+first line (``Subject: ``) stays within 78."""
 
 
 def valid_email(value: Any) -> bool:
-    """A dot-atom local part (letters incl. umlauts allowed) @ a domain with a real TLD.
-
-    Quoted local parts and IP-literal domains are legal but refused: no mail system a
-    campaign sends through accepts them reliably. Surrounding spaces are ignored.
-    """
+    """A dot-atom local part (umlauts allowed) @ a domain with a real TLD, spaces around
+    ignored; quoted local parts and IP literals are refused: not every mail system takes them."""
     if not isinstance(value, str):
         return False
     address = value.strip()
@@ -88,11 +81,8 @@ def mailbox(raw: str) -> Address:
 
 
 def message_id(reference: str, domain: str, tag: str = "") -> str:
-    """A Message-ID made of ``reference`` (and ``tag``): the same reference, the same id.
-
-    Characters of the reference a Message-ID may not hold are written as ``=XX`` (their
-    UTF-8 bytes); ``tag`` (letters and digits) follows after a dot.
-    """
+    """A Message-ID made of ``reference`` (other characters as ``=XX`` of their UTF-8) and
+    ``tag`` (letters and digits): the same reference, the same id."""
     left = _NOT_ID_TEXT.sub(
         lambda match: "".join(f"={byte:02X}" for byte in match[0].encode()), reference
     )
@@ -142,10 +132,9 @@ def build_message(
     attachments: Sequence[Attachment] = (),
     extra_headers: Sequence[tuple[str, str]] = (),
 ) -> Mail:
-    """One message: the plain text and the HTML body as alternatives (either may be left
-    out, not both), then the attachments. ``to`` is one address, a list of them, or a
-    string of several; ``extra_headers`` are ASCII (name, value) pairs such as
-    List-Unsubscribe; a header value with a line break is a ValueError."""
+    """One message: the text and the HTML body as alternatives (one may be left out), then the
+    attachments. ``to`` is one address, a list, or a string of several; ``extra_headers``
+    are ASCII pairs such as List-Unsubscribe; a header with a line break is a ValueError."""
     if text is None and html is None:
         raise ValueError("a message needs a text or an HTML body")
     (sender_box,) = _mailboxes(sender, "From")
@@ -171,13 +160,12 @@ def build_message(
     content = _multipart("alternative", bodies) if all(bodies) else next(filter(None, bodies))
     if attachments:
         content = _multipart("mixed", [content, *map(_attachment_part, attachments)])
-    head = CRLF.join(headers) + CRLF
     return Mail(
         sender=sender_box.addr_spec,
         recipients=tuple(box.addr_spec for box in recipients),
         subject=subject,
         message_id=message_id,
-        data=head.encode() + content,
+        data=(CRLF.join(headers) + CRLF).encode() + content,
     )
 
 
@@ -186,18 +174,16 @@ def _mailboxes(value: Mailboxes, field: str) -> list[Address]:
         boxes = [value]
     elif isinstance(value, str):
         _one_line(value, field)
-        boxes = [_address(name, spec, field) for name, spec in getaddresses([value])]
+        boxes = []
+        for name, spec in getaddresses([value]):
+            if not valid_email(spec):
+                raise ValueError(f"{field}: {spec!r} is not a valid e-mail address")
+            boxes.append(_box(name, spec))
     else:
         boxes = [box for item in value for box in _mailboxes(item, field)]
     if not boxes:
         raise ValueError(f"{field}: no address")
     return boxes
-
-
-def _address(name: str, spec: str, field: str) -> Address:
-    if not valid_email(spec):
-        raise ValueError(f"{field}: {spec!r} is not a valid e-mail address")
-    return _box(name, spec)
 
 
 def _box(name: str, spec: str) -> Address:
@@ -212,24 +198,17 @@ def _one_line(value: str, field: str) -> None:
 
 
 def _header_text(value: str, field: str = "") -> str:
-    """Lines of at most 78 characters; text with non-ASCII characters as encoded words.
-
-    The encoded words (RFC 2047, base64) are written here: ``email.header.Header`` takes
-    longer for a subject than composing the rest of the message.
-    """
+    """Lines of at most 78 characters, non-ASCII text as encoded words (RFC 2047), written
+    here: ``email.header.Header`` takes longer for a subject than the rest of the message."""
     if value.isascii():
         if len(field) + 2 + len(value) <= MAX_LINE:
             return value
         return Header(value, "us-ascii", header_name=field or None).encode(linesep=CRLF)
-    words, chunk, size = [], [], 0
+    words = [""]
     for character in value:
-        length = len(character.encode())
-        if size + length > ENCODED_WORD_BYTES:
-            words.append("".join(chunk))
-            chunk, size = [], 0
-        chunk.append(character)
-        size += length
-    words.append("".join(chunk))
+        if len((words[-1] + character).encode()) > ENCODED_WORD_BYTES:
+            words.append("")
+        words[-1] += character
     return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(word.encode()).decode()}?=" for word in words)
 
 
@@ -256,7 +235,7 @@ def _mailbox_text(box: Address) -> str:
     if not name.isascii():
         name = _header_text(name)
     elif _PHRASE_SPECIALS.search(name):
-        name = '"{}"'.format(name.replace("\\", "\\\\").replace('"', '\\"'))
+        name = _quoted(name)
     return f"{name} <{box.addr_spec}>"
 
 
@@ -280,7 +259,7 @@ def _attachment_part(attachment: Attachment) -> bytes:
     _one_line(attachment.filename, "an attachment's filename")
     name = attachment.filename
     if name.isascii():
-        parameter = 'filename="{}"'.format(name.replace("\\", "\\\\").replace('"', '\\"'))
+        parameter = f"filename={_quoted(name)}"
     else:
         parameter = f"filename*={encode_rfc2231(name, 'utf-8')}"
     return (
@@ -290,22 +269,17 @@ def _attachment_part(attachment: Attachment) -> bytes:
     ).encode() + base64.encodebytes(attachment.data).replace(b"\n", b"\r\n")
 
 
+def _quoted(text: str) -> str:
+    return '"{}"'.format(text.replace("\\", "\\\\").replace('"', '\\"'))
+
+
 def _multipart(subtype: str, parts: Sequence[bytes]) -> bytes:
     """Parts under a boundary that cannot occur in them: ``=_`` is never quoted-printable
     or base64 output."""
     boundary = f"=_{secrets.token_hex(12)}".encode()
-    separator = b"\r\n--" + boundary + b"\r\n"
-    return (
-        f'Content-Type: multipart/{subtype}; boundary="'.encode()
-        + boundary
-        + b'"\r\n\r\n--'
-        + boundary
-        + b"\r\n"
-        + separator.join(parts)
-        + b"\r\n--"
-        + boundary
-        + b"--\r\n"
-    )
+    body = b"".join(b"--%b\r\n%b\r\n" % (boundary, part) for part in parts)
+    head = f'Content-Type: multipart/{subtype}; boundary="'.encode() + boundary + b'"\r\n\r\n'
+    return head + body + b"--%b--\r\n" % boundary
 
 
 __all__ = [

@@ -1,9 +1,5 @@
-"""What a sender of messages (an SMS provider, a mail server) can tell about one message.
-
-A refusal means the message was not sent and may be retried by a human (the row fails);
-doubt means it may have been sent, so it is reported and never sent again silently (the
-row becomes unclear).
-"""
+"""What a sender of messages (an SMS provider, a mail server) can tell about one message:
+a refusal fails the row (a human may retry it), doubt makes it unclear (never resent)."""
 
 from __future__ import annotations
 
@@ -26,11 +22,10 @@ def ledger_reference(run_id: int | None, key: str) -> str:
 
 
 class SendingThread:
-    """Sends on a thread of its own, in the order given, while the caller prepares the next
-    message: a channel's round trip to its receiver then overlaps the work of composing,
-    instead of adding to it (``Action.process_many``). The thread starts on first use, in
-    the process that sends (a work horse, never the worker it was forked from); an action
-    sends every message through it, so only it ever uses the sender's connection."""
+    """Sends on a thread of its own, in order, while the caller composes the next message, so
+    the round trip overlaps the composing (``Action.process_many``). Started on first use,
+    in the process that sends (not the worker it was forked from); the only thread that uses
+    the sender's connection."""
 
     def __init__(self, name: str):
         self.name = name

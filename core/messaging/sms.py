@@ -35,30 +35,20 @@ NUMERIC_SENDER = re.compile(r"^\+?[0-9]{1,15}$")
 
 @dataclass(frozen=True, slots=True)
 class SmsEncoding:
-    """How a text goes over the air.
-
-    ``characters`` is what the segment limits count: septets for GSM-7 (an extension
-    character is two), UTF-16 code units for UCS-2 (an emoji is two).
-    """
+    """How a text goes over the air; ``characters`` is what the limits count: septets for
+    GSM-7 (an extension character is two), UTF-16 code units for UCS-2 (an emoji is two)."""
 
     encoding: Literal["GSM-7", "UCS-2"]
     characters: int
     segments: int
 
 
-def _weights(text: str) -> tuple[Literal["GSM-7", "UCS-2"], list[int]]:
-    if all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text):
-        return "GSM-7", [2 if char in GSM7_EXTENSION else 1 for char in text]
-    return "UCS-2", [2 if ord(char) > 0xFFFF else 1 for char in text]
-
-
 def encode_info(text: str) -> SmsEncoding:
-    """Encoding, length and segment count of ``text`` (an empty text has no segment).
-
-    Parts are filled the way handsets fill them: an escape pair or a surrogate pair is
-    never split, so a part may carry one unit less than its limit.
-    """
-    encoding, weights = _weights(text)
+    """Encoding, length and segment count of ``text`` (an empty text has none), the parts
+    filled as handsets fill them: an escape or surrogate pair is never split."""
+    gsm = all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text)
+    encoding: Literal["GSM-7", "UCS-2"] = "GSM-7" if gsm else "UCS-2"
+    weights = [2 if (char in GSM7_EXTENSION if gsm else ord(char) > 0xFFFF) else 1 for char in text]
     total = sum(weights)
     if total <= SINGLE[encoding]:
         return SmsEncoding(encoding, total, 1 if total else 0)
@@ -71,11 +61,8 @@ def encode_info(text: str) -> SmsEncoding:
 
 
 def normalise_mobile(raw: str | None, default_region: str = "DE") -> str:
-    """The mobile number ``raw`` in E.164, or a ValueError saying why it cannot get an SMS.
-
-    National formats are read in ``default_region``; "+49 (0)171-…", "0049 171…" and
-    "0171/…" all work. "Valid" means the number fits its country's numbering plan.
-    """
+    """The mobile number ``raw`` in E.164 ("+49 (0)171-…", "0049 171…", "0171/…" in
+    ``default_region``), or a ValueError saying why it cannot get an SMS."""
     if raw is None or not str(raw).strip():
         raise ValueError("no mobile number")
     try:
@@ -96,11 +83,7 @@ def normalise_mobile(raw: str | None, default_region: str = "DE") -> str:
 
 
 def check_sender(sender: str) -> str:
-    """Return ``sender`` if networks accept it as originator, else an ExplainedError.
-
-    Alphanumeric senders have at most 11 characters and at least one letter; numeric
-    senders are phone numbers of at most 15 digits.
-    """
+    """``sender`` if networks accept it as originator, else an ExplainedError."""
     if ALPHANUMERIC_SENDER.match(sender) or NUMERIC_SENDER.match(sender):
         return sender
     raise ExplainedError(

@@ -1,26 +1,12 @@
 """Sending e-mail: the installation's SMTP server, or an outbox directory in development.
 
-``open_mailer(settings)`` gives the mailer every sender of the platform uses (the e-mail
-action, the notifications of the campaign processes). An ``SmtpMailer`` keeps **one**
-connection for as many messages as it sends: connected on first use (plain, STARTTLS or
-implicit TLS, the certificate verified against the system's or a given CA file, then the
-login) and connected again when the server dropped it. A server that offers PIPELINING
-(RFC 2920) gets ``MAIL``, ``RCPT`` and ``DATA`` in one write, so a message costs two round
-trips instead of four: with a server 10 ms away, the difference between 25 and 50 messages
-per second and connection.
-
-What a failure means for one message is decided by when it happened:
-
-- before the message's content was sent (connecting, ``MAIL``, ``RCPT``, ``DATA``): the
-  message was not sent. A connection the server dropped, or a ``421`` ("closing"), is
-  connected again and the message tried once more; any refusal is a ``NotSentError``
-  with the server's answer. One refused recipient of several fails only that recipient.
-- after the content was sent and before the server's answer (the connection ended, or
-  no answer within the timeout): the server may have taken the message, so it is a
-  ``MaybeSentError``, never sent again here.
-
-A server that cannot be reached is not tried again for ``RECONNECT_PAUSE`` seconds: the
-messages meanwhile fail at once with the same reason instead of each waiting for a timeout.
+An ``SmtpMailer`` keeps one connection for all its messages (connected again when the
+server dropped it) and, with PIPELINING (RFC 2920), sends ``MAIL``, ``RCPT`` and ``DATA``
+in one write: two round trips a message instead of four. A failure before the content was
+sent means not sent (a dropped connection or a ``421`` is tried once more on a new one);
+after it and before the server's answer, the message may have been taken
+(``MaybeSentError``), so it is never sent again here. A server that cannot be reached is
+not tried again for ``RECONNECT_PAUSE`` seconds: the messages meanwhile fail at once.
 """
 
 from __future__ import annotations
@@ -32,8 +18,8 @@ import socket
 import ssl
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 from core.config import MailServer, Settings
 from core.documents.archive import write_atomically
@@ -54,11 +40,8 @@ class Mailer(ABC):
 
     @abstractmethod
     def send(self, message: Mail) -> dict[str, str]:
-        """Send ``message``; return the recipients refused (address: the server's answer).
-
-        Raises ``NotSentError`` when nothing was sent (every recipient refused included)
-        and ``MaybeSentError`` when the message may have been sent.
-        """
+        """Send ``message``; return the refused recipients (address: the server's answer).
+        ``NotSentError`` when nothing was sent, ``MaybeSentError`` when it may have been."""
 
     @abstractmethod
     def close(self) -> None:
@@ -67,12 +50,7 @@ class Mailer(ABC):
     def __enter__(self) -> Mailer:
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
@@ -89,15 +67,13 @@ class SmtpMailer(Mailer):
         self._unreachable: tuple[float, str] | None = None
 
     def send(self, message: Mail) -> dict[str, str]:
-        sender, recipients = message.sender, list(message.recipients)
-        data, utf8 = message.data, message.smtputf8
         try:
-            return self._transaction(self._connect(), sender, recipients, data, utf8)
+            return self._transaction(self._connect(), message)
         except _NothingSent as exc:
             self._discard()
             log.info("mail server %s ended the connection (%s); connecting again", self._where, exc)
         try:
-            return self._transaction(self._connect(), sender, recipients, data, utf8)
+            return self._transaction(self._connect(), message)
         except _NothingSent as exc:
             self._discard()
             raise NotSentError(f"the mail server ended the connection: {exc}") from None
@@ -122,22 +98,15 @@ class SmtpMailer(Mailer):
         server = self.server
         context = ssl.create_default_context(cafile=str(server.ca_file) if server.ca_file else None)
         connection: smtplib.SMTP | None = None
+        tls = {"context": context} if server.security == "tls" else {}
         try:
-            if server.security == "tls":
-                connection = smtplib.SMTP_SSL(
-                    server.host,
-                    server.port,
-                    local_hostname=socket.gethostname(),
-                    timeout=server.timeout,
-                    context=context,
-                )
-            else:
-                connection = smtplib.SMTP(
-                    server.host,
-                    server.port,
-                    local_hostname=socket.gethostname(),
-                    timeout=server.timeout,
-                )
+            connection = (smtplib.SMTP_SSL if tls else smtplib.SMTP)(
+                server.host,
+                server.port,
+                local_hostname=socket.gethostname(),
+                timeout=server.timeout,
+                **tls,
+            )
             connection.ehlo()
             if server.security == "starttls":
                 if not connection.has_extn("starttls"):
@@ -151,21 +120,17 @@ class SmtpMailer(Mailer):
                 connection.login(server.username, server.password or "")
         except smtplib.SMTPAuthenticationError as exc:
             reason = f"the mail server {self._where} refused the login: {_answer(exc)}"
-            self._give_up(connection, reason)
         except ssl.SSLCertVerificationError as exc:
             reason = f"the certificate of the mail server {self._where} is not trusted: {exc}"
-            self._give_up(connection, reason)
         except NotSentError as exc:
-            self._give_up(connection, str(exc))
+            reason = str(exc)
         except (OSError, smtplib.SMTPException) as exc:
             reason = f"cannot connect to the mail server {self._where}: {_answer(exc)}"
-            self._give_up(connection, reason)
-        self._unreachable = None
-        self.connections += 1
-        self._connection = connection
-        return connection
-
-    def _give_up(self, connection: smtplib.SMTP | None, reason: str) -> None:
+        else:
+            self._unreachable = None
+            self.connections += 1
+            self._connection = connection
+            return connection
         if connection is not None:
             connection.close()
         self._unreachable = (time.monotonic(), reason)
@@ -176,27 +141,20 @@ class SmtpMailer(Mailer):
         if connection is not None:
             connection.close()
 
-    def _transaction(
-        self,
-        connection: smtplib.SMTP,
-        sender: str,
-        recipients: list[str],
-        data: bytes,
-        utf8: bool,
-    ) -> dict[str, str]:
-        if utf8 and not connection.has_extn("smtputf8"):
+    def _transaction(self, connection: smtplib.SMTP, message: Mail) -> dict[str, str]:
+        if message.smtputf8 and not connection.has_extn("smtputf8"):
             raise NotSentError(
                 f"the mail server {self._where} does not take non-ASCII addresses (no SMTPUTF8)"
             )
+        pipelined = connection.has_extn("pipelining")
         try:
-            if connection.has_extn("pipelining"):
-                refused = self._pipelined_envelope(connection, sender, recipients, utf8)
-            else:
-                refused = self._envelope(connection, sender, recipients, utf8)
+            refused = (self._pipelined_envelope if pipelined else self._envelope)(
+                connection, message
+            )
             # a message cut short is never delivered: until its last byte is out, retrying
             # on a new connection is safe
-            ending = b"" if data.endswith(b"\r\n") else b"\r\n"
-            connection.send(_LINE_START_DOT.sub(b"..", data) + ending + b".\r\n")
+            ending = b"" if message.data.endswith(b"\r\n") else b"\r\n"
+            connection.send(_LINE_START_DOT.sub(b"..", message.data) + ending + b".\r\n")
         except smtplib.SMTPServerDisconnected as exc:
             raise _NothingSent(str(exc)) from None
         try:
@@ -213,12 +171,11 @@ class SmtpMailer(Mailer):
             raise NotSentError(f"the mail server refused the message: {_text(code, answer)}")
         return refused
 
-    def _envelope(
-        self, connection: smtplib.SMTP, sender: str, recipients: list[str], utf8: bool
-    ) -> dict[str, str]:
+    def _envelope(self, connection: smtplib.SMTP, message: Mail) -> dict[str, str]:
         """MAIL, each RCPT and DATA, each waiting for its answer; returns the refused
         recipients once the server waits for the content."""
-        code, answer = connection.mail(sender, ["SMTPUTF8"] if utf8 else [])
+        sender, recipients = message.sender, message.recipients
+        code, answer = connection.mail(sender, ["SMTPUTF8"] if message.smtputf8 else [])
         self._check(connection, code, answer, f"refused the sender {sender}")
         refused = {}
         for recipient in recipients:
@@ -233,11 +190,9 @@ class SmtpMailer(Mailer):
             self._check(connection, code, answer, "refused the message")
         return refused
 
-    def _pipelined_envelope(
-        self, connection: smtplib.SMTP, sender: str, recipients: list[str], utf8: bool
-    ) -> dict[str, str]:
-        """The same in one round trip (RFC 2920 PIPELINING): MAIL, RCPT and DATA are sent
-        together and their answers read afterwards."""
+    def _pipelined_envelope(self, connection: smtplib.SMTP, message: Mail) -> dict[str, str]:
+        """The same in one round trip: MAIL, RCPT and DATA sent together, answers read after."""
+        sender, recipients, utf8 = message.sender, message.recipients, message.smtputf8
         lines = [
             f"MAIL FROM:{smtplib.quoteaddr(sender)}{' SMTPUTF8' if utf8 else ''}",
             *(f"RCPT TO:{smtplib.quoteaddr(recipient)}" for recipient in recipients),
@@ -266,7 +221,7 @@ class SmtpMailer(Mailer):
         return refused
 
     def _check_recipients(
-        self, connection: smtplib.SMTP, refused: dict[str, str], recipients: list[str]
+        self, connection: smtplib.SMTP, refused: dict[str, str], recipients: Sequence[str]
     ) -> None:
         if len(refused) == len(recipients):
             self._reset(connection)
@@ -302,11 +257,8 @@ def _answer(error: BaseException) -> str:
 
 
 class OutboxMailer(Mailer):
-    """Development: every message becomes ``<Message-ID>.eml`` in a directory.
-
-    A message whose Message-ID is already there is not written again, as a server that
-    deduplicates by Message-ID would do, so a retried send leaves one file.
-    """
+    """Development: every message becomes ``<Message-ID>.eml`` in a directory, written once
+    (as a server that deduplicates by Message-ID would), so a retried send leaves one file."""
 
     def __init__(self, directory: Path):
         self.directory = directory
@@ -314,8 +266,9 @@ class OutboxMailer(Mailer):
     def send(self, message: Mail) -> dict[str, str]:
         if not message.message_id:
             raise ValueError("an outbox message needs a Message-ID")
-        name = _NOT_FILENAME.sub("_", message.message_id.strip("<> "))[:200] + ".eml"
-        path = self.directory / name
+        path = self.directory / (
+            _NOT_FILENAME.sub("_", message.message_id.strip("<> "))[:200] + ".eml"
+        )
         if not path.exists():
             write_atomically(path, message.data)
         return {}

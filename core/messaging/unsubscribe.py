@@ -1,10 +1,9 @@
 """One-click unsubscription (RFC 8058): signed per-recipient tokens.
 
-Every campaign e-mail carries a link ``<public URL>/u/<token>``; the token names the contact,
-the channel and the run, and is signed with the installation's secret key (HMAC-SHA256), so
-nobody can make one for another contact or change what it names. A token expires after
-``TOKEN_LIFETIME``, long enough for someone reading an old mail. It holds the day it was
-issued, not a time: the same recipient gets the same link in every message of a day.
+Every campaign e-mail links ``<public URL>/u/<token>``; the token names contact, channel
+and run, signed with the installation's key so nobody can make one for another contact. It
+holds the day it was issued, not a time (a recipient gets the same link all day), and
+expires after ``TOKEN_LIFETIME``, long enough for someone reading an old mail.
 """
 
 from __future__ import annotations
@@ -45,14 +44,8 @@ def make_token(
 ) -> str:
     """The signed token of this contact, channel and run, issued ``issued`` (default now)."""
     day = ((issued or utcnow()) - _EPOCH).days
-    payload = ".".join(
-        (
-            base36(contact_id),
-            base36(run_id) if run_id is not None else "",
-            channel.value,
-            base36(day),
-        )
-    )
+    run = base36(run_id) if run_id is not None else ""
+    payload = f"{base36(contact_id)}.{run}.{channel.value}.{base36(day)}"
     return f"{payload}.{_signature(secret_key, payload)}"
 
 
@@ -77,18 +70,18 @@ def unsubscribe_url(public_url: str, token: str) -> str:
 
 
 def _signature(secret_key: str, payload: str) -> str:
-    key = hmac.new(secret_key.encode(), _PURPOSE, hashlib.sha256).digest()
-    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()[:SIGNATURE_BYTES]
+    digest = signed_digest(secret_key, _PURPOSE, payload)[:SIGNATURE_BYTES]
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def signed_digest(secret_key: str, purpose: bytes, payload: str) -> bytes:
+    """HMAC-SHA256 of ``payload`` under a key of its own for each purpose of the secret key."""
+    key = hmac.new(secret_key.encode(), purpose, hashlib.sha256).digest()
+    return hmac.new(key, payload.encode(), hashlib.sha256).digest()
 
 
 def base36(number: int) -> str:
     if number < 0:
         raise ValueError("a token holds no negative numbers")
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    text = ""
-    while True:
-        number, rest = divmod(number, 36)
-        text = digits[rest] + text
-        if not number:
-            return text
+    head = base36(number // 36) if number >= 36 else ""
+    return head + "0123456789abcdefghijklmnopqrstuvwxyz"[number % 36]
