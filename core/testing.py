@@ -37,7 +37,7 @@ from sqlalchemy.engine import make_url
 
 from core.config import DEFAULT_TIMEZONE, Settings
 from core.db.database import Database
-from core.db.schema import installed_plugins, upgrade
+from core.db.schema import upgrade
 from core.messages import StoredText, literal, stored
 from core.plugin_base import Channel, Outcome, Recipient
 from core.plugins import PluginHost, load_plugins
@@ -66,7 +66,7 @@ def disabled_plugins() -> list[str]:
 def migrated_database(url: str, plugins: PluginHost | None = None) -> Database:
     """The database at ``url`` with the core's and every plugin's migrations applied."""
     database = Database(url)
-    upgrade(database.engine, plugins=plugins or installed_plugins())
+    upgrade(database.engine, plugins=plugins or load_plugins())
     return database
 
 
