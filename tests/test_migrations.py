@@ -34,7 +34,6 @@ from core.db.schema import (
     branch_states,
     current_heads,
     downgrade,
-    installed_plugins,
     missing_heads,
     upgrade,
 )
@@ -175,7 +174,7 @@ def test_a_new_database_without_the_bundle_has_none_of_its_tables(database: Data
         connection.execute(campaigns.update().values(program_id=7, provider_service_id=7))
         connection.execute(runs.update().values(delivery_id=7))
 
-    upgrade(engine, plugins=installed_plugins())  # enabled later: the branch creates them
+    upgrade(engine, plugins=load_plugins())  # enabled later: the branch creates them
     assert process_tables(engine) == set(PROCESS_TABLES)
     assert links_to_process_tables(engine) == LINKS
     assert models_differ(engine) == []
@@ -193,11 +192,11 @@ def test_the_handover_drops_empty_process_tables_and_the_bundle_creates_them_aga
     assert process_tables(engine) == set()
     assert links_to_process_tables(engine) == set()
 
-    upgrade(engine, plugins=installed_plugins())
+    upgrade(engine, plugins=load_plugins())
     assert process_tables(engine) == set(PROCESS_TABLES)
     assert links_to_process_tables(engine) == LINKS
     assert models_differ(engine) == []
-    states = {state.name: state.database for state in branch_states(engine, installed_plugins())}
+    states = {state.name: state.database for state in branch_states(engine, load_plugins())}
     assert states["plugins.processes"] == PROCESSES_BRANCH
 
 
@@ -221,8 +220,8 @@ def test_process_tables_holding_rows_stay_while_the_bundle_is_disabled_and_are_a
         campaign = schema.tables["campaigns"]
         assert connection.scalar(select(campaign.c.program_id)) is not None
 
-    upgrade(engine, plugins=installed_plugins())
-    assert not missing_heads(engine, installed_plugins())
+    upgrade(engine, plugins=load_plugins())
+    assert not missing_heads(engine, load_plugins())
     assert primary_keys(database_at_0028, schema) == before
     assert models_differ(engine) == []
 
@@ -238,7 +237,7 @@ def test_a_single_process_row_keeps_every_process_table(database_at_0028: Databa
         )
     upgrade(engine, plugins=without_processes())
     assert process_tables(engine) == set(PROCESS_TABLES)
-    upgrade(engine, plugins=installed_plugins())
+    upgrade(engine, plugins=load_plugins())
     with engine.connect() as connection:
         assert connection.scalar(select(plans.c.name)) == "Jahresplan"
 
@@ -252,7 +251,7 @@ def test_the_bundles_base_drops_its_tables_only_when_they_are_empty(database: Da
     assert process_tables(engine) == set(PROCESS_TABLES)
     assert links_to_process_tables(engine) == LINKS
 
-    upgrade(engine, plugins=installed_plugins())
+    upgrade(engine, plugins=load_plugins())
     schema = MetaData()
     schema.reflect(engine)
     with engine.begin() as connection:
@@ -261,7 +260,7 @@ def test_the_bundles_base_drops_its_tables_only_when_they_are_empty(database: Da
     downgrade(engine, "processes@base")
     assert primary_keys(database, schema) == before
     assert links_to_process_tables(engine) == LINKS
-    upgrade(engine, plugins=installed_plugins())
+    upgrade(engine, plugins=load_plugins())
     assert primary_keys(database, schema) == before
 
 
@@ -291,7 +290,7 @@ def test_a_new_database_without_a_tables_owner_does_not_have_it(database: Databa
     assert not missing_heads(engine, without)
     assert first not in current_heads(engine)
 
-    upgrade(engine, plugins=installed_plugins())  # enabled later: its branch creates it
+    upgrade(engine, plugins=load_plugins())  # enabled later: its branch creates it
     assert owner_tables(engine) == set(OWNER_TABLES)
     assert models_differ(engine) == []
 
@@ -303,10 +302,10 @@ def test_the_handover_drops_empty_owner_tables_and_their_owners_create_them_agai
     upgrade(engine, plugins=without_owners())
     assert owner_tables(engine) == set()
 
-    upgrade(engine, plugins=installed_plugins())
+    upgrade(engine, plugins=load_plugins())
     assert owner_tables(engine) == set(OWNER_TABLES)
     assert models_differ(engine) == []
-    states = {state.name: state.database for state in branch_states(engine, installed_plugins())}
+    states = {state.name: state.database for state in branch_states(engine, load_plugins())}
     for plugin, _label, first in OWNERS.values():
         assert states[plugin] == first
 
@@ -325,8 +324,8 @@ def test_owner_tables_holding_rows_stay_while_their_owners_are_disabled_and_are_
     upgrade(engine, plugins=without_owners())
     assert primary_keys(database_at_0030, schema) == before
 
-    upgrade(engine, plugins=installed_plugins())
-    assert not missing_heads(engine, installed_plugins())
+    upgrade(engine, plugins=load_plugins())
+    assert not missing_heads(engine, load_plugins())
     assert primary_keys(database_at_0030, schema) == before
     assert models_differ(engine) == []
 
@@ -339,7 +338,7 @@ def test_each_owner_table_is_kept_or_dropped_on_its_own(database_at_0030: Databa
     upgrade(engine, plugins=without_owners())
     assert owner_tables(engine) == {table}
 
-    upgrade(engine, plugins=installed_plugins())
+    upgrade(engine, plugins=load_plugins())
     assert owner_tables(engine) == set(OWNER_TABLES)
     with engine.connect() as connection:
         assert connection.scalar(select(Table(table, MetaData(), autoload_with=connection).c.id))
@@ -354,7 +353,7 @@ def test_an_owners_base_drops_its_table_only_when_it_is_empty(database: Database
     downgrade(engine, BEFORE_OWNER_HANDOVER)  # below the handover the core's revisions have them
     assert owner_tables(engine) == set(OWNER_TABLES)
 
-    upgrade(engine, plugins=installed_plugins())
+    upgrade(engine, plugins=load_plugins())
     schema = MetaData()
     schema.reflect(engine)
     with engine.begin() as connection:
@@ -365,7 +364,7 @@ def test_an_owners_base_drops_its_table_only_when_it_is_empty(database: Database
     assert primary_keys(database, schema) == before
     downgrade(engine, BEFORE_OWNER_HANDOVER)
     assert primary_keys(database, schema) == before
-    upgrade(engine, plugins=installed_plugins())
+    upgrade(engine, plugins=load_plugins())
     assert primary_keys(database, schema) == before
 
 
@@ -377,7 +376,7 @@ def test_a_new_database_without_the_webhooks_plugin_has_none_of_its_tables(datab
     assert not missing_heads(engine, without_webhooks())
     assert WEBHOOKS_BRANCH not in current_heads(engine)
 
-    upgrade(engine, plugins=installed_plugins())
+    upgrade(engine, plugins=load_plugins())
     assert webhook_tables(engine) == set(WEBHOOK_TABLES)
     assert models_differ(engine) == []
 
@@ -389,10 +388,10 @@ def test_the_handover_drops_empty_webhook_tables_and_the_plugin_creates_them_aga
     upgrade(engine, plugins=without_webhooks())
     assert webhook_tables(engine) == set()
 
-    upgrade(engine, plugins=installed_plugins())
+    upgrade(engine, plugins=load_plugins())
     assert webhook_tables(engine) == set(WEBHOOK_TABLES)
     assert models_differ(engine) == []
-    states = {state.name: state.database for state in branch_states(engine, installed_plugins())}
+    states = {state.name: state.database for state in branch_states(engine, load_plugins())}
     assert states["plugins.webhooks"] == WEBHOOKS_BRANCH
 
 
@@ -410,8 +409,8 @@ def test_webhook_tables_holding_rows_stay_while_the_plugin_is_disabled_and_are_a
     upgrade(engine, plugins=without_webhooks())
     assert primary_keys(database_at_0031, schema) == before
 
-    upgrade(engine, plugins=installed_plugins())
-    assert not missing_heads(engine, installed_plugins())
+    upgrade(engine, plugins=load_plugins())
+    assert not missing_heads(engine, load_plugins())
     assert primary_keys(database_at_0031, schema) == before
     assert models_differ(engine) == []
 
@@ -424,7 +423,7 @@ def test_the_webhooks_base_drops_its_tables_only_when_they_are_empty(database: D
     downgrade(engine, BEFORE_WEBHOOK_HANDOVER)  # below the handover the core's revisions have them
     assert webhook_tables(engine) == set(WEBHOOK_TABLES)
 
-    upgrade(engine, plugins=installed_plugins())
+    upgrade(engine, plugins=load_plugins())
     schema = MetaData()
     schema.reflect(engine)
     with engine.begin() as connection:
@@ -432,7 +431,7 @@ def test_the_webhooks_base_drops_its_tables_only_when_they_are_empty(database: D
     before = primary_keys(database, schema)
     downgrade(engine, "webhooks@base")
     assert primary_keys(database, schema) == before
-    upgrade(engine, plugins=installed_plugins())
+    upgrade(engine, plugins=load_plugins())
     assert primary_keys(database, schema) == before
 
 
@@ -446,9 +445,9 @@ def test_upgrading_from_0021_keeps_every_row_of_every_table(database_at_0021: Da
     assert set(filled) == set(before) == set(schema.tables) - {"alembic_version"}
     assert all(len(keys) == 1 for keys in before.values()), before
 
-    upgrade(engine, plugins=installed_plugins())
+    upgrade(engine, plugins=load_plugins())
 
-    assert not missing_heads(engine, installed_plugins())
+    assert not missing_heads(engine, load_plugins())
     assert primary_keys(database_at_0021, schema) == before
 
 
@@ -465,8 +464,8 @@ def test_tables_added_since_0021_take_a_row_and_leave_with_their_downgrade(datab
     remaining = MetaData()
     remaining.reflect(engine)
     assert "api_tokens" not in remaining.tables
-    upgrade(engine, plugins=installed_plugins())
-    assert not missing_heads(engine, installed_plugins())
+    upgrade(engine, plugins=load_plugins())
+    assert not missing_heads(engine, load_plugins())
 
 
 def fill_every_table(connection: Connection, schema: MetaData) -> dict[str, dict[str, Any]]:
@@ -628,7 +627,7 @@ def test_the_feedback_tables_go_back_and_come_again_without_touching_older_rows(
         assert connection.scalar(select(schema.tables["channel_events"].c.id)) is not None
     before = primary_keys(database, schema)
 
-    downgrade(engine, "0024_api_tokens", plugins=installed_plugins())
+    downgrade(engine, "0024_api_tokens", plugins=load_plugins())
     old_schema = MetaData()
     old_schema.reflect(engine)
     assert "channel_events" not in old_schema.tables
@@ -637,6 +636,6 @@ def test_the_feedback_tables_go_back_and_come_again_without_touching_older_rows(
     older = {name: keys for name, keys in before.items() if name not in dropped}
     assert primary_keys(database, old_schema) == older
 
-    upgrade(engine, plugins=installed_plugins())
-    assert not missing_heads(engine, installed_plugins())
+    upgrade(engine, plugins=load_plugins())
+    assert not missing_heads(engine, load_plugins())
     assert primary_keys(database, schema) == {**older, **{name: set() for name in dropped}}

@@ -2,14 +2,15 @@ import pytest
 from sqlalchemy import inspect, select
 
 from core.db.database import Database
-from core.db.schema import current_heads, downgrade, installed_plugins, missing_heads, upgrade
+from core.db.schema import current_heads, downgrade, missing_heads, upgrade
+from core.plugins import load_plugins
 from plugins.processes.models import ProviderService, ServiceProcess
 
 from process_helpers import build_world
 
 
 def test_migrations_bring_a_fresh_database_to_head(database: Database):
-    assert not missing_heads(database.engine, installed_plugins())
+    assert not missing_heads(database.engine, load_plugins())
     tables = set(inspect(database.engine).get_table_names())
     assert {"contacts", "contracts", "products", "sales_partners", "users"} <= tables
 
@@ -19,14 +20,14 @@ def test_migrations_go_down_and_up_again(database: Database):
     assert current_heads(database.engine) == ()
     assert inspect(database.engine).get_table_names() == ["alembic_version"]
     upgrade(database.engine)
-    assert not missing_heads(database.engine, installed_plugins())
+    assert not missing_heads(database.engine, load_plugins())
 
 
 def test_upgrading_an_up_to_date_database_changes_nothing(database: Database):
     before = sorted(current_heads(database.engine))
     upgrade(database.engine)
     assert sorted(current_heads(database.engine)) == before
-    assert not missing_heads(database.engine, installed_plugins())
+    assert not missing_heads(database.engine, load_plugins())
 
 
 def test_models_and_migrations_agree(database: Database):
@@ -35,7 +36,7 @@ def test_models_and_migrations_agree(database: Database):
 
     from core.models import Base
 
-    installed_plugins()  # imports the plugins' models, whose tables the database holds too
+    load_plugins()  # imports the plugins' models, whose tables the database holds too
     with database.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
@@ -150,4 +151,4 @@ def test_a_plugin_naming_a_missing_migrations_directory_is_named_in_the_error(
     host.add(SimpleNamespace(register_migrations=register_migrations), "notes", "test")
     with pytest.raises(CommandError, match=r"plugin 'notes' registers migrations in .*missing"):
         upgrade(database.engine, plugins=host)
-    assert not missing_heads(database.engine, installed_plugins())
+    assert not missing_heads(database.engine, load_plugins())

@@ -1,16 +1,14 @@
 """Creating and upgrading the database schema: the core's Alembic branch and the plugins'.
 
-The core's revisions live in ``core/migrations/versions``; a plugin that owns tables names
-a versions directory of its own through the ``register_migrations`` hook. Its branch starts
-with a revision that ``depends_on`` a core revision, so all of them form one Alembic
-history with one head per branch (``heads``) and one row per branch in ``alembic_version``.
-Only the branches of the plugins that are loaded take part: a disabled or removed plugin's
-branch is neither applied nor touched, and its row stays for the day the plugin comes back.
+A plugin that owns tables names a versions directory through ``register_migrations``; its
+branch starts with a revision that ``depends_on`` a core revision, and keeps its own row in
+``alembic_version``. Only the loaded plugins' branches take part: a disabled plugin's branch
+is neither applied nor touched, and its row stays for the day the plugin comes back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,6 @@ from sqlalchemy.engine import Connection, Engine
 from core.plugins import PluginHost, load_plugins
 
 MIGRATIONS = Path(__file__).parent.parent / "migrations"
-CORE_BRANCH = "core"
 VERSION_TABLE = table("alembic_version", column("version_num"))
 
 
@@ -40,51 +37,40 @@ class Branch:
 
 @dataclass(frozen=True, slots=True)
 class BranchState:
-    """Where one branch is in the database and in the code, as ``campaign db current`` shows;
-    no name for a revision in the database that no loaded branch knows."""
+    """A branch's revision in the database and in the code (``campaign db current``); no name
+    for a revision in the database that no loaded branch knows."""
 
     name: str | None
     database: str | None
     code: str | None
 
 
-def installed_plugins() -> PluginHost:
-    """Every built-in and installed plugin, none disabled: the default of the functions below
-    for tools and tests; the product passes the installation's own plugin host."""
-    return load_plugins()
-
-
 def branches(plugins: PluginHost) -> list[Branch]:
     """The core's branch and the branch of every loaded plugin that registers one."""
-    found = [Branch(CORE_BRANCH, (MIGRATIONS / "versions").resolve())]
+    found = [Branch("core", (MIGRATIONS / "versions").resolve())]
     for impl in plugins.hook.register_migrations.get_hookimpls():
-        directories: list[Path] = []
-        register = _collector(impl.plugin_name, directories)
-        impl.function(**{arg: register for arg in impl.argnames})
-        found.extend(Branch(impl.plugin_name, directory) for directory in directories)
+
+        def register(directory: str | Path, plugin: str = impl.plugin_name) -> None:
+            path = Path(directory)
+            if not path.is_dir():
+                raise CommandError(
+                    f"plugin {plugin!r} registers migrations in {path}: no directory"
+                )
+            found.append(Branch(plugin, path.resolve()))
+
+        impl.function(**dict.fromkeys(impl.argnames, register))
     return found
 
 
-def _collector(plugin: str, directories: list[Path]) -> Callable[[str | Path], None]:
-    def register(directory: str | Path) -> None:
-        path = Path(directory)
-        if not path.is_dir():
-            raise CommandError(f"plugin {plugin!r} registers migrations in {path}: no directory")
-        directories.append(path.resolve())
-
-    return register
-
-
 def script_directory(plugins: PluginHost) -> ScriptDirectory:
-    """The revisions of the core and of the loaded plugins' branches."""
     return ScriptDirectory(
         str(MIGRATIONS), version_locations=[branch.directory for branch in branches(plugins)]
     )
 
 
 class UnloadedBranchError(RuntimeError):
-    """Going down with a plugin's revisions in the database but the plugin not loaded: its
-    tables may stand on what would go."""
+    """Going down with revisions of plugins that are not loaded, whose tables may stand on
+    what would go."""
 
     def __init__(self, revisions: list[str]) -> None:
         super().__init__(
@@ -101,11 +87,9 @@ class ForeignKeyViolationError(RuntimeError):
 def _migrating(engine: Engine) -> Iterator[Connection]:
     """One transaction for the whole migration; on SQLite with foreign keys off.
 
-    A batch migration on SQLite copies a table and drops the original; with foreign keys
-    on, dropping a table deletes (ON DELETE CASCADE) every row that refers to it, e.g. all
-    runs of all campaigns when ``campaigns`` is copied. The pragma only takes effect
-    outside a transaction, so it is set first and the references are checked before the
-    commit, as Alembic's batch documentation advises.
+    A batch migration on SQLite copies a table and drops the original, which with foreign
+    keys on deletes every row that refers to it (ON DELETE CASCADE). The pragma only takes
+    effect outside a transaction, so the references are checked before the commit instead.
     """
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
@@ -115,13 +99,12 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
         try:
             with connection.begin():
                 yield connection
-                if sqlite:
-                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-                    if broken:
-                        raise ForeignKeyViolationError(
-                            f"the migration would leave {len(broken)} broken references, "
-                            f"e.g. table {broken[0][0]} row {broken[0][1]} -> {broken[0][2]}"
-                        )
+                broken = sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise ForeignKeyViolationError(
+                        f"the migration would leave {len(broken)} broken references, "
+                        f"e.g. table {broken[0][0]} row {broken[0][1]} -> {broken[0][2]}"
+                    )
         finally:
             if sqlite:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
@@ -129,15 +112,10 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
 
 
 def _migrate(engine: Engine, plugins: PluginHost | None, revision: str, upwards: bool) -> None:
-    """Alembic's ``upgrade``/``downgrade`` commands with two differences.
-
-    Alembic sees only the database's revisions that a loaded branch knows, so a disabled or
-    removed plugin's revision does not stop it with "Can't locate revision". And each
-    loaded branch keeps a row of its own in ``alembic_version``: Alembic replaces a
-    revision by the one that ``depends_on`` it (the core's ``0021`` by ``hello_0001``), and
-    with the plugin disabled the core's position would be lost.
-    """
-    script = script_directory(plugins or installed_plugins())
+    """Alembic's ``upgrade``/``downgrade``, seeing only the revisions a loaded branch knows
+    (a disabled plugin's does not stop it with "Can't locate revision"), and keeping a row
+    per loaded branch (Alembic replaces a revision by the one that ``depends_on`` it)."""
+    script = script_directory(plugins or load_plugins())
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
 
@@ -153,14 +131,11 @@ def _migrate(engine: Engine, plugins: PluginHost | None, revision: str, upwards:
         config.attributes["connection"] = connection
         with EnvironmentContext(config, script, fn=steps, destination_rev=revision) as context:
             script.run_env()
-            _keep_a_row_per_branch(context.get_context(), script)
-
-
-def _keep_a_row_per_branch(context: MigrationContext, script: ScriptDirectory) -> None:
-    rows = set(context.get_current_heads())
-    positions = {revision for newest in _positions(script, rows).values() for revision in newest}
-    for missing in sorted(positions - rows):
-        context.connection.execute(VERSION_TABLE.insert().values(version_num=missing))
+            migration = context.get_context()
+            rows = set(migration.get_current_heads())
+            positions = {rev for newest in _positions(script, rows).values() for rev in newest}
+            for missing in sorted(positions - rows):
+                connection.execute(VERSION_TABLE.insert().values(version_num=missing))
 
 
 def upgrade(engine: Engine, revision: str = "heads", plugins: PluginHost | None = None) -> None:
@@ -202,19 +177,14 @@ def _outermost(script: ScriptDirectory, revisions: list[str]) -> tuple[str, ...]
 
 
 def _positions(script: ScriptDirectory, rows: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """The newest applied revision of each branch, by the branch's directory (more than one
-    where a branch has heads not merged yet)."""
+    """The newest applied revisions of each branch, by the branch's directory."""
     by_directory: dict[str, set[str]] = {}
     for revision in _lineage(script, (row for row in rows if _knows(script, row))):
         by_directory.setdefault(_directory(script, revision), set()).add(revision)
     positions = {}
     for directory, revisions in by_directory.items():
-        below = {
-            down
-            for revision in revisions
-            for down in script.get_revision(revision)._versioned_down_revisions
-        }
-        positions[directory] = tuple(sorted(revisions - below))
+        below = [script.get_revision(rev)._versioned_down_revisions for rev in revisions]
+        positions[directory] = tuple(sorted(revisions.difference(*below)))
     return positions
 
 
@@ -243,13 +213,13 @@ def branch_states(engine: Engine, plugins: PluginHost) -> list[BranchState]:
         )
         for branch in branches(plugins)
     ]
-    states.extend(BranchState(None, row, None) for row in sorted(rows) if not _knows(script, row))
-    return states
+    return states + [
+        BranchState(None, row, None) for row in sorted(rows) if not _knows(script, row)
+    ]
 
 
 def missing_heads(engine: Engine, plugins: PluginHost) -> list[str]:
     """The heads the code of the loaded branches needs and the database lacks."""
     script = script_directory(plugins)
-    rows = current_heads(engine)
-    applied = _lineage(script, (row for row in rows if _knows(script, row)))
+    applied = _lineage(script, (row for row in current_heads(engine) if _knows(script, row)))
     return sorted(set(script.get_heads()) - applied)

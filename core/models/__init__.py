@@ -1,128 +1,57 @@
-"""All tables of the core; importing this registers them on ``Base.metadata``.
+"""All tables of the core; importing this registers them on ``Base.metadata``."""
 
-A plugin's own tables are in its package: the campaign-process bundle's in
-``plugins.processes.models``, the commission bookings in ``plugins.actions.commission.models``,
-the inbound mails in ``plugins.workflows.inbound_mail.models``."""
-
-from core.models.addressbook import (
-    ADDRESS_FIELDS,
-    CONSENT_FLAGS,
-    ChannelEvent,
-    ChannelEventKind,
-    Contact,
-    ContactEvent,
-    ContactKind,
-    ContactStatus,
-    Contract,
-    ContractStatus,
-    DispatchChannel,
-    NumberSequence,
-    Product,
-    SalesPartner,
-)
-from core.models.api_tokens import ApiToken
-from core.models.audit import AuditEntry
-from core.models.base import Base
-from core.models.campaigns import (
-    ACTIVE_RUN_STATES,
-    FINAL_RUN_STATES,
-    IMPORT_ENTITY,
-    IMPORT_FIELDS,
-    BudgetStatus,
-    Campaign,
-    CampaignRecord,
-    CampaignStatus,
-    ChunkLease,
-    CommitmentLevel,
-    ItemKind,
-    ItemStatus,
-    ReceiptStatus,
-    Run,
-    RunItem,
-    RunState,
-    SavedQuery,
-)
-from core.models.documents import (
-    AddressKind,
-    AddressPattern,
-    ArchivedDocument,
-    ArchiveDeletion,
-    AssetKind,
-    DocumentKind,
-    Orientation,
-    PageFormat,
-    Report,
-    ReportAsset,
-    TextBlock,
-)
-from core.models.file_deliveries import FileDelivery, FileDeliveryStatus
-from core.models.notifications import Notification
-from core.models.run_files import RunFile
-from core.models.users import Role, User, UserGroup
-from core.models.workflows import (
-    FINAL_WORKFLOW_RUN_STATUSES,
-    WorkflowRun,
-    WorkflowRunStatus,
-    WorkflowSchedule,
-    WorkflowTrigger,
-)
-
-__all__ = [
-    "ACTIVE_RUN_STATES",
-    "ADDRESS_FIELDS",
-    "CONSENT_FLAGS",
-    "FINAL_RUN_STATES",
-    "FINAL_WORKFLOW_RUN_STATUSES",
-    "IMPORT_ENTITY",
-    "IMPORT_FIELDS",
-    "AddressKind",
-    "AddressPattern",
-    "ApiToken",
-    "ArchiveDeletion",
-    "ArchivedDocument",
-    "AssetKind",
-    "AuditEntry",
-    "Base",
-    "BudgetStatus",
-    "Campaign",
-    "CampaignRecord",
-    "CampaignStatus",
-    "ChannelEvent",
-    "ChannelEventKind",
-    "ChunkLease",
-    "CommitmentLevel",
-    "Contact",
-    "ContactEvent",
-    "ContactKind",
-    "ContactStatus",
-    "Contract",
-    "ContractStatus",
-    "DispatchChannel",
-    "DocumentKind",
-    "FileDelivery",
-    "FileDeliveryStatus",
-    "ItemKind",
-    "ItemStatus",
-    "Notification",
-    "NumberSequence",
-    "Orientation",
-    "PageFormat",
-    "Product",
-    "ReceiptStatus",
-    "Report",
-    "ReportAsset",
-    "Role",
-    "Run",
-    "RunFile",
-    "RunItem",
-    "RunState",
-    "SalesPartner",
-    "SavedQuery",
-    "TextBlock",
-    "User",
-    "UserGroup",
-    "WorkflowRun",
-    "WorkflowRunStatus",
-    "WorkflowSchedule",
-    "WorkflowTrigger",
-]
+from core.models.addressbook import ADDRESS_FIELDS as ADDRESS_FIELDS
+from core.models.addressbook import CONSENT_FLAGS as CONSENT_FLAGS
+from core.models.addressbook import ChannelEvent as ChannelEvent
+from core.models.addressbook import ChannelEventKind as ChannelEventKind
+from core.models.addressbook import Contact as Contact
+from core.models.addressbook import ContactEvent as ContactEvent
+from core.models.addressbook import ContactKind as ContactKind
+from core.models.addressbook import ContactStatus as ContactStatus
+from core.models.addressbook import Contract as Contract
+from core.models.addressbook import ContractStatus as ContractStatus
+from core.models.addressbook import DispatchChannel as DispatchChannel
+from core.models.addressbook import NumberSequence as NumberSequence
+from core.models.addressbook import Product as Product
+from core.models.addressbook import SalesPartner as SalesPartner
+from core.models.api_tokens import ApiToken as ApiToken
+from core.models.audit import AuditEntry as AuditEntry
+from core.models.base import Base as Base
+from core.models.campaigns import ACTIVE_RUN_STATES as ACTIVE_RUN_STATES
+from core.models.campaigns import FINAL_RUN_STATES as FINAL_RUN_STATES
+from core.models.campaigns import IMPORT_ENTITY as IMPORT_ENTITY
+from core.models.campaigns import IMPORT_FIELDS as IMPORT_FIELDS
+from core.models.campaigns import BudgetStatus as BudgetStatus
+from core.models.campaigns import Campaign as Campaign
+from core.models.campaigns import CampaignRecord as CampaignRecord
+from core.models.campaigns import CampaignStatus as CampaignStatus
+from core.models.campaigns import ChunkLease as ChunkLease
+from core.models.campaigns import CommitmentLevel as CommitmentLevel
+from core.models.campaigns import ItemKind as ItemKind
+from core.models.campaigns import ItemStatus as ItemStatus
+from core.models.campaigns import ReceiptStatus as ReceiptStatus
+from core.models.campaigns import Run as Run
+from core.models.campaigns import RunItem as RunItem
+from core.models.campaigns import RunState as RunState
+from core.models.campaigns import SavedQuery as SavedQuery
+from core.models.documents import AddressKind as AddressKind
+from core.models.documents import AddressPattern as AddressPattern
+from core.models.documents import ArchivedDocument as ArchivedDocument
+from core.models.documents import ArchiveDeletion as ArchiveDeletion
+from core.models.documents import DocumentKind as DocumentKind
+from core.models.documents import Orientation as Orientation
+from core.models.documents import PageFormat as PageFormat
+from core.models.documents import Report as Report
+from core.models.documents import ReportAsset as ReportAsset
+from core.models.documents import TextBlock as TextBlock
+from core.models.file_deliveries import FileDelivery as FileDelivery
+from core.models.file_deliveries import FileDeliveryStatus as FileDeliveryStatus
+from core.models.notifications import Notification as Notification
+from core.models.run_files import RunFile as RunFile
+from core.models.users import Role as Role
+from core.models.users import User as User
+from core.models.users import UserGroup as UserGroup
+from core.models.workflows import WorkflowRun as WorkflowRun
+from core.models.workflows import WorkflowRunStatus as WorkflowRunStatus
+from core.models.workflows import WorkflowSchedule as WorkflowSchedule
+from core.models.workflows import WorkflowTrigger as WorkflowTrigger

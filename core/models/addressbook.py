@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, fun
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from core.models.base import Base, Timestamped, enum_column
+from core.models.base import Base, Timestamped, enum_field
 
 
 class ContactKind(enum.StrEnum):
@@ -59,8 +59,6 @@ class SalesPartner(Timestamped, Base):
 
 
 class Contact(Timestamped, Base):
-    """A person or company that campaigns can reach by post, e-mail, SMS or phone."""
-
     __tablename__ = "contacts"
     __table_args__ = (
         # the contact list's default order (by name, the id breaking ties) and name lookups
@@ -69,9 +67,7 @@ class Contact(Timestamped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
-    kind: Mapped[ContactKind] = mapped_column(
-        enum_column(ContactKind, "contact_kind"), default=ContactKind.PERSON
-    )
+    kind: Mapped[ContactKind] = enum_field("contact_kind", ContactKind.PERSON)
     salutation: Mapped[str | None] = mapped_column(String(40))
     title: Mapped[str | None] = mapped_column(String(40))
     first_name: Mapped[str | None] = mapped_column(String(100))
@@ -87,11 +83,9 @@ class Contact(Timestamped, Base):
     mobile: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[str] = mapped_column(String(5), default="de")
     birth_date: Mapped[date | None]
-    status: Mapped[ContactStatus] = mapped_column(
-        enum_column(ContactStatus, "contact_status"), default=ContactStatus.PROSPECT, index=True
-    )
-    preferred_channel: Mapped[DispatchChannel] = mapped_column(
-        enum_column(DispatchChannel, "dispatch_channel"), default=DispatchChannel.POST
+    status: Mapped[ContactStatus] = enum_field("contact_status", ContactStatus.PROSPECT, index=True)
+    preferred_channel: Mapped[DispatchChannel] = enum_field(
+        "dispatch_channel", DispatchChannel.POST
     )
     dispatch_block: Mapped[bool] = mapped_column(default=False)
     opt_out_post: Mapped[bool] = mapped_column(default=False)
@@ -99,8 +93,7 @@ class Contact(Timestamped, Base):
     opt_out_sms: Mapped[bool] = mapped_column(default=False)
     opt_out_phone: Mapped[bool] = mapped_column(default=False)
     email_undeliverable: Mapped[str | None] = mapped_column(String(254))
-    """The address a hard bounce (or repeated soft bounces) showed undeliverable, in lower
-    case; while it is the contact's ``email`` the reach rule skips them on e-mail."""
+    """The lower-cased address bounces showed undeliverable; while it is ``email``, no e-mail."""
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey("sales_partners.id", ondelete="SET NULL"), index=True
     )
@@ -140,11 +133,7 @@ CONSENT_FLAGS = ("dispatch_block", "opt_out_post", "opt_out_email", "opt_out_sms
 
 
 class ContactEvent(Base):
-    """A change of a contact's dispatch block or an opt-out: who, when, from what to what.
-
-    Written by ``core.contact_events.record_consent_changes`` wherever the flags change (the
-    panel's contact form, the CSV contact import, any core service); never changed.
-    """
+    """A change of a contact's dispatch block or an opt-out: who, when, from what to what."""
 
     __tablename__ = "contact_events"
     __table_args__ = (
@@ -174,9 +163,7 @@ class ChannelEventKind(enum.StrEnum):
 
 
 class ChannelEvent(Base):
-    """Something a recipient or a provider sent back on a channel: a reply, a bounce, an
-    opt-out request from an unknown address. ``contact_id`` is empty when the address
-    matched no contact: the event is kept for a person to look at, never dropped."""
+    """A reply, bounce or opt-out request; kept without ``contact_id`` when none matched."""
 
     __tablename__ = "channel_events"
     __table_args__ = (
@@ -192,10 +179,9 @@ class ChannelEvent(Base):
     source: Mapped[str] = mapped_column(String(80))
     """Where it came from, e.g. ``sms:http`` (the gateway whose webhook took it)."""
     address: Mapped[str | None] = mapped_column(String(254))
-    """The sender's number or address as received."""
     detail: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
-    """The run the message answered (the latest one sent to that address), if known."""
+    """The latest run sent to that address, if known."""
 
 
 SEARCH_PREFIX_FIELDS = (
@@ -207,9 +193,8 @@ SEARCH_PREFIX_FIELDS = (
     "city",
     "email",
 )
-"""Contact fields the panel's search matches by their start, case-insensitively: each has an
-index on ``lower(field)`` (with ``text_pattern_ops`` on PostgreSQL, so ``LIKE 'abc%'`` uses it
-whatever the database's collation)."""
+"""Fields the panel's search matches by their start: indexed on ``lower(field)``, with
+``text_pattern_ops`` on PostgreSQL so ``LIKE 'abc%'`` uses it whatever the collation."""
 for _name in SEARCH_PREFIX_FIELDS:
     Index(
         f"ix_contacts_lower_{_name}",
@@ -219,8 +204,6 @@ for _name in SEARCH_PREFIX_FIELDS:
 
 
 class Product(Timestamped, Base):
-    """Something a contact can hold a contract for."""
-
     __tablename__ = "products"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -234,8 +217,6 @@ class Product(Timestamped, Base):
 
 
 class Contract(Timestamped, Base):
-    """A contact's contract for a product, brokered by a sales partner."""
-
     __tablename__ = "contracts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -249,9 +230,7 @@ class Contract(Timestamped, Base):
     )
     signed_on: Mapped[date] = mapped_column(index=True)
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    status: Mapped[ContractStatus] = mapped_column(
-        enum_column(ContractStatus, "contract_status"), default=ContractStatus.ACTIVE
-    )
+    status: Mapped[ContractStatus] = enum_field("contract_status", ContractStatus.ACTIVE)
     cancelled_on: Mapped[date | None]
 
     contact: Mapped[Contact] = relationship(back_populates="contracts")
@@ -260,11 +239,7 @@ class Contract(Timestamped, Base):
 
 
 class NumberSequence(Base):
-    """The product's number sequences (``contact``: new contact numbers ``K-000001``).
-
-    ``next_value`` is advanced with one ``UPDATE … RETURNING`` per block of numbers, which
-    the database serialises: two imports at the same time never get the same number.
-    """
+    """Number sequences (``contact``: ``K-000001``), advanced by ``UPDATE … RETURNING``."""
 
     __tablename__ = "number_sequences"
 

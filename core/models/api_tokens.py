@@ -13,10 +13,7 @@ from core.models.users import Role, User
 
 
 class ApiToken(Base):
-    """A named token of one user with a role no higher than the user's and an expiry.
-
-    Only the SHA-256 of the secret is kept: the secret is shown once, when it is created.
-    """
+    """A named, expiring token of a user, with a role no higher than the user's."""
 
     __tablename__ = "api_tokens"
 

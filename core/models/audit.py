@@ -30,5 +30,5 @@ class AuditEntry(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     """In English, or a name; the panel shows ``summary_message`` where there is one."""
     summary_message: Mapped[dict[str, Any] | None]
-    """The summary as a ``core.messages.StoredText``, rendered in the reader's language."""
+    """The summary as a ``core.messages.StoredText``."""
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -9,20 +9,11 @@ from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, DateTime, Enum, MetaData, Numeric, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
 
 from core.clock import utcnow
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
 JSONType = JSON().with_variant(JSONB(), "postgresql")
-
 Money = Numeric(14, 2)
 """Amounts in euros and cents: budgets, costs, estimates."""
 CENT = Decimal("0.01")
@@ -49,11 +40,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
+        if value is not None and value.tzinfo is None:
             raise ValueError(f"refusing a datetime without a time zone: {value!r}")
-        return value.astimezone(UTC)
+        return None if value is None else value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
@@ -74,8 +63,21 @@ def enum_column(enum_class: type[enum.Enum], name: str) -> Enum:
     )
 
 
+def enum_field(name: str, default: enum.Enum, **kwargs: Any) -> MappedColumn[Any]:
+    """A column of ``default``'s enum (``enum_column``) that starts as ``default``."""
+    return mapped_column(enum_column(type(default), name), default=default, **kwargs)
+
+
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
     type_annotation_map = {
         dict[str, Any]: JSONType,
         list[str]: JSONType,

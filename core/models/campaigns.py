@@ -7,22 +7,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (
-    CheckConstraint,
-    ForeignKey,
-    Index,
-    String,
-    Text,
-    UniqueConstraint,
-    and_,
-    false,
-    true,
-)
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import and_, false, true
 
 from core.clock import utcnow
 from core.models.addressbook import ADDRESS_FIELDS
-from core.models.base import Base, Money, Timestamped, enum_column
+from core.models.base import Base, Money, Timestamped, enum_field
 
 
 class BudgetStatus(enum.StrEnum):
@@ -33,8 +24,7 @@ class BudgetStatus(enum.StrEnum):
 
 
 class CommitmentLevel(enum.IntEnum):
-    """How firmly a campaign's or task's costs are promised; decides the budget amount they
-    are booked under."""
+    """How firmly a campaign's or task's costs are promised: the budget amount they book to."""
 
     PLANNED = 1
     RESERVED = 2
@@ -59,17 +49,14 @@ class SavedQuery(Timestamped, Base):
 
 
 class CampaignStatus(enum.StrEnum):
-    """Where a campaign is in its life; it decides which of its costs counts and whether it
-    may start. operationMgt moves it by what its deliveries, runs and tasks did
-    (``plugins.processes.campaign_states``); cancelling and reopening are a person's decisions."""
+    """Where a campaign is in its life: which of its costs counts and whether it may start."""
 
     EDITING = "editing"
     TO_VALIDATE = "to_validate"
-    """A delivery was submitted and none has started yet (approvals or a confirmation
-    pending, or waiting for its start time)."""
+    """A delivery was submitted and none has started yet."""
     IN_PROGRESS = "in_progress"
     FINISHED = "finished"
-    """Every delivery and run ended and the end date passed; reopened to start again."""
+    """Every delivery and run ended and the end date passed."""
     CANCELLED = "cancelled"
 
 
@@ -78,12 +65,7 @@ CLOSED_CAMPAIGN_STATES = frozenset({CampaignStatus.FINISHED, CampaignStatus.CANC
 
 
 class Campaign(Timestamped, Base):
-    """What to select, how to filter it, and which action to run; validated by each plugin.
-
-    Within the campaign processes a campaign also belongs to a program (optional, so that a
-    mass-print campaign needs none), has a period, a manager, a budget status and a
-    commitment level, and performs its deliveries and tasks.
-    """
+    """What to select, how to filter it, and which action to run; validated by each plugin."""
 
     __tablename__ = "campaigns"
     __table_args__ = (CheckConstraint("commitment_level BETWEEN 1 AND 3", name="commitment_level"),)
@@ -103,28 +85,22 @@ class Campaign(Timestamped, Base):
     start_date: Mapped[date | None]
     end_date: Mapped[date | None]
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    status: Mapped[CampaignStatus] = mapped_column(
-        enum_column(CampaignStatus, "campaign_status"),
-        default=CampaignStatus.EDITING,
-        server_default=CampaignStatus.EDITING.value,
+    status: Mapped[CampaignStatus] = enum_field(
+        "campaign_status", CampaignStatus.EDITING, server_default=CampaignStatus.EDITING.value
     )
-    budget_status: Mapped[BudgetStatus] = mapped_column(
-        enum_column(BudgetStatus, "budget_status"),
-        default=BudgetStatus.EDITING,
-        server_default=BudgetStatus.EDITING.value,
+    budget_status: Mapped[BudgetStatus] = enum_field(
+        "budget_status", BudgetStatus.EDITING, server_default=BudgetStatus.EDITING.value
     )
     commitment_level: Mapped[int] = mapped_column(
         default=CommitmentLevel.PLANNED, server_default=str(int(CommitmentLevel.PLANNED))
     )
     estimated_cost: Mapped[Decimal | None] = mapped_column(Money)
     provider_service_id: Mapped[int | None] = mapped_column(index=True)
-    """The service that prices the campaign's direct runs (a Start without a delivery); a
-    process-bundle table, whose foreign key comes with it."""
+    """The process bundle's service that prices the campaign's runs without a delivery."""
     calculated_cost: Mapped[Decimal | None] = mapped_column(Money)
     """The campaign's cost by the rules of docs/processes.md, written by the cost calculation."""
     service_communication: Mapped[bool] = mapped_column(default=False, server_default=false())
-    """A contract change or a legally required notice: its runs pass opt-outs (never a
-    dispatch block). Only an administrator sets it (``core.reach``)."""
+    """A legally required notice: its runs pass opt-outs, never a block (``core.reach``)."""
 
     runs: Mapped[list[Run]] = relationship(
         back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
@@ -137,8 +113,7 @@ class Campaign(Timestamped, Base):
 IMPORT_ENTITY = "import"
 """``CampaignRecord.entity`` of rows imported from a file, which reference no record."""
 IMPORT_FIELDS = ADDRESS_FIELDS
-"""The fields an imported row's ``data`` holds: the contact fields of the same name, so
-actions read an imported row like a contact."""
+"""The fields of an imported row's ``data``, named like a contact's."""
 
 
 class CampaignRecord(Base):
@@ -163,7 +138,7 @@ class RunState(enum.StrEnum):
     QUEUED = "queued"
     TARGETING = "targeting"
     AWAITING_CONFIRMATION = "awaiting_confirmation"
-    """Targeted; nothing is sent until a person confirms the count (``confirm_run``)."""
+    """Nothing is sent until a person confirms the count (``confirm_run``)."""
     RUNNING = "running"
     FINISHING = "finishing"
     COMPLETED = "completed"
@@ -206,8 +181,6 @@ class ItemKind(enum.StrEnum):
 
 
 class Run(Base):
-    """One execution of a campaign with the configuration it used and its counts."""
-
     __tablename__ = "runs"
     __table_args__ = (UniqueConstraint("campaign_id", "number"),)
 
@@ -216,20 +189,16 @@ class Run(Base):
         ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
     delivery_id: Mapped[int | None] = mapped_column(index=True)
-    """The process bundle's delivery this run performs, whose action replaced the campaign's
-    in ``config`` (its foreign key comes with the bundle's tables)."""
+    """The process bundle's delivery this run performs (its action is in ``config``)."""
     number: Mapped[int]
-    state: Mapped[RunState] = mapped_column(
-        enum_column(RunState, "run_state"), default=RunState.QUEUED
-    )
+    state: Mapped[RunState] = enum_field("run_state", RunState.QUEUED)
     exclusive: Mapped[bool] = mapped_column(default=True)
     dry_run: Mapped[bool] = mapped_column(default=False)
     limit: Mapped[int | None]
     config: Mapped[dict[str, Any]]
     started_by: Mapped[str | None] = mapped_column(String(80))
     confirmed_by: Mapped[str | None] = mapped_column(String(80))
-    """Who confirmed the count (a user, or ``approval:<id>`` for a workflow); set at the
-    start when the caller confirmed on purpose, or by ``confirm_run`` after targeting."""
+    """Who confirmed the count: a user, or ``approval:<id>`` for a workflow."""
     confirmed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
@@ -245,8 +214,7 @@ class Run(Base):
     chunks: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     superseded_at: Mapped[datetime | None]
-    """When the run was voided (its file rejected, it was replaced): its letters left the
-    archive and its counts the costs and stock."""
+    """When the run was voided: its letters left the archive, its counts costs and stock."""
     superseded_reason: Mapped[str | None] = mapped_column(Text)
 
     campaign: Mapped[Campaign] = relationship(back_populates="runs")
@@ -269,16 +237,12 @@ class RunItem(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(63))
-    kind: Mapped[ItemKind] = mapped_column(
-        enum_column(ItemKind, "item_kind"), default=ItemKind.RECIPIENT
-    )
+    kind: Mapped[ItemKind] = enum_field("item_kind", ItemKind.RECIPIENT)
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[int | None]
     group_key: Mapped[str | None] = mapped_column(String(200))
     chunk: Mapped[int | None]
-    status: Mapped[ItemStatus] = mapped_column(
-        enum_column(ItemStatus, "item_status"), default=ItemStatus.PENDING
-    )
+    status: Mapped[ItemStatus] = enum_field("item_status", ItemStatus.PENDING)
     detail: Mapped[str | None] = mapped_column(Text)
     units: Mapped[int] = mapped_column(default=0)
     reference: Mapped[str | None] = mapped_column(String(200))
@@ -290,7 +254,7 @@ class RunItem(Base):
     """What the provider's receipt said (``ReceiptStatus``); none yet: pending."""
     delivery_at: Mapped[datetime | None]
     billed_on_delivery: Mapped[bool] = mapped_column(default=False, server_default=false())
-    """The provider bills this message only once delivered, so only then do its costs count."""
+    """The provider bills this message only once delivered."""
 
 
 class ReceiptStatus(enum.StrEnum):
@@ -301,15 +265,14 @@ class ReceiptStatus(enum.StrEnum):
 
 
 class ChunkLease(Base):
-    """Who works on one chunk of a run, and until when: the ledger's record of which chunks
-    are abandoned (``core.engine.leases``)."""
+    """Who works on one chunk of a run, and until when (``core.engine.leases``)."""
 
     __tablename__ = "chunk_leases"
 
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     chunk: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     attempt: Mapped[int] = mapped_column(default=1)
-    """Counts the enqueues of the chunk; the job id names it, so one attempt is one job."""
+    """Counts the enqueues of the chunk; one attempt is one job."""
     enqueued_at: Mapped[datetime]
     holder: Mapped[str | None] = mapped_column(String(120))
     """The work horse running the chunk; none while its job waits in the queue."""

@@ -1,14 +1,8 @@
 """Reports (print templates), their building blocks, and the document archive.
 
-A report is a stored layout plus its configuration: page format, margins, sub-reports for
-letterhead, header and footer, and its own uploaded images and fonts. Address patterns and
-text blocks are reusable templates that reports insert. Every letter a campaign prints can be
-archived: the archive keeps the metadata here and the bytes in a document store plugin.
-
-Assets are kept in the database (``LargeBinary``), not in a document store: they are few and
-small (``MAX_ASSET_BYTES``), belong to the report like its layout does, and must reach every
-worker on every machine with the report itself. Templates are checked when they are assigned,
-so a syntax error is reported (with its line) when a report is saved, not when it is printed.
+A report's assets live in the database: they are few and small, and must reach every worker
+with the report. Templates are checked when assigned, so a syntax error shows when a report
+is saved, not when it is printed.
 """
 
 from __future__ import annotations
@@ -19,26 +13,17 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Float,
-    ForeignKey,
-    Index,
-    LargeBinary,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.clock import utcnow
-from core.models.base import Base, JSONType, Timestamped, enum_column
+from core.models.base import Base, JSONType, Timestamped, enum_column, enum_field
 
 MAX_ASSET_BYTES = 2 * 1024 * 1024
 """A logo or a font; larger files make every rendered letter slow and large."""
 MAX_REPORT_ASSET_BYTES = 8 * 1024 * 1024
 ASSET_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 TEMPLATE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-"""Text block names are used as ``text.NAME`` in templates."""
 
 
 class AddressKind(enum.StrEnum):
@@ -91,8 +76,6 @@ def _checked_template(source: str) -> str:
 
 
 class Report(Timestamped, Base):
-    """A print template: layout, page setup, sub-reports and categories."""
-
     __tablename__ = "reports"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,22 +84,15 @@ class Report(Timestamped, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     usable_for_mass_print: Mapped[bool] = mapped_column(default=False)
     distribution_list: Mapped[bool] = mapped_column(default=False)
-    address_kind: Mapped[AddressKind] = mapped_column(
-        enum_column(AddressKind, "address_kind"), default=AddressKind.POSTAL
-    )
-    page_format: Mapped[PageFormat] = mapped_column(
-        enum_column(PageFormat, "page_format"), default=PageFormat.A4
-    )
-    orientation: Mapped[Orientation] = mapped_column(
-        enum_column(Orientation, "page_orientation"), default=Orientation.PORTRAIT
-    )
+    address_kind: Mapped[AddressKind] = enum_field("address_kind", AddressKind.POSTAL)
+    page_format: Mapped[PageFormat] = enum_field("page_format", PageFormat.A4)
+    orientation: Mapped[Orientation] = enum_field("page_orientation", Orientation.PORTRAIT)
     margin_top: Mapped[float] = mapped_column(Float, default=27.0)
     margin_right: Mapped[float] = mapped_column(Float, default=20.0)
     margin_bottom: Mapped[float] = mapped_column(Float, default=25.0)
     margin_left: Mapped[float] = mapped_column(Float, default=25.0)
     address_window: Mapped[bool] = mapped_column(default=False)
-    """DIN 5008 form B: the first page keeps the address field and the information block
-    free for a window envelope (A4 portrait only)."""
+    """DIN 5008 form B: the first page keeps the window envelope's fields free (A4 portrait)."""
     letterhead_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
     header_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
     footer_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
@@ -195,11 +171,7 @@ class ReportAsset(Base):
 
 
 class AddressPattern(Timestamped, Base):
-    """A template producing the address block, one line per line of output.
-
-    The pattern for a recipient is the first (by name) whose ``countries`` holds the
-    recipient's country code; a pattern with no countries is the fallback.
-    """
+    """The address block's template for ``countries`` (none: the fallback), first by name."""
 
     __tablename__ = "address_patterns"
 
@@ -244,11 +216,9 @@ class TextBlock(Timestamped, Base):
 
 
 class ArchivedDocument(Base):
-    """A document filed with a contact: a printed letter, an e-mail, a note of a call.
+    """A letter, e-mail or call note filed with a contact; its bytes are in ``store``.
 
-    The bytes live in the document store ``store`` under ``store_ref``; ``sha256`` proves
-    they are unchanged. ``source_key`` is the ledger key of the recipient the run made it
-    for, unique per run, so one recipient can never be archived twice by one run.
+    ``source_key``, the run's ledger key, is unique per run: no recipient is archived twice.
     """
 
     __tablename__ = "archived_documents"
@@ -277,7 +247,7 @@ class ArchivedDocument(Base):
     store: Mapped[str] = mapped_column(String(63))
     store_ref: Mapped[str] = mapped_column(String(300))
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    """What lists need without opening the file: pages, running number, recipient summary."""
+    """What lists show without opening the file: pages, running number, recipient."""
     created_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

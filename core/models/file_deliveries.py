@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
-from core.models.base import Base, enum_column
+from core.models.base import Base, enum_field
 
 
 class FileDeliveryStatus(enum.StrEnum):
@@ -26,10 +26,8 @@ class FileDeliveryStatus(enum.StrEnum):
 class FileDelivery(Base):
     """One file (and its manifest) delivered to an upload target, claimed before the transfer.
 
-    ``key`` names what is delivered (``run-12/group:`` for a run's file), so asking twice
-    for the same delivery finds this row instead of transferring again. ``file_location``
-    is set as soon as the file itself has landed, so a retry after a failed manifest does
-    not send the file a second time.
+    ``key`` (``run-12/group:``) makes a second request find this row; ``file_location`` is
+    set once the file landed, so a retry after a failed manifest does not send it again.
     """
 
     __tablename__ = "file_deliveries"
@@ -41,8 +39,8 @@ class FileDelivery(Base):
     )
     target: Mapped[str] = mapped_column(String(63))
     remote_name: Mapped[str] = mapped_column(String(300))
-    status: Mapped[FileDeliveryStatus] = mapped_column(
-        enum_column(FileDeliveryStatus, "file_delivery_status"), default=FileDeliveryStatus.CLAIMED
+    status: Mapped[FileDeliveryStatus] = enum_field(
+        "file_delivery_status", FileDeliveryStatus.CLAIMED
     )
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))

@@ -1,5 +1,4 @@
-"""The notification outbox: one row per recipient and message, shown in the web panel and
-sent by e-mail by whoever drains the outbox."""
+"""The notification outbox: one row per recipient and message, for the panel and e-mail."""
 
 from __future__ import annotations
 
@@ -13,11 +12,7 @@ from core.models.base import Base
 
 
 class Notification(Base):
-    """A message for one user (panel and e-mail) or one bare e-mail address.
-
-    ``object_type``/``object_id`` point at what it is about ("delivery", 12), so the panel
-    can link to it. The ``email_*`` columns belong to the mailer of the campaign processes.
-    """
+    """A message for one user or one bare e-mail address, about ``object_type``/``object_id``."""
 
     __tablename__ = "notifications"
     __table_args__ = (
@@ -41,8 +36,7 @@ class Notification(Base):
     """In English; the panel and the e-mail show ``subject_message`` where there is one."""
     body: Mapped[str] = mapped_column(Text, default="")
     subject_message: Mapped[dict[str, Any] | None]
-    """The subject as a ``core.messages.StoredText``, rendered in the reader's language;
-    None on rows written before notifications were stored that way."""
+    """The subject as a ``core.messages.StoredText``; None on older rows."""
     body_message: Mapped[dict[str, Any] | None]
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[int | None]
@@ -52,5 +46,4 @@ class Notification(Base):
     email_error: Mapped[str | None] = mapped_column(Text)
     email_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     email_claimed_at: Mapped[datetime | None]
-    """Set while the e-mail is being sent; a claim left behind belonged to a sender that
-    died, and the message may or may not have gone out."""
+    """Set while the e-mail is sent; one left behind: the sender died, maybe after sending."""

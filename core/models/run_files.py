@@ -1,6 +1,5 @@
-"""Run files: what a run produces besides its archived letters (the collection PDF and its
-manifest, extraction files, previews, upload files), each a row naming where a document
-store keeps its bytes, so that every machine reaches them (``core.documents.run_files``)."""
+"""Files a run produces besides its letters, kept in a document store so every machine reaches
+them (``core.documents.run_files``)."""
 
 from __future__ import annotations
 
@@ -11,11 +10,7 @@ from core.models.base import Base, Timestamped
 
 
 class RunFile(Timestamped, Base):
-    """File ``name`` (a relative path such as ``collection.pdf``) of run ``run_id``.
-
-    A file is visible only once its row commits; the row names the store, the store's
-    reference and the SHA-256 every reader checks.
-    """
+    """File ``name`` (``collection.pdf``) of a run; visible once its row commits."""
 
     __tablename__ = "run_files"
     __table_args__ = (UniqueConstraint("run_id", "name"),)

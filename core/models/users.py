@@ -10,7 +10,7 @@ from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core.models.base import Base, Timestamped, enum_column
+from core.models.base import Base, Timestamped, enum_field
 
 
 class Role(enum.StrEnum):
@@ -21,12 +21,8 @@ class Role(enum.StrEnum):
     CAMPAIGN_MANAGER = "campaign_manager"
     ADMIN = "admin"
 
-    @property
-    def rank(self) -> int:
-        return list(Role).index(self)
-
     def includes(self, other: Role) -> bool:
-        return self.rank >= other.rank
+        return list(Role).index(self) >= list(Role).index(other)
 
 
 MIN_PASSWORD_LENGTH = 10
@@ -40,7 +36,7 @@ class User(Timestamped, Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), default=Role.VIEWER)
+    role: Mapped[Role] = enum_field("user_role", Role.VIEWER)
     language: Mapped[str] = mapped_column(String(5), default="de")
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]

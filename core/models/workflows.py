@@ -1,8 +1,6 @@
 """The schedule and on/off state of each background workflow, and the record of every run.
 
-Schedules live in the database so the web panel can change them while the scheduler
-runs; the scheduler reads them at every tick. A workflow is known by its plugin name
-(no foreign key), so its history outlives a plugin that was removed.
+A workflow is known by its plugin name (no foreign key): its history outlives the plugin.
 """
 
 from __future__ import annotations
@@ -15,13 +13,11 @@ from sqlalchemy import CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
-from core.models.base import Base, enum_column
+from core.models.base import Base, enum_column, enum_field
 from core.workflows.schedules import Schedule
 
 
 class WorkflowSchedule(Base):
-    """When one workflow runs, whether it runs at all, and who said so."""
-
     __tablename__ = "workflow_schedules"
     __table_args__ = (
         CheckConstraint("(interval_seconds IS NULL) <> (cron IS NULL)", name="interval_or_cron"),
@@ -30,7 +26,6 @@ class WorkflowSchedule(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(63), unique=True)
     enabled: Mapped[bool] = mapped_column(default=True)
-    """Started (True) or stopped; a stopped workflow is never enqueued by the scheduler."""
     interval_seconds: Mapped[int | None]
     cron: Mapped[str | None] = mapped_column(String(120))
     timezone: Mapped[str | None] = mapped_column(String(64))
@@ -38,17 +33,16 @@ class WorkflowSchedule(Base):
     next_run_at: Mapped[datetime | None]
     last_enqueued_at: Mapped[datetime | None]
     changed_by: Mapped[str | None] = mapped_column(String(80))
-    """Who last started, stopped, rescheduled or set it up; None: nobody, it has its defaults."""
+    """Who last changed it; None: nobody, it has its defaults."""
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     settings: Mapped[dict[str, Any] | None]
-    """The workflow's own settings as an administrator saved them (its ``Params`` model
-    normalised them); None: never saved, the model's defaults apply."""
+    """The workflow's own settings as saved (by its ``Params``); None: the defaults apply."""
 
     @property
     def schedule(self) -> Schedule:
         seconds = self.interval_seconds
         interval = None if seconds is None else timedelta(seconds=seconds)
-        return Schedule(interval=interval, cron=self.cron, timezone=self.timezone)
+        return Schedule(interval, self.cron, self.timezone)
 
     @schedule.setter
     def schedule(self, value: Schedule) -> None:
@@ -100,9 +94,7 @@ class WorkflowRun(Base):
     trigger: Mapped[WorkflowTrigger] = mapped_column(
         enum_column(WorkflowTrigger, "workflow_trigger")
     )
-    status: Mapped[WorkflowRunStatus] = mapped_column(
-        enum_column(WorkflowRunStatus, "workflow_run_status"), default=WorkflowRunStatus.QUEUED
-    )
+    status: Mapped[WorkflowRunStatus] = enum_field("workflow_run_status", WorkflowRunStatus.QUEUED)
     requested_by: Mapped[str | None] = mapped_column(String(80))
     enqueued_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
@@ -111,8 +103,7 @@ class WorkflowRun(Base):
     log: Mapped[list[str]] = mapped_column(default=list)
     """The lines of ``WorkflowContext.log`` of this pass, in English."""
     log_messages: Mapped[list[dict[str, Any]] | None]
-    """The same lines as ``core.messages.StoredText``, rendered in the reader's language;
-    None on runs recorded before log lines were stored that way."""
+    """The same lines as ``core.messages.StoredText``; None on older runs."""
     error: Mapped[str | None] = mapped_column(Text)
     """The exception with its traceback, or why the run never finished."""
     worker: Mapped[str | None] = mapped_column(String(120))
@@ -123,5 +114,5 @@ class WorkflowRun(Base):
 
     @property
     def error_line(self) -> str | None:
-        """The last line of the error: for a traceback, the exception and its message."""
+        """For a traceback: the exception and its message."""
         return None if self.error is None else self.error.rstrip().rpartition("\n")[2]

@@ -26,13 +26,8 @@ log = logging.getLogger("campaign.workflows")
 
 @dataclass
 class WorkflowContext:
-    """Handed to ``Workflow.run``; ``log`` lines are kept with the record of the pass, in
-    English (``lines``) and as stored texts (``messages``) the panel shows in the reader's
-    language.
-
-    ``now`` is read once when the pass starts, so every rule of one pass judges time
-    against the same instant.
-    """
+    """Handed to ``Workflow.run``; ``now`` is read once, so every rule of one pass judges
+    time against the same instant."""
 
     runtime: Runtime
     workflow: str
@@ -40,9 +35,7 @@ class WorkflowContext:
     lines: list[str] = field(default_factory=list)
     messages: list[StoredText] = field(default_factory=list)
     params: Any = None
-    """The workflow's own settings (an instance of its ``Params`` model) as an administrator
-    saved them on the technical workflows page, the model's defaults where none were saved;
-    the same object as the workflow's ``self.params``."""
+    """The workflow's own settings: its ``Params`` as saved, or their defaults."""
 
     @classmethod
     def start(cls, runtime: Runtime, workflow: str) -> WorkflowContext:
@@ -55,8 +48,7 @@ class WorkflowContext:
 
     @property
     def zone(self) -> ZoneInfo:
-        """The installation's time zone (``CAMPAIGN_TIMEZONE``), for rules in local time:
-        ``context.now.astimezone(context.zone)``."""
+        """The installation's time zone (``CAMPAIGN_TIMEZONE``), for rules in local time."""
         return load_zone(self.settings.timezone)
 
     @property
@@ -76,15 +68,13 @@ class WorkflowContext:
         return self.runtime.plugins
 
     def log(self, text: str | StoredText, /, **params: Any) -> None:
-        """Note one thing the pass did or found; the lines become the pass's log.
+        """Note one thing the pass did or found, in English (``lines``) and as a stored text.
 
-        ``text`` is an English message id of the workflow's plugin catalog with ``{name}``
-        fields filled from ``params`` (``pybabel extract`` finds it by the keyword ``log``),
-        or a stored text written elsewhere (``core.messages.stored``). A text without
-        ``params`` is kept as it is, braces and all, so a line built at run time never
-        stops the pass."""
+        ``text`` is a message id of the workflow's plugin catalog with ``{name}`` fields from
+        ``params`` (``pybabel`` finds it by the keyword ``log``), or a stored text; one without
+        ``params`` is kept as it is, braces and all, so a line built at run time never fails."""
         if not isinstance(text, StoredText):
-            workflows = self.runtime.plugins.workflows
+            workflows = self.plugins.workflows
             plugin = workflows.provided_by(self.workflow) if self.workflow in workflows else None
             text = stored_for(plugin)(text if params else literal(text), **params)
         self.messages.append(text)
@@ -93,8 +83,8 @@ class WorkflowContext:
 
 
 def load_params(session: Session, workflow_class: Any) -> BaseModel:
-    """The workflow's saved settings checked by its ``Params`` model (``SettingsError`` if
-    they no longer fit it), or the model's defaults when none were saved."""
+    """The workflow's saved settings checked by its ``Params`` (``SettingsError`` if they no
+    longer fit), or the model's defaults when none were saved."""
     stored = session.scalar(
         select(WorkflowSchedule.settings).where(WorkflowSchedule.name == workflow_class.name)
     )

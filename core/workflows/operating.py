@@ -1,11 +1,6 @@
-"""Operating the background workflows: their schedules and on/off state, running one now,
-their history, and what the scheduler does at each tick.
-
-The command line and the web panel call these functions. Those that only read or
-change the database take the caller's session and leave the commit to the caller;
-those that enqueue work take the runtime and commit before they enqueue, so a worker
-always finds the run it is given.
-"""
+"""Operating the background workflows: schedules, on/off, running one now, history, and the
+scheduler's tick. Functions that only touch the database leave the commit to the caller;
+those that enqueue commit first, so a worker always finds the run it is given."""
 
 from __future__ import annotations
 
@@ -32,12 +27,7 @@ from core.jobs.functions import (
     workflow_lock_token,
 )
 from core.jobs.queue import DEFAULT, get_queue
-from core.models import (
-    WorkflowRun,
-    WorkflowRunStatus,
-    WorkflowSchedule,
-    WorkflowTrigger,
-)
+from core.models import WorkflowRun, WorkflowRunStatus, WorkflowSchedule, WorkflowTrigger
 from core.plugin_base import SettingsError, Workflow
 from core.plugins import PluginHost
 from core.runtime import Runtime
@@ -45,8 +35,6 @@ from core.workflows.schedules import Schedule, ScheduleError, check_cron, load_z
 
 log = logging.getLogger(__name__)
 
-RESET = "default"
-"""The schedule expression that restores the workflow's own default."""
 LOST_JOB_GRACE = timedelta(minutes=1)
 """A run still queued this long after it was enqueued, without a job, will never start."""
 
@@ -57,7 +45,6 @@ class WorkflowState:
 
     name: str
     title: str
-    description: str
     enabled: bool
     schedule: Schedule
     schedule_text: str
@@ -68,18 +55,16 @@ class WorkflowState:
     settings: dict[str, Any]
     """The workflow's own settings as it runs with them (``Params``: saved or default)."""
     settings_problems: list[tuple[str, str]]
-    """Why saved settings no longer fit the workflow's ``Params`` (then its passes fail
-    until an administrator saves them again); empty when they fit."""
+    """Why saved settings no longer fit the workflow's ``Params``; empty when they fit."""
 
     def as_dict(self) -> dict[str, Any]:
+        interval = self.schedule.interval
         return {
             "name": self.name,
             "title": self.title,
             "state": "started" if self.enabled else "stopped",
             "schedule": self.schedule_text,
-            "interval_seconds": (
-                None if self.schedule.interval is None else self.schedule.interval.total_seconds()
-            ),
+            "interval_seconds": None if interval is None else interval.total_seconds(),
             "cron": self.schedule.cron,
             "timezone": self.schedule.timezone,
             "next_run_at": _iso(self.next_run_at),
@@ -125,13 +110,9 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-# -- schedules ---------------------------------------------------------------------------------
-
-
 def default_schedule(workflow: type[Workflow], settings: Settings, now: datetime) -> Schedule:
-    """The workflow's declared schedule, kept within the installation's minimum: a default
-    interval below it is raised to it, a default cron expression more frequent than it
-    gives way to the interval."""
+    """The workflow's declared schedule within the installation's minimum: a shorter default
+    interval is raised to it, a more frequent default cron expression gives way to the interval."""
     minimum = settings.workflow_min_interval
     if workflow.default_cron is not None:
         schedule = Schedule(cron=check_cron(workflow.default_cron))
@@ -157,16 +138,10 @@ def ensure_schedules(
     with their defaults (safe when several processes do it at once)."""
     rows = _schedule_rows(session)
     missing = [workflow for workflow in plugins.workflows if workflow.name not in rows]
-    zone, minimum = load_zone(settings.timezone), settings.workflow_min_interval
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    for workflow in missing:
-        schedule = default_schedule(workflow, settings, now)
-        values = WorkflowSchedule.columns_for(schedule) | {
-            "name": workflow.name,
-            "enabled": True,
-            "next_run_at": schedule.first_due(now, None, zone, minimum),
-            "changed_at": now,
-        }
+    for workflow in missing:  # the loop below sets when they are first due
+        columns = WorkflowSchedule.columns_for(default_schedule(workflow, settings, now))
+        values = columns | {"name": workflow.name, "enabled": True, "changed_at": now}
         session.execute(
             insert(WorkflowSchedule).values(values).on_conflict_do_nothing(index_elements=["name"])
         )
@@ -234,7 +209,7 @@ def set_schedule(
     """Give the workflow a new schedule ("30m", "every 2h", "0 6 * * 1-5", or "default");
     raises ScheduleError, naming the problem, for one it cannot have."""
     workflow, row = _schedule_row(session, plugins, settings, name, now)
-    if expression.strip().lower() == RESET:
+    if expression.strip().lower() == "default":
         if timezone is not None:
             raise ScheduleError("'default' takes no time zone; it is the workflow's own schedule")
         schedule = default_schedule(workflow, settings, now)
@@ -263,9 +238,8 @@ def set_settings(
     workflow, row = _schedule_row(session, plugins, settings, name, now)
     row.settings = workflow.validate_params(raw).model_dump(mode="json")
     row.changed_by, row.changed_at = changed_by, now
-    record_audit(
-        session, changed_by, "workflow.settings", "workflow", name, details=dict(row.settings)
-    )
+    details = dict(row.settings)
+    record_audit(session, changed_by, "workflow.settings", "workflow", name, details=details)
     return row
 
 
@@ -276,9 +250,6 @@ def saved_settings(workflow: type[Workflow], row: WorkflowSchedule) -> tuple[dic
         return workflow.validate_params(row.settings or {}).model_dump(mode="json"), []
     except SettingsError as exc:
         return dict(row.settings or {}), list(exc.problems)
-
-
-# -- reading -----------------------------------------------------------------------------------
 
 
 def list_workflows(
@@ -302,7 +273,6 @@ def list_workflows(
             WorkflowState(
                 name=workflow.name,
                 title=workflow.title,
-                description=workflow.description,
                 enabled=row.enabled,
                 schedule=row.schedule,
                 schedule_text=row.schedule.describe(settings.timezone),
@@ -352,22 +322,16 @@ def warn_about_stopped(runtime: Runtime) -> str | None:
 
 def run_history(session: Session, name: str, page: int = 1, per_page: int = 20) -> RunPage:
     """The runs of one workflow, newest first, with their logs and errors."""
-    if page < 1 or per_page < 1:
-        raise ValueError("page and per_page start at 1")
-    total = session.scalar(
-        select(func.count()).select_from(WorkflowRun).where(WorkflowRun.workflow == name)
-    )
+    where = WorkflowRun.workflow == name
+    total = session.scalar(select(func.count()).select_from(WorkflowRun).where(where))
     runs = session.scalars(
         select(WorkflowRun)
-        .where(WorkflowRun.workflow == name)
+        .where(where)
         .order_by(WorkflowRun.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
-    ).all()
+    )
     return RunPage(list(runs), page, per_page, total or 0)
-
-
-# -- running -----------------------------------------------------------------------------------
 
 
 def _new_run(
@@ -394,27 +358,29 @@ def enqueue_run(runtime: Runtime, run_id: int) -> None:
     )
 
 
-def request_run(runtime: Runtime, name: str, requested_by: str | None) -> WorkflowRun:
-    """Run it now on a worker (the web panel's "run now"); returns the queued run.
+def _fail_run(
+    runtime: Runtime, run_id: int, status: WorkflowRunStatus, reason: str, now: datetime
+) -> bool:
+    """Settle a run still in ``status`` as failed for ``reason``; False if it moved on."""
+    with runtime.database.session() as session:
+        return bool(
+            session.execute(
+                update(WorkflowRun)
+                .where(WorkflowRun.id == run_id, WorkflowRun.status == status)
+                .values(status=WorkflowRunStatus.FAILED, finished_at=now, error=reason)
+            ).rowcount
+        )
 
-    A manual run takes the same path as a scheduled one, lock included, and does not
-    move the schedule.
-    """
+
+def request_run(runtime: Runtime, name: str, requested_by: str | None) -> WorkflowRun:
+    """Run it now on a worker (the web panel's "run now"), taking the scheduled runs' path,
+    lock included, without moving the schedule; returns the queued run."""
     run = _new_run(runtime, name, WorkflowTrigger.MANUAL, requested_by)
     try:
         enqueue_run(runtime, run.id)
     except RedisError as exc:  # never a queued record without a job
-        now = runtime.clock.now()
-        with runtime.database.session() as session:
-            session.execute(
-                update(WorkflowRun)
-                .where(WorkflowRun.id == run.id, WorkflowRun.status == WorkflowRunStatus.QUEUED)
-                .values(
-                    status=WorkflowRunStatus.FAILED,
-                    finished_at=now,
-                    error=f"could not be queued: {exc}",
-                )
-            )
+        reason = f"could not be queued: {exc}"
+        _fail_run(runtime, run.id, WorkflowRunStatus.QUEUED, reason, runtime.clock.now())
         raise
     return run
 
@@ -428,11 +394,8 @@ def run_inline(runtime: Runtime, name: str, requested_by: str | None) -> Workflo
 def enqueue_due(runtime: Runtime) -> list[str]:
     """Scheduler duty: enqueue every started workflow whose time has come; return the names.
 
-    Schedules are read from the database at every call, so a change in the panel
-    applies at the next tick. Each due row is claimed with a conditional update of its
-    next run time, so two schedulers that tick at once enqueue it once. A workflow with
-    a run still waiting for a worker gets no second one.
-    """
+    A due row is claimed by a conditional update of its next run time, so two schedulers
+    enqueue it once; a workflow whose run still waits for a worker gets no second one."""
     settings, now = runtime.settings, runtime.clock.now()
     with runtime.database.session() as session:
         rows = ensure_schedules(session, runtime.plugins, settings, now)
@@ -484,12 +447,10 @@ def enqueue_due(runtime: Runtime) -> list[str]:
 
 
 def recover_workflow_runs(runtime: Runtime) -> list[str]:
-    """Scheduler duty: settle the records of runs that will never finish on their own.
+    """Scheduler duty: fail the runs that will never finish on their own, with the reason.
 
-    A running run whose lock no longer holds its token lost its worker (the lock is
-    renewed while a pass runs and lapses soon after a worker dies). A queued run whose
-    job is gone, failed or was stopped before the pass began will never start.
-    Both become failed, with the reason; the schedule is not affected.
+    A running run whose lock no longer holds its token lost its worker (the lock lapses
+    soon after a worker dies); a queued run whose job is gone or ended never starts.
     """
     now = runtime.clock.now()
     with runtime.database.session() as session:
@@ -507,17 +468,9 @@ def recover_workflow_runs(runtime: Runtime) -> list[str]:
             reason = "the worker stopped before the pass finished (its lock lapsed)"
         elif enqueued_at < now - LOST_JOB_GRACE:
             reason = _lost_job_reason(runtime, run_id)
-            if reason is None:
-                continue
         else:
             continue
-        with runtime.database.session() as session:
-            settled = session.execute(
-                update(WorkflowRun)
-                .where(WorkflowRun.id == run_id, WorkflowRun.status == status)
-                .values(status=WorkflowRunStatus.FAILED, finished_at=now, error=reason)
-            ).rowcount
-        if settled:
+        if reason is not None and _fail_run(runtime, run_id, status, reason, now):
             actions.append(f"workflow {name} run {run_id}: failed, {reason}")
     return actions
 

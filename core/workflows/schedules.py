@@ -1,10 +1,10 @@
-"""When a workflow is due: schedules written as an interval ("15m", "every 2h") or a
-five-field cron expression read in a time zone, and the arithmetic of their next run.
+"""When a workflow is due: an interval ("15m", "every 2h") or a five-field cron expression
+read in a time zone, and the arithmetic of their next run.
 
-Intervals are real elapsed time, so daylight saving time never moves them. Cron fields
-match the wall clock of the schedule's zone: a wall time the spring change skips runs
-as soon as the clocks have jumped, a wall time the autumn change repeats runs once;
-an expression that matches every hour runs in both copies of the repeated hour.
+Intervals are real elapsed time, so daylight saving time never moves them. Cron fields match
+the wall clock of the schedule's zone: a wall time the spring change skips runs as soon as
+the clocks have jumped; one the autumn change repeats runs once, except that an expression
+matching every hour runs in both copies of the repeated hour.
 """
 
 from __future__ import annotations
@@ -12,27 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice, pairwise, takewhile
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, CroniterError, croniter
 
 FORMS = 'an interval such as "15m", "2h", "1h30m" or "every 1d", or a cron expression "0 6 * * 1-5"'
 
-_UNITS = {
-    "d": timedelta(days=1),
-    "day": timedelta(days=1),
-    "days": timedelta(days=1),
-    "h": timedelta(hours=1),
-    "hour": timedelta(hours=1),
-    "hours": timedelta(hours=1),
-    "m": timedelta(minutes=1),
-    "min": timedelta(minutes=1),
-    "minute": timedelta(minutes=1),
-    "minutes": timedelta(minutes=1),
-    "s": timedelta(seconds=1),
-    "second": timedelta(seconds=1),
-    "seconds": timedelta(seconds=1),
-}
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_UNIT = re.compile(r"d|days?|h|hours?|m|min|minutes?|s|seconds?")
 _DURATION_PART = re.compile(r"(\d+)\s*([a-z]+)\s*")
 _MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 _CRON_CHECK_OCCURRENCES = 1000
@@ -49,14 +37,13 @@ class ScheduleError(ValueError):
 def parse_duration(text: str) -> timedelta:
     """``"15m"``, ``"1h30m"``, ``"2 hours"``, ``"1d"``: a positive length of time."""
     cleaned = text.strip().lower()
-    parts = _DURATION_PART.findall(cleaned)
-    if not cleaned or "".join(_DURATION_PART.sub("", cleaned).split()):
+    if not cleaned or _DURATION_PART.sub("", cleaned).strip():
         raise ScheduleError(f"{text!r} is not a duration (examples: 15m, 2h, 1h30m, 1d)")
     total = timedelta(0)
-    for amount, unit in parts:
-        if unit not in _UNITS:
+    for amount, unit in _DURATION_PART.findall(cleaned):
+        if not _UNIT.fullmatch(unit):
             raise ScheduleError(f"{text!r}: unknown unit {unit!r} (use d, h, m or s)")
-        total += int(amount) * _UNITS[unit]
+        total += int(amount) * timedelta(seconds=_UNIT_SECONDS[unit[0]])
     if total <= timedelta(0):
         raise ScheduleError(f"{text!r} must be longer than zero")
     return total
@@ -66,7 +53,7 @@ def format_duration(value: timedelta) -> str:
     """The shortest spelling ``parse_duration`` reads back: ``1h30m``, ``1d``, ``45s``."""
     seconds = int(value.total_seconds())
     parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+    for unit, size in _UNIT_SECONDS.items():
         amount, seconds = divmod(seconds, size)
         if amount:
             parts.append(f"{amount}{unit}")
@@ -87,9 +74,7 @@ def check_cron(expression: str) -> str:
     """The expression with single spaces, if it is five cron fields (or a macro like @daily)
     that ever match."""
     fields = expression.split()
-    normalized = " ".join(fields)
-    if len(fields) == 1:
-        normalized = normalized.lower()
+    normalized = " ".join(fields).lower() if len(fields) == 1 else " ".join(fields)
     if not (len(fields) == 5 or normalized in _MACROS):
         raise ScheduleError(
             f"{expression!r} is not a schedule: expected {FORMS} "
@@ -107,17 +92,13 @@ def check_cron(expression: str) -> str:
 def shortest_cron_gap(expression: str, start: datetime) -> timedelta | None:
     """The shortest wall-clock time between two matches over the next year (checked up to
     1000 matches), or None if it matches at most once in that time."""
-    matches = croniter(expression, start.replace(tzinfo=None))
-    previous = matches.get_next(datetime)
-    shortest = None
-    for _ in range(_CRON_CHECK_OCCURRENCES):
-        current = matches.get_next(datetime)
-        if current - start.replace(tzinfo=None) > _CRON_CHECK_SPAN:
-            break
-        gap = current - previous
-        shortest = gap if shortest is None else min(shortest, gap)
-        previous = current
-    return shortest
+    naive = start.replace(tzinfo=None)
+    matches = croniter(expression, naive).all_next(datetime)
+    first = next(matches)
+    within = takewhile(
+        lambda match: match - naive <= _CRON_CHECK_SPAN, islice(matches, _CRON_CHECK_OCCURRENCES)
+    )
+    return min((later - earlier for earlier, later in pairwise([first, *within])), default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,18 +109,13 @@ class Schedule:
     cron: str | None = None
     timezone: str | None = None
 
-    def __post_init__(self) -> None:
-        if (self.interval is None) == (self.cron is None):
-            raise ScheduleError("a schedule is either an interval or a cron expression")
-
     @classmethod
     def parse(cls, text: str, timezone: str | None = None) -> Schedule:
         """Read what a user typed: an interval ("every 30m") or a cron expression."""
         cleaned = text.strip()
-        lowered = cleaned.lower()
-        if lowered.startswith("every "):
+        if cleaned.lower().startswith("every "):
             try:
-                interval = parse_duration(lowered.removeprefix("every "))
+                interval = parse_duration(cleaned.lower().removeprefix("every "))
             except ScheduleError as exc:
                 raise ScheduleError(f"{cleaned!r}: {exc}") from None
         elif cleaned and not cleaned.startswith("@") and len(cleaned.split()) < 5:
@@ -165,10 +141,8 @@ class Schedule:
 
     def check_minimum(self, minimum: timedelta, now: datetime, default_zone: str) -> None:
         """Refuse a schedule that would run more often than ``minimum``."""
-        if self.interval is not None:
-            shortest = self.interval
-        else:
-            assert self.cron is not None
+        shortest = self.interval
+        if self.cron is not None:
             zone = load_zone(self.timezone or default_zone)
             shortest = shortest_cron_gap(self.cron, now.astimezone(zone))
         if shortest is not None and shortest < minimum:
@@ -184,28 +158,21 @@ class Schedule:
         """When a schedule that was just set, started or first seen is due: an interval at
         once or one interval after the last run; a cron expression at its next match."""
         if self.interval is not None:
-            step = max(self.interval, minimum)
-            return now if last is None else max(now, last + step)
-        earliest = now if last is None else max(now, last + minimum)
-        return self._next_match(earliest, zone)
+            return now if last is None else max(now, last + max(self.interval, minimum))
+        return self._next_match(now if last is None else max(now, last + minimum), zone)
 
     def next_due(
         self, due: datetime, now: datetime, zone: ZoneInfo, minimum: timedelta
     ) -> datetime:
-        """After the run due at ``due`` was enqueued at ``now``: the next one.
-
-        An interval keeps its rhythm from ``due``; runs missed while no scheduler was
-        running are not made up, the next is simply the following one after ``now``.
-        """
+        """After the run due at ``due`` was enqueued at ``now``: the next one. An interval
+        keeps its rhythm from ``due``; runs missed while no scheduler ran are not made up."""
         if self.interval is not None:
             step = max(self.interval, minimum)
-            missed = max((now - due) // step, 0)
-            return due + (missed + 1) * step
+            return due + (max((now - due) // step, 0) + 1) * step
         return self._next_match(max(now, due + minimum - timedelta(microseconds=1)), zone)
 
     def _next_match(self, after: datetime, zone: ZoneInfo) -> datetime:
         """The first instant strictly after ``after`` at which the cron fields match."""
-        assert self.cron is not None
         every_hour = croniter(self.cron).expanded[1] == ["*"]
         local_start = after.astimezone(zone).replace(tzinfo=None) - _OFFSET_CHANGE_BOUND
         best: datetime | None = None
@@ -223,11 +190,8 @@ def _instants(wall: datetime, zone: ZoneInfo, both_folds: bool) -> list[datetime
     """The real instants of a wall-clock time: a skipped time lands as far after the jump
     as it was after its start; a repeated one is its first copy (and the second too
     when ``both_folds``)."""
-    first = wall.replace(tzinfo=zone, fold=0)
-    second = wall.replace(tzinfo=zone, fold=1)
+    first = wall.replace(tzinfo=zone, fold=0).utcoffset()
+    second = wall.replace(tzinfo=zone, fold=1).utcoffset()
     naive_utc = wall.replace(tzinfo=UTC)
-    instants = [naive_utc - first.utcoffset()]
-    repeated = first.utcoffset() > second.utcoffset()
-    if both_folds and repeated:
-        instants.append(naive_utc - second.utcoffset())
-    return instants
+    repeated = both_folds and first > second
+    return [naive_utc - first, naive_utc - second] if repeated else [naive_utc - first]
