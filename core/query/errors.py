@@ -5,12 +5,17 @@ from __future__ import annotations
 from core.messages import ExplainedError, StoredText, stored
 
 
-class QueryError(ExplainedError):
-    """A query that cannot be compiled; ``location`` says where in the JSON the problem is,
-    ``reason`` what, without the place (for a screen that names it in its own words), in the
-    reader's language; ``problem`` is its English.
+def join_location(outer: str | None, inner: str | None) -> str:
+    """``where.conditions[0]`` + ``values[1]``, or + ``[1]`` without a dot."""
+    if not outer or not inner:
+        return outer or inner or ""
+    return f"{outer}{inner}" if inner.startswith("[") else f"{outer}.{inner}"
 
-    It subclasses ``ValueError`` so that pydantic validators may raise it directly.
+
+class QueryError(ExplainedError):
+    """A query that cannot be compiled: ``location`` says where in the JSON, ``reason`` what
+    in the reader's language (for a screen that names the place in its own words),
+    ``problem`` the same in English. A ``ValueError``, so pydantic validators may raise it.
     """
 
     def __init__(self, reason: StoredText, location: str | None = None):
@@ -25,8 +30,5 @@ class QueryError(ExplainedError):
         return self.reason.english()
 
     def at(self, location: str) -> QueryError:
-        """The same problem, placed at ``location`` (inner locations are kept behind it)."""
-        if self.location:
-            separator = "" if self.location.startswith("[") else "."
-            location = f"{location}{separator}{self.location}"
-        return QueryError(self.reason, location)
+        """The same problem, placed inside ``location``."""
+        return QueryError(self.reason, join_location(location, self.location) or None)
