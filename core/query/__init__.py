@@ -10,6 +10,7 @@ from core.query.definition import (
     Condition,
     ConditionType,
     QueryDefinition,
+    QueryError,
     QueryTooDeepError,
     SortKey,
     parse_definition,
@@ -22,7 +23,6 @@ from core.query.entities import (
     get_entity,
     resolve_path,
 )
-from core.query.errors import QueryError
 from core.query.records import load_records, record_fields
 from core.query.saved import SavedQueryNotFound, compile_saved_query
 

@@ -40,6 +40,8 @@ from core.query.definition import (
     Condition,
     ConditionType,
     QueryDefinition,
+    QueryError,
+    join_location,
     parse_definition,
     parse_node,
 )
@@ -51,7 +53,6 @@ from core.query.entities import (
     get_entity,
     resolve_path,
 )
-from core.query.errors import QueryError, join_location
 from core.query.records import plain
 
 CT = ConditionType
@@ -165,11 +166,9 @@ def _parse_boolean(value: Any) -> bool:
 
 
 def _parse_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | Decimal | float) and not isinstance(value, bool):
-        return str(value)
-    raise QueryError(stored("{value} is not text", value=repr(value)))
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal | float):
+        raise QueryError(stored("{value} is not text", value=repr(value)))
+    return str(value)
 
 
 def _parse_choice(spec: FieldSpec, value: Any) -> str:
@@ -338,7 +337,7 @@ def _condition(root: EntitySpec, condition: Condition, location: str) -> ColumnE
         values = _parse_values(spec, condition)
     except QueryError as exc:
         raise exc.at(location) from None
-    positive = CT.EQUALS if condition.type.positive is CT.ON_DAYS else condition.type.positive
+    positive = condition.type.positive
     expression = _on_path(resolved, lambda column: _positive(spec, positive, column, values))
     return not_(expression) if condition.type.negated else expression
 

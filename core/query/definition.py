@@ -1,5 +1,6 @@
 """The stored form of a query: plain JSON data, checked here only for what is wrong whatever
 the entity is (shape, value counts); the compiler, which knows the entity, checks the rest.
+``QueryError`` is the one exception for every problem in a query, so callers catch one thing.
 """
 
 from __future__ import annotations
@@ -27,13 +28,41 @@ from pydantic import (
 )
 
 from core.json_text import MAX_DEPTH, JsonTooDeepError, check_data_depth, check_text_depth
-from core.messages import StoredText, stored
-from core.query.errors import QueryError, join_location
+from core.messages import ExplainedError, StoredText, stored
 from core.validation import ValidationMessage, reason_text
 
 MAX_VALUES = 1000  # per condition: more belong in a static list, not in an IN clause
 MAX_NESTING = 10  # blocks inside blocks
 MAX_JSON_DEPTH = MAX_DEPTH  # objects and lists inside each other, checked before parsing
+
+
+def join_location(outer: str | None, inner: str | None) -> str:
+    """``where.conditions[0]`` + ``values[1]``, or + ``[1]`` without a dot."""
+    if not outer or not inner:
+        return outer or inner or ""
+    return f"{outer}{inner}" if inner.startswith("[") else f"{outer}.{inner}"
+
+
+class QueryError(ExplainedError):
+    """A query that cannot be compiled: ``location`` says where in the JSON, ``reason`` what
+    in the reader's language (for a screen that names the place in its own words),
+    ``problem`` the same in English. A ``ValueError``, so pydantic validators may raise it.
+    """
+
+    def __init__(self, reason: StoredText, location: str | None = None):
+        self.reason = reason
+        self.location = location
+        super().__init__(
+            stored("{field}: {problem}", field=location, problem=reason) if location else reason
+        )
+
+    @property
+    def problem(self) -> str:
+        return self.reason.english()
+
+    def at(self, location: str) -> QueryError:
+        """The same problem, placed inside ``location``."""
+        return QueryError(self.reason, join_location(location, self.location) or None)
 
 
 class ConditionType(enum.StrEnum):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from core.messages import stored
 from core.models import Contact, Contract, Product, SalesPartner
-from core.query.errors import QueryError
+from core.query.definition import QueryError
 
 MAX_DEPTH = 3  # relations a dotted path may follow ("contracts.product.name" follows two)
 

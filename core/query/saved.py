@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from core.messages import ExplainedError, stored
 from core.models import SavedQuery
 from core.query.compiler import CompiledQuery, compile_query
-from core.query.errors import QueryError
+from core.query.definition import QueryError
 
 
 class SavedQueryNotFound(ExplainedError, LookupError):
