@@ -355,7 +355,7 @@ def test_the_ready_campaign_is_installed_once_and_selects_prospects_with_email(d
         )
         assert campaign.action_settings["archive"] is True
         build_plugins(plugins, CampaignConfig.of(campaign))  # it can start as it is
-        selected = set(session.scalars(compile_saved_query(session, saved.id).select_ids()))
+        selected = set(session.scalars(compile_saved_query(session, saved.id).select_targets()))
         expected = set(
             session.scalars(
                 select(Contact.id).where(

@@ -18,12 +18,11 @@ from core.query import (
     QueryError,
     QueryTooDeepError,
     SortKey,
-    dump_definition,
-    load_json,
     parse_definition,
     parse_node,
 )
 from webapp.i18n import render_stored
+from webapp.saved_queries import load_json
 
 PROSPECTS_WITH_EMAIL = {
     "root": "contacts",
@@ -103,9 +102,9 @@ def test_round_trip_through_json():
             },
         }
     )
-    stored = json.dumps(dump_definition(definition))
+    stored = json.dumps(definition.model_dump(mode="json"))
     again = parse_definition(stored)
-    assert dump_definition(again) == dump_definition(definition)
+    assert again.model_dump(mode="json") == definition.model_dump(mode="json")
     assert json.loads(stored)["where"]["conditions"][1]["values"] == ["2024-02-29"]
     assert isinstance(again.where.conditions[2], Block)
 

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import inspect
 
 from core.models import Contact, ContactStatus, Contract, DispatchChannel, Product, SalesPartner
-from core.query import ENTITIES, FieldType, QueryError, field_tree, resolve_path
+from core.query import ENTITIES, FieldType, QueryError, resolve_path
+from webapp.queries.views import field_tree
 
 
 def test_the_four_roots_and_their_models():

@@ -1,33 +1,15 @@
-"""Stored queries to SQLAlchemy expressions, without ever putting query text into SQL.
-
-Field names only pick columns from the whitelist in ``entities``; every value becomes a bound
-parameter. The semantics (also in docs/queries.md):
-
-- Text is compared case-insensitively (``lower()`` on PostgreSQL, the ``unicode_lower()``
-  function core.db.database registers on SQLite, so umlauts fold on both); NULL and '' are both
-  empty.
-- contains / begins_with / ends_with match any of the values literally (% and _ escaped).
-- A condition on a related path holds when ANY related row satisfies it (an EXISTS
-  subquery per condition): "contracts.product.name equals Hausrat" on contacts means "has a
-  contract for Hausrat". Two conditions on the same to-many path may be met by different
-  related rows.
-- Every negated type is exactly NOT of its positive type, NULL-safe: the positive types
-  never yield NULL, so "city equals none of Berlin" includes contacts without a city and
-  "is_empty" is NOT "not_empty" (for a related path: no related row has a value).
-- Dates: on_days (and equals on dates) matches whole days; on a datetime field a day runs
-  from 00:00 UTC to the next 00:00 UTC, at_most a day means up to that day's end, at_least
-  from its start. between is inclusive at both ends. Values with a time are exact instants.
-- Text ranges (between, at_most, at_least) compare lower-cased text by code point.
-- Empty blocks are left out; a query without conditions selects every record.
+"""Stored queries to SQLAlchemy expressions, without ever putting query text into SQL: field
+names only pick whitelisted columns, every value becomes a bound parameter. The semantics of
+each condition type are in docs/queries.md.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -49,9 +31,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from core.messages import stored
@@ -60,12 +40,12 @@ from core.query.definition import (
     Condition,
     ConditionType,
     QueryDefinition,
+    QueryError,
     join_location,
     parse_definition,
     parse_node,
 )
 from core.query.entities import (
-    ENTITIES,
     EntitySpec,
     FieldSpec,
     FieldType,
@@ -73,31 +53,19 @@ from core.query.entities import (
     get_entity,
     resolve_path,
 )
-from core.query.errors import QueryError
+from core.query.records import plain
 
 CT = ConditionType
 
-# ---------------------------------------------------------------------------------------------
-# SQL constructs that differ per dialect
-
 
 class ci_text(FunctionElement[str]):
-    """Text folded for case-insensitive comparison, whatever the dialect."""
+    """Text folded for case-insensitive comparison: SQLite's own lower() folds ASCII only, so
+    there it is the unicode_lower() that core.db.database registers."""
 
     type = String()
     name = "ci_text"
     inherit_cache = True
-
-
-@compiles(ci_text)
-def _ci_text_default(element: ci_text, compiler: Any, **kw: Any) -> str:
-    return f"lower({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(ci_text, "sqlite")
-def _ci_text_sqlite(element: ci_text, compiler: Any, **kw: Any) -> str:
-    # registered by core.db.database._configure_sqlite; SQLite's own lower() folds ASCII only
-    return f"unicode_lower({compiler.process(element.clauses, **kw)})"
+    templates = {"sqlite": "unicode_lower({})", "": "lower({})"}
 
 
 class code_point_order(FunctionElement[str]):
@@ -106,57 +74,25 @@ class code_point_order(FunctionElement[str]):
     type = String()
     name = "code_point_order"
     inherit_cache = True
+    templates = {"postgresql": '({}) COLLATE "C"', "": "{}"}
 
 
+@compiles(ci_text)
 @compiles(code_point_order)
-def _code_point_default(element: code_point_order, compiler: Any, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(code_point_order, "postgresql")
-def _code_point_postgresql(element: code_point_order, compiler: Any, **kw: Any) -> str:
-    return f'({compiler.process(element.clauses, **kw)}) COLLATE "C"'
+def _per_dialect(element: Any, compiler: Any, **kw: Any) -> str:
+    template = element.templates.get(compiler.dialect.name, element.templates[""])
+    return template.format(compiler.process(element.clauses, **kw))
 
 
 EMPTY_TEXT = literal_column("''")  # a constant, so GROUP BY and SELECT render identically
 LIKE_ESCAPE = "/"
 
-# ---------------------------------------------------------------------------------------------
-# Which condition types fit which field types
-
-_TEXT_TYPES = frozenset(
-    {
-        CT.EQUALS,
-        CT.NOT_EQUALS,
-        CT.CONTAINS,
-        CT.NOT_CONTAINS,
-        CT.BEGINS_WITH,
-        CT.NOT_BEGINS_WITH,
-        CT.ENDS_WITH,
-        CT.NOT_ENDS_WITH,
-        CT.IS_EMPTY,
-        CT.NOT_EMPTY,
-        CT.BETWEEN,
-        CT.NOT_BETWEEN,
-        CT.AT_MOST,
-        CT.AT_LEAST,
-    }
-)
-_NUMBER_TYPES = frozenset(
-    {
-        CT.EQUALS,
-        CT.NOT_EQUALS,
-        CT.IS_EMPTY,
-        CT.NOT_EMPTY,
-        CT.BETWEEN,
-        CT.NOT_BETWEEN,
-        CT.AT_MOST,
-        CT.AT_LEAST,
-    }
-)
-_DATE_TYPES = _NUMBER_TYPES | {CT.ON_DAYS, CT.NOT_ON_DAYS}
+_DAY_TYPES = {CT.ON_DAYS, CT.NOT_ON_DAYS}
+_TEXT_TYPES = frozenset(CT) - _DAY_TYPES
+_LIKE_TYPES = (CT.CONTAINS, CT.BEGINS_WITH, CT.ENDS_WITH)
+_NUMBER_TYPES = frozenset(t for t in _TEXT_TYPES if t.positive not in _LIKE_TYPES)
+_DATE_TYPES = _NUMBER_TYPES | _DAY_TYPES
 _EQUALITY_TYPES = frozenset({CT.EQUALS, CT.NOT_EQUALS, CT.IS_EMPTY, CT.NOT_EMPTY})
-
 ALLOWED_TYPES: dict[FieldType, frozenset[ConditionType]] = {
     FieldType.TEXT: _TEXT_TYPES,
     FieldType.NUMBER: _NUMBER_TYPES,
@@ -167,10 +103,6 @@ ALLOWED_TYPES: dict[FieldType, frozenset[ConditionType]] = {
 }
 """The condition types each field type accepts (for the editor's type menu, too)."""
 
-# ---------------------------------------------------------------------------------------------
-# Values
-
-
 _NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TRUE = {"true", "ja", "yes", "1", "wahr"}
@@ -178,17 +110,10 @@ _FALSE = {"false", "nein", "no", "0", "falsch"}
 
 
 def _parse_number(value: Any) -> Decimal:
-    if isinstance(value, bool):
-        raise QueryError(stored("{value} is not a number", value=repr(value)))
-    if isinstance(value, int | Decimal):
-        return Decimal(value)
-    if isinstance(value, float):
+    if isinstance(value, int | Decimal | float) and not isinstance(value, bool):
         return Decimal(str(value))
     if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
-        try:
-            return Decimal(value.strip().replace(",", "."))
-        except InvalidOperation:  # pragma: no cover - the pattern admits only valid ones
-            pass
+        return Decimal(value.strip().replace(",", "."))
     raise QueryError(stored("{value} is not a number", value=repr(value)))
 
 
@@ -212,15 +137,11 @@ def _parse_date(value: Any) -> date:
 
 def _parse_date_or_datetime(value: Any) -> date | datetime:
     """A day (``date``) or an instant (aware ``datetime`` in UTC; naive counts as UTC)."""
-    if isinstance(value, datetime):
-        instant = value
-    elif isinstance(value, date):
-        return value
-    elif isinstance(value, str) and _DATE.fullmatch(value.strip()):
+    if _is_day(value) or (isinstance(value, str) and _DATE.fullmatch(value.strip())):
         return _parse_date(value)
-    elif isinstance(value, str):
+    if isinstance(value, str):
         try:
-            instant = datetime.fromisoformat(value.strip())
+            value = datetime.fromisoformat(value.strip())
         except ValueError:
             raise QueryError(
                 stored(
@@ -229,43 +150,32 @@ def _parse_date_or_datetime(value: Any) -> date | datetime:
                     value=repr(value),
                 )
             ) from None
-    else:
+    if not isinstance(value, datetime):
         raise QueryError(stored("{value} is not a date or date-time", value=repr(value)))
-    if instant.tzinfo is None:
-        return instant.replace(tzinfo=UTC)
-    return instant.astimezone(UTC)
+    return plain(value)  # aware, in UTC
 
 
 def _parse_boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE:
-            return True
-        if word in _FALSE:
-            return False
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
     raise QueryError(
         stored("{value} is not a boolean (true/false, ja/nein, 1/0)", value=repr(value))
     )
 
 
 def _parse_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | Decimal | float) and not isinstance(value, bool):
-        return str(value)
-    raise QueryError(stored("{value} is not text", value=repr(value)))
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal | float):
+        raise QueryError(stored("{value} is not text", value=repr(value)))
+    return str(value)
 
 
 def _parse_choice(spec: FieldSpec, value: Any) -> str:
     choices = spec.choices or ()
-    if isinstance(value, str):
-        for choice in choices:
-            if choice.casefold() == value.strip().casefold():
-                return choice
+    for choice in choices:
+        if isinstance(value, str) and choice.casefold() == value.strip().casefold():
+            return choice
     raise QueryError(
         stored(
             "{value} is not a choice of {field}; known: {choices}",
@@ -276,7 +186,7 @@ def _parse_choice(spec: FieldSpec, value: Any) -> str:
     )
 
 
-def parse_value(spec: FieldSpec, condition_type: ConditionType, value: Any) -> Any:
+def _parse_value(spec: FieldSpec, condition_type: ConditionType, value: Any) -> Any:
     """One value as the Python type the field's column compares with."""
     kind = spec.type
     if kind is FieldType.TEXT:
@@ -296,7 +206,7 @@ def _parse_values(spec: FieldSpec, condition: Condition) -> list[Any]:
     parsed = []
     for index, value in enumerate(condition.values):
         try:
-            parsed.append(parse_value(spec, condition.type, value))
+            parsed.append(_parse_value(spec, condition.type, value))
         except QueryError as exc:
             raise exc.at(f"values[{index}]") from None
     if condition.type.positive is CT.BETWEEN and spec.type is not FieldType.TEXT:
@@ -329,30 +239,15 @@ def _instant(value: Any, *, end: bool) -> Any:
     return start + timedelta(days=1) - timedelta.resolution if end else start
 
 
-# ---------------------------------------------------------------------------------------------
-# Predicates on one column
-
-
-def _has_value(spec: FieldSpec, column: ColumnElement[Any]) -> ColumnElement[bool]:
-    if spec.type is FieldType.TEXT:
-        return and_(column.is_not(None), column != EMPTY_TEXT)
-    return column.is_not(None)
-
-
-def _number_bind(spec: FieldSpec, value: Decimal) -> Any:
-    column_type = spec.column.property.columns[0].type
-    whole = value == value.to_integral_value() and abs(value) < 2**63  # SQLite's int limit
-    if isinstance(column_type, Integer) and whole:
-        return literal(int(value), Integer())
-    return literal(value, Numeric())  # no scale: 7.499 stays 7.499, also in the shown SQL
-
-
 def _bind(spec: FieldSpec, column: ColumnElement[Any], value: Any) -> Any:
-    if spec.type is FieldType.NUMBER:
-        return _number_bind(spec, value)
     if spec.type is FieldType.TEXT:
         return ci_text(literal(value, String()))
-    return literal(value, column.type)
+    if spec.type is not FieldType.NUMBER:
+        return literal(value, column.type)
+    whole = value == value.to_integral_value() and abs(value) < 2**63  # SQLite's int limit
+    if isinstance(spec.column.property.columns[0].type, Integer) and whole:
+        return literal(int(value), Integer())
+    return literal(value, Numeric())  # no scale: 7.499 stays 7.499, also in the shown SQL
 
 
 def _text_like(column: ColumnElement[Any], condition_type: ConditionType, value: str) -> Any:
@@ -373,26 +268,15 @@ def _range(
     spec: FieldSpec, column: ColumnElement[Any], low: Any | None, high: Any | None
 ) -> list[ColumnElement[bool]]:
     """column >= low and column <= high (either may be None), days widened to whole days."""
+    key = code_point_order(ci_text(column)) if spec.type is FieldType.TEXT else column
+    on_datetime = spec.type is FieldType.DATETIME
     parts: list[ColumnElement[bool]] = []
-    if spec.type is FieldType.TEXT:
-        key = code_point_order(ci_text(column))
-        if low is not None:
-            parts.append(key >= _bind(spec, column, low))
-        if high is not None:
-            parts.append(key <= _bind(spec, column, high))
-        return parts
-    if spec.type is FieldType.DATETIME:
-        if low is not None:
-            parts.append(column >= literal(_instant(low, end=False), column.type))
-        if _is_day(high):  # up to the end of that day
-            parts.append(column < literal(_day_start(high + timedelta(days=1)), column.type))
-        elif high is not None:
-            parts.append(column <= literal(high, column.type))
-        return parts
     if low is not None:
-        parts.append(column >= _bind(spec, column, low))
-    if high is not None:
-        parts.append(column <= _bind(spec, column, high))
+        parts.append(key >= _bind(spec, column, _instant(low, end=False) if on_datetime else low))
+    if on_datetime and _is_day(high):  # up to the end of that day
+        parts.append(column < literal(_day_start(high + timedelta(days=1)), column.type))
+    elif high is not None:
+        parts.append(key <= _bind(spec, column, high))
     return parts
 
 
@@ -400,29 +284,23 @@ def _positive(
     spec: FieldSpec, condition_type: ConditionType, column: ColumnElement[Any], values: list[Any]
 ) -> ColumnElement[bool]:
     """The positive form of a condition; never NULL, so NOT of it is its exact complement."""
-    has_value = _has_value(spec, column)
+    has_value = column.is_not(None)
+    if spec.type is FieldType.TEXT:
+        has_value = and_(has_value, column != EMPTY_TEXT)
     if condition_type is CT.NOT_EMPTY:
         return has_value
-    if condition_type in (CT.CONTAINS, CT.BEGINS_WITH, CT.ENDS_WITH):
+    if condition_type in _LIKE_TYPES:
         matches = [_text_like(column, condition_type, value) for value in values]
         return and_(column.is_not(None), or_(*matches))
-    if condition_type is CT.BETWEEN:
-        return and_(has_value, *_range(spec, column, values[0], values[1]))
-    if condition_type is CT.AT_MOST:
-        return and_(has_value, *_range(spec, column, None, values[0]))
-    if condition_type is CT.AT_LEAST:
-        return and_(has_value, *_range(spec, column, values[0], None))
+    if condition_type in (CT.BETWEEN, CT.AT_MOST, CT.AT_LEAST):
+        low = None if condition_type is CT.AT_MOST else values[0]
+        high = None if condition_type is CT.AT_LEAST else values[-1]
+        return and_(has_value, *_range(spec, column, low, high))
     # equals / on_days
     if spec.type is FieldType.DATETIME:
-        days = [and_(*_range(spec, column, day, day)) for day in values]
-        return and_(has_value, or_(*days))
-    if spec.type is FieldType.TEXT:
-        return and_(has_value, ci_text(column).in_([_bind(spec, column, v) for v in values]))
-    return and_(has_value, column.in_([_bind(spec, column, v) for v in values]))
-
-
-# ---------------------------------------------------------------------------------------------
-# Conditions and blocks
+        return and_(has_value, or_(*(and_(*_range(spec, column, day, day)) for day in values)))
+    compared = ci_text(column) if spec.type is FieldType.TEXT else column
+    return and_(has_value, compared.in_([_bind(spec, column, value) for value in values]))
 
 
 def _on_path(resolved: ResolvedField, build: Any) -> ColumnElement[bool]:
@@ -432,11 +310,9 @@ def _on_path(resolved: ResolvedField, build: Any) -> ColumnElement[bool]:
     current: Any = resolved.root.model
     joins = []
     for relation in resolved.relations:
-        target = aliased(ENTITIES[relation.target].model)
-        joins.append(getattr(target, relation.remote) == getattr(current, relation.local))
-        current = target
-    column = getattr(current, resolved.field.key)
-    return exists().where(*joins, build(column))
+        current, onclause = relation.join(current)
+        joins.append(onclause)
+    return exists().where(*joins, build(getattr(current, resolved.field.key)))
 
 
 def _condition(root: EntitySpec, condition: Condition, location: str) -> ColumnElement[bool]:
@@ -460,12 +336,8 @@ def _condition(root: EntitySpec, condition: Condition, location: str) -> ColumnE
     try:
         values = _parse_values(spec, condition)
     except QueryError as exc:
-        if location:
-            raise exc.at(location) from None
-        raise
+        raise exc.at(location) from None
     positive = condition.type.positive
-    if positive is CT.ON_DAYS:
-        positive = CT.EQUALS
     expression = _on_path(resolved, lambda column: _positive(spec, positive, column, values))
     return not_(expression) if condition.type.negated else expression
 
@@ -478,57 +350,36 @@ def _node(root: EntitySpec, node: Condition | Block, location: str) -> ColumnEle
         expression = _node(root, child, join_location(location, f"conditions[{index}]"))
         if expression is not None:
             children.append(expression)
-    if not children:
-        return None
-    if len(children) == 1:
-        return children[0]
+    if len(children) <= 1:
+        return children[0] if children else None
     return and_(*children) if node.op == "and" else or_(*children)
 
 
 def condition_expression(
-    root: str,
-    node: Condition | Block | Mapping[str, Any],
-    location: str = "",
+    root: str, node: Condition | Block | Mapping[str, Any], location: str = ""
 ) -> ColumnElement[bool]:
     """A boolean expression over ``root``'s table alone (related fields via EXISTS)."""
-    entity = get_entity(root)
-    expression = _node(entity, parse_node(node, location), location)
+    expression = _node(get_entity(root), parse_node(node, location), location)
     return true() if expression is None else expression
 
 
-# ---------------------------------------------------------------------------------------------
-# Whole queries
-
-
-_DIALECTS = {
-    "sqlite": sqlite.dialect,
-    "postgresql": postgresql.dialect,
-    "postgres": postgresql.dialect,
-}
-
-
-@dataclass
 class _Joins:
     """Outer joins of the root to its to-one relations, one alias per path prefix."""
 
-    root: EntitySpec
-    source: Any = None
-    aliases: dict[tuple[str, ...], Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.source = self.root.model
+    def __init__(self, root: EntitySpec):
+        self.root = root
+        self.source: Any = root.model
+        self.aliases: dict[tuple[Any, ...], Any] = {}
 
     def column(self, resolved: ResolvedField) -> ColumnElement[Any]:
         current: Any = self.root.model
-        names: tuple[str, ...] = ()
-        for relation in resolved.relations:
-            names += (relation.name,)
-            if names not in self.aliases:
-                target = aliased(ENTITIES[relation.target].model)
-                onclause = getattr(target, relation.remote) == getattr(current, relation.local)
+        for depth, relation in enumerate(resolved.relations, start=1):
+            prefix = resolved.relations[:depth]
+            if prefix not in self.aliases:
+                target, onclause = relation.join(current)
                 self.source = outerjoin(self.source, target, onclause)
-                self.aliases[names] = target
-            current = self.aliases[names]
+                self.aliases[prefix] = target
+            current = self.aliases[prefix]
         return getattr(current, resolved.field.key)
 
 
@@ -546,34 +397,23 @@ class CompiledQuery:
     def output_paths(self) -> list[str]:
         return [resolved.path for resolved in self.output]
 
-    def _order_by(self, joins: _Joins) -> list[Any]:
-        clauses = []
-        for resolved, descending in self.sort:
-            key = _sort_key(resolved.field, joins.column(resolved))
-            key = key.desc() if descending else key.asc()
-            clauses.append(key.nulls_last())
-        clauses.append(self.root.id_column.asc())
-        return clauses
-
-    def select_ids(self) -> Select[Any]:
-        """The root ids (labelled ``id``) of the matching records, sorted."""
-        joins = _Joins(self.root)
-        order_by = self._order_by(joins)
-        return (
-            select(self.root.id_column.label("id"))
-            .select_from(joins.source)
-            .where(self.where)
-            .order_by(*order_by)
-        )
-
     def select_rows(self, limit: int | None = None) -> Select[Any]:
         """The output fields, labelled by their dotted path, of the matching records."""
         joins = _Joins(self.root)
         columns = [joins.column(resolved).label(resolved.path) for resolved in self.output]
-        order_by = self._order_by(joins)
-        statement = select(*columns).select_from(joins.source).where(self.where)
-        statement = statement.order_by(*order_by)
-        return statement if limit is None else statement.limit(limit)
+        order_by = []
+        for resolved, descending in self.sort:
+            key = joins.column(resolved)
+            if resolved.type is FieldType.TEXT:
+                key = ci_text(func.nullif(key, EMPTY_TEXT))
+            order_by.append((key.desc() if descending else key.asc()).nulls_last())
+        return (
+            select(*columns)
+            .select_from(joins.source)
+            .where(self.where)
+            .order_by(*order_by, self.root.id_column.asc())
+            .limit(limit)
+        )
 
     def select_count(self) -> Select[Any]:
         """How many records match (one row, one column ``count``)."""
@@ -583,27 +423,10 @@ class CompiledQuery:
             .where(self.where)
         )
 
-    def select_groups(self, path: str) -> Select[Any]:
-        """Records per value of a root or to-one field: ``key`` and ``count``, by key."""
-        resolved = _resolve_single(self.root, path, "group")
-        joins = _Joins(self.root)
-        column = joins.column(resolved)
-        key = func.nullif(column, EMPTY_TEXT) if resolved.type is FieldType.TEXT else column
-        return (
-            select(key.label("key"), func.count(self.root.id_column).label("count"))
-            .select_from(joins.source)
-            .where(self.where)
-            .group_by(key)
-            .order_by(key.asc().nulls_last())
-        )
-
     def select_targets(self, group_by: str | None = None) -> Select[Any]:
         """Root ids (``id``) and their group as text (``group_key``) for the campaign engine.
-
-        FROM stays the root table (to-one relations of ``group_by`` are outer-joined to it),
-        so ``.where(...)`` on the root table composes. Empty values form the group ``''``,
-        so every record belongs to a group that can be ticked; without ``group_by`` the
-        key is NULL.
+        FROM stays the root table, so ``.where(...)`` on it composes; empty values form the
+        group ``''``, so every record has a group that can be ticked (NULL without group_by).
         """
         joins = _Joins(self.root)
         if group_by is None:
@@ -619,29 +442,6 @@ class CompiledQuery:
             .where(self.where)
             .order_by(self.root.id_column)
         )
-
-    def sql(self, dialect_name: str, limit: int | None = None) -> str:
-        """The result list's SQL with the values written in, for display only (never run it)."""
-        try:
-            # "named": a pyformat dialect would print every % of a LIKE pattern twice
-            dialect = _DIALECTS[dialect_name](paramstyle="named")
-        except KeyError:
-            raise QueryError(
-                stored(
-                    "unknown SQL dialect '{dialect}'; known: sqlite, postgresql",
-                    dialect=dialect_name,
-                )
-            ) from None
-        compiled = self.select_rows(limit).compile(
-            dialect=dialect, compile_kwargs={"literal_binds": True}
-        )
-        return str(compiled)
-
-
-def _sort_key(spec: FieldSpec, column: ColumnElement[Any]) -> ColumnElement[Any]:
-    if spec.type is FieldType.TEXT:
-        return ci_text(func.nullif(column, EMPTY_TEXT))
-    return column
 
 
 def _resolve_single(root: EntitySpec, path: str, location: str) -> ResolvedField:
@@ -673,29 +473,12 @@ def compile_query(definition: QueryDefinition | Mapping[str, Any] | str) -> Comp
     except QueryError as exc:
         raise exc.at("root") from None
     where = _node(root, definition.where, "where") if definition.where is not None else None
-    output_paths: Sequence[str] = definition.output or list(root.fields)
     output = tuple(
-        _resolve_single(root, path, f"output[{index}]") for index, path in enumerate(output_paths)
+        _resolve_single(root, path, f"output[{index}]")
+        for index, path in enumerate(definition.output or root.fields)
     )
     sort = tuple(
         (_resolve_single(root, key.field, f"sort[{index}].field"), key.descending)
         for index, key in enumerate(definition.sort)
     )
-    return CompiledQuery(
-        definition=definition,
-        root=root,
-        where=true() if where is None else where,
-        output=output,
-        sort=sort,
-    )
-
-
-__all__ = [
-    "ALLOWED_TYPES",
-    "CompiledQuery",
-    "ci_text",
-    "code_point_order",
-    "compile_query",
-    "condition_expression",
-    "parse_value",
-]
+    return CompiledQuery(definition, root, true() if where is None else where, output, sort)

@@ -1,16 +1,14 @@
-"""The stored form of a query: plain JSON data, checked here for shape and value counts.
-
-Whether a field exists and whether a value fits it is checked by the compiler, which knows
-the entity; this module only refuses what is wrong whatever the entity is.
+"""The stored form of a query: plain JSON data, checked here only for what is wrong whatever
+the entity is (shape, value counts); the compiler, which knows the entity, checks the rest.
+``QueryError`` is the one exception for every problem in a query, so callers catch one thing.
 """
 
 from __future__ import annotations
 
 import enum
 import functools
-import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -29,18 +27,42 @@ from pydantic import (
     model_validator,
 )
 
-from core import json_text
 from core.json_text import MAX_DEPTH, JsonTooDeepError, check_data_depth, check_text_depth
-from core.messages import StoredText, stored
-from core.query.errors import QueryError
+from core.messages import ExplainedError, StoredText, stored
 from core.validation import ValidationMessage, reason_text
 
-MAX_VALUES = 1000
-"""Values per condition: more belong in a static list, not in an IN clause."""
-MAX_NESTING = 10
-"""Blocks inside blocks."""
-MAX_JSON_DEPTH = MAX_DEPTH
-"""Objects and lists inside each other in a query's JSON, checked before it is parsed."""
+MAX_VALUES = 1000  # per condition: more belong in a static list, not in an IN clause
+MAX_NESTING = 10  # blocks inside blocks
+MAX_JSON_DEPTH = MAX_DEPTH  # objects and lists inside each other, checked before parsing
+
+
+def join_location(outer: str | None, inner: str | None) -> str:
+    """``where.conditions[0]`` + ``values[1]``, or + ``[1]`` without a dot."""
+    if not outer or not inner:
+        return outer or inner or ""
+    return f"{outer}{inner}" if inner.startswith("[") else f"{outer}.{inner}"
+
+
+class QueryError(ExplainedError):
+    """A query that cannot be compiled: ``location`` says where in the JSON, ``reason`` what
+    in the reader's language (for a screen that names the place in its own words),
+    ``problem`` the same in English. A ``ValueError``, so pydantic validators may raise it.
+    """
+
+    def __init__(self, reason: StoredText, location: str | None = None):
+        self.reason = reason
+        self.location = location
+        super().__init__(
+            stored("{field}: {problem}", field=location, problem=reason) if location else reason
+        )
+
+    @property
+    def problem(self) -> str:
+        return self.reason.english()
+
+    def at(self, location: str) -> QueryError:
+        """The same problem, placed inside ``location``."""
+        return QueryError(self.reason, join_location(location, self.location) or None)
 
 
 class ConditionType(enum.StrEnum):
@@ -65,7 +87,7 @@ class ConditionType(enum.StrEnum):
 
     @property
     def negated(self) -> bool:
-        """True for the types that are exactly NOT of another type (``is_empty`` included)."""
+        """Exactly NOT of another type (``is_empty`` included)."""
         return self in _POSITIVE_OF
 
     @property
@@ -84,12 +106,10 @@ _POSITIVE_OF = {
     ConditionType.NOT_BETWEEN: ConditionType.BETWEEN,
 }
 
-# (smallest, largest, how to say it); None = no upper bound
+# per positive type: (smallest, largest, how to say it); None = no upper bound
 _ARITY: dict[ConditionType, tuple[int, int | None, StoredText]] = {
-    ConditionType.IS_EMPTY: (0, 0, stored("takes no values")),
     ConditionType.NOT_EMPTY: (0, 0, stored("takes no values")),
     ConditionType.BETWEEN: (2, 2, stored("needs exactly 2 values (from, to)")),
-    ConditionType.NOT_BETWEEN: (2, 2, stored("needs exactly 2 values (from, to)")),
     ConditionType.AT_MOST: (1, 1, stored("needs exactly 1 value")),
     ConditionType.AT_LEAST: (1, 1, stored("needs exactly 1 value")),
 }
@@ -97,26 +117,20 @@ _AT_LEAST_ONE = (1, None, stored("needs at least 1 value"))
 
 
 def _check_value(value: Any) -> Any:
-    if isinstance(value, str):
-        if value == "":
-            raise QueryError(
-                stored("empty value; use is_empty or not_empty to test for empty fields")
+    if not isinstance(value, str | int | float | Decimal | date):
+        raise QueryError(
+            stored(
+                "expected text, a number, true/false or a date, not {python_type}",
+                python_type=type(value).__name__,
             )
-        if "\0" in value:
-            raise QueryError(stored("a value may not contain a NUL character (\\0)"))
-        return value
-    if isinstance(value, float | Decimal) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise QueryError(stored("{value} is not a finite number", value=str(value)))
-        return value
-    if isinstance(value, bool | int | date):
-        return value
-    raise QueryError(
-        stored(
-            "expected text, a number, true/false or a date, not {python_type}",
-            python_type=type(value).__name__,
         )
-    )
+    if value == "":
+        raise QueryError(stored("empty value; use is_empty or not_empty to test for empty fields"))
+    if isinstance(value, str) and "\0" in value:
+        raise QueryError(stored("a value may not contain a NUL character (\\0)"))
+    if isinstance(value, float | Decimal) and not math.isfinite(value):
+        raise QueryError(stored("{value} is not a finite number", value=str(value)))
+    return value
 
 
 ConditionValue = Annotated[Any, AfterValidator(_check_value)]
@@ -124,8 +138,6 @@ ConditionValue = Annotated[Any, AfterValidator(_check_value)]
 
 
 class Condition(BaseModel):
-    """Field + condition type + values."""
-
     model_config = ConfigDict(extra="forbid")
 
     field: str = Field(min_length=1)
@@ -138,7 +150,7 @@ class Condition(BaseModel):
         condition_type = info.data.get("type")
         if condition_type is None:
             return values
-        smallest, largest, wording = _ARITY.get(condition_type, _AT_LEAST_ONE)
+        smallest, largest, wording = _ARITY.get(condition_type.positive, _AT_LEAST_ONE)
         if len(values) < smallest or (largest is not None and len(values) > largest):
             raise QueryError(stored("{type} {wording}", type=condition_type.value, wording=wording))
         if len(values) > MAX_VALUES:
@@ -147,11 +159,8 @@ class Condition(BaseModel):
 
 
 def _node_kind(node: Any) -> str:
-    if isinstance(node, Block):
-        return "block"
-    if isinstance(node, Mapping) and ("conditions" in node or "op" in node):
-        return "block"
-    return "condition"
+    is_block = isinstance(node, Mapping) and ("conditions" in node or "op" in node)
+    return "block" if is_block or isinstance(node, Block) else "condition"
 
 
 Node = Annotated[
@@ -213,41 +222,27 @@ Block.model_rebuild()
 _NODE_ADAPTER: TypeAdapter[Condition | Block] = TypeAdapter(Node)
 
 
+def _validated(validate: Callable[[Any], Any], data: Any, location: str = "") -> Any:
+    """``validate(data)``, its problems as one QueryError; JSON too deep refused beforehand."""
+    try:
+        if isinstance(data, str | bytes):
+            check_text_depth(data, MAX_JSON_DEPTH)
+        else:
+            check_data_depth(data, MAX_JSON_DEPTH)
+        return validate(data)
+    except ValidationError as exc:
+        raise as_query_error(exc, location) from None
+    except JsonTooDeepError as exc:
+        raise too_deep(exc) from None
+
+
 def parse_definition(data: QueryDefinition | Mapping[str, Any] | str | bytes) -> QueryDefinition:
     """A QueryDefinition from a model, a dict or JSON text; QueryError naming every problem."""
     if isinstance(data, QueryDefinition):
         return data
-    try:
-        if isinstance(data, str | bytes):
-            check_text_depth(data, MAX_JSON_DEPTH)
-            return QueryDefinition.model_validate_json(data)
-        check_data_depth(data, MAX_JSON_DEPTH)
-        return QueryDefinition.model_validate(data)
-    except ValidationError as exc:
-        raise as_query_error(exc) from None
-    except JsonTooDeepError as exc:
-        raise too_deep(exc) from None
-
-
-def load_json(text: str | bytes) -> Any:
-    """A query's JSON text as Python data; QueryError when it is not JSON or nests deeper
-    than ``MAX_JSON_DEPTH`` (refused before parsing: JSON parsers recurse)."""
-    try:
-        return json_text.loads(text, MAX_JSON_DEPTH)
-    except JsonTooDeepError as exc:
-        raise too_deep(exc) from None
-    except json.JSONDecodeError as exc:
-        raise QueryError(
-            stored(
-                "Invalid JSON: {json_error}: line {line} column {column} (char {char})",
-                json_error=exc.msg,
-                line=exc.lineno,
-                column=exc.colno,
-                char=exc.pos,
-            )
-        ) from None
-    except ValueError as exc:  # bytes that are not UTF-8
-        raise QueryError(stored("Invalid JSON: {json_error}", json_error=str(exc))) from None
+    if isinstance(data, str | bytes):
+        return _validated(QueryDefinition.model_validate_json, data)
+    return _validated(QueryDefinition.model_validate, data)
 
 
 class QueryTooDeepError(QueryError):
@@ -271,13 +266,7 @@ def parse_node(
     """A condition or block (for the field-condition filter), validated like a query's where."""
     if isinstance(data, Condition | Block):
         return data
-    try:
-        check_data_depth(data, MAX_JSON_DEPTH)
-        return _NODE_ADAPTER.validate_python(data)
-    except ValidationError as exc:
-        raise as_query_error(exc, location) from None
-    except JsonTooDeepError as exc:
-        raise too_deep(exc) from None
+    return _validated(_NODE_ADAPTER.validate_python, data, location)
 
 
 def as_query_error(exc: ValidationError, location: str = "") -> QueryError:
@@ -308,13 +297,6 @@ def as_query_error(exc: ValidationError, location: str = "") -> QueryError:
     )
 
 
-def join_location(outer: str | None, inner: str | None) -> str:
-    """``where.conditions[0]`` + ``values[1]``, or + ``[1]`` without a dot."""
-    if not outer or not inner:
-        return outer or inner or ""
-    return f"{outer}{inner}" if inner.startswith("[") else f"{outer}.{inner}"
-
-
 def _pydantic_problem(error: Mapping[str, Any]) -> StoredText:
     kind = error["type"]
     if kind == "missing":
@@ -337,40 +319,10 @@ def _pydantic_problem(error: Mapping[str, Any]) -> StoredText:
 
 def _format_location(loc: tuple[Any, ...], prefix: str = "") -> str:
     text = prefix
-    after_index = True  # a union's tag may also come first (parse_node)
-    for part in loc:
+    for index, part in enumerate(loc):
+        tag = part in ("condition", "block") and (index == 0 or isinstance(loc[index - 1], int))
         if isinstance(part, int):
             text += f"[{part}]"
-            after_index = True
-            continue
-        if after_index and part in ("condition", "block"):
-            after_index = False  # the union's tag, not a key of the data
-            continue
-        text = f"{text}.{part}" if text else str(part)
-        after_index = False
+        elif not tag:  # a union's tag (first, or after an index) is no key of the data
+            text = join_location(text, str(part))
     return text
-
-
-def dump_definition(definition: QueryDefinition) -> dict[str, Any]:
-    """The JSON-ready form to store (dates as yyyy-mm-dd, decimals as strings)."""
-    return definition.model_dump(mode="json")
-
-
-__all__ = [
-    "MAX_JSON_DEPTH",
-    "MAX_NESTING",
-    "MAX_VALUES",
-    "Block",
-    "Condition",
-    "ConditionType",
-    "ConditionValue",
-    "Node",
-    "QueryDefinition",
-    "QueryTooDeepError",
-    "SortKey",
-    "as_query_error",
-    "dump_definition",
-    "load_json",
-    "parse_definition",
-    "parse_node",
-]

@@ -1,6 +1,4 @@
-"""The whitelist of what a stored query may touch.
-
-A query names entities and fields as strings; only names listed here ever select a column,
+"""The whitelist of what a stored query may touch: only names listed here ever select a column,
 so a query can never reach a table or column (passwords, internal keys, JSON blobs) that is
 not meant for end users.
 """
@@ -11,15 +9,14 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Enum as SAEnum
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from core.messages import stored
 from core.models import Contact, Contract, Product, SalesPartner
-from core.query.errors import QueryError
+from core.query.definition import QueryError
 
-MAX_DEPTH = 3
-"""The most relations a dotted path may follow ("contracts.product.name" follows two)."""
+MAX_DEPTH = 3  # relations a dotted path may follow ("contracts.product.name" follows two)
 
 
 class FieldType(enum.StrEnum):
@@ -57,6 +54,11 @@ class RelationSpec:
     remote: str
     inverse: str | None = None
 
+    def join(self, source: Any) -> tuple[Any, ColumnElement[bool]]:
+        """A new alias of the target, and the condition that joins it to ``source``."""
+        target = aliased(ENTITIES[self.target].model)
+        return target, getattr(target, self.remote) == getattr(source, self.local)
+
 
 @dataclass(frozen=True)
 class EntitySpec:
@@ -70,9 +72,6 @@ class EntitySpec:
     @property
     def id_column(self) -> InstrumentedAttribute[Any]:
         return self.model.id  # type: ignore[attr-defined]
-
-    def known_names(self) -> str:
-        return ", ".join([*self.fields, *self.relations])
 
 
 @dataclass(frozen=True)
@@ -94,155 +93,131 @@ class ResolvedField:
         return self.field.type
 
 
-def _choices(column: InstrumentedAttribute[Any]) -> tuple[str, ...]:
-    column_type = column.property.columns[0].type
-    assert isinstance(column_type, SAEnum)
-    return tuple(column_type.enums)
+def _entity(
+    name: str,
+    title: str,
+    model: type,
+    contact_path: str | None,
+    fields: list[tuple[str, str, FieldType]],
+) -> EntitySpec:
+    specs = {}
+    for field_name, field_title, field_type in fields:
+        column = getattr(model, field_name)
+        choices = None
+        if field_type is FieldType.CHOICE:
+            choices = tuple(column.property.columns[0].type.enums)
+        specs[field_name] = FieldSpec(field_name, field_title, field_type, column, choices)
+    return EntitySpec(name, title, model, specs, {}, contact_path)
 
 
-def _fields(model: type, *specs: tuple[str, str, FieldType]) -> dict[str, FieldSpec]:
-    fields = {}
-    for name, title, field_type in specs:
-        column = getattr(model, name)
-        choices = _choices(column) if field_type is FieldType.CHOICE else None
-        fields[name] = FieldSpec(name, title, field_type, column, choices)
-    return fields
-
-
-T, N, D, DT, B, C = (
-    FieldType.TEXT,
-    FieldType.NUMBER,
-    FieldType.DATE,
-    FieldType.DATETIME,
-    FieldType.BOOLEAN,
-    FieldType.CHOICE,
-)
-
+T, N, D, DT, B, C = FieldType  # in the order FieldType lists them
 _TIMESTAMPS = (("created_at", "Created at", DT), ("updated_at", "Changed at", DT))
 
 ENTITIES: dict[str, EntitySpec] = {
-    "contacts": EntitySpec(
-        name="contacts",
-        title="Contacts",
-        model=Contact,
-        fields=_fields(
+    entity.name: entity
+    for entity in (
+        _entity(
+            "contacts",
+            "Contacts",
             Contact,
-            ("id", "ID", N),
-            ("number", "Contact number", T),
-            ("kind", "Kind", C),
-            ("salutation", "Salutation", T),
-            ("title", "Title", T),
-            ("first_name", "First name", T),
-            ("last_name", "Last name", T),
-            ("company_name", "Company", T),
-            ("street", "Street", T),
-            ("address_extra", "Address extra", T),
-            ("postcode", "Postcode", T),
-            ("city", "City", T),
-            ("country", "Country", T),
-            ("email", "E-mail", T),
-            ("phone", "Phone", T),
-            ("mobile", "Mobile", T),
-            ("language", "Language", T),
-            ("birth_date", "Birth date", D),
-            ("status", "Status", C),
-            ("preferred_channel", "Preferred channel", C),
-            ("dispatch_block", "Dispatch block", B),
-            ("opt_out_post", "Opt-out post", B),
-            ("opt_out_email", "Opt-out e-mail", B),
-            ("opt_out_sms", "Opt-out SMS", B),
-            ("opt_out_phone", "Opt-out phone", B),
-            ("email_undeliverable", "Undeliverable e-mail address", T),
-            *_TIMESTAMPS,
+            "",
+            [
+                ("id", "ID", N),
+                ("number", "Contact number", T),
+                ("kind", "Kind", C),
+                ("salutation", "Salutation", T),
+                ("title", "Title", T),
+                ("first_name", "First name", T),
+                ("last_name", "Last name", T),
+                ("company_name", "Company", T),
+                ("street", "Street", T),
+                ("address_extra", "Address extra", T),
+                ("postcode", "Postcode", T),
+                ("city", "City", T),
+                ("country", "Country", T),
+                ("email", "E-mail", T),
+                ("phone", "Phone", T),
+                ("mobile", "Mobile", T),
+                ("language", "Language", T),
+                ("birth_date", "Birth date", D),
+                ("status", "Status", C),
+                ("preferred_channel", "Preferred channel", C),
+                ("dispatch_block", "Dispatch block", B),
+                ("opt_out_post", "Opt-out post", B),
+                ("opt_out_email", "Opt-out e-mail", B),
+                ("opt_out_sms", "Opt-out SMS", B),
+                ("opt_out_phone", "Opt-out phone", B),
+                ("email_undeliverable", "Undeliverable e-mail address", T),
+                *_TIMESTAMPS,
+            ],
         ),
-        relations={
-            "partner": RelationSpec(
-                "partner", "Sales partner", "partners", False, "partner_id", "id", "contacts"
-            ),
-            "contracts": RelationSpec(
-                "contracts", "Contracts", "contracts", True, "id", "contact_id", "contact"
-            ),
-        },
-        contact_path="",
-    ),
-    "contracts": EntitySpec(
-        name="contracts",
-        title="Contracts",
-        model=Contract,
-        fields=_fields(
+        _entity(
+            "contracts",
+            "Contracts",
             Contract,
-            ("id", "ID", N),
-            ("number", "Contract number", T),
-            ("signed_on", "Signed on", D),
-            ("amount", "Amount", N),
-            ("status", "Status", C),
-            ("cancelled_on", "Cancelled on", D),
-            *_TIMESTAMPS,
+            "contact",
+            [
+                ("id", "ID", N),
+                ("number", "Contract number", T),
+                ("signed_on", "Signed on", D),
+                ("amount", "Amount", N),
+                ("status", "Status", C),
+                ("cancelled_on", "Cancelled on", D),
+                *_TIMESTAMPS,
+            ],
         ),
-        relations={
-            "contact": RelationSpec(
-                "contact", "Contact", "contacts", False, "contact_id", "id", "contracts"
-            ),
-            "product": RelationSpec(
-                "product", "Product", "products", False, "product_id", "id", "contracts"
-            ),
-            "partner": RelationSpec(
-                "partner", "Sales partner", "partners", False, "partner_id", "id", "contracts"
-            ),
-        },
-        contact_path="contact",
-    ),
-    "partners": EntitySpec(
-        name="partners",
-        title="Sales partners",
-        model=SalesPartner,
-        fields=_fields(
+        _entity(
+            "partners",
+            "Sales partners",
             SalesPartner,
-            ("id", "ID", N),
-            ("number", "Partner number", T),
-            ("name", "Name", T),
-            ("company", "Company", T),
-            ("email", "E-mail", T),
-            ("phone", "Phone", T),
-            ("street", "Street", T),
-            ("postcode", "Postcode", T),
-            ("city", "City", T),
-            ("commission_rate", "Commission rate", N),
-            ("active", "Active", B),
-            *_TIMESTAMPS,
+            None,
+            [
+                ("id", "ID", N),
+                ("number", "Partner number", T),
+                ("name", "Name", T),
+                ("company", "Company", T),
+                ("email", "E-mail", T),
+                ("phone", "Phone", T),
+                ("street", "Street", T),
+                ("postcode", "Postcode", T),
+                ("city", "City", T),
+                ("commission_rate", "Commission rate", N),
+                ("active", "Active", B),
+                *_TIMESTAMPS,
+            ],
         ),
-        relations={
-            "contacts": RelationSpec(
-                "contacts", "Contacts", "contacts", True, "id", "partner_id", "partner"
-            ),
-            "contracts": RelationSpec(
-                "contracts", "Contracts", "contracts", True, "id", "partner_id", "partner"
-            ),
-        },
-        contact_path=None,
-    ),
-    "products": EntitySpec(
-        name="products",
-        title="Products",
-        model=Product,
-        fields=_fields(
+        _entity(
+            "products",
+            "Products",
             Product,
-            ("id", "ID", N),
-            ("code", "Product code", T),
-            ("name", "Name", T),
-            ("category", "Category", T),
-            ("monthly_price", "Monthly price", N),
-            ("active", "Active", B),
-            *_TIMESTAMPS,
+            None,
+            [
+                ("id", "ID", N),
+                ("code", "Product code", T),
+                ("name", "Name", T),
+                ("category", "Category", T),
+                ("monthly_price", "Monthly price", N),
+                ("active", "Active", B),
+                *_TIMESTAMPS,
+            ],
         ),
-        relations={
-            "contracts": RelationSpec(
-                "contracts", "Contracts", "contracts", True, "id", "product_id", "product"
-            ),
-        },
-        contact_path=None,
-    ),
+    )
 }
+
+
+def _link(source: str, name: str, title: str, target: str, column: str) -> None:
+    """A foreign key as the to-one relation it is and the way back, to-many, named after the
+    entity it comes from."""
+    to_one = RelationSpec(name, title, target, False, column, "id", source)
+    ENTITIES[source].relations[name] = to_one
+    to_many = RelationSpec(source, ENTITIES[source].title, source, True, "id", column, name)
+    ENTITIES[target].relations[source] = to_many
+
+
+_link("contacts", "partner", "Sales partner", "partners", "partner_id")
+_link("contracts", "contact", "Contact", "contacts", "contact_id")
+_link("contracts", "product", "Product", "products", "product_id")
+_link("contracts", "partner", "Sales partner", "partners", "partner_id")
 
 
 def get_entity(root: str) -> EntitySpec:
@@ -255,118 +230,56 @@ def get_entity(root: str) -> EntitySpec:
         ) from None
 
 
+def _unknown(part: str, entity: EntitySpec) -> QueryError:
+    return QueryError(
+        stored(
+            "unknown field '{part}' on {entity}; known: {known}",
+            part=part,
+            entity=entity.name,
+            known=", ".join([*entity.fields, *entity.relations]),
+        )
+    )
+
+
 def resolve_path(root: str, path: str) -> ResolvedField:
     """Follow a dotted path such as ``contracts.product.name`` from ``root`` to a field."""
     root_spec = get_entity(root)
     if not isinstance(path, str) or not path:
         raise QueryError(stored("empty field name"))
-    parts = path.split(".")
-    if len(parts) - 1 > MAX_DEPTH:
+    *hops, last = path.split(".")
+    if len(hops) > MAX_DEPTH:
         raise QueryError(
             stored("path '{path}' is too deep: at most {most} relations", path=path, most=MAX_DEPTH)
         )
     entity = root_spec
     relations: list[RelationSpec] = []
-    for position, part in enumerate(parts):
-        last = position == len(parts) - 1
+    for position, part in enumerate(hops):
         if part in entity.fields:
-            if not last:
-                raise QueryError(
-                    stored(
-                        "'{part}' on {entity} is a field, not a relation: '{path}' cannot be "
-                        "followed further",
-                        part=part,
-                        entity=entity.name,
-                        path=".".join(parts[: position + 1]),
-                    )
+            raise QueryError(
+                stored(
+                    "'{part}' on {entity} is a field, not a relation: '{path}' cannot be "
+                    "followed further",
+                    part=part,
+                    entity=entity.name,
+                    path=".".join(hops[: position + 1]),
                 )
-            return ResolvedField(root_spec, path, tuple(relations), entity, entity.fields[part])
-        if part in entity.relations:
-            relation = entity.relations[part]
-            if last:
-                target = ENTITIES[relation.target]
-                example = (
-                    "name"
-                    if "name" in target.fields
-                    else next(name for name in target.fields if name != "id")
-                )
-                raise QueryError(
-                    stored(
-                        "'{part}' on {entity} is a relation, not a field; pick one of its "
-                        "fields, e.g. {example}",
-                        part=part,
-                        entity=entity.name,
-                        example=f"{path}.{example}",
-                    )
-                )
-            relations.append(relation)
-            entity = ENTITIES[relation.target]
-            continue
+            )
+        if part not in entity.relations:
+            raise _unknown(part, entity)
+        relations.append(entity.relations[part])
+        entity = ENTITIES[relations[-1].target]
+    if last in entity.relations:
+        target = ENTITIES[entity.relations[last].target]
+        example = "name" if "name" in target.fields else next(n for n in target.fields if n != "id")
         raise QueryError(
             stored(
-                "unknown field '{part}' on {entity}; known: {known}",
-                part=part,
+                "'{part}' on {entity} is a relation, not a field; pick one of its "
+                "fields, e.g. {example}",
+                part=last,
                 entity=entity.name,
-                known=entity.known_names(),
+                example=f"{path}.{example}",
             )
         )
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def field_tree(root: str, depth: int = 2) -> list[dict[str, Any]]:
-    """Fields and relations of ``root`` as plain data for the editor's field picker.
-
-    Relations are followed ``depth`` levels deep (at most ``MAX_DEPTH``); the way straight
-    back (contract → contact → contracts) is left out, it only leads to the same records.
-    """
-    get_entity(root)
-    return _tree(root, "", min(depth, MAX_DEPTH), None)
-
-
-def _tree(entity_name: str, prefix: str, depth: int, came_by: str | None) -> list[dict[str, Any]]:
-    entity = ENTITIES[entity_name]
-    nodes: list[dict[str, Any]] = []
-    for spec in entity.fields.values():
-        node: dict[str, Any] = {
-            "kind": "field",
-            "name": spec.name,
-            "path": prefix + spec.name,
-            "title": spec.title,
-            "type": spec.type.value,
-        }
-        if spec.choices is not None:
-            node["choices"] = list(spec.choices)
-        nodes.append(node)
-    if depth <= 0:
-        return nodes
-    for relation in entity.relations.values():
-        if relation.name == came_by:
-            continue
-        nodes.append(
-            {
-                "kind": "relation",
-                "name": relation.name,
-                "path": prefix + relation.name,
-                "title": relation.title,
-                "target": relation.target,
-                "to_many": relation.to_many,
-                "children": _tree(
-                    relation.target, f"{prefix}{relation.name}.", depth - 1, relation.inverse
-                ),
-            }
-        )
-    return nodes
-
-
-__all__ = [
-    "ENTITIES",
-    "MAX_DEPTH",
-    "EntitySpec",
-    "FieldSpec",
-    "FieldType",
-    "RelationSpec",
-    "ResolvedField",
-    "field_tree",
-    "get_entity",
-    "resolve_path",
-]
+    if last not in entity.fields:
+        raise _unknown(last, entity)
+    return ResolvedField(root_spec, path, tuple(relations), entity, entity.fields[last])

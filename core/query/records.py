@@ -1,7 +1,6 @@
-"""Whole records for a chunk of ids, as flat dicts, in one query per chunk.
-
-Actions render letters and exports from these dicts; joining the to-one relations here keeps
-a chunk of hundreds of recipients at one round trip instead of one per recipient.
+"""Whole records for a chunk of ids, as flat dicts, in one query per chunk: actions render
+letters and exports from them, and joining the to-one relations here keeps a chunk of hundreds
+of recipients at one round trip instead of one per recipient.
 """
 
 from __future__ import annotations
@@ -14,47 +13,37 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, bindparam, outerjoin, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from core.query.entities import ENTITIES, get_entity
 
-CHUNK_SIZE = 500
-"""Ids per query: well below every driver's limit on bound parameters."""
+CHUNK_SIZE = 500  # ids per query: well below every driver's limit on bound parameters
 
 
 def record_fields(root: str) -> list[str]:
     """The keys of ``load_records``' dicts: root fields, then ``relation.field`` per to-one."""
-    return [key for key, _ in _columns(root)[0]]
-
-
-def _columns(root: str) -> tuple[list[tuple[str, Any]], Any]:
-    entity = get_entity(root)
-    columns: list[tuple[str, Any]] = [(name, spec.column) for name, spec in entity.fields.items()]
-    source: Any = entity.model
-    for relation in entity.relations.values():
-        if relation.to_many:
-            continue
-        target_entity = ENTITIES[relation.target]
-        target = aliased(target_entity.model)
-        onclause = getattr(target, relation.remote) == getattr(entity.model, relation.local)
-        source = outerjoin(source, target, onclause)
-        columns += [
-            (f"{relation.name}.{name}", getattr(target, spec.key))
-            for name, spec in target_entity.fields.items()
-        ]
-    return columns, source
+    return list(_statement(root)[0])
 
 
 @functools.cache
 def _statement(root: str) -> tuple[list[str], Select[Any]]:
     """Built once per process: SQLAlchemy's cache key of its many aliased columns takes
     longer to work out than loading a chunk of records, and is kept with the statement."""
-    columns, source = _columns(root)
-    id_column = get_entity(root).id_column
+    entity = get_entity(root)
+    columns: list[tuple[str, Any]] = [(name, spec.column) for name, spec in entity.fields.items()]
+    source: Any = entity.model
+    for relation in entity.relations.values():
+        if not relation.to_many:
+            target, onclause = relation.join(entity.model)
+            source = outerjoin(source, target, onclause)
+            columns += [
+                (f"{relation.name}.{name}", getattr(target, spec.key))
+                for name, spec in ENTITIES[relation.target].fields.items()
+            ]
     statement = (
         select(*(column for _, column in columns))
         .select_from(source)
-        .where(id_column.in_(bindparam("ids", expanding=True)))
+        .where(entity.id_column.in_(bindparam("ids", expanding=True)))
     )
     return [key for key, _ in columns], statement
 
@@ -81,8 +70,7 @@ def load_records(
     wanted = list(dict.fromkeys(ids))
     records: dict[int, dict[str, Any]] = {}
     for start in range(0, len(wanted), chunk_size):
-        chunk = wanted[start : start + chunk_size]
-        for row in session.execute(statement, {"ids": chunk}):
+        for row in session.execute(statement, {"ids": wanted[start : start + chunk_size]}):
             record = {
                 key: value if type(value) in _AS_IS else plain(value)
                 for key, value in zip(keys, row, strict=True)
@@ -96,6 +84,3 @@ def prepare_loading(session: Session) -> None:
     this one (RQ's work horses, one per job) inherit both instead of paying for them."""
     for root in ENTITIES:
         load_records(session, root, [0])
-
-
-__all__ = ["CHUNK_SIZE", "load_records", "plain", "prepare_loading", "record_fields"]

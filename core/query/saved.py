@@ -8,12 +8,11 @@ from sqlalchemy.orm import Session
 from core.messages import ExplainedError, stored
 from core.models import SavedQuery
 from core.query.compiler import CompiledQuery, compile_query
-from core.query.errors import QueryError
+from core.query.definition import QueryError
 
 
 class SavedQueryNotFound(ExplainedError, LookupError):
-    """The saved query a campaign names is gone, or is no distribution list; a LookupError
-    that says why in the reader's language."""
+    """The saved query a campaign names is gone, or is no distribution list."""
 
 
 def compile_saved_query(
@@ -45,6 +44,3 @@ def compile_saved_query(
             if distribution_list
             else stored("saved query '{name}' ({id}) is invalid: {problem}", **named)
         ) from None
-
-
-__all__ = ["SavedQueryNotFound", "compile_saved_query"]

@@ -35,7 +35,7 @@ from core.engine.campaigns import (
 from core.engine.runs import CampaignClosedError, RunError
 from core.messages import stored
 from core.models import ACTIVE_RUN_STATES, Campaign, CampaignStatus, Role, Run, SavedQuery
-from core.query import QueryError, compile_query, dump_definition, load_json
+from core.query import QueryError, compile_query
 from webapp.campaigns.config_form import (
     ConfigDraft,
     PluginPart,
@@ -51,6 +51,7 @@ from webapp.context import current_user, db_session, get_plugins, get_runtime
 from webapp.forms import FlagField, PanelForm, TextField, WholeNumberField, problem_text
 from webapp.i18n import stored_text, t, tn
 from webapp.pagination import page_arguments
+from webapp.saved_queries import load_json
 from webapp.security import role_required
 
 bp = Blueprint(
@@ -371,7 +372,7 @@ def _new_draft(form: NewCampaignForm | None) -> tuple[ConfigDraft, str | None]:
         except QueryError as exc:
             flash(t("campaigns.new.bad_query", reason=stored_text(exc.text)), "error")
         else:
-            freeze = json.dumps(dump_definition(compiled.definition))
+            freeze = json.dumps(compiled.definition.model_dump(mode="json"))
             if "static" in plugins.datasources:
                 draft.datasource = PluginPart("static", {"entity": compiled.root.name})
     return draft, freeze

@@ -29,10 +29,12 @@ from flask import (
     url_for,
 )
 from sqlalchemy import or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from core.audit import record_audit
 from core.documents.csv_export import csv_text, spreadsheet_dialect
+from core.messages import stored
 from core.models import Campaign, Role, SavedQuery
 from core.query import (
     ALLOWED_TYPES,
@@ -44,12 +46,11 @@ from core.query import (
     QueryError,
     QueryTooDeepError,
     compile_query,
-    dump_definition,
-    field_tree,
-    load_json,
+    get_entity,
     resolve_path,
 )
 from core.query.compiler import ci_text
+from core.query.entities import MAX_DEPTH
 from webapp.context import current_user, db_session, get_campaign, get_plugins
 from webapp.formatting import format_date, format_datetime, format_number
 from webapp.forms import ChoiceField, FlagField, PanelForm, TextField, WholeNumberField
@@ -62,7 +63,7 @@ from webapp.i18n import (
     t,
 )
 from webapp.pagination import page_arguments, paginate
-from webapp.saved_queries import QueryNameTakenError, save_query
+from webapp.saved_queries import QueryNameTakenError, load_json, save_query
 from webapp.schema_forms import root_spec
 from webapp.security import has_role, role_required
 
@@ -99,6 +100,67 @@ def field_title(root: str, path: str) -> str:
     parts = [t(relation.title) for relation in resolved.relations]
     parts.append(t(resolved.field.title))
     return SEPARATOR.join(parts)
+
+
+def field_tree(root: str, depth: int = 2) -> list[dict[str, Any]]:
+    """Fields and relations of ``root`` as plain data for the editor's field picker.
+
+    Relations are followed ``depth`` levels deep (at most ``MAX_DEPTH``); the way straight
+    back (contract → contact → contracts) is left out, it only leads to the same records.
+    """
+    get_entity(root)
+    return _tree(root, "", min(depth, MAX_DEPTH), None)
+
+
+def _tree(entity_name: str, prefix: str, depth: int, came_by: str | None) -> list[dict[str, Any]]:
+    entity = ENTITIES[entity_name]
+    nodes: list[dict[str, Any]] = []
+    for spec in entity.fields.values():
+        node: dict[str, Any] = {
+            "kind": "field",
+            "name": spec.name,
+            "path": prefix + spec.name,
+            "title": spec.title,
+            "type": spec.type.value,
+        }
+        if spec.choices is not None:
+            node["choices"] = list(spec.choices)
+        nodes.append(node)
+    if depth <= 0:
+        return nodes
+    for relation in entity.relations.values():
+        if relation.name != came_by:
+            children = _tree(
+                relation.target, f"{prefix}{relation.name}.", depth - 1, relation.inverse
+            )
+            nodes.append(
+                {
+                    "kind": "relation",
+                    "name": relation.name,
+                    "path": prefix + relation.name,
+                    "title": relation.title,
+                    "target": relation.target,
+                    "to_many": relation.to_many,
+                    "children": children,
+                }
+            )
+    return nodes
+
+
+def shown_sql(compiled: CompiledQuery, dialect_name: str, limit: int | None = None) -> str:
+    """The result list's SQL with the values written in, for display only (never run it)."""
+    dialects = {"sqlite": sqlite.dialect, "postgresql": postgresql.dialect}
+    if dialect_name not in dialects:
+        raise QueryError(
+            stored(
+                "unknown SQL dialect '{dialect}'; known: sqlite, postgresql",
+                dialect=dialect_name,
+            )
+        )
+    # "named": a pyformat dialect would print every % of a LIKE pattern twice
+    dialect = dialects[dialect_name](paramstyle="named")
+    statement = compiled.select_rows(limit)
+    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,7 +242,7 @@ def _preview(compiled: CompiledQuery, page_number: int) -> dict[str, Any]:
     page = paginate(session, compiled.select_rows(), page_number, PREVIEW_PAGE_SIZE)
     return {
         "count": page.total,
-        "sql": compiled.sql(session.get_bind().dialect.name, PREVIEW_PAGE_SIZE),
+        "sql": shown_sql(compiled, session.get_bind().dialect.name, PREVIEW_PAGE_SIZE),
         "columns": [field_title(compiled.root.name, path) for path in paths],
         # paginate hands single-column results back as plain values
         "rows": [
@@ -479,7 +541,7 @@ def export() -> Response | tuple[str, int]:
     if compiled is None:
         return _render(None, form.definition.data, form.values, preview_page=1)
     name = form.values["name"]
-    _audit_export(name, dump_definition(compiled.definition))
+    _audit_export(name, compiled.definition.model_dump(mode="json"))
     return _csv_response(compiled, _export_name(name))
 
 
