@@ -17,6 +17,7 @@ import logging
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
@@ -38,7 +39,14 @@ from sqlalchemy.orm import Session
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
 from core.engine.context import RunContext
 from core.engine.events import notify, run_event
-from core.engine.leases import FINISHING_STEP, LEASE, held, recover_abandoned, report_claims_unclear
+from core.engine.leases import (
+    FINISHING_STEP,
+    LEASE,
+    HeldLease,
+    held,
+    recover_abandoned,
+    report_claims_unclear,
+)
 from core.engine.runs import (
     discard_unconfirmed,
     enqueue_attempts,
@@ -48,7 +56,7 @@ from core.engine.runs import (
 )
 from core.events import ItemEvent
 from core.jobs.functions import current_runtime, worker_identity
-from core.models import Campaign, ChunkLease, ItemKind, ItemStatus, Run, RunItem, RunState
+from core.models import ChunkLease, ItemKind, ItemStatus, Run, RunItem, RunState
 from core.plugin_base import Action, Outcome, Recipient
 from core.reach import recipient_refusal
 from core.runtime import Runtime
@@ -81,6 +89,7 @@ OUTCOME_FIELDS = ("status", "detail", "units", "reference", "billed_on_delivery"
 # cache is hit without rebuilding and re-keying an expression every time. Ids are rendered
 # into the statement: binding hundreds of them costs the drivers more than the update.
 _PENDING = run_items.c.status == ItemStatus.PENDING.value
+_MINE = run_items.c.claimed_by == bindparam("worker")
 _IN_IDS = run_items.c.id.in_(bindparam("item_ids", expanding=True, literal_execute=True))
 _CLAIMED_NOW = {"claimed_by": bindparam("worker"), "claimed_at": bindparam("now")}
 _OUTCOME = {name: bindparam(f"new_{name}") for name in OUTCOME_FIELDS}
@@ -97,11 +106,7 @@ _CLAIM = (
 )
 _RELEASE = (
     run_items.update()
-    .where(
-        _IN_IDS,
-        run_items.c.claimed_by == bindparam("worker"),
-        run_items.c.status == ItemStatus.CLAIMED.value,
-    )
+    .where(_IN_IDS, _MINE, run_items.c.status == ItemStatus.CLAIMED.value)
     .values(status=ItemStatus.PENDING.value, claimed_by=None, claimed_at=None)
 )
 _SETTLE_MEMBERS = (
@@ -137,9 +142,7 @@ def _record_held_statement(dialect: str) -> Update:
     return (
         run_items.update()
         .where(
-            run_items.c.id == fields["item_id"],
-            run_items.c.claimed_by == bindparam("worker"),
-            run_items.c.status == bindparam("held_as"),
+            run_items.c.id == fields["item_id"], _MINE, run_items.c.status == bindparam("held_as")
         )
         .values(
             {name: fields[f"new_{name}"] for name in OUTCOME_FIELDS}
@@ -183,8 +186,7 @@ def process_chunk(run_id: int, chunk: int, attempt: int | None = None) -> str:
                 if run is None or run.state != RunState.RUNNING:
                     state = run.state if run else "gone"
                     return f"run {run_id} chunk {chunk}: skipped, run is {state}"
-                listeners = bool(runtime.plugins.hook.item_processed.get_hookimpls())
-                worker = _dispatcher(runtime, session, run, listeners, lease.should_stop)
+                worker = _dispatcher(runtime, run, lease)
                 items = _pending_rows(
                     session, run_items.c.run_id == run_id, run_items.c.chunk == chunk
                 )
@@ -217,7 +219,7 @@ def warm_up(run_id: int) -> None:
             if key in _warmed:
                 return
             _warmed.append(key)
-            worker = _dispatcher(runtime, session, run)
+            worker = _dispatcher(runtime, run)
             action = worker.built.action
             if type(action).warm_up is Action.warm_up:
                 return
@@ -230,14 +232,14 @@ def warm_up(run_id: int) -> None:
         log.exception("run %s: the action's warm-up failed; its work horses do without", run_id)
 
 
+@dataclass
 class ClaimSize:
     """How many rows the next claim takes: what the action did in ``CLAIM_WINDOW`` at its
     recent pace, growing at most fourfold a claim, up to ``MAX_CLAIM``; and how many go to
     one ``Action.process_many``: what it does in ``STATE_CHECK``."""
 
-    def __init__(self) -> None:
-        self.rows = 1
-        self.group = 1
+    rows: int = 1
+    group: int = 1
 
     def took(self, seconds: float, rows: int) -> None:
         if rows == 0:
@@ -255,41 +257,32 @@ class BatchResult(enum.Enum):
     STOPPED = "the worker is stopping: the batch is rolled back and stays pending"
 
 
-def _dispatcher(
-    runtime: Runtime,
-    session: Session,
-    run: Run,
-    listeners: bool = False,
-    should_stop: Callable[[], bool] = lambda: False,
-) -> Dispatcher:
+def _dispatcher(runtime: Runtime, run: Run, lease: HeldLease | None = None) -> Dispatcher:
+    """The dispatcher of ``run`` as its snapshot configures it; with ``lease``, a chunk job's."""
     built = build_plugins(runtime.plugins, CampaignConfig.from_snapshot(run.config))
-    name = session.get(Campaign, run.campaign_id).name
-    return Dispatcher(runtime, run, name, built, listeners, should_stop)
+    if lease is None:
+        return Dispatcher(runtime, run, run.campaign.name, built, False)
+    listeners = bool(runtime.plugins.hook.item_processed.get_hookimpls())
+    return Dispatcher(runtime, run, run.campaign.name, built, listeners, lease.should_stop)
 
 
+@dataclass
 class Dispatcher:
     """Runs one chunk's rows through the action and records each outcome."""
 
-    def __init__(
-        self,
-        runtime: Runtime,
-        run: Run,
-        campaign_name: str,
-        built: CampaignPlugins,
-        listeners: bool,
-        should_stop: Callable[[], bool] = lambda: False,
-    ):
-        self.runtime = runtime
-        self.run = run
-        self.campaign_name = campaign_name
-        self.built = built
-        self.listeners = listeners
-        self.should_stop = should_stop
-        """Asked between batches and rows: the worker is stopping, or the lease was lost."""
+    runtime: Runtime
+    run: Run
+    campaign_name: str
+    built: CampaignPlugins
+    listeners: bool
+    should_stop: Callable[[], bool] = lambda: False
+    """Asked between batches and rows: the worker is stopping, or the lease was lost."""
+    state_read_at: float = field(default=float("-inf"), init=False)
+
+    def __post_init__(self) -> None:
         self.identity = worker_identity()
-        self.service = bool(run.config.get("service_communication", False))
-        self.state_read_at = float("-inf")
-        self.batched = type(built.action).process_many is not Action.process_many
+        self.service = bool(self.run.config.get("service_communication", False))
+        self.batched = type(self.built.action).process_many is not Action.process_many
         """The action sends several claimed rows at once; else each fails alone if it raises."""
 
     def context(self, session: Session) -> RunContext:
@@ -308,20 +301,15 @@ class Dispatcher:
         between recipients (rolling the open batch back) once the worker is stopping."""
         processed = 0
         for start in range(0, len(items), BATCH):
-            batch = items[start : start + BATCH]
-            isolate = False
-            while True:
-                result = self._batch(session, batch, isolate)
-                if result is BatchResult.ISOLATE:
-                    isolate = True
-                elif result is BatchResult.RACED:
+            batch, isolate = items[start : start + BATCH], False
+            while isinstance(result := self._batch(session, batch, isolate), BatchResult):
+                if result is BatchResult.STOPPED:
+                    return processed
+                isolate = isolate or result is BatchResult.ISOLATE
+                if result is BatchResult.RACED:
                     with session.begin():
                         ids = [item.id for item in batch]
                         batch = _pending_rows(session, run_items.c.id.in_(ids))
-                else:
-                    break
-            if result is BatchResult.STOPPED:
-                break
             outcomes, state = result
             self._announce(outcomes)
             processed += len(outcomes)
@@ -608,7 +596,7 @@ def finish_run(run_id: int, attempt: int | None = None) -> str:
             run = session.get(Run, run_id)
             if run is None or run.state != RunState.FINISHING:
                 return f"run {run_id}: not finishing"
-            worker = _dispatcher(runtime, session, run)
+            worker = _dispatcher(runtime, run)
         error = None
         if not run.dry_run:
             try:
@@ -634,11 +622,9 @@ def finish_run(run_id: int, attempt: int | None = None) -> str:
 
 
 def recover_runs(runtime: Runtime) -> list[str]:
-    """Scheduler duty: report rows claimed longer than ``STALE_CLAIM`` ago unclear (their
-    worker died or its effect hangs), enqueue abandoned chunks and steps
-    (``core.engine.leases``) and the open chunks of running runs no lease speaks for once
-    they had no heartbeat for ``LEASE``, finish runs, and discard the analyses nobody
-    confirmed in time (``core.engine.runs.CONFIRMATION_TIMEOUT``)."""
+    """Scheduler duty: report rows claimed ``STALE_CLAIM`` ago unclear (their worker died or
+    hangs), enqueue abandoned parts and stalled runs no lease speaks for, finish runs, and
+    discard the analyses nobody confirmed in time."""
     now = runtime.clock.now()
     actions = []
     with runtime.database.session() as session:

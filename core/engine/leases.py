@@ -33,6 +33,8 @@ from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+leases = ChunkLease.__table__
+
 LEASE = timedelta(seconds=30)
 """A lease not renewed for this long belonged to a work horse that stopped."""
 RENEW_SECONDS = 10.0
@@ -105,7 +107,7 @@ class HeldLease:
 
     def _extend(self, session: Session) -> bool:
         expires_at = self.runtime.clock.now() + LEASE
-        return bool(self._execute(session, update(ChunkLease).values(expires_at=expires_at)))
+        return bool(self._execute(session, update(leases).values(expires_at=expires_at)))
 
     def replaced(self) -> bool:
         """Whether a later attempt took the part over; asked after a failure, which may be
@@ -117,17 +119,15 @@ class HeldLease:
 
     def hand_back(self, through: bool) -> None:
         """Delete the lease once the chunk is through; else expire it for the next tick."""
-        expired = update(ChunkLease).values(expires_at=self.runtime.clock.now())
+        expired = update(leases).values(expires_at=self.runtime.clock.now())
         with self.runtime.database.session() as session:
-            self._execute(session, delete(ChunkLease) if through else expired)
+            self._execute(session, delete(leases) if through else expired)
 
     def _execute(self, session: Session, statement) -> int:
-        ours = statement.where(
-            ChunkLease.run_id == self.run_id,
-            ChunkLease.chunk == self.chunk,
-            ChunkLease.holder == worker_identity(),
-        )
-        return session.execute(ours.execution_options(synchronize_session=False)).rowcount
+        mine = (leases.c.run_id == self.run_id, leases.c.chunk == self.chunk)
+        return session.execute(
+            statement.where(*mine, leases.c.holder == worker_identity())
+        ).rowcount
 
 
 @contextmanager
@@ -145,15 +145,14 @@ def held(
     now = runtime.clock.now()
     with runtime.database.session() as session:
         taken = session.execute(
-            update(ChunkLease)
+            update(leases)
             .where(
-                ChunkLease.run_id == run_id,
-                ChunkLease.chunk == chunk,
-                ChunkLease.attempt == attempt,
-                or_(ChunkLease.expires_at.is_(None), ChunkLease.expires_at < now),
+                leases.c.run_id == run_id,
+                leases.c.chunk == chunk,
+                leases.c.attempt == attempt,
+                or_(leases.c.expires_at.is_(None), leases.c.expires_at < now),
             )
             .values(holder=worker_identity(), expires_at=now + LEASE)
-            .execution_options(synchronize_session=False)
         ).rowcount
     if not taken:
         yield None
@@ -165,8 +164,8 @@ def held(
 
 def _abandoned(now):
     return or_(
-        ChunkLease.expires_at < now,
-        and_(ChunkLease.expires_at.is_(None), ChunkLease.enqueued_at < now - QUEUE_GRACE),
+        leases.c.expires_at < now,
+        and_(leases.c.expires_at.is_(None), leases.c.enqueued_at < now - QUEUE_GRACE),
     )
 
 
@@ -175,16 +174,16 @@ def recover_abandoned(runtime: Runtime) -> tuple[list[tuple[int, int, int]], lis
     to enqueue and what was done."""
     now = runtime.clock.now()
     still_due = or_(
-        and_(ChunkLease.chunk >= 0, Run.state == RunState.RUNNING),
+        and_(leases.c.chunk >= 0, Run.state == RunState.RUNNING),
         *(
-            and_(ChunkLease.chunk == step, Run.state.in_(states))
+            and_(leases.c.chunk == step, Run.state.in_(states))
             for step, states in STEP_STATES.items()
         ),
     )
     with runtime.database.session() as session:
         candidates = session.execute(
-            select(ChunkLease.run_id, ChunkLease.chunk, ChunkLease.attempt, ChunkLease.holder)
-            .join(Run, Run.id == ChunkLease.run_id)
+            select(leases.c.run_id, leases.c.chunk, leases.c.attempt, leases.c.holder)
+            .join(Run, Run.id == leases.c.run_id)
             .where(still_due, _abandoned(now))
         ).all()
     unheld = [chunk_job_id(r.run_id, r.chunk, r.attempt) for r in candidates if r.holder is None]
@@ -195,37 +194,30 @@ def recover_abandoned(runtime: Runtime) -> tuple[list[tuple[int, int, int]], lis
     for run_id, chunk, attempt, holder in candidates:
         if holder is None and chunk_job_id(run_id, chunk, attempt) in waiting:
             continue
-        lease = (
-            ChunkLease.run_id == run_id,
-            ChunkLease.chunk == chunk,
-            ChunkLease.attempt == attempt,
-        )
-        pending = (
-            RunItem.run_id == run_id,
-            RunItem.chunk == chunk,
-            RunItem.status == ItemStatus.PENDING,
-        )
+        this = (leases.c.run_id == run_id, leases.c.chunk == chunk, leases.c.attempt == attempt)
         with runtime.database.session() as session:
             if chunk >= 0:
                 unclear = report_claims_unclear(session, run_id, now, RunItem.chunk == chunk)
                 if unclear:
                     actions.append(f"run {run_id} chunk {chunk}: {unclear} rows unclear")
-            if chunk < 0 or session.scalar(select(exists().where(*pending))):
-                # The conditions hold again when the row is written: a lease renewed
-                # meanwhile (a slow holder, still alive) is left alone.
-                bumped = session.execute(
-                    update(ChunkLease)
-                    .where(*lease, _abandoned(now))
-                    .values(attempt=attempt + 1, enqueued_at=now, holder=None, expires_at=None)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                if bumped:
-                    enqueue.append((run_id, chunk, attempt + 1))
-                    actions.append(f"run {run_id} {part_name(chunk)}: enqueued again")
-            else:
-                session.execute(
-                    delete(ChunkLease).where(*lease).execution_options(synchronize_session=False)
+                pending = (
+                    RunItem.run_id == run_id,
+                    RunItem.chunk == chunk,
+                    RunItem.status == ItemStatus.PENDING,
                 )
+                if not session.scalar(select(exists().where(*pending))):
+                    session.execute(delete(leases).where(*this))
+                    continue
+            # The conditions hold again when the row is written: a lease renewed meanwhile (a
+            # slow holder, still alive) is left alone.
+            bumped = session.execute(
+                update(leases)
+                .where(*this, _abandoned(now))
+                .values(attempt=attempt + 1, enqueued_at=now, holder=None, expires_at=None)
+            ).rowcount
+            if bumped:
+                enqueue.append((run_id, chunk, attempt + 1))
+                actions.append(f"run {run_id} {part_name(chunk)}: enqueued again")
     return enqueue, actions
 
 
@@ -233,7 +225,7 @@ def report_claims_unclear(session: Session, run_id: int, now, *where) -> int:
     """Report the run's claimed rows matching ``where`` unclear, their holder gone or hung:
     their effect may have happened."""
     count = session.execute(
-        update(RunItem)
+        update(RunItem.__table__)
         .where(RunItem.run_id == run_id, RunItem.status == ItemStatus.CLAIMED, *where)
         .values(
             status=ItemStatus.UNCLEAR,
@@ -241,7 +233,6 @@ def report_claims_unclear(session: Session, run_id: int, now, *where) -> int:
             detail="the worker stopped after claiming this row; "
             "whether the action happened is unknown",
         )
-        .execution_options(synchronize_session=False)
     ).rowcount
     if count:
         session.execute(update(Run).where(Run.id == run_id).values(unclear=Run.unclear + count))
