@@ -73,14 +73,7 @@ MAX_CLAIM = 100
 CLAIM_WINDOW = 0.2
 """Seconds of effects one claim aims at; a row slower than that is claimed alone."""
 STATE_CHECK = 0.05
-"""Seconds between two reads of the run's state during a claim's effects: how long after
-its commit a cancel may still let outside effects happen."""
-COUNTER = {
-    ItemStatus.DONE: "done",
-    ItemStatus.FAILED: "failed",
-    ItemStatus.SKIPPED: "skipped",
-    ItemStatus.UNCLEAR: "unclear",
-}
+"""Seconds between reads of the run's state during a claim's effects: how late a cancel acts."""
 LEDGER_FIELDS = tuple(run_items.c[name] for name in ("id", "key", "kind", "entity_id", "group_key"))
 """What the dispatcher needs of a ledger row to process it."""
 OUTCOME_FIELDS = ("status", "detail", "units", "reference", "billed_on_delivery")
@@ -123,9 +116,8 @@ _RUN_STATE = select(runs.c.state).where(runs.c.id == bindparam("run"))
 
 
 def _record_held_statement(dialect: str) -> Update:
-    """Write each row's outcome from one JSON list bound as ``outcomes`` to the rows this
-    worker holds as ``held_as``, returning their ids: one statement text and one bound
-    value per claim, whatever the outcomes, so it is compiled and prepared once."""
+    """Record the outcomes in the JSON list ``outcomes`` on the rows this worker holds as
+    ``held_as``: one statement and one bound value per claim, whatever the outcomes."""
     names = ["item_id", *(f"new_{name}" for name in OUTCOME_FIELDS)]
     if dialect == "postgresql":
         columns = [column("item_id", Integer)]
@@ -206,9 +198,8 @@ _warmed: deque[tuple[str, int, datetime]] = deque(maxlen=WARMED_RUNS)
 
 
 def warm_up(run_id: int) -> None:
-    """In the worker, before it forks a chunk job's work horse: once per run, the action
-    loads what every chunk needs (``Action.warm_up``) for each work horse to inherit. A
-    failure is only logged: the work horses then load it themselves."""
+    """Once per run, before the worker forks a chunk's work horse: ``Action.warm_up`` loads
+    what the work horses inherit; if it fails, each loads it itself."""
     runtime = current_runtime()
     try:
         with runtime.database.session() as session:
@@ -297,8 +288,7 @@ class Dispatcher:
         )
 
     def run_in_batches(self, session: Session, items: Sequence[Row]) -> int:
-        """Process ``items`` a batch per transaction; stop between batches once cancelled, and
-        between recipients (rolling the open batch back) once the worker is stopping."""
+        """Process ``items`` a batch per transaction until the run or the worker stops."""
         processed = 0
         for start in range(0, len(items), BATCH):
             batch, isolate = items[start : start + BATCH], False
@@ -320,10 +310,8 @@ class Dispatcher:
     def _batch(
         self, session: Session, batch: Sequence[Row], isolate: bool
     ) -> tuple[list[tuple[Row, Outcome]], str | None] | BatchResult:
-        """Process one batch in one transaction, claiming its rows last so SQLite's write lock
-        is held for milliseconds; return its outcomes and the run's state. Without
-        ``isolate`` nothing keeps one recipient's effects apart from another's, so the first
-        outcome other than done rolls the batch back."""
+        """One batch in one transaction, its rows claimed last to hold SQLite's write lock
+        briefly. Without ``isolate`` (a savepoint per recipient) a failure rolls it back."""
         with session.begin():
             context = self.context(session)
             recipients = load_recipients(context, self.built, batch)
@@ -345,15 +333,11 @@ class Dispatcher:
             if not self._claim_and_record(session, outcomes):
                 session.rollback()
                 return BatchResult.RACED
-            return outcomes, self._count(session, outcomes)
+            return outcomes, self._settle(session, outcomes)
 
     def run_claimed_in_batches(self, session: Session, items: Sequence[Row]) -> int:
-        """Claim rows in a commit before their effects; record their outcomes with the next claim.
-
-        Each transaction runs the action for the rows the one before claimed (its own
-        reads and writes commit with their outcomes), records their outcomes and claims
-        the next rows unless the run stopped; rows claimed but not begun are given back.
-        """
+        """Claim rows in a commit before their effects; record their outcomes with the next
+        claim, so the action's own writes commit with them."""
         pending = iter(items)
         positions = {item.id: position for position, item in enumerate(items)}
         recipients: dict[int, Recipient] = {}
@@ -381,7 +365,9 @@ class Dispatcher:
                     rows = claimed[len(outcomes) : len(outcomes) + group]
                     outcomes += self._outcomes(context, rows, recipients)
                 state = self._record_claimed(session, outcomes)
-                self._release(session, claimed[len(outcomes) :])
+                if not_begun := claimed[len(outcomes) :]:  # nothing happened: pending again
+                    parameters = {"item_ids": [item.id for item in not_begun]}
+                    session.execute(_RELEASE, parameters | {"worker": self.identity})
                 size.took(time.monotonic() - started, len(outcomes))
                 going_on = state == RunState.RUNNING and not self.should_stop()
                 claimed = self._claim_next(session, pending, size.rows) if going_on else []
@@ -390,15 +376,13 @@ class Dispatcher:
         return processed
 
     def _still_running(self, session: Session) -> bool:
-        """Whether the run still runs, read again once ``STATE_CHECK`` passed since the last
-        read: a cancel stops outside effects soon, without a round trip per row."""
+        """Whether the run still runs, read again once ``STATE_CHECK`` passed since the last."""
         if time.monotonic() - self.state_read_at < STATE_CHECK:
             return True
         return self._state(session) == RunState.RUNNING
 
     def _claim_next(self, session: Session, pending: Iterator[Row], rows: int) -> list[Row]:
-        """Claim up to ``rows`` of the next rows still pending; rows another worker took are
-        passed over."""
+        """Claim up to ``rows`` of the next rows another worker did not take."""
         claimed: list[Row] = []
         now = self.runtime.clock.now()
         while len(claimed) < rows:
@@ -409,12 +393,6 @@ class Dispatcher:
             taken = set(session.scalars(_CLAIM, parameters | {"now": now}))
             claimed += [item for item in wanted if item.id in taken]
         return claimed
-
-    def _release(self, session: Session, items: Sequence[Row]) -> None:
-        """Give back rows claimed but not begun: nothing happened, so they are pending again."""
-        if items:
-            parameters = {"item_ids": [item.id for item in items], "worker": self.identity}
-            session.execute(_RELEASE, parameters)
 
     def _outcome(self, context: RunContext, item: Row, recipient: Recipient | None) -> Outcome:
         refused = self._refused(recipient)
@@ -437,9 +415,8 @@ class Dispatcher:
     def _outcomes(
         self, context: RunContext, items: Sequence[Row], recipients: dict[int, Recipient]
     ) -> list[tuple[Row, Outcome]]:
-        """The outcomes of claimed rows, the recipients not refused in one ``process_many``:
-        if it raises (or miscounts), some of its effects may have happened, so every row it
-        had is unclear, never failed."""
+        """The outcomes of claimed rows, in one ``process_many``: if it raises or miscounts,
+        its effects may have happened in part, so its rows are unclear, not failed."""
         if len(items) == 1:
             return [(items[0], self._outcome(context, items[0], recipients.get(items[0].id)))]
         outcomes = {item.id: self._refused(recipients.get(item.id)) for item in items}
@@ -460,9 +437,8 @@ class Dispatcher:
         return [(item, outcomes[item.id]) for item in items]
 
     def _claim_and_record(self, session: Session, outcomes: list[tuple[Row, Outcome]]) -> bool:
-        """Claim the batch's pending rows and write their outcomes: one ``UPDATE ... WHERE id
-        IN`` per outcome several rows share (usually all: done), one executemany for the
-        rest. False when another worker claimed one of them first."""
+        """Claim the rows and record their outcomes, one statement per outcome several share
+        (usually all: done); False if another worker claimed one first."""
         now = self.runtime.clock.now()
         shared: defaultdict[Outcome, list[int]] = defaultdict(list)
         for item, outcome in outcomes:
@@ -477,25 +453,11 @@ class Dispatcher:
                 claimed += session.execute(_RECORD_SHARED_OUTCOME, parameters).rowcount
         if own:
             claimed += session.execute(_RECORD_OWN_OUTCOME, own).rowcount
-        if claimed != len(outcomes):
-            return False
-        self._settle_members(session, outcomes)
-        return True
-
-    def _settle_members(self, session: Session, outcomes: list[tuple[Row, Outcome]]) -> None:
-        """The members of a group share the outcome of their group."""
-        for item, outcome in outcomes:
-            if item.kind == ItemKind.GROUP:
-                parameters = {"run": self.run.id, "group": item.group_key}
-                parameters |= {"new_status": outcome.status, "now": self.runtime.clock.now()}
-                session.execute(_SETTLE_MEMBERS, parameters)
+        return claimed == len(outcomes)
 
     def _record_claimed(self, session: Session, outcomes: list[tuple[Row, Outcome]]) -> str | None:
-        """Record the outcomes of the rows still ours, all in one statement; the run's state.
-
-        Recovery may have reported a row unclear meanwhile (the claim took longer than
-        ``STALE_CLAIM``): the worker knows better, so its outcome replaces that report.
-        """
+        """Record the outcomes of the rows still ours; the run's state. A row recovery reported
+        unclear meanwhile (``STALE_CLAIM``) gets the outcome the worker knows better."""
         recorded = self._record_held(session, outcomes, ItemStatus.CLAIMED)
         late = [(item, outcome) for item, outcome in outcomes if item.id not in recorded]
         unclear_before = self._record_held(session, late, ItemStatus.UNCLEAR)
@@ -511,9 +473,8 @@ class Dispatcher:
         settled = [(item, outcome) for item, outcome in outcomes if item.id in ours]
         if not settled:
             return self._state(session)
-        self._settle_members(session, settled)
         self.state_read_at = time.monotonic()
-        return self._count(session, settled, len(unclear_before))
+        return self._settle(session, settled, len(unclear_before))
 
     def _record_held(
         self, session: Session, outcomes: list[tuple[Row, Outcome]], held_as: ItemStatus
@@ -527,23 +488,27 @@ class Dispatcher:
         return set(session.scalars(statement, parameters))
 
     def _state(self, session: Session) -> str | None:
-        """Read the run's state, noting when. The action's pending rows (an e-mail's archive
-        entry) are not flushed for it: they go in one flush with the claim's outcomes."""
+        """Read the run's state, noting when; the action's rows wait for one flush per claim."""
         self.state_read_at = time.monotonic()
         with session.no_autoflush:
             return session.scalar(_RUN_STATE, {"run": self.run.id})
 
-    def _count(
+    def _settle(
         self, session: Session, outcomes: list[tuple[Row, Outcome]], unclear_before: int = 0
     ) -> str | None:
-        """Add the outcomes to the run's counters in the same transaction; the run's state."""
-        increments = Counter(COUNTER[ItemStatus(outcome.status)] for _, outcome in outcomes)
+        """Give a group's members its outcome and add the outcomes to the run's counters,
+        beating its heartbeat; the run's state."""
+        now = self.runtime.clock.now()
+        for item, outcome in outcomes:
+            if item.kind == ItemKind.GROUP:
+                parameters = {"run": self.run.id, "group": item.group_key, "now": now}
+                session.execute(_SETTLE_MEMBERS, parameters | {"new_status": outcome.status})
+        increments = Counter(str(outcome.status) for _, outcome in outcomes)  # the run's columns
         if unclear_before:
             increments["unclear"] -= unclear_before
         statement = _count_statement(tuple(sorted(increments)))
         parameters = {f"add_{name}": count for name, count in increments.items()}
-        parameters |= {"run": self.run.id, "now": self.runtime.clock.now()}
-        return session.scalar(statement, parameters)
+        return session.scalar(statement, parameters | {"run": self.run.id, "now": now})
 
     def _announce(self, outcomes: list[tuple[Row, Outcome]]) -> None:
         if not self.listeners:

@@ -1,13 +1,9 @@
 """Leases: the one owner of "this part of a run is abandoned, enqueue it again".
 
-A run's parts are its chunks and its two steps (the negative chunk numbers
-``TARGETING_STEP`` and ``FINISHING_STEP``). Every enqueue of a part records an attempt in
-``chunk_leases``, named by the job's id; the work horse running it holds the part's lease
-and renews it while it works. A part is abandoned when its lease expired (the holder died)
-or nobody took it and its job is not in Redis. The attempt is bumped with a conditional
-update, so two schedulers enqueue it once and a holder that was only slow stops. RQ's own
-retries are not used: without RQ's scheduler they would wait for good (docs/engine.md,
-"Recovery").
+Each enqueue of a chunk or step records an attempt; its work horse holds and renews the
+part's lease. A part whose lease expired, or whose job nobody took and Redis lost, gets its
+next attempt by a conditional update, so it is enqueued once and a slow holder stops. RQ's
+own retries would wait for RQ's scheduler for good (docs/engine.md, "Recovery").
 """
 
 from __future__ import annotations
@@ -124,20 +120,17 @@ class HeldLease:
             self._execute(session, delete(leases) if through else expired)
 
     def _execute(self, session: Session, statement) -> int:
-        mine = (leases.c.run_id == self.run_id, leases.c.chunk == self.chunk)
-        return session.execute(
-            statement.where(*mine, leases.c.holder == worker_identity())
-        ).rowcount
+        holder = leases.c.holder == worker_identity()
+        mine = statement.where(leases.c.run_id == self.run_id, leases.c.chunk == self.chunk, holder)
+        return session.execute(mine).rowcount
 
 
 @contextmanager
 def held(
     runtime: Runtime, run_id: int, chunk: int, attempt: int | None
 ) -> Iterator[HeldLease | None]:
-    """Take the lease of ``attempt`` and renew it while the block runs; None if a later
-    attempt replaced this job. A job enqueued before leases existed (``attempt`` None)
-    runs without one. An exception leaves the lease to expire, so the chunk is enqueued
-    again once it has."""
+    """Take the lease of ``attempt`` (None: a job from before leases) and renew it while the
+    block runs; None if a later attempt replaced this job. An exception lets it expire."""
     lease = HeldLease(runtime, run_id, chunk, attempt)
     if attempt is None:
         yield lease
