@@ -1,10 +1,8 @@
 """Chunk jobs: the action for each ledger row, exactly once, and the finishing step.
 
-In-database effects (``external_effects = False``) commit a batch's claim, effects and
-outcomes together, so a killed worker leaves its rows pending. Outside effects are claimed
-in a commit before them, and the commit that records a claim's outcomes claims the next
-rows: a dead worker's rows without an outcome are those of its claim under way, reported
-unclear, never repeated (docs/engine.md, "Send-once").
+In-database effects commit with their batch's claim and outcomes; outside effects are
+claimed in a commit before them, so a dead worker's unsettled rows are reported unclear,
+never repeated (docs/engine.md, "Send-once").
 """
 
 from __future__ import annotations
@@ -225,9 +223,8 @@ def warm_up(run_id: int) -> None:
 
 @dataclass
 class ClaimSize:
-    """How many rows the next claim takes: what the action did in ``CLAIM_WINDOW`` at its
-    recent pace, growing at most fourfold a claim, up to ``MAX_CLAIM``; and how many go to
-    one ``Action.process_many``: what it does in ``STATE_CHECK``."""
+    """Rows the next claim takes (what the action did in ``CLAIM_WINDOW``, at most fourfold
+    the last) and rows one ``Action.process_many`` takes (what it does in ``STATE_CHECK``)."""
 
     rows: int = 1
     group: int = 1
