@@ -7,19 +7,14 @@ numbers shown are exactly what ``core.engine.runs.confirm_run`` dispatches.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.events import CostEstimate
-from core.models import (
-    Campaign,
-    ItemKind,
-    ItemStatus,
-    Run,
-    RunItem,
-)
+from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem
 from core.models.base import round_money
 from core.plugin_base import Channel, Scope
 from core.plugins import PluginHost, UnknownPluginError
@@ -49,37 +44,18 @@ def confirmation_summary(session: Session, run_id: int) -> ConfirmationSummary:
         .group_by(RunItem.status, RunItem.kind, RunItem.detail)
     ).all()
     group_scoped = any(kind == ItemKind.GROUP for _, kind, _, _ in rows)
-    reached = members = held_out = 0
-    skipped: dict[str, int] = {}
+    counts, skipped = Counter(), Counter()
     for status, kind, detail, count in rows:
         if status == ItemStatus.PENDING:
-            if kind == ItemKind.MEMBER:
-                members += count
-            else:
-                reached += count
+            counts["members" if kind == ItemKind.MEMBER else "reached"] += count
         elif group_scoped and kind == ItemKind.GROUP:
             continue  # a group is skipped with its members, which are counted
         elif status == ItemStatus.HELD_OUT:
-            held_out += count
+            counts["held_out"] += count
         else:
-            skipped[detail or ""] = skipped.get(detail or "", 0) + count
+            skipped[detail or ""] += count
     ordered = dict(sorted(skipped.items(), key=lambda entry: (-entry[1], entry[0])))
-    return ConfirmationSummary(reached, members, ordered, held_out)
-
-
-def cost_estimate(session: Session, run: Run, reached: int, plugins: PluginHost) -> CostEstimate:
-    """What confirming ``run`` for ``reached`` recipients costs: a plugin's price (the
-    campaign processes price by the provider service's structures), else the campaign's own
-    estimated cost, else none."""
-    priced = plugins.hook.run_cost_estimate(
-        session=session, run=run, reached=reached, plugins=plugins
-    )
-    if priced is not None:
-        return priced
-    campaign = session.get(Campaign, run.campaign_id)
-    if campaign is not None and campaign.estimated_cost is not None:
-        return CostEstimate(round_money(campaign.estimated_cost), "estimate")
-    return CostEstimate(None, "none")
+    return ConfirmationSummary(counts["reached"], counts["members"], ordered, counts["held_out"])
 
 
 @dataclass(frozen=True)
@@ -101,22 +77,23 @@ class Confirmation:
 
 
 def confirmation(session: Session, plugins: PluginHost, run: Run) -> Confirmation:
-    """The facts of ``run`` a person confirms (any state; meaningful once targeted)."""
+    """The facts of ``run`` a person confirms (any state; meaningful once targeted). The cost
+    is a plugin's price (the campaign processes price by the provider service's
+    structures), else the campaign's own estimated cost, else none."""
     summary = confirmation_summary(session, run.id)
     action = run.config.get("action", "")
     try:
         cls = plugins.actions.get(action)
-        title, channel = cls.title, cls.channel
-        group_scoped = cls.scope is Scope.GROUP
+        title, channel, group_scoped = cls.title, cls.channel, cls.scope is Scope.GROUP
     except UnknownPluginError:
         title, channel, group_scoped = action, Channel.NONE, False
-    return Confirmation(
-        run.id,
-        run.number,
-        summary,
-        action,
-        title,
-        channel,
-        group_scoped,
-        cost_estimate(session, run, summary.reached, plugins),
+    cost = plugins.hook.run_cost_estimate(
+        session=session, run=run, reached=summary.reached, plugins=plugins
     )
+    if cost is None:
+        campaign = session.get(Campaign, run.campaign_id)
+        if campaign is not None and campaign.estimated_cost is not None:
+            cost = CostEstimate(round_money(campaign.estimated_cost), "estimate")
+        else:
+            cost = CostEstimate(None, "none")
+    return Confirmation(run.id, run.number, summary, action, title, channel, group_scoped, cost)
