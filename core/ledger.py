@@ -1,9 +1,5 @@
-"""Reading a run's ledger: what was recorded for each recipient or group of a run.
-
-The ledger is one ``RunItem`` row per recipient (or group, and per member of a group) of a
-run; these helpers give plugins, workflows and tests its contents without knowing its
-columns. Member rows of group-scoped runs are left out unless asked for.
-"""
+"""Reading a run's ledger (one ``RunItem`` per recipient, group or group member) without
+knowing its columns; member rows of group-scoped runs are left out unless asked for."""
 
 from __future__ import annotations
 
@@ -42,13 +38,8 @@ def ledger_entries(
     if status is not None:
         query = query.where(RunItem.status == ItemStatus(status))
     for item in session.scalars(query.execution_options(yield_per=PAGE)):
-        yield LedgerEntry(
-            item.key,
-            item.entity,
-            item.entity_id,
-            item.group_key,
-            Outcome(item.status.value, item.detail or "", item.units, item.reference),
-        )
+        outcome = Outcome(item.status.value, item.detail or "", item.units, item.reference)
+        yield LedgerEntry(item.key, item.entity, item.entity_id, item.group_key, outcome)
 
 
 def run_outcomes(session: Session, run_id: int) -> dict[str, Outcome]:
@@ -78,8 +69,7 @@ def total_units(session: Session, run_id: int) -> int:
 
 
 def run_state(session: Session, run_id: int) -> str:
-    """The run's state (``queued``, ``targeting``, ``awaiting_confirmation``, ``running``,
-    ``completed``, ``failed``, ``cancelled`` ...)."""
+    """The run's state (``queued``, ``running``, ``completed`` ...)."""
     run = session.get(Run, run_id)
     if run is None:
         raise LookupError(f"there is no run {run_id}")

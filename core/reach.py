@@ -1,28 +1,16 @@
 """Who an action's channel may and can reach: the platform's one definition.
 
-Every run of an action with a channel (``Action.channel``: post, e-mail, SMS) leaves out
+Every run of an action with a channel (post, e-mail, SMS) leaves out contacts with a
+dispatch block (always), contacts who opted out of the channel (unless the campaign is
+service communication), and recipients without a usable address for it: a letter needs a
+name and a complete postal address, an SMS a valid mobile number, an e-mail a valid
+address that has not bounced. Docs/engine.md has the whole rule.
 
-1. contacts with a dispatch block (always; nothing passes a block),
-2. contacts who opted out of the channel (unless the campaign is service communication),
-3. recipients without a usable address for the channel: a letter needs a name and a
-   complete postal address, an SMS a valid mobile number, an e-mail a valid address that
-   has not bounced (``email_undeliverable``, set by the bounce processing, is the address).
-
-The rule is given twice, as SQL (``skip_reason_sql``, used by targeting's
-``INSERT ... SELECT``) and as a Python predicate over a recipient's fields
-(``skip_reason``), and both say the same. E-mail and mobile validity exist only in Python
-(``valid_email``, ``valid_mobile``): ``checked_in_python`` tells targeting which channels
-need a pass over the rows SQL kept. The ``channel`` and ``consent`` filters and the
-actions use the same functions, so a filter, a dry run and a real run agree.
-
-Records of other entities count through their contact (a contract's contact); entities
-without a contact (partners, products) carry no consent flags and no address the rule
-could check, so it does not apply to them. Imported rows (a CSV file) carry no consent
-flags: a row whose ``number`` is a contact's number counts with that contact's flags; any
-other row is skipped as "no consent data". Its address is the row's own.
-
-The reasons are stored in the ledger as the keys of ``SkipReason``; ``REASON_TEXTS`` holds
-their English texts for the command line; the panel translates the keys by its catalog.
+The rule is given twice, as SQL (``skip_reason_sql``, for targeting's ``INSERT ... SELECT``)
+and as a Python predicate over a recipient's fields (``skip_reason``), and both say the
+same, except that e-mail and mobile validity exist only in Python (``checked_in_python``).
+Filters, actions and targeting use the same functions, so a filter, a dry run and a real
+run agree. The reasons are stored in the ledger as the keys of ``SkipReason``.
 """
 
 from __future__ import annotations
@@ -31,18 +19,15 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import ColumnElement, and_, case, func, literal, null, or_
 
 from core.messaging.mail import valid_email
+from core.messaging.sms import normalise_mobile
 from core.plugin_base import Channel
 
 DIGITS = "0123456789"
 PO_BOX_PREFIXES = ("postfach", "po box", "p.o. box", "postbox")
 """How an ``address_extra`` that is a PO box begins (lower case); a number must follow."""
-MOBILE_TYPES = frozenset(
-    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
-)
 DEFAULT_REGION = "DE"
 
 
@@ -107,18 +92,17 @@ def _has_digit(value: Any) -> bool:
     return value is not None and any(character in DIGITS for character in str(value))
 
 
-def _is_po_box(value: Any) -> bool:
-    text = str(value or "").strip().lower()
-    return text.startswith(PO_BOX_PREFIXES) and _has_digit(text)
-
-
 def has_complete_address(data: Mapping[str, Any]) -> bool:
     """A letter can go out: a name (last name or company), a street with a house number or
     a PO box, a postcode and a town, and a country code where one is given."""
     country = data.get("country")
+    extra = str(data.get("address_extra") or "").strip().lower()
     return (
         (is_present(data.get("last_name")) or is_present(data.get("company_name")))
-        and (_has_digit(data.get("street")) or _is_po_box(data.get("address_extra")))
+        and (
+            _has_digit(data.get("street"))
+            or (extra.startswith(PO_BOX_PREFIXES) and _has_digit(extra))
+        )
         and is_present(data.get("postcode"))
         and is_present(data.get("city"))
         and (not is_present(country) or len(str(country).strip()) == 2)
@@ -128,13 +112,11 @@ def has_complete_address(data: Mapping[str, Any]) -> bool:
 def valid_mobile(value: Any, region: str = DEFAULT_REGION) -> bool:
     """A number valid in its numbering plan whose type is mobile (or may be mobile);
     national numbers are read in ``region``."""
-    if not is_present(value):
-        return False
     try:
-        number = phonenumbers.parse(str(value), region)
-    except phonenumbers.NumberParseException:
+        normalise_mobile(value, region)
+    except ValueError:
         return False
-    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in MOBILE_TYPES
+    return True
 
 
 def undeliverable(data: Mapping[str, Any]) -> bool:
@@ -166,9 +148,7 @@ def refusal(data: Mapping[str, Any], channel: Channel, service: bool = False) ->
     if data.get("dispatch_block"):
         return SkipReason.DISPATCH_BLOCK
     flag, reason = OPT_OUTS[channel]
-    if data.get(flag) and not service:
-        return reason
-    return None
+    return reason if data.get(flag) and not service else None
 
 
 def skip_reason(
@@ -180,18 +160,6 @@ def skip_reason(
 ) -> SkipReason | None:
     """The one rule in Python: why a recipient with these contact fields is left out."""
     return refusal(data, channel, service) or usable_address(data, channel, region)
-
-
-def contact_data(data: Mapping[str, Any], contact_path: str) -> dict[str, Any]:
-    """The contact's own fields of a record's data ("contact.email" → "email")."""
-    if not contact_path:
-        return dict(data)
-    prefix = f"{contact_path}."
-    return {
-        key[len(prefix) :]: value
-        for key, value in data.items()
-        if key.startswith(prefix) and "." not in key[len(prefix) :]
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,14 +216,10 @@ def skip_reason_sql(contact: Any, channel: Channel, service: bool = False) -> Co
     if channel is Channel.POSTAL:
         whens.append((~complete_address(contact), SkipReason.INCOMPLETE_ADDRESS.value))
     if channel is Channel.EMAIL:
-        whens.append((undeliverable_sql(contact), SkipReason.EMAIL_UNDELIVERABLE.value))
+        bounced = getattr(contact, UNDELIVERABLE_FIELD)
+        undeliverable = and_(bounced.is_not(None), func.lower(func.trim(contact.email)) == bounced)
+        whens.append((undeliverable, SkipReason.EMAIL_UNDELIVERABLE.value))
     return case(*whens, else_=null())
-
-
-def undeliverable_sql(contact: Any) -> ColumnElement[bool]:
-    """SQL ``undeliverable``."""
-    bounced = getattr(contact, UNDELIVERABLE_FIELD)
-    return and_(bounced.is_not(None), func.lower(func.trim(contact.email)) == bounced)
 
 
 def checked_in_python(channel: Channel) -> bool:
@@ -276,4 +240,12 @@ def recipient_refusal(
     root = ENTITIES.get(entity)
     if root is None or root.contact_path is None:
         return None
-    return refusal(contact_data(data, root.contact_path), channel, service)
+    if not root.contact_path:
+        return refusal(data, channel, service)
+    prefix = f"{root.contact_path}."
+    contact = {
+        key.removeprefix(prefix): value
+        for key, value in data.items()
+        if key.startswith(prefix) and "." not in key.removeprefix(prefix)
+    }
+    return refusal(contact, channel, service)

@@ -10,10 +10,10 @@ from core.engine.campaigns import (
     default_name,
     find_campaign,
     last_execution,
-    update_campaign,
 )
 from core.engine.runs import start_run
 from core.models import Campaign, CampaignRecord
+from webapp import campaign_operations
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
@@ -44,11 +44,12 @@ def test_an_invalid_change_stores_nothing(engine):
     with engine.runtime.database.session() as session:
         campaign = session.get(Campaign, campaign_id)
         with pytest.raises(CampaignError, match=r"action.settings.delay_ms"):
-            update_campaign(
+            campaign_operations.update(
                 session,
                 engine.runtime.plugins,
                 campaign,
                 config(action_settings={"delay_ms": "later"}),
+                "erika",
                 name="Renamed",
             )
     with engine.runtime.database.session() as session:

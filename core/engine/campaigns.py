@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.messages import ExplainedError, StoredText, stored
@@ -21,9 +22,8 @@ class CampaignError(ExplainedError):
     """A campaign cannot be saved or started as given; the text names the field.
 
     ``problems`` holds (field, message) of each setting the parameter model of ``plugin``
-    (the class) refused (``action.settings.price``), the messages as ``SettingsError``
-    gives them, so the API can show each in its reader's language; the text says them all
-    for a screen, each as ``core.validation.problem_text`` writes it."""
+    (the class) refused (``action.settings.price``), so the API can show each in its
+    reader's language."""
 
     def __init__(
         self,
@@ -159,17 +159,14 @@ def build_plugins(plugins: PluginHost, config: CampaignConfig) -> CampaignPlugin
 def normalized(plugins: PluginHost, config: CampaignConfig) -> CampaignConfig:
     """The configuration with every plugin's settings as its parameter model stores them."""
     built = build_plugins(plugins, config)
-    return CampaignConfig(
-        datasource=config.datasource,
-        action=config.action,
+    return replace(
+        config,
         datasource_settings=built.datasource.params.model_dump(mode="json"),
         action_settings=built.action.params.model_dump(mode="json"),
         filters=tuple(
             {"name": entry.name, "settings": entry.params.model_dump(mode="json")}
             for entry in built.filters
         ),
-        group_keys=config.group_keys,
-        service_communication=config.service_communication,
     )
 
 
@@ -185,14 +182,17 @@ def apply_config(campaign: Campaign, config: CampaignConfig) -> None:
 def default_name(session: Session, now: datetime) -> str:
     """An automatically generated, unique name such as "Kampagne 2026-11-23 #2"."""
     base = f"Kampagne {now:%Y-%m-%d}"
-    taken = set(session.scalars(select(Campaign.name).where(Campaign.name.like(f"{base}%"))))
-    number = 1
-    while f"{base} #{number}" in taken:
-        number += 1
-    return f"{base} #{number}"
+    return _first_free(session, (f"{base} #{number}" for number in itertools.count(1)))
 
 
-def _check_name(session: Session, name: str, campaign_id: int | None = None) -> str:
+def _first_free(session: Session, names: Iterable[str]) -> str:
+    """The first of ``names`` no campaign has."""
+    taken = select(Campaign.id).where(Campaign.name == bindparam("name"))
+    return next(name for name in names if session.scalar(taken, {"name": name}) is None)
+
+
+def check_name(session: Session, name: str, campaign_id: int | None = None) -> str:
+    """The name, stripped, if it is one a campaign (other than ``campaign_id``) may have."""
     name = name.strip()
     if not name:
         raise CampaignError(stored("name: must not be empty"))
@@ -214,7 +214,7 @@ def create_campaign(
     created_by: str | None = None,
 ) -> Campaign:
     campaign = Campaign(
-        name=_check_name(session, name or default_name(session, now)),
+        name=check_name(session, name or default_name(session, now)),
         description=description,
         created_by=created_by,
     )
@@ -224,34 +224,13 @@ def create_campaign(
     return campaign
 
 
-def update_campaign(
-    session: Session,
-    plugins: PluginHost,
-    campaign: Campaign,
-    config: CampaignConfig,
-    name: str | None = None,
-    description: str | None = None,
-) -> Campaign:
-    """Change a campaign; nothing is stored unless all of it validates."""
-    new_config = normalized(plugins, config)
-    if name is not None:
-        campaign.name = _check_name(session, name, campaign.id)
-    if description is not None:
-        campaign.description = description
-    apply_config(campaign, new_config)
-    session.flush()
-    return campaign
-
-
 def copy_campaign(session: Session, campaign: Campaign, name: str | None = None) -> Campaign:
     """A new campaign with the same settings and static records, and no runs."""
     if name is None:
         base = f"{campaign.name} (Kopie)"
-        name, number = base, 2
-        while session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
-            name, number = f"{base} {number}", number + 1
+        name = _first_free(session, (f"{base} {n}" if n > 1 else base for n in itertools.count(1)))
     copy = Campaign(
-        name=_check_name(session, name),
+        name=check_name(session, name),
         description=campaign.description,
         created_by=campaign.created_by,
     )
@@ -267,8 +246,7 @@ def copy_campaign(session: Session, campaign: Campaign, name: str | None = None)
             CampaignRecord.line_number,
         ).where(CampaignRecord.campaign_id == campaign.id)
     )
-    batch = [{"campaign_id": copy.id, **row._mapping} for row in records]
-    if batch:
+    if batch := [{"campaign_id": copy.id, **row._mapping} for row in records]:
         session.execute(CampaignRecord.__table__.insert(), batch)
     return copy
 

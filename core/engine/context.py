@@ -54,9 +54,8 @@ class RunContext:
 
     @property
     def work_dir(self) -> Path:
-        """A local directory of this run's own for files being rendered (created on first
-        use). Nothing here is seen by another process: a file the run keeps goes to its run
-        files (``save_run_file``) when it is done."""
+        """This run's own local directory for files being rendered, seen by no other
+        process: a file the run keeps goes to its run files (``save_run_file``)."""
         path = self.runtime.settings.data_dir / "work" / f"run-{self.run_id or 'preview'}"
         path.mkdir(parents=True, exist_ok=True)
         return path
@@ -75,61 +74,40 @@ class RunContext:
 
     def members(self, group_key: str | None) -> Iterator[Recipient]:
         """The recipients of one group, for actions that run once per group."""
-        return iter_group_members(self, group_key)
+        config = CampaignConfig.from_snapshot(self.session.get(Run, self.run_id).config)
+        datasource = build_plugins(self.runtime.plugins, config).datasource
+        for batch in self.member_ids(group_key, MEMBERS_AT_ONCE):
+            loaded = datasource.load(self, batch)
+            yield from (loaded[entity_id] for entity_id in batch if entity_id in loaded)
 
     def member_ids(self, group_key: str | None, size: int = 100) -> Iterator[list[int]]:
-        """The entity ids of one group's members, in ledger order, ``size`` at a time."""
-        return group_member_pages(self, group_key, size)
+        """The entity ids of one group's members in ledger order, ``size`` at a time, streamed
+        from one query so memory stays flat; held-out and skipped members are left out."""
+        rows = self.session.execute(
+            select(RunItem.entity_id)
+            .where(
+                RunItem.run_id == self.run_id,
+                RunItem.kind == ItemKind.MEMBER,
+                RunItem.group_key == group_key,
+                RunItem.status.not_in([ItemStatus.HELD_OUT, ItemStatus.SKIPPED]),
+            )
+            .order_by(RunItem.id)
+            .execution_options(yield_per=size)
+        )
+        for batch in rows.partitions():
+            yield [row.entity_id for row in batch]
 
     @contextmanager
     def claim_kept(self, key: str) -> Iterator[None]:
-        """Keep this worker's claim on the row ``key`` fresh while the block runs.
-
-        An action with outside effects whose work for one row can take minutes (a large
-        upload) wraps it in this, so recovery does not report the row unclear while the
-        worker is still at it. A worker that dies stops beating, and the claim goes stale.
-        """
+        """Keep this worker's claim on the row ``key`` fresh while the block runs, so that
+        recovery does not report a row unclear whose outside effect takes minutes (a large
+        upload); a worker that dies stops beating, and the claim goes stale."""
         with beating(lambda: keep_claimed(self.runtime, self.run_id, key)):
             yield
 
 
-def group_member_pages(
-    context: RunContext, group_key: str | None, size: int = MEMBERS_AT_ONCE
-) -> Iterator[list[int]]:
-    """The entity ids of one group's members in ledger order, ``size`` at a time, streamed
-    from one query so memory stays flat however large the group; held-out members are left
-    out, and so are members the reach rule skipped."""
-    rows = context.session.execute(
-        select(RunItem.entity_id)
-        .where(
-            RunItem.run_id == context.run_id,
-            RunItem.kind == ItemKind.MEMBER,
-            RunItem.group_key == group_key,
-            RunItem.status.not_in([ItemStatus.HELD_OUT, ItemStatus.SKIPPED]),
-        )
-        .order_by(RunItem.id)
-        .execution_options(yield_per=size)
-    )
-    for batch in rows.partitions():
-        yield [row.entity_id for row in batch]
-
-
-def iter_group_members(context: RunContext, group_key: str | None) -> Iterator[Recipient]:
-    """Members of one group of the current run, loaded in batches."""
-    built = build_plugins(
-        context.runtime.plugins,
-        CampaignConfig.from_snapshot(context.session.get(Run, context.run_id).config),
-    )
-    for batch in group_member_pages(context, group_key):
-        loaded = built.datasource.load(context, batch)
-        for entity_id in batch:
-            if entity_id in loaded:
-                yield loaded[entity_id]
-
-
 def keep_claimed(runtime: Runtime, run_id: int, key: str) -> None:
-    """Renew this worker's claim on a row, so that recovery does not take a long outside
-    effect (a large upload) for the claim of a worker that died."""
+    """Renew this worker's claim on a row."""
     with runtime.database.session() as session:
         session.execute(
             update(RunItem)

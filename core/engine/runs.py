@@ -1,11 +1,9 @@
-"""Starting, confirming, cancelling, resuming and retrying runs; the work itself happens in
-jobs.
+"""Starting, confirming, cancelling, resuming and retrying runs; the work happens in jobs.
 
-Nothing reaches people unless a person confirmed it with the count in front of them: a real
-run stops after targeting in ``awaiting_confirmation``, shows what it would do
-(``core.engine.confirmation``) and sends only after ``confirm_run`` with that count. Callers whose
-person already confirmed elsewhere (an approved delivery) pass ``confirmed_by`` to
-``start_run``; dry runs reach nobody and need no confirmation.
+Nothing reaches people unless a person confirmed the count in front of them: a real run
+stops after targeting in ``awaiting_confirmation`` (``core.engine.confirmation`` shows what
+it would do) and sends only after ``confirm_run``. Dry runs reach nobody and need no
+confirmation.
 """
 
 from __future__ import annotations
@@ -17,17 +15,14 @@ from datetime import timedelta
 from redis.exceptions import RedisError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core.engine.campaigns import ActionOverride, CampaignConfig, CampaignError, build_plugins
 from core.engine.confirmation import confirmation_summary
 from core.engine.events import notify
-from core.engine.leases import (
-    FINISHING_STEP,
-    TARGETING_STEP,
-    chunk_job_id,
-    record_attempts,
-)
+from core.engine.leases import FINISHING_STEP, TARGETING_STEP, chunk_job_id, record_attempts
 from core.jobs.queue import BULK, get_queue
+from core.ledger import status_counts
 from core.messages import ExplainedError, StoredText, stored
 from core.models import (
     ACTIVE_RUN_STATES,
@@ -45,15 +40,12 @@ from core.runtime import Runtime
 log = logging.getLogger(__name__)
 
 JOB_TIMEOUT_SECONDS = 3600
-TARGETING_TIMEOUT_SECONDS = 4 * 3600
 STEP_JOBS = {
-    TARGETING_STEP: ("core.engine.targeting.target_run", TARGETING_TIMEOUT_SECONDS),
+    TARGETING_STEP: ("core.engine.targeting.target_run", 4 * JOB_TIMEOUT_SECONDS),
     FINISHING_STEP: ("core.engine.dispatch.finish_run", JOB_TIMEOUT_SECONDS),
 }
 CONFIRMATION_TIMEOUT = timedelta(hours=24)
-"""An analysis nobody confirmed for this long is discarded by the scheduler's recovery tick:
-its numbers are too old to send on."""
-
+"""An analysis nobody confirmed for this long is too old to send on: recovery discards it."""
 
 RUN_STATE_NAMES = {
     RunState.QUEUED: stored("queued"),
@@ -66,7 +58,6 @@ RUN_STATE_NAMES = {
     RunState.FAILED: stored("failed"),
     RunState.CANCELLED: stored("cancelled"),
 }
-"""A run's state as a refusal names it, in the reader's language."""
 CAMPAIGN_STATUS_NAMES = {
     CampaignStatus.EDITING: stored("being edited"),
     CampaignStatus.TO_VALIDATE: stored("to validate"),
@@ -74,7 +65,8 @@ CAMPAIGN_STATUS_NAMES = {
     CampaignStatus.FINISHED: stored("finished"),
     CampaignStatus.CANCELLED: stored("cancelled"),
 }
-"""A campaign's status as a stored text names it, in the reader's language."""
+Refusal = Callable[..., StoredText]
+"""One text per refused change, so that each language words it its own way."""
 
 
 class RunError(ExplainedError):
@@ -89,6 +81,15 @@ class CampaignClosedError(RunError):
     """The campaign is finished or cancelled: it starts again only after being reopened."""
 
 
+class QueueDeferredError(RuntimeError):
+    """The change was saved but Redis refused its jobs; the scheduler's tick enqueues them
+    (``core.engine.leases``) as soon as Redis answers."""
+
+
+class ConfirmationCountError(RunError):
+    """The count confirmed is not the count the run would reach."""
+
+
 def check_campaign_open(campaign: Campaign) -> None:
     """Refuse a real run of a finished or cancelled campaign (dry runs send nothing)."""
     if campaign.status in CLOSED_CAMPAIGN_STATES:
@@ -99,15 +100,6 @@ def check_campaign_open(campaign: Campaign) -> None:
                 status=CAMPAIGN_STATUS_NAMES[campaign.status],
             )
         )
-
-
-class QueueDeferredError(RuntimeError):
-    """The change was saved but Redis refused its jobs; the scheduler's tick enqueues them
-    (``core.engine.leases``) as soon as Redis answers."""
-
-
-class ConfirmationCountError(RunError):
-    """The count confirmed is not the count the run would reach."""
 
 
 def enqueue_chunks(runtime: Runtime, run_id: int, chunks: Iterable[int]) -> int:
@@ -123,32 +115,35 @@ def enqueue_attempts(runtime: Runtime, attempts: Iterable[tuple[int, int, int]])
     queue = get_queue(runtime.redis, BULK)
     jobs = []
     for run_id, chunk, attempt in attempts:
-        if chunk in STEP_JOBS:
-            function, timeout = STEP_JOBS[chunk]
-            args = (run_id, attempt)
-        else:
-            function, timeout = "core.engine.dispatch.process_chunk", JOB_TIMEOUT_SECONDS
-            args = (run_id, chunk, attempt)
-        jobs.append(
-            queue.prepare_data(
-                function, args=args, job_id=chunk_job_id(run_id, chunk, attempt), timeout=timeout
-            )
+        function, timeout = STEP_JOBS.get(
+            chunk, ("core.engine.dispatch.process_chunk", JOB_TIMEOUT_SECONDS)
         )
+        args = (run_id, attempt) if chunk in STEP_JOBS else (run_id, chunk, attempt)
+        job_id = chunk_job_id(run_id, chunk, attempt)
+        jobs.append(queue.prepare_data(function, args=args, job_id=job_id, timeout=timeout))
     if jobs:
         queue.enqueue_many(jobs)
     return len(jobs)
 
 
 def _enqueue_recorded(runtime: Runtime, run_id: int, attempts: dict[int, int]) -> None:
-    """Enqueue attempts recorded with a state change; if Redis refuses, the change stands
-    and the leases' recovery enqueues them later."""
+    """Enqueue attempts recorded with a state change, or finish the run if there are none;
+    if Redis refuses, the change stands and the leases' recovery enqueues them later."""
+    if not attempts:
+        finish_if_complete(runtime, run_id)
+        return
     try:
         enqueue_attempts(runtime, [(run_id, chunk, n) for chunk, n in attempts.items()])
     except RedisError as exc:
         raise QueueDeferredError(str(exc)) from exc
 
 
-def _active_run(session, campaign_id: int) -> Run | None:
+def _check_no_active_run(session: Session, run: Run) -> None:
+    if run.exclusive and _active_run(session, run.campaign_id) is not None:
+        raise RunAlreadyActiveError(stored("another run of this campaign is in progress"))
+
+
+def _active_run(session: Session, campaign_id: int) -> Run | None:
     return session.scalar(
         select(Run).where(
             Run.campaign_id == campaign_id, Run.exclusive, Run.state.in_(ACTIVE_RUN_STATES)
@@ -170,14 +165,10 @@ def start_run(
 ) -> Run:
     """Create a queued run with a snapshot of the campaign and hand it to a worker.
 
-    A real run stops after targeting in ``awaiting_confirmation`` until ``confirm_run``.
-    ``confirmed_by`` starts and confirms at once, on purpose: only for a caller whose person
-    confirmed already (a workflow passes the approval, ``approval:<id>``), and for tests and
-    benchmarks; the panel and the command line never pass it. A dry run needs none.
-
-    ``delivery_id`` names the process bundle's delivery the run performs (kept on the run,
-    opaque to the engine); ``action``, the delivery's own action and settings if it has
-    them, replaces the campaign's in the snapshot.
+    ``confirmed_by`` starts and confirms at once: only for a caller whose person confirmed
+    already (a workflow passes the approval, ``approval:<id>``), tests and benchmarks; the
+    panel and the command line never pass it. ``delivery_id`` names the process bundle's
+    delivery the run performs (opaque to the engine); ``action`` replaces the campaign's.
     """
     if dry_run:
         confirmed_by = None
@@ -202,16 +193,12 @@ def start_run(
                             problem=exc.text,
                         )
                     ) from None
-                number = (
-                    session.scalar(
-                        select(func.max(Run.number)).where(Run.campaign_id == campaign_id)
-                    )
-                    or 0
-                ) + 1
+                last = select(func.max(Run.number)).where(Run.campaign_id == campaign_id)
+                now = runtime.clock.now()
                 run = Run(
                     campaign_id=campaign_id,
                     delivery_id=delivery_id,
-                    number=number,
+                    number=(session.scalar(last) or 0) + 1,
                     state=RunState.QUEUED,
                     exclusive=not allow_parallel,
                     dry_run=dry_run,
@@ -219,12 +206,12 @@ def start_run(
                     config=config.snapshot() | {"preview_count": preview_count},
                     started_by=started_by,
                     confirmed_by=confirmed_by,
-                    confirmed_at=runtime.clock.now() if confirmed_by else None,
-                    created_at=runtime.clock.now(),
+                    confirmed_at=now if confirmed_by else None,
+                    created_at=now,
                 )
                 session.add(run)
                 session.flush()
-                targeting = record_attempts(session, run.id, [TARGETING_STEP], runtime.clock.now())
+                targeting = record_attempts(session, run.id, [TARGETING_STEP], now)
             break
         except IntegrityError:
             with runtime.database.session() as session:
@@ -249,58 +236,54 @@ def start_run(
     return run
 
 
+def _move(
+    session: Session, run_id: int, states: Iterable[RunState], refusal: Refusal, **values
+) -> None:
+    """Change the run's state only from one of ``states``: of two changes at the same moment
+    the conditional update lets exactly one through."""
+    changed = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.state.in_(states))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        raise RunError(_cannot(session, run_id, refusal))
+
+
 def confirm_run(runtime: Runtime, run_id: int, confirmed_by: str, expected_count: int) -> Run:
     """A person's go for a run awaiting confirmation: dispatch exactly the ledger rows that
-    were counted, no new targeting, so the count shown is the count sent.
-
-    Refused if the run is no longer awaiting (confirmed in another tab, discarded, expired)
-    or if ``expected_count`` is not the count it would reach; of two confirmations at the
-    same moment the conditional update lets exactly one through.
-    """
+    were counted, no new targeting, so the count shown is the count sent; refused if the
+    run is no longer awaiting or ``expected_count`` is not the count it would reach."""
     if not confirmed_by:
         raise RunError(stored("a confirmation needs the name of the person who gave it"))
     now = runtime.clock.now()
     with runtime.database.session() as session:
         # the conditional update comes first: it takes the write lock before anything is read
-        changed = session.execute(
-            update(Run)
-            .where(Run.id == run_id, Run.state == RunState.AWAITING_CONFIRMATION)
-            .values(
-                state=RunState.RUNNING,
-                confirmed_by=confirmed_by,
-                confirmed_at=now,
-                heartbeat_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if not changed:
-            raise RunError(
-                _cannot(
-                    session,
-                    run_id,
-                    lambda **run: stored("run #{number} is {state} and cannot be confirmed", **run),
-                )
-            )
+        _move(
+            session,
+            run_id,
+            [RunState.AWAITING_CONFIRMATION],
+            lambda **run: stored("run #{number} is {state} and cannot be confirmed", **run),
+            state=RunState.RUNNING,
+            confirmed_by=confirmed_by,
+            confirmed_at=now,
+            heartbeat_at=now,
+        )
         reached = confirmation_summary(session, run_id).reached
         if reached != expected_count:  # raising rolls the update back
-            number = session.scalar(select(Run.number).where(Run.id == run_id))
             raise ConfirmationCountError(
                 stored(
                     "run #{number} would reach {reached} recipients, not the {confirmed} "
                     "confirmed; look at the numbers again",
-                    number=str(number),
+                    number=str(session.scalar(select(Run.number).where(Run.id == run_id))),
                     reached=reached,
                     confirmed=expected_count,
                 )
             )
-        # Recorded with the state change: if the enqueue below fails, the leases' recovery
-        # enqueues them.
         attempts = record_attempts(session, run_id, open_chunks(session, run_id), now)
-    _notify(runtime, run_id, "run_started")
-    if attempts:
-        _enqueue_recorded(runtime, run_id, attempts)
-    else:
-        finish_if_complete(runtime, run_id)
+    notify(runtime, run_id, "run_started")
+    _enqueue_recorded(runtime, run_id, attempts)
     with runtime.database.session() as session:
         return session.get(Run, run_id)
 
@@ -309,20 +292,16 @@ def discard_run(runtime: Runtime, run_id: int, reason: str | None = None) -> Non
     """Drop a run awaiting confirmation: it ends cancelled with nothing sent. Refused once
     it was confirmed (a discard never stops a run someone else let go)."""
     with runtime.database.session() as session:
-        changed = session.execute(
-            update(Run)
-            .where(Run.id == run_id, Run.state == RunState.AWAITING_CONFIRMATION)
-            .values(state=RunState.CANCELLED, finished_at=runtime.clock.now(), error=reason)
-        ).rowcount
-        if not changed:
-            raise RunError(
-                _cannot(
-                    session,
-                    run_id,
-                    lambda **run: stored("run #{number} is {state} and cannot be discarded", **run),
-                )
-            )
-    _notify(runtime, run_id, "run_finished")
+        _move(
+            session,
+            run_id,
+            [RunState.AWAITING_CONFIRMATION],
+            lambda **run: stored("run #{number} is {state} and cannot be discarded", **run),
+            state=RunState.CANCELLED,
+            finished_at=runtime.clock.now(),
+            error=reason,
+        )
+    notify(runtime, run_id, "run_finished")
 
 
 def discard_unconfirmed(runtime: Runtime) -> list[str]:
@@ -348,48 +327,29 @@ def discard_unconfirmed(runtime: Runtime) -> list[str]:
 def cancel_run(runtime: Runtime, run_id: int) -> None:
     """Stop a run between recipients; what is done stays done, the rest stays pending."""
     with runtime.database.session() as session:
-        changed = session.execute(
-            update(Run)
-            .where(
-                Run.id == run_id,
-                Run.state.in_(
-                    [
-                        RunState.QUEUED,
-                        RunState.TARGETING,
-                        RunState.AWAITING_CONFIRMATION,
-                        RunState.RUNNING,
-                    ]
-                ),
-            )
-            .values(state=RunState.CANCELLED, finished_at=runtime.clock.now())
-        ).rowcount
-        if not changed:
-            raise RunError(
-                _cannot(
-                    session,
-                    run_id,
-                    lambda **run: stored("run #{number} is {state} and cannot be cancelled", **run),
-                )
-            )
-    _notify(runtime, run_id, "run_finished")
+        _move(
+            session,
+            run_id,
+            [RunState.QUEUED, RunState.TARGETING, RunState.AWAITING_CONFIRMATION, RunState.RUNNING],
+            lambda **run: stored("run #{number} is {state} and cannot be cancelled", **run),
+            state=RunState.CANCELLED,
+            finished_at=runtime.clock.now(),
+        )
+    notify(runtime, run_id, "run_finished")
 
 
 def resume_run(runtime: Runtime, run_id: int) -> None:
     """Continue a cancelled run where it stopped (targeting again if it never finished)."""
     with runtime.database.session() as session:
-        run = session.get(Run, run_id)
-        if run is None or run.state != RunState.CANCELLED:
-            raise RunError(
-                _cannot(
-                    session,
-                    run_id,
-                    lambda **run: stored("run #{number} is {state} and cannot be resumed", **run),
-                )
-            )
+        run = _run_in(
+            session,
+            run_id,
+            [RunState.CANCELLED],
+            lambda **run: stored("run #{number} is {state} and cannot be resumed", **run),
+        )
         if not run.dry_run:
             check_campaign_open(run.campaign)
-        if run.exclusive and _active_run(session, run.campaign_id) is not None:
-            raise RunAlreadyActiveError(stored("another run of this campaign is in progress"))
+        _check_no_active_run(session, run)
         retarget = run.targeted_at is None
         if not retarget and not run.dry_run and run.confirmed_by is None:
             raise RunError(
@@ -405,58 +365,39 @@ def resume_run(runtime: Runtime, run_id: int) -> None:
         run.finished_at = None
         chunks = [TARGETING_STEP] if retarget else open_chunks(session, run_id)
         attempts = record_attempts(session, run_id, chunks, runtime.clock.now())
-    if retarget:
-        try:
-            enqueue_attempts(runtime, [(run_id, TARGETING_STEP, attempts[TARGETING_STEP])])
-        except RedisError:
-            with runtime.database.session() as session:  # still cancelled, as before
-                session.execute(
-                    update(Run)
-                    .where(Run.id == run_id, Run.state == RunState.QUEUED)
-                    .values(state=RunState.CANCELLED, finished_at=cancelled_at)
-                )
-            raise
-    elif attempts:
+    if not retarget:
         _enqueue_recorded(runtime, run_id, attempts)
-    else:
-        finish_if_complete(runtime, run_id)
+        return
+    try:
+        enqueue_attempts(runtime, [(run_id, TARGETING_STEP, attempts[TARGETING_STEP])])
+    except RedisError:
+        with runtime.database.session() as session:  # still cancelled, as before
+            session.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.state == RunState.QUEUED)
+                .values(state=RunState.CANCELLED, finished_at=cancelled_at)
+            )
+        raise
 
 
 def retry_failed(runtime: Runtime, run_id: int, include_unclear: bool = False) -> int:
     """Put the failed rows (and, if asked, the unclear ones) back to work; return how many."""
     statuses = [ItemStatus.FAILED] + ([ItemStatus.UNCLEAR] if include_unclear else [])
     with runtime.database.session() as session:
-        run = session.get(Run, run_id)
-        if run is None or run.state not in (
-            RunState.COMPLETED_WITH_ERRORS,
-            RunState.COMPLETED,
-            RunState.CANCELLED,
-        ):
-            raise RunError(
-                _cannot(
-                    session,
-                    run_id,
-                    lambda **run: stored("run #{number} is {state} and cannot be retried", **run),
-                )
-            )
+        run = _run_in(
+            session,
+            run_id,
+            [RunState.COMPLETED_WITH_ERRORS, RunState.COMPLETED, RunState.CANCELLED],
+            lambda **run: stored("run #{number} is {state} and cannot be retried", **run),
+        )
         if run.dry_run:
             raise RunError(stored("a dry run has nothing to retry"))
         check_campaign_open(run.campaign)
-        if run.exclusive and _active_run(session, run.campaign_id) is not None:
-            raise RunAlreadyActiveError(stored("another run of this campaign is in progress"))
-        counts = dict(  # members share their group's outcome and are not counted on their own
-            session.execute(
-                select(RunItem.status, func.count())
-                .where(
-                    RunItem.run_id == run_id,
-                    RunItem.status.in_(statuses),
-                    RunItem.kind != ItemKind.MEMBER,
-                )
-                .group_by(RunItem.status)
-            ).all()
-        )
-        total = sum(counts.values())
-        if not total:
+        _check_no_active_run(session, run)
+        counts = status_counts(session, run_id)  # members share their group's outcome
+        failed = counts.get(ItemStatus.FAILED.value, 0)
+        unclear = counts.get(ItemStatus.UNCLEAR.value, 0) if include_unclear else 0
+        if not failed + unclear:
             return 0
         session.execute(
             update(RunItem)
@@ -469,15 +410,14 @@ def retry_failed(runtime: Runtime, run_id: int, include_unclear: bool = False) -
                 attempts=RunItem.attempts + 1,
             )
         )
-        run.failed -= counts.get(ItemStatus.FAILED, 0)
-        run.unclear -= counts.get(ItemStatus.UNCLEAR, 0)
+        run.failed -= failed
+        run.unclear -= unclear
         run.state = RunState.RUNNING
         run.finished_at = None
-        attempts = record_attempts(
-            session, run_id, open_chunks(session, run_id), runtime.clock.now()
-        )
+        now = runtime.clock.now()
+        attempts = record_attempts(session, run_id, open_chunks(session, run_id), now)
     _enqueue_recorded(runtime, run_id, attempts)
-    return total
+    return failed + unclear
 
 
 def finish_if_complete(runtime: Runtime, run_id: int) -> bool:
@@ -500,8 +440,7 @@ def finish_if_complete(runtime: Runtime, run_id: int) -> bool:
             .where(Run.id == run_id, Run.state == RunState.RUNNING)
             .values(state=RunState.FINISHING, heartbeat_at=now)
         ).rowcount
-        # Recorded with the state change: if the enqueue below fails, the lease's recovery
-        # enqueues the step.
+        # recorded with the state change: if the enqueue fails, the lease's recovery does it
         attempts = record_attempts(session, run_id, [FINISHING_STEP] if moved else [], now)
     if moved:
         try:
@@ -511,7 +450,7 @@ def finish_if_complete(runtime: Runtime, run_id: int) -> bool:
     return bool(moved)
 
 
-def open_chunks(session, run_id: int) -> list[int]:
+def open_chunks(session: Session, run_id: int) -> list[int]:
     """The chunks that still have pending rows."""
     return list(
         session.scalars(
@@ -527,14 +466,18 @@ def open_chunks(session, run_id: int) -> list[int]:
     )
 
 
-def _cannot(session, run_id: int, refusal: Callable[..., StoredText]) -> StoredText:
-    """Why the run cannot be changed: ``refusal`` of its number and state (one text for each
-    change, so each language words it its own way), or that there is no such run."""
+def _run_in(session: Session, run_id: int, states: list[RunState], refusal: Refusal) -> Run:
+    """The run, if it is in one of ``states``; otherwise ``RunError`` with ``refusal``."""
+    run = session.get(Run, run_id)
+    if run is None or run.state not in states:
+        raise RunError(_cannot(session, run_id, refusal))
+    return run
+
+
+def _cannot(session: Session, run_id: int, refusal: Refusal) -> StoredText:
+    """Why the run cannot be changed: ``refusal`` of its number and state, or that there is
+    no such run."""
     run = session.get(Run, run_id)
     if run is None:
         return stored("no run with id {id}", id=str(run_id))
     return refusal(number=str(run.number), state=RUN_STATE_NAMES[run.state])
-
-
-def _notify(runtime: Runtime, run_id: int, hook: str) -> None:
-    notify(runtime, run_id, hook)

@@ -35,10 +35,10 @@ from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
 from core.engine.context import RunContext
 from core.engine.dispatch import load_recipients
 from core.engine.events import notify
-from core.engine.leases import TARGETING_STEP, held, record_attempts
+from core.engine.leases import TARGETING_STEP, HeldLease, held, record_attempts
 from core.engine.runs import enqueue_attempts, finish_if_complete
 from core.jobs.functions import current_runtime
-from core.models import Campaign, Contact, ItemKind, ItemStatus, Run, RunItem, RunState
+from core.models import Contact, ItemKind, ItemStatus, Run, RunItem, RunState
 from core.plugin_base import Channel, Recipient, Scope
 from core.query import ENTITIES, EntitySpec, resolve_path
 from core.reach import (
@@ -76,7 +76,7 @@ def target_run(run_id: int, attempt: int | None = None) -> str:
         return _target(runtime, run_id, lease)
 
 
-def _target(runtime: Runtime, run_id: int, lease) -> str:
+def _target(runtime: Runtime, run_id: int, lease: HeldLease) -> str:
     with runtime.database.session() as session:
         claimed = session.execute(
             update(Run)
@@ -88,26 +88,37 @@ def _target(runtime: Runtime, run_id: int, lease) -> str:
     try:
         with runtime.database.session() as session:
             run = session.get(Run, run_id)
-            context = _context(runtime, session, run)
             built = build_plugins(runtime.plugins, CampaignConfig.from_snapshot(run.config))
-            context.entity = built.datasource.entity()
-            targeted = materialise(session, context, run, built)
-            pending, held_out = targeted.pending, targeted.held_out
-            chunk_count = _chunk_count(session, run_id)
+            context = RunContext(
+                runtime=runtime,
+                session=session,
+                campaign_id=run.campaign_id,
+                campaign_name=run.campaign.name,
+                run_id=run.id,
+                channel=built.action.channel,
+                dry_run=run.dry_run,
+                entity=built.datasource.entity(),
+            )
+            pending, held_out, skipped = materialise(session, context, run, built)
+            highest = session.scalar(
+                select(func.max(RunItem.chunk)).where(RunItem.run_id == run_id)
+            )
+            chunk_count = 0 if highest is None else highest + 1
             awaiting = not run.dry_run and run.confirmed_by is None
             if not lease.still_ours(session):
                 raise _StopTargeting("replaced by a later attempt")
+            now = runtime.clock.now()
             still_ours = session.execute(
                 update(Run)
                 .where(Run.id == run_id, Run.state == RunState.TARGETING)
                 .values(
                     state=RunState.AWAITING_CONFIRMATION if awaiting else RunState.RUNNING,
-                    targeted=pending + held_out + targeted.skipped,
+                    targeted=pending + held_out + skipped,
                     held_out=held_out,
-                    skipped=targeted.skipped,
+                    skipped=skipped,
                     chunks=chunk_count,
-                    targeted_at=runtime.clock.now(),
-                    heartbeat_at=runtime.clock.now(),
+                    targeted_at=now,
+                    heartbeat_at=now,
                 )
             ).rowcount
             if not still_ours:
@@ -116,7 +127,7 @@ def _target(runtime: Runtime, run_id: int, lease) -> str:
                 _preview(session, context, run, built)
             # Recorded with the state change: if the enqueue below fails, recovery does it.
             chunks = [] if awaiting or run.dry_run or pending == 0 else range(chunk_count)
-            attempts = record_attempts(session, run_id, chunks, runtime.clock.now())
+            attempts = record_attempts(session, run_id, chunks, now)
     except _StopTargeting as stop:
         return f"run {run_id}: {stop}"
     except Exception as exc:
@@ -124,13 +135,23 @@ def _target(runtime: Runtime, run_id: int, lease) -> str:
             log.warning("run %s: targeting attempt replaced and failed: %s", run_id, exc)
             return f"run {run_id}: targeting replaced by a later attempt"
         log.exception("targeting run %s failed", run_id)
-        _fail(runtime, run_id, f"targeting failed: {type(exc).__name__}: {exc}")
+        with runtime.database.session() as session:
+            session.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(
+                    state=RunState.FAILED,
+                    error=f"targeting failed: {type(exc).__name__}: {exc}",
+                    finished_at=runtime.clock.now(),
+                )
+            )
+        notify(runtime, run_id, "run_finished")
         return f"run {run_id}: targeting failed"
     _refresh_statistics(runtime)
     if awaiting:  # a person confirms the count first (core.engine.runs.confirm_run)
         return (
             f"run {run_id}: {pending} recipients await confirmation, {held_out} held out, "
-            f"{targeted.skipped} skipped"
+            f"{skipped} skipped"
         )
     notify(runtime, run_id, "run_started")
     if run.dry_run or pending == 0:
@@ -139,7 +160,7 @@ def _target(runtime: Runtime, run_id: int, lease) -> str:
         enqueue_attempts(runtime, [(run_id, chunk, n) for chunk, n in attempts.items()])
     return (
         f"run {run_id}: {pending} recipients in {chunk_count} chunks, {held_out} held out, "
-        f"{targeted.skipped} skipped"
+        f"{skipped} skipped"
     )
 
 
@@ -150,45 +171,6 @@ def _refresh_statistics(runtime: Runtime) -> None:
         with runtime.database.engine.connect() as connection:
             connection.exec_driver_sql("ANALYZE run_items")
             connection.commit()
-
-
-def _context(runtime: Runtime, session: Session, run: Run) -> RunContext:
-    campaign_name = session.get(Campaign, run.campaign_id).name
-    action = runtime.plugins.actions.get(run.config["action"])
-    return RunContext(
-        runtime=runtime,
-        session=session,
-        campaign_id=run.campaign_id,
-        campaign_name=campaign_name,
-        run_id=run.id,
-        channel=action.channel,
-        dry_run=run.dry_run,
-    )
-
-
-def _fail(runtime: Runtime, run_id: int, message: str) -> None:
-    with runtime.database.session() as session:
-        session.execute(
-            update(Run)
-            .where(Run.id == run_id)
-            .values(state=RunState.FAILED, error=message, finished_at=runtime.clock.now())
-        )
-    notify(runtime, run_id, "run_finished")
-
-
-def _chunk_count(session: Session, run_id: int) -> int:
-    highest = session.scalar(select(func.max(RunItem.chunk)).where(RunItem.run_id == run_id))
-    return 0 if highest is None else highest + 1
-
-
-@dataclass(frozen=True)
-class Targeted:
-    """What targeting wrote: rows to work on (groups, for a group-scoped action), rows held
-    out, and rows the reach rule skipped."""
-
-    pending: int
-    held_out: int
-    skipped: int
 
 
 @dataclass(frozen=True)
@@ -209,18 +191,12 @@ class ReachRule:
         """The rule for this run, or None where it does not apply: an action without a
         channel, or records without a contact (sales partners, products)."""
         channel = built.action.channel
-        entity = built.datasource.entity()
-        root = ENTITIES.get(entity)
+        root = ENTITIES.get(built.datasource.entity())
         if channel is Channel.NONE or (root is not None and root.contact_path is None):
             return None
         service = bool(run.config.get("service_communication", False))
         region = getattr(built.action.params, "region", None) or DEFAULT_REGION
         return cls(channel, service, str(region), root)
-
-    @property
-    def python_only(self) -> bool:
-        """Imported rows have no table the rule's SQL could read."""
-        return self.root is None
 
     def joined(self, source: Any = None, record_id: Any = None) -> tuple[Any, Any, Any]:
         """(FROM clause, record, contact): the root table, outer-joined to ``source`` on
@@ -237,9 +213,6 @@ class ReachRule:
                 current = target
         return joined, record, current
 
-    def reason_sql(self, contact: Any) -> Any:
-        return skip_reason_sql(contact, self.channel, self.service)
-
     def finish_in_python(self, reason: str | None, contact_value: Any) -> str | None:
         """The part of the rule SQL cannot say: a valid e-mail address or mobile number."""
         if reason is not None or not checked_in_python(self.channel):
@@ -251,17 +224,15 @@ class ReachRule:
     def reasons_of_records(
         self, session: Session, ids: Sequence[int], sql_part: bool = True
     ) -> dict[int, str | None]:
-        """The reason (or None) for each record id, SQL and Python parts together; without
-        ``sql_part`` only the Python part (for rows the SQL part has judged already)."""
+        """The reason (or None) for each record id; without ``sql_part`` only the Python
+        part (for rows the SQL part has judged already)."""
         joined, record, contact = self.joined()
-        reason = self.reason_sql(contact) if sql_part else null()
-        columns = [record.id, reason]
-        if checked_in_python(self.channel):
-            columns.append(getattr(contact, ELECTRONIC[self.channel][0]))
+        reason = skip_reason_sql(contact, self.channel, self.service) if sql_part else null()
+        electronic = ELECTRONIC.get(self.channel)
+        address = getattr(contact, electronic[0]) if electronic else null()
+        columns = (record.id, reason.label("reason"), address.label("address"))
         rows = session.execute(select(*columns).select_from(joined).where(record.id.in_(ids)))
-        return {
-            row[0]: self.finish_in_python(row[1], row[2] if len(row) > 2 else None) for row in rows
-        }
+        return {record_id: self.finish_in_python(found, value) for record_id, found, value in rows}
 
     def reasons_of_imported(self, session: Session, rows: Sequence[Recipient]) -> list[str | None]:
         """Imported rows: the flags of the contact whose number the row gives, or "no
@@ -290,8 +261,9 @@ class ReachRule:
 
 def materialise(
     session: Session, context: RunContext, run: Run, built: CampaignPlugins
-) -> Targeted:
-    """Write the ledger rows of a run, the reach rule's skips included.
+) -> tuple[int, int, int]:
+    """Write the ledger rows of a run, the reach rule's skips included; return how many are
+    to work on (groups, for a group-scoped action), held out and skipped.
 
     Every targeted recipient gets its row: pending, held out, or skipped with the reach
     rule's reason in ``detail``. So the ledger's counts by status and detail say, as soon
@@ -308,32 +280,37 @@ def materialise(
         narrowed = filters[0].narrow(population, context)
         if narrowed is None:
             break
-        if filters[0].holds_out:
+        if filters.pop(0).holds_out:
             kept = narrowed
         else:
             population = narrowed
-        filters.pop(0)
     group_scope = built.action.scope is Scope.GROUP
-    in_sql = population is not None and not filters and not (rule and rule.python_only)
-    if in_sql:
+    if population is not None and not filters and not (rule and rule.root is None):
         _insert_selected(session, run, built, population, kept, group_scope, rule)
         if rule is not None and checked_in_python(rule.channel):
             _skip_unusable(session, run, rule)
     else:
-        recipients = (
-            source.iter_selected(population, context)
-            if population is not None
-            else source.iter_recipients(context)
-        )
-        if population is None and config.group_keys:
-            wanted = set(config.group_keys)
-            recipients = (r for r in recipients if r.group in wanted)
+        if population is not None:
+            recipients = source.iter_selected(population, context)
+        else:
+            recipients = source.iter_recipients(context)
+            if config.group_keys:
+                wanted = set(config.group_keys)
+                recipients = (r for r in recipients if r.group in wanted)
         for entry in filters:
             recipients = entry.apply(recipients, context)
         _insert_streamed(session, run, built, recipients, group_scope, rule)
-    counts = _counts(session, run.id)
-    pending = _insert_groups(session, run, built) if group_scope else counts[ItemStatus.PENDING]
-    return Targeted(pending, counts[ItemStatus.HELD_OUT], counts[ItemStatus.SKIPPED])
+    counts = dict(
+        session.execute(
+            select(RunItem.status, func.count())
+            .where(RunItem.run_id == run.id)
+            .group_by(RunItem.status)
+        ).all()
+    )
+    pending = (
+        _insert_groups(session, run, built) if group_scope else counts.get(ItemStatus.PENDING, 0)
+    )
+    return pending, counts.get(ItemStatus.HELD_OUT, 0), counts.get(ItemStatus.SKIPPED, 0)
 
 
 def _insert_selected(
@@ -347,16 +324,12 @@ def _insert_selected(
 ) -> None:
     entity = built.datasource.entity()
     rows = population.order_by(None).subquery("population")
-    ordered = select(rows.c.id, rows.c.group_key).order_by(rows.c.id)
-    if run.limit:
-        ordered = ordered.limit(run.limit)
+    ordered = select(rows.c.id, rows.c.group_key).order_by(rows.c.id).limit(run.limit or None)
     targets = ordered.subquery("targets")
-    if rule is None:
-        reason = null()
-        judged = select(targets.c.id, targets.c.group_key, reason.label("reason"))
-    else:
+    judged = select(targets.c.id, targets.c.group_key, null().label("reason"))
+    if rule is not None:
         joined, _record, contact = rule.joined(targets, targets.c.id)
-        reason = rule.reason_sql(contact)
+        reason = skip_reason_sql(contact, rule.channel, rule.service)
         judged = select(targets.c.id, targets.c.group_key, reason.label("reason")).select_from(
             joined
         )
@@ -374,40 +347,29 @@ def _insert_selected(
         (status == ItemStatus.PENDING.value, position // built.action.chunk_size),
         else_=literal(None, Integer),
     )
-    if group_scope:
-        chunk = literal(None, Integer)
     kind = ItemKind.MEMBER if group_scope else ItemKind.RECIPIENT
-    statement = insert(RunItem).from_select(
-        [
-            "run_id",
-            "key",
-            "action",
-            "kind",
-            "entity",
-            "entity_id",
-            "group_key",
-            "chunk",
-            "status",
-            "detail",
-            "units",
-            "attempts",
-        ],
+    _insert_from(
+        session,
         select(
-            literal(run.id),
-            literal(f"{entity}:") + cast(source.c.id, String),
-            literal(built.action.name),
-            literal(kind.value),
-            literal(entity),
-            source.c.id,
+            literal(run.id).label("run_id"),
+            (literal(f"{entity}:") + cast(source.c.id, String)).label("key"),
+            literal(built.action.name).label("action"),
+            literal(kind.value).label("kind"),
+            literal(entity).label("entity"),
+            source.c.id.label("entity_id"),
             source.c.group_key,
-            chunk,
-            status,
-            case((status == ItemStatus.SKIPPED.value, source.c.reason), else_=null()),
-            literal(0),
-            literal(0),
+            (literal(None, Integer) if group_scope else chunk).label("chunk"),
+            status.label("status"),
+            case((status == ItemStatus.SKIPPED.value, source.c.reason), else_=null()).label(
+                "detail"
+            ),
         ),
     )
-    session.execute(statement)
+
+
+def _insert_from(session: Session, rows: Select) -> None:
+    """``INSERT ... SELECT`` into the ledger, the columns named by the select's labels."""
+    session.execute(insert(RunItem).from_select(list(rows.selected_columns.keys()), rows))
 
 
 def _skip_unusable(session: Session, run: Run, rule: ReachRule) -> None:
@@ -420,19 +382,12 @@ def _skip_unusable(session: Session, run: Run, rule: ReachRule) -> None:
         .where(items.c.id == bindparam("item_id"), items.c.status == ItemStatus.PENDING.value)
         .values(status=ItemStatus.SKIPPED.value, chunk=None, detail=bindparam("reason"))
     )
-    while True:
-        rows = session.execute(
-            select(RunItem.id, RunItem.entity_id)
-            .where(
-                RunItem.run_id == run.id,
-                RunItem.status == ItemStatus.PENDING,
-                RunItem.id > after,
-            )
-            .order_by(RunItem.id)
-            .limit(INSERT_BATCH)
-        ).all()
-        if not rows:
-            return
+    while rows := session.execute(
+        select(RunItem.id, RunItem.entity_id)
+        .where(RunItem.run_id == run.id, RunItem.status == ItemStatus.PENDING, RunItem.id > after)
+        .order_by(RunItem.id)
+        .limit(INSERT_BATCH)
+    ).all():
         after = rows[-1].id
         reasons = rule.reasons_of_records(session, [row.entity_id for row in rows], False)
         skipped = [
@@ -452,15 +407,13 @@ def _insert_streamed(
     group_scope: bool,
     rule: ReachRule | None,
 ) -> None:
-    if run.limit:
-        recipients = itertools.islice(recipients, run.limit)
-    action, size = built.action.name, built.action.chunk_size
+    recipients = itertools.islice(recipients, run.limit or None)
+    size = built.action.chunk_size
     kind = (ItemKind.MEMBER if group_scope else ItemKind.RECIPIENT).value
     pending = 0
     while batch := list(itertools.islice(recipients, INSERT_BATCH)):
-        reasons = _reasons(session, rule, batch)
         rows = []
-        for recipient, reason in zip(batch, reasons, strict=True):
+        for recipient, reason in zip(batch, _reasons(session, rule, batch), strict=True):
             chunk = None
             if recipient.held_out:
                 status, reason = ItemStatus.HELD_OUT.value, None
@@ -473,7 +426,7 @@ def _insert_streamed(
                 {
                     "run_id": run.id,
                     "key": recipient.key,
-                    "action": action,
+                    "action": built.action.name,
                     "kind": kind,
                     "entity": recipient.entity,
                     "entity_id": recipient.id,
@@ -490,7 +443,7 @@ def _reasons(session: Session, rule: ReachRule | None, batch: list[Recipient]) -
     """The reach rule's reason (or None) for each recipient of a streamed batch."""
     if rule is None:
         return [None] * len(batch)
-    if rule.python_only:
+    if rule.root is None:
         return rule.reasons_of_imported(session, batch)
     found = rule.reasons_of_records(session, [r.id for r in batch if r.id is not None])
     return [found.get(recipient.id) for recipient in batch]
@@ -509,53 +462,26 @@ def _insert_groups(session: Session, run: Run, built: CampaignPlugins) -> int:
         .subquery("groups")
     )
     position = func.row_number().over(order_by=groups.c.group_key) - 1
-    session.execute(
-        insert(RunItem).from_select(
-            [
-                "run_id",
-                "key",
-                "action",
-                "kind",
-                "entity",
-                "group_key",
-                "chunk",
-                "status",
-                "units",
-                "attempts",
-            ],
-            select(
-                literal(run.id),
-                literal("group:") + func.coalesce(groups.c.group_key, ""),
-                literal(built.action.name),
-                literal(ItemKind.GROUP.value),
-                literal("group"),
-                groups.c.group_key,
-                position // built.action.chunk_size,
-                literal(ItemStatus.PENDING.value),
-                literal(0),
-                literal(0),
-            ),
-        )
+    _insert_from(
+        session,
+        select(
+            literal(run.id).label("run_id"),
+            (literal("group:") + func.coalesce(groups.c.group_key, "")).label("key"),
+            literal(built.action.name).label("action"),
+            literal(ItemKind.GROUP.value).label("kind"),
+            literal("group").label("entity"),
+            groups.c.group_key,
+            (position // built.action.chunk_size).label("chunk"),
+            literal(ItemStatus.PENDING.value).label("status"),
+        ),
     )
     return session.scalar(
         select(func.count()).where(RunItem.run_id == run.id, RunItem.kind == ItemKind.GROUP)
     )
 
 
-def _counts(session: Session, run_id: int) -> dict[ItemStatus, int]:
-    counts = dict(
-        session.execute(
-            select(RunItem.status, func.count())
-            .where(RunItem.run_id == run_id)
-            .group_by(RunItem.status)
-        ).all()
-    )
-    return {status: counts.get(status, 0) for status in ItemStatus}
-
-
 def _preview(session: Session, context: RunContext, run: Run, built: CampaignPlugins) -> None:
     """A dry run renders the first few recipients and records everything else as not sent."""
-    wanted = int(run.config.get("preview_count", 5))
     items = session.scalars(
         select(RunItem)
         .where(
@@ -564,15 +490,15 @@ def _preview(session: Session, context: RunContext, run: Run, built: CampaignPlu
             RunItem.kind != ItemKind.MEMBER,
         )
         .order_by(RunItem.id)
-        .limit(wanted)
+        .limit(int(run.config.get("preview_count", 5)))
     ).all()
     recipients = load_recipients(context, built, items)
     for item in items:
         recipient = recipients.get(item.id)
-        item.detail = (
-            "preview: " + built.action.preview(recipient, context)
+        item.detail = "preview: " + (
+            built.action.preview(recipient, context)
             if recipient is not None
-            else "preview: the record no longer exists"
+            else "the record no longer exists"
         )
     not_sent = update(RunItem).values(
         status=ItemStatus.SKIPPED, detail=func.coalesce(RunItem.detail, "dry run")

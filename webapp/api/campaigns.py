@@ -11,6 +11,7 @@ from core.engine import operations
 from core.engine.campaigns import CampaignConfig, CampaignError, last_execution
 from core.engine.runs import RunError
 from core.models import Campaign, Role
+from webapp import campaign_operations
 from webapp.api import models
 from webapp.api.auth import actor, via
 from webapp.api.blueprint import bp
@@ -175,7 +176,7 @@ def update_campaign(campaign_id: int, body: models.CampaignChange) -> models.Cam
     campaign = load_campaign(campaign_id)
     config = _config(body.settings, campaign) if body.settings else CampaignConfig.of(campaign)
     try:
-        operations.update(
+        campaign_operations.update(
             session,
             get_plugins(),
             campaign,
@@ -205,7 +206,7 @@ def update_campaign(campaign_id: int, body: models.CampaignChange) -> models.Cam
 def copy_campaign(campaign_id: int) -> models.Campaign:
     """The same settings and static records, no runs, named "<name> (Kopie)"."""
     session = db_session()
-    duplicate = operations.copy(session, load_campaign(campaign_id), actor(), via=via())
+    duplicate = campaign_operations.copy(session, load_campaign(campaign_id), actor(), via=via())
     session.commit()
     return campaign_model(duplicate)
 
@@ -214,7 +215,7 @@ def _start(campaign_id: int, body: models.StartRun, dry_run: bool) -> models.Run
     session = db_session()
     campaign = load_campaign(campaign_id)
     try:
-        run = operations.start(
+        run = campaign_operations.start(
             get_runtime(), session, campaign, actor(), dry_run=dry_run, limit=body.limit, via=via()
         )
     except RunError as exc:

@@ -7,10 +7,10 @@ from flask import Response
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from core.engine import operations
 from core.engine.confirmation import confirmation
 from core.engine.runs import QueueDeferredError, RunError
 from core.models import Campaign, Role, Run, RunItem, RunState
+from webapp import campaign_operations as operations
 from webapp.api import models
 from webapp.api.auth import actor, via
 from webapp.api.blueprint import bp

@@ -31,7 +31,6 @@ from core.documents.archive import (
     read_document,
 )
 from core.documents.run_files import RunFiles
-from core.engine import operations
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.confirmation import Confirmation, confirmation
 from core.engine.context import RunContext
@@ -55,6 +54,7 @@ from core.models import (
 )
 from core.plugin_base import Channel, record_name
 from core.query import ENTITIES, load_records
+from webapp import campaign_operations as operations
 from webapp.campaigns.views import (
     bp,
     list_args,

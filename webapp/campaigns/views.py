@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.engine import operations
 from core.engine.campaigns import (
     CampaignConfig,
     CampaignError,
@@ -36,6 +35,7 @@ from core.engine.runs import CampaignClosedError, RunError
 from core.messages import stored
 from core.models import ACTIVE_RUN_STATES, Campaign, CampaignStatus, Role, Run, SavedQuery
 from core.query import QueryError, compile_query
+from webapp import campaign_operations as operations
 from webapp.campaigns.config_form import (
     ConfigDraft,
     PluginPart,
