@@ -373,7 +373,7 @@ def test_a_document_that_no_longer_matches_its_checksum_is_not_moved(
     report = move_documents(database, stores, "database")
     assert report.moved == 4
     assert report.failed == [
-        (first.id, f"document {first.id} does not match its checksum in filesystem")
+        (f"document {first.id}", f"document {first.id} does not match its checksum in filesystem")
     ]
     assert archived_in(database)[0][0] == "filesystem"
     with pytest.raises(FileNotFoundError):
