@@ -239,43 +239,10 @@ def delete_run_documents(
             raise ValueError(f"documents {foreign} are not archived documents of run {run_id}")
     run = session.get(Run, run_id)
     campaign_id = run.campaign_id if run else None
-    return _delete(session, stores, rows, run_id, campaign_id, by=by, reason=reason)
+    return delete_rows(session, stores, rows, run_id, campaign_id, by=by, reason=reason)
 
 
-def delete_documents(
-    session: Session,
-    stores: Callable[[str], DocumentStore],
-    document_ids: Sequence[int],
-    *,
-    by: str,
-    reason: str = "",
-) -> list[ArchiveDeletion]:
-    """Delete the chosen documents of any runs, logged with one ``ArchiveDeletion`` per run
-    (so a run's log lists all it lost). Unknown ids are refused; files go after commit."""
-    wanted = sorted(set(document_ids))
-    columns = (ArchivedDocument.id, ArchivedDocument.run_id, ArchivedDocument.campaign_id)
-    rows = []
-    for start in range(0, len(wanted), DELETE_BATCH):
-        rows += session.execute(
-            select(*columns, ArchivedDocument.store, ArchivedDocument.store_ref).where(
-                ArchivedDocument.id.in_(wanted[start : start + DELETE_BATCH])
-            )
-        ).all()
-    unknown = sorted(set(wanted) - {row.id for row in rows})
-    if unknown:
-        raise ValueError(f"documents {unknown} are not in the archive")
-    by_run: dict[int | None, list[Any]] = {}
-    for row in sorted(rows, key=lambda row: row.id):
-        by_run.setdefault(row.run_id, []).append(row)
-    entries = []
-    for run_id, group in by_run.items():
-        campaigns = {row.campaign_id for row in group}
-        campaign_id = campaigns.pop() if len(campaigns) == 1 else None
-        entries.append(_delete(session, stores, group, run_id, campaign_id, by=by, reason=reason))
-    return entries
-
-
-def _delete(
+def delete_rows(
     session: Session,
     stores: Callable[[str], DocumentStore],
     rows: Sequence[Any],
@@ -285,6 +252,8 @@ def _delete(
     by: str,
     reason: str,
 ) -> ArchiveDeletion:
+    """Delete the documents of ``rows`` (``id``, ``store``, ``store_ref``) of one run, logged
+    as one ``ArchiveDeletion``; their files go after the caller's commit."""
     ids = [row.id for row in rows]
     for start in range(0, len(ids), DELETE_BATCH):
         batch = ids[start : start + DELETE_BATCH]
@@ -336,7 +305,6 @@ def move_stored(
     source: str | None,
     key: Callable[[Any], str],
     what: str,
-    report: MoveReport | None = None,
 ) -> MoveReport:
     """Move the stored files of ``table``'s rows into the store ``target``, one at a time.
 
@@ -345,7 +313,7 @@ def move_stored(
     a good copy, and running it again moves the rest. A file that cannot be moved stays
     and is reported, named by ``what.format(row=row)``.
     """
-    report = report or MoveReport()
+    report = MoveReport()
     destination = stores(target)
     last_id = 0
     while True:
