@@ -11,9 +11,8 @@
 from __future__ import annotations
 
 import csv
-import io
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,18 +77,3 @@ def open_csv(path: Path, dialect: CsvDialect) -> Iterator[CsvWriter]:
     """A writer on ``path`` in the dialect's encoding (with its BOM)."""
     with path.open("w", encoding=dialect.file_encoding, newline="") as file:
         yield CsvWriter(file, dialect)
-
-
-def csv_text(batches: Iterable[Iterable[Sequence[Any]]], dialect: CsvDialect) -> Iterator[str]:
-    """The file as text, one chunk per batch of rows, for a streamed download; the first
-    chunk starts with the BOM when the dialect has one (the response encodes it as UTF-8)."""
-    buffer = io.StringIO()
-    writer = CsvWriter(buffer, dialect)
-    prefix = "\ufeff" if dialect.bom else ""
-    for batch in batches:
-        for row in batch:
-            writer.writerow(row)
-        yield prefix + buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        prefix = ""
