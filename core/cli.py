@@ -340,9 +340,7 @@ def documents_move(state: CliState, target: str, source: str | None) -> None:
                 import_legacy_run_files(database, run_files, target, report=files)
     finally:
         database.dispose()
-    for document_id, reason in report.failed:
-        click.secho(f"document {document_id} not moved: {reason}", fg="red", err=True)
-    for what, reason in files.failed:
+    for what, reason in report.failed + files.failed:
         click.secho(f"{what} not moved: {reason}", fg="red", err=True)
     for store_name, reference in report.orphans + files.orphans:
         click.echo(f"{store_name}:{reference} moved but not deleted from its old store")

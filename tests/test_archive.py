@@ -215,7 +215,7 @@ def test_a_store_that_cannot_make_its_files_durable_stops_the_commit(database, r
 
 
 def test_documents_of_any_runs_are_deleted_with_one_log_entry_per_run(database, store, run_ids):
-    from core.documents.archive import delete_documents
+    from webapp.archive.views import delete_documents
 
     contact_id, campaign_id, run_id = run_ids
     with database.session() as session:
@@ -373,7 +373,7 @@ def test_a_document_that_no_longer_matches_its_checksum_is_not_moved(
     report = move_documents(database, stores, "database")
     assert report.moved == 4
     assert report.failed == [
-        (first.id, f"document {first.id} does not match its checksum in filesystem")
+        (f"document {first.id}", f"document {first.id} does not match its checksum in filesystem")
     ]
     assert archived_in(database)[0][0] == "filesystem"
     with pytest.raises(FileNotFoundError):

@@ -6,7 +6,8 @@ import csv
 
 import pytest
 
-from core.documents.csv_export import CsvDialect, csv_text, open_csv, spreadsheet_dialect
+from core.documents.csv_export import CsvDialect, open_csv, spreadsheet_dialect
+from webapp.queries.views import csv_text
 
 
 @pytest.mark.parametrize(

@@ -1,22 +1,12 @@
-"""The document archive: letters and other documents filed with the contact they went to.
+"""The document archive: documents filed with their contact, rows in ``archived_documents``,
+bytes in a document store plugin.
 
-The metadata lives in ``archived_documents``; the bytes go to a document store plugin
-(``register_document_stores``; built in: ``filesystem``, ``database``, ``s3``). A
-document is stored before its row commits, under a key its caller derives from what it is
-(run and recipient for a printed letter), so a retried transaction writes the same key
-again instead of a second copy; the store makes its files durable
-(``DocumentStore.sync``) just before that commit, once per transaction rather than once
-per document. A transaction that rolls back for good can leave a stored file no row
-points to: an orphan that costs disk space and nothing else.
-
-Deleting goes the other way round: the rows and the audit record (``ArchiveDeletion``)
-commit together, and the stored files are deleted only after that commit, so a rollback
-never leaves a row without its file. A crash between the commit and the file deletions
-leaves orphans again, never a dangling row.
-
-Moving documents to another store (``move_documents``, ``campaign documents move``) keeps
-the same order: copy, verify the copy against the recorded SHA-256, commit the row's new
-store, then delete the old copy.
+Bytes are stored before their row commits, under a key derived from what they are (run and
+recipient), so a retried transaction overwrites instead of copying; the store makes them
+durable just before that commit, once per transaction. Deleting commits the rows and the
+``ArchiveDeletion`` first and deletes the files after. Moving to another store copies,
+verifies the SHA-256, commits the row, then deletes the old copy. Each order can leave an
+orphaned file after a crash, never a row without its file.
 """
 
 from __future__ import annotations
@@ -30,23 +20,26 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from operator import methodcaller
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session
 
 from core.config import Settings
 from core.db.database import Database
-from core.models import ArchivedDocument, ArchiveDeletion, DocumentKind, Run
+from core.models import ArchivedDocument, ArchiveDeletion, DocumentKind, Run, RunFile
 from core.plugin_base import DocumentStore
 from core.plugins import PluginHost
 
 log = logging.getLogger(__name__)
 
 DELETE_BATCH = 500
-_PENDING_DELETES = "archive.pending_file_deletes"
-_UNSYNCED_STORES = "archive.unsynced_stores"
+MOVE_BATCH = 200
+SYNC_THREADS = 16
+"""The journal takes concurrent ``fsync`` calls in one commit: 100 files cost 30 ms across 16
+threads instead of 200 ms one after another."""
 
 
 class ArchiveIntegrityError(RuntimeError):
@@ -54,14 +47,8 @@ class ArchiveIntegrityError(RuntimeError):
 
 
 def write_atomically(target: Path, data: bytes | Iterable[bytes], *, durable: bool = True) -> None:
-    """Write ``target`` so that it is never seen partially written: a temporary file in the
-    same directory, renamed over the name once complete. ``data`` is the bytes or an
-    iterable of chunks, written as they come.
-
-    ``durable`` flushes the file to disk before the rename and the directory after it; a
-    caller that writes many files may pass False and call :func:`sync_files` once for all
-    of them before it relies on them.
-    """
+    """Write ``target`` (bytes or chunks) so it is never seen partially written; without
+    ``durable`` the caller makes it durable with :func:`sync_files`, once for many files."""
     try:
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     except FileNotFoundError:  # the folder's first file: made then, not tried before each
@@ -69,8 +56,7 @@ def write_atomically(target: Path, data: bytes | Iterable[bytes], *, durable: bo
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     try:
         with os.fdopen(handle, "wb") as file:
-            for chunk in (data,) if isinstance(data, bytes) else data:
-                file.write(chunk)
+            file.writelines((data,) if isinstance(data, bytes) else data)
             if durable:
                 file.flush()
                 os.fsync(file.fileno())
@@ -80,12 +66,6 @@ def write_atomically(target: Path, data: bytes | Iterable[bytes], *, durable: bo
         raise
     if durable:
         sync_files([], [target.parent])
-
-
-SYNC_THREADS = 16
-"""Flushes under way at once: the file system's journal takes concurrent ``fsync`` calls in
-one commit, so a claim's hundred letters cost a few flushes, not a hundred (measured here:
-100 files and their folder 200 ms one after another, 30 ms across 16 threads)."""
 
 
 @functools.cache
@@ -108,21 +88,24 @@ def _flush(path: Path, flags: int) -> None:
 
 
 def sync_files(files: Iterable[Path], directories: Iterable[Path]) -> None:
-    """Flush files and then the directories naming them to disk (a rename is only durable
-    once its directory is); a file deleted meanwhile needs nothing."""
-    for paths, flags in (
-        (list(files), os.O_RDONLY),
-        (list(directories), os.O_RDONLY | os.O_DIRECTORY),
-    ):
+    """Flush files, then the directories naming them (a rename is durable only then)."""
+    for paths, flags in ((files, os.O_RDONLY), (directories, os.O_RDONLY | os.O_DIRECTORY)):
+        paths = list(paths)
         if len(paths) == 1:
             _flush(paths[0], flags)
         elif paths:
             list(_flusher(os.getpid()).map(functools.partial(_flush, flags=flags), paths))
 
 
+def file_chunks(file: BinaryIO, size: int = DocumentStore.chunk_size) -> Iterator[bytes]:
+    with file:
+        while chunk := file.read(size):
+            yield chunk
+
+
 def open_store(plugins: PluginHost, settings: Settings, name: str) -> DocumentStore:
-    """The document store plugin ``name``, given the data directory and the database URL
-    if its settings ask for them (``data_dir``, ``database_url``)."""
+    """The document store plugin ``name``, given ``data_dir`` and ``database_url`` if its
+    settings ask for them."""
     store_class = plugins.document_stores.get(name)
     installation = {"data_dir": str(settings.data_dir), "database_url": settings.database_url}
     fields = store_class.Params.model_fields
@@ -148,11 +131,9 @@ def archive_document(
 ) -> ArchivedDocument:
     """Store ``data`` and record it for the contact; the caller's transaction commits it.
 
-    With ``run_id`` and ``source_key`` (the ledger key of the recipient) the stored key is
-    derived from them, so doing it again overwrites the same file, and the row is unique.
-    The row is added, not flushed (its id comes with the next flush): on SQLite an INSERT
-    takes the database's write lock until the commit, and a print batch renders for
-    seconds after each letter's row, so a flush here would make the workers take turns.
+    With ``run_id`` and ``source_key`` (the recipient's ledger key) a retry overwrites the
+    same file. The row is added, not flushed: on SQLite an INSERT holds the write lock
+    until the commit, and the workers of a print batch would take turns.
     """
     key = f"run-{run_id}/{source_key}" if source_key else f"document-{uuid.uuid4().hex}"
     reference = store.put(f"{key}/{filename}", data)
@@ -178,29 +159,48 @@ def archive_document(
     return document
 
 
+def _pending(session: Session, key: str, when: str, handle: Callable[[Any], None]) -> list[Any]:
+    """The session's list ``key``: each item goes to ``handle`` when its transaction reaches
+    ``when``, and a rollback forgets them; a savepoint does neither."""
+    if key not in session.info:
+        session.info[key] = []
+
+        def take(session: Session) -> list[Any]:
+            if session.in_nested_transaction():
+                return []
+            items, session.info[key] = session.info[key], []
+            return items
+
+        def hand_over(session: Session) -> None:
+            for item in take(session):
+                handle(item)
+
+        event.listen(session, when, hand_over)
+        event.listen(session, "after_rollback", take)
+    return session.info[key]
+
+
 def sync_before_commit(session: Session, store: DocumentStore) -> None:
-    """Have ``store`` make its files durable before the rows naming them commit: a row
-    never outlives a crash that its file did not survive."""
-    stores = session.info.get(_UNSYNCED_STORES)
-    if stores is None:
-        stores = session.info[_UNSYNCED_STORES] = []
-        event.listen(session, "before_commit", _sync_stores)
-        event.listen(session, "after_rollback", _forget_unsynced)
+    """Have ``store`` make its files durable before the rows naming them commit."""
+    stores = _pending(session, "archive.unsynced_stores", "before_commit", methodcaller("sync"))
     if not any(known is store for known in stores):
         stores.append(store)
 
 
-def _sync_stores(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint: the files are synced when the transaction itself commits
-    stores, session.info[_UNSYNCED_STORES] = session.info[_UNSYNCED_STORES], []
-    for store in stores:
-        store.sync()
+def delete_after_commit(
+    session: Session, files: list[tuple[str, str]], stores: Callable[[str], DocumentStore]
+) -> None:
+    """Delete the stored ``files`` (store name, reference) once the transaction commits."""
+    pending = _pending(session, "archive.pending_file_deletes", "after_commit", _delete_file)
+    pending.extend((stores, store_name, reference) for store_name, reference in files)
 
 
-def _forget_unsynced(session: Session) -> None:
-    if not session.in_nested_transaction():
-        session.info[_UNSYNCED_STORES] = []
+def _delete_file(item: tuple[Callable[[str], DocumentStore], str, str]) -> None:
+    stores, store_name, reference = item
+    try:
+        stores(store_name).delete(reference)
+    except Exception:
+        log.warning("archived file %s/%s not deleted (orphan)", store_name, reference)
 
 
 def read_document(store: DocumentStore, document: ArchivedDocument) -> bytes:
@@ -225,8 +225,7 @@ def delete_run_documents(
     """Delete a run's documents (all, or those of ``document_ids``) and log who did it.
 
     ``stores`` gives the store of a name (``functools.partial(open_store, plugins,
-    settings)``). The rows and the log entry go with the caller's commit; the files are
-    deleted after it. Ids that are not documents of this run are refused.
+    settings)``); files go after the caller's commit. Ids of other runs are refused.
     """
     query = select(ArchivedDocument.id, ArchivedDocument.store, ArchivedDocument.store_ref).where(
         ArchivedDocument.run_id == run_id
@@ -240,49 +239,10 @@ def delete_run_documents(
             raise ValueError(f"documents {foreign} are not archived documents of run {run_id}")
     run = session.get(Run, run_id)
     campaign_id = run.campaign_id if run else None
-    return _delete(session, stores, rows, run_id, campaign_id, by=by, reason=reason)
+    return delete_rows(session, stores, rows, run_id, campaign_id, by=by, reason=reason)
 
 
-def delete_documents(
-    session: Session,
-    stores: Callable[[str], DocumentStore],
-    document_ids: Sequence[int],
-    *,
-    by: str,
-    reason: str = "",
-) -> list[ArchiveDeletion]:
-    """Delete the chosen documents, whatever run made them (if any), and log who did it.
-
-    One ``ArchiveDeletion`` per run (and one for documents of no run), so the log of a
-    run lists everything deleted from it. Unknown ids are refused; files go after commit.
-    """
-    wanted = sorted(set(document_ids))
-    rows = []
-    for start in range(0, len(wanted), DELETE_BATCH):
-        rows += session.execute(
-            select(
-                ArchivedDocument.id,
-                ArchivedDocument.run_id,
-                ArchivedDocument.campaign_id,
-                ArchivedDocument.store,
-                ArchivedDocument.store_ref,
-            ).where(ArchivedDocument.id.in_(wanted[start : start + DELETE_BATCH]))
-        ).all()
-    unknown = sorted(set(wanted) - {row.id for row in rows})
-    if unknown:
-        raise ValueError(f"documents {unknown} are not in the archive")
-    by_run: dict[int | None, list[Any]] = {}
-    for row in sorted(rows, key=lambda row: row.id):
-        by_run.setdefault(row.run_id, []).append(row)
-    entries = []
-    for run_id, group in by_run.items():
-        campaigns = {row.campaign_id for row in group}
-        campaign_id = campaigns.pop() if len(campaigns) == 1 else None
-        entries.append(_delete(session, stores, group, run_id, campaign_id, by=by, reason=reason))
-    return entries
-
-
-def _delete(
+def delete_rows(
     session: Session,
     stores: Callable[[str], DocumentStore],
     rows: Sequence[Any],
@@ -292,6 +252,8 @@ def _delete(
     by: str,
     reason: str,
 ) -> ArchiveDeletion:
+    """Delete the documents of ``rows`` (``id``, ``store``, ``store_ref``) of one run, logged
+    as one ``ArchiveDeletion``; their files go after the caller's commit."""
     ids = [row.id for row in rows]
     for start in range(0, len(ids), DELETE_BATCH):
         batch = ids[start : start + DELETE_BATCH]
@@ -310,48 +272,15 @@ def _delete(
     return entry
 
 
-def delete_after_commit(
-    session: Session,
-    files: list[tuple[str, str]],
-    stores: Callable[[str], DocumentStore],
-) -> None:
-    """Delete the stored ``files`` (store name, reference) once the session's transaction
-    commits, and forget them if it rolls back."""
-    if _PENDING_DELETES not in session.info:
-        session.info[_PENDING_DELETES] = []
-        event.listen(session, "after_commit", _delete_committed)
-        event.listen(session, "after_rollback", _forget_rolled_back)
-    session.info[_PENDING_DELETES].append((files, stores))
-
-
-def _delete_committed(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint: the outer transaction may still roll back
-    pending, session.info[_PENDING_DELETES] = session.info[_PENDING_DELETES], []
-    for files, stores in pending:
-        for store_name, reference in files:
-            try:
-                stores(store_name).delete(reference)
-            except Exception:
-                log.warning("archived file %s/%s not deleted (orphan)", store_name, reference)
-
-
-def _forget_rolled_back(session: Session) -> None:
-    if not session.in_nested_transaction():
-        session.info[_PENDING_DELETES] = []
-
-
-MOVE_BATCH = 200
-
-
 @dataclass
 class MoveReport:
-    """What ``move_documents`` did: documents moved, and those it left where they were."""
+    """What a move did: files moved (and legacy run files imported), and those left where
+    they were (what, why); ``orphans``: old copies it could not delete (store, reference)."""
 
     moved: int = 0
-    failed: list[tuple[int, str]] = field(default_factory=list)
+    imported: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
     orphans: list[tuple[str, str]] = field(default_factory=list)
-    """Source copies that could not be deleted after the move (store, reference)."""
 
 
 def move_documents(
@@ -360,113 +289,112 @@ def move_documents(
     target: str,
     *,
     source: str | None = None,
-    moved: Callable[[int], None] | None = None,
 ) -> MoveReport:
-    """Move every archived document (of the store ``source``, or of every store but
-    ``target``) into the store ``target``, one document at a time.
+    """Move the archived documents (of the store ``source``, or of every store but
+    ``target``) into ``target``; see :func:`move_stored`."""
+    return move_stored(
+        database, ArchivedDocument, stores, target, source, document_key, "document {row.id}"
+    )
 
-    Each document is streamed from its store into the target under the key the archive
-    gave it, read back from the target and compared with the SHA-256 recorded when it was
-    archived; only then does its row point at the target (its own commit), and only after
-    that commit is the source copy deleted. An interruption leaves every row pointing at a
-    copy that matches its checksum; running it again moves what is left, writing a copy
-    that was made but not yet recorded again whole. A document that cannot be read, does
-    not match or cannot be written stays where it is and is reported; ``moved`` is told the
-    id of each document moved.
+
+def move_stored(
+    database: Database,
+    table: type[ArchivedDocument] | type[RunFile],
+    stores: Callable[[str], DocumentStore],
+    target: str,
+    source: str | None,
+    key: Callable[[Any], str],
+    what: str,
+) -> MoveReport:
+    """Move the stored files of ``table``'s rows into the store ``target``, one at a time.
+
+    Each copy is read back against the recorded SHA-256 before its row points at it (its
+    own commit), and only then is the old copy deleted: an interruption leaves every row on
+    a good copy, and running it again moves the rest. A file that cannot be moved stays
+    and is reported, named by ``what.format(row=row)``.
     """
     report = MoveReport()
     destination = stores(target)
     last_id = 0
     while True:
-        query = select(
-            ArchivedDocument.id,
-            ArchivedDocument.run_id,
-            ArchivedDocument.source_key,
-            ArchivedDocument.filename,
-            ArchivedDocument.sha256,
-            ArchivedDocument.store,
-            ArchivedDocument.store_ref,
-        ).where(ArchivedDocument.store != target, ArchivedDocument.id > last_id)
+        query = select(table.__table__).where(table.store != target, table.id > last_id)
         if source is not None:
-            query = query.where(ArchivedDocument.store == source)
+            query = query.where(table.store == source)
         with database.session() as session:
-            rows = session.execute(query.order_by(ArchivedDocument.id).limit(MOVE_BATCH)).all()
+            rows = session.execute(query.order_by(table.id).limit(MOVE_BATCH)).all()
         if not rows:
             return report
         for row in rows:
             last_id = row.id
+            name = what.format(row=row)
             try:
                 origin = stores(row.store)
-                what = f"document {row.id}"
-                reference = copy_verified(origin, destination, row, document_key(row), what)
-            except Exception as exc:  # any store's error: this document stays, the rest go on
-                report.failed.append((row.id, str(exc) or type(exc).__name__))
+                chunks = origin.get_stream(row.store_ref)
+                reference = copy_verified(
+                    chunks, row.sha256, destination, key(row), what=name, source=row.store
+                )
+            except Exception as exc:  # any store's error: this file stays, the rest go on
+                report.failed.append((name, str(exc) or type(exc).__name__))
                 continue
-            if not _repoint(database, row, target, reference):
+            if not _repoint(database, table, row, target, reference):
                 destination.delete(reference)  # the row went (or moved) meanwhile
                 continue
             report.moved += 1
-            if moved is not None:
-                moved(row.id)
             try:
                 origin.delete(row.store_ref)
             except Exception:
-                log.warning("archived file %s/%s not deleted (orphan)", row.store, row.store_ref)
+                log.warning("stored file %s/%s not deleted (orphan)", row.store, row.store_ref)
                 report.orphans.append((row.store, row.store_ref))
 
 
 def document_key(document: Any) -> str:
-    """The key a document is stored under: the one ``archive_document`` derived from the
-    run and recipient, or one of the document's own id."""
+    """The key ``archive_document`` stored the document under, or one of its own id."""
     if document.run_id is not None and document.source_key:
         return f"run-{document.run_id}/{document.source_key}/{document.filename}"
     return f"document-{document.id}/{document.filename}"
 
 
 def copy_verified(
-    origin: DocumentStore, destination: DocumentStore, row: Any, key: str, what: str
+    chunks: Iterable[bytes],
+    sha256: str,
+    destination: DocumentStore,
+    key: str,
+    *,
+    what: str,
+    source: str,
 ) -> str:
-    """Stream ``row``'s bytes (``store_ref``) into ``destination`` under ``key`` and prove the
-    copy against ``row.sha256`` by reading it back; a copy that differs is deleted.
-    ``what`` names the row in errors."""
+    """Stream ``chunks`` (of ``what`` in ``source``) into ``destination`` under ``key``,
+    proving them and the copy read back against ``sha256``; a bad copy is deleted."""
     read = hashlib.sha256()
 
-    def chunks() -> Iterator[bytes]:
-        for chunk in origin.get_stream(row.store_ref):
+    def counted() -> Iterator[bytes]:
+        for chunk in chunks:
             read.update(chunk)
             yield chunk
 
-    reference = destination.put_stream(key, chunks())
+    reference = destination.put_stream(key, counted())
     destination.sync()
-    if read.hexdigest() != row.sha256:
+    if read.hexdigest() != sha256:
         destination.delete(reference)
-        raise ArchiveIntegrityError(f"{what} does not match its checksum in {row.store}")
+        raise ArchiveIntegrityError(f"{what} does not match its checksum in {source}")
     written = hashlib.sha256()
     for chunk in destination.get_stream(reference):
         written.update(chunk)
-    if written.hexdigest() != row.sha256:
+    if written.hexdigest() != sha256:
         destination.delete(reference)
         raise ArchiveIntegrityError(f"the copy of {what} does not match its checksum")
     return reference
 
 
-def _repoint(database: Database, row: Any, target: str, reference: str) -> bool:
+def _repoint(database: Database, table: Any, row: Any, target: str, reference: str) -> bool:
     """Point the row at the verified copy, if it still names the copy that was read."""
     with database.session() as session:
         changed = session.execute(
-            update(ArchivedDocument)
-            .where(
-                ArchivedDocument.id == row.id,
-                ArchivedDocument.store == row.store,
-                ArchivedDocument.store_ref == row.store_ref,
-            )
+            update(table)
+            .where(table.id == row.id, table.store == row.store, table.store_ref == row.store_ref)
             .values(store=target, store_ref=reference)
         ).rowcount
         if changed:
             return True
-        now = session.execute(
-            select(ArchivedDocument.store, ArchivedDocument.store_ref).where(
-                ArchivedDocument.id == row.id
-            )
-        ).first()
-    return now is not None and tuple(now) == (target, reference)
+        now = session.execute(select(table.store, table.store_ref).where(table.id == row.id))
+        return tuple(now.first() or ()) == (target, reference)

@@ -1,9 +1,6 @@
-"""Extraction files: CSV files of recipients with chosen columns, for providers and uploads.
-
-Shared by the ``file_upload`` action and the supplier workflow, so both read the same field
-paths of the query builder, write values the same way and refuse the same things with the
-same messages (the column at fault, the row that cannot be encoded).
-"""
+"""Extraction files: CSV files of recipients with chosen columns, for providers and uploads
+(the ``file_upload`` action and the supplier workflow), with the same field paths, values
+and errors for both."""
 
 from __future__ import annotations
 
@@ -26,7 +23,6 @@ from core.query.entities import ENTITIES
 
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "iso-8859-15")
 ROWS_PER_QUERY = 500
-"""Records whose columns one query reads."""
 GERMAN_LETTERS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
 GERMAN_LETTERS[ord("ß")] = "ss"
 
@@ -55,12 +51,9 @@ def cell(value: Any) -> str:
 
 
 class RecordColumns:
-    """Field paths of the query builder (``last_name``, ``partner.number``) read for pages
-    of records of one entity, one query per page.
-
-    Each path is checked on its own first, so an unknown field is named with its position:
-    ``extraction.columns[1].field: unknown field 'nickname' on partners``.
-    """
+    """Field paths of the query builder (``partner.number``) read for pages of records of
+    one entity. An unknown field is named with its position in ``numbers`` (or in
+    ``paths``): ``extraction.columns[1].field: unknown field 'nickname' on partners``."""
 
     def __init__(
         self,
@@ -69,7 +62,6 @@ class RecordColumns:
         where: str = "columns",
         numbers: Sequence[int] | None = None,
     ):
-        """``numbers``: each path's position in the caller's list of columns, for errors."""
         if entity not in ENTITIES:
             raise ValueError(f"{entity!r} records have no fields to extract")
         for index, path in zip(numbers or range(len(paths)), paths, strict=True):
@@ -117,13 +109,9 @@ def write_csv(
     *,
     header: bool = True,
 ) -> int:
-    """Write ``rows`` (a label naming the row in errors, and its cells) as a CSV file in the
-    provider's ``dialect`` that appears complete or not at all; return how many rows were
-    written. Formula cells are neutralised unless the dialect keeps raw values.
-
-    A value the encoding cannot hold is a ValueError naming the row and the column:
-    ``row 3 (contacts:17), column 'Name': 'Łukasiewicz' cannot be written in iso-8859-15``.
-    """
+    """Write ``rows`` (a label for errors, and the cells) as a CSV file that appears whole or
+    not at all, and count them. A value the encoding cannot hold is a ValueError: ``row 3
+    (contacts:17), column 'Name': 'Łukasiewicz' cannot be written in iso-8859-15``."""
     count = 0
     with written_whole(path) as partial, open_csv(partial, dialect) as writer:
         if header:

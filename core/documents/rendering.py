@@ -1,26 +1,20 @@
-"""Reports as PDF: a confined PDF renderer and the report renderer.
+"""Reports as PDF: report layouts render in the template sandbox (HTML mode), and the PDF is
+confined too.
 
-Report layouts are untrusted templates; they compile in the one template sandbox
-(``core.documents.templating``, HTML mode), and the PDF is confined too:
-
-**PDF** comes from xhtml2pdf. The link callback maps ``asset:NAME`` to the report's own
-uploaded files, materialised in a directory of their own, and every other URL to a name
-that does not exist; xhtml2pdf's ``ResourceAccessPolicy`` confines reads to that directory
-and refuses the network. Both gates are needed: a falsy return from the callback keeps the
-original URL, and some fetches bypass the callback. A template that names anything else is
-an error (``ResourceRefusedError``), not a letter without a logo.
-
-Counting a letter's pages and collecting many letters into one file are the print action's
-(``plugins/actions/pdf_collection.py``).
+xhtml2pdf's link callback maps ``asset:NAME`` to the report's own files, materialised in a
+directory of their own, and every other URL to a name that does not exist; its
+``ResourceAccessPolicy`` confines reads to that directory and refuses the network. Both
+gates are needed: a falsy callback result keeps the original URL, and some fetches bypass
+the callback. A template that names anything else is an error (``ResourceRefusedError``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -38,17 +32,12 @@ from core.models import AddressPattern, Orientation, PageFormat, Report, TextBlo
 from core.query.entities import get_entity
 
 PDF_SECONDS = 60.0
-
-
-# --- PDF ---------------------------------------------------------------------------------
-
 ASSET_SCHEME = "asset:"
 REFUSED_NAME = ".refused"
 
 
 class PdfError(ExplainedError, RuntimeError):
-    """xhtml2pdf could not turn the document into a PDF; ``text`` says why in the reader's
-    language (the report editor's preview), ``str()`` in English."""
+    """xhtml2pdf could not turn the document into a PDF."""
 
 
 class ResourceRefusedError(PdfError):
@@ -56,12 +45,8 @@ class ResourceRefusedError(PdfError):
 
 
 class AssetFolder:
-    """A report's images and fonts as files in a directory of their own.
-
-    The directory is named after the assets' contents, so every process that renders the
-    same report version shares it (and a forked work horse finds it already written), and a
-    changed asset never replaces a file another render is reading.
-    """
+    """A report's images and fonts in a directory named after their contents: shared by
+    every process rendering that version, never changed under another render."""
 
     def __init__(self, assets: Mapping[str, bytes], cache_dir: Path):
         digest = hashlib.sha256()
@@ -76,22 +61,6 @@ class AssetFolder:
         self.names = frozenset(assets)
 
 
-class _Links:
-    """The link callback of one render: ``asset:NAME`` or nothing, and what was refused."""
-
-    def __init__(self, folder: AssetFolder):
-        self.folder = folder
-        self.refused: list[str] = []
-
-    def __call__(self, uri: Any, _relative: Any) -> str:
-        """Never falsy: xhtml2pdf would keep the original URL."""
-        name = uri[len(ASSET_SCHEME) :] if isinstance(uri, str) else ""
-        if isinstance(uri, str) and uri.startswith(ASSET_SCHEME) and name in self.folder.names:
-            return str(self.folder.path / name)
-        self.refused.append(str(uri)[:200])
-        return str(self.folder.path / REFUSED_NAME)  # never written: nothing to read
-
-
 def resource_policy(folder: Path) -> ResourceAccessPolicy:
     """Local reads only inside ``folder``, no network, and xhtml2pdf's own limits on."""
     return ResourceAccessPolicy.server(
@@ -100,9 +69,7 @@ def resource_policy(folder: Path) -> ResourceAccessPolicy:
 
 
 def load_image_drivers() -> None:
-    """Load Pillow's drivers for the image formats reports may use (PNG, JPEG, GIF) now
-    rather than on the first image a process opens (about 35 ms): a worker does it before
-    it forks, so the work horse of every chunk of letters inherits them."""
+    """Load Pillow's image drivers now (35 ms), in a worker before it forks its work horses."""
     from PIL import Image
 
     Image.preinit()
@@ -115,28 +82,33 @@ link_callback=, resource_policy=``) that returns an object with ``err``."""
 
 def html_to_pdf(html: str, folder: AssetFolder, convert: Converter = pisa.pisaDocument) -> bytes:
     """The PDF of ``html``, which may use the files of ``folder`` and nothing else."""
-    links = _Links(folder)
+    refused: list[str] = []
+
+    def link(uri: Any, _relative: Any) -> str:  # never falsy: xhtml2pdf would keep the URL
+        name = uri[len(ASSET_SCHEME) :] if isinstance(uri, str) else ""
+        if isinstance(uri, str) and uri.startswith(ASSET_SCHEME) and name in folder.names:
+            return str(folder.path / name)
+        refused.append(str(uri)[:200])
+        return str(folder.path / REFUSED_NAME)  # never written: nothing to read
+
     output = io.BytesIO()
+    policy = resource_policy(folder.path)
     try:
-        status = convert(
-            html, dest=output, link_callback=links, resource_policy=resource_policy(folder.path)
-        )
+        status = convert(html, dest=output, link_callback=link, resource_policy=policy)
     except RenderLimitError as exc:
         raise PdfError(stored("{xhtml2pdf_error}", xhtml2pdf_error=str(exc))) from None
-    if links.refused:
+    if refused:
         raise ResourceRefusedError(
             stored(
                 "the document may use only the report's own images and fonts (asset:NAME), "
                 "not {refused}",
-                refused=sorted(set(links.refused)),
+                refused=sorted(set(refused)),
             )
         )
     if status.err:
         raise PdfError(stored("xhtml2pdf reported {count} error(s)", count=status.err))
     return output.getvalue()
 
-
-# --- reports -----------------------------------------------------------------------------
 
 PAGE_SIZES_MM = {
     PageFormat.A4: (210.0, 297.0),
@@ -155,14 +127,7 @@ ADDRESS_ELEMENT = re.compile(r"""\bid\s*=\s*["']?address\b""")
 
 
 class ReportError(ExplainedError):
-    """A report cannot be printed as it is configured; ``text`` says why in the reader's
-    language, ``str()`` in English."""
-
-
-@dataclass(frozen=True)
-class _Part:
-    template: CompiledTemplate
-    stylesheet: str
+    """A report cannot be printed as it is configured."""
 
 
 def find_report(session: Session, report: int | str) -> Report:
@@ -188,14 +153,10 @@ def contact_fields(data: Mapping[str, Any], entity: str) -> dict[str, Any]:
 
 
 class ReportRenderer:
-    """A report ready to print letters: everything it needs is read and compiled once.
-
-    Sub-reports (letterhead on the first page, header on the following pages, footer on
-    every page) render with the same data as the report, and their images and fonts count
-    as the report's own. Only the text blocks a layout names (``text.NAME``) are rendered.
-    ``report`` may be a ``Report`` that is not stored (yet): the editor's preview of
-    unsaved changes. ``convert`` turns the HTML into a PDF (see ``html_to_pdf``).
-    """
+    """A report read and compiled once to print letters; ``report`` may be unsaved (the
+    editor's preview). Sub-reports (letterhead on the first page, header on the later ones,
+    footer on all) render with the report's data and share its assets; only the text blocks
+    a layout names (``text.NAME``) are read."""
 
     def __init__(
         self,
@@ -218,47 +179,36 @@ class ReportRenderer:
             )
         self._layout = compile_template(row.layout)
         parts = {name: getattr(row, name) for name in SUB_REPORTS if getattr(row, name)}
-        self._parts = {
-            name: _Part(compile_template(part.layout), part.stylesheet)
-            for name, part in parts.items()
-        }
+        self._parts = {name: compile_template(part.layout) for name, part in parts.items()}
         assets: dict[str, bytes] = {}
         for owner in [*parts.values(), row]:  # the report's own assets win a name clash
             assets |= {asset.filename: asset.data for asset in owner.assets}
         self._folder = AssetFolder(assets, cache_dir)
-        stylesheets = [part.stylesheet for part in self._parts.values()] + [row.stylesheet]
-        self._css = "\n".join([_page_css(row, set(self._parts)), *stylesheets])
+        stylesheets = [part.stylesheet for part in [*parts.values(), row]]
+        self._css = "\n".join([_page_css(row, set(parts)), *stylesheets])
         self._patterns = [
             (frozenset(pattern.countries), compile_template(pattern.template))
             for pattern in session.scalars(select(AddressPattern).order_by(AddressPattern.name))
         ]
         self._texts = self._text_blocks(session)
         self.fingerprint = self._fingerprint()
-        """A digest of everything the letters are made of: two renderers with the same
-        fingerprint print the same letters, so one may stand in for the other."""
+        """A digest of all the letters are made of: equal fingerprints print equal letters."""
 
     def _fingerprint(self) -> str:
-        digest = hashlib.sha256()
-        templates = [self._layout, *(part.template for part in self._parts.values())]
-        texts = [f"{name}={block.source}" for name, block in sorted(self._texts.items())]
-        patterns = [f"{sorted(places)}={pattern.source}" for places, pattern in self._patterns]
         fields = [
-            f"{self.report_id}:{self.name}",
-            str((self.usable_for_mass_print, self.address_window, sorted(self._parts))),
+            [self.report_id, self.name, self.usable_for_mass_print, self.address_window],
             str(self._folder.path),
             self._css,
-            *(template.source for template in templates),
-            *texts,
-            *patterns,
+            [self._layout.source, *(part.source for part in self._parts.values())],
+            sorted(self._parts),
+            sorted((name, block.source) for name, block in self._texts.items()),
+            [(sorted(places), pattern.source) for places, pattern in self._patterns],
         ]
-        for field in fields:
-            data = field.encode()
-            digest.update(b"%d:%s" % (len(data), data))
-        return digest.hexdigest()
+        return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
     def _text_blocks(self, session: Session) -> dict[str, CompiledTemplate]:
         wanted: set[str] | None = set()
-        for template in [self._layout, *(part.template for part in self._parts.values())]:
+        for template in [self._layout, *self._parts.values()]:
             fields = template.fields_of("text")
             wanted = None if fields is None or wanted is None else wanted | fields
         query = select(TextBlock)
@@ -269,18 +219,11 @@ class ReportRenderer:
     def address(self, contact: Mapping[str, Any]) -> Markup:
         """The address block: the pattern for the contact's country, blank lines dropped."""
         country = (contact.get("country") or "DE").upper()
-        fallback = None
-        for countries, template in self._patterns:
-            if country in countries:
-                break
-            if not countries and fallback is None:
-                fallback = template
-        else:
-            if fallback is None:
-                raise ReportError(
-                    stored("no address pattern for country '{country}'", country=country)
-                )
-            template = fallback
+        matching = [template for places, template in self._patterns if country in places]
+        fallbacks = [template for places, template in self._patterns if not places]
+        if not matching + fallbacks:
+            raise ReportError(stored("no address pattern for country '{country}'", country=country))
+        template = (matching + fallbacks)[0]
         lines = [line.strip() for line in template.render(contact).splitlines()]
         return Markup("<br/>").join(line for line in lines if line)
 
@@ -293,8 +236,8 @@ class ReportRenderer:
         day: date,
         campaign: Mapping[str, Any],
     ) -> dict[str, Any]:
-        """What the templates see: the record, its contact, the address block and more;
-        checked once to be plain data (``check_plain``), for every template of the letter."""
+        """What the templates see: the record, its contact, the address block and more,
+        checked once to be plain data for all the letter's templates."""
         contact = contact_fields(data, entity)
         values = {
             "recipient": nest(data),
@@ -313,13 +256,10 @@ class ReportRenderer:
 
     def sub_reports(self, values: Mapping[str, Any]) -> dict[str, str]:
         """Each sub-report's HTML for the values of ``values()``, by the name of its frame."""
-        return {
-            name: part.template.render(values, checked=True) for name, part in self._parts.items()
-        }
+        return {name: part.render(values, checked=True) for name, part in self._parts.items()}
 
     def html(self, values: Mapping[str, Any], sub_reports: Mapping[str, str] | None = None) -> str:
-        """The whole document for the values of ``values()``; ``sub_reports``: the
-        sub-reports to put in it (default all)."""
+        """The document for the values of ``values()``, with ``sub_reports`` (default all)."""
         body = self._layout.render(values, checked=True)
         if self.address_window and not ADDRESS_ELEMENT.search(body):
             raise ReportError(
@@ -328,8 +268,7 @@ class ReportRenderer:
                     report=self.name,
                 )
             )
-        if sub_reports is None:
-            sub_reports = self.sub_reports(values)
+        sub_reports = self.sub_reports(values) if sub_reports is None else sub_reports
         statics = "".join(f'<div id="{name}">{html}</div>' for name, html in sub_reports.items())
         return (
             '<!DOCTYPE html><html><head><meta charset="utf-8"/>'
@@ -337,17 +276,9 @@ class ReportRenderer:
             f'<body>{statics}<pdf:nexttemplate name="later"/>{body}</body></html>'
         )
 
-    def render(
-        self,
-        data: Mapping[str, Any],
-        entity: str,
-        *,
-        number: int | None,
-        day: date,
-        campaign: Mapping[str, Any],
-    ) -> bytes:
-        """The letter for one record as a PDF."""
-        return self.pdf(self.values(data, entity, number=number, day=day, campaign=campaign))
+    def render(self, data: Mapping[str, Any], entity: str, **letter: Any) -> bytes:
+        """The letter for one record as a PDF (``letter``: as ``values()`` takes it)."""
+        return self.pdf(self.values(data, entity, **letter))
 
     def pdf(self, values: Mapping[str, Any]) -> bytes:
         """The PDF for the values of ``values()``; a subclass may render it differently."""

@@ -1,23 +1,13 @@
 """The one template sandbox: report layouts, e-mail bodies and subjects, SMS texts.
 
-Templates are written in the web panel, so they are untrusted, and so is the data they show.
-Every template compiles in one Jinja2 ``ImmutableSandboxedEnvironment`` with strict
-placeholders; autoescaping is chosen per template (``html=True`` for report layouts and
-e-mail HTML bodies, ``html=False`` for SMS texts, e-mail subjects and plain-text bodies).
-The sandbox refuses attribute tricks and mutation but not a template that builds a huge
-value or runs for long, so on top of it:
-
-- the source, every value a template builds (``*``, ``**``, ``+``, ``~``, buffered blocks,
-  filters) and the output have size limits, per template, checked *before* the value exists;
-- only a short list of filters, functions and methods may be called;
-- rendering stops at a deadline that is checked on every call, attribute, operator and
-  output piece, and every few iterations of every ``{% for %}`` (the code generator wraps
-  each loop's iterable in a guard), so even nested loops with empty bodies over a stored
-  ``range`` cannot run on;
-- errors name the unknown placeholder or the limit, with the template line.
-
-Each distinct template is compiled once per process (``compile_template``, ~2 ms) and
-rendered per recipient in tens of microseconds.
+Templates and their data are untrusted (written in the panel). They compile in one Jinja2
+``ImmutableSandboxedEnvironment`` with strict placeholders, autoescaped for HTML only
+(``html=True``). The sandbox alone lets a template build huge values or run long, so on top:
+size limits on the source, the output and every value built (checked before the value
+exists); a short list of callable filters, functions and methods; and a deadline checked on
+every call, attribute, operator, output piece and, through a guard the code generator wraps
+around each ``{% for %}`` iterable, every few iterations. Errors name the unknown
+placeholder or the limit, with the template line.
 """
 
 from __future__ import annotations
@@ -64,8 +54,7 @@ LOCAL_TIME = ZoneInfo("Europe/Berlin")
 
 
 class TemplateError(ExplainedError):
-    """A template cannot be compiled or rendered; the text says why, and where: ``reason``
-    after its line, for a screen that names ``lineno`` itself."""
+    """A template cannot be compiled or rendered: ``reason`` at line ``lineno``."""
 
     def __init__(self, reason: StoredText, *, lineno: int | None = None):
         self.reason = reason
@@ -91,8 +80,6 @@ class TemplateLimitError(TemplateError):
 
 @dataclass(frozen=True, slots=True)
 class _Limits:
-    """The limits of the render in progress."""
-
     deadline: float
     seconds: float
     longest: int
@@ -141,7 +128,7 @@ LOOP_GUARD = "_loop_guard"
 
 @pass_context  # keeps the optimizer from running it at compile time
 def _loop_guard(_context: Any, iterable: Iterable[Any]) -> Iterator[Any]:
-    """Wraps every ``{% for %}`` iterable: the deadline is checked every 64 iterations."""
+    """Around every ``{% for %}`` iterable: the deadline is checked every 64 iterations."""
     for index, item in enumerate(iterable):
         if not index & 63:
             _check_time()
@@ -168,7 +155,6 @@ class _GuardedCodeGenerator(CodeGenerator):
 
 
 def _names(text: str) -> frozenset[str]:
-    """Whitespace-separated names, so that long lists stay short in the source."""
     return frozenset(text.split())
 
 
@@ -179,38 +165,26 @@ STR_METHODS = _names(
 )
 FUNCTIONS = {"range": safe_range, "dict": dict, "namespace": Namespace}
 """The only functions a template has; ``range`` is the sandbox's, capped at 100,000 items."""
-DICT_METHODS = frozenset({"get", "items", "keys", "values"})
-SEQUENCE_METHODS = frozenset({"count", "index"})
-LOOP_METHODS = frozenset({"cycle", "changed"})
+METHODS = (
+    (str, STR_METHODS),
+    (dict, _names("get items keys values")),
+    (list | tuple, _names("count index")),
+    (LoopContext, _names("cycle changed")),
+)
+"""The methods a template may call, by the type of their object (the first that fits)."""
 
 
 def _may_call(value: Any) -> bool:
     if isinstance(value, Macro | LoopContext) or any(value is f for f in FUNCTIONS.values()):
         return True
-    owner, name = getattr(value, "__self__", None), getattr(value, "__name__", "")
-    if isinstance(owner, str):
-        return name in STR_METHODS
-    if isinstance(owner, dict):
-        return name in DICT_METHODS
-    if isinstance(owner, list | tuple):
-        return name in SEQUENCE_METHODS
-    if isinstance(owner, LoopContext):
-        return name in LOOP_METHODS
-    return False
+    owner = getattr(value, "__self__", None)
+    names = next((names for kind, names in METHODS if isinstance(owner, kind)), frozenset())
+    return getattr(value, "__name__", "") in names
 
 
 HTML_TEMPLATE = "html"
 TEXT_TEMPLATE = "text"
 """The names templates compile under: Jinja decides autoescaping by a template's name."""
-
-
-def _autoescaped(name: str | None) -> bool:
-    return name != TEXT_TEMPLATE
-
-
-def _blank_none(value: Any) -> Any:
-    """An empty field prints nothing, not "None" ("Hallo {{ first_name }}" stays readable)."""
-    return "" if value is None else value
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
@@ -219,9 +193,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     def __init__(self) -> None:
         super().__init__(
-            autoescape=_autoescaped,
+            autoescape=lambda name: name != TEXT_TEMPLATE,
             undefined=_Undefined,
-            finalize=_blank_none,
+            finalize=lambda value: "" if value is None else value,  # "Hallo {{ first_name }}"
             trim_blocks=True,
             lstrip_blocks=True,
         )
@@ -275,8 +249,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
-        """An attribute the sandbox refuses (``__class__``): a TemplateLimitError naming it
-        when used, instead of Jinja's SecurityError with its English words."""
+        """A refused attribute (``__class__``): a TemplateLimitError naming it when used."""
         return self.undefined(obj=obj, name=attribute, exc=TemplateLimitError)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
@@ -285,7 +258,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     @staticmethod
     def concat(pieces: Iterable[str]) -> str:  # type: ignore[override]
-        """Joins buffered output (macros, ``{% set %}`` blocks): measured before joining."""
+        """Buffered output (macros, ``{% set %}`` blocks), measured before joining."""
         pieces = list(pieces)
         _check_time()
         _check_size(sum(map(len, pieces)))
@@ -323,7 +296,6 @@ class _Undefined(StrictUndefined):
 
     @property
     def _undefined_message(self) -> StoredText:  # type: ignore[override]
-        """What Jinja raises ``_undefined_exception`` with: a stored text for a TemplateError."""
         name = self._undefined_name
         if self._undefined_hint:  # Jinja's own words ("No first item, sequence was empty.")
             return stored("{jinja_message}", jinja_message=self._undefined_hint)
@@ -347,9 +319,7 @@ SAFE_FILTERS = _names(
     "last length list lower map max min reject rejectattr reverse round safe select selectattr "
     "sort string striptags title trim truncate unique upper wordcount"
 )
-"""Filters whose result is at most about as large as their input. ``center``, ``indent``,
-``format``, ``batch``, ``slice``, ``wordwrap``, ``urlize``, ``tojson``, ``pprint``,
-``filesizeformat``, ``random`` and ``xmlattr`` are left out."""
+"""Filters whose result is at most about as large as their input."""
 SAFE_TESTS = _names(
     "defined undefined none boolean true false integer float number string mapping sequence "
     "iterable odd even divisibleby eq ne lt le gt ge in lower upper"
@@ -427,8 +397,7 @@ def format_number(value: Any, decimals: int = 0) -> str:
 
 
 def format_money(value: Any, currency: str = "€") -> str:
-    text = format_number(value, 2)
-    return f"{text} {currency}" if text else ""
+    return f"{text} {currency}" if (text := format_number(value, 2)) else ""
 
 
 COUNTRY_NAMES = {
@@ -493,12 +462,8 @@ def check_plain(value: Any, path: str = "data") -> None:
 
 
 class CompiledTemplate:
-    """One template compiled once; rendering it costs tens of microseconds.
-
-    ``html`` escapes every placeholder for HTML and renders to ``Markup``; without it the
-    output is plain text. ``max_output`` limits the output and every value the template
-    builds.
-    """
+    """A template compiled once: ``html`` escapes placeholders and renders ``Markup``, else
+    text; ``max_output`` limits the output and every value the template builds."""
 
     def __init__(
         self,
@@ -536,31 +501,23 @@ class CompiledTemplate:
 
     def fields_of(self, variable: str) -> frozenset[str] | None:
         """The fields the template reads from ``variable``; None when it uses it whole."""
-        fields, uses = set(), 0
+        fields = []
         for node in self._tree.find_all((nodes.Getattr, nodes.Getitem)):
             if not (isinstance(node.node, nodes.Name) and node.node.name == variable):
                 continue
             if isinstance(node, nodes.Getattr):
-                fields.add(node.attr)
+                fields.append(node.attr)
             elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-                fields.add(node.arg.value)
+                fields.append(node.arg.value)
             else:
                 return None
-            uses += 1
-        loads = sum(
-            1
-            for name in self._tree.find_all(nodes.Name)
-            if name.name == variable and name.ctx == "load"
-        )
-        return frozenset(fields) if loads == uses else None
+        loads = [name for name in self._tree.find_all(nodes.Name) if name.name == variable]
+        loaded = [name for name in loads if name.ctx == "load"]
+        return frozenset(fields) if len(loaded) == len(fields) else None
 
     def render(self, data: Mapping[str, Any], *, checked: bool = False) -> Any:
-        """The output for ``data`` (plain values): ``Markup`` for HTML, else ``str``.
-
-        ``checked`` says the caller passed ``data`` through :func:`check_plain` already: a
-        message whose subject and bodies render from one record checks it once, not three
-        times. Errors name the unknown placeholder or the limit, and the template line.
-        """
+        """The output for ``data`` (plain values); ``checked``: :func:`check_plain` passed
+        it already (a message's subject and bodies render from one record)."""
         if not checked:
             check_plain(data)
         seconds = RENDER_SECONDS
@@ -603,16 +560,8 @@ class CompiledTemplate:
             _limits.reset(token)
 
 
-@functools.lru_cache(maxsize=512)
-def compile_template(
-    source: str,
-    *,
-    html: bool = True,
-    max_source: int = MAX_TEMPLATE_CHARS,
-    max_output: int = MAX_OUTPUT_CHARS,
-) -> CompiledTemplate:
-    """The compiled template for ``source``, compiled once per process and reused."""
-    return CompiledTemplate(source, html=html, max_source=max_source, max_output=max_output)
+compile_template = functools.lru_cache(maxsize=512)(CompiledTemplate)
+"""``CompiledTemplate(source, ...)`` compiled once per process (about 2 ms) and reused."""
 
 
 def nest(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,12 +17,11 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import DocumentStore, hookimpl
-from core.documents.archive import sync_files, write_atomically
+from core.documents.archive import file_chunks, sync_files, write_atomically
 from plugins.stores import TRANSLATIONS
 
 REFERENCE = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}(\.[a-z0-9]{1,8})?$")
@@ -69,7 +68,7 @@ class FilesystemStore(DocumentStore):
         return self._path(reference).read_bytes()
 
     def get_stream(self, reference: str) -> Iterator[bytes]:
-        return _chunks(self._path(reference).open("rb"), self.chunk_size)
+        return file_chunks(self._path(reference).open("rb"), self.chunk_size)
 
     def delete(self, reference: str) -> None:
         self._path(reference).unlink(missing_ok=True)
@@ -79,13 +78,6 @@ class FilesystemStore(DocumentStore):
         if not REFERENCE.match(reference):
             raise ValueError(f"{reference!r} is not a reference of the filesystem store")
         return self.root / reference
-
-
-def _chunks(file: BinaryIO, size: int) -> Iterator[bytes]:
-    """The file's bytes in chunks; the file is closed when they are read or abandoned."""
-    with file:
-        while chunk := file.read(size):
-            yield chunk
 
 
 @hookimpl

@@ -4,19 +4,22 @@ with confirmation, and the log of deletions."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from core.audit import record_audit
 from core.documents.archive import (
+    DELETE_BATCH,
     ArchiveIntegrityError,
-    delete_documents,
+    delete_rows,
     delete_run_documents,
     open_store,
     read_document,
@@ -33,6 +36,7 @@ from core.models import (
     Role,
     Run,
 )
+from core.plugin_base import DocumentStore
 from webapp.archive.viewing import INLINE_TYPES, email_view, is_email, is_text
 from webapp.contacts.search import dialect_of, matching_contact_ids
 from webapp.context import current_username, db_session, get_plugins, get_settings
@@ -258,6 +262,41 @@ def _disposition(kind: str, filename: str) -> str:
 
 def _stores():
     return functools.partial(open_store, get_plugins(), get_settings())
+
+
+def delete_documents(
+    session: Session,
+    stores: Callable[[str], DocumentStore],
+    document_ids: Sequence[int],
+    *,
+    by: str,
+    reason: str = "",
+) -> list[ArchiveDeletion]:
+    """Delete the chosen documents of any runs, logged with one ``ArchiveDeletion`` per run
+    (so a run's log lists all it lost). Unknown ids are refused; files go after commit."""
+    wanted = sorted(set(document_ids))
+    columns = (ArchivedDocument.id, ArchivedDocument.run_id, ArchivedDocument.campaign_id)
+    rows = []
+    for start in range(0, len(wanted), DELETE_BATCH):
+        rows += session.execute(
+            select(*columns, ArchivedDocument.store, ArchivedDocument.store_ref).where(
+                ArchivedDocument.id.in_(wanted[start : start + DELETE_BATCH])
+            )
+        ).all()
+    unknown = sorted(set(wanted) - {row.id for row in rows})
+    if unknown:
+        raise ValueError(f"documents {unknown} are not in the archive")
+    by_run: dict[int | None, list[Any]] = {}
+    for row in sorted(rows, key=lambda row: row.id):
+        by_run.setdefault(row.run_id, []).append(row)
+    entries = []
+    for run_id, group in by_run.items():
+        campaigns = {row.campaign_id for row in group}
+        campaign_id = campaigns.pop() if len(campaigns) == 1 else None
+        entries.append(
+            delete_rows(session, stores, group, run_id, campaign_id, by=by, reason=reason)
+        )
+    return entries
 
 
 class SelectionForm(PanelForm):

@@ -9,9 +9,10 @@ any problem.
 
 from __future__ import annotations
 
+import io
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -33,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from core.audit import record_audit
-from core.documents.csv_export import csv_text, spreadsheet_dialect
+from core.documents.csv_export import CsvDialect, CsvWriter, spreadsheet_dialect
 from core.messages import stored
 from core.models import Campaign, Role, SavedQuery
 from core.query import (
@@ -509,6 +510,21 @@ def _csv_response(compiled: CompiledQuery, filename: str) -> Response:
     response = Response(stream_with_context(text), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def csv_text(batches: Iterable[Iterable[Sequence[Any]]], dialect: CsvDialect) -> Iterator[str]:
+    """The file as text, one chunk per batch of rows, for a streamed download; the first
+    chunk starts with the BOM when the dialect has one (the response encodes it as UTF-8)."""
+    buffer = io.StringIO()
+    writer = CsvWriter(buffer, dialect)
+    prefix = "\ufeff" if dialect.bom else ""
+    for batch in batches:
+        for row in batch:
+            writer.writerow(row)
+        yield prefix + buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        prefix = ""
 
 
 def _export_name(name: str) -> str:
