@@ -20,6 +20,7 @@ from core.testing import disabled_plugins
 from plugins.demo.default_reports import install_default_reports
 from webapp import create_app, get_campaign
 from webapp.accounts import create_user
+from webapp.i18n import item_detail, set_anonymous_language
 from webapp.testing import csrf_token_from, login
 
 PASSWORD = "correct horse battery staple"
@@ -69,6 +70,13 @@ def client_for(app: Flask, role: Role) -> FlaskClient:
     response = login(client, ROLE_USERS[role], PASSWORD)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
+
+
+def shown_details(app: Flask, language: str, details: list[str]) -> list[str]:
+    """Ledger rows' details as the panel's run pages show them in ``language``."""
+    with app.test_request_context():
+        set_anonymous_language(language)
+        return [item_detail(detail) for detail in details]
 
 
 def body(response) -> str:

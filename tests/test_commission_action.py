@@ -37,6 +37,7 @@ from plugins.actions.commission.models import CommissionBooking
 from plugins.demo.address_book import load_demo
 from webapp.i18n import render_stored
 
+from panel_helpers import shown_details
 from waiting import stop_group, wait_for
 
 BASE = {"booking_key": "AP", "paying_company": "Rheintal Versicherung AG"}
@@ -349,10 +350,22 @@ def test_a_commission_run_books_once_for_the_partner_of_every_contract(booking_e
         by_number[int(key)]: (item.status, item.detail, item.units) for key, item in items.items()
     }
     assert outcomes == {
-        "V-1": (ItemStatus.DONE, "booked 2.53 EUR for partner VP-1 (AP, 01.04.2026)", 1),
-        "V-2": (ItemStatus.DONE, "booked 12.13 EUR for partner VP-2 (AP, 01.04.2026)", 1),
+        "V-1": (
+            ItemStatus.DONE,
+            "booked: 2.53 EUR; partner: VP-1; booking key: AP; booking date: 01.04.2026",
+            1,
+        ),
+        "V-2": (
+            ItemStatus.DONE,
+            "booked: 12.13 EUR; partner: VP-2; booking key: AP; booking date: 01.04.2026",
+            1,
+        ),
         "V-3": (ItemStatus.FAILED, "no sales partner", 0),
-        "V-4": (ItemStatus.DONE, "booked 5.00 EUR for partner VP-3 (AP, 01.04.2026)", 1),
+        "V-4": (
+            ItemStatus.DONE,
+            "booked: 5.00 EUR; partner: VP-3; booking key: AP; booking date: 01.04.2026",
+            1,
+        ),
         "V-5": (ItemStatus.SKIPPED, "nothing to book: the commission is 0.00 EUR", 0),
     }
     booked = bookings(engine, run.id)
@@ -467,21 +480,28 @@ def test_contacts_book_for_their_partner_and_partners_for_themselves(
         ]
 
 
-def test_a_dry_run_shows_the_bookings_without_making_them(booking_engine):
+def test_a_dry_run_shows_the_bookings_without_making_them(booking_engine, panel_app):
     engine = booking_engine
     address_book(engine)
     run = start_run(engine.runtime, commission_campaign(engine), dry_run=True, preview_count=3)
     engine.work()
     details = [item.detail for item in engine.items(run.id)]
     assert details == [
-        "preview: would book 2.53 EUR for partner VP-1 (AP, 01.04.2026): "
-        "Abschlussprovision V-1 Kfz-Versicherung (Mustermann)",
-        "preview: would book 12.13 EUR for partner VP-2 (AP, 01.04.2026): "
-        "Abschlussprovision V-2 Kfz-Versicherung (Müller)",
+        "preview: would book: 2.53 EUR; partner: VP-1; booking key: AP; booking date: "
+        "01.04.2026; text: Abschlussprovision V-1 Kfz-Versicherung (Mustermann)",
+        "preview: would book: 12.13 EUR; partner: VP-2; booking key: AP; booking date: "
+        "01.04.2026; text: Abschlussprovision V-2 Kfz-Versicherung (Müller)",
         "preview: no booking: no sales partner",
         "dry run",
         "dry run",
     ]
+    assert shown_details(panel_app, "de", details[1:4]) == [
+        "Vorschau: würde buchen: 12.13 EUR; Vertriebspartner: VP-2; Buchungsschlüssel: AP; "
+        "Buchungsdatum: 01.04.2026; Text: Abschlussprovision V-2 Kfz-Versicherung (Müller)",
+        "Vorschau: keine Buchung: kein Vertriebspartner",
+        "Probelauf",
+    ]
+    assert shown_details(panel_app, "en", details) == details
     assert bookings(engine, run.id) == []
 
 
@@ -513,7 +533,7 @@ def test_a_chunk_done_again_after_a_lost_transaction_books_nothing_twice(booking
     assert len(bookings(engine, run.id)) == 3
 
 
-def test_a_reversed_run_books_nothing_more_when_its_failures_are_retried(booking_engine):
+def test_a_reversed_run_books_nothing_more_when_its_failures_are_retried(booking_engine, panel_app):
     engine = booking_engine
     ids = address_book(engine)
     run = start_run(engine.runtime, commission_campaign(engine), confirmed_by="test")
@@ -530,6 +550,10 @@ def test_a_reversed_run_books_nothing_more_when_its_failures_are_retried(booking
         ItemStatus.FAILED,
         "the bookings of this run were reversed; it books nothing more",
     )
+    assert shown_details(panel_app, "de", [retried.detail]) == [
+        "die Buchungen dieses Laufs wurden storniert; er bucht nichts mehr"
+    ]
+    assert shown_details(panel_app, "en", [retried.detail]) == [retried.detail]
     assert len(bookings(engine, run.id)) == 6  # three bookings, three counter-bookings
 
 

@@ -29,6 +29,7 @@ from plugins.actions.email import Email
 from plugins.demo.default_reports import install_default_reports
 from webapp.i18n import render_stored
 
+from panel_helpers import shown_details
 from smtp_server import mail_env
 from waiting import stop_group, wait_for
 
@@ -313,7 +314,7 @@ def test_the_worked_example_prints_the_letters_and_emails_them(mailing, smtp):
     assert (mailing.run(again.id).done, mailing.run(again.id).skipped) == (2, 1)
 
 
-def test_a_print_and_an_email_campaign_reach_everyone_once(mailing, smtp):
+def test_a_print_and_an_email_campaign_reach_everyone_once(mailing, smtp, panel_app):
     """The hand-over by preferred channel: post and web get the letter, e-mail the e-mail."""
     with mailing.runtime.database.session() as session:
         install_default_reports(session)
@@ -349,6 +350,16 @@ def test_a_print_and_an_email_campaign_reach_everyone_once(mailing, smtp):
     assert sorted(m.recipients[0] for m in smtp.messages) == ["p1@example.de", "p3@example.de"]
     skipped = {i.detail for i in mailing.items(mailed.id) if i.status == ItemStatus.SKIPPED}
     assert skipped == {"prefers post", "prefers web"}
+    assert shown_details(panel_app, "de", sorted(skipped)) == ["bevorzugt Post", "bevorzugt Web"]
+
+    dry = start_run(mailing.runtime, mailed.campaign_id, dry_run=True, preview_count=5)
+    mailing.work()
+    previews = sorted(i.detail for i in mailing.items(dry.id) if "skipped" in i.detail)
+    assert previews == ["preview: skipped: prefers post"] * 2 + ["preview: skipped: prefers web"]
+    assert shown_details(panel_app, "de", previews) == (
+        ["Vorschau: übersprungen: bevorzugt Post"] * 2 + ["Vorschau: übersprungen: bevorzugt Web"]
+    )
+    assert shown_details(panel_app, "en", previews) == previews
 
 
 def test_a_dry_run_previews_without_sending(mailing, smtp):
@@ -365,13 +376,20 @@ def test_a_dry_run_previews_without_sending(mailing, smtp):
     assert smtp.messages == []
 
 
-def test_an_unknown_placeholder_fails_each_recipient_with_its_line(mailing, smtp):
+def test_an_unknown_placeholder_fails_each_recipient_with_its_line(mailing, smtp, panel_app):
     add_people(mailing, [{"email": "erika@example.de"}])
     campaign = email_campaign(mailing, text="Hallo\n{{ frist_name }}")
     run = start_run(mailing.runtime, campaign, confirmed_by="test")
     mailing.work()
     (item,) = mailing.items(run.id)
     assert item.detail == "text body, line 2: unknown placeholder 'frist_name'"
+    dry = start_run(mailing.runtime, campaign, dry_run=True, preview_count=1)
+    mailing.work()
+    (preview,) = [item.detail for item in mailing.items(dry.id)]
+    assert preview == f"preview: no e-mail: {item.detail}"
+    (german,) = shown_details(panel_app, "de", [preview])
+    assert german.startswith("Vorschau: keine E-Mail: ") and "no e-mail" not in german
+    assert shown_details(panel_app, "en", [preview]) == [preview]
     assert smtp.messages == []
 
 

@@ -5,6 +5,7 @@ from core.engine.runs import start_run
 from core.models import ItemKind, ItemStatus, RunState
 
 from engine_plugins import tag_counts
+from panel_helpers import shown_details
 
 
 def targeted_keys(engine, run_id, status=None):
@@ -111,12 +112,16 @@ def test_an_empty_selection_completes_at_once(engine):
     assert (run.state, run.targeted, run.chunks) == (RunState.COMPLETED, 0, 0)
 
 
-def test_a_source_that_breaks_fails_the_run_with_the_reason(engine):
+def test_a_source_that_breaks_fails_the_run_with_the_reason(engine, panel_app):
     run = start_run(engine.runtime, engine.campaign(datasource="test_offline"), confirmed_by="test")
     engine.work()
     run = engine.run(run.id)
     assert run.state == RunState.FAILED
     assert run.error == "targeting failed: ConnectionError: the CRM is offline"
+    assert shown_details(panel_app, "de", [run.error]) == [
+        "Ermitteln der Zielgruppe fehlgeschlagen: ConnectionError: the CRM is offline"
+    ]
+    assert shown_details(panel_app, "en", [run.error]) == [run.error]
 
 
 def test_a_dry_run_of_a_group_action_previews_and_counts_its_groups(engine, tmp_path):

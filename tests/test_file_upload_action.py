@@ -43,6 +43,7 @@ from plugins.actions.file_upload import FileUpload
 from plugins.demo.default_reports import install_default_reports
 from webapp.i18n import render_stored
 
+from panel_helpers import shown_details
 from upload_servers import RecordingHttpServer, SftpTestServer
 from waiting import wait_for
 
@@ -376,7 +377,7 @@ def print_letters(engine, count: int) -> int:
     return campaign
 
 
-def test_archived_letters_go_up_as_a_zip_and_as_one_collection_pdf(uploading, inbox):
+def test_archived_letters_go_up_as_a_zip_and_as_one_collection_pdf(uploading, inbox, panel_app):
     print_letters(uploading, 4)
     with uploading.runtime.database.session() as session:
         first = session.scalar(select(ArchivedDocument).order_by(ArchivedDocument.id))
@@ -416,9 +417,14 @@ def test_archived_letters_go_up_as_a_zip_and_as_one_collection_pdf(uploading, in
             select(RunItem.detail).where(RunItem.kind == ItemKind.GROUP).order_by(RunItem.id)
         ).all()
     assert all("1 of 5 recipient(s) have no matching document" in detail for detail in details)
+    german = shown_details(panel_app, "de", details)
+    assert all(
+        detail.endswith("; 1 von 5 Empfänger(n) haben kein passendes Dokument") for detail in german
+    )
+    assert shown_details(panel_app, "en", details) == details
 
 
-def test_a_run_whose_documents_are_all_missing_skips_the_upload(uploading, inbox):
+def test_a_run_whose_documents_are_all_missing_skips_the_upload(uploading, inbox, panel_app):
     campaign = upload_campaign(
         uploading,
         "folder",
@@ -436,6 +442,36 @@ def test_a_run_whose_documents_are_all_missing_skips_the_upload(uploading, inbox
         "nothing to upload: no archived document matches for any of the 5 recipient(s)",
     )
     assert list(inbox.iterdir()) == []
+    assert shown_details(panel_app, "de", [item.detail]) == [
+        "nichts hochzuladen: für keinen der 5 Empfänger gibt es ein passendes archiviertes Dokument"
+    ]
+    assert shown_details(panel_app, "en", [item.detail]) == [item.detail]
+
+
+def test_an_upload_that_cannot_be_built_or_previewed_says_why_in_the_readers_language(
+    uploading, inbox, panel_app
+):
+    campaign = upload_campaign(
+        uploading,
+        "folder",
+        {"path": str(inbox)},
+        content="documents_zip",
+        extraction=None,
+        documents={"report": "Fehlt"},
+    )
+    failed = start_run(uploading.runtime, campaign, confirmed_by="test")
+    uploading.work()
+    nowhere = upload_campaign(uploading, "folder", {}, name="Ohne Ziel")
+    dry = start_run(uploading.runtime, nowhere, dry_run=True)
+    uploading.work()
+
+    details = [row.detail for run in (failed, dry) for row in group_rows(uploading, run.id)]
+    assert details[0].startswith("cannot build: Fruehjahrsaktion-") and "'Fehlt'" in details[0]
+    assert details[1].startswith("preview: cannot upload: ")
+    german = shown_details(panel_app, "de", details)
+    assert german[0].startswith("Erstellen nicht möglich: Fruehjahrsaktion-")
+    assert german[1].startswith("Vorschau: Hochladen nicht möglich: ")
+    assert shown_details(panel_app, "en", details) == details
 
 
 def test_a_worker_killed_mid_upload_is_reported_unclear_and_never_uploads_twice(

@@ -18,6 +18,8 @@ from core.engine.targeting import target_run
 from core.models import ArchivedDocument, Contact, ItemStatus, Run, RunFile, RunState
 from plugins.demo.default_reports import install_default_reports
 
+from panel_helpers import shown_details
+
 FIRST_NAMES = ("Jürgen", "Grete", "Özlem", "Björn", "Änne")
 
 CHUNK = print_reports.PrintReports.chunk_size
@@ -186,7 +188,7 @@ def test_a_chunk_done_again_archives_nothing_twice(printing):
 
 
 def test_email_recipients_are_left_to_email_and_letters_need_not_be_archived(
-    printing, tmp_path, monkeypatch
+    printing, tmp_path, monkeypatch, panel_app
 ):
     add_people(printing, range(1, 4))
     add_people(printing, range(4, 6), preferred_channel="email")
@@ -210,6 +212,11 @@ def test_email_recipients_are_left_to_email_and_letters_need_not_be_archived(
     assert (run.state, run.done, run.skipped) == (RunState.COMPLETED, 3, 3)
     details = [item.detail for item in printing.items(run.id)]
     assert details[3:] == ["prefers e-mail", "prefers e-mail", "reach.incomplete_address"]
+    assert shown_details(panel_app, "de", details[3:]) == [
+        "bevorzugt E-Mail",
+        "bevorzugt E-Mail",
+        "Anschrift unvollständig",
+    ]
     assert archived(printing, run.id) == [] and stored_files(printing) == []
     reader = PdfReader(io.BytesIO(run_file(printing, run.id, "collection.pdf")))
     assert [
@@ -251,15 +258,22 @@ def test_a_dry_run_previews_letters_without_numbers_or_archive(printing):
     assert archived(printing, run.id) == []
 
 
-def test_a_report_not_meant_for_mass_print_fails_every_recipient(printing):
+def test_a_report_not_meant_for_mass_print_fails_every_recipient(printing, panel_app):
     add_people(printing, range(1, 3))
-    run = start_run(
-        printing.runtime, print_campaign(printing, report="Briefbogen"), confirmed_by="test"
-    )
+    campaign = print_campaign(printing, report="Briefbogen")
+    run = start_run(printing.runtime, campaign, confirmed_by="test")
     printing.work()
     items = printing.items(run.id)
     assert {item.status for item in items} == {ItemStatus.FAILED}
     assert "not usable for mass print" in items[0].detail
+
+    dry = start_run(printing.runtime, campaign, dry_run=True, preview_count=1)
+    printing.work()
+    preview = printing.items(dry.id)[0].detail
+    assert preview.startswith("preview: cannot print: ")
+    (german,) = shown_details(panel_app, "de", [preview])
+    assert german.startswith("Vorschau: Drucken nicht möglich: ") and "cannot print" not in german
+    assert shown_details(panel_app, "en", [preview]) == [preview]
 
 
 def test_the_manifest_neutralises_formulas_for_german_excel(printing):

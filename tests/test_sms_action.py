@@ -26,6 +26,8 @@ from plugins.actions import TRANSLATIONS
 from plugins.actions.sms import Sms
 from webapp.i18n import render_stored
 
+from panel_helpers import shown_details
+
 TEMPLATE = "Hallo {{ first_name }}, Ihr Gutschein wartet in {{ city }}!"
 
 
@@ -290,6 +292,23 @@ def test_preview_renders_without_sending(context):
         "no SMS: '0221 123456' is a landline, not a mobile number"
     )
     assert Recorder.sent == []
+
+
+def test_why_there_is_no_sms_is_shown_in_the_readers_language(context, panel_app):
+    """The preview's prefix and the action's own reason through the actions' catalog; the
+    core's reason (a landline) stays as written."""
+    too_long = action(template="{{ 'Langer Text. ' * 13 }}", max_segments=1)
+    details = [
+        too_long.preview(contact(), context),
+        too_long.process(contact(), context).detail,
+        action().preview(contact("0221 123456"), context),
+    ]
+    assert shown_details(panel_app, "de", details) == [
+        "keine SMS: der Text braucht 2 Teile (GSM-7, 169 Zeichen), mehr als die erlaubten 1",
+        "der Text braucht 2 Teile (GSM-7, 169 Zeichen), mehr als die erlaubten 1",
+        "keine SMS: '0221 123456' is a landline, not a mobile number",
+    ]
+    assert shown_details(panel_app, "en", details) == details
 
 
 # --- whole campaigns through the engine, with a real worker -----------------------------

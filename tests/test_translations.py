@@ -551,3 +551,20 @@ def test_a_catalog_is_read_from_its_po_file_without_a_build_step(tmp_path):
     catalog.write_text('msgid "Hello"\nmsgstr "Hallo"\n', encoding="utf-8")
     assert i18n.find((tmp_path,), "de", "Hello") == "Hallo"
     assert i18n.find((tmp_path,), "en", "Hello") is None
+
+
+def test_a_stored_text_with_a_known_prefix_is_translated_on_both_sides_of_its_colon(panel_app):
+    """A known prefix and what follows it, again and again; an unknown prefix and an unknown
+    rest stay as written, the other parts are translated as before."""
+    details = [
+        "preview: skipped: reach.no_email",
+        "preview: Weird: dry run",
+        "Unknown: dry run, 3 page(s)",
+    ]
+    with panel_app.test_request_context():
+        i18n.set_anonymous_language("de")
+        assert [i18n.item_detail(detail) for detail in details] == [
+            "Vorschau: übersprungen: Keine gültige E-Mail-Adresse",
+            "Vorschau: Weird: dry run",
+            "Unknown: dry run, 3 Seite(n)",
+        ]

@@ -293,21 +293,40 @@ def _stored_part(directories: tuple[Path, ...], language: str, text: str) -> str
     return None if template is None else template.format(*numbers)
 
 
-def translate_stored(text: str | None, directories: Iterable[Path] = ()) -> str:
-    """A text the platform stored in English (a run item's detail, a workflow's summary) in
-    the request's language: as a whole, else part by part between ``"; "`` and ``", "``,
-    through the panel's catalog and ``directories``; a part no catalog knows stays as is."""
-    if not text:
-        return ""
-    searched = (*_panel_directories(), *directories)
-    language = get_language()
-    whole = _stored_part(searched, language, text)
+def _prefixed(directories: tuple[Path, ...], language: str, text: str) -> str | None:
+    """``"<prefix>: <rest>"`` whose prefix is a catalog entry (``"cannot print: …"``): the
+    prefix translated, the rest as ``_translated`` does (often another library's error)."""
+    prefix, colon, rest = text.partition(": ")
+    head = _stored_part(directories, language, prefix) if colon else None
+    return None if head is None else f"{head}: {_translated(directories, language, rest)}"
+
+
+def _translated(directories: tuple[Path, ...], language: str, text: str) -> str:
+    """``text`` as a whole or as ``prefix: rest``, else part by part; each step goes on with
+    a shorter text, so it ends."""
+    whole = _stored_part(directories, language, text) or _prefixed(directories, language, text)
     if whole is not None:
         return whole
     return "".join(
-        part if SEGMENTS.fullmatch(part) else (_stored_part(searched, language, part) or part)
+        part
+        if SEGMENTS.fullmatch(part)
+        else (
+            _stored_part(directories, language, part)
+            or _prefixed(directories, language, part)
+            or part
+        )
         for part in SEGMENTS.split(text)
     )
+
+
+def translate_stored(text: str | None, directories: Iterable[Path] = ()) -> str:
+    """A text the platform stored in English (a run item's detail, a workflow's summary) in
+    the request's language: as a whole, as ``prefix: rest`` with a known prefix, else part by
+    part between ``"; "`` and ``", "``, through the panel's catalog and ``directories``; a
+    part no catalog knows stays as is."""
+    if not text:
+        return ""
+    return _translated((*_panel_directories(), *directories), get_language(), text)
 
 
 def all_plugin_catalogs() -> tuple[Path, ...]:

@@ -229,7 +229,7 @@ class FileUpload(Action):
             try:
                 built = self.build(context, recipient.group, remote_name)
             except (ValueError, LookupError, OSError, ArchiveIntegrityError) as exc:
-                return Outcome.failed(f"cannot build {remote_name}: {exc}")
+                return Outcome.failed(f"cannot build: {remote_name}: {exc}")
             if not built.counts.get(self.counted):
                 return Outcome.skipped(f"nothing to upload: {built.note}")
             manifest = None
@@ -263,9 +263,7 @@ class FileUpload(Action):
         summary += f", {delivered.size} bytes, sha256 {delivered.sha256[:12]}"
         if delivered.manifest_location:
             summary += ", with manifest"
-        if built.note:
-            summary += f"; {built.note}"
-        return _done(remote_name, delivered.location, delivered.id, summary)
+        return _done(remote_name, delivered.location, delivered.id, summary, built.note)
 
     def preview(self, recipient: Recipient, context: Any) -> str:
         try:
@@ -527,8 +525,12 @@ def _find_id(context: Any, model: Any, wanted: str | int) -> int:
     return found
 
 
-def _done(remote_name: str, location: str | None, delivery_id: int, summary: str) -> Outcome:
+def _done(
+    remote_name: str, location: str | None, delivery_id: int, summary: str, note: str = ""
+) -> Outcome:
+    """The note after the summary's parentheses, as a part of its own the panel translates."""
     detail = f"{remote_name} delivered to {location}" + (f" ({summary})" if summary else "")
+    detail += f"; {note}" if note else ""
     return Outcome.done(detail, units=1, reference=f"file-delivery:{delivery_id}")
 
 

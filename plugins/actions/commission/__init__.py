@@ -334,14 +334,14 @@ class Commission(Action):
         booking.run_id = context.run_id
         booking.created_at = context.now
         context.session.add(booking)  # not flushed: see core.documents.archive.archive_document
-        return Outcome.done(f"booked {_describe(booking)}")
+        return Outcome.done(f"booked: {_describe(booking)}")
 
     def preview(self, recipient: Recipient, context: Any) -> str:
         try:
             booking = self.compose(recipient, self._run_facts(context))
         except (NothingToBook, ValueError) as exc:
             return f"no booking: {exc}"
-        return f"would book {_describe(booking)}: {booking.text}"
+        return f"would book: {_describe(booking)}; text: {booking.text}"
 
     def compose(self, recipient: Recipient, run: RunFacts) -> CommissionBooking:
         """The booking for ``recipient``; a ValueError says why there can be none."""
@@ -400,10 +400,11 @@ class Commission(Action):
 
 
 def _describe(booking: CommissionBooking) -> str:
+    """Labelled parts, each of which the panel translates (``webapp.i18n.translate_stored``)."""
     partner = booking.partner_number or f"#{booking.partner_id}"
     return (
-        f"{booking.amount} {booking.currency} for partner {partner} "
-        f"({booking.booking_key}, {format_date(booking.booking_date)})"
+        f"{booking.amount} {booking.currency}; partner: {partner}; booking key: "
+        f"{booking.booking_key}; booking date: {format_date(booking.booking_date)}"
     )
 
 
