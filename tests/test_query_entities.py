@@ -7,7 +7,6 @@ from sqlalchemy import inspect
 
 from core.models import Contact, ContactStatus, Contract, DispatchChannel, Product, SalesPartner
 from core.query import ENTITIES, FieldType, QueryError, resolve_path
-from webapp.queries.views import field_tree
 
 
 def test_the_four_roots_and_their_models():
@@ -141,51 +140,3 @@ def test_unknown_field_lists_fields_and_relations():
         "unknown field 'produkt' on contracts; known: id, number, signed_on, amount, status, "
         "cancelled_on, created_at, updated_at, contact, product, partner"
     )
-
-
-def _find(nodes: list[dict], name: str) -> dict:
-    return next(node for node in nodes if node["name"] == name)
-
-
-def test_field_tree():
-    tree = field_tree("contacts")
-    city = _find(tree, "city")
-    assert city == {
-        "kind": "field",
-        "name": "city",
-        "path": "city",
-        "title": "City",
-        "type": "text",
-    }
-    assert _find(tree, "status")["choices"] == ["prospect", "customer"]
-    partner = _find(tree, "partner")
-    assert partner["kind"] == "relation"
-    assert partner["to_many"] is False
-    assert partner["target"] == "partners"
-    assert _find(partner["children"], "number")["path"] == "partner.number"
-    contracts = _find(tree, "contracts")
-    assert contracts["to_many"] is True
-    product = _find(contracts["children"], "product")
-    assert _find(product["children"], "name")["path"] == "contracts.product.name"
-    # the way straight back is left out, and the depth is limited
-    assert "contact" not in {node["name"] for node in contracts["children"]}
-    assert all(node["kind"] == "field" for node in product["children"])
-
-
-def test_field_tree_paths_all_resolve():
-    def paths(nodes: list[dict]) -> list[str]:
-        found = []
-        for node in nodes:
-            if node["kind"] == "field":
-                found.append(node["path"])
-            else:
-                found += paths(node["children"])
-        return found
-
-    for root in ENTITIES:
-        for depth in (0, 1, 3):
-            for path in paths(field_tree(root, depth)):
-                assert resolve_path(root, path).path == path
-    assert all(node["kind"] == "field" for node in field_tree("contracts", 0))
-    with pytest.raises(QueryError, match="unknown root"):
-        field_tree("users")
