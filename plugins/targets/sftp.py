@@ -22,17 +22,23 @@ import os
 import posixpath
 import secrets
 import threading
+import warnings
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-import asyncssh
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from core import UploadTarget, UploadTargetParams, hookimpl
 from core.messages import ExplainedError, stored_for
 from core.uploads import Upload, UploadError, UploadUnclear
 from plugins.targets import TRANSLATIONS
+
+with warnings.catch_warnings():
+    # asyncssh loads its DSA support on import, which cryptography 51 deprecates with a
+    # warning that every command would print; no key of ours is a DSA key.
+    warnings.filterwarnings("ignore", "DSA is deprecated")
+    import asyncssh
 
 log = logging.getLogger(__name__)
 stored = stored_for(__name__)
