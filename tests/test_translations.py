@@ -29,7 +29,7 @@ from plugins.workflows.inbound_mail.mailboxes import configured_mailbox
 from webapp import i18n
 from webapp.testing import csrf_token, login
 
-from panel_helpers import PASSWORD, ROLE_USERS, body, post
+from panel_helpers import PASSWORD, ROLE_USERS, body, post, shown_details
 
 OPEN, CLOSE = "\ue000", "\ue001"
 MARKED = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
@@ -561,10 +561,8 @@ def test_a_stored_text_with_a_known_prefix_is_translated_on_both_sides_of_its_co
         "preview: Weird: dry run",
         "Unknown: dry run, 3 page(s)",
     ]
-    with panel_app.test_request_context():
-        i18n.set_anonymous_language("de")
-        assert [i18n.item_detail(detail) for detail in details] == [
-            "Vorschau: übersprungen: Keine gültige E-Mail-Adresse",
-            "Vorschau: Weird: dry run",
-            "Unknown: dry run, 3 Seite(n)",
-        ]
+    assert shown_details(panel_app, "de", details) == [
+        "Vorschau: übersprungen: Keine gültige E-Mail-Adresse",
+        "Vorschau: Weird: dry run",
+        "Unknown: dry run, 3 Seite(n)",
+    ]
