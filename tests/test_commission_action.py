@@ -496,7 +496,7 @@ def test_a_dry_run_shows_the_bookings_without_making_them(booking_engine, panel_
         "dry run",
     ]
     assert shown_details(panel_app, "de", details[1:4]) == [
-        "Vorschau: würde buchen: 12.13 EUR; Vertriebspartner: VP-2; Buchungsschlüssel: AP; "
+        "Vorschau: würde buchen: 12,13 EUR; Vertriebspartner: VP-2; Buchungsschlüssel: AP; "
         "Buchungsdatum: 01.04.2026; Text: Abschlussprovision V-2 Kfz-Versicherung (Müller)",
         "Vorschau: keine Buchung: kein Vertriebspartner",
         "Probelauf",

@@ -158,7 +158,7 @@ def test_refused_settings_are_said_in_the_readers_language():
 # --- whole campaigns -----------------------------------------------------------------------
 
 
-def test_an_email_campaign_reaches_every_valid_address_once(mailing, smtp):
+def test_an_email_campaign_reaches_every_valid_address_once(mailing, smtp, panel_app):
     smtp.refuse = {"weg@example.de"}
     ids = add_people(
         mailing,
@@ -194,7 +194,10 @@ def test_an_email_campaign_reaches_every_valid_address_once(mailing, smtp):
             "550 5.1.1 <weg@example.de>: no such mailbox",
         ),
     ]
-    assert rows[key[1]].detail == "sent to erika@example.de"
+    assert rows[key[1]].detail == "sent to: erika@example.de"
+    assert shown_details(panel_app, "de", [rows[key[1]].detail]) == [
+        "gesendet an: erika@example.de"
+    ]
 
     assert smtp.connections == 1  # one chunk: one connection for every message
     inbox = {received.recipients[0]: received for received in smtp.messages}
@@ -299,7 +302,7 @@ def test_the_worked_example_prints_the_letters_and_emails_them(mailing, smtp):
     )
     assert rows[f"contacts:{ids[2]}"].status == ItemStatus.FAILED
     assert rows[f"contacts:{ids[0]}"].detail == (
-        f"sent to erika@example.de with {letters[ids[0]].filename}"
+        f"sent to: erika@example.de; attachment: {letters[ids[0]].filename}"
     )
     inbox = {received.recipients[0]: received.message for received in smtp.messages}
     for contact_id, address in zip(ids, ["erika@example.de", "max@example.de"], strict=False):

@@ -135,7 +135,7 @@ def group_rows(engine, run_id):
     return [item for item in engine.items(run_id) if item.kind == ItemKind.GROUP]
 
 
-def test_an_extraction_file_reaches_the_folder_with_its_manifest(uploading, inbox):
+def test_an_extraction_file_reaches_the_folder_with_its_manifest(uploading, inbox, panel_app):
     run = start_run(
         uploading.runtime,
         upload_campaign(uploading, "folder", {"path": str(inbox)}),
@@ -168,9 +168,14 @@ def test_an_extraction_file_reaches_the_folder_with_its_manifest(uploading, inbo
     }
     (item,) = group_rows(uploading, run.id)
     assert item.detail == (
-        f"{name} delivered to {inbox / name} (5 rows, {len(data)} bytes, "
-        f"sha256 {hashlib.sha256(data).hexdigest()[:12]}, with manifest)"
+        f"uploaded: {name}; location: {inbox / name}; 5 row(s), {len(data)} byte(s), "
+        f"sha256 {hashlib.sha256(data).hexdigest()[:12]}, with manifest"
     )
+    assert shown_details(panel_app, "de", [item.detail]) == [
+        f"hochgeladen: {name}; Ablageort: {inbox / name}; 5 Zeile(n), {len(data)} Byte, "
+        f"sha256 {hashlib.sha256(data).hexdigest()[:12]}, mit Manifest"
+    ]
+    assert shown_details(panel_app, "en", [item.detail]) == [item.detail]
     members = [i.status for i in uploading.items(run.id) if i.kind == ItemKind.MEMBER]
     assert members == [ItemStatus.DONE] * 5
 
@@ -308,7 +313,9 @@ def test_an_extraction_reaches_an_sftp_server(uploading, tmp_path):
     assert manifest["sha256"] == hashlib.sha256(files[f"inbox/{name}"]).hexdigest()
     assert manifest["rows"] == 5
     (item,) = group_rows(uploading, run.id)
-    assert item.detail.startswith(f"{name} delivered to sftp://127.0.0.1:{server.port}/inbox/")
+    assert item.detail.startswith(
+        f"uploaded: {name}; location: sftp://127.0.0.1:{server.port}/inbox/"
+    )
 
 
 def test_a_failed_upload_is_reported_and_delivered_when_the_failed_rows_are_retried(
@@ -551,7 +558,8 @@ def test_a_delivery_finished_before_the_crash_is_not_uploaded_again(uploading, i
     assert (uploading.run(run.id).state, uploading.run(run.id).done) == (RunState.COMPLETED, 1)
     assert list(inbox.iterdir()) == []
     (item,) = group_rows(uploading, run.id)
-    assert item.detail.endswith(f"delivered to {inbox / item.detail.split()[0]}")
+    name = item.detail.split("; ")[0].removeprefix("uploaded: ")
+    assert item.detail.endswith(f"location: {inbox / name}")
 
 
 @pytest.mark.parametrize(

@@ -277,20 +277,29 @@ def workflow_title(name: str) -> str:
 
 NUMBER = re.compile(r"\d+")
 SEGMENTS = re.compile(r"(; |, )")
+AMOUNT = re.compile(r"(-?\d+)\.(\d+)( [A-Z]{3})?")
+"""A decimal amount, perhaps with its currency code (``"2.53 EUR"``), as the platform writes it."""
 
 
 def _stored_part(directories: tuple[Path, ...], language: str, text: str) -> str | None:
-    """One part of a stored text: an exact catalog entry, or one whose id is the text with
-    its numbers written ``{0}``, ``{1}`` … (``"{0} page(s)"``), filled with them again."""
+    """One part of a stored text: an exact catalog entry, an amount in the locale's format, or
+    one whose id is the text with its numbers written ``{0}``, ``{1}`` … (``"{0} page(s)"``),
+    filled with them again."""
     exact = find(directories, language, text)
     if exact is not None:
         return exact
-    numbers = NUMBER.findall(text)
-    if not numbers:
+    amount = AMOUNT.fullmatch(text)
+    if amount is not None:
+        whole, places, currency = amount.groups()
+        pattern = f"#,##0.{'0' * len(places)}"
+        shown = numbers.format_decimal(Decimal(f"{whole}.{places}"), pattern, locale=language)
+        return shown + (currency or "")
+    found = NUMBER.findall(text)
+    if not found:
         return None
-    counter = iter(range(len(numbers)))
+    counter = iter(range(len(found)))
     template = find(directories, language, NUMBER.sub(lambda _m: f"{{{next(counter)}}}", text))
-    return None if template is None else template.format(*numbers)
+    return None if template is None else template.format(*found)
 
 
 def _prefixed(directories: tuple[Path, ...], language: str, text: str) -> str | None:

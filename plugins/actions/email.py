@@ -308,9 +308,9 @@ class Email(Action):
             reason = str(exc) if isinstance(exc, MaybeSentError) else f"{type(exc).__name__}: {exc}"
             return Outcome(ItemStatus.UNCLEAR.value, reason, 0)
         composed = prepared.composed
-        detail = f"sent to {composed.address}"
+        detail = f"sent to: {composed.address}"
         if composed.attachment:
-            detail += f" with {composed.attachment}"
+            detail += f"; attachment: {composed.attachment}"
         return Outcome.done(detail, reference=composed.message.message_id)
 
     def preview(self, recipient: Recipient, context: Any) -> str:

@@ -83,6 +83,8 @@ PAGE = 500
 """Documents read at a time while a PDF or ZIP is built."""
 UPLOADS = "uploads"
 """The run files of the built files (``uploads/NAME``)."""
+COUNTED = {"rows": "row(s)", "documents": "document(s)", "pages": "page(s)"}
+"""The words of a result's counts (its manifest's keys), as the catalog has them."""
 INDEX_COLUMNS = ("entry", "document_id", "contact_id", "title", "filename", "size", "sha256")
 INDEX_DIALECT = CsvDialect(",", "utf-8")
 """The ZIP's index.csv: UTF-8 and commas, titles and file names neutralised."""
@@ -259,8 +261,8 @@ class FileUpload(Action):
                 return Outcome.failed(str(exc))
             context.save_run_file(f"{UPLOADS}/{remote_name}", built.path)
             built.path.unlink()
-        summary = ", ".join(f"{count} {what}" for what, count in built.counts.items())
-        summary += f", {delivered.size} bytes, sha256 {delivered.sha256[:12]}"
+        summary = ", ".join(f"{count} {COUNTED[what]}" for what, count in built.counts.items())
+        summary += f", {delivered.size} byte(s), sha256 {delivered.sha256[:12]}"
         if delivered.manifest_location:
             summary += ", with manifest"
         return _done(remote_name, delivered.location, delivered.id, summary, built.note)
@@ -528,9 +530,9 @@ def _find_id(context: Any, model: Any, wanted: str | int) -> int:
 def _done(
     remote_name: str, location: str | None, delivery_id: int, summary: str, note: str = ""
 ) -> Outcome:
-    """The note after the summary's parentheses, as a part of its own the panel translates."""
-    detail = f"{remote_name} delivered to {location}" + (f" ({summary})" if summary else "")
-    detail += f"; {note}" if note else ""
+    """``label: value`` parts between ``"; "``, which the panel translates one by one."""
+    parts = [f"uploaded: {remote_name}", f"location: {location}" if location else "", summary, note]
+    detail = "; ".join(part for part in parts if part)
     return Outcome.done(detail, units=1, reference=f"file-delivery:{delivery_id}")
 
 
