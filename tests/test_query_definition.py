@@ -18,11 +18,11 @@ from core.query import (
     QueryError,
     QueryTooDeepError,
     SortKey,
+    load_json,
     parse_definition,
     parse_node,
 )
 from webapp.i18n import render_stored
-from webapp.saved_queries import load_json
 
 PROSPECTS_WITH_EMAIL = {
     "root": "contacts",
