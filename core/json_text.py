@@ -1,5 +1,6 @@
 """JSON typed by people, whose depth is measured first, without recursing: ``json.loads`` and
-pydantic recurse per level, so a few hundred ``[`` would end in a ``RecursionError``."""
+pydantic recurse per level, so a few hundred ``[`` would end in a ``RecursionError``; and why
+such text is not JSON, in words the panel's catalog translates (``problem``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from core.messages import StoredText, literal, stored
 
 MAX_DEPTH = 32
 """Objects and lists inside each other; a query with the most blocks allowed needs about 25."""
@@ -51,3 +54,43 @@ def loads(text: str | bytes, limit: int = MAX_DEPTH) -> Any:
     """``json.loads`` after ``check_text_depth``; ValueError for text that is not JSON."""
     check_text_depth(text, limit)
     return json.loads(text)
+
+
+_DECODER_MESSAGES = {
+    text.id: text
+    for text in (
+        stored("Expecting value"),
+        stored("Expecting ',' delimiter"),
+        stored("Expecting ':' delimiter"),
+        stored("Expecting property name enclosed in double quotes"),
+        stored("Unterminated string starting at"),
+        stored("Invalid control character at"),
+        stored("Invalid \\escape"),
+        stored("Invalid \\uXXXX escape"),
+        stored("Extra data"),
+        stored("Unexpected UTF-8 BOM (decode using utf-8-sig)"),
+        stored("Illegal trailing comma before end of object"),
+        stored("Illegal trailing comma before end of array"),
+    )
+}
+"""The messages of ``json``'s decoder (its C scanner's, and those Python 3.13 adds), which
+name no value, so each has a catalog entry; any other stays in English."""
+
+
+def problem(exc: ValueError) -> StoredText:
+    """Why ``loads`` refused a text, for a screen in the reader's language; its English is
+    ``str(exc)`` for text that does not parse (the decoder's message with its line, column and
+    character), so the API and the log keep Python's words."""
+    if isinstance(exc, json.JSONDecodeError):
+        return stored(
+            "{problem}: line {line} column {column} (char {char})",
+            problem=_DECODER_MESSAGES.get(exc.msg) or stored(literal(exc.msg)),
+            line=exc.lineno,
+            column=exc.colno,
+            char=exc.pos,
+        )
+    if isinstance(exc, JsonTooDeepError):
+        return stored("nested deeper than {limit} levels of objects and lists", limit=exc.limit)
+    if isinstance(exc, UnicodeDecodeError):
+        return stored("not UTF-8 text (byte {position})", position=exc.start + 1)
+    return stored(literal(str(exc)))

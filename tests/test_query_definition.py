@@ -18,11 +18,11 @@ from core.query import (
     QueryError,
     QueryTooDeepError,
     SortKey,
+    load_json,
     parse_definition,
     parse_node,
 )
 from webapp.i18n import render_stored
-from webapp.saved_queries import load_json
 
 PROSPECTS_WITH_EMAIL = {
     "root": "contacts",
@@ -308,15 +308,17 @@ def test_a_nul_character_in_a_value_is_refused():
 
 
 def test_invalid_json_text():
-    with pytest.raises(QueryError, match="Invalid JSON") as parsed:
-        parse_definition("{not json")
-    assert render_stored(parsed.value.text, "de", {}) == "kein gültiges JSON"
-    with pytest.raises(QueryError) as loaded:
-        load_json("{not json")
-    assert str(loaded.value) == (
-        "Invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
-    )
-    assert render_stored(loaded.value.text, "de", {}) == "kein gültiges JSON (Zeile 1, Spalte 2)"
+    for read in (parse_definition, load_json):
+        with pytest.raises(QueryError) as refused:
+            read("{not json")
+        assert str(refused.value) == (
+            "Invalid JSON: Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1)"
+        )
+        assert render_stored(refused.value.text, "de", {}) == (
+            "kein gültiges JSON: Schlüssel in doppelten Anführungszeichen erwartet "
+            "(Zeile 1, Spalte 2)"
+        )
 
 
 def test_parse_node_for_a_single_condition_or_block():

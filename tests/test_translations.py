@@ -404,7 +404,8 @@ BAD_ROWS = (
 
 def posted_pages(panel, language: str) -> Iterator[tuple[str, str]]:
     """Pages the walk cannot reach by links: the login page, the unsubscribe pages of an
-    e-mail's link, CSV import problems, and the settings form of every action."""
+    e-mail's link, CSV import problems, the settings form of every action, and JSON that does
+    not parse in the query editor and in a setting."""
     from core.messaging.unsubscribe import make_token
     from core.models import Contact
 
@@ -434,6 +435,11 @@ def posted_pages(panel, language: str) -> Iterator[tuple[str, str]]:
         form = {"action": action, "act.__plugin": action, "intent": "refresh"}
         response = post(client, f"/campaigns/{campaign_id}/setup", form)
         yield f"POST /campaigns/{campaign_id}/setup ({action} form)", body(response)
+    broken = "[1 2]"  # JSON that does not parse, without words of its own
+    yield "POST /queries/new (not JSON)", body(post(client, "/queries/new", {"definition": broken}))
+    form = {"datasource": "query", "ds.__plugin": "query", "ds.definition": broken}
+    response = post(client, f"/campaigns/{campaign_id}/setup", form | {"intent": "save"})
+    yield f"POST /campaigns/{campaign_id}/setup (a setting not JSON)", body(response)
     admin = panel.client(Role.ADMIN)
     for name in panel.app.extensions["campaign"].plugins.workflows.names():
         yield f"/workflows/{name} (its passes' logs)", body(admin.get(f"/workflows/{name}"))

@@ -8,6 +8,7 @@ import json
 import re
 import tempfile
 from datetime import UTC, datetime
+from html import unescape
 from pathlib import Path
 from types import SimpleNamespace
 from typing import ClassVar
@@ -249,7 +250,10 @@ def test_a_bad_new_campaign_form_is_refused_at_its_fields_and_stores_nothing(pan
     assert field_errors(body(long_text), "description") == ["Höchstens 5000 Zeichen."]
     bad_freeze = post(client, "/campaigns/new", campaign_form(name="B", freeze="{nicht json"))
     assert bad_freeze.status_code == 422
-    assert "kein gültiges JSON (Zeile 1, Spalte 2)" in body(bad_freeze)
+    assert (
+        "kein gültiges JSON: Schlüssel in doppelten Anführungszeichen erwartet (Zeile 1, Spalte 2)"
+        in body(bad_freeze)
+    )
     with panel.runtime.database.session() as session:
         assert session.scalar(select(func.count()).select_from(Campaign)) == 0
     post(client, "/campaigns/new", campaign_form(name="Kampagne A"))
@@ -282,6 +286,39 @@ def test_a_query_from_the_query_editor_that_does_not_compile_is_refused_in_the_u
     assert "The query is invalid: where.conditions[0].values: equals needs at least 1 value" in (
         english
     )
+
+
+def test_a_query_from_the_query_editor_that_is_not_json_is_refused_in_the_users_language(panel):
+    form = {"intent": "from_query_static", "definition": '{"root": "contacts" "output": []}'}
+    html = body(post(panel.client(), "/campaigns/new", form))
+    assert "Die Abfrage ist ungültig: kein gültiges JSON: Komma erwartet (Zeile 1, Spalte 21)" in (
+        html
+    )
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    english = unescape(body(post(panel.client(), "/campaigns/new", form)))
+    assert (
+        "The query is invalid: Invalid JSON: Expecting ',' delimiter: line 1 column 21 (char 20)"
+        in english
+    )
+
+
+def test_a_setting_typed_as_json_that_does_not_parse_is_explained_at_its_field(panel):
+    """The individual query's definition, a settings field edited as JSON text."""
+    form = campaign_form(name="B", **{"ds.definition": '{"root": "contacts", "where": {]}'})
+    refused = post(panel.client(), "/campaigns/new", form)
+    assert refused.status_code == 422
+    assert field_errors(body(refused), "ds.definition") == [
+        "kein gültiges JSON: Schlüssel in doppelten Anführungszeichen erwartet (Zeile 1, Spalte 32)"
+    ]
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Campaign)) == 0
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    english = body(post(panel.client(), "/campaigns/new", form))
+    assert field_errors(english, "ds.definition") == [
+        "not valid JSON: Expecting property name enclosed in double quotes: "
+        "line 1 column 32 (char 31)"
+    ]
 
 
 def test_copy_and_delete_with_confirmation(panel):

@@ -201,6 +201,33 @@ def test_a_manager_creates_a_delivery_with_its_own_action(panel):
     assert audit_actions(panel) == ["delivery.create"]
 
 
+def test_action_settings_typed_as_json_that_do_not_parse_are_explained_at_their_field(panel):
+    ids = world(panel)
+    campaign_id = add_campaign(panel)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    form = SMS_SETTINGS | {
+        "campaign_id": str(campaign_id),
+        "label": "SMS-Erinnerung",
+        "channel": "sms",
+        "action": "sms",
+        "provider_service_id": str(ids.sms_service_id),
+        "act.gateway_settings": '{"file": "sms.jsonl"',
+        "intent": "save",
+    }
+    german = post(manager, "/deliveries/new", form)
+    assert german.status_code == 422
+    assert field_errors(body(german), "act.gateway_settings") == [
+        "kein gültiges JSON: Komma erwartet (Zeile 1, Spalte 21)"
+    ]
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Delivery)) == 0
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    english = body(post(manager, "/deliveries/new", form))
+    assert field_errors(english, "act.gateway_settings") == [
+        "not valid JSON: Expecting &#39;,&#39; delimiter: line 1 column 21 (char 20)"
+    ]
+
+
 def test_an_unknown_button_or_campaign_creates_no_delivery(panel):
     world(panel)
     campaign_id = add_campaign(panel)

@@ -552,6 +552,35 @@ def test_a_template_problem_is_said_in_the_readers_language(panel):
     ]
 
 
+def test_upload_settings_typed_as_json_that_do_not_parse_are_explained_at_their_field(panel):
+    ids = world(panel)
+    manager = panel.client()
+    path = f"/providers/services/{ids.print_service_id}/process"
+    form = {
+        "column_rows": "1",
+        "column-0-header": "PLZ",
+        "column-0-field": "postcode",
+        "upload_target": "http",
+        "up.__plugin": "http",
+        "up.url": "https://druck.example.de/auftraege",
+        "up.headers": '{"X-Kunde": "42",}',
+        "intent": "save",
+    }
+    german = post(manager, path, form)
+    assert german.status_code == 422
+    assert field_errors(body(german), "up.headers") == [
+        "kein gültiges JSON: Schlüssel in doppelten Anführungszeichen erwartet (Zeile 1, Spalte 18)"
+    ]
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(ServiceProcess)) is None
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    english = body(post(manager, path, form))
+    assert field_errors(english, "up.headers") == [
+        "not valid JSON: Expecting property name enclosed in double quotes: "
+        "line 1 column 18 (char 17)"
+    ]
+
+
 def test_raw_values_for_machines_is_a_choice_per_provider_and_off_by_default(panel):
     ids = world(panel)
     manager = panel.client()

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+from html import unescape
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -148,8 +149,32 @@ def test_errors_name_the_condition_field_operator_and_value(panel, condition, me
 def test_broken_json_is_reported_and_kept_for_editing(panel):
     response = submit(panel.client(Role.VIEWER), definition='{"root": "contacts",')
     assert response.status_code == 422
-    assert "Die Abfrage ist kein gültiges JSON" in body(response)
+    assert (
+        "Die Abfrage ist kein gültiges JSON: Schlüssel in doppelten Anführungszeichen erwartet "
+        "(Zeile 1, Spalte 21)"
+    ) in body(response)
     assert "{&#34;root&#34;: &#34;contacts&#34;,</textarea>" in body(response)
+
+
+def test_json_that_does_not_parse_is_explained_in_the_users_language_however_it_is_sent(panel):
+    """Preview, save and export: json's own message and its place, in German or English."""
+    broken = '{\n  "root": "contacts"\n  "output": ["number"]\n}'
+    sends = [
+        lambda client: submit(client, definition=broken),
+        lambda client: submit(client, definition=broken, intent="save", name="Kaputt"),
+        lambda client: post(client, "/queries/export.csv", {"definition": broken}),
+    ]
+    german = "Die Abfrage ist kein gültiges JSON: Komma erwartet (Zeile 3, Spalte 3)"
+    for send in sends:
+        response = send(panel.client())
+        assert response.status_code == 422
+        assert german in body(response)
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(SavedQuery)) == 0
+        session.scalar(select(User).where(User.username == "mia")).language = "en"
+    english = "The query is not valid JSON: Expecting ',' delimiter: line 3 column 3 (char 25)"
+    for send in sends:
+        assert english in unescape(body(send(panel.client())))
 
 
 def test_a_query_nested_too_deep_is_refused_with_the_limit_not_a_500(panel):

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from core import Workflow, hookimpl
 from core.models import (
     Role,
+    User,
     WorkflowRun,
     WorkflowRunStatus,
     WorkflowSchedule,
@@ -198,6 +199,47 @@ def reminders_panel(settings, redis_url):
     plugins = panel_plugins()
     plugins.add(RemindersPlugin(), "reminders", "test")
     yield from open_panel(settings, plugins)
+
+
+class Greetings(Workflow):
+    name = "test_greetings"
+    title = "Send greetings"
+
+    class Params(BaseModel):
+        texts: dict[str, str] = Field(default_factory=dict, description="Greeting per language.")
+
+    def run(self, context):
+        return "greeted"
+
+
+class GreetingsPlugin:
+    @hookimpl
+    def register_workflows(self, register):
+        register(Greetings)
+
+
+@pytest.fixture
+def greetings_panel(settings, redis_url):
+    plugins = panel_plugins()
+    plugins.add(GreetingsPlugin(), "greetings", "test")
+    yield from open_panel(settings, plugins)
+
+
+def test_a_setting_typed_as_json_that_does_not_parse_is_explained_at_its_field(greetings_panel):
+    panel = greetings_panel
+    path = "/workflows/test_greetings/settings"
+    form = {"settings-test_greetings.texts": '{"de": "Hallo"} {"en": "Hello"}'}
+    refused = post(panel.client(Role.ADMIN), path, form)
+    assert refused.status_code == 422
+    assert field_errors(body(refused), "settings-test_greetings.texts") == [
+        "kein gültiges JSON: weitere Zeichen nach dem Ende der JSON-Daten (Zeile 1, Spalte 17)"
+    ]
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "adam")).language = "en"
+    english = body(post(panel.client(Role.ADMIN), path, form))
+    assert field_errors(english, "settings-test_greetings.texts") == [
+        "not valid JSON: Extra data: line 1 column 17 (char 16)"
+    ]
 
 
 def test_a_workflow_shows_the_settings_its_parameter_model_declares(reminders_panel):

@@ -1,44 +1,16 @@
-"""Reading a query's JSON text, and storing a saved query with its audit entry, for the query
-editor, the campaigns' frozen queries and the API."""
+"""Storing a saved query with its audit entry, for the query editor and the API."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import json_text
 from core.audit import record_audit
-from core.json_text import JsonTooDeepError
-from core.messages import stored
 from core.models import SavedQuery
-from core.query import MAX_JSON_DEPTH, QueryError
 from core.query.compiler import CompiledQuery
-from core.query.definition import too_deep
-
-
-def load_json(text: str | bytes) -> Any:
-    """A query's JSON text as Python data; QueryError when it is not JSON or nests deeper
-    than ``MAX_JSON_DEPTH`` (refused before parsing: JSON parsers recurse)."""
-    try:
-        return json_text.loads(text, MAX_JSON_DEPTH)
-    except JsonTooDeepError as exc:
-        raise too_deep(exc) from None
-    except json.JSONDecodeError as exc:
-        raise QueryError(
-            stored(
-                "Invalid JSON: {json_error}: line {line} column {column} (char {char})",
-                json_error=exc.msg,
-                line=exc.lineno,
-                column=exc.colno,
-                char=exc.pos,
-            )
-        ) from None
-    except ValueError as exc:  # bytes that are not UTF-8
-        raise QueryError(stored("Invalid JSON: {json_error}", json_error=str(exc))) from None
 
 
 class QueryNameTakenError(ValueError):

@@ -31,9 +31,11 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from core import Plugin, SettingsError, json_text
+from core.messages import stored
 from core.models import Campaign, Report, SavedQuery
 from core.plugins import PluginHost
 from core.query import ENTITIES
+from core.validation import ValidationMessage
 from webapp.i18n import get_language, plugin_text, t, validation_text
 
 TEXTAREA_MIN_LENGTH = 200
@@ -519,7 +521,8 @@ def _parse_value(
         try:
             return json_text.loads(raw)
         except ValueError as exc:
-            problems.append((path, f"not valid JSON: {exc}"))
+            text = stored("not valid JSON: {problem}", problem=json_text.problem(exc))
+            problems.append((path, ValidationMessage(text.english(), "json_invalid", None, text)))
             return _EMPTY
     raw = raw.strip()
     if raw == "":

@@ -27,7 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from core.json_text import MAX_DEPTH, JsonTooDeepError, check_data_depth, check_text_depth
+from core import json_text
+from core.json_text import MAX_DEPTH, JsonTooDeepError, check_data_depth
 from core.messages import ExplainedError, StoredText, stored
 from core.validation import ValidationMessage, reason_text
 
@@ -223,12 +224,9 @@ _NODE_ADAPTER: TypeAdapter[Condition | Block] = TypeAdapter(Node)
 
 
 def _validated(validate: Callable[[Any], Any], data: Any, location: str = "") -> Any:
-    """``validate(data)``, its problems as one QueryError; JSON too deep refused beforehand."""
+    """``validate(data)``, its problems as one QueryError; data too deep refused beforehand."""
     try:
-        if isinstance(data, str | bytes):
-            check_text_depth(data, MAX_JSON_DEPTH)
-        else:
-            check_data_depth(data, MAX_JSON_DEPTH)
+        check_data_depth(data, MAX_JSON_DEPTH)
         return validate(data)
     except ValidationError as exc:
         raise as_query_error(exc, location) from None
@@ -241,12 +239,32 @@ def parse_definition(data: QueryDefinition | Mapping[str, Any] | str | bytes) ->
     if isinstance(data, QueryDefinition):
         return data
     if isinstance(data, str | bytes):
-        return _validated(QueryDefinition.model_validate_json, data)
+        data = load_json(data)
     return _validated(QueryDefinition.model_validate, data)
 
 
 class QueryTooDeepError(QueryError):
     """A query whose JSON nests deeper than ``MAX_JSON_DEPTH``."""
+
+
+class QueryJsonError(QueryError):
+    """A query's text that is not JSON; ``json_problem`` says why without "Invalid JSON", for
+    the query editor, which says that in its own words."""
+
+    def __init__(self, json_problem: StoredText):
+        self.json_problem = json_problem
+        super().__init__(stored("Invalid JSON: {json_error}", json_error=json_problem))
+
+
+def load_json(text: str | bytes) -> Any:
+    """A query's JSON text as Python data; QueryError when it is not JSON or nests deeper
+    than ``MAX_JSON_DEPTH`` (refused before parsing: JSON parsers recurse)."""
+    try:
+        return json_text.loads(text, MAX_JSON_DEPTH)
+    except JsonTooDeepError as exc:
+        raise too_deep(exc) from None
+    except ValueError as exc:  # not JSON, or bytes that are not UTF-8
+        raise QueryJsonError(json_text.problem(exc)) from None
 
 
 def too_deep(exc: JsonTooDeepError) -> QueryTooDeepError:
@@ -311,9 +329,6 @@ def _pydantic_problem(error: Mapping[str, Any]) -> StoredText:
         )
     if kind == "literal_error":
         return stored("{value} is not one of: and, or", value=repr(error.get("input")))
-    if kind == "json_invalid":
-        reason = str(error.get("ctx", {}).get("error", ""))
-        return stored("Invalid JSON: {json_error}", json_error=reason)
     return reason_text(ValidationMessage.of(error))
 
 

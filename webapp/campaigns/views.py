@@ -34,7 +34,7 @@ from core.engine.campaigns import (
 from core.engine.runs import CampaignClosedError, RunError
 from core.messages import stored
 from core.models import ACTIVE_RUN_STATES, Campaign, CampaignStatus, Role, Run, SavedQuery
-from core.query import QueryError, compile_query
+from core.query import QueryError, compile_query, load_json
 from webapp import campaign_operations as operations
 from webapp.campaigns.config_form import (
     ConfigDraft,
@@ -51,7 +51,6 @@ from webapp.context import current_user, db_session, get_plugins, get_runtime
 from webapp.forms import FlagField, PanelForm, TextField, WholeNumberField, problem_text
 from webapp.i18n import stored_text, t, tn
 from webapp.pagination import page_arguments
-from webapp.saved_queries import load_json
 from webapp.security import role_required
 
 bp = Blueprint(

@@ -45,9 +45,11 @@ from core.query import (
     ConditionType,
     FieldType,
     QueryError,
+    QueryJsonError,
     QueryTooDeepError,
     compile_query,
     get_entity,
+    load_json,
     resolve_path,
 )
 from core.query.compiler import ci_text
@@ -64,7 +66,7 @@ from webapp.i18n import (
     t,
 )
 from webapp.pagination import page_arguments, paginate
-from webapp.saved_queries import QueryNameTakenError, load_json, save_query
+from webapp.saved_queries import QueryNameTakenError, save_query
 from webapp.schema_forms import root_spec
 from webapp.security import has_role, role_required
 
@@ -212,9 +214,8 @@ def _parse(text: str) -> tuple[CompiledQuery | None, dict[str, Any] | None, str 
         raw = load_json(text)
     except QueryTooDeepError:
         return None, None, t("queries.error.too_deep", limit=MAX_JSON_DEPTH)
-    except QueryError as exc:
-        reason = exc.problem.removeprefix("Invalid JSON: ")
-        return None, None, t("queries.error.json", reason=reason)
+    except QueryJsonError as exc:
+        return None, None, t("queries.error.json", reason=stored_text(exc.json_problem))
     try:
         return compile_query(raw), raw, None
     except QueryError as exc:
