@@ -210,7 +210,7 @@ def test_a_commission_of_zero_is_skipped():
         ({"currency": "DEM"}, "currency: unknown currency 'DEM'"),
         ({"currency": "KWD"}, "currency: KWD has 3 decimal places"),
         ({"booking_key": "A P"}, "booking_key: 'A P' is not a booking key"),
-        ({"text": "{{ number }"}, "text: line 1: unexpected '}'"),
+        ({"text": "{{ number }"}, "text: line 1: syntax error: unexpected '}'"),
         ({"paying_company": ""}, "paying_company: String should have at least 1 character"),
         ({"booking_date": "31.12.2026"}, "booking_date: Input should be a valid date"),
         ({"vat": "vielleicht"}, "vat: Input should be a valid boolean"),

@@ -112,12 +112,12 @@ def stored(engine, document: ArchivedDocument) -> bytes:
 @pytest.mark.parametrize(
     ("settings", "problem"),
     [
-        ({"subject": "Hallo {{ first_name }"}, "subject: line 1: unexpected '}'"),
+        ({"subject": "Hallo {{ first_name }"}, "subject: line 1: syntax error: unexpected '}'"),
         (
             {"html": "<p>\n{% if x %}\n</p>"},
-            "html: line 3: Unexpected end of template",
+            "html: line 3: syntax error: 'if' is not closed (endif missing)",
         ),
-        ({"text": "{{ x|center(9) }}"}, "text: line 1: No filter named 'center'"),
+        ({"text": "{{ x|center(9) }}"}, "text: line 1: syntax error: no filter 'center'"),
         ({"text": "", "html": ""}, "give an HTML body, a plain-text body or both"),
         ({"sender": "Kampagne"}, "sender: 'Kampagne' is not an e-mail address"),
         ({"reply_to": "a@b"}, "reply_to: 'a@b' is not an e-mail address"),

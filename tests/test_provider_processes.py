@@ -178,7 +178,7 @@ def test_a_result_file_needs_the_reference_column_in_the_extraction_file():
             None,
             "the output is longer than 300 characters",
         ),
-        ("notification_template", "\n\n{{ count | weg }}", 3, "No filter named 'weg'."),
+        ("notification_template", "\n\n{{ count | weg }}", 3, "syntax error: no filter 'weg'"),
     ],
 )
 def test_notification_templates_are_test_rendered_in_the_sandbox_when_saved(

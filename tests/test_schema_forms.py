@@ -354,8 +354,8 @@ def test_a_rare_kind_and_a_validators_explained_error_are_said_in_the_users_lang
     except ValidationError as exc:
         (_, rare), (_, template) = validation_problems(exc)
     assert validation_text(rare) == "Kein gültiger Wert.", "not pydantic's English"
-    assert validation_text(template) == "Zeile 1: Syntaxfehler: unexpected '}'"
+    assert validation_text(template) == "Zeile 1: Syntaxfehler: unerwartet: „}“"
     with Flask(__name__).test_request_context():
         use_language("en")
         assert validation_text(rare) == "Input should be a valid set"
-        assert validation_text(template) == "line 1: unexpected '}'"
+        assert validation_text(template) == "line 1: syntax error: unexpected '}'"

@@ -245,7 +245,7 @@ def test_gateway_settings_are_checked_when_sending(context, settings, error, mes
 @pytest.mark.parametrize(
     ("settings", "problem"),
     [
-        ({"template": "Hallo {{ first_name }"}, "template: line 1: unexpected '}'"),
+        ({"template": "Hallo {{ first_name }"}, "template: line 1: syntax error: unexpected '}'"),
         ({"template": "x" * 2001}, "template: String should have at most 2000 characters"),
         ({"sender": "Far too long sender"}, "sender: a sender is up to 11"),
         ({"region": "XX"}, "region: unknown region 'XX'"),

@@ -17,6 +17,7 @@ from core.documents.templating import (
     compile_template,
     nest,
 )
+from webapp.i18n import render_stored
 
 
 def render(source: str, **data) -> str:
@@ -93,7 +94,7 @@ def test_every_way_to_build_a_huge_value_is_capped(source):
 
 
 def test_filters_that_only_grow_text_are_not_there():
-    with pytest.raises(TemplateError, match="line 2: No filter named 'center'"):
+    with pytest.raises(TemplateError, match="line 2: syntax error: no filter 'center'"):
         compile_template("ok\n{{ 'a'|center(10**9) }}")
 
 
@@ -141,7 +142,30 @@ def test_a_syntax_error_is_reported_with_its_line_when_compiled():
     with pytest.raises(TemplateError) as raised:
         compile_template("<p>\n{{ name }}\n{% if x %}\n</p>")
     assert raised.value.lineno == 4
-    assert str(raised.value).startswith("line 4: Unexpected end of template")
+    assert str(raised.value) == "line 4: syntax error: 'if' is not closed (endif missing)"
+
+
+@pytest.mark.parametrize(
+    ("source", "german"),
+    [
+        ("{{ name }", "unerwartet: „}“"),
+        ("{% if x %}a", "„if“ wird nicht geschlossen (endif fehlt)"),
+        ("{% endif %}", "unbekanntes oder falsch platziertes Tag „endif“"),
+        ("{{ }}", "Ausdruck erwartet, gefunden: „}}“"),
+        ("{{ (a ] }}", "„)“ erwartet, gefunden: „]“"),
+        ("{{ a.1x }}", "„}}“ erwartet, gefunden: „x“"),
+        ("{{ a $ b }}", "unerwartetes Zeichen „$“"),
+        ("{{ a", "„}}“ fehlt"),
+        ("{{ x|weg }}", "unbekannter Filter „weg“"),
+        ("{% set 1 = 2 %}", "can't assign to 'const'"),
+    ],
+)
+def test_a_syntax_error_reads_in_german_with_the_characters_a_writer_types(source, german):
+    """Jinja's common syntax errors have German words; its names of delimiters become the
+    delimiters; a rare one keeps Jinja's English after the German "Syntaxfehler"."""
+    with pytest.raises(TemplateError) as raised:
+        compile_template(source)
+    assert render_stored(raised.value.text, "de", {}) == f"Zeile 1: Syntaxfehler: {german}"
 
 
 def test_a_template_is_compiled_once():
@@ -232,8 +256,8 @@ def test_nested_empty_loops_over_a_stored_range_stop_at_the_deadline(monkeypatch
     ("source", "reason"),
     [
         ("x" * 2001, r"the template has 2001 characters \(at most 2000\)"),
-        ("{{ first_name }", "line 1: unexpected '}'"),
-        ("ok\n{{ 'x'|center(1000000000) }}", "line 2: No filter named 'center'"),
+        ("{{ first_name }", "line 1: syntax error: unexpected '}'"),
+        ("ok\n{{ 'x'|center(1000000000) }}", "line 2: syntax error: no filter 'center'"),
     ],
 )
 def test_text_templates_are_refused_when_compiled(source, reason):

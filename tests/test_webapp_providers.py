@@ -366,7 +366,7 @@ def test_the_provider_process(panel):
         "run_id, date, time, year, month, day, hour, minute, second."
     ]
     assert field_errors(html, "notification_subject") == [
-        "Die Vorlage ist in Zeile 1 fehlerhaft: Syntaxfehler: unexpected &#39;}&#39;"
+        "Die Vorlage ist in Zeile 1 fehlerhaft: Syntaxfehler: unerwartet: „}“"
     ]
     assert field_errors(html, "notification_recipients") == [
         "„kein-empfänger“ ist keine E-Mail-Adresse."

@@ -13,6 +13,7 @@ placeholder or the limit, with the template line.
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
@@ -41,7 +42,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 from jinja2.utils import Namespace, missing, object_type_repr
 from markupsafe import Markup, escape
 
-from core.messages import ExplainedError, StoredText, stored
+from core.messages import ExplainedError, StoredText, literal, stored
 
 MAX_TEMPLATE_CHARS = 100_000
 MAX_OUTPUT_CHARS = 1_000_000
@@ -429,6 +430,69 @@ def nl2br(value: Any) -> Markup:
 
 
 _ENVIRONMENT = _Sandbox()
+
+_TOKENS = {
+    "begin of print statement": "{{",
+    "end of print statement": "}}",
+    "begin of statement block": "{%",
+    "end of statement block": "%}",
+    "begin of comment": "{#",
+    "end of comment": "#}",
+}
+"""Jinja's English names of its delimiters, shown as the characters a template writer types."""
+_SYNTAX_PROBLEMS: tuple[tuple[str, Callable[..., StoredText]], ...] = (
+    (
+        r"unexpected end of template, expected '(?P<expected>.+)'\.",
+        lambda expected: stored("'{expected}' missing", expected=expected),
+    ),
+    (
+        r"Unexpected end of template\..* needs to be closed is '(?P<block>\w+)'\.",
+        lambda block: stored("'{block}' is not closed (end{block} missing)", block=block),
+    ),
+    (r"Unexpected end of template\..*", lambda: stored("the template ends too early")),
+    (
+        r"Encountered unknown tag '(?P<tag>\w+)'\..*",
+        lambda tag: stored("unknown or misplaced tag '{tag}'", tag=tag),
+    ),
+    (
+        r"expected token '(?P<expected>.+)', got '(?P<found>.+)'",
+        lambda expected, found: stored(
+            "'{expected}' expected, found '{found}'", expected=expected, found=found
+        ),
+    ),
+    (
+        r"unexpected '(?P<found>.+)', expected '(?P<expected>.+)'",
+        lambda expected, found: stored(
+            "'{expected}' expected, found '{found}'", expected=expected, found=found
+        ),
+    ),
+    (
+        r"Expected an expression, got '(?P<found>.+)'",
+        lambda found: stored("an expression expected, found '{found}'", found=found),
+    ),
+    (
+        r"unexpected char ['\"](?P<found>.)['\"] at \d+",
+        lambda found: stored("unexpected character '{found}'", found=found),
+    ),
+    (r"unexpected '(?P<found>.+)'", lambda found: stored("unexpected '{found}'", found=found)),
+    (r"No filter named '(?P<name>.+)'\.", lambda name: stored("no filter '{name}'", name=name)),
+    (r"No test named '(?P<name>.+)'\.", lambda name: stored("no test '{name}'", name=name)),
+)
+"""Jinja's common syntax errors in words the catalogs translate; any other keeps Jinja's."""
+
+
+def syntax_problem(message: str | None) -> StoredText:
+    """Why a template does not compile, for its writer in their language."""
+    for pattern, problem in _SYNTAX_PROBLEMS:
+        found = re.fullmatch(pattern, message or "", re.DOTALL)
+        if found is not None:
+            words = {name: _TOKENS.get(value, value) for name, value in found.groupdict().items()}
+            return stored("syntax error: {problem}", problem=problem(**words))
+    if not message:
+        return stored("syntax error")
+    return stored("syntax error: {problem}", problem=stored(literal(message)))
+
+
 _TEMPLATE_FILE = "<template>"
 
 
@@ -489,12 +553,7 @@ class CompiledTemplate:
             self._tree = _ENVIRONMENT.parse(source)
             code = _ENVIRONMENT.compile(self._tree, name=name)
         except TemplateSyntaxError as exc:
-            reason = (  # Jinja's own words, which a translation puts into a sentence
-                stored("{syntax_error}", syntax_error=exc.message)
-                if exc.message
-                else stored("syntax error")
-            )
-            raise TemplateError(reason, lineno=exc.lineno) from None
+            raise TemplateError(syntax_problem(exc.message), lineno=exc.lineno) from None
         self._template = _ENVIRONMENT.template_class.from_code(
             _ENVIRONMENT, code, _ENVIRONMENT.make_globals(None), None
         )
