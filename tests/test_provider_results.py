@@ -20,6 +20,7 @@ from plugins.processes.provider_results import (
     read_result_file,
 )
 
+from panel_helpers import shown_details
 from process_helpers import every_row, run_pass
 
 settings = supplier_tests.settings
@@ -80,7 +81,7 @@ def test_the_panel_imports_a_result_file_for_its_delivery(harness, tmp_path, smt
     assert every_row(harness.runtime.database) == before
 
 
-def test_a_failed_letter_reported_sent_later_counts_as_sent(harness, tmp_path, smtp):
+def test_a_failed_letter_reported_sent_later_counts_as_sent(harness, tmp_path, smtp, panel_app):
     world, run, refs = sent_letter(harness, tmp_path)
     with harness.runtime.database.session() as session:
         item = session.get(RunItem, harness.items(run.id)[0].id)
@@ -91,6 +92,12 @@ def test_a_failed_letter_reported_sent_later_counts_as_sent(harness, tmp_path, s
     assert harness.items(run.id)[0].status is ItemStatus.DONE
     assert harness.items(run.id)[0].detail == "provider: sent"
     assert harness.run(run.id).done == 4
+    details = ["provider: sent", "provider: Unzustellbar: Adresse unbekannt"]
+    assert shown_details(panel_app, "de", details) == [
+        "Dienstleister: versendet",
+        "Dienstleister: Unzustellbar: Adresse unbekannt",
+    ]
+    assert shown_details(panel_app, "en", details) == details
 
 
 @pytest.mark.parametrize(

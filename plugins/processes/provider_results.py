@@ -342,29 +342,28 @@ def _import(
         max((extraction.rows or 0) - len(rows), 0),
         real_cost,
     )
-    session.add(
-        ProviderStep(
-            key=key,
-            delivery_id=delivery_id,
-            run_id=run_id,
-            kind=ProviderStepKind.RESULT_FILE,
-            status=ProviderStepStatus.DONE,
-            file_name=file_name[:300],
-            sha256=sha256,
-            rows=len(rows),
-            facts={
-                "sent": sent,
-                "failed": failed,
-                "not_reported": result.not_reported,
-                "real_cost": str(real_cost) if real_cost is not None else None,
-                "imported_by": by,
-            },
-            detail=result.summary().english(),
-            attempts=1,
-            started_at=now,
-            finished_at=now,
-        )
+    step = ProviderStep(
+        key=key,
+        delivery_id=delivery_id,
+        run_id=run_id,
+        kind=ProviderStepKind.RESULT_FILE,
+        status=ProviderStepStatus.DONE,
+        file_name=file_name[:300],
+        sha256=sha256,
+        rows=len(rows),
+        facts={
+            "sent": sent,
+            "failed": failed,
+            "not_reported": result.not_reported,
+            "real_cost": str(real_cost) if real_cost is not None else None,
+            "imported_by": by,
+        },
+        attempts=1,
+        started_at=now,
+        finished_at=now,
     )
+    step.describe(result.summary())
+    session.add(step)
     session.flush()
     campaign = delivery.campaign
     notify_campaign_manager(
