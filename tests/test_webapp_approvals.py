@@ -23,7 +23,14 @@ from plugins.processes.models import (
 )
 
 from panel_helpers import body, field_errors, post
-from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world
+from process_panel_helpers import (
+    add_campaign,
+    add_delivery,
+    audit_actions,
+    audit_summaries,
+    user_id,
+    world,
+)
 
 
 def waiting(panel, label="Brief", reviewers=None, deadline_in=timedelta(days=3), **fields) -> int:
@@ -117,6 +124,8 @@ def test_a_reviewer_approves_and_a_second_answer_is_refused_clearly(panel):
         ).all()
         assert answered == [user_id(panel, Role.CAMPAIGN_MANAGER)]
     assert audit_actions(panel) == ["approval.approve"]
+    assert audit_summaries(panel, "de") == ["Brief: Inhalt"]
+    assert audit_summaries(panel, "en") == ["Brief: content"]
 
 
 def test_a_rejection_needs_a_reason_and_an_old_round_is_not_answered(panel):

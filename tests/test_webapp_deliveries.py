@@ -32,7 +32,14 @@ from plugins.processes.models import (
 )
 
 from panel_helpers import body, field_errors, post
-from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world
+from process_panel_helpers import (
+    add_campaign,
+    add_delivery,
+    audit_actions,
+    audit_summaries,
+    user_id,
+    world,
+)
 
 SMS_SETTINGS = {
     "act.__plugin": "sms",
@@ -310,6 +317,8 @@ def test_setting_up_approvals(panel):
     page = body(manager.get(f"/deliveries/{delivery_id}"))
     assert "rita, Prüfer" in page
     assert audit_actions(panel) == ["approval.configure"]
+    assert audit_summaries(panel, "de") == ["Brief: Inhalt manuell"]
+    assert audit_summaries(panel, "en") == ["Brief: content manual"]
 
 
 def test_submitting_for_approval(panel):
