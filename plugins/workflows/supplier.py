@@ -779,7 +779,7 @@ class SupplierPass:
             self.result.count("rejected")
             self.result.problem(
                 stored(
-                    "result file refused, moved to {path}: {error}", path=str(moved), error=str(exc)
+                    "result file refused, moved to {path}: {error}", path=str(moved), error=exc.text
                 )
             )
             return
