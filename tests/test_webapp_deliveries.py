@@ -491,7 +491,7 @@ def test_a_cost_lines_detail_reads_in_the_readers_language(panel):
         html = body(panel.client(Role.VIEWER).get(f"/deliveries/{delivery_id}"))
         return re.search(r'<td>Druck</td><td class="muted">(.*?)</td>', html).group(1)
 
-    assert detail() == "Festbetrag: 50.00; Zuschlag 10 %: 5.00"
+    assert detail() == "Festbetrag: 50,00; Zuschlag 10 %: 5,00"
     with panel.runtime.database.session() as session:
         session.scalar(select(User).where(User.username == "viola")).language = "en"
     assert detail() == "fixed amount: 50.00; surcharge 10%: 5.00"
