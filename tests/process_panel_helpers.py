@@ -8,6 +8,7 @@ from sqlalchemy import select
 from core.audit import audit_query
 from core.models import Role, User
 from plugins.processes.models import Delivery, DeliveryChannel
+from webapp.i18n import set_anonymous_language, stored_text
 
 from panel_helpers import ROLE_USERS
 from process_helpers import World, build_world, campaign
@@ -40,3 +41,15 @@ def add_delivery(panel, campaign_id: int, label: str = "Brief", **fields) -> int
 def audit_actions(panel) -> list[str]:
     with panel.runtime.database.session() as session:
         return [entry.action for entry in session.scalars(audit_query())]
+
+
+def audit_summaries(panel, language: str) -> list[str]:
+    """The audit entries' summaries, newest first, as the audit log shows them in
+    ``language``."""
+    with panel.runtime.database.session() as session:
+        entries = [
+            (entry.summary_message, entry.summary) for entry in session.scalars(audit_query())
+        ]
+    with panel.app.test_request_context():
+        set_anonymous_language(language)
+        return [stored_text(message, summary) for message, summary in entries]

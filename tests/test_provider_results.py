@@ -11,6 +11,7 @@ import test_workflows_supplier as supplier_tests
 from sqlalchemy import select
 
 from core.models import ItemStatus, RunItem
+from plugins.processes import TRANSLATIONS
 from plugins.processes.models import Delivery, DeliveryState, SentCounting, ServiceProcess
 from plugins.processes.provider_processes import ResultFormat
 from plugins.processes.provider_results import (
@@ -19,7 +20,9 @@ from plugins.processes.provider_results import (
     parse_amount,
     read_result_file,
 )
+from webapp.i18n import render_stored
 
+from panel_helpers import shown_details
 from process_helpers import every_row, run_pass
 
 settings = supplier_tests.settings
@@ -80,7 +83,7 @@ def test_the_panel_imports_a_result_file_for_its_delivery(harness, tmp_path, smt
     assert every_row(harness.runtime.database) == before
 
 
-def test_a_failed_letter_reported_sent_later_counts_as_sent(harness, tmp_path, smtp):
+def test_a_failed_letter_reported_sent_later_counts_as_sent(harness, tmp_path, smtp, panel_app):
     world, run, refs = sent_letter(harness, tmp_path)
     with harness.runtime.database.session() as session:
         item = session.get(RunItem, harness.items(run.id)[0].id)
@@ -91,6 +94,12 @@ def test_a_failed_letter_reported_sent_later_counts_as_sent(harness, tmp_path, s
     assert harness.items(run.id)[0].status is ItemStatus.DONE
     assert harness.items(run.id)[0].detail == "provider: sent"
     assert harness.run(run.id).done == 4
+    details = ["provider: sent", "provider: Unzustellbar: Adresse unbekannt"]
+    assert shown_details(panel_app, "de", details) == [
+        "Dienstleister: versendet",
+        "Dienstleister: Unzustellbar: Adresse unbekannt",
+    ]
+    assert shown_details(panel_app, "en", details) == details
 
 
 @pytest.mark.parametrize(
@@ -124,8 +133,12 @@ def test_a_delivery_whose_file_was_not_sent_takes_no_result(harness, tmp_path, s
             harness.runtime, result("1-1;versendet;;"), "r.csv", delivery_id=world.delivery_id
         )
     assert str(refused.value) == (
-        f"r.csv: delivery {world.delivery_id} 'Frühjahrsbrief' is editing; results are read "
-        "once its file was sent"
+        f"r.csv: delivery {world.delivery_id} 'Frühjahrsbrief' is being edited; results are "
+        "read once its file was sent"
+    )
+    assert read_in("de", refused.value) == (
+        f"r.csv: Versand {world.delivery_id} „Frühjahrsbrief“: Ergebnisse werden eingelesen, "
+        "sobald seine Datei versendet ist (Zustand: In Bearbeitung)"
     )
 
 
@@ -170,6 +183,18 @@ def test_more_than_ten_problems_are_summed_up():
         read_result_file(data, FORMAT, "r.csv")
     assert len(refused.value.problems) == 12
     assert str(refused.value).endswith("; and 2 more")
+    assert read_in("en", refused.value) == str(refused.value)
+    german = read_in("de", refused.value)
+    assert german.startswith(
+        "r.csv: Zeile 2: Referenz „x“ ist keine Referenz wie „12-3456“ (die Referenzspalte der "
+        "Extraktionsdatei); Zeile 3: Referenz „x“"
+    )
+    assert german.endswith("; und 2 weitere")
+
+
+def read_in(language: str, refused: ResultFileError) -> str:
+    """A refused file's problems as the workflow's log shows them in ``language``."""
+    return render_stored(refused.text, language, {"plugins.processes": [TRANSLATIONS]})
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ log."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -22,7 +23,14 @@ from plugins.processes.models import (
 )
 
 from panel_helpers import body, field_errors, post
-from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world
+from process_panel_helpers import (
+    add_campaign,
+    add_delivery,
+    audit_actions,
+    audit_summaries,
+    user_id,
+    world,
+)
 
 
 def waiting(panel, label="Brief", reviewers=None, deadline_in=timedelta(days=3), **fields) -> int:
@@ -116,6 +124,8 @@ def test_a_reviewer_approves_and_a_second_answer_is_refused_clearly(panel):
         ).all()
         assert answered == [user_id(panel, Role.CAMPAIGN_MANAGER)]
     assert audit_actions(panel) == ["approval.approve"]
+    assert audit_summaries(panel, "de") == ["Brief: Inhalt"]
+    assert audit_summaries(panel, "en") == ["Brief: content"]
 
 
 def test_a_rejection_needs_a_reason_and_an_old_round_is_not_answered(panel):
@@ -180,6 +190,41 @@ def test_the_log_lists_every_event_newest_first_page_by_page(panel):
     assert "1 bis 50 von 60" in first  # configured and submitted, for each of 30
     assert first.index("Brief 29") < first.index("Brief 28")
     assert "Brief 00" in body(client.get("/approvals/log?page=2"))
+
+
+def test_the_log_says_who_decides_in_the_readers_language_and_a_comment_as_written(panel):
+    ids = world(panel)
+    with panel.runtime.database.session() as session:
+        group = UserGroup(name="Druckfreigabe", members=[session.get(User, ids.reviewer_id)])
+        session.add(group)
+        session.flush()
+        group_id = group.id
+    reviewers = Reviewers.of(users=[ids.reviewer_id], roles=[Role.REVIEWER], groups=[group_id])
+    approval_id = waiting(panel, "Brief", reviewers)
+    delivery_id = add_delivery(panel, add_campaign(panel, "Kampagne Flyer"), "Flyer")
+    with panel.runtime.database.session() as session:
+        now, delivery = panel.runtime.clock.now(), session.get(Delivery, delivery_id)
+        configure(session, delivery, ApprovalStep.CONTENT, ApprovalMode.AUTOMATIC, now)
+        submit(session, delivery, ApprovalStep.CONTENT, now)
+    answer = {"answer": "approve", "comment": "manual", "seen_round": "1"}
+    assert post(panel.client(Role.REVIEWER), f"/approvals/{approval_id}/answer", answer)
+
+    def comments(html: str) -> list[str]:
+        return re.findall(r"<td>([^<]*)</td>\s*</tr>", html)
+
+    manual = f"Manuell; Prüfer: Benutzer {ids.reviewer_id}, Rolle Prüfer, Gruppe {group_id}"
+    german = comments(body(panel.client(Role.REVIEWER).get("/approvals/log")))
+    assert german == ["manual", "Automatisch", "", "Automatisch; Prüfer: der Kampagnenmanager", "",
+                      manual]  # fmt: skip
+    delivery_log = body(panel.client(Role.VIEWER).get(f"/deliveries/{delivery_id}"))
+    assert '<p class="event-comment">Automatisch; Prüfer: der Kampagnenmanager</p>' in delivery_log
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "rita")).language = "en"
+    english = comments(body(panel.client(Role.REVIEWER).get("/approvals/log")))
+    assert english[:4] == ["manual", "automatic", "", "automatic; reviewers: the campaign manager"]
+    assert english[5] == (
+        f"manual; reviewers: user {ids.reviewer_id}, role reviewer, group {group_id}"
+    )
 
 
 def test_the_delivery_page_and_inbox_speak_english(panel):

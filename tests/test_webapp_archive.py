@@ -21,6 +21,7 @@ from core.models import (
     DocumentKind,
     Run,
     RunState,
+    User,
 )
 from plugins.stores.filesystem import FilesystemStore
 
@@ -320,3 +321,22 @@ def test_a_reason_too_long_or_a_bad_id_deletes_nothing(client_for, database, arc
     assert count(database) == 5
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(ArchiveDeletion)) == 0
+
+
+def test_a_voided_runs_deletion_says_why_in_the_readers_language(client_for, database):
+    voided = "run voided: extraction file rejected (round 2): Anrede fehlt"
+    with database.session() as session:
+        for reason in (voided, "Fehldruck"):
+            session.add(ArchiveDeletion(deleted_by="deliveryMgt", count=1, reason=reason))
+
+    def reasons() -> list[str]:
+        log = body(client_for("viewer").get("/archive/deletions"))
+        return re.findall(r"<td>([^<]*)</td>\s*</tr>", log)
+
+    assert reasons() == [
+        "Fehldruck",
+        "Lauf verworfen: Extraktionsdatei in Runde 2 abgelehnt: Anrede fehlt",
+    ]
+    with database.session() as session:
+        session.scalar(select(User).where(User.username == "viewer")).language = "en"
+    assert reasons() == ["Fehldruck", voided]

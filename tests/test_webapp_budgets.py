@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from core.models import BudgetStatus, Role, Run, RunState, User
+from plugins.processes.costs import Quantities, Structure, category_cost
 from plugins.processes.models import (
     Budget,
     BudgetExpense,
@@ -122,6 +123,47 @@ def test_a_budget_shows_its_chart_categories_and_lines(panel):
     assert "Brief 29" in lines and "Nicht festgelegt" not in lines
     assert "1 bis 25 von 30" in html
     assert "Brief 00" in body(client.get(f"/budgets/{budget_id}?page=2"))
+
+
+def test_a_cost_lines_detail_names_its_unnamed_structures_in_the_readers_language(panel):
+    ids = world(panel)
+    specified = {"program_id": ids.program_id, "budget_status": BudgetStatus.SPECIFIED}
+    campaign_id = add_campaign(panel, **specified)
+    delivery_id = add_delivery(panel, campaign_id, "Brief")
+    structures = [
+        Structure(kind="fixed", amount=D(50)),
+        Structure(kind="linear", amount=D("0.85"), label="Porto"),
+        Structure(kind="surcharge", percent=D(10)),
+        Structure(kind="surcharge", percent=D("2.5")),
+    ]
+    cost = category_cost(structures, Quantities(messages=100))
+    with panel.runtime.database.session() as session:
+        budget = Budget(name="Kundenbindung", program_id=ids.program_id, allocated=D(1000))
+        session.add(budget)
+        line = ExpenseLine(
+            campaign_id=campaign_id,
+            delivery_id=delivery_id,
+            basis=ExpenseBasis.SENT,
+            calculated=cost.amount,
+            amount=cost.amount,
+        )
+        line.cost_lines = [CostLine(name="Druck", amount=cost.amount, detail=cost.describe())]
+        session.add(line)
+        session.flush()
+        budget_id = budget.id
+
+    def detail(html: str) -> str:
+        return re.search(r"Druck <span class=\"muted\">\((.*?)\)</span>", html).group(1)
+
+    german = detail(body(panel.client(Role.VIEWER).get(f"/budgets/{budget_id}")))
+    # a named part's amount stays as written: its label is data, not a catalog's prefix
+    assert german == "Festbetrag: 50,00; Porto: 85.00; Zuschlag 10 %: 13,50; Zuschlag 2,5 %: 3,38"
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "viola")).language = "en"
+    english = detail(body(panel.client(Role.VIEWER).get(f"/budgets/{budget_id}")))
+    assert (
+        english == "fixed amount: 50.00; Porto: 85.00; surcharge 10%: 13.50; surcharge 2.5%: 3.38"
+    )
 
 
 def test_a_plan_budget_lists_only_the_costs_charged_to_it_and_shows_the_roll_up(panel):

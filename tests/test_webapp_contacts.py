@@ -16,6 +16,7 @@ from core.models import (
     AuditEntry,
     Campaign,
     Contact,
+    ContactEvent,
     ContactKind,
     ContactStatus,
     Contract,
@@ -26,6 +27,7 @@ from core.models import (
     Run,
     RunItem,
     SalesPartner,
+    User,
 )
 from plugins.stores.filesystem import FilesystemStore
 
@@ -395,6 +397,40 @@ def test_only_managers_import(client_for):
         post(client_for("viewer"), "/contacts/import/" + "0" * 32, {"action": "import"}).status_code
         == 403
     )
+
+
+def test_who_opted_a_contact_out_reads_in_the_readers_language(client_for, database, people):
+    now = datetime.now(UTC)
+    with database.session() as session:
+        for minutes, (actor, source) in enumerate(
+            [
+                ("unsubscribe link", "unsubscribe_link"),
+                ("SMS reply", "sms_reply"),
+                ("bounce processing", "bounce"),
+                ("manager", "panel"),
+            ]
+        ):
+            session.add(
+                ContactEvent(
+                    contact_id=people["anna"],
+                    at=now - timedelta(minutes=minutes),
+                    actor=actor,
+                    field="opt_out_email",
+                    old_value=False,
+                    new_value=True,
+                    source=source,
+                )
+            )
+
+    def actors() -> list[str]:
+        html = body(client_for("viewer").get(f"/contacts/{people['anna']}"))
+        consent = html[html.index('id="consent-events"') :]
+        return re.findall(r'<td class="nowrap">[^<]*</td>\s*<td>([^<]*)</td>', consent)
+
+    assert actors() == ["Abmeldelink", "SMS-Antwort", "Rückläuferverarbeitung", "manager"]
+    with database.session() as session:
+        session.scalar(select(User).where(User.username == "viewer")).language = "en"
+    assert actors() == ["unsubscribe link", "SMS reply", "bounce processing", "manager"]
 
 
 def test_the_contact_page_lists_consent_changes_and_every_run_that_reached_or_skipped_them(

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.models import Campaign, CampaignStatus, Contact, Notification, Role, Run, RunState, User
+from plugins.processes.costs import Quantities, Structure, category_cost
 from plugins.processes.models import (
     Approval,
     ApprovalMode,
@@ -31,7 +32,14 @@ from plugins.processes.models import (
 )
 
 from panel_helpers import body, field_errors, post
-from process_panel_helpers import add_campaign, add_delivery, audit_actions, user_id, world
+from process_panel_helpers import (
+    add_campaign,
+    add_delivery,
+    audit_actions,
+    audit_summaries,
+    user_id,
+    world,
+)
 
 SMS_SETTINGS = {
     "act.__plugin": "sms",
@@ -309,6 +317,8 @@ def test_setting_up_approvals(panel):
     page = body(manager.get(f"/deliveries/{delivery_id}"))
     assert "rita, Prüfer" in page
     assert audit_actions(panel) == ["approval.configure"]
+    assert audit_summaries(panel, "de") == ["Brief: Inhalt manuell"]
+    assert audit_summaries(panel, "en") == ["Brief: content manual"]
 
 
 def test_submitting_for_approval(panel):
@@ -456,6 +466,35 @@ def test_only_the_campaigns_manager_or_an_admin_confirms(panel):
     admin = panel.client(Role.ADMIN)
     assert post(admin, f"/deliveries/{delivery_id}/confirm", {"seen_count": "3"}).status_code == 302
     assert [run.started_by for run in runs_of(panel, delivery_id)] == ["adam"]
+
+
+def test_a_cost_lines_detail_reads_in_the_readers_language(panel):
+    ids = world(panel)
+    campaign_id = add_campaign(panel, program_id=ids.program_id)
+    delivery_id = add_delivery(panel, campaign_id, provider_service_id=ids.print_service_id)
+    cost = category_cost(
+        [Structure(kind="fixed", amount=Decimal(50)), Structure(kind="surcharge", percent=10)],
+        Quantities(messages=12),
+    )
+    with panel.runtime.database.session() as session:
+        line = ExpenseLine(
+            campaign_id=campaign_id,
+            delivery_id=delivery_id,
+            basis=ExpenseBasis.TARGETED,
+            calculated=cost.amount,
+            amount=cost.amount,
+        )
+        line.cost_lines = [CostLine(name="Druck", amount=cost.amount, detail=cost.describe())]
+        session.add(line)
+
+    def detail() -> str:
+        html = body(panel.client(Role.VIEWER).get(f"/deliveries/{delivery_id}"))
+        return re.search(r'<td>Druck</td><td class="muted">(.*?)</td>', html).group(1)
+
+    assert detail() == "Festbetrag: 50,00; Zuschlag 10 %: 5,00"
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "viola")).language = "en"
+    assert detail() == "fixed amount: 50.00; surcharge 10%: 5.00"
 
 
 def test_a_confirmed_start_whose_run_cannot_start_says_why_in_the_readers_language(panel):

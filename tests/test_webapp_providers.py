@@ -26,7 +26,7 @@ from plugins.processes.models import (
 )
 
 from panel_helpers import body, build_panel, client_for, field_errors, panel_plugins, post
-from process_panel_helpers import audit_actions, world
+from process_panel_helpers import audit_actions, audit_summaries, world
 
 D = Decimal
 
@@ -189,6 +189,22 @@ def test_prices_of_every_kind(panel):
         row = session.scalar(select(CostStructure).order_by(CostStructure.id.desc()))
         assert (row.kind, row.basis, row.amount) == (StructureKind.DAILY, Basis.DAYS, D(300))
     assert audit_actions(panel).count("cost_structure.create") == 6
+
+    def structures(language: str) -> list[str]:
+        summaries = zip(audit_actions(panel), audit_summaries(panel, language), strict=True)
+        return [
+            summary.partition(": ")[2]
+            for action, summary in summaries
+            if action == "cost_structure.create"
+        ]
+
+    assert structures("de") == [
+        "Tagessatz", "Zuschlag", "Fest nach Staffel", "Linear nach Staffel", "Linear", "Einrichtung"
+    ]  # fmt: skip
+    assert structures("en") == [
+        "daily rate", "surcharge", "constant by threshold", "linear by threshold", "linear",
+        "Einrichtung",
+    ]  # fmt: skip
 
 
 def test_price_forms_put_each_problem_next_to_its_input(panel):

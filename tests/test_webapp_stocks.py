@@ -14,7 +14,7 @@ from plugins.processes.models import Stock, StockAlert, StockConsumption, StockL
 
 from panel_helpers import body, field_errors, post
 from process_helpers import run_pass
-from process_panel_helpers import add_campaign, add_delivery, audit_actions, world
+from process_panel_helpers import add_campaign, add_delivery, audit_actions, audit_summaries, world
 
 
 def test_the_overview_shows_levels_states_and_pending_orders(panel):
@@ -77,6 +77,9 @@ def test_orders_are_added_booked_by_the_workflow_and_deleted_only_while_pending(
         "stock_order.create",
         "stock_order.create",
     ]
+    due = today + timedelta(days=30)
+    assert audit_summaries(panel, "de")[0] == f"200 zum {due:%d.%m.%Y}"
+    assert audit_summaries(panel, "en")[0] == f"200 on {due.day} {due:%b %Y}"
 
 
 def test_an_order_is_typed_in_german_and_a_date_that_does_not_exist_is_named(panel):

@@ -154,6 +154,43 @@ def test_the_history_pages_through_runs_with_logs_and_errors(panel):
     assert re.search(r"Jetzt ausführen", first) is None
 
 
+def test_a_run_the_platform_failed_says_why_in_the_readers_language(panel):
+    now = panel.runtime.clock.now()
+    with panel.runtime.database.session() as session:
+        for minutes, error in (
+            (2, "could not be queued: Connection refused"),
+            (1, "the worker stopped before the pass finished (its lock lapsed)"),
+        ):
+            session.add(
+                WorkflowRun(
+                    workflow="stockMgt",
+                    trigger=WorkflowTrigger.SCHEDULED,
+                    status=WorkflowRunStatus.FAILED,
+                    enqueued_at=now - timedelta(minutes=minutes),
+                    error=error,
+                )
+            )
+    client = panel.client(Role.VIEWER)
+
+    def errors() -> tuple[str, list[str]]:
+        card_ = card(body(client.get("/workflows/")), "stockMgt")
+        history = body(client.get("/workflows/stockMgt"))
+        return (
+            re.search(r'<p class="workflow-summary text-error">(.*?)</p>', card_).group(1),
+            re.findall(r'<span class="text-error">(.*?)</span>', history),
+        )
+
+    lapsed = "der Worker hat vor dem Ende des Durchlaufs aufgehört (seine Sperre ist abgelaufen)"
+    assert errors() == (
+        lapsed,
+        [lapsed, "konnte nicht in die Warteschlange gestellt werden: Connection refused"],
+    )
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "viola")).language = "en"
+    lapsed = "the worker stopped before the pass finished (its lock lapsed)"
+    assert errors() == (lapsed, [lapsed, "could not be queued: Connection refused"])
+
+
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [

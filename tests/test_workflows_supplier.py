@@ -24,6 +24,7 @@ from core.clock import FrozenClock
 from core.config import Settings
 from core.engine.runs import start_run
 from core.jobs.functions import install_runtime
+from core.messages import StoredText
 from core.models import (
     Contact,
     FileDelivery,
@@ -34,6 +35,7 @@ from core.models import (
     User,
     WorkflowRun,
 )
+from plugins.processes import TRANSLATIONS as PROCESS_TRANSLATIONS
 from plugins.processes.approvals import Reviewers, approve, configure, reject, submit
 from plugins.processes.models import (
     Approval,
@@ -49,6 +51,8 @@ from plugins.processes.models import (
     ServiceProcess,
 )
 from plugins.processes.provider_steps import decide_unclear_step
+from plugins.workflows import TRANSLATIONS as WORKFLOW_TRANSLATIONS
+from webapp.i18n import render_stored
 
 import engine_plugins
 from conftest import EngineHarness
@@ -57,6 +61,10 @@ from upload_servers import SftpTestServer
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 S = DeliveryState
+CATALOGS = {
+    "plugins.workflows": [WORKFLOW_TRANSLATIONS],
+    "plugins.processes": [PROCESS_TRANSLATIONS],
+}
 STEP = ApprovalStep
 PROVIDER = "auftrag@druckerei-nord.de"
 COLUMNS = [
@@ -234,6 +242,17 @@ def test_an_approved_letter_goes_to_its_provider_once(harness, tmp_path, smtp):
         f"run-{run.id}/router_email": ProviderStepStatus.DONE,
     }
     assert recorded[f"run-{run.id}/router_email"].facts["message_id"] == message["Message-ID"]
+    details = {key.split("/")[1]: step.detail for key, step in recorded.items()}
+    assert details == {
+        "extraction": f"4 letter(s) from run #{run.number}",
+        "upload": f"{name} delivered to {world.provider_dir / name}",
+        "router_email": f"sent to {PROVIDER}",
+    }
+    assert {key.split("/")[1]: read_in("de", step) for key, step in recorded.items()} == {
+        "extraction": f"4 Brief(e) aus Lauf #{run.number}",
+        "upload": f"{name} abgelegt unter {world.provider_dir / name}",
+        "router_email": f"gesendet an {PROVIDER}",
+    }
 
     before = every_row(harness.runtime.database)
     assert run_pass("supplierMgt").startswith("0 extraction file(s) written, 0 uploaded")
@@ -334,6 +353,16 @@ def test_a_result_file_with_problems_changes_nothing_and_names_each_line(harness
     assert state(harness, world) is S.FILE_SENT
 
 
+def read_in(language: str, text: ProviderStep | StoredText | dict) -> str:
+    """A step's detail or a notification's stored text as the panel shows it in
+    ``language``."""
+    if isinstance(text, ProviderStep):
+        text = text.detail_text
+    if isinstance(text, dict):
+        text = StoredText.from_json(text)
+    return render_stored(text, language, CATALOGS)
+
+
 def die_after(monkeypatch, kind: str) -> None:
     """A pass that dies right after the step ``kind`` happened, before it was recorded."""
     real_settle = supplier_workflow.SupplierPass.settle
@@ -366,11 +395,28 @@ def test_a_crash_after_the_email_was_sent_never_sends_it_twice(
             select(Notification).where(Notification.kind == "provider_step_unclear")
         ).all()
         assert told.user_id == world.manager_id
+    assert read_in("de", told.body_message) == (
+        "der Durchlauf brach während dieses Schritts ab; ob er den Dienstleister erreicht hat, "
+        "ist unbekannt. Klären Sie es mit dem Dienstleister und geben Sie dann an, ob es "
+        "angekommen ist."
+    )
+    assert (
+        read_in("en", told.body_message)
+        == told.body
+        == (
+            "the pass stopped while doing this step; whether it reached the provider is unknown. "
+            "Check with the provider, then say whether it arrived."
+        )
+    )
     assert "0 unclear step(s)" in run_pass("supplierMgt")
     assert len(smtp.to(PROVIDER)) == 1
 
     with harness.runtime.database.session() as session:
-        decide_unclear_step(session, step.id, arrived=True, by="manager", now=NOW)
+        decided = decide_unclear_step(session, step.id, arrived=True, by="manager", now=NOW)
+        assert read_in("de", decided).endswith(
+            "ist unbekannt; manager hat bestätigt, dass es angekommen ist"
+        )
+        assert decided.detail.endswith("is unknown; manager confirmed that it arrived")
     run_pass("supplierMgt")
     assert state(harness, world) is S.FINISHED
     assert len(smtp.to(PROVIDER)) == 1

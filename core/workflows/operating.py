@@ -450,7 +450,9 @@ def recover_workflow_runs(runtime: Runtime) -> list[str]:
     """Scheduler duty: fail the runs that will never finish on their own, with the reason.
 
     A running run whose lock no longer holds its token lost its worker (the lock lapses
-    soon after a worker dies); a queued run whose job is gone or ended never starts.
+    soon after a worker dies); a queued run whose job is gone or ended never starts. The
+    reasons are entries of the panel's catalog (a prefix where an error follows), which the
+    workflows page shows them through.
     """
     now = runtime.clock.now()
     with runtime.database.session() as session:

@@ -166,6 +166,8 @@ def configure(
         + [ApprovalReviewer(group_id=group_id) for group_id in reviewers.groups]
     )
     session.flush()
+    # each part is an entry of the bundle's catalogs: the panel shows the log in the
+    # reader's language (ApprovalEvent.platform_comment)
     described = ", ".join(
         [f"user {user}" for user in reviewers.users]
         + [f"role {role.value}" for role in reviewers.roles]

@@ -268,6 +268,8 @@ class CategoryCost:
     parts: tuple[tuple[str, Decimal], ...]
 
     def describe(self) -> str:
+        """``label: amount; …``, a label without a name in words the panel's catalogs
+        translate (``webapp.i18n.item_detail``), as the budget and delivery pages show it."""
         return "; ".join(f"{label}: {amount}" for label, amount in self.parts)
 
 
@@ -275,7 +277,7 @@ def category_cost(structures: Iterable[Structure], quantities: Quantities) -> Ca
     """Sum a category's structures, then add its surcharges as percentages of that sum."""
     structures = list(structures)
     parts = [
-        (structure.label or structure.kind.value, structure_amount(structure, quantities))
+        (structure.label or KIND_NAMES[structure.kind].id, structure_amount(structure, quantities))
         for structure in structures
         if structure.kind is not StructureKind.SURCHARGE
     ]

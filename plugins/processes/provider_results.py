@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.ledger import status_counts
-from core.messages import StoredText, stored_for
+from core.messages import ExplainedError, StoredText, stored_for
 from core.models import ItemKind, ItemStatus, Run, RunItem, RunState
 from core.notifications import notify_campaign_manager
 from core.runtime import Runtime
@@ -39,6 +39,7 @@ from plugins.processes.models import (
 )
 from plugins.processes.process_runs import COMPLETED_RUN_STATES
 from plugins.processes.provider_processes import ResultFormat, normalised
+from plugins.processes.texts import DELIVERY_STATE_NAMES
 
 stored = stored_for(__name__)
 REFERENCE = re.compile(r"^(\d+)-(\d+)$")
@@ -46,17 +47,30 @@ SHOWN_PROBLEMS = 10
 CENT = Decimal("0.01")
 
 
-class ResultFileError(ValueError):
-    """The file cannot be imported; ``problems`` names each one with its line."""
+class ResultFileError(ExplainedError):
+    """The file cannot be imported; ``problems`` names each one with its line (a stored text,
+    or another module's message as it is), so the workflow's log reads in its reader's
+    language."""
 
-    def __init__(self, file_name: str, problems: list[str]):
+    def __init__(self, file_name: str, problems: list[StoredText | str]):
         self.file_name = file_name
         self.problems = problems
-        shown = "; ".join(problems[:SHOWN_PROBLEMS])
+        shown = problems[:SHOWN_PROBLEMS]
         more = len(problems) - SHOWN_PROBLEMS
         if more > 0:
-            shown += f"; and {more} more"
-        super().__init__(f"{file_name}: {shown}")
+            shown = [*shown, stored("and {count} more", count=more)]
+        super().__init__(
+            stored("{file}: {problems}", file=file_name, problems=_one_after_another(shown))
+        )
+
+
+def _one_after_another(texts: list[StoredText | str]) -> StoredText | str:
+    """``texts`` joined with "; " (a stored list parameter joins with commas, which the
+    problems themselves contain)."""
+    joined = texts[0]
+    for text in texts[1:]:
+        joined = stored("{before}; {after}", before=joined, after=text)
+    return joined
 
 
 @dataclass(frozen=True)
@@ -100,9 +114,12 @@ def read_result_file(data: bytes, result_format: ResultFormat, file_name: str) -
     try:
         text = data.decode(result_format.encoding)
     except UnicodeDecodeError as exc:
-        raise ResultFileError(
-            file_name, [f"not {result_format.encoding} text (byte {exc.start} cannot be read)"]
-        ) from None
+        problem = stored(
+            "not {encoding} text (byte {byte} cannot be read)",
+            encoding=result_format.encoding,
+            byte=str(exc.start),
+        )
+        raise ResultFileError(file_name, [problem]) from None
     reader = csv.reader(
         io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=result_format.delimiter
     )
@@ -116,13 +133,15 @@ def read_result_file(data: bytes, result_format: ResultFormat, file_name: str) -
     missing = [name for name in wanted.values() if name is not None and name not in header]
     if missing:
         listed = ", ".join(repr(name) for name in missing)
-        raise ResultFileError(
-            file_name,
-            [f"line 1: no column {listed} (the file has {', '.join(header) or 'no header'})"],
+        problem = stored(
+            "line 1: no column {columns} (the file has {header})",
+            columns=listed,
+            header=", ".join(header) or stored("no header"),
         )
+        raise ResultFileError(file_name, [problem])
     position = {key: header.index(name) for key, name in wanted.items() if name is not None}
     rows: list[ResultRow] = []
-    problems: list[str] = []
+    problems: list[StoredText] = []
     seen: dict[str, int] = {}
     for line, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
@@ -133,14 +152,18 @@ def read_result_file(data: bytes, result_format: ResultFormat, file_name: str) -
             continue
         if row.reference in seen:
             problems.append(
-                f"line {line}: reference {row.reference} was reported in line "
-                f"{seen[row.reference]} already"
+                stored(
+                    "line {line}: reference {reference} was reported in line {first} already",
+                    line=str(line),
+                    reference=row.reference,
+                    first=str(seen[row.reference]),
+                )
             )
             continue
         seen[row.reference] = line
         rows.append(row)
     if not rows and not problems:
-        problems.append("the file reports no letter")
+        problems.append(stored("the file reports no letter"))
     if problems:
         raise ResultFileError(file_name, problems)
     return rows
@@ -151,14 +174,19 @@ def _row(
     cells: list[str],
     position: dict[str, int],
     result_format: ResultFormat,
-    problems: list[str],
+    problems: list[StoredText],
 ) -> ResultRow | None:
     key = cells[position["key_column"]].strip()
     found = REFERENCE.match(key)
     if found is None:
         problems.append(
-            f"line {line}: {result_format.key_column} {key!r} is not a reference such as "
-            "'12-3456' (the extraction file's reference column)"
+            stored(
+                "line {line}: {column} '{value}' is not a reference such as '12-3456' (the "
+                "extraction file's reference column)",
+                line=str(line),
+                column=result_format.key_column,
+                value=key,
+            )
         )
         return None
     outcome = cells[position["status_column"]].strip()
@@ -166,8 +194,14 @@ def _row(
     failed_values = result_format.failed_values
     if not sent and failed_values and normalised(outcome) not in failed_values:
         problems.append(
-            f"line {line}: {result_format.status_column} {outcome!r} is neither sent "
-            f"({', '.join(result_format.sent_values)}) nor failed ({', '.join(failed_values)})"
+            stored(
+                "line {line}: {column} '{value}' is neither sent ({sent}) nor failed ({failed})",
+                line=str(line),
+                column=result_format.status_column,
+                value=outcome,
+                sent=", ".join(result_format.sent_values),
+                failed=", ".join(failed_values),
+            )
         )
         return None
     cost = None
@@ -176,7 +210,14 @@ def _row(
         try:
             cost = parse_amount(raw)
         except ValueError:
-            problems.append(f"line {line}: {result_format.cost_column} {raw!r} is not an amount")
+            problems.append(
+                stored(
+                    "line {line}: {column} '{value}' is not an amount",
+                    line=str(line),
+                    column=result_format.cost_column,
+                    value=raw,
+                )
+            )
             return None
     reason = cells[position["reason_column"]].strip() if "reason_column" in position else ""
     return ResultRow(line, key, int(found[1]), int(found[2]), sent, outcome, reason, cost)
@@ -215,28 +256,32 @@ def import_result_file(
         try:
             result_format = ResultFormat.of(process.result_format)
         except ValueError as exc:
-            raise ResultFileError(file_name, [str(exc)]) from None
+            raise ResultFileError(
+                file_name, [exc.text if isinstance(exc, ExplainedError) else str(exc)]
+            ) from None
     rows = read_result_file(data, result_format, file_name)
     named = sorted({row.delivery_id for row in rows})
     if len(named) > 1:
-        raise ResultFileError(
-            file_name,
-            [f"the references name deliveries {', '.join(map(str, named))}; a result file "
-             "reports one delivery"],
-        )  # fmt: skip
-    if delivery_id is not None and named != [delivery_id]:
-        raise ResultFileError(
-            file_name, [f"the references are of delivery {named[0]}, not of delivery {delivery_id}"]
+        problem = stored(
+            "the references name deliveries {ids}; a result file reports one delivery",
+            ids=", ".join(map(str, named)),
         )
+        raise ResultFileError(file_name, [problem])
+    if delivery_id is not None and named != [delivery_id]:
+        problem = stored(
+            "the references are of delivery {named}, not of delivery {id}",
+            named=str(named[0]),
+            id=str(delivery_id),
+        )
+        raise ResultFileError(file_name, [problem])
     try:
         with runtime.database.session() as session:
             return _import(
                 session, runtime, process, named[0], rows, data, file_name, result_format, by
             )
     except IntegrityError:
-        raise ResultFileError(
-            file_name, ["another result file of this delivery was imported at the same moment"]
-        ) from None
+        problem = stored("another result file of this delivery was imported at the same moment")
+        raise ResultFileError(file_name, [problem]) from None
 
 
 def _process(
@@ -245,11 +290,13 @@ def _process(
     if delivery_id is not None:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None:
-            raise ResultFileError(file_name, [f"there is no delivery {delivery_id}"])
+            problem = stored("there is no delivery {id}", id=str(delivery_id))
+            raise ResultFileError(file_name, [problem])
         service_id = delivery.provider_service_id
     process = session.scalar(select(ServiceProcess).where(ServiceProcess.service_id == service_id))
     if process is None:
-        raise ResultFileError(file_name, ["the delivery's provider service has no process"])
+        problem = stored("the delivery's provider service has no process")
+        raise ResultFileError(file_name, [problem])
     return process
 
 
@@ -268,15 +315,18 @@ def _import(
     sha256 = hashlib.sha256(data).hexdigest()
     delivery = session.get(Delivery, delivery_id, with_for_update=True)
     if delivery is None or delivery.provider_service_id != process.service_id:
-        raise ResultFileError(
-            file_name, [f"delivery {delivery_id} is not a delivery of this provider service"]
+        problem = stored(
+            "delivery {id} is not a delivery of this provider service", id=str(delivery_id)
         )
+        raise ResultFileError(file_name, [problem])
     if delivery.state not in (DeliveryState.FILE_SENT, DeliveryState.FINISHED):
-        raise ResultFileError(
-            file_name,
-            [f"delivery {delivery_id} {delivery.label!r} is {delivery.state}; results are read "
-             "once its file was sent"],
-        )  # fmt: skip
+        problem = stored(
+            "delivery {id} '{label}' is {state}; results are read once its file was sent",
+            id=str(delivery_id),
+            label=delivery.label,
+            state=DELIVERY_STATE_NAMES[delivery.state],
+        )
+        raise ResultFileError(file_name, [problem])
     extraction = session.scalar(
         select(ProviderStep)
         .where(
@@ -288,18 +338,22 @@ def _import(
         .limit(1)
     )
     if extraction is None or extraction.run_id is None:
-        raise ResultFileError(file_name, [f"delivery {delivery_id} has no extraction file"])
+        problem = stored("delivery {id} has no extraction file", id=str(delivery_id))
+        raise ResultFileError(file_name, [problem])
     run_id = extraction.run_id
     key = f"run-{run_id}/{ProviderStepKind.RESULT_FILE}"
     earlier = session.scalar(select(ProviderStep).where(ProviderStep.key == key))
     if earlier is not None:
         if earlier.sha256 == sha256:
             return ResultImport(delivery_id, file_name, 0, 0, 0, None, repeated=True)
-        raise ResultFileError(
-            file_name,
-            [f"delivery {delivery_id} has its result already: {earlier.file_name}, imported "
-             f"{earlier.finished_at:%Y-%m-%d %H:%M} UTC; a second result file is refused"],
-        )  # fmt: skip
+        problem = stored(
+            "delivery {id} has its result already: {file}, imported {at} UTC; a second result "
+            "file is refused",
+            id=str(delivery_id),
+            file=earlier.file_name or "",
+            at=f"{earlier.finished_at:%Y-%m-%d %H:%M}",
+        )
+        raise ResultFileError(file_name, [problem])
     statuses = dict(
         session.execute(
             select(RunItem.id, RunItem.status).where(
@@ -307,8 +361,13 @@ def _import(
             )
         ).all()
     )
-    problems = [
-        f"line {row.line}: reference {row.reference} is not a letter of {file_name_of(extraction)}"
+    problems: list[StoredText | str] = [
+        stored(
+            "line {line}: reference {reference} is not a letter of {file}",
+            line=str(row.line),
+            reference=row.reference,
+            file=file_name_of(extraction),
+        )
         for row in rows
         if statuses.get(row.item_id) not in (ItemStatus.DONE, ItemStatus.FAILED)
     ]
@@ -342,29 +401,28 @@ def _import(
         max((extraction.rows or 0) - len(rows), 0),
         real_cost,
     )
-    session.add(
-        ProviderStep(
-            key=key,
-            delivery_id=delivery_id,
-            run_id=run_id,
-            kind=ProviderStepKind.RESULT_FILE,
-            status=ProviderStepStatus.DONE,
-            file_name=file_name[:300],
-            sha256=sha256,
-            rows=len(rows),
-            facts={
-                "sent": sent,
-                "failed": failed,
-                "not_reported": result.not_reported,
-                "real_cost": str(real_cost) if real_cost is not None else None,
-                "imported_by": by,
-            },
-            detail=result.summary().english(),
-            attempts=1,
-            started_at=now,
-            finished_at=now,
-        )
+    step = ProviderStep(
+        key=key,
+        delivery_id=delivery_id,
+        run_id=run_id,
+        kind=ProviderStepKind.RESULT_FILE,
+        status=ProviderStepStatus.DONE,
+        file_name=file_name[:300],
+        sha256=sha256,
+        rows=len(rows),
+        facts={
+            "sent": sent,
+            "failed": failed,
+            "not_reported": result.not_reported,
+            "real_cost": str(real_cost) if real_cost is not None else None,
+            "imported_by": by,
+        },
+        attempts=1,
+        started_at=now,
+        finished_at=now,
     )
+    step.describe(result.summary())
+    session.add(step)
     session.flush()
     campaign = delivery.campaign
     notify_campaign_manager(
@@ -385,8 +443,8 @@ def _import(
     return result
 
 
-def file_name_of(step: ProviderStep) -> str:
-    return step.file_name or f"the extraction file of run {step.run_id}"
+def file_name_of(step: ProviderStep) -> StoredText | str:
+    return step.file_name or stored("the extraction file of run {id}", id=str(step.run_id))
 
 
 def _recount(session: Session, run_id: int) -> None:

@@ -11,7 +11,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from core.messages import StoredText, stored_for
 from plugins.processes.models import ProviderStep, ProviderStepStatus
+
+stored = stored_for(__name__)
 
 
 def decide_unclear_step(
@@ -27,10 +30,18 @@ def decide_unclear_step(
     if arrived:
         step.status = ProviderStepStatus.DONE
         step.finished_at = now
-        step.detail = f"{step.detail or 'unclear'}; {by} confirmed that it arrived"
+        step.describe(
+            stored("{detail}; {by} confirmed that it arrived", detail=_before(step), by=by)
+        )
     else:
         step.status = ProviderStepStatus.FAILED
         step.resend = True
-        step.detail = f"{step.detail or 'unclear'}; {by} decided to send it again"
+        step.describe(
+            stored("{detail}; {by} decided to send it again", detail=_before(step), by=by)
+        )
     session.flush()
     return step
+
+
+def _before(step: ProviderStep) -> StoredText | str:
+    return step.detail_text or stored("unclear")

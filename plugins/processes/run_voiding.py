@@ -62,6 +62,7 @@ def void_run(
         .values(voided_at=now)
         .execution_options(synchronize_session=False)
     )
+    # "<prefix>: …": the archive's deletion log shows it in the reader's language
     delete_run_documents(session, stores, run_id, by=by, reason=f"run voided: {reason}")
     return True
 

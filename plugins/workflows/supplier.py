@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
@@ -356,7 +356,9 @@ class SupplierPass:
             record.file_name, record.sha256, record.rows = name, sha256, rows
             record.attempts = (record.attempts or 0) + 1
             record.started_at = record.finished_at = self.now
-            record.detail = f"{rows} letter(s) from run #{run.number}"
+            record.describe(
+                stored("{count} letter(s) from run #{number}", count=rows, number=str(run.number))
+            )
         self.result.count(
             "extracted",
             stored(
@@ -467,9 +469,11 @@ class SupplierPass:
                 return None
             elif step.status is STATUS.CLAIMED:
                 step.status = STATUS.UNCLEAR
-                step.detail = (
-                    "the pass stopped while doing this step; whether it reached the provider "
-                    "is unknown"
+                step.describe(
+                    stored(
+                        "the pass stopped while doing this step; whether it reached the "
+                        "provider is unknown"
+                    )
                 )
                 self.unclear(session, step)
                 return None
@@ -479,7 +483,7 @@ class SupplierPass:
                         "{delivery} waits: {step} is unclear: {detail}",
                         delivery=job.what,
                         step=step.key,
-                        detail=step.detail or "",
+                        detail=step.detail_text,
                     )
                 )
                 return None
@@ -489,11 +493,16 @@ class SupplierPass:
             session.flush()
             return step
 
-    def settle(self, step: ProviderStep, status: ProviderStepStatus, detail: str, **facts) -> None:
+    def settle(
+        self, step: ProviderStep, status: ProviderStepStatus, detail: StoredText | str, **facts
+    ) -> None:
+        """``detail``: what happened in the workflow's words, or the error another module
+        raised as it is."""
         with self.runtime.database.session() as session:
             record = session.get(ProviderStep, step.id)
-            record.status, record.detail = status, detail
+            record.status = status
             record.facts = {**(record.facts or {}), **facts}
+            record.describe(detail)
             record.finished_at = self.now
             if status is STATUS.UNCLEAR:
                 self.unclear(session, record)
@@ -512,7 +521,7 @@ class SupplierPass:
             ),
             body=stored(
                 "{detail}. Check with the provider, then say whether it arrived.",
-                detail=step.detail or "",
+                detail=step.detail_text,
             ),
             now=self.now,
             about=("delivery", delivery.id),
@@ -523,7 +532,7 @@ class SupplierPass:
                 "delivery {id}: {step} unclear: {detail}",
                 id=str(delivery.id),
                 step=step.key,
-                detail=step.detail or "",
+                detail=step.detail_text,
             ),
         )
 
@@ -566,7 +575,11 @@ class SupplierPass:
         self.settle(
             step,
             STATUS.DONE,
-            f"{extracted.name} delivered to {delivered.location}",
+            stored(
+                "{file} delivered to {location}",
+                file=extracted.name,
+                location=delivered.location,
+            ),
             location=delivered.location,
             manifest_location=delivered.manifest_location,
             file_delivery_id=delivered.id,
@@ -587,11 +600,9 @@ class SupplierPass:
         transfer and says whether it is done, under way or unclear."""
         if earlier is not None and earlier.status is STATUS.CLAIMED:
             with self.runtime.database.session() as session:
-                session.execute(
-                    update(ProviderStep)
-                    .where(ProviderStep.id == earlier.id)
-                    .values(status=STATUS.FAILED, detail="the pass stopped during the upload")
-                )
+                record = session.get(ProviderStep, earlier.id)
+                record.status = STATUS.FAILED
+                record.describe(stored("the pass stopped during the upload"))
         return self.claim(job, key, KIND.UPLOAD)
 
     def email(
@@ -651,7 +662,11 @@ class SupplierPass:
             )
             return False
         self.settle(
-            step, STATUS.DONE, f"sent to {', '.join(to)}", message_id=identifier, refused=refused
+            step,
+            STATUS.DONE,
+            stored("sent to {to}", to=", ".join(to)),
+            message_id=identifier,
+            refused=refused,
         )
         if kind is KIND.ROUTER_EMAIL:
             self.result.count(
@@ -764,7 +779,7 @@ class SupplierPass:
             self.result.count("rejected")
             self.result.problem(
                 stored(
-                    "result file refused, moved to {path}: {error}", path=str(moved), error=str(exc)
+                    "result file refused, moved to {path}: {error}", path=str(moved), error=exc.text
                 )
             )
             return

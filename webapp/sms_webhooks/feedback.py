@@ -40,6 +40,7 @@ LEDGER_REFERENCE = re.compile(r"^run(\d{1,18})-(.{1,200})$")
 STOP_WORDS = frozenset({"stop", "stopp", "abmelden", "stop all", "stopall", "unsubscribe"})
 """Replies that opt the sender out, compared without case and surrounding whitespace."""
 ACTOR = "SMS reply"
+"""``ContactEvent.actor`` of an opt-out by SMS reply (the panel's catalog has it)."""
 SOURCE = "sms_reply"
 """``ContactEvent.source`` of an opt-out by SMS reply (the panel translates it)."""
 

@@ -32,6 +32,7 @@ bp = Blueprint("unsubscribe", __name__, template_folder="templates")
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 limit_public(bp, "unsubscribe", lambda settings: settings.public_rate_limit, PUBLIC_MAX_BODY)
 ACTOR = "unsubscribe link"
+"""``ContactEvent.actor`` of an opt-out through the link (the panel's catalog has it)."""
 SOURCE = "unsubscribe_link"
 """``ContactEvent.source`` of an opt-out through the link (the panel translates it)."""
 

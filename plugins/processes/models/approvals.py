@@ -146,3 +146,9 @@ class ApprovalEvent(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
 
     approval: Mapped[Approval] = relationship(back_populates="events")
+
+    @property
+    def platform_comment(self) -> bool:
+        """The comment is the platform's English (who decides, an automatic approval), which
+        the panel shows in the reader's language; a reviewer's own comment is shown as is."""
+        return self.kind is ApprovalEventKind.CONFIGURED or self.user_id is None

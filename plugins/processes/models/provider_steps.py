@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.messages import StoredText
 from core.models.base import Base, Timestamped, enum_column
 
 
@@ -65,7 +66,8 @@ class ProviderStep(Timestamped, Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     rows: Mapped[int | None]
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    """What the step found or produced: the Message-ID, where the file landed, counts."""
+    """What the step found or produced: the Message-ID, where the file landed, counts; and
+    its detail as a stored text (``describe``)."""
     detail: Mapped[str | None] = mapped_column(Text)
     """What happened, or the error."""
     attempts: Mapped[int] = mapped_column(default=0)
@@ -73,3 +75,18 @@ class ProviderStep(Timestamped, Base):
     """A person decided that an unclear step is to be done again."""
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+    def describe(self, detail: StoredText | str) -> None:
+        """Record what happened: ``detail`` in English, and a stored text also in ``facts``,
+        so the notification and the log lines that name it are read in their reader's
+        language; an error another module wrote stays as it is."""
+        self.detail = detail.english() if isinstance(detail, StoredText) else detail
+        facts = {name: value for name, value in (self.facts or {}).items() if name != "detail"}
+        if isinstance(detail, StoredText):
+            facts["detail"] = detail.as_json()
+        self.facts = facts
+
+    @property
+    def detail_text(self) -> StoredText | str:
+        """What happened, as ``describe`` recorded it (a stored text where it was one)."""
+        return StoredText.from_json((self.facts or {}).get("detail")) or self.detail or ""

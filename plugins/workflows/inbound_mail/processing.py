@@ -56,6 +56,7 @@ from plugins.workflows.inbound_mail.mailboxes import Mailbox, Waiting
 from plugins.workflows.inbound_mail.models import InboundMail
 
 ACTOR = "bounce processing"
+"""``ContactEvent.actor`` of a bounce's change (the package's catalog has it)."""
 SOURCE_BOUNCE = "bounce"
 SOURCE_REPLY = "reply"
 SOURCE_SOFT_BOUNCES = "soft_bounces"

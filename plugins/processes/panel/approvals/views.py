@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
+from core.messages import stored_for
 from core.models import Role, Run, RunItem, User, UserGroup
 from plugins.processes.approvals import (
     AlreadyAnsweredError,
@@ -38,6 +39,7 @@ from plugins.processes.consumption import (
 from plugins.processes.costs import effective_cost
 from plugins.processes.models import Approval, ApprovalEvent, ApprovalState, ApprovalStep
 from plugins.processes.process_runs import find_run
+from plugins.processes.texts import STEP_NAMES
 from webapp import (
     PanelForm,
     TextField,
@@ -56,6 +58,7 @@ from webapp import (
 )
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals", template_folder="templates")
+stored = stored_for(__name__)
 
 LOG_PAGE_SIZE = 50
 
@@ -215,7 +218,7 @@ def answer(approval_id: int) -> str | tuple[str, int] | Response:
         f"approval.{verb}",
         "delivery",
         delivery.id,
-        f"{delivery.label}: {approval.step.value}",
+        stored("{delivery}: {step}", delivery=delivery.label, step=STEP_NAMES[approval.step]),
         {"approval_id": approval.id, "round": seen_round, "comment": comment},
     )
     session.commit()

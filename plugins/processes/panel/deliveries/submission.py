@@ -14,6 +14,7 @@ from flask import flash, redirect, url_for
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
+from core.messages import stored_for
 from core.models import Role
 from plugins.processes.approvals import (
     ApprovalError,
@@ -30,6 +31,7 @@ from plugins.processes.panel.deliveries.views import (
     bp,
     render_delivery,
 )
+from plugins.processes.texts import STEP_NAMES
 from webapp import (
     ChoiceListField,
     EnumField,
@@ -46,6 +48,8 @@ from webapp import (
     user_choices,
     username,
 )
+
+stored = stored_for(__name__)
 
 
 class ApprovalSetupForm(PanelForm):
@@ -97,7 +101,9 @@ def configure_approval(delivery_id: int) -> str | tuple[str, int] | Response:
         "approval.configure",
         "delivery",
         delivery.id,
-        f"{delivery.label}: {step.value} {mode.value}",
+        stored("{delivery}: {step} automatic", delivery=delivery.label, step=STEP_NAMES[step])
+        if mode is ApprovalMode.AUTOMATIC
+        else stored("{delivery}: {step} manual", delivery=delivery.label, step=STEP_NAMES[step]),
         {"step": step.value, "mode": mode.value, "roles": roles, "groups": groups, "users": users},
     )
     session.commit()

@@ -18,11 +18,13 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
+from core.messages import StoredText, stored_for
 from core.models import Role
 from core.validation import ValidationMessage
 from plugins.processes.costs import (
     AMOUNT_KINDS,
     COUNTED_KINDS,
+    KIND_NAMES,
     THRESHOLD_KINDS,
     Basis,
     Structure,
@@ -57,9 +59,20 @@ from webapp import (
     username,
 )
 
+stored = stored_for(__name__)
+
 COUNTED_BASES = (Basis.MESSAGES, Basis.UNITS)
 BRACKET_ROWS_EXTRA = 2
 BRACKET_ROWS_NEW = 3
+
+
+def _named(category: CostCategory, label: str | None, kind: StructureKind) -> StoredText:
+    """A structure for the audit log: its label, else its kind in the reader's words."""
+    return stored(
+        "{category}: {structure}",
+        category=category.name,
+        structure=label or KIND_NAMES[StructureKind(kind)],
+    )
 
 
 # -- cost categories ------------------------------------------------------------------------------
@@ -482,7 +495,7 @@ def _save_structure(
         "cost_structure.create" if created else "cost_structure.update",
         "cost_structure",
         structure.id,
-        f"{category.name}: {spec.label or spec.kind.value}",
+        _named(category, spec.label, spec.kind),
         spec.model_dump(mode="json"),
     )
     session.commit()
@@ -504,7 +517,7 @@ def delete_structure(structure_id: int) -> Response:
         "cost_structure.delete",
         "cost_structure",
         structure.id,
-        f"{category.name}: {structure.label or structure.kind.value}",
+        _named(category, structure.label, structure.kind),
     )
     session.delete(structure)
     session.commit()

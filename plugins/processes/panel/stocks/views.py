@@ -310,7 +310,7 @@ def delete_order(order_id: int) -> Response:
         "stock_order.delete",
         "stock_line",
         order.stock_line_id,
-        f"{order.quantity} on {order.delivery_date.isoformat()}",
+        stored("{quantity} on {date}", quantity=order.quantity, date=order.delivery_date),
         {"order_id": order.id},
     )
     session.commit()
