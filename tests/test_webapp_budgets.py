@@ -157,7 +157,7 @@ def test_a_cost_lines_detail_names_its_unnamed_structures_in_the_readers_languag
 
     german = detail(body(panel.client(Role.VIEWER).get(f"/budgets/{budget_id}")))
     # a named part's amount stays as written: its label is data, not a catalog's prefix
-    assert german == "Festbetrag: 50,00; Porto: 85.00; Zuschlag 10 %: 13,50; Zuschlag 2,5 %: 3,38"
+    assert german == "Festbetrag: 50,00; Porto: 85,00; Zuschlag 10 %: 13,50; Zuschlag 2,5 %: 3,38"
     with panel.runtime.database.session() as session:
         session.scalar(select(User).where(User.username == "viola")).language = "en"
     english = detail(body(panel.client(Role.VIEWER).get(f"/budgets/{budget_id}")))

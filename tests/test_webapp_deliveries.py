@@ -141,7 +141,7 @@ def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):
     html = body(panel.client(Role.VIEWER).get(f"/deliveries/{delivery_id}"))
     assert '<dd data-count="targeted">12</dd>' in html
     assert '<dd data-count="sent">10</dd>' in html
-    assert "Druck" in html and "51,92" in html and "Einrichtung: 50.00" in html
+    assert "Druck" in html and "51,92" in html and "Einrichtung: 50,00" in html
     assert "64,08" in html
     assert "Lager „Lager Köln“, Kuvert DL: noch 70 (Meldebestand 80)." in html
     assert "Dieser Versand benötigt 12." in html

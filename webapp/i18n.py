@@ -304,10 +304,16 @@ def _stored_part(directories: tuple[Path, ...], language: str, text: str) -> str
 
 def _prefixed(directories: tuple[Path, ...], language: str, text: str) -> str | None:
     """``"<prefix>: <rest>"`` whose prefix is a catalog entry (``"cannot print: …"``): the
-    prefix translated, the rest as ``_translated`` does (often another library's error)."""
+    prefix translated, the rest as ``_translated`` does (often another library's error); or
+    whose rest is an amount after a label someone named (``"Porto: 85.00"``)."""
     prefix, colon, rest = text.partition(": ")
-    head = _stored_part(directories, language, prefix) if colon else None
-    return None if head is None else f"{head}: {_translated(directories, language, rest)}"
+    if not colon:
+        return None
+    head = _stored_part(directories, language, prefix)
+    if head is None:
+        named = AMOUNT.fullmatch(rest) and not SEGMENTS.search(prefix)
+        return f"{prefix}: {_stored_part(directories, language, rest)}" if named else None
+    return f"{head}: {_translated(directories, language, rest)}"
 
 
 def _translated(directories: tuple[Path, ...], language: str, text: str) -> str:
