@@ -187,7 +187,7 @@ def t(key: str, /, **params: object) -> str:
 
 def validation_text(message: str, translate: Callable[[str, str], str] | None = None) -> str:
     """A validation message in the user's language: pydantic's own messages by their kind
-    (``validation.greater_than_equal``: "muss mindestens {ge} sein"), a kind without a
+    (``validation.greater_than_equal``: "Mindestens {ge}."), a kind without a
     message of its own as a generic one (``validation.other``, whose English keeps pydantic's
     words), a validator's explained error as it explains itself, a validator's message
     through ``translate`` (the plugin's ``plugin_translator``) where given; never with
