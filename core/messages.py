@@ -21,7 +21,8 @@ from typing import Any
 @dataclass(frozen=True)
 class StoredText:
     """A message id with the values of its ``{name}`` fields: plain JSON values, amounts,
-    dates (in the reader's locale), stored texts or a list of them (joined with commas)."""
+    dates (in the reader's locale), stored texts, kind messages or a list of them (joined
+    with commas)."""
 
     id: str
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -47,6 +48,22 @@ class StoredText:
         return cls(id=value["id"], params=params, domain=value.get("domain"))
 
 
+class KindMessage(str):
+    """A validation message's English (pydantic's "String should have at most 50
+    characters") with its ``kind`` (``string_too_long``) and the plain values of its
+    ``context`` (``{"max_length": 50}``): as a stored text's parameter, the panel says it by
+    its kind in the reader's language (``validation.<kind>``, as a settings form does), while
+    its English stays as written."""
+
+    kind: str
+    context: dict[str, Any]
+
+    def __new__(cls, text: str, kind: str = "", context: Mapping[str, Any] | None = None):
+        message = super().__new__(cls, text)
+        message.kind, message.context = kind, dict(context or {})
+        return message
+
+
 def english(value: Any) -> str:
     if isinstance(value, StoredText):
         return value.english()
@@ -62,6 +79,9 @@ def _param_json(value: Any) -> Any:
         return [_param_json(item) for item in value]
     if isinstance(value, StoredText):
         return {"text": value.as_json()}
+    if isinstance(value, KindMessage):
+        context = {key: _param_json(item) for key, item in value.context.items()}
+        return {"kind_message": {"text": str(value), "kind": value.kind, "context": context}}
     if isinstance(value, Decimal):
         return {"decimal": str(value)}
     if isinstance(value, datetime):
@@ -78,6 +98,10 @@ def _param_value(raw: Any) -> Any:
         return raw
     if "text" in raw:
         return StoredText.from_json(raw["text"])
+    if "kind_message" in raw:
+        kept = raw["kind_message"]
+        context = {key: _param_value(item) for key, item in kept["context"].items()}
+        return KindMessage(kept["text"], kept["kind"], context)
     if "decimal" in raw:
         return Decimal(raw["decimal"])
     if "datetime" in raw:

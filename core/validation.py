@@ -10,7 +10,7 @@ from typing import Any, get_args
 from pydantic import ValidationError
 from pydantic_core.core_schema import ErrorType
 
-from core.messages import ExplainedError, StoredText, literal, stored, stored_for
+from core.messages import ExplainedError, KindMessage, StoredText, literal, stored, stored_for
 
 PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 """What pydantic puts before the message of a validator's ValueError or assert."""
@@ -20,13 +20,11 @@ PYDANTIC_KINDS = frozenset(get_args(ErrorType))
 """pydantic's own kinds of error; any other is a validator's (``PydanticCustomError``)."""
 
 
-class ValidationMessage(str):
+class ValidationMessage(KindMessage):
     """A validation error's English message that keeps pydantic's ``kind`` (``missing``,
     ``value_error``...) and plain ``context`` (``{"ge": 1}``) for translation; ``explained``
     is the text of an ``ExplainedError`` the validator raised, which translates itself."""
 
-    kind: str
-    context: dict[str, Any]
     explained: StoredText | None
 
     def __new__(
@@ -36,8 +34,8 @@ class ValidationMessage(str):
         context: Mapping[str, Any] | None = None,
         explained: StoredText | None = None,
     ):
-        message = super().__new__(cls, text)
-        message.kind, message.context, message.explained = kind, dict(context or {}), explained
+        message = super().__new__(cls, text, kind, context)
+        message.explained = explained
         return message
 
     @classmethod
@@ -78,33 +76,23 @@ def validation_problems(exc: ValidationError) -> list[tuple[str, ValidationMessa
 
 def problem_text(field: str, message: str, domain: str | None = None) -> StoredText:
     """``field: message`` as a stored text, to say a validation problem later: a validator's
-    own message through the catalogs of ``domain`` (its plugin's module), pydantic's by kind,
-    a kind without a message here generically (its English keeps pydantic's words)."""
-    problem = _problem(message, domain)
-    if problem is None:
-        return stored("{field}: {pydantic_message}", field=field, pydantic_message=str(message))
-    return stored("{field}: {problem}", field=field, problem=problem)
+    explained error as it explains itself, its own message through the catalogs of ``domain``
+    (its plugin's module), pydantic's as a ``KindMessage``, which the panel says by its kind
+    as a settings form does (its English keeps pydantic's words)."""
+    return stored("{field}: {problem}", field=field, problem=_problem(message, domain))
 
 
 def reason_text(message: str, domain: str | None = None) -> StoredText:
     """``problem_text`` without the field, for a sentence that names the place its own way."""
-    return _problem(message, domain) or stored("{pydantic_message}", pydantic_message=str(message))
+    problem = _problem(message, domain)
+    return problem if isinstance(problem, StoredText) else stored("{problem}", problem=problem)
 
 
-def _problem(message: str, domain: str | None) -> StoredText | None:
+def _problem(message: str, domain: str | None) -> StoredText | KindMessage:
     if not isinstance(message, ValidationMessage):  # a plugin's own problem, in English
         message = ValidationMessage(message)
     if message.explained is not None:
         return message.explained
     if message.own:
         return stored_for(domain)(literal(message))
-    kind, context = message.kind, message.context
-    if kind == "missing":
-        return stored("Field required")
-    if kind == "extra_forbidden":
-        return stored("Extra inputs are not permitted")
-    if kind == "greater_than_equal" and "ge" in context:
-        return stored("Input should be greater than or equal to {ge}", ge=str(context["ge"]))
-    if kind == "less_than_equal" and "le" in context:
-        return stored("Input should be less than or equal to {le}", le=str(context["le"]))
-    return None
+    return KindMessage(message, message.kind, message.context)

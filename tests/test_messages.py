@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.messages import StoredText, stored, stored_for
+from core.messages import KindMessage, StoredText, stored, stored_for
 
 
 def test_a_stored_text_reads_in_english_and_survives_its_json():
@@ -24,6 +24,24 @@ def test_a_stored_text_reads_in_english_and_survives_its_json():
     assert text.domain == "plugins.example" and deleted.domain is None
     assert StoredText.from_json(text.as_json()) == text
     assert StoredText.from_json(None) is None
+
+
+def test_a_kind_message_reads_in_english_and_keeps_its_kind_through_its_json():
+    too_long = KindMessage(
+        "String should have at most 50 characters", "string_too_long", {"max_length": 50}
+    )
+    minimum = KindMessage(
+        "Decimal input should be at least 0.5", "greater_than_equal", {"ge": Decimal("0.5")}
+    )
+    text = stored("{field}: {problem}", field="name", problem=[too_long, minimum])
+    assert text.english() == (
+        "name: String should have at most 50 characters, Decimal input should be at least 0.5"
+    )
+    kept = StoredText.from_json(text.as_json()).params["problem"]
+    assert [(str(m), m.kind, m.context) for m in kept] == [
+        ("String should have at most 50 characters", "string_too_long", {"max_length": 50}),
+        ("Decimal input should be at least 0.5", "greater_than_equal", {"ge": Decimal("0.5")}),
+    ]
 
 
 def test_a_field_without_a_value_or_a_value_json_cannot_keep_is_refused():

@@ -736,15 +736,16 @@ def test_a_start_refused_for_settings_that_no_longer_fit_says_why_in_the_readers
     refused = post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
     assert (
         "Der Lauf wurde nicht gestartet: Kampagne „Informationskampagne“ kann nicht starten: "
-        "action.settings.archive: kein gültiger Wert, action.settings.colour: gibt es hier nicht"
+        "action.settings.archive: Bitte ja oder nein angeben., "
+        "action.settings.colour: Dieses Feld gibt es hier nicht."
     ) in body(client.get(refused.location))
     with panel.runtime.database.session() as session:
         session.scalar(select(User).where(User.username == "mia")).language = "en"
     refused = post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
     assert (
         "The run was not started: campaign &#39;Informationskampagne&#39; cannot start: "
-        "action.settings.archive: Input should be a valid boolean, unable to interpret input, "
-        "action.settings.colour: Extra inputs are not permitted"
+        "action.settings.archive: Please give yes or no., "
+        "action.settings.colour: There is no such field here."
     ) in body(client.get(refused.location))
     with panel.runtime.database.session() as session:
         assert session.scalar(select(func.count()).select_from(Run)) == 0

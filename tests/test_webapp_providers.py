@@ -94,12 +94,12 @@ def test_a_price_broken_by_hand_says_what_is_missing_in_the_readers_language(pan
     viewer = panel.client(Role.VIEWER)
     german = body(viewer.get(f"/providers/services/{ids.print_service_id}"))
     assert "Unvollständig: Ein Preis der Art „Linear“ braucht einen Betrag." in german
-    assert "Unvollständig: brackets.0.price: Fehlt." in german
+    assert "Unvollständig: brackets.0.price: Bitte ausfüllen." in german
     with panel.runtime.database.session() as session:
         session.scalar(select(User).where(User.username == "viola")).language = "en"
     english = body(viewer.get(f"/providers/services/{ids.print_service_id}"))
     assert "Incomplete: a linear structure needs an amount" in english
-    assert "Incomplete: brackets.0.price: is missing" in english
+    assert "Incomplete: brackets.0.price: Please fill in." in english
 
 
 def structure_form(kind: str, **fields) -> dict:

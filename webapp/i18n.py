@@ -35,7 +35,7 @@ from flask import current_app, g, has_app_context, has_request_context, session
 
 from core import Plugin
 from core.documents.templating import LOCAL_TIME
-from core.messages import StoredText
+from core.messages import KindMessage, StoredText
 from core.reach import SkipReason
 from core.validation import PYDANTIC_PREFIXES, ValidationMessage
 from webapp.context import _LANGUAGE, LANGUAGE_KEY, current_user
@@ -187,7 +187,7 @@ def t(key: str, /, **params: object) -> str:
 
 def validation_text(message: str, translate: Callable[[str, str], str] | None = None) -> str:
     """A validation message in the user's language: pydantic's own messages by their kind
-    (``validation.greater_than_equal``: "muss mindestens {ge} sein"), a kind without a
+    (``validation.greater_than_equal``: "Mindestens {ge}."), a kind without a
     message of its own as a generic one (``validation.other``, whose English keeps pydantic's
     words), a validator's explained error as it explains itself, a validator's message
     through ``translate`` (the plugin's ``plugin_translator``) where given; never with
@@ -201,11 +201,19 @@ def validation_text(message: str, translate: Callable[[str, str], str] | None = 
         return stored_text(message.explained)
     if message.own:
         return translate(text, "") if translate is not None else text
-    language = get_language()
-    found = find(_panel_directories(), language, f"validation.{message.kind}")
+    return _kind_text(message, get_language(), _panel_directories())
+
+
+def _kind_text(message: KindMessage, language: str, directories: tuple[Path, ...]) -> str:
+    """pydantic's message by its kind in ``language``, its numbers without grouping and its
+    choices joined with the language's "or": the same for a settings form's problem and a
+    stored one."""
+    text = str(message)
+    found = find(directories, language, f"validation.{message.kind}")
     if found is None:
-        return t("validation.other", message=text)
-    word_or = find(_panel_directories(), language, "validation.or") or "or"
+        other = find(directories, language, "validation.other")
+        return other.format(message=text) if other is not None else text
+    word_or = find(directories, language, "validation.or") or "or"
     context = {
         key: numbers.format_decimal(value, locale=language, group_separator=False)
         if isinstance(value, int | float | Decimal)
@@ -405,6 +413,9 @@ def render_stored(
 def _rendered_param(value: object, language: str, catalogs: Mapping[str, Iterable[Path]]) -> str:
     if isinstance(value, StoredText):
         return render_stored(value, language, catalogs)
+    if isinstance(value, KindMessage):
+        everything = (path for paths in catalogs.values() for path in paths)
+        return _kind_text(value, language, (PANEL_CATALOGS, *everything))
     if isinstance(value, list):
         return ", ".join(_rendered_param(item, language, catalogs) for item in value)
     if isinstance(value, bool) or value is None:

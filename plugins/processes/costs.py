@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from core.messages import ExplainedError, StoredText, stored_for
 from core.models.base import CENT, round_money
+from core.validation import ValidationMessage, problem_text, reason_text
 
 ZERO = Decimal("0.00")
 stored = stored_for(__name__)
@@ -152,28 +153,11 @@ class StructureError(CostError):
 
 def field_problem(error: dict[str, Any]) -> StoredText:
     """One pydantic error of a structure as a stored text naming the field: the structure's
-    own rule as it words it, pydantic's by the kind of problem."""
-    problem = _problem(error)
+    own rule as it words it, pydantic's by its kind as the panel's settings forms say it."""
+    message = ValidationMessage.of(error)
     if not error["loc"]:
-        return problem
-    field = ".".join(str(part) for part in error["loc"])
-    return stored("{field}: {problem}", field=field, problem=problem)
-
-
-def _problem(error: dict[str, Any]) -> StoredText:
-    context = error.get("ctx") or {}
-    if isinstance(context.get("error"), CostError):
-        return context["error"].text
-    kind = error["type"]
-    if kind == "greater_than_equal":
-        return stored("must be at least {minimum}", minimum=str(context["ge"]))
-    if kind == "missing":
-        return stored("is missing")
-    if kind == "extra_forbidden":
-        return stored("is not a setting of a price")
-    if kind == "enum":
-        return stored("must be one of {choices}", choices=str(context["expected"]))
-    return stored("is not a valid value ({problem})", problem=error["msg"])
+        return reason_text(message, __name__)
+    return problem_text(".".join(str(part) for part in error["loc"]), message, __name__)
 
 
 def _check_brackets(brackets: Sequence[Bracket]) -> None:
