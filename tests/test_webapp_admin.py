@@ -317,6 +317,39 @@ def test_the_audit_log_filters_by_actor_action_and_target(client_for, database):
     assert "&lt;b&gt;opt-out&lt;/b&gt;" in body(admin.get("/admin/audit?action=contact"))
 
 
+def test_audit_actions_and_targets_are_named_in_the_readers_language_next_to_their_codes(
+    client_for, database
+):
+    """The codes stay visible (administrators filter by them); an action of a plugin is named
+    by the plugin's catalog, a code no catalog names is shown as it is."""
+    with database.session() as session:
+        record_audit(session, "manager", "run.start", "run", 11, "Herbst")
+        record_audit(session, "manager", "webhook.create", "webhook", 2, "https://example.org/")
+        record_audit(session, "manager", "acme.sync", "acme_thing", 5, "Fremd")
+    admin = client_for("admin")
+    german = body(admin.get("/admin/audit"))
+    assert '<span class="badge badge-muted">Lauf gestartet</span>' in german
+    assert '<span class="row-sub mono" translate="no">run.start</span>' in german
+    assert 'Lauf <span translate="no">#11</span>' in german
+    assert "Webhook angelegt" in german and 'Webhook <span translate="no">#2</span>' in german
+    assert 'translate="no">acme.sync</span>' in german
+    assert 'translate="no">acme_thing #5</span>' in german
+    assert 'placeholder="Aktion wählen oder Anfang ihres Codes eingeben"' in german
+    assert '<option value="run.start" label="Lauf gestartet">' in german
+    assert '<option value="webhook" label="Webhook">' in german
+    assert "z. B. report." not in german
+    assert "Lauf gestartet" in body(admin.get("/admin/"))
+    filtered = body(admin.get("/admin/audit?action=run.&target_type=run"))
+    assert ">Lauf gestartet</span>" in filtered and ">Webhook angelegt</span>" not in filtered
+    with database.session() as session:
+        session.get(User, user_id(database, "admin")).language = "en"
+    english = body(admin.get("/admin/audit"))
+    assert '<span class="badge badge-muted">Run started</span>' in english
+    assert 'Run <span translate="no">#11</span>' in english
+    assert "Webhook created" in english
+    assert 'placeholder="Pick a target type"' in english
+
+
 def test_an_audit_summary_is_shown_in_the_readers_language(client_for, database):
     """A summary stored as a message reads in German or English, whatever the writer spoke;
     an entry written before summaries were stored that way is shown as written."""
