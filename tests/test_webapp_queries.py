@@ -431,9 +431,7 @@ def test_the_editor_schema_lists_fields_types_and_texts(panel):
     assert data["texts"]["op_or"].startswith("ODER")
 
 
-def test_choice_values_are_offered_and_shown_by_their_titles_in_the_readers_language(
-    panel, people
-):
+def test_choice_values_are_offered_and_shown_by_their_titles_in_the_readers_language(panel, people):
     """The condition builder's checkboxes and the result name a choice in the reader's
     language; the query keeps the stored value."""
     client = panel.client(Role.VIEWER)

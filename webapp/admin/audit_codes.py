@@ -20,12 +20,12 @@ def _title(prefix: str, code: str | None) -> str | None:
 
 
 def action_title(code: str | None) -> str | None:
-    """"Lauf gestartet" for ``run.start``; None when no catalog names the action."""
+    """The action's title (``run.start``: "Lauf gestartet"); None when no catalog names it."""
     return _title(ACTION, code)
 
 
 def target_title(kind: str | None) -> str | None:
-    """"Lauf" for ``run``; None when no catalog names the kind."""
+    """The target kind's title (``run``: "Lauf"); None when no catalog names it."""
     return _title(TARGET, kind)
 
 
