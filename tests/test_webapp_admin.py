@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
+from pathlib import Path
 
 import pytest
 from redis import Redis
@@ -16,6 +18,7 @@ from core.models import AuditEntry, Role, User
 from core.plugins import DEFAULT_PLUGINS, load_plugins
 from webapp import create_app, get_campaign
 from webapp.accounts import find_user
+from webapp.i18n import PANEL_CATALOGS, catalog_ids
 from webapp.testing import login
 
 from panel_helpers import PASSWORD, body, field_errors, post
@@ -348,6 +351,36 @@ def test_audit_actions_and_targets_are_named_in_the_readers_language_next_to_the
     assert 'Run <span translate="no">#11</span>' in english
     assert "Webhook created" in english
     assert 'placeholder="Pick a target type"' in english
+
+
+def test_every_audit_action_and_target_written_has_a_title_in_its_packages_catalogs():
+    """Each literal action and target kind of a ``record_audit`` or ``api_audit`` call is named
+    in German and English by the catalog of the package that writes it, or by the panel's (a
+    campaign is the panel's target, whoever writes about it)."""
+    root = Path(__file__).resolve().parent.parent
+    written = 0
+    for source in sorted([*root.glob("core/**/*.py"), *root.glob("webapp/**/*.py"),
+                          *root.glob("plugins/**/*.py")]):  # fmt: skip
+        package = source.relative_to(root).parts
+        catalogs = root / "plugins" / package[1] / "translations"
+        if package[0] != "plugins":
+            catalogs = PANEL_CATALOGS
+        for call in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            name = getattr(call, "func", None)
+            name = getattr(name, "id", getattr(name, "attr", None))
+            first = {"record_audit": 2, "api_audit": 0, "audit": 0}.get(name)
+            if first is None or len(call.args) < first + 2:
+                continue
+            action, target = call.args[first : first + 2]
+            for prefix, code in (("audit.action.", action), ("audit.target.", target)):
+                if isinstance(code, ast.Constant) and isinstance(code.value, str):
+                    written += 1
+                    for language in ("de", "en"):
+                        found = catalog_ids(catalogs, language) | catalog_ids(
+                            PANEL_CATALOGS, language
+                        )
+                        assert prefix + code.value in found, (source.name, code.value, language)
+    assert written > 100
 
 
 def test_an_audit_summary_is_shown_in_the_readers_language(client_for, database):
