@@ -238,11 +238,11 @@ def _parse(text: str) -> tuple[CompiledQuery | None, dict[str, Any] | None, str 
         return None, raw if isinstance(raw, dict) else None, describe_error(exc, raw)
 
 
-def _cell(value: Any, resolved: ResolvedField | None = None) -> str:
+def _cell(value: Any, resolved: ResolvedField) -> str:
     """A result's value as the reader's language writes it; a choice field's by its title."""
     if value is None:
         return ""
-    if resolved is not None and resolved.type is FieldType.CHOICE:
+    if resolved.type is FieldType.CHOICE:
         return t(choice_key(resolved.entity.name, resolved.field.name, str(value)))
     if isinstance(value, bool):
         return t("queries.yes") if value else t("queries.no")
