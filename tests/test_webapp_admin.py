@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
+from pathlib import Path
 
 import pytest
 from redis import Redis
@@ -16,6 +18,7 @@ from core.models import AuditEntry, Role, User
 from core.plugins import DEFAULT_PLUGINS, load_plugins
 from webapp import create_app, get_campaign
 from webapp.accounts import find_user
+from webapp.i18n import PANEL_CATALOGS, catalog_ids
 from webapp.testing import login
 
 from panel_helpers import PASSWORD, body, field_errors, post
@@ -315,6 +318,69 @@ def test_the_audit_log_filters_by_actor_action_and_target(client_for, database):
     assert summaries("?actor=manager&action=report.") == ["Einladung geändert"]
     assert summaries("?target_type=report&target_id=8") == ["Alt gelöscht"]
     assert "&lt;b&gt;opt-out&lt;/b&gt;" in body(admin.get("/admin/audit?action=contact"))
+
+
+def test_audit_actions_and_targets_are_named_in_the_readers_language_next_to_their_codes(
+    client_for, database
+):
+    """The codes stay visible (administrators filter by them); an action of a plugin is named
+    by the plugin's catalog, a code no catalog names is shown as it is."""
+    with database.session() as session:
+        record_audit(session, "manager", "run.start", "run", 11, "Herbst")
+        record_audit(session, "manager", "webhook.create", "webhook", 2, "https://example.org/")
+        record_audit(session, "manager", "acme.sync", "acme_thing", 5, "Fremd")
+    admin = client_for("admin")
+    german = body(admin.get("/admin/audit"))
+    assert '<span class="badge badge-muted">Lauf gestartet</span>' in german
+    assert '<span class="row-sub mono" translate="no">run.start</span>' in german
+    assert 'Lauf <span translate="no">#11</span>' in german
+    assert "Webhook angelegt" in german and 'Webhook <span translate="no">#2</span>' in german
+    assert 'translate="no">acme.sync</span>' in german
+    assert 'translate="no">acme_thing #5</span>' in german
+    assert 'placeholder="Aktion wählen oder Anfang ihres Codes eingeben"' in german
+    assert '<option value="run.start" label="Lauf gestartet">' in german
+    assert '<option value="webhook" label="Webhook">' in german
+    assert "z. B. report." not in german
+    assert "Lauf gestartet" in body(admin.get("/admin/"))
+    filtered = body(admin.get("/admin/audit?action=run.&target_type=run"))
+    assert ">Lauf gestartet</span>" in filtered and ">Webhook angelegt</span>" not in filtered
+    with database.session() as session:
+        session.get(User, user_id(database, "admin")).language = "en"
+    english = body(admin.get("/admin/audit"))
+    assert '<span class="badge badge-muted">Run started</span>' in english
+    assert 'Run <span translate="no">#11</span>' in english
+    assert "Webhook created" in english
+    assert 'placeholder="Pick a target type"' in english
+
+
+def test_every_audit_action_and_target_written_has_a_title_in_its_packages_catalogs():
+    """Each literal action and target kind of a ``record_audit`` or ``api_audit`` call is named
+    in German and English by the catalog of the package that writes it, or by the panel's (a
+    campaign is the panel's target, whoever writes about it)."""
+    root = Path(__file__).resolve().parent.parent
+    written = 0
+    for source in sorted([*root.glob("core/**/*.py"), *root.glob("webapp/**/*.py"),
+                          *root.glob("plugins/**/*.py")]):  # fmt: skip
+        package = source.relative_to(root).parts
+        catalogs = root / "plugins" / package[1] / "translations"
+        if package[0] != "plugins":
+            catalogs = PANEL_CATALOGS
+        for call in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            name = getattr(call, "func", None)
+            name = getattr(name, "id", getattr(name, "attr", None))
+            first = {"record_audit": 2, "api_audit": 0, "audit": 0}.get(name)
+            if first is None or len(call.args) < first + 2:
+                continue
+            action, target = call.args[first : first + 2]
+            for prefix, code in (("audit.action.", action), ("audit.target.", target)):
+                if isinstance(code, ast.Constant) and isinstance(code.value, str):
+                    written += 1
+                    for language in ("de", "en"):
+                        found = catalog_ids(catalogs, language) | catalog_ids(
+                            PANEL_CATALOGS, language
+                        )
+                        assert prefix + code.value in found, (source.name, code.value, language)
+    assert written > 100
 
 
 def test_an_audit_summary_is_shown_in_the_readers_language(client_for, database):

@@ -17,7 +17,8 @@ from core.audit import audit_query
 from core.engine.campaigns import CampaignConfig, create_campaign
 from core.models import Campaign, CampaignRecord, Contact, Role, SavedQuery, User
 from core.query import ENTITIES, QueryError, resolve_path
-from webapp.queries.views import field_tree
+from webapp.i18n import PANEL_CATALOGS, catalog_ids
+from webapp.queries.views import choice_key, field_tree
 
 from panel_helpers import ROLE_USERS, body, field_errors, post
 
@@ -430,6 +431,58 @@ def test_the_editor_schema_lists_fields_types_and_texts(panel):
     assert data["texts"]["op_or"].startswith("ODER")
 
 
+def test_choice_values_are_offered_and_shown_by_their_titles_in_the_readers_language(panel, people):
+    """The condition builder's checkboxes and the result name a choice in the reader's
+    language; the query keeps the stored value."""
+    client = panel.client(Role.VIEWER)
+    definition = PROSPECTS_WITH_EMAIL | {"output": ["number", "status", "preferred_channel"]}
+
+    def offered() -> dict[str, list[tuple[str, str]]]:
+        fields = client.get("/queries/schema.json").get_json()["roots"]["contacts"]["fields"]
+        nodes = {name: _find(fields, name) for name in ("kind", "status", "preferred_channel")}
+        nodes["contract status"] = _find(_find(fields, "contracts")["children"], "status")
+        return {
+            name: [(choice["value"], choice["title"]) for choice in node["choices"]]
+            for name, node in nodes.items()
+        }
+
+    def shown() -> list[tuple[str, ...]]:
+        html = body(submit(client, definition=definition))
+        return re.findall(r"<tr><td>(K-\d)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", html)
+
+    german = offered()
+    assert german["kind"] == [("person", "Person"), ("company", "Firma")]
+    assert german["status"] == [("prospect", "Interessent"), ("customer", "Kunde")]
+    assert german["preferred_channel"] == [("post", "Post"), ("email", "E-Mail"), ("web", "Web")]
+    assert german["contract status"] == [("active", "aktiv"), ("cancelled", "gekündigt")]
+    assert shown() == [("K-1", "Interessent", "Post"), ("K-2", "Interessent", "Post")]
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == ROLE_USERS[Role.VIEWER])).language = "en"
+    english = offered()
+    assert english["status"] == [("prospect", "Prospect"), ("customer", "Customer")]
+    assert english["preferred_channel"][1] == ("email", "E-mail")
+    assert shown() == [("K-1", "Prospect", "Post"), ("K-2", "Prospect", "Post")]
+
+
+def test_the_export_names_choices_as_the_readers_spreadsheet_does(panel, people):
+    definition = PROSPECTS_WITH_EMAIL | {"output": ["number", "status"]}
+    client = panel.client()
+    with post(
+        client, "/queries/export.csv", {"definition": json.dumps(definition), "name": "X"}
+    ) as response:
+        rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig")), delimiter=";"))
+    assert rows == [["Nummer", "Status"], ["K-1", "Interessent"], ["K-2", "Interessent"]]
+
+
+def test_every_choice_of_the_whitelist_has_a_title_in_german_and_english():
+    for entity in ENTITIES.values():
+        for spec in entity.fields.values():
+            for value in spec.choices or ():
+                key = choice_key(entity.name, spec.name, value)
+                for language in ("de", "en"):
+                    assert key in catalog_ids(PANEL_CATALOGS, language), (key, language)
+
+
 def _find(nodes: list[dict], name: str) -> dict:
     return next(node for node in nodes if node["name"] == name)
 
@@ -444,7 +497,10 @@ def test_field_tree():
         "title": "City",
         "type": "text",
     }
-    assert _find(tree, "status")["choices"] == ["prospect", "customer"]
+    assert _find(tree, "status")["choices"] == [
+        {"value": "prospect", "title": "contacts.status.prospect"},
+        {"value": "customer", "title": "contacts.status.customer"},
+    ]
     partner = _find(tree, "partner")
     assert partner["kind"] == "relation"
     assert partner["to_many"] is False

@@ -177,6 +177,13 @@ def known(key: str) -> bool:
     return any(key in catalog_ids(path, DEFAULT_LANGUAGE) for path in _panel_directories())
 
 
+def known_ids(prefix: str) -> list[str]:
+    """The ids starting with ``prefix`` that the panel's or a loaded plugin's catalog has, in
+    order (for codes a catalog names, offered to choose from)."""
+    ids = (catalog_ids(path, DEFAULT_LANGUAGE) for path in _panel_directories())
+    return sorted({key for found in ids for key in found if key.startswith(prefix)})
+
+
 def t(key: str, /, **params: object) -> str:
     """The text for ``key`` in the request's language, with ``{name}`` fields filled in."""
     text = find(_panel_directories(), get_language(), key)

@@ -13,6 +13,7 @@ from core.models import AuditEntry, Role, User
 from core.plugins import REGISTER_HOOKS
 from webapp.accounts import AccountError, create_user
 from webapp.admin import jobs
+from webapp.admin.audit_codes import ACTION, TARGET, action_title, named_codes, target_title
 from webapp.admin.forms import AuditFilterForm, JobForm, NewUserForm, PasswordForm, UserForm
 from webapp.admin.users import update_user
 from webapp.context import current_user, db_session, get_plugins
@@ -42,6 +43,12 @@ explained."""
 @role_required(Role.ADMIN)
 def _administrators_only() -> None:
     """Every page and action of this area is for administrators."""
+
+
+@bp.context_processor
+def _audit_titles() -> dict[str, object]:
+    """The audit tables of this area name actions and targets in the reader's language."""
+    return {"audit_action": action_title, "audit_target": target_title}
 
 
 def _account_error_text(exc: AccountError) -> str:
@@ -326,4 +333,11 @@ def audit() -> str:
     )
     page = paginate(db_session(), query, *page_arguments(request.args))
     actors = db_session().scalars(select(User.username).order_by(User.username)).all()
-    return render_template("admin/audit.html", page=page, form=form, actors=actors)
+    return render_template(
+        "admin/audit.html",
+        page=page,
+        form=form,
+        actors=actors,
+        actions=named_codes(ACTION),
+        targets=named_codes(TARGET),
+    )

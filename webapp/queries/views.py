@@ -53,7 +53,7 @@ from core.query import (
     resolve_path,
 )
 from core.query.compiler import ci_text
-from core.query.entities import MAX_DEPTH
+from core.query.entities import MAX_DEPTH, ResolvedField
 from webapp.context import current_user, db_session, get_campaign, get_plugins
 from webapp.formatting import format_date, format_datetime, format_number
 from webapp.forms import ChoiceField, FlagField, PanelForm, TextField, WholeNumberField
@@ -86,6 +86,13 @@ QUERY_OPTION_SOURCES = ("saved_queries", "distribution_lists")
 SEPARATOR = " \u203a "
 """Between the steps of a path in titles and error locations (a single right angle quote)."""
 DEFAULT_DEFINITION = {"root": "contacts", "where": {"op": "and", "conditions": []}}
+CHOICE_TITLES = {
+    ("contacts", "kind"): "contacts.kind.",
+    ("contacts", "status"): "contacts.status.",
+    ("contacts", "preferred_channel"): "contacts.channel.",
+    ("contracts", "status"): "contacts.contract.status.",
+}
+"""The catalog keys, before the stored value, that the contact pages show each choice by."""
 
 
 def _username() -> str:
@@ -103,6 +110,12 @@ def field_title(root: str, path: str) -> str:
     parts = [t(relation.title) for relation in resolved.relations]
     parts.append(t(resolved.field.title))
     return SEPARATOR.join(parts)
+
+
+def choice_key(entity: str, field: str, value: str) -> str:
+    """The catalog key of a choice field's value; the value itself for a field without one."""
+    prefix = CHOICE_TITLES.get((entity, field))
+    return value if prefix is None else prefix + value
 
 
 def field_tree(root: str, depth: int = 2) -> list[dict[str, Any]]:
@@ -127,7 +140,10 @@ def _tree(entity_name: str, prefix: str, depth: int, came_by: str | None) -> lis
             "type": spec.type.value,
         }
         if spec.choices is not None:
-            node["choices"] = list(spec.choices)
+            node["choices"] = [
+                {"value": value, "title": choice_key(entity_name, spec.name, value)}
+                for value in spec.choices
+            ]
         nodes.append(node)
     if depth <= 0:
         return nodes
@@ -222,9 +238,12 @@ def _parse(text: str) -> tuple[CompiledQuery | None, dict[str, Any] | None, str 
         return None, raw if isinstance(raw, dict) else None, describe_error(exc, raw)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, resolved: ResolvedField) -> str:
+    """A result's value as the reader's language writes it; a choice field's by its title."""
     if value is None:
         return ""
+    if resolved.type is FieldType.CHOICE:
+        return t(choice_key(resolved.entity.name, resolved.field.name, str(value)))
     if isinstance(value, bool):
         return t("queries.yes") if value else t("queries.no")
     if isinstance(value, datetime):
@@ -240,15 +259,16 @@ def _cell(value: Any) -> str:
 
 def _preview(compiled: CompiledQuery, page_number: int) -> dict[str, Any]:
     session = db_session()
-    paths = compiled.output_paths
+    fields = compiled.output
     page = paginate(session, compiled.select_rows(), page_number, PREVIEW_PAGE_SIZE)
     return {
         "count": page.total,
         "sql": shown_sql(compiled, session.get_bind().dialect.name, PREVIEW_PAGE_SIZE),
-        "columns": [field_title(compiled.root.name, path) for path in paths],
+        "columns": [field_title(compiled.root.name, field.path) for field in fields],
         # paginate hands single-column results back as plain values
         "rows": [
-            [_cell(value) for value in (row if len(paths) > 1 else (row,))] for row in page.items
+            [_cell(*cell) for cell in zip(row if len(fields) > 1 else (row,), fields, strict=True)]
+            for row in page.items
         ],
         "page": page,
     }
@@ -493,7 +513,8 @@ def _csv_response(compiled: CompiledQuery, filename: str) -> Response:
     session is torn down as soon as the view returns, before the stream is read.
     """
     database = get_campaign().database
-    headers = [field_title(compiled.root.name, path) for path in compiled.output_paths]
+    fields = compiled.output
+    headers = [field_title(compiled.root.name, field.path) for field in fields]
 
     def batches() -> Iterator[list[list[str]]]:
         yield [headers]
@@ -503,7 +524,7 @@ def _csv_response(compiled: CompiledQuery, filename: str) -> Response:
                 compiled.select_rows().execution_options(yield_per=EXPORT_BATCH)
             )
             for batch in result.partitions():
-                yield [[_cell(value) for value in row] for row in batch]
+                yield [[_cell(*cell) for cell in zip(row, fields, strict=True)] for row in batch]
         finally:
             session.close()
 
@@ -584,10 +605,10 @@ def schema() -> Response:
 
     def translate(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for node in nodes:
-            if node["kind"] == "field":
-                node["title"] = t(node["title"])
-            else:
-                node["title"] = t(node["title"])
+            node["title"] = t(node["title"])
+            for choice in node.get("choices", ()):
+                choice["title"] = t(choice["title"])
+            if node["kind"] == "relation":
                 translate(node["children"])
         return nodes
 

@@ -136,23 +136,25 @@ function valuesEditor(condition, field, changed) {
     changed(false);
   };
   if (field && field.type === "choice" && !TWO_VALUES.has(type) && !ONE_VALUE.has(type)) {
-    for (const choice of field.choices || []) {
+    // each choice is stored as its value and shown by its title in the reader's language
+    const choices = field.choices || [];
+    for (const choice of choices) {
       const box_ = h("input", {
         type: "checkbox",
-        value: choice,
+        value: choice.value,
         onchange: (event) => {
           const chosen = new Set(condition.values || []);
           if (event.target.checked) {
-            chosen.add(choice);
+            chosen.add(choice.value);
           } else {
-            chosen.delete(choice);
+            chosen.delete(choice.value);
           }
-          condition.values = (field.choices || []).filter((c) => chosen.has(c));
+          condition.values = choices.map((c) => c.value).filter((value) => chosen.has(value));
           changed(false);
         },
       });
-      box_.checked = values.includes(choice);
-      box.append(h("label", { class: "check chip" }, box_, " ", choice));
+      box_.checked = values.includes(choice.value);
+      box.append(h("label", { class: "check chip" }, box_, " ", choice.title));
     }
     return box;
   }
