@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -153,3 +154,72 @@ def input_value(html: str, name: str) -> str | None:
             found = re.search(r'value="([^"]*)"', tag)
             return found.group(1) if found else ""
     return None
+
+
+class _FormReader(HTMLParser):
+    """Each form's controls as a browser submits them: inputs with their value (checkboxes
+    only when ticked), a select's selected option (else its first), a text area's text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[list[tuple[str, str]]] = []
+        self._select: tuple[str, list[tuple[str, bool]]] | None = None
+        self._textarea: list[str] | None = None
+        self._textarea_name = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {key: value or "" for key, value in attrs}
+        name = found.get("name", "")
+        if tag == "form":
+            self.forms.append([])
+        elif not self.forms:
+            return
+        elif tag == "input" and name:
+            kind = found.get("type", "text")
+            if kind in ("submit", "button", "file"):
+                return
+            if kind in ("checkbox", "radio") and "checked" not in found:
+                return
+            self.forms[-1].append((name, found.get("value", "on" if kind == "checkbox" else "")))
+        elif tag == "select" and name:
+            self._select = (name, [])
+        elif tag == "option" and self._select is not None:
+            self._select[1].append((found.get("value", ""), "selected" in found))
+        elif tag == "textarea" and name:
+            self._textarea, self._textarea_name = [], name
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self._textarea.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select" and self._select is not None:
+            name, options = self._select
+            chosen = [value for value, selected in options if selected] or [
+                value for value, _selected in options[:1]
+            ]
+            self.forms[-1].extend((name, value) for value in chosen)
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            self.forms[-1].append((self._textarea_name, "".join(self._textarea).lstrip("\n")))
+            self._textarea = None
+
+
+def browser_form(html: str, containing: str) -> dict[str, str | list[str]]:
+    """What a browser submits, untouched, for the page's form that has a control named
+    ``containing`` (a name sent more than once maps to the list of its values)."""
+    reader = _FormReader()
+    reader.feed(html)
+    for controls in reader.forms:
+        if any(name == containing for name, _value in controls):
+            data: dict[str, str | list[str]] = {}
+            for name, value in controls:
+                if name in data:
+                    previous = data[name]
+                    data[name] = (
+                        [*previous, value] if isinstance(previous, list) else [previous, value]
+                    )
+                else:
+                    data[name] = value
+            return data
+    raise AssertionError(f"no form with a control named {containing!r}")

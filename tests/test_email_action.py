@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import test_print_action
 from sqlalchemy import insert, select, update
+from test_webapp_campaigns import campaign_form
 
 import plugins.actions.email as email_action
 import plugins.actions.print_reports as print_reports
@@ -22,14 +23,22 @@ from core.documents.archive import open_store, read_document
 from core.engine import dispatch
 from core.engine.dispatch import process_chunk, recover_runs
 from core.engine.runs import retry_failed, start_run
-from core.models import ArchivedDocument, Contact, DocumentKind, ItemStatus, Run, RunState
+from core.models import (
+    ArchivedDocument,
+    Campaign,
+    Contact,
+    DocumentKind,
+    ItemStatus,
+    Run,
+    RunState,
+)
 from core.validation import problem_text
 from plugins.actions import TRANSLATIONS
 from plugins.actions.email import Email
 from plugins.demo.default_reports import install_default_reports
 from webapp.i18n import render_stored
 
-from panel_helpers import shown_details
+from panel_helpers import body, browser_form, field_errors, post, shown_details
 from smtp_server import mail_env
 from waiting import stop_group, wait_for
 
@@ -153,6 +162,40 @@ def test_refused_settings_are_said_in_the_readers_language():
     assert render_stored(text, "en", catalogs) == (
         "(settings): give an HTML body, a plain-text body or both"
     )
+
+
+def test_the_panel_saves_an_email_without_attachment_and_checks_one_begun(panel):
+    """The attachment's sub-form as the browser sends it untouched (its "when missing" select
+    has no empty choice) means no attachment; a changed field means one, and it is checked."""
+    client = panel.client()
+    switched = post(client, "/campaigns/new", campaign_form(action="email", intent=""))
+    form = browser_form(body(switched), "act.subject")
+    assert form["act.attachment.when_missing"] == "fail"
+    form |= {"name": "Newsletter", "act.subject": SUBJECT, "act.text": TEXT, "intent": "save"}
+    created = post(client, "/campaigns/new", form)
+    assert created.status_code == 302, field_errors(body(created))
+    with panel.runtime.database.session() as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.name == "Newsletter"))
+        campaign_id = campaign.id
+        assert campaign.action_settings["attachment"] is None
+
+    setup = f"/campaigns/{campaign_id}/setup"
+    form = browser_form(body(client.get(setup)), "act.subject") | {"intent": "save"}
+    assert post(client, setup, form).status_code == 302
+    begun = post(client, setup, form | {"act.attachment.when_missing": "skip"})
+    assert begun.status_code == 422
+    assert field_errors(body(begun), "act.attachment") == [
+        "bitte den Bericht, die Kampagne oder den Lauf des Briefs angeben"
+    ]
+    named = form | {"act.attachment.report": "Informationsschreiben"}
+    assert post(client, setup, named).status_code == 302
+    with panel.runtime.database.session() as session:
+        assert session.get(Campaign, campaign_id).action_settings["attachment"] == {
+            "report": "Informationsschreiben",
+            "campaign": None,
+            "run": None,
+            "when_missing": "fail",
+        }
 
 
 # --- whole campaigns -----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import insert, select, update
+from test_webapp_campaigns import campaign_form
 
 import plugins.actions.file_upload as file_upload
 import plugins.actions.print_reports as print_reports
@@ -28,6 +29,7 @@ from core.engine.dispatch import process_chunk, recover_runs
 from core.engine.runs import retry_failed, start_run
 from core.models import (
     ArchivedDocument,
+    Campaign,
     Contact,
     FileDelivery,
     FileDeliveryStatus,
@@ -43,7 +45,7 @@ from plugins.actions.file_upload import FileUpload
 from plugins.demo.default_reports import install_default_reports
 from webapp.i18n import render_stored
 
-from panel_helpers import shown_details
+from panel_helpers import body, browser_form, field_errors, post, shown_details
 from upload_servers import RecordingHttpServer, SftpTestServer
 from waiting import wait_for
 
@@ -617,6 +619,50 @@ def test_a_refused_setting_is_said_in_german(settings, german):
     ((field, message),) = caught.value.problems
     text = problem_text(field, message, FileUpload.__module__)
     assert render_stored(text, "de", {FileUpload.__module__: [TRANSLATIONS]}) == german
+
+
+def test_the_panel_saves_an_extraction_without_documents_and_checks_a_selection_begun(
+    panel, tmp_path
+):
+    """The documents sub-form as the browser sends it untouched (its kind preselected as
+    letter) means no selection; a changed field means one, and it is checked."""
+    client = panel.client()
+    switched = post(client, "/campaigns/new", campaign_form(action="file_upload", intent=""))
+    form = browser_form(body(switched), "act.target")
+    assert (form["act.content"], form["act.documents.kind"]) == ("extraction", "letter")
+    form |= {
+        "name": "Datei für den Lettershop",
+        "act.target": "folder",
+        "act.target_settings": json.dumps({"path": str(tmp_path)}),
+        "act.extraction": json.dumps({"columns": [{"field": "number"}]}),
+        "intent": "save",
+    }
+    created = post(client, "/campaigns/new", form)
+    assert created.status_code == 302, field_errors(body(created))
+    with panel.runtime.database.session() as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.name == form["name"]))
+        campaign_id = campaign.id
+        assert campaign.action_settings["documents"] is None
+
+    setup = f"/campaigns/{campaign_id}/setup"
+    form = browser_form(body(client.get(setup)), "act.target") | {"intent": "save"}
+    assert post(client, setup, form).status_code == 302
+    begun = post(client, setup, form | {"act.documents.latest_only": "true"})
+    assert begun.status_code == 422
+    assert field_errors(body(begun), "act.documents") == [
+        "bitte einen Bericht, eine Kampagne oder einen Lauf angeben: jedes Dokument, das ein "
+        "Empfänger je bekam, ist selten, was ein Dienstleister erhalten soll"
+    ]
+    zipped = form | {"act.content": "documents_zip", "act.documents.run": "7"}
+    assert post(client, setup, zipped).status_code == 302
+    with panel.runtime.database.session() as session:
+        assert session.get(Campaign, campaign_id).action_settings["documents"] == {
+            "report": None,
+            "campaign": None,
+            "run": 7,
+            "kind": "letter",
+            "latest_only": False,
+        }
 
 
 def test_a_long_upload_keeps_the_ledger_claim_alive(uploading, server, monkeypatch):

@@ -22,6 +22,7 @@ from webapp.i18n import PANEL_CATALOGS, catalog_ids
 from webapp.testing import login
 
 from panel_helpers import PASSWORD, body, field_errors, post
+from waiting import stop_group, wait_for
 
 ADMIN_PAGES = (
     "/admin/",
@@ -232,6 +233,37 @@ def test_queues_workers_and_failed_jobs_are_shown(client_for, failed_job):
     assert "ValueError: invalid literal for int() with base 10: &#39;kein Betrag&#39;" in html
     assert "1 fehlgeschlagen" in html
     assert "Kein Worker läuft" in html
+
+
+def test_a_running_worker_is_shown_also_after_redis_lost_its_registration(
+    client_for, engine, redis_url, tmp_path
+):
+    """A real ``campaign worker`` is listed; when Redis loses the registry of workers (its
+    database emptied, a restart without its data), the worker's next heartbeat registers
+    it again instead of leaving "no worker running" on the page while it works."""
+    admin = client_for("admin")
+    connection = Redis.from_url(redis_url)
+    log = tmp_path / "worker.log"
+    worker = engine.start_worker_process(log)
+
+    def shown() -> str | None:
+        html = body(admin.get("/admin/queues"))
+        return html if "Kein Worker läuft" not in html else None
+
+    try:
+        wait_for(shown, "the started worker on the queue page", log=log)
+        connection.delete(*connection.keys("rq:worker*"))
+        assert shown() is None
+        Queue("default", connection=connection).enqueue("builtins.len", "abc")
+        html = wait_for(
+            lambda: (page := shown()) and "1 / 0" in page and page,  # one job done since
+            "the worker on the page again with the job it did",
+            log=log,
+        )
+        assert "urgent, default, bulk" in html
+    finally:
+        stop_group(worker)
+        connection.close()
 
 
 def test_a_failed_job_is_requeued_and_audited(client_for, database, failed_job, redis_url):

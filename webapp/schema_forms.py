@@ -5,7 +5,8 @@ into form fields, reads the submitted form back into a dict for ``validate_param
 each ``SettingsError`` problem next to the field it names. No plugin needs template code:
 
 - text, numbers, booleans (checkbox), enums (select), optional fields (an empty input is
-  ``None``), lists of simple values (one per line), nested objects (a fieldset);
+  ``None``), lists of simple values (one per line), nested objects (a fieldset; an optional
+  one left empty or at its defaults is ``None``);
 - ``description`` becomes the help text, ``default`` the initial value;
 - anything the form cannot draw field by field (free dicts, lists of objects, recursive
   models such as a query) is edited as JSON text, checked on submit;
@@ -467,7 +468,8 @@ def parse_form(
     while reading them (JSON that does not parse).
 
     Empty inputs are left out so that the model's default applies (or "required" is
-    reported); an empty optional input is ``None``.
+    reported); an empty optional input is ``None``, and so is an optional nested object
+    whose inputs are all empty or still at their defaults.
     """
     spec = root_spec(schema)
     problems: list[tuple[str, str]] = []
@@ -502,7 +504,9 @@ def _parse_value(
     name = f"{prefix}.{path}"
     if spec.kind == "object":
         inner = _parse_object(spec, form, prefix, f"{path}.", problems)
-        if spec.nullable and all(v in (None, False, "") for v in inner.values()):
+        if spec.nullable and all(
+            _untouched(prop, inner.get(key)) for key, prop in spec.properties.items()
+        ):
             return _EMPTY
         return inner
     if spec.kind == "boolean":
@@ -530,6 +534,16 @@ def _parse_value(
     if spec.kind == "enum":
         return _enum_value(spec, raw)
     return _scalar(spec.kind, raw)
+
+
+def _untouched(spec: _Spec, value: Any) -> bool:
+    """An input of an optional sub-form left empty or at the default the form showed it
+    with: a select without an empty choice always sends a value, so only a changed input
+    says that the user means the object."""
+    if value is None or value == "" or value == []:
+        return True
+    default = spec.schema.get("default", False if spec.kind == "boolean" else None)
+    return value == default and isinstance(value, bool) == isinstance(default, bool)
 
 
 def read_number(raw: str) -> Decimal | None:

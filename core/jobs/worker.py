@@ -7,7 +7,7 @@ import gc
 import os
 from collections.abc import Sequence
 
-from rq import Worker
+from rq import Worker, worker_registration
 
 from core.documents.rendering import load_image_drivers
 from core.engine import dispatch, targeting  # noqa: F401 (imported once, before forking)
@@ -41,6 +41,17 @@ class CampaignWorker(Worker):
         if job.func_name == CHUNK_JOB:
             dispatch.warm_up(job.args[0])
         super().fork_work_horse(job, queue)
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        """RQ's own, which also registers the worker again. RQ registers a worker (its hash
+        and the sets ``rq:workers`` and ``rq:workers:<queue>`` that ``Worker.all``, the
+        panel's queue page and ``rq info`` read) only when it starts; after Redis lost them
+        (its database emptied, the server restarted without its data) the heartbeat brought
+        back a bare hash, and the running worker went unseen."""
+        super().heartbeat(timeout, pipeline)
+        connection = pipeline if pipeline is not None else self.connection
+        connection.hset(self.key, mapping=self.serialize())
+        worker_registration.register(self, connection)
 
     def subscribe(self):
         """RQ's own, with a short wait."""
