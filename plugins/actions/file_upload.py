@@ -85,6 +85,12 @@ UPLOADS = "uploads"
 """The run files of the built files (``uploads/NAME``)."""
 COUNTED = {"rows": "row(s)", "documents": "document(s)", "pages": "page(s)"}
 """The words of a result's counts (its manifest's keys), as the catalog has them."""
+PREVIEWED = {
+    "extraction": "CSV extraction",
+    "collection_pdf": "collection PDF",
+    "documents_zip": "ZIP of documents",
+}
+"""What a dry run says it would upload, as the catalog has it."""
 INDEX_COLUMNS = ("entry", "document_id", "contact_id", "title", "filename", "size", "sha256")
 INDEX_DIALECT = CsvDialect(",", "utf-8")
 """The ZIP's index.csv: UTF-8 and commas, titles and file names neutralised."""
@@ -280,11 +286,15 @@ class FileUpload(Action):
         except (ValueError, LookupError) as exc:
             return f"cannot upload: {exc}"
         members = sum(len(page) for page in context.member_ids(recipient.group))
-        manifest = " with a manifest" if self.params.manifest else ""
-        return (
-            f"{self.params.content} of {members} recipient(s) as {remote_name} to "
-            f"{target.name} ({target.where()}){manifest}"
-        )
+        parts = [
+            f"would upload: {PREVIEWED[self.params.content]}",
+            f"{members} recipient(s)",
+            f"file: {remote_name}",
+            f"target: {target.name}",
+            f"location: {target.where()}",
+            "with manifest" if self.params.manifest else "",
+        ]
+        return "; ".join(part for part in parts if part)
 
     @property
     def counted(self) -> str:
