@@ -342,7 +342,7 @@ def test_a_failed_upload_is_reported_and_delivered_when_the_failed_rows_are_retr
     assert len(server.files) == 2  # the file and its manifest, once each
 
 
-def test_a_dry_run_describes_the_upload_and_sends_nothing(uploading, inbox):
+def test_a_dry_run_describes_the_upload_and_sends_nothing(uploading, inbox, panel_app):
     campaign = upload_campaign(uploading, "folder", {"path": str(inbox)})
     run = start_run(uploading.runtime, campaign, dry_run=True)
     uploading.work()
@@ -350,8 +350,14 @@ def test_a_dry_run_describes_the_upload_and_sends_nothing(uploading, inbox):
     (item,) = group_rows(uploading, run.id)
     name = f"Fruehjahrsaktion-1-{run_day(uploading, run.id)}.csv"
     assert item.detail == (
-        f"preview: extraction of 5 recipient(s) as {name} to folder ({inbox}) with a manifest"
+        f"preview: would upload: CSV extraction; 5 recipient(s); file: {name}; target: folder; "
+        f"location: {inbox}; with manifest"
     )
+    assert shown_details(panel_app, "de", [item.detail]) == [
+        f"Vorschau: würde hochladen: Extraktion (CSV); 5 Empfänger; Datei: {name}; Ziel: folder; "
+        f"Ablageort: {inbox}; mit Manifest"
+    ]
+    assert shown_details(panel_app, "en", [item.detail]) == [item.detail]
     assert list(inbox.iterdir()) == []
 
 
