@@ -400,6 +400,17 @@ def test_a_dry_run_previews_without_sending(mailing, smtp, panel_app):
     assert smtp.messages == []
 
 
+def test_an_empty_subject_fails_the_recipient_with_the_reason(mailing, smtp, panel_app):
+    add_people(mailing, [{"email": "erika@example.de", "postcode": None}])
+    campaign = email_campaign(mailing, subject="{{ postcode or '' }}")
+    run = start_run(mailing.runtime, campaign, confirmed_by="test")
+    mailing.work()
+    (item,) = mailing.items(run.id)
+    assert (item.status, item.detail) == (ItemStatus.FAILED, "the subject is empty")
+    assert shown_details(panel_app, "de", [item.detail]) == ["der Betreff ist leer"]
+    assert smtp.messages == []
+
+
 def test_an_unknown_placeholder_fails_each_recipient_with_its_line(mailing, smtp, panel_app):
     add_people(mailing, [{"email": "erika@example.de"}])
     campaign = email_campaign(mailing, text="Hallo\n{{ frist_name }}")
@@ -411,8 +422,9 @@ def test_an_unknown_placeholder_fails_each_recipient_with_its_line(mailing, smtp
     mailing.work()
     (preview,) = [item.detail for item in mailing.items(dry.id)]
     assert preview == f"preview: no e-mail: {item.detail}"
-    (german,) = shown_details(panel_app, "de", [preview])
-    assert german.startswith("Vorschau: keine E-Mail: ") and "no e-mail" not in german
+    assert shown_details(panel_app, "de", [preview]) == [  # the template's own error as is
+        "Vorschau: keine E-Mail: Textteil, Zeile 2: unknown placeholder 'frist_name'"
+    ]
     assert shown_details(panel_app, "en", [preview]) == [preview]
     assert smtp.messages == []
 
