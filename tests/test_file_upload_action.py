@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import zipfile
 from datetime import UTC, datetime, timedelta
 
@@ -231,7 +232,9 @@ def test_a_grouped_source_uploads_one_file_per_group_named_by_it(uploading, inbo
     ]
 
 
-def test_groups_without_group_in_the_name_fail_instead_of_replacing_each_other(uploading, inbox):
+def test_groups_without_group_in_the_name_fail_instead_of_replacing_each_other(
+    uploading, inbox, panel_app
+):
     run = start_run(
         uploading.runtime,
         upload_campaign(uploading, "folder", {"path": str(inbox)}, source=BY_CITY),
@@ -243,6 +246,11 @@ def test_groups_without_group_in_the_name_fail_instead_of_replacing_each_other(u
     assert {item.detail for item in group_rows(uploading, run.id)} == {
         "the run has 3 groups but remote_name has no {group}: their files would replace each other"
     }
+    (detail,) = {item.detail for item in group_rows(uploading, run.id)}
+    assert shown_details(panel_app, "de", [detail]) == [
+        "der Lauf hat 3 Gruppen, aber remote_name kein {group}: ihre Dateien würden einander "
+        "ersetzen"
+    ]
     assert list(inbox.iterdir()) == []
 
 
@@ -479,10 +487,15 @@ def test_an_upload_that_cannot_be_built_or_previewed_says_why_in_the_readers_lan
     uploading.work()
 
     details = [row.detail for run in (failed, dry) for row in group_rows(uploading, run.id)]
-    assert details[0].startswith("cannot build: Fruehjahrsaktion-") and "'Fehlt'" in details[0]
+    assert re.fullmatch(
+        r"cannot build: Fruehjahrsaktion-[\w-]+\.zip; unknown report: Fehlt", details[0]
+    )
     assert details[1].startswith("preview: cannot upload: ")
     german = shown_details(panel_app, "de", details)
-    assert german[0].startswith("Erstellen nicht möglich: Fruehjahrsaktion-")
+    assert re.fullmatch(
+        r"Erstellen nicht möglich: Fruehjahrsaktion-[\w-]+\.zip; unbekannter Bericht: Fehlt",
+        german[0],
+    )
     assert german[1].startswith("Vorschau: Hochladen nicht möglich: ")
     assert shown_details(panel_app, "en", details) == details
 

@@ -151,7 +151,7 @@ def test_a_contract_reaches_its_contact(context):
         (
             Recipient("contacts:3", "contacts", 3, {"email": "a@b.de"}),
             {},
-            "the record has no mobile number field (mobile or contact.mobile)",
+            "the record has no mobile number field: mobile, contact.mobile",
         ),
         (
             contact(),
@@ -306,17 +306,23 @@ def test_preview_renders_without_sending(context, panel_app):
 
 def test_why_there_is_no_sms_is_shown_in_the_readers_language(context, panel_app):
     """The preview's prefix and the action's own reason through the actions' catalog; the
-    core's reason (a landline) stays as written."""
+    core's reason (a landline, a template's error after its line) stays as written."""
     too_long = action(template="{{ 'Langer Text. ' * 13 }}", max_segments=1)
     details = [
         too_long.preview(contact(), context),
         too_long.process(contact(), context).detail,
         action().preview(contact("0221 123456"), context),
+        action()
+        .process(Recipient("contacts:3", "contacts", 3, {"email": "a@b.de"}), context)
+        .detail,
+        action(template="Hallo {{ frist_name }}").process(contact(), context).detail,
     ]
     assert shown_details(panel_app, "de", details) == [
         "keine SMS: der Text braucht 2 Teile (GSM-7, 169 Zeichen), mehr als die erlaubten 1",
         "der Text braucht 2 Teile (GSM-7, 169 Zeichen), mehr als die erlaubten 1",
         "keine SMS: '0221 123456' is a landline, not a mobile number",
+        "der Datensatz hat kein Feld für die Mobilnummer: mobile, contact.mobile",
+        "Zeile 1: unknown placeholder 'frist_name'",
     ]
     assert shown_details(panel_app, "en", details) == details
 

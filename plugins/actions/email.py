@@ -520,7 +520,7 @@ def find_campaign(session: Session, campaign: int | str) -> int:
     else:
         found = session.scalar(select(Campaign.id).where(Campaign.name == campaign))
     if found is None:
-        raise ValueError(f"there is no campaign {campaign!r}")
+        raise ValueError(f"unknown campaign: {campaign}")
     return found
 
 

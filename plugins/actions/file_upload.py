@@ -237,7 +237,7 @@ class FileUpload(Action):
             try:
                 built = self.build(context, recipient.group, remote_name)
             except (ValueError, LookupError, OSError, ArchiveIntegrityError) as exc:
-                return Outcome.failed(f"cannot build: {remote_name}: {exc}")
+                return Outcome.failed(f"cannot build: {remote_name}; {exc}")
             if not built.counts.get(self.counted):
                 return Outcome.skipped(f"nothing to upload: {built.note}")
             manifest = None
@@ -484,7 +484,7 @@ class FileUpload(Action):
         contact_path = ENTITIES[entity].contact_path if entity in ENTITIES else None
         if contact_path is None:
             raise ValueError(
-                f"documents are filed with contacts, and this run's recipients ({entity}) have none"
+                f"documents are filed with contacts, which these recipients have none of: {entity}"
             )
         if contact_path == "":
             return members
@@ -533,7 +533,7 @@ def _find_id(context: Any, model: Any, wanted: str | int) -> int:
     else:
         found = context.session.scalar(select(model.id).where(model.name == wanted))
     if found is None:
-        raise LookupError(f"there is no {model.__tablename__[:-1]} {wanted!r}")
+        raise LookupError(f"unknown {model.__tablename__[:-1]}: {wanted}")
     return found
 
 

@@ -100,7 +100,7 @@ def mobile_of(data: Mapping[str, Any]) -> Any:
     for field in MOBILE_FIELDS:
         if field in data:
             return data[field]
-    raise ValueError(f"the record has no mobile number field ({' or '.join(MOBILE_FIELDS)})")
+    raise ValueError(f"the record has no mobile number field: {', '.join(MOBILE_FIELDS)}")
 
 
 class Sms(Action):
