@@ -136,17 +136,17 @@ def test_a_sales_partner_books_for_itself_and_a_contact_for_its_partner():
         (
             Recipient("products:1", "products", 1, {"monthly_price": 5}),
             {"field": "monthly_price"},
-            "records of products carry no sales partner (partner.id)",
+            "records without a sales partner (partner.id): products",
         ),
         (
             Recipient("contacts:4", "contacts", 4, {"last_name": "Kaya", "partner.id": 9}),
             {},
-            "the record has no field 'amount'",
+            "the record has no field: amount",
         ),
-        (contract(amount=None), {}, "amount is empty"),
-        (contract(amount="zehn"), {}, "amount is not a number: 'zehn'"),
-        (contract(amount="NaN"), {}, "amount is not a number: 'NaN'"),
-        (contract(amount=True), {}, "amount is not a number: True"),
+        (contract(amount=None), {}, "empty field: amount"),
+        (contract(amount="zehn"), {}, "not a number: amount; value: 'zehn'"),
+        (contract(amount="NaN"), {}, "not a number: amount; value: 'NaN'"),
+        (contract(amount=True), {}, "not a number: amount; value: True"),
         (contract(amount=Decimal("-8")), {}, "the commission would be negative: -2.00 EUR"),
         (
             contract(amount=Decimal("999999999999")),
@@ -156,7 +156,7 @@ def test_a_sales_partner_books_for_itself_and_a_contact_for_its_partner():
         (
             contract(**{"partner.commission_rate": None}),
             {"rate_field": "partner.commission_rate", "rate_percent": None},
-            "partner.commission_rate is empty",
+            "empty field: partner.commission_rate",
         ),
         (contract(), {"text": "{{ contact.frist_name }}"}, "unknown placeholder"),
         (contract(**{"contact.last_name": None}), {"text": "{{ contact.last_name }}"}, "empty"),
@@ -168,8 +168,32 @@ def test_a_recipient_that_cannot_be_booked_fails_with_the_reason(recipient, sett
     assert reason in str(caught.value)
 
 
+def test_why_a_recipient_cannot_be_booked_is_shown_in_the_readers_language(panel_app):
+    reasons = []
+    for recipient, settings in [
+        (contract(amount=None), {}),
+        (contract(amount="zehn"), {}),
+        (contract(amount=Decimal("-8")), {}),
+        (Recipient("products:1", "products", 1, {"monthly_price": 5}), {"field": "monthly_price"}),
+        (contract(**{"contact.last_name": None}), {"text": "{{ contact.last_name }}"}),
+        (contract(amount=Decimal("0.01")), {}),
+    ]:
+        with pytest.raises((ValueError, commission.NothingToBook)) as caught:
+            action(**settings).compose(recipient, FACTS)
+        reasons.append(str(caught.value))
+    assert shown_details(panel_app, "de", reasons) == [
+        "leeres Feld: amount",
+        "keine Zahl: amount; Wert: 'zehn'",
+        "die Provision wäre negativ: -2,00 EUR",
+        "Datensätze ohne Vertriebspartner (partner.id): products",
+        "der Buchungstext ist leer",
+        "nichts zu buchen: Provision: 0,00 EUR",
+    ]
+    assert shown_details(panel_app, "en", reasons) == reasons
+
+
 def test_a_commission_of_zero_is_skipped():
-    with pytest.raises(commission.NothingToBook, match=r"the commission is 0\.00 EUR"):
+    with pytest.raises(commission.NothingToBook, match=r"^nothing to book: commission: 0\.00 EUR$"):
         action().compose(contract(amount=Decimal("0.01")), FACTS)
 
 
@@ -366,7 +390,7 @@ def test_a_commission_run_books_once_for_the_partner_of_every_contract(booking_e
             "booked: 5.00 EUR; partner: VP-3; booking key: AP; booking date: 01.04.2026",
             1,
         ),
-        "V-5": (ItemStatus.SKIPPED, "nothing to book: the commission is 0.00 EUR", 0),
+        "V-5": (ItemStatus.SKIPPED, "nothing to book: commission: 0.00 EUR", 0),
     }
     booked = bookings(engine, run.id)
     assert [
@@ -450,7 +474,7 @@ def test_rates_of_the_partner_a_fixed_date_currency_and_vat(booking_engine):
         (date(2026, 12, 31), "CHF", True)
     }
     details = {item.entity_id: item.detail for item in engine.items(run.id)}
-    assert details[ids["V-4"]] == "partner.commission_rate is empty"
+    assert details[ids["V-4"]] == "empty field: partner.commission_rate"
 
 
 @pytest.mark.parametrize(

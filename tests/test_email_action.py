@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -311,7 +312,7 @@ def test_messages_sent_together_each_get_their_own_outcome_and_archive_entry(
     ]
 
 
-def test_the_worked_example_prints_the_letters_and_emails_them(mailing, smtp):
+def test_the_worked_example_prints_the_letters_and_emails_them(mailing, smtp, panel_app):
     """Print the information letter for every prospect, then e-mail each their letter."""
     with mailing.runtime.database.session() as session:
         install_default_reports(session)
@@ -334,16 +335,28 @@ def test_the_worked_example_prints_the_letters_and_emails_them(mailing, smtp):
     assert mailing.run(printed.id).done == 2
     letters = {d.contact_id: d for d in archived(mailing, printed.id, DocumentKind.LETTER)}
 
-    attach = {"campaign": "Informationskampagne"}
-    run = start_run(
-        mailing.runtime, email_campaign(mailing, attachment=attach), confirmed_by="test"
-    )
+    attach = {"report": "Informationsschreiben", "campaign": "Informationskampagne"}
+    mailed = email_campaign(mailing, attachment=attach)
+    run = start_run(mailing.runtime, mailed, confirmed_by="test")
     mailing.work()
     rows = items(mailing, run.id)
-    assert rows[f"contacts:{ids[2]}"].detail == (
-        "no archived letter of campaign 'Informationskampagne'"
-    )
+    missing = "no archived letter; report: Informationsschreiben; campaign: Informationskampagne"
+    assert rows[f"contacts:{ids[2]}"].detail == missing
     assert rows[f"contacts:{ids[2]}"].status == ItemStatus.FAILED
+    dry = start_run(mailing.runtime, mailed, dry_run=True, preview_count=3)
+    mailing.work()
+    preview = items(mailing, dry.id)[f"contacts:{ids[2]}"].detail
+    assert preview == f"preview: no e-mail: {missing}"
+    assert shown_details(panel_app, "de", [missing, preview]) == [
+        "kein archivierter Brief; Bericht: Informationsschreiben; Kampagne: Informationskampagne",
+        "Vorschau: keine E-Mail: kein archivierter Brief; Bericht: Informationsschreiben; "
+        "Kampagne: Informationskampagne",
+    ]
+    assert shown_details(panel_app, "en", [preview]) == [preview]
+    attached = items(mailing, dry.id)[f"contacts:{ids[0]}"].detail
+    assert f" byte(s); attachment: {letters[ids[0]].filename}; subject: " in attached
+    (german,) = shown_details(panel_app, "de", [attached])
+    assert f" Byte; Anhang: {letters[ids[0]].filename}; Betreff: " in german
     assert rows[f"contacts:{ids[0]}"].detail == (
         f"sent to: erika@example.de; attachment: {letters[ids[0]].filename}"
     )
@@ -408,17 +421,36 @@ def test_a_print_and_an_email_campaign_reach_everyone_once(mailing, smtp, panel_
     assert shown_details(panel_app, "en", previews) == previews
 
 
-def test_a_dry_run_previews_without_sending(mailing, smtp):
+def test_a_dry_run_previews_without_sending(mailing, smtp, panel_app):
     add_people(mailing, [{"email": "erika@example.de"}, {"email": None}])
     run = start_run(mailing.runtime, email_campaign(mailing), dry_run=True, preview_count=2)
     mailing.work()
     details = [item.detail for item in mailing.items(run.id)]
-    assert details[0].startswith(
-        "preview: E-mail to erika@example.de from Kampagne <kampagne@example.de>: "
-        "'Neuigkeiten für Erika aus Köln'"
+    head, _, body = details[0].partition("\n\n")
+    size = re.fullmatch(
+        r"preview: e-mail to: erika@example\.de; from: Kampagne <kampagne@example\.de>; "
+        r"(\d+) byte\(s\); subject: Neuigkeiten für Erika aus Köln",
+        head,
+    )[1]
+    assert body.startswith("Hallo Erika Weiß1,\nwir haben Neuigkeiten.\n")  # the text
+    (german,) = shown_details(panel_app, "de", [details[0]])
+    assert german.startswith(
+        "Vorschau: E-Mail an: erika@example.de; Absender: Kampagne <kampagne@example.de>; "
+        f"{size} Byte; Betreff: Neuigkeiten für Erika aus Köln\n\nHallo Erika Weiß1,"
     )
-    assert " bytes\n\nHallo Erika Weiß1,\nwir haben Neuigkeiten.\n" in details[0]  # the text
+    assert shown_details(panel_app, "en", [details[0]]) == [details[0]]
     assert details[1] == "reach.no_email"  # skipped at targeting, as a real run would
+    assert smtp.messages == []
+
+
+def test_an_empty_subject_fails_the_recipient_with_the_reason(mailing, smtp, panel_app):
+    add_people(mailing, [{"email": "erika@example.de", "postcode": None}])
+    campaign = email_campaign(mailing, subject="{{ postcode or '' }}")
+    run = start_run(mailing.runtime, campaign, confirmed_by="test")
+    mailing.work()
+    (item,) = mailing.items(run.id)
+    assert (item.status, item.detail) == (ItemStatus.FAILED, "the subject is empty")
+    assert shown_details(panel_app, "de", [item.detail]) == ["der Betreff ist leer"]
     assert smtp.messages == []
 
 
@@ -433,8 +465,9 @@ def test_an_unknown_placeholder_fails_each_recipient_with_its_line(mailing, smtp
     mailing.work()
     (preview,) = [item.detail for item in mailing.items(dry.id)]
     assert preview == f"preview: no e-mail: {item.detail}"
-    (german,) = shown_details(panel_app, "de", [preview])
-    assert german.startswith("Vorschau: keine E-Mail: ") and "no e-mail" not in german
+    assert shown_details(panel_app, "de", [preview]) == [  # the template's own error as is
+        "Vorschau: keine E-Mail: Textteil, Zeile 2: unknown placeholder 'frist_name'"
+    ]
     assert shown_details(panel_app, "en", [preview]) == [preview]
     assert smtp.messages == []
 

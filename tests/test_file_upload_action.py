@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import zipfile
 from datetime import UTC, datetime, timedelta
 
@@ -233,7 +234,9 @@ def test_a_grouped_source_uploads_one_file_per_group_named_by_it(uploading, inbo
     ]
 
 
-def test_groups_without_group_in_the_name_fail_instead_of_replacing_each_other(uploading, inbox):
+def test_groups_without_group_in_the_name_fail_instead_of_replacing_each_other(
+    uploading, inbox, panel_app
+):
     run = start_run(
         uploading.runtime,
         upload_campaign(uploading, "folder", {"path": str(inbox)}, source=BY_CITY),
@@ -245,6 +248,11 @@ def test_groups_without_group_in_the_name_fail_instead_of_replacing_each_other(u
     assert {item.detail for item in group_rows(uploading, run.id)} == {
         "the run has 3 groups but remote_name has no {group}: their files would replace each other"
     }
+    (detail,) = {item.detail for item in group_rows(uploading, run.id)}
+    assert shown_details(panel_app, "de", [detail]) == [
+        "der Lauf hat 3 Gruppen, aber remote_name kein {group}: ihre Dateien würden einander "
+        "ersetzen"
+    ]
     assert list(inbox.iterdir()) == []
 
 
@@ -344,7 +352,7 @@ def test_a_failed_upload_is_reported_and_delivered_when_the_failed_rows_are_retr
     assert len(server.files) == 2  # the file and its manifest, once each
 
 
-def test_a_dry_run_describes_the_upload_and_sends_nothing(uploading, inbox):
+def test_a_dry_run_describes_the_upload_and_sends_nothing(uploading, inbox, panel_app):
     campaign = upload_campaign(uploading, "folder", {"path": str(inbox)})
     run = start_run(uploading.runtime, campaign, dry_run=True)
     uploading.work()
@@ -352,8 +360,14 @@ def test_a_dry_run_describes_the_upload_and_sends_nothing(uploading, inbox):
     (item,) = group_rows(uploading, run.id)
     name = f"Fruehjahrsaktion-1-{run_day(uploading, run.id)}.csv"
     assert item.detail == (
-        f"preview: extraction of 5 recipient(s) as {name} to folder ({inbox}) with a manifest"
+        f"preview: would upload: CSV extraction; 5 recipient(s); file: {name}; target: folder; "
+        f"location: {inbox}; with manifest"
     )
+    assert shown_details(panel_app, "de", [item.detail]) == [
+        f"Vorschau: würde hochladen: Extraktion (CSV); 5 Empfänger; Datei: {name}; Ziel: folder; "
+        f"Ablageort: {inbox}; mit Manifest"
+    ]
+    assert shown_details(panel_app, "en", [item.detail]) == [item.detail]
     assert list(inbox.iterdir()) == []
 
 
@@ -475,10 +489,15 @@ def test_an_upload_that_cannot_be_built_or_previewed_says_why_in_the_readers_lan
     uploading.work()
 
     details = [row.detail for run in (failed, dry) for row in group_rows(uploading, run.id)]
-    assert details[0].startswith("cannot build: Fruehjahrsaktion-") and "'Fehlt'" in details[0]
+    assert re.fullmatch(
+        r"cannot build: Fruehjahrsaktion-[\w-]+\.zip; unknown report: Fehlt", details[0]
+    )
     assert details[1].startswith("preview: cannot upload: ")
     german = shown_details(panel_app, "de", details)
-    assert german[0].startswith("Erstellen nicht möglich: Fruehjahrsaktion-")
+    assert re.fullmatch(
+        r"Erstellen nicht möglich: Fruehjahrsaktion-[\w-]+\.zip; unbekannter Bericht: Fehlt",
+        german[0],
+    )
     assert german[1].startswith("Vorschau: Hochladen nicht möglich: ")
     assert shown_details(panel_app, "en", details) == details
 

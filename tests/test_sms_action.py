@@ -109,7 +109,7 @@ def action(**settings):
     return Sms({"gateway": "recorder", "template": TEMPLATE, **settings})
 
 
-def test_a_message_goes_to_the_normalised_number_with_the_ledger_reference(context):
+def test_a_message_goes_to_the_normalised_number_with_the_ledger_reference(context, panel_app):
     outcome = action(sender="Campaign").process(contact("+49 (0)171-2345678"), context)
     assert Recorder.sent == [
         (
@@ -120,7 +120,11 @@ def test_a_message_goes_to_the_normalised_number_with_the_ledger_reference(conte
         )
     ]
     assert (outcome.status, outcome.units, outcome.reference) == ("done", 1, "id-1")
-    assert outcome.detail == "GSM-7, 1 segment(s), message id id-1"
+    assert outcome.detail == "GSM-7, 1 segment(s); message id: id-1"
+    assert shown_details(panel_app, "de", [outcome.detail]) == [
+        "GSM-7, 1 Teil(e); Nachrichten-ID: id-1"
+    ]
+    assert shown_details(panel_app, "en", [outcome.detail]) == [outcome.detail]
 
 
 def test_the_segment_count_is_the_cost(context):
@@ -147,7 +151,7 @@ def test_a_contract_reaches_its_contact(context):
         (
             Recipient("contacts:3", "contacts", 3, {"email": "a@b.de"}),
             {},
-            "the record has no mobile number field (mobile or contact.mobile)",
+            "the record has no mobile number field: mobile, contact.mobile",
         ),
         (
             contact(),
@@ -282,12 +286,18 @@ def test_a_refused_setting_is_said_in_the_readers_language():
     )
 
 
-def test_preview_renders_without_sending(context):
+def test_preview_renders_without_sending(context, panel_app):
     sms = action()
-    assert sms.preview(contact(), context) == (
-        "SMS to +491712345678 via recorder (GSM-7, 1 segment(s)): "
-        "Hallo Erika, Ihr Gutschein wartet in Köln!"
+    preview = sms.preview(contact(), context)
+    assert preview == (
+        "SMS to: +491712345678; gateway: recorder; GSM-7, 1 segment(s); "
+        "text: Hallo Erika, Ihr Gutschein wartet in Köln!"
     )
+    assert shown_details(panel_app, "de", [f"preview: {preview}"]) == [
+        "Vorschau: SMS an: +491712345678; Gateway: recorder; GSM-7, 1 Teil(e); "
+        "Text: Hallo Erika, Ihr Gutschein wartet in Köln!"
+    ]
+    assert shown_details(panel_app, "en", [f"preview: {preview}"]) == [f"preview: {preview}"]
     assert sms.preview(contact("0221 123456"), context) == (
         "no SMS: '0221 123456' is a landline, not a mobile number"
     )
@@ -296,17 +306,23 @@ def test_preview_renders_without_sending(context):
 
 def test_why_there_is_no_sms_is_shown_in_the_readers_language(context, panel_app):
     """The preview's prefix and the action's own reason through the actions' catalog; the
-    core's reason (a landline) stays as written."""
+    core's reason (a landline, a template's error after its line) stays as written."""
     too_long = action(template="{{ 'Langer Text. ' * 13 }}", max_segments=1)
     details = [
         too_long.preview(contact(), context),
         too_long.process(contact(), context).detail,
         action().preview(contact("0221 123456"), context),
+        action()
+        .process(Recipient("contacts:3", "contacts", 3, {"email": "a@b.de"}), context)
+        .detail,
+        action(template="Hallo {{ frist_name }}").process(contact(), context).detail,
     ]
     assert shown_details(panel_app, "de", details) == [
         "keine SMS: der Text braucht 2 Teile (GSM-7, 169 Zeichen), mehr als die erlaubten 1",
         "der Text braucht 2 Teile (GSM-7, 169 Zeichen), mehr als die erlaubten 1",
         "keine SMS: '0221 123456' is a landline, not a mobile number",
+        "der Datensatz hat kein Feld für die Mobilnummer: mobile, contact.mobile",
+        "Zeile 1: unknown placeholder 'frist_name'",
     ]
     assert shown_details(panel_app, "en", details) == details
 
@@ -366,7 +382,7 @@ def sms_campaign(engine, gateway, gateway_settings):
     )
 
 
-def test_an_sms_campaign_sends_once_to_every_mobile(sms_engine, provider):
+def test_an_sms_campaign_sends_once_to_every_mobile(sms_engine, provider, panel_app):
     engine = sms_engine
     campaign = sms_campaign(
         engine, "http", {"url": provider.url, "message_id_path": "messages.0.id"}
@@ -397,10 +413,12 @@ def test_an_sms_campaign_sends_once_to_every_mobile(sms_engine, provider):
         f"contacts:{n}": (2 if n == 2 else 1, provider.accepted[f"run{run.id}-contacts:{n}"])
         for n in VALID
     }
-    assert items["contacts:1"].detail == (
-        f"GSM-7, 1 segment(s), message id {items['contacts:1'].reference}"
-    )
-    assert items["contacts:2"].detail.startswith("UCS-2, 2 segment(s)")
+    reference = items["contacts:1"].reference
+    assert items["contacts:1"].detail == f"GSM-7, 1 segment(s); message id: {reference}"
+    assert items["contacts:2"].detail.startswith("UCS-2, 2 segment(s); message id: ")
+    assert shown_details(panel_app, "de", [items["contacts:1"].detail]) == [
+        f"GSM-7, 1 Teil(e); Nachrichten-ID: {reference}"
+    ]
     assert [(items[f"contacts:{n}"].status, items[f"contacts:{n}"].detail) for n in (4, 5, 6)] == [
         (ItemStatus.SKIPPED, SkipReason.NO_MOBILE.value)
     ] * 3
@@ -412,7 +430,7 @@ def test_an_sms_campaign_sends_once_to_every_mobile(sms_engine, provider):
     assert len(provider.requests) == len(VALID)
 
 
-def test_a_provider_that_bills_delivered_messages_marks_the_rows(sms_engine, provider):
+def test_a_provider_that_bills_delivered_messages_marks_the_rows(sms_engine, provider, panel_app):
     engine = sms_engine
     settings = {"url": provider.url, "billing": "delivered"}
     run = start_run(engine.runtime, sms_campaign(engine, "http", settings), confirmed_by="test")
@@ -420,6 +438,11 @@ def test_a_provider_that_bills_delivered_messages_marks_the_rows(sms_engine, pro
     done = [item for item in engine.items(run.id) if item.status == ItemStatus.DONE]
     assert len(done) == len(VALID)
     assert all(item.billed_on_delivery and item.delivery is None for item in done)
+    details = {item.detail for item in done if item.units == 1}  # no message_id_path: no id
+    assert details == {"GSM-7, 1 segment(s); message id: unknown"}
+    assert shown_details(panel_app, "de", list(details)) == [
+        "GSM-7, 1 Teil(e); Nachrichten-ID: unbekannt"
+    ]
 
 
 def test_a_message_whose_fate_is_unknown_is_reported_unclear(sms_engine, provider):

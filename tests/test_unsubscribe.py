@@ -18,7 +18,7 @@ from core.messaging.unsubscribe import InvalidToken, make_token, read_token
 from core.models import Contact, ContactEvent, ItemStatus, Role
 from core.plugin_base import Channel
 
-from panel_helpers import add_role_users, body, build_panel, client_for
+from panel_helpers import add_role_users, body, build_panel, client_for, shown_details
 
 SECRET = "test-secret-key"
 FOOTER = "Hallo {{ first_name }}\nAbmelden: {{ unsubscribe_url }}"
@@ -180,11 +180,19 @@ def test_expired_link_gets_the_400_page(mailing, app):  # noqa: F811
     assert flags_and_events(mailing, contact) == (False, [])
 
 
-def test_without_a_public_url_no_mail_goes_out_and_the_reason_is_given(mailing, smtp):  # noqa: F811
+def test_without_a_public_url_no_mail_goes_out_and_the_reason_is_given(
+    mailing,  # noqa: F811
+    smtp,
+    panel_app,
+):
     mailing.runtime.settings = dataclasses.replace(mailing.runtime.settings, public_url=None)
     (contact,) = add_people(mailing, [{"email": "erika@example.de"}])
     run_id = send(mailing)
     row = items(mailing, run_id)[f"contacts:{contact}"]
     assert row.status == ItemStatus.FAILED
     assert "CAMPAIGN_PUBLIC_URL is not set" in row.detail
+    assert shown_details(panel_app, "de", [row.detail]) == [
+        "CAMPAIGN_PUBLIC_URL ist nicht gesetzt, daher kann kein Abmeldelink gebaut werden; "
+        "für Kampagnen-E-Mails die öffentliche Adresse des Panels setzen"
+    ]
     assert smtp.messages == []

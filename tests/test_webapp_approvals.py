@@ -273,8 +273,8 @@ def test_a_reviewer_of_the_content_sees_it_rendered_for_sample_recipients(panel)
                 RunItem(
                     run_id=run.id, key="K-2", action="sms", entity="contacts",
                     status=ItemStatus.SKIPPED,
-                    detail="preview: SMS to +4917012345 via outbox (GSM-7, 1 segment(s)): "
-                    "Hallo Änne, Ihr Schreiben ist unterwegs.",
+                    detail="preview: SMS to: +4917012345; gateway: outbox; GSM-7, "
+                    "1 segment(s); text: Hallo Änne, Ihr Schreiben ist unterwegs.",
                 ),
             ]
         )  # fmt: skip
@@ -282,7 +282,10 @@ def test_a_reviewer_of_the_content_sees_it_rendered_for_sample_recipients(panel)
 
     html = body(client.get(page))
     assert "Aus dem Probelauf #1 (2 Empfänger); er versendet nichts." in html
-    assert "Hallo Änne, Ihr Schreiben ist unterwegs." in html
+    assert (
+        "SMS an: +4917012345; Gateway: outbox; GSM-7, 1 Teil(e); "
+        "Text: Hallo Änne, Ihr Schreiben ist unterwegs." in html
+    )
     link = f"/campaigns/{campaign_id}/runs/{run_id}/files/preview-K-1.pdf"
     assert f'href="{link}"' in html
     assert client.get(link).get_data() == b"%PDF-1.4 sample"

@@ -751,6 +751,30 @@ def test_a_start_refused_for_settings_that_no_longer_fit_says_why_in_the_readers
         assert session.scalar(select(func.count()).select_from(Run)) == 0
 
 
+def test_a_run_names_its_action_by_its_title_in_the_readers_language(panel):
+    """The summary and the confirmation name the action the run was started with."""
+    campaign_id = make_campaign(panel)
+    with panel.runtime.database.session() as session:
+        run = Run(
+            campaign_id=campaign_id,
+            number=1,
+            state=RunState.AWAITING_CONFIRMATION,
+            config={"action": "file_upload"},
+        )
+        session.add(run)
+        session.flush()
+        page = f"/campaigns/{campaign_id}/runs/{run.id}"
+    german = body(panel.client(Role.VIEWER).get(page))
+    assert "<dt>Aktion</dt><dd>Datei Upload</dd>" in german
+    assert '<span class="muted">(Datei Upload)</span>' in german
+    assert "file_upload" not in german
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "viola")).language = "en"
+    english = body(panel.client(Role.VIEWER).get(page))
+    assert "<dt>Action</dt><dd>File upload</dd>" in english
+    assert '<span class="muted">(File upload)</span>' in english
+
+
 def test_a_dry_run_with_a_limit_archives_nothing(panel):
     add_people(panel, 5)
     campaign_id = make_campaign(panel)

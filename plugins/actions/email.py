@@ -323,11 +323,15 @@ class Email(Action):
         except (MissingLetter, ValueError) as exc:
             return f"no e-mail: {exc}"
         message = composed.message
-        attached = f", attached {composed.attachment}" if composed.attachment else ""
-        return (
-            f"E-mail to {composed.address} from {composed.sender}: {message.subject!r}"
-            f"{attached}, {len(message.data)} bytes\n\n{_body_text(message.data)}"
-        )
+        parts = [
+            f"e-mail to: {composed.address}",
+            f"from: {composed.sender}",
+            f"{len(message.data)} byte(s)",
+            f"attachment: {composed.attachment}" if composed.attachment else "",
+            f"subject: {message.subject}",  # last: the body follows it
+        ]
+        detail = "; ".join(part for part in parts if part)
+        return f"{detail}\n\n{_body_text(message.data)}"
 
     def compose(self, recipient: Recipient, contact: Mapping[str, Any], context: Any) -> Composed:
         """The message for ``recipient``; a ValueError (or MissingLetter) says why none."""
@@ -458,7 +462,7 @@ class Email(Action):
             .limit(1)
         ).first()
         if document is None:
-            raise MissingLetter(f"no archived letter {self._letter_description()}")
+            raise MissingLetter(f"no archived letter; {self._letter_description()}")
         data = read_document(self._store(context, document.store), document)
         return Attachment(document.filename, data, document.content_type)
 
@@ -481,17 +485,18 @@ class Email(Action):
         return self._letter_filter
 
     def _letter_description(self) -> str:
+        """The letter looked for, as ``label: value`` parts the panel translates."""
         wanted = self.params.attachment
         parts = [
-            f"{label} {value!r}"
+            f"{label}: {value}"
             for label, value in (
-                ("of report", wanted.report),
-                ("of campaign", wanted.campaign),
-                ("of run", wanted.run),
+                ("report", wanted.report),
+                ("campaign", wanted.campaign),
+                ("run", wanted.run),
             )
             if value is not None
         ]
-        return " ".join(parts)
+        return "; ".join(parts)
 
 
 def contact_of(recipient: Recipient) -> dict[str, Any]:
@@ -515,7 +520,7 @@ def find_campaign(session: Session, campaign: int | str) -> int:
     else:
         found = session.scalar(select(Campaign.id).where(Campaign.name == campaign))
     if found is None:
-        raise ValueError(f"there is no campaign {campaign!r}")
+        raise ValueError(f"unknown campaign: {campaign}")
     return found
 
 

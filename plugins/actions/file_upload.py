@@ -85,6 +85,12 @@ UPLOADS = "uploads"
 """The run files of the built files (``uploads/NAME``)."""
 COUNTED = {"rows": "row(s)", "documents": "document(s)", "pages": "page(s)"}
 """The words of a result's counts (its manifest's keys), as the catalog has them."""
+PREVIEWED = {
+    "extraction": "CSV extraction",
+    "collection_pdf": "collection PDF",
+    "documents_zip": "ZIP of documents",
+}
+"""What a dry run says it would upload, as the catalog has it."""
 INDEX_COLUMNS = ("entry", "document_id", "contact_id", "title", "filename", "size", "sha256")
 INDEX_DIALECT = CsvDialect(",", "utf-8")
 """The ZIP's index.csv: UTF-8 and commas, titles and file names neutralised."""
@@ -231,7 +237,7 @@ class FileUpload(Action):
             try:
                 built = self.build(context, recipient.group, remote_name)
             except (ValueError, LookupError, OSError, ArchiveIntegrityError) as exc:
-                return Outcome.failed(f"cannot build: {remote_name}: {exc}")
+                return Outcome.failed(f"cannot build: {remote_name}; {exc}")
             if not built.counts.get(self.counted):
                 return Outcome.skipped(f"nothing to upload: {built.note}")
             manifest = None
@@ -280,11 +286,15 @@ class FileUpload(Action):
         except (ValueError, LookupError) as exc:
             return f"cannot upload: {exc}"
         members = sum(len(page) for page in context.member_ids(recipient.group))
-        manifest = " with a manifest" if self.params.manifest else ""
-        return (
-            f"{self.params.content} of {members} recipient(s) as {remote_name} to "
-            f"{target.name} ({target.where()}){manifest}"
-        )
+        parts = [
+            f"would upload: {PREVIEWED[self.params.content]}",
+            f"{members} recipient(s)",
+            f"file: {remote_name}",
+            f"target: {target.name}",
+            f"location: {target.where()}",
+            "with manifest" if self.params.manifest else "",
+        ]
+        return "; ".join(part for part in parts if part)
 
     @property
     def counted(self) -> str:
@@ -474,7 +484,7 @@ class FileUpload(Action):
         contact_path = ENTITIES[entity].contact_path if entity in ENTITIES else None
         if contact_path is None:
             raise ValueError(
-                f"documents are filed with contacts, and this run's recipients ({entity}) have none"
+                f"documents are filed with contacts, which these recipients have none of: {entity}"
             )
         if contact_path == "":
             return members
@@ -523,7 +533,7 @@ def _find_id(context: Any, model: Any, wanted: str | int) -> int:
     else:
         found = context.session.scalar(select(model.id).where(model.name == wanted))
     if found is None:
-        raise LookupError(f"there is no {model.__tablename__[:-1]} {wanted!r}")
+        raise LookupError(f"unknown {model.__tablename__[:-1]}: {wanted}")
     return found
 
 

@@ -100,7 +100,7 @@ def mobile_of(data: Mapping[str, Any]) -> Any:
     for field in MOBILE_FIELDS:
         if field in data:
             return data[field]
-    raise ValueError(f"the record has no mobile number field ({' or '.join(MOBILE_FIELDS)})")
+    raise ValueError(f"the record has no mobile number field: {', '.join(MOBILE_FIELDS)}")
 
 
 class Sms(Action):
@@ -212,8 +212,8 @@ class Sms(Action):
             return Outcome.failed(str(exc))
         encoding = message.encoding
         return Outcome.done(
-            f"{encoding.encoding}, {encoding.segments} segment(s), "
-            f"message id {message_id or 'unknown'}",
+            f"{encoding.encoding}, {encoding.segments} segment(s); "
+            f"message id: {message_id or 'unknown'}",
             units=encoding.segments,
             reference=message_id or None,
             billed_on_delivery=gateway.bills_on_delivery(),
@@ -226,8 +226,8 @@ class Sms(Action):
             return f"no SMS: {exc}"
         encoding = message.encoding
         return (
-            f"SMS to {message.number} via {self.params.gateway} ({encoding.encoding}, "
-            f"{encoding.segments} segment(s)): {message.text}"
+            f"SMS to: {message.number}; gateway: {self.params.gateway}; {encoding.encoding}, "
+            f"{encoding.segments} segment(s); text: {message.text}"  # last: it may have "; "
         )
 
 

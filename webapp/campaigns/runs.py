@@ -59,6 +59,7 @@ from webapp.campaigns.views import (
     bp,
     list_args,
     load_campaign,
+    plugin_title,
     render_screen,
     username,
 )
@@ -258,6 +259,7 @@ def run(campaign_id: int, run_id: int) -> str:
         campaign,
         "runs",
         run=run,
+        action_title=plugin_title(get_plugins().actions, run.config.get("action", "")),
         progress=Progress.of(run),
         items=items,
         rows=_item_rows(run, items.items),

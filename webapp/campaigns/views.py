@@ -137,16 +137,18 @@ def general(campaign_id: int) -> str:
     return _render_general(load_campaign(campaign_id))
 
 
+def plugin_title(registry: Any, name: str) -> str:
+    """A data source's or action's title in the reader's language; its name if none such is
+    loaded (a run of a plugin since removed)."""
+    try:
+        return plugin_text(registry.get(name), "title")
+    except LookupError:
+        return name
+
+
 def _render_general(campaign: Campaign, errors: dict[str, str] | None = None, **values) -> str:
     session = db_session()
     plugins = get_plugins()
-
-    def title(registry: Any, name: str) -> str:
-        try:
-            return plugin_text(registry.get(name), "title")
-        except LookupError:
-            return name
-
     return render_screen(
         "campaigns/general.html",
         campaign,
@@ -155,8 +157,8 @@ def _render_general(campaign: Campaign, errors: dict[str, str] | None = None, **
         run_count=session.scalar(
             select(func.count()).select_from(Run).where(Run.campaign_id == campaign.id)
         ),
-        datasource_title=title(plugins.datasources, campaign.datasource),
-        action_title=title(plugins.actions, campaign.action),
+        datasource_title=plugin_title(plugins.datasources, campaign.datasource),
+        action_title=plugin_title(plugins.actions, campaign.action),
         errors=errors or {},
         values={"name": campaign.name, "description": campaign.description, **values},
     )

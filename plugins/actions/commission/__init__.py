@@ -266,22 +266,23 @@ class RunFacts:
 
 
 def number_in(data: Mapping[str, Any], field: str) -> Decimal:
-    """The value of ``field`` as a Decimal, or a ValueError saying why there is none."""
+    """The value of ``field`` as a Decimal, or a ValueError saying why there is none (as
+    ``label: value`` parts the panel translates)."""
     if field not in data:
-        raise ValueError(f"the record has no field {field!r}")
+        raise ValueError(f"the record has no field: {field}")
     value = data[field]
     if value is None or value == "":
-        raise ValueError(f"{field} is empty")
+        raise ValueError(f"empty field: {field}")
     if isinstance(value, bool):
-        raise ValueError(f"{field} is not a number: {value!r}")
+        raise ValueError(f"not a number: {field}; value: {value!r}")
     try:
         number = Decimal(str(value).strip()) if isinstance(value, float | str) else Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
-        raise ValueError(f"{field} is not a number: {value!r}") from None
+        raise ValueError(f"not a number: {field}; value: {value!r}") from None
     if not number.is_finite():
-        raise ValueError(f"{field} is not a number: {value!r}")
+        raise ValueError(f"not a number: {field}; value: {value!r}")
     if abs(number) >= MAX_AMOUNT:
-        raise ValueError(f"{field} is too large: {value!r}")
+        raise ValueError(f"too large: {field}; value: {value!r}")
     return number
 
 
@@ -292,7 +293,7 @@ def partner_of(recipient: Recipient) -> tuple[int, str | None]:
     if recipient.entity == PARTNER_ENTITY:
         return int(recipient.id), data.get("number")  # type: ignore[arg-type]
     if "partner.id" not in data:
-        raise ValueError(f"records of {recipient.entity} carry no sales partner (partner.id)")
+        raise ValueError(f"records without a sales partner (partner.id): {recipient.entity}")
     if data["partner.id"] is None:
         raise ValueError("no sales partner")
     return int(data["partner.id"]), data.get("partner.number")
@@ -382,7 +383,7 @@ class Commission(Action):
         if amount < 0:
             raise ValueError(f"the commission would be negative: {amount} {currency}")
         if amount == 0:
-            raise NothingToBook(f"nothing to book: the commission is {amount} {currency}")
+            raise NothingToBook(f"nothing to book: commission: {amount} {currency}")
         if amount >= MAX_AMOUNT:
             raise ValueError(f"the commission is too large: {amount} {currency}")
         return amount, basis, rate
