@@ -67,12 +67,13 @@ def test_log_in_build_a_query_run_a_campaign_and_open_the_letter(live_panel, pag
     page = page_as(Role.CAMPAIGN_MANAGER)
     expect(page.locator("nav.nav")).to_contain_text("Kampagnen")
 
-    # the query editor: status = prospect AND (city = Köln OR e-mail ends with @web.de)
+    # the query editor: status = prospect (shown as "Interessent")
+    # AND (city = Köln OR e-mail ends with @web.de)
     page.goto(live_panel.url("/queries/new"))
     page.wait_for_selector("#query-builder[data-ready]")
     root = page.locator('[data-block="root"]')
     status = add_condition(root, "status")
-    status.locator("label.chip", has_text="prospect").locator("input").check()
+    status.locator("label.chip", has_text="Interessent").locator("input").check()
     root.locator(':scope > .block-tools [data-add="block"]').click()
     either = root.locator(":scope > .block-body > .block").first
     expect(either.locator(":scope > .block-head .op-select")).to_have_value("or")
@@ -168,7 +169,7 @@ def test_the_seeds_example_leaves_out_blocked_and_opted_out_prospects(live_panel
     page.goto(live_panel.url("/queries/new"))
     page.wait_for_selector("#query-builder[data-ready]")
     root = page.locator('[data-block="root"]')
-    add_condition(root, "status").locator("label.chip", has_text="prospect").locator(
+    add_condition(root, "status").locator("label.chip", has_text="Interessent").locator(
         "input"
     ).check()
     add_condition(root, "email", "not_empty")
