@@ -765,8 +765,8 @@ def test_a_run_names_its_action_by_its_title_in_the_readers_language(panel):
         session.flush()
         page = f"/campaigns/{campaign_id}/runs/{run.id}"
     german = body(panel.client(Role.VIEWER).get(page))
-    assert "<dt>Aktion</dt><dd>Datei Upload</dd>" in german
-    assert '<span class="muted">(Datei Upload)</span>' in german
+    assert "<dt>Aktion</dt><dd>Datei-Upload</dd>" in german
+    assert '<span class="muted">(Datei-Upload)</span>' in german
     assert "file_upload" not in german
     with panel.runtime.database.session() as session:
         session.scalar(select(User).where(User.username == "viola")).language = "en"
