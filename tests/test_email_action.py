@@ -465,8 +465,8 @@ def test_an_unknown_placeholder_fails_each_recipient_with_its_line(mailing, smtp
     mailing.work()
     (preview,) = [item.detail for item in mailing.items(dry.id)]
     assert preview == f"preview: no e-mail: {item.detail}"
-    assert shown_details(panel_app, "de", [preview]) == [  # the template's own error as is
-        "Vorschau: keine E-Mail: Textteil, Zeile 2: unknown placeholder 'frist_name'"
+    assert shown_details(panel_app, "de", [preview]) == [
+        "Vorschau: keine E-Mail: Textteil, Zeile 2: unbekannter Platzhalter „frist_name“"
     ]
     assert shown_details(panel_app, "en", [preview]) == [preview]
     assert smtp.messages == []

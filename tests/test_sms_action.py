@@ -320,9 +320,9 @@ def test_why_there_is_no_sms_is_shown_in_the_readers_language(context, panel_app
     assert shown_details(panel_app, "de", details) == [
         "keine SMS: der Text braucht 2 Teile (GSM-7, 169 Zeichen), mehr als die erlaubten 1",
         "der Text braucht 2 Teile (GSM-7, 169 Zeichen), mehr als die erlaubten 1",
-        "keine SMS: '0221 123456' is a landline, not a mobile number",
+        "keine SMS: „0221 123456“ ist ein Festnetzanschluss, keine Mobilnummer",
         "der Datensatz hat kein Feld für die Mobilnummer: mobile, contact.mobile",
-        "Zeile 1: unknown placeholder 'frist_name'",
+        "Zeile 1: unbekannter Platzhalter „frist_name“",
     ]
     assert shown_details(panel_app, "en", details) == details
 

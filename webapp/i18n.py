@@ -290,7 +290,11 @@ def workflow_title(name: str) -> str:
     return plugin_text(workflows.get(name), "title") if name in workflows else name
 
 
-NUMBER = re.compile(r"\d+")
+FIELD = re.compile(r"\{(\w+)\}")
+HOLE = "\x00"
+VALUE_KINDS = (re.compile(r"'[^']*'|\d+"), re.compile(r"'[^']*'"), re.compile(r"\d+"))
+"""Where a stored text may hold a field's value: between single quotes or as a number; a
+text is tried with both, then with quoted values only, then with numbers only."""
 SEGMENTS = re.compile(r"(; |, )")
 AMOUNT = re.compile(r"(-?\d+)\.(\d+)( [A-Z]{3})?")
 """A decimal amount, perhaps with its currency code (``"2.53 EUR"``), as the platform writes it."""
@@ -298,8 +302,7 @@ AMOUNT = re.compile(r"(-?\d+)\.(\d+)( [A-Z]{3})?")
 
 def _stored_part(directories: tuple[Path, ...], language: str, text: str) -> str | None:
     """One part of a stored text: an exact catalog entry, an amount in the locale's format, or
-    one whose id is the text with its numbers written ``{0}``, ``{1}`` … (``"{0} page(s)"``),
-    filled with them again."""
+    a text written from an id with fields (``_filled``)."""
     exact = find(directories, language, text)
     if exact is not None:
         return exact
@@ -309,12 +312,54 @@ def _stored_part(directories: tuple[Path, ...], language: str, text: str) -> str
         pattern = f"#,##0.{'0' * len(places)}"
         shown = numbers.format_decimal(Decimal(f"{whole}.{places}"), pattern, locale=language)
         return shown + (currency or "")
-    found = NUMBER.findall(text)
-    if not found:
-        return None
-    counter = iter(range(len(found)))
-    template = find(directories, language, NUMBER.sub(lambda _m: f"{{{next(counter)}}}", text))
-    return None if template is None else template.format(*found)
+    return _filled(directories, language, text)
+
+
+@cache
+def _shapes(directories: tuple[Path, ...]) -> dict[str, str]:
+    """The catalogs' message ids with fields, by their text with each field a hole; the
+    first directory's id wins, as in ``find``. An English id needs no English entry."""
+    shapes: dict[str, str] = {}
+    for directory in reversed(directories):
+        ids = (catalog_ids(Path(directory), language) for language in SUPPORTED_LANGUAGES)
+        for message in sorted(frozenset().union(*ids)):
+            if "{" in message and "{{" not in message and "\x04" not in message:
+                shapes[FIELD.sub(HOLE, message)] = message
+    return shapes
+
+
+def _filled(directories: tuple[Path, ...], language: str, text: str) -> str | None:
+    """A text written from a message id with fields (``"unknown placeholder '{name}'"``,
+    ``"{0} page(s)"``), its values between quotes or numbers: the id's translation with the
+    same values in its fields."""
+    shapes = _shapes(directories)
+    for kind in VALUE_KINDS:
+        shape, values = _holed(kind, text)
+        message = shapes.get(shape) if values else None
+        if message is None:
+            continue
+        filled: dict[str, str] = {}
+        for name, value in zip(FIELD.findall(message), values, strict=True):
+            if filled.setdefault(name, value) != value:
+                break
+        else:
+            translation = find(directories, language, message) or message
+            return FIELD.sub(lambda match, by=filled: by.get(match[1], match[0]), translation)
+    return None
+
+
+def _holed(kind: re.Pattern[str], text: str) -> tuple[str, list[str]]:
+    """``text`` with each value ``kind`` finds a hole (a quoted one keeps its quotes), and the
+    values."""
+    values: list[str] = []
+
+    def hole(match: re.Match[str]) -> str:
+        value = match.group(0)
+        quoted = value.startswith("'")
+        values.append(value[1:-1] if quoted else value)
+        return f"'{HOLE}'" if quoted else HOLE
+
+    return kind.sub(hole, text), values
 
 
 def _prefixed(directories: tuple[Path, ...], language: str, text: str) -> str | None:

@@ -62,24 +62,27 @@ def encode_info(text: str) -> SmsEncoding:
 
 def normalise_mobile(raw: str | None, default_region: str = "DE") -> str:
     """The mobile number ``raw`` in E.164 ("+49 (0)171-…", "0049 171…", "0171/…" in
-    ``default_region``), or a ValueError saying why it cannot get an SMS."""
+    ``default_region``), or an ExplainedError saying why it cannot get an SMS."""
     if raw is None or not str(raw).strip():
-        raise ValueError("no mobile number")
+        raise ExplainedError(stored("no mobile number"))
+    number = str(raw)
     try:
-        number = phonenumbers.parse(str(raw), default_region)
+        parsed = phonenumbers.parse(number, default_region)
     except phonenumbers.NumberParseException:
-        raise ValueError(f"{raw!r} is not a valid number") from None
+        raise ExplainedError(stored("'{number}' is not a valid number", number=number)) from None
     # the type is only known for a number that fits its country's plan, so one look-up
     # answers both questions (``is_valid_number`` would match the plan's patterns again)
-    kind = phonenumbers.number_type(number)
+    kind = phonenumbers.number_type(parsed)
     if kind == PhoneNumberType.UNKNOWN:
-        raise ValueError(f"{raw!r} is not a valid number")
+        raise ExplainedError(stored("'{number}' is not a valid number", number=number))
     if kind == PhoneNumberType.FIXED_LINE:
-        raise ValueError(f"{raw!r} is a landline, not a mobile number")
+        raise ExplainedError(stored("'{number}' is a landline, not a mobile number", number=number))
     if kind not in MOBILE_TYPES:
         label = PhoneNumberType.to_string(kind).lower().replace("_", " ")
-        raise ValueError(f"{raw!r} is not a mobile number ({label})")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        raise ExplainedError(
+            stored("'{number}' is not a mobile number ({kind})", number=number, kind=label)
+        )
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def check_sender(sender: str) -> str:
