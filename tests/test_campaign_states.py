@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from core.messages import ExplainedError
 from core.models import Campaign, CampaignStatus, Run, RunState
+from plugins.processes import TRANSLATIONS
 from plugins.processes.campaign_states import (
     CampaignStateError,
     cancel_campaign,
@@ -18,6 +20,7 @@ from plugins.processes.campaign_states import (
 )
 from plugins.processes.models import Delivery, DeliveryChannel, DeliveryState, Task, TaskState
 from plugins.processes.models.transitions import TransitionError
+from webapp.i18n import render_stored
 
 from process_helpers import campaign
 
@@ -30,6 +33,11 @@ S = DeliveryState
 def status(database, name: str = "Infobrief") -> CampaignStatus:
     with database.session() as session:
         return session.scalar(select(Campaign.status).where(Campaign.name == name))
+
+
+def read_in(language: str, refused: ExplainedError) -> str:
+    """A refusal as the panel shows it in ``language``."""
+    return render_stored(refused.text, language, {"plugins.processes": [TRANSLATIONS]})
 
 
 def move(database, *states: DeliveryState) -> None:
@@ -109,14 +117,28 @@ def test_cancelled_and_finished_campaigns_stay_until_reopened(planned):
         cancel_campaign(session.scalar(select(Campaign)))
     assert update(database) == []
     assert status(database) is C.CANCELLED
-    with database.session() as session, pytest.raises(CampaignStateError, match="already"):
+    with database.session() as session, pytest.raises(CampaignStateError) as refused:
         cancel_campaign(session.scalar(select(Campaign)))
+    assert str(refused.value) == "campaign 'Infobrief' is already cancelled"
+    assert read_in("de", refused.value) == (
+        "Die Kampagne „Infobrief“ hat bereits den Status „Abgebrochen“."
+    )
 
     with database.session() as session:
         owner = session.scalar(select(Campaign))
-        with pytest.raises(CampaignStateError, match="end date: 2026-03-01 has passed"):
+        with pytest.raises(CampaignStateError) as refused:
             reopen_campaign(session, owner, TODAY, owner.end_date)
-        assert reopen_campaign(session, owner, TODAY, TODAY + timedelta(days=7)) is C.TO_VALIDATE
+        assert str(refused.value) == "end date: 2026-03-01 has passed; give a later one or none"
+        assert read_in("de", refused.value) == (
+            "Das Enddatum 01.03.2026 ist vorbei: Geben Sie ein späteres an oder keines."
+        )
+        owner.start_date = TODAY + timedelta(days=10)
+        with pytest.raises(CampaignStateError) as refused:
+            reopen_campaign(session, owner, TODAY, TODAY + timedelta(days=7))
+        assert read_in("de", refused.value) == (
+            "Das Enddatum 09.03.2026 liegt vor dem Beginn am 12.03.2026."
+        )
+        assert reopen_campaign(session, owner, TODAY, TODAY + timedelta(days=14)) is C.TO_VALIDATE
     assert (status(database), update(database)) == (C.TO_VALIDATE, [])
     with database.session() as session, pytest.raises(CampaignStateError, match="not closed"):
         reopen_campaign(session, session.scalar(select(Campaign)), TODAY, None)

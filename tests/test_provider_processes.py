@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from core.documents.templating import TemplateError
+from core.messages import ExplainedError
+from plugins.processes import TRANSLATIONS
 from plugins.processes.models import ServiceProcess
 from plugins.processes.provider_processes import (
     MAIL_FIELDS,
@@ -21,9 +23,15 @@ from plugins.processes.provider_processes import (
     recipients,
     router_message,
 )
+from webapp.i18n import render_stored
 
 STARTED = datetime(2026, 3, 2, 8, 5, 9, tzinfo=UTC)
 VALUES = name_values("Frühjahr Köln", "Brief 1/2", 12, 3, 77, STARTED)
+
+
+def read_in(language: str, refused: ExplainedError) -> str:
+    """A refusal as the supplier workflow's log shows it in ``language``."""
+    return render_stored(refused.text, language, {"plugins.processes": [TRANSLATIONS]})
 
 
 def process(**fields) -> ServiceProcess:
@@ -199,3 +207,57 @@ def test_a_notification_with_every_placeholder_passes_the_check():
         "{{ campaign }} {{ delivery }} {{ count }} {{ file }} {{ planned_start }} {{ provider }} "
         "{{ service }} {{ date }}{% if location %} {{ location }}{% endif %}",
     )
+
+
+RESULT_FORMAT = {"key_column": "Ref", "status_column": "Status", "sent_values": ["ok"]}
+
+
+@pytest.mark.parametrize(
+    ("check", "german"),
+    [
+        (
+            lambda: export_columns(process(export_columns=[])),
+            "Die Extraktionsdatei braucht mindestens eine Spalte.",
+        ),
+        (
+            lambda: export_columns(process(export_columns=[{"field": "city", "width": 3}])),
+            "Spalte 0 der Extraktionsdatei: unbekannte Angabe(n) width",
+        ),
+        (
+            lambda: file_name("{kunde}.csv", VALUES),
+            "Dateiname: unbekannte Platzhalter {kunde}; verfügbar sind: campaign,",
+        ),
+        (
+            lambda: recipients(process(notification_recipients=["druckerei"]), None),
+            "Empfänger der Benachrichtigung: „druckerei“ ist keine E-Mail-Adresse.",
+        ),
+        (
+            lambda: router_message(process(notification_subject="{{ n }}"), SAMPLE_MAIL_VALUES),
+            "Betreff der Benachrichtigung: Zeile 1: unbekannter Platzhalter „n“",
+        ),
+        (
+            lambda: router_message(process(notification_template="\n{{ n }}"), SAMPLE_MAIL_VALUES),
+            "Text der Benachrichtigung: Zeile 2: unbekannter Platzhalter „n“",
+        ),
+        (
+            lambda: ResultFormat.of(None),
+            "Ergebnisdatei: Die Dienstleistung hat kein Format für Ergebnisdateien.",
+        ),
+        (
+            lambda: ResultFormat.of({"key_column": "Ref", "sent_values": [], "delimiter": ";;"}),
+            "result_format.status_column: Bitte ausfüllen.; result_format.sent_values: "
+            "Mindestens 1 Einträge.; result_format.delimiter: Höchstens 1 Zeichen.",
+        ),
+        (
+            lambda: check_reference_column(
+                process(export_columns=[{"field": "postcode"}], result_format=RESULT_FORMAT)
+            ),
+            "Extraktionsdatei: Die Ergebnisdatei ordnet die Briefe über ihre Referenz zu; fügen "
+            "Sie eine Spalte {'header': 'Referenz', 'field': '@reference'} hinzu.",
+        ),
+    ],
+)
+def test_a_process_the_workflow_cannot_use_is_named_in_german(check, german):
+    with pytest.raises(ExplainedError) as refused:
+        check()
+    assert read_in("de", refused.value).startswith(german)

@@ -179,7 +179,10 @@ def test_a_campaign_is_cancelled_and_reopened_and_refuses_to_start_meanwhile(pan
     world(panel)
     today = panel.runtime.clock.now().date()
     campaign_id = add_campaign(
-        panel, status=CampaignStatus.IN_PROGRESS, end_date=today - timedelta(days=1)
+        panel,
+        status=CampaignStatus.IN_PROGRESS,
+        start_date=today + timedelta(days=20),
+        end_date=today - timedelta(days=1),
     )
     manager = panel.client(Role.CAMPAIGN_MANAGER)
     page = f"/plans/campaigns/{campaign_id}"
@@ -201,11 +204,19 @@ def test_a_campaign_is_cancelled_and_reopened_and_refuses_to_start_meanwhile(pan
     )
     with panel.runtime.database.session() as session:
         assert session.scalar(select(func.count()).select_from(Run)) == 1
-    assert post(manager, f"{page}/cancel").status_code == 409  # already cancelled
+    again = post(manager, f"{page}/cancel")
+    assert again.status_code == 409
+    assert "Die Kampagne „Infobrief“ hat bereits den Status „Abgebrochen“." in body(again)
 
     passed = post(manager, f"{page}/reopen", {"reopen_end_date": "2020-01-01"})
     assert passed.status_code == 409
-    assert "Das Enddatum ist vorbei" in body(passed)
+    assert "Das Enddatum 01.01.2020 ist vorbei: Geben Sie ein späteres an" in body(passed)
+    early, start = today + timedelta(days=10), today + timedelta(days=20)
+    before_start = post(manager, f"{page}/reopen", {"reopen_end_date": early.isoformat()})
+    assert before_start.status_code == 409
+    assert f"Das Enddatum {early:%d.%m.%Y} liegt vor dem Beginn am {start:%d.%m.%Y}." in body(
+        before_start
+    )
     later = (today + timedelta(days=30)).isoformat()
     reopened = post(manager, f"{page}/reopen", {"reopen_end_date": later})
     assert reopened.status_code == 302

@@ -574,6 +574,29 @@ def test_a_mistake_in_the_process_is_named_and_the_letter_waits(harness, tmp_pat
     assert not world.provider_dir.exists()
 
 
+def test_a_process_that_cannot_reach_the_provider_is_named_in_the_readers_language(
+    harness, tmp_path, smtp
+):
+    world = letter(harness, tmp_path)
+    with harness.runtime.database.session() as session:
+        process = session.scalar(select(ServiceProcess))
+        process.upload_target, process.notification_recipients = None, []
+        process.result_format = RESULT_FORMAT | {"inbox": str(tmp_path / "fehlt")}
+    extract(harness, world)
+
+    run_pass("supplierMgt")
+
+    with harness.runtime.database.session() as session:
+        [messages] = session.scalars(select(WorkflowRun.log_messages)).all()
+    assert [read_in("de", message) for message in messages] == [
+        f"Versand {world.delivery_id}: die Leistung „Brief A4“ hat weder ein Übertragungsziel "
+        "noch eine Adresse für die E-Mail: die Datei kann den Dienstleister nicht erreichen",
+        f"Rückmeldedateien der Leistung {world.service_id}: Eingangsverzeichnis der "
+        f"Rückmeldedateien: {tmp_path / 'fehlt'} ist kein Verzeichnis",
+    ]
+    assert state(harness, world) is S.FILE_TO_APPROVE
+
+
 def test_a_letter_without_a_provider_process_is_released(harness, tmp_path, smtp):
     world = letter(harness, tmp_path, process=False)
     extract(harness, world)

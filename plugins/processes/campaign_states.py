@@ -24,12 +24,15 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.engine.runs import CAMPAIGN_STATUS_NAMES
+from core.messages import ExplainedError, stored_for
 from core.models import ACTIVE_RUN_STATES, Campaign, CampaignStatus, Run
 from core.models.campaigns import CLOSED_CAMPAIGN_STATES
 from plugins.processes.models import Delivery, DeliveryState, Task, TaskState
 from plugins.processes.models.deliveries import FINAL_DELIVERY_STATES
 from plugins.processes.models.transitions import check_transition
 
+stored = stored_for(__name__)
 C = CampaignStatus
 _REOPENED = frozenset({C.EDITING, C.TO_VALIDATE, C.IN_PROGRESS})
 CAMPAIGN_TRANSITIONS: dict[CampaignStatus | None, frozenset[CampaignStatus]] = {
@@ -51,8 +54,8 @@ STARTED_TASK_STATES = frozenset(set(TaskState) - {TaskState.SCHEDULED, TaskState
 OPEN_TASK_STATES = frozenset(set(TaskState) - {TaskState.FINISHED, TaskState.CANCELLED})
 
 
-class CampaignStateError(ValueError):
-    """A person's change of a campaign's state that is not allowed; the message says why."""
+class CampaignStateError(ExplainedError):
+    """A person's change of a campaign's state that is not allowed; the text says why."""
 
 
 def move_campaign(campaign: Campaign, state: CampaignStatus) -> None:
@@ -130,7 +133,13 @@ def update_campaign_states(session: Session, today: date) -> list[tuple[Campaign
 def cancel_campaign(campaign: Campaign) -> None:
     """A person calls the campaign off; it does not start again until it is reopened."""
     if campaign.status in CLOSED_CAMPAIGN_STATES:
-        raise CampaignStateError(f"campaign {campaign.name!r} is already {campaign.status}")
+        raise CampaignStateError(
+            stored(
+                "campaign '{campaign}' is already {status}",
+                campaign=campaign.name,
+                status=CAMPAIGN_STATUS_NAMES[campaign.status],
+            )
+        )
     move_campaign(campaign, C.CANCELLED)
 
 
@@ -140,14 +149,24 @@ def reopen_campaign(
     """A finished or cancelled campaign goes back to the state its deliveries say, with an
     end date that has not passed (or none), so that it does not finish again at once."""
     if campaign.status not in CLOSED_CAMPAIGN_STATES:
-        raise CampaignStateError(f"campaign {campaign.name!r} is {campaign.status}, not closed")
+        raise CampaignStateError(
+            stored(
+                "campaign '{campaign}' is {status}, not closed",
+                campaign=campaign.name,
+                status=CAMPAIGN_STATUS_NAMES[campaign.status],
+            )
+        )
     if end_date is not None and end_date < today:
         raise CampaignStateError(
-            f"end date: {end_date:%Y-%m-%d} has passed; give a later one or none"
+            stored("end date: {end} has passed; give a later one or none", end=end_date)
         )
     if campaign.start_date is not None and end_date is not None and end_date < campaign.start_date:
         raise CampaignStateError(
-            f"end date: {end_date:%Y-%m-%d} is before the start {campaign.start_date:%Y-%m-%d}"
+            stored(
+                "end date: {end} is before the start {start}",
+                end=end_date,
+                start=campaign.start_date,
+            )
         )
     campaign.end_date = end_date
     observed = observed_states(session, today, [campaign.id])[campaign.id]

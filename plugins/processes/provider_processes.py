@@ -17,10 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from core.documents.extraction import ENCODINGS, file_slug
 from core.documents.templating import LOCAL_TIME, TemplateError, compile_template
+from core.messages import ExplainedError, StoredText, stored_for
 from core.messaging.mail import valid_email
-from core.uploads import fill_name_pattern
-from core.validation import validation_problems
+from core.uploads import NamePatternError, fill_name_pattern
+from core.validation import problem_text, validation_problems
 from plugins.processes.models import ServiceProcess
+
+stored = stored_for(__name__)
 
 REFERENCE_FIELD = "@reference"
 """The export field that holds each letter's reference (``<delivery id>-<ledger row id>``),
@@ -79,24 +82,45 @@ class ExportColumn:
 
 def export_columns(process: ServiceProcess) -> list[ExportColumn]:
     """The extraction file's columns, each ``{"header": …, "field": …}`` (header defaults to
-    the field); ValueError naming the column at fault."""
+    the field); ExplainedError naming the column at fault."""
     columns = []
     for index, entry in enumerate(process.export_columns or []):
-        where = f"export_columns[{index}]"
         if not isinstance(entry, Mapping):
-            raise ValueError(f"{where}: expected {{'header': …, 'field': …}}, got {entry!r}")
+            raise ExplainedError(
+                stored(
+                    "export_columns[{index}]: expected {{'header': …, 'field': …}}, got {entry}",
+                    index=index,
+                    entry=repr(entry),
+                )
+            )
         unknown = set(entry) - {"header", "field"}
         if unknown:
-            raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+            raise ExplainedError(
+                stored(
+                    "export_columns[{index}]: unknown key(s) {keys}",
+                    index=index,
+                    keys=", ".join(sorted(unknown)),
+                )
+            )
         field = entry.get("field")
         if not isinstance(field, str) or not field.strip():
-            raise ValueError(f"{where}.field: name a field such as 'last_name' or '@reference'")
+            raise ExplainedError(
+                stored(
+                    "export_columns[{index}].field: name a field such as 'last_name' or "
+                    "'@reference'",
+                    index=index,
+                )
+            )
         header = entry.get("header") or field
         if not isinstance(header, str):
-            raise ValueError(f"{where}.header: must be text")
+            raise ExplainedError(
+                stored("export_columns[{index}].header: must be text", index=index)
+            )
         columns.append(ExportColumn(header.strip(), field.strip()))
     if not columns:
-        raise ValueError("export_columns: the extraction file needs at least one column")
+        raise ExplainedError(
+            stored("export_columns: the extraction file needs at least one column")
+        )
     return columns
 
 
@@ -106,12 +130,12 @@ def reference(delivery_id: int, item_id: int) -> str:
 
 def file_name(pattern: str, values: Mapping[str, str]) -> str:
     """The extraction file's name from ``file_name_pattern`` and ``name_values``: ``{name}``
-    placeholders only (``NAME_PLACEHOLDERS``); ValueError when the pattern or the name is
+    placeholders only (``NAME_PLACEHOLDERS``); ExplainedError when the pattern or the name is
     unusable."""
     try:
         return fill_name_pattern(pattern, values)
-    except ValueError as exc:
-        raise ValueError(f"file_name_pattern: {exc}") from None
+    except NamePatternError as exc:
+        raise ExplainedError(stored("file_name_pattern: {problem}", problem=exc.text)) from None
 
 
 def check_file_name_pattern(pattern: str) -> str:
@@ -139,21 +163,25 @@ def name_values(
 
 def recipients(process: ServiceProcess, provider_email: str | None) -> list[str]:
     """Who gets the e-mail about the file: the process's recipients, else the provider's own
-    address; ValueError naming an address that is not one."""
+    address; ExplainedError naming an address that is not one."""
     addresses = [address.strip() for address in process.notification_recipients or []]
     if not addresses and provider_email:
         addresses = [provider_email.strip()]
     for index, address in enumerate(addresses):
         if not valid_email(address):
-            raise ValueError(
-                f"notification_recipients[{index}]: {address!r} is not an e-mail address"
+            raise ExplainedError(
+                stored(
+                    "notification_recipients[{index}]: '{address}' is not an e-mail address",
+                    index=index,
+                    address=address,
+                )
             )
     return addresses
 
 
 def router_message(process: ServiceProcess, values: Mapping[str, Any]) -> tuple[str, str]:
     """Subject (one line) and text of the e-mail to the provider, rendered in the template
-    sandbox from ``MAIL_FIELDS``; ValueError naming the template and its line."""
+    sandbox from ``MAIL_FIELDS``; ExplainedError naming the template and its line."""
     subject = _render(
         "notification_subject",
         process.notification_subject or DEFAULT_SUBJECT,
@@ -164,11 +192,15 @@ def router_message(process: ServiceProcess, values: Mapping[str, Any]) -> tuple[
     return " ".join(subject.split()), text
 
 
-def _render(where: str, source: str, values: Mapping[str, Any], max_output: int = 1_000_000) -> str:
+def _render(field: str, source: str, values: Mapping[str, Any], max_output: int = 1_000_000) -> str:
     try:
-        return render_notification(where, source, values, max_output)
+        return render_notification(field, source, values, max_output)
     except TemplateError as exc:
-        raise ValueError(f"{where}: {exc}") from None
+        if field == "notification_subject":
+            raise ExplainedError(
+                stored("notification_subject: {problem}", problem=exc.text)
+            ) from None
+        raise ExplainedError(stored("notification_template: {problem}", problem=exc.text)) from None
 
 
 def render_notification(
@@ -230,16 +262,27 @@ class ResultFormat(BaseModel):
 
     @classmethod
     def of(cls, raw: Mapping[str, Any] | None) -> ResultFormat:
+        """The format; ExplainedError naming each problem (pydantic's by its kind, as a
+        settings form says it)."""
         if raw is None:
-            raise ValueError("result_format: the service has no result file format")
+            raise ExplainedError(stored("result_format: the service has no result file format"))
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"result_format.{location}: {message}"
+            problems = [
+                problem_text(f"result_format.{location}", message, __name__)
                 for location, message in validation_problems(exc)
-            )
-            raise ValueError(problems) from None
+            ]
+            raise ExplainedError(one_after_another(problems)) from None
+
+
+def one_after_another(texts: list[StoredText | str]) -> StoredText | str:
+    """``texts`` joined with "; " (a stored list parameter joins with commas, which the
+    problems themselves contain)."""
+    joined = texts[0]
+    for text in texts[1:]:
+        joined = stored("{before}; {after}", before=joined, after=text)
+    return joined
 
 
 def normalised(value: str) -> str:
@@ -250,7 +293,10 @@ def check_reference_column(process: ServiceProcess) -> None:
     """A process with a result file needs the reference column in its extraction file."""
     ResultFormat.of(process.result_format)
     if not any(column.field == REFERENCE_FIELD for column in export_columns(process)):
-        raise ValueError(
-            f"export_columns: a result file is matched by the letters' references: add a "
-            f"column {{'header': 'Referenz', 'field': '{REFERENCE_FIELD}'}}"
+        raise ExplainedError(
+            stored(
+                "export_columns: a result file is matched by the letters' references: add a "
+                "column {{'header': 'Referenz', 'field': '{field}'}}",
+                field=REFERENCE_FIELD,
+            )
         )

@@ -38,7 +38,7 @@ from plugins.processes.models import (
     ServiceProcess,
 )
 from plugins.processes.process_runs import COMPLETED_RUN_STATES
-from plugins.processes.provider_processes import ResultFormat, normalised
+from plugins.processes.provider_processes import ResultFormat, normalised, one_after_another
 from plugins.processes.texts import DELIVERY_STATE_NAMES
 
 stored = stored_for(__name__)
@@ -60,17 +60,8 @@ class ResultFileError(ExplainedError):
         if more > 0:
             shown = [*shown, stored("and {count} more", count=more)]
         super().__init__(
-            stored("{file}: {problems}", file=file_name, problems=_one_after_another(shown))
+            stored("{file}: {problems}", file=file_name, problems=one_after_another(shown))
         )
-
-
-def _one_after_another(texts: list[StoredText | str]) -> StoredText | str:
-    """``texts`` joined with "; " (a stored list parameter joins with commas, which the
-    problems themselves contain)."""
-    joined = texts[0]
-    for text in texts[1:]:
-        joined = stored("{before}; {after}", before=joined, after=text)
-    return joined
 
 
 @dataclass(frozen=True)
@@ -255,10 +246,8 @@ def import_result_file(
         process = _process(session, delivery_id, service_id, file_name)
         try:
             result_format = ResultFormat.of(process.result_format)
-        except ValueError as exc:
-            raise ResultFileError(
-                file_name, [exc.text if isinstance(exc, ExplainedError) else str(exc)]
-            ) from None
+        except ExplainedError as exc:
+            raise ResultFileError(file_name, [exc.text]) from None
     rows = read_result_file(data, result_format, file_name)
     named = sorted({row.delivery_id for row in rows})
     if len(named) > 1:

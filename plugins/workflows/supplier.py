@@ -38,7 +38,7 @@ from core.documents.extraction import ROWS_PER_QUERY, RecordColumns, cell, write
 from core.documents.templating import LOCAL_TIME
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.context import RunContext
-from core.messages import StoredText, stored_for
+from core.messages import ExplainedError, StoredText, stored_for
 from core.messaging.mail import Attachment, build_message, mailbox, message_id, valid_email
 from core.messaging.sending import MaybeSentError, NotSentError
 from core.messaging.smtp import Mailer, open_mailer
@@ -263,9 +263,12 @@ class SupplierPass:
             return False
         to = recipients(job.process, job.provider_email)
         if not job.process.upload_target and not to:
-            raise ValueError(
-                f"service {job.service!r} has neither an upload target nor an address to "
-                "e-mail: the file cannot reach the provider"
+            raise ExplainedError(
+                stored(
+                    "service '{service}' has neither an upload target nor an address to "
+                    "e-mail: the file cannot reach the provider",
+                    service=job.service,
+                )
             )
         extracted = self.extraction(job)
         location = None
@@ -291,16 +294,18 @@ class SupplierPass:
             self.move(job, S.FINISHED, counter="finished", what=stored("letters count as sent"))
             return False
         if job.process is None or job.process.result_format is None:
-            raise ValueError(
-                "its letters count by the provider's result file, but its service has no "
-                "result_format"
+            raise ExplainedError(
+                stored(
+                    "its letters count by the provider's result file, but its service has no "
+                    "result_format"
+                )
             )
         return False
 
     def extraction(self, job: Job) -> Extracted:
         """The extraction file, written once per extraction run and reused after."""
         if job.run is None:
-            raise ValueError("it has no finished extraction run")
+            raise ExplainedError(stored("it has no finished extraction run"))
         key = job.key(KIND.EXTRACTION)
         with self.runtime.database.session() as session:
             step = session.scalar(select(ProviderStep).where(ProviderStep.key == key))
@@ -323,9 +328,13 @@ class SupplierPass:
             if kept:
                 return Extracted(path, step.file_name, step.rows or 0)
             if handed_on is not None:
-                raise ValueError(
-                    f"the extraction file {name} of run {job.run.id} is gone or changed since "
-                    "it was made and handed on; restore it or extract the delivery again"
+                raise ExplainedError(
+                    stored(
+                        "the extraction file {file} of run {run} is gone or changed since it "
+                        "was made and handed on; restore it or extract the delivery again",
+                        file=name,
+                        run=str(job.run.id),
+                    )
                 )
         columns = export_columns(job.process)
         if not self.on_confirmation(job):
@@ -685,7 +694,9 @@ class SupplierPass:
         """The router e-mail to the proof's reviewers, then the proof step submitted. After a
         rejection a new proof waits until the provider's notification was changed."""
         if job.process is None:
-            raise ValueError("a proof is of the e-mail to the provider, and its service has none")
+            raise ExplainedError(
+                stored("a proof is of the e-mail to the provider, and its service has none")
+            )
         with self.runtime.database.session() as session:
             approval = approval_for(session, job.delivery_id, ApprovalStep.PROOF)
             if (
@@ -762,7 +773,9 @@ class SupplierPass:
         if result_format.inbox:
             inbox = Path(result_format.inbox)
             if not inbox.is_dir():
-                raise ValueError(f"result_format.inbox: {inbox} is not a directory")
+                raise ExplainedError(
+                    stored("result_format.inbox: {inbox} is not a directory", inbox=str(inbox))
+                )
             return inbox
         inbox = self.runtime.settings.data_dir / "provider-results" / f"service-{service_id}"
         inbox.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,7 @@ from webapp import (
     manager_choices,
     role_required,
     save_row,
+    stored_text,
     t,
     username,
 )
@@ -160,8 +161,8 @@ def cancel(campaign_id: int) -> str | tuple[str, int] | Response:
         return _refuse(campaign, t("process.active_run"))
     try:
         cancel_campaign(campaign)
-    except CampaignStateError:
-        return _refuse(campaign, t("process.already_closed"))
+    except CampaignStateError as exc:
+        return _refuse(campaign, stored_text(exc.text))
     record_audit(session, username(), "campaign.cancel", "campaign", campaign.id, campaign.name)
     session.commit()
     flash(t("process.cancelled", name=campaign.name), "success")
@@ -184,8 +185,8 @@ def reopen(campaign_id: int) -> str | tuple[str, int] | Response:
     before = campaign.status.value
     try:
         state = reopen_campaign(session, campaign, today(), end_date)
-    except CampaignStateError:
-        return _refuse(campaign, t("process.end_passed"))
+    except CampaignStateError as exc:
+        return _refuse(campaign, stored_text(exc.text))
     record_audit(
         session,
         username(),
