@@ -591,8 +591,8 @@ def test_a_process_that_cannot_reach_the_provider_is_named_in_the_readers_langua
     assert [read_in("de", message) for message in messages] == [
         f"Versand {world.delivery_id}: die Leistung „Brief A4“ hat weder ein Übertragungsziel "
         "noch eine Adresse für die E-Mail: die Datei kann den Dienstleister nicht erreichen",
-        f"Rückmeldedateien der Leistung {world.service_id}: Eingangsverzeichnis der "
-        f"Rückmeldedateien: {tmp_path / 'fehlt'} ist kein Verzeichnis",
+        f"Ergebnisdateien der Leistung {world.service_id}: Eingangsverzeichnis der "
+        f"Ergebnisdateien: {tmp_path / 'fehlt'} ist kein Verzeichnis",
     ]
     assert state(harness, world) is S.FILE_TO_APPROVE
 
