@@ -234,13 +234,15 @@ def test_an_email_campaign_reaches_every_valid_address_once(mailing, smtp, panel
         (ItemStatus.SKIPPED, "reach.no_email"),
         (
             ItemStatus.FAILED,
-            "the mail server refused the recipient weg@example.de: "
+            "the mail server refused the recipient 'weg@example.de': "
             "550 5.1.1 <weg@example.de>: no such mailbox",
         ),
     ]
     assert rows[key[1]].detail == "sent to: erika@example.de"
-    assert shown_details(panel_app, "de", [rows[key[1]].detail]) == [
-        "gesendet an: erika@example.de"
+    assert shown_details(panel_app, "de", [rows[key[1]].detail, rows[key[5]].detail]) == [
+        "gesendet an: erika@example.de",
+        "der Mailserver hat den Empfänger „weg@example.de“ abgelehnt: "
+        "550 5.1.1 <weg@example.de>: no such mailbox",
     ]
 
     assert smtp.connections == 1  # one chunk: one connection for every message

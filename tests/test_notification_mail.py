@@ -177,7 +177,7 @@ def test_a_refused_row_does_not_stop_the_others_and_is_tried_again(runtime, smtp
     assert (report.sent, report.refused) == (1, 1)
     erika = rows(runtime)["Erinnerung", "erika"]
     assert erika.email_error == (
-        "the mail server refused the recipient erika@example.de: "
+        "the mail server refused the recipient 'erika@example.de': "
         "550 5.1.1 <erika@example.de>: no such mailbox"
     )
     assert (erika.email_attempts, erika.email_sent_at, erika.email_claimed_at) == (1, None, None)
@@ -208,7 +208,7 @@ def test_an_unclear_answer_is_recorded_and_never_sent_again(runtime, smtp):
 
     assert (report.sent, report.unclear) == (1, 1)
     erika = rows(runtime)["Überfällig", "erika"]
-    assert erika.email_error.startswith("unclear: the connection to 127.0.0.1:")
+    assert erika.email_error.startswith("unclear: the connection to '127.0.0.1:")
     assert erika.email_attempts == MAX_ATTEMPTS
     smtp.vanish = set()
     assert send_notifications(runtime, NOW).sent == 0

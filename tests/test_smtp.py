@@ -86,7 +86,7 @@ def test_an_untrusted_certificate_is_refused(tmp_path, starttls):
     settings = server_settings(tmp_path, starttls, SMTP_CA_FILE="")
     with open_mailer(settings) as mailer, pytest.raises(NotSentError) as refused:
         mailer.send(message())
-    assert "certificate of the mail server 127.0.0.1" in str(refused.value)
+    assert "certificate of the mail server '127.0.0.1:" in str(refused.value)
     assert "is not trusted" in str(refused.value)
     assert starttls.messages == []
 
@@ -111,7 +111,7 @@ def test_a_refused_recipient_fails_alone_and_the_connection_goes_on(tmp_path, pl
         with pytest.raises(NotSentError) as refused:
             mailer.send(message(to="weg@example.de"))
         assert str(refused.value) == (
-            "the mail server refused the recipient weg@example.de: "
+            "the mail server refused the recipient 'weg@example.de': "
             "550 5.1.1 <weg@example.de>: no such mailbox"
         )
         mailer.send(message(to="erika@example.de"))
@@ -154,7 +154,7 @@ def test_no_answer_within_the_timeout_is_unclear(tmp_path, plain):
 def test_an_unreachable_server_fails_fast_for_a_while(tmp_path, plain):
     plain.close()
     mailer = open_mailer(server_settings(tmp_path, plain))
-    with pytest.raises(NotSentError, match=r"cannot connect to the mail server 127\.0\.0\.1"):
+    with pytest.raises(NotSentError, match=r"cannot connect to the mail server '127\.0\.0\.1:"):
         mailer.send(message())
     started = time.monotonic()
     with pytest.raises(NotSentError, match="cannot connect"):

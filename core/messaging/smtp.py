@@ -23,6 +23,7 @@ from pathlib import Path
 
 from core.config import MailServer, Settings
 from core.documents.archive import write_atomically
+from core.messages import StoredText, stored
 from core.messaging.mail import Mail
 from core.messaging.sending import MaybeSentError, NotSentError
 
@@ -76,7 +77,7 @@ class SmtpMailer(Mailer):
             return self._transaction(self._connect(), message)
         except _NothingSent as exc:
             self._discard()
-            raise NotSentError(f"the mail server ended the connection: {exc}") from None
+            raise NotSentError(_said(stored("the mail server ended the connection"), exc)) from None
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -111,21 +112,38 @@ class SmtpMailer(Mailer):
             if server.security == "starttls":
                 if not connection.has_extn("starttls"):
                     raise NotSentError(
-                        f"the mail server {self._where} does not offer STARTTLS "
-                        "(use ?starttls=0 only for a relay you trust)"
+                        _said(
+                            stored(
+                                "the mail server '{server}' does not offer STARTTLS (use "
+                                "?starttls=0 only for a relay you trust)",
+                                server=self._where,
+                            )
+                        )
                     )
                 connection.starttls(context=context)
                 connection.ehlo()
             if server.username:
                 connection.login(server.username, server.password or "")
         except smtplib.SMTPAuthenticationError as exc:
-            reason = f"the mail server {self._where} refused the login: {_answer(exc)}"
+            reason = _said(
+                stored("the mail server '{server}' refused the login", server=self._where),
+                _answer(exc),
+            )
         except ssl.SSLCertVerificationError as exc:
-            reason = f"the certificate of the mail server {self._where} is not trusted: {exc}"
+            reason = _said(
+                stored(
+                    "the certificate of the mail server '{server}' is not trusted",
+                    server=self._where,
+                ),
+                exc,
+            )
         except NotSentError as exc:
             reason = str(exc)
         except (OSError, smtplib.SMTPException) as exc:
-            reason = f"cannot connect to the mail server {self._where}: {_answer(exc)}"
+            reason = _said(
+                stored("cannot connect to the mail server '{server}'", server=self._where),
+                _answer(exc),
+            )
         else:
             self._unreachable = None
             self.connections += 1
@@ -144,7 +162,13 @@ class SmtpMailer(Mailer):
     def _transaction(self, connection: smtplib.SMTP, message: Mail) -> dict[str, str]:
         if message.smtputf8 and not connection.has_extn("smtputf8"):
             raise NotSentError(
-                f"the mail server {self._where} does not take non-ASCII addresses (no SMTPUTF8)"
+                _said(
+                    stored(
+                        "the mail server '{server}' does not take non-ASCII addresses (no "
+                        "SMTPUTF8)",
+                        server=self._where,
+                    )
+                )
             )
         pipelined = connection.has_extn("pipelining")
         try:
@@ -162,13 +186,21 @@ class SmtpMailer(Mailer):
         except smtplib.SMTPServerDisconnected as exc:
             self._discard()
             raise MaybeSentError(
-                f"the connection to {self._where} ended before the server confirmed the "
-                f"message: {exc}"
+                _said(
+                    stored(
+                        "the connection to '{server}' ended before the server confirmed the "
+                        "message",
+                        server=self._where,
+                    ),
+                    exc,
+                )
             ) from None
         if code != 250:
             if code == CLOSING:
                 self._discard()
-            raise NotSentError(f"the mail server refused the message: {_text(code, answer)}")
+            raise NotSentError(
+                _said(stored("the mail server refused the message"), _text(code, answer))
+            )
         return refused
 
     def _envelope(self, connection: smtplib.SMTP, message: Mail) -> dict[str, str]:
@@ -176,7 +208,7 @@ class SmtpMailer(Mailer):
         recipients once the server waits for the content."""
         sender, recipients = message.sender, message.recipients
         code, answer = connection.mail(sender, ["SMTPUTF8"] if message.smtputf8 else [])
-        self._check(connection, code, answer, f"refused the sender {sender}")
+        self._check(connection, code, answer, _refused_sender(sender))
         refused = {}
         for recipient in recipients:
             code, answer = connection.rcpt(recipient)
@@ -187,7 +219,7 @@ class SmtpMailer(Mailer):
         self._check_recipients(connection, refused, recipients)
         code, answer = connection.docmd("DATA")
         if code != 354:
-            self._check(connection, code, answer, "refused the message")
+            self._check(connection, code, answer, stored("the mail server refused the message"))
         return refused
 
     def _pipelined_envelope(self, connection: smtplib.SMTP, message: Mail) -> dict[str, str]:
@@ -214,10 +246,12 @@ class SmtpMailer(Mailer):
         if data_code == 354 and (mail_code not in ACCEPTED or len(refused) == len(recipients)):
             connection.send(b".\r\n")  # a server that should not have started a message
             connection.getreply()
-        self._check(connection, mail_code, mail_answer, f"refused the sender {sender}")
+        self._check(connection, mail_code, mail_answer, _refused_sender(sender))
         self._check_recipients(connection, refused, recipients)
         if data_code != 354:
-            self._check(connection, data_code, data_answer, "refused the message")
+            self._check(
+                connection, data_code, data_answer, stored("the mail server refused the message")
+            )
         return refused
 
     def _check_recipients(
@@ -225,16 +259,19 @@ class SmtpMailer(Mailer):
     ) -> None:
         if len(refused) == len(recipients):
             self._reset(connection)
-            listed = "; ".join(f"{address}: {why}" for address, why in refused.items())
-            raise NotSentError(f"the mail server refused the recipient {listed}")
+            raise NotSentError(
+                "; ".join(_said(_refused_recipient(a), why) for a, why in refused.items())
+            )
 
-    def _check(self, connection: smtplib.SMTP, code: int, answer: bytes, what: str) -> None:
+    def _check(
+        self, connection: smtplib.SMTP, code: int, answer: bytes, refusal: StoredText
+    ) -> None:
         text = _text(code, answer)
         if code == CLOSING:
             raise _NothingSent(text)
         if code not in ACCEPTED:
             self._reset(connection)
-            raise NotSentError(f"the mail server {what}: {text}")
+            raise NotSentError(_said(refusal, text))
 
     def _reset(self, connection: smtplib.SMTP) -> None:
         """Abandon the transaction; a connection that cannot even do that is dropped."""
@@ -242,6 +279,21 @@ class SmtpMailer(Mailer):
             connection.rset()
         except (OSError, smtplib.SMTPException):
             self._discard()
+
+
+def _said(refusal: StoredText, answer: object = None) -> str:
+    """A refusal's English, then the server's or the library's own words: the panel finds the
+    refusal's message id by its quoted values and translates it (``webapp.i18n``)."""
+    english = refusal.english()
+    return english if answer is None else f"{english}: {answer}"
+
+
+def _refused_sender(sender: str) -> StoredText:
+    return stored("the mail server refused the sender '{sender}'", sender=sender)
+
+
+def _refused_recipient(address: str) -> StoredText:
+    return stored("the mail server refused the recipient '{address}'", address=address)
 
 
 def _text(code: int, answer: bytes) -> str:
