@@ -7,10 +7,13 @@ import resource
 import signal
 
 import pytest
+from flask import Flask
 
 from core import SettingsError
 from core.uploads import Upload, UploadError
+from plugins.targets import TRANSLATIONS
 from plugins.targets.folder import Folder
+from webapp.i18n import translate_stored, use_language
 
 
 @pytest.fixture
@@ -40,7 +43,9 @@ def test_an_existing_file_is_replaced_only_with_overwrite(tmp_path, payload):
     inbox.mkdir()
     (inbox / "collection.pdf").write_bytes(b"yesterday's file")
 
-    with pytest.raises(UploadError, match=r"collection\.pdf already exists") as caught:
+    with pytest.raises(
+        UploadError, match=r"already exists \(overwrite is off\): .*collection\.pdf$"
+    ) as caught:
         Folder({"path": str(inbox)}).upload(payload)
     assert not caught.value.transient
     assert listing(inbox) == {"collection.pdf": b"yesterday's file"}
@@ -52,7 +57,7 @@ def test_an_existing_file_is_replaced_only_with_overwrite(tmp_path, payload):
 def test_a_missing_directory_is_named_or_created_when_asked(tmp_path, payload):
     inbox = tmp_path / "share" / "inbox"
 
-    with pytest.raises(UploadError, match=f"the directory {inbox} does not exist"):
+    with pytest.raises(UploadError, match=f"^the directory does not exist: {inbox}$"):
         Folder({"path": str(inbox)}).upload(payload)
 
     Folder({"path": str(inbox), "create": True}).upload(payload)
@@ -86,6 +91,35 @@ def test_a_local_file_that_changed_since_it_was_described_is_not_delivered(tmp_p
 
     assert caught.value.transient
     assert listing(inbox) == {}
+
+
+def in_german(problem: UploadError) -> str:
+    """The reason as a German reader of the run's item detail sees it."""
+    with Flask(__name__).test_request_context():
+        use_language("de")
+        return translate_stored(str(problem), (TRANSLATIONS,))
+
+
+def test_why_a_file_did_not_arrive_reads_in_german(tmp_path, payload):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "collection.pdf").write_bytes(b"yesterday's file")
+    problems = []
+    for path, local in ((inbox, payload), (tmp_path / "missing", payload)):
+        with pytest.raises(UploadError) as caught:
+            Folder({"path": str(path)}).upload(local)
+        problems.append(caught.value)
+    payload.path.write_bytes(b"something else")
+    with pytest.raises(UploadError) as caught:
+        Folder({"path": str(inbox), "overwrite": True}).upload(payload)
+    problems.append(caught.value)
+
+    assert [in_german(problem) for problem in problems] == [
+        f"gibt es schon (Überschreiben ist aus): {inbox / 'collection.pdf'}",
+        f"das Verzeichnis gibt es nicht: {tmp_path / 'missing'}",
+        "die Kopie passt nicht zur Prüfsumme der Datei (die lokale Datei hat sich beim Kopieren "
+        "geändert): 14 Byte",
+    ]
 
 
 def test_settings_need_a_path_and_keep_to_the_model():
