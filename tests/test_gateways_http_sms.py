@@ -19,15 +19,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from flask import Flask
 
 from core import SettingsError
 from core.messaging.sending import MaybeSentError, NotSentError
 from core.validation import problem_text
 from plugins.gateways import TRANSLATIONS
 from plugins.gateways.http_sms import HttpGateway, retry_after
-from webapp.i18n import render_stored, translate_stored, use_language
+from webapp.i18n import render_stored
 
+from panel_helpers import detail_in
 from waiting import DEADLINE
 
 REFERENCE = "run7-contacts:1"
@@ -379,10 +379,7 @@ def test_why_an_sms_was_not_sent_reads_in_the_readers_language(provider, make_ga
         with pytest.raises((NotSentError, MaybeSentError)) as caught:
             make_gateway(**settings).send("+491712345678", "Hi", REFERENCE)
         problems.append(str(caught.value))
-    with Flask(__name__).test_request_context():
-        use_language("de")
-        shown = [translate_stored(problem, (TRANSLATIONS,)) for problem in problems]
-    assert shown == [
+    assert [detail_in("de", problem, TRANSLATIONS) for problem in problems] == [
         'der Anbieter antwortete 429: {"error": "scripted"}; er bittet, 120 s zu warten, länger '
         "als max_wait; Versuch 1",
         "der Anbieter hat die Verbindung ohne Antwort geschlossen; Versuch 1; ein Versuch kann "

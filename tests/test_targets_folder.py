@@ -7,13 +7,13 @@ import resource
 import signal
 
 import pytest
-from flask import Flask
 
 from core import SettingsError
 from core.uploads import Upload, UploadError
 from plugins.targets import TRANSLATIONS
 from plugins.targets.folder import Folder
-from webapp.i18n import translate_stored, use_language
+
+from panel_helpers import detail_in
 
 
 @pytest.fixture
@@ -93,13 +93,6 @@ def test_a_local_file_that_changed_since_it_was_described_is_not_delivered(tmp_p
     assert listing(inbox) == {}
 
 
-def in_german(problem: UploadError) -> str:
-    """The reason as a German reader of the run's item detail sees it."""
-    with Flask(__name__).test_request_context():
-        use_language("de")
-        return translate_stored(str(problem), (TRANSLATIONS,))
-
-
 def test_why_a_file_did_not_arrive_reads_in_german(tmp_path, payload):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -114,7 +107,7 @@ def test_why_a_file_did_not_arrive_reads_in_german(tmp_path, payload):
         Folder({"path": str(inbox), "overwrite": True}).upload(payload)
     problems.append(caught.value)
 
-    assert [in_german(problem) for problem in problems] == [
+    assert [detail_in("de", str(problem), TRANSLATIONS) for problem in problems] == [
         f"gibt es schon (Überschreiben ist aus): {inbox / 'collection.pdf'}",
         f"das Verzeichnis gibt es nicht: {tmp_path / 'missing'}",
         "die Kopie passt nicht zur Prüfsumme der Datei (die lokale Datei hat sich beim Kopieren "

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import asyncssh
 import pytest
-from flask import Flask
 
 from core import SettingsError
 from core.uploads import Upload, UploadError
 from plugins.targets import TRANSLATIONS
 from plugins.targets.sftp import Sftp
-from webapp.i18n import translate_stored, use_language
 
+from panel_helpers import detail_in
 from upload_servers import SftpTestServer
 
 PASSWORD = "Geheim-123"
@@ -196,9 +195,7 @@ def test_why_a_file_did_not_arrive_reads_in_german(server, payload):
             upload(target(server, **settings), payload)
         problems.append(str(caught.value))
 
-    with Flask(__name__).test_request_context():
-        use_language("de")
-        shown = [translate_stored(problem, (TRANSLATIONS,)) for problem in problems]
+    shown = [detail_in("de", problem, TRANSLATIONS) for problem in problems]
     assert shown[:3] == [
         "dem Schlüssel des Servers wird nicht vertraut (bitte host_key / host_key_fingerprint / "
         f"known_hosts prüfen): {server.fingerprint}",
