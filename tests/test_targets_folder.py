@@ -78,6 +78,7 @@ def test_a_disk_that_fills_up_midway_leaves_nothing_behind(tmp_path, payload):
         signal.signal(signal.SIGXFSZ, previous)
 
     assert not caught.value.transient
+    assert detail_in("de", str(caught.value), TRANSLATIONS).startswith("Datei zu groß: ")
     assert listing(inbox) == {}
 
 
