@@ -282,7 +282,8 @@ def _transfer(instance: UploadTarget, upload: Upload, described: str, claim: _Cl
                 retry = False
                 exc = UploadError(f"{exc}; it asks to wait {wait:.0f} s, more than max_backoff")
             if not retry:
-                problem = f"{described}: {upload.remote_name}: {exc} (after {attempt} attempt(s))"
+                # parts between "; " that the panel translates one by one (a run item's detail)
+                problem = f"{described}: {upload.remote_name}; {exc}; after {attempt} attempt(s)"
                 raise (UploadUnclear if unclear else UploadError)(problem) from exc
             log.warning(
                 "%s: %s: %s; trying again in %.1f s", described, upload.remote_name, exc, wait

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -21,7 +22,7 @@ from core.testing import disabled_plugins
 from plugins.demo.default_reports import install_default_reports
 from webapp import create_app, get_campaign
 from webapp.accounts import create_user
-from webapp.i18n import item_detail, set_anonymous_language
+from webapp.i18n import item_detail, set_anonymous_language, translate_stored, use_language
 from webapp.testing import csrf_token_from, login
 
 PASSWORD = "correct horse battery staple"
@@ -78,6 +79,14 @@ def shown_details(app: Flask, language: str, details: list[str]) -> list[str]:
     with app.test_request_context():
         set_anonymous_language(language)
         return [item_detail(detail) for detail in details]
+
+
+def detail_in(language: str, detail: str, catalogs: Path) -> str:
+    """A plugin's English detail as a run page shows it in ``language``, through the panel's
+    catalog and the plugin package's ``catalogs``, without a panel."""
+    with Flask(__name__).test_request_context():
+        use_language(language)
+        return translate_stored(detail, (catalogs,))
 
 
 def body(response) -> str:

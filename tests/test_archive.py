@@ -29,6 +29,9 @@ from core.models import (
 from core.plugins import load_plugins
 from plugins.stores.database import DatabaseStore
 from plugins.stores.filesystem import FilesystemStore
+from webapp.i18n import PANEL_CATALOGS
+
+from panel_helpers import detail_in
 
 
 @pytest.fixture
@@ -90,8 +93,12 @@ def test_a_document_goes_in_and_comes_back_checked(database, store, run_ids, tmp
     assert len(path.parent.relative_to(tmp_path / "archive").parts) == 2  # sharded
     assert not list((tmp_path / "archive").rglob(".tmp-*"))  # nothing half-written left
     path.write_bytes(b"changed")
-    with database.session() as session, pytest.raises(ArchiveIntegrityError):
+    with database.session() as session, pytest.raises(ArchiveIntegrityError) as changed:
         read_document(store, session.get(ArchivedDocument, document.id))
+    assert detail_in("de", str(changed.value), PANEL_CATALOGS) == (
+        f"das archivierte Dokument passt nicht zu seiner Prüfsumme: {document.id} "
+        "(brief-contacts:1.pdf)"
+    )
 
 
 def test_archiving_the_same_recipient_again_reuses_the_file_and_is_refused(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from flask import Flask
 
 from core.models import ADDRESS_FIELDS
 from webapp.csv_import import (
@@ -19,6 +20,8 @@ from webapp.csv_import import (
     read_csv,
     refuse_row_errors,
 )
+from webapp.i18n import use_language
+from webapp.imports import describe_import_error
 
 ADDRESSES = CsvFormat(ADDRESS_FIELDS, ADDRESS_ALIASES, check_address)
 
@@ -105,3 +108,32 @@ def test_a_byte_the_chosen_encoding_cannot_read_is_named_with_its_line():
     with pytest.raises(CsvImportError, match="line 2: byte 0xf6 cannot be read as utf-8"):
         read_csv(raw, ADDRESSES, encoding="utf-8", max_bytes=1000, max_rows=10)
     assert read_csv(raw, ADDRESSES, max_bytes=1000, max_rows=10).encoding == "cp1252"
+
+
+def refusal_in(language: str, raw: bytes, **options) -> str:
+    """Why the import page refuses the file, in ``language``."""
+    with pytest.raises(CsvImportError) as refused:
+        read_csv(raw, ADDRESSES, max_bytes=1000, max_rows=10, **options)
+    with Flask(__name__).test_request_context():
+        use_language(language)
+        return describe_import_error(refused.value)
+
+
+def test_a_mapping_the_file_does_not_fit_is_refused_in_the_readers_language():
+    raw = "Name;Straße;Ort\nA;Ring 1;Köln\n".encode()
+    lost = {"Strasse": "street", "Name": "last_name"}
+    twice = {"Name": "last_name", "Ort": "last_name"}
+
+    assert refusal_in("de", raw, mapping=lost) == (
+        "Zuordnung: die Datei hat keine Spalte „Strasse“; ihre Spalten: Name, Straße, Ort"
+    )
+    assert refusal_in("de", raw, mapping=twice) == (
+        "Zuordnung: die Spalten „Name“ und „Ort“ sind demselben Feld zugeordnet"
+    )
+    assert refusal_in("en", raw, mapping=lost) == (
+        "mapping: the file has no column 'Strasse'; columns: Name, Straße, Ort"
+    )
+    assert refusal_in("de", b"Name;Ort\nA;K\xf6ln\n", encoding="utf-8") == (
+        "Zeile 2: das Byte 0xf6 ist kein gültiges Zeichen in utf-8; bitte den Zeichensatz der "
+        "Datei wählen (z. B. cp1252 für Excel-Dateien aus Windows)"
+    )

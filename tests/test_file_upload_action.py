@@ -342,7 +342,7 @@ def test_a_failed_upload_is_reported_and_delivered_when_the_failed_rows_are_retr
     assert (failed.state, failed.failed) == (RunState.COMPLETED_WITH_ERRORS, 1)
     (item,) = group_rows(uploading, run.id)
     assert item.detail.startswith(f"http (PUT {server.url()}): Fruehjahrsaktion-1-")
-    assert item.detail.endswith("the server answered 503: scripted failure (after 2 attempt(s))")
+    assert item.detail.endswith("; the server answered 503: scripted failure; after 2 attempt(s)")
     assert server.files == {}
 
     assert retry_failed(uploading.runtime, run.id) == 1

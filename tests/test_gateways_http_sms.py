@@ -27,6 +27,7 @@ from plugins.gateways import TRANSLATIONS
 from plugins.gateways.http_sms import HttpGateway, retry_after
 from webapp.i18n import render_stored
 
+from panel_helpers import detail_in
 from waiting import DEADLINE
 
 REFERENCE = "run7-contacts:1"
@@ -323,7 +324,7 @@ def test_retry_after_as_an_http_date():
 
 def test_retries_end_after_max_retries(provider, make_gateway):
     provider.answer(*[("status", 502)] * 5)
-    with pytest.raises(NotSentError, match=r"answered 502: .*\(attempt 3\)"):
+    with pytest.raises(NotSentError, match=r"answered 502: .*; attempt 3$"):
         make_gateway(max_retries=2).send("+491712345678", "Hi", REFERENCE)
     assert len(provider.requests) == 3
 
@@ -357,7 +358,9 @@ def test_an_unanswered_request_is_unclear_without_retry_unclear(
     provider, make_gateway, answer, problem
 ):
     provider.answer(answer)
-    with pytest.raises(MaybeSentError, match=f"{problem} .*may have reached the provider"):
+    with pytest.raises(
+        MaybeSentError, match=f"^{problem}; attempt 1; an attempt may have reached the provider$"
+    ):
         make_gateway(timeout=0.3, retry_unclear=False).send("+491712345678", "Hi", REFERENCE)
     assert len(provider.requests) == 1
 
@@ -366,6 +369,22 @@ def test_an_earlier_unclear_attempt_makes_a_later_refusal_unclear(provider, make
     provider.answer(("drop",), ("status", 409))
     with pytest.raises(MaybeSentError, match="answered 409"):
         make_gateway().send("+491712345678", "Hi", REFERENCE)
+
+
+def test_why_an_sms_was_not_sent_reads_in_the_readers_language(provider, make_gateway):
+    """The run page shows the reason part by part through the gateways' catalog."""
+    provider.answer(("status", 429, {"Retry-After": "120"}), ("drop",))
+    problems = []
+    for settings in ({"max_wait": 5}, {"timeout": 0.3, "retry_unclear": False}):
+        with pytest.raises((NotSentError, MaybeSentError)) as caught:
+            make_gateway(**settings).send("+491712345678", "Hi", REFERENCE)
+        problems.append(str(caught.value))
+    assert [detail_in("de", problem, TRANSLATIONS) for problem in problems] == [
+        'der Anbieter antwortete 429: {"error": "scripted"}; er bittet, 120 s zu warten, länger '
+        "als max_wait; Versuch 1",
+        "der Anbieter hat die Verbindung ohne Antwort geschlossen; Versuch 1; ein Versuch kann "
+        "den Anbieter erreicht haben",
+    ]
 
 
 def free_port() -> int:
@@ -378,7 +397,7 @@ def test_a_refused_connection_is_retried_even_without_retry_unclear():
     gateway = HttpGateway(
         {"url": f"http://127.0.0.1:{free_port()}/sms", "backoff": 0.01, "retry_unclear": False}
     )
-    with pytest.raises(NotSentError, match=r"ConnectionRefusedError.*\(attempt 4\)") as caught:
+    with pytest.raises(NotSentError, match=r"ConnectionRefusedError.*; attempt 4$") as caught:
         gateway.send("+491712345678", "Hi", REFERENCE)
     assert not isinstance(caught.value, MaybeSentError)
 

@@ -5,8 +5,11 @@ from sqlalchemy import event, func, select
 
 from core.documents.archive import open_store
 from core.plugins import load_plugins
+from plugins.stores import TRANSLATIONS
 from plugins.stores.database import DatabaseStore
 from plugins.stores.database.models import StoredChunk
+
+from panel_helpers import detail_in
 
 MIB = 1024 * 1024
 
@@ -101,7 +104,10 @@ def test_delete_and_a_missing_reference(store, database):
     assert chunk_sizes(database, reference) == []
     with pytest.raises(FileNotFoundError):
         store.get_stream(reference)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError) as missing:
         store.get(reference)
+    assert detail_in("de", str(missing.value), TRANSLATIONS) == (
+        f"der Datenbankspeicher enthält das Dokument nicht: {reference}"
+    )
     with pytest.raises(ValueError, match="not a reference"):
         store.get("../etc/passwd")

@@ -2,7 +2,10 @@ import hashlib
 
 import pytest
 
+from plugins.stores import TRANSLATIONS
 from plugins.stores.filesystem import FilesystemStore
+
+from panel_helpers import detail_in
 
 
 @pytest.fixture
@@ -44,5 +47,8 @@ def test_a_missing_or_deleted_document_is_reported_when_opened(store):
     reference = store.put("run-1/7/letter.pdf", b"x")
     store.delete(reference)
     store.delete(reference)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError) as missing:
         store.get_stream(reference)
+    assert detail_in("de", str(missing.value), TRANSLATIONS) == (
+        f"der Dateispeicher enthält das Dokument nicht: {reference}"
+    )

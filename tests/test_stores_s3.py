@@ -19,7 +19,10 @@ from core.documents.archive import (
 )
 from core.models import ArchivedDocument, DocumentKind
 from core.plugins import load_plugins
+from plugins.stores import TRANSLATIONS
 from plugins.stores.s3 import S3Store
+
+from panel_helpers import detail_in
 
 MIB = 1024 * 1024
 
@@ -84,8 +87,11 @@ def test_an_object_that_does_not_match_its_checksum_is_refused_when_read(store):
         ChecksumAlgorithm="SHA256",
         ChecksumSHA256=store_checksum(b"%PDF-1.4 Brief"),
     )
-    with pytest.raises(ArchiveIntegrityError):
+    with pytest.raises(ArchiveIntegrityError) as refused:
         store.get(reference)
+    assert detail_in("de", str(refused.value), TRANSLATIONS).startswith(
+        "das S3-Objekt passt nicht zu seiner Prüfsumme: "
+    )
 
 
 def test_a_large_document_is_a_streamed_multipart_upload(store):
@@ -141,8 +147,11 @@ def test_delete_and_a_missing_reference(store):
     store.delete(reference)
     with pytest.raises(FileNotFoundError):
         store.get_stream(reference)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError) as missing:
         store.get(reference)
+    assert detail_in("de", str(missing.value), TRANSLATIONS) == (
+        f"der Bucket enthält das Objekt nicht: {reference}"
+    )
     with pytest.raises(ValueError, match="not a reference"):
         store.get("../etc/passwd")
 

@@ -15,8 +15,10 @@ import pytest
 
 from core import SettingsError
 from core.uploads import Upload, UploadError
+from plugins.targets import TRANSLATIONS
 from plugins.targets.sftp import Sftp
 
+from panel_helpers import detail_in
 from upload_servers import SftpTestServer
 
 PASSWORD = "Geheim-123"
@@ -125,8 +127,7 @@ def test_wrong_credentials_give_a_clear_error(server, payload):
         upload(target(server, password="falsch"), payload)
 
     assert str(caught.value) == (
-        "authentication failed for user 'upload' "
-        "(wrong password or key, or the user may not log in)"
+        "authentication failed (wrong password or key or the user may not log in): upload"
     )
     assert not caught.value.transient
 
@@ -177,6 +178,32 @@ def test_a_missing_directory_is_created_when_asked(server, payload):
         upload(target(server, directory="outbox/today"), payload)
     upload(target(server, directory="outbox/today", create_directory=True), payload)
     assert list(server.files()) == ["outbox/today/extraction.csv"]
+
+
+def test_why_a_file_did_not_arrive_reads_in_german(server, payload):
+    """The reasons a run item's detail shows, through the targets' catalog."""
+    impostor = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
+    (server.root / "incoming" / "extraction.csv").write_bytes(b"yesterday's file")
+    problems = []
+    for settings in (
+        {"host_key": impostor},
+        {"password": "falsch"},
+        {},
+        {"directory": "outbox/today"},
+    ):
+        with pytest.raises(UploadError) as caught:
+            upload(target(server, **settings), payload)
+        problems.append(str(caught.value))
+
+    shown = [detail_in("de", problem, TRANSLATIONS) for problem in problems]
+    assert shown[:3] == [
+        "dem Schlüssel des Servers wird nicht vertraut (bitte host_key / host_key_fingerprint / "
+        f"known_hosts prüfen): {server.fingerprint}",
+        "Anmeldung fehlgeschlagen (falsches Passwort oder falscher Schlüssel, oder der Benutzer "
+        "darf sich nicht anmelden): upload",
+        "gibt es auf dem Server schon (Überschreiben ist aus): incoming/extraction.csv",
+    ]
+    assert shown[3].startswith("der Server lehnte ab: ")
 
 
 def test_a_server_that_is_not_there_is_a_transient_error(payload):

@@ -16,6 +16,7 @@ from core.clock import FrozenClock
 from core.models import FileDelivery, FileDeliveryStatus
 from core.uploads import MANIFEST_SUFFIX, UploadError, UploadUnclear, deliver, file_digest
 
+from panel_helpers import shown_details
 from upload_servers import RecordingHttpServer
 
 KEY = "run-3/group:"
@@ -113,7 +114,7 @@ def test_a_failed_delivery_is_tried_again_and_a_landed_file_is_not_sent_twice(
         "manifest": {"rows": 1},
     }
 
-    with pytest.raises(UploadError, match=r"Kampagne-3.csv.manifest.json: the server answered 403"):
+    with pytest.raises(UploadError, match=r"Kampagne-3.csv.manifest.json; the server answered 403"):
         deliver(runtime, **options)
     failed = record(runtime)
     assert failed.status == FileDeliveryStatus.FAILED
@@ -129,6 +130,28 @@ def test_a_failed_delivery_is_tried_again_and_a_landed_file_is_not_sent_twice(
     ]
     assert delivered.attempts == 3
     assert record(runtime).status == FileDeliveryStatus.DONE
+
+
+def test_a_failed_delivery_reads_in_the_readers_language(runtime, local, tmp_path, panel_app):
+    """The target, the file, the target's reason and the tries as parts the panel translates
+    one by one; the record and the exception keep the English."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "Kampagne-3.csv").write_text("gestern")
+
+    with pytest.raises(UploadError) as caught:
+        to_folder(runtime, local, inbox)
+
+    english = (
+        f"folder ({inbox}): Kampagne-3.csv; already exists (overwrite is off): "
+        f"{inbox / 'Kampagne-3.csv'}; after 1 attempt(s)"
+    )
+    assert str(caught.value) == record(runtime).detail == english
+    assert shown_details(panel_app, "de", [english]) == [
+        f"folder ({inbox}): Kampagne-3.csv; gibt es schon (Überschreiben ist aus): "
+        f"{inbox / 'Kampagne-3.csv'}; nach 1 Versuch(en)"
+    ]
+    assert shown_details(panel_app, "en", [english]) == [english]
 
 
 def test_an_unclear_delivery_is_repeated_only_on_request(runtime, local, server):

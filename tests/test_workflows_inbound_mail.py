@@ -18,8 +18,10 @@ import plugins.workflows.inbound_mail as inbound_mail
 from core.config import Settings
 from core.engine.runs import start_run
 from core.jobs.functions import install_runtime
-from core.models import ContactEvent, ItemStatus, Role
+from core.models import ContactEvent, ItemStatus, Role, WorkflowRunStatus
+from core.workflows.operating import run_inline
 from plugins.workflows.inbound_mail.models import InboundMail
+from webapp.i18n import use_language, workflow_log
 
 from mail_samples import dsn, reply
 from panel_helpers import add_role_users, body, build_panel, client_for
@@ -95,6 +97,29 @@ def test_a_bounce_of_a_sent_message_makes_the_next_run_skip_the_contact(bouncing
         assert f'data-run="{first}"' in contact_page
     finally:
         app.extensions["campaign"].database.dispose()
+
+
+def test_a_mailbox_that_cannot_be_read_is_logged_in_the_readers_language(
+    bouncing, imap, monkeypatch
+):
+    monkeypatch.setenv("CAMPAIGN_INBOUND_URL", imap.url.replace("geheim%21", "falsch"))
+    run = run_inline(bouncing.runtime, "inboundMail", "test")
+    assert run.status == WorkflowRunStatus.FAILED
+
+    app = build_panel(bouncing.runtime.settings)
+    try:
+        with app.test_request_context():
+            use_language("de")
+            (line,) = workflow_log(run.log_messages, run.log)
+    finally:
+        app.extensions["campaign"].database.dispose()
+    assert line.startswith(
+        "das Postfach kann nicht gelesen werden: das Postfach unter "
+        f"127.0.0.1:{imap.port} lässt sich nicht lesen: "
+    )
+    assert run.log[0].startswith(
+        f"the mailbox cannot be read: cannot read the mailbox at 127.0.0.1:{imap.port}: "
+    )
 
 
 def test_a_bad_inbound_mailbox_stops_a_command_as_it_starts(tmp_path):

@@ -306,11 +306,17 @@ def _mapping(
             )
         if column not in header:
             raise CsvImportError(
-                f"mapping: the file has no column {column!r}; columns: {', '.join(header)}"
+                f"mapping: the file has no column {column!r}; columns: {', '.join(header)}",
+                "no_column",
+                column=column,
+                columns=", ".join(header),
             )
         if name in fields_seen:
             raise CsvImportError(
-                f"mapping: columns {fields_seen[name]!r} and {column!r} both map to {name}"
+                f"mapping: columns {fields_seen[name]!r} and {column!r} both map to {name}",
+                "mapped_twice",
+                first=fields_seen[name],
+                second=column,
             )
         fields_seen[name] = column
     return dict(mapping)

@@ -208,7 +208,8 @@ def read_document(store: DocumentStore, document: ArchivedDocument) -> bytes:
     data = store.get(document.store_ref)
     if hashlib.sha256(data).hexdigest() != document.sha256:
         raise ArchiveIntegrityError(
-            f"document {document.id} ({document.filename}) does not match its checksum"
+            "the archived document does not match its checksum: "
+            f"{document.id} ({document.filename})"
         )
     return data
 

@@ -279,11 +279,12 @@ class HttpGateway(SmsGateway):
                 problem += f"; it asks to wait {wait:.0f} s, more than max_wait"
                 break
             time.sleep(wait if wait is not None else self._backoff(attempt))
+        # parts between "; " that the panel translates one by one (a run item's detail)
         if maybe_sent:
             raise MaybeSentError(
-                f"{problem} (attempt {attempt}); an attempt may have reached the provider"
+                f"{problem}; attempt {attempt}; an attempt may have reached the provider"
             )
-        raise NotSentError(f"{problem} (attempt {attempt})")
+        raise NotSentError(f"{problem}; attempt {attempt}")
 
     def _backoff(self, attempt: int) -> float:
         return min(self.params.backoff * 2 ** (attempt - 1), self.params.max_wait)

@@ -17,6 +17,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,13 +66,23 @@ class FilesystemStore(DocumentStore):
         sync_files(files, dict.fromkeys(path.parent for path in files))
 
     def get(self, reference: str) -> bytes:
-        return self._path(reference).read_bytes()
+        with self._open(reference) as file:
+            return file.read()
 
     def get_stream(self, reference: str) -> Iterator[bytes]:
-        return file_chunks(self._path(reference).open("rb"), self.chunk_size)
+        return file_chunks(self._open(reference), self.chunk_size)
 
     def delete(self, reference: str) -> None:
         self._path(reference).unlink(missing_ok=True)
+
+    def _open(self, reference: str) -> BinaryIO:
+        try:
+            return self._path(reference).open("rb")
+        except FileNotFoundError:
+            # label: value, so that the panel translates the label (a run item's detail)
+            raise FileNotFoundError(
+                f"the filesystem store holds no document: {reference}"
+            ) from None
 
     def _path(self, reference: str) -> Path:
         """Only references this store made: nothing can name a file outside its root."""

@@ -193,7 +193,7 @@ class S3Store(DocumentStore):
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in MISSING:
-                raise FileNotFoundError(f"the bucket holds no object {reference}") from None
+                raise FileNotFoundError(f"the bucket holds no object: {reference}") from None
             raise
         return _body(answer["Body"], self.chunk_size)
 

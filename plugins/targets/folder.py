@@ -76,9 +76,9 @@ class Folder(UploadTarget):
             if self.params.create:
                 directory.mkdir(parents=True, exist_ok=True)
             if not directory.is_dir():
-                raise UploadError(f"the directory {directory} does not exist")
+                raise UploadError(f"the directory does not exist: {directory}")
             if not self.params.overwrite and final.exists():
-                raise UploadError(f"{final} already exists (overwrite is off)")
+                raise _exists(final)
             self._copy(upload, temporary)
             self._rename(temporary, final)
             _sync_directory(directory)
@@ -103,8 +103,8 @@ class Folder(UploadTarget):
             os.fsync(target.fileno())
         if (size, digest.hexdigest()) != (upload.size, upload.sha256):
             raise UploadError(
-                f"the copy ({size} bytes) does not match the file's checksum: "
-                "the local file changed while it was copied",
+                "the copy does not match the file's checksum (the local file changed while it "
+                f"was copied): {size} byte(s)",
                 transient=True,
             )
 
@@ -115,13 +115,18 @@ class Folder(UploadTarget):
         try:
             os.link(temporary, final)
         except FileExistsError:
-            raise UploadError(f"{final} already exists (overwrite is off)") from None
+            raise _exists(final) from None
         except OSError as exc:
             if exc.errno not in NO_LINKS:
                 raise
             if final.exists():
-                raise UploadError(f"{final} already exists (overwrite is off)") from None
+                raise _exists(final) from None
             os.rename(temporary, final)
+
+
+def _exists(final: Path) -> UploadError:
+    """As ``label: value``, so that the panel translates the label (a run item's detail)."""
+    return UploadError(f"already exists (overwrite is off): {final}")
 
 
 def _sync_directory(directory: Path) -> None:

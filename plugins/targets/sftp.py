@@ -205,7 +205,7 @@ class Sftp(UploadTarget):
             if self.params.create_directory:
                 await sftp.makedirs(directory, exist_ok=True)
             if not self.params.overwrite and await sftp.exists(final):
-                raise UploadError(f"{final} already exists on the server (overwrite is off)")
+                raise _exists(final)
             await sftp.put(
                 upload.path, temporary, block_size=BLOCK_SIZE, max_requests=REQUESTS_IN_FLIGHT
             )
@@ -225,15 +225,13 @@ class Sftp(UploadTarget):
         except asyncssh.SFTPError as exc:
             await self._discard(temporary)
             if isinstance(exc, asyncssh.SFTPFileAlreadyExists):
-                raise UploadError(
-                    f"{final} already exists on the server (overwrite is off)"
-                ) from None
+                raise _exists(final) from None
             raise
         except (TimeoutError, OSError, asyncssh.Error) as exc:
             await self._disconnect()
             raise UploadUnclear(
-                f"the connection broke while renaming {temporary} to {final} "
-                f"({_describe(exc)}); whether the server renamed it is unknown"
+                f"the connection broke while renaming the temporary file: {temporary}; "
+                f"{_describe(exc)}; whether the server renamed it is unknown: {final}"
             ) from None
         return f"sftp://{self.params.host}:{self.params.port}/{final.lstrip('/')}"
 
@@ -299,14 +297,14 @@ class Sftp(UploadTarget):
             self._call(self._disconnect())
             presented = self._client.presented if self._client else None
             raise UploadError(
-                f"the server's host key is not trusted: it presented {presented or 'a key'}, "
-                "which matches neither host_key, host_key_fingerprint nor known_hosts"
+                "the server's host key is not trusted (check host_key / host_key_fingerprint "
+                "/ known_hosts)" + (f": {presented}" if presented else "")
             ) from None
         except asyncssh.PermissionDenied:
             self._call(self._disconnect())
             raise UploadError(
-                f"authentication failed for user {self.params.username!r} "
-                "(wrong password or key, or the user may not log in)"
+                "authentication failed (wrong password or key or the user may not log in): "
+                + self.params.username
             ) from None
         except asyncssh.SFTPError as exc:
             self._call(self._disconnect())
@@ -317,6 +315,10 @@ class Sftp(UploadTarget):
         except (TimeoutError, OSError, asyncssh.Error) as exc:
             self._call(self._disconnect())
             raise UploadError(_describe(exc), transient=True) from None
+
+
+def _exists(final: str) -> UploadError:
+    return UploadError(f"already exists on the server (overwrite is off): {final}")
 
 
 def _unread_task_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -89,7 +89,7 @@ class DatabaseStore(DocumentStore):
             raise
         if first is None:
             connection.close()
-            raise FileNotFoundError(f"the database store holds no document {reference}")
+            raise FileNotFoundError(f"the database store holds no document: {reference}")
         return _read(connection, first.data, rows.scalars())
 
     def delete(self, reference: str) -> None:

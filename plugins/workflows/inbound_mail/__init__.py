@@ -37,7 +37,7 @@ class InboundMail(Workflow):
             with open_mailbox(configured_mailbox(settings.data_dir)) as mailbox:
                 result = process_mailbox(context.database, settings, mailbox, context.now)
         except MailboxError as exc:
-            context.log("the mailbox cannot be read: {error}", error=str(exc))
+            context.log("the mailbox cannot be read: {error}", error=exc.text)
             raise
         return result.summary()
 

@@ -38,6 +38,7 @@ from core.config import (
     url_timeout,
     without_password,
 )
+from core.messages import StoredText, stored_for
 
 MAX_MESSAGE = 256 * 1024
 """Bytes of one message read at most: a batch of 200 holds at most 50 MiB."""
@@ -127,8 +128,16 @@ def _inbound_mailbox(raw: str | None, ca_file: Path | None) -> InboundMailbox | 
     )
 
 
+stored = stored_for(__name__)
+
+
 class MailboxError(Exception):
-    """The mailbox cannot be read (not reachable, refused login, no such folder)."""
+    """The mailbox cannot be read (not reachable, refused login, no such folder): ``text``
+    says why in the reader's language (the workflow's log), ``str()`` in English."""
+
+    def __init__(self, text: StoredText) -> None:
+        super().__init__(text.english())
+        self.text = text
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +240,11 @@ class Imap(Mailbox):
             self._select(connection)
             self._ensure_folder(connection, config.processed_folder)
         except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
-            raise MailboxError(f"cannot read the mailbox at {self._where}: {exc}") from None
+            raise MailboxError(
+                stored(
+                    "cannot read the mailbox at {where}: {error}", where=self._where, error=str(exc)
+                )
+            ) from None
         status, answer = connection.capability()  # they may change with the login
         self._can_move = status == "OK" and b"MOVE" in b" ".join(answer).upper().split()
         self._connection = connection
@@ -240,7 +253,14 @@ class Imap(Mailbox):
     def _select(self, connection: imaplib.IMAP4) -> None:
         status, answer = connection.select(_quoted(self.config.folder))
         if status != "OK":
-            raise MailboxError(f"no folder {self.config.folder!r} at {self._where}: {answer}")
+            raise MailboxError(
+                stored(
+                    "no folder '{folder}' at {where}: {answer}",
+                    folder=self.config.folder,
+                    where=self._where,
+                    answer=str(answer),
+                )
+            )
 
     @staticmethod
     def _ensure_folder(connection: imaplib.IMAP4, folder: str) -> None:
@@ -249,13 +269,25 @@ class Imap(Mailbox):
             return
         status, answer = connection.create(_quoted(folder))
         if status != "OK":
-            raise MailboxError(f"cannot create the folder {folder!r}: {answer}")
+            raise MailboxError(
+                stored(
+                    "cannot create the folder '{folder}': {answer}",
+                    folder=folder,
+                    answer=str(answer),
+                )
+            )
 
     def waiting(self, limit: int) -> Iterator[list[Waiting]]:
         connection = self._connect()
         status, answer = connection.uid("SEARCH", "UNDELETED")
         if status != "OK":
-            raise MailboxError(f"searching {self.config.folder!r} failed: {answer}")
+            raise MailboxError(
+                stored(
+                    "searching '{folder}' failed: {answer}",
+                    folder=self.config.folder,
+                    answer=str(answer),
+                )
+            )
         uids = answer[0].split()[:limit] if answer and answer[0] else []
         for start in range(0, len(uids), self.batch):
             chunk = b",".join(uids[start : start + self.batch]).decode()
@@ -263,7 +295,9 @@ class Imap(Mailbox):
                 "FETCH", chunk, f"(UID RFC822.SIZE BODY.PEEK[]<0.{MAX_MESSAGE}>)"
             )
             if status != "OK":
-                raise MailboxError(f"fetching messages failed: {fetched}")
+                raise MailboxError(
+                    stored("fetching messages failed: {answer}", answer=str(fetched))
+                )
             batch = []
             for item in fetched:
                 if not isinstance(item, tuple):
@@ -290,7 +324,13 @@ class Imap(Mailbox):
             if status == "OK":
                 status, answer = connection.expunge()
         if status != "OK":
-            raise MailboxError(f"moving messages to {self.config.processed_folder!r}: {answer}")
+            raise MailboxError(
+                stored(
+                    "moving messages to '{folder}' failed: {answer}",
+                    folder=self.config.processed_folder,
+                    answer=str(answer),
+                )
+            )
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
