@@ -291,6 +291,7 @@ def workflow_title(name: str) -> str:
 
 
 FIELD = re.compile(r"\{(\w+)\}")
+NUMBERED = re.compile(r"\{\d+\}")
 HOLE = "\x00"
 VALUE_KINDS = (re.compile(r"'[^']*'|\d+"), re.compile(r"'[^']*'"), re.compile(r"\d+"))
 """Where a stored text may hold a field's value: between single quotes or as a number; a
@@ -318,12 +319,17 @@ def _stored_part(directories: tuple[Path, ...], language: str, text: str) -> str
 @cache
 def _shapes(directories: tuple[Path, ...]) -> dict[str, str]:
     """The catalogs' message ids with fields, by their text with each field a hole; the
-    first directory's id wins, as in ``find``. An English id needs no English entry."""
+    first directory's id wins, as in ``find``. An English id needs no English entry. In an
+    id with numbered fields (``{0}``) only those are fields, its translation a format string."""
     shapes: dict[str, str] = {}
     for directory in reversed(directories):
         ids = (catalog_ids(Path(directory), language) for language in SUPPORTED_LANGUAGES)
         for message in sorted(frozenset().union(*ids)):
-            if "{" in message and "{{" not in message and "\x04" not in message:
+            if "\x04" in message:
+                continue
+            if NUMBERED.search(message):
+                shapes[NUMBERED.sub(HOLE, message)] = message
+            elif "{" in message and "{{" not in message:
                 shapes[FIELD.sub(HOLE, message)] = message
     return shapes
 
@@ -338,13 +344,17 @@ def _filled(directories: tuple[Path, ...], language: str, text: str) -> str | No
         message = shapes.get(shape) if values else None
         if message is None:
             continue
+        translation = find(directories, language, message)
+        if NUMBERED.search(message):
+            return None if translation is None else translation.format(*values)
         filled: dict[str, str] = {}
         for name, value in zip(FIELD.findall(message), values, strict=True):
             if filled.setdefault(name, value) != value:
                 break
         else:
-            translation = find(directories, language, message) or message
-            return FIELD.sub(lambda match, by=filled: by.get(match[1], match[0]), translation)
+            return FIELD.sub(
+                lambda match, by=filled: by.get(match[1], match[0]), translation or message
+            )
     return None
 
 
