@@ -21,8 +21,8 @@ from typing import Any
 @dataclass(frozen=True)
 class StoredText:
     """A message id with the values of its ``{name}`` fields: plain JSON values, amounts,
-    dates (in the reader's locale), stored texts, kind messages or a list of them (joined
-    with commas)."""
+    dates (in the reader's locale), stored texts, kind messages, detail texts or a list of
+    them (joined with commas)."""
 
     id: str
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -64,6 +64,12 @@ class KindMessage(str):
         return message
 
 
+class DetailText(str):
+    """An English text the panel translates part by part as it does a run item's detail
+    (``"label: value; label: value"``, an upload's or a mail server's refusal): as a stored
+    text's parameter, where a plain string is shown as written."""
+
+
 def english(value: Any) -> str:
     if isinstance(value, StoredText):
         return value.english()
@@ -79,6 +85,8 @@ def _param_json(value: Any) -> Any:
         return [_param_json(item) for item in value]
     if isinstance(value, StoredText):
         return {"text": value.as_json()}
+    if isinstance(value, DetailText):
+        return {"detail": str(value)}
     if isinstance(value, KindMessage):
         context = {key: _param_json(item) for key, item in value.context.items()}
         return {"kind_message": {"text": str(value), "kind": value.kind, "context": context}}
@@ -98,6 +106,8 @@ def _param_value(raw: Any) -> Any:
         return raw
     if "text" in raw:
         return StoredText.from_json(raw["text"])
+    if "detail" in raw:
+        return DetailText(raw["detail"])
     if "kind_message" in raw:
         kept = raw["kind_message"]
         context = {key: _param_value(item) for key, item in kept["context"].items()}

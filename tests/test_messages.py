@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.messages import KindMessage, StoredText, stored, stored_for
+from core.messages import DetailText, KindMessage, StoredText, stored, stored_for
 
 
 def test_a_stored_text_reads_in_english_and_survives_its_json():
@@ -42,6 +42,16 @@ def test_a_kind_message_reads_in_english_and_keeps_its_kind_through_its_json():
         ("String should have at most 50 characters", "string_too_long", {"max_length": 50}),
         ("Decimal input should be at least 0.5", "greater_than_equal", {"ge": Decimal("0.5")}),
     ]
+
+
+def test_a_detail_text_stays_one_through_its_json():
+    """Another module's English stays marked for the panel's part-by-part translation."""
+    refusal = DetailText("the mail server refused the message: 554 spam")
+    text = stored("{what}: {error}", what="router e-mail", error=refusal)
+    kept = StoredText.from_json(text.as_json())
+    assert kept.english() == "router e-mail: the mail server refused the message: 554 spam"
+    assert isinstance(kept.params["error"], DetailText)
+    assert not isinstance(kept.params["what"], DetailText)
 
 
 def test_a_field_without_a_value_or_a_value_json_cannot_keep_is_refused():

@@ -597,6 +597,23 @@ def test_a_process_that_cannot_reach_the_provider_is_named_in_the_readers_langua
     assert state(harness, world) is S.FILE_TO_APPROVE
 
 
+def test_a_mail_server_refusal_is_logged_in_the_readers_language(harness, tmp_path, smtp):
+    """The mail server's refusal is another module's English: the log line translates it
+    part by part, the server's own answer stays as it wrote it."""
+    world = letter(harness, tmp_path)
+    extract(harness, world)
+    smtp.refuse = {PROVIDER}
+
+    run_pass("supplierMgt")
+
+    with harness.runtime.database.session() as session:
+        [messages] = session.scalars(select(WorkflowRun.log_messages)).all()
+    assert read_in("de", messages[-1]).endswith(
+        ": Benachrichtigung an den Router: der Mailserver hat den Empfänger "
+        f"„{PROVIDER}“ abgelehnt: 550 5.1.1 <{PROVIDER}>: no such mailbox"
+    )
+
+
 def test_a_letter_without_a_provider_process_is_released(harness, tmp_path, smtp):
     world = letter(harness, tmp_path, process=False)
     extract(harness, world)

@@ -35,7 +35,7 @@ from flask import current_app, g, has_app_context, has_request_context, session
 
 from core import Plugin
 from core.documents.templating import LOCAL_TIME
-from core.messages import KindMessage, StoredText
+from core.messages import DetailText, KindMessage, StoredText
 from core.reach import SkipReason
 from core.validation import PYDANTIC_PREFIXES, ValidationMessage
 from webapp.context import _LANGUAGE, LANGUAGE_KEY, current_user
@@ -478,6 +478,9 @@ def _rendered_param(value: object, language: str, catalogs: Mapping[str, Iterabl
     if isinstance(value, KindMessage):
         everything = (path for paths in catalogs.values() for path in paths)
         return _kind_text(value, language, (PANEL_CATALOGS, *everything))
+    if isinstance(value, DetailText):
+        everything = (path for paths in catalogs.values() for path in paths)
+        return _translated((PANEL_CATALOGS, *everything), language, value)
     if isinstance(value, list):
         return ", ".join(_rendered_param(item, language, catalogs) for item in value)
     if isinstance(value, bool) or value is None:

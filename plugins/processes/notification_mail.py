@@ -21,7 +21,7 @@ from email.headerregistry import Address
 
 from sqlalchemy import and_, or_, select, update
 
-from core.messages import StoredText, stored_for
+from core.messages import DetailText, StoredText, stored_for
 from core.messaging.mail import build_message, mailbox, message_id, valid_email
 from core.messaging.sending import MaybeSentError, NotSentError
 from core.messaging.smtp import Mailer, open_mailer
@@ -187,7 +187,7 @@ def _send(runtime: Runtime, mailer: Mailer, sender: Address, row, report: Outbox
                 "notification {id} to {address}: unclear: {error}",
                 id=str(row.id),
                 address=address,
-                error=str(exc),
+                error=DetailText(str(exc)),
             )
         )
     except NotSentError as exc:
@@ -198,7 +198,7 @@ def _send(runtime: Runtime, mailer: Mailer, sender: Address, row, report: Outbox
                 "notification {id} to {address}: {error}",
                 id=str(row.id),
                 address=address,
-                error=str(exc),
+                error=DetailText(str(exc)),
             )
         )
     else:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from core.messages import ExplainedError, StoredText, stored_for
+from core.messages import DetailText, ExplainedError, StoredText, stored_for
 from core.notifications import notify_campaign_manager
 from plugins.processes.models import Delivery, DeliveryState
 
@@ -67,7 +67,7 @@ class Pass:
         except ExplainedError as exc:
             self.problem(stored("{what}: {error}", what=what, error=exc.text))
         except (ValueError, LookupError) as exc:
-            self.problem(stored("{what}: {error}", what=what, error=str(exc)))
+            self.problem(stored("{what}: {error}", what=what, error=DetailText(str(exc))))
         except Exception as exc:
             self.problem(stored("{what}: {error}", what=what, error=f"{type(exc).__name__}: {exc}"))
 

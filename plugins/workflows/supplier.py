@@ -38,7 +38,7 @@ from core.documents.extraction import ROWS_PER_QUERY, RecordColumns, cell, write
 from core.documents.templating import LOCAL_TIME
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.context import RunContext
-from core.messages import ExplainedError, StoredText, stored_for
+from core.messages import DetailText, ExplainedError, StoredText, stored_for
 from core.messaging.mail import Attachment, build_message, mailbox, message_id, valid_email
 from core.messaging.sending import MaybeSentError, NotSentError
 from core.messaging.smtp import Mailer, open_mailer
@@ -578,7 +578,7 @@ class SupplierPass:
         except (UploadError, SettingsError, UnknownPluginError) as exc:
             self.settle(step, STATUS.FAILED, str(exc))
             self.result.problem(
-                stored("{delivery}: upload: {error}", delivery=job.what, error=str(exc))
+                stored("{delivery}: upload: {error}", delivery=job.what, error=DetailText(str(exc)))
             )
             return None
         self.settle(
@@ -666,7 +666,7 @@ class SupplierPass:
                     "{delivery}: {step}: {error}",
                     delivery=job.what,
                     step=STEP_KIND_NAMES[kind],
-                    error=str(exc),
+                    error=DetailText(str(exc)),
                 )
             )
             return False

@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.messages import StoredText
+from core.messages import DetailText, StoredText, stored_for
 from core.models.base import Base, Timestamped, enum_column
+
+stored = stored_for(__name__)
 
 
 class ProviderStepKind(enum.StrEnum):
@@ -77,13 +79,17 @@ class ProviderStep(Timestamped, Base):
     finished_at: Mapped[datetime | None]
 
     def describe(self, detail: StoredText | str) -> None:
-        """Record what happened: ``detail`` in English, and a stored text also in ``facts``,
-        so the notification and the log lines that name it are read in their reader's
-        language; an error another module wrote stays as it is."""
-        self.detail = detail.english() if isinstance(detail, StoredText) else detail
+        """Record what happened: ``detail`` in English, and as a stored text in ``facts``, so
+        the notification and the log lines that name it are read in their reader's language
+        (an error another module wrote translated part by part, as a run item's detail)."""
+        text = (
+            detail
+            if isinstance(detail, StoredText)
+            else stored("{detail}", detail=DetailText(detail))
+        )
+        self.detail = text.english()
         facts = {name: value for name, value in (self.facts or {}).items() if name != "detail"}
-        if isinstance(detail, StoredText):
-            facts["detail"] = detail.as_json()
+        facts["detail"] = text.as_json()
         self.facts = facts
 
     @property
