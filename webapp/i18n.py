@@ -297,6 +297,7 @@ VALUE_KINDS = (re.compile(r"'[^']*'|\d+"), re.compile(r"'[^']*'"), re.compile(r"
 """Where a stored text may hold a field's value: between single quotes or as a number; a
 text is tried with both, then with quoted values only, then with numbers only."""
 SEGMENTS = re.compile(r"(; |, )")
+EXCEPTION_NAME = re.compile(r"[A-Z][A-Za-z0-9]*(Error|Exception)")
 AMOUNT = re.compile(r"(-?\d+)\.(\d+)( [A-Z]{3})?")
 """A decimal amount, perhaps with its currency code (``"2.53 EUR"``), as the platform writes it."""
 
@@ -375,11 +376,14 @@ def _holed(kind: re.Pattern[str], text: str) -> tuple[str, list[str]]:
 def _prefixed(directories: tuple[Path, ...], language: str, text: str) -> str | None:
     """``"<prefix>: <rest>"`` whose prefix is a catalog entry (``"cannot print: …"``): the
     prefix translated, the rest as ``_translated`` does (often another library's error); or
-    whose rest is an amount after a label someone named (``"Porto: 85.00"``)."""
+    an exception's class name (``"FileNotFoundError: …"``), kept before the rest translated;
+    or whose rest is an amount after a label someone named (``"Porto: 85.00"``)."""
     prefix, colon, rest = text.partition(": ")
     if not colon:
         return None
     head = _stored_part(directories, language, prefix)
+    if head is None and EXCEPTION_NAME.fullmatch(prefix):
+        head = prefix
     if head is None:
         named = AMOUNT.fullmatch(rest) and not SEGMENTS.search(prefix)
         return f"{prefix}: {_stored_part(directories, language, rest)}" if named else None
