@@ -201,7 +201,7 @@ class _Prepared:
 
 class Email(Action):
     name = "email"
-    title = "E-Mail"
+    title = "E-mail"
     description = (
         "Sends an e-mail from templates to each recipient's address through the "
         "installation's mail server, optionally with the contact's archived letter attached, "

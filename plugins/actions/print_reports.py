@@ -1,5 +1,6 @@
-"""Action "print_reports" ("Berichte drucken"): a personalised letter per recipient, filed in
-the contact's document archive, and one collection file for the print service.
+"""Action "print_reports" ("Print reports", in German "Berichte drucken"): a personalised letter
+per recipient, filed in the contact's document archive, and one collection file for the print
+service.
 
 Each letter is rendered from a report (``core.documents.rendering``) with the recipient's record,
 the address block of the report's address pattern, the text blocks it names, the run's date, the
@@ -117,7 +118,7 @@ class _Filed:
 
 class PrintReports(Action):
     name = "print_reports"
-    title = "Berichte drucken"
+    title = "Print reports"
     description = (
         "Prints a report as a personal letter for every recipient, archives it with the "
         "contact and builds one collection file with a manifest for the print service."
