@@ -85,7 +85,7 @@ def test_an_admin_creates_a_user_who_can_then_sign_in(client_for, panel_app, dat
         ({"username": "viewer"}, "Diesen Benutzernamen gibt es schon."),
         ({"username": "a b"}, "2 bis 80 Buchstaben"),
         ({"password": "kurz", "password_repeat": "kurz"}, "mindestens 10 Zeichen"),
-        ({"password_repeat": "anders als oben"}, "Feld muss gleich wie password sein"),
+        ({"password_repeat": "anders als oben"}, "Die beiden Passwörter stimmen nicht überein."),
         ({"email": "kein-at"}, "keine gültige E-Mail-Adresse"),
     ],
 )

@@ -53,6 +53,16 @@ def test_the_password_changes_only_with_the_current_one(client_for, panel_app, d
         {"current_password": PASSWORD, "new_password": "kurz", "new_password_repeat": "kurz"},
     )
     assert field_errors(body(short)) == ["Das neue Passwort braucht mindestens 10 Zeichen."]
+    differing = post(
+        viewer,
+        "/profile/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": "mein neues Passwort",
+            "new_password_repeat": "mein neues Paßwort",
+        },
+    )
+    assert field_errors(body(differing)) == ["Die beiden Passwörter stimmen nicht überein."]
     other_session = panel_app.test_client()
     login(other_session, "viewer", PASSWORD)
     done = post(

@@ -37,7 +37,7 @@ from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field
 from wtforms.i18n import get_translations
-from wtforms.validators import StopValidation
+from wtforms.validators import StopValidation, ValidationError
 
 from core.documents.templating import LOCAL_TIME
 from webapp.formatting import format_date
@@ -217,6 +217,18 @@ class Filled:
     def __call__(self, form: Any, field: Any) -> None:
         if not field.raw_data or not str(field.raw_data[0]).strip():
             raise StopValidation(t("forms.required"))
+
+
+class RepeatsPassword:
+    """The field repeats the password of the field ``other``: the user's language says they
+    differ (WTForms' own message names the other field by its code, "new_password")."""
+
+    def __init__(self, other: str) -> None:
+        self.other = other
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if field.data != form[self.other].data:
+            raise ValidationError(t("forms.passwords_differ"))
 
 
 class _PanelField(Field):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from core.jobs.queue import QUEUE_NAMES
 from core.models import Role
 from webapp.accounts import LANGUAGES
-from webapp.forms import ChoiceField, PanelForm, TextField
+from webapp.forms import ChoiceField, PanelForm, RepeatsPassword, TextField
 
 ROLES = [role.value for role in Role]
 
@@ -26,12 +26,12 @@ class UserForm(PanelForm):
 class NewUserForm(UserForm):
     username = StringField(validators=[DataRequired(), Length(max=80)])
     password = PasswordField(validators=[DataRequired(), Length(max=1024)])
-    password_repeat = PasswordField(validators=[DataRequired(), EqualTo("password")])
+    password_repeat = PasswordField(validators=[DataRequired(), RepeatsPassword("password")])
 
 
 class PasswordForm(PanelForm):
     password = PasswordField(validators=[DataRequired(), Length(max=1024)])
-    password_repeat = PasswordField(validators=[DataRequired(), EqualTo("password")])
+    password_repeat = PasswordField(validators=[DataRequired(), RepeatsPassword("password")])
 
 
 class AuditFilterForm(PanelForm):

@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, Length
 
 from core.audit import record_audit
 from core.messages import stored
@@ -15,7 +15,7 @@ from core.models import Role
 from webapp.accounts import LANGUAGES
 from webapp.api.tokens import ApiTokenError, create_token, revoke_token, user_tokens
 from webapp.context import current_user, db_session, get_runtime, login_user
-from webapp.forms import PanelForm, add_error
+from webapp.forms import PanelForm, RepeatsPassword, add_error
 from webapp.i18n import forget_language, t
 from webapp.security import role_required
 
@@ -29,7 +29,9 @@ class LanguageForm(PanelForm):
 class OwnPasswordForm(PanelForm):
     current_password = PasswordField(validators=[DataRequired(), Length(max=1024)])
     new_password = PasswordField(validators=[DataRequired(), Length(max=1024)])
-    new_password_repeat = PasswordField(validators=[DataRequired(), EqualTo("new_password")])
+    new_password_repeat = PasswordField(
+        validators=[DataRequired(), RepeatsPassword("new_password")]
+    )
 
 
 TOKEN_DAYS = (30, 90, 180, 365)
