@@ -232,8 +232,16 @@ def test_the_delivery_page_and_inbox_speak_english(panel):
     with panel.runtime.database.session() as session:
         session.scalar(select(User).where(User.username == "rita")).language = "en"
     approval_id = waiting(panel)
-    html = body(panel.client(Role.REVIEWER).get(f"/approvals/{approval_id}"))
+    reviewer = panel.client(Role.REVIEWER)
+    html = body(reviewer.get(f"/approvals/{approval_id}"))
     assert "Approval: Content" in html and "Approve" in html and "Reject" in html
+    answer = {"answer": "reject", "comment": "Anrede fehlt.", "seen_round": "1"}
+    assert post(reviewer, f"/approvals/{approval_id}/answer", answer).status_code == 302
+    with panel.runtime.database.session() as session:
+        delivery_page = f"/deliveries/{session.get(Approval, approval_id).delivery_id}"
+    assert '<span class="muted">“Anrede fehlt.”</span>' in body(reviewer.get(delivery_page))
+    german = body(panel.client(Role.VIEWER).get(delivery_page))
+    assert '<span class="muted">„Anrede fehlt.“</span>' in german
 
 
 def test_a_reviewer_of_the_content_sees_it_rendered_for_sample_recipients(panel):
