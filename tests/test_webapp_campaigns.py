@@ -1087,7 +1087,16 @@ def test_pages_speak_english_and_need_no_inline_scripts(panel):
         assert '<html lang="en">' in html and "Campaigns" in html
         assert "<script>" not in html and " style=" not in html
         assert not re.search(r"\son[a-z]+=", html)
-    assert "Print reports" not in html
+    actions = re.findall(
+        r'<option value="(\w+)"[^>]*>([^<]*)</option>',
+        body(client.get(f"/campaigns/{campaign_id}/setup"))
+        .split('name="action"')[1]
+        .split("</select>")[0],
+    )
+    assert {"print_reports": "Print reports", "email": "E-mail"}.items() <= dict(actions).items()
+    form = campaign_form(intent="add_filter", new_filter="control_group")
+    html = body(post(client, f"/campaigns/{campaign_id}/setup", form))
+    assert '<option value="random" selected>random sample</option>' in html
 
 
 # -- the panel alone, and a queue that does not answer ----------------------------------------
