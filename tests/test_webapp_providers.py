@@ -587,6 +587,8 @@ def test_upload_settings_typed_as_json_that_do_not_parse_are_explained_at_their_
     assert field_errors(body(german), "up.headers") == [
         "kein gültiges JSON: Schlüssel in doppelten Anführungszeichen erwartet (Zeile 1, Spalte 18)"
     ]
+    assert ">Basic (Benutzer und Passwort)</option>" in body(german)
+    assert "Weitere Versuche nach einem vorübergehenden Fehler." in body(german)
     with panel.runtime.database.session() as session:
         assert session.scalar(select(ServiceProcess)) is None
         session.scalar(select(User).where(User.username == "mia")).language = "en"
@@ -595,6 +597,7 @@ def test_upload_settings_typed_as_json_that_do_not_parse_are_explained_at_their_
         "not valid JSON: Expecting property name enclosed in double quotes: "
         "line 1 column 18 (char 17)"
     ]
+    assert ">Basic (user and password)</option>" in english and "Longest wait" in english
 
 
 def test_raw_values_for_machines_is_a_choice_per_provider_and_off_by_default(panel):

@@ -50,6 +50,7 @@ from webapp import (
     get_plugins,
     parse_form,
     plugin_text,
+    plugin_translator,
     pressed_button,
     role_required,
     save_row,
@@ -361,6 +362,7 @@ def _upload_form(target: str, settings: dict[str, Any], problems: list[tuple[str
         settings,
         problems,
         OptionResolver(db_session(), get_plugins()),
+        plugin_translator(cls),
     )
 
 
