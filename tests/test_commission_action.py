@@ -183,7 +183,7 @@ def test_why_a_recipient_cannot_be_booked_is_shown_in_the_readers_language(panel
         reasons.append(str(caught.value))
     assert shown_details(panel_app, "de", reasons) == [
         "leeres Feld: amount",
-        "keine Zahl: amount; Wert: 'zehn'",
+        "keine Zahl: amount; Wert: „zehn“",
         "die Provision wäre negativ: -2,00 EUR",
         "Datensätze ohne Vertriebspartner (partner.id): products",
         "der Buchungstext ist leer",
