@@ -394,12 +394,16 @@ def free_port() -> int:
 
 
 def test_a_refused_connection_is_retried_even_without_retry_unclear():
+    port = free_port()
     gateway = HttpGateway(
-        {"url": f"http://127.0.0.1:{free_port()}/sms", "backoff": 0.01, "retry_unclear": False}
+        {"url": f"http://127.0.0.1:{port}/sms", "backoff": 0.01, "retry_unclear": False}
     )
     with pytest.raises(NotSentError, match=r"ConnectionRefusedError.*; attempt 4$") as caught:
         gateway.send("+491712345678", "Hi", REFERENCE)
     assert not isinstance(caught.value, MaybeSentError)
+    german = detail_in("de", str(caught.value), TRANSLATIONS)
+    assert german.startswith(f"keine Verbindung zum Anbieter „127.0.0.1:{port}“: ")
+    assert german.endswith("; Versuch 4")
 
 
 def test_one_connection_carries_many_messages(provider, make_gateway):

@@ -20,9 +20,9 @@ from plugins.workflows.inbound_mail.mailboxes import (
     configured_mailbox,
     open_mailbox,
 )
-from webapp.i18n import render_stored
 
 from mail_samples import dsn, reply
+from panel_helpers import detail_in
 
 LARGE = b"Subject: big\r\n\r\n" + b"x" * (MAX_MESSAGE + 1000)
 
@@ -75,27 +75,24 @@ def test_an_imap_server_that_refuses_the_login_is_a_clear_error(imap):
     config = InboundMailbox(
         "imap", host="127.0.0.1", port=imap.port, security="plain", username="bounces", password="x"
     )
-    refused = rf"cannot read the mailbox at 127.0.0.1:{imap.port}"
+    refused = rf"cannot read the mailbox at '127.0.0.1:{imap.port}': "
     with pytest.raises(MailboxError, match=refused), Imap(config) as mailbox:
         read_all(mailbox)
 
 
-def test_why_the_mailbox_cannot_be_read_is_logged_in_the_readers_language(imap):
-    """The workflow's log renders the error's stored text through the workflows' catalog;
-    the server's own answer stays as it came."""
+def test_why_the_mailbox_cannot_be_read_reads_in_german(imap):
+    """The error's English (a failed pass's error, its log line) is translated by the
+    workflows' catalog; the server's own answer stays as it came."""
     config = configured_mailbox(Path("/tmp"), {"CAMPAIGN_INBOUND_URL": imap.url})
     problems = []
     for wrong in ({"password": "x"}, {"folder": "Nirgends"}):
         with pytest.raises(MailboxError) as caught, Imap(replace(config, **wrong)) as mailbox:
             read_all(mailbox)
         problems.append(caught.value)
-    shown = [
-        render_stored(problem.text, "de", {"plugins.workflows": [TRANSLATIONS]})
-        for problem in problems
-    ]
-    assert shown[0].startswith(f"das Postfach unter 127.0.0.1:{imap.port} lässt sich nicht lesen: ")
-    assert shown[1].startswith(f"kein Ordner „Nirgends“ unter 127.0.0.1:{imap.port}: ")
-    assert str(problems[1]).startswith(f"no folder 'Nirgends' at 127.0.0.1:{imap.port}: ")
+    shown = [detail_in("de", str(problem), TRANSLATIONS) for problem in problems]
+    assert shown[0].startswith(f"das Postfach „127.0.0.1:{imap.port}“ lässt sich nicht lesen: ")
+    assert shown[1].startswith(f"kein Ordner „Nirgends“ unter „127.0.0.1:{imap.port}“: ")
+    assert str(problems[1]).startswith(f"no folder 'Nirgends' at '127.0.0.1:{imap.port}': ")
 
 
 def test_the_mailbox_is_read_from_the_inbound_url(tmp_path):

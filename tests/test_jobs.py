@@ -18,8 +18,10 @@ from core.jobs.functions import (
 from core.jobs.worker import build_worker
 from core.models import WorkflowRun, WorkflowRunStatus, WorkflowTrigger
 from core.workflows.operating import request_run, run_inline
+from webapp.i18n import PANEL_CATALOGS
 
 import workflow_plugins
+from panel_helpers import detail_in
 from waiting import DEADLINE
 
 
@@ -84,7 +86,9 @@ def test_a_run_while_another_instance_holds_the_lock_is_recorded_as_skipped(runt
     runtime.redis.set(workflow_lock_key("countContacts"), "run-99", ex=60)
     skipped = run_inline(runtime, "countContacts", "cli")
     assert skipped.status == WorkflowRunStatus.SKIPPED
-    assert skipped.summary == "skipped: run 99 of countContacts was still running"
+    assert skipped.summary == "skipped: run 99 of 'countContacts' was still running"
+    german = detail_in("de", skipped.summary, PANEL_CATALOGS)
+    assert german == "übersprungen: Lauf 99 von „countContacts“ lief noch"
     assert skipped.log == []
     assert runtime.redis.get(workflow_lock_key("countContacts")) == b"run-99"
 
@@ -106,7 +110,7 @@ def test_two_workers_never_run_the_same_workflow_at_once(runtime, tmp_path):
         build_worker(runtime).work(burst=True)  # runs while the other worker is busy
         skipped = load(runtime, second.id)
         assert skipped.status == WorkflowRunStatus.SKIPPED
-        assert skipped.summary == f"skipped: run {first.id} of waitForRelease was still running"
+        assert skipped.summary == f"skipped: run {first.id} of 'waitForRelease' was still running"
 
         runtime.redis.rpush(workflow_plugins.RELEASE_KEY, "go")
         assert other_worker.wait(timeout=120) == 0, log.read_text()

@@ -577,16 +577,19 @@ def test_a_stored_text_with_a_known_prefix_is_translated_on_both_sides_of_its_co
 def test_a_stored_text_is_translated_with_the_values_it_quotes_or_counts(panel_app):
     """An action writes its result from a message id with fields; the panel finds the id by
     the text's quoted values and numbers and fills its translation with them. A text no id
-    has the shape of stays as written; an exception's class name before it too."""
+    has the shape of stays as written; an exception's class name before it too, with its module
+    as a failed workflow pass's error line writes it."""
     details = [
         "text body: unknown placeholder 'Anrede'",
         "unknown placeholder 'x': contacts has no such field",
         "2 page(s), 'quoted' but unknown",
         "TemplateError: unknown placeholder 'y'",
+        "core.rendering.TemplateError: unknown placeholder 'z'",
     ]
     assert shown_details(panel_app, "de", details) == [
         "Textteil: unbekannter Platzhalter „Anrede“",
         "unbekannter Platzhalter „x“: contacts has no such field",
         "2 Seite(n), 'quoted' but unknown",
         "TemplateError: unbekannter Platzhalter „y“",
+        "core.rendering.TemplateError: unbekannter Platzhalter „z“",
     ]

@@ -48,6 +48,23 @@ def test_the_user_sees_their_own_notifications_with_links_and_the_unread_count(p
     assert "Old news" not in unread and "Stock low" in unread
 
 
+def test_every_kind_the_workflows_notify_about_is_named_in_german(panel):
+    rita = user_id(panel, Role.REVIEWER)
+    kinds = {
+        "approval_overdue": "Freigabe überfällig",
+        "delivery_failed": "Versand fehlgeschlagen",
+        "delivery_to_confirm": "Start bestätigen",
+        "provider_result": "Ergebnis des Dienstleisters",
+        "provider_step_unclear": "Schritt beim Dienstleister unklar",
+    }
+    for kind in kinds:
+        note(panel, rita, f"Betreff {kind}", kind=kind)
+    html = body(panel.client(Role.REVIEWER).get("/notifications/"))
+    for kind, label in kinds.items():
+        assert f'<span class="badge badge-muted">{label}</span>' in html
+        assert kind not in html.replace(f"Betreff {kind}", "")
+
+
 def test_a_stored_notification_reads_in_the_readers_language(panel):
     """Subject and body are kept as messages and shown in the reader's language; a row
     written before notifications were stored that way is shown as written."""

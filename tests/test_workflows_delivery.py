@@ -444,7 +444,10 @@ def test_a_failed_run_fails_the_delivery_and_tells_the_manager(harness, tmp_path
     assert state(harness, world) is S.FAILED
     [message] = smtp.to("manager@example.de")
     assert message.message["Subject"] == "Versand fehlgeschlagen: Info (Infobrief)"
-    assert "the CRM is offline" in message.message.get_content()
+    assert message.message.get_content().startswith(
+        "Lauf #1 fehlgeschlagen: Ermitteln der Zielgruppe fehlgeschlagen: ConnectionError: "
+        "the CRM is offline"
+    )
     before = every_row(harness.runtime.database)
     run_pass("deliveryMgt")
     assert every_row(harness.runtime.database) == before

@@ -21,7 +21,7 @@ from core.jobs.functions import install_runtime
 from core.models import ContactEvent, ItemStatus, Role, WorkflowRunStatus
 from core.workflows.operating import run_inline
 from plugins.workflows.inbound_mail.models import InboundMail
-from webapp.i18n import use_language, workflow_log
+from webapp.i18n import item_detail, use_language, workflow_log
 
 from mail_samples import dsn, reply
 from panel_helpers import add_role_users, body, build_panel, client_for
@@ -99,7 +99,7 @@ def test_a_bounce_of_a_sent_message_makes_the_next_run_skip_the_contact(bouncing
         app.extensions["campaign"].database.dispose()
 
 
-def test_a_mailbox_that_cannot_be_read_is_logged_in_the_readers_language(
+def test_a_mailbox_that_cannot_be_read_is_logged_and_failed_in_the_readers_language(
     bouncing, imap, monkeypatch
 ):
     monkeypatch.setenv("CAMPAIGN_INBOUND_URL", imap.url.replace("geheim%21", "falsch"))
@@ -111,14 +111,14 @@ def test_a_mailbox_that_cannot_be_read_is_logged_in_the_readers_language(
         with app.test_request_context():
             use_language("de")
             (line,) = workflow_log(run.log_messages, run.log)
+            error = item_detail(run.error_line)
     finally:
         app.extensions["campaign"].database.dispose()
-    assert line.startswith(
-        "das Postfach kann nicht gelesen werden: das Postfach unter "
-        f"127.0.0.1:{imap.port} lässt sich nicht lesen: "
-    )
+    refusal = f"das Postfach „127.0.0.1:{imap.port}“ lässt sich nicht lesen: "
+    assert line.startswith(f"das Postfach kann nicht gelesen werden: {refusal}")
+    assert error.startswith(f"plugins.workflows.inbound_mail.mailboxes.MailboxError: {refusal}")
     assert run.log[0].startswith(
-        f"the mailbox cannot be read: cannot read the mailbox at 127.0.0.1:{imap.port}: "
+        f"the mailbox cannot be read: cannot read the mailbox at '127.0.0.1:{imap.port}': "
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 import plugins.workflows.operation as operation_workflow
 from core.clock import FrozenClock
 from core.jobs.functions import install_runtime
+from core.messages import StoredText
 from core.models import (
     Campaign,
     CampaignStatus,
@@ -53,6 +54,8 @@ from plugins.processes.models import (
     TemplateOccurrence,
 )
 from plugins.processes.process_runs import start_once
+from plugins.workflows import TRANSLATIONS
+from webapp.i18n import render_stored
 
 import engine_plugins
 from conftest import EngineHarness
@@ -195,6 +198,17 @@ def test_an_extraction_that_fails_or_finds_nobody_fails_the_delivery(harness):
             .order_by(Notification.id)
         ).all()
     assert subjects == ["Delivery failed: Brief (Offline)", "Delivery failed: Brief (Leer)"]
+    with harness.runtime.database.session() as session:
+        why = session.scalars(
+            select(Notification.body_message)
+            .where(Notification.kind == "delivery_failed")
+            .order_by(Notification.id)
+        ).first()
+    german = render_stored(StoredText.from_json(why), "de", {"plugins.workflows": [TRANSLATIONS]})
+    assert german == (
+        "sein Extraktionslauf #1 ist fehlgeschlagen: Ermitteln der Zielgruppe fehlgeschlagen: "
+        "ConnectionError: the CRM is offline"
+    )
 
 
 def test_no_more_jobs_run_at_once_than_the_setting_allows(harness):

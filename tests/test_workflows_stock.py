@@ -23,10 +23,12 @@ from plugins.processes.models import (
     StockLine,
     StockOrder,
 )
+from plugins.workflows import TRANSLATIONS
 from plugins.workflows.stock import StockManagement
 
 import engine_plugins
 from conftest import EngineHarness
+from panel_helpers import detail_in
 from process_helpers import build_world, campaign, every_row, run_pass, start_delivery_run
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -180,8 +182,10 @@ def test_a_delivery_whose_cost_type_is_undecided_keeps_its_consumption(harness):
         session.get(Delivery, first).cost_types = []
 
     context = WorkflowContext.start(harness.runtime, "stockMgt")
-    StockManagement().run(context)
+    summary = StockManagement().run(context)
 
+    assert summary.endswith("; 1 problem(s) (see the log)")
+    assert detail_in("de", summary, TRANSLATIONS).endswith("; 1 Problem(e) (siehe Protokoll)")
     assert context.lines == [
         f"delivery {first} 'Erster Brief': cost category 'Kuvert' of service 'Brief A4' "
         "requires a cost type: choose one of 'C5', 'DL'"

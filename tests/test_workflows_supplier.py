@@ -56,6 +56,7 @@ from webapp.i18n import render_stored
 
 import engine_plugins
 from conftest import EngineHarness
+from panel_helpers import detail_in
 from process_helpers import build_world, campaign, every_row, run_pass
 from upload_servers import SftpTestServer
 
@@ -340,7 +341,7 @@ def test_a_result_file_with_problems_changes_nothing_and_names_each_line(harness
     summary = run_pass("supplierMgt")
 
     assert summary.endswith(
-        "1 result file(s) refused, 0 unclear step(s); 1 problem(s), see the log"
+        "1 result file(s) refused, 0 unclear step(s); 1 problem(s) (see the log)"
     )
     assert every_row(harness.runtime.database) == before
     error = (world.inbox / "rejected" / "ergebnis.csv.error.txt").read_text()
@@ -466,7 +467,9 @@ def test_a_refused_email_is_tried_again_in_the_next_pass(harness, tmp_path, smtp
 
     summary = run_pass("supplierMgt")
 
-    assert summary.endswith("; 1 problem(s), see the log")
+    assert summary.endswith("; 1 problem(s) (see the log)")
+    german = detail_in("de", summary, WORKFLOW_TRANSLATIONS)
+    assert german.endswith("0 unklare Schritte; 1 Problem(e) (siehe Protokoll)")
     assert state(harness, world) is S.FILE_TO_APPROVE
     assert steps(harness)[f"run-{run.id}/router_email"].status is ProviderStepStatus.FAILED
     smtp.refuse = set()

@@ -297,7 +297,9 @@ VALUE_KINDS = (re.compile(r"'[^']*'|\d+"), re.compile(r"'[^']*'"), re.compile(r"
 """Where a stored text may hold a field's value: between single quotes or as a number; a
 text is tried with both, then with quoted values only, then with numbers only."""
 SEGMENTS = re.compile(r"(; |, )")
-EXCEPTION_NAME = re.compile(r"[A-Z][A-Za-z0-9]*(Error|Exception)")
+EXCEPTION_NAME = re.compile(r"([a-z_][a-z0-9_]*\.)*[A-Z][A-Za-z0-9]*(Error|Exception)")
+"""An exception's class name, as a traceback's last line writes it: with its module unless
+it is a built-in (``FileNotFoundError``, ``plugins.x.mailboxes.MailboxError``)."""
 AMOUNT = re.compile(r"(-?\d+)\.(\d+)( [A-Z]{3})?")
 """A decimal amount, perhaps with its currency code (``"2.53 EUR"``), as the platform writes it."""
 

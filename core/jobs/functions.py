@@ -109,7 +109,7 @@ def execute_workflow_run(runtime: Runtime, run_id: int) -> WorkflowRun:
     if not lock.acquire(blocking=False, token=workflow_lock_token(run_id)):
         holder = runtime.redis.get(workflow_lock_key(name))
         holder_text = holder.decode().replace("run-", "run ") if holder else "another run"
-        summary = f"skipped: {holder_text} of {name} was still running"
+        summary = f"skipped: {holder_text} of '{name}' was still running"
         _update_queued(
             runtime, run_id, status=WorkflowRunStatus.SKIPPED, summary=summary, **settled
         )

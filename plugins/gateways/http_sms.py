@@ -230,6 +230,7 @@ class HttpGateway(SmsGateway):
         parts = urlsplit(self.params.url)
         self._https = parts.scheme == "https"
         self._host, self._port = parts.hostname, parts.port
+        self._where = self._host if self._port is None else f"{self._host}:{self._port}"
         self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._headers = self._fixed_headers()
         self._bucket = (
@@ -307,7 +308,10 @@ class HttpGateway(SmsGateway):
             connection = self._open()
         except OSError as exc:
             self.close()
-            raise Unanswered(_describe(exc, self.params.timeout), maybe_sent=False) from exc
+            problem = _describe(exc, self.params.timeout)
+            raise Unanswered(
+                f"cannot connect to the provider '{self._where}': {problem}", maybe_sent=False
+            ) from exc
         try:
             connection.request(self.params.method, self._target, body, headers)
             response = connection.getresponse()

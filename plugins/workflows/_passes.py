@@ -98,7 +98,7 @@ class Pass:
         parts = [f"{self.counts[name]} {label}" for name, label in self.labels.items()]
         text = "; ".join([", ".join(parts), *tail])
         if self.problems:
-            text += f"; {len(self.problems)} problem(s), see the log"
+            text += f"; {len(self.problems)} problem(s) (see the log)"
         return text
 
 

@@ -158,7 +158,7 @@ class PassResult:
         if self.over_allocated:
             text += f"; over their allocation: {', '.join(self.over_allocated)}"
         if self.problems:
-            text += f"; {len(self.problems)} problem(s), see the log"
+            text += f"; {len(self.problems)} problem(s) (see the log)"
         return text
 
 

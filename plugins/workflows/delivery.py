@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from core import Workflow, hookimpl
 from core.documents.archive import open_store
 from core.engine.runs import cancel_run
-from core.messages import StoredText, stored_for
+from core.messages import DetailText, StoredText, stored_for
 from core.models import ACTIVE_RUN_STATES, Run, RunState
 from core.notifications import notify, notify_campaign_manager
 from plugins.processes.approvals import approval_for, is_approved, record_reminder
@@ -330,7 +330,11 @@ class DeliveryPass:
         if failed:
             self.result.fail_delivery(
                 delivery_id,
-                stored("run #{number} failed: {error}", number=str(run.number), error=run.error),
+                stored(
+                    "run #{number} failed: {error}",
+                    number=str(run.number),
+                    error=DetailText(run.error or ""),
+                ),
             )
 
     def cancel_runs_of_stopped(self) -> None:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from core import Workflow, hookimpl
 from core.engine.campaigns import copy_campaign
 from core.engine.runs import CAMPAIGN_STATUS_NAMES, RunError
-from core.messages import StoredText, stored_for
+from core.messages import DetailText, StoredText, stored_for
 from core.models import CampaignStatus, Run, RunState
 from plugins.processes.approvals import (
     Reviewers,
@@ -215,7 +215,7 @@ class OperationPass:
                 stored(
                     "its extraction run #{number} failed: {error}",
                     number=str(run.number),
-                    error=run.error,
+                    error=DetailText(run.error or ""),
                 ),
             )
         elif run.state in COMPLETED_RUN_STATES and run.done == 0:

@@ -72,7 +72,7 @@ class StockPassResult:
         if self.alerts_raised:
             text += f"; low: {', '.join(self.alerts_raised)}"
         if self.problems:
-            text += f"; {len(self.problems)} problem(s), see the log"
+            text += f"; {len(self.problems)} problem(s) (see the log)"
         return text
 
 

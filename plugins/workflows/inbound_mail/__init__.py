@@ -14,6 +14,7 @@ from flask import Blueprint
 
 from core import Workflow, hookimpl
 from core.events import MenuItem
+from core.messages import DetailText
 from core.models import Role
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows.inbound_mail import panel
@@ -37,7 +38,7 @@ class InboundMail(Workflow):
             with open_mailbox(configured_mailbox(settings.data_dir)) as mailbox:
                 result = process_mailbox(context.database, settings, mailbox, context.now)
         except MailboxError as exc:
-            context.log("the mailbox cannot be read: {error}", error=exc.text)
+            context.log("the mailbox cannot be read: {error}", error=DetailText(str(exc)))
             raise
         return result.summary()
 

@@ -132,12 +132,12 @@ stored = stored_for(__name__)
 
 
 class MailboxError(Exception):
-    """The mailbox cannot be read (not reachable, refused login, no such folder): ``text``
-    says why in the reader's language (the workflow's log), ``str()`` in English."""
+    """The mailbox cannot be read (not reachable, refused login, no such folder): ``str()``
+    is ``problem``'s English, then the server's or the library's own words; the panel finds
+    the problem's message id by its quoted values and translates it (``webapp.i18n``)."""
 
-    def __init__(self, text: StoredText) -> None:
-        super().__init__(text.english())
-        self.text = text
+    def __init__(self, problem: StoredText, answer: object) -> None:
+        super().__init__(f"{problem.english()}: {answer}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,9 +241,7 @@ class Imap(Mailbox):
             self._ensure_folder(connection, config.processed_folder)
         except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
             raise MailboxError(
-                stored(
-                    "cannot read the mailbox at {where}: {error}", where=self._where, error=str(exc)
-                )
+                stored("cannot read the mailbox at '{where}'", where=self._where), exc
             ) from None
         status, answer = connection.capability()  # they may change with the login
         self._can_move = status == "OK" and b"MOVE" in b" ".join(answer).upper().split()
@@ -255,11 +253,11 @@ class Imap(Mailbox):
         if status != "OK":
             raise MailboxError(
                 stored(
-                    "no folder '{folder}' at {where}: {answer}",
+                    "no folder '{folder}' at '{where}'",
                     folder=self.config.folder,
                     where=self._where,
-                    answer=str(answer),
-                )
+                ),
+                answer,
             )
 
     @staticmethod
@@ -269,24 +267,14 @@ class Imap(Mailbox):
             return
         status, answer = connection.create(_quoted(folder))
         if status != "OK":
-            raise MailboxError(
-                stored(
-                    "cannot create the folder '{folder}': {answer}",
-                    folder=folder,
-                    answer=str(answer),
-                )
-            )
+            raise MailboxError(stored("cannot create the folder '{folder}'", folder=folder), answer)
 
     def waiting(self, limit: int) -> Iterator[list[Waiting]]:
         connection = self._connect()
         status, answer = connection.uid("SEARCH", "UNDELETED")
         if status != "OK":
             raise MailboxError(
-                stored(
-                    "searching '{folder}' failed: {answer}",
-                    folder=self.config.folder,
-                    answer=str(answer),
-                )
+                stored("searching '{folder}' failed", folder=self.config.folder), answer
             )
         uids = answer[0].split()[:limit] if answer and answer[0] else []
         for start in range(0, len(uids), self.batch):
@@ -295,9 +283,7 @@ class Imap(Mailbox):
                 "FETCH", chunk, f"(UID RFC822.SIZE BODY.PEEK[]<0.{MAX_MESSAGE}>)"
             )
             if status != "OK":
-                raise MailboxError(
-                    stored("fetching messages failed: {answer}", answer=str(fetched))
-                )
+                raise MailboxError(stored("fetching messages failed"), fetched)
             batch = []
             for item in fetched:
                 if not isinstance(item, tuple):
@@ -325,11 +311,8 @@ class Imap(Mailbox):
                 status, answer = connection.expunge()
         if status != "OK":
             raise MailboxError(
-                stored(
-                    "moving messages to '{folder}' failed: {answer}",
-                    folder=self.config.processed_folder,
-                    answer=str(answer),
-                )
+                stored("moving messages to '{folder}' failed", folder=self.config.processed_folder),
+                answer,
             )
 
     def close(self) -> None:
