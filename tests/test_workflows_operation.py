@@ -192,19 +192,15 @@ def test_an_extraction_that_fails_or_finds_nobody_fails_the_delivery(harness):
     assert delivery_of(harness, offline).state is S.FAILED
     assert delivery_of(harness, empty).state is S.FAILED
     with harness.runtime.database.session() as session:
-        subjects = session.scalars(
-            select(Notification.subject)
+        told = session.execute(
+            select(Notification.subject, Notification.body_message)
             .where(Notification.kind == "delivery_failed")
             .order_by(Notification.id)
         ).all()
+    subjects = [subject for subject, _ in told]
     assert subjects == ["Delivery failed: Brief (Offline)", "Delivery failed: Brief (Leer)"]
-    with harness.runtime.database.session() as session:
-        why = session.scalars(
-            select(Notification.body_message)
-            .where(Notification.kind == "delivery_failed")
-            .order_by(Notification.id)
-        ).first()
-    german = render_stored(StoredText.from_json(why), "de", {"plugins.workflows": [TRANSLATIONS]})
+    why = StoredText.from_json(told[0].body_message)
+    german = render_stored(why, "de", {"plugins.workflows": [TRANSLATIONS]})
     assert german == (
         "sein Extraktionslauf #1 ist fehlgeschlagen: Ermitteln der Zielgruppe fehlgeschlagen: "
         "ConnectionError: the CRM is offline"
