@@ -252,8 +252,7 @@ def test_a_running_worker_is_shown_also_after_redis_lost_its_registration(
 
     try:
         wait_for(shown, "the started worker on the queue page", log=log)
-        connection.delete(*connection.keys("rq:worker*"))
-        assert shown() is None
+        connection.delete(*connection.keys("rq:worker*"))  # a heartbeat may come any time now
         Queue("default", connection=connection).enqueue("builtins.len", "abc")
         html = wait_for(
             lambda: (page := shown()) and "1 / 0" in page and page,  # one job done since
