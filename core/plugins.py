@@ -101,7 +101,7 @@ class Registry(Generic[P]):
     def get(self, name: str) -> type[P]:
         if name not in self._entries:
             known = ", ".join(self.names()) or "none"
-            raise UnknownPluginError(f"unknown {self.kind} {name!r} (available: {known})")
+            raise UnknownPluginError(f"unknown {self.kind} {name!r}; available: {known}")
         return self._entries[name][0]
 
     def provided_by(self, name: str) -> str:

@@ -510,7 +510,7 @@ def test_workflows_schedule_sets_or_refuses_a_schedule(workflows_cli):
     assert "Error: cron */5 * * * * (Europe/Berlin) runs as often as every 5m" in refused.output
     assert "minimum of 15m (CAMPAIGN_WORKFLOW_MIN_INTERVAL)" in refused.output
     unknown = workflows_cli("schedule", "hurly", "1h")
-    assert "Error: unknown workflow 'hurly' (available: broken, countContacts" in unknown.output
+    assert "Error: unknown workflow 'hurly'; available: broken, countContacts" in unknown.output
 
 
 def test_workflows_run_runs_inline_and_says_how_it_went(workflows_cli):

@@ -130,7 +130,7 @@ def test_a_run_of_a_workflow_no_longer_loaded_fails_with_the_reason(runtime):
         session.add(run)
     failed = execute_workflow_run(runtime, run.id)
     assert failed.status == WorkflowRunStatus.FAILED
-    assert failed.error.startswith("unknown workflow 'retired' (available: broken, countContacts")
+    assert failed.error.startswith("unknown workflow 'retired'; available: broken, countContacts")
 
 
 def test_a_run_that_was_settled_already_is_never_run_again(runtime):

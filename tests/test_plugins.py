@@ -196,7 +196,7 @@ def test_unknown_plugin_names_say_what_is_available(host):
         "wave_plugin2",
         "built-in",
     )
-    with pytest.raises(UnknownPluginError, match=r"unknown action 'print' \(available: wave\)"):
+    with pytest.raises(UnknownPluginError, match=r"unknown action 'print'; available: wave"):
         host.actions.get("print")
 
 

@@ -226,7 +226,7 @@ def test_a_gateway_that_cannot_be_built_fails_each_message_of_a_group(context):
 @pytest.mark.parametrize(
     ("settings", "error", "message"),
     [
-        ({"gateway": "nope"}, UnknownPluginError, "unknown sms_gateway 'nope' (available: http,"),
+        ({"gateway": "nope"}, UnknownPluginError, "unknown sms_gateway 'nope'; available: http,"),
         (
             {"gateway": "http", "gateway_settings": {"method": "GET"}},
             SettingsError,

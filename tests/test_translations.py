@@ -593,3 +593,22 @@ def test_a_stored_text_is_translated_with_the_values_it_quotes_or_counts(panel_a
         "TemplateError: unbekannter Platzhalter „y“",
         "core.rendering.TemplateError: unbekannter Platzhalter „z“",
     ]
+
+
+def test_a_plugin_that_is_not_loaded_or_refuses_its_settings_is_named_in_german(panel_app):
+    """A run item that failed on a plugin's code name or on its settings: the kind and the
+    refusal are translated, the setting's name, the plugin's code names and the English
+    problem no catalog knows stay as written."""
+    details = [
+        "SettingsError: invalid settings for action 'sms': sender: the gateway 'silent' "
+        "takes no sender",
+        "unknown upload_target 'ftp'; available: folder, http, sftp",
+        "invalid settings for sms_gateway 'http': url: Field required",
+    ]
+    assert shown_details(panel_app, "de", details) == [
+        "SettingsError: ungültige Einstellungen der Aktion „sms“: sender: das Gateway „silent“ "
+        "nimmt keinen Absender",
+        "unbekanntes Upload-Ziel „ftp“; verfügbar: folder, http, sftp",
+        "ungültige Einstellungen des SMS-Gateways „http“: url: Field required",
+    ]
+    assert shown_details(panel_app, "en", details) == details

@@ -193,7 +193,7 @@ def test_a_new_schedule_is_validated_and_kept_with_its_zone(build):
 
 def test_an_unknown_workflow_is_named_with_the_known_ones(build):
     runtime = build(Hourly)
-    with pytest.raises(UnknownPluginError, match=r"unknown workflow 'hurly' \(available: hourly\)"):
+    with pytest.raises(UnknownPluginError, match=r"unknown workflow 'hurly'; available: hourly"):
         change(runtime, set_started, "hurly", False)
     with pytest.raises(UnknownPluginError):
         request_run(runtime, "hurly", None)

@@ -300,6 +300,9 @@ SEGMENTS = re.compile(r"(; |, )")
 EXCEPTION_NAME = re.compile(r"([a-z_][a-z0-9_]*\.)*[A-Z][A-Za-z0-9]*(Error|Exception)")
 """An exception's class name, as a traceback's last line writes it: with its module unless
 it is a built-in (``FileNotFoundError``, ``plugins.x.mailboxes.MailboxError``)."""
+SETTING_NAME = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z0-9_]+|\[\d+\])*")
+"""A plugin setting's name before its problem, as ``SettingsError`` writes it (``url``,
+``gateway_settings.url``, ``filters[0].settings.field``)."""
 AMOUNT = re.compile(r"(-?\d+)\.(\d+)( [A-Z]{3})?")
 """A decimal amount, perhaps with its currency code (``"2.53 EUR"``), as the platform writes it."""
 
@@ -378,13 +381,14 @@ def _holed(kind: re.Pattern[str], text: str) -> tuple[str, list[str]]:
 def _prefixed(directories: tuple[Path, ...], language: str, text: str) -> str | None:
     """``"<prefix>: <rest>"`` whose prefix is a catalog entry (``"cannot print: …"``): the
     prefix translated, the rest as ``_translated`` does (often another library's error); or
-    an exception's class name (``"FileNotFoundError: …"``), kept before the rest translated;
-    or whose rest is an amount after a label someone named (``"Porto: 85.00"``)."""
+    an exception's class name (``"FileNotFoundError: …"``) or a setting's name (``"sender: …"``),
+    kept before the rest translated; or whose rest is an amount after a label someone named
+    (``"Porto: 85.00"``)."""
     prefix, colon, rest = text.partition(": ")
     if not colon:
         return None
     head = _stored_part(directories, language, prefix)
-    if head is None and EXCEPTION_NAME.fullmatch(prefix):
+    if head is None and (EXCEPTION_NAME.fullmatch(prefix) or SETTING_NAME.fullmatch(prefix)):
         head = prefix
     if head is None:
         named = AMOUNT.fullmatch(rest) and not SEGMENTS.search(prefix)
