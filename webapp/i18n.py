@@ -305,14 +305,24 @@ SETTING_NAME = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z0-9_]+|\[\d+\])*")
 ``gateway_settings.url``, ``filters[0].settings.field``)."""
 AMOUNT = re.compile(r"(-?\d+)\.(\d+)( [A-Z]{3})?")
 """A decimal amount, perhaps with its currency code (``"2.53 EUR"``), as the platform writes it."""
+STORED_DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
+"""A date as the templates' ``format_date`` writes it (``"booking date: 01.04.2026"``)."""
 
 
 def _stored_part(directories: tuple[Path, ...], language: str, text: str) -> str | None:
-    """One part of a stored text: an exact catalog entry, an amount in the locale's format, or
-    a text written from an id with fields (``_filled``)."""
+    """One part of a stored text: an exact catalog entry, an amount or a date in the locale's
+    format, or a text written from an id with fields (``_filled``)."""
     exact = find(directories, language, text)
     if exact is not None:
         return exact
+    if text in _ids(directories):  # an English id the language's catalog leaves as it is
+        return text
+    day = STORED_DATE.fullmatch(text)
+    if day is not None:
+        try:
+            return date_in(date(*map(int, reversed(day.groups()))), language)
+        except ValueError:  # not a day of the calendar: a code that looks like one
+            return text
     amount = AMOUNT.fullmatch(text)
     if amount is not None:
         whole, places, currency = amount.groups()
@@ -320,6 +330,18 @@ def _stored_part(directories: tuple[Path, ...], language: str, text: str) -> str
         shown = numbers.format_decimal(Decimal(f"{whole}.{places}"), pattern, locale=language)
         return shown + (currency or "")
     return _filled(directories, language, text)
+
+
+@cache
+def _ids(directories: tuple[Path, ...]) -> frozenset[str]:
+    """Every message id of the catalogs, in any language."""
+    return frozenset().union(
+        *(
+            catalog_ids(Path(path), language)
+            for path in directories
+            for language in SUPPORTED_LANGUAGES
+        )
+    )
 
 
 @cache
