@@ -612,3 +612,19 @@ def test_a_plugin_that_is_not_loaded_or_refuses_its_settings_is_named_in_german(
         "ungültige Einstellungen des SMS-Gateways „http“: url: Field required",
     ]
     assert shown_details(panel_app, "en", details) == details
+
+
+def test_an_operating_system_error_after_a_translated_label_reads_in_german(panel_app):
+    """Python's English for the errors a mail server, a folder or a gateway most often meets
+    is in the catalog with its number; the path it names is quoted as the language quotes."""
+    details = [
+        "cannot connect to the mail server '127.0.0.1:25': [Errno 111] Connection refused",
+        "FileNotFoundError: [Errno 2] No such file or directory: '/srv/out'",
+        "[Errno -2] Name or service not known; after 3 attempt(s)",
+    ]
+    assert shown_details(panel_app, "de", details) == [
+        "keine Verbindung zum Mailserver „127.0.0.1:25“: [Errno 111] Verbindungsaufbau abgelehnt",
+        "FileNotFoundError: [Errno 2] Datei oder Verzeichnis nicht gefunden: „/srv/out“",
+        "[Errno -2] Der Name oder der Dienst ist nicht bekannt; nach 3 Versuch(en)",
+    ]
+    assert shown_details(panel_app, "en", details) == details
