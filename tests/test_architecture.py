@@ -80,11 +80,7 @@ KERNEL_INTERNALS: dict[str, str] = {
 }
 """Modules only the kernel itself uses, each with the part of the kernel it is."""
 
-WAITING_TO_MOVE: dict[str, str] = {
-    "core.models.api_tokens": "the panel is no plugin: create_app adds its API and profile"
-    " whatever is disabled, so a branch registered by webapp.commands (disabled on its own)"
-    " could be missing where they run",
-}
+WAITING_TO_MOVE: dict[str, str] = {}
 """Modules one part of the product uses that cannot move into it before a later step, each
 with the reason; keep this short."""
 

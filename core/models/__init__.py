@@ -14,7 +14,6 @@ from core.models.addressbook import DispatchChannel as DispatchChannel
 from core.models.addressbook import NumberSequence as NumberSequence
 from core.models.addressbook import Product as Product
 from core.models.addressbook import SalesPartner as SalesPartner
-from core.models.api_tokens import ApiToken as ApiToken
 from core.models.audit import AuditEntry as AuditEntry
 from core.models.base import Base as Base
 from core.models.campaigns import ACTIVE_RUN_STATES as ACTIVE_RUN_STATES
@@ -48,6 +47,7 @@ from core.models.file_deliveries import FileDelivery as FileDelivery
 from core.models.file_deliveries import FileDeliveryStatus as FileDeliveryStatus
 from core.models.notifications import Notification as Notification
 from core.models.run_files import RunFile as RunFile
+from core.models.users import ApiToken as ApiToken
 from core.models.users import Role as Role
 from core.models.users import User as User
 from core.models.users import UserGroup as UserGroup

@@ -1,5 +1,5 @@
-"""Users of the web panel, the roles that decide what they may do, and groups of operators
-that approvals and notifications can name."""
+"""Users of the web panel, the roles that decide what they may do, their tokens for the HTTP
+API, and groups of operators that approvals and notifications can name."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core.models.base import Base, Timestamped, enum_field
+from core.clock import utcnow
+from core.models.base import Base, Timestamped, enum_column, enum_field
 
 
 class Role(enum.StrEnum):
@@ -48,6 +49,27 @@ class User(Timestamped, Base):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+
+class ApiToken(Base):
+    """A user's named, expiring bearer credential for the HTTP API, stored only as a hash, with
+    a role no higher than the user's."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    """The secret's first characters, so the owner can tell tokens apart."""
+    role: Mapped[Role] = mapped_column(enum_column(Role, "api_token_role"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
 
 
 user_group_members = Table(
