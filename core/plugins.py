@@ -63,6 +63,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.workflows.operation",
     "plugins.workflows.supplier",
     "plugins.workflows.inbound_mail",
+    "plugins.commands",
     "plugins.demo",
     "webapp.commands",
 )

@@ -341,6 +341,24 @@ def engine(runtime_factory) -> EngineHarness:
 
 
 @pytest.fixture
+def invoke(settings: Settings):
+    """``campaign`` as ``main`` builds it: the core's commands and those plugins add."""
+    import click
+    from click.testing import CliRunner
+
+    from core.cli import CliState, cli
+    from core.plugins import load_plugins
+
+    def run(*args, plugins=None, input=None):
+        state = CliState(settings, plugins or load_plugins())
+        group = click.Group(commands=dict(cli.commands))
+        state.plugins.add_commands(group)
+        return CliRunner().invoke(group, list(args), obj=state, input=input)
+
+    return run
+
+
+@pytest.fixture
 def panel(settings: Settings, redis_url: str):
     """The web panel with every installed plugin, one user per role (``panel.client(role)``
     logs in) and ``panel.work()`` to run what it started with a real RQ worker."""

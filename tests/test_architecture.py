@@ -75,7 +75,6 @@ KERNEL_INTERNALS: dict[str, str] = {
     "core.jobs.heartbeat": "keeping a lease alive while a long step runs",
     "core.models.run_files": "the table of core.documents.run_files",
     "core.jobs.scheduler": "the loop of `campaign scheduler`",
-    "core.db.schema": "creating and upgrading the core's and every plugin's migration branch",
     "core.jobs.worker": "the loop of `campaign worker`",
 }
 """Modules only the kernel itself uses, each with the part of the kernel it is."""
