@@ -27,6 +27,15 @@ class SchemaOutdatedError(RuntimeError):
     """The database schema is older than the code; ``campaign db upgrade`` fixes it."""
 
 
+def check_schema(database: Database, plugins: PluginHost) -> None:
+    """Refuse a database older than the code of the loaded plugins' branches."""
+    if missing := missing_heads(database.engine, plugins):
+        raise SchemaOutdatedError(
+            f"the database lacks the revisions {', '.join(missing)} that the code needs: "
+            "run 'campaign db upgrade'"
+        )
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -49,11 +58,7 @@ class Runtime:
             plugins = plugins_for(settings)
         database = Database(settings.database_url, plugins)
         database.check()
-        if missing := missing_heads(database.engine, plugins):
-            raise SchemaOutdatedError(
-                f"the database lacks the revisions {', '.join(missing)} that the code needs: "
-                "run 'campaign db upgrade'"
-            )
+        check_schema(database, plugins)
         redis_url, server = settings.redis_url, None
         if redis_url is None:
             redis_url, server = embedded_redis.start_or_reuse(settings.data_dir)

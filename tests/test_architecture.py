@@ -63,6 +63,12 @@ PUBLIC_API: dict[str, str] = {
     "core.documents.extraction": "writing extraction files for providers",
     "core.testing": "the plugin authors' test kit (a pytest plugin)",
     "core.plugin_texts": "pybabel's campaign_plugin extraction method (an entry point)",
+    "core.messages": "texts stored as a message id and parameters, said in the reader's language",
+    "core.engine.confirmation": "what a person confirms before a run reaches people",
+    "core.engine.operations": "creating a campaign with its audit entry",
+    "core.workflows.operating": "operating the workflows: on and off, schedules, runs, history",
+    "core.workflows.schedules": "a workflow's schedule and the time zone it runs in",
+    "core.documents.run_files": "a run's files in a document store, and moving them",
 }
 """The modules of the core a plugin may use, each with what for: docs/plugins.md lists them
 as its public API ("What a plugin may use of the core")."""
@@ -75,6 +81,7 @@ KERNEL_INTERNALS: dict[str, str] = {
     "core.jobs.heartbeat": "keeping a lease alive while a long step runs",
     "core.models.run_files": "the table of core.documents.run_files",
     "core.jobs.scheduler": "the loop of `campaign scheduler`",
+    "core.db.schema": "creating and upgrading the core's and every plugin's migration branch",
     "core.jobs.worker": "the loop of `campaign worker`",
 }
 """Modules only the kernel itself uses, each with the part of the kernel it is."""

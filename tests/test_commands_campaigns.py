@@ -185,7 +185,7 @@ def test_documents_move_asks_for_the_migrations_the_database_store_needs(invoke)
     invoke("db", "downgrade", "database_store@base")
     result = invoke("documents", "move", "--to", "database")
     assert result.exit_code == 1
-    assert "database_store_0001_chunks: run 'campaign db upgrade'" in result.output
+    assert "_0001_chunks that the code needs: run 'campaign db upgrade'" in result.output
 
 
 def test_campaigns_create_show_and_list_use_the_apis_format(invoke, tmp_path, redis_url):

@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from core.cli import CliState, pass_state, refusing, start_runtime
 from core.db.database import Database
-from core.db.schema import missing_heads
 from core.documents.archive import move_documents
 from core.documents.run_files import RunFiles, import_legacy_run_files, move_run_files
 from core.engine import operations
@@ -31,7 +30,7 @@ from core.messages import english_text
 from core.models import FINAL_RUN_STATES, Campaign, Run, RunState
 from core.plugins import UnknownPluginError
 from core.reach import reason_text
-from core.runtime import Runtime
+from core.runtime import Runtime, SchemaOutdatedError, check_schema
 
 
 @click.command("run")
@@ -200,10 +199,8 @@ def documents_move(state: CliState, target: str, source: str | None) -> None:
     run_files = RunFiles(state.plugins, state.settings)
     database = Database(state.settings.database_url)
     try:
-        if missing := missing_heads(database.engine, state.plugins):
-            raise click.ClickException(
-                f"the database lacks revisions {', '.join(missing)}: run 'campaign db upgrade'"
-            )
+        with refusing(SchemaOutdatedError):
+            check_schema(database, state.plugins)
         with refusing(UnknownPluginError, ValueError):
             for name in filter(None, (target, source)):
                 run_files.store(name)
