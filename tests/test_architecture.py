@@ -69,9 +69,13 @@ PUBLIC_API: dict[str, str] = {
     "core.workflows.operating": "operating the workflows: on and off, schedules, runs, history",
     "core.workflows.schedules": "a workflow's schedule and the time zone it runs in",
     "core.documents.run_files": "a run's files in a document store, and moving them",
+    "core.jobs.queue": "the job queues, for a plugin's own background jobs",
 }
 """The modules of the core a plugin may use, each with what for: docs/plugins.md lists them
 as its public API ("What a plugin may use of the core")."""
+
+PUBLIC_PACKAGES = ("core.models", "core.query")
+"""Public packages whose modules a plugin may import too (``core.query.compiler``)."""
 
 KERNEL_INTERNALS: dict[str, str] = {
     "core.engine.dispatch": "the worker's jobs that send a run's chunks and finish the run",
@@ -314,6 +318,23 @@ def test_a_plugin_imports_only_the_core_its_own_kind_and_the_panels_public_helpe
     assert wrong == []
 
 
+def uses_core_internals(found: Import) -> bool:
+    """A plugin's import of a core module outside the public API; a plugin's migration may
+    import the core's handover of the tables the core created before (``core.migrations``)."""
+    module = found.imported
+    if layer(found.importer) != "plugins" or layer(module) != "core":
+        return False
+    if ".migrations." in found.importer and module.startswith("core.migrations."):
+        return False
+    public_package = any(module.startswith(package + ".") for package in PUBLIC_PACKAGES)
+    return module not in PUBLIC_API and not public_package
+
+
+def test_a_plugin_uses_only_the_public_api_of_the_core():
+    """The built-in plugins use the core as a third-party plugin may (docs/plugins.md)."""
+    assert [str(found) for found in IMPORTS if uses_core_internals(found)] == []
+
+
 def test_no_modules_import_each_other_in_a_cycle():
     found = find_cycles(IMPORTS)
     cycles = [
@@ -467,6 +488,18 @@ def test_a_plugin_may_use_its_kinds_helpers_but_no_other_plugin_nor_the_panels_i
     assert not allowed("plugins.workflows.budget", "plugins.filters._common")
     assert not allowed("plugins.actions.sms", "webapp", "create_app")
     assert not allowed("plugins.actions.sms", "webapp.context", "db_session")
+
+
+def test_a_plugin_may_use_the_cores_public_modules_but_not_its_machinery():
+    def allowed(importer: str, imported: str) -> bool:
+        return not uses_core_internals(Import(importer, "x.py", 1, imported))
+
+    assert allowed("plugins.actions.sms", "core.messaging.sms")
+    assert allowed("plugins.filters.consent", "core.query.compiler")
+    assert allowed("plugins.webhooks.migrations.webhooks_0001", "core.migrations.webhook_tables")
+    assert allowed("webapp.views", "core.engine.dispatch")
+    assert not allowed("plugins.actions.sms", "core.engine.dispatch")
+    assert not allowed("plugins.webhooks.service", "core.migrations.webhook_tables")
 
 
 def test_a_plugin_may_import_a_bundle_it_requires():
