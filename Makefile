@@ -34,7 +34,8 @@ TEST_PROCESSES ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) +
 # the campaign screens again with plugins.processes (and the workflows that need it) disabled.
 WITHOUT_PROCESSES_TESTS := $(filter-out tests/test_engine_kill.py,$(wildcard tests/test_engine_*.py)) \
 	$(wildcard tests/test_*_action.py) tests/test_print_engine.py tests/test_archive.py \
-	tests/test_webapp_campaigns.py tests/test_webapp_archive.py tests/test_webapp_queries.py
+	tests/test_webapp_campaigns.py tests/test_webapp_archive.py tests/test_webapp_queries.py \
+	tests/test_commands_campaigns.py
 
 test: install
 	$(BIN)/ruff check .

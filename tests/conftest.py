@@ -348,9 +348,10 @@ def invoke(settings: Settings):
 
     from core.cli import CliState, cli
     from core.plugins import load_plugins
+    from core.testing import disabled_plugins
 
     def run(*args, plugins=None, input=None):
-        state = CliState(settings, plugins or load_plugins())
+        state = CliState(settings, plugins or load_plugins(disabled=disabled_plugins()))
         group = click.Group(commands=dict(cli.commands))
         state.plugins.add_commands(group)
         return CliRunner().invoke(group, list(args), obj=state, input=input)

@@ -12,6 +12,7 @@ from core.db.database import Database
 from core.documents.archive import archive_document, open_store, read_document
 from core.models import ArchivedDocument, DocumentKind
 from core.plugins import load_plugins
+from core.testing import disabled_plugins
 from plugins.commands.campaigns import run_command
 
 from waiting import stop_group
@@ -120,7 +121,7 @@ def test_run_refuses_a_cancelled_campaign(engine, run_cli):
 
 
 def test_documents_move_to_the_database_store_and_back(invoke, settings):
-    plugins = load_plugins()
+    plugins = load_plugins(disabled=disabled_plugins())
     filesystem = open_store(plugins, settings, "filesystem")
     letters = [f"Brief {number}".encode() * 1000 for number in range(3)]
     database = Database(settings.database_url)
@@ -157,7 +158,7 @@ def test_documents_move_to_the_database_store_and_back(invoke, settings):
 
 
 def test_documents_move_names_the_documents_it_could_not_move(invoke, settings):
-    plugins = load_plugins()
+    plugins = load_plugins(disabled=disabled_plugins())
     filesystem = open_store(plugins, settings, "filesystem")
     database = Database(settings.database_url)
     with database.session() as session:
