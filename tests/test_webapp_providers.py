@@ -258,6 +258,9 @@ def test_price_forms_put_each_problem_next_to_its_input(panel):
     assert field_errors(body(empty), "brackets") == ["Mindestens eine Staffelzeile mit Preis."]
     days = post(manager, path, structure_form("linear", amount="1", basis="days"))
     assert field_errors(body(days), "basis") == ["„Tage“ steht nicht zur Auswahl."]
+    rows_typed_over = post(manager, path, structure_form("linear", bracket_rows="viele"))
+    assert rows_typed_over.status_code == 422
+    assert field_errors(body(rows_typed_over), "amount") == ["Bitte ausfüllen."]
     with panel.runtime.database.session() as session:
         assert (
             session.query(CostStructure).filter_by(cost_category_id=ids.postage_category_id).count()
