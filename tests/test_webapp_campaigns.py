@@ -362,6 +362,13 @@ def test_a_campaign_with_an_active_run_is_not_deleted(panel):
 # -- the Campaign tab -----------------------------------------------------------------------------
 
 
+def test_a_filter_count_beyond_the_filters_posted_adds_no_filter(panel):
+    campaign_id = make_campaign(panel)
+    form = campaign_form(intent="add_filter", new_filter="consent", filter_count="1000")
+    html = body(post(panel.client(), f"/campaigns/{campaign_id}/setup", form))
+    assert 'name="filter-0-name" value="consent"' in html and "filter-1-name" not in html
+
+
 def test_filters_are_added_moved_and_removed_without_storing_until_saved(panel):
     campaign_id = make_campaign(panel)
     client = panel.client()
