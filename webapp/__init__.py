@@ -123,6 +123,7 @@ from webapp.forms import (
     WholeNumberField,
     check_period,
     date_example,
+    parse_id,
     pressed_button,
     problem_text,
 )
@@ -214,6 +215,7 @@ __all__ = [
     "page_arguments",
     "paginate",
     "parse_form",
+    "parse_id",
     "plugin_text",
     "plugin_translator",
     "pressed_button",
