@@ -485,6 +485,14 @@ def test_a_process_needs_a_column_and_with_a_result_file_the_reference_column(
     assert post(manager, path, form | postcode | reference).status_code == 302
 
 
+def test_a_column_count_typed_over_draws_no_rows_beyond_the_form(panel):
+    ids = world(panel)
+    path = f"/providers/services/{ids.print_service_id}/process"
+    for typed in ("201", "9" * 30):  # at most 200 columns; the second kept the server busy
+        page = post(panel.client(), path, {"column_rows": typed, "intent": "refresh"})
+        assert page.status_code == 200 and 'name="column-0-header"' not in body(page), typed
+
+
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [
