@@ -124,6 +124,15 @@ def test_a_manager_creates_a_report_and_the_change_is_audited(client_for, databa
         assert (entry.actor, entry.target_id) == ("manager", str(report.id))
 
 
+def test_a_letterhead_no_row_can_be_is_refused_next_to_its_field(client_for, reports):
+    for letterhead in ("2147483648", str(10**20)):
+        response = post(client_for("manager"), "/reports/new", form(letterhead_id=letterhead))
+        assert response.status_code == 422, letterhead
+        assert field_errors(body(response), "letterhead_id") == [
+            "Bitte einen anderen, vorhandenen Bericht wählen."
+        ]
+
+
 def test_a_syntax_error_is_shown_with_its_line_and_nothing_is_saved(client_for, database, reports):
     report = reports["Einladung"]
     before = stored(database, "Einladung").layout
