@@ -58,6 +58,9 @@ def test_bodies_are_bounded_before_they_are_read(api):
     assert_problem(response, 413)
     nul = api.call("POST", "/contacts", json={"last_name": "a\u0000b"})
     assert_problem(nul, 422, "body")
+    deep = "[" * 10_000 + "]" * 10_000
+    nested = api.call("POST", "/contacts", data=deep, content_type="application/json")
+    assert "nested deeper than 32 levels" in assert_problem(nested, 400, "body")["detail"]
 
 
 def test_no_server_error_and_no_answer_outside_the_schema(api, tmp_path):

@@ -4,6 +4,7 @@ named by the file's own column headers, and files read as streams."""
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 from flask import Flask
@@ -137,3 +138,13 @@ def test_a_mapping_the_file_does_not_fit_is_refused_in_the_readers_language():
         "Zeile 2: das Byte 0xf6 ist kein gültiges Zeichen in utf-8; bitte den Zeichensatz der "
         "Datei wählen (z. B. cp1252 für Excel-Dateien aus Windows)"
     )
+
+
+def test_a_header_of_100000_columns_is_read_at_once():
+    header = ";".join(["Name", *(f"Spalte {n}" for n in range(100_000)), "Name"])
+    start = time.monotonic()
+    with pytest.raises(CsvImportError, match="columns named twice: Name"):
+        read_csv(header.encode() + b"\n", ADDRESSES, max_bytes=10**7, max_rows=10)
+    assert time.monotonic() - start < 5
+    parsed = read_csv(header.encode()[:-5] + b"\nA\n", ADDRESSES, max_bytes=10**7, max_rows=10)
+    assert len(parsed.ignored_columns) == 100_000

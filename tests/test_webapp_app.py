@@ -1,7 +1,8 @@
 """The app factory's request limit: a request larger than ``CAMPAIGN_MAX_UPLOAD`` is answered
 with 413 and a clear message before its body is read, whether the client announced its size
 or streams it in chunks; scripts get the message as JSON. The reverse proxies the panel
-trusts come from ``CAMPAIGN_TRUSTED_PROXIES``."""
+trusts come from ``CAMPAIGN_TRUSTED_PROXIES``. An id in an address too large for any row is
+a page not found."""
 
 from __future__ import annotations
 
@@ -94,3 +95,10 @@ def test_the_trusted_proxies_come_from_the_settings(panel):
     assert "Strict-Transport-Security" in proxied.get("/login", headers=over_https).headers
     direct = build_panel(settings).test_client()
     assert "Strict-Transport-Security" not in direct.get("/login", headers=over_https).headers
+
+
+def test_an_id_too_large_for_any_row_is_a_page_not_found(panel):
+    client = panel.client(Role.CAMPAIGN_MANAGER)
+    for path in ("/campaigns/2147483648", "/contacts/99999999999999999999999"):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/campaigns/2147483647").status_code == 404

@@ -215,6 +215,13 @@ def test_the_general_tab_saves_name_and_description_and_names_a_clash(panel):
     assert "campaign.update" in audit_actions(panel)
 
 
+def test_a_saved_query_in_the_link_that_no_row_can_be_opens_an_empty_new_campaign(panel):
+    client = panel.client()
+    for saved_id in ("2147483648", "99999999999999999999", "zwei"):
+        response = client.get("/campaigns/new", query_string={"saved_query_id": saved_id})
+        assert response.status_code == 200, saved_id
+
+
 def test_a_new_campaign_gets_a_generated_name_and_shows_errors_next_to_the_field(panel):
     client = panel.client()
     page = body(client.get("/campaigns/new"))
@@ -353,6 +360,13 @@ def test_a_campaign_with_an_active_run_is_not_deleted(panel):
 
 
 # -- the Campaign tab -----------------------------------------------------------------------------
+
+
+def test_a_filter_count_beyond_the_filters_posted_adds_no_filter(panel):
+    campaign_id = make_campaign(panel)
+    form = campaign_form(intent="add_filter", new_filter="consent", filter_count="1000")
+    html = body(post(panel.client(), f"/campaigns/{campaign_id}/setup", form))
+    assert 'name="filter-0-name" value="consent"' in html and "filter-1-name" not in html
 
 
 def test_filters_are_added_moved_and_removed_without_storing_until_saved(panel):

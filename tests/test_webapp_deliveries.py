@@ -173,6 +173,11 @@ def test_a_manager_creates_a_delivery_with_its_own_action(panel):
     redrawn = post(manager, "/deliveries/new", form | {"intent": "refresh"})
     assert redrawn.status_code == 200
     assert 'name="act.template"' in body(redrawn)  # the action's settings form appeared
+    for no_row in ("2147483648", "99999999999999999999", "²"):
+        redrawn = post(
+            manager, "/deliveries/new", form | {"intent": "refresh", "provider_service_id": no_row}
+        )
+        assert redrawn.status_code == 200, no_row  # no service chosen, never a 500
     missing = post(
         manager, "/deliveries/new", form | {"act.__plugin": "sms", "act.gateway": "outbox"}
     )

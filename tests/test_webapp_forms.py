@@ -3,6 +3,7 @@ one message per field in their language, what was typed shown again."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -51,14 +52,14 @@ class ExampleForm(PanelForm):
 @pytest.fixture
 def app():
     """``app(language, data)`` opens a request of a reader of ``language``: a POST of
-    ``data``, or a GET without it; the requests close after the test."""
+    ``data`` (or of ``json=``), or a GET without it; the requests close after the test."""
     flask_app = Flask(__name__)
     flask_app.config.update(SECRET_KEY="test", WTF_CSRF_ENABLED=False)
     contexts = []
 
-    def open_request(language: str, data: dict[str, object] | None = None) -> None:
-        method = "GET" if data is None else "POST"
-        context = flask_app.test_request_context(method=method, data=data)
+    def open_request(language: str, data: dict[str, object] | None = None, **body: object) -> None:
+        method = "GET" if data is None and not body else "POST"
+        context = flask_app.test_request_context(method=method, data=data, **body)
         context.push()
         contexts.append(context)
         setattr(g, _LANGUAGE, language)
@@ -226,6 +227,14 @@ def test_each_bad_field_gets_one_message_in_german_and_keeps_what_was_typed(app)
     assert form.values["amount"] == "zwölf"
     assert form.values["end"] == "31.02.2026"
     assert form.amount.data is None
+
+
+def test_a_file_or_a_json_body_is_no_value_of_a_text_field(app):
+    form = submit(app, "de", {"name": (io.BytesIO(b"Anna"), "name.txt"), "count": "3"})
+    assert form.messages == {"name": "Bitte ausfüllen."}
+    app("de", json=[{"name": "Anna"}])
+    form = ExampleForm()
+    assert not form.validate() and form.messages == {"name": "Bitte ausfüllen."}
 
 
 def test_messages_are_in_english_for_english_readers(app):

@@ -258,6 +258,9 @@ def test_price_forms_put_each_problem_next_to_its_input(panel):
     assert field_errors(body(empty), "brackets") == ["Mindestens eine Staffelzeile mit Preis."]
     days = post(manager, path, structure_form("linear", amount="1", basis="days"))
     assert field_errors(body(days), "basis") == ["„Tage“ steht nicht zur Auswahl."]
+    rows_typed_over = post(manager, path, structure_form("linear", bracket_rows="viele"))
+    assert rows_typed_over.status_code == 422
+    assert field_errors(body(rows_typed_over), "amount") == ["Bitte ausfüllen."]
     with panel.runtime.database.session() as session:
         assert (
             session.query(CostStructure).filter_by(cost_category_id=ids.postage_category_id).count()
@@ -480,6 +483,14 @@ def test_a_process_needs_a_column_and_with_a_result_file_the_reference_column(
         assert session.scalar(select(ServiceProcess)) is None
     reference = {"column-1-header": "Referenz", "column-1-field": "@reference"}
     assert post(manager, path, form | postcode | reference).status_code == 302
+
+
+def test_a_column_count_typed_over_draws_no_rows_beyond_the_form(panel):
+    ids = world(panel)
+    path = f"/providers/services/{ids.print_service_id}/process"
+    for typed in ("201", "9" * 30):  # at most 200 columns; the second kept the server busy
+        page = post(panel.client(), path, {"column_rows": typed, "intent": "refresh"})
+        assert page.status_code == 200 and 'name="column-0-header"' not in body(page), typed
 
 
 @pytest.mark.parametrize(

@@ -84,6 +84,8 @@ def test_every_role_reads_the_list_grouped_and_searchable(client_for, reports):
     assert "Neuer Bericht" not in html  # a viewer cannot create
     found = body(client_for("viewer").get("/reports/?q=einladung"))
     assert "Einladung" in found and "Informationsschreiben" not in found
+    endless = client_for("viewer").get("/reports/", query_string={"q": "einladung" * 100_000})
+    assert endless.status_code == 200  # searched for its first 200 characters, never a 500
     assert "Neuer Bericht" in body(client_for("manager").get("/reports/"))
 
 
@@ -120,6 +122,15 @@ def test_a_manager_creates_a_report_and_the_change_is_audited(client_for, databa
     with database.session() as session:
         entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "report.create"))
         assert (entry.actor, entry.target_id) == ("manager", str(report.id))
+
+
+def test_a_letterhead_no_row_can_be_is_refused_next_to_its_field(client_for, reports):
+    for letterhead in ("2147483648", str(10**20)):
+        response = post(client_for("manager"), "/reports/new", form(letterhead_id=letterhead))
+        assert response.status_code == 422, letterhead
+        assert field_errors(body(response), "letterhead_id") == [
+            "Bitte einen anderen, vorhandenen Bericht wählen."
+        ]
 
 
 def test_a_syntax_error_is_shown_with_its_line_and_nothing_is_saved(client_for, database, reports):

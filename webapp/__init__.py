@@ -59,6 +59,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 from core.config import Settings
 from core.db.database import Database
@@ -70,6 +71,7 @@ from webapp.api.blueprint import ApiBlueprint
 from webapp.api.paging import PageQuery as ApiPageQuery
 from webapp.api.paging import page as api_page
 from webapp.api.problems import ApiProblem, problem_response
+from webapp.api.spec import MAX_ID
 from webapp.campaigns.config_form import ConfigDraft, count_groups
 from webapp.campaigns.runs import run_file_store
 from webapp.context import (
@@ -121,6 +123,7 @@ from webapp.forms import (
     WholeNumberField,
     check_period,
     date_example,
+    parse_id,
     pressed_button,
     problem_text,
 )
@@ -212,6 +215,7 @@ __all__ = [
     "page_arguments",
     "paginate",
     "parse_form",
+    "parse_id",
     "plugin_text",
     "plugin_translator",
     "pressed_button",
@@ -251,6 +255,15 @@ PANEL_AREAS = (
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)
 
 
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in every address: a number beyond any row id is a page that does not
+    exist (404); handed to the database, it would fail in the driver with a 500."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(
     settings: Settings | None = None,
     plugins: PluginHost | None = None,
@@ -276,6 +289,7 @@ def create_app(
         _url, embedded_server = embedded_redis.start_or_reuse(settings.data_dir)
 
     app = Flask(__name__)
+    app.url_map.converters["int"] = RowIdConverter
     _configure(app, settings, overrides or {})
     proxies = int(app.config["CAMPAIGN_TRUSTED_PROXIES"])
     if proxies:

@@ -18,6 +18,7 @@ import codecs
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -404,7 +405,8 @@ def _read_rows(
     try:
         header = [column.strip() for column in next(reader)]
         line = reader.line_num + 1
-        duplicates = sorted({column for column in header if column and header.count(column) > 1})
+        counts = Counter(header)
+        duplicates = sorted(column for column, count in counts.items() if column and count > 1)
         if duplicates:
             named = ", ".join(duplicates)
             raise CsvImportError(

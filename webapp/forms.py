@@ -33,9 +33,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from babel import dates, numbers
-from flask import flash
+from flask import flash, request
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Field
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
+from wtforms import BooleanField, Field, FileField
 from wtforms.i18n import get_translations
 from wtforms.validators import StopValidation, ValidationError
 
@@ -158,6 +159,20 @@ class PanelForm(FlaskForm):
     class Meta:
         def get_translations(self, form: Any) -> Any:
             return _translations(get_language())
+
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            """What a browser's form sends: its fields, and an upload only under a file
+            field's name. Flask-WTF would hand a text field a file, or the form a JSON body,
+            and the validators would end in a 500 on either."""
+            if formdata is None or hasattr(formdata, "getlist") or not form.is_submitted():
+                return super().wrap_formdata(form, formdata)
+            file_fields = {field.name for field in form if isinstance(field, FileField)}
+            uploads = [
+                (name, upload)
+                for name, upload in request.files.items(multi=True)
+                if name in file_fields
+            ]
+            return CombinedMultiDict((MultiDict(uploads), request.form))
 
     @property
     def values(self) -> dict[str, Any]:

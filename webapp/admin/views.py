@@ -84,7 +84,7 @@ def index() -> str:
 
 @bp.get("/users")
 def users() -> str:
-    search = request.args.get("q", "").strip()
+    search = request.args.get("q", "").strip()[:200]
     query = select(User).order_by(User.username)
     if search:
         pattern = f"%{search.lower()}%"

@@ -18,6 +18,7 @@ from flask import Blueprint, Response, json, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
+from core import json_text
 from core.models import Role
 from webapp.api.auth import check_role
 from webapp.api.problems import MEDIA_TYPE, ApiProblem, Problem, field_problem, from_validation
@@ -81,9 +82,6 @@ def operation(
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapped(**kwargs: Any) -> Response:
-            for name, value in kwargs.items():
-                if isinstance(value, int) and value > MAX_ID:  # no row has it; no DB integer
-                    raise ApiProblem(404, f"{name} {value} does not exist")
             if role is not None:
                 check_role(role)
             if query is not None:
@@ -140,7 +138,10 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
     raw = request.get_data(as_text=True)
     if "\x00" in raw or "\\u0000" in raw:
         raise field_problem("body", "a NUL character (\\u0000) is not allowed in any text", 422)
-    data = request.get_json(silent=True)
+    try:
+        data = json_text.loads(raw)
+    except ValueError as exc:  # also JsonTooDeepError, before json recurses into it
+        raise field_problem("body", f"not valid JSON: {exc}", 400) from None
     if data is None:
         raise field_problem("body", "not valid JSON", 400)
     try:

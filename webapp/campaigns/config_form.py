@@ -122,7 +122,9 @@ def draft_from_form(form: MultiDict[str, str], plugins: PluginHost) -> ConfigDra
     )
     filters = []
     for position in range(_int(form.get("filter_count"), 0)):
-        name = form.get(f"filter-{position}-name", "")
+        name = form.get(f"filter-{position}-name")
+        if name is None:  # a count beyond the filters posted: no work for a number typed in
+            break
         filters.append(
             _part_from_form(form, plugins.recipient_filters, name, filter_prefix(position))
         )

@@ -48,7 +48,14 @@ from webapp.campaigns.config_form import (
 from webapp.campaigns.listing import STATUS_FILTERS, campaign_list
 from webapp.campaigns.records import CampaignDataError, freeze_query
 from webapp.context import current_user, db_session, get_plugins, get_runtime
-from webapp.forms import FlagField, PanelForm, TextField, WholeNumberField, problem_text
+from webapp.forms import (
+    FlagField,
+    PanelForm,
+    TextField,
+    WholeNumberField,
+    parse_id,
+    problem_text,
+)
 from webapp.i18n import stored_text, t, tn
 from webapp.pagination import page_arguments
 from webapp.security import role_required
@@ -361,7 +368,7 @@ def _new_draft(form: NewCampaignForm | None) -> tuple[ConfigDraft, str | None]:
     plugins = get_plugins()
     draft = default_draft(plugins)
     freeze = None
-    saved_id = request.args.get("saved_query_id", type=int)
+    saved_id = parse_id(request.args.get("saved_query_id", ""))
     if saved_id is not None and "query" in plugins.datasources:
         saved = db_session().get(SavedQuery, saved_id)
         if saved is not None:

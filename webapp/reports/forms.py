@@ -89,7 +89,8 @@ class ReportForm(PanelForm):
         sub_reports = {}
         for part in SUB_REPORTS:
             field = getattr(self, f"{part}_id")
-            chosen = session.get(Report, field.data) if field.data else None
+            offered = {value for value, _label in field.choices}
+            chosen = session.get(Report, field.data) if field.data in offered else None
             if field.data and (chosen is None or chosen.id == report.id):
                 add_error(field, t("reports.error.sub_report"))
                 ok = False

@@ -63,7 +63,7 @@ def _like(text: str) -> str:
 @role_required(Role.VIEWER)
 def index() -> str:
     session = db_session()
-    search = request.args.get("q", "").strip()
+    search = request.args.get("q", "").strip()[:200]
     group = request.args.get("group", "")
     query = (
         select(Report)

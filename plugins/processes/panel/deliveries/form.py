@@ -42,6 +42,7 @@ from webapp import (
     all_problems,
     build_form,
     parse_form,
+    parse_id,
     plugin_text,
     plugin_translator,
     submitted_plugin,
@@ -136,7 +137,7 @@ def compatible_actions(plugins: PluginHost, channel: DeliveryChannel) -> list[ty
 
 
 def _categories(session: Session, service: Any, channel: DeliveryChannel) -> list[CategoryChoice]:
-    service_id = _int_or_none(str(service or ""))
+    service_id = parse_id(str(service or ""))
     if service_id is None:
         return []
     categories = session.scalars(
@@ -241,7 +242,7 @@ def read_delivery_form(
     if not check:
         form.channel.errors = []
         form.provider_service_id.errors = []
-        form.provider_service_id.data = _int_or_none(form.provider_service_id.text)
+        form.provider_service_id.data = parse_id(form.provider_service_id.text)
     elif not form.label.data:
         form.add_error("label", t("forms.required"))
     action = form.action.data or None
@@ -272,7 +273,3 @@ def read_delivery_form(
         "proof_required": form.proof_required.data,
     }
     return SubmittedDelivery(form, fields, action, settings, problems, form.cost_type_ids.data)
-
-
-def _int_or_none(text: str) -> int | None:
-    return int(text) if text.isdigit() else None

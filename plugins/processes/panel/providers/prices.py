@@ -466,7 +466,9 @@ def _save_structure(
     spec = read_structure(form, rows)
     position = form.position.data or 0
     if spec is None or not form.ok:
-        return _render_structure(category, structure, form.values, form.messages), 422
+        values = form.values
+        values["bracket_rows"] = rows  # the count read, not a text typed over it
+        return _render_structure(category, structure, values, form.messages), 422
     cost_type_id = form.cost_type_id.data
     created = structure is None
     replacement = CostStructure.of(

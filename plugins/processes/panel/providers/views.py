@@ -391,13 +391,14 @@ def edit_process(service_id: int) -> str | tuple[str, int] | Response:
     form = _process_form(rows or 0)
     fields, settings, problems = _read_process(form, rows or 0)
     intent = pressed_button(("save", "more_columns", "refresh"))
+    values = form.values
+    values["column_rows"] = rows or 0  # the count read, not a number typed over it
     if intent != "save":
-        values = form.values
         if intent == "more_columns":
-            values["column_rows"] = (rows or 0) + COLUMN_ROWS_EXTRA
+            values["column_rows"] += COLUMN_ROWS_EXTRA
         return _render_process(service, values, {}, settings, problems)
     if not form.ok or problems:
-        return _render_process(service, form.values, form.messages, settings, problems), 422
+        return _render_process(service, values, form.messages, settings, problems), 422
     session = db_session()
     process = service.process
     if process is None:
