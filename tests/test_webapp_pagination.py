@@ -2,7 +2,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from core.models import Contact
-from webapp.pagination import Page, page_arguments, paginate
+from webapp.pagination import MAX_SEARCH_CHARS, Page, page_arguments, paginate, search_argument
 
 
 @pytest.fixture
@@ -59,3 +59,9 @@ def test_the_navigation_window_marks_gaps():
     page = Page(items=[1], number=10, size=10, total=200)
     assert page.window() == [1, None, 8, 9, 10, 11, 12, None, 20]
     assert Page(items=[1], number=1, size=10, total=30).window() == [1, 2, 3]
+
+
+def test_a_search_text_is_trimmed_and_cut_to_a_length_a_database_pattern_takes():
+    assert search_argument({"q": "  Müller "}) == "Müller"
+    assert search_argument({}) == ""
+    assert search_argument({"contact": "x" * 1_000_000}, "contact") == "x" * MAX_SEARCH_CHARS

@@ -19,6 +19,8 @@ T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+MAX_SEARCH_CHARS = 200
+"""A list's search text is cut here: a longer LIKE pattern fails in SQLite, and no one types it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,11 @@ def page_arguments(
         return min(max(value, 1), high)
 
     return number("page", 1, 10**9), number("per_page", default_size, MAX_PAGE_SIZE)
+
+
+def search_argument(args: Mapping[str, Any], name: str = "q") -> str:
+    """A list's search text from the query string, trimmed and at most ``MAX_SEARCH_CHARS``."""
+    return (args.get(name) or "").strip()[:MAX_SEARCH_CHARS]
 
 
 def paginate(session: Session, query: Select[Any], number: int, size: int) -> Page[Any]:

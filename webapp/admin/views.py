@@ -20,7 +20,7 @@ from webapp.context import current_user, db_session, get_plugins
 from webapp.editing import change_summary
 from webapp.forms import add_error, problem_text
 from webapp.i18n import plugin_text, t
-from webapp.pagination import page_arguments, paginate
+from webapp.pagination import page_arguments, paginate, search_argument
 from webapp.security import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -84,7 +84,7 @@ def index() -> str:
 
 @bp.get("/users")
 def users() -> str:
-    search = request.args.get("q", "").strip()[:200]
+    search = search_argument(request.args)
     query = select(User).order_by(User.username)
     if search:
         pattern = f"%{search.lower()}%"

@@ -42,7 +42,7 @@ from webapp.contacts.search import dialect_of, matching_contact_ids
 from webapp.context import current_username, db_session, get_plugins, get_settings
 from webapp.forms import IdListField, PanelForm, TextField
 from webapp.i18n import t
-from webapp.pagination import page_arguments, paginate
+from webapp.pagination import page_arguments, paginate, search_argument
 from webapp.security import role_required
 
 bp = Blueprint(
@@ -77,7 +77,7 @@ class ArchiveFilters:
 
         kinds = [kind.value for kind in DocumentKind]
         return cls(
-            contact=args.get("contact", "").strip()[:200],
+            contact=search_argument(args, "contact"),
             campaign=number("campaign"),
             run=number("run"),
             report=number("report"),

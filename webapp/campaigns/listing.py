@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.models import ACTIVE_RUN_STATES, Campaign, CampaignStatus, Run, RunState
 from core.query.compiler import ci_text
-from webapp.pagination import Page, paginate
+from webapp.pagination import Page, paginate, search_argument
 
 STATUS_FILTERS = (
     "never",
@@ -74,7 +74,7 @@ def campaign_list_query(search: str, status: str, state: str = "") -> Select[Any
 
 
 def campaign_list(session: Session, args: Mapping[str, str], page: int) -> Page[ListedCampaign]:
-    search = (args.get("q") or "").strip()[:200]
+    search = search_argument(args)
     status = args.get("status") or ""
     query = campaign_list_query(search, status, args.get("state") or "")
     result = paginate(session, query, page, LIST_PAGE_SIZE)

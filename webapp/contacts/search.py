@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from core.models import Contact, ContactKind, ContactStatus, DispatchChannel
 from core.models.addressbook import SEARCH_PREFIX_FIELDS
+from webapp.pagination import search_argument
 
 SORTS = {
     # people by name, then companies (no last name) by company name
@@ -57,7 +58,7 @@ class ContactFilters:
             return value if value in allowed else ""
 
         return cls(
-            text=args.get("q", "").strip()[:200],
+            text=search_argument(args),
             kind=pick("kind", [kind.value for kind in ContactKind]),
             status=pick("status", [status.value for status in ContactStatus]),
             channel=pick("channel", [channel.value for channel in DispatchChannel]),

@@ -65,7 +65,7 @@ from webapp.i18n import (
     stored_text,
     t,
 )
-from webapp.pagination import page_arguments, paginate
+from webapp.pagination import page_arguments, paginate, search_argument
 from webapp.saved_queries import QueryNameTakenError, save_query
 from webapp.schema_forms import root_spec
 from webapp.security import has_role, role_required
@@ -371,7 +371,7 @@ def _campaigns_using(saved_query_id: int) -> list[tuple[int, str]]:
 @bp.get("/")
 @role_required(Role.VIEWER)
 def index() -> str:
-    search = (request.args.get("q") or "").strip()[:200]
+    search = search_argument(request.args)
     query = select(SavedQuery)
     if search:
         query = query.where(ci_text(SavedQuery.name).contains(search.lower(), autoescape=True))

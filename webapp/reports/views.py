@@ -20,7 +20,7 @@ from webapp.context import current_user, current_username, db_session, get_setti
 from webapp.formatting import format_bytes
 from webapp.i18n import stored_text, t
 from webapp.imports import upload_size
-from webapp.pagination import page_arguments, paginate
+from webapp.pagination import page_arguments, paginate, search_argument
 from webapp.reports.assets import asset_filename, upload_problem
 from webapp.reports.forms import ConfirmForm, ReportForm
 from webapp.reports.placeholders import placeholder_groups
@@ -63,7 +63,7 @@ def _like(text: str) -> str:
 @role_required(Role.VIEWER)
 def index() -> str:
     session = db_session()
-    search = request.args.get("q", "").strip()[:200]
+    search = search_argument(request.args)
     group = request.args.get("group", "")
     query = (
         select(Report)

@@ -57,6 +57,7 @@ from webapp import (
     plugin_text,
     pressed_button,
     role_required,
+    search_argument,
     stored_text,
     t,
     user_choices,
@@ -85,7 +86,7 @@ def applicable_steps(delivery: Delivery) -> list[ApprovalStep]:
 @role_required(Role.VIEWER)
 def index() -> str:
     session = db_session()
-    search = (request.args.get("q") or "").strip()[:200]
+    search = search_argument(request.args)
     state = request.args.get("state") or ""
     channel = request.args.get("channel") or ""
     campaign_state = request.args.get("campaign_state") or ""
