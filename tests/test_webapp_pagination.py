@@ -2,7 +2,14 @@ import pytest
 from sqlalchemy import insert, select
 
 from core.models import Contact
-from webapp.pagination import MAX_SEARCH_CHARS, Page, page_arguments, paginate, search_argument
+from webapp.pagination import (
+    MAX_SEARCH_CHARS,
+    Page,
+    page_arguments,
+    paginate,
+    search_argument,
+    search_condition,
+)
 
 
 @pytest.fixture
@@ -65,3 +72,21 @@ def test_a_search_text_is_trimmed_and_cut_to_a_length_a_database_pattern_takes()
     assert search_argument({"q": "  Müller "}) == "Müller"
     assert search_argument({}) == ""
     assert search_argument({"contact": "x" * 1_000_000}, "contact") == "x" * MAX_SEARCH_CHARS
+
+
+def test_a_search_finds_any_case_and_takes_percent_and_underscore_as_typed(database):
+    names = ["Müller", "MÜLLER-Lüdenscheidt", "Meyer_Schmidt", "Meyer 50% Rabatt", "Mayer"]
+    with database.session() as session:
+        session.execute(
+            insert(Contact),
+            [{"number": f"K-{n}", "last_name": name} for n, name in enumerate(names)],
+        )
+
+        def found(search: str) -> list[str]:
+            query = select(Contact.last_name).order_by(Contact.id)
+            return list(session.scalars(query.where(search_condition(search, Contact.last_name))))
+
+        assert found("müller") == ["Müller", "MÜLLER-Lüdenscheidt"]
+        assert found("_") == ["Meyer_Schmidt"]
+        assert found("50%") == ["Meyer 50% Rabatt"]
+        assert found("m%r") == []

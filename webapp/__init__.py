@@ -143,7 +143,7 @@ from webapp.i18n import (
 )
 from webapp.imports import describe_row_error
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
-from webapp.pagination import Page, page_arguments, paginate, search_argument
+from webapp.pagination import Page, page_arguments, paginate, search_argument, search_condition
 from webapp.ratelimit import (
     DEFAULT_MAX_FAILURES,
     DEFAULT_MAX_FAILURES_PER_ACCOUNT,
@@ -225,6 +225,7 @@ __all__ = [
     "run_file_store",
     "save_row",
     "search_argument",
+    "search_condition",
     "stored_text",
     "submitted_plugin",
     "t",

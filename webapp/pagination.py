@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
+
+from core.query.compiler import ci_text
 
 T = TypeVar("T")
 
@@ -85,6 +87,13 @@ def page_arguments(
 def search_argument(args: Mapping[str, Any], name: str = "q") -> str:
     """A list's search text from the query string, trimmed and at most ``MAX_SEARCH_CHARS``."""
     return (args.get(name) or "").strip()[:MAX_SEARCH_CHARS]
+
+
+def search_condition(search: str, *columns: Any) -> ColumnElement[bool]:
+    """Rows holding ``search`` in any of ``columns``, whatever the case (umlauts too), with
+    ``%`` and ``_`` matched as typed."""
+    needle = search.lower()
+    return or_(*(ci_text(column).contains(needle, autoescape=True) for column in columns))
 
 
 def paginate(session: Session, query: Select[Any], number: int, size: int) -> Page[Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from core.audit import audit_query, record_audit
 from core.jobs.queue import QUEUE_NAMES
@@ -20,7 +20,7 @@ from webapp.context import current_user, db_session, get_plugins
 from webapp.editing import change_summary
 from webapp.forms import add_error, problem_text
 from webapp.i18n import plugin_text, t
-from webapp.pagination import page_arguments, paginate, search_argument
+from webapp.pagination import page_arguments, paginate, search_argument, search_condition
 from webapp.security import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -87,14 +87,7 @@ def users() -> str:
     search = search_argument(request.args)
     query = select(User).order_by(User.username)
     if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(User.username).like(pattern),
-                func.lower(User.display_name).like(pattern),
-                func.lower(User.email).like(pattern),
-            )
-        )
+        query = query.where(search_condition(search, User.username, User.display_name, User.email))
     page = paginate(db_session(), query, *page_arguments(request.args))
     return render_template("admin/users.html", page=page, search=search)
 

@@ -13,8 +13,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.models import ACTIVE_RUN_STATES, Campaign, CampaignStatus, Run, RunState
-from core.query.compiler import ci_text
-from webapp.pagination import Page, paginate, search_argument
+from webapp.pagination import Page, paginate, search_argument, search_condition
 
 STATUS_FILTERS = (
     "never",
@@ -63,7 +62,7 @@ def campaign_list_query(search: str, status: str, state: str = "") -> Select[Any
     if state_filter in {member.value for member in CampaignStatus}:
         query = query.where(Campaign.status == CampaignStatus(state_filter))
     if search:
-        query = query.where(ci_text(Campaign.name).contains(search.lower(), autoescape=True))
+        query = query.where(search_condition(search, Campaign.name))
     if status == "never":
         query = query.where(state.is_(None))
     elif status == "active":

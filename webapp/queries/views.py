@@ -52,7 +52,6 @@ from core.query import (
     load_json,
     resolve_path,
 )
-from core.query.compiler import ci_text
 from core.query.entities import MAX_DEPTH, ResolvedField
 from webapp.context import current_user, db_session, get_campaign, get_plugins
 from webapp.formatting import format_date, format_datetime, format_number
@@ -65,7 +64,7 @@ from webapp.i18n import (
     stored_text,
     t,
 )
-from webapp.pagination import page_arguments, paginate, search_argument
+from webapp.pagination import page_arguments, paginate, search_argument, search_condition
 from webapp.saved_queries import QueryNameTakenError, save_query
 from webapp.schema_forms import root_spec
 from webapp.security import has_role, role_required
@@ -374,7 +373,7 @@ def index() -> str:
     search = search_argument(request.args)
     query = select(SavedQuery)
     if search:
-        query = query.where(ci_text(SavedQuery.name).contains(search.lower(), autoescape=True))
+        query = query.where(search_condition(search, SavedQuery.name))
     if request.args.get("lists") == "1":
         query = query.where(SavedQuery.is_distribution_list)
     number, _size = page_arguments(request.args)

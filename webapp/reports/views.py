@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, inspect, or_, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.orm import load_only
 
 from core.audit import record_audit
@@ -20,7 +20,7 @@ from webapp.context import current_user, current_username, db_session, get_setti
 from webapp.formatting import format_bytes
 from webapp.i18n import stored_text, t
 from webapp.imports import upload_size
-from webapp.pagination import page_arguments, paginate, search_argument
+from webapp.pagination import page_arguments, paginate, search_argument, search_condition
 from webapp.reports.assets import asset_filename, upload_problem
 from webapp.reports.forms import ConfirmForm, ReportForm
 from webapp.reports.placeholders import placeholder_groups
@@ -55,10 +55,6 @@ def _report(report_id: int) -> Report:
     return report
 
 
-def _like(text: str) -> str:
-    return "%" + text.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
-
-
 @bp.get("/")
 @role_required(Role.VIEWER)
 def index() -> str:
@@ -83,12 +79,7 @@ def index() -> str:
         .order_by(Report.group, Report.name, Report.id)
     )
     if search:
-        query = query.where(
-            or_(
-                func.lower(Report.name).like(_like(search)),
-                func.lower(Report.description).like(_like(search)),
-            )
-        )
+        query = query.where(search_condition(search, Report.name, Report.description))
     if group:
         query = query.where(Report.group == group)
     page = paginate(session, query, *page_arguments(request.args))

@@ -17,7 +17,6 @@ from werkzeug.wrappers import Response
 
 from core.audit import record_audit
 from core.models import Campaign, CampaignStatus, Role, Run, User, UserGroup
-from core.query.compiler import ci_text
 from plugins.processes.budget_checks import budget_warnings
 from plugins.processes.consumption import DeliveryCounts, delivery_counts, stock_warnings
 from plugins.processes.costs import effective_cost
@@ -58,6 +57,7 @@ from webapp import (
     pressed_button,
     role_required,
     search_argument,
+    search_condition,
     stored_text,
     t,
     user_choices,
@@ -92,10 +92,8 @@ def index() -> str:
     campaign_state = request.args.get("campaign_state") or ""
     query = select(Delivery).order_by(Delivery.id.desc())
     if search:
-        needle = search.lower()
         query = query.join(Campaign, Delivery.campaign_id == Campaign.id).where(
-            ci_text(Delivery.label).contains(needle, autoescape=True)
-            | ci_text(Campaign.name).contains(needle, autoescape=True)
+            search_condition(search, Delivery.label, Campaign.name)
         )
     if state in {member.value for member in DeliveryState}:
         query = query.where(Delivery.state == DeliveryState(state))
