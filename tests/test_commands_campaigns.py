@@ -88,16 +88,13 @@ def test_run_asks_before_sending_and_without_an_answer_sends_nothing(engine, run
 
 
 def test_a_dry_run_asks_nothing(engine, run_cli, tmp_path):
-    import signal
-
     engine.add_contacts(3)
     engine.campaign(name="Probe")
     worker = engine.start_worker_process(tmp_path / "worker.log")
     try:
         result = run_cli("Probe", "--dry-run", "--wait")
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
+        stop_group(worker)
     assert result.exit_code == 0, result.output
     assert "Send to" not in result.output
     assert "completed: 3 targeted, 0 done" in result.output

@@ -1,4 +1,5 @@
-"""Splitting long lists into pages: one count and one page of rows per request.
+"""Splitting long lists into pages (one count and one page of rows per request), and the
+lists' search.
 
 The count runs over the unordered query and the page uses LIMIT/OFFSET on an ordered
 one, so a list of 100,000 rows costs two short queries; order by an indexed column
