@@ -296,6 +296,21 @@ def test_changing_the_kind_redraws_the_price_form_and_more_rows_are_added(panel)
         assert session.query(CostStructure).count() == 7  # the world's, nothing added
 
 
+def test_more_rows_stop_at_the_count_a_form_accepts(panel):
+    ids = world(panel)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    prices = f"/providers/categories/{ids.postage_category_id}/structures/new"
+    process = f"/providers/services/{ids.print_service_id}/process"
+    for path, field, rows, intent, last in (
+        (prices, "bracket_rows", 99, "more_rows", "bracket-99-price"),
+        (process, "column_rows", 199, "more_columns", "column-199-header"),
+    ):
+        form = structure_form("linear_threshold") if path == prices else {}
+        page = body(post(manager, path, form | {field: str(rows), "intent": intent}))
+        assert f'name="{last}"' in page and f'name="{field}" value="{rows + 1}"' in page
+        assert f'value="{intent}"' not in page  # no button for rows the save would refuse
+
+
 def test_editing_and_deleting_prices_and_cost_types(panel):
     ids = world(panel)
     manager = panel.client(Role.CAMPAIGN_MANAGER)

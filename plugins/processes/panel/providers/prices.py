@@ -40,7 +40,7 @@ from plugins.processes.models import (
     Stock,
     StockLine,
 )
-from plugins.processes.panel.providers.views import bp
+from plugins.processes.panel.providers.views import bp, more_rows
 from webapp import (
     ChoiceField,
     EnumField,
@@ -64,6 +64,7 @@ stored = stored_for(__name__)
 COUNTED_BASES = (Basis.MESSAGES, Basis.UNITS)
 BRACKET_ROWS_EXTRA = 2
 BRACKET_ROWS_NEW = 3
+BRACKET_ROWS_MAX = 100
 
 
 def _named(category: CostCategory, label: str | None, kind: StructureKind) -> StoredText:
@@ -272,7 +273,7 @@ def delete_type(type_id: int) -> Response:
 
 
 class BracketRowsForm(PanelForm):
-    bracket_rows = WholeNumberField(minimum=1, maximum=100)
+    bracket_rows = WholeNumberField(minimum=1, maximum=BRACKET_ROWS_MAX)
     """How many bracket rows the form shows."""
 
 
@@ -323,7 +324,7 @@ def _stored_structure_form(
         "amount": structure.amount,
         "batch_size": structure.batch_size,
         "percent": structure.percent,
-        "bracket_rows": len(brackets) + BRACKET_ROWS_EXTRA,
+        "bracket_rows": more_rows(len(brackets), BRACKET_ROWS_EXTRA, BRACKET_ROWS_MAX),
     }
     for index, bracket in enumerate(brackets):
         data[f"bracket-{index}-up_to"] = bracket.get("up_to")
@@ -349,6 +350,7 @@ def _render_structure(category, structure, values, errors) -> str:
         bases=[(basis.value, t(f"providers.basis.{basis.value}")) for basis in bases],
         cost_types=[(cost_type.id, cost_type.name) for cost_type in category.cost_types],
         bracket_rows=range(int(values.get("bracket_rows") or BRACKET_ROWS_NEW)),
+        more_rows=int(values.get("bracket_rows") or 0) < BRACKET_ROWS_MAX,
     )
 
 
@@ -459,7 +461,8 @@ def _save_structure(
     intent = pressed_button(("save", "more_rows", "refresh"), default="save")
     if intent != "save":
         values = form.values
-        values["bracket_rows"] = rows + (BRACKET_ROWS_EXTRA if intent == "more_rows" else 0)
+        extra = BRACKET_ROWS_EXTRA if intent == "more_rows" else 0
+        values["bracket_rows"] = more_rows(rows, extra, BRACKET_ROWS_MAX)
         return _render_structure(category, structure, values, {})
     session = db_session()
     form.cost_type_id.choices = _type_choices(category)

@@ -64,6 +64,7 @@ bp = Blueprint("providers", __name__, url_prefix="/providers", template_folder="
 
 UPLOAD_PREFIX = "up"
 COLUMN_ROWS_EXTRA = 3
+COLUMN_ROWS_MAX = 200
 TEMPLATE_LIMIT = MAX_NOTIFICATION
 DEFAULT_FILE_NAME = ServiceProcess.__table__.c.file_name_pattern.default.arg
 
@@ -287,8 +288,14 @@ def _save_service(
 COLUMN_PARTS = ("header", "field")
 
 
+def more_rows(rows: int, extra: int, maximum: int) -> int:
+    """How many rows a form with rows to add draws: ``extra`` empty ones, as many as its count
+    field accepts, and never fewer than those already filled."""
+    return max(rows, min(rows + extra, maximum))
+
+
 class ColumnRowsForm(PanelForm):
-    column_rows = WholeNumberField(maximum=200)
+    column_rows = WholeNumberField(maximum=COLUMN_ROWS_MAX)
     """How many export column rows the form shows."""
 
 
@@ -331,7 +338,7 @@ def _stored_process_form(process: ServiceProcess | None) -> ProcessForm:
         "notification_template": process.notification_template or "",
         "notification_recipients": "\n".join(process.notification_recipients or []),
         "upload_target": process.upload_target or "",
-        "column_rows": len(columns) + COLUMN_ROWS_EXTRA,
+        "column_rows": more_rows(len(columns), COLUMN_ROWS_EXTRA, COLUMN_ROWS_MAX),
     }
     for index, column in enumerate(columns):
         data[f"column-{index}-header"] = column.get("header", "")
@@ -375,6 +382,7 @@ def _render_process(service, values, errors, settings=None, problems=()) -> str:
         errors=errors,
         targets=[(cls.name, plugin_text(cls, "title")) for cls in get_plugins().upload_targets],
         upload_form=_upload_form(values.get("upload_target", ""), settings or {}, list(problems)),
+        more_rows=int(values.get("column_rows") or 0) < COLUMN_ROWS_MAX,
     )
 
 
@@ -395,7 +403,7 @@ def edit_process(service_id: int) -> str | tuple[str, int] | Response:
     values["column_rows"] = rows or 0  # the count read, not a number typed over it
     if intent != "save":
         if intent == "more_columns":
-            values["column_rows"] += COLUMN_ROWS_EXTRA
+            values["column_rows"] = more_rows(rows or 0, COLUMN_ROWS_EXTRA, COLUMN_ROWS_MAX)
         return _render_process(service, values, {}, settings, problems)
     if not form.ok or problems:
         return _render_process(service, values, form.messages, settings, problems), 422
