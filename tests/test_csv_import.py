@@ -4,7 +4,6 @@ named by the file's own column headers, and files read as streams."""
 from __future__ import annotations
 
 import io
-import time
 
 import pytest
 from flask import Flask
@@ -140,11 +139,17 @@ def test_a_mapping_the_file_does_not_fit_is_refused_in_the_readers_language():
     )
 
 
-def test_a_header_of_100000_columns_is_read_at_once():
+def test_a_header_of_100000_columns_is_read_and_named_in_short():
     header = ";".join(["Name", *(f"Spalte {n}" for n in range(100_000)), "Name"])
-    start = time.monotonic()
-    with pytest.raises(CsvImportError, match="columns named twice: Name"):
+    with pytest.raises(CsvImportError, match=r"columns named twice: Name$"):
         read_csv(header.encode() + b"\n", ADDRESSES, max_bytes=10**7, max_rows=10)
-    assert time.monotonic() - start < 5
+    unmapped = header.replace("Name", "Nom", 1).replace(";Name", "").encode() + b"\n"
+    with pytest.raises(CsvImportError) as refused:
+        read_csv(unmapped, ADDRESSES, max_bytes=10**7, max_rows=10)
+    assert str(refused.value).endswith(
+        "found: Nom, Spalte 0, Spalte 1, Spalte 2, Spalte 3, "
+        "Spalte 4, Spalte 5, Spalte 6, Spalte 7, Spalte 8, Spalte 9, Spalte 10, Spalte 11, "
+        "Spalte 12, Spalte 13, Spalte 14, Spalte 15, Spalte 16, Spalte 17, Spalte 18, …"
+    )
     parsed = read_csv(header.encode()[:-5] + b"\nA\n", ADDRESSES, max_bytes=10**7, max_rows=10)
     assert len(parsed.ignored_columns) == 100_000

@@ -278,6 +278,16 @@ def _delimiter(text: str, header_line: str, delimiter: str | None) -> str:
     return most if most in header_line else ","
 
 
+LISTED_COLUMNS = 20
+
+
+def _listed(columns: list[str]) -> str:
+    """Columns named in an error: the first few, so that a header of thousands of columns
+    does not become a page-long message."""
+    shown = ", ".join(columns[:LISTED_COLUMNS])
+    return shown + ", …" if len(columns) > LISTED_COLUMNS else shown
+
+
 def _mapping(
     header: list[str], mapping: Mapping[str, str] | None, csv_format: CsvFormat
 ) -> dict[str, str]:
@@ -291,9 +301,9 @@ def _mapping(
         if not found:
             raise CsvImportError(
                 "line 1: no column could be mapped; the first line must name the columns "
-                f"(e.g. Vorname, Nachname, E-Mail), found: {', '.join(header)}",
+                f"(e.g. Vorname, Nachname, E-Mail), found: {_listed(header)}",
                 "not_mapped",
-                found=", ".join(header),
+                found=_listed(header),
             )
         return found
     if not mapping:
@@ -307,10 +317,10 @@ def _mapping(
             )
         if column not in header:
             raise CsvImportError(
-                f"mapping: the file has no column {column!r}; columns: {', '.join(header)}",
+                f"mapping: the file has no column {column!r}; columns: {_listed(header)}",
                 "no_column",
                 column=column,
-                columns=", ".join(header),
+                columns=_listed(header),
             )
         if name in fields_seen:
             raise CsvImportError(
@@ -408,7 +418,7 @@ def _read_rows(
         counts = Counter(header)
         duplicates = sorted(column for column, count in counts.items() if column and count > 1)
         if duplicates:
-            named = ", ".join(duplicates)
+            named = _listed(duplicates)
             raise CsvImportError(
                 f"line 1: columns named twice: {named}", "named_twice", columns=named
             )
