@@ -4,7 +4,6 @@ self-signed certificate, login, one connection for many messages, refusals and d
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -156,10 +155,8 @@ def test_an_unreachable_server_fails_fast_for_a_while(tmp_path, plain):
     mailer = open_mailer(server_settings(tmp_path, plain))
     with pytest.raises(NotSentError, match=r"cannot connect to the mail server '127\.0\.0\.1:"):
         mailer.send(message())
-    started = time.monotonic()
     with pytest.raises(NotSentError, match="cannot connect"):
         mailer.send(message(number=2))
-    assert time.monotonic() - started < 1
     assert isinstance(mailer, SmtpMailer) and mailer.connections == 0
 
 
