@@ -597,21 +597,30 @@ def test_a_stored_text_is_translated_with_the_values_it_quotes_or_counts(panel_a
 
 def test_a_plugin_that_is_not_loaded_or_refuses_its_settings_is_named_in_german(panel_app):
     """A run item that failed on a plugin's code name or on its settings: the kind and the
-    refusal are translated, the setting's name, the plugin's code names and the English
-    problem no catalog knows stay as written."""
+    refusal are translated, pydantic's own message by its kind as a settings form says it,
+    the setting's name and the plugin's code names stay as written."""
     details = [
         "SettingsError: invalid settings for action 'sms': sender: the gateway 'silent' "
         "takes no sender",
         "unknown upload_target 'ftp'; available: folder, http, sftp",
         "invalid settings for sms_gateway 'http': url: Field required",
+        "invalid settings for sms_gateway 'http': timeout: Input should be a valid number, "
+        "unable to parse string as a number; extra: Extra inputs are not permitted",
     ]
     assert shown_details(panel_app, "de", details) == [
         "SettingsError: ungültige Einstellungen der Aktion „sms“: sender: das Gateway „silent“ "
         "nimmt keinen Absender",
         "unbekanntes Upload-Ziel „ftp“; verfügbar: folder, http, sftp",
-        "ungültige Einstellungen des SMS-Gateways „http“: url: Field required",
+        "ungültige Einstellungen des SMS-Gateways „http“: url: Bitte ausfüllen.",
+        "ungültige Einstellungen des SMS-Gateways „http“: timeout: Bitte eine Zahl angeben.; "
+        "extra: Dieses Feld gibt es hier nicht.",
     ]
-    assert shown_details(panel_app, "en", details) == details
+    assert shown_details(panel_app, "en", details) == [
+        *details[:2],
+        "invalid settings for sms_gateway 'http': url: Please fill in.",
+        "invalid settings for sms_gateway 'http': timeout: Please give a number.; "
+        "extra: There is no such field here.",
+    ]
 
 
 def test_an_operating_system_error_after_a_translated_label_reads_in_german(panel_app):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gettext as gettext_module
 import re
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,6 +33,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 from flask import current_app, g, has_app_context, has_request_context, session
+from pydantic_core import ErrorType, PydanticKnownError
 
 from core import Plugin
 from core.documents.templating import LOCAL_TIME
@@ -296,7 +298,7 @@ HOLE = "\x00"
 VALUE_KINDS = (re.compile(r"'[^']*'|\d+"), re.compile(r"'[^']*'"), re.compile(r"\d+"))
 """Where a stored text may hold a field's value: between single quotes or as a number; a
 text is tried with both, then with quoted values only, then with numbers only."""
-SEGMENTS = re.compile(r"(; |, )")
+SEPARATORS = ("; ", ", ")
 EXCEPTION_NAME = re.compile(r"([a-z_][a-z0-9_]*\.)*[A-Z][A-Za-z0-9]*(Error|Exception)")
 """An exception's class name, as a traceback's last line writes it: with its module unless
 it is a built-in (``FileNotFoundError``, ``plugins.x.mailboxes.MailboxError``)."""
@@ -329,7 +331,23 @@ def _stored_part(directories: tuple[Path, ...], language: str, text: str) -> str
         pattern = f"#,##0.{'0' * len(places)}"
         shown = numbers.format_decimal(Decimal(f"{whole}.{places}"), pattern, locale=language)
         return shown + (currency or "")
+    kind = _validation_kinds().get(text)
+    if kind is not None:
+        return _kind_text(KindMessage(text, kind), language, directories)
     return _filled(directories, language, text)
+
+
+@cache
+def _validation_kinds() -> dict[str, str]:
+    """pydantic's messages without values (``"Field required"``) by their kind, to say one
+    inside a stored English text (a plugin's settings refused at sending time) by its kind."""
+    kinds: dict[str, str] = {}
+    for kind in typing.get_args(ErrorType):
+        try:
+            kinds.setdefault(PydanticKnownError(kind).message_template, kind)
+        except TypeError:  # a message with values, as pydantic words it case by case
+            continue
+    return kinds
 
 
 @cache
@@ -413,27 +431,23 @@ def _prefixed(directories: tuple[Path, ...], language: str, text: str) -> str | 
     if head is None and (EXCEPTION_NAME.fullmatch(prefix) or SETTING_NAME.fullmatch(prefix)):
         head = prefix
     if head is None:
-        named = AMOUNT.fullmatch(rest) and not SEGMENTS.search(prefix)
+        named = AMOUNT.fullmatch(rest) and not any(separator in prefix for separator in SEPARATORS)
         return f"{prefix}: {_stored_part(directories, language, rest)}" if named else None
     return f"{head}: {_translated(directories, language, rest)}"
 
 
 def _translated(directories: tuple[Path, ...], language: str, text: str) -> str:
-    """``text`` as a whole or as ``prefix: rest``, else part by part; each step goes on with
-    a shorter text, so it ends."""
+    """``text`` as a whole or as ``prefix: rest``, else part by part between ``"; "``, then
+    between ``", "`` (which pydantic's messages hold); each step goes on with a shorter text,
+    so it ends."""
     whole = _stored_part(directories, language, text) or _prefixed(directories, language, text)
     if whole is not None:
         return whole
-    return "".join(
-        part
-        if SEGMENTS.fullmatch(part)
-        else (
-            _stored_part(directories, language, part)
-            or _prefixed(directories, language, part)
-            or part
-        )
-        for part in SEGMENTS.split(text)
-    )
+    for separator in SEPARATORS:
+        if separator in text:
+            parts = text.split(separator)
+            return separator.join(_translated(directories, language, part) for part in parts)
+    return text
 
 
 def translate_stored(text: str | None, directories: Iterable[Path] = ()) -> str:
