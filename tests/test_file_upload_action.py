@@ -492,14 +492,22 @@ def test_an_upload_that_cannot_be_built_or_previewed_says_why_in_the_readers_lan
     assert re.fullmatch(
         r"cannot build: Fruehjahrsaktion-[\w-]+\.zip; unknown report: Fehlt", details[0]
     )
-    assert details[1].startswith("preview: cannot upload: ")
+    assert details[1] == (
+        "preview: cannot upload: invalid settings for upload_target 'folder': path: Field required"
+    )
     german = shown_details(panel_app, "de", details)
     assert re.fullmatch(
         r"Erstellen nicht möglich: Fruehjahrsaktion-[\w-]+\.zip; unbekannter Bericht: Fehlt",
         german[0],
     )
-    assert german[1].startswith("Vorschau: Hochladen nicht möglich: ")
-    assert shown_details(panel_app, "en", details) == details
+    assert german[1] == (
+        "Vorschau: Hochladen nicht möglich: ungültige Einstellungen des Upload-Ziels „folder“: "
+        "path: Bitte ausfüllen."
+    )
+    assert shown_details(panel_app, "en", details) == [
+        details[0],
+        details[1].replace("Field required", "Please fill in."),
+    ]
 
 
 def test_a_worker_killed_mid_upload_is_reported_unclear_and_never_uploads_twice(

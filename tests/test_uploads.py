@@ -133,8 +133,8 @@ def test_a_failed_delivery_is_tried_again_and_a_landed_file_is_not_sent_twice(
 
 
 def test_a_failed_delivery_reads_in_the_readers_language(runtime, local, tmp_path, panel_app):
-    """The target, the file, the target's reason and the tries as parts the panel translates
-    one by one; the record and the exception keep the English."""
+    """The target by its title, the file, the target's reason and the tries as parts the
+    panel translates one by one; the record and the exception keep the English."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "Kampagne-3.csv").write_text("gestern")
@@ -148,10 +148,10 @@ def test_a_failed_delivery_reads_in_the_readers_language(runtime, local, tmp_pat
     )
     assert str(caught.value) == record(runtime).detail == english
     assert shown_details(panel_app, "de", [english]) == [
-        f"folder ({inbox}): Kampagne-3.csv; gibt es schon (Überschreiben ist aus): "
+        f"Ordner ({inbox}): Kampagne-3.csv; gibt es schon (Überschreiben ist aus): "
         f"{inbox / 'Kampagne-3.csv'}; nach 1 Versuch(en)"
     ]
-    assert shown_details(panel_app, "en", [english]) == [english]
+    assert shown_details(panel_app, "en", [english]) == [english.replace("folder", "Folder", 1)]
 
 
 def test_an_unclear_delivery_is_repeated_only_on_request(runtime, local, server):

@@ -305,6 +305,9 @@ it is a built-in (``FileNotFoundError``, ``plugins.x.mailboxes.MailboxError``)."
 SETTING_NAME = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z0-9_]+|\[\d+\])*")
 """A plugin setting's name before its problem, as ``SettingsError`` writes it (``url``,
 ``gateway_settings.url``, ``filters[0].settings.field``)."""
+TARGET_WHERE = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*) \((.+)\)")
+"""An upload target by its name and where it delivers, as the upload wrapper names it
+(``"folder (/srv/out)"``)."""
 AMOUNT = re.compile(r"(-?\d+)\.(\d+)( [A-Z]{3})?")
 """A decimal amount, perhaps with its currency code (``"2.53 EUR"``), as the platform writes it."""
 STORED_DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
@@ -430,10 +433,20 @@ def _prefixed(directories: tuple[Path, ...], language: str, text: str) -> str | 
     head = _stored_part(directories, language, prefix)
     if head is None and (EXCEPTION_NAME.fullmatch(prefix) or SETTING_NAME.fullmatch(prefix)):
         head = prefix
+    head = head or _upload_target(prefix)
     if head is None:
         named = AMOUNT.fullmatch(rest) and not any(separator in prefix for separator in SEPARATORS)
         return f"{prefix}: {_stored_part(directories, language, rest)}" if named else None
     return f"{head}: {_translated(directories, language, rest)}"
+
+
+def _upload_target(text: str) -> str | None:
+    """``"folder (/srv/out)"`` with a loaded upload target's title for its name."""
+    match = TARGET_WHERE.fullmatch(text)
+    campaign = current_app.extensions.get("campaign") if has_app_context() else None
+    if match is None or campaign is None or match[1] not in campaign.plugins.upload_targets:
+        return None
+    return f"{plugin_text(campaign.plugins.upload_targets.get(match[1]), 'title')} ({match[2]})"
 
 
 def _translated(directories: tuple[Path, ...], language: str, text: str) -> str:
