@@ -258,12 +258,14 @@ def test_serve_dev_uses_werkzeug_and_serves_the_panel_alone_on_request(tmp_path)
 
     port = free_port()
     env = campaign_env(tmp_path, port)
-    subprocess.run(
+    upgraded = subprocess.run(
         [sys.executable, "-m", "core.cli", "db", "upgrade"],
         env=env,
         check=True,
         capture_output=True,
+        text=True,
     )
+    assert upgraded.stderr == ""  # no SQLAlchemy reflection warnings on the console
     server, log = start_serve(tmp_path, env, "--dev", "--workers", "0", "--no-scheduler")
 
     def health():
