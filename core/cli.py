@@ -33,6 +33,9 @@ lookup by class, so it works when a plugin's command imports this module a secon
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # A long-running process only checks the schema, and Alembic would name the dialect at
+    # each check ("Context impl SQLiteImpl."), which tells an operator nothing.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 @contextmanager

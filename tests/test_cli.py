@@ -282,6 +282,7 @@ def test_serve_dev_uses_werkzeug_and_serves_the_panel_alone_on_request(tmp_path)
         server.send_signal(signal.SIGTERM)
         wait_for_exit(server, "campaign serve --dev to stop")
     assert "development server" in log.read_text()
+    assert "Context impl" not in log.read_text()  # Alembic's chatter at the schema check
 
 
 def test_serve_reloads_only_the_development_server(tmp_path):
