@@ -707,6 +707,8 @@ def test_an_extraction_for_a_print_service_leaves_out_blocked_and_opted_out_cont
     """The provider prints and posts what it gets: a contact with a dispatch block or a post
     opt-out is not in the file, and its member row says why; a block set after the analysis
     counts too. An export that reaches nobody (``reach: none``) keeps everyone."""
+    from core import Channel
+    from core.engine.confirmation import confirmation
     from core.engine.runs import confirm_run
 
     blocked, no_post, late = uploading.contact_ids[:3]
@@ -717,6 +719,10 @@ def test_an_extraction_for_a_print_service_leaves_out_blocked_and_opted_out_cont
     uploading.work()
     with uploading.runtime.database.session() as session:
         session.get(Contact, late).dispatch_block = True
+        shown = confirmation(session, uploading.runtime.plugins, session.get(Run, run.id))
+    assert (shown.channel, shown.summary.skipped) == (
+        Channel.POSTAL, {"reach.dispatch_block": 1, "reach.opt_out_post": 1}
+    )  # fmt: skip
     confirm_run(uploading.runtime, run.id, "test", 1)
     uploading.work()
 
