@@ -16,7 +16,7 @@ run agree. The reasons are stored in the ledger as the keys of ``SkipReason``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, null, or_
@@ -232,9 +232,9 @@ def recipient_refusal(
 ) -> SkipReason | None:
     """``refusal`` for a loaded recipient, as the dispatcher checks it again just before the
     action: a block or an opt-out set after targeting still counts. Records count through
-    their contact; imported rows (decided at targeting), records without a contact and
-    groups are not checked. The address is the action's to check again (it skips, with the
-    reason of ``usable_address``, never fails)."""
+    their contact; imported rows (see ``refusals``, which reads their contact), records
+    without a contact and groups are not checked. The address is the action's to check
+    again (it skips, with the reason of ``usable_address``, never fails)."""
     from core.query import ENTITIES
 
     root = ENTITIES.get(entity)
@@ -249,3 +249,41 @@ def recipient_refusal(
         if key.startswith(prefix) and "." not in key.removeprefix(prefix)
     }
     return refusal(contact, channel, service)
+
+
+def refusals(
+    session: Any, recipients: Iterable[Any], channel: Channel, *, service: bool = False
+) -> dict[str, SkipReason]:
+    """The refused among loaded recipients (by their key), as the dispatcher checks them
+    again before the action: ``recipient_refusal`` for records, and for imported rows the
+    block and opt-outs of the contact their ``number`` names, read now (a row whose number
+    is no contact's any more has no consent data). Group recipients are not checked."""
+    from sqlalchemy import select
+
+    from core.models import IMPORT_ENTITY, Contact
+
+    if channel is Channel.NONE:
+        return {}
+    found: dict[str, SkipReason] = {}
+    imported = []
+    for recipient in recipients:
+        if recipient.entity == IMPORT_ENTITY:
+            imported.append(recipient)
+        elif reason := recipient_refusal(
+            recipient.entity, recipient.data, channel, service=service
+        ):
+            found[recipient.key] = reason
+    numbers = {str(row.data.get("number") or "").strip() for row in imported} - {""}
+    flags = {}
+    if numbers:
+        columns = [getattr(Contact, name) for name in CONSENT_FIELDS]
+        rows = session.execute(select(Contact.number, *columns).where(Contact.number.in_(numbers)))
+        flags = {row[0]: dict(zip(CONSENT_FIELDS, row[1:], strict=True)) for row in rows}
+    for row in imported:
+        consent = flags.get(str(row.data.get("number") or "").strip())
+        reason = (
+            SkipReason.NO_CONSENT_DATA if consent is None else refusal(consent, channel, service)
+        )
+        if reason is not None:
+            found[row.key] = reason
+    return found

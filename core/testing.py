@@ -237,6 +237,16 @@ class FakeRunContext:
         for start in range(0, len(ids), size):
             yield ids[start : start + size]
 
+    def checked_members(self, group_key: str | None) -> Iterator[tuple[list[Recipient], dict]]:
+        """The group in one page; nobody refuses (no database to read consent from)."""
+        yield list(self.groups.get(group_key, [])), {}
+
+    def refused_members(self, group_key: str | None) -> dict[int, Any]:
+        return {}
+
+    def skip_members(self, group_key: str | None, reasons: Mapping[int, Any]) -> None:
+        return None
+
     @contextmanager
     def claim_kept(self, key: str) -> Iterator[None]:
         yield

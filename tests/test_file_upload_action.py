@@ -707,3 +707,55 @@ def test_a_long_upload_keeps_the_ledger_claim_alive(uploading, server, monkeypat
         delivery = session.scalars(select(FileDelivery)).one()
     assert item.status == ItemStatus.DONE
     assert item.claimed_at > delivery.claimed_at  # renewed while the upload was under way
+
+
+def test_an_extraction_for_a_print_service_leaves_out_blocked_and_opted_out_contacts(
+    uploading, inbox
+):
+    """The provider prints and posts what it gets: a contact with a dispatch block or a post
+    opt-out is not in the file, and its member row says why; a block set after the analysis
+    counts too. An export that reaches nobody (``reach: none``) keeps everyone."""
+    from core import Channel
+    from core.engine.confirmation import confirmation
+    from core.engine.runs import confirm_run
+
+    blocked, no_post, late = uploading.contact_ids[:3]
+    with uploading.runtime.database.session() as session:
+        session.get(Contact, blocked).dispatch_block = True
+        session.get(Contact, no_post).opt_out_post = True
+    run = start_run(uploading.runtime, upload_campaign(uploading, "folder", {"path": str(inbox)}))
+    uploading.work()
+    with uploading.runtime.database.session() as session:
+        session.get(Contact, late).dispatch_block = True
+        shown = confirmation(session, uploading.runtime.plugins, session.get(Run, run.id))
+    assert (shown.channel, shown.summary.skipped) == (
+        Channel.POSTAL, {"reach.dispatch_block": 1, "reach.opt_out_post": 1}
+    )  # fmt: skip
+    confirm_run(uploading.runtime, run.id, "test", 1)
+    uploading.work()
+
+    name = f"Fruehjahrsaktion-1-{run_day(uploading, run.id)}.csv"
+    lines = list(csv.reader(io.StringIO((inbox / name).read_text("cp1252")), delimiter=";"))
+    assert [line[0] for line in lines[1:]] == ["K-00004", "K-00005"]
+    members = {
+        item.entity_id: (item.status, item.detail)
+        for item in uploading.items(run.id)
+        if item.kind == ItemKind.MEMBER
+    }
+    assert [members[contact_id] for contact_id in uploading.contact_ids] == [
+        (ItemStatus.SKIPPED, "reach.dispatch_block"),
+        (ItemStatus.SKIPPED, "reach.opt_out_post"),
+        (ItemStatus.SKIPPED, "reach.dispatch_block"),
+        (ItemStatus.DONE, None),
+        (ItemStatus.DONE, None),
+    ]
+    assert uploading.run(run.id).skipped == 3
+
+    export = start_run(
+        uploading.runtime,
+        upload_campaign(uploading, "folder", {"path": str(inbox)}, name="Export", reach="none"),
+        confirmed_by="test",
+    )
+    uploading.work()
+    name = f"Export-1-{run_day(uploading, export.id)}.csv"
+    assert len((inbox / name).read_text("cp1252").splitlines()) == 6  # the header and all five

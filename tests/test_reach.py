@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from test_filters_common import add_filter_plugins
 
 from core import Action, Channel, Outcome, Scope, hookimpl
-from core.engine.runs import start_run
+from core.engine.runs import confirm_run, start_run
 from core.engine.targeting import target_run
 from core.models import Campaign, Contact, Contract, ItemKind, Product, RunItem
 from core.reach import (
@@ -379,3 +379,70 @@ def test_imported_rows_count_with_the_contact_of_their_number(engine, tmp_path):
         import_csv(session, letters.campaign_id, csv)
     target_run(letters.id)
     assert [item.detail for item in engine.items(letters.id)][-1] == "reach.incomplete_address"
+
+
+def test_an_opt_out_given_while_a_run_of_imported_rows_awaits_its_confirmation_counts(
+    engine, tmp_path
+):
+    """Imported rows count with their contact's block and opt-outs at dispatch too, as
+    contacts do: a person who opts out between the analysis and the confirmation (up to a
+    day) gets nothing."""
+    from datasource_helpers import with_sources
+
+    engine = with_sources(engine)
+    ids = add_people(engine, ("plain", "no_post"))
+    csv = (
+        "Nummer;Nachname;E-Mail;Straße;PLZ;Ort\r\n"
+        "R-001;plain;plain@example.de;Hauptstr. 1;50667;Köln\r\n"
+        "R-002;no_post;no_post@example.de;Hauptstr. 1;50667;Köln\r\n"
+    ).encode()
+    out = tmp_path / "out.txt"
+    campaign = engine.campaign(
+        action="test_notify", action_settings={"path": str(out)}, datasource="file_import"
+    )
+    with engine.runtime.database.session() as session:
+        import_csv(session, campaign, csv)
+    run = start_run(engine.runtime, campaign)
+    engine.work()
+    assert engine.run(run.id).state.value == "awaiting_confirmation"
+    with engine.runtime.database.session() as session:
+        session.execute(update(Contact).where(Contact.id == ids["plain"]).values(
+            opt_out_email=True))  # fmt: skip
+        session.execute(update(Contact).where(Contact.id == ids["no_post"]).values(
+            dispatch_block=True))  # fmt: skip
+    confirm_run(engine.runtime, run.id, "test", 2)
+    engine.work()
+    assert not out.exists()
+    assert [(item.status.value, item.detail) for item in engine.items(run.id)] == [
+        ("skipped", "reach.opt_out_email"),
+        ("skipped", "reach.dispatch_block"),
+    ]
+    assert engine.run(run.id).skipped == 2
+
+
+def test_a_block_set_after_targeting_leaves_a_group_member_out(engine, tmp_path):
+    """A group action's members are checked again when the action reads them: a member
+    blocked since targeting is not written to, and its row says why."""
+    ids = add_people(engine, ("plain", "po_box"))
+    out = tmp_path / "groups.txt"
+    run = start_run(
+        engine.runtime,
+        engine.campaign(
+            action="test_group_letter",
+            action_settings={"path": str(out)},
+            datasource="test_records",  # whole records: their consent flags too
+            datasource_settings={"entity": "contacts"},
+        ),
+    )
+    engine.work()
+    with engine.runtime.database.session() as session:
+        session.execute(update(Contact).where(Contact.id == ids["plain"]).values(
+            dispatch_block=True))  # fmt: skip
+    confirm_run(engine.runtime, run.id, "test", 1)
+    engine.work()
+    assert out.read_text().splitlines() == ["None: po_box"]  # one group of every record
+    assert skipped_reasons(engine, run.id, ids) == {
+        "plain": "reach.dispatch_block",
+        "po_box": None,
+    }
+    assert engine.run(run.id).skipped == 1

@@ -428,7 +428,7 @@ def test_a_delivery_that_does_not_start_by_itself_is_confirmed_with_the_count_sh
     assert panel.client(Role.REVIEWER).get(f"/deliveries/{delivery_id}/confirm").status_code == 403
 
     html = body(manager.get(f"/deliveries/{delivery_id}/confirm"))
-    assert "Start bestätigen: 3 Empfänger per SMS" in html
+    assert "Start bestätigen: 3 Datensätze per SMS" in html
     assert '<dd data-field="channel">SMS</dd>' in html
 
     with panel.runtime.database.session() as session:
@@ -441,9 +441,12 @@ def test_a_delivery_that_does_not_start_by_itself_is_confirmed_with_the_count_sh
     response = post(manager, f"/deliveries/{delivery_id}/confirm", {"seen_count": "4"})
 
     assert response.status_code == 302
-    assert "Der Versand an 4 Empfänger läuft." in body(manager.get(response.headers["Location"]))
     [run] = runs_of(panel, delivery_id)
-    assert (run.started_by, run.dry_run) == ("mia", False)
+    assert response.headers["Location"].endswith(f"/campaigns/{run.campaign_id}/runs/{run.id}")
+    assert "Gesendet wird erst, wenn Sie hier die Empfängerzahl bestätigen." in body(
+        manager.get(response.headers["Location"])
+    )
+    assert (run.started_by, run.dry_run, run.confirmed_by) == ("mia", False, None)
     with panel.runtime.database.session() as session:
         delivery = session.get(Delivery, delivery_id)
         assert delivery.state is DeliveryState.IN_PROGRESS
@@ -600,3 +603,44 @@ def test_a_manager_decides_an_unclear_provider_step_on_the_delivery_page(panel):
     assert "nicht mehr unklar" in body(again)
     other = add_delivery(panel, add_campaign(panel, "Andere"))
     assert post(manager, f"/deliveries/{other}/steps/{step_id}/decision", {}).status_code == 404
+
+
+def test_a_confirmed_delivery_sends_only_the_count_a_person_confirmed_on_its_analysis(panel):
+    """The delivery's page counts the data source's records; what its run would reach is
+    known only after targeting (the reach rule, records added since). So the confirmed start
+    analyses the recipients and the run waits with its ledger's count until a person
+    confirms that count; nothing is sent before."""
+    from core.models import ArchivedDocument
+
+    campaign_id, delivery_id = confirmable(panel, contacts=0)
+    address = {"street": "Hauptstr. 1", "postcode": "50667", "city": "Köln"}
+    with panel.runtime.database.session() as session:
+        session.add(Contact(number="K-1", last_name="Weiß", attributes={}, **address))
+        session.add(Contact(number="K-2", last_name="Roth", attributes={}, **address))
+        session.add(
+            Contact(
+                number="K-3", last_name="Gesperrt", attributes={}, dispatch_block=True, **address
+            )
+        )
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    assert "Start bestätigen: 3 Datensätze" in body(
+        manager.get(f"/deliveries/{delivery_id}/confirm")
+    )
+    response = post(manager, f"/deliveries/{delivery_id}/confirm", {"seen_count": "3"})
+    assert response.status_code == 302
+    with panel.runtime.database.session() as session:  # added after the confirmation
+        session.add(Contact(number="K-4", last_name="Neu", attributes={}, **address))
+    panel.work()
+
+    [run] = runs_of(panel, delivery_id)
+    assert (run.state, run.confirmed_by, run.done) == (RunState.AWAITING_CONFIRMATION, None, 0)
+    with panel.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 0
+    page = body(manager.get(f"/campaigns/{campaign_id}/runs/{run.id}"))
+    assert "An 3 Empfänger senden" in page  # K-1, K-2 and K-4; K-3 is blocked
+    confirmed = post(manager, f"/campaigns/{campaign_id}/runs/{run.id}/confirm", {"count": "3"})
+    assert confirmed.status_code == 302
+    panel.work()
+    [run] = runs_of(panel, delivery_id)
+    assert (run.state, run.done, run.skipped) == (RunState.COMPLETED, 3, 1)
+    assert run.confirmed_by == "mia"

@@ -54,6 +54,7 @@ def test_every_kind_the_workflows_notify_about_is_named_in_german(panel):
         "approval_overdue": "Freigabe überfällig",
         "delivery_failed": "Versand fehlgeschlagen",
         "delivery_to_confirm": "Start bestätigen",
+        "run_to_confirm": "Versand bestätigen",
         "provider_result": "Ergebnis des Dienstleisters",
         "provider_step_unclear": "Schritt beim Dienstleister unklar",
     }

@@ -484,3 +484,39 @@ def test_a_cost_is_charged_to_its_deliverys_budget_only(harness):
     assert amounts(budget(harness, "Infobrief"))[:3] == (0, D("1000.00"), 0)  # the task
     assert amounts(budget(harness, "Plan 2026"))[:3] == (0, 0, 0)
     assert cost_of(harness, Plan, world.plan_id) == D("1064.08")
+
+
+def test_a_direct_run_resumed_after_it_was_booked_is_booked_with_all_it_sent(harness):
+    """A cancelled run that sent part of its letters is booked for those; resumed, it sends
+    the rest, and the same line then holds every letter, once."""
+    from core.engine.dispatch import process_chunk
+    from core.engine.runs import cancel_run, resume_run
+    from core.engine.targeting import target_run
+
+    _, campaign_id = direct_campaign(harness)
+    harness.add_contacts(15)  # test_letter: chunks of 10
+    run = start_run(harness.runtime, campaign_id, confirmed_by="test")
+    target_run(run.id)
+    process_chunk(run.id, 0)
+    cancel_run(harness.runtime, run.id)
+    harness.work()  # the other jobs find the run cancelled
+    run_pass("budgetMgt")
+    [line] = run_lines(harness)
+    assert (line.messages, line.units, line.amount) == (10, 20, D("53.40"))  # 51.60+1.30+0.50
+
+    resume_run(harness.runtime, run.id)
+    run_pass("budgetMgt")  # running again: what it sent stays in the books meanwhile
+    assert cost_of(harness, Campaign, campaign_id) == D("53.40")
+    harness.work()
+    with harness.runtime.database.session() as session:
+        assert (session.get(Run, run.id).state.value, session.get(Run, run.id).done) == (
+            "completed",
+            15,
+        )
+    run_pass("budgetMgt")
+    [line] = run_lines(harness)
+    assert (line.run_id, line.messages, line.units) == (run.id, 15, 30)
+    assert line.amount == D("55.10")  # 50 + 30 x 0.08, 15 x 0.13, 15 x 0.05
+    assert cost_of(harness, Campaign, campaign_id) == D("55.10")
+    assert amounts(budget(harness, "Direkt"))[2:4] == (D("55.10"), D("55.10"))
+    assert "; 0 changes" in run_pass("budgetMgt")

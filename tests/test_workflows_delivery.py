@@ -15,7 +15,7 @@ import plugins.processes.delivery_start as delivery_start
 import plugins.processes.process_runs as process_runs
 from core.clock import FrozenClock
 from core.config import Settings
-from core.engine.runs import cancel_run, resume_run
+from core.engine.runs import cancel_run, confirm_run, resume_run
 from core.jobs.functions import install_runtime
 from core.models import CampaignStatus, Notification, Role, Run, RunState, User
 from plugins.processes.approvals import (
@@ -304,6 +304,13 @@ def test_a_delivery_approved_after_its_planned_start_waits_for_a_persons_confirm
         assert (delivery.confirmed_at, delivery.confirmed_by_id) == (
             NOW + timedelta(days=1), world.manager_id,
         )  # fmt: skip
+    harness.work()  # the run counts whom it would reach and waits for a person's "send"
+    run_pass("deliveryMgt")
+    assert state(harness, world) is S.IN_PROGRESS
+    assert not (tmp_path / "sent.txt").exists()
+    [run] = runs(harness, world)
+    assert (run.state, run.confirmed_by) == (RunState.AWAITING_CONFIRMATION, None)
+    confirm_run(harness.runtime, run.id, "manager", 5)
     harness.work()
     run_pass("deliveryMgt")
     assert state(harness, world) is S.FINISHED

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 import plugins.workflows.operation as operation_workflow
 from core.clock import FrozenClock
+from core.engine.runs import confirm_run
 from core.jobs.functions import install_runtime
 from core.messages import StoredText
 from core.models import (
@@ -399,6 +400,8 @@ def test_a_recurring_template_gets_its_lines_up_to_the_horizon_and_a_run_at_each
     assert "0 recurring run(s) started" in run_pass("operationMgt")
     assert every_row(harness.runtime.database) == before
 
+    harness.work()  # analysed: it waits for a person's confirmation of its count
+    confirm_run(harness.runtime, run.id, "manager", 3)
     harness.work()
     harness.runtime.clock.advance(timedelta(days=7))
     assert "1 schedule line(s) created" in run_pass("operationMgt")
@@ -539,3 +542,42 @@ def test_a_periodic_template_creates_a_whole_campaign_at_each_date(harness):
 def test_the_workflow_is_registered_with_its_documented_name_title_and_interval(harness):
     workflow = harness.runtime.plugins.workflows.get("operationMgt")
     assert (workflow.title, workflow.default_interval) == ("Campaign jobs", timedelta(minutes=15))
+
+
+def test_a_recurring_lines_run_sends_only_after_a_person_confirmed_its_count(harness):
+    """A schedule line is planned (and approved) days ahead, when nobody knows whom its run
+    will reach: the run is analysed at its date and waits until a person confirms the count
+    in front of them; the campaign's manager is told."""
+    from core.models import Notification, RunItem
+
+    world = world_of(harness)
+    harness.add_contacts(3)
+    _, campaign_id = recurring(harness)
+    with harness.runtime.database.session() as session:
+        session.get(Campaign, campaign_id).manager_id = world.manager_id
+    run_pass("operationMgt")
+    harness.runtime.clock.advance(timedelta(days=1))
+    assert "1 recurring run(s) started" in run_pass("operationMgt")
+    harness.work()
+
+    [run] = runs_of(harness, campaign_id=campaign_id)
+    assert (run.state, run.confirmed_by, run.done) == (RunState.AWAITING_CONFIRMATION, None, 0)
+    with harness.runtime.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(RunItem).where(
+            RunItem.run_id == run.id, RunItem.status == "pending")) == 3  # fmt: skip
+        kinds = session.scalars(select(Notification.kind)).all()
+        [note] = session.scalars(
+            select(Notification).where(Notification.kind == "run_to_confirm")
+        ).all()
+        assert (note.user_id, note.object_type, note.object_id) == (
+            world.manager_id, "campaign", campaign_id
+        )  # fmt: skip
+    run_pass("operationMgt")  # a later pass neither starts another run nor notifies again
+    with harness.runtime.database.session() as session:
+        assert session.scalars(select(Notification.kind)).all() == kinds
+    assert len(runs_of(harness, campaign_id=campaign_id)) == 1
+
+    confirm_run(harness.runtime, run.id, "manager", 3)
+    harness.work()
+    [run] = runs_of(harness, campaign_id=campaign_id)
+    assert (run.state, run.done, run.confirmed_by) == (RunState.COMPLETED, 3, "manager")

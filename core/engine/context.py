@@ -15,6 +15,7 @@ from core.engine.campaigns import CampaignConfig, build_plugins
 from core.jobs.functions import worker_identity
 from core.jobs.heartbeat import beating
 from core.models import ItemKind, ItemStatus, Run, RunFile, RunItem
+from core.reach import SkipReason, refusals
 
 if TYPE_CHECKING:
     from core.documents.run_files import RunFiles
@@ -73,12 +74,63 @@ class RunContext:
         return self.run_files.save(self.session, self.run_id, name, chunks)
 
     def members(self, group_key: str | None) -> Iterator[Recipient]:
-        """The recipients of one group, for actions that run once per group."""
-        config = CampaignConfig.from_snapshot(self.session.get(Run, self.run_id).config)
-        datasource = build_plugins(self.runtime.plugins, config).datasource
+        """The recipients of one group, for actions that run once per group. A member who
+        refuses the channel now (a block or an opt-out set since targeting) is left out and
+        its row skipped with the reason, in the action's transaction."""
+        for found, refused in self.checked_members(group_key):
+            if refused:
+                self.skip_members(group_key, refused)
+            yield from (recipient for recipient in found if recipient.id not in refused)
+
+    def refused_members(self, group_key: str | None) -> dict[int, SkipReason]:
+        """The members of one group (entity id: reason) who refuse the channel now, read
+        without writing anything: for an action that must leave them out before its own
+        sessions write (an upload's record) and records them after (``skip_members``)."""
+        refused: dict[int, SkipReason] = {}
+        for _found, page in self.checked_members(group_key):
+            refused.update(page)
+        return refused
+
+    def checked_members(
+        self, group_key: str | None
+    ) -> Iterator[tuple[list[Recipient], dict[int, SkipReason]]]:
+        """The members of one group a page at a time, each page with those of them who
+        refuse the channel now (entity id: reason); nothing is written."""
+        run = self.session.get(Run, self.run_id)
+        datasource = build_plugins(
+            self.runtime.plugins, CampaignConfig.from_snapshot(run.config)
+        ).datasource
+        service = bool(run.config.get("service_communication", False))
         for batch in self.member_ids(group_key, MEMBERS_AT_ONCE):
             loaded = datasource.load(self, batch)
-            yield from (loaded[entity_id] for entity_id in batch if entity_id in loaded)
+            found = [loaded[entity_id] for entity_id in batch if entity_id in loaded]
+            by_key = refusals(self.session, found, self.channel, service=service)
+            yield found, {r.id: by_key[r.key] for r in found if r.key in by_key}
+
+    def skip_members(self, group_key: str | None, reasons: dict[int, SkipReason]) -> None:
+        """Record members the reach rule leaves out at dispatch (entity id: reason), counted
+        in the run's skips."""
+        skipped = 0
+        for entity_id, reason in reasons.items():
+            skipped += self.session.execute(
+                update(RunItem)
+                .where(
+                    RunItem.run_id == self.run_id,
+                    RunItem.kind == ItemKind.MEMBER,
+                    RunItem.group_key.is_not_distinct_from(group_key),
+                    RunItem.entity_id == entity_id,
+                    RunItem.status == ItemStatus.PENDING,
+                )
+                .values(status=ItemStatus.SKIPPED, detail=reason.value, finished_at=self.now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        if skipped:
+            self.session.execute(
+                update(Run)
+                .where(Run.id == self.run_id)
+                .values(skipped=Run.skipped + skipped)
+                .execution_options(synchronize_session=False)
+            )
 
     def member_ids(self, group_key: str | None, size: int = 100) -> Iterator[list[int]]:
         """The entity ids of one group's members in ledger order, ``size`` at a time, streamed

@@ -56,7 +56,7 @@ from core.events import ItemEvent
 from core.jobs.functions import current_runtime, worker_identity
 from core.models import ChunkLease, ItemKind, ItemStatus, Run, RunItem, RunState
 from core.plugin_base import Action, Outcome, Recipient
-from core.reach import recipient_refusal
+from core.reach import SkipReason, refusals
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -266,6 +266,8 @@ class Dispatcher:
     should_stop: Callable[[], bool] = lambda: False
     """Asked between batches and rows: the worker is stopping, or the lease was lost."""
     state_read_at: float = field(default=float("-inf"), init=False)
+    refused: dict[str, SkipReason] = field(default_factory=dict, init=False)
+    """The loaded recipients who refuse the action's channel now (``core.reach.refusals``)."""
 
     def __post_init__(self) -> None:
         self.identity = worker_identity()
@@ -311,7 +313,7 @@ class Dispatcher:
         briefly. Without ``isolate`` (a savepoint per recipient) a failure rolls it back."""
         with session.begin():
             context = self.context(session)
-            recipients = load_recipients(context, self.built, batch)
+            recipients = self._load(context, batch)
             outcomes = []
             for item in batch:
                 if self.should_stop():
@@ -350,7 +352,7 @@ class Dispatcher:
                 loaded_until = max(last + 1, first + BATCH)
                 with session.begin():
                     window = items[first:loaded_until]
-                    recipients = load_recipients(self.context(session), self.built, window)
+                    recipients = self._load(self.context(session), window)
             started = time.monotonic()
             with session.begin():
                 context = self.context(session)
@@ -401,12 +403,18 @@ class Dispatcher:
             log.warning("run %s item %s failed", self.run.id, item.key, exc_info=True)
             return Outcome.failed(f"{type(exc).__name__}: {exc}")
 
+    def _load(self, context: RunContext, items: Sequence[Row]) -> dict[int, Recipient]:
+        """The recipients of ``items``, with who of them refuses the channel now."""
+        recipients = load_recipients(context, self.built, items)
+        channel = self.built.action.channel
+        self.refused = refusals(context.session, recipients.values(), channel, service=self.service)
+        return recipients
+
     def _refused(self, recipient: Recipient | None) -> Outcome | None:
         """The skip of a recipient gone or refusing the channel since targeting, else None."""
         if recipient is None:
             return Outcome.skipped("the record no longer exists")
-        channel = self.built.action.channel
-        reason = recipient_refusal(recipient.entity, recipient.data, channel, service=self.service)
+        reason = self.refused.get(recipient.key)
         return None if reason is None else Outcome.skipped(reason.value)
 
     def _outcomes(

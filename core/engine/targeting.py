@@ -363,7 +363,7 @@ def _insert_selected(
             case((status == ItemStatus.SKIPPED.value, source.c.reason), else_=null()).label(
                 "detail"
             ),
-        ),
+        ).order_by(source.c.id),  # the ledger in record order, whatever plan the join took
     )
 
 

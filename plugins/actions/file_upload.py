@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
-from core import Action, Outcome, Recipient, Scope, SettingsError, hookimpl
+from core import Action, Channel, Outcome, Recipient, Scope, SettingsError, hookimpl
 from core.documents.archive import ArchiveIntegrityError, open_store, read_document
 from core.documents.csv_export import CsvDialect, open_csv
 from core.documents.extraction import (
@@ -77,6 +77,8 @@ from plugins.actions import TRANSLATIONS
 from plugins.actions.pdf_collection import PdfCollection
 
 Content = Literal["extraction", "collection_pdf", "documents_zip"]
+Reach = Literal["postal", "email", "mobile", "none"]
+"""The channel the provider reaches the file's recipients by (``core.Channel``)."""
 EXTENSIONS = {"extraction": "csv", "collection_pdf": "pdf", "documents_zip": "zip"}
 NAME_PLACEHOLDERS = ("campaign", "run", "run_id", "date", "time", "group", "ext")
 PAGE = 500
@@ -179,6 +181,11 @@ class FileUploadParams(BaseModel):
     manifest: bool = Field(
         True, description="Upload NAME.manifest.json (size, SHA-256, counts) beside the file."
     )
+    reach: Reach = Field(
+        "postal",
+        description="How the provider reaches the recipients (a print service: postal); "
+        "their blocks and opt-outs for it count. none: a file that reaches nobody.",
+    )
 
     @field_validator("remote_name")
     @classmethod
@@ -223,6 +230,12 @@ class FileUpload(Action):
     def __init__(self, params: Any = None):
         super().__init__(params)
         self._stores: dict[str, DocumentStore] = {}
+        self._refused: dict[int, Any] = {}
+        """The members of the group in hand refused since targeting (entity id: reason)."""
+        # the provider reaches the recipients (a print service posts the letters), so the
+        # platform's reach rule for that channel holds: targeting and ``context.members``
+        # leave out the blocked and opted out, whatever the campaign's filters say
+        self.channel = Channel(self.params.reach)
 
     def process(self, recipient: Recipient, context: Any) -> Outcome:
         key = delivery_key(context.run_id, recipient.key)
@@ -234,11 +247,17 @@ class FileUpload(Action):
         except ValueError as exc:
             return Outcome.failed(str(exc))
         with context.claim_kept(recipient.key):
+            # members refused since targeting are left out of the file, and their rows
+            # skipped with the reason once the upload's own records are written
+            self._refused = (
+                {} if self.channel is Channel.NONE else context.refused_members(recipient.group)
+            )
             try:
                 built = self.build(context, recipient.group, remote_name)
             except (ValueError, LookupError, OSError, ArchiveIntegrityError) as exc:
                 return Outcome.failed(f"cannot build: {remote_name}; {exc}")
             if not built.counts.get(self.counted):
+                context.skip_members(recipient.group, self._refused)
                 return Outcome.skipped(f"nothing to upload: {built.note}")
             manifest = None
             if self.params.manifest:
@@ -267,6 +286,7 @@ class FileUpload(Action):
                 return Outcome.failed(str(exc))
             context.save_run_file(f"{UPLOADS}/{remote_name}", built.path)
             built.path.unlink()
+            context.skip_members(recipient.group, self._refused)
         summary = ", ".join(f"{count} {COUNTED[what]}" for what, count in built.counts.items())
         summary += f", {delivered.size} byte(s), sha256 {delivered.sha256[:12]}"
         if delivered.manifest_location:
@@ -365,14 +385,17 @@ class FileUpload(Action):
         paths = [column.field for column in self.params.extraction.columns]
         if entity in ENTITIES:
             columns = self._record_columns(entity)
-            for ids in context.member_ids(group, ROWS_PER_QUERY):
+            for page in context.member_ids(group, ROWS_PER_QUERY):
+                ids = [record_id for record_id in page if record_id not in self._refused]
                 found = columns.cells(context.session, ids)
                 for record_id in ids:
                     if record_id in found:
                         yield f"{entity}:{record_id}", found[record_id]
         else:
-            for recipient in context.members(group):
-                yield recipient.key, [cell(recipient.data.get(path)) for path in paths]
+            for page, _refused in context.checked_members(group):
+                for recipient in page:
+                    if recipient.id not in self._refused:
+                        yield recipient.key, [cell(recipient.data.get(path)) for path in paths]
 
     def _record_columns(self, entity: str) -> RecordColumns:
         paths = [column.field for column in self.params.extraction.columns]
@@ -478,8 +501,10 @@ class FileUpload(Action):
             RunItem.run_id == context.run_id,
             RunItem.kind == ItemKind.MEMBER,
             RunItem.group_key == group,
-            RunItem.status != ItemStatus.HELD_OUT,
+            RunItem.status.not_in([ItemStatus.HELD_OUT, ItemStatus.SKIPPED]),
         )
+        if self._refused:
+            members = members.where(RunItem.entity_id.not_in(list(self._refused)))
         entity = context.entity
         contact_path = ENTITIES[entity].contact_path if entity in ENTITIES else None
         if contact_path is None:

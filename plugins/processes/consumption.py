@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.events import CostEstimate
@@ -46,6 +46,7 @@ from plugins.processes.models import (
     Delivery,
     DeliveryState,
     ExpenseBasis,
+    ExpenseLine,
     ProviderService,
     StockAlert,
     StockLine,
@@ -140,7 +141,9 @@ def direct_runs(session: Session) -> list[DirectRun]:
     """Every finished, real (not dry) run without a delivery that did something, with what
     it did: messages are its done rows, units their units (pages, segments), so only what
     was actually sent counts (and delivered, where the provider bills only that). Voided
-    runs are listed too (``superseded``), for the books to void what they booked."""
+    runs are listed too (``superseded``), for the books to void what they booked. A run
+    booked before and going on again (resumed after a cancel, failed rows retried) stays
+    listed with what it sent so far: its booking follows it instead of leaving the books."""
     units, unbilled = (
         select(counted)
         .where(
@@ -166,7 +169,10 @@ def direct_runs(session: Session) -> list[DirectRun]:
             Run.delivery_id.is_(None),
             Run.dry_run.is_(False),
             Run.done > 0,
-            Run.state.in_([state.value for state in FINAL_RUN_STATES]),
+            or_(
+                Run.state.in_([state.value for state in FINAL_RUN_STATES]),
+                select(ExpenseLine.id).where(ExpenseLine.run_id == Run.id).exists(),
+            ),
         )
         .order_by(Run.id)
     ).all()

@@ -5,7 +5,8 @@ plan made before the start is such a confirmation, an approval that comes in lat
 So a delivery starts by itself at its planned start only if its approvals were complete
 before that time; one approved later, or without a planned start, waits in
 ``pending_confirmation`` until its campaign's manager (without one: a campaign manager) or
-an admin confirms it in the panel, which shows the recipients and the channel first.
+an admin confirms it in the panel, which shows the records and the channel first; its run
+then counts whom it would reach and waits until a person confirms that count.
 
 ``start_delivery`` is the one code path that starts a delivery's run, for deliveryMgt and
 for the panel's confirmation alike.
@@ -133,12 +134,16 @@ class DeliveryStart:
     error: StoredText | None = None
 
 
-def start_confirmation(session: Session, delivery: Delivery) -> str:
-    """What the delivery's run goes ahead on (``Run.confirmed_by``): the person who confirmed
-    its start, its approved start step (``approval:<id>``), or, with an automatic start, the
-    delivery a person set up and had approved before its planned start."""
+def start_confirmation(session: Session, delivery: Delivery) -> str | None:
+    """What the delivery's run goes ahead on (``Run.confirmed_by``): its approved start step
+    (``approval:<id>``), or, with an automatic start, the delivery a person set up and had
+    approved before its planned start. None for a start a person confirmed in the panel:
+    that page counts the data source's records, not whom the run would reach (the reach
+    rule, records added since), so the run is analysed and waits until a person confirms
+    its ledger's count (``core.engine.runs.confirm_run``): the count confirmed is the count
+    sent."""
     if delivery.confirmed_by_id is not None:
-        return f"user:{delivery.confirmed_by_id} confirmed delivery {delivery.id}"
+        return None
     approval = approval_for(session, delivery.id, ApprovalStep.START)
     if approval is not None and approval.mode is not ApprovalMode.AUTOMATIC:
         return f"approval:{approval.id}"

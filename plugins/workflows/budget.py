@@ -325,9 +325,11 @@ class CostCalculation:
     def cost_direct_run(
         self, campaign: Campaign, run: DirectRun, level: CommitmentLevel
     ) -> Booking | None:
-        """A direct run is booked once, when it is first seen finished: its line is never
-        priced again (the run cannot change), and it is voided, not deleted, when the run
-        is: the line stays as the trace and leaves every sum. None for a voided run."""
+        """A direct run is booked once, when it is first seen finished: one line, priced
+        again only when what the run sent changed (it was resumed, or its failed rows were
+        retried), so the line always holds every message the run sent, once; a price change
+        alone books nothing again. It is voided, not deleted, when the run is: the line
+        stays as the trace and leaves every sum. None for a voided run."""
         self.result.runs += 1
         line = self.run_lines.get(run.run_id)
         if run.superseded:
@@ -335,7 +337,8 @@ class CostCalculation:
                 line.voided_at = self.now
                 self.result.changes += 1
             return None
-        if line is None:
+        sent = (line.messages, line.units) if line is not None else None
+        if sent != (run.quantities.messages, run.quantities.units):
             try:
                 priced = self.price_direct_run(campaign, run)
             except CostError as exc:
@@ -347,8 +350,12 @@ class CostCalculation:
                         error=exc.text,
                     )
                 )
-                return None
-            line = self.sync_line(None, priced, None, campaign_id=campaign.id, run_id=run.run_id)
+                if line is None:
+                    return None
+            else:
+                line = self.sync_line(
+                    line, priced, None, campaign_id=campaign.id, run_id=run.run_id
+                )
         if line.voided_at is not None:
             return None
         return Booking(level, line.amount, line.amount, ZERO, _weights(line))

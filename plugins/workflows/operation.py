@@ -35,6 +35,7 @@ from core.engine.campaigns import copy_campaign
 from core.engine.runs import CAMPAIGN_STATUS_NAMES, RunError
 from core.messages import DetailText, StoredText, stored_for
 from core.models import CampaignStatus, Run, RunState
+from core.notifications import notify_campaign_manager
 from plugins.processes.approvals import (
     Reviewers,
     approval_for,
@@ -426,11 +427,8 @@ class OperationPass:
                 since = line.started_at
             label, number = line.label, line.number
             campaign_id = line.template.campaign_id
-            confirmed_by = (
-                f"approval:schedule line {number}"
-                if line.approved_at is not None
-                else f"{STARTED_BY}:schedule line {number}"
-            )
+        # no confirmation: a line is planned (and approved) days ahead, when nobody knows
+        # whom its run will reach; the run is analysed now and waits for a person's "send"
         run = self.start(
             stored("schedule line {line}", line=label),
             campaign_id,
@@ -438,11 +436,29 @@ class OperationPass:
             "runs",
             started_by=f"{STARTED_BY} #{number}",
             match_started_by=True,
-            confirmed_by=confirmed_by,
         )
         if run is not None:
             with self.runtime.database.session() as session:
-                session.get(TemplateOccurrence, line_id).run_id = run.id
+                line = session.get(TemplateOccurrence, line_id)
+                if line.run_id is None and run.confirmed_by is None:
+                    notify_campaign_manager(
+                        session,
+                        line.template.campaign,
+                        kind="run_to_confirm",
+                        subject=stored(
+                            "Confirm the send: {line}, run #{number}",
+                            line=label,
+                            number=str(run.number),
+                        ),
+                        body=stored(
+                            "The run of the schedule line is being analysed and sends nothing "
+                            "until a person confirms the number of recipients it would reach. "
+                            "Confirm it on the run's page."
+                        ),
+                        now=self.now,
+                        about=("campaign", campaign_id),
+                    )
+                line.run_id = run.id
 
     def _create_periodic(self, line_id: int) -> None:
         """The campaign, its deliveries, tasks and approval settings, and the line's state

@@ -1,7 +1,10 @@
 """Confirming the start of an online delivery that does not start by itself (approved after
-its planned start, or without one): the page shows the channel and how many recipients the
+its planned start, or without one): the page shows the channel and how many records the
 campaign selects now, and the confirmation is refused if that number changed since the page
-was shown. Who may confirm and the start itself are ``plugins.processes.delivery_start``'s."""
+was shown. The run it starts then counts whom it would reach and waits on its own page for a
+person's confirmation of that count (the engine's confirmation), so nothing is sent on the
+data source's count. Who may confirm and the start itself are
+``plugins.processes.delivery_start``'s."""
 
 from __future__ import annotations
 
@@ -133,6 +136,10 @@ def confirm_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
         flash(t("confirm.refused", reason=stored_text(outcome.error)), "error")
     elif outcome.started is not None and outcome.started.run_id is None:
         flash(t("confirm.waiting", reason=outcome.started.waiting), "info")
-    else:
-        flash(t("confirm.started", count=count), "success")
+    else:  # the run counts whom it would reach; its page asks for the confirmation of that
+        flash(t("confirm.started"), "success")
+        run_id = outcome.started.run_id if outcome.started is not None else None
+        if run_id is not None:
+            campaign_id = delivery.campaign_id
+            return redirect(url_for("campaigns.run", campaign_id=campaign_id, run_id=run_id))
     return redirect(back)
