@@ -15,7 +15,7 @@ import plugins.processes.delivery_start as delivery_start
 import plugins.processes.process_runs as process_runs
 from core.clock import FrozenClock
 from core.config import Settings
-from core.engine.runs import cancel_run, confirm_run, resume_run
+from core.engine.runs import cancel_run, confirm_run, discard_unconfirmed, resume_run
 from core.jobs.functions import install_runtime
 from core.models import CampaignStatus, Notification, Role, Run, RunState, User
 from plugins.processes.approvals import (
@@ -315,6 +315,40 @@ def test_a_delivery_approved_after_its_planned_start_waits_for_a_persons_confirm
     run_pass("deliveryMgt")
     assert state(harness, world) is S.FINISHED
     assert len((tmp_path / "sent.txt").read_text().splitlines()) == 5
+
+
+def test_an_analysis_nobody_confirmed_in_time_asks_for_the_start_again(harness, tmp_path, smtp):
+    """A person confirmed the start, but nobody confirmed its run's count within a day:
+    recovery discards the run, and the delivery waits for a confirmation again, which starts
+    a new analysis (a paused delivery whose run was never confirmed could not resume)."""
+    world = setup(harness, tmp_path, planned_start_at=None)
+    harness.add_contacts(2, email="post@example.de")
+    submit_all(harness, world)
+    run_pass("deliveryMgt")
+    confirm(harness, world)
+    harness.work()
+    [analysis] = runs(harness, world)
+    assert analysis.state is RunState.AWAITING_CONFIRMATION
+
+    harness.runtime.clock.advance(timedelta(hours=25))
+    assert discard_unconfirmed(harness.runtime) == [
+        f"run {analysis.id}: #{analysis.number} not confirmed in time, discarded"
+    ]
+    run_pass("deliveryMgt")
+
+    assert state(harness, world) is S.PENDING_CONFIRMATION
+    with harness.runtime.database.session() as session:
+        delivery = session.get(Delivery, world.delivery_id)
+        assert (delivery.confirmed_by_id, delivery.started_at) == (None, None)
+    assert subjects(smtp, "manager@example.de").count("Start bestätigen: Info (Infobrief)") == 2
+    assert confirm(harness, world).started.new
+    harness.work()
+    [_, again] = runs(harness, world)
+    confirm_run(harness.runtime, again.id, "manager", 2)
+    harness.work()
+    run_pass("deliveryMgt")
+    assert state(harness, world) is S.FINISHED
+    assert len((tmp_path / "sent.txt").read_text().splitlines()) == 2
 
 
 def test_a_delivery_without_a_planned_start_waits_for_confirmation(harness, tmp_path, smtp):

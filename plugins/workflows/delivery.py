@@ -322,6 +322,8 @@ class DeliveryPass:
                 if delivery.state is S.PAUSED:
                     self.move(delivery, S.IN_PROGRESS)
                 self.move(delivery, S.FINISHED, "finished")
+            elif run.state is RunState.CANCELLED and run.confirmed_at is None:
+                self._confirm_again(session, delivery)
             elif run.state is RunState.CANCELLED and delivery.state is S.IN_PROGRESS:
                 self.move(delivery, S.PAUSED, "paused")
             elif run.state in ACTIVE_RUN_STATES and delivery.state is S.PAUSED:
@@ -336,6 +338,13 @@ class DeliveryPass:
                     error=DetailText(run.error or ""),
                 ),
             )
+
+    def _confirm_again(self, session: Session, delivery: Delivery) -> None:
+        """A run discarded or cancelled before anyone confirmed its count sent nothing: the
+        delivery waits for a person's confirmation again, which starts a new analysis."""
+        delivery.confirmed_by_id = delivery.confirmed_at = delivery.started_at = None
+        self.move(delivery, S.PENDING_CONFIRMATION)
+        self.ask_for_confirmation(session, delivery)
 
     def cancel_runs_of_stopped(self) -> None:
         """A delivery stopped by a person takes its run with it."""

@@ -84,11 +84,12 @@ ONLINE_TRANSITIONS: dict[DeliveryState | None, frozenset[DeliveryState]] = {
     S.APPROVED: frozenset({S.PENDING_CONFIRMATION, S.TO_VALIDATE, S.EDITING, S.STOPPED}),
     S.PENDING_CONFIRMATION: frozenset({S.START_PENDING, S.EDITING, S.STOPPED}),
     S.START_PENDING: frozenset({S.IN_PROGRESS, S.STOPPED, S.FAILED}),
-    S.IN_PROGRESS: frozenset({S.FINISHED, S.PAUSED, S.STOPPED, S.FAILED}),
-    S.PAUSED: frozenset({S.IN_PROGRESS, S.STOPPED, S.FAILED}),
+    S.IN_PROGRESS: frozenset({S.FINISHED, S.PAUSED, S.STOPPED, S.FAILED, S.PENDING_CONFIRMATION}),
+    S.PAUSED: frozenset({S.IN_PROGRESS, S.STOPPED, S.FAILED, S.PENDING_CONFIRMATION}),
 }
 """E-mail and SMS: approvals granted → pending confirmation → start pending → in progress →
-finished, or paused, stopped, failed."""
+finished, or paused, stopped, failed; back to pending confirmation when its run's analysis
+ended unconfirmed (nothing was sent)."""
 DIRECT_MAIL_TRANSITIONS: dict[DeliveryState | None, frozenset[DeliveryState]] = {
     **_BEFORE_SENDING,
     S.APPROVED: frozenset({S.EXTRACTION_PENDING, S.TO_VALIDATE, S.EDITING, S.STOPPED}),
