@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from core.models import Contact, ContactEvent, Role
+from webapp.api.paging import encode
 
 from api_helpers import assert_problem
 
@@ -99,3 +100,14 @@ def test_contacts_are_paged_with_a_cursor(api):
         if cursor is None:
             break
     assert seen == [f"N{n}" for n in range(5)]
+
+
+def test_a_cursor_past_any_rows_id_is_refused_naming_it(api):
+    """A cursor is opaque, but one made up for an id beyond an INTEGER column reached
+    PostgreSQL's driver and failed there with a 500."""
+    for last_id in (2**31, 99_999_999_999):
+        made_up = encode(last_id)
+        for path in ("/contacts", "/queries", "/campaigns"):
+            response = api.call("GET", f"{path}?cursor={made_up}", Role.VIEWER)
+            assert_problem(response, 422, "cursor")
+    assert api.call("GET", f"/contacts?cursor={encode(2**31 - 1)}", Role.VIEWER).status_code == 200

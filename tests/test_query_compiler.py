@@ -318,6 +318,34 @@ def test_datetime_days_are_whole_utc_days(created: Database, type_: str, values,
     assert matching(created, "contacts", cond("created_at", type_, *values)) == expected
 
 
+@pytest.mark.parametrize(
+    ("type_", "values", "expected"),
+    [
+        ("on_days", ["9999-12-31"], set()),
+        ("at_most", ["9999-12-31"], {"T1", "T2", "T3", "T4"}),
+        ("between", ["0001-01-01", "9999-12-31"], {"T1", "T2", "T3", "T4"}),
+        ("not_between", ["2024-05-02", "9999-12-31"], {"T1", "T2", "T4"}),
+        ("at_least", ["0001-01-01T00:00:00Z"], {"T1", "T2", "T3", "T4"}),
+    ],
+)
+def test_the_first_and_last_day_python_knows_are_days_like_any_other(
+    created: Database, type_: str, values, expected
+):
+    """The day after 9999-12-31 overflowed in Python: the query editor's count, the API's
+    preview and a campaign run on such a query failed with a 500."""
+    assert matching(created, "contacts", cond("created_at", type_, *values)) == expected
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_an_instant_before_or_after_the_years_python_knows_is_no_date_time(value):
+    with pytest.raises(QueryError) as error:
+        compile_query(
+            {"root": "contacts", "where": {"conditions": [cond("created_at", "at_least", value)]}}
+        )
+    assert error.value.location == "where.conditions[0].values[0]"
+    assert "is not a date or date-time" in error.value.problem
+
+
 def test_on_days_takes_days_not_times():
     with pytest.raises(QueryError) as error:
         compile_query(

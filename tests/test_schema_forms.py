@@ -359,3 +359,19 @@ def test_a_rare_kind_and_a_validators_explained_error_are_said_in_the_users_lang
         use_language("en")
         assert validation_text(rare) == "Input should be a valid set"
         assert validation_text(template) == "line 1: syntax error: unexpected '}'"
+
+
+class ReportChoice(BaseModel):
+    report: str | int
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [("12", 12), ("-3", -3), ("²", "²"), ("1²", "1²"), ("٣", "٣"), ("9" * 30, "9" * 30)],
+)
+def test_a_report_by_id_or_name_is_an_id_only_in_ascii_digits_a_bigint_holds(typed, read):
+    """A superscript "²" is a digit to str.isdigit but no number to int (a 500), and 30
+    digits are an id no row can have: both stay the name typed, which the action then looks up."""
+    schema = ReportChoice.model_json_schema()
+    data, problems = parse_form(schema, MultiDict([("act.report", typed)]), "act")
+    assert (data, problems) == ({"report": read}, [])

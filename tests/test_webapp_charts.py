@@ -85,3 +85,20 @@ def test_without_a_period_the_timeline_spans_the_months_of_its_rows():
     assert shown.today is None
     empty = timeline([TimelineRow(0, "Plan", None, None, None)], today=date(2026, 8, 8))
     assert (empty.start, empty.end) == (date(2026, 1, 1), date(2026, 12, 31))
+
+
+def test_a_timeline_over_centuries_draws_few_ticks_and_reaches_the_last_day():
+    """A plan from 1.1.0001 to 31.12.9999 drew 120,000 month ticks in every row (the page
+    took minutes) and its end's next day overflowed (a 500)."""
+    rows = [
+        TimelineRow(0, "Plan", None, date(1, 1, 1), date(9999, 12, 31)),
+        TimelineRow(1, "Programm", None, date(2026, 1, 1), None),
+    ]
+    shown = timeline(rows, today=date(2026, 7, 2))
+    assert (shown.start, shown.end) == (date(1, 1, 1), date(9999, 12, 31))
+    assert 1 < len(shown.ticks) <= 48
+    assert {tick.label_date.month for tick in shown.ticks} == {1}
+    assert (shown.rows[0].x, shown.rows[0].width) == (0.0, 1000.0)
+    assert shown.rows[1].x + shown.rows[1].width == 1000.0
+    four_years = timeline(rows[1:], date(2026, 7, 2), date(2026, 1, 1), date(2029, 12, 31))
+    assert len(four_years.ticks) == 48

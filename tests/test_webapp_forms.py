@@ -229,6 +229,38 @@ def test_each_bad_field_gets_one_message_in_german_and_keeps_what_was_typed(app)
     assert form.amount.data is None
 
 
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_a_day_beyond_the_years_a_date_input_takes_is_refused_naming_them(app, language):
+    """PostgreSQL stores the year 1 and 9999, but its local midnight or the day after it
+    overflowed in Python (a 500); a date input takes 1900 to 2999."""
+    form = submit(
+        app,
+        language,
+        {"name": "x", "start": "0001-01-01", "end": "31.12.9999", "at": "0001-01-01T00:00"},
+    )
+    expected = {
+        "de": "Bitte ein Datum vom 01.01.1900 bis zum 31.12.2999.",
+        "en": "Enter a date from 1 Jan 1900 to 31 Dec 2999.",
+    }[language]
+    assert form.messages == {"start": expected, "end": expected, "at": expected}
+    accepted = submit(app, language, {"name": "x", "start": "1900-01-01", "end": "2999-12-31"})
+    assert accepted.ok and accepted.end.data == date(2999, 12, 31)
+
+
+def test_no_number_a_field_takes_overflows_its_numeric_column(app):
+    """PostgreSQL refuses what a Numeric(14, 2) column cannot hold, SQLite stored it: money
+    takes up to 999,999,999,999.99, a price (Numeric(12, 4)) up to 99,999,999.9999."""
+    form = submit(app, "de", {"name": "x", "amount": "1.000.000.000.000", "rate": "100000000"})
+    assert form.messages == {"amount": "Der Wert ist zu groß.", "rate": "Der Wert ist zu groß."}
+    form = submit(app, "de", {"name": "x", "amount": "999999999999,99", "rate": "99999999,9999"})
+    assert form.ok and form.amount.data == Decimal("999999999999.99")
+
+    class DaysForm(PanelForm):
+        days = NumberField(places=2, digits=8)
+
+    assert DaysForm().days.maximum == Decimal("999999.99")
+
+
 def test_a_file_or_a_json_body_is_no_value_of_a_text_field(app):
     form = submit(app, "de", {"name": (io.BytesIO(b"Anna"), "name.txt"), "count": "3"})
     assert form.messages == {"name": "Bitte ausfüllen."}

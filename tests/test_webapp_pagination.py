@@ -1,3 +1,5 @@
+from datetime import date
+
 import pytest
 from sqlalchemy import insert, select
 
@@ -5,6 +7,8 @@ from core.models import Contact
 from webapp.pagination import (
     MAX_SEARCH_CHARS,
     Page,
+    date_argument,
+    id_argument,
     page_arguments,
     paginate,
     search_argument,
@@ -90,3 +94,15 @@ def test_a_search_finds_any_case_and_takes_percent_and_underscore_as_typed(datab
         assert found("_") == ["Meyer_Schmidt"]
         assert found("50%") == ["Meyer 50% Rabatt"]
         assert found("m%r") == []
+
+
+def test_an_id_or_day_filter_is_read_only_when_a_row_or_day_can_match():
+    args = {"run": " 42 ", "big": "2147483648", "sup": "\u00b2", "day": "2026-03-01"}
+    assert id_argument(args, "run") == 42
+    assert id_argument(args, "big") is None
+    assert id_argument(args, "sup") is None
+    assert id_argument(args, "missing") is None
+    assert date_argument(args, "day") == date(2026, 3, 1)
+    assert date_argument({"day": "01.03.2026"}, "day") == date(2026, 3, 1)
+    for text in ("0001-01-01", "9999-12-31", "10000-01-01", "2026-02-30", "gestern"):
+        assert date_argument({"day": text}, "day") is None

@@ -246,6 +246,13 @@ def test_tasks_move_through_their_states(panel):
         },
     )
     assert field_errors(body(new), "days_worked") == ["„zwei“ ist keine Zahl."]
+    overflowing = post(  # Numeric(8, 2) holds 999.999,99: PostgreSQL refused more with a 500
+        manager,
+        f"/plans/campaigns/{campaign_id}/tasks/new",
+        {"name": "Konzept", "state": "scheduled", "days_worked": "1.000.000"},
+    )
+    assert overflowing.status_code == 422
+    assert field_errors(body(overflowing), "days_worked") == ["Der Wert ist zu groß."]
     wrong_service = post(
         manager,
         f"/plans/campaigns/{campaign_id}/tasks/new",

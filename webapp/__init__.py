@@ -143,7 +143,15 @@ from webapp.i18n import (
 )
 from webapp.imports import describe_row_error
 from webapp.menu import check_menu_items, collect_menu_items, visible_menu
-from webapp.pagination import Page, page_arguments, paginate, search_argument, search_condition
+from webapp.pagination import (
+    Page,
+    date_argument,
+    id_argument,
+    page_arguments,
+    paginate,
+    search_argument,
+    search_condition,
+)
 from webapp.ratelimit import (
     DEFAULT_MAX_FAILURES,
     DEFAULT_MAX_FAILURES_PER_ACCOUNT,
@@ -197,6 +205,7 @@ __all__ = [
     "create_app",
     "csrf",
     "current_user",
+    "date_argument",
     "db_session",
     "format_date",
     "format_datetime",
@@ -208,6 +217,7 @@ __all__ = [
     "get_settings",
     "group_choices",
     "has_role",
+    "id_argument",
     "login_user",
     "logout_user",
     "manager_choices",

@@ -46,6 +46,10 @@ from webapp.i18n import get_language, t
 
 EXAMPLE_DAY = date(2026, 12, 31)
 """The day a date input shows, empty, to say how a date is written."""
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+"""The earliest and latest day a date input takes: a year like 1 or 9999 is a typo, and its
+midnight in another time zone or the day after it lies beyond what Python can reckon with."""
 _ID = re.compile(r"^[0-9]{1,10}$")
 _MAX_ID = 2**31 - 1
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -246,6 +250,24 @@ class RepeatsPassword:
             raise ValidationError(t("forms.passwords_differ"))
 
 
+class _OutOfRange(ValueError):
+    """A value that parses but lies outside what the field takes; the text is the message."""
+
+
+def date_in_range(value: date) -> bool:
+    """Whether a date input takes ``value``: from ``FIRST_DAY`` to ``LAST_DAY``."""
+    return FIRST_DAY <= value <= LAST_DAY
+
+
+def date_range_problem() -> str:
+    """The message for a date outside ``FIRST_DAY`` to ``LAST_DAY``, in the user's language."""
+    return t(
+        "forms.date_out_of_range",
+        first=format_date_input(FIRST_DAY),
+        last=format_date_input(LAST_DAY),
+    )
+
+
 class _PanelField(Field):
     """A field read from its stripped text; text that does not parse is its first problem,
     worded by ``message`` (a key of the panel's catalog)."""
@@ -278,6 +300,8 @@ class _PanelField(Field):
         if self.text:
             try:
                 self.data = self.parse(self.text)
+            except _OutOfRange as exc:
+                raise ValueError(str(exc)) from None
             except ValueError:
                 raise ValueError(self.problem()) from None
 
@@ -339,12 +363,22 @@ class _NumberField(_PanelField):
 
 
 class NumberField(_NumberField):
-    """A Decimal with at most ``places`` decimals, typed as the language writes numbers."""
+    """A Decimal with at most ``places`` decimals and ``digits`` digits in all, typed as the
+    language writes numbers; ``digits`` and ``places`` are those of the ``Numeric(digits,
+    places)`` column it is stored in (14 and 2 for money, 12 and 4 for prices), so no value
+    it takes overflows the column."""
 
     def __init__(
-        self, label: str | None = None, validators: Any = None, *, places: int = 4, **kwargs: Any
+        self,
+        label: str | None = None,
+        validators: Any = None,
+        *,
+        places: int = 4,
+        digits: int | None = None,
+        **kwargs: Any,
     ):
-        kwargs.setdefault("maximum", Decimal(10) ** (12 if places <= 2 else 8))
+        digits = digits or (14 if places <= 2 else 12)
+        kwargs.setdefault("maximum", Decimal(10) ** (digits - places) - Decimal(10) ** -places)
         super().__init__(label, validators, **kwargs)
         self.places = places
 
@@ -385,10 +419,14 @@ class WholeNumberField(_NumberField):
 
 
 class DateField(_PanelField):
-    """A date as the language writes it ("31.12.2026", "31 Dec 2026") or ISO."""
+    """A date as the language writes it ("31.12.2026", "31 Dec 2026") or ISO, from
+    ``FIRST_DAY`` to ``LAST_DAY``."""
 
     def parse(self, text: str) -> date:
-        return parse_date(text)
+        value = parse_date(text)
+        if not date_in_range(value):
+            raise _OutOfRange(date_range_problem())
+        return value
 
     def problem(self) -> str:
         return t("forms.not_a_date", value=self.text, example=date_example())
@@ -404,6 +442,8 @@ class LocalDateTimeField(_PanelField):
 
     def parse(self, text: str) -> datetime:
         value = datetime.fromisoformat(text)
+        if not date_in_range(value.date()):
+            raise _OutOfRange(date_range_problem())
         if value.tzinfo is None:
             value = value.replace(tzinfo=LOCAL_TIME)
         return value.astimezone(UTC)

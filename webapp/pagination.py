@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.query.compiler import ci_text
+from webapp.forms import date_in_range, parse_date, parse_id
 
 T = TypeVar("T")
 
@@ -88,6 +90,23 @@ def page_arguments(
 def search_argument(args: Mapping[str, Any], name: str = "q") -> str:
     """A list's search text from the query string, trimmed and at most ``MAX_SEARCH_CHARS``."""
     return (args.get(name) or "").strip()[:MAX_SEARCH_CHARS]
+
+
+def id_argument(args: Mapping[str, Any], name: str) -> int | None:
+    """A list's filter by a row's id from the query string; None for anything no row's id
+    can be (letters, a superscript digit, a number beyond an INTEGER column)."""
+    return parse_id(args.get(name) or "")
+
+
+def date_argument(args: Mapping[str, Any], name: str) -> date | None:
+    """A list's filter by a day from the query string, ISO or as the user's language writes
+    it; None for anything else and for a day a date input would refuse (``webapp.forms.
+    FIRST_DAY`` to ``LAST_DAY``: the day after 31.12.9999 is none Python knows)."""
+    try:
+        value = parse_date(args.get(name) or "")
+    except ValueError:
+        return None
+    return value if date_in_range(value) else None
 
 
 def search_condition(search: str, *columns: Any) -> ColumnElement[bool]:

@@ -21,6 +21,7 @@ forms live in one HTML form.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -571,6 +572,11 @@ def _enum_value(spec: _Spec, raw: str) -> Any:
     return raw
 
 
+_WHOLE_NUMBER = re.compile(r"^-?[0-9]{1,18}$")
+"""A whole number as a choice of a report's id or name is typed: ASCII digits ("²" is a digit
+to ``str.isdigit`` but no number to ``int``), few enough for a BIGINT."""
+
+
 def _scalar(kind: str, raw: str) -> Any:
     """Numbers as the panel's users type them ("12,5", "1.234,50" or "1,234.50"); what
     cannot be read stays as typed, so that pydantic reports it and the form shows it again."""
@@ -581,6 +587,6 @@ def _scalar(kind: str, raw: str) -> Any:
         if kind == "integer":
             return int(number) if number == number.to_integral_value() else raw
         return float(number) if kind == "number" else str(number)
-    if kind == "string_or_integer" and raw.lstrip("-").isdigit():
+    if kind == "string_or_integer" and _WHOLE_NUMBER.match(raw):
         return int(raw)
     return raw

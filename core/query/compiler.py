@@ -152,7 +152,12 @@ def _parse_date_or_datetime(value: Any) -> date | datetime:
             ) from None
     if not isinstance(value, datetime):
         raise QueryError(stored("{value} is not a date or date-time", value=repr(value)))
-    return plain(value)  # aware, in UTC
+    try:
+        return plain(value)  # aware, in UTC
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first instant Python knows
+        raise QueryError(
+            stored("{value} is not a date or date-time", value=repr(value.isoformat()))
+        ) from None
 
 
 def _parse_boolean(value: Any) -> bool:
@@ -235,6 +240,8 @@ def _instant(value: Any, *, end: bool) -> Any:
     """Days as their first (or last) instant, so days and date-times compare."""
     if not _is_day(value):
         return value
+    if end and value == date.max:  # its next day is beyond what Python reckons with
+        return datetime.max.replace(tzinfo=UTC)
     start = _day_start(value)
     return start + timedelta(days=1) - timedelta.resolution if end else start
 
@@ -273,8 +280,9 @@ def _range(
     parts: list[ColumnElement[bool]] = []
     if low is not None:
         parts.append(key >= _bind(spec, column, _instant(low, end=False) if on_datetime else low))
-    if on_datetime and _is_day(high):  # up to the end of that day
-        parts.append(column < literal(_day_start(high + timedelta(days=1)), column.type))
+    if on_datetime and _is_day(high):  # up to the end of that day (9999-12-31: no end)
+        if high < date.max:
+            parts.append(column < literal(_day_start(high + timedelta(days=1)), column.type))
     elif high is not None:
         parts.append(key <= _bind(spec, column, high))
     return parts

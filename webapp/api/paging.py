@@ -11,6 +11,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from webapp.api.problems import field_problem
+from webapp.api.spec import MAX_ID
 
 T = TypeVar("T")
 DEFAULT_LIMIT = 50
@@ -30,13 +31,15 @@ def encode(last_id: int) -> str:
 
 
 def decode(cursor: str | None) -> int | None:
-    """The id the page starts after, or a 422 problem naming ``cursor``."""
+    """The id the page starts after, or a 422 problem naming ``cursor`` (also for a number
+    beyond an INTEGER column: PostgreSQL's driver failed on it with a 500)."""
     if cursor is None:
         return None
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         number = text.removeprefix(_PREFIX)
-        if text.startswith(_PREFIX) and number.isascii() and number.isdigit() and len(number) < 12:
+        digits = number.isascii() and number.isdigit() and len(number) < 12
+        if text.startswith(_PREFIX) and digits and int(number) <= MAX_ID:
             return int(number)
     except ValueError:
         pass

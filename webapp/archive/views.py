@@ -42,7 +42,13 @@ from webapp.contacts.search import dialect_of, matching_contact_ids
 from webapp.context import current_username, db_session, get_plugins, get_settings
 from webapp.forms import IdListField, PanelForm, TextField
 from webapp.i18n import t
-from webapp.pagination import page_arguments, paginate, search_argument
+from webapp.pagination import (
+    date_argument,
+    id_argument,
+    page_arguments,
+    paginate,
+    search_argument,
+)
 from webapp.security import role_required
 
 bp = Blueprint(
@@ -65,25 +71,15 @@ class ArchiveFilters:
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> ArchiveFilters:
-        def number(name: str) -> int | None:
-            value = args.get(name, "")
-            return int(value) if value.isdigit() else None
-
-        def day(name: str) -> date | None:
-            try:
-                return date.fromisoformat(args.get(name, ""))
-            except ValueError:
-                return None
-
         kinds = [kind.value for kind in DocumentKind]
         return cls(
             contact=search_argument(args, "contact"),
-            campaign=number("campaign"),
-            run=number("run"),
-            report=number("report"),
+            campaign=id_argument(args, "campaign"),
+            run=id_argument(args, "run"),
+            report=id_argument(args, "report"),
             kind=args.get("kind", "") if args.get("kind", "") in kinds else "",
-            date_from=day("from"),
-            date_to=day("to"),
+            date_from=date_argument(args, "from"),
+            date_to=date_argument(args, "to"),
         )
 
     @property

@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 WIDTH = 1000
@@ -141,12 +141,25 @@ def _x(day: date, start: date, span: int) -> float:
     return round(min(max((day - start).days, 0), span) / span * WIDTH, 2)
 
 
+MAX_TICKS = 48
+"""Ticks a timeline draws at most (in its axis and in every row): over a longer period they
+are a whole number of months apart, whole years from four years on, so a period of 1900 to
+2999 costs 48 ticks, not 13,200 in each row."""
+
+
 def _months(start: date, end: date) -> list[date]:
+    """The first day of every month from ``start`` to ``end``, or of every ``step``-th month
+    (``MAX_TICKS`` at most): every month up to four years, whole years beyond that."""
+    count = (end.year - start.year) * 12 + end.month - start.month + 1
+    step = 1
+    if count > MAX_TICKS:
+        step = -(-count // MAX_TICKS)
+        step = -(-step // 12) * 12 if step > 1 else step
     first = start.replace(day=1)
     months = []
-    while first <= end:
-        months.append(first)
-        first = (first + timedelta(days=32)).replace(day=1)
+    for index in range(0, count, step):
+        year, month = divmod(first.month - 1 + index, 12)
+        months.append(date(first.year + year, month + 1, 1))
     return months
 
 
@@ -175,10 +188,11 @@ def timeline(
     for index, row in enumerate(rows):
         if row.start is not None or row.end is not None:
             first = max(row.start or start, start)
-            last = min(row.end or end, end) + timedelta(days=1)
-            if first < last:
+            last = min(row.end or end, end)  # its end: the day after (31.12.9999 has none)
+            if first <= last:
                 row.x = _x(first, start, span)
-                row.width = max(_x(last, start, span) - row.x, 2.0)
+                after = round(min((last - start).days + 1, span) / span * WIDTH, 2)
+                row.width = max(after - row.x, 2.0)
         if index < len(marker_dates):
             row.markers = [
                 (_x(day, start, span), title)

@@ -80,10 +80,11 @@ class DeliveryForm:
 
 
 class CostTypesField(Field):
-    """The ticked cost types' ids."""
+    """The ticked cost types' ids; what no row's id can be is left out."""
 
     def process_formdata(self, valuelist: list[str]) -> None:
-        self.data = [int(value) for value in valuelist if value.isdigit()]
+        ids = (parse_id(str(value)) for value in valuelist)
+        self.data = [number for number in ids if number is not None]
 
 
 class DeliveryFields(PanelForm):

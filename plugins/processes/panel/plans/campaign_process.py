@@ -226,7 +226,7 @@ class TaskForm(PanelForm):
     start_date = DateField()
     end_date = DateField()
     state = EnumField(TaskState, required=True, default=TaskState.SCHEDULED)
-    days_worked = NumberField(places=2)
+    days_worked = NumberField(places=2, digits=8)
     estimated_cost = MoneyField()
     real_cost = MoneyField()
     provider_service_id = ChoiceField()
