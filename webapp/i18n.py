@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import gettext as gettext_module
 import re
-import typing
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from typing import Any, get_args
 
 from babel import dates, numbers
 from babel.messages.mofile import write_mo
@@ -68,27 +68,49 @@ def load_catalog(directory: Path, language: str) -> gettext_module.NullTranslati
     return Translations(compiled, domain=DOMAIN)
 
 
+@cache
 def catalog_ids(directory: Path, language: str) -> frozenset[str]:
     """The message ids with a translation in ``directory``'s catalog for ``language``."""
-    translations = load_catalog(Path(directory), language)
-    return frozenset(key for key in getattr(translations, "_catalog", {}) if isinstance(key, str))
+    return frozenset(key for key in _messages(directory, language) if isinstance(key, str))
+
+
+@cache
+def _messages(directory: Path, language: str) -> dict[Any, str]:
+    """The translations of ``directory``'s catalog for ``language`` by message id (with
+    ``context\x04`` before it, or ``(id, n)`` for a plural form)."""
+    return getattr(load_catalog(Path(directory), language), "_catalog", {})
+
+
+Directories = tuple[str, ...]
+"""Catalog directories by their paths' text: the key of the caches that ``find`` and a
+stored text's translation consult, hundreds of times on a page (paths hash and compare far
+slower than text)."""
+
+
+def _keys(directories: Iterable[Path | str]) -> Directories:
+    return tuple(map(str, directories))
+
+
+@cache
+def _merged(directories: Directories, language: str) -> dict[Any, str]:
+    """The translations of all ``directories`` in one, the first directory's winning."""
+    merged: dict[Any, str] = {}
+    for directory in reversed(directories):
+        merged.update(_messages(Path(directory), language))
+    return merged
 
 
 def find(directories: Iterable[Path], language: str, message: str, context: str = "") -> str | None:
     """``message`` translated by the first of ``directories`` that knows it, else None."""
     key = f"{context}\x04{message}" if context else message
-    for directory in directories:
-        catalog = getattr(load_catalog(Path(directory), language), "_catalog", {})
-        if key in catalog:
-            return catalog[key]
-    return None
+    return _merged(_keys(directories), language).get(key)
 
 
 def find_plural(directories: Iterable[Path], language: str, message: str, count: int) -> str | None:
     """The plural form of ``message`` for ``count`` from the first catalog that has it."""
     for directory in directories:
         translations = load_catalog(Path(directory), language)
-        if (message, 0) in getattr(translations, "_catalog", {}):
+        if (message, 0) in _messages(directory, language):
             return translations.ngettext(message, message, count)
     return None
 
@@ -210,10 +232,10 @@ def validation_text(message: str, translate: Callable[[str, str], str] | None = 
         return stored_text(message.explained)
     if message.own:
         return translate(text, "") if translate is not None else text
-    return _kind_text(message, get_language(), _panel_directories())
+    return _kind_text(message, get_language(), _keys(_panel_directories()))
 
 
-def _kind_text(message: KindMessage, language: str, directories: tuple[Path, ...]) -> str:
+def _kind_text(message: KindMessage, language: str, directories: Directories) -> str:
     """pydantic's message by its kind in ``language``, its numbers without grouping and its
     choices joined with the language's "or": the same for a settings form's problem and a
     stored one."""
@@ -314,7 +336,7 @@ STORED_DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
 """A date as the templates' ``format_date`` writes it (``"booking date: 01.04.2026"``)."""
 
 
-def _stored_part(directories: tuple[Path, ...], language: str, text: str) -> str | None:
+def _stored_part(directories: Directories, language: str, text: str) -> str | None:
     """One part of a stored text: an exact catalog entry, an amount or a date in the locale's
     format, or a text written from an id with fields (``_filled``)."""
     exact = find(directories, language, text)
@@ -345,7 +367,7 @@ def _validation_kinds() -> dict[str, str]:
     """pydantic's messages without values (``"Field required"``) by their kind, to say one
     inside a stored English text (a plugin's settings refused at sending time) by its kind."""
     kinds: dict[str, str] = {}
-    for kind in typing.get_args(ErrorType):
+    for kind in get_args(ErrorType):
         try:
             kinds.setdefault(PydanticKnownError(kind).message_template, kind)
         except TypeError:  # a message with values, as pydantic words it case by case
@@ -354,7 +376,7 @@ def _validation_kinds() -> dict[str, str]:
 
 
 @cache
-def _ids(directories: tuple[Path, ...]) -> frozenset[str]:
+def _ids(directories: Directories) -> frozenset[str]:
     """Every message id of the catalogs, in any language."""
     return frozenset().union(
         *(
@@ -366,7 +388,7 @@ def _ids(directories: tuple[Path, ...]) -> frozenset[str]:
 
 
 @cache
-def _shapes(directories: tuple[Path, ...]) -> dict[str, str]:
+def _shapes(directories: Directories) -> dict[str, str]:
     """The catalogs' message ids with fields, by their text with each field a hole; the
     first directory's id wins, as in ``find``. An English id needs no English entry. In an
     id with numbered fields (``{0}``) only those are fields, its translation a format string."""
@@ -383,7 +405,7 @@ def _shapes(directories: tuple[Path, ...]) -> dict[str, str]:
     return shapes
 
 
-def _filled(directories: tuple[Path, ...], language: str, text: str) -> str | None:
+def _filled(directories: Directories, language: str, text: str) -> str | None:
     """A text written from a message id with fields (``"unknown placeholder '{name}'"``,
     ``"{0} page(s)"``), its values between quotes or numbers: the id's translation with the
     same values in its fields."""
@@ -421,7 +443,7 @@ def _holed(kind: re.Pattern[str], text: str) -> tuple[str, list[str]]:
     return kind.sub(hole, text), values
 
 
-def _prefixed(directories: tuple[Path, ...], language: str, text: str) -> str | None:
+def _prefixed(directories: Directories, language: str, text: str) -> str | None:
     """``"<prefix>: <rest>"`` whose prefix is a catalog entry (``"cannot print: …"``): the
     prefix translated, the rest as ``_translated`` does (often another library's error); or
     an exception's class name (``"FileNotFoundError: …"``) or a setting's name (``"sender: …"``),
@@ -449,7 +471,7 @@ def _upload_target(text: str) -> str | None:
     return f"{plugin_text(campaign.plugins.upload_targets.get(match[1]), 'title')} ({match[2]})"
 
 
-def _translated(directories: tuple[Path, ...], language: str, text: str) -> str:
+def _translated(directories: Directories, language: str, text: str) -> str:
     """``text`` as a whole or as ``prefix: rest``, else part by part between ``"; "``, then
     between ``", "`` (which pydantic's messages hold); each step goes on with a shorter text,
     so it ends."""
@@ -470,7 +492,7 @@ def translate_stored(text: str | None, directories: Iterable[Path] = ()) -> str:
     part no catalog knows stays as is."""
     if not text:
         return ""
-    return _translated((*_panel_directories(), *directories), get_language(), text)
+    return _translated(_keys((*_panel_directories(), *directories)), get_language(), text)
 
 
 def all_plugin_catalogs() -> tuple[Path, ...]:
@@ -536,10 +558,10 @@ def _rendered_param(value: object, language: str, catalogs: Mapping[str, Iterabl
         return render_stored(value, language, catalogs)
     if isinstance(value, KindMessage):
         everything = (path for paths in catalogs.values() for path in paths)
-        return _kind_text(value, language, (PANEL_CATALOGS, *everything))
+        return _kind_text(value, language, _keys((PANEL_CATALOGS, *everything)))
     if isinstance(value, DetailText):
         everything = (path for paths in catalogs.values() for path in paths)
-        return _translated((PANEL_CATALOGS, *everything), language, value)
+        return _translated(_keys((PANEL_CATALOGS, *everything)), language, value)
     if isinstance(value, list):
         return ", ".join(_rendered_param(item, language, catalogs) for item in value)
     if isinstance(value, bool) or value is None:
