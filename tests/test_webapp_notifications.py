@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
-from core.models import Notification, Role
+from core.models import Campaign, Notification, Role, Run, RunState
 
 from panel_helpers import body, post
 from process_panel_helpers import audit_actions, user_id
@@ -23,6 +23,16 @@ def note(panel, user: int, subject: str, **fields) -> int:
         return row.id
 
 
+def a_run(panel) -> Run:
+    with panel.runtime.database.session() as session:
+        campaign = Campaign(name="Rundbrief", datasource="query", action="print_reports")
+        run = Run(campaign=campaign, number=1, config={}, state=RunState.AWAITING_CONFIRMATION)
+        session.add(run)
+        session.flush()
+        session.expunge(run)
+        return run
+
+
 def test_the_user_sees_their_own_notifications_with_links_and_the_unread_count(panel):
     rita = user_id(panel, Role.REVIEWER)
     note(
@@ -35,15 +45,20 @@ def test_the_user_sees_their_own_notifications_with_links_and_the_unread_count(p
     )
     note(panel, rita, "Stock low", object_type="stock_line", object_id=3, body="Kuvert DL")
     note(panel, rita, "Old news", read_at=panel.runtime.clock.now())
+    run = a_run(panel)
+    note(panel, rita, "Confirm the send", object_type="run", object_id=run.id)
+    note(panel, rita, "A run since deleted", object_type="run", object_id=run.id + 1)
     note(panel, user_id(panel, Role.VIEWER), "Not for Rita")
     client = panel.client(Role.REVIEWER)
     html = body(client.get("/notifications/"))
     assert "Not for Rita" not in html
     assert 'href="/deliveries/7"><strong>Approval needed' in html
     assert 'href="/stocks/lines/3"' in html and "Kuvert DL" in html
+    assert f'href="/campaigns/{run.campaign_id}/runs/{run.id}"><strong>Confirm the send' in html
+    assert "<strong>A run since deleted" in html  # without a link
     assert "Freigabe angefordert" in html and "Lagerwarnung" in html
-    assert html.count('class="is-unread"') == 2
-    assert 'data-unread="2"' in body(client.get("/"))  # the top bar, on every page
+    assert html.count('class="is-unread"') == 4
+    assert 'data-unread="4"' in body(client.get("/"))  # the top bar, on every page
     unread = body(client.get("/notifications/?unread=1"))
     assert "Old news" not in unread and "Stock low" in unread
 

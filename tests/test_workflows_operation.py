@@ -570,7 +570,7 @@ def test_a_recurring_lines_run_sends_only_after_a_person_confirmed_its_count(har
             select(Notification).where(Notification.kind == "run_to_confirm")
         ).all()
         assert (note.user_id, note.object_type, note.object_id) == (
-            world.manager_id, "campaign", campaign_id
+            world.manager_id, "run", run.id
         )  # fmt: skip
     run_pass("operationMgt")  # a later pass neither starts another run nor notifies again
     with harness.runtime.database.session() as session:

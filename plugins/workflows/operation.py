@@ -456,7 +456,7 @@ class OperationPass:
                             "Confirm it on the run's page."
                         ),
                         now=self.now,
-                        about=("campaign", campaign_id),
+                        about=("run", run.id),
                     )
                 line.run_id = run.id
 

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from core.audit import record_audit
 from core.messages import stored
-from core.models import Notification, Role
+from core.models import Notification, Role, Run
 from webapp.context import current_user, db_session, get_runtime
 from webapp.editing import acting_user, username
 from webapp.forms import FlagField, PanelForm
@@ -30,7 +30,8 @@ OBJECT_PAGES = {
     "stock_line": ("stocks.line", "line_id"),
     "campaign": ("plans.campaign", "campaign_id"),
 }
-"""Where a notification about ("delivery", 12) links to."""
+"""Where a notification about ("delivery", 12) links to; one about ("run", 5) links to the
+run's page (where a run waiting for its confirmation is confirmed)."""
 
 
 def unread_count() -> int:
@@ -53,6 +54,13 @@ def notification_context() -> dict[str, Any]:
 
 
 def object_url(notification: Notification) -> str | None:
+    if notification.object_type == "run" and notification.object_id is not None:
+        run = db_session().get(Run, notification.object_id)
+        return (
+            None
+            if run is None
+            else url_for("campaigns.run", campaign_id=run.campaign_id, run_id=run.id)
+        )
     page = OBJECT_PAGES.get(notification.object_type or "")
     if page is None or notification.object_id is None:
         return None
