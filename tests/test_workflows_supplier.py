@@ -26,6 +26,7 @@ from core.engine.runs import start_run
 from core.jobs.functions import install_runtime
 from core.messages import StoredText
 from core.models import (
+    Campaign,
     Contact,
     FileDelivery,
     ItemStatus,
@@ -260,6 +261,52 @@ def test_an_approved_letter_goes_to_its_provider_once(harness, tmp_path, smtp):
     assert every_row(harness.runtime.database) == before
     assert len(smtp.messages) == 1
     assert provider_files(world) == [name, name + ".manifest.json"]
+
+
+def test_a_file_whose_contacts_refused_letters_since_is_extracted_again_unsent(
+    harness, tmp_path, smtp
+):
+    """A block set after the extraction: the approved file never reaches the provider; its
+    run is voided, and the new extraction, without the blocked contact, waits for approval."""
+    world = letter(harness, tmp_path)
+    with harness.runtime.database.session() as session:  # letters to whole contacts
+        owner = session.get(Campaign, world.campaign_id)
+        owner.datasource, owner.datasource_settings = "test_records", {"entity": "contacts"}
+        owner.action = "test_letter"
+    run = extract(harness, world)
+    with harness.runtime.database.session() as session:
+        first = session.get(Contact, harness.items(run.id)[0].entity_id)
+        first.dispatch_block = True
+
+    summary = run_pass("supplierMgt")
+
+    assert "1 extracted again (refused since the extraction)" in summary
+    assert state(harness, world) is S.EXTRACTION_PENDING
+    assert not world.provider_dir.exists() and smtp.to(PROVIDER) == []
+    with harness.runtime.database.session() as session:
+        assert session.get(Run, run.id).superseded_at is not None
+        [note] = session.scalars(
+            select(Notification).where(Notification.kind == "extraction_repeated")
+        ).all()
+        assert (note.user_id, note.object_id) == (world.manager_id, world.delivery_id)
+        assert read_in("de", note.body_message) == (
+            "1 Empfänger der freigegebenen Datei wurden seit der Extraktion gesperrt oder haben "
+            "widersprochen. Die Datei wurde nicht versandt; der Brief wird ohne sie neu "
+            "extrahiert, und seine neue Datei wartet auf Freigabe."
+        )
+
+    again = start_run(
+        harness.runtime, world.campaign_id, delivery_id=world.delivery_id, confirmed_by="test"
+    )
+    harness.work()
+    with harness.runtime.database.session() as session:
+        delivery = session.get(Delivery, world.delivery_id)
+        delivery.move_to(S.FILE_TO_APPROVE, NOW)
+        submit(session, delivery, STEP.EXTRACTION, NOW)
+    assert "1 file(s) sent" in run_pass("supplierMgt")
+    [name] = [name for name in provider_files(world) if name.endswith(".csv")]
+    assert len(read_csv((world.provider_dir / name).read_bytes())) == 1 + 3
+    assert harness.run(again.id).skipped == 1
 
 
 @pytest.mark.parametrize("raw_values", [False, True], ids=["neutralised", "raw"])

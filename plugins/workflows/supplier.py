@@ -25,6 +25,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
-from core.documents.archive import ArchiveIntegrityError
+from core.documents.archive import ArchiveIntegrityError, open_store
 from core.documents.csv_export import CsvDialect
 from core.documents.extraction import ROWS_PER_QUERY, RecordColumns, cell, write_csv
 from core.documents.templating import LOCAL_TIME
@@ -47,6 +48,7 @@ from core.notifications import notify_campaign_manager
 from core.plugin_base import SettingsError
 from core.plugins import UnknownPluginError
 from core.query.entities import ENTITIES
+from core.reach import refusals
 from core.uploads import UploadError, UploadUnclear, deliver, file_digest
 from plugins.processes.approvals import approval_for, configure, is_approved, reviewers_of, submit
 from plugins.processes.models import (
@@ -76,6 +78,7 @@ from plugins.processes.provider_processes import (
     router_message,
 )
 from plugins.processes.provider_results import ResultFileError, import_result_file
+from plugins.processes.run_voiding import void_delivery_runs
 from plugins.processes.texts import STEP_KIND_NAMES
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows._passes import Pass
@@ -104,6 +107,7 @@ LABELS = {
     "sent": "file(s) sent",
     "released": "released without a provider",
     "finished": "finished",
+    "extracted_again": "extracted again (refused since the extraction)",
     "results": "result file(s) imported",
     "rejected": "result file(s) refused",
     "unclear": "unclear step(s)",
@@ -270,6 +274,8 @@ class SupplierPass:
                     service=job.service,
                 )
             )
+        if not self.handed_on(job) and self.extract_again_without_refusals(job):
+            return False
         extracted = self.extraction(job)
         location = None
         if job.process.upload_target:
@@ -285,6 +291,109 @@ class SupplierPass:
             what=stored("{file} sent to {provider}", file=extracted.name, provider=job.provider),
         )
         return True
+
+    def handed_on(self, job: Job) -> bool:
+        """Whether any of the run's file already left for the provider or its reviewers."""
+        with self.runtime.database.session() as session:
+            return (
+                session.scalar(
+                    select(ProviderStep.id)
+                    .where(
+                        ProviderStep.run_id == job.run.id,
+                        ProviderStep.kind.in_([KIND.UPLOAD, KIND.ROUTER_EMAIL, KIND.PROOF_EMAIL]),
+                    )
+                    .limit(1)
+                )
+                is not None
+            )
+
+    def extract_again_without_refusals(self, job: Job) -> bool:
+        """A letter's contact who was blocked or opted out since the file was extracted must
+        not get it: before anything reaches the provider, such a file's run is voided and the
+        delivery goes back to extraction, whose new file (without them) a person approves
+        again. Whether it went back."""
+        if job.run is None:
+            return False
+        refused = self.refused_letters(job)
+        if not refused:
+            return False
+        reason = f"{refused} recipient(s) refused letters since the extraction"
+        with self.runtime.database.session() as session:
+            delivery = session.get(Delivery, job.delivery_id)
+            stores = partial(open_store, self.runtime.plugins, self.runtime.settings)
+            void_delivery_runs(
+                session,
+                stores,
+                job.delivery_id,
+                now=self.now,
+                by=SupplierManagement.name,
+                reason=reason,
+            )
+            delivery.move_to(S.EXTRACTION_PENDING, self.now)
+            notify_campaign_manager(
+                session,
+                delivery.campaign,
+                kind="extraction_repeated",
+                subject=stored(
+                    "Extracted again: {delivery} ({campaign})",
+                    delivery=job.label,
+                    campaign=job.campaign_name,
+                ),
+                body=stored(
+                    "{count} recipient(s) of the approved file were blocked or opted out "
+                    "since it was extracted. The file was not sent; the letter is extracted "
+                    "again without them, and its new file waits for approval.",
+                    count=refused,
+                ),
+                now=self.now,
+                about=("delivery", job.delivery_id),
+            )
+        self.result.count(
+            "extracted_again",
+            stored(
+                "{delivery}: run #{number} voided, {count} recipient(s) refused letters since "
+                "the extraction; extracted again",
+                delivery=job.what,
+                number=str(job.run.number),
+                count=refused,
+            ),
+        )
+        return True
+
+    def refused_letters(self, job: Job) -> int:
+        """How many of the run's letters go to a contact who refuses them now."""
+        built = build_plugins(self.runtime.plugins, CampaignConfig.from_snapshot(job.run.config))
+        service = bool(job.run.config.get("service_communication", False))
+        refused, last = 0, 0
+        with self.runtime.database.session() as session:
+            context = RunContext(
+                runtime=self.runtime,
+                session=session,
+                campaign_id=job.campaign_id,
+                campaign_name=job.campaign_name,
+                run_id=job.run.id,
+                channel=built.action.channel,
+                entity=built.datasource.entity(),
+            )
+            while True:
+                page = session.scalars(
+                    select(RunItem.entity_id)
+                    .where(
+                        RunItem.run_id == job.run.id,
+                        RunItem.kind != ItemKind.GROUP,
+                        RunItem.status == ItemStatus.DONE,
+                        RunItem.entity_id > last,
+                    )
+                    .order_by(RunItem.entity_id)
+                    .limit(ROWS_PER_QUERY)
+                ).all()
+                if not page:
+                    return refused
+                last = page[-1]
+                loaded = built.datasource.load(context, page)
+                refused += len(
+                    refusals(session, loaded.values(), built.action.channel, service=service)
+                )
 
     def on_confirmation(self, job: Job) -> bool:
         return SentCounting(job.sent_counting) is SentCounting.ON_CONFIRMATION
