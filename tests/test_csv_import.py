@@ -153,3 +153,25 @@ def test_a_header_of_100000_columns_is_read_and_named_in_short():
     )
     parsed = read_csv(header.encode()[:-5] + b"\nA\n", ADDRESSES, max_bytes=10**7, max_rows=10)
     assert len(parsed.ignored_columns) == 100_000
+
+
+def test_a_nul_in_a_cell_is_a_row_error_named_by_its_column():
+    raw = b"Name;PLZ;Ort\nA\x00B;50667;K\xc3\xb6ln\nC;50667;Bonn\n"
+    parsed = read_csv(raw, ADDRESSES, max_bytes=1000, max_rows=10)
+    assert [row.line for row in parsed.rows] == [3]
+    assert [(error.line, error.message) for error in parsed.errors] == [
+        (2, "Name: holds a NUL character, which cannot be stored")
+    ]
+    with pytest.raises(RowsRefused):
+        refuse_row_errors(parsed.errors, only_valid_rows=False)
+
+
+def test_a_cell_longer_than_the_csv_limit_is_named_not_called_an_open_quote():
+    raw = b"Name;Ort\n" + b"x" * 200_000 + b";Bonn\n"
+    with pytest.raises(CsvImportError, match="line 2: a field is longer than 131072") as refused:
+        read_csv(raw, ADDRESSES, max_bytes=len(raw), max_rows=10)
+    with Flask(__name__).test_request_context():
+        use_language("de")
+        assert describe_import_error(refused.value) == (
+            "Zeile 2: ein Feld ist länger als 131072 Zeichen"
+        )
