@@ -4,9 +4,12 @@ named by the file's own column headers, and files read as streams."""
 from __future__ import annotations
 
 import io
+import os
+import time
 
 import pytest
 from flask import Flask
+from werkzeug.datastructures import FileStorage
 
 from core.models import ADDRESS_FIELDS
 from webapp.csv_import import (
@@ -21,7 +24,7 @@ from webapp.csv_import import (
     refuse_row_errors,
 )
 from webapp.i18n import use_language
-from webapp.imports import describe_import_error
+from webapp.imports import describe_import_error, drop_stale_uploads, save_upload
 
 ADDRESSES = CsvFormat(ADDRESS_FIELDS, ADDRESS_ALIASES, check_address)
 
@@ -175,3 +178,27 @@ def test_a_cell_longer_than_the_csv_limit_is_named_not_called_an_open_quote():
         assert describe_import_error(refused.value) == (
             "Zeile 2: ein Feld ist länger als 131072 Zeichen"
         )
+
+
+def test_an_upload_that_cannot_be_copied_whole_leaves_no_half_file(tmp_path):
+    class DiskFull(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            if self.tell() >= 4:
+                raise OSError(28, "No space left on device")
+            return super().read(4)
+
+    with pytest.raises(OSError, match="No space"):
+        save_upload(FileStorage(DiskFull(b"Name;Ort\nA;Bonn\n"), "a.csv"), tmp_path / "t.csv")
+    assert list(tmp_path.iterdir()) == []
+    save_upload(FileStorage(io.BytesIO(b"Name\nA\n"), "a.csv"), tmp_path / "t.csv")
+    assert [path.name for path in tmp_path.iterdir()] == ["t.csv"]
+
+
+def test_stale_uploads_and_half_copies_are_dropped_and_fresh_ones_kept(tmp_path):
+    old = time.time() - 3600
+    for name in ("old.csv", ".old.csv.part", "fresh.csv"):
+        (tmp_path / name).write_text("x")
+    for name in ("old.csv", ".old.csv.part"):
+        os.utime(tmp_path / name, (old, old))
+    drop_stale_uploads(tmp_path, 60)
+    assert [path.name for path in tmp_path.iterdir()] == ["fresh.csv"]
