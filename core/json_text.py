@@ -15,6 +15,7 @@ MAX_DEPTH = 32
 """Objects and lists inside each other; a query with the most blocks allowed needs about 25."""
 
 _STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]++|\\.)*+"|[\[\]{}]', re.S)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class JsonTooDeepError(ValueError):
@@ -23,6 +24,14 @@ class JsonTooDeepError(ValueError):
     def __init__(self, limit: int):
         self.limit = limit
         super().__init__(f"nested deeper than {limit} levels of objects and lists")
+
+
+class LoneSurrogateError(ValueError):
+    """JSON text whose ``\\uXXXX`` escapes leave half of a surrogate pair (``"\\ud800"``): no
+    text, and no database can store it."""
+
+    def __init__(self) -> None:
+        super().__init__("an escape \\uD800-\\uDFFF that is half of a character")
 
 
 def check_text_depth(text: str | bytes, limit: int = MAX_DEPTH) -> None:
@@ -51,9 +60,16 @@ def check_data_depth(data: Any, limit: int = MAX_DEPTH) -> None:
 
 
 def loads(text: str | bytes, limit: int = MAX_DEPTH) -> Any:
-    """``json.loads`` after ``check_text_depth``; ValueError for text that is not JSON."""
+    """``json.loads`` after ``check_text_depth``; ValueError for text that is not JSON or
+    holds half a character (``LoneSurrogateError``)."""
     check_text_depth(text, limit)
-    return json.loads(text)
+    data = json.loads(text)
+    if _SURROGATE_ESCAPE.search(text if isinstance(text, str) else text.decode("utf-8", "replace")):
+        try:  # a pair of escapes is one character; only a lone half cannot be encoded
+            json.dumps(data, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise LoneSurrogateError() from None
+    return data
 
 
 _DECODER_MESSAGES = {
@@ -91,6 +107,8 @@ def problem(exc: ValueError) -> StoredText:
         )
     if isinstance(exc, JsonTooDeepError):
         return stored("nested deeper than {limit} levels of objects and lists", limit=exc.limit)
+    if isinstance(exc, LoneSurrogateError):
+        return stored("an escape \\uD800-\\uDFFF that is half of a character")
     if isinstance(exc, UnicodeDecodeError):
         return stored("not UTF-8 text (byte {position})", position=exc.start + 1)
     return stored(literal(str(exc)))

@@ -128,12 +128,15 @@ def parse_time(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
     try:
-        if isinstance(value, int | float) or str(value).isdigit():
+        if isinstance(value, bool):
+            raise ValueError(value)
+        if isinstance(value, int | float) or (str(value).isascii() and str(value).isdigit()):
             return datetime.fromtimestamp(float(value), UTC)
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        # in UTC here: a time whose UTC falls outside years 1-9999 cannot be stored
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
     except (ValueError, OverflowError, OSError):
         raise WebhookRefused(f"{str(value)[:40]!r} is not a time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def text_field(item: Mapping[str, Any], names: Iterable[str], limit: int = MAX_FIELD) -> str:
@@ -141,11 +144,13 @@ def text_field(item: Mapping[str, Any], names: Iterable[str], limit: int = MAX_F
     for name in names:
         value = item.get(name)
         if value not in (None, ""):
-            if not isinstance(value, str | int):
+            if not isinstance(value, str | int) or isinstance(value, bool):
                 raise WebhookRefused(f"{name!r} must be text")
             text = str(value)
-            if len(text) > limit or "\0" in text:
+            if len(text) > limit:
                 raise WebhookRefused(f"{name!r} is longer than {limit} characters")
+            if "\0" in text or not _encodable(text):
+                raise WebhookRefused(f"{name!r} holds a NUL or an invalid character")
             return text
     raise WebhookRefused(f"an item has no {' or '.join(repr(n) for n in names)}")
 
@@ -187,7 +192,7 @@ def check_signature(request: WebhookRequest, secret: str, now: datetime) -> str 
     if header is not None:
         parts = dict(part.strip().partition("=")[::2] for part in header.split(","))
         stamp, given = parts.get("t", ""), parts.get("v1", "")
-        if not stamp.isdigit() or len(stamp) > 12 or not given.isascii():
+        if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12 or not given.isascii():
             raise WebhookRefused("malformed signature header", unauthenticated=True)
         if not hmac.compare_digest(given, _mac(secret, request.body, int(stamp))):
             raise WebhookRefused("wrong signature", unauthenticated=True)
@@ -211,6 +216,15 @@ def _bearer_secret(authorization: str) -> str | None:
             return None
         return decoded.partition(":")[2]
     return None
+
+
+def _encodable(text: str) -> bool:
+    """False for lone surrogates (JSON's ``"\\ud800"``), which no database can store."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _mac(secret: str, body: bytes, timestamp: int) -> str:

@@ -4,9 +4,12 @@ named by the file's own column headers, and files read as streams."""
 from __future__ import annotations
 
 import io
+import os
+import time
 
 import pytest
 from flask import Flask
+from werkzeug.datastructures import FileStorage
 
 from core.models import ADDRESS_FIELDS
 from webapp.csv_import import (
@@ -21,7 +24,7 @@ from webapp.csv_import import (
     refuse_row_errors,
 )
 from webapp.i18n import use_language
-from webapp.imports import describe_import_error
+from webapp.imports import describe_import_error, drop_stale_uploads, save_upload
 
 ADDRESSES = CsvFormat(ADDRESS_FIELDS, ADDRESS_ALIASES, check_address)
 
@@ -153,3 +156,49 @@ def test_a_header_of_100000_columns_is_read_and_named_in_short():
     )
     parsed = read_csv(header.encode()[:-5] + b"\nA\n", ADDRESSES, max_bytes=10**7, max_rows=10)
     assert len(parsed.ignored_columns) == 100_000
+
+
+def test_a_nul_in_a_cell_is_a_row_error_named_by_its_column():
+    raw = b"Name;PLZ;Ort\nA\x00B;50667;K\xc3\xb6ln\nC;50667;Bonn\n"
+    parsed = read_csv(raw, ADDRESSES, max_bytes=1000, max_rows=10)
+    assert [row.line for row in parsed.rows] == [3]
+    assert [(error.line, error.message) for error in parsed.errors] == [
+        (2, "Name: holds a NUL character, which cannot be stored")
+    ]
+    with pytest.raises(RowsRefused):
+        refuse_row_errors(parsed.errors, only_valid_rows=False)
+
+
+def test_a_cell_longer_than_the_csv_limit_is_named_not_called_an_open_quote():
+    raw = b"Name;Ort\n" + b"x" * 200_000 + b";Bonn\n"
+    with pytest.raises(CsvImportError, match="line 2: a field is longer than 131072") as refused:
+        read_csv(raw, ADDRESSES, max_bytes=len(raw), max_rows=10)
+    with Flask(__name__).test_request_context():
+        use_language("de")
+        assert describe_import_error(refused.value) == (
+            "Zeile 2: ein Feld ist länger als 131072 Zeichen"
+        )
+
+
+def test_an_upload_that_cannot_be_copied_whole_leaves_no_half_file(tmp_path):
+    class DiskFull(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            if self.tell() >= 4:
+                raise OSError(28, "No space left on device")
+            return super().read(4)
+
+    with pytest.raises(OSError, match="No space"):
+        save_upload(FileStorage(DiskFull(b"Name;Ort\nA;Bonn\n"), "a.csv"), tmp_path / "t.csv")
+    assert list(tmp_path.iterdir()) == []
+    save_upload(FileStorage(io.BytesIO(b"Name\nA\n"), "a.csv"), tmp_path / "t.csv")
+    assert [path.name for path in tmp_path.iterdir()] == ["t.csv"]
+
+
+def test_stale_uploads_and_half_copies_are_dropped_and_fresh_ones_kept(tmp_path):
+    old = time.time() - 3600
+    for name in ("old.csv", ".old.csv.part", "fresh.csv"):
+        (tmp_path / name).write_text("x")
+    for name in ("old.csv", ".old.csv.part"):
+        os.utime(tmp_path / name, (old, old))
+    drop_stale_uploads(tmp_path, 60)
+    assert [path.name for path in tmp_path.iterdir()] == ["fresh.csv"]

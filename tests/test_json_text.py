@@ -53,3 +53,16 @@ def test_text_too_deep_and_bytes_that_are_no_text_are_explained_too():
     assert render_stored(json_text.problem(binary.value), "de", {}) == (
         "kein Text in UTF-8 (Byte 8)"
     )
+
+
+def test_half_a_character_is_refused_in_the_readers_language_and_a_pair_is_read():
+    assert json_text.loads('["\\ud83d\\ude00", "\\u00e4"]') == ["\U0001f600", "ä"]
+    for text in ('{"a": ["\\ud800"]}', '{"\\udfff": 1}', '"\\ude00\\ud83d"'):
+        with pytest.raises(json_text.LoneSurrogateError) as refused:
+            json_text.loads(text)
+        assert isinstance(refused.value, ValueError)  # every caller refuses it as not JSON
+        problem = json_text.problem(refused.value)
+        assert render_stored(problem, "de", {}) == (
+            "ein Escape \\uD800-\\uDFFF, das nur ein halbes Zeichen ist"
+        )
+        assert render_stored(problem, "en", {}) == str(refused.value)

@@ -129,3 +129,38 @@ def test_a_bearer_or_basic_secret_for_providers_that_cannot_sign():
     for authorization in ("Bearer guess", "Basic !!!", f"Token {SECRET}"):
         with pytest.raises(WebhookRefused):
             check_signature(json_request(b"{}", Authorization=authorization), SECRET, NOW)
+
+
+@pytest.mark.parametrize(
+    ("field", "problem"),
+    [
+        ('"reference": "r\\u0000"', "'reference' holds a NUL or an invalid character"),
+        ('"reference": "\\ud800"', "'reference' holds a NUL or an invalid character"),
+        ('"reference": true', "'reference' must be text"),
+        ('"reference": "r", "at": "0001-01-01T00:30+01:00"', "is not a time"),
+        ('"reference": "r", "at": "9999-12-31T23:59-01:00"', "is not a time"),
+        ('"reference": "r", "at": 1e20', "is not a time"),
+        ('"reference": "r", "at": "\u00b2"', "is not a time"),
+        ('"reference": "r", "at": true', "is not a time"),
+    ],
+)
+def test_values_no_database_can_store_are_refused_before_anything_is_recorded(field, problem):
+    body = ("{" + field + ', "status": "delivered"}').encode()
+    with pytest.raises(WebhookRefused, match=problem) as refused:
+        standard_receipts(json_request(body))
+    assert not refused.value.unauthenticated
+
+
+def test_a_time_with_a_zone_is_read_in_utc():
+    body = b'{"reference": "r", "status": "delivered", "at": "2026-12-05T13:00:00+01:00"}'
+    [receipt] = standard_receipts(json_request(body))
+    assert receipt.at == datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    assert receipt.at.tzinfo is UTC
+
+
+@pytest.mark.parametrize("stamp", ["\u00b2", "\u0661\u0662\u0663", "-5", "1e9", "9" * 13])
+def test_a_signature_time_that_is_no_plain_number_is_malformed(stamp):
+    request = json_request(b"{}", **{SIGNATURE_HEADER: f"t={stamp},v1=ab"})
+    with pytest.raises(WebhookRefused, match="malformed") as refused:
+        check_signature(request, SECRET, NOW)
+    assert refused.value.unauthenticated

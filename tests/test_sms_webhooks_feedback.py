@@ -77,6 +77,21 @@ def test_a_receipt_finds_its_row_by_ledger_reference_or_message_id(sms_engine): 
     assert after["contacts:4"][1:] == (None, None)
 
 
+def test_a_reference_naming_a_run_beyond_the_id_column_is_unknown_not_an_error(sms_engine):  # noqa: F811
+    with sms_engine.runtime.database.session() as session:
+        recorded = record_receipts(
+            session,
+            [
+                Receipt("run99999999999-contacts:1", "delivered"),
+                Receipt("run" + "9" * 18 + "-contacts:1", "delivered"),
+                Receipt("run\u0661\u0662-contacts:1", "delivered"),
+            ],
+            NOW,
+        )
+        session.commit()
+    assert (recorded.matched, recorded.unknown) == (0, 3)
+
+
 def events(engine):
     with engine.runtime.database.session() as session:
         consent = session.execute(

@@ -14,7 +14,7 @@ from test_email_action import add_people, email_campaign, items, mailing  # noqa
 
 from core.clock import utcnow
 from core.engine.runs import start_run
-from core.messaging.unsubscribe import InvalidToken, make_token, read_token
+from core.messaging.unsubscribe import InvalidToken, _signature, make_token, read_token
 from core.models import Contact, ContactEvent, ItemStatus, Role
 from core.plugin_base import Channel
 
@@ -196,3 +196,14 @@ def test_without_a_public_url_no_mail_goes_out_and_the_reason_is_given(
         "für Kampagnen-E-Mails die öffentliche Adresse des Panels setzen"
     ]
     assert smtp.messages == []
+
+
+def test_a_signed_token_naming_an_impossible_row_is_invalid_not_an_error():
+    # only this installation's key signs tokens, but a mistake elsewhere must not end in a 500
+    now = utcnow()
+    for contact_id, run_id in ((2**31, None), (12, 2**31), (10**30, 10**30)):
+        with pytest.raises(InvalidToken, match="no row"):
+            read_token(SECRET, make_token(SECRET, contact_id, run_id, issued=now), now=now)
+    payload = "c.7.fax.1"  # signed, but not as make_token writes one
+    with pytest.raises(InvalidToken, match="malformed"):
+        read_token(SECRET, f"{payload}.{_signature(SECRET, payload)}", now=now)

@@ -101,6 +101,7 @@ PROBLEM_TEXTS = {
     "duplicate": "{value!r} appears already on line {line}",
     "exists": "contact {value!r} exists already",
     "ambiguous": "{value!r} matches {count} contacts",
+    "nul": "holds a NUL character, which cannot be stored",
 }
 """The English text of each problem code (the panel shows its own translations)."""
 
@@ -445,12 +446,22 @@ def _read_rows(
                 parsed.errors.append(RowError(start, (Problem("fields", params=params),)))
                 continue
             data = {name: record[position].strip() or None for name, position in positions.items()}
-            problems = csv_format.check_row(data)
+            # a NUL would end in a database error on import (PostgreSQL stores none)
+            nul = [name for name, value in data.items() if "\0" in (value or "")]
+            problems = [Problem("nul", name) for name in nul] or csv_format.check_row(data)
             if problems:
                 parsed.errors.append(parsed.row_error(start, problems))
             else:
                 parsed.rows.append(ParsedRow(start, data))
     except csv.Error as exc:
+        if "field limit" in str(exc):  # the csv module's bound on one cell
+            limit = csv.field_size_limit()
+            raise CsvImportError(
+                f"line {line}: a field is longer than {limit} characters",
+                "long_field",
+                line=line,
+                limit=limit,
+            ) from None
         raise CsvImportError(
             f"line {line}: {exc} (is a quote left open?)", "quote", line=line
         ) from None

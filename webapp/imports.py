@@ -5,12 +5,15 @@ reading it into memory, and each row's problems in the user's language."""
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 
 from webapp.csv_import import CsvImportError, Problem, RowError
 from webapp.i18n import t
+
+PARTIAL_SUFFIX = ".part"
 
 
 def describe_import_error(error: CsvImportError) -> str:
@@ -47,8 +50,24 @@ def upload_size(upload: FileStorage) -> int:
 def save_upload(upload: FileStorage, path: Path) -> None:
     """Copy the upload to ``path`` in pieces (never whole in memory), under a temporary name
     that becomes ``path`` when complete."""
-    partial = path.with_name(f".{path.name}.part")
+    partial = path.with_name(f".{path.name}{PARTIAL_SUFFIX}")
     upload.stream.seek(0)
-    upload.save(partial)
-    partial.replace(path)
+    try:
+        upload.save(partial)
+        partial.replace(path)
+    except BaseException:  # a full disk: no half file stays behind
+        partial.unlink(missing_ok=True)
+        raise
     upload.stream.seek(0)
+
+
+def drop_stale_uploads(folder: Path, max_age_seconds: float) -> None:
+    """Delete the kept uploads (``*.csv``) and any half-copied one older than the limit; one
+    another process deletes at the same time is no error."""
+    cutoff = time.time() - max_age_seconds
+    for old in [*folder.glob("*.csv"), *folder.glob(f".*{PARTIAL_SUFFIX}")]:
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink(missing_ok=True)
+        except FileNotFoundError:
+            continue

@@ -20,6 +20,8 @@ from core.plugin_base import Channel
 TOKEN_LIFETIME = timedelta(days=400)
 PATH = "/u/"
 SIGNATURE_BYTES = 16
+MAX_ID = 2**31 - 1
+"""The largest contact or run id (their columns are 32-bit integers)."""
 _PURPOSE = b"campaign unsubscribe token"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -58,11 +60,17 @@ def read_token(secret_key: str, token: str, now: datetime | None = None) -> Unsu
         or not hmac.compare_digest(signature, _signature(secret_key, payload))
     ):
         raise InvalidToken("the token is not genuine")
-    contact, run, channel, day = payload.split(".")
-    issued = _EPOCH + timedelta(days=int(day, 36))
+    try:
+        contact, run, channel, day = payload.split(".")
+        found = UnsubscribeToken(int(contact, 36), Channel(channel), int(run, 36) if run else None)
+        issued = _EPOCH + timedelta(days=int(day, 36))
+    except (ValueError, OverflowError):  # signed, but not by make_token: another key use
+        raise InvalidToken("the token is malformed") from None
+    if found.contact_id > MAX_ID or (found.run_id or 0) > MAX_ID:
+        raise InvalidToken("the token names no row that can exist")
     if (now or utcnow()) - issued > TOKEN_LIFETIME:
         raise InvalidToken("the token has expired")
-    return UnsubscribeToken(int(contact, 36), Channel(channel), int(run, 36) if run else None)
+    return found
 
 
 def unsubscribe_url(public_url: str, token: str) -> str:

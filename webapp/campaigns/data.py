@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from webapp.campaigns.views import bp, list_args, load_campaign, render_screen, 
 from webapp.context import db_session, get_plugins, get_settings
 from webapp.forms import ChoiceField, FlagField, PanelForm, TextField, parse_id, problem_text
 from webapp.i18n import stored_text, t, tn
-from webapp.imports import describe_import_error, save_upload, upload_size
+from webapp.imports import describe_import_error, drop_stale_uploads, save_upload, upload_size
 from webapp.pagination import Page, page_arguments
 from webapp.schema_forms import OptionResolver
 from webapp.security import role_required
@@ -54,10 +53,7 @@ _ID_SEPARATORS = re.compile(r"[\s,;]+")
 def _uploads() -> Path:
     path = get_settings().data_dir / "uploads"
     path.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - UPLOAD_LIFETIME_SECONDS
-    for old in path.glob("*.csv"):
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
+    drop_stale_uploads(path, UPLOAD_LIFETIME_SECONDS)
     return path
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 
 from webapp.context import get_settings
-from webapp.imports import save_upload
+from webapp.imports import drop_stale_uploads, save_upload
 
 KEEP_SECONDS = 24 * 3600
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
@@ -31,10 +30,7 @@ def keep_upload(user_id: int, upload: FileStorage) -> str:
     its token."""
     folder = _folder()
     folder.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - KEEP_SECONDS
-    for old in folder.glob("*.csv"):
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
+    drop_stale_uploads(folder, KEEP_SECONDS)
     token = secrets.token_hex(16)
     save_upload(upload, folder / f"{user_id}-{token}.csv")
     return token

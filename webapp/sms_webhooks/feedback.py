@@ -35,8 +35,9 @@ from core.models import (
 from core.plugin_base import Channel
 from core.sms_webhooks import PENDING, InboundSms, Receipt
 
-LEDGER_REFERENCE = re.compile(r"^run(\d{1,18})-(.{1,200})$")
-"""``core.messaging.sending.ledger_reference``: the run and the row's key."""
+LEDGER_REFERENCE = re.compile(r"^run([0-9]{1,9})-(.{1,200})$")
+"""``core.messaging.sending.ledger_reference``: the run and the row's key (a run id of more than
+nine digits, beyond the id column, is looked up as a message id only)."""
 STOP_WORDS = frozenset({"stop", "stopp", "abmelden", "stop all", "stopall", "unsubscribe"})
 """Replies that opt the sender out, compared without case and surrounding whitespace."""
 ACTOR = "SMS reply"
