@@ -364,36 +364,47 @@ class SupplierPass:
         """How many of the run's letters go to a contact who refuses them now."""
         built = build_plugins(self.runtime.plugins, CampaignConfig.from_snapshot(job.run.config))
         service = bool(job.run.config.get("service_communication", False))
-        refused, last = 0, 0
+        refused = 0
         with self.runtime.database.session() as session:
-            context = RunContext(
-                runtime=self.runtime,
-                session=session,
-                campaign_id=job.campaign_id,
-                campaign_name=job.campaign_name,
-                run_id=job.run.id,
-                channel=built.action.channel,
-                entity=built.datasource.entity(),
-            )
-            while True:
-                page = session.scalars(
-                    select(RunItem.entity_id)
-                    .where(
-                        RunItem.run_id == job.run.id,
-                        RunItem.kind != ItemKind.GROUP,
-                        RunItem.status == ItemStatus.DONE,
-                        RunItem.entity_id > last,
-                    )
-                    .order_by(RunItem.entity_id)
-                    .limit(ROWS_PER_QUERY)
-                ).all()
-                if not page:
-                    return refused
-                last = page[-1]
-                loaded = built.datasource.load(context, page)
+            context = self.run_context(session, job, built)
+            for page in self.letter_pages(session, job):
+                loaded = built.datasource.load(context, [item.entity_id for item in page])
                 refused += len(
                     refusals(session, loaded.values(), built.action.channel, service=service)
                 )
+        return refused
+
+    def run_context(self, session: Session, job: Job, built: Any) -> RunContext:
+        """The extraction run's context, to load its records as its action did."""
+        return RunContext(
+            runtime=self.runtime,
+            session=session,
+            campaign_id=job.campaign_id,
+            campaign_name=job.campaign_name,
+            run_id=job.run.id,
+            channel=built.action.channel,
+            entity=built.datasource.entity(),
+        )
+
+    def letter_pages(self, session: Session, job: Job) -> Iterator[list[Any]]:
+        """The letters the run did (id, key, entity id), in ledger order, a page at a time."""
+        last = 0
+        while True:
+            page = session.execute(
+                select(RunItem.id, RunItem.key, RunItem.entity_id)
+                .where(
+                    RunItem.run_id == job.run.id,
+                    RunItem.kind != ItemKind.GROUP,
+                    RunItem.status == ItemStatus.DONE,
+                    RunItem.id > last,
+                )
+                .order_by(RunItem.id)
+                .limit(ROWS_PER_QUERY)
+            ).all()
+            if not page:
+                return
+            last = page[-1].id
+            yield page
 
     def on_confirmation(self, job: Job) -> bool:
         return SentCounting(job.sent_counting) is SentCounting.ON_CONFIRMATION
@@ -418,12 +429,6 @@ class SupplierPass:
         key = job.key(KIND.EXTRACTION)
         with self.runtime.database.session() as session:
             step = session.scalar(select(ProviderStep).where(ProviderStep.key == key))
-            handed_on = session.scalar(
-                select(ProviderStep.id).where(
-                    ProviderStep.run_id == job.run.id,
-                    ProviderStep.kind.in_([KIND.UPLOAD, KIND.ROUTER_EMAIL, KIND.PROOF_EMAIL]),
-                )
-            )
         files = self.runtime.run_files
         if step is not None and step.status is STATUS.DONE:
             name = f"{PROVIDER_FILES}/{step.file_name}"
@@ -436,7 +441,7 @@ class SupplierPass:
                     kept = False
             if kept:
                 return Extracted(path, step.file_name, step.rows or 0)
-            if handed_on is not None:
+            if self.handed_on(job):
                 raise ExplainedError(
                     stored(
                         "the extraction file {file} of run {run} is gone or changed since it "
@@ -511,31 +516,8 @@ class SupplierPass:
                     where="export_columns",
                     numbers=[index for index, _ in wanted],
                 )
-            context = RunContext(
-                runtime=self.runtime,
-                session=session,
-                campaign_id=job.campaign_id,
-                campaign_name=job.campaign_name,
-                run_id=job.run.id,
-                channel=built.action.channel,
-                entity=entity,
-            )
-            last = 0
-            while True:
-                page = session.execute(
-                    select(RunItem.id, RunItem.key, RunItem.entity_id)
-                    .where(
-                        RunItem.run_id == job.run.id,
-                        RunItem.kind != ItemKind.GROUP,
-                        RunItem.status == ItemStatus.DONE,
-                        RunItem.id > last,
-                    )
-                    .order_by(RunItem.id)
-                    .limit(ROWS_PER_QUERY)
-                ).all()
-                if not page:
-                    return
-                last = page[-1].id
+            context = self.run_context(session, job, built)
+            for page in self.letter_pages(session, job):
                 found = self.cells(context, built, record_columns, wanted, page)
                 for item in page:
                     cells = found.get(item.entity_id)
