@@ -587,6 +587,42 @@ def test_the_proof_goes_to_its_reviewers_and_a_rejected_one_waits_for_a_change(
     assert len(smtp.to(PROVIDER)) == 1
 
 
+def test_a_block_set_after_the_proof_extracts_the_letter_again_before_the_provider(
+    harness, tmp_path, smtp
+):
+    """The proof went to the reviewers, then a contact was blocked: the approved proof's file
+    never reaches the provider; the new file, without them, is proofed again."""
+    world = letter(harness, tmp_path, proof_required=True)
+    with harness.runtime.database.session() as session:  # letters to whole contacts
+        owner = session.get(Campaign, world.campaign_id)
+        owner.datasource, owner.datasource_settings = "test_records", {"entity": "contacts"}
+        owner.action = "test_letter"
+    run = extract(harness, world)
+    with harness.runtime.database.session() as session:
+        delivery = session.get(Delivery, world.delivery_id)
+        configure(session, delivery, STEP.PROOF, ApprovalMode.MANUAL, NOW,
+                  Reviewers.of(users=[world.reviewer_id]))  # fmt: skip
+    run_pass("deliveryMgt")
+    assert "1 proof(s) submitted" in run_pass("supplierMgt")
+    with harness.runtime.database.session() as session:
+        session.get(Contact, harness.items(run.id)[0].entity_id).dispatch_block = True
+    reviewer_answer(harness, world, approved=True)
+
+    assert "1 extracted again (refused since the extraction)" in run_pass("supplierMgt")
+    assert state(harness, world) is S.EXTRACTION_PENDING
+    assert not world.provider_dir.exists() and smtp.to(PROVIDER) == []
+
+    again = extract(harness, world)
+    run_pass("deliveryMgt")
+    assert "1 proof(s) submitted" in run_pass("supplierMgt")
+    assert state(harness, world) is S.PROOF_TO_VALIDATE and smtp.to(PROVIDER) == []
+    reviewer_answer(harness, world, approved=True)
+    assert "1 file(s) sent" in run_pass("supplierMgt")
+    [name] = [name for name in provider_files(world) if name.endswith(".csv")]
+    assert len(read_csv((world.provider_dir / name).read_bytes())) == 1 + 3
+    assert harness.run(again.id).skipped == 1
+
+
 def reviewer_answer(harness, world: Letter, approved: bool) -> None:
     with harness.runtime.database.session() as session:
         approval = session.scalar(select(Approval).where(Approval.step == STEP.PROOF))

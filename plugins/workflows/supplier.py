@@ -95,6 +95,11 @@ ONLINE = (DeliveryChannel.EMAIL, DeliveryChannel.SMS)
 FOLLOWED = (S.FILE_TO_APPROVE, S.PROOF_TO_SUBMIT, S.PROOF_TO_VALIDATE, S.FILE_SENT)
 DELIMITER, ENCODING = ";", "utf-8"
 PROOF_PREFIX = "[Proof] "
+
+TO_PROVIDER = (KIND.UPLOAD, KIND.ROUTER_EMAIL)
+"""The steps that hand a file to its provider: after one, its letters are on their way."""
+HANDED_ON = (*TO_PROVIDER, KIND.PROOF_EMAIL)
+"""The steps after which the file in hand is the one that left: a lost file is not made again."""
 MOVES_PER_PASS = 4
 """A delivery goes through at most this many states in one pass (proof, send, finish)."""
 PROVIDER_FILES = "provider"
@@ -274,7 +279,7 @@ class SupplierPass:
                     service=job.service,
                 )
             )
-        if not self.handed_on(job) and self.extract_again_without_refusals(job):
+        if not self.handed_on(job, TO_PROVIDER) and self.extract_again_without_refusals(job):
             return False
         extracted = self.extraction(job)
         location = None
@@ -292,15 +297,16 @@ class SupplierPass:
         )
         return True
 
-    def handed_on(self, job: Job) -> bool:
-        """Whether any of the run's file already left for the provider or its reviewers."""
+    def handed_on(self, job: Job, kinds: tuple[ProviderStepKind, ...] = HANDED_ON) -> bool:
+        """Whether any of the run's file already left (by default for the provider or its
+        reviewers)."""
         with self.runtime.database.session() as session:
             return (
                 session.scalar(
                     select(ProviderStep.id)
                     .where(
                         ProviderStep.run_id == job.run.id,
-                        ProviderStep.kind.in_([KIND.UPLOAD, KIND.ROUTER_EMAIL, KIND.PROOF_EMAIL]),
+                        ProviderStep.kind.in_(kinds),
                     )
                     .limit(1)
                 )
@@ -809,6 +815,8 @@ class SupplierPass:
                 delivery.move_to(S.PROOF_TO_VALIDATE, self.now)
                 return True
             round_ = (approval.round if approval is not None else 0) + 1
+        if self.extract_again_without_refusals(job):
+            return False
         extracted = self.extraction(job)
         with self.runtime.database.session() as session:
             delivery = session.get(Delivery, job.delivery_id)

@@ -97,13 +97,16 @@ DIRECT_MAIL_TRANSITIONS: dict[DeliveryState | None, frozenset[DeliveryState]] = 
     S.FILE_TO_APPROVE: frozenset(
         {S.PROOF_TO_SUBMIT, S.FILE_SENT, S.EXTRACTION_PENDING, S.STOPPED, S.FAILED}
     ),
-    S.PROOF_TO_SUBMIT: frozenset({S.PROOF_TO_VALIDATE, S.STOPPED}),
-    S.PROOF_TO_VALIDATE: frozenset({S.FILE_SENT, S.PROOF_TO_SUBMIT, S.STOPPED}),
+    S.PROOF_TO_SUBMIT: frozenset({S.PROOF_TO_VALIDATE, S.EXTRACTION_PENDING, S.STOPPED}),
+    S.PROOF_TO_VALIDATE: frozenset(
+        {S.FILE_SENT, S.PROOF_TO_SUBMIT, S.EXTRACTION_PENDING, S.STOPPED}
+    ),
     S.FILE_SENT: frozenset({S.FINISHED, S.FAILED}),
 }
 """Direct mail and print: approvals → extraction pending → file to approve (sample) →
 optionally proof to submit → proof to validate → file sent to the router → finished. A
-rejected file goes back to extraction, a rejected proof back to submission."""
+rejected file goes back to extraction, a rejected proof back to submission; a file whose
+letters were refused since its extraction, back to extraction before it reaches anyone."""
 
 
 class SentCounting(enum.StrEnum):
