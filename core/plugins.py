@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -18,10 +18,12 @@ from core.config import Settings
 from core.events import CORE_EVENT_TYPES, EventType
 from core.plugin_base import (
     Action,
+    Channel,
     DataSource,
     DocumentStore,
     Plugin,
     RecipientFilter,
+    SettingsError,
     SmsGateway,
     UploadTarget,
     Workflow,
@@ -258,6 +260,20 @@ class PluginHost:
                 cls.check_definition()
                 staged.append((kind, cls))
         return staged
+
+    def run_channel(self, config: Mapping[str, Any]) -> Channel | None:
+        """The channel a run's action reaches with the run's own settings (``config``: its
+        snapshot, or a delivery's ``action`` and ``action_settings``): an action may choose it
+        by a setting, as file_upload's ``reach``; the class's channel when the settings no
+        longer validate; None when the action is not loaded here."""
+        try:
+            cls = self.actions.get(config.get("action") or "")
+        except UnknownPluginError:
+            return None
+        try:
+            return cls(config.get("action_settings") or {}).channel
+        except SettingsError:
+            return cls.channel
 
     def describe(self) -> dict[str, Any]:
         """Plain data about every plugin, as ``campaign plugins --json`` and the panel show it."""

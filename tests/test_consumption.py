@@ -12,8 +12,10 @@ from core.engine.confirmation import confirmation
 from core.engine.runs import start_run
 from core.models import Campaign, Run, RunItem
 from core.plugin_base import Channel
+from core.plugins import PluginHost
 from plugins.processes.consumption import (
     DeliveryCounts,
+    action_cost_kinds,
     applicable_structures,
     chosen_cost_types,
     delivery_cost_types,
@@ -179,6 +181,26 @@ def _confirmed_cost(engine, campaign_id: int, **options):
     engine.work()
     with engine.runtime.database.session() as session:
         return confirmation(session, engine.runtime.plugins, session.get(Run, run.id))
+
+
+def test_a_run_is_priced_by_the_categories_of_the_channel_its_settings_reach():
+    plugins = PluginHost()
+    plugins.add(import_module("plugins.actions.file_upload"), "plugins.actions.file_upload", "test")
+    upload = {
+        "content": "extraction",
+        "extraction": {"columns": [{"field": "number", "header": "Kundennummer"}]},
+        "target": "folder",
+        "target_settings": {"path": "/srv/out"},
+    }
+
+    def kinds(settings):
+        return action_cost_kinds(plugins, {"action": "file_upload", "action_settings": settings})
+
+    assert kinds(upload) == {CostCategoryKind.DIRECT_MAIL}  # a print service posts them
+    assert kinds(upload | {"reach": "email"}) == {CostCategoryKind.EMAIL}
+    everything_but_tasks = set(CostCategoryKind) - {CostCategoryKind.TASK}
+    assert kinds(upload | {"reach": "none"}) == everything_but_tasks  # an export
+    assert action_cost_kinds(plugins, {"action": "fax"}) == everything_but_tasks
 
 
 def test_the_confirmation_prices_by_the_deliverys_or_the_campaigns_service(engine):

@@ -1,5 +1,7 @@
 """A delivery's own action and its chosen cost types."""
 
+from importlib import import_module
+
 import pytest
 from sqlalchemy import select
 
@@ -54,6 +56,26 @@ def test_a_bad_action_is_refused_and_the_old_one_kept(database, setup, action, v
         with pytest.raises(DeliverySetupError, match=message):
             set_action(plugins, letter, action, values)
         assert (letter.action, letter.action_settings) == ("test_letter", {"pages": 2})
+
+
+def test_an_action_that_chooses_its_channel_by_a_setting_is_checked_by_it(database, setup):
+    """file_upload reaches whom its ``reach`` says: by post fits a letter, by e-mail does not."""
+    plugins, _, letter_id = setup
+    plugins.add(import_module("plugins.actions.file_upload"), "plugins.actions.file_upload", "test")
+    upload = {
+        "content": "extraction",
+        "extraction": {"columns": [{"field": "number", "header": "Kundennummer"}]},
+        "target": "folder",
+        "target_settings": {"path": "/srv/out"},
+    }
+    with database.session() as session:
+        letter = session.get(Delivery, letter_id)
+        with pytest.raises(DeliverySetupError, match="'file_upload' does not reach the recipients"):
+            set_action(plugins, letter, "file_upload", upload | {"reach": "email"})
+        assert letter.action is None
+        set_action(plugins, letter, "file_upload", upload)
+        assert letter.action_settings["reach"] == "postal"
+        set_action(plugins, letter, "file_upload", upload | {"reach": "none"})
 
 
 def test_cost_types_come_from_the_delivery_service_and_channel(database, setup):

@@ -4,7 +4,16 @@ import types
 import pytest
 from pydantic import BaseModel, Field
 
-from core import Action, DocumentStore, EventType, Outcome, SettingsError, Workflow, hookimpl
+from core import (
+    Action,
+    Channel,
+    DocumentStore,
+    EventType,
+    Outcome,
+    SettingsError,
+    Workflow,
+    hookimpl,
+)
 from core.plugins import PluginConflictError, PluginHost, UnknownPluginError, load_plugins
 
 PROCESS_WORKFLOWS = ("budget", "stock", "delivery", "operation", "supplier")
@@ -226,6 +235,39 @@ def test_lifecycle_hooks_reach_plugins(host):
 
 def declaring(event_type: EventType):
     return lambda register: register(event_type)
+
+
+class Courier(Wave):
+    """An action whose settings choose whom it reaches, as file_upload's ``reach``."""
+
+    name = "courier"
+    title = "Courier"
+
+    class Params(BaseModel):
+        reach: Channel = Channel.POSTAL
+
+    def __init__(self, params=None):
+        super().__init__(params)
+        self.channel = self.params.reach
+
+
+def test_a_runs_channel_is_the_one_its_settings_choose(host):
+    host.add(
+        plugin_module(
+            "courier", register_actions=lambda register: [register(Wave), register(Courier)]
+        ),
+        "courier",
+        "built-in",
+    )
+
+    def channel(action, settings=None):
+        return host.run_channel({"action": action, "action_settings": settings})
+
+    assert channel("courier", {"reach": "email"}) is Channel.EMAIL
+    assert channel("courier") is Channel.POSTAL
+    assert channel("courier", {"reach": "pigeon"}) is Channel.NONE  # no longer valid: the class's
+    assert channel("wave", {"times": 2}) is Channel.NONE
+    assert channel("fax") is None
 
 
 def test_event_types_are_the_cores_and_the_plugins_and_a_taken_name_is_refused(host):

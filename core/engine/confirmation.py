@@ -8,7 +8,6 @@ numbers shown are exactly what ``core.engine.runs.confirm_run`` dispatches.
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import suppress
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -85,13 +84,10 @@ def confirmation(session: Session, plugins: PluginHost, run: Run) -> Confirmatio
     action = run.config.get("action", "")
     try:
         cls = plugins.actions.get(action)
-        title, channel, group_scoped = cls.title, cls.channel, cls.scope is Scope.GROUP
+        title, group_scoped = cls.title, cls.scope is Scope.GROUP
     except UnknownPluginError:
-        title, channel, group_scoped = action, Channel.NONE, False
-    else:  # the channel the run's settings choose, as targeting used it (file_upload's
-        # reach); with settings no longer valid, the action's own
-        with suppress(Exception):
-            channel = cls(run.config.get("action_settings") or {}).channel
+        title, group_scoped = action, False
+    channel = plugins.run_channel(run.config) or Channel.NONE  # as targeting used it
     cost = plugins.hook.run_cost_estimate(
         session=session, run=run, reached=summary.reached, plugins=plugins
     )

@@ -7,10 +7,11 @@ delivery is priced and takes from stock by the same rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -29,7 +30,7 @@ from core.models import (
 )
 from core.models.base import round_money
 from core.plugin_base import Channel
-from core.plugins import PluginHost, UnknownPluginError
+from core.plugins import PluginHost
 from plugins.processes.costs import (
     ZERO,
     Basis,
@@ -132,7 +133,8 @@ class DirectRun:
     run_id: int
     campaign_id: int
     number: int
-    action: str
+    config: dict[str, Any]
+    """The run's snapshot: its action and settings say which categories price it."""
     quantities: Quantities
     superseded: bool
 
@@ -181,7 +183,7 @@ def direct_runs(session: Session) -> list[DirectRun]:
             run_id=row[0],
             campaign_id=row[1],
             number=row[2],
-            action=str((row[3] or {}).get("action", "")),
+            config=row[3] or {},
             quantities=Quantities(messages=row[4], units=int(row[6])),
             superseded=row[5] is not None,
         )
@@ -196,14 +198,13 @@ CHANNEL_COST_KINDS = {
 }
 
 
-def action_cost_kinds(plugins: PluginHost | None, action: str) -> set[CostCategoryKind]:
-    """The cost categories that price a run of ``action``: those of the channel it reaches;
-    an action that reaches no channel (or is not known here) is priced by every category
-    except the task ones."""
-    try:
-        channel = plugins.actions.get(action).channel if plugins else Channel.NONE
-    except UnknownPluginError:
-        channel = Channel.NONE
+def action_cost_kinds(
+    plugins: PluginHost | None, config: Mapping[str, Any]
+) -> set[CostCategoryKind]:
+    """The cost categories that price a run (``config``: its snapshot): those of the channel
+    its action reaches with its settings (file_upload's ``reach``); an action that reaches no
+    channel (or is not known here) is priced by every category except the task ones."""
+    channel = plugins.run_channel(config) if plugins else None
     if channel in CHANNEL_COST_KINDS:
         return {CHANNEL_COST_KINDS[channel]}
     return set(CostCategoryKind) - {CostCategoryKind.TASK}
@@ -493,7 +494,7 @@ def run_estimate(
         )
     campaign = session.get(Campaign, run.campaign_id)
     if delivery is None and campaign is not None and campaign.provider_service is not None:
-        kinds = action_cost_kinds(plugins, run.config.get("action", ""))
+        kinds = action_cost_kinds(plugins, run.config)
         return _priced(
             campaign.provider_service.name,
             lambda: direct_run_categories(campaign, kinds),

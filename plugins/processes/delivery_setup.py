@@ -54,8 +54,14 @@ def set_action(
         raise DeliverySetupError(
             stored("'{action}' is not a loaded action plugin", action=action)
         ) from None
+    try:
+        params = cls.validate_params(settings or {})
+    except SettingsError as exc:
+        problems = [problem_text(field, message, cls.__module__) for field, message in exc.problems]
+        raise DeliverySetupError(stored("action settings: {problems}", problems=problems)) from None
     channel = DeliveryChannel(delivery.channel)
-    if cls.channel is not Channel.NONE and cls.channel is not ACTION_CHANNEL[channel]:
+    reached = cls(params).channel  # chosen by a setting, as file_upload's reach
+    if reached is not Channel.NONE and reached is not ACTION_CHANNEL[channel]:
         raise DeliverySetupError(
             stored(
                 "'{action}' does not reach the recipients of delivery '{delivery}' ({channel})",
@@ -64,11 +70,6 @@ def set_action(
                 channel=CHANNEL_NAMES[channel],
             )
         )
-    try:
-        params = cls.validate_params(settings or {})
-    except SettingsError as exc:
-        problems = [problem_text(field, message, cls.__module__) for field, message in exc.problems]
-        raise DeliverySetupError(stored("action settings: {problems}", problems=problems)) from None
     delivery.action = action
     delivery.action_settings = params.model_dump(mode="json")
 

@@ -366,7 +366,7 @@ class CostCalculation:
         if campaign.provider_service is None:
             estimate = effective_cost(None, None, campaign.estimated_cost)
             return Priced(ExpenseBasis.SENT, run.quantities, (), ZERO, estimate)
-        kinds = action_cost_kinds(self.plugins, run.action)
+        kinds = action_cost_kinds(self.plugins, run.config)
         lines = tuple(
             self.price_category(category, cost_types, run.quantities)
             for category, cost_types in direct_run_categories(campaign, kinds)

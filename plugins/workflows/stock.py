@@ -199,7 +199,7 @@ class StockPass:
             if campaign is None:
                 continue
             source = ("run", run.run_id)
-            kinds = action_cost_kinds(self.plugins, run.action)
+            kinds = action_cost_kinds(self.plugins, run.config)
             try:
                 categories = direct_run_categories(campaign, kinds)
             except CostError as exc:

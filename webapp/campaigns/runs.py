@@ -279,10 +279,7 @@ def run(campaign_id: int, run_id: int) -> str:
 def _receipts_expected(run: Run) -> bool:
     """Whether the run's messages get delivery receipts (SMS): its sent rows without one
     are shown pending."""
-    try:
-        return get_plugins().actions.get(run.config.get("action")).channel == Channel.MOBILE
-    except LookupError:
-        return False
+    return get_plugins().run_channel(run.config) is Channel.MOBILE
 
 
 def _confirmation(run: Run) -> Confirmation | None:

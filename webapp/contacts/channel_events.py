@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 
+from core import Channel
 from core.models import (
     Campaign,
     ChannelEvent,
@@ -53,13 +54,10 @@ def channel_events(contact: Contact) -> list[ChannelEntry]:
         .order_by(RunItem.id.desc())
         .limit(LIMIT)
     ).all()
-    actions = get_plugins().actions
+    plugins = get_plugins()
     entries = []
     for item, run, campaign in sent:
-        try:
-            channel = actions.get(run.config.get("action")).channel.value
-        except LookupError:
-            channel = "none"
+        channel = (plugins.run_channel(run.config) or Channel.NONE).value
         source = t("contacts.channel_events.source.run")
         at = item.finished_at or run.created_at
         entries.append(ChannelEntry(at, "sent", channel, source, run=run, campaign=campaign))

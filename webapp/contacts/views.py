@@ -202,13 +202,11 @@ def _runs(contact: Contact) -> list[RunEntry]:
         .order_by(RunItem.id.desc())
         .limit(TIMELINE_LIMIT)
     )
-    actions = get_plugins().actions
+    plugins = get_plugins()
     entries = []
     for item, run, campaign in rows:
-        try:
-            channel = actions.get(run.config.get("action")).channel.value
-        except LookupError:
-            channel = None
+        reached = plugins.run_channel(run.config)
+        channel = reached.value if reached is not None else None
         entries.append(RunEntry(item, run, campaign, channel))
     return entries
 
