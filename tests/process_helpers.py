@@ -34,6 +34,14 @@ from plugins.processes.process_runs import delivery_action
 
 D = Decimal
 
+UPLOAD_SETTINGS = {
+    "content": "extraction",
+    "extraction": {"columns": [{"field": "number", "header": "Kundennummer"}]},
+    "target": "folder",
+    "target_settings": {"path": "/srv/out"},
+}
+"""A file_upload's settings: an extraction to a folder, reaching the recipients by post."""
+
 
 def user(session: Session, username: str, role: Role = Role.REVIEWER, **fields) -> User:
     defaults = {"display_name": username.title(), "email": f"{username}@example.de"}

@@ -36,7 +36,7 @@ from plugins.processes.models import (
     ProviderService,
 )
 
-from process_helpers import build_world, campaign, start_delivery_run
+from process_helpers import UPLOAD_SETTINGS, build_world, campaign, start_delivery_run
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 S = DeliveryState
@@ -186,20 +186,14 @@ def _confirmed_cost(engine, campaign_id: int, **options):
 def test_a_run_is_priced_by_the_categories_of_the_channel_its_settings_reach():
     plugins = PluginHost()
     plugins.add(import_module("plugins.actions.file_upload"), "plugins.actions.file_upload", "test")
-    upload = {
-        "content": "extraction",
-        "extraction": {"columns": [{"field": "number", "header": "Kundennummer"}]},
-        "target": "folder",
-        "target_settings": {"path": "/srv/out"},
-    }
 
     def kinds(settings):
         return action_cost_kinds(plugins, {"action": "file_upload", "action_settings": settings})
 
-    assert kinds(upload) == {CostCategoryKind.DIRECT_MAIL}  # a print service posts them
-    assert kinds(upload | {"reach": "email"}) == {CostCategoryKind.EMAIL}
+    assert kinds(UPLOAD_SETTINGS) == {CostCategoryKind.DIRECT_MAIL}  # a print service posts them
+    assert kinds(UPLOAD_SETTINGS | {"reach": "email"}) == {CostCategoryKind.EMAIL}
     everything_but_tasks = set(CostCategoryKind) - {CostCategoryKind.TASK}
-    assert kinds(upload | {"reach": "none"}) == everything_but_tasks  # an export
+    assert kinds(UPLOAD_SETTINGS | {"reach": "none"}) == everything_but_tasks  # an export
     assert action_cost_kinds(plugins, {"action": "fax"}) == everything_but_tasks
 
 

@@ -9,7 +9,7 @@ from core.plugins import PluginHost
 from plugins.processes.delivery_setup import DeliverySetupError, choose_cost_types, set_action
 from plugins.processes.models import CostCategory, CostType, Delivery, DeliveryChannel
 
-from process_helpers import build_world, campaign
+from process_helpers import UPLOAD_SETTINGS, build_world, campaign
 
 
 @pytest.fixture
@@ -62,20 +62,14 @@ def test_an_action_that_chooses_its_channel_by_a_setting_is_checked_by_it(databa
     """file_upload reaches whom its ``reach`` says: by post fits a letter, by e-mail does not."""
     plugins, _, letter_id = setup
     plugins.add(import_module("plugins.actions.file_upload"), "plugins.actions.file_upload", "test")
-    upload = {
-        "content": "extraction",
-        "extraction": {"columns": [{"field": "number", "header": "Kundennummer"}]},
-        "target": "folder",
-        "target_settings": {"path": "/srv/out"},
-    }
     with database.session() as session:
         letter = session.get(Delivery, letter_id)
         with pytest.raises(DeliverySetupError, match="'file_upload' does not reach the recipients"):
-            set_action(plugins, letter, "file_upload", upload | {"reach": "email"})
+            set_action(plugins, letter, "file_upload", UPLOAD_SETTINGS | {"reach": "email"})
         assert letter.action is None
-        set_action(plugins, letter, "file_upload", upload)
+        set_action(plugins, letter, "file_upload", UPLOAD_SETTINGS)
         assert letter.action_settings["reach"] == "postal"
-        set_action(plugins, letter, "file_upload", upload | {"reach": "none"})
+        set_action(plugins, letter, "file_upload", UPLOAD_SETTINGS | {"reach": "none"})
 
 
 def test_cost_types_come_from_the_delivery_service_and_channel(database, setup):

@@ -264,16 +264,21 @@ def test_an_approved_letter_goes_to_its_provider_once(harness, tmp_path, smtp):
     assert provider_files(world) == [name, name + ".manifest.json"]
 
 
+def letters_to_contacts(harness, world: Letter) -> None:
+    """The letter's campaign writes to whole contacts, whose blocks and opt-outs count."""
+    with harness.runtime.database.session() as session:
+        owner = session.get(Campaign, world.campaign_id)
+        owner.datasource, owner.datasource_settings = "test_records", {"entity": "contacts"}
+        owner.action = "test_letter"
+
+
 def test_a_file_whose_contacts_refused_letters_since_is_extracted_again_unsent(
     harness, tmp_path, smtp
 ):
     """A block set after the extraction: the approved file never reaches the provider; its
     run is voided, and the new extraction, without the blocked contact, waits for approval."""
     world = letter(harness, tmp_path)
-    with harness.runtime.database.session() as session:  # letters to whole contacts
-        owner = session.get(Campaign, world.campaign_id)
-        owner.datasource, owner.datasource_settings = "test_records", {"entity": "contacts"}
-        owner.action = "test_letter"
+    letters_to_contacts(harness, world)
     run = extract(harness, world)
     with harness.runtime.database.session() as session:
         first = session.get(Contact, harness.items(run.id)[0].entity_id)
@@ -593,10 +598,7 @@ def test_a_block_set_after_the_proof_extracts_the_letter_again_before_the_provid
     """The proof went to the reviewers, then a contact was blocked: the approved proof's file
     never reaches the provider; the new file, without them, is proofed again."""
     world = letter(harness, tmp_path, proof_required=True)
-    with harness.runtime.database.session() as session:  # letters to whole contacts
-        owner = session.get(Campaign, world.campaign_id)
-        owner.datasource, owner.datasource_settings = "test_records", {"entity": "contacts"}
-        owner.action = "test_letter"
+    letters_to_contacts(harness, world)
     run = extract(harness, world)
     with harness.runtime.database.session() as session:
         delivery = session.get(Delivery, world.delivery_id)
