@@ -105,6 +105,23 @@ def test_a_group_action_runs_once_per_group_with_its_members(engine, tmp_path):
     assert len(members) == 9 and {item.status for item in members} == {ItemStatus.DONE}
 
 
+@pytest.mark.parametrize("confirmed_up_to", [3, 2])
+def test_a_run_confirmed_ahead_sends_only_up_to_the_count_confirmed(engine, confirmed_up_to):
+    """A count confirmed before the start holds for as many: one recipient more and the run
+    waits for a person to confirm the new count."""
+    engine.add_contacts(3)
+    run = start_run(
+        engine.runtime, engine.campaign(), confirmed_by="plan", confirmed_up_to=confirmed_up_to
+    )
+    engine.work()
+    run = engine.run(run.id)
+    if confirmed_up_to == 3:
+        assert (run.state, run.done, run.confirmed_by) == (RunState.COMPLETED, 3, "plan")
+    else:
+        assert (run.state, run.done, run.confirmed_by) == (RunState.AWAITING_CONFIRMATION, 0, None)
+        assert run.confirmed_at is None and run.targeted == 3
+
+
 def test_an_empty_selection_completes_at_once(engine):
     run = start_run(engine.runtime, engine.campaign(), confirmed_by="test")
     engine.work()

@@ -5,7 +5,9 @@ an action of its own, setting up approvals and submitting for approval."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -478,6 +480,56 @@ def test_a_delivery_that_does_not_start_by_itself_is_confirmed_with_the_count_sh
     assert "delivery.confirm" in audit_actions(panel)
     again = post(manager, f"/deliveries/{delivery_id}/confirm", {"seen_count": "4"})
     assert "wartet nicht auf eine Bestätigung" in body(manager.get(again.headers["Location"]))
+
+
+def test_a_start_confirmed_before_its_planned_start_waits_for_it_until_an_edit(panel):
+    """Confirmed ahead, the delivery starts by itself at its time for at most the count
+    shown; a change to it afterwards asks for the confirmation again."""
+    _campaign_id, delivery_id = confirmable(panel)
+    planned = panel.runtime.clock.now() + timedelta(days=1)
+    with panel.runtime.database.session() as session:
+        session.get(Delivery, delivery_id).planned_start_at = planned
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    html = body(manager.get(f"/deliveries/{delivery_id}/confirm"))
+    assert "Start dieses Versands bestätigen?" in html
+    assert 'id="confirm-ahead"' in html and "für höchstens 3 Empfänger" in html
+
+    response = post(manager, f"/deliveries/{delivery_id}/confirm", {"seen_count": "3"})
+
+    assert response.headers["Location"].endswith(f"/deliveries/{delivery_id}")
+    page = body(manager.get(response.headers["Location"]))
+    assert "Der Versand startet am" in page and "von selbst, für höchstens 3 Empfänger" in page
+    assert 'id="awaiting-confirmation"' not in page and "· 3 Empfänger" in page
+    assert runs_of(panel, delivery_id) == []
+    with panel.runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        assert (delivery.state, delivery.confirmed_count) == (
+            DeliveryState.PENDING_CONFIRMATION,
+            3,
+        )
+        version = delivery.version
+    local = planned.astimezone(ZoneInfo("Europe/Berlin"))
+
+    edited = post(
+        manager,
+        f"/deliveries/{delivery_id}/edit",
+        {
+            "label": "SMS Erinnerung",
+            "channel": "sms",
+            "action": "",
+            "planned_start_at": local.strftime("%Y-%m-%dT%H:%M"),
+            "surcharge": "0",
+            "version": str(version),
+            "intent": "save",
+        },
+    )
+
+    assert edited.status_code == 302, body(edited)
+    page = body(manager.get(edited.headers["Location"]))
+    assert "Bitte bestätigen Sie ihn erneut." in page and 'id="awaiting-confirmation"' in page
+    with panel.runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        assert (delivery.confirmed_at, delivery.confirmed_count) == (None, None)
 
 
 def test_only_the_campaigns_manager_or_an_admin_confirms(panel):

@@ -20,7 +20,6 @@ from core.jobs.functions import install_runtime
 from core.models import CampaignStatus, Notification, Role, Run, RunState, User
 from plugins.processes.approvals import (
     Reviewers,
-    approval_for,
     approve,
     configure,
     reject,
@@ -177,18 +176,21 @@ def test_an_approved_delivery_starts_at_its_time_once_and_finishes_with_its_run(
 
     answer(harness, world, STEP.TARGETING)
     run_pass("deliveryMgt")
-    assert state(harness, world) is S.PENDING_CONFIRMATION  # approved, waiting for its time
+    assert state(harness, world) is S.PENDING_CONFIRMATION  # approved, waiting for a person
     assert runs(harness, world) == []
     assert subjects(smtp, "manager@example.de") == [
-        "Freigegeben von Reviewer: Zielgruppe von Versand „Info“ (Infobrief)"
+        "Freigegeben von Reviewer: Zielgruppe von Versand „Info“ (Infobrief)",
+        "Start bestätigen: Info (Infobrief)",
     ]
+    assert confirm(harness, world, count=5) == DeliveryStart()  # ahead: it waits for its time
+    assert "0 started" in run_pass("deliveryMgt")
 
     harness.runtime.clock.advance(timedelta(hours=2))
     assert "1 started" in run_pass("deliveryMgt")
     assert state(harness, world) is S.IN_PROGRESS
     [run] = runs(harness, world)
     assert (run.state, run.started_by, run.number) == (RunState.QUEUED, "deliveryMgt", 1)
-    assert run.confirmed_by == f"deliveryMgt:delivery {world.delivery_id}"  # automatic start
+    assert (run.confirmed_by, run.config["confirmed_up_to"]) == ("manager", 5)
     before = every_row(harness.runtime.database)
 
     assert "0 started" in run_pass("deliveryMgt")
@@ -225,15 +227,18 @@ def test_a_rejected_step_sends_the_delivery_back_to_editing(harness, tmp_path, s
     assert runs(harness, world) == []
 
 
-def test_a_delivery_without_manual_steps_starts_in_the_first_pass(harness, tmp_path, smtp):
-    world = setup(harness, tmp_path)
+def test_automatic_approvals_alone_start_nothing(harness, tmp_path, smtp):
+    """Every step approved at its submission, by nobody: no person has seen a count yet."""
+    world = setup(harness, tmp_path, planned_start_at=NOW + timedelta(hours=1))
     harness.add_contacts(3, email="post@example.de")
     submit_all(harness, world)
 
+    assert "1 waiting for a person's confirmation" in run_pass("deliveryMgt")
+    harness.runtime.clock.advance(timedelta(hours=1))
     run_pass("deliveryMgt")
 
-    assert state(harness, world) is S.IN_PROGRESS
-    assert len(runs(harness, world)) == 1
+    assert (state(harness, world), runs(harness, world)) == (S.PENDING_CONFIRMATION, [])
+    assert subjects(smtp, "manager@example.de") == ["Start bestätigen: Info (Infobrief)"]
 
 
 def test_a_start_that_is_not_approved_waits(harness, tmp_path, smtp):
@@ -250,25 +255,39 @@ def test_a_start_that_is_not_approved_waits(harness, tmp_path, smtp):
     run_pass("deliveryMgt")
     assert state(harness, world) is S.PENDING_CONFIRMATION
 
+    with pytest.raises(ConfirmationError, match="the start of delivery 'Info' is not approved"):
+        confirm(harness, world)
     with harness.runtime.database.session() as session:
         submit(session, session.get(Delivery, world.delivery_id), STEP.START, NOW)
     answer(harness, world, STEP.START)
+    confirm(harness, world)
     harness.runtime.clock.advance(timedelta(hours=1))
     run_pass("deliveryMgt")
     assert state(harness, world) is S.IN_PROGRESS
-    with harness.runtime.database.session() as session:
-        start = approval_for(session, world.delivery_id, STEP.START)
     [run] = runs(harness, world)
-    assert run.confirmed_by == f"approval:{start.id}"  # the approval is the confirmation
+    assert run.confirmed_by == "manager"  # the person's confirmation, not the approval
 
 
-def confirm(harness, world: Setup, username: str = "manager") -> DeliveryStart:
-    """The panel's confirmation: claimed and noted in one commit, then started."""
+def confirm(harness, world: Setup, username: str = "manager", count: int = 5) -> DeliveryStart:
+    """The panel's confirmation: noted (and claimed, when it starts now) in one commit, then
+    started when it starts now."""
     with harness.runtime.database.session() as session:
         person = session.scalar(select(User).where(User.username == username))
         delivery = session.get(Delivery, world.delivery_id)
-        confirm_start(session, delivery, person, harness.runtime.clock.now())
+        starts_now = confirm_start(session, delivery, person, harness.runtime.clock.now(), count)
+    if not starts_now:
+        return DeliveryStart()
     return start_delivery(harness.runtime, world.delivery_id, username)
+
+
+def confirmed_ahead(harness, world: Setup, count: int) -> None:
+    """The approved delivery waits for its confirmation (a pass), the manager confirms its
+    start for ``count`` recipients, and its planned start comes: the next pass starts it."""
+    run_pass("deliveryMgt")
+    assert confirm(harness, world, count=count) == DeliveryStart()
+    with harness.runtime.database.session() as session:
+        planned = session.get(Delivery, world.delivery_id).planned_start_at
+    harness.runtime.clock.advance(planned - harness.runtime.clock.now())
 
 
 def test_a_delivery_approved_after_its_planned_start_waits_for_a_persons_confirmation(
@@ -360,18 +379,58 @@ def test_a_delivery_without_a_planned_start_waits_for_confirmation(harness, tmp_
     assert (state(harness, world), runs(harness, world)) == (S.PENDING_CONFIRMATION, [])
 
 
-def test_a_delivery_approved_before_its_planned_start_starts_by_itself(harness, tmp_path, smtp):
+def test_a_delivery_confirmed_before_its_planned_start_starts_by_itself(harness, tmp_path, smtp):
     world = setup(harness, tmp_path, planned_start_at=NOW + timedelta(hours=1))
+    harness.add_contacts(2, email="post@example.de")
     submit_all(harness, world, manual=[STEP.CONTENT], at=NOW)
     answer(harness, world, STEP.CONTENT)  # at NOW, before the start
-    run_pass("deliveryMgt")
-    assert (state(harness, world), runs(harness, world)) == (S.PENDING_CONFIRMATION, [])
+    confirmed_ahead(harness, world, count=2)
+    assert runs(harness, world) == []
 
-    harness.runtime.clock.advance(timedelta(hours=1))
+    run_pass("deliveryMgt")
+    harness.work()
     run_pass("deliveryMgt")
 
-    assert state(harness, world) is S.IN_PROGRESS
+    assert state(harness, world) is S.FINISHED
     assert [run.started_by for run in runs(harness, world)] == ["deliveryMgt"]
+    assert len((tmp_path / "sent.txt").read_text().splitlines()) == 2
+
+
+def test_a_run_beyond_the_count_confirmed_ahead_waits_for_a_person(harness, tmp_path, smtp):
+    """The manager confirmed 3 recipients, the run would reach 5 (records added since):
+    nothing is sent on the old count."""
+    world = setup(harness, tmp_path, planned_start_at=NOW + timedelta(hours=1))
+    harness.add_contacts(5, email="post@example.de")
+    submit_all(harness, world, at=NOW)
+    confirmed_ahead(harness, world, count=3)
+
+    run_pass("deliveryMgt")
+    harness.work()
+    summary = run_pass("deliveryMgt")
+
+    [run] = runs(harness, world)
+    assert (run.state, run.confirmed_by) == (RunState.AWAITING_CONFIRMATION, None)
+    assert not (tmp_path / "sent.txt").exists()
+    assert "1 waiting for a person's confirmation" in summary
+    assert subjects(smtp, "manager@example.de")[-1] == (
+        "Versand bestätigen: Info (Infobrief), Lauf #1"
+    )
+    with harness.runtime.database.session() as session:
+        [note] = session.scalars(
+            select(Notification).where(Notification.kind == "run_to_confirm")
+        ).all()
+        assert (note.object_type, note.object_id) == ("run", run.id)
+    run_pass("deliveryMgt")  # told once
+    assert (
+        subjects(smtp, "manager@example.de").count("Versand bestätigen: Info (Infobrief), Lauf #1")
+        == 1
+    )
+
+    confirm_run(harness.runtime, run.id, "manager", 5)
+    harness.work()
+    run_pass("deliveryMgt")
+    assert state(harness, world) is S.FINISHED
+    assert len((tmp_path / "sent.txt").read_text().splitlines()) == 5
 
 
 def test_only_the_campaigns_manager_or_an_admin_confirms_an_open_campaign(harness, tmp_path, smtp):
@@ -401,9 +460,10 @@ def test_only_the_campaigns_manager_or_an_admin_confirms_an_open_campaign(harnes
 def test_a_crash_after_starting_the_run_does_not_start_a_second_one(
     harness, tmp_path, smtp, monkeypatch
 ):
-    world = setup(harness, tmp_path)
+    world = setup(harness, tmp_path, planned_start_at=NOW + timedelta(hours=1))
     harness.add_contacts(4, email="post@example.de")
     submit_all(harness, world)
+    confirmed_ahead(harness, world, count=4)
 
     def start_then_die(*args, **kwargs):
         start_once(*args, **kwargs)
@@ -430,9 +490,10 @@ def test_a_crash_after_starting_the_run_does_not_start_a_second_one(
 def test_a_crash_before_starting_the_run_starts_it_in_the_next_pass(
     harness, tmp_path, smtp, monkeypatch
 ):
-    world = setup(harness, tmp_path)
+    world = setup(harness, tmp_path, planned_start_at=NOW + timedelta(hours=1))
     harness.add_contacts(2, email="post@example.de")
     submit_all(harness, world)
+    confirmed_ahead(harness, world, count=2)
 
     def die(*args, **kwargs):
         raise Crash
@@ -475,15 +536,23 @@ def test_two_passes_that_miss_each_others_run_still_start_one(harness, tmp_path,
 
 
 def test_a_failed_run_fails_the_delivery_and_tells_the_manager(harness, tmp_path, smtp):
-    world = setup(harness, tmp_path, datasource="test_offline")
+    world = setup(
+        harness, tmp_path, datasource="test_offline", planned_start_at=NOW + timedelta(hours=1)
+    )
     submit_all(harness, world)
+    run_pass("deliveryMgt")
+    with harness.runtime.database.session() as session:  # the manager confirmed it ahead
+        delivery = session.get(Delivery, world.delivery_id)
+        manager = session.get(User, world.manager_id)
+        confirm_start(session, delivery, manager, NOW, count=4)
+    harness.runtime.clock.advance(timedelta(hours=1))
     run_pass("deliveryMgt")
     harness.work()
 
     assert "1 failed" in run_pass("deliveryMgt")
 
     assert state(harness, world) is S.FAILED
-    [message] = smtp.to("manager@example.de")
+    message = smtp.to("manager@example.de")[-1]  # after the request to confirm the start
     assert message.message["Subject"] == "Versand fehlgeschlagen: Info (Infobrief)"
     assert message.message.get_content().startswith(
         "Lauf #1 fehlgeschlagen: Ermitteln der Zielgruppe fehlgeschlagen: ConnectionError: "
@@ -495,8 +564,16 @@ def test_a_failed_run_fails_the_delivery_and_tells_the_manager(harness, tmp_path
 
 
 def test_a_campaign_that_cannot_start_fails_its_delivery(harness, tmp_path, smtp):
-    world = setup(harness, tmp_path, datasource="no_such_source")
+    world = setup(
+        harness, tmp_path, datasource="no_such_source", planned_start_at=NOW + timedelta(hours=1)
+    )
     submit_all(harness, world)
+    run_pass("deliveryMgt")
+    with harness.runtime.database.session() as session:  # the manager confirmed it ahead
+        delivery = session.get(Delivery, world.delivery_id)
+        manager = session.get(User, world.manager_id)
+        confirm_start(session, delivery, manager, NOW, count=4)
+    harness.runtime.clock.advance(timedelta(hours=1))
 
     run_pass("deliveryMgt")
 
@@ -506,9 +583,10 @@ def test_a_campaign_that_cannot_start_fails_its_delivery(harness, tmp_path, smtp
 
 
 def test_a_cancelled_run_pauses_the_delivery_until_it_is_resumed(harness, tmp_path, smtp):
-    world = setup(harness, tmp_path)
+    world = setup(harness, tmp_path, planned_start_at=NOW + timedelta(hours=1))
     harness.add_contacts(3, email="post@example.de")
     submit_all(harness, world)
+    confirmed_ahead(harness, world, count=3)
     run_pass("deliveryMgt")
     [run] = runs(harness, world)
 
@@ -525,9 +603,10 @@ def test_a_cancelled_run_pauses_the_delivery_until_it_is_resumed(harness, tmp_pa
 
 
 def test_stopping_a_delivery_cancels_its_run(harness, tmp_path, smtp):
-    world = setup(harness, tmp_path)
+    world = setup(harness, tmp_path, planned_start_at=NOW + timedelta(hours=1))
     harness.add_contacts(3, email="post@example.de")
     submit_all(harness, world)
+    confirmed_ahead(harness, world, count=3)
     run_pass("deliveryMgt")
     with harness.runtime.database.session() as session:
         session.get(Delivery, world.delivery_id).move_to(S.STOPPED, NOW)

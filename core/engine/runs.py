@@ -162,16 +162,21 @@ def start_run(
     delivery_id: int | None = None,
     action: ActionOverride | None = None,
     confirmed_by: str | None = None,
+    confirmed_up_to: int | None = None,
 ) -> Run:
     """Create a queued run with a snapshot of the campaign and hand it to a worker.
 
     ``confirmed_by`` starts and confirms at once: only for a caller whose person confirmed
-    already (a workflow passes the approval, ``approval:<id>``), tests and benchmarks; the
-    panel and the command line never pass it. ``delivery_id`` names the process bundle's
-    delivery the run performs (opaque to the engine); ``action`` replaces the campaign's.
+    already (a delivery confirmed ahead of its planned start), tests and benchmarks; the
+    panel and the command line never pass it. ``confirmed_up_to`` is the count that person
+    had in front of them: a run that would reach more waits for a new confirmation after
+    targeting. ``delivery_id`` names the process bundle's delivery the run performs (opaque
+    to the engine); ``action`` replaces the campaign's.
     """
     if dry_run:
         confirmed_by = None
+    confirmed = confirmed_by is not None and confirmed_up_to is not None
+    ceiling = {"confirmed_up_to": confirmed_up_to} if confirmed else {}
     if limit is not None and limit < 1:
         raise RunError(stored("limit: must be at least 1"))
     for _attempt in range(3):
@@ -203,7 +208,7 @@ def start_run(
                     exclusive=not allow_parallel,
                     dry_run=dry_run,
                     limit=limit,
-                    config=config.snapshot() | {"preview_count": preview_count},
+                    config=config.snapshot() | {"preview_count": preview_count} | ceiling,
                     started_by=started_by,
                     confirmed_by=confirmed_by,
                     confirmed_at=now if confirmed_by else None,

@@ -104,7 +104,11 @@ def _target(runtime: Runtime, run_id: int, lease: HeldLease) -> str:
                 select(func.max(RunItem.chunk)).where(RunItem.run_id == run_id)
             )
             chunk_count = 0 if highest is None else highest + 1
-            awaiting = not run.dry_run and run.confirmed_by is None
+            ceiling = run.config.get("confirmed_up_to")
+            beyond = ceiling is not None and run.confirmed_by is not None and pending > ceiling
+            # beyond the count confirmed before the start: a person confirms the new one
+            unconfirmed = {"confirmed_by": None, "confirmed_at": None} if beyond else {}
+            awaiting = not run.dry_run and (run.confirmed_by is None or beyond)
             if not lease.still_ours(session):
                 raise _StopTargeting("replaced by a later attempt")
             now = runtime.clock.now()
@@ -119,6 +123,7 @@ def _target(runtime: Runtime, run_id: int, lease: HeldLease) -> str:
                     chunks=chunk_count,
                     targeted_at=now,
                     heartbeat_at=now,
+                    **unconfirmed,
                 )
             ).rowcount
             if not still_ours:

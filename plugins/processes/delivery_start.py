@@ -1,12 +1,17 @@
-"""Starting an online delivery: by itself at its planned start, or when a person confirmed it.
+"""Starting an online delivery: at its planned start, or at once, after a person confirmed
+it with the count in front of them.
 
-"Nothing reaches people unless a person confirmed it with the count in front of them": a
-plan made before the start is such a confirmation, an approval that comes in late is not.
-So a delivery starts by itself at its planned start only if its approvals were complete
-before that time; one approved later, or without a planned start, waits in
-``pending_confirmation`` until its campaign's manager (without one: a campaign manager) or
-an admin confirms it in the panel, which shows the records and the channel first; its run
-then counts whom it would reach and waits until a person confirms that count.
+"Nothing reaches people unless a person confirmed it with the count in front of them": an
+approval is not such a confirmation (an automatic step has no person, and a reviewer sees
+no count). So every online delivery waits in ``pending_confirmation`` until its campaign's
+manager (without one: a campaign manager) or an admin confirms its start in the panel,
+which shows the channel and the records the campaign selects:
+
+- confirmed before its planned start (and approved before it), it starts by itself at that
+  time for at most the count confirmed: its run waits for a new confirmation if it would
+  reach more (``core.engine.runs.start_run``'s ``confirmed_up_to``);
+- confirmed after it, or without one, it starts at once, and its run counts whom it would
+  reach and waits until a person confirms that count.
 
 ``start_delivery`` is the one code path that starts a delivery's run, for deliveryMgt and
 for the panel's confirmation alike.
@@ -25,10 +30,9 @@ from core.messages import ExplainedError, StoredText, stored_for
 from core.models import Role, User
 from core.models.campaigns import CLOSED_CAMPAIGN_STATES
 from core.runtime import Runtime
-from plugins.processes.approvals import BEFORE_START, approval_for, is_approved
+from plugins.processes.approvals import BEFORE_START, is_approved
 from plugins.processes.models import (
     Approval,
-    ApprovalMode,
     ApprovalState,
     ApprovalStep,
     Delivery,
@@ -59,20 +63,30 @@ def approvals_completed_at(session: Session, delivery_id: int) -> datetime | Non
 
 
 def starts_by_itself(session: Session, delivery: Delivery) -> bool:
-    """Whether the delivery was approved completely before its planned start."""
-    if delivery.planned_start_at is None:
+    """Whether the delivery was approved completely, and its start confirmed with a count,
+    before its planned start."""
+    planned = delivery.planned_start_at
+    if planned is None or not confirmed_ahead(delivery):
         return False
     completed = approvals_completed_at(session, delivery.id)
-    return completed is not None and completed < delivery.planned_start_at
+    return completed is not None and completed < planned
 
 
-def needs_confirmation(session: Session, delivery: Delivery) -> bool:
-    """An online delivery waiting for its start that a person has to confirm."""
+def confirmed_ahead(delivery: Delivery) -> bool:
+    """Whether a person, still known, confirmed the start with a count before the planned
+    start."""
     return (
-        delivery.state is S.PENDING_CONFIRMATION
-        and delivery.confirmed_at is None
-        and not starts_by_itself(session, delivery)
+        delivery.planned_start_at is not None
+        and delivery.confirmed_at is not None
+        and delivery.confirmed_at < delivery.planned_start_at
+        and delivery.confirmed_by_id is not None
+        and delivery.confirmed_count is not None
     )
+
+
+def needs_confirmation(delivery: Delivery) -> bool:
+    """An online delivery waiting for a person to confirm its start."""
+    return delivery.state is S.PENDING_CONFIRMATION and delivery.confirmed_at is None
 
 
 def may_confirm(user: User, delivery: Delivery) -> bool:
@@ -85,10 +99,13 @@ def may_confirm(user: User, delivery: Delivery) -> bool:
     return role.includes(Role.ADMIN) or manager_id is None or user.id == manager_id
 
 
-def confirm_start(session: Session, delivery: Delivery, user: User, now: datetime) -> None:
-    """A person's confirmation: the delivery is claimed for starting (``start_pending``,
-    a conditional update through its version) and who confirmed it is noted. The caller
-    records it in the audit log, commits, and then calls ``start_delivery``."""
+def confirm_start(
+    session: Session, delivery: Delivery, user: User, now: datetime, count: int
+) -> bool:
+    """A person's confirmation of ``count`` recipients, noted with who and when. Before the
+    planned start the delivery keeps waiting for it; otherwise it is claimed for starting
+    (``start_pending``, a conditional update through its version). The caller records it in
+    the audit log and commits, then calls ``start_delivery`` when this says it starts now."""
     if not may_confirm(user, delivery):
         raise ConfirmationError(
             stored(
@@ -121,8 +138,18 @@ def confirm_start(session: Session, delivery: Delivery, user: User, now: datetim
         )
     delivery.confirmed_at = now
     delivery.confirmed_by_id = user.id
-    delivery.move_to(S.START_PENDING, now)
+    delivery.confirmed_count = count
+    starts_now = not confirmed_ahead(delivery)
+    if starts_now:
+        delivery.move_to(S.START_PENDING, now)
     session.flush()
+    return starts_now
+
+
+def forget_confirmation(delivery: Delivery) -> None:
+    """A start confirmed is confirmed for the delivery as it was: a change, or a run that
+    ended unconfirmed, asks for it again."""
+    delivery.confirmed_at = delivery.confirmed_by_id = delivery.confirmed_count = None
 
 
 @dataclass(frozen=True)
@@ -134,20 +161,16 @@ class DeliveryStart:
     error: StoredText | None = None
 
 
-def start_confirmation(session: Session, delivery: Delivery) -> str | None:
-    """What the delivery's run goes ahead on (``Run.confirmed_by``): its approved start step
-    (``approval:<id>``), or, with an automatic start, the delivery a person set up and had
-    approved before its planned start. None for a start a person confirmed in the panel:
-    that page counts the data source's records, not whom the run would reach (the reach
-    rule, records added since), so the run is analysed and waits until a person confirms
-    its ledger's count (``core.engine.runs.confirm_run``): the count confirmed is the count
-    sent."""
-    if delivery.confirmed_by_id is not None:
-        return None
-    approval = approval_for(session, delivery.id, ApprovalStep.START)
-    if approval is not None and approval.mode is not ApprovalMode.AUTOMATIC:
-        return f"approval:{approval.id}"
-    return f"deliveryMgt:delivery {delivery.id}"
+def start_confirmation(session: Session, delivery: Delivery) -> tuple[str | None, int | None]:
+    """What the delivery's run goes ahead on (``Run.confirmed_by``, and the count it holds
+    for): the person who confirmed its start ahead of its planned start. None for a start a
+    person confirmed to begin at once: that page counts the data source's records, not whom
+    the run would reach (the reach rule, records added since), so the run is analysed and
+    waits until a person confirms its ledger's count (``core.engine.runs.confirm_run``)."""
+    if not starts_by_itself(session, delivery):
+        return None, None
+    person = session.get(User, delivery.confirmed_by_id)
+    return person.username, delivery.confirmed_count
 
 
 def start_delivery(runtime: Runtime, delivery_id: int, started_by: str) -> DeliveryStart:
@@ -162,7 +185,7 @@ def start_delivery(runtime: Runtime, delivery_id: int, started_by: str) -> Deliv
         if delivery is None or delivery.state is not S.START_PENDING:
             return DeliveryStart()
         campaign_id, since = delivery.campaign_id, delivery.state_changed_at
-        confirmed_by = start_confirmation(session, delivery)
+        confirmed_by, confirmed_up_to = start_confirmation(session, delivery)
     try:
         started = start_once(
             runtime,
@@ -171,6 +194,7 @@ def start_delivery(runtime: Runtime, delivery_id: int, started_by: str) -> Deliv
             started_by,
             delivery_id=delivery_id,
             confirmed_by=confirmed_by,
+            confirmed_up_to=confirmed_up_to,
         )
     except RunError as exc:
         return DeliveryStart(error=exc.text)

@@ -100,15 +100,17 @@ def start_once(
     match_started_by: bool = False,
     wait_reason: Callable[[], str | None] | None = None,
     confirmed_by: str | None = None,
+    confirmed_up_to: int | None = None,
 ) -> StartedRun:
     """The owner's run since ``since``, started now if there is none.
 
     ``match_started_by`` finds only a run started by ``started_by`` (an owner that is not a
     delivery, such as a schedule line, is known by it). ``wait_reason`` is asked before a
     new run starts and may say why it must wait (a limit of runs at once). ``confirmed_by``
-    names the person's confirmation the run goes ahead on (an approval; see
-    ``core.engine.runs.start_run``); without it a real run waits for one after targeting. A
-    campaign that cannot start raises ``core.engine.runs.RunError`` with the reason.
+    names the person whose confirmation the run goes ahead on, for at most
+    ``confirmed_up_to`` recipients (see ``core.engine.runs.start_run``); without it a real run
+    waits for one after targeting. A campaign that cannot start raises
+    ``core.engine.runs.RunError`` with the reason.
     """
     with runtime.database.session() as session:
         found = find_run(
@@ -137,6 +139,7 @@ def start_once(
             delivery_id=delivery_id,
             action=action,
             confirmed_by=confirmed_by,
+            confirmed_up_to=confirmed_up_to,
         )
     except RunAlreadyActiveError as exc:
         return StartedRun(None, waiting=str(exc))

@@ -27,10 +27,15 @@ from core import Workflow, hookimpl
 from core.documents.archive import open_store
 from core.engine.runs import cancel_run
 from core.messages import DetailText, StoredText, stored_for
-from core.models import ACTIVE_RUN_STATES, Run, RunState
+from core.models import ACTIVE_RUN_STATES, Notification, Run, RunState
 from core.notifications import notify, notify_campaign_manager
 from plugins.processes.approvals import approval_for, is_approved, record_reminder
-from plugins.processes.delivery_start import needs_confirmation, start_delivery, starts_by_itself
+from plugins.processes.delivery_start import (
+    forget_confirmation,
+    needs_confirmation,
+    start_delivery,
+    starts_by_itself,
+)
 from plugins.processes.models import (
     Approval,
     ApprovalMode,
@@ -210,14 +215,14 @@ class DeliveryPass:
     def _leave_approved(self, session: Session, delivery: Delivery) -> None:
         if delivery.channel.online:
             self.move(delivery, S.PENDING_CONFIRMATION)
-            if needs_confirmation(session, delivery):
+            if needs_confirmation(delivery):
                 self.ask_for_confirmation(session, delivery)
         elif self.due(delivery):
             self.move(delivery, S.EXTRACTION_PENDING, "extraction")
 
     def ask_for_confirmation(self, session: Session, delivery: Delivery) -> None:
-        """Approved after its planned start, or without one: it waits for its campaign's
-        manager to confirm it with the recipients in front of them, and they are told."""
+        """Approved: it waits for its campaign's manager to confirm its start with the
+        recipients in front of them, and they are told."""
         notify_campaign_manager(
             session,
             delivery.campaign,
@@ -228,9 +233,9 @@ class DeliveryPass:
                 campaign=delivery.campaign.name,
             ),
             body=stored(
-                "The delivery is approved but does not start by itself: its approvals were "
-                "complete only after its planned start, or it has none. Confirm its start "
-                "in the panel."
+                "The delivery is approved. It starts only when a person confirms its start in "
+                "the panel with the number of its recipients in front of them: confirmed "
+                "before its planned start, it starts by itself at that time; otherwise at once."
             ),
             now=self.now,
             about=("delivery", delivery.id),
@@ -324,6 +329,8 @@ class DeliveryPass:
                 self.move(delivery, S.FINISHED, "finished")
             elif run.state is RunState.CANCELLED and run.confirmed_at is None:
                 self._confirm_again(session, delivery)
+            elif run.state is RunState.AWAITING_CONFIRMATION and run.started_by == STARTED_BY:
+                self._confirm_run(session, delivery, run)
             elif run.state is RunState.CANCELLED and delivery.state is S.IN_PROGRESS:
                 self.move(delivery, S.PAUSED, "paused")
             elif run.state in ACTIVE_RUN_STATES and delivery.state is S.PAUSED:
@@ -342,9 +349,59 @@ class DeliveryPass:
     def _confirm_again(self, session: Session, delivery: Delivery) -> None:
         """A run discarded or cancelled before anyone confirmed its count sent nothing: the
         delivery waits for a person's confirmation again, which starts a new analysis."""
-        delivery.confirmed_by_id = delivery.confirmed_at = delivery.started_at = None
+        forget_confirmation(delivery)
+        delivery.started_at = None
         self.move(delivery, S.PENDING_CONFIRMATION)
         self.ask_for_confirmation(session, delivery)
+
+    def _confirm_run(self, session: Session, delivery: Delivery, run: Run) -> None:
+        """The run of a start confirmed ahead would reach more than the count confirmed: it
+        waits for a person to confirm the new count on its page, and the manager is told
+        once."""
+        told = session.scalar(
+            select(Notification.id)
+            .where(
+                Notification.kind == "run_to_confirm",
+                Notification.object_type == "run",
+                Notification.object_id == run.id,
+            )
+            .limit(1)
+        )
+        if told is not None:
+            return
+        reached = str(run.targeted - run.held_out - run.skipped)
+        confirmed = str(run.config.get("confirmed_up_to", ""))
+        notify_campaign_manager(
+            session,
+            delivery.campaign,
+            kind="run_to_confirm",
+            subject=stored(
+                "Confirm the send: {delivery} ({campaign}), run #{number}",
+                delivery=delivery.label,
+                campaign=delivery.campaign.name,
+                number=str(run.number),
+            ),
+            body=stored(
+                "The run would reach {reached} recipients, more than the {confirmed} confirmed "
+                "before the start. It sends nothing until a person confirms the new number on "
+                "the run's page.",
+                reached=reached,
+                confirmed=confirmed,
+            ),
+            now=self.now,
+            about=("run", run.id),
+        )
+        self.result.count(
+            "to_confirm",
+            stored(
+                "{delivery}: run #{number} would reach {reached} recipients, {confirmed} "
+                "confirmed; waits for confirmation",
+                delivery=describe(delivery),
+                number=str(run.number),
+                reached=reached,
+                confirmed=confirmed,
+            ),
+        )
 
     def cancel_runs_of_stopped(self) -> None:
         """A delivery stopped by a person takes its run with it."""

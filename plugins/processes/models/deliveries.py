@@ -169,9 +169,11 @@ class Delivery(Timestamped, Base):
     proof_required: Mapped[bool] = mapped_column(default=False)
     analysed_at: Mapped[datetime | None]
     confirmed_at: Mapped[datetime | None]
-    """When a person confirmed the start of a delivery whose approvals completed after its
-    planned start, or that had none (``plugins.processes.delivery_start``)."""
+    """When a person confirmed its start with the count in front of them: ahead of its
+    planned start, or to start it at once (``plugins.processes.delivery_start``)."""
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    confirmed_count: Mapped[int | None]
+    """The count confirmed: a start confirmed ahead sends to at most this many by itself."""
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)

@@ -1,9 +1,10 @@
-"""Confirming the start of an online delivery that does not start by itself (approved after
-its planned start, or without one): the page shows the channel and how many records the
-campaign selects now, and the confirmation is refused if that number changed since the page
-was shown. The run it starts then counts whom it would reach and waits on its own page for a
-person's confirmation of that count (the engine's confirmation), so nothing is sent on the
-data source's count. Who may confirm and the start itself are
+"""Confirming the start of an online delivery: the page shows the channel and how many
+records the campaign selects now, and the confirmation is refused if that number changed
+since the page was shown. Before the planned start, the delivery then starts by itself at
+that time for at most that many recipients; after it (or without one) it starts at once,
+and its run counts whom it would reach and waits on its own page for a person's
+confirmation of that count (the engine's confirmation), so nothing is sent on the data
+source's count. Who may confirm and the start itself are
 ``plugins.processes.delivery_start``'s."""
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from webapp import (
     acting_user,
     count_groups,
     db_session,
+    format_datetime,
+    format_number,
     get_or_404,
     get_runtime,
     role_required,
@@ -58,6 +61,7 @@ def recipient_count(delivery: Delivery) -> int | None:
 
 def _render(delivery: Delivery, count: int | None, error: str | None = None) -> str:
     session = db_session()
+    planned = delivery.planned_start_at
     dry_run = session.scalar(
         select(Run)
         .where(Run.delivery_id == delivery.id, Run.dry_run.is_(True), Run.targeted_at.is_not(None))
@@ -71,6 +75,7 @@ def _render(delivery: Delivery, count: int | None, error: str | None = None) -> 
         count=count,
         dry_run=dry_run,
         approved_at=approvals_completed_at(session, delivery.id),
+        ahead=planned is not None and get_runtime().clock.now() < planned,
         may_confirm=may_confirm(acting_user(), delivery),
         error=error,
     )
@@ -80,7 +85,7 @@ def _render(delivery: Delivery, count: int | None, error: str | None = None) -> 
 @role_required(Role.CAMPAIGN_MANAGER)
 def confirm(delivery_id: int) -> str | Response:
     delivery = get_or_404(Delivery, delivery_id)
-    if not needs_confirmation(db_session(), delivery):
+    if not needs_confirmation(delivery):
         flash(t("confirm.not_waiting"), "info")
         return redirect(url_for(".delivery", delivery_id=delivery.id))
     return _render(delivery, recipient_count(delivery))
@@ -92,7 +97,7 @@ def confirm_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
     session = db_session()
     delivery = get_or_404(Delivery, delivery_id)
     back = url_for(".delivery", delivery_id=delivery.id)
-    if not needs_confirmation(session, delivery):
+    if not needs_confirmation(delivery):
         flash(t("confirm.not_waiting"), "info")
         return redirect(back)
     form = ConfirmForm()
@@ -104,7 +109,9 @@ def confirm_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
     if seen != count:
         return _render(delivery, count, t("confirm.count_changed", seen=seen, count=count)), 409
     try:
-        confirm_start(session, delivery, acting_user(), get_runtime().clock.now())
+        starts_now = confirm_start(
+            session, delivery, acting_user(), get_runtime().clock.now(), count
+        )
     except ConfirmationError as exc:
         session.rollback()
         return _render(get_or_404(Delivery, delivery_id), count, stored_text(exc.text)), 409
@@ -119,13 +126,17 @@ def confirm_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
         "delivery",
         delivery.id,
         f"{delivery.campaign.name}: {delivery.label}",
-        {"recipients": count, "channel": delivery.channel.value},
+        {"recipients": count, "channel": delivery.channel.value, "starts_now": starts_now},
     )
     try:
         session.commit()
     except StaleDataError:  # the delivery workflow or another person changed it meanwhile
         session.rollback()
         flash(t("confirm.changed"), "error")
+        return redirect(back)
+    if not starts_now:  # deliveryMgt starts it at its planned start
+        at = format_datetime(delivery.planned_start_at)
+        flash(t("confirm.ahead", count=format_number(count), at=at), "success")
         return redirect(back)
     try:
         outcome = start_delivery(get_runtime(), delivery.id, username())

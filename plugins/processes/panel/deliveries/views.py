@@ -21,7 +21,7 @@ from plugins.processes.budget_checks import budget_warnings
 from plugins.processes.consumption import DeliveryCounts, delivery_counts, stock_warnings
 from plugins.processes.costs import effective_cost
 from plugins.processes.delivery_setup import DeliverySetupError, choose_cost_types, set_action
-from plugins.processes.delivery_start import needs_confirmation
+from plugins.processes.delivery_start import forget_confirmation, needs_confirmation
 from plugins.processes.models import (
     Approval,
     ApprovalMode,
@@ -202,7 +202,7 @@ def render_delivery(delivery: Delivery, **context: Any) -> str:
         group_names=dict(session.execute(select(UserGroup.id, UserGroup.name)).all()),
         stock_warnings=stock_warnings(session, delivery.id),
         budget_warnings=budget_warnings(session, delivery.id),
-        awaiting_confirmation=needs_confirmation(session, delivery),
+        awaiting_confirmation=needs_confirmation(delivery),
         **context,
     )
 
@@ -355,6 +355,9 @@ def _save(campaign: Campaign, delivery: Delivery | None) -> str | tuple[str, int
         if not created:
             delivery = session.get(Delivery, delivery.id)
         return _render_form(campaign, delivery, submitted, failed=True), 422
+    confirmed_before = not created and delivery.confirmed_at is not None
+    if confirmed_before and delivery.state is DeliveryState.PENDING_CONFIRMATION:
+        forget_confirmation(delivery)
     record_audit(
         session,
         username(),
@@ -382,4 +385,6 @@ def _save(campaign: Campaign, delivery: Delivery | None) -> str | tuple[str, int
     flash(
         t("deliveries.created" if created else "deliveries.saved", label=delivery.label), "success"
     )
+    if confirmed_before and delivery.confirmed_at is None:
+        flash(t("confirm.forgotten"), "info")
     return redirect(url_for(".delivery", delivery_id=delivery.id))
