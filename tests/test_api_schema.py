@@ -52,12 +52,18 @@ def test_the_reference_page_is_rendered_on_the_server_without_outside_resources(
     assert addresses and all(address.startswith(("/", "#")) for address in addresses)
 
 
-def test_bodies_are_bounded_before_they_are_read(api):
+def test_bodies_are_bounded_before_they_are_read_and_must_be_utf_8(api):
     big = b'{"rows": [' + b'{"last_name": "x"},' * 1_000_000 + b"{}]}"
     response = api.call("POST", "/contacts/bulk", data=big, content_type="application/json")
     assert_problem(response, 413)
     nul = api.call("POST", "/contacts", json={"last_name": "a\u0000b"})
     assert_problem(nul, 422, "body")
+    latin1 = api.call(
+        "POST", "/contacts", data=b'{"last_name": "M\xfcller"}', content_type="application/json"
+    )
+    assert assert_problem(latin1, 400, "body")["detail"] == (
+        "body: not UTF-8 (byte 16 is invalid); send JSON in UTF-8"
+    )
     deep = "[" * 10_000 + "]" * 10_000
     nested = api.call("POST", "/contacts", data=deep, content_type="application/json")
     assert "nested deeper than 32 levels" in assert_problem(nested, 400, "body")["detail"]

@@ -1,8 +1,9 @@
 """The app factory's request limit: a request larger than ``CAMPAIGN_MAX_UPLOAD`` is answered
 with 413 and a clear message before its body is read, whether the client announced its size
-or streams it in chunks; scripts get the message as JSON. The reverse proxies the panel
-trusts come from ``CAMPAIGN_TRUSTED_PROXIES``. An id in an address too large for any row is
-a page not found."""
+or streams it in chunks; scripts get the message as JSON. A form within that size but with
+too many fields gets a 413 that says so. The reverse proxies the panel trusts come from
+``CAMPAIGN_TRUSTED_PROXIES``. An id in an address too large for any row is a page not found,
+a Host header that is no server name a bad request."""
 
 from __future__ import annotations
 
@@ -102,3 +103,39 @@ def test_an_id_too_large_for_any_row_is_a_page_not_found(panel):
     for path in ("/campaigns/2147483648", "/contacts/99999999999999999999999"):
         assert client.get(path).status_code == 404, path
     assert client.get("/campaigns/2147483647").status_code == 404
+
+
+def test_a_form_with_too_many_fields_is_refused_with_a_message_that_says_so(panel):
+    client = panel.client(Role.CAMPAIGN_MANAGER)
+    too_many = "&".join(f"field{number}=x" for number in range(1001))
+    urlencoded = client.post(
+        "/campaigns/new",
+        data=too_many,
+        content_type="application/x-www-form-urlencoded",
+        headers={"Accept": "application/json"},
+    )
+    assert urlencoded.status_code == 413
+    assert urlencoded.get_json()["message"] == (
+        "Das Formular hat mehr als 1.000 Felder oder ein Feld größer als 512,0 KB (Dateien "
+        "ausgenommen). Bitte senden Sie weniger auf einmal."
+    )
+    parts = {f"field{number}": "x" for number in range(1001)}
+    multipart = client.post("/contacts/import", data=parts, content_type="multipart/form-data")
+    assert multipart.status_code == 413
+    assert "mehr als 1.000 Felder" in body(multipart)
+    one_large_field = client.post(
+        "/contacts/import",
+        data={"note": "x" * (512 * 1024 + 1)},
+        content_type="multipart/form-data",
+    )
+    assert one_large_field.status_code == 413
+    assert "ein Feld größer als 512,0 KB" in body(one_large_field)
+
+
+@pytest.mark.parametrize("host", ["..", "a" * 300])
+def test_a_host_header_that_is_no_server_name_gets_the_panels_400_page(panel, host):
+    response = panel.app.test_client().get("/campaigns/", headers={"Host": host})
+    assert response.status_code == 400
+    page = body(response)
+    assert "Die Kopfzeile „Host“ der Anfrage nennt keinen gültigen Server." in page
+    assert 'href="/login"' in page  # the page's links work

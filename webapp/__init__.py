@@ -55,6 +55,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, render_template, request
+from flask.globals import request_ctx
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -101,6 +102,7 @@ from webapp.editing import (
     user_choices,
     username,
 )
+from webapp.form_limits import PanelRequest
 from webapp.formatting import (
     format_bytes,
     format_date,
@@ -265,6 +267,10 @@ PANEL_AREAS = (
 )
 """The panel's own areas: packages with a blueprint ``bp``."""
 ERROR_PAGES = (400, 403, 404, 405, 413, 429)
+MAX_FORM_FIELDS = 1000
+"""Fields (with files) of one form; more are refused with 413 (``webapp.form_limits``)."""
+MAX_FORM_FIELD_BYTES = 512 * 1024
+"""Bytes of one field of a multipart form other than a file, which is held in memory."""
 
 
 class RowIdConverter(IntegerConverter):
@@ -301,6 +307,7 @@ def create_app(
         _url, embedded_server = embedded_redis.start_or_reuse(settings.data_dir)
 
     app = Flask(__name__)
+    app.request_class = PanelRequest
     app.url_map.converters["int"] = RowIdConverter
     _configure(app, settings, overrides or {})
     proxies = int(app.config["CAMPAIGN_TRUSTED_PROXIES"])
@@ -316,6 +323,7 @@ def create_app(
     )
     app.extensions["campaign"] = campaign
 
+    app.before_request(refuse_bad_host)
     app.before_request(refuse_nul_characters)
     init_security(app)
     app.teardown_appcontext(close_db_session)
@@ -348,6 +356,8 @@ def _configure(app: Flask, settings: Settings, overrides: Mapping[str, Any]) -> 
         CAMPAIGN_LOGIN_MAX_FAILURES_PER_ACCOUNT=DEFAULT_MAX_FAILURES_PER_ACCOUNT,
         CAMPAIGN_LOGIN_FAILURE_WINDOW=DEFAULT_WINDOW,
         MAX_CONTENT_LENGTH=settings.max_upload,
+        MAX_FORM_PARTS=MAX_FORM_FIELDS,
+        MAX_FORM_MEMORY_SIZE=MAX_FORM_FIELD_BYTES,
     )
     app.config.update(overrides)
     # Derived values, unless given explicitly.
@@ -390,8 +400,7 @@ def _init_error_pages(app: Flask) -> None:
         if isinstance(error, CSRFError):
             message = t("error.csrf")
         elif isinstance(error, RequestEntityTooLarge):
-            limit = format_bytes(current_app.config["MAX_CONTENT_LENGTH"])
-            message = t("error.413.limit", limit=limit)
+            message = _too_large()
         else:
             message = t(f"error.{code}.text")
         if in_token_area():
@@ -406,6 +415,35 @@ def _init_error_pages(app: Flask) -> None:
 
     for code in ERROR_PAGES:
         app.register_error_handler(code, error_page)
+
+
+def _too_large() -> str:
+    """What was too large: the whole request, or (a body within the limit) the form's
+    fields, which Werkzeug and ``webapp.form_limits`` bound on their own."""
+    limit = request.max_content_length
+    length = request.content_length
+    if limit is not None and length is not None and length <= limit:
+        return t(
+            "error.413.form",
+            parts=format_number(request.max_form_parts),
+            size=format_bytes(request.max_form_memory_size),
+        )
+    return t("error.413.limit", limit=format_bytes(limit))
+
+
+def refuse_bad_host() -> ResponseReturnValue | None:
+    """``before_request`` before all others: a Host header that is no server name (``..``,
+    a name over 253 characters) leaves Flask without a URL adapter, so that every
+    ``url_for`` failed with 500; it gets the panel's 400 page, its links built for the
+    server's own name."""
+    if request_ctx.url_adapter is not None:
+        return None
+    request_ctx.url_adapter = current_app.url_map.bind(
+        request.environ.get("SERVER_NAME") or "localhost",
+        script_name=request.root_path or "/",
+        url_scheme=request.scheme,
+    )
+    return _bad_request(t("error.bad_host"))
 
 
 def refuse_nul_characters() -> tuple[str, int] | None:

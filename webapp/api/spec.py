@@ -135,7 +135,12 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
         raise ApiProblem(413, f"the body is larger than {MAX_BODY // (1024 * 1024)} MB")
     if not request.is_json:
         raise field_problem("body", "send JSON with Content-Type: application/json", 415)
-    raw = request.get_data(as_text=True)
+    try:  # JSON is UTF-8 (RFC 8259); a guess would store other text garbled
+        raw = request.get_data().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise field_problem(
+            "body", f"not UTF-8 (byte {exc.start} is invalid); send JSON in UTF-8", 400
+        ) from None
     if "\x00" in raw or "\\u0000" in raw:
         raise field_problem("body", "a NUL character (\\u0000) is not allowed in any text", 422)
     try:
