@@ -290,6 +290,33 @@ def test_extraction_and_proof_are_direct_mail_steps(database, people):
     )
 
 
+def test_a_letters_file_is_always_approved_by_a_person(database, people):
+    """The extraction file is what reaches the letters' recipients: nobody's automatic
+    approval lets it go, not even one set up before this rule."""
+    with database.session() as session:
+        letter = get(session, Delivery, people["letter"])
+        with pytest.raises(ApprovalError, match="it cannot be automatic") as no:
+            configure(session, letter, STEP.EXTRACTION, ApprovalMode.AUTOMATIC, NOW)
+        approval = submit(session, letter, STEP.EXTRACTION, NOW)
+        assert (approval.mode, approval.state) == (ApprovalMode.MANUAL, ApprovalState.PENDING)
+        approval.mode = ApprovalMode.AUTOMATIC  # as stored before the rule
+        reject(session, approval.id, get(session, User, people["manager"]), NOW, "Anrede")
+        again = submit(session, letter, STEP.EXTRACTION, NOW)
+        assert (again.mode, again.state, again.round) == (
+            ApprovalMode.MANUAL,
+            ApprovalState.PENDING,
+            2,
+        )
+    assert german(no.value) == (
+        "Schritt „Extraktionsdatei“: Ein Mensch gibt ihn mit der Zahl der Briefe vor Augen frei; "
+        "er kann nicht automatisch sein."
+    )
+    assert (
+        notes(database, "approval_request")
+        == [(people["manager"], "Approval needed: extraction of delivery 'Brief' (Infobrief)")] * 2
+    )
+
+
 def test_who_decides_cannot_change_while_an_answer_is_awaited(database, people):
     manual(database, people)
     with database.session() as session:

@@ -687,11 +687,10 @@ def test_letters_go_to_extraction_and_follow_their_file_and_proof_answers(harnes
     assert "1 to extraction" in run_pass("deliveryMgt")
     assert state(harness, world) is S.EXTRACTION_PENDING
 
-    def file_ready(manual=True):
+    def file_ready():
         with harness.runtime.database.session() as session:
             delivery = session.get(Delivery, world.delivery_id)
-            mode = ApprovalMode.MANUAL if manual else ApprovalMode.AUTOMATIC
-            configure(session, delivery, STEP.EXTRACTION, mode, NOW,
+            configure(session, delivery, STEP.EXTRACTION, ApprovalMode.MANUAL, NOW,
                       Reviewers.of(users=[world.reviewer_id]))  # fmt: skip
             delivery.move_to(S.FILE_TO_APPROVE, harness.runtime.clock.now())
             submit(session, delivery, STEP.EXTRACTION, harness.runtime.clock.now())
@@ -703,7 +702,10 @@ def test_letters_go_to_extraction_and_follow_their_file_and_proof_answers(harnes
     run_pass("deliveryMgt")
     assert state(harness, world) is S.EXTRACTION_PENDING  # a new extraction
 
-    file_ready(manual=False)
+    file_ready()
+    run_pass("deliveryMgt")
+    assert state(harness, world) is S.FILE_TO_APPROVE  # a person approves every file
+    answer(harness, world, STEP.EXTRACTION)
     assert "1 to proof" in run_pass("deliveryMgt")
     assert state(harness, world) is S.PROOF_TO_SUBMIT  # the supplier workflow's turn
 

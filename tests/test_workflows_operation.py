@@ -162,12 +162,15 @@ def test_a_letter_pending_extraction_gets_one_run_then_its_file_waits_for_approv
 
 
 def test_a_rejected_file_is_extracted_again_by_a_new_run(harness):
+    world = world_of(harness)
     harness.add_contacts(3)
     delivery_id = letter(harness)
     run_pass("operationMgt")
     harness.work()
     run_pass("operationMgt")
-    with harness.runtime.database.session() as session:  # what deliveryMgt does after a "no"
+    with harness.runtime.database.session() as session:  # a "no", and what deliveryMgt does
+        approval = session.scalar(select(Approval).where(Approval.step == STEP.EXTRACTION))
+        reject(session, approval.id, session.get(User, world.manager_id), NOW, "Falsche Anrede")
         session.get(Delivery, delivery_id).move_to(S.EXTRACTION_PENDING, NOW + timedelta(hours=1))
     harness.runtime.clock.advance(timedelta(hours=1))
 

@@ -168,8 +168,8 @@ def letter(harness, tmp_path, contacts=4, process=True, **fields) -> Letter:
 
 
 def extract(harness, world: Letter, approve_file=True) -> Run:
-    """What deliveryMgt and operationMgt did before: the extraction run, the file to approve
-    and its (automatic) approval."""
+    """What deliveryMgt and operationMgt did before, and the manager: the extraction run,
+    the file to approve and its approval."""
     with harness.runtime.database.session() as session:
         delivery = session.get(Delivery, world.delivery_id)
         if delivery.state is not S.EXTRACTION_PENDING:  # else extracted again
@@ -183,7 +183,8 @@ def extract(harness, world: Letter, approve_file=True) -> Run:
         delivery = session.get(Delivery, world.delivery_id)
         delivery.move_to(S.FILE_TO_APPROVE, NOW)
         if approve_file:
-            submit(session, delivery, STEP.EXTRACTION, NOW)
+            approval = submit(session, delivery, STEP.EXTRACTION, NOW)
+            approve(session, approval.id, session.get(User, world.manager_id), NOW)
     return run
 
 
@@ -716,8 +717,14 @@ def test_a_letter_goes_through_all_three_workflows(harness, tmp_path, smtp):
     run_pass("deliveryMgt")  # approved and due: to extraction
     run_pass("operationMgt")  # the extraction run
     harness.work()
-    run_pass("operationMgt")  # the file to approve (automatic)
+    run_pass("operationMgt")  # the file to approve
     assert state(harness, world) is S.FILE_TO_APPROVE
+    run_pass("supplierMgt")  # nobody saw its count yet: nothing leaves
+    assert state(harness, world) is S.FILE_TO_APPROVE and smtp.to(PROVIDER) == []
+    with harness.runtime.database.session() as session:  # the manager decides
+        approval = session.scalar(select(Approval).where(Approval.step == STEP.EXTRACTION))
+        assert approval.mode is ApprovalMode.MANUAL
+        approve(session, approval.id, session.get(User, world.manager_id), NOW)
     run_pass("supplierMgt")
 
     assert state(harness, world) is S.FINISHED

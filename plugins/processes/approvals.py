@@ -37,6 +37,10 @@ from plugins.processes.texts import APPROVAL_STATE_NAMES, CHANNEL_NAMES, STEP_NA
 stored = stored_for(__name__)
 DEFAULT_DEADLINE = timedelta(days=3)
 BEFORE_START = tuple(step for step in ApprovalStep if step not in DIRECT_MAIL_STEPS)
+PERSON_STEPS = frozenset({ApprovalStep.EXTRACTION})
+"""Steps a person always answers: a letter's file is what reaches its recipients, so nothing
+goes to the provider unless someone approved it with its count of letters in front of them
+(without reviewers of its own: the campaign's manager)."""
 """The steps "submit for approval" submits; extraction and proof come later, with the file."""
 
 
@@ -117,6 +121,14 @@ def _check_step(session: Session, delivery: Delivery, step: ApprovalStep, mode: 
                 step=STEP_NAMES[step],
                 delivery=delivery.label,
                 channel=CHANNEL_NAMES[delivery.channel],
+            )
+        )
+    if step in PERSON_STEPS and mode is ApprovalMode.AUTOMATIC:
+        raise ApprovalError(
+            stored(
+                "step '{step}': a person approves it with the number of letters in front of "
+                "them; it cannot be automatic",
+                step=STEP_NAMES[step],
             )
         )
     if step is ApprovalStep.BUDGET and mode is ApprovalMode.MANUAL:
@@ -229,11 +241,16 @@ def submit(
     deadline: datetime | None = None,
 ) -> Approval:
     """Open a new round for a step. Automatic steps are approved at once; manual ones wait
-    for a reviewer until ``deadline`` (3 days by default) and the reviewers are notified."""
+    for a reviewer until ``deadline`` (3 days by default) and the reviewers are notified. A
+    step a person always answers (``PERSON_STEPS``) is manual even if it was set up
+    automatic before that rule."""
     step = ApprovalStep(step)
     approval = approval_for(session, delivery.id, step)
     if approval is None:
-        approval = configure(session, delivery, step, ApprovalMode.AUTOMATIC, now, by=by)
+        mode = ApprovalMode.MANUAL if step in PERSON_STEPS else ApprovalMode.AUTOMATIC
+        approval = configure(session, delivery, step, mode, now, by=by)
+    elif step in PERSON_STEPS and approval.mode is ApprovalMode.AUTOMATIC:
+        approval = configure(session, delivery, step, ApprovalMode.MANUAL, now, by=by)
     else:
         _check_step(session, delivery, step, approval.mode)
     if approval.state is ApprovalState.PENDING:
