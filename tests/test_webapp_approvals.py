@@ -299,6 +299,27 @@ def test_a_reviewer_of_the_content_sees_it_rendered_for_sample_recipients(panel)
     assert client.get(link).get_data() == b"%PDF-1.4 sample"
 
 
+def test_the_reviewer_of_a_letters_file_sees_how_many_letters_it_holds(panel):
+    delivery_id = add_delivery(panel, add_campaign(panel, "Brief"), "Brief")
+    runtime = panel.runtime
+    with runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        now = runtime.clock.now()
+        session.add_all(
+            [  # the extraction run, and an earlier one voided with its rejected file
+                Run(campaign_id=delivery.campaign_id, delivery_id=delivery_id, number=number,
+                    config={}, dry_run=False, exclusive=False, state=RunState.COMPLETED,
+                    targeted=done, done=done, targeted_at=now, superseded_at=voided)
+                for number, done, voided in ((1, 1200, now), (2, 1234, None))
+            ]
+        )  # fmt: skip
+        approval_id = submit(session, delivery, ApprovalStep.EXTRACTION, now).id
+
+    html = body(panel.client(Role.CAMPAIGN_MANAGER).get(f"/approvals/{approval_id}"))
+
+    assert "Briefe in der Datei" in html and '<dd data-count="letters">1.234</dd>' in html
+
+
 def test_the_budget_approval_shows_the_cost_for_the_analysed_count(panel):
     ids = world(panel)
     delivery_id = add_delivery(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
@@ -38,6 +38,7 @@ from plugins.processes.consumption import (
 )
 from plugins.processes.costs import effective_cost
 from plugins.processes.models import Approval, ApprovalEvent, ApprovalState, ApprovalStep
+from plugins.processes.models.approvals import DIRECT_MAIL_STEPS
 from plugins.processes.process_runs import find_run
 from plugins.processes.texts import STEP_NAMES
 from webapp import (
@@ -132,6 +133,20 @@ def _previews(approval: Approval) -> tuple[Run | None, list[Preview]]:
     return run, previews
 
 
+def _letters(approval: Approval) -> int | None:
+    """How many letters the file of a letter's extraction or proof step holds: what the
+    reviewer lets reach the provider (the delivery's runs not voided)."""
+    if approval.step not in DIRECT_MAIL_STEPS:
+        return None
+    return db_session().scalar(
+        select(func.coalesce(func.sum(Run.done), 0)).where(
+            Run.delivery_id == approval.delivery_id,
+            Run.dry_run.is_(False),
+            Run.superseded_at.is_(None),
+        )
+    )
+
+
 def _render_approval(approval: Approval, values: dict[str, Any], errors: dict[str, str]) -> str:
     session = db_session()
     delivery = approval.delivery
@@ -149,6 +164,7 @@ def _render_approval(approval: Approval, values: dict[str, Any], errors: dict[st
         approval=approval,
         preview_run=preview_run,
         previews=previews,
+        letters=_letters(approval),
         delivery=delivery,
         campaign=delivery.campaign,
         counts=delivery_counts(session, [delivery.id]).get(delivery.id, DeliveryCounts()),
