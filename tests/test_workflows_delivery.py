@@ -415,6 +415,13 @@ def test_a_run_beyond_the_count_confirmed_ahead_waits_for_a_person(harness, tmp_
     assert subjects(smtp, "manager@example.de")[-1] == (
         "Versand bestätigen: Info (Infobrief), Lauf #1"
     )
+    assert (
+        smtp.to("manager@example.de")[-1]
+        .message.get_content()
+        .startswith(
+            "Der Lauf würde 5 Empfänger erreichen, mehr als die 3 vor dem Start bestätigten."
+        )
+    )
     with harness.runtime.database.session() as session:
         [note] = session.scalars(
             select(Notification).where(Notification.kind == "run_to_confirm")
@@ -431,6 +438,32 @@ def test_a_run_beyond_the_count_confirmed_ahead_waits_for_a_person(harness, tmp_
     run_pass("deliveryMgt")
     assert state(harness, world) is S.FINISHED
     assert len((tmp_path / "sent.txt").read_text().splitlines()) == 5
+
+
+def test_a_start_confirmed_at_once_that_the_pass_takes_up_asks_for_its_count(
+    harness, tmp_path, smtp
+):
+    """The panel's start found the queue down; deliveryMgt starts the run, whose count the
+    manager is asked to confirm."""
+    world = setup(harness, tmp_path, planned_start_at=None)
+    harness.add_contacts(2, email="post@example.de")
+    submit_all(harness, world)
+    run_pass("deliveryMgt")
+    with harness.runtime.database.session() as session:
+        delivery = session.get(Delivery, world.delivery_id)
+        assert confirm_start(session, delivery, session.get(User, world.manager_id), NOW, 2)
+
+    assert "1 started" in run_pass("deliveryMgt")
+    harness.work()
+    run_pass("deliveryMgt")
+
+    [run] = runs(harness, world)
+    assert (run.state, run.started_by) == (RunState.AWAITING_CONFIRMATION, "deliveryMgt")
+    assert (
+        smtp.to("manager@example.de")[-1]
+        .message.get_content()
+        .startswith("Der Lauf würde 2 Empfänger erreichen. Er sendet nichts, bis jemand diese Zahl")
+    )
 
 
 def test_only_the_campaigns_manager_or_an_admin_confirms_an_open_campaign(harness, tmp_path, smtp):

@@ -37,11 +37,11 @@ from plugins.processes.texts import APPROVAL_STATE_NAMES, CHANNEL_NAMES, STEP_NA
 stored = stored_for(__name__)
 DEFAULT_DEADLINE = timedelta(days=3)
 BEFORE_START = tuple(step for step in ApprovalStep if step not in DIRECT_MAIL_STEPS)
+"""The steps "submit for approval" submits; extraction and proof come later, with the file."""
 PERSON_STEPS = frozenset({ApprovalStep.EXTRACTION})
 """Steps a person always answers: a letter's file is what reaches its recipients, so nothing
 goes to the provider unless someone approved it with its count of letters in front of them
 (without reviewers of its own: the campaign's manager)."""
-"""The steps "submit for approval" submits; extraction and proof come later, with the file."""
 
 
 class ApprovalError(ExplainedError):

@@ -355,9 +355,9 @@ class DeliveryPass:
         self.ask_for_confirmation(session, delivery)
 
     def _confirm_run(self, session: Session, delivery: Delivery, run: Run) -> None:
-        """The run of a start confirmed ahead would reach more than the count confirmed: it
-        waits for a person to confirm the new count on its page, and the manager is told
-        once."""
+        """A run this workflow started waits for a person's confirmation of its count (it
+        would reach more than the count confirmed ahead, or its start was confirmed at once
+        and the queue took it up only here): the manager is told once."""
         told = session.scalar(
             select(Notification.id)
             .where(
@@ -369,8 +369,23 @@ class DeliveryPass:
         )
         if told is not None:
             return
-        reached = str(run.targeted - run.held_out - run.skipped)
-        confirmed = str(run.config.get("confirmed_up_to", ""))
+        reached = run.targeted - run.held_out - run.skipped
+        confirmed = run.config.get("confirmed_up_to")
+        body = (
+            stored(
+                "The run would reach {reached} recipients, more than the {confirmed} confirmed "
+                "before the start. It sends nothing until a person confirms the new number on "
+                "the run's page.",
+                reached=reached,
+                confirmed=confirmed,
+            )
+            if confirmed is not None
+            else stored(
+                "The run would reach {reached} recipients. It sends nothing until a person "
+                "confirms that number on the run's page.",
+                reached=reached,
+            )
+        )
         notify_campaign_manager(
             session,
             delivery.campaign,
@@ -381,25 +396,18 @@ class DeliveryPass:
                 campaign=delivery.campaign.name,
                 number=str(run.number),
             ),
-            body=stored(
-                "The run would reach {reached} recipients, more than the {confirmed} confirmed "
-                "before the start. It sends nothing until a person confirms the new number on "
-                "the run's page.",
-                reached=reached,
-                confirmed=confirmed,
-            ),
+            body=body,
             now=self.now,
             about=("run", run.id),
         )
         self.result.count(
             "to_confirm",
             stored(
-                "{delivery}: run #{number} would reach {reached} recipients, {confirmed} "
-                "confirmed; waits for confirmation",
+                "{delivery}: run #{number} would reach {reached} recipients; waits for "
+                "confirmation",
                 delivery=describe(delivery),
                 number=str(run.number),
                 reached=reached,
-                confirmed=confirmed,
             ),
         )
 
