@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.audit import audit_query
-from core.models import Role, User
-from plugins.processes.models import Delivery, DeliveryChannel
+from core.engine.campaigns import CampaignConfig, create_campaign
+from core.models import Contact, Role, User
+from plugins.processes.models import Delivery, DeliveryChannel, DeliveryState
 from webapp.i18n import set_anonymous_language, stored_text
 
 from panel_helpers import ROLE_USERS
@@ -53,3 +54,30 @@ def audit_summaries(panel, language: str) -> list[str]:
     with panel.app.test_request_context():
         set_anonymous_language(language)
         return [stored_text(message, summary) for message, summary in entries]
+
+
+def confirmable(panel, contacts: int = 3) -> tuple[int, int]:
+    """An SMS delivery without a planned start, approved and waiting for confirmation, of a
+    campaign over every contact managed by the campaign manager "mia"."""
+    with panel.runtime.database.session() as session:
+        for n in range(contacts):
+            session.add(Contact(number=f"K-{n}", last_name=f"Weiß{n}", attributes={}))
+        owner = create_campaign(
+            session,
+            panel.runtime.plugins,
+            CampaignConfig(
+                datasource="query",
+                datasource_settings={"definition": {"root": "contacts"}},
+                action="print_reports",
+                action_settings={"report": "Informationsschreiben"},
+            ),
+            panel.runtime.clock.now(),
+            name="Erinnerung",
+        )
+        owner.manager_id = session.scalar(select(User.id).where(User.username == "mia"))
+    delivery_id = add_delivery(panel, owner.id, "SMS", channel=DeliveryChannel.SMS)
+    with panel.runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        for state in (DeliveryState.APPROVED, DeliveryState.PENDING_CONFIRMATION):
+            delivery.move_to(state, panel.runtime.clock.now())
+    return owner.id, delivery_id

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
-from core.models import AuditEntry, Role, User
+from core.models import AuditEntry, Role, Run, User
 from core.plugins import load_plugins
 from plugins.processes.approvals import Reviewers, configure
 from plugins.processes.models import ApprovalMode, ApprovalStep, Delivery, DeliveryState
 
 from api_helpers import Api, assert_problem
 from panel_helpers import open_panel
-from process_panel_helpers import add_campaign, add_delivery, user_id
+from process_panel_helpers import add_campaign, add_delivery, confirmable, user_id
 
 
 def manual_delivery(api: Api, label: str = "Brief") -> int:
@@ -142,12 +143,62 @@ def test_lists_are_paged_filtered_and_need_their_roles(api):
     assert_problem(api.call("GET", "/approvals/999", Role.REVIEWER), 404)
 
 
+def test_an_online_deliverys_start_is_confirmed_with_the_count_it_was_shown(api):
+    _campaign_id, delivery_id = confirmable(api.panel)
+    shown = api.call("GET", f"/deliveries/{delivery_id}/confirmation").get_json()
+    assert (shown["records"], shown["waiting"], shown["starts_by_itself"]) == (3, True, False)
+    assert_problem(api.call("GET", f"/deliveries/{delivery_id}/confirmation", Role.REVIEWER), 403)
+
+    stale = api.call("POST", f"/deliveries/{delivery_id}/confirm", json={"count": 4})
+    assert "4 shown, but the campaign selects 3 records now" in assert_problem(stale, 409)["detail"]
+
+    confirmed = api.call("POST", f"/deliveries/{delivery_id}/confirm", json={"count": 3})
+
+    assert confirmed.status_code == 200, confirmed.get_json()
+    result = confirmed.get_json()
+    delivery = result["delivery"]
+    assert (delivery["state"], delivery["confirmed_by"], delivery["confirmed_count"]) == (
+        DeliveryState.IN_PROGRESS.value,
+        "mia",
+        3,
+    )
+    with api.panel.runtime.database.session() as session:  # analysed, waiting for its count
+        run = session.get(Run, result["run_id"])
+        assert (run.delivery_id, run.confirmed_by, run.started_by) == (delivery_id, None, "mia")
+    assert audit_details(api, "delivery.confirm")["api_token"] == "campaign_manager-token"
+    again = api.call("POST", f"/deliveries/{delivery_id}/confirm", json={"count": 3})
+    assert "waits for no confirmation" in assert_problem(again, 409)["detail"]
+
+
+def test_a_start_confirmed_ahead_waits_for_its_planned_time(api):
+    _campaign_id, delivery_id = confirmable(api.panel)
+    with api.panel.runtime.database.session() as session:
+        session.get(Delivery, delivery_id).planned_start_at = (
+            api.panel.runtime.clock.now() + timedelta(hours=2)
+        )
+    assert api.call("GET", f"/deliveries/{delivery_id}/confirmation").get_json()["starts_by_itself"]
+
+    result = api.call("POST", f"/deliveries/{delivery_id}/confirm", json={"count": 3}).get_json()
+
+    assert result["run_id"] is None
+    assert result["delivery"]["state"] == DeliveryState.PENDING_CONFIRMATION.value
+    assert result["delivery"]["confirmed_count"] == 3
+
+
+@pytest.mark.parametrize("body", [{}, {"count": -1}, {"count": "drei"}, {"count": 3, "x": 1}])
+def test_a_confirmation_without_a_count_is_refused(api, body):
+    _campaign_id, delivery_id = confirmable(api.panel)
+    assert_problem(api.call("POST", f"/deliveries/{delivery_id}/confirm", json=body), 422)
+
+
 def test_the_operations_are_in_the_document(api):
     paths = api.client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {
         "/deliveries",
         "/deliveries/{delivery_id}",
         "/deliveries/{delivery_id}/submit",
+        "/deliveries/{delivery_id}/confirmation",
+        "/deliveries/{delivery_id}/confirm",
         "/approvals",
         "/approvals/{approval_id}",
         "/approvals/{approval_id}/answer",

@@ -39,6 +39,7 @@ from process_panel_helpers import (
     add_delivery,
     audit_actions,
     audit_summaries,
+    confirmable,
     user_id,
     world,
 )
@@ -414,36 +415,6 @@ def test_only_campaign_managers_set_up_and_submit_deliveries(panel, role):
         assert post(client, path, {"label": "X", "intent": "save"}).status_code == 403, path
     assert client.get(f"/deliveries/{delivery_id}").status_code == 200
     assert panel.client(Role.ADMIN).get(f"/deliveries/{delivery_id}/edit").status_code == 200
-
-
-def confirmable(panel, contacts: int = 3) -> tuple[int, int]:
-    """An SMS delivery without a planned start, approved and waiting for confirmation, of a
-    campaign over every contact managed by the campaign manager "mia"."""
-    from core.engine.campaigns import CampaignConfig, create_campaign
-    from core.models import Contact
-
-    with panel.runtime.database.session() as session:
-        for n in range(contacts):
-            session.add(Contact(number=f"K-{n}", last_name=f"Weiß{n}", attributes={}))
-        owner = create_campaign(
-            session,
-            panel.runtime.plugins,
-            CampaignConfig(
-                datasource="query",
-                datasource_settings={"definition": {"root": "contacts"}},
-                action="print_reports",
-                action_settings={"report": "Informationsschreiben"},
-            ),
-            panel.runtime.clock.now(),
-            name="Erinnerung",
-        )
-        owner.manager_id = session.scalar(select(User.id).where(User.username == "mia"))
-    delivery_id = add_delivery(panel, owner.id, "SMS", channel=DeliveryChannel.SMS)
-    with panel.runtime.database.session() as session:
-        delivery = session.get(Delivery, delivery_id)
-        for state in (DeliveryState.APPROVED, DeliveryState.PENDING_CONFIRMATION):
-            delivery.move_to(state, panel.runtime.clock.now())
-    return owner.id, delivery_id
 
 
 def test_a_delivery_that_does_not_start_by_itself_is_confirmed_with_the_count_shown(panel):

@@ -1,5 +1,5 @@
 """Deliveries and approvals in the HTTP API (docs/api.md): list and read them, submit a
-delivery for approval, answer an approval.
+delivery for approval, answer an approval, confirm an online delivery's start with its count.
 
 The operations come from this bundle on a ``webapp.ApiBlueprint`` registered with its panel
 screens, so ``CAMPAIGN_DISABLE_PLUGINS=plugins.processes`` leaves them out of the API and of
@@ -13,10 +13,12 @@ panel uses, with the token's name.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -29,7 +31,14 @@ from plugins.processes.approvals import (
     reject,
     submit_for_approval,
 )
+from plugins.processes.delivery_start import (
+    ConfirmationError,
+    confirm_start,
+    needs_confirmation,
+    start_delivery,
+)
 from plugins.processes.models import Approval, ApprovalState, Delivery, DeliveryState
+from plugins.processes.panel.deliveries.confirmation import recipient_count
 from plugins.processes.panel.deliveries.views import SUBMITTABLE_STATES
 from webapp import (
     ApiBlueprint,
@@ -84,6 +93,10 @@ class DeliveryOut(BaseModel):
     state: str
     state_changed_at: datetime | None
     planned_start_at: datetime | None
+    confirmed_at: datetime | None
+    """When a person confirmed its start (``POST .../confirm``), for ``confirmed_count``."""
+    confirmed_by: str | None
+    confirmed_count: int | None
     approvals: list[ApprovalOut]
 
 
@@ -108,6 +121,43 @@ class Submission(BaseModel):
     deadline: AwareDatetime | None = Field(
         default=None, description="until when reviewers may answer; 3 days by default"
     )
+
+
+class StartConfirmation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(
+        ge=0,
+        le=2**31 - 1,
+        description="the records the caller was shown (GET .../confirmation); refused when the "
+        "campaign selects another number now",
+    )
+
+
+class ConfirmationOut(BaseModel):
+    """What confirming the start of a delivery would go ahead on."""
+
+    delivery_id: int
+    channel: str
+    records: int | None
+    """How many records the campaign selects now; None when they cannot be counted."""
+    planned_start_at: datetime | None
+    starts_by_itself: bool
+    """Confirmed now, it starts at its planned start by itself for at most ``records``;
+    otherwise at once, its run waiting for the confirmation of the count it would reach."""
+    waiting: bool
+    """Whether it waits for this confirmation at all."""
+
+
+class ConfirmedStart(BaseModel):
+    delivery: DeliveryOut
+    run_id: int | None
+    """The run started at once: confirm its count with ``POST /runs/{run_id}/start``; None
+    when the delivery starts by itself later or its run waits to start."""
+    waiting: str | None
+    """Why its run waits to start (another run of the campaign is active), if it does."""
+    refused: str | None
+    """Why its run cannot start; deliveryMgt fails the delivery and tells the manager."""
 
 
 class Answer(BaseModel):
@@ -170,6 +220,11 @@ def _delivery(delivery: Delivery, user: User) -> DeliveryOut:
         state=delivery.state.value,
         state_changed_at=delivery.state_changed_at,
         planned_start_at=delivery.planned_start_at,
+        confirmed_at=delivery.confirmed_at,
+        confirmed_by=names_by_id(User.username, {delivery.confirmed_by_id}).get(
+            delivery.confirmed_by_id
+        ),
+        confirmed_count=delivery.confirmed_count,
         approvals=[_approval(approval, names, user) for approval in approvals],
     )
 
@@ -264,6 +319,89 @@ def submit_delivery(delivery_id: int, body: Submission) -> DeliveryOut:
     )
     session.commit()
     return _delivery(delivery, user)
+
+
+def _ahead(delivery: Delivery) -> bool:
+    planned = delivery.planned_start_at
+    return planned is not None and get_runtime().clock.now() < planned
+
+
+@bp.operation(
+    "GET",
+    "/deliveries/<int:delivery_id>/confirmation",
+    summary="What confirming a delivery's start goes ahead on",
+    tag="deliveries",
+    role=Role.CAMPAIGN_MANAGER,
+    response=ConfirmationOut,
+)
+def get_confirmation(delivery_id: int) -> ConfirmationOut:
+    """The channel and the records the campaign selects now, as the panel's "Confirm the
+    start" page shows them."""
+    delivery = _load(Delivery, delivery_id, "delivery")
+    waiting = needs_confirmation(delivery)
+    return ConfirmationOut(
+        delivery_id=delivery.id,
+        channel=delivery.channel.value,
+        records=recipient_count(delivery) if waiting else None,
+        planned_start_at=delivery.planned_start_at,
+        starts_by_itself=_ahead(delivery),
+        waiting=waiting,
+    )
+
+
+@bp.operation(
+    "POST",
+    "/deliveries/<int:delivery_id>/confirm",
+    summary="Confirm the start of an online delivery with its count",
+    tag="deliveries",
+    role=Role.CAMPAIGN_MANAGER,
+    body=StartConfirmation,
+    response=ConfirmedStart,
+)
+def confirm_delivery(delivery_id: int, body: StartConfirmation) -> ConfirmedStart:
+    """As the panel's "Confirm the start", by the campaign's manager or an admin: before its
+    planned start the delivery then starts by itself at that time for at most ``count``
+    recipients; otherwise its run starts at once and waits for the confirmation of the count
+    it would reach. 409 when it does not wait for a confirmation, when ``count`` is not the
+    number of records now, or when the token's user may not confirm it."""
+    session = db_session()
+    delivery = _load(Delivery, delivery_id, "delivery")
+    if not needs_confirmation(delivery):
+        raise ApiProblem(
+            409, f"delivery {delivery_id} is {delivery.state.value} and waits for no confirmation"
+        )
+    count = recipient_count(delivery)
+    if count is None:
+        raise ApiProblem(409, "the recipients cannot be counted now; without a count no start")
+    if body.count != count:
+        raise ApiProblem.for_field(
+            "count", f"{body.count} shown, but the campaign selects {count} records now", 409
+        )
+    user = api_user()
+    try:
+        starts_now = confirm_start(session, delivery, user, get_runtime().clock.now(), count)
+    except ConfirmationError as exc:
+        session.rollback()
+        raise ApiProblem(409, str(exc)) from None
+    api_audit(
+        "delivery.confirm",
+        "delivery",
+        delivery.id,
+        f"{delivery.campaign.name}: {delivery.label}",
+        {"recipients": count, "channel": delivery.channel.value, "starts_now": starts_now},
+    )
+    session.commit()
+    run_id = waiting = refused = None
+    if starts_now:  # with the queue down, deliveryMgt's next pass starts it
+        with suppress(RedisError):
+            outcome = start_delivery(get_runtime(), delivery.id, user.username)
+            refused = outcome.error.english() if outcome.error is not None else None
+            if outcome.started is not None:
+                run_id, waiting = outcome.started.run_id, outcome.started.waiting
+    session.refresh(delivery)
+    return ConfirmedStart(
+        delivery=_delivery(delivery, user), run_id=run_id, waiting=waiting, refused=refused
+    )
 
 
 # -- approvals ------------------------------------------------------------------------------------
