@@ -197,7 +197,7 @@ def test_a_disabled_plugin_gets_no_tables_and_keeps_them_when_disabled_later(
         ("core", "0032_webhook_tables_handover"),
         ("plugins.actions.commission", "commission_0001_bookings"),
         ("plugins.stores.database", "database_store_0001_chunks"),
-        ("plugins.processes", "processes_0001_tables"),
+        ("plugins.processes", "processes_0002_confirmed_count"),
         ("plugins.webhooks", "webhooks_0001_tables"),
         ("plugins.workflows.inbound_mail", "inbound_mail_0001_mails"),
         (None, "hello_0001_greetings"),
