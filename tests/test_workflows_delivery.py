@@ -573,12 +573,7 @@ def test_a_failed_run_fails_the_delivery_and_tells_the_manager(harness, tmp_path
         harness, tmp_path, datasource="test_offline", planned_start_at=NOW + timedelta(hours=1)
     )
     submit_all(harness, world)
-    run_pass("deliveryMgt")
-    with harness.runtime.database.session() as session:  # the manager confirmed it ahead
-        delivery = session.get(Delivery, world.delivery_id)
-        manager = session.get(User, world.manager_id)
-        confirm_start(session, delivery, manager, NOW, count=4)
-    harness.runtime.clock.advance(timedelta(hours=1))
+    confirmed_ahead(harness, world, count=4)
     run_pass("deliveryMgt")
     harness.work()
 
@@ -601,12 +596,7 @@ def test_a_campaign_that_cannot_start_fails_its_delivery(harness, tmp_path, smtp
         harness, tmp_path, datasource="no_such_source", planned_start_at=NOW + timedelta(hours=1)
     )
     submit_all(harness, world)
-    run_pass("deliveryMgt")
-    with harness.runtime.database.session() as session:  # the manager confirmed it ahead
-        delivery = session.get(Delivery, world.delivery_id)
-        manager = session.get(User, world.manager_id)
-        confirm_start(session, delivery, manager, NOW, count=4)
-    harness.runtime.clock.advance(timedelta(hours=1))
+    confirmed_ahead(harness, world, count=4)
 
     run_pass("deliveryMgt")
 
