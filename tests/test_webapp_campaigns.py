@@ -674,6 +674,18 @@ def test_start_a_print_run_watch_it_and_open_its_letters_and_files(panel):
         assert session.get(Run, run.id).confirmed_by == "mia"
 
 
+def test_a_run_beyond_the_count_confirmed_before_its_start_says_why_it_waits(panel):
+    add_people(panel, 3)
+    campaign_id = make_campaign(panel)
+    run = start_run(panel.runtime, campaign_id, confirmed_by="mia", confirmed_up_to=2)
+    panel.work()
+
+    page = body(panel.client().get(f"/campaigns/{campaign_id}/runs/{run.id}"))
+
+    assert 'id="beyond-confirmed"' in page and "für höchstens 2 Empfänger bestätigt" in page
+    assert "An 3 Empfänger senden" in page
+
+
 def test_the_confirmation_shows_skips_by_reason_and_discard_sends_nothing(panel):
     add_people(panel, 5)
     campaign_id = make_campaign(panel)
