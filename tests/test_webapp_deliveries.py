@@ -152,7 +152,9 @@ def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):
     assert 'href="/campaigns/' in html and "#1" in html
     assert '<th scope="col" class="num">Übersprungen</th>' in html
     assert '<td class="num" data-skipped>2</td>' in html  # apart from the failed
-    assert html.count("automatisch (Standard)") == 6  # every step of a letter, none set up
+    assert html.count("automatisch (Standard)") == 5  # every step of a letter, none set up
+    # but its file, which a person always approves
+    assert html.count("manuell (Standard), Prüfer: Kampagnenverantwortliche(r)") == 1
     assert "Zur Freigabe einreichen" not in html  # a viewer submits nothing
 
 
@@ -375,6 +377,14 @@ def test_submitting_for_approval(panel):
     again = manager.get(f"/deliveries/{manual}")
     assert "Zur Freigabe eingereicht: Zielgruppe, Versandstart." in body(again)
     with panel.runtime.database.session() as session:
+        pending = session.scalar(
+            select(Approval.id).where(
+                Approval.delivery_id == manual, Approval.step == ApprovalStep.TARGETING
+            )
+        )
+    # the notification leads here: the step waiting for an answer leads to its page
+    assert f'<a href="/approvals/{pending}">Prüfen</a>' in body(again)
+    with panel.runtime.database.session() as session:
         assert session.get(Delivery, automatic).state is DeliveryState.APPROVED
         assert session.get(Delivery, manual).state is DeliveryState.TO_VALIDATE
         states = dict(
@@ -443,6 +453,8 @@ def test_a_delivery_that_does_not_start_by_itself_is_confirmed_with_the_count_sh
     assert "Gesendet wird erst, wenn Sie hier die Empfängerzahl bestätigen." in body(
         manager.get(response.headers["Location"])
     )
+    # the number confirmed is the data source's, not the recipients the run's page confirms
+    assert "· 4 Datensätze</dd>" in body(manager.get(f"/deliveries/{delivery_id}"))
     assert (run.started_by, run.dry_run, run.confirmed_by) == ("mia", False, None)
     with panel.runtime.database.session() as session:
         delivery = session.get(Delivery, delivery_id)
@@ -470,7 +482,10 @@ def test_a_start_confirmed_before_its_planned_start_waits_for_it_until_an_edit(p
     assert response.headers["Location"].endswith(f"/deliveries/{delivery_id}")
     page = body(manager.get(response.headers["Location"]))
     assert "Der Versand startet am" in page and "von selbst, für höchstens 3 Empfänger" in page
-    assert 'id="awaiting-confirmation"' not in page and "· 3 Empfänger" in page
+    assert 'id="awaiting-confirmation"' not in page and "· höchstens 3 Empfänger" in page
+    confirmed = 'data-state="confirmed_ahead">Bestätigt, startet zur geplanten Zeit</span>'
+    assert confirmed in page and "Wartet auf Bestätigung" not in page
+    assert confirmed in body(manager.get("/deliveries/"))  # the list says so too
     assert runs_of(panel, delivery_id) == []
     with panel.runtime.database.session() as session:
         delivery = session.get(Delivery, delivery_id)
@@ -498,6 +513,7 @@ def test_a_start_confirmed_before_its_planned_start_waits_for_it_until_an_edit(p
     assert edited.status_code == 302, body(edited)
     page = body(manager.get(edited.headers["Location"]))
     assert "Bitte bestätigen Sie ihn erneut." in page and 'id="awaiting-confirmation"' in page
+    assert 'data-state="pending_confirmation">Wartet auf Bestätigung</span>' in page
     with panel.runtime.database.session() as session:
         delivery = session.get(Delivery, delivery_id)
         assert (delivery.confirmed_at, delivery.confirmed_count) == (None, None)

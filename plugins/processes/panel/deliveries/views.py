@@ -17,11 +17,16 @@ from werkzeug.wrappers import Response
 
 from core.audit import record_audit
 from core.models import Campaign, CampaignStatus, Role, Run, User, UserGroup
+from plugins.processes.approvals import PERSON_STEPS
 from plugins.processes.budget_checks import budget_warnings
 from plugins.processes.consumption import DeliveryCounts, delivery_counts, stock_warnings
 from plugins.processes.costs import effective_cost
 from plugins.processes.delivery_setup import DeliverySetupError, choose_cost_types, set_action
-from plugins.processes.delivery_start import forget_confirmation, needs_confirmation
+from plugins.processes.delivery_start import (
+    confirmed_ahead,
+    forget_confirmation,
+    needs_confirmation,
+)
 from plugins.processes.models import (
     Approval,
     ApprovalMode,
@@ -191,6 +196,7 @@ def render_delivery(delivery: Delivery, **context: Any) -> str:
             .order_by(ProviderStep.id)
         ).all(),
         steps=applicable_steps(delivery),
+        person_steps=PERSON_STEPS,
         now=get_runtime().clock.now(),
         approvals=approvals,
         log=sorted(
@@ -203,6 +209,7 @@ def render_delivery(delivery: Delivery, **context: Any) -> str:
         stock_warnings=stock_warnings(session, delivery.id),
         budget_warnings=budget_warnings(session, delivery.id),
         awaiting_confirmation=needs_confirmation(delivery),
+        confirmed_ahead=confirmed_ahead(delivery),
         **context,
     )
 
