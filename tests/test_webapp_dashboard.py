@@ -383,8 +383,17 @@ def test_running_campaigns_show_their_progress(client_for, database):
     with database.session() as session:
         campaign = Campaign(name="Herbst <Aktion>", datasource="query", action="sms")
         done = Campaign(name="Fertig", datasource="query", action="sms")
-        session.add_all([campaign, done])
+        analysed = Campaign(name="Winter", datasource="query", action="sms")
+        session.add_all([campaign, done, analysed])
         session.flush()
+        waiting = Run(
+            campaign_id=analysed.id,
+            number=1,
+            state=RunState.AWAITING_CONFIRMATION,
+            config={},
+            targeted=5,
+        )
+        session.add(waiting)
         session.add_all(
             [
                 Run(
@@ -404,6 +413,9 @@ def test_running_campaigns_show_their_progress(client_for, database):
     assert "Herbst &lt;Aktion&gt;" in html and "Fertig" not in html
     assert '<progress class="progress" max="400" value="300">' in html
     assert "75 %" in html and "6 fehlgeschlagen" in html
+    # a run waiting for a person's "send" says so and leads to its page, where it is sent
+    assert '<span class="badge badge-info">wartet auf Bestätigung</span>' in html
+    assert f'<a href="/campaigns/{analysed.id}/runs/{waiting.id}">Lauf 1</a>' in html
 
 
 def test_failed_jobs_are_counted_for_administrators_only(client_for, redis_url):
