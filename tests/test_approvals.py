@@ -317,6 +317,22 @@ def test_a_letters_file_is_always_approved_by_a_person(database, people):
     )
 
 
+def test_the_steps_before_the_start_are_set_up_before_the_delivery_is_approved(database, people):
+    """One set up later would never be asked: the delivery can no longer be submitted."""
+    with database.session() as session:
+        letter = get(session, Delivery, people["letter"])
+        letter.move_to(DeliveryState.TO_VALIDATE, NOW)
+        configure(session, letter, STEP.CONTENT, ApprovalMode.MANUAL, NOW)
+        letter.move_to(DeliveryState.APPROVED, NOW)
+        with pytest.raises(ApprovalError, match="'approved'; the steps before the start") as no:
+            configure(session, letter, STEP.TARGETING, ApprovalMode.MANUAL, NOW)
+        configure(session, letter, STEP.PROOF, ApprovalMode.MANUAL, NOW)  # comes later
+    assert german(no.value) == (
+        "Schritt „Zielgruppe“: Versand „Brief“ hat den Stand „Freigegeben“; die Schritte vor "
+        "dem Start werden eingerichtet, bevor er freigegeben ist."
+    )
+
+
 def test_who_decides_cannot_change_while_an_answer_is_awaited(database, people):
     manual(database, people)
     with database.session() as session:

@@ -440,34 +440,6 @@ def test_a_run_beyond_the_count_confirmed_ahead_waits_for_a_person(harness, tmp_
     assert len((tmp_path / "sent.txt").read_text().splitlines()) == 5
 
 
-def test_a_start_confirmed_ahead_that_cannot_start_by_itself_is_asked_for_again(
-    harness, tmp_path, smtp
-):
-    """A step set up after the approval was never answered: at the planned start the
-    delivery cannot start by itself, so its confirmation is forgotten and the manager asked
-    again, instead of it waiting silently."""
-    world = setup(harness, tmp_path, planned_start_at=NOW + timedelta(hours=1))
-    harness.add_contacts(2, email="post@example.de")
-    submit_all(harness, world, at=NOW)
-    run_pass("deliveryMgt")
-    with harness.runtime.database.session() as session:
-        delivery = session.get(Delivery, world.delivery_id)
-        configure(session, delivery, STEP.CONTENT, ApprovalMode.MANUAL, NOW)
-    confirmed_ahead(harness, world, count=2)
-
-    run_pass("deliveryMgt")
-
-    assert (state(harness, world), runs(harness, world)) == (S.PENDING_CONFIRMATION, [])
-    with harness.runtime.database.session() as session:
-        delivery = session.get(Delivery, world.delivery_id)
-        assert (delivery.confirmed_at, delivery.confirmed_count) == (None, None)
-    assert subjects(smtp, "manager@example.de").count("Start bestätigen: Info (Infobrief)") == 2
-    assert confirm(harness, world, count=2).started.new  # now it starts at once, analysed
-    harness.work()
-    [run] = runs(harness, world)
-    assert (run.state, run.confirmed_by) == (RunState.AWAITING_CONFIRMATION, None)
-
-
 def test_a_start_confirmed_at_once_that_the_pass_takes_up_asks_for_its_count(
     harness, tmp_path, smtp
 ):

@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from core.models import Role, User
 from plugins.processes.approvals import (
+    SUBMITTABLE_STATES,
     ApprovalError,
     NotAReviewerError,
     approve,
@@ -39,7 +40,6 @@ from plugins.processes.delivery_start import (
 )
 from plugins.processes.models import Approval, ApprovalState, Delivery, DeliveryState
 from plugins.processes.panel.deliveries.confirmation import recipient_count
-from plugins.processes.panel.deliveries.views import SUBMITTABLE_STATES
 from webapp import (
     ApiBlueprint,
     ApiPageQuery,

@@ -32,12 +32,19 @@ from plugins.processes.models import (
     DeliveryState,
 )
 from plugins.processes.models.approvals import DIRECT_MAIL_STEPS
-from plugins.processes.texts import APPROVAL_STATE_NAMES, CHANNEL_NAMES, STEP_NAMES
+from plugins.processes.texts import (
+    APPROVAL_STATE_NAMES,
+    CHANNEL_NAMES,
+    DELIVERY_STATE_NAMES,
+    STEP_NAMES,
+)
 
 stored = stored_for(__name__)
 DEFAULT_DEADLINE = timedelta(days=3)
 BEFORE_START = tuple(step for step in ApprovalStep if step not in DIRECT_MAIL_STEPS)
 """The steps "submit for approval" submits; extraction and proof come later, with the file."""
+SUBMITTABLE_STATES = (DeliveryState.EDITING, DeliveryState.TO_VALIDATE)
+"""A delivery in these states may be submitted for approval (again)."""
 PERSON_STEPS = frozenset({ApprovalStep.EXTRACTION})
 """Steps a person always answers: a letter's file is what reaches its recipients, so nothing
 goes to the provider unless someone approved it with its count of letters in front of them
@@ -157,9 +164,21 @@ def configure(
     reviewers: Reviewers = Reviewers(),
     by: User | None = None,
 ) -> Approval:
-    """Set a step's mode and reviewers (no reviewers: the campaign manager decides)."""
+    """Set a step's mode and reviewers (no reviewers: the campaign manager decides). A step
+    before the start is set up while the delivery can still be submitted: once it is
+    approved, a new one would never be asked."""
     step, mode = ApprovalStep(step), ApprovalMode(mode)
     _check_step(session, delivery, step, mode)
+    if step in BEFORE_START and delivery.state not in SUBMITTABLE_STATES:
+        raise ApprovalError(
+            stored(
+                "step '{step}': delivery '{delivery}' is in state '{state}'; the steps before "
+                "the start are set up before it is approved",
+                step=STEP_NAMES[step],
+                delivery=delivery.label,
+                state=DELIVERY_STATE_NAMES[delivery.state],
+            )
+        )
     approval = approval_for(session, delivery.id, step)
     if approval is None:
         approval = Approval(delivery_id=delivery.id, step=step, round=0)

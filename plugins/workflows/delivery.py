@@ -247,22 +247,16 @@ class DeliveryPass:
     def confirm_due(self) -> None:
         """An online delivery whose start time has come, whose start is approved and whose
         approvals were complete before that time is claimed for starting (a conditional
-        update, committed before the run starts). Any other waits for a person: one whose
-        start was confirmed ahead but cannot start by itself (a step set up since its
-        approval was never answered) forgets that confirmation, and the manager is asked
-        again, rather than it waiting silently for a start that does not come."""
+        update, committed before the run starts). Any other waits for a person."""
         self.each(self.deliveries(S.PENDING_CONFIRMATION), self._confirm_due)
 
     def _confirm_due(self, session: Session, delivery: Delivery) -> None:
-        if not self.due(delivery):
-            return
-        if starts_by_itself(session, delivery) and is_approved(
-            session, delivery.id, ApprovalStep.START
+        if (
+            self.due(delivery)
+            and starts_by_itself(session, delivery)
+            and is_approved(session, delivery.id, ApprovalStep.START)
         ):
             self.move(delivery, S.START_PENDING)
-        elif delivery.confirmed_at is not None:
-            forget_confirmation(delivery)
-            self.ask_for_confirmation(session, delivery)
 
     def start_pending(self) -> None:
         """Deliveries claimed for starting, by this pass or by a person's confirmation whose

@@ -17,6 +17,7 @@ from core.audit import record_audit
 from core.messages import stored_for
 from core.models import Role
 from plugins.processes.approvals import (
+    SUBMITTABLE_STATES,
     ApprovalError,
     Reviewers,
     configure,
@@ -25,7 +26,6 @@ from plugins.processes.approvals import (
 from plugins.processes.models import ApprovalMode, ApprovalStep, Delivery, DeliveryState
 from plugins.processes.panel.deliveries.views import (
     REVIEWER_ROLES,
-    SUBMITTABLE_STATES,
     applicable_steps,
     approval_form_context,
     bp,

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from core.audit import record_audit
 from core.models import Campaign, CampaignStatus, Role, Run, User, UserGroup
-from plugins.processes.approvals import PERSON_STEPS
+from plugins.processes.approvals import PERSON_STEPS, SUBMITTABLE_STATES
 from plugins.processes.budget_checks import budget_warnings
 from plugins.processes.consumption import DeliveryCounts, delivery_counts, stock_warnings
 from plugins.processes.costs import effective_cost
@@ -73,7 +73,6 @@ bp = Blueprint("deliveries", __name__, url_prefix="/deliveries", template_folder
 
 LIST_PAGE_SIZE = 25
 RUNS_SHOWN = 20
-SUBMITTABLE_STATES = (DeliveryState.EDITING, DeliveryState.TO_VALIDATE)
 REVIEWER_ROLES = (Role.REVIEWER, Role.CAMPAIGN_MANAGER, Role.ADMIN)
 
 
