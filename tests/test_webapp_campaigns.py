@@ -608,10 +608,11 @@ def test_start_a_print_run_watch_it_and_open_its_letters_and_files(panel):
 
     panel.work()  # the analysis: targeting only, then the run waits for the person
     status = client.get(f"{base}/status").get_json()
-    assert (status["state"], status["state_label"], status["active"]) == (
+    assert (status["state"], status["state_label"], status["active"], status["percent"]) == (
         "awaiting_confirmation",
         "Wartet auf Bestätigung",
         False,  # the page stops following the run and shows the confirmation
+        0,  # nothing sent before the person's "send"
     )
     page = body(client.get(base))
     assert "Versand bestätigen" in page and "An 3 Empfänger senden" in page

@@ -392,6 +392,7 @@ def test_running_campaigns_show_their_progress(client_for, database):
             state=RunState.AWAITING_CONFIRMATION,
             config={},
             targeted=5,
+            skipped=2,
         )
         session.add(waiting)
         session.add_all(
@@ -416,6 +417,7 @@ def test_running_campaigns_show_their_progress(client_for, database):
     # a run waiting for a person's "send" says so and leads to its page, where it is sent
     assert '<span class="badge badge-info">wartet auf Bestätigung</span>' in html
     assert f'<a href="/campaigns/{analysed.id}/runs/{waiting.id}">Lauf 1</a>' in html
+    assert '<progress class="progress" max="5" value="0">0 %</progress>' in html  # not 40 %
 
 
 def test_failed_jobs_are_counted_for_administrators_only(client_for, redis_url):

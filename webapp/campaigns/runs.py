@@ -114,7 +114,9 @@ class Progress:
         # a run awaiting confirmation does nothing until a person decides: the page stops
         # following it and shows the confirmation instead
         active = run.state in ACTIVE_RUN_STATES and run.state != RunState.AWAITING_CONFIRMATION
-        if run.targeted:
+        if run.state is RunState.AWAITING_CONFIRMATION:
+            percent = 0  # nothing is worked on before the person's "send"
+        elif run.targeted:
             percent = min(100, settled * 100 // run.targeted)
         elif run.state in (RunState.QUEUED, RunState.TARGETING):
             percent = -1
