@@ -360,8 +360,16 @@ def test_submitting_for_approval(panel):
     campaign_id = add_campaign(panel)
     automatic = add_delivery(panel, campaign_id, "Brief")
     manual = add_delivery(panel, campaign_id, "SMS", channel=DeliveryChannel.SMS)
+    online = add_delivery(panel, campaign_id, "E-Mail", channel=DeliveryChannel.EMAIL)
     manager = panel.client(Role.CAMPAIGN_MANAGER)
-    assert post(manager, f"/deliveries/{automatic}/submit").status_code == 302
+    letter = post(manager, f"/deliveries/{automatic}/submit")
+    assert "Alle Schritte sind freigegeben; der Versand ist freigegeben." in body(
+        manager.get(letter.location)
+    )
+    approved = post(manager, f"/deliveries/{online}/submit")  # its start is still to confirm
+    assert "Der Versand startet, wenn der Kampagnenverantwortliche seinen Start" in body(
+        manager.get(approved.location)
+    )
     assert (
         post(
             manager,
@@ -405,7 +413,7 @@ def test_submitting_for_approval(panel):
     assert "Nichts neu eingereicht" in body(manager.get(f"/deliveries/{manual}"))
     finished = post(manager, f"/deliveries/{automatic}/submit")
     assert "kann nicht eingereicht werden" in body(manager.get(finished.headers["Location"]))
-    assert audit_actions(panel).count("delivery.submit") == 3
+    assert audit_actions(panel).count("delivery.submit") == 4
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.REVIEWER])

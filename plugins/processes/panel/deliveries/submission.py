@@ -151,7 +151,8 @@ def submit_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
     )
     session.commit()
     if delivery.state is DeliveryState.APPROVED:
-        flash(t("approvals.all_approved"), "success")
+        online = delivery.channel.online  # its start waits for a person's confirmation
+        flash(t("approvals.all_approved_online" if online else "approvals.all_approved"), "success")
     elif steps:
         names = ", ".join(t(f"approvals.step.{step.value}") for step in steps)
         flash(t("approvals.submitted", steps=names), "success")
