@@ -34,6 +34,7 @@ from plugins.processes.approvals import (
 )
 from plugins.processes.delivery_start import (
     ConfirmationError,
+    before_planned_start,
     confirm_start,
     needs_confirmation,
     start_delivery,
@@ -321,11 +322,6 @@ def submit_delivery(delivery_id: int, body: Submission) -> DeliveryOut:
     return _delivery(delivery, user)
 
 
-def _ahead(delivery: Delivery) -> bool:
-    planned = delivery.planned_start_at
-    return planned is not None and get_runtime().clock.now() < planned
-
-
 @bp.operation(
     "GET",
     "/deliveries/<int:delivery_id>/confirmation",
@@ -344,7 +340,7 @@ def get_confirmation(delivery_id: int) -> ConfirmationOut:
         channel=delivery.channel.value,
         records=recipient_count(delivery) if waiting else None,
         planned_start_at=delivery.planned_start_at,
-        starts_by_itself=_ahead(delivery),
+        starts_by_itself=before_planned_start(delivery, get_runtime().clock.now()),
         waiting=waiting,
     )
 

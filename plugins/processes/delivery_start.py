@@ -65,20 +65,23 @@ def approvals_completed_at(session: Session, delivery_id: int) -> datetime | Non
 def starts_by_itself(session: Session, delivery: Delivery) -> bool:
     """Whether the delivery was approved completely, and its start confirmed with a count,
     before its planned start."""
-    planned = delivery.planned_start_at
-    if planned is None or not confirmed_ahead(delivery):
+    if not confirmed_ahead(delivery):
         return False
-    completed = approvals_completed_at(session, delivery.id)
-    return completed is not None and completed < planned
+    return before_planned_start(delivery, approvals_completed_at(session, delivery.id))
+
+
+def before_planned_start(delivery: Delivery, moment: datetime | None) -> bool:
+    """Whether ``moment`` is before the delivery's planned start (a confirmation then lets
+    it start by itself at that time)."""
+    planned = delivery.planned_start_at
+    return planned is not None and moment is not None and moment < planned
 
 
 def confirmed_ahead(delivery: Delivery) -> bool:
     """Whether a person, still known, confirmed the start with a count before the planned
     start."""
     return (
-        delivery.planned_start_at is not None
-        and delivery.confirmed_at is not None
-        and delivery.confirmed_at < delivery.planned_start_at
+        before_planned_start(delivery, delivery.confirmed_at)
         and delivery.confirmed_by_id is not None
         and delivery.confirmed_count is not None
     )

@@ -21,6 +21,7 @@ from core.models import Role, Run
 from plugins.processes.delivery_start import (
     ConfirmationError,
     approvals_completed_at,
+    before_planned_start,
     confirm_start,
     may_confirm,
     needs_confirmation,
@@ -61,7 +62,6 @@ def recipient_count(delivery: Delivery) -> int | None:
 
 def _render(delivery: Delivery, count: int | None, error: str | None = None) -> str:
     session = db_session()
-    planned = delivery.planned_start_at
     dry_run = session.scalar(
         select(Run)
         .where(Run.delivery_id == delivery.id, Run.dry_run.is_(True), Run.targeted_at.is_not(None))
@@ -75,7 +75,7 @@ def _render(delivery: Delivery, count: int | None, error: str | None = None) -> 
         count=count,
         dry_run=dry_run,
         approved_at=approvals_completed_at(session, delivery.id),
-        ahead=planned is not None and get_runtime().clock.now() < planned,
+        ahead=before_planned_start(delivery, get_runtime().clock.now()),
         may_confirm=may_confirm(acting_user(), delivery),
         error=error,
     )
