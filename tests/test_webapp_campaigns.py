@@ -685,6 +685,12 @@ def test_a_run_beyond_the_count_confirmed_before_its_start_says_why_it_waits(pan
 
     assert 'id="beyond-confirmed"' in page and "für höchstens 2 Empfänger bestätigt" in page
     assert "An 3 Empfänger senden" in page
+    assert 'data-field="confirmed"' not in page  # the confirmation ahead does not hold
+    base = f"/campaigns/{campaign_id}/runs/{run.id}"
+    assert post(panel.client(), f"{base}/confirm", {"count": "3"}).status_code == 302
+    page = body(panel.client().get(base))
+    confirmed = re.search(r'<dt>Bestätigt</dt><dd data-field="confirmed">(.*?)</dd>', page)
+    assert confirmed and confirmed.group(1).endswith(" · mia")
 
 
 def test_the_confirmation_shows_skips_by_reason_and_discard_sends_nothing(panel):

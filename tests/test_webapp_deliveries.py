@@ -10,7 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from core.models import Campaign, CampaignStatus, Contact, Notification, Role, Run, RunState, User
 from plugins.processes.costs import Quantities, Structure, category_cost
@@ -110,6 +110,8 @@ def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):
                 done=10,
                 skipped=2,
                 targeted_at=now,
+                confirmed_by="mia",
+                confirmed_at=now,
             )
         )
         line = ExpenseLine(
@@ -143,7 +145,8 @@ def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):
         )
     html = body(panel.client(Role.VIEWER).get(f"/deliveries/{delivery_id}"))
     assert '<dd data-count="targeted">12</dd>' in html
-    assert '<dd data-count="sent">10</dd>' in html
+    # the letters are in the file, not sent, until the file goes to the provider
+    assert '<dt>In der Datei</dt><dd data-count="sent">10</dd>' in html
     assert "Druck" in html and "51,92" in html and "Einrichtung: 50,00" in html
     assert "64,08" in html
     assert "Lager „Lager Köln“, Kuvert DL: noch 70 (Meldebestand 80)." in html
@@ -152,10 +155,17 @@ def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):
     assert 'href="/campaigns/' in html and "#1" in html
     assert '<th scope="col" class="num">Übersprungen</th>' in html
     assert '<td class="num" data-skipped>2</td>' in html  # apart from the failed
+    assert re.search(r"<td class=\"nowrap\" data-confirmed>[^<]+ · mia</td>", html)
     assert html.count("automatisch (Standard)") == 5  # every step of a letter, none set up
     # but its file, which a person always approves
     assert html.count("manuell (Standard), Prüfer: Kampagnenverantwortliche(r)") == 1
     assert "Zur Freigabe einreichen" not in html  # a viewer submits nothing
+    with panel.runtime.database.session() as session:
+        session.execute(
+            update(Delivery).where(Delivery.id == delivery_id).values(state=DeliveryState.FILE_SENT)
+        )
+    html = body(panel.client(Role.VIEWER).get(f"/deliveries/{delivery_id}"))
+    assert '<dt>Versendet</dt><dd data-count="sent">10</dd>' in html
 
 
 def test_a_manager_creates_a_delivery_with_its_own_action(panel):

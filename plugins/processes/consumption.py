@@ -223,6 +223,12 @@ def direct_run_categories(
     )
 
 
+def file_handed_on(delivery: Delivery) -> bool:
+    """Whether a direct mail or print delivery's letters left the house: until then its
+    extraction's done rows are letters in the file, not letters sent."""
+    return DeliveryState(delivery.state) in CONFIRMED_STATES
+
+
 def delivery_quantities(
     delivery: Delivery, counts: DeliveryCounts
 ) -> tuple[ExpenseBasis, Quantities] | None:
@@ -233,11 +239,10 @@ def delivery_quantities(
     Before that, after analysis, the recipients targeted count, with the units known from
     the rows already processed and one unit for each other recipient.
     """
-    state = DeliveryState(delivery.state)
     if delivery.channel.online:
-        has_sent = counts.sent > 0 or state in SENDING_STATES
+        has_sent = counts.sent > 0 or DeliveryState(delivery.state) in SENDING_STATES
     else:
-        has_sent = state in CONFIRMED_STATES
+        has_sent = file_handed_on(delivery)
     if has_sent:
         return ExpenseBasis.SENT, Quantities(messages=counts.sent, units=counts.units)
     if counts.analysed_at is None and delivery.analysed_at is None:

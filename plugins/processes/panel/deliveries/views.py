@@ -19,7 +19,12 @@ from core.audit import record_audit
 from core.models import Campaign, CampaignStatus, Role, Run, User, UserGroup
 from plugins.processes.approvals import PERSON_STEPS, SUBMITTABLE_STATES
 from plugins.processes.budget_checks import budget_warnings
-from plugins.processes.consumption import DeliveryCounts, delivery_counts, stock_warnings
+from plugins.processes.consumption import (
+    DeliveryCounts,
+    delivery_counts,
+    file_handed_on,
+    stock_warnings,
+)
 from plugins.processes.costs import effective_cost
 from plugins.processes.delivery_setup import DeliverySetupError, choose_cost_types, set_action
 from plugins.processes.delivery_start import (
@@ -186,6 +191,7 @@ def render_delivery(delivery: Delivery, **context: Any) -> str:
         provider=provider,
         action_title=_action_title(delivery),
         counts=delivery_counts(session, [delivery.id]).get(delivery.id, DeliveryCounts()),
+        letters_in_file=not delivery.channel.online and not file_handed_on(delivery),
         expense=expense,
         cost=_cost(delivery),
         runs=runs,
