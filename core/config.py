@@ -87,8 +87,9 @@ class Settings:
     """None: e-mails are written to the outbox directory (development)."""
     mail_from: str = DEVELOPMENT_SENDER
     public_url: str | None = "http://127.0.0.1:5000"
-    """The panel's address as recipients reach it: the unsubscribe links of e-mails point
-    there. None (a mail server but no address set): no e-mail campaign can send."""
+    """The panel's address as recipients reach it: the unsubscribe links of e-mails and the
+    links of notification e-mails point there. None (a mail server but no address set): no
+    e-mail campaign can send, and notification e-mails carry no link."""
     unsubscribe_mailto: str | None = None
     """The address of the ``mailto:`` in every e-mail's List-Unsubscribe header, if any."""
     bounce_address: str | None = None

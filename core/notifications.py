@@ -13,6 +13,15 @@ from core.messages import StoredText
 from core.models import Campaign, Notification, Role, User, UserGroup
 from core.models.users import user_group_members
 
+OPEN_PATH = "/notifications/{id}/open"
+"""The panel's page that opens what notification ``id`` is about (``webapp.notifications``);
+notification e-mails link it, so it must not change."""
+
+
+def open_url(public_url: str, notification_id: int) -> str:
+    """The link a notification e-mail carries for its user."""
+    return public_url.rstrip("/") + OPEN_PATH.format(id=notification_id)
+
 
 class NotificationError(ValueError):
     """A notification cannot be recorded as asked; the message says which part is wrong."""

@@ -4,6 +4,7 @@ again, unclear ones and crashed claims never sent twice."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,6 +22,8 @@ from plugins.processes.notification_mail import MAX_ATTEMPTS, STALE_CLAIM, send_
 from process_helpers import user
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+PANEL = "https://kampagne.example.de"
+"""The public URL of ``settings_with_mail``."""
 
 
 class Crash(BaseException):
@@ -72,6 +75,11 @@ def rows(runtime) -> dict[tuple[str, str], Notification]:
         return {(row.subject, names.get(row.user_id, row.address)): row for row in found}
 
 
+def lines(message) -> list[str]:
+    """The text body's lines as the recipient reads them."""
+    return message.get_content().strip().splitlines()
+
+
 def people_ids(session) -> dict[str, int]:
     return {account.username: account.id for account in session.scalars(select(User))}
 
@@ -101,7 +109,13 @@ def test_every_due_row_is_sent_once_over_one_connection(runtime, smtp):
     assert message["To"] == "Max Müller <max@example.de>"
     assert message["Subject"] == "Freigabe Brief"
     assert message["Message-ID"] == "<notification-2@example.de>"
-    assert message.get_content().strip() == "Body of Freigabe Brief"
+    assert lines(message) == [
+        "Body of Freigabe Brief",
+        "",
+        f"Open in the panel: {PANEL}/notifications/2/open",
+    ]
+    [bare] = [received.message for received in smtp.to("lager@example.de")]
+    assert lines(bare) == ["Body of Freigabe Brief"]  # nobody who can log in
 
     outcome = rows(runtime)
     assert outcome["Freigabe Brief", "erika"].email_sent_at == NOW
@@ -152,19 +166,37 @@ def test_each_recipient_reads_the_mail_in_their_language(runtime_factory, smtp):
 
     assert send_notifications(runtime, NOW).sent == 3
 
-    def mail(address: str) -> tuple[str, str]:
+    def mail(address: str) -> tuple[str, list[str]]:
         [received] = smtp.to(address)
-        return str(received.message["Subject"]), received.message.get_content().strip()
+        return str(received.message["Subject"]), lines(received.message)
 
-    german_mail = (
-        "Erinnerung: Freigabe erforderlich für Korrekturabzug von Versand „Brief“ (Herbst)",
-        "Die Frist ist 04.03.2026 09:00.",
+    german_subject = (
+        "Erinnerung: Freigabe erforderlich für Korrekturabzug von Versand „Brief“ (Herbst)"
     )
-    assert mail("erika@example.de") == mail("lager@example.de") == german_mail
+    assert mail("erika@example.de") == (
+        german_subject,
+        ["Die Frist ist 04.03.2026 09:00.", "", f"Im Panel öffnen: {PANEL}/notifications/1/open"],
+    )
+    assert mail("lager@example.de") == (german_subject, ["Die Frist ist 04.03.2026 09:00."])
     assert mail("max@example.de") == (
         "Reminder: approval needed for the proof of delivery 'Brief' (Herbst)",
-        "The deadline is 4 Mar 2026, 09:00.",
+        [
+            "The deadline is 4 Mar 2026, 09:00.",
+            "",
+            f"Open in the panel: {PANEL}/notifications/2/open",
+        ],
     )
+
+
+def test_without_a_public_url_a_users_mail_has_no_link(runtime, smtp):
+    """Where the panel is reached from is not known, so there is nothing to link to."""
+    runtime.settings = dataclasses.replace(runtime.settings, public_url=None)
+    ids = people(runtime)
+    record(runtime, "Ohne Link", users=[ids["erika"]])
+
+    assert send_notifications(runtime, NOW).sent == 1
+    [received] = smtp.to("erika@example.de")
+    assert lines(received.message) == ["Body of Ohne Link"]
 
 
 def test_a_refused_row_does_not_stop_the_others_and_is_tried_again(runtime, smtp):

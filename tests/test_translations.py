@@ -103,6 +103,8 @@ UNCOVERED_ENDPOINTS = {
     "queries.export_saved",
     "reports.stored_preview",
     "workflows.run_status",
+    # no page of its own: a notification e-mail's link, read and sent on to what it is about
+    "notifications.open_notification",
 }
 """Endpoints with a GET route the walk does not render, each with the reason."""
 

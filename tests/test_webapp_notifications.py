@@ -1,16 +1,19 @@
 """The user's notifications through the Flask test client, on SQLite and PostgreSQL: only
-their own, the unread count in the top bar, links to what they are about, marking read, and
-a list of 100,000 rows paged from the index."""
+their own, the unread count in the top bar, links to what they are about, marking read, the
+link of a notification e-mail, and a list of 100,000 rows paged from the index."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import func, insert, select
 
 from core.models import Campaign, Notification, Role, Run, RunState
+from core.notifications import open_url
+from webapp.testing import login
 
-from panel_helpers import body, post
+from panel_helpers import PASSWORD, ROLE_USERS, body, post
 from process_panel_helpers import audit_actions, user_id
 
 
@@ -137,6 +140,55 @@ def test_marking_read_one_or_all(panel):
         assert session.get(Notification, other).read_at is None
     assert audit_actions(panel) == ["notification.read_all", "notification.read"]
     assert post(panel.client(Role.VIEWER), "/notifications/read-all").status_code == 302
+
+
+def mailed_link(notification_id: int) -> str:
+    """The path of the link a notification e-mail carries."""
+    return urlsplit(open_url("https://kampagne.example.de", notification_id)).path
+
+
+def test_the_link_of_a_notification_mail_marks_it_read_and_opens_what_it_is_about(panel):
+    rita = user_id(panel, Role.REVIEWER)
+    delivery = note(panel, rita, "Approval needed", object_type="delivery", object_id=7)
+    run = a_run(panel)
+    confirm = note(panel, rita, "Confirm the send", object_type="run", object_id=run.id)
+    gone = note(panel, rita, "A run since deleted", object_type="run", object_id=run.id + 1)
+    other = note(panel, user_id(panel, Role.VIEWER), "Not for Rita", object_type="delivery")
+    client = panel.client(Role.REVIEWER)
+
+    assert mailed_link(delivery) == f"/notifications/{delivery}/open"
+    assert client.get(mailed_link(delivery)).headers["Location"] == "/deliveries/7"
+    opened = client.get(mailed_link(confirm))
+    assert opened.headers["Location"] == f"/campaigns/{run.campaign_id}/runs/{run.id}"
+    assert client.get(mailed_link(gone)).headers["Location"] == "/notifications/"
+    assert client.get(mailed_link(delivery)).headers["Location"] == "/deliveries/7"  # again
+    assert "data-unread" not in body(client.get("/"))
+    assert audit_actions(panel) == ["notification.read"] * 3  # once each
+
+    assert client.get(mailed_link(other)).status_code == 404
+    assert client.get(mailed_link(other + 1)).status_code == 404
+    with panel.runtime.database.session() as session:
+        assert session.get(Notification, other).read_at is None
+
+
+def test_the_link_of_a_notification_mail_opens_after_logging_in(panel):
+    rita = user_id(panel, Role.REVIEWER)
+    notification = note(panel, rita, "Approval needed", object_type="delivery", object_id=7)
+    client = panel.app.test_client()
+
+    asked = client.get(mailed_link(notification))
+    assert asked.status_code == 302
+    login_page = urlsplit(asked.headers["Location"])
+    assert login_page.path == "/login"
+    [target] = parse_qs(login_page.query)["next"]
+    assert target == mailed_link(notification)
+    assert f'value="{target}"' in body(client.get(asked.headers["Location"]))
+
+    logged_in = login(client, ROLE_USERS[Role.REVIEWER], PASSWORD, next=target)
+    assert logged_in.headers["Location"] == target
+    assert client.get(target).headers["Location"] == "/deliveries/7"
+    with panel.runtime.database.session() as session:
+        assert session.get(Notification, notification).read_at is not None
 
 
 def test_a_hundred_thousand_notifications_page_from_the_index(panel):

@@ -10,7 +10,10 @@ the call: the rows after it are sent. Rows are never deleted; the panel shows th
 their time of sending or their error.
 
 A message is written in its recipient's language: a user's ``language``; a bare address
-(no user, so no language of its own) gets the panel's default language, German.
+(no user, so no language of its own) gets the panel's default language, German. A user's
+message ends with a link that opens what it is about in the panel
+(``core.notifications.open_url``), when the installation has a public URL; a bare address
+is nobody who can log in, so its message has none.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from core.messaging.mail import build_message, mailbox, message_id, valid_email
 from core.messaging.sending import MaybeSentError, NotSentError
 from core.messaging.smtp import Mailer, open_mailer
 from core.models import Notification, User
+from core.notifications import open_url
 from core.runtime import Runtime
 from webapp import render_stored
 
@@ -89,6 +93,7 @@ def _due(now: datetime):
             Notification.subject_message,
             Notification.body_message,
             Notification.address,
+            Notification.user_id,
             User.email.label("user_email"),
             User.display_name,
             User.username,
@@ -169,13 +174,18 @@ def _send(runtime: Runtime, mailer: Mailer, sender: Address, row, report: Outbox
         display_name=row.display_name or row.username or "", username=local, domain=domain
     )
     subject = _in_language(runtime, row.subject_message, row.subject, row.language)
+    text = _in_language(runtime, row.body_message, row.body, row.language) or subject
+    public_url = runtime.settings.public_url
+    if row.user_id is not None and public_url:
+        link = stored("Open in the panel: {link}", link=open_url(public_url, row.id))
+        text += "\n\n" + render_stored(link, row.language, runtime.plugins.translations)
     message = build_message(
         sender=sender,
         to=recipient,
         subject=subject,
         message_id=message_id(f"notification-{row.id}", sender.domain),
         date=runtime.clock.now(),
-        text=_in_language(runtime, row.body_message, row.body, row.language) or subject,
+        text=text,
     )
     try:
         mailer.send(message)

@@ -1,6 +1,7 @@
 """The user's notifications (the outbox rows addressed to them), newest first, with a link to
-what each is about; marking one or all as read; and the unread count every page's top bar
-shows (``unread_notifications`` in templates, one indexed count per page)."""
+what each is about; marking one or all as read; the page a notification e-mail links
+(``core.notifications.OPEN_PATH``); and the unread count every page's top bar shows
+(``unread_notifications`` in templates, one indexed count per page)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from werkzeug.wrappers import Response
 from core.audit import record_audit
 from core.messages import stored
 from core.models import Notification, Role, Run
+from core.notifications import OPEN_PATH
 from webapp.context import current_user, db_session, get_runtime
 from webapp.editing import acting_user, username
 from webapp.forms import FlagField, PanelForm
@@ -97,26 +99,46 @@ def index() -> str:
     )
 
 
+@bp.get(OPEN_PATH.format(id="<int:notification_id>").removeprefix(bp.url_prefix or ""))
+@role_required(Role.VIEWER)
+def open_notification(notification_id: int) -> Response:
+    """The link of a notification e-mail: marks it read and opens what it is about (the list
+    when that has no page); a visitor not logged in comes back here after logging in."""
+    notification = _own(notification_id)
+    _mark_read(notification)
+    return redirect(object_url(notification) or url_for(".index"))
+
+
 @bp.post("/<int:notification_id>/read")
 @role_required(Role.VIEWER)
 def mark_read(notification_id: int) -> Response:
-    session = db_session()
-    notification = session.get(Notification, notification_id)
-    if notification is None or notification.user_id != acting_user().id:
-        abort(404)
-    if notification.read_at is None:
-        notification.read_at = get_runtime().clock.now()
-        record_audit(
-            session,
-            username(),
-            "notification.read",
-            "notification",
-            notification.id,
-            notification.subject[:200],
-        )
-        session.commit()
+    _mark_read(_own(notification_id))
     flash(t("notifications.marked"), "success")
     return redirect(_back())
+
+
+def _own(notification_id: int) -> Notification:
+    """The current user's notification; 404 for another's, so nobody learns which exist."""
+    notification = db_session().get(Notification, notification_id)
+    if notification is None or notification.user_id != acting_user().id:
+        abort(404)
+    return notification
+
+
+def _mark_read(notification: Notification) -> None:
+    if notification.read_at is not None:
+        return
+    session = db_session()
+    notification.read_at = get_runtime().clock.now()
+    record_audit(
+        session,
+        username(),
+        "notification.read",
+        "notification",
+        notification.id,
+        notification.subject[:200],
+    )
+    session.commit()
 
 
 @bp.post("/read-all")
