@@ -10,7 +10,17 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from core.models import Notification, Role, Run, RunState, User, UserGroup
+from core.models import (
+    ItemKind,
+    ItemStatus,
+    Notification,
+    Role,
+    Run,
+    RunItem,
+    RunState,
+    User,
+    UserGroup,
+)
 from plugins.processes.approvals import Reviewers, configure, submit
 from plugins.processes.models import (
     Approval,
@@ -20,6 +30,7 @@ from plugins.processes.models import (
     Budget,
     CostType,
     Delivery,
+    DeliveryChannel,
 )
 
 from panel_helpers import body, field_errors, post
@@ -318,6 +329,102 @@ def test_the_reviewer_of_a_letters_file_sees_how_many_letters_it_holds(panel):
     html = body(panel.client(Role.CAMPAIGN_MANAGER).get(f"/approvals/{approval_id}"))
 
     assert "Briefe in der Datei" in html and '<dd data-count="letters">1.234</dd>' in html
+
+
+def analysed_run(panel, delivery_id: int, number: int, recipients: int, done: int = 0) -> int:
+    """A finished run of the delivery that counted ``recipients``: a dry run, or a real one
+    with ``done`` rows."""
+    runtime = panel.runtime
+    with runtime.database.session() as session:
+        run = Run(campaign_id=session.get(Delivery, delivery_id).campaign_id,
+                  delivery_id=delivery_id, number=number, config={}, exclusive=False,
+                  dry_run=not done, state=RunState.COMPLETED, targeted=recipients, done=done,
+                  targeted_at=runtime.clock.now())  # fmt: skip
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def test_the_reviewer_of_a_letters_file_sees_the_price_of_its_letters_and_pages(panel):
+    ids = world(panel)
+    delivery_id = add_delivery(panel, add_campaign(panel, "Gruppiert"), "Brief",
+                               provider_service_id=ids.print_service_id,
+                               surcharge=Decimal(10))  # fmt: skip
+    runtime = panel.runtime
+    with runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        delivery.cost_types = [session.get(CostType, ids.envelope_dl_id)]
+        approval_id = submit(session, delivery, ApprovalStep.EXTRACTION, runtime.clock.now()).id
+    analysed_run(panel, delivery_id, 1, 6)
+    client = panel.client(Role.REVIEWER)
+    page = f"/approvals/{approval_id}"
+    html = body(client.get(page))  # before the extraction: the analysed count, one unit each
+    assert "Preis der Datei" not in html
+    assert "6 Empfänger laut Analyse (Lauf #1" in html
+    assert "61,56 €" in html[html.index('id="analysed-cost"') :]
+
+    # the extraction: 6 recipients in 2 letters (one per household) of 3 and 4 pages
+    run_id = analysed_run(panel, delivery_id, 2, 6, done=2)
+    with runtime.database.session() as session:
+        session.add_all(
+            [RunItem(run_id=run_id, key=f"H-{letter}", action="print_reports",
+                     entity="contacts", kind=ItemKind.GROUP, status=ItemStatus.DONE,
+                     units=pages)
+             for letter, pages in ((1, 3), (2, 4))]
+            + [RunItem(run_id=run_id, key=f"K-{n}", action="print_reports", entity="contacts",
+                       kind=ItemKind.MEMBER, group_key=f"H-{1 + n % 2}",
+                       status=ItemStatus.DONE)
+               for n in range(6)]
+        )  # fmt: skip
+
+    html = body(client.get(page))
+    assert 'id="analysed-cost"' not in html and "Empfänger laut Analyse" not in html
+    file = html[html.index('id="file-cost"') :]
+    assert "Preis der Datei" in file
+    assert "2 Briefe mit 7 Seiten in der Datei" in file
+    # Druck 50 + 7 pages x 0.08, Porto 2 x 0.13, Kuvert DL 2 x 0.05, surcharge 10
+    for name, amount in (("Druck", "50,56 €"), ("Porto", "0,26 €"), ("Kuvert", "0,10 €"),
+                         ("Aufschlag", "10,00 €"), ("Summe", "60,92 €")):  # fmt: skip
+        assert file.index(name) < file.index(amount)
+    with runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "rita")).language = "en"
+    english = body(client.get(page))
+    assert "Price of the file" in english
+    assert "2 letters with 7 pages in the file that goes to the provider once approved" in english
+
+
+def test_an_online_deliverys_approval_keeps_the_cost_for_the_analysed_count(panel):
+    ids = world(panel)
+    delivery_id = add_delivery(
+        panel,
+        add_campaign(panel, "SMS"),
+        "SMS",
+        channel=DeliveryChannel.SMS,
+        provider_service_id=ids.sms_service_id,
+    )
+    runtime = panel.runtime
+    with runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        reviewers = Reviewers.of(roles=[Role.REVIEWER])
+        now = runtime.clock.now()
+        for step in (ApprovalStep.TARGETING, ApprovalStep.BUDGET):
+            approval = configure(session, delivery, step, ApprovalMode.MANUAL, now, reviewers)
+        budget_id = approval.id
+    analysed_run(panel, delivery_id, 1, 5)
+    run_id = analysed_run(panel, delivery_id, 2, 5, done=2)
+    with runtime.database.session() as session:  # 2 texts sent, 3 segments each
+        session.add_all(
+            [RunItem(run_id=run_id, key=f"K-{n}", action="sms", entity="contacts",
+                     status=ItemStatus.DONE, units=3)
+             for n in range(2)]
+        )  # fmt: skip
+
+    html = body(panel.client(Role.REVIEWER).get(f"/approvals/{budget_id}"))
+
+    assert "Preis der Datei" not in html
+    analysed = html[html.index('id="analysed-cost"') :]
+    assert "5 Empfänger laut Analyse (Lauf #2" in analysed
+    assert "0,45 €" in analysed and "0,54 €" not in html  # 5 x 0.09, not 6 segments sent
 
 
 def test_the_budget_approval_shows_the_cost_for_the_analysed_count(panel):

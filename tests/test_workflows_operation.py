@@ -343,12 +343,12 @@ def test_a_manual_budget_approval_is_asked_after_the_targeting_is_analysed(harne
         assert (budget.state, budget.round) == (ApprovalState.PENDING, 1)
         cost = analysed_cost(session, delivery_id)
     # 4 letters, one unit each: Druck 50 + 4 x 0.08, Porto 4 x 0.13, Kuvert DL 4 x 0.05
-    assert (cost.recipients, cost.lines, cost.surcharge) == (
+    assert (cost.recipients, cost.price.lines, cost.price.surcharge) == (
         4,
         (("Druck", Decimal("50.32")), ("Porto", Decimal("0.52")), ("Kuvert", Decimal("0.20"))),
         Decimal(10),
     )
-    assert cost.total == Decimal("61.04")
+    assert cost.price.total == Decimal("61.04")
 
 
 # --- campaign templates ----------------------------------------------------------------------

@@ -320,13 +320,10 @@ def category_price(
 
 
 @dataclass(frozen=True, slots=True)
-class AnalysedCost:
-    """What a delivery would cost for the recipients its targeting analysis counted, priced
-    by its provider service's structures: what the budget approval is asked about."""
+class Price:
+    """What a delivery's provider service charges for some quantities: each category's
+    amount, by its structures, and the delivery's surcharge."""
 
-    run_number: int
-    analysed_at: datetime
-    recipients: int
     lines: tuple[tuple[str, Decimal], ...] = ()
     surcharge: Decimal = ZERO
     problem: StoredText | None = None
@@ -335,6 +332,31 @@ class AnalysedCost:
     @property
     def total(self) -> Decimal:
         return sum((amount for _, amount in self.lines), ZERO) + self.surcharge
+
+
+def delivery_price(delivery: Delivery, quantities: Quantities) -> Price:
+    """What the delivery's service and surcharge charge for these quantities (its service
+    loaded with ``SERVICE_LOADING``); a CostError becomes the price's problem."""
+    chosen = {cost_type.id for cost_type in delivery.cost_types}
+    try:
+        lines = tuple(
+            (category.name, category_price(category, cost_types, quantities).amount)
+            for category, cost_types in priced_categories(delivery_categories(delivery), chosen)
+        )
+    except CostError as exc:
+        return Price(problem=exc.text)
+    return Price(lines, delivery.surcharge or ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysedCost:
+    """What a delivery would cost for the recipients its targeting analysis counted, priced
+    by its provider service's structures: what the budget approval is asked about."""
+
+    run_number: int
+    analysed_at: datetime
+    recipients: int
+    price: Price
 
 
 def analysis_run(session: Session, delivery_id: int, since: datetime | None = None) -> Run | None:
@@ -361,17 +383,35 @@ def analysed_cost(session: Session, delivery_id: int) -> AnalysedCost | None:
         select(Delivery).where(Delivery.id == delivery_id).options(*SERVICE_LOADING)
     )
     recipients = run.targeted - run.held_out
-    quantities = Quantities(messages=recipients, units=recipients)
-    chosen = {cost_type.id for cost_type in delivery.cost_types}
-    try:
-        lines = tuple(
-            (category.name, category_price(category, cost_types, quantities).amount)
-            for category, cost_types in priced_categories(delivery_categories(delivery), chosen)
-        )
-    except CostError as exc:
-        return AnalysedCost(run.number, run.targeted_at, recipients, problem=exc.text)
-    surcharge = delivery.surcharge or ZERO
-    return AnalysedCost(run.number, run.targeted_at, recipients, lines, surcharge)
+    price = delivery_price(delivery, Quantities(messages=recipients, units=recipients))
+    return AnalysedCost(run.number, run.targeted_at, recipients, price)
+
+
+@dataclass(frozen=True, slots=True)
+class FileCost:
+    """What the file of a letter delivery costs: the letters its runs put in it and their
+    pages, priced as the books price them once the file is sent."""
+
+    letters: int
+    pages: int
+    price: Price
+
+
+def file_cost(session: Session, delivery_id: int) -> FileCost | None:
+    """The price of what a direct mail or print delivery's file holds: the done letters of
+    its runs (not dry, not voided) and their pages, which may be fewer letters than
+    recipients (a letter per group) and more than one page each. None for an online
+    delivery, and before a run put any letter in the file."""
+    delivery = session.scalar(
+        select(Delivery).where(Delivery.id == delivery_id).options(*SERVICE_LOADING)
+    )
+    if delivery is None or delivery.channel.online:
+        return None
+    counts = delivery_counts(session, [delivery_id]).get(delivery_id, DeliveryCounts())
+    if counts.sent == 0:
+        return None
+    quantities = Quantities(messages=counts.sent, units=counts.units)
+    return FileCost(counts.sent, counts.units, delivery_price(delivery, quantities))
 
 
 def delivery_categories(delivery: Delivery) -> list[CostCategory]:

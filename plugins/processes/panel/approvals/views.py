@@ -34,6 +34,7 @@ from plugins.processes.consumption import (
     DeliveryCounts,
     analysed_cost,
     delivery_counts,
+    file_cost,
     stock_warnings,
 )
 from plugins.processes.costs import effective_cost
@@ -159,6 +160,7 @@ def _render_approval(approval: Approval, values: dict[str, Any], errors: dict[st
         reverse=True,
     )
     preview_run, previews = _previews(approval)
+    file_price = file_cost(session, delivery.id) if approval.step in DIRECT_MAIL_STEPS else None
     return render_template(
         "approvals/approval.html",
         approval=approval,
@@ -171,7 +173,8 @@ def _render_approval(approval: Approval, values: dict[str, Any], errors: dict[st
         cost=effective_cost(delivery.real_cost, delivery.calculated_cost, delivery.estimated_cost),
         stock_warnings=stock_warnings(session, delivery.id),
         budget_warnings=budget_warnings(session, delivery.id),
-        analysed=analysed_cost(session, delivery.id),
+        file_price=file_price,
+        analysed=None if file_price else analysed_cost(session, delivery.id),
         may_answer=approval.state is ApprovalState.PENDING
         and may_answer(session, approval, acting_user()),
         log=log,
