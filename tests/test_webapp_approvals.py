@@ -225,8 +225,14 @@ def test_the_log_says_who_decides_in_the_readers_language_and_a_comment_as_writt
 
     manual = f"Manuell; Prüfer: Benutzer {ids.reviewer_id}, Rolle Prüfer, Gruppe {group_id}"
     german = comments(body(panel.client(Role.REVIEWER).get("/approvals/log")))
-    assert german == ["manual", "Automatisch", "", "Automatisch; Prüfer: der Kampagnenmanager", "",
-                      manual]  # fmt: skip
+    assert german == [
+        "manual",
+        "Automatisch",
+        "",
+        "Automatisch; Prüfer: der Kampagnenmanager",
+        "",
+        manual,
+    ]
     delivery_log = body(panel.client(Role.VIEWER).get(f"/deliveries/{delivery_id}"))
     assert '<p class="event-comment">Automatisch; Prüfer: der Kampagnenmanager</p>' in delivery_log
     with panel.runtime.database.session() as session:
@@ -286,17 +292,24 @@ def test_a_reviewer_of_the_content_sees_it_rendered_for_sample_recipients(panel)
         session.add_all(
             [
                 RunItem(
-                    run_id=run.id, key="K-1", action="print_reports", entity="contacts",
-                    status=ItemStatus.SKIPPED, detail=f"preview: {letter}",
+                    run_id=run.id,
+                    key="K-1",
+                    action="print_reports",
+                    entity="contacts",
+                    status=ItemStatus.SKIPPED,
+                    detail=f"preview: {letter}",
                 ),
                 RunItem(
-                    run_id=run.id, key="K-2", action="sms", entity="contacts",
+                    run_id=run.id,
+                    key="K-2",
+                    action="sms",
+                    entity="contacts",
                     status=ItemStatus.SKIPPED,
                     detail="preview: SMS to: +4917012345; gateway: outbox; GSM-7, "
                     "1 segment(s); text: Hallo Änne, Ihr Schreiben ist unterwegs.",
                 ),
             ]
-        )  # fmt: skip
+        )
         run_id, campaign_id = run.id, run.campaign_id
 
     html = body(client.get(page))
@@ -318,12 +331,22 @@ def test_the_reviewer_of_a_letters_file_sees_how_many_letters_it_holds(panel):
         now = runtime.clock.now()
         session.add_all(
             [  # the extraction run, and an earlier one voided with its rejected file
-                Run(campaign_id=delivery.campaign_id, delivery_id=delivery_id, number=number,
-                    config={}, dry_run=False, exclusive=False, state=RunState.COMPLETED,
-                    targeted=done, done=done, targeted_at=now, superseded_at=voided)
+                Run(
+                    campaign_id=delivery.campaign_id,
+                    delivery_id=delivery_id,
+                    number=number,
+                    config={},
+                    dry_run=False,
+                    exclusive=False,
+                    state=RunState.COMPLETED,
+                    targeted=done,
+                    done=done,
+                    targeted_at=now,
+                    superseded_at=voided,
+                )
                 for number, done, voided in ((1, 1200, now), (2, 1234, None))
             ]
-        )  # fmt: skip
+        )
         approval_id = submit(session, delivery, ApprovalStep.EXTRACTION, now).id
 
     html = body(panel.client(Role.CAMPAIGN_MANAGER).get(f"/approvals/{approval_id}"))
@@ -336,10 +359,18 @@ def analysed_run(panel, delivery_id: int, number: int, recipients: int, done: in
     with ``done`` rows."""
     runtime = panel.runtime
     with runtime.database.session() as session:
-        run = Run(campaign_id=session.get(Delivery, delivery_id).campaign_id,
-                  delivery_id=delivery_id, number=number, config={}, exclusive=False,
-                  dry_run=not done, state=RunState.COMPLETED, targeted=recipients, done=done,
-                  targeted_at=runtime.clock.now())  # fmt: skip
+        run = Run(
+            campaign_id=session.get(Delivery, delivery_id).campaign_id,
+            delivery_id=delivery_id,
+            number=number,
+            config={},
+            exclusive=False,
+            dry_run=not done,
+            state=RunState.COMPLETED,
+            targeted=recipients,
+            done=done,
+            targeted_at=runtime.clock.now(),
+        )
         session.add(run)
         session.flush()
         return run.id
@@ -347,9 +378,13 @@ def analysed_run(panel, delivery_id: int, number: int, recipients: int, done: in
 
 def test_the_reviewer_of_a_letters_file_sees_the_price_of_its_letters_and_pages(panel):
     ids = world(panel)
-    delivery_id = add_delivery(panel, add_campaign(panel, "Gruppiert"), "Brief",
-                               provider_service_id=ids.print_service_id,
-                               surcharge=Decimal(10))  # fmt: skip
+    delivery_id = add_delivery(
+        panel,
+        add_campaign(panel, "Gruppiert"),
+        "Brief",
+        provider_service_id=ids.print_service_id,
+        surcharge=Decimal(10),
+    )
     runtime = panel.runtime
     with runtime.database.session() as session:
         delivery = session.get(Delivery, delivery_id)
@@ -367,15 +402,31 @@ def test_the_reviewer_of_a_letters_file_sees_the_price_of_its_letters_and_pages(
     run_id = analysed_run(panel, delivery_id, 2, 6, done=2)
     with runtime.database.session() as session:
         session.add_all(
-            [RunItem(run_id=run_id, key=f"H-{letter}", action="print_reports",
-                     entity="contacts", kind=ItemKind.GROUP, status=ItemStatus.DONE,
-                     units=pages)
-             for letter, pages in ((1, 3), (2, 4))]
-            + [RunItem(run_id=run_id, key=f"K-{n}", action="print_reports", entity="contacts",
-                       kind=ItemKind.MEMBER, group_key=f"H-{1 + n % 2}",
-                       status=ItemStatus.DONE)
-               for n in range(6)]
-        )  # fmt: skip
+            [
+                RunItem(
+                    run_id=run_id,
+                    key=f"H-{letter}",
+                    action="print_reports",
+                    entity="contacts",
+                    kind=ItemKind.GROUP,
+                    status=ItemStatus.DONE,
+                    units=pages,
+                )
+                for letter, pages in ((1, 3), (2, 4))
+            ]
+            + [
+                RunItem(
+                    run_id=run_id,
+                    key=f"K-{n}",
+                    action="print_reports",
+                    entity="contacts",
+                    kind=ItemKind.MEMBER,
+                    group_key=f"H-{1 + n % 2}",
+                    status=ItemStatus.DONE,
+                )
+                for n in range(6)
+            ]
+        )
 
     html = body(client.get(page))
     assert 'id="analysed-cost"' not in html and "Empfänger laut Analyse" not in html
@@ -383,8 +434,13 @@ def test_the_reviewer_of_a_letters_file_sees_the_price_of_its_letters_and_pages(
     assert "Preis der Datei" in file
     assert "2 Briefe mit 7 Seiten in der Datei" in file
     # Druck 50 + 7 pages x 0.08, Porto 2 x 0.13, Kuvert DL 2 x 0.05, surcharge 10
-    for name, amount in (("Druck", "50,56 €"), ("Porto", "0,26 €"), ("Kuvert", "0,10 €"),
-                         ("Aufschlag", "10,00 €"), ("Summe", "60,92 €")):  # fmt: skip
+    for name, amount in (
+        ("Druck", "50,56 €"),
+        ("Porto", "0,26 €"),
+        ("Kuvert", "0,10 €"),
+        ("Aufschlag", "10,00 €"),
+        ("Summe", "60,92 €"),
+    ):
         assert file.index(name) < file.index(amount)
     with runtime.database.session() as session:
         session.scalar(select(User).where(User.username == "rita")).language = "en"
@@ -414,10 +470,18 @@ def test_an_online_deliverys_approval_keeps_the_cost_for_the_analysed_count(pane
     run_id = analysed_run(panel, delivery_id, 2, 5, done=2)
     with runtime.database.session() as session:  # 2 texts sent, 3 segments each
         session.add_all(
-            [RunItem(run_id=run_id, key=f"K-{n}", action="sms", entity="contacts",
-                     status=ItemStatus.DONE, units=3)
-             for n in range(2)]
-        )  # fmt: skip
+            [
+                RunItem(
+                    run_id=run_id,
+                    key=f"K-{n}",
+                    action="sms",
+                    entity="contacts",
+                    status=ItemStatus.DONE,
+                    units=3,
+                )
+                for n in range(2)
+            ]
+        )
 
     html = body(panel.client(Role.REVIEWER).get(f"/approvals/{budget_id}"))
 
@@ -442,24 +506,45 @@ def test_the_budget_approval_shows_the_cost_for_the_analysed_count(panel):
         delivery.cost_types = [session.get(CostType, ids.envelope_dl_id)]
         now = runtime.clock.now()
         for step in (ApprovalStep.TARGETING, ApprovalStep.BUDGET):
-            configure(session, delivery, step, ApprovalMode.MANUAL, now,
-                      Reviewers.of(roles=[Role.REVIEWER]))  # fmt: skip
+            configure(
+                session,
+                delivery,
+                step,
+                ApprovalMode.MANUAL,
+                now,
+                Reviewers.of(roles=[Role.REVIEWER]),
+            )
         budget_id = session.scalar(select(Approval.id).where(Approval.step == "budget"))
     client = panel.client(Role.REVIEWER)
     html = body(client.get(f"/approvals/{budget_id}"))
     assert "Die Zielgruppe ist noch nicht analysiert" in html
 
     with runtime.database.session() as session:  # the targeting dry run finished
-        session.add(Run(campaign_id=session.get(Delivery, delivery_id).campaign_id,
-                        delivery_id=delivery_id, number=1, config={}, dry_run=True,
-                        exclusive=False, state=RunState.COMPLETED, targeted=120, held_out=20,
-                        targeted_at=runtime.clock.now()))  # fmt: skip
+        session.add(
+            Run(
+                campaign_id=session.get(Delivery, delivery_id).campaign_id,
+                delivery_id=delivery_id,
+                number=1,
+                config={},
+                dry_run=True,
+                exclusive=False,
+                state=RunState.COMPLETED,
+                targeted=120,
+                held_out=20,
+                targeted_at=runtime.clock.now(),
+            )
+        )
     html = body(client.get(f"/approvals/{budget_id}"))
     analysed = html[html.index('id="analysed-cost"') :]
     assert "100 Empfänger laut Analyse (Lauf #1" in analysed
     # Druck 50 + 100 x 0.08, Porto 100 x 0.13, Kuvert DL 100 x 0.05, surcharge 10
-    for name, amount in (("Druck", "58,00 €"), ("Porto", "13,00 €"), ("Kuvert", "5,00 €"),
-                         ("Aufschlag", "10,00 €"), ("Summe", "86,00 €")):  # fmt: skip
+    for name, amount in (
+        ("Druck", "58,00 €"),
+        ("Porto", "13,00 €"),
+        ("Kuvert", "5,00 €"),
+        ("Aufschlag", "10,00 €"),
+        ("Summe", "86,00 €"),
+    ):
         assert analysed.index(name) < analysed.index(amount)
 
     with runtime.database.session() as session:
