@@ -26,7 +26,9 @@ def add_campaign(session, name: str) -> int:
     )
 
 
-def add_run(session, campaign_id: int, number: int, *, days_ago: int = 1, items=()) -> int:
+def add_run(
+    session, campaign_id: int, number: int, *, days_ago: int = 1, items=(), **run: object
+) -> int:
     """A run with ledger rows given as (entity, entity_id, status)."""
     run_id = session.scalar(
         insert(Run).returning(Run.id),
@@ -36,7 +38,8 @@ def add_run(session, campaign_id: int, number: int, *, days_ago: int = 1, items=
             "state": RunState.COMPLETED,
             "config": {},
             "created_at": NOW - timedelta(days=days_ago),
-        },
+        }
+        | run,
     )
     session.execute(
         insert(RunItem),
@@ -111,6 +114,18 @@ def test_the_run_being_targeted_never_excludes_its_own_recipients(database, ledg
         context = FilterContext(session, run_id=runs["b1"], now=NOW)
         excluded = Exclusion({"campaign_ids": [campaigns["B"]]})
         assert same_in_sql_and_stream(excluded, context) == set(ids)
+
+
+def test_dry_runs_and_voided_runs_reached_nobody(database, ledger):
+    ids, campaigns, _ = ledger
+    with database.session() as session:
+        items = [("contacts", ids[1], "done")]
+        add_run(session, campaigns["B"], 2, items=items, superseded_at=NOW, superseded_reason="x")
+        add_run(session, campaigns["B"], 3, items=[("contacts", ids[2], "skipped")], dry_run=True)
+        context = FilterContext(session, now=NOW)
+        for only_done in (True, False):
+            excluded = Exclusion({"campaign_ids": [campaigns["B"]], "only_done": only_done})
+            assert same_in_sql_and_stream(excluded, context) == set(ids) - {ids[5]}
 
 
 def test_imported_rows_are_matched_by_entity_and_id(database):

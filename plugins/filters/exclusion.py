@@ -45,7 +45,7 @@ class Exclusion(RecordFilter):
     title = "Exclude recipients of other campaigns or runs"
     description = (
         "Leaves out records that appear in the ledger of the chosen runs, or of any run of the "
-        "chosen campaigns (the run being targeted never counts)."
+        "chosen campaigns (the run being targeted, dry runs and voided runs never count)."
     )
     Params = ExclusionParams
     params: ExclusionParams
@@ -53,7 +53,9 @@ class Exclusion(RecordFilter):
     def _in_ledger(self, entity: str, context: Any) -> list[ColumnElement[bool]]:
         """Conditions on a ledger row: of this entity, in one of the runs that count."""
         runs = select(Run.id).where(
-            or_(Run.id.in_(self.params.run_ids), Run.campaign_id.in_(self.params.campaign_ids))
+            or_(Run.id.in_(self.params.run_ids), Run.campaign_id.in_(self.params.campaign_ids)),
+            Run.dry_run.is_(False),
+            Run.superseded_at.is_(None),  # a voided run's letters never went out
         )
         if context.run_id is not None:
             runs = runs.where(Run.id != context.run_id)
