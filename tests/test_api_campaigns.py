@@ -3,9 +3,11 @@ copy, dry run, a real run that sends only with the confirmed count, results, ret
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
-from core.models import AuditEntry, Role
+from core.models import AuditEntry, Role, Run
 
 from api_helpers import assert_problem
 
@@ -124,6 +126,8 @@ def test_a_real_run_sends_only_with_the_count_the_caller_saw(api, tmp_path):
     api.work()
     run = api.call("GET", f"/runs/{run['id']}", Role.VIEWER).get_json()
     assert (run["state"], run["counts"]["done"], run["percent"]) == ("completed", 3, 100)
+    assert run["confirmed_by"] == "mia" and run["confirmed_at"]
+    assert (run["voided_at"], run["voided_reason"]) == (None, None)
     assert len((tmp_path / "greetings.txt").read_text().splitlines()) == 3
     items = api.call("GET", f"/runs/{run['id']}/items?limit=2", Role.VIEWER).get_json()
     assert len(items["items"]) == 2 and items["next_cursor"]
@@ -158,3 +162,10 @@ def test_dry_run_with_limit_discard_cancel_and_retry(api, tmp_path):
     assert discarded.get_json()["state"] == "cancelled"
     assert_problem(api.call("POST", f"/runs/{dry['id']}/retry-failed", json={}), 409)
     assert_problem(api.call("GET", "/runs/99999", Role.VIEWER), 404)
+    with api.panel.runtime.database.session() as session:
+        session.get(Run, real["id"]).superseded_at = datetime.now(UTC)
+        session.get(Run, real["id"]).superseded_reason = "replaced"
+    voided = api.call("GET", f"/runs/{real['id']}", Role.VIEWER).get_json()
+    assert voided["voided_at"] and voided["voided_reason"] == "replaced"
+    refused = assert_problem(api.call("POST", f"/runs/{real['id']}/resume"), 409)
+    assert "was voided and cannot go on" in refused["detail"]

@@ -109,6 +109,31 @@ def test_cancel_stops_and_resume_finishes_the_rest(engine):
         assert set(tag_counts(session).values()) == {1}
 
 
+def test_a_voided_run_is_neither_retried_nor_resumed(engine):
+    """A voided run left the books: sending more of it would reach people unbooked."""
+    engine.add_contacts(12)
+    failing = engine.campaign(action_settings={"fail_for": ["Name3"]})
+    cancelled = engine.campaign(name="cancelled")
+    runs = [
+        start_run(engine.runtime, campaign, confirmed_by="test")
+        for campaign in (failing, cancelled)
+    ]
+    cancel_run(engine.runtime, runs[1].id)
+    engine.work()
+    with engine.runtime.database.session() as session:
+        session.execute(
+            update(Run).values(superseded_at=datetime.now(UTC), superseded_reason="file rejected")
+        )
+    with pytest.raises(RunError, match="run #1 was voided and cannot go on; start a new run"):
+        retry_failed(engine.runtime, runs[0].id)
+    with pytest.raises(RunError, match="run #1 was voided and cannot go on"):
+        resume_run(engine.runtime, runs[1].id)
+    assert [engine.run(run.id).state for run in runs] == [
+        RunState.COMPLETED_WITH_ERRORS,
+        RunState.CANCELLED,
+    ]
+
+
 def test_cancel_between_chunks_keeps_what_is_done(engine):
     engine.add_contacts(30)
     campaign = engine.campaign()

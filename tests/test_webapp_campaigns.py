@@ -22,7 +22,7 @@ from core.audit import audit_query
 from core.clock import clock
 from core.engine.campaigns import CampaignConfig, create_campaign
 from core.engine.leases import chunk_job_id
-from core.engine.runs import start_run
+from core.engine.runs import cancel_run, start_run
 from core.jobs import embedded_redis
 from core.jobs.queue import BULK, get_queue
 from core.models import (
@@ -691,6 +691,27 @@ def test_a_run_beyond_the_count_confirmed_before_its_start_says_why_it_waits(pan
     page = body(panel.client().get(base))
     confirmed = re.search(r'<dt>Bestätigt</dt><dd data-field="confirmed">(.*?)</dd>', page)
     assert confirmed and confirmed.group(1).endswith(" · mia")
+
+
+def test_a_voided_run_says_why_and_offers_no_way_to_go_on(panel):
+    add_people(panel, 3)
+    campaign_id = make_campaign(panel)
+    run = start_run(panel.runtime, campaign_id, confirmed_by="mia")
+    cancel_run(panel.runtime, run.id)
+    panel.work()
+    with panel.runtime.database.session() as session:
+        reason = "extraction file rejected (round 2): Anrede falsch"
+        session.execute(
+            update(Run).values(superseded_at=datetime.now(UTC), superseded_reason=reason)
+        )
+    client = panel.client()
+    page = body(client.get(f"/campaigns/{campaign_id}/runs/{run.id}"))
+    voided = re.search(r'id="run-voided">(.*?)</div>', page, re.S).group(1)
+    assert voided.startswith("Verworfen am ") and "er läuft nicht weiter" in voided
+    assert voided.endswith("Grund: Extraktionsdatei in Runde 2 abgelehnt: Anrede falsch")
+    assert "Fortsetzen" not in page
+    runs = body(client.get(f"/campaigns/{campaign_id}/runs"))
+    assert '<span class="badge badge-muted" data-voided>verworfen</span>' in runs
 
 
 def test_the_confirmation_shows_skips_by_reason_and_discard_sends_nothing(panel):

@@ -26,6 +26,7 @@ from core.models import (
     Product,
     Run,
     RunItem,
+    RunState,
     SalesPartner,
     User,
 )
@@ -446,11 +447,18 @@ def test_the_contact_page_lists_consent_changes_and_every_run_that_reached_or_sk
         mails = Campaign(name="Newsletter", datasource="query", action="email")
         session.add_all([letters, mails])
         session.flush()
-        for campaign, status, detail in (
-            (letters, ItemStatus.DONE, "1 page(s)"),
-            (mails, ItemStatus.SKIPPED, "reach.opt_out_email"),
+        voided = {
+            "state": RunState.COMPLETED,
+            "superseded_at": datetime.now(UTC),
+            "superseded_reason": "extraction file rejected",
+        }
+        for campaign, number, status, detail, run_values in (
+            (letters, 1, ItemStatus.DONE, "1 page(s)", {"state": RunState.COMPLETED}),
+            (mails, 1, ItemStatus.SKIPPED, "reach.opt_out_email", {}),
+            (letters, 2, ItemStatus.DONE, "2 page(s)", voided),  # its file was rejected
         ):
-            run = Run(campaign_id=campaign.id, number=1, config={"action": campaign.action})
+            config = {"action": campaign.action}
+            run = Run(campaign_id=campaign.id, number=number, config=config, **run_values)
             session.add(run)
             session.flush()
             session.add(
@@ -473,3 +481,6 @@ def test_the_contact_page_lists_consent_changes_and_every_run_that_reached_or_sk
     assert re.search(
         r"Newsletter · Lauf #1.*?E-Mail.*?übersprungen.*?Widerspruch E-Mail", runs, re.S
     )
+    assert re.search(r"Infobrief · Lauf #2.*?Post.*?verworfen.*?2 Seite\(n\)", runs, re.S)
+    events = html[html.index('id="channel-events"') :]
+    assert events.count('data-kind="sent"') == 1 and "Infobrief, Lauf #1" in events

@@ -472,10 +472,18 @@ def open_chunks(session: Session, run_id: int) -> list[int]:
 
 
 def _run_in(session: Session, run_id: int, states: list[RunState], refusal: Refusal) -> Run:
-    """The run, if it is in one of ``states``; otherwise ``RunError`` with ``refusal``."""
+    """The run, if it is in one of ``states`` and not voided; otherwise ``RunError``: with
+    ``refusal``, or saying that a voided run (out of the books, its letters out of the
+    archive) never goes on."""
     run = session.get(Run, run_id)
     if run is None or run.state not in states:
         raise RunError(_cannot(session, run_id, refusal))
+    if run.superseded_at is not None:
+        raise RunError(
+            stored(
+                "run #{number} was voided and cannot go on; start a new run", number=str(run.number)
+            )
+        )
     return run
 
 

@@ -276,9 +276,13 @@ class Run(BaseModel):
     """0 to 100; -1 while targeting has not counted the recipients yet."""
     started_by: str | None
     confirmed_by: str | None
+    confirmed_at: datetime | None
     created_at: datetime
     finished_at: datetime | None
     error: str | None
+    voided_at: datetime | None
+    """Set once the run was voided: it no longer counts and never goes on."""
+    voided_reason: str | None
     confirmation: Confirmation | None
 
 

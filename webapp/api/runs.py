@@ -55,9 +55,12 @@ def run_model(run: Run) -> models.Run:
         percent=Progress.of(run).percent,
         started_by=run.started_by,
         confirmed_by=run.confirmed_by,
+        confirmed_at=run.confirmed_at,
         created_at=run.created_at,
         finished_at=run.finished_at,
         error=run.error,
+        voided_at=run.superseded_at,
+        voided_reason=run.superseded_reason,
         confirmation=found,
     )
 

@@ -50,7 +50,12 @@ def channel_events(contact: Contact) -> list[ChannelEntry]:
         select(RunItem, Run, Campaign.name)
         .join(Run, Run.id == RunItem.run_id)
         .join(Campaign, Campaign.id == Run.campaign_id)
-        .where(or_(*rows_of), RunItem.status == ItemStatus.DONE, Run.dry_run.is_(False))
+        .where(
+            or_(*rows_of),
+            RunItem.status == ItemStatus.DONE,
+            Run.dry_run.is_(False),
+            Run.superseded_at.is_(None),
+        )
         .order_by(RunItem.id.desc())
         .limit(LIMIT)
     ).all()

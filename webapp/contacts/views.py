@@ -25,6 +25,7 @@ from core.models import (
     ContactStatus,
     Contract,
     DispatchChannel,
+    ItemStatus,
     Role,
     Run,
     RunItem,
@@ -157,6 +158,12 @@ class RunEntry:
     @property
     def at(self) -> datetime:
         return self.item.finished_at or self.run.created_at
+
+    @property
+    def status(self) -> str:
+        """The row's status, but "voided" for what a voided run did: it never went out."""
+        voided = self.run.superseded_at is not None and self.item.status is ItemStatus.DONE
+        return "voided" if voided else self.item.status.value
 
 
 def _consent_events(contact: Contact) -> list[ContactEvent]:
