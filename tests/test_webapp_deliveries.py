@@ -168,6 +168,34 @@ def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):
     assert '<dt>Versendet</dt><dd data-count="sent">10</dd>' in html
 
 
+def test_a_delivery_marks_its_voided_run(panel):
+    """A run voided after its file was rejected counts nowhere: its row says so, beside the
+    new extraction's."""
+    world(panel)
+    campaign_id = add_campaign(panel)
+    delivery_id = add_delivery(panel, campaign_id)
+    now = panel.runtime.clock.now()
+    with panel.runtime.database.session() as session:
+        for number, voided_at in ((1, now), (2, None)):
+            session.add(
+                Run(
+                    campaign_id=campaign_id,
+                    delivery_id=delivery_id,
+                    number=number,
+                    config={},
+                    state=RunState.COMPLETED,
+                    superseded_at=voided_at,
+                    superseded_reason="file rejected" if voided_at else None,
+                )
+            )
+    html = body(panel.client(Role.VIEWER).get(f"/deliveries/{delivery_id}"))
+    rows = html.split('id="runs-heading"')[1].split("</table>")[0].split("<tr>")[1:]
+    assert [("data-voided" in row, "verworfen" in row) for row in rows[1:]] == [
+        (False, False),
+        (True, True),
+    ]
+
+
 def test_a_manager_creates_a_delivery_with_its_own_action(panel):
     ids = world(panel)
     campaign_id = add_campaign(panel)
