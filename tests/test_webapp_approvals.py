@@ -284,7 +284,8 @@ def test_a_reviewer_of_the_content_sees_it_rendered_for_sample_recipients(panel)
     approval_id = waiting(panel)
     client = panel.client(Role.REVIEWER)
     page = f"/approvals/{approval_id}"
-    assert "Die Vorschau wird vorbereitet" in body(client.get(page))
+    # the workflow by the title its page gives it
+    assert "Die Vorschau wird vorbereitet: Der Workflow „Kampagnen-Jobs“" in body(client.get(page))
 
     with panel.runtime.database.session() as session:
         approval = session.get(Approval, approval_id)
