@@ -32,6 +32,8 @@ def test_void_run_voids_a_run_once_and_names_what_is_missing(invoke, settings):
         session.flush()
         session.add(Run(campaign_id=campaign.id, number=1, config={}, state=RunState.COMPLETED,
                         finished_at=datetime(2026, 3, 2, tzinfo=UTC)))  # fmt: skip
+    blank = invoke("void-run", "Infobrief", "1", "--reason", " ")
+    assert blank.exit_code == 1 and "a reason is needed" in blank.output
     result = invoke("void-run", "Infobrief", "1", "--reason", "ersetzt durch Lauf 2")
     assert result.exit_code == 0, result.output
     assert "run #1 of 'Infobrief' voided" in result.output

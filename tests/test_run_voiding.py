@@ -171,6 +171,11 @@ def test_a_run_is_voided_once_and_only_when_finished(harness):
     ):
         void_run(session, stores(harness), run.id, now=NOW, by="anna", reason="zu früh")
     harness.work()
+    with (
+        harness.runtime.database.session() as session,
+        pytest.raises(VoidError, match="a reason is needed"),
+    ):
+        void_run(session, stores(harness), run.id, now=NOW, by="anna", reason="  ")
 
     with harness.runtime.database.session() as session:
         assert void_run(session, stores(harness), run.id, now=NOW, by="anna", reason="ersetzt")
@@ -186,3 +191,19 @@ def test_a_run_is_voided_once_and_only_when_finished(harness):
         with pytest.raises(VoidError, match="no run with id 999999"):
             void_run(session, stores(harness), 999_999, now=NOW, by="anna", reason="x")
     assert letters_per_contact(harness) == {}
+
+
+def test_a_dry_run_is_not_voided(harness):
+    """A dry run reached nobody and counts nowhere: voiding it would only mark it voided."""
+    harness.add_contacts(2)
+    with harness.runtime.database.session() as session:
+        owner = campaign(session, action="test_filed_letter", action_settings={"pages": 1})
+    run = start_run(harness.runtime, owner.id, dry_run=True)
+    harness.work()
+    with (
+        harness.runtime.database.session() as session,
+        pytest.raises(VoidError, match="run #1 is a dry run: it reached nobody"),
+    ):
+        void_run(session, stores(harness), run.id, now=NOW, by="anna", reason="x")
+    with harness.runtime.database.session() as session:
+        assert session.get(Run, run.id).superseded_at is None

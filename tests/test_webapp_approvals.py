@@ -102,6 +102,22 @@ def test_the_inbox_lists_what_waits_for_the_user_with_deadlines_and_warnings(pan
     assert "Freigaben" not in body(panel.client(Role.VIEWER).get("/")).split("</nav>")[0]
 
 
+def test_the_inbox_names_the_system_as_submitter_of_what_a_workflow_submitted(panel):
+    """A letter's file and proof are submitted by the workflows: 'System', as in the log."""
+    world(panel)
+    by_manager = waiting(panel, "Brief")
+    by_workflow = waiting(panel, "Datei")
+    with panel.runtime.database.session() as session:
+        session.get(Approval, by_workflow).submitted_by_id = None
+    html = body(panel.client(Role.REVIEWER).get("/approvals/"))
+    rows = {
+        int(match[1]): match[2]
+        for match in re.finditer(r'data-approval="(\d+)"[^>]*>(.*?)</tr>', html, re.S)
+    }
+    assert "<td>System<br>" in rows[by_workflow]
+    assert "System" not in rows[by_manager]
+
+
 def test_a_reviewer_approves_and_a_second_answer_is_refused_clearly(panel):
     world(panel)
     approval_id = waiting(panel)
@@ -268,7 +284,8 @@ def test_a_reviewer_of_the_content_sees_it_rendered_for_sample_recipients(panel)
     approval_id = waiting(panel)
     client = panel.client(Role.REVIEWER)
     page = f"/approvals/{approval_id}"
-    assert "Die Vorschau wird vorbereitet" in body(client.get(page))
+    # the workflow by the title its page gives it
+    assert "Die Vorschau wird vorbereitet: Der Workflow „Kampagnen-Jobs“" in body(client.get(page))
 
     with panel.runtime.database.session() as session:
         approval = session.get(Approval, approval_id)

@@ -420,6 +420,34 @@ def test_running_campaigns_show_their_progress(client_for, database):
     assert '<progress class="progress" max="5" value="0">0 %</progress>' in html  # not 40 %
 
 
+def test_the_feedback_of_recent_runs_leaves_voided_runs_out(client_for, database):
+    """A voided run (a rejected letter file) reached nobody: it is not among the runs sent."""
+    from datetime import UTC, datetime
+
+    from core.models import Campaign, Run, RunState
+
+    with database.session() as session:
+        campaign = Campaign(name="Infobrief", datasource="query", action="print_reports")
+        session.add(campaign)
+        session.flush()
+        voided, counted = (
+            Run(
+                campaign_id=campaign.id,
+                number=number,
+                state=RunState.COMPLETED,
+                config={},
+                targeted=3,
+                done=3,
+                superseded_at=voided_at,
+            )
+            for number, voided_at in ((1, datetime(2026, 3, 2, tzinfo=UTC)), (2, None))
+        )
+        session.add_all([voided, counted])
+    html = body(client_for("viewer").get("/"))
+    assert f'<tr data-run="{counted.id}">' in html
+    assert f'<tr data-run="{voided.id}">' not in html
+
+
 def test_failed_jobs_are_counted_for_administrators_only(client_for, redis_url):
     from redis import Redis
     from rq import Queue, SimpleWorker

@@ -173,6 +173,41 @@ def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):
     assert '<dt>Versendet</dt><dd data-count="sent">10</dd>' in html
 
 
+def test_a_delivery_marks_its_voided_run_and_says_what_its_extraction_went_ahead_on(panel):
+    """A run voided after its file was rejected counts nowhere: its row says so, beside the
+    new extraction's, which operationMgt confirmed on the delivery's approval."""
+    world(panel)
+    campaign_id = add_campaign(panel)
+    delivery_id = add_delivery(panel, campaign_id)
+    now = panel.runtime.clock.now()
+    with panel.runtime.database.session() as session:
+        for number, voided_at in ((1, now), (2, None)):
+            session.add(
+                Run(
+                    campaign_id=campaign_id,
+                    delivery_id=delivery_id,
+                    number=number,
+                    config={},
+                    state=RunState.COMPLETED,
+                    superseded_at=voided_at,
+                    superseded_reason="file rejected" if voided_at else None,
+                    confirmed_by=f"operationMgt:approved delivery {delivery_id}",
+                    confirmed_at=now,
+                )
+            )
+        second = session.scalar(select(Run.id).where(Run.number == 2))
+    html = body(panel.client(Role.VIEWER).get(f"/deliveries/{delivery_id}"))
+    rows = html.split('id="runs-heading"')[1].split("</table>")[0].split("<tr>")[1:]
+    assert [("data-voided" in row, "verworfen" in row) for row in rows[1:]] == [
+        (False, False),
+        (True, True),
+    ]
+    went_ahead = f" · operationMgt: nach Freigabe von Versand {delivery_id}</"
+    assert went_ahead in rows[1]
+    page = body(panel.client(Role.VIEWER).get(f"/campaigns/{campaign_id}/runs/{second}"))
+    assert '<dd data-field="confirmed">' in page and went_ahead in page
+
+
 def test_a_manager_creates_a_delivery_with_its_own_action(panel):
     ids = world(panel)
     campaign_id = add_campaign(panel)

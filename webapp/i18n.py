@@ -521,6 +521,17 @@ def workflow_summary(name: str, summary: str | None) -> str:
     return translate_stored(summary, plugin_catalogs(plugin))
 
 
+def run_actor(by: str | None) -> str:
+    """Who confirmed a run (``Run.confirmed_by``): a user's name as it is; a workflow's
+    ``"<workflow>:<on what>"`` (``"operationMgt:approved delivery 3"``) with what it went
+    ahead on in the user's language, through the workflow's catalog."""
+    name, colon, what = (by or "").partition(":")
+    workflows = current_app.extensions["campaign"].plugins.workflows
+    if not colon or name not in workflows:
+        return by or ""
+    return f"{name}: {translate_stored(what, plugin_catalogs(workflows.provided_by(name)))}"
+
+
 def _writer_catalogs(
     domain: str | None, catalogs: Mapping[str, Iterable[Path]]
 ) -> tuple[Path, ...]:

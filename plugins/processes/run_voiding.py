@@ -48,10 +48,14 @@ def void_run(
         raise VoidError(f"no run with id {run_id}")
     if run.state not in FINAL_RUN_STATES:
         raise VoidError(f"run #{run.number} is {run.state}: only a finished run can be voided")
+    if run.dry_run:
+        raise VoidError(f"run #{run.number} is a dry run: it reached nobody and counts nowhere")
+    if not reason.strip():
+        raise VoidError("a reason is needed: the run's page shows why it no longer counts")
     marked = session.execute(
         update(Run)
         .where(Run.id == run_id, Run.superseded_at.is_(None))
-        .values(superseded_at=now, superseded_reason=reason)
+        .values(superseded_at=now, superseded_reason=reason.strip())
         .execution_options(synchronize_session="fetch")
     ).rowcount
     if not marked:

@@ -92,12 +92,13 @@ BUILT_IN_PANELS.extend(
 
 
 def run_feedback() -> dict[str, Any] | None:
-    """The latest real runs that sent something, with their unsubscribe and bounce rates."""
+    """The latest real runs that sent something, with their unsubscribe and bounce rates; a
+    voided run counts nowhere (a rejected letter file never went out)."""
     session = db_session()
     rows = session.execute(
         select(Run, Campaign.name)
         .join(Campaign, Campaign.id == Run.campaign_id)
-        .where(Run.dry_run.is_(False), Run.done > 0)
+        .where(Run.dry_run.is_(False), Run.superseded_at.is_(None), Run.done > 0)
         .order_by(Run.id.desc())
         .limit(RECENT_RUNS)
     ).all()
