@@ -6,9 +6,9 @@ from decimal import Decimal
 from sqlalchemy import select, update
 
 from core import CostEstimate, hookimpl
-from core.engine.confirmation import confirmation
+from core.engine.confirmation import confirmation, would_reach
 from core.engine.runs import start_run
-from core.models import Campaign, ItemStatus, Run, RunItem
+from core.models import Campaign, Contact, ItemStatus, Run, RunItem
 from core.plugin_base import Channel
 
 
@@ -52,6 +52,20 @@ def test_the_counts_are_the_pending_rows_and_the_skips_by_reason(engine, tmp_pat
         False,
     )
     assert (shown.cost.source, shown.cost.amount) == ("none", None)
+
+
+def test_a_dry_run_would_reach_whom_a_real_run_reaches(engine, tmp_path):
+    """A dry run leaves every row unsent; the reach rule's skips still do not count."""
+    blocked = engine.add_contacts(10, email="post@example.de")[:3]
+    with engine.runtime.database.session() as session:
+        session.execute(update(Contact).where(Contact.id.in_(blocked)).values(dispatch_block=True))
+    campaign = engine.campaign(action="test_notify", action_settings={"path": str(tmp_path)})
+    dry_run = _analysed(engine, campaign, dry_run=True)
+    real = _analysed(engine, campaign)
+    with engine.runtime.database.session() as session:
+        runs = [session.get(Run, run_id) for run_id in (dry_run, real)]
+        assert [(run.targeted, run.skipped) for run in runs] == [(10, 10), (10, 3)]
+        assert [would_reach(session, run) for run in runs] == [7, 7]
 
 
 def test_a_group_action_counts_groups_and_their_members(engine, tmp_path):

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from core.engine.confirmation import DRY_RUN_DETAIL
 from core.models import (
     ItemKind,
     ItemStatus,
@@ -297,7 +298,7 @@ def test_a_reviewer_of_the_content_sees_it_rendered_for_sample_recipients(panel)
             exclusive=False,
             config={},
             state=RunState.COMPLETED,
-            targeted=2,
+            targeted=3,  # one of them blocked: the preview counts whom a real run reaches
             created_at=approval.submitted_at,
             finished_at=approval.submitted_at,
         )
@@ -324,6 +325,14 @@ def test_a_reviewer_of_the_content_sees_it_rendered_for_sample_recipients(panel)
                     status=ItemStatus.SKIPPED,
                     detail="preview: SMS to: +4917012345; gateway: outbox; GSM-7, "
                     "1 segment(s); text: Hallo Änne, Ihr Schreiben ist unterwegs.",
+                ),
+                RunItem(
+                    run_id=run.id,
+                    key="K-3",
+                    action="sms",
+                    entity="contacts",
+                    status=ItemStatus.SKIPPED,
+                    detail="reach.dispatch_block",
                 ),
             ]
         )
@@ -371,10 +380,15 @@ def test_the_reviewer_of_a_letters_file_sees_how_many_letters_it_holds(panel):
     assert "Briefe in der Datei" in html and '<dd data-count="letters">1.234</dd>' in html
 
 
-def analysed_run(panel, delivery_id: int, number: int, recipients: int, done: int = 0) -> int:
-    """A finished run of the delivery that counted ``recipients``: a dry run, or a real one
-    with ``done`` rows."""
+def analysed_run(
+    panel, delivery_id: int, number: int, recipients: int, done: int = 0, **counts: int
+) -> int:
+    """A finished run of the delivery that counted ``recipients``: a dry run with its
+    ledger (the rows it left unsent for being one, then ``skipped`` rows the reach rule
+    skipped and ``held_out`` ones, all counted in ``recipients``), or a real one with
+    ``done`` rows."""
     runtime = panel.runtime
+    skipped, held_out = counts.get("skipped", 0), counts.get("held_out", 0)
     with runtime.database.session() as session:
         run = Run(
             campaign_id=session.get(Delivery, delivery_id).campaign_id,
@@ -385,11 +399,29 @@ def analysed_run(panel, delivery_id: int, number: int, recipients: int, done: in
             dry_run=not done,
             state=RunState.COMPLETED,
             targeted=recipients,
+            held_out=held_out,
+            skipped=recipients - held_out if not done else skipped,
             done=done,
             targeted_at=runtime.clock.now(),
         )
         session.add(run)
         session.flush()
+        if not done:
+            reached = recipients - skipped - held_out
+            rows = [(ItemStatus.SKIPPED, DRY_RUN_DETAIL)] * reached
+            rows += [(ItemStatus.SKIPPED, "reach.dispatch_block")] * skipped
+            rows += [(ItemStatus.HELD_OUT, None)] * held_out
+            session.add_all(
+                RunItem(
+                    run_id=run.id,
+                    key=f"K-{n}",
+                    action="print_reports",
+                    entity="contacts",
+                    status=status,
+                    detail=detail,
+                )
+                for n, (status, detail) in enumerate(rows)
+            )
         return run.id
 
 
@@ -536,21 +568,8 @@ def test_the_budget_approval_shows_the_cost_for_the_analysed_count(panel):
     html = body(client.get(f"/approvals/{budget_id}"))
     assert "Die Zielgruppe ist noch nicht analysiert" in html
 
-    with runtime.database.session() as session:  # the targeting dry run finished
-        session.add(
-            Run(
-                campaign_id=session.get(Delivery, delivery_id).campaign_id,
-                delivery_id=delivery_id,
-                number=1,
-                config={},
-                dry_run=True,
-                exclusive=False,
-                state=RunState.COMPLETED,
-                targeted=120,
-                held_out=20,
-                targeted_at=runtime.clock.now(),
-            )
-        )
+    # the targeting dry run finished: 100 it would reach, 30 blocked, 20 held out
+    analysed_run(panel, delivery_id, 1, 150, skipped=30, held_out=20)
     html = body(client.get(f"/approvals/{budget_id}"))
     analysed = html[html.index('id="analysed-cost"') :]
     assert "100 Empfänger laut Analyse (Lauf #1" in analysed

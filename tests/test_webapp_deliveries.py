@@ -12,7 +12,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from core.models import Campaign, CampaignStatus, Contact, Notification, Role, Run, RunState, User
+from core.engine.confirmation import DRY_RUN_DETAIL
+from core.models import (
+    Campaign,
+    CampaignStatus,
+    Contact,
+    ItemStatus,
+    Notification,
+    Role,
+    Run,
+    RunItem,
+    RunState,
+    User,
+)
 from plugins.processes.costs import Quantities, Structure, category_cost
 from plugins.processes.models import (
     Approval,
@@ -481,7 +493,7 @@ def test_only_campaign_managers_set_up_and_submit_deliveries(panel, role):
 
 
 def test_a_delivery_that_does_not_start_by_itself_is_confirmed_with_the_count_shown(panel):
-    _campaign_id, delivery_id = confirmable(panel)
+    campaign_id, delivery_id = confirmable(panel)
     manager = panel.client(Role.CAMPAIGN_MANAGER)
     page = body(manager.get(f"/deliveries/{delivery_id}"))
     assert 'id="awaiting-confirmation"' in page
@@ -490,6 +502,35 @@ def test_a_delivery_that_does_not_start_by_itself_is_confirmed_with_the_count_sh
     html = body(manager.get(f"/deliveries/{delivery_id}/confirm"))
     assert "Start bestätigen: 3 Datensätze per SMS" in html
     assert '<dd data-field="channel">SMS</dd>' in html
+    assert 'data-field="dry-run"' not in html
+    with panel.runtime.database.session() as session:  # its approval's dry run: one blocked
+        dry_run = Run(
+            campaign_id=campaign_id,
+            delivery_id=delivery_id,
+            number=1,
+            config={},
+            dry_run=True,
+            exclusive=False,
+            state=RunState.COMPLETED,
+            targeted=3,
+            skipped=3,
+            targeted_at=panel.runtime.clock.now(),
+        )
+        session.add(dry_run)
+        session.flush()
+        session.add_all(
+            RunItem(
+                run_id=dry_run.id,
+                key=f"K-{n}",
+                action="sms",
+                entity="contacts",
+                status=ItemStatus.SKIPPED,
+                detail=detail,
+            )
+            for n, detail in enumerate((DRY_RUN_DETAIL, "preview: Hallo", "reach.dispatch_block"))
+        )
+    html = body(manager.get(f"/deliveries/{delivery_id}/confirm"))
+    assert '<dd data-field="dry-run">2 Empfänger (Lauf #1)</dd>' in html
 
     with panel.runtime.database.session() as session:
         session.add(Contact(number="K-new", last_name="Neu", attributes={}))
@@ -650,8 +691,10 @@ def test_a_confirmed_start_whose_run_cannot_start_says_why_in_the_readers_langua
 
 
 def runs_of(panel, delivery_id: int) -> list[Run]:
+    """The delivery's real runs (its approvals' dry runs left out)."""
     with panel.runtime.database.session() as session:
-        return list(session.scalars(select(Run).where(Run.delivery_id == delivery_id)))
+        query = select(Run).where(Run.delivery_id == delivery_id, Run.dry_run.is_(False))
+        return list(session.scalars(query))
 
 
 def test_a_delivery_chooses_the_one_budget_its_cost_is_charged_to(panel):

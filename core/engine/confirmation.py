@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.events import CostEstimate
@@ -18,6 +18,27 @@ from core.models import Campaign, ItemKind, ItemStatus, Run, RunItem
 from core.models.base import round_money
 from core.plugin_base import Channel, Scope
 from core.plugins import PluginHost, UnknownPluginError
+
+DRY_RUN_DETAIL = "dry run"
+"""The detail of a dry run's row that it left unsent only for being a dry run."""
+PREVIEW_PREFIX = "preview: "
+"""Starts the detail of a dry run's row rendered as a preview (what the action made of it)."""
+
+
+def would_reach(session: Session, run: Run) -> int:
+    """The rows (groups, for a group-scoped action) the run reaches, or a dry run would:
+    without the held-out rows and those the reach rule skips. A dry run leaves every row
+    unsent; the ones it left unsent only for being a dry run are its count."""
+    if not run.dry_run:
+        return run.targeted - run.held_out - run.skipped
+    return session.scalar(
+        select(func.count()).where(
+            RunItem.run_id == run.id,
+            RunItem.kind != ItemKind.MEMBER,
+            RunItem.status == ItemStatus.SKIPPED,
+            or_(RunItem.detail == DRY_RUN_DETAIL, RunItem.detail.startswith(PREVIEW_PREFIX)),
+        )
+    )
 
 
 @dataclass(frozen=True)

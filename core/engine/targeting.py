@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
+from core.engine.confirmation import DRY_RUN_DETAIL, PREVIEW_PREFIX
 from core.engine.context import RunContext
 from core.engine.dispatch import load_recipients
 from core.engine.events import notify
@@ -500,13 +501,13 @@ def _preview(session: Session, context: RunContext, run: Run, built: CampaignPlu
     recipients = load_recipients(context, built, items)
     for item in items:
         recipient = recipients.get(item.id)
-        item.detail = "preview: " + (
+        item.detail = PREVIEW_PREFIX + (
             built.action.preview(recipient, context)
             if recipient is not None
             else "the record no longer exists"
         )
     not_sent = update(RunItem).values(
-        status=ItemStatus.SKIPPED, detail=func.coalesce(RunItem.detail, "dry run")
+        status=ItemStatus.SKIPPED, detail=func.coalesce(RunItem.detail, DRY_RUN_DETAIL)
     )
     pending = (RunItem.run_id == run.id, RunItem.status == ItemStatus.PENDING)
     skipped = session.execute(not_sent.where(*pending, RunItem.kind != ItemKind.MEMBER)).rowcount

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from core.engine.confirmation import would_reach
 from core.events import CostEstimate
 from core.messages import StoredText, stored_for
 from core.models import (
@@ -374,15 +375,16 @@ def analysis_run(session: Session, delivery_id: int, since: datetime | None = No
 
 
 def analysed_cost(session: Session, delivery_id: int) -> AnalysedCost | None:
-    """The cost from the provider's structures for the latest analysed count (recipients
-    targeted without the held-out ones, one unit each); None before any analysis."""
+    """The cost from the provider's structures for the latest analysed count (the
+    recipients the run would reach: without the held-out ones and those the reach rule
+    skips, one unit each); None before any analysis."""
     run = analysis_run(session, delivery_id)
     if run is None:
         return None
     delivery = session.scalar(
         select(Delivery).where(Delivery.id == delivery_id).options(*SERVICE_LOADING)
     )
-    recipients = run.targeted - run.held_out
+    recipients = would_reach(session, run)
     price = delivery_price(delivery, Quantities(messages=recipients, units=recipients))
     return AnalysedCost(run.number, run.targeted_at, recipients, price)
 

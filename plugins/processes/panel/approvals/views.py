@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
+from core.engine.confirmation import PREVIEW_PREFIX, would_reach
 from core.messages import stored_for
 from core.models import Role, Run, RunItem, User, UserGroup
 from plugins.processes.approvals import (
@@ -116,7 +117,7 @@ def _previews(approval: Approval) -> tuple[Run | None, list[Preview]]:
         return None, []
     items = session.scalars(
         select(RunItem)
-        .where(RunItem.run_id == run.id, RunItem.detail.like("preview: %"))
+        .where(RunItem.run_id == run.id, RunItem.detail.startswith(PREVIEW_PREFIX))
         .order_by(RunItem.id)
         .limit(PREVIEWS_SHOWN)
     ).all()
@@ -125,7 +126,7 @@ def _previews(approval: Approval) -> tuple[Run | None, list[Preview]]:
     legacy = files.legacy_directory(run.id)
     previews = []
     for item in items:
-        text = item.detail.removeprefix("preview: ")
+        text = item.detail.removeprefix(PREVIEW_PREFIX)
         name = text
         if text.startswith("/") and Path(text).is_relative_to(legacy):  # a run from before
             name = Path(text).relative_to(legacy).as_posix()
@@ -165,6 +166,7 @@ def _render_approval(approval: Approval, values: dict[str, Any], errors: dict[st
         "approvals/approval.html",
         approval=approval,
         preview_run=preview_run,
+        preview_reach=would_reach(session, preview_run) if preview_run else None,
         previews=previews,
         letters=_letters(approval),
         delivery=delivery,

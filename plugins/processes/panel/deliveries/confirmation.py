@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from core.audit import record_audit
 from core.engine.campaigns import CampaignConfig
+from core.engine.confirmation import would_reach
 from core.models import Role, Run
 from plugins.processes.delivery_start import (
     ConfirmationError,
@@ -74,6 +75,7 @@ def _render(delivery: Delivery, count: int | None, error: str | None = None) -> 
         campaign=delivery.campaign,
         count=count,
         dry_run=dry_run,
+        dry_run_reach=would_reach(session, dry_run) if dry_run else None,
         approved_at=approvals_completed_at(session, delivery.id),
         ahead=before_planned_start(delivery, get_runtime().clock.now()),
         may_confirm=may_confirm(acting_user(), delivery),
