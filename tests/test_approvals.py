@@ -128,6 +128,11 @@ def test_without_reviewers_the_campaign_manager_decides(database, people):
     assert notes(database, "approval_request") == [
         (people["manager"], "Approval needed: content of delivery 'Brief' (Infobrief)")
     ]
+    with database.session() as session:  # its link opens the approval, where it is answered
+        request = session.scalar(
+            select(Notification).where(Notification.kind == "approval_request")
+        )
+        assert (request.object_type, request.object_id) == ("approval", approval_id)
     with pytest.raises(NotAReviewerError, match="reviewer may not answer the content"):
         answer(database, people, approval_id, "reviewer")
 

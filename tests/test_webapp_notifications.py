@@ -149,7 +149,8 @@ def mailed_link(notification_id: int) -> str:
 
 def test_the_link_of_a_notification_mail_marks_it_read_and_opens_what_it_is_about(panel):
     rita = user_id(panel, Role.REVIEWER)
-    delivery = note(panel, rita, "Approval needed", object_type="delivery", object_id=7)
+    delivery = note(panel, rita, "Delivery started", object_type="delivery", object_id=7)
+    approval = note(panel, rita, "Approval needed", object_type="approval", object_id=3)
     run = a_run(panel)
     confirm = note(panel, rita, "Confirm the send", object_type="run", object_id=run.id)
     gone = note(panel, rita, "A run since deleted", object_type="run", object_id=run.id + 1)
@@ -162,8 +163,9 @@ def test_the_link_of_a_notification_mail_marks_it_read_and_opens_what_it_is_abou
     assert opened.headers["Location"] == f"/campaigns/{run.campaign_id}/runs/{run.id}"
     assert client.get(mailed_link(gone)).headers["Location"] == "/notifications/"
     assert client.get(mailed_link(delivery)).headers["Location"] == "/deliveries/7"  # again
+    assert client.get(mailed_link(approval)).headers["Location"] == "/approvals/3"
     assert "data-unread" not in body(client.get("/"))
-    assert audit_actions(panel) == ["notification.read"] * 3  # once each
+    assert audit_actions(panel) == ["notification.read"] * 4  # once each
 
     assert client.get(mailed_link(other)).status_code == 404
     assert client.get(mailed_link(other + 1)).status_code == 404

@@ -313,7 +313,7 @@ def submit(
         ),
         now=now,
         users=reviewers_of(session, approval),
-        about=("delivery", delivery.id),
+        about=("approval", approval.id),  # the reviewer answers on its page
     )
     return approval
 
@@ -524,7 +524,7 @@ def record_reminder(session: Session, approval: Approval, now: datetime) -> None
         body=stored("The deadline is {deadline}.", deadline=approval.deadline_at),
         now=now,
         users=reviewers_of(session, approval),
-        about=("delivery", approval.delivery_id),
+        about=("approval", approval.id),
     )
     session.flush()
 

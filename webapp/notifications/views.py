@@ -27,6 +27,7 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications", template_
 
 PAGE_SIZE = 25
 OBJECT_PAGES = {
+    "approval": ("approvals.approval", "approval_id"),
     "delivery": ("deliveries.delivery", "delivery_id"),
     "budget": ("budgets.budget", "budget_id"),
     "stock_line": ("stocks.line", "line_id"),
