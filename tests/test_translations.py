@@ -233,6 +233,10 @@ SYSTEM_TEXT = {
 must reach the page through a catalog, so their words do not count as data."""
 
 
+ENTERED_JSON = {"service_processes.export_columns"}
+"""JSON columns that hold what a user or the demo entered (an extraction file's headers)."""
+
+
 def fixture_words(database) -> set[str]:
     """Every word of every stored text a user or the demo entered: what the pages may show
     untranslated as data. Choice values (enum columns) and ``SYSTEM_TEXT`` are left out."""
@@ -242,17 +246,30 @@ def fixture_words(database) -> set[str]:
             columns = [
                 c
                 for c in table.columns
-                if isinstance(c.type, String | Text)
-                and not isinstance(c.type, Enum)
-                and f"{table.name}.{c.name}" not in SYSTEM_TEXT
+                if (
+                    isinstance(c.type, String | Text)
+                    and not isinstance(c.type, Enum)
+                    and f"{table.name}.{c.name}" not in SYSTEM_TEXT
+                )
+                or f"{table.name}.{c.name}" in ENTERED_JSON
             ]
             if not columns:
                 continue
             for row in session.execute(select(*columns)):
-                for value in row:
-                    if isinstance(value, str):
-                        words.update(WORD.findall(value))
+                for text in (text for value in row for text in _strings(value)):
+                    words.update(WORD.findall(text))
     return words
+
+
+def _strings(value: object) -> list[str]:
+    """The strings in a value: itself, or those in its items (a JSON column's lists)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _strings(item)]
+    return []
 
 
 def stored_texts_shown(database) -> dict[str, int]:

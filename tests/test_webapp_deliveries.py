@@ -167,7 +167,7 @@ def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):
     assert 'href="/campaigns/' in html and "#1" in html
     assert '<th scope="col" class="num">Übersprungen</th>' in html
     assert '<td class="num" data-skipped>2</td>' in html  # apart from the failed
-    assert re.search(r"<td class=\"nowrap\" data-confirmed>[^<]+ · mia</td>", html)
+    assert re.search(r"<td data-confirmed>[^<]+ · mia</td>", html)
     assert html.count("automatisch (Standard)") == 5  # every step of a letter, none set up
     # but its file, which a person always approves
     assert html.count("manuell (Standard), Prüfer: Kampagnenverantwortliche(r)") == 1
