@@ -27,6 +27,17 @@ def test_every_role_switches_the_interface_language(client_for, database):
         )
 
 
+def test_the_profiles_language_replaces_the_one_chosen_on_the_login_page(panel_app, panel_users):
+    client = panel_app.test_client()
+    client.get("/login?lang=en")
+    assert login(client, "viewer", PASSWORD).status_code == 302
+    assert '<html lang="en">' in body(client.get("/profile/"))
+    # her own language is German already: choosing it again is what she asks for now
+    response = post(client, "/profile/language", {"language": "de"}, follow_redirects=True)
+    html = body(response)
+    assert '<html lang="de">' in html and "Die Sprache wurde gespeichert." in html
+
+
 def test_an_unknown_language_is_refused(client_for):
     response = post(client_for("viewer"), "/profile/language", {"language": "fr"})
     assert response.status_code == 422 and field_errors(body(response)) == [

@@ -99,7 +99,7 @@ def save_language() -> ResponseReturnValue:
         )
         user.language = form.language.data
         session.commit()
-        forget_language()  # the confirmation is already in the new language
+    forget_language()  # replaces a choice on the login page; the confirmation is in it already
     flash(t("profile.flash.language"), "success")
     return redirect(url_for("profile.index"))
 
