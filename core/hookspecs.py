@@ -4,7 +4,7 @@ with ``core.hookimpl`` that takes any subset of the arguments, by name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         Workflow,
     )
     from core.config import Settings
+    from core.messages import StoredText
     from core.models import Campaign, Run
 
 hookspec = HookspecMarker("campaign")
@@ -122,6 +123,11 @@ def run_cost_estimate(
     session: Session, run: Run, reached: int, plugins: Any
 ) -> CostEstimate | None:
     """Price a run for ``reached`` recipients before it is confirmed, or return None."""
+
+
+@hookspec
+def runs_held_back(session: Session, run_ids: Sequence[int]) -> Mapping[int, StoredText]:
+    """Say which of these runs' done rows have not left yet, and why (a file not handed on)."""
 
 
 @hookspec

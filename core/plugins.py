@@ -9,13 +9,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pluggy
 
 from core import hookspecs
 from core.config import Settings
 from core.events import CORE_EVENT_TYPES, EventType
+from core.messages import StoredText
 from core.plugin_base import (
     Action,
     Channel,
@@ -28,6 +29,9 @@ from core.plugin_base import (
     UploadTarget,
     Workflow,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 ENTRY_POINT_GROUP = "campaign"
 
@@ -274,6 +278,17 @@ class PluginHost:
             return cls(config.get("action_settings") or {}).channel
         except SettingsError:
             return cls.channel
+
+    def held_back(self, session: Session, run_ids: Iterable[int]) -> dict[int, StoredText]:
+        """The runs among ``run_ids`` whose done rows a plugin still holds back, each with
+        why (``runs_held_back``): they count as done, but nobody was reached yet."""
+        wanted = sorted(set(run_ids))
+        if not wanted:
+            return {}
+        held: dict[int, StoredText] = {}
+        for answer in self.hook.runs_held_back(session=session, run_ids=wanted):
+            held.update(answer)
+        return held
 
     def describe(self) -> dict[str, Any]:
         """Plain data about every plugin, as ``campaign plugins --json`` and the panel show it."""

@@ -21,6 +21,7 @@ from plugins.processes.consumption import (
     delivery_cost_types,
     delivery_counts,
     delivery_quantities,
+    letters_not_handed_on,
     priced_categories,
 )
 from plugins.processes.costs import CostError, Quantities
@@ -68,6 +69,32 @@ def test_counts_add_up_a_deliverys_real_runs_and_leave_out_the_held_out(engine):
         3, 6, 12,
     )  # fmt: skip
     assert counts[letter.id].analysed_at is not None
+
+
+def test_a_letter_runs_rows_are_held_back_until_its_file_went_to_the_provider(engine):
+    engine.add_contacts(2)
+    campaign = engine.campaign()
+    with engine.runtime.database.session() as session:
+        letter = Delivery(campaign_id=campaign, label="Brief", channel=DeliveryChannel.PRINT,
+                          action="test_letter", action_settings={"pages": 1})  # fmt: skip
+        sms = Delivery(campaign_id=campaign, label="SMS", channel=DeliveryChannel.SMS)
+        session.add_all([letter, sms])
+    runs = [
+        start_delivery_run(
+            engine.runtime, campaign, delivery_id=delivery.id, confirmed_by="test",
+            allow_parallel=True,
+        ).id
+        for delivery in (letter, sms)
+    ]  # fmt: skip
+    engine.work()
+    with engine.runtime.database.session() as session:
+        held = letters_not_handed_on(session, runs)
+        assert list(held) == [runs[0]]  # the SMS went out; the letters wait in their file
+        assert held[runs[0]].params == {"delivery": "Brief"}
+        for state in FILE_SENT:
+            session.get(Delivery, letter.id).move_to(state, NOW)
+    with engine.runtime.database.session() as session:
+        assert letters_not_handed_on(session, runs) == {}
 
 
 def test_rows_billed_on_delivery_count_once_a_receipt_says_delivered(engine):

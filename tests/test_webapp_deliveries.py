@@ -215,6 +215,63 @@ def test_a_delivery_marks_its_voided_run_and_says_what_its_extraction_went_ahead
     assert '<dd data-field="confirmed">' in page and went_ahead in page
 
 
+def test_a_letter_runs_letters_count_as_not_sent_until_its_file_went_out(panel):
+    """The panel's run, contact and dashboard pages ask the bundle (``runs_held_back``)."""
+    campaign_id = add_campaign(panel)
+    delivery_id = add_delivery(panel, campaign_id, "Herbstbrief")
+    now = panel.runtime.clock.now()
+    with panel.runtime.database.session() as session:
+        contact = Contact(number="K-1", last_name="Berg", attributes={})
+        session.add(contact)
+        run = Run(
+            campaign_id=campaign_id,
+            delivery_id=delivery_id,
+            number=1,
+            config={},
+            state=RunState.COMPLETED,
+            targeted=1,
+            done=1,
+            targeted_at=now,
+        )
+        session.add(run)
+        session.flush()
+        session.add(
+            RunItem(
+                run_id=run.id,
+                key="K-1",
+                action="test_tag",
+                entity="contacts",
+                entity_id=contact.id,
+                status=ItemStatus.DONE,
+                finished_at=now,
+            )
+        )
+        run_id, contact_id = run.id, contact.id
+    client = panel.client(Role.VIEWER)
+    run_page = f"/campaigns/{campaign_id}/runs/{run_id}"
+
+    note = re.search(r'id="run-held-back">(.*?)</div>', body(client.get(run_page)))
+    assert note.group(1) == (
+        "Noch an niemanden versendet: seine Briefe liegen in der Datei von Versand "
+        "„Herbstbrief“, die noch nicht an den Dienstleister ging."
+    )
+    contact_page = body(client.get(f"/contacts/{contact_id}"))
+    assert f'data-run="{run_id}" data-status="held_back"' in contact_page
+    assert "noch nicht versendet" in contact_page
+    assert 'data-kind="sent"' not in contact_page
+    assert 'id="run-feedback"' not in body(client.get("/"))
+
+    with panel.runtime.database.session() as session:
+        session.execute(
+            update(Delivery).where(Delivery.id == delivery_id).values(state=DeliveryState.FILE_SENT)
+        )
+    assert 'id="run-held-back"' not in body(client.get(run_page))
+    contact_page = body(client.get(f"/contacts/{contact_id}"))
+    assert f'data-run="{run_id}" data-status="done"' in contact_page
+    assert 'data-kind="sent"' in contact_page
+    assert 'id="run-feedback"' in body(client.get("/"))
+
+
 def test_a_manager_creates_a_delivery_with_its_own_action(panel):
     ids = world(panel)
     campaign_id = add_campaign(panel)

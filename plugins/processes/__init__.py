@@ -13,7 +13,7 @@ mass-print platform without the processes (and, on a new database, without their
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -22,11 +22,12 @@ from sqlalchemy.orm import Session
 
 from core import hookimpl
 from core.events import CostEstimate, DashboardPanel, EventType, MenuItem
+from core.messages import StoredText
 from core.models import Campaign, Role, Run
 from core.plugins import PluginHost
 from plugins.processes import api
 from plugins.processes.commands import void_run_command
-from plugins.processes.consumption import run_estimate
+from plugins.processes.consumption import letters_not_handed_on, run_estimate
 from plugins.processes.demo import load_process_demo
 from plugins.processes.models.recorded_events import EVENT_TYPES
 from plugins.processes.panel import (
@@ -102,6 +103,11 @@ def run_cost_estimate(
     session: Session, run: Run, reached: int, plugins: PluginHost
 ) -> CostEstimate | None:
     return run_estimate(session, run, reached, plugins)
+
+
+@hookimpl
+def runs_held_back(session: Session, run_ids: Sequence[int]) -> dict[int, StoredText]:
+    return letters_not_handed_on(session, run_ids)
 
 
 @hookimpl

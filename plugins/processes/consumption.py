@@ -230,6 +230,25 @@ def file_handed_on(delivery: Delivery) -> bool:
     return DeliveryState(delivery.state) in CONFIRMED_STATES
 
 
+def letters_not_handed_on(session: Session, run_ids: Iterable[int]) -> dict[int, StoredText]:
+    """The runs among ``run_ids`` whose letters are in the file of a direct mail or print
+    delivery that has not gone to its provider: done in the ledger, sent to nobody yet."""
+    rows = session.execute(
+        select(Run.id, Delivery)
+        .join(Delivery, Delivery.id == Run.delivery_id)
+        .where(Run.id.in_(list(run_ids)))
+    ).all()
+    return {
+        run_id: stored(
+            "its letters are in the file of delivery '{delivery}', which has not gone to "
+            "the provider yet",
+            delivery=delivery.label,
+        )
+        for run_id, delivery in rows
+        if not delivery.channel.online and not file_handed_on(delivery)
+    }
+
+
 def delivery_quantities(
     delivery: Delivery, counts: DeliveryCounts
 ) -> tuple[ExpenseBasis, Quantities] | None:

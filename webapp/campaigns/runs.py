@@ -262,6 +262,7 @@ def run(campaign_id: int, run_id: int) -> str:
         "runs",
         run=run,
         action_title=plugin_title(get_plugins().actions, run.config.get("action", "")),
+        held_back=get_plugins().held_back(session, [run.id]).get(run.id),
         progress=Progress.of(run),
         items=items,
         rows=_item_rows(run, items.items),

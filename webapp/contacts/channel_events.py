@@ -60,8 +60,11 @@ def channel_events(contact: Contact) -> list[ChannelEntry]:
         .limit(LIMIT)
     ).all()
     plugins = get_plugins()
+    held = plugins.held_back(session, (run.id for _, run, _ in sent))
     entries = []
     for item, run, campaign in sent:
+        if run.id in held:  # done, but nobody reached yet
+            continue
         channel = (plugins.run_channel(run.config) or Channel.NONE).value
         source = t("contacts.channel_events.source.run")
         at = item.finished_at or run.created_at

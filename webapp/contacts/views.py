@@ -154,6 +154,8 @@ class RunEntry:
     run: Run
     campaign: str
     channel: str | None
+    held_back: bool = False
+    """A plugin holds the run's done rows back (``runs_held_back``): nobody reached yet."""
 
     @property
     def at(self) -> datetime:
@@ -161,9 +163,13 @@ class RunEntry:
 
     @property
     def status(self) -> str:
-        """The row's status, but "voided" for what a voided run did: it never went out."""
-        voided = self.run.superseded_at is not None and self.item.status is ItemStatus.DONE
-        return "voided" if voided else self.item.status.value
+        """The row's status, but for a done row that never went out: "voided" (its run was
+        voided) or "held_back" (not yet)."""
+        if self.item.status is not ItemStatus.DONE:
+            return self.item.status.value
+        if self.run.superseded_at is not None:
+            return "voided"
+        return "held_back" if self.held_back else self.item.status.value
 
 
 def _consent_events(contact: Contact) -> list[ContactEvent]:
@@ -209,12 +215,14 @@ def _runs(contact: Contact) -> list[RunEntry]:
         .order_by(RunItem.id.desc())
         .limit(TIMELINE_LIMIT)
     )
+    rows = rows.all()
     plugins = get_plugins()
+    held = plugins.held_back(db_session(), (run.id for _, run, _ in rows))
     entries = []
     for item, run, campaign in rows:
         reached = plugins.run_channel(run.config)
         channel = reached.value if reached is not None else None
-        entries.append(RunEntry(item, run, campaign, channel))
+        entries.append(RunEntry(item, run, campaign, channel, run.id in held))
     return entries
 
 

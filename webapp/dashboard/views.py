@@ -93,7 +93,8 @@ BUILT_IN_PANELS.extend(
 
 def run_feedback() -> dict[str, Any] | None:
     """The latest real runs that sent something, with their unsubscribe and bounce rates; a
-    voided run counts nowhere (a rejected letter file never went out)."""
+    voided run counts nowhere (a rejected letter file never went out), and one a plugin
+    still holds back (``runs_held_back``: a letter file not handed on) has sent nothing yet."""
     session = db_session()
     rows = session.execute(
         select(Run, Campaign.name)
@@ -102,6 +103,8 @@ def run_feedback() -> dict[str, Any] | None:
         .order_by(Run.id.desc())
         .limit(RECENT_RUNS)
     ).all()
+    held = get_plugins().held_back(session, (run.id for run, _ in rows))
+    rows = [(run, name) for run, name in rows if run.id not in held]
     if not rows:
         return None
     counts = feedback_counts(session, [run.id for run, _ in rows])
