@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
+from html import unescape
 
 from sqlalchemy import select
 
@@ -240,7 +241,7 @@ def test_the_log_says_who_decides_in_the_readers_language_and_a_comment_as_writt
     def comments(html: str) -> list[str]:
         return re.findall(r"<td>([^<]*)</td>\s*</tr>", html)
 
-    manual = f"Manuell; Prüfer: Benutzer {ids.reviewer_id}, Rolle Prüfer, Gruppe {group_id}"
+    manual = "Manuell; Prüfer: Benutzer „reviewer“, Rolle Prüfer, Gruppe „Druckfreigabe“"
     german = comments(body(panel.client(Role.REVIEWER).get("/approvals/log")))
     assert german == [
         "manual",
@@ -256,8 +257,8 @@ def test_the_log_says_who_decides_in_the_readers_language_and_a_comment_as_writt
         session.scalar(select(User).where(User.username == "rita")).language = "en"
     english = comments(body(panel.client(Role.REVIEWER).get("/approvals/log")))
     assert english[:4] == ["manual", "automatic", "", "automatic; reviewers: the campaign manager"]
-    assert english[5] == (
-        f"manual; reviewers: user {ids.reviewer_id}, role reviewer, group {group_id}"
+    assert unescape(english[5]) == (
+        "manual; reviewers: user 'reviewer', role reviewer, group 'Druckfreigabe'"
     )
 
 

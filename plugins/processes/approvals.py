@@ -198,11 +198,20 @@ def configure(
     )
     session.flush()
     # each part is an entry of the bundle's catalogs: the panel shows the log in the
-    # reader's language (ApprovalEvent.platform_comment)
+    # reader's language (ApprovalEvent.platform_comment); people and groups by their names
+    # as they were then
+    users = dict(
+        session.execute(select(User.id, User.username).where(User.id.in_(reviewers.users))).all()
+    )
+    groups = dict(
+        session.execute(
+            select(UserGroup.id, UserGroup.name).where(UserGroup.id.in_(reviewers.groups))
+        ).all()
+    )
     described = ", ".join(
-        [f"user {user}" for user in reviewers.users]
+        [f"user '{users.get(user, user)}'" for user in reviewers.users]
         + [f"role {role.value}" for role in reviewers.roles]
-        + [f"group {group}" for group in reviewers.groups]
+        + [f"group '{groups.get(group, group)}'" for group in reviewers.groups]
     )
     _log(
         session,
