@@ -426,19 +426,27 @@ def analysed_run(
         return run.id
 
 
-def test_the_reviewer_of_a_letters_file_sees_the_price_of_its_letters_and_pages(panel):
+def priced_letter(panel, campaign: str) -> int:
+    """A letter delivery the print shop prices (DL envelopes, a surcharge of 10 €)."""
     ids = world(panel)
     delivery_id = add_delivery(
         panel,
-        add_campaign(panel, "Gruppiert"),
+        add_campaign(panel, campaign),
         "Brief",
         provider_service_id=ids.print_service_id,
         surcharge=Decimal(10),
     )
+    with panel.runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        delivery.cost_types = [session.get(CostType, ids.envelope_dl_id)]
+    return delivery_id
+
+
+def test_the_reviewer_of_a_letters_file_sees_the_price_of_its_letters_and_pages(panel):
+    delivery_id = priced_letter(panel, "Gruppiert")
     runtime = panel.runtime
     with runtime.database.session() as session:
         delivery = session.get(Delivery, delivery_id)
-        delivery.cost_types = [session.get(CostType, ids.envelope_dl_id)]
         approval_id = submit(session, delivery, ApprovalStep.EXTRACTION, runtime.clock.now()).id
     analysed_run(panel, delivery_id, 1, 6)
     client = panel.client(Role.REVIEWER)
@@ -542,18 +550,10 @@ def test_an_online_deliverys_approval_keeps_the_cost_for_the_analysed_count(pane
 
 
 def test_the_budget_approval_shows_the_cost_for_the_analysed_count(panel):
-    ids = world(panel)
-    delivery_id = add_delivery(
-        panel,
-        add_campaign(panel, "Analysiert"),
-        "Brief",
-        provider_service_id=ids.print_service_id,
-        surcharge=Decimal(10),
-    )
+    delivery_id = priced_letter(panel, "Analysiert")
     runtime = panel.runtime
     with runtime.database.session() as session:
         delivery = session.get(Delivery, delivery_id)
-        delivery.cost_types = [session.get(CostType, ids.envelope_dl_id)]
         now = runtime.clock.now()
         for step in (ApprovalStep.TARGETING, ApprovalStep.BUDGET):
             configure(
