@@ -37,7 +37,14 @@ from core.models import (
     WorkflowRun,
 )
 from plugins.processes import TRANSLATIONS as PROCESS_TRANSLATIONS
-from plugins.processes.approvals import Reviewers, approve, configure, reject, submit
+from plugins.processes.approvals import (
+    Reviewers,
+    approval_for,
+    approve,
+    configure,
+    reject,
+    submit,
+)
 from plugins.processes.models import (
     Approval,
     ApprovalMode,
@@ -591,6 +598,28 @@ def test_the_proof_goes_to_its_reviewers_and_a_rejected_one_waits_for_a_change(
     run_pass("supplierMgt")
     assert state(harness, world) is S.FINISHED
     assert len(smtp.to(PROVIDER)) == 1
+
+
+def test_a_proof_nobody_can_receive_waits_for_a_reviewers_address(harness, tmp_path, smtp):
+    world = letter(harness, tmp_path, proof_required=True)
+    extract(harness, world)
+    with harness.runtime.database.session() as session:
+        delivery = session.get(Delivery, world.delivery_id)
+        configure(session, delivery, STEP.PROOF, ApprovalMode.MANUAL, NOW,
+                  Reviewers.of(users=[world.reviewer_id]))  # fmt: skip
+        session.get(User, world.reviewer_id).email = None
+    run_pass("deliveryMgt")
+
+    assert "0 proof(s) submitted" in run_pass("supplierMgt")
+    assert state(harness, world) is S.PROOF_TO_SUBMIT  # no proof to approve blind
+    with harness.runtime.database.session() as session:
+        log = session.scalars(select(WorkflowRun.log).order_by(WorkflowRun.id.desc())).first()
+        assert "no reviewer of its proof has an e-mail address to receive it" in " ".join(log)
+        assert approval_for(session, world.delivery_id, STEP.PROOF).submitted_at is None
+        session.get(User, world.reviewer_id).email = "reviewer@example.de"
+    assert "1 proof(s) submitted" in run_pass("supplierMgt")
+    assert state(harness, world) is S.PROOF_TO_VALIDATE
+    assert len(smtp.to("reviewer@example.de")) == 1
 
 
 def test_a_block_set_after_the_proof_extracts_the_letter_again_before_the_provider(

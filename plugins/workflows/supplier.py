@@ -828,9 +828,19 @@ class SupplierPass:
                 for user in reviewers_of(session, approval)
                 if user.email and valid_email(user.email)
             ]
+            decided_by_person = approval.mode is ApprovalMode.MANUAL
         if to:
             if not self.email(job, extracted, KIND.PROOF_EMAIL, to, suffix=f"-{round_}"):
                 return False
+        elif decided_by_person:  # nobody would approve a proof they never received
+            self.result.log(
+                stored(
+                    "{delivery} waits: no reviewer of its proof has an e-mail address to "
+                    "receive it",
+                    delivery=job.what,
+                )
+            )
+            return False
         else:
             self.result.log(
                 stored(
