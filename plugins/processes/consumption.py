@@ -230,6 +230,12 @@ def file_handed_on(delivery: Delivery) -> bool:
     return DeliveryState(delivery.state) in CONFIRMED_STATES
 
 
+def letters_in_file(delivery: Delivery) -> bool:
+    """Whether the delivery's done rows are letters waiting in its file: a direct mail or
+    print delivery whose file has not gone to the provider."""
+    return not delivery.channel.online and not file_handed_on(delivery)
+
+
 def letters_not_handed_on(session: Session, run_ids: Iterable[int]) -> dict[int, StoredText]:
     """The runs among ``run_ids`` whose letters are in the file of a direct mail or print
     delivery that has not gone to its provider: done in the ledger, sent to nobody yet."""
@@ -245,7 +251,7 @@ def letters_not_handed_on(session: Session, run_ids: Iterable[int]) -> dict[int,
             delivery=delivery.label,
         )
         for run_id, delivery in rows
-        if not delivery.channel.online and not file_handed_on(delivery)
+        if letters_in_file(delivery)
     }
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
@@ -135,20 +135,6 @@ def _previews(approval: Approval) -> tuple[Run | None, list[Preview]]:
     return run, previews
 
 
-def _letters(approval: Approval) -> int | None:
-    """How many letters the file of a letter's extraction or proof step holds: what the
-    reviewer lets reach the provider (the delivery's runs not voided)."""
-    if approval.step not in DIRECT_MAIL_STEPS:
-        return None
-    return db_session().scalar(
-        select(func.coalesce(func.sum(Run.done), 0)).where(
-            Run.delivery_id == approval.delivery_id,
-            Run.dry_run.is_(False),
-            Run.superseded_at.is_(None),
-        )
-    )
-
-
 def _render_approval(approval: Approval, values: dict[str, Any], errors: dict[str, str]) -> str:
     session = db_session()
     delivery = approval.delivery
@@ -161,14 +147,15 @@ def _render_approval(approval: Approval, values: dict[str, Any], errors: dict[st
         reverse=True,
     )
     preview_run, previews = _previews(approval)
-    file_price = file_cost(session, delivery.id) if approval.step in DIRECT_MAIL_STEPS else None
+    file_step = approval.step in DIRECT_MAIL_STEPS
+    file_price = file_cost(session, delivery.id) if file_step else None
     return render_template(
         "approvals/approval.html",
         approval=approval,
         preview_run=preview_run,
         preview_reach=would_reach(session, preview_run) if preview_run else None,
         previews=previews,
-        letters=_letters(approval),
+        letters=(file_price.letters if file_price else 0) if file_step else None,
         delivery=delivery,
         campaign=delivery.campaign,
         counts=delivery_counts(session, [delivery.id]).get(delivery.id, DeliveryCounts()),

@@ -22,7 +22,7 @@ from plugins.processes.budget_checks import budget_warnings
 from plugins.processes.consumption import (
     DeliveryCounts,
     delivery_counts,
-    file_handed_on,
+    letters_in_file,
     stock_warnings,
 )
 from plugins.processes.costs import effective_cost
@@ -191,7 +191,7 @@ def render_delivery(delivery: Delivery, **context: Any) -> str:
         provider=provider,
         action_title=_action_title(delivery),
         counts=delivery_counts(session, [delivery.id]).get(delivery.id, DeliveryCounts()),
-        letters_in_file=not delivery.channel.online and not file_handed_on(delivery),
+        letters_in_file=letters_in_file(delivery),
         expense=expense,
         cost=_cost(delivery),
         runs=runs,
