@@ -714,6 +714,22 @@ def test_a_voided_run_says_why_and_offers_no_way_to_go_on(panel):
     assert '<span class="badge badge-muted" data-voided>verworfen</span>' in runs
 
 
+def test_the_rows_of_a_voided_run_read_voided_not_done(panel):
+    add_people(panel, 3)
+    campaign_id = make_campaign(panel)
+    run = start_run(panel.runtime, campaign_id, confirmed_by="mia")
+    panel.work()
+    page = body(panel.client().get(f"/campaigns/{campaign_id}/runs/{run.id}"))
+    assert set(re.findall(r'data-status="(\w+)">(\w+)<', page)) == {("done", "Erledigt")}
+
+    with panel.runtime.database.session() as session:
+        session.execute(
+            update(Run).values(superseded_at=datetime.now(UTC), superseded_reason="rejected")
+        )
+    page = body(panel.client().get(f"/campaigns/{campaign_id}/runs/{run.id}"))
+    assert set(re.findall(r'data-status="(\w+)">(\w+)<', page)) == {("voided", "Verworfen")}
+
+
 def test_the_confirmation_shows_skips_by_reason_and_discard_sends_nothing(panel):
     add_people(panel, 5)
     campaign_id = make_campaign(panel)

@@ -250,7 +250,10 @@ def test_a_letter_runs_letters_count_as_not_sent_until_its_file_went_out(panel):
     client = panel.client(Role.VIEWER)
     run_page = f"/campaigns/{campaign_id}/runs/{run_id}"
 
-    note = re.search(r'id="run-held-back">(.*?)</div>', body(client.get(run_page)))
+    page = body(client.get(run_page))
+    assert '<span class="badge item item-held_back" data-status="held_back">' in page
+    assert "Noch nicht versendet" in page
+    note = re.search(r'id="run-held-back">(.*?)</div>', page)
     assert note.group(1) == (
         "Noch an niemanden versendet: seine Briefe liegen in der Datei von Versand "
         "„Herbstbrief“, die noch nicht an den Dienstleister ging."
@@ -265,7 +268,8 @@ def test_a_letter_runs_letters_count_as_not_sent_until_its_file_went_out(panel):
         session.execute(
             update(Delivery).where(Delivery.id == delivery_id).values(state=DeliveryState.FILE_SENT)
         )
-    assert 'id="run-held-back"' not in body(client.get(run_page))
+    page = body(client.get(run_page))
+    assert 'id="run-held-back"' not in page and 'data-status="done">Erledigt<' in page
     contact_page = body(client.get(f"/contacts/{contact_id}"))
     assert f'data-run="{run_id}" data-status="done"' in contact_page
     assert 'data-kind="sent"' in contact_page
