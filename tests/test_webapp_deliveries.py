@@ -168,9 +168,9 @@ def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):
     assert '<th scope="col" class="num">Übersprungen</th>' in html
     assert '<td class="num" data-skipped>2</td>' in html  # apart from the failed
     assert re.search(r"<td data-confirmed>[^<]+ · mia</td>", html)
-    assert html.count("automatisch (Standard)") == 5  # every step of a letter, none set up
+    assert html.count("Automatisch (Standard)") == 5  # every step of a letter, none set up
     # but its file, which a person always approves
-    assert html.count("manuell (Standard), Prüfer: Kampagnenverantwortliche(r)") == 1
+    assert html.count("Manuell (Standard), Prüfer: Kampagnenverantwortliche(r)") == 1
     assert "Zur Freigabe einreichen" not in html  # a viewer submits nothing
     with panel.runtime.database.session() as session:
         session.execute(
