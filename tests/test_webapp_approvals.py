@@ -426,6 +426,12 @@ def analysed_run(
         return run.id
 
 
+def cost_tile(html: str) -> tuple[str, str]:
+    """The approval page's cost tile: its label and amount."""
+    label, amount = re.search(r'<dt>([^<]*)</dt><dd data-field="cost">(.*?)</dd>', html).groups()
+    return label, re.sub(r"<[^>]+>", "", amount)
+
+
 def priced_letter(panel, campaign: str) -> int:
     """A letter delivery the print shop prices (DL envelopes, a surcharge of 10 €)."""
     ids = world(panel)
@@ -454,6 +460,7 @@ def test_the_reviewer_of_a_letters_file_sees_the_price_of_its_letters_and_pages(
     html = body(client.get(page))  # before the extraction: the analysed count, one unit each
     assert "Preis der Datei" not in html
     assert "6 Empfänger laut Analyse (Lauf #1" in html
+    assert cost_tile(html) == ("Kosten für die analysierte Zielgruppe", "61,56 €")
     assert "61,56 €" in html[html.index('id="analysed-cost"') :]
 
     # the extraction: 6 recipients in 2 letters (one per household) of 3 and 4 pages
@@ -491,6 +498,7 @@ def test_the_reviewer_of_a_letters_file_sees_the_price_of_its_letters_and_pages(
     file = html[html.index('id="file-cost"') :]
     assert "Preis der Datei" in file
     assert "2 Briefe mit 7 Seiten in der Datei" in file
+    assert cost_tile(html) == ("Preis der Datei", "60,92 €")  # not the delivery's estimate
     # Druck 50 + 7 pages x 0.08, Porto 2 x 0.13, Kuvert DL 2 x 0.05, surcharge 10
     for name, amount in (
         ("Druck", "50,56 €"),
@@ -568,6 +576,7 @@ def test_the_budget_approval_shows_the_cost_for_the_analysed_count(panel):
     client = panel.client(Role.REVIEWER)
     html = body(client.get(f"/approvals/{budget_id}"))
     assert "Die Zielgruppe ist noch nicht analysiert" in html
+    assert cost_tile(html) == ("Geschätzte Kosten", "0,00 €")
 
     # the targeting dry run finished: 100 it would reach, 30 blocked, 20 held out
     analysed_run(panel, delivery_id, 1, 150, skipped=30, held_out=20)
@@ -585,8 +594,10 @@ def test_the_budget_approval_shows_the_cost_for_the_analysed_count(panel):
         assert analysed.index(name) < analysed.index(amount)
 
     with runtime.database.session() as session:
-        session.get(Delivery, delivery_id).cost_types = []
+        delivery = session.get(Delivery, delivery_id)
+        delivery.cost_types, delivery.calculated_cost = [], Decimal("80.50")
     html = body(client.get(f"/approvals/{budget_id}"))
+    assert cost_tile(html) == ("Berechnete Kosten", "80,50 €")  # unpriceable: the books' figure
     assert (
         "Nicht berechenbar: Kostenkategorie „Kuvert“ der Dienstleistung „Brief A4“ verlangt eine "
         "Kostenart: Wählen Sie eine von &#39;C5&#39;, &#39;DL&#39;." in html

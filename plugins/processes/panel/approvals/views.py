@@ -9,6 +9,7 @@ told who answered and when, and a reviewer who looked at an older round is told 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,22 @@ from plugins.processes.approvals import (
 )
 from plugins.processes.budget_checks import budget_warnings
 from plugins.processes.consumption import (
+    AnalysedCost,
     DeliveryCounts,
+    FileCost,
     analysed_cost,
     delivery_counts,
     file_cost,
     stock_warnings,
 )
 from plugins.processes.costs import effective_cost
-from plugins.processes.models import Approval, ApprovalEvent, ApprovalState, ApprovalStep
+from plugins.processes.models import (
+    Approval,
+    ApprovalEvent,
+    ApprovalState,
+    ApprovalStep,
+    Delivery,
+)
 from plugins.processes.models.approvals import DIRECT_MAIL_STEPS
 from plugins.processes.process_runs import find_run
 from plugins.processes.texts import STEP_NAMES
@@ -135,6 +144,21 @@ def _previews(approval: Approval) -> tuple[Run | None, list[Preview]]:
     return run, previews
 
 
+def _cost_tile(delivery: Delivery, priced: FileCost | AnalysedCost | None) -> tuple[str, Decimal]:
+    """The cost tile's label and amount: the invoice once entered; else the price this page
+    shows below (of the file, or of the analysed recipients), which budgetMgt books on its
+    next pass; else what the books hold, calculated or estimated, named as such."""
+    if delivery.real_cost is not None:
+        return "deliveries.field.real_cost", delivery.real_cost
+    if priced is not None and priced.price.problem is None:
+        label = "approval.file_cost" if isinstance(priced, FileCost) else "approval.analysed_cost"
+        return label, priced.price.total
+    amount = effective_cost(None, delivery.calculated_cost, delivery.estimated_cost)
+    if delivery.calculated_cost is not None:
+        return "deliveries.field.calculated_cost", amount
+    return "deliveries.field.estimated_cost", amount
+
+
 def _render_approval(approval: Approval, values: dict[str, Any], errors: dict[str, str]) -> str:
     session = db_session()
     delivery = approval.delivery
@@ -149,6 +173,8 @@ def _render_approval(approval: Approval, values: dict[str, Any], errors: dict[st
     preview_run, previews = _previews(approval)
     file_step = approval.step in DIRECT_MAIL_STEPS
     file_price = file_cost(session, delivery.id) if file_step else None
+    analysed = None if file_price else analysed_cost(session, delivery.id)
+    cost_label, cost = _cost_tile(delivery, file_price or analysed)
     return render_template(
         "approvals/approval.html",
         approval=approval,
@@ -159,11 +185,12 @@ def _render_approval(approval: Approval, values: dict[str, Any], errors: dict[st
         delivery=delivery,
         campaign=delivery.campaign,
         counts=delivery_counts(session, [delivery.id]).get(delivery.id, DeliveryCounts()),
-        cost=effective_cost(delivery.real_cost, delivery.calculated_cost, delivery.estimated_cost),
+        cost_label=cost_label,
+        cost=cost,
         stock_warnings=stock_warnings(session, delivery.id),
         budget_warnings=budget_warnings(session, delivery.id),
         file_price=file_price,
-        analysed=None if file_price else analysed_cost(session, delivery.id),
+        analysed=analysed,
         may_answer=approval.state is ApprovalState.PENDING
         and may_answer(session, approval, acting_user()),
         log=log,
