@@ -11,7 +11,6 @@ from core.messages import ExplainedError
 from plugins.processes import TRANSLATIONS
 from plugins.processes.models import ServiceProcess
 from plugins.processes.provider_processes import (
-    MAIL_FIELDS,
     SAMPLE_MAIL_VALUES,
     ExportColumn,
     ResultFormat,
@@ -198,6 +197,19 @@ def test_notification_templates_are_test_rendered_in_the_sandbox_when_saved(
     with pytest.raises(ValueError) as refused:
         router_message(process(**{field: source}), SAMPLE_MAIL_VALUES)
     assert str(refused.value) == f"{field}: {error.value}"
+
+
+MAIL_FIELDS = (
+    "campaign",
+    "delivery",
+    "count",
+    "file",
+    "planned_start",
+    "provider",
+    "service",
+    "date",
+    "location",
+)
 
 
 def test_a_notification_with_every_placeholder_passes_the_check():

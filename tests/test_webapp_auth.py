@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Blueprint, Flask, url_for
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from core import hookimpl
 from core.clock import FrozenClock, install
@@ -26,7 +27,7 @@ from webapp.ratelimit import (
     make_login_limiter,
 )
 from webapp.security import is_safe_redirect_target
-from webapp.testing import csrf_token, csrf_token_from, login, logout
+from webapp.testing import csrf_token, csrf_token_from, login
 
 PASSWORD = "correct horse battery staple"
 INVALID = "Ungültiger Benutzername oder ungültiges Passwort."
@@ -78,6 +79,11 @@ def app(settings: Settings) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+def logout(client: FlaskClient) -> TestResponse:
+    """Press the logout button of the dashboard."""
+    return client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
 
 
 @pytest.fixture

@@ -43,8 +43,3 @@ def login(
     if next is not None:
         data["next"] = next
     return client.post("/login", data=data, **kwargs)
-
-
-def logout(client: FlaskClient) -> TestResponse:
-    """Press the logout button of the dashboard."""
-    return client.post("/logout", data={"csrf_token": csrf_token(client, "/")})

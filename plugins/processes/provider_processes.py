@@ -39,18 +39,6 @@ DATE_PARTS = {
     "second": "%S",
 }
 """The run's start in German time, as file-name placeholders."""
-NAME_PLACEHOLDERS = ("campaign", "delivery", "delivery_id", "run", "run_id", *DATE_PARTS)
-MAIL_FIELDS = (
-    "campaign",
-    "delivery",
-    "count",
-    "file",
-    "planned_start",
-    "provider",
-    "service",
-    "date",
-    "location",
-)
 DEFAULT_SUBJECT = "{{ delivery }} ({{ campaign }}): {{ count }} letters, {{ file }}"
 DEFAULT_TEXT = (
     "The extraction file {{ file }} of {{ campaign }} / {{ delivery }} with {{ count }} "
@@ -70,8 +58,8 @@ SAMPLE_MAIL_VALUES: dict[str, Any] = {
     "date": "02.03.2026",
     "location": "sftp://upload.druckerei-nord.de/auftraege",
 }
-"""What the notification templates are test-rendered with when they are saved: every one of
-``MAIL_FIELDS``, each filled in as the workflow fills it."""
+"""What the notification templates are test-rendered with when they are saved: every field
+the workflow fills in, each filled in as the workflow fills it."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +118,7 @@ def reference(delivery_id: int, item_id: int) -> str:
 
 def file_name(pattern: str, values: Mapping[str, str]) -> str:
     """The extraction file's name from ``file_name_pattern`` and ``name_values``: ``{name}``
-    placeholders only (``NAME_PLACEHOLDERS``); ExplainedError when the pattern or the name is
+    placeholders only (the keys of ``name_values``); ExplainedError when the pattern or the name is
     unusable."""
     try:
         return fill_name_pattern(pattern, values)
@@ -181,7 +169,8 @@ def recipients(process: ServiceProcess, provider_email: str | None) -> list[str]
 
 def router_message(process: ServiceProcess, values: Mapping[str, Any]) -> tuple[str, str]:
     """Subject (one line) and text of the e-mail to the provider, rendered in the template
-    sandbox from ``MAIL_FIELDS``; ExplainedError naming the template and its line."""
+    sandbox from ``values`` (the fields of ``SAMPLE_MAIL_VALUES``); ExplainedError naming
+    the template and its line."""
     subject = _render(
         "notification_subject",
         process.notification_subject or DEFAULT_SUBJECT,

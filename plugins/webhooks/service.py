@@ -258,7 +258,7 @@ def send_delivery(delivery_id: int, attempt: int) -> str:
 
 
 def attempt_delivery(
-    runtime: Runtime, delivery_id: int, attempt: int, resolver: Resolver = resolve
+    runtime: Runtime, delivery_id: int, attempt: int
 ) -> WebhookDeliveryState | None:
     """Send the delivery once, record the attempt and decide what follows; None when this
     attempt was made already (a job delivered twice)."""
@@ -295,7 +295,7 @@ def attempt_delivery(
             SIGNATURE_HEADER: signature(secret, timestamp, body),
         }
         try:
-            status = post(check_url(url, allowed, resolver), body, headers)
+            status = post(check_url(url, allowed), body, headers)
         except UrlRefused as exc:
             error, final = str(exc), True
         except (OSError, http.client.HTTPException) as exc:

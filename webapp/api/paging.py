@@ -4,7 +4,7 @@ names where the next one starts, so pages stay stable while rows are added."""
 from __future__ import annotations
 
 import base64
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Select
@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from webapp.api.problems import field_problem
 from webapp.api.spec import MAX_ID
 
-T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 _PREFIX = "after:"

@@ -77,13 +77,12 @@ def from_message(message: str, status: int = 422) -> ApiProblem:
     return ApiProblem(status, message)
 
 
-def from_validation(exc: ValidationError, prefix: str = "") -> ApiProblem:
+def from_validation(exc: ValidationError) -> ApiProblem:
     """Pydantic's errors, one per field, in the token user's language and without its
     "Value error," prefix."""
     errors = []
     for error in exc.errors(include_url=False, include_input=False):
-        location = ".".join(str(part) for part in error["loc"])
-        field = ".".join(part for part in (prefix, location) if part) or prefix or "body"
+        field = ".".join(str(part) for part in error["loc"]) or "body"
         message = validation_text(ValidationMessage.of(error))
         errors.append(FieldProblem(field=field, detail=message))
     summary = "; ".join(f"{error.field}: {error.detail}" for error in errors[:5])

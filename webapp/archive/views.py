@@ -155,7 +155,6 @@ def index() -> str:
         filters=filters,
         contacts=contacts,
         campaign_names=_names(Campaign, {d.campaign_id for d in documents if d.campaign_id}),
-        report_names=_names(Report, {d.report_id for d in documents if d.report_id}),
         run_numbers=run_numbers,
         campaigns=session.execute(select(Campaign.id, Campaign.name).order_by(Campaign.name)).all(),
         reports=session.execute(select(Report.id, Report.name).order_by(Report.name)).all(),

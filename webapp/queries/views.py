@@ -292,7 +292,6 @@ def _render(
         query_error=query_error,
         preview=preview,
         errors=errors or {},
-        roots=[(name, t(spec.title)) for name, spec in ENTITIES.items()],
         usage=_campaigns_using(saved.id) if saved else [],
     )
     return page, 422 if (query_error or errors) and status == 200 else status

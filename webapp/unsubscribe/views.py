@@ -10,8 +10,6 @@ language is used for them, German when unknown.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
@@ -64,7 +62,7 @@ def confirm(token: str) -> ResponseReturnValue:
     return _render("unsubscribe/done.html")
 
 
-def opt_out(session: Session, token: UnsubscribeToken, at: datetime | None = None) -> bool:
+def opt_out(session: Session, token: UnsubscribeToken) -> bool:
     """Opt the token's contact out of its channel, recorded as an event with the run; True
     when the flag changed (a second click, or a deleted contact, changes nothing)."""
     contact = session.get(Contact, token.contact_id)
@@ -74,9 +72,7 @@ def opt_out(session: Session, token: UnsubscribeToken, at: datetime | None = Non
     if run_id is not None and session.scalar(select(Run.id).where(Run.id == run_id)) is None:
         run_id = None  # the run was deleted since; the opt-out still counts
     flag, _reason = OPT_OUTS[token.channel]
-    changes = set_consent(
-        session, contact, {flag: True}, actor=ACTOR, source=SOURCE, at=at, run_id=run_id
-    )
+    changes = set_consent(session, contact, {flag: True}, actor=ACTOR, source=SOURCE, run_id=run_id)
     return bool(changes)
 
 

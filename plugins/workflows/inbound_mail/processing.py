@@ -107,11 +107,11 @@ def process_mailbox(
     settings: Settings,
     mailbox: Mailbox,
     now: datetime,
-    limit: int = DEFAULT_LIMIT,
 ) -> InboundResult:
-    """Read, record and act on up to ``limit`` waiting messages; see the module docstring."""
+    """Read, record and act on up to ``DEFAULT_LIMIT`` waiting messages; see the module
+    docstring."""
     result = InboundResult()
-    for batch in mailbox.waiting(limit):
+    for batch in mailbox.waiting(DEFAULT_LIMIT):
         if not batch:
             continue
         with database.session() as session:

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from core.audit import record_audit
 from core.engine.confirmation import PREVIEW_PREFIX, would_reach
 from core.messages import stored_for
-from core.models import Role, Run, RunItem, User, UserGroup
+from core.models import Role, Run, RunItem, User
 from plugins.processes.approvals import (
     AlreadyAnsweredError,
     ApprovalError,
@@ -195,7 +195,6 @@ def _render_approval(approval: Approval, values: dict[str, Any], errors: dict[st
         and may_answer(session, approval, acting_user()),
         log=log,
         user_names=_user_names(),
-        group_names=dict(session.execute(select(UserGroup.id, UserGroup.name)).all()),
         now=get_runtime().clock.now(),
         values=values,
         errors=errors,
