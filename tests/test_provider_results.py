@@ -4,12 +4,14 @@ the same file twice changes nothing, a second different file is refused."""
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import pytest
 import test_workflows_supplier as supplier_tests
 from sqlalchemy import select
 
+from core.audit import audit_query
 from core.models import ItemStatus, RunItem
 from plugins.processes import TRANSLATIONS
 from plugins.processes.models import Delivery, DeliveryState, SentCounting, ServiceProcess
@@ -20,9 +22,11 @@ from plugins.processes.provider_results import (
     parse_amount,
     read_result_file,
 )
+from webapp.accounts import set_password
 from webapp.i18n import render_stored
+from webapp.testing import csrf_token, login
 
-from panel_helpers import shown_details
+from panel_helpers import PASSWORD, body, shown_details
 from process_helpers import every_row, run_pass
 
 settings = supplier_tests.settings
@@ -102,6 +106,48 @@ def test_a_failed_letter_reported_sent_later_counts_as_sent(harness, tmp_path, s
     assert shown_details(panel_app, "en", details) == details
 
 
+def test_a_manager_uploads_the_result_file_on_the_deliverys_page(
+    harness, tmp_path, smtp, panel_app
+):
+    world, run, refs = sent_letter(harness, tmp_path)
+    with harness.runtime.database.session() as session:
+        set_password(session, "manager", PASSWORD)
+    client = panel_app.test_client()
+    assert login(client, "manager", PASSWORD).status_code == 302
+    page = f"/deliveries/{world.delivery_id}"
+    upload = f"{page}/result-file"
+
+    def send(data: bytes, name: str = "rueckmeldung.csv") -> str:
+        form = {"csrf_token": csrf_token(client, page), "file": (io.BytesIO(data), name)}
+        response = client.post(upload, data=form, content_type="multipart/form-data")
+        assert response.status_code == 302
+        return body(client.get(page))
+
+    assert 'id="result-heading"' in body(client.get(page))
+    before = every_row(harness.runtime.database)
+    client.post(upload, data={"csrf_token": csrf_token(client, page)})
+    assert "Bitte wählen Sie die Ergebnisdatei aus." in body(client.get(page))
+    refused = send(b"Referenz;Status;Grund;Porto\n" + f"{refs[0]};weg;;\n".encode())
+    assert (
+        "Ergebnisdatei nicht eingelesen, nichts wurde geändert: rueckmeldung.csv: Zeile 2: "
+        "Status „weg“ ist weder versendet" in refused
+    )
+    refused = send(b"Referenz;Status;Grund;Porto\n1-1;vers\0endet;;\n")
+    assert "rueckmeldung.csv: Zeile 2 enthält ein NUL-Zeichen" in refused
+    assert every_row(harness.runtime.database) == before
+
+    done = send(result(f"{refs[0]};versendet;;0,85", f"{refs[1]};unzustellbar;verzogen;"))
+    assert "rueckmeldung.csv: 1 versendet, 1 fehlgeschlagen, 2 nicht gemeldet" in done
+    assert 'id="result-heading"' not in done  # the result is in; a second file is refused
+    assert [item.status for item in harness.items(run.id)][:2] == [
+        ItemStatus.DONE,
+        ItemStatus.FAILED,
+    ]
+    with harness.runtime.database.session() as session:
+        assert session.get(Delivery, world.delivery_id).state is DeliveryState.FINISHED
+        assert [e.action for e in session.scalars(audit_query())] == ["delivery.result_file"]
+
+
 @pytest.mark.parametrize(
     ("lines", "problem"),
     [
@@ -160,6 +206,11 @@ def test_a_service_without_a_result_format_is_named(harness, tmp_path, smtp):
         (b"Referenz;Status;Grund;Porto\n1-2;weg;;\n", "line 2: Status 'weg' is neither sent"),
         (b"Referenz;Status;Grund;Porto\n1-2;versendet;;1,2,3\n", "line 2: Porto '1,2,3' is not"),
         ("Referenz;Status;Grund;Porto\n1-2;Zugestellt ä;;\n".encode("cp1252"), "not utf-8 text"),
+        (b"Referenz;Status;Grund;Porto\n1-2;ver\0sendet;;\n", "line 2 holds a NUL character"),
+        (
+            b"Referenz;Status;Grund;Porto\n1-2;versendet;" + b"x" * 200_000 + b";\n",
+            "line 2 cannot be read as CSV: it holds a field longer than 128 KB",
+        ),
     ],
 )
 def test_every_problem_of_a_file_is_named_with_its_line(data, problem):

@@ -17,6 +17,7 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -45,6 +46,8 @@ stored = stored_for(__name__)
 REFERENCE = re.compile(r"^(\d+)-(\d+)$")
 SHOWN_PROBLEMS = 10
 CENT = Decimal("0.01")
+RESULT_STATES = (DeliveryState.FILE_SENT, DeliveryState.FINISHED)
+"""A delivery's results are read once its file was sent."""
 
 
 class ResultFileError(ExplainedError):
@@ -111,8 +114,15 @@ def read_result_file(data: bytes, result_format: ResultFormat, file_name: str) -
             byte=str(exc.start),
         )
         raise ResultFileError(file_name, [problem]) from None
-    reader = csv.reader(
-        io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=result_format.delimiter
+    if "\0" in text:  # PostgreSQL stores no text holding one
+        line = text.count("\n", 0, text.index("\0")) + 1
+        problem = stored("line {line} holds a NUL character", line=str(line))
+        raise ResultFileError(file_name, [problem])
+    reader = _csv_lines(
+        csv.reader(
+            io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=result_format.delimiter
+        ),
+        file_name,
     )
     header = [cell.strip() for cell in next(reader, [])]
     wanted = {
@@ -158,6 +168,18 @@ def read_result_file(data: bytes, result_format: ResultFormat, file_name: str) -
     if problems:
         raise ResultFileError(file_name, problems)
     return rows
+
+
+def _csv_lines(reader: Iterator[list[str]], file_name: str) -> Iterator[list[str]]:
+    """The reader's lines; ResultFileError for a line the csv module refuses."""
+    try:
+        yield from reader
+    except csv.Error:  # a field over the csv module's limit
+        problem = stored(
+            "line {line} cannot be read as CSV: it holds a field longer than 128 KB",
+            line=str(reader.line_num),  # type: ignore[attr-defined]
+        )
+        raise ResultFileError(file_name, [problem]) from None
 
 
 def _row(
@@ -273,6 +295,26 @@ def import_result_file(
         raise ResultFileError(file_name, [problem]) from None
 
 
+def takes_result_file(session: Session, delivery: Delivery) -> bool:
+    """Whether a person may upload the delivery's result file in the panel: a letter whose
+    file went to the provider, with no result imported yet, from a service that reports
+    results."""
+    if delivery.channel.online or delivery.state not in RESULT_STATES:
+        return False
+    result_format = session.scalar(
+        select(ServiceProcess.result_format).where(
+            ServiceProcess.service_id == delivery.provider_service_id
+        )
+    )
+    imported = session.scalar(
+        select(ProviderStep.id).where(
+            ProviderStep.delivery_id == delivery.id,
+            ProviderStep.kind == ProviderStepKind.RESULT_FILE,
+        )
+    )
+    return bool(result_format) and imported is None
+
+
 def _process(
     session: Session, delivery_id: int | None, service_id: int | None, file_name: str
 ) -> ServiceProcess:
@@ -308,7 +350,7 @@ def _import(
             "delivery {id} is not a delivery of this provider service", id=str(delivery_id)
         )
         raise ResultFileError(file_name, [problem])
-    if delivery.state not in (DeliveryState.FILE_SENT, DeliveryState.FINISHED):
+    if delivery.state not in RESULT_STATES:
         problem = stored(
             "delivery {id} '{label}' is {state}; results are read once its file was sent",
             id=str(delivery_id),

@@ -3,6 +3,7 @@
 from plugins.processes.panel.deliveries import (  # noqa: F401  (views join the blueprint)
     confirmation,
     provider_steps,
+    result_file,
     submission,
 )
 from plugins.processes.panel.deliveries.views import bp

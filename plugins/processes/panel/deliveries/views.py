@@ -51,6 +51,7 @@ from plugins.processes.panel.deliveries.form import (
     delivery_values,
     read_delivery_form,
 )
+from plugins.processes.provider_results import takes_result_file
 from webapp import (
     Page,
     PanelForm,
@@ -215,6 +216,7 @@ def render_delivery(delivery: Delivery, **context: Any) -> str:
         budget_warnings=budget_warnings(session, delivery.id),
         awaiting_confirmation=needs_confirmation(delivery),
         confirmed_ahead=confirmed_ahead(delivery),
+        takes_result_file=takes_result_file(session, delivery),
         **context,
     )
 
