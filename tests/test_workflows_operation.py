@@ -542,6 +542,28 @@ def test_a_periodic_template_creates_a_whole_campaign_at_each_date(harness):
         assert second.deliveries[0].planned_start_at == first + timedelta(days=2) + shift
 
 
+def test_a_periodic_campaign_keeps_the_service_that_prices_its_direct_runs(harness):
+    """The model's provider service prices a direct run (a Start of the campaign) and names
+    the stock it takes; without it a periodic campaign's letters were booked at 0.00 and
+    took no envelopes."""
+    world = world_of(harness)
+    with harness.runtime.database.session() as session:
+        model = campaign(session, name="Monatsinfo")
+        model.provider_service_id = world.print_service_id
+        session.add(
+            CampaignTemplate(
+                name="Monatsinfo", kind=TemplateKind.PERIODIC, campaign_id=model.id,
+                frequency=Frequency.MONTHLY, first_at=NOW,
+            )
+        )  # fmt: skip
+
+    assert "1 periodic campaign(s) created" in run_pass("operationMgt")
+
+    with harness.runtime.database.session() as session:
+        copy = session.scalar(select(Campaign).where(Campaign.name == "Monatsinfo #1"))
+        assert copy.provider_service_id == world.print_service_id
+
+
 def test_the_workflow_is_registered_with_its_documented_name_title_and_interval(harness):
     workflow = harness.runtime.plugins.workflows.get("operationMgt")
     assert (workflow.title, workflow.default_interval) == ("Campaign jobs", timedelta(minutes=15))

@@ -484,7 +484,8 @@ class OperationPass:
 
 def copy_periodic_campaign(session: Session, line: TemplateOccurrence, now: datetime):
     """A new campaign named after the line, copied from the template's campaign with its
-    static records, deliveries (cost types, approval settings) and tasks, their dates moved
+    static records, provider service (which prices its direct runs and names the stock they
+    take), deliveries (cost types, approval settings) and tasks, their dates moved
     by the line's distance from the template's first date; its deliveries are submitted for
     approval."""
     template = line.template
@@ -492,6 +493,7 @@ def copy_periodic_campaign(session: Session, line: TemplateOccurrence, now: date
     shift = line.planned_at - template.first_at
     campaign = copy_campaign(session, model, name=line.label)
     campaign.program_id = template.program_id or model.program_id
+    campaign.provider_service_id = model.provider_service_id
     campaign.manager_id = model.manager_id
     campaign.status = CampaignStatus.TO_VALIDATE
     campaign.budget_status = model.budget_status
