@@ -227,6 +227,11 @@ def test_no_more_jobs_run_at_once_than_the_setting_allows(harness):
         "waits: 1 campaign job(s) are running, at most 1 at once (CAMPAIGN_CONCURRENT_JOBS)" in line
         for line in log
     )
+    assert any(
+        line.endswith("„Zweiter“ wartet: 1 Kampagnen-Job(s) laufen, höchstens 1 gleichzeitig "
+                      "(CAMPAIGN_CONCURRENT_JOBS)")
+        for line in german_log(harness)
+    )  # fmt: skip
 
     harness.work()
     run_pass("operationMgt")
@@ -413,6 +418,35 @@ def test_a_recurring_template_gets_its_lines_up_to_the_horizon_and_a_run_at_each
         "operationMgt #2",
     ]
     assert [line.number for line in lines(harness)] == [1, 2, 3]
+
+
+def german_log(harness) -> list[str]:
+    """The latest pass's log as the German panel shows it."""
+    with harness.runtime.database.session() as session:
+        messages = session.scalars(
+            select(WorkflowRun.log_messages).order_by(WorkflowRun.id.desc())
+        ).first()
+    catalogs = harness.runtime.plugins.translations
+    return [render_stored(StoredText.from_json(message), "de", catalogs) for message in messages]
+
+
+def test_a_line_whose_campaign_still_has_a_run_waiting_says_why_in_the_readers_language(harness):
+    """The next line's run waits while the previous one awaits its confirmation; the German
+    panel's log said so in English, with the developer's "start with allow_parallel"."""
+    harness.add_contacts(3)
+    _, campaign_id = recurring(harness)
+    run_pass("operationMgt")
+    harness.runtime.clock.advance(timedelta(days=1))
+    run_pass("operationMgt")
+    harness.work()  # the first line's run awaits its confirmation
+    harness.runtime.clock.advance(timedelta(days=7))
+
+    assert "0 recurring run(s) started" in run_pass("operationMgt")
+
+    assert "Terminzeile Newsletter #2 wartet: Lauf #1 dieser Kampagne ist noch nicht beendet " \
+        "(Wartet auf Bestätigung); warten Sie auf ihn oder brechen Sie ihn ab." \
+        in german_log(harness)  # fmt: skip
+    assert len(runs_of(harness, campaign_id=campaign_id)) == 1
 
 
 def test_a_line_to_be_approved_waits_for_its_approval_and_is_skipped_without_one(harness):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.engine.campaigns import ActionOverride
 from core.engine.runs import RunAlreadyActiveError, RunError, start_run
-from core.messages import stored_for
+from core.messages import StoredText, stored_for
 from core.models import ACTIVE_RUN_STATES, Campaign, Run, RunState
 from core.runtime import Runtime
 from plugins.processes.models import Delivery
@@ -37,8 +37,9 @@ class StartedRun:
     number: int | None = None
     state: RunState | None = None
     new: bool = False
-    waiting: str | None = None
-    """Why no run exists yet: another run of the campaign is still active."""
+    waiting: StoredText | None = None
+    """Why no run exists yet: another run of the campaign is still active (in the reader's
+    language wherever it is shown)."""
 
 
 def find_run(
@@ -98,7 +99,7 @@ def start_once(
     dry_run: bool = False,
     allow_parallel: bool = False,
     match_started_by: bool = False,
-    wait_reason: Callable[[], str | None] | None = None,
+    wait_reason: Callable[[], StoredText | None] | None = None,
     confirmed_by: str | None = None,
     confirmed_up_to: int | None = None,
 ) -> StartedRun:
@@ -142,7 +143,7 @@ def start_once(
             confirmed_up_to=confirmed_up_to,
         )
     except RunAlreadyActiveError as exc:
-        return StartedRun(None, waiting=str(exc))
+        return StartedRun(None, waiting=exc.text)
     return StartedRun(run.id, run.number, run.state, new=True)
 
 

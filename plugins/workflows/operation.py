@@ -119,13 +119,15 @@ class OperationPass:
 
     # --- runs ------------------------------------------------------------------------------
 
-    def full(self) -> str | None:
+    def full(self) -> StoredText | None:
         """Why no further run may start now, if none may."""
         if self.active < self.limit:
             return None
-        return (
-            f"{self.active} campaign job(s) are running, at most {self.limit} at once "
-            "(CAMPAIGN_CONCURRENT_JOBS)"
+        return stored(
+            "{active} campaign job(s) are running, at most {limit} at once "
+            "(CAMPAIGN_CONCURRENT_JOBS)",
+            active=self.active,
+            limit=self.limit,
         )
 
     def start(
