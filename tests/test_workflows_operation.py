@@ -449,6 +449,31 @@ def test_a_line_whose_campaign_still_has_a_run_waiting_says_why_in_the_readers_l
     assert len(runs_of(harness, campaign_id=campaign_id)) == 1
 
 
+def test_a_line_of_a_cancelled_campaign_is_skipped_once_not_failed_at_every_pass(harness):
+    """A cancelled campaign starts no run; its line used to stay "started" without one and
+    count as failed at every pass (every quarter hour, and so every later line)."""
+    harness.add_contacts(3)
+    _, campaign_id = recurring(harness)
+    run_pass("operationMgt")
+    with harness.runtime.database.session() as session:
+        session.get(Campaign, campaign_id).status = CampaignStatus.CANCELLED
+    harness.runtime.clock.advance(timedelta(days=1))
+
+    summary = run_pass("operationMgt")
+
+    assert "1 line(s) skipped, 0 failed" in summary
+    assert "Newsletter #1: übersprungen: Kampagne „Newsletter“ ist nicht mehr offen " \
+        "(Abgebrochen); öffnen Sie sie wieder, bevor Sie einen Lauf starten." \
+        in german_log(harness)  # fmt: skip
+    assert [line.state for line in lines(harness)] == [
+        OccurrenceState.SKIPPED, OccurrenceState.PLANNED
+    ]  # fmt: skip
+    assert runs_of(harness, campaign_id=campaign_id) == []
+    before = every_row(harness.runtime.database)
+    assert "0 line(s) skipped, 0 failed" in run_pass("operationMgt")
+    assert every_row(harness.runtime.database) == before
+
+
 def test_a_line_to_be_approved_waits_for_its_approval_and_is_skipped_without_one(harness):
     world = world_of(harness)
     _, campaign_id = recurring(harness, to_be_approved=True)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
 from core.engine.campaigns import copy_campaign
-from core.engine.runs import CAMPAIGN_STATUS_NAMES, RunError
+from core.engine.runs import CAMPAIGN_STATUS_NAMES, CampaignClosedError, RunError
 from core.messages import DetailText, StoredText, stored_for
 from core.models import CampaignStatus, Run, RunState
 from core.notifications import notify_campaign_manager
@@ -431,14 +431,22 @@ class OperationPass:
             campaign_id = line.template.campaign_id
         # no confirmation: a line is planned (and approved) days ahead, when nobody knows
         # whom its run will reach; the run is analysed now and waits for a person's "send"
-        run = self.start(
-            stored("schedule line {line}", line=label),
-            campaign_id,
-            since,
-            "runs",
-            started_by=f"{STARTED_BY} #{number}",
-            match_started_by=True,
-        )
+        try:
+            run = self.start(
+                stored("schedule line {line}", line=label),
+                campaign_id,
+                since,
+                "runs",
+                started_by=f"{STARTED_BY} #{number}",
+                match_started_by=True,
+            )
+        except CampaignClosedError as exc:  # its date passes without a run, once
+            with self.runtime.database.session() as session:
+                session.get(TemplateOccurrence, line_id).state = OccurrenceState.SKIPPED
+            self.result.count(
+                "skipped", stored("{line}: skipped: {reason}", line=label, reason=exc.text)
+            )
+            return
         if run is not None:
             with self.runtime.database.session() as session:
                 line = session.get(TemplateOccurrence, line_id)
