@@ -656,6 +656,9 @@ def test_a_recurring_lines_run_sends_only_after_a_person_confirmed_its_count(har
         assert (note.user_id, note.object_type, note.object_id) == (
             world.manager_id, "run", run.id
         )  # fmt: skip
+        body = StoredText.from_json(note.body_message)
+    german = render_stored(body, "de", harness.runtime.plugins.translations)
+    assert german.startswith("Der Lauf der Terminzeile ")  # as the workflow's log calls it
     run_pass("operationMgt")  # a later pass neither starts another run nor notifies again
     with harness.runtime.database.session() as session:
         assert session.scalars(select(Notification.kind)).all() == kinds
