@@ -474,6 +474,24 @@ def test_a_line_of_a_cancelled_campaign_is_skipped_once_not_failed_at_every_pass
     assert every_row(harness.runtime.database) == before
 
 
+def test_a_periodic_line_that_cannot_create_its_campaign_is_named_by_its_label(harness):
+    """The problem named "schedule line 10" (its row id), which no screen shows."""
+    with harness.runtime.database.session() as session:
+        model = campaign(session, name="Monatsinfo")
+        campaign(session, name="Monatsinfo #1")  # a person named a campaign so
+        session.add(
+            CampaignTemplate(
+                name="Monatsinfo", kind=TemplateKind.PERIODIC, campaign_id=model.id,
+                frequency=Frequency.MONTHLY, first_at=NOW,
+            )
+        )  # fmt: skip
+
+    assert "1 problem(s)" in run_pass("operationMgt")
+
+    assert "Terminzeile Monatsinfo #1: Eine Kampagne namens „Monatsinfo #1“ gibt es schon." \
+        in german_log(harness)  # fmt: skip
+
+
 def test_a_line_to_be_approved_waits_for_its_approval_and_is_skipped_without_one(harness):
     world = world_of(harness)
     _, campaign_id = recurring(harness, to_be_approved=True)

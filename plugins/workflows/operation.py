@@ -374,7 +374,7 @@ class OperationPass:
     def start_lines(self) -> None:
         with self.runtime.database.session() as session:
             lines = session.execute(
-                select(TemplateOccurrence.id, CampaignTemplate.kind)
+                select(TemplateOccurrence.id, TemplateOccurrence.label, CampaignTemplate.kind)
                 .join(CampaignTemplate, TemplateOccurrence.template_id == CampaignTemplate.id)
                 .where(
                     CampaignTemplate.active,
@@ -388,8 +388,8 @@ class OperationPass:
                 )
                 .order_by(TemplateOccurrence.planned_at, TemplateOccurrence.id)
             ).all()
-        for line_id, kind in lines:
-            with self.result.handling(stored("schedule line {id}", id=str(line_id))):
+        for line_id, label, kind in lines:  # a problem names the line as people know it
+            with self.result.handling(stored("schedule line {line}", line=label)):
                 if kind is TemplateKind.RECURRING:
                     self._start_recurring(line_id)
                 else:
