@@ -239,6 +239,26 @@ def test_no_more_jobs_run_at_once_than_the_setting_allows(harness):
     assert delivery_of(harness, first).state is S.FILE_TO_APPROVE
 
 
+def test_a_run_waiting_for_a_persons_confirmation_does_not_hold_a_job(harness):
+    """A recurring line's run waits up to a day for a person; counted as a running job, it
+    held the letters' extractions back all that time while no worker had anything to do."""
+    harness.runtime.settings = dataclasses.replace(harness.runtime.settings, concurrent_jobs=1)
+    harness.add_contacts(3)
+    _, campaign_id = recurring(harness)
+    run_pass("operationMgt")
+    harness.runtime.clock.advance(timedelta(days=1))
+    run_pass("operationMgt")
+    harness.work()
+    [waiting] = runs_of(harness, campaign_id=campaign_id)
+    assert waiting.state is RunState.AWAITING_CONFIRMATION
+    extraction = letter(harness)
+
+    summary = run_pass("operationMgt")
+
+    assert summary.startswith("1 extraction run(s) started")
+    assert [run.delivery_id for run in runs_of(harness)] == [None, extraction]
+
+
 def test_a_crash_after_starting_an_extraction_run_starts_no_second(harness, monkeypatch):
     harness.add_contacts(3)
     delivery_id = letter(harness)

@@ -148,9 +148,12 @@ def start_once(
 
 
 def active_runs_started_by(session: Session, prefix: str) -> int:
-    """How many active runs were started by a name beginning with ``prefix``."""
+    """How many runs started by a name beginning with ``prefix`` are at work. One awaiting
+    a person's confirmation (a recurring line's, for up to a day) uses no worker and does
+    not count."""
+    working = [state for state in ACTIVE_RUN_STATES if state is not RunState.AWAITING_CONFIRMATION]
     return session.scalar(
         select(func.count())
         .select_from(Run)
-        .where(Run.state.in_(ACTIVE_RUN_STATES), Run.started_by.like(f"{prefix}%"))
+        .where(Run.state.in_(working), Run.started_by.like(f"{prefix}%"))
     )
