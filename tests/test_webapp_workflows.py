@@ -80,6 +80,8 @@ def test_a_new_schedule_is_checked_and_the_problem_shown_next_to_the_input(panel
         ("30m", "Europe/Berlin", "timezone", "a time zone applies to cron expressions only"),
         ("0 6 * * 1-5", "Mars/Olympus", "timezone", "not a known time zone"),
         ("", "", "expression", "Bitte ausfüllen."),
+        ("9999999999d", "", "expression", "'9999999999d' is not a schedule"),  # was a 500
+        ("every 3000000d", "", "expression", "'3000000d' is longer than ten years"),
     ):
         refused = post(admin, path, {"expression": expression, "timezone": zone})
         assert refused.status_code == 422, expression
