@@ -217,6 +217,29 @@ def test_the_seeds_example_leaves_out_blocked_and_opted_out_prospects(live_panel
         assert lettered == ["K-1", "K-5"]
 
 
+def test_discarding_an_analysis_asks_once_and_a_no_keeps_it(live_panel, page_as):
+    """The run page loads both the panel's confirm.js and campaign_screen.js: each asked, so
+    "Abbrechen" was followed by the same question again."""
+    panel = live_panel.panel
+    with panel.runtime.database.session() as session:
+        load_demo(session, contacts=20)
+        install_demo_campaign(session, panel.runtime.plugins, utcnow())
+        demo_id = session.scalar(select(Campaign.id).where(Campaign.name == "Informationskampagne"))
+    page = page_as(Role.CAMPAIGN_MANAGER)
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.goto(live_panel.url(f"/campaigns/{demo_id}/setup"))
+    page.click('button[name="mode"][value="start"]')
+    page.wait_for_url(re.compile(r".*/runs/\d+"))
+    confirmation = page.locator("[data-confirmation]")
+    expect(confirmation).to_be_visible(timeout=RUN_TIMEOUT_MS)
+
+    confirmation.get_by_role("button", name="Verwerfen").click()
+
+    expect(page.locator('.run-summary [data-state="awaiting_confirmation"]')).to_be_visible()
+    assert questions == ["Diese Auswertung verwerfen? Es wird nichts gesendet."]
+
+
 def test_without_javascript_the_campaign_form_still_works(live_panel, page_as):
     """Buttons redraw the form on the server; the JSON of a query is edited as text."""
     add_contacts(live_panel.panel)

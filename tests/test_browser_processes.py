@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -43,6 +43,7 @@ from plugins.processes.models import (
     Plan,
     ProviderService,
     StockLine,
+    StockOrder,
 )
 
 from browser_helpers import RUN_TIMEOUT_MS
@@ -135,6 +136,24 @@ def test_run_a_workflow_now_and_see_its_run_in_the_history(live_panel, page_as):
     with live_panel.panel.runtime.database.session() as session:
         run = session.scalar(select(WorkflowRun).where(WorkflowRun.workflow == "stockMgt"))
         assert (run.status, run.requested_by) == (WorkflowRunStatus.SUCCEEDED, "mia")
+
+
+def test_deleting_an_order_asks_once_and_a_no_keeps_it(live_panel, page_as):
+    """The stock line page loads both the panel's confirm.js and form_redraw.js: each asked,
+    so "Abbrechen" was followed by the same question again."""
+    with live_panel.panel.runtime.database.session() as session:
+        world = build_world(session)
+        session.add(
+            StockOrder(stock_line_id=world.paper_line_id, delivery_date=date(2030, 1, 1),
+                       quantity=500)
+        )  # fmt: skip
+    page = page_as(Role.CAMPAIGN_MANAGER)
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.goto(live_panel.url(f"/stocks/lines/{world.paper_line_id}"))
+    page.locator("#orders button[type=submit]").click()
+    expect(page.locator("#orders tbody tr")).to_have_count(1)
+    assert questions == ["Diese Bestellung löschen?"]
 
 
 def wait_for_run(panel, run_id: int) -> None:

@@ -77,7 +77,7 @@ def test_another_active_run_of_the_campaign_makes_the_start_wait(engine):
         confirmed_by="test",
     )
 
-    assert (waiting.run_id, waiting.waiting) == (
+    assert (waiting.run_id, waiting.waiting.english()) == (
         None,
         "run #1 of this campaign is still queued; wait for it, cancel it, or start with "
         "allow_parallel",

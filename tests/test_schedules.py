@@ -57,6 +57,10 @@ def test_durations_read_as_people_write_them(text, expected):
         ("*/5 * * *", "'*/5 * * *' is not a schedule"),
         ("61 * * * *", "cron expression '61 * * * *':"),
         ("0 0 30 2 *", "cron expression '0 0 30 2 *' never matches a date"),
+        # an OverflowError (a 500 in the panel), and a date beyond the year 9999
+        ("every 9999999999d", "'every 9999999999d': '9999999999d' is longer than ten years"),
+        ("every 3000000d", "'every 3000000d': '3000000d' is longer than ten years"),
+        ("9999999999d", "'9999999999d' is not a schedule: expected an interval such as"),
     ],
 )
 def test_a_bad_schedule_is_refused_with_what_was_wrong(text, message):

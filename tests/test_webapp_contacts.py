@@ -456,6 +456,7 @@ def test_the_contact_page_lists_consent_changes_and_every_run_that_reached_or_sk
             (letters, 1, ItemStatus.DONE, "1 page(s)", {"state": RunState.COMPLETED}),
             (mails, 1, ItemStatus.SKIPPED, "reach.opt_out_email", {}),
             (letters, 2, ItemStatus.DONE, "2 page(s)", voided),  # its file was rejected
+            (mails, 2, ItemStatus.PENDING, None, {"state": RunState.CANCELLED}),  # discarded
         ):
             config = {"action": campaign.action}
             run = Run(campaign_id=campaign.id, number=number, config=config, **run_values)
@@ -482,5 +483,8 @@ def test_the_contact_page_lists_consent_changes_and_every_run_that_reached_or_sk
         r"Newsletter · Lauf #1.*?E-Mail.*?übersprungen.*?Widerspruch E-Mail", runs, re.S
     )
     assert re.search(r"Infobrief · Lauf #2.*?Post.*?verworfen.*?2 Seite\(n\)", runs, re.S)
+    # an analysis nobody confirmed never reaches them: it said "offen" (pending) for ever
+    assert re.search(r"Newsletter · Lauf #2.*?E-Mail.*?nicht gesendet", runs, re.S)
+    assert "offen" not in runs
     events = html[html.index('id="channel-events"') :]
     assert events.count('data-kind="sent"') == 1 and "Infobrief, Lauf #1" in events

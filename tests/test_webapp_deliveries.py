@@ -276,6 +276,25 @@ def test_a_letter_runs_letters_count_as_not_sent_until_its_file_went_out(panel):
     assert 'id="run-feedback"' in body(client.get("/"))
 
 
+def test_the_cost_type_help_says_what_applies_without_a_choice(panel):
+    """It said every cost type of a category applies without a choice; the books charge its
+    default type, or nothing (docs/processes.md, "Cost structures")."""
+    ids = world(panel)
+    campaign_id = add_campaign(panel)
+    manager = panel.client(Role.CAMPAIGN_MANAGER)
+    form = {
+        "campaign_id": str(campaign_id),
+        "label": "Brief",
+        "channel": "direct_mail",
+        "provider_service_id": str(ids.print_service_id),
+        "intent": "refresh",
+    }
+    page = body(post(manager, "/deliveries/new", form))
+    assert "Ohne Auswahl gilt die Standard-Kostenart der Kategorie; hat sie keine, berechnet " \
+        "die Kategorie nichts" in page  # fmt: skip
+    assert "Ohne Auswahl gelten alle Kostenarten" not in page
+
+
 def test_a_manager_creates_a_delivery_with_its_own_action(panel):
     ids = world(panel)
     campaign_id = add_campaign(panel)

@@ -192,6 +192,8 @@ def test_a_campaign_is_cancelled_and_reopened_and_refuses_to_start_meanwhile(pan
     refused = post(manager, f"{page}/cancel")
     assert refused.status_code == 409
     assert "Die Kampagne hat einen laufenden Lauf" in body(refused)
+    # the process fields are fine: their form asked to correct fields nobody marked
+    assert "Bitte korrigieren Sie die markierten Felder." not in body(refused)
     with panel.runtime.database.session() as session:
         session.scalar(select(Run)).state = RunState.CANCELLED
 

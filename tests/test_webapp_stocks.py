@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from core.models import Role
+from core.models import Role, Run, RunState
 from plugins.processes.models import Stock, StockAlert, StockConsumption, StockLine, StockOrder
 
 from panel_helpers import body, field_errors, post
@@ -139,6 +139,35 @@ def test_a_line_shows_its_alerts_and_what_each_campaign_consumed(panel):
     assert 'Herbst</a></td><td class="num">1</td><td class="num">5' in consumption
     assert "Benachrichtigen: Lager" in html
     assert "53" in html[html.index('id="alerts-heading"') :]
+
+
+def test_a_line_counts_the_direct_runs_that_consumed_beside_the_deliveries(panel):
+    """A recurring campaign's runs take from the stock without a delivery: the line said
+    "0 deliveries" beside what they took."""
+    ids = world(panel)
+    monthly = add_campaign(panel, "Monatsbrief")
+    delivery_id = add_delivery(panel, monthly, "Sonderbrief")
+    with panel.runtime.database.session() as session:
+        runs = [
+            Run(campaign_id=monthly, number=number, config={}, state=RunState.COMPLETED, done=4)
+            for number in (1, 2)
+        ]
+        session.add_all(runs)
+        session.flush()
+        session.add_all(
+            StockConsumption(
+                stock_line_id=ids.envelope_line_id,
+                quantity=4,
+                campaign_id=monthly,
+                **source,
+            )
+            for source in ({"run_id": runs[0].id}, {"run_id": runs[1].id},
+                           {"delivery_id": delivery_id})
+        )  # fmt: skip
+    html = body(panel.client(Role.VIEWER).get(f"/stocks/lines/{ids.envelope_line_id}"))
+    consumption = html[html.index('id="consumption"') :]
+    assert "Versände und Läufe" in consumption
+    assert 'Monatsbrief</a></td><td class="num">3</td><td class="num">12' in consumption
 
 
 def test_stocks_and_lines_are_created_and_edited(panel):

@@ -80,6 +80,8 @@ def test_a_new_schedule_is_checked_and_the_problem_shown_next_to_the_input(panel
         ("30m", "Europe/Berlin", "timezone", "a time zone applies to cron expressions only"),
         ("0 6 * * 1-5", "Mars/Olympus", "timezone", "not a known time zone"),
         ("", "", "expression", "Bitte ausfüllen."),
+        ("9999999999d", "", "expression", "'9999999999d' is not a schedule"),  # was a 500
+        ("every 3000000d", "", "expression", "'3000000d' is longer than ten years"),
     ):
         refused = post(admin, path, {"expression": expression, "timezone": zone})
         assert refused.status_code == 422, expression
@@ -189,6 +191,32 @@ def test_a_run_the_platform_failed_says_why_in_the_readers_language(panel):
         session.scalar(select(User).where(User.username == "viola")).language = "en"
     lapsed = "the worker stopped before the pass finished (its lock lapsed)"
     assert errors() == (lapsed, [lapsed, "could not be queued: Connection refused"])
+
+
+def test_the_lines_a_summary_names_are_introduced_in_the_readers_language(panel):
+    """The German history said "low: Lager Köln/Papier (70)" and "over their allocation:"."""
+    now = panel.runtime.clock.now()
+    with panel.runtime.database.session() as session:
+        for workflow, summary in (
+            ("stockMgt", "booked 0 order line(s) (+0); 1 alert(s) raised, 0 resolved; "
+                         "1 changes; low: Lager Köln/Papier (70)"),
+            ("budgetMgt", "costed 1 deliveries, 0 tasks, 0 direct runs, 1 campaigns and 1 "
+                          "budgets; 3 changes; over their allocation: Infobrief"),
+        ):  # fmt: skip
+            session.add(
+                WorkflowRun(
+                    workflow=workflow,
+                    trigger=WorkflowTrigger.SCHEDULED,
+                    status=WorkflowRunStatus.SUCCEEDED,
+                    enqueued_at=now,
+                    summary=summary,
+                )
+            )
+    client = panel.client(Role.VIEWER)
+    assert "; Meldebestand erreicht: Lager Köln/Papier (70)" in body(
+        client.get("/workflows/stockMgt")
+    )
+    assert "; über ihrer Zuweisung: Infobrief" in body(client.get("/workflows/budgetMgt"))
 
 
 @pytest.mark.parametrize(

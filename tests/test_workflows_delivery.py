@@ -565,7 +565,7 @@ def test_two_passes_that_miss_each_others_run_still_start_one(harness, tmp_path,
     assert len(runs(harness, world)) == 1
     assert sorted(result.run_id is None for result in results) == [False, True]
     [waiting] = [result.waiting for result in results if result.run_id is None]
-    assert waiting.startswith("run #1 of this campaign is still queued")
+    assert waiting.english().startswith("run #1 of this campaign is still queued")
 
 
 def test_a_failed_run_fails_the_delivery_and_tells_the_manager(harness, tmp_path, smtp):

@@ -227,11 +227,36 @@ def test_no_more_jobs_run_at_once_than_the_setting_allows(harness):
         "waits: 1 campaign job(s) are running, at most 1 at once (CAMPAIGN_CONCURRENT_JOBS)" in line
         for line in log
     )
+    assert any(
+        line.endswith("„Zweiter“ wartet: 1 Kampagnen-Job(s) laufen, höchstens 1 gleichzeitig "
+                      "(CAMPAIGN_CONCURRENT_JOBS)")
+        for line in german_log(harness)
+    )  # fmt: skip
 
     harness.work()
     run_pass("operationMgt")
     assert [run.delivery_id for run in runs_of(harness)] == [first, second]
     assert delivery_of(harness, first).state is S.FILE_TO_APPROVE
+
+
+def test_a_run_waiting_for_a_persons_confirmation_does_not_hold_a_job(harness):
+    """A recurring line's run waits up to a day for a person; counted as a running job, it
+    held the letters' extractions back all that time while no worker had anything to do."""
+    harness.runtime.settings = dataclasses.replace(harness.runtime.settings, concurrent_jobs=1)
+    harness.add_contacts(3)
+    _, campaign_id = recurring(harness)
+    run_pass("operationMgt")
+    harness.runtime.clock.advance(timedelta(days=1))
+    run_pass("operationMgt")
+    harness.work()
+    [waiting] = runs_of(harness, campaign_id=campaign_id)
+    assert waiting.state is RunState.AWAITING_CONFIRMATION
+    extraction = letter(harness)
+
+    summary = run_pass("operationMgt")
+
+    assert summary.startswith("1 extraction run(s) started")
+    assert [run.delivery_id for run in runs_of(harness)] == [None, extraction]
 
 
 def test_a_crash_after_starting_an_extraction_run_starts_no_second(harness, monkeypatch):
@@ -415,6 +440,78 @@ def test_a_recurring_template_gets_its_lines_up_to_the_horizon_and_a_run_at_each
     assert [line.number for line in lines(harness)] == [1, 2, 3]
 
 
+def german_log(harness) -> list[str]:
+    """The latest pass's log as the German panel shows it."""
+    with harness.runtime.database.session() as session:
+        messages = session.scalars(
+            select(WorkflowRun.log_messages).order_by(WorkflowRun.id.desc())
+        ).first()
+    catalogs = harness.runtime.plugins.translations
+    return [render_stored(StoredText.from_json(message), "de", catalogs) for message in messages]
+
+
+def test_a_line_whose_campaign_still_has_a_run_waiting_says_why_in_the_readers_language(harness):
+    """The next line's run waits while the previous one awaits its confirmation; the German
+    panel's log said so in English, with the developer's "start with allow_parallel"."""
+    harness.add_contacts(3)
+    _, campaign_id = recurring(harness)
+    run_pass("operationMgt")
+    harness.runtime.clock.advance(timedelta(days=1))
+    run_pass("operationMgt")
+    harness.work()  # the first line's run awaits its confirmation
+    harness.runtime.clock.advance(timedelta(days=7))
+
+    assert "0 recurring run(s) started" in run_pass("operationMgt")
+
+    assert "Terminzeile Newsletter #2 wartet: Lauf #1 dieser Kampagne ist noch nicht beendet " \
+        "(Wartet auf Bestätigung); warten Sie auf ihn oder brechen Sie ihn ab." \
+        in german_log(harness)  # fmt: skip
+    assert len(runs_of(harness, campaign_id=campaign_id)) == 1
+
+
+def test_a_line_of_a_cancelled_campaign_is_skipped_once_not_failed_at_every_pass(harness):
+    """A cancelled campaign starts no run; its line used to stay "started" without one and
+    count as failed at every pass (every quarter hour, and so every later line)."""
+    harness.add_contacts(3)
+    _, campaign_id = recurring(harness)
+    run_pass("operationMgt")
+    with harness.runtime.database.session() as session:
+        session.get(Campaign, campaign_id).status = CampaignStatus.CANCELLED
+    harness.runtime.clock.advance(timedelta(days=1))
+
+    summary = run_pass("operationMgt")
+
+    assert "1 line(s) skipped, 0 failed" in summary
+    assert "Newsletter #1: übersprungen: Kampagne „Newsletter“ ist nicht mehr offen " \
+        "(Abgebrochen); öffnen Sie sie wieder, bevor Sie einen Lauf starten." \
+        in german_log(harness)  # fmt: skip
+    assert [line.state for line in lines(harness)] == [
+        OccurrenceState.SKIPPED, OccurrenceState.PLANNED
+    ]  # fmt: skip
+    assert runs_of(harness, campaign_id=campaign_id) == []
+    before = every_row(harness.runtime.database)
+    assert "0 line(s) skipped, 0 failed" in run_pass("operationMgt")
+    assert every_row(harness.runtime.database) == before
+
+
+def test_a_periodic_line_that_cannot_create_its_campaign_is_named_by_its_label(harness):
+    """The problem named "schedule line 10" (its row id), which no screen shows."""
+    with harness.runtime.database.session() as session:
+        model = campaign(session, name="Monatsinfo")
+        campaign(session, name="Monatsinfo #1")  # a person named a campaign so
+        session.add(
+            CampaignTemplate(
+                name="Monatsinfo", kind=TemplateKind.PERIODIC, campaign_id=model.id,
+                frequency=Frequency.MONTHLY, first_at=NOW,
+            )
+        )  # fmt: skip
+
+    assert "1 problem(s)" in run_pass("operationMgt")
+
+    assert "Terminzeile Monatsinfo #1: Eine Kampagne namens „Monatsinfo #1“ gibt es schon." \
+        in german_log(harness)  # fmt: skip
+
+
 def test_a_line_to_be_approved_waits_for_its_approval_and_is_skipped_without_one(harness):
     world = world_of(harness)
     _, campaign_id = recurring(harness, to_be_approved=True)
@@ -542,6 +639,28 @@ def test_a_periodic_template_creates_a_whole_campaign_at_each_date(harness):
         assert second.deliveries[0].planned_start_at == first + timedelta(days=2) + shift
 
 
+def test_a_periodic_campaign_keeps_the_service_that_prices_its_direct_runs(harness):
+    """The model's provider service prices a direct run (a Start of the campaign) and names
+    the stock it takes; without it a periodic campaign's letters were booked at 0.00 and
+    took no envelopes."""
+    world = world_of(harness)
+    with harness.runtime.database.session() as session:
+        model = campaign(session, name="Monatsinfo")
+        model.provider_service_id = world.print_service_id
+        session.add(
+            CampaignTemplate(
+                name="Monatsinfo", kind=TemplateKind.PERIODIC, campaign_id=model.id,
+                frequency=Frequency.MONTHLY, first_at=NOW,
+            )
+        )  # fmt: skip
+
+    assert "1 periodic campaign(s) created" in run_pass("operationMgt")
+
+    with harness.runtime.database.session() as session:
+        copy = session.scalar(select(Campaign).where(Campaign.name == "Monatsinfo #1"))
+        assert copy.provider_service_id == world.print_service_id
+
+
 def test_the_workflow_is_registered_with_its_documented_name_title_and_interval(harness):
     workflow = harness.runtime.plugins.workflows.get("operationMgt")
     assert (workflow.title, workflow.default_interval) == ("Campaign jobs", timedelta(minutes=15))
@@ -575,6 +694,9 @@ def test_a_recurring_lines_run_sends_only_after_a_person_confirmed_its_count(har
         assert (note.user_id, note.object_type, note.object_id) == (
             world.manager_id, "run", run.id
         )  # fmt: skip
+        body = StoredText.from_json(note.body_message)
+    german = render_stored(body, "de", harness.runtime.plugins.translations)
+    assert german.startswith("Der Lauf der Terminzeile ")  # as the workflow's log calls it
     run_pass("operationMgt")  # a later pass neither starts another run nor notifies again
     with harness.runtime.database.session() as session:
         assert session.scalars(select(Notification.kind)).all() == kinds

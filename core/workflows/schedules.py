@@ -23,6 +23,8 @@ _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _UNIT = re.compile(r"d|days?|h|hours?|m|min|minutes?|s|seconds?")
 _DURATION_PART = re.compile(r"(\d+)\s*([a-z]+)\s*")
 _MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+_LONGEST = timedelta(days=3660)
+"""Ten years: a longer duration helps nobody, and one far longer overflows the date."""
 _CRON_CHECK_OCCURRENCES = 1000
 _CRON_CHECK_SPAN = timedelta(days=366)
 _OFFSET_CHANGE_BOUND = timedelta(hours=3)
@@ -39,11 +41,14 @@ def parse_duration(text: str) -> timedelta:
     cleaned = text.strip().lower()
     if not cleaned or _DURATION_PART.sub("", cleaned).strip():
         raise ScheduleError(f"{text!r} is not a duration (examples: 15m, 2h, 1h30m, 1d)")
-    total = timedelta(0)
+    seconds = 0
     for amount, unit in _DURATION_PART.findall(cleaned):
         if not _UNIT.fullmatch(unit):
             raise ScheduleError(f"{text!r}: unknown unit {unit!r} (use d, h, m or s)")
-        total += int(amount) * timedelta(seconds=_UNIT_SECONDS[unit[0]])
+        seconds += int(amount) * _UNIT_SECONDS[unit[0]]
+    if seconds > _LONGEST.total_seconds():
+        raise ScheduleError(f"{text!r} is longer than ten years")
+    total = timedelta(seconds=seconds)
     if total <= timedelta(0):
         raise ScheduleError(f"{text!r} must be longer than zero")
     return total

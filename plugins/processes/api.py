@@ -393,7 +393,8 @@ def confirm_delivery(delivery_id: int, body: StartConfirmation) -> ConfirmedStar
             outcome = start_delivery(get_runtime(), delivery.id, user.username)
             refused = outcome.error.english() if outcome.error is not None else None
             if outcome.started is not None:
-                run_id, waiting = outcome.started.run_id, outcome.started.waiting
+                run_id, reason = outcome.started.run_id, outcome.started.waiting
+                waiting = reason.english() if reason is not None else None
     session.refresh(delivery)
     return ConfirmedStart(
         delivery=_delivery(delivery, user), run_id=run_id, waiting=waiting, refused=refused

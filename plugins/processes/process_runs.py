@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.engine.campaigns import ActionOverride
 from core.engine.runs import RunAlreadyActiveError, RunError, start_run
-from core.messages import stored_for
+from core.messages import StoredText, stored_for
 from core.models import ACTIVE_RUN_STATES, Campaign, Run, RunState
 from core.runtime import Runtime
 from plugins.processes.models import Delivery
@@ -37,8 +37,9 @@ class StartedRun:
     number: int | None = None
     state: RunState | None = None
     new: bool = False
-    waiting: str | None = None
-    """Why no run exists yet: another run of the campaign is still active."""
+    waiting: StoredText | None = None
+    """Why no run exists yet: another run of the campaign is still active (in the reader's
+    language wherever it is shown)."""
 
 
 def find_run(
@@ -98,7 +99,7 @@ def start_once(
     dry_run: bool = False,
     allow_parallel: bool = False,
     match_started_by: bool = False,
-    wait_reason: Callable[[], str | None] | None = None,
+    wait_reason: Callable[[], StoredText | None] | None = None,
     confirmed_by: str | None = None,
     confirmed_up_to: int | None = None,
 ) -> StartedRun:
@@ -142,14 +143,17 @@ def start_once(
             confirmed_up_to=confirmed_up_to,
         )
     except RunAlreadyActiveError as exc:
-        return StartedRun(None, waiting=str(exc))
+        return StartedRun(None, waiting=exc.text)
     return StartedRun(run.id, run.number, run.state, new=True)
 
 
 def active_runs_started_by(session: Session, prefix: str) -> int:
-    """How many active runs were started by a name beginning with ``prefix``."""
+    """How many runs started by a name beginning with ``prefix`` are at work. One awaiting
+    a person's confirmation (a recurring line's, for up to a day) uses no worker and does
+    not count."""
+    working = [state for state in ACTIVE_RUN_STATES if state is not RunState.AWAITING_CONFIRMATION]
     return session.scalar(
         select(func.count())
         .select_from(Run)
-        .where(Run.state.in_(ACTIVE_RUN_STATES), Run.started_by.like(f"{prefix}%"))
+        .where(Run.state.in_(working), Run.started_by.like(f"{prefix}%"))
     )

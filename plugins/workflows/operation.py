@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from core import Workflow, hookimpl
 from core.engine.campaigns import copy_campaign
-from core.engine.runs import CAMPAIGN_STATUS_NAMES, RunError
+from core.engine.runs import CAMPAIGN_STATUS_NAMES, CampaignClosedError, RunError
 from core.messages import DetailText, StoredText, stored_for
 from core.models import CampaignStatus, Run, RunState
 from core.notifications import notify_campaign_manager
@@ -119,13 +119,15 @@ class OperationPass:
 
     # --- runs ------------------------------------------------------------------------------
 
-    def full(self) -> str | None:
+    def full(self) -> StoredText | None:
         """Why no further run may start now, if none may."""
         if self.active < self.limit:
             return None
-        return (
-            f"{self.active} campaign job(s) are running, at most {self.limit} at once "
-            "(CAMPAIGN_CONCURRENT_JOBS)"
+        return stored(
+            "{active} campaign job(s) are running, at most {limit} at once "
+            "(CAMPAIGN_CONCURRENT_JOBS)",
+            active=self.active,
+            limit=self.limit,
         )
 
     def start(
@@ -372,7 +374,7 @@ class OperationPass:
     def start_lines(self) -> None:
         with self.runtime.database.session() as session:
             lines = session.execute(
-                select(TemplateOccurrence.id, CampaignTemplate.kind)
+                select(TemplateOccurrence.id, TemplateOccurrence.label, CampaignTemplate.kind)
                 .join(CampaignTemplate, TemplateOccurrence.template_id == CampaignTemplate.id)
                 .where(
                     CampaignTemplate.active,
@@ -386,8 +388,8 @@ class OperationPass:
                 )
                 .order_by(TemplateOccurrence.planned_at, TemplateOccurrence.id)
             ).all()
-        for line_id, kind in lines:
-            with self.result.handling(stored("schedule line {id}", id=str(line_id))):
+        for line_id, label, kind in lines:  # a problem names the line as people know it
+            with self.result.handling(stored("schedule line {line}", line=label)):
                 if kind is TemplateKind.RECURRING:
                     self._start_recurring(line_id)
                 else:
@@ -429,14 +431,22 @@ class OperationPass:
             campaign_id = line.template.campaign_id
         # no confirmation: a line is planned (and approved) days ahead, when nobody knows
         # whom its run will reach; the run is analysed now and waits for a person's "send"
-        run = self.start(
-            stored("schedule line {line}", line=label),
-            campaign_id,
-            since,
-            "runs",
-            started_by=f"{STARTED_BY} #{number}",
-            match_started_by=True,
-        )
+        try:
+            run = self.start(
+                stored("schedule line {line}", line=label),
+                campaign_id,
+                since,
+                "runs",
+                started_by=f"{STARTED_BY} #{number}",
+                match_started_by=True,
+            )
+        except CampaignClosedError as exc:  # its date passes without a run, once
+            with self.runtime.database.session() as session:
+                session.get(TemplateOccurrence, line_id).state = OccurrenceState.SKIPPED
+            self.result.count(
+                "skipped", stored("{line}: skipped: {reason}", line=label, reason=exc.text)
+            )
+            return
         if run is not None:
             with self.runtime.database.session() as session:
                 line = session.get(TemplateOccurrence, line_id)
@@ -484,7 +494,8 @@ class OperationPass:
 
 def copy_periodic_campaign(session: Session, line: TemplateOccurrence, now: datetime):
     """A new campaign named after the line, copied from the template's campaign with its
-    static records, deliveries (cost types, approval settings) and tasks, their dates moved
+    static records, provider service (which prices its direct runs and names the stock they
+    take), deliveries (cost types, approval settings) and tasks, their dates moved
     by the line's distance from the template's first date; its deliveries are submitted for
     approval."""
     template = line.template
@@ -492,6 +503,7 @@ def copy_periodic_campaign(session: Session, line: TemplateOccurrence, now: date
     shift = line.planned_at - template.first_at
     campaign = copy_campaign(session, model, name=line.label)
     campaign.program_id = template.program_id or model.program_id
+    campaign.provider_service_id = model.provider_service_id
     campaign.manager_id = model.manager_id
     campaign.status = CampaignStatus.TO_VALIDATE
     campaign.budget_status = model.budget_status

@@ -16,6 +16,7 @@ from core.audit import record_audit
 from core.contact_events import set_consent
 from core.messages import stored
 from core.models import (
+    FINAL_RUN_STATES,
     ArchivedDocument,
     AuditEntry,
     Campaign,
@@ -163,8 +164,11 @@ class RunEntry:
 
     @property
     def status(self) -> str:
-        """The row's status, but for a done row that never went out: "voided" (its run was
-        voided) or "held_back" (not yet)."""
+        """The row's status, but "not_sent" for a pending row of a run that ended (discarded
+        or cancelled before it got there), and for a done row that never went out: "voided"
+        (its run was voided) or "held_back" (not yet)."""
+        if self.item.status is ItemStatus.PENDING and self.run.state in FINAL_RUN_STATES:
+            return "not_sent"
         if self.item.status is not ItemStatus.DONE:
             return self.item.status.value
         if self.run.superseded_at is not None:

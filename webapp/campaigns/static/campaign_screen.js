@@ -1,7 +1,6 @@
 // Progressive enhancements of the campaign screen; every page works without them.
 // - selects marked data-autosubmit submit their form, data-refresh press the form's
 //   "apply" button (the server redraws the form without storing it);
-// - forms with data-confirm ask before they are sent;
 // - progress bars with data-status-url follow the run through its JSON status.
 
 const POLL_MS = 1500;
@@ -20,13 +19,6 @@ for (const select of document.querySelectorAll("select[data-autosubmit]")) {
 }
 for (const select of document.querySelectorAll("select[data-refresh]")) {
   select.addEventListener("change", () => pressRefresh(select));
-}
-for (const form of document.querySelectorAll("form[data-confirm]")) {
-  form.addEventListener("submit", (event) => {
-    if (!window.confirm(form.dataset.confirm)) {
-      event.preventDefault();
-    }
-  });
 }
 
 function formatNumber(value) {

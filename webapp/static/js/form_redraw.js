@@ -13,11 +13,3 @@ for (const select of document.querySelectorAll("select[data-refresh]")) {
     }
   });
 }
-
-for (const form of document.querySelectorAll("form[data-confirm]")) {
-  form.addEventListener("submit", (event) => {
-    if (!window.confirm(form.dataset.confirm)) {
-      event.preventDefault();
-    }
-  });
-}

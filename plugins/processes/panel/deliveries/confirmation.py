@@ -148,7 +148,7 @@ def confirm_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
     if outcome.error is not None:  # the delivery workflow fails it and tells the manager
         flash(t("confirm.refused", reason=stored_text(outcome.error)), "error")
     elif outcome.started is not None and outcome.started.run_id is None:
-        flash(t("confirm.waiting", reason=outcome.started.waiting), "info")
+        flash(t("confirm.waiting", reason=stored_text(outcome.started.waiting)), "info")
     else:  # the run counts whom it would reach; its page asks for the confirmation of that
         flash(t("confirm.started"), "success")
         run_id = outcome.started.run_id if outcome.started is not None else None

@@ -75,7 +75,13 @@ def _campaign_values(campaign: Campaign) -> dict[str, Any]:
     return CampaignProcessForm(formdata=None, obj=campaign).values
 
 
-def _render_campaign(campaign: Campaign, values: dict[str, Any], errors: dict[str, str]) -> str:
+def _render_campaign(
+    campaign: Campaign,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    refused: str | None = None,
+) -> str:
+    """``refused``: why cancelling or reopening was refused (the process fields are fine)."""
     session = db_session()
     deliveries = session.scalars(
         select(Delivery).where(Delivery.campaign_id == campaign.id).order_by(Delivery.id)
@@ -94,6 +100,7 @@ def _render_campaign(campaign: Campaign, values: dict[str, Any], errors: dict[st
         budgets=session.scalars(select(Budget).where(Budget.campaign_id == campaign.id)).all(),
         values=values,
         errors=errors,
+        refused=refused,
         programs=program_choices(session),
         managers=manager_choices(session),
         closed=campaign.status in CLOSED_CAMPAIGN_STATES,
@@ -204,7 +211,7 @@ def reopen(campaign_id: int) -> str | tuple[str, int] | Response:
 
 def _refuse(campaign: Campaign, message: str) -> tuple[str, int]:
     db_session().rollback()
-    page = _render_campaign(campaign, _campaign_values(campaign), {"state": message})
+    page = _render_campaign(campaign, _campaign_values(campaign), {}, refused=message)
     return page, 409
 
 

@@ -157,7 +157,9 @@ def _render_line(line: StockLine, values: dict[str, Any], errors: dict[str, str]
         select(
             Campaign.id,
             Campaign.name,
-            func.count(StockConsumption.delivery_id).label("deliveries"),
+            (func.count(StockConsumption.delivery_id) + func.count(StockConsumption.run_id)).label(
+                "sources"
+            ),
             func.sum(StockConsumption.quantity).label("quantity"),
         )
         .join(Campaign, StockConsumption.campaign_id == Campaign.id)
