@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -12,7 +13,7 @@ from core.engine.campaigns import (
     last_execution,
 )
 from core.engine.runs import start_run
-from core.models import Campaign, CampaignRecord
+from core.models import Campaign, CampaignRecord, Role, User
 from webapp import campaign_operations
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -64,10 +65,15 @@ def test_a_copy_has_the_settings_and_static_records_but_no_runs(engine):
     with engine.runtime.database.session() as session:
         session.add(CampaignRecord(campaign_id=campaign_id, entity="contacts", entity_id=2))
     with engine.runtime.database.session() as session:
+        manager = User(username="mia", role=Role.CAMPAIGN_MANAGER, password_hash="-")
+        session.add(manager)
+        session.flush()
         original = session.get(Campaign, campaign_id)
+        original.manager_id, original.estimated_cost = manager.id, Decimal("120.00")
         copy = copy_campaign(session, original)
         again = copy_campaign(session, original)
         assert (copy.name, again.name) == ("Info (Kopie)", "Info (Kopie) 2")
+        assert (copy.manager_id, copy.estimated_cost) == (manager.id, Decimal("120.00"))
         assert copy.filters == original.filters
         assert [(r.entity, r.entity_id) for r in copy.records] == [("contacts", 2)]
         assert copy.runs == []

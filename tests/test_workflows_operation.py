@@ -42,6 +42,7 @@ from plugins.processes.models import (
     ApprovalMode,
     ApprovalState,
     ApprovalStep,
+    Budget,
     CampaignTemplate,
     CostType,
     Delivery,
@@ -579,6 +580,9 @@ def test_a_periodic_template_creates_a_whole_campaign_at_each_date(harness):
             estimated_cost=Decimal(900), program_id=world.program_id,
         )  # fmt: skip
         model.start_date, model.end_date = first.date(), first.date() + timedelta(days=14)
+        budget = Budget(name="Direktmarketing", program_id=world.program_id, allocated=900)
+        session.add(budget)
+        session.flush()
         letter_model = Delivery(
             campaign_id=model.id,
             label="Brief",
@@ -587,10 +591,12 @@ def test_a_periodic_template_creates_a_whole_campaign_at_each_date(harness):
             provider_service_id=world.print_service_id,
             planned_start_at=first + timedelta(days=2),
             cost_types=[session.get(CostType, world.envelope_dl_id)],
+            budget_id=budget.id,
         )
-        session.add_all(
-            [letter_model, Task(campaign_id=model.id, name="Text", estimated_cost=Decimal(300))]
+        text = Task(
+            campaign_id=model.id, name="Text", estimated_cost=Decimal(300), budget_id=budget.id
         )
+        session.add_all([letter_model, text])
         session.flush()
         configure(session, letter_model, STEP.TARGETING, ApprovalMode.MANUAL, NOW,
                   Reviewers.of(users=[world.reviewer_id]))  # fmt: skip
@@ -616,7 +622,8 @@ def test_a_periodic_template_creates_a_whole_campaign_at_each_date(harness):
             "Brief", first + timedelta(days=2), S.TO_VALIDATE
         )  # fmt: skip
         assert [t.id for t in delivery.cost_types] == [world.envelope_dl_id]
-        assert [task.name for task in copy.tasks] == ["Text"]
+        assert [(task.name, task.budget_id) for task in copy.tasks] == [("Text", budget.id)]
+        assert delivery.budget_id == budget.id  # the budget chosen on the model
         targeting = session.scalar(
             select(Approval).where(
                 Approval.delivery_id == delivery.id, Approval.step == STEP.TARGETING

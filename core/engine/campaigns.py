@@ -225,7 +225,8 @@ def create_campaign(
 
 
 def copy_campaign(session: Session, campaign: Campaign, name: str | None = None) -> Campaign:
-    """A new campaign with the same settings and static records, and no runs."""
+    """A new campaign with the same settings, program, provider service (which prices its
+    runs), manager, estimate and static records, and no runs."""
     if name is None:
         base = f"{campaign.name} (Kopie)"
         name = _first_free(session, (f"{base} {n}" if n > 1 else base for n in itertools.count(1)))
@@ -233,6 +234,10 @@ def copy_campaign(session: Session, campaign: Campaign, name: str | None = None)
         name=check_name(session, name),
         description=campaign.description,
         created_by=campaign.created_by,
+        program_id=campaign.program_id,
+        provider_service_id=campaign.provider_service_id,
+        manager_id=campaign.manager_id,
+        estimated_cost=campaign.estimated_cost,
     )
     apply_config(copy, CampaignConfig.of(campaign))
     session.add(copy)

@@ -493,22 +493,19 @@ class OperationPass:
 
 
 def copy_periodic_campaign(session: Session, line: TemplateOccurrence, now: datetime):
-    """A new campaign named after the line, copied from the template's campaign with its
-    static records, provider service (which prices its direct runs and names the stock they
-    take), deliveries (cost types, approval settings) and tasks, their dates moved
-    by the line's distance from the template's first date; its deliveries are submitted for
+    """A new campaign named after the line, copied from the template's campaign
+    (``copy_campaign``: settings, static records, provider service, manager, estimate) with
+    its deliveries (cost types, approval settings, budget) and tasks, their dates moved by
+    the line's distance from the template's first date; its deliveries are submitted for
     approval."""
     template = line.template
     model = template.campaign
     shift = line.planned_at - template.first_at
     campaign = copy_campaign(session, model, name=line.label)
     campaign.program_id = template.program_id or model.program_id
-    campaign.provider_service_id = model.provider_service_id
-    campaign.manager_id = model.manager_id
     campaign.status = CampaignStatus.TO_VALIDATE
     campaign.budget_status = model.budget_status
     campaign.commitment_level = model.commitment_level
-    campaign.estimated_cost = model.estimated_cost
     campaign.start_date = model.start_date + shift if model.start_date else line.planned_at.date()
     campaign.end_date = model.end_date + shift if model.end_date else None
     for task in model.tasks:
@@ -520,6 +517,7 @@ def copy_periodic_campaign(session: Session, line: TemplateOccurrence, now: date
                 start_date=task.start_date + shift if task.start_date else None,
                 end_date=task.end_date + shift if task.end_date else None,
                 provider_service_id=task.provider_service_id,
+                budget_id=task.budget_id,
                 estimated_cost=task.estimated_cost,
                 commitment_level=task.commitment_level,
             )
@@ -532,6 +530,7 @@ def copy_periodic_campaign(session: Session, line: TemplateOccurrence, now: date
             action=original.action,
             action_settings=original.action_settings,
             provider_service_id=original.provider_service_id,
+            budget_id=original.budget_id,
             planned_start_at=(
                 original.planned_start_at + shift if original.planned_start_at else None
             ),
