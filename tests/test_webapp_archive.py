@@ -359,7 +359,7 @@ def test_a_voided_runs_deletion_says_why_in_the_readers_language(client_for, dat
 
     assert reasons() == [
         "Fehldruck",
-        "Lauf verworfen: Extraktionsdatei in Runde 2 abgelehnt: Anrede fehlt",
+        "Lauf storniert: Extraktionsdatei in Runde 2 abgelehnt: Anrede fehlt",
     ]
     with database.session() as session:
         session.scalar(select(User).where(User.username == "viewer")).language = "en"

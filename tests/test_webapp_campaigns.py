@@ -707,11 +707,11 @@ def test_a_voided_run_says_why_and_offers_no_way_to_go_on(panel):
     client = panel.client()
     page = body(client.get(f"/campaigns/{campaign_id}/runs/{run.id}"))
     voided = re.search(r'id="run-voided">(.*?)</div>', page, re.S).group(1)
-    assert voided.startswith("Verworfen am ") and "er läuft nicht weiter" in voided
+    assert voided.startswith("Storniert am ") and "er läuft nicht weiter" in voided
     assert voided.endswith("Grund: Extraktionsdatei in Runde 2 abgelehnt: Anrede falsch")
     assert "Fortsetzen" not in page
     runs = body(client.get(f"/campaigns/{campaign_id}/runs"))
-    assert '<span class="badge badge-muted" data-voided>verworfen</span>' in runs
+    assert '<span class="badge badge-muted" data-voided>storniert</span>' in runs
 
 
 def test_the_rows_of_a_voided_run_read_voided_not_done(panel):
@@ -727,7 +727,7 @@ def test_the_rows_of_a_voided_run_read_voided_not_done(panel):
             update(Run).values(superseded_at=datetime.now(UTC), superseded_reason="rejected")
         )
     page = body(panel.client().get(f"/campaigns/{campaign_id}/runs/{run.id}"))
-    assert set(re.findall(r'data-status="(\w+)">(\w+)<', page)) == {("voided", "Verworfen")}
+    assert set(re.findall(r'data-status="(\w+)">(\w+)<', page)) == {("voided", "Storniert")}
 
 
 def test_the_confirmation_shows_skips_by_reason_and_discard_sends_nothing(panel):

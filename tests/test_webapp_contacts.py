@@ -482,7 +482,7 @@ def test_the_contact_page_lists_consent_changes_and_every_run_that_reached_or_sk
     assert re.search(
         r"Newsletter · Lauf #1.*?E-Mail.*?übersprungen.*?Widerspruch E-Mail", runs, re.S
     )
-    assert re.search(r"Infobrief · Lauf #2.*?Post.*?verworfen.*?2 Seite\(n\)", runs, re.S)
+    assert re.search(r"Infobrief · Lauf #2.*?Post.*?storniert.*?2 Seite\(n\)", runs, re.S)
     # an analysis nobody confirmed never reaches them: it said "offen" (pending) for ever
     assert re.search(r"Newsletter · Lauf #2.*?E-Mail.*?nicht gesendet", runs, re.S)
     assert "offen" not in runs

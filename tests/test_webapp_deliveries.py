@@ -205,7 +205,7 @@ def test_a_delivery_marks_its_voided_run_and_says_what_its_extraction_went_ahead
         second = session.scalar(select(Run.id).where(Run.number == 2))
     html = body(panel.client(Role.VIEWER).get(f"/deliveries/{delivery_id}"))
     rows = html.split('id="runs-heading"')[1].split("</table>")[0].split("<tr>")[1:]
-    assert [("data-voided" in row, "verworfen" in row) for row in rows[1:]] == [
+    assert [("data-voided" in row, "storniert" in row) for row in rows[1:]] == [
         (False, False),
         (True, True),
     ]
