@@ -854,6 +854,11 @@ def test_a_dry_run_with_a_limit_archives_nothing(panel):
         run = session.scalar(select(Run))
         assert (run.dry_run, run.limit, run.targeted, run.skipped) == (True, 2, 2, 2)
         assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 0
+        details = session.scalars(select(RunItem.detail).order_by(RunItem.id)).all()
+    assert all(detail.startswith("preview: ") for detail in details)  # a file each
+    page = body(panel.client().get(f"/campaigns/{campaign_id}/runs/{run.id}"))
+    reasons = re.search(r'id="skip-reasons">(.*?)</div>', page, re.S).group(1)
+    assert re.findall(r"<dt[^>]*>(.*?)</dt><dd>(.*?)</dd>", reasons) == [("Probelauf", "2")]
     response = post(panel.client(), f"/campaigns/{campaign_id}/start", {"limit": "zwei"})
     assert "„zwei“ ist keine ganze Zahl." in body(panel.client().get(response.location))
 

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from flask import abort, flash, jsonify, redirect, request, url_for
 from redis.exceptions import RedisError
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
@@ -32,7 +32,7 @@ from core.documents.archive import (
 )
 from core.documents.run_files import RunFiles
 from core.engine.campaigns import CampaignConfig, build_plugins
-from core.engine.confirmation import Confirmation, confirmation
+from core.engine.confirmation import DRY_RUN_DETAIL, PREVIEW_PREFIX, Confirmation, confirmation
 from core.engine.context import RunContext
 from core.engine.runs import (
     QueueDeferredError,
@@ -249,11 +249,13 @@ def run(campaign_id: int, run_id: int) -> str:
         page_arguments({"page": request.args.get("documents_page", 1)})[0],
         DOCUMENTS_PAGE_SIZE,
     )
+    # a dry run's previews are one reason, the dry run, not one reason per rendered file
+    reason = case((RunItem.detail.startswith(PREVIEW_PREFIX), DRY_RUN_DETAIL), else_=RunItem.detail)
     skip_reasons = session.execute(
-        select(RunItem.detail, func.count())
+        select(reason, func.count())
         .where(RunItem.run_id == run.id, RunItem.status == ItemStatus.SKIPPED)
-        .group_by(RunItem.detail)
-        .order_by(func.count().desc(), RunItem.detail)
+        .group_by(reason)
+        .order_by(func.count().desc(), reason)
         .limit(SKIP_REASONS_SHOWN)
     ).all()
     return render_screen(
