@@ -139,7 +139,7 @@ def test_orders_consumption_and_alerts_over_two_crossings(harness):
     with harness.runtime.database.session() as session:
         [warning] = stock_warnings(session, second)
         assert (warning.stock_line, warning.in_stock, warning.needed) == ("Kuvert DL", 80, None)
-        assert stock_warnings(session, first)[0].needed == 50
+        assert stock_warnings(session, first) == []  # it took its envelopes already
 
     assert run_pass("stockMgt").endswith("0 alert(s) raised, 0 resolved; 0 changes")
     assert len(notified(harness)) == 2

@@ -496,11 +496,12 @@ class StockWarning:
 
 
 def stock_warnings(session: Session, delivery_id: int) -> list[StockWarning]:
-    """The open stock alerts of the lines a delivery uses, for its approval screen."""
+    """The open stock alerts of the lines a delivery uses, for its approval screen; none
+    once its letters went to the provider or it ended, when stockMgt booked what it took."""
     delivery = session.scalar(
         select(Delivery).where(Delivery.id == delivery_id).options(*SERVICE_LOADING)
     )
-    if delivery is None:
+    if delivery is None or delivery.state in CONFIRMED_STATES:
         return []
     try:
         cost_types = [t for t in delivery_cost_types(delivery) if t.stock_line_id is not None]
