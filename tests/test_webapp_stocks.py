@@ -4,12 +4,13 @@ consumption per campaign."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from core.models import Role, Run, RunState
+from core.models import Role, Run, RunState, UserGroup
 from plugins.processes.models import Stock, StockAlert, StockConsumption, StockLine, StockOrder
 
 from panel_helpers import body, field_errors, post
@@ -137,8 +138,15 @@ def test_a_line_shows_its_alerts_and_what_each_campaign_consumed(panel):
     consumption = html[html.index('id="consumption"') :]
     assert 'Frühjahr</a></td><td class="num">2</td><td class="num">42' in consumption
     assert 'Herbst</a></td><td class="num">1</td><td class="num">5' in consumption
-    assert "Benachrichtigen: Lager" in html
+    assert "Benachrichtigen: Lager" in html and 'id="group-empty"' not in html
     assert "53" in html[html.index('id="alerts-heading"') :]
+
+    with panel.runtime.database.session() as session:
+        group_id = session.get(StockLine, ids.envelope_line_id).alert_group_id
+        session.get(UserGroup, group_id).members = []
+    html = body(panel.client(Role.VIEWER).get(f"/stocks/lines/{ids.envelope_line_id}"))
+    empty = re.search(r'id="group-empty">(.*?)<', html).group(1)
+    assert empty == "ohne Mitglieder: Eine Warnung erreicht niemanden"
 
 
 def test_a_line_counts_the_direct_runs_that_consumed_beside_the_deliveries(panel):
