@@ -75,13 +75,19 @@ def test_a_new_schedule_is_checked_and_the_problem_shown_next_to_the_input(panel
     admin = panel.client(Role.ADMIN)
     path = "/workflows/budgetMgt/schedule"
     for expression, zone, field, message in (
-        ("jede Woche", "", "expression", "'jede Woche' is not a schedule"),
-        ("*/5 * * * *", "", "expression", "more often than the minimum of 15m"),
-        ("30m", "Europe/Berlin", "timezone", "a time zone applies to cron expressions only"),
-        ("0 6 * * 1-5", "Mars/Olympus", "timezone", "not a known time zone"),
+        (
+            "jede Woche",
+            "",
+            "expression",
+            "'jede Woche' ist kein Zeitplan: erwartet wird ein "
+            "Intervall wie „15m“, „2h“, „1h30m“ oder „every 1d“ oder ein Cron-Ausdruck",
+        ),
+        ("*/5 * * * *", "", "expression", "öfter als das Minimum von 15m"),
+        ("30m", "Europe/Berlin", "timezone", "Eine Zeitzone gilt nur für Cron-Ausdrücke"),
+        ("0 6 * * 1-5", "Mars/Olympus", "timezone", "'Mars/Olympus' ist keine bekannte Zeitzone"),
         ("", "", "expression", "Bitte ausfüllen."),
-        ("9999999999d", "", "expression", "'9999999999d' is not a schedule"),  # was a 500
-        ("every 3000000d", "", "expression", "'3000000d' is longer than ten years"),
+        ("9999999999d", "", "expression", "'9999999999d' ist kein Zeitplan"),  # was a 500
+        ("every 3000000d", "", "expression", "'3000000d' ist länger als zehn Jahre"),
     ):
         refused = post(admin, path, {"expression": expression, "timezone": zone})
         assert refused.status_code == 422, expression

@@ -27,6 +27,7 @@ from core.jobs.functions import (
     workflow_lock_token,
 )
 from core.jobs.queue import DEFAULT, get_queue
+from core.messages import stored
 from core.models import WorkflowRun, WorkflowRunStatus, WorkflowSchedule, WorkflowTrigger
 from core.plugin_base import SettingsError, Workflow
 from core.plugins import PluginHost
@@ -211,7 +212,9 @@ def set_schedule(
     workflow, row = _schedule_row(session, plugins, settings, name, now)
     if expression.strip().lower() == "default":
         if timezone is not None:
-            raise ScheduleError("'default' takes no time zone; it is the workflow's own schedule")
+            raise ScheduleError(
+                stored("'default' takes no time zone; it is the workflow's own schedule")
+            )
         schedule = default_schedule(workflow, settings, now)
     else:
         schedule = Schedule.parse(expression, timezone)

@@ -17,7 +17,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, CroniterError, croniter
 
-FORMS = 'an interval such as "15m", "2h", "1h30m" or "every 1d", or a cron expression "0 6 * * 1-5"'
+from core.messages import ExplainedError, stored
+
+FORMS = stored(
+    'an interval such as "15m", "2h", "1h30m" or "every 1d", or a cron expression "0 6 * * 1-5"'
+)
 
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _UNIT = re.compile(r"d|days?|h|hours?|m|min|minutes?|s|seconds?")
@@ -32,7 +36,7 @@ _OFFSET_CHANGE_BOUND = timedelta(hours=3)
 neighbours once converted to real time."""
 
 
-class ScheduleError(ValueError):
+class ScheduleError(ExplainedError):
     """A schedule, duration or time zone that cannot be used; the message says why."""
 
 
@@ -40,17 +44,25 @@ def parse_duration(text: str) -> timedelta:
     """``"15m"``, ``"1h30m"``, ``"2 hours"``, ``"1d"``: a positive length of time."""
     cleaned = text.strip().lower()
     if not cleaned or _DURATION_PART.sub("", cleaned).strip():
-        raise ScheduleError(f"{text!r} is not a duration (examples: 15m, 2h, 1h30m, 1d)")
+        raise ScheduleError(
+            stored("{text} is not a duration (examples: 15m, 2h, 1h30m, 1d)", text=repr(text))
+        )
     seconds = 0
     for amount, unit in _DURATION_PART.findall(cleaned):
         if not _UNIT.fullmatch(unit):
-            raise ScheduleError(f"{text!r}: unknown unit {unit!r} (use d, h, m or s)")
+            raise ScheduleError(
+                stored(
+                    "{text}: unknown unit {unit} (use d, h, m or s)",
+                    text=repr(text),
+                    unit=repr(unit),
+                )
+            )
         seconds += int(amount) * _UNIT_SECONDS[unit[0]]
     if seconds > _LONGEST.total_seconds():
-        raise ScheduleError(f"{text!r} is longer than ten years")
+        raise ScheduleError(stored("{text} is longer than ten years", text=repr(text)))
     total = timedelta(seconds=seconds)
     if total <= timedelta(0):
-        raise ScheduleError(f"{text!r} must be longer than zero")
+        raise ScheduleError(stored("{text} must be longer than zero", text=repr(text)))
     return total
 
 
@@ -71,7 +83,10 @@ def load_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ScheduleError(
-            f"{name!r} is not a known time zone (use an IANA name such as Europe/Berlin or UTC)"
+            stored(
+                "{name} is not a known time zone (use an IANA name such as Europe/Berlin or UTC)",
+                name=repr(name),
+            )
         ) from None
 
 
@@ -82,15 +97,27 @@ def check_cron(expression: str) -> str:
     normalized = " ".join(fields).lower() if len(fields) == 1 else " ".join(fields)
     if not (len(fields) == 5 or normalized in _MACROS):
         raise ScheduleError(
-            f"{expression!r} is not a schedule: expected {FORMS} "
-            "(minute hour day-of-month month day-of-week)"
+            stored(
+                "{expression} is not a schedule: expected {forms} "
+                "(minute hour day-of-month month day-of-week)",
+                expression=repr(expression),
+                forms=FORMS,
+            )
         )
     try:
         croniter(normalized, datetime(2000, 1, 1)).get_next(datetime)
     except CroniterBadDateError:
-        raise ScheduleError(f"cron expression {normalized!r} never matches a date") from None
-    except CroniterError as exc:
-        raise ScheduleError(f"cron expression {normalized!r}: {exc}") from None
+        raise ScheduleError(
+            stored("cron expression {expression} never matches a date", expression=repr(normalized))
+        ) from None
+    except CroniterError as exc:  # croniter's own words name the field
+        raise ScheduleError(
+            stored(
+                "cron expression {expression}: {problem}",
+                expression=repr(normalized),
+                problem=str(exc),
+            )
+        ) from None
     return normalized
 
 
@@ -122,19 +149,28 @@ class Schedule:
             try:
                 interval = parse_duration(cleaned.lower().removeprefix("every "))
             except ScheduleError as exc:
-                raise ScheduleError(f"{cleaned!r}: {exc}") from None
+                raise ScheduleError(
+                    stored("{schedule}: {problem}", schedule=repr(cleaned), problem=exc.text)
+                ) from None
         elif cleaned and not cleaned.startswith("@") and len(cleaned.split()) < 5:
             try:
                 interval = parse_duration(cleaned)
             except ScheduleError:
-                raise ScheduleError(f"{text!r} is not a schedule: expected {FORMS}") from None
+                raise ScheduleError(
+                    stored(
+                        "{text} is not a schedule: expected {forms}", text=repr(text), forms=FORMS
+                    )
+                ) from None
         else:
             if timezone is not None:
                 load_zone(timezone)
             return cls(cron=check_cron(cleaned), timezone=timezone)
         if timezone is not None:
             raise ScheduleError(
-                "a time zone applies to cron expressions only; an interval is the same everywhere"
+                stored(
+                    "a time zone applies to cron expressions only; an interval is the same "
+                    "everywhere"
+                )
             )
         return cls(interval=interval)
 
@@ -152,9 +188,13 @@ class Schedule:
             shortest = shortest_cron_gap(self.cron, now.astimezone(zone))
         if shortest is not None and shortest < minimum:
             raise ScheduleError(
-                f"{self.describe(default_zone)} runs as often as every "
-                f"{format_duration(shortest)}, more often than the minimum of "
-                f"{format_duration(minimum)} (CAMPAIGN_WORKFLOW_MIN_INTERVAL)"
+                stored(
+                    "{schedule} runs as often as every {shortest}, more often than the minimum "
+                    "of {minimum} (CAMPAIGN_WORKFLOW_MIN_INTERVAL)",
+                    schedule=self.describe(default_zone),
+                    shortest=format_duration(shortest),
+                    minimum=format_duration(minimum),
+                )
             )
 
     def first_due(

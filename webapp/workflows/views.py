@@ -34,7 +34,7 @@ from core.workflows.schedules import Schedule, ScheduleError, format_duration
 from webapp.context import db_session, get_plugins, get_runtime, get_settings
 from webapp.editing import get_or_404, username
 from webapp.forms import FlagField, PanelForm, TextField
-from webapp.i18n import plugin_text, plugin_translator, t, workflow_summary
+from webapp.i18n import plugin_text, plugin_translator, stored_text, t, workflow_summary
 from webapp.pagination import Page, page_arguments
 from webapp.schema_forms import (
     OptionResolver,
@@ -225,9 +225,8 @@ def change_schedule(name: str) -> str | tuple[str, int] | Response:
             )
         except ScheduleError as exc:
             session.rollback()
-            message = str(exc)
-            field = "timezone" if zone and "time zone" in message.lower() else "expression"
-            form.add_error(field, message)
+            about_zone = zone and "time zone" in str(exc).lower()  # the English names the field
+            form.add_error("timezone" if about_zone else "expression", stored_text(exc.text))
     if not form.ok:
         return _render_index({name: form.messages}, {name: form.values}), 422
     session.commit()
