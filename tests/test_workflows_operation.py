@@ -497,9 +497,27 @@ def test_a_line_of_a_cancelled_campaign_is_skipped_once_not_failed_at_every_pass
 
 def test_a_periodic_line_that_cannot_create_its_campaign_is_named_by_its_label(harness):
     """The problem named "schedule line 10" (its row id), which no screen shows."""
+    name = "M" * 199  # its lines' labels are longer than a campaign's name may be
     with harness.runtime.database.session() as session:
         model = campaign(session, name="Monatsinfo")
-        campaign(session, name="Monatsinfo #1")  # a person named a campaign so
+        session.add(
+            CampaignTemplate(
+                name=name, kind=TemplateKind.PERIODIC, campaign_id=model.id,
+                frequency=Frequency.MONTHLY, first_at=NOW,
+            )
+        )  # fmt: skip
+
+    assert "1 problem(s)" in run_pass("operationMgt")
+
+    assert any(f"{name} #1: Höchstens 200 Zeichen." in line for line in german_log(harness))
+
+
+def test_a_periodic_campaign_whose_name_is_taken_gets_a_number(harness):
+    """A person named a campaign like the next line: the line's campaign is still created,
+    numbered, where every pass failed on the name."""
+    with harness.runtime.database.session() as session:
+        model = campaign(session, name="Monatsinfo")
+        campaign(session, name="Monatsinfo #1")
         session.add(
             CampaignTemplate(
                 name="Monatsinfo", kind=TemplateKind.PERIODIC, campaign_id=model.id,
@@ -507,10 +525,12 @@ def test_a_periodic_line_that_cannot_create_its_campaign_is_named_by_its_label(h
             )
         )  # fmt: skip
 
-    assert "1 problem(s)" in run_pass("operationMgt")
+    summary = run_pass("operationMgt")
 
-    assert "Terminzeile Monatsinfo #1: Eine Kampagne namens „Monatsinfo #1“ gibt es schon." \
-        in german_log(harness)  # fmt: skip
+    assert "1 periodic campaign(s) created" in summary and "problem" not in summary
+    with harness.runtime.database.session() as session:
+        line = session.scalar(select(TemplateOccurrence))
+        assert session.get(Campaign, line.campaign_id).name == "Monatsinfo #1 2"
 
 
 def test_a_line_to_be_approved_waits_for_its_approval_and_is_skipped_without_one(harness):

@@ -226,10 +226,10 @@ def create_campaign(
 
 def copy_campaign(session: Session, campaign: Campaign, name: str | None = None) -> Campaign:
     """A new campaign with the same settings, program, provider service (which prices its
-    runs), manager, estimate and static records, and no runs."""
-    if name is None:
-        base = f"{campaign.name} (Kopie)"
-        name = _first_free(session, (f"{base} {n}" if n > 1 else base for n in itertools.count(1)))
+    runs), manager, estimate and static records, and no runs; named ``name`` (by default
+    "<name> (Kopie)"), with a number added while that name is taken."""
+    base = f"{campaign.name} (Kopie)" if name is None else name.strip()
+    name = _first_free(session, (f"{base} {n}" if n > 1 else base for n in itertools.count(1)))
     copy = Campaign(
         name=check_name(session, name),
         description=campaign.description,
