@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 import plugins.workflows.operation as operation_workflow
 from core.clock import FrozenClock
-from core.engine.runs import confirm_run
+from core.engine.runs import confirm_run, discard_run
 from core.jobs.functions import install_runtime
 from core.messages import StoredText
 from core.models import (
@@ -691,6 +691,41 @@ def test_a_periodic_campaign_keeps_the_service_that_prices_its_direct_runs(harne
 def test_the_workflow_is_registered_with_its_documented_name_title_and_interval(harness):
     workflow = harness.runtime.plugins.workflows.get("operationMgt")
     assert (workflow.title, workflow.default_interval) == ("Campaign jobs", timedelta(minutes=15))
+
+
+def test_a_recurring_line_whose_run_nobody_confirmed_is_skipped_and_its_manager_told(harness):
+    """The run was discarded a day after its analysis: nothing went out for that date, which
+    the line and the manager are told, once, instead of the line reading 'started'."""
+    from core.models import Notification
+
+    world = world_of(harness)
+    harness.add_contacts(3)
+    _, campaign_id = recurring(harness)
+    with harness.runtime.database.session() as session:
+        session.get(Campaign, campaign_id).manager_id = world.manager_id
+    run_pass("operationMgt")
+    harness.runtime.clock.advance(timedelta(days=1))
+    run_pass("operationMgt")
+    harness.work()
+    [run] = runs_of(harness, campaign_id=campaign_id)
+    discard_run(harness.runtime, run.id, "not confirmed within 24 hours; nothing was sent")
+
+    summary = run_pass("operationMgt")
+
+    assert "1 line(s) skipped" in summary
+    assert lines(harness)[0].state is OccurrenceState.SKIPPED
+    assert any(
+        line.endswith(": nicht gesendet, Lauf #1 endete, bevor jemand seine Empfängerzahl "
+                      "bestätigte") for line in german_log(harness)
+    )  # fmt: skip
+    with harness.runtime.database.session() as session:
+        [note] = session.scalars(
+            select(Notification).where(Notification.kind == "line_not_sent")
+        ).all()
+        assert (note.user_id, note.object_type, note.object_id) == (
+            world.manager_id, "run", run.id
+        )  # fmt: skip
+    assert "0 line(s) skipped" in run_pass("operationMgt")  # told once
 
 
 def test_a_recurring_lines_run_sends_only_after_a_person_confirmed_its_count(harness):

@@ -114,6 +114,7 @@ class OperationPass:
         self.analyse()
         self.create_lines()
         self.start_lines()
+        self.close_unsent_lines()
         self.update_states()
         return self.result.summary(f"{self.active} of at most {self.limit} job(s) running")
 
@@ -469,6 +470,43 @@ class OperationPass:
                         about=("run", run.id),
                     )
                 line.run_id = run.id
+
+    def close_unsent_lines(self) -> None:
+        """A recurring line whose run ended before anyone confirmed its count (discarded
+        after a day, or by a person) sent nothing: the line is skipped and the campaign's
+        manager told, once, so a date that passed without a send does not go unnoticed."""
+        with self.runtime.database.session() as session:
+            unsent = session.execute(
+                select(TemplateOccurrence, Run.number)
+                .join(Run, Run.id == TemplateOccurrence.run_id)
+                .where(
+                    TemplateOccurrence.state == OccurrenceState.STARTED,
+                    Run.state == RunState.CANCELLED,
+                    Run.confirmed_at.is_(None),
+                )
+                .order_by(TemplateOccurrence.planned_at, TemplateOccurrence.id)
+            ).all()
+            for line, number in unsent:
+                line.state = OccurrenceState.SKIPPED
+                reason = stored(
+                    "{line}: not sent, run #{number} ended before anyone confirmed its count",
+                    line=line.label,
+                    number=str(number),
+                )
+                notify_campaign_manager(
+                    session,
+                    line.template.campaign,
+                    kind="line_not_sent",
+                    subject=reason,
+                    body=stored(
+                        "Nothing was sent for this date: the run of the schedule line waited "
+                        "for a person to confirm the number of recipients and was discarded. "
+                        "The next line's run waits for its own confirmation."
+                    ),
+                    now=self.now,
+                    about=("run", line.run_id),
+                )
+                self.result.count("skipped", reason)
 
     def _create_periodic(self, line_id: int) -> None:
         """The campaign, its deliveries, tasks and approval settings, and the line's state
