@@ -1091,6 +1091,206 @@ def test_a_csv_import_shows_every_problem_and_stores_all_rows_or_none(panel):
     assert "nicht mehr vorhanden" in body(again)
 
 
+def upload_csv(client, campaign_id: int, content: bytes, name="adressen.csv", **options):
+    """The data tab's upload with the options the form offers (encoding, delimiter, mode)."""
+    return post(
+        client,
+        f"/campaigns/{campaign_id}/data/import",
+        {"file": (__import__("io").BytesIO(content), name), **options},
+        content_type="multipart/form-data",
+    )
+
+
+def preview_form(html: str, **changes) -> dict:
+    """What the preview's form posts as shown (its hidden fields and the selected column
+    mapping), with ``changes`` as a user makes them (``{"map:Ort": ""}``)."""
+    form = re.search(r'<form method="post" action="[^"]*/data/import/confirm.*?</form>', html, re.S)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form[0]))
+    for name, options in re.findall(r'<select [^>]*name="([^"]+)">(.*?)</select>', form[0], re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected>', options)
+        fields[unescape(name)] = chosen.group(1) if chosen else ""
+    fields.pop("csrf_token")
+    return {**fields, **changes}
+
+
+def imported_rows(panel) -> list[dict]:
+    with panel.runtime.database.session() as session:
+        return [
+            row.data
+            for row in session.scalars(
+                select(CampaignRecord)
+                .where(CampaignRecord.entity == "import")
+                .order_by(CampaignRecord.id)
+            )
+        ]
+
+
+def import_entries(panel) -> list[AuditEntry]:
+    with panel.runtime.database.session() as session:
+        return list(
+            session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.action == "campaign.records.import")
+                .order_by(AuditEntry.id)
+            )
+        )
+
+
+def test_a_cp1252_file_separated_by_semicolons_is_read_as_the_user_chose(panel):
+    campaign_id = make_campaign(panel, datasource="file_import", datasource_settings={})
+    client = panel.client()
+    base = f"/campaigns/{campaign_id}/data"
+    page = body(client.get(base))
+    assert '<option value="" selected>automatisch erkennen</option>' in page
+    assert "Windows (cp1252, Excel)" in page and "Semikolon ;" in page
+    assert 'value="replace" checked> <span>durch die Zeilen dieser Datei ersetzen' in page
+    content = "Nachname;Ort\nWeiß;Köln, Innenstadt\nMüller;Düsseldorf\n".encode("cp1252")
+    wrong = upload_csv(client, campaign_id, content, encoding="utf-8", delimiter="semicolon")
+    assert wrong.status_code == 422
+    assert "cp1252" in field_errors(body(wrong), "import")[0]
+    assert '<option value="utf-8" selected>UTF-8</option>' in body(wrong)
+    preview = upload_csv(client, campaign_id, content, encoding="cp1252", delimiter="semicolon")
+    html = body(preview)
+    assert preview.status_code == 200
+    assert 'Windows (cp1252, Excel) <span class="muted">(gewählt)</span>' in html
+    assert 'Semikolon ; <span class="muted">(gewählt)</span>' in html
+    assert "<td>Weiß</td><td>Köln, Innenstadt</td>" in html
+    assert "Ersetzen: Bisher sind keine Zeilen importiert, es wird nichts gelöscht." in html
+    fields = preview_form(html)
+    assert (fields["encoding"], fields["delimiter"], fields["mode"]) == (
+        "cp1252",
+        "semicolon",
+        "replace",
+    )
+    response = post(client, f"{base}/import/confirm", {**fields, "action": "import"})
+    assert "Alle 2 Zeilen importiert." in body(client.get(response.location))
+    assert imported_rows(panel) == [
+        {"last_name": "Weiß", "city": "Köln, Innenstadt"},
+        {"last_name": "Müller", "city": "Düsseldorf"},
+    ]
+    details = import_entries(panel)[0].details
+    assert (details["encoding"], details["encoding_chosen"]) == ("cp1252", True)
+    assert (details["delimiter"], details["delimiter_chosen"]) == (";", True)
+    assert details["mapping"] == {"Nachname": "last_name", "Ort": "city"}
+    detected = upload_csv(client, campaign_id, b"Nachname;Ort\nOtto;Bonn\n")
+    assert 'UTF-8 <span class="muted">(automatisch erkannt)</span>' in body(detected)
+    assert 'Semikolon ; <span class="muted">(automatisch erkannt)</span>' in body(detected)
+
+
+def test_appending_keeps_the_rows_imported_before_and_the_preview_says_what_happens(panel):
+    campaign_id = make_campaign(panel, datasource="file_import", datasource_settings={})
+    client = panel.client()
+    base = f"/campaigns/{campaign_id}/data"
+    first = upload_csv(client, campaign_id, b"Nachname;Ort\nAlt;Bonn\nAlter;Trier\n")
+    post(client, f"{base}/import/confirm", preview_form(body(first)))
+    assert "Bisher sind 2 Zeilen aus Dateien importiert." in body(client.get(base))
+
+    added = upload_csv(client, campaign_id, b"Nachname;Ort\nNeu;Essen\n", mode="append")
+    html = body(added)
+    assert (
+        "Hinzufügen: Die Zeilen dieser Datei kommen zu den 2 bisher importierten Zeilen hinzu;"
+        " diese bleiben erhalten." in html
+    )
+    response = post(client, f"{base}/import/confirm", preview_form(html))
+    done = body(client.get(response.location))
+    assert "Alle 1 Zeilen importiert." in done
+    assert "Hinzugefügt: die Kampagne hat jetzt 3 importierte Zeilen." in done
+    assert [row["last_name"] for row in imported_rows(panel)] == ["Alt", "Alter", "Neu"]
+
+    replacing = upload_csv(client, campaign_id, b"Nachname;Ort\nLetzte;Kiel\n")
+    html = body(replacing)
+    assert (
+        "Ersetzen: Die 3 bisher importierten Zeilen werden gelöscht und durch die Zeilen dieser"
+        " Datei ersetzt." in html
+    )
+    response = post(client, f"{base}/import/confirm", preview_form(html))
+    assert "3 bisher importierte Zeilen wurden ersetzt." in body(client.get(response.location))
+    assert [row["last_name"] for row in imported_rows(panel)] == ["Letzte"]
+    entries = import_entries(panel)
+    assert [(e.details["replace"], e.details["replaced"]) for e in entries] == [
+        (True, 0),
+        (False, 0),
+        (True, 3),
+    ]
+    log = body(panel.client(Role.ADMIN).get("/admin/audit"))
+    assert "1 Zeilen importiert, zu 2 bisherigen Zeilen hinzugefügt" in log
+    assert "1 Zeilen importiert, 3 bisherige Zeilen ersetzt" in log
+
+
+def test_the_preview_maps_each_column_to_a_field_or_ignores_it(panel):
+    campaign_id = make_campaign(panel, datasource="file_import", datasource_settings={})
+    client = panel.client()
+    base = f"/campaigns/{campaign_id}/data/import/confirm"
+    html = body(
+        upload_csv(client, campaign_id, b"Name;Wohnort;Notiz\nMeyer;K\xc3\xb6ln;Hinterhaus\n")
+    )
+    fields = preview_form(html)
+    assert (fields["map:Name"], fields["map:Wohnort"], fields["map:Notiz"]) == (
+        "last_name",
+        "city",
+        "",
+    )
+    assert '<option value="">(nicht importieren)</option>' in html
+    assert '<th scope="col">Nachname</th><th scope="col">Ort</th></tr>' in html
+
+    remapped = post(
+        client,
+        base,
+        {**fields, "map:Wohnort": "", "map:Notiz": "address_extra", "action": "preview"},
+    )
+    html = body(remapped)
+    assert remapped.status_code == 200
+    assert '<th scope="col">Nachname</th><th scope="col">Adresszusatz</th></tr>' in html
+    assert "<td>Meyer</td><td>Hinterhaus</td>" in html
+    assert imported_rows(panel) == []
+
+    twice = post(client, base, {**preview_form(html), "map:Wohnort": "last_name"})
+    assert twice.status_code == 422
+    assert re.search(  # the two columns in the order the browser sent them
+        "Zuordnung: die Spalten „(Name|Wohnort)“ und „(Name|Wohnort)“ sind demselben Feld",
+        body(twice),
+    )
+    assert preview_form(body(twice))["map:Wohnort"] == "last_name"  # the choice stays shown
+    none = post(client, base, {**preview_form(html), "map:Name": "", "map:Notiz": ""})
+    assert "Zuordnung: ordnen Sie mindestens eine Spalte einem Feld zu" in body(none)
+    assert imported_rows(panel) == []
+
+    response = post(client, base, preview_form(html))
+    assert "Alle 1 Zeilen importiert." in body(client.get(response.location))
+    assert imported_rows(panel) == [{"last_name": "Meyer", "address_extra": "Hinterhaus"}]
+    assert import_entries(panel)[0].details["mapping"] == {
+        "Name": "last_name",
+        "Notiz": "address_extra",
+    }
+
+
+def test_an_import_option_that_is_not_offered_is_refused_with_a_message(panel):
+    campaign_id = make_campaign(panel, datasource="file_import", datasource_settings={})
+    client = panel.client()
+    content = b"Nachname;Ort\nMeyer;Bonn\n"
+    for name, value in (("encoding", "ebcdic"), ("delimiter", "x"), ("mode", "merge")):
+        refused = upload_csv(client, campaign_id, content, **{name: value})
+        assert refused.status_code == 422
+        assert field_errors(body(refused), f"import-{name}") == [
+            f"„{value}“ steht nicht zur Auswahl."
+        ]
+    fields = preview_form(body(upload_csv(client, campaign_id, content)))
+    base = f"/campaigns/{campaign_id}/data/import/confirm"
+    for changes, message in (
+        ({"delimiter": ";"}, "Trennzeichen: „;“ steht nicht zur Auswahl."),
+        ({"encoding": "utf-32"}, "Zeichensatz: „utf-32“ steht nicht zur Auswahl."),
+        ({"mode": "merge"}, "Bisher importierte Zeilen: „merge“ steht nicht zur Auswahl."),
+        ({"map:Ort": "password"}, "Spaltenzuordnung: „password“ steht nicht zur Auswahl."),
+        ({"map:Spalte": "city"}, "Zuordnung: die Datei hat keine Spalte „Spalte“"),
+        ({"action": "delete"}, "„delete“ steht nicht zur Auswahl."),
+    ):
+        refused = post(client, base, {**fields, **changes})
+        assert refused.status_code == 422, changes
+        assert message in body(refused), changes
+        assert "Vorschau: adressen.csv" in body(refused)
+    assert imported_rows(panel) == []
+
+
 # -- roles ----------------------------------------------------------------------------------------
 
 STATE_CHANGES = [

@@ -308,7 +308,7 @@ def _mapping(
             )
         return found
     if not mapping:
-        raise CsvImportError("mapping: map at least one column")
+        raise CsvImportError("mapping: map at least one column", "nothing_mapped")
     fields_seen: dict[str, str] = {}
     for column, name in mapping.items():
         if name not in csv_format.fields:
@@ -331,7 +331,8 @@ def _mapping(
                 second=column,
             )
         fields_seen[name] = column
-    return dict(mapping)
+    # in the file's order, however the mapping came (a form's fields come in any order)
+    return {column: mapping[column] for column in header if column in mapping}
 
 
 def _country(value: str) -> str | None:

@@ -1,19 +1,87 @@
 """What the contact import and the campaign data import share in the panel: an uploaded
 file's size known before it is read, the file kept between preview and import without
-reading it into memory, and each row's problems in the user's language."""
+reading it into memory, each row's problems in the user's language, and the form fields that
+say how a file is read (encoding, delimiter, column mapping)."""
 
 from __future__ import annotations
 
 import io
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from werkzeug.datastructures import FileStorage
+from wtforms import Field
+from wtforms.utils import unset_value
 
 from webapp.csv_import import CsvImportError, Problem, RowError
+from webapp.forms import ChoiceField, PanelForm
 from webapp.i18n import t
 
 PARTIAL_SUFFIX = ".part"
+ENCODINGS = ("", "utf-8", "cp1252", "latin-1")
+"""The encodings a user may choose (catalog ``import.encoding.<name>``); empty: detected."""
+DELIMITERS = {"": "", "semicolon": ";", "comma": ",", "tab": "\t", "pipe": "|"}
+"""The delimiters a user may choose by name (catalog ``import.delimiter.<name>``); empty:
+detected."""
+MAP_PREFIX = "map:"
+"""The column mapping's selects are named after the file's columns: ``map:PLZ``."""
+
+
+class ReadOptionsForm(PanelForm):
+    """How a file is read: encoding and delimiter, each one of those offered or empty
+    (detected); a value not offered is refused."""
+
+    encoding = ChoiceField(coerce=str)
+    delimiter = ChoiceField(coerce=str)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.encoding.choices = [(name, name) for name in ENCODINGS if name]
+        self.delimiter.choices = [(name, name) for name in DELIMITERS if name]
+
+    def read_options(self) -> dict[str, str | None]:
+        """Encoding and delimiter as ``read_csv`` takes them; a refused value counts as not
+        given."""
+        return {
+            "encoding": self.encoding.data or None,
+            "delimiter": DELIMITERS.get(self.delimiter.data or "") or None,
+        }
+
+
+def delimiter_name(delimiter: str) -> str:
+    """The name ``DELIMITERS`` gives a delimiter character (what a hidden field carries), or
+    empty for one not offered."""
+    return next((name for name, char in DELIMITERS.items() if name and char == delimiter), "")
+
+
+class MappingField(Field):
+    """The column mapping: one select per column of the file, named ``map:COLUMN``, each one
+    of ``fields`` or empty (the column is ignored); a field not offered is refused.
+    ``submitted`` says whether the form held any of the selects."""
+
+    def __init__(self, fields: Sequence[str], *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields = fields
+        self.submitted = False
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        self.process_errors = []
+        self.raw_data = []
+        self.data = {}
+        self.submitted = False
+        for key in formdata or ():
+            if not key.startswith(MAP_PREFIX):
+                continue
+            self.submitted = True
+            value = formdata.get(key)
+            if not value:
+                continue
+            if value in self.fields:
+                self.data[key.removeprefix(MAP_PREFIX)] = value
+            else:
+                self.process_errors.append(t("forms.not_a_choice", value=value))
 
 
 def describe_import_error(error: CsvImportError) -> str:

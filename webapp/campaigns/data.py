@@ -2,14 +2,19 @@
 saved query's current result ("store current list"), remove them, import a CSV file after a
 preview with every row's problems (``webapp.campaigns.records``).
 
-An uploaded file waits for the confirmation in the data directory under a random token,
-for at most a day.
+The import reads the file with the encoding and delimiter the user chose or detected ones,
+maps its columns as the preview's selects say, and replaces the rows of earlier imports or,
+by the user's choice, adds to them. An uploaded file waits for the confirmation in the data
+directory under a random token, for at most a day; the options travel with the preview's
+form, checked again on every request.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +24,7 @@ from wtforms import Field, ValidationError
 
 from core.audit import record_audit
 from core.messages import StoredText, stored
-from core.models import Role
+from core.models import IMPORT_FIELDS, Campaign, Role
 from core.query import ENTITIES, QueryError, SavedQueryNotFound
 from webapp.campaigns.records import (
     MAX_BYTES,
@@ -27,6 +32,7 @@ from webapp.campaigns.records import (
     CsvImportError,
     RowsRefused,
     add_records,
+    count_imported,
     freeze_query,
     import_csv,
     list_records,
@@ -37,7 +43,17 @@ from webapp.campaigns.views import bp, list_args, load_campaign, render_screen, 
 from webapp.context import db_session, get_plugins, get_settings
 from webapp.forms import ChoiceField, FlagField, PanelForm, TextField, parse_id, problem_text
 from webapp.i18n import stored_text, t, tn
-from webapp.imports import describe_import_error, drop_stale_uploads, save_upload, upload_size
+from webapp.imports import (
+    DELIMITERS,
+    ENCODINGS,
+    MappingField,
+    ReadOptionsForm,
+    delimiter_name,
+    describe_import_error,
+    drop_stale_uploads,
+    save_upload,
+    upload_size,
+)
 from webapp.pagination import Page, page_arguments
 from webapp.schema_forms import OptionResolver
 from webapp.security import role_required
@@ -46,6 +62,8 @@ RECORDS_PAGE_SIZE = 50
 PREVIEW_ROWS = 20
 UPLOAD_LIFETIME_SECONDS = 24 * 3600
 CSV_SUFFIXES = (".csv", ".txt")
+IMPORT_MODES = ("replace", "append")
+"""What an import does with the rows of earlier imports: drop them, or keep them and add."""
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 _ID_SEPARATORS = re.compile(r"[\s,;]+")
 
@@ -79,6 +97,10 @@ def _render_data(campaign_id: int, status: int = 200, **context: Any) -> tuple[s
         records=Page(listed.records, number, RECORDS_PAGE_SIZE, listed.total),
         entities=ENTITIES,
         saved_queries=OptionResolver(session, get_plugins())("saved_queries"),
+        encodings=ENCODINGS,
+        delimiters=list(DELIMITERS),
+        import_modes=IMPORT_MODES,
+        imported_before=count_imported(session, campaign.id),
         **context,
     )
     return page, status
@@ -233,92 +255,256 @@ def freeze(campaign_id: int) -> Response:
     return _back(campaign.id)
 
 
+@dataclass(frozen=True)
+class ImportChoices:
+    """How the user asked for the file to be read and imported: the encoding and the
+    delimiter's name as offered (empty: detected), whether earlier imported rows are
+    replaced, and the column mapping (None: detected from the header)."""
+
+    encoding: str = ""
+    delimiter: str = ""
+    replace: bool = True
+    mapping: dict[str, str] | None = None
+
+    def read_options(self) -> dict[str, Any]:
+        """What ``preview_csv`` and ``import_csv`` take."""
+        return {
+            "encoding": self.encoding or None,
+            "delimiter": DELIMITERS[self.delimiter] or None,
+            "mapping": self.mapping,
+        }
+
+
+class ImportOptionsForm(ReadOptionsForm):
+    """How the file is read and whether its rows replace those of earlier imports (the
+    default) or are added to them; a value not offered is refused."""
+
+    mode = ChoiceField(coerce=str)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.mode.choices = [(mode, mode) for mode in IMPORT_MODES]
+
+    def choices(self) -> ImportChoices:
+        """The options as given; a refused value counts as not given."""
+        return ImportChoices(
+            self.encoding.data or "", self.delimiter.data or "", self.mode.data != "append"
+        )
+
+
+def _option_labels() -> dict[str, str]:
+    return {
+        "encoding": t("campaigns.import.encoding"),
+        "delimiter": t("campaigns.import.delimiter"),
+        "mode": t("campaigns.import.mode"),
+        "mapping": t("campaigns.import.mapping"),
+    }
+
+
+def _render_preview(
+    campaign_id: int,
+    token: str,
+    upload_name: str,
+    choices: ImportChoices,
+    status: int = 200,
+    import_error: str | None = None,
+) -> tuple[str, int]:
+    """The preview of the kept file read with the user's choices. A mapping the file refuses
+    (two columns on one field, none mapped) is shown as chosen, with why, over the rows read
+    with the detected mapping."""
+    read = choices.read_options()
+    with _upload_path(token).open("rb") as file:
+        try:
+            preview = preview_csv(file, **read, rows=PREVIEW_ROWS)
+        except CsvImportError as exc:
+            if choices.mapping is None:
+                raise
+            import_error, status = describe_import_error(exc), 422
+            preview = preview_csv(file, **{**read, "mapping": None}, rows=PREVIEW_ROWS)
+    return _render_data(
+        campaign_id,
+        status,
+        preview=preview,
+        token=token,
+        upload_name=upload_name,
+        choices=choices,
+        chosen_mapping=preview.mapping if choices.mapping is None else choices.mapping,
+        delimiter_name=delimiter_name(preview.delimiter),
+        fields=IMPORT_FIELDS,
+        import_error=import_error,
+    )
+
+
 @bp.post("/<int:campaign_id>/data/import")
 @role_required(Role.CAMPAIGN_MANAGER)
 def upload(campaign_id: int) -> Response | tuple[str, int]:
-    """Check an uploaded CSV file and show what an import would do."""
+    """Check an uploaded CSV file, read as the user chose, and show what an import would
+    do."""
     campaign = load_campaign(campaign_id)
+    form = ImportOptionsForm()
+    if not form.validate():
+        return _render_data(
+            campaign.id, 422, import_errors=form.messages, import_values=form.values
+        )
+    options = {"import_values": form.values}
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _render_data(campaign.id, 422, import_error=t("campaigns.import.no_file"))
+        return _render_data(campaign.id, 422, import_error=t("campaigns.import.no_file"), **options)
     if not upload.filename.lower().endswith(CSV_SUFFIXES):
         return _render_data(
-            campaign.id, 422, import_error=t("campaigns.import.not_csv", name=upload.filename)
+            campaign.id,
+            422,
+            import_error=t("campaigns.import.not_csv", name=upload.filename),
+            **options,
         )
     if upload_size(upload) > MAX_BYTES:  # refused by its size, before it is read
         return _render_data(
             campaign.id,
             422,
             import_error=t("campaigns.import.too_large", megabytes=MAX_BYTES // 2**20),
+            **options,
         )
-    try:
-        preview = preview_csv(upload.stream, rows=PREVIEW_ROWS)
-    except CsvImportError as exc:
-        return _render_data(campaign.id, 422, import_error=describe_import_error(exc))
     token = secrets.token_urlsafe(24)
     save_upload(upload, _upload_path(token))
-    return _render_data(campaign.id, preview=preview, token=token, upload_name=upload.filename)
+    try:
+        return _render_preview(campaign.id, token, upload.filename, form.choices())
+    except CsvImportError as exc:
+        _upload_path(token).unlink(missing_ok=True)
+        return _render_data(campaign.id, 422, import_error=describe_import_error(exc), **options)
 
 
-class ConfirmImportForm(PanelForm):
-    """The checked file's token and name, and whether only its valid rows are wanted."""
+class ConfirmImportForm(ImportOptionsForm):
+    """The checked file's token and name, the options it was read with, the column mapping,
+    whether only its valid rows are wanted, and whether to import or show the preview again
+    with the mapping chosen (``action``; importing unless it says "preview")."""
 
     token = TextField(max_length=64)
     upload_name = TextField(max_length=1000)
     only_valid_rows = FlagField()
+    mapping = MappingField(IMPORT_FIELDS)
+    action = ChoiceField(coerce=str)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.action.choices = [("preview", "preview"), ("import", "import")]
 
     def validate_token(self, field: TextField) -> None:
         if not _TOKEN.match(field.data):
             raise ValidationError(t("campaigns.import.expired"))
 
+    def choices(self) -> ImportChoices:
+        mapping = self.mapping.data if self.mapping.submitted else None
+        return dataclasses.replace(super().choices(), mapping=mapping)
+
 
 @bp.post("/<int:campaign_id>/data/import/confirm")
 @role_required(Role.CAMPAIGN_MANAGER)
 def confirm_import(campaign_id: int) -> Response | tuple[str, int]:
-    """Import the checked file: every row, or, by the user's explicit choice, only the valid
-    rows (the rows left out are listed and recorded in the audit log)."""
+    """Import the checked file with the options and mapping the preview shows: every row,
+    or, by the user's explicit choice, only the valid rows (the rows left out are listed and
+    recorded in the audit log). An option not offered shows the preview again with why."""
     campaign = load_campaign(campaign_id)
     form = ConfirmImportForm()
-    if not form.validate():
+    valid = form.validate()
+    if form.token.errors:
         return _render_data(campaign.id, 422, import_error=problem_text(form, {}))
     token, upload_name = form.token.data, form.upload_name.data
     path = _upload_path(token)
     if not path.is_file():
         return _render_data(campaign.id, 422, import_error=t("campaigns.import.expired"))
-    only_valid_rows = form.only_valid_rows.data
+    choices = form.choices()
+    try:
+        if not valid:
+            return _render_preview(
+                campaign.id,
+                token,
+                upload_name,
+                choices,
+                422,
+                problem_text(form, _option_labels()),
+            )
+        if form.action.data == "preview":
+            return _render_preview(campaign.id, token, upload_name, choices)
+        return _import(campaign, token, upload_name, choices, form.only_valid_rows.data)
+    except CsvImportError as exc:  # the file read with the options chosen on the preview
+        db_session().rollback()
+        error = describe_import_error(exc)
+        try:
+            return _render_preview(campaign.id, token, upload_name, choices, 422, error)
+        except CsvImportError:
+            return _render_data(campaign.id, 422, import_error=error)
+
+
+def _import(
+    campaign: Campaign, token: str, upload_name: str, choices: ImportChoices, only_valid_rows: bool
+) -> Response | tuple[str, int]:
+    path = _upload_path(token)
     session = db_session()
+    earlier = count_imported(session, campaign.id)
     try:
         with path.open("rb") as file:
-            report = import_csv(session, campaign.id, file, only_valid_rows=only_valid_rows)
+            report = import_csv(
+                session,
+                campaign.id,
+                file,
+                **choices.read_options(),
+                replace=choices.replace,
+                only_valid_rows=only_valid_rows,
+            )
     except RowsRefused as refused:
         session.rollback()
-        with path.open("rb") as file:
-            preview = preview_csv(file, rows=PREVIEW_ROWS)
-        return _render_data(
+        return _render_preview(
             campaign.id,
+            token,
+            upload_name,
+            choices,
             422,
-            preview=preview,
-            token=token,
-            upload_name=upload_name,
-            import_error=t("campaigns.import.refused", count=len(refused.errors)),
+            t("campaigns.import.refused", count=len(refused.errors)),
         )
-    except CsvImportError as exc:
-        session.rollback()
-        return _render_data(campaign.id, 422, import_error=describe_import_error(exc))
     except CampaignDataError as exc:
         session.rollback()
         return _render_data(campaign.id, 422, import_error=stored_text(exc.text))
     left_out = [error.line for error in report.errors]
+    how = (
+        stored("replacing {count} earlier rows", count=report.replaced)
+        if choices.replace
+        else stored("added to {count} earlier rows", count=earlier)
+    )
+    summary = (
+        stored(
+            "{campaign}: {count} rows imported, {how}; {errors} rows with errors left out",
+            campaign=campaign.name,
+            count=report.imported,
+            how=how,
+            errors=len(left_out),
+        )
+        if left_out
+        else stored(
+            "{campaign}: {count} rows imported, {how}",
+            campaign=campaign.name,
+            count=report.imported,
+            how=how,
+        )
+    )
     _audit_and_commit(
         campaign.id,
         "campaign.records.import",
-        f"{campaign.name}: {report.imported} rows"
-        + (f", {len(left_out)} rows with errors left out" if left_out else ""),
+        summary,
         imported=report.imported,
         errors=len(report.errors),
         only_valid_rows=only_valid_rows,
         left_out_lines=left_out[:1000],
         file=upload_name,
+        encoding=report.encoding,
+        encoding_chosen=bool(choices.encoding),
+        delimiter=report.delimiter,
+        delimiter_chosen=bool(choices.delimiter),
+        mapping=report.mapping,
+        mapping_chosen=choices.mapping is not None,
+        ignored_columns=report.ignored_columns,
+        replace=choices.replace,
+        replaced=report.replaced,
+        earlier_rows=earlier,
     )
     path.unlink(missing_ok=True)
     if left_out:
@@ -333,4 +519,9 @@ def confirm_import(campaign_id: int) -> Response | tuple[str, int]:
         )
     else:
         flash(t("campaigns.import.done_all", count=report.imported), "success")
+    if choices.replace:
+        if report.replaced:
+            flash(tn("campaigns.import.replaced", report.replaced), "info")
+    else:
+        flash(tn("campaigns.import.appended", earlier + report.imported), "info")
     return _back(campaign.id)

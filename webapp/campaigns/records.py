@@ -252,6 +252,17 @@ class ImportReport:
     delimiter: str
     mapping: dict[str, str]
     ignored_columns: list[str]
+    replaced: int
+    """Rows of earlier imports the import dropped (0 when it added to them)."""
+
+
+def count_imported(session: Session, campaign_id: int) -> int:
+    """How many rows earlier imports stored for the campaign: what a replacing import drops."""
+    return session.scalar(
+        select(func.count())
+        .select_from(CampaignRecord)
+        .where(CampaignRecord.campaign_id == campaign_id, CampaignRecord.entity == IMPORT_ENTITY)
+    )
 
 
 def parse_csv(
@@ -304,13 +315,14 @@ def import_csv(
     parsed = parse_csv(raw, encoding, delimiter, mapping)
     refuse_row_errors(parsed.errors, only_valid_rows)
     _require_campaign(session, campaign_id)
+    replaced = 0
     if replace:
-        session.execute(
+        replaced = session.execute(
             delete(CampaignRecord).where(
                 CampaignRecord.campaign_id == campaign_id,
                 CampaignRecord.entity == IMPORT_ENTITY,
             )
-        )
+        ).rowcount
     for batch in _batches(parsed.rows):
         session.execute(
             insert(CampaignRecord),
@@ -332,4 +344,5 @@ def import_csv(
         delimiter=parsed.delimiter,
         mapping=parsed.mapping,
         ignored_columns=parsed.ignored_columns,
+        replaced=replaced,
     )
