@@ -523,7 +523,7 @@ def test_a_refused_email_is_tried_again_in_the_next_pass(harness, tmp_path, smtp
 
     assert summary.endswith("; 1 problem(s) (see the log)")
     german = detail_in("de", summary, WORKFLOW_TRANSLATIONS)
-    assert german.endswith("0 unklare Schritte; 1 Problem(e) (siehe Protokoll)")
+    assert german.endswith("0 unklare(r) Schritt(e); 1 Problem(e) (siehe Protokoll)")
     assert state(harness, world) is S.FILE_TO_APPROVE
     assert steps(harness)[f"run-{run.id}/router_email"].status is ProviderStepStatus.FAILED
     smtp.refuse = set()
