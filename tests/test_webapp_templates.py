@@ -72,6 +72,8 @@ def test_the_list_shows_each_template_with_its_schedule_in_words_and_next_line(p
     add_template(panel, "Briefvorlage", kind=TemplateKind.UNIQUE, frequency=None, first_at=None)
     add_template(panel, "Quartalsbrief", kind=TemplateKind.PERIODIC, frequency=Frequency.MONTHLY,
                  every=3, active=False)  # fmt: skip
+    monthly = add_template(panel, "Monatsinfo", frequency=Frequency.MONTHLY, every=1)
+    add_line(panel, monthly, 1, state=OccurrenceState.SKIPPED)
     viewer = panel.client(Role.VIEWER)
     assert 'href="/templates/"' in body(viewer.get("/"))  # the menu entry
     html = body(viewer.get("/templates/"))
@@ -79,7 +81,7 @@ def test_the_list_shows_each_template_with_its_schedule_in_words_and_next_line(p
     assert "Neue Vorlage" not in html  # a viewer creates nothing
     rows = {
         name: html[html.index(f">{name}</a>") :].split("</tr>")[0]
-        for name in ("Newsletter", "Briefvorlage", "Quartalsbrief")
+        for name in ("Newsletter", "Briefvorlage", "Quartalsbrief", "Monatsinfo")
     }
     newsletter = rows["Newsletter"]
     assert "wiederkehrend" in newsletter and "Newsletter (Muster)</a>" in newsletter
@@ -89,6 +91,7 @@ def test_the_list_shows_each_template_with_its_schedule_in_words_and_next_line(p
     quarterly = rows["Quartalsbrief"]
     assert "periodisch" in quarterly and "alle 3 Monate ab 01.02.2027 09:00" in quarterly
     assert 'data-active="false">nein' in quarterly
+    assert "01.03.2027 09:00 (noch ohne Terminzeile)" in rows["Monatsinfo"]  # after #1
     with panel.runtime.database.session() as session:
         session.scalar(select(User).where(User.username == "viola")).language = "en"
     html = body(viewer.get("/templates/"))
