@@ -277,7 +277,7 @@ def test_a_manager_approves_lets_start_and_skips_lines_and_is_told_when_a_line_c
     assert re.search(r"„Newsletter #2“ wurde schon von mia am [^<]+ freigegeben\.", again)
 
     let_start = flashed(manager, post(manager, f"/templates/lines/{waiting}/start"))
-    assert "„Newsletter #2“ startet beim nächsten Durchlauf der Kampagnen-Jobs." in let_start
+    assert "„Newsletter #2“ startet zu ihrem Termin am 15.02.2027 09:00." in let_start
     again = flashed(manager, post(manager, f"/templates/lines/{waiting}/start"))
     assert "„Newsletter #2“ startet schon von selbst." in again
 
@@ -291,20 +291,28 @@ def test_a_manager_approves_lets_start_and_skips_lines_and_is_told_when_a_line_c
 
     not_approved = flashed(manager, post(manager, f"/templates/lines/{later}/start"))
     assert "„Newsletter #3“ startet, sobald sie freigegeben ist." in not_approved
+    due = add_line(
+        panel, template_id, 4,
+        planned_at=panel.runtime.clock.now() - timedelta(hours=1), to_be_approved=False,
+    )  # fmt: skip
+    due_now = flashed(manager, post(manager, f"/templates/lines/{due}/start"))
+    assert "„Newsletter #4“ startet beim nächsten Durchlauf der Kampagnen-Jobs." in due_now
 
     assert audit_actions(panel) == [
+        "schedule_line.start",
         "schedule_line.start",
         "schedule_line.skip",
         "schedule_line.start",
         "schedule_line.approve",
     ]
     assert audit_summaries(panel, "de") == [
+        "Newsletter #4: soll starten",
         "Newsletter #3: soll starten",
         "Newsletter #2: übersprungen",
         "Newsletter #2: soll starten",
         "Newsletter #2: freigegeben",
     ]
-    assert audit_summaries(panel, "en")[3] == "Newsletter #2: approved"
+    assert audit_summaries(panel, "en")[4] == "Newsletter #2: approved"
 
 
 def test_a_line_of_an_inactive_template_is_not_let_start_and_needs_no_approval_twice(panel):

@@ -400,11 +400,23 @@ def _decide(line_id: int, action: str) -> Response:
         {"line_id": line.id, "number": line.number},
     )
     session.commit()
-    done = action
-    if action == "start" and line.to_be_approved and line.approved_at is None:
-        done = "start_after_approval"
-    flash(t(f"templates.line.{done}_done", line=line.label), "success")
+    flash(_done(line, action), "success")
     return redirect(back)
+
+
+def _done(line: TemplateOccurrence, action: str) -> str:
+    """What ``action`` did; letting a line start says when it will."""
+    if action != "start":
+        return t(f"templates.line.{action}_done", line=line.label)
+    if line.to_be_approved and line.approved_at is None:
+        return t("templates.line.start_after_approval_done", line=line.label)
+    if line.planned_at > now():
+        return t(
+            "templates.line.start_at_date_done",
+            line=line.label,
+            at=format_datetime(line.planned_at),
+        )
+    return t("templates.line.start_done", line=line.label)
 
 
 @bp.post("/lines/<int:line_id>/approve")
