@@ -185,6 +185,7 @@ def demo_panel(panel) -> Flask:
         b"From: erika@example.org\r\nSubject: Re: Neuigkeiten\r\n\r\nNeuigkeiten\r\n"
     )
     ask_for_approvals(panel)
+    plan_templates(panel, campaign_id, run_id)
     for name in plugins.workflows.names():
         post(client, f"/workflows/{name}/run")
     panel.work()
@@ -209,6 +210,52 @@ def ask_for_approvals(panel) -> None:
         asked = submit(session, first, ApprovalStep.CONTENT, now, by=users["adam"])
         reject(session, asked.id, users["mia"], now, "Bitte den Betreff kürzen")
         record_reminder(session, submit(session, second, ApprovalStep.CONTENT, now), now)
+
+
+def plan_templates(panel, campaign_id: int, run_id: int) -> None:
+    """A recurring template of the demo campaign with a schedule line in every state: the
+    started one with the demo's run, the planned one waiting for its approval and an
+    operator; its next date lies beyond the horizon, so operationMgt adds no line and starts
+    nothing."""
+    from datetime import timedelta
+
+    from plugins.processes.models import (
+        CampaignTemplate,
+        Frequency,
+        OccurrenceState,
+        TemplateKind,
+        TemplateOccurrence,
+    )
+
+    now = panel.runtime.clock.now()
+    with panel.runtime.database.session() as session:
+        template = CampaignTemplate(
+            name="Newsletter",
+            kind=TemplateKind.RECURRING,
+            campaign_id=campaign_id,
+            frequency=Frequency.WEEKLY,
+            every=2,
+            first_at=now - timedelta(weeks=6),
+            until=now + timedelta(weeks=52),
+            to_be_approved=True,
+            to_be_started=False,
+        )
+        session.add(template)
+        session.flush()
+        states = (
+            OccurrenceState.STARTED,
+            OccurrenceState.SKIPPED,
+            OccurrenceState.CANCELLED,
+            OccurrenceState.PLANNED,
+        )
+        for number, state in enumerate(states, start=1):
+            line = TemplateOccurrence.for_template(
+                template, number, now + timedelta(weeks=2 * number - 8)
+            )
+            line.state = state
+            if state is OccurrenceState.STARTED:
+                line.started_at, line.run_id = line.planned_at, run_id
+            session.add(line)
 
 
 SYSTEM_TEXT = {

@@ -40,13 +40,14 @@ CORE_MENU = [
     "Berichte",
     "Dokumentenarchiv",
     "Planung",
+    "Kampagnenvorlagen",
     "Versände",
     "Budgets",
     "Dienstleister",
     "Lager",
     "Technische Workflows",
 ]
-REVIEWER_MENU = [*CORE_MENU[:8], "Freigaben", *CORE_MENU[8:]]
+REVIEWER_MENU = [*CORE_MENU[:9], "Freigaben", *CORE_MENU[9:]]
 """Reviewers and above also see their approvals inbox."""
 MANAGER_MENU = [*REVIEWER_MENU, "Eingang"]
 """Campaign managers and administrators also see the mail that came back."""

@@ -33,6 +33,7 @@ from plugins.processes.models.recorded_events import EVENT_TYPES
 from plugins.processes.panel import (
     approvals,
     budgets,
+    campaign_templates,
     deliveries,
     plans,
     providers,
@@ -46,6 +47,7 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 MENU_ITEMS = (
     MenuItem(title="menu.plans", endpoint="plans.index", role=Role.VIEWER.value, order=60),
+    MenuItem(title="menu.templates", endpoint="templates.index", role=Role.VIEWER.value, order=61),
     MenuItem(
         title="menu.deliveries", endpoint="deliveries.index", role=Role.VIEWER.value, order=62
     ),
@@ -62,7 +64,7 @@ MENU_ITEMS = (
 def register_blueprints(register: Callable[[Blueprint], None]) -> None:
     register(panel_bp)
     register(api.bp)  # its operations join the HTTP API (docs/api.md)
-    for area in (plans, deliveries, approvals, budgets, providers, stocks):
+    for area in (plans, campaign_templates, deliveries, approvals, budgets, providers, stocks):
         register(area.bp)
 
 

@@ -1,0 +1,471 @@
+"""Campaign templates: the list, the form (kind, model campaign, schedule), a template's page
+with its schedule lines, and what a person decides about a line: approve it, let it start,
+skip it.
+
+Creating the lines and starting them is operationMgt's part: a line the panel lets start is
+started by the workflow's next pass, and its run still waits for a person's confirmation of
+the count. Every change of a line is a conditional update, so a pass starting the line at the
+same moment cannot be undone or doubled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import ColumnElement, delete, func, select, update
+from werkzeug.wrappers import Response
+
+from core.audit import record_audit
+from core.messages import StoredText, stored_for
+from core.models import Campaign, Role, Run, User
+from plugins.processes.models import (
+    CampaignTemplate,
+    Frequency,
+    OccurrenceState,
+    Program,
+    TemplateKind,
+    TemplateOccurrence,
+)
+from plugins.processes.panel.choices import program_choices
+from webapp import (
+    ChoiceField,
+    EnumField,
+    FlagField,
+    LocalDateTimeField,
+    PanelForm,
+    TextField,
+    WholeNumberField,
+    acting_user,
+    check_period,
+    check_unique,
+    db_session,
+    format_datetime,
+    get_or_404,
+    get_runtime,
+    names_by_id,
+    page_arguments,
+    paginate,
+    role_required,
+    save_row,
+    t,
+    username,
+)
+
+bp = Blueprint("templates", __name__, url_prefix="/templates", template_folder="templates")
+stored = stored_for(__name__)
+
+LIST_PAGE_SIZE = 25
+LINES_PAGE_SIZE = 25
+MAX_EVERY = 1000
+"""Every 1,000 days, weeks or months at most: a schedule's dates stay within the calendar."""
+MAX_ADVANCE_DAYS = 366
+SCHEDULE_END = datetime(2999, 12, 31, tzinfo=UTC)
+"""Where a schedule without an end is no longer looked at (the date inputs' last day)."""
+
+
+class TemplateForm(PanelForm):
+    name = TextField(required=True)
+    description = TextField(max_length=5000)
+    kind = EnumField(TemplateKind, required=True)
+    campaign_id = ChoiceField(required=True)
+    program_id = ChoiceField()
+    frequency = EnumField(Frequency)
+    every = WholeNumberField(required=True, minimum=1, maximum=MAX_EVERY, default=1)
+    first_at = LocalDateTimeField()
+    until = LocalDateTimeField()
+    create_in_advance_days = WholeNumberField(required=True, maximum=MAX_ADVANCE_DAYS, default=0)
+    to_be_approved = FlagField()
+    to_be_started = FlagField(default=True)
+    active = FlagField(default=True)
+
+
+def now() -> datetime:
+    return get_runtime().clock.now()
+
+
+def next_date(template: CampaignTemplate, after: datetime) -> datetime | None:
+    """The schedule's first date after ``after``; None for an inactive or unique template
+    and for a schedule that has ended."""
+    if not template.active:
+        return None
+    return next((day for day in template.planned_dates(SCHEDULE_END) if day > after), None)
+
+
+def _upcoming(templates: Iterable[CampaignTemplate]) -> dict[int, dict[str, Any]]:
+    """Per template: its next planned line, else the next date of its schedule after its
+    latest line (operationMgt creates that line within the template's horizon)."""
+    by_id = {template.id: template for template in templates}
+    if not by_id:
+        return {}
+    session = db_session()
+    first = (
+        select(TemplateOccurrence.template_id, func.min(TemplateOccurrence.planned_at).label("at"))
+        .where(
+            TemplateOccurrence.template_id.in_(by_id),
+            TemplateOccurrence.state == OccurrenceState.PLANNED,
+        )
+        .group_by(TemplateOccurrence.template_id)
+        .subquery()
+    )
+    lines = {
+        line.template_id: line
+        for line in session.scalars(
+            select(TemplateOccurrence).join(
+                first,
+                (TemplateOccurrence.template_id == first.c.template_id)
+                & (TemplateOccurrence.planned_at == first.c.at),
+            )
+        )
+    }
+    latest = dict(
+        session.execute(
+            select(TemplateOccurrence.template_id, func.max(TemplateOccurrence.planned_at))
+            .where(TemplateOccurrence.template_id.in_(by_id))
+            .group_by(TemplateOccurrence.template_id)
+        ).all()
+    )
+    moment = now()
+    upcoming: dict[int, dict[str, Any]] = {}
+    for template_id, template in by_id.items():
+        if template_id in lines:
+            upcoming[template_id] = {"line": lines[template_id], "at": None}
+        else:
+            after = max(moment, latest.get(template_id) or moment)
+            upcoming[template_id] = {"line": None, "at": next_date(template, after)}
+    return upcoming
+
+
+# -- the list -------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@role_required(Role.VIEWER)
+def index() -> str:
+    session = db_session()
+    number, _size = page_arguments(request.args)
+    page = paginate(
+        session,
+        select(CampaignTemplate).order_by(CampaignTemplate.name, CampaignTemplate.id),
+        number,
+        LIST_PAGE_SIZE,
+    )
+    return render_template(
+        "campaign_templates/index.html",
+        page=page,
+        campaigns=names_by_id(Campaign.name, {row.campaign_id for row in page.items}),
+        upcoming=_upcoming(page.items),
+    )
+
+
+# -- the form -------------------------------------------------------------------------------------
+
+
+def _campaign_choices() -> list[tuple[int, str]]:
+    rows = db_session().execute(select(Campaign.id, Campaign.name).order_by(Campaign.name))
+    return [(row.id, row.name) for row in rows]
+
+
+def _render_form(template, values, errors) -> str:
+    session = db_session()
+    return render_template(
+        "campaign_templates/form.html",
+        template=template,
+        values=values,
+        errors=errors,
+        campaigns=_campaign_choices(),
+        programs=program_choices(session),
+        kinds=[(kind.value, t(f"templates.kind.{kind.value}")) for kind in TemplateKind],
+        frequency_choices=[
+            (frequency.value, t(f"templates.frequency.{frequency.value}"))
+            for frequency in Frequency
+        ],
+        has_lines=template is not None and bool(template.occurrences),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.CAMPAIGN_MANAGER)
+def new() -> str | tuple[str, int] | Response:
+    return _save(None)
+
+
+@bp.route("/<int:template_id>/edit", methods=["GET", "POST"])
+@role_required(Role.CAMPAIGN_MANAGER)
+def edit(template_id: int) -> str | tuple[str, int] | Response:
+    return _save(get_or_404(CampaignTemplate, template_id))
+
+
+def _check(form: TemplateForm, template: CampaignTemplate | None) -> None:
+    """What the form's fields cannot see alone: unique names and model campaigns, a
+    schedule for a recurring or periodic template, the end after the first date."""
+    check_unique(form, CampaignTemplate, template, "name")
+    kind, campaign_id = form.kind.data, form.campaign_id.data
+    if campaign_id is not None:
+        other = db_session().scalar(
+            select(CampaignTemplate.name).where(
+                CampaignTemplate.campaign_id == campaign_id,
+                CampaignTemplate.id != (template.id if template is not None else -1),
+            )
+        )
+        if other is not None:
+            form.add_error("campaign_id", t("templates.campaign_taken", name=other))
+    if template is not None and kind is not None and kind != template.kind and template.occurrences:
+        form.add_error("kind", t("templates.kind_fixed"))
+    if kind is not None and kind != TemplateKind.UNIQUE:
+        if form.frequency.data is None:
+            form.add_error("frequency", t("templates.frequency_required"))
+        if form.first_at.data is None:
+            form.add_error("first_at", t("templates.first_at_required"))
+    if form.program_id.data is not None and kind != TemplateKind.PERIODIC:
+        form.add_error("program_id", t("templates.program_periodic_only"))
+    check_period(form, "first_at", "until")
+
+
+def _save(template: CampaignTemplate | None) -> str | tuple[str, int] | Response:
+    form = TemplateForm(obj=template)
+    if request.method == "GET":
+        return _render_form(template, form.values, {})
+    session = db_session()
+    form.campaign_id.choices = _campaign_choices()
+    form.program_id.choices = program_choices(session)
+    form.validate()
+    _check(form, template)
+    if not form.ok:
+        return _render_form(template, form.values, form.messages), 422
+    fields = {
+        name: form[name].data
+        for name in (
+            "name",
+            "description",
+            "kind",
+            "campaign_id",
+            "program_id",
+            "frequency",
+            "every",
+            "first_at",
+            "until",
+            "create_in_advance_days",
+            "to_be_approved",
+            "to_be_started",
+            "active",
+        )
+    }
+    template, created = save_row(
+        CampaignTemplate,
+        template,
+        fields,
+        lambda row: row.name,
+        lambda row: {
+            "kind": row.kind.value,
+            "campaign_id": row.campaign_id,
+            "frequency": row.frequency.value if row.frequency else None,
+            "every": row.every,
+            "first_at": row.first_at.isoformat() if row.first_at else None,
+            "until": row.until.isoformat() if row.until else None,
+            "active": row.active,
+        },
+    )
+    flash(t("templates.created" if created else "templates.saved", name=template.name), "success")
+    return redirect(url_for(".template", template_id=template.id))
+
+
+# -- a template's page ----------------------------------------------------------------------------
+
+
+@bp.get("/<int:template_id>")
+@role_required(Role.VIEWER)
+def template(template_id: int) -> str:
+    session = db_session()
+    row = get_or_404(CampaignTemplate, template_id)
+    number, _size = page_arguments(request.args)
+    page = paginate(
+        session,
+        select(TemplateOccurrence)
+        .where(TemplateOccurrence.template_id == row.id)
+        .order_by(TemplateOccurrence.number.desc()),
+        number,
+        LINES_PAGE_SIZE,
+    )
+    run_ids = {line.run_id for line in page.items} - {None}
+    runs = session.execute(
+        select(Run.id, Run.campaign_id, Run.number).where(Run.id.in_(run_ids))
+    ).all()
+    return render_template(
+        "campaign_templates/template.html",
+        template=row,
+        page=page,
+        upcoming=_upcoming([row])[row.id],
+        program=session.get(Program, row.program_id) if row.program_id else None,
+        approvers=names_by_id(User.username, {line.approved_by_id for line in page.items}),
+        runs={run.id: run for run in runs},
+        created=names_by_id(Campaign.name, {line.campaign_id for line in page.items}),
+        started=_has_started(row.id),
+    )
+
+
+def _started(template_id: int) -> ColumnElement[bool]:
+    return (
+        select(TemplateOccurrence.id)
+        .where(
+            TemplateOccurrence.template_id == template_id,
+            (TemplateOccurrence.state == OccurrenceState.STARTED)
+            | TemplateOccurrence.started_at.is_not(None),
+        )
+        .exists()
+    )
+
+
+def _has_started(template_id: int) -> bool:
+    return bool(db_session().scalar(select(_started(template_id))))
+
+
+# -- a line's decisions ---------------------------------------------------------------------------
+
+
+def _summary(action: str, label: str) -> StoredText:
+    if action == "approve":
+        return stored("{line}: approved", line=label)
+    if action == "start":
+        return stored("{line}: to be started", line=label)
+    return stored("{line}: skipped", line=label)
+
+
+def _line_conditions(action: str) -> tuple[ColumnElement[bool], ...]:
+    line = TemplateOccurrence
+    if action == "approve":
+        return (line.to_be_approved, line.approved_at.is_(None))
+    if action == "start":
+        active = select(CampaignTemplate.id).where(CampaignTemplate.active)
+        return (line.to_be_started.is_(False), line.template_id.in_(active))
+    return ()
+
+
+def _line_values(action: str) -> dict[str, Any]:
+    if action == "approve":
+        return {"approved_at": now(), "approved_by_id": acting_user().id}
+    if action == "start":
+        return {"to_be_started": True}
+    return {"state": OccurrenceState.SKIPPED}
+
+
+def _refusal(line: TemplateOccurrence, action: str) -> str:
+    """Why ``action`` did not apply to the line as it is now."""
+    label = line.label
+    if line.state is not OccurrenceState.PLANNED:
+        state = t(f"templates.line.state.{line.state.value}")
+        return t("templates.line.not_planned", line=label, state=state)
+    if action == "approve" and not line.to_be_approved:
+        return t("templates.line.no_approval_needed", line=label)
+    if action == "approve":
+        user = db_session().get(User, line.approved_by_id) if line.approved_by_id else None
+        return t(
+            "templates.line.already_approved",
+            line=label,
+            user=user.username if user else t("templates.line.approver_unknown"),
+            at=format_datetime(line.approved_at),
+        )
+    if action == "start" and not line.template.active:
+        return t("templates.line.template_inactive", line=label)
+    return t("templates.line.already_to_start", line=label)
+
+
+def _decide(line_id: int, action: str) -> Response:
+    session = db_session()
+    line = get_or_404(TemplateOccurrence, line_id)
+    back = url_for(".template", template_id=line.template_id) + f"#line-{line.id}"
+    changed = session.execute(
+        update(TemplateOccurrence)
+        .where(
+            TemplateOccurrence.id == line.id,
+            TemplateOccurrence.state == OccurrenceState.PLANNED,
+            *_line_conditions(action),
+        )
+        .values(**_line_values(action))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        session.rollback()  # the line and its template read again, as they are now
+        flash(_refusal(line, action), "error")
+        return redirect(back)
+    record_audit(
+        session,
+        username(),
+        f"schedule_line.{action}",
+        "campaign_template",
+        line.template_id,
+        _summary(action, line.label),
+        {"line_id": line.id, "number": line.number},
+    )
+    session.commit()
+    flash(_done(line, action), "success")
+    return redirect(back)
+
+
+def _done(line: TemplateOccurrence, action: str) -> str:
+    """What ``action`` did; letting a line start says when it will."""
+    if action != "start":
+        return t(f"templates.line.{action}_done", line=line.label)
+    if line.to_be_approved and line.approved_at is None:
+        return t("templates.line.start_after_approval_done", line=line.label)
+    if line.planned_at > now():
+        return t(
+            "templates.line.start_at_date_done",
+            line=line.label,
+            at=format_datetime(line.planned_at),
+        )
+    return t("templates.line.start_done", line=line.label)
+
+
+@bp.post("/lines/<int:line_id>/approve")
+@role_required(Role.CAMPAIGN_MANAGER)
+def approve_line(line_id: int) -> Response:
+    return _decide(line_id, "approve")
+
+
+@bp.post("/lines/<int:line_id>/start")
+@role_required(Role.CAMPAIGN_MANAGER)
+def start_line(line_id: int) -> Response:
+    return _decide(line_id, "start")
+
+
+@bp.post("/lines/<int:line_id>/skip")
+@role_required(Role.CAMPAIGN_MANAGER)
+def skip_line(line_id: int) -> Response:
+    return _decide(line_id, "skip")
+
+
+# -- deleting -------------------------------------------------------------------------------------
+
+
+@bp.post("/<int:template_id>/delete")
+@role_required(Role.CAMPAIGN_MANAGER)
+def delete_template(template_id: int) -> Response:
+    """Only while none of its lines started (a conditional delete: a pass starting one at the
+    same moment keeps the template); its planned and skipped lines go with it."""
+    session = db_session()
+    row = get_or_404(CampaignTemplate, template_id)
+    name, lines = row.name, len(row.occurrences)
+    deleted = session.execute(
+        delete(CampaignTemplate)
+        .where(CampaignTemplate.id == row.id, ~_started(row.id))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not deleted:
+        session.rollback()
+        flash(t("templates.delete_refused", name=name), "error")
+        return redirect(url_for(".template", template_id=template_id))
+    record_audit(
+        session,
+        username(),
+        "campaign_template.delete",
+        "campaign_template",
+        template_id,
+        name,
+        {"lines": lines},
+    )
+    session.commit()
+    flash(t("templates.deleted", name=name), "success")
+    return redirect(url_for(".index"))
