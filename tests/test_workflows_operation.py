@@ -512,6 +512,35 @@ def test_a_periodic_line_that_cannot_create_its_campaign_is_named_by_its_label(h
     assert any(f"{name} #1: Höchstens 200 Zeichen." in line for line in german_log(harness))
 
 
+def test_a_periodic_line_a_person_skips_while_the_pass_copies_its_campaign_stays_skipped(
+    harness, monkeypatch
+):
+    """The panel's skip lands between the pass reading the line and committing: the pass
+    neither overwrites it nor keeps the campaign it was copying."""
+    with harness.runtime.database.session() as session:
+        model = campaign(session, name="Monatsinfo")
+        session.add(
+            CampaignTemplate(
+                name="Monatsinfo", kind=TemplateKind.PERIODIC, campaign_id=model.id,
+                frequency=Frequency.MONTHLY, first_at=NOW,
+            )
+        )  # fmt: skip
+    copy = operation_workflow.copy_periodic_campaign
+
+    def skipped_meanwhile(session, line, now):
+        with harness.runtime.database.session() as other:
+            other.get(TemplateOccurrence, line.id).state = OccurrenceState.SKIPPED
+        return copy(session, line, now)
+
+    monkeypatch.setattr(operation_workflow, "copy_periodic_campaign", skipped_meanwhile)
+
+    run_pass("operationMgt")
+
+    assert [line.state for line in lines(harness)] == [OccurrenceState.SKIPPED]
+    with harness.runtime.database.session() as session:
+        assert session.scalar(select(Campaign).where(Campaign.name == "Monatsinfo #1")) is None
+
+
 def test_a_periodic_campaign_whose_name_is_taken_gets_a_number(harness):
     """A person named a campaign like the next line: the line's campaign is still created,
     numbered, where every pass failed on the name."""

@@ -516,9 +516,18 @@ class OperationPass:
             if not self._may_start(line):
                 return
             campaign = copy_periodic_campaign(session, line, self.now)
-            line.state = OccurrenceState.STARTED
-            line.started_at = self.now
-            line.campaign_id = campaign.id
+            claimed = session.execute(  # a person may have skipped it meanwhile (the panel)
+                update(TemplateOccurrence)
+                .where(
+                    TemplateOccurrence.id == line.id,
+                    TemplateOccurrence.state == OccurrenceState.PLANNED,
+                )
+                .values(state=OccurrenceState.STARTED, started_at=self.now, campaign_id=campaign.id)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not claimed:
+                session.rollback()
+                return
             self.result.count(
                 "campaigns",
                 stored(
