@@ -247,12 +247,12 @@ def test_the_log_says_who_decides_in_the_readers_language_and_a_comment_as_writt
         "manual",
         "Automatisch",
         "",
-        "Automatisch; Prüfer: der Kampagnenmanager",
+        "Automatisch; Prüfer: die/der Kampagnenverantwortliche",
         "",
         manual,
     ]
     delivery_log = body(panel.client(Role.VIEWER).get(f"/deliveries/{delivery_id}"))
-    assert '<p class="event-comment">Automatisch; Prüfer: der Kampagnenmanager</p>' in delivery_log
+    assert '<p class="event-comment">Automatisch; Prüfer: die/der Kampagnenverantwortliche</p>' in delivery_log
     with panel.runtime.database.session() as session:
         session.scalar(select(User).where(User.username == "rita")).language = "en"
     english = comments(body(panel.client(Role.REVIEWER).get("/approvals/log")))
