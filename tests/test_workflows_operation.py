@@ -722,11 +722,9 @@ def test_the_workflow_is_registered_with_its_documented_name_title_and_interval(
     assert (workflow.title, workflow.default_interval) == ("Campaign jobs", timedelta(minutes=15))
 
 
-def test_a_recurring_line_whose_run_nobody_confirmed_is_skipped_and_its_manager_told(harness):
-    """The run was discarded a day after its analysis: nothing went out for that date, which
-    the line and the manager are told, once, instead of the line reading 'started'."""
-    from core.models import Notification
-
+def managed_recurring(harness):
+    """A weekly template of a campaign with a manager and three contacts, its first line
+    due now: (the world, the campaign's id)."""
     world = world_of(harness)
     harness.add_contacts(3)
     _, campaign_id = recurring(harness)
@@ -734,6 +732,15 @@ def test_a_recurring_line_whose_run_nobody_confirmed_is_skipped_and_its_manager_
         session.get(Campaign, campaign_id).manager_id = world.manager_id
     run_pass("operationMgt")
     harness.runtime.clock.advance(timedelta(days=1))
+    return world, campaign_id
+
+
+def test_a_recurring_line_whose_run_nobody_confirmed_is_skipped_and_its_manager_told(harness):
+    """The run was discarded a day after its analysis: nothing went out for that date, which
+    the line and the manager are told, once, instead of the line reading 'started'."""
+    from core.models import Notification
+
+    world, campaign_id = managed_recurring(harness)
     run_pass("operationMgt")
     harness.work()
     [run] = runs_of(harness, campaign_id=campaign_id)
@@ -763,13 +770,7 @@ def test_a_recurring_lines_run_sends_only_after_a_person_confirmed_its_count(har
     in front of them; the campaign's manager is told."""
     from core.models import Notification, RunItem
 
-    world = world_of(harness)
-    harness.add_contacts(3)
-    _, campaign_id = recurring(harness)
-    with harness.runtime.database.session() as session:
-        session.get(Campaign, campaign_id).manager_id = world.manager_id
-    run_pass("operationMgt")
-    harness.runtime.clock.advance(timedelta(days=1))
+    world, campaign_id = managed_recurring(harness)
     assert "1 recurring run(s) started" in run_pass("operationMgt")
     harness.work()
 
