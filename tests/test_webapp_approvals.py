@@ -252,7 +252,8 @@ def test_the_log_says_who_decides_in_the_readers_language_and_a_comment_as_writt
         manual,
     ]
     delivery_log = body(panel.client(Role.VIEWER).get(f"/deliveries/{delivery_id}"))
-    assert '<p class="event-comment">Automatisch; Prüfer: die/der Kampagnenverantwortliche</p>' in delivery_log
+    comment = "Automatisch; Prüfer: die/der Kampagnenverantwortliche"
+    assert f'<p class="event-comment">{comment}</p>' in delivery_log
     with panel.runtime.database.session() as session:
         session.scalar(select(User).where(User.username == "rita")).language = "en"
     english = comments(body(panel.client(Role.REVIEWER).get("/approvals/log")))
