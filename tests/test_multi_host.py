@@ -141,7 +141,7 @@ def test_the_seed_example_and_an_sms_run_on_several_hosts(cluster, database):
     assert hosts <= {"worker1", "worker2"} and hosts
 
     client = logged_in(cluster)
-    letter = client.get(f"{cluster.panel_url}/campaigns/documents/{documents[0].id}", timeout=60)
+    letter = client.get(f"{cluster.panel_url}/archive/{documents[0].id}/download", timeout=60)
     assert letter.status_code == 200 and letter.content.startswith(b"%PDF")
     collection = client.get(
         f"{cluster.panel_url}/campaigns/{campaign_id}/runs/{run_id}/files/collection.pdf",

@@ -15,7 +15,8 @@ from typing import ClassVar
 
 import pytest
 from redis import Redis
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from core import DataSource, Recipient, hookimpl
 from core.audit import audit_query
@@ -213,6 +214,29 @@ def test_the_general_tab_saves_name_and_description_and_names_a_clash(panel):
     assert response.status_code == 302
     assert (stored(panel, first).name, stored(panel, first).description) == ("Neu", "Für alle")
     assert "campaign.update" in audit_actions(panel)
+
+
+def test_a_name_taken_by_someone_else_in_the_same_moment_is_a_conflict_not_a_500(panel):
+    """The form's own check passes, and another request commits the same name before this
+    one does: the database refuses the second, which gets the panel's conflict page."""
+    first = make_campaign(panel, name="Erste")
+    clashes: list[int] = []
+
+    def take_the_name_first(session: Session, *_flush) -> None:
+        renamed = [c for c in session.dirty if isinstance(c, Campaign) and c.name == "Zweite"]
+        if renamed and not clashes:
+            clashes.append(make_campaign(panel, name="Zweite"))
+
+    rename = {"name": "Zweite", "description": ""}
+    event.listen(Session, "before_flush", take_the_name_first)
+    try:
+        response = post(panel.client(), f"/campaigns/{first}", rename)
+    finally:
+        event.remove(Session, "before_flush", take_the_name_first)
+    assert clashes and response.status_code == 409
+    page = body(response)
+    assert "Gleichzeitig geändert" in page and "nicht gespeichert" in page
+    assert stored(panel, first).name == "Erste"
 
 
 def test_a_saved_query_in_the_link_that_no_row_can_be_opens_an_empty_new_campaign(panel):
@@ -651,9 +675,10 @@ def test_start_a_print_run_watch_it_and_open_its_letters_and_files(panel):
     page = body(viewer.get(f"/campaigns/{campaign_id}/runs/{run.id}"))
     assert "Abgeschlossen" in page and 'value="100"' in page
     assert "Änne Weiß1" in page
-    documents = re.findall(r'href="(/campaigns/documents/\d+)"[^>]*data-document', page)
+    documents = re.findall(r'href="(/archive/\d+)"[^>]*data-document', page)
     assert len(documents) == 3
-    letter = viewer.get(documents[0])
+    assert "Änne Weiß1" in body(viewer.get(documents[0]))
+    letter = viewer.get(f"{documents[0]}/inline")
     assert letter.mimetype == "application/pdf"
     assert letter.data.startswith(b"%PDF")
     assert letter.headers["Content-Disposition"].startswith("inline;")
@@ -924,7 +949,7 @@ def test_archive_entries_are_deleted_selectively_and_logged(panel):
     post(client, url, {"scope": "all"})
     with panel.runtime.database.session() as session:
         assert session.scalar(select(func.count()).select_from(ArchivedDocument)) == 0
-    assert client.get(f"/campaigns/documents/{ids[0]}").status_code == 404
+    assert client.get(f"/archive/{ids[0]}").status_code == 404
 
 
 def test_a_bad_archive_deletion_is_refused_with_its_reason(panel):

@@ -58,7 +58,8 @@ from flask import Blueprint, Flask, current_app, render_template, request
 from flask.globals import request_ctx
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import Conflict, HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
@@ -267,7 +268,7 @@ PANEL_AREAS = (
     "webapp.sms_webhooks",
 )
 """The panel's own areas: packages with a blueprint ``bp``."""
-ERROR_PAGES = (400, 403, 404, 405, 413, 429)
+ERROR_PAGES = (400, 403, 404, 405, 409, 413, 429)
 MAX_FORM_FIELDS = 1000
 """Fields (with files) of one form; more are refused with 413 (``webapp.form_limits``)."""
 MAX_FORM_FIELD_BYTES = 512 * 1024
@@ -415,8 +416,17 @@ def _init_error_pages(app: Flask) -> None:
         page = render_template("error.html", code=code, title=title, message=message)
         return page, code, headers
 
+    def conflict_page(error: IntegrityError) -> ResponseReturnValue:
+        """A unique name or a reference the view had checked, broken by another request that
+        committed in between (two people saving the same name at once): nothing of this
+        request was stored, and the person is asked to try again instead of seeing a 500."""
+        log.warning("a write conflicted with data stored meanwhile: %s", error.orig)
+        db_session().rollback()
+        return error_page(Conflict())
+
     for code in ERROR_PAGES:
         app.register_error_handler(code, error_page)
+    app.register_error_handler(IntegrityError, conflict_page)
 
 
 def _too_large() -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from urllib.parse import quote
 
 from babel import numbers
 from flask import Flask
@@ -43,6 +44,14 @@ def format_bytes(size: int | None) -> str:
         if size >= factor:
             return f"{format_number(size / factor, 1)} {unit}"
     return f"{format_number(size)} B"
+
+
+def content_disposition(kind: str, filename: str) -> str:
+    """The ``Content-Disposition`` of a download (``inline`` or ``attachment``) that keeps a
+    name such as ``Brief Müller.pdf``: RFC 6266's encoded name, and a plain ASCII fallback
+    for clients that read only that."""
+    fallback = filename.encode("ascii", "replace").decode().replace('"', "")
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def percent(part: int | None, whole: int | None) -> int:

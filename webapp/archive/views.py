@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -40,6 +39,7 @@ from core.plugin_base import DocumentStore
 from webapp.archive.viewing import INLINE_TYPES, email_view, is_email, is_text
 from webapp.contacts.search import dialect_of, matching_contact_ids
 from webapp.context import current_username, db_session, get_plugins, get_settings
+from webapp.formatting import content_disposition
 from webapp.forms import IdListField, PanelForm, TextField
 from webapp.i18n import t
 from webapp.pagination import (
@@ -229,7 +229,7 @@ def inline(document_id: int) -> Response:
         _read(document),
         mimetype=document.content_type,
         headers={
-            "Content-Disposition": _disposition("inline", document.filename),
+            "Content-Disposition": content_disposition("inline", document.filename),
             "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
             "X-Frame-Options": "SAMEORIGIN",
         },
@@ -243,13 +243,8 @@ def download(document_id: int) -> Response:
     return Response(
         _read(document),
         mimetype="application/octet-stream",
-        headers={"Content-Disposition": _disposition("attachment", document.filename)},
+        headers={"Content-Disposition": content_disposition("attachment", document.filename)},
     )
-
-
-def _disposition(kind: str, filename: str) -> str:
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "")
-    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
 # --- deleting ----------------------------------------------------------------------------

@@ -16,7 +16,6 @@ import mimetypes
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
-from urllib.parse import quote
 
 from flask import abort, flash, jsonify, redirect, request, url_for
 from redis.exceptions import RedisError
@@ -24,12 +23,7 @@ from sqlalchemy import case, func, select
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.documents.archive import (
-    ArchiveIntegrityError,
-    delete_run_documents,
-    open_store,
-    read_document,
-)
+from core.documents.archive import delete_run_documents, open_store
 from core.documents.run_files import RunFiles
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.confirmation import DRY_RUN_DETAIL, PREVIEW_PREFIX, Confirmation, confirmation
@@ -64,6 +58,7 @@ from webapp.campaigns.views import (
     username,
 )
 from webapp.context import db_session, get_plugins, get_runtime, get_settings
+from webapp.formatting import content_disposition
 from webapp.forms import (
     ChoiceField,
     FlagField,
@@ -421,32 +416,9 @@ def run_file_download(run: Run, name: str) -> Response | None:
     mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
     response = Response(chunks, mimetype=mimetype, direct_passthrough=True)
     response.headers["Content-Length"] = str(size)
-    response.headers["Content-Disposition"] = _disposition("attachment", name.rsplit("/", 1)[-1])
+    filename = name.rsplit("/", 1)[-1]
+    response.headers["Content-Disposition"] = content_disposition("attachment", filename)
     return response
-
-
-@bp.get("/documents/<int:document_id>")
-@role_required(Role.VIEWER)
-def document(document_id: int) -> Response:
-    """An archived document, read from its store and checked against its checksum."""
-    found = db_session().get(ArchivedDocument, document_id)
-    if found is None:
-        abort(404)
-    try:
-        store = open_store(get_plugins(), get_settings(), found.store)
-        data = read_document(store, found)
-    except ArchiveIntegrityError:
-        abort(409)
-    except (LookupError, OSError):
-        abort(404)
-    response = Response(data, mimetype=found.content_type)
-    response.headers["Content-Disposition"] = _disposition("inline", found.filename)
-    return response
-
-
-def _disposition(kind: str, filename: str) -> str:
-    fallback = filename.encode("ascii", "replace").decode().replace('"', "")
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 class ArchiveDeleteForm(PanelForm):
