@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from core.messages import StoredText
@@ -16,6 +16,10 @@ from core.models.users import user_group_members
 OPEN_PATH = "/notifications/{id}/open"
 """The panel's page that opens what notification ``id`` is about (``webapp.notifications``);
 notification e-mails link it, so it must not change."""
+
+
+RUN_TO_CONFIRM = "run_to_confirm"
+"""The kind of a notification that asks a person to confirm a run's count."""
 
 
 def open_url(public_url: str, notification_id: int) -> str:
@@ -122,3 +126,19 @@ def notify_campaign_manager(
     if campaign.manager_id is not None:
         whom = {"users": [campaign.manager_id]}
     return notify(session, kind=kind, subject=subject, body=body, now=now, about=about, **whom)
+
+
+def settle_confirmation_requests(session: Session, run_id: int, now: datetime) -> None:
+    """A run was confirmed, discarded or cancelled: its requests for a confirmation are read
+    for everyone they reached, so no one is left with a task that is gone."""
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.kind == RUN_TO_CONFIRM,
+            Notification.object_type == "run",
+            Notification.object_id == run_id,
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -433,7 +433,11 @@ def test_a_run_beyond_the_count_confirmed_ahead_waits_for_a_person(harness, tmp_
         == 1
     )
 
+    with harness.runtime.database.session() as session:
+        assert session.get(Notification, note.id).read_at is None
     confirm_run(harness.runtime, run.id, "manager", 5)
+    with harness.runtime.database.session() as session:
+        assert session.get(Notification, note.id).read_at is not None  # answered
     harness.work()
     run_pass("deliveryMgt")
     assert state(harness, world) is S.FINISHED

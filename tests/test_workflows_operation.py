@@ -755,6 +755,10 @@ def test_a_recurring_line_whose_run_nobody_confirmed_is_skipped_and_its_manager_
                       "bestätigte") for line in german_log(harness)
     )  # fmt: skip
     with harness.runtime.database.session() as session:
+        [request] = session.scalars(
+            select(Notification).where(Notification.kind == "run_to_confirm")
+        ).all()
+        assert request.read_at is not None  # its question is gone with the run
         [note] = session.scalars(
             select(Notification).where(Notification.kind == "line_not_sent")
         ).all()

@@ -35,6 +35,7 @@ from core.models import (
     RunState,
 )
 from core.models.campaigns import CLOSED_CAMPAIGN_STATES
+from core.notifications import settle_confirmation_requests
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -275,6 +276,7 @@ def confirm_run(runtime: Runtime, run_id: int, confirmed_by: str, expected_count
             confirmed_at=now,
             heartbeat_at=now,
         )
+        settle_confirmation_requests(session, run_id, now)
         reached = confirmation_summary(session, run_id).reached
         if reached != expected_count:  # raising rolls the update back
             raise ConfirmationCountError(
@@ -296,6 +298,7 @@ def confirm_run(runtime: Runtime, run_id: int, confirmed_by: str, expected_count
 def discard_run(runtime: Runtime, run_id: int, reason: str | None = None) -> None:
     """Drop a run awaiting confirmation: it ends cancelled with nothing sent. Refused once
     it was confirmed (a discard never stops a run someone else let go)."""
+    now = runtime.clock.now()
     with runtime.database.session() as session:
         _move(
             session,
@@ -303,9 +306,10 @@ def discard_run(runtime: Runtime, run_id: int, reason: str | None = None) -> Non
             [RunState.AWAITING_CONFIRMATION],
             lambda **run: stored("run #{number} is {state} and cannot be discarded", **run),
             state=RunState.CANCELLED,
-            finished_at=runtime.clock.now(),
+            finished_at=now,
             error=reason,
         )
+        settle_confirmation_requests(session, run_id, now)
     notify(runtime, run_id, "run_finished")
 
 
@@ -331,6 +335,7 @@ def discard_unconfirmed(runtime: Runtime) -> list[str]:
 
 def cancel_run(runtime: Runtime, run_id: int) -> None:
     """Stop a run between recipients; what is done stays done, the rest stays pending."""
+    now = runtime.clock.now()
     with runtime.database.session() as session:
         _move(
             session,
@@ -338,8 +343,9 @@ def cancel_run(runtime: Runtime, run_id: int) -> None:
             [RunState.QUEUED, RunState.TARGETING, RunState.AWAITING_CONFIRMATION, RunState.RUNNING],
             lambda **run: stored("run #{number} is {state} and cannot be cancelled", **run),
             state=RunState.CANCELLED,
-            finished_at=runtime.clock.now(),
+            finished_at=now,
         )
+        settle_confirmation_requests(session, run_id, now)
     notify(runtime, run_id, "run_finished")
 
 

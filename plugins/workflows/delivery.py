@@ -28,7 +28,7 @@ from core.documents.archive import open_store
 from core.engine.runs import cancel_run
 from core.messages import DetailText, StoredText, stored_for
 from core.models import ACTIVE_RUN_STATES, Notification, Run, RunState
-from core.notifications import notify, notify_campaign_manager
+from core.notifications import RUN_TO_CONFIRM, notify, notify_campaign_manager
 from plugins.processes.approvals import approval_for, is_approved, record_reminder
 from plugins.processes.delivery_start import (
     forget_confirmation,
@@ -361,7 +361,7 @@ class DeliveryPass:
         told = session.scalar(
             select(Notification.id)
             .where(
-                Notification.kind == "run_to_confirm",
+                Notification.kind == RUN_TO_CONFIRM,
                 Notification.object_type == "run",
                 Notification.object_id == run.id,
             )
@@ -389,7 +389,7 @@ class DeliveryPass:
         notify_campaign_manager(
             session,
             delivery.campaign,
-            kind="run_to_confirm",
+            kind=RUN_TO_CONFIRM,
             subject=stored(
                 "Confirm the send: {delivery} ({campaign}), run #{number}",
                 delivery=delivery.label,

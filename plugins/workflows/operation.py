@@ -35,7 +35,7 @@ from core.engine.campaigns import copy_campaign
 from core.engine.runs import CAMPAIGN_STATUS_NAMES, CampaignClosedError, RunError
 from core.messages import DetailText, StoredText, stored_for
 from core.models import CampaignStatus, Run, RunState
-from core.notifications import notify_campaign_manager
+from core.notifications import RUN_TO_CONFIRM, notify_campaign_manager
 from plugins.processes.approvals import (
     Reviewers,
     approval_for,
@@ -455,7 +455,7 @@ class OperationPass:
                     notify_campaign_manager(
                         session,
                         line.template.campaign,
-                        kind="run_to_confirm",
+                        kind=RUN_TO_CONFIRM,
                         subject=stored(
                             "Confirm the send: {line}, run #{number}",
                             line=label,
