@@ -223,6 +223,7 @@ class FakeRunContext:
     run_id: int | None = None
     channel: Channel = Channel.NONE
     dry_run: bool = False
+    started_by: str | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     settings: Any = None
     groups: Mapping[str | None, list[Recipient]] = field(default_factory=dict)

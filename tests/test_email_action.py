@@ -290,7 +290,8 @@ def test_messages_sent_together_each_get_their_own_outcome_and_archive_entry(
     smtp.refuse, smtp.vanish = {"weg@example.de"}, {"still@example.de"}
     people = ["a", "weg", "b", "still", "c"]
     ids = add_people(mailing, [{"email": f"{name}@example.de"} for name in people])
-    run = start_run(mailing.runtime, email_campaign(mailing), confirmed_by="test")
+    campaign = email_campaign(mailing)
+    run = start_run(mailing.runtime, campaign, started_by="anna", confirmed_by="test")
     mailing.work()
 
     rows = items(mailing, run.id)
@@ -304,6 +305,7 @@ def test_messages_sent_together_each_get_their_own_outcome_and_archive_entry(
     }
     filed = sorted(document.meta["to"] for document in archived(mailing, run.id))
     assert filed == ["a@example.de", "b@example.de", "c@example.de"]
+    assert {document.created_by for document in archived(mailing, run.id)} == {"anna"}
     files = list((mailing.runtime.settings.data_dir / "archive").rglob("*.eml"))
     assert len(files) == 4  # the refused message left no file; the unclear one keeps its own
     assert sorted(received.recipients[0] for received in smtp.messages) == [

@@ -114,7 +114,9 @@ def stored_files(engine) -> list[Path]:
 def test_a_print_run_archives_every_letter_and_collects_them_in_ledger_order(printing):
     count = CHUNK + 10  # a full chunk and the start of the next
     contact_ids = add_people(printing, range(1, count + 1))
-    run = start_run(printing.runtime, print_campaign(printing), confirmed_by="test")
+    run = start_run(
+        printing.runtime, print_campaign(printing), started_by="anna", confirmed_by="test"
+    )
     printing.work()
     assert (printing.run(run.id).state, printing.run(run.id).done) == (RunState.COMPLETED, count)
     items = printing.items(run.id)
@@ -124,6 +126,7 @@ def test_a_print_run_archives_every_letter_and_collects_them_in_ledger_order(pri
         f"filesystem:{documents[item.key].store_ref}" for item in items
     ]
     assert {document.contact_id for document in documents.values()} == set(contact_ids)
+    assert {document.created_by for document in documents.values()} == {"anna"}
     assert len(stored_files(printing)) == count
 
     reader = PdfReader(io.BytesIO(run_file(printing, run.id, "collection.pdf")))

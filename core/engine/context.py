@@ -43,6 +43,9 @@ class RunContext:
     channel: Channel
     dry_run: bool = False
     entity: str | None = None
+    started_by: str | None = None
+    """Who started the run (a user name, or a workflow such as ``operationMgt #3``): what
+    the run adds to the books and the archive is recorded as made by them."""
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -284,6 +284,7 @@ class Dispatcher:
             run_id=self.run.id,
             channel=self.built.action.channel,
             entity=self.built.datasource.entity(),
+            started_by=self.run.started_by,
         )
 
     def run_in_batches(self, session: Session, items: Sequence[Row]) -> int:

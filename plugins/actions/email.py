@@ -289,6 +289,7 @@ class Email(Action):
             content_type="message/rfc822",
             source_key=recipient.key,
             meta={"to": composed.address, "message_id": message.message_id},
+            created_by=context.started_by,
         )
         return _Prepared(composed, document, store)
 

@@ -170,6 +170,7 @@ class PrintReports(Action):
                 data=letter,
                 source_key=recipient.key,
                 meta=meta,
+                created_by=context.started_by,
             )
             reference = f"{document.store}:{document.store_ref}"
             return Outcome.done(detail, units=pages, reference=reference)
