@@ -54,6 +54,23 @@ def test_daily_and_weekly_dates_up_to_the_horizon_or_the_end(
     assert [(d - FIRST).days for d in dates] == expected
 
 
+@pytest.mark.parametrize("frequency", list(Frequency))
+@pytest.mark.parametrize("every", [1, 3])
+def test_dates_since_a_moment_are_the_later_dates_of_the_whole_schedule(database, frequency, every):
+    """The list and operationMgt start at today's date, not at a first date years back."""
+    through = FIRST + timedelta(days=800)
+    with database.session() as session:
+        recent = template(session, frequency=frequency, every=every, first_at=FIRST)
+        long_ago = template(session, name="Seit 1900", campaign_name="Alt", frequency=frequency,
+                            every=every, first_at=FIRST.replace(year=1900))  # fmt: skip
+        for row in (recent, long_ago):
+            whole = list(row.planned_dates(through))
+            for since in (FIRST - timedelta(days=1), FIRST, whole[-5], whole[-5] + timedelta(1)):
+                assert list(row.planned_dates(through, since=since)) == [
+                    day for day in whole if day >= since
+                ]
+
+
 def test_a_unique_template_has_no_dates(database):
     with database.session() as session:
         assert list(template(session, TemplateKind.UNIQUE).planned_dates(FIRST)) == []

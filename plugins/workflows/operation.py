@@ -361,7 +361,8 @@ class OperationPass:
         lines = template.occurrences
         latest = max((line.planned_at for line in lines), default=None)
         number = max((line.number for line in lines), default=0)
-        for planned in template.planned_dates(template.horizon(self.now)):
+        since = self.now - LATE if latest is None else max(latest, self.now - LATE)
+        for planned in template.planned_dates(template.horizon(self.now), since=since):
             if (latest is not None and planned <= latest) or planned < self.now - LATE:
                 continue
             number += 1

@@ -88,22 +88,37 @@ class CampaignTemplate(Timestamped, Base):
         order_by="TemplateOccurrence.number",
     )
 
-    def planned_dates(self, through: datetime) -> Iterator[datetime]:
-        """The schedule's dates from ``first_at`` up to ``through`` (and ``until``)."""
+    def planned_dates(self, through: datetime, since: datetime | None = None) -> Iterator[datetime]:
+        """The schedule's dates from ``first_at`` (or ``since``) up to ``through`` (and
+        ``until``). The dates before ``since`` are skipped by arithmetic, not walked: a daily
+        schedule that began decades ago costs no more than one that began yesterday."""
         if self.kind is TemplateKind.UNIQUE or self.frequency is None or self.first_at is None:
             return
+        frequency = Frequency(self.frequency)
         end = through if self.until is None else min(through, self.until)
-        step = 0
+        step = 0 if since is None else _steps_before(self.first_at, frequency, since) // self.every
         while True:
-            planned = _nth_date(self.first_at, Frequency(self.frequency), self.every * step)
+            planned = _nth_date(self.first_at, frequency, self.every * step)
             if planned > end:
                 return
-            yield planned
+            if since is None or planned >= since:
+                yield planned
             step += 1
 
     def horizon(self, now: datetime) -> datetime:
         """The last date for which a schedule line exists already at ``now``."""
         return now + timedelta(days=self.create_in_advance_days)
+
+
+def _steps_before(first: datetime, frequency: Frequency, moment: datetime) -> int:
+    """Days, weeks or months from ``first`` that end before ``moment`` (0 if it comes first)."""
+    if moment <= first:
+        return 0
+    if frequency is Frequency.DAILY:
+        return (moment - first).days
+    if frequency is Frequency.WEEKLY:
+        return (moment - first).days // 7
+    return max(0, (moment.year - first.year) * 12 + moment.month - first.month - 1)
 
 
 def _nth_date(first: datetime, frequency: Frequency, steps: int) -> datetime:

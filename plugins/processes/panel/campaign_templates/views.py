@@ -91,7 +91,8 @@ def next_date(template: CampaignTemplate, after: datetime) -> datetime | None:
     and for a schedule that has ended."""
     if not template.active:
         return None
-    return next((day for day in template.planned_dates(SCHEDULE_END) if day > after), None)
+    later = (day for day in template.planned_dates(SCHEDULE_END, since=after) if day > after)
+    return next(later, None)
 
 
 def _upcoming(templates: Iterable[CampaignTemplate]) -> dict[int, dict[str, Any]]:
