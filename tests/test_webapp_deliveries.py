@@ -33,6 +33,7 @@ from plugins.processes.models import (
     ApprovalStep,
     Budget,
     CostLine,
+    CostType,
     Delivery,
     DeliveryChannel,
     DeliveryState,
@@ -178,6 +179,36 @@ def test_a_delivery_shows_counts_costs_runs_and_warnings(panel):
         )
     html = body(panel.client(Role.VIEWER).get(f"/deliveries/{delivery_id}"))
     assert '<dt>Versendet</dt><dd data-count="sent">10</dd>' in html
+
+
+def test_an_analysed_delivery_has_its_costs_calculated_now_on_a_managers_request(panel):
+    """Between the analysis and budgetMgt's next pass the page says the estimate counts, and
+    a campaign manager need not wait for that pass."""
+    ids = world(panel)
+    campaign_id = add_campaign(panel, program_id=ids.program_id)
+    delivery_id = add_delivery(panel, campaign_id, provider_service_id=ids.print_service_id)
+    now = panel.runtime.clock.now()
+    with panel.runtime.database.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        delivery.cost_types = [session.get(CostType, ids.envelope_dl_id)]
+        analysed = {"state": RunState.AWAITING_CONFIRMATION, "targeted": 12, "targeted_at": now}
+        session.add(Run(campaign_id=campaign_id, delivery_id=delivery_id, number=1, config={},
+                        **analysed))  # fmt: skip
+    page = f"/deliveries/{delivery_id}"
+    html = body(panel.client(Role.VIEWER).get(page))
+    assert "Die Kostenberechnung (budgetMgt) rechnet die Analyse bei ihrem nächsten Lauf" in html
+    assert "Kosten jetzt berechnen" not in html  # a viewer runs no workflow
+    manager = panel.client()
+    assert "Kosten jetzt berechnen" in body(manager.get(page))
+
+    response = post(manager, "/workflows/budgetMgt/run")
+    assert response.status_code == 302
+    panel.work()
+    html = body(manager.get(page))
+    assert 'id="cost-lines"' in html and "Kosten jetzt berechnen" not in html
+    with panel.runtime.database.session() as session:
+        line = session.scalar(select(ExpenseLine).where(ExpenseLine.delivery_id == delivery_id))
+        assert line.messages == 12
 
 
 def test_a_delivery_marks_its_voided_run_and_says_what_its_extraction_went_ahead_on(panel):

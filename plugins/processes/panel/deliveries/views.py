@@ -145,6 +145,11 @@ def index() -> str:
     )
 
 
+COST_WORKFLOW = "budgetMgt"
+"""The workflow that calculates a delivery's costs once it was analysed: its page offers to
+run it now rather than wait for its next scheduled pass."""
+
+
 def _cost(delivery: Delivery) -> Any:
     return effective_cost(delivery.real_cost, delivery.calculated_cost, delivery.estimated_cost)
 
@@ -194,6 +199,7 @@ def render_delivery(delivery: Delivery, **context: Any) -> str:
         counts=delivery_counts(session, [delivery.id]).get(delivery.id, DeliveryCounts()),
         letters_in_file=letters_in_file(delivery),
         expense=expense,
+        cost_workflow=COST_WORKFLOW if COST_WORKFLOW in get_plugins().workflows else None,
         cost=_cost(delivery),
         runs=runs,
         provider_steps=session.scalars(
