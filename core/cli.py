@@ -105,7 +105,10 @@ def db_downgrade(state: CliState, revision: str) -> None:
 def db_current(state: CliState) -> None:
     """Show the schema revision of each branch (the core's, each plugin's) in the database and
     in the code."""
-    _echo_branches(Database(state.settings.database_url), state.plugins)
+    from alembic.util import CommandError
+
+    with refusing(CommandError):
+        _echo_branches(Database(state.settings.database_url), state.plugins)
 
 
 def _echo_branches(database: Database, plugins: PluginHost) -> None:

@@ -152,3 +152,42 @@ def test_a_plugin_naming_a_missing_migrations_directory_is_named_in_the_error(
     with pytest.raises(CommandError, match=r"plugin 'notes' registers migrations in .*missing"):
         upgrade(database.engine, plugins=host)
     assert not missing_heads(database.engine, load_plugins())
+
+
+def test_a_plugin_revision_naming_an_unknown_revision_is_named_in_the_error(
+    database: Database, tmp_path
+):
+    from types import SimpleNamespace
+
+    from alembic.util import CommandError
+
+    from core import hookimpl
+    from core.plugins import PluginHost
+
+    versions = tmp_path / "migrations"
+    versions.mkdir()
+    (versions / "notes_0001.py").write_text(
+        'revision = "notes_0001"\n'
+        "down_revision = None\n"
+        'branch_labels = ("notes",)\n'
+        'depends_on = "0021_run_confirmaton"  # misspelt\n'
+        "def upgrade(): pass\n"
+        "def downgrade(): pass\n",
+        encoding="utf-8",
+    )
+
+    @hookimpl
+    def register_migrations(register):
+        register(versions)
+
+    host = PluginHost()
+    host.add(SimpleNamespace(register_migrations=register_migrations), "notes", "test")
+    with pytest.raises(
+        CommandError,
+        match=r"plugin 'notes': revision 'notes_0001' \(.*notes_0001\.py\) names "
+        r"'0021_run_confirmaton' in down_revision or depends_on",
+    ):
+        upgrade(database.engine, plugins=host)
+    with pytest.raises(CommandError, match="'0021_run_confirmaton'"):
+        missing_heads(database.engine, host)
+    assert not missing_heads(database.engine, load_plugins())

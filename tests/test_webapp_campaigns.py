@@ -435,6 +435,39 @@ def test_filters_are_added_moved_and_removed_without_storing_until_saved(panel):
     ]
 
 
+def test_plugins_that_are_not_loaded_are_named_and_keep_the_campaign_from_being_saved(panel):
+    """A campaign whose action and a filter came from a plugin now disabled: the tab names
+    both, and a save cannot drop them (or the filters after them) unnoticed."""
+    campaign_id = make_campaign(panel)
+    gone = [{"name": "gone_filter", "settings": {}}, {"name": "consent", "settings": {}}]
+    with panel.runtime.database.session() as session:
+        campaign = session.get(Campaign, campaign_id)
+        campaign.action, campaign.action_settings, campaign.filters = "gone_action", {}, gone
+    client = panel.client()
+    url = f"/campaigns/{campaign_id}/setup"
+
+    html = body(client.get(url))
+    assert '<option value="gone_action" selected translate="no">gone_action</option>' in html
+    assert html.count("Das Plugin „gone_action“ ist nicht geladen.") == 1
+    assert html.count("Das Plugin „gone_filter“ ist nicht geladen.") == 1
+    assert 'name="filter-0-name" value="gone_filter"' in html
+    assert 'name="filter-1-name" value="consent"' in html
+    assert 'name="filter_count" value="2"' in html
+
+    form = campaign_form(
+        action="gone_action",
+        filter_count="2",
+        **{"filter-0-name": "gone_filter", "filter-1-name": "consent", "f1.__plugin": "consent"},
+    )
+    del form["act.__plugin"]
+    response = post(client, url, form)
+    assert response.status_code == 422
+    assert "Das Plugin „gone_action“ ist nicht geladen." in body(response)
+    assert "Das Plugin „gone_filter“ ist nicht geladen." in body(response)
+    assert stored(panel, campaign_id).action == "gone_action"
+    assert stored(panel, campaign_id).filters == gone
+
+
 def test_a_control_group_that_is_not_last_is_refused_with_the_engines_reason(panel):
     campaign_id = make_campaign(panel)
     form = campaign_form(

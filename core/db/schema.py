@@ -17,7 +17,7 @@ from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.util import CommandError
+from alembic.util import CommandError, to_tuple
 from sqlalchemy import column, table
 from sqlalchemy.engine import Connection, Engine
 
@@ -63,9 +63,33 @@ def branches(plugins: PluginHost) -> list[Branch]:
 
 
 def script_directory(plugins: PluginHost) -> ScriptDirectory:
-    return ScriptDirectory(
-        str(MIGRATIONS), version_locations=[branch.directory for branch in branches(plugins)]
-    )
+    """The revisions of the core and of every loaded plugin's branch; a revision whose
+    ``down_revision`` or ``depends_on`` names none of them is refused with its file and its
+    plugin (Alembic itself would stop with a bare ``KeyError``)."""
+    found = branches(plugins)
+    script = ScriptDirectory(str(MIGRATIONS), version_locations=[b.directory for b in found])
+    try:
+        script.revision_map.heads  # noqa: B018 - reads every revision file and links them
+    except KeyError as exc:
+        raise CommandError(_unknown_reference(script, found, exc)) from None
+    return script
+
+
+def _unknown_reference(script: ScriptDirectory, found: list[Branch], exc: KeyError) -> str:
+    revisions = list(script._load_revisions())
+    known = {rev.revision for rev in revisions}
+    known.update(label for rev in revisions for label in rev.branch_labels)
+    for rev in revisions:
+        named = to_tuple(rev.down_revision, default=()) + to_tuple(rev.dependencies, default=())
+        for missing in (name for name in named if name not in known):
+            directory = Path(rev.path).parent.resolve()
+            owner = next((b.name for b in found if b.directory == directory), "core")
+            return (
+                f"plugin {owner!r}: revision {rev.revision!r} ({rev.path}) names {missing!r} in"
+                " down_revision or depends_on, which is no revision of the core or of a loaded"
+                " plugin"
+            )
+    return f"a migration names the unknown revision {exc}"
 
 
 class UnloadedBranchError(RuntimeError):

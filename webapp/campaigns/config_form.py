@@ -178,11 +178,15 @@ def validate_draft(draft: ConfigDraft, plugins: PluginHost) -> None:
 
 @dataclass
 class FilterView:
+    """A filter of the draft; one whose plugin is not loaded has no form but its ``missing``
+    message, so that the campaign cannot be saved without it unnoticed."""
+
     position: int
     name: str
     title: str
     description: str
-    form: SettingsForm
+    form: SettingsForm | None
+    missing: str | None = None
 
 
 @dataclass
@@ -207,6 +211,9 @@ class ConfigView:
     group_keys: list[str]
     groups: GroupsView
     general_errors: list[str]
+    datasource_missing: str | None = None
+    """The stored data source's name when no loaded plugin has it (a disabled plugin's)."""
+    action_missing: str | None = None
 
 
 def _form(
@@ -254,6 +261,9 @@ def config_view(
                     form,
                 )
             )
+        else:
+            missing = t("campaigns.unknown_plugin", name=part.name)
+            filters.append(FilterView(position, part.name, part.name, "", None, missing))
     return ConfigView(
         datasource_choices=list(plugins.datasources),
         datasource=datasource,
@@ -266,6 +276,8 @@ def config_view(
         group_keys=draft.group_keys,
         groups=count_groups(draft, session, runtime, campaign_id, campaign_name),
         general_errors=draft.general_errors,
+        datasource_missing=None if datasource else draft.datasource.name,
+        action_missing=None if action else draft.action.name,
     )
 
 
