@@ -265,6 +265,9 @@ def test_a_broken_plugin_does_not_take_the_panel_down(settings: Settings, databa
             "Administration",
             "Briefverwaltung",
         ]
+        plugins_page = body(client.get("/admin/plugins"))  # what was left out, for the admin
+        assert "Beim Start des Panels ausgelassen" in plugins_page
+        assert "unknown endpoint &#39;nowhere.index&#39;" in plugins_page
     finally:
         get_campaign(app).database.dispose()
 

@@ -16,7 +16,7 @@ from webapp.admin import jobs
 from webapp.admin.audit_codes import ACTION, TARGET, action_title, named_codes, target_title
 from webapp.admin.forms import AuditFilterForm, JobForm, NewUserForm, PasswordForm, UserForm
 from webapp.admin.users import update_user
-from webapp.context import current_user, db_session, get_plugins
+from webapp.context import current_user, db_session, get_campaign, get_plugins
 from webapp.editing import change_summary
 from webapp.forms import add_error, problem_text
 from webapp.i18n import plugin_text, t
@@ -234,6 +234,7 @@ def plugins() -> str:
         data=data,
         titles=titles,
         register_hooks=set(REGISTER_HOOKS),
+        panel_errors=get_campaign().errors,
     )
 
 
