@@ -557,9 +557,11 @@ def test_a_periodic_campaign_whose_name_is_taken_gets_a_number(harness):
     summary = run_pass("operationMgt")
 
     assert "1 periodic campaign(s) created" in summary and "problem" not in summary
+    assert "0 campaign(s) moved" in summary  # without deliveries it is not put to approval
     with harness.runtime.database.session() as session:
         line = session.scalar(select(TemplateOccurrence))
-        assert session.get(Campaign, line.campaign_id).name == "Monatsinfo #1 2"
+        created = session.get(Campaign, line.campaign_id)
+        assert (created.name, created.status) == ("Monatsinfo #1 2", CampaignStatus.EDITING)
 
 
 def test_a_line_to_be_approved_waits_for_its_approval_and_is_skipped_without_one(harness):

@@ -545,13 +545,13 @@ def copy_periodic_campaign(session: Session, line: TemplateOccurrence, now: date
     (``copy_campaign``: settings, static records, provider service, manager, estimate) with
     its deliveries (cost types, approval settings, budget) and tasks, their dates moved by
     the line's distance from the template's first date; its deliveries are submitted for
-    approval."""
+    approval. Without deliveries it has nothing to approve and is created "being edited"."""
     template = line.template
     model = template.campaign
     shift = line.planned_at - template.first_at
     campaign = copy_campaign(session, model, name=line.label)
     campaign.program_id = template.program_id or model.program_id
-    campaign.status = CampaignStatus.TO_VALIDATE
+    campaign.status = CampaignStatus.TO_VALIDATE if model.deliveries else CampaignStatus.EDITING
     campaign.budget_status = model.budget_status
     campaign.commitment_level = model.commitment_level
     campaign.start_date = model.start_date + shift if model.start_date else line.planned_at.date()
