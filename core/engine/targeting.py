@@ -99,6 +99,7 @@ def _target(runtime: Runtime, run_id: int, lease: HeldLease) -> str:
                 channel=built.action.channel,
                 dry_run=run.dry_run,
                 entity=built.datasource.entity(),
+                started_by=run.started_by,
             )
             pending, held_out, skipped = materialise(session, context, run, built)
             highest = session.scalar(

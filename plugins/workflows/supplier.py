@@ -390,6 +390,7 @@ class SupplierPass:
             run_id=job.run.id,
             channel=built.action.channel,
             entity=built.datasource.entity(),
+            started_by=job.run.started_by,
         )
 
     def letter_pages(self, session: Session, job: Job) -> Iterator[list[Any]]:
