@@ -201,8 +201,9 @@ def test_an_analysed_delivery_has_its_costs_calculated_now_on_a_managers_request
     manager = panel.client()
     assert "Kosten jetzt berechnen" in body(manager.get(page))
 
-    response = post(manager, "/workflows/budgetMgt/run")
-    assert response.status_code == 302
+    response = post(manager, "/workflows/budgetMgt/run", {"next": page})
+    assert response.headers["Location"] == page  # back to the delivery
+    assert "wartet auf einen Worker" in body(manager.get(page))
     panel.work()
     html = body(manager.get(page))
     assert 'id="cost-lines"' in html and "Kosten jetzt berechnen" not in html

@@ -125,6 +125,8 @@ def test_run_now_hands_the_run_to_a_worker_and_the_history_shows_it(panel):
     assert "data-status-url=" not in history
     assert manager.get(f"/workflows/budgetMgt/runs/{run_id}.json").status_code == 404
     assert manager.get("/workflows/nosuchWorkflow").status_code == 404
+    away = post(manager, "/workflows/stockMgt/run", {"next": "//elsewhere.example/"})
+    assert away.headers["Location"] == "/workflows/stockMgt"  # never off the site
 
 
 def test_the_history_pages_through_runs_with_logs_and_errors(panel):

@@ -43,7 +43,7 @@ from webapp.schema_forms import (
     build_form,
     parse_form,
 )
-from webapp.security import has_role, role_required
+from webapp.security import has_role, role_required, safe_next
 
 bp = Blueprint(
     "workflows",
@@ -168,14 +168,17 @@ def index() -> str:
 @bp.post("/<name>/run")
 @role_required(Role.CAMPAIGN_MANAGER)
 def run_now(name: str) -> Response:
+    """Queue a pass now; a page that offers it (a delivery's costs) passes ``next`` to be
+    returned to."""
     title = title_of(name)
+    back = safe_next(request.form.get("next"))
     try:
         run = request_run(get_runtime(), name, username())
     except RedisError as exc:
         flash(t("workflows.queue_down", reason=str(exc)), "error")
-        return redirect(url_for(".index"))
+        return redirect(back or url_for(".index"))
     flash(t("workflows.queued", title=title, run=run.id), "success")
-    return redirect(url_for(".history", name=name))
+    return redirect(back or url_for(".history", name=name))
 
 
 class StateForm(PanelForm):
