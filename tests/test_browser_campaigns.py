@@ -118,9 +118,11 @@ def test_log_in_build_a_query_run_a_campaign_and_open_the_letter(live_panel, pag
     expect(page.locator('.run-summary [data-state="completed"]')).to_be_visible()
     expect(page.locator('[data-field="done"]')).to_have_text("2")
 
-    # the archived letter of a recipient
+    # the archived letter of a recipient, on its archive page
     link = page.locator("a[data-document]").first
-    letter = page.request.get(live_panel.url(link.get_attribute("href")))
+    document = link.get_attribute("href")
+    assert re.fullmatch(r"/archive/\d+", document)
+    letter = page.request.get(live_panel.url(f"{document}/inline"))
     assert letter.status == 200
     assert letter.headers["content-type"] == "application/pdf"
     assert letter.body().startswith(b"%PDF")
