@@ -21,8 +21,10 @@ failed.
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Iterator
+from html import unescape
 from io import BytesIO
 from urllib.parse import urlsplit
 
@@ -278,24 +280,42 @@ class Sweep:
         return body(response)
 
 
-def rendered_forms(sweep: Sweep, panel, group: str, ids: dict[str, object]) -> dict[str, PageForm]:
+LINK = re.compile(r'href="([^"]+)"')
+
+
+def rendered_forms(
+    sweep: Sweep, panel, group: str, ids: dict[str, object], posted: set[str]
+) -> dict[str, PageForm]:
     """The post forms the pages of the group's blueprints render, by the path they post to
-    (the largest form where several do)."""
+    (the largest form where several do), each with its action made absolute. Pages are
+    those of the group's GET rules, and the links they hold with a query string to an
+    address of ``posted`` no form was found for yet (``/deliveries/new?campaign_id=1``)."""
+    pages = [
+        address(panel, rule, ids)
+        for rule in panel.app.url_map.iter_rules()
+        if group_of(rule) in GROUPS[group] and "GET" in (rule.methods or ())
+    ]
+    seen = set(pages)
     forms: dict[str, PageForm] = {}
-    for rule in panel.app.url_map.iter_rules():
-        if group_of(rule) not in GROUPS[group] or "GET" not in (rule.methods or ()):
-            continue
-        page = address(panel, rule, ids)
+    while pages:
+        page = pages.pop(0)
         html = sweep.get(page)
         if html is None:
             continue
         for form in page_forms(html):
             if form.method != "post":
                 continue
-            path = urlsplit(form.action).path or urlsplit(page).path
+            form.action = form.action or page
+            path = urlsplit(form.action).path
             known = forms.get(path)
             if known is None or len(form.controls) > len(known.controls):
                 forms[path] = form
+        for link in map(unescape, LINK.findall(html)):
+            parts = urlsplit(link)
+            wanted = parts.query and parts.path in posted and parts.path not in forms
+            if wanted and link not in seen:
+                seen.add(link)
+                pages.append(link)
     return forms
 
 
@@ -347,25 +367,26 @@ def choices_replaced(form: PageForm) -> dict[str, object]:
 def test_bad_input_to_every_form_is_refused_without_a_500(panel, group):
     ids = seed(panel)
     sweep = Sweep(panel)
-    forms = rendered_forms(sweep, panel, group, ids)
     rules = [rule for rule in post_endpoints(panel.app) if group_of(rule) in GROUPS[group]]
     assert rules
+    posted = {address(panel, rule, ids) for rule in rules}
+    forms = rendered_forms(sweep, panel, group, ids, posted)
     for rule in rules:
         url = address(panel, rule, ids)
         if rule.arguments and any(isinstance(ids.get(a), int) for a in rule.arguments):
             sweep.post(rule.endpoint, address(panel, rule, ids, missing=True), "no such row", {})
-        form = forms.get(urlsplit(url).path)
+        form = forms.get(url)
         if form is not None:
-            button = dict(form.buttons[:1])
+            target, button = form.action, dict(form.buttons[:1])
             for label, payload in PAYLOADS.items():
-                sweep.post(rule.endpoint, url, label, {**button, **hostile(form, payload)})
-            sweep.post(rule.endpoint, url, THREE_VALUES, {**button, **hostile(form, None)})
-            sweep.post(rule.endpoint, url, "unknown choices", choices_replaced(form))
+                sweep.post(rule.endpoint, target, label, {**button, **hostile(form, payload)})
+            sweep.post(rule.endpoint, target, THREE_VALUES, {**button, **hostile(form, None)})
+            sweep.post(rule.endpoint, target, "unknown choices", choices_replaced(form))
             for label, data in one_field_at_a_time(form):
-                sweep.post(rule.endpoint, url, label, {**button, **data})
+                sweep.post(rule.endpoint, target, label, {**button, **data})
             if form.files:
                 files = {name: (BytesIO(NOT_A_FILE), "daten.csv") for name in form.files}
                 data = {**button, **form.data(), **files}
-                sweep.post(rule.endpoint, url, "not a file", data, files=True)
+                sweep.post(rule.endpoint, target, "not a file", data, files=True)
         sweep.post(rule.endpoint, url, "empty form", {})
     assert not sweep.failures, "\n".join(sweep.failures)
