@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from core.config import Settings
 from core.db.database import Database
@@ -165,13 +166,39 @@ def input_value(html: str, name: str) -> str | None:
     return None
 
 
+@dataclass
+class PageForm:
+    """A form of a page: where and how it posts, its controls as a browser submits them
+    (name, value, kind: the input's type, "select" or "textarea"), its named buttons and
+    its file inputs."""
+
+    action: str
+    method: str
+    enctype: str
+    controls: list[tuple[str, str, str]] = field(default_factory=list)
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def data(self) -> dict[str, str | list[str]]:
+        """What a browser submits, untouched (a name sent more than once maps to the list
+        of its values)."""
+        data: dict[str, str | list[str]] = {}
+        for name, value, _kind in self.controls:
+            if name in data:
+                previous = data[name]
+                data[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+            else:
+                data[name] = value
+        return data
+
+
 class _FormReader(HTMLParser):
     """Each form's controls as a browser submits them: inputs with their value (checkboxes
     only when ticked), a select's selected option (else its first), a text area's text."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.forms: list[list[tuple[str, str]]] = []
+        self.forms: list[PageForm] = []
         self._select: tuple[str, list[tuple[str, bool]]] | None = None
         self._textarea: list[str] | None = None
         self._textarea_name = ""
@@ -180,16 +207,25 @@ class _FormReader(HTMLParser):
         found = {key: value or "" for key, value in attrs}
         name = found.get("name", "")
         if tag == "form":
-            self.forms.append([])
+            method, enctype = found.get("method", "get").lower(), found.get("enctype", "")
+            self.forms.append(PageForm(found.get("action", ""), method, enctype))
         elif not self.forms:
             return
+        elif tag == "button" and name:
+            self.forms[-1].buttons.append((name, found.get("value", "")))
         elif tag == "input" and name:
-            kind = found.get("type", "text")
-            if kind in ("submit", "button", "file"):
+            kind = found.get("type", "text").lower()
+            if kind in ("submit", "button"):
+                if kind == "submit":
+                    self.forms[-1].buttons.append((name, found.get("value", "")))
+                return
+            if kind == "file":
+                self.forms[-1].files.append(name)
                 return
             if kind in ("checkbox", "radio") and "checked" not in found:
                 return
-            self.forms[-1].append((name, found.get("value", "on" if kind == "checkbox" else "")))
+            value = found.get("value", "on" if kind == "checkbox" else "")
+            self.forms[-1].controls.append((name, value, kind))
         elif tag == "select" and name:
             self._select = (name, [])
         elif tag == "option" and self._select is not None:
@@ -207,28 +243,126 @@ class _FormReader(HTMLParser):
             chosen = [value for value, selected in options if selected] or [
                 value for value, _selected in options[:1]
             ]
-            self.forms[-1].extend((name, value) for value in chosen)
+            self.forms[-1].controls.extend((name, value, "select") for value in chosen)
             self._select = None
         elif tag == "textarea" and self._textarea is not None:
-            self.forms[-1].append((self._textarea_name, "".join(self._textarea).lstrip("\n")))
+            text = "".join(self._textarea).lstrip("\n")
+            self.forms[-1].controls.append((self._textarea_name, text, "textarea"))
             self._textarea = None
+
+
+def page_forms(html: str) -> list[PageForm]:
+    """Every form of the page, in order."""
+    reader = _FormReader()
+    reader.feed(html)
+    return reader.forms
 
 
 def browser_form(html: str, containing: str) -> dict[str, str | list[str]]:
     """What a browser submits, untouched, for the page's form that has a control named
     ``containing`` (a name sent more than once maps to the list of its values)."""
-    reader = _FormReader()
-    reader.feed(html)
-    for controls in reader.forms:
-        if any(name == containing for name, _value in controls):
-            data: dict[str, str | list[str]] = {}
-            for name, value in controls:
-                if name in data:
-                    previous = data[name]
-                    data[name] = (
-                        [*previous, value] if isinstance(previous, list) else [previous, value]
-                    )
-                else:
-                    data[name] = value
-            return data
+    for form in page_forms(html):
+        if any(name == containing for name, _value, _kind in form.controls):
+            return form.data()
     raise AssertionError(f"no form with a control named {containing!r}")
+
+
+def load_demo_world(panel) -> tuple[int, int]:
+    """The demo data (`campaign demo`, 40 contacts) after a dry run and a confirmed real run
+    of the demo campaign, with a reply in the inbound mailbox, approvals asked of every role
+    and a recurring campaign template; the demo campaign's id and its run's."""
+    from core.clock import utcnow
+    from core.models import Campaign, Run
+    from plugins.demo import install_demo
+    from plugins.workflows.inbound_mail.mailboxes import configured_mailbox
+
+    with panel.runtime.database.session() as session:
+        install_demo(session, panel.runtime.plugins, utcnow(), contacts=40)
+        session.flush()
+        campaign_id = session.scalar(select(Campaign.id).order_by(Campaign.id).limit(1))
+    client = panel.client()
+    post(client, f"/campaigns/{campaign_id}/start", {"mode": "dry_run"})
+    panel.work()
+    post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
+    panel.work()
+    with panel.runtime.database.session() as session:
+        run_id = session.scalar(select(Run.id).order_by(Run.id.desc()).limit(1))
+    base = f"/campaigns/{campaign_id}/runs/{run_id}"
+    count = re.search(r'name="count" value="(\d+)"', body(client.get(base)))
+    if count:
+        post(client, f"{base}/confirm", {"count": count.group(1)})
+        panel.work()
+    inbox = configured_mailbox(panel.runtime.settings.data_dir).path / "new"  # for inboundMail
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "1.reply").write_bytes(
+        b"From: erika@example.org\r\nSubject: Re: Neuigkeiten\r\n\r\nNeuigkeiten\r\n"
+    )
+    ask_for_approvals(panel)
+    plan_templates(panel, campaign_id, run_id)
+    return campaign_id, run_id
+
+
+def ask_for_approvals(panel) -> None:
+    """Notifications for every user the walk logs in as, written by the bundle's services:
+    a content approval asked of every role, rejected with a comment, and a reminder of a
+    second one."""
+    from core.models import User
+    from plugins.processes.approvals import Reviewers, configure, record_reminder, reject, submit
+    from plugins.processes.models import ApprovalMode, ApprovalStep, Delivery
+
+    now = panel.runtime.clock.now()
+    with panel.runtime.database.session() as session:
+        users = {user.username: user for user in session.scalars(select(User))}
+        first, second = session.scalars(select(Delivery).order_by(Delivery.id).limit(2))
+        everyone = Reviewers.of(roles=[Role.VIEWER])
+        for delivery in (first, second):
+            configure(session, delivery, ApprovalStep.CONTENT, ApprovalMode.MANUAL, now, everyone)
+        asked = submit(session, first, ApprovalStep.CONTENT, now, by=users["adam"])
+        reject(session, asked.id, users["mia"], now, "Bitte den Betreff kürzen")
+        record_reminder(session, submit(session, second, ApprovalStep.CONTENT, now), now)
+
+
+def plan_templates(panel, campaign_id: int, run_id: int) -> None:
+    """A recurring template of the demo campaign with a schedule line in every state: the
+    started one with the demo's run, the planned one waiting for its approval and an
+    operator; its next date lies beyond the horizon, so operationMgt adds no line and starts
+    nothing."""
+    from datetime import timedelta
+
+    from plugins.processes.models import (
+        CampaignTemplate,
+        Frequency,
+        OccurrenceState,
+        TemplateKind,
+        TemplateOccurrence,
+    )
+
+    now = panel.runtime.clock.now()
+    with panel.runtime.database.session() as session:
+        template = CampaignTemplate(
+            name="Newsletter",
+            kind=TemplateKind.RECURRING,
+            campaign_id=campaign_id,
+            frequency=Frequency.WEEKLY,
+            every=2,
+            first_at=now - timedelta(weeks=6),
+            until=now + timedelta(weeks=52),
+            to_be_approved=True,
+            to_be_started=False,
+        )
+        session.add(template)
+        session.flush()
+        states = (
+            OccurrenceState.STARTED,
+            OccurrenceState.SKIPPED,
+            OccurrenceState.CANCELLED,
+            OccurrenceState.PLANNED,
+        )
+        for number, state in enumerate(states, start=1):
+            line = TemplateOccurrence.for_template(
+                template, number, now + timedelta(weeks=2 * number - 8)
+            )
+            line.state = state
+            if state is OccurrenceState.STARTED:
+                line.started_at, line.run_id = line.planned_at, run_id
+            session.add(line)

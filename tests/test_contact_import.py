@@ -99,6 +99,7 @@ def test_existing_numbers_are_errors_unless_updating(database):
         (b"Vorname;E-Mail\nAnna;a@example.de\n", "match_on: the file has no column with"),
         (b"Foo;Bar\n1;2\n", "line 1: no column could be mapped"),
         (b'Kundennummer;Nachname\nK-1;"offen\n', "line 2: .*quote left open"),
+        (b"\xff\xfeK\x00-\x001", "line 1: byte 0x.. cannot be read as utf-16"),  # a BOM, no UTF-16
     ],
 )
 def test_a_fatal_problem_imports_nothing(database, raw, message):

@@ -23,13 +23,11 @@ from babel import dates
 from flask import Flask
 from sqlalchemy import Enum, String, Text, func, select
 
-from core.clock import utcnow
 from core.models import Base, Role
-from plugins.workflows.inbound_mail.mailboxes import configured_mailbox
 from webapp import i18n
 from webapp.testing import csrf_token, login
 
-from panel_helpers import PASSWORD, ROLE_USERS, body, post, shown_details
+from panel_helpers import PASSWORD, ROLE_USERS, body, load_demo_world, post, shown_details
 
 OPEN, CLOSE = "\ue000", "\ue001"
 MARKED = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
@@ -159,103 +157,12 @@ def pseudo_locale(monkeypatch: pytest.MonkeyPatch) -> None:
 def demo_panel(panel) -> Flask:
     """The panel on the demo data (`campaign demo`) after a dry run and a real run of the
     demo campaign and a run of every workflow, so run results, logs and notifications exist."""
-    from core.models import Campaign, Run
-    from plugins.demo import install_demo
-
-    plugins = panel.app.extensions["campaign"].plugins
-    with panel.runtime.database.session() as session:
-        install_demo(session, plugins, utcnow(), contacts=40)
-        session.flush()
-        campaign_id = session.scalar(select(Campaign.id).order_by(Campaign.id).limit(1))
+    load_demo_world(panel)
     client = panel.client()
-    post(client, f"/campaigns/{campaign_id}/start", {"mode": "dry_run"})
-    panel.work()
-    post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
-    panel.work()
-    with panel.runtime.database.session() as session:
-        run_id = session.scalar(select(Run.id).order_by(Run.id.desc()).limit(1))
-    base = f"/campaigns/{campaign_id}/runs/{run_id}"
-    count = re.search(r'name="count" value="(\d+)"', body(client.get(base)))
-    if count:
-        post(client, f"{base}/confirm", {"count": count.group(1)})
-        panel.work()
-    inbox = configured_mailbox(panel.runtime.settings.data_dir).path / "new"  # for inboundMail
-    inbox.mkdir(parents=True, exist_ok=True)
-    (inbox / "1.reply").write_bytes(
-        b"From: erika@example.org\r\nSubject: Re: Neuigkeiten\r\n\r\nNeuigkeiten\r\n"
-    )
-    ask_for_approvals(panel)
-    plan_templates(panel, campaign_id, run_id)
-    for name in plugins.workflows.names():
+    for name in panel.app.extensions["campaign"].plugins.workflows.names():
         post(client, f"/workflows/{name}/run")
     panel.work()
     return panel
-
-
-def ask_for_approvals(panel) -> None:
-    """Notifications for every user the walk logs in as, written by the bundle's services:
-    a content approval asked of every role, rejected with a comment, and a reminder of a
-    second one."""
-    from core.models import User
-    from plugins.processes.approvals import Reviewers, configure, record_reminder, reject, submit
-    from plugins.processes.models import ApprovalMode, ApprovalStep, Delivery
-
-    now = panel.runtime.clock.now()
-    with panel.runtime.database.session() as session:
-        users = {user.username: user for user in session.scalars(select(User))}
-        first, second = session.scalars(select(Delivery).order_by(Delivery.id).limit(2))
-        everyone = Reviewers.of(roles=[Role.VIEWER])
-        for delivery in (first, second):
-            configure(session, delivery, ApprovalStep.CONTENT, ApprovalMode.MANUAL, now, everyone)
-        asked = submit(session, first, ApprovalStep.CONTENT, now, by=users["adam"])
-        reject(session, asked.id, users["mia"], now, "Bitte den Betreff kürzen")
-        record_reminder(session, submit(session, second, ApprovalStep.CONTENT, now), now)
-
-
-def plan_templates(panel, campaign_id: int, run_id: int) -> None:
-    """A recurring template of the demo campaign with a schedule line in every state: the
-    started one with the demo's run, the planned one waiting for its approval and an
-    operator; its next date lies beyond the horizon, so operationMgt adds no line and starts
-    nothing."""
-    from datetime import timedelta
-
-    from plugins.processes.models import (
-        CampaignTemplate,
-        Frequency,
-        OccurrenceState,
-        TemplateKind,
-        TemplateOccurrence,
-    )
-
-    now = panel.runtime.clock.now()
-    with panel.runtime.database.session() as session:
-        template = CampaignTemplate(
-            name="Newsletter",
-            kind=TemplateKind.RECURRING,
-            campaign_id=campaign_id,
-            frequency=Frequency.WEEKLY,
-            every=2,
-            first_at=now - timedelta(weeks=6),
-            until=now + timedelta(weeks=52),
-            to_be_approved=True,
-            to_be_started=False,
-        )
-        session.add(template)
-        session.flush()
-        states = (
-            OccurrenceState.STARTED,
-            OccurrenceState.SKIPPED,
-            OccurrenceState.CANCELLED,
-            OccurrenceState.PLANNED,
-        )
-        for number, state in enumerate(states, start=1):
-            line = TemplateOccurrence.for_template(
-                template, number, now + timedelta(weeks=2 * number - 8)
-            )
-            line.state = state
-            if state is OccurrenceState.STARTED:
-                line.started_at, line.run_id = line.planned_at, run_id
-            session.add(line)
 
 
 SYSTEM_TEXT = {

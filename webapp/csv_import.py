@@ -229,19 +229,21 @@ def _undecodable(file: BinaryIO, encoding: str) -> tuple[int, int] | None:
 
 def _encoding(file: BinaryIO, encoding: str | None) -> str:
     """The encoding to read the file with: BOM, then UTF-8, else cp1252 (what Excel writes on
-    German Windows), else latin-1, which reads any byte."""
+    German Windows), else latin-1, which reads any byte. A file starting with a UTF-16 BOM
+    is read as UTF-16 and refused like a chosen encoding where it is none (an odd number of
+    bytes, a lone surrogate)."""
     file.seek(0)
     start = file.read(4)
     has_bom = start.startswith(codecs.BOM_UTF8)
     if encoding is None:
         if has_bom:
             return "utf-8-sig"
-        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16"
-        for candidate in ("utf-8", "cp1252"):
-            if _undecodable(file, candidate) is None:
-                return candidate
-        return "latin-1"
+        if not start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            for candidate in ("utf-8", "cp1252"):
+                if _undecodable(file, candidate) is None:
+                    return candidate
+            return "latin-1"
+        encoding = "utf-16"
     try:
         name = codecs.lookup(encoding).name
     except LookupError:
