@@ -238,12 +238,13 @@ def _encoding(file: BinaryIO, encoding: str | None) -> str:
     if encoding is None:
         if has_bom:
             return "utf-8-sig"
-        if not start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = "utf-16"
+        else:
             for candidate in ("utf-8", "cp1252"):
                 if _undecodable(file, candidate) is None:
                     return candidate
             return "latin-1"
-        encoding = "utf-16"
     try:
         name = codecs.lookup(encoding).name
     except LookupError:

@@ -363,7 +363,7 @@ class OperationPass:
         number = max((line.number for line in lines), default=0)
         since = self.now - LATE if latest is None else max(latest, self.now - LATE)
         for planned in template.planned_dates(template.horizon(self.now), since=since):
-            if (latest is not None and planned <= latest) or planned < self.now - LATE:
+            if planned == latest:
                 continue
             number += 1
             line = TemplateOccurrence.for_template(template, number, planned)
