@@ -38,6 +38,7 @@ def campaign_model(campaign: Campaign) -> models.Campaign:
         action=campaign.action,
         action_settings=campaign.action_settings or {},
         service_communication=bool(campaign.service_communication),
+        sending_window=campaign.sending_window,
         created_by=campaign.created_by,
         last_execution=last_execution(db_session(), campaign.id),
     )

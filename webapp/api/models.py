@@ -215,6 +215,7 @@ class Campaign(BaseModel):
     action: str
     action_settings: dict[str, Any]
     service_communication: bool
+    sending_window: dict[str, Any] | None
     created_by: str | None
     last_execution: datetime | None
 
