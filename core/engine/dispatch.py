@@ -201,11 +201,10 @@ def _keep_to_window(runtime: Runtime, run: Run, lease: HeldLease) -> datetime | 
     if window is None or run.dry_run:
         return None
     zone, now = ZoneInfo(runtime.settings.timezone), runtime.clock.now()
-    closes_at = window.closes_at(now, zone)
-    if closes_at is None:
-        opens_at = window.opens_at(now, zone)
+    if opens_at := window.waits_until(now, zone):
         lease.pause(now, opens_at)
         return opens_at
+    closes_at = window.closes_at(now, zone)
     lease.pause(closes_at, window.opens_at(closes_at, zone))
     return None
 

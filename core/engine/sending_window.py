@@ -75,6 +75,10 @@ class SendingWindow:
                 return closes
         return None
 
+    def waits_until(self, moment: datetime, zone: ZoneInfo) -> datetime | None:
+        """When the window closed at ``moment`` opens; None while it is open."""
+        return None if self.closes_at(moment, zone) else self.opens_at(moment, zone)
+
     def opens_at(self, moment: datetime, zone: ZoneInfo) -> datetime:
         """The first moment from ``moment`` on at which the window is open."""
         for opens, closes in self._spans(moment, zone):

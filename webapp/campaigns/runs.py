@@ -228,8 +228,7 @@ def _window_opens(run: Run, window: SendingWindow | None) -> datetime | None:
     """When a running run's closed sending window opens again; None while it may send."""
     if window is None or run.state != RunState.RUNNING:
         return None
-    zone, now = ZoneInfo(get_settings().timezone), get_runtime().clock.now()
-    return None if window.closes_at(now, zone) else window.opens_at(now, zone)
+    return window.waits_until(get_runtime().clock.now(), ZoneInfo(get_settings().timezone))
 
 
 @bp.get("/<int:campaign_id>/runs/<int:run_id>")
