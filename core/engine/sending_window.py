@@ -35,10 +35,10 @@ class SendingWindow:
         """A checked window; ``SendingWindowError`` names what is wrong."""
         chosen = frozenset(days)
         if not chosen or not chosen <= set(WEEK):
-            raise SendingWindowError(stored("sending window: choose at least one day"))
+            raise SendingWindowError(stored("sending_window.days: choose at least one day"))
         if end <= start:
             raise SendingWindowError(
-                stored("sending window: the end must be later in the day than the start")
+                stored("sending_window.end: must be later in the day than the start")
             )
         return cls(chosen, start, end)
 

@@ -191,9 +191,22 @@ class CampaignSettings(Strict):
     action_settings: dict[str, Any] = {}
 
 
+TIME_OF_DAY = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class SendingWindow(Strict):
+    """The days and hours a campaign's runs reach people, in the installation's time zone;
+    the end is later in the day than the start."""
+
+    days: list[int] = Field(min_length=1, max_length=7, description="0 is Monday, 6 Sunday")
+    start: str = Field(pattern=TIME_OF_DAY, examples=["08:00"])
+    end: str = Field(pattern=TIME_OF_DAY, examples=["20:00"])
+
+
 class NewCampaign(CampaignSettings):
     name: str | None = Field(default=None, max_length=200, description="default: generated")
     description: str = Field(default="", max_length=10_000)
+    sending_window: SendingWindow | None = Field(default=None, description="default: any time")
 
 
 class CampaignChange(Strict):
@@ -202,6 +215,7 @@ class CampaignChange(Strict):
     name: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
     settings: CampaignSettings | None = None
+    sending_window: SendingWindow | None = Field(default=None, description="null: any time")
 
 
 class Campaign(BaseModel):
@@ -215,7 +229,7 @@ class Campaign(BaseModel):
     action: str
     action_settings: dict[str, Any]
     service_communication: bool
-    sending_window: dict[str, Any] | None
+    sending_window: SendingWindow | None
     created_by: str | None
     last_execution: datetime | None
 

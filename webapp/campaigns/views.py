@@ -345,23 +345,9 @@ def set_sending_window(campaign_id: int) -> Response:
         except SendingWindowError as exc:
             flash(stored_text(exc.text), "error")
             return back
-    wanted = window.to_json() if window else None
-    if wanted != campaign.sending_window:
-        campaign.sending_window = wanted
-        session = db_session()
-        record_audit(
-            session,
-            username(),
-            "campaign.sending_window",
-            "campaign",
-            campaign.id,
-            stored("{campaign}: sending window set", campaign=campaign.name)
-            if wanted
-            else stored("{campaign}: sending window removed", campaign=campaign.name),
-            {"sending_window": wanted},
-        )
-        session.commit()
-    flash(t("campaigns.window.saved" if wanted else "campaigns.window.removed"), "success")
+    operations.set_sending_window(db_session(), campaign, window, username())
+    db_session().commit()
+    flash(t("campaigns.window.saved" if window else "campaigns.window.removed"), "success")
     return back
 
 
