@@ -120,7 +120,8 @@ def test_a_sending_window_is_set_changed_and_removed_and_a_bad_one_stores_nothin
         ({**workdays, "end": "07:00"}, "sending_window.end"),
     ]:
         assert_problem(api.call("PATCH", path, json={"sending_window": window}), 422, field)
-    assert_problem(api.call("PATCH", path, json={"sending_window": {**workdays, "days": [7]}}), 422)
+    not_a_day = {"sending_window": {**workdays, "days": [7]}}
+    assert_problem(api.call("PATCH", path, json=not_a_day), 422, "sending_window.days.0")
     assert api.call("GET", path).get_json()["sending_window"] == workdays
 
     renamed = api.call("PATCH", path, json={"name": "Grüße am Wochenende"}).get_json()

@@ -4,7 +4,7 @@ these (``webapp.api.spec``)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -198,7 +198,9 @@ class SendingWindow(Strict):
     """The days and hours a campaign's runs reach people, in the installation's time zone;
     the end is later in the day than the start."""
 
-    days: list[int] = Field(min_length=1, max_length=7, description="0 is Monday, 6 Sunday")
+    days: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        min_length=1, max_length=7, description="0 is Monday, 6 Sunday"
+    )
     start: str = Field(pattern=TIME_OF_DAY, examples=["08:00"])
     end: str = Field(pattern=TIME_OF_DAY, examples=["20:00"])
 
