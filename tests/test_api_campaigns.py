@@ -106,6 +106,41 @@ def test_bad_settings_are_refused_naming_the_field(api, tmp_path):
     assert_problem(api.call("POST", f"/campaigns/{campaign['id']}/copy", Role.VIEWER), 403)
 
 
+def test_a_sending_window_is_set_changed_and_removed_and_a_bad_one_stores_nothing(api, tmp_path):
+    workdays = {"days": [0, 1, 2, 3, 4], "start": "08:00", "end": "20:00"}
+    campaign = greeting_campaign(api, tmp_path, sending_window=workdays)
+    assert campaign["sending_window"] == workdays
+    path = f"/campaigns/{campaign['id']}"
+    assert api.call("GET", path, Role.VIEWER).get_json()["sending_window"] == workdays
+
+    for window, field in [
+        ({**workdays, "days": []}, "sending_window.days"),
+        ({**workdays, "start": "8 Uhr"}, "sending_window.start"),
+        ({**workdays, "end": "24:00"}, "sending_window.end"),
+        ({**workdays, "end": "07:00"}, "sending_window.end"),
+    ]:
+        assert_problem(api.call("PATCH", path, json={"sending_window": window}), 422, field)
+    not_a_day = {"sending_window": {**workdays, "days": [7]}}
+    assert_problem(api.call("PATCH", path, json=not_a_day), 422, "sending_window.days.0")
+    assert api.call("GET", path).get_json()["sending_window"] == workdays
+
+    renamed = api.call("PATCH", path, json={"name": "Grüße am Wochenende"}).get_json()
+    assert renamed["sending_window"] == workdays  # a change that does not name it keeps it
+    weekend = {"days": [5, 6], "start": "10:00", "end": "18:00"}
+    assert (
+        api.call("PATCH", path, json={"sending_window": weekend}).get_json()["sending_window"]
+        == weekend
+    )
+    assert (
+        api.call("PATCH", path, json={"sending_window": None}).get_json()["sending_window"] is None
+    )
+    with api.panel.runtime.database.session() as session:
+        entries = session.scalars(
+            select(AuditEntry.details).where(AuditEntry.action == "campaign.sending_window")
+        ).all()
+    assert [entry["sending_window"] for entry in entries] == [workdays, weekend, None]
+
+
 def test_a_real_run_sends_only_with_the_count_the_caller_saw(api, tmp_path):
     add_contacts(api, 3)
     campaign = greeting_campaign(api, tmp_path)

@@ -65,6 +65,7 @@ PUBLIC_API: dict[str, str] = {
     "core.plugin_texts": "pybabel's campaign_plugin extraction method (an entry point)",
     "core.messages": "texts stored as a message id and parameters, said in the reader's language",
     "core.engine.confirmation": "what a person confirms before a run reaches people",
+    "core.engine.sending_window": "a campaign's sending window, read from a run's snapshot",
     "core.engine.operations": "creating a campaign with its audit entry",
     "core.workflows.operating": "operating the workflows: on and off, schedules, runs, history",
     "core.workflows.schedules": "a workflow's schedule and the time zone it runs in",

@@ -87,6 +87,37 @@ def test_run_asks_before_sending_and_without_an_answer_sends_nothing(engine, run
         assert runs[2].confirmed_by == os.environ.get("USER", "cli")
 
 
+def test_a_run_confirmed_outside_its_sending_window_says_when_it_starts(engine, run_cli, tmp_path):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import update
+
+    from core.models import Campaign, Run, RunState
+
+    engine.add_contacts(2)
+    campaign_id = engine.campaign(name="Wochenendpost")
+    tomorrow = (datetime.now(ZoneInfo("Europe/Berlin")) + timedelta(days=1)).date()
+    window = {"days": [tomorrow.weekday()], "start": "08:00", "end": "20:00"}
+    with engine.runtime.database.session() as session:
+        session.execute(
+            update(Campaign).where(Campaign.id == campaign_id).values(sending_window=window)
+        )
+    worker = engine.start_worker_process(tmp_path / "worker.log")
+    try:
+        result = run_cli("Wochenendpost", "--yes")
+    finally:
+        stop_group(worker)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"its sending window is closed: sending starts {tomorrow:%Y-%m-%d} 08:00 Europe/Berlin"
+        in result.output
+    )
+    with engine.runtime.database.session() as session:
+        run = session.scalar(select(Run).where(Run.campaign_id == campaign_id))
+        assert (run.state, run.done) == (RunState.RUNNING, 0)
+
+
 def test_a_dry_run_asks_nothing(engine, run_cli, tmp_path):
     engine.add_contacts(3)
     engine.campaign(name="Probe")

@@ -81,13 +81,15 @@ PROPER_NAMES = {
     "MB",
 }
 
-MONTH_NAMES = {
+CALENDAR_NAMES = {
     name
     for language in ("de", "en")
     for width in ("abbreviated", "wide")
-    for name in dates.get_month_names(width, locale=language).values()
+    for names in (dates.get_month_names, dates.get_day_names)
+    for name in names(width, locale=language).values()
 }
-"""Dates are formatted by Babel with the locale's month names, not by a catalog."""
+"""Dates and sending windows are written by Babel with the locale's month and day names,
+not by a catalog."""
 
 UNCOVERED_ENDPOINTS = {
     # not reached yet: the demo data has no page linking to them
@@ -299,7 +301,7 @@ def untranslated(text: str, data: set[str]) -> list[str]:
     return [
         word
         for word in WORD.findall(unmarked(text))
-        if word not in data and word not in PROPER_NAMES and word not in MONTH_NAMES
+        if word not in data and word not in PROPER_NAMES and word not in CALENDAR_NAMES
     ]
 
 

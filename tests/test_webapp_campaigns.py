@@ -7,11 +7,12 @@ import dataclasses
 import json
 import re
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
 from types import SimpleNamespace
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 import pytest
 from redis import Redis
@@ -58,6 +59,10 @@ from panel_helpers import (
 )
 
 PRINT = {"report": "Informationsschreiben"}
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+DASH = "\N{EN DASH}"
 
 
 def add_people(panel, count: int, **overrides) -> list[int]:
@@ -1554,6 +1559,65 @@ def test_only_an_admin_marks_service_communication_and_it_is_audited(panel):
         assert (entry.actor, entry.details) == ("adam", {"service_communication": True})
     run = start_run(panel.runtime, campaign_id, confirmed_by="test")
     assert run.config["service_communication"] is True
+
+
+# -- the sending window ----------------------------------------------------------------------------
+
+
+def test_a_manager_sets_a_sending_window_and_a_bad_one_stores_nothing(panel):
+    campaign_id = make_campaign(panel)
+    path = f"/campaigns/{campaign_id}/sending-window"
+    workdays = {"days": ["0", "1", "2", "3", "4"], "start": "08:00", "end": "20:00"}
+    refused = post(panel.client(Role.VIEWER), path, workdays)
+    assert refused.status_code == 403
+    client = panel.client()
+    assert "Jederzeit (kein Versandfenster)" in body(client.get(f"/campaigns/{campaign_id}/setup"))
+
+    for form, problem in [
+        ({**workdays, "days": []}, "Versandfenster: Wählen Sie mindestens einen Tag."),
+        ({**workdays, "end": "07:00"}, "Das Ende muss am Tag später liegen als der Beginn."),
+        ({**workdays, "start": "25:00"}, "„25:00“ ist keine Uhrzeit (geschrieben wie 08:30)."),
+        ({**workdays, "start": ""}, "Von: Bitte ausfüllen."),
+    ]:
+        page = body(post(client, path, form, follow_redirects=True))
+        assert problem in page, form
+        assert stored(panel, campaign_id).sending_window is None
+
+    saturday_too = {**workdays, "days": ["5", *workdays["days"]]}
+    page = body(post(client, path, saturday_too, follow_redirects=True))
+    assert "Das Versandfenster ist gespeichert" in page
+    assert f"Mo.{DASH}Sa., 08:00{DASH}20:00 Uhr" in page
+    assert stored(panel, campaign_id).sending_window == {
+        "days": [0, 1, 2, 3, 4, 5],
+        "start": "08:00",
+        "end": "20:00",
+    }
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "rita")).language = "en"
+    english = body(panel.client(Role.REVIEWER).get(f"/campaigns/{campaign_id}/setup"))
+    assert f"Mon{DASH}Sat, 08:00{DASH}20:00" in english
+
+    page = body(post(client, path, {"intent": "remove"}, follow_redirects=True))
+    assert "Die nächsten Läufe versenden jederzeit" in page
+    assert stored(panel, campaign_id).sending_window is None
+    assert audit_actions(panel).count("campaign.sending_window") == 2
+
+
+def test_a_run_outside_its_window_waits_and_its_page_says_until_when(panel):
+    add_people(panel, 3)
+    campaign_id = make_campaign(panel)
+    tomorrow = (datetime.now(BERLIN) + timedelta(days=1)).date()
+    window = {"days": [str(tomorrow.weekday())], "start": "08:00", "end": "20:00"}
+    client = panel.client()
+    post(client, f"/campaigns/{campaign_id}/sending-window", window)
+    run_id = start_and_confirm(panel, client, campaign_id)  # today is not a sending day
+
+    with panel.runtime.database.session() as session:
+        run = session.get(Run, run_id)
+        assert (run.state, run.done) == (RunState.RUNNING, 0)
+    page = body(client.get(f"/campaigns/{campaign_id}/runs/{run_id}"))
+    assert f"Der Versand geht am {tomorrow:%d.%m.%Y} 08:00 weiter." in page
+    assert "Das Versandfenster (" in page
 
 
 def test_skipped_recipients_show_their_reason_and_count_apart_from_failures(panel):

@@ -30,6 +30,7 @@ from core.engine.runs import (
     retry_failed,
     start_run,
 )
+from core.engine.sending_window import SendingWindow
 from core.messages import stored
 from core.models import Campaign, Run
 from core.plugins import PluginHost
@@ -84,6 +85,33 @@ def copy(session: Session, campaign: Campaign, actor: str, *, via: Via = None) -
         with_via({"source_id": campaign.id}, via),
     )
     return duplicate
+
+
+def set_sending_window(
+    session: Session,
+    campaign: Campaign,
+    window: SendingWindow | None,
+    actor: str,
+    *,
+    via: Via = None,
+) -> None:
+    """Set (or with None remove) the days and hours the campaign's next runs may reach
+    people; an unchanged window writes nothing."""
+    wanted = window.to_json() if window else None
+    if wanted == campaign.sending_window:
+        return
+    campaign.sending_window = wanted
+    record_audit(
+        session,
+        actor,
+        "campaign.sending_window",
+        "campaign",
+        campaign.id,
+        stored("{campaign}: sending window set", campaign=campaign.name)
+        if wanted
+        else stored("{campaign}: sending window removed", campaign=campaign.name),
+        with_via({"sending_window": wanted}, via),
+    )
 
 
 def start(

@@ -11,10 +11,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import quote
 
-from babel import numbers
+from babel import dates, numbers
 from flask import Flask
 
-from webapp.i18n import date_in, datetime_in, get_language
+from core.engine.sending_window import SendingWindow
+from webapp.i18n import date_in, datetime_in, get_language, t
 
 
 def format_date(value: date | datetime | None) -> str:
@@ -61,6 +62,32 @@ def percent(part: int | None, whole: int | None) -> int:
     return min(100, round(100 * (part or 0) / whole))
 
 
+def sending_window_text(window: SendingWindow | None) -> str:
+    """The window's days and hours in the reader's language, three or more days in a row
+    as one span ("Mo.-Fr." with an en dash); without a window, that runs send at any time."""
+    if window is None:
+        return t("campaigns.window.any_time")
+    names = dates.get_day_names("abbreviated", locale=get_language())
+    spans: list[list[int]] = []
+    for day in sorted(window.days):
+        if spans and spans[-1][-1] == day - 1:
+            spans[-1].append(day)
+        else:
+            spans.append([day])
+    days = ", ".join(
+        f"{names[span[0]]}\N{EN DASH}{names[span[-1]]}"
+        if len(span) > 2
+        else ", ".join(names[day] for day in span)
+        for span in spans
+    )
+    return t(
+        "campaigns.window.text",
+        days=days,
+        start=window.start.strftime("%H:%M"),
+        end=window.end.strftime("%H:%M"),
+    )
+
+
 def init_formatting(app: Flask) -> None:
     app.jinja_env.filters.update(
         date=format_date,
@@ -69,3 +96,4 @@ def init_formatting(app: Flask) -> None:
         bytes=format_bytes,
     )
     app.jinja_env.globals["percent"] = percent
+    app.jinja_env.globals["sending_window_text"] = sending_window_text

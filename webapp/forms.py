@@ -28,7 +28,7 @@ import enum
 import functools
 import re
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -450,6 +450,21 @@ class LocalDateTimeField(_PanelField):
 
     def shown(self, value: Any) -> str:
         return format_datetime_input(value)
+
+
+class TimeOfDayField(_PanelField):
+    """A time of day from ``<input type="time">``: hours and minutes, such as ``08:30``."""
+
+    message = "forms.not_a_time"
+
+    def parse(self, text: str) -> time:
+        if not re.fullmatch(r"\d{1,2}:\d{2}", text):
+            raise ValueError(text)
+        hours, minutes = map(int, text.split(":"))
+        return time(hours, minutes)
+
+    def shown(self, value: Any) -> str:
+        return value.strftime("%H:%M")
 
 
 class ChoiceField(_PanelField):

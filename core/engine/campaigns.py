@@ -59,6 +59,8 @@ class CampaignConfig:
     service_communication: bool = False
     """Service communication (a contract change, a legally required notice) passes opt-outs,
     never a dispatch block; only an administrator sets it on the campaign."""
+    sending_window: Mapping[str, Any] | None = None
+    """The days and hours the runs may reach people (``core.engine.sending_window``)."""
 
     @classmethod
     def of(cls, campaign: Campaign, action: ActionOverride | None = None) -> CampaignConfig:
@@ -72,6 +74,7 @@ class CampaignConfig:
             filters=tuple(campaign.filters or ()),
             group_keys=tuple(campaign.group_keys or ()),
             service_communication=bool(campaign.service_communication),
+            sending_window=campaign.sending_window,
         )
 
     @classmethod
@@ -84,6 +87,7 @@ class CampaignConfig:
             filters=tuple(data.get("filters", ())),
             group_keys=tuple(data.get("group_keys", ())),
             service_communication=bool(data.get("service_communication", False)),
+            sending_window=data.get("sending_window"),
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -95,6 +99,7 @@ class CampaignConfig:
             "action": self.action,
             "action_settings": dict(self.action_settings),
             "service_communication": self.service_communication,
+            "sending_window": dict(self.sending_window) if self.sending_window else None,
         }
 
 
@@ -225,9 +230,9 @@ def create_campaign(
 
 
 def copy_campaign(session: Session, campaign: Campaign, name: str | None = None) -> Campaign:
-    """A new campaign with the same settings, program, provider service (which prices its
-    runs), manager, estimate and static records, and no runs; named ``name`` (by default
-    "<name> (Kopie)"), with a number added while that name is taken."""
+    """A new campaign with the same settings, sending window, program, provider service
+    (which prices its runs), manager, estimate and static records, and no runs; named
+    ``name`` (by default "<name> (Kopie)"), with a number added while that name is taken."""
     base = f"{campaign.name} (Kopie)" if name is None else name.strip()
     name = _first_free(session, (f"{base} {n}" if n > 1 else base for n in itertools.count(1)))
     copy = Campaign(
@@ -238,6 +243,7 @@ def copy_campaign(session: Session, campaign: Campaign, name: str | None = None)
         provider_service_id=campaign.provider_service_id,
         manager_id=campaign.manager_id,
         estimated_cost=campaign.estimated_cost,
+        sending_window=campaign.sending_window,
     )
     apply_config(copy, CampaignConfig.of(campaign))
     session.add(copy)

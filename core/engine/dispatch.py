@@ -17,6 +17,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -52,6 +53,7 @@ from core.engine.runs import (
     finish_if_complete,
     open_chunks,
 )
+from core.engine.sending_window import SendingWindow
 from core.events import ItemEvent
 from core.jobs.functions import current_runtime, worker_identity
 from core.models import ChunkLease, ItemKind, ItemStatus, Run, RunItem, RunState
@@ -176,6 +178,8 @@ def process_chunk(run_id: int, chunk: int, attempt: int | None = None) -> str:
                 if run is None or run.state != RunState.RUNNING:
                     state = run.state if run else "gone"
                     return f"run {run_id} chunk {chunk}: skipped, run is {state}"
+                if opens_at := _keep_to_window(runtime, run, lease):
+                    return f"run {run_id} chunk {chunk}: waits for its window ({opens_at})"
                 worker = _dispatcher(runtime, run, lease)
                 items = _pending_rows(
                     session, run_items.c.run_id == run_id, run_items.c.chunk == chunk
@@ -188,6 +192,21 @@ def process_chunk(run_id: int, chunk: int, attempt: int | None = None) -> str:
     finish_if_complete(runtime, run_id)
     suffix = ", stopped early" if stopped else ""
     return f"run {run_id} chunk {chunk}: {processed} processed{suffix}"
+
+
+def _keep_to_window(runtime: Runtime, run: Run, lease: HeldLease) -> datetime | None:
+    """Pause the chunk where the run's sending window closes; when it opens again if it is
+    closed now (returned: the chunk waits)."""
+    window = SendingWindow.from_json(run.config.get("sending_window"))
+    if window is None or run.dry_run:
+        return None
+    zone, now = ZoneInfo(runtime.settings.timezone), runtime.clock.now()
+    if opens_at := window.waits_until(now, zone):
+        lease.pause(now, opens_at)
+        return opens_at
+    closes_at = window.closes_at(now, zone)
+    lease.pause(closes_at, window.opens_at(closes_at, zone))
+    return None
 
 
 WARMED_RUNS = 16

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
 from rq.job import Job, JobStatus
@@ -85,9 +85,19 @@ class HeldLease:
     chunk: int
     attempt: int | None
     lost: threading.Event = field(default_factory=threading.Event)
+    pause_from: datetime | None = None
+    resume_at: datetime | None = None
+
+    def pause(self, start: datetime, until: datetime) -> None:
+        """Stop from ``start`` on (a sending window closes) and hand the part back expiring
+        ``until``, so recovery gives it out again only then."""
+        self.pause_from, self.resume_at = start, until
+
+    def paused(self) -> bool:
+        return self.pause_from is not None and self.runtime.clock.now() >= self.pause_from
 
     def should_stop(self) -> bool:
-        return self.lost.is_set() or stop_requested()
+        return self.lost.is_set() or stop_requested() or self.paused()
 
     def renew(self) -> None:
         with self.runtime.database.session() as session:
@@ -114,8 +124,10 @@ class HeldLease:
         return self.lost.is_set()
 
     def hand_back(self, through: bool) -> None:
-        """Delete the lease once the chunk is through; else expire it for the next tick."""
-        expired = update(leases).values(expires_at=self.runtime.clock.now())
+        """Delete the lease once the chunk is through; else expire it for the next tick (or
+        when the pause ends)."""
+        expires_at = self.resume_at if self.paused() else self.runtime.clock.now()
+        expired = update(leases).values(expires_at=expires_at)
         with self.runtime.database.session() as session:
             self._execute(session, delete(leases) if through else expired)
 

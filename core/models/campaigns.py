@@ -101,6 +101,8 @@ class Campaign(Timestamped, Base):
     """The campaign's cost by the rules of docs/processes.md, written by the cost calculation."""
     service_communication: Mapped[bool] = mapped_column(default=False, server_default=false())
     """A legally required notice: its runs pass opt-outs, never a block (``core.reach``)."""
+    sending_window: Mapped[dict[str, Any] | None]
+    """The days and hours its runs may reach people (``core.engine.sending_window``)."""
 
     runs: Mapped[list[Run]] = relationship(
         back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import select
@@ -26,6 +27,7 @@ from core.engine.runs import (
     discard_run,
     start_run,
 )
+from core.engine.sending_window import SendingWindow
 from core.messages import english_text
 from core.models import FINAL_RUN_STATES, Campaign, Run, RunState
 from core.plugins import UnknownPluginError
@@ -261,6 +263,15 @@ def _confirm(runtime: Runtime, run_id: int, yes: bool) -> None:
     except QueueDeferredError as exc:
         click.echo(f"confirmed, but the queue did not answer ({exc}); the scheduler enqueues it")
     click.echo(f"run #{shown.number} confirmed: sending to {shown.reached} recipients")
+    _print_window_wait(runtime, run_id)
+
+
+def _print_window_wait(runtime: Runtime, run_id: int) -> None:
+    """When sending starts, if the run's sending window is closed now."""
+    window = SendingWindow.from_json(_load_run(runtime, run_id).config.get("sending_window"))
+    zone = runtime.settings.timezone
+    if window and (opens_at := window.waits_until(runtime.clock.now(), ZoneInfo(zone))):
+        click.echo(f"its sending window is closed: sending starts {opens_at:%Y-%m-%d %H:%M} {zone}")
 
 
 def _load_run(runtime: Runtime, run_id: int) -> Run:

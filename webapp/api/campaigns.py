@@ -10,6 +10,7 @@ from sqlalchemy import select
 from core.engine import operations
 from core.engine.campaigns import CampaignConfig, CampaignError, last_execution
 from core.engine.runs import RunError
+from core.engine.sending_window import SendingWindow, SendingWindowError
 from core.models import Campaign, Role
 from webapp import campaign_operations
 from webapp.api import models
@@ -38,6 +39,7 @@ def campaign_model(campaign: Campaign) -> models.Campaign:
         action=campaign.action,
         action_settings=campaign.action_settings or {},
         service_communication=bool(campaign.service_communication),
+        sending_window=campaign.sending_window,
         created_by=campaign.created_by,
         last_execution=last_execution(db_session(), campaign.id),
     )
@@ -153,10 +155,18 @@ def create_campaign(body: models.NewCampaign) -> models.Campaign:
             description=body.description,
             via=via(),
         )
-    except CampaignError as exc:
+        _set_window(campaign, body.sending_window)
+    except (CampaignError, SendingWindowError) as exc:
+        session.rollback()
         raise _refused(exc) from None
     session.commit()
     return campaign_model(campaign)
+
+
+def _set_window(campaign: Campaign, window: models.SendingWindow | None) -> None:
+    """The body's window, checked as the panel checks it (``SendingWindowError``)."""
+    wanted = SendingWindow.from_json(window.model_dump()) if window else None
+    campaign_operations.set_sending_window(db_session(), campaign, wanted, actor(), via=via())
 
 
 @operation(
@@ -186,7 +196,9 @@ def update_campaign(campaign_id: int, body: models.CampaignChange) -> models.Cam
             description=body.description,
             via=via(),
         )
-    except CampaignError as exc:
+        if "sending_window" in body.model_fields_set:
+            _set_window(campaign, body.sending_window)
+    except (CampaignError, SendingWindowError) as exc:
         session.rollback()
         raise _refused(exc) from None
     session.commit()

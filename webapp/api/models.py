@@ -4,7 +4,7 @@ these (``webapp.api.spec``)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -191,9 +191,24 @@ class CampaignSettings(Strict):
     action_settings: dict[str, Any] = {}
 
 
+TIME_OF_DAY = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class SendingWindow(Strict):
+    """The days and hours a campaign's runs reach people, in the installation's time zone;
+    the end is later in the day than the start."""
+
+    days: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        min_length=1, max_length=7, description="0 is Monday, 6 Sunday"
+    )
+    start: str = Field(pattern=TIME_OF_DAY, examples=["08:00"])
+    end: str = Field(pattern=TIME_OF_DAY, examples=["20:00"])
+
+
 class NewCampaign(CampaignSettings):
     name: str | None = Field(default=None, max_length=200, description="default: generated")
     description: str = Field(default="", max_length=10_000)
+    sending_window: SendingWindow | None = Field(default=None, description="default: any time")
 
 
 class CampaignChange(Strict):
@@ -202,6 +217,7 @@ class CampaignChange(Strict):
     name: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
     settings: CampaignSettings | None = None
+    sending_window: SendingWindow | None = Field(default=None, description="null: any time")
 
 
 class Campaign(BaseModel):
@@ -215,6 +231,7 @@ class Campaign(BaseModel):
     action: str
     action_settings: dict[str, Any]
     service_communication: bool
+    sending_window: SendingWindow | None
     created_by: str | None
     last_execution: datetime | None
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 import logging
 import mimetypes
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import abort, flash, jsonify, redirect, request, url_for
 from redis.exceptions import RedisError
@@ -36,6 +38,7 @@ from core.engine.runs import (
     resume_run,
     retry_failed,
 )
+from core.engine.sending_window import SendingWindow
 from core.messages import stored
 from core.models import (
     ACTIVE_RUN_STATES,
@@ -221,6 +224,13 @@ def _source_names(run: Run, entity: str, ids: list[int]) -> dict[tuple[str, int]
         return {}
 
 
+def _window_opens(run: Run, window: SendingWindow | None) -> datetime | None:
+    """When a running run's closed sending window opens again; None while it may send."""
+    if window is None or run.state != RunState.RUNNING:
+        return None
+    return window.waits_until(get_runtime().clock.now(), ZoneInfo(get_settings().timezone))
+
+
 @bp.get("/<int:campaign_id>/runs/<int:run_id>")
 @role_required(Role.VIEWER)
 def run(campaign_id: int, run_id: int) -> str:
@@ -253,6 +263,7 @@ def run(campaign_id: int, run_id: int) -> str:
         .order_by(func.count().desc(), reason)
         .limit(SKIP_REASONS_SHOWN)
     ).all()
+    window = SendingWindow.from_json(run.config.get("sending_window"))
     return render_screen(
         "campaigns/run.html",
         campaign,
@@ -260,6 +271,8 @@ def run(campaign_id: int, run_id: int) -> str:
         run=run,
         action_title=plugin_title(get_plugins().actions, run.config.get("action", "")),
         held_back=get_plugins().held_back(session, [run.id]).get(run.id),
+        window=window,
+        window_opens=_window_opens(run, window),
         progress=Progress.of(run),
         items=items,
         rows=_item_rows(run, items.items),

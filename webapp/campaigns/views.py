@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from babel import dates
 from flask import (
     Blueprint,
     abort,
@@ -32,6 +33,7 @@ from core.engine.campaigns import (
     last_execution,
 )
 from core.engine.runs import CampaignClosedError, RunError
+from core.engine.sending_window import WEEK, SendingWindow, SendingWindowError
 from core.messages import stored
 from core.models import ACTIVE_RUN_STATES, Campaign, CampaignStatus, Role, Run, SavedQuery
 from core.query import QueryError, compile_query, load_json
@@ -49,14 +51,16 @@ from webapp.campaigns.listing import STATUS_FILTERS, campaign_list
 from webapp.campaigns.records import CampaignDataError, freeze_query
 from webapp.context import current_user, db_session, get_plugins, get_runtime
 from webapp.forms import (
+    ChoiceListField,
     FlagField,
     PanelForm,
     TextField,
+    TimeOfDayField,
     WholeNumberField,
     parse_id,
     problem_text,
 )
-from webapp.i18n import stored_text, t, tn
+from webapp.i18n import get_language, stored_text, t, tn
 from webapp.pagination import page_arguments
 from webapp.security import role_required
 
@@ -231,6 +235,8 @@ def _render_setup(campaign: Campaign | None, draft: ConfigDraft, **context: Any)
         config=view,
         plugin_text=plugin_text,
         active=active_run(campaign.id) if campaign else None,
+        window=SendingWindow.from_json(campaign.sending_window) if campaign else None,
+        weekday_names=dates.get_day_names("wide", locale=get_language()),
         **context,
     )
 
@@ -311,6 +317,38 @@ def start(campaign_id: int) -> Response:
     started = "campaigns.start.started" if dry_run else "campaigns.start.analysing"
     flash(t(started, number=run.number), "success")
     return redirect(url_for(".run", campaign_id=campaign.id, run_id=run.id, **list_args()))
+
+
+class SendingWindowForm(PanelForm):
+    days = ChoiceListField(coerce=int)
+    start = TimeOfDayField(required=True)
+    end = TimeOfDayField(required=True)
+
+
+@bp.post("/<int:campaign_id>/sending-window")
+@role_required(Role.CAMPAIGN_MANAGER)
+def set_sending_window(campaign_id: int) -> Response:
+    """Set or remove the days and hours the campaign's runs may reach people; a run already
+    started keeps the window it started with. The audit log records the change."""
+    campaign = load_campaign(campaign_id)
+    back = redirect(url_for(".setup", campaign_id=campaign.id, **list_args()))
+    window = None
+    if request.form.get("intent") != "remove":
+        form = SendingWindowForm()
+        form.days.choices = [(day, day) for day in WEEK]
+        labels = {"start": t("campaigns.window.start"), "end": t("campaigns.window.end")}
+        if not form.validate():
+            flash(problem_text(form, labels), "error")
+            return back
+        try:
+            window = SendingWindow.of(form.days.data, form.start.data, form.end.data)
+        except SendingWindowError as exc:
+            flash(stored_text(exc.text), "error")
+            return back
+    operations.set_sending_window(db_session(), campaign, window, username())
+    db_session().commit()
+    flash(t("campaigns.window.saved" if window else "campaigns.window.removed"), "success")
+    return back
 
 
 class ServiceForm(PanelForm):
