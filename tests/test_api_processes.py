@@ -435,3 +435,46 @@ def test_templates_are_listed_paged_filtered_and_changed_by_a_campaign_manager(a
         assert_problem(api.call("POST", "/templates", role, json=body), 403)
         assert_problem(api.call("PATCH", f"/templates/{first}", role, json={"active": False}), 403)
     assert api.call("PATCH", f"/templates/{first}", Role.ADMIN, json={}).status_code == 200
+
+
+def test_a_manager_approves_lets_start_and_skips_lines_as_on_the_templates_page(api):
+    template = api.call(
+        "POST", "/templates", json=template_body(api, to_be_approved=True, to_be_started=False)
+    ).get_json()
+    first, second, third = (add_line(api, template["id"], number) for number in (1, 2, 3))
+
+    approved = api.call("POST", f"/templates/lines/{first}/approve")
+    assert approved.status_code == 200, approved.get_json()
+    assert approved.get_json()["approved_by"] == "mia" and approved.get_json()["approved_at"]
+    again = assert_problem(api.call("POST", f"/templates/lines/{first}/approve"), 409)
+    assert again["detail"].startswith("„Newsletter #1“ wurde schon von mia am ")  # as the panel
+    assert api.call("POST", f"/templates/lines/{first}/start").get_json()["to_be_started"]
+    skipped = api.call("POST", f"/templates/lines/{second}/skip").get_json()
+    assert skipped["state"] == "skipped"
+    assert assert_problem(api.call("POST", f"/templates/lines/{second}/start"), 409)["detail"]
+    assert [(entry, details["line_id"]) for entry, details in template_audit(api)] == [
+        ("schedule_line.approve", first),
+        ("schedule_line.start", first),
+        ("schedule_line.skip", second),
+    ]
+    assert all(details["api_token"] == "campaign_manager-token" for _, details in
+               template_audit(api))  # fmt: skip
+
+    api.call("PATCH", f"/templates/{template['id']}", json={"active": False})
+    paused = assert_problem(api.call("POST", f"/templates/lines/{third}/start"), 409)
+    assert "Die Vorlage ist nicht aktiv" in paused["detail"]
+    read = api.call("GET", f"/templates/{template['id']}", Role.VIEWER).get_json()
+    assert [line["id"] for line in read["planned_lines"]] == [first, third]
+    assert_problem(api.call("POST", f"/templates/lines/{third}/skip", Role.VIEWER), 403)
+    assert_problem(api.call("POST", "/templates/lines/999/skip"), 404)
+    assert_problem(api.call("POST", f"/templates/lines/{2**31}/approve"), 404)
+
+
+def template_audit(api: Api) -> list[tuple[str, dict]]:
+    with api.panel.runtime.database.session() as session:
+        entries = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action.like("schedule_line.%"))
+            .order_by(AuditEntry.id)
+        )
+        return [(entry.action, entry.details) for entry in entries]

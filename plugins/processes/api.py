@@ -1,6 +1,7 @@
 """Deliveries, approvals and campaign templates in the HTTP API (docs/api.md): list and read
 them, submit a delivery for approval, answer an approval, confirm an online delivery's start
-with its count, create and change a template (pause it with ``"active": false``).
+with its count, create and change a template (pause it with ``"active": false``) and approve,
+let start or skip its schedule lines.
 
 The operations come from this bundle on a ``webapp.ApiBlueprint`` registered with its panel
 screens, so ``CAMPAIGN_DISABLE_PLUGINS=plugins.processes`` leaves them out of the API and of
@@ -58,8 +59,13 @@ from plugins.processes.template_setup import (
     MAX_EVERY,
     NAME_LENGTH,
     SCHEDULE_END,
+    LineAction,
     TemplateNotFoundError,
+    decide_line,
+    find_line,
     find_template,
+    line_audit,
+    line_facts,
     planned_lines,
     template_details,
     template_facts,
@@ -644,6 +650,23 @@ def _load_template(template_id: int) -> CampaignTemplate:
         raise ApiProblem(404, str(exc)) from None
 
 
+def _decide(line_id: int, action: LineAction) -> TemplateLineOut:
+    """As the buttons of a template's page: a line that changed meanwhile is a 409 saying
+    why, as the panel says it."""
+    session = db_session()
+    try:
+        line = find_line(session, line_id)
+    except TemplateNotFoundError as exc:
+        raise ApiProblem(404, str(exc)) from None
+    refused = decide_line(session, line, action, api_user(), get_runtime().clock.now())
+    if refused is not None:
+        raise ApiProblem(409, refused)
+    api_audit(*line_audit(line, action))
+    session.commit()
+    approvers = names_by_id(User.username, {line.approved_by_id})
+    return TemplateLineOut(**line_facts(line, approvers))
+
+
 def _store_template(template: CampaignTemplate | None, values: dict[str, Any]) -> CampaignTemplate:
     """``values`` checked by the panel form's rules, stored with the panel's audit entry."""
     session = db_session()
@@ -746,3 +769,46 @@ def change_template(template_id: int, body: TemplateChange) -> TemplateDetail:
     values = {name: getattr(template, name) for name in FIELDS}
     values.update(body.model_dump(exclude_unset=True))
     return _template_detail(_store_template(template, values))
+
+
+@bp.operation(
+    "POST",
+    "/templates/lines/<int:line_id>/approve",
+    summary="Approve a schedule line",
+    tag="templates",
+    role=Role.CAMPAIGN_MANAGER,
+    response=TemplateLineOut,
+)
+def approve_line(line_id: int) -> TemplateLineOut:
+    """A planned line that needs an approval gets the token user's; 409 when it needs none,
+    has one already or is no longer planned."""
+    return _decide(line_id, "approve")
+
+
+@bp.operation(
+    "POST",
+    "/templates/lines/<int:line_id>/start",
+    summary="Let a schedule line start",
+    tag="templates",
+    role=Role.CAMPAIGN_MANAGER,
+    response=TemplateLineOut,
+)
+def start_line(line_id: int) -> TemplateLineOut:
+    """A planned line that does not start by itself is let start: operationMgt's next pass
+    after its date starts it (once approved, if it needs that), and a recurring line's run
+    still waits for the confirmation of its count. 409 when its template is paused, or the
+    line starts by itself already or is no longer planned."""
+    return _decide(line_id, "start")
+
+
+@bp.operation(
+    "POST",
+    "/templates/lines/<int:line_id>/skip",
+    summary="Skip a schedule line",
+    tag="templates",
+    role=Role.CAMPAIGN_MANAGER,
+    response=TemplateLineOut,
+)
+def skip_line(line_id: int) -> TemplateLineOut:
+    """A planned line is skipped: it never starts; 409 when it is no longer planned."""
+    return _decide(line_id, "skip")

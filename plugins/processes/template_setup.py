@@ -1,17 +1,21 @@
-"""Setting up a campaign template, for the panel's form and the HTTP API alike: the limits of
-its fields, the rules they must meet together, what its audit entry records, and what comes
-next on its schedule."""
+"""Setting up a campaign template, for the panel's screens, the HTTP API and the command line
+alike: the limits of its fields, the rules they must meet together, what its audit entry
+records, what comes next on its schedule, and what a person decides about a schedule line
+(approve it, let it start, skip it).
+
+Every change of a line is a conditional update, so an operationMgt pass starting the line at
+the same moment cannot be undone or doubled."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
-from core.messages import ExplainedError, stored_for
+from core.messages import ExplainedError, StoredText, stored_for
 from core.models import Campaign, User
 from plugins.processes.models import (
     CampaignTemplate,
@@ -20,7 +24,7 @@ from plugins.processes.models import (
     TemplateKind,
     TemplateOccurrence,
 )
-from webapp import parse_id, t
+from webapp import format_datetime, parse_id, t
 
 stored = stored_for(__name__)
 NAME_LENGTH = 200
@@ -46,10 +50,11 @@ FIELDS = (
     "active",
 )
 """What a template is set up with, by the form and by the API."""
+LineAction = Literal["approve", "start", "skip"]
 
 
 class TemplateNotFoundError(ExplainedError):
-    """No template has this id or name."""
+    """No template (or schedule line) has this id or name."""
 
 
 def find_template(session: Session, name_or_id: str) -> CampaignTemplate:
@@ -64,6 +69,13 @@ def find_template(session: Session, name_or_id: str) -> CampaignTemplate:
     if template is None:
         raise TemplateNotFoundError(stored("no campaign template '{name}'", name=name_or_id))
     return template
+
+
+def find_line(session: Session, line_id: int) -> TemplateOccurrence:
+    line = session.get(TemplateOccurrence, line_id)
+    if line is None:
+        raise TemplateNotFoundError(stored("no schedule line {id}", id=line_id))
+    return line
 
 
 def template_problems(
@@ -197,7 +209,7 @@ def template_facts(
             "kind": template.kind.value,
             "frequency": template.frequency.value if template.frequency else None,
             "campaign": campaigns.get(template.campaign_id, ""),
-            "next_line": _line_facts(line, approvers)
+            "next_line": line_facts(line, approvers)
             if (line := next_ones[template.id]["line"])
             else None,
             "next_date": next_ones[template.id]["at"],
@@ -217,10 +229,12 @@ def planned_lines(session: Session, template: CampaignTemplate) -> list[dict[str
         .order_by(TemplateOccurrence.planned_at)
     ).all()
     approvers = _names(session, User.username, {line.approved_by_id for line in lines})
-    return [_line_facts(line, approvers) for line in lines]
+    return [line_facts(line, approvers) for line in lines]
 
 
-def _line_facts(line: TemplateOccurrence, approvers: Mapping[int, str]) -> dict[str, Any]:
+def line_facts(line: TemplateOccurrence, approvers: Mapping[int, str]) -> dict[str, Any]:
+    """A schedule line as the API and the command line give it (``approvers``: usernames by
+    id)."""
     return {
         "id": line.id,
         "number": line.number,
@@ -242,3 +256,91 @@ def _names(session: Session, column: Any, ids: set[int | None]) -> dict[int, str
         return {}
     key = column.class_.id
     return dict(session.execute(select(key, column).where(key.in_(wanted))).all())
+
+
+# -- a line's decisions ---------------------------------------------------------------------------
+
+
+def decide_line(
+    session: Session, line: TemplateOccurrence, action: LineAction, by: User, now: datetime
+) -> str | None:
+    """Approve the planned line (``by``, at ``now``), let it start (operationMgt's next pass
+    starts it once its date came) or skip it, unless it changed meanwhile: then the session
+    is rolled back and the answer is why not, in the reader's language. The caller records
+    ``line_audit`` and commits."""
+    changed = session.execute(
+        update(TemplateOccurrence)
+        .where(
+            TemplateOccurrence.id == line.id,
+            TemplateOccurrence.state == OccurrenceState.PLANNED,
+            *_line_conditions(action),
+        )
+        .values(**_line_values(action, by, now))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed:
+        session.refresh(line)
+        return None
+    session.rollback()  # the line and its template read again, as they are now
+    return _refusal(session, line, action)
+
+
+def line_audit(
+    line: TemplateOccurrence, action: LineAction
+) -> tuple[str, str, int, StoredText, dict[str, Any]]:
+    """The audit entry of a decision about the line: action, target type and id, summary and
+    details."""
+    return (
+        f"schedule_line.{action}",
+        "campaign_template",
+        line.template_id,
+        _summary(action, line.label),
+        {"line_id": line.id, "number": line.number},
+    )
+
+
+def _summary(action: LineAction, label: str) -> StoredText:
+    if action == "approve":
+        return stored("{line}: approved", line=label)
+    if action == "start":
+        return stored("{line}: to be started", line=label)
+    return stored("{line}: skipped", line=label)
+
+
+def _line_conditions(action: LineAction) -> tuple[ColumnElement[bool], ...]:
+    line = TemplateOccurrence
+    if action == "approve":
+        return (line.to_be_approved, line.approved_at.is_(None))
+    if action == "start":
+        active = select(CampaignTemplate.id).where(CampaignTemplate.active)
+        return (line.to_be_started.is_(False), line.template_id.in_(active))
+    return ()
+
+
+def _line_values(action: LineAction, by: User, now: datetime) -> dict[str, Any]:
+    if action == "approve":
+        return {"approved_at": now, "approved_by_id": by.id}
+    if action == "start":
+        return {"to_be_started": True}
+    return {"state": OccurrenceState.SKIPPED}
+
+
+def _refusal(session: Session, line: TemplateOccurrence, action: LineAction) -> str:
+    """Why ``action`` did not apply to the line as it is now."""
+    label = line.label
+    if line.state is not OccurrenceState.PLANNED:
+        state = t(f"templates.line.state.{line.state.value}")
+        return t("templates.line.not_planned", line=label, state=state)
+    if action == "approve" and not line.to_be_approved:
+        return t("templates.line.no_approval_needed", line=label)
+    if action == "approve":
+        user = session.get(User, line.approved_by_id) if line.approved_by_id else None
+        return t(
+            "templates.line.already_approved",
+            line=label,
+            user=user.username if user else t("templates.line.approver_unknown"),
+            at=format_datetime(line.approved_at),
+        )
+    if action == "start" and not line.template.active:
+        return t("templates.line.template_inactive", line=label)
+    return t("templates.line.already_to_start", line=label)

@@ -1,24 +1,21 @@
 """Campaign templates: the list, the form (kind, model campaign, schedule), a template's page
 with its schedule lines, and what a person decides about a line: approve it, let it start,
-skip it.
+skip it (``plugins.processes.template_setup``, which the API uses too).
 
 Creating the lines and starting them is operationMgt's part: a line the panel lets start is
 started by the workflow's next pass, and its run still waits for a person's confirmation of
-the count. Every change of a line is a conditional update, so a pass starting the line at the
-same moment cannot be undone or doubled.
+the count.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, select
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.messages import StoredText, stored_for
 from core.models import Campaign, Role, Run, User
 from plugins.processes.models import (
     CampaignTemplate,
@@ -35,6 +32,9 @@ from plugins.processes.template_setup import (
     MAX_ADVANCE_DAYS,
     MAX_EVERY,
     NAME_LENGTH,
+    LineAction,
+    decide_line,
+    line_audit,
     template_details,
     template_problems,
     upcoming,
@@ -62,7 +62,6 @@ from webapp import (
 )
 
 bp = Blueprint("templates", __name__, url_prefix="/templates", template_folder="templates")
-stored = stored_for(__name__)
 
 LIST_PAGE_SIZE = 25
 LINES_PAGE_SIZE = 25
@@ -221,80 +220,15 @@ def _has_started(template_id: int) -> bool:
 # -- a line's decisions ---------------------------------------------------------------------------
 
 
-def _summary(action: str, label: str) -> StoredText:
-    if action == "approve":
-        return stored("{line}: approved", line=label)
-    if action == "start":
-        return stored("{line}: to be started", line=label)
-    return stored("{line}: skipped", line=label)
-
-
-def _line_conditions(action: str) -> tuple[ColumnElement[bool], ...]:
-    line = TemplateOccurrence
-    if action == "approve":
-        return (line.to_be_approved, line.approved_at.is_(None))
-    if action == "start":
-        active = select(CampaignTemplate.id).where(CampaignTemplate.active)
-        return (line.to_be_started.is_(False), line.template_id.in_(active))
-    return ()
-
-
-def _line_values(action: str) -> dict[str, Any]:
-    if action == "approve":
-        return {"approved_at": now(), "approved_by_id": acting_user().id}
-    if action == "start":
-        return {"to_be_started": True}
-    return {"state": OccurrenceState.SKIPPED}
-
-
-def _refusal(line: TemplateOccurrence, action: str) -> str:
-    """Why ``action`` did not apply to the line as it is now."""
-    label = line.label
-    if line.state is not OccurrenceState.PLANNED:
-        state = t(f"templates.line.state.{line.state.value}")
-        return t("templates.line.not_planned", line=label, state=state)
-    if action == "approve" and not line.to_be_approved:
-        return t("templates.line.no_approval_needed", line=label)
-    if action == "approve":
-        user = db_session().get(User, line.approved_by_id) if line.approved_by_id else None
-        return t(
-            "templates.line.already_approved",
-            line=label,
-            user=user.username if user else t("templates.line.approver_unknown"),
-            at=format_datetime(line.approved_at),
-        )
-    if action == "start" and not line.template.active:
-        return t("templates.line.template_inactive", line=label)
-    return t("templates.line.already_to_start", line=label)
-
-
-def _decide(line_id: int, action: str) -> Response:
+def _decide(line_id: int, action: LineAction) -> Response:
     session = db_session()
     line = get_or_404(TemplateOccurrence, line_id)
     back = url_for(".template", template_id=line.template_id) + f"#line-{line.id}"
-    changed = session.execute(
-        update(TemplateOccurrence)
-        .where(
-            TemplateOccurrence.id == line.id,
-            TemplateOccurrence.state == OccurrenceState.PLANNED,
-            *_line_conditions(action),
-        )
-        .values(**_line_values(action))
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not changed:
-        session.rollback()  # the line and its template read again, as they are now
-        flash(_refusal(line, action), "error")
+    refused = decide_line(session, line, action, acting_user(), now())
+    if refused is not None:
+        flash(refused, "error")
         return redirect(back)
-    record_audit(
-        session,
-        username(),
-        f"schedule_line.{action}",
-        "campaign_template",
-        line.template_id,
-        _summary(action, line.label),
-        {"line_id": line.id, "number": line.number},
-    )
+    record_audit(session, username(), *line_audit(line, action))
     session.commit()
     flash(_done(line, action), "success")
     return redirect(back)
