@@ -314,6 +314,7 @@ def test_a_template_is_created_read_changed_and_paused(api):
         2,
         "Newsletter (Muster)",
     )  # the fields not given stay
+    assert paused["first_at"] == "2990-02-01T08:00:00Z"
     assert audit_details(api, "campaign_template.update")["active"] is False
     changed = api.call(
         "PATCH",

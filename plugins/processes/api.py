@@ -20,7 +20,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -100,6 +100,7 @@ ScheduleDate = Annotated[
         le=SCHEDULE_END,
         description="with its offset; from 1900 to 2999 as the panel's date inputs",
     ),
+    AfterValidator(lambda at: at.astimezone(UTC)),  # stored in UTC, as the form stores it
 ]
 Every = Annotated[int, Field(ge=1, le=MAX_EVERY, description="every n days, weeks or months")]
 AdvanceDays = Annotated[
@@ -670,9 +671,6 @@ def _decide(line_id: int, action: LineAction) -> TemplateLineOut:
 def _store_template(template: CampaignTemplate | None, values: dict[str, Any]) -> CampaignTemplate:
     """``values`` checked by the panel form's rules, stored with the panel's audit entry."""
     session = db_session()
-    for name in ("first_at", "until"):
-        if values[name] is not None:
-            values[name] = values[name].astimezone(UTC)
     problems = template_problems(session, values, template)
     if problems:  # every field's problem, as the form shows them all
         each = [ApiProblem.for_field(name, problem) for name, problem in problems.items()]
