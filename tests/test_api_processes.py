@@ -1,18 +1,28 @@
-"""Deliveries and approvals through the API (``plugins.processes.api``): list and read them,
-submit a delivery, approve and reject, each role, bad input, and no trace of them in the API
-when the process bundle is disabled."""
+"""Deliveries, approvals and campaign templates through the API (``plugins.processes.api``):
+list and read them, submit a delivery, approve and reject, create, change and pause a
+template, each role, bad input, and no trace of them in the API when the process bundle is
+disabled."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.models import AuditEntry, Role, Run, User
 from core.plugins import load_plugins
 from plugins.processes.approvals import Reviewers, configure
-from plugins.processes.models import ApprovalMode, ApprovalStep, Delivery, DeliveryState
+from plugins.processes.models import (
+    ApprovalMode,
+    ApprovalStep,
+    CampaignTemplate,
+    Delivery,
+    DeliveryState,
+    OccurrenceState,
+    TemplateKind,
+    TemplateOccurrence,
+)
 
 from api_helpers import Api, assert_problem
 from panel_helpers import open_panel
@@ -202,6 +212,8 @@ def test_the_operations_are_in_the_document(api):
         "/approvals",
         "/approvals/{approval_id}",
         "/approvals/{approval_id}/answer",
+        "/templates",
+        "/templates/{template_id}",
     } <= set(paths)
     assert "reviewer" in paths["/approvals/{approval_id}/answer"]["post"]["description"]
 
@@ -213,7 +225,257 @@ def test_without_the_process_bundle_the_operations_are_absent(settings, redis_ur
         api = Api(panel)
         paths = api.client.get("/api/v1/openapi.json").get_json()["paths"]
         assert "/contacts" in paths
-        assert not [path for path in paths if path.startswith(("/deliveries", "/approvals"))]
+        assert not [
+            path for path in paths if path.startswith(("/deliveries", "/approvals", "/templates"))
+        ]
         assert_problem(api.call("GET", "/deliveries", Role.VIEWER), 404)
+        assert_problem(api.call("GET", "/templates", Role.VIEWER), 404)
+        assert_problem(api.call("POST", "/templates", json={"name": "x"}), 404)
         assert_problem(api.call("POST", "/approvals/1/answer", json={"answer": "approve"}), 404)
         assert api.call("GET", "/contacts", Role.VIEWER).status_code == 200
+
+
+# -- campaign templates ---------------------------------------------------------------------------
+
+FIRST = datetime(2990, 2, 1, 8, 0, tzinfo=UTC)
+"""A first date that stays in the future, so the schedule's next date is always it."""
+
+
+def template_body(api: Api, name: str = "Newsletter", **fields) -> dict:
+    campaign_id = fields.pop("campaign_id", None) or add_campaign(api.panel, f"{name} (Muster)")
+    return {
+        "name": name,
+        "kind": "recurring",
+        "campaign_id": campaign_id,
+        "frequency": "weekly",
+        "every": 2,
+        "first_at": "2990-02-01T09:00:00+01:00",
+    } | fields
+
+
+def add_line(api: Api, template_id: int, number: int, **fields) -> int:
+    with api.panel.runtime.database.session() as session:
+        template = session.get(CampaignTemplate, template_id)
+        line = TemplateOccurrence.for_template(
+            template, number, FIRST + timedelta(weeks=2 * (number - 1))
+        )
+        for key, value in fields.items():
+            setattr(line, key, value)
+        session.add(line)
+        session.flush()
+        return line.id
+
+
+def test_a_template_is_created_read_changed_and_paused(api):
+    created = api.call(
+        "POST",
+        "/templates",
+        json=template_body(api, description="  Alle zwei Wochen ", to_be_approved=True),
+    )
+    assert created.status_code == 201, created.get_json()
+    template = created.get_json()
+    assert (template["name"], template["description"], template["kind"]) == (
+        "Newsletter",
+        "Alle zwei Wochen",
+        "recurring",
+    )
+    assert (template["campaign"], template["frequency"], template["every"]) == (
+        "Newsletter (Muster)",
+        "weekly",
+        2,
+    )
+    assert template["first_at"] == "2990-02-01T08:00:00Z"
+    assert (template["active"], template["to_be_approved"], template["to_be_started"]) == (
+        True,
+        True,
+        True,
+    )
+    assert template["next_line"] is None and template["planned_lines"] == []
+    assert template["next_date"] == "2990-02-01T08:00:00Z"  # no line yet: the schedule's first
+    details = audit_details(api, "campaign_template.create")
+    assert details["api_token"] == "campaign_manager-token" and details["every"] == 2
+
+    template_id = template["id"]
+    started = add_line(api, template_id, 1, state=OccurrenceState.STARTED)
+    planned = add_line(api, template_id, 2)
+    add_line(api, template_id, 3)
+    read = api.call("GET", f"/templates/{template_id}", Role.VIEWER).get_json()
+    assert read["next_line"]["id"] == planned and read["next_line"]["label"] == "Newsletter #2"
+    assert read["next_line"]["to_be_approved"] and read["next_date"] is None
+    assert [line["number"] for line in read["planned_lines"]] == [2, 3]
+    assert started not in [line["id"] for line in read["planned_lines"]]
+
+    paused = api.call("PATCH", f"/templates/{template_id}", json={"active": False})
+    assert paused.status_code == 200, paused.get_json()
+    paused = paused.get_json()
+    assert paused["active"] is False
+    assert (paused["name"], paused["every"], paused["campaign"]) == (
+        "Newsletter",
+        2,
+        "Newsletter (Muster)",
+    )  # the fields not given stay
+    assert paused["first_at"] == "2990-02-01T08:00:00Z"
+    assert audit_details(api, "campaign_template.update")["active"] is False
+    changed = api.call(
+        "PATCH",
+        f"/templates/{template_id}",
+        json={"active": True, "frequency": "monthly", "every": 1, "until": None},
+    ).get_json()
+    assert (changed["frequency"], changed["every"], changed["active"]) == ("monthly", 1, True)
+    with api.panel.runtime.database.session() as session:  # lines made before keep their dates
+        assert session.get(TemplateOccurrence, planned).planned_at == FIRST + timedelta(weeks=2)
+
+
+def test_a_template_is_checked_as_the_panels_form_checks_it(api):
+    taken = api.call("POST", "/templates", json=template_body(api, "Jahresbrief")).get_json()
+    model = add_campaign(api.panel, "Infobrief")
+
+    def refused(body: dict, field: str, method: str = "POST", path: str = "/templates") -> str:
+        problem = assert_problem(api.call(method, path, json=body), 422, field)
+        return next(error["detail"] for error in problem["errors"] if error["field"] == field)
+
+    assert refused(template_body(api, "Jahresbrief", campaign_id=model), "name") == (
+        "Dieser Name ist bereits vergeben."
+    )
+    assert refused(template_body(api, "Neu", campaign_id=taken["campaign_id"]), "campaign_id") == (
+        "Die Kampagne ist schon Muster der Vorlage „Jahresbrief“; eine Kampagne ist Muster "
+        "höchstens einer Vorlage."
+    )  # mia speaks German, as the panel's form says it
+    assert refused(template_body(api, "Neu", campaign_id=2**31 - 1), "campaign_id") == (
+        "Es gibt keine Kampagne mit der Nummer 2147483647."
+    )
+    both = api.call("POST", "/templates", json=template_body(
+        api, "Neu", campaign_id=model, frequency=None, first_at=None
+    ))  # fmt: skip
+    assert [error["field"] for error in assert_problem(both, 422)["errors"]] == [
+        "frequency",
+        "first_at",
+    ]
+    assert refused(
+        template_body(api, "Neu", campaign_id=model, program_id=1), "program_id"
+    ) == ("Nur eine periodische Vorlage legt Kampagnen in einem Programm an; lassen Sie das "
+          "Feld leer.")  # fmt: skip
+    assert (
+        refused(
+            template_body(api, "Neu", campaign_id=model, kind="periodic", program_id=2**31 - 1),
+            "program_id",
+        )
+        == "Es gibt kein Programm mit der Nummer 2147483647."
+    )
+    assert refused(
+        template_body(api, "Neu", campaign_id=model, until="2990-01-01T09:00:00+01:00"), "until"
+    )
+    for field, value in [
+        ("name", "   "),
+        ("name", "x" * 201),
+        ("kind", "weekly"),
+        ("campaign_id", "abc"),
+        ("campaign_id", 2**31),
+        ("frequency", "hourly"),
+        ("every", 0),
+        ("every", 1001),
+        ("create_in_advance_days", -1),
+        ("create_in_advance_days", 367),
+        ("first_at", "2990-02-01T09:00"),  # no offset
+        ("first_at", "morgen"),
+        ("first_at", "3000-01-01T00:00:00Z"),
+        ("until", "0001-01-01T00:00:00+01:00"),
+        ("to_be_approved", "vielleicht"),
+        ("extra", 1),
+    ]:
+        assert refused(template_body(api, "Neu", campaign_id=model) | {field: value}, field)
+    assert_problem(api.call("POST", "/templates", json={"name": "Neu"}), 422, "kind")
+
+    path = f"/templates/{taken['id']}"
+    add_line(api, taken["id"], 1)
+    assert refused({"kind": "periodic"}, "kind", "PATCH", path) == (
+        "Die Art lässt sich nicht mehr ändern: Die Vorlage hat schon Terminzeilen."
+    )
+    assert refused({"name": None}, "name", "PATCH", path)
+    assert refused({"first_at": None}, "first_at", "PATCH", path) == (
+        "Eine wiederkehrende oder periodische Vorlage braucht einen ersten Termin."
+    )
+    assert refused({"until": "2980-01-01T00:00:00Z"}, "until", "PATCH", path)
+    assert api.call("PATCH", path, json={"name": "Jahresbrief"}).status_code == 200  # its own
+    assert_problem(api.call("PATCH", "/templates/999", json={}), 404)
+    assert_problem(api.call("GET", f"/templates/{2**31}", Role.VIEWER), 404)
+    assert assert_problem(api.call("GET", "/templates/999", Role.VIEWER), 404)["detail"] == (
+        "no campaign template '999'"
+    )
+    with api.panel.runtime.database.session() as session:  # nothing of the refusals stored
+        assert session.scalar(select(func.count()).select_from(CampaignTemplate)) == 1
+        assert session.get(CampaignTemplate, taken["id"]).kind is TemplateKind.RECURRING
+
+
+def test_templates_are_listed_paged_filtered_and_changed_by_a_campaign_manager(api):
+    first = api.call("POST", "/templates", json=template_body(api, "Eins")).get_json()["id"]
+    second = api.call(
+        "POST",
+        "/templates",
+        json=template_body(api, "Zwei", kind="unique", frequency=None, first_at=None,
+                           active=False),
+    ).get_json()["id"]  # fmt: skip
+    page = api.call("GET", "/templates?limit=1", Role.VIEWER).get_json()
+    assert [row["id"] for row in page["items"]] == [first]
+    assert page["items"][0]["next_date"] == "2990-02-01T08:00:00Z"
+    following = api.call(
+        "GET", f"/templates?limit=1&cursor={page['next_cursor']}", Role.VIEWER
+    ).get_json()
+    assert [row["id"] for row in following["items"]] == [second]
+    assert following["next_cursor"] is None
+    assert following["items"][0]["next_date"] is None  # unique: no schedule
+    active = api.call("GET", "/templates?active=true", Role.VIEWER).get_json()["items"]
+    assert [row["id"] for row in active] == [first]
+    unique = api.call("GET", "/templates?kind=unique", Role.VIEWER).get_json()["items"]
+    assert [row["id"] for row in unique] == [second]
+    assert_problem(api.call("GET", "/templates?kind=weekly", Role.VIEWER), 422, "kind")
+    assert_problem(api.call("GET", "/templates?active=vielleicht", Role.VIEWER), 422, "active")
+    assert_problem(api.call("GET", "/templates?cursor=nope", Role.VIEWER), 422, "cursor")
+    body = template_body(api, "Drei")
+    for role in (Role.VIEWER, Role.REVIEWER):
+        assert_problem(api.call("POST", "/templates", role, json=body), 403)
+        assert_problem(api.call("PATCH", f"/templates/{first}", role, json={"active": False}), 403)
+    assert api.call("PATCH", f"/templates/{first}", Role.ADMIN, json={}).status_code == 200
+
+
+def test_a_manager_approves_lets_start_and_skips_lines_as_on_the_templates_page(api):
+    template = api.call(
+        "POST", "/templates", json=template_body(api, to_be_approved=True, to_be_started=False)
+    ).get_json()
+    first, second, third = (add_line(api, template["id"], number) for number in (1, 2, 3))
+
+    approved = api.call("POST", f"/templates/lines/{first}/approve")
+    assert approved.status_code == 200, approved.get_json()
+    assert approved.get_json()["approved_by"] == "mia" and approved.get_json()["approved_at"]
+    again = assert_problem(api.call("POST", f"/templates/lines/{first}/approve"), 409)
+    assert again["detail"].startswith("„Newsletter #1“ wurde schon von mia am ")  # as the panel
+    assert api.call("POST", f"/templates/lines/{first}/start").get_json()["to_be_started"]
+    skipped = api.call("POST", f"/templates/lines/{second}/skip").get_json()
+    assert skipped["state"] == "skipped"
+    assert assert_problem(api.call("POST", f"/templates/lines/{second}/start"), 409)["detail"]
+    assert [(entry, details["line_id"]) for entry, details in template_audit(api)] == [
+        ("schedule_line.approve", first),
+        ("schedule_line.start", first),
+        ("schedule_line.skip", second),
+    ]
+    assert all(details["api_token"] == "campaign_manager-token" for _, details in
+               template_audit(api))  # fmt: skip
+
+    api.call("PATCH", f"/templates/{template['id']}", json={"active": False})
+    paused = assert_problem(api.call("POST", f"/templates/lines/{third}/start"), 409)
+    assert "Die Vorlage ist nicht aktiv" in paused["detail"]
+    read = api.call("GET", f"/templates/{template['id']}", Role.VIEWER).get_json()
+    assert [line["id"] for line in read["planned_lines"]] == [first, third]
+    assert_problem(api.call("POST", f"/templates/lines/{third}/skip", Role.VIEWER), 403)
+    assert_problem(api.call("POST", "/templates/lines/999/skip"), 404)
+    assert_problem(api.call("POST", f"/templates/lines/{2**31}/approve"), 404)
+
+
+def template_audit(api: Api) -> list[tuple[str, dict]]:
+    with api.panel.runtime.database.session() as session:
+        entries = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action.like("schedule_line.%"))
+            .order_by(AuditEntry.id)
+        )
+        return [(entry.action, entry.details) for entry in entries]

@@ -26,7 +26,7 @@ from core.messages import StoredText
 from core.models import Campaign, Role, Run
 from core.plugins import PluginHost
 from plugins.processes import api
-from plugins.processes.commands import void_run_command
+from plugins.processes.commands import templates_group, void_run_command
 from plugins.processes.consumption import letters_not_handed_on, run_estimate
 from plugins.processes.demo import load_process_demo
 from plugins.processes.models.recorded_events import EVENT_TYPES
@@ -122,3 +122,4 @@ def install_demo_data(
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     cli.add_command(void_run_command)
+    cli.add_command(templates_group)

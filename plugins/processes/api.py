@@ -1,12 +1,15 @@
-"""Deliveries and approvals in the HTTP API (docs/api.md): list and read them, submit a
-delivery for approval, answer an approval, confirm an online delivery's start with its count.
+"""Deliveries, approvals and campaign templates in the HTTP API (docs/api.md): list and read
+them, submit a delivery for approval, answer an approval, confirm an online delivery's start
+with its count, create and change a template (pause it with ``"active": false``) and approve,
+let start or skip its schedule lines.
 
 The operations come from this bundle on a ``webapp.ApiBlueprint`` registered with its panel
 screens, so ``CAMPAIGN_DISABLE_PLUGINS=plugins.processes`` leaves them out of the API and of
 its OpenAPI document. They call the services the panel's screens call
-(``plugins.processes.approvals``) with the same role rules: reading deliveries needs a
-viewer, reading and answering approvals a reviewer who is one of the approval's reviewers,
-submitting a campaign manager. Every write is in the audit log under the action names the
+(``plugins.processes.approvals``, ``plugins.processes.template_setup``) with the same role
+rules: reading deliveries and templates needs a viewer, reading and answering approvals a
+reviewer who is one of the approval's reviewers, submitting and setting up templates a
+campaign manager. Every write is in the audit log under the action names the
 panel uses, with the token's name.
 """
 
@@ -15,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import suppress
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -39,8 +42,35 @@ from plugins.processes.delivery_start import (
     needs_confirmation,
     start_delivery,
 )
-from plugins.processes.models import Approval, ApprovalState, Delivery, DeliveryState
+from plugins.processes.models import (
+    Approval,
+    ApprovalState,
+    CampaignTemplate,
+    Delivery,
+    DeliveryState,
+    Frequency,
+    TemplateKind,
+)
 from plugins.processes.panel.deliveries.confirmation import recipient_count
+from plugins.processes.template_setup import (
+    DESCRIPTION_LENGTH,
+    FIELDS,
+    MAX_ADVANCE_DAYS,
+    MAX_EVERY,
+    NAME_LENGTH,
+    SCHEDULE_END,
+    LineAction,
+    TemplateNotFoundError,
+    decide_line,
+    find_line,
+    find_template,
+    line_audit,
+    line_facts,
+    planned_lines,
+    template_details,
+    template_facts,
+    template_problems,
+)
 from webapp import (
     ApiBlueprint,
     ApiPageQuery,
@@ -56,6 +86,31 @@ from webapp import (
 bp = ApiBlueprint("processes_api", __name__)
 COMMENT_LENGTH = 2000
 """As the panel's answer form."""
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_LENGTH)
+]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=DESCRIPTION_LENGTH)
+]
+ScheduleDate = Annotated[
+    AwareDatetime,
+    Field(
+        ge=datetime(1900, 1, 1, tzinfo=UTC),
+        le=SCHEDULE_END,
+        description="with its offset; from 1900 to 2999 as the panel's date inputs",
+    ),
+    AfterValidator(lambda at: at.astimezone(UTC)),  # stored in UTC, as the form stores it
+]
+Every = Annotated[int, Field(ge=1, le=MAX_EVERY, description="every n days, weeks or months")]
+AdvanceDays = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MAX_ADVANCE_DAYS,
+        description="schedule lines are created this many days before their date",
+    ),
+]
 
 
 # -- models ---------------------------------------------------------------------------------------
@@ -478,3 +533,280 @@ def answer_approval(approval_id: int, body: Answer) -> ApprovalOut:
     )
     session.commit()
     return _approval(approval, _usernames([approval]), user)
+
+
+# -- campaign templates ---------------------------------------------------------------------------
+
+
+class TemplateLineOut(BaseModel):
+    """A schedule line: the n-th date of a template, with its approval and what it started."""
+
+    id: int
+    number: int
+    label: str
+    planned_at: datetime
+    state: str
+    to_be_approved: bool
+    approved_at: datetime | None
+    approved_by: str | None
+    to_be_started: bool
+    run_id: int | None
+    """Recurring: the run of the template's campaign for this date."""
+    campaign_id: int | None
+    """Periodic: the campaign created for this date."""
+
+
+class TemplateOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    kind: str
+    campaign_id: int
+    campaign: str
+    program_id: int | None
+    active: bool
+    frequency: str | None
+    every: int
+    first_at: datetime | None
+    until: datetime | None
+    create_in_advance_days: int
+    to_be_approved: bool
+    to_be_started: bool
+    next_line: TemplateLineOut | None
+    """The next planned schedule line, as the panel's list shows it."""
+    next_date: datetime | None
+    """Without a planned line: the schedule's next date after its latest line (operationMgt
+    creates its line within ``create_in_advance_days``); None when inactive or ended."""
+
+
+class TemplateDetail(TemplateOut):
+    planned_lines: list[TemplateLineOut]
+    """Every line still planned, soonest first."""
+
+
+class TemplatePage(BaseModel):
+    items: list[TemplateOut]
+    next_cursor: str | None
+
+
+class TemplateQuery(ApiPageQuery):
+    kind: TemplateKind | None = None
+    active: bool | None = None
+
+
+class NewTemplate(BaseModel):
+    """A template as the panel's form sets it up; a recurring or periodic one needs
+    ``frequency`` and ``first_at``, only a periodic one a ``program_id``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    description: Description = ""
+    kind: TemplateKind
+    campaign_id: RowId = Field(description="the model campaign, of no other template")
+    program_id: RowId | None = Field(
+        default=None, description="periodic: where its campaigns are created"
+    )
+    frequency: Frequency | None = None
+    every: Every = 1
+    first_at: ScheduleDate | None = None
+    until: ScheduleDate | None = None
+    create_in_advance_days: AdvanceDays = 0
+    to_be_approved: bool = False
+    to_be_started: bool = True
+    active: bool = True
+
+
+class TemplateChange(BaseModel):
+    """The fields to change; the others stay. ``null`` clears ``program_id``, ``frequency``,
+    ``first_at`` and ``until``; ``"active": false`` pauses the template (no new lines)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name = None  # type: ignore[assignment]  # left out: unchanged; null: refused
+    description: Description = None  # type: ignore[assignment]
+    kind: TemplateKind = None  # type: ignore[assignment]
+    campaign_id: RowId = None  # type: ignore[assignment]
+    program_id: RowId | None = None
+    frequency: Frequency | None = None
+    every: Every = None  # type: ignore[assignment]
+    first_at: ScheduleDate | None = None
+    until: ScheduleDate | None = None
+    create_in_advance_days: AdvanceDays = None  # type: ignore[assignment]
+    to_be_approved: bool = None  # type: ignore[assignment]
+    to_be_started: bool = None  # type: ignore[assignment]
+    active: bool = None  # type: ignore[assignment]
+
+
+def _template_detail(template: CampaignTemplate) -> TemplateDetail:
+    session = db_session()
+    (facts,) = template_facts(session, [template], get_runtime().clock.now())
+    return TemplateDetail(**facts, planned_lines=planned_lines(session, template))
+
+
+def _load_template(template_id: int) -> CampaignTemplate:
+    try:
+        return find_template(db_session(), str(template_id))
+    except TemplateNotFoundError as exc:
+        raise ApiProblem(404, str(exc)) from None
+
+
+def _decide(line_id: int, action: LineAction) -> TemplateLineOut:
+    """As the buttons of a template's page: a line that changed meanwhile is a 409 saying
+    why, as the panel says it."""
+    session = db_session()
+    try:
+        line = find_line(session, line_id)
+    except TemplateNotFoundError as exc:
+        raise ApiProblem(404, str(exc)) from None
+    refused = decide_line(session, line, action, api_user(), get_runtime().clock.now())
+    if refused is not None:
+        raise ApiProblem(409, refused)
+    api_audit(*line_audit(line, action))
+    session.commit()
+    approvers = names_by_id(User.username, {line.approved_by_id})
+    return TemplateLineOut(**line_facts(line, approvers))
+
+
+def _store_template(template: CampaignTemplate | None, values: dict[str, Any]) -> CampaignTemplate:
+    """``values`` checked by the panel form's rules, stored with the panel's audit entry."""
+    session = db_session()
+    problems = template_problems(session, values, template)
+    if problems:  # every field's problem, as the form shows them all
+        each = [ApiProblem.for_field(name, problem) for name, problem in problems.items()]
+        raise ApiProblem(
+            422, "; ".join(one.detail for one in each), [one.errors[0] for one in each]
+        )
+    created = template is None
+    if template is None:
+        template = CampaignTemplate(**values)
+        session.add(template)
+    else:
+        for name, value in values.items():
+            setattr(template, name, value)
+    session.flush()
+    api_audit(
+        f"campaign_template.{'create' if created else 'update'}",
+        "campaign_template",
+        template.id,
+        template.name,
+        template_details(template),
+    )
+    session.commit()
+    return template
+
+
+@bp.operation(
+    "GET",
+    "/templates",
+    summary="List campaign templates",
+    tag="templates",
+    role=Role.VIEWER,
+    query=TemplateQuery,
+    response=TemplatePage,
+)
+def list_templates(query: TemplateQuery) -> TemplatePage:
+    """Each template with its schedule and its next line or date; ``kind`` and ``active``
+    narrow the list."""
+    statement = select(CampaignTemplate)
+    if query.kind is not None:
+        statement = statement.where(CampaignTemplate.kind == query.kind)
+    if query.active is not None:
+        statement = statement.where(CampaignTemplate.active.is_(query.active))
+    rows, cursor = api_page(db_session(), statement, CampaignTemplate.id, query)
+    facts = template_facts(db_session(), rows, get_runtime().clock.now())
+    return TemplatePage(items=[TemplateOut(**row) for row in facts], next_cursor=cursor)
+
+
+@bp.operation(
+    "GET",
+    "/templates/<int:template_id>",
+    summary="Read a campaign template",
+    tag="templates",
+    role=Role.VIEWER,
+    response=TemplateDetail,
+)
+def get_template(template_id: int) -> TemplateDetail:
+    """The template with its schedule, its next line or date, and its planned lines."""
+    return _template_detail(_load_template(template_id))
+
+
+@bp.operation(
+    "POST",
+    "/templates",
+    summary="Create a campaign template",
+    tag="templates",
+    role=Role.CAMPAIGN_MANAGER,
+    body=NewTemplate,
+    response=TemplateDetail,
+    status=201,
+)
+def create_template(body: NewTemplate) -> TemplateDetail:
+    """Checked as the panel's template form checks it: a name and a model campaign no other
+    template has, a frequency and a first date unless ``unique``, a program only for a
+    ``periodic`` one, ``until`` not before ``first_at``; each problem is a 422 naming its
+    field."""
+    return _template_detail(_store_template(None, body.model_dump()))
+
+
+@bp.operation(
+    "PATCH",
+    "/templates/<int:template_id>",
+    summary="Change a campaign template",
+    tag="templates",
+    role=Role.CAMPAIGN_MANAGER,
+    body=TemplateChange,
+    response=TemplateDetail,
+)
+def change_template(template_id: int, body: TemplateChange) -> TemplateDetail:
+    """The fields given change, checked with the others as the panel's form checks them
+    (its kind stays once it has schedule lines); ``{"active": false}`` pauses it:
+    operationMgt creates no new lines, and its lines let start wait. Lines created before
+    keep their dates."""
+    template = _load_template(template_id)
+    values = {name: getattr(template, name) for name in FIELDS}
+    values.update(body.model_dump(exclude_unset=True))
+    return _template_detail(_store_template(template, values))
+
+
+@bp.operation(
+    "POST",
+    "/templates/lines/<int:line_id>/approve",
+    summary="Approve a schedule line",
+    tag="templates",
+    role=Role.CAMPAIGN_MANAGER,
+    response=TemplateLineOut,
+)
+def approve_line(line_id: int) -> TemplateLineOut:
+    """A planned line that needs an approval gets the token user's; 409 when it needs none,
+    has one already or is no longer planned."""
+    return _decide(line_id, "approve")
+
+
+@bp.operation(
+    "POST",
+    "/templates/lines/<int:line_id>/start",
+    summary="Let a schedule line start",
+    tag="templates",
+    role=Role.CAMPAIGN_MANAGER,
+    response=TemplateLineOut,
+)
+def start_line(line_id: int) -> TemplateLineOut:
+    """A planned line that does not start by itself is let start: operationMgt's next pass
+    after its date starts it (once approved, if it needs that), and a recurring line's run
+    still waits for the confirmation of its count. 409 when its template is paused, or the
+    line starts by itself already or is no longer planned."""
+    return _decide(line_id, "start")
+
+
+@bp.operation(
+    "POST",
+    "/templates/lines/<int:line_id>/skip",
+    summary="Skip a schedule line",
+    tag="templates",
+    role=Role.CAMPAIGN_MANAGER,
+    response=TemplateLineOut,
+)
+def skip_line(line_id: int) -> TemplateLineOut:
+    """A planned line is skipped: it never starts; 409 when it is no longer planned."""
+    return _decide(line_id, "skip")

@@ -1,25 +1,21 @@
 """Campaign templates: the list, the form (kind, model campaign, schedule), a template's page
 with its schedule lines, and what a person decides about a line: approve it, let it start,
-skip it.
+skip it (``plugins.processes.template_setup``, which the API uses too).
 
 Creating the lines and starting them is operationMgt's part: a line the panel lets start is
 started by the workflow's next pass, and its run still waits for a person's confirmation of
-the count. Every change of a line is a conditional update, so a pass starting the line at the
-same moment cannot be undone or doubled.
+the count.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, delete, select
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
-from core.messages import StoredText, stored_for
 from core.models import Campaign, Role, Run, User
 from plugins.processes.models import (
     CampaignTemplate,
@@ -30,6 +26,19 @@ from plugins.processes.models import (
     TemplateOccurrence,
 )
 from plugins.processes.panel.choices import program_choices
+from plugins.processes.template_setup import (
+    DESCRIPTION_LENGTH,
+    FIELDS,
+    MAX_ADVANCE_DAYS,
+    MAX_EVERY,
+    NAME_LENGTH,
+    LineAction,
+    decide_line,
+    line_audit,
+    template_details,
+    template_problems,
+    upcoming,
+)
 from webapp import (
     ChoiceField,
     EnumField,
@@ -39,8 +48,6 @@ from webapp import (
     TextField,
     WholeNumberField,
     acting_user,
-    check_period,
-    check_unique,
     db_session,
     format_datetime,
     get_or_404,
@@ -55,20 +62,14 @@ from webapp import (
 )
 
 bp = Blueprint("templates", __name__, url_prefix="/templates", template_folder="templates")
-stored = stored_for(__name__)
 
 LIST_PAGE_SIZE = 25
 LINES_PAGE_SIZE = 25
-MAX_EVERY = 1000
-"""Every 1,000 days, weeks or months at most: a schedule's dates stay within the calendar."""
-MAX_ADVANCE_DAYS = 366
-SCHEDULE_END = datetime(2999, 12, 31, tzinfo=UTC)
-"""Where a schedule without an end is no longer looked at (the date inputs' last day)."""
 
 
 class TemplateForm(PanelForm):
-    name = TextField(required=True)
-    description = TextField(max_length=5000)
+    name = TextField(required=True, max_length=NAME_LENGTH)
+    description = TextField(max_length=DESCRIPTION_LENGTH)
     kind = EnumField(TemplateKind, required=True)
     campaign_id = ChoiceField(required=True)
     program_id = ChoiceField()
@@ -84,59 +85,6 @@ class TemplateForm(PanelForm):
 
 def now() -> datetime:
     return get_runtime().clock.now()
-
-
-def next_date(template: CampaignTemplate, after: datetime) -> datetime | None:
-    """The schedule's first date after ``after``; None for an inactive or unique template
-    and for a schedule that has ended."""
-    if not template.active:
-        return None
-    later = (day for day in template.planned_dates(SCHEDULE_END, since=after) if day > after)
-    return next(later, None)
-
-
-def _upcoming(templates: Iterable[CampaignTemplate]) -> dict[int, dict[str, Any]]:
-    """Per template: its next planned line, else the next date of its schedule after its
-    latest line (operationMgt creates that line within the template's horizon)."""
-    by_id = {template.id: template for template in templates}
-    if not by_id:
-        return {}
-    session = db_session()
-    first = (
-        select(TemplateOccurrence.template_id, func.min(TemplateOccurrence.planned_at).label("at"))
-        .where(
-            TemplateOccurrence.template_id.in_(by_id),
-            TemplateOccurrence.state == OccurrenceState.PLANNED,
-        )
-        .group_by(TemplateOccurrence.template_id)
-        .subquery()
-    )
-    lines = {
-        line.template_id: line
-        for line in session.scalars(
-            select(TemplateOccurrence).join(
-                first,
-                (TemplateOccurrence.template_id == first.c.template_id)
-                & (TemplateOccurrence.planned_at == first.c.at),
-            )
-        )
-    }
-    latest = dict(
-        session.execute(
-            select(TemplateOccurrence.template_id, func.max(TemplateOccurrence.planned_at))
-            .where(TemplateOccurrence.template_id.in_(by_id))
-            .group_by(TemplateOccurrence.template_id)
-        ).all()
-    )
-    moment = now()
-    upcoming: dict[int, dict[str, Any]] = {}
-    for template_id, template in by_id.items():
-        if template_id in lines:
-            upcoming[template_id] = {"line": lines[template_id], "at": None}
-        else:
-            after = max(moment, latest.get(template_id) or moment)
-            upcoming[template_id] = {"line": None, "at": next_date(template, after)}
-    return upcoming
 
 
 # -- the list -------------------------------------------------------------------------------------
@@ -157,7 +105,7 @@ def index() -> str:
         "campaign_templates/index.html",
         page=page,
         campaigns=names_by_id(Campaign.name, {row.campaign_id for row in page.items}),
-        upcoming=_upcoming(page.items),
+        upcoming=upcoming(session, page.items, now()),
     )
 
 
@@ -199,32 +147,6 @@ def edit(template_id: int) -> str | tuple[str, int] | Response:
     return _save(get_or_404(CampaignTemplate, template_id))
 
 
-def _check(form: TemplateForm, template: CampaignTemplate | None) -> None:
-    """What the form's fields cannot see alone: unique names and model campaigns, a
-    schedule for a recurring or periodic template, the end after the first date."""
-    check_unique(form, CampaignTemplate, template, "name")
-    kind, campaign_id = form.kind.data, form.campaign_id.data
-    if campaign_id is not None:
-        other = db_session().scalar(
-            select(CampaignTemplate.name).where(
-                CampaignTemplate.campaign_id == campaign_id,
-                CampaignTemplate.id != (template.id if template is not None else -1),
-            )
-        )
-        if other is not None:
-            form.add_error("campaign_id", t("templates.campaign_taken", name=other))
-    if template is not None and kind is not None and kind != template.kind and template.occurrences:
-        form.add_error("kind", t("templates.kind_fixed"))
-    if kind is not None and kind != TemplateKind.UNIQUE:
-        if form.frequency.data is None:
-            form.add_error("frequency", t("templates.frequency_required"))
-        if form.first_at.data is None:
-            form.add_error("first_at", t("templates.first_at_required"))
-    if form.program_id.data is not None and kind != TemplateKind.PERIODIC:
-        form.add_error("program_id", t("templates.program_periodic_only"))
-    check_period(form, "first_at", "until")
-
-
 def _save(template: CampaignTemplate | None) -> str | tuple[str, int] | Response:
     form = TemplateForm(obj=template)
     if request.method == "GET":
@@ -233,41 +155,13 @@ def _save(template: CampaignTemplate | None) -> str | tuple[str, int] | Response
     form.campaign_id.choices = _campaign_choices()
     form.program_id.choices = program_choices(session)
     form.validate()
-    _check(form, template)
+    fields = {name: form[name].data for name in FIELDS}
+    for name, problem in template_problems(session, fields, template).items():
+        form.add_error(name, problem)
     if not form.ok:
         return _render_form(template, form.values, form.messages), 422
-    fields = {
-        name: form[name].data
-        for name in (
-            "name",
-            "description",
-            "kind",
-            "campaign_id",
-            "program_id",
-            "frequency",
-            "every",
-            "first_at",
-            "until",
-            "create_in_advance_days",
-            "to_be_approved",
-            "to_be_started",
-            "active",
-        )
-    }
     template, created = save_row(
-        CampaignTemplate,
-        template,
-        fields,
-        lambda row: row.name,
-        lambda row: {
-            "kind": row.kind.value,
-            "campaign_id": row.campaign_id,
-            "frequency": row.frequency.value if row.frequency else None,
-            "every": row.every,
-            "first_at": row.first_at.isoformat() if row.first_at else None,
-            "until": row.until.isoformat() if row.until else None,
-            "active": row.active,
-        },
+        CampaignTemplate, template, fields, lambda row: row.name, template_details
     )
     flash(t("templates.created" if created else "templates.saved", name=template.name), "success")
     return redirect(url_for(".template", template_id=template.id))
@@ -298,7 +192,7 @@ def template(template_id: int) -> str:
         "campaign_templates/template.html",
         template=row,
         page=page,
-        upcoming=_upcoming([row])[row.id],
+        upcoming=upcoming(session, [row], now())[row.id],
         program=session.get(Program, row.program_id) if row.program_id else None,
         approvers=names_by_id(User.username, {line.approved_by_id for line in page.items}),
         runs={run.id: run for run in runs},
@@ -326,80 +220,15 @@ def _has_started(template_id: int) -> bool:
 # -- a line's decisions ---------------------------------------------------------------------------
 
 
-def _summary(action: str, label: str) -> StoredText:
-    if action == "approve":
-        return stored("{line}: approved", line=label)
-    if action == "start":
-        return stored("{line}: to be started", line=label)
-    return stored("{line}: skipped", line=label)
-
-
-def _line_conditions(action: str) -> tuple[ColumnElement[bool], ...]:
-    line = TemplateOccurrence
-    if action == "approve":
-        return (line.to_be_approved, line.approved_at.is_(None))
-    if action == "start":
-        active = select(CampaignTemplate.id).where(CampaignTemplate.active)
-        return (line.to_be_started.is_(False), line.template_id.in_(active))
-    return ()
-
-
-def _line_values(action: str) -> dict[str, Any]:
-    if action == "approve":
-        return {"approved_at": now(), "approved_by_id": acting_user().id}
-    if action == "start":
-        return {"to_be_started": True}
-    return {"state": OccurrenceState.SKIPPED}
-
-
-def _refusal(line: TemplateOccurrence, action: str) -> str:
-    """Why ``action`` did not apply to the line as it is now."""
-    label = line.label
-    if line.state is not OccurrenceState.PLANNED:
-        state = t(f"templates.line.state.{line.state.value}")
-        return t("templates.line.not_planned", line=label, state=state)
-    if action == "approve" and not line.to_be_approved:
-        return t("templates.line.no_approval_needed", line=label)
-    if action == "approve":
-        user = db_session().get(User, line.approved_by_id) if line.approved_by_id else None
-        return t(
-            "templates.line.already_approved",
-            line=label,
-            user=user.username if user else t("templates.line.approver_unknown"),
-            at=format_datetime(line.approved_at),
-        )
-    if action == "start" and not line.template.active:
-        return t("templates.line.template_inactive", line=label)
-    return t("templates.line.already_to_start", line=label)
-
-
-def _decide(line_id: int, action: str) -> Response:
+def _decide(line_id: int, action: LineAction) -> Response:
     session = db_session()
     line = get_or_404(TemplateOccurrence, line_id)
     back = url_for(".template", template_id=line.template_id) + f"#line-{line.id}"
-    changed = session.execute(
-        update(TemplateOccurrence)
-        .where(
-            TemplateOccurrence.id == line.id,
-            TemplateOccurrence.state == OccurrenceState.PLANNED,
-            *_line_conditions(action),
-        )
-        .values(**_line_values(action))
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not changed:
-        session.rollback()  # the line and its template read again, as they are now
-        flash(_refusal(line, action), "error")
+    refused = decide_line(session, line, action, acting_user(), now())
+    if refused is not None:
+        flash(refused, "error")
         return redirect(back)
-    record_audit(
-        session,
-        username(),
-        f"schedule_line.{action}",
-        "campaign_template",
-        line.template_id,
-        _summary(action, line.label),
-        {"line_id": line.id, "number": line.number},
-    )
+    record_audit(session, username(), *line_audit(line, action))
     session.commit()
     flash(_done(line, action), "success")
     return redirect(back)
