@@ -184,7 +184,12 @@ def test_the_contact_page_shows_master_data_partner_contracts_and_history(
         entry.at = now - timedelta(days=2)
     html = body(client_for("viewer").get(f"/contacts/{people['anna']}"))
     assert "Petra Partner" in html and "Hausratversicherung" in html and "12,50 €" in html
-    order = [html.index(text) for text in ("Informationsschreiben", "contact.consent", "Einladung")]
+    order = [
+        html.index(text)
+        for text in ("Informationsschreiben", "Einwilligungen geändert", "Einladung")
+    ]
+    assert "contact.consent" not in html  # the change is named, not coded
+    assert "<dd>Deutsch</dd>" in html  # the contact's language by its name
     assert order == sorted(order)  # newest first
     assert '<fieldset class="plain" disabled>' in html  # a viewer cannot change consent
     assert client_for("viewer").get("/contacts/999999").status_code == 404
@@ -207,6 +212,8 @@ def test_a_manager_changes_consent_and_it_is_audited(client_for, database, peopl
             "dispatch_block": [False, True],
             "opt_out_post": [False, True],
         }
+    page = body(client_for("viewer").get(f"/contacts/{people['anna']}"))
+    assert "bevorzugter Kanal: Post → E-Mail" in page
     bad = post(client_for("manager"), path, {"preferred_channel": "fax"})
     assert bad.status_code == 422 and field_errors(body(bad))
 

@@ -23,8 +23,11 @@ def test_every_role_switches_the_interface_language(client_for, database):
         assert find_user(session, "viewer").language == "en"
         assert (
             session.scalar(select(AuditEntry.summary).where(AuditEntry.actor == "viewer"))
-            == "language: de → en"
+            == "language: German → English"
         )
+    # the log names the languages, in the reader's language (the admin switched to English)
+    log = body(client_for("admin").get("/admin/audit?actor=viewer"))
+    assert "language: German → English" in log and "de → en" not in log
 
 
 def test_the_profiles_language_replaces_the_one_chosen_on_the_login_page(panel_app, panel_users):

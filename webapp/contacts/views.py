@@ -31,6 +31,7 @@ from core.models import (
     Run,
     RunItem,
 )
+from webapp.admin.audit_codes import action_title
 from webapp.contact_import import (
     CONTACT_FIELDS,
     MATCH_ON,
@@ -71,6 +72,12 @@ CONSENT_LABELS = {
     "opt_out_phone": stored("no phone calls"),
 }
 """How an audit summary names each consent field."""
+CHANNEL_TITLES = {
+    DispatchChannel.POST.value: stored("post"),
+    DispatchChannel.EMAIL.value: stored("e-mail"),
+    DispatchChannel.WEB.value: stored("web"),
+}
+"""How an audit summary names a preferred channel."""
 LOOKUP_LIMIT = 10
 TIMELINE_LIMIT = 200
 PREVIEW_ROWS = 20
@@ -140,7 +147,13 @@ def _timeline(contact: Contact) -> list[Event]:
         Event(d.created_at, d.kind.value, d.title, d.filename, document=d, actor=d.created_by)
         for d in documents
     ] + [
-        Event(e.at, "change", e.action, stored_text(e.summary_message, e.summary), actor=e.actor)
+        Event(
+            e.at,
+            "change",
+            action_title(e.action) or e.action,
+            stored_text(e.summary_message, e.summary),
+            actor=e.actor,
+        )
         for e in changes
     ]
     events.sort(key=lambda event: event.at, reverse=True)
@@ -289,7 +302,7 @@ def save_consent(contact_id: int) -> ResponseReturnValue:
         name: [before[name], after[name]] for name in CONSENT_FIELDS if before[name] != after[name]
     }
     if changed:
-        summary = change_summary(changed, CONSENT_LABELS)
+        summary = change_summary(changed, CONSENT_LABELS, {"preferred_channel": CHANNEL_TITLES})
         record_audit(
             session, current_username(), "contact.consent", "contact", contact.id, summary, changed
         )

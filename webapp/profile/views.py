@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length
 from core.audit import record_audit
 from core.messages import stored
 from core.models import Role
-from webapp.accounts import LANGUAGES
+from webapp.accounts import LANGUAGE_TITLES, LANGUAGES
 from webapp.api.tokens import ApiTokenError, create_token, revoke_token, user_tokens
 from webapp.context import current_user, db_session, get_runtime, login_user
 from webapp.forms import PanelForm, RepeatsPassword, add_error
@@ -95,7 +95,11 @@ def save_language() -> ResponseReturnValue:
             "user.language",
             "user",
             user.id,
-            stored("language: {old} → {new}", old=user.language, new=form.language.data or ""),
+            stored(
+                "language: {old} → {new}",
+                old=LANGUAGE_TITLES.get(user.language, user.language),
+                new=LANGUAGE_TITLES[form.language.data],
+            ),
         )
         user.language = form.language.data
         session.commit()
