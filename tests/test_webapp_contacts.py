@@ -300,6 +300,18 @@ def test_the_import_shows_every_problem_and_stores_all_rows_or_none(client_for, 
     assert "nicht mehr vorhanden" in body(again)  # a token imports once
 
 
+def test_the_preview_shows_dates_flags_and_choices_as_the_contact_page_does(client_for):
+    csv = (
+        b"Kundennummer;Nachname;Art;Status;Versandweg;Versandsperre;Geburtsdatum\n"
+        b"K-900;Neu;Person;Kunde;E-Mail;ja;03.04.1980\n"
+    )
+    html = body(upload(client_for("manager"), csv))
+    assert (
+        '<td class="numeric">2</td><td>K-900</td><td>Neu</td><td>Person</td><td>Kunde</td>'
+        "<td>E-Mail</td><td>Ja</td><td>03.04.1980</td>"
+    ) in html
+
+
 def test_an_address_file_without_numbers_is_imported_with_new_numbers(client_for, database, people):
     manager = client_for("manager")
     raw = (

@@ -4,7 +4,7 @@ consent settings, and the CSV import with a preview and a per-row error report."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -46,7 +46,7 @@ from webapp.contacts.uploads import drop_upload, keep_upload, kept_upload
 from webapp.context import current_user, current_username, db_session, get_plugins
 from webapp.csv_import import CsvImportError, RowsRefused
 from webapp.editing import change_summary
-from webapp.formatting import format_bytes
+from webapp.formatting import format_bytes, format_date
 from webapp.forms import add_error, problem_text
 from webapp.i18n import stored_text, t
 from webapp.imports import describe_import_error, upload_size
@@ -81,6 +81,12 @@ CHANNEL_TITLES = {
 LOOKUP_LIMIT = 10
 TIMELINE_LIMIT = 200
 PREVIEW_ROWS = 20
+IMPORT_CHOICE_TITLES = {
+    "kind": "contacts.kind.",
+    "status": "contacts.status.",
+    "preferred_channel": "contacts.channel.",
+}
+"""The catalog keys, before the value, by which the import's preview shows a choice field."""
 
 
 @bp.get("/")
@@ -354,6 +360,19 @@ def import_upload() -> ResponseReturnValue:
     return _preview(plan, token, form, upload.filename)
 
 
+def _import_cell(name: str, value: Any) -> str:
+    """A previewed row's value as the contact's page shows it: a date and yes or no in the
+    reader's language, a choice by its title."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return t("contacts.yes_no.yes" if value else "contacts.yes_no.no")
+    if isinstance(value, date):
+        return format_date(value)
+    prefix = IMPORT_CHOICE_TITLES.get(name)
+    return t(prefix + str(value)) if prefix else str(value)
+
+
 def _preview(
     plan: Any, token: str, form: ImportOptionsForm, filename: str, status: int = 200
 ) -> tuple[str, int]:
@@ -363,6 +382,7 @@ def _preview(
         token=token,
         filename=filename,
         rows=plan.new[:PREVIEW_ROWS] + [row for _id, row in plan.updates[:PREVIEW_ROWS]],
+        cell=_import_cell,
         fields=CONTACT_FIELDS,
         match_choices=[
             name
