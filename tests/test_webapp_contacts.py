@@ -274,7 +274,7 @@ def test_the_import_shows_every_problem_and_stores_all_rows_or_none(client_for, 
     ) in html
     assert "Kundennummer: ein Kontakt mit „K-001“ ist schon vorhanden" in html
     assert "Ein Import übernimmt alle Zeilen oder keine: 2 Zeilen haben Fehler" in html
-    assert "1 Kontakte importieren" in html
+    assert "1 Kontakt importieren" in html
     token = re.search(r'action="/contacts/import/([0-9a-f]{32})"', html).group(1)
     refused = post(manager, f"/contacts/import/{token}", {"action": "import", **MAPPING})
     assert refused.status_code == 422
@@ -300,16 +300,22 @@ def test_the_import_shows_every_problem_and_stores_all_rows_or_none(client_for, 
     assert "nicht mehr vorhanden" in body(again)  # a token imports once
 
 
-def test_the_preview_shows_dates_flags_and_choices_as_the_contact_page_does(client_for):
+def test_the_preview_shows_values_as_the_contact_page_does_and_counts_in_the_singular(
+    client_for,
+):
     csv = (
         b"Kundennummer;Nachname;Art;Status;Versandweg;Versandsperre;Geburtsdatum\n"
         b"K-900;Neu;Person;Kunde;E-Mail;ja;03.04.1980\n"
+        b"K-901;Falsch;Person;Kunde;E-Mail;ja;31.02.1980\n"
     )
     html = body(upload(client_for("manager"), csv))
     assert (
         '<td class="numeric">2</td><td>K-900</td><td>Neu</td><td>Person</td><td>Kunde</td>'
         "<td>E-Mail</td><td>Ja</td><td>03.04.1980</td>"
     ) in html
+    # one row, one error: the counts read in the singular
+    assert "Die erste Zeile" in html and "1 Kontakt importieren" in html
+    assert "1 Zeile hat Fehler" in html and "die 1 Zeile mit Fehlern auslassen" in html
 
 
 def test_an_address_file_without_numbers_is_imported_with_new_numbers(client_for, database, people):

@@ -48,7 +48,7 @@ from webapp.csv_import import CsvImportError, RowsRefused
 from webapp.editing import change_summary
 from webapp.formatting import format_bytes, format_date
 from webapp.forms import add_error, problem_text
-from webapp.i18n import stored_text, t
+from webapp.i18n import stored_text, t, tn
 from webapp.imports import describe_import_error, upload_size
 from webapp.pagination import page_arguments, paginate
 from webapp.security import role_required
@@ -430,7 +430,7 @@ def import_run(token: str) -> ResponseReturnValue:
         )
     except RowsRefused:
         session.rollback()
-        flash(t("contacts.import.error.rows", count=len(plan.errors)), "error")
+        flash(tn("contacts.import.error.rows", len(plan.errors)), "error")
         return _preview(plan, token, form, filename, 422)
     except CsvImportError as exc:
         session.rollback()
