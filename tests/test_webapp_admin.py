@@ -105,6 +105,25 @@ def test_invalid_new_users_are_explained_next_to_the_field(client_for, changes, 
     assert any(message in error for error in errors), errors
 
 
+def test_every_problem_of_a_new_user_is_named_at_once(client_for):
+    data = {
+        "username": "Erika Muster",
+        "email": "kein-at",
+        "role": "viewer",
+        "language": "de",
+        "password": "kurz",
+        "password_repeat": "kurz",
+    }
+    response = post(client_for("admin"), "/admin/users/new", data)
+    html = body(response)
+    assert response.status_code == 422
+    assert field_errors(html, "username") == [
+        "2 bis 80 Buchstaben, Ziffern oder die Zeichen _ . @ -"
+    ]
+    assert field_errors(html, "email") == ["Das ist keine gültige E-Mail-Adresse."]
+    assert field_errors(html, "password") == ["Das Passwort braucht mindestens 10 Zeichen."]
+
+
 def user_id(database, name: str) -> int:
     with database.session() as session:
         return find_user(session, name).id
