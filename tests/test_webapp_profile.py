@@ -77,6 +77,16 @@ def test_the_password_changes_only_with_the_current_one(client_for, panel_app, d
         },
     )
     assert field_errors(body(differing)) == ["Die beiden Passwörter stimmen nicht überein."]
+    everything = post(  # every problem is named at once
+        viewer,
+        "/profile/password",
+        {"current_password": "falsch", "new_password": "kurz", "new_password_repeat": "anders"},
+    )
+    assert field_errors(body(everything)) == [
+        "Das aktuelle Passwort stimmt nicht.",
+        "Das neue Passwort braucht mindestens 10 Zeichen.",
+        "Die beiden Passwörter stimmen nicht überein.",
+    ]
     other_session = panel_app.test_client()
     login(other_session, "viewer", PASSWORD)
     done = post(
