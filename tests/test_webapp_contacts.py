@@ -195,6 +195,13 @@ def test_the_contact_page_shows_master_data_partner_contracts_and_history(
     assert client_for("viewer").get("/contacts/999999").status_code == 404
 
 
+def test_a_companys_page_shows_no_name_made_of_its_salutation_alone(client_for, database, people):
+    with database.session() as session:
+        session.get(Contact, people["firma"]).salutation = "Firma"  # as the demo's companies
+    html = body(client_for("viewer").get(f"/contacts/{people['firma']}"))
+    assert "<dd>Kölner Bau GmbH</dd>" in html and "<dd>Firma</dd>" not in html
+
+
 def test_a_manager_changes_consent_and_it_is_audited(client_for, database, people):
     path = f"/contacts/{people['anna']}/consent"
     data = {"preferred_channel": "email", "opt_out_post": "y", "dispatch_block": "y"}
