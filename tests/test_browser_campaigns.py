@@ -219,6 +219,32 @@ def test_the_seeds_example_leaves_out_blocked_and_opted_out_prospects(live_panel
         assert lettered == ["K-1", "K-5"]
 
 
+def test_a_conditions_values_stay_clear_of_its_remove_button_on_a_laptop_screen(
+    live_panel, page_as
+):
+    """Beside the save card on a 1280-pixel screen a condition's row is too narrow for its
+    values: they move under the field, and a click on a choice ticks it instead of landing
+    on the remove button."""
+    page = page_as(Role.CAMPAIGN_MANAGER)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(live_panel.url("/queries/new"))
+    page.wait_for_selector("#query-builder[data-ready]")
+    root = page.locator('[data-block="root"]')
+    add_condition(root, "status")
+    add_condition(root, "city")
+    conditions = root.locator(":scope > .block-body > .condition")
+    status, city = conditions.nth(0), conditions.nth(1)
+    for condition in (status, city):
+        values = condition.locator(".values").bounding_box()
+        remove = condition.locator(":scope > button").bounding_box()
+        beside = values["x"] + values["width"] <= remove["x"]
+        below = values["y"] >= remove["y"] + remove["height"]
+        assert beside or below, (values, remove)
+        assert values["width"] >= 150, values  # room for a value, not a sliver
+    status.locator("label.chip", has_text="Kunde").locator("input").check()
+    expect(conditions).to_have_count(2)
+
+
 def test_discarding_an_analysis_asks_once_and_a_no_keeps_it(live_panel, page_as):
     """The run page loads both the panel's confirm.js and campaign_screen.js: each asked, so
     "Abbrechen" was followed by the same question again."""

@@ -63,5 +63,8 @@ def test_unmatched_mail_is_listed_first_and_readable_bounces_link_the_contact(pa
     assert "nur bei nicht zugeordneten" in body(client.get(f"/inbound/{bounce}"))
     everything = body(client.get("/inbound/?kind=nonsense"))  # an unknown kind: the default
     assert f'data-mail="{question}"' in everything
+    answer = add(panel, kind="reply", sender="k7@example.org", subject="Frage", contact_id=erika)
+    shown = body(client.get(f"/inbound/{answer}"))  # one mail's kind, in the singular
+    assert '<span class="badge badge-muted">Antwort</span>' in shown
     assert client.get("/inbound/999999").status_code == 404
     assert panel.client(Role.VIEWER).get("/inbound/").status_code == 403

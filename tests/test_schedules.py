@@ -10,6 +10,7 @@ from core.workflows.schedules import (
     load_zone,
     parse_duration,
 )
+from webapp.i18n import render_stored
 
 BERLIN = load_zone("Europe/Berlin")
 MINIMUM = timedelta(minutes=15)
@@ -91,6 +92,10 @@ def test_the_minimum_refuses_schedules_that_run_more_often():
         Schedule.parse("every 5m").check_minimum(MINIMUM, now, "Europe/Berlin")
     assert str(error.value) == (
         "every 5m runs as often as every 5m, more often than the minimum of 15m "
+        "(CAMPAIGN_WORKFLOW_MIN_INTERVAL)"
+    )
+    assert render_stored(error.value.text, "de", {}) == (  # the panel's words, all German
+        "alle 5m läuft bis zu alle 5m, öfter als das Minimum von 15m "
         "(CAMPAIGN_WORKFLOW_MIN_INTERVAL)"
     )
     with pytest.raises(ScheduleError, match="as often as every 10m"):

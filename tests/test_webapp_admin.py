@@ -76,6 +76,7 @@ def test_an_admin_creates_a_user_who_can_then_sign_in(client_for, panel_app, dat
         assert session.scalar(
             select(AuditEntry.summary).where(AuditEntry.action == "user.create")
         ) == ("neu (reviewer)")
+    assert "neu (Prüfer)" in body(client_for("admin").get("/admin/audit"))
     assert login(panel_app.test_client(), "neu", "ein langes Passwort").status_code == 302
 
 
@@ -102,6 +103,25 @@ def test_invalid_new_users_are_explained_next_to_the_field(client_for, changes, 
     assert response.status_code == 422
     errors = field_errors(body(response))
     assert any(message in error for error in errors), errors
+
+
+def test_every_problem_of_a_new_user_is_named_at_once(client_for):
+    data = {
+        "username": "Erika Muster",
+        "email": "kein-at",
+        "role": "viewer",
+        "language": "de",
+        "password": "kurz",
+        "password_repeat": "kurz",
+    }
+    response = post(client_for("admin"), "/admin/users/new", data)
+    html = body(response)
+    assert response.status_code == 422
+    assert field_errors(html, "username") == [
+        "2 bis 80 Buchstaben, Ziffern oder die Zeichen _ . @ -"
+    ]
+    assert field_errors(html, "email") == ["Das ist keine gültige E-Mail-Adresse."]
+    assert field_errors(html, "password") == ["Das Passwort braucht mindestens 10 Zeichen."]
 
 
 def user_id(database, name: str) -> int:
@@ -137,6 +157,15 @@ def test_an_admin_changes_role_and_deactivates_a_user_and_it_is_audited(
         assert entry.details["active"] == [True, False]
     assert viewer.get("/").status_code == 302  # a deactivated user's session ends
     assert login(panel_app.test_client(), "viewer", PASSWORD).status_code == 200  # refused
+    # the log names the roles and languages as the reader's language does, not by their codes
+    post(
+        client_for("admin"),
+        f"/admin/users/{target}",
+        settings_form(role="campaign_manager", language="en", active=""),
+    )
+    log = body(client_for("admin").get("/admin/audit"))
+    assert "Rolle: Betrachter → Kampagnenmanager" in log and "Sprache: Deutsch → Englisch" in log
+    assert "campaign_manager" not in log.replace("user.update", "")
 
 
 def test_an_admin_cannot_demote_or_deactivate_themselves(client_for, database):

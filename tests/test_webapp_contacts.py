@@ -184,10 +184,22 @@ def test_the_contact_page_shows_master_data_partner_contracts_and_history(
         entry.at = now - timedelta(days=2)
     html = body(client_for("viewer").get(f"/contacts/{people['anna']}"))
     assert "Petra Partner" in html and "Hausratversicherung" in html and "12,50 €" in html
-    order = [html.index(text) for text in ("Informationsschreiben", "contact.consent", "Einladung")]
+    order = [
+        html.index(text)
+        for text in ("Informationsschreiben", "Einwilligungen geändert", "Einladung")
+    ]
+    assert "contact.consent" not in html  # the change is named, not coded
+    assert "<dd>Deutsch</dd>" in html  # the contact's language by its name
     assert order == sorted(order)  # newest first
     assert '<fieldset class="plain" disabled>' in html  # a viewer cannot change consent
     assert client_for("viewer").get("/contacts/999999").status_code == 404
+
+
+def test_a_companys_page_shows_no_name_made_of_its_salutation_alone(client_for, database, people):
+    with database.session() as session:
+        session.get(Contact, people["firma"]).salutation = "Firma"  # as the demo's companies
+    html = body(client_for("viewer").get(f"/contacts/{people['firma']}"))
+    assert "<dd>Kölner Bau GmbH</dd>" in html and "<dd>Firma</dd>" not in html
 
 
 def test_a_manager_changes_consent_and_it_is_audited(client_for, database, people):
@@ -207,6 +219,8 @@ def test_a_manager_changes_consent_and_it_is_audited(client_for, database, peopl
             "dispatch_block": [False, True],
             "opt_out_post": [False, True],
         }
+    page = body(client_for("viewer").get(f"/contacts/{people['anna']}"))
+    assert "bevorzugter Kanal: Post → E-Mail" in page
     bad = post(client_for("manager"), path, {"preferred_channel": "fax"})
     assert bad.status_code == 422 and field_errors(body(bad))
 
@@ -267,7 +281,7 @@ def test_the_import_shows_every_problem_and_stores_all_rows_or_none(client_for, 
     ) in html
     assert "Kundennummer: ein Kontakt mit „K-001“ ist schon vorhanden" in html
     assert "Ein Import übernimmt alle Zeilen oder keine: 2 Zeilen haben Fehler" in html
-    assert "1 Kontakte importieren" in html
+    assert "1 Kontakt importieren" in html
     token = re.search(r'action="/contacts/import/([0-9a-f]{32})"', html).group(1)
     refused = post(manager, f"/contacts/import/{token}", {"action": "import", **MAPPING})
     assert refused.status_code == 422
@@ -291,6 +305,24 @@ def test_the_import_shows_every_problem_and_stores_all_rows_or_none(client_for, 
         assert entry.details["left_out_lines"] == [3, 4]
     again = post(manager, f"/contacts/import/{token}", {"action": "import"}, follow_redirects=True)
     assert "nicht mehr vorhanden" in body(again)  # a token imports once
+
+
+def test_the_preview_shows_values_as_the_contact_page_does_and_counts_in_the_singular(
+    client_for,
+):
+    csv = (
+        b"Kundennummer;Nachname;Art;Status;Versandweg;Versandsperre;Geburtsdatum\n"
+        b"K-900;Neu;Person;Kunde;E-Mail;ja;03.04.1980\n"
+        b"K-901;Falsch;Person;Kunde;E-Mail;ja;31.02.1980\n"
+    )
+    html = body(upload(client_for("manager"), csv))
+    assert (
+        '<td class="numeric">2</td><td>K-900</td><td>Neu</td><td>Person</td><td>Kunde</td>'
+        "<td>E-Mail</td><td>Ja</td><td>03.04.1980</td>"
+    ) in html
+    # one row, one error: the counts read in the singular
+    assert "Die erste Zeile" in html and "1 Kontakt importieren" in html
+    assert "1 Zeile hat Fehler" in html and "die 1 Zeile mit Fehlern auslassen" in html
 
 
 def test_an_address_file_without_numbers_is_imported_with_new_numbers(client_for, database, people):

@@ -23,8 +23,11 @@ def test_every_role_switches_the_interface_language(client_for, database):
         assert find_user(session, "viewer").language == "en"
         assert (
             session.scalar(select(AuditEntry.summary).where(AuditEntry.actor == "viewer"))
-            == "language: de → en"
+            == "language: German → English"
         )
+    # the log names the languages, in the reader's language (the admin switched to English)
+    log = body(client_for("admin").get("/admin/audit?actor=viewer"))
+    assert "language: German → English" in log and "de → en" not in log
 
 
 def test_the_profiles_language_replaces_the_one_chosen_on_the_login_page(panel_app, panel_users):
@@ -74,6 +77,16 @@ def test_the_password_changes_only_with_the_current_one(client_for, panel_app, d
         },
     )
     assert field_errors(body(differing)) == ["Die beiden Passwörter stimmen nicht überein."]
+    everything = post(  # every problem is named at once
+        viewer,
+        "/profile/password",
+        {"current_password": "falsch", "new_password": "kurz", "new_password_repeat": "anders"},
+    )
+    assert field_errors(body(everything)) == [
+        "Das aktuelle Passwort stimmt nicht.",
+        "Das neue Passwort braucht mindestens 10 Zeichen.",
+        "Die beiden Passwörter stimmen nicht überein.",
+    ]
     other_session = panel_app.test_client()
     login(other_session, "viewer", PASSWORD)
     done = post(

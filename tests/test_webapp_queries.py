@@ -111,7 +111,7 @@ def test_the_preview_is_paginated(panel):
     [
         (
             {"field": "birth_date", "type": "contains", "values": ["1970"]},
-            "Block 2 \u203a Bedingung 1 (Feld „Geburtsdatum“, enthält): contains passt nicht zum "
+            "Block 2 \u203a Bedingung 1 (Feld „Geburtsdatum“, enthält): enthält passt nicht zum "
             "Feld „birth_date“ (Art date)",
             "contains does not fit the date field &#39;birth_date&#39;",
         ),
@@ -120,6 +120,12 @@ def test_the_preview_is_paginated(panel):
             "Block 2 \u203a Bedingung 1 (Feld „Geburtsdatum“, ist gleich einem der Werte), Wert 1: "
             "&#39;1.2.1970&#39; ist kein Datum (jjjj-mm-tt)",
             "&#39;1.2.1970&#39; is not a date (yyyy-mm-dd)",
+        ),
+        (  # a condition type named by its title, as the editor offers it
+            {"field": "birth_date", "type": "between", "values": ["1970-01-01"]},
+            "Block 2 \u203a Bedingung 1 (Feld „Geburtsdatum“, liegt zwischen): liegt zwischen "
+            "braucht genau 2 Werte (von, bis)",
+            "is between needs exactly 2 values (from, to)",
         ),
         (
             {"field": "ort", "type": "equals", "values": ["Köln"]},

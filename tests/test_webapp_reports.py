@@ -165,6 +165,19 @@ def test_invalid_values_are_explained_next_to_the_field(client_for, reports, ove
     )
 
 
+def test_a_refused_save_marks_every_tab_with_an_error_not_only_the_one_shown(client_for, reports):
+    response = post(client_for("manager"), "/reports/new", form(name=" ", margin_left="500"))
+    html = body(response)
+    assert response.status_code == 422
+
+    def tab(name: str) -> str:
+        return re.search(rf'<a href="#{name}" role="tab">(.*?)</a>', html, re.S).group(1)
+
+    assert 'title="1 Feld mit Fehler">1</span>' in tab("general")
+    assert 'title="1 Feld mit Fehler">1</span>' in tab("page")  # the margin, on another tab
+    assert "data-tab-errors" not in tab("design")
+
+
 def test_user_data_is_escaped_everywhere(client_for, database, reports):
     evil = '<script>alert("x")</script>'
     post(client_for("manager"), "/reports/new", form(name=evil, description=evil, group=evil))

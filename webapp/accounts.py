@@ -8,11 +8,21 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.messages import stored
 from core.models import Role, User
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,80}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 LANGUAGES = ("de", "en")
+LANGUAGE_TITLES = {"de": stored("German"), "en": stored("English")}
+"""How an audit summary names a user's language."""
+ROLE_TITLES = {
+    Role.VIEWER.value: stored("viewer"),
+    Role.REVIEWER.value: stored("reviewer"),
+    Role.CAMPAIGN_MANAGER.value: stored("campaign manager"),
+    Role.ADMIN.value: stored("administrator"),
+}
+"""How an audit summary names a user's role."""
 
 
 class AccountError(ValueError):

@@ -133,22 +133,27 @@ def save_row(
     return row, created
 
 
-def change_summary(changes: Mapping[str, Any], fields: Mapping[str, StoredText]) -> StoredText:
-    """``{"role": ["viewer", "admin"]}`` as ``role: viewer → admin`` for an entry's summary,
-    each field named by its label in ``fields``, a yes/no value in the reader's language."""
+def change_summary(
+    changes: Mapping[str, Any],
+    fields: Mapping[str, StoredText],
+    titles: Mapping[str, Mapping[Any, StoredText]] | None = None,
+) -> StoredText:
+    """``{"role": ["viewer", "admin"]}`` as ``role: viewer → administrator`` for an entry's
+    summary, each field named by its label in ``fields``, a yes/no value and a code with a
+    title in ``titles`` (field → code → title) in the reader's language."""
     each = [
         stored(
             "{field}: {old} → {new}",
             field=fields[name],
-            old=_shown_value(old),
-            new=_shown_value(new),
+            old=_shown_value(old, (titles or {}).get(name, {})),
+            new=_shown_value(new, (titles or {}).get(name, {})),
         )
         for name, (old, new) in changes.items()
     ]
     return stored("Changed: {changes}", changes=each)
 
 
-def _shown_value(value: Any) -> Any:
+def _shown_value(value: Any, titles: Mapping[Any, StoredText]) -> Any:
     if isinstance(value, bool):
         return stored("yes") if value else stored("no")
-    return value
+    return titles.get(value, value)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, CroniterError, croniter
 
-from core.messages import ExplainedError, stored
+from core.messages import ExplainedError, StoredText, stored
 
 FORMS = stored(
     'an interval such as "15m", "2h", "1h30m" or "every 1d", or a cron expression "0 6 * * 1-5"'
@@ -180,6 +180,12 @@ class Schedule:
             return f"every {format_duration(self.interval)}"
         return f"cron {self.cron} ({self.timezone or default_zone})"
 
+    def described(self, default_zone: str) -> StoredText:
+        """``describe`` as a stored text, for a message read in the reader's language."""
+        if self.interval is not None:
+            return stored("every {interval}", interval=format_duration(self.interval))
+        return stored("cron {cron} ({zone})", cron=self.cron, zone=self.timezone or default_zone)
+
     def check_minimum(self, minimum: timedelta, now: datetime, default_zone: str) -> None:
         """Refuse a schedule that would run more often than ``minimum``."""
         shortest = self.interval
@@ -191,7 +197,7 @@ class Schedule:
                 stored(
                     "{schedule} runs as often as every {shortest}, more often than the minimum "
                     "of {minimum} (CAMPAIGN_WORKFLOW_MIN_INTERVAL)",
-                    schedule=self.describe(default_zone),
+                    schedule=self.described(default_zone),
                     shortest=format_duration(shortest),
                     minimum=format_duration(minimum),
                 )

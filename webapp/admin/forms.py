@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.jobs.queue import QUEUE_NAMES
 from core.models import Role
-from webapp.accounts import LANGUAGES
+from core.models.users import MIN_PASSWORD_LENGTH
+from webapp.accounts import EMAIL_PATTERN, LANGUAGES, USERNAME_PATTERN
 from webapp.forms import ChoiceField, PanelForm, RepeatsPassword, TextField
+from webapp.i18n import t
 
 ROLES = [role.value for role in Role]
 
@@ -22,11 +24,25 @@ class UserForm(PanelForm):
     language = SelectField(choices=list(LANGUAGES))
     active = BooleanField(default=True)
 
+    # the rules of webapp.accounts, checked with the form so that every field's problem is
+    # named at once, not one after the other
+    def validate_email(self, field: Any) -> None:
+        if field.data and not EMAIL_PATTERN.match(field.data):
+            raise ValidationError(t("admin.error.email"))
+
 
 class NewUserForm(UserForm):
     username = StringField(validators=[DataRequired(), Length(max=80)])
     password = PasswordField(validators=[DataRequired(), Length(max=1024)])
     password_repeat = PasswordField(validators=[DataRequired(), RepeatsPassword("password")])
+
+    def validate_username(self, field: Any) -> None:
+        if not USERNAME_PATTERN.match((field.data or "").strip()):
+            raise ValidationError(t("admin.error.username"))
+
+    def validate_password(self, field: Any) -> None:
+        if len(field.data or "") < MIN_PASSWORD_LENGTH:
+            raise ValidationError(t("admin.error.password"))
 
 
 class PasswordForm(PanelForm):

@@ -11,7 +11,7 @@ from core.jobs.queue import QUEUE_NAMES
 from core.messages import stored
 from core.models import AuditEntry, Role, User
 from core.plugins import REGISTER_HOOKS
-from webapp.accounts import AccountError, create_user
+from webapp.accounts import LANGUAGE_TITLES, ROLE_TITLES, AccountError, create_user
 from webapp.admin import jobs
 from webapp.admin.audit_codes import ACTION, TARGET, action_title, named_codes, target_title
 from webapp.admin.forms import AuditFilterForm, JobForm, NewUserForm, PasswordForm, UserForm
@@ -34,6 +34,8 @@ USER_FIELDS = {
     "active": stored("active"),
 }
 """How an audit summary names each field of a user."""
+USER_VALUE_TITLES = {"role": ROLE_TITLES, "language": LANGUAGE_TITLES}
+"""How an audit summary names the codes of a user's fields."""
 FIELD_OF_RULE = {"self_admin": "role", "self_deactivate": "active", "email": "email"}
 """The form field next to which a rule of ``webapp.accounts`` or ``webapp.admin.users`` is
 explained."""
@@ -121,7 +123,7 @@ def new_user() -> ResponseReturnValue:
         "user.create",
         "user",
         user.id,
-        f"{user.username} ({user.role.value})",
+        stored("{name} ({role})", name=user.username, role=ROLE_TITLES[user.role.value]),
         {"role": user.role.value},
     )
     session.commit()
@@ -182,7 +184,7 @@ def save_user(user_id: int) -> ResponseReturnValue:
         )
         return _user_page(_user(user_id), form, PasswordForm(formdata=None), 422)
     if changed:
-        summary = change_summary(changed, USER_FIELDS)
+        summary = change_summary(changed, USER_FIELDS, USER_VALUE_TITLES)
         record_audit(
             session, current_user().username, "user.update", "user", user.id, summary, changed
         )

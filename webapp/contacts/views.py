@@ -4,7 +4,7 @@ consent settings, and the CSV import with a preview and a per-row error report."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -31,6 +31,7 @@ from core.models import (
     Run,
     RunItem,
 )
+from webapp.admin.audit_codes import action_title
 from webapp.contact_import import (
     CONTACT_FIELDS,
     MATCH_ON,
@@ -45,9 +46,9 @@ from webapp.contacts.uploads import drop_upload, keep_upload, kept_upload
 from webapp.context import current_user, current_username, db_session, get_plugins
 from webapp.csv_import import CsvImportError, RowsRefused
 from webapp.editing import change_summary
-from webapp.formatting import format_bytes
+from webapp.formatting import format_bytes, format_date
 from webapp.forms import add_error, problem_text
-from webapp.i18n import stored_text, t
+from webapp.i18n import stored_text, t, tn
 from webapp.imports import describe_import_error, upload_size
 from webapp.pagination import page_arguments, paginate
 from webapp.security import role_required
@@ -71,9 +72,21 @@ CONSENT_LABELS = {
     "opt_out_phone": stored("no phone calls"),
 }
 """How an audit summary names each consent field."""
+CHANNEL_TITLES = {
+    DispatchChannel.POST.value: stored("post"),
+    DispatchChannel.EMAIL.value: stored("e-mail"),
+    DispatchChannel.WEB.value: stored("web"),
+}
+"""How an audit summary names a preferred channel."""
 LOOKUP_LIMIT = 10
 TIMELINE_LIMIT = 200
 PREVIEW_ROWS = 20
+IMPORT_CHOICE_TITLES = {
+    "kind": "contacts.kind.",
+    "status": "contacts.status.",
+    "preferred_channel": "contacts.channel.",
+}
+"""The catalog keys, before the value, by which the import's preview shows a choice field."""
 
 
 @bp.get("/")
@@ -140,7 +153,13 @@ def _timeline(contact: Contact) -> list[Event]:
         Event(d.created_at, d.kind.value, d.title, d.filename, document=d, actor=d.created_by)
         for d in documents
     ] + [
-        Event(e.at, "change", e.action, stored_text(e.summary_message, e.summary), actor=e.actor)
+        Event(
+            e.at,
+            "change",
+            action_title(e.action) or e.action,
+            stored_text(e.summary_message, e.summary),
+            actor=e.actor,
+        )
         for e in changes
     ]
     events.sort(key=lambda event: event.at, reverse=True)
@@ -289,7 +308,7 @@ def save_consent(contact_id: int) -> ResponseReturnValue:
         name: [before[name], after[name]] for name in CONSENT_FIELDS if before[name] != after[name]
     }
     if changed:
-        summary = change_summary(changed, CONSENT_LABELS)
+        summary = change_summary(changed, CONSENT_LABELS, {"preferred_channel": CHANNEL_TITLES})
         record_audit(
             session, current_username(), "contact.consent", "contact", contact.id, summary, changed
         )
@@ -341,6 +360,19 @@ def import_upload() -> ResponseReturnValue:
     return _preview(plan, token, form, upload.filename)
 
 
+def _import_cell(name: str, value: Any) -> str:
+    """A previewed row's value as the contact's page shows it: a date and yes or no in the
+    reader's language, a choice by its title."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return t("contacts.yes_no.yes" if value else "contacts.yes_no.no")
+    if isinstance(value, date):
+        return format_date(value)
+    prefix = IMPORT_CHOICE_TITLES.get(name)
+    return t(prefix + str(value)) if prefix else str(value)
+
+
 def _preview(
     plan: Any, token: str, form: ImportOptionsForm, filename: str, status: int = 200
 ) -> tuple[str, int]:
@@ -350,6 +382,7 @@ def _preview(
         token=token,
         filename=filename,
         rows=plan.new[:PREVIEW_ROWS] + [row for _id, row in plan.updates[:PREVIEW_ROWS]],
+        cell=_import_cell,
         fields=CONTACT_FIELDS,
         match_choices=[
             name
@@ -397,7 +430,7 @@ def import_run(token: str) -> ResponseReturnValue:
         )
     except RowsRefused:
         session.rollback()
-        flash(t("contacts.import.error.rows", count=len(plan.errors)), "error")
+        flash(tn("contacts.import.error.rows", len(plan.errors)), "error")
         return _preview(plan, token, form, filename, 422)
     except CsvImportError as exc:
         session.rollback()

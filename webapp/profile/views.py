@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from core.audit import record_audit
 from core.messages import stored
 from core.models import Role
-from webapp.accounts import LANGUAGES
+from core.models.users import MIN_PASSWORD_LENGTH
+from webapp.accounts import LANGUAGE_TITLES, LANGUAGES
 from webapp.api.tokens import ApiTokenError, create_token, revoke_token, user_tokens
 from webapp.context import current_user, db_session, get_runtime, login_user
 from webapp.forms import PanelForm, RepeatsPassword, add_error
@@ -32,6 +34,10 @@ class OwnPasswordForm(PanelForm):
     new_password_repeat = PasswordField(
         validators=[DataRequired(), RepeatsPassword("new_password")]
     )
+
+    def validate_new_password(self, field: Any) -> None:
+        if len(field.data or "") < MIN_PASSWORD_LENGTH:
+            raise ValidationError(t("profile.error.policy"))
 
 
 TOKEN_DAYS = (30, 90, 180, 365)
@@ -95,7 +101,11 @@ def save_language() -> ResponseReturnValue:
             "user.language",
             "user",
             user.id,
-            stored("language: {old} → {new}", old=user.language, new=form.language.data or ""),
+            stored(
+                "language: {old} → {new}",
+                old=LANGUAGE_TITLES.get(user.language, user.language),
+                new=LANGUAGE_TITLES[form.language.data],
+            ),
         )
         user.language = form.language.data
         session.commit()
@@ -110,16 +120,13 @@ def change_password() -> ResponseReturnValue:
     form = OwnPasswordForm()
     user = current_user()
     language = LanguageForm(formdata=None, language=user.language)
-    if not form.validate():
-        return _page(language, form, 422)
-    if not user.check_password(form.current_password.data):
+    valid = form.validate()  # every problem at once: the new password's and the current one's
+    if form.current_password.data and not user.check_password(form.current_password.data):
         add_error(form.current_password, t("profile.error.current"))
+        valid = False
+    if not valid:
         return _page(language, form, 422)
-    try:
-        user.set_password(form.new_password.data)
-    except ValueError:
-        add_error(form.new_password, t("profile.error.policy"))
-        return _page(language, form, 422)
+    user.set_password(form.new_password.data)
     session = db_session()
     record_audit(session, user.username, "user.password_change", "user", user.id, user.username)
     session.commit()

@@ -13,6 +13,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -35,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.audit import record_audit
 from core.documents.csv_export import CsvDialect, CsvWriter, spreadsheet_dialect
-from core.messages import stored
+from core.messages import StoredText, stored
 from core.models import Campaign, Role, SavedQuery
 from core.query import (
     ALLOWED_TYPES,
@@ -216,7 +217,20 @@ def describe_error(error: QueryError, definition: Mapping[str, Any] | None) -> s
     value = re.search(r"values\[(\d+)\]", location)
     if value:
         where += f", {t('queries.error.value', n=int(value.group(1)) + 1)}"
-    return f"{where}: {stored_text(error.reason)}"
+    return f"{where}: {_reason(error.reason)}"
+
+
+def _reason(reason: StoredText) -> str:
+    """The compiler's reason with the condition types it names by their titles ("liegt
+    zwischen braucht genau 2 Werte"); the API keeps their codes."""
+    titles = {
+        name: t("queries.type." + value)
+        if isinstance(value, str)
+        else [t("queries.type." + code) for code in value]
+        for name, value in reason.params.items()
+        if name in ("type", "allowed")
+    }
+    return stored_text(replace(reason, params={**reason.params, **titles}))
 
 
 # ---------------------------------------------------------------------------------------------
