@@ -199,6 +199,9 @@ class _FormReader(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.forms: list[PageForm] = []
+        self.elsewhere: list[tuple[PageForm, str, str, str]] = []
+        """Buttons posting their form elsewhere: form, ``formaction``, name and value."""
+        self._ids: dict[str, PageForm] = {}
         self._select: tuple[str, list[tuple[str, bool]]] | None = None
         self._textarea: list[str] | None = None
         self._textarea_name = ""
@@ -209,23 +212,29 @@ class _FormReader(HTMLParser):
         if tag == "form":
             method, enctype = found.get("method", "get").lower(), found.get("enctype", "")
             self.forms.append(PageForm(found.get("action", ""), method, enctype))
-        elif not self.forms:
+            if found.get("id"):
+                self._ids[found["id"]] = self.forms[-1]
             return
+        if not self.forms:
+            return
+        form = self._ids.get(found.get("form", ""), self.forms[-1])
+        kind = found.get("type", "submit" if tag == "button" else "text").lower()
+        if tag in ("button", "input") and kind == "submit" and "formaction" in found:
+            self.elsewhere.append((form, found["formaction"], name, found.get("value", "")))
         elif tag == "button" and name:
-            self.forms[-1].buttons.append((name, found.get("value", "")))
+            form.buttons.append((name, found.get("value", "")))
         elif tag == "input" and name:
-            kind = found.get("type", "text").lower()
             if kind in ("submit", "button"):
                 if kind == "submit":
-                    self.forms[-1].buttons.append((name, found.get("value", "")))
+                    form.buttons.append((name, found.get("value", "")))
                 return
             if kind == "file":
-                self.forms[-1].files.append(name)
+                form.files.append(name)
                 return
             if kind in ("checkbox", "radio") and "checked" not in found:
                 return
             value = found.get("value", "on" if kind == "checkbox" else "")
-            self.forms[-1].controls.append((name, value, kind))
+            form.controls.append((name, value, kind))
         elif tag == "select" and name:
             self._select = (name, [])
         elif tag == "option" and self._select is not None:
@@ -252,10 +261,21 @@ class _FormReader(HTMLParser):
 
 
 def page_forms(html: str) -> list[PageForm]:
-    """Every form of the page, in order."""
+    """Every form of the page, in order, then one per button posting its form elsewhere
+    (``formaction``: the query editor's export), with that button."""
     reader = _FormReader()
     reader.feed(html)
-    return reader.forms
+    return reader.forms + [
+        PageForm(
+            action,
+            form.method,
+            form.enctype,
+            list(form.controls),
+            [(name, value)] if name else [],
+            list(form.files),
+        )
+        for form, action, name, value in reader.elsewhere
+    ]
 
 
 def browser_form(html: str, containing: str) -> dict[str, str | list[str]]:
