@@ -20,6 +20,7 @@ from core.models import AuditEntry, Role, User, UserGroup
 from core.plugins import DEFAULT_PLUGINS, load_plugins
 from webapp import create_app, get_campaign
 from webapp.accounts import find_user
+from webapp.admin.groups import USED_BY, group_columns
 from webapp.i18n import PANEL_CATALOGS, catalog_ids
 from webapp.testing import login
 
@@ -412,6 +413,17 @@ def test_a_group_that_stock_lines_name_is_not_deleted_until_nothing_uses_it(clie
         assert (entry.target_id, entry.summary) == (str(group), "Lager")
         assert entry.details == {"members": ["viewer"]}
     assert "Gruppe gelöscht" in body(admin.get("/admin/audit"))
+
+
+def test_every_table_that_can_use_a_group_is_named_in_german_and_english(panel_app):
+    """The list and the refused deletion name what uses a group by the catalog of the package
+    that owns the table, never by the table's name."""
+    tables = {column.table.name for column in group_columns()}
+    assert {"stock_lines", "approval_reviewers"} <= tables
+    bundle = Path(__file__).resolve().parent.parent / "plugins" / "processes" / "translations"
+    for language in ("de", "en"):
+        found = catalog_ids(PANEL_CATALOGS, language) | catalog_ids(bundle, language)
+        assert {USED_BY + table for table in tables} <= found, language
 
 
 # -- plugins ----------------------------------------------------------------------------------

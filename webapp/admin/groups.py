@@ -4,8 +4,9 @@ group's form offers as members."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Column, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.models import Base, User, UserGroup
@@ -18,29 +19,35 @@ USED_BY = "admin.groups.used_by."
 their ``{count}``: the panel's for its tables, a plugin's for its own."""
 
 
+def group_columns() -> list[Column[Any]]:
+    """The columns of every loaded model (the panel's and its plugins') with a foreign key to
+    ``user_groups``, found in the metadata; a group's members are not among them."""
+    return [
+        column
+        for table in Base.metadata.sorted_tables
+        if table is not user_group_members
+        for column in table.columns
+        if any(key.references(UserGroup.__table__) for key in column.foreign_keys)
+    ]
+
+
 def group_uses(session: Session, group_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     """``{group id: {table: rows}}``: how many rows of each table refer to each group.
 
-    The tables are those of every loaded model (the panel's and its plugins') with a foreign
-    key to ``user_groups``, found in the metadata, so a plugin's approval steps or stock lines
-    count without the panel knowing them; a group's members are not a use.
+    The tables are those of ``group_columns``, so a plugin's approval reviewers or stock
+    lines count without the panel knowing them.
     """
     wanted = list(group_ids)
     uses: dict[int, dict[str, int]] = {}
     if not wanted:
         return uses
-    for table in Base.metadata.sorted_tables:
-        if table is user_group_members:
-            continue
-        for column in table.columns:
-            if not any(key.references(UserGroup.__table__) for key in column.foreign_keys):
-                continue
-            counted = session.execute(
-                select(column, func.count()).where(column.in_(wanted)).group_by(column)
-            )
-            for group_id, count in counted:
-                found = uses.setdefault(group_id, {})
-                found[table.name] = found.get(table.name, 0) + count
+    for column in group_columns():
+        counted = session.execute(
+            select(column, func.count()).where(column.in_(wanted)).group_by(column)
+        )
+        for group_id, count in counted:
+            found = uses.setdefault(group_id, {})
+            found[column.table.name] = found.get(column.table.name, 0) + count
     return uses
 
 
