@@ -338,7 +338,8 @@ def test_an_admin_renames_a_group_and_changes_its_members_and_the_log_says_what_
         }
     log = body(admin.get("/admin/audit"))
     assert "Name: Lager → Versand" in log and "Mitglieder: reviewer, viewer → manager" in log
-    assert "Gruppe geändert" in body(admin.get(f"/admin/groups/{group}"))  # its history
+    history = body(admin.get(f"/admin/groups/{group}"))
+    assert "Änderungen an dieser Gruppe" in history and "Gruppe geändert" in history
     again = post(
         admin, f"/admin/groups/{group}", group_form(database, "manager", name="Versand"),
         follow_redirects=True,
