@@ -1,4 +1,5 @@
-"""Administration: users and roles, plugins, queues and failed jobs, the audit log."""
+"""Administration: users and roles, user groups, plugins, queues and failed jobs, the audit
+log."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.registry import FailedJobRegistry
-from sqlalchemy import select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from core.audit import record_audit
-from core.models import AuditEntry, Role, User
+from core.models import AuditEntry, Role, User, UserGroup
 from core.plugins import DEFAULT_PLUGINS, load_plugins
 from webapp import create_app, get_campaign
 from webapp.accounts import find_user
+from webapp.admin.groups import USED_BY, group_columns
 from webapp.i18n import PANEL_CATALOGS, catalog_ids
 from webapp.testing import login
 
@@ -28,6 +31,8 @@ ADMIN_PAGES = (
     "/admin/",
     "/admin/users",
     "/admin/users/new",
+    "/admin/groups",
+    "/admin/groups/new",
     "/admin/plugins",
     "/admin/queues",
     "/admin/audit",
@@ -37,19 +42,31 @@ ADMIN_PAGES = (
 def test_only_administrators_reach_the_administration(client_for, panel_users, database):
     with database.session() as session:
         viewer_id = find_user(session, "viewer").id
+        group = UserGroup(name="Lager")
+        session.add(group)
+        session.flush()
+        group_id = group.id
     for user in ("viewer", "reviewer", "manager"):
         client = client_for(user)
-        for path in (*ADMIN_PAGES, f"/admin/users/{viewer_id}"):
+        for path in (*ADMIN_PAGES, f"/admin/users/{viewer_id}", f"/admin/groups/{group_id}"):
             assert client.get(path).status_code == 403, (user, path)
         for path in (
             "/admin/users/new",
             f"/admin/users/{viewer_id}",
             f"/admin/users/{viewer_id}/password",
+            "/admin/groups/new",
+            f"/admin/groups/{group_id}",
+            f"/admin/groups/{group_id}/delete",
             "/admin/queues/requeue",
             "/admin/queues/delete",
         ):
-            assert post(client, path, {"role": "admin"}).status_code == 403, (user, path)
+            assert post(client, path, {"role": "admin", "name": "X"}).status_code == 403, (
+                user,
+                path,
+            )
         assert "Administration" not in body(client.get("/"))
+    with database.session() as session:
+        assert session.get(UserGroup, group_id).name == "Lager"
     for path in ADMIN_PAGES:
         assert client_for("admin").get(path).status_code in (200, 503), path
 
@@ -211,6 +228,203 @@ def test_the_user_list_searches_and_escapes(client_for, database):
     assert re.findall(r'class="row-title"[^>]*>([^<]+)<', html) == ["reviewer", "viewer"]
     endless = client_for("admin").get("/admin/users", query_string={"q": "view" * 250_000})
     assert endless.status_code == 200  # searched for its first 200 characters, never a 500
+
+
+# -- groups -----------------------------------------------------------------------------------
+
+
+def group_form(database, *members: str, **changes) -> dict:
+    return {
+        "name": "Lager",
+        "description": "bekommt die Lagerwarnungen",
+        "members": [user_id(database, member) for member in members],
+        **changes,
+    }
+
+
+def stored_group(database, name: str):
+    """The group's (description, usernames of its members), or None."""
+    with database.session() as session:
+        group = session.scalar(select(UserGroup).where(UserGroup.name == name))
+        if group is None:
+            return None
+        return group.description, sorted(user.username for user in group.members)
+
+
+def group_id(database, name: str) -> int:
+    with database.session() as session:
+        return session.scalar(select(UserGroup.id).where(UserGroup.name == name))
+
+
+def test_an_admin_creates_a_group_with_members_and_it_is_listed_and_audited(client_for, database):
+    admin = client_for("admin")
+    form = admin.get("/admin/groups/new")
+    assert form.status_code == 200 and 'name="members"' in body(form)
+    response = post(
+        admin, "/admin/groups/new", group_form(database, "viewer", "reviewer", name="Lager")
+    )
+    assert response.status_code == 302
+    assert stored_group(database, "Lager") == ("bekommt die Lagerwarnungen", ["reviewer", "viewer"])
+    with database.session() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "user_group.create"))
+        assert (entry.target_type, entry.summary) == ("user_group", "Lager")
+        assert entry.details["members"] == ["reviewer", "viewer"]
+    listing = body(admin.get("/admin/groups"))
+    row = re.search(r'class="row-title"[^>]*>Lager</a>.*?</tr>', listing, re.S).group(0)
+    assert '<td class="num">2</td>' in row and "bekommt die Lagerwarnungen" in row
+    assert "Gruppe angelegt" in body(admin.get("/admin/audit"))
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"name": "  "}, "name", "Bitte ausfüllen."),
+        ({"name": "x" * 101}, "name", "Höchstens 100 Zeichen."),
+        ({"name": "Druck"}, "name", "Dieser Name ist bereits vergeben."),
+        ({"description": "x" * 2001}, "description", "Höchstens 2000 Zeichen."),
+    ],
+)
+def test_a_refused_group_is_explained_next_to_the_field_and_nothing_is_stored(
+    client_for, database, changes, field, message
+):
+    admin = client_for("admin")
+    for name in ("Druck", "Andere"):
+        assert post(admin, "/admin/groups/new", group_form(database, name=name)).status_code == 302
+    response = post(admin, "/admin/groups/new", group_form(database, "viewer", **changes))
+    assert response.status_code == 422
+    assert field_errors(body(response), field) == [message]
+    # an existing group keeps what it had
+    other = group_id(database, "Andere")
+    data = {"name": "Andere", **changes}
+    refused = post(admin, f"/admin/groups/{other}", group_form(database, "viewer", **data))
+    assert refused.status_code == 422 and field_errors(body(refused), field) == [message]
+    assert stored_group(database, "Andere") == ("bekommt die Lagerwarnungen", [])
+    with database.session() as session:
+        assert sorted(session.scalars(select(UserGroup.name))) == ["Andere", "Druck"]
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 2
+
+
+def test_members_that_are_not_offered_are_left_out_never_a_500(client_for, database):
+    admin = client_for("admin")
+    data = group_form(database, "viewer", name="Lager")
+    data["members"] = [*data["members"], "999999", "abc", "-1", "1" * 40]
+    assert post(admin, "/admin/groups/new", data).status_code == 302
+    assert stored_group(database, "Lager") == ("bekommt die Lagerwarnungen", ["viewer"])
+    assert admin.get("/admin/groups/999999").status_code == 404
+    assert post(admin, "/admin/groups/999999/delete").status_code == 404
+
+
+def test_an_admin_renames_a_group_and_changes_its_members_and_the_log_says_what_changed(
+    client_for, database
+):
+    admin = client_for("admin")
+    post(admin, "/admin/groups/new", group_form(database, "viewer", "reviewer", name="Lager"))
+    group = group_id(database, "Lager")
+    page = body(admin.get(f"/admin/groups/{group}"))
+    assert set(re.findall(r'name="members" value="(\d+)" checked', page)) == {
+        str(user_id(database, "reviewer")),
+        str(user_id(database, "viewer")),
+    }
+    response = post(
+        admin, f"/admin/groups/{group}", group_form(database, "manager", name="Versand")
+    )
+    assert response.status_code == 302
+    assert stored_group(database, "Versand") == ("bekommt die Lagerwarnungen", ["manager"])
+    with database.session() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "user_group.update"))
+        assert entry.details == {
+            "name": ["Lager", "Versand"],
+            "members": [["reviewer", "viewer"], ["manager"]],
+        }
+    log = body(admin.get("/admin/audit"))
+    assert "Name: Lager → Versand" in log and "Mitglieder: reviewer, viewer → manager" in log
+    history = body(admin.get(f"/admin/groups/{group}"))
+    assert "Änderungen an dieser Gruppe" in history and "Gruppe geändert" in history
+    again = post(
+        admin, f"/admin/groups/{group}", group_form(database, "manager", name="Versand"),
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "Nichts geändert." in body(again)
+    post(admin, f"/admin/groups/{group}", group_form(database, name="Versand"))
+    assert "Mitglieder: manager → niemand" in body(admin.get("/admin/audit"))
+
+
+def test_an_inactive_member_stays_until_their_box_is_cleared(client_for, database):
+    admin = client_for("admin")
+    post(admin, "/admin/groups/new", group_form(database, "viewer", "reviewer", name="Lager"))
+    with database.session() as session:
+        find_user(session, "viewer").active = False
+    group = group_id(database, "Lager")
+    page = body(admin.get(f"/admin/groups/{group}"))
+    assert "(deaktiviert)" in page
+    post(admin, f"/admin/groups/{group}", group_form(database, "viewer", "reviewer", name="Lager"))
+    assert stored_group(database, "Lager")[1] == ["reviewer", "viewer"]
+    post(admin, f"/admin/groups/{group}", group_form(database, "reviewer", name="Lager"))
+    assert stored_group(database, "Lager")[1] == ["reviewer"]
+    assert "(deaktiviert)" not in body(admin.get(f"/admin/groups/{group}"))
+
+
+def test_a_name_taken_at_the_same_moment_is_a_conflict_and_nothing_is_stored(client_for, database):
+    def take_the_name_first(session: Session, *_flush) -> None:
+        wanted = [g for g in session.new if isinstance(g, UserGroup) and g.name == "Lager"]
+        if wanted and not clashes:
+            clashes.append(True)  # first: the other session's flush calls this too
+            with database.session() as other:
+                other.add(UserGroup(name="Lager", description="die andere"))
+
+    clashes: list[bool] = []
+    event.listen(Session, "before_flush", take_the_name_first)
+    try:
+        response = post(
+            client_for("admin"), "/admin/groups/new", group_form(database, name="Lager")
+        )
+    finally:
+        event.remove(Session, "before_flush", take_the_name_first)
+    assert clashes and response.status_code == 409
+    assert stored_group(database, "Lager") == ("die andere", [])
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def test_a_group_that_stock_lines_name_is_not_deleted_until_nothing_uses_it(client_for, database):
+    from plugins.processes.models import Stock, StockLine
+
+    admin = client_for("admin")
+    post(admin, "/admin/groups/new", group_form(database, "viewer", name="Lager"))
+    group = group_id(database, "Lager")
+    with database.session() as session:
+        stock = Stock(name="Hauptlager")
+        session.add_all([StockLine(stock=stock, name=name, alert_group_id=group)
+                         for name in ("Kuvert", "Papier")])  # fmt: skip
+    listing = body(admin.get("/admin/groups"))
+    assert "Artikel: 2" in listing
+    page = body(admin.get(f"/admin/groups/{group}"))
+    assert "wird noch verwendet (Artikel: 2)" in page
+    refused = post(admin, f"/admin/groups/{group}/delete", follow_redirects=True)
+    assert "„Lager“ wird noch verwendet (Artikel: 2) und wurde nicht gelöscht." in body(refused)
+    assert stored_group(database, "Lager") is not None
+    with database.session() as session:
+        for line in session.scalars(select(StockLine)):
+            line.alert_group_id = None
+    deleted = post(admin, f"/admin/groups/{group}/delete", follow_redirects=True)
+    assert "„Lager“ wurde gelöscht." in body(deleted)
+    assert stored_group(database, "Lager") is None
+    with database.session() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "user_group.delete"))
+        assert (entry.target_id, entry.summary) == (str(group), "Lager")
+        assert entry.details == {"members": ["viewer"]}
+    assert "Gruppe gelöscht" in body(admin.get("/admin/audit"))
+
+
+def test_every_table_that_can_use_a_group_is_named_in_german_and_english(panel_app):
+    """The list and the refused deletion name what uses a group by the catalog of the package
+    that owns the table, never by the table's name."""
+    tables = {column.table.name for column in group_columns()}
+    assert {"stock_lines", "approval_reviewers"} <= tables
+    bundle = Path(__file__).resolve().parent.parent / "plugins" / "processes" / "translations"
+    for language in ("de", "en"):
+        found = catalog_ids(PANEL_CATALOGS, language) | catalog_ids(bundle, language)
+        assert {USED_BY + table for table in tables} <= found, language
 
 
 # -- plugins ----------------------------------------------------------------------------------

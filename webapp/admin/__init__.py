@@ -1,4 +1,5 @@
-"""Administration: users and roles, plugins, queues and failed jobs, the audit log."""
+"""Administration: users and roles, user groups, plugins, queues and failed jobs, the audit
+log."""
 
 from webapp.admin.views import bp
 

@@ -11,7 +11,7 @@ from core.jobs.queue import QUEUE_NAMES
 from core.models import Role
 from core.models.users import MIN_PASSWORD_LENGTH
 from webapp.accounts import EMAIL_PATTERN, LANGUAGES, USERNAME_PATTERN
-from webapp.forms import ChoiceField, PanelForm, RepeatsPassword, TextField
+from webapp.forms import ChoiceField, ChoiceListField, PanelForm, RepeatsPassword, TextField
 from webapp.i18n import t
 
 ROLES = [role.value for role in Role]
@@ -48,6 +48,14 @@ class NewUserForm(UserForm):
 class PasswordForm(PanelForm):
     password = PasswordField(validators=[DataRequired(), Length(max=1024)])
     password_repeat = PasswordField(validators=[DataRequired(), RepeatsPassword("password")])
+
+
+class GroupForm(PanelForm):
+    """A user group: its name (unique), what it is for, and its members (user ids)."""
+
+    name = TextField(required=True, max_length=100)
+    description = TextField(max_length=2000)
+    members = ChoiceListField()
 
 
 class AuditFilterForm(PanelForm):

@@ -1,4 +1,5 @@
-"""Administration (administrators only): users and roles, plugins, queues and the audit log."""
+"""Administration (administrators only): users and roles, user groups, plugins, queues and the
+audit log."""
 
 from __future__ import annotations
 
@@ -9,16 +10,24 @@ from sqlalchemy import func, select
 from core.audit import audit_query, record_audit
 from core.jobs.queue import QUEUE_NAMES
 from core.messages import stored
-from core.models import AuditEntry, Role, User
+from core.models import AuditEntry, Role, User, UserGroup
 from core.plugins import REGISTER_HOOKS
 from webapp.accounts import LANGUAGE_TITLES, ROLE_TITLES, AccountError, create_user
 from webapp.admin import jobs
 from webapp.admin.audit_codes import ACTION, TARGET, action_title, named_codes, target_title
-from webapp.admin.forms import AuditFilterForm, JobForm, NewUserForm, PasswordForm, UserForm
+from webapp.admin.forms import (
+    AuditFilterForm,
+    GroupForm,
+    JobForm,
+    NewUserForm,
+    PasswordForm,
+    UserForm,
+)
+from webapp.admin.groups import group_uses, member_choices, member_counts, uses_text
 from webapp.admin.users import update_user
 from webapp.context import current_user, db_session, get_campaign, get_plugins
-from webapp.editing import change_summary
-from webapp.forms import add_error, problem_text
+from webapp.editing import change_summary, check_unique, get_or_404, save_row
+from webapp.forms import PanelForm, add_error, problem_text
 from webapp.i18n import plugin_text, t
 from webapp.pagination import page_arguments, paginate, search_argument, search_condition
 from webapp.security import role_required
@@ -36,6 +45,14 @@ USER_FIELDS = {
 """How an audit summary names each field of a user."""
 USER_VALUE_TITLES = {"role": ROLE_TITLES, "language": LANGUAGE_TITLES}
 """How an audit summary names the codes of a user's fields."""
+GROUP_FIELDS = {
+    "name": stored("name"),
+    "description": stored("description"),
+    "members": stored("members"),
+}
+"""How an audit summary names each field of a user group."""
+GROUP_VALUE_TITLES = {"members": {"": stored("nobody")}}
+"""How an audit summary names a group without members."""
 FIELD_OF_RULE = {"self_admin": "role", "self_deactivate": "active", "email": "email"}
 """The form field next to which a rule of ``webapp.accounts`` or ``webapp.admin.users`` is
 explained."""
@@ -215,6 +232,132 @@ def reset_password(user_id: int) -> ResponseReturnValue:
     session.commit()
     flash(t("admin.flash.password_reset", name=user.username), "success")
     return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+# --- groups ------------------------------------------------------------------------------
+
+
+@bp.get("/groups")
+def groups() -> str:
+    session = db_session()
+    page = paginate(
+        session, select(UserGroup).order_by(UserGroup.name), *page_arguments(request.args)
+    )
+    ids = [group.id for group in page.items]
+    uses = group_uses(session, ids)
+    return render_template(
+        "admin/groups.html",
+        page=page,
+        members=member_counts(session, ids),
+        uses={group_id: uses_text(found) for group_id, found in uses.items()},
+    )
+
+
+@bp.route("/groups/new", methods=["GET", "POST"])
+def new_group() -> ResponseReturnValue:
+    return _save_group(None)
+
+
+@bp.route("/groups/<int:group_id>", methods=["GET", "POST"])
+def edit_group(group_id: int) -> ResponseReturnValue:
+    return _save_group(get_or_404(UserGroup, group_id))
+
+
+def _group_page(group: UserGroup | None, form: GroupForm, status: int = 200):
+    session = db_session()
+    uses = group_uses(session, [group.id]).get(group.id, {}) if group is not None else {}
+    history = (
+        session.scalars(audit_query(target_type="user_group", target_id=group.id).limit(10)).all()
+        if group is not None
+        else []
+    )
+    page = render_template(
+        "admin/group_form.html",
+        group=group,
+        values=form.values,
+        errors=form.messages,
+        members=member_choices(session, group),
+        uses=uses_text(uses),
+        history=history,
+    )
+    return page, status
+
+
+def _save_group(group: UserGroup | None) -> ResponseReturnValue:
+    session = db_session()
+    form = GroupForm(
+        data={"description": "", "members": []}
+        if group is None
+        else {
+            "name": group.name,
+            "description": group.description,
+            "members": [user.id for user in group.members],
+        }
+    )
+    if request.method == "GET":
+        return _group_page(group, form)
+    form.members.choices = member_choices(session, group)
+    form.validate()
+    check_unique(form, UserGroup, group, "name")
+    if not form.ok:
+        return _group_page(group, form, 422)
+    members = session.scalars(
+        select(User).where(User.id.in_(form.members.data)).order_by(User.id)
+    ).all()
+    fields = {"name": form.name.data, "description": form.description.data, "members": members}
+    wanted = {**fields, "members": sorted(user.username for user in members)}
+    if group is None:
+        group, _created = save_row(
+            UserGroup, None, fields, lambda row: row.name, lambda row: wanted, "user_group"
+        )
+        flash(t("admin.flash.group_created", name=group.name), "success")
+        return redirect(url_for("admin.groups"))
+    old = {
+        "name": group.name,
+        "description": group.description,
+        "members": sorted(user.username for user in group.members),
+    }
+    changed = {name: [old[name], value] for name, value in wanted.items() if old[name] != value}
+    if not changed:
+        flash(t("admin.flash.unchanged"), "info")
+        return redirect(url_for("admin.edit_group", group_id=group.id))
+    # the summary names the members as a list
+    shown = {
+        name: [", ".join(value) if isinstance(value, list) else value for value in pair]
+        for name, pair in changed.items()
+    }
+    summary = change_summary(shown, GROUP_FIELDS, GROUP_VALUE_TITLES)
+    save_row(UserGroup, group, fields, lambda row: summary, lambda row: changed, "user_group")
+    flash(t("admin.flash.group_saved", name=group.name), "success")
+    return redirect(url_for("admin.edit_group", group_id=group.id))
+
+
+@bp.post("/groups/<int:group_id>/delete")
+def delete_group(group_id: int) -> ResponseReturnValue:
+    session = db_session()
+    group = get_or_404(UserGroup, group_id)
+    form = PanelForm()
+    if not form.validate():
+        flash(problem_text(form, {}), "error")
+        return redirect(url_for("admin.edit_group", group_id=group.id))
+    uses = group_uses(session, [group.id]).get(group.id)
+    if uses:
+        flash(t("admin.groups.in_use", name=group.name, uses=uses_text(uses)), "error")
+        return redirect(url_for("admin.edit_group", group_id=group.id))
+    name, members = group.name, sorted(user.username for user in group.members)
+    record_audit(
+        session,
+        current_user().username,
+        "user_group.delete",
+        "user_group",
+        group.id,
+        name,
+        {"members": members},
+    )
+    session.delete(group)
+    session.commit()
+    flash(t("admin.flash.group_deleted", name=name), "success")
+    return redirect(url_for("admin.groups"))
 
 
 # --- plugins -----------------------------------------------------------------------------
