@@ -148,6 +148,7 @@ def seed(panel) -> dict[str, object]:
         Run,
         SavedQuery,
         TextBlock,
+        UserGroup,
     )
     from plugins.processes.models import (
         Approval,
@@ -213,6 +214,7 @@ def seed(panel) -> dict[str, object]:
             "contact_id": Contact,
             "delivery_id": Delivery,
             "document_id": ArchivedDocument,
+            "group_id": UserGroup,
             "host_id": WebhookAllowedHost,
             "line_id": StockLine,
             "notification_id": Notification,
