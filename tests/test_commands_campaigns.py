@@ -15,7 +15,7 @@ from core.plugins import load_plugins
 from core.testing import disabled_plugins
 from plugins.commands.campaigns import run_command
 
-from waiting import stop_group
+from waiting import stop_group, wait_for
 
 
 @pytest.fixture
@@ -88,12 +88,12 @@ def test_run_asks_before_sending_and_without_an_answer_sends_nothing(engine, run
 
 
 def test_a_run_confirmed_outside_its_sending_window_says_when_it_starts(engine, run_cli, tmp_path):
-    from datetime import datetime, timedelta
+    from datetime import datetime, time, timedelta
     from zoneinfo import ZoneInfo
 
     from sqlalchemy import update
 
-    from core.models import Campaign, Run, RunState
+    from core.models import Campaign, ChunkLease, Run, RunState
 
     engine.add_contacts(2)
     campaign_id = engine.campaign(name="Wochenendpost")
@@ -103,9 +103,16 @@ def test_a_run_confirmed_outside_its_sending_window_says_when_it_starts(engine, 
         session.execute(
             update(Campaign).where(Campaign.id == campaign_id).values(sending_window=window)
         )
+    opens_at = datetime.combine(tomorrow, time(8), tzinfo=ZoneInfo("Europe/Berlin"))
+
+    def chunk_waits_for_the_window():
+        with engine.runtime.database.session() as session:
+            return session.scalar(select(ChunkLease.expires_at)) == opens_at
+
     worker = engine.start_worker_process(tmp_path / "worker.log")
     try:
         result = run_cli("Wochenendpost", "--yes")
+        wait_for(chunk_waits_for_the_window, "the worker to hand the chunk back until 08:00")
     finally:
         stop_group(worker)
     assert result.exit_code == 0, result.output
