@@ -331,7 +331,8 @@ def set_sending_window(campaign_id: int) -> Response:
     """Set or remove the days and hours the campaign's runs may reach people; a run already
     started keeps the window it started with. The audit log records the change."""
     campaign = load_campaign(campaign_id)
-    back = redirect(url_for(".setup", campaign_id=campaign.id, **list_args()))
+    setup = url_for(".setup", campaign_id=campaign.id, _anchor="sending-window", **list_args())
+    back = redirect(setup)
     window = None
     if request.form.get("intent") != "remove":
         form = SendingWindowForm()
