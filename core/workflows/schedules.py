@@ -176,9 +176,7 @@ class Schedule:
 
     def describe(self, default_zone: str) -> str:
         """How the listing shows it: ``every 15m`` or ``cron 0 6 * * 1-5 (Europe/Berlin)``."""
-        if self.interval is not None:
-            return f"every {format_duration(self.interval)}"
-        return f"cron {self.cron} ({self.timezone or default_zone})"
+        return self.described(default_zone).english()
 
     def described(self, default_zone: str) -> StoredText:
         """``describe`` as a stored text, for a message read in the reader's language."""
