@@ -141,6 +141,26 @@ def test_a_sending_window_is_set_changed_and_removed_and_a_bad_one_stores_nothin
     assert [entry["sending_window"] for entry in entries] == [workdays, weekend, None]
 
 
+def test_an_hourly_limit_is_set_kept_and_removed_and_a_bad_one_stores_nothing(api, tmp_path):
+    campaign = greeting_campaign(api, tmp_path, hourly_limit=500)
+    assert campaign["hourly_limit"] == 500
+    path = f"/campaigns/{campaign['id']}"
+    for limit in (0, 1_000_001, "viele"):
+        assert_problem(api.call("PATCH", path, json={"hourly_limit": limit}), 422, "hourly_limit")
+    assert api.call("GET", path, Role.VIEWER).get_json()["hourly_limit"] == 500
+
+    renamed = api.call("PATCH", path, json={"name": "Grüße mit Maß"}).get_json()
+    assert renamed["hourly_limit"] == 500  # a change that does not name it keeps it
+    assert api.call("PATCH", path, json={"hourly_limit": 60}).get_json()["hourly_limit"] == 60
+    assert api.call("PATCH", path, json={"hourly_limit": None}).get_json()["hourly_limit"] is None
+    with api.panel.runtime.database.session() as session:
+        entries = session.scalars(
+            select(AuditEntry.details).where(AuditEntry.action == "campaign.hourly_limit")
+        ).all()
+    assert [entry["hourly_limit"] for entry in entries] == [500, 60, None]
+    assert "api_token" in entries[0]
+
+
 def test_a_real_run_sends_only_with_the_count_the_caller_saw(api, tmp_path):
     add_contacts(api, 3)
     campaign = greeting_campaign(api, tmp_path)

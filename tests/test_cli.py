@@ -36,7 +36,7 @@ def test_db_upgrade_creates_the_schema_on_an_empty_database(tmp_path, settings):
 
 def test_db_commands_show_each_branch_and_leave_a_disabled_plugins_branch_alone(invoke):
     core = (
-        "core: database 0033_sending_window, code 0033_sending_window\n"
+        "core: database 0034_hourly_limit, code 0034_hourly_limit\n"
         "plugins.actions.commission: database commission_0001_bookings, "
         "code commission_0001_bookings\n"
         "plugins.stores.database: database database_store_0001_chunks, "

@@ -87,7 +87,9 @@ def test_run_asks_before_sending_and_without_an_answer_sends_nothing(engine, run
         assert runs[2].confirmed_by == os.environ.get("USER", "cli")
 
 
-def test_a_run_confirmed_outside_its_sending_window_says_when_it_starts(engine, run_cli, tmp_path):
+def test_a_run_confirmed_outside_its_window_says_when_it_starts_and_names_its_limit(
+    engine, run_cli, tmp_path
+):
     from datetime import datetime, time, timedelta
     from zoneinfo import ZoneInfo
 
@@ -101,7 +103,9 @@ def test_a_run_confirmed_outside_its_sending_window_says_when_it_starts(engine, 
     window = {"days": [tomorrow.weekday()], "start": "08:00", "end": "20:00"}
     with engine.runtime.database.session() as session:
         session.execute(
-            update(Campaign).where(Campaign.id == campaign_id).values(sending_window=window)
+            update(Campaign)
+            .where(Campaign.id == campaign_id)
+            .values(sending_window=window, hourly_limit=600)
         )
     opens_at = datetime.combine(tomorrow, time(8), tzinfo=ZoneInfo("Europe/Berlin"))
 
@@ -120,6 +124,7 @@ def test_a_run_confirmed_outside_its_sending_window_says_when_it_starts(engine, 
         f"its sending window is closed: sending starts {tomorrow:%Y-%m-%d} 08:00 Europe/Berlin"
         in result.output
     )
+    assert "its hourly limit: at most 600 sends in any hour" in result.output
     with engine.runtime.database.session() as session:
         run = session.scalar(select(Run).where(Run.campaign_id == campaign_id))
         assert (run.state, run.done) == (RunState.RUNNING, 0)

@@ -70,10 +70,12 @@ def test_a_copy_has_the_settings_and_static_records_but_no_runs(engine):
         session.flush()
         original = session.get(Campaign, campaign_id)
         original.manager_id, original.estimated_cost = manager.id, Decimal("120.00")
+        original.hourly_limit = 300
         copy = copy_campaign(session, original)
         again = copy_campaign(session, original)
         assert (copy.name, again.name) == ("Info (Kopie)", "Info (Kopie) 2")
         assert (copy.manager_id, copy.estimated_cost) == (manager.id, Decimal("120.00"))
+        assert copy.hourly_limit == 300
         assert copy.filters == original.filters
         assert [(r.entity, r.entity_id) for r in copy.records] == [("contacts", 2)]
         assert copy.runs == []

@@ -163,7 +163,7 @@ def test_the_branch_goes_down_and_up_without_touching_the_core(database: Databas
     assert not missing_heads(database.engine, load_plugins())
     states = {state.name: state for state in branch_states(database.engine, load_plugins())}
     assert states["hello"].database == states["hello"].code == "hello_0001_greetings"
-    assert states["core"].database == states["core"].code == "0033_sending_window"
+    assert states["core"].database == states["core"].code == "0034_hourly_limit"
 
 
 def test_going_below_the_core_revision_the_branch_depends_on_takes_the_branch_first(
@@ -194,7 +194,7 @@ def test_a_disabled_plugin_gets_no_tables_and_keeps_them_when_disabled_later(
     assert not missing_heads(database.engine, hello_disabled)
     states = branch_states(database.engine, hello_disabled)
     assert [(state.name, state.database) for state in states] == [
-        ("core", "0033_sending_window"),
+        ("core", "0034_hourly_limit"),
         ("plugins.actions.commission", "commission_0001_bookings"),
         ("plugins.stores.database", "database_store_0001_chunks"),
         ("plugins.processes", "processes_0002_confirmed_count"),

@@ -50,6 +50,9 @@ PROCESSES_BRANCH = "processes_0001_tables"
 PROCESSES_HEAD = "processes_0002_confirmed_count"
 BEFORE_OWNER_HANDOVER = "0030_stored_messages"
 BEFORE_WEBHOOK_HANDOVER = "0031_owner_tables_handover"
+ADDED_SINCE_THE_HANDOVERS = {"hourly_claims"}
+"""The core's tables that its revisions after the handovers added: a downgrade below them
+drops them with their rows."""
 WEBHOOKS_BRANCH = "webhooks_0001_tables"
 OWNERS = {
     "commission_bookings": ("plugins.actions.commission", "commission", "commission_0001_bookings"),
@@ -364,6 +367,9 @@ def test_an_owners_base_drops_its_table_only_when_it_is_empty(database: Database
         downgrade(engine, f"{label}@base")
     assert primary_keys(database, schema) == before
     downgrade(engine, BEFORE_OWNER_HANDOVER)
+    for name in ADDED_SINCE_THE_HANDOVERS:
+        schema.remove(schema.tables[name])
+        del before[name]
     assert primary_keys(database, schema) == before
     upgrade(engine, plugins=load_plugins())
     assert primary_keys(database, schema) == before

@@ -35,6 +35,7 @@ from core.models import (
     CampaignRecord,
     ChunkLease,
     Contact,
+    HourlyClaim,
     ItemStatus,
     Role,
     Run,
@@ -1618,6 +1619,62 @@ def test_a_run_outside_its_window_waits_and_its_page_says_until_when(panel):
     page = body(client.get(f"/campaigns/{campaign_id}/runs/{run_id}"))
     assert f"Der Versand geht am {tomorrow:%d.%m.%Y} 08:00 weiter." in page
     assert "Das Versandfenster (" in page
+
+
+# -- the hourly limit ------------------------------------------------------------------------------
+
+
+def test_a_manager_sets_an_hourly_limit_and_a_bad_one_stores_nothing(panel):
+    campaign_id = make_campaign(panel)
+    path = f"/campaigns/{campaign_id}/hourly-limit"
+    assert post(panel.client(Role.VIEWER), path, {"hourly_limit": "500"}).status_code == 403
+    client = panel.client()
+    assert "Keine (so schnell wie möglich)" in body(client.get(f"/campaigns/{campaign_id}/setup"))
+
+    for value, problem in [
+        ("0", "Grenze je Stunde: Geben Sie eine Zahl von 1 bis 1.000.000 an."),
+        ("2.000.000", "Grenze je Stunde: Geben Sie eine Zahl von 1 bis 1.000.000 an."),
+        ("viele", "ganze Zahl"),
+        ("", "Grenze je Stunde: Bitte ausfüllen."),
+    ]:
+        page = body(post(client, path, {"hourly_limit": value}, follow_redirects=True))
+        assert problem in page, value
+        assert stored(panel, campaign_id).hourly_limit is None
+
+    page = body(post(client, path, {"hourly_limit": "1.500"}, follow_redirects=True))
+    assert "Die Grenze je Stunde ist gespeichert" in page
+    assert "höchstens 1.500 Sendungen" in page
+    assert stored(panel, campaign_id).hourly_limit == 1500
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "rita")).language = "en"
+    english = body(panel.client(Role.REVIEWER).get(f"/campaigns/{campaign_id}/setup"))
+    assert "at most 1,500 sends" in english
+
+    page = body(post(client, path, {"intent": "remove"}, follow_redirects=True))
+    assert "Die nächsten Läufe versenden so schnell wie möglich" in page
+    assert stored(panel, campaign_id).hourly_limit is None
+    assert audit_actions(panel).count("campaign.hourly_limit") == 2
+
+
+def test_a_run_past_its_hourly_limit_waits_and_its_page_says_until_when(panel):
+    add_people(panel, 3)
+    mail = {"subject": "Hallo", "text": "Hallo {{ recipient.last_name }}"}
+    campaign_id = make_campaign(panel, action="email", action_settings=mail)
+    client = panel.client()
+    post(client, f"/campaigns/{campaign_id}/hourly-limit", {"hourly_limit": "2"})
+    earlier = panel.runtime.clock.now() - timedelta(minutes=50)
+    with panel.runtime.database.session() as session:  # the hour's two sends went out before
+        session.add(HourlyClaim(campaign_id=campaign_id, claimed_at=earlier, rows=2))
+    run_id = start_and_confirm(panel, client, campaign_id)
+
+    with panel.runtime.database.session() as session:
+        run = session.get(Run, run_id)
+        assert (run.state, run.done) == (RunState.RUNNING, 0)
+    page = body(client.get(f"/campaigns/{campaign_id}/runs/{run_id}"))
+    resumes = (earlier + timedelta(hours=1)).astimezone(BERLIN)
+    reached = "Die Grenze je Stunde (2) ist erreicht: Der Versand geht am {:%d.%m.%Y %H:%M} weiter."
+    assert reached.format(resumes) in page
+    assert "höchstens 2 Sendungen" in page
 
 
 def test_skipped_recipients_show_their_reason_and_count_apart_from_failures(panel):

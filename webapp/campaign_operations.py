@@ -114,6 +114,27 @@ def set_sending_window(
     )
 
 
+def set_hourly_limit(
+    session: Session, campaign: Campaign, limit: int | None, actor: str, *, via: Via = None
+) -> None:
+    """Set (or with None remove) how many sends the campaign's next runs make in any hour at
+    most; an unchanged limit writes nothing."""
+    if limit == campaign.hourly_limit:
+        return
+    campaign.hourly_limit = limit
+    record_audit(
+        session,
+        actor,
+        "campaign.hourly_limit",
+        "campaign",
+        campaign.id,
+        stored("{campaign}: hourly limit set to {limit}", campaign=campaign.name, limit=limit)
+        if limit
+        else stored("{campaign}: hourly limit removed", campaign=campaign.name),
+        with_via({"hourly_limit": limit}, via),
+    )
+
+
 def start(
     runtime: Runtime,
     session: Session,

@@ -61,6 +61,8 @@ class CampaignConfig:
     never a dispatch block; only an administrator sets it on the campaign."""
     sending_window: Mapping[str, Any] | None = None
     """The days and hours the runs may reach people (``core.engine.sending_window``)."""
+    hourly_limit: int | None = None
+    """At most so many sends in any hour (``core.engine.hourly_limit``)."""
 
     @classmethod
     def of(cls, campaign: Campaign, action: ActionOverride | None = None) -> CampaignConfig:
@@ -75,6 +77,7 @@ class CampaignConfig:
             group_keys=tuple(campaign.group_keys or ()),
             service_communication=bool(campaign.service_communication),
             sending_window=campaign.sending_window,
+            hourly_limit=campaign.hourly_limit,
         )
 
     @classmethod
@@ -88,6 +91,7 @@ class CampaignConfig:
             group_keys=tuple(data.get("group_keys", ())),
             service_communication=bool(data.get("service_communication", False)),
             sending_window=data.get("sending_window"),
+            hourly_limit=data.get("hourly_limit"),
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -100,6 +104,7 @@ class CampaignConfig:
             "action_settings": dict(self.action_settings),
             "service_communication": self.service_communication,
             "sending_window": dict(self.sending_window) if self.sending_window else None,
+            "hourly_limit": self.hourly_limit,
         }
 
 
@@ -244,6 +249,7 @@ def copy_campaign(session: Session, campaign: Campaign, name: str | None = None)
         manager_id=campaign.manager_id,
         estimated_cost=campaign.estimated_cost,
         sending_window=campaign.sending_window,
+        hourly_limit=campaign.hourly_limit,
     )
     apply_config(copy, CampaignConfig.of(campaign))
     session.add(copy)

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from core.engine import hourly_limit
 from core.engine.campaigns import CampaignConfig, CampaignPlugins, build_plugins
 from core.engine.context import RunContext
 from core.engine.events import notify, run_event
@@ -270,7 +271,7 @@ def _dispatcher(runtime: Runtime, run: Run, lease: HeldLease | None = None) -> D
     if lease is None:
         return Dispatcher(runtime, run, run.campaign.name, built, False)
     listeners = bool(runtime.plugins.hook.item_processed.get_hookimpls())
-    return Dispatcher(runtime, run, run.campaign.name, built, listeners, lease.should_stop)
+    return Dispatcher(runtime, run, run.campaign.name, built, listeners, lease.should_stop, lease)
 
 
 @dataclass
@@ -284,6 +285,8 @@ class Dispatcher:
     listeners: bool
     should_stop: Callable[[], bool] = lambda: False
     """Asked between batches and rows: the worker is stopping, or the lease was lost."""
+    lease: HeldLease | None = None
+    """A chunk job's lease, paused when the campaign's hourly limit is reached."""
     state_read_at: float = field(default=float("-inf"), init=False)
     refused: dict[str, SkipReason] = field(default_factory=dict, init=False)
     """The loaded recipients who refuse the action's channel now (``core.reach.refusals``)."""
@@ -293,6 +296,10 @@ class Dispatcher:
         self.service = bool(self.run.config.get("service_communication", False))
         self.batched = type(self.built.action).process_many is not Action.process_many
         """The action sends several claimed rows at once; else each fails alone if it raises."""
+        limit = self.run.config.get("hourly_limit")
+        self.per_hour = None if self.run.dry_run or self.lease is None else limit
+        self.hourly_claim: int | None = None
+        """The last claim under the hourly limit, which gets back the rows that sent nothing."""
 
     def context(self, session: Session) -> RunContext:
         return RunContext(
@@ -387,6 +394,8 @@ class Dispatcher:
                 if not_begun := claimed[len(outcomes) :]:  # nothing happened: pending again
                     parameters = {"item_ids": [item.id for item in not_begun]}
                     session.execute(_RELEASE, parameters | {"worker": self.identity})
+                skipped = sum(outcome.status == ItemStatus.SKIPPED for _, outcome in outcomes)
+                self._give_back(session, len(not_begun) + skipped)
                 size.took(time.monotonic() - started, len(outcomes))
                 going_on = state == RunState.RUNNING and not self.should_stop()
                 claimed = self._claim_next(session, pending, size.rows) if going_on else []
@@ -401,9 +410,17 @@ class Dispatcher:
         return self._state(session) == RunState.RUNNING
 
     def _claim_next(self, session: Session, pending: Iterator[Row], rows: int) -> list[Row]:
-        """Claim up to ``rows`` of the next rows another worker did not take."""
+        """Claim up to ``rows`` of the next rows another worker did not take, as many as the
+        hourly limit allows; none, pausing the lease, while it allows none."""
         claimed: list[Row] = []
         now = self.runtime.clock.now()
+        if self.per_hour is not None and self.lease is not None:
+            campaign_id, limit = self.run.campaign_id, self.per_hour
+            allowance = hourly_limit.take(session, campaign_id, limit, rows, now)
+            if allowance.resumes_at is not None:
+                self.lease.pause(now, allowance.resumes_at)
+                return claimed
+            rows, self.hourly_claim = allowance.rows, allowance.claim_id
         while len(claimed) < rows:
             wanted = list(itertools.islice(pending, rows - len(claimed)))
             if not wanted:
@@ -411,7 +428,13 @@ class Dispatcher:
             parameters = {"item_ids": [item.id for item in wanted], "worker": self.identity}
             taken = set(session.scalars(_CLAIM, parameters | {"now": now}))
             claimed += [item for item in wanted if item.id in taken]
+        self._give_back(session, rows - len(claimed))
         return claimed
+
+    def _give_back(self, session: Session, rows: int) -> None:
+        """Return rows that reached nobody to the hourly limit's allowance."""
+        if self.hourly_claim is not None:
+            hourly_limit.give_back(session, self.hourly_claim, rows)
 
     def _outcome(self, context: RunContext, item: Row, recipient: Recipient | None) -> Outcome:
         refused = self._refused(recipient)

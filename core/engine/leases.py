@@ -89,8 +89,8 @@ class HeldLease:
     resume_at: datetime | None = None
 
     def pause(self, start: datetime, until: datetime) -> None:
-        """Stop from ``start`` on (a sending window closes) and hand the part back expiring
-        ``until``, so recovery gives it out again only then."""
+        """Stop from ``start`` on (a sending window closes, an hourly limit is reached) and
+        hand the part back expiring ``until``, so recovery gives it out again only then."""
         self.pause_from, self.resume_at = start, until
 
     def paused(self) -> bool:

@@ -26,6 +26,7 @@ from core.models.campaigns import CampaignRecord as CampaignRecord
 from core.models.campaigns import CampaignStatus as CampaignStatus
 from core.models.campaigns import ChunkLease as ChunkLease
 from core.models.campaigns import CommitmentLevel as CommitmentLevel
+from core.models.campaigns import HourlyClaim as HourlyClaim
 from core.models.campaigns import ItemKind as ItemKind
 from core.models.campaigns import ItemStatus as ItemStatus
 from core.models.campaigns import ReceiptStatus as ReceiptStatus

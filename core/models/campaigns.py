@@ -103,6 +103,8 @@ class Campaign(Timestamped, Base):
     """A legally required notice: its runs pass opt-outs, never a block (``core.reach``)."""
     sending_window: Mapped[dict[str, Any] | None]
     """The days and hours its runs may reach people (``core.engine.sending_window``)."""
+    hourly_limit: Mapped[int | None]
+    """At most so many sends in any hour, over all its runs (``core.engine.hourly_limit``)."""
 
     runs: Mapped[list[Run]] = relationship(
         back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
@@ -280,6 +282,21 @@ class ChunkLease(Base):
     """The work horse running the chunk; none while its job waits in the queue."""
     expires_at: Mapped[datetime | None]
     """The holder renews this while it lives; once it passes, the chunk is abandoned."""
+
+
+class HourlyClaim(Base):
+    """Rows a chunk claimed for sending under its campaign's hourly limit, and when
+    (``core.engine.hourly_limit``); kept for an hour."""
+
+    __tablename__ = "hourly_claims"
+    __table_args__ = (
+        Index("ix_hourly_claims_campaign_id_claimed_at", "campaign_id", "claimed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    claimed_at: Mapped[datetime]
+    rows: Mapped[int]
 
 
 _one_active_run = and_(

@@ -263,15 +263,18 @@ def _confirm(runtime: Runtime, run_id: int, yes: bool) -> None:
     except QueueDeferredError as exc:
         click.echo(f"confirmed, but the queue did not answer ({exc}); the scheduler enqueues it")
     click.echo(f"run #{shown.number} confirmed: sending to {shown.reached} recipients")
-    _print_window_wait(runtime, run_id)
+    _print_pace(runtime, run_id)
 
 
-def _print_window_wait(runtime: Runtime, run_id: int) -> None:
-    """When sending starts, if the run's sending window is closed now."""
-    window = SendingWindow.from_json(_load_run(runtime, run_id).config.get("sending_window"))
+def _print_pace(runtime: Runtime, run_id: int) -> None:
+    """When sending starts, if the run's sending window is closed now, and its hourly limit."""
+    config = _load_run(runtime, run_id).config
+    window = SendingWindow.from_json(config.get("sending_window"))
     zone = runtime.settings.timezone
     if window and (opens_at := window.waits_until(runtime.clock.now(), ZoneInfo(zone))):
         click.echo(f"its sending window is closed: sending starts {opens_at:%Y-%m-%d %H:%M} {zone}")
+    if limit := config.get("hourly_limit"):
+        click.echo(f"its hourly limit: at most {limit} sends in any hour")
 
 
 def _load_run(runtime: Runtime, run_id: int) -> Run:

@@ -40,6 +40,7 @@ def campaign_model(campaign: Campaign) -> models.Campaign:
         action_settings=campaign.action_settings or {},
         service_communication=bool(campaign.service_communication),
         sending_window=campaign.sending_window,
+        hourly_limit=campaign.hourly_limit,
         created_by=campaign.created_by,
         last_execution=last_execution(db_session(), campaign.id),
     )
@@ -156,6 +157,9 @@ def create_campaign(body: models.NewCampaign) -> models.Campaign:
             via=via(),
         )
         _set_window(campaign, body.sending_window)
+        campaign_operations.set_hourly_limit(
+            session, campaign, body.hourly_limit, actor(), via=via()
+        )
     except (CampaignError, SendingWindowError) as exc:
         session.rollback()
         raise _refused(exc) from None
@@ -198,6 +202,10 @@ def update_campaign(campaign_id: int, body: models.CampaignChange) -> models.Cam
         )
         if "sending_window" in body.model_fields_set:
             _set_window(campaign, body.sending_window)
+        if "hourly_limit" in body.model_fields_set:
+            campaign_operations.set_hourly_limit(
+                session, campaign, body.hourly_limit, actor(), via=via()
+            )
     except (CampaignError, SendingWindowError) as exc:
         session.rollback()
         raise _refused(exc) from None

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.engine.hourly_limit import MOST_PER_HOUR
 from core.models import ContactKind, ContactStatus, DispatchChannel
 
 Text40 = Field(default=None, max_length=40)
@@ -205,10 +206,21 @@ class SendingWindow(Strict):
     end: str = Field(pattern=TIME_OF_DAY, examples=["20:00"])
 
 
+HourlyLimit = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=MOST_PER_HOUR,
+        description="at most so many sends in any hour, all runs of the campaign together",
+    ),
+]
+
+
 class NewCampaign(CampaignSettings):
     name: str | None = Field(default=None, max_length=200, description="default: generated")
     description: str = Field(default="", max_length=10_000)
     sending_window: SendingWindow | None = Field(default=None, description="default: any time")
+    hourly_limit: HourlyLimit | None = Field(default=None, description="default: no limit")
 
 
 class CampaignChange(Strict):
@@ -218,6 +230,7 @@ class CampaignChange(Strict):
     description: str | None = Field(default=None, max_length=10_000)
     settings: CampaignSettings | None = None
     sending_window: SendingWindow | None = Field(default=None, description="null: any time")
+    hourly_limit: HourlyLimit | None = Field(default=None, description="null: no limit")
 
 
 class Campaign(BaseModel):
@@ -232,6 +245,7 @@ class Campaign(BaseModel):
     action_settings: dict[str, Any]
     service_communication: bool
     sending_window: SendingWindow | None
+    hourly_limit: int | None
     created_by: str | None
     last_execution: datetime | None
 

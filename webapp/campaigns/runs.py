@@ -22,11 +22,13 @@ from zoneinfo import ZoneInfo
 from flask import abort, flash, jsonify, redirect, request, url_for
 from redis.exceptions import RedisError
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
 from core.documents.archive import delete_run_documents, open_store
 from core.documents.run_files import RunFiles
+from core.engine import hourly_limit
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.confirmation import DRY_RUN_DETAIL, PREVIEW_PREFIX, Confirmation, confirmation
 from core.engine.context import RunContext
@@ -231,6 +233,17 @@ def _window_opens(run: Run, window: SendingWindow | None) -> datetime | None:
     return window.waits_until(get_runtime().clock.now(), ZoneInfo(get_settings().timezone))
 
 
+def _hourly_resumes(session: Session, run: Run) -> datetime | None:
+    """When a running run goes on sending if its campaign's hourly limit is reached now."""
+    limit, action = run.config.get("hourly_limit"), run.config["action"]
+    actions = get_plugins().actions
+    if not limit or run.dry_run or run.state != RunState.RUNNING or action not in actions:
+        return None
+    if not actions.get(action).external_effects:  # only sending actions keep to it
+        return None
+    return hourly_limit.resumes_at(session, run.campaign_id, limit, get_runtime().clock.now())
+
+
 @bp.get("/<int:campaign_id>/runs/<int:run_id>")
 @role_required(Role.VIEWER)
 def run(campaign_id: int, run_id: int) -> str:
@@ -273,6 +286,7 @@ def run(campaign_id: int, run_id: int) -> str:
         held_back=get_plugins().held_back(session, [run.id]).get(run.id),
         window=window,
         window_opens=_window_opens(run, window),
+        hourly_resumes=_hourly_resumes(session, run),
         progress=Progress.of(run),
         items=items,
         rows=_item_rows(run, items.items),

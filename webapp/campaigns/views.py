@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
+from core.engine import hourly_limit
 from core.engine.campaigns import (
     CampaignConfig,
     CampaignError,
@@ -32,6 +33,7 @@ from core.engine.campaigns import (
     default_name,
     last_execution,
 )
+from core.engine.hourly_limit import HourlyLimitError
 from core.engine.runs import CampaignClosedError, RunError
 from core.engine.sending_window import WEEK, SendingWindow, SendingWindowError
 from core.messages import stored
@@ -236,6 +238,7 @@ def _render_setup(campaign: Campaign | None, draft: ConfigDraft, **context: Any)
         plugin_text=plugin_text,
         active=active_run(campaign.id) if campaign else None,
         window=SendingWindow.from_json(campaign.sending_window) if campaign else None,
+        most_per_hour=hourly_limit.MOST_PER_HOUR,
         weekday_names=dates.get_day_names("wide", locale=get_language()),
         **context,
     )
@@ -349,6 +352,35 @@ def set_sending_window(campaign_id: int) -> Response:
     operations.set_sending_window(db_session(), campaign, window, username())
     db_session().commit()
     flash(t("campaigns.window.saved" if window else "campaigns.window.removed"), "success")
+    return back
+
+
+class HourlyLimitForm(PanelForm):
+    hourly_limit = WholeNumberField(required=True, minimum=None, maximum=None)
+
+
+@bp.post("/<int:campaign_id>/hourly-limit")
+@role_required(Role.CAMPAIGN_MANAGER)
+def set_hourly_limit(campaign_id: int) -> Response:
+    """Set or remove how many sends the campaign's runs make in any hour at most; a run
+    already started keeps the limit it started with. The audit log records the change."""
+    campaign = load_campaign(campaign_id)
+    setup = url_for(".setup", campaign_id=campaign.id, _anchor="hourly-limit", **list_args())
+    back = redirect(setup)
+    limit = None
+    if request.form.get("intent") != "remove":
+        form = HourlyLimitForm()
+        if not form.validate():
+            flash(problem_text(form, {"hourly_limit": t("campaigns.hourly.label")}), "error")
+            return back
+        try:
+            limit = hourly_limit.checked(form.hourly_limit.data)
+        except HourlyLimitError as exc:
+            flash(stored_text(exc.text), "error")
+            return back
+    operations.set_hourly_limit(db_session(), campaign, limit, username())
+    db_session().commit()
+    flash(t("campaigns.hourly.saved" if limit else "campaigns.hourly.removed"), "success")
     return back
 
 
