@@ -551,17 +551,25 @@ def render_stored(
     text: StoredText, language: str | None, catalogs: Mapping[str, Iterable[Path]]
 ) -> str:
     """``text`` in ``language`` (the default language if unsupported or None) through the
-    plugins' ``catalogs`` (``PluginHost.translations``) and the panel's; numbers, amounts and
-    dates as the language writes them. An id no catalog knows is shown in English."""
+    plugins' ``catalogs`` (``PluginHost.translations``) and the panel's; a text with a plural
+    in the form the language uses for its ``count``; numbers, amounts and dates as the
+    language writes them. An id no catalog knows is shown in English."""
     language = normalize_language(language) or DEFAULT_LANGUAGE
-    template = find(_writer_catalogs(text.domain, catalogs), language, text.id) or text.id
+    directories = _writer_catalogs(text.domain, catalogs)
+    if text.plural is None:
+        english = text.id
+        template = find(directories, language, text.id)
+    else:
+        count = text.params["count"]
+        english = text.id if count == 1 else text.plural
+        template = find_plural(directories, language, text.id, count)
     values = {
         name: _rendered_param(value, language, catalogs) for name, value in text.params.items()
     }
     try:
-        return template.format(**values)
+        return (template or english).format(**values)
     except (KeyError, IndexError, ValueError):  # a translation naming a field the id has not
-        return text.id.format(**values)
+        return english.format(**values)
 
 
 def _rendered_param(value: object, language: str, catalogs: Mapping[str, Iterable[Path]]) -> str:

@@ -71,7 +71,7 @@ from webapp.forms import (
     WholeNumberField,
     problem_text,
 )
-from webapp.i18n import item_detail, stored_text, t
+from webapp.i18n import item_detail, stored_text, t, tn
 from webapp.pagination import page_arguments, paginate
 from webapp.run_feedback import Feedback, feedback_counts, feedback_filter
 from webapp.security import role_required
@@ -337,7 +337,7 @@ def confirm(campaign_id: int, run_id: int) -> Response:
     if deferred is not None:
         flash(t("runs.deferred", number=run.number, reason=str(deferred)), "warning")
     else:
-        flash(t("runs.confirm.done", number=run.number, count=count), "success")
+        flash(tn("runs.confirm.done", count, number=run.number), "success")
     return back
 
 
@@ -473,7 +473,8 @@ def delete_archive(campaign_id: int, run_id: int) -> Response:
         "archive.delete",
         "run",
         run.id,
-        stored(
+        stored.plural(
+            "{campaign}: run #{number}, {count} document",
             "{campaign}: run #{number}, {count} documents",
             campaign=campaign.name,
             number=str(run.number),
@@ -482,5 +483,5 @@ def delete_archive(campaign_id: int, run_id: int) -> Response:
         {"campaign_id": campaign.id, "document_ids": entry.document_ids, "reason": entry.reason},
     )
     session.commit()
-    flash(t("runs.archive.deleted", count=entry.count), "success")
+    flash(tn("runs.archive.deleted", entry.count), "success")
     return redirect(back)
