@@ -522,6 +522,25 @@ def test_every_stored_text_has_a_catalog_entry():
     assert missing == []
 
 
+def test_every_catalog_says_one_in_the_singular_and_any_other_count_in_the_plural():
+    """German and English plural forms in every catalog's header, which ``ngettext`` reads."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    catalogs = sorted(
+        path
+        for folder in ("webapp", "plugins", "examples")
+        for path in (root / folder).rglob("translations/*/LC_MESSAGES/messages.po")
+    )
+    assert len(catalogs) > 10
+    wrong = [
+        str(path.relative_to(root))
+        for path in catalogs
+        if '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"' not in path.read_text(encoding="utf-8")
+    ]
+    assert wrong == []
+
+
 def _catalog_text(catalogs, language: str, text: str | tuple[str, str]) -> str | None:
     """The entry for a stored text's id, or the plural form for 2 of a singular and plural."""
     if isinstance(text, str):

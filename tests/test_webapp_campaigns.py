@@ -948,7 +948,7 @@ def test_cancel_resume_and_retry_failed(panel, tmp_path):
     assert "Mit Fehlern abgeschlossen" in page and "kein Name" in page
     assert "Fehlgeschlagene wiederholen (1)" in page
     response = post(client, f"{base}/retry")
-    assert "1 Empfänger werden erneut bearbeitet." in body(client.get(response.location))
+    assert "1 Empfänger wird erneut bearbeitet." in body(client.get(response.location))
     panel.work()
     with panel.runtime.database.session() as session:
         run = session.get(Run, run_id)
@@ -1490,7 +1490,7 @@ def test_a_panel_alone_queues_on_the_embedded_redis_the_workers_share(settings, 
             run_id = failed_run(web.database, campaign_id, ids[0])
             client = client_for(app, Role.CAMPAIGN_MANAGER)
             response = post(client, f"/campaigns/{campaign_id}/runs/{run_id}/retry")
-            assert "1 Empfänger werden erneut bearbeitet." in body(client.get(response.location))
+            assert "1 Empfänger wird erneut bearbeitet." in body(client.get(response.location))
             # A worker started on the same data directory finds the job there.
             queue = Redis.from_url(embedded_redis.installation_url(None, Path(short)))
             assert get_queue(queue, BULK).job_ids == [chunk_job_id(run_id, 0, 1)]

@@ -367,7 +367,11 @@ def _run_action(campaign_id: int, run_id: int, verb: str, act) -> Response:
         flash(t("campaigns.start.queue_down", reason=str(exc)), "error")
     else:
         _record_run_action(campaign, run, verb, result)
-        flash(t(f"runs.{verb}.done", number=run.number, count=result or 0), "success")
+        done = f"runs.{verb}.done"
+        if isinstance(result, int):  # a retry: the recipients it handed back, counted
+            flash(tn(done, result, number=run.number), "success")
+        else:
+            flash(t(done, number=run.number), "success")
     return redirect(url_for(".run", campaign_id=campaign.id, run_id=run.id, **list_args()))
 
 
