@@ -34,9 +34,13 @@ class StoredText:
     """The English plural of ``id`` (its ``msgid_plural``), said for a ``count`` parameter
     other than 1; None: ``id`` has one form."""
 
+    def english_form(self) -> str:
+        """The id, or its plural for a ``count`` other than 1: the English to fill in."""
+        return self.id if self.plural is None or self.params["count"] == 1 else self.plural
+
     def english(self) -> str:
-        text = self.id if self.plural is None or self.params["count"] == 1 else self.plural
-        return text.format(**{name: english(value) for name, value in self.params.items()})
+        values = {name: english(value) for name, value in self.params.items()}
+        return self.english_form().format(**values)
 
     def as_json(self) -> dict[str, Any]:
         kept = {

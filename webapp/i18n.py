@@ -556,20 +556,18 @@ def render_stored(
     language writes them. An id no catalog knows is shown in English."""
     language = normalize_language(language) or DEFAULT_LANGUAGE
     directories = _writer_catalogs(text.domain, catalogs)
-    if text.plural is None:
-        english = text.id
-        template = find(directories, language, text.id)
-    else:
-        count = text.params["count"]
-        english = text.id if count == 1 else text.plural
-        template = find_plural(directories, language, text.id, count)
+    template = (
+        find(directories, language, text.id)
+        if text.plural is None
+        else find_plural(directories, language, text.id, text.params["count"])
+    )
     values = {
         name: _rendered_param(value, language, catalogs) for name, value in text.params.items()
     }
     try:
-        return (template or english).format(**values)
+        return (template or text.english_form()).format(**values)
     except (KeyError, IndexError, ValueError):  # a translation naming a field the id has not
-        return english.format(**values)
+        return text.english_form().format(**values)
 
 
 def _rendered_param(value: object, language: str, catalogs: Mapping[str, Iterable[Path]]) -> str:
