@@ -5,7 +5,9 @@ written, by people of different languages: it is stored as a ``StoredText`` (mes
 parameters, writing module) next to its English text, and rendered when shown. The id is
 the English text with ``{name}`` fields, so English needs no catalog; ``stored`` marks ids
 for ``pybabel extract``, and a plugin's ``stored = stored_for(__name__)`` makes the panel
-look them up in its catalogs first.
+look them up in its catalogs first. A text that counts something is written with
+``stored.plural(singular, plural, count=n)``, so each reader gets the form their language
+uses for ``n`` (``ngettext``) instead of "1 rows".
 """
 
 from __future__ import annotations
@@ -28,24 +30,35 @@ class StoredText:
     params: Mapping[str, Any] = field(default_factory=dict)
     domain: str | None = None
     """The module that wrote it (a plugin's, whose catalogs hold ``id``); None: the panel's."""
+    plural: str | None = None
+    """The English plural of ``id`` (its ``msgid_plural``), said for a ``count`` parameter
+    other than 1; None: ``id`` has one form."""
+
+    def english_form(self) -> str:
+        """The id, or its plural for a ``count`` other than 1: the English to fill in."""
+        return self.id if self.plural is None or self.params["count"] == 1 else self.plural
 
     def english(self) -> str:
-        return self.id.format(**{name: english(value) for name, value in self.params.items()})
+        values = {name: english(value) for name, value in self.params.items()}
+        return self.english_form().format(**values)
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        kept = {
             "id": self.id,
             "params": {name: _param_json(value) for name, value in self.params.items()},
             "domain": self.domain,
         }
+        return kept if self.plural is None else {**kept, "plural": self.plural}
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any] | None) -> StoredText | None:
-        """None for a row written without one."""
+        """None for a row written without one; a row written without ``plural`` has one form."""
         if not value:
             return None
         params = {name: _param_value(raw) for name, raw in (value.get("params") or {}).items()}
-        return cls(id=value["id"], params=params, domain=value.get("domain"))
+        return cls(
+            id=value["id"], params=params, domain=value.get("domain"), plural=value.get("plural")
+        )
 
 
 class KindMessage(str):
@@ -122,20 +135,45 @@ def _param_value(raw: Any) -> Any:
 PLAIN = (str, int, float, Decimal, date, StoredText, type(None))  # bool is an int
 
 
-def stored_for(domain: str | None) -> Callable[..., StoredText]:
-    """The marker of texts written by ``domain`` (a plugin module's ``__name__``)."""
+class StoredMarker:
+    """The marker of texts written by ``domain`` (a plugin module's ``__name__``):
+    ``stored("...", name=value)``, or ``stored.plural("...", "...", count=n)`` for a text
+    that counts (``pybabel extract -k stored -k plural:1,2``)."""
 
-    def stored(text: str, /, **params: Any) -> StoredText:
+    def __init__(self, domain: str | None) -> None:
+        self.domain = domain
+
+    def __call__(self, text: str, /, **params: Any) -> StoredText:
         """``text`` with its fields' values; a missing one or one JSON cannot keep is a bug."""
-        fields = {name for _, name, _, _ in Formatter().parse(text) if name is not None}
-        if fields != params.keys():
-            raise ValueError(f"{text!r} has the fields {sorted(fields)}, given {sorted(params)}")
-        wrong = sorted(name for name, value in params.items() if not _plain(value))
-        if wrong:
-            raise TypeError(f"{text!r}: {', '.join(wrong)} must be plain values or stored texts")
-        return StoredText(text, params, domain)
+        return StoredText(text, _checked((text,), params), self.domain)
 
-    return stored
+    def plural(self, singular: str, plural: str, /, *, count: int, **params: Any) -> StoredText:
+        """``singular`` for a ``count`` of 1 and ``plural`` for any other in English, the
+        reader's language's form for ``count`` in the panel; ``{count}`` is a field like the
+        others (the singular may leave it out: "one row left out")."""
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise TypeError(f"{plural!r}: count must be a whole number, given {count!r}")
+        if count < 0:
+            raise ValueError(f"{plural!r}: count must not be negative, given {count}")
+        checked = _checked((singular, plural), {**params, "count": count})
+        return StoredText(singular, checked, self.domain, plural)
+
+
+def _checked(texts: tuple[str, ...], params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` if they are the fields of ``texts`` and JSON can keep them."""
+    parsed = (name for text in texts for _, name, _, _ in Formatter().parse(text))
+    fields = {name for name in parsed if name is not None}
+    if fields != params.keys():
+        raise ValueError(f"{texts[-1]!r} has the fields {sorted(fields)}, given {sorted(params)}")
+    wrong = sorted(name for name, value in params.items() if not _plain(value))
+    if wrong:
+        raise TypeError(f"{texts[-1]!r}: {', '.join(wrong)} must be plain values or stored texts")
+    return params
+
+
+def stored_for(domain: str | None) -> StoredMarker:
+    """The marker of texts written by ``domain`` (a plugin module's ``__name__``)."""
+    return StoredMarker(domain)
 
 
 def _plain(value: Any) -> bool:

@@ -3,8 +3,9 @@
 A plugin's texts are class attributes and its settings schema, which no source scanner
 finds: this extractor imports the module, asks its ``register_*`` hooks for its classes and
 yields their texts (a choice value with the context ``choice``). From the source it adds
-the texts stored for later (``stored("...")``, ``context.log("...")``) and the messages its
-settings validators raise (``raise ValueError("...")``). A plugin's ``babel.cfg``::
+the texts stored for later (``stored("...")``, ``context.log("...")``, and a singular with
+its plural, ``stored.plural("...", "...")``) and the messages its settings validators raise
+(``raise ValueError("...")``). A plugin's ``babel.cfg``::
 
     [campaign_plugin: **.py]
 """
@@ -23,6 +24,8 @@ from core.plugin_base import Plugin
 from core.plugins import PluginHost
 
 Extracted = tuple[int, str, str | tuple[str, str], list[str]]
+StoredId = str | tuple[str, str]
+"""A stored text's id, or its singular and plural (``msgid``, ``msgid_plural``)."""
 STORED_TEXT_MARKERS = frozenset({"stored", "log"})
 """The calls whose first argument is a stored text's id (``stored``, ``WorkflowContext.log``)."""
 VALIDATOR_DECORATORS = frozenset({"field_validator", "model_validator"})
@@ -102,14 +105,28 @@ def extract(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Ite
     fileobj.seek(0)
     source = fileobj.read()
     for line, text in [*stored_texts(source), *validator_texts(source)]:
-        yield line, "gettext", text, []
+        yield line, "gettext" if isinstance(text, str) else "ngettext", text, []
 
 
-def stored_texts(source: str | bytes) -> Iterator[tuple[int, str]]:
-    """(line, id) of every stored text a module's source writes with a literal id."""
+def stored_texts(source: str | bytes) -> Iterator[tuple[int, StoredId]]:
+    """(line, id) of every stored text a module's source writes with a literal id; (line,
+    (singular, plural)) of one written with ``stored.plural``."""
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call) and node.args and _called_name(node) in STORED_TEXT_MARKERS:
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        if _called_name(node) in STORED_TEXT_MARKERS:
             yield from _literal(node.args[0])
+        elif _plural_marker(node) and len(node.args) == 2:
+            forms = [text for _, text in (*_literal(node.args[0]), *_literal(node.args[1]))]
+            if len(forms) == 2:
+                yield node.lineno, (forms[0], forms[1])
+
+
+def _plural_marker(node: ast.Call) -> bool:
+    """``stored.plural(...)``."""
+    return isinstance(node.func, ast.Attribute) and (
+        node.func.attr == "plural" and _called_name(node.func.value) == "stored"
+    )
 
 
 def _literal(node: ast.expr) -> Iterator[tuple[int, str]]:

@@ -90,13 +90,12 @@ def test_add_records_refuses_ids_that_do_not_exist(database, campaign, contacts)
         database.session() as session,
         pytest.raises(
             CampaignDataError,
-            match=r"^7 contacts do not exist: ids 9001, 9002, 9003, 9004, 9005 and 2 more$",
+            match=r"^7 records of contacts do not exist: ids 9001, 9002, .*, 9005 and 2 more$",
         ) as refused,
     ):
         add_records(session, campaign, "contacts", [contacts[3], *missing])
     assert render_stored(refused.value.text, "de", {}) == (
-        "Datensätze (contacts), die es nicht gibt: 7; "
-        "IDs 9001, 9002, 9003, 9004, 9005 und 2 weitere"
+        "7 Datensätze aus contacts gibt es nicht: IDs 9001, 9002, 9003, 9004, 9005 und 2 weitere"
     )
     assert stored(database, campaign) == []
     with database.session() as session:

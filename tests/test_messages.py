@@ -61,3 +61,41 @@ def test_a_field_without_a_value_or_a_value_json_cannot_keep_is_refused():
         stored("{count} documents deleted", count=1, extra=2)
     with pytest.raises(TypeError, match="who must be plain values or stored texts"):
         stored("deleted by {who}", who=object())
+
+
+def test_a_plural_text_reads_in_the_english_form_of_its_count_and_survives_its_json():
+    def left_out(count):
+        return stored.plural("{count} row left out", "{count} rows left out", count=count)
+
+    assert [left_out(count).english() for count in (0, 1, 2)] == [
+        "0 rows left out",
+        "1 row left out",
+        "2 rows left out",
+    ]
+    text = stored_for("plugins.example").plural(
+        "{file}: one row left out", "{file}: {count} rows left out", file="a.csv", count=1
+    )
+    kept = StoredText.from_json(text.as_json())
+    assert kept == text and kept.english() == "a.csv: one row left out"
+    assert (kept.domain, kept.plural) == ("plugins.example", "{file}: {count} rows left out")
+
+
+def test_a_row_written_before_plurals_reads_with_one_form():
+    old = {"id": "{count} documents deleted", "params": {"count": 1}, "domain": None}
+    text = StoredText.from_json(old)
+    assert text.plural is None and text.english() == "1 documents deleted"
+    assert text.as_json() == old  # a text without a plural keeps the JSON it had
+
+
+def test_a_plural_texts_count_is_a_whole_number_and_its_fields_are_given():
+    for wrong in ("2", 2.0, True, None):
+        with pytest.raises(TypeError, match="count must be a whole number"):
+            stored.plural("{count} row", "{count} rows", count=wrong)
+    with pytest.raises(ValueError, match="count must not be negative, given -1"):
+        stored.plural("{count} row", "{count} rows", count=-1)
+    with pytest.raises(ValueError, match=r"has the fields \['count', 'file'\], given \['count'\]"):
+        stored.plural("{count} row of {file}", "{count} rows of {file}", count=2)
+    with pytest.raises(TypeError, match="file must be plain values"):
+        stored.plural("{count} row of {file}", "{count} rows", count=2, file=object())
+    with pytest.raises(TypeError, match="count"):
+        stored.plural("{count} row", "{count} rows")  # type: ignore[call-arg]

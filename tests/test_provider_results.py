@@ -59,7 +59,7 @@ def test_the_panel_imports_a_result_file_for_its_delivery(harness, tmp_path, smt
     )
 
     assert imported.summary().english() == (
-        "rueckmeldung.csv: 2 sent, 1 failed, 1 not reported (they count as sent), real cost 1235.35"
+        "rueckmeldung.csv: 2 sent, 1 failed, 1 not reported (it counts as sent), real cost 1235.35"
     )
     statuses = [item.status for item in harness.items(run.id)]
     assert statuses == [ItemStatus.DONE, ItemStatus.FAILED, ItemStatus.DONE, ItemStatus.DONE]

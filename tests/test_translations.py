@@ -148,7 +148,13 @@ def pseudo_locale(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def marked_plural(directories, language, message, count):
         text = find_plural(tuple(directories), language, message, count)
-        return None if text is None else f"{OPEN}{text}{CLOSE}"
+        if text is None or not rendering:
+            return None if text is None else f"{OPEN}{text}{CLOSE}"
+        return "".join(
+            part if FIELD.fullmatch(part) else f"{OPEN}{part}{CLOSE}"
+            for part in FIELD.split(text)
+            if part
+        )
 
     monkeypatch.setattr(i18n, "find", marked_find)
     monkeypatch.setattr(i18n, "find_plural", marked_plural)
@@ -493,7 +499,8 @@ def test_every_stored_text_has_a_catalog_entry():
     """Every id a module stores for later (``stored("...")``, ``context.log("...")``) and
     every message a built-in plugin's settings validator raises (looked up as it is) is in
     its package's catalogs, German and (where the package has one) English: the panel's for
-    the core and the panel, a plugin package's own for its modules."""
+    the core and the panel, a plugin package's own for its modules; a text with a plural
+    (``stored.plural``) as a plural entry."""
     from pathlib import Path
 
     from core.plugin_texts import stored_texts, validator_texts
@@ -510,9 +517,35 @@ def test_every_stored_text_has_a_catalog_entry():
             source = path.read_text(encoding="utf-8")
             for line, text in [*stored_texts(source), *own(source)]:
                 for language in languages:
-                    if i18n.find((catalogs,), language, text) is None:
+                    if _catalog_text(catalogs, language, text) is None:
                         missing.append(f"{path.relative_to(root)}:{line} {language} {text!r}")
     assert missing == []
+
+
+def test_every_catalog_says_one_in_the_singular_and_any_other_count_in_the_plural():
+    """German and English plural forms in every catalog's header, which ``ngettext`` reads."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    catalogs = sorted(
+        path
+        for folder in ("webapp", "plugins", "examples")
+        for path in (root / folder).rglob("translations/*/LC_MESSAGES/messages.po")
+    )
+    assert len(catalogs) > 10
+    wrong = [
+        str(path.relative_to(root))
+        for path in catalogs
+        if '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"' not in path.read_text(encoding="utf-8")
+    ]
+    assert wrong == []
+
+
+def _catalog_text(catalogs, language: str, text: str | tuple[str, str]) -> str | None:
+    """The entry for a stored text's id, or the plural form for 2 of a singular and plural."""
+    if isinstance(text, str):
+        return i18n.find((catalogs,), language, text)
+    return i18n.find_plural((catalogs,), language, text[0], 2)
 
 
 @pytest.mark.parametrize(
@@ -523,6 +556,29 @@ def test_plural_forms_and_numbers_follow_the_language(panel_app: Flask, language
     with panel_app.test_request_context():
         i18n.set_anonymous_language(language)
         assert (i18n.tn("contacts.count", 1), i18n.tn("contacts.count", 12345)) == (one, many)
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "many"),
+    [
+        ("de", "1 Brief aus Lauf #3", "1.200 Briefe aus Lauf #3"),
+        ("en", "1 letter from run #3", "1,200 letters from run #3"),
+    ],
+)
+def test_a_stored_text_with_a_plural_reads_in_the_form_of_its_count(
+    panel_app: Flask, language, one, many
+):
+    """A plugin's text with a plural, through its catalogs, in the reader's language."""
+    from core.messages import stored_for
+
+    letters = stored_for("plugins.workflows.supplier").plural
+    catalogs = panel_app.extensions["campaign"].plugins.translations
+    texts = [
+        letters("{count} letter from run #{number}", "{count} letters from run #{number}",
+                count=count, number="3")
+        for count in (1, 1200)
+    ]  # fmt: skip
+    assert [i18n.render_stored(text, language, catalogs) for text in texts] == [one, many]
 
 
 def test_a_catalog_is_read_from_its_po_file_without_a_build_step(tmp_path):

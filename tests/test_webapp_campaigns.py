@@ -949,7 +949,7 @@ def test_cancel_resume_and_retry_failed(panel, tmp_path):
     assert "Mit Fehlern abgeschlossen" in page and "kein Name" in page
     assert "Fehlgeschlagene wiederholen (1)" in page
     response = post(client, f"{base}/retry")
-    assert "1 Empfänger werden erneut bearbeitet." in body(client.get(response.location))
+    assert "1 Empfänger wird erneut bearbeitet." in body(client.get(response.location))
     panel.work()
     with panel.runtime.database.session() as session:
         run = session.get(Run, run_id)
@@ -973,7 +973,7 @@ def test_archive_entries_are_deleted_selectively_and_logged(panel):
     response = post(
         client, url, {"scope": "selected", "document_ids": [str(ids[0])], "reason": "Test"}
     )
-    assert "1 Archiveinträge gelöscht." in body(client.get(response.location))
+    assert "1 Archiveintrag gelöscht." in body(client.get(response.location))
     foreign = post(client, url, {"scope": "selected", "document_ids": ["999999"]})
     assert "are not archived documents of run" in body(client.get(foreign.location))
     with panel.runtime.database.session() as session:
@@ -1035,7 +1035,7 @@ def test_static_records_are_added_frozen_and_removed(panel):
     ]
     missing = post(client, f"{base}/add", {"entity": "contacts", "ids": "999999"})
     assert field_errors(body(missing), "add-ids") == [
-        "Datensätze (contacts), die es nicht gibt: 1; IDs 999999"
+        "1 Datensatz aus contacts gibt es nicht: ID 999999"
     ]
 
     post(client, f"{base}/add", {"entity": "contacts", "ids": f"{ids[0]}\n{ids[1]}"})
@@ -1066,7 +1066,8 @@ def test_static_records_are_added_frozen_and_removed(panel):
     with panel.runtime.database.session() as session:
         session.scalar(select(User).where(User.username == "mia")).language = "en"
     missing = post(panel.client(), f"{base}/add", {"entity": "contacts", "ids": "999999"})
-    assert field_errors(body(missing), "add-ids") == ["1 contacts do not exist: ids 999999"]
+    shown = field_errors(body(missing), "add-ids")
+    assert shown == ["1 record of contacts does not exist: id 999999"]
 
 
 def test_bad_data_tab_input_is_refused_and_stores_nothing(panel):
@@ -1125,13 +1126,13 @@ def test_a_csv_import_shows_every_problem_and_stores_all_rows_or_none(panel):
     assert "Vorschau: adressen.csv" in html and "cp1252" in html
     assert "Zeile 3:</strong> E-Mail: „kein-mail“ ist keine E-Mail-Adresse; PLZ: „5066“" in html
     assert "Ein Import übernimmt alle Zeilen oder keine." in html
-    assert "Nur die 1 fehlerfreien Zeilen importieren, 1 Zeilen auslassen" in html
+    assert "Nur die 1 fehlerfreie Zeile importieren, 1 Zeile auslassen" in html
     token = re.search(r'name="token" value="([^"]+)"', html).group(1)
     refused = post(
         client, f"{base}/import/confirm", {"token": token, "upload_name": "adressen.csv"}
     )
     assert refused.status_code == 422
-    assert "Nichts importiert: 1 Zeilen haben Fehler." in body(refused)
+    assert "Nichts importiert: 1 Zeile hat Fehler." in body(refused)
     with panel.runtime.database.session() as session:
         assert session.scalar(select(func.count()).select_from(CampaignRecord)) == 0
     response = post(
@@ -1140,7 +1141,7 @@ def test_a_csv_import_shows_every_problem_and_stores_all_rows_or_none(panel):
         {"token": token, "upload_name": "adressen.csv", "only_valid_rows": "y"},
     )
     assert (
-        "1 Zeilen importiert; 1 Zeilen mit Fehlern ausgelassen (Zeilen 3), im Protokoll vermerkt."
+        "1 Zeile importiert; 1 Zeile mit Fehlern ausgelassen (Zeile 3), im Protokoll vermerkt."
         in body(client.get(response.location))
     )
     with panel.runtime.database.session() as session:
@@ -1257,7 +1258,7 @@ def test_appending_keeps_the_rows_imported_before_and_the_preview_says_what_happ
     )
     response = post(client, f"{base}/import/confirm", preview_form(html))
     done = body(client.get(response.location))
-    assert "Alle 1 Zeilen importiert." in done
+    assert "Die 1 Zeile ist importiert." in done
     assert "Hinzugefügt: die Kampagne hat jetzt 3 importierte Zeilen." in done
     assert [row["last_name"] for row in imported_rows(panel)] == ["Alt", "Alter", "Neu"]
 
@@ -1277,8 +1278,8 @@ def test_appending_keeps_the_rows_imported_before_and_the_preview_says_what_happ
         (True, 3),
     ]
     log = body(panel.client(Role.ADMIN).get("/admin/audit"))
-    assert "1 Zeilen importiert, zu 2 bisherigen Zeilen hinzugefügt" in log
-    assert "1 Zeilen importiert, 3 bisherige Zeilen ersetzt" in log
+    assert "1 Zeile importiert, zu 2 bisherigen Zeilen hinzugefügt" in log
+    assert "1 Zeile importiert, 3 bisherige Zeilen ersetzt" in log
 
 
 def test_the_preview_maps_each_column_to_a_field_or_ignores_it(panel):
@@ -1320,7 +1321,7 @@ def test_the_preview_maps_each_column_to_a_field_or_ignores_it(panel):
     assert imported_rows(panel) == []
 
     response = post(client, base, preview_form(html))
-    assert "Alle 1 Zeilen importiert." in body(client.get(response.location))
+    assert "Die 1 Zeile ist importiert." in body(client.get(response.location))
     assert imported_rows(panel) == [{"last_name": "Meyer", "address_extra": "Hinterhaus"}]
     assert import_entries(panel)[0].details["mapping"] == {
         "Name": "last_name",
@@ -1490,7 +1491,7 @@ def test_a_panel_alone_queues_on_the_embedded_redis_the_workers_share(settings, 
             run_id = failed_run(web.database, campaign_id, ids[0])
             client = client_for(app, Role.CAMPAIGN_MANAGER)
             response = post(client, f"/campaigns/{campaign_id}/runs/{run_id}/retry")
-            assert "1 Empfänger werden erneut bearbeitet." in body(client.get(response.location))
+            assert "1 Empfänger wird erneut bearbeitet." in body(client.get(response.location))
             # A worker started on the same data directory finds the job there.
             queue = Redis.from_url(embedded_redis.installation_url(None, Path(short)))
             assert get_queue(queue, BULK).job_ids == [chunk_job_id(run_id, 0, 1)]

@@ -325,6 +325,26 @@ def test_the_preview_shows_values_as_the_contact_page_does_and_counts_in_the_sin
     assert "1 Zeile hat Fehler" in html and "die 1 Zeile mit Fehlern auslassen" in html
 
 
+def test_the_audit_log_counts_the_rows_an_import_left_out_in_the_readers_language(
+    client_for, database, people
+):
+    manager = client_for("manager")
+    one_wrong = "Kundennummer;Vorname;Nachname;PLZ;Ort;E-Mail\nK-200;Eva;Neu;123;Köln;\n".encode()
+    for data in (one_wrong, CSV):
+        token = re.search(r'action="/contacts/import/([0-9a-f]{32})"', body(upload(manager, data)))
+        chosen = {"action": "import", "only_valid_rows": "y", **MAPPING}
+        assert post(manager, f"/contacts/import/{token.group(1)}", chosen).status_code == 200
+    admin = client_for("admin")
+    german = body(admin.get("/admin/audit"))
+    assert "kontakte.csv: 0 neu, 0 aktualisiert, 1 Zeile ausgelassen" in german
+    assert "kontakte.csv: 1 neu, 0 aktualisiert, 2 Zeilen ausgelassen" in german
+    with database.session() as session:
+        session.scalar(select(User).where(User.username == "admin")).language = "en"
+    english = body(admin.get("/admin/audit"))
+    assert "kontakte.csv: 0 new, 0 updated, 1 row left out" in english
+    assert "kontakte.csv: 1 new, 0 updated, 2 rows left out" in english
+
+
 def test_an_address_file_without_numbers_is_imported_with_new_numbers(client_for, database, people):
     manager = client_for("manager")
     raw = (
@@ -332,7 +352,7 @@ def test_an_address_file_without_numbers_is_imported_with_new_numbers(client_for
         'Clara,Neu,"Am Markt 2\r\nHinterhaus",50667,Köln,clara@example.de\r\n'
     ).encode()
     html = body(upload(manager, raw))
-    assert "1 neue Kontakte ohne Kundennummer erhalten eine neue Nummer" in html
+    assert "1 neuer Kontakt ohne Kundennummer erhält eine neue Nummer" in html
     matching = re.search(r'name="match_on">(.*?)</select>', html, re.S).group(1)
     assert re.findall(r'<option value="(\w+)"( selected)?', matching) == [
         ("email", " selected"),  # no column holds the number

@@ -225,11 +225,11 @@ def test_no_more_jobs_run_at_once_than_the_setting_allows(harness):
     with harness.runtime.database.session() as session:
         log = session.scalars(select(WorkflowRun.log).order_by(WorkflowRun.id.desc())).first()
     assert any(
-        "waits: 1 campaign job(s) are running, at most 1 at once (CAMPAIGN_CONCURRENT_JOBS)" in line
+        "waits: 1 campaign job is running, at most 1 at once (CAMPAIGN_CONCURRENT_JOBS)" in line
         for line in log
     )
     assert any(
-        line.endswith("„Zweiter“ wartet: 1 Kampagnen-Job(s) laufen, höchstens 1 gleichzeitig "
+        line.endswith("„Zweiter“ wartet: 1 Kampagnen-Job läuft, höchstens 1 gleichzeitig "
                       "(CAMPAIGN_CONCURRENT_JOBS)")
         for line in german_log(harness)
     )  # fmt: skip

@@ -255,12 +255,12 @@ def test_an_approved_letter_goes_to_its_provider_once(harness, tmp_path, smtp):
     assert recorded[f"run-{run.id}/router_email"].facts["message_id"] == message["Message-ID"]
     details = {key.split("/")[1]: step.detail for key, step in recorded.items()}
     assert details == {
-        "extraction": f"4 letter(s) from run #{run.number}",
+        "extraction": f"4 letters from run #{run.number}",
         "upload": f"{name} delivered to {world.provider_dir / name}",
         "router_email": f"sent to {PROVIDER}",
     }
     assert {key.split("/")[1]: read_in("de", step) for key, step in recorded.items()} == {
-        "extraction": f"4 Brief(e) aus Lauf #{run.number}",
+        "extraction": f"4 Briefe aus Lauf #{run.number}",
         "upload": f"{name} abgelegt unter {world.provider_dir / name}",
         "router_email": f"gesendet an {PROVIDER}",
     }
@@ -304,9 +304,9 @@ def test_a_file_whose_contacts_refused_letters_since_is_extracted_again_unsent(
         ).all()
         assert (note.user_id, note.object_id) == (world.manager_id, world.delivery_id)
         assert read_in("de", note.body_message) == (
-            "1 Empfänger der freigegebenen Datei wurden seit der Extraktion gesperrt oder haben "
-            "widersprochen. Die Datei wurde nicht versandt; der Brief wird ohne sie neu "
-            "extrahiert, und seine neue Datei wartet auf Freigabe."
+            "1 Empfänger der freigegebenen Datei wurde seit der Extraktion gesperrt oder hat "
+            "widersprochen. Die Datei wurde nicht versandt; der Brief wird ohne diesen Empfänger "
+            "neu extrahiert, und seine neue Datei wartet auf Freigabe."
         )
 
     again = extract(harness, world)

@@ -186,7 +186,8 @@ def confirm(
         "run.confirm",
         "run",
         run.id,
-        stored(
+        stored.plural(
+            "{campaign}: run #{number}, {count} recipient",
             "{campaign}: run #{number}, {count} recipients",
             campaign=campaign.name,
             number=str(run.number),

@@ -431,12 +431,13 @@ def import_and_record(
         "contact.import",
         "contact",
         None,
-        stored(
-            "{source}: {created} new, {updated} updated, {left_out} rows left out",
+        stored.plural(
+            "{source}: {created} new, {updated} updated, {count} row left out",
+            "{source}: {created} new, {updated} updated, {count} rows left out",
             source=source_name,
             created=report.created,
             updated=report.updated,
-            left_out=len(report.errors),
+            count=len(report.errors),
         ),
         {
             "file": source_name,

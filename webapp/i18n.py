@@ -551,17 +551,23 @@ def render_stored(
     text: StoredText, language: str | None, catalogs: Mapping[str, Iterable[Path]]
 ) -> str:
     """``text`` in ``language`` (the default language if unsupported or None) through the
-    plugins' ``catalogs`` (``PluginHost.translations``) and the panel's; numbers, amounts and
-    dates as the language writes them. An id no catalog knows is shown in English."""
+    plugins' ``catalogs`` (``PluginHost.translations``) and the panel's; a text with a plural
+    in the form the language uses for its ``count``; numbers, amounts and dates as the
+    language writes them. An id no catalog knows is shown in English."""
     language = normalize_language(language) or DEFAULT_LANGUAGE
-    template = find(_writer_catalogs(text.domain, catalogs), language, text.id) or text.id
+    directories = _writer_catalogs(text.domain, catalogs)
+    template = (
+        find(directories, language, text.id)
+        if text.plural is None
+        else find_plural(directories, language, text.id, text.params["count"])
+    )
     values = {
         name: _rendered_param(value, language, catalogs) for name, value in text.params.items()
     }
     try:
-        return template.format(**values)
+        return (template or text.english_form()).format(**values)
     except (KeyError, IndexError, ValueError):  # a translation naming a field the id has not
-        return text.id.format(**values)
+        return text.english_form().format(**values)
 
 
 def _rendered_param(value: object, language: str, catalogs: Mapping[str, Iterable[Path]]) -> str:

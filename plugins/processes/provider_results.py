@@ -96,7 +96,11 @@ class ResultImport:
         parts = [stored("{sent} sent, {failed} failed", sent=self.sent, failed=self.failed)]
         if self.not_reported:
             parts.append(
-                stored("{count} not reported (they count as sent)", count=self.not_reported)
+                stored.plural(
+                    "{count} not reported (it counts as sent)",
+                    "{count} not reported (they count as sent)",
+                    count=self.not_reported,
+                )
             )
         if self.real_cost is not None:
             parts.append(stored("real cost {cost}", cost=self.real_cost))

@@ -124,10 +124,10 @@ class OperationPass:
         """Why no further run may start now, if none may."""
         if self.active < self.limit:
             return None
-        return stored(
-            "{active} campaign job(s) are running, at most {limit} at once "
-            "(CAMPAIGN_CONCURRENT_JOBS)",
-            active=self.active,
+        return stored.plural(
+            "{count} campaign job is running, at most {limit} at once (CAMPAIGN_CONCURRENT_JOBS)",
+            "{count} campaign jobs are running, at most {limit} at once (CAMPAIGN_CONCURRENT_JOBS)",
+            count=self.active,
             limit=self.limit,
         )
 
@@ -238,8 +238,9 @@ class OperationPass:
                 submit(session, delivery, ApprovalStep.EXTRACTION, self.now)
                 self.result.count(
                     "extracted",
-                    stored(
-                        "{what}: {count} letter(s) extracted by run #{number}",
+                    stored.plural(
+                        "{what}: {count} letter extracted by run #{number}",
+                        "{what}: {count} letters extracted by run #{number}",
                         what=what,
                         count=run.done,
                         number=str(run.number),
@@ -531,8 +532,9 @@ class OperationPass:
                 return
             self.result.count(
                 "campaigns",
-                stored(
-                    "{line}: campaign '{name}' created with {count} delivery(ies)",
+                stored.plural(
+                    "{line}: campaign '{name}' created with {count} delivery",
+                    "{line}: campaign '{name}' created with {count} deliveries",
                     line=line.label,
                     name=campaign.name,
                     count=len(campaign.deliveries),

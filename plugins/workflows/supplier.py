@@ -345,10 +345,13 @@ class SupplierPass:
                     delivery=job.label,
                     campaign=job.campaign_name,
                 ),
-                body=stored(
-                    "{count} recipient(s) of the approved file were blocked or opted out "
-                    "since it was extracted. The file was not sent; the letter is extracted "
-                    "again without them, and its new file waits for approval.",
+                body=stored.plural(
+                    "{count} recipient of the approved file was blocked or opted out since it "
+                    "was extracted. The file was not sent; the letter is extracted again "
+                    "without them, and its new file waits for approval.",
+                    "{count} recipients of the approved file were blocked or opted out since "
+                    "it was extracted. The file was not sent; the letter is extracted again "
+                    "without them, and its new file waits for approval.",
                     count=refused,
                 ),
                 now=self.now,
@@ -356,8 +359,10 @@ class SupplierPass:
             )
         self.result.count(
             "extracted_again",
-            stored(
-                "{delivery}: run #{number} voided, {count} recipient(s) refused letters since "
+            stored.plural(
+                "{delivery}: run #{number} voided, {count} recipient refused letters since "
+                "the extraction; extracted again",
+                "{delivery}: run #{number} voided, {count} recipients refused letters since "
                 "the extraction; extracted again",
                 delivery=job.what,
                 number=str(job.run.number),
@@ -487,12 +492,18 @@ class SupplierPass:
             record.attempts = (record.attempts or 0) + 1
             record.started_at = record.finished_at = self.now
             record.describe(
-                stored("{count} letter(s) from run #{number}", count=rows, number=str(run.number))
+                stored.plural(
+                    "{count} letter from run #{number}",
+                    "{count} letters from run #{number}",
+                    count=rows,
+                    number=str(run.number),
+                )
             )
         self.result.count(
             "extracted",
-            stored(
-                "{delivery}: {file} with {count} letter(s)",
+            stored.plural(
+                "{delivery}: {file} with {count} letter",
+                "{delivery}: {file} with {count} letters",
                 delivery=job.what,
                 file=name,
                 count=rows,

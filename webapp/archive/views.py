@@ -41,7 +41,7 @@ from webapp.contacts.search import dialect_of, matching_contact_ids
 from webapp.context import current_username, db_session, get_plugins, get_settings
 from webapp.formatting import content_disposition
 from webapp.forms import IdListField, PanelForm, TextField
-from webapp.i18n import t
+from webapp.i18n import t, tn
 from webapp.pagination import (
     date_argument,
     id_argument,
@@ -360,11 +360,11 @@ def delete() -> ResponseReturnValue:
         "archive.delete",
         "archived_document",
         None,
-        stored("{count} documents deleted", count=count),
+        stored.plural("{count} document deleted", "{count} documents deleted", count=count),
         {"documents": ids, "deletions": [entry.id for entry in entries], "reason": reason},
     )
     session.commit()
-    flash(t("archive.delete.done", count=count), "success")
+    flash(tn("archive.delete.done", count), "success")
     return redirect(url_for("archive.deletions"))
 
 
@@ -409,11 +409,16 @@ def delete_run(run_id: int) -> ResponseReturnValue:
         "archive.delete_run",
         "run",
         run_id,
-        stored("{count} documents of run {run} deleted", count=entry.count, run=str(run_id)),
+        stored.plural(
+            "{count} document of run {run} deleted",
+            "{count} documents of run {run} deleted",
+            count=entry.count,
+            run=str(run_id),
+        ),
         {"deletion": entry.id, "reason": reason},
     )
     session.commit()
-    flash(t("archive.delete.done", count=entry.count), "success")
+    flash(tn("archive.delete.done", entry.count), "success")
     return redirect(url_for("archive.deletions"))
 
 

@@ -162,7 +162,8 @@ def add(campaign_id: int) -> Response | tuple[str, int]:
     _audit_and_commit(
         campaign.id,
         "campaign.records.add",
-        stored(
+        stored.plural(
+            "{campaign}: {count} record of {entity} added",
             "{campaign}: {count} records of {entity} added",
             campaign=campaign.name,
             count=added,
@@ -211,7 +212,12 @@ def remove(campaign_id: int) -> Response:
     _audit_and_commit(
         campaign.id,
         "campaign.records.remove",
-        stored("{campaign}: {count} records removed", campaign=campaign.name, count=removed),
+        stored.plural(
+            "{campaign}: {count} record removed",
+            "{campaign}: {count} records removed",
+            campaign=campaign.name,
+            count=removed,
+        ),
         records=by_entity,
     )
     flash(t("campaigns.data.removed", count=removed), "success")
@@ -248,7 +254,12 @@ def freeze(campaign_id: int) -> Response:
     _audit_and_commit(
         campaign.id,
         "campaign.records.freeze",
-        stored("{campaign}: {count} records frozen", campaign=campaign.name, count=frozen),
+        stored.plural(
+            "{campaign}: {count} record frozen",
+            "{campaign}: {count} records frozen",
+            campaign=campaign.name,
+            count=frozen,
+        ),
         saved_query_id=saved_query_id,
     )
     flash(tn("campaigns.data.frozen", frozen), "success")
@@ -459,27 +470,37 @@ def _import(
             upload_name,
             choices,
             422,
-            t("campaigns.import.refused", count=len(refused.errors)),
+            tn("campaigns.import.refused", len(refused.errors)),
         )
     except CampaignDataError as exc:
         session.rollback()
         return _render_data(campaign.id, 422, import_error=stored_text(exc.text))
     left_out = [error.line for error in report.errors]
     how = (
-        stored("replacing {count} earlier rows", count=report.replaced)
+        stored.plural(
+            "replacing {count} earlier row", "replacing {count} earlier rows", count=report.replaced
+        )
         if choices.replace
-        else stored("added to {count} earlier rows", count=earlier)
+        else stored.plural(
+            "added to {count} earlier row", "added to {count} earlier rows", count=earlier
+        )
     )
     summary = (
-        stored(
-            "{campaign}: {count} rows imported, {how}; {errors} rows with errors left out",
+        stored.plural(
+            "{campaign}: {count} row imported, {how}; {left_out}",
+            "{campaign}: {count} rows imported, {how}; {left_out}",
             campaign=campaign.name,
             count=report.imported,
             how=how,
-            errors=len(left_out),
+            left_out=stored.plural(
+                "{count} row with errors left out",
+                "{count} rows with errors left out",
+                count=len(left_out),
+            ),
         )
         if left_out
-        else stored(
+        else stored.plural(
+            "{campaign}: {count} row imported, {how}",
             "{campaign}: {count} rows imported, {how}",
             campaign=campaign.name,
             count=report.imported,
@@ -509,16 +530,19 @@ def _import(
     path.unlink(missing_ok=True)
     if left_out:
         flash(
-            t(
+            tn(
                 "campaigns.import.done_left_out",
-                count=report.imported,
-                errors=len(left_out),
-                lines=", ".join(str(line) for line in left_out),
+                report.imported,
+                left_out=tn(
+                    "campaigns.import.left_out",
+                    len(left_out),
+                    lines=", ".join(str(line) for line in left_out),
+                ),
             ),
             "warning",
         )
     else:
-        flash(t("campaigns.import.done_all", count=report.imported), "success")
+        flash(tn("campaigns.import.done_all", report.imported), "success")
     if choices.replace:
         if report.replaced:
             flash(tn("campaigns.import.replaced", report.replaced), "info")

@@ -102,8 +102,9 @@ def add_records(session: Session, campaign_id: int, entity: str, ids: Iterable[i
     missing = [record_id for record_id in wanted if record_id not in existing]
     if missing:
         raise CampaignDataError(
-            stored(
-                "{count} {entity} do not exist: ids {ids}",
+            stored.plural(
+                "{count} record of {entity} does not exist: id {ids}",
+                "{count} records of {entity} do not exist: ids {ids}",
                 count=len(missing),
                 entity=entity,
                 ids=_listing(missing),

@@ -73,7 +73,7 @@ from webapp.forms import (
     WholeNumberField,
     problem_text,
 )
-from webapp.i18n import item_detail, stored_text, t
+from webapp.i18n import item_detail, stored_text, t, tn
 from webapp.pagination import page_arguments, paginate
 from webapp.run_feedback import Feedback, feedback_counts, feedback_filter
 from webapp.security import role_required
@@ -351,7 +351,7 @@ def confirm(campaign_id: int, run_id: int) -> Response:
     if deferred is not None:
         flash(t("runs.deferred", number=run.number, reason=str(deferred)), "warning")
     else:
-        flash(t("runs.confirm.done", number=run.number, count=count), "success")
+        flash(tn("runs.confirm.done", count, number=run.number), "success")
     return back
 
 
@@ -381,7 +381,11 @@ def _run_action(campaign_id: int, run_id: int, verb: str, act) -> Response:
         flash(t("campaigns.start.queue_down", reason=str(exc)), "error")
     else:
         _record_run_action(campaign, run, verb, result)
-        flash(t(f"runs.{verb}.done", number=run.number, count=result or 0), "success")
+        done = f"runs.{verb}.done"
+        if isinstance(result, int):  # a retry: the recipients it handed back, counted
+            flash(tn(done, result, number=run.number), "success")
+        else:
+            flash(t(done, number=run.number), "success")
     return redirect(url_for(".run", campaign_id=campaign.id, run_id=run.id, **list_args()))
 
 
@@ -487,7 +491,8 @@ def delete_archive(campaign_id: int, run_id: int) -> Response:
         "archive.delete",
         "run",
         run.id,
-        stored(
+        stored.plural(
+            "{campaign}: run #{number}, {count} document",
             "{campaign}: run #{number}, {count} documents",
             campaign=campaign.name,
             number=str(run.number),
@@ -496,5 +501,5 @@ def delete_archive(campaign_id: int, run_id: int) -> Response:
         {"campaign_id": campaign.id, "document_ids": entry.document_ids, "reason": entry.reason},
     )
     session.commit()
-    flash(t("runs.archive.deleted", count=entry.count), "success")
+    flash(tn("runs.archive.deleted", entry.count), "success")
     return redirect(back)

@@ -19,7 +19,7 @@ from core.notifications import OPEN_PATH
 from webapp.context import current_user, db_session, get_runtime
 from webapp.editing import acting_user, username
 from webapp.forms import FlagField, PanelForm
-from webapp.i18n import known, t
+from webapp.i18n import known, t, tn
 from webapp.pagination import page_arguments, paginate
 from webapp.security import role_required
 
@@ -158,10 +158,14 @@ def mark_all_read() -> Response:
         "notification.read_all",
         "user",
         acting_user().id,
-        stored("{count} notifications marked as read", count=count),
+        stored.plural(
+            "{count} notification marked as read",
+            "{count} notifications marked as read",
+            count=count,
+        ),
     )
     session.commit()
-    flash(t("notifications.all_marked", count=count), "success")
+    flash(tn("notifications.all_marked", count), "success")
     return redirect(_back())
 
 
