@@ -201,6 +201,24 @@ class Notify(Action):
                 handle.write("finished\n")
 
 
+class WarmUpParams(NotifyParams):
+    warming_path: str
+    """The warm-up creates this file, then waits until ``<warming_path>.go`` exists."""
+
+
+class NotifyAfterWarmUp(Notify):
+    name = "test_notify_after_warm_up"
+    title = "Append a line per recipient, after a warm-up that waits for the test"
+    Params = WarmUpParams
+
+    def warm_up(self, recipient, context):
+        warming = Path(self.params.warming_path)
+        warming.touch()
+        deadline = time.monotonic() + 180
+        while not warming.with_name(f"{warming.name}.go").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
 class CityParams(BaseModel):
     path: str
     fail_for: list[str] = []
@@ -298,6 +316,7 @@ def register_recipient_filters(register):
 def register_actions(register):
     register(Tag)
     register(Notify)
+    register(NotifyAfterWarmUp)
     register(CityCount)
     register(Letter)
     register(FiledLetter)

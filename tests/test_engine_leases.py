@@ -136,7 +136,7 @@ def test_a_stopping_worker_hands_its_chunk_back_between_recipients(engine, tmp_p
         @staticmethod
         @hookimpl
         def item_processed(run, item):
-            jobs._stop.set()
+            jobs.ask_to_stop()
 
     engine.runtime.plugins.add(StopAfterTheFirst, "stopper", "test")
     try:
@@ -144,7 +144,7 @@ def test_a_stopping_worker_hands_its_chunk_back_between_recipients(engine, tmp_p
         # claimed.
         assert process_chunk(run.id, 0, 1).endswith("1 processed, stopped early")
     finally:
-        jobs._stop.clear()
+        jobs._stopping = False
         engine.runtime.plugins.manager.unregister(name="stopper")
     statuses = [item.status for item in engine.items(run.id)]
     assert statuses == [ItemStatus.DONE] + [ItemStatus.PENDING] * 9
@@ -180,7 +180,7 @@ class StopAtThird(Tag):
     def process(self, recipient, context):
         if recipient.data["last_name"] == "Name3" and not StopAtThird.stopped:
             StopAtThird.stopped = True
-            jobs._stop.set()
+            jobs.ask_to_stop()
         return super().process(recipient, context)
 
 
@@ -202,7 +202,7 @@ def test_a_stopping_worker_rolls_its_open_batch_back(engine):
     try:
         assert process_chunk(run.id, 0, 1).endswith("0 processed, stopped early")
     finally:
-        jobs._stop.clear()
+        jobs._stopping = False
     assert {item.status for item in engine.items(run.id)} == {ItemStatus.PENDING}
     with engine.runtime.database.session() as session:
         assert set(tag_counts(session).values()) == {0}  # nothing half done

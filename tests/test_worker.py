@@ -3,6 +3,7 @@ import dataclasses
 import os
 import signal
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,11 +14,13 @@ from core import Action, Outcome, Workflow, hookimpl
 from core.clock import Clock
 from core.engine.runs import start_run
 from core.jobs import embedded_redis
-from core.jobs.worker import build_worker
+from core.jobs.functions import STOP_SIGNAL, stop_requested
+from core.jobs.queue import get_queue
+from core.jobs.worker import CampaignWorker, build_worker
 from core.models import ChunkLease, Contact, ItemStatus, WorkflowRun
 from core.workflows.operating import request_run
 
-from waiting import wait_for, wait_for_exit
+from waiting import POLL, wait_for, wait_for_exit
 
 
 class ReportPid(Workflow):
@@ -106,6 +109,59 @@ def test_a_busy_worker_stops_between_recipients_and_hands_the_rest_back(engine, 
     with engine.runtime.database.session() as session:
         lease = session.scalar(select(ChunkLease).where(ChunkLease.run_id == run.id))
     assert lease.expires_at <= datetime.now(UTC)  # handed back to the scheduler's next tick
+
+
+def test_a_worker_stopped_before_it_forks_the_chunks_work_horse_stops_the_chunk(engine, tmp_path):
+    """A SIGTERM while the worker takes a chunk job (here: during the action's warm-up, before
+    the work horse exists) stops the chunk before its first recipient, not after its last."""
+    engine.runtime.clock = Clock()
+    engine.add_contacts(10, email="post@example.de")  # one chunk
+    out, warming = tmp_path / "sent.txt", tmp_path / "warming"
+    settings = {"path": str(out), "delay_ms": 200, "warming_path": str(warming)}
+    run = start_run(
+        engine.runtime,
+        engine.campaign(action="test_notify_after_warm_up", action_settings=settings),
+        confirmed_by="test",
+    )
+    log = tmp_path / "worker.log"
+    worker = engine.start_worker_process(log)
+    try:
+        wait_for(warming.exists, "the worker to warm the chunk's action up", log=log)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        warming.with_name("warming.go").touch()
+    assert wait_for_exit(worker, "the worker to exit after one SIGTERM") == 0
+
+    assert not out.exists()  # nobody was sent to
+    assert {item.status for item in engine.items(run.id)} == {ItemStatus.PENDING}
+    with engine.runtime.database.session() as session:
+        lease = session.scalar(select(ChunkLease).where(ChunkLease.run_id == run.id))
+    assert lease.expires_at <= datetime.now(UTC)  # handed back to the scheduler's next tick
+
+
+class StopSentAtOnce(CampaignWorker):
+    """Sends the stop signal the moment its work horse's pid is known, as a SIGTERM arriving
+    then does, while the horse may not yet be able to take it."""
+
+    def fork_work_horse(self, job, queue):
+        super().fork_work_horse(job, queue)
+        os.kill(self.horse_pid, STOP_SIGNAL)
+
+
+def until_asked_to_stop() -> bool:
+    """A job: whether its work horse was asked to stop within a generous 30 s."""
+    deadline = time.monotonic() + 30
+    while not stop_requested() and time.monotonic() < deadline:
+        time.sleep(POLL)
+    return stop_requested()
+
+
+def test_a_work_horse_takes_a_stop_sent_the_moment_it_was_forked(engine):
+    build_worker(engine.runtime)  # the runtime and the stop signal's handler, as a worker has
+    queue = get_queue(engine.runtime.redis)
+    jobs = [queue.enqueue(until_asked_to_stop) for _ in range(6)]  # the race is lost often
+    StopSentAtOnce([queue], connection=engine.runtime.redis).work(burst=True)
+    assert [job.return_value() for job in jobs] == [True] * 6
 
 
 # -- warming up a run's action before forking ---------------------------------------------------

@@ -6,7 +6,6 @@ import logging
 import os
 import signal
 import socket
-import threading
 import traceback
 from typing import Any
 
@@ -48,17 +47,24 @@ def current_runtime() -> Runtime:
 
 STOP_SIGNAL = signal.SIGUSR1
 """What a stopping worker sends its work horse: finish the current recipient, then stop."""
-_stop = threading.Event()
+_stopping = False
 
 
 def listen_for_stop() -> None:
     """Let ``STOP_SIGNAL`` set the stop flag; set up before forking, so work horses inherit it."""
-    signal.signal(STOP_SIGNAL, lambda _signum, _frame: _stop.set())
+    signal.signal(STOP_SIGNAL, lambda _signum, _frame: ask_to_stop())
+
+
+def ask_to_stop() -> None:
+    """Set the stop flag; a work horse forked afterwards starts with it set. A plain flag,
+    since signal handlers set it: one holding a lock would deadlock on a second signal."""
+    global _stopping
+    _stopping = True
 
 
 def stop_requested() -> bool:
     """Whether this process was asked to stop; long jobs check it between recipients."""
-    return _stop.is_set()
+    return _stopping
 
 
 def worker_identity() -> str:

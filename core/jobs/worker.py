@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import signal
 from collections.abc import Sequence
 
 from rq import Worker, worker_registration
@@ -31,16 +32,36 @@ class CampaignWorker(Worker):
     finished and hands its lease back for another worker; other jobs run to their end."""
 
     def request_stop(self, signum, frame):
+        jobs.ask_to_stop()  # a work horse forked from now on starts asked
+        self._ask_horse_to_stop()
+        super().request_stop(signum, frame)
+
+    def _ask_horse_to_stop(self) -> None:
         if self.horse_pid:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.horse_pid, jobs.STOP_SIGNAL)
-        super().request_stop(signum, frame)
 
     def fork_work_horse(self, job, queue):
-        """RQ's own, after a chunk's action warmed up here for its work horses."""
+        """RQ's own, after a chunk's action warmed up here for its work horses. A stop asked
+        while the job was taken or the horse forked reaches the horse too (it would otherwise
+        work through its whole chunk): the horse inherits one asked before the fork, is sent
+        one asked before its pid was known, and holds ``STOP_SIGNAL`` blocked until its
+        Python can take it (one arriving earlier would be dropped)."""
         if job.func_name == CHUNK_JOB:
             dispatch.warm_up(job.args[0])
-        super().fork_work_horse(job, queue)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {jobs.STOP_SIGNAL})
+        try:
+            super().fork_work_horse(job, queue)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {jobs.STOP_SIGNAL})
+        if jobs.stop_requested():
+            self._ask_horse_to_stop()
+
+    def setup_work_horse_signals(self):
+        """RQ's own; then the stop signal blocked over the fork is taken (and one sent meanwhile
+        delivered)."""
+        super().setup_work_horse_signals()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {jobs.STOP_SIGNAL})
 
     def heartbeat(self, timeout=None, pipeline=None):
         """RQ's own, which also registers the worker again. RQ registers a worker (its hash
