@@ -14,17 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from string import Formatter
 from typing import Any
+
+from babel.units import format_unit
 
 
 @dataclass(frozen=True)
 class StoredText:
     """A message id with the values of its ``{name}`` fields: plain JSON values, amounts,
-    dates (in the reader's locale), stored texts, kind messages, detail texts or a list of
-    them (joined with commas)."""
+    dates and durations (in the reader's locale), stored texts, kind messages, detail texts
+    or a list of them (joined with commas)."""
 
     id: str
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -90,7 +92,32 @@ def english(value: Any) -> str:
         return ", ".join(english(item) for item in value)
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, timedelta):
+        return duration_in(value, "en")
     return "" if value is None else str(value)
+
+
+_DURATION_UNITS = (
+    ("duration-day", 86400),
+    ("duration-hour", 3600),
+    ("duration-minute", 60),
+    ("duration-second", 1),
+)
+
+
+def duration_in(value: timedelta, language: str) -> str:
+    """A length of time as ``language`` says it, to the second: "2 Stunden", "15 minutes", or
+    in short units where it takes several, "1 Std. 30 Min." (Babel's words and plurals)."""
+    seconds = int(value.total_seconds())
+    parts = []
+    for unit, size in _DURATION_UNITS:
+        amount, seconds = divmod(seconds, size)
+        if amount:
+            parts.append((amount, unit))
+    if len(parts) > 1:
+        return " ".join(format_unit(n, unit, length="short", locale=language) for n, unit in parts)
+    amount, unit = parts[0] if parts else (0, "duration-second")
+    return format_unit(amount, unit, length="long", locale=language)
 
 
 def _param_json(value: Any) -> Any:
@@ -105,6 +132,8 @@ def _param_json(value: Any) -> Any:
         return {"kind_message": {"text": str(value), "kind": value.kind, "context": context}}
     if isinstance(value, Decimal):
         return {"decimal": str(value)}
+    if isinstance(value, timedelta):
+        return {"duration": value.total_seconds()}
     if isinstance(value, datetime):
         return {"datetime": value.isoformat()}
     if isinstance(value, date):
@@ -127,12 +156,14 @@ def _param_value(raw: Any) -> Any:
         return KindMessage(kept["text"], kept["kind"], context)
     if "decimal" in raw:
         return Decimal(raw["decimal"])
+    if "duration" in raw:
+        return timedelta(seconds=raw["duration"])
     if "datetime" in raw:
         return datetime.fromisoformat(raw["datetime"])
     return date.fromisoformat(raw["date"])
 
 
-PLAIN = (str, int, float, Decimal, date, StoredText, type(None))  # bool is an int
+PLAIN = (str, int, float, Decimal, date, timedelta, StoredText, type(None))  # bool is an int
 
 
 class StoredMarker:

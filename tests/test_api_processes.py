@@ -1,6 +1,6 @@
 """Deliveries, approvals and campaign templates through the API (``plugins.processes.api``):
-list and read them, submit a delivery, approve and reject, create, change and pause a
-template, each role, bad input, and no trace of them in the API when the process bundle is
+list and read them, submit a delivery, approve and reject, create, change, pause and delete
+a template, each role, bad input, and no trace of them in the API when the process bundle is
 disabled."""
 
 from __future__ import annotations
@@ -216,6 +216,9 @@ def test_the_operations_are_in_the_document(api):
         "/templates/{template_id}",
     } <= set(paths)
     assert "reviewer" in paths["/approvals/{approval_id}/answer"]["post"]["description"]
+    deleting = paths["/templates/{template_id}"]["delete"]
+    assert set(deleting["responses"]) == {"204", "default"}
+    assert "campaign manager" in deleting["description"]
 
 
 def test_without_the_process_bundle_the_operations_are_absent(settings, redis_url):
@@ -231,6 +234,7 @@ def test_without_the_process_bundle_the_operations_are_absent(settings, redis_ur
         assert_problem(api.call("GET", "/deliveries", Role.VIEWER), 404)
         assert_problem(api.call("GET", "/templates", Role.VIEWER), 404)
         assert_problem(api.call("POST", "/templates", json={"name": "x"}), 404)
+        assert_problem(api.call("DELETE", "/templates/1"), 404)
         assert_problem(api.call("POST", "/approvals/1/answer", json={"answer": "approve"}), 404)
         assert api.call("GET", "/contacts", Role.VIEWER).status_code == 200
 
@@ -436,6 +440,39 @@ def test_templates_are_listed_paged_filtered_and_changed_by_a_campaign_manager(a
         assert_problem(api.call("POST", "/templates", role, json=body), 403)
         assert_problem(api.call("PATCH", f"/templates/{first}", role, json={"active": False}), 403)
     assert api.call("PATCH", f"/templates/{first}", Role.ADMIN, json={}).status_code == 200
+
+
+def test_a_template_is_deleted_only_while_none_of_its_lines_started(api):
+    kept = api.call("POST", "/templates", json=template_body(api, "Jahresbrief")).get_json()
+    add_line(api, kept["id"], 1, state=OccurrenceState.STARTED)
+    add_line(api, kept["id"], 2)
+    refused = assert_problem(api.call("DELETE", f"/templates/{kept['id']}"), 409)
+    assert refused["detail"] == (  # as the panel says it
+        "Vorlage „Jahresbrief“ nicht gelöscht: Eine ihrer Terminzeilen ist schon gestartet. "
+        "Deaktivieren Sie die Vorlage, dann entstehen keine neuen Zeilen."
+    )
+    template = api.call("POST", "/templates", json=template_body(api)).get_json()
+    add_line(api, template["id"], 1, state=OccurrenceState.SKIPPED)
+    add_line(api, template["id"], 2)
+    path = f"/templates/{template['id']}"
+    for role in (Role.VIEWER, Role.REVIEWER):
+        assert_problem(api.call("DELETE", path, role), 403)
+    deleted = api.call("DELETE", path)
+    assert deleted.status_code == 204 and deleted.get_data() == b""
+    assert_problem(api.call("GET", path, Role.VIEWER), 404)
+    assert_problem(api.call("DELETE", path), 404)
+    details = audit_details(api, "campaign_template.delete")
+    assert details == {"lines": 2, "api_token": "campaign_manager-token"}
+    with api.panel.runtime.database.session() as session:
+        assert session.scalars(select(CampaignTemplate.name)).all() == ["Jahresbrief"]
+        lines = session.scalars(select(TemplateOccurrence.template_id)).all()
+        assert lines == [kept["id"], kept["id"]]  # the deleted one's lines went with it
+        entry = session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "campaign_template.delete")
+        )
+        assert (entry.actor, entry.target_id) == ("mia", str(template["id"]))
+    models = api.call("GET", f"/campaigns/{template['campaign_id']}", Role.VIEWER)
+    assert models.status_code == 200  # the model campaign stays
 
 
 def test_a_manager_approves_lets_start_and_skips_lines_as_on_the_templates_page(api):

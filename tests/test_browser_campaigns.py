@@ -245,6 +245,58 @@ def test_a_conditions_values_stay_clear_of_its_remove_button_on_a_laptop_screen(
     expect(conditions).to_have_count(2)
 
 
+SHOWS_ITS_CHOICE = """select => {
+    const style = getComputedStyle(select);
+    const context = document.createElement("canvas").getContext("2d");
+    context.font = style.font;
+    const words = context.measureText(select.options[select.selectedIndex].text).width;
+    const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+    return words + padding + 16 <= select.clientWidth;  // 16: the arrow
+}"""
+"""Whether a select is wide enough for the words of its chosen option."""
+
+
+@pytest.mark.parametrize("width", [1000, 1100, 1280])
+def test_every_control_of_a_condition_is_visible_from_1000_pixels(live_panel, page_as, width):
+    """A condition's field and type selects, its values and its remove button lie within
+    its row and the window, the selects wide enough for their longest words ("ist
+    kleiner/früher oder gleich"), also in a nested block; a nested block's remove button
+    stays inside the block."""
+    page = page_as(Role.CAMPAIGN_MANAGER)
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(live_panel.url("/queries/new"))
+    page.wait_for_selector("#query-builder[data-ready]")
+    root = page.locator('[data-block="root"]')
+    add_condition(root, "status")
+    add_condition(root, "created_at", "at_most")
+    root.locator(':scope > .block-tools [data-add="block"]').click()
+    nested = root.locator(":scope > .block-body > .block").last
+    add_condition(nested, "city", "contains")
+    add_condition(nested, "created_at", "at_least")
+    conditions = page.locator(".condition")
+    expect(conditions).to_have_count(4)
+
+    def inside(box, outer) -> bool:
+        return outer["x"] <= box["x"] and box["x"] + box["width"] <= outer["x"] + outer["width"]
+
+    window = {"x": 0, "width": width}
+    for index in range(4):
+        condition = conditions.nth(index)
+        row = condition.bounding_box()
+        assert inside(row, window), (index, row)
+        controls = condition.locator(":scope > select, :scope > button, .values > *")
+        assert controls.count() >= 4
+        for number in range(controls.count()):
+            box = controls.nth(number).bounding_box()
+            assert inside(box, row), (index, number, box, row)
+        for chooser in (condition.locator(".field-select"), condition.locator(".type-select")):
+            assert chooser.evaluate(SHOWS_ITS_CHOICE), (index, chooser.bounding_box())
+    head = nested.locator(":scope > .block-head")
+    for control in (head.locator("select"), head.locator("button")):
+        assert inside(control.bounding_box(), nested.bounding_box())
+    assert head.locator("select").evaluate(SHOWS_ITS_CHOICE)
+
+
 def test_discarding_an_analysis_asks_once_and_a_no_keeps_it(live_panel, page_as):
     """The run page loads both the panel's confirm.js and campaign_screen.js: each asked, so
     "Abbrechen" was followed by the same question again."""

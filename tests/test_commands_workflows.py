@@ -29,7 +29,7 @@ def test_workflows_lists_state_schedule_and_runs(workflows_cli):
     lines = listing.output.splitlines()
     assert lines[0].split() == ["NAME", "STATE", "SCHEDULE", "NEXT", "RUN", "LAST", "RUN"]
     assert re.match(
-        r"broken +started +every 30m +\d{4}-\d\d-\d\d \d\d:\d\d CES?T +never$", lines[1]
+        r"broken +started +every 30 minutes +\d{4}-\d\d-\d\d \d\d:\d\d CES?T +never$", lines[1]
     )
     assert re.match(r"nightly +started +cron 0 2 \* \* \* \(Europe/Berlin\) +\S+ 02:00 ", lines[4])
     assert "WARNING" not in listing.output
@@ -47,29 +47,34 @@ def test_workflows_lists_state_schedule_and_runs(workflows_cli):
 def test_a_stopped_workflow_is_named_in_a_warning(workflows_cli):
     stopped = workflows_cli("stop", "broken")
     assert stopped.exit_code == 0, stopped.output
-    assert stopped.stdout == "broken stopped (every 30m); the scheduler will not run it\n"
+    assert stopped.stdout == "broken stopped (every 30 minutes); the scheduler will not run it\n"
     assert "WARNING: stopped workflows: broken. Campaign processes will not run" in stopped.stderr
     listing = workflows_cli()
-    assert re.search(r"^broken +STOPPED +every 30m +- ", listing.stdout, re.M)
+    assert re.search(r"^broken +STOPPED +every 30 minutes +- ", listing.stdout, re.M)
     assert "WARNING: stopped workflows: broken." in listing.stderr
     as_json = workflows_cli("--json")
     assert json.loads(as_json.stdout)[0]["state"] == "stopped"
     assert "WARNING: stopped workflows: broken." in as_json.stderr
     started = workflows_cli("start", "broken")
-    assert re.fullmatch(r"broken started, every 30m, next run \S+ \S+ CES?T\n", started.output)
+    assert re.fullmatch(
+        r"broken started, every 30 minutes, next run \S+ \S+ CES?T\n", started.output
+    )
     assert "WARNING" not in workflows_cli().output
 
 
 def test_workflows_schedule_sets_or_refuses_a_schedule(workflows_cli):
     changed = workflows_cli("schedule", "hourly", "every", "2h")
     assert changed.exit_code == 0, changed.output
-    assert changed.output.startswith("hourly started, every 2h, next run ")
+    assert changed.output.startswith("hourly started, every 2 hours, next run ")
     cron = workflows_cli("schedule", "hourly", "0 6 * * 1-5", "--timezone", "UTC")
     assert cron.output.startswith("hourly started, cron 0 6 * * 1-5 (UTC), next run ")
     refused = workflows_cli("schedule", "hourly", "*/5 * * * *")
     assert refused.exit_code == 1
-    assert "Error: cron */5 * * * * (Europe/Berlin) runs as often as every 5m" in refused.output
-    assert "minimum of 15m (CAMPAIGN_WORKFLOW_MIN_INTERVAL)" in refused.output
+    assert (
+        'Error: The schedule "cron */5 * * * * (Europe/Berlin)" runs as little as 5 minutes apart'
+        in refused.output
+    )
+    assert "minimum of 15 minutes (CAMPAIGN_WORKFLOW_MIN_INTERVAL)" in refused.output
     unknown = workflows_cli("schedule", "hurly", "1h")
     assert "Error: unknown workflow 'hurly'; available: broken, countContacts" in unknown.output
 

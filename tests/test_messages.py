@@ -1,7 +1,7 @@
 """Texts stored as a message id with parameters (``core.messages``): what a writer may
 store, the English text, and the JSON a column keeps."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -24,6 +24,14 @@ def test_a_stored_text_reads_in_english_and_survives_its_json():
     assert text.domain == "plugins.example" and deleted.domain is None
     assert StoredText.from_json(text.as_json()) == text
     assert StoredText.from_json(None) is None
+
+
+def test_a_duration_reads_in_words_and_survives_its_json():
+    text = stored("every {interval}", interval=timedelta(hours=2))
+    assert text.english() == "every 2 hours"
+    assert StoredText.from_json(text.as_json()) == text
+    mixed = stored("every {interval}", interval=timedelta(hours=1, minutes=30))
+    assert mixed.english() == "every 1 hr 30 min"
 
 
 def test_a_kind_message_reads_in_english_and_keeps_its_kind_through_its_json():

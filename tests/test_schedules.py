@@ -72,7 +72,7 @@ def test_a_bad_schedule_is_refused_with_what_was_wrong(text, message):
 
 def test_an_interval_or_a_cron_expression_with_its_zone():
     assert Schedule.parse("every 2h") == Schedule(interval=timedelta(hours=2))
-    assert Schedule.parse("30m").describe("Europe/Berlin") == "every 30m"
+    assert Schedule.parse("30m").describe("Europe/Berlin") == "every 30 minutes"
     cron = Schedule.parse("0  6 * * 1-5", timezone="America/New_York")
     assert cron == Schedule(cron="0 6 * * 1-5", timezone="America/New_York")
     assert cron.describe("Europe/Berlin") == "cron 0 6 * * 1-5 (America/New_York)"
@@ -83,6 +83,24 @@ def test_an_interval_or_a_cron_expression_with_its_zone():
         Schedule.parse("30m", timezone="UTC")
 
 
+@pytest.mark.parametrize(
+    ("text", "german", "english"),
+    [
+        ("1h", "stündlich", "every hour"),
+        ("60m", "stündlich", "every hour"),
+        ("1d", "täglich", "every day"),
+        ("2h", "alle 2 Stunden", "every 2 hours"),
+        ("15m", "alle 15 Minuten", "every 15 minutes"),
+        ("1h30m", "alle 1 Std. 30 Min.", "every 1 hr 30 min"),
+        ("1d12h", "alle 1 Tg. 12 Std.", "every 1 day 12 hr"),
+    ],
+)
+def test_an_interval_reads_as_words_in_either_language(text, german, english):
+    described = Schedule.parse(text).described("Europe/Berlin")
+    assert render_stored(described, "de", {}) == german
+    assert render_stored(described, "en", {}) == described.english() == english
+
+
 def test_the_minimum_refuses_schedules_that_run_more_often():
     now = utc(2026, 3, 1, 8)
     Schedule.parse("15m").check_minimum(MINIMUM, now, "Europe/Berlin")
@@ -91,16 +109,16 @@ def test_the_minimum_refuses_schedules_that_run_more_often():
     with pytest.raises(ScheduleError) as error:
         Schedule.parse("every 5m").check_minimum(MINIMUM, now, "Europe/Berlin")
     assert str(error.value) == (
-        "every 5m runs as often as every 5m, more often than the minimum of 15m "
-        "(CAMPAIGN_WORKFLOW_MIN_INTERVAL)"
+        'The schedule "every 5 minutes" runs as little as 5 minutes apart, more often than the '
+        "minimum of 15 minutes (CAMPAIGN_WORKFLOW_MIN_INTERVAL)"
     )
     assert render_stored(error.value.text, "de", {}) == (  # the panel's words, all German
-        "alle 5m läuft bis zu alle 5m, öfter als das Minimum von 15m "
-        "(CAMPAIGN_WORKFLOW_MIN_INTERVAL)"
+        "Der Zeitplan „alle 5 Minuten“ läuft im Abstand von nur 5 Minuten, öfter als das "
+        "Minimum von 15 Minuten (CAMPAIGN_WORKFLOW_MIN_INTERVAL)"
     )
-    with pytest.raises(ScheduleError, match="as often as every 10m"):
+    with pytest.raises(ScheduleError, match="as little as 10 minutes apart"):
         Schedule.parse("*/10 * * * *").check_minimum(MINIMUM, now, "Europe/Berlin")
-    with pytest.raises(ScheduleError, match="as often as every 1m"):  # 23:59, then 00:00
+    with pytest.raises(ScheduleError, match="as little as 1 minute apart"):  # 23:59, then 00:00
         Schedule.parse("0,59 0,23 * * *").check_minimum(MINIMUM, now, "Europe/Berlin")
 
 

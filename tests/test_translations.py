@@ -19,7 +19,7 @@ from io import BytesIO
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
-from babel import dates
+from babel import dates, units
 from flask import Flask
 from sqlalchemy import Enum, String, Text, func, select
 
@@ -90,6 +90,16 @@ CALENDAR_NAMES = {
 }
 """Dates and sending windows are written by Babel with the locale's month and day names,
 not by a catalog."""
+
+UNIT_NAMES = {
+    word
+    for language in ("de", "en")
+    for length in ("long", "short")
+    for unit in ("duration-day", "duration-hour", "duration-minute", "duration-second")
+    for count in (1, 2)
+    for word in WORD.findall(units.format_unit(count, unit, length=length, locale=language))
+}
+"""Durations (a workflow's interval) are written by Babel with the locale's unit names."""
 
 UNCOVERED_ENDPOINTS = {
     # not reached yet: the demo data has no page linking to them
@@ -307,7 +317,10 @@ def untranslated(text: str, data: set[str]) -> list[str]:
     return [
         word
         for word in WORD.findall(unmarked(text))
-        if word not in data and word not in PROPER_NAMES and word not in CALENDAR_NAMES
+        if word not in data
+        and word not in PROPER_NAMES
+        and word not in CALENDAR_NAMES
+        and word not in UNIT_NAMES
     ]
 
 

@@ -209,6 +209,16 @@ def test_an_admin_resets_a_password_with_the_policy(client_for, panel_app, datab
         {"password": "kurz", "password_repeat": "kurz"},
     )
     assert "Das Passwort braucht mindestens 10 Zeichen." in field_errors(body(short))
+    both = post(  # a short password and a differing repeat are named at once
+        client_for("admin"),
+        f"/admin/users/{target}/password",
+        {"password": "kurz", "password_repeat": "anders"},
+    )
+    assert both.status_code == 422
+    assert field_errors(body(both), "password") == ["Das Passwort braucht mindestens 10 Zeichen."]
+    assert field_errors(body(both), "password_repeat") == [
+        "Die beiden Passwörter stimmen nicht überein."
+    ]
     reviewer = client_for("reviewer")
     done = post(
         client_for("admin"),

@@ -80,6 +80,11 @@ def test_the_service_page_describes_every_price(panel):
     assert "Eine Kostenart muss gewählt werden" in html
     assert "Noch nicht eingerichtet" in html
     assert "Preis hinzufügen" not in html  # a viewer changes nothing
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "viola")).language = "en"
+    html = body(panel.client(Role.VIEWER).get(f"/providers/services/{ids.print_service_id}"))
+    assert "€50" in html and "€0.08" in html
+    assert "≤ 100: €0.13; ≤ 1,000: €0.12; above: €0.11" in html
 
 
 def test_a_price_broken_by_hand_says_what_is_missing_in_the_readers_language(panel):

@@ -48,7 +48,7 @@ def test_every_workflow_with_its_state_schedule_and_last_run(panel):
     html = body(panel.client(Role.VIEWER).get("/workflows/"))
     budget = card(html, "budgetMgt")
     assert "Kostenberechnung" in budget and 'data-state="started">Gestartet' in budget
-    assert 'data-field="schedule">alle 1h</dd>' in budget
+    assert 'data-field="schedule">stündlich</dd>' in budget
     assert "noch nie" in budget
     stock = card(html, "stockMgt")
     assert "Lager: Bestellungen und Warnungen" in stock
@@ -82,7 +82,7 @@ def test_a_new_schedule_is_checked_and_the_problem_shown_next_to_the_input(panel
             "'jede Woche' ist kein Zeitplan: erwartet wird ein "
             "Intervall wie „15m“, „2h“, „1h30m“ oder „every 1d“ oder ein Cron-Ausdruck",
         ),
-        ("*/5 * * * *", "", "expression", "öfter als das Minimum von 15m"),
+        ("*/5 * * * *", "", "expression", "öfter als das Minimum von 15 Minuten"),
         ("30m", "Europe/Berlin", "timezone", "Eine Zeitzone gilt nur für Cron-Ausdrücke"),
         ("0 6 * * 1-5", "Mars/Olympus", "timezone", "'Mars/Olympus' ist keine bekannte Zeitzone"),
         ("", "", "expression", "Bitte ausfüllen."),
@@ -104,6 +104,29 @@ def test_a_new_schedule_is_checked_and_the_problem_shown_next_to_the_input(panel
         assert (row.cron, row.timezone, row.changed_by) == ("0 6 * * 1-5", "Europe/Berlin", "adam")
     assert post(admin, path, {"expression": "default"}).status_code == 302
     assert audit_actions(panel) == ["workflow.schedule", "workflow.schedule"]
+
+
+def test_an_interval_reads_as_words_in_the_readers_language(panel):
+    admin = panel.client(Role.ADMIN)
+
+    def shown(expression: str) -> str:
+        assert (
+            post(admin, "/workflows/budgetMgt/schedule", {"expression": expression}).status_code
+            == 302
+        )
+        found = re.search(
+            r'data-field="schedule">([^<]*)</dd>', card(body(admin.get("/workflows/")), "budgetMgt")
+        )
+        return found.group(1)
+
+    assert shown("1h") == "stündlich"
+    assert shown("2h") == "alle 2 Stunden"
+    assert shown("90m") == "alle 1 Std. 30 Min."
+    with panel.runtime.database.session() as session:
+        session.scalar(select(User).where(User.username == "adam")).language = "en"
+    assert shown("60m") == "every hour"
+    assert shown("45m") == "every 45 minutes"
+    assert shown("1h30m") == "every 1 hr 30 min"
 
 
 def test_run_now_hands_the_run_to_a_worker_and_the_history_shows_it(panel):

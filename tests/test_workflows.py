@@ -98,20 +98,21 @@ def test_each_workflow_is_listed_started_with_its_default_schedule(build):
     listed = listing(runtime)
     assert list(listed) == ["countContacts", "hourly", "nightly"]
     hourly = listed["hourly"]
-    assert (hourly.title, hourly.enabled, hourly.schedule_text) == ("Every hour", True, "every 1h")
+    assert (hourly.title, hourly.schedule_text) == ("Every hour", "every hour")
+    assert hourly.enabled
     assert hourly.next_run_at == START  # due at once
     assert hourly.last_run is None and hourly.changed_by is None
     assert listed["nightly"].schedule_text == "cron 0 2 * * * (Europe/Berlin)"
     assert listed["nightly"].next_run_at == datetime(2026, 3, 3, 1, tzinfo=UTC)
-    assert listed["countContacts"].schedule_text == "every 15m"
+    assert listed["countContacts"].schedule_text == "every 15 minutes"
 
 
 def test_defaults_more_frequent_than_the_minimum_are_held_to_it(build, caplog):
     runtime = build(Eager, EagerCron)
     with caplog.at_level(logging.WARNING, logger="core.workflows.operating"):
         listed = listing(runtime)
-    assert listed["eager"].schedule_text == "every 15m"
-    assert listed["eagerCron"].schedule_text == "every 15m"
+    assert listed["eager"].schedule_text == "every 15 minutes"
+    assert listed["eagerCron"].schedule_text == "every 15 minutes"
     assert "default interval 0:05:00 raised to the minimum 0:15:00" in caplog.text
     assert "eagerCron: default cron not used" in caplog.text
 
@@ -121,9 +122,9 @@ def test_a_lower_minimum_lets_a_default_run_more_often(build):
     runtime.settings = dataclasses.replace(
         runtime.settings, workflow_min_interval=timedelta(minutes=1)
     )
-    assert listing(runtime)["eager"].schedule_text == "every 5m"
+    assert listing(runtime)["eager"].schedule_text == "every 5 minutes"
     change(runtime, set_schedule, "eager", "every 2m")
-    assert listing(runtime)["eager"].schedule_text == "every 2m"
+    assert listing(runtime)["eager"].schedule_text == "every 2 minutes"
 
 
 def test_the_listing_shows_the_last_run_and_the_next_one(build):
@@ -177,7 +178,7 @@ def test_a_new_schedule_is_validated_and_kept_with_its_zone(build):
     assert row.timezone == "America/New_York"
     assert row.next_run_at == datetime(2026, 3, 2, 11, tzinfo=UTC)  # 06:00 in New York
     assert row.changed_by == "carla"
-    with pytest.raises(ScheduleError, match="more often than the minimum of 15m"):
+    with pytest.raises(ScheduleError, match="more often than the minimum of 15 minutes"):
         change(runtime, set_schedule, "hourly", "*/5 * * * *")
     with pytest.raises(ScheduleError, match="'every week': 'week' is not a duration"):
         change(runtime, set_schedule, "hourly", "every week")

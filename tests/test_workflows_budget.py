@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from core.clock import FrozenClock
 from core.engine.runs import start_run
 from core.jobs.functions import install_runtime
+from core.messages import StoredText
 from core.models import BudgetStatus, Campaign, CampaignStatus, CommitmentLevel, Notification, Run
 from core.workflows.context import WorkflowContext
 from plugins.processes.costs import Structure, split_pro_rata
@@ -32,6 +33,7 @@ from plugins.processes.models import (
 )
 from plugins.workflows import TRANSLATIONS
 from plugins.workflows.budget import BudgetManagement
+from webapp.i18n import render_stored
 
 import engine_plugins
 from conftest import EngineHarness
@@ -240,6 +242,10 @@ def test_the_campaign_budget_is_flagged_once_per_crossing(harness):
         (world.manager_id, "budget", flagged.id)
     ]
     assert "Booked 1900.00 EUR" in alerts[0].body
+    body = StoredText.from_json(alerts[0].body_message)
+    catalogs = {"plugins.workflows": [TRANSLATIONS]}
+    assert render_stored(body, "de", catalogs).startswith("Gebucht 1.900 € (geplant 0 €")
+    assert render_stored(body, "en", catalogs).startswith("Booked €1,900 (planned €0")
 
     run_pass("budgetMgt")
     assert len(notifications(harness, "budget_over_allocated")) == 1  # still over: no news

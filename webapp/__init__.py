@@ -108,6 +108,7 @@ from webapp.formatting import (
     format_bytes,
     format_date,
     format_datetime,
+    format_money,
     format_number,
     init_formatting,
 )
@@ -213,6 +214,7 @@ __all__ = [
     "db_session",
     "format_date",
     "format_datetime",
+    "format_money",
     "format_number",
     "get_campaign",
     "get_or_404",

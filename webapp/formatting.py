@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import quote
 
-from babel import dates, numbers
+from babel import Locale, dates, numbers
 from flask import Flask
 
 from core.engine.sending_window import SendingWindow
@@ -36,6 +36,27 @@ def format_number(value: int | float | Decimal | None, decimals: int | None = No
         return numbers.format_decimal(value, locale=language, decimal_quantization=False)
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
     return numbers.format_decimal(value, pattern, locale=language)
+
+
+def format_money(value: int | float | Decimal | None, exact: bool = False) -> str:
+    """An amount in euros as the language writes it, by Babel: ``79,56 €`` in German,
+    ``€79.56`` in English; ``exact`` keeps every digit a price has and no more (``0,1234 €``,
+    ``12 €``). German keeps a plain space before the sign, as the panel always wrote it."""
+    if value is None:
+        return ""
+    language = get_language()
+    pattern = Locale.parse(language).currency_formats["standard"].pattern
+    if exact:
+        pattern = pattern.replace("0.00", "0.##")
+    text = numbers.format_currency(
+        value,
+        "EUR",
+        pattern,
+        locale=language,
+        currency_digits=not exact,
+        decimal_quantization=not exact,
+    )
+    return text.replace("\N{NO-BREAK SPACE}", " ")
 
 
 def format_bytes(size: int | None) -> str:
@@ -93,6 +114,7 @@ def init_formatting(app: Flask) -> None:
         date=format_date,
         datetime=format_datetime,
         number=format_number,
+        money=format_money,
         bytes=format_bytes,
     )
     app.jinja_env.globals["percent"] = percent

@@ -21,7 +21,7 @@ from __future__ import annotations
 import gettext as gettext_module
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from io import BytesIO
@@ -37,7 +37,7 @@ from pydantic_core import ErrorType, PydanticKnownError
 
 from core import Plugin
 from core.documents.templating import LOCAL_TIME
-from core.messages import DetailText, KindMessage, StoredText
+from core.messages import DetailText, KindMessage, StoredText, duration_in
 from core.reach import SkipReason
 from core.validation import PYDANTIC_PREFIXES, ValidationMessage
 from webapp.context import _LANGUAGE, LANGUAGE_KEY, current_user
@@ -552,8 +552,8 @@ def render_stored(
 ) -> str:
     """``text`` in ``language`` (the default language if unsupported or None) through the
     plugins' ``catalogs`` (``PluginHost.translations``) and the panel's; a text with a plural
-    in the form the language uses for its ``count``; numbers, amounts and dates as the
-    language writes them. An id no catalog knows is shown in English."""
+    in the form the language uses for its ``count``; numbers, amounts, dates and durations as
+    the language writes them. An id no catalog knows is shown in English."""
     language = normalize_language(language) or DEFAULT_LANGUAGE
     directories = _writer_catalogs(text.domain, catalogs)
     template = (
@@ -589,6 +589,8 @@ def _rendered_param(value: object, language: str, catalogs: Mapping[str, Iterabl
         return datetime_in(value, language)
     if isinstance(value, date):
         return date_in(value, language)
+    if isinstance(value, timedelta):
+        return duration_in(value, language)
     return str(value)
 
 

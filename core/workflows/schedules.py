@@ -27,6 +27,12 @@ _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _UNIT = re.compile(r"d|days?|h|hours?|m|min|minutes?|s|seconds?")
 _DURATION_PART = re.compile(r"(\d+)\s*([a-z]+)\s*")
 _MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+_EVERY_ONE = {
+    timedelta(days=1): stored("every day"),
+    timedelta(hours=1): stored("every hour"),
+    timedelta(minutes=1): stored("every minute"),
+    timedelta(seconds=1): stored("every second"),
+}
 _LONGEST = timedelta(days=3660)
 """Ten years: a longer duration helps nobody, and one far longer overflows the date."""
 _CRON_CHECK_OCCURRENCES = 1000
@@ -175,13 +181,16 @@ class Schedule:
         return cls(interval=interval)
 
     def describe(self, default_zone: str) -> str:
-        """How the listing shows it: ``every 15m`` or ``cron 0 6 * * 1-5 (Europe/Berlin)``."""
+        """How the listing shows it: ``every 15 minutes``, ``every hour`` or ``cron 0 6 * * 1-5
+        (Europe/Berlin)``."""
         return self.described(default_zone).english()
 
     def described(self, default_zone: str) -> StoredText:
-        """``describe`` as a stored text, for a message read in the reader's language."""
+        """``describe`` as a stored text, for a message read in the reader's language: one
+        unit is said as a word ("stündlich"), not as "alle 1 Stunde"."""
         if self.interval is not None:
-            return stored("every {interval}", interval=format_duration(self.interval))
+            once = _EVERY_ONE.get(self.interval)
+            return once if once is not None else stored("every {interval}", interval=self.interval)
         return stored("cron {cron} ({zone})", cron=self.cron, zone=self.timezone or default_zone)
 
     def check_minimum(self, minimum: timedelta, now: datetime, default_zone: str) -> None:
@@ -193,11 +202,11 @@ class Schedule:
         if shortest is not None and shortest < minimum:
             raise ScheduleError(
                 stored(
-                    "{schedule} runs as often as every {shortest}, more often than the minimum "
-                    "of {minimum} (CAMPAIGN_WORKFLOW_MIN_INTERVAL)",
+                    'The schedule "{schedule}" runs as little as {shortest} apart, more often '
+                    "than the minimum of {minimum} (CAMPAIGN_WORKFLOW_MIN_INTERVAL)",
                     schedule=self.described(default_zone),
-                    shortest=format_duration(shortest),
-                    minimum=format_duration(minimum),
+                    shortest=shortest,
+                    minimum=minimum,
                 )
             )
 

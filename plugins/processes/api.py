@@ -1,15 +1,15 @@
 """Deliveries, approvals and campaign templates in the HTTP API (docs/api.md): list and read
 them, submit a delivery for approval, answer an approval, confirm an online delivery's start
-with its count, create and change a template (pause it with ``"active": false``) and approve,
-let start or skip its schedule lines.
+with its count, create, change and delete a template (pause it with ``"active": false``) and
+approve, let start or skip its schedule lines.
 
 The operations come from this bundle on a ``webapp.ApiBlueprint`` registered with its panel
 screens, so ``CAMPAIGN_DISABLE_PLUGINS=plugins.processes`` leaves them out of the API and of
 its OpenAPI document. They call the services the panel's screens call
 (``plugins.processes.approvals``, ``plugins.processes.template_setup``) with the same role
 rules: reading deliveries and templates needs a viewer, reading and answering approvals a
-reviewer who is one of the approval's reviewers, submitting and setting up templates a
-campaign manager. Every write is in the audit log under the action names the
+reviewer who is one of the approval's reviewers, submitting, setting up and deleting
+templates a campaign manager. Every write is in the audit log under the action names the
 panel uses, with the token's name.
 """
 
@@ -20,6 +20,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+from flask import Response
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -62,6 +63,8 @@ from plugins.processes.template_setup import (
     LineAction,
     TemplateNotFoundError,
     decide_line,
+    delete_if_unstarted,
+    deletion_audit,
     find_line,
     find_template,
     line_audit,
@@ -767,6 +770,29 @@ def change_template(template_id: int, body: TemplateChange) -> TemplateDetail:
     values = {name: getattr(template, name) for name in FIELDS}
     values.update(body.model_dump(exclude_unset=True))
     return _template_detail(_store_template(template, values))
+
+
+@bp.operation(
+    "DELETE",
+    "/templates/<int:template_id>",
+    summary="Delete a campaign template",
+    tag="templates",
+    role=Role.CAMPAIGN_MANAGER,
+    status=204,
+)
+def delete_template(template_id: int) -> Response:
+    """As the panel's button: the template goes with its planned and skipped lines, its
+    model campaign stays; 409 once one of its lines started (pause it with ``"active":
+    false`` instead)."""
+    session = db_session()
+    template = _load_template(template_id)
+    audit = deletion_audit(template)
+    refused = delete_if_unstarted(session, template)
+    if refused is not None:
+        raise ApiProblem(409, refused)
+    api_audit(*audit)
+    session.commit()
+    return Response(status=204)
 
 
 @bp.operation(

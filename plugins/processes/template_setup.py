@@ -1,10 +1,10 @@
 """Setting up a campaign template, for the panel's screens, the HTTP API and the command line
 alike: the limits of its fields, the rules they must meet together, what its audit entry
-records, what comes next on its schedule, and what a person decides about a schedule line
-(approve it, let it start, skip it).
+records, what comes next on its schedule, what a person decides about a schedule line
+(approve it, let it start, skip it), and deleting it.
 
-Every change of a line is a conditional update, so an operationMgt pass starting the line at
-the same moment cannot be undone or doubled."""
+Every change of a line is a conditional update, and deleting a template a conditional delete,
+so an operationMgt pass starting a line at the same moment cannot be undone or doubled."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core.messages import ExplainedError, StoredText, stored_for
@@ -344,3 +344,52 @@ def _refusal(session: Session, line: TemplateOccurrence, action: LineAction) -> 
     if action == "start" and not line.template.active:
         return t("templates.line.template_inactive", line=label)
     return t("templates.line.already_to_start", line=label)
+
+
+# -- deleting -------------------------------------------------------------------------------------
+
+
+def has_started(session: Session, template_id: int) -> bool:
+    """Whether one of the template's lines started: then it is kept (and paused instead)."""
+    return bool(session.scalar(select(_started(template_id))))
+
+
+def delete_if_unstarted(session: Session, template: CampaignTemplate) -> str | None:
+    """Delete the template with its planned and skipped lines, unless one of its lines
+    started, also at this moment (a conditional delete): then the session is rolled back and
+    the answer is why not, in the reader's language. The caller records
+    ``deletion_audit``, read before, and commits."""
+    name = template.name
+    deleted = session.execute(
+        delete(CampaignTemplate)
+        .where(CampaignTemplate.id == template.id, ~_started(template.id))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if deleted:
+        return None
+    session.rollback()
+    return t("templates.delete_refused", name=name)
+
+
+def deletion_audit(template: CampaignTemplate) -> tuple[str, str, int, str, dict[str, Any]]:
+    """The audit entry of deleting the template: action, target type and id, summary and
+    details (how many lines went with it)."""
+    return (
+        "campaign_template.delete",
+        "campaign_template",
+        template.id,
+        template.name,
+        {"lines": len(template.occurrences)},
+    )
+
+
+def _started(template_id: int) -> ColumnElement[bool]:
+    return (
+        select(TemplateOccurrence.id)
+        .where(
+            TemplateOccurrence.template_id == template_id,
+            (TemplateOccurrence.state == OccurrenceState.STARTED)
+            | TemplateOccurrence.started_at.is_not(None),
+        )
+        .exists()
+    )

@@ -31,23 +31,25 @@ class UserForm(PanelForm):
             raise ValidationError(t("admin.error.email"))
 
 
-class NewUserForm(UserForm):
-    username = StringField(validators=[DataRequired(), Length(max=80)])
+class PasswordForm(PanelForm):
+    """A password set by an administrator: for a new user and when resetting one's."""
+
     password = PasswordField(validators=[DataRequired(), Length(max=1024)])
     password_repeat = PasswordField(validators=[DataRequired(), RepeatsPassword("password")])
 
-    def validate_username(self, field: Any) -> None:
-        if not USERNAME_PATTERN.match((field.data or "").strip()):
-            raise ValidationError(t("admin.error.username"))
-
+    # the length User.set_password requires, checked with the form so that a short password
+    # and a differing repeat are named at once
     def validate_password(self, field: Any) -> None:
         if len(field.data or "") < MIN_PASSWORD_LENGTH:
             raise ValidationError(t("admin.error.password"))
 
 
-class PasswordForm(PanelForm):
-    password = PasswordField(validators=[DataRequired(), Length(max=1024)])
-    password_repeat = PasswordField(validators=[DataRequired(), RepeatsPassword("password")])
+class NewUserForm(UserForm, PasswordForm):
+    username = StringField(validators=[DataRequired(), Length(max=80)])
+
+    def validate_username(self, field: Any) -> None:
+        if not USERNAME_PATTERN.match((field.data or "").strip()):
+            raise ValidationError(t("admin.error.username"))
 
 
 class GroupForm(PanelForm):

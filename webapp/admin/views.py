@@ -221,11 +221,7 @@ def reset_password(user_id: int) -> ResponseReturnValue:
     form.role.data = user.role.value
     if not password_form.validate():
         return _user_page(user, form, password_form, 422)
-    try:
-        user.set_password(password_form.password.data)
-    except ValueError:
-        add_error(password_form.password, t("admin.error.password"))
-        return _user_page(user, form, password_form, 422)
+    user.set_password(password_form.password.data)
     record_audit(
         session, current_user().username, "user.password_reset", "user", user.id, user.username
     )

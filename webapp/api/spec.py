@@ -77,7 +77,7 @@ def operation(
     media_type: str = "application/json",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an endpoint: the view gets ``query=`` and ``body=`` as parsed models and
-    returns a ``response`` model (or a Flask response for a download)."""
+    returns a ``response`` model (or a Flask response: a download, a 204)."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -241,7 +241,9 @@ def _operation(op: Operation, names: dict, components: dict) -> dict[str, Any]:
         content = {"application/json": {"schema": names[(op.response, "serialization")]}}
     else:
         content = {op.media_type: {"schema": {"type": "string", "format": "binary"}}}
-    responses[str(op.status)] = {"description": "Done", "content": content}
+    responses[str(op.status)] = {"description": "Done"}
+    if op.status != 204:  # No Content: nothing to describe
+        responses[str(op.status)]["content"] = content
     result: dict[str, Any] = {
         "operationId": op.endpoint.replace(".", "_"),
         "summary": op.summary,

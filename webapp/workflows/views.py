@@ -62,12 +62,9 @@ class ScheduleForm(PanelForm):
 
 
 def schedule_label(schedule: Schedule) -> str:
-    """``alle 15m`` / ``every 15m``, or ``Cron 0 6 * * 1-5 (Europe/Berlin)``."""
-    if schedule.interval is not None:
-        return t("workflows.every", duration=format_duration(schedule.interval))
-    return t(
-        "workflows.cron", cron=schedule.cron, zone=schedule.timezone or get_settings().timezone
-    )
+    """``stündlich``, ``alle 15 Minuten`` / ``every 15 minutes``, or ``Cron 0 6 * * 1-5
+    (Europe/Berlin)``."""
+    return stored_text(schedule.described(get_settings().timezone))
 
 
 def schedule_expression(schedule: Schedule) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from core.audit import record_audit
@@ -20,7 +20,6 @@ from core.models import Campaign, Role, Run, User
 from plugins.processes.models import (
     CampaignTemplate,
     Frequency,
-    OccurrenceState,
     Program,
     TemplateKind,
     TemplateOccurrence,
@@ -34,6 +33,9 @@ from plugins.processes.template_setup import (
     NAME_LENGTH,
     LineAction,
     decide_line,
+    delete_if_unstarted,
+    deletion_audit,
+    has_started,
     line_audit,
     template_details,
     template_problems,
@@ -197,24 +199,8 @@ def template(template_id: int) -> str:
         approvers=names_by_id(User.username, {line.approved_by_id for line in page.items}),
         runs={run.id: run for run in runs},
         created=names_by_id(Campaign.name, {line.campaign_id for line in page.items}),
-        started=_has_started(row.id),
+        started=has_started(db_session(), row.id),
     )
-
-
-def _started(template_id: int) -> ColumnElement[bool]:
-    return (
-        select(TemplateOccurrence.id)
-        .where(
-            TemplateOccurrence.template_id == template_id,
-            (TemplateOccurrence.state == OccurrenceState.STARTED)
-            | TemplateOccurrence.started_at.is_not(None),
-        )
-        .exists()
-    )
-
-
-def _has_started(template_id: int) -> bool:
-    return bool(db_session().scalar(select(_started(template_id))))
 
 
 # -- a line's decisions ---------------------------------------------------------------------------
@@ -273,29 +259,15 @@ def skip_line(line_id: int) -> Response:
 @bp.post("/<int:template_id>/delete")
 @role_required(Role.CAMPAIGN_MANAGER)
 def delete_template(template_id: int) -> Response:
-    """Only while none of its lines started (a conditional delete: a pass starting one at the
-    same moment keeps the template); its planned and skipped lines go with it."""
+    """Only while none of its lines started; its planned and skipped lines go with it."""
     session = db_session()
     row = get_or_404(CampaignTemplate, template_id)
-    name, lines = row.name, len(row.occurrences)
-    deleted = session.execute(
-        delete(CampaignTemplate)
-        .where(CampaignTemplate.id == row.id, ~_started(row.id))
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not deleted:
-        session.rollback()
-        flash(t("templates.delete_refused", name=name), "error")
+    name, audit = row.name, deletion_audit(row)
+    refused = delete_if_unstarted(session, row)
+    if refused is not None:
+        flash(refused, "error")
         return redirect(url_for(".template", template_id=template_id))
-    record_audit(
-        session,
-        username(),
-        "campaign_template.delete",
-        "campaign_template",
-        template_id,
-        name,
-        {"lines": lines},
-    )
+    record_audit(session, username(), *audit)
     session.commit()
     flash(t("templates.deleted", name=name), "success")
     return redirect(url_for(".index"))

@@ -5,7 +5,6 @@ router, the upload and the result file (``service_processes``, read by supplierM
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -45,6 +44,7 @@ from webapp import (
     build_form,
     check_unique,
     db_session,
+    format_money,
     format_number,
     get_or_404,
     get_plugins,
@@ -177,11 +177,8 @@ def describe_structure(structure: CostStructure) -> str:
     except StructureError as exc:
         return t("structures.broken", problem="; ".join(stored_text(text) for text in exc.problems))
 
-    def eur(value: Decimal) -> str:
-        return f"{format_number(value.normalize() if value % 1 else value.quantize(1))} €"
-
     if spec.kind in AMOUNT_KINDS:
-        text = eur(spec.amount)
+        text = format_money(spec.amount, exact=True)
         if spec.batch_size:
             text += " " + t("structures.per_batch", size=format_number(spec.batch_size))
         return text
@@ -194,7 +191,7 @@ def describe_structure(structure: CostStructure) -> str:
             if bracket.up_to is None
             else f"≤ {format_number(bracket.up_to)}"
         )
-        parts.append(f"{bound}: {eur(bracket.price)}")
+        parts.append(f"{bound}: {format_money(bracket.price, exact=True)}")
     return "; ".join(parts)
 
 
