@@ -235,7 +235,7 @@ def _window_opens(run: Run, window: SendingWindow | None) -> datetime | None:
 
 def _hourly_resumes(session: Session, run: Run) -> datetime | None:
     """When a running run goes on sending if its campaign's hourly limit is reached now."""
-    limit, action = run.config.get("hourly_limit"), run.config["action"]
+    limit, action = run.config.get("hourly_limit"), run.config.get("action")
     actions = get_plugins().actions
     if not limit or run.dry_run or run.state != RunState.RUNNING or action not in actions:
         return None
