@@ -245,6 +245,7 @@ __all__ = [
     "stored_text",
     "submitted_plugin",
     "t",
+    "tn",
     "user_choices",
     "username",
 ]

@@ -39,12 +39,12 @@ from webapp import (
     count_groups,
     db_session,
     format_datetime,
-    format_number,
     get_or_404,
     get_runtime,
     role_required,
     stored_text,
     t,
+    tn,
     username,
 )
 
@@ -138,7 +138,7 @@ def confirm_delivery(delivery_id: int) -> str | tuple[str, int] | Response:
         return redirect(back)
     if not starts_now:  # deliveryMgt starts it at its planned start
         at = format_datetime(delivery.planned_start_at)
-        flash(t("confirm.ahead", count=format_number(count), at=at), "success")
+        flash(tn("confirm.ahead", count, at=at), "success")
         return redirect(back)
     try:
         outcome = start_delivery(get_runtime(), delivery.id, username())
