@@ -235,3 +235,11 @@ def stored_json(text: StoredText | str) -> dict[str, Any] | None:
 
 english_text: Callable[[StoredText | str], str] = english
 """The English text of a stored text, or a plain string itself."""
+
+
+def english_plural(singular: str, plural: str, count: int, *values: object) -> str:
+    """A counted text stored in plain English for the panel to translate by its shape (a run
+    item's detail, a workflow's summary): ``singular`` for a ``count`` of 1, else ``plural``,
+    with ``count`` in ``{0}`` and ``values`` in the fields after it ("1 page", "3 pages"). Its
+    catalog entry is a plural one with the same ids, whose form the panel picks by ``{0}``."""
+    return (singular if count == 1 else plural).format(count, *values)

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from core.documents.archive import write_atomically
 from core.engine.dispatch import worker_identity
 from core.jobs.heartbeat import beating
-from core.messages import ExplainedError, StoredText, stored
+from core.messages import ExplainedError, StoredText, english_plural, stored
 from core.models import FileDelivery, FileDeliveryStatus
 from core.plugin_base import UploadTarget
 from core.plugins import PluginHost
@@ -283,7 +283,8 @@ def _transfer(instance: UploadTarget, upload: Upload, described: str, claim: _Cl
                 exc = UploadError(f"{exc}; it asks to wait {wait:.0f} s, more than max_backoff")
             if not retry:
                 # parts between "; " that the panel translates one by one (a run item's detail)
-                problem = f"{described}: {upload.remote_name}; {exc}; after {attempt} attempt(s)"
+                after = english_plural("after {0} attempt", "after {0} attempts", attempt)
+                problem = f"{described}: {upload.remote_name}; {exc}; {after}"
                 raise (UploadUnclear if unclear else UploadError)(problem) from exc
             log.warning(
                 "%s: %s: %s; trying again in %.1f s", described, upload.remote_name, exc, wait

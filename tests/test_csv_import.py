@@ -17,6 +17,7 @@ from webapp.csv_import import (
     CsvFormat,
     CsvImportError,
     Problem,
+    RowError,
     RowsRefused,
     check_address,
     header_aliases,
@@ -202,3 +203,12 @@ def test_stale_uploads_and_half_copies_are_dropped_and_fresh_ones_kept(tmp_path)
         os.utime(tmp_path / name, (old, old))
     drop_stale_uploads(tmp_path, 60)
     assert [path.name for path in tmp_path.iterdir()] == ["fresh.csv"]
+
+
+def test_refused_rows_are_counted_in_the_form_of_their_count():
+    """The command line's refusal: "1 row has a problem", "3 rows have problems"."""
+    rows = [RowError(line, (Problem("empty"),)) for line in (2, 5, 9)]
+    assert [str(RowsRefused(rows[:count])) for count in (1, 3)] == [
+        "1 row has a problem (line 2: no value in any mapped column); nothing was imported",
+        "3 rows have problems (first: line 2: no value in any mapped column); nothing was imported",
+    ]

@@ -358,7 +358,7 @@ def test_the_worked_example_prints_the_letters_and_emails_them(mailing, smtp, pa
     ]
     assert shown_details(panel_app, "en", [preview]) == [preview]
     attached = items(mailing, dry.id)[f"contacts:{ids[0]}"].detail
-    assert f" byte(s); attachment: {letters[ids[0]].filename}; subject: " in attached
+    assert f" bytes; attachment: {letters[ids[0]].filename}; subject: " in attached
     (german,) = shown_details(panel_app, "de", [attached])
     assert f" Byte; Anhang: {letters[ids[0]].filename}; Betreff: " in german
     assert rows[f"contacts:{ids[0]}"].detail == (
@@ -433,7 +433,7 @@ def test_a_dry_run_previews_without_sending(mailing, smtp, panel_app):
     head, _, body = details[0].partition("\n\n")
     size = re.fullmatch(
         r"preview: e-mail to: erika@example\.de; from: Kampagne <kampagne@example\.de>; "
-        r"(\d+) byte\(s\); subject: Neuigkeiten für Erika aus Köln",
+        r"(\d+) bytes; subject: Neuigkeiten für Erika aus Köln",
         head,
     )[1]
     assert body.startswith("Hallo Erika Weiß1,\nwir haben Neuigkeiten.\n")  # the text

@@ -171,11 +171,11 @@ def test_an_extraction_file_reaches_the_folder_with_its_manifest(uploading, inbo
     }
     (item,) = group_rows(uploading, run.id)
     assert item.detail == (
-        f"uploaded: {name}; location: {inbox / name}; 5 row(s), {len(data)} byte(s), "
+        f"uploaded: {name}; location: {inbox / name}; 5 rows, {len(data)} bytes, "
         f"sha256 {hashlib.sha256(data).hexdigest()[:12]}, with manifest"
     )
     assert shown_details(panel_app, "de", [item.detail]) == [
-        f"hochgeladen: {name}; Ablageort: {inbox / name}; 5 Zeile(n), {len(data)} Byte, "
+        f"hochgeladen: {name}; Ablageort: {inbox / name}; 5 Zeilen, {len(data)} Byte, "
         f"sha256 {hashlib.sha256(data).hexdigest()[:12]}, mit Manifest"
     ]
     assert shown_details(panel_app, "en", [item.detail]) == [item.detail]
@@ -342,7 +342,7 @@ def test_a_failed_upload_is_reported_and_delivered_when_the_failed_rows_are_retr
     assert (failed.state, failed.failed) == (RunState.COMPLETED_WITH_ERRORS, 1)
     (item,) = group_rows(uploading, run.id)
     assert item.detail.startswith(f"http (PUT {server.url()}): Fruehjahrsaktion-1-")
-    assert item.detail.endswith("; the server answered 503: scripted failure; after 2 attempt(s)")
+    assert item.detail.endswith("; the server answered 503: scripted failure; after 2 attempts")
     assert server.files == {}
 
     assert retry_failed(uploading.runtime, run.id) == 1
@@ -360,7 +360,7 @@ def test_a_dry_run_describes_the_upload_and_sends_nothing(uploading, inbox, pane
     (item,) = group_rows(uploading, run.id)
     name = f"Fruehjahrsaktion-1-{run_day(uploading, run.id)}.csv"
     assert item.detail == (
-        f"preview: would upload: CSV extraction; 5 recipient(s); file: {name}; target: folder; "
+        f"preview: would upload: CSV extraction; 5 recipients; file: {name}; target: folder; "
         f"location: {inbox}; with manifest"
     )
     assert shown_details(panel_app, "de", [item.detail]) == [
@@ -439,10 +439,10 @@ def test_archived_letters_go_up_as_a_zip_and_as_one_collection_pdf(uploading, in
         details = session.scalars(
             select(RunItem.detail).where(RunItem.kind == ItemKind.GROUP).order_by(RunItem.id)
         ).all()
-    assert all("1 of 5 recipient(s) have no matching document" in detail for detail in details)
+    assert all("1 recipient of 5 has no matching document" in detail for detail in details)
     german = shown_details(panel_app, "de", details)
     assert all(
-        detail.endswith("; 1 von 5 Empfänger(n) haben kein passendes Dokument") for detail in german
+        detail.endswith("; 1 Empfänger von 5 hat kein passendes Dokument") for detail in german
     )
     assert shown_details(panel_app, "en", details) == details
 
@@ -462,7 +462,7 @@ def test_a_run_whose_documents_are_all_missing_skips_the_upload(uploading, inbox
     (item,) = group_rows(uploading, run.id)
     assert (item.status, item.detail) == (
         ItemStatus.SKIPPED,
-        "nothing to upload: no archived document matches for any of the 5 recipient(s)",
+        "nothing to upload: no archived document matches any of the 5 recipients",
     )
     assert list(inbox.iterdir()) == []
     assert shown_details(panel_app, "de", [item.detail]) == [

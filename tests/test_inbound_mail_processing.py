@@ -5,6 +5,7 @@ for a person; each with the run it answered, and nothing twice (maildir on both 
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
@@ -16,12 +17,15 @@ from core.messaging.unsubscribe import make_token
 from core.models import Campaign, ChannelEvent, Contact, ContactEvent, Run, RunItem
 from core.plugin_base import Channel
 from core.reach import SkipReason, skip_reason
+from plugins.workflows import TRANSLATIONS
+from plugins.workflows.inbound_mail.classification import Kind
 from plugins.workflows.inbound_mail.mailboxes import Maildir
 from plugins.workflows.inbound_mail.models import InboundMail
-from plugins.workflows.inbound_mail.processing import process_mailbox
+from plugins.workflows.inbound_mail.processing import InboundResult, process_mailbox
 from webapp.run_feedback import feedback_counts
 
 from mail_samples import auto_reply, dsn, exim_bounce, postfix_text_bounce, reply, unsubscribe_mail
+from panel_helpers import detail_in
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 BOUNCES = "bounces@example.de"
@@ -89,6 +93,31 @@ def contact_state(database, contact_id):
         ).all()
         data = {"email": contact.email, "email_undeliverable": contact.email_undeliverable}
         return skip_reason(data, Channel.EMAIL), contact.opt_out_email, [tuple(e) for e in events]
+
+
+NONE_ELSE = "0 hard bounces, 0 soft bounces, 0 delay notices, 0 auto-replies, 0 unsubscribe mails"
+KEINE_SONST = (
+    "0 harte Rückläufer, 0 weiche Rückläufer, 0 Verzögerungsmeldungen, "
+    "0 automatische Antworten, 0 Abmeldemails"
+)
+
+
+@pytest.mark.parametrize(
+    ("count", "english", "german"),
+    [
+        (1, f"1 message read; {NONE_ELSE}, 1 contact reply, 0 kept for a person",
+         f"1 Nachricht gelesen; {KEINE_SONST}, 1 Antwort eines Kontakts, "
+         "0 zur Durchsicht behalten"),
+        (3, f"3 messages read; {NONE_ELSE}, 3 contact replies, 0 kept for a person",
+         f"3 Nachrichten gelesen; {KEINE_SONST}, 3 Antworten von Kontakten, "
+         "0 zur Durchsicht behalten"),
+    ],
+)  # fmt: skip
+def test_a_pass_summary_counts_in_the_readers_language(count, english, german):
+    """No "message(s)": each count in its form, in English and in German."""
+    assert InboundResult(Counter({Kind.REPLY: count})).summary() == english
+    assert detail_in("de", english, TRANSLATIONS) == german
+    assert detail_in("en", english, TRANSLATIONS) == english
 
 
 def test_a_hard_bounce_to_the_verp_address_marks_the_address_undeliverable(

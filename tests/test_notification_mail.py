@@ -94,7 +94,7 @@ def test_every_due_row_is_sent_once_over_one_connection(runtime, smtp):
     report = send_notifications(runtime, NOW)
 
     assert (report.sent, report.refused, report.unclear) == (3, 1, 0)
-    assert report.summary() == "3 notification e-mail(s) sent, 1 refused, 0 unclear"
+    assert report.summary() == "3 notification e-mails sent, 1 refused, 0 unclear"
     assert [problem.english() for problem in report.problems] == [
         "notification 4: 'typo.example.de' is not a valid e-mail address"
     ]

@@ -153,6 +153,22 @@ def test_a_print_run_archives_every_letter_and_collects_them_in_ledger_order(pri
     }
 
 
+@pytest.mark.parametrize(
+    ("pages", "english", "german"), [(1, "1 page", "1 Seite"), (3, "3 pages", "3 Seiten")]
+)
+def test_a_letter_counts_its_pages_in_the_readers_language(
+    printing, panel_app, monkeypatch, pages, english, german
+):
+    monkeypatch.setattr(print_reports, "count_pages", lambda letter: pages)
+    add_people(printing, [1])
+    run = start_run(printing.runtime, print_campaign(printing), confirmed_by="test")
+    printing.work()
+    (item,) = printing.items(run.id)
+    assert item.detail == english
+    assert shown_details(panel_app, "de", [item.detail]) == [german]
+    assert shown_details(panel_app, "en", [item.detail]) == [english]
+
+
 def test_a_chunk_done_again_archives_nothing_twice(printing):
     add_people(printing, range(1, CHUNK + 6))
     run = start_run(printing.runtime, print_campaign(printing), confirmed_by="test")

@@ -2,6 +2,7 @@ import http.server
 import io
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from pypdf import PdfReader
@@ -9,10 +10,12 @@ from xhtml2pdf import pisa
 
 from core.documents.rendering import (
     AssetFolder,
+    PdfError,
     ResourceRefusedError,
     html_to_pdf,
     resource_policy,
 )
+from webapp.i18n import render_stored
 
 REPORTS = Path(__file__).resolve().parents[1] / "plugins" / "demo" / "default_reports" / "assets"
 
@@ -53,6 +56,28 @@ def test_umlauts_sharp_s_and_euro_come_out_of_an_embedded_font(fonts):
     assert text in text_of(pdf)
     assert b"/FontFile2" in pdf and b"BitstreamVeraSans" in pdf
     assert images_in(pdf) == 1
+
+
+@pytest.mark.parametrize(
+    ("errors", "german", "english"),
+    [
+        (1, "xhtml2pdf meldete 1 Fehler", "xhtml2pdf reported 1 error"),
+        (3, "xhtml2pdf meldete 3 Fehler", "xhtml2pdf reported 3 errors"),
+    ],
+)
+def test_the_errors_xhtml2pdf_reports_are_counted_in_the_readers_language(
+    fonts, errors, german, english
+):
+    def failing(html, dest, **options):
+        return SimpleNamespace(err=errors)
+
+    with pytest.raises(PdfError) as caught:
+        html_to_pdf(document("<p>x</p>"), fonts, convert=failing)
+    assert str(caught.value) == english
+    assert [render_stored(caught.value.text, language, {}) for language in ("de", "en")] == [
+        german,
+        english,
+    ]
 
 
 def test_a_missing_asset_is_an_error_not_a_letter_without_it(fonts):

@@ -120,9 +120,9 @@ def test_a_message_goes_to_the_normalised_number_with_the_ledger_reference(conte
         )
     ]
     assert (outcome.status, outcome.units, outcome.reference) == ("done", 1, "id-1")
-    assert outcome.detail == "GSM-7, 1 segment(s); message id: id-1"
+    assert outcome.detail == "GSM-7, 1 segment; message id: id-1"
     assert shown_details(panel_app, "de", [outcome.detail]) == [
-        "GSM-7, 1 Teil(e); Nachrichten-ID: id-1"
+        "GSM-7, 1 Teil; Nachrichten-ID: id-1"
     ]
     assert shown_details(panel_app, "en", [outcome.detail]) == [outcome.detail]
 
@@ -130,7 +130,7 @@ def test_a_message_goes_to_the_normalised_number_with_the_ledger_reference(conte
 def test_the_segment_count_is_the_cost(context):
     outcome = action().process(contact(first_name="Łucja Małgorzata Wiśniewska-Kowalczyk"), context)
     assert (outcome.status, outcome.units) == ("done", 2)
-    assert outcome.detail.startswith("UCS-2, 2 segment(s)")
+    assert outcome.detail.startswith("UCS-2, 2 segments")
 
 
 def test_a_contract_reaches_its_contact(context):
@@ -290,11 +290,11 @@ def test_preview_renders_without_sending(context, panel_app):
     sms = action()
     preview = sms.preview(contact(), context)
     assert preview == (
-        "SMS to: +491712345678; gateway: recorder; GSM-7, 1 segment(s); "
+        "SMS to: +491712345678; gateway: recorder; GSM-7, 1 segment; "
         "text: Hallo Erika, Ihr Gutschein wartet in Köln!"
     )
     assert shown_details(panel_app, "de", [f"preview: {preview}"]) == [
-        "Vorschau: SMS an: +491712345678; Gateway: recorder; GSM-7, 1 Teil(e); "
+        "Vorschau: SMS an: +491712345678; Gateway: recorder; GSM-7, 1 Teil; "
         "Text: Hallo Erika, Ihr Gutschein wartet in Köln!"
     ]
     assert shown_details(panel_app, "en", [f"preview: {preview}"]) == [f"preview: {preview}"]
@@ -414,10 +414,10 @@ def test_an_sms_campaign_sends_once_to_every_mobile(sms_engine, provider, panel_
         for n in VALID
     }
     reference = items["contacts:1"].reference
-    assert items["contacts:1"].detail == f"GSM-7, 1 segment(s); message id: {reference}"
-    assert items["contacts:2"].detail.startswith("UCS-2, 2 segment(s); message id: ")
+    assert items["contacts:1"].detail == f"GSM-7, 1 segment; message id: {reference}"
+    assert items["contacts:2"].detail.startswith("UCS-2, 2 segments; message id: ")
     assert shown_details(panel_app, "de", [items["contacts:1"].detail]) == [
-        f"GSM-7, 1 Teil(e); Nachrichten-ID: {reference}"
+        f"GSM-7, 1 Teil; Nachrichten-ID: {reference}"
     ]
     assert [(items[f"contacts:{n}"].status, items[f"contacts:{n}"].detail) for n in (4, 5, 6)] == [
         (ItemStatus.SKIPPED, SkipReason.NO_MOBILE.value)
@@ -439,9 +439,9 @@ def test_a_provider_that_bills_delivered_messages_marks_the_rows(sms_engine, pro
     assert len(done) == len(VALID)
     assert all(item.billed_on_delivery and item.delivery is None for item in done)
     details = {item.detail for item in done if item.units == 1}  # no message_id_path: no id
-    assert details == {"GSM-7, 1 segment(s); message id: unknown"}
+    assert details == {"GSM-7, 1 segment; message id: unknown"}
     assert shown_details(panel_app, "de", list(details)) == [
-        "GSM-7, 1 Teil(e); Nachrichten-ID: unbekannt"
+        "GSM-7, 1 Teil; Nachrichten-ID: unbekannt"
     ]
 
 

@@ -202,6 +202,6 @@ def test_deliver_names_the_target_when_the_server_keeps_failing(runtime, server,
     assert str(caught.value) == (
         f"http (PUT http://127.0.0.1:{server.server.server_address[1]}/inbox/{{file}}): "
         "Kampagne-1-20261124.csv; the server answered 500: scripted failure; "
-        "after 3 attempt(s)"
+        "after 3 attempts"
     )
     assert len(server.requests) == 3 and server.files == {}

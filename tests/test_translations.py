@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from io import BytesIO
+from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
@@ -128,7 +129,8 @@ FIELD = re.compile(r"(\{[^{}]*\})")
 @pytest.fixture
 def pseudo_locale(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every text a catalog gives is bracketed; a German text with no English entry (the
-    query editor's English titles are their own ids) counts as translated too. A stored
+    query editor's English titles are their own ids, a counted result's English its
+    singular or plural id) counts as translated too. A stored
     text (a notification, a log line, an audit summary) is bracketed around its words but
     not its ``{fields}``, so a parameter that is not data or a catalog's text shows."""
     find, find_plural, render_stored = i18n.find, i18n.find_plural, i18n.render_stored
@@ -157,7 +159,11 @@ def pseudo_locale(monkeypatch: pytest.MonkeyPatch) -> None:
             rendering.pop()
 
     def marked_plural(directories, language, message, count):
-        text = find_plural(tuple(directories), language, message, count)
+        directories = tuple(directories)
+        text = find_plural(directories, language, message, count)
+        if text is None and find_plural(directories, "de", message, count) is not None:
+            plurals = (i18n.plural_ids(Path(path), "de") for path in directories)
+            text = message if count == 1 else next(p[message] for p in plurals if message in p)
         if text is None or not rendering:
             return None if text is None else f"{OPEN}{text}{CLOSE}"
         return "".join(
@@ -514,7 +520,6 @@ def test_every_stored_text_has_a_catalog_entry():
     its package's catalogs, German and (where the package has one) English: the panel's for
     the core and the panel, a plugin package's own for its modules; a text with a plural
     (``stored.plural``) as a plural entry."""
-    from pathlib import Path
 
     from core.plugin_texts import stored_texts, validator_texts
 
@@ -537,7 +542,6 @@ def test_every_stored_text_has_a_catalog_entry():
 
 def test_every_catalog_says_one_in_the_singular_and_any_other_count_in_the_plural():
     """German and English plural forms in every catalog's header, which ``ngettext`` reads."""
-    from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
     catalogs = sorted(
@@ -592,6 +596,51 @@ def test_a_stored_text_with_a_plural_reads_in_the_form_of_its_count(
         for count in (1, 1200)
     ]  # fmt: skip
     assert [i18n.render_stored(text, language, catalogs) for text in texts] == [one, many]
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [
+        (
+            "de",
+            [
+                "1 Seite",
+                "3 Seiten",
+                "run upload: a.csv; Zeitüberschreitung; nach 1 Versuch",
+                "run upload: a.csv; Zeitüberschreitung; nach 3 Versuchen",
+                "1 Datei gesendet, 3 Dateien gesendet; 1 Problem (siehe Protokoll)",
+                "3 Seite(n)",
+                "1 Datei(en) gesendet; 3 Problem(e) (siehe Protokoll)",
+            ],
+        ),
+        (
+            "en",
+            [
+                "1 page",
+                "3 pages",
+                "run upload: a.csv; timed out; after 1 attempt",
+                "run upload: a.csv; timed out; after 3 attempts",
+                "1 file sent, 3 files sent; 1 problem (see the log)",
+                "3 page(s)",
+                "1 file(s) sent; 3 problem(s) (see the log)",
+            ],
+        ),
+    ],
+)
+def test_a_counted_result_reads_in_the_form_of_its_count(panel_app: Flask, language, shown):
+    """A run item's detail or a workflow's summary counts in plain English ("1 page", "3
+    pages"); the panel picks the reader's form by the number it finds. Rows written with
+    "(s)" before read as they did."""
+    details = [
+        "1 page",
+        "3 pages",
+        "run upload: a.csv; timed out; after 1 attempt",
+        "run upload: a.csv; timed out; after 3 attempts",
+        "1 file sent, 3 files sent; 1 problem (see the log)",
+        "3 page(s)",
+        "1 file(s) sent; 3 problem(s) (see the log)",
+    ]
+    assert shown_details(panel_app, language, details) == shown
 
 
 def test_a_catalog_is_read_from_its_po_file_without_a_build_step(tmp_path):

@@ -144,14 +144,17 @@ def test_a_failed_delivery_reads_in_the_readers_language(runtime, local, tmp_pat
 
     english = (
         f"folder ({inbox}): Kampagne-3.csv; already exists (overwrite is off): "
-        f"{inbox / 'Kampagne-3.csv'}; after 1 attempt(s)"
+        f"{inbox / 'Kampagne-3.csv'}; after 1 attempt"
     )
     assert str(caught.value) == record(runtime).detail == english
     assert shown_details(panel_app, "de", [english]) == [
         f"Ordner ({inbox}): Kampagne-3.csv; gibt es schon (Überschreiben ist aus): "
-        f"{inbox / 'Kampagne-3.csv'}; nach 1 Versuch(en)"
+        f"{inbox / 'Kampagne-3.csv'}; nach 1 Versuch"
     ]
     assert shown_details(panel_app, "en", [english]) == [english.replace("folder", "Folder", 1)]
+    again = english.replace("after 1 attempt", "after 3 attempts")
+    assert shown_details(panel_app, "de", [again])[0].endswith("; nach 3 Versuchen")
+    assert shown_details(panel_app, "en", [again])[0].endswith("; after 3 attempts")
 
 
 def test_an_unclear_delivery_is_repeated_only_on_request(runtime, local, server):

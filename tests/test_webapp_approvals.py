@@ -326,7 +326,7 @@ def test_a_reviewer_of_the_content_sees_it_rendered_for_sample_recipients(panel)
                     entity="contacts",
                     status=ItemStatus.SKIPPED,
                     detail="preview: SMS to: +4917012345; gateway: outbox; GSM-7, "
-                    "1 segment(s); text: Hallo Änne, Ihr Schreiben ist unterwegs.",
+                    "1 segment; text: Hallo Änne, Ihr Schreiben ist unterwegs.",
                 ),
                 RunItem(
                     run_id=run.id,
@@ -343,7 +343,7 @@ def test_a_reviewer_of_the_content_sees_it_rendered_for_sample_recipients(panel)
     html = body(client.get(page))
     assert "Aus dem Probelauf #1 (2 Empfänger); er versendet nichts." in html
     assert (
-        "SMS an: +4917012345; Gateway: outbox; GSM-7, 1 Teil(e); "
+        "SMS an: +4917012345; Gateway: outbox; GSM-7, 1 Teil; "
         "Text: Hallo Änne, Ihr Schreiben ist unterwegs." in html
     )
     link = f"/campaigns/{campaign_id}/runs/{run_id}/files/preview-K-1.pdf"

@@ -362,7 +362,7 @@ def test_a_template_is_deleted_only_while_none_of_its_lines_started(panel):
     )  # fmt: skip
     planned_only = add_template(panel, "Newsletter")
     add_line(panel, planned_only, 1)
-    assert "1 periodic campaign(s) created" in run_pass("operationMgt")
+    assert "1 periodic campaign created" in run_pass("operationMgt")
     manager = panel.client(Role.CAMPAIGN_MANAGER)
     html = body(manager.get(f"/templates/{periodic}"))
     assert ">Quartalsbrief #1</a>" in html  # the campaign the line created

@@ -229,7 +229,7 @@ def test_the_lines_a_summary_names_are_introduced_in_the_readers_language(panel)
     now = panel.runtime.clock.now()
     with panel.runtime.database.session() as session:
         for workflow, summary in (
-            ("stockMgt", "booked 0 order line(s) (+0); 1 alert(s) raised, 0 resolved; "
+            ("stockMgt", "booked 0 order lines (+0); 1 alert raised, 0 resolved; "
                          "1 changes; low: Lager Köln/Papier (70)"),
             ("budgetMgt", "costed 1 deliveries, 0 tasks, 0 direct runs, 1 campaigns and 1 "
                           "budgets; 3 changes; over their allocation: Infobrief"),

@@ -317,8 +317,8 @@ def test_a_missing_cost_type_is_reported_and_keeps_the_last_calculation(harness)
     context = WorkflowContext.start(harness.runtime, "budgetMgt")
     summary = BudgetManagement().run(context)
 
-    assert "1 problem(s) (see the log)" in summary
-    assert "; 1 Problem(e) (siehe Protokoll)" in detail_in("de", summary, TRANSLATIONS)
+    assert "1 problem (see the log)" in summary
+    assert "; 1 Problem (siehe Protokoll)" in detail_in("de", summary, TRANSLATIONS)
     assert context.lines == [
         f"delivery {letter_id} 'Brief': cost category 'Kuvert' of service 'Brief A4' requires "
         "a cost type: choose one of 'C5', 'DL'"

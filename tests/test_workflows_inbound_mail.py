@@ -67,10 +67,10 @@ def test_a_bounce_of_a_sent_message_makes_the_next_run_skip_the_contact(bouncing
     )
 
     summary = run_pass("inboundMail")
-    assert summary.startswith("2 message(s) read; 1 hard bounce(s)")
-    assert "1 contact reply(ies), 0 kept for a person" in summary  # Max's reply, his event
+    assert summary.startswith("2 messages read; 1 hard bounce")
+    assert "1 contact reply, 0 kept for a person" in summary  # Max's reply, his event
     assert (imap.count("INBOX"), imap.count("Processed")) == (0, 2)
-    assert run_pass("inboundMail").startswith("0 message(s) read")  # nothing twice
+    assert run_pass("inboundMail").startswith("0 messages read")  # nothing twice
     with bouncing.runtime.database.session() as session:
         events = session.execute(
             select(ContactEvent.contact_id, ContactEvent.field, ContactEvent.run_id)

@@ -60,6 +60,7 @@ from plugins.processes.models import (
 )
 from plugins.processes.provider_steps import decide_unclear_step
 from plugins.workflows import TRANSLATIONS as WORKFLOW_TRANSLATIONS
+from plugins.workflows._passes import Pass
 from webapp.i18n import render_stored
 
 import engine_plugins
@@ -213,6 +214,26 @@ def read_csv(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8")), delimiter=";"))
 
 
+@pytest.mark.parametrize(
+    ("count", "english", "german"),
+    [
+        (1, "1 file sent, 1 unclear step; 1 problem (see the log)",
+         "1 Datei gesendet, 1 unklarer Schritt; 1 Problem (siehe Protokoll)"),
+        (3, "3 files sent, 3 unclear steps; 3 problems (see the log)",
+         "3 Dateien gesendet, 3 unklare Schritte; 3 Probleme (siehe Protokoll)"),
+    ],
+)  # fmt: skip
+def test_a_pass_summary_counts_in_the_readers_language(count, english, german):
+    """No "file(s)": the summary says each count in its form, in English and in German."""
+    labels = {name: supplier_workflow.LABELS[name] for name in ("sent", "unclear")}
+    result = Pass(None, labels)
+    result.counts.update(dict.fromkeys(labels, count))
+    result.problems.extend([StoredText("it failed")] * count)
+    assert result.summary() == english
+    assert detail_in("de", english, WORKFLOW_TRANSLATIONS) == german
+    assert detail_in("en", english, WORKFLOW_TRANSLATIONS) == english
+
+
 def test_an_approved_letter_goes_to_its_provider_once(harness, tmp_path, smtp):
     world = letter(harness, tmp_path)
     run = extract(harness, world)
@@ -220,8 +241,8 @@ def test_an_approved_letter_goes_to_its_provider_once(harness, tmp_path, smtp):
     summary = run_pass("supplierMgt")
 
     assert summary.startswith(
-        "1 extraction file(s) written, 1 uploaded, 1 router e-mail(s) sent, 0 proof(s) "
-        "submitted, 1 file(s) sent, 0 released without a provider, 1 finished"
+        "1 extraction file written, 1 uploaded, 1 router e-mail sent, 0 proofs "
+        "submitted, 1 file sent, 0 released without a provider, 1 finished"
     )
     name = "Infobrief-Fruehjahrsbrief-20260302.csv"
     assert provider_files(world) == [name, name + ".manifest.json"]
@@ -266,7 +287,7 @@ def test_an_approved_letter_goes_to_its_provider_once(harness, tmp_path, smtp):
     }
 
     before = every_row(harness.runtime.database)
-    assert run_pass("supplierMgt").startswith("0 extraction file(s) written, 0 uploaded")
+    assert run_pass("supplierMgt").startswith("0 extraction files written, 0 uploaded")
     assert every_row(harness.runtime.database) == before
     assert len(smtp.messages) == 1
     assert provider_files(world) == [name, name + ".manifest.json"]
@@ -310,7 +331,7 @@ def test_a_file_whose_contacts_refused_letters_since_is_extracted_again_unsent(
         )
 
     again = extract(harness, world)
-    assert "1 file(s) sent" in run_pass("supplierMgt")
+    assert "1 file sent" in run_pass("supplierMgt")
     [name] = [name for name in provider_files(world) if name.endswith(".csv")]
     assert len(read_csv((world.provider_dir / name).read_bytes())) == 1 + 3
     assert harness.run(again.id).skipped == 1
@@ -352,7 +373,7 @@ def test_the_provider_result_file_marks_each_letter_and_sets_the_real_cost(harne
         encoding="utf-8",
     )
 
-    assert "1 result file(s) imported" in run_pass("supplierMgt")
+    assert "1 result file imported" in run_pass("supplierMgt")
 
     assert [item.status for item in harness.items(run.id)] == [
         ItemStatus.DONE, ItemStatus.FAILED, ItemStatus.DONE, ItemStatus.DONE
@@ -394,9 +415,7 @@ def test_a_result_file_with_problems_changes_nothing_and_names_each_line(harness
 
     summary = run_pass("supplierMgt")
 
-    assert summary.endswith(
-        "1 result file(s) refused, 0 unclear step(s); 1 problem(s) (see the log)"
-    )
+    assert summary.endswith("1 result file refused, 0 unclear steps; 1 problem (see the log)")
     assert every_row(harness.runtime.database) == before
     error = (world.inbox / "rejected" / "ergebnis.csv.error.txt").read_text()
     assert error == (
@@ -441,7 +460,7 @@ def test_a_crash_after_the_email_was_sent_never_sends_it_twice(
     die_after(monkeypatch, "router_email")
     assert len(smtp.to(PROVIDER)) == 1
 
-    assert "1 unclear step(s)" in run_pass("supplierMgt")
+    assert "1 unclear step" in run_pass("supplierMgt")
     assert state(harness, world) is S.FILE_TO_APPROVE
     step = steps(harness)[f"run-{run.id}/router_email"]
     assert step.status is ProviderStepStatus.UNCLEAR
@@ -463,7 +482,7 @@ def test_a_crash_after_the_email_was_sent_never_sends_it_twice(
             "Check with the provider, then say whether it arrived."
         )
     )
-    assert "0 unclear step(s)" in run_pass("supplierMgt")
+    assert "0 unclear steps" in run_pass("supplierMgt")
     assert len(smtp.to(PROVIDER)) == 1
 
     with harness.runtime.database.session() as session:
@@ -483,7 +502,7 @@ def test_an_unclear_email_a_person_wants_again_is_sent_again_with_its_message_id
     world = letter(harness, tmp_path)
     run = extract(harness, world)
     smtp.vanish = {PROVIDER}
-    assert "1 unclear step(s)" in run_pass("supplierMgt")
+    assert "1 unclear step" in run_pass("supplierMgt")
     smtp.vanish = set()
     step = steps(harness)[f"run-{run.id}/router_email"]
 
@@ -521,9 +540,9 @@ def test_a_refused_email_is_tried_again_in_the_next_pass(harness, tmp_path, smtp
 
     summary = run_pass("supplierMgt")
 
-    assert summary.endswith("; 1 problem(s) (see the log)")
+    assert summary.endswith("; 1 problem (see the log)")
     german = detail_in("de", summary, WORKFLOW_TRANSLATIONS)
-    assert german.endswith("0 unklare(r) Schritt(e); 1 Problem(e) (siehe Protokoll)")
+    assert german.endswith("0 unklare Schritte; 1 Problem (siehe Protokoll)")
     assert state(harness, world) is S.FILE_TO_APPROVE
     assert steps(harness)[f"run-{run.id}/router_email"].status is ProviderStepStatus.FAILED
     smtp.refuse = set()
@@ -573,7 +592,7 @@ def test_the_proof_goes_to_its_reviewers_and_a_rejected_one_waits_for_a_change(
     run_pass("deliveryMgt")  # the file is approved: on to the proof
     assert state(harness, world) is S.PROOF_TO_SUBMIT
 
-    assert "1 proof(s) submitted" in run_pass("supplierMgt")
+    assert "1 proof submitted" in run_pass("supplierMgt")
     assert state(harness, world) is S.PROOF_TO_VALIDATE
     [proof] = smtp.to("reviewer@example.de")
     assert proof.message["Subject"] == "[Proof] Druckauftrag Infobrief: 4 Briefe"
@@ -582,14 +601,14 @@ def test_the_proof_goes_to_its_reviewers_and_a_rejected_one_waits_for_a_change(
     reviewer_answer(harness, world, approved=False)
     run_pass("deliveryMgt")
     assert state(harness, world) is S.PROOF_TO_SUBMIT
-    assert "0 proof(s) submitted" in run_pass("supplierMgt")  # the same text again: no
+    assert "0 proofs submitted" in run_pass("supplierMgt")  # the same text again: no
 
     harness.runtime.clock.advance(timedelta(minutes=30))
     with harness.runtime.database.session() as session:
         session.scalar(
             select(ServiceProcess)
         ).notification_subject = "Druckauftrag {{ campaign }} ({{ delivery }}): {{ count }} Briefe"
-    assert "1 proof(s) submitted" in run_pass("supplierMgt")
+    assert "1 proof submitted" in run_pass("supplierMgt")
     second = smtp.to("reviewer@example.de")[-1]
     assert second.message["Subject"] == (
         "[Proof] Druckauftrag Infobrief (Frühjahrsbrief): 4 Briefe"
@@ -610,14 +629,14 @@ def test_a_proof_nobody_can_receive_waits_for_a_reviewers_address(harness, tmp_p
         session.get(User, world.reviewer_id).email = None
     run_pass("deliveryMgt")
 
-    assert "0 proof(s) submitted" in run_pass("supplierMgt")
+    assert "0 proofs submitted" in run_pass("supplierMgt")
     assert state(harness, world) is S.PROOF_TO_SUBMIT  # no proof to approve blind
     with harness.runtime.database.session() as session:
         log = session.scalars(select(WorkflowRun.log).order_by(WorkflowRun.id.desc())).first()
         assert "no reviewer of its proof has an e-mail address to receive it" in " ".join(log)
         assert approval_for(session, world.delivery_id, STEP.PROOF).submitted_at is None
         session.get(User, world.reviewer_id).email = "reviewer@example.de"
-    assert "1 proof(s) submitted" in run_pass("supplierMgt")
+    assert "1 proof submitted" in run_pass("supplierMgt")
     assert state(harness, world) is S.PROOF_TO_VALIDATE
     assert len(smtp.to("reviewer@example.de")) == 1
 
@@ -635,7 +654,7 @@ def test_a_block_set_after_the_proof_extracts_the_letter_again_before_the_provid
         configure(session, delivery, STEP.PROOF, ApprovalMode.MANUAL, NOW,
                   Reviewers.of(users=[world.reviewer_id]))  # fmt: skip
     run_pass("deliveryMgt")
-    assert "1 proof(s) submitted" in run_pass("supplierMgt")
+    assert "1 proof submitted" in run_pass("supplierMgt")
     with harness.runtime.database.session() as session:
         session.get(Contact, harness.items(run.id)[0].entity_id).dispatch_block = True
     reviewer_answer(harness, world, approved=True)
@@ -646,10 +665,10 @@ def test_a_block_set_after_the_proof_extracts_the_letter_again_before_the_provid
 
     again = extract(harness, world)
     run_pass("deliveryMgt")
-    assert "1 proof(s) submitted" in run_pass("supplierMgt")
+    assert "1 proof submitted" in run_pass("supplierMgt")
     assert state(harness, world) is S.PROOF_TO_VALIDATE and smtp.to(PROVIDER) == []
     reviewer_answer(harness, world, approved=True)
-    assert "1 file(s) sent" in run_pass("supplierMgt")
+    assert "1 file sent" in run_pass("supplierMgt")
     [name] = [name for name in provider_files(world) if name.endswith(".csv")]
     assert len(read_csv((world.provider_dir / name).read_bytes())) == 1 + 3
     assert harness.run(again.id).skipped == 1

@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from core.messages import english_plural
+
 DELIMITERS = ";,\t|"
 SNIFF_SAMPLE = 64 * 1024
 DECODE_CHUNK = 1024 * 1024
@@ -143,9 +145,15 @@ class RowsRefused(CsvImportError):
 
     def __init__(self, errors: Sequence[RowError]):
         self.errors = list(errors)
+        first = self.errors[0]
         super().__init__(
-            f"{len(self.errors)} row(s) have problems (first: line {self.errors[0].line}: "
-            f"{self.errors[0].message}); nothing was imported"
+            english_plural(
+                "{0} row has a problem (line {1}: {2}); nothing was imported",
+                "{0} rows have problems (first: line {1}: {2}); nothing was imported",
+                len(self.errors),
+                first.line,
+                first.message,
+            )
         )
 
 

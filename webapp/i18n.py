@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from babel import dates, numbers
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -55,17 +56,34 @@ CHOSEN_KEY = "lang_chosen"
 
 
 @cache
-def load_catalog(directory: Path, language: str) -> gettext_module.NullTranslations:
-    """The compiled catalog of ``directory`` for ``language`` (empty if there is none)."""
+def _read(directory: Path, language: str) -> Catalog | None:
+    """The ``.po`` file of ``directory`` for ``language`` (None if there is none)."""
     path = Path(directory) / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     if not path.is_file():
-        return gettext_module.NullTranslations()
+        return None
     with path.open("rb") as source:
-        catalog = read_po(source, locale=language)
+        return read_po(source, locale=language)
+
+
+@cache
+def load_catalog(directory: Path, language: str) -> gettext_module.NullTranslations:
+    """The compiled catalog of ``directory`` for ``language`` (empty if there is none)."""
+    catalog = _read(Path(directory), language)
+    if catalog is None:
+        return gettext_module.NullTranslations()
     compiled = BytesIO()
     write_mo(compiled, catalog)
     compiled.seek(0)
     return Translations(compiled, domain=DOMAIN)
+
+
+@cache
+def plural_ids(directory: Path, language: str) -> dict[str, str]:
+    """The English plural (``msgid_plural``) of each plural entry of ``directory``'s catalog
+    for ``language``, by its singular: a compiled catalog keeps only the singular."""
+    catalog = _read(Path(directory), language)
+    entries = () if catalog is None else catalog
+    return {entry.id[0]: entry.id[1] for entry in entries if entry.pluralizable}
 
 
 @cache
@@ -388,45 +406,86 @@ def _ids(directories: Directories) -> frozenset[str]:
 
 
 @cache
-def _shapes(directories: Directories) -> dict[str, str]:
+def _plurals(directories: Directories) -> dict[str, str]:
+    """The English plural of every plural entry of the catalogs, by its singular."""
+    return {
+        singular: plural
+        for directory in reversed(directories)
+        for language in SUPPORTED_LANGUAGES
+        for singular, plural in plural_ids(Path(directory), language).items()
+    }
+
+
+@cache
+def _shapes(directories: Directories) -> dict[str, tuple[str, str]]:
     """The catalogs' message ids with fields, by their text with each field a hole; the
     first directory's id wins, as in ``find``. An English id needs no English entry. In an
-    id with numbered fields (``{0}``) only those are fields, its translation a format string."""
-    shapes: dict[str, str] = {}
+    id with numbered fields (``{0}``) only those are fields, its translation a format string.
+    Each shape leads to the id written in it and the entry's id: a plural entry's singular and
+    plural (``"{0} page"``, ``"{0} pages"``) both to its singular."""
+    shapes: dict[str, tuple[str, str]] = {}
     for directory in reversed(directories):
         ids = (catalog_ids(Path(directory), language) for language in SUPPORTED_LANGUAGES)
-        for message in sorted(frozenset().union(*ids)):
-            if "\x04" in message:
+        plurals = {
+            singular: plural
+            for language in SUPPORTED_LANGUAGES
+            for singular, plural in plural_ids(Path(directory), language).items()
+        }
+        forms = ((message, message) for message in frozenset().union(*ids))
+        counted = (
+            (form, singular) for singular, plural in plurals.items() for form in (singular, plural)
+        )
+        for form, message in sorted({*forms, *counted}):
+            if "\x04" in form:
                 continue
-            if NUMBERED.search(message):
-                shapes[NUMBERED.sub(HOLE, message)] = message
-            elif "{" in message and "{{" not in message:
-                shapes[FIELD.sub(HOLE, message)] = message
+            if NUMBERED.search(form):
+                shapes[NUMBERED.sub(HOLE, form)] = form, message
+            elif "{" in form and "{{" not in form:
+                shapes[FIELD.sub(HOLE, form)] = form, message
     return shapes
 
 
 def _filled(directories: Directories, language: str, text: str) -> str | None:
     """A text written from a message id with fields (``"unknown placeholder '{name}'"``,
-    ``"{0} page(s)"``), its values between quotes or numbers: the id's translation with the
-    same values in its fields."""
+    ``"{0} pages"``), its values between quotes or numbers: the id's translation with the
+    same values in its fields; a plural entry's in the form for its count (the value of its
+    ``{0}`` or ``{count}``)."""
     shapes = _shapes(directories)
     for kind in VALUE_KINDS:
         shape, values = _holed(kind, text)
-        message = shapes.get(shape) if values else None
-        if message is None:
+        found = shapes.get(shape) if values else None
+        if found is None:
             continue
-        translation = find(directories, language, message)
-        if NUMBERED.search(message):
-            return None if translation is None else translation.format(*values)
-        filled: dict[str, str] = {}
-        for name, value in zip(FIELD.findall(message), values, strict=True):
-            if filled.setdefault(name, value) != value:
-                break
-        else:
-            return FIELD.sub(
-                lambda match, by=filled: by.get(match[1], match[0]), translation or message
-            )
+        written, message = found
+        if NUMBERED.search(written):
+            return _form(directories, language, message, values[0]).format(*values)
+        filled = _named(written, values)
+        if filled is None:
+            continue
+        translation = _form(directories, language, message, filled.get("count"))
+        return FIELD.sub(lambda match, by=filled: by.get(match[1], match[0]), translation)
     return None
+
+
+def _named(written: str, values: list[str]) -> dict[str, str] | None:
+    """The values of the named fields of the id ``written``, in order; None if a field named
+    twice was given two values."""
+    filled: dict[str, str] = {}
+    for name, value in zip(FIELD.findall(written), values, strict=True):
+        if filled.setdefault(name, value) != value:
+            return None
+    return filled
+
+
+def _form(directories: Directories, language: str, message: str, count: str | None) -> str:
+    """``message``'s translation, else ``message``; a plural entry's in the form for
+    ``count`` (the English form where the language's catalog has none)."""
+    plural = _plurals(directories).get(message)
+    if plural is None:
+        return find(directories, language, message) or message
+    number = int(count) if count is not None and count.isdigit() else 2
+    found = find_plural(map(Path, directories), language, message, number)
+    return found or (message if number == 1 else plural)
 
 
 def _holed(kind: re.Pattern[str], text: str) -> tuple[str, list[str]]:

@@ -106,7 +106,13 @@ def html_to_pdf(html: str, folder: AssetFolder, convert: Converter = pisa.pisaDo
             )
         )
     if status.err:
-        raise PdfError(stored("xhtml2pdf reported {count} error(s)", count=status.err))
+        raise PdfError(
+            stored.plural(
+                "xhtml2pdf reported {count} error",
+                "xhtml2pdf reported {count} errors",
+                count=status.err,
+            )
+        )
     return output.getvalue()
 
 

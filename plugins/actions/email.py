@@ -48,6 +48,7 @@ from core.documents.templating import (
     compile_template,
     nest,
 )
+from core.messages import english_plural
 from core.messaging.bounces import make_bounce_token, verp_address
 from core.messaging.mail import (
     Attachment,
@@ -327,7 +328,7 @@ class Email(Action):
         parts = [
             f"e-mail to: {composed.address}",
             f"from: {composed.sender}",
-            f"{len(message.data)} byte(s)",
+            english_plural("{0} byte", "{0} bytes", len(message.data)),
             f"attachment: {composed.attachment}" if composed.attachment else "",
             f"subject: {message.subject}",  # last: the body follows it
         ]

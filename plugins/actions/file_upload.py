@@ -50,7 +50,7 @@ from core.documents.extraction import (
     written_whole,
 )
 from core.documents.templating import LOCAL_TIME
-from core.messages import ExplainedError, stored_for
+from core.messages import ExplainedError, english_plural, stored_for
 from core.models import (
     ArchivedDocument,
     Campaign,
@@ -85,8 +85,12 @@ PAGE = 500
 """Documents read at a time while a PDF or ZIP is built."""
 UPLOADS = "uploads"
 """The run files of the built files (``uploads/NAME``)."""
-COUNTED = {"rows": "row(s)", "documents": "document(s)", "pages": "page(s)"}
-"""The words of a result's counts (its manifest's keys), as the catalog has them."""
+COUNTED = {
+    "rows": ("{0} row", "{0} rows"),
+    "documents": ("{0} document", "{0} documents"),
+    "pages": ("{0} page", "{0} pages"),
+}
+"""How a result says its counts (its manifest's keys), as the catalog has them."""
 PREVIEWED = {
     "extraction": "CSV extraction",
     "collection_pdf": "collection PDF",
@@ -287,8 +291,9 @@ class FileUpload(Action):
             context.save_run_file(f"{UPLOADS}/{remote_name}", built.path)
             built.path.unlink()
             context.skip_members(recipient.group, self._refused)
-        summary = ", ".join(f"{count} {COUNTED[what]}" for what, count in built.counts.items())
-        summary += f", {delivered.size} byte(s), sha256 {delivered.sha256[:12]}"
+        counts = [english_plural(*COUNTED[what], count) for what, count in built.counts.items()]
+        size = english_plural("{0} byte", "{0} bytes", delivered.size)
+        summary = ", ".join([*counts, size, f"sha256 {delivered.sha256[:12]}"])
         if delivered.manifest_location:
             summary += ", with manifest"
         return _done(remote_name, delivered.location, delivered.id, summary, built.note)
@@ -308,7 +313,7 @@ class FileUpload(Action):
         members = sum(len(page) for page in context.member_ids(recipient.group))
         parts = [
             f"would upload: {PREVIEWED[self.params.content]}",
-            f"{members} recipient(s)",
+            english_plural("{0} recipient", "{0} recipients", members),
             f"file: {remote_name}",
             f"target: {target.name}",
             f"location: {target.where()}",
@@ -532,9 +537,18 @@ class FileUpload(Action):
             )
         )
         if documents == 0:
-            return f"no archived document matches for any of the {members} recipient(s)"
+            return english_plural(
+                "no archived document matches the {0} recipient",
+                "no archived document matches any of the {0} recipients",
+                members,
+            )
         if covered < members:
-            return f"{members - covered} of {members} recipient(s) have no matching document"
+            return english_plural(
+                "{0} recipient of {1} has no matching document",
+                "{0} recipients of {1} have no matching document",
+                members - covered,
+                members,
+            )
         return ""
 
     def _store(self, context: Any, name: str) -> DocumentStore:

@@ -39,7 +39,7 @@ from core.documents.archive import archive_document, open_store, read_document
 from core.documents.csv_export import open_csv, spreadsheet_dialect
 from core.documents.rendering import ReportError, ReportRenderer, contact_fields
 from core.documents.templating import LOCAL_TIME
-from core.messages import ExplainedError, stored_for
+from core.messages import ExplainedError, english_plural, stored_for
 from core.models import ArchivedDocument, DocumentKind, ItemStatus, RunItem
 from core.plugin_base import DocumentStore
 from core.query.entities import get_entity
@@ -152,7 +152,7 @@ class PrintReports(Action):
             "city": contact.get("city"),
             "pages": pages,
         }
-        detail = f"{pages} page(s)"
+        detail = english_plural("{0} page", "{0} pages", pages)
         if self.params.archive:
             report = self._renderer
             filename = f"{_slug(report.name)}-{_slug(meta['contact_number'] or recipient.key)}.pdf"

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core import Action, Channel, Outcome, Recipient, SettingsError, SmsGateway, hookimpl
 from core.documents.templating import CompiledTemplate, compile_template, nest
-from core.messages import ExplainedError, stored_for
+from core.messages import ExplainedError, english_plural, stored_for
 from core.messaging.sending import MaybeSentError, NotSentError, SendingThread, ledger_reference
 from core.messaging.sms import (
     PER_PART,
@@ -94,6 +94,11 @@ class Message:
     number: str
     text: str
     encoding: SmsEncoding
+
+
+def _segments(count: int) -> str:
+    """How many parts a message is sent in, as its detail says it."""
+    return english_plural("{0} segment", "{0} segments", count)
 
 
 def mobile_of(data: Mapping[str, Any]) -> Any:
@@ -212,7 +217,7 @@ class Sms(Action):
             return Outcome.failed(str(exc))
         encoding = message.encoding
         return Outcome.done(
-            f"{encoding.encoding}, {encoding.segments} segment(s); "
+            f"{encoding.encoding}, {_segments(encoding.segments)}; "
             f"message id: {message_id or 'unknown'}",
             units=encoding.segments,
             reference=message_id or None,
@@ -227,7 +232,7 @@ class Sms(Action):
         encoding = message.encoding
         return (
             f"SMS to: {message.number}; gateway: {self.params.gateway}; {encoding.encoding}, "
-            f"{encoding.segments} segment(s); text: {message.text}"  # last: it may have "; "
+            f"{_segments(encoding.segments)}; text: {message.text}"  # last: it may have "; "
         )
 
 

@@ -24,7 +24,7 @@ from email.headerregistry import Address
 
 from sqlalchemy import and_, or_, select, update
 
-from core.messages import DetailText, StoredText, stored_for
+from core.messages import DetailText, StoredText, english_plural, stored_for
 from core.messaging.mail import build_message, mailbox, message_id, valid_email
 from core.messaging.sending import MaybeSentError, NotSentError
 from core.messaging.smtp import Mailer, open_mailer
@@ -52,10 +52,10 @@ class OutboxReport:
     problems: list[StoredText] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (
-            f"{self.sent} notification e-mail(s) sent, {self.refused} refused, "
-            f"{self.unclear} unclear"
+        sent = english_plural(
+            "{0} notification e-mail sent", "{0} notification e-mails sent", self.sent
         )
+        return f"{sent}, {self.refused} refused, {self.unclear} unclear"
 
 
 def send_notifications(runtime: Runtime, now: datetime) -> OutboxReport:

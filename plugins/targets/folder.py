@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import Field
 
 from core import UploadTarget, UploadTargetParams, hookimpl
+from core.messages import english_plural
 from core.uploads import READ_BLOCK, Upload, UploadError
 from plugins.targets import TRANSLATIONS
 
@@ -104,7 +105,7 @@ class Folder(UploadTarget):
         if (size, digest.hexdigest()) != (upload.size, upload.sha256):
             raise UploadError(
                 "the copy does not match the file's checksum (the local file changed while it "
-                f"was copied): {size} byte(s)",
+                f"was copied): {english_plural('{0} byte', '{0} bytes', size)}",
                 transient=True,
             )
 

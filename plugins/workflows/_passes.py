@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from core.messages import DetailText, ExplainedError, StoredText, stored_for
+from core.messages import DetailText, ExplainedError, StoredText, english_plural, stored_for
 from core.notifications import notify_campaign_manager
 from plugins.processes.models import Delivery, DeliveryState
 
@@ -20,15 +20,18 @@ REQUIRES = ("plugins.processes",)
 """Only the process workflows, which require the bundle too, use these helpers."""
 
 stored = stored_for(__name__)
+Label = str | tuple[str, str]
+"""What follows a count in a summary, or the count's singular and plural ("{0} file sent")."""
 
 
 class Pass:
     """Counts and problems of one pass of a workflow."""
 
-    def __init__(self, context: Any, labels: dict[str, str]):
+    def __init__(self, context: Any, labels: dict[str, Label]):
         self.context = context
         self.labels = labels
-        """Counter name → how the summary says it ("started": "run(s) started")."""
+        """Counter name → how the summary says it ("started": "started", "sent": ("{0} file
+        sent", "{0} files sent"))."""
         self.counts: Counter[str] = Counter()
         self.problems: list[StoredText] = []
 
@@ -95,11 +98,18 @@ class Pass:
             )
 
     def summary(self, *tail: str) -> str:
-        parts = [f"{self.counts[name]} {label}" for name, label in self.labels.items()]
+        parts = [counted(self.counts[name], label) for name, label in self.labels.items()]
         text = "; ".join([", ".join(parts), *tail])
         if self.problems:
-            text += f"; {len(self.problems)} problem(s) (see the log)"
+            text += "; " + english_plural(
+                "{0} problem (see the log)", "{0} problems (see the log)", len(self.problems)
+            )
         return text
+
+
+def counted(count: int, label: Label) -> str:
+    """``count`` with its label in plain English, in the form for it ("1 file sent")."""
+    return english_plural(*label, count) if isinstance(label, tuple) else f"{count} {label}"
 
 
 def describe(delivery: Delivery) -> StoredText:

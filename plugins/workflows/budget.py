@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import Workflow, hookimpl
-from core.messages import StoredText, stored_for
+from core.messages import StoredText, english_plural, stored_for
 from core.models import BudgetStatus, Campaign, CampaignStatus, CommitmentLevel, Role
 from core.notifications import notify
 from core.plugins import PluginHost
@@ -158,7 +158,9 @@ class PassResult:
         if self.over_allocated:
             text += f"; over their allocation: {', '.join(self.over_allocated)}"
         if self.problems:
-            text += f"; {len(self.problems)} problem(s) (see the log)"
+            text += "; " + english_plural(
+                "{0} problem (see the log)", "{0} problems (see the log)", len(self.problems)
+            )
         return text
 
 

@@ -70,9 +70,12 @@ LABELS = {
     "paused": "paused",
     "failed": "failed",
     "to_proof": "to proof",
-    "cancelled": "run(s) of stopped deliveries cancelled",
-    "reminded": "reminder(s)",
-    "overdue": "overdue approval(s)",
+    "cancelled": (
+        "{0} run of stopped deliveries cancelled",
+        "{0} runs of stopped deliveries cancelled",
+    ),
+    "reminded": ("{0} reminder", "{0} reminders"),
+    "overdue": ("{0} overdue approval", "{0} overdue approvals"),
     "to_confirm": "waiting for a person's confirmation",
 }
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from core import Workflow, hookimpl
 from core.engine.campaigns import copy_campaign
 from core.engine.runs import CAMPAIGN_STATUS_NAMES, CampaignClosedError, RunError
-from core.messages import DetailText, StoredText, stored_for
+from core.messages import DetailText, StoredText, english_plural, stored_for
 from core.models import CampaignStatus, Run, RunState
 from core.notifications import RUN_TO_CONFIRM, notify_campaign_manager
 from plugins.processes.approvals import (
@@ -73,17 +73,17 @@ LATE = timedelta(days=1)
 """A schedule date more than this far in the past gets no new line, and a line that needed
 an approval and has none this long after its date is skipped."""
 LABELS = {
-    "extracting": "extraction run(s) started",
-    "extracted": "file(s) to approve",
-    "analysing": "targeting dry run(s) started",
-    "budgets": "budget approval(s) asked",
-    "lines": "schedule line(s) created",
-    "runs": "recurring run(s) started",
-    "campaigns": "periodic campaign(s) created",
-    "skipped": "line(s) skipped",
+    "extracting": ("{0} extraction run started", "{0} extraction runs started"),
+    "extracted": ("{0} file to approve", "{0} files to approve"),
+    "analysing": ("{0} targeting dry run started", "{0} targeting dry runs started"),
+    "budgets": ("{0} budget approval asked", "{0} budget approvals asked"),
+    "lines": ("{0} schedule line created", "{0} schedule lines created"),
+    "runs": ("{0} recurring run started", "{0} recurring runs started"),
+    "campaigns": ("{0} periodic campaign created", "{0} periodic campaigns created"),
+    "skipped": ("{0} line skipped", "{0} lines skipped"),
     "failed": "failed",
-    "tasks": "task(s) moved",
-    "campaign_states": "campaign(s) moved",
+    "tasks": ("{0} task moved", "{0} tasks moved"),
+    "campaign_states": ("{0} campaign moved", "{0} campaigns moved"),
 }
 
 
@@ -116,7 +116,14 @@ class OperationPass:
         self.start_lines()
         self.close_unsent_lines()
         self.update_states()
-        return self.result.summary(f"{self.active} of at most {self.limit} job(s) running")
+        return self.result.summary(
+            english_plural(
+                "{0} job running, at most {1}",
+                "{0} jobs running, at most {1}",
+                self.active,
+                self.limit,
+            )
+        )
 
     # --- runs ------------------------------------------------------------------------------
 

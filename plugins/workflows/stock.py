@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from core import Workflow, hookimpl
-from core.messages import StoredText, stored_for
+from core.messages import StoredText, english_plural, stored_for
 from core.models import Campaign
 from core.notifications import notify
 from core.plugins import PluginHost
@@ -64,15 +64,20 @@ class StockPassResult:
     problems: list[StoredText] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = (
-            f"booked {self.orders_booked} order line(s) (+{self.quantity_booked}); "
-            f"{len(self.alerts_raised)} alert(s) raised, {self.alerts_resolved} resolved; "
-            f"{self.changes} changes"
+        booked = english_plural(
+            "booked {0} order line (+{1})",
+            "booked {0} order lines (+{1})",
+            self.orders_booked,
+            self.quantity_booked,
         )
+        raised = english_plural("{0} alert raised", "{0} alerts raised", len(self.alerts_raised))
+        text = f"{booked}; {raised}, {self.alerts_resolved} resolved; {self.changes} changes"
         if self.alerts_raised:
             text += f"; low: {', '.join(self.alerts_raised)}"
         if self.problems:
-            text += f"; {len(self.problems)} problem(s) (see the log)"
+            text += "; " + english_plural(
+                "{0} problem (see the log)", "{0} problems (see the log)", len(self.problems)
+            )
         return text
 
 

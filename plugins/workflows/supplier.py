@@ -39,7 +39,7 @@ from core.documents.extraction import ROWS_PER_QUERY, RecordColumns, cell, write
 from core.documents.templating import LOCAL_TIME
 from core.engine.campaigns import CampaignConfig, build_plugins
 from core.engine.context import RunContext
-from core.messages import DetailText, ExplainedError, StoredText, stored_for
+from core.messages import DetailText, ExplainedError, StoredText, english_plural, stored_for
 from core.messaging.mail import Attachment, build_message, mailbox, message_id, valid_email
 from core.messaging.sending import MaybeSentError, NotSentError
 from core.messaging.smtp import Mailer, open_mailer
@@ -105,17 +105,17 @@ MOVES_PER_PASS = 4
 PROVIDER_FILES = "provider"
 """The run files of a delivery's extraction files (``provider/NAME``)."""
 LABELS = {
-    "extracted": "extraction file(s) written",
+    "extracted": ("{0} extraction file written", "{0} extraction files written"),
     "uploaded": "uploaded",
-    "emailed": "router e-mail(s) sent",
-    "proofs": "proof(s) submitted",
-    "sent": "file(s) sent",
+    "emailed": ("{0} router e-mail sent", "{0} router e-mails sent"),
+    "proofs": ("{0} proof submitted", "{0} proofs submitted"),
+    "sent": ("{0} file sent", "{0} files sent"),
     "released": "released without a provider",
     "finished": "finished",
     "extracted_again": "extracted again (refused since the extraction)",
-    "results": "result file(s) imported",
-    "rejected": "result file(s) refused",
-    "unclear": "unclear step(s)",
+    "results": ("{0} result file imported", "{0} result files imported"),
+    "rejected": ("{0} result file refused", "{0} result files refused"),
+    "unclear": ("{0} unclear step", "{0} unclear steps"),
 }
 
 
@@ -323,7 +323,11 @@ class SupplierPass:
         refused = self.refused_letters(job)
         if not refused:
             return False
-        reason = f"{refused} recipient(s) refused letters since the extraction"
+        reason = english_plural(
+            "{0} recipient refused letters since the extraction",
+            "{0} recipients refused letters since the extraction",
+            refused,
+        )
         with self.runtime.database.session() as session:
             delivery = session.get(Delivery, job.delivery_id)
             stores = partial(open_store, self.runtime.plugins, self.runtime.settings)

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from core.config import Settings
 from core.contact_events import set_consent
 from core.db.database import Database
+from core.messages import english_plural
 from core.messaging.bounces import BounceToken, read_bounce_token, verp_token
 from core.messaging.unsubscribe import InvalidToken, read_token
 from core.models import (
@@ -71,12 +72,12 @@ tag."""
 _ENCODED = re.compile(r"(?:=[0-9A-F]{2})+")
 KEEP_RAW = frozenset({Kind.UNMATCHED, Kind.REPLY})
 SUMMARY_LABELS = {
-    Kind.HARD_BOUNCE: "hard bounce(s)",
-    Kind.SOFT_BOUNCE: "soft bounce(s)",
-    Kind.DELAYED: "delay notice(s)",
-    Kind.AUTO_REPLY: "auto-reply(ies)",
-    Kind.UNSUBSCRIBE: "unsubscribe mail(s)",
-    Kind.REPLY: "contact reply(ies)",
+    Kind.HARD_BOUNCE: ("{0} hard bounce", "{0} hard bounces"),
+    Kind.SOFT_BOUNCE: ("{0} soft bounce", "{0} soft bounces"),
+    Kind.DELAYED: ("{0} delay notice", "{0} delay notices"),
+    Kind.AUTO_REPLY: ("{0} auto-reply", "{0} auto-replies"),
+    Kind.UNSUBSCRIBE: ("{0} unsubscribe mail", "{0} unsubscribe mails"),
+    Kind.REPLY: ("{0} contact reply", "{0} contact replies"),
     Kind.UNMATCHED: "kept for a person",
 }
 """How a pass's summary counts each kind (the workflows' catalog translates the parts)."""
@@ -89,8 +90,14 @@ class InboundResult:
     """Messages recorded by an earlier pass whose move had failed: only moved now."""
 
     def summary(self) -> str:
-        parts = [f"{self.counts[kind]} {label}" for kind, label in SUMMARY_LABELS.items()]
-        text = f"{sum(self.counts.values())} message(s) read; {', '.join(parts)}"
+        parts = [
+            english_plural(*label, self.counts[kind])
+            if isinstance(label, tuple)
+            else f"{self.counts[kind]} {label}"
+            for kind, label in SUMMARY_LABELS.items()
+        ]
+        read = english_plural("{0} message read", "{0} messages read", sum(self.counts.values()))
+        text = f"{read}; {', '.join(parts)}"
         if self.already:
             text += f"; {self.already} read before"
         return text
@@ -281,7 +288,10 @@ class _Batch:
                     at=self.now,
                     run_id=match.run_id,
                 )
-            return Kind.UNSUBSCRIBE, matches[0], f"{len(matches)} contact(s) opted out of e-mail"
+            opted_out = english_plural(
+                "{0} contact opted out of e-mail", "{0} contacts opted out of e-mail", len(matches)
+            )
+            return Kind.UNSUBSCRIBE, matches[0], opted_out
         if inbound.kind is Kind.UNMATCHED and inbound.sender:
             senders = self.by_sender(inbound.sender)
             if senders:
