@@ -230,9 +230,11 @@ def test_the_lines_a_summary_names_are_introduced_in_the_readers_language(panel)
     with panel.runtime.database.session() as session:
         for workflow, summary in (
             ("stockMgt", "booked 0 order lines (+0); 1 alert raised, 0 resolved; "
-                         "1 changes; low: Lager Köln/Papier (70)"),
-            ("budgetMgt", "costed 1 deliveries, 0 tasks, 0 direct runs, 1 campaigns and 1 "
-                          "budgets; 3 changes; over their allocation: Infobrief"),
+                         "1 change; low: Lager Köln/Papier (70)"),
+            ("budgetMgt", "costed 1 delivery, 0 tasks, 0 direct runs, 1 campaign, 1 budget; "
+                          "3 changes; over their allocation: Infobrief"),
+            ("budgetMgt", "costed 2 deliveries, 1 tasks, 0 direct runs, 1 campaigns and 1 "
+                          "budgets; 1 changes"),  # written before the summary had plurals
         ):  # fmt: skip
             session.add(
                 WorkflowRun(
@@ -247,7 +249,16 @@ def test_the_lines_a_summary_names_are_introduced_in_the_readers_language(panel)
     assert "; Meldebestand erreicht: Lager Köln/Papier (70)" in body(
         client.get("/workflows/stockMgt")
     )
-    assert "; über ihrer Zuweisung: Infobrief" in body(client.get("/workflows/budgetMgt"))
+    budget = body(client.get("/workflows/budgetMgt"))
+    assert "; über ihrer Zuweisung: Infobrief" in budget
+    assert (
+        "Kosten berechnet für 1 Versand, 0 Aufgaben, 0 direkte Läufe, 1 Kampagne, 1 Budget; "
+        "3 Änderungen" in budget
+    )
+    assert (
+        "Kosten berechnet für 2 Versände, 1 Aufgabe, 0 direkte Läufe, 1 Kampagnen und 1 Budgets; "
+        "1 Änderung" in budget
+    )
 
 
 @pytest.mark.parametrize(

@@ -170,7 +170,7 @@ def test_costs_go_from_estimate_to_targeted_to_sent_to_real(harness):
 
     # nothing analysed yet: the estimates count
     summary = run_pass("budgetMgt")
-    assert summary.startswith("costed 1 deliveries, 1 tasks, 0 direct runs, 1 campaigns and 2 ")
+    assert summary.startswith("costed 1 delivery, 1 task, 0 direct runs, 1 campaign, 2 budgets")
     assert expense_line(harness, letter_id) is None
     assert cost_of(harness, Delivery, letter_id) is None
     assert cost_of(harness, Campaign, campaign_id) == D("1400.00")
@@ -405,7 +405,7 @@ def test_a_direct_start_is_booked_once_and_a_dry_run_never(harness):
 
     summary = run_pass("budgetMgt")
 
-    assert "1 direct runs" in summary
+    assert "1 direct run," in summary
     [line] = run_lines(harness)
     assert (line.run_id, line.basis, line.messages, line.units) == (
         real.id,

@@ -150,11 +150,15 @@ class PassResult:
     problems: list[StoredText] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = (
-            f"costed {self.deliveries} deliveries, {self.tasks} tasks, {self.runs} direct "
-            f"runs, {self.campaigns} campaigns and {self.budgets} budgets; "
-            f"{self.changes} changes"
+        counted = (
+            ("costed {0} delivery", "costed {0} deliveries", self.deliveries),
+            ("{0} task", "{0} tasks", self.tasks),
+            ("{0} direct run", "{0} direct runs", self.runs),
+            ("{0} campaign", "{0} campaigns", self.campaigns),
+            ("{0} budget", "{0} budgets", self.budgets),
         )
+        text = ", ".join(english_plural(*forms) for forms in counted)
+        text += "; " + english_plural("{0} change", "{0} changes", self.changes)
         if self.over_allocated:
             text += f"; over their allocation: {', '.join(self.over_allocated)}"
         if self.problems:

@@ -71,7 +71,8 @@ class StockPassResult:
             self.quantity_booked,
         )
         raised = english_plural("{0} alert raised", "{0} alerts raised", len(self.alerts_raised))
-        text = f"{booked}; {raised}, {self.alerts_resolved} resolved; {self.changes} changes"
+        changes = english_plural("{0} change", "{0} changes", self.changes)
+        text = f"{booked}; {raised}, {self.alerts_resolved} resolved; {changes}"
         if self.alerts_raised:
             text += f"; low: {', '.join(self.alerts_raised)}"
         if self.problems:
