@@ -689,19 +689,19 @@ def test_the_command_line_lists_and_reverses_a_runs_bookings_once(booking_engine
     assert len(lines) == 4
     assert "booking   01.04.2026  VP-1" in lines[0] and "2.53 EUR" in lines[0]
     assert lines[0].endswith("Abschlussprovision V-1 Kfz-Versicherung (Mustermann)")
-    assert lines[3] == "EUR: 3 booking(s) 19.66, 0 reversal(s) 0.00, net 19.66"
+    assert lines[3] == "EUR: 3 bookings 19.66, 0 reversals 0.00, net 19.66"
 
     declined = invoke("reverse", str(run.id), "--by", "anna", input="n\n")
     assert declined.exit_code == 1
-    assert "Reverse 3 booking(s) of run #1 (19.66 EUR)?" in declined.output
+    assert "Reverse 3 bookings of run #1 (19.66 EUR)?" in declined.output
     assert len(bookings(engine, run.id)) == 3
 
     reversed_ = invoke("reverse", str(run.id), "--by", "anna", "--date", "2026-04-30", "--yes")
     assert reversed_.exit_code == 0, reversed_.output
-    assert reversed_.output == "3 counter-booking(s) dated 30.04.2026 by anna\n"
+    assert reversed_.output == "3 counter-bookings dated 30.04.2026 by anna\n"
     totals = invoke("list", str(run.id), "--totals")
     assert totals.output.splitlines() == [
-        "EUR: 3 booking(s) 19.66, 3 reversal(s) -19.66, net 0.00",
+        "EUR: 3 bookings 19.66, 3 reversals -19.66, net 0.00",
         "reversed on 01.04.2026 by anna (counter-bookings dated 30.04.2026)",
     ]
 

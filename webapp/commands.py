@@ -31,6 +31,7 @@ from core import hookimpl
 from core.cli import CliState, configure_logging, pass_state, start_runtime
 from core.config import Settings
 from core.db.database import Database
+from core.messages import english_plural
 from core.models import Role
 from core.runtime import Runtime
 from core.workflows.operating import warn_about_stopped
@@ -143,7 +144,8 @@ def production_server(
 
 
 def announce(host: str, port: int, workers: int, scheduler: bool, server: str) -> None:
-    beside = f"{workers} worker(s)" + (" and the scheduler" if scheduler else "")
+    beside = english_plural("{0} worker", "{0} workers", workers)
+    beside += " and the scheduler" if scheduler else ""
     click.echo(
         f"Campaign is running on http://{host}:{port}/ ({server}) with {beside}; "
         "Ctrl+C stops everything."

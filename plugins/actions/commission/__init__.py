@@ -43,7 +43,7 @@ from core.documents.templating import (
     format_date,
     nest,
 )
-from core.messages import ExplainedError, stored_for
+from core.messages import ExplainedError, english_plural, stored_for
 from core.models import Run
 from core.query.entities import ENTITIES, EntitySpec, FieldType
 from plugins.actions import TRANSLATIONS
@@ -464,7 +464,13 @@ def register_commands(cli: click.Group) -> None:
                 amounts = ", ".join(f"{total.booked} {total.currency}" for total in totals)
                 if count and not yes:
                     click.confirm(
-                        f"Reverse {count} booking(s) of run #{run.number} ({amounts})?",
+                        english_plural(
+                            "Reverse {0} booking of run #{1} ({2})?",
+                            "Reverse {0} bookings of run #{1} ({2})?",
+                            count,
+                            run.number,
+                            amounts,
+                        ),
                         abort=True,
                     )
                 try:
@@ -478,9 +484,9 @@ def register_commands(cli: click.Group) -> None:
                     raise click.ClickException(str(exc)) from None
         finally:
             database.dispose()
+        counter = english_plural("{0} counter-booking", "{0} counter-bookings", reversal.count)
         click.echo(
-            f"{reversal.count} counter-booking(s) dated {format_date(reversal.booking_date)} "
-            f"by {reversal.reversed_by}"
+            f"{counter} dated {format_date(reversal.booking_date)} by {reversal.reversed_by}"
         )
 
 
@@ -510,9 +516,11 @@ def _echo_totals(session: Any, run: Run) -> None:
         click.echo(f"run #{run.number} has no commission bookings")
         return
     for total in totals:
+        bookings = english_plural("{0} booking", "{0} bookings", total.bookings)
+        reversals = english_plural("{0} reversal", "{0} reversals", total.reversals)
         click.echo(
-            f"{total.currency}: {total.bookings} booking(s) {total.booked}, "
-            f"{total.reversals} reversal(s) {total.reversed}, net {total.net}"
+            f"{total.currency}: {bookings} {total.booked}, "
+            f"{reversals} {total.reversed}, net {total.net}"
         )
     reversal = run_reversal(session, run.id)
     if reversal is not None:
