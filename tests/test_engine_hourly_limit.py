@@ -101,6 +101,15 @@ def test_recipients_skipped_at_dispatch_leave_the_allowance_to_the_others(engine
     assert statuses == [ItemStatus.SKIPPED] * 2 + [ItemStatus.DONE] * 4
 
 
+def test_a_chunk_that_uses_up_the_hour_with_its_last_row_is_done_not_paused(engine, tmp_path):
+    engine.runtime.clock = FrozenClock(NOON)
+    campaign_id, out = limited_campaign(engine, tmp_path, 4, limit=4)
+    run = targeted_run(engine, campaign_id)
+    assert process_chunk(run.id, 0, 1) == f"run {run.id} chunk 0: 4 processed"
+    assert engine.run(run.id).state == RunState.FINISHING
+    assert len(sent(out)) == 4
+
+
 def test_the_next_run_of_the_campaign_shares_the_hour(engine, tmp_path):
     clock = FrozenClock(NOON)
     engine.runtime.clock = clock

@@ -415,6 +415,10 @@ class Dispatcher:
         claimed: list[Row] = []
         now = self.runtime.clock.now()
         if self.per_hour is not None and self.lease is not None:
+            following = next(pending, None)
+            if following is None:  # the chunk is done: nothing to take from the hour
+                return claimed
+            pending = itertools.chain([following], pending)
             campaign_id, limit = self.run.campaign_id, self.per_hour
             allowance = hourly_limit.take(session, campaign_id, limit, rows, now)
             if allowance.resumes_at is not None:
