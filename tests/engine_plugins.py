@@ -14,6 +14,8 @@ from core.documents.archive import archive_document, open_store
 from core.models import Contact, DocumentKind
 from core.query import get_entity
 
+from waiting import poll
+
 
 def contact_recipient(contact_id: int, last_name: str | None, email: str | None, city: str | None):
     return Recipient(
@@ -214,9 +216,7 @@ class NotifyAfterWarmUp(Notify):
     def warm_up(self, recipient, context):
         warming = Path(self.params.warming_path)
         warming.touch()
-        deadline = time.monotonic() + 180
-        while not warming.with_name(f"{warming.name}.go").exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        poll(warming.with_name(f"{warming.name}.go").exists)
 
 
 class CityParams(BaseModel):

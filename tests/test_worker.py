@@ -3,7 +3,6 @@ import dataclasses
 import os
 import signal
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from core.jobs.worker import CampaignWorker, build_worker
 from core.models import ChunkLease, Contact, ItemStatus, WorkflowRun
 from core.workflows.operating import request_run
 
-from waiting import POLL, wait_for, wait_for_exit
+from waiting import poll, wait_for, wait_for_exit
 
 
 class ReportPid(Workflow):
@@ -150,10 +149,7 @@ class StopSentAtOnce(CampaignWorker):
 
 def until_asked_to_stop() -> bool:
     """A job: whether its work horse was asked to stop within a generous 30 s."""
-    deadline = time.monotonic() + 30
-    while not stop_requested() and time.monotonic() < deadline:
-        time.sleep(POLL)
-    return stop_requested()
+    return poll(stop_requested, timeout=30)
 
 
 def test_a_work_horse_takes_a_stop_sent_the_moment_it_was_forked(engine):

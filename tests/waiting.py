@@ -24,15 +24,20 @@ def wait_for(
     condition: Callable[[], T], what: str, timeout: float = DEADLINE, log: Path | None = None
 ) -> T:
     """The first true value of ``condition()``; fails naming ``what`` after ``timeout``."""
+    value = poll(condition, timeout)
+    if not value:
+        tail = f"; log:\n{log.read_text()[-3000:]}" if log is not None and log.exists() else ""
+        pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}{tail}")
+    return value
+
+
+def poll(condition: Callable[[], T], timeout: float = DEADLINE) -> T:
+    """The first true value of ``condition()``, or its last after ``timeout``: for code that
+    runs in a worker or a job on behalf of a test, where failing the test is not its part."""
     deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            tail = f"; log:\n{log.read_text()[-3000:]}" if log is not None and log.exists() else ""
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}{tail}")
+    while not (value := condition()) and time.monotonic() <= deadline:
         time.sleep(POLL)
+    return value
 
 
 def wait_for_exit(process: subprocess.Popen, what: str = "the process to exit") -> int:
