@@ -114,6 +114,36 @@ def test_search_and_filters(client_for, people, query, expected):
     assert names(body(client_for("viewer").get(f"/contacts/{query}"))) == expected
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("özdemir", ["Ayla Özdemir"]),
+        ("ÖZD", ["Ayla Özdemir"]),
+        ("öztürk", ["CEM ÖZTÜRK"]),  # stored in capitals: SQLite's lower() leaves "ÖztÜrk"
+        ("müll", ["Jürgen Müller"]),
+        ("JÜRGEN", ["Jürgen Müller"]),
+        ("übelhör-büs", ["Uta Übelhör-Büsing"]),  # more letters to vary than are tried
+        ("übelhör-bus", []),
+        ("ö", ["Ayla Özdemir", "CEM ÖZTÜRK"]),
+    ],
+)
+def test_the_search_folds_the_case_of_umlauts(client_for, database, query, expected):
+    with database.session() as session:
+        session.add_all(
+            Contact(number=f"U-{index}", first_name=first, last_name=last)
+            for index, (first, last) in enumerate(
+                [
+                    ("Ayla", "Özdemir"),
+                    ("CEM", "ÖZTÜRK"),
+                    ("Jürgen", "Müller"),
+                    ("Uta", "Übelhör-Büsing"),
+                ]
+            )
+        )
+    found = names(body(client_for("viewer").get("/contacts/", query_string={"q": query})))
+    assert sorted(found) == expected
+
+
 def test_a_long_list_is_paginated_by_name(client_for, database):
     rows = [
         {"number": f"N-{i:05d}", "last_name": f"Name{i:05d}", "first_name": "X", "attributes": {}}

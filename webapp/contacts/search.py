@@ -6,8 +6,10 @@ Schmidt in Köln). Matching the start rather than any part is what an index can 
 field has an index on ``lower(field)`` (``core.models.addressbook.SEARCH_PREFIX_FIELDS``).
 PostgreSQL answers ``lower(field) LIKE 'abc%'`` from its ``text_pattern_ops`` index; SQLite
 uses its index only for a range, ``lower(field) >= 'abc' AND lower(field) < 'abc\U0010ffff'``.
-SQLite's ``lower`` folds ASCII letters only, so there the search term is folded the same way
-(and "Ö" finds "Özdemir" but "ö" does not).
+SQLite's ``lower`` folds ASCII letters only and leaves "Ö" as it is, so there a word's other
+letters are tried in both cases: "özdemir" looks up the ranges of "özdemir" and "Özdemir". A
+word with more such letters than ``VARIED_LETTERS`` looks up the ranges of its start and is then
+checked whole with ``unicode_lower`` (``core.db.database``).
 
 Filters are plain column comparisons. The list is ordered by an indexed sort key with the id
 as tie-breaker (``ix_contacts_last_name_first_name_id``, ``ix_contacts_city``, the number).
@@ -76,17 +78,47 @@ MAX_WORDS = 4
 LAST_CHARACTER = "\U0010ffff"
 
 
-def _ascii_lower(text: str) -> str:
-    return "".join(char.lower() if char.isascii() else char for char in text)
+VARIED_LETTERS = 2
+
+
+def sqlite_starts(word: str) -> tuple[list[str], bool]:
+    """What SQLite's ``lower`` leaves of the start of a field that begins with ``word`` in any
+    case, and whether those starts stop short of the whole word (at its ``VARIED_LETTERS`` + 1st
+    letter that has a case outside ASCII)."""
+    starts = [""]
+    varied = 0
+    for char in word:
+        cases = {char.lower(), char.upper()} if not char.isascii() else {char.lower()}
+        cases = {case for case in cases if len(case) == 1} or {char}
+        if len(cases) > 1:
+            if varied == VARIED_LETTERS:
+                return starts, True
+            varied += 1
+        starts = [start + case for start in starts for case in sorted(cases)]
+    return starts, False
 
 
 def _begins(word: str, dialect: str) -> ColumnElement[bool]:
     """Some search field begins with ``word``, in a form the dialect answers from an index."""
-    columns = [func.lower(getattr(Contact, name)) for name in SEARCH_PREFIX_FIELDS]
-    if dialect == "sqlite":
-        low = _ascii_lower(word)
-        return or_(*(and_(column >= low, column < low + LAST_CHARACTER) for column in columns))
-    return or_(*(column.startswith(word.lower(), autoescape=True) for column in columns))
+    fields = [getattr(Contact, name) for name in SEARCH_PREFIX_FIELDS]
+    if dialect != "sqlite":
+        return or_(
+            *(func.lower(field).startswith(word.lower(), autoescape=True) for field in fields)
+        )
+    starts, shortened = sqlite_starts(word)
+    ranges = or_(
+        *(
+            and_(func.lower(field) >= start, func.lower(field) < start + LAST_CHARACTER)
+            for field in fields
+            for start in starts
+        )
+    )
+    if not shortened:
+        return ranges
+    whole = or_(
+        *(func.unicode_lower(field).startswith(word.lower(), autoescape=True) for field in fields)
+    )
+    return and_(ranges, whole)
 
 
 def contact_query(filters: ContactFilters, dialect: str) -> Select[tuple[Contact]]:
