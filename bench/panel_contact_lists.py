@@ -35,6 +35,8 @@ CONTACT_LISTS = {
     "contacts, by number": ({"sort": "number"}, 1),
     "contacts, search 'name4711'": ({"q": "name4711"}, 1),
     "contacts, search 'Köln' (city)": ({"q": "Köln"}, 1),
+    "contacts, search 'köln' (city, umlaut in either case)": ({"q": "köln"}, 1),
+    "contacts, search 'übelhör-büs' (checked whole)": ({"q": "übelhör-büs"}, 1),
     "contacts, search 'erika name47'": ({"q": "erika name47"}, 1),
     "contacts, search 'b-0009' (number)": ({"q": "b-0009"}, 1),
     "contacts, search 'p123@' (e-mail)": ({"q": "p123@"}, 1),

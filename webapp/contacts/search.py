@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from core.models import Contact, ContactKind, ContactStatus, DispatchChannel
@@ -78,7 +78,7 @@ MAX_WORDS = 4
 LAST_CHARACTER = "\U0010ffff"
 
 
-VARIED_LETTERS = 2
+VARIED_LETTERS = 1
 
 
 def sqlite_starts(word: str) -> tuple[list[str], bool]:
@@ -106,19 +106,15 @@ def _begins(word: str, dialect: str) -> ColumnElement[bool]:
             *(func.lower(field).startswith(word.lower(), autoescape=True) for field in fields)
         )
     starts, shortened = sqlite_starts(word)
-    ranges = or_(
-        *(
-            and_(func.lower(field) >= start, func.lower(field) < start + LAST_CHARACTER)
-            for field in fields
-            for start in starts
-        )
-    )
-    if not shortened:
-        return ranges
-    whole = or_(
-        *(func.unicode_lower(field).startswith(word.lower(), autoescape=True) for field in fields)
-    )
-    return and_(ranges, whole)
+    terms = []
+    for field in fields:
+        whole = func.unicode_lower(field).startswith(word.lower(), autoescape=True)
+        for start in starts:
+            term = and_(func.lower(field) >= start, func.lower(field) < start + LAST_CHARACTER)
+            terms.append(and_(term, whole) if shortened else term)
+    # told the match is rare, SQLite looks the ranges up instead of walking the name index
+    # in list order for the first page, which reads every contact when few or none match
+    return func.likelihood(or_(*terms), literal_column("0.001"))
 
 
 def contact_query(filters: ContactFilters, dialect: str) -> Select[tuple[Contact]]:
