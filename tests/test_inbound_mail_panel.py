@@ -50,6 +50,7 @@ def test_unmatched_mail_is_listed_first_and_readable_bounces_link_the_contact(pa
         address="erika@example.org",
         contact_id=erika,
         size=2000,
+        detail="'erika@example.org' marked undeliverable",
     )
     client = panel.client(Role.CAMPAIGN_MANAGER)
     first = body(client.get("/inbound/"))
@@ -60,7 +61,10 @@ def test_unmatched_mail_is_listed_first_and_readable_bounces_link_the_contact(pa
     bounces = body(client.get("/inbound/?kind=hard_bounce"))
     assert f'href="/contacts/{erika}"' in bounces and "Harter Rückläufer" in bounces
     assert "5.1.1" in bounces
-    assert "nur bei nicht zugeordneten" in body(client.get(f"/inbound/{bounce}"))
+    bounced = body(client.get(f"/inbound/{bounce}"))
+    assert "nur bei nicht zugeordneten" in bounced
+    assert "<dt>Ergebnis</dt>" in bounced
+    assert '<dd id="mail-detail">„erika@example.org“ als unzustellbar markiert</dd>' in bounced
     everything = body(client.get("/inbound/?kind=nonsense"))  # an unknown kind: the default
     assert f'data-mail="{question}"' in everything
     answer = add(panel, kind="reply", sender="k7@example.org", subject="Frage", contact_id=erika)

@@ -102,6 +102,13 @@ KEINE_SONST = (
 )
 
 
+def results_in_german(database) -> list[str]:
+    """What the pass did with each mail, as the mail's page says it in German."""
+    with database.session() as session:
+        details = session.scalars(select(InboundMail.detail).order_by(InboundMail.id)).all()
+    return [detail_in("de", detail, TRANSLATIONS) for detail in details]
+
+
 @pytest.mark.parametrize(
     ("count", "english", "german"),
     [
@@ -185,6 +192,15 @@ def test_soft_bounces_count_and_the_limit_makes_them_hard(database, settings, ma
         ("email_soft_bounce", "bounce", run_id),
         ("email_undeliverable", "soft_bounces", run_id),
     ]
+    assert results_in_german(database) == [
+        "Weicher Rückläufer 1 von 3",
+        "Weicher Rückläufer 2 von 3",
+        "„erika@example.org“ als unzustellbar markiert",
+    ]
+    deliver(maildir, exim_bounce(BOUNCES, "erika@example.org", original))
+    process(database, settings, maildir)
+    already = "„erika@example.org“ war schon als unzustellbar markiert"
+    assert results_in_german(database)[-1] == already
 
 
 def test_a_delay_notice_and_an_auto_reply_change_nothing(database, settings, maildir, people):
@@ -218,6 +234,7 @@ def test_unsubscribe_mails_opt_out_by_token_or_by_sender(database, settings, mai
         True,
         [("opt_out_email", "unsubscribe_mail", None)],
     )
+    assert results_in_german(database) == ["1 Kontakt hat E-Mails abbestellt"] * 2
 
 
 def test_unmatched_mail_is_kept_with_its_bytes_and_nothing_is_processed_twice(
@@ -239,6 +256,11 @@ def test_unmatched_mail_is_kept_with_its_bytes_and_nothing_is_processed_twice(
             "Re: Neuigkeiten",
         )
     assert kept == {stranger, forged, answer}
+    assert sorted(results_in_german(database)) == [
+        "",  # a reply: its text is the result
+        "Abmeldemail von einem unbekannten Absender",
+        "Keine Kampagnennachricht zu diesem Rückläufer gefunden",
+    ]
     assert contact_state(database, erika) == (None, False, [])
 
     # the move failed after the commit: the same messages are read again, and only moved

@@ -272,7 +272,7 @@ class _Batch:
         if inbound.kind in (Kind.HARD_BOUNCE, Kind.SOFT_BOUNCE):
             match = self.match_bounce(inbound)
             if match is None:
-                return Kind.UNMATCHED, None, f"bounce {inbound.status}, no campaign message found"
+                return Kind.UNMATCHED, None, "no campaign message found for the bounce"
             return inbound.kind, match, self.record_bounce(inbound, match)
         if inbound.kind is Kind.UNSUBSCRIBE:
             matches = self.unsubscribing(inbound)
@@ -340,7 +340,7 @@ class _Batch:
         current = (contact.email or "").strip().lower()
         address = inbound.address or current
         if not current or address != current:
-            return f"{inbound.status}: {address} is no longer the contact's address"
+            return f"'{address}' is no longer the contact's address"
         source = SOURCE_BOUNCE
         if inbound.kind is Kind.SOFT_BOUNCE:
             self.event(contact.id, SOFT_BOUNCE_FIELD, None, SOURCE_BOUNCE, match)
@@ -354,13 +354,13 @@ class _Batch:
             )
             limit = self.settings.soft_bounce_limit
             if counted < limit:
-                return f"{inbound.status}: soft bounce {counted} of {limit}"
+                return f"soft bounce {counted} of {limit}"
             source = SOURCE_SOFT_BOUNCES
         if getattr(contact, UNDELIVERABLE_FIELD) == address:
-            return f"{inbound.status}: {address} was undeliverable already"
+            return f"'{address}' was undeliverable already"
         setattr(contact, UNDELIVERABLE_FIELD, address)
         self.event(contact.id, UNDELIVERABLE_FIELD, False, source, match)
-        return f"{inbound.status}: {address} marked undeliverable"
+        return f"'{address}' marked undeliverable"
 
     def event(
         self, contact_id: int, name: str, old: bool | None, source: str, match: Match
