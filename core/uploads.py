@@ -152,8 +152,10 @@ def fill_name_pattern(pattern: str, values: Mapping[str, str]) -> str:
         names = ", ".join(f"{{{name}}}" for name in unknown)
         raise NamePatternError(
             "unknown",
-            stored(
-                "unknown placeholder(s) {names}; available: {available}",
+            stored.plural(
+                "unknown placeholder {names}; available: {available}",
+                "{count} unknown placeholders: {names}; available: {available}",
+                count=len(unknown),
                 names=names,
                 available=available,
             ),

@@ -596,7 +596,7 @@ def test_a_delivery_finished_before_the_crash_is_not_uploaded_again(uploading, i
     [
         (
             {"remote_name": "{customer}.csv"},
-            "unknown placeholder(s) {customer}; available: campaign",
+            "unknown placeholder {customer}; available: campaign",
         ),
         ({"remote_name": "../{campaign}.csv"}, "is not a usable file name"),
         ({"remote_name": "{campaign.zzz}.csv"}, "'{campaign.zzz}' is not a placeholder"),
@@ -622,7 +622,7 @@ def test_settings_are_checked_when_the_campaign_is_saved(settings, problem):
     [
         (
             {"remote_name": "{customer}.csv"},
-            "remote_name: unbekannte Platzhalter {customer}; verfügbar sind: campaign, run, "
+            "remote_name: unbekannter Platzhalter {customer}; verfügbar sind: campaign, run, "
             "run_id, date, time, group, ext",
         ),
         (

@@ -248,7 +248,7 @@ def test_bearer_auth_with_the_secret_in_the_environment(provider, make_gateway, 
     ("settings", "problem"),
     [
         ({"url": "ftp://example.org"}, "url: needs an http:// or https:// URL"),
-        ({"body": {"to": "{msisdn}"}}, "unknown placeholder(s) msisdn"),
+        ({"body": {"to": "{msisdn}"}}, "unknown placeholder msisdn"),
         ({"auth": "basic", "secret": "x"}, "basic auth needs a username"),
         ({"auth": "bearer"}, "bearer auth needs a secret or secret_env"),
         ({"secret_env": "SURELY_NOT_SET_ANYWHERE"}, "SURELY_NOT_SET_ANYWHERE is not set"),
@@ -278,12 +278,12 @@ def test_refused_settings_are_said_in_the_readers_language():
     ]
     assert [render_stored(text, "de", catalogs) for text in texts] == [
         "url: braucht eine http://- oder https://-Adresse mit einem Server",
-        "body: unbekannte Platzhalter msisdn; verfügbar sind: number, text, reference, sender",
+        "body: unbekannter Platzhalter msisdn; verfügbar sind: number, text, reference, sender",
         "(settings): die Anmeldung „bearer“ braucht ein Geheimnis (secret oder secret_env)",
     ]
     assert [render_stored(text, "en", catalogs) for text in texts] == [
         "url: needs an http:// or https:// URL with a host",
-        "body: unknown placeholder(s) msisdn; available: number, text, reference, sender",
+        "body: unknown placeholder msisdn; available: number, text, reference, sender",
         "(settings): bearer auth needs a secret or secret_env",
     ]
 

@@ -63,7 +63,7 @@ def test_file_names_fill_the_placeholders_with_safe_parts(pattern, name):
 @pytest.mark.parametrize(
     ("pattern", "problem"),
     [
-        ("{kunde}.csv", "file_name_pattern: unknown placeholder(s) {kunde}; available: campaign,"),
+        ("{kunde}.csv", "file_name_pattern: unknown placeholder {kunde}; available: campaign,"),
         (
             "{campaign!r}.csv",
             "file_name_pattern: '{campaign!r}' is not a placeholder: write {name}",
@@ -237,7 +237,7 @@ RESULT_FORMAT = {"key_column": "Ref", "status_column": "Status", "sent_values": 
         ),
         (
             lambda: file_name("{kunde}.csv", VALUES),
-            "Dateiname: unbekannte Platzhalter {kunde}; verfügbar sind: campaign,",
+            "Dateiname: unbekannter Platzhalter {kunde}; verfügbar sind: campaign,",
         ),
         (
             lambda: recipients(process(notification_recipients=["druckerei"]), None),

@@ -127,7 +127,7 @@ def test_no_server_is_a_transient_error(payload):
     ("settings", "problem"),
     [
         ({"url": "ftp://example.org/{file}"}, "needs an http:// or https:// URL with a host"),
-        ({"url": "https://example.org/{name}"}, "unknown placeholder(s) name"),
+        ({"url": "https://example.org/{name}"}, "unknown placeholder name"),
         ({"auth": "basic", "secret": "x"}, "basic auth needs a username"),
         ({"auth": "bearer"}, "bearer auth needs a secret or secret_env"),
         ({"method": "PATCH"}, "method: Input should be 'PUT' or 'POST'"),
@@ -139,17 +139,27 @@ def test_bad_settings_name_the_problem(settings, problem):
     assert problem in str(caught.value)
 
 
-def test_a_refused_url_is_said_in_the_readers_language():
+def test_a_refused_url_is_said_in_the_readers_language_in_the_form_of_its_count():
     catalogs = {HttpUpload.__module__: [TRANSLATIONS]}
     with pytest.raises(SettingsError) as caught:
         HttpUpload({"url": "https://example.org/{name}"})
     ((field, message),) = caught.value.problems
     text = problem_text(field, message, HttpUpload.__module__)
     assert render_stored(text, "de", catalogs) == (
-        "url: unbekannte Platzhalter name; verfügbar sind: file, sha256, size, reference"
+        "url: unbekannter Platzhalter name; verfügbar sind: file, sha256, size, reference"
     )
     assert render_stored(text, "en", catalogs) == (
-        "url: unknown placeholder(s) name; available: file, sha256, size, reference"
+        "url: unknown placeholder name; available: file, sha256, size, reference"
+    )
+    with pytest.raises(SettingsError) as caught:
+        HttpUpload({"url": "https://example.org/{name}/{day}"})
+    ((field, message),) = caught.value.problems
+    text = problem_text(field, message, HttpUpload.__module__)
+    assert render_stored(text, "de", catalogs) == (
+        "url: 2 unbekannte Platzhalter: day, name; verfügbar sind: file, sha256, size, reference"
+    )
+    assert render_stored(text, "en", catalogs) == (
+        "url: 2 unknown placeholders: day, name; available: file, sha256, size, reference"
     )
 
 

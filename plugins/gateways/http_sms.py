@@ -142,8 +142,10 @@ class HttpParams(HttpCredentials):
         unknown = _placeholders(body) - set(PLACEHOLDERS)
         if unknown:
             raise ExplainedError(
-                stored(
-                    "unknown placeholder(s) {names}; available: {available}",
+                stored.plural(
+                    "unknown placeholder {names}; available: {available}",
+                    "{count} unknown placeholders: {names}; available: {available}",
+                    count=len(unknown),
                     names=sorted(unknown),
                     available=list(PLACEHOLDERS),
                 )

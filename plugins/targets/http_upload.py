@@ -41,8 +41,10 @@ def check_placeholders(template: str, known: Sequence[str]) -> str:
     unknown = set(PLACEHOLDER.findall(template)) - set(known)
     if unknown:
         raise ExplainedError(
-            stored(
-                "unknown placeholder(s) {names}; available: {available}",
+            stored.plural(
+                "unknown placeholder {names}; available: {available}",
+                "{count} unknown placeholders: {names}; available: {available}",
+                count=len(unknown),
                 names=sorted(unknown),
                 available=list(known),
             )
