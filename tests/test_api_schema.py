@@ -69,6 +69,19 @@ def test_bodies_are_bounded_before_they_are_read_and_must_be_utf_8(api):
     assert "nested deeper than 32 levels" in assert_problem(nested, 400, "body")["detail"]
 
 
+def test_an_id_too_large_for_any_row_is_not_found_whatever_the_method(api):
+    for method, path in [
+        ("GET", "/campaigns/2147483648"),
+        ("PATCH", "/campaigns/2147483648"),
+        ("DELETE", "/templates/2147483648"),
+        ("PATCH", "/templates/9999999999"),
+        ("PATCH", "/templates/99999999999999999999"),
+    ]:
+        assert_problem(api.call(method, path, json={}), 404)
+    assert_problem(api.call("PATCH", "/templates/2147483647", json={}), 404)
+    assert_problem(api.call("PUT", "/templates/2147483647", json={}), 405)
+
+
 def test_no_server_error_and_no_answer_outside_the_schema(api, tmp_path):
     """Every operation with generated parameters and bodies, valid and not, as an
     administrator (the role that reaches the most code)."""

@@ -13,7 +13,7 @@ import pytest
 
 from core.models import Role
 
-from panel_helpers import body, build_panel, client_for
+from panel_helpers import body, build_panel, client_for, post
 
 LIMIT = 1024 * 1024
 CHUNK = 64 * 1024
@@ -102,6 +102,7 @@ def test_an_id_too_large_for_any_row_is_a_page_not_found(panel):
     client = panel.client(Role.CAMPAIGN_MANAGER)
     for path in ("/campaigns/2147483648", "/contacts/99999999999999999999999"):
         assert client.get(path).status_code == 404, path
+    assert post(client, "/campaigns/2147483648/copy").status_code == 404
     assert client.get("/campaigns/2147483647").status_code == 404
 
 

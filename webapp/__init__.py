@@ -278,9 +278,26 @@ MAX_FORM_FIELD_BYTES = 512 * 1024
 """Bytes of one field of a multipart form other than a file, which is held in memory."""
 
 
+def _digits_up_to(limit: int) -> str:
+    """A regular expression for the whole numbers from 0 to ``limit``, leading zeros
+    allowed: the digits before the first one below ``limit``'s, then any digits."""
+    written = str(limit)
+    shorter = [f"\\d{{1,{len(written) - 1}}}"] if len(written) > 1 else []
+    below = [
+        f"{written[:place]}[0-{int(digit) - 1}]\\d{{{len(written) - place - 1}}}"
+        for place, digit in enumerate(written)
+        if digit != "0"
+    ]
+    return f"0*(?:{'|'.join([*shorter, *below, written])})"
+
+
 class RowIdConverter(IntegerConverter):
     """``<int:...>`` in every address: a number beyond any row id is a page that does not
-    exist (404); handed to the database, it would fail in the driver with a 500."""
+    exist (404); handed to the database, it would fail in the driver with a 500. The bound is
+    in the pattern, not only a check after it: an address that matched the pattern of one
+    method's route would answer 405 for the others."""
+
+    regex = _digits_up_to(MAX_ID)
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
