@@ -39,6 +39,7 @@ ENTRY_POINT_GROUP = "campaign"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.datasources.query",
     "plugins.datasources.distribution_list",
+    "plugins.datasources.combined",
     "plugins.datasources.static",
     "plugins.datasources.file_import",
     "plugins.filters.channel",

@@ -12,13 +12,13 @@ from core.engine.context import RunContext
 from core.engine.runs import start_run
 from core.models import Campaign, Contact, Run, SavedQuery
 from core.plugin_base import Group
-from plugins.datasources import distribution_list, file_import, query, static
+from plugins.datasources import combined, distribution_list, file_import, query, static
 
-SOURCE_MODULES = (query, distribution_list, static, file_import)
+SOURCE_MODULES = (query, distribution_list, combined, static, file_import)
 
 
 def with_sources(engine):
-    """The harness with the four built-in data sources registered next to the test plugins."""
+    """The harness with the built-in data sources registered next to the test plugins."""
     for module in SOURCE_MODULES:
         engine.runtime.plugins.add(module, module.__name__, "test")
     assert engine.runtime.plugins.errors == []

@@ -404,8 +404,8 @@ BAD_ROWS = (
 
 def posted_pages(panel, language: str) -> Iterator[tuple[str, str]]:
     """Pages the walk cannot reach by links: the login page, the unsubscribe pages of an
-    e-mail's link, CSV import problems, the settings form of every action, and JSON that does
-    not parse in the query editor and in a setting."""
+    e-mail's link, CSV import problems, the settings form of every action and data source,
+    and JSON that does not parse in the query editor and in a setting."""
     from core.messaging.unsubscribe import make_token
     from core.models import Contact
 
@@ -435,6 +435,10 @@ def posted_pages(panel, language: str) -> Iterator[tuple[str, str]]:
         form = {"action": action, "act.__plugin": action, "intent": "refresh"}
         response = post(client, f"/campaigns/{campaign_id}/setup", form)
         yield f"POST /campaigns/{campaign_id}/setup ({action} form)", body(response)
+    for source in panel.app.extensions["campaign"].plugins.datasources.names():
+        form = {"datasource": source, "ds.__plugin": source, "intent": "refresh"}
+        response = post(client, f"/campaigns/{campaign_id}/setup", form)
+        yield f"POST /campaigns/{campaign_id}/setup ({source} source form)", body(response)
     broken = "[1 2]"  # JSON that does not parse, without words of its own
     yield "POST /queries/new (not JSON)", body(post(client, "/queries/new", {"definition": broken}))
     form = {"datasource": "query", "ds.__plugin": "query", "ds.definition": broken}

@@ -359,13 +359,29 @@ def test_a_query_used_by_a_campaign_is_not_deleted(panel):
     client = panel.client()
     assert "Informationskampagne</a>" in body(client.get(f"/queries/{saved_id}"))
     response = post(client, f"/queries/{saved_id}/delete")
-    assert "Die Kampagnen Informationskampagne nutzen diese Abfrage." in body(
+    assert "Die Kampagne Informationskampagne nutzt diese Abfrage." in body(
         client.get(response.location)
     )
+    excluded = saved_query(panel, "Ausgenommen")
+    with panel.runtime.database.session() as session:
+        create_campaign(
+            session,
+            panel.runtime.plugins,
+            CampaignConfig(
+                datasource="combined",
+                datasource_settings={"queries": [saved_id], "excluded": [excluded]},
+                action="print_reports",
+                action_settings={"report": "Informationsschreiben"},
+            ),
+            panel.runtime.clock.now(),
+            name="Kombiniert",
+        )
+    response = post(client, f"/queries/{excluded}/delete")
+    assert "Die Kampagne Kombiniert nutzt diese Abfrage." in body(client.get(response.location))
     unused = saved_query(panel, "Übrig")
     assert post(client, f"/queries/{unused}/delete").status_code == 302
     with panel.runtime.database.session() as session:
-        assert sorted(session.scalars(select(SavedQuery.name))) == ["Interessenten"]
+        assert sorted(session.scalars(select(SavedQuery.name))) == ["Ausgenommen", "Interessenten"]
 
 
 def test_the_result_goes_to_a_new_campaign_dynamic_or_as_the_current_list(panel, people):

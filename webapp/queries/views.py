@@ -64,6 +64,7 @@ from webapp.i18n import (
     get_language,
     stored_text,
     t,
+    tn,
 )
 from webapp.pagination import page_arguments, paginate, search_argument, search_condition
 from webapp.saved_queries import QueryNameTakenError, save_query
@@ -350,28 +351,39 @@ class QueryForm(PanelForm):
 # Which campaigns use a saved query
 
 
-def _query_fields() -> list[tuple[str, str]]:
-    """(data source, settings field) pairs whose value is a saved query's id."""
-    pairs = []
+def _query_fields() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(data source, settings field) pairs whose value is a saved query's id, and those whose
+    value is a list of them (``combined``'s queries)."""
+    single, lists = [], []
     for cls in get_plugins().datasources:
         spec = root_spec(cls.params_schema())
         for name, prop in spec.properties.items():
             if prop.options in QUERY_OPTION_SOURCES:
-                pairs.append((cls.name, name))
-    return pairs
+                (lists if prop.kind == "lines" else single).append((cls.name, name))
+    return single, lists
 
 
 def _campaigns_using(saved_query_id: int) -> list[tuple[int, str]]:
-    pairs = _query_fields()
-    if not pairs:
-        return []
+    single, lists = _query_fields()
     conditions = [
         (Campaign.datasource == source)
         & (Campaign.datasource_settings[name].as_integer() == saved_query_id)
-        for source, name in pairs
+        for source, name in single
     ]
+    using = set()
+    if conditions:
+        using.update(db_session().scalars(select(Campaign.id).where(or_(*conditions))))
+    for source, name in lists:  # the few campaigns on such a source, read through
+        rows = db_session().execute(
+            select(Campaign.id, Campaign.datasource_settings).where(Campaign.datasource == source)
+        )
+        using.update(
+            row.id for row in rows if saved_query_id in row.datasource_settings.get(name, [])
+        )
+    if not using:
+        return []
     rows = db_session().execute(
-        select(Campaign.id, Campaign.name).where(or_(*conditions)).order_by(Campaign.name)
+        select(Campaign.id, Campaign.name).where(Campaign.id.in_(using)).order_by(Campaign.name)
     )
     return [(row.id, row.name) for row in rows]
 
@@ -498,7 +510,8 @@ def delete(saved_query_id: int) -> Response:
     saved = _load(saved_query_id)
     users = _campaigns_using(saved.id)
     if users:
-        flash(t("queries.delete.refused", names=", ".join(name for _id, name in users)), "error")
+        names = ", ".join(name for _id, name in users)
+        flash(tn("queries.delete.refused", len(users), names=names), "error")
         return redirect(url_for(".edit", saved_query_id=saved.id))
     session = db_session()
     record_audit(
