@@ -81,10 +81,9 @@ def void_run(
 
 
 def sent_out(plugins: PluginHost, run: Run) -> bool:
-    """Whether the run's done rows went out of the house to people: its action has outside
-    effects on a channel (an e-mail, an SMS, a file for a provider who reaches the
-    recipients). Letters in a file are not out until the file is; an action no longer
-    loaded, or whose settings no longer load, counts as out."""
+    """Whether the run's done rows went out to people: its action sends e-mails or SMS
+    itself (letters are voided while their file is still in the house). An action no
+    longer loaded, or whose settings no longer load, counts as out."""
     name = run.config.get("action")
     if not run.done:
         return False
@@ -94,7 +93,7 @@ def sent_out(plugins: PluginHost, run: Run) -> bool:
         action = plugins.actions.get(name)(run.config.get("action_settings", {}))
     except SettingsError:
         return True
-    return action.external_effects and action.channel is not Channel.NONE
+    return action.external_effects and action.channel in (Channel.EMAIL, Channel.MOBILE)
 
 
 def void_delivery_runs(
