@@ -227,59 +227,66 @@ def checked_in_python(channel: Channel) -> bool:
     return channel in ELECTRONIC
 
 
-def recipient_refusal(
-    entity: str, data: Mapping[str, Any], channel: Channel, *, service: bool = False
-) -> SkipReason | None:
-    """``refusal`` for a loaded recipient, as the dispatcher checks it again just before the
-    action: a block or an opt-out set after targeting still counts. Records count through
-    their contact; imported rows (see ``refusals``, which reads their contact), records
-    without a contact and groups are not checked. The address is the action's to check
-    again (it skips, with the reason of ``usable_address``, never fails)."""
-    from core.query import ENTITIES
+def _consent_of_records(session: Any, root: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The block and opt-outs of the contact of each record (by record id), read now along
+    the entity's contact path; a record without a contact has none (all None)."""
+    from sqlalchemy import outerjoin, select
+    from sqlalchemy.orm import aliased
 
-    root = ENTITIES.get(entity)
-    if root is None or root.contact_path is None:
-        return None
-    if not root.contact_path:
-        return refusal(data, channel, service)
-    prefix = f"{root.contact_path}."
-    contact = {
-        key.removeprefix(prefix): value
-        for key, value in data.items()
-        if key.startswith(prefix) and "." not in key.removeprefix(prefix)
-    }
-    return refusal(contact, channel, service)
+    from core.query import ENTITIES, resolve_path
+
+    record = aliased(root.model)
+    joined, contact = record, record
+    if root.contact_path:
+        for relation in resolve_path(root.name, f"{root.contact_path}.id").relations:
+            target = aliased(ENTITIES[relation.target].model)
+            onclause = getattr(target, relation.remote) == getattr(contact, relation.local)
+            joined, contact = outerjoin(joined, target, onclause), target
+    columns = [getattr(contact, name) for name in CONSENT_FIELDS]
+    rows = session.execute(
+        select(record.id, *columns).select_from(joined).where(record.id.in_(ids))
+    )
+    return {row[0]: dict(zip(CONSENT_FIELDS, row[1:], strict=True)) for row in rows}
 
 
 def refusals(
     session: Any, recipients: Iterable[Any], channel: Channel, *, service: bool = False
 ) -> dict[str, SkipReason]:
     """The refused among loaded recipients (by their key), as the dispatcher checks them
-    again before the action: ``recipient_refusal`` for records, and for imported rows the
-    block and opt-outs of the contact their ``number`` names, read now (a row whose number
-    is no contact's any more has no consent data). Group recipients are not checked."""
+    again before the action: the block and opt-outs are read now from the address book,
+    whatever fields the data source loaded, so one set after targeting counts. Records
+    count through their entity's contact path; imported rows and records of an entity the
+    core does not know (an outside source's), as targeting counts them, through the contact
+    their ``number`` names (a number that is no contact's: no consent data). Records
+    without a contact (sales partners) and groups are not checked."""
     from sqlalchemy import select
 
-    from core.models import IMPORT_ENTITY, Contact
+    from core.models import Contact, ItemKind
+    from core.query import ENTITIES
 
     if channel is Channel.NONE:
         return {}
     found: dict[str, SkipReason] = {}
-    imported = []
+    records: dict[str, list[Any]] = {}
+    numbered = []
     for recipient in recipients:
-        if recipient.entity == IMPORT_ENTITY:
-            imported.append(recipient)
-        elif reason := recipient_refusal(
-            recipient.entity, recipient.data, channel, service=service
-        ):
-            found[recipient.key] = reason
-    numbers = {str(row.data.get("number") or "").strip() for row in imported} - {""}
+        root = ENTITIES.get(recipient.entity)
+        if root is None and recipient.entity != ItemKind.GROUP:
+            numbered.append(recipient)
+        elif root is not None and root.contact_path is not None and recipient.id is not None:
+            records.setdefault(recipient.entity, []).append(recipient)
+    for entity, loaded in records.items():
+        consent = _consent_of_records(session, ENTITIES[entity], [r.id for r in loaded])
+        for recipient in loaded:
+            if reason := refusal(consent.get(recipient.id, {}), channel, service):
+                found[recipient.key] = reason
+    numbers = {str(row.data.get("number") or "").strip() for row in numbered} - {""}
     flags = {}
     if numbers:
         columns = [getattr(Contact, name) for name in CONSENT_FIELDS]
         rows = session.execute(select(Contact.number, *columns).where(Contact.number.in_(numbers)))
         flags = {row[0]: dict(zip(CONSENT_FIELDS, row[1:], strict=True)) for row in rows}
-    for row in imported:
+    for row in numbered:
         consent = flags.get(str(row.data.get("number") or "").strip())
         reason = (
             SkipReason.NO_CONSENT_DATA if consent is None else refusal(consent, channel, service)

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from core import Action, Outcome, hookimpl
+from core import Action, Channel, Outcome, hookimpl
 from core.clock import FrozenClock
 from core.engine import dispatch
 from core.engine.campaigns import CampaignConfig, build_plugins
@@ -20,7 +20,7 @@ from core.engine.dispatch import (
 )
 from core.engine.runs import cancel_run, resume_run, retry_failed, start_run
 from core.engine.targeting import target_run
-from core.models import ItemStatus, Run, RunItem, RunState
+from core.models import Contact, ItemStatus, Run, RunItem, RunState
 
 from engine_plugins import tag_counts
 
@@ -267,6 +267,27 @@ class Grouped(Action):
         ]
 
 
+class BlockWhileSending(Action):
+    """An e-mail per recipient; while the first goes out, a person sets a dispatch block on
+    the third recipient's contact (in a session of their own, committed at once)."""
+
+    name = "test_block_while_sending"
+    title = "Send while a contact is blocked"
+    channel = Channel.EMAIL
+    external_effects = True
+    chunk_size = 10
+    sent: list[str] = []
+
+    def process(self, recipient, context):
+        if not BlockWhileSending.sent:
+            with context.runtime.database.session() as session:
+                third = session.scalars(select(Contact.id).order_by(Contact.id)).all()[2]
+                session.execute(update(Contact).where(Contact.id == third).values(
+                    dispatch_block=True))  # fmt: skip
+        BlockWhileSending.sent.append(recipient.key)
+        return Outcome.done()
+
+
 class ProbePlugin:
     @staticmethod
     @hookimpl
@@ -274,6 +295,7 @@ class ProbePlugin:
         register(LedgerProbe)
         register(OtherWorker)
         register(Grouped)
+        register(BlockWhileSending)
 
 
 def probe_run(engine, contacts: int, cancel_at: int | None = None) -> int:
@@ -319,6 +341,25 @@ def test_cancel_stops_outside_effects_after_the_current_recipient(engine, monkey
     process_chunk(run_id, 0)
     assert len(LedgerProbe.seen) == 6  # each recipient once
     assert {item.status for item in engine.items(run_id)} == {ItemStatus.DONE}
+
+
+def test_a_block_set_while_the_chunk_sends_stops_the_rows_not_begun(engine, monkeypatch):
+    """The block and opt-outs are read again for every claim, not once for the rows loaded
+    together: a contact blocked while the chunk is sending gets nothing once it is set."""
+    monkeypatch.setattr(dispatch, "CLAIM_WINDOW", 60.0)  # claims grow fourfold: 1, then 4
+    BlockWhileSending.sent = []
+    engine.runtime.plugins.add(ProbePlugin, "probe", "test")
+    ids = engine.add_contacts(5, email="kunde@example.de")
+    campaign = engine.campaign(action="test_block_while_sending")
+    run = start_run(engine.runtime, campaign, confirmed_by="test")
+    target_run(run.id)
+    assert process_chunk(run.id, 0).endswith("5 processed")
+    assert BlockWhileSending.sent == [f"contacts:{n}" for n in ids if n != ids[2]]
+    assert [(item.status, item.detail) for item in engine.items(run.id)][2] == (
+        ItemStatus.SKIPPED,
+        "reach.dispatch_block",
+    )
+    assert (engine.run(run.id).done, engine.run(run.id).skipped) == (4, 1)
 
 
 def test_a_quick_channel_reads_the_runs_state_once_per_state_check_not_per_row(engine, monkeypatch):

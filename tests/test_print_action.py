@@ -13,7 +13,7 @@ import plugins.stores.database as database_store
 import plugins.stores.filesystem as filesystem
 from core import DataSource, hookimpl
 from core.engine.dispatch import finish_run, load_recipients, process_chunk
-from core.engine.runs import start_run
+from core.engine.runs import retry_failed, start_run
 from core.engine.targeting import target_run
 from core.models import ArchivedDocument, Contact, ItemStatus, Run, RunFile, RunState
 from plugins.demo.default_reports import install_default_reports
@@ -250,6 +250,64 @@ def test_email_recipients_are_left_to_email_and_letters_need_not_be_archived(
     assert [row["document_id"] for row in rows] == ["", "", ""]
     assert (tmp_path / "lp-args").read_text().split()[:2] == ["-d", "collect"]
     assert run_file(printing, run.id, "printer.txt") == b"request id is collect-7\n"
+
+
+def fake_lp(tmp_path, monkeypatch) -> Path:
+    """An ``lp`` on PATH that keeps a copy of every collection it is handed (a print job)."""
+    jobs, bin_dir = tmp_path / "jobs", tmp_path / "bin"
+    jobs.mkdir()
+    bin_dir.mkdir()
+    lp = bin_dir / "lp"
+    lp.write_text(
+        "#!/bin/sh\n"
+        "for last; do :; done\n"
+        f'cp "$last" "{jobs}/job-$(ls {jobs} | wc -l).pdf"\n'
+        'echo "request id is collect-7"\n'
+    )
+    lp.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return jobs
+
+
+def printed_names(jobs: Path) -> list[list[str]]:
+    """The last names on the pages of each print job, job by job."""
+    return [
+        [page.extract_text().split("Weiß")[1].split()[0] for page in PdfReader(job).pages]
+        for job in sorted(jobs.iterdir())
+    ]
+
+
+@pytest.mark.parametrize("archive", [True, False])
+def test_retried_letters_go_to_the_printer_and_the_printed_ones_not_again(
+    printing, tmp_path, monkeypatch, archive
+):
+    """The finishing step runs again after a retry: only the letters no earlier print job
+    held go to the printer, so nobody gets a letter twice; the collection holds them all."""
+    jobs = fake_lp(tmp_path, monkeypatch)
+    broken = tmp_path / "renderer-broken"
+    broken.touch()
+    letter = print_reports.PrintReports._letter
+
+    def failing_for_two(self, recipient, context, number):
+        if broken.exists() and recipient.data["number"] == "K-00002":
+            raise RuntimeError("the renderer is out of fonts")
+        return letter(self, recipient, context, number)
+
+    monkeypatch.setattr(print_reports.PrintReports, "_letter", failing_for_two)
+    add_people(printing, range(1, 4))
+    campaign = print_campaign(printing, report="Einladung", archive=archive, printer="collect")
+    run = start_run(printing.runtime, campaign, confirmed_by="test")
+    printing.work()
+    assert printing.run(run.id).state == RunState.COMPLETED_WITH_ERRORS
+    assert printed_names(jobs) == [["1", "3"]]
+
+    broken.unlink()
+    assert retry_failed(printing.runtime, run.id) == 1
+    printing.work()
+    assert printing.run(run.id).state == RunState.COMPLETED
+    assert printed_names(jobs) == [["1", "3"], ["2"]]
+    collection = PdfReader(io.BytesIO(run_file(printing, run.id, "collection.pdf")))
+    assert len(collection.pages) == 3
 
 
 def test_archive_only_files_the_letters_without_a_collection(printing):

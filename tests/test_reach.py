@@ -14,15 +14,15 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from test_filters_common import add_filter_plugins
 
-from core import Action, Channel, Outcome, Scope, hookimpl
+from core import Action, Channel, DataSource, Outcome, Recipient, Scope, hookimpl
 from core.engine.runs import confirm_run, start_run
 from core.engine.targeting import target_run
-from core.models import Campaign, Contact, Contract, ItemKind, Product, RunItem
+from core.models import Campaign, Contact, Contract, ItemKind, Product, RunItem, SalesPartner
 from core.reach import (
     SkipReason,
     has_complete_address,
     reason_text,
-    recipient_refusal,
+    refusals,
     skip_reason,
     valid_mobile,
 )
@@ -187,11 +187,30 @@ def test_a_foreign_address_needs_its_country_code_and_a_mobile_its_region():
     assert valid_mobile("0664 1234567", "AT") and not valid_mobile("0664 1234567", "DE")
 
 
-def test_the_dispatcher_check_reads_a_contracts_contact():
-    data = {"number": "V-1", "contact.dispatch_block": True, "contact.last_name": "Kurz"}
-    assert recipient_refusal("contracts", data, Channel.POSTAL) is SkipReason.DISPATCH_BLOCK
-    assert recipient_refusal("partners", {"name": "P"}, Channel.POSTAL) is None
-    assert recipient_refusal("contacts", {"opt_out_post": True}, Channel.NONE) is None
+def test_the_dispatcher_check_reads_a_contracts_contact_from_the_address_book(database):
+    with database.session() as session:
+        contact = Contact(number="K-1", last_name="Kurz", dispatch_block=True, attributes={})
+        product = Product(code="P", name="Tarif")
+        partner = SalesPartner(number="P-1", name="Partner")
+        session.add_all([contact, product, partner])
+        session.flush()
+        contract = Contract(
+            number="V-1",
+            contact_id=contact.id,
+            product_id=product.id,
+            signed_on=date(2026, 1, 1),
+            amount=Decimal("10.00"),
+        )
+        session.add(contract)
+        session.flush()
+        loaded = [
+            Recipient("contracts:1", "contracts", contract.id, {"number": "V-1"}),
+            Recipient("partners:1", "partners", partner.id, {"name": "Partner"}),
+        ]
+        assert refusals(session, loaded, Channel.POSTAL) == {
+            "contracts:1": SkipReason.DISPATCH_BLOCK
+        }
+        assert refusals(session, loaded, Channel.NONE) == {}
 
 
 # --- whole runs ------------------------------------------------------------------------------
@@ -446,3 +465,101 @@ def test_a_block_set_after_targeting_leaves_a_group_member_out(engine, tmp_path)
         "po_box": None,
     }
     assert engine.run(run.id).skipped == 1
+
+
+@pytest.mark.parametrize("datasource", ["test_contacts", "test_streamed_contacts"])
+def test_a_block_set_after_targeting_counts_whatever_fields_the_source_loads(
+    engine, tmp_path, datasource
+):
+    """The dispatcher reads the block and the opt-out again from the address book, not from
+    what the data source loaded: a source that loads a few fields of each contact (these
+    load name, e-mail and town) cannot carry a refusal past the check."""
+    ids = add_people(engine, ("plain", "no_post", "po_box"))
+    out = tmp_path / "out.txt"
+    campaign = engine.campaign(
+        action="test_notify", action_settings={"path": str(out)}, datasource=datasource
+    )
+    run = start_run(engine.runtime, campaign)
+    engine.work()
+    with engine.runtime.database.session() as session:
+        session.execute(update(Contact).where(Contact.id == ids["plain"]).values(
+            dispatch_block=True))  # fmt: skip
+        session.execute(update(Contact).where(Contact.id == ids["no_post"]).values(
+            opt_out_email=True))  # fmt: skip
+    confirm_run(engine.runtime, run.id, "test", 3)
+    engine.work()
+    assert out.read_text().splitlines() == [f"contacts:{ids['po_box']}"]
+    assert skipped_reasons(engine, run.id, ids) == {
+        "plain": "reach.dispatch_block",
+        "no_post": "reach.opt_out_email",
+        "po_box": None,
+    }
+    assert engine.run(run.id).skipped == 2
+
+
+def test_a_block_set_after_targeting_leaves_out_a_member_whatever_the_source_loads(
+    engine, tmp_path
+):
+    ids = add_people(engine, ("plain", "po_box"))
+    out = tmp_path / "groups.txt"
+    campaign = engine.campaign(action="test_group_letter", action_settings={"path": str(out)})
+    run = start_run(engine.runtime, campaign)
+    engine.work()
+    with engine.runtime.database.session() as session:
+        session.execute(update(Contact).where(Contact.id == ids["plain"]).values(
+            dispatch_block=True))  # fmt: skip
+    confirm_run(engine.runtime, run.id, "test", 1)
+    engine.work()
+    assert out.read_text().splitlines() == ["Köln: po_box"]
+    assert skipped_reasons(engine, run.id, ids) == {"plain": "reach.dispatch_block", "po_box": None}
+
+
+class CrmPeople(DataSource):
+    """People of an outside CRM: records of an entity the core does not know, which name
+    their contact by its number, as imported rows do."""
+
+    name = "test_crm_people"
+    title = "People in the CRM"
+
+    def entity(self):
+        return "crm_people"
+
+    def iter_recipients(self, context):
+        numbers = context.session.scalars(select(Contact.number).order_by(Contact.id)).all()
+        return iter(self.load(context, range(1, len(numbers) + 1)).values())
+
+    def load(self, context, ids):
+        people = {}
+        for person in ids:
+            data = {"number": f"R-{person:03d}", "email": f"crm{person}@example.de"}
+            people[person] = Recipient(f"crm:{person}", "crm_people", person, data)
+        return people
+
+
+@hookimpl
+def register_datasources(register):
+    register(CrmPeople)
+
+
+def test_records_of_an_outside_source_count_with_their_contact_at_dispatch_too(engine, tmp_path):
+    """Targeting reads the contact an outside record's number names; so does the dispatcher,
+    so an opt-out given while the run awaits its confirmation counts."""
+    ids = add_people(engine, ("plain", "no_email", "po_box"))
+    out = tmp_path / "out.txt"
+    campaign = engine.campaign(
+        action="test_notify", action_settings={"path": str(out)}, datasource="test_crm_people"
+    )
+    run = start_run(engine.runtime, campaign)
+    engine.work()
+    assert [item.detail for item in engine.items(run.id)] == [None, "reach.opt_out_email", None]
+    with engine.runtime.database.session() as session:
+        session.execute(update(Contact).where(Contact.id == ids["plain"]).values(
+            dispatch_block=True))  # fmt: skip
+    confirm_run(engine.runtime, run.id, "test", 2)
+    engine.work()
+    assert out.read_text().splitlines() == ["crm:3"]
+    assert [(item.status.value, item.detail) for item in engine.items(run.id)] == [
+        ("skipped", "reach.dispatch_block"),
+        ("skipped", "reach.opt_out_email"),
+        ("done", None),
+    ]

@@ -169,19 +169,51 @@ def test_a_run_is_voided_once_and_only_when_finished(harness):
         harness.runtime.database.session() as session,
         pytest.raises(VoidError, match="only a finished run can be voided"),
     ):
-        void_run(session, stores(harness), run.id, now=NOW, by="anna", reason="zu früh")
+        void_run(
+            session,
+            stores(harness),
+            run.id,
+            now=NOW,
+            by="anna",
+            reason="zu früh",
+            plugins=harness.runtime.plugins,
+        )
     harness.work()
     with (
         harness.runtime.database.session() as session,
         pytest.raises(VoidError, match="a reason is needed"),
     ):
-        void_run(session, stores(harness), run.id, now=NOW, by="anna", reason="  ")
+        void_run(
+            session,
+            stores(harness),
+            run.id,
+            now=NOW,
+            by="anna",
+            reason="  ",
+            plugins=harness.runtime.plugins,
+        )
 
     with harness.runtime.database.session() as session:
-        assert void_run(session, stores(harness), run.id, now=NOW, by="anna", reason="ersetzt")
+        assert void_run(
+            session,
+            stores(harness),
+            run.id,
+            now=NOW,
+            by="anna",
+            reason="ersetzt",
+            plugins=harness.runtime.plugins,
+        )
     with harness.runtime.database.session() as session:
         later = NOW + timedelta(hours=1)
-        assert not void_run(session, stores(harness), run.id, now=later, by="bert", reason="x")
+        assert not void_run(
+            session,
+            stores(harness),
+            run.id,
+            now=later,
+            by="bert",
+            reason="x",
+            plugins=harness.runtime.plugins,
+        )
         voided = session.get(Run, run.id)
         assert (voided.superseded_at, voided.superseded_reason) == (NOW, "ersetzt")
         entries = session.scalars(select(ArchiveDeletion)).all()
@@ -189,7 +221,15 @@ def test_a_run_is_voided_once_and_only_when_finished(harness):
             (2, "anna", "run voided: ersetzt")
         ]
         with pytest.raises(VoidError, match="no run with id 999999"):
-            void_run(session, stores(harness), 999_999, now=NOW, by="anna", reason="x")
+            void_run(
+                session,
+                stores(harness),
+                999_999,
+                now=NOW,
+                by="anna",
+                reason="x",
+                plugins=harness.runtime.plugins,
+            )
     assert letters_per_contact(harness) == {}
 
 
@@ -204,6 +244,37 @@ def test_a_dry_run_is_not_voided(harness):
         harness.runtime.database.session() as session,
         pytest.raises(VoidError, match="run #1 is a dry run: it reached nobody"),
     ):
-        void_run(session, stores(harness), run.id, now=NOW, by="anna", reason="x")
+        void_run(
+            session,
+            stores(harness),
+            run.id,
+            now=NOW,
+            by="anna",
+            reason="x",
+            plugins=harness.runtime.plugins,
+        )
+    with harness.runtime.database.session() as session:
+        assert session.get(Run, run.id).superseded_at is None
+
+
+def test_a_run_whose_messages_went_out_is_not_voided(harness, tmp_path):
+    """E-mails and SMS that went out cannot be taken back: voiding their run would take
+    what reached people out of the costs, the stock and the archive."""
+    harness.add_contacts(2)
+    with harness.runtime.database.session() as session:
+        owner = campaign(
+            session, action="test_notify", action_settings={"path": str(tmp_path / "out.txt")}
+        )
+    run = start_run(harness.runtime, owner.id, confirmed_by="test")
+    harness.work()
+    assert harness.run(run.id).done == 2
+    with (
+        harness.runtime.database.session() as session,
+        pytest.raises(VoidError, match="run #1 reached 2 recipients"),
+    ):
+        void_run(
+            session, stores(harness), run.id, now=NOW, by="anna", reason="x",
+            plugins=harness.runtime.plugins,
+        )  # fmt: skip
     with harness.runtime.database.session() as session:
         assert session.get(Run, run.id).superseded_at is None

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -363,7 +363,9 @@ class Dispatcher:
 
     def run_claimed_in_batches(self, session: Session, items: Sequence[Row]) -> int:
         """Claim rows in a commit before their effects; record their outcomes with the next
-        claim, so the action's own writes commit with them."""
+        claim, so the action's own writes commit with them. Recipients load a batch at a
+        time; who of them refuses the channel is read again for each claim, so a block set
+        while the chunk sends stops the rows not begun."""
         pending = iter(items)
         positions = {item.id: position for position, item in enumerate(items)}
         recipients: dict[int, Recipient] = {}
@@ -379,10 +381,13 @@ class Dispatcher:
                 loaded_until = max(last + 1, first + BATCH)
                 with session.begin():
                     window = items[first:loaded_until]
-                    recipients = self._load(self.context(session), window)
+                    recipients = load_recipients(self.context(session), self.built, window)
             started = time.monotonic()
             with session.begin():
                 context = self.context(session)
+                self._read_refusals(
+                    context, [recipients[r.id] for r in claimed if r.id in recipients]
+                )
                 outcomes = []
                 group = size.group if self.batched else 1
                 while len(outcomes) < len(claimed):
@@ -453,9 +458,13 @@ class Dispatcher:
     def _load(self, context: RunContext, items: Sequence[Row]) -> dict[int, Recipient]:
         """The recipients of ``items``, with who of them refuses the channel now."""
         recipients = load_recipients(context, self.built, items)
-        channel = self.built.action.channel
-        self.refused = refusals(context.session, recipients.values(), channel, service=self.service)
+        self._read_refusals(context, recipients.values())
         return recipients
+
+    def _read_refusals(self, context: RunContext, recipients: Iterable[Recipient]) -> None:
+        """Note who of ``recipients`` refuses the action's channel now."""
+        channel = self.built.action.channel
+        self.refused = refusals(context.session, recipients, channel, service=self.service)
 
     def _refused(self, recipient: Recipient | None) -> Outcome | None:
         """The skip of a recipient gone or refusing the channel since targeting, else None."""

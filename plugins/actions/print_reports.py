@@ -26,13 +26,13 @@ import logging
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from core import Action, Channel, Outcome, Recipient, hookimpl
 from core.documents.archive import archive_document, open_store, read_document
@@ -66,6 +66,12 @@ MANIFEST = "manifest.csv"
 MANIFEST_DIALECT = spreadsheet_dialect("de")
 """The print shop opens the manifest in a spreadsheet: German Excel's dialect."""
 PRINT_NOTE = "printer.txt"
+PRINT_JOB = "print-job.pdf"
+"""The local file of the letters a finishing step hands the printer, when it holds fewer than
+the collection."""
+PRINTER_WAITS = "printer-waiting.json"
+"""The ledger rows that had no letter when the printer was last handed the run's letters
+(they had failed): a finishing step after a retry prints only those that have one now."""
 SPOOL = "letters"
 """Run files of the letters that wait for the collection when they are not archived."""
 PAGE = 200
@@ -110,6 +116,7 @@ class PrintParams(BaseModel):
 class _Filed:
     """A letter of the run as the collection and the manifest need it."""
 
+    item_id: int
     meta: dict[str, Any]
     document_id: int | None
     sha256: str
@@ -206,24 +213,33 @@ class PrintReports(Action):
         if self.params.archive_only:
             return
         work: Path = context.work_dir
-        collection_path, manifest = work / COLLECTION, work / MANIFEST
+        collection_path, manifest, job_path = work / COLLECTION, work / MANIFEST, work / PRINT_JOB
+        waiting = self._waiting_for_printer(context) if self.params.printer else None
         try:
             with (
                 PdfCollection(collection_path) as collection,
+                PdfCollection(job_path) as job,
                 open_csv(manifest, MANIFEST_DIALECT) as writer,
             ):
                 writer.writerow(MANIFEST_COLUMNS)
                 for filed in self._filed(context):
                     collection.append(filed.pdf)
+                    if waiting is not None and filed.item_id in waiting:
+                        job.append(filed.pdf)
                     row = filed.meta | {"document_id": filed.document_id, "sha256": filed.sha256}
                     writer.writerow(row.get(column) for column in MANIFEST_COLUMNS)
             context.save_run_file(COLLECTION, collection_path)
             context.save_run_file(MANIFEST, manifest)
-            if self.params.printer and collection.pages:
-                self._print(collection_path, context)
+            # a retry finishes the run again: the printer gets only the letters it never had
+            printed, printed_path = (
+                (collection, collection_path) if waiting is None else (job, job_path)
+            )
+            if self.params.printer and printed.pages:
+                self._print(printed_path, context)
         finally:
             collection_path.unlink(missing_ok=True)
             manifest.unlink(missing_ok=True)
+            job_path.unlink(missing_ok=True)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -279,6 +295,15 @@ class PrintReports(Action):
             self._store = open_store(context.runtime.plugins, context.settings, self.params.store)
         return self._store
 
+    def _waiting_for_printer(self, context: Any) -> set[int] | None:
+        """The ledger rows whose letters the printer has not had since it was last handed the
+        run's letters; None if it never was (it gets every letter)."""
+        try:
+            data = context.run_files.read_bytes(context.session, context.run_id, PRINTER_WAITS)
+        except FileNotFoundError:
+            return None
+        return set(json.loads(data)["rows"])
+
     def _filed(self, context: Any) -> Iterator[_Filed]:
         """The run's letters in ledger order, a page of rows at a time."""
         session, last = context.session, 0
@@ -297,16 +322,16 @@ class PrintReports(Action):
                 return
             last = items[-1].id
             if self.params.archive:
-                yield from self._from_archive(context, [item.key for item in items])
+                yield from self._from_archive(context, items)
             else:
                 files, run_id = context.run_files, context.run_id
                 for item in items:
                     spool = f"{SPOOL}/{item.reference.removeprefix('spool:')}"
                     sidecar = json.loads(files.read_bytes(session, run_id, f"{spool}.json"))
                     pdf = files.read_bytes(session, run_id, f"{spool}.pdf")
-                    yield _Filed(sidecar["meta"], None, sidecar["sha256"], pdf)
+                    yield _Filed(item.id, sidecar["meta"], None, sidecar["sha256"], pdf)
 
-    def _from_archive(self, context: Any, keys: list[str]) -> Iterator[_Filed]:
+    def _from_archive(self, context: Any, items: Sequence[Row]) -> Iterator[_Filed]:
         documents = {
             row.source_key: row
             for row in context.session.execute(
@@ -319,17 +344,17 @@ class PrintReports(Action):
                     ArchivedDocument.meta,
                 ).where(
                     ArchivedDocument.run_id == context.run_id,
-                    ArchivedDocument.source_key.in_(keys),
+                    ArchivedDocument.source_key.in_([item.key for item in items]),
                 )
             )
         }
         store = self._archive(context)
-        for key in keys:
-            document = documents.get(key)
+        for item in items:
+            document = documents.get(item.key)
             if document is None:  # deleted from the archive before the run finished
                 continue
             pdf = read_document(store, document)
-            yield _Filed(document.meta, document.id, document.sha256, pdf)
+            yield _Filed(item.id, document.meta, document.id, document.sha256, pdf)
 
     def _print(self, collection: Path, context: Any) -> None:
         lp = shutil.which("lp")
@@ -343,6 +368,13 @@ class PrintReports(Action):
             if result.returncode:
                 raise RuntimeError(f"lp failed: {result.stderr.strip() or result.returncode}")
             note = result.stdout.strip() or f"sent to {self.params.printer}"
+            failed = context.session.scalars(
+                select(RunItem.id).where(
+                    RunItem.run_id == context.run_id, RunItem.status == ItemStatus.FAILED
+                )
+            )
+            waiting = json.dumps({"rows": list(failed)}).encode()
+            context.save_run_file(PRINTER_WAITS, waiting)
         context.save_run_file(PRINT_NOTE, (note + "\n").encode())
 
 

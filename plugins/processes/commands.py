@@ -48,6 +48,7 @@ def void_run_command(state: CliState, campaign: str, number: int, reason: str) -
                 now=runtime.clock.now(),
                 by=os.environ.get("USER", "cli"),
                 reason=reason,
+                plugins=runtime.plugins,
             )
     except (CampaignError, VoidError) as exc:
         raise click.ClickException(str(exc)) from None

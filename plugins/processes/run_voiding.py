@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from core.documents.archive import delete_run_documents
 from core.models import FINAL_RUN_STATES, Run
-from core.plugin_base import DocumentStore
+from core.plugin_base import Channel, DocumentStore, SettingsError
+from core.plugins import PluginHost
 from plugins.processes.models import ExpenseLine
 
 
@@ -37,8 +38,11 @@ def void_run(
     now: datetime,
     by: str,
     reason: str,
+    plugins: PluginHost,
 ) -> bool:
     """Void a finished run in the caller's transaction; False if it was voided already.
+    Refused for a run whose action sent its messages out (``sent_out``): they reached
+    people, and a run that did stays in the books.
 
     ``stores`` gives a document store by name (``functools.partial(open_store, plugins,
     settings)``); the archived files are deleted after the caller's commit.
@@ -52,6 +56,11 @@ def void_run(
         raise VoidError(f"run #{run.number} is a dry run: it reached nobody and counts nowhere")
     if not reason.strip():
         raise VoidError("a reason is needed: the run's page shows why it no longer counts")
+    if sent_out(plugins, run):
+        raise VoidError(
+            f"run #{run.number} reached {run.done} recipients: what went out stays in the "
+            "costs, the stock and the archive"
+        )
     marked = session.execute(
         update(Run)
         .where(Run.id == run_id, Run.superseded_at.is_(None))
@@ -71,6 +80,22 @@ def void_run(
     return True
 
 
+def sent_out(plugins: PluginHost, run: Run) -> bool:
+    """Whether the run's done rows went out to people: its action sends e-mails or SMS
+    itself (letters are voided while their file is still in the house). An action no
+    longer loaded, or whose settings no longer load, counts as out."""
+    name = run.config.get("action")
+    if not run.done:
+        return False
+    if name not in plugins.actions:
+        return True
+    try:
+        action = plugins.actions.get(name)(run.config.get("action_settings", {}))
+    except SettingsError:
+        return True
+    return action.external_effects and action.channel in (Channel.EMAIL, Channel.MOBILE)
+
+
 def void_delivery_runs(
     session: Session,
     stores: Callable[[str], DocumentStore],
@@ -79,6 +104,7 @@ def void_delivery_runs(
     now: datetime,
     by: str,
     reason: str,
+    plugins: PluginHost,
 ) -> list[int]:
     """Void every finished real run of a delivery not voided yet (its rejected extraction
     run, before the next one starts); the numbers of the runs voided."""
@@ -95,5 +121,5 @@ def void_delivery_runs(
     return [
         run.number
         for run in runs
-        if void_run(session, stores, run.id, now=now, by=by, reason=reason)
+        if void_run(session, stores, run.id, now=now, by=by, reason=reason, plugins=plugins)
     ]

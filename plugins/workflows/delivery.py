@@ -191,7 +191,13 @@ class DeliveryPass:
             reason += f": {answer.comment}"
         stores = partial(open_store, self.runtime.plugins, self.runtime.settings)
         for number in void_delivery_runs(
-            session, stores, delivery.id, now=self.now, by=STARTED_BY, reason=reason
+            session,
+            stores,
+            delivery.id,
+            now=self.now,
+            by=STARTED_BY,
+            reason=reason,
+            plugins=self.runtime.plugins,
         ):
             voided = {"delivery": describe(delivery), "number": str(number)}
             self.result.log(

@@ -338,6 +338,7 @@ class SupplierPass:
                 now=self.now,
                 by=SupplierManagement.name,
                 reason=reason,
+                plugins=self.runtime.plugins,
             )
             delivery.move_to(S.EXTRACTION_PENDING, self.now)
             notify_campaign_manager(
