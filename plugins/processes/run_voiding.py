@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.documents.archive import delete_run_documents
+from core.messages import english_plural
 from core.models import FINAL_RUN_STATES, Run
 from core.plugin_base import Channel, DocumentStore, SettingsError
 from core.plugins import PluginHost
@@ -58,8 +59,9 @@ def void_run(
         raise VoidError("a reason is needed: the run's page shows why it no longer counts")
     if sent_out(plugins, run):
         raise VoidError(
-            f"run #{run.number} reached {run.done} recipients: what went out stays in the "
-            "costs, the stock and the archive"
+            f"run #{run.number} reached "
+            + english_plural("{0} recipient", "{0} recipients", run.done)
+            + ": what went out stays in the costs, the stock and the archive"
         )
     marked = session.execute(
         update(Run)
