@@ -258,7 +258,7 @@ RESULT_FORMAT = {"key_column": "Ref", "status_column": "Status", "sent_values": 
         (
             lambda: ResultFormat.of({"key_column": "Ref", "sent_values": [], "delimiter": ";;"}),
             "result_format.status_column: Bitte ausfüllen.; result_format.sent_values: "
-            "Mindestens 1 Einträge.; result_format.delimiter: Höchstens 1 Zeichen.",
+            "Mindestens 1 Eintrag.; result_format.delimiter: Höchstens 1 Zeichen.",
         ),
         (
             lambda: check_reference_column(

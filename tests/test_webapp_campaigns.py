@@ -519,6 +519,71 @@ def test_groups_are_counted_and_ticked(panel):
     assert stored(panel, campaign_id).group_keys == ["Köln"]
 
 
+def test_the_combined_source_is_set_with_checkboxes_and_counts_its_records(panel):
+    """Ticked saved queries in the "combined queries" form: stored as a list of ids, and the
+    tab lists the groups of the combination's records."""
+    add_people(panel, 6)  # Köln: 1, 2, 4, 5; Bonn: 3, 6
+    with panel.runtime.database.session() as session:
+        cologne, first_three = (
+            SavedQuery(name=name, definition=definition)
+            for name, definition in (
+                (
+                    "Köln",
+                    {
+                        "root": "contacts",
+                        "where": {
+                            "conditions": [{"field": "city", "type": "equals", "values": ["Köln"]}]
+                        },
+                    },
+                ),
+                (
+                    "Die ersten drei",
+                    {
+                        "root": "contacts",
+                        "where": {
+                            "conditions": [
+                                {
+                                    "field": "number",
+                                    "type": "equals",
+                                    "values": ["K-00001", "K-00002", "K-00003"],
+                                }
+                            ]
+                        },
+                    },
+                ),
+            )
+        )
+        session.add_all([cologne, first_three])
+        session.flush()
+        ids = cologne.id, first_three.id
+    campaign_id = make_campaign(panel)
+    client = panel.client()
+    form = campaign_form(
+        datasource="combined",
+        **{
+            "ds.__plugin": "combined",
+            "ds.entity": "contacts",
+            "ds.combine": "all",
+            "ds.group_by": "city",
+        },
+    )
+    del form["ds.definition"]
+    refused = post(client, f"/campaigns/{campaign_id}/setup", form)
+    assert field_errors(body(refused), "ds.queries") == ["Mindestens 1 Eintrag."]
+    form["ds.queries"] = [str(ids[0]), str(ids[1])]
+    assert post(client, f"/campaigns/{campaign_id}/setup", form).status_code == 302
+    campaign = stored(panel, campaign_id)
+    assert (campaign.datasource, campaign.datasource_settings["queries"]) == (
+        "combined",
+        list(ids),
+    )
+    html = body(client.get(f"/campaigns/{campaign_id}/setup"))
+    assert "Kombinierte Abfragen" in html
+    assert "<strong>2</strong> Datensätze" in html  # in Köln and among the first three
+    assert '<span class="group-label">Köln</span>' in html
+    assert '<span class="group-label">Bonn</span>' not in html
+
+
 def test_the_plugins_own_checks_are_said_in_the_users_language(panel):
     """A built-in plugin's validator messages go through its package's catalog: the e-mail
     action's, the channel filter's with the value it refuses, the limit filter's mode."""

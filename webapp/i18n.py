@@ -234,6 +234,11 @@ def t(key: str, /, **params: object) -> str:
     return text.format(**params) if params else text
 
 
+COUNTED_KINDS = {"too_short": "min_length", "too_long": "max_length"}
+"""pydantic's kinds whose message counts (list entries), by the field of the count: their
+catalog entries are plural ones, said in the form for the count."""
+
+
 def validation_text(message: str, translate: Callable[[str, str], str] | None = None) -> str:
     """A validation message in the user's language: pydantic's own messages by their kind
     (``validation.greater_than_equal``: "Mindestens {ge}."), a kind without a
@@ -258,7 +263,10 @@ def _kind_text(message: KindMessage, language: str, directories: Directories) ->
     choices joined with the language's "or": the same for a settings form's problem and a
     stored one."""
     text = str(message)
-    found = find(directories, language, f"validation.{message.kind}")
+    key = f"validation.{message.kind}"
+    count = message.context.get(COUNTED_KINDS.get(message.kind, ""))
+    counted = isinstance(count, int) and find_plural(map(Path, directories), language, key, count)
+    found = counted or find(directories, language, key)
     if found is None:
         other = find(directories, language, "validation.other")
         return other.format(message=text) if other is not None else text
