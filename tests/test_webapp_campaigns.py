@@ -567,6 +567,18 @@ def test_groups_that_cannot_be_counted_say_why_in_the_users_language(panel):
     assert "The data source cannot be counted now: saved query 987654 does not exist" in english
 
 
+def test_stores_and_upload_targets_are_chosen_by_their_titles(panel):
+    """The e-mail action's document store and the file upload's target are picked from a
+    list of what is installed, never typed as a plugin's internal name."""
+    client = panel.client()
+    email = body(post(client, "/campaigns/new", campaign_form(action="email", intent="")))
+    store = email.split('name="act.store"')[1].split("</select>")[0]
+    assert '<option value="filesystem" selected>Dateien im Datenverzeichnis</option>' in store
+    upload = body(post(client, "/campaigns/new", campaign_form(action="file_upload", intent="")))
+    target = upload.split('name="act.target"')[1].split("</select>")[0]
+    assert '<option value="sftp">SFTP-Server</option>' in target
+
+
 def test_a_third_party_action_gets_a_working_form(panel, tmp_path):
     """examples/campaign-hello's action: no template code, a form from its schema, its texts
     in German from the catalog the plugin registers, its price typed as Germans do."""
