@@ -392,6 +392,18 @@ def test_a_campaign_with_an_active_run_is_not_deleted(panel):
 # -- the Campaign tab -----------------------------------------------------------------------------
 
 
+def test_a_sampling_filters_help_names_its_modes_as_the_list_offers_them(panel):
+    """The help below the mode list and the sort says "Zufallsstichprobe", as the list does,
+    never the stored codes ("random, top oder percentage")."""
+    for name in ("limit", "control_group"):
+        form = campaign_form(intent="add_filter", new_filter=name)
+        html = unescape(body(post(panel.client(), "/campaigns/new", form)))
+        mode_help = html.split('id="sf-f0-mode-help">')[1].split("</p>")[0]
+        assert mode_help.startswith("Zufallsstichprobe: ")
+        assert "die ersten nach Sortierung: " in mode_help
+        assert "Feld und Richtung für „die ersten nach Sortierung“." in html
+
+
 def test_a_filter_count_beyond_the_filters_posted_adds_no_filter(panel):
     campaign_id = make_campaign(panel)
     form = campaign_form(intent="add_filter", new_filter="consent", filter_count="1000")
