@@ -681,7 +681,7 @@ def test_run_results_name_records_as_their_data_source_does(crm_panel, tmp_path)
 
 
 def test_start_a_print_run_watch_it_and_open_its_letters_and_files(panel):
-    add_people(panel, 3)
+    first_id, *_others = add_people(panel, 3)
     campaign_id = make_campaign(panel)
     client = panel.client()
     response = post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
@@ -738,6 +738,9 @@ def test_start_a_print_run_watch_it_and_open_its_letters_and_files(panel):
     page = body(viewer.get(f"/campaigns/{campaign_id}/runs/{run.id}"))
     assert "Abgeschlossen" in page and 'value="100"' in page
     assert "Änne Weiß1" in page
+    # each recipient by the number people know, linked to the contact's page
+    assert f'<td><a href="/contacts/{first_id}">K-00001</a></td>' in page
+    assert "contacts:" not in page
     documents = re.findall(r'href="(/archive/\d+)"[^>]*data-document', page)
     assert len(documents) == 3
     assert "Änne Weiß1" in body(viewer.get(documents[0]))
