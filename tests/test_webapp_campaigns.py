@@ -404,6 +404,24 @@ def test_a_sampling_filters_help_names_its_modes_as_the_list_offers_them(panel):
         assert "Feld und Richtung für „die ersten nach Sortierung“." in html
 
 
+def test_the_forms_labels_say_each_thing_once_in_plain_german(panel):
+    """A JSON field's help says "Als JSON." once, not after "(JSON)"; a limit is a
+    "Höchstzahl", not "Höchstens Empfänger"."""
+    client = panel.client()
+    new = unescape(body(client.get("/campaigns/new")))
+    assert "Eine Abfrage nur für diese Kampagne. Als JSON." in new
+    sms = unescape(body(post(client, "/campaigns/new", campaign_form(action="sms", intent=""))))
+    assert "Einstellungen des Gateways, beim Senden geprüft. Als JSON." in sms
+    assert ">Höchstzahl der Teile<" in sms
+    form = campaign_form(intent="add_filter", new_filter="condition")
+    condition = unescape(body(post(client, "/campaigns/new", form)))
+    assert "Bedingung oder Block wie im Abfrage-Editor. Als JSON." in condition
+    for html in (new, sms, condition):
+        assert "(JSON). Als JSON." not in html
+    setup = body(client.get(f"/campaigns/{make_campaign(panel)}/setup"))
+    assert '<label for="limit">Höchstzahl der Empfänger <span' in setup
+
+
 def test_a_filter_count_beyond_the_filters_posted_adds_no_filter(panel):
     campaign_id = make_campaign(panel)
     form = campaign_form(intent="add_filter", new_filter="consent", filter_count="1000")
