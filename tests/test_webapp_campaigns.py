@@ -571,7 +571,7 @@ def test_the_plugins_own_checks_are_said_in_the_users_language(panel):
     german = body(post(panel.client(), f"/campaigns/{campaign_id}/setup", form))
     assert "bitte einen HTML-Text, einen reinen Text oder beides angeben" in german
     assert field_errors(german, "f0.region") == ["„XX“ ist kein bekannter Ländercode, z. B. DE, AT"]
-    assert "der Modus „top“ braucht sort" in german
+    assert "der Modus „die ersten nach Sortierung“ braucht Sortierung" in german
     with panel.runtime.database.session() as session:
         session.scalar(select(User).where(User.username == "mia")).language = "en"
     english = body(post(panel.client(), f"/campaigns/{campaign_id}/setup", form))
