@@ -48,6 +48,7 @@ def test_the_reference_page_is_rendered_on_the_server_without_outside_resources(
     page = api.client.get("/api/v1/").get_data(as_text=True)
     assert "POST /runs/{run_id}/start" in page and "BulkUpsert" in page
     assert "<script" not in page
+    assert " style=" not in page  # the panel's Content-Security-Policy would block it
     addresses = re.findall(r'(?:href|src)="([^"]*)"', page)
     assert addresses and all(address.startswith(("/", "#")) for address in addresses)
 

@@ -34,6 +34,12 @@ def test_new_campaigns_get_unique_generated_names(engine):
             create_campaign(session, plugins, config(), NOW, name="Kampagne 2026-11-23 #1")
 
 
+def test_a_generated_name_is_dated_in_german_time(engine):
+    after_midnight_in_berlin = datetime(2026, 12, 7, 23, 30, tzinfo=UTC)
+    with engine.runtime.database.session() as session:
+        assert default_name(session, after_midnight_in_berlin) == "Kampagne 2026-12-08 #1"
+
+
 def test_settings_are_stored_as_the_plugin_validates_them(engine):
     with engine.runtime.database.session() as session:
         campaign = create_campaign(session, engine.runtime.plugins, config(), NOW, name="Info")

@@ -123,12 +123,13 @@ def test_settings_that_do_not_fit_the_mode_are_refused():
     [
         (
             {"mode": "top"},
-            "der Modus „top“ braucht count und sort",
+            "der Modus „die ersten nach Sortierung“ braucht Anzahl und Sortierung",
             "mode 'top' needs count and sort",
         ),
+        ({}, "der Modus „Zufallsstichprobe“ braucht Anzahl", "mode 'random' needs count"),
         (
             {"count": 3, "sort": {"field": "city"}},
-            "sort gilt nur im Modus „top“",
+            "Sortierung gilt nur im Modus „die ersten nach Sortierung“",
             "sort only applies to mode 'top'",
         ),
     ],

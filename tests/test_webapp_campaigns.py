@@ -392,6 +392,36 @@ def test_a_campaign_with_an_active_run_is_not_deleted(panel):
 # -- the Campaign tab -----------------------------------------------------------------------------
 
 
+def test_a_sampling_filters_help_names_its_modes_as_the_list_offers_them(panel):
+    """The help below the mode list and the sort says "Zufallsstichprobe", as the list does,
+    never the stored codes ("random, top oder percentage")."""
+    for name in ("limit", "control_group"):
+        form = campaign_form(intent="add_filter", new_filter=name)
+        html = unescape(body(post(panel.client(), "/campaigns/new", form)))
+        mode_help = html.split('id="sf-f0-mode-help">')[1].split("</p>")[0]
+        assert mode_help.startswith("Zufallsstichprobe: ")
+        assert "die ersten nach Sortierung: " in mode_help
+        assert "Feld und Richtung für „die ersten nach Sortierung“." in html
+
+
+def test_the_forms_labels_say_each_thing_once_in_plain_german(panel):
+    """A JSON field's help says "Als JSON." once, not after "(JSON)"; a limit is a
+    "Höchstzahl", not "Höchstens Empfänger"."""
+    client = panel.client()
+    new = unescape(body(client.get("/campaigns/new")))
+    assert "Eine Abfrage nur für diese Kampagne. Als JSON." in new
+    sms = unescape(body(post(client, "/campaigns/new", campaign_form(action="sms", intent=""))))
+    assert "Einstellungen des Gateways, beim Senden geprüft. Als JSON." in sms
+    assert ">Höchstzahl der Teile<" in sms
+    form = campaign_form(intent="add_filter", new_filter="condition")
+    condition = unescape(body(post(client, "/campaigns/new", form)))
+    assert "Bedingung oder Block wie im Abfrage-Editor. Als JSON." in condition
+    for html in (new, sms, condition):
+        assert "(JSON). Als JSON." not in html
+    setup = body(client.get(f"/campaigns/{make_campaign(panel)}/setup"))
+    assert '<label for="limit">Höchstzahl der Empfänger <span' in setup
+
+
 def test_a_filter_count_beyond_the_filters_posted_adds_no_filter(panel):
     campaign_id = make_campaign(panel)
     form = campaign_form(intent="add_filter", new_filter="consent", filter_count="1000")
@@ -606,7 +636,7 @@ def test_the_plugins_own_checks_are_said_in_the_users_language(panel):
     german = body(post(panel.client(), f"/campaigns/{campaign_id}/setup", form))
     assert "bitte einen HTML-Text, einen reinen Text oder beides angeben" in german
     assert field_errors(german, "f0.region") == ["„XX“ ist kein bekannter Ländercode, z. B. DE, AT"]
-    assert "der Modus „top“ braucht sort" in german
+    assert "der Modus „die ersten nach Sortierung“ braucht Sortierung" in german
     with panel.runtime.database.session() as session:
         session.scalar(select(User).where(User.username == "mia")).language = "en"
     english = body(post(panel.client(), f"/campaigns/{campaign_id}/setup", form))
@@ -630,6 +660,18 @@ def test_groups_that_cannot_be_counted_say_why_in_the_users_language(panel):
         session.scalar(select(User).where(User.username == "mia")).language = "en"
     english = body(panel.client().get(f"/campaigns/{campaign_id}/setup"))
     assert "The data source cannot be counted now: saved query 987654 does not exist" in english
+
+
+def test_stores_and_upload_targets_are_chosen_by_their_titles(panel):
+    """The e-mail action's document store and the file upload's target are picked from a
+    list of what is installed, never typed as a plugin's internal name."""
+    client = panel.client()
+    email = body(post(client, "/campaigns/new", campaign_form(action="email", intent="")))
+    store = email.split('name="act.store"')[1].split("</select>")[0]
+    assert '<option value="filesystem" selected>Dateien im Datenverzeichnis</option>' in store
+    upload = body(post(client, "/campaigns/new", campaign_form(action="file_upload", intent="")))
+    target = upload.split('name="act.target"')[1].split("</select>")[0]
+    assert '<option value="sftp">SFTP-Server</option>' in target
 
 
 def test_a_third_party_action_gets_a_working_form(panel, tmp_path):
@@ -722,7 +764,7 @@ def test_run_results_name_records_as_their_data_source_does(crm_panel, tmp_path)
 
 
 def test_start_a_print_run_watch_it_and_open_its_letters_and_files(panel):
-    add_people(panel, 3)
+    first_id, *_others = add_people(panel, 3)
     campaign_id = make_campaign(panel)
     client = panel.client()
     response = post(client, f"/campaigns/{campaign_id}/start", {"mode": "start"})
@@ -779,6 +821,9 @@ def test_start_a_print_run_watch_it_and_open_its_letters_and_files(panel):
     page = body(viewer.get(f"/campaigns/{campaign_id}/runs/{run.id}"))
     assert "Abgeschlossen" in page and 'value="100"' in page
     assert "Änne Weiß1" in page
+    # each recipient by the number people know, linked to the contact's page
+    assert f'<td><a href="/contacts/{first_id}">K-00001</a></td>' in page
+    assert "contacts:" not in page
     documents = re.findall(r'href="(/archive/\d+)"[^>]*data-document', page)
     assert len(documents) == 3
     assert "Änne Weiß1" in body(viewer.get(documents[0]))

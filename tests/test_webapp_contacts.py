@@ -355,6 +355,21 @@ def test_the_preview_shows_values_as_the_contact_page_does_and_counts_in_the_sin
     assert "1 Zeile hat Fehler" in html and "die 1 Zeile mit Fehlern auslassen" in html
 
 
+def test_a_value_no_choice_takes_is_refused_with_the_values_the_user_may_write(
+    client_for, database
+):
+    csv = b"Kundennummer;Nachname;Art;Status;Versandweg\nK-902;Neu;Verein;Lead;Fax\n"
+    manager = client_for("manager")
+    assert (
+        "Art: „Verein“ ist keiner der Werte Firma, Person; "
+        "Status: „Lead“ ist keiner der Werte Interessent, Kunde; "
+        "Versandweg: „Fax“ ist keiner der Werte E-Mail, Post, Web"
+    ) in body(upload(manager, csv))
+    with database.session() as session:
+        session.scalar(select(User).where(User.username == "manager")).language = "en"
+    assert "Status: &#39;Lead&#39; is not one of Customer, Prospect" in body(upload(manager, csv))
+
+
 def test_the_audit_log_counts_the_rows_an_import_left_out_in_the_readers_language(
     client_for, database, people
 ):

@@ -90,6 +90,13 @@ CHOICES: dict[str, dict[str, str]] = {
     "preferred_channel": {"post": "post", "brief": "post", "email": "email", "web": "web"},
 }
 """Accepted spellings (as ``header_key`` normalises them) of the choice fields."""
+CHOICE_TITLES = {
+    "kind": "contacts.kind.",
+    "status": "contacts.status.",
+    "preferred_channel": "contacts.channel.",
+}
+"""The catalog keys, before the value, by which the panel names a choice field's values (each
+title is one of the accepted spellings)."""
 TRUE = frozenset({"ja", "j", "yes", "y", "true", "wahr", "1", "x"})
 FALSE = frozenset({"nein", "n", "no", "false", "falsch", "0"})
 GERMAN_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")

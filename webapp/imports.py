@@ -15,6 +15,7 @@ from werkzeug.datastructures import FileStorage
 from wtforms import Field
 from wtforms.utils import unset_value
 
+from webapp.contact_import import CHOICE_TITLES, CHOICES
 from webapp.csv_import import CsvImportError, Problem, RowError
 from webapp.forms import ChoiceField, PanelForm
 from webapp.i18n import t
@@ -93,11 +94,21 @@ def describe_import_error(error: CsvImportError) -> str:
 
 
 def describe_problem(problem: Problem) -> str:
-    text = t(f"import.problem.{problem.code}", value=problem.value, **dict(problem.params))
+    params = dict(problem.params)
+    if problem.code == "choice" and problem.field in CHOICE_TITLES:
+        params["allowed"] = _allowed_titles(problem.field)
+    text = t(f"import.problem.{problem.code}", value=problem.value, **params)
     column = problem.column
     if column is None and problem.code in ("duplicate", "exists", "ambiguous"):
         column = t("import.problem.name_address")  # matched on name and address
     return f"{column}: {text}" if column else text
+
+
+def _allowed_titles(field: str) -> str:
+    """A choice field's values as the contact's page names them ("Interessent, Kunde"),
+    each one a spelling the import accepts, instead of the stored codes."""
+    prefix = CHOICE_TITLES[field]
+    return ", ".join(sorted(t(prefix + value) for value in set(CHOICES[field].values())))
 
 
 def describe_row_error(error: RowError) -> str:

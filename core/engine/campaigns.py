@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from core.documents.templating import LOCAL_TIME
 from core.messages import ExplainedError, StoredText, stored
 from core.models import Campaign, CampaignRecord, Run
 from core.plugin_base import Action, DataSource, RecipientFilter, SettingsError
@@ -190,8 +191,10 @@ def apply_config(campaign: Campaign, config: CampaignConfig) -> None:
 
 
 def default_name(session: Session, now: datetime) -> str:
-    """An automatically generated, unique name such as "Kampagne 2026-11-23 #2"."""
-    base = f"Kampagne {now:%Y-%m-%d}"
+    """An automatically generated, unique name such as "Kampagne 2026-11-23 #2", dated as
+    the panel shows times (German time), so a campaign made after midnight there is not
+    named after the day before."""
+    base = f"Kampagne {now.astimezone(LOCAL_TIME):%Y-%m-%d}"
     return _first_free(session, (f"{base} #{number}" for number in itertools.count(1)))
 
 

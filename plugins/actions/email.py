@@ -144,7 +144,11 @@ class EmailParams(BaseModel):
             "route_email_preferring_to_email takes them."
         ),
     )
-    store: str = Field("filesystem", description="Document store for the archived messages.")
+    store: str = Field(
+        "filesystem",
+        description="Document store for the archived messages.",
+        json_schema_extra={"x-options": "document_stores"},
+    )
 
     @field_validator("subject")
     @classmethod

@@ -174,7 +174,11 @@ class FileUploadParams(BaseModel):
     )
     extraction: ExtractionSettings | None = None
     documents: DocumentSelection | None = None
-    target: str = Field(min_length=1, description="Name of a registered upload target.")
+    target: str = Field(
+        min_length=1,
+        description="Where the file is uploaded.",
+        json_schema_extra={"x-options": "upload_targets"},
+    )
     target_settings: dict[str, Any] = Field(
         default_factory=dict, description="Settings of the target, checked when uploading."
     )

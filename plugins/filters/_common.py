@@ -427,21 +427,35 @@ class Selection:
                     yield recipient, True, order.rank(*values[record_id], record_id)
 
 
+SETTING_WORDS = {
+    "random": stored("random"),
+    "top": stored("top"),
+    "percentage": stored("percentage"),
+    "count": stored("count"),
+    "sort": stored("sort"),
+}
+"""The modes and settings a refusal of ``check_mode`` names: by their codes in English, as
+the API takes them, by what the settings form shows in the panel ("Zufallsstichprobe")."""
+
+
 def check_mode(
     params: Any, required: Mapping[str, tuple[str, ...]], only_for: Mapping[str, tuple[str, ...]]
 ) -> None:
     """Refuse settings missing for the chosen ``mode``, or given where they would do nothing."""
     missing = [name for name in required.get(params.mode, ()) if getattr(params, name) is None]
     if missing:
-        *others, last = missing
+        *others, last = (SETTING_WORDS[name] for name in missing)
         fields = stored("{fields} and {last}", fields=others, last=last) if others else last
-        raise ExplainedError(
-            stored("mode '{mode}' needs {fields}", mode=params.mode, fields=fields)
-        )
+        mode = SETTING_WORDS[params.mode]
+        raise ExplainedError(stored("mode '{mode}' needs {fields}", mode=mode, fields=fields))
     for name, modes in only_for.items():
         if getattr(params, name) is not None and params.mode not in modes:
             raise ExplainedError(
-                stored("{name} only applies to mode {modes}", name=name, modes=_either(modes))
+                stored(
+                    "{name} only applies to mode {modes}",
+                    name=SETTING_WORDS[name],
+                    modes=_either(modes),
+                )
             )
 
 
@@ -449,8 +463,8 @@ def _either(modes: Sequence[str]) -> StoredText:
     """``'random'`` or ``'random' or 'top'``."""
     *others, last = modes
     if not others:
-        return stored("'{mode}'", mode=last)
-    return stored("{modes} or '{mode}'", modes=_either(others), mode=last)
+        return stored("'{mode}'", mode=SETTING_WORDS[last])
+    return stored("{modes} or '{mode}'", modes=_either(others), mode=SETTING_WORDS[last])
 
 
 def restricted(query: Select, condition: ColumnElement[bool]) -> Select:

@@ -20,15 +20,19 @@ class ControlGroupParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: Literal["random", "top"] = Field(
-        "random", description="random: a seeded sample; top: the first count after sort"
+        "random",
+        description="random sample: a share or number drawn by the seed; "
+        "the first after sorting: the first so many by the sort field",
     )
     percentage: float | None = Field(
-        None, gt=0, lt=100, description="Share to hold out, in % (mode random)"
+        None, gt=0, lt=100, description="Share to hold out, in % (random sample)"
     )
     count: int | None = Field(
         None, ge=1, description="How many to hold out (with percentage: at most this many)"
     )
-    sort: SortKey | None = Field(None, description="Field path and direction for mode top")
+    sort: SortKey | None = Field(
+        None, description='Field and direction for "the first after sorting"'
+    )
     seed: int = Field(0, description="Another seed draws another group; the same one, the same")
 
     @model_validator(mode="after")

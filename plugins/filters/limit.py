@@ -20,12 +20,14 @@ class LimitParams(BaseModel):
 
     mode: Literal["random", "top", "percentage"] = Field(
         "random",
-        description="random: a sample of count; top: the first count after sort; "
-        "percentage: a random percentage (at most count if given)",
+        description="random sample: so many at random; the first after sorting: so many by "
+        "the sort field; percentage: a random share (at most so many, if a count is given)",
     )
     count: int | None = Field(None, ge=1, description="How many recipients to keep")
     percentage: float | None = Field(None, gt=0, le=100, description="Share to keep, in %")
-    sort: SortKey | None = Field(None, description="Field path and direction for mode top")
+    sort: SortKey | None = Field(
+        None, description='Field and direction for "the first after sorting"'
+    )
     seed: int = Field(0, description="Another seed draws another sample; the same one, the same")
 
     @model_validator(mode="after")

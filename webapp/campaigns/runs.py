@@ -179,20 +179,33 @@ class ItemRow:
     item: RunItem
     name: str
     document_id: int | None
+    number: str = ""
+    """The record's number as people know it (a contact's "K-000043"); empty: it has none."""
+
+    @property
+    def contact_id(self) -> int | None:
+        """The contact whose page the row links to; None for another kind of record."""
+        return self.item.entity_id if self.item.entity == "contacts" and self.number else None
 
 
 def _item_rows(run: Run, items: list[RunItem]) -> list[ItemRow]:
-    """The page's ledger rows with the recipient's name and archived document."""
+    """The page's ledger rows with the recipient's name, number and archived document."""
     session = db_session()
     by_entity: dict[str, list[int]] = {}
     for item in items:
         if item.entity_id is not None:
             by_entity.setdefault(item.entity, []).append(item.entity_id)
     names: dict[tuple[str, int], str] = {}
+    numbers: dict[tuple[str, int], str] = {}
     for entity, ids in by_entity.items():
         if entity in ENTITIES:
             records = load_records(session, entity, ids)
             names |= {(entity, key): record_name(data) for key, data in records.items()}
+            numbers |= {
+                (entity, key): str(data["number"])
+                for key, data in records.items()
+                if data.get("number")
+            }
         else:
             names |= _source_names(run, entity, ids)
     keys = [item.key for item in items]
@@ -208,7 +221,12 @@ def _item_rows(run: Run, items: list[RunItem]) -> list[ItemRow]:
         else {}
     )
     return [
-        ItemRow(item, names.get((item.entity, item.entity_id), ""), documents.get(item.key))
+        ItemRow(
+            item,
+            names.get((item.entity, item.entity_id), ""),
+            documents.get(item.key),
+            numbers.get((item.entity, item.entity_id), ""),
+        )
         for item in items
     ]
 

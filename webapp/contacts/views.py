@@ -33,6 +33,7 @@ from core.models import (
 )
 from webapp.admin.audit_codes import action_title
 from webapp.contact_import import (
+    CHOICE_TITLES,
     CONTACT_FIELDS,
     MATCH_ON,
     MAX_BYTES,
@@ -81,12 +82,6 @@ CHANNEL_TITLES = {
 LOOKUP_LIMIT = 10
 TIMELINE_LIMIT = 200
 PREVIEW_ROWS = 20
-IMPORT_CHOICE_TITLES = {
-    "kind": "contacts.kind.",
-    "status": "contacts.status.",
-    "preferred_channel": "contacts.channel.",
-}
-"""The catalog keys, before the value, by which the import's preview shows a choice field."""
 
 
 @bp.get("/")
@@ -369,7 +364,7 @@ def _import_cell(name: str, value: Any) -> str:
         return t("contacts.yes_no.yes" if value else "contacts.yes_no.no")
     if isinstance(value, date):
         return format_date(value)
-    prefix = IMPORT_CHOICE_TITLES.get(name)
+    prefix = CHOICE_TITLES.get(name)
     return t(prefix + str(value)) if prefix else str(value)
 
 
