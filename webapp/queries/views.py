@@ -1,5 +1,6 @@
 """The query editor ("queries and lists"): build a query from the field tree, see its count,
-its SQL and its result, export it as CSV, save it, and hand it to a campaign.
+its SQL and its result (each record, or each group with its aggregates), export it as CSV,
+save it, and hand it to a campaign.
 
 The definition travels as JSON in the form field ``definition``; ``query_editor.js`` builds
 it in the browser (nested AND/OR blocks), and without JavaScript the JSON is edited as text.
