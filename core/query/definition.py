@@ -234,10 +234,6 @@ class QueryDefinition(BaseModel):
     group_by: list[Annotated[str, Field(min_length=1)]] = []
     aggregates: list[Aggregate] = []
 
-    @property
-    def grouped(self) -> bool:
-        return bool(self.group_by)
-
     @field_validator("group_by")
     @classmethod
     def _distinct_groups(cls, group_by: list[str]) -> list[str]:
