@@ -49,3 +49,23 @@ def test_bad_queries_are_refused_naming_the_field(api):
     assert_problem(
         api.call("POST", "/queries", Role.REVIEWER, json={"name": "y", "definition": QUERY}), 403
     )
+
+
+def test_a_grouped_query_previews_its_groups_and_names_a_bad_aggregate(api):
+    rows = [{"last_name": f"N{n}", "city": "Bonn" if n < 3 else "Köln"} for n in range(5)]
+    api.call("POST", "/contacts/bulk", json={"rows": rows, "match_on": "name_address"})
+    grouped = {"root": "contacts", "group_by": ["city"], "aggregates": [{"function": "count"}]}
+    saved = api.call("POST", "/queries", json={"name": "Je Ort", "definition": grouped})
+    assert saved.status_code == 201, saved.get_json()
+    preview = api.call("GET", f"/queries/{saved.get_json()['id']}/preview", Role.VIEWER)
+    assert preview.get_json() == {
+        "fields": ["city", "count"],
+        "rows": [{"city": "Bonn", "count": 3}, {"city": "Köln", "count": 2}],
+        "next_cursor": None,
+    }
+    bad = grouped | {"aggregates": [{"function": "sum", "field": "city"}]}
+    assert_problem(
+        api.call("POST", "/queries", json={"name": "Summe", "definition": bad}),
+        422,
+        "definition.aggregates[0].field",
+    )

@@ -219,6 +219,30 @@ def test_the_seeds_example_leaves_out_blocked_and_opted_out_prospects(live_panel
         assert lettered == ["K-1", "K-5"]
 
 
+def test_the_builder_groups_the_result_with_aggregates_of_fitting_fields(live_panel, page_as):
+    add_contacts(live_panel.panel)
+    page = page_as(Role.VIEWER)
+    page.goto(live_panel.url("/queries/new"))
+    page.wait_for_selector("#query-builder[data-ready]")
+    group = page.locator(".group")
+    group.locator(":scope > .field-select").select_option("city")
+    expect(group.locator(".chip")).to_contain_text(["Ort"])
+    rows = group.locator(".aggregate-row")
+    expect(rows).to_have_count(1)  # the first group field brings a count
+    group.get_by_role("button", name="Kennzahl hinzufügen").click()
+    rows.nth(1).locator("select").first.select_option("min")
+    fields = rows.nth(1).locator(".field-select")
+    expect(fields.locator('option[value="birth_date"]')).to_have_count(1)
+    expect(fields.locator('option[value="last_name"]')).to_have_count(0)  # no text for min
+    fields.select_option("birth_date")
+    page.click("[data-preview]")
+    expect(page.locator(".preview thead th")).to_have_text(
+        ["Ort", "Anzahl", "Kleinster Wert von Geburtsdatum"]
+    )
+    expect(page.locator(".preview tbody tr")).to_have_text(["Bonn2", "Köln2"])
+    expect(page.locator(".sql")).to_contain_text("GROUP BY")
+
+
 def test_a_conditions_values_stay_clear_of_its_remove_button_on_a_laptop_screen(
     live_panel, page_as
 ):

@@ -690,6 +690,128 @@ def test_the_sql_text_runs_on_its_own_backend(book: Database):
 
 
 # ---------------------------------------------------------------------------------------------
+# grouped results
+
+
+def test_groups_count_sum_average_and_bounds_per_to_one_field(book: Database):
+    query = compile_query(
+        {
+            "root": "contracts",
+            "where": {"conditions": [cond("amount", "at_least", "10")]},
+            "group_by": ["partner.name"],
+            "aggregates": [
+                {"function": "count"},
+                {"function": "sum", "field": "amount"},
+                {"function": "avg", "field": "amount"},
+                {"function": "min", "field": "signed_on"},
+                {"function": "max", "field": "signed_on"},
+            ],
+        }
+    )
+    assert query.group_labels == [
+        "partner.name",
+        "count",
+        "sum(amount)",
+        "avg(amount)",
+        "min(signed_on)",
+        "max(signed_on)",
+    ]
+    with book.session() as session:
+        rows = [tuple(row) for row in session.execute(query.select_groups())]
+        assert len(session.execute(query.select_groups(limit=1)).all()) == 1
+    assert rows == [  # ordered by the group field, the contract without a partner last
+        (
+            "Anna Agent",
+            2,
+            Decimal("200.50"),
+            Decimal("100.25"),
+            date(2023, 1, 15),
+            date(2023, 6, 1),
+        ),
+        ("Bernd Broker", 1, Decimal("300.00"), Decimal("300"), date(2024, 3, 1), date(2024, 3, 1)),
+        (None, 1, Decimal("40.00"), Decimal("40"), date(2024, 2, 29), date(2024, 2, 29)),
+    ]
+
+
+def test_groups_of_several_fields_with_empty_text_and_null_as_one_group(book: Database):
+    query = compile_query(
+        {
+            "root": "contacts",
+            "group_by": ["partner.number", "city"],
+            "aggregates": [{"function": "count"}],
+        }
+    )
+    with book.session() as session:
+        rows = [tuple(row) for row in session.execute(query.select_groups())]
+    # "Berlin" and "berlin" stay two groups; "" and NULL are both empty, sorted last
+    assert rows == [("SP1", "Berlin", 1), ("SP1", None, 1), ("SP2", "berlin", 1), (None, None, 1)]
+
+
+def test_the_grouped_sql_text_runs_on_its_own_backend(book: Database):
+    query = compile_query(
+        {"root": "contacts", "group_by": ["city"], "aggregates": [{"function": "count"}]}
+    )
+    with book.session() as session:
+        expected = session.execute(query.select_groups()).all()
+        cursor = session.connection().connection.cursor()
+        cursor.execute(shown_sql(query, book.engine.dialect.name))
+        shown = cursor.fetchall()
+    assert [tuple(row) for row in shown] == [tuple(row) for row in expected]
+    assert [tuple(row) for row in expected] == [("Berlin", 1), ("berlin", 1), (None, 2)]
+
+
+@pytest.mark.parametrize(
+    ("grouping", "location", "problem"),
+    [
+        (
+            {"group_by": ["stadt"], "aggregates": [{"function": "count"}]},
+            "group_by[0]",
+            "unknown field 'stadt' on contacts; known: id, number,",
+        ),
+        (
+            {"group_by": ["contracts.amount"], "aggregates": [{"function": "count"}]},
+            "group_by[0]",
+            "'contracts.amount' goes through the to-many relation 'contracts'",
+        ),
+        (
+            {"group_by": ["city"], "aggregates": [{"function": "sum", "field": "last_name"}]},
+            "aggregates[0].field",
+            "sum does not fit the text field 'last_name'; use a field of type number",
+        ),
+        (
+            {"group_by": ["city"], "aggregates": [{"function": "max", "field": "dispatch_block"}]},
+            "aggregates[0].field",
+            "max does not fit the boolean field 'dispatch_block'; use a field of type number, "
+            "date, datetime",
+        ),
+        (
+            {"group_by": ["city"], "aggregates": [{"function": "avg"}]},
+            "aggregates[0]",
+            "avg needs a field, e.g. amount",
+        ),
+        (
+            {"group_by": ["city"], "aggregates": [{"function": "count", "field": "id"}]},
+            "aggregates[0].field",
+            "count counts the records of each group and takes no field",
+        ),
+        (
+            {
+                "group_by": ["city"],
+                "aggregates": [{"function": "sum", "field": "contracts.amount"}],
+            },
+            "aggregates[0].field",
+            "'contracts.amount' goes through the to-many relation 'contracts'",
+        ),
+    ],
+)
+def test_bad_groupings_name_the_field(grouping: dict[str, Any], location: str, problem: str):
+    with pytest.raises(QueryError) as caught:
+        compile_query({"root": "contacts", **grouping})
+    assert caught.value.location == location
+    assert caught.value.problem.startswith(problem)
+
+
+# ---------------------------------------------------------------------------------------------
 # bad input
 
 

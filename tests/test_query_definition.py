@@ -215,6 +215,38 @@ def test_missing_values_are_checked_too():
             {"root": "contacts", "sort": [{"field": ""}]},
             "sort[0].field: String should have at least 1",
         ),
+        (
+            {"root": "contacts", "group_by": ["city"]},
+            "aggregates: choose at least one aggregate for the groups, e.g. count",
+        ),
+        (
+            {"root": "contacts", "aggregates": [{"function": "count"}]},
+            "group_by: aggregates need at least one group field, e.g. city",
+        ),
+        (
+            {"root": "contacts", "group_by": ["a", "b", "c", "d", "e", "f"]},
+            "group_by: at most 5 group fields",
+        ),
+        (
+            {"root": "contacts", "group_by": ["city", "city"]},
+            "group_by[1]: 'city' is listed twice",
+        ),
+        (
+            {"root": "contacts", "group_by": ["city"], "aggregates": [{"function": "median"}]},
+            "aggregates[0].function: 'median' is not one of: count, sum, avg, min, max",
+        ),
+        (
+            {
+                "root": "contacts",
+                "group_by": ["city"],
+                "aggregates": [{"function": "count"}, {"function": "count"}],
+            },
+            "aggregates[1]: 'count' is listed twice",
+        ),
+        (
+            {"root": "contacts", "group_by": ["city"], "aggregates": [{"function": "count"}] * 21},
+            "aggregates: at most 20 aggregates",
+        ),
     ],
 )
 def test_shape_errors_name_the_location(data: dict, expected: str):

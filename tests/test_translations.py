@@ -12,6 +12,7 @@ something links to them.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -405,7 +406,8 @@ BAD_ROWS = (
 def posted_pages(panel, language: str) -> Iterator[tuple[str, str]]:
     """Pages the walk cannot reach by links: the login page, the unsubscribe pages of an
     e-mail's link, CSV import problems, the settings form of every action and data source,
-    and JSON that does not parse in the query editor and in a setting."""
+    JSON that does not parse in the query editor and in a setting, a grouped query's preview
+    and its problems."""
     from core.messaging.unsubscribe import make_token
     from core.models import Contact
 
@@ -441,6 +443,21 @@ def posted_pages(panel, language: str) -> Iterator[tuple[str, str]]:
         yield f"POST /campaigns/{campaign_id}/setup ({source} source form)", body(response)
     broken = "[1 2]"  # JSON that does not parse, without words of its own
     yield "POST /queries/new (not JSON)", body(post(client, "/queries/new", {"definition": broken}))
+    grouped = {
+        "root": "contracts",
+        "group_by": ["partner.name", "product.name"],
+        "aggregates": [
+            {"function": "count"},
+            *({"function": name, "field": "amount"} for name in ("sum", "avg", "min", "max")),
+        ],
+    }
+    for name, definition in (
+        ("grouped", grouped),
+        ("a bad aggregate", grouped | {"aggregates": [{"function": "avg"}]}),
+        ("no aggregate", grouped | {"aggregates": []}),
+    ):
+        response = post(client, "/queries/new", {"definition": json.dumps(definition)})
+        yield f"POST /queries/new ({name})", body(response)
     form = {"datasource": "query", "ds.__plugin": "query", "ds.definition": broken}
     response = post(client, f"/campaigns/{campaign_id}/setup", form | {"intent": "save"})
     yield f"POST /campaigns/{campaign_id}/setup (a setting not JSON)", body(response)

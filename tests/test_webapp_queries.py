@@ -8,6 +8,8 @@ import csv
 import io
 import json
 import re
+from datetime import date
+from decimal import Decimal
 from html import unescape
 
 import pytest
@@ -15,7 +17,17 @@ from sqlalchemy import func, insert, select
 
 from core.audit import audit_query
 from core.engine.campaigns import CampaignConfig, create_campaign
-from core.models import Campaign, CampaignRecord, Contact, Role, SavedQuery, User
+from core.models import (
+    Campaign,
+    CampaignRecord,
+    Contact,
+    Contract,
+    Product,
+    Role,
+    SalesPartner,
+    SavedQuery,
+    User,
+)
 from core.query import ENTITIES, QueryError, resolve_path
 from webapp.i18n import PANEL_CATALOGS, catalog_ids
 from webapp.queries.views import choice_key, field_tree
@@ -554,3 +566,137 @@ def test_field_tree_paths_all_resolve():
     assert all(node["kind"] == "field" for node in field_tree("contracts", 0))
     with pytest.raises(QueryError, match="unknown root"):
         field_tree("users")
+
+
+CONTRACTS_PER_PARTNER = {
+    "root": "contracts",
+    "group_by": ["partner.name"],
+    "aggregates": [
+        {"function": "count"},
+        {"function": "sum", "field": "amount"},
+        {"function": "avg", "field": "amount"},
+        {"function": "min", "field": "signed_on"},
+        {"function": "max", "field": "signed_on"},
+    ],
+}
+
+
+@pytest.fixture
+def contracts(panel, people) -> None:
+    with panel.runtime.database.session() as session:
+        agent = SalesPartner(number="SP1", name="Anna Agent")
+        broker = SalesPartner(number="SP2", name="Bernd Broker")
+        home = Product(code="HR", name="Hausrat")
+        session.add_all([agent, broker, home])
+        session.flush()
+        rows = [
+            ("V1", people[0], agent.id, date(2024, 1, 15), Decimal("1200.00")),
+            ("V2", people[1], agent.id, date(2024, 6, 1), Decimal("80.50")),
+            ("V3", people[2], broker.id, date(2023, 2, 28), Decimal("40.00")),
+            ("V4", people[3], None, date(2025, 3, 1), Decimal("9.99")),
+        ]
+        session.add_all(
+            Contract(
+                number=number,
+                contact_id=contact_id,
+                partner_id=partner_id,
+                product_id=home.id,
+                signed_on=signed_on,
+                amount=amount,
+            )
+            for number, contact_id, partner_id, signed_on, amount in rows
+        )
+
+
+GROUPED_CSV = [
+    [
+        "Vertriebspartner \u203a Name",
+        "Anzahl",
+        "Summe von Betrag",
+        "Durchschnitt von Betrag",
+        "Kleinster Wert von Abgeschlossen am",
+        "Größter Wert von Abgeschlossen am",
+    ],
+    ["Anna Agent", "2", "1.280,50", "640,25", "15.01.2024", "01.06.2024"],
+    ["Bernd Broker", "1", "40,00", "40,00", "28.02.2023", "28.02.2023"],
+    ["", "1", "9,99", "9,99", "01.03.2025", "01.03.2025"],
+]
+
+
+def test_a_grouped_query_exports_one_row_per_group_with_its_figures(panel, contracts):
+    client = panel.client()
+    response = post(
+        client,
+        "/queries/export.csv",
+        {"definition": json.dumps(CONTRACTS_PER_PARTNER), "name": "Verträge je Partner"},
+    )
+    with response:
+        assert response.is_streamed
+        data = response.get_data()
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";")) == GROUPED_CSV
+    saved_id = saved_query(panel, "Verträge je Partner", CONTRACTS_PER_PARTNER)
+    with client.get(f"/queries/{saved_id}/export.csv") as saved_export:
+        text = saved_export.get_data().decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text), delimiter=";")) == GROUPED_CSV
+
+
+def test_the_preview_shows_the_groups_as_a_table(panel, contracts):
+    per_city = {"root": "contacts", "group_by": ["city"], "aggregates": [{"function": "count"}]}
+    html = body(submit(panel.client(Role.VIEWER), definition=per_city, intent="preview"))
+    assert re.search(r"Gruppen <span[^>]*data-count>2</span>", html)
+    assert '<th scope="col">Ort</th><th scope="col">Anzahl</th>' in html
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", html)
+    assert rows == [("Bonn", "2"), ("Köln", "2")]
+    assert "GROUP BY" in html
+    html = body(submit(panel.client(Role.VIEWER), definition=CONTRACTS_PER_PARTNER))
+    cells = re.findall(r"<td>([^<]*)</td>", html)
+    assert cells[: len(GROUPED_CSV[1])] == GROUPED_CSV[1]
+
+
+@pytest.mark.parametrize(
+    ("grouping", "message"),
+    [
+        (
+            {"group_by": ["stadt"], "aggregates": [{"function": "count"}]},
+            "Gruppenfeld 1: unbekanntes Feld",
+        ),
+        (
+            {"group_by": ["city"], "aggregates": [{"function": "sum", "field": "last_name"}]},
+            "Kennzahl 1: Summe passt nicht zum Feld „last_name“ (Art text); möglich sind Felder "
+            "der Art number",
+        ),
+        (
+            {
+                "group_by": ["city"],
+                "aggregates": [{"function": "count"}, {"function": "avg"}],
+            },
+            "Kennzahl 2: Durchschnitt braucht ein Feld, z. B. amount",
+        ),
+        (
+            {"group_by": ["city"], "aggregates": [{"function": "median", "field": "id"}]},
+            "Kennzahl 1: 'median' ist keine dieser Kennzahlen: count, sum, avg, min, max",
+        ),
+        (
+            {"group_by": ["city"], "aggregates": []},
+            "Gruppieren: bitte mindestens eine Kennzahl für die Gruppen wählen, z. B. count",
+        ),
+        (
+            {"group_by": [], "aggregates": [{"function": "count"}]},
+            "Gruppieren: Kennzahlen brauchen mindestens ein Gruppenfeld, z. B. city",
+        ),
+        (
+            {"group_by": list("abcdef"), "aggregates": [{"function": "count"}]},
+            "Gruppieren: höchstens 5 Gruppenfelder",
+        ),
+    ],
+)
+def test_bad_groupings_are_named_in_german_in_preview_and_export(panel, grouping, message):
+    definition = {"root": "contacts", **grouping}
+    client = panel.client()
+    for response in (
+        submit(client, definition=definition, intent="preview"),
+        post(client, "/queries/export.csv", {"definition": json.dumps(definition)}),
+    ):
+        assert response.status_code == 422
+        assert message in unescape(body(response))

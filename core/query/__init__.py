@@ -3,9 +3,20 @@ query editor: JSON definitions (``definition``), checked against a whitelist (``
 compiled to SQLAlchemy expressions (``compiler``); ``records`` loads whole rows for actions.
 """
 
-from core.query.compiler import ALLOWED_TYPES, CompiledQuery, compile_query, condition_expression
+from core.query.compiler import (
+    AGGREGATE_TYPES,
+    ALLOWED_TYPES,
+    CompiledAggregate,
+    CompiledQuery,
+    compile_query,
+    condition_expression,
+)
 from core.query.definition import (
+    MAX_AGGREGATES,
+    MAX_GROUP_FIELDS,
     MAX_JSON_DEPTH,
+    Aggregate,
+    AggregateFunction,
     Block,
     Condition,
     ConditionType,
@@ -29,10 +40,16 @@ from core.query.records import load_records, record_fields
 from core.query.saved import SavedQueryNotFound, compile_saved_query
 
 __all__ = [
+    "AGGREGATE_TYPES",
     "ALLOWED_TYPES",
     "ENTITIES",
+    "MAX_AGGREGATES",
+    "MAX_GROUP_FIELDS",
     "MAX_JSON_DEPTH",
+    "Aggregate",
+    "AggregateFunction",
     "Block",
+    "CompiledAggregate",
     "CompiledQuery",
     "Condition",
     "ConditionType",

@@ -36,6 +36,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from core.messages import stored
 from core.query.definition import (
+    Aggregate,
+    AggregateFunction,
     Block,
     Condition,
     ConditionType,
@@ -102,6 +104,16 @@ ALLOWED_TYPES: dict[FieldType, frozenset[ConditionType]] = {
     FieldType.CHOICE: _EQUALITY_TYPES,
 }
 """The condition types each field type accepts (for the editor's type menu, too)."""
+
+AF = AggregateFunction
+AGGREGATE_TYPES: dict[AggregateFunction, tuple[FieldType, ...]] = {
+    AF.COUNT: (),
+    AF.SUM: (FieldType.NUMBER,),
+    AF.AVG: (FieldType.NUMBER,),
+    AF.MIN: (FieldType.NUMBER, FieldType.DATE, FieldType.DATETIME),
+    AF.MAX: (FieldType.NUMBER, FieldType.DATE, FieldType.DATETIME),
+}
+"""The field types each aggregate takes (count takes no field: it counts the records)."""
 
 _NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -392,6 +404,27 @@ class _Joins:
 
 
 @dataclass(frozen=True)
+class CompiledAggregate:
+    """One figure per group: the function and the field it reads (None for count)."""
+
+    function: AggregateFunction
+    field: ResolvedField | None
+
+    @property
+    def label(self) -> str:
+        """The result's column name: ``count``, ``sum(amount)``."""
+        return self.function.value if self.field is None else f"{self.function}({self.field.path})"
+
+    def expression(self, root: EntitySpec, joins: _Joins) -> ColumnElement[Any]:
+        if self.field is None:
+            return func.count(root.id_column)
+        column = joins.column(self.field)
+        if self.function is AF.AVG:  # SQLite averages as a float, PostgreSQL as a numeric
+            return func.avg(column, type_=Numeric())
+        return getattr(func, self.function.value)(column)
+
+
+@dataclass(frozen=True)
 class CompiledQuery:
     """A validated query, ready to become SELECTs over its root table."""
 
@@ -400,6 +433,45 @@ class CompiledQuery:
     where: ColumnElement[bool]
     output: tuple[ResolvedField, ...]
     sort: tuple[tuple[ResolvedField, bool], ...]
+    group_by: tuple[ResolvedField, ...] = ()
+    aggregates: tuple[CompiledAggregate, ...] = ()
+
+    @property
+    def grouped(self) -> bool:
+        """One row per group (``select_groups``) instead of one per record."""
+        return bool(self.group_by)
+
+    @property
+    def group_labels(self) -> list[str]:
+        """The grouped result's column names: the group paths, then the aggregates'."""
+        return [field.path for field in self.group_by] + [agg.label for agg in self.aggregates]
+
+    def select_groups(self, limit: int | None = None) -> Select[Any]:
+        """One row per distinct combination of the group fields (empty text and NULL are one
+        group), with the aggregates of its records, in the order of the group fields (text
+        case-insensitively, empty last); the database groups, no record is loaded."""
+        joins = _Joins(self.root)
+        keys = []
+        order_by = []
+        for resolved in self.group_by:
+            key = joins.column(resolved)
+            if resolved.type is FieldType.TEXT:
+                key = func.nullif(key, EMPTY_TEXT)
+                order_by.append(ci_text(key).asc().nulls_last())
+            order_by.append(key.asc().nulls_last())
+            keys.append(key.label(resolved.path))
+        figures = [
+            aggregate.expression(self.root, joins).label(aggregate.label)
+            for aggregate in self.aggregates
+        ]
+        return (
+            select(*keys, *figures)
+            .select_from(joins.source)
+            .where(self.where)
+            .group_by(*(key.element for key in keys))
+            .order_by(*order_by)
+            .limit(limit)
+        )
 
     @property
     def output_paths(self) -> list[str]:
@@ -489,4 +561,52 @@ def compile_query(definition: QueryDefinition | Mapping[str, Any] | str) -> Comp
         (_resolve_single(root, key.field, f"sort[{index}].field"), key.descending)
         for index, key in enumerate(definition.sort)
     )
-    return CompiledQuery(definition, root, true() if where is None else where, output, sort)
+    group_by = tuple(
+        _resolve_single(root, path, f"group_by[{index}]")
+        for index, path in enumerate(definition.group_by)
+    )
+    aggregates = tuple(
+        _aggregate(root, aggregate, f"aggregates[{index}]")
+        for index, aggregate in enumerate(definition.aggregates)
+    )
+    return CompiledQuery(
+        definition,
+        root,
+        true() if where is None else where,
+        output,
+        sort,
+        group_by,
+        aggregates,
+    )
+
+
+def _aggregate(root: EntitySpec, aggregate: Aggregate, location: str) -> CompiledAggregate:
+    """An aggregate whose field exists, has one value per record and fits the function."""
+    function = AggregateFunction(aggregate.function)
+    allowed = AGGREGATE_TYPES[function]
+    if aggregate.field is None:
+        if allowed:
+            raise QueryError(
+                stored("{function} needs a field, e.g. amount", function=function.value),
+                location,
+            )
+        return CompiledAggregate(function, None)
+    if not allowed:
+        raise QueryError(
+            stored("count counts the records of each group and takes no field"),
+            join_location(location, "field"),
+        )
+    resolved = _resolve_single(root, aggregate.field, join_location(location, "field"))
+    if resolved.type not in allowed:
+        raise QueryError(
+            stored(
+                "{function} does not fit the {field_type} field '{field}'; use a field of "
+                "type {field_types}",
+                function=function.value,
+                field_type=resolved.type.value,
+                field=aggregate.field,
+                field_types=[field_type.value for field_type in allowed],
+            ),
+            join_location(location, "field"),
+        )
+    return CompiledAggregate(function, resolved)

@@ -35,6 +35,8 @@ from core.validation import ValidationMessage, reason_text
 MAX_VALUES = 1000  # per condition: more belong in a static list, not in an IN clause
 MAX_NESTING = 10  # blocks inside blocks
 MAX_JSON_DEPTH = MAX_DEPTH  # objects and lists inside each other, checked before parsing
+MAX_GROUP_FIELDS = 5  # a grouped result with more keys is a list of records again
+MAX_AGGREGATES = 20  # columns of figures per group
 
 
 def join_location(outer: str | None, inner: str | None) -> str:
@@ -187,8 +189,41 @@ class SortKey(BaseModel):
     descending: bool = False
 
 
+class AggregateFunction(enum.StrEnum):
+    """What a grouped result says about each group's records."""
+
+    COUNT = "count"
+    SUM = "sum"
+    AVG = "avg"
+    MIN = "min"
+    MAX = "max"
+
+
+class Aggregate(BaseModel):
+    """One figure per group: ``count`` of its records, or a function of one field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    function: str
+    field: str | None = Field(default=None, min_length=1)
+
+    @field_validator("function")
+    @classmethod
+    def _known_function(cls, function: str) -> str:
+        if function not in AggregateFunction.__members__.values():
+            raise QueryError(
+                stored(
+                    "{value} is not one of: {functions}",
+                    value=repr(function),
+                    functions=[str(known) for known in AggregateFunction],
+                )
+            )
+        return function
+
+
 class QueryDefinition(BaseModel):
-    """A whole query: which records (root + where), which columns (output), in which order."""
+    """A whole query: which records (root + where), which columns (output), in which order;
+    or, with ``group_by`` and ``aggregates``, one row of figures per group of records."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -196,22 +231,57 @@ class QueryDefinition(BaseModel):
     where: Block | None = None
     output: list[Annotated[str, Field(min_length=1)]] = []
     sort: list[SortKey] = []
+    group_by: list[Annotated[str, Field(min_length=1)]] = []
+    aggregates: list[Aggregate] = []
+
+    @field_validator("group_by")
+    @classmethod
+    def _distinct_groups(cls, group_by: list[str]) -> list[str]:
+        if len(group_by) > MAX_GROUP_FIELDS:
+            raise QueryError(stored("at most {most} group fields", most=MAX_GROUP_FIELDS))
+        return _distinct(group_by)
+
+    @field_validator("aggregates")
+    @classmethod
+    def _distinct_aggregates(cls, aggregates: list[Aggregate]) -> list[Aggregate]:
+        if len(aggregates) > MAX_AGGREGATES:
+            raise QueryError(stored("at most {most} aggregates", most=MAX_AGGREGATES))
+        seen = set()
+        for index, aggregate in enumerate(aggregates):
+            key = (aggregate.function, aggregate.field)
+            if key in seen:
+                named = f"{aggregate.function} {aggregate.field or ''}".strip()
+                raise QueryError(stored("'{path}' is listed twice", path=named), f"[{index}]")
+            seen.add(key)
+        return aggregates
 
     @field_validator("output")
     @classmethod
     def _distinct_output(cls, output: list[str]) -> list[str]:
-        seen = set()
-        for index, path in enumerate(output):
-            if path in seen:
-                raise QueryError(stored("'{path}' is listed twice", path=path), f"[{index}]")
-            seen.add(path)
-        return output
+        return _distinct(output)
 
     @model_validator(mode="after")
     def _not_too_deep(self) -> QueryDefinition:
         if self.where is not None and _nesting(self.where) > MAX_NESTING:
             raise QueryError(stored("blocks nest at most {most} deep", most=MAX_NESTING), "where")
+        if self.group_by and not self.aggregates:
+            raise QueryError(
+                stored("choose at least one aggregate for the groups, e.g. count"), "aggregates"
+            )
+        if self.aggregates and not self.group_by:
+            raise QueryError(
+                stored("aggregates need at least one group field, e.g. city"), "group_by"
+            )
         return self
+
+
+def _distinct(paths: list[str]) -> list[str]:
+    seen = set()
+    for index, path in enumerate(paths):
+        if path in seen:
+            raise QueryError(stored("'{path}' is listed twice", path=path), f"[{index}]")
+        seen.add(path)
+    return paths
 
 
 def _nesting(block: Block) -> int:

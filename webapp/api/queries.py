@@ -99,13 +99,15 @@ def count_query(saved_query_id: int) -> models.Count:
     response=models.Preview,
 )
 def preview_query(saved_query_id: int, query: models.PreviewQuery) -> models.Preview:
-    """The output fields of the matching records, in the query's own order."""
+    """The output fields of the matching records, in the query's own order; for a grouped
+    query its groups: the group fields and the aggregates (``count``, ``sum(amount)``)."""
     _saved, compiled = _load(saved_query_id)
     offset = decode(query.cursor) or 0
-    paths = compiled.output_paths
-    result = (
-        db_session().execute(compiled.select_rows().offset(offset).limit(query.limit + 1)).all()
-    )
+    if compiled.grouped:
+        paths, statement = compiled.group_labels, compiled.select_groups()
+    else:
+        paths, statement = compiled.output_paths, compiled.select_rows()
+    result = db_session().execute(statement.offset(offset).limit(query.limit + 1)).all()
     more = len(result) > query.limit
     rows: list[dict[str, Any]] = [
         {path: plain(value) for path, value in zip(paths, row, strict=True)}

@@ -1,5 +1,6 @@
 """The query editor ("queries and lists"): build a query from the field tree, see its count,
-its SQL and its result, export it as CSV, save it, and hand it to a campaign.
+its SQL and its result (each record, or each group with its aggregates), export it as CSV,
+save it, and hand it to a campaign.
 
 The definition travels as JSON in the form field ``definition``; ``query_editor.js`` builds
 it in the browser (nested AND/OR blocks), and without JavaScript the JSON is edited as text.
@@ -9,10 +10,11 @@ any problem.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,7 +32,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -39,9 +41,11 @@ from core.documents.csv_export import CsvDialect, CsvWriter, spreadsheet_dialect
 from core.messages import StoredText, stored
 from core.models import Campaign, Role, SavedQuery
 from core.query import (
+    AGGREGATE_TYPES,
     ALLOWED_TYPES,
     ENTITIES,
     MAX_JSON_DEPTH,
+    CompiledAggregate,
     CompiledQuery,
     ConditionType,
     FieldType,
@@ -179,7 +183,7 @@ def shown_sql(compiled: CompiledQuery, dialect_name: str, limit: int | None = No
         )
     # "named": a pyformat dialect would print every % of a LIKE pattern twice
     dialect = dialects[dialect_name](paramstyle="named")
-    statement = compiled.select_rows(limit)
+    statement = result_statement(compiled, limit)
     return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
@@ -187,12 +191,24 @@ def shown_sql(compiled: CompiledQuery, dialect_name: str, limit: int | None = No
 # Errors that name the condition, the field and the value
 
 _STEP = re.compile(r"conditions\[(\d+)\]")
+_GROUPING = re.compile(r"(group_by|aggregates)(?:\[(\d+)\])?")
+_GROUPING_PLACES = {
+    "group_by": "queries.error.group_field",
+    "aggregates": "queries.error.aggregate",
+}
 
 
 def describe_error(error: QueryError, definition: Mapping[str, Any] | None) -> str:
     """The compiler's message with its location told in the editor's words: "Bedingung 2 in
     Block 1 (Feld „Stadt“, „beginnt mit“), Wert 1: ..."."""
     location = error.location or ""
+    grouping = _GROUPING.match(location)
+    if grouping:  # "Kennzahl 2: Summe passt nicht zum Feld „city“ ..."
+        kind, index = grouping.groups()
+        place = (
+            t(_GROUPING_PLACES[kind], n=int(index) + 1) if index else t("queries.error.grouping")
+        )
+        return f"{place}: {_reason(error.reason)}"
     if not location.startswith("where") or not isinstance(definition, Mapping):
         return stored_text(error.text)
     node: Any = definition.get("where")
@@ -222,8 +238,9 @@ def describe_error(error: QueryError, definition: Mapping[str, Any] | None) -> s
 
 
 def _reason(reason: StoredText) -> str:
-    """The compiler's reason with the condition types it names by their titles ("liegt
-    zwischen braucht genau 2 Werte"); the API keeps their codes."""
+    """The compiler's reason with the condition types and aggregate functions it names by
+    their titles ("liegt zwischen braucht genau 2 Werte", "Summe braucht ein Feld"); the API
+    keeps their codes."""
     titles = {
         name: t("queries.type." + value)
         if isinstance(value, str)
@@ -231,6 +248,9 @@ def _reason(reason: StoredText) -> str:
         for name, value in reason.params.items()
         if name in ("type", "allowed")
     }
+    function = reason.params.get("function")
+    if function in AGGREGATE_TYPES:
+        titles["function"] = t(f"queries.function.{function}")
     return stored_text(replace(reason, params={**reason.params, **titles}))
 
 
@@ -271,19 +291,57 @@ def _cell(value: Any, resolved: ResolvedField) -> str:
     return str(getattr(value, "value", value))
 
 
+def aggregate_title(root: str, aggregate: CompiledAggregate) -> str:
+    """``Summe von Betrag`` for ``sum`` of ``amount``, ``Anzahl`` for ``count``."""
+    if aggregate.field is None:
+        return t("queries.aggregate.count")
+    title = field_title(root, aggregate.field.path)
+    return t(f"queries.aggregate.{aggregate.function}", field=title)
+
+
+def _figure(value: Any, aggregate: CompiledAggregate) -> str:
+    """An aggregate's value as its field's values are written (a count as a whole number)."""
+    if aggregate.field is None or value is None:
+        return "" if value is None else str(value)
+    return _cell(value, aggregate.field)
+
+
+def result_statement(compiled: CompiledQuery, limit: int | None = None) -> Select[Any]:
+    """The result's SELECT: one row per record, or per group for a grouped query."""
+    return compiled.select_groups(limit) if compiled.grouped else compiled.select_rows(limit)
+
+
+def result_columns(compiled: CompiledQuery) -> list[tuple[str, Callable[[Any], str]]]:
+    """Each column's title and how it writes its values, in the order of ``result_statement``:
+    the output fields, or the group fields and then the aggregates."""
+    root = compiled.root.name
+    fields = compiled.group_by if compiled.grouped else compiled.output
+    columns: list[tuple[str, Callable[[Any], str]]] = [
+        (field_title(root, field.path), functools.partial(_cell, resolved=field))
+        for field in fields
+    ]
+    columns += [
+        (aggregate_title(root, aggregate), functools.partial(_figure, aggregate=aggregate))
+        for aggregate in compiled.aggregates
+    ]
+    return columns
+
+
+def _written(row: Sequence[Any], columns: list[tuple[str, Callable[[Any], str]]]) -> list[str]:
+    return [write(value) for value, (_title, write) in zip(row, columns, strict=True)]
+
+
 def _preview(compiled: CompiledQuery, page_number: int) -> dict[str, Any]:
     session = db_session()
-    fields = compiled.output
-    page = paginate(session, compiled.select_rows(), page_number, PREVIEW_PAGE_SIZE)
+    columns = result_columns(compiled)
+    page = paginate(session, result_statement(compiled), page_number, PREVIEW_PAGE_SIZE)
     return {
         "count": page.total,
+        "grouped": compiled.grouped,
         "sql": shown_sql(compiled, session.get_bind().dialect.name, PREVIEW_PAGE_SIZE),
-        "columns": [field_title(compiled.root.name, field.path) for field in fields],
+        "columns": [title for title, _write in columns],
         # paginate hands single-column results back as plain values
-        "rows": [
-            [_cell(*cell) for cell in zip(row if len(fields) > 1 else (row,), fields, strict=True)]
-            for row in page.items
-        ],
+        "rows": [_written(row if len(columns) > 1 else (row,), columns) for row in page.items],
         "page": page,
     }
 
@@ -530,26 +588,25 @@ def delete(saved_query_id: int) -> Response:
 
 
 def _csv_response(compiled: CompiledQuery, filename: str) -> Response:
-    """The whole result as CSV in the dialect of the user's spreadsheet (German: semicolons,
-    UTF-8 with BOM), formula cells neutralised, streamed in batches so a large result never
-    sits in memory.
+    """The whole result (each record, or each group of a grouped query) as CSV in the dialect
+    of the user's spreadsheet (German: semicolons, UTF-8 with BOM), formula cells
+    neutralised, streamed in batches so a large result never sits in memory.
 
     The rows are read in a session of their own, closed when the stream ends: the request's
     session is torn down as soon as the view returns, before the stream is read.
     """
     database = get_campaign().database
-    fields = compiled.output
-    headers = [field_title(compiled.root.name, field.path) for field in fields]
+    columns = result_columns(compiled)
 
     def batches() -> Iterator[list[list[str]]]:
-        yield [headers]
+        yield [[title for title, _write in columns]]
         session = database.sessions()
         try:
             result = session.execute(
-                compiled.select_rows().execution_options(yield_per=EXPORT_BATCH)
+                result_statement(compiled).execution_options(yield_per=EXPORT_BATCH)
             )
             for batch in result.partitions():
-                yield [[_cell(*cell) for cell in zip(row, fields, strict=True)] for row in batch]
+                yield [_written(row, columns) for row in batch]
         finally:
             session.close()
 
@@ -626,7 +683,7 @@ def _audit_export(name: str, definition: Mapping[str, Any]) -> None:
 @role_required(Role.VIEWER)
 def schema() -> Response:
     """What the editor's JavaScript needs: the field trees, the condition types per field
-    type, and its texts in the user's language."""
+    type, the field types per aggregate, and its texts in the user's language."""
 
     def translate(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for node in nodes:
@@ -651,6 +708,14 @@ def schema() -> Response:
                 for field_type in FieldType
             },
             "type_labels": {c.value: t(f"queries.type.{c.value}") for c in ConditionType},
+            "aggregates": {
+                function.value: [field_type.value for field_type in field_types]
+                for function, field_types in AGGREGATE_TYPES.items()
+            },
+            "aggregate_labels": {
+                function.value: t(f"queries.function.{function.value}")
+                for function in AGGREGATE_TYPES
+            },
             "texts": {
                 key.removeprefix("queries.js."): t(key)
                 for key in sorted(catalog_ids(PANEL_CATALOGS, DEFAULT_LANGUAGE))

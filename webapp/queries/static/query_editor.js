@@ -1,5 +1,5 @@
 // The query editor's builder: root entity, nested AND/OR blocks of conditions, output
-// fields and sort, kept in the JSON of the form's "definition" field. Without this script
+// fields and sort, group fields and aggregates, kept in the JSON of the form's "definition" field. Without this script
 // the JSON is edited as text; the server checks it either way.
 
 const builder = document.getElementById("query-builder");
@@ -74,12 +74,12 @@ function rootFields() {
   return root ? collectFields(root.fields, [], false, []) : [];
 }
 
-function fieldSelect(selected, { singleValued = false, onchange, label }) {
+function fieldSelect(selected, { singleValued = false, types = null, onchange, label }) {
   const select = h("select", { class: "input field-select", "aria-label": label, onchange });
   select.append(h("option", { value: "" }, text("choose_field")));
   const groups = new Map();
   for (const field of rootFields()) {
-    if (singleValued && field.toMany) {
+    if ((singleValued && field.toMany) || (types && !types.includes(field.type))) {
       continue;
     }
     const groupLabel = field.group || schema.roots[definition.root].title;
@@ -449,6 +449,127 @@ function sortView(changed) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Group fields and aggregates: one result row per group instead of one per record
+
+function fieldLabel(path) {
+  const field = fieldsByPath.get(path);
+  return field ? (field.group ? `${field.group} › ${field.title}` : field.title) : path;
+}
+
+function removeButton(onclick) {
+  return h(
+    "button",
+    { type: "button", class: "button button-icon button-danger-quiet", title: text("remove"), onclick },
+    "✕",
+  );
+}
+
+function groupView(changed) {
+  definition.group_by = definition.group_by || [];
+  definition.aggregates = definition.aggregates || [];
+  const groups = h("ul", { class: "chips" });
+  definition.group_by.forEach((path, index) => {
+    groups.append(
+      h(
+        "li",
+        { class: "chip" },
+        fieldLabel(path),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "chip-remove",
+            title: text("remove"),
+            onclick: () => {
+              definition.group_by.splice(index, 1);
+              changed(true);
+            },
+          },
+          "✕",
+        ),
+      ),
+    );
+  });
+  const groupAdder = fieldSelect("", {
+    singleValued: true,
+    label: text("add_group"),
+    onchange: (event) => {
+      const path = event.target.value;
+      if (path && !definition.group_by.includes(path)) {
+        definition.group_by.push(path);
+        if (!definition.aggregates.length) {
+          definition.aggregates.push({ function: "count" });
+        }
+      }
+      changed(true);
+    },
+  });
+  const rows = definition.aggregates.map((aggregate, index) => {
+    const types = schema.aggregates[aggregate.function] || [];
+    const functionSelect = h("select", {
+      class: "input",
+      "aria-label": text("aggregate_function"),
+      onchange: (event) => {
+        aggregate.function = event.target.value;
+        const fits = schema.aggregates[aggregate.function] || [];
+        const field = fieldsByPath.get(aggregate.field);
+        if (!fits.length || !field || !fits.includes(field.type)) {
+          delete aggregate.field;
+        }
+        changed(true);
+      },
+    });
+    for (const name of Object.keys(schema.aggregates)) {
+      const option = h("option", { value: name }, schema.aggregate_labels[name]);
+      option.selected = name === aggregate.function;
+      functionSelect.append(option);
+    }
+    return h(
+      "div",
+      { class: "sort-row aggregate-row" },
+      functionSelect,
+      types.length
+        ? fieldSelect(aggregate.field || "", {
+            singleValued: true,
+            types,
+            label: text("aggregate_field"),
+            onchange: (event) => {
+              aggregate.field = event.target.value;
+              changed(false);
+            },
+          })
+        : null,
+      removeButton(() => {
+        definition.aggregates.splice(index, 1);
+        changed(true);
+      }),
+    );
+  });
+  return h(
+    "div",
+    { class: "group" },
+    h("h3", {}, text("group")),
+    h("p", { class: "help" }, text("group_help")),
+    groups,
+    groupAdder,
+    h("h3", {}, text("aggregates")),
+    rows,
+    h(
+      "button",
+      {
+        type: "button",
+        class: "button button-quiet button-small",
+        onclick: () => {
+          definition.aggregates.push({ function: "count" });
+          changed(true);
+        },
+      },
+      `+ ${text("add_aggregate")}`,
+    ),
+  );
+}
+
+// ---------------------------------------------------------------------------------------
 // Wiring
 
 function cleaned() {
@@ -474,6 +595,17 @@ function cleaned() {
   const sort = (definition.sort || []).filter((key) => key.field);
   if (sort.length) {
     result.sort = sort.map((key) => (key.descending ? { field: key.field, descending: true } : { field: key.field }));
+  }
+  if (definition.group_by && definition.group_by.length) {
+    result.group_by = definition.group_by;
+  }
+  const aggregates = (definition.aggregates || []).filter(
+    (aggregate) => !(schema.aggregates[aggregate.function] || []).length || aggregate.field,
+  );
+  if (aggregates.length) {
+    result.aggregates = aggregates.map((aggregate) =>
+      aggregate.field ? { function: aggregate.function, field: aggregate.field } : { function: aggregate.function },
+    );
   }
   return result;
 }
@@ -501,6 +633,7 @@ function render() {
     h("div", { class: "field root-field" }, h("label", { for: "query-root" }, text("root")), rootSelect),
     blockView(definition.where, 0, null, changed),
     h("div", { class: "output-sort" }, outputView(changed), sortView(changed)),
+    groupView(changed),
   );
 }
 
