@@ -321,6 +321,21 @@ def test_every_control_of_a_condition_is_visible_from_1000_pixels(live_panel, pa
     assert head.locator("select").evaluate(SHOWS_ITS_CHOICE)
 
 
+@pytest.mark.parametrize("width", [1000, 1280])
+def test_the_campaign_lists_filters_show_every_choice_whole(live_panel, page_as, width):
+    """The sidebar's state and status filters are wide enough for their longest choices
+    ("Alle Kampagnenstatus", "Mit Fehlern abgeschlossen")."""
+    page = page_as(Role.CAMPAIGN_MANAGER)
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(live_panel.url("/campaigns/"))
+    for name in ("#campaign-state", "#campaign-status"):
+        chooser = page.locator(name)
+        values = chooser.locator("option").evaluate_all("options => options.map(o => o.value)")
+        for value in values:  # set without the change event, which would submit the filter
+            chooser.evaluate("(select, value) => { select.value = value; }", value)
+            assert chooser.evaluate(SHOWS_ITS_CHOICE), (name, value, chooser.bounding_box())
+
+
 def test_discarding_an_analysis_asks_once_and_a_no_keeps_it(live_panel, page_as):
     """The run page loads both the panel's confirm.js and campaign_screen.js: each asked, so
     "Abbrechen" was followed by the same question again."""
