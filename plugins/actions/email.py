@@ -131,7 +131,10 @@ class EmailParams(BaseModel):
     )
     sender: str = Field(
         "",
-        description="From, e.g. 'Kundenservice <service@example.de>'; empty: CAMPAIGN_MAIL_FROM.",
+        description=(
+            "From, e.g. 'Kundenservice <service@example.de>'; empty: the installation's sender "
+            "(CAMPAIGN_MAIL_FROM)."
+        ),
     )
     reply_to: str = Field("", description="Reply-To address; empty: replies go to the sender.")
     attachment: LetterAttachment | None = Field(
