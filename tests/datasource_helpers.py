@@ -1,5 +1,5 @@
 """Helpers the data-source tests share: the built-in sources added to the engine harness,
-campaigns with source settings, and group listings (no tests here)."""
+campaigns with source settings, and group listings, the contacts a run reached (no tests here)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from core.engine.runs import start_run
 from core.models import Campaign, Contact, Run, SavedQuery
 from core.plugin_base import Group
 from plugins.datasources import combined, distribution_list, file_import, query, static
+
+from engine_plugins import reset_tags, tag_counts
 
 SOURCE_MODULES = (query, distribution_list, combined, static, file_import)
 
@@ -66,3 +68,11 @@ def groups(engine, campaign_id: int) -> list[Group]:
             channel=built.action.channel,
         )
         return built.datasource.list_groups(context)
+
+
+def reached(engine) -> set[int]:
+    """The contacts the last runs tagged; the tags are cleared for the next run."""
+    with engine.runtime.database.session() as session:
+        tagged = {contact_id for contact_id, count in tag_counts(session).items() if count}
+        reset_tags(session)
+    return tagged

@@ -11,20 +11,20 @@ from core.models import Contact, RunState
 from plugins.datasources import TRANSLATIONS
 from webapp.i18n import render_stored
 
-from datasource_helpers import add_contacts, create, groups, run, save_query, with_sources
-from engine_plugins import reset_tags, tag_counts
+from datasource_helpers import (
+    add_contacts,
+    create,
+    groups,
+    reached,
+    run,
+    save_query,
+    with_sources,
+)
 
 
 @pytest.fixture
 def engine(engine):
     return with_sources(engine)
-
-
-def reached(engine) -> set[int]:
-    with engine.runtime.database.session() as session:
-        tagged = {contact_id for contact_id, count in tag_counts(session).items() if count}
-        reset_tags(session)
-    return tagged
 
 
 def city_is(city: str) -> dict:

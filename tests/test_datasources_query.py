@@ -14,8 +14,16 @@ from plugins.datasources import TRANSLATIONS
 from webapp.campaigns.records import freeze_query
 from webapp.i18n import render_stored
 
-from datasource_helpers import add_contacts, create, groups, run, save_query, with_sources
-from engine_plugins import reset_tags, tag_counts
+from datasource_helpers import (
+    add_contacts,
+    create,
+    groups,
+    reached,
+    run,
+    save_query,
+    with_sources,
+)
+from engine_plugins import tag_counts
 
 PROSPECTS_WITH_EMAIL = {
     "root": "contacts",
@@ -32,14 +40,6 @@ PROSPECTS_WITH_EMAIL = {
 @pytest.fixture
 def engine(engine):
     return with_sources(engine)
-
-
-def reached(engine) -> set[int]:
-    """The contacts the last runs tagged; the tags are cleared for the next run."""
-    with engine.runtime.database.session() as session:
-        tagged = {contact_id for contact_id, count in tag_counts(session).items() if count}
-        reset_tags(session)
-    return tagged
 
 
 def add_people(engine) -> dict[str, int]:

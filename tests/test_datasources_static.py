@@ -9,20 +9,12 @@ from core.engine.campaigns import CampaignError
 from core.models import RunState
 from webapp.campaigns.records import add_records, freeze_query, remove_records
 
-from datasource_helpers import add_contacts, create, groups, run, with_sources
-from engine_plugins import reset_tags, tag_counts
+from datasource_helpers import add_contacts, create, groups, reached, run, with_sources
 
 
 @pytest.fixture
 def engine(engine):
     return with_sources(engine)
-
-
-def reached(engine) -> set[int]:
-    with engine.runtime.database.session() as session:
-        tagged = {contact_id for contact_id, count in tag_counts(session).items() if count}
-        reset_tags(session)
-    return tagged
 
 
 def test_records_added_by_hand_are_the_recipients(engine):
