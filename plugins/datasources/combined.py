@@ -92,7 +92,8 @@ class CombinedQueries(GroupedSource):
                     expected=self.entity(),
                 )
             )
-        return query.select_targets().order_by(None).with_only_columns(query.root.id_column)
+        ids = query.select_targets().order_by(None).with_only_columns(query.root.id_column)
+        return ids.correlate(None)  # its own table, never the outer select's rows
 
     def select(self, context: Any) -> Select[Any]:
         session = context.session
