@@ -70,6 +70,12 @@ def rows(engine, run_id):
     return {item.key: item for item in engine.items(run_id)}
 
 
+def lists(page: str, contact_id: int) -> bool:
+    """Whether a run page's results list the contact: by its number, linked to its page, or
+    by the ledger key when it has no number."""
+    return f'href="/contacts/{contact_id}"' in page or f"<code>contacts:{contact_id}</code>" in page
+
+
 def test_receipts_show_per_message_on_the_run_and_only_delivered_messages_cost(
     sms_engine,  # noqa: F811
     provider,  # noqa: F811
@@ -126,11 +132,11 @@ def test_receipts_show_per_message_on_the_run_and_only_delivered_messages_cost(
     for field, count in (("delivered", 1), ("pending", 2), ("bounced", 1)):
         assert f'data-field="{field}">{count}<' in page
     delivered = body(viewer.get(f"/campaigns/{campaign_id}/runs/{sent}?feedback=delivered"))
-    assert "contacts:1" in delivered and "contacts:2" not in delivered
+    assert lists(delivered, 1) and not lists(delivered, 2)
     bounced = body(viewer.get(f"/campaigns/{campaign_id}/runs/{sent}?feedback=bounced"))
-    assert "contacts:2" in bounced and "contacts:1" not in bounced
+    assert lists(bounced, 2) and not lists(bounced, 1)
     pending = body(viewer.get(f"/campaigns/{campaign_id}/runs/{sent}?feedback=pending"))
-    assert "contacts:3" in pending and "contacts:7" in pending and "contacts:1" not in pending
+    assert lists(pending, 3) and lists(pending, 7) and not lists(pending, 1)
 
     dashboard = body(viewer.get("/"))
     assert f'data-run="{sent}"' in dashboard
@@ -221,9 +227,9 @@ def test_other_replies_are_recorded_and_shown_on_the_contact_page(sms_engine, se
     assert "Antwort per SMS (STOP)" in stopped
     campaign_id = sms_engine.run(sent).campaign_id
     replied = body(viewer.get(f"/campaigns/{campaign_id}/runs/{sent}?feedback=replied"))
-    assert "contacts:3" in replied and "contacts:1" not in replied
+    assert lists(replied, 3) and not lists(replied, 1)
     unsubscribed = body(viewer.get(f"/campaigns/{campaign_id}/runs/{sent}?feedback=unsubscribed"))
-    assert "contacts:2" in unsubscribed and "contacts:3" not in unsubscribed
+    assert lists(unsubscribed, 2) and not lists(unsubscribed, 3)
 
 
 def state_of_everything(engine):
