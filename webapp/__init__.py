@@ -61,7 +61,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Conflict, HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import IntegerConverter
 
 from core.config import Settings
 from core.db.database import Database
@@ -294,14 +294,10 @@ def _digits_up_to(limit: int) -> str:
 class RowIdConverter(IntegerConverter):
     """``<int:...>`` in every address: a number beyond any row id is a page that does not
     exist (404); handed to the database, it would fail in the driver with a 500. The bound is
-    in the pattern, not only a check after it: an address that matched the pattern of one
+    in the pattern, not a check after it: an address that matched the pattern of one
     method's route would answer 405 for the others."""
 
     regex = _digits_up_to(MAX_ID)
-
-    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)
 
 
 def create_app(
